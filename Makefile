@@ -1,0 +1,43 @@
+# peerdesk: every set-up step a fresh machine needs, from Python 3.11 and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PRISM := .tools/node_modules/.bin/prism
+DEMO_DB ?= .demo/demo.sqlite3
+
+.PHONY: demo test check lint bench tools venv clean
+
+$(BIN)/peerdesk: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/peerdesk
+
+# The Prism mock server of the official Discourse OpenAPI spec, for the adapter tests.
+$(PRISM):
+	mkdir -p .tools
+	npm install --silent --no-audit --no-fund --prefix .tools @stoplight/prism-cli@5.16.0
+
+tools: $(PRISM)
+
+demo: venv
+	$(BIN)/peerdesk --db $(DEMO_DB) demo --if-missing
+	$(BIN)/peerdesk --db $(DEMO_DB)
+
+test: venv tools
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+check: lint test
+
+bench: venv
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) .tools .demo

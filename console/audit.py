@@ -1,0 +1,114 @@
+"""The audit log: every decision, hash-chained so an edited or deleted row is detected.
+
+Each row's hash is SHA-256 over the previous row's hash and the row's own fields in a canonical
+JSON form. The newest hash and the row count are kept in `meta` too, so cutting rows off the end
+is detected as well. `verify` walks the chain and names every row that does not fit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from typing import Any
+
+from console.clock import now_iso
+from console.db import Cache
+from console.models import AuditProblem
+
+GENESIS = "0" * 64
+
+
+def _digest(prev_hash: str, row: dict[str, Any]) -> str:
+    fields = {
+        key: row[key]
+        for key in ("id", "ts", "actor", "action", "target_kind", "target_id", "batch_id", "detail")
+    }
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+def append(
+    conn: sqlite3.Connection,
+    *,
+    actor: str,
+    action: str,
+    target_kind: str,
+    target_id: int | None,
+    detail: dict[str, Any],
+    batch_id: int | None = None,
+) -> int:
+    """Append one entry inside the caller's transaction; returns its id."""
+    head = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    prev_hash = head[1] if head else GENESIS
+    row = {
+        "id": (head[0] + 1) if head else 1,
+        "ts": now_iso(),
+        "actor": actor,
+        "action": action,
+        "target_kind": target_kind,
+        "target_id": target_id,
+        "batch_id": batch_id,
+        "detail": json.dumps(detail, sort_keys=True, ensure_ascii=False),
+    }
+    digest = _digest(prev_hash, row)
+    conn.execute(
+        "INSERT INTO audit (id, ts, actor, action, target_kind, target_id, batch_id, detail, "
+        "prev_hash, hash) VALUES (:id, :ts, :actor, :action, :target_kind, :target_id, "
+        ":batch_id, :detail, :prev_hash, :hash)",
+        {**row, "prev_hash": prev_hash, "hash": digest},
+    )
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('audit_head', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (f"{row['id']}:{digest}",),
+    )
+    return int(row["id"])
+
+
+def verify(cache: Cache) -> list[AuditProblem]:
+    """Every problem in the chain; an empty list means the log is intact."""
+    problems: list[AuditProblem] = []
+    prev_hash, expected_id = GENESIS, 1
+    for raw in cache.conn.execute("SELECT * FROM audit ORDER BY id"):
+        row = dict(raw)
+        gap = row["id"] != expected_id
+        if gap:
+            last_missing = row["id"] - 1
+            span = (
+                f"row {expected_id}"
+                if last_missing == expected_id
+                else (f"rows {expected_id}-{last_missing}")
+            )
+            problems.append(AuditProblem(expected_id, f"{span} deleted"))
+        if _digest(row["prev_hash"], row) != row["hash"]:
+            problems.append(AuditProblem(row["id"], "row edited: its hash does not match"))
+        elif row["prev_hash"] != prev_hash and not gap:
+            problems.append(
+                AuditProblem(row["id"] - 1, "row rewritten: the next row no longer chains to it")
+            )
+        prev_hash, expected_id = row["hash"], row["id"] + 1
+    last_id = expected_id - 1
+    head = cache.meta("audit_head")
+    if head:
+        head_id, _, head_hash = head.partition(":")
+        if int(head_id) > last_id:
+            span = (
+                f"row {head_id}" if int(head_id) == last_id + 1 else f"rows {last_id + 1}-{head_id}"
+            )
+            problems.append(AuditProblem(last_id + 1, f"{span} deleted from the end"))
+        elif int(head_id) == last_id and head_hash != prev_hash:
+            problems.append(AuditProblem(last_id, "row rewritten: the newest hash changed"))
+    elif last_id:
+        problems.append(AuditProblem(0, "the record of the chain's head is missing"))
+    return problems
+
+
+def entries(cache: Cache, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+    """The newest entries first, as plain dicts with `detail` decoded."""
+    rows = cache.query(
+        "SELECT id, ts, actor, action, target_kind, target_id, batch_id, detail FROM audit "
+        "ORDER BY id DESC LIMIT ? OFFSET ?",
+        (limit, offset),
+    )
+    return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]

@@ -1,0 +1,69 @@
+"""Claims: short leases so two moderators never work the same thread.
+
+A claim is taken in a BEGIN IMMEDIATE transaction, so two processes asking at once are serialised
+by SQLite and exactly one wins. A lease runs out by itself; claiming again extends your own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from console.clock import now, now_iso, parse
+from console.db import Cache
+from console.errors import ClaimConflict, NotFound
+
+
+@dataclass(frozen=True)
+class Claim:
+    thread_id: int
+    holder: str
+    expires_at: str
+
+
+def local_hhmm(iso_time: str) -> str:
+    return parse(iso_time).astimezone().strftime("%H:%M")
+
+
+def conflict_message(thread_id: int, holder: str, expires_at: str) -> str:
+    return f"Thread {thread_id} is claimed by {holder} until {local_hhmm(expires_at)}"
+
+
+def holder_of(cache: Cache, thread_id: int) -> Claim | None:
+    row = cache.one(
+        "SELECT holder, expires_at FROM claims WHERE thread_id = ? AND expires_at > ?",
+        (thread_id, now_iso()),
+    )
+    return Claim(thread_id, row[0], row[1]) if row else None
+
+
+def check_free(cache: Cache, thread_id: int, actor: str) -> None:
+    """Raise ClaimConflict if someone else holds `thread_id` (call inside the transaction)."""
+    current = holder_of(cache, thread_id)
+    if current and current.holder != actor:
+        raise ClaimConflict(conflict_message(thread_id, current.holder, current.expires_at))
+
+
+def claim(cache: Cache, thread_id: int, actor: str, minutes: int = 15) -> Claim:
+    """Take or extend the lease on `thread_id` for `actor`."""
+    expires = (now() + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with cache.transaction() as conn:
+        if not conn.execute("SELECT 1 FROM threads WHERE id = ?", (thread_id,)).fetchone():
+            raise NotFound(f"There is no thread {thread_id} in the cache")
+        check_free(cache, thread_id, actor)
+        conn.execute(
+            "INSERT INTO claims (thread_id, holder, claimed_at, expires_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (thread_id) DO UPDATE SET holder = excluded.holder, "
+            "claimed_at = excluded.claimed_at, expires_at = excluded.expires_at",
+            (thread_id, actor, now_iso(), expires),
+        )
+    return Claim(thread_id, actor, expires)
+
+
+def release(cache: Cache, thread_id: int, actor: str) -> bool:
+    """Give up your own claim; returns whether there was one."""
+    with cache.transaction() as conn:
+        cursor = conn.execute(
+            "DELETE FROM claims WHERE thread_id = ? AND holder = ?", (thread_id, actor)
+        )
+        return cursor.rowcount > 0

@@ -1,0 +1,66 @@
+"""The `peerdesk` command. Each group of subcommands lives in its own module with `register`.
+
+With no subcommand, `peerdesk` opens the console. Every error peerdesk raises on purpose is
+printed as one clear line on stderr with exit code 2; nothing prints a traceback at a user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib import import_module
+from pathlib import Path
+
+from console.errors import PeerdeskError
+
+# Modules that add subcommands; each defines register(subparsers).
+COMMAND_MODULES = [
+    "console.cli.core",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="peerdesk",
+        description="A keyboard-driven moderation console for peer-support communities. "
+        "With no command, opens the console on the cache.",
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="the cache file (default: $PEERDESK_DB, else the platform's user data dir)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="the config file (default: $PEERDESK_CONFIG, else the platform's config dir)",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        from console.cli.core import run_console
+
+        handler = run_console
+    try:
+        return int(handler(args) or 0)
+    except PeerdeskError as error:
+        print(f"peerdesk: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("peerdesk: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""Core commands: the console itself, the Queue and decisions headless, audit verification."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from console.desk import Desk
+from console.safe_text import clip, printable
+from console.store import QueueFilter
+
+
+def open_desk(args: argparse.Namespace, *, create: bool = False) -> Desk:
+    return Desk.open(args.db, config_path=args.config, create=create)
+
+
+def run_console(args: argparse.Namespace) -> int:
+    """Open the Textual console on the cache."""
+    desk = open_desk(args)
+    from console.app import PeerdeskApp  # Textual is imported only for the console itself
+
+    PeerdeskApp(desk).run()
+    return 0
+
+
+def _ids(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.replace(",", " ").split()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of thread ids: {text!r}") from None
+
+
+def _print_items(items: list[Any], as_json: bool) -> None:
+    if as_json:
+        for item in items:
+            print(json.dumps(item.__dict__, ensure_ascii=False))
+        return
+    for item in items:
+        claim = f" [claimed by {item.claimed_by}]" if item.claimed_by else ""
+        title = clip(printable(item.title, single_line=True), 60)
+        print(
+            f"{item.thread_id:>7}  {item.urgency:>7.1f}  {item.status:<9} "
+            f"{item.reply_count:>3}r {item.flag_count}f {item.report_count}rep  {title}{claim}"
+        )
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    desk = open_desk(args)
+    flt = QueueFilter(
+        text=args.search or "",
+        flagged_only=args.flagged,
+        unanswered_only=args.unanswered,
+        source=args.source,
+    )
+    _print_items(desk.queue(flt, limit=args.limit), args.json)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    desk = open_desk(args)
+    view = desk.thread(args.thread)
+    print(f"#{view.thread_id} [{view.status}] {printable(view.title, single_line=True)}")
+    print(f"source {view.source} · started by {view.author} · {view.created_at}")
+    for post in view.posts:
+        marks = " ✔ accepted" if post.accepted else ""
+        marks += f" (hidden: {post.hidden_reason})" if post.hidden else ""
+        print(f"\n--- post {post.post_id} by {post.author} ({post.score:+d}){marks}")
+        print(printable(clip(post.body, args.max_chars)))
+    for note in view.notes:
+        print(f"\n--- internal note by {note.author}: {printable(note.body)}")
+    return 0
+
+
+def _decision(action: str) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        desk = open_desk(args)
+        ids = args.ids
+        if getattr(args, "same_author", False):
+            ids = sorted({i for t in ids for i in desk.threads_by_same_author(t)})
+        if action == "close":
+            result = desk.close(ids, reason=args.reason or "")
+        elif action == "reopen":
+            result = desk.reopen(ids)
+        else:
+            result = desk.hide_posts(ids, reason=args.reason or "spam")
+        print(result.message)
+        return 0
+
+    return run
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    print(open_desk(args).add_note(args.thread, args.text).message)
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    print(open_desk(args).undo().message)
+    return 0
+
+
+def cmd_claim(args: argparse.Namespace) -> int:
+    desk = open_desk(args)
+    if args.release:
+        print("released" if desk.release(args.thread) else "you held no claim on it")
+        return 0
+    claim = desk.claim(args.thread)
+    print(f"claimed thread {claim.thread_id} until {claim.expires_at}")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    desk = open_desk(args)
+    problems = desk.verify_audit()
+    if not problems:
+        count = desk.cache.one("SELECT count(*) FROM audit")
+        print(f"audit log intact: {count[0] if count else 0} entries, chain verified")
+        return 0
+    for problem in problems:
+        print(f"audit entry {problem.audit_id}: {problem.problem}")
+    print(f"audit log TAMPERED: {len(problems)} problem(s)", file=sys.stderr)
+    return 1
+
+
+def cmd_audit_log(args: argparse.Namespace) -> int:
+    from console import audit
+
+    for entry in audit.entries(open_desk(args).cache, limit=args.limit):
+        detail = printable(json.dumps(entry["detail"], ensure_ascii=False), single_line=True)
+        print(
+            f"{entry['id']:>6} {entry['ts']} {entry['actor']:<12} {entry['action']:<16} "
+            f"{entry['target_kind']} {entry['target_id']}  {clip(detail, 80)}"
+        )
+    return 0
+
+
+def cmd_whoami(args: argparse.Namespace) -> int:
+    print(open_desk(args).role_notice)
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    tui = subparsers.add_parser("tui", help="open the console (the default command)")
+    tui.set_defaults(handler=run_console)
+
+    q = subparsers.add_parser("queue", help="print the Queue, most urgent first")
+    q.add_argument("--search", "-s", help="full-text search words (all must match)")
+    q.add_argument("--flagged", action="store_true", help="only flagged or reported threads")
+    q.add_argument("--unanswered", action="store_true", help="only threads with no reply")
+    q.add_argument("--source", help="only this source")
+    q.add_argument("--limit", type=int, default=30, help="how many rows (default 30)")
+    q.add_argument("--json", action="store_true", help="one JSON object per line")
+    q.set_defaults(handler=cmd_queue)
+
+    show = subparsers.add_parser("show", help="print a whole thread")
+    show.add_argument("thread", type=int, help="the thread id")
+    show.add_argument("--max-chars", type=int, default=4000, help="cut each post after this")
+    show.set_defaults(handler=cmd_show)
+
+    claim = subparsers.add_parser("claim", help="claim a thread (a lease) or release it")
+    claim.add_argument("thread", type=int, help="the thread id")
+    claim.add_argument("--release", action="store_true", help="give up your claim")
+    claim.set_defaults(handler=cmd_claim)
+
+    for action, noun, text in (
+        ("close", "threads", "close threads (one batch)"),
+        ("reopen", "threads", "reopen closed threads (one batch)"),
+        ("hide", "posts", "hide posts as spam (one batch)"),
+    ):
+        sub = subparsers.add_parser(action, help=text)
+        sub.add_argument("ids", type=int, nargs="+", help=f"the {noun}' ids")
+        if action != "reopen":
+            sub.add_argument("--reason", help="why (sent to the platform where it takes one)")
+        if action == "close":
+            sub.add_argument(
+                "--same-author",
+                action="store_true",
+                help="also every open thread by the same author(s)",
+            )
+        sub.set_defaults(handler=_decision(action if action != "hide" else "hide_post"))
+
+    note = subparsers.add_parser("note", help="add an internal note to a thread")
+    note.add_argument("thread", type=int, help="the thread id")
+    note.add_argument("text", help="the note")
+    note.set_defaults(handler=cmd_note)
+
+    undo = subparsers.add_parser("undo", help="take back your last decision or batch")
+    undo.set_defaults(handler=cmd_undo)
+
+    audit = subparsers.add_parser("audit", help="the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    verify = audit_sub.add_parser("verify", help="check the hash chain; exit 1 if tampered")
+    verify.set_defaults(handler=cmd_audit_verify)
+    log = audit_sub.add_parser("log", help="print the newest entries")
+    log.add_argument("--limit", type=int, default=50, help="how many entries")
+    log.set_defaults(handler=cmd_audit_log)
+
+    who = subparsers.add_parser("whoami", help="who you are and your roles")
+    who.set_defaults(handler=cmd_whoami)

@@ -1,0 +1,38 @@
+"""Time in one place, so tests and snapshots can freeze it.
+
+All timestamps in the cache are ISO-8601 UTC strings ("2026-11-23T09:33:00Z"), which sort as text.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+
+def now() -> datetime:
+    """The current time in UTC; PEERDESK_NOW (ISO-8601) freezes it for tests and demos."""
+    frozen = os.environ.get("PEERDESK_NOW")
+    if frozen:
+        return parse(frozen)
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def parse(text: str) -> datetime:
+    """Parse an ISO-8601 timestamp; naive values are taken as UTC."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def iso(value: datetime) -> str:
+    """Format a datetime as the cache stores it."""
+    return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_iso() -> str:
+    return iso(now())
+
+
+def epoch_hours(value: datetime) -> float:
+    return value.timestamp() / 3600.0

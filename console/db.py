@@ -1,0 +1,190 @@
+"""Opening the cache: one SQLite file, WAL mode, foreign keys, a busy timeout, migrations.
+
+Every failure to open becomes a `CacheError` that names the file and says what to do; nothing
+here writes to a file before it has been recognised as a peerdesk cache of a version we know.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from console.errors import CacheError
+from console.migrations import LATEST_VERSION, MIGRATIONS
+
+BUSY_TIMEOUT_MS = 5000
+APPLICATION_ID = 0x50445348  # "PDSH": marks a file as a peerdesk cache
+
+
+@dataclass
+class Cache:
+    """An open cache file. `db` is the sqlite-utils view of the same connection."""
+
+    path: Path
+    conn: sqlite3.Connection
+    db: sqlite_utils.Database
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken with BEGIN IMMEDIATE so writers queue instead of failing.
+
+        Nested use joins the outer transaction through a savepoint.
+        """
+        if self.conn.in_transaction:
+            with self.db.atomic():
+                yield self.conn
+            return
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise explain(error, self.path) from error
+        try:
+            yield self.conn
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as error:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise explain(error, self.path) from error
+
+    def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as error:
+            raise explain(error, self.path) from error
+
+    def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        try:
+            return self.conn.execute(sql, params).fetchone()
+        except sqlite3.DatabaseError as error:
+            raise explain(error, self.path) from error
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.one("SELECT value FROM meta WHERE key = ?", (key,))
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def explain(error: sqlite3.Error, path: Path) -> CacheError:
+    """Turn an sqlite3 error into a message that names the file and the way out."""
+    text = str(error).lower()
+    if "locked" in text or "busy" in text:
+        return CacheError(
+            f"The cache {path} is locked by another process and stayed locked for "
+            f"{BUSY_TIMEOUT_MS // 1000} s. Close the other peerdesk (or the program holding it) "
+            "and try again."
+        )
+    if "readonly" in text or "read-only" in text:
+        return CacheError(
+            f"The cache {path} is read-only. Make it writable (check its permissions and those "
+            "of its folder) or point peerdesk at another file with --db."
+        )
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return CacheError(
+            f"The cache {path} is damaged ({error}). peerdesk did not change it. Move it aside "
+            "(keep it for recovery) and rebuild the cache with `peerdesk sync` or "
+            "`peerdesk import`; decisions not yet pushed are only in the old file."
+        )
+    if "unable to open" in text:
+        return CacheError(
+            f"The cache {path} cannot be opened ({error}). Check that its folder exists and is "
+            "writable, or use --db PATH."
+        )
+    return CacheError(f"The cache {path} failed: {error}")
+
+
+def open_cache(path: Path, *, create: bool = False) -> Cache:
+    """Open (and, with `create`, make) the cache at `path`, upgrading its schema in place."""
+    path = Path(path)
+    if not path.exists():
+        if not create:
+            raise CacheError(
+                f"There is no cache at {path}. Build the demo community with `peerdesk demo`, "
+                "add a platform with `peerdesk source add`, or use --db PATH."
+            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CacheError(f"Cannot create the folder for the cache {path}: {error}") from error
+    elif path.is_dir():
+        raise CacheError(f"The cache path {path} is a folder; give a file path with --db.")
+    elif not os.access(path, os.R_OK):
+        raise CacheError(f"The cache {path} is not readable by you; check its permissions.")
+
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5)
+    except sqlite3.Error as error:
+        raise explain(error, path) from error
+    conn.row_factory = sqlite3.Row
+    try:
+        _check_and_migrate(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+    return Cache(path=path, conn=conn, db=sqlite_utils.Database(conn))
+
+
+def _check_and_migrate(conn: sqlite3.Connection, path: Path) -> None:
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except sqlite3.DatabaseError as error:
+        raise explain(error, path) from error
+    if tables and app_id != APPLICATION_ID:
+        raise CacheError(
+            f"The file {path} is an SQLite database but not a peerdesk cache; peerdesk did not "
+            "change it. Point --db at a peerdesk cache or at a new file."
+        )
+    if version > LATEST_VERSION:
+        raise CacheError(
+            f"The cache {path} was written by a newer peerdesk (schema {version}; this one knows "
+            f"up to {LATEST_VERSION}). Upgrade peerdesk; the file was left as it is."
+        )
+    try:
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        if version < LATEST_VERSION:
+            migrate(conn, version)
+    except sqlite3.DatabaseError as error:
+        raise explain(error, path) from error
+
+
+def migrate(conn: sqlite3.Connection, from_version: int, to_version: int = LATEST_VERSION) -> None:
+    """Apply migrations from_version+1 .. to_version, all in one transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have migrated while we waited for the lock.
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number in range(current + 1, to_version + 1):
+            for statement in MIGRATIONS[number - 1]:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version = {max(current, to_version)}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,125 @@
+"""The Desk: one moderator's view of one cache. The console and the CLI talk only to this.
+
+It knows who is acting and with which roles, and routes every read to console.store and every
+decision to console.decisions, where roles are enforced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from console import audit, claims, decisions, outbox, store
+from console.config import Config, load_config
+from console.db import Cache, open_cache
+from console.models import AuditProblem, DecisionResult, QueueItem, Role, ThreadView
+from console.paths import default_config_path, default_db_path
+from console.roles import allowed, current_user, require
+from console.store import QueueFilter
+
+ALL_ROLES = frozenset(Role)
+
+
+@dataclass
+class Desk:
+    cache: Cache
+    actor: str
+    roles: frozenset[Role]
+    config: Config
+    demo: bool = False
+
+    @classmethod
+    def open(
+        cls,
+        db_path: Path | None = None,
+        *,
+        config_path: Path | None = None,
+        create: bool = False,
+        actor: str | None = None,
+    ) -> Desk:
+        config = load_config(config_path or default_config_path())
+        cache = open_cache(db_path or default_db_path(), create=create)
+        return cls.for_cache(cache, config=config, actor=actor)
+
+    @classmethod
+    def for_cache(
+        cls, cache: Cache, *, config: Config | None = None, actor: str | None = None
+    ) -> Desk:
+        config = config or Config()
+        actor = actor or current_user()
+        demo = cache.meta("demo") == "1"
+        roles = ALL_ROLES if demo else config.roles.get(actor, frozenset())
+        return cls(cache=cache, actor=actor, roles=roles, config=config, demo=demo)
+
+    @property
+    def role_notice(self) -> str:
+        if self.demo:
+            return f"demo community: {self.actor} has every role"
+        if not self.roles:
+            return f"{self.actor} has no role: read-only (an admin can grant roles in the config)"
+        return f"{self.actor}: " + ", ".join(sorted(r.value for r in self.roles))
+
+    def can(self, action: str) -> bool:
+        return allowed(self.roles, action)
+
+    # ---- reading ----
+    def queue(
+        self, flt: QueueFilter | None = None, *, offset: int = 0, limit: int = 100
+    ) -> list[QueueItem]:
+        return store.queue(self.cache, flt, offset=offset, limit=limit)
+
+    def queue_count(self, flt: QueueFilter | None = None) -> int:
+        return store.queue_count(self.cache, flt)
+
+    def search(self, text: str, *, limit: int = 100) -> list[QueueItem]:
+        return store.queue(self.cache, QueueFilter(text=text, everything=True), limit=limit)
+
+    def thread(self, thread_id: int) -> ThreadView:
+        return store.thread(self.cache, thread_id)
+
+    def threads_by_same_author(self, thread_id: int) -> list[int]:
+        return store.open_threads_by_author_of(self.cache, thread_id)
+
+    def waiting_actions(self) -> int:
+        return outbox.waiting_count(self.cache)
+
+    # ---- claims ----
+    def claim(self, thread_id: int) -> claims.Claim:
+        require(self.actor, self.roles, "claim")
+        return claims.claim(self.cache, thread_id, self.actor, self.config.lease_minutes)
+
+    def release(self, thread_id: int) -> bool:
+        return claims.release(self.cache, thread_id, self.actor)
+
+    # ---- decisions ----
+    def decide(self, action: str, target_ids: list[int], **params: object) -> DecisionResult:
+        return decisions.decide(
+            self.cache,
+            actor=self.actor,
+            roles=self.roles,
+            action=action,
+            target_ids=target_ids,
+            params=dict(params),
+        )
+
+    def close(self, thread_ids: list[int], reason: str = "") -> DecisionResult:
+        return self.decide("close", thread_ids, reason=reason)
+
+    def reopen(self, thread_ids: list[int]) -> DecisionResult:
+        return self.decide("reopen", thread_ids)
+
+    def hide_posts(self, post_ids: list[int], reason: str = "spam") -> DecisionResult:
+        return self.decide("hide_post", post_ids, reason=reason)
+
+    def add_note(self, thread_id: int, body: str) -> DecisionResult:
+        return self.decide("note", [thread_id], body=body)
+
+    def undo(self) -> DecisionResult:
+        return decisions.undo_last(self.cache, actor=self.actor, roles=self.roles)
+
+    # ---- audit ----
+    def verify_audit(self) -> list[AuditProblem]:
+        return audit.verify(self.cache)
+
+    def close_cache(self) -> None:
+        self.cache.close()

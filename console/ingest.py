@@ -1,0 +1,263 @@
+"""Writing what platforms (the demo, JSONL files) say into the cache: idempotent upserts.
+
+Used by sync adapters, the demo builder and JSONL import. All rows of one call are written in the
+caller's transaction (or a new one), so a cursor stored in the same transaction never runs ahead
+of the data it covers. A thread or post with a local decision still waiting in the outbox keeps
+its local state: the platform has not heard of the decision yet.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+from console.clock import now_iso
+from console.db import Cache
+from console.models import MemberRecord, PostRecord, ThreadRecord
+from console.urgency import in_queue, urgency_key
+
+FTS_BODY_LIMIT = 20_000  # characters of a post indexed for search; the rest is kept, not indexed
+
+
+def ensure_source(cache: Cache, kind: str, name: str, base_url: str | None = None) -> int:
+    """The id of source `name`, created if it is new."""
+    row = cache.one("SELECT id FROM sources WHERE name = ?", (name,))
+    if row:
+        return int(row[0])
+    with cache.transaction() as conn:
+        cursor = conn.execute(
+            "INSERT INTO sources (kind, name, base_url, created_at) VALUES (?, ?, ?, ?)",
+            (kind, name, base_url, now_iso()),
+        )
+        return int(cursor.lastrowid or 0)
+
+
+def upsert_members(cache: Cache, source_id: int, members: Iterable[MemberRecord]) -> None:
+    rows = [
+        (
+            source_id,
+            m.remote_id,
+            m.username,
+            m.display_name,
+            m.reputation,
+            m.trust_level,
+            m.joined_at,
+        )
+        for m in members
+    ]
+    with cache.transaction() as conn:
+        conn.executemany(
+            """INSERT INTO members (source_id, remote_id, username, display_name, reputation,
+                                    trust_level, joined_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (source_id, remote_id) DO UPDATE SET
+                 username = excluded.username,
+                 display_name = coalesce(excluded.display_name, members.display_name),
+                 reputation = excluded.reputation,
+                 trust_level = coalesce(excluded.trust_level, members.trust_level),
+                 joined_at = coalesce(excluded.joined_at, members.joined_at)""",
+            rows,
+        )
+
+
+def _member_ids(cache: Cache, source_id: int, remote_ids: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    ids = list(remote_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in cache.conn.execute(
+            f"SELECT remote_id, id FROM members WHERE source_id = ? AND remote_id IN ({marks})",
+            (source_id, *chunk),
+        ):
+            found[row[0]] = row[1]
+    return found
+
+
+def _ids_by_remote(
+    cache: Cache, table: str, source_id: int, remote_ids: Sequence[str]
+) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(remote_ids), 500):
+        chunk = list(remote_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        for row in cache.conn.execute(
+            f"SELECT remote_id, id FROM {table} WHERE source_id = ? AND remote_id IN ({marks})",
+            (source_id, *chunk),
+        ):
+            found[row[0]] = row[1]
+    return found
+
+
+def upsert_threads(
+    cache: Cache,
+    source_id: int,
+    threads: Sequence[ThreadRecord],
+    posts: Sequence[PostRecord],
+) -> dict[str, int]:
+    """Store threads and their posts; returns {thread remote id: local id}.
+
+    Members named as authors must have been stored first (unknown authors are kept as NULL).
+    """
+    with cache.transaction() as conn:
+        authors = {t.author_remote_id for t in threads if t.author_remote_id}
+        authors |= {p.author_remote_id for p in posts if p.author_remote_id}
+        member_ids = _member_ids(cache, source_id, authors)
+        conn.executemany(
+            """INSERT INTO threads (source_id, remote_id, title, author_id, status, created_at,
+                   last_activity_at, reply_count, flag_count, report_count, tags, url,
+                   remote_updated_at, in_queue, urgency)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (source_id, remote_id) DO UPDATE SET
+                 title = excluded.title,
+                 author_id = excluded.author_id,
+                 status = CASE WHEN EXISTS (
+                     SELECT 1 FROM outbox o WHERE o.target_kind = 'thread'
+                       AND o.target_id = threads.id AND o.state IN ('pending', 'sending'))
+                   THEN threads.status ELSE excluded.status END,
+                 created_at = excluded.created_at,
+                 last_activity_at = excluded.last_activity_at,
+                 reply_count = excluded.reply_count,
+                 flag_count = excluded.flag_count,
+                 report_count = excluded.report_count,
+                 tags = excluded.tags,
+                 url = excluded.url,
+                 remote_updated_at = excluded.remote_updated_at,
+                 in_queue = excluded.in_queue,
+                 urgency = excluded.urgency""",
+            [
+                (
+                    source_id,
+                    t.remote_id,
+                    t.title,
+                    member_ids.get(t.author_remote_id or ""),
+                    t.status,
+                    t.created_at,
+                    t.last_activity_at,
+                    t.reply_count,
+                    t.flag_count,
+                    t.report_count,
+                    json.dumps(list(t.tags)),
+                    t.url,
+                    t.remote_updated_at,
+                    int(in_queue(t.status, t.flag_count, t.report_count)),
+                    urgency_key(
+                        created_at=t.created_at,
+                        last_activity_at=t.last_activity_at,
+                        reply_count=t.reply_count,
+                        flag_count=t.flag_count,
+                        report_count=t.report_count,
+                    ),
+                )
+                for t in threads
+            ],
+        )
+        thread_ids = _ids_by_remote(cache, "threads", source_id, [t.remote_id for t in threads])
+        missing = {p.thread_remote_id for p in posts} - thread_ids.keys()
+        if missing:
+            thread_ids |= _ids_by_remote(cache, "threads", source_id, sorted(missing))
+        conn.executemany(
+            """INSERT INTO posts (thread_id, source_id, remote_id, author_id, position, body_text,
+                   body_raw, created_at, updated_at, score, flag_count, hidden)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (source_id, remote_id) DO UPDATE SET
+                 thread_id = excluded.thread_id,
+                 author_id = excluded.author_id,
+                 position = excluded.position,
+                 body_text = excluded.body_text,
+                 body_raw = excluded.body_raw,
+                 created_at = excluded.created_at,
+                 updated_at = excluded.updated_at,
+                 score = excluded.score,
+                 flag_count = excluded.flag_count,
+                 hidden = CASE WHEN EXISTS (
+                     SELECT 1 FROM outbox o WHERE o.target_kind = 'post'
+                       AND o.target_id = posts.id AND o.state IN ('pending', 'sending'))
+                   THEN posts.hidden ELSE excluded.hidden END""",
+            [
+                (
+                    thread_ids[p.thread_remote_id],
+                    source_id,
+                    p.remote_id,
+                    member_ids.get(p.author_remote_id or ""),
+                    p.position,
+                    p.body_text,
+                    p.body_raw,
+                    p.created_at,
+                    p.updated_at,
+                    p.score,
+                    p.flag_count,
+                    int(p.hidden),
+                )
+                for p in posts
+                if p.thread_remote_id in thread_ids
+            ],
+        )
+        _link_threads(cache, source_id, threads, thread_ids)
+        _reindex(cache, source_id, thread_ids, threads, posts)
+    return thread_ids
+
+
+def _link_threads(
+    cache: Cache, source_id: int, threads: Sequence[ThreadRecord], thread_ids: dict[str, int]
+) -> None:
+    accepted = [t for t in threads if t.accepted_post_remote_id]
+    post_ids = _ids_by_remote(
+        cache, "posts", source_id, [t.accepted_post_remote_id or "" for t in accepted]
+    )
+    cache.conn.executemany(
+        "UPDATE threads SET accepted_post_id = ? WHERE id = ?",
+        [(post_ids.get(t.accepted_post_remote_id or ""), thread_ids[t.remote_id]) for t in threads],
+    )
+    dupes = [t for t in threads if t.duplicate_of_remote_id]
+    if dupes:
+        originals = _ids_by_remote(
+            cache, "threads", source_id, [t.duplicate_of_remote_id or "" for t in dupes]
+        )
+        cache.conn.executemany(
+            "UPDATE threads SET duplicate_of = ? WHERE id = ?",
+            [
+                (originals.get(t.duplicate_of_remote_id or ""), thread_ids[t.remote_id])
+                for t in dupes
+            ],
+        )
+
+
+def _reindex(
+    cache: Cache,
+    source_id: int,
+    thread_ids: dict[str, int],
+    threads: Sequence[ThreadRecord],
+    posts: Sequence[PostRecord],
+) -> None:
+    """Refresh the full-text rows of the threads and posts just written."""
+    conn = cache.conn
+    local_threads = [thread_ids[t.remote_id] for t in threads]
+    first_posts: dict[int, str] = {}
+    for start in range(0, len(local_threads), 500):
+        chunk = local_threads[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(
+            f"SELECT thread_id, substr(body_text, 1, {FTS_BODY_LIMIT}) FROM posts "
+            f"WHERE position = 0 AND thread_id IN ({marks})",
+            chunk,
+        ):
+            first_posts[row[0]] = row[1]
+    conn.executemany("DELETE FROM thread_fts WHERE rowid = ?", [(i,) for i in local_threads])
+    conn.executemany(
+        "INSERT INTO thread_fts (rowid, title, body) VALUES (?, ?, ?)",
+        [
+            (thread_ids[t.remote_id], t.title, first_posts.get(thread_ids[t.remote_id], ""))
+            for t in threads
+        ],
+    )
+    post_ids = _ids_by_remote(cache, "posts", source_id, [p.remote_id for p in posts])
+    conn.executemany("DELETE FROM post_fts WHERE rowid = ?", [(i,) for i in post_ids.values()])
+    conn.executemany(
+        "INSERT INTO post_fts (rowid, body) VALUES (?, ?)",
+        [
+            (post_ids[p.remote_id], p.body_text[:FTS_BODY_LIMIT])
+            for p in posts
+            if p.remote_id in post_ids
+        ],
+    )

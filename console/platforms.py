@@ -1,0 +1,59 @@
+"""What each kind of platform can receive from the outbox.
+
+An action a platform cannot receive is still recorded, as a `local_only` outbox item with the
+reason, so the moderator sees that it stayed in peerdesk.
+"""
+
+from __future__ import annotations
+
+PUSHABLE: dict[str, frozenset[str]] = {
+    "discourse": frozenset(
+        {
+            "close",
+            "reopen",
+            "hide_post",
+            "unhide_post",
+            "reply",
+            "accept",
+            "unaccept",
+            "flag",
+            "review",
+            "close_duplicate",
+            "unclose_duplicate",
+        }
+    ),
+    "demo": frozenset(
+        {
+            "close",
+            "reopen",
+            "hide_post",
+            "unhide_post",
+            "reply",
+            "accept",
+            "unaccept",
+            "flag",
+            "close_duplicate",
+            "unclose_duplicate",
+        }
+    ),
+    "stackexchange": frozenset(),
+    "jsonl": frozenset(),
+}
+
+LOCAL_REASONS: dict[str, str] = {
+    "stackexchange": "the Stack Exchange API offers no write access for moderation actions; "
+    "kept in peerdesk only",
+    "jsonl": "imported from a file: there is no platform to send it to; kept in peerdesk only",
+}
+
+INTERNAL_ACTIONS = frozenset({"note", "unnote"})
+
+
+def push_state(kind: str, action: str) -> tuple[str, str | None]:
+    """The outbox state ('pending' or 'local_only') and reason for `action` on `kind`."""
+    if action in INTERNAL_ACTIONS:
+        return "local_only", "internal to peerdesk: never sent to the platform"
+    if action in PUSHABLE.get(kind, frozenset()):
+        return "pending", None
+    reason = LOCAL_REASONS.get(kind, f"the {kind} platform cannot receive '{action}'")
+    return "local_only", reason

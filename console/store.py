@@ -1,0 +1,223 @@
+"""Reading the cache for the console: the Queue, search and whole threads.
+
+All functions return dataclasses from console.models; no SQL leaves this module's callers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from console.clock import now, now_iso
+from console.db import Cache
+from console.errors import NotFound
+from console.models import NoteView, PostView, QueueItem, ThreadView
+from console.urgency import score
+
+STRONG_DUPLICATE_SCORE = 0.8
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the Queue shows. Empty fields do not filter."""
+
+    text: str = ""
+    status: str | None = None
+    source: str | None = None
+    flagged_only: bool = False
+    unanswered_only: bool = False
+    claimed_by: str | None = None
+    author_id: int | None = None
+    strong_duplicates: bool = False
+    everything: bool = False  # include threads that left the Queue (solved, closed)
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str | None:
+    """User text as a safe FTS5 query: every word must appear (prefix match on the last)."""
+    words = _TOKEN.findall(text.lower())[:12]
+    if not words:
+        return None
+    quoted = [f'"{w}"' for w in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def _where(flt: QueueFilter) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if not flt.everything:
+        clauses.append("t.in_queue = 1")
+    if flt.status:
+        clauses.append("t.status = ?")
+        params.append(flt.status)
+    if flt.source:
+        clauses.append("s.name = ?")
+        params.append(flt.source)
+    if flt.flagged_only:
+        clauses.append("(t.flag_count > 0 OR t.report_count > 0)")
+    if flt.unanswered_only:
+        clauses.append("t.reply_count = 0")
+    if flt.claimed_by:
+        clauses.append("c.holder = ?")
+        params.append(flt.claimed_by)
+    if flt.author_id is not None:
+        clauses.append("t.author_id = ?")
+        params.append(flt.author_id)
+    if flt.strong_duplicates:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM duplicate_links d WHERE d.thread_id = t.id "
+            "AND d.decision = 'pending' AND d.score >= ?)"
+        )
+        params.append(STRONG_DUPLICATE_SCORE)
+    match = fts_query(flt.text)
+    if match:
+        clauses.append(
+            "t.id IN (SELECT rowid FROM thread_fts WHERE thread_fts MATCH ? "
+            "UNION SELECT p.thread_id FROM post_fts JOIN posts p ON p.id = post_fts.rowid "
+            "WHERE post_fts MATCH ?)"
+        )
+        params.extend([match, match])
+    where = " AND ".join(clauses) if clauses else "1"
+    return where, params
+
+
+_QUEUE_SELECT = """
+    SELECT t.id, s.name AS source, t.title, coalesce(m.username, '(unknown)') AS author,
+           t.status, t.created_at, t.last_activity_at, t.reply_count, t.flag_count,
+           t.report_count, t.urgency, c.holder, c.expires_at
+    FROM threads t
+    JOIN sources s ON s.id = t.source_id
+    LEFT JOIN members m ON m.id = t.author_id
+    LEFT JOIN claims c ON c.thread_id = t.id AND c.expires_at > :now
+"""
+
+
+def _named(where: str, params: list[Any]) -> tuple[str, dict[str, Any]]:
+    """Turn positional '?' marks into named ones so :now can sit beside them."""
+    named: dict[str, Any] = {"now": now_iso()}
+    parts = where.split("?")
+    out = parts[0]
+    for index, part in enumerate(parts[1:]):
+        out += f":p{index}{part}"
+        named[f"p{index}"] = params[index]
+    return out, named
+
+
+def queue(
+    cache: Cache, flt: QueueFilter | None = None, *, offset: int = 0, limit: int = 100
+) -> list[QueueItem]:
+    """A page of the Queue, most urgent first."""
+    where, params = _named(*_where(flt or QueueFilter()))
+    rows = cache.query(
+        f"{_QUEUE_SELECT} WHERE {where} ORDER BY t.urgency DESC, t.id LIMIT :limit OFFSET :offset",
+        {**params, "limit": limit, "offset": offset},
+    )
+    at = now()
+    return [
+        QueueItem(
+            thread_id=r["id"],
+            source=r["source"],
+            title=r["title"],
+            author=r["author"],
+            status=r["status"],
+            created_at=r["created_at"],
+            last_activity_at=r["last_activity_at"],
+            reply_count=r["reply_count"],
+            flag_count=r["flag_count"],
+            report_count=r["report_count"],
+            urgency=round(score(r["urgency"], at), 1),
+            claimed_by=r["holder"],
+            claim_expires_at=r["expires_at"],
+        )
+        for r in rows
+    ]
+
+
+def queue_count(cache: Cache, flt: QueueFilter | None = None) -> int:
+    flt = flt or QueueFilter()
+    where, params = _named(*_where(flt))
+    join = (
+        "LEFT JOIN claims c ON c.thread_id = t.id AND c.expires_at > :now" if flt.claimed_by else ""
+    )
+    row = cache.one(
+        f"SELECT count(*) FROM threads t JOIN sources s ON s.id = t.source_id {join} WHERE {where}",
+        params,
+    )
+    return int(row[0]) if row else 0
+
+
+def thread(cache: Cache, thread_id: int) -> ThreadView:
+    """The whole conversation of `thread_id`."""
+    head = cache.one(
+        "SELECT t.*, s.name AS source, s.kind AS source_kind, "
+        "coalesce(m.username, '(unknown)') AS author, c.holder, c.expires_at AS claim_expires "
+        "FROM threads t JOIN sources s ON s.id = t.source_id "
+        "LEFT JOIN members m ON m.id = t.author_id "
+        "LEFT JOIN claims c ON c.thread_id = t.id AND c.expires_at > ? WHERE t.id = ?",
+        (now_iso(), thread_id),
+    )
+    if head is None:
+        raise NotFound(f"There is no thread {thread_id} in the cache")
+    posts = [
+        PostView(
+            post_id=r["id"],
+            remote_id=r["remote_id"],
+            author=r["author"],
+            author_reputation=r["reputation"],
+            position=r["position"],
+            body=r["body_text"],
+            created_at=r["created_at"],
+            score=r["score"],
+            accepted=r["id"] == head["accepted_post_id"],
+            hidden=bool(r["hidden"]),
+            hidden_reason=r["hidden_reason"],
+            flag_count=r["flag_count"],
+        )
+        for r in cache.query(
+            "SELECT p.*, coalesce(m.username, '(unknown)') AS author, "
+            "coalesce(m.reputation, 0) AS reputation FROM posts p "
+            "LEFT JOIN members m ON m.id = p.author_id WHERE p.thread_id = ? "
+            "ORDER BY p.position, p.id",
+            (thread_id,),
+        )
+    ]
+    notes = [
+        NoteView(r["id"], r["author"], r["body"], r["created_at"])
+        for r in cache.query(
+            "SELECT * FROM notes WHERE thread_id = ? AND deleted = 0 ORDER BY id", (thread_id,)
+        )
+    ]
+    return ThreadView(
+        thread_id=head["id"],
+        source=head["source"],
+        source_kind=head["source_kind"],
+        remote_id=head["remote_id"],
+        title=head["title"],
+        author=head["author"],
+        status=head["status"],
+        created_at=head["created_at"],
+        tags=json.loads(head["tags"]),
+        url=head["url"],
+        flag_count=head["flag_count"],
+        report_count=head["report_count"],
+        posts=posts,
+        notes=notes,
+        claimed_by=head["holder"],
+        claim_expires_at=head["claim_expires"],
+        duplicate_of=head["duplicate_of"],
+    )
+
+
+def open_threads_by_author_of(cache: Cache, thread_id: int) -> list[int]:
+    """Ids of the Queue threads started by the author of `thread_id` (itself included)."""
+    rows = cache.query(
+        "SELECT t.id FROM threads t WHERE t.in_queue = 1 AND t.status IN ('open', 'answered') "
+        "AND t.author_id = (SELECT author_id FROM threads WHERE id = ?) ORDER BY t.urgency DESC",
+        (thread_id,),
+    )
+    return [r[0] for r in rows]
