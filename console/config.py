@@ -50,8 +50,8 @@ def load_config(path: Path) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        line = getattr(error, "lineno", None)
-        where = f" line {line}" if line else ""
+        found = re.search(r"line (\d+)", str(error))
+        where = f" line {found.group(1)}" if found else ""
         raise ConfigError(f"The config {path}{where} is not valid TOML: {error}") from error
 
     roles: dict[str, frozenset[Role]] = {}

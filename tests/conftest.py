@@ -1,0 +1,47 @@
+"""Fixtures shared by every test tier: a frozen clock, a private config, a real cache file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+FROZEN_NOW = "2026-11-20T12:00:00Z"
+
+
+def require_tool(name: str) -> str:
+    """Path of an external tool; skip without it, fail if PEERDESK_REQUIRE_ALL is set (CI)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    if os.environ.get("PEERDESK_REQUIRE_ALL"):
+        pytest.fail(f"{name} is required (PEERDESK_REQUIRE_ALL is set) but was not found")
+    pytest.skip(f"{name} is not installed")
+    raise AssertionError  # unreachable
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep the developer's own config, cache and clock out of every test."""
+    monkeypatch.setenv("PEERDESK_NOW", FROZEN_NOW)
+    monkeypatch.setenv("PEERDESK_USER", "alice")
+    monkeypatch.setenv("PEERDESK_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("PEERDESK_DB", str(tmp_path / "default-cache.sqlite3"))
+    monkeypatch.setenv("TZ", "UTC")
+
+
+@pytest.fixture
+def cache_path(tmp_path: Path) -> Path:
+    return tmp_path / "cache.sqlite3"
+
+
+@pytest.fixture
+def shared() -> Iterator[Path]:
+    if not SHARED.is_dir():
+        pytest.fail(f"../shared is expected beside the checkout at {SHARED}")
+    yield SHARED

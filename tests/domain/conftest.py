@@ -1,0 +1,136 @@
+"""A small community written through the real ingest path into a real SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from console.config import Config
+from console.db import Cache, open_cache
+from console.desk import Desk
+from console.ingest import ensure_source, upsert_members, upsert_threads
+from console.models import MemberRecord, PostRecord, Role, ThreadRecord
+
+HOSTILE = (
+    "[bold red]ALERT[/] [@click=app.quit]quit[/] \x1b[2J\x1b[31mred\x1b]0;pwned\x07 "
+    "\x1b]52;c;ZXZpbA==\x07 مرحبا 👋🏽 \u202eevil\u202c"
+)
+
+
+def seed_community(cache: Cache) -> dict[str, int]:
+    source = ensure_source(cache, "discourse", "forum", "https://forum.example")
+    upsert_members(
+        cache,
+        source,
+        [
+            MemberRecord("u1", "bob", reputation=12),
+            MemberRecord("u2", "carol", reputation=900),
+            MemberRecord("u3", "spammer", reputation=0),
+        ],
+    )
+    threads = [
+        ThreadRecord(
+            "t1", "SIM not activating", "u1", "open", "2026-11-19T12:00:00Z", "2026-11-19T12:00:00Z"
+        ),
+        ThreadRecord(
+            "t2",
+            "PAC code for porting",
+            "u1",
+            "answered",
+            "2026-11-10T12:00:00Z",
+            "2026-11-18T12:00:00Z",
+            reply_count=1,
+            accepted_post_remote_id=None,
+        ),
+        ThreadRecord(
+            "t3",
+            HOSTILE,
+            "u3",
+            "open",
+            "2026-11-20T11:00:00Z",
+            "2026-11-20T11:00:00Z",
+            flag_count=2,
+        ),
+        ThreadRecord(
+            "t4",
+            "Roaming in Spain",
+            "u2",
+            "solved",
+            "2026-11-01T12:00:00Z",
+            "2026-11-02T12:00:00Z",
+            reply_count=1,
+            accepted_post_remote_id="p41",
+        ),
+        ThreadRecord(
+            "t5", "Another from bob", "u1", "open", "2026-11-20T10:00:00Z", "2026-11-20T10:00:00Z"
+        ),
+    ]
+    posts = [
+        PostRecord(
+            "p11",
+            "t1",
+            "u1",
+            0,
+            "My new SIM will not activate",
+            "<p>My new SIM</p>",
+            "2026-11-19T12:00:00Z",
+        ),
+        PostRecord(
+            "p21",
+            "t2",
+            "u1",
+            0,
+            "How do I get a PAC code?",
+            "How do I get a PAC code?",
+            "2026-11-10T12:00:00Z",
+        ),
+        PostRecord(
+            "p22",
+            "t2",
+            "u2",
+            1,
+            "Text PAC to 65075",
+            "Text PAC to 65075",
+            "2026-11-18T12:00:00Z",
+            score=3,
+        ),
+        PostRecord(
+            "p31", "t3", "u3", 0, HOSTILE + " " + "x" * 200_000, HOSTILE, "2026-11-20T11:00:00Z"
+        ),
+        PostRecord(
+            "p41", "t4", "u2", 0, "Roaming question", "Roaming question", "2026-11-01T12:00:00Z"
+        ),
+        PostRecord(
+            "p42", "t4", "u2", 1, "Turn on roaming", "Turn on roaming", "2026-11-02T12:00:00Z"
+        ),
+        PostRecord("p51", "t5", "u1", 0, "Still broken", "Still broken", "2026-11-20T10:00:00Z"),
+    ]
+    return upsert_threads(cache, source, threads, posts)
+
+
+MODERATORS = Config(
+    roles={
+        "alice": frozenset({Role.MODERATOR}),
+        "dave": frozenset({Role.MODERATOR}),
+        "erin": frozenset({Role.PAYOUT_PREPARER}),
+    }
+)
+
+
+@pytest.fixture
+def cache(cache_path: Path) -> Iterator[Cache]:
+    opened = open_cache(cache_path, create=True)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def ids(cache: Cache) -> dict[str, int]:
+    return seed_community(cache)
+
+
+@pytest.fixture
+def desk(cache: Cache, ids: dict[str, int]) -> Desk:
+    return Desk.for_cache(cache, config=MODERATORS, actor="alice")

@@ -1,0 +1,92 @@
+"""Claims: leases that keep two moderators off the same thread, across processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from console.claims import claim
+from console.db import Cache
+from console.desk import Desk
+from console.errors import ClaimConflict
+
+from .conftest import MODERATORS
+
+
+def test_second_moderator_is_told_who_holds_it_and_until_when(
+    desk: Desk, cache: Cache, ids: dict[str, int]
+) -> None:
+    desk.claim(ids["t1"])
+    dave = Desk.for_cache(cache, config=MODERATORS, actor="dave")
+    with pytest.raises(ClaimConflict, match=r"claimed by alice until 12:15"):
+        dave.claim(ids["t1"])
+    with pytest.raises(ClaimConflict):
+        dave.close([ids["t1"]])
+    assert cache.one("SELECT status FROM threads WHERE id = ?", (ids["t1"],))[0] == "open"
+
+
+def test_expired_lease_can_be_taken(
+    desk: Desk, cache: Cache, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk.claim(ids["t1"])
+    monkeypatch.setenv("PEERDESK_NOW", "2026-11-20T12:16:00Z")
+    dave = Desk.for_cache(cache, config=MODERATORS, actor="dave")
+    assert dave.claim(ids["t1"]).holder == "dave"
+
+
+def test_release_frees_the_thread(desk: Desk, cache: Cache, ids: dict[str, int]) -> None:
+    desk.claim(ids["t1"])
+    assert desk.release(ids["t1"])
+    Desk.for_cache(cache, config=MODERATORS, actor="dave").claim(ids["t1"])
+
+
+CLAIMER = """
+import sys
+from pathlib import Path
+from console.claims import claim
+from console.db import open_cache
+from console.errors import ClaimConflict
+cache = open_cache(Path(sys.argv[1]))
+print("ready", flush=True)
+sys.stdin.readline()
+try:
+    claim(cache, int(sys.argv[2]), sys.argv[3])
+    print("won")
+except ClaimConflict as error:
+    print("lost:", error)
+"""
+
+
+def test_two_processes_claiming_at_once_exactly_one_wins(
+    cache: Cache, ids: dict[str, int], cache_path: Path
+) -> None:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLAIMER, str(cache_path), str(ids["t2"]), name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("alice", "dave")
+    ]
+    for proc in procs:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    outputs = [proc.communicate(timeout=30)[0].strip() for proc in procs]
+    assert sorted(o.split(":")[0] for o in outputs) == ["lost", "won"]
+    holder = cache.one("SELECT holder FROM claims WHERE thread_id = ?", (ids["t2"],))[0]
+    winner = ["alice", "dave"][[o.startswith("won") for o in outputs].index(True)]
+    assert holder == winner
+    assert f"claimed by {winner}" in next(o for o in outputs if o.startswith("lost"))
+
+
+def test_claim_on_missing_thread(cache: Cache, ids: dict[str, int]) -> None:
+    with pytest.raises(Exception, match="no thread 9999"):
+        claim(cache, 9999, "alice")
