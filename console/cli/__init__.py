@@ -17,6 +17,9 @@ from console.errors import PeerdeskError
 # Modules that add subcommands; each defines register(subparsers).
 COMMAND_MODULES = [
     "console.cli.core",
+    "console.cli.dupes_cmd",
+    "console.cli.demo_cmd",
+    "console.cli.sync_cmds",
 ]
 
 
@@ -57,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PeerdeskError as error:
         print(f"peerdesk: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (`peerdesk queue | head`): not an error worth a traceback
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("peerdesk: interrupted", file=sys.stderr)
         return 130

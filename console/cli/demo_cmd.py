@@ -1,0 +1,208 @@
+"""`peerdesk demo`: build the demo community into a cache file.
+
+The cache is built in a new file beside the target and moved into place only when complete, so
+an interrupted build never leaves half a demo behind, and an existing file is replaced only if it
+is itself a demo cache (or with --force).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sqlite3
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from console.db import APPLICATION_ID, open_cache
+from console.demo import (
+    DEFAULT_CANDIDATE_LIMIT,
+    DEFAULT_SEED,
+    DEFAULT_THREADS,
+    DemoSummary,
+    build_demo,
+)
+from console.errors import PeerdeskError
+from console.paths import default_db_path
+
+MAX_THREADS = 1_000_000
+PROGRESS_ABOVE = 10_000  # builds bigger than this report progress even when stderr is no tty
+
+
+class DemoRefused(PeerdeskError):
+    """The target exists and is not a demo cache; nothing was changed."""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="build the demo community (a mobile network's support forum) into the cache",
+        description="Build a realistic, deterministic demo community into the --db file: "
+        "threads about SIM activation, porting, roaming, billing, outages and more, with "
+        "planted near-duplicates, flagged complaints and posts that try to break the terminal.",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_count,
+        default=DEFAULT_THREADS,
+        help=f"number of threads (default {DEFAULT_THREADS}; 100000 for benchmarks)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help="random seed; the same seed and --threads give the same cache "
+        f"(default {DEFAULT_SEED})",
+    )
+    parser.add_argument(
+        "--candidates",
+        type=int,
+        default=DEFAULT_CANDIDATE_LIMIT,
+        metavar="N",
+        help="find duplicate candidates for the newest N threads (default "
+        f"{DEFAULT_CANDIDATE_LIMIT}; 0 skips, -1 for every thread)",
+    )
+    parser.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="do nothing if the file already holds a demo cache",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the file even if it is not a demo cache (its contents are lost)",
+    )
+    parser.set_defaults(handler=run_demo)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_THREADS:,}, not {value}")
+    return value
+
+
+def is_demo_cache(path: Path) -> bool:
+    """Whether `path` is a peerdesk cache built by `peerdesk demo` (read without changing it)."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return False
+    try:
+        if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            return False
+        row = conn.execute("SELECT value FROM meta WHERE key = 'demo'").fetchone()
+        return bool(row) and row[0] == "1"
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+
+
+def _sidecars(path: Path) -> list[Path]:
+    return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
+
+
+def _remove(path: Path) -> None:
+    for item in [path, *_sidecars(path)]:
+        with contextlib.suppress(FileNotFoundError):
+            item.unlink()
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    path = Path(args.db) if args.db is not None else default_db_path()
+    out = sys.stdout
+    if path.is_dir():
+        raise DemoRefused(f"{path} is a folder; give a file path with --db.")
+    if path.exists():
+        demo = is_demo_cache(path)
+        if demo and args.if_missing:
+            print(f"The demo cache {path} already exists; left as it is.", file=out)
+            return 0
+        if not demo and not args.force:
+            raise DemoRefused(
+                f"{path} exists and is not a demo cache; it was left as it is. Use another "
+                "--db path, or --force to replace it (its contents would be lost)."
+            )
+    summary = build_file(
+        path,
+        threads=args.threads,
+        seed=args.seed,
+        candidate_limit=args.candidates,
+        progress_to=sys.stderr if _wants_progress(args.threads) else None,
+    )
+    _print_summary(summary, path, out)
+    return 0
+
+
+def _wants_progress(threads: int) -> bool:
+    return threads > PROGRESS_ABOVE or sys.stderr.isatty()
+
+
+def build_file(
+    path: Path,
+    *,
+    threads: int,
+    seed: int,
+    candidate_limit: int = DEFAULT_CANDIDATE_LIMIT,
+    progress_to: TextIO | None = None,
+) -> DemoSummary:
+    """Build the demo into a new file beside `path`, then move it over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    building = path.with_name(f".{path.name}.building-{os.getpid()}")
+    _remove(building)
+    tty = progress_to is not None and progress_to.isatty()
+    last = [0.0]
+
+    def progress(done: int, total: int, stage: str = "threads") -> None:
+        if progress_to is None:
+            return
+        now = time.monotonic()
+        if done < total and now - last[0] < (0.2 if tty else 2.0):
+            return
+        last[0] = now
+        line = f"peerdesk demo: {stage} {done:,}/{total:,}"
+        progress_to.write(f"\r{line}\x1b[K" if tty else line + "\n")
+        if tty and done >= total:
+            progress_to.write("\n")
+        progress_to.flush()
+
+    try:
+        cache = open_cache(building, create=True)
+        try:
+            summary = build_demo(
+                cache, threads, seed, progress=progress, candidate_limit=candidate_limit
+            )
+        finally:
+            cache.close()
+        for stale in _sidecars(path):  # a stale WAL beside the new file would be replayed into it
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
+        building.replace(path)
+    except BaseException:
+        _remove(building)
+        raise
+    return summary
+
+
+def _print_summary(summary: DemoSummary, path: Path, out: TextIO) -> None:
+    statuses = ", ".join(f"{count:,} {status}" for status, count in summary.status_counts.items())
+    candidates = (
+        "not searched"
+        if summary.candidate_pairs is None
+        else f"{summary.candidate_pairs:,} pairs in {summary.candidate_seconds:.1f} s"
+    )
+    print(
+        f"Built the demo community in {path} (seed {summary.seed}) in {summary.seconds:.1f} s:\n"
+        f"  {summary.threads:,} threads ({statuses})\n"
+        f"  {summary.posts:,} posts, {summary.members:,} members\n"
+        f"  {summary.planted_duplicates:,} planted near-duplicates; duplicate candidates: "
+        f"{candidates}\n"
+        f"  {summary.hostile_posts:,} hostile posts ({summary.huge_posts} of 200 kB)",
+        file=out,
+    )
