@@ -12,6 +12,7 @@ from pathlib import Path
 from console import audit, claims, decisions, outbox, store
 from console.config import Config, load_config
 from console.db import Cache, open_cache
+from console.dupes import actions as _dupe_actions  # noqa: F401  (registers dupe_* decisions)
 from console.models import AuditProblem, DecisionResult, QueueItem, Role, ThreadView
 from console.paths import default_config_path, default_db_path
 from console.roles import allowed, current_user, require

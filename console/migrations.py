@@ -159,6 +159,51 @@ MIGRATIONS: list[list[str]] = [
             created_at TEXT NOT NULL
         )""",
     ],
+    # 3 (sync): per-source options, push bookkeeping, the platform review queue, change fingerprints
+    [
+        """ALTER TABLE sources ADD COLUMN options TEXT NOT NULL DEFAULT '{}'""",
+        """ALTER TABLE outbox ADD COLUMN sent_at TEXT""",
+        """ALTER TABLE outbox ADD COLUMN remote_ref TEXT""",
+        """CREATE TABLE review_items (
+            id INTEGER PRIMARY KEY,
+            source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            remote_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            thread_id INTEGER REFERENCES threads(id) ON DELETE SET NULL,
+            post_id INTEGER REFERENCES posts(id) ON DELETE SET NULL,
+            thread_remote_id TEXT,
+            post_remote_id TEXT,
+            status TEXT NOT NULL,
+            version INTEGER NOT NULL DEFAULT 0,
+            score REAL NOT NULL DEFAULT 0,
+            reasons TEXT NOT NULL DEFAULT '[]',
+            actions TEXT NOT NULL DEFAULT '[]',
+            body TEXT NOT NULL DEFAULT '',
+            created_by TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (source_id, remote_id)
+        )""",
+        """CREATE INDEX review_items_status ON review_items (source_id, status)""",
+        """CREATE TABLE sync_fingerprints (
+            source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            remote_id TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            PRIMARY KEY (source_id, kind, remote_id)
+        ) WITHOUT ROWID""",
+    ],
+    # 4 (dupes): a snapshot of thread_fts document frequencies (fts5vocab counts them
+    # by walking posting lists, which costs milliseconds per common word at a million threads)
+    [
+        """CREATE TABLE dupe_terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID""",
+        # answers of a merged duplicate, shown under the original locally
+        """CREATE TABLE dupe_merged_posts (
+            post_id INTEGER PRIMARY KEY REFERENCES posts(id) ON DELETE CASCADE,
+            original_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+            from_thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE
+        )""",
+        """CREATE INDEX dupe_merged_posts_original ON dupe_merged_posts (original_id)""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -12,12 +12,10 @@ from typing import Any
 
 from console.clock import now, now_iso
 from console.db import Cache
+from console.dupes.candidates import STRONG_SCORE
 from console.errors import NotFound
 from console.models import NoteView, PostView, QueueItem, ThreadView
 from console.urgency import score
-
-STRONG_DUPLICATE_SCORE = 0.8
-
 
 @dataclass(frozen=True)
 class QueueFilter:
@@ -73,7 +71,7 @@ def _where(flt: QueueFilter) -> tuple[str, list[Any]]:
             "EXISTS (SELECT 1 FROM duplicate_links d WHERE d.thread_id = t.id "
             "AND d.decision = 'pending' AND d.score >= ?)"
         )
-        params.append(STRONG_DUPLICATE_SCORE)
+        params.append(STRONG_SCORE)
     match = fts_query(flt.text)
     if match:
         clauses.append(

@@ -1,0 +1,1 @@
+"""Headless benchmarks; each prints one JSON object."""

@@ -1,0 +1,294 @@
+"""Speed of duplicate detection at scale: candidates for one new thread, index build, size, memory.
+
+    .venv/bin/python -m bench.bench_dupes [--sizes 100000 1000000] [--new 200] [--work DIR] [--keep]
+
+For each size, builds a cache of that many synthetic threads through `console.ingest` (words
+drawn from a Zipf-distributed vocabulary, so term frequencies look like a forum's; one thread in
+ten re-asks an earlier one with other words mixed in), then:
+
+- ingest_threads_per_s: `upsert_threads` (rows + FTS5) in batches of 5,000;
+- index_build_threads_per_s: `candidates.rebuild_index` (the `peerdesk dupes --rebuild` index);
+- new_thread_ms p50/p95/max: `update_candidates(cache, [id])` for NEW fresh threads, each
+  ingested first (not timed), i.e. term choice + FTS5 query + rerank + storing the links;
+- where_ms: the mean split of that time (query terms, FTS5, fetching candidates, scoring, writing);
+- index_bytes (dbstat: thread_fts shadow tables), file_bytes, peak RSS.
+
+Ground truths of retrieval from the whole cache (Recall@10, MRR of the true original among a
+thread's candidates, as `find_candidates` ranks them):
+
+    .venv/bin/python -m bench.bench_dupes --truth-demo 2000     # a fresh demo community
+    .venv/bin/python -m bench.bench_dupes --truth-cache PATH    # an existing cache
+
+- demo: the near-duplicates `console.demo` planted (meta `demo_planted_duplicates`, source "demo");
+- closed: threads a platform closed as duplicates (threads.duplicate_of, e.g. Stack Exchange).
+
+Built caches are kept in --work (default /tmp/peerdesk-bench-dupes) with --keep, and reused.
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from console.db import Cache, open_cache
+from console.dupes import candidates as cands
+from console.ingest import ensure_source, upsert_threads
+from console.models import PostRecord, ThreadRecord
+
+VOCABULARY = 40_000
+BATCH = 5_000
+SEED = 20261123
+
+
+class Words:
+    """A fixed synthetic vocabulary with Zipf(1.0) frequencies."""
+
+    def __init__(self, rng: random.Random) -> None:
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        seen: set[str] = set()
+        words: list[str] = []
+        while len(words) < VOCABULARY:
+            word = "".join(rng.choice(letters) for _ in range(rng.randint(3, 10)))
+            if word not in seen:
+                seen.add(word)
+                words.append(word)
+        self.words = words
+        total = 0.0
+        self.cum: list[float] = []
+        for rank in range(1, VOCABULARY + 1):
+            total += 1.0 / rank
+            self.cum.append(total)
+        self.rng = rng
+
+    def draw(self, count: int) -> list[str]:
+        return self.rng.choices(self.words, cum_weights=self.cum, k=count)
+
+
+def _thread(words: Words, rng: random.Random, n: int, base: list[str] | None) -> tuple[str, str]:
+    if base is not None and rng.random() < 0.1 and n > 10:
+        title, body = base[rng.randrange(len(base))].split("\n", 1)
+        t = title.split()
+        b = body.split()
+        rng.shuffle(t)
+        b = b[: len(b) // 2] + words.draw(len(b) // 2)
+        return " ".join(t[:-1] + words.draw(1)), " ".join(b)
+    return " ".join(words.draw(rng.randint(5, 10))), " ".join(words.draw(rng.randint(25, 90)))
+
+
+def _records(
+    start: int, texts: list[tuple[str, str]]
+) -> tuple[list[ThreadRecord], list[PostRecord]]:
+    threads, posts = [], []
+    for offset, (title, body) in enumerate(texts):
+        number = start + offset
+        stamp = f"2026-{1 + number % 12:02d}-{1 + number % 28:02d}T10:00:00Z"
+        stamp = f"20{10 + number * 15 // 1_000_000:02d}" + stamp[4:]
+        threads.append(
+            ThreadRecord(
+                remote_id=f"t{number}",
+                title=title,
+                author_remote_id=None,
+                status="solved" if number % 3 == 0 else "open",
+                created_at=stamp,
+                last_activity_at=stamp,
+                reply_count=number % 4,
+            )
+        )
+        posts.append(PostRecord(f"p{number}", f"t{number}", None, 0, body, body, stamp))
+    return threads, posts
+
+
+def build(path: Path, size: int) -> dict[str, Any]:
+    rng = random.Random(SEED)
+    words = Words(rng)
+    cache = open_cache(path, create=True)
+    source = ensure_source(cache, "demo", "bench")
+    recent: list[str] = []
+    spent = 0.0
+    for start in range(0, size, BATCH):
+        texts = []
+        for number in range(start, min(size, start + BATCH)):
+            title, body = _thread(words, rng, number, recent or None)
+            texts.append((title, body))
+            recent.append(f"{title}\n{body}")
+        recent = recent[-2000:]
+        threads, posts = _records(start, texts)
+        began = time.perf_counter()
+        upsert_threads(cache, source, threads, posts)
+        spent += time.perf_counter() - began
+    cache.set_meta("bench_size", str(size))
+    cache.close()
+    return {"ingest_threads_per_s": round(size / spent)}
+
+
+def _index_bytes(cache: Cache) -> int:
+    row = cache.one("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'thread_fts%'")
+    return int(row[0] or 0) if row else 0
+
+
+def measure(path: Path, size: int, new: int, rebuild: bool = True) -> dict[str, Any]:
+    cache = open_cache(path)
+    began = time.perf_counter()
+    if rebuild:
+        indexed = cands.rebuild_index(cache)
+    else:
+        indexed = int(cache.one("SELECT count(*) FROM threads")[0])
+    rebuild_s = time.perf_counter() - began
+    cache.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    rng = random.Random(SEED + 1)
+    words = Words(random.Random(SEED))  # the same vocabulary as the cache
+    words.rng = rng
+    source = ensure_source(cache, "demo", "bench")
+    pool = [
+        f"{r[0]}\n{r[1]}"
+        for r in cache.query(
+            "SELECT title, body FROM thread_fts WHERE rowid IN "
+            "(SELECT abs(random()) % (SELECT max(id) FROM threads) + 1 FROM threads LIMIT 500)"
+        )
+    ]
+    times: list[float] = []
+    parts = {"terms": 0.0, "fts": 0.0, "fetch": 0.0, "score": 0.0}
+    recalled = 0
+    for i in range(new):
+        title, body = _thread(words, rng, 11, pool if i % 2 else None)
+        threads, posts = _records(size + 10 + i, [(title, body)])
+        threads = [
+            ThreadRecord(**{**t.__dict__, "created_at": "2099-01-01T00:00:00Z"}) for t in threads
+        ]
+        ids = upsert_threads(cache, source, threads, posts)
+        thread_id = next(iter(ids.values()))
+        began = time.perf_counter()
+        cands.update_candidates(cache, [thread_id])
+        times.append((time.perf_counter() - began) * 1000)
+        timing = cands.Timing()
+        cands.find_candidates(cache, thread_id, timing=timing)
+        parts["terms"] += timing.terms_ms
+        parts["fts"] += timing.fts_ms
+        parts["fetch"] += timing.fetch_ms
+        parts["score"] += timing.score_ms
+        recalled += timing.recalled
+    times.sort()
+    result = {
+        "threads": indexed,
+        "index_build_threads_per_s": round(indexed / rebuild_s) if rebuild else None,
+        "index_build_s": round(rebuild_s, 2) if rebuild else None,
+        "new_thread_ms": {
+            "p50": round(statistics.median(times), 2),
+            "p95": round(times[int(0.95 * (len(times) - 1))], 2),
+            "max": round(times[-1], 2),
+            "n": len(times),
+        },
+        "where_ms_mean": {k: round(v / new, 2) for k, v in parts.items()},
+        "recalled_mean": round(recalled / new, 1),
+        "index_bytes": _index_bytes(cache),
+        "file_bytes": path.stat().st_size,
+    }
+    cache.close()
+    return result
+
+
+def _retrieval(cache: Cache, pairs: list[tuple[int, int]]) -> dict[str, Any]:
+    stats = cands.VocabStats(cache.conn)
+    hits = 0
+    reciprocal = 0.0
+    for thread_id, original_id in pairs:
+        ranked = [r[0] for r in cands.find_candidates(cache, thread_id, stats=stats)]
+        if original_id in ranked[:10]:
+            hits += 1
+            reciprocal += 1.0 / (ranked.index(original_id) + 1)
+    n = len(pairs)
+    return {
+        "pairs": n,
+        "recall_at_10": round(100 * hits / n, 2) if n else None,
+        "mrr": round(100 * reciprocal / n, 2) if n else None,
+    }
+
+
+def truth(cache: Cache) -> dict[str, Any]:
+    """Recall@10 and MRR against the demo's planted duplicates and platform-closed duplicates."""
+    cands.refresh_terms(cache)
+    planted: list[tuple[int, int]] = []
+    raw = cache.meta("demo_planted_duplicates")
+    source = cache.one("SELECT id FROM sources WHERE name = 'demo'")
+    if raw and source:
+        local = {
+            r[0]: r[1]
+            for r in cache.query(
+                "SELECT remote_id, id FROM threads WHERE source_id = ?", (source[0],)
+            )
+        }
+        planted = [(local[d], local[o]) for d, o in json.loads(raw) if d in local and o in local]
+    closed = [
+        (int(r[0]), int(r[1]))
+        for r in cache.query(
+            "SELECT id, duplicate_of FROM threads WHERE duplicate_of IS NOT NULL ORDER BY id"
+        )
+    ]
+    planted_set = set(planted)
+    return {
+        "demo_planted": _retrieval(cache, planted),
+        "platform_closed": _retrieval(cache, [p for p in closed if p not in planted_set]),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--new", type=int, default=200, help="new threads timed per size")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/peerdesk-bench-dupes"))
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the built caches")
+    parser.add_argument(
+        "--no-rebuild", action="store_true", help="reuse a kept cache's index (no build timing)"
+    )
+    parser.add_argument("--truth-demo", type=int, metavar="THREADS", help="ground truth: demo")
+    parser.add_argument("--truth-cache", type=Path, metavar="PATH", help="ground truth: a cache")
+    args = parser.parse_args(argv)
+    if args.truth_demo or args.truth_cache:
+        if args.truth_cache:
+            cache = open_cache(args.truth_cache)
+        else:
+            from console.demo import build_demo
+
+            args.work.mkdir(parents=True, exist_ok=True)
+            path = args.work / f"demo-{args.truth_demo}.sqlite3"
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            cache = open_cache(path, create=True)
+            build_demo(cache, args.truth_demo, candidate_limit=0)
+        result = {"benchmark": "dupes-retrieval", **truth(cache)}
+        cache.close()
+        print(json.dumps(result, indent=1))
+        return 0
+    args.work.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {"benchmark": "dupes-speed", "sizes": {}}
+    for size in args.sizes:
+        path = args.work / f"dupes-{size}.sqlite3"
+        row: dict[str, Any] = {}
+        fresh = not path.exists()
+        if not fresh:
+            cache = open_cache(path)
+            fresh = cache.meta("bench_size") != str(size)
+            cache.close()
+            if fresh:
+                path.unlink()
+        if fresh:
+            row.update(build(path, size))
+        row.update(measure(path, size, args.new, rebuild=not args.no_rebuild))
+        if not args.keep:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        report["sizes"][str(size)] = row
+    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,159 @@
+"""`peerdesk dupes`: duplicate candidates headless.
+
+peerdesk dupes                 threads with strong pending candidates, strongest first
+peerdesk dupes THREAD          the thread's candidates with scores and explanations
+peerdesk dupes THREAD --refresh  recompute that thread's candidates first
+peerdesk dupes --rebuild       rebuild the full-text index, then the candidates of open threads
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from console.db import open_cache
+from console.dupes import candidates as cands
+from console.errors import InvalidDecision
+from console.paths import default_db_path
+from console.safe_text import clip, printable
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "dupes",
+        help="duplicate candidates: list, explain, rebuild",
+        description="Show likely originals of a thread with scores and explanations, list "
+        "threads with strong candidates, or rebuild the duplicate index.",
+    )
+    parser.add_argument("thread", nargs="?", type=int, help="a thread id (local)")
+    parser.add_argument(
+        "--rebuild", action="store_true", help="rebuild the index and the open threads' candidates"
+    )
+    parser.add_argument(
+        "--refresh", action="store_true", help="recompute THREAD's candidates before showing them"
+    )
+    decide = parser.add_mutually_exclusive_group()
+    for flag, text in (
+        ("--confirm", "close THREAD as a duplicate of ORIGINAL"),
+        ("--reject", "never propose ORIGINAL for THREAD again"),
+        ("--merge", "close as duplicate and show THREAD's useful answers under ORIGINAL"),
+    ):
+        decide.add_argument(flag, type=int, metavar="ORIGINAL", help=text)
+    parser.add_argument("--all", action="store_true", help="include decided pairs")
+    parser.add_argument("--limit", type=int, default=50, help="rows listed without THREAD")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    for action in ("confirm", "reject", "merge"):
+        original = getattr(args, action)
+        if original is not None:
+            return _decide(args, action, original)
+    cache = open_cache(args.db or default_db_path())
+    try:
+        if args.rebuild:
+            _rebuild(cache, args)
+            if args.thread is None:
+                return 0
+        if args.thread is not None:
+            if args.refresh:
+                cands.update_candidates(cache, [args.thread])
+            _show(cache, args.thread, args)
+        else:
+            _strong(cache, args)
+    finally:
+        cache.close()
+    return 0
+
+
+def _decide(args: argparse.Namespace, action: str, original: int) -> int:
+    if args.thread is None:
+        raise InvalidDecision(f"--{action} needs the duplicate THREAD id before it")
+    from console.desk import Desk
+    from console.dupes import actions
+
+    desk = Desk.open(args.db, config_path=args.config)
+    try:
+        result = actions.decide(
+            desk.cache,
+            actor=desk.actor,
+            roles=desk.roles,
+            action=f"dupe_{action}",
+            thread_id=args.thread,
+            original_id=original,
+        )
+    finally:
+        desk.close_cache()
+    print(f"{result.message} (batch {result.batch_id}; outbox items {result.outbox_ids or 'none'})")
+    return 0
+
+
+def _rebuild(cache: Any, args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    indexed = cands.rebuild_index(cache)
+    index_s = time.perf_counter() - started
+    open_ids = cands.open_thread_ids(cache)
+    stored = 0
+    for start in range(0, len(open_ids), 500):
+        stored += cands.update_candidates(cache, open_ids[start : start + 500])
+        if not args.json:
+            print(
+                f"\rcandidates: {min(start + 500, len(open_ids))}/{len(open_ids)} threads",
+                end="",
+                file=sys.stderr,
+            )
+    if open_ids and not args.json:
+        print(file=sys.stderr)
+    summary = {
+        "indexed_threads": indexed,
+        "index_seconds": round(index_s, 2),
+        "open_threads": len(open_ids),
+        "pairs_stored": stored,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(
+            f"indexed {indexed} threads in {summary['index_seconds']} s; "
+            f"{stored} candidate pairs for {len(open_ids)} open threads "
+            f"({summary['seconds']} s in all)"
+        )
+
+
+def _show(cache: Any, thread_id: int, args: argparse.Namespace) -> None:
+    found = cands.candidates(cache, thread_id, include_decided=args.all)
+    if args.json:
+        for c in found:
+            print(json.dumps(c.__dict__, ensure_ascii=False))
+        return
+    if not found:
+        print(f"thread {thread_id}: no duplicate candidates (try --refresh)")
+        return
+    for c in found:
+        title = clip(printable(c.original_title, single_line=True), 56)
+        mark = "" if c.decision == "pending" else f" [{c.decision}]"
+        print(f"{c.score:5.2f}  #{c.original_id:<7} {c.original_status:<8} {title}{mark}")
+        print(f"       {printable(c.explanation, single_line=True)}")
+
+
+def _strong(cache: Any, args: argparse.Namespace) -> None:
+    rows = cache.query(
+        "SELECT d.thread_id, t.title, max(d.score) AS best, count(*) AS n FROM duplicate_links d "
+        "JOIN threads t ON t.id = d.thread_id WHERE d.decision = 'pending' AND d.score >= ? "
+        "GROUP BY d.thread_id ORDER BY best DESC, d.thread_id LIMIT ?",
+        (cands.STRONG_SCORE, args.limit),
+    )
+    if args.json:
+        for r in rows:
+            print(json.dumps({"thread_id": r[0], "title": r[1], "best": r[2], "candidates": r[3]}))
+        return
+    if not rows:
+        print(f"no thread has a pending candidate scoring {cands.STRONG_SCORE} or more")
+    for r in rows:
+        title = clip(printable(r[1], single_line=True), 60)
+        print(f"#{r[0]:<7} best {r[2]:.2f}  ({r[3]} candidates)  {title}")

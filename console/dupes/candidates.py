@@ -1,0 +1,408 @@
+"""Likely originals for threads in the cache, kept current incrementally.
+
+For one thread: pick its few most telling words (highest idf, from the `thread_fts` vocabulary),
+ask FTS5 for the best BM25 matches among older threads of the same source (recall), rerank those
+with the pure scorer (`console.dupes.scorer`), and keep the best few as `duplicate_links` rows with
+decision 'pending', a score, the method and a short explanation. Pairs a moderator has decided
+(confirmed, rejected, merged) are never proposed again or changed.
+
+`update_candidates(cache, thread_ids)` is the hook for sync, import and the demo builder: it
+recomputes only the threads given (and threads whose pending candidates point at them), never the
+whole cache.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from console.clock import now_iso
+from console.db import Cache
+from console.dupes.scorer import STOP_WORDS, Doc, Idf, analyze, score, tokens
+from console.errors import NotFound
+
+METHOD = "fts5+rerank"
+QUERY_TERMS = 8  # words sent to FTS5 per thread: the most telling ones
+TITLE_TERMS = 4  # of which at most this many from the title
+COMMON_SHARE = 0.001  # words in more than this share of threads (and in more than
+COMMON_FLOOR = 500  # this many) are never query terms: slow to match, they tell little
+QUERY_POOL = 64  # distinct words of a thread considered for them (title first)
+RECALL = 24  # FTS5 matches reranked by the scorer
+OVERFETCH = 4  # FTS5 returns RECALL * OVERFETCH, of which the first RECALL possible originals stay
+KEEP = 5  # candidates stored per thread
+MIN_SCORE = 0.20  # weaker pairs are not stored
+STRONG_SCORE = 0.55  # a pending pair at least this strong makes a thread "has strong candidates"
+TITLE_WEIGHT = 2.0  # BM25 weight of the title column against the body
+
+# For the Queue filter "has strong duplicate candidates"; `threads` must be in the FROM clause.
+STRONG_CANDIDATES_SQL = (
+    "EXISTS (SELECT 1 FROM duplicate_links dl WHERE dl.thread_id = threads.id "
+    f"AND dl.decision = 'pending' AND dl.score >= {STRONG_SCORE})"
+)
+
+VOCAB = "temp.peerdesk_thread_vocab"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    thread_id: int
+    original_id: int
+    original_title: str
+    original_status: str
+    score: float
+    explanation: str
+    decision: str
+    method: str = METHOD
+
+
+@dataclass
+class Timing:
+    """Where the time of one thread's candidate search went (milliseconds)."""
+
+    terms_ms: float = 0.0
+    fts_ms: float = 0.0
+    fetch_ms: float = 0.0
+    score_ms: float = 0.0
+    write_ms: float = 0.0
+    query_terms: list[str] = field(default_factory=list)
+    recalled: int = 0
+
+
+class VocabStats:
+    """Document frequencies of `thread_fts` words, memoised per instance.
+
+    Read from the `dupe_terms` snapshot (one primary-key look-up per word); words the snapshot
+    has not seen (new since it was taken: rare by nature) are counted live through fts5vocab,
+    which is cheap for rare words. The snapshot is retaken when the cache has grown or shrunk by
+    a quarter since (`refresh_terms`), and by `rebuild_index`.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        conn.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {VOCAB} USING fts5vocab(main, thread_fts, row)"
+        )
+        row = conn.execute("SELECT value FROM meta WHERE key = 'dupe_terms_docs'").fetchone()
+        self._n = int(row[0]) if row else 0
+        self._df: dict[str, int] = {}
+
+    @property
+    def n_docs(self) -> int:
+        return self._n
+
+    def prefetch(self, terms: Iterable[str]) -> None:
+        missing = list({t for t in terms if t not in self._df})
+        unseen: list[str] = []
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found = dict(
+                self.conn.execute(
+                    f"SELECT term, df FROM dupe_terms WHERE term IN ({marks})", chunk
+                ).fetchall()
+            )
+            self._df.update(found)
+            unseen.extend(t for t in chunk if t not in found)
+        for start in range(0, len(unseen), 200):
+            chunk = unseen[start : start + 200]
+            for term in chunk:
+                self._df[term] = 0
+            marks = ",".join("?" * len(chunk))
+            for term, doc in self.conn.execute(
+                f"SELECT term, doc FROM {VOCAB} WHERE term IN ({marks})", chunk
+            ):
+                self._df[term] = int(doc)
+
+    def live_df(self, terms: Sequence[str]) -> dict[str, int]:
+        """Current document frequencies straight from the index (for rare words only)."""
+        found = dict.fromkeys(terms, 0)
+        for start in range(0, len(terms), 200):
+            chunk = list(terms[start : start + 200])
+            marks = ",".join("?" * len(chunk))
+            for term, doc in self.conn.execute(
+                f"SELECT term, doc FROM {VOCAB} WHERE term IN ({marks})", chunk
+            ):
+                found[term] = int(doc)
+        return found
+
+    def df(self, term: str) -> int:
+        if term not in self._df:
+            self.prefetch([term])
+        return self._df[term]
+
+
+def refresh_terms(cache: Cache, *, force: bool = False) -> bool:
+    """Retake the document-frequency snapshot if it is missing or stale; True if retaken."""
+    threads = int(cache.one("SELECT count(*) FROM threads")[0])  # type: ignore[index]
+    taken = int(cache.meta("dupe_terms_docs") or 0)
+    if not force and taken and 0.75 * taken <= threads <= 1.25 * taken:
+        return False
+    with cache.transaction() as conn:
+        conn.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {VOCAB} USING fts5vocab(main, thread_fts, row)"
+        )
+        conn.execute("DELETE FROM dupe_terms")
+        conn.execute(f"INSERT INTO dupe_terms (term, df) SELECT term, doc FROM {VOCAB}")
+        cache.set_meta("dupe_terms_docs", str(max(1, threads)))
+    return True
+
+
+def _chunks(items: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _query_terms(title: str, body: str, stats: VocabStats) -> list[str]:
+    """The thread's most telling words, seen in 2+ threads: its title words first (a title says
+    what is asked; at most TITLE_TERMS of them, rarest first), then the rarest body words.
+
+    Words so common that they would pull a large share of the index (df above COMMON_SHARE of
+    the threads and above COMMON_FLOOR) are left out: they cost the most time and tell the least.
+    """
+    n = max(1, stats.n_docs)
+    parts: list[list[str]] = []
+    seen: set[str] = set()
+    for text in (title, body):
+        part: list[str] = []
+        for token in tokens(text):
+            if token in seen or token in STOP_WORDS or len(token) < 2:
+                continue
+            seen.add(token)
+            part.append(token)
+            if len(seen) >= QUERY_POOL:
+                break
+        parts.append(part)
+    pool = [t for part in parts for t in part]
+    stats.prefetch(pool)
+    # The snapshot may predate this thread: count the rarest words live (cheap for rare words).
+    live = stats.live_df([t for t in pool if stats.df(t) <= 2])
+
+    def usable(part: list[str]) -> list[str]:
+        scored = []
+        for token in part:
+            df = live.get(token, stats.df(token))
+            if 2 <= df <= max(COMMON_FLOOR, COMMON_SHARE * n):  # df 1: only the thread has it
+                scored.append((df, token))
+        return [token for _, token in sorted(scored)]
+
+    chosen = usable(parts[0])[:TITLE_TERMS]
+    for token in usable(parts[1]):
+        if len(chosen) >= QUERY_TERMS:
+            break
+        if token not in chosen:
+            chosen.append(token)
+    return chosen
+
+
+def _thread_doc(cache: Cache, thread_id: int) -> tuple[sqlite3.Row, Doc] | None:
+    row = cache.one(
+        "SELECT t.id, t.source_id, t.title, t.status, t.created_at, t.tags, t.duplicate_of, "
+        "t.accepted_post_id, coalesce(f.body, '') AS body FROM threads t "
+        "LEFT JOIN thread_fts f ON f.rowid = t.id WHERE t.id = ?",
+        (thread_id,),
+    )
+    if row is None:
+        return None
+    return row, Doc(row["title"], row["body"], _tags(row["tags"]), _solved(row))
+
+
+def _tags(raw: str | None) -> tuple[str, ...]:
+    try:
+        value = json.loads(raw or "[]")
+    except ValueError:
+        return ()
+    return tuple(str(t) for t in value) if isinstance(value, list) else ()
+
+
+def _solved(row: sqlite3.Row) -> bool:
+    return row["status"] == "solved" or row["accepted_post_id"] is not None
+
+
+def find_candidates(
+    cache: Cache,
+    thread_id: int,
+    *,
+    stats: VocabStats | None = None,
+    timing: Timing | None = None,
+) -> list[tuple[int, float, str]]:
+    """Scored likely originals of one thread: [(original id, score, explanation)], best first."""
+    timing = timing or Timing()
+    if stats is None:
+        refresh_terms(cache)
+        stats = VocabStats(cache.conn)
+    started = time.perf_counter()
+    found = _thread_doc(cache, thread_id)
+    if found is None:
+        raise NotFound(f"There is no thread {thread_id} in the cache.")
+    row, doc = found
+    terms = _query_terms(doc.title, doc.body, stats)
+    timing.query_terms = terms
+    mark = time.perf_counter()
+    timing.terms_ms = (mark - started) * 1000
+    if not terms:
+        return []
+    match = " OR ".join(_quote(t) for t in terms)
+    # Plain FTS5 first (a join per match would cost a row read for every match), then keep the
+    # best RECALL that can be originals: older, same source, not duplicates themselves.
+    hits = [
+        r[0]
+        for r in cache.query(
+            "SELECT rowid FROM thread_fts WHERE thread_fts MATCH ? "
+            f"ORDER BY bm25(thread_fts, {TITLE_WEIGHT}, 1.0) LIMIT ?",
+            (match, RECALL * OVERFETCH),
+        )
+        if r[0] != thread_id
+    ]
+    now = time.perf_counter()
+    timing.fts_ms, mark = (now - mark) * 1000, now
+    if not hits:
+        return []
+    marks = ",".join("?" * len(hits))
+    # Filtered here, not in SQL: a condition on source_id would tempt the planner into walking
+    # the (source_id, remote_id) index over every thread of the source.
+    rows = {
+        r["id"]: r
+        for r in cache.query(
+            "SELECT t.id, t.source_id, t.title, t.status, t.created_at, t.tags, t.duplicate_of, "
+            "t.accepted_post_id, coalesce(f.body, '') AS body FROM threads t "
+            f"JOIN thread_fts f ON f.rowid = t.id WHERE t.id IN ({marks})",
+            hits,
+        )
+        if r["source_id"] == row["source_id"]
+        and r["duplicate_of"] is None
+        and r["status"] != "duplicate"
+        and (r["created_at"], r["id"]) < (row["created_at"], thread_id)
+    }
+    pool = [rows[h] for h in hits if h in rows][:RECALL]
+    timing.recalled = len(pool)
+    now = time.perf_counter()
+    timing.fetch_ms, mark = (now - mark) * 1000, now
+    query = analyze(doc)
+    analysed = [
+        (o["id"], analyze(Doc(o["title"], o["body"], _tags(o["tags"]), _solved(o)))) for o in pool
+    ]
+    raw_terms = set(query.raw.values())
+    for _, cand in analysed:
+        raw_terms.update(cand.raw.values())
+    stats.prefetch(raw_terms)
+    idf = Idf(stats)
+    results = []
+    for original_id, cand in analysed:
+        scored = score(query, cand, idf)
+        results.append((original_id, scored.score, scored.explanation))
+    results.sort(key=lambda r: (-r[1], r[0]))
+    timing.score_ms = (time.perf_counter() - mark) * 1000
+    return results
+
+
+def _store(conn: sqlite3.Connection, thread_id: int, results: list[tuple[int, float, str]]) -> int:
+    """Replace the thread's pending candidates with `results` (decided pairs stay as they are)."""
+    decided = {
+        r[0]
+        for r in conn.execute(
+            "SELECT original_id FROM duplicate_links WHERE thread_id = ? AND decision != 'pending'",
+            (thread_id,),
+        )
+    }
+    keep = [r for r in results if r[1] >= MIN_SCORE and r[0] not in decided][:KEEP]
+    conn.execute(
+        "DELETE FROM duplicate_links WHERE thread_id = ? AND decision = 'pending'", (thread_id,)
+    )
+    stamp = now_iso()
+    conn.executemany(
+        "INSERT INTO duplicate_links (thread_id, original_id, score, method, explanation, "
+        "decision, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?) "
+        "ON CONFLICT (thread_id, original_id) DO NOTHING",
+        [(thread_id, oid, s, METHOD, why, stamp) for oid, s, why in keep],
+    )
+    return len(keep)
+
+
+def update_candidates(cache: Cache, thread_ids: Iterable[int]) -> int:
+    """Recompute the candidates of these threads (just written or changed); returns pairs stored.
+
+    Threads whose pending candidates point at one of them are refreshed too (their original
+    changed). Threads already closed as duplicates get no candidates.
+    """
+    ids = sorted(set(thread_ids))
+    if not ids:
+        return 0
+    affected = set(ids)
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        affected.update(
+            r[0]
+            for r in cache.query(
+                "SELECT DISTINCT thread_id FROM duplicate_links "
+                f"WHERE decision = 'pending' AND original_id IN ({marks})",
+                list(chunk),
+            )
+        )
+    refresh_terms(cache)
+    stats = VocabStats(cache.conn)
+    stored = 0
+    for chunk in _chunks(sorted(affected), 200):
+        marks = ",".join("?" * len(chunk))
+        live = [
+            r[0]
+            for r in cache.query(
+                f"SELECT id FROM threads WHERE id IN ({marks}) "
+                "AND duplicate_of IS NULL AND status != 'duplicate'",
+                list(chunk),
+            )
+        ]
+        computed = [(tid, find_candidates(cache, tid, stats=stats)) for tid in live]
+        with cache.transaction() as conn:
+            for tid, results in computed:
+                stored += _store(conn, tid, results)
+    return stored
+
+
+def candidates(cache: Cache, thread_id: int, *, include_decided: bool = False) -> list[Candidate]:
+    """The stored candidates of a thread, best first (pending only unless `include_decided`)."""
+    if cache.one("SELECT 1 FROM threads WHERE id = ?", (thread_id,)) is None:
+        raise NotFound(f"There is no thread {thread_id} in the cache.")
+    where = "" if include_decided else "AND d.decision = 'pending'"
+    rows = cache.query(
+        "SELECT d.thread_id, d.original_id, t.title, t.status, d.score, d.explanation, "
+        "d.decision, d.method FROM duplicate_links d JOIN threads t ON t.id = d.original_id "
+        f"WHERE d.thread_id = ? {where} ORDER BY d.score DESC, d.original_id",
+        (thread_id,),
+    )
+    return [Candidate(r[0], r[1], r[2], r[3], float(r[4]), r[5], r[6], r[7]) for r in rows]
+
+
+def rebuild_index(cache: Cache) -> int:
+    """Rebuild `thread_fts` from the threads and their first posts; returns threads indexed."""
+    from console.ingest import FTS_BODY_LIMIT
+
+    with cache.transaction() as conn:
+        conn.execute("DELETE FROM thread_fts")
+        conn.execute(
+            "INSERT INTO thread_fts (rowid, title, body) "
+            f"SELECT t.id, t.title, coalesce(substr(p.body_text, 1, {FTS_BODY_LIMIT}), '') "
+            "FROM threads t LEFT JOIN posts p ON p.thread_id = t.id AND p.position = 0 "
+            "ORDER BY t.id"
+        )
+        conn.execute("INSERT INTO thread_fts (thread_fts) VALUES ('optimize')")
+        row = conn.execute("SELECT count(*) FROM threads").fetchone()
+        refresh_terms(cache, force=True)
+    return int(row[0])
+
+
+def open_thread_ids(cache: Cache) -> list[int]:
+    """Threads that can still be closed as duplicates: not closed, not already duplicates."""
+    return [
+        r[0]
+        for r in cache.query(
+            "SELECT id FROM threads WHERE status IN ('open', 'answered') "
+            "AND duplicate_of IS NULL ORDER BY id"
+        )
+    ]
