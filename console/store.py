@@ -17,6 +17,7 @@ from console.errors import NotFound
 from console.models import NoteView, PostView, QueueItem, ThreadView
 from console.urgency import score
 
+
 @dataclass(frozen=True)
 class QueueFilter:
     """What the Queue shows. Empty fields do not filter."""
