@@ -1,0 +1,315 @@
+"""Headless sync commands: `source add|list|remove`, `sync`, `push`, `import`, `export`.
+
+Exit codes: 0 done; 1 failed (the message says why; wrong credentials, platform errors);
+2 a usage error; 3 offline (nothing lost: decisions wait in the outbox); 4 the sync completed
+but some items could not be read (listed in `peerdesk sync --errors`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from console.clock import now_iso
+from console.db import Cache, open_cache
+from console.errors import PeerdeskError
+from console.paths import default_db_path
+
+
+def _cache(args: argparse.Namespace, *, create: bool = False) -> Cache:
+    return open_cache(args.db or default_db_path(), create=create)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------- sources
+
+
+def cmd_source_add(args: argparse.Namespace) -> int:
+    from sync import credentials
+    from sync.runner import KINDS
+
+    if args.kind not in KINDS:
+        raise PeerdeskError(f"unknown kind {args.kind!r} (known: {', '.join(KINDS)})")
+    options: dict[str, Any] = {}
+    if args.options:
+        try:
+            options = json.loads(args.options)
+        except ValueError as error:
+            raise PeerdeskError(f"--options is not a JSON object: {error}") from None
+        if not isinstance(options, dict):
+            raise PeerdeskError("--options must be a JSON object")
+    if args.kind == "stackexchange":
+        options.setdefault("site", args.site or "stackoverflow")
+    if args.kind == "discourse" and not args.url:
+        raise PeerdeskError("a Discourse source needs --url https://forum.example.com")
+    url = args.url
+    if args.kind == "stackexchange" and not url:
+        url = "https://api.stackexchange.com/2.3"
+    cache = _cache(args, create=True)
+    try:
+        if cache.one("SELECT 1 FROM sources WHERE name = ?", (args.name,)):
+            raise PeerdeskError(f"a source named {args.name!r} exists already")
+        with cache.transaction() as conn:
+            conn.execute(
+                "INSERT INTO sources (kind, name, base_url, options, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (args.kind, args.name, url, json.dumps(options, sort_keys=True), now_iso()),
+            )
+    finally:
+        cache.close()
+    if args.store_key:
+        key = getpass.getpass(f"API key for {args.name} (stored in the OS keyring): ")
+        user = input("API username: ").strip() if args.kind == "discourse" else None
+        credentials.store_in_keyring(args.name, key, user or None)
+    prefix = credentials.env_prefix(args.name)
+    print(f"added {args.kind} source {args.name!r}")
+    if args.kind in ("discourse", "stackexchange") and not args.store_key:
+        print(
+            f"credentials: set {prefix}API_KEY (and {prefix}API_USERNAME for Discourse) or "
+            f"run `peerdesk source add ... --store-key` to keep them in the OS keyring"
+        )
+    return 0
+
+
+def cmd_source_list(args: argparse.Namespace) -> int:
+    from sync.status import summary
+
+    cache = _cache(args)
+    try:
+        info = summary(cache)
+    finally:
+        cache.close()
+    if args.json:
+        for s in info.sources:
+            print(json.dumps(s.__dict__, ensure_ascii=False))
+        return 0
+    if not info.sources:
+        print("no sources; add one with `peerdesk source add NAME --kind discourse --url URL`")
+    for s in info.sources:
+        last = s.last_sync_at or "never"
+        print(
+            f"{s.name:<20} {s.kind:<14} last sync {last:<20} {s.result or '-':<8} "
+            f"{s.waiting} waiting, {s.conflicts} conflicts  {s.base_url or ''}"
+        )
+    return 0
+
+
+def cmd_source_remove(args: argparse.Namespace) -> int:
+    from sync import credentials
+
+    cache = _cache(args)
+    try:
+        row = cache.one("SELECT id FROM sources WHERE name = ?", (args.name,))
+        if row is None:
+            raise PeerdeskError(f"there is no source named {args.name!r}")
+        waiting = cache.one(
+            "SELECT count(*) FROM outbox WHERE source_id = ? AND state IN ('pending', 'sending')",
+            (row[0],),
+        )[0]
+        if waiting and not args.force:
+            raise PeerdeskError(
+                f"{args.name!r} has {waiting} decisions not yet pushed; push them first or use "
+                "--force to drop them with the source"
+            )
+        with cache.transaction() as conn:
+            conn.execute("UPDATE threads SET duplicate_of = NULL WHERE source_id = ?", (row[0],))
+            conn.execute("DELETE FROM sources WHERE id = ?", (row[0],))
+    finally:
+        cache.close()
+    credentials.forget(args.name)
+    print(f"removed source {args.name!r} and its cached threads")
+    return 0
+
+
+# ---------------------------------------------------------------------------- sync / push
+
+
+class _Progress:
+    def __init__(self, stream: Any, quiet: bool) -> None:
+        self.stream = stream
+        self.quiet = quiet
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+
+    def __call__(self, source: str, page: Any) -> None:
+        if self.quiet:
+            return
+        total = f"/{page.total}" if page.total else ""
+        text = (
+            f"{source}: {page.label or 'page'} · {page.done}{total} topics checked · "
+            f"+{len(page.threads)} threads +{len(page.posts)} posts"
+        )
+        if self.tty:
+            self.stream.write("\r\x1b[2K" + text[:120])
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self.tty and not self.quiet:
+            self.stream.write("\n")
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from sync import runner, status
+
+    cache = _cache(args)
+    try:
+        if args.errors:
+            for e in status.errors(cache, args.source):
+                field = f" field {e.field}" if e.field else ""
+                print(f"{e.created_at} {e.source or '-'} {e.endpoint}{field}: {e.message}")
+            return 0
+        rows = [runner.source(cache, args.source)] if args.source else runner.sources(cache)
+        if not rows:
+            raise PeerdeskError("no sources to sync; add one with `peerdesk source add`")
+        code = 0
+        for row in rows:
+            progress = _Progress(sys.stderr, args.quiet)
+            report = runner.sync_source(cache, row, full=args.full, progress=progress)
+            progress.end()
+            line = (
+                f"{row.name}: {report.result}: {report.message} "
+                f"({report.requests} requests, {report.seconds:.1f} s)"
+            )
+            print(line)
+            if report.result == "offline":
+                waiting = status.summary(cache).waiting
+                print(f"{row.name}: working offline; {waiting} decisions wait in the outbox")
+            code = max(code, report.exit_code)
+        return code
+    finally:
+        cache.close()
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from sync import push, runner
+
+    cache = _cache(args)
+    try:
+        rows = [runner.source(cache, args.source)] if args.source else runner.sources(cache)
+        code = 0
+        for row in rows:
+            report = push.push_source(cache, row)
+            parts = [f"{report.applied} applied"]
+            if report.conflicts:
+                parts.append(f"{report.conflicts} conflicts (see the Sync screen)")
+            if report.rejected:
+                parts.append(f"{report.rejected} rejected")
+            if report.local_only:
+                parts.append(f"{report.local_only} kept local")
+            if report.waiting:
+                parts.append(f"{report.waiting} still waiting")
+            print(f"{row.name}: " + ", ".join(parts))
+            for message in report.messages:
+                print(f"  {message}")
+            if report.offline:
+                print(f"{row.name}: offline; the waiting decisions will be sent next time")
+            elif report.stopped:
+                _err(f"{row.name}: push stopped: {report.stopped}")
+            code = max(code, report.exit_code)
+        return code
+    finally:
+        cache.close()
+
+
+# ---------------------------------------------------------------------------- import / export
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from sync import jsonl
+
+    cache = _cache(args, create=True)
+    try:
+
+        def show(report: jsonl.ImportReport) -> None:
+            if not args.quiet:
+                sys.stderr.write(f"\r{report.posts} posts, {report.threads} threads stored")
+                sys.stderr.flush()
+
+        report = jsonl.import_file(cache, args.file, source_name=args.source, progress=show)
+    finally:
+        cache.close()
+    if not args.quiet:
+        sys.stderr.write("\n")
+    print(
+        f"{report.source}: imported {report.members} members, {report.threads} threads, "
+        f"{report.posts} posts; {report.skipped} lines skipped"
+    )
+    for problem in report.problems[:10]:
+        print(f"  {problem}")
+    return 4 if report.skipped else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from sync import jsonl, runner
+
+    cache = _cache(args)
+    try:
+        names = [args.source] if args.source else [s.name for s in runner.sources(cache)]
+        if not names:
+            raise PeerdeskError("nothing to export: the cache has no sources")
+        if args.output and len(names) > 1:
+            raise PeerdeskError("several sources: give --source NAME with --output")
+        with contextlib.ExitStack() as stack:
+            if args.output:
+                out = stack.enter_context(Path(args.output).open("w", encoding="utf-8"))
+            else:
+                out = sys.stdout
+            for name in names:
+                count = jsonl.export(cache, name, out)
+                _err(f"{name}: exported {count} records")
+    finally:
+        cache.close()
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    source = subparsers.add_parser("source", help="add, list or remove platforms to sync with")
+    sub = source.add_subparsers(dest="source_command", metavar="ACTION", required=True)
+    add = sub.add_parser("add", help="add a platform")
+    add.add_argument("name", help="a short name, e.g. community")
+    add.add_argument("--kind", required=True, help="discourse | stackexchange | demo | jsonl")
+    add.add_argument("--url", help="the forum's base URL (Discourse)")
+    add.add_argument("--site", help="the Stack Exchange site, e.g. superuser")
+    add.add_argument("--options", help="JSON object of adapter options (e.g. per_page)")
+    add.add_argument(
+        "--store-key", action="store_true", help="ask for the API key and keep it in the OS keyring"
+    )
+    add.set_defaults(handler=cmd_source_add)
+    lst = sub.add_parser("list", help="list the platforms, last sync and waiting actions")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(handler=cmd_source_list)
+    rm = sub.add_parser("remove", help="remove a platform and its cached threads")
+    rm.add_argument("name")
+    rm.add_argument("--force", action="store_true", help="even with decisions not yet pushed")
+    rm.set_defaults(handler=cmd_source_remove)
+
+    sync = subparsers.add_parser("sync", help="fetch what changed on the platforms")
+    sync.add_argument("source", nargs="?", help="only this source")
+    sync.add_argument("--full", action="store_true", help="reconcile everything, not only news")
+    sync.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    sync.add_argument("--errors", action="store_true", help="list recorded sync errors")
+    sync.set_defaults(handler=cmd_sync)
+
+    push = subparsers.add_parser("push", help="send waiting decisions to the platforms")
+    push.add_argument("source", nargs="?", help="only this source")
+    push.set_defaults(handler=cmd_push)
+
+    imp = subparsers.add_parser("import", help="load a peerdesk JSONL file into the cache")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--source", help="store under this source name (default: the file's)")
+    imp.add_argument("--quiet", "-q", action="store_true")
+    imp.set_defaults(handler=cmd_import)
+
+    exp = subparsers.add_parser("export", help="write the cache as peerdesk JSONL")
+    exp.add_argument("--source", help="only this source")
+    exp.add_argument("--output", "-o", help="the file (default: standard output)")
+    exp.set_defaults(handler=cmd_export)

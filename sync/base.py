@@ -1,0 +1,155 @@
+"""The adapter interface every platform implements, and the errors sync raises.
+
+An adapter does network and parsing only; it never writes the cache. `pull` yields `Page`s; the
+runner stores each page (rows, errors and the page's cursor) in ONE transaction, so a cursor never
+runs ahead of the data it covers. `push` sends one outbox action and says what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from console.models import MemberRecord, PostRecord, ThreadRecord
+
+
+class SyncError(Exception):
+    """Base of sync failures. Messages never contain credentials."""
+
+
+class Offline(SyncError):
+    """The platform could not be reached (connection refused, DNS, timeouts after retries)."""
+
+
+class HttpFailure(SyncError):
+    """The platform answered with an error status after retries."""
+
+    def __init__(self, endpoint: str, status: int, message: str) -> None:
+        super().__init__(f"{endpoint}: HTTP {status}: {message}")
+        self.endpoint = endpoint
+        self.status = status
+        self.message = message
+
+
+class AuthFailed(HttpFailure):
+    """Wrong or missing credentials (HTTP 401/403 on a read)."""
+
+
+class QuotaSpent(SyncError):
+    """The platform's request quota is used up; sync stops cleanly and resumes from the cursor."""
+
+
+class BadPayload(SyncError):
+    """A response (or one item in it) does not have the shape the adapter expects."""
+
+    def __init__(self, endpoint: str, field: str | None, message: str, excerpt: str = "") -> None:
+        where = f" (field {field})" if field else ""
+        super().__init__(f"{endpoint}{where}: {message}")
+        self.endpoint = endpoint
+        self.field = field
+        self.message = message
+        self.excerpt = excerpt[:300]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something a sync could not read; stored in `sync_errors`, the sync goes on."""
+
+    endpoint: str
+    message: str
+    field: str | None = None
+    excerpt: str = ""
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """One item of a platform's review queue (a flagged post, a post waiting for approval)."""
+
+    remote_id: str
+    kind: str  # "flagged_post" | "queued_post" | other platform type, lower-cased
+    status: str  # "pending" | "approved" | "rejected" | "ignored" | "deleted"
+    version: int
+    created_at: str
+    thread_remote_id: str | None = None
+    post_remote_id: str | None = None
+    score: float = 0.0
+    reasons: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    body: str = ""
+    created_by: str | None = None
+
+
+@dataclass
+class Page:
+    """One unit of pulled data, stored atomically together with `cursor`."""
+
+    members: list[MemberRecord] = field(default_factory=list)
+    # members known only by name (from posts): stored without touching their reputation
+    member_refs: list[MemberRecord] = field(default_factory=list)
+    threads: list[ThreadRecord] = field(default_factory=list)
+    posts: list[PostRecord] = field(default_factory=list)
+    reviews: list[ReviewRecord] = field(default_factory=list)
+    reviews_complete: bool = False  # True: `reviews` is every pending item; others were resolved
+    # {(kind, remote_id): fingerprint} stored with the rows so unchanged items are skipped later
+    fingerprints: dict[tuple[str, str], str] = field(default_factory=dict)
+    forget: list[tuple[str, str]] = field(default_factory=list)  # fingerprints to drop
+    problems: list[Problem] = field(default_factory=list)
+    cursor: dict[str, Any] | None = None  # None: keep the stored cursor
+    done: int = 0  # progress: items handled so far in this run
+    total: int | None = None  # None when unknown
+    label: str = ""
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    CONFLICT = "conflict"  # the platform state moved on: a human decides
+    REJECTED = "rejected"  # the platform refused it for good (permissions, validation, gone)
+    RETRY_LATER = "retry_later"  # offline, rate limited, server trouble: stays pending
+    LOCAL_ONLY = "local_only"  # the platform cannot receive it at all
+
+
+@dataclass(frozen=True)
+class PushResult:
+    outcome: Outcome
+    message: str = ""
+    remote_ref: str | None = None  # e.g. the id of a created post
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    """One outbox item, with local ids already resolved to the platform's ids."""
+
+    outbox_id: int
+    action: str
+    payload: Mapping[str, Any]  # as enqueued (local ids)
+    remote: Mapping[str, str]  # e.g. {"thread": "123", "post": "456", "original": "99"}
+    idempotency_key: str
+    attempts: int
+    sent_at: str | None  # when a previous attempt started (None: never sent)
+
+
+class Known(Protocol):
+    """Read-only view of what the cache already holds, for incremental decisions."""
+
+    def fingerprints(self, kind: str, remote_ids: list[str]) -> dict[str, str]: ...
+
+    def post_ids(self, thread_remote_id: str) -> set[str]: ...
+
+    def remote_ids(self, kind: str) -> set[str]: ...
+
+
+class Adapter(Protocol):
+    kind: str
+    requests_made: int
+
+    def pull(self, cursor: dict[str, Any], known: Known, *, full: bool = False) -> Iterator[Page]:
+        """Pages of what changed since `cursor`; the last page carries the final cursor."""
+        ...
+
+    def push(self, request: PushRequest) -> PushResult:
+        """Send one action; a request with `sent_at` set was maybe sent before: check first."""
+        ...
+
+    def close(self) -> None: ...

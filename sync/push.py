@@ -1,0 +1,171 @@
+"""Pushing the outbox: each item is marked `sending` (attempt counted, time noted) in one
+transaction BEFORE the request, and given its outcome in another AFTER it. An item found in
+`sending` (the process died mid-push) or with an earlier attempt is sent with `sent_at`, so the
+adapter checks the platform's state first and never applies an action twice.
+
+Offline is normal: a connection failure leaves the item `pending` and stops this source's push.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from console.clock import now_iso
+from console.db import Cache
+from sync.base import Adapter, AuthFailed, Outcome, PushRequest, PushResult
+from sync.runner import SourceRow, make_adapter
+
+STATE_OF = {
+    Outcome.APPLIED: "applied",
+    Outcome.CONFLICT: "conflict",
+    Outcome.REJECTED: "rejected",
+    Outcome.RETRY_LATER: "pending",
+    Outcome.LOCAL_ONLY: "local_only",
+}
+
+
+@dataclass
+class PushReport:
+    source: str
+    applied: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    local_only: int = 0
+    waiting: int = 0
+    offline: bool = False
+    stopped: str = ""
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.stopped and not self.offline:
+            return 1
+        return 0
+
+
+def _resolve(cache: Cache, source_id: int, payload: dict[str, Any]) -> dict[str, str]:
+    """Local ids in a payload -> the platform's ids (KeyError names what is missing)."""
+    remote: dict[str, str] = {}
+    lookups = (
+        ("thread_id", "thread", "threads"),
+        ("post_id", "post", "posts"),
+        ("original_id", "original", "threads"),
+    )
+    for key, name, table in lookups:
+        if payload.get(key) is None:
+            continue
+        row = cache.one(
+            f"SELECT remote_id FROM {table} WHERE id = ? AND source_id = ?",
+            (payload[key], source_id),
+        )
+        if row is None:
+            raise KeyError(f"{name} {payload[key]} is not in the cache any more")
+        remote[name] = str(row[0])
+    if payload.get("reviewable_id") is not None:
+        row = cache.one(
+            "SELECT remote_id FROM review_items WHERE id = ? AND source_id = ?",
+            (payload["reviewable_id"], source_id),
+        )
+        if row is None:
+            raise KeyError(f"review item {payload['reviewable_id']} is not in the cache")
+        remote["reviewable"] = str(row[0])
+    if "post" in remote and "thread" not in remote:
+        row = cache.one(
+            "SELECT t.remote_id FROM posts p JOIN threads t ON t.id = p.thread_id WHERE p.id = ?",
+            (payload["post_id"],),
+        )
+        if row:
+            remote["thread"] = str(row[0])
+    return remote
+
+
+def _settle(cache: Cache, outbox_id: int, result: PushResult) -> None:
+    state = STATE_OF[result.outcome]
+    with cache.transaction() as conn:
+        conn.execute(
+            "UPDATE outbox SET state = ?, last_error = ?, remote_ref = coalesce(?, remote_ref), "
+            "updated_at = ? WHERE id = ? AND state IN ('sending', 'pending')",
+            (
+                state,
+                None if state == "applied" else result.message,
+                result.remote_ref,
+                now_iso(),
+                outbox_id,
+            ),
+        )
+
+
+def push_source(
+    cache: Cache, row: SourceRow, *, adapter: Adapter | None = None, limit: int | None = None
+) -> PushReport:
+    report = PushReport(row.name)
+    own = adapter is None
+    adapter = adapter or _adapter(row)
+    try:
+        items = cache.query(
+            "SELECT * FROM outbox WHERE source_id = ? AND state IN ('sending', 'pending') "
+            "ORDER BY id LIMIT ?",
+            (row.id, limit or -1),
+        )
+        for index, item in enumerate(items):
+            payload = json.loads(item["payload"])
+            try:
+                remote = _resolve(cache, row.id, payload)
+            except KeyError as error:
+                result = PushResult(Outcome.REJECTED, f"cannot send: {error.args[0]}")
+                _settle(cache, item["id"], result)
+                report.rejected += 1
+                continue
+            previous_sent = item["sent_at"]
+            with cache.transaction() as conn:
+                claimed = conn.execute(
+                    "UPDATE outbox SET state = 'sending', attempts = attempts + 1, "
+                    "sent_at = ?, updated_at = ? WHERE id = ? AND state IN ('sending', 'pending')",
+                    (now_iso(), now_iso(), item["id"]),
+                ).rowcount
+            if not claimed:  # another peerdesk process settled it meanwhile
+                continue
+            request = PushRequest(
+                outbox_id=item["id"],
+                action=item["action"],
+                payload=payload,
+                remote=remote,
+                idempotency_key=item["idempotency_key"],
+                attempts=item["attempts"] + 1,
+                # set when an earlier attempt started: it may have reached the platform
+                sent_at=previous_sent
+                or (item["updated_at"] if item["state"] == "sending" else None),
+            )
+            try:
+                result = adapter.push(request)
+            except AuthFailed as error:
+                _settle(cache, item["id"], PushResult(Outcome.RETRY_LATER, str(error)))
+                report.stopped = str(error)
+                report.waiting += len(items) - index
+                break
+            _settle(cache, item["id"], result)
+            if result.outcome is Outcome.APPLIED:
+                report.applied += 1
+            elif result.outcome is Outcome.CONFLICT:
+                report.conflicts += 1
+                report.messages.append(f"#{item['id']} {item['action']}: {result.message}")
+            elif result.outcome is Outcome.REJECTED:
+                report.rejected += 1
+                report.messages.append(f"#{item['id']} {item['action']}: {result.message}")
+            elif result.outcome is Outcome.LOCAL_ONLY:
+                report.local_only += 1
+            else:
+                report.waiting += len(items) - index
+                report.offline = result.message.startswith("offline")
+                report.stopped = result.message
+                break
+    finally:
+        if own:
+            adapter.close()
+    return report
+
+
+def _adapter(row: SourceRow) -> Adapter:
+    return make_adapter(row)

@@ -1,0 +1,97 @@
+"""Sync fixtures: a real cache file, the fake Discourse server (a real HTTP server on
+127.0.0.1) and the Prism mock of the official Discourse OpenAPI spec (one per test session)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from console.db import Cache, open_cache
+from sync.http import FAST_RETRIES
+from tests.sync.fake_discourse import API_KEY, API_USER, FakeDiscourse, community
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO / ".." / "shared"
+PRISM = REPO / ".tools" / "node_modules" / ".bin" / "prism"
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Iterator[Cache]:
+    c = open_cache(tmp_path / "cache.sqlite3", create=True)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def creds_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PEERDESK_NO_KEYRING", "1")
+    monkeypatch.setenv("PEERDESK_FORUM_API_KEY", API_KEY)
+    monkeypatch.setenv("PEERDESK_FORUM_API_USERNAME", API_USER)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeDiscourse]:
+    server = community().start()
+    yield server
+    server.stop()
+
+
+def add_source(cache: Cache, name: str, kind: str, url: str, **options: object) -> None:
+    options.setdefault("retry", FAST_RETRIES.__dict__)
+    with cache.transaction() as conn:
+        conn.execute(
+            "INSERT INTO sources (kind, name, base_url, options, created_at) "
+            "VALUES (?, ?, ?, ?, '2026-11-20T12:00:00Z')",
+            (kind, name, url, json.dumps(options)),
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def prism_url() -> Iterator[str]:
+    """Prism serving the official Discourse OpenAPI spec on a free port."""
+    if not PRISM.exists():
+        if os.environ.get("PEERDESK_REQUIRE_ALL"):
+            pytest.fail("Prism is required (PEERDESK_REQUIRE_ALL is set): run `make tools`")
+        pytest.skip("Prism is not installed: run `make tools`")
+    port = _free_port()
+    spec = SHARED / "fixtures" / "discourse" / "openapi.json"
+    proc = subprocess.Popen(
+        [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), str(spec)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                pytest.fail(f"Prism exited early: {out[-2000:]}")
+            try:
+                httpx.get(url + "/site/basic-info.json", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("Prism did not start within 60 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

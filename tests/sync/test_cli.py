@@ -1,0 +1,96 @@
+"""The headless commands end to end (in process, real cache file, real fake server)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from console.cli import main
+from console.db import open_cache
+from tests.sync.fake_discourse import community
+
+
+@pytest.fixture(autouse=True)
+def _moderator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[roles]\nalice = ["moderator"]\n')
+    monkeypatch.setenv("PEERDESK_CONFIG", str(config))
+
+
+def test_source_sync_push_export_import(
+    tmp_path: Path, creds_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "c.sqlite3")
+    server = community(n_topics=3, posts_per_topic=2).start()
+    try:
+        opts = json.dumps({"retry": {"attempts": 2, "wait_initial": 0.01, "wait_max": 0.02}})
+        assert (
+            main(
+                [
+                    "--db",
+                    db,
+                    "source",
+                    "add",
+                    "forum",
+                    "--kind",
+                    "discourse",
+                    "--url",
+                    server.url,
+                    "--options",
+                    opts,
+                ]
+            )
+            == 0
+        )
+        assert (
+            main(["--db", db, "source", "add", "forum", "--kind", "discourse", "--url", server.url])
+            == 2
+        )
+        assert main(["--db", db, "sync", "forum", "-q"]) == 0
+        out = capsys.readouterr().out
+        assert "forum: ok: 3 threads" in out
+        cache = open_cache(Path(db))
+        tid = cache.one("SELECT id FROM threads WHERE remote_id = '2'")[0]
+        cache.close()
+        assert main(["--db", db, "close", str(tid)]) == 0
+        assert main(["--db", db, "push"]) == 0
+        assert "forum: 1 applied" in capsys.readouterr().out
+        assert server.state.topics[2].closed
+        assert main(["--db", db, "source", "list"]) == 0
+        assert "0 waiting" in capsys.readouterr().out
+    finally:
+        server.stop()
+    # offline: exit 3, the decision waits
+    cache = open_cache(Path(db))
+    tid = cache.one("SELECT id FROM threads WHERE remote_id = '3'")[0]
+    cache.close()
+    assert main(["--db", db, "close", str(tid)]) == 0
+    assert main(["--db", db, "sync", "-q"]) == 3
+    assert main(["--db", db, "push"]) == 0
+    assert "offline" in capsys.readouterr().out
+    out_file = tmp_path / "forum.jsonl"
+    assert main(["--db", db, "export", "--source", "forum", "-o", str(out_file)]) == 0
+    db2 = str(tmp_path / "copy.sqlite3")
+    assert main(["--db", db2, "import", str(out_file), "-q"]) == 0
+    assert "imported 4 members, 3 threads, 6 posts" in capsys.readouterr().out
+    assert main(["--db", db, "source", "remove", "forum"]) == 2  # a decision still waits
+    assert main(["--db", db, "source", "remove", "forum", "--force"]) == 0
+
+
+def test_demo_source_push_marks_applied(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "d.sqlite3")
+    assert main(["--db", db, "source", "add", "demo", "--kind", "demo"]) == 0
+    cache = open_cache(Path(db))
+    with cache.transaction() as conn:
+        conn.execute(
+            "INSERT INTO threads (source_id, remote_id, title, status, created_at, "
+            "last_activity_at) VALUES (1, 'd1', 'Demo', 'open', '2026-11-01T00:00:00Z', "
+            "'2026-11-01T00:00:00Z')"
+        )
+    cache.close()
+    assert main(["--db", db, "close", "1"]) == 0
+    assert main(["--db", db, "push"]) == 0
+    assert "demo: 1 applied" in capsys.readouterr().out
+    assert main(["--db", db, "sync", "demo", "-q"]) == 0
