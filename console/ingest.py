@@ -100,6 +100,11 @@ def upsert_threads(
     Members named as authors must have been stored first (unknown authors are kept as NULL).
     """
     with cache.transaction() as conn:
+        # Rows with ids above these are new in this call: they have no full-text rows to replace.
+        newest_before = (
+            conn.execute("SELECT coalesce(max(id), 0) FROM threads").fetchone()[0],
+            conn.execute("SELECT coalesce(max(id), 0) FROM posts").fetchone()[0],
+        )
         authors = {t.author_remote_id for t in threads if t.author_remote_id}
         authors |= {p.author_remote_id for p in posts if p.author_remote_id}
         member_ids = _member_ids(cache, source_id, authors)
@@ -193,13 +198,17 @@ def upsert_threads(
                 if p.thread_remote_id in thread_ids
             ],
         )
-        _link_threads(cache, source_id, threads, thread_ids)
-        _reindex(cache, source_id, thread_ids, threads, posts)
+        _link_threads(cache, source_id, threads, thread_ids, newest_before[0])
+        _reindex(cache, source_id, thread_ids, threads, posts, newest_before)
     return thread_ids
 
 
 def _link_threads(
-    cache: Cache, source_id: int, threads: Sequence[ThreadRecord], thread_ids: dict[str, int]
+    cache: Cache,
+    source_id: int,
+    threads: Sequence[ThreadRecord],
+    thread_ids: dict[str, int],
+    newest_thread_before: int,
 ) -> None:
     accepted = [t for t in threads if t.accepted_post_remote_id]
     post_ids = _ids_by_remote(
@@ -229,6 +238,7 @@ def _reindex(
     thread_ids: dict[str, int],
     threads: Sequence[ThreadRecord],
     posts: Sequence[PostRecord],
+    newest_before: tuple[int, int],
 ) -> None:
     """Refresh the full-text rows of the threads and posts just written."""
     conn = cache.conn
@@ -243,7 +253,10 @@ def _reindex(
             chunk,
         ):
             first_posts[row[0]] = row[1]
-    conn.executemany("DELETE FROM thread_fts WHERE rowid = ?", [(i,) for i in local_threads])
+    conn.executemany(
+        "DELETE FROM thread_fts WHERE rowid = ?",
+        [(i,) for i in local_threads if i <= newest_before[0]],
+    )
     conn.executemany(
         "INSERT INTO thread_fts (rowid, title, body) VALUES (?, ?, ?)",
         [
@@ -252,7 +265,10 @@ def _reindex(
         ],
     )
     post_ids = _ids_by_remote(cache, "posts", source_id, [p.remote_id for p in posts])
-    conn.executemany("DELETE FROM post_fts WHERE rowid = ?", [(i,) for i in post_ids.values()])
+    conn.executemany(
+        "DELETE FROM post_fts WHERE rowid = ?",
+        [(i,) for i in post_ids.values() if i <= newest_before[1]],
+    )
     conn.executemany(
         "INSERT INTO post_fts (rowid, body) VALUES (?, ?)",
         [

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from console import ingest
 from console.clock import now_iso
 from console.db import Cache
@@ -252,7 +254,7 @@ def _import(
                 progress(report)
 
         line_no = 1
-        loads = json.loads
+        loads = orjson.loads  # several times faster than json.loads on million-line files
         for line_no, line in enumerate(handle, start=2):
             if line_no <= resume:
                 continue
