@@ -288,9 +288,12 @@ def find_candidates(
     analysed = [
         (o["id"], analyze(Doc(o["title"], o["body"], _tags(o["tags"]), _solved(o)))) for o in pool
     ]
-    raw_terms = set(query.raw.values())
+    # The scorer looks up df only for the new thread's word forms (BM25) and the candidates'
+    # title words (title similarity): fetch just those, in one pass.
+    raw_terms = {form for forms in query.forms.values() for form in forms}
+    raw_terms.update(query.raw.values())
     for _, cand in analysed:
-        raw_terms.update(cand.raw.values())
+        raw_terms.update(cand.raw[t] for t in cand.title_terms)
     stats.prefetch(raw_terms)
     idf = Idf(stats)
     results = []

@@ -94,3 +94,21 @@ def test_rich_markup_is_plain_text_and_not_a_match_reason() -> None:
     assert "bold" not in result.shared_terms
     assert result.score < 0.3
     assert s(new, Doc("Voicemail broken", "voicemail help")) > result.score
+
+
+def test_word_forms_match_through_stemming() -> None:
+    new = Doc("Renewing my visas", "How long does renewing take?")
+    forms = Doc("Visa renewal", "The renewal of a visa takes a week")
+    other = Doc("Roaming in Spain", "Roaming costs too much")
+    result = score(analyze(new), analyze(forms), STATS)
+    assert "visas" in result.shared_terms  # the new thread's own word form is shown
+    assert result.signals["bm25"] > 0.3
+    assert result.score > s(new, other)
+
+
+def test_bm25_signal_is_scaled_to_one_for_a_copy_and_ranks_like_bm25() -> None:
+    new = Doc("Voicemail stopped working", "voicemail broken after update")
+    copy = score(analyze(new), analyze(new), STATS)
+    assert copy.signals["bm25"] == 1.0
+    half = score(analyze(new), analyze(Doc("Voicemail question", "")), STATS)
+    assert 0.0 < half.signals["bm25"] < 1.0
