@@ -14,6 +14,7 @@ from typing import Any
 from console import ingest
 from console.clock import now_iso
 from console.db import Cache
+from console.dupes.candidates import update_candidates
 from console.errors import NotFound, PeerdeskError
 from sync import credentials
 from sync.base import Adapter, AuthFailed, BadPayload, HttpFailure, Offline, Page, QuotaSpent
@@ -237,7 +238,9 @@ def store_page(cache: Cache, source_id: int, page: Page) -> None:
                 ],
             )
         if page.threads or page.posts:
-            ingest.upsert_threads(cache, source_id, page.threads, page.posts)
+            stored = ingest.upsert_threads(cache, source_id, page.threads, page.posts)
+            # candidates in the same transaction: a killed sync never leaves a page without them
+            update_candidates(cache, [stored[t.remote_id] for t in page.threads])
         if page.reviews or page.reviews_complete:
             _store_reviews(cache, source_id, page)
         if page.fingerprints:

@@ -224,6 +224,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from console.dupes.refresh import refresh_newest
     from sync import jsonl
 
     cache = _cache(args, create=True)
@@ -235,14 +236,19 @@ def cmd_import(args: argparse.Namespace) -> int:
                 sys.stderr.flush()
 
         report = jsonl.import_file(cache, args.file, source_name=args.source, progress=show)
+        if not args.quiet:
+            sys.stderr.write("\n")
+        source_id = cache.one("SELECT id FROM sources WHERE name = ?", (report.source,))[0]
+        pairs, done, left = refresh_newest(cache, source_id, args.candidates)
     finally:
         cache.close()
-    if not args.quiet:
-        sys.stderr.write("\n")
     print(
         f"{report.source}: imported {report.members} members, {report.threads} threads, "
         f"{report.posts} posts; {report.skipped} lines skipped"
     )
+    print(f"duplicate candidates: {pairs} pairs for the {done} newest open threads")
+    if left:
+        print(f"  {left} older open threads have none yet: run `peerdesk dupes --rebuild`")
     for problem in report.problems[:10]:
         print(f"  {problem}")
     return 4 if report.skipped else 0
@@ -306,7 +312,14 @@ def register(subparsers: Any) -> None:
     imp = subparsers.add_parser("import", help="load a peerdesk JSONL file into the cache")
     imp.add_argument("file", type=Path)
     imp.add_argument("--source", help="store under this source name (default: the file's)")
-    imp.add_argument("--quiet", "-q", action="store_true")
+    imp.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    imp.add_argument(
+        "--candidates",
+        type=int,
+        default=2000,
+        metavar="N",
+        help="find duplicate candidates for the N newest open threads (default 2000; 0: none)",
+    )
     imp.set_defaults(handler=cmd_import)
 
     exp = subparsers.add_parser("export", help="write the cache as peerdesk JSONL")

@@ -96,6 +96,14 @@ def _dump(db: Path) -> dict[str, Any]:
             "fingerprints": sorted(
                 tuple(r) for r in q("SELECT kind, remote_id, fingerprint FROM sync_fingerprints")
             ),
+            "duplicate_candidates": sorted(
+                tuple(r)
+                for r in q(
+                    "SELECT a.remote_id, b.remote_id, round(d.score, 6), d.decision "
+                    "FROM duplicate_links d JOIN threads a ON a.id = d.thread_id "
+                    "JOIN threads b ON b.id = d.original_id"
+                )
+            ),
             "cursor": json.loads(q("SELECT cursor FROM sources")[0][0]),
             "errors": [tuple(r) for r in q("SELECT endpoint, message FROM sync_errors")],
             "outbox": sorted(
