@@ -40,7 +40,10 @@ def main() -> int:
     for command in QUICK if args.quick else FULL:
         name = command[0].removeprefix("bench.")
         run = subprocess.run(
-            [sys.executable, "-m", *command], capture_output=True, text=True, cwd=REPO,
+            [sys.executable, "-m", *command],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
             check=False,
         )
         try:

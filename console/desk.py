@@ -12,7 +12,9 @@ from pathlib import Path
 from console import audit, claims, decisions, outbox, store
 from console.config import Config, load_config
 from console.db import Cache, open_cache
-from console.dupes import actions as _dupe_actions  # noqa: F401  (registers dupe_* decisions)
+from console.dupes import actions as _dupe_actions  # also registers the dupe_* decisions
+from console.dupes import panel as _dupe_panel
+from console.dupes.panel import PairRow, PairView
 from console.models import AuditProblem, DecisionResult, QueueItem, Role, ThreadView
 from console.paths import default_config_path, default_db_path
 from console.roles import allowed, current_user, require
@@ -124,3 +126,44 @@ class Desk:
 
     def close_cache(self) -> None:
         self.cache.close()
+
+    # ---- duplicates (console.dupes) ----
+    def duplicate_pairs(self, offset: int = 0, limit: int = 100) -> list[PairRow]:
+        """Threads with pending duplicate pairs, best pair first (highest score)."""
+        return _dupe_panel.pending_pairs(self.cache, offset=offset, limit=limit)
+
+    def duplicate_pairs_count(self) -> int:
+        return _dupe_panel.pending_count(self.cache)
+
+    def duplicate_pair(
+        self, link_id: int | None = None, *, pair: tuple[int, int] | None = None
+    ) -> PairView:
+        """One pair in full, by its link id or as (thread id, original id)."""
+        if pair is not None:
+            return _dupe_panel.pair(self.cache, pair[0], pair[1])
+        if link_id is None:
+            raise ValueError("duplicate_pair needs a link id or a (thread, original) pair")
+        return _dupe_panel.pair_by_link(self.cache, link_id)
+
+    def _duplicate_decision(self, action: str, thread_id: int, original_id: int) -> DecisionResult:
+        return _dupe_actions.decide(
+            self.cache,
+            actor=self.actor,
+            roles=self.roles,
+            action=action,
+            thread_id=thread_id,
+            original_id=original_id,
+        )
+
+    def confirm_duplicate(self, thread_id: int, original_id: int) -> DecisionResult:
+        return self._duplicate_decision(_dupe_actions.CONFIRM, thread_id, original_id)
+
+    def reject_duplicate(self, thread_id: int, original_id: int) -> DecisionResult:
+        return self._duplicate_decision(_dupe_actions.REJECT, thread_id, original_id)
+
+    def merge_duplicate(self, thread_id: int, original_id: int) -> DecisionResult:
+        return self._duplicate_decision(_dupe_actions.MERGE, thread_id, original_id)
+
+    def duplicate_outcome(self, result: DecisionResult, thread_id: int, original_id: int) -> str:
+        """What a duplicate decision did, in words (and what the platform will be told)."""
+        return _dupe_panel.outcome(self.cache, result, thread_id, original_id)

@@ -1,0 +1,200 @@
+"""PeerdeskApp: composes the panels and routes between them; the screens do the work.
+
+Adding a panel is one line in PANELS (it becomes a mode, a key and a palette command).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+from typing import ClassVar, TypeVar
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from console.commands import KeyActions, QueueFilters
+from console.desk import Desk
+from console.errors import PeerdeskError
+from console.messages import OutboxStatus, RefreshRequested
+
+T = TypeVar("T")
+
+REFRESH_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Panel:
+    name: str
+    key: str
+    title: str
+    screen: str  # "module:Class", imported when first shown
+
+    def make(self) -> Screen[object]:
+        module, _, cls = self.screen.partition(":")
+        return getattr(import_module(module), cls)()  # type: ignore[no-any-return]
+
+
+PANELS: tuple[Panel, ...] = (
+    Panel("queue", "1", "Queue", "console.screens.queue:QueueScreen"),
+    Panel("duplicates", "D", "Duplicates", "console.screens.duplicates:DuplicatesScreen"),
+)
+
+
+def _actions(count: int) -> str:
+    return f"{count} action{'s' if count != 1 else ''} waiting"
+
+
+def outbox_text(desk: Desk) -> tuple[str, bool]:
+    """The header's outbox state ("offline, 3 actions waiting") and whether it needs attention.
+
+    Uses the sync layer's summary (offline, conflicts, errors) when sync is installed.
+    """
+    try:
+        from sync.status import summary
+    except ImportError:
+        waiting = desk.waiting_actions()
+        return (_actions(waiting) if waiting else "nothing waiting"), waiting > 0
+    state = summary(desk.cache)
+    text = _actions(state.waiting) if state.waiting else "nothing waiting"
+    if state.offline:
+        text = f"offline, {text}"
+    if state.conflicts:
+        text += f", {state.conflicts} conflicts"
+    if state.errors:
+        text += f", {state.errors} sync errors"
+    return text, bool(state.offline or state.conflicts or state.errors)
+
+
+class PeerdeskApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "peerdesk"
+    COMMANDS = App.COMMANDS | {KeyActions, QueueFilters}
+    MODES: ClassVar[dict[str, Callable[[], Screen[object]]]] = {  # type: ignore[assignment]
+        panel.name: panel.make for panel in PANELS
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding(
+            "question_mark", "help", "Help", id="app.help", tooltip="Show every key of this screen"
+        ),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Commands",
+            show=False,
+            id="app.commands",
+            tooltip="Find any action by name",
+        ),
+        *(
+            Binding(p.key, f"switch_mode('{p.name}')", p.title, show=False, id=f"panel.{p.name}")
+            for p in PANELS
+        ),
+    ]
+
+    status_line: reactive[str] = reactive("")
+    """The outbox state, shown at the right of every screen's title bar."""
+    status_warning: reactive[bool] = reactive(False)
+
+    def __init__(self, desk: Desk, *, theme: str | None = None) -> None:
+        super().__init__()
+        self.desk = desk
+        self.desk_lock = threading.Lock()
+        self._ready_marker = os.environ.get("PEERDESK_BENCH_READY")
+        self._times = {"app_init": time.time()}
+        self._wanted_theme = theme or os.environ.get("PEERDESK_THEME")
+
+    # ---- the Desk, one thread at a time ----
+    def call_desk(self, fn: Callable[[Desk], T]) -> T:
+        """Run `fn(desk)` holding the lock that serialises use of the SQLite connection."""
+        with self.desk_lock:
+            return fn(self.desk)
+
+    # ---- start ----
+    def on_mount(self) -> None:
+        self._times["app_mounted"] = time.time()
+        if self._wanted_theme:
+            self.theme = self._wanted_theme
+        elif self.console.color_system in ("standard", "windows"):
+            self.theme = "ansi-dark"
+        self.sub_title = self.desk.role_notice
+        self.switch_mode(PANELS[0].name)
+        self.refresh_outbox()
+        self.set_interval(REFRESH_SECONDS, self._periodic_refresh)
+
+    def first_rows_shown(self) -> None:
+        """The Queue shows its first rows (the benchmark's 'interactive' moment)."""
+        if self._ready_marker:
+            times = {**self._times, "first_rows": time.time()}
+            Path(self._ready_marker).write_text(json.dumps(times), encoding="utf-8")
+
+    def _periodic_refresh(self) -> None:
+        self.screen.post_message(RefreshRequested())
+        self.refresh_outbox()
+
+    # ---- header: role and outbox ----
+    def refresh_outbox(self) -> None:
+        self.load_outbox_status()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="status")
+    def load_outbox_status(self) -> None:
+        text, warning = self.call_desk(outbox_text)
+        self.post_message(OutboxStatus(text, warning))
+
+    @on(OutboxStatus)
+    def _on_outbox_status(self, message: OutboxStatus) -> None:
+        self.status_line = message.text
+        self.status_warning = message.warning
+
+    # ---- the one place worker failures end up ----
+    @on(Worker.StateChanged)
+    def _on_worker_state(self, event: Worker.StateChanged) -> None:
+        """The app's own workers; screens forward theirs to `worker_failed` (it does not bubble)."""
+        if event.state == WorkerState.ERROR:
+            self.worker_failed(event.worker)
+
+    def worker_failed(self, worker: Worker[object]) -> str:
+        """Tell the moderator what failed, in words; never a traceback. Returns the text."""
+        error = worker.error
+        if isinstance(error, PeerdeskError):
+            text = str(error)
+        else:
+            text = f"Something went wrong ({type(error).__name__}): {error}"
+        self.notify(text, title="Error", severity="error", timeout=10, markup=False)
+        return text
+
+    # ---- help and palette ----
+    def action_help(self) -> None:
+        from console.screens.help import HelpScreen
+
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            return
+        title = getattr(screen, "HELP_TITLE", type(screen).__name__.replace("Screen", ""))
+        self.push_screen(HelpScreen(screen, title))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help: keys of this screen", "Show every key (?)", self.action_help)
+        for panel in PANELS:
+            yield SystemCommand(
+                f"Go to {panel.title}",
+                f"Switch to the {panel.title} panel (key {panel.key})",
+                partial_switch(self, panel.name),
+            )
+
+
+def partial_switch(app: App[object], mode: str) -> Callable[[], object]:
+    def switch() -> object:
+        return app.switch_mode(mode)
+
+    return switch

@@ -1,0 +1,236 @@
+"""What the Duplicates panel reads: pending pairs by confidence, one pair in full, an outcome.
+
+Plain Python over the cache (no Textual). A "pair" row is a thread that still waits for a
+decision together with its best pending candidate; the thread's other pending candidates are
+in `PairView.others`, so the moderator can pick one of them instead.
+
+A pair can be decided only while the thread is still open to it (not closed, not already a
+duplicate) and its original is not itself a duplicate: the same rules `console.dupes.actions`
+enforces, so the list never offers what a decision would refuse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from console.db import Cache
+from console.dupes.candidates import Candidate, candidates
+from console.errors import NotFound
+from console.models import DecisionResult
+
+BODY_LIMIT = 20_000  # characters of a question or an answer read for the panel
+
+# A pending link the moderator can still decide (alias d: the link, t: thread, o: original).
+_OPEN_PAIR = (
+    "d.decision = 'pending' AND t.duplicate_of IS NULL AND t.status NOT IN ('closed', 'duplicate') "
+    "AND o.duplicate_of IS NULL AND o.status != 'duplicate'"
+)
+# ...and it is the thread's best such link.
+_BEST_OF_THREAD = (
+    "d.id = (SELECT d2.id FROM duplicate_links d2 JOIN threads o2 ON o2.id = d2.original_id "
+    "WHERE d2.thread_id = d.thread_id AND d2.decision = 'pending' AND o2.duplicate_of IS NULL "
+    "AND o2.status != 'duplicate' ORDER BY d2.score DESC, d2.original_id LIMIT 1)"
+)
+_FROM = (
+    "FROM duplicate_links d JOIN threads t ON t.id = d.thread_id "
+    "JOIN threads o ON o.id = d.original_id JOIN sources s ON s.id = t.source_id"
+)
+
+
+@dataclass(frozen=True)
+class PairRow:
+    """One line of the panel's list: a thread and its best pending candidate."""
+
+    link_id: int
+    thread_id: int
+    original_id: int
+    score: float
+    thread_title: str
+    original_title: str
+    source: str
+    candidates: int  # pending candidates of the thread, this one included
+
+
+@dataclass(frozen=True)
+class ThreadSide:
+    thread_id: int
+    title: str
+    body: str  # the question (first post), at most BODY_LIMIT characters
+    body_length: int  # its full length
+    status: str
+    source: str
+    source_kind: str
+    created_at: str
+    author: str
+
+
+@dataclass(frozen=True)
+class PairView:
+    """A pair in full, for the side-by-side comparison."""
+
+    link_id: int | None  # None: a pair no one proposed (picked by hand)
+    score: float
+    explanation: str
+    method: str
+    decision: str
+    thread: ThreadSide
+    original: ThreadSide
+    accepted_answer: str | None  # the original's accepted answer (at most BODY_LIMIT chars)
+    accepted_author: str | None
+    others: list[Candidate]  # the thread's other pending candidates, best first
+    platform_note: str  # what confirming tells the platform, in words
+
+
+def pending_count(cache: Cache) -> int:
+    """Threads with at least one pending pair the moderator can decide."""
+    row = cache.one(f"SELECT count(DISTINCT d.thread_id) {_FROM} WHERE {_OPEN_PAIR}")
+    return int(row[0]) if row else 0
+
+
+def pending_pairs(cache: Cache, *, offset: int = 0, limit: int = 100) -> list[PairRow]:
+    """A page of threads with pending pairs, by their best pair's score (highest first)."""
+    rows = cache.query(
+        "SELECT d.id, d.thread_id, d.original_id, d.score, t.title AS thread_title, "
+        "o.title AS original_title, s.name AS source, (SELECT count(*) FROM duplicate_links d3 "
+        "WHERE d3.thread_id = d.thread_id AND d3.decision = 'pending') AS n "
+        f"{_FROM} WHERE {_OPEN_PAIR} AND {_BEST_OF_THREAD} "
+        "ORDER BY d.score DESC, d.thread_id LIMIT ? OFFSET ?",
+        (max(0, limit), max(0, offset)),
+    )
+    return [
+        PairRow(
+            r["id"],
+            r["thread_id"],
+            r["original_id"],
+            float(r["score"]),
+            r["thread_title"],
+            r["original_title"],
+            r["source"],
+            int(r["n"]),
+        )
+        for r in rows
+    ]
+
+
+def _side(cache: Cache, thread_id: int) -> tuple[ThreadSide, int | None]:
+    row = cache.one(
+        "SELECT t.id, t.title, t.status, t.created_at, t.accepted_post_id, s.name AS source, "
+        "s.kind AS source_kind, coalesce(m.username, '(unknown)') AS author, "
+        f"substr(p.body_text, 1, {BODY_LIMIT}) AS body, length(p.body_text) AS body_length "
+        "FROM threads t JOIN sources s ON s.id = t.source_id "
+        "LEFT JOIN members m ON m.id = t.author_id "
+        "LEFT JOIN posts p ON p.id = (SELECT id FROM posts WHERE thread_id = t.id "
+        "ORDER BY position, id LIMIT 1) WHERE t.id = ?",
+        (thread_id,),
+    )
+    if row is None:
+        raise NotFound(f"There is no thread {thread_id} in the cache (deleted on the platform?)")
+    side = ThreadSide(
+        thread_id=row["id"],
+        title=row["title"],
+        body=row["body"] or "",
+        body_length=int(row["body_length"] or 0),
+        status=row["status"],
+        source=row["source"],
+        source_kind=row["source_kind"],
+        created_at=row["created_at"],
+        author=row["author"],
+    )
+    return side, row["accepted_post_id"]
+
+
+def platform_note(source_kind: str) -> str:
+    """What confirming a duplicate does on the platform of `source_kind`, in words."""
+    from console.platforms import push_state
+
+    state, reason = push_state(source_kind, "close_duplicate")
+    if state == "pending":
+        return f"{_platform_name(source_kind)} gets a reply linking the original, then a close"
+    return f"kept in peerdesk only: {reason}"
+
+
+def pair(cache: Cache, thread_id: int, original_id: int) -> PairView:
+    """The pair `thread_id` → `original_id`, proposed or not."""
+    thread, _ = _side(cache, thread_id)
+    original, accepted_id = _side(cache, original_id)
+    link = cache.one(
+        "SELECT id, score, explanation, method, decision FROM duplicate_links "
+        "WHERE thread_id = ? AND original_id = ?",
+        (thread_id, original_id),
+    )
+    answer = None
+    answer_author = None
+    if accepted_id is not None:
+        found = cache.one(
+            f"SELECT substr(p.body_text, 1, {BODY_LIMIT}) AS body, "
+            "coalesce(m.username, '(unknown)') AS author FROM posts p "
+            "LEFT JOIN members m ON m.id = p.author_id WHERE p.id = ? AND p.hidden = 0",
+            (accepted_id,),
+        )
+        if found is not None:
+            answer, answer_author = found["body"], found["author"]
+    others = [c for c in candidates(cache, thread_id) if c.original_id != original_id]
+    return PairView(
+        link_id=None if link is None else int(link["id"]),
+        score=0.0 if link is None else float(link["score"]),
+        explanation="picked by hand" if link is None else link["explanation"],
+        method="manual" if link is None else link["method"],
+        decision="pending" if link is None else link["decision"],
+        thread=thread,
+        original=original,
+        accepted_answer=answer,
+        accepted_author=answer_author,
+        others=others,
+        platform_note=platform_note(thread.source_kind),
+    )
+
+
+def pair_by_link(cache: Cache, link_id: int) -> PairView:
+    row = cache.one("SELECT thread_id, original_id FROM duplicate_links WHERE id = ?", (link_id,))
+    if row is None:
+        raise NotFound(f"There is no duplicate pair {link_id} (refreshed since?)")
+    return pair(cache, int(row[0]), int(row[1]))
+
+
+def outcome(cache: Cache, result: DecisionResult, thread_id: int, original_id: int) -> str:
+    """What a saved duplicate decision did, in words, including what the platform will be told."""
+    verb = {
+        "dupe_confirm": "confirmed",
+        "dupe_merge": "merged",
+        "dupe_reject": "rejected",
+    }.get(result.action, result.action)
+    if result.action == "dupe_reject":
+        return (
+            f"rejected: thread {thread_id} is not a duplicate of {original_id}; "
+            "the pair will not be proposed again (u undoes it)"
+        )
+    text = f"{verb}: thread {thread_id} is a duplicate of {original_id}"
+    if result.action == "dupe_merge":
+        row = cache.one(
+            "SELECT count(*) FROM dupe_merged_posts WHERE from_thread_id = ? AND original_id = ?",
+            (thread_id, original_id),
+        )
+        merged = int(row[0]) if row else 0
+        text += f"; {merged} answer{'s' if merged != 1 else ''} now shown under the original"
+    states = [
+        (r["state"], r["last_error"], r["kind"])
+        for r in cache.query(
+            "SELECT o.state, o.last_error, s.kind FROM outbox o "
+            "JOIN sources s ON s.id = o.source_id WHERE o.batch_id = ? ORDER BY o.id",
+            (result.batch_id,),
+        )
+    ]
+    for state, reason, kind in states:
+        if state == "local_only":
+            text += f"; kept in peerdesk only: {reason}"
+        else:
+            text += f"; {_platform_name(kind)} will be told"
+    return text + " (u undoes it)"
+
+
+def _platform_name(kind: str) -> str:
+    return {
+        "discourse": "Discourse",
+        "stackexchange": "Stack Exchange",
+        "demo": "the demo forum",
+    }.get(kind, kind)

@@ -1,0 +1,154 @@
+"""What every screen that works on the cache shares: access to the Desk, decisions, roles.
+
+Blocking Desk calls run in thread workers; `DeskHost.call_desk` holds one lock around them, so
+the single SQLite connection is never used by two threads at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, TypeVar, cast
+
+from textual import on, work
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from console.claims import local_hhmm
+from console.desk import Desk
+from console.errors import PeerdeskError
+from console.messages import (
+    Decision,
+    DecisionMade,
+    DecisionRefused,
+    DecisionSaved,
+    RefreshRequested,
+    WorkFailed,
+)
+from console.screens.confirm import ConfirmScreen
+
+T = TypeVar("T")
+
+# screen action -> the role action the Desk checks (roles.ACTION_ROLES)
+ROLE_OF_ACTION: dict[str, str] = {
+    "claim": "claim",
+    "release": "claim",
+    "close": "close",
+    "reopen": "reopen",
+    "hide_post": "hide_post",
+    "note": "note",
+    "undo": "undo",
+    "select_author": "close",
+}
+
+NOUNS = {"close": "Close", "reopen": "Reopen", "hide_post": "Hide as spam"}
+
+
+class DeskHost(Protocol):
+    desk: Desk
+
+    def call_desk(self, fn: Callable[[Desk], T]) -> T: ...
+
+    def refresh_outbox(self) -> None: ...
+
+    def worker_failed(self, worker: Worker[object]) -> str: ...
+
+
+def perform(desk: Desk, decision: Decision) -> str:
+    """Carry out one decision through the Desk; returns what to tell the moderator."""
+    ids = list(decision.target_ids)
+    action = decision.action
+    if action == "claim":
+        claim = desk.claim(ids[0])
+        return f"You hold thread {claim.thread_id} until {local_hhmm(claim.expires_at)}"
+    if action == "release":
+        released = desk.release(ids[0])
+        return f"Released thread {ids[0]}" if released else f"You held no claim on {ids[0]}"
+    if action == "close":
+        result = desk.close(ids, reason=str(decision.params.get("reason", "")))
+    elif action == "reopen":
+        result = desk.reopen(ids)
+    elif action == "hide_post":
+        result = desk.hide_posts(ids, reason=str(decision.params.get("reason", "spam")))
+    elif action == "note":
+        result = desk.add_note(ids[0], str(decision.params.get("body", "")))
+    elif action == "undo":
+        return desk.undo().message.capitalize()
+    else:
+        raise PeerdeskError(f"Unknown action {action!r}")
+    return f"{result.message.capitalize()} (u undoes it)"
+
+
+class DeskScreen(Screen[None]):
+    """A screen over the Desk: it asks for decisions and reloads after them."""
+
+    @property
+    def host(self) -> DeskHost:
+        return cast(DeskHost, self.app)
+
+    @property
+    def desk(self) -> Desk:
+        return self.host.desk
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide what the role cannot do; the Desk refuses it anyway."""
+        role_action = ROLE_OF_ACTION.get(action)
+        return role_action is None or self.desk.can(role_action)
+
+    # ---- decisions ----
+    def decide(
+        self, action: str, ids: list[int], *, what: str = "thread", **params: object
+    ) -> None:
+        """Ask for `action` on `ids`; more than one target needs a confirmation with the count."""
+        decision = Decision(action, tuple(dict.fromkeys(ids)), dict(params))
+        count = len(decision.target_ids)
+        if count == 0:
+            self.notify("Nothing to act on", severity="warning", markup=False)
+            return
+        if count == 1:
+            self.post_message(DecisionMade(decision))
+            return
+        noun = f"{what}s"
+        question = f"{NOUNS.get(action, action)} {count} {noun}?"
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.post_message(DecisionMade(decision))
+
+        self.app.push_screen(ConfirmScreen(question, count), confirmed)
+
+    @on(Worker.StateChanged)
+    def _on_worker_state(self, event: Worker.StateChanged) -> None:
+        """A worker of this screen died: the app says why; the screen may tidy up."""
+        if event.state == WorkerState.ERROR:
+            text = self.host.worker_failed(event.worker)
+            self.post_message(WorkFailed(event.worker.group, text))
+
+    @on(DecisionMade)
+    def _on_decision_made(self, message: DecisionMade) -> None:
+        message.stop()
+        self.save_decision(message.decision)
+
+    @work(thread=True, exit_on_error=False, group="decision")
+    def save_decision(self, decision: Decision) -> None:
+        # Not exclusive: a later decision must never cancel an earlier one.
+        try:
+            text = self.host.call_desk(lambda desk: perform(desk, decision))
+        except PeerdeskError as error:
+            self.post_message(DecisionRefused(decision, str(error)))
+            return
+        self.post_message(DecisionSaved(decision, text))
+
+    @on(DecisionSaved)
+    def _on_decision_saved(self, message: DecisionSaved) -> None:
+        self.notify(message.text, title="Saved", markup=False)
+        self.after_decision(message.decision)
+        self.host.refresh_outbox()
+
+    @on(DecisionRefused)
+    def _on_decision_refused(self, message: DecisionRefused) -> None:
+        self.notify(message.reason, title="Not done", severity="error", timeout=8, markup=False)
+        self.post_message(RefreshRequested())
+
+    def after_decision(self, decision: Decision) -> None:
+        """Reload after a saved decision."""
+        self.post_message(RefreshRequested())

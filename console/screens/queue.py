@@ -1,0 +1,406 @@
+"""The Queue: every thread that needs a human, most urgent first, loaded page by page."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.timer import Timer
+from textual.widgets import Footer, Input
+
+from console.clock import now, parse
+from console.messages import (
+    Decision,
+    DecisionMade,
+    PageLoaded,
+    QueueLoaded,
+    QueueRequested,
+    RefreshRequested,
+    SelectionLoaded,
+    WorkFailed,
+)
+from console.models import QueueItem
+from console.safe_text import printable
+from console.screens.base import DeskScreen
+from console.store import QueueFilter
+from widgets.lazy_table import Column, LazyTable, Row
+from widgets.status_bar import StatusBar
+from widgets.title_bar import TitleBar
+
+PAGE = 100
+
+# (label, how it narrows the Queue); `f` cycles through them
+FILTERS: tuple[str, ...] = ("all", "flagged", "unanswered", "mine")
+
+COLUMNS = (
+    Column("Age", 4, "right"),
+    Column("Source", 8),
+    Column("Status", 8),
+    Column("Re", 3, "right"),
+    Column("Flags", 5),
+    Column("Claim", 8),
+    Column("Title"),
+)
+
+
+def age(created_at: str) -> str:
+    """How long ago, in at most four characters."""
+    minutes = max(0, int((now() - parse(created_at)).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes}m"
+    if minutes < 48 * 60:
+        return f"{minutes // 60}h"
+    days = minutes // (24 * 60)
+    return f"{days}d" if days < 1000 else f"{days // 365}y"
+
+
+def flags(item: QueueItem) -> Text:
+    parts = []
+    if item.flag_count:
+        parts.append(f"{item.flag_count}f")
+    if item.report_count:
+        parts.append(f"{item.report_count}r")
+    return Text("".join(parts), style="bold" if parts else "")
+
+
+def to_row(item: QueueItem, actor: str) -> Row:
+    claim = ""
+    if item.claimed_by:
+        claim = "me" if item.claimed_by == actor else printable(item.claimed_by, single_line=True)
+    tone: str = ""
+    if item.claimed_by and item.claimed_by != actor:
+        tone = "dim"
+    elif item.flag_count or item.report_count:
+        tone = "alert"
+    return Row(
+        key=item.thread_id,
+        cells=(
+            age(item.created_at),
+            printable(item.source, single_line=True),
+            item.status,
+            str(item.reply_count),
+            flags(item),
+            claim,
+            printable(item.title, single_line=True),
+        ),
+        tone=tone,  # type: ignore[arg-type]
+    )
+
+
+class QueueScreen(DeskScreen):
+    CSS_PATH = "queue.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "c",
+            "claim",
+            "Claim",
+            id="queue.claim",
+            tooltip="Claim the thread (a lease; others see it is yours)",
+        ),
+        Binding(
+            "C", "release", "Release", show=False, id="queue.release", tooltip="Release your claim"
+        ),
+        Binding(
+            "x",
+            "close",
+            "Close",
+            id="queue.close",
+            tooltip="Close the thread, or every selected thread as one batch",
+        ),
+        Binding(
+            "o",
+            "reopen",
+            "Reopen",
+            show=False,
+            id="queue.reopen",
+            tooltip="Reopen the thread, or every selected thread as one batch",
+        ),
+        Binding("n", "note", "Note", id="queue.note", tooltip="Add an internal note to the thread"),
+        Binding("u", "undo", "Undo", id="queue.undo", tooltip="Undo your last decision or batch"),
+        Binding(
+            "A",
+            "select_author",
+            "Select author's",
+            show=False,
+            id="queue.select_author",
+            tooltip="Select every open thread by this thread's author",
+        ),
+        Binding("slash", "search", "Search", id="queue.search", tooltip="Search titles and posts"),
+        Binding(
+            "f",
+            "cycle_filter",
+            "Filter",
+            id="queue.filter",
+            tooltip="Cycle the filter: all / flagged / unanswered / mine",
+        ),
+        Binding(
+            "r",
+            "refresh",
+            "Refresh",
+            show=False,
+            id="queue.refresh",
+            tooltip="Reload the Queue now (it also reloads every 30 s)",
+        ),
+        Binding(
+            "escape",
+            "clear",
+            "Clear search/selection",
+            show=False,
+            id="queue.clear",
+            tooltip="Clear the search, then the selection",
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter_index = 0
+        self.search_text = ""
+        self.request_id = 0
+        self._shown_once = False
+        self._search_timer: Timer | None = None
+
+    # ---- layout ----
+    def compose(self) -> ComposeResult:
+        yield TitleBar()
+        search = Input(placeholder="search words, enter to apply, escape to clear", id="search")
+        search.display = False
+        yield search
+        yield LazyTable(
+            COLUMNS, page_size=PAGE, empty_text="Nothing here needs a human.", id="queue-table"
+        )
+        yield StatusBar(id="queue-status")
+        yield Footer(compact=True, show_command_palette=False)
+
+    @property
+    def table(self) -> LazyTable:
+        return self.query_one("#queue-table", LazyTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self._update_status()
+        self.post_message(QueueRequested())
+
+    # ---- what is shown ----
+    def current_filter(self) -> QueueFilter:
+        name = FILTERS[self.filter_index]
+        flt = QueueFilter(
+            flagged_only=name == "flagged",
+            unanswered_only=name == "unanswered",
+            claimed_by=self.desk.actor if name == "mine" else None,
+        )
+        if self.search_text:
+            flt = replace(flt, text=self.search_text, everything=True)
+        return flt
+
+    def _update_status(self) -> None:
+        table = self.table
+        left = f"Queue · {FILTERS[self.filter_index]}"
+        if self.search_text:
+            left += f" · search: {printable(self.search_text, single_line=True)}"
+        if table.selected:
+            left += f" · {len(table.selected)} selected"
+        self.query_one("#queue-status", StatusBar).left = left
+        self.query_one("#queue-status", StatusBar).right = "? help · ctrl+p commands"
+
+    # ---- the message flow ----
+    @on(QueueRequested)
+    def _on_queue_requested(self, message: QueueRequested) -> None:
+        message.stop()
+        self.request_id += 1
+        table = self.table
+        offset = (table.cursor_row // PAGE) * PAGE if message.keep_cursor else 0
+        self.load_queue(self.request_id, self.current_filter(), offset, message.keep_cursor)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="queue")
+    def load_queue(self, request_id: int, flt: QueueFilter, offset: int, keep: bool) -> None:
+        def read(desk):  # type: ignore[no-untyped-def]
+            return desk.queue_count(flt), desk.queue(flt, offset=offset, limit=PAGE)
+
+        total, items = self.host.call_desk(read)
+        self.post_message(QueueLoaded(request_id, flt, total, offset, items, keep_cursor=keep))
+
+    @on(QueueLoaded)
+    def _on_queue_loaded(self, message: QueueLoaded) -> None:
+        message.stop()
+        if message.request_id != self.request_id:
+            return
+        actor = self.desk.actor
+        rows = [to_row(item, actor) for item in message.items]
+        self.table.reset(
+            message.total, rows, offset=message.offset, keep_cursor=message.keep_cursor
+        )
+        self._update_status()
+        if not self._shown_once:
+            self._shown_once = True
+            self.call_after_refresh(self.host.first_rows_shown)
+
+    @on(LazyTable.PageWanted)
+    def _on_page_wanted(self, message: LazyTable.PageWanted) -> None:
+        message.stop()
+        self.load_page(self.current_filter(), message.generation, message.offset, message.limit)
+
+    @work(thread=True, exit_on_error=False, group="page")
+    def load_page(self, flt: QueueFilter, generation: int, offset: int, limit: int) -> None:
+        items = self.host.call_desk(lambda desk: desk.queue(flt, offset=offset, limit=limit))
+        self.post_message(PageLoaded(generation, offset, items))
+
+    @on(PageLoaded)
+    def _on_page_loaded(self, message: PageLoaded) -> None:
+        message.stop()
+        actor = self.desk.actor
+        self.table.set_page(
+            message.generation, message.offset, [to_row(i, actor) for i in message.items]
+        )
+
+    @on(WorkFailed)
+    def _on_work_failed(self, message: WorkFailed) -> None:
+        self.table.forget_pending()
+
+    @on(RefreshRequested)
+    def _on_refresh(self, message: RefreshRequested) -> None:
+        message.stop()
+        self.post_message(QueueRequested(keep_cursor=True))
+
+    @on(LazyTable.SelectionChanged)
+    def _on_selection(self, message: LazyTable.SelectionChanged) -> None:
+        self._update_status()
+
+    @on(LazyTable.RowActivated)
+    def _on_activated(self, message: LazyTable.RowActivated) -> None:
+        from console.screens.thread import ThreadScreen
+
+        self.app.push_screen(ThreadScreen(int(message.key)))  # type: ignore[call-overload]
+
+    def on_screen_resume(self) -> None:
+        if self._shown_once:
+            self.post_message(RefreshRequested())
+
+    # ---- search and filters ----
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.display = True
+        search.focus()
+
+    @on(Input.Changed, "#search")
+    def _on_search_changed(self, event: Input.Changed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(0.3, lambda: self._apply_search(event.value))
+
+    @on(Input.Submitted, "#search")
+    def _on_search_submitted(self, event: Input.Submitted) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._apply_search(event.value)
+        self.table.focus()
+
+    def _apply_search(self, text: str) -> None:
+        text = text.strip()
+        if text == self.search_text:
+            return
+        self.search_text = text
+        self.table.clear_selection()
+        self.post_message(QueueRequested())
+        self._update_status()
+
+    def action_cycle_filter(self) -> None:
+        self.filter_index = (self.filter_index + 1) % len(FILTERS)
+        self.table.clear_selection()
+        self._update_status()
+        self.post_message(QueueRequested())
+
+    def set_filter(self, name: str) -> None:
+        self.filter_index = FILTERS.index(name)
+        self._update_status()
+        self.post_message(QueueRequested())
+
+    def action_clear(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.display and (search.has_focus or not self.search_text):
+            search.value = ""
+            search.display = False
+            self._apply_search("")
+            self.table.focus()
+        elif self.table.selected:
+            self.table.clear_selection()
+        elif self.search_text:
+            search.value = ""
+            search.display = False
+            self._apply_search("")
+            self.table.focus()
+
+    def action_refresh(self) -> None:
+        self.post_message(RefreshRequested())
+
+    # ---- decisions ----
+    def _targets(self) -> list[int]:
+        """The selection, or else the row under the cursor."""
+        table = self.table
+        if table.selected:
+            return sorted(int(k) for k in table.selected)  # type: ignore[call-overload]
+        key = table.current_key
+        return [] if key is None else [int(key)]  # type: ignore[call-overload]
+
+    def _current(self) -> int | None:
+        key = self.table.current_key
+        return None if key is None else int(key)  # type: ignore[call-overload]
+
+    def action_claim(self) -> None:
+        current = self._current()
+        if current is not None:
+            self.decide("claim", [current])
+
+    def action_release(self) -> None:
+        current = self._current()
+        if current is not None:
+            self.decide("release", [current])
+
+    def action_close(self) -> None:
+        self.decide("close", self._targets())
+
+    def action_reopen(self) -> None:
+        self.decide("reopen", self._targets())
+
+    def action_undo(self) -> None:
+        self.post_message(DecisionMade(Decision("undo")))
+
+    def action_note(self) -> None:
+        current = self._current()
+        if current is None:
+            return
+        from console.screens.note import NoteScreen
+
+        def save(text: str | None) -> None:
+            if text:
+                self.decide("note", [current], body=text)
+
+        self.app.push_screen(NoteScreen(current), save)
+
+    def action_select_author(self) -> None:
+        current = self._current()
+        if current is not None:
+            self.load_author_threads(current)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="select")
+    def load_author_threads(self, thread_id: int) -> None:
+        ids = self.host.call_desk(lambda desk: desk.threads_by_same_author(thread_id))
+        self.post_message(SelectionLoaded(ids, "open threads by this author"))
+
+    @on(SelectionLoaded)
+    def _on_selection_loaded(self, message: SelectionLoaded) -> None:
+        message.stop()
+        self.table.select_keys(message.thread_ids)
+        self.notify(f"Selected {len(message.thread_ids)} {message.why}", markup=False)
+
+    def after_decision(self, decision: Decision) -> None:
+        if decision.action in ("close", "reopen") and len(decision.target_ids) > 1:
+            self.table.clear_selection()
+        elif decision.action in ("close", "reopen"):
+            self.table.selected.difference_update(decision.target_ids)
+            self._update_status()
+        super().after_decision(decision)

@@ -1,0 +1,279 @@
+"""One thread: the whole conversation, its author, votes, accepted answer and internal notes.
+
+Everything a post contains is shown as literal, printable text (see widgets.post_view).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
+
+from console.claims import local_hhmm
+from console.clock import parse
+from console.messages import (
+    Decision,
+    DecisionMade,
+    RefreshRequested,
+    ThreadLoaded,
+    ThreadRequested,
+)
+from console.models import ThreadView
+from console.safe_text import printable
+from console.screens.base import DeskScreen
+from widgets.post_view import PostView
+from widgets.status_bar import StatusBar
+from widgets.title_bar import TitleBar
+
+
+def when(iso_time: str) -> str:
+    return parse(iso_time).strftime("%Y-%m-%d %H:%M")
+
+
+def heading(view: ThreadView, actor: str) -> Text:
+    text = Text(no_wrap=False)
+    text.append(f"#{view.thread_id} ", style="bold")
+    text.append(printable(view.title, single_line=True), style="bold")
+    text.append("\n")
+    meta = [
+        printable(view.source, single_line=True),
+        view.status,
+        f"by {printable(view.author, single_line=True)}",
+        when(view.created_at),
+    ]
+    if view.tags:
+        meta.append(" ".join(printable(t, single_line=True) for t in view.tags[:5]))
+    if view.flag_count:
+        meta.append(f"⚑ {view.flag_count} flag{'s' if view.flag_count != 1 else ''}")
+    if view.report_count:
+        meta.append(f"{view.report_count} report{'s' if view.report_count != 1 else ''}")
+    text.append(" · ".join(meta), style="dim")
+    if view.claimed_by and view.claim_expires_at:
+        holder = "you" if view.claimed_by == actor else printable(view.claimed_by)
+        text.append("\n")
+        text.append(
+            f"claimed by {holder} until {local_hhmm(view.claim_expires_at)}",
+            style="bold" if view.claimed_by != actor else "",
+        )
+    return text
+
+
+class Posts(VerticalScroll, inherit_bindings=False):
+    """The posts, scrolled by the screen's keys (its own arrow bindings would shadow j/k)."""
+
+
+class ThreadScreen(DeskScreen):
+    CSS_PATH = "thread.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="thread.back", tooltip="Back to the Queue"),
+        Binding(
+            "j,down", "move(1)", "Next post", show=False, id="thread.next", tooltip="Next post"
+        ),
+        Binding(
+            "k,up",
+            "move(-1)",
+            "Previous post",
+            show=False,
+            id="thread.previous",
+            tooltip="Previous post",
+        ),
+        Binding(
+            "g,home", "jump(0)", "First post", show=False, id="thread.first", tooltip="First post"
+        ),
+        Binding(
+            "G,end", "jump(-1)", "Last post", show=False, id="thread.last", tooltip="Last post"
+        ),
+        Binding(
+            "pagedown,space",
+            "page(1)",
+            "Page down",
+            show=False,
+            id="thread.page_down",
+            tooltip="Scroll down a page",
+        ),
+        Binding(
+            "pageup",
+            "page(-1)",
+            "Page up",
+            show=False,
+            id="thread.page_up",
+            tooltip="Scroll up a page",
+        ),
+        Binding("c", "claim", "Claim", id="thread.claim", tooltip="Claim the thread (a lease)"),
+        Binding(
+            "C", "release", "Release", show=False, id="thread.release", tooltip="Release your claim"
+        ),
+        Binding("x", "close", "Close", id="thread.close", tooltip="Close the thread"),
+        Binding(
+            "o", "reopen", "Reopen", show=False, id="thread.reopen", tooltip="Reopen the thread"
+        ),
+        Binding(
+            "s", "hide_post", "Spam", id="thread.hide_post", tooltip="Hide the focused post as spam"
+        ),
+        Binding("n", "note", "Note", id="thread.note", tooltip="Add an internal note"),
+        Binding("u", "undo", "Undo", id="thread.undo", tooltip="Undo your last decision or batch"),
+        Binding(
+            "r", "refresh", "Refresh", show=False, id="thread.refresh", tooltip="Reload the thread"
+        ),
+    ]
+
+    def __init__(self, thread_id: int) -> None:
+        super().__init__()
+        self.thread_id = thread_id
+        self.view: ThreadView | None = None
+        self._focus_index = 0
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar()
+        yield Static(Text("Loading…"), id="thread-head", markup=False)
+        yield Posts(id="posts", can_focus=False)
+        yield StatusBar(id="thread-status")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.post_message(ThreadRequested(self.thread_id))
+
+    # ---- the message flow ----
+    @on(ThreadRequested)
+    def _on_thread_requested(self, message: ThreadRequested) -> None:
+        message.stop()
+        self.load_thread(message.thread_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="thread")
+    def load_thread(self, thread_id: int) -> None:
+        view = self.host.call_desk(lambda desk: desk.thread(thread_id))
+        self.post_message(ThreadLoaded(view))
+
+    @on(ThreadLoaded)
+    async def _on_thread_loaded(self, message: ThreadLoaded) -> None:
+        message.stop()
+        view = message.view
+        if view == self.view:
+            return  # a periodic refresh found nothing new: keep focus, scroll and expanded posts
+        self.view = view
+        actor = self.desk.actor
+        self.query_one("#thread-head", Static).update(heading(view, actor))
+        posts = self.query_one("#posts", Posts)
+        cards: list[PostView] = []
+        for post in view.posts:
+            cards.append(
+                PostView(
+                    key=post.post_id,
+                    author=printable(post.author, single_line=True),
+                    when=when(post.created_at),
+                    body=printable(post.body),
+                    score=post.score,
+                    reputation=post.author_reputation,
+                    accepted=post.accepted,
+                    hidden_reason=(post.hidden_reason or "") if post.hidden else None,
+                    flags=post.flag_count,
+                    label="Q" if post.position == 0 else f"{post.position}.",
+                )
+            )
+        for note in view.notes:
+            cards.append(
+                PostView(
+                    key=-note.note_id,
+                    author=printable(note.author, single_line=True),
+                    when=when(note.created_at),
+                    body=printable(note.body),
+                    label="internal note by",
+                    classes="-note",
+                )
+            )
+        async with posts.batch():
+            await posts.remove_children()
+            await posts.mount_all(cards)
+        hidden = sum(1 for p in view.posts if p.hidden)
+        status = f"{len(view.posts)} posts"
+        if hidden:
+            status += f" ({hidden} hidden)"
+        if view.notes:
+            status += f" · {len(view.notes)} notes"
+        bar = self.query_one("#thread-status", StatusBar)
+        bar.left = f"Thread {view.thread_id} · {status}"
+        bar.right = "? help · esc back"
+        if cards:
+            index = min(self._focus_index, len(cards) - 1)
+            self._focus_card(index)
+
+    @on(RefreshRequested)
+    def _on_refresh(self, message: RefreshRequested) -> None:
+        message.stop()
+        self.post_message(ThreadRequested(self.thread_id))
+
+    # ---- moving ----
+    def _cards(self) -> list[PostView]:
+        return list(self.query_one("#posts", Posts).query_children(PostView))
+
+    def _focus_card(self, index: int) -> None:
+        cards = self._cards()
+        if not cards:
+            return
+        index = max(0, min(index, len(cards) - 1))
+        self._focus_index = index
+        cards[index].focus(scroll_visible=False)
+        cards[index].scroll_visible(animate=False, top=True)
+
+    def _focused_index(self) -> int:
+        cards = self._cards()
+        focused = self.focused
+        return cards.index(focused) if focused in cards else self._focus_index
+
+    def action_move(self, step: int) -> None:
+        self._focus_card(self._focused_index() + step)
+
+    def action_jump(self, index: int) -> None:
+        cards = self._cards()
+        self._focus_card(len(cards) - 1 if index < 0 else index)
+
+    def action_page(self, direction: int) -> None:
+        posts = self.query_one("#posts", Posts)
+        if direction > 0:
+            posts.scroll_page_down(animate=False)
+        else:
+            posts.scroll_page_up(animate=False)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_refresh(self) -> None:
+        self.post_message(RefreshRequested())
+
+    # ---- decisions ----
+    def action_claim(self) -> None:
+        self.decide("claim", [self.thread_id])
+
+    def action_release(self) -> None:
+        self.decide("release", [self.thread_id])
+
+    def action_close(self) -> None:
+        self.decide("close", [self.thread_id])
+
+    def action_reopen(self) -> None:
+        self.decide("reopen", [self.thread_id])
+
+    def action_hide_post(self) -> None:
+        focused = self.focused
+        if not isinstance(focused, PostView) or focused.key < 0:
+            self.notify("Move to a post first (j/k)", severity="warning", markup=False)
+            return
+        self.decide("hide_post", [focused.key], reason="spam")
+
+    def action_undo(self) -> None:
+        self.post_message(DecisionMade(Decision("undo")))
+
+    def action_note(self) -> None:
+        from console.screens.note import NoteScreen
+
+        def save(text: str | None) -> None:
+            if text:
+                self.decide("note", [self.thread_id], body=text)
+
+        self.app.push_screen(NoteScreen(self.thread_id), save)

@@ -1,0 +1,29 @@
+"""Small helpers for the Pilot tests: settle the app, read the screen, read notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+from textual.notifications import Notify
+from textual.pilot import Pilot
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Let messages, workers and the follow-up messages they post all finish."""
+    app = pilot.app
+    for _ in range(4):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def screen_text(pilot: Pilot[Any]) -> str:
+    """What the terminal shows, as plain text lines."""
+    strips = pilot.app.screen._compositor.render_strips()
+    return "\n".join("".join(segment.text for segment in strip) for strip in strips)
+
+
+def notes(messages: list[Message]) -> list[str]:
+    """The texts of the notifications shown so far."""
+    return [m.notification.message for m in messages if isinstance(m, Notify)]

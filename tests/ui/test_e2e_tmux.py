@@ -1,0 +1,129 @@
+"""End to end: the real `peerdesk` command in tmux at 80x24, driven by keys, read back by
+capture-pane, then the cache checked. Skips without tmux; fails without it in CI
+(PEERDESK_REQUIRE_ALL=1)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from console.db import open_cache
+from tests.conftest import require_tool
+
+pytestmark = pytest.mark.e2e
+
+PEERDESK = Path(sys.executable).parent / "peerdesk"
+
+
+class Terminal:
+    """One tmux session on a private tmux server (nothing of the developer's is touched)."""
+
+    def __init__(self, tmux: str, name: str) -> None:
+        self.base = [tmux, "-L", name]
+        self.name = name
+
+    def start(self, command: str) -> None:
+        subprocess.run(
+            [*self.base, "new-session", "-d", "-s", self.name, "-x", "80", "-y", "24", command],
+            check=True,
+            env={**os.environ, "TERM": "xterm-256color"},
+        )
+
+    def screen(self) -> str:
+        return subprocess.run(
+            [*self.base, "capture-pane", "-p", "-t", self.name],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run([*self.base, "send-keys", "-t", self.name, *keys], check=True)
+
+    def alive(self) -> bool:
+        result = subprocess.run(
+            [*self.base, "has-session", "-t", self.name], capture_output=True, check=False
+        )
+        return result.returncode == 0
+
+    def stop(self) -> None:
+        subprocess.run([*self.base, "kill-server"], check=False, capture_output=True)
+
+    def wait_for(self, check: Callable[[str], bool], what: str, timeout: float = 15) -> str:
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if check(text):
+                return text
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}; the screen was:\n{text}")
+
+
+@pytest.fixture
+def terminal(ui_db: Path, tmp_path: Path) -> Iterator[Terminal]:
+    tmux = require_tool("tmux")
+    env = {
+        "PEERDESK_DB": str(ui_db),
+        "PEERDESK_NOW": "2026-11-20T12:00:00Z",
+        "PEERDESK_USER": "alice",
+        "PEERDESK_CONFIG": str(tmp_path / "no-config.toml"),
+        "TZ": "UTC",
+        "TERM": "xterm-256color",
+    }
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    term = Terminal(tmux, f"peerdesk-e2e-{uuid.uuid4().hex[:8]}")
+    term.start(f"env {exports} {shlex.quote(str(PEERDESK))}")
+    try:
+        yield term
+    finally:
+        term.stop()
+
+
+def test_claim_and_close_by_keys_in_a_real_terminal(terminal: Terminal, ui_db: Path) -> None:
+    cache = open_cache(ui_db)
+    top = cache.one(
+        "SELECT id, title FROM threads WHERE in_queue = 1 ORDER BY urgency DESC, id LIMIT 1"
+    )
+    total = cache.one("SELECT count(*) FROM threads WHERE in_queue = 1")[0]
+    cache.close()
+    thread_id, title = int(top[0]), str(top[1])
+
+    screen = terminal.wait_for(lambda s: f"1/{total}" in s, "the Queue's first rows")
+    lines = screen.splitlines()
+    assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
+    assert title[:20] in lines[2]
+    assert "demo community: alice has every role" in lines[0]
+
+    terminal.keys("c")
+    screen = terminal.wait_for(lambda s: " me " in s.splitlines()[2], "the claim to show")
+    terminal.keys("x")
+    screen = terminal.wait_for(lambda s: "1 action waiting" in s, "the close to be queued")
+    assert "Close: 1 item" in screen
+
+    terminal.keys("C-q")
+    deadline = time.monotonic() + 10
+    while terminal.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not terminal.alive(), "ctrl+q did not quit"
+
+    cache = open_cache(ui_db)
+    try:
+        assert cache.one("SELECT status FROM threads WHERE id = ?", (thread_id,))[0] == "closed"
+        assert cache.one("SELECT holder FROM claims WHERE thread_id = ?", (thread_id,))[0] == (
+            "alice"
+        )
+        audit = cache.query("SELECT actor, action, target_id FROM audit")
+        assert [tuple(r) for r in audit] == [("alice", "close", thread_id)]
+        outbox = cache.query("SELECT action, target_id, state FROM outbox")
+        assert [tuple(r) for r in outbox] == [("close", thread_id, "pending")]
+    finally:
+        cache.close()

@@ -1,0 +1,174 @@
+"""Pilot tests of the Thread screen: moving between posts, hiding spam, hostile text, long posts."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from textual.message import Message
+
+from console.app import PeerdeskApp
+from console.db import open_cache
+from console.desk import Desk
+from console.screens.queue import QueueScreen
+from console.screens.thread import ThreadScreen
+from tests.ui.conftest import build_community
+from tests.ui.helpers import notes, screen_text, settle
+from widgets.post_view import PostView
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def _utc() -> None:
+    time.tzset()
+
+
+def row_of(desk: Desk, thread_id: int) -> int:
+    return next(i for i, item in enumerate(desk.queue(limit=100)) if item.thread_id == thread_id)
+
+
+def thread_id_of(desk: Desk, remote: str) -> int:
+    row = desk.cache.one("SELECT id FROM threads WHERE remote_id = ?", (remote,))
+    assert row is not None
+    return int(row[0])
+
+
+async def open_thread(pilot, desk: Desk, thread_id: int) -> ThreadScreen:  # type: ignore[no-untyped-def]
+    await settle(pilot)
+    await pilot.press(*["j"] * row_of(desk, thread_id), "enter")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, ThreadScreen)
+    assert screen.thread_id == thread_id
+    return screen
+
+
+async def test_open_move_between_posts_hide_spam_and_undo(desk: Desk, ui_db: Path) -> None:
+    thread = thread_id_of(desk, "t2")  # a question and two replies
+    view = desk.thread(thread)
+    assert len(view.posts) == 3
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_thread(pilot, desk, thread)
+        assert isinstance(screen.focused, PostView)
+        assert screen.focused.key == view.posts[0].post_id
+        await pilot.press("j", "j")
+        assert screen.focused.key == view.posts[2].post_id
+        await pilot.press("k")
+        assert screen.focused.key == view.posts[1].post_id
+        await pilot.press("s")
+        await settle(pilot)
+        assert "hidden: spam" in screen_text(pilot)
+        hidden = desk.cache.one("SELECT hidden FROM posts WHERE id = ?", (view.posts[1].post_id,))
+        assert hidden[0] == 1
+        await pilot.press("u")
+        await settle(pilot)
+        hidden = desk.cache.one("SELECT hidden FROM posts WHERE id = ?", (view.posts[1].post_id,))
+        assert hidden[0] == 0
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+
+
+async def test_claim_and_close_from_the_thread(desk: Desk, ui_db: Path) -> None:
+    thread = thread_id_of(desk, "t4")
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_thread(pilot, desk, thread)
+        await pilot.press("c")
+        await settle(pilot)
+        assert "claimed by you until 12:15" in screen_text(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        assert " closed " in screen_text(pilot).splitlines()[2]
+    cache = open_cache(ui_db)
+    assert cache.one("SELECT status FROM threads WHERE id = ?", (thread,))[0] == "closed"
+    assert cache.one("SELECT holder FROM claims WHERE thread_id = ?", (thread,))[0] == "alice"
+    cache.close()
+
+
+async def test_hostile_post_changes_nothing_outside_itself(desk: Desk) -> None:
+    thread = thread_id_of(desk, "t3")
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_thread(pilot, desk, thread)
+        text = screen_text(pilot)
+        assert app.is_running  # [@click=app.quit] is text, not a link
+        assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+        assert "[bold red]ALERT[/]" in text
+        assert "[@click=app.quit]" in text
+        assert "\\x1b[2J" in text
+        assert "مرحبا" in text
+        for widget in app.screen.query(PostView):
+            assert "\x1b" not in str(widget.body)
+
+
+async def test_a_200kb_post_shows_20kb_and_m_shows_all(desk: Desk) -> None:
+    thread = thread_id_of(desk, "t5")
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_thread(pilot, desk, thread)
+        post = screen.query(PostView).first()
+        assert post.hidden_chars == len(post.body) - 20_000 > 150_000
+        await pilot.press("G")
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        assert post.has_focus
+        assert f"{post.hidden_chars:,} more characters: press m to show all" in str(
+            post.query_one(".post--more").render()
+        )
+        await pilot.press("m")
+        await settle(pilot)
+        assert post.expanded and post.hidden_chars == 0
+
+
+async def test_a_thread_that_vanished_is_a_clear_error_not_a_crash(desk: Desk) -> None:
+    messages: list[Message] = []
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await settle(pilot)
+        app.push_screen(ThreadScreen(999_999))
+        await settle(pilot)
+        assert app.is_running
+        assert "There is no thread 999999 in the cache" in notes(messages)
+
+
+async def test_demo_community_hostile_threads_open_safely(tmp_path: Path) -> None:
+    """Every hostile post the demo plants opens in the Thread screen without leaking escapes."""
+    import json
+
+    from console.demo import build_demo
+
+    db = tmp_path / "demo.sqlite3"
+    cache = open_cache(db, create=True)
+    build_demo(cache, threads=300, seed=7, candidate_limit=0)
+    hostile = json.loads(cache.meta("demo_hostile") or "[]")
+    cache.close()
+    assert hostile
+    desk = Desk.open(db)
+    threads = sorted({remote for _, remote, _ in hostile})[:8]
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for remote in threads:
+            app.push_screen(ThreadScreen(thread_id_of(desk, remote)))
+            await settle(pilot)
+            text = screen_text(pilot)
+            assert app.is_running
+            assert not any(ch in text for ch in "\x1b\x07\x9b\u202e\u2066")
+            await pilot.press("escape")
+            await settle(pilot)
+    desk.close_cache()
+
+
+def test_fixture_is_deterministic(tmp_path: Path) -> None:
+    dumps = []
+    for name in ("a", "b"):
+        cache = open_cache(tmp_path / f"{name}.sqlite3", create=True)
+        build_community(cache)
+        dumps.append(cache.query("SELECT remote_id, title, status, urgency FROM threads"))
+        cache.close()
+    assert [tuple(r) for r in dumps[0]] == [tuple(r) for r in dumps[1]]

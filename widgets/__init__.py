@@ -1,0 +1,1 @@
+"""Reusable Textual widgets: they take plain values, post messages, and know no cache."""

@@ -1,0 +1,436 @@
+"""A virtual table for very long lists.
+
+`LazyTable` draws only the rows on screen (Textual's line API) and keeps a bounded number of pages
+of rows in memory. When it needs rows it does not have, it posts `LazyTable.PageWanted`; its owner
+loads that page however it likes (off the UI thread) and hands it back with `set_page`. Building
+a widget per row, as a DataTable does, is what makes 100,000 rows slow; this never does.
+
+Rows carry a hashable key; selection is a set of keys, so it survives paging and reloads.
+Cells are plain strings or Rich `Text`; strings are never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+Tone = Literal["", "dim", "alert"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: a fixed width, or `width=None` for the one column that takes what is left."""
+
+    label: str
+    width: int | None = None
+    align: Literal["left", "right"] = "left"
+
+
+@dataclass(frozen=True)
+class Row:
+    key: Hashable
+    cells: tuple[str | Text, ...]
+    tone: Tone = ""
+
+
+class LazyTable(ScrollView, can_focus=True):
+    """A keyboard-first table over a very long list that is loaded page by page."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "down,j", "cursor_down", "Down", show=False, id="table.down", tooltip="Move down a row"
+        ),
+        Binding("up,k", "cursor_up", "Up", show=False, id="table.up", tooltip="Move up a row"),
+        Binding(
+            "g,home",
+            "first",
+            "First row",
+            show=False,
+            id="table.first",
+            tooltip="Go to the first row",
+        ),
+        Binding(
+            "G,end", "last", "Last row", show=False, id="table.last", tooltip="Go to the last row"
+        ),
+        Binding(
+            "pagedown",
+            "page_down",
+            "Page down",
+            show=False,
+            id="table.page_down",
+            tooltip="Move down a page",
+        ),
+        Binding(
+            "pageup", "page_up", "Page up", show=False, id="table.page_up", tooltip="Move up a page"
+        ),
+        Binding(
+            "space",
+            "toggle_selection",
+            "Select",
+            show=False,
+            id="table.toggle_selection",
+            tooltip="Select or unselect the row (for a batch decision)",
+        ),
+        Binding("enter", "activate", "Open", id="table.activate", tooltip="Open the thread"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "lazy-table--header",
+        "lazy-table--cursor",
+        "lazy-table--selected",
+        "lazy-table--dim",
+        "lazy-table--alert",
+        "lazy-table--placeholder",
+    }
+
+    DEFAULT_CSS = """
+    LazyTable {
+        height: 1fr;
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
+        background: $surface;
+        & > .lazy-table--header { text-style: bold; background: $panel; color: $foreground; }
+        & > .lazy-table--cursor { background: $block-cursor-blurred-background; }
+        &:focus > .lazy-table--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: bold;
+        }
+        & > .lazy-table--selected { color: $accent; text-style: bold; }
+        & > .lazy-table--dim { color: $text-muted; }
+        & > .lazy-table--alert { color: $warning; }
+        & > .lazy-table--placeholder { color: $text-disabled; }
+    }
+    """
+
+    cursor_row: reactive[int] = reactive(0, always_update=True)
+    """Index of the highlighted row."""
+
+    class PageWanted(Message):
+        """The table needs rows `offset .. offset+limit` for its current `generation`."""
+
+        def __init__(self, table: LazyTable, generation: int, offset: int, limit: int) -> None:
+            super().__init__()
+            self.table = table
+            self.generation = generation
+            self.offset = offset
+            self.limit = limit
+
+        @property
+        def control(self) -> LazyTable:
+            return self.table
+
+    class CursorMoved(Message):
+        def __init__(self, table: LazyTable, index: int, key: Hashable | None) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+            self.key = key
+
+        @property
+        def control(self) -> LazyTable:
+            return self.table
+
+    class RowActivated(Message):
+        """Enter on a row."""
+
+        def __init__(self, table: LazyTable, index: int, key: Hashable) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+            self.key = key
+
+        @property
+        def control(self) -> LazyTable:
+            return self.table
+
+    class SelectionChanged(Message):
+        def __init__(self, table: LazyTable, keys: frozenset[Hashable]) -> None:
+            super().__init__()
+            self.table = table
+            self.keys = keys
+
+        @property
+        def control(self) -> LazyTable:
+            return self.table
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        page_size: int = 100,
+        max_pages: int = 40,
+        empty_text: str = "Nothing to show",
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.columns = tuple(columns)
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self.empty_text = empty_text
+        self.total = 0
+        self.generation = 0
+        self.loaded = False
+        self.selected: set[Hashable] = set()
+        self._pages: OrderedDict[int, list[Row]] = OrderedDict()
+        self._pending: set[int] = set()
+
+    # ---- data in ----
+    def reset(
+        self,
+        total: int,
+        rows: Sequence[Row] = (),
+        *,
+        offset: int = 0,
+        keep_cursor: bool = False,
+    ) -> int:
+        """Start over with `total` rows (and optionally the page at `offset`); returns the new
+        generation. Pages asked for earlier are forgotten."""
+        self.generation += 1
+        self.total = max(0, total)
+        self.loaded = True
+        self._pages.clear()
+        self._pending.clear()
+        if rows:
+            self._store(offset, rows)
+        self.virtual_size = Size(self.size.width, self.total + 1)
+        cursor = min(self.cursor_row, max(0, self.total - 1)) if keep_cursor else 0
+        if not keep_cursor:
+            self.scroll_to(y=0, animate=False, immediate=True)
+        self.cursor_row = cursor
+        self.refresh()
+        return self.generation
+
+    def set_page(self, generation: int, offset: int, rows: Sequence[Row]) -> bool:
+        """Rows for a page asked for by PageWanted; ignored (False) if the table moved on."""
+        if generation != self.generation:
+            return False
+        self._pending.discard(offset // self.page_size)
+        self._store(offset, rows)
+        self.refresh()
+        if offset <= self.cursor_row < offset + len(rows):
+            self._announce_cursor()
+        return True
+
+    def forget_pending(self) -> None:
+        """Forget pages being loaded (their loading failed); they are asked for again."""
+        self._pending.clear()
+        self.refresh()
+
+    def _store(self, offset: int, rows: Sequence[Row]) -> None:
+        size = self.page_size
+        for start in range(0, len(rows), size):
+            page = (offset + start) // size
+            self._pages[page] = list(rows[start : start + size])
+            self._pages.move_to_end(page)
+        while len(self._pages) > self.max_pages:
+            self._pages.popitem(last=False)
+
+    # ---- data out ----
+    def row_at(self, index: int) -> Row | None:
+        if not 0 <= index < self.total:
+            return None
+        page = self._pages.get(index // self.page_size)
+        if page is None:
+            self._want(index // self.page_size)
+            return None
+        position = index % self.page_size
+        return page[position] if position < len(page) else None
+
+    @property
+    def current_row(self) -> Row | None:
+        return self.row_at(self.cursor_row)
+
+    @property
+    def current_key(self) -> Hashable | None:
+        row = self.current_row
+        return None if row is None else row.key
+
+    def _want(self, page: int) -> None:
+        if page in self._pending or page in self._pages or page < 0:
+            return
+        if page * self.page_size >= self.total:
+            return
+        self._pending.add(page)
+        self.post_message(
+            self.PageWanted(self, self.generation, page * self.page_size, self.page_size)
+        )
+
+    # ---- selection ----
+    def toggle_selection(self, key: Hashable) -> None:
+        self.selected.symmetric_difference_update({key})
+        self._selection_changed()
+
+    def select_keys(self, keys: Iterable[Hashable]) -> None:
+        self.selected.update(keys)
+        self._selection_changed()
+
+    def clear_selection(self) -> None:
+        if self.selected:
+            self.selected.clear()
+            self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        self.refresh()
+        self.post_message(self.SelectionChanged(self, frozenset(self.selected)))
+
+    # ---- cursor ----
+    def validate_cursor_row(self, value: int) -> int:
+        return max(0, min(value, self.total - 1)) if self.total else 0
+
+    def watch_cursor_row(self, value: int) -> None:
+        self._scroll_cursor_into_view(value)
+        page = value // self.page_size
+        self._want(page)
+        within = value % self.page_size
+        if within >= self.page_size - 20:
+            self._want(page + 1)
+        elif within < 20:
+            self._want(page - 1)
+        self.refresh()
+        self._announce_cursor()
+
+    def _announce_cursor(self) -> None:
+        self.post_message(self.CursorMoved(self, self.cursor_row, self.current_key))
+
+    def _rows_visible(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _scroll_cursor_into_view(self, index: int) -> None:
+        visible = self._rows_visible()
+        top = round(self.scroll_y)
+        if index < top:
+            self.scroll_to(y=index, animate=False, immediate=True)
+        elif index >= top + visible:
+            self.scroll_to(y=index - visible + 1, animate=False, immediate=True)
+
+    def action_cursor_down(self) -> None:
+        self.cursor_row += 1
+
+    def action_cursor_up(self) -> None:
+        self.cursor_row -= 1
+
+    def action_first(self) -> None:
+        self.cursor_row = 0
+
+    def action_last(self) -> None:
+        self.cursor_row = self.total - 1
+
+    def action_page_down(self) -> None:
+        self.cursor_row += self._rows_visible()
+
+    def action_page_up(self) -> None:
+        self.cursor_row -= self._rows_visible()
+
+    def action_toggle_selection(self) -> None:
+        key = self.current_key
+        if key is not None:
+            self.toggle_selection(key)
+            self.cursor_row += 1
+
+    def action_activate(self) -> None:
+        key = self.current_key
+        if key is not None:
+            self.post_message(self.RowActivated(self, self.cursor_row, key))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(event.size.width, self.total + 1)
+        self._scroll_cursor_into_view(self.cursor_row)
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y >= 1:
+            self.cursor_row = round(self.scroll_y) + event.y - 1
+
+    # ---- drawing ----
+    def _widths(self, width: int) -> list[int]:
+        fixed = sum(c.width or 0 for c in self.columns) + len(self.columns) - 1
+        rest = max(1, width - fixed)
+        return [c.width if c.width is not None else rest for c in self.columns]
+
+    def _line(self, cells: Sequence[str | Text], width: int) -> Text:
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        for index, (column, cell_width) in enumerate(
+            zip(self.columns, self._widths(width), strict=False)
+        ):
+            cell = cells[index] if index < len(cells) else ""
+            text = cell.copy() if isinstance(cell, Text) else Text(str(cell))
+            text.plain = text.plain.replace("\n", " ").replace("\r", " ").replace("\t", " ")
+            text.truncate(cell_width, overflow="ellipsis")
+            if column.align == "right":
+                text.pad_left(cell_width - text.cell_len)
+            else:
+                text.pad_right(cell_width - text.cell_len)
+            if index:
+                line.append(" ")
+            line.append_text(text)
+        return line
+
+    def _strip(self, line: Text, width: int, style: Style) -> Strip:
+        segments = [
+            Segment(seg.text, style + seg.style if seg.style else style, seg.control)
+            for seg in line.render(self.app.console)
+        ]
+        return Strip(segments).adjust_cell_length(width, style)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:
+            return self._header(width, base)
+        index = round(self.scroll_y) + y - 1
+        if self.total == 0:
+            text = self.empty_text if (y == 1 and self.loaded) else ""
+            if not self.loaded and y == 1:
+                text = "Loading…"
+            style = base + self.get_component_rich_style("lazy-table--placeholder")
+            return self._strip(Text(text), width, style)
+        if index >= self.total:
+            return Strip.blank(width, base)
+        row = self.row_at(index)
+        cursor = index == self.cursor_row
+        if row is None:
+            style = base + self.get_component_rich_style("lazy-table--placeholder")
+            if cursor:
+                style += self.get_component_rich_style("lazy-table--cursor")
+            return self._strip(Text("  …"), width, style)
+        style = base
+        if row.tone:
+            style += self.get_component_rich_style(f"lazy-table--{row.tone}")
+        selected = row.key in self.selected
+        if selected:
+            style += self.get_component_rich_style("lazy-table--selected")
+        if cursor:
+            style += self.get_component_rich_style("lazy-table--cursor")
+        mark = Text("●" if selected else " ")
+        line = Text(no_wrap=True, end="")
+        line.append_text(mark)
+        line.append_text(self._line(row.cells, width - 1))
+        return self._strip(line, width, style)
+
+    def _header(self, width: int, base: Style) -> Strip:
+        style = base + self.get_component_rich_style("lazy-table--header")
+        line = Text(" ", no_wrap=True, end="")
+        line.append_text(self._line([c.label for c in self.columns], width - 1))
+        if self.total:
+            where = f" {self.cursor_row + 1:,}/{self.total:,} "
+            if line.cell_len > len(where) and width > 40:
+                line.truncate(width - len(where))
+                line.pad_right(width - len(where) - line.cell_len)
+                line.append(where)
+        return self._strip(line, width, style)
