@@ -47,6 +47,7 @@ class Panel:
 PANELS: tuple[Panel, ...] = (
     Panel("queue", "1", "Queue", "console.screens.queue:QueueScreen"),
     Panel("duplicates", "D", "Duplicates", "console.screens.duplicates:DuplicatesScreen"),
+    Panel("sync", "Y", "Sync", "console.screens.sync:SyncScreen"),
 )
 
 

@@ -6,19 +6,38 @@ decision to console.decisions, where roles are enforced.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from console import audit, claims, decisions, outbox, store
 from console.config import Config, load_config
 from console.db import Cache, open_cache
 from console.dupes import actions as _dupe_actions  # also registers the dupe_* decisions
 from console.dupes import panel as _dupe_panel
+from console.dupes.candidates import Candidate, candidates
 from console.dupes.panel import PairRow, PairView
-from console.models import AuditProblem, DecisionResult, QueueItem, Role, ThreadView
+from console.errors import PeerdeskError
+from console.models import (
+    AuditProblem,
+    DecisionResult,
+    OutboxItem,
+    QueueItem,
+    Role,
+    ThreadView,
+)
 from console.paths import default_config_path, default_db_path
 from console.roles import allowed, current_user, require
 from console.store import QueueFilter
+
+if TYPE_CHECKING:  # sync is imported when first used: it brings httpx, slow to import
+    from sync.push import PushReport
+    from sync.runner import SyncReport
+    from sync.status import SourceStatus, SyncErrorRow, SyncSummary
+
+SyncProgress = Callable[[str, str, int, "int | None"], None]
+"""progress(source name, what is happening, items done, items in all or None)"""
 
 ALL_ROLES = frozenset(Role)
 
@@ -135,6 +154,10 @@ class Desk:
     def duplicate_pairs_count(self) -> int:
         return _dupe_panel.pending_count(self.cache)
 
+    def possible_duplicates(self, thread_id: int) -> list[Candidate]:
+        """The thread's pending candidate originals, best first (the Thread screen's banner)."""
+        return candidates(self.cache, thread_id)
+
     def duplicate_pair(
         self, link_id: int | None = None, *, pair: tuple[int, int] | None = None
     ) -> PairView:
@@ -167,3 +190,102 @@ class Desk:
     def duplicate_outcome(self, result: DecisionResult, thread_id: int, original_id: int) -> str:
         """What a duplicate decision did, in words (and what the platform will be told)."""
         return _dupe_panel.outcome(self.cache, result, thread_id, original_id)
+
+    # ---- sync and the outbox (sync.*) ----
+    # A sync or push talks to the network for a long time: it uses a connection of its own, so
+    # the console keeps reading and deciding meanwhile (SQLite WAL; each page is one transaction).
+    def sync_summary(self) -> SyncSummary:
+        from sync import status
+
+        return status.summary(self.cache)
+
+    def sync_sources(self) -> list[SourceStatus]:
+        return self.sync_summary().sources
+
+    def outbox(self, states: tuple[str, ...] | None = None, limit: int = 500) -> list[OutboxItem]:
+        from sync import status
+
+        return status.outbox_items(self.cache, states, limit)
+
+    def sync_errors(self, limit: int = 200) -> list[SyncErrorRow]:
+        from sync import status
+
+        return status.errors(self.cache, limit=limit)
+
+    def run_sync(
+        self, source_name: str | None = None, progress: SyncProgress | None = None
+    ) -> list[SyncReport]:
+        """Pull one source (or every source); platform trouble is in the reports, never raised."""
+        from sync import runner
+
+        require(self.actor, self.roles, "sync")
+
+        def step(name: str, page: Any) -> None:
+            if progress is not None:
+                progress(name, page.label or "page", page.done, page.total)
+
+        cache = open_cache(self.cache.path)
+        try:
+            rows = [runner.source(cache, source_name)] if source_name else runner.sources(cache)
+            reports = []
+            for row in rows:
+                if progress is not None:
+                    progress(row.name, "connecting", 0, None)
+                try:
+                    reports.append(runner.sync_source(cache, row, progress=step))
+                except PeerdeskError as error:
+                    reports.append(runner.SyncReport(row.name, "failed", str(error)))
+            return reports
+        finally:
+            cache.close()
+
+    def run_push(self, progress: SyncProgress | None = None) -> list[PushReport]:
+        """Send the waiting decisions of every source; offline leaves them waiting."""
+        from sync import push, runner
+
+        require(self.actor, self.roles, "sync")
+        cache = open_cache(self.cache.path)
+        try:
+            rows = runner.sources(cache)
+            reports = []
+            for index, row in enumerate(rows):
+                if progress is not None:
+                    progress(row.name, "sending waiting decisions", index, len(rows))
+                try:
+                    reports.append(push.push_source(cache, row))
+                except PeerdeskError as error:
+                    reports.append(push.PushReport(row.name, stopped=str(error)))
+            return reports
+        finally:
+            cache.close()
+
+    def _outbox_decision(self, outbox_id: int, verb: str, done: Callable[[], bool]) -> bool:
+        require(self.actor, self.roles, "sync")
+        with self.cache.transaction() as conn:
+            changed = done()
+            if changed:
+                audit.append(
+                    conn,
+                    actor=self.actor,
+                    action=f"outbox_{verb}",
+                    target_kind="outbox",
+                    target_id=outbox_id,
+                    detail={},
+                )
+        return changed
+
+    def retry_outbox(self, outbox_id: int) -> bool:
+        """Send a conflicted or rejected item again on the next push (audited)."""
+        from sync import status
+
+        return self._outbox_decision(
+            outbox_id, "retry", lambda: status.retry_item(self.cache, outbox_id)
+        )
+
+    def dismiss_outbox(self, outbox_id: int) -> bool:
+        """Give up on a conflicted, rejected or waiting item (audited; kept as cancelled)."""
+        from sync import status
+
+        return self._outbox_decision(
+            outbox_id, "dismiss", lambda: status.dismiss_item(self.cache, outbox_id)
+        )

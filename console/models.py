@@ -38,6 +38,7 @@ class QueueItem:
     urgency: float
     claimed_by: str | None = None
     claim_expires_at: str | None = None
+    strong_duplicate: bool = False  # a pending duplicate candidate >= dupes STRONG_SCORE
 
 
 @dataclass(frozen=True)

@@ -68,9 +68,11 @@ def _where(flt: QueueFilter) -> tuple[str, list[Any]]:
         clauses.append("t.author_id = ?")
         params.append(flt.author_id)
     if flt.strong_duplicates:
+        # `+` keeps the planner on the (thread_id, original_id) index: with the
+        # (decision, score) index it would scan every pending pair for each thread.
         clauses.append(
             "EXISTS (SELECT 1 FROM duplicate_links d WHERE d.thread_id = t.id "
-            "AND d.decision = 'pending' AND d.score >= ?)"
+            "AND +d.decision = 'pending' AND +d.score >= ?)"
         )
         params.append(STRONG_SCORE)
     match = fts_query(flt.text)
@@ -88,7 +90,9 @@ def _where(flt: QueueFilter) -> tuple[str, list[Any]]:
 _QUEUE_SELECT = """
     SELECT t.id, s.name AS source, t.title, coalesce(m.username, '(unknown)') AS author,
            t.status, t.created_at, t.last_activity_at, t.reply_count, t.flag_count,
-           t.report_count, t.urgency, c.holder, c.expires_at
+           t.report_count, t.urgency, c.holder, c.expires_at,
+           EXISTS (SELECT 1 FROM duplicate_links d WHERE d.thread_id = t.id
+                   AND +d.decision = 'pending' AND +d.score >= :strong) AS has_strong_dupe
     FROM threads t
     JOIN sources s ON s.id = t.source_id
     LEFT JOIN members m ON m.id = t.author_id
@@ -114,7 +118,7 @@ def queue(
     where, params = _named(*_where(flt or QueueFilter()))
     rows = cache.query(
         f"{_QUEUE_SELECT} WHERE {where} ORDER BY t.urgency DESC, t.id LIMIT :limit OFFSET :offset",
-        {**params, "limit": limit, "offset": offset},
+        {**params, "strong": STRONG_SCORE, "limit": limit, "offset": offset},
     )
     at = now()
     return [
@@ -132,6 +136,7 @@ def queue(
             urgency=round(score(r["urgency"], at), 1),
             claimed_by=r["holder"],
             claim_expires_at=r["expires_at"],
+            strong_duplicate=bool(r["has_strong_dupe"]),
         )
         for r in rows
     ]

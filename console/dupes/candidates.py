@@ -37,12 +37,6 @@ MIN_SCORE = 0.20  # weaker pairs are not stored
 STRONG_SCORE = 0.55  # a pending pair at least this strong makes a thread "has strong candidates"
 TITLE_WEIGHT = 2.0  # BM25 weight of the title column against the body
 
-# For the Queue filter "has strong duplicate candidates"; `threads` must be in the FROM clause.
-STRONG_CANDIDATES_SQL = (
-    "EXISTS (SELECT 1 FROM duplicate_links dl WHERE dl.thread_id = threads.id "
-    f"AND dl.decision = 'pending' AND dl.score >= {STRONG_SCORE})"
-)
-
 VOCAB = "temp.peerdesk_thread_vocab"
 
 

@@ -33,8 +33,10 @@ from widgets.title_bar import TitleBar
 
 PAGE = 100
 
-# (label, how it narrows the Queue); `f` cycles through them
-FILTERS: tuple[str, ...] = ("all", "flagged", "unanswered", "mine")
+# (label, how it narrows the Queue); `f` cycles through them. "likely duplicates": threads with a
+# pending duplicate candidate at least as strong as console.dupes.candidates.STRONG_SCORE.
+FILTERS: tuple[str, ...] = ("all", "flagged", "unanswered", "mine", "likely duplicates")
+STRONG_MARK = "≈ "  # before the title of a thread with strong duplicate candidates
 
 COLUMNS = (
     Column("Age", 4, "right"),
@@ -67,6 +69,14 @@ def flags(item: QueueItem) -> Text:
     return Text("".join(parts), style="bold" if parts else "")
 
 
+def title(item: QueueItem) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if item.strong_duplicate:
+        text.append(STRONG_MARK, style="bold")
+    text.append(printable(item.title, single_line=True))
+    return text
+
+
 def to_row(item: QueueItem, actor: str) -> Row:
     claim = ""
     if item.claimed_by:
@@ -85,7 +95,7 @@ def to_row(item: QueueItem, actor: str) -> Row:
             str(item.reply_count),
             flags(item),
             claim,
-            printable(item.title, single_line=True),
+            title(item),
         ),
         tone=tone,  # type: ignore[arg-type]
     )
@@ -136,7 +146,7 @@ class QueueScreen(DeskScreen):
             "cycle_filter",
             "Filter",
             id="queue.filter",
-            tooltip="Cycle the filter: all / flagged / unanswered / mine",
+            tooltip="Cycle filters: all/flagged/unanswered/mine/likely dupes",
         ),
         Binding(
             "r",
@@ -192,6 +202,7 @@ class QueueScreen(DeskScreen):
             flagged_only=name == "flagged",
             unanswered_only=name == "unanswered",
             claimed_by=self.desk.actor if name == "mine" else None,
+            strong_duplicates=name == "likely duplicates",
         )
         if self.search_text:
             flt = replace(flt, text=self.search_text, everything=True)

@@ -1,6 +1,11 @@
 """One thread: the whole conversation, its author, votes, accepted answer and internal notes.
 
 Everything a post contains is shown as literal, printable text (see widgets.post_view).
+When the thread has pending duplicate candidates, a banner of up to three lines names the likely
+originals (id, title, score, why) and `D` opens the Duplicates panel to decide.
+
+    ThreadRequested → (worker: Desk.thread + Desk.possible_duplicates) → ThreadLoaded,
+                                                                        DuplicatesLoaded
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import Footer, Static
 
 from console.claims import local_hhmm
 from console.clock import parse
+from console.dupes.candidates import STRONG_SCORE, Candidate
 from console.messages import (
     Decision,
     DecisionMade,
@@ -24,11 +31,53 @@ from console.messages import (
     ThreadRequested,
 )
 from console.models import ThreadView
-from console.safe_text import printable
+from console.safe_text import clip, printable
 from console.screens.base import DeskScreen
 from widgets.post_view import PostView
 from widgets.status_bar import StatusBar
 from widgets.title_bar import TitleBar
+
+BANNER_LINES = 3  # candidates shown at most (one line each)
+TITLE_MOST, TITLE_LEAST = 40, 16  # characters of an original's title shown
+WHY_WANTED = 14  # characters of the explanation the title leaves room for, if it can
+REVIEW_HINT = " — D to review"
+
+
+class DuplicatesLoaded(Message):
+    """The pending duplicate candidates of the thread shown (maybe none)."""
+
+    def __init__(self, thread_id: int, candidates: list[Candidate]) -> None:
+        super().__init__()
+        self.thread_id = thread_id
+        self.candidates = candidates
+
+
+def banner(candidates: list[Candidate], width: int = 78) -> Text:
+    """One line per candidate (at most BANNER_LINES), each fitted to `width`:
+    "Possible duplicate of #123 'title…' (0.82: shares pac, code…) — D to review".
+    The id, score and hint always fit; the title and then the explanation get what is left."""
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
+    shown = candidates[:BANNER_LINES]
+    for index, cand in enumerate(shown):
+        if index:
+            text.append("\n")
+        lead = "Possible duplicate of " if index == 0 else "                   or "
+        tail = ")" + (REVIEW_HINT if index == 0 else "")
+        if index == len(shown) - 1 and len(candidates) > len(shown):
+            tail += f" (+{len(candidates) - len(shown)} more)"
+        ident, score = f"#{cand.original_id} '", f"' ({cand.score:.2f}"
+        fixed = len(lead) + len(ident) + len(score) + len(tail)
+        title_room = max(TITLE_LEAST, min(TITLE_MOST, width - fixed - 2 - WHY_WANTED))
+        title = clip(printable(cand.original_title, single_line=True), title_room)
+        core = ident + title + score
+        why = printable(cand.explanation, single_line=True)
+        why_room = width - fixed - len(title) - 2
+        if why and why_room >= 6:
+            core += ": " + clip(why, why_room)
+        text.append(lead)
+        text.append(core + ")", style="bold" if cand.score >= STRONG_SCORE else "")
+        text.append(tail[1:])
+    return text
 
 
 def when(iso_time: str) -> str:
@@ -121,6 +170,13 @@ class ThreadScreen(DeskScreen):
         Binding(
             "r", "refresh", "Refresh", show=False, id="thread.refresh", tooltip="Reload the thread"
         ),
+        Binding(
+            "D",
+            "duplicates",
+            "Duplicates",
+            id="thread.duplicates",
+            tooltip="Review this thread's possible duplicates in the Duplicates panel",
+        ),
     ]
 
     def __init__(self, thread_id: int) -> None:
@@ -128,10 +184,14 @@ class ThreadScreen(DeskScreen):
         self.thread_id = thread_id
         self.view: ThreadView | None = None
         self._focus_index = 0
+        self.candidates: list[Candidate] = []
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield Static(Text("Loading…"), id="thread-head", markup=False)
+        dupes = Static("", id="thread-dupes", markup=False)
+        dupes.display = False
+        yield dupes
         yield Posts(id="posts", can_focus=False)
         yield StatusBar(id="thread-status")
         yield Footer(compact=True, show_command_palette=False)
@@ -147,8 +207,24 @@ class ThreadScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="thread")
     def load_thread(self, thread_id: int) -> None:
-        view = self.host.call_desk(lambda desk: desk.thread(thread_id))
+        def read(desk):  # type: ignore[no-untyped-def]
+            return desk.thread(thread_id), desk.possible_duplicates(thread_id)
+
+        view, candidates = self.host.call_desk(read)
         self.post_message(ThreadLoaded(view))
+        self.post_message(DuplicatesLoaded(thread_id, candidates))
+
+    @on(DuplicatesLoaded)
+    def _on_duplicates_loaded(self, message: DuplicatesLoaded) -> None:
+        message.stop()
+        if message.thread_id != self.thread_id:
+            return
+        self.candidates = message.candidates
+        dupes = self.query_one("#thread-dupes", Static)
+        if self.candidates:
+            dupes.update(banner(self.candidates, max(40, self.size.width - 2)))
+        dupes.display = bool(self.candidates)
+        self.refresh_bindings()
 
     @on(ThreadLoaded)
     async def _on_thread_loaded(self, message: ThreadLoaded) -> None:
@@ -242,6 +318,15 @@ class ThreadScreen(DeskScreen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "duplicates":
+            return bool(self.candidates)  # hidden without candidates (the app's D still works)
+        return super().check_action(action, parameters)
+
+    def action_duplicates(self) -> None:
+        """Open the Duplicates panel (it lists every thread with pending candidates)."""
+        self.app.switch_mode("duplicates")
 
     def action_refresh(self) -> None:
         self.post_message(RefreshRequested())

@@ -23,10 +23,13 @@ def test_planted_duplicates_are_found_first_with_explanations(
     assert all(c.original_id != ids["d1"] for c in cands.candidates(cache, ids["o1"]))
 
 
-def test_strong_candidates_sql_filters_threads(cache: Cache, ids: dict[str, int]) -> None:
+def test_strong_candidates_filter_the_queue(cache: Cache, ids: dict[str, int]) -> None:
+    from console.store import QueueFilter, queue
+
     cands.update_candidates(cache, list(ids.values()))
-    rows = cache.query(f"SELECT id FROM threads WHERE {cands.STRONG_CANDIDATES_SQL} ORDER BY id")
-    assert {r[0] for r in rows} == {ids["d1"], ids["d2"]}
+    rows = queue(cache, QueueFilter(strong_duplicates=True, everything=True))
+    assert {r.thread_id for r in rows} == {ids["d1"], ids["d2"]}
+    assert all(r.strong_duplicate for r in rows)
 
 
 def test_rejected_pair_is_never_proposed_again(cache: Cache, ids: dict[str, int]) -> None:
