@@ -46,7 +46,7 @@ LOCAL_REASONS: dict[str, str] = {
     "jsonl": "imported from a file: there is no platform to send it to; kept in peerdesk only",
 }
 
-INTERNAL_ACTIONS = frozenset({"note", "unnote"})
+INTERNAL_ACTIONS = frozenset({"note", "unnote", "dupe_reject", "dupe_unreject"})
 
 
 def push_state(kind: str, action: str) -> tuple[str, str | None]:

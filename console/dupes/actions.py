@@ -258,6 +258,9 @@ def _apply_reject(
         thread_id,
         {"original_id": original_id, "link": None if link is None else "pending"},
         {"original_id": original_id, "link": "rejected"},
+        # nothing to tell the platform: recorded as an internal, local-only outbox item
+        "dupe_reject",
+        {"thread_id": thread_id, "original_id": original_id},
     )
 
 
@@ -281,6 +284,8 @@ def _revert_reject(conn: sqlite3.Connection, recorded: dict[str, Any]) -> decisi
         thread_id,
         {"original_id": original_id, "link": "rejected"},
         {"original_id": original_id, "link": recorded["before"]["link"]},
+        "dupe_unreject",
+        {"thread_id": thread_id, "original_id": original_id},
     )
 
 

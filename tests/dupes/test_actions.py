@@ -85,7 +85,9 @@ def test_reject_is_remembered_and_undoable(cache: Cache, ids: dict[str, int]) ->
     assert thread(cache, ids["d1"]) == ("open", None)
     cands.update_candidates(cache, [ids["d1"]])
     assert ids["o1"] not in [c.original_id for c in cands.candidates(cache, ids["d1"])]
-    assert outbox.items(cache) == []
+    [item] = outbox.items(cache)  # internal: recorded, never sent
+    assert (item.action, item.state) == ("dupe_reject", "local_only")
+    assert item.payload == {"thread_id": ids["d1"], "original_id": ids["o1"]}
     assert audit.entries(cache)[0]["action"] == actions.REJECT
     decisions.undo_last(cache, actor="alice", roles=MOD)
     cands.update_candidates(cache, [ids["d1"]])
