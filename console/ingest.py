@@ -60,20 +60,6 @@ def upsert_members(cache: Cache, source_id: int, members: Iterable[MemberRecord]
         )
 
 
-def _member_ids(cache: Cache, source_id: int, remote_ids: set[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    ids = list(remote_ids)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for row in cache.conn.execute(
-            f"SELECT remote_id, id FROM members WHERE source_id = ? AND remote_id IN ({marks})",
-            (source_id, *chunk),
-        ):
-            found[row[0]] = row[1]
-    return found
-
-
 def _ids_by_remote(
     cache: Cache, table: str, source_id: int, remote_ids: Sequence[str]
 ) -> dict[str, int]:
@@ -107,7 +93,7 @@ def upsert_threads(
         )
         authors = {t.author_remote_id for t in threads if t.author_remote_id}
         authors |= {p.author_remote_id for p in posts if p.author_remote_id}
-        member_ids = _member_ids(cache, source_id, authors)
+        member_ids = _ids_by_remote(cache, "members", source_id, sorted(authors))
         conn.executemany(
             """INSERT INTO threads (source_id, remote_id, title, author_id, status, created_at,
                    last_activity_at, reply_count, flag_count, report_count, tags, url,

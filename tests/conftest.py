@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from console.db import Cache, open_cache
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 FROZEN_NOW = "2026-11-20T12:00:00Z"
@@ -38,6 +40,14 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def cache_path(tmp_path: Path) -> Path:
     return tmp_path / "cache.sqlite3"
+
+
+@pytest.fixture
+def cache(cache_path: Path) -> Iterator[Cache]:
+    """A new cache file, opened (and closed after the test) through the real open path."""
+    opened = open_cache(cache_path, create=True)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

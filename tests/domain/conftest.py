@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from console.config import Config
-from console.db import Cache, open_cache
+from console.db import Cache
 from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, Role, ThreadRecord
@@ -117,13 +114,6 @@ MODERATORS = Config(
         "erin": frozenset({Role.PAYOUT_PREPARER}),
     }
 )
-
-
-@pytest.fixture
-def cache(cache_path: Path) -> Iterator[Cache]:
-    opened = open_cache(cache_path, create=True)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

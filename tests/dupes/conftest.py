@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from console.db import Cache, open_cache
+from console.db import Cache
 from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
 
@@ -77,13 +74,6 @@ def seed(cache: Cache, kind: str = "discourse", name: str = "forum") -> dict[str
             PostRecord(f"{remote}-a2", remote, None, 2, "Wrong!", "Wrong!", created, score=-3)
         )
     return upsert_threads(cache, source, threads, posts)
-
-
-@pytest.fixture
-def cache(cache_path: Path) -> Iterator[Cache]:
-    opened = open_cache(cache_path, create=True)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture
