@@ -255,16 +255,23 @@ def _reindex(
             f"FROM threads t WHERE t.id IN ({','.join('?' * len(chunk))})",
             chunk,
         )
+    # New posts are indexed in one statement inside SQLite; only posts that already existed
+    # (edits, re-syncs) need their old rows found and replaced.
+    new_posts = conn.execute(
+        "INSERT INTO post_fts (rowid, body) "
+        f"SELECT id, substr(body_text, 1, {FTS_BODY_LIMIT}) FROM posts WHERE id > ?",
+        (newest_before[1],),
+    ).rowcount
+    if new_posts == len(posts):
+        return
     post_ids = _ids_by_remote(cache, "posts", source_id, [p.remote_id for p in posts])
-    conn.executemany(
-        "DELETE FROM post_fts WHERE rowid = ?",
-        [(i,) for i in post_ids.values() if i <= newest_before[1]],
-    )
+    changed = {i for i in post_ids.values() if i <= newest_before[1]}
+    conn.executemany("DELETE FROM post_fts WHERE rowid = ?", [(i,) for i in sorted(changed)])
     conn.executemany(
         "INSERT INTO post_fts (rowid, body) VALUES (?, ?)",
         [
             (post_ids[p.remote_id], p.body_text[:FTS_BODY_LIMIT])
             for p in posts
-            if p.remote_id in post_ids
+            if post_ids.get(p.remote_id) in changed
         ],
     )
