@@ -161,7 +161,7 @@ def import_file(
     path: Path,
     *,
     source_name: str | None = None,
-    chunk_posts: int = 5000,
+    chunk_posts: int = 20000,
     progress: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
     path = Path(path)
