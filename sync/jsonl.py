@@ -156,6 +156,9 @@ def _header(line: str, path: Path) -> dict[str, Any]:
     return head
 
 
+HELD_LIMIT = 64_000_000  # flush early when waiting bodies pass ~64 M characters (200 kB posts)
+
+
 def import_file(
     cache: Cache,
     path: Path,
@@ -218,6 +221,8 @@ def _import(
         bad: list[tuple[int, str, str | None, str]] = []
         pending_accepts: dict[str, str] = {}
 
+        held = [0]  # characters of post bodies waiting for the next flush
+
         def flush(line_no: int) -> None:
             with cache.transaction() as conn:
                 if members:
@@ -250,6 +255,7 @@ def _import(
             threads.clear()
             posts.clear()
             bad.clear()
+            held[0] = 0
             if progress:
                 progress(report)
 
@@ -267,7 +273,9 @@ def _import(
                     raise p.BadField("type", "a line must be a JSON object", rec)
                 kind = rec.get("type")
                 if kind == "post":
-                    posts.append(_post(rec))
+                    post = _post(rec)
+                    posts.append(post)
+                    held[0] += len(post.body_text) + len(post.body_raw)
                 elif kind == "thread":
                     thread = _thread(rec)
                     threads.append(thread)
@@ -281,7 +289,7 @@ def _import(
                 bad.append((line_no, f"not JSON ({error})", None, line[:200]))
             except p.BadField as error:
                 bad.append((line_no, error.message, error.field, error.excerpt()))
-            if len(posts) >= chunk_posts or len(threads) >= chunk_posts:
+            if len(posts) >= chunk_posts or len(threads) >= chunk_posts or held[0] > HELD_LIMIT:
                 flush(line_no)
         flush(line_no)
         _link_late_accepts(cache, source_id, pending_accepts)
