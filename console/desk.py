@@ -86,9 +86,14 @@ class Desk:
 
     # ---- reading ----
     def queue(
-        self, flt: QueueFilter | None = None, *, offset: int = 0, limit: int = 100
+        self,
+        flt: QueueFilter | None = None,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        total: int | None = None,
     ) -> list[QueueItem]:
-        return store.queue(self.cache, flt, offset=offset, limit=limit)
+        return store.queue(self.cache, flt, offset=offset, limit=limit, total=total)
 
     def queue_count(self, flt: QueueFilter | None = None) -> int:
         return store.queue_count(self.cache, flt)

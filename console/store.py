@@ -112,14 +112,32 @@ def _named(where: str, params: list[Any]) -> tuple[str, dict[str, Any]]:
 
 
 def queue(
-    cache: Cache, flt: QueueFilter | None = None, *, offset: int = 0, limit: int = 100
+    cache: Cache,
+    flt: QueueFilter | None = None,
+    *,
+    offset: int = 0,
+    limit: int = 100,
+    total: int | None = None,
 ) -> list[QueueItem]:
-    """A page of the Queue, most urgent first."""
+    """A page of the Queue, most urgent first.
+
+    Given the Queue's `total`, a page in its second half is read from the far end of the index
+    and turned round, so the last page costs as little as the first (OFFSET walks every row it
+    skips).
+    """
     where, params = _named(*_where(flt or QueueFilter()))
+    from_the_end = total is not None and offset > total // 2
+    order = "t.urgency DESC, t.id"
+    if from_the_end and total is not None:
+        order = "t.urgency ASC, t.id DESC"
+        limit = max(0, min(limit, total - offset))
+        offset = max(0, total - offset - limit)
     rows = cache.query(
-        f"{_QUEUE_SELECT} WHERE {where} ORDER BY t.urgency DESC, t.id LIMIT :limit OFFSET :offset",
+        f"{_QUEUE_SELECT} WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset",
         {**params, "strong": STRONG_SCORE, "limit": limit, "offset": offset},
     )
+    if from_the_end:
+        rows = rows[::-1]
     at = now()
     return [
         QueueItem(

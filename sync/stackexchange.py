@@ -1,7 +1,7 @@
 """The Stack Exchange adapter (API 2.3): questions with bodies and answers, incremental by
 activity date, accepted answers, closed-as-duplicate links. Read-only.
 
-Incremental: questions are read oldest activity first (`sort=activity&order=asc&fromdate=`),
+Incremental: questions are read oldest activity first (`sort=activity&order=asc&min=`),
 and after each stored page the cursor moves to the newest activity date in it (same
 transaction). Items on the boundary second are read again (idempotent upserts); a page whose
 items all share one second advances by page number instead.
@@ -145,7 +145,9 @@ class StackExchangeAdapter:
                     {
                         "sort": "activity",
                         "order": "asc",
-                        "fromdate": since,
+                        # `min` bounds the sort field (last_activity_date); `fromdate` would
+                        # bound creation_date and miss old questions with new activity.
+                        "min": since,
                         "page": page_no,
                         "pagesize": self.page_size,
                         "filter": filter_id,

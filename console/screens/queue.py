@@ -257,7 +257,10 @@ class QueueScreen(DeskScreen):
 
     @work(thread=True, exit_on_error=False, group="page")
     def load_page(self, flt: QueueFilter, generation: int, offset: int, limit: int) -> None:
-        items = self.host.call_desk(lambda desk: desk.queue(flt, offset=offset, limit=limit))
+        total = self.table.total
+        items = self.host.call_desk(
+            lambda desk: desk.queue(flt, offset=offset, limit=limit, total=total)
+        )
         self.post_message(PageLoaded(generation, offset, items))
 
     @on(PageLoaded)

@@ -192,3 +192,32 @@ def test_hostile_text_is_stored_verbatim(desk: Desk, ids: dict[str, int]) -> Non
     assert view.title == HOSTILE
     assert view.posts[0].body.startswith(HOSTILE)
     assert len(view.posts[0].body) == len(HOSTILE) + 1 + 200_000
+
+
+def test_pages_read_from_either_end_agree(desk: Desk, cache: Cache) -> None:
+    from console.ingest import ensure_source, upsert_threads
+    from console.models import ThreadRecord
+
+    source = ensure_source(cache, "jsonl", "many")
+    upsert_threads(
+        cache,
+        source,
+        [
+            ThreadRecord(
+                f"m{i}",
+                f"t{i}",
+                None,
+                "open",
+                f"2026-10-{1 + i % 28:02d}T00:00:00Z",
+                f"2026-10-{1 + i % 28:02d}T00:00:00Z",
+                flag_count=i % 3,
+            )
+            for i in range(257)
+        ],
+        [],
+    )
+    total = desk.queue_count()
+    everything = [i.thread_id for i in desk.queue(limit=total)]
+    for offset in (0, 100, 129, 200, total - 7, total - 1):
+        page = [i.thread_id for i in desk.queue(offset=offset, limit=50, total=total)]
+        assert page == everything[offset : offset + 50], offset
