@@ -158,8 +158,17 @@ class StackExchangeAdapter:
                 raise BadPayload(endpoint, error.field, error.message, error.excerpt()) from None
             page = Page(label=f"questions from {since}")
             questions = self.parse_questions(items, page)
-            answers = self._answers([q["question_id"] for q in questions], filter_id, page)
+            answers, complete = self._answers(
+                [q["question_id"] for q in questions], filter_id, page
+            )
             self.build(questions, answers, page)
+            if not complete:
+                # Keep the questions, but not a cursor past answers we could not read: the next
+                # sync asks for this page again, so no answer is lost. The problem is recorded.
+                page.done = done + len(questions)
+                page.cursor = {"since": since, "page": page_no, "filter": filter_id}
+                yield page
+                return
             newest = max((q["last_activity_date"] for q in questions), default=since)
             has_more = bool(data.get("has_more"))
             if newest > since:
@@ -175,8 +184,10 @@ class StackExchangeAdapter:
 
     def _answers(
         self, question_ids: list[int], filter_id: str, page: Page
-    ) -> dict[int, list[dict[str, Any]]]:
+    ) -> tuple[dict[int, list[dict[str, Any]]], bool]:
+        """The answers of these questions, and whether every request for them succeeded."""
         found: dict[int, list[dict[str, Any]]] = {}
+        complete = True
         for start in range(0, len(question_ids), 100):
             ids = ";".join(str(i) for i in question_ids[start : start + 100])
             page_no = 1
@@ -197,18 +208,20 @@ class StackExchangeAdapter:
                     items = p.lst(p.req(data, "items"), "items")
                 except (BadPayload, HttpFailure) as error:
                     page.problems.append(Problem(endpoint, str(error)))
+                    complete = False
                     break
                 except p.BadField as error:
                     page.problems.append(
                         Problem(endpoint, error.message, error.field, error.excerpt())
                     )
+                    complete = False
                     break
                 for answer in self.parse_answers(items, page):
                     found.setdefault(answer["question_id"], []).append(answer)
                 if not data.get("has_more") or not items:
                     break
                 page_no += 1
-        return found
+        return found, complete
 
     # ------------------------------------------------------------------ parsing
 
