@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "discourse"
@@ -239,7 +239,33 @@ class _QuietServer(ThreadingHTTPServer):
         return
 
 
-class FakeDiscourse:
+class LocalServer:
+    """An HTTP server on a free port of 127.0.0.1, served from a daemon thread."""
+
+    path_prefix = ""
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = _QuietServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}{self.path_prefix}"
+
+    def start(self) -> Self:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FakeDiscourse(LocalServer):
     def __init__(self) -> None:
         self.state = State()
         state = self.state
@@ -350,25 +376,11 @@ class FakeDiscourse:
             def do_DELETE(self) -> None:
                 self.handle_one("DELETE")
 
-        self.server = _QuietServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakeDiscourse:
-        self.thread.start()
-        return self
+        self._serve(Handler)
 
     def stop(self) -> None:
         self.state.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().stop()
 
 
 def route(

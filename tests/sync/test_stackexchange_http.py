@@ -24,7 +24,7 @@ from console.db import Cache, open_cache
 from sync.http import FAST_RETRIES
 from sync.runner import source, sync_source
 from tests.sync.conftest import add_source
-from tests.sync.fake_discourse import _QuietServer
+from tests.sync.fake_discourse import LocalServer
 
 SE = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "stackexchange"
 FILTER = "!peerdeskTestFilter"
@@ -49,7 +49,9 @@ class Seen:
     served: tuple[int, ...] = ()  # question ids in a /questions answer
 
 
-class FakeStackExchange:
+class FakeStackExchange(LocalServer):
+    path_prefix = "/2.3"
+
     """Questions and answers from the fixtures, paged and filtered like API 2.3."""
 
     def __init__(self, quota: int = 10_000) -> None:
@@ -85,24 +87,7 @@ class FakeStackExchange:
                 status, body = fake.handle(self.path)
                 self._send(status, body)
 
-        self.server = _QuietServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/2.3"
-
-    def start(self) -> FakeStackExchange:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler)
 
     # ---------------------------------------------------------------- behaviour
 
