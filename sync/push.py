@@ -44,6 +44,20 @@ class PushReport:
             return 1
         return 0
 
+    def counts(self, *, conflicts_hint: str = "", mark_offline: bool = False) -> list[str]:
+        """The outcome in words: "3 applied", "1 conflicts", … (for the CLI and the console)."""
+        parts = [f"{self.applied} applied"]
+        if self.conflicts:
+            parts.append(f"{self.conflicts} conflicts{conflicts_hint}")
+        if self.rejected:
+            parts.append(f"{self.rejected} rejected")
+        if self.local_only:
+            parts.append(f"{self.local_only} kept local")
+        if self.waiting:
+            offline = " (offline)" if mark_offline and self.offline else ""
+            parts.append(f"{self.waiting} still waiting{offline}")
+        return parts
+
 
 def _resolve(cache: Cache, source_id: int, payload: dict[str, Any]) -> dict[str, str]:
     """Local ids in a payload -> the platform's ids (KeyError names what is missing)."""

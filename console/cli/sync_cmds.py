@@ -198,15 +198,7 @@ def cmd_push(args: argparse.Namespace) -> int:
         code = 0
         for row in rows:
             report = push.push_source(cache, row)
-            parts = [f"{report.applied} applied"]
-            if report.conflicts:
-                parts.append(f"{report.conflicts} conflicts (see the Sync screen)")
-            if report.rejected:
-                parts.append(f"{report.rejected} rejected")
-            if report.local_only:
-                parts.append(f"{report.local_only} kept local")
-            if report.waiting:
-                parts.append(f"{report.waiting} still waiting")
+            parts = report.counts(conflicts_hint=" (see the Sync screen)")
             print(f"{row.name}: " + ", ".join(parts))
             for message in report.messages:
                 print(f"  {message}")

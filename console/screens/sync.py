@@ -530,15 +530,7 @@ class SyncScreen(DeskScreen):
             return
         lines = []
         for r in reports:
-            parts = [f"{r.applied} applied"]
-            if r.conflicts:
-                parts.append(f"{r.conflicts} conflicts")
-            if r.rejected:
-                parts.append(f"{r.rejected} rejected")
-            if r.local_only:
-                parts.append(f"{r.local_only} kept local")
-            if r.waiting:
-                parts.append(f"{r.waiting} still waiting" + (" (offline)" if r.offline else ""))
+            parts = r.counts(mark_offline=True)
             if r.stopped and not r.offline:
                 parts.append(f"stopped: {r.stopped}")
             if r.applied or r.conflicts or r.rejected or r.local_only or r.waiting or r.stopped:
