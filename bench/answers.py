@@ -128,13 +128,16 @@ def per_query_ap(
     """AP of each thread, by the split's own evaluate.py (same protocol as its MAP)."""
     by_query = {r["query"]: r for r in runs}
     return [
-        float(evaluator.evaluate([by_query[q["query"]]], [q])["MAP"]) if q["query"] in by_query
+        float(evaluator.evaluate([by_query[q["query"]]], [q])["MAP"])
+        if q["query"] in by_query
         else 0.0
         for q in qrels
     ]
 
 
-def significance(ours: Sequence[float], base: Sequence[float], rounds: int = 10_000) -> dict[str, Any]:
+def significance(
+    ours: Sequence[float], base: Sequence[float], rounds: int = 10_000
+) -> dict[str, Any]:
     """Paired randomisation test and bootstrap interval of mean(ours - base)."""
     diffs = [a - b for a, b in zip(ours, base, strict=True)]
     n = len(diffs)
@@ -149,7 +152,10 @@ def significance(ours: Sequence[float], base: Sequence[float], rounds: int = 10_
     return {
         "gain_MAP": round(observed, 2),
         "p_value": round((at_least + 1) / (rounds + 1), 5),
-        "bootstrap_95": [round(means[int(0.025 * len(means))], 2), round(means[int(0.975 * len(means)) - 1], 2)],
+        "bootstrap_95": [
+            round(means[int(0.025 * len(means))], 2),
+            round(means[int(0.975 * len(means)) - 1], 2),
+        ],
         "threads_better": sum(1 for d in diffs if d > 0),
         "threads_worse": sum(1 for d in diffs if d < 0),
         "test": "paired randomisation (sign flip), 10,000 rounds, two-sided",
@@ -192,6 +198,23 @@ def fit(rows: list[tuple[Features, int]], names: list[str], epochs: int = 300) -
     return {n: weights[n] / scale[n] for n in names}
 
 
+def _hand_set(assessment: Assessment) -> float:
+    return float(assessment.total - BASE)
+
+
+def _fitted(weights: dict[str, float]) -> Callable[[Assessment], float]:
+    def value(assessment: Assessment) -> float:
+        return sum(weights.get(n, 0.0) * v for n, v in features(assessment).items())
+
+    return value
+
+
+def _ranked(
+    items: list[Assessment], position: dict[str, int], value: Callable[[Assessment], float]
+) -> list[str]:
+    return [a.key for a in sorted(items, key=lambda a: (-value(a), position[a.key]))]
+
+
 def cross_validate(
     facts: dict[str, ThreadFacts],
     qrels: list[dict[str, Any]],
@@ -222,15 +245,13 @@ def cross_validate(
         test = [q for q in order if fold_of[q] == fold]
         position = {q: {r.key: r.position for r in facts[q].replies} for q in test}
 
-        def ranked(q: str, value: Callable[[Assessment], float]) -> list[str]:
-            items = sorted(assessed[q], key=lambda a: (-value(a), position[q][a.key]))
-            return [a.key for a in items]
-
         fold_fitted = [
-            {"query": q, "ranked": ranked(q, lambda a: sum(weights[n] * v for n, v in features(a).items()))}
+            {"query": q, "ranked": _ranked(assessed[q], position[q], _fitted(weights))}
             for q in test
         ]
-        fold_hand = [{"query": q, "ranked": ranked(q, lambda a: a.total - BASE)} for q in test]
+        fold_hand = [
+            {"query": q, "ranked": _ranked(assessed[q], position[q], _hand_set)} for q in test
+        ]
         fitted_runs += fold_fitted
         hand_runs += fold_hand
         fold_qrels = [qrel_of[q] for q in test]
@@ -247,9 +268,7 @@ def cross_validate(
         "fitted_MAP": round(float(evaluator.evaluate(fitted_runs, used)["MAP"]), 2),
         "hand_set_MAP": round(float(evaluator.evaluate(hand_runs, used)["MAP"]), 2),
         "per_fold": fold_maps,
-        "fitted_logit_per_point": {
-            n: round(sum(w[n] for w in learned) / folds, 4) for n in names
-        },
+        "fitted_logit_per_point": {n: round(sum(w[n] for w in learned) / folds, 4) for n in names},
     }
 
 

@@ -30,6 +30,7 @@ from console.models import (
 from console.paths import default_config_path, default_db_path
 from console.roles import allowed, current_user, require
 from console.store import QueueFilter
+from console.verify.service import Verification
 
 if TYPE_CHECKING:  # sync is imported when first used: it brings httpx, slow to import
     from sync.push import PushReport
@@ -150,6 +151,12 @@ class Desk:
 
     def close_cache(self) -> None:
         self.cache.close()
+
+    # ---- answer verification (console.verify) ----
+    @property
+    def verification(self) -> Verification:
+        """Verify / reject answers, the verification queue, calibration (console.verify)."""
+        return Verification(self.cache, self.actor, self.roles, self.config.path)
 
     # ---- duplicates (console.dupes) ----
     def duplicate_pairs(self, offset: int = 0, limit: int = 100) -> list[PairRow]:

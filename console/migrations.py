@@ -204,6 +204,129 @@ MIGRATIONS: list[list[str]] = [
         )""",
         """CREATE INDEX dupe_merged_posts_original ON dupe_merged_posts (original_id)""",
     ],
+    # 5 (verify): answer verification, its review items (calibration, re-checks, four-eyes
+    # disagreements) and a log of every state change (what rewards pay on). No foreign key to
+    # posts/threads on purpose: a verified answer deleted on the platform keeps its history and
+    # raises a re-check (triggers below) instead of vanishing with the post.
+    [
+        """CREATE TABLE verifications (
+            id INTEGER PRIMARY KEY,
+            post_id INTEGER NOT NULL UNIQUE,
+            thread_id INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'verified', 'rejected', 'needs_edit')),
+            score INTEGER NOT NULL DEFAULT 50,
+            reasons TEXT NOT NULL DEFAULT '[]',
+            impact REAL NOT NULL DEFAULT 0,
+            payout_minor INTEGER NOT NULL DEFAULT 0,
+            contested TEXT,
+            proposed_state TEXT CHECK (proposed_state IN ('verified', 'rejected')),
+            proposed_action TEXT,
+            proposed_by TEXT,
+            proposed_at TEXT,
+            reject_reason TEXT,
+            note TEXT,
+            decided_by TEXT,
+            decided_at TEXT,
+            second_by TEXT,
+            body_hash TEXT,
+            recheck TEXT,
+            updated_by TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        """CREATE INDEX verifications_queue ON verifications (state, impact DESC)""",
+        """CREATE INDEX verifications_thread ON verifications (thread_id)""",
+        """CREATE TABLE verification_reviews (
+            id INTEGER PRIMARY KEY,
+            verification_id INTEGER NOT NULL REFERENCES verifications(id) ON DELETE CASCADE,
+            post_id INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('calibration', 'recheck', 'four_eyes')),
+            first_by TEXT,
+            first_state TEXT,
+            reviewer TEXT,
+            review_state TEXT,
+            state TEXT NOT NULL DEFAULT 'open'
+                CHECK (state IN ('open', 'agreed', 'disagreed', 'done')),
+            reason TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            decided_at TEXT
+        )""",
+        """CREATE INDEX verification_reviews_open ON verification_reviews (state, kind)""",
+        """CREATE INDEX verification_reviews_post ON verification_reviews (post_id)""",
+        """CREATE TABLE verification_events (
+            id INTEGER PRIMARY KEY,
+            verification_id INTEGER NOT NULL,
+            post_id INTEGER NOT NULL,
+            thread_id INTEGER NOT NULL,
+            from_state TEXT NOT NULL,
+            to_state TEXT NOT NULL,
+            actor TEXT,
+            at TEXT NOT NULL
+        )""",
+        """CREATE INDEX verification_events_post ON verification_events (post_id)""",
+        # the queue's impact counts duplicates pointing at a thread
+        """CREATE INDEX IF NOT EXISTS threads_duplicate_of ON threads (duplicate_of)""",
+        """CREATE INDEX IF NOT EXISTS duplicate_links_original ON duplicate_links (original_id)""",
+        """CREATE TRIGGER verification_state_logged AFTER UPDATE OF state ON verifications
+           WHEN old.state IS NOT new.state
+           BEGIN
+             INSERT INTO verification_events
+               (verification_id, post_id, thread_id, from_state, to_state, actor, at)
+             VALUES (new.id, new.post_id, new.thread_id, old.state, new.state, new.updated_by,
+                     new.updated_at);
+           END""",
+        # An answer decided by a moderator and then edited, hidden or deleted on the platform
+        # goes back to pending with a re-check item: never a silently stale "verified".
+        """CREATE TRIGGER verification_answer_edited AFTER UPDATE OF body_text ON posts
+           WHEN old.body_text IS NOT new.body_text AND EXISTS (
+             SELECT 1 FROM verifications v WHERE v.post_id = new.id
+               AND v.state IN ('verified', 'rejected', 'needs_edit'))
+           BEGIN
+             INSERT INTO verification_reviews
+               (verification_id, post_id, kind, first_by, first_state, reason, created_at)
+             SELECT id, post_id, 'recheck', decided_by, state,
+                    'the answer was edited on the platform after it was '
+                      || replace(state, '_', '-'),
+                    strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+               FROM verifications WHERE post_id = new.id;
+             UPDATE verifications SET state = 'pending', updated_by = 'platform',
+                    recheck = 'edited on the platform after it was ' || replace(state, '_', '-'),
+                    updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+              WHERE post_id = new.id;
+           END""",
+        """CREATE TRIGGER verification_answer_hidden AFTER UPDATE OF hidden ON posts
+           WHEN new.hidden = 1 AND old.hidden = 0 AND EXISTS (
+             SELECT 1 FROM verifications v WHERE v.post_id = new.id AND v.state = 'verified')
+           BEGIN
+             INSERT INTO verification_reviews
+               (verification_id, post_id, kind, first_by, first_state, reason, created_at)
+             SELECT id, post_id, 'recheck', decided_by, state,
+                    'the verified answer was hidden', strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+               FROM verifications WHERE post_id = new.id;
+             UPDATE verifications SET state = 'pending', updated_by = 'platform',
+                    recheck = 'hidden after it was verified',
+                    updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+              WHERE post_id = new.id;
+           END""",
+        """CREATE TRIGGER verification_answer_deleted AFTER DELETE ON posts
+           WHEN EXISTS (
+             SELECT 1 FROM verifications v WHERE v.post_id = old.id
+               AND v.state IN ('verified', 'rejected', 'needs_edit'))
+           BEGIN
+             INSERT INTO verification_reviews
+               (verification_id, post_id, kind, first_by, first_state, reason, created_at)
+             SELECT id, post_id, 'recheck', decided_by, state,
+                    'the answer was deleted on the platform after it was '
+                      || replace(state, '_', '-'),
+                    strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+               FROM verifications WHERE post_id = old.id;
+             UPDATE verifications SET state = 'pending', updated_by = 'platform',
+                    recheck = 'deleted on the platform',
+                    updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+              WHERE post_id = old.id;
+           END""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -20,6 +20,8 @@ PUSHABLE: dict[str, frozenset[str]] = {
             "review",
             "close_duplicate",
             "unclose_duplicate",
+            "verify_answer",
+            "unverify_answer",
         }
     ),
     "demo": frozenset(
@@ -34,6 +36,8 @@ PUSHABLE: dict[str, frozenset[str]] = {
             "flag",
             "close_duplicate",
             "unclose_duplicate",
+            "verify_answer",
+            "unverify_answer",
         }
     ),
     "stackexchange": frozenset(),
@@ -46,7 +50,20 @@ LOCAL_REASONS: dict[str, str] = {
     "jsonl": "imported from a file: there is no platform to send it to; kept in peerdesk only",
 }
 
-INTERNAL_ACTIONS = frozenset({"note", "unnote", "dupe_reject", "dupe_unreject"})
+INTERNAL_ACTIONS = frozenset(
+    {
+        "note",
+        "unnote",
+        "dupe_reject",
+        "dupe_unreject",
+        # answer verification (console.verify.actions): kept in peerdesk only
+        "verify_propose",
+        "verify_reject",
+        "verify_disagree",
+        "verify_calibrate",
+        "verify_undo",
+    }
+)
 
 
 def push_state(kind: str, action: str) -> tuple[str, str | None]:

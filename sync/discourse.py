@@ -961,6 +961,37 @@ class DiscourseAdapter:
     def _push_unaccept(self, request: PushRequest) -> PushResult:
         return self._solution(request, False)
 
+    def _push_verify_answer(self, request: PushRequest) -> PushResult:
+        # A moderator verified the answer (console.verify): accept it through the solved plugin
+        # when asked (no accepted answer yet, or a moderator picked it over the asker's), then
+        # an official reply saying so. Accepting twice is harmless; the reply is looked for
+        # before it is sent again.
+        if request.payload.get("accept"):
+            accepted = self._solution(request, True)
+            if accepted.outcome is not Outcome.APPLIED:
+                return accepted
+        raw = str(request.payload.get("raw") or "")
+        if not raw.strip():
+            return PushResult(Outcome.APPLIED, "accepted")
+        return self._reply(request, request.remote["thread"], raw)
+
+    def _push_unverify_answer(self, request: PushRequest) -> PushResult:
+        # Undo of a verification: give the asker's accept back (or take ours away). The
+        # official reply stays: a moderator can delete it on the platform if it should go.
+        restore = request.payload.get("restore_accepted_id")
+        if restore is not None and request.payload.get("was_accepted_by_us"):
+            post = request.remote.get("restore")
+            if post is None:
+                return PushResult(Outcome.CONFLICT, "the asker's accepted answer is gone")
+            endpoint = "/solution/accept.json"
+            response = self.http.request(
+                "POST", endpoint, json_body={"id": int(post)}, idempotent=True
+            )
+            return self._outcome(response, endpoint)
+        if request.payload.get("was_accepted_by_us"):
+            return self._solution(request, False)
+        return PushResult(Outcome.APPLIED, "nothing to take back on the platform")
+
     def _push_review(self, request: PushRequest) -> PushResult:
         rid = request.remote["reviewable"]
         action = str(request.payload.get("action") or "")

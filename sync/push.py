@@ -66,6 +66,7 @@ def _resolve(cache: Cache, source_id: int, payload: dict[str, Any]) -> dict[str,
         ("thread_id", "thread", "threads"),
         ("post_id", "post", "posts"),
         ("original_id", "original", "threads"),
+        ("restore_accepted_id", "restore", "posts"),  # undo of a verification (console.verify)
     )
     for key, name, table in lookups:
         if payload.get(key) is None:

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -74,6 +75,7 @@ class ThreadFacts:
     authors: Mapping[str, AuthorRecord] = field(default_factory=dict)
     known: tuple[KnownAnswer, ...] = ()
     official_domains: tuple[str, ...] = ()
+    weights: Mapping[str, int] = field(default_factory=lambda: WEIGHTS)
 
 
 @dataclass(frozen=True)
@@ -164,15 +166,16 @@ MIN_WORDS_SHORT, MIN_WORDS_LONG, SUBSTANTIVE_WORDS, DETAILED_WORDS = 8, 20, 40, 
 QUESTION_WORDS = 30  # a reply shorter than this that asks a question is asking, not answering
 COPY_RATIO = 90  # rapidfuzz ratio of two normalised replies from which the later is a copy
 COPY_MIN_CHARS = 40
-KNOWN_ALIKE = 70  # rapidfuzz token_set_ratio from which a reply repeats a known answer
-KNOWN_UNLIKE = 35  # ... and below which a substantive reply contradicts a verified one
+KNOWN_ALIKE = 50  # % of words shared (Jaccard) from which a reply repeats a known answer
+KNOWN_UNLIKE = 15  # ... and below which a reply of 8+ words contradicts a verified one
 COMPARE_CHARS = 2_000
 REVIVED_DAYS = 30
 
 
-def content_words(text: str) -> set[str]:
+@lru_cache(maxsize=512)  # a thread's question is compared with each of its replies
+def content_words(text: str) -> frozenset[str]:
     """Stemmed words of a text, stop words left out (the duplicate scorer's analysis)."""
-    return {stem(t) for t in tokens(text) if t not in STOP_WORDS and len(t) > 1}
+    return frozenset(stem(t) for t in tokens(text) if t not in STOP_WORDS and len(t) > 1)
 
 
 def word_count(text: str) -> int:
@@ -196,8 +199,8 @@ def _days_between(first: str | None, later: str | None) -> float | None:
     return (b - a).total_seconds() / 86400.0
 
 
-def _signal(name: str, reason: str, scale: float = 1.0) -> Signal:
-    return Signal(name, round(WEIGHTS[name] * scale), reason)
+def _signal(facts: ThreadFacts, name: str, reason: str, scale: float = 1.0) -> Signal:
+    return Signal(name, round(facts.weights.get(name, 0) * scale), reason)
 
 
 # ---- the signals, one function each; each returns zero or more Signal ----
@@ -205,16 +208,18 @@ def _signal(name: str, reason: str, scale: float = 1.0) -> Signal:
 
 def accepted(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
     if facts.accepted == reply.key:
-        yield _signal("accepted", "the asker accepted it")
+        yield _signal(facts, "accepted", "the asker accepted it")
 
 
 def votes(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
     if reply.votes > 0:
         n = min(reply.votes, 4)
-        yield Signal("votes", WEIGHTS["vote_up"] * n, f"{reply.votes} net up-vote(s)")
+        yield Signal("votes", facts.weights.get("vote_up", 0) * n, f"{reply.votes} net up-vote(s)")
     elif reply.votes < 0:
         n = min(-reply.votes, 3)
-        yield Signal("votes", WEIGHTS["vote_down"] * n, f"{-reply.votes} net down-vote(s)")
+        yield Signal(
+            "votes", facts.weights.get("vote_down", 0) * n, f"{-reply.votes} net down-vote(s)"
+        )
 
 
 def asker_follow_up(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
@@ -227,21 +232,23 @@ def asker_follow_up(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
         immediate = later.position == reply.position + 1
         if _STILL_BROKEN.search(later.text):
             yield _signal(
-                "asker_still_broken", f"the asker replied it did not work (#{later.position})"
+                facts,
+                "asker_still_broken",
+                f"the asker replied it did not work (#{later.position})",
             )
         elif _THANKS.search(later.text):
             name = "asker_thanked" if immediate else "asker_thanked_later"
             where = "right after it" if immediate else f"in reply #{later.position}"
-            yield _signal(name, f"the asker thanked / said it worked {where}")
+            yield _signal(facts, name, f"the asker thanked / said it worked {where}")
         return
 
 
 def authorship(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
     if facts.asker and reply.author == facts.asker:
-        yield _signal("by_asker", "written by the asker: a follow-up, rarely an answer")
+        yield _signal(facts, "by_asker", "written by the asker: a follow-up, rarely an answer")
         return
     if reply.staff:
-        yield _signal("staff", "an official / staff reply")
+        yield _signal(facts, "staff", "an official / staff reply")
     record = facts.authors.get(reply.author or "")
     if record is None:
         return
@@ -249,12 +256,13 @@ def authorship(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
     if decided >= 3:
         share = (record.verified - record.rejected) / decided
         yield _signal(
+            facts,
             "track_record",
             f"author's record: {record.verified} verified, {record.rejected} rejected",
             share,
         )
     if record.answers >= 100:
-        yield _signal("very_experienced", f"author has {record.answers} answers elsewhere")
+        yield _signal(facts, "very_experienced", f"author has {record.answers} answers elsewhere")
 
 
 def talkative(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
@@ -264,33 +272,35 @@ def talkative(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
         1 for r in facts.replies if r.author == reply.author and r.position < reply.position
     )
     if earlier >= 1:
-        yield _signal("talkative", f"the author's reply no. {earlier + 1} here: a conversation")
+        yield _signal(
+            facts, "talkative", f"the author's reply no. {earlier + 1} here: a conversation"
+        )
 
 
 def position_and_timing(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
-    points = max(-4, WEIGHTS["first_reply"] - 2 * (reply.position - 1))
+    points = max(-4, facts.weights.get("first_reply", 0) - 2 * (reply.position - 1))
     if points:
         where = "the first reply" if reply.position == 1 else f"reply no. {reply.position}"
         yield Signal("position", points, where + (" (early)" if points > 0 else " (late)"))
     days = _days_between(facts.created_at, reply.created_at)
     if days is not None and days >= REVIVED_DAYS:
-        yield _signal("revived", f"posted {int(days)} days after the question")
+        yield _signal(facts, "revived", f"posted {int(days)} days after the question")
 
 
 def length(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
     words = word_count(_URL.sub(" ", reply.text))
     links = _URL.findall(reply.text)
     if links and words < 5:
-        yield _signal("link_only", "a link with almost no explanation")
+        yield _signal(facts, "link_only", "a link with almost no explanation")
         return
     if words < MIN_WORDS_SHORT:
-        yield _signal("very_short", f"very short ({words} words)")
+        yield _signal(facts, "very_short", f"very short ({words} words)")
     elif words < MIN_WORDS_LONG:
-        yield _signal("short", f"short ({words} words)")
+        yield _signal(facts, "short", f"short ({words} words)")
     elif words >= DETAILED_WORDS:
-        yield _signal("detailed", f"a detailed answer ({words} words)")
+        yield _signal(facts, "detailed", f"a detailed answer ({words} words)")
     elif words >= SUBSTANTIVE_WORDS:
-        yield _signal("substantive", f"a substantive answer ({words} words)")
+        yield _signal(facts, "substantive", f"a substantive answer ({words} words)")
 
 
 def official_link(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
@@ -299,7 +309,7 @@ def official_link(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
     for link in _URL.findall(reply.text):
         host = re.sub(r"^(https?://)?(www\.)?", "", link.lower()).split("/")[0]
         if any(host == d or host.endswith("." + d) for d in facts.official_domains):
-            yield _signal("official_link", f"links an official help page ({host})")
+            yield _signal(facts, "official_link", f"links an official help page ({host})")
             return
 
 
@@ -307,16 +317,16 @@ def tone(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
     text = _URL.sub(" ", reply.text)
     words = word_count(text)
     if (_CHATTER.match(text) and words < MIN_WORDS_LONG) or _LAUGHTER.search(text):
-        yield _signal("chatter", "chatter (thanks, +1, jokes, laughter), not an answer")
+        yield _signal(facts, "chatter", "chatter (thanks, +1, jokes, laughter), not an answer")
     if "?" in text:
         if words < QUESTION_WORDS:
-            yield _signal("asks_question", "asks a question rather than answering")
+            yield _signal(facts, "asks_question", "asks a question rather than answering")
         else:
-            yield _signal("asks_in_passing", "also asks a question")
+            yield _signal(facts, "asks_in_passing", "also asks a question")
     if _ADVICE.search(text):
-        yield _signal("advice", "gives instructions or advice (\"you can\", \"try\", \"contact\")")
+        yield _signal(facts, "advice", 'gives instructions or advice ("you can", "try", "contact")')
     if _SPECIFIC.search(text):
-        yield _signal("specifics", "gives specifics (numbers, prices, times)")
+        yield _signal(facts, "specifics", "gives specifics (numbers, prices, times)")
 
 
 def on_topic(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
@@ -326,13 +336,13 @@ def on_topic(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
         return
     shared = question & answer
     if not shared:
-        yield _signal("off_topic", "shares no word with the question")
+        yield _signal(facts, "off_topic", "shares no word with the question")
         return
     overlap = len(shared) / math.sqrt(len(question) * len(answer))
     scale = min(1.0, overlap / 0.25)
     if scale >= 0.1:
         words = ", ".join(sorted(shared)[:4])
-        yield _signal("on_topic", f"on the question's topic (shares {words})", scale)
+        yield _signal(facts, "on_topic", f"on the question's topic (shares {words})", scale)
 
 
 def near_copy(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
@@ -343,7 +353,9 @@ def near_copy(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
         if other.position >= reply.position or len(other.text) < COPY_MIN_CHARS:
             continue
         if fuzz.ratio(mine, _normalised(other.text)) >= COPY_RATIO:
-            yield _signal("near_copy", f"a near-copy of reply no. {other.position}, posted earlier")
+            yield _signal(
+                facts, "near_copy", f"a near-copy of reply no. {other.position}, posted earlier"
+            )
             return
 
 
@@ -362,31 +374,44 @@ def edited_after_accept(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
     since = _days_between(reacted or reply.created_at, reply.edited_at)
     if since is not None and since > (0 if reacted else 1 / 24):
         yield _signal(
-            "edited_after_accept", "edited after the asker accepted it: check the current text"
+            facts,
+            "edited_after_accept",
+            "edited after the asker accepted it: check the current text",
         )
+
+
+def _alike(a: frozenset[str], b: frozenset[str]) -> float:
+    """Share of words two texts have in common (Jaccard of their stemmed content words), 0..100."""
+    union = a | b
+    return 100.0 * len(a & b) / len(union) if union else 0.0
 
 
 def known_answers(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
     if not facts.known or word_count(reply.text) < MIN_WORDS_SHORT:
         return
-    mine = reply.text[:COMPARE_CHARS]
+    mine = content_words(reply.text[:COMPARE_CHARS])
     best_verified: tuple[float, str] | None = None
     for known in facts.known:
-        alike = fuzz.token_set_ratio(mine, known.text[:COMPARE_CHARS])
+        alike = _alike(mine, content_words(known.text[:COMPARE_CHARS]))
         if alike >= KNOWN_ALIKE:
             if known.verified:
                 yield _signal(
-                    "agrees_with_verified", f"like the verified answer on duplicate #{known.thread}"
+                    facts,
+                    "agrees_with_verified",
+                    f"like the verified answer on duplicate #{known.thread}",
                 )
             else:
                 yield _signal(
-                    "repeats_rejected", f"like the answer rejected on duplicate #{known.thread}"
+                    facts,
+                    "repeats_rejected",
+                    f"like the answer rejected on duplicate #{known.thread}",
                 )
             return
         if known.verified and (best_verified is None or alike > best_verified[0]):
             best_verified = (alike, known.thread)
     if best_verified and best_verified[0] < KNOWN_UNLIKE:
         yield _signal(
+            facts,
             "contradicts_verified",
             f"differs from the verified answer on duplicate #{best_verified[1]}",
         )

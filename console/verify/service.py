@@ -1,0 +1,111 @@
+"""The verification door for the console and the CLI: `Desk.verification` returns one of these.
+
+It knows who acts (actor and roles, checked in console.decisions) and the verification settings,
+and keeps the last good settings in the cache's meta, so a broken `[verify]` table in the config
+is reported (`settings_problem`) while the last good points stay in use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from console import decisions
+from console.db import Cache
+from console.models import DecisionResult, Role
+from console.verify import actions, panel, queue
+from console.verify.panel import Agreement, AnswerView, Disagreement, KnownAnswer
+from console.verify.queue import QueueRow
+from console.verify.settings import VerifySettings, load
+
+META_KEY = "verify_settings_last_good"
+
+
+@dataclass
+class Verification:
+    cache: Cache
+    actor: str
+    roles: frozenset[Role]
+    config_path: Path | None = None
+    overrides: VerifySettings | None = None  # tests and the demo: settings without a file
+
+    def settings(self) -> VerifySettings:
+        if self.overrides is not None:
+            return self.overrides
+        last_good = VerifySettings.from_json(self.cache.meta(META_KEY))
+        found = load(self.config_path, last_good)
+        if found.problem is None and (last_good is None or found.to_json() != last_good.to_json()):
+            with self.cache.transaction():
+                self.cache.set_meta(META_KEY, found.to_json())
+        return found
+
+    # ---- reading ----
+    def refresh(self, thread_ids: list[int] | None = None) -> int:
+        ids = queue.answered_threads(self.cache) if thread_ids is None else thread_ids
+        return queue.refresh(self.cache, ids, self.settings())
+
+    def queue(self, *, offset: int = 0, limit: int = 100) -> list[QueueRow]:
+        return queue.pending(self.cache, self.actor, offset=offset, limit=limit)
+
+    def pending_count(self) -> int:
+        return queue.pending_count(self.cache)
+
+    def answer(self, post_id: int) -> AnswerView:
+        settings = self.settings()
+        queue.ensure(self.cache, post_id, settings)
+        return panel.answer(self.cache, post_id, self.actor, settings)
+
+    def agreement(self) -> list[Agreement]:
+        return panel.agreement(self.cache)
+
+    def disagreements(self) -> list[Disagreement]:
+        return panel.disagreements(self.cache)
+
+    def known_answer(self, thread_id: int) -> KnownAnswer | None:
+        return panel.known_answer(self.cache, thread_id)
+
+    # ---- deciding ----
+    def _decide(self, action: str, post_id: int, **params: Any) -> DecisionResult:
+        settings = self.settings()
+        queue.ensure(self.cache, post_id, settings)
+        params["calibration_share"] = settings.calibration_share
+        return decisions.decide(
+            self.cache,
+            actor=self.actor,
+            roles=self.roles,
+            action=action,
+            target_ids=[post_id],
+            params=params,
+        )
+
+    def verify(
+        self, post_id: int, text: str = "", expected_hash: str | None = None
+    ) -> DecisionResult:
+        return self._decide(actions.VERIFY, post_id, text=text, expected_hash=expected_hash)
+
+    def pick(
+        self, post_id: int, text: str = "", expected_hash: str | None = None
+    ) -> DecisionResult:
+        return self._decide(actions.PICK, post_id, text=text, expected_hash=expected_hash)
+
+    def reject(
+        self, post_id: int, reason: str, text: str = "", expected_hash: str | None = None
+    ) -> DecisionResult:
+        return self._decide(
+            actions.REJECT, post_id, reason=reason, text=text, expected_hash=expected_hash
+        )
+
+    def needs_edit(
+        self, post_id: int, note: str, expected_hash: str | None = None
+    ) -> DecisionResult:
+        return self._decide(actions.NEEDS_EDIT, post_id, text=note, expected_hash=expected_hash)
+
+    def confirm(self, post_id: int, *, agree: bool = True) -> DecisionResult:
+        return self._decide(actions.CONFIRM, post_id, agree=agree)
+
+    def calibrate(self, post_id: int, state: str) -> DecisionResult:
+        return self._decide(actions.CALIBRATE, post_id, state=state)
+
+    def undo(self) -> DecisionResult:
+        return decisions.undo_last(self.cache, actor=self.actor, roles=self.roles)

@@ -1,0 +1,162 @@
+"""A small community for answer verification, written through the real ingest path into a real
+SQLite file: right, wrong, copied and asker-accepted-but-wrong answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+
+from console.clock import iso, parse
+from console.db import Cache
+from console.desk import Desk
+from console.ingest import ensure_source, upsert_members, upsert_threads
+from console.models import MemberRecord, PostRecord, Role, ThreadRecord
+from console.verify.service import Verification
+from console.verify.settings import VerifySettings
+
+MODERATORS = frozenset({Role.MODERATOR})
+
+
+@dataclass
+class Community:
+    cache: Cache
+    source_id: int
+    posts: dict[str, int] = field(default_factory=dict)  # remote id -> local id
+    threads: dict[str, int] = field(default_factory=dict)
+
+
+def add_thread(
+    community: Community,
+    remote: str,
+    title: str,
+    question: str,
+    asker: str,
+    replies: list[tuple[str, str]],
+    *,
+    accepted: int | None = None,
+    votes: dict[int, int] | None = None,
+    edited: dict[int, str] | None = None,
+    created: str = "2026-11-10T12:00:00Z",
+    status: str = "answered",
+    duplicate_of: str | None = None,
+) -> None:
+    """A thread `remote` with its question and replies [(author remote id, text)], 1-based."""
+    votes = votes or {}
+    edited = edited or {}
+    start = parse(created)
+    posts = [PostRecord(f"{remote}-0", remote, asker, 0, question, question, created)]
+    for n, (author, text) in enumerate(replies, 1):
+        posts.append(
+            PostRecord(
+                f"{remote}-{n}",
+                remote,
+                author,
+                n,
+                text,
+                text,
+                iso(start + timedelta(hours=n)),
+                updated_at=edited.get(n),
+                score=votes.get(n, 0),
+            )
+        )
+    thread = ThreadRecord(
+        remote,
+        title,
+        asker,
+        "solved" if accepted else status,
+        created,
+        posts[-1].created_at,
+        reply_count=len(replies),
+        accepted_post_remote_id=f"{remote}-{accepted}" if accepted else None,
+        duplicate_of_remote_id=duplicate_of,
+    )
+    ids = upsert_threads(community.cache, community.source_id, [thread], posts)
+    community.threads[remote] = ids[remote]
+    for post in posts:
+        row = community.cache.one(
+            "SELECT id FROM posts WHERE remote_id = ? AND source_id = ?",
+            (post.remote_id, community.source_id),
+        )
+        community.posts[post.remote_id] = int(row[0])
+
+
+GOOD = (
+    "Text PAC to 65075 and you will get your PAC code by text within a minute. Give the code to "
+    "your new network and the number moves on the next working day; your old contract ends then."
+)
+WRONG = (
+    "You need to go to a store with your passport to get a PAC code, it takes 30 days and "
+    "costs money to move the number over."
+)
+
+
+@pytest.fixture
+def community(cache: Cache) -> Community:
+    source = ensure_source(cache, "discourse", "forum", "https://forum.example")
+    upsert_members(
+        cache,
+        source,
+        [
+            MemberRecord("asker", "bob"),
+            MemberRecord("helper", "carol", reputation=900, trust_level=2),
+            MemberRecord("wrongun", "dave", trust_level=1),
+            MemberRecord("copier", "erin", trust_level=0),
+            MemberRecord("staff", "kim_staff", reputation=9000, trust_level=4),
+        ],
+    )
+    com = Community(cache, source)
+    # porting: the asker accepted the wrong answer, the right one is below, plus a copy of it
+    add_thread(
+        com,
+        "t1",
+        "How do I get a PAC code to port my number?",
+        "I want to move my number to another network. How do I get the PAC code for porting?",
+        "asker",
+        [
+            ("wrongun", WRONG),
+            ("helper", GOOD),
+            ("copier", GOOD.replace("minute", "minute or two")),
+            ("asker", "Thanks, that worked!"),
+        ],
+        accepted=1,
+    )
+    # roaming: a right, unaccepted staff answer and chatter
+    add_thread(
+        com,
+        "t2",
+        "Roaming charges in Spain",
+        "Do I pay extra for data when roaming in Spain on my plan?",
+        "asker",
+        [
+            ("wrongun", "lol same here"),
+            (
+                "staff",
+                "Roaming in Spain is included in your plan: you can use your data allowance at "
+                "no extra charge, see https://help.forum.example/roaming for the fair use limits.",
+            ),
+        ],
+    )
+    return com
+
+
+@pytest.fixture
+def verifier(community: Community) -> Iterator[Verification]:
+    yield Verification(
+        community.cache,
+        "alice",
+        MODERATORS,
+        overrides=VerifySettings(calibration_share=0.0, official_domains=("forum.example",)),
+    )
+
+
+def as_moderator(verification: Verification, name: str) -> Verification:
+    return Verification(
+        verification.cache, name, verification.roles, overrides=verification.overrides
+    )
+
+
+def desk_for(cache: Cache, actor: str) -> Desk:
+    return Desk(cache=cache, actor=actor, roles=MODERATORS, config=Desk.for_cache(cache).config)
