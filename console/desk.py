@@ -142,8 +142,15 @@ class Desk:
     def add_note(self, thread_id: int, body: str) -> DecisionResult:
         return self.decide("note", [thread_id], body=body)
 
-    def undo(self) -> DecisionResult:
-        return decisions.undo_last(self.cache, actor=self.actor, roles=self.roles)
+    def undo_preview(self) -> decisions.UndoPreview:
+        """What `undo` would take back now (kind, items, when, where; blocked if someone changed
+        an item since). Raises NothingToUndo."""
+        return decisions.undo_preview(self.cache, actor=self.actor)
+
+    def undo(self, *, expect_batch: int | None = None) -> DecisionResult:
+        return decisions.undo_last(
+            self.cache, actor=self.actor, roles=self.roles, expect_batch=expect_batch
+        )
 
     # ---- audit ----
     def verify_audit(self) -> list[AuditProblem]:

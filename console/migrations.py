@@ -204,7 +204,15 @@ MIGRATIONS: list[list[str]] = [
         )""",
         """CREATE INDEX dupe_merged_posts_original ON dupe_merged_posts (original_id)""",
     ],
-    # 5 (rewards): votes and member signals for the fraud checks, the points schedules, the
+    # 5 (undo): where a batch was decided (console screen or command line), for the undo preview;
+    # and later decisions on the same item, which undo looks for before overwriting anything
+    [
+        """ALTER TABLE batches ADD COLUMN origin TEXT NOT NULL DEFAULT ''""",
+        """CREATE INDEX IF NOT EXISTS audit_target ON audit (target_kind, target_id, id)""",
+        """CREATE INDEX IF NOT EXISTS audit_batch ON audit (batch_id)""",
+        """CREATE INDEX IF NOT EXISTS outbox_batch ON outbox (batch_id)""",
+    ],
+    # 6 (rewards): votes and member signals for the fraud checks, the points schedules, the
     # append-only ledger (hash-chained; triggers refuse UPDATE and DELETE), payout batches
     [
         """CREATE TABLE votes (
