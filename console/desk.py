@@ -33,6 +33,7 @@ from console.store import QueueFilter
 from console.verify.service import Verification
 
 if TYPE_CHECKING:  # sync is imported when first used: it brings httpx, slow to import
+    from console.rewards.service import Rewards
     from sync.push import PushReport
     from sync.runner import SyncReport
     from sync.status import SourceStatus, SyncErrorRow, SyncSummary
@@ -164,6 +165,14 @@ class Desk:
     def verification(self) -> Verification:
         """Verify / reject answers, the verification queue, calibration (console.verify)."""
         return Verification(self.cache, self.actor, self.roles, self.config.path)
+
+    # ---- rewards and payouts (console.rewards) ----
+    @property
+    def rewards(self) -> Rewards:
+        """Rewards for this actor; roles and four-eyes are checked inside."""
+        from console.rewards.service import Rewards
+
+        return Rewards(self.cache, self.actor, self.roles)
 
     # ---- duplicates (console.dupes) ----
     def duplicate_pairs(self, offset: int = 0, limit: int = 100) -> list[PairRow]:
