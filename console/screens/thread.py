@@ -33,6 +33,12 @@ from console.messages import (
 from console.models import ThreadView
 from console.safe_text import clip, printable
 from console.screens.base import DeskScreen
+from console.screens.verification import (
+    KnownAnswerLoaded,
+    VerificationScreen,
+    known_answer_of,
+    known_answer_text,
+)
 from widgets.post_view import PostView
 from widgets.status_bar import StatusBar
 from widgets.title_bar import TitleBar
@@ -171,6 +177,14 @@ class ThreadScreen(DeskScreen):
             "r", "refresh", "Refresh", show=False, id="thread.refresh", tooltip="Reload the thread"
         ),
         Binding(
+            "V",
+            "verify_answer",
+            "Verify answer",
+            show=False,
+            id="thread.verify_answer",
+            tooltip="Check the focused answer in the Verification panel",
+        ),
+        Binding(
             "D",
             "duplicates",
             "Duplicates",
@@ -192,6 +206,9 @@ class ThreadScreen(DeskScreen):
         dupes = Static("", id="thread-dupes", markup=False)
         dupes.display = False
         yield dupes
+        known = Static("", id="thread-known", markup=False)  # console.verify's known answer
+        known.display = False
+        yield known
         yield Posts(id="posts", can_focus=False)
         yield StatusBar(id="thread-status")
         yield Footer(compact=True, show_command_palette=False)
@@ -208,11 +225,22 @@ class ThreadScreen(DeskScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="thread")
     def load_thread(self, thread_id: int) -> None:
         def read(desk):  # type: ignore[no-untyped-def]
-            return desk.thread(thread_id), desk.possible_duplicates(thread_id)
+            view, candidates = desk.thread(thread_id), desk.possible_duplicates(thread_id)
+            return view, candidates, known_answer_of(desk, view, candidates)
 
-        view, candidates = self.host.call_desk(read)
+        view, candidates, known = self.host.call_desk(read)
         self.post_message(ThreadLoaded(view))
         self.post_message(DuplicatesLoaded(thread_id, candidates))
+        self.post_message(KnownAnswerLoaded(thread_id, known))
+
+    @on(KnownAnswerLoaded)
+    def _on_known_answer(self, message: KnownAnswerLoaded) -> None:
+        message.stop()
+        if message.thread_id == self.thread_id:
+            known = self.query_one("#thread-known", Static)
+            if message.known is not None:
+                known.update(known_answer_text(message.known))
+            known.display = message.known is not None
 
     @on(DuplicatesLoaded)
     def _on_duplicates_loaded(self, message: DuplicatesLoaded) -> None:
@@ -353,6 +381,14 @@ class ThreadScreen(DeskScreen):
 
     def action_undo(self) -> None:
         self.post_message(DecisionMade(Decision("undo")))
+
+    def action_verify_answer(self) -> None:
+        focused = self.focused
+        answers = {p.post_id for p in self.view.posts if p.position > 0} if self.view else set()
+        if not isinstance(focused, PostView) or focused.key not in answers:
+            self.notify("Move to an answer first (j/k)", severity="warning", markup=False)
+            return
+        self.app.push_screen(VerificationScreen(focus_post=focused.key))
 
     def action_note(self) -> None:
         from console.screens.note import NoteScreen

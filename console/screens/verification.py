@@ -1,0 +1,676 @@
+"""The Verification panel: answers to check, highest impact first, each with its signals.
+
+Top: the queue (impact, score, accepted mark, kind, thread, question). Below: what is decided
+on — the status (pending, a four-eyes proposal, a re-check, a blind calibration item), the score
+with every signal and its reason, the question, the candidate answer, and the competing answers
+with their scores and strongest reasons (`[`/`]` move between them; `p` picks the highlighted
+one over the asker's). At the bottom: each moderator's calibration agreement and the review list.
+
+    AnswersRequested → (worker: verification.queue)        → AnswersLoaded
+    LazyTable.CursorMoved → AnswerRequested → (worker: verification.answer) → AnswerLoaded
+    v / x / e / p / c / d → (worker: verification.verify/reject/...) → DecisionSaved | Refused
+    u → DecisionMade(undo) (the shared decision flow of DeskScreen)
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer, Static
+
+from console.desk import Desk
+from console.dupes.candidates import Candidate
+from console.errors import PeerdeskError
+from console.messages import (
+    Decision,
+    DecisionMade,
+    DecisionRefused,
+    DecisionSaved,
+    RefreshRequested,
+    WorkFailed,
+)
+from console.models import ThreadView
+from console.safe_text import clip, printable
+from console.screens.base import DeskScreen
+from console.verify.actions import REJECT_REASONS
+from console.verify.panel import Agreement, AnswerSide, AnswerView, Disagreement, KnownAnswer
+from console.verify.queue import QueueRow
+from widgets.lazy_table import Column, LazyTable, Row
+from widgets.status_bar import StatusBar
+from widgets.title_bar import TitleBar
+
+LIMIT = 500  # queue rows read at once
+BODY_LIMIT = 3_000  # characters of the question and of the candidate shown
+OTHER_LIMIT = 300  # characters of each competing answer shown
+
+COLUMNS = (
+    Column("Impact", 6, "right"),
+    Column("Score", 5, "right"),
+    Column("A", 1),
+    Column("Kind", 9),
+    Column("Thread", 7, "right"),
+    Column("Question"),
+)
+
+MOVES = frozenset({"j", "k", "up", "down", "g", "G", "home", "end", "pageup", "pagedown"})
+
+KIND_LABEL = {
+    "answer": "",
+    "four_eyes": "4-eyes",
+    "recheck": "re-check",
+    "calibration": "calibrate",
+}
+
+# screen action -> the role action the domain checks (console.verify.actions.ROLE_ACTIONS)
+ROLE_OF_VERIFY_ACTION = {
+    "verify": "verify_answer",
+    "reject": "verify_reject",
+    "needs_edit": "verify_needs_edit",
+    "pick": "verify_pick",
+    "confirm": "verify_confirm",
+    "disagree": "verify_confirm",
+    "undo": "undo",
+}
+
+
+# ---- messages of this panel ----
+class AnswersRequested(Message):
+    pass
+
+
+class AnswersLoaded(Message):
+    def __init__(
+        self,
+        request_id: int,
+        rows: list[QueueRow],
+        agreement: list[Agreement],
+        disagreements: list[Disagreement],
+        problem: str | None,
+    ) -> None:
+        super().__init__()
+        self.request_id = request_id
+        self.rows = rows
+        self.agreement = agreement
+        self.disagreements = disagreements
+        self.problem = problem
+
+
+class AnswerRequested(Message):
+    def __init__(self, post_id: int) -> None:
+        super().__init__()
+        self.post_id = post_id
+
+
+class AnswerLoaded(Message):
+    def __init__(self, request_id: int, view: AnswerView) -> None:
+        super().__init__()
+        self.request_id = request_id
+        self.view = view
+
+
+def _line(text: str) -> str:
+    return printable(text, single_line=True)
+
+
+# ---- the known answer beside a thread's duplicates (used by the Thread screen) ----
+class KnownAnswerLoaded(Message):
+    def __init__(self, thread_id: int, known: KnownAnswer | None) -> None:
+        super().__init__()
+        self.thread_id = thread_id
+        self.known = known
+
+
+def known_answer_of(
+    desk: Desk, view: ThreadView, candidates: list[Candidate]
+) -> KnownAnswer | None:
+    """The verified answer of the thread this one duplicates (confirmed, or the candidates)."""
+    originals = ([view.duplicate_of] if view.duplicate_of else []) + [
+        c.original_id for c in candidates
+    ]
+    door = desk.verification
+    for original in originals:
+        found = door.known_answer(original)
+        if found is not None:
+            return found
+    return None
+
+
+def known_answer_text(known: KnownAnswer) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
+    text.append(f"Known answer on #{known.thread_id}", style="bold")
+    text.append(f" (verified by {_line(known.verified_by)}) {_line(known.author)}: ")
+    text.append(_line(clip(known.excerpt, 200)), style="italic")
+    return text
+
+
+def to_row(row: QueueRow) -> Row:
+    return Row(
+        key=row.post_id,
+        cells=(
+            f"{row.impact:.0f}",
+            str(row.score),
+            "✓" if row.accepted else "",
+            KIND_LABEL.get(row.kind, row.kind),
+            f"#{row.thread_id}",
+            _line(row.title),
+        ),
+        tone="" if row.kind != "answer" or row.score >= 50 else "dim",
+    )
+
+
+def signals_text(side: AnswerSide) -> Text:
+    text = Text()
+    for signal in sorted(side.signals, key=lambda s: -abs(s.points)):
+        style = "green" if signal.points > 0 else "red"
+        text.append(f"{signal.points:+4d} ", style=f"bold {style}")
+        text.append(_line(signal.reason) + "\n")
+    if not side.signals:
+        text.append("no signal either way\n", style="dim")
+    return text
+
+
+def summary(view: AnswerView) -> Text:
+    """Status, score and why: the top of the detail."""
+    cand = view.candidate
+    text = Text()
+    text.append(f"answer {cand.post_id} · score {cand.score}", style="bold")
+    text.append(f" · impact {view.impact:.0f}")
+    if view.payout_minor:
+        text.append(f" · payout {view.payout_minor / 100:.2f} at stake")
+    text.append("\n")
+    warn = view.blind or view.proposed_state or view.recheck
+    text.append(_line(view.status_line) + "\n", style="bold yellow" if warn else "")
+    text.append_text(signals_text(cand))
+    platform = (
+        "Discourse: v accepts it (solved plugin) and posts an official note"
+        if view.source_kind in ("discourse", "demo")
+        else "this platform cannot receive it: decisions stay in peerdesk, with the reason"
+    )
+    text.append(platform, style="dim")
+    return text
+
+
+def question(view: AnswerView) -> Text:
+    text = Text()
+    text.append(f"#{view.thread_id} ", style="bold")
+    text.append(_line(view.title), style="bold")
+    text.append(f"  asked by {_line(view.asker)}\n", style="dim")
+    text.append(printable(clip(view.question, BODY_LIMIT)))
+    return text
+
+
+def candidate(view: AnswerView) -> Text:
+    cand = view.candidate
+    text = Text()
+    mark = " · accepted by the asker" if cand.accepted else ""
+    text.append(f"Answer {cand.position}. by {_line(cand.author)}{mark}\n", style="bold")
+    text.append(printable(clip(cand.body, BODY_LIMIT)))
+    return text
+
+
+def competitors(view: AnswerView, highlighted: int) -> Text:
+    if not view.competitors:
+        return Text("No competing answer in this thread.", style="dim")
+    text = Text("Competing answers ([ ] move, p picks the highlighted one):\n", style="bold")
+    for index, other in enumerate(view.competitors):
+        here = index == highlighted
+        pointer = "▶ " if here else "  "
+        accepted = " ✓" if other.accepted else ""
+        state = f" [{other.state}]" if other.state and other.state != "pending" else ""
+        head = f"{pointer}{other.position}. {other.score:3d}{accepted}{state} {_line(other.author)}"
+        text.append(head + "\n", style="bold reverse" if here else "bold")
+        text.append(f"    {_line(other.why(3))}\n", style="italic")
+        text.append(f"    {_line(clip(other.body, OTHER_LIMIT))}\n", style="dim")
+    return text
+
+
+def calibration(agreement: list[Agreement], disagreements: list[Disagreement]) -> Text:
+    text = Text("Calibration: ", style="bold")
+    if agreement:
+        text.append(
+            " · ".join(
+                f"{_line(a.moderator)} {a.agreed}/{a.calibrated} ({a.rate:.0%})" for a in agreement
+            )
+        )
+    else:
+        text.append("no calibrated decision yet", style="dim")
+    text.append(f"\nReview list: {len(disagreements)} disagreement(s)", style="bold")
+    for d in disagreements[:5]:
+        text.append(
+            f"\n  {d.post_id} #{d.thread_id} {d.kind}: {_line(d.first_by)} {d.first_state}, "
+            f"{_line(d.reviewer)} {d.review_state} — {_line(clip(d.title, 40))}"
+        )
+    return text
+
+
+class AnswerList(LazyTable):
+    """The queue: no selection (each answer is decided on its own)."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "toggle_selection"
+
+
+class Detail(VerticalScroll, inherit_bindings=False):
+    """The answer, scrolled by the screen's keys (its own would shadow the list's j/k)."""
+
+
+def perform(desk: Desk, decision: Decision, view: AnswerView, blind: bool) -> str:
+    """One verification decision through the Desk; returns what to tell the moderator."""
+    door = desk.verification
+    post = decision.target_ids[0]
+    params = decision.params
+    expected = str(params.get("expected_hash") or "") or None
+    action = decision.action
+    if blind and action in ("verify", "reject"):
+        door.calibrate(post, "verified" if action == "verify" else "rejected")
+    elif action == "verify":
+        door.verify(post, expected_hash=expected)
+    elif action == "reject":
+        door.reject(post, str(params["reason"]), str(params.get("text", "")), expected)
+    elif action == "needs_edit":
+        door.needs_edit(post, str(params.get("text", "")), expected)
+    elif action == "pick":
+        door.pick(post, expected_hash=expected)
+    elif action in ("confirm", "disagree"):
+        door.confirm(post, agree=action == "confirm")
+    else:
+        raise PeerdeskError(f"Unknown action {action!r}")
+    after = door.answer(post)
+    return f"Answer {post}: {after.status_line} (u undoes it)"
+
+
+class VerificationScreen(DeskScreen):
+    CSS_PATH = "verification.tcss"
+    HELP_TITLE = "Verification"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("v", "verify", "Verify", id="verify.verify", tooltip="Verified correct"),
+        Binding(
+            "x", "reject", "Reject", id="verify.reject", tooltip="Wrong: a reason and free text"
+        ),
+        Binding(
+            "e",
+            "needs_edit",
+            "Needs edit",
+            id="verify.needs_edit",
+            tooltip="Ask the author to edit it (a note through the outbox)",
+        ),
+        Binding(
+            "p",
+            "pick",
+            "Pick",
+            id="verify.pick",
+            tooltip="Pick the highlighted competing answer instead (four-eyes if it overturns "
+            "the asker's accept)",
+        ),
+        Binding(
+            "c",
+            "confirm",
+            "Confirm",
+            show=False,
+            id="verify.confirm",
+            tooltip="Second moderator: confirm the contested proposal",
+        ),
+        Binding(
+            "d",
+            "disagree",
+            "Disagree",
+            show=False,
+            id="verify.disagree",
+            tooltip="Second moderator: disagree with the proposal (goes to the review list)",
+        ),
+        Binding("u", "undo", "Undo", id="verify.undo", tooltip="Undo your last decision"),
+        Binding(
+            "right_square_bracket",
+            "competitor(1)",
+            "Next answer",
+            show=False,
+            id="verify.next_competitor",
+            tooltip="Highlight the next competing answer",
+        ),
+        Binding(
+            "left_square_bracket",
+            "competitor(-1)",
+            "Previous answer",
+            show=False,
+            id="verify.previous_competitor",
+            tooltip="Highlight the previous competing answer",
+        ),
+        Binding(
+            "J,shift+down",
+            "scroll_detail(1)",
+            "Scroll down",
+            show=False,
+            id="verify.scroll_down",
+            tooltip="Scroll the answer down",
+        ),
+        Binding(
+            "K,shift+up",
+            "scroll_detail(-1)",
+            "Scroll up",
+            show=False,
+            id="verify.scroll_up",
+            tooltip="Scroll the answer up",
+        ),
+        Binding(
+            "o", "open_thread", "Open", show=False, id="verify.open", tooltip="Open the thread"
+        ),
+        Binding(
+            "r", "refresh", "Refresh", show=False, id="verify.refresh", tooltip="Reload the queue"
+        ),
+        Binding("escape", "back", "Back", id="verify.back", tooltip="Back"),
+    ]
+
+    def __init__(self, focus_post: int | None = None) -> None:
+        super().__init__()
+        self.focus_post = focus_post  # opened on one answer (from the Thread screen)
+        self.request_id = 0
+        self.answer_request = 0
+        self.rows: list[QueueRow] = []
+        self.view: AnswerView | None = None
+        self.highlighted = 0
+        self._shown_once = False
+        self._pinned = focus_post is not None
+        self._pinned_row: int | None = None
+
+    # ---- layout ----
+    def compose(self) -> ComposeResult:
+        yield TitleBar()
+        yield AnswerList(
+            COLUMNS,
+            page_size=LIMIT,
+            empty_text="No answer waits for verification.",
+            id="answers",
+        )
+        with Detail(id="answer-detail", can_focus=False):
+            yield Static(Text("Loading…"), id="answer-summary", markup=False)
+            yield Static("", id="answer-question", markup=False)
+            yield Static("", id="answer-candidate", markup=False)
+            yield Static("", id="answer-competitors", markup=False)
+            yield Static("", id="answer-calibration", markup=False)
+        yield StatusBar(id="verify-status")
+        yield Footer(compact=True, show_command_palette=False)
+
+    @property
+    def table(self) -> LazyTable:
+        return self.query_one("#answers", LazyTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self._update_status()
+        self.post_message(AnswersRequested())
+        if self.focus_post is not None:
+            self.post_message(AnswerRequested(self.focus_post))
+
+    def on_screen_resume(self) -> None:
+        if self._shown_once:
+            self.post_message(RefreshRequested())
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key in MOVES:
+            self._pinned = False  # the moderator moves in the queue: follow the cursor again
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        role_action = ROLE_OF_VERIFY_ACTION.get(action)
+        if role_action is not None and not self.desk.can(role_action):
+            return False
+        view = self.view
+        if action in ("confirm", "disagree"):
+            return view is not None and bool(view.proposed_state)
+        return not (action in ("needs_edit", "pick") and view is not None and view.blind)
+
+    def _update_status(self) -> None:
+        bar = self.query_one("#verify-status", StatusBar)
+        count = len(self.rows)
+        more = "+" if count >= LIMIT else ""
+        bar.left = f"Verification · {count}{more} answer{'s' if count != 1 else ''} to check"
+        bar.right = "? help · esc back"
+
+    # ---- the queue ----
+    @on(AnswersRequested)
+    def _on_answers_requested(self, message: AnswersRequested) -> None:
+        message.stop()
+        self.request_id += 1
+        self.load_answers(self.request_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="answers")
+    def load_answers(self, request_id: int) -> None:
+        def read(desk: Desk) -> AnswersLoaded:
+            door = desk.verification
+            problem = door.settings().problem
+            return AnswersLoaded(
+                request_id,
+                door.queue(limit=LIMIT),
+                door.agreement(),
+                door.disagreements(),
+                problem,
+            )
+
+        self.post_message(self.host.call_desk(read))
+
+    @on(AnswersLoaded)
+    def _on_answers_loaded(self, message: AnswersLoaded) -> None:
+        message.stop()
+        if message.request_id != self.request_id:
+            return
+        self.rows = message.rows
+        self.table.reset(
+            len(message.rows), [to_row(r) for r in message.rows], offset=0, keep_cursor=True
+        )
+        self.query_one("#answer-calibration", Static).update(
+            calibration(message.agreement, message.disagreements)
+        )
+        if message.problem:
+            self.notify(message.problem, severity="warning", timeout=10, markup=False)
+        self._update_status()
+        self._shown_once = True
+        if not message.rows and self.focus_post is None:
+            self._show_nothing()
+
+    @on(LazyTable.PageWanted, "#answers")
+    def _on_page_wanted(self, message: LazyTable.PageWanted) -> None:
+        message.stop()  # every row is loaded at once (LIMIT): nothing more to fetch
+
+    @on(WorkFailed)
+    def _on_work_failed(self, message: WorkFailed) -> None:
+        self.table.forget_pending()
+
+    @on(LazyTable.CursorMoved, "#answers")
+    def _on_cursor(self, message: LazyTable.CursorMoved) -> None:
+        message.stop()
+        if message.key is None:
+            return
+        post = int(str(message.key))
+        if self._pinned:  # opened on one answer: keep it until the moderator moves the cursor
+            if self._pinned_row is None or self._pinned_row == post:
+                self._pinned_row = post
+                return
+            self._pinned = False
+        if self.view is None or self.view.candidate.post_id != post:
+            self.post_message(AnswerRequested(post))
+
+    # ---- one answer ----
+    @on(AnswerRequested)
+    def _on_answer_requested(self, message: AnswerRequested) -> None:
+        message.stop()
+        self.answer_request += 1
+        self.load_answer(self.answer_request, message.post_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="answer")
+    def load_answer(self, request_id: int, post_id: int) -> None:
+        view = self.host.call_desk(lambda desk: desk.verification.answer(post_id))
+        self.post_message(AnswerLoaded(request_id, view))
+
+    @on(AnswerLoaded)
+    def _on_answer_loaded(self, message: AnswerLoaded) -> None:
+        message.stop()
+        if message.request_id != self.answer_request:
+            return
+        same = (
+            self.view is not None and self.view.candidate.post_id == message.view.candidate.post_id
+        )
+        self.view = message.view
+        if not same:
+            self.highlighted = 0
+        self._render_view()
+        if not same:
+            self.query_one("#answer-detail", Detail).scroll_home(animate=False)
+        self.refresh_bindings()
+
+    def _render_view(self) -> None:
+        view = self.view
+        if view is None:
+            return
+        self.highlighted = max(0, min(self.highlighted, len(view.competitors) - 1))
+        self.query_one("#answer-summary", Static).update(summary(view))
+        self.query_one("#answer-question", Static).update(question(view))
+        self.query_one("#answer-candidate", Static).update(candidate(view))
+        self.query_one("#answer-competitors", Static).update(competitors(view, self.highlighted))
+
+    def _show_nothing(self) -> None:
+        self.view = None
+        self.query_one("#answer-summary", Static).update(
+            Text("Nothing to verify: every answer in the queue has been decided.", style="dim")
+        )
+        for name in ("question", "candidate", "competitors"):
+            self.query_one(f"#answer-{name}", Static).update("")
+
+    @on(RefreshRequested)
+    def _on_refresh(self, message: RefreshRequested) -> None:
+        message.stop()
+        self.post_message(AnswersRequested())
+        if self.view is not None:
+            self.post_message(AnswerRequested(self.view.candidate.post_id))
+
+    # ---- keys ----
+    def action_scroll_detail(self, direction: int) -> None:
+        detail = self.query_one("#answer-detail", Detail)
+        if direction > 0:
+            detail.scroll_page_down(animate=False)
+        else:
+            detail.scroll_page_up(animate=False)
+
+    def action_competitor(self, step: int) -> None:
+        if self.view is None or not self.view.competitors:
+            return
+        self.highlighted = (self.highlighted + step) % len(self.view.competitors)
+        self._render_view()
+
+    def action_open_thread(self) -> None:
+        if self.view is not None:
+            from console.screens.thread import ThreadScreen
+
+            self.app.push_screen(ThreadScreen(self.view.thread_id))
+
+    @on(LazyTable.RowActivated, "#answers")
+    def _on_activated(self, message: LazyTable.RowActivated) -> None:
+        message.stop()
+        self.action_open_thread()
+
+    def action_back(self) -> None:
+        if self.focus_post is not None:
+            self.app.pop_screen()
+        else:
+            self.app.switch_mode("queue")
+
+    def action_refresh(self) -> None:
+        self.post_message(RefreshRequested())
+
+    # ---- decisions ----
+    def _decide(self, action: str, post_id: int | None = None, **params: object) -> None:
+        view = self.view
+        if view is None:
+            self.notify("No answer is shown", severity="warning", markup=False)
+            return
+        target = view.candidate.post_id if post_id is None else post_id
+        expected = view.candidate.body_hash
+        if post_id is not None:
+            expected = next(
+                (c.body_hash for c in view.competitors if c.post_id == post_id), expected
+            )
+        decision = Decision(action, (target,), {"expected_hash": expected, **params})
+        self.save_verification(decision, view)
+
+    def action_verify(self) -> None:
+        self._decide("verify")
+
+    def action_reject(self) -> None:
+        view = self.view
+        if view is None:
+            return
+        if view.blind:
+            self._decide("reject")
+            return
+        from console.screens.verify_reason import ReasonScreen
+
+        def chosen(answer: tuple[str, str] | None) -> None:
+            if answer is not None:
+                self._decide("reject", reason=answer[0], text=answer[1])
+
+        self.app.push_screen(
+            ReasonScreen(
+                f"Reject answer {view.candidate.post_id}: why?",
+                REJECT_REASONS,
+                placeholder="more detail (optional)",
+                need_text=False,
+            ),
+            chosen,
+        )
+
+    def action_needs_edit(self) -> None:
+        view = self.view
+        if view is None:
+            return
+        from console.screens.verify_reason import ReasonScreen
+
+        def written(answer: tuple[str, str] | None) -> None:
+            if answer is not None:
+                self._decide("needs_edit", text=answer[1])
+
+        self.app.push_screen(
+            ReasonScreen(
+                f"Ask {_line(view.candidate.author)} to edit answer {view.candidate.post_id}",
+                None,
+                placeholder="what should change (sent to the author)",
+                need_text=True,
+            ),
+            written,
+        )
+
+    def action_pick(self) -> None:
+        view = self.view
+        if view is None or not view.competitors:
+            self.notify("There is no other answer to pick", severity="warning", markup=False)
+            return
+        self._decide("pick", view.competitors[self.highlighted].post_id)
+
+    def action_confirm(self) -> None:
+        self._decide("confirm")
+
+    def action_disagree(self) -> None:
+        self._decide("disagree")
+
+    def action_undo(self) -> None:
+        self.post_message(DecisionMade(Decision("undo")))
+
+    @work(thread=True, exit_on_error=False, group="decision")
+    def save_verification(self, decision: Decision, view: AnswerView) -> None:
+        try:
+            text, batch_id = self.call_desk_acting(
+                lambda desk: perform(desk, decision, view, view.blind)
+            )
+        except PeerdeskError as error:
+            self.post_message(DecisionRefused(decision, str(error)))
+            return
+        self.post_message(DecisionSaved(decision, text, batch_id))
+
+    def after_decision(self, decision: Decision) -> None:
+        if decision.target_ids and decision.action == "pick":
+            self.post_message(AnswerRequested(decision.target_ids[0]))
+        super().after_decision(decision)
