@@ -996,6 +996,7 @@ def build_demo(
             if progress is not None:
                 progress(min(start + CANDIDATE_SLICE, len(chosen)), len(chosen), "candidates")
     candidate_seconds = time.perf_counter() - mark
+    _plant_verification(cache)  # console.verify: answers worth verifying, past decisions
     return DemoSummary(
         threads=threads,
         posts=truth.posts,
@@ -1010,6 +1011,13 @@ def build_demo(
         candidate_seconds=candidate_seconds,
         candidate_pairs=pairs,
     )
+
+
+def _plant_verification(cache: Cache) -> None:
+    """The one call into answer verification (console.verify.demo)."""
+    from console.verify.demo import plant
+
+    plant(cache)
 
 
 def _find_duplicate_candidates(cache: Cache, thread_ids: list[int]) -> int:

@@ -234,13 +234,16 @@ def _detail(row: sqlite3.Row) -> tuple[str, str]:
 
 
 def pending(cache: Cache, actor: str, *, offset: int = 0, limit: int = 100) -> list[QueueRow]:
-    """What waits for `actor`: pending answers by impact, then blind calibration items."""
+    """What waits for `actor`: blind calibration items first (few, asked of them), then
+    pending answers with re-checks first, by impact."""
+    calibration = calibration_items(cache, actor, limit=1_000)
+    out = calibration[offset : offset + limit]
+    skip = max(0, offset - len(calibration))
     rows = cache.query(
         _ROW + "WHERE v.state = 'pending' AND p.hidden = 0 "
         "ORDER BY (v.recheck IS NOT NULL) DESC, v.impact DESC, v.id LIMIT ? OFFSET ?",
-        (limit, offset),
+        (limit - len(out), skip),
     )
-    out = []
     for r in rows:
         kind, detail = _detail(r)
         out.append(
@@ -257,8 +260,6 @@ def pending(cache: Cache, actor: str, *, offset: int = 0, limit: int = 100) -> l
                 detail,
             )
         )
-    if len(out) < limit:
-        out += calibration_items(cache, actor, limit=limit - len(out))
     return out
 
 

@@ -1,0 +1,175 @@
+"""Answer verification in the demo community, so `make demo` shows the Verification panel full.
+
+Called once at the end of `console.demo.build_demo`. It changes no thread or post (the demo's
+own tests compare those with the generator): it scores the newest answered threads and every
+thread whose accepted answer is one of the demo's wrong answers, marks the prolific helpers'
+answers as earning a payout (the community pays them), and replays a few decisions by two demo
+moderators, priya and sam, through the real decision pipeline:
+
+- verified staff answers (some re-queued blind for calibration, so the demo user sees
+  "calibrate" rows), and verified answers on originals of likely duplicates (the known answer);
+- wrong answers rejected (their authors get a track record);
+- a pick of the right answer over the asker's wrong accept, and a rejection of an asker-accepted
+  wrong answer, both waiting for a second moderator (four-eyes);
+- sam calibrating priya's decisions (agreement rates, one disagreement on the review list);
+- a verification undone (a re-check) and a needs-edit note.
+
+Near-copies need nothing planted: the demo's answers are built from shared step templates, so
+some replies repeat an earlier one almost word for word, and the near-copy signal finds them.
+Outbox items of these past decisions are marked applied: they happened before the demo begins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from console import demo_corpus
+from console.clock import now_iso
+from console.db import Cache
+from console.errors import PeerdeskError
+from console.models import DecisionResult, Role
+from console.verify import queue
+from console.verify.service import Verification
+from console.verify.settings import VerifySettings
+
+MODERATORS = frozenset({Role.MODERATOR})
+NEWEST_THREADS = (
+    400  # answered threads scored at build time (the rest on `peerdesk verify --refresh`)
+)
+HELPER_TRUST = 3  # the demo's prolific helpers: the paid contributors
+PAYOUT_MINOR = 500  # £5.00 per verified answer of a paid contributor
+
+
+def _wrong_prefixes() -> tuple[str, ...]:
+    return tuple(
+        {w.split("{")[0].strip() for topic in demo_corpus.TOPICS for w in topic.wrong} - {""}
+    )
+
+
+def _is_wrong(text: str, prefixes: tuple[str, ...]) -> bool:
+    return any(text.startswith(p) for p in prefixes)
+
+
+def plant(cache: Cache) -> None:
+    """Score the demo's answers and replay the demo moderators' decisions (see the module)."""
+    plain = VerifySettings(calibration_share=0.0)
+    prefixes = _wrong_prefixes()
+    answered = queue.answered_threads(cache)
+    accepted = cache.query(
+        "SELECT t.id, p.id AS post_id, p.body_text FROM threads t "
+        "JOIN posts p ON p.id = t.accepted_post_id WHERE t.status != 'duplicate'"
+    )
+    wrong_accepts = [r for r in accepted if _is_wrong(str(r["body_text"]), prefixes)]
+    originals = [
+        int(r[0])
+        for r in cache.query(
+            "SELECT DISTINCT d.original_id FROM duplicate_links d "
+            "JOIN threads t ON t.id = d.original_id WHERE d.decision = 'pending' "
+            "AND t.accepted_post_id IS NOT NULL ORDER BY d.score DESC LIMIT 12"
+        )
+    ]
+    chosen = sorted(
+        set(answered[-NEWEST_THREADS:]) | {int(r["id"]) for r in wrong_accepts} | set(originals)
+    )
+    queue.refresh(cache, chosen, plain)
+    with cache.transaction() as conn:
+        conn.execute(
+            "UPDATE verifications SET payout_minor = ? WHERE state = 'pending' AND post_id IN ("
+            "SELECT p.id FROM posts p JOIN members m ON m.id = p.author_id "
+            "WHERE m.trust_level = ?)",
+            (PAYOUT_MINOR, HELPER_TRUST),
+        )
+    priya = Verification(cache, "priya", MODERATORS, overrides=plain)
+    sam = Verification(cache, "sam", MODERATORS, overrides=plain)
+    calibrated = Verification(
+        cache, "priya", MODERATORS, overrides=VerifySettings(calibration_share=1.0)
+    )
+    done: list[DecisionResult] = []
+
+    def attempt(decide: Callable[[], DecisionResult]) -> None:
+        """One past decision; one that does not apply to this build is skipped."""
+        try:
+            done.append(decide())
+        except PeerdeskError:
+            return
+
+    staff_accepted = [
+        int(r[0])
+        for r in cache.query(
+            "SELECT v.post_id FROM verifications v JOIN posts p ON p.id = v.post_id "
+            "JOIN members m ON m.id = p.author_id JOIN threads t ON t.id = v.thread_id "
+            "WHERE v.state = 'pending' AND m.trust_level = 4 AND t.accepted_post_id = v.post_id "
+            "ORDER BY v.impact DESC, v.post_id LIMIT 10"
+        )
+    ]
+    wrong_pending = [
+        int(r[0])
+        for r in cache.query(
+            "SELECT v.post_id, p.body_text FROM verifications v JOIN posts p ON p.id = v.post_id "
+            "JOIN threads t ON t.id = v.thread_id WHERE v.state = 'pending' "
+            "AND (t.accepted_post_id IS NULL OR t.accepted_post_id != v.post_id) "
+            "ORDER BY v.post_id"
+        )
+        if _is_wrong(str(r[1]), prefixes)
+    ]
+    for post in staff_accepted[:3]:  # re-queued blind: the demo user sees them as "calibrate"
+        attempt(lambda p=post: calibrated.verify(p))
+    for post in staff_accepted[3:6]:
+        attempt(lambda p=post: sam.verify(p))
+    for post in staff_accepted[6:8]:  # sam's, calibrated by priya below
+        attempt(lambda p=post: sam_calibrated(cache).verify(p))
+    for post in wrong_pending[:6]:
+        attempt(lambda p=post: priya.reject(p, "wrong", "contradicts the help pages"))
+    for original in originals[:6]:  # the known answer shown beside new duplicates
+        row = cache.one("SELECT accepted_post_id FROM threads WHERE id = ?", (original,))
+        if row and row[0]:
+            queue.ensure(cache, int(row[0]), plain)
+            attempt(lambda p=int(row[0]): priya.verify(p))
+    for thread in wrong_accepts[:2]:  # four-eyes: pick the right answer over the asker's
+        best = cache.one(
+            "SELECT v.post_id FROM verifications v WHERE v.thread_id = ? AND v.post_id != ? "
+            "AND v.state = 'pending' ORDER BY v.score DESC LIMIT 1",
+            (thread["id"], thread["post_id"]),
+        )
+        if best:
+            attempt(lambda p=int(best[0]): sam.pick(p, "the accepted answer is wrong"))
+    for thread in wrong_accepts[2:4]:  # four-eyes: reject the asker's wrong accept
+        attempt(lambda p=int(thread["post_id"]): priya.reject(p, "wrong"))
+    for index, review in enumerate(
+        cache.query(
+            "SELECT post_id FROM verification_reviews WHERE kind = 'calibration' "
+            "AND state = 'open' AND first_by = 'sam' ORDER BY id"
+        )
+    ):
+        attempt(
+            (
+                lambda p=int(review[0]), i=index: priya.calibrate(
+                    p, "verified" if i == 0 else "rejected"
+                )
+            )
+        )
+    recheck = staff_accepted[8:9]
+    for post in recheck:  # verified, then undone: a re-check item
+        attempt(lambda p=post: priya.verify(p))
+        attempt(priya.undo)
+    short = cache.one(
+        "SELECT v.post_id FROM verifications v WHERE v.state = 'pending' AND v.reasons LIKE "
+        "'%\"short\"%' ORDER BY v.post_id LIMIT 1"
+    )
+    if short:
+        attempt(
+            lambda p=int(short[0]): sam.needs_edit(
+                p, "Please add the steps, not just the answer, so others can follow them"
+            )
+        )
+    ids = [i for result in done for i in result.outbox_ids]
+    with cache.transaction() as conn:
+        conn.executemany(
+            "UPDATE outbox SET state = 'applied', attempts = 1, sent_at = ?, updated_at = ? "
+            "WHERE id = ? AND state = 'pending'",
+            [(now_iso(), now_iso(), i) for i in ids],
+        )
+
+
+def sam_calibrated(cache: Cache) -> Verification:
+    return Verification(cache, "sam", MODERATORS, overrides=VerifySettings(calibration_share=1.0))
