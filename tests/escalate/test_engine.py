@@ -104,9 +104,8 @@ def test_idempotent_across_resync_and_reimport_but_an_edit_fires_again(cache: Ca
     store(cache, threads, posts)
     store(cache, threads, posts)
     assert escalations(cache) == first
-    assert cache.one("SELECT count(*) FROM audit WHERE action = 'escalation_raised'")[0] == len(
-        first
-    )
+    raised = "SELECT count(*) FROM escalation_history WHERE event = 'raised'"
+    assert cache.one(raised)[0] == len(first)
     edited = [
         post("11", "1", "u1", 0, "Update: my solicitor has written to you", "2026-11-20T09:00:00Z")
     ]
