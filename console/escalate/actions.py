@@ -392,4 +392,13 @@ for _action, _apply in (
     ("esc_dismiss", _dismiss),
     ("esc_reopen", _reopen),
 ):
-    decisions.register(Kind(_action, _action, _apply, _revert, thread_of_escalation))
+    decisions.register(
+        Kind(
+            _action,
+            _action,
+            _apply,
+            _revert,
+            thread_of_escalation,
+            changes_item=_action != "esc_note",
+        )
+    )
