@@ -23,7 +23,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol, TypeVar
 
 import orjson
 
@@ -315,28 +315,14 @@ def _import(
                     repeats[line] = int(first[1])
             if not lines:
                 return
-            for records in (members, threads, posts):
-                kept = [
-                    r
-                    for r, n in zip(records, record_lines[id(records)], strict=True)
-                    if n not in lines
-                ]
-                for record, n in zip(records, record_lines[id(records)], strict=True):
-                    if n in lines:
-                        kind = type(record).__name__.removesuffix("Record").lower()
-                        bad.append(
-                            (
-                                n,
-                                f"{kind} {record.remote_id!r} came before at line {repeats[n]} "
-                                "with different content: this line is skipped, the first kept",
-                                "remote_id",
-                                record.remote_id,
-                            )
-                        )
-                records[:] = kept  # type: ignore[index]
+            _drop_lines(members, member_lines, lines, repeats, bad)
+            _drop_lines(threads, thread_lines, lines, repeats, bad)
+            _drop_lines(posts, post_lines, lines, repeats, bad)
 
-        repeats: dict[int, int] = {}
-        record_lines: dict[int, list[int]] = {id(members): [], id(threads): [], id(posts): []}
+        repeats: dict[int, int] = {}  # line -> the line where its id came first
+        member_lines: list[int] = []  # the line of each record waiting in members, threads, posts
+        thread_lines: list[int] = []
+        post_lines: list[int] = []
 
         def flush(line_no: int) -> None:
             with cache.transaction() as conn:
@@ -371,9 +357,8 @@ def _import(
             report.posts += len(posts)
             report.skipped += len(bad)
             report.problems.extend(f"{path.name} line {n}: {m}" for n, m, _, _ in bad[:20])
-            for records in (members, threads, posts):
-                records.clear()
-                record_lines[id(records)].clear()
+            for waiting in (members, threads, posts, member_lines, thread_lines, post_lines):
+                waiting.clear()
             seen.clear()
             bad.clear()
             held[0] = 0
@@ -411,18 +396,18 @@ def _import(
                 if kind == "post":
                     post = _post(rec)
                     posts.append(post)
-                    record_lines[id(posts)].append(line_no)
+                    post_lines.append(line_no)
                     held[0] += len(post.body_text) + len(post.body_raw)
                     seen.append((hash(("p", post.remote_id)), hash(line), line_no))
                 elif kind == "thread":
                     thread = _thread(rec)
                     threads.append(thread)
-                    record_lines[id(threads)].append(line_no)
+                    thread_lines.append(line_no)
                     seen.append((hash(("t", thread.remote_id)), hash(line), line_no))
                 elif kind == "member":
                     member = _member(rec)
                     members.append(member)
-                    record_lines[id(members)].append(line_no)
+                    member_lines.append(line_no)
                     seen.append((hash(("m", member.remote_id)), hash(line), line_no))
                 else:
                     raise p.BadField("type", f"unknown record type {kind!r}", kind)
@@ -459,6 +444,43 @@ def _import(
         finally:
             cache.conn.execute("DROP TABLE IF EXISTS temp.import_seen")
     return report
+
+
+class _Identified(Protocol):
+    @property
+    def remote_id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Identified)
+
+
+def _drop_lines(
+    records: list[R],
+    lines_of: list[int],
+    drop: set[int],
+    first_at: dict[int, int],
+    bad: list[tuple[int, str, str | None, str]],
+) -> None:
+    """Take the records read from the lines in `drop` out of `records`, each reported in `bad`."""
+    kept: list[R] = []
+    kept_lines: list[int] = []
+    for record, n in zip(records, lines_of, strict=True):
+        if n not in drop:
+            kept.append(record)
+            kept_lines.append(n)
+            continue
+        kind = type(record).__name__.removesuffix("Record").lower()
+        bad.append(
+            (
+                n,
+                f"{kind} {record.remote_id!r} came before at line {first_at[n]} with different "
+                "content: this line is skipped, the first kept",
+                "remote_id",
+                record.remote_id,
+            )
+        )
+    records[:] = kept
+    lines_of[:] = kept_lines
 
 
 def _excerpt(line: bytes) -> str:
