@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from console import audit, outbox
 from console.claims import check_free
@@ -293,7 +293,7 @@ def _newest_batch(conn: sqlite3.Connection, actor: str) -> sqlite3.Row:
     ).fetchone()
     if batch is None:
         raise NothingToUndo(f"{actor} has no decision left to undo")
-    return batch
+    return cast(sqlite3.Row, batch)
 
 
 def _undo_base(action: str) -> str:
