@@ -40,6 +40,8 @@ PUSHABLE: dict[str, frozenset[str]] = {
             "unverify_answer",
         }
     ),
+    "zendesk": frozenset({"ticket_create"}),  # escalations handed to support (sync/zendesk.py)
+    "webhook": frozenset({"ticket_create"}),  # escalations sent to any system (sync/webhook.py)
     "stackexchange": frozenset(),
     "jsonl": frozenset(),
 }
@@ -63,6 +65,7 @@ INTERNAL_ACTIONS = frozenset(
         "verify_calibrate",
         "verify_undo",
     }
+    | {"escalation"}  # escalation state changes (console/escalate/actions.py)
 )
 
 
