@@ -437,6 +437,7 @@ MIGRATIONS: list[list[str]] = [
             second_by TEXT,
             body_hash TEXT,
             recheck TEXT,
+            previous_state TEXT,
             updated_by TEXT,
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL
@@ -474,6 +475,8 @@ MIGRATIONS: list[list[str]] = [
         # the queue's impact counts duplicates pointing at a thread
         """CREATE INDEX IF NOT EXISTS threads_duplicate_of ON threads (duplicate_of)""",
         """CREATE INDEX IF NOT EXISTS duplicate_links_original ON duplicate_links (original_id)""",
+        # threads with activity since the queue was last scored
+        """CREATE INDEX IF NOT EXISTS threads_activity ON threads (last_activity_at)""",
         """CREATE TRIGGER verification_state_logged AFTER UPDATE OF state ON verifications
            WHEN old.state IS NOT new.state
            BEGIN
@@ -481,6 +484,13 @@ MIGRATIONS: list[list[str]] = [
                (verification_id, post_id, thread_id, from_state, to_state, actor, at)
              VALUES (new.id, new.post_id, new.thread_id, old.state, new.state, new.updated_by,
                      new.updated_at);
+           END""",
+        # the last decision before the current state ('verified' then 'rejected' is what the
+        # escalation rule "a verified answer was rejected" looks for)
+        """CREATE TRIGGER verification_previous_state AFTER UPDATE OF state ON verifications
+           WHEN old.state IS NOT new.state AND old.state IN ('verified', 'rejected', 'needs_edit')
+           BEGIN
+             UPDATE verifications SET previous_state = old.state WHERE id = new.id;
            END""",
         # An answer decided by a moderator and then edited, hidden or deleted on the platform
         # goes back to pending with a re-check item: never a silently stale "verified".

@@ -28,7 +28,7 @@ import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from console import decisions, roles
 from console.clock import now_iso
@@ -106,7 +106,7 @@ def _answer(conn: sqlite3.Connection, post_id: int) -> sqlite3.Row:
                 "nothing was changed"
             )
         raise InvalidDecision(f"Answer {post_id} has not been scored yet; open it first")
-    return row
+    return cast(sqlite3.Row, row)
 
 
 def _check_unchanged(row: sqlite3.Row, params: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ Outbox items of these past decisions are marked applied: they happened before th
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from console import demo_corpus
 from console.clock import now_iso
@@ -72,6 +73,7 @@ def plant(cache: Cache) -> None:
         set(answered[-NEWEST_THREADS:]) | {int(r["id"]) for r in wrong_accepts} | set(originals)
     )
     queue.refresh(cache, chosen, plain)
+    queue.mark_all_seen(cache)  # the older threads are scored on `peerdesk verify --refresh`
     with cache.transaction() as conn:
         conn.execute(
             "UPDATE verifications SET payout_minor = ? WHERE state = 'pending' AND post_id IN ("
@@ -113,18 +115,18 @@ def plant(cache: Cache) -> None:
         if _is_wrong(str(r[1]), prefixes)
     ]
     for post in staff_accepted[:3]:  # re-queued blind: the demo user sees them as "calibrate"
-        attempt(lambda p=post: calibrated.verify(p))
+        attempt(partial(calibrated.verify, post))
     for post in staff_accepted[3:6]:
-        attempt(lambda p=post: sam.verify(p))
+        attempt(partial(sam.verify, post))
     for post in staff_accepted[6:8]:  # sam's, calibrated by priya below
-        attempt(lambda p=post: sam_calibrated(cache).verify(p))
+        attempt(partial(sam_calibrated(cache).verify, post))
     for post in wrong_pending[:6]:
-        attempt(lambda p=post: priya.reject(p, "wrong", "contradicts the help pages"))
+        attempt(partial(priya.reject, post, "wrong", "contradicts the help pages"))
     for original in originals[:6]:  # the known answer shown beside new duplicates
         row = cache.one("SELECT accepted_post_id FROM threads WHERE id = ?", (original,))
         if row and row[0]:
             queue.ensure(cache, int(row[0]), plain)
-            attempt(lambda p=int(row[0]): priya.verify(p))
+            attempt(partial(priya.verify, int(row[0])))
     for thread in wrong_accepts[:2]:  # four-eyes: pick the right answer over the asker's
         best = cache.one(
             "SELECT v.post_id FROM verifications v WHERE v.thread_id = ? AND v.post_id != ? "
@@ -132,36 +134,28 @@ def plant(cache: Cache) -> None:
             (thread["id"], thread["post_id"]),
         )
         if best:
-            attempt(lambda p=int(best[0]): sam.pick(p, "the accepted answer is wrong"))
+            attempt(partial(sam.pick, int(best[0]), "the accepted answer is wrong"))
     for thread in wrong_accepts[2:4]:  # four-eyes: reject the asker's wrong accept
-        attempt(lambda p=int(thread["post_id"]): priya.reject(p, "wrong"))
+        attempt(partial(priya.reject, int(thread["post_id"]), "wrong"))
     for index, review in enumerate(
         cache.query(
             "SELECT post_id FROM verification_reviews WHERE kind = 'calibration' "
             "AND state = 'open' AND first_by = 'sam' ORDER BY id"
         )
     ):
-        attempt(
-            (
-                lambda p=int(review[0]), i=index: priya.calibrate(
-                    p, "verified" if i == 0 else "rejected"
-                )
-            )
-        )
+        second = "verified" if index == 0 else "rejected"  # one agreement, one disagreement
+        attempt(partial(priya.calibrate, int(review[0]), second))
     recheck = staff_accepted[8:9]
     for post in recheck:  # verified, then undone: a re-check item
-        attempt(lambda p=post: priya.verify(p))
+        attempt(partial(priya.verify, post))
         attempt(priya.undo)
     short = cache.one(
         "SELECT v.post_id FROM verifications v WHERE v.state = 'pending' AND v.reasons LIKE "
         "'%\"short\"%' ORDER BY v.post_id LIMIT 1"
     )
     if short:
-        attempt(
-            lambda p=int(short[0]): sam.needs_edit(
-                p, "Please add the steps, not just the answer, so others can follow them"
-            )
-        )
+        note = "Please add the steps, not just the answer, so others can follow them"
+        attempt(partial(sam.needs_edit, int(short[0]), note))
     ids = [i for result in done for i in result.outbox_ids]
     with cache.transaction() as conn:
         conn.executemany(

@@ -150,6 +150,43 @@ def refresh(cache: Cache, thread_ids: Iterable[int], settings: VerifySettings) -
     return kept
 
 
+SEEN_KEY = "verify_activity_seen"  # newest thread activity already scored (meta)
+FIRST_BATCH = 500  # threads scored when a cache is first opened for verification
+
+
+def refresh_changed(cache: Cache, settings: VerifySettings, limit: int = FIRST_BATCH) -> int:
+    """Score threads with activity since the last call (new answers synced, edits): at most
+    `limit` at a time, oldest activity first; a cache never scored starts with its newest."""
+    seen = cache.meta(SEEN_KEY)
+    if seen is None:
+        rows = cache.query(
+            "SELECT id, last_activity_at FROM threads WHERE status != 'duplicate' "
+            "ORDER BY last_activity_at DESC LIMIT ?",
+            (limit,),
+        )
+    else:
+        rows = cache.query(
+            "SELECT id, last_activity_at FROM threads WHERE last_activity_at > ? "
+            "AND status != 'duplicate' ORDER BY last_activity_at LIMIT ?",
+            (seen, limit),
+        )
+    if not rows:
+        return 0
+    kept = refresh(cache, [int(r[0]) for r in rows], settings)
+    newest = max(str(r[1]) for r in rows)
+    with cache.transaction():
+        cache.set_meta(SEEN_KEY, max(newest, seen or ""))
+    return kept
+
+
+def mark_all_seen(cache: Cache) -> None:
+    """Every thread's activity so far counts as scored (after a full or a chosen refresh)."""
+    row = cache.one("SELECT max(last_activity_at) FROM threads")
+    if row and row[0]:
+        with cache.transaction():
+            cache.set_meta(SEEN_KEY, str(row[0]))
+
+
 def answered_threads(cache: Cache) -> list[int]:
     """Threads with at least one visible reply and not closed as duplicates."""
     return [

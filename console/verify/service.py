@@ -42,10 +42,17 @@ class Verification:
 
     # ---- reading ----
     def refresh(self, thread_ids: list[int] | None = None) -> int:
-        ids = queue.answered_threads(self.cache) if thread_ids is None else thread_ids
-        return queue.refresh(self.cache, ids, self.settings())
+        """Rescore the given threads (every answered thread without ids)."""
+        if thread_ids is None:
+            kept = queue.refresh(self.cache, queue.answered_threads(self.cache), self.settings())
+            queue.mark_all_seen(self.cache)
+            return kept
+        return queue.refresh(self.cache, thread_ids, self.settings())
 
     def queue(self, *, offset: int = 0, limit: int = 100) -> list[QueueRow]:
+        """What waits for this moderator; threads with new activity are scored first."""
+        if offset == 0:
+            queue.refresh_changed(self.cache, self.settings())
         return queue.pending(self.cache, self.actor, offset=offset, limit=limit)
 
     def pending_count(self) -> int:

@@ -207,9 +207,10 @@ def test_verified_answer_later_rejected_when_verifications_exist(cache: Cache) -
             post("12", "1", "u2", 1, "Use apn.example", "2026-11-20T08:30:00Z"),
         ],
     )
-    assert engine.scan_clock(cache) == 0  # no verifications table: nothing, no error
+    assert engine.scan_clock(cache) == 0  # no verification yet: nothing, no error
     answer = cache.one("SELECT id FROM posts WHERE remote_id = '12'")[0]
     with cache.transaction() as conn:
+        conn.execute("DROP TABLE verifications")  # console.verify's table: this shape instead
         conn.execute(
             "CREATE TABLE verifications (id INTEGER PRIMARY KEY, post_id INTEGER, state TEXT, "
             "decided_at TEXT)"
@@ -237,6 +238,7 @@ def test_verifications_with_a_previous_state_column(cache: Cache) -> None:
     )
     pid = cache.one("SELECT id FROM posts")[0]
     with cache.transaction() as conn:
+        conn.execute("DROP TABLE verifications")  # console.verify's table: this shape instead
         conn.execute(
             "CREATE TABLE verifications (post_id INTEGER PRIMARY KEY, state TEXT, previous_state TEXT)"
         )

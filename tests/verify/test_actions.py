@@ -14,7 +14,7 @@ from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
 from console.verify.service import Verification
 from console.verify.settings import VerifySettings
-from tests.verify.conftest import Community, as_moderator
+from tests.verify.conftest import Community, add_thread, as_moderator
 
 
 def outbox(community: Community) -> list[dict[str, object]]:
@@ -387,3 +387,41 @@ def test_settings_errors_name_the_line_and_keep_the_last_good(
     bad = Verification(community.cache, "alice", frozenset(verifier_roles()), config).settings()
     assert "line 4" in str(bad.problem) and "asks_questoin" in str(bad.problem)
     assert bad.points["asks_question"] == -20 and bad.calibration_share == 0.2
+
+
+def test_new_answers_synced_later_join_the_queue(
+    community: Community, verifier: Verification
+) -> None:
+    assert {r.post_id for r in verifier.queue()} >= {community.posts["t1-2"]}
+    add_thread(
+        community,
+        "late",
+        "Voicemail PIN reset",
+        "How do I reset my voicemail PIN?",
+        "asker",
+        [
+            (
+                "staff",
+                "Call 121 from your phone and choose option 3 to reset the "
+                "voicemail PIN; you can also reset it in the app under Settings.",
+            )
+        ],
+        created="2026-11-20T09:00:00Z",
+    )
+    assert community.posts["late-1"] in {r.post_id for r in verifier.queue()}
+
+
+def test_a_verified_answer_later_rejected_is_escalated(
+    community: Community, verifier: Verification
+) -> None:
+    """console.escalate's rule reads `previous_state`: the last decision before this one."""
+    from console.escalate import engine
+
+    post = community.posts["t2-2"]
+    verifier.verify(post)
+    assert engine.scan_clock(community.cache) == 0
+    verifier.undo()  # pending again (a re-check) ...
+    verifier.reject(post, "wrong", "the roaming policy changed")  # ... then rejected
+    row = state(community, "t2-2")
+    assert (row["state"], row["previous_state"]) == ("rejected", "verified")
+    assert engine.scan_clock(community.cache) == 1
