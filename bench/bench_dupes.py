@@ -34,6 +34,7 @@ import random
 import resource
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -159,9 +160,7 @@ def measure(path: Path, size: int, new: int, rebuild: bool = True) -> dict[str, 
     for i in range(new):
         title, body = _thread(words, rng, 11, pool if i % 2 else None)
         threads, posts = _records(size + 10 + i, [(title, body)])
-        threads = [
-            ThreadRecord(**{**t.__dict__, "created_at": "2099-01-01T00:00:00Z"}) for t in threads
-        ]
+        threads = [replace(t, created_at="2099-01-01T00:00:00Z") for t in threads]
         ids = upsert_threads(cache, source, threads, posts)
         thread_id = next(iter(ids.values()))
         began = time.perf_counter()
