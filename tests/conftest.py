@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,37 @@ SHARED = REPO.parent / "shared"
 FROZEN_NOW = "2026-11-20T12:00:00Z"
 
 
+def require_all() -> bool:
+    """Whether CI asked for every test to run (a missing tool or data set is then a failure)."""
+    return bool(os.environ.get("PEERDESK_REQUIRE_ALL"))
+
+
+def require_shared(*parts: str) -> Path:
+    """A path inside ../shared (fixtures, benchmark data beside the checkout).
+
+    Missing: the test (or, called at import time, the whole module) is skipped with one line
+    naming the path, or fails when PEERDESK_REQUIRE_ALL is set (CI). Safe to call while
+    collecting: the skip then covers the module that asked.
+    """
+    path = SHARED.joinpath(*parts)
+    if path.exists():
+        return path
+    what = "/".join(("../shared", *parts))
+    if require_all():
+        pytest.fail(f"{what} is required (PEERDESK_REQUIRE_ALL is set) but missing at {path}")
+    pytest.skip(
+        f"{what} is missing (clone the shared fixtures beside the checkout to run this)",
+        allow_module_level=True,
+    )
+    raise AssertionError  # unreachable
+
+
 def require_tool(name: str) -> str:
     """Path of an external tool; skip without it, fail if PEERDESK_REQUIRE_ALL is set (CI)."""
     found = shutil.which(name)
     if found:
         return found
-    if os.environ.get("PEERDESK_REQUIRE_ALL"):
+    if require_all():
         pytest.fail(f"{name} is required (PEERDESK_REQUIRE_ALL is set) but was not found")
     pytest.skip(f"{name} is not installed")
     raise AssertionError  # unreachable
@@ -52,6 +78,44 @@ def cache(cache_path: Path) -> Iterator[Cache]:
 
 @pytest.fixture
 def shared() -> Iterator[Path]:
-    if not SHARED.is_dir():
-        pytest.fail(f"../shared is expected beside the checkout at {SHARED}")
-    yield SHARED
+    """../shared itself; see require_shared."""
+    yield require_shared()
+
+
+def _cannot(what: str) -> None:
+    if require_all():
+        pytest.fail(f"{what} (PEERDESK_REQUIRE_ALL is set)")
+    pytest.skip(what)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
+    """`small_disk(kib)` mounts a real tmpfs of that size and returns its folder, so "disk full"
+    is the kernel's own ENOSPC (SQLite's SQLITE_FULL), not a simulation. Needs root: skipped
+    otherwise (failed under PEERDESK_REQUIRE_ALL). `resize_disk(folder, kib)` grows one."""
+    mounted: list[Path] = []
+
+    def mount(kib: int) -> Path:
+        where = tmp_path / f"disk{len(mounted)}"
+        where.mkdir()
+        if os.geteuid() != 0 or not shutil.which("mount"):
+            _cannot("a small disk (tmpfs) for disk-full tests needs root and mount")
+        run = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(where)],
+            capture_output=True,
+            text=True,
+        )
+        if run.returncode:
+            _cannot(f"cannot mount a small tmpfs for disk-full tests: {run.stderr.strip()}")
+        mounted.append(where)
+        return where
+
+    yield mount
+    for where in reversed(mounted):
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def resize_disk(where: Path, kib: int) -> None:
+    subprocess.run(
+        ["mount", "-o", f"remount,size={kib}k", str(where)], check=True, capture_output=True
+    )

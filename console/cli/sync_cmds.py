@@ -227,9 +227,11 @@ def cmd_import(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"\r{report.posts} posts, {report.threads} threads stored")
                 sys.stderr.flush()
 
-        report = jsonl.import_file(cache, args.file, source_name=args.source, progress=show)
-        if not args.quiet:
-            sys.stderr.write("\n")
+        try:
+            report = jsonl.import_file(cache, args.file, source_name=args.source, progress=show)
+        finally:
+            if not args.quiet:
+                sys.stderr.write("\n")  # end the progress line, also before an error's line
         source_id = cache.one("SELECT id FROM sources WHERE name = ?", (report.source,))[0]
         pairs, done, left = refresh_newest(cache, source_id, args.candidates)
     finally:
@@ -241,8 +243,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(f"duplicate candidates: {pairs} pairs for the {done} newest open threads")
     if left:
         print(f"  {left} older open threads have none yet: run `peerdesk dupes --rebuild`")
+    if report.resumed_from:
+        print(f"  resumed after line {report.resumed_from} (stored by an earlier, stopped run)")
     for problem in report.problems[:10]:
         print(f"  {problem}")
+    if report.mended:
+        print(f"  {report.mended} records kept with lone surrogates replaced by U+FFFD:")
+        for note in report.notes[:10]:
+            print(f"  {note}")
     return 4 if report.skipped else 0
 
 
