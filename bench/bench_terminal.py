@@ -418,6 +418,15 @@ def one_round(s: Session, back_keys: list[str]) -> None:
     s.step("G", b"G", at_row("all", total), "G")
     s.step("g", b"g", at_row("all", 1), "g")
     s.step("j", b"j", at_row("all", 2), "move-open")
+    # open a thread with replies (moving between posts is measured there)
+    target = 2
+    for index, line in enumerate(queue_rows(term.last.lines if term.last else [])[1:], start=2):
+        replies = line[23:26].strip()
+        if replies.isdigit() and int(replies) >= 2:
+            target = index
+            break
+    for row in range(3, target + 1):
+        s.step("j", b"j", at_row("all", row), f"move-to-{row}")
     for back in back_keys:
         title = cursor_title(term)
         s.press("enter", KEYS["enter"], thread_shown(title))
@@ -425,7 +434,8 @@ def one_round(s: Session, back_keys: list[str]) -> None:
             s.press(f"thread {key}", key.encode(), None)
         s.press("thread pagedown", KEYS["pagedown"], None)
         s.press("thread g", b"g", None)
-        s.step(back, KEYS.get(back, back.encode()), at_row("all", 2), "back")
+        s.step(back, KEYS.get(back, back.encode()), at_row("all", target), "back")
+    s.press("g", b"g", at_row("all", 1))
     s.press("/", b"/", lambda ln: any("search words" in line for line in ln))
     for count in range(1, len(SEARCH) + 1):
         typed = SEARCH[:count]
