@@ -39,6 +39,8 @@ class Change:
     after: dict[str, Any]
     outbox_action: str | None = None
     outbox_payload: dict[str, Any] = field(default_factory=dict)
+    # the outbox item goes to this source instead of the thread's (e.g. a ticket system)
+    outbox_source_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,12 @@ def _write(
     )
     if change.outbox_action is None:
         return None
-    source_id, kind = _source_kind(conn, change.thread_id)
+    if change.outbox_source_id is not None:
+        source_id = change.outbox_source_id
+        row = conn.execute("SELECT kind FROM sources WHERE id = ?", (source_id,)).fetchone()
+        kind = str(row[0])
+    else:
+        source_id, kind = _source_kind(conn, change.thread_id)
     state, reason = push_state(kind, change.outbox_action)
     return outbox.enqueue(
         conn,

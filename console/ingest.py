@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from console.clock import now_iso
 from console.db import Cache
+from console.escalate.engine import on_ingest as raise_escalations
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.urgency import in_queue, urgency_key
 
@@ -207,6 +208,7 @@ def upsert_threads(
         )
         _link_threads(cache, source_id, threads, thread_ids, newest_before[0])
         _reindex(cache, source_id, thread_ids, threads, posts, newest_before)
+        raise_escalations(cache, source_id, thread_ids, posts)  # same transaction: never lost
     return thread_ids
 
 

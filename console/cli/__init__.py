@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "console.cli.demo_cmd",
     "console.cli.sync_cmds",
     "console.cli.rewards_cmd",
+    "console.cli.escalations_cmd",
 ]
 
 

@@ -50,6 +50,8 @@ def cmd_source_add(args: argparse.Namespace) -> int:
         options.setdefault("site", args.site or "stackoverflow")
     if args.kind == "discourse" and not args.url:
         raise PeerdeskError("a Discourse source needs --url https://forum.example.com")
+    if args.kind in ("zendesk", "webhook") and not args.url:
+        raise PeerdeskError(f"a {args.kind} source needs --url (e.g. https://YOURS.zendesk.com)")
     url = args.url
     if args.kind == "stackexchange" and not url:
         url = "https://api.stackexchange.com/2.3"
@@ -67,7 +69,8 @@ def cmd_source_add(args: argparse.Namespace) -> int:
         cache.close()
     if args.store_key:
         key = getpass.getpass(f"API key for {args.name} (stored in the OS keyring): ")
-        user = input("API username: ").strip() if args.kind == "discourse" else None
+        asks_user = args.kind in ("discourse", "zendesk")  # Zendesk: the agent's email
+        user = input("API username: ").strip() if asks_user else None
         credentials.store_in_keyring(args.name, key, user or None)
     prefix = credentials.env_prefix(args.name)
     print(f"added {args.kind} source {args.name!r}")
