@@ -14,15 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from console.db import Cache
-from console.dupes.candidates import Candidate, candidates
+from console.dupes.candidates import PROPOSE, Candidate, candidates
 from console.errors import NotFound
 from console.models import DecisionResult
 
 BODY_LIMIT = 20_000  # characters of a question or an answer read for the panel
 
-# A pending link the moderator can still decide (alias d: the link, t: thread, o: original).
+# A pending proposal the moderator can still decide (alias d: the link, t: thread, o: original).
 _OPEN_PAIR = (
-    "d.decision = 'pending' AND t.duplicate_of IS NULL AND t.status NOT IN ('closed', 'duplicate') "
+    f"d.decision = 'pending' AND d.score >= {PROPOSE} "
+    "AND t.duplicate_of IS NULL AND t.status NOT IN ('closed', 'duplicate') "
     "AND o.duplicate_of IS NULL AND o.status != 'duplicate'"
 )
 # ...and it is the thread's best such link.
