@@ -170,7 +170,8 @@ def pair(cache: Cache, thread_id: int, original_id: int) -> PairView:
         )
         if found is not None:
             answer, answer_author = found["body"], found["author"]
-    others = [c for c in candidates(cache, thread_id) if c.original_id != original_id]
+    # every pending candidate, weaker ones too: picking another original is asking for them
+    others = [c for c in candidates(cache, thread_id, weaker=True) if c.original_id != original_id]
     return PairView(
         link_id=None if link is None else int(link["id"]),
         score=0.0 if link is None else float(link["score"]),
