@@ -186,9 +186,10 @@ class Desk:
     def duplicate_pairs_count(self) -> int:
         return _dupe_panel.pending_count(self.cache)
 
-    def possible_duplicates(self, thread_id: int) -> list[Candidate]:
-        """The thread's pending candidate originals, best first (the Thread screen's banner)."""
-        return candidates(self.cache, thread_id)
+    def possible_duplicates(self, thread_id: int, *, weaker: bool = False) -> list[Candidate]:
+        """The thread's proposed originals, best first (the Thread screen's banner); with
+        `weaker`, also the pending candidates below the proposal threshold."""
+        return candidates(self.cache, thread_id, weaker=weaker)
 
     def duplicate_pair(
         self, link_id: int | None = None, *, pair: tuple[int, int] | None = None
