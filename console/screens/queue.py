@@ -53,6 +53,7 @@ class QueueCounted(Message):
 # pending duplicate candidate at least as strong as console.dupes.candidates.STRONG_SCORE.
 FILTERS: tuple[str, ...] = ("all", "flagged", "unanswered", "mine", "likely duplicates")
 STRONG_MARK = "≈ "  # before the title of a thread with strong duplicate candidates
+ESCALATED_MARK = "! "  # before the title of a thread with an open escalation (E: the panel)
 
 COLUMNS = (
     Column("Age", 4, "right"),
@@ -89,6 +90,10 @@ def title(item: QueueItem) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if item.strong_duplicate:
         text.append(STRONG_MARK, style="bold")
+    if item.escalation:
+        text.append(
+            ESCALATED_MARK, style="bold reverse" if item.escalation == "critical" else "bold"
+        )
     text.append(printable(item.title, single_line=True))
     return text
 

@@ -121,6 +121,9 @@ def heading(view: ThreadView, actor: str) -> Text:
     if view.report_count:
         meta.append(f"{view.report_count} report{'s' if view.report_count != 1 else ''}")
     text.append(" · ".join(meta), style="dim")
+    for line in view.escalations:  # open escalations (console.escalate), E opens the panel
+        text.append("\n")
+        text.append(printable(line, single_line=True), style="bold")
     if view.claimed_by and view.claim_expires_at:
         holder = "you" if view.claimed_by == actor else printable(view.claimed_by)
         text.append("\n")
