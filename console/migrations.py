@@ -204,6 +204,13 @@ MIGRATIONS: list[list[str]] = [
         )""",
         """CREATE INDEX dupe_merged_posts_original ON dupe_merged_posts (original_id)""",
     ],
+    # 5 (sync): an outbox item is sent under a lease held by one process; `base` is the remote
+    # version the decision was made against (a change since becomes a conflict for a human)
+    [
+        """ALTER TABLE outbox ADD COLUMN lease_owner TEXT""",
+        """ALTER TABLE outbox ADD COLUMN lease_until TEXT""",
+        """ALTER TABLE outbox ADD COLUMN base TEXT""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

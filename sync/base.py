@@ -128,6 +128,9 @@ class PushRequest:
     idempotency_key: str
     attempts: int
     sent_at: str | None  # when a previous attempt started (None: never sent)
+    # the remote version the decision was made against (console.outbox.base_version); None:
+    # nothing recorded, or a human asked to send it anyway
+    base: Mapping[str, Any] | None = None
 
 
 class Known(Protocol):

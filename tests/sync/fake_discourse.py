@@ -88,7 +88,8 @@ class State:
         self.requests: list[tuple[str, str]] = []
         self.applied: list[tuple[Any, ...]] = []
         self.faults: dict[str, list[str]] = {}
-        # (method, path) -> "before" | "after" | None: block that request (crash tests)
+        # (method, path) -> "before" | "after" | "pause" | None: block that request (crash
+        # tests; "pause" serves it once released)
         self.hold: Callable[[str, str], str | None] | None = None
         self.held = threading.Event()
         self.release = threading.Event()
@@ -346,6 +347,9 @@ class FakeDiscourse(LocalServer):
                         },
                     )
                 mode = state.hold(method, path) if state.hold else None
+                if mode == "pause":  # hold the request a while, then serve it normally
+                    state.held.set()
+                    state.release.wait(30)
                 if mode == "before":  # stop before the platform applies anything
                     state.held.set()
                     state.release.wait(30)
