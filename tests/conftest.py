@@ -16,12 +16,37 @@ SHARED = REPO.parent / "shared"
 FROZEN_NOW = "2026-11-20T12:00:00Z"
 
 
+def require_all() -> bool:
+    """Whether CI asked for every test to run (a missing tool or data set is then a failure)."""
+    return bool(os.environ.get("PEERDESK_REQUIRE_ALL"))
+
+
+def require_shared(*parts: str) -> Path:
+    """A path inside ../shared (fixtures, benchmark data beside the checkout).
+
+    Missing: the test (or, called at import time, the whole module) is skipped with one line
+    naming the path, or fails when PEERDESK_REQUIRE_ALL is set (CI). Safe to call while
+    collecting: the skip then covers the module that asked.
+    """
+    path = SHARED.joinpath(*parts)
+    if path.exists():
+        return path
+    what = "/".join(("../shared", *parts))
+    if require_all():
+        pytest.fail(f"{what} is required (PEERDESK_REQUIRE_ALL is set) but missing at {path}")
+    pytest.skip(
+        f"{what} is missing (clone the shared fixtures beside the checkout to run this)",
+        allow_module_level=True,
+    )
+    raise AssertionError  # unreachable
+
+
 def require_tool(name: str) -> str:
     """Path of an external tool; skip without it, fail if PEERDESK_REQUIRE_ALL is set (CI)."""
     found = shutil.which(name)
     if found:
         return found
-    if os.environ.get("PEERDESK_REQUIRE_ALL"):
+    if require_all():
         pytest.fail(f"{name} is required (PEERDESK_REQUIRE_ALL is set) but was not found")
     pytest.skip(f"{name} is not installed")
     raise AssertionError  # unreachable
@@ -52,6 +77,5 @@ def cache(cache_path: Path) -> Iterator[Cache]:
 
 @pytest.fixture
 def shared() -> Iterator[Path]:
-    if not SHARED.is_dir():
-        pytest.fail(f"../shared is expected beside the checkout at {SHARED}")
-    yield SHARED
+    """../shared itself; see require_shared."""
+    yield require_shared()
