@@ -193,6 +193,35 @@ def upsert_threads(
     return thread_ids
 
 
+def remove_posts(cache: Cache, source_id: int, remote_ids: Sequence[str]) -> int:
+    """Forget posts the platform deleted (their search rows too); returns how many went.
+
+    A thread whose accepted answer was deleted has no accepted answer any more; notes, claims
+    and decisions stay with the thread.
+    """
+    with cache.transaction() as conn:
+        ids = _ids_by_remote(cache, "posts", source_id, remote_ids)
+        local = sorted(ids.values())
+        if not local:
+            return 0
+        conn.executemany("DELETE FROM post_fts WHERE rowid = ?", [(i,) for i in local])
+        conn.executemany(
+            "UPDATE threads SET accepted_post_id = NULL WHERE accepted_post_id = ?",
+            [(i,) for i in local],
+        )
+        conn.executemany("DELETE FROM posts WHERE id = ?", [(i,) for i in local])
+    return len(local)
+
+
+def leave_queue(cache: Cache, source_id: int, thread_remote_ids: Sequence[str]) -> None:
+    """Threads the platform no longer shows: kept (with their notes and history), not queued."""
+    with cache.transaction() as conn:
+        conn.executemany(
+            "UPDATE threads SET in_queue = 0 WHERE source_id = ? AND remote_id = ?",
+            [(source_id, rid) for rid in thread_remote_ids],
+        )
+
+
 def _held(
     cache: Cache,
     source_id: int,

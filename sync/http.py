@@ -125,6 +125,11 @@ def _error_message(response: httpx.Response) -> str:
     return _excerpt(response) or response.reason_phrase
 
 
+def platform_message(response: httpx.Response) -> str:
+    """The platform's own words for an error response (its JSON `errors`, or a description)."""
+    return _error_message(response)
+
+
 def is_auth_failure(response: httpx.Response) -> bool:
     """Wrong or missing credentials (not: allowed in general but refused this one item).
 

@@ -44,13 +44,18 @@ def test_resync_keeps_local_decisions_until_pushed(
     decisions.decide(cache, actor="alice", roles=MOD, action="hide_post", target_ids=[p4])
     assert t3 not in _queued(cache)
 
-    # the platform moves on (new replies bump both topics): the re-sync refetches them
-    st.add_reply(3, "still broken for me", minute=900_000)
-    st.add_reply(4, "me too", minute=900_001)
+    # the platform moves on (both topics bumped, one gets a like): the re-sync refetches them
+    st.topics[3].bumped = 900_000
+    st.topics[3].posts[1].flags[2] = 1  # a like: the score is the platform's
+    st.topics[4].bumped = 900_001
     _sync(cache)
     _sync(cache)
     _, status3, queued3, replies3 = _thread(cache, "3")
-    assert (status3, queued3, replies3) == ("closed", 0, 3)  # the reply count is the platform's
+    assert (status3, queued3, replies3) == ("closed", 0, 2)
+    liked = cache.one(
+        "SELECT score FROM posts WHERE remote_id = ?", (str(st.topics[3].posts[1].id),)
+    )
+    assert liked[0] == 1
     assert t3 not in _queued(cache)
     assert cache.one("SELECT hidden FROM posts WHERE id = ?", (p4,))[0] == 1
 

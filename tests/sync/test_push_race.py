@@ -10,6 +10,7 @@ from pathlib import Path
 
 from console import outbox
 from console.db import open_cache
+from sync.http import FAST_RETRIES
 from tests.sync.conftest import REPO, add_source
 from tests.sync.fake_discourse import API_KEY, API_USER, community
 
@@ -42,7 +43,9 @@ def test_two_pushers_send_each_item_once(tmp_path: Path) -> None:
     try:
         db = tmp_path / "cache.sqlite3"
         cache = open_cache(db, create=True)
-        add_source(cache, "forum", "discourse", server.url)
+        # the first pusher's reply is held while the second one runs: wait for it patiently
+        patient = {**FAST_RETRIES.__dict__, "read_timeout": 60.0, "total_timeout": 90.0}
+        add_source(cache, "forum", "discourse", server.url, retry=patient)
         cache.close()
         assert _done(_peerdesk(db, "sync", "forum", "-q"))[0] == 0
         cache = open_cache(db)
