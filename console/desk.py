@@ -32,6 +32,7 @@ from console.roles import allowed, current_user, require
 from console.store import QueueFilter
 
 if TYPE_CHECKING:  # sync is imported when first used: it brings httpx, slow to import
+    from console.rewards.service import Rewards
     from sync.push import PushReport
     from sync.runner import SyncReport
     from sync.status import SourceStatus, SyncErrorRow, SyncSummary
@@ -141,8 +142,15 @@ class Desk:
     def add_note(self, thread_id: int, body: str) -> DecisionResult:
         return self.decide("note", [thread_id], body=body)
 
-    def undo(self) -> DecisionResult:
-        return decisions.undo_last(self.cache, actor=self.actor, roles=self.roles)
+    def undo_preview(self) -> decisions.UndoPreview:
+        """What `undo` would take back now (kind, items, when, where; blocked if someone changed
+        an item since). Raises NothingToUndo."""
+        return decisions.undo_preview(self.cache, actor=self.actor)
+
+    def undo(self, *, expect_batch: int | None = None) -> DecisionResult:
+        return decisions.undo_last(
+            self.cache, actor=self.actor, roles=self.roles, expect_batch=expect_batch
+        )
 
     # ---- audit ----
     def verify_audit(self) -> list[AuditProblem]:
@@ -150,6 +158,14 @@ class Desk:
 
     def close_cache(self) -> None:
         self.cache.close()
+
+    # ---- rewards and payouts (console.rewards) ----
+    @property
+    def rewards(self) -> Rewards:
+        """Rewards for this actor; roles and four-eyes are checked inside."""
+        from console.rewards.service import Rewards
+
+        return Rewards(self.cache, self.actor, self.roles)
 
     # ---- duplicates (console.dupes) ----
     def duplicate_pairs(self, offset: int = 0, limit: int = 100) -> list[PairRow]:
