@@ -963,13 +963,17 @@ class DiscourseAdapter:
         """Raise AuthFailed if the credentials are wrong (a read with them is refused too)."""
         if "key is invalid" in text.lower() or request is None:
             raise AuthFailed(endpoint, 401, text)
-        target = request.remote.get("thread")
-        if target:
-            self._topic(target)  # raises AuthFailed when the key is the problem
-        elif request.remote.get("post"):
-            self._post(request.remote["post"])
-        else:
-            raise AuthFailed(endpoint, 401, text)
+        try:
+            if request.remote.get("thread"):
+                self._topic(request.remote["thread"])  # AuthFailed when the key is the problem
+            elif request.remote.get("post"):
+                self._post(request.remote["post"])
+            else:
+                raise AuthFailed(endpoint, 401, text)
+        except AuthFailed:
+            raise
+        except HttpFailure:
+            return  # the read got past the credentials check (e.g. 404): they are fine
 
     def _new_replies(self, tid: str, topic: dict[str, Any], base_last: int) -> str:
         """Words for the posts others added to topic `tid` after post id `base_last` (the newest
