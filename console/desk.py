@@ -19,6 +19,7 @@ from console.dupes import panel as _dupe_panel
 from console.dupes.candidates import Candidate, candidates
 from console.dupes.panel import PairRow, PairView
 from console.errors import PeerdeskError
+from console.escalate.service import Escalations
 from console.models import (
     AuditProblem,
     DecisionResult,
@@ -81,6 +82,11 @@ class Desk:
         if not self.roles:
             return f"{self.actor} has no role: read-only (an admin can grant roles in the config)"
         return f"{self.actor}: " + ", ".join(sorted(r.value for r in self.roles))
+
+    @property
+    def escalations(self) -> Escalations:
+        """Escalations: SLA clocks, decisions, hand-off (console.escalate)."""
+        return Escalations(self)
 
     def can(self, action: str) -> bool:
         return allowed(self.roles, action)
@@ -175,9 +181,10 @@ class Desk:
     def duplicate_pairs_count(self) -> int:
         return _dupe_panel.pending_count(self.cache)
 
-    def possible_duplicates(self, thread_id: int) -> list[Candidate]:
-        """The thread's pending candidate originals, best first (the Thread screen's banner)."""
-        return candidates(self.cache, thread_id)
+    def possible_duplicates(self, thread_id: int, *, weaker: bool = False) -> list[Candidate]:
+        """The thread's proposed originals, best first (the Thread screen's banner); with
+        `weaker`, also the pending candidates below the proposal threshold."""
+        return candidates(self.cache, thread_id, weaker=weaker)
 
     def duplicate_pair(
         self, link_id: int | None = None, *, pair: tuple[int, int] | None = None

@@ -352,7 +352,81 @@ MIGRATIONS: list[list[str]] = [
             reason TEXT
         )""",
     ],
-    # 7 (sync): an outbox item is sent under a lease held by one process; `base` is the remote
+    # 7 (escalate): escalations raised by rules, their SLA clocks, ticket hand-off and history
+    [
+        """CREATE TABLE escalations (
+            id INTEGER PRIMARY KEY,
+            rule_id TEXT NOT NULL,
+            rule_name TEXT NOT NULL,
+            rule_kind TEXT NOT NULL,
+            severity TEXT NOT NULL CHECK (severity IN ('low', 'medium', 'high', 'critical')),
+            thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+            post_id INTEGER REFERENCES posts(id) ON DELETE SET NULL,
+            subject TEXT NOT NULL,
+            version TEXT NOT NULL,
+            matched TEXT NOT NULL,
+            context TEXT NOT NULL DEFAULT '',
+            match_start INTEGER NOT NULL DEFAULT 0,
+            match_end INTEGER NOT NULL DEFAULT 0,
+            detail TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL DEFAULT 'new'
+                CHECK (state IN ('new', 'acknowledged', 'sent_to_support', 'waiting_on_customer',
+                                 'resolved', 'dismissed')),
+            assignee TEXT,
+            raised_at TEXT NOT NULL,
+            detected_at TEXT NOT NULL,
+            acknowledge_due TEXT NOT NULL,
+            resolve_due TEXT NOT NULL,
+            acknowledged_at TEXT,
+            acknowledged_by TEXT,
+            closed_at TEXT,
+            closed_by TEXT,
+            dismiss_reason TEXT,
+            hide_pending_review INTEGER NOT NULL DEFAULT 0,
+            zendesk_priority TEXT NOT NULL DEFAULT 'normal',
+            ticket_tags TEXT NOT NULL DEFAULT '[]',
+            ticket_system TEXT,
+            ticket_ref TEXT,
+            ticket_status TEXT,
+            ticket_url TEXT,
+            updated_at TEXT NOT NULL,
+            UNIQUE (rule_id, subject, version)
+        )""",
+        """CREATE INDEX escalations_state ON escalations (state, resolve_due)""",
+        """CREATE INDEX escalations_thread ON escalations (thread_id, state)""",
+        """CREATE INDEX escalations_ticket ON escalations (ticket_system, ticket_ref)""",
+        """CREATE TABLE escalation_history (
+            id INTEGER PRIMARY KEY,
+            escalation_id INTEGER NOT NULL REFERENCES escalations(id) ON DELETE CASCADE,
+            ts TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            event TEXT NOT NULL,
+            from_state TEXT,
+            to_state TEXT,
+            body TEXT NOT NULL DEFAULT '',
+            audit_id INTEGER REFERENCES audit(id),
+            remote_id TEXT,
+            UNIQUE (escalation_id, remote_id)
+        )""",
+        """CREATE INDEX escalation_history_escalation ON escalation_history (escalation_id, id)""",
+    ],
+    # 8 (dupes): one sentence embedding per thread (all-MiniLM-L6-v2, 384 int8 numbers), kept
+    # in cells of an inverted-file index so recall reads a few cells, never every vector
+    [
+        """CREATE TABLE thread_vectors (
+            source_id INTEGER NOT NULL,
+            cell INTEGER NOT NULL,
+            thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            lang TEXT NOT NULL DEFAULT '',
+            text_crc INTEGER NOT NULL,
+            vec BLOB NOT NULL,
+            PRIMARY KEY (source_id, cell, thread_id)
+        ) WITHOUT ROWID""",
+        """CREATE UNIQUE INDEX thread_vectors_thread ON thread_vectors (thread_id)""",
+        """CREATE TABLE vector_cells (cell INTEGER PRIMARY KEY, centroid BLOB NOT NULL)""",
+    ],
+    # 9 (sync): an outbox item is sent under a lease held by one process; `base` is the remote
     # version the decision was made against (a change since becomes a conflict for a human)
     [
         """ALTER TABLE outbox ADD COLUMN lease_owner TEXT""",

@@ -1,12 +1,14 @@
 """The `peerdesk` command. Each group of subcommands lives in its own module with `register`.
 
 With no subcommand, `peerdesk` opens the console. Every error peerdesk raises on purpose is
-printed as one clear line on stderr with exit code 2; nothing prints a traceback at a user.
+printed as one clear line on stderr with exit code 2 (or the error's own `exit_code`, e.g. 1 for a
+full disk); nothing prints a traceback at a user.
 """
 
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Sequence
 from importlib import import_module
@@ -15,6 +17,18 @@ from pathlib import Path
 from console.errors import PeerdeskError
 from sync import logs
 
+
+def sqlite_failure(error: sqlite3.Error) -> str:
+    from console.db import is_disk_full
+
+    if is_disk_full(error):
+        return (
+            "the disk holding the cache is full: nothing of the failed step was saved. Free some "
+            "space and run the command again."
+        )
+    return f"the cache failed ({error}); nothing of the failed step was saved."
+
+
 # Modules that add subcommands; each defines register(subparsers).
 COMMAND_MODULES = [
     "console.cli.core",
@@ -22,6 +36,7 @@ COMMAND_MODULES = [
     "console.cli.demo_cmd",
     "console.cli.sync_cmds",
     "console.cli.rewards_cmd",
+    "console.cli.escalations_cmd",
 ]
 
 
@@ -62,7 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(handler(args) or 0)
     except PeerdeskError as error:
         print(f"peerdesk: {error}", file=sys.stderr)
-        return 2
+        return int(getattr(error, "exit_code", 2))  # 2 (usage) unless the error says otherwise
+    except sqlite3.Error as error:  # a write that failed mid-way (a full disk...): one line
+        print(f"peerdesk: {sqlite_failure(error)}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # the reader went away (`peerdesk queue | head`): not an error worth a traceback
         sys.stderr.close()
