@@ -140,3 +140,26 @@ def test_an_edit_made_while_syncing_is_caught_later(cache: Cache, creds_env: Non
         assert _body(cache, target.id) == "now with a link to http://spam.example"
     finally:
         server.stop()
+
+
+def test_topics_quiet_for_long_are_reconciled_daily_and_by_full(
+    cache: Cache, creds_env: None, monkeypatch: Any
+) -> None:
+    """Outside the re-check window: closes and accepts within a day (the walk of the whole
+    topic list), edits and deletions with --full, as the README says."""
+    server = _server()
+    try:
+        add_source(cache, "forum", "discourse", server.url, per_page=10, recheck_days=1)
+        _sync(cache)  # the fake topics are years old: none is in the re-check window
+        ids = _change_quietly(server)
+        for _ in range(EVERY):
+            _sync(cache)
+        assert _status(cache, 7) != "closed"
+        monkeypatch.setenv("PEERDESK_NOW", "2026-11-21T13:00:00Z")  # a day later
+        _sync(cache)
+        assert _status(cache, 7) == "closed" and _status(cache, 8) == "solved"
+        assert _body(cache, ids["edited"]) != "Buy cheap phones at http://spam.example"
+        _sync(cache, full=True)
+        _assert_seen(cache, ids)
+    finally:
+        server.stop()
