@@ -426,7 +426,14 @@ MIGRATIONS: list[list[str]] = [
         """CREATE UNIQUE INDEX thread_vectors_thread ON thread_vectors (thread_id)""",
         """CREATE TABLE vector_cells (cell INTEGER PRIMARY KEY, centroid BLOB NOT NULL)""",
     ],
-    # 9 (verify): answer verification, its review items (calibration, re-checks, four-eyes
+    # 9 (sync): an outbox item is sent under a lease held by one process; `base` is the remote
+    # version the decision was made against (a change since becomes a conflict for a human)
+    [
+        """ALTER TABLE outbox ADD COLUMN lease_owner TEXT""",
+        """ALTER TABLE outbox ADD COLUMN lease_until TEXT""",
+        """ALTER TABLE outbox ADD COLUMN base TEXT""",
+    ],
+    # 10 (verify): answer verification, its review items (calibration, re-checks, four-eyes
     # disagreements) and a log of every state change (what rewards pay on). No foreign key to
     # posts/threads on purpose: a verified answer deleted on the platform keeps its history and
     # raises a re-check (triggers below) instead of vanishing with the post.
