@@ -9,9 +9,9 @@ its local state: the platform has not heard of the decision yet.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 
+from console import sqltext
 from console.clock import now_iso
 from console.db import Cache
 from console.escalate.engine import on_ingest as raise_escalations
@@ -21,24 +21,13 @@ from console.urgency import in_queue, urgency_key
 FTS_BODY_LIMIT = 20_000  # characters of a post indexed for search; the rest is kept, not indexed
 
 
-def fts_text(text: str | None, limit: int = FTS_BODY_LIMIT) -> str:
-    """The first `limit` characters of a text, as full-text search indexes it: a NUL byte
-    becomes a space (SQLite's substr() and other string functions stop at a NUL, so a body
-    with one would be indexed only up to it)."""
-    return (text or "")[:limit].replace("\0", " ")
+def fts_text(text: str | None) -> str:
+    """What full-text search indexes of a post (see console.sqltext: a NUL must not cut it)."""
+    return sqltext.searchable(text, FTS_BODY_LIMIT)
 
 
 def fts_prefix_sql(column: str) -> str:
-    """SQL for `fts_text(column)`: substr() inside SQLite for the usual text without a NUL, the
-    Python function (registered by `register_fts_text`) only for text that has one."""
-    return (
-        f"CASE WHEN instr({column}, char(0)) = 0 THEN substr({column}, 1, {FTS_BODY_LIMIT}) "
-        f"ELSE peerdesk_fts_text({column}) END"
-    )
-
-
-def register_fts_text(conn: sqlite3.Connection) -> None:
-    conn.create_function("peerdesk_fts_text", 1, fts_text, deterministic=True)
+    return sqltext.searchable_sql(column, FTS_BODY_LIMIT)
 
 
 def ensure_source(cache: Cache, kind: str, name: str, base_url: str | None = None) -> int:
@@ -257,7 +246,6 @@ def _reindex(
     (FTS5 kept by triggers was tried: inserts ran five times slower.)
     """
     conn = cache.conn
-    register_fts_text(conn)
     touched = {thread_ids[t.remote_id] for t in threads}
     touched |= {
         thread_ids[p.thread_remote_id]
