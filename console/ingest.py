@@ -270,15 +270,18 @@ def _reindex(
         )
     # New posts are indexed in one statement inside SQLite; only posts that already existed
     # (edits, re-syncs) need their old rows found and replaced.
+    # substr() stops at a NUL: the rare new post with one is indexed again below, from Python.
     new_posts = conn.execute(
         "INSERT INTO post_fts (rowid, body) "
-        f"SELECT id, {fts_prefix_sql('body_text')} FROM posts WHERE id > ?",
+        f"SELECT id, substr(body_text, 1, {FTS_BODY_LIMIT}) FROM posts WHERE id > ?",
         (newest_before[1],),
     ).rowcount
-    if new_posts == len(posts):
+    with_nul = [p.remote_id for p in posts if "\0" in p.body_text]
+    if new_posts == len(posts) and not with_nul:
         return
     post_ids = _ids_by_remote(cache, "posts", source_id, [p.remote_id for p in posts])
     changed = {i for i in post_ids.values() if i <= newest_before[1]}
+    changed |= {post_ids[r] for r in with_nul if r in post_ids}
     conn.executemany("DELETE FROM post_fts WHERE rowid = ?", [(i,) for i in sorted(changed)])
     conn.executemany(
         "INSERT INTO post_fts (rowid, body) VALUES (?, ?)",
