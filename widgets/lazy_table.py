@@ -21,7 +21,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -185,11 +185,16 @@ class LazyTable(ScrollView, can_focus=True):
         self.max_pages = max_pages
         self.empty_text = empty_text
         self.total = 0
+        self.exact = True  # False while `total` is only what the pages so far show
         self.generation = 0
         self.loaded = False
         self.selected: set[Hashable] = set()
         self._pages: OrderedDict[int, list[Row]] = OrderedDict()
         self._pending: set[int] = set()
+        # Drawn rows, so a cursor move re-renders two lines, not the screen: keyed by
+        # (row index, under the cursor, focused, width); emptied whenever rows or styles change.
+        self._strips: dict[tuple[int, bool, bool, int], Strip] = {}
+        self._drawn_cursor = 0
 
     # ---- data in ----
     def reset(
@@ -199,14 +204,18 @@ class LazyTable(ScrollView, can_focus=True):
         *,
         offset: int = 0,
         keep_cursor: bool = False,
+        exact: bool = True,
     ) -> int:
         """Start over with `total` rows (and optionally the page at `offset`); returns the new
-        generation. Pages asked for earlier are forgotten."""
+        generation. Pages asked for earlier are forgotten. `exact=False`: the total is a lower
+        bound until `set_total` gives the real one (the header shows "…")."""
         self.generation += 1
         self.total = max(0, total)
+        self.exact = exact
         self.loaded = True
         self._pages.clear()
         self._pending.clear()
+        self._strips.clear()
         if rows:
             self._store(offset, rows)
         self.virtual_size = Size(self.size.width, self.total + 1)
@@ -217,12 +226,29 @@ class LazyTable(ScrollView, can_focus=True):
         self.refresh()
         return self.generation
 
+    def set_total(self, total: int) -> None:
+        """The real number of rows, once known (the rows loaded are kept)."""
+        total = max(0, total)
+        if total == self.total and self.exact:
+            return
+        self.total = total
+        self.exact = True
+        self.virtual_size = Size(self.size.width, self.total + 1)
+        if self.cursor_row >= total:
+            self.cursor_row = max(0, total - 1)
+        self.refresh()
+
+    def page(self, offset: int) -> list[Row] | None:
+        """The rows loaded for the page starting at `offset`, if any."""
+        return self._pages.get(offset // self.page_size)
+
     def set_page(self, generation: int, offset: int, rows: Sequence[Row]) -> bool:
         """Rows for a page asked for by PageWanted; ignored (False) if the table moved on."""
         if generation != self.generation:
             return False
         self._pending.discard(offset // self.page_size)
         self._store(offset, rows)
+        self._strips.clear()
         self.refresh()
         if offset <= self.cursor_row < offset + len(rows):
             self._announce_cursor()
@@ -287,6 +313,7 @@ class LazyTable(ScrollView, can_focus=True):
             self._selection_changed()
 
     def _selection_changed(self) -> None:
+        self._strips.clear()
         self.refresh()
         self.post_message(self.SelectionChanged(self, frozenset(self.selected)))
 
@@ -295,6 +322,7 @@ class LazyTable(ScrollView, can_focus=True):
         return max(0, min(value, self.total - 1)) if self.total else 0
 
     def watch_cursor_row(self, value: int) -> None:
+        top = round(self.scroll_y)
         self._scroll_cursor_into_view(value)
         page = value // self.page_size
         self._want(page)
@@ -303,8 +331,27 @@ class LazyTable(ScrollView, can_focus=True):
             self._want(page + 1)
         elif within < 20:
             self._want(page - 1)
-        self.refresh()
+        before, self._drawn_cursor = self._drawn_cursor, value
+        if round(self.scroll_y) == top:  # nothing scrolled: the header and two rows change
+            width = max(self.virtual_size.width, self.size.width)
+            self.refresh(Region(0, 0, width, 1))
+            self.refresh_line(before + 1)
+            self.refresh_line(value + 1)
+        else:
+            self.refresh()
         self._announce_cursor()
+
+    def on_focus(self) -> None:
+        self._strips.clear()  # the cursor row is drawn differently with focus
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
 
     def _announce_cursor(self) -> None:
         self.post_message(self.CursorMoved(self, self.cursor_row, self.current_key))
@@ -350,6 +397,7 @@ class LazyTable(ScrollView, can_focus=True):
             self.post_message(self.RowActivated(self, self.cursor_row, key))
 
     def on_resize(self, event: events.Resize) -> None:
+        self._strips.clear()
         self.virtual_size = Size(event.size.width, self.total + 1)
         self._scroll_cursor_into_view(self.cursor_row)
 
@@ -404,11 +452,20 @@ class LazyTable(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         row = self.row_at(index)
         cursor = index == self.cursor_row
-        if row is None:
-            style = base + self.get_component_rich_style("lazy-table--placeholder")
-            if cursor:
-                style += self.get_component_rich_style("lazy-table--cursor")
-            return self._strip(Text("  …"), width, style)
+        if row is not None:
+            key = (index, cursor, self.has_focus, width)
+            strip = self._strips.get(key)
+            if strip is None:
+                if len(self._strips) > 8 * max(1, self.size.height):
+                    self._strips.clear()
+                strip = self._strips[key] = self._row_strip(row, cursor, width, base)
+            return strip
+        style = base + self.get_component_rich_style("lazy-table--placeholder")
+        if cursor:
+            style += self.get_component_rich_style("lazy-table--cursor")
+        return self._strip(Text("  …"), width, style)
+
+    def _row_strip(self, row: Row, cursor: bool, width: int, base: Style) -> Strip:
         style = base
         if row.tone:
             style += self.get_component_rich_style(f"lazy-table--{row.tone}")
@@ -429,6 +486,8 @@ class LazyTable(ScrollView, can_focus=True):
         line.append_text(self._line([c.label for c in self.columns], width - 1))
         if self.total:
             where = f" {self.cursor_row + 1:,}/{self.total:,} "
+            if not self.exact:
+                where = f" {self.cursor_row + 1:,}/… "
             if line.cell_len > len(where) and width > 40:
                 line.truncate(width - len(where))
                 line.pad_right(width - len(where) - line.cell_len)
