@@ -11,13 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from typing import Any
 
-from console.db import open_cache
-from console.dupes import candidates as cands
+from console.cli.core import open_desk
+from console.desk import Desk
 from console.errors import InvalidDecision
-from console.paths import default_db_path
 from console.safe_text import clip, printable
 
 
@@ -53,80 +51,60 @@ def run(args: argparse.Namespace) -> int:
         original = getattr(args, action)
         if original is not None:
             return _decide(args, action, original)
-    cache = open_cache(args.db or default_db_path())
+    desk = open_desk(args)
     try:
         if args.rebuild:
-            _rebuild(cache, args)
+            _rebuild(desk, args)
             if args.thread is None:
                 return 0
         if args.thread is not None:
             if args.refresh:
-                cands.update_candidates(cache, [args.thread])
-            _show(cache, args.thread, args)
+                desk.refresh_duplicates(args.thread)
+            _show(desk, args.thread, args)
         else:
-            _strong(cache, args)
+            _strong(desk, args)
     finally:
-        cache.close()
+        desk.close_cache()
     return 0
 
 
 def _decide(args: argparse.Namespace, action: str, original: int) -> int:
     if args.thread is None:
         raise InvalidDecision(f"--{action} needs the duplicate THREAD id before it")
-    from console.desk import Desk
-    from console.dupes import actions
-
-    desk = Desk.open(args.db, config_path=args.config)
+    desk = open_desk(args)
     try:
-        result = actions.decide(
-            desk.cache,
-            actor=desk.actor,
-            roles=desk.roles,
-            action=f"dupe_{action}",
-            thread_id=args.thread,
-            original_id=original,
-        )
+        decide = {
+            "confirm": desk.confirm_duplicate,
+            "reject": desk.reject_duplicate,
+            "merge": desk.merge_duplicate,
+        }[action]
+        result = decide(args.thread, original)
     finally:
         desk.close_cache()
     print(f"{result.message} (batch {result.batch_id}; outbox items {result.outbox_ids or 'none'})")
     return 0
 
 
-def _rebuild(cache: Any, args: argparse.Namespace) -> None:
-    started = time.perf_counter()
-    indexed = cands.rebuild_index(cache)
-    index_s = time.perf_counter() - started
-    open_ids = cands.open_thread_ids(cache)
-    stored = 0
-    for start in range(0, len(open_ids), 500):
-        stored += cands.update_candidates(cache, open_ids[start : start + 500])
+def _rebuild(desk: Desk, args: argparse.Namespace) -> None:
+    def progress(done: int, total: int) -> None:
         if not args.json:
-            print(
-                f"\rcandidates: {min(start + 500, len(open_ids))}/{len(open_ids)} threads",
-                end="",
-                file=sys.stderr,
-            )
-    if open_ids and not args.json:
+            print(f"\rcandidates: {done}/{total} threads", end="", file=sys.stderr)
+
+    summary = desk.rebuild_duplicates(progress)
+    if summary["open_threads"] and not args.json:
         print(file=sys.stderr)
-    summary = {
-        "indexed_threads": indexed,
-        "index_seconds": round(index_s, 2),
-        "open_threads": len(open_ids),
-        "pairs_stored": stored,
-        "seconds": round(time.perf_counter() - started, 2),
-    }
     if args.json:
         print(json.dumps(summary))
     else:
         print(
-            f"indexed {indexed} threads in {summary['index_seconds']} s; "
-            f"{stored} candidate pairs for {len(open_ids)} open threads "
-            f"({summary['seconds']} s in all)"
+            f"indexed {summary['indexed_threads']} threads in {summary['index_seconds']} s; "
+            f"{summary['pairs_stored']} candidate pairs for {summary['open_threads']} open "
+            f"threads ({summary['seconds']} s in all)"
         )
 
 
-def _show(cache: Any, thread_id: int, args: argparse.Namespace) -> None:
-    found = cands.candidates(cache, thread_id, include_decided=args.all)
+def _show(desk: Desk, thread_id: int, args: argparse.Namespace) -> None:
+    found = desk.duplicate_candidates(thread_id, include_decided=args.all)
     if args.json:
         for c in found:
             print(json.dumps(c.__dict__, ensure_ascii=False))
@@ -141,19 +119,14 @@ def _show(cache: Any, thread_id: int, args: argparse.Namespace) -> None:
         print(f"       {printable(c.explanation, single_line=True)}")
 
 
-def _strong(cache: Any, args: argparse.Namespace) -> None:
-    rows = cache.query(
-        "SELECT d.thread_id, t.title, max(d.score) AS best, count(*) AS n FROM duplicate_links d "
-        "JOIN threads t ON t.id = d.thread_id WHERE d.decision = 'pending' AND d.score >= ? "
-        "GROUP BY d.thread_id ORDER BY best DESC, d.thread_id LIMIT ?",
-        (cands.STRONG_SCORE, args.limit),
-    )
+def _strong(desk: Desk, args: argparse.Namespace) -> None:
+    rows = desk.strong_duplicates(args.limit)
     if args.json:
         for r in rows:
             print(json.dumps({"thread_id": r[0], "title": r[1], "best": r[2], "candidates": r[3]}))
         return
     if not rows:
-        print(f"no thread has a pending candidate scoring {cands.STRONG_SCORE} or more")
+        print(f"no thread has a pending candidate scoring {desk.strong_score()} or more")
     for r in rows:
         title = clip(printable(r[1], single_line=True), 60)
         print(f"#{r[0]:<7} best {r[2]:.2f}  ({r[3]} candidates)  {title}")
