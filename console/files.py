@@ -40,14 +40,17 @@ def make_private(path: Path) -> None:
 
 
 def tighten(path: Path) -> None:
-    """Drop the world's access to a file this account owns (an older peerdesk made it 0644)."""
+    """Take away what `mode_for` would not give, on a file this account owns (an older peerdesk
+    made caches 0644)."""
     try:
         info = path.stat()
     except OSError:
         return
-    if info.st_uid == os.getuid() and info.st_mode & 0o007:
+    current = stat.S_IMODE(info.st_mode)
+    wanted = current & mode_for(path)
+    if info.st_uid == os.getuid() and wanted != current:
         try:
-            path.chmod(stat.S_IMODE(info.st_mode) & ~0o007)
+            path.chmod(wanted)
         except OSError:
             return
 

@@ -39,7 +39,9 @@ ROLES_FILE_ENV = "PEERDESK_ROLES_FILE"
 USER_ENV = "PEERDESK_USER"
 ALL_ROLES = frozenset(Role)
 
-_ESTABLISHED: weakref.WeakSet[Identity] = weakref.WeakSet()
+# every Identity `establish` made, with the roles it found: the roles checks read them from here,
+# so an Identity built by hand, copied with other roles or altered after the fact is worth nothing
+_ESTABLISHED: weakref.WeakKeyDictionary[Identity, frozenset[Role]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +72,11 @@ class Identity:
 def is_established(who: object) -> bool:
     """Whether `who` came from `establish` (an Identity built any other way is refused)."""
     return isinstance(who, Identity) and who in _ESTABLISHED
+
+
+def roles_of(who: Identity) -> frozenset[Role]:
+    """The roles `establish` found for `who` (none for an Identity it did not make)."""
+    return _ESTABLISHED.get(who, frozenset()) if isinstance(who, Identity) else frozenset()
 
 
 def account_name(uid: int) -> str:
@@ -119,7 +126,7 @@ def establish(
     else:
         roles, source = _roles_for(name, config, owner, notices)
     who = Identity(name, me, roles, source, tuple(notices))
-    _ESTABLISHED.add(who)
+    _ESTABLISHED[who] = roles
     return who
 
 

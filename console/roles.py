@@ -9,7 +9,7 @@ with `require(who, "escalate")` (or goes through `console.door.Door`, which does
 from __future__ import annotations
 
 from console.errors import PermissionRefused
-from console.identity import Identity, is_established
+from console.identity import Identity, is_established, roles_of
 from console.models import Role
 
 MODERATION = frozenset({Role.MODERATOR, Role.ADMIN})
@@ -57,7 +57,7 @@ def register_action(name: str, *roles: Role) -> str:
 
 def allowed(who: Identity, action: str) -> bool:
     needed = ACTION_ROLES.get(action)
-    return bool(needed and is_established(who) and who.roles & needed)
+    return bool(needed and roles_of(who) & needed)
 
 
 def require(who: Identity, action: str) -> None:
@@ -70,7 +70,7 @@ def require(who: Identity, action: str) -> None:
     if allowed(who, action):
         return
     needed = ", ".join(sorted(r.value for r in ACTION_ROLES.get(action, frozenset())))
-    held = ", ".join(sorted(r.value for r in who.roles)) or "none"
+    held = ", ".join(sorted(r.value for r in roles_of(who))) or "none"
     raise PermissionRefused(
         f"{who.name} may not {action.replace('_', ' ')}: it needs one of the roles "
         f"{needed or '?'} (you have: {held}; roles come from {who.roles_from}). "
