@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +49,9 @@ class Kind:
     apply: Callable[[sqlite3.Connection, int, dict[str, Any]], Change]
     revert: Callable[[sqlite3.Connection, dict[str, Any]], Change]
     thread_of: Callable[[sqlite3.Connection, int], int]
+    # False for decisions that only add something of their own (an internal note): a later
+    # decision on the same item does not stop their undo, and they do not stop others' undo.
+    changes_item: bool = True
 
 
 KINDS: dict[str, Kind] = {}
@@ -55,6 +60,41 @@ KINDS: dict[str, Kind] = {}
 def register(kind: Kind) -> Kind:
     KINDS[kind.action] = kind
     return kind
+
+
+@dataclass
+class Acting:
+    """Where decisions come from (recorded on their batch) and which batches were made there."""
+
+    origin: str
+    batch_ids: list[int] = field(default_factory=list)
+
+
+DEFAULT_ORIGIN = "command line"
+_ACTING: ContextVar[Acting | None] = ContextVar("peerdesk_acting", default=None)
+
+
+@contextmanager
+def acting_from(origin: str) -> Iterator[Acting]:
+    """Decisions made inside (in this thread) record `origin` ("console: Queue", ...) on their
+    batch; the yielded Acting lists the batches they made, so a screen knows its own last one."""
+    acting = Acting(origin)
+    token = _ACTING.set(acting)
+    try:
+        yield acting
+    finally:
+        _ACTING.reset(token)
+
+
+def _origin() -> str:
+    acting = _ACTING.get()
+    return acting.origin if acting else DEFAULT_ORIGIN
+
+
+def _made(batch_id: int) -> None:
+    acting = _ACTING.get()
+    if acting is not None:
+        acting.batch_ids.append(batch_id)
 
 
 def thread_itself(conn: sqlite3.Connection, thread_id: int) -> int:
@@ -151,6 +191,7 @@ def decide(
             outbox_id = _write(conn, change, who=who, action=action, batch_id=batch_id)
             if outbox_id:
                 outbox_ids.append(outbox_id)
+    _made(batch_id)
     return DecisionResult(
         batch_id,
         action,
@@ -168,30 +209,183 @@ def _new_batch(
     conn: sqlite3.Connection, actor: str, action: str, count: int, undoes: int | None = None
 ) -> int:
     cursor = conn.execute(
-        "INSERT INTO batches (actor, action, created_at, item_count, undoes) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (actor, action, now_iso(), count, undoes),
+        "INSERT INTO batches (actor, action, created_at, item_count, undoes, origin) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (actor, action, now_iso(), count, undoes, _origin()),
     )
     return int(cursor.lastrowid or 0)
 
 
-def undo_last(cache: Cache, *, who: Identity) -> DecisionResult:
+@dataclass(frozen=True)
+class LaterChange:
+    """A decision on the same item made after the one undo would take back."""
+
+    actor: str
+    action: str
+    at: str
+    target_kind: str
+    target_id: int
+
+    def describe(self) -> str:
+        verb = self.action.replace("_", " ")
+        return f"{self.actor} did {verb} on {self.target_kind} {self.target_id} at {self.at}"
+
+
+@dataclass(frozen=True)
+class UndoPreview:
+    """What `undo` would take back, shown before it is done (and the reason it cannot be)."""
+
+    batch_id: int
+    action: str
+    actor: str
+    created_at: str
+    origin: str  # where it was decided ("console: Queue", "command line", "" if not recorded)
+    items: tuple[tuple[str, int], ...]  # (target kind, target id)
+    pushed: int  # how many of its outbox items already went (or may have gone) to the platform
+    later: tuple[LaterChange, ...] = ()
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.later)
+
+    def describe(self) -> str:
+        """One line: kind, items, when, where, and what reached the platform."""
+        kinds = {kind for kind, _ in self.items}
+        noun = kinds.pop() if len(kinds) == 1 else "item"
+        ids = ", ".join(f"#{target}" for _, target in self.items[:5])
+        if len(self.items) > 5:
+            ids += f" and {len(self.items) - 5} more"
+        count = f"{len(self.items)} {noun}{'' if len(self.items) == 1 else 's'}"
+        where = f" in {self.origin}" if self.origin else ""
+        text = f"{self.action.replace('_', ' ')} of {count} ({ids}) at {self.created_at}{where}"
+        if self.pushed:
+            text += f"; {self.pushed} already sent to the platform (undo queues the reverse)"
+        return text
+
+    def why_ask(self, own_batch: int | None) -> str | None:
+        """Why undo must be confirmed before it is done, or None when this is `own_batch` (the
+        decision just made in the same screen or command) and none of it reached the platform."""
+        if self.batch_id != own_batch:
+            where = self.origin or "an unrecorded place"
+            return f"It was not decided just now here (it was decided in {where})."
+        if self.pushed:
+            return "It was already sent to the platform: undo queues the reverse action."
+        return None
+
+    def refusal(self) -> str:
+        """Why undo is refused: who changed which item after it, and when."""
+        named = "; ".join(change.describe() for change in self.later[:3])
+        if len(self.later) > 3:
+            named += f"; and {len(self.later) - 3} more"
+        return (
+            f"Not undone: after your {self.action.replace('_', ' ')} at {self.created_at}, "
+            f"{named}. Undo would overwrite that"
+        )
+
+
+def _newest_batch(conn: sqlite3.Connection, actor: str) -> sqlite3.Row:
+    batch = conn.execute(
+        "SELECT id, action, actor, created_at, origin FROM batches WHERE actor = ? "
+        "AND undone_by IS NULL AND undoes IS NULL ORDER BY id DESC LIMIT 1",
+        (actor,),
+    ).fetchone()
+    if batch is None:
+        raise NothingToUndo(f"{actor} has no decision left to undo")
+    return batch
+
+
+def _undo_base(action: str) -> str:
+    return action.removeprefix("undo_")
+
+
+def _later_changes(conn: sqlite3.Connection, batch_id: int) -> list[LaterChange]:
+    """Decisions by anyone on the batch's items after it, that still stand.
+
+    Not counted: decisions that were themselves undone, the undo entries that took them back
+    (both later than this batch, so they cancel out), and kinds that change nothing of the item
+    (an internal note). Every kind registered here counts, the duplicate decisions included.
+    """
+    rows = conn.execute(
+        "SELECT later.actor, later.action, later.ts, later.target_kind, later.target_id "
+        "FROM audit mine JOIN audit later ON later.target_kind = mine.target_kind "
+        "AND later.target_id = mine.target_id AND later.id > mine.id "
+        "LEFT JOIN batches lb ON lb.id = later.batch_id "
+        "WHERE mine.batch_id = ? AND (later.batch_id IS NULL OR later.batch_id != ?) "
+        "AND (lb.id IS NULL OR (lb.undone_by IS NULL AND (lb.undoes IS NULL OR lb.undoes < ?))) "
+        "ORDER BY later.id",
+        (batch_id, batch_id, batch_id),
+    ).fetchall()
+    found: list[LaterChange] = []
+    for row in rows:
+        kind = KINDS.get(_undo_base(str(row[1])))
+        if kind is not None and not kind.changes_item:
+            continue
+        change = LaterChange(str(row[0]), str(row[1]), str(row[2]), str(row[3]), int(row[4]))
+        if change not in found:
+            found.append(change)
+    return found
+
+
+def _preview(conn: sqlite3.Connection, actor: str) -> UndoPreview:
+    batch = _newest_batch(conn, actor)
+    batch_id, action = int(batch["id"]), str(batch["action"])
+    items = tuple(
+        (str(r[0]), int(r[1]))
+        for r in conn.execute(
+            "SELECT target_kind, target_id FROM audit WHERE batch_id = ? ORDER BY id", (batch_id,)
+        )
+    )
+    pushed = conn.execute(
+        "SELECT count(*) FROM outbox WHERE batch_id = ? AND state NOT IN ('local_only', "
+        "'cancelled') AND NOT (state = 'pending' AND attempts = 0)",
+        (batch_id,),
+    ).fetchone()[0]
+    kind = KINDS.get(action)
+    later = _later_changes(conn, batch_id) if kind is None or kind.changes_item else []
+    return UndoPreview(
+        batch_id,
+        action,
+        str(batch["actor"]),
+        str(batch["created_at"]),
+        str(batch["origin"] or ""),
+        items,
+        int(pushed),
+        tuple(later),
+    )
+
+
+def undo_preview(cache: Cache, *, actor: str) -> UndoPreview:
+    """What `undo_last` would take back for `actor` now, and whether someone's later decision
+    on the same items stops it. Raises NothingToUndo when there is nothing."""
+    return _preview(cache.conn, actor)
+
+
+def undo_last(
+    cache: Cache,
+    *,
+    who: Identity,
+    expect_batch: int | None = None,
+) -> DecisionResult:
     """Take back `actor`'s newest decision or batch that is not already undone.
 
-    Outbox items of the original that were never sent are cancelled; for those already sent (or
-    being sent) the reverse action is queued, so the platform ends where it started.
+    Refused (InvalidDecision, nothing written) when anyone decided on one of its items after it:
+    the message names who, what and when. `expect_batch` is the batch a preview showed: if the
+    newest batch is another one by now, nothing is undone. Outbox items of the original that
+    were never sent are cancelled; for those already sent (or being sent) the reverse action is
+    queued, so the platform ends where it started.
     """
     require(who, "undo")
     actor = who.name
     with cache.transaction() as conn:
-        batch = conn.execute(
-            "SELECT id, action FROM batches WHERE actor = ? AND undone_by IS NULL "
-            "AND undoes IS NULL ORDER BY id DESC LIMIT 1",
-            (actor,),
-        ).fetchone()
-        if batch is None:
-            raise NothingToUndo(f"{actor} has no decision left to undo")
-        batch_id, action = int(batch[0]), str(batch[1])
+        preview = _preview(conn, actor)
+        if expect_batch is not None and preview.batch_id != expect_batch:
+            raise InvalidDecision(
+                "Not undone: your newest decision is no longer the one shown "
+                f"(it is now {preview.describe()}); look again and undo that if you mean it"
+            )
+        if preview.blocked:
+            raise InvalidDecision(preview.refusal())
+        batch_id, action = preview.batch_id, preview.action
         kind = KINDS[action]
         entries = conn.execute(
             "SELECT a.id, a.target_kind, a.target_id, a.detail, o.id AS outbox_id "
@@ -230,6 +424,7 @@ def undo_last(cache: Cache, *, who: Identity) -> DecisionResult:
             if outbox_id:
                 outbox_ids.append(outbox_id)
         conn.execute("UPDATE batches SET undone_by = ? WHERE id = ?", (undo_batch, batch_id))
+    _made(undo_batch)
     return DecisionResult(
         undo_batch,
         f"undo_{action}",
@@ -393,4 +588,4 @@ def _revert_note(conn: sqlite3.Connection, recorded: dict[str, Any]) -> Change:
 register(Kind("close", "close", _apply_close, _revert_status, thread_itself))
 register(Kind("reopen", "reopen", _apply_reopen, _revert_status, thread_itself))
 register(Kind("hide_post", "hide_post", _apply_hide, _revert_hide, thread_of_post))
-register(Kind("note", "note", _apply_note, _revert_note, thread_itself))
+register(Kind("note", "note", _apply_note, _revert_note, thread_itself, changes_item=False))

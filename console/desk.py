@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from console import audit, claims, outbox, sources, store
+from console import audit, claims, decisions, outbox, sources, store
 from console.config import Config, load_config
 from console.db import Cache, open_cache
 from console.door import Door
@@ -38,6 +38,7 @@ from console.store import QueueFilter
 __all__ = ["Desk", "QueueFilter", "load_config_for"]
 
 if TYPE_CHECKING:  # sync is imported when first used: it brings httpx, slow to import
+    from console.rewards.service import Rewards
     from sync.jsonl import ImportReport
     from sync.push import PushReport
     from sync.runner import SyncReport
@@ -177,8 +178,13 @@ class Desk:
     def add_note(self, thread_id: int, body: str) -> DecisionResult:
         return self.decide("note", [thread_id], body=body)
 
-    def undo(self) -> DecisionResult:
-        return self.door.undo()
+    def undo_preview(self) -> decisions.UndoPreview:
+        """What `undo` would take back now (kind, items, when, where; blocked if someone changed
+        an item since). Raises NothingToUndo."""
+        return decisions.undo_preview(self.cache, actor=self.actor)
+
+    def undo(self, *, expect_batch: int | None = None) -> DecisionResult:
+        return self.door.undo(expect_batch=expect_batch)
 
     # ---- audit ----
     def verify_audit(self) -> list[AuditProblem]:
@@ -186,6 +192,14 @@ class Desk:
 
     def close_cache(self) -> None:
         self.cache.close()
+
+    # ---- rewards and payouts (console.rewards) ----
+    @property
+    def rewards(self) -> Rewards:
+        """Rewards for this actor; roles and four-eyes are checked inside."""
+        from console.rewards.service import Rewards
+
+        return Rewards(self.cache, self.actor, self.roles)
 
     # ---- duplicates (console.dupes) ----
     def duplicate_pairs(self, offset: int = 0, limit: int = 100) -> list[PairRow]:

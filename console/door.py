@@ -136,5 +136,5 @@ class Door:
             self.cache, who=self.who, action=action, target_ids=target_ids, params=dict(params)
         )
 
-    def undo(self) -> DecisionResult:
-        return decisions.undo_last(self.cache, who=self.who)
+    def undo(self, *, expect_batch: int | None = None) -> DecisionResult:
+        return decisions.undo_last(self.cache, who=self.who, expect_batch=expect_batch)

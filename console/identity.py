@@ -137,6 +137,7 @@ def _roles_for(
     if authority is not None:
         table, source = authority
     elif config.path is not None and config.facts is not None and config.roles:
+        _check_writers(config.path, config.facts, "config")
         problem = _untrusted(config.path, config.facts, cache_owner, "config")
         if problem is None:
             table, source = config.roles, f"the config {config.path}"

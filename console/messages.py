@@ -4,6 +4,8 @@
     LazyTable.PageWanted → (worker: Desk.queue)               → PageLoaded
     ThreadRequested → (worker: Desk.thread)                   → ThreadLoaded
     DecisionMade    → (worker: Desk.claim/close/...)          → DecisionSaved | DecisionRefused
+    DecisionMade(undo) → (worker: Desk.undo_preview) → UndoPreviewed → (ask unless it is this
+                      screen's own unsent decision) → DecisionMade(undo, expect_batch) → ...
     RefreshRequested (the `r` key and a periodic timer)       → QueueRequested / ThreadRequested
     OutboxStatus    (worker: Desk.waiting_actions, sync status) → the header
     WorkFailed      (a worker died: the app has told the user; the screen may tidy up)
@@ -18,6 +20,7 @@ from typing import Any
 
 from textual.message import Message
 
+from console.decisions import UndoPreview
 from console.models import QueueItem, ThreadView
 from console.store import QueueFilter
 
@@ -93,10 +96,19 @@ class DecisionMade(Message):
 
 
 class DecisionSaved(Message):
-    def __init__(self, decision: Decision, text: str) -> None:
+    def __init__(self, decision: Decision, text: str, batch_id: int | None = None) -> None:
         super().__init__()
         self.decision = decision
         self.text = text
+        self.batch_id = batch_id  # the batch the decision made, if it made one
+
+
+class UndoPreviewed(Message):
+    """`u` was pressed: what undo would take back (the screen decides whether to ask first)."""
+
+    def __init__(self, preview: UndoPreview) -> None:
+        super().__init__()
+        self.preview = preview
 
 
 class DecisionRefused(Message):

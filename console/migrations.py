@@ -204,6 +204,154 @@ MIGRATIONS: list[list[str]] = [
         )""",
         """CREATE INDEX dupe_merged_posts_original ON dupe_merged_posts (original_id)""",
     ],
+    # 5 (undo): where a batch was decided (console screen or command line), for the undo preview;
+    # and later decisions on the same item, which undo looks for before overwriting anything
+    [
+        """ALTER TABLE batches ADD COLUMN origin TEXT NOT NULL DEFAULT ''""",
+        """CREATE INDEX IF NOT EXISTS audit_target ON audit (target_kind, target_id, id)""",
+        """CREATE INDEX IF NOT EXISTS audit_batch ON audit (batch_id)""",
+        """CREATE INDEX IF NOT EXISTS outbox_batch ON outbox (batch_id)""",
+    ],
+    # 6 (rewards): votes and member signals for the fraud checks, the points schedules, the
+    # append-only ledger (hash-chained; triggers refuse UPDATE and DELETE), payout batches
+    [
+        """CREATE TABLE votes (
+            id INTEGER PRIMARY KEY,
+            source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+            voter_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+            value INTEGER NOT NULL DEFAULT 1 CHECK (value IN (-1, 1)),
+            created_at TEXT NOT NULL,
+            retracted_at TEXT,
+            UNIQUE (post_id, voter_id)
+        )""",
+        """CREATE INDEX votes_voter ON votes (voter_id)""",
+        """CREATE TABLE member_signals (
+            member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (member_id, kind, value)
+        ) WITHOUT ROWID""",
+        """CREATE INDEX member_signals_value ON member_signals (kind, value)""",
+        """CREATE TABLE member_duplicate_flags (
+            thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+            original_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+            member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+            flagged_at TEXT NOT NULL,
+            PRIMARY KEY (thread_id, member_id)
+        )""",
+        """CREATE TABLE reward_schedules (
+            id INTEGER PRIMARY KEY,
+            version TEXT NOT NULL UNIQUE,
+            body TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            loaded_by TEXT NOT NULL,
+            loaded_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE ledger (
+            id INTEGER PRIMARY KEY,
+            member_id INTEGER NOT NULL,
+            kind TEXT NOT NULL
+                CHECK (kind IN ('accrual', 'reversal', 'payout', 'payout_return')),
+            rule TEXT NOT NULL,
+            event_key TEXT NOT NULL,
+            thread_id INTEGER,
+            points INTEGER NOT NULL,
+            amount_minor INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            schedule_version TEXT NOT NULL,
+            occurred_at TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            reverses INTEGER,
+            line_id INTEGER,
+            detail TEXT NOT NULL DEFAULT '{}',
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )""",
+        """CREATE UNIQUE INDEX ledger_once ON ledger (kind, rule, event_key)""",
+        """CREATE INDEX ledger_member
+            ON ledger (member_id, occurred_at, kind, amount_minor, points)""",
+        """CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+           BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END""",
+        """CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+           BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END""",
+        """CREATE TABLE reward_bans (
+            member_id INTEGER PRIMARY KEY,
+            banned_by TEXT NOT NULL,
+            banned_at TEXT NOT NULL,
+            reason TEXT NOT NULL
+        )""",
+        """CREATE TABLE reward_payees (
+            member_id INTEGER PRIMARY KEY,
+            recipient_type TEXT NOT NULL CHECK (recipient_type IN ('EMAIL', 'PHONE', 'PAYPAL_ID')),
+            receiver TEXT NOT NULL
+        )""",
+        """CREATE TABLE payout_batches (
+            id INTEGER PRIMARY KEY,
+            period TEXT NOT NULL UNIQUE,
+            period_start TEXT NOT NULL,
+            period_end TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            schedule_version TEXT NOT NULL,
+            threshold_points INTEGER NOT NULL,
+            second_approver_over_minor INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'prepared'
+                CHECK (state IN ('prepared', 'approved', 'exported', 'closed')),
+            prepared_by TEXT NOT NULL,
+            prepared_at TEXT NOT NULL,
+            approved_at TEXT,
+            export_sha256 TEXT,
+            exported_at TEXT
+        )""",
+        """CREATE TABLE payout_lines (
+            id INTEGER PRIMARY KEY,
+            batch_id INTEGER NOT NULL REFERENCES payout_batches(id),
+            member_id INTEGER NOT NULL,
+            points INTEGER NOT NULL,
+            amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+            state TEXT NOT NULL DEFAULT 'ready'
+                CHECK (state IN ('ready', 'held', 'returned', 'paid', 'failed')),
+            recipient_type TEXT,
+            receiver TEXT,
+            UNIQUE (batch_id, member_id)
+        )""",
+        """CREATE TABLE payout_flags (
+            id INTEGER PRIMARY KEY,
+            batch_id INTEGER NOT NULL REFERENCES payout_batches(id),
+            line_id INTEGER REFERENCES payout_lines(id),
+            member_id INTEGER NOT NULL,
+            check_name TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            evidence TEXT NOT NULL,
+            UNIQUE (batch_id, member_id, check_name)
+        )""",
+        """CREATE TABLE payout_line_history (
+            id INTEGER PRIMARY KEY,
+            line_id INTEGER NOT NULL REFERENCES payout_lines(id),
+            action TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""",
+        """CREATE INDEX payout_line_history_line ON payout_line_history (line_id)""",
+        """CREATE TABLE payout_approvals (
+            batch_id INTEGER NOT NULL REFERENCES payout_batches(id),
+            approver TEXT NOT NULL,
+            approved_at TEXT NOT NULL,
+            PRIMARY KEY (batch_id, approver)
+        )""",
+        """CREATE TABLE payout_appeals (
+            id INTEGER PRIMARY KEY,
+            line_id INTEGER NOT NULL REFERENCES payout_lines(id),
+            text TEXT NOT NULL,
+            filed_by TEXT NOT NULL,
+            filed_at TEXT NOT NULL,
+            decision TEXT CHECK (decision IN ('upheld', 'denied')),
+            decided_by TEXT,
+            decided_at TEXT,
+            reason TEXT
+        )""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

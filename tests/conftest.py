@@ -16,12 +16,37 @@ SHARED = REPO.parent / "shared"
 FROZEN_NOW = "2026-11-20T12:00:00Z"
 
 
+def require_all() -> bool:
+    """Whether CI asked for every test to run (a missing tool or data set is then a failure)."""
+    return bool(os.environ.get("PEERDESK_REQUIRE_ALL"))
+
+
+def require_shared(*parts: str) -> Path:
+    """A path inside ../shared (fixtures, benchmark data beside the checkout).
+
+    Missing: the test (or, called at import time, the whole module) is skipped with one line
+    naming the path, or fails when PEERDESK_REQUIRE_ALL is set (CI). Safe to call while
+    collecting: the skip then covers the module that asked.
+    """
+    path = SHARED.joinpath(*parts)
+    if path.exists():
+        return path
+    what = "/".join(("../shared", *parts))
+    if require_all():
+        pytest.fail(f"{what} is required (PEERDESK_REQUIRE_ALL is set) but missing at {path}")
+    pytest.skip(
+        f"{what} is missing (clone the shared fixtures beside the checkout to run this)",
+        allow_module_level=True,
+    )
+    raise AssertionError  # unreachable
+
+
 def require_tool(name: str) -> str:
     """Path of an external tool; skip without it, fail if PEERDESK_REQUIRE_ALL is set (CI)."""
     found = shutil.which(name)
     if found:
         return found
-    if os.environ.get("PEERDESK_REQUIRE_ALL"):
+    if require_all():
         pytest.fail(f"{name} is required (PEERDESK_REQUIRE_ALL is set) but was not found")
     pytest.skip(f"{name} is not installed")
     raise AssertionError  # unreachable
@@ -39,7 +64,8 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env_dir: Path) ->
 
     Tests act as "alice" (and others) honestly: the override is allowed because the account
     running the tests owns the temporary cache files. Roles come from a roles file in the test's
-    own folder (see `grant_roles`); nobody has a role until a test grants one.
+    own folder (`grant_roles`) or from a config file the test writes (the test's account owns it
+    and the cache, so it has authority); nobody has a role until a test grants one.
     """
     monkeypatch.setenv("PEERDESK_NOW", FROZEN_NOW)
     monkeypatch.setenv("PEERDESK_USER", "alice")
@@ -48,11 +74,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env_dir: Path) ->
         config.write_text("# the test's own (empty) config\n", encoding="utf-8")
     monkeypatch.setenv("PEERDESK_CONFIG", str(config))
     monkeypatch.setenv("PEERDESK_DB", str(tmp_path / "default-cache.sqlite3"))
-    roles = env_dir / "roles.toml"
-    if not roles.exists():
-        roles.write_text("[roles]\n", encoding="utf-8")
-        roles.chmod(0o600)
-    monkeypatch.setenv("PEERDESK_ROLES_FILE", str(roles))
+    monkeypatch.delenv("PEERDESK_ROLES_FILE", raising=False)
     monkeypatch.setenv("TZ", "UTC")
 
 
@@ -67,11 +89,15 @@ def write_roles(path: Path, roles: dict[str, list[str]]) -> Path:
 
 
 @pytest.fixture
-def grant_roles(env_dir: Path) -> Callable[[dict[str, list[str]]], Path]:
+def grant_roles(
+    env_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[dict[str, list[str]]], Path]:
     """grant_roles({"alice": ["moderator"]}): the test's roles file (PEERDESK_ROLES_FILE)."""
 
     def grant(roles: dict[str, list[str]]) -> Path:
-        return write_roles(env_dir / "roles.toml", roles)
+        path = write_roles(env_dir / "roles.toml", roles)
+        monkeypatch.setenv("PEERDESK_ROLES_FILE", str(path))
+        return path
 
     return grant
 
@@ -91,6 +117,5 @@ def cache(cache_path: Path) -> Iterator[Cache]:
 
 @pytest.fixture
 def shared() -> Iterator[Path]:
-    if not SHARED.is_dir():
-        pytest.fail(f"../shared is expected beside the checkout at {SHARED}")
-    yield SHARED
+    """../shared itself; see require_shared."""
+    yield require_shared()

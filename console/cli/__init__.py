@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "console.cli.dupes_cmd",
     "console.cli.demo_cmd",
     "console.cli.sync_cmds",
+    "console.cli.rewards_cmd",
 ]
 
 

@@ -7,7 +7,9 @@ import json
 import sys
 from typing import Any
 
+from console.decisions import DEFAULT_ORIGIN
 from console.desk import Desk
+from console.errors import InvalidDecision
 from console.safe_text import clip, printable
 from console.store import QueueFilter
 
@@ -100,7 +102,24 @@ def cmd_note(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    print(open_desk(args).undo().message)
+    """Show what undo takes back; refuse over someone's later decision; ask (or need --yes)
+    unless it is a decision made on the command line that has not reached the platform."""
+    desk = open_desk(args)
+    preview = desk.undo_preview()
+    print(f"undo: {preview.describe()}")
+    if preview.blocked:
+        raise InvalidDecision(preview.refusal())
+    own = preview.batch_id if preview.origin == DEFAULT_ORIGIN else None
+    why = preview.why_ask(own)
+    if why and not args.yes:
+        if not sys.stdin.isatty():
+            raise InvalidDecision(f"Not undone: {why} Run `peerdesk undo --yes` to take it back")
+        print(why)
+        answer = input("Undo it? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            print("nothing undone")
+            return 1
+    print(desk.undo(expect_batch=preview.batch_id).message)
     return 0
 
 
@@ -187,7 +206,14 @@ def register(subparsers: Any) -> None:
     note.add_argument("text", help="the note")
     note.set_defaults(handler=cmd_note)
 
-    undo = subparsers.add_parser("undo", help="take back your last decision or batch")
+    undo = subparsers.add_parser(
+        "undo",
+        help="take back your last decision or batch (shows it first)",
+        description="Shows what undo takes back (kind, items, when, where). Refused if anyone "
+        "changed one of the items since. A decision made in the console or already sent to the "
+        "platform needs --yes (or a yes at the prompt).",
+    )
+    undo.add_argument("--yes", "-y", action="store_true", help="do not ask first")
     undo.set_defaults(handler=cmd_undo)
 
     audit = subparsers.add_parser("audit", help="the audit log")

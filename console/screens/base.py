@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from console.claims import local_hhmm
+from console.decisions import acting_from
 from console.desk import Desk
 from console.errors import PeerdeskError
 from console.messages import (
@@ -22,6 +23,7 @@ from console.messages import (
     DecisionRefused,
     DecisionSaved,
     RefreshRequested,
+    UndoPreviewed,
     WorkFailed,
 )
 from console.screens.confirm import ConfirmScreen
@@ -72,7 +74,8 @@ def perform(desk: Desk, decision: Decision) -> str:
     elif action == "note":
         result = desk.add_note(ids[0], str(decision.params.get("body", "")))
     elif action == "undo":
-        return desk.undo().message.capitalize()
+        expect = decision.params.get("expect_batch")
+        return desk.undo(expect_batch=None if expect is None else int(expect)).message.capitalize()
     else:
         raise PeerdeskError(f"Unknown action {action!r}")
     return f"{result.message.capitalize()} (u undoes it)"
@@ -80,6 +83,20 @@ def perform(desk: Desk, decision: Decision) -> str:
 
 class DeskScreen(Screen[None]):
     """A screen over the Desk: it asks for decisions and reloads after them."""
+
+    _own_batch: int | None = None  # the batch this screen's last decision made (undo asks if not)
+
+    @property
+    def origin(self) -> str:
+        """Where this screen's decisions come from, as recorded on their batch."""
+        return f"console: {type(self).__name__.removesuffix('Screen')}"
+
+    def call_desk_acting(self, fn: Callable[[Desk], T]) -> tuple[T, int | None]:
+        """`host.call_desk(fn)` recording this screen as the decisions' origin; also returns the
+        last batch they made (worker threads only)."""
+        with acting_from(self.origin) as acting:
+            value = self.host.call_desk(fn)
+        return value, (acting.batch_ids[-1] if acting.batch_ids else None)
 
     @property
     def host(self) -> DeskHost:
@@ -126,20 +143,55 @@ class DeskScreen(Screen[None]):
     @on(DecisionMade)
     def _on_decision_made(self, message: DecisionMade) -> None:
         message.stop()
+        if message.decision.action == "undo" and "expect_batch" not in message.decision.params:
+            self.preview_undo(message.decision)
+            return
         self.save_decision(message.decision)
 
     @work(thread=True, exit_on_error=False, group="decision")
     def save_decision(self, decision: Decision) -> None:
         # Not exclusive: a later decision must never cancel an earlier one.
         try:
-            text = self.host.call_desk(lambda desk: perform(desk, decision))
+            text, batch_id = self.call_desk_acting(lambda desk: perform(desk, decision))
         except PeerdeskError as error:
             self.post_message(DecisionRefused(decision, str(error)))
             return
-        self.post_message(DecisionSaved(decision, text))
+        self.post_message(DecisionSaved(decision, text, batch_id))
+
+    # ---- undo: see what it takes back; ask unless it is this screen's own unsent decision ----
+    @work(thread=True, exit_on_error=False, group="decision")
+    def preview_undo(self, decision: Decision) -> None:
+        try:
+            preview = self.host.call_desk(lambda desk: desk.undo_preview())
+        except PeerdeskError as error:
+            self.post_message(DecisionRefused(decision, str(error)))
+            return
+        self.post_message(UndoPreviewed(preview))
+
+    @on(UndoPreviewed)
+    def _on_undo_previewed(self, message: UndoPreviewed) -> None:
+        preview = message.preview
+        undo = Decision("undo", (), {"expect_batch": preview.batch_id})
+        if preview.blocked:
+            self.post_message(DecisionRefused(undo, preview.refusal()))
+            return
+        why = preview.why_ask(self._own_batch)
+        if why is None:
+            self.save_decision(undo)
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.save_decision(undo)
+
+        detail = f"Undo {preview.describe()}.\n{why}"
+        self.app.push_screen(ConfirmScreen("Undo this?", len(preview.items), detail), confirmed)
 
     @on(DecisionSaved)
     def _on_decision_saved(self, message: DecisionSaved) -> None:
+        is_undo = message.decision.action == "undo"
+        if is_undo or message.batch_id is not None:
+            self._own_batch = None if is_undo else message.batch_id
         self.notify(message.text, title="Saved", markup=False)
         self.after_decision(message.decision)
         self.host.refresh_outbox()

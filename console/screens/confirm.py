@@ -1,4 +1,5 @@
-"""A modal yes/no question that states how many items a batch decision touches."""
+"""A modal yes/no question that states how many items a batch decision touches (or, given a
+`detail`, what else the question is about: e.g. what an undo would take back)."""
 
 from __future__ import annotations
 
@@ -21,20 +22,16 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
 
-    def __init__(self, question: str, count: int) -> None:
+    def __init__(self, question: str, count: int, detail: str | None = None) -> None:
         super().__init__()
         self.question = question
         self.count = count
+        self.detail = detail or f"{count} items, one batch: one `u` takes all of it back."
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
             yield Static(Text(self.question, style="bold"), id="confirm-question")
-            yield Static(
-                Text(
-                    f"{self.count} items, one batch: one `u` takes all of it back.",
-                ),
-                id="confirm-detail",
-            )
+            yield Static(Text(self.detail), id="confirm-detail")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Yes (y)", variant="warning", id="confirm-yes", compact=True)
                 yield Button("No (n)", id="confirm-no", compact=True)

@@ -496,11 +496,11 @@ class DuplicatesScreen(DeskScreen):
             return desk.duplicate_outcome(result, thread_id, original_id)
 
         try:
-            text = self.host.call_desk(run)
+            text, batch_id = self.call_desk_acting(run)
         except PeerdeskError as error:
             self.post_message(DecisionRefused(decision, str(error)))
             return
-        self.post_message(DecisionSaved(decision, text))
+        self.post_message(DecisionSaved(decision, text, batch_id))
 
     def after_decision(self, decision: Decision) -> None:
         outcome = self.query_one("#pair-outcome", Static)

@@ -16,7 +16,7 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,3 +121,9 @@ def shared_dir() -> Iterator[Path]:
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture(autouse=True)
+def _empty_roles_file(grant_roles: Callable[[dict[str, list[str]]], Path]) -> None:
+    """Every attack test starts from a roles file that grants nothing (tests add to it)."""
+    grant_roles({})

@@ -16,10 +16,10 @@ import pytest
 
 from console.db import Cache, open_cache
 from sync.http import FAST_RETRIES
+from tests.conftest import require_shared
 from tests.sync.fake_discourse import API_KEY, API_USER, FakeDiscourse, community
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO / ".." / "shared"
 PRISM = REPO / ".tools" / "node_modules" / ".bin" / "prism"
 
 
@@ -74,7 +74,7 @@ def prism_url() -> Iterator[str]:
             pytest.fail("Prism is required (PEERDESK_REQUIRE_ALL is set): run `make tools`")
         pytest.skip("Prism is not installed: run `make tools`")
     port = _free_port()
-    spec = SHARED / "fixtures" / "discourse" / "openapi.json"
+    spec = require_shared("fixtures", "discourse", "openapi.json")
     proc = subprocess.Popen(
         [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), str(spec)],
         stdout=subprocess.PIPE,

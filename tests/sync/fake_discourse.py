@@ -13,6 +13,7 @@ names of Discourse's ReviewableSerializer (id, type, status, version, topic_id, 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 import threading
@@ -20,24 +21,48 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "discourse"
+from tests.conftest import require_shared
 
 
-def load(rel: str) -> Any:
-    return json.loads((FIXTURES / rel).read_text(encoding="utf-8"))
+@dataclass(frozen=True)
+class Templates:
+    """The recorded shapes every reply is built from, read from ../shared/fixtures/discourse."""
+
+    topic_list: Any
+    topic: Any
+    solved: Any
+    latest_posts: Any
+    directory: Any
+
+    @property
+    def post(self) -> Any:
+        return self.solved["post_stream"]["posts"][1]
+
+    @property
+    def list_entry(self) -> Any:
+        return self.topic_list["topic_list"]["topics"][0]
 
 
-LIST_TEMPLATE = load("api_docs_responses/topics_latest_topics_response.json")
-TOPIC_TEMPLATE = load("api_docs_responses/topics_topic_response.json")
-SOLVED_TEMPLATE = load("discourse_solved/topic_with_accepted_answer.json")
-LATEST_POSTS_TEMPLATE = load("discourse_api_gem/posts_latest.json")
-DIRECTORY_TEMPLATE = load("api_docs_responses/users_directory_items.json")
-POST_TEMPLATE = SOLVED_TEMPLATE["post_stream"]["posts"][1]
-ENTRY_TEMPLATE = LIST_TEMPLATE["topic_list"]["topics"][0]
+@functools.cache
+def templates() -> Templates:
+    """Loaded on first use (a server is built in the test's thread, so a missing ../shared skips
+    that test with one line instead of breaking the collection of every sync test)."""
+    fixtures = require_shared("fixtures", "discourse")
+
+    def load(rel: str) -> Any:
+        return json.loads((fixtures / rel).read_text(encoding="utf-8"))
+
+    return Templates(
+        topic_list=load("api_docs_responses/topics_latest_topics_response.json"),
+        topic=load("api_docs_responses/topics_topic_response.json"),
+        solved=load("discourse_solved/topic_with_accepted_answer.json"),
+        latest_posts=load("discourse_api_gem/posts_latest.json"),
+        directory=load("api_docs_responses/users_directory_items.json"),
+    )
+
 
 API_KEY = "test-key-0123456789abcdef"
 API_USER = "moderator1"
@@ -145,7 +170,7 @@ class State:
 
     # JSON ------------------------------------------------------------------
     def post_json(self, topic: FTopic, post: FPost, *, with_raw: bool = False) -> dict[str, Any]:
-        data = copy.deepcopy(POST_TEMPLATE)
+        data = copy.deepcopy(templates().post)
         data.update(
             id=post.id,
             username=post.username,
@@ -172,7 +197,7 @@ class State:
         return data
 
     def entry_json(self, topic: FTopic) -> dict[str, Any]:
-        data = copy.deepcopy(ENTRY_TEMPLATE)
+        data = copy.deepcopy(templates().list_entry)
         last = max(p.created for p in topic.posts) if topic.posts else topic.created
         data.update(
             id=topic.id,
@@ -194,7 +219,7 @@ class State:
         return data
 
     def topic_json(self, topic: FTopic) -> dict[str, Any]:
-        data = copy.deepcopy(TOPIC_TEMPLATE)
+        data = copy.deepcopy(templates().topic)
         posts = list(topic.posts)
         data["post_stream"] = {
             "posts": [self.post_json(topic, p) for p in posts[:20]],
@@ -224,7 +249,7 @@ class State:
         data.update(topic.override)
         accepted = next((p for p in posts if p.accepted), None)
         if accepted:
-            solved = copy.deepcopy(SOLVED_TEMPLATE["accepted_answer"])
+            solved = copy.deepcopy(templates().solved["accepted_answer"])
             solved.update(post_number=accepted.number, username=accepted.username)
             data["accepted_answer"] = solved
         return data
@@ -267,6 +292,7 @@ class LocalServer:
 
 class FakeDiscourse(LocalServer):
     def __init__(self) -> None:
+        templates()  # here, in the test's thread: skips the test when ../shared is missing
         self.state = State()
         state = self.state
 
@@ -413,7 +439,7 @@ def _route(
         live = [t for t in state.topics.values() if not t.deleted]
         live.sort(key=lambda t: (not t.pinned, -t.bumped, -t.id))
         chunk = live[page * per_page : (page + 1) * per_page]
-        data = copy.deepcopy(LIST_TEMPLATE)
+        data = copy.deepcopy(templates().topic_list)
         data["users"] = [
             {"id": uid, "username": name, "avatar_template": "/a/{size}.png"}
             for uid, name in sorted(state.users.items())
@@ -446,7 +472,7 @@ def _route(
         allp = [(t, p) for t in state.topics.values() if not t.deleted for p in t.posts]
         allp = [x for x in allp if before is None or x[1].id < before]
         allp.sort(key=lambda x: -x[1].id)
-        data = copy.deepcopy(LATEST_POSTS_TEMPLATE)
+        data = copy.deepcopy(templates().latest_posts)
         template = data["latest_posts"][0]
         data["latest_posts"] = []
         for topic, post in allp[:50]:
@@ -471,7 +497,7 @@ def _route(
     if method == "GET" and path == "/directory_items.json":
         page = int(query.get("page", ["0"])[0])
         users = sorted(state.users.items())[page * 50 : (page + 1) * 50]
-        data = copy.deepcopy(DIRECTORY_TEMPLATE)
+        data = copy.deepcopy(templates().directory)
         template = data["directory_items"][0]
         data["directory_items"] = []
         for uid, name in users:

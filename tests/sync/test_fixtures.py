@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,9 @@ from sync.credentials import Credentials
 from sync.discourse import DiscourseAdapter
 from sync.runner import store_page
 from sync.stackexchange import StackExchangeAdapter
+from tests.conftest import require_shared
 
-FIX = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
+FIX = require_shared("fixtures")  # the whole module is about them: skipped without ../shared
 D = FIX / "discourse"
 
 TOPIC_LISTS = [

@@ -1,0 +1,234 @@
+"""Bring the ledger up to date with the cache: pay new events once, reverse undone ones.
+
+One call is one write transaction: it either records every change it found or none (a crash
+part-way leaves the ledger as it was, and the next run finds the same work). Running it again
+with nothing new writes nothing, whatever was re-synced or re-imported meanwhile, because each
+accrual is unique per (rule, event) and an event that was paid and reversed is never paid again.
+
+Caps: a member's accruals are capped per UTC day and per thread by the schedule; a capped event
+is still recorded (with the points it got, possibly 0, and the points it would have had), so it
+is never looked at again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+from console import audit
+from console.clock import now_iso
+from console.db import Cache
+from console.rewards.events import SOURCES, Event, EventSource
+from console.rewards.ledger import Appender, Entry
+from console.rewards.schedule import Schedule
+
+
+@dataclass
+class AccrualReport:
+    accrued: int = 0
+    reversed: int = 0
+    capped: int = 0
+    skipped_banned: int = 0
+    points: int = 0
+    amount_minor: int = 0
+    unavailable: list[str] = field(default_factory=list)
+    by_rule: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+class _Caps:
+    """Points already accrued per (member, day) and (member, thread), read once then kept."""
+
+    def __init__(self, conn: sqlite3.Connection, schedule: Schedule) -> None:
+        self.conn = conn
+        self.schedule = schedule
+        self.day: dict[tuple[int, str], int] = {}
+        self.thread: dict[tuple[int, int], int] = {}
+
+    def _day_sum(self, member: int, day: str) -> int:
+        key = (member, day)
+        if key not in self.day:
+            row = self.conn.execute(
+                "SELECT coalesce(sum(points), 0) FROM ledger WHERE member_id = ? "
+                "AND occurred_at >= ? AND occurred_at < ? AND kind = 'accrual'",
+                (member, day, day + "T99"),
+            ).fetchone()
+            self.day[key] = int(row[0])
+        return self.day[key]
+
+    def _thread_sum(self, member: int, thread: int) -> int:
+        key = (member, thread)
+        if key not in self.thread:
+            row = self.conn.execute(
+                "SELECT coalesce(sum(points), 0) FROM ledger WHERE member_id = ? "
+                "AND thread_id = ? AND kind = 'accrual'",
+                (member, thread),
+            ).fetchone()
+            self.thread[key] = int(row[0])
+        return self.thread[key]
+
+    def grant(self, event: Event, wanted: int) -> int:
+        day = event.occurred_at[:10]
+        room = self.schedule.cap_per_day - self._day_sum(event.member_id, day)
+        if event.thread_id is not None:
+            room = min(
+                room,
+                self.schedule.cap_per_thread - self._thread_sum(event.member_id, event.thread_id),
+            )
+        granted = max(0, min(wanted, room))
+        self.day[(event.member_id, day)] += granted
+        if event.thread_id is not None:
+            self.thread[(event.member_id, event.thread_id)] += granted
+        return granted
+
+
+def banned_members(conn: sqlite3.Connection) -> set[int]:
+    return {int(r[0]) for r in conn.execute("SELECT member_id FROM reward_bans")}
+
+
+def accrue(cache: Cache, schedule: Schedule, *, actor: str = "peerdesk") -> AccrualReport:
+    """Pay every new event once and reverse every paid event that is no longer true."""
+    report = AccrualReport()
+    with cache.transaction() as conn:
+        appender = Appender(conn)
+        banned = banned_members(conn)
+        caps = _Caps(conn, schedule)
+        for source in SOURCES.values():
+            if not source.available(conn):
+                report.unavailable.append(source.rule)
+                continue
+            _accrue_source(conn, appender, source, schedule, banned, caps, report)
+        if appender.written:
+            audit.append(
+                conn,
+                actor=actor,
+                action="ledger_accrue",
+                target_kind="ledger",
+                target_id=appender.last_id,
+                detail={
+                    "accrued": report.accrued,
+                    "reversed": report.reversed,
+                    "schedule": schedule.version,
+                },
+            )
+    return report
+
+
+def _accrue_source(
+    conn: sqlite3.Connection,
+    appender: Appender,
+    source: EventSource,
+    schedule: Schedule,
+    banned: set[int],
+    caps: _Caps,
+    report: AccrualReport,
+) -> None:
+    rule = source.rule
+    seen: set[str] = set()
+    open_accruals: dict[str, sqlite3.Row] = {}
+    reversed_keys: set[str] = set()
+    for row in conn.execute(
+        "SELECT id, kind, event_key, member_id, points, amount_minor, thread_id FROM ledger "
+        "WHERE rule = ? AND kind IN ('accrual', 'reversal')",
+        (rule,),
+    ):
+        seen.add(row["event_key"])
+        if row["kind"] == "accrual":
+            open_accruals[row["event_key"]] = row
+        else:
+            reversed_keys.add(row["event_key"])
+    for key in reversed_keys:
+        open_accruals.pop(key, None)
+
+    live: dict[str, Event] = {}
+    for event in source.events(conn):
+        live.setdefault(event.event_key, event)
+
+    per_point = schedule.points.get(rule, 0)
+    for event in sorted(live.values(), key=lambda e: (e.occurred_at, e.event_key)):
+        if event.event_key in seen:
+            continue
+        if event.member_id in banned:
+            report.skipped_banned += 1
+            continue
+        if per_point <= 0:
+            continue
+        granted = caps.grant(event, per_point)
+        detail: dict[str, object] = dict(event.detail)
+        if granted < per_point:
+            detail["capped_from"] = per_point
+            report.capped += 1
+        amount = granted * schedule.point_value_minor
+        appender.append(
+            Entry(
+                member_id=event.member_id,
+                kind="accrual",
+                rule=rule,
+                event_key=event.event_key,
+                points=granted,
+                amount_minor=amount,
+                currency=schedule.currency,
+                schedule_version=schedule.version,
+                occurred_at=event.occurred_at,
+                thread_id=event.thread_id,
+                detail=detail,
+            )
+        )
+        report.accrued += 1
+        report.points += granted
+        report.amount_minor += amount
+        report.by_rule[rule] = report.by_rule.get(rule, 0) + 1
+
+    now = now_iso()
+    for key, row in sorted(open_accruals.items(), key=lambda kv: int(kv[1]["id"])):
+        if key in live or int(row["member_id"]) in banned:
+            continue
+        appender.append(
+            Entry(
+                member_id=int(row["member_id"]),
+                kind="reversal",
+                rule=rule,
+                event_key=key,
+                points=-int(row["points"]),
+                amount_minor=-int(row["amount_minor"]),
+                currency=schedule.currency,
+                schedule_version=schedule.version,
+                occurred_at=now,
+                thread_id=row["thread_id"],
+                reverses=int(row["id"]),
+                detail={"why": source.why_gone(conn, key)},
+            )
+        )
+        report.reversed += 1
+        report.points -= int(row["points"])
+        report.amount_minor -= int(row["amount_minor"])
+
+
+def forfeit_for_ban(
+    conn: sqlite3.Connection, member_id: int, schedule: Schedule, reason: str
+) -> int | None:
+    """A banned member's whole current balance is reversed in one entry (unique per member)."""
+    row = conn.execute(
+        "SELECT coalesce(sum(points), 0), coalesce(sum(amount_minor), 0) FROM ledger "
+        "WHERE member_id = ?",
+        (member_id,),
+    ).fetchone()
+    points, amount = int(row[0]), int(row[1])
+    if amount <= 0 and points <= 0:
+        return None
+    return Appender(conn).append(
+        Entry(
+            member_id=member_id,
+            kind="reversal",
+            rule="member_banned",
+            event_key=f"member:{member_id}",
+            points=-points,
+            amount_minor=-amount,
+            currency=schedule.currency,
+            schedule_version=schedule.version,
+            occurred_at=now_iso(),
+            detail={"why": f"member banned: {reason}"},
+        )
+    )

@@ -1,0 +1,325 @@
+"""Exports for the payment provider and the provider's result file.
+
+The export holds only what was approved for payment (lines neither held nor returned), sorted by
+line id, with no time of its own: the same batch always gives the same bytes. The JSON has the
+shape of a PayPal Payouts request (`sender_batch_header.sender_batch_id` is the batch's
+idempotency key; each item's `sender_item_id` names its line), the CSV the same items in columns.
+Files are written to a temporary name and renamed, so a crash never leaves half a file.
+
+A result file is either the provider's JSON (PayPal's batch details: `items[].payout_item` with
+`sender_item_id` and `amount`, and `transaction_status`) or a CSV with the columns
+`sender_item_id,amount,currency,status`. It is checked whole before anything changes: an unknown
+line, another amount or currency, another batch id, or a paid line reported failed refuses it all.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from console import audit
+from console.clock import now_iso
+from console.db import Cache
+from console.errors import InvalidDecision, PeerdeskError
+from console.models import Role
+from console.rewards.payouts import (
+    _batch_row,
+    _history,
+    _pause,
+    return_failed,
+    sender_batch_id,
+)
+from console.rewards.permissions import require
+from console.rewards.schedule import CURRENCY_EXPONENT, format_minor, to_minor
+
+PAID = {"SUCCESS", "PAID", "COMPLETED"}
+FAILED = {"FAILED", "RETURNED", "BLOCKED", "REFUNDED", "REVERSED", "DENIED"}
+WAITING = {"PENDING", "UNCLAIMED", "ONHOLD", "NEW"}
+
+
+class ResultFileError(PeerdeskError):
+    """A provider result file that does not fit the batch; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Export:
+    csv: bytes
+    json: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.csv + b"\0" + self.json).hexdigest()
+
+
+def _items(conn: sqlite3.Connection, batch_id: int) -> list[sqlite3.Row]:
+    return conn.execute(
+        "SELECT l.id, l.member_id, l.points, l.amount_minor, l.recipient_type, l.receiver, "
+        "m.username FROM payout_lines l LEFT JOIN members m ON m.id = l.member_id "
+        "WHERE l.batch_id = ? AND l.state IN ('ready', 'paid', 'failed') ORDER BY l.id",
+        (batch_id,),
+    ).fetchall()
+
+
+def sender_item_id(batch_id: int, line_id: int) -> str:
+    return f"batch-{batch_id}-line-{line_id}"
+
+
+def render(conn: sqlite3.Connection, batch_id: int) -> Export:
+    batch = _batch_row(conn, batch_id)
+    if batch["state"] == "prepared":
+        raise InvalidDecision(f"Batch {batch_id} is not approved yet; nothing can be exported")
+    currency = str(batch["currency"])
+    exponent = CURRENCY_EXPONENT[currency]
+    sbid = sender_batch_id(batch_id, str(batch["period"]))
+    rows = _items(conn, batch_id)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            "sender_batch_id",
+            "sender_item_id",
+            "recipient_type",
+            "receiver",
+            "amount",
+            "currency",
+            "member",
+            "points",
+        ]
+    )
+    items = []
+    for line_id, _member, points, amount, rtype, receiver, username in rows:
+        value = format_minor(int(amount), exponent)
+        item_id = sender_item_id(batch_id, int(line_id))
+        writer.writerow(
+            [sbid, item_id, rtype or "", receiver or "", value, currency, username or "", points]
+        )
+        items.append(
+            {
+                "recipient_type": rtype or "EMAIL",
+                "amount": {"value": value, "currency": currency},
+                "receiver": receiver or "",
+                "note": f"Community rewards {batch['period']}: {points} points",
+                "sender_item_id": item_id,
+            }
+        )
+    payload = {
+        "sender_batch_header": {
+            "sender_batch_id": sbid,
+            "email_subject": "Your community rewards",
+            "email_message": f"Thank you for helping the community in {batch['period']}.",
+        },
+        "items": items,
+    }
+    body = json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return Export(out.getvalue().encode(), body.encode())
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
+    with open(tmp, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    _pause("export:written")
+    tmp.replace(path)
+
+
+def export(
+    cache: Cache,
+    *,
+    actor: str,
+    roles: frozenset[Role],
+    batch_id: int,
+    csv_path: Path | None,
+    json_path: Path | None,
+) -> Export:
+    """Write the export files; the first export moves the batch to `exported` (audited)."""
+    require(actor, roles, "payout_export")
+    made = render(cache.conn, batch_id)
+    batch = _batch_row(cache.conn, batch_id)
+    if batch["export_sha256"] and batch["export_sha256"] != made.sha256:
+        raise InvalidDecision(
+            f"Batch {batch_id}'s export would differ from its first export "
+            f"(sha256 {batch['export_sha256'][:12]}…); the batch's lines were changed outside "
+            "peerdesk. Nothing was written; run `peerdesk ledger verify`."
+        )
+    for path, data in ((csv_path, made.csv), (json_path, made.json)):
+        if path is not None:
+            try:
+                _write_atomic(Path(path), data)
+            except OSError as error:
+                raise InvalidDecision(f"Cannot write {path}: {error}") from error
+    if not batch["export_sha256"]:
+        with cache.transaction() as conn:
+            again = _batch_row(conn, batch_id)
+            if not again["export_sha256"]:
+                conn.execute(
+                    "UPDATE payout_batches SET state = 'exported', export_sha256 = ?, "
+                    "exported_at = ? WHERE id = ? AND state = 'approved'",
+                    (made.sha256, now_iso(), batch_id),
+                )
+                audit.append(
+                    conn,
+                    actor=actor,
+                    action="payout_export",
+                    target_kind="payout_batch",
+                    target_id=batch_id,
+                    detail={"sha256": made.sha256, "items": made.json.count(b"sender_item_id")},
+                )
+    return made
+
+
+# ---- results ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultLine:
+    sender_item_id: str
+    amount: str
+    currency: str
+    status: str
+
+
+def _parse_results(path: Path) -> tuple[str | None, list[ResultLine]]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ResultFileError(f"Cannot read the result file {path}: {error}") from error
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(text)
+            header = data.get("batch_header", {})
+            sbid = header.get("sender_batch_header", {}).get("sender_batch_id")
+            found = [
+                ResultLine(
+                    str(item["payout_item"]["sender_item_id"]),
+                    str(item["payout_item"]["amount"]["value"]),
+                    str(item["payout_item"]["amount"]["currency"]),
+                    str(item["transaction_status"]).upper(),
+                )
+                for item in data["items"]
+            ]
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise ResultFileError(
+                f"The result file {path} is not a payouts result (JSON with items[].payout_item "
+                f"and transaction_status): {error!r}"
+            ) from error
+        return sbid, found
+    reader = csv.DictReader(io.StringIO(text))
+    needed = {"sender_item_id", "amount", "currency", "status"}
+    if not reader.fieldnames or not needed <= set(reader.fieldnames):
+        raise ResultFileError(
+            f"The result file {path} needs the CSV columns {', '.join(sorted(needed))}"
+        )
+    found = []
+    sbids = set()
+    for number, row in enumerate(reader, start=2):
+        if any(row.get(k) in (None, "") for k in needed):
+            raise ResultFileError(f"The result file {path} line {number} has an empty column")
+        found.append(
+            ResultLine(row["sender_item_id"], row["amount"], row["currency"], row["status"].upper())
+        )
+        if row.get("sender_batch_id"):
+            sbids.add(row["sender_batch_id"])
+    if len(sbids) > 1:
+        raise ResultFileError(f"The result file {path} names more than one batch")
+    return (sbids.pop() if sbids else None), found
+
+
+def mark_results(
+    cache: Cache, *, actor: str, roles: frozenset[Role], batch_id: int, path: Path
+) -> dict[str, int]:
+    """Mark lines paid or failed from the provider's result file: all of it, or none of it."""
+    require(actor, roles, "payout_mark_paid")
+    sbid, results = _parse_results(path)
+    with cache.transaction() as conn:
+        batch = _batch_row(conn, batch_id)
+        if batch["state"] not in ("exported", "closed"):
+            raise InvalidDecision(
+                f"Batch {batch_id} is {batch['state']}: results come after the export"
+            )
+        expected_sbid = sender_batch_id(batch_id, str(batch["period"]))
+        problems: list[str] = []
+        if sbid is not None and sbid != expected_sbid:
+            problems.append(f"it is for batch {sbid!r}, not {expected_sbid!r}")
+        lines = {
+            sender_item_id(batch_id, int(r[0])): r
+            for r in conn.execute(
+                "SELECT id, amount_minor, state FROM payout_lines WHERE batch_id = ? "
+                "AND state IN ('ready', 'paid', 'failed')",
+                (batch_id,),
+            )
+        }
+        seen: set[str] = set()
+        plan: list[tuple[int, str]] = []
+        for item in results:
+            line = lines.get(item.sender_item_id)
+            if line is None:
+                problems.append(f"{item.sender_item_id} is not a line of batch {batch_id}")
+                continue
+            if item.sender_item_id in seen:
+                problems.append(f"{item.sender_item_id} is listed twice")
+            seen.add(item.sender_item_id)
+            if item.currency != batch["currency"]:
+                problems.append(
+                    f"{item.sender_item_id} is in {item.currency}, not {batch['currency']}"
+                )
+            try:
+                minor = to_minor(item.amount, str(batch["currency"]))
+            except ValueError as error:
+                problems.append(f"{item.sender_item_id}: {error}")
+                continue
+            if minor != int(line[1]):
+                problems.append(
+                    f"{item.sender_item_id} says {item.amount}, the line is "
+                    f"{format_minor(int(line[1]), CURRENCY_EXPONENT[batch['currency']])}"
+                )
+            if item.status in PAID:
+                new = "paid"
+            elif item.status in FAILED:
+                new = "failed"
+            elif item.status in WAITING:
+                continue
+            else:
+                problems.append(f"{item.sender_item_id} has an unknown status {item.status!r}")
+                continue
+            if line[2] != "ready" and line[2] != new:
+                problems.append(f"{item.sender_item_id} was already marked {line[2]}")
+            elif line[2] == "ready":
+                plan.append((int(line[0]), new))
+        if problems:
+            shown = "; ".join(problems[:5]) + (
+                f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+            )
+            raise ResultFileError(
+                f"The result file {path} was refused whole, nothing changed: {shown}"
+            )
+        now = now_iso()
+        counts = {"paid": 0, "failed": 0}
+        for line_id, new in plan:
+            conn.execute("UPDATE payout_lines SET state = ? WHERE id = ?", (new, line_id))
+            _history(conn, line_id, new, actor, f"provider result {Path(path).name}", now)
+            if new == "failed":
+                return_failed(conn, batch, line_id, actor, "the provider could not pay it")
+            counts[new] += 1
+        open_left = conn.execute(
+            "SELECT count(*) FROM payout_lines WHERE batch_id = ? AND state = 'ready'", (batch_id,)
+        ).fetchone()[0]
+        if not open_left:
+            conn.execute("UPDATE payout_batches SET state = 'closed' WHERE id = ?", (batch_id,))
+        audit.append(
+            conn,
+            actor=actor,
+            action="payout_mark_results",
+            target_kind="payout_batch",
+            target_id=batch_id,
+            detail={**counts, "file": Path(path).name, "still_open": int(open_left)},
+        )
+    return {**counts, "still_open": int(open_left)}

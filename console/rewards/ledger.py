@@ -1,0 +1,376 @@
+"""The rewards ledger: append-only, hash-chained, integer minor units; balances are derived.
+
+Entries are never changed or deleted (triggers in the schema refuse UPDATE and DELETE); an
+undone event gets a `reversal` entry, a payout a `payout` entry, a failed or held-back payout a
+`payout_return` entry. Each entry is unique per (kind, rule, event key), so a re-sync, replay or
+re-import that offers the same event again writes nothing.
+
+Each entry's hash is SHA-256 over the previous entry's hash and the entry's own fields; the newest
+id and hash are also kept in meta `ledger_head`, so cutting entries off the end is detected.
+`verify` walks the chain, re-derives every balance from the entries and checks the rules the
+entries must obey (a reversal negates exactly the entry it reverses, once; a payout entry matches
+its payout line; no member is paid more than they earned).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from console.clock import now_iso
+from console.db import Cache
+
+GENESIS = "0" * 64
+HEAD_KEY = "ledger_head"
+
+FIELDS = (
+    "id",
+    "member_id",
+    "kind",
+    "rule",
+    "event_key",
+    "thread_id",
+    "points",
+    "amount_minor",
+    "currency",
+    "schedule_version",
+    "occurred_at",
+    "recorded_at",
+    "reverses",
+    "line_id",
+    "detail",
+)
+
+
+def digest(prev_hash: str, row: dict[str, Any] | sqlite3.Row) -> str:
+    canonical = json.dumps([row[f] for f in FIELDS], separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+@dataclass
+class Entry:
+    member_id: int
+    kind: str
+    rule: str
+    event_key: str
+    points: int
+    amount_minor: int
+    currency: str
+    schedule_version: str
+    occurred_at: str
+    thread_id: int | None = None
+    reverses: int | None = None
+    line_id: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Appender:
+    """Appends entries inside the caller's write transaction, keeping the chain's head in hand."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        if not conn.in_transaction:
+            raise RuntimeError("ledger entries are appended inside a write transaction")
+        self.conn = conn
+        head = conn.execute("SELECT id, hash FROM ledger ORDER BY id DESC LIMIT 1").fetchone()
+        self.last_id = int(head[0]) if head else 0
+        self.last_hash = str(head[1]) if head else GENESIS
+        self.recorded_at = now_iso()
+        self.written = 0
+
+    def exists(self, kind: str, rule: str, event_key: str) -> bool:
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM ledger WHERE kind = ? AND rule = ? AND event_key = ?",
+                (kind, rule, event_key),
+            ).fetchone()
+            is not None
+        )
+
+    def append(self, entry: Entry) -> int | None:
+        """Write `entry`; None (and nothing written) if its (kind, rule, event) is already there."""
+        if self.exists(entry.kind, entry.rule, entry.event_key):
+            return None
+        row = {
+            "id": self.last_id + 1,
+            "member_id": entry.member_id,
+            "kind": entry.kind,
+            "rule": entry.rule,
+            "event_key": entry.event_key,
+            "thread_id": entry.thread_id,
+            "points": entry.points,
+            "amount_minor": entry.amount_minor,
+            "currency": entry.currency,
+            "schedule_version": entry.schedule_version,
+            "occurred_at": entry.occurred_at,
+            "recorded_at": self.recorded_at,
+            "reverses": entry.reverses,
+            "line_id": entry.line_id,
+            "detail": json.dumps(entry.detail, sort_keys=True, ensure_ascii=False),
+        }
+        if not isinstance(row["amount_minor"], int) or not isinstance(row["points"], int):
+            raise TypeError("ledger amounts are whole numbers of points and minor units")
+        row["prev_hash"] = self.last_hash
+        row["hash"] = digest(self.last_hash, row)
+        self.conn.execute(
+            "INSERT INTO ledger (id, member_id, kind, rule, event_key, thread_id, points, "
+            "amount_minor, currency, schedule_version, occurred_at, recorded_at, reverses, "
+            "line_id, detail, prev_hash, hash) VALUES (:id, :member_id, :kind, :rule, "
+            ":event_key, :thread_id, :points, :amount_minor, :currency, :schedule_version, "
+            ":occurred_at, :recorded_at, :reverses, :line_id, :detail, :prev_hash, :hash)",
+            row,
+        )
+        self.last_id, self.last_hash = int(row["id"]), str(row["hash"])
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (HEAD_KEY, f"{self.last_id}:{self.last_hash}"),
+        )
+        self.written += 1
+        return self.last_id
+
+
+# ---- reading ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Balance:
+    member_id: int
+    username: str
+    points: int
+    amount_minor: int
+    earned_points: int  # accruals less reversals in the window asked for
+    entries: int
+
+
+def balance(cache: Cache, member_id: int, *, before: str | None = None) -> tuple[int, int]:
+    """(points, minor units) of one member: the sum of its entries (before a time, if given)."""
+    sql = "SELECT coalesce(sum(points), 0), coalesce(sum(amount_minor), 0) FROM ledger "
+    sql += "WHERE member_id = ?" + (" AND occurred_at < ?" if before else "")
+    row = cache.one(sql, (member_id, before) if before else (member_id,))
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def balances(
+    cache: Cache,
+    *,
+    earned_from: str | None = None,
+    earned_to: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+    order: str = "balance",
+) -> list[Balance]:
+    """Members with ledger entries, by balance (or by earned in [earned_from, earned_to))."""
+    start = earned_from or ""
+    end = earned_to or "9999"
+    key = "amount_minor DESC" if order == "balance" else "earned_points DESC"
+    rows = cache.query(
+        "SELECT l.member_id, coalesce(m.username, '#' || l.member_id) AS username, "
+        "sum(l.points) AS points, sum(l.amount_minor) AS amount_minor, "
+        "sum(CASE WHEN l.kind IN ('accrual', 'reversal') AND l.occurred_at >= ? "
+        "AND l.occurred_at < ? THEN l.points ELSE 0 END) AS earned_points, count(*) AS entries "
+        "FROM ledger l LEFT JOIN members m ON m.id = l.member_id GROUP BY l.member_id "
+        f"ORDER BY {key}, l.member_id LIMIT ? OFFSET ?",
+        (start, end, limit, offset),
+    )
+    return [Balance(*(r[i] for i in range(6))) for r in rows]
+
+
+def entries_of(cache: Cache, member_id: int, limit: int = 500) -> list[dict[str, Any]]:
+    rows = cache.query(
+        "SELECT id, kind, rule, event_key, thread_id, points, amount_minor, currency, "
+        "schedule_version, occurred_at, recorded_at, reverses, line_id, detail FROM ledger "
+        "WHERE member_id = ? ORDER BY occurred_at DESC, id DESC LIMIT ?",
+        (member_id, limit),
+    )
+    return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
+
+
+def daily_points(cache: Cache, member_id: int, start: str, days: int) -> list[int]:
+    """Points earned (accruals less reversals) per UTC day for `days` days from `start`."""
+    from datetime import date, timedelta
+
+    first = date.fromisoformat(start[:10])
+    end = (first + timedelta(days=days)).isoformat()
+    rows = cache.query(
+        "SELECT substr(occurred_at, 1, 10) AS day, sum(points) FROM ledger "
+        "WHERE member_id = ? AND kind IN ('accrual', 'reversal') AND occurred_at >= ? "
+        "AND occurred_at < ? GROUP BY day",
+        (member_id, first.isoformat(), end),
+    )
+    by_day = {r[0]: int(r[1]) for r in rows}
+    return [by_day.get((first + timedelta(days=i)).isoformat(), 0) for i in range(days)]
+
+
+# ---- verification -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerProblem:
+    entry_id: int
+    problem: str
+
+
+@dataclass
+class VerifyReport:
+    entries: int = 0
+    members: int = 0
+    total_minor: int = 0
+    problems: list[LedgerProblem] = field(default_factory=list)
+    balances: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(cache: Cache) -> VerifyReport:
+    """Walk the chain and re-derive every balance; every problem found is reported."""
+    report = VerifyReport()
+    problems = report.problems
+    prev_hash, expected_id = GENESIS, 1
+    points: dict[int, int] = defaultdict(int)
+    amounts: dict[int, int] = defaultdict(int)
+    seen_keys: set[tuple[str, str, str]] = set()
+    by_id: dict[int, tuple[int, str, int, int]] = {}  # id -> (member, kind, points, amount)
+    reversed_ids: set[int] = set()
+    payout_entries: dict[int, tuple[int, int]] = {}  # line_id -> (member, amount)
+    returned_lines: set[int] = set()
+    for row in cache.conn.execute("SELECT * FROM ledger ORDER BY id"):
+        entry_id = int(row["id"])
+        gap = entry_id != expected_id
+        if gap:
+            last_missing = entry_id - 1
+            span = (
+                f"entry {expected_id}"
+                if last_missing == expected_id
+                else f"entries {expected_id}-{last_missing}"
+            )
+            problems.append(LedgerProblem(expected_id, f"{span} deleted"))
+        if digest(row["prev_hash"], row) != row["hash"]:
+            problems.append(LedgerProblem(entry_id, "entry edited: its hash does not match"))
+        elif row["prev_hash"] != prev_hash and not gap:
+            problems.append(
+                LedgerProblem(entry_id - 1, "entry rewritten: the next entry no longer chains")
+            )
+        prev_hash, expected_id = row["hash"], entry_id + 1
+        report.entries += 1
+        member, kind = int(row["member_id"]), str(row["kind"])
+        pts, amount = row["points"], row["amount_minor"]
+        if not isinstance(pts, int) or not isinstance(amount, int):
+            problems.append(LedgerProblem(entry_id, "amount is not a whole number"))
+            continue
+        key = (kind, str(row["rule"]), str(row["event_key"]))
+        if key in seen_keys:
+            problems.append(LedgerProblem(entry_id, f"{kind} for {key[1]} {key[2]} twice"))
+        seen_keys.add(key)
+        by_id[entry_id] = (member, kind, pts, amount)
+        _check_entry(row, member, kind, pts, amount, by_id, reversed_ids, problems)
+        if kind == "payout" and row["line_id"] is not None:
+            payout_entries[int(row["line_id"])] = (member, -amount)
+        if kind == "payout_return" and row["line_id"] is not None:
+            returned_lines.add(int(row["line_id"]))
+        points[member] += pts
+        amounts[member] += amount
+        report.total_minor += amount
+    last_id = expected_id - 1
+    head = cache.meta(HEAD_KEY)
+    if head:
+        head_id, _, head_hash = head.partition(":")
+        if int(head_id) > last_id:
+            span = (
+                f"entry {head_id}"
+                if int(head_id) == last_id + 1
+                else f"entries {last_id + 1}-{head_id}"
+            )
+            problems.append(LedgerProblem(last_id + 1, f"{span} deleted from the end"))
+        elif int(head_id) == last_id and head_hash != prev_hash:
+            problems.append(LedgerProblem(last_id, "entry rewritten: the newest hash changed"))
+    elif last_id:
+        problems.append(LedgerProblem(0, "the record of the ledger's head is missing"))
+    _check_against_sql(cache, points, amounts, problems)
+    _check_payout_lines(cache, payout_entries, returned_lines, problems)
+    report.members = len(amounts)
+    report.balances = {m: (points[m], amounts[m]) for m in amounts}
+    return report
+
+
+def _check_entry(
+    row: sqlite3.Row,
+    member: int,
+    kind: str,
+    pts: int,
+    amount: int,
+    by_id: dict[int, tuple[int, str, int, int]],
+    reversed_ids: set[int],
+    problems: list[LedgerProblem],
+) -> None:
+    entry_id = int(row["id"])
+    if kind == "accrual" and (pts < 0 or amount < 0):
+        problems.append(LedgerProblem(entry_id, "an accrual takes money away"))
+    if kind == "payout" and (pts > 0 or amount >= 0):
+        problems.append(LedgerProblem(entry_id, "a payout adds money"))
+    if kind in ("reversal", "payout_return") and row["reverses"] is not None:
+        target = int(row["reverses"])
+        original = by_id.get(target)
+        if original is None:
+            problems.append(LedgerProblem(entry_id, f"reverses entry {target}, not before it"))
+        elif (original[0], -original[2], -original[3]) != (member, pts, amount):
+            problems.append(
+                LedgerProblem(entry_id, f"does not exactly negate entry {target} it reverses")
+            )
+        elif target in reversed_ids:
+            problems.append(LedgerProblem(entry_id, f"entry {target} reversed twice"))
+        reversed_ids.add(target)
+
+
+def _check_against_sql(
+    cache: Cache,
+    points: dict[int, int],
+    amounts: dict[int, int],
+    problems: list[LedgerProblem],
+) -> None:
+    """The balances the console shows (SQL sums) must equal the ones derived entry by entry."""
+    for row in cache.conn.execute(
+        "SELECT member_id, sum(points), sum(amount_minor) FROM ledger GROUP BY member_id"
+    ):
+        member = int(row[0])
+        if (points.get(member, 0), amounts.get(member, 0)) != (int(row[1]), int(row[2])):
+            problems.append(LedgerProblem(0, f"member {member}: balance does not re-derive"))
+
+
+def _check_payout_lines(
+    cache: Cache,
+    payout_entries: dict[int, tuple[int, int]],
+    returned: set[int],
+    problems: list[LedgerProblem],
+) -> None:
+    """Every payout line has exactly its payout entry; lines not paid out are returned."""
+    for line in cache.conn.execute(
+        "SELECT id, member_id, amount_minor, state FROM payout_lines ORDER BY id"
+    ):
+        line_id = int(line[0])
+        entry = payout_entries.pop(line_id, None)
+        if entry is None:
+            problems.append(LedgerProblem(0, f"payout line {line_id} has no payout entry"))
+            continue
+        if entry != (int(line[1]), int(line[2])):
+            problems.append(
+                LedgerProblem(0, f"payout line {line_id} does not match its payout entry")
+            )
+        if line[3] in ("returned", "failed") and line_id not in returned:
+            problems.append(
+                LedgerProblem(0, f"payout line {line_id} is {line[3]} but was not returned")
+            )
+        if line[3] in ("paid", "ready") and line_id in returned:
+            problems.append(LedgerProblem(0, f"payout line {line_id} is {line[3]} and returned"))
+    for line_id in payout_entries:
+        problems.append(LedgerProblem(0, f"a payout entry names line {line_id}, which is gone"))
+
+
+def members_with_entries(cache: Cache) -> Iterable[int]:
+    return (int(r[0]) for r in cache.query("SELECT DISTINCT member_id FROM ledger"))

@@ -1,0 +1,678 @@
+"""Payout batches: prepare, hold and release lines, four-eyes approval, export, results.
+
+- prepare: one transaction. The ledger is brought up to date, every member whose payable balance
+  for the period reaches the threshold gets a line and a `payout` ledger entry (so the same money
+  can never be put in a second batch), the fraud checks run and every flagged line is held with
+  its evidence. A second batch for the same period, or a period before or overlapping one already
+  batched, is refused.
+- hold / release a line with a reason, only before the first approval.
+- approve: never by the preparer; a batch paying more than the schedule's amount needs two
+  different approvers. When approved, held lines are returned to the members' balances.
+- export: CSV and PayPal-Payouts-shaped JSON (the batch id is `sender_batch_id`), written
+  atomically; byte-identical every time (the first export's SHA-256 is kept and checked).
+- mark paid / failed from the provider's result file: refused whole if it names unknown lines,
+  different amounts or another batch; a failed line's money is returned to the member.
+
+Each decision is one transaction with its audit entry.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from console import audit
+from console.clock import now_iso
+from console.db import Cache
+from console.errors import InvalidDecision, NotFound
+from console.models import Role
+from console.rewards.accrue import accrue
+from console.rewards.fraud import CHECKS, run_checks
+from console.rewards.ledger import Appender, Entry
+from console.rewards.periods import parse_period
+from console.rewards.permissions import require
+from console.rewards.schedule import Schedule, format_minor
+
+NO_ADDRESS = "no_payout_address"
+
+
+@dataclass(frozen=True)
+class LineView:
+    line_id: int
+    member_id: int
+    username: str
+    points: int
+    amount_minor: int
+    state: str
+    receiver: str | None
+    flags: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class BatchView:
+    batch_id: int
+    period: str
+    period_start: str
+    period_end: str
+    currency: str
+    exponent: int
+    schedule_version: str
+    threshold_points: int
+    second_approver_over_minor: int
+    state: str
+    prepared_by: str
+    prepared_at: str
+    approvals: list[tuple[str, str]]
+    approvals_needed: int
+    lines: int
+    ready_minor: int
+    held_minor: int
+    paid_minor: int
+    failed_minor: int
+    returned_minor: int
+    counts: dict[str, int]
+    export_sha256: str | None
+
+    @property
+    def sender_batch_id(self) -> str:
+        return sender_batch_id(self.batch_id, self.period)
+
+    def money(self, minor: int) -> str:
+        return f"{format_minor(minor, self.exponent)} {self.currency}"
+
+    @property
+    def approval_status(self) -> str:
+        if self.state != "prepared":
+            return f"{self.state} (approved by {', '.join(a for a, _ in self.approvals)})"
+        got = len(self.approvals)
+        return f"awaiting approval: {got} of {self.approvals_needed}"
+
+
+def sender_batch_id(batch_id: int, period: str) -> str:
+    return f"peerdesk-{period}-batch-{batch_id}"
+
+
+def _pause(point: str) -> None:
+    """Test hook for the kill -9 tests: with PEERDESK_TEST_PAUSE_AT=point, say so and wait."""
+    if os.environ.get("PEERDESK_TEST_PAUSE_AT") == point:
+        marker = os.environ.get("PEERDESK_TEST_PAUSE_FILE")
+        if marker:
+            with open(marker, "w", encoding="utf-8") as out:
+                out.write(point)
+        time.sleep(60)
+
+
+# ---- prepare ------------------------------------------------------------------------------
+
+
+def prepare(
+    cache: Cache,
+    schedule: Schedule,
+    *,
+    actor: str,
+    roles: frozenset[Role],
+    period: str,
+    threshold_points: int | None = None,
+    checks: tuple[str, ...] = CHECKS,
+) -> int:
+    require(actor, roles, "payout_prepare")
+    span = parse_period(period)
+    if span.end > now_iso():
+        raise InvalidDecision(
+            f"Period {span.name} ends {span.end[:10]}: prepare its batch once it has ended"
+        )
+    threshold = schedule.threshold_points if threshold_points is None else threshold_points
+    if threshold < 1:
+        raise InvalidDecision("The threshold must be at least 1 point")
+    accrue(cache, schedule, actor=actor)
+    with cache.transaction() as conn:
+        existing = conn.execute(
+            "SELECT id FROM payout_batches WHERE period = ?", (span.name,)
+        ).fetchone()
+        if existing:
+            raise InvalidDecision(
+                f"Period {span.name} already has a batch (batch {existing[0]}); a period is "
+                "paid once"
+            )
+        later = conn.execute(
+            "SELECT id, period FROM payout_batches WHERE period_end > ? ORDER BY id LIMIT 1",
+            (span.start,),
+        ).fetchone()
+        if later:
+            raise InvalidDecision(
+                f"Batch {later[0]} for {later[1]} already covers time after {span.start[:10]}; "
+                "periods are paid in order and never overlap"
+            )
+        now = now_iso()
+        cursor = conn.execute(
+            "INSERT INTO payout_batches (period, period_start, period_end, currency, "
+            "schedule_version, threshold_points, second_approver_over_minor, prepared_by, "
+            "prepared_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                span.name,
+                span.start,
+                span.end,
+                schedule.currency,
+                schedule.version,
+                threshold,
+                schedule.second_approver_over_minor,
+                actor,
+                now,
+            ),
+        )
+        batch_id = int(cursor.lastrowid or 0)
+        payable = conn.execute(
+            # Accruals after the period wait for the next one; every reversal, payout and
+            # return counts at once, so money taken back before the batch is never paid out.
+            "SELECT l.member_id, sum(CASE WHEN l.kind = 'accrual' AND l.occurred_at >= :end "
+            "THEN 0 ELSE l.points END) AS pay_points, sum(CASE WHEN l.kind = 'accrual' AND "
+            "l.occurred_at >= :end THEN 0 ELSE l.amount_minor END) AS pay_amount, "
+            "y.recipient_type, y.receiver FROM ledger l "
+            "LEFT JOIN reward_payees y ON y.member_id = l.member_id "
+            "WHERE l.member_id NOT IN (SELECT member_id FROM reward_bans) "
+            "GROUP BY l.member_id HAVING pay_points >= :threshold AND pay_amount > 0 "
+            "ORDER BY l.member_id",
+            {"end": span.end, "threshold": threshold},
+        ).fetchall()
+        run = run_checks(conn, span.start, span.end, checks)
+        flagged = run.by_member()
+        appender = Appender(conn)
+        total = 0
+        for member, points, amount, rtype, receiver in payable:
+            _pause("prepare:lines")
+            line_cursor = conn.execute(
+                "INSERT INTO payout_lines (batch_id, member_id, points, amount_minor, state, "
+                "recipient_type, receiver) VALUES (?, ?, ?, ?, 'ready', ?, ?)",
+                (batch_id, member, points, amount, rtype, receiver),
+            )
+            line_id = int(line_cursor.lastrowid or 0)
+            appender.append(
+                Entry(
+                    member_id=int(member),
+                    kind="payout",
+                    rule="payout",
+                    event_key=f"line:{line_id}",
+                    points=-int(points),
+                    amount_minor=-int(amount),
+                    currency=schedule.currency,
+                    schedule_version=schedule.version,
+                    occurred_at=span.end,
+                    line_id=line_id,
+                    detail={"batch": batch_id, "period": span.name},
+                )
+            )
+            total += int(amount)
+            reasons = [f.summary for f in flagged.get(int(member), [])]
+            if receiver is None:
+                conn.execute(
+                    "INSERT INTO payout_flags (batch_id, line_id, member_id, check_name, summary, "
+                    "evidence) VALUES (?, ?, ?, ?, ?, '{}')",
+                    (batch_id, line_id, member, NO_ADDRESS, "no payout address on file"),
+                )
+                reasons.append("no payout address on file")
+            if reasons:
+                conn.execute("UPDATE payout_lines SET state = 'held' WHERE id = ?", (line_id,))
+                _history(conn, line_id, "hold", "peerdesk", "; ".join(reasons), now)
+        line_of = {
+            int(r[0]): int(r[1])
+            for r in conn.execute(
+                "SELECT member_id, id FROM payout_lines WHERE batch_id = ?", (batch_id,)
+            )
+        }
+        for flag in run.flags:
+            conn.execute(
+                "INSERT OR IGNORE INTO payout_flags (batch_id, line_id, member_id, check_name, "
+                "summary, evidence) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    batch_id,
+                    line_of.get(flag.member_id),
+                    flag.member_id,
+                    flag.check,
+                    flag.summary,
+                    flag.evidence_json(),
+                ),
+            )
+        audit.append(
+            conn,
+            actor=actor,
+            action="payout_prepare",
+            target_kind="payout_batch",
+            target_id=batch_id,
+            detail={
+                "period": span.name,
+                "lines": len(payable),
+                "total_minor": total,
+                "currency": schedule.currency,
+                "threshold_points": threshold,
+                "flags": len(run.flags),
+                "held": sum(1 for m in payable if int(m[0]) in flagged or m[4] is None),
+                "checks_skipped": run.skipped,
+            },
+        )
+    return batch_id
+
+
+def _history(
+    conn: sqlite3.Connection, line_id: int, action: str, actor: str, reason: str, at: str
+) -> None:
+    conn.execute(
+        "INSERT INTO payout_line_history (line_id, action, actor, reason, at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (line_id, action, actor, reason, at),
+    )
+
+
+# ---- reading ------------------------------------------------------------------------------
+
+
+def _batch_row(conn: sqlite3.Connection, batch_id: int) -> sqlite3.Row:
+    row = conn.execute("SELECT * FROM payout_batches WHERE id = ?", (batch_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"There is no payout batch {batch_id}")
+    return row
+
+
+def _approvals_needed(conn: sqlite3.Connection, batch: sqlite3.Row) -> int:
+    ready = conn.execute(
+        "SELECT coalesce(sum(amount_minor), 0) FROM payout_lines "
+        "WHERE batch_id = ? AND state != 'held' AND state != 'returned'",
+        (batch["id"],),
+    ).fetchone()[0]
+    return 2 if int(ready) > int(batch["second_approver_over_minor"]) else 1
+
+
+def batch_view(cache: Cache, batch_id: int) -> BatchView:
+    from console.rewards.schedule import CURRENCY_EXPONENT
+
+    conn = cache.conn
+    row = _batch_row(conn, batch_id)
+    sums = {
+        str(r[0]): (int(r[1]), int(r[2]))
+        for r in conn.execute(
+            "SELECT state, count(*), sum(amount_minor) FROM payout_lines WHERE batch_id = ? "
+            "GROUP BY state",
+            (batch_id,),
+        )
+    }
+    approvals = [
+        (str(r[0]), str(r[1]))
+        for r in conn.execute(
+            "SELECT approver, approved_at FROM payout_approvals WHERE batch_id = ? "
+            "ORDER BY approved_at, approver",
+            (batch_id,),
+        )
+    ]
+    return BatchView(
+        batch_id=batch_id,
+        period=row["period"],
+        period_start=row["period_start"],
+        period_end=row["period_end"],
+        currency=row["currency"],
+        exponent=CURRENCY_EXPONENT.get(row["currency"], 2),
+        schedule_version=row["schedule_version"],
+        threshold_points=row["threshold_points"],
+        second_approver_over_minor=row["second_approver_over_minor"],
+        state=row["state"],
+        prepared_by=row["prepared_by"],
+        prepared_at=row["prepared_at"],
+        approvals=approvals,
+        approvals_needed=_approvals_needed(conn, row),
+        lines=sum(c for c, _ in sums.values()),
+        ready_minor=sums.get("ready", (0, 0))[1],
+        held_minor=sums.get("held", (0, 0))[1],
+        paid_minor=sums.get("paid", (0, 0))[1],
+        failed_minor=sums.get("failed", (0, 0))[1],
+        returned_minor=sums.get("returned", (0, 0))[1],
+        counts={k: c for k, (c, _) in sums.items()},
+        export_sha256=row["export_sha256"],
+    )
+
+
+def batches(cache: Cache) -> list[BatchView]:
+    return [
+        batch_view(cache, int(r[0]))
+        for r in cache.query("SELECT id FROM payout_batches ORDER BY id DESC")
+    ]
+
+
+def lines(
+    cache: Cache, batch_id: int, *, states: tuple[str, ...] | None = None, limit: int = 100_000
+) -> list[LineView]:
+    _batch_row(cache.conn, batch_id)
+    where = "l.batch_id = ?"
+    params: list[Any] = [batch_id]
+    if states:
+        where += f" AND l.state IN ({','.join('?' * len(states))})"
+        params.extend(states)
+    rows = cache.query(
+        "SELECT l.id, l.member_id, coalesce(m.username, '#' || l.member_id), l.points, "
+        "l.amount_minor, l.state, l.receiver FROM payout_lines l "
+        f"LEFT JOIN members m ON m.id = l.member_id WHERE {where} "
+        "ORDER BY (l.state = 'held') DESC, l.amount_minor DESC, l.id LIMIT ?",
+        (*params, limit),
+    )
+    flags: dict[int, list[dict[str, Any]]] = {}
+    for f in cache.query(
+        "SELECT line_id, check_name, summary, evidence FROM payout_flags "
+        "WHERE batch_id = ? AND line_id IS NOT NULL ORDER BY id",
+        (batch_id,),
+    ):
+        flags.setdefault(int(f[0]), []).append(
+            {"check": f[1], "summary": f[2], "evidence": _json(f[3])}
+        )
+    history: dict[int, list[dict[str, Any]]] = {}
+    for h in cache.query(
+        "SELECT h.line_id, h.action, h.actor, h.reason, h.at FROM payout_line_history h "
+        "JOIN payout_lines l ON l.id = h.line_id WHERE l.batch_id = ? ORDER BY h.id",
+        (batch_id,),
+    ):
+        history.setdefault(int(h[0]), []).append(
+            {"action": h[1], "actor": h[2], "reason": h[3], "at": h[4]}
+        )
+    return [
+        LineView(
+            int(r[0]),
+            int(r[1]),
+            str(r[2]),
+            int(r[3]),
+            int(r[4]),
+            str(r[5]),
+            r[6],
+            flags.get(int(r[0]), []),
+            history.get(int(r[0]), []),
+        )
+        for r in rows
+    ]
+
+
+def flags(cache: Cache, batch_id: int) -> list[dict[str, Any]]:
+    """Every flag of the batch, on a line or not (a flagged member below the threshold)."""
+    rows = cache.query(
+        "SELECT f.id, f.line_id, f.member_id, coalesce(m.username, '#' || f.member_id), "
+        "f.check_name, f.summary, f.evidence, l.state FROM payout_flags f "
+        "LEFT JOIN members m ON m.id = f.member_id LEFT JOIN payout_lines l ON l.id = f.line_id "
+        "WHERE f.batch_id = ? ORDER BY f.check_name, f.member_id",
+        (batch_id,),
+    )
+    return [
+        {
+            "flag_id": r[0],
+            "line_id": r[1],
+            "member_id": r[2],
+            "member": r[3],
+            "check": r[4],
+            "summary": r[5],
+            "evidence": _json(r[6]),
+            "line_state": r[7],
+        }
+        for r in rows
+    ]
+
+
+def _json(text: str) -> Any:
+    import json
+
+    return json.loads(text)
+
+
+# ---- hold, release, appeals -------------------------------------------------------------
+
+
+def _line_for_change(conn: sqlite3.Connection, line_id: int) -> tuple[sqlite3.Row, sqlite3.Row]:
+    line = conn.execute("SELECT * FROM payout_lines WHERE id = ?", (line_id,)).fetchone()
+    if line is None:
+        raise NotFound(f"There is no payout line {line_id}")
+    batch = _batch_row(conn, int(line["batch_id"]))
+    return line, batch
+
+
+def _frozen(conn: sqlite3.Connection, batch: sqlite3.Row) -> str | None:
+    if batch["state"] != "prepared":
+        return f"batch {batch['id']} is {batch['state']}"
+    got = conn.execute(
+        "SELECT group_concat(approver, ', ') FROM payout_approvals WHERE batch_id = ?",
+        (batch["id"],),
+    ).fetchone()[0]
+    if got:
+        return f"batch {batch['id']} already has an approval (by {got})"
+    return None
+
+
+def set_line_state(
+    cache: Cache,
+    *,
+    actor: str,
+    roles: frozenset[Role],
+    line_id: int,
+    hold: bool,
+    reason: str,
+) -> None:
+    action = "payout_hold" if hold else "payout_release"
+    require(actor, roles, action)
+    reason = reason.strip()
+    if not reason:
+        raise InvalidDecision(f"{'Holding' if hold else 'Releasing'} a line needs a reason")
+    with cache.transaction() as conn:
+        line, batch = _line_for_change(conn, line_id)
+        frozen = _frozen(conn, batch)
+        if frozen:
+            raise InvalidDecision(f"Line {line_id} cannot change: {frozen}")
+        want_from, want_to = ("ready", "held") if hold else ("held", "ready")
+        if line["state"] != want_from:
+            raise InvalidDecision(f"Line {line_id} is {line['state']}, not {want_from}")
+        conn.execute("UPDATE payout_lines SET state = ? WHERE id = ?", (want_to, line_id))
+        _history(conn, line_id, "hold" if hold else "release", actor, reason, now_iso())
+        audit.append(
+            conn,
+            actor=actor,
+            action=action,
+            target_kind="payout_line",
+            target_id=line_id,
+            detail={"batch": int(batch["id"]), "reason": reason, "before": line["state"]},
+        )
+
+
+def appeal(cache: Cache, *, actor: str, roles: frozenset[Role], line_id: int, text: str) -> int:
+    """Record a member's appeal against a held (or returned) line, filed by staff."""
+    require(actor, roles, "payout_appeal")
+    text = text.strip()
+    if not text:
+        raise InvalidDecision("An appeal needs the member's words")
+    with cache.transaction() as conn:
+        line, _batch = _line_for_change(conn, line_id)
+        if line["state"] not in ("held", "returned"):
+            raise InvalidDecision(
+                f"Line {line_id} is {line['state']}: only held lines are appealed"
+            )
+        if conn.execute(
+            "SELECT 1 FROM payout_appeals WHERE line_id = ? AND decision IS NULL", (line_id,)
+        ).fetchone():
+            raise InvalidDecision(f"Line {line_id} already has an appeal waiting for a decision")
+        cursor = conn.execute(
+            "INSERT INTO payout_appeals (line_id, text, filed_by, filed_at) VALUES (?, ?, ?, ?)",
+            (line_id, text, actor, now_iso()),
+        )
+        appeal_id = int(cursor.lastrowid or 0)
+        _history(conn, line_id, "appeal", actor, text, now_iso())
+        audit.append(
+            conn,
+            actor=actor,
+            action="payout_appeal",
+            target_kind="payout_line",
+            target_id=line_id,
+            detail={"appeal": appeal_id, "text": text},
+        )
+    return appeal_id
+
+
+def decide_appeal(
+    cache: Cache,
+    *,
+    actor: str,
+    roles: frozenset[Role],
+    appeal_id: int,
+    uphold: bool,
+    reason: str,
+) -> str:
+    """Uphold (the line is released if its batch is still open) or deny an appeal."""
+    require(actor, roles, "payout_appeal_decide")
+    reason = reason.strip()
+    if not reason:
+        raise InvalidDecision("Deciding an appeal needs a reason")
+    with cache.transaction() as conn:
+        row = conn.execute("SELECT * FROM payout_appeals WHERE id = ?", (appeal_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"There is no appeal {appeal_id}")
+        if row["decision"]:
+            raise InvalidDecision(f"Appeal {appeal_id} was already {row['decision']}")
+        if row["filed_by"] == actor:
+            raise InvalidDecision(
+                f"{actor} filed appeal {appeal_id}; another person must decide it"
+            )
+        line, batch = _line_for_change(conn, int(row["line_id"]))
+        decision = "upheld" if uphold else "denied"
+        now = now_iso()
+        conn.execute(
+            "UPDATE payout_appeals SET decision = ?, decided_by = ?, decided_at = ?, reason = ? "
+            "WHERE id = ?",
+            (decision, actor, now, reason, appeal_id),
+        )
+        outcome = f"appeal {appeal_id} {decision}"
+        if uphold and line["state"] == "held" and not _frozen(conn, batch):
+            conn.execute("UPDATE payout_lines SET state = 'ready' WHERE id = ?", (line["id"],))
+            _history(conn, int(line["id"]), "release", actor, f"appeal upheld: {reason}", now)
+            outcome += f"; line {line['id']} released into batch {batch['id']}"
+        elif uphold:
+            outcome += "; the points are on the member's balance for the next batch"
+        _history(conn, int(line["id"]), f"appeal_{decision}", actor, reason, now)
+        audit.append(
+            conn,
+            actor=actor,
+            action="payout_appeal_decide",
+            target_kind="payout_line",
+            target_id=int(line["id"]),
+            detail={"appeal": appeal_id, "decision": decision, "reason": reason},
+        )
+    return outcome
+
+
+def appeals(cache: Cache, *, open_only: bool = False) -> list[dict[str, Any]]:
+    rows = cache.query(
+        "SELECT a.*, l.batch_id, l.member_id, coalesce(m.username, '#' || l.member_id) AS member, "
+        "l.amount_minor, l.state AS line_state FROM payout_appeals a "
+        "JOIN payout_lines l ON l.id = a.line_id LEFT JOIN members m ON m.id = l.member_id "
+        + ("WHERE a.decision IS NULL " if open_only else "")
+        + "ORDER BY a.decision IS NOT NULL, a.id DESC"
+    )
+    return [dict(r) for r in rows]
+
+
+# ---- four-eyes approval -------------------------------------------------------------------
+
+
+def approve(cache: Cache, *, actor: str, roles: frozenset[Role], batch_id: int) -> str:
+    require(actor, roles, "payout_approve")
+    with cache.transaction() as conn:
+        batch = _batch_row(conn, batch_id)
+        if batch["state"] != "prepared":
+            raise InvalidDecision(f"Batch {batch_id} is already {batch['state']}")
+        if batch["prepared_by"] == actor:
+            raise InvalidDecision(
+                f"{actor} prepared batch {batch_id} and cannot approve it: four-eyes needs "
+                "another person"
+            )
+        if conn.execute(
+            "SELECT 1 FROM payout_approvals WHERE batch_id = ? AND approver = ?", (batch_id, actor)
+        ).fetchone():
+            raise InvalidDecision(
+                f"{actor} has already approved batch {batch_id}; the second approval must come "
+                "from someone else"
+            )
+        needed = _approvals_needed(conn, batch)
+        now = now_iso()
+        conn.execute(
+            "INSERT INTO payout_approvals (batch_id, approver, approved_at) VALUES (?, ?, ?)",
+            (batch_id, actor, now),
+        )
+        got = conn.execute(
+            "SELECT count(*) FROM payout_approvals WHERE batch_id = ?", (batch_id,)
+        ).fetchone()[0]
+        returned = 0
+        if got >= needed:
+            returned = _return_held(conn, batch, actor, now)
+            conn.execute(
+                "UPDATE payout_batches SET state = 'approved', approved_at = ? WHERE id = ?",
+                (now, batch_id),
+            )
+        audit.append(
+            conn,
+            actor=actor,
+            action="payout_approve",
+            target_kind="payout_batch",
+            target_id=batch_id,
+            detail={"approval": got, "needed": needed, "returned_lines": returned},
+        )
+    if got >= needed:
+        extra = f"; {returned} held line(s) returned to balances" if returned else ""
+        return f"batch {batch_id} approved ({got} of {needed}){extra}"
+    return f"batch {batch_id}: approval {got} of {needed} recorded; it needs another approver"
+
+
+def _return_held(conn: sqlite3.Connection, batch: sqlite3.Row, actor: str, now: str) -> int:
+    held = conn.execute(
+        "SELECT l.id, l.member_id, l.points, l.amount_minor, e.id FROM payout_lines l "
+        "JOIN ledger e ON e.kind = 'payout' AND e.line_id = l.id "
+        "WHERE l.batch_id = ? AND l.state = 'held' ORDER BY l.id",
+        (batch["id"],),
+    ).fetchall()
+    appender = Appender(conn)
+    for line_id, member, points, amount, entry_id in held:
+        appender.append(
+            Entry(
+                member_id=int(member),
+                kind="payout_return",
+                rule="payout",
+                event_key=f"line:{line_id}",
+                points=int(points),
+                amount_minor=int(amount),
+                currency=str(batch["currency"]),
+                schedule_version=str(batch["schedule_version"]),
+                occurred_at=now,
+                reverses=int(entry_id),
+                line_id=int(line_id),
+                detail={"why": "held when the batch was approved", "batch": int(batch["id"])},
+            )
+        )
+        conn.execute("UPDATE payout_lines SET state = 'returned' WHERE id = ?", (line_id,))
+        _history(conn, int(line_id), "return", actor, "held at approval: not paid", now)
+    return len(held)
+
+
+def return_failed(
+    conn: sqlite3.Connection, batch: sqlite3.Row, line_id: int, actor: str, why: str
+) -> None:
+    entry = conn.execute(
+        "SELECT id, member_id, points, amount_minor FROM ledger WHERE kind = 'payout' "
+        "AND line_id = ?",
+        (line_id,),
+    ).fetchone()
+    Appender(conn).append(
+        Entry(
+            member_id=int(entry[1]),
+            kind="payout_return",
+            rule="payout",
+            event_key=f"line:{line_id}",
+            points=-int(entry[2]),
+            amount_minor=-int(entry[3]),
+            currency=str(batch["currency"]),
+            schedule_version=str(batch["schedule_version"]),
+            occurred_at=now_iso(),
+            reverses=int(entry[0]),
+            line_id=line_id,
+            detail={"why": why, "batch": int(batch["id"])},
+        )
+    )

@@ -1,0 +1,142 @@
+"""A small community with answers, votes and payees, and a schedule, in a real SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from console.db import Cache, open_cache
+from console.desk import Desk
+from console.ingest import ensure_source, upsert_members, upsert_threads
+from console.models import MemberRecord, PostRecord, ThreadRecord
+from console.rewards.schedule import parse_schedule
+from console.rewards.service import store_schedule
+
+SCHEDULE = """\
+version = "t1"
+currency = "GBP"
+point_value = "0.05"
+
+[points]
+accepted_answer = 10
+verified_answer = 25
+helpful_vote = 1
+escalation_first_response = 5
+duplicate_flagged = 3
+
+[caps]
+per_day = 100
+per_thread = 40
+
+[payouts]
+threshold_points = 20
+second_approver_over = "3.00"
+"""
+
+STAFF = {
+    "alice": ["moderator"],
+    "priya": ["payout_preparer"],
+    "tom": ["payout_approver"],
+    "una": ["payout_approver"],
+    "root": ["admin"],
+}
+
+
+@pytest.fixture(autouse=True)
+def _staff_roles(grant_roles: Callable[[dict[str, list[str]]], Path]) -> None:
+    """The staff's roles, in the test's roles file (PEERDESK_ROLES_FILE)."""
+    grant_roles(STAFF)
+
+
+def day(n: int, hour: int = 12) -> str:
+    """October 2026, day n (1-31); n > 31 runs into November."""
+    month, d = (10, n) if n <= 31 else (11, n - 31)
+    return f"2026-{month:02d}-{d:02d}T{hour:02d}:00:00Z"
+
+
+def build(cache: Cache, answers: int = 12) -> dict[str, int]:
+    """Askers a1..a3; helpers h1..h4 answer; h1/h2 answers accepted; voters v1..v5 vote."""
+    source = ensure_source(cache, "discourse", "forum", "https://forum.example")
+    members = [
+        MemberRecord(f"m{n}", n, joined_at="2026-01-01T00:00:00Z")
+        for n in ("a1", "a2", "a3", "h1", "h2", "h3", "h4", "v1", "v2", "v3", "v4", "v5")
+    ]
+    upsert_members(cache, source, members)
+    threads, posts = [], []
+    for i in range(answers):
+        asker = f"ma{i % 3 + 1}"
+        helper = f"mh{i % 4 + 1}"
+        created = day(1 + i * 2)
+        accepted = f"p{i}.1" if helper in ("mh1", "mh2") else None
+        threads.append(
+            ThreadRecord(
+                f"t{i}",
+                f"Question {i}",
+                asker,
+                "solved" if accepted else "answered",
+                created,
+                created,
+                reply_count=1,
+                accepted_post_remote_id=accepted,
+            )
+        )
+        posts.append(PostRecord(f"p{i}.0", f"t{i}", asker, 0, f"question {i}", "q", created))
+        posts.append(
+            PostRecord(
+                f"p{i}.1",
+                f"t{i}",
+                helper,
+                1,
+                f"Answer {i}: restart the phone and check settings number {i}.",
+                "a",
+                day(1 + i * 2, 13),
+            )
+        )
+    ids = upsert_threads(cache, source, threads, posts)
+    member = {r[1]: int(r[0]) for r in cache.query("SELECT id, username FROM members")}
+    post = {r[1]: int(r[0]) for r in cache.query("SELECT id, remote_id FROM posts")}
+    with cache.transaction() as conn:
+        for i in range(answers):
+            for v in range(1, 1 + i % 5):
+                conn.execute(
+                    "INSERT INTO votes (source_id, post_id, voter_id, created_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (source, post[f"p{i}.1"], member[f"v{v}"], day(2 + i * 2)),
+                )
+        for name in ("h1", "h2", "h3", "h4"):
+            conn.execute(
+                "INSERT INTO reward_payees (member_id, recipient_type, receiver) "
+                "VALUES (?, 'EMAIL', ?)",
+                (member[name], f"{name}@example.com"),
+            )
+    store_schedule(cache, parse_schedule(SCHEDULE), "root")
+    return {
+        **{f"member:{k}": v for k, v in member.items()},
+        **{f"post:{k}": v for k, v in post.items()},
+        **ids,
+    }
+
+
+@pytest.fixture
+def ids(cache: Cache) -> dict[str, int]:
+    return build(cache)
+
+
+def desk_for(cache: Cache, who: str) -> Desk:
+    return Desk.for_cache(cache, actor=who)
+
+
+@pytest.fixture
+def staff(cache: Cache, ids: dict[str, int]) -> dict[str, Desk]:
+    return {name: desk_for(cache, name) for name in ("alice", "priya", "tom", "una", "root")}
+
+
+@pytest.fixture
+def db_file(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "rewards.sqlite3"
+    cache = open_cache(path, create=True)
+    build(cache)
+    cache.close()
+    yield path

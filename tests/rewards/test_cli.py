@@ -1,0 +1,103 @@
+"""`peerdesk ledger` and `peerdesk payouts` through the real command: roles, four-eyes, --json,
+exit codes, byte-identical exports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from console.cli import main
+
+CONFIG = """\
+[roles]
+alice = ["moderator"]
+priya = ["payout_preparer"]
+tom = ["payout_approver"]
+una = ["payout_approver"]
+"""
+
+
+@pytest.fixture
+def run(
+    db_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):  # type: ignore[no-untyped-def]
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG)
+
+    def call(who: str, *args: str) -> tuple[int, str, str]:
+        monkeypatch.setenv("PEERDESK_USER", who)
+        code = main(["--db", str(db_file), "--config", str(config), *args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return call
+
+
+def test_payouts_end_to_end_with_four_eyes(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run("alice", "payouts", "prepare", "--period", "2026-10")
+    assert code == 2 and "may not payout prepare" in err
+    code, out, _ = run("priya", "payouts", "prepare", "--period", "2026-10", "--json")
+    assert code == 0
+    batch = json.loads(out)
+    assert batch["state"] == "prepared" and batch["prepared_by"] == "priya"
+    code, _, err = run("priya", "payouts", "approve", str(batch["batch_id"]))
+    assert code == 2 and "may not payout approve" in err
+    code, out, _ = run("tom", "payouts", "approve", str(batch["batch_id"]), "--json")
+    assert code == 0 and "1 of 2" in json.loads(out)["result"]
+    code, _, err = run("tom", "payouts", "approve", str(batch["batch_id"]))
+    assert code == 2 and "someone else" in err
+    assert run("una", "payouts", "approve", str(batch["batch_id"]))[0] == 0
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir()
+    second.mkdir()
+    assert run("tom", "payouts", "export", "1", "--out", str(first))[0] == 0
+    assert run("priya", "payouts", "export", "1", "--out", str(second))[0] == 0
+    for name in ("peerdesk-batch-1.csv", "peerdesk-batch-1.json"):
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+    code, _, err = run("priya", "payouts", "prepare", "--period", "2026-10")
+    assert code == 2 and "already has a batch" in err
+    rows = (first / "peerdesk-batch-1.csv").read_text().splitlines()
+    result = tmp_path / "result.csv"
+    result.write_text(
+        "sender_item_id,amount,currency,status\n"
+        + "".join(f"{r.split(',')[1]},{r.split(',')[4]},GBP,SUCCESS\n" for r in rows[1:])
+    )
+    code, out, _ = run("priya", "payouts", "mark-paid", "1", str(result), "--json")
+    assert code == 0 and json.loads(out)["paid"] == len(rows) - 1
+    code, out, _ = run("alice", "ledger", "verify", "--json")
+    assert code == 0 and json.loads(out)["ok"]
+    code, out, _ = run("priya", "payouts", "show", "1", "--json")
+    assert json.loads(out.splitlines()[0])["state"] == "closed"
+
+
+def test_verify_exits_1_when_tampered(run, db_file: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run("priya", "ledger", "accrue")[0] == 0
+    import sqlite3
+
+    conn = sqlite3.connect(db_file)
+    conn.execute("DROP TRIGGER ledger_no_update")
+    conn.execute("UPDATE ledger SET amount_minor = 1 WHERE id = 2")
+    conn.commit()
+    conn.close()
+    code, out, err = run("alice", "ledger", "verify")
+    assert code == 1
+    assert "ledger entry 2: entry edited" in out and "TAMPERED" in err
+
+
+def test_a_malformed_schedule_is_refused_with_its_line(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        'version = "x2"\ncurrency = "GBP"\npoint_value = "0.001"\n[points]\nhelpful_vote = 1\n'
+    )
+    code, _, err = run("priya", "ledger", "schedule", str(bad))
+    assert code == 2 and "may not schedule load" in err
+    CONFIG_ADMIN = CONFIG + 'root = ["admin"]\n'
+    (tmp_path / "config.toml").write_text(CONFIG_ADMIN)
+    code, _, err = run("root", "ledger", "schedule", str(bad))
+    assert code == 2
+    assert f"{bad} line 3: point_value: 0.001 GBP does not fit the currency's minor units" in err

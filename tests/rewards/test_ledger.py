@@ -1,0 +1,146 @@
+"""Accruals, reversals and the ledger's hash chain, on a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from console.db import Cache
+from console.desk import Desk
+from console.errors import PermissionRefused
+from console.rewards import ledger
+from console.rewards.accrue import accrue
+from console.rewards.service import active_schedule
+
+
+def _sum(cache: Cache, member: int) -> tuple[int, int]:
+    row = cache.one(
+        "SELECT coalesce(sum(points),0), coalesce(sum(amount_minor),0) FROM ledger "
+        "WHERE member_id = ?",
+        (member,),
+    )
+    return int(row[0]), int(row[1])
+
+
+def test_accrual_pays_each_event_once(cache: Cache, ids: dict[str, int]) -> None:
+    schedule = active_schedule(cache)
+    first = accrue(cache, schedule)
+    assert first.accrued > 0
+    h1 = ids["member:h1"]
+    # h1 answered threads 0, 4, 8 (accepted) with 0, 4, 3 votes
+    assert _sum(cache, h1) == (3 * 10 + 7, (3 * 10 + 7) * 5)
+    again = accrue(cache, schedule)
+    assert (again.accrued, again.reversed) == (0, 0)
+    count = cache.one("SELECT count(*) FROM ledger")[0]
+    assert count == first.accrued
+    assert ledger.verify(cache).ok
+
+
+def test_undone_events_are_reversed_with_the_reason(cache: Cache, ids: dict[str, int]) -> None:
+    schedule = active_schedule(cache)
+    accrue(cache, schedule)
+    h1 = ids["member:h1"]
+    before = _sum(cache, h1)
+    with cache.transaction() as conn:
+        conn.execute(
+            "UPDATE posts SET hidden = 1, hidden_reason = 'spam' WHERE id = ?", (ids["post:p4.1"],)
+        )
+        conn.execute("UPDATE threads SET accepted_post_id = NULL WHERE id = ?", (ids["t8"],))
+    report = accrue(cache, schedule)
+    # p4.1: its acceptance and 4 votes; t8's acceptance (its 3 votes stand)
+    assert report.reversed == 6
+    assert _sum(cache, h1) == (before[0] - 24, before[1] - 24 * 5)
+    whys = {
+        r[0]
+        for r in cache.query(
+            "SELECT json_extract(detail, '$.why') FROM ledger WHERE kind = 'reversal'"
+        )
+    }
+    assert whys == {"post removed as spam", "answer no longer accepted"}
+    # accepting again never pays twice
+    with cache.transaction() as conn:
+        conn.execute(
+            "UPDATE threads SET accepted_post_id = ? WHERE id = ?", (ids["post:p8.1"], ids["t8"])
+        )
+    assert accrue(cache, schedule).accrued == 0
+    assert ledger.verify(cache).ok
+
+
+def test_caps_per_thread_and_day_are_recorded(cache: Cache, ids: dict[str, int]) -> None:
+    text = cache.one("SELECT body FROM reward_schedules")[0]
+    from console.rewards.schedule import parse_schedule
+    from console.rewards.service import store_schedule
+
+    capped = parse_schedule(
+        text.replace('version = "t1"', 'version = "t2"').replace(
+            "per_thread = 40", "per_thread = 12"
+        )
+    )
+    store_schedule(cache, capped, "root")
+    accrue(cache, active_schedule(cache))
+    per_thread = cache.query(
+        "SELECT member_id, thread_id, sum(points) FROM ledger GROUP BY 1, 2 HAVING sum(points) > 12"
+    )
+    assert per_thread == []
+    capped_rows = cache.query("SELECT detail FROM ledger WHERE detail LIKE '%capped_from%'")
+    assert capped_rows, "a capped event is still recorded, with what it would have had"
+    assert {r[0] for r in cache.query("SELECT DISTINCT schedule_version FROM ledger")} == {"t2"}
+
+
+def test_the_ledger_refuses_update_and_delete(cache: Cache, ids: dict[str, int]) -> None:
+    accrue(cache, active_schedule(cache))
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        cache.conn.execute("UPDATE ledger SET amount_minor = 9999 WHERE id = 1")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        cache.conn.execute("DELETE FROM ledger WHERE id = 1")
+
+
+def _tamper(cache: Cache, sql: str) -> None:
+    """What someone with the file and sqlite3 could do: drop the guards, change rows."""
+    conn = cache.conn
+    conn.execute("DROP TRIGGER ledger_no_update")
+    conn.execute("DROP TRIGGER ledger_no_delete")
+    conn.execute(sql)
+
+
+@pytest.mark.parametrize(
+    ("sql", "words"),
+    [
+        ("UPDATE ledger SET amount_minor = amount_minor + 100 WHERE id = 3", "entry edited"),
+        ("DELETE FROM ledger WHERE id = 2", "entry 2 deleted"),
+        ("DELETE FROM ledger WHERE id = (SELECT max(id) FROM ledger)", "deleted from the end"),
+        ("UPDATE ledger SET member_id = member_id + 1 WHERE id = 1", "entry edited"),
+    ],
+)
+def test_tampering_with_the_ledger_is_found(
+    cache: Cache, ids: dict[str, int], sql: str, words: str
+) -> None:
+    accrue(cache, active_schedule(cache))
+    assert ledger.verify(cache).ok
+    _tamper(cache, sql)
+    report = ledger.verify(cache)
+    assert not report.ok
+    assert any(words in p.problem for p in report.problems), report.problems
+
+
+def test_a_rehashed_forgery_is_found_by_the_head(cache: Cache, ids: dict[str, int]) -> None:
+    """Rewriting the last entry and its hash still breaks the head kept in meta."""
+    accrue(cache, active_schedule(cache))
+    last = cache.one("SELECT * FROM ledger ORDER BY id DESC LIMIT 1")
+    row = dict(last)
+    row["amount_minor"] += 500
+    forged = ledger.digest(row["prev_hash"], row)
+    _tamper(
+        cache,
+        f"UPDATE ledger SET amount_minor = {row['amount_minor']}, hash = '{forged}' "
+        f"WHERE id = {row['id']}",
+    )
+    problems = ledger.verify(cache).problems
+    assert any("newest hash changed" in p.problem for p in problems)
+
+
+def test_ledger_roles_are_checked_in_the_domain(staff: dict[str, Desk]) -> None:
+    with pytest.raises(PermissionRefused):
+        staff["alice"].rewards.accrue()
+    assert staff["priya"].rewards.accrue().accrued > 0
