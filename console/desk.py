@@ -180,7 +180,8 @@ class Desk:
 
     def undo_preview(self) -> decisions.UndoPreview:
         """What `undo` would take back now (kind, items, when, where; blocked if someone changed
-        an item since). Raises NothingToUndo."""
+        an item since). Raises PermissionRefused (a role that may not undo), then NothingToUndo."""
+        self.door.check("undo")
         return decisions.undo_preview(self.cache, actor=self.actor)
 
     def undo(self, *, expect_batch: int | None = None) -> DecisionResult:

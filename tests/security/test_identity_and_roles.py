@@ -116,7 +116,10 @@ def test_another_account_cannot_borrow_a_name_or_roles(shared_dir: Path) -> None
     assert by_flag.code == 2 and "refused" in by_flag.err
 
     # her own config and her own roles file are no use either
-    config = shared_dir / "mine.toml"
+    home = shared_dir / "mallory"
+    home.mkdir(mode=0o700)
+    os.chown(home, mallory.pw_uid, mallory.pw_gid)
+    config = home / "mine.toml"
     config.write_text(f'[roles]\n{ATTACKER} = ["admin", "moderator"]\n')
     os.chown(config, mallory.pw_uid, mallory.pw_gid)
     config.chmod(0o600)
