@@ -23,6 +23,7 @@ from console.dupes import panel as _dupe_panel
 from console.dupes.candidates import Candidate, candidates
 from console.dupes.panel import PairRow, PairView
 from console.errors import PeerdeskError
+from console.escalate.service import Escalations
 from console.identity import Identity, establish, requested_name
 from console.models import (
     AuditProblem,
@@ -125,6 +126,11 @@ class Desk:
         lines.append(f"roles from: {self.who.roles_from}")
         lines.extend(f"note: {notice}" for notice in self.who.notices)
         return lines
+
+    @property
+    def escalations(self) -> Escalations:
+        """Escalations: SLA clocks, decisions, hand-off (console.escalate)."""
+        return Escalations(self)
 
     def can(self, action: str) -> bool:
         return self.door.can(action)
