@@ -184,6 +184,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     desk = open_desk(args, create=True)
     try:
+        desk.door.check("import")  # refused before any progress line
 
         def show(report: jsonl.ImportReport) -> None:
             if not args.quiet:

@@ -63,7 +63,7 @@ def store(cache: Cache, threads: list[ThreadRecord], posts: list[PostRecord]) ->
 
 @pytest.fixture
 def desk(cache: Cache) -> Desk:
-    return Desk.for_cache(cache, config=MODERATORS, actor="alice")
+    return Desk.for_cache(cache, actor="alice")
 
 
 def escalations(cache: Cache) -> list[tuple[str, str, str]]:
