@@ -152,8 +152,13 @@ class Desk:
     def search(self, text: str, *, limit: int = 100) -> list[QueueItem]:
         return store.queue(self.cache, QueueFilter(text=text, everything=True), limit=limit)
 
-    def thread(self, thread_id: int) -> ThreadView:
-        return store.thread(self.cache, thread_id)
+    def thread(self, thread_id: int, *, window: int | None = None) -> ThreadView:
+        """The conversation; with `window`, long posts hold only their first `window` chars."""
+        return store.thread(self.cache, thread_id, window=window)
+
+    def post_body(self, post_id: int, start: int, length: int) -> str:
+        """One window of a long post's text (the console pages through huge posts)."""
+        return store.post_body(self.cache, post_id, start, length)
 
     def threads_by_same_author(self, thread_id: int) -> list[int]:
         return store.open_threads_by_author_of(self.cache, thread_id)
@@ -216,9 +221,10 @@ class Desk:
     def duplicate_pairs_count(self) -> int:
         return _dupe_panel.pending_count(self.cache)
 
-    def possible_duplicates(self, thread_id: int) -> list[Candidate]:
-        """The thread's pending candidate originals, best first (the Thread screen's banner)."""
-        return candidates(self.cache, thread_id)
+    def possible_duplicates(self, thread_id: int, *, weaker: bool = False) -> list[Candidate]:
+        """The thread's proposed originals, best first (the Thread screen's banner); with
+        `weaker`, also the pending candidates below the proposal threshold."""
+        return candidates(self.cache, thread_id, weaker=weaker)
 
     def duplicate_pair(
         self, link_id: int | None = None, *, pair: tuple[int, int] | None = None
@@ -450,17 +456,23 @@ class Desk:
 
     # ---- duplicates: index upkeep ----
     def rebuild_duplicates(
-        self, progress: Callable[[int, int], None] | None = None
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        embed_progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, float | int]:
-        """Rebuild the duplicate index and the open threads' candidates (audited)."""
+        """Rebuild the duplicate index, the embeddings and the open threads' candidates
+        (audited with the counts)."""
         import time
 
         from console.dupes import candidates as cands
+        from console.dupes import vectors
 
         with self.door.operation("dupes_rebuild") as record:
             started = time.perf_counter()
             indexed = cands.rebuild_index(self.cache)
             index_s = time.perf_counter() - started
+            embedded, _ = vectors.embed_missing(self.cache, progress=embed_progress)
             open_ids = cands.open_thread_ids(self.cache)
             stored = 0
             for start in range(0, len(open_ids), 500):
@@ -472,10 +484,36 @@ class Desk:
                 "index_seconds": round(index_s, 2),
                 "open_threads": len(open_ids),
                 "pairs_stored": stored,
+                "embedded_threads": embedded,
                 "seconds": round(time.perf_counter() - started, 2),
             }
             record.update(summary)
         return summary
+
+    def evaluate_duplicates(self) -> Any:
+        """Precision and recall of today's threshold on the pairs moderators decided."""
+        from console.dupes.evaluate import evaluate
+
+        return evaluate(self.cache)
+
+    def duplicates_across(
+        self, thread_id: int, *, any_source: bool, any_language: bool, weaker: bool
+    ) -> tuple[list[tuple[int, float, str]], dict[int, tuple[str, str, str]]]:
+        """Candidates looked for across sources / languages (not stored), and for each original
+        (title, status, source name)."""
+        from console.dupes import candidates as cands
+
+        found = cands.find_candidates(
+            self.cache, thread_id, any_source=any_source, any_language=any_language
+        )
+        if not weaker:
+            found = [f for f in found if f[1] >= cands.PROPOSE]
+        rows = self.cache.query(
+            "SELECT t.id, t.title, t.status, s.name FROM threads t JOIN sources s "
+            f"ON s.id = t.source_id WHERE t.id IN ({','.join('?' * len(found))})",
+            [f[0] for f in found],
+        )
+        return found, {int(r[0]): (str(r[1]), str(r[2]), str(r[3])) for r in rows}
 
     def refresh_duplicates(self, thread_id: int) -> int:
         """Recompute one thread's candidates (audited); returns the pairs stored."""
@@ -488,9 +526,9 @@ class Desk:
         return int(record["pairs_stored"])
 
     def duplicate_candidates(
-        self, thread_id: int, *, include_decided: bool = False
+        self, thread_id: int, *, include_decided: bool = False, weaker: bool = False
     ) -> list[Candidate]:
-        return candidates(self.cache, thread_id, include_decided=include_decided)
+        return candidates(self.cache, thread_id, include_decided=include_decided, weaker=weaker)
 
     def strong_score(self) -> float:
         from console.dupes.candidates import STRONG_SCORE

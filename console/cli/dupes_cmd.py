@@ -1,9 +1,12 @@
 """`peerdesk dupes`: duplicate candidates headless.
 
-peerdesk dupes                 threads with strong pending candidates, strongest first
-peerdesk dupes THREAD          the thread's candidates with scores and explanations
+peerdesk dupes                 threads with proposed duplicates, most likely first
+peerdesk dupes THREAD          the thread's proposals with probabilities and explanations
+peerdesk dupes THREAD --weaker   ...and the weaker candidates below the proposal threshold
 peerdesk dupes THREAD --refresh  recompute that thread's candidates first
-peerdesk dupes --rebuild       rebuild the full-text index, then the candidates of open threads
+peerdesk dupes THREAD --any-source --any-language   look across sources / languages (not stored)
+peerdesk dupes --rebuild       rebuild the index and embeddings, then the open threads' candidates
+peerdesk dupes --evaluate      precision/recall of today's threshold on the moderators' decisions
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 from console.cli.core import open_desk
 from console.desk import Desk
+from console.dupes import candidates as cands  # thresholds only; every read and write via Desk
 from console.errors import InvalidDecision
 from console.safe_text import clip, printable
 
@@ -41,6 +45,20 @@ def register(subparsers: Any) -> None:
     ):
         decide.add_argument(flag, type=int, metavar="ORIGINAL", help=text)
     parser.add_argument("--all", action="store_true", help="include decided pairs")
+    parser.add_argument(
+        "--weaker", action="store_true", help="also candidates below the proposal threshold"
+    )
+    parser.add_argument(
+        "--any-source", action="store_true", help="with THREAD: look in every source (not stored)"
+    )
+    parser.add_argument(
+        "--any-language", action="store_true", help="with THREAD: look across languages"
+    )
+    parser.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="precision and recall of today's threshold on the pairs moderators decided",
+    )
     parser.add_argument("--limit", type=int, default=50, help="rows listed without THREAD")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.set_defaults(handler=run)
@@ -53,13 +71,20 @@ def run(args: argparse.Namespace) -> int:
             return _decide(args, action, original)
     desk = open_desk(args)
     try:
+        if args.evaluate:
+            _evaluate(desk, args)
+            return 0
         if args.rebuild:
             _rebuild(desk, args)
             if args.thread is None:
                 return 0
         if args.thread is not None:
+            if args.any_source or args.any_language:
+                _across(desk, args.thread, args)
+                return 0
             if args.refresh:
                 desk.refresh_duplicates(args.thread)
+                _note_lexical(args)
             _show(desk, args.thread, args)
         else:
             _strong(desk, args)
@@ -85,13 +110,83 @@ def _decide(args: argparse.Namespace, action: str, original: int) -> int:
     return 0
 
 
-def _rebuild(desk: Desk, args: argparse.Namespace) -> None:
-    def progress(done: int, total: int) -> None:
-        if not args.json:
-            print(f"\rcandidates: {done}/{total} threads", end="", file=sys.stderr)
+def _note_lexical(args: argparse.Namespace) -> None:
+    """One line on stderr when the semantic model is unavailable (the lexical path is used)."""
+    from console.dupes import embed
 
-    summary = desk.rebuild_duplicates(progress)
-    if summary["open_threads"] and not args.json:
+    if embed.load_encoder() is None and not args.json:
+        print(f"note: {embed.unavailable_reason()}; using words only", file=sys.stderr)
+
+
+def _evaluate(desk: Desk, args: argparse.Namespace) -> None:
+    _note_lexical(args)
+    result = desk.evaluate_duplicates()
+    if args.json:
+        print(json.dumps(result.as_dict()))
+        return
+    if not result.confirmed and not result.rejected:
+        print("no duplicate pair has been confirmed or rejected in this cache yet")
+        return
+
+    def share(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.2f}"
+
+    print(
+        f"{result.confirmed + result.rejected} decided pairs ({result.confirmed} confirmed or "
+        f"merged, {result.rejected} rejected); at today's threshold {result.threshold}:"
+    )
+    print(
+        f"  precision {share(result.precision)} ({result.true_positives} of {result.proposed} "
+        "that would be proposed were confirmed)"
+    )
+    print(
+        f"  recall    {share(result.recall)} ({result.true_positives} of {result.confirmed} "
+        "confirmed pairs would be proposed)"
+    )
+
+
+def _across(desk: Desk, thread_id: int, args: argparse.Namespace) -> None:
+    _note_lexical(args)
+    found, titles = desk.duplicates_across(
+        thread_id, any_source=args.any_source, any_language=args.any_language, weaker=args.weaker
+    )
+    for oid, chance, why in found[: cands.KEEP]:
+        title, status, source = titles[oid]
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "original_id": oid,
+                        "score": chance,
+                        "source": source,
+                        "status": status,
+                        "title": title,
+                        "explanation": why,
+                    }
+                )
+            )
+            continue
+        where = clip(printable(source, single_line=True), 12)
+        print(
+            f"{chance:5.2f}  #{oid:<7} {status:<8} [{where}] "
+            f"{clip(printable(title, single_line=True), 44)}"
+        )
+        print(f"       {printable(why, single_line=True)}")
+    if not found and not args.json:
+        print(f"thread {thread_id}: no candidates" + ("" if args.weaker else " (try --weaker)"))
+
+
+def _rebuild(desk: Desk, args: argparse.Namespace) -> None:
+    def stage(what: str) -> Any:
+        def report(done: int, total: int) -> None:
+            if not args.json:
+                print(f"\r{what}: {done}/{total} threads", end="", file=sys.stderr)
+
+        return report
+
+    _note_lexical(args)
+    summary = desk.rebuild_duplicates(stage("candidates"), embed_progress=stage("embeddings"))
+    if (summary["open_threads"] or summary["embedded_threads"]) and not args.json:
         print(file=sys.stderr)
     if args.json:
         print(json.dumps(summary))
@@ -104,17 +199,20 @@ def _rebuild(desk: Desk, args: argparse.Namespace) -> None:
 
 
 def _show(desk: Desk, thread_id: int, args: argparse.Namespace) -> None:
-    found = desk.duplicate_candidates(thread_id, include_decided=args.all)
+    found = desk.duplicate_candidates(thread_id, include_decided=args.all, weaker=args.weaker)
     if args.json:
         for c in found:
             print(json.dumps(c.__dict__, ensure_ascii=False))
         return
     if not found:
-        print(f"thread {thread_id}: no duplicate candidates (try --refresh)")
+        hint = "--refresh" if args.weaker else "--weaker or --refresh"
+        print(f"thread {thread_id}: no proposed duplicates (try {hint})")
         return
     for c in found:
         title = clip(printable(c.original_title, single_line=True), 56)
         mark = "" if c.decision == "pending" else f" [{c.decision}]"
+        if c.decision == "pending" and c.score < cands.PROPOSE:
+            mark = " [weaker: not proposed]"
         print(f"{c.score:5.2f}  #{c.original_id:<7} {c.original_status:<8} {title}{mark}")
         print(f"       {printable(c.explanation, single_line=True)}")
 
@@ -126,7 +224,7 @@ def _strong(desk: Desk, args: argparse.Namespace) -> None:
             print(json.dumps({"thread_id": r[0], "title": r[1], "best": r[2], "candidates": r[3]}))
         return
     if not rows:
-        print(f"no thread has a pending candidate scoring {desk.strong_score()} or more")
+        print(f"no thread has a proposed duplicate (probability {cands.STRONG_SCORE} or more)")
     for r in rows:
         title = clip(printable(r[1], single_line=True), 60)
         print(f"#{r[0]:<7} best {r[2]:.2f}  ({r[3]} candidates)  {title}")
