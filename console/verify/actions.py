@@ -46,7 +46,8 @@ ACTIONS = (VERIFY, PICK, REJECT, NEEDS_EDIT, CONFIRM, CALIBRATE)
 # Who may take each decision. One table, registered into console.roles at import, so it moves
 # in one piece when roles move.
 ROLE_ACTIONS = dict.fromkeys(ACTIONS, roles.MODERATION)
-roles.ACTION_ROLES.update(ROLE_ACTIONS)
+for _name, _roles in ROLE_ACTIONS.items():
+    roles.register_action(_name, *sorted(_roles))
 
 REJECT_REASONS: dict[str, str] = {
     "wrong": "wrong or outdated information",

@@ -26,14 +26,15 @@ from functools import partial
 
 from console import demo_corpus
 from console.clock import now_iso
+from console.config import Config
 from console.db import Cache
 from console.errors import PeerdeskError
-from console.models import DecisionResult, Role
+from console.identity import Identity, establish
+from console.models import DecisionResult
 from console.verify import queue
 from console.verify.service import Verification
 from console.verify.settings import VerifySettings
 
-MODERATORS = frozenset({Role.MODERATOR})
 NEWEST_THREADS = (
     400  # answered threads scored at build time (the rest on `peerdesk verify --refresh`)
 )
@@ -81,11 +82,10 @@ def plant(cache: Cache) -> None:
             "WHERE m.trust_level = ?)",
             (PAYOUT_MINOR, HELPER_TRUST),
         )
-    priya = Verification(cache, "priya", MODERATORS, overrides=plain)
-    sam = Verification(cache, "sam", MODERATORS, overrides=plain)
-    calibrated = Verification(
-        cache, "priya", MODERATORS, overrides=VerifySettings(calibration_share=1.0)
-    )
+    priya = Verification(cache, moderator(cache, "priya"), overrides=plain)
+    sam = Verification(cache, moderator(cache, "sam"), overrides=plain)
+    always = VerifySettings(calibration_share=1.0)
+    calibrated = Verification(cache, priya.who, overrides=VerifySettings(calibration_share=1.0))
     done: list[DecisionResult] = []
 
     def attempt(decide: Callable[[], DecisionResult]) -> None:
@@ -119,7 +119,7 @@ def plant(cache: Cache) -> None:
     for post in staff_accepted[3:6]:
         attempt(partial(sam.verify, post))
     for post in staff_accepted[6:8]:  # sam's, calibrated by priya below
-        attempt(partial(sam_calibrated(cache).verify, post))
+        attempt(partial(Verification(cache, sam.who, overrides=always).verify, post))
     for post in wrong_pending[:6]:
         attempt(partial(priya.reject, post, "wrong", "contradicts the help pages"))
     for original in originals[:6]:  # the known answer shown beside new duplicates
@@ -165,5 +165,6 @@ def plant(cache: Cache) -> None:
         )
 
 
-def sam_calibrated(cache: Cache) -> Verification:
-    return Verification(cache, "sam", MODERATORS, overrides=VerifySettings(calibration_share=1.0))
+def moderator(cache: Cache, name: str) -> Identity:
+    """A demo moderator: the demo's owner acting under that name (it has every role there)."""
+    return establish(cache.path, Config(), requested=name, demo=True)

@@ -13,7 +13,8 @@ from typing import Any
 
 from console import decisions
 from console.db import Cache
-from console.models import DecisionResult, Role
+from console.identity import Identity
+from console.models import DecisionResult
 from console.verify import actions, panel, queue
 from console.verify.panel import Agreement, AnswerView, Disagreement, KnownAnswer
 from console.verify.queue import QueueRow
@@ -25,10 +26,13 @@ META_KEY = "verify_settings_last_good"
 @dataclass
 class Verification:
     cache: Cache
-    actor: str
-    roles: frozenset[Role]
+    who: Identity  # from console.identity.establish; its roles are checked in the domain
     config_path: Path | None = None
     overrides: VerifySettings | None = None  # tests and the demo: settings without a file
+
+    @property
+    def actor(self) -> str:
+        return self.who.name
 
     def settings(self) -> VerifySettings:
         if self.overrides is not None:
@@ -79,8 +83,7 @@ class Verification:
         params["calibration_share"] = settings.calibration_share
         return decisions.decide(
             self.cache,
-            actor=self.actor,
-            roles=self.roles,
+            who=self.who,
             action=action,
             target_ids=[post_id],
             params=params,
@@ -115,4 +118,4 @@ class Verification:
         return self._decide(actions.CALIBRATE, post_id, state=state)
 
     def undo(self) -> DecisionResult:
-        return decisions.undo_last(self.cache, actor=self.actor, roles=self.roles)
+        return decisions.undo_last(self.cache, who=self.who)

@@ -3,21 +3,21 @@ SQLite file: right, wrong, copied and asker-accepted-but-wrong answers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from console.clock import iso, parse
 from console.db import Cache
 from console.desk import Desk
+from console.identity import Identity
 from console.ingest import ensure_source, upsert_members, upsert_threads
-from console.models import MemberRecord, PostRecord, Role, ThreadRecord
+from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.verify.service import Verification
 from console.verify.settings import VerifySettings
-
-MODERATORS = frozenset({Role.MODERATOR})
 
 
 @dataclass
@@ -142,21 +142,35 @@ def community(cache: Cache) -> Community:
     return com
 
 
+@pytest.fixture(autouse=True)
+def _moderators(grant_roles: Callable[[dict[str, list[str]]], Path]) -> None:
+    """alice, zoe and bob moderate (the test's roles file); mallory has no role."""
+    grant_roles({name: ["moderator"] for name in ("alice", "zoe", "bob")})
+
+
+def who(cache: Cache, name: str) -> Identity:
+    """`name` acting on the test's cache, established as peerdesk establishes anyone."""
+    return Desk.for_cache(cache, actor=name).who
+
+
+def door(cache: Cache, name: str, settings: VerifySettings | None = None) -> Verification:
+    return Verification(
+        cache,
+        who(cache, name),
+        overrides=settings or VerifySettings(calibration_share=0.0),
+    )
+
+
 @pytest.fixture
 def verifier(community: Community) -> Iterator[Verification]:
-    yield Verification(
+    yield door(
         community.cache,
         "alice",
-        MODERATORS,
-        overrides=VerifySettings(calibration_share=0.0, official_domains=("forum.example",)),
+        VerifySettings(calibration_share=0.0, official_domains=("forum.example",)),
     )
 
 
 def as_moderator(verification: Verification, name: str) -> Verification:
     return Verification(
-        verification.cache, name, verification.roles, overrides=verification.overrides
+        verification.cache, who(verification.cache, name), overrides=verification.overrides
     )
-
-
-def desk_for(cache: Cache, actor: str) -> Desk:
-    return Desk(cache=cache, actor=actor, roles=MODERATORS, config=Desk.for_cache(cache).config)

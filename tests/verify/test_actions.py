@@ -14,7 +14,7 @@ from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
 from console.verify.service import Verification
 from console.verify.settings import VerifySettings
-from tests.verify.conftest import Community, add_thread, as_moderator
+from tests.verify.conftest import Community, add_thread, as_moderator, door, who
 
 
 def outbox(community: Community) -> list[dict[str, object]]:
@@ -181,12 +181,7 @@ def test_four_eyes_disagreement_goes_to_the_review_list(
 
 
 def test_payout_makes_verification_contested(community: Community) -> None:
-    paid = Verification(
-        community.cache,
-        "alice",
-        frozenset(verifier_roles()),
-        overrides=VerifySettings(calibration_share=0.0, payout_minor=500),
-    )
+    paid = door(community.cache, "alice", VerifySettings(calibration_share=0.0, payout_minor=500))
     paid.verify(community.posts["t2-2"])  # staff: no payout, final at once
     assert state(community, "t2-2")["state"] == "verified"
     paid.verify(community.posts["t1-3"])  # a member's answer earning 500: needs a second
@@ -194,15 +189,9 @@ def test_payout_makes_verification_contested(community: Community) -> None:
     assert row["state"] == "pending" and "payout of 500" in str(row["contested"])
 
 
-def verifier_roles() -> set[object]:
-    from console.models import Role
-
-    return {Role.MODERATOR}
-
-
 def test_calibration_requeues_blind_and_counts_agreement(community: Community) -> None:
     always = VerifySettings(calibration_share=1.0)
-    alice = Verification(community.cache, "alice", frozenset(verifier_roles()), overrides=always)
+    alice = door(community.cache, "alice", always)
     zoe = as_moderator(alice, "zoe")
     alice.verify(community.posts["t2-2"])
     alice.reject(community.posts["t1-3"], "copied")
@@ -216,12 +205,7 @@ def test_calibration_requeues_blind_and_counts_agreement(community: Community) -
     [rate] = zoe.agreement()
     assert (rate.moderator, rate.calibrated, rate.agreed, rate.rate) == ("alice", 2, 1, 0.5)
     assert [d.kind for d in zoe.disagreements()] == ["calibration"]
-    none = Verification(
-        community.cache,
-        "bob",
-        frozenset(verifier_roles()),
-        overrides=VerifySettings(calibration_share=0.0),
-    )
+    none = door(community.cache, "bob")
     none.verify(community.posts["t1-2"])
     assert (
         community.cache.one("SELECT count(*) FROM verification_reviews WHERE kind = 'calibration'")[
@@ -367,9 +351,7 @@ def test_a_stale_or_vanished_answer_is_a_conflict(
 
 
 def test_roles_are_enforced(community: Community) -> None:
-    nobody = Verification(
-        community.cache, "mallory", frozenset(), overrides=VerifySettings(calibration_share=0.0)
-    )
+    nobody = door(community.cache, "mallory")
     with pytest.raises(PermissionRefused, match="may not verify answer"):
         nobody.verify(community.posts["t2-2"])
     assert community.cache.one("SELECT count(*) FROM audit")[0] == 0
@@ -380,11 +362,10 @@ def test_settings_errors_name_the_line_and_keep_the_last_good(
 ) -> None:
     config = tmp_path / "config.toml"
     config.write_text("[verify]\ncalibration_share = 0.2\n[verify.points]\nasks_question = -20\n")
-    door = Verification(community.cache, "alice", frozenset(verifier_roles()), config)
-    good = door.settings()
+    good = Verification(community.cache, who(community.cache, "alice"), config).settings()
     assert good.problem is None and good.points["asks_question"] == -20
     config.write_text("[verify]\ncalibration_share = 0.2\n[verify.points]\nasks_questoin = -20\n")
-    bad = Verification(community.cache, "alice", frozenset(verifier_roles()), config).settings()
+    bad = Verification(community.cache, who(community.cache, "alice"), config).settings()
     assert "line 4" in str(bad.problem) and "asks_questoin" in str(bad.problem)
     assert bad.points["asks_question"] == -20 and bad.calibration_share == 0.2
 

@@ -120,9 +120,7 @@ async def test_pick_needs_a_second_moderator(panel_desk: Desk, community: Commun
             (right,),
         )
         assert tuple(row) == ("pending", "verified", "alice")
-    zoe = Desk(
-        cache=panel_desk.cache, actor="zoe", roles=panel_desk.roles, config=panel_desk.config
-    )
+    zoe = Desk.for_cache(panel_desk.cache, actor="zoe")
     app = PeerdeskApp(zoe)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_panel(pilot)

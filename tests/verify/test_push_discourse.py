@@ -9,14 +9,11 @@ from collections.abc import Iterator
 import pytest
 
 from console.db import Cache
-from console.models import Role
 from console.verify.service import Verification
-from console.verify.settings import VerifySettings
 from sync import push, runner
 from tests.sync.conftest import add_source
 from tests.sync.fake_discourse import API_KEY, API_USER, FakeDiscourse, community
-
-MODS = frozenset({Role.MODERATOR})
+from tests.verify.conftest import door
 
 
 @pytest.fixture
@@ -41,7 +38,7 @@ def _pid(cache: Cache, remote: int) -> int:
 
 
 def _door(cache: Cache, actor: str) -> Verification:
-    return Verification(cache, actor, MODS, overrides=VerifySettings(calibration_share=0.0))
+    return door(cache, actor)
 
 
 def test_verify_pick_and_undo_reach_discourse(cache: Cache, fake: FakeDiscourse) -> None:
