@@ -89,8 +89,9 @@ def test_bad_input_is_one_clear_line(
 
 
 def test_without_a_role_nothing_is_written(
-    community: Community, capsys: pytest.CaptureFixture[str]
+    community: Community, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("PEERDESK_USER", "mallory")  # no role in the test's roles file
     code, _, err = run(
         community, capsys, "verify", str(community.posts["t2-2"]), "--as", "verified"
     )

@@ -36,7 +36,7 @@ def test_verify_an_answer_by_keys_in_a_real_terminal(community: Community, tmp_p
         "PEERDESK_DB": str(cache.path),
         "PEERDESK_NOW": "2026-11-20T12:00:00Z",
         "PEERDESK_USER": "alice",
-        "PEERDESK_CONFIG": str(tmp_path / "no-config.toml"),
+        "PEERDESK_CONFIG": os.environ["PEERDESK_CONFIG"],
         "TZ": "UTC",
         "TERM": "xterm-256color",
     }
