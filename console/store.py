@@ -144,8 +144,14 @@ def queue(
     offset: int = 0,
     limit: int = 100,
     total: int | None = None,
+    after: int | None = None,
+    before: int | None = None,
 ) -> list[QueueItem]:
     """A page of the Queue, most urgent first.
+
+    Keyset paging: given `after` (the thread just above the page wanted) or `before` (the
+    thread just below it), the page is read from that thread's place in the index, however
+    deep it is; `offset` then only says how far the search reaches.
 
     Given the Queue's `total`, a page in its second half is read from the far end of the index
     and turned round, so the last page costs as little as the first (OFFSET walks every row it
@@ -160,6 +166,16 @@ def queue(
     searching = fts_query(flt.text) is not None
     reach = offset + limit + SEARCH_REACH if searching else None
     where, params = _named(*_where(flt, reach))
+    anchor = after if after is not None else before
+    if anchor is not None:
+        keyset = _keyset(cache, anchor, forward=after is not None, searching=searching)
+        if keyset is not None:
+            clause, order, values = keyset
+            rows = cache.query(
+                f"{_QUEUE_SELECT} WHERE {where} AND {clause} ORDER BY {order} LIMIT :limit",
+                {**params, **values, "strong": STRONG_SCORE, "limit": limit},
+            )
+            return _items(rows if after is not None else rows[::-1])
     from_the_end = total is not None and offset > total // 2 and not searching
     order = "t.id DESC" if searching else "t.urgency DESC, t.id"
     if from_the_end and total is not None:
@@ -172,6 +188,36 @@ def queue(
     )
     if from_the_end:
         rows = rows[::-1]
+    return _items(rows)
+
+
+def _keyset(
+    cache: Cache, anchor: int, *, forward: bool, searching: bool
+) -> tuple[str, str, dict[str, Any]] | None:
+    """(condition, order, parameters) for the rows after (or before) thread `anchor` in Queue
+    order; None if the anchor is gone (the caller falls back to OFFSET)."""
+    if searching:  # newest first
+        if forward:
+            return "t.id < :anchor", "t.id DESC", {"anchor": anchor}
+        return "t.id > :anchor", "t.id ASC", {"anchor": anchor}
+    row = cache.one("SELECT urgency FROM threads WHERE id = ?", (anchor,))
+    if row is None:
+        return None
+    values = {"anchor": anchor, "anchor_urgency": row[0]}
+    if forward:  # urgency DESC, id ASC; the range on urgency keeps SQLite on the index
+        return (
+            "t.urgency <= :anchor_urgency AND (t.urgency < :anchor_urgency OR t.id > :anchor)",
+            "t.urgency DESC, t.id",
+            values,
+        )
+    return (
+        "t.urgency >= :anchor_urgency AND (t.urgency > :anchor_urgency OR t.id < :anchor)",
+        "t.urgency ASC, t.id DESC",
+        values,
+    )
+
+
+def _items(rows: list[sqlite3.Row]) -> list[QueueItem]:
     at = now()
     return [
         QueueItem(
@@ -250,7 +296,14 @@ class QueueReader:
         return int(row[0]) if row else 0
 
     def page(
-        self, flt: QueueFilter, *, offset: int = 0, limit: int = 100, total: int | None = None
+        self,
+        flt: QueueFilter,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        total: int | None = None,
+        after: int | None = None,
+        before: int | None = None,
     ) -> list[QueueItem] | None:
         """A page of the Queue (see `queue`), or None if interrupted."""
         with self._lock:
@@ -262,6 +315,8 @@ class QueueReader:
                     offset=offset,
                     limit=limit,
                     total=total,
+                    after=after,
+                    before=before,
                 )
             except CacheError as error:
                 if _interrupted(error.__cause__):
