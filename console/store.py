@@ -358,7 +358,7 @@ def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> Thread
             author=r["author"],
             author_reputation=r["reputation"],
             position=r["position"],
-            body=r["body"],
+            body=r["body"] if window is None else r["body"][:window],
             created_at=r["created_at"],
             score=r["score"],
             accepted=r["id"] == head["accepted_post_id"],
@@ -366,18 +366,19 @@ def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> Thread
             hidden_reason=r["hidden_reason"],
             flag_count=r["flag_count"],
             body_length=(
-                r["body_length"]
-                if r["body_length"] is not None and r["body_length"] > len(r["body"])
-                else None
+                _length(cache, r["id"]) if window is not None and len(r["body"]) > window else None
             ),
         )
         for r in cache.query(
             "SELECT p.id, p.remote_id, p.position, p.created_at, p.score, p.hidden, "
             "p.hidden_reason, p.flag_count, "
             + (
-                "p.body_text AS body, NULL AS body_length, "
+                "p.body_text AS body, "
                 if window is None
-                else "substr(p.body_text, 1, :window) AS body, length(p.body_text) AS body_length, "
+                # one character more than the window tells a long post; its length is asked
+                # for after this query, so a huge value passes through SQLite's memory once at a
+                # time, never twice at once
+                else "substr(p.body_text, 1, :window + 1) AS body, "
             )
             + "coalesce(m.username, '(unknown)') AS author, "
             "coalesce(m.reputation, 0) AS reputation FROM posts p "
@@ -412,6 +413,11 @@ def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> Thread
         duplicate_of=head["duplicate_of"],
         escalations=thread_lines(cache, thread_id),
     )
+
+
+def _length(cache: Cache, post_id: int) -> int:
+    row = cache.one("SELECT length(body_text) FROM posts WHERE id = ?", (post_id,))
+    return int(row[0]) if row else 0
 
 
 def post_body(cache: Cache, post_id: int, start: int, length: int) -> str:
