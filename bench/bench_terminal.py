@@ -385,13 +385,11 @@ def thread_shown(title: str) -> Callable[[list[str]], bool]:
 
 
 def screen_named(prefix: str) -> Callable[[list[str]], bool]:
+    """A panel whose status bar starts with `prefix` and has its list (not "loading…")."""
+
     def check(lines: list[str]) -> bool:
-        text = "\n".join(lines)
-        return (
-            status_line(lines).startswith(prefix)
-            and "Loading" not in text
-            and ("loading" not in status_line(lines))
-        )
+        status = status_line(lines)
+        return status.startswith(prefix) and "loading" not in status.lower()
 
     return check
 
