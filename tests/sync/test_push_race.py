@@ -33,7 +33,7 @@ def _peerdesk(db: Path, *args: str) -> subprocess.Popen[bytes]:
 
 
 def _done(proc: subprocess.Popen[bytes]) -> tuple[int, str]:
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=150)
     return proc.returncode, (out + err).decode()
 
 
@@ -73,7 +73,7 @@ def test_two_pushers_send_each_item_once(tmp_path: Path) -> None:
 
         state.hold = hold
         first = _peerdesk(db, "push", "forum")
-        assert state.held.wait(30), "the first pusher never sent its reply"
+        assert state.held.wait(90), "the first pusher never sent its reply"
         # the first process is in the middle of sending: a second one starts on the same outbox
         code, text = _done(_peerdesk(db, "push", "forum"))
         assert code == 0, text
