@@ -236,3 +236,17 @@ def _platform_name(kind: str) -> str:
         "stackexchange": "Stack Exchange",
         "demo": "the demo forum",
     }.get(kind, kind)
+
+
+def strong_threads(cache: Cache, limit: int = 50) -> list[tuple[int, str, float, int]]:
+    """Threads with a pending candidate of STRONG_SCORE or more, strongest first:
+    (thread id, title, best score, number of pending candidates)."""
+    from console.dupes.candidates import STRONG_SCORE
+
+    rows = cache.query(
+        "SELECT d.thread_id, t.title, max(d.score) AS best, count(*) AS n FROM duplicate_links d "
+        "JOIN threads t ON t.id = d.thread_id WHERE d.decision = 'pending' AND d.score >= ? "
+        "GROUP BY d.thread_id ORDER BY best DESC, d.thread_id LIMIT ?",
+        (STRONG_SCORE, limit),
+    )
+    return [(int(r[0]), str(r[1]), float(r[2]), int(r[3])) for r in rows]
