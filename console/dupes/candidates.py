@@ -517,10 +517,9 @@ def candidates(
 
 def rebuild_index(cache: Cache) -> int:
     """Rebuild `thread_fts` from the threads and their first posts; returns threads indexed."""
-    from console.ingest import fts_prefix_sql, register_fts_text
+    from console.ingest import fts_prefix_sql  # a NUL in a body must not cut what is indexed
 
     with cache.transaction() as conn:
-        register_fts_text(conn)  # a NUL in a body must not cut what is indexed
         conn.execute("DELETE FROM thread_fts")
         conn.execute(
             "INSERT INTO thread_fts (rowid, title, body) "
