@@ -15,7 +15,6 @@ from tests.sync.conftest import REPO, add_source
 from tests.sync.fake_discourse import API_KEY, API_USER, community
 
 ENV = {
-    **os.environ,
     "PEERDESK_FORUM_API_KEY": API_KEY,
     "PEERDESK_FORUM_API_USERNAME": API_USER,
     "PEERDESK_NO_KEYRING": "1",
@@ -26,7 +25,7 @@ def _peerdesk(db: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "console", "--db", str(db), *args],
         cwd=REPO,
-        env=ENV,
+        env={**os.environ, **ENV},  # at call time: the test's roles file is set per test
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
