@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
+from console import sqltext
 from console.errors import CacheError, DiskFull
 from console.files import make_private, tighten
 from console.migrations import LATEST_VERSION, MIGRATIONS
@@ -190,6 +191,7 @@ def open_cache(path: Path, *, create: bool = False) -> Cache:
     except sqlite3.Error as error:
         raise explain(error, path) from error
     conn.row_factory = sqlite3.Row
+    sqltext.register(conn)  # NUL-safe length/substr for the SQL in console.sqltext
     try:
         _check_and_migrate(conn, path)
     except BaseException:
