@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -63,8 +64,10 @@ def test_without_the_model_a_one_line_note_and_the_lexical_path(
     ids: dict[str, int],
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    grant_roles: Any,
 ) -> None:
     monkeypatch.setenv("PEERDESK_SEMANTIC", "off")
+    grant_roles({"alice": ["moderator"]})  # --refresh rewrites the thread's candidates
     try:
         assert main(["--db", str(cache.path), "dupes", str(ids["d1"]), "--refresh"]) == 0
         captured = capsys.readouterr()
