@@ -143,8 +143,12 @@ class Desk:
         offset: int = 0,
         limit: int = 100,
         total: int | None = None,
+        after: int | None = None,
+        before: int | None = None,
     ) -> list[QueueItem]:
-        return store.queue(self.cache, flt, offset=offset, limit=limit, total=total)
+        return store.queue(
+            self.cache, flt, offset=offset, limit=limit, total=total, after=after, before=before
+        )
 
     def queue_count(self, flt: QueueFilter | None = None) -> int:
         return store.queue_count(self.cache, flt)

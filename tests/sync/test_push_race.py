@@ -25,14 +25,14 @@ def _peerdesk(db: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "console", "--db", str(db), *args],
         cwd=REPO,
-        env={**os.environ, **ENV},  # at call time: the test's roles file is set per test
+        env={**os.environ, **ENV},  # the test's roles file is named in os.environ
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
 
 
 def _done(proc: subprocess.Popen[bytes]) -> tuple[int, str]:
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=150)
     return proc.returncode, (out + err).decode()
 
 
@@ -72,7 +72,7 @@ def test_two_pushers_send_each_item_once(tmp_path: Path) -> None:
 
         state.hold = hold
         first = _peerdesk(db, "push", "forum")
-        assert state.held.wait(30), "the first pusher never sent its reply"
+        assert state.held.wait(90), "the first pusher never sent its reply"
         # the first process is in the middle of sending: a second one starts on the same outbox
         code, text = _done(_peerdesk(db, "push", "forum"))
         assert code == 0, text
