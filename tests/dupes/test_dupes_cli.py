@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
@@ -64,10 +63,10 @@ def test_without_the_model_a_one_line_note_and_the_lexical_path(
     ids: dict[str, int],
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-    grant_roles: Any,
 ) -> None:
     monkeypatch.setenv("PEERDESK_SEMANTIC", "off")
-    grant_roles({"alice": ["moderator"]})  # --refresh rewrites the thread's candidates
+    with cache.transaction():
+        cache.set_meta("demo", "1")  # --refresh is an audited operation: the demo's roles
     try:
         assert main(["--db", str(cache.path), "dupes", str(ids["d1"]), "--refresh"]) == 0
         captured = capsys.readouterr()
