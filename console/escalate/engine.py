@@ -23,7 +23,7 @@ from console.db import Cache
 from console.escalate import active
 from console.escalate.detect import Hit, PostMatcher
 from console.escalate.rules import Rule, RuleSet
-from console.models import PostRecord
+from console.models import PostRecord, ThreadRecord
 from console.platforms import push_state
 
 SYSTEM_ACTOR = "peerdesk-rules"
@@ -187,6 +187,7 @@ def on_ingest(
     source_id: int,
     thread_ids: dict[str, int],
     posts: Sequence[PostRecord],
+    threads: Sequence[ThreadRecord] = (),
 ) -> int:
     """Run the post rules over the posts just stored (same transaction); returns new count."""
     rules, matcher = active.compiled(cache)
@@ -204,8 +205,11 @@ def on_ingest(
     hits: list[tuple[PostRecord, list[Hit]]] = []
     scan = matcher.scan
     if matcher.keyword_rules or matcher.personal_rules:
+        askers = {t.remote_id: t.author_remote_id for t in threads}
         for p in fresh:
-            found = scan(p.body_text)
+            # unknown here (the thread is not in this batch): scan fully; checked when located
+            asker = askers.get(p.thread_remote_id, p.author_remote_id)
+            found = scan(p.body_text, asker is not None and asker == p.author_remote_id)
             if found:
                 hits.append((p, found))
     findings: list[Finding] = []
@@ -464,7 +468,7 @@ def scan_posts(
         sql += " WHERE p.created_at >= ?"
         params = (since,)
     for row in cache.conn.execute(sql + " ORDER BY p.id", params):
-        found = matcher.scan(row[2])
+        found = matcher.scan(row[2], bool(row[5]))
         if not found:
             continue
         tags = json.loads(row[4] or "[]")
