@@ -15,6 +15,7 @@ from importlib import import_module
 from pathlib import Path
 
 from console.errors import PeerdeskError
+from sync import logs
 
 
 def sqlite_failure(error: sqlite3.Error) -> str:
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    logs.setup()  # library logging goes to a rotated file, never the terminal or the screen
     handler = getattr(args, "handler", None)
     if handler is None:
         from console.cli.core import run_console

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from console.clock import now, parse
 from console.errors import PeerdeskError
@@ -29,6 +29,7 @@ from console.models import QueueItem
 from console.safe_text import printable
 from console.screens.base import DeskScreen
 from console.store import QueueFilter, QueueReader
+from widgets.key_bar import KeyBar
 from widgets.lazy_table import Column, LazyTable, Row
 from widgets.status_bar import StatusBar
 from widgets.title_bar import TitleBar
@@ -211,7 +212,7 @@ class QueueScreen(DeskScreen):
             COLUMNS, page_size=PAGE, empty_text="Nothing here needs a human.", id="queue-table"
         )
         yield StatusBar(id="queue-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     @property
     def table(self) -> LazyTable:

@@ -23,6 +23,18 @@ REPO = Path(__file__).resolve().parents[2]
 PRISM = REPO / ".tools" / "node_modules" / ".bin" / "prism"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _log_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Library logging of in-process commands goes to a temporary file, not the user's."""
+    saved = os.environ.get("PEERDESK_LOG")
+    os.environ["PEERDESK_LOG"] = str(tmp_path_factory.mktemp("log") / "peerdesk.log")
+    yield
+    if saved is None:
+        os.environ.pop("PEERDESK_LOG", None)
+    else:
+        os.environ["PEERDESK_LOG"] = saved
+
+
 @pytest.fixture
 def cache(tmp_path: Path) -> Iterator[Cache]:
     c = open_cache(tmp_path / "cache.sqlite3", create=True)
