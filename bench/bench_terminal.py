@@ -385,13 +385,11 @@ def thread_shown(title: str) -> Callable[[list[str]], bool]:
 
 
 def screen_named(prefix: str) -> Callable[[list[str]], bool]:
+    """A panel whose status bar starts with `prefix` and has its list (not "loading…")."""
+
     def check(lines: list[str]) -> bool:
-        text = "\n".join(lines)
-        return (
-            status_line(lines).startswith(prefix)
-            and "Loading" not in text
-            and ("loading" not in status_line(lines))
-        )
+        status = status_line(lines)
+        return status.startswith(prefix) and "loading" not in status.lower()
 
     return check
 
@@ -436,10 +434,6 @@ def one_round(s: Session, back_keys: list[str]) -> None:
     for back in back_keys:
         title = cursor_title(term)
         s.press("enter", KEYS["enter"], thread_shown(title))
-        for key in ("j", "j", "k"):
-            s.press(f"thread {key}", key.encode(), None)
-        s.press("thread pagedown", KEYS["pagedown"], None)
-        s.press("thread g", b"g", None)
         s.step(back, KEYS.get(back, back.encode()), at_row("all", target), "back")
     s.press("g", b"g", at_row("all", 1))
     s.press("/", b"/", lambda ln: any("search words" in line for line in ln))
@@ -447,6 +441,23 @@ def one_round(s: Session, back_keys: list[str]) -> None:
         typed = SEARCH[:count]
         s.press("type a letter", typed[-1].encode(), lambda ln, t=typed: any(t in x for x in ln))
     s.step("search enter", KEYS["enter"], lambda ln: queue_ready(ln, "all · search: "), "found")
+    # a thread with replies, from the results: moving between its posts
+    found = "all · search: "
+    rows = queue_rows(term.last.lines if term.last else [])
+    pick = next(
+        (i for i, r in enumerate(rows[1:], start=2) if r[24:27].strip().isdigit()
+         and int(r[24:27].strip()) >= 2),
+        None,
+    )  # fmt: skip
+    if pick is not None:
+        for row in range(2, pick + 1):
+            s.step("j", b"j", at_row(found, row), f"found-{row}")
+        s.press("enter", KEYS["enter"], thread_shown(cursor_title(term)))
+        for key in ("j", "j", "k"):
+            s.press(f"thread {key}", key.encode(), None)
+        s.press("thread pagedown", KEYS["pagedown"], None)
+        s.press("thread g", b"g", None)
+        s.step("escape", KEYS["escape"], at_row(found, pick), "found-back")
     s.step("clear search", KEYS["escape"], lambda ln: queue_ready(ln, "all") and (
         "search:" not in status_line(ln)), "cleared")  # fmt: skip
     for name in FILTERS:

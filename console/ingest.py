@@ -13,9 +13,9 @@ platform has not heard of it yet. Counts, texts and times still come from the pl
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 
+from console import sqltext
 from console.clock import now_iso
 from console.db import Cache
 from console.escalate.engine import on_ingest as raise_escalations
@@ -29,24 +29,13 @@ HELD_POST_FIELDS = ("hidden", "hidden_reason")
 THREAD_ACTIONS_ON_POSTS = frozenset({"accept", "unaccept"})
 
 
-def fts_text(text: str | None, limit: int = FTS_BODY_LIMIT) -> str:
-    """The first `limit` characters of a text, as full-text search indexes it: a NUL byte
-    becomes a space (SQLite's substr() and other string functions stop at a NUL, so a body
-    with one would be indexed only up to it)."""
-    return (text or "")[:limit].replace("\0", " ")
+def fts_text(text: str | None) -> str:
+    """What full-text search indexes of a post (see console.sqltext: a NUL must not cut it)."""
+    return sqltext.searchable(text, FTS_BODY_LIMIT)
 
 
 def fts_prefix_sql(column: str) -> str:
-    """SQL for `fts_text(column)`: substr() inside SQLite for the usual text without a NUL, the
-    Python function (registered by `register_fts_text`) only for text that has one."""
-    return (
-        f"CASE WHEN instr({column}, char(0)) = 0 THEN substr({column}, 1, {FTS_BODY_LIMIT}) "
-        f"ELSE peerdesk_fts_text({column}) END"
-    )
-
-
-def register_fts_text(conn: sqlite3.Connection) -> None:
-    conn.create_function("peerdesk_fts_text", 1, fts_text, deterministic=True)
+    return sqltext.searchable_sql(column, FTS_BODY_LIMIT)
 
 
 def ensure_source(cache: Cache, kind: str, name: str, base_url: str | None = None) -> int:
@@ -365,7 +354,6 @@ def _reindex(
     (FTS5 kept by triggers was tried: inserts ran five times slower.)
     """
     conn = cache.conn
-    register_fts_text(conn)
     touched = {thread_ids[t.remote_id] for t in threads}
     touched |= {
         thread_ids[p.thread_remote_id]
@@ -390,15 +378,18 @@ def _reindex(
         )
     # New posts are indexed in one statement inside SQLite; only posts that already existed
     # (edits, re-syncs) need their old rows found and replaced.
+    # substr() stops at a NUL: the rare new post with one is indexed again below, from Python.
     new_posts = conn.execute(
         "INSERT INTO post_fts (rowid, body) "
-        f"SELECT id, {fts_prefix_sql('body_text')} FROM posts WHERE id > ?",
+        f"SELECT id, substr(body_text, 1, {FTS_BODY_LIMIT}) FROM posts WHERE id > ?",
         (newest_before[1],),
     ).rowcount
-    if new_posts == len(posts):
+    with_nul = [p.remote_id for p in posts if "\0" in p.body_text]
+    if new_posts == len(posts) and not with_nul:
         return
     post_ids = _ids_by_remote(cache, "posts", source_id, [p.remote_id for p in posts])
     changed = {i for i in post_ids.values() if i <= newest_before[1]}
+    changed |= {post_ids[r] for r in with_nul if r in post_ids}
     conn.executemany("DELETE FROM post_fts WHERE rowid = ?", [(i,) for i in sorted(changed)])
     conn.executemany(
         "INSERT INTO post_fts (rowid, body) VALUES (?, ?)",

@@ -58,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the config file (default: $PEERDESK_CONFIG, else the platform's config dir)",
     )
+    parser.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="NAME",
+        default=None,
+        help="act under NAME instead of your OS account (or $PEERDESK_USER); only on a cache "
+        "file you own, and recorded in the audit",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         import_module(name).register(subparsers)
