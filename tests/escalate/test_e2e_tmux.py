@@ -4,6 +4,7 @@ checked. Skips without tmux; fails without it in CI (PEERDESK_REQUIRE_ALL=1)."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import uuid
 from collections.abc import Iterator
@@ -35,7 +36,7 @@ def terminal(db: Path, tmp_path: Path) -> Iterator[Terminal]:
         "PEERDESK_DB": str(db),
         "PEERDESK_NOW": "2026-11-20T12:00:00Z",
         "PEERDESK_USER": "alice",
-        "PEERDESK_CONFIG": str(tmp_path / "no-config.toml"),
+        "PEERDESK_CONFIG": os.environ["PEERDESK_CONFIG"],
         "TZ": "UTC",
         "TERM": "xterm-256color",
     }
