@@ -203,8 +203,16 @@ class Desk:
         return self.door.undo(expect_batch=expect_batch)
 
     # ---- audit ----
-    def verify_audit(self) -> list[AuditProblem]:
-        return audit.verify(self.cache)
+    def verify_audit(self, since_head: str | None = None) -> list[AuditProblem]:
+        """Problems in the chain; with `since_head` (ENTRY:HASH kept outside the cache, from
+        `audit_head`) also whether that entry still has that hash."""
+        if since_head is None:
+            return audit.verify(self.cache)
+        return audit.verify_since(self.cache, audit.parse_head(since_head))
+
+    def audit_head(self) -> audit.Head:
+        """The newest entry's number and hash, to keep outside the cache."""
+        return audit.head(self.cache)
 
     def close_cache(self) -> None:
         self.cache.close()
