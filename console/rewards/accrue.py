@@ -39,48 +39,40 @@ class AccrualReport:
 
 
 class _Caps:
-    """Points already accrued per (member, day) and (member, thread), read once then kept."""
+    """Points already accrued per (member, day) and (member, thread): read once per member."""
 
     def __init__(self, conn: sqlite3.Connection, schedule: Schedule) -> None:
         self.conn = conn
         self.schedule = schedule
-        self.day: dict[tuple[int, str], int] = {}
-        self.thread: dict[tuple[int, int], int] = {}
+        self.day: dict[int, dict[str, int]] = {}
+        self.thread: dict[int, dict[int, int]] = {}
 
-    def _day_sum(self, member: int, day: str) -> int:
-        key = (member, day)
-        if key not in self.day:
-            row = self.conn.execute(
-                "SELECT coalesce(sum(points), 0) FROM ledger WHERE member_id = ? "
-                "AND occurred_at >= ? AND occurred_at < ? AND kind = 'accrual'",
-                (member, day, day + "T99"),
-            ).fetchone()
-            self.day[key] = int(row[0])
-        return self.day[key]
-
-    def _thread_sum(self, member: int, thread: int) -> int:
-        key = (member, thread)
-        if key not in self.thread:
-            row = self.conn.execute(
-                "SELECT coalesce(sum(points), 0) FROM ledger WHERE member_id = ? "
-                "AND thread_id = ? AND kind = 'accrual'",
-                (member, thread),
-            ).fetchone()
-            self.thread[key] = int(row[0])
-        return self.thread[key]
+    def _load(self, member: int) -> None:
+        days: dict[str, int] = {}
+        threads: dict[int, int] = {}
+        for day, thread, points in self.conn.execute(
+            "SELECT substr(occurred_at, 1, 10), thread_id, sum(points) FROM ledger "
+            "WHERE member_id = ? AND kind = 'accrual' GROUP BY 1, 2",
+            (member,),
+        ):
+            days[day] = days.get(day, 0) + int(points)
+            if thread is not None:
+                threads[int(thread)] = threads.get(int(thread), 0) + int(points)
+        self.day[member], self.thread[member] = days, threads
 
     def grant(self, event: Event, wanted: int) -> int:
+        member = event.member_id
+        if member not in self.day:
+            self._load(member)
+        days, threads = self.day[member], self.thread[member]
         day = event.occurred_at[:10]
-        room = self.schedule.cap_per_day - self._day_sum(event.member_id, day)
+        room = self.schedule.cap_per_day - days.get(day, 0)
         if event.thread_id is not None:
-            room = min(
-                room,
-                self.schedule.cap_per_thread - self._thread_sum(event.member_id, event.thread_id),
-            )
+            room = min(room, self.schedule.cap_per_thread - threads.get(event.thread_id, 0))
         granted = max(0, min(wanted, room))
-        self.day[(event.member_id, day)] += granted
+        days[day] = days.get(day, 0) + granted
         if event.thread_id is not None:
-            self.thread[(event.member_id, event.thread_id)] += granted
+            threads[event.thread_id] = threads.get(event.thread_id, 0) + granted
         return granted
 
 

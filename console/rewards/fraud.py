@@ -8,12 +8,14 @@ evidence and releases or keeps the line (console.rewards.payouts). Checks:
 - sock_puppets: several accounts that put most of their votes on one member and either joined
   within a day of each other or share a signal the platform gives (registration IP, device);
   the member they vote for is flagged;
-- self_answer: a member whose accepted answers mostly solve one asker's questions, where the two
-  accounts share a signal or joined together (answering one's own questions from a second
-  account);
-- copy_paste: paid answers that are near-verbatim copies (rapidfuzz ratio >= 92) of an earlier
-  post by someone else, twice or more;
-- burst: far more paid events in the last week before the period ends than the member's usual
+- self_answer: a member with two or more accepted answers on one asker's questions where the
+  two accounts share a signal, or joined together and most of the member's accepted answers go
+  to that asker (answering one's own questions from a second account);
+- copy_paste: paid answers that are near-verbatim copies (rapidfuzz ratio >= 98.5) of an earlier
+  post by someone else, twice or more and in at least a quarter of the member's paid answers
+  (helpers who reuse the community's stock steps now and then are not copy-pasters);
+- burst: far more paid answers of one's own (accepted, verified, first responses, duplicates
+  flagged; not votes received) in the last week before the period ends than the member's usual
   rate;
 - rejected_by_verification: points for answers that verification later rejected (only when
   console.verify's `verifications` table exists).
@@ -47,11 +49,12 @@ PUPPET_JOINED_WITHIN = timedelta(hours=24)
 SELF_MIN_ACCEPTED = 2
 SELF_SHARE = 0.6
 COPY_MIN_CHARS = 120
-COPY_RATIO = 92.0
+COPY_RATIO = 98.5
 COPY_MIN_COPIES = 2
+COPY_MIN_SHARE = 0.25
 BURST_DAYS = 7
 BURST_BASELINE_DAYS = 56
-BURST_MIN_EVENTS = 10
+BURST_MIN_EVENTS = 8
 BURST_FACTOR = 4.0
 
 CHECKS = (
@@ -269,7 +272,7 @@ def self_answers(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
     signals = _signals(conn)
     flags: list[Flag] = []
     for (answerer, asker), count in sorted(pairs.items()):
-        if count < SELF_MIN_ACCEPTED or count < SELF_SHARE * accepted_by[answerer]:
+        if count < SELF_MIN_ACCEPTED:
             continue
         shared = sorted(signals.get(answerer, set()) & signals.get(asker, set()))
         joined = _joined(conn, {answerer, asker})
@@ -279,7 +282,8 @@ def self_answers(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
             and abs(parse(joined[answerer] or "") - parse(joined[asker] or ""))
             <= PUPPET_JOINED_WITHIN
         )
-        if not shared and not together:
+        # a shared signal is enough; joining together also needs most answers to go to the asker
+        if not shared and not (together and count >= SELF_SHARE * accepted_by[answerer]):
             continue
         names = _names(conn, {answerer, asker})
         why = f"shared {', '.join(f'{k}={v}' for k, v in shared)}" if shared else "joined together"
@@ -339,7 +343,9 @@ def copy_paste(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
         for h in _sketch(text):
             index[h].append(int(post_id))
     copies: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    paid_by: Counter[int] = Counter()
     for post_id in sorted(paid & posts.keys()):
+        paid_by[posts[post_id][0]] += 1
         author, created, text = posts[post_id]
         candidates: set[int] = set()
         for h in _sketch(text):
@@ -359,7 +365,7 @@ def copy_paste(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
     flags = []
     for author in sorted(copies):
         found = copies[author]
-        if len(found) < COPY_MIN_COPIES:
+        if len(found) < COPY_MIN_COPIES or len(found) < COPY_MIN_SHARE * paid_by[author]:
             continue
         origin = _names(conn, {posts[c["copied_from_post"]][0] for c in found})
         for c in found:
@@ -368,7 +374,8 @@ def copy_paste(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
             Flag(
                 "copy_paste",
                 author,
-                f"{len(found)} paid answers are near-verbatim copies of earlier posts by others",
+                f"{len(found)} of {paid_by[author]} paid answers are near-verbatim copies of "
+                "earlier posts by others",
                 {"copies": found},
             )
         )
@@ -381,7 +388,8 @@ def bursts(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
     base_from = iso(end_at - timedelta(days=BURST_DAYS + BURST_BASELINE_DAYS))
     rows = conn.execute(
         "SELECT member_id, sum(occurred_at >= ?), sum(occurred_at < ?) FROM ledger "
-        "WHERE kind = 'accrual' AND occurred_at >= ? AND occurred_at < ? GROUP BY member_id",
+        "WHERE kind = 'accrual' AND rule != 'helpful_vote' AND occurred_at >= ? "
+        "AND occurred_at < ? GROUP BY member_id",
         (recent_from, recent_from, base_from, end),
     ).fetchall()
     flags = []
@@ -394,7 +402,7 @@ def bursts(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
                 Flag(
                     "burst",
                     int(member),
-                    f"{recent} paid events in the {BURST_DAYS} days before {end[:10]} "
+                    f"{recent} paid answers in the {BURST_DAYS} days before {end[:10]} "
                     f"(usually {usual:.1f} a week)",
                     {
                         "events_last_week": recent,
