@@ -321,15 +321,11 @@ def _sketch(text: str, k: int = 4) -> list[int]:
     return hashes[:k]
 
 
-def copy_paste(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
-    """Paid answers (accepted or verified) that copy an earlier post by someone else."""
-    paid: set[int] = set()
-    for (key,) in conn.execute(
-        "SELECT event_key FROM ledger WHERE kind = 'accrual' "
-        "AND rule IN ('accepted_answer', 'verified_answer') AND occurred_at < ?",
-        (end,),
-    ):
-        paid.add(int(key.rpartition(":")[2]))
+def near_copies(
+    conn: sqlite3.Connection, post_ids: set[int], end: str
+) -> tuple[dict[int, tuple[float, int]], dict[int, tuple[int, str, str]]]:
+    """For each of `post_ids`: (similarity, earlier post) of its best near-verbatim original by
+    someone else, and the answers read (post -> (author, created, normalised text))."""
     posts: dict[int, tuple[int, str, str]] = {}
     index: dict[int, list[int]] = defaultdict(list)
     for post_id, author, created, body in conn.execute(
@@ -342,16 +338,14 @@ def copy_paste(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
         posts[int(post_id)] = (int(author), str(created), text)
         for h in _sketch(text):
             index[h].append(int(post_id))
-    copies: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    paid_by: Counter[int] = Counter()
-    for post_id in sorted(paid & posts.keys()):
-        paid_by[posts[post_id][0]] += 1
+    found: dict[int, tuple[float, int]] = {}
+    for post_id in sorted(post_ids & posts.keys()):
         author, created, text = posts[post_id]
         candidates: set[int] = set()
         for h in _sketch(text):
             candidates.update(index.get(h, ()))
         best: tuple[float, int] | None = None
-        for other in candidates:
+        for other in sorted(candidates):
             o_author, o_created, o_text = posts[other]
             if o_author == author or (o_created, other) >= (created, post_id):
                 continue
@@ -359,24 +353,44 @@ def copy_paste(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
             if score and (best is None or score > best[0]):
                 best = (score, other)
         if best is not None:
-            copies[author].append(
-                {"post": post_id, "copied_from_post": best[1], "similarity": round(best[0], 1)}
+            found[post_id] = best
+    return found, posts
+
+
+def copy_paste(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
+    """Paid answers (accepted or verified) that copy an earlier post by someone else."""
+    paid: set[int] = set()
+    for (key,) in conn.execute(
+        "SELECT event_key FROM ledger WHERE kind = 'accrual' "
+        "AND rule IN ('accepted_answer', 'verified_answer') AND occurred_at < ?",
+        (end,),
+    ):
+        paid.add(int(key.rpartition(":")[2]))
+    found, posts = near_copies(conn, paid, end)
+    copies: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    paid_by: Counter[int] = Counter()
+    for post_id in sorted(paid & posts.keys()):
+        paid_by[posts[post_id][0]] += 1
+        if post_id in found:
+            score, other = found[post_id]
+            copies[posts[post_id][0]].append(
+                {"post": post_id, "copied_from_post": other, "similarity": round(score, 1)}
             )
     flags = []
     for author in sorted(copies):
-        found = copies[author]
-        if len(found) < COPY_MIN_COPIES or len(found) < COPY_MIN_SHARE * paid_by[author]:
+        found_here = copies[author]
+        if len(found_here) < COPY_MIN_COPIES or len(found_here) < COPY_MIN_SHARE * paid_by[author]:
             continue
-        origin = _names(conn, {posts[c["copied_from_post"]][0] for c in found})
-        for c in found:
+        origin = _names(conn, {posts[c["copied_from_post"]][0] for c in found_here})
+        for c in found_here:
             c["original_author"] = origin.get(posts[c["copied_from_post"]][0], "?")
         flags.append(
             Flag(
                 "copy_paste",
                 author,
-                f"{len(found)} of {paid_by[author]} paid answers are near-verbatim copies of "
+                f"{len(found_here)} of {paid_by[author]} paid answers are near-verbatim copies of "
                 "earlier posts by others",
-                {"copies": found},
+                {"copies": found_here},
             )
         )
     return flags

