@@ -6,7 +6,9 @@ here writes to a file before it has been recognised as a peerdesk cache of a ver
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-from console.errors import CacheError
+from console.errors import CacheError, DiskFull
 from console.migrations import LATEST_VERSION, MIGRATIONS
 
 BUSY_TIMEOUT_MS = 5000
@@ -85,9 +87,33 @@ class Cache:
         self.conn.close()
 
 
+def is_disk_full(error: BaseException) -> bool:
+    """A write refused for lack of space (SQLITE_FULL, ENOSPC, EDQUOT) or over a file-size limit."""
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    return isinstance(error, sqlite3.Error) and (
+        getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        or "disk is full" in str(error).lower()
+    )
+
+
+def free_space(path: Path) -> str:
+    """Free space on the disk holding `path`, in words ("1.2 MB free")."""
+    try:
+        free = shutil.disk_usage(path if path.is_dir() else path.parent).free
+    except OSError:
+        return "free space unknown"
+    return f"{free / 1_000_000:.1f} MB free"
+
+
 def explain(error: sqlite3.Error, path: Path) -> CacheError:
     """Turn an sqlite3 error into a message that names the file and the way out."""
     text = str(error).lower()
+    if is_disk_full(error):
+        return DiskFull(
+            f"The disk holding the cache {path} is full ({free_space(path)}): nothing of the "
+            "failed step was saved. Free some space and run the command again."
+        )
     if "locked" in text or "busy" in text:
         return CacheError(
             f"The cache {path} is locked by another process and stayed locked for "

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from console import audit, outbox
 from console.claims import check_free
@@ -39,6 +39,8 @@ class Change:
     after: dict[str, Any]
     outbox_action: str | None = None
     outbox_payload: dict[str, Any] = field(default_factory=dict)
+    # the outbox item goes to this source instead of the thread's (e.g. a ticket system)
+    outbox_source_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,12 @@ def _write(
     )
     if change.outbox_action is None:
         return None
-    source_id, kind = _source_kind(conn, change.thread_id)
+    if change.outbox_source_id is not None:
+        source_id = change.outbox_source_id
+        row = conn.execute("SELECT kind FROM sources WHERE id = ?", (source_id,)).fetchone()
+        kind = str(row[0])
+    else:
+        source_id, kind = _source_kind(conn, change.thread_id)
     state, reason = push_state(kind, change.outbox_action)
     return outbox.enqueue(
         conn,
@@ -286,7 +293,7 @@ def _newest_batch(conn: sqlite3.Connection, actor: str) -> sqlite3.Row:
     ).fetchone()
     if batch is None:
         raise NothingToUndo(f"{actor} has no decision left to undo")
-    return batch
+    return cast(sqlite3.Row, batch)
 
 
 def _undo_base(action: str) -> str:

@@ -19,6 +19,7 @@ from console.dupes import panel as _dupe_panel
 from console.dupes.candidates import Candidate, candidates
 from console.dupes.panel import PairRow, PairView
 from console.errors import PeerdeskError
+from console.escalate.service import Escalations
 from console.models import (
     AuditProblem,
     DecisionResult,
@@ -81,6 +82,11 @@ class Desk:
         if not self.roles:
             return f"{self.actor} has no role: read-only (an admin can grant roles in the config)"
         return f"{self.actor}: " + ", ".join(sorted(r.value for r in self.roles))
+
+    @property
+    def escalations(self) -> Escalations:
+        """Escalations: SLA clocks, decisions, hand-off (console.escalate)."""
+        return Escalations(self)
 
     def can(self, action: str) -> bool:
         return allowed(self.roles, action)

@@ -11,6 +11,14 @@ class CacheError(PeerdeskError):
     """The cache file cannot be used: missing, locked, read-only, newer or corrupt."""
 
 
+class DiskFull(CacheError):
+    """The disk (or the file-size limit) stopped a write. What was committed before is kept.
+
+    The command exits 1 (failed), not 2 (usage)."""
+
+    exit_code = 1
+
+
 class ConfigError(PeerdeskError):
     """The config file is wrong; the message names the file and line."""
 

@@ -9,14 +9,36 @@ its local state: the platform has not heard of the decision yet.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 
 from console.clock import now_iso
 from console.db import Cache
+from console.escalate.engine import on_ingest as raise_escalations
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.urgency import in_queue, urgency_key
 
 FTS_BODY_LIMIT = 20_000  # characters of a post indexed for search; the rest is kept, not indexed
+
+
+def fts_text(text: str | None, limit: int = FTS_BODY_LIMIT) -> str:
+    """The first `limit` characters of a text, as full-text search indexes it: a NUL byte
+    becomes a space (SQLite's substr() and other string functions stop at a NUL, so a body
+    with one would be indexed only up to it)."""
+    return (text or "")[:limit].replace("\0", " ")
+
+
+def fts_prefix_sql(column: str) -> str:
+    """SQL for `fts_text(column)`: substr() inside SQLite for the usual text without a NUL, the
+    Python function (registered by `register_fts_text`) only for text that has one."""
+    return (
+        f"CASE WHEN instr({column}, char(0)) = 0 THEN substr({column}, 1, {FTS_BODY_LIMIT}) "
+        f"ELSE peerdesk_fts_text({column}) END"
+    )
+
+
+def register_fts_text(conn: sqlite3.Connection) -> None:
+    conn.create_function("peerdesk_fts_text", 1, fts_text, deterministic=True)
 
 
 def ensure_source(cache: Cache, kind: str, name: str, base_url: str | None = None) -> int:
@@ -186,6 +208,7 @@ def upsert_threads(
         )
         _link_threads(cache, source_id, threads, thread_ids, newest_before[0])
         _reindex(cache, source_id, thread_ids, threads, posts, newest_before)
+        raise_escalations(cache, source_id, thread_ids, posts)  # same transaction: never lost
     return thread_ids
 
 
@@ -234,6 +257,7 @@ def _reindex(
     (FTS5 kept by triggers was tried: inserts ran five times slower.)
     """
     conn = cache.conn
+    register_fts_text(conn)
     touched = {thread_ids[t.remote_id] for t in threads}
     touched |= {
         thread_ids[p.thread_remote_id]
@@ -249,8 +273,9 @@ def _reindex(
         chunk = ordered[start : start + 500]
         conn.execute(
             "INSERT INTO thread_fts (rowid, title, body) "
-            "SELECT t.id, t.title, coalesce((SELECT substr(p.body_text, 1, "
-            f"{FTS_BODY_LIMIT}) FROM posts p WHERE p.thread_id = t.id AND p.position = 0 "
+            "SELECT t.id, t.title, coalesce((SELECT "
+            f"{fts_prefix_sql('p.body_text')} FROM posts p "
+            "WHERE p.thread_id = t.id AND p.position = 0 "
             "ORDER BY p.id LIMIT 1), '') "
             f"FROM threads t WHERE t.id IN ({','.join('?' * len(chunk))})",
             chunk,
@@ -259,7 +284,7 @@ def _reindex(
     # (edits, re-syncs) need their old rows found and replaced.
     new_posts = conn.execute(
         "INSERT INTO post_fts (rowid, body) "
-        f"SELECT id, substr(body_text, 1, {FTS_BODY_LIMIT}) FROM posts WHERE id > ?",
+        f"SELECT id, {fts_prefix_sql('body_text')} FROM posts WHERE id > ?",
         (newest_before[1],),
     ).rowcount
     if new_posts == len(posts):
@@ -270,7 +295,7 @@ def _reindex(
     conn.executemany(
         "INSERT INTO post_fts (rowid, body) VALUES (?, ?)",
         [
-            (post_ids[p.remote_id], p.body_text[:FTS_BODY_LIMIT])
+            (post_ids[p.remote_id], fts_text(p.body_text))
             for p in posts
             if post_ids.get(p.remote_id) in changed
         ],

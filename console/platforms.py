@@ -36,6 +36,8 @@ PUSHABLE: dict[str, frozenset[str]] = {
             "unclose_duplicate",
         }
     ),
+    "zendesk": frozenset({"ticket_create"}),  # escalations handed to support (sync/zendesk.py)
+    "webhook": frozenset({"ticket_create"}),  # escalations sent to any system (sync/webhook.py)
     "stackexchange": frozenset(),
     "jsonl": frozenset(),
 }
@@ -46,7 +48,10 @@ LOCAL_REASONS: dict[str, str] = {
     "jsonl": "imported from a file: there is no platform to send it to; kept in peerdesk only",
 }
 
-INTERNAL_ACTIONS = frozenset({"note", "unnote", "dupe_reject", "dupe_unreject"})
+INTERNAL_ACTIONS = frozenset(
+    {"note", "unnote", "dupe_reject", "dupe_unreject"}
+    | {"escalation"}  # escalation state changes (console/escalate/actions.py)
+)
 
 
 def push_state(kind: str, action: str) -> tuple[str, str | None]:

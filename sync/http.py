@@ -222,6 +222,8 @@ class HttpSource:
         json_body: Any = None,
         data: Any = None,
         idempotent: bool | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send with retries; returns any final response below 500 except 429 (caller decides).
 
@@ -245,7 +247,13 @@ class HttpSource:
                     self._pace()
                     self.requests_made += 1
                     response = self.client.request(
-                        method, path, params=params, json=json_body, data=data
+                        method,
+                        path,
+                        params=params,
+                        json=json_body,
+                        data=data,
+                        content=content,
+                        headers=headers,
                     )
                     if response.status_code == 429 or response.status_code >= 500:
                         raise _Transient(

@@ -4,24 +4,33 @@ Import is streaming and crash safe: records are stored in chunks (default 5,000 
 chunk in one transaction together with the import's progress, so a killed import re-run from the
 start skips nothing and duplicates nothing (upserts are idempotent; the stored progress lets it
 skip the lines already stored). A bad line is recorded in `sync_errors` (file, line, field) and
-skipped; the import goes on.
+skipped; the import goes on. Bad lines include bytes that are not UTF-8 and a record whose id
+already came earlier in the same file with different content (the first one is kept).
+
+Lone surrogates (`"\ud800"`, which Python's own json module writes for unpaired UTF-16 halves)
+are read with the standard json module when orjson refuses the line, and stored as U+FFFD: the
+record is kept and the report says which field was mended. A full disk (or any failure of the
+cache) stops the import with one line saying which lines are stored; the same command resumes
+after them.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol, TypeVar
 
 import orjson
 
 from console import ingest
 from console.clock import now_iso
-from console.db import Cache
-from console.errors import PeerdeskError
+from console.db import Cache, free_space, is_disk_full
+from console.errors import DiskFull, PeerdeskError
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from sync import parse as p
 from sync.runner import record_problem
@@ -35,6 +44,13 @@ class ImportFailed(PeerdeskError):
     """The file cannot be imported at all (not JSONL, wrong format or version)."""
 
 
+class ImportStopped(ImportFailed):
+    """The import stopped part-way (a full disk, a failing cache). The lines before the stop are
+    stored with the import's progress, so running the same import again resumes after them."""
+
+    exit_code = 1
+
+
 @dataclass
 class ImportReport:
     source: str
@@ -44,7 +60,56 @@ class ImportReport:
     posts: int = 0
     skipped: int = 0
     resumed_from: int = 0
+    mended: int = 0  # records kept with lone surrogates replaced by U+FFFD
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was mended, not skipped
+
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+class BadLine(ValueError):
+    """A line that cannot be read at all: not UTF-8, or not JSON."""
+
+
+def _mend(value: Any, where: str, mended: list[str]) -> Any:
+    """`value` with every lone surrogate replaced by U+FFFD; the fields changed go in `mended`."""
+    if isinstance(value, str):
+        if LONE_SURROGATE.search(value):
+            mended.append(where)
+            return LONE_SURROGATE.sub("\ufffd", value)
+        return value
+    if isinstance(value, dict):
+        return {
+            key: _mend(item, key if not where else f"{where}.{key}", mended)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_mend(item, where, mended) for item in value]
+    return value
+
+
+def _lenient(line: bytes, error: ValueError) -> tuple[Any, list[str]]:
+    """A line orjson refused: say why precisely, or read it with json if only lone surrogates
+    stopped orjson (returns the record and the fields mended)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        raise BadLine(
+            f"not valid UTF-8 (byte 0x{line[bad.start]:02x} at byte {bad.start + 1} of the line)"
+        ) from None
+    if not SURROGATE_ESCAPE.search(line):
+        raise BadLine(f"not JSON ({error})")
+    try:
+        rec = json.loads(text)
+    except ValueError as also:
+        raise BadLine(f"not JSON ({also})") from None
+    mended: list[str] = []
+    rec = _mend(rec, "", mended)
+    if not mended:  # json accepted something orjson refuses for another reason (NaN...)
+        raise BadLine(f"not JSON ({error})")
+    return rec, mended
 
 
 def _member(rec: dict[str, Any]) -> MemberRecord:
@@ -138,9 +203,9 @@ def _post(rec: dict[str, Any]) -> PostRecord:
     )
 
 
-def _header(line: str, path: Path) -> dict[str, Any]:
+def _header(line: bytes, path: Path) -> dict[str, Any]:
     try:
-        head = json.loads(line)
+        head = json.loads(line.decode("utf-8"))
     except ValueError:
         raise ImportFailed(f"{path} line 1 is not JSON: is this a peerdesk JSONL file?") from None
     if not isinstance(head, dict) or head.get("type") != "header" or head.get("format") != FORMAT:
@@ -169,7 +234,7 @@ def import_file(
 ) -> ImportReport:
     path = Path(path)
     try:
-        handle = path.open("r", encoding="utf-8")
+        handle = path.open("rb")  # decoded line by line: a bad byte costs one line, not the file
     except OSError as error:
         raise ImportFailed(f"Cannot read {path}: {error}") from error
     # Foreign-key checks cost half the insert time of a bulk import; every id written here is
@@ -188,7 +253,7 @@ def import_file(
 def _import(
     cache: Cache,
     path: Path,
-    handle: IO[str],
+    handle: IO[bytes],
     source_name: str | None,
     chunk_posts: int,
     progress: Callable[[ImportReport], None] | None,
@@ -218,13 +283,53 @@ def _import(
         members: list[MemberRecord] = []
         threads: list[ThreadRecord] = []
         posts: list[PostRecord] = []
+        # (hash of kind and id, hash of the line, line number) per record, in file order
+        seen: list[tuple[int, int, int]] = []
         bad: list[tuple[int, str, str | None, str]] = []
         pending_accepts: dict[str, str] = {}
+        stored_through = [max(resume, 1)]  # the last line whose records are in the cache
+        cache.conn.execute("DROP TABLE IF EXISTS temp.import_seen")
+        cache.conn.execute(
+            "CREATE TEMP TABLE import_seen (key INTEGER PRIMARY KEY, digest INTEGER NOT NULL, "
+            "line INTEGER NOT NULL)"
+        )
 
         held = [0]  # characters of post bodies waiting for the next flush
 
+        def drop_repeats(conn: sqlite3.Connection) -> None:
+            """Records whose id came earlier in this import with other content: reported and
+            skipped (the first is kept). The same record twice is harmless and stays quiet."""
+            inserted = conn.executemany(
+                "INSERT OR IGNORE INTO temp.import_seen (key, digest, line) VALUES (?, ?, ?)",
+                seen,
+            ).rowcount
+            if inserted == len(seen):
+                return
+            lines: set[int] = set()
+            for key, digest, line in seen:
+                first = conn.execute(
+                    "SELECT digest, line FROM temp.import_seen WHERE key = ?", (key,)
+                ).fetchone()
+                if first[1] != line and first[0] != digest:
+                    lines.add(line)
+                    repeats[line] = int(first[1])
+            if not lines:
+                return
+            _drop_lines(members, member_lines, lines, repeats, bad)
+            _drop_lines(threads, thread_lines, lines, repeats, bad)
+            _drop_lines(posts, post_lines, lines, repeats, bad)
+
+        repeats: dict[int, int] = {}  # line -> the line where its id came first
+        member_lines: list[int] = []  # the line of each record waiting in members, threads, posts
+        thread_lines: list[int] = []
+        post_lines: list[int] = []
+
         def flush(line_no: int) -> None:
             with cache.transaction() as conn:
+                drop_repeats(conn)
+                for thread in threads:
+                    if thread.accepted_post_remote_id:
+                        pending_accepts[thread.remote_id] = thread.accepted_post_remote_id
                 if members:
                     ingest.upsert_members(cache, source_id, members)
                 if threads or posts:
@@ -246,18 +351,25 @@ def _import(
                 for n, message, fld, excerpt in bad:
                     record_problem(conn, source_id, f"{path.name}:{n}", message, fld, excerpt)
                 cache.set_meta(progress_key, f"{identity}@{line_no}")
+            stored_through[0] = line_no
             report.members += len(members)
             report.threads += len(threads)
             report.posts += len(posts)
             report.skipped += len(bad)
-            report.problems.extend(f"line {n}: {m}" for n, m, _, _ in bad[:20])
-            members.clear()
-            threads.clear()
-            posts.clear()
+            report.problems.extend(f"{path.name} line {n}: {m}" for n, m, _, _ in bad[:20])
+            for waiting in (members, threads, posts, member_lines, thread_lines, post_lines):
+                waiting.clear()
+            seen.clear()
             bad.clear()
             held[0] = 0
             if progress:
                 progress(report)
+
+        def flush_or_stop(line_no: int) -> None:
+            try:
+                flush(line_no)
+            except (sqlite3.Error, DiskFull) as error:
+                raise _stopped(error, cache, path, stored_through[0], line_no) from None
 
         line_no = 1
         loads = orjson.loads  # several times faster than json.loads on million-line files
@@ -268,49 +380,132 @@ def _import(
                 continue
             report.lines += 1
             try:
-                rec = loads(line)
+                try:
+                    rec = loads(line)
+                except orjson.JSONDecodeError as error:
+                    rec, mended = _lenient(line, error)
+                    report.mended += 1
+                    if len(report.notes) < 20:
+                        report.notes.append(
+                            f"{path.name} line {line_no}: lone UTF-16 surrogate in "
+                            f"{', '.join(mended)} kept as U+FFFD"
+                        )
                 if not isinstance(rec, dict):
                     raise p.BadField("type", "a line must be a JSON object", rec)
                 kind = rec.get("type")
                 if kind == "post":
                     post = _post(rec)
                     posts.append(post)
+                    post_lines.append(line_no)
                     held[0] += len(post.body_text) + len(post.body_raw)
+                    seen.append((hash(("p", post.remote_id)), hash(line), line_no))
                 elif kind == "thread":
                     thread = _thread(rec)
                     threads.append(thread)
-                    if thread.accepted_post_remote_id:
-                        pending_accepts[thread.remote_id] = thread.accepted_post_remote_id
+                    thread_lines.append(line_no)
+                    seen.append((hash(("t", thread.remote_id)), hash(line), line_no))
                 elif kind == "member":
-                    members.append(_member(rec))
+                    member = _member(rec)
+                    members.append(member)
+                    member_lines.append(line_no)
+                    seen.append((hash(("m", member.remote_id)), hash(line), line_no))
                 else:
                     raise p.BadField("type", f"unknown record type {kind!r}", kind)
+            except BadLine as error:
+                bad.append((line_no, str(error), None, _excerpt(line)))
             except ValueError as error:
-                bad.append((line_no, f"not JSON ({error})", None, line[:200]))
+                bad.append((line_no, f"not JSON ({error})", None, _excerpt(line)))
             except p.BadField as error:
                 bad.append((line_no, error.message, error.field, error.excerpt()))
             if len(posts) >= chunk_posts or len(threads) >= chunk_posts or held[0] > HELD_LIMIT:
-                flush(line_no)
-        flush(line_no)
-        _link_late_accepts(cache, source_id, pending_accepts)
-        with cache.transaction():
-            cache.set_meta(progress_key, f"{identity}@{line_no}")
-            cache.conn.execute(
-                "UPDATE sources SET last_sync_at = ?, last_sync_result = ? WHERE id = ?",
-                (
-                    now_iso(),
-                    json.dumps(
-                        {
-                            "result": "errors" if report.skipped else "ok",
-                            "message": f"imported {path.name}: {report.posts} posts",
-                            "problems": report.skipped,
-                        },
-                        sort_keys=True,
+                flush_or_stop(line_no)
+        flush_or_stop(line_no)
+        try:
+            _link_late_accepts(cache, source_id, pending_accepts)
+            with cache.transaction():
+                cache.set_meta(progress_key, f"{identity}@{line_no}")
+                cache.conn.execute(
+                    "UPDATE sources SET last_sync_at = ?, last_sync_result = ? WHERE id = ?",
+                    (
+                        now_iso(),
+                        json.dumps(
+                            {
+                                "result": "errors" if report.skipped else "ok",
+                                "message": f"imported {path.name}: {report.posts} posts",
+                                "problems": report.skipped,
+                            },
+                            sort_keys=True,
+                        ),
+                        source_id,
                     ),
-                    source_id,
-                ),
-            )
+                )
+        except (sqlite3.Error, DiskFull) as error:
+            raise _stopped(error, cache, path, line_no, line_no) from None
+        finally:
+            cache.conn.execute("DROP TABLE IF EXISTS temp.import_seen")
     return report
+
+
+class _Identified(Protocol):
+    @property
+    def remote_id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Identified)
+
+
+def _drop_lines(
+    records: list[R],
+    lines_of: list[int],
+    drop: set[int],
+    first_at: dict[int, int],
+    bad: list[tuple[int, str, str | None, str]],
+) -> None:
+    """Take the records read from the lines in `drop` out of `records`, each reported in `bad`."""
+    kept: list[R] = []
+    kept_lines: list[int] = []
+    for record, n in zip(records, lines_of, strict=True):
+        if n not in drop:
+            kept.append(record)
+            kept_lines.append(n)
+            continue
+        kind = type(record).__name__.removesuffix("Record").lower()
+        bad.append(
+            (
+                n,
+                f"{kind} {record.remote_id!r} came before at line {first_at[n]} with different "
+                "content: this line is skipped, the first kept",
+                "remote_id",
+                record.remote_id,
+            )
+        )
+    records[:] = kept
+    lines_of[:] = kept_lines
+
+
+def _excerpt(line: bytes) -> str:
+    return line[:200].decode("utf-8", "replace").rstrip("\n")
+
+
+def _stopped(
+    error: BaseException, cache: Cache, path: Path, stored_through: int, line_no: int
+) -> ImportStopped:
+    """One line for an import that stopped part-way: why, what is stored, how to go on."""
+    why = (
+        f"the disk holding the cache {cache.path} is full ({free_space(cache.path)})"
+        if isinstance(error, DiskFull) or is_disk_full(error)
+        else f"the cache {cache.path} failed ({error})"
+    )
+    if stored_through <= 1:
+        return ImportStopped(
+            f"Import of {path} stopped at line {line_no}: {why}. Nothing of it was stored; "
+            "run the same import again (after freeing space)."
+        )
+    return ImportStopped(
+        f"Import of {path} stopped at line {line_no}: {why}. Lines 1-{stored_through} are "
+        "stored; run the same import again (after freeing space) and it resumes after line "
+        f"{stored_through}."
+    )
 
 
 def _link_late_accepts(cache: Cache, source_id: int, accepts: dict[str, str]) -> None:

@@ -20,7 +20,7 @@ from sync import credentials
 from sync.base import Adapter, AuthFailed, BadPayload, HttpFailure, Offline, Page, QuotaSpent
 from sync.http import RetryPolicy
 
-KINDS = ("discourse", "stackexchange", "demo", "jsonl")
+KINDS = ("discourse", "stackexchange", "demo", "jsonl", "zendesk", "webhook")
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,22 @@ def make_adapter(row: SourceRow, *, policy: RetryPolicy | None = None) -> Adapte
             options=row.options,
             policy=policy,
             name=row.name,
+        )
+    if row.kind == "zendesk":
+        from sync.zendesk import ZendeskAdapter
+
+        return ZendeskAdapter(
+            row.base_url or "",
+            credentials.load(row.name),
+            options=row.options,
+            policy=policy,
+            name=row.name,
+        )
+    if row.kind == "webhook":
+        from sync.webhook import WebhookAdapter
+
+        return WebhookAdapter(
+            row.base_url or "", credentials.load(row.name), policy=policy, name=row.name
         )
     if row.kind in ("demo", "jsonl"):
         from sync.demo import LocalAdapter
@@ -297,6 +313,10 @@ def sync_source(
     policy: RetryPolicy | None = None,
 ) -> SyncReport:
     """Pull one source into the cache. Never raises for platform trouble: see the report."""
+    if row.kind in ("zendesk", "webhook"):  # ticket systems: follow the escalations' tickets
+        from sync.handoff import follow_source
+
+        return follow_source(cache, row, adapter=adapter, policy=policy)
     report = SyncReport(row.name)
     started = time.monotonic()
     own = adapter is None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,42 @@ def cache(cache_path: Path) -> Iterator[Cache]:
 def shared() -> Iterator[Path]:
     """../shared itself; see require_shared."""
     yield require_shared()
+
+
+def _cannot(what: str) -> None:
+    if require_all():
+        pytest.fail(f"{what} (PEERDESK_REQUIRE_ALL is set)")
+    pytest.skip(what)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
+    """`small_disk(kib)` mounts a real tmpfs of that size and returns its folder, so "disk full"
+    is the kernel's own ENOSPC (SQLite's SQLITE_FULL), not a simulation. Needs root: skipped
+    otherwise (failed under PEERDESK_REQUIRE_ALL). `resize_disk(folder, kib)` grows one."""
+    mounted: list[Path] = []
+
+    def mount(kib: int) -> Path:
+        where = tmp_path / f"disk{len(mounted)}"
+        where.mkdir()
+        if os.geteuid() != 0 or not shutil.which("mount"):
+            _cannot("a small disk (tmpfs) for disk-full tests needs root and mount")
+        run = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(where)],
+            capture_output=True,
+            text=True,
+        )
+        if run.returncode:
+            _cannot(f"cannot mount a small tmpfs for disk-full tests: {run.stderr.strip()}")
+        mounted.append(where)
+        return where
+
+    yield mount
+    for where in reversed(mounted):
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def resize_disk(where: Path, kib: int) -> None:
+    subprocess.run(
+        ["mount", "-o", f"remount,size={kib}k", str(where)], check=True, capture_output=True
+    )

@@ -1,7 +1,8 @@
 """The `peerdesk` command. Each group of subcommands lives in its own module with `register`.
 
 With no subcommand, `peerdesk` opens the console. Every error peerdesk raises on purpose is
-printed as one clear line on stderr with exit code 2; nothing prints a traceback at a user.
+printed as one clear line on stderr with exit code 2 (or the error's own `exit_code`, e.g. 1 for a
+full disk); nothing prints a traceback at a user.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ COMMAND_MODULES = [
     "console.cli.demo_cmd",
     "console.cli.sync_cmds",
     "console.cli.rewards_cmd",
+    "console.cli.escalations_cmd",
 ]
 
 
@@ -60,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(handler(args) or 0)
     except PeerdeskError as error:
         print(f"peerdesk: {error}", file=sys.stderr)
-        return 2
+        return int(getattr(error, "exit_code", 2))  # 2 (usage) unless the error says otherwise
     except BrokenPipeError:
         # the reader went away (`peerdesk queue | head`): not an error worth a traceback
         sys.stderr.close()

@@ -2,7 +2,10 @@
 
 The cache is built in a new file beside the target and moved into place only when complete, so
 an interrupted build never leaves half a demo behind, and an existing file is replaced only if it
-is itself a demo cache (or with --force).
+is itself a demo cache (or with --force). "Complete" is checked, not assumed: the write-ahead log
+is checkpointed into the file with the result checked (closing a connection checkpoints silently
+and leaves the WAL behind when the disk is full), the file is reopened and verified, and only
+then renamed. A failed build says why in one line, exits 1 and leaves no file behind.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from console.db import APPLICATION_ID, open_cache
+from console.db import APPLICATION_ID, free_space, is_disk_full, open_cache
 from console.demo import (
     DEFAULT_CANDIDATE_LIMIT,
     DEFAULT_SEED,
@@ -33,6 +36,12 @@ PROGRESS_ABOVE = 10_000  # builds bigger than this report progress even when std
 
 class DemoRefused(PeerdeskError):
     """The target exists and is not a demo cache; nothing was changed."""
+
+
+class DemoFailed(PeerdeskError):
+    """The build failed (a full disk, a failed check); the target was left as it was."""
+
+    exit_code = 1
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -178,16 +187,69 @@ def build_file(
             summary = build_demo(
                 cache, threads, seed, progress=progress, candidate_limit=candidate_limit
             )
+            settle_into_file(cache.conn, building)
         finally:
             cache.close()
+        verify_built(building, summary)
         for stale in _sidecars(path):  # a stale WAL beside the new file would be replayed into it
             with contextlib.suppress(FileNotFoundError):
                 stale.unlink()
         building.replace(path)
-    except BaseException:
+    except BaseException as error:
+        wrap = isinstance(error, sqlite3.Error | OSError) or (
+            isinstance(error, PeerdeskError) and not isinstance(error, DemoFailed)
+        )
+        failure = _failed(error, path) if wrap else None  # before removing: the free space now
         _remove(building)
+        if failure is not None:
+            raise failure from None
         raise
     return summary
+
+
+def settle_into_file(conn: sqlite3.Connection, building: Path) -> None:
+    """Copy the write-ahead log into the database file, checked, and stop using a WAL, so that
+    the one file is the whole cache. Raises DemoFailed when the checkpoint did not complete."""
+    busy, log_frames, moved = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    if busy or log_frames != moved:
+        raise DemoFailed(
+            f"Could not finish the demo cache {building}: the checkpoint moved {moved} of "
+            f"{log_frames} log pages into the file (busy={busy}); nothing was replaced."
+        )
+    mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+    if str(mode).lower() != "delete":
+        raise DemoFailed(f"Could not finish the demo cache {building} (journal mode {mode}).")
+
+
+def verify_built(building: Path, summary: DemoSummary) -> None:
+    """The built file alone (no WAL beside it) opens, passes SQLite's check and holds the demo."""
+    left = [side.name for side in _sidecars(building) if side.exists()]
+    if left:
+        raise DemoFailed(f"The demo build left {', '.join(left)} beside the file; not used.")
+    conn = sqlite3.connect(f"{building.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        check = conn.execute("PRAGMA quick_check").fetchone()[0]
+        threads = conn.execute("SELECT count(*) FROM threads").fetchone()[0]
+        demo = conn.execute("SELECT value FROM meta WHERE key = 'demo'").fetchone()
+    finally:
+        conn.close()
+    if check != "ok" or threads != summary.threads or not demo or demo[0] != "1":
+        raise DemoFailed(
+            f"The demo cache built in {building} failed its check ({check}; {threads} of "
+            f"{summary.threads} threads); nothing was replaced."
+        )
+
+
+def _failed(error: BaseException, path: Path) -> DemoFailed:
+    if is_disk_full(error) or is_disk_full(error.__cause__ or error):
+        return DemoFailed(
+            f"The demo was not built: the disk holding {path.parent} is full "
+            f"({free_space(path.parent)}). {path.name} was left as it was; free some space "
+            "and run `peerdesk demo` again."
+        )
+    return DemoFailed(
+        f"The demo was not built in {path} ({error}); {path.name} was left as it was."
+    )
 
 
 def _print_summary(summary: DemoSummary, path: Path, out: TextIO) -> None:

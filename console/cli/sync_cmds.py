@@ -50,6 +50,8 @@ def cmd_source_add(args: argparse.Namespace) -> int:
         options.setdefault("site", args.site or "stackoverflow")
     if args.kind == "discourse" and not args.url:
         raise PeerdeskError("a Discourse source needs --url https://forum.example.com")
+    if args.kind in ("zendesk", "webhook") and not args.url:
+        raise PeerdeskError(f"a {args.kind} source needs --url (e.g. https://YOURS.zendesk.com)")
     url = args.url
     if args.kind == "stackexchange" and not url:
         url = "https://api.stackexchange.com/2.3"
@@ -67,7 +69,8 @@ def cmd_source_add(args: argparse.Namespace) -> int:
         cache.close()
     if args.store_key:
         key = getpass.getpass(f"API key for {args.name} (stored in the OS keyring): ")
-        user = input("API username: ").strip() if args.kind == "discourse" else None
+        asks_user = args.kind in ("discourse", "zendesk")  # Zendesk: the agent's email
+        user = input("API username: ").strip() if asks_user else None
         credentials.store_in_keyring(args.name, key, user or None)
     prefix = credentials.env_prefix(args.name)
     print(f"added {args.kind} source {args.name!r}")
@@ -227,9 +230,11 @@ def cmd_import(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"\r{report.posts} posts, {report.threads} threads stored")
                 sys.stderr.flush()
 
-        report = jsonl.import_file(cache, args.file, source_name=args.source, progress=show)
-        if not args.quiet:
-            sys.stderr.write("\n")
+        try:
+            report = jsonl.import_file(cache, args.file, source_name=args.source, progress=show)
+        finally:
+            if not args.quiet:
+                sys.stderr.write("\n")  # end the progress line, also before an error's line
         source_id = cache.one("SELECT id FROM sources WHERE name = ?", (report.source,))[0]
         pairs, done, left = refresh_newest(cache, source_id, args.candidates)
     finally:
@@ -241,8 +246,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(f"duplicate candidates: {pairs} pairs for the {done} newest open threads")
     if left:
         print(f"  {left} older open threads have none yet: run `peerdesk dupes --rebuild`")
+    if report.resumed_from:
+        print(f"  resumed after line {report.resumed_from} (stored by an earlier, stopped run)")
     for problem in report.problems[:10]:
         print(f"  {problem}")
+    if report.mended:
+        print(f"  {report.mended} records kept with lone surrogates replaced by U+FFFD:")
+        for note in report.notes[:10]:
+            print(f"  {note}")
     return 4 if report.skipped else 0
 
 

@@ -378,13 +378,14 @@ def candidates(cache: Cache, thread_id: int, *, include_decided: bool = False) -
 
 def rebuild_index(cache: Cache) -> int:
     """Rebuild `thread_fts` from the threads and their first posts; returns threads indexed."""
-    from console.ingest import FTS_BODY_LIMIT
+    from console.ingest import fts_prefix_sql, register_fts_text
 
     with cache.transaction() as conn:
+        register_fts_text(conn)  # a NUL in a body must not cut what is indexed
         conn.execute("DELETE FROM thread_fts")
         conn.execute(
             "INSERT INTO thread_fts (rowid, title, body) "
-            f"SELECT t.id, t.title, coalesce(substr(p.body_text, 1, {FTS_BODY_LIMIT}), '') "
+            f"SELECT t.id, t.title, coalesce({fts_prefix_sql('p.body_text')}, '') "
             "FROM threads t LEFT JOIN posts p ON p.thread_id = t.id AND p.position = 0 "
             "ORDER BY t.id"
         )

@@ -1,0 +1,64 @@
+"""The rule set in force for a cache: kept in the cache itself (meta `escalation_rules`), so every
+process sharing the file applies the same rules, and a file with a mistake never replaces it.
+
+With no rules installed, the shipped example set is in force.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from console.db import Cache
+from console.escalate.detect import PostMatcher
+from console.escalate.rules import RulesError, RuleSet, example_rules, parse_rules
+
+META_TEXT = "escalation_rules"
+META_ORIGIN = "escalation_rules_origin"
+
+_parsed: dict[str, tuple[RuleSet, PostMatcher]] = {}
+
+
+def _compiled(text: str | None, origin: str) -> tuple[RuleSet, PostMatcher]:
+    key = hashlib.sha256((text or "").encode()).hexdigest()
+    found = _parsed.get(key)
+    if found is None:
+        rules = parse_rules(text, origin) if text else example_rules()
+        found = (rules, PostMatcher(rules.rules))
+        _parsed[key] = found
+    return found
+
+
+def current(cache: Cache) -> RuleSet:
+    return compiled(cache)[0]
+
+
+def compiled(cache: Cache) -> tuple[RuleSet, PostMatcher]:
+    """The rules in force and their compiled post matcher (parsed once per process)."""
+    text = cache.meta(META_TEXT)
+    try:
+        return _compiled(text, cache.meta(META_ORIGIN) or "installed rules")
+    except RulesError:
+        # only possible if the stored text was edited by hand: fall back to the example
+        return _compiled(None, "")
+
+
+def read_rules_file(path: Path) -> RuleSet:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise RulesError(f"Cannot read the rule file {path}: {error}") from error
+    return parse_rules(text, str(path))
+
+
+def install(cache: Cache, path: Path) -> RuleSet:
+    """Check the file and make it the rule set in force; on any mistake, nothing changes."""
+    rules = read_rules_file(path)
+    with cache.transaction():
+        cache.set_meta(META_TEXT, rules.text)
+        cache.set_meta(META_ORIGIN, str(path))
+    return rules
+
+
+def compile_set(rules: RuleSet) -> PostMatcher:
+    return PostMatcher(rules.rules)

@@ -1,0 +1,231 @@
+"""Reading escalations for the panel, the CLI and the markers in the Queue and Thread screens.
+
+SLA clocks: until an escalation is acknowledged its clock is the time to acknowledge; after, the
+time to resolve. Open escalations are listed by the time left on their clock, breached first.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from console.clock import iso, now, parse
+from console.db import Cache
+from console.errors import NotFound
+from console.escalate.engine import OPEN_STATES
+
+STATES = (*OPEN_STATES, "resolved", "dismissed")
+
+
+@dataclass(frozen=True)
+class EscalationRow:
+    escalation_id: int
+    rule_id: str
+    rule_name: str
+    severity: str
+    state: str
+    thread_id: int
+    post_id: int | None
+    title: str
+    matched: str
+    context: str
+    match_start: int
+    match_end: int
+    detail: str
+    assignee: str | None
+    raised_at: str
+    clock: str  # "acknowledge" | "resolve" | "closed"
+    due_at: str | None
+    seconds_left: int | None  # negative: breached by that much
+    ticket_system: str | None
+    ticket_ref: str | None
+    ticket_status: str | None
+    dismiss_reason: str | None
+
+    @property
+    def breached(self) -> bool:
+        return self.seconds_left is not None and self.seconds_left < 0
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    ts: str
+    actor: str
+    event: str
+    from_state: str | None
+    to_state: str | None
+    body: str
+
+
+@dataclass(frozen=True)
+class RuleRate:
+    rule_id: str
+    rule_name: str
+    raised: int
+    dismissed: int
+    open: int
+
+    @property
+    def dismiss_rate(self) -> float:
+        closed = self.raised - self.open
+        return self.dismissed / closed if closed else 0.0
+
+
+def clock_text(seconds: int | None) -> str:
+    """'2h 05m left', 'BREACHED 1d 3h', or '' when closed. Words first: colour is only a cue."""
+    if seconds is None:
+        return ""
+    span = abs(seconds)
+    days, rest = divmod(span, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        amount = f"{days}d {hours}h"
+    elif hours:
+        amount = f"{hours}h {minutes:02d}m"
+    else:
+        amount = f"{minutes}m"
+    return f"{amount} left" if seconds >= 0 else f"BREACHED {amount}"
+
+
+_SELECT = "SELECT e.*, t.title FROM escalations e JOIN threads t ON t.id = e.thread_id "
+
+
+def _row(r: object, at: datetime) -> EscalationRow:
+    row = r  # sqlite3.Row
+    state = row["state"]  # type: ignore[index]
+    if state in OPEN_STATES:
+        acknowledged = row["acknowledged_at"] is not None  # type: ignore[index]
+        clock = "resolve" if acknowledged else "acknowledge"
+        due = row["resolve_due"] if acknowledged else row["acknowledge_due"]  # type: ignore[index]
+        left: int | None = int((parse(due) - at).total_seconds())
+    else:
+        clock, due, left = "closed", None, None
+    get = row.__getitem__  # type: ignore[attr-defined]
+    return EscalationRow(
+        escalation_id=int(get("id")),
+        rule_id=get("rule_id"),
+        rule_name=get("rule_name"),
+        severity=get("severity"),
+        state=state,
+        thread_id=int(get("thread_id")),
+        post_id=get("post_id"),
+        title=get("title"),
+        matched=get("matched"),
+        context=get("context"),
+        match_start=int(get("match_start")),
+        match_end=int(get("match_end")),
+        detail=get("detail"),
+        assignee=get("assignee"),
+        raised_at=get("raised_at"),
+        clock=clock,
+        due_at=due,
+        seconds_left=left,
+        ticket_system=get("ticket_system"),
+        ticket_ref=get("ticket_ref"),
+        ticket_status=get("ticket_status"),
+        dismiss_reason=get("dismiss_reason"),
+    )
+
+
+def listing(
+    cache: Cache, *, include_closed: bool = False, limit: int = 500, at: datetime | None = None
+) -> list[EscalationRow]:
+    """Escalations by time left on their SLA clock (breached first); closed ones after."""
+    at = at or now()
+    where = "" if include_closed else f"WHERE e.state IN ({','.join('?' * len(OPEN_STATES))})"
+    params: tuple[object, ...] = () if include_closed else OPEN_STATES
+    rows = cache.query(
+        _SELECT + where + " ORDER BY CASE WHEN e.acknowledged_at IS NULL THEN e.acknowledge_due "
+        "ELSE e.resolve_due END, e.id LIMIT ?",
+        (*params, limit),
+    )
+    found = [_row(r, at) for r in rows]
+    found.sort(key=lambda e: (e.seconds_left is None, e.seconds_left or 0, e.escalation_id))
+    return found
+
+
+def one(cache: Cache, escalation_id: int, at: datetime | None = None) -> EscalationRow:
+    row = cache.one(_SELECT + "WHERE e.id = ?", (escalation_id,))
+    if row is None:
+        raise NotFound(f"There is no escalation {escalation_id}")
+    return _row(row, at or now())
+
+
+def history(cache: Cache, escalation_id: int) -> list[HistoryEntry]:
+    return [
+        HistoryEntry(r["ts"], r["actor"], r["event"], r["from_state"], r["to_state"], r["body"])
+        for r in cache.query(
+            "SELECT * FROM escalation_history WHERE escalation_id = ? ORDER BY id",
+            (escalation_id,),
+        )
+    ]
+
+
+def rule_rates(cache: Cache) -> dict[str, RuleRate]:
+    rows = cache.query(
+        "SELECT rule_id, max(rule_name) AS name, count(*) AS raised, "
+        "sum(state = 'dismissed') AS dismissed, "
+        f"sum(state IN ({','.join('?' * len(OPEN_STATES))})) AS open "
+        "FROM escalations GROUP BY rule_id ORDER BY rule_id",
+        OPEN_STATES,
+    )
+    return {
+        r["rule_id"]: RuleRate(r["rule_id"], r["name"], r["raised"], r["dismissed"], r["open"])
+        for r in rows
+    }
+
+
+def thread_escalations(cache: Cache, thread_id: int) -> list[EscalationRow]:
+    """Open escalations of one thread (the Thread screen's band)."""
+    at = now()
+    rows = cache.query(
+        _SELECT + f"WHERE e.thread_id = ? AND e.state IN ({','.join('?' * len(OPEN_STATES))}) "
+        "ORDER BY e.id",
+        (thread_id, *OPEN_STATES),
+    )
+    return [_row(r, at) for r in rows]
+
+
+def escalated_threads(cache: Cache, thread_ids: list[int]) -> dict[int, str]:
+    """{thread id: highest open severity} for the given threads (the Queue's marker)."""
+    if not thread_ids:
+        return {}
+    marks = ",".join("?" * len(thread_ids))
+    rows = cache.query(
+        f"SELECT thread_id, max(CASE severity WHEN 'critical' THEN 3 WHEN 'high' THEN 2 "
+        f"WHEN 'medium' THEN 1 ELSE 0 END) AS rank FROM escalations "
+        f"WHERE thread_id IN ({marks}) AND state IN ({','.join('?' * len(OPEN_STATES))}) "
+        "GROUP BY thread_id",
+        (*thread_ids, *OPEN_STATES),
+    )
+    names = ("low", "medium", "high", "critical")
+    return {int(r[0]): names[int(r[1])] for r in rows}
+
+
+def open_counts(cache: Cache, days: int = 30, at: datetime | None = None) -> list[int]:
+    """Escalations open at the end of each of the last `days` days, oldest first."""
+    at = at or now()
+    ends = [iso(at - timedelta(days=days - 1 - d)) for d in range(days)]
+    rows = cache.query(
+        "SELECT raised_at, closed_at FROM escalations WHERE raised_at <= ? "
+        "AND (closed_at IS NULL OR closed_at >= ?)",
+        (ends[-1], iso(at - timedelta(days=days))),
+    )
+    counts = []
+    for end in ends:
+        counts.append(sum(1 for r in rows if r[0] <= end and (r[1] is None or r[1] > end)))
+    return counts
+
+
+def counts_by_state(cache: Cache) -> dict[str, int]:
+    return {
+        r[0]: int(r[1])
+        for r in cache.query("SELECT state, count(*) FROM escalations GROUP BY state")
+    }
+
+
+def ticket_tags(cache: Cache, escalation_id: int) -> list[str]:
+    row = cache.one("SELECT ticket_tags FROM escalations WHERE id = ?", (escalation_id,))
+    return json.loads(row[0]) if row else []

@@ -1,0 +1,97 @@
+"""The escalation facade the console and the CLI use (through `Desk.escalations`): reads from
+console.escalate.panel, decisions through console.decisions (roles checked there)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from console.escalate import actions as _actions  # registers the esc_* decision kinds
+from console.escalate import active, engine, panel, report, tickets
+from console.escalate.panel import EscalationRow, HistoryEntry, RuleRate
+from console.escalate.rules import RuleSet
+from console.models import DecisionResult
+from console.roles import require
+
+if TYPE_CHECKING:
+    from console.desk import Desk
+
+assert _actions.ESCALATION_ROLES  # the import above is for its side effect
+
+
+@dataclass
+class Escalations:
+    desk: Desk
+
+    @property
+    def cache(self):  # type: ignore[no-untyped-def]
+        return self.desk.cache
+
+    # ---- reading ----
+    def refresh(self, at: datetime | None = None) -> int:
+        """Raise what time made true and link tickets created by pushes; returns new count.
+
+        Safe for read-only users: it only records facts, never a moderator decision.
+        """
+        raised = engine.scan_clock(self.cache, at)
+        tickets.link_created_tickets(self.cache)
+        return raised
+
+    def listing(self, *, include_closed: bool = False) -> list[EscalationRow]:
+        return panel.listing(self.cache, include_closed=include_closed)
+
+    def one(self, escalation_id: int) -> EscalationRow:
+        return panel.one(self.cache, escalation_id)
+
+    def history(self, escalation_id: int) -> list[HistoryEntry]:
+        return panel.history(self.cache, escalation_id)
+
+    def rule_rates(self) -> dict[str, RuleRate]:
+        return panel.rule_rates(self.cache)
+
+    def open_counts(self, days: int = 30) -> list[int]:
+        return panel.open_counts(self.cache, days)
+
+    def for_thread(self, thread_id: int) -> list[EscalationRow]:
+        return panel.thread_escalations(self.cache, thread_id)
+
+    def marks(self, thread_ids: list[int]) -> dict[int, str]:
+        return panel.escalated_threads(self.cache, thread_ids)
+
+    def report(self) -> report.SlaReport:
+        return report.build(self.cache)
+
+    def rules(self) -> RuleSet:
+        return active.current(self.cache)
+
+    # ---- rules ----
+    def install_rules(self, path: Path) -> RuleSet:
+        require(self.desk.actor, self.desk.roles, "escalation_rules")
+        return active.install(self.cache, path)
+
+    # ---- decisions ----
+    def _decide(self, action: str, escalation_id: int, **params: object) -> DecisionResult:
+        return self.desk.decide(action, [escalation_id], **params)
+
+    def acknowledge(self, escalation_id: int) -> DecisionResult:
+        return self._decide("esc_acknowledge", escalation_id)
+
+    def assign(self, escalation_id: int, assignee: str | None = None) -> DecisionResult:
+        return self._decide("esc_assign", escalation_id, assignee=assignee or self.desk.actor)
+
+    def send_to_support(self, escalation_id: int, system: str | None = None) -> DecisionResult:
+        return self._decide("esc_send", escalation_id, system=system)
+
+    def note(self, escalation_id: int, body: str) -> DecisionResult:
+        return self._decide("esc_note", escalation_id, body=body)
+
+    def resolve(self, escalation_id: int, reply: str = "") -> DecisionResult:
+        return self._decide("esc_resolve", escalation_id, reply=reply)
+
+    def dismiss(self, escalation_id: int, reason: str) -> DecisionResult:
+        return self._decide("esc_dismiss", escalation_id, reason=reason)
+
+    def reopen(self, escalation_id: int) -> DecisionResult:
+        return self._decide("esc_reopen", escalation_id)

@@ -1,0 +1,120 @@
+"""`peerdesk escalations` headless: list, show, decide, dry-run, load, report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from console.cli import main
+from console.db import open_cache
+from console.ingest import ensure_source
+from tests.escalate.conftest import post, store, thread
+
+RULES = """
+[[rule]]
+id = "threat"
+kind = "keywords"
+severity = "high"
+words = ["ombudsman"]
+unless_before = ["not going to"]
+acknowledge_within = "1h"
+resolve_within = "1d"
+"""
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "c.sqlite3"
+    cache = open_cache(path, create=True)
+    store(
+        cache,
+        [thread("1", "Bill shock", "u1", "2026-11-20T09:00:00Z")],
+        [
+            post(
+                "11", "1", "u1", 0, "Charged twice, going to the ombudsman", "2026-11-20T09:00:00Z"
+            ),
+            post(
+                "12",
+                "1",
+                "u2",
+                1,
+                "I'm not going to the ombudsman, just asking",
+                "2026-11-20T10:00:00Z",
+            ),
+        ],
+    )
+    ensure_source(cache, "zendesk", "support", "https://x.zendesk.example")
+    cache.close()
+    (tmp_path / "config.toml").write_text('[roles]\nalice = ["moderator"]\n')
+    return path
+
+
+def run(db: Path, *args: str) -> int:
+    return main(["--db", str(db), "--config", str(db.parent / "config.toml"), "escalations", *args])
+
+
+def test_list_show_and_decide(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(db) == 0
+    out = capsys.readouterr().out
+    assert "legal-threat" in out and "BREACHED 2h 00m" in out and "account-billing" in out
+    legal = int(next(line for line in out.splitlines() if "legal-threat" in line).split()[0])
+    assert run(db, str(legal), "--ack") == 0
+    assert run(db, str(legal), "--note", "rang the customer") == 0
+    assert run(db, str(legal), "--send") == 0
+    capsys.readouterr()
+    assert run(db, str(legal)) == 0
+    shown = capsys.readouterr().out
+    assert "matched: …" not in shown and "»ombudsman«" in shown
+    assert "acknowledged" in shown and "rang the customer" in shown and "sent_to_support" in shown
+    assert "ticket: support (waiting to be sent)" in shown
+    assert run(db, str(legal), "--dismiss", "x") == 0  # a dismissed hand-off stays audited
+    assert run(db, str(legal), "--ack") == 2
+    assert "is already dismissed" in capsys.readouterr().err
+
+
+def test_dry_run_shows_matches_and_writes_nothing(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "r.toml"
+    rules.write_text(RULES)
+    before = open_cache(db).query("SELECT count(*) FROM escalations")[0][0]
+    assert run(db, "--dry-run", str(rules)) == 0
+    out = capsys.readouterr().out
+    assert "threat [high] thread 1 post 1: Charged twice, going to the »ombudsman«" in out
+    assert "-- 1 would fire (threat 1); nothing was written" in out
+    assert open_cache(db).query("SELECT count(*) FROM escalations")[0][0] == before
+    assert run(db, "--dry-run", str(rules), "--json") == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["matched"] == "ombudsman"
+
+
+def test_a_bad_rule_file_is_one_line_and_keeps_the_rules(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text(RULES)
+    assert run(db, "--load", str(good)) == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text(RULES.replace('severity = "high"', 'severity = "huge"'))
+    assert run(db, "--load", str(bad)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"peerdesk: {bad} line 5, rule 'threat': severity must be one of low, medium, high, "
+        "critical (got 'huge')"
+    ]
+    assert run(db, "--dry-run", str(bad)) == 2
+    assert run(db, "--rules") == 0
+    assert "threat" in capsys.readouterr().out
+
+
+def test_report_formats(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(db, "--report") == 0
+    assert "SLA report at 2026-11-20T12:00:00Z" in capsys.readouterr().out
+    assert run(db, "--report", "--json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {x["key"] for x in data["per_rule"]} >= {"legal-threat", "account-billing"}
+    assert data["breached_open"] >= 1
+    assert run(db, "--report", "--csv") == 0
+    assert capsys.readouterr().out.startswith("group,key,raised,open")
