@@ -185,3 +185,25 @@ def test_first_responses_within_an_escalation_sla_earn(cache: Cache, ids: dict[s
         "AND rule = 'escalation_first_response'"
     )
     assert why[0] == "escalation dismissed"
+
+
+def test_a_vanished_table_does_not_reverse_everything(cache: Cache, ids: dict[str, int]) -> None:
+    """An emptied votes table looks like every vote retracted: refused unless asked for."""
+    from console.errors import InvalidDecision
+    from console.rewards import accrue as accrue_module
+
+    schedule = active_schedule(cache)
+    accrue(cache, schedule)
+    entries = cache.one("SELECT count(*) FROM ledger")[0]
+    votes = cache.one("SELECT count(*) FROM votes")[0]
+    cache.conn.execute("DELETE FROM votes")
+    old = accrue_module.MASS_REVERSAL_MIN
+    accrue_module.MASS_REVERSAL_MIN = 5
+    try:
+        with pytest.raises(InvalidDecision, match="looks incomplete"):
+            accrue(cache, schedule)
+        assert cache.one("SELECT count(*) FROM ledger")[0] == entries
+        report = accrue(cache, schedule, allow_mass_reversal=True)
+        assert report.reversed == votes
+    finally:
+        accrue_module.MASS_REVERSAL_MIN = old
