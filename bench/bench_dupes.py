@@ -11,7 +11,17 @@ ten re-asks an earlier one with other words mixed in), then:
 - new_thread_ms p50/p95/max: `update_candidates(cache, [id])` for NEW fresh threads, each
   ingested first (not timed), i.e. term choice + FTS5 query + rerank + storing the links;
 - where_ms: the mean split of that time (query terms, FTS5, fetching candidates, scoring, writing);
-- index_bytes (dbstat: thread_fts shadow tables), file_bytes, peak RSS.
+- index_bytes (dbstat: thread_fts shadow tables), file_bytes, peak RSS;
+- semantic recall: every thread also gets a 384-dim int8 vector in `thread_vectors`. The
+  synthetic threads are random words, and embedding a million of them would take hours, so their
+  vectors are synthetic too (unit vectors around 5,000 random "topic" directions; a re-asked
+  thread's vector is its original's plus noise), stored through `console.dupes.vectors.store`
+  and clustered by `train_cells` exactly as real ones; each timed new thread's vector is stored
+  before the timing (its embedding cost is measured apart: `embedding`).
+- semantic_recall_at_10: for re-asked new threads, how often the ANN recall (PROBE cells) finds
+  the thread's 10 exact nearest neighbours (brute force over every vector), i.e. what the cells
+  cost in recall;
+- embedding: `vectors.embed_threads` on real demo-like text (threads/s, one core).
 
 Ground truths of retrieval from the whole cache (Recall@10, MRR of the true original among a
 thread's candidates, as `find_candidates` ranks them):
@@ -29,6 +39,7 @@ Prints one JSON object.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import resource
@@ -37,8 +48,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from console.db import Cache, open_cache
 from console.dupes import candidates as cands
+from console.dupes import embed, vectors
 from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
 
@@ -69,6 +83,54 @@ class Words:
 
     def draw(self, count: int) -> list[str]:
         return self.rng.choices(self.words, cum_weights=self.cum, k=count)
+
+
+class FakeEmbedder:
+    """A stand-in for the model on random-word threads: a weighted sum of one fixed random
+    vector per word (rarer words weigh more), normalised, as int8. Threads sharing words get
+    near vectors, as real ones sharing meaning do."""
+
+    def __init__(self, words: Words) -> None:
+        rng = np.random.default_rng(SEED)
+        self.table = rng.standard_normal((VOCABULARY, embed.DIMS), dtype=np.float32)
+        self.index = {w: i for i, w in enumerate(words.words)}
+        self.weight = (np.log1p(np.arange(VOCABULARY)) + 0.5).astype(np.float32)
+
+    def vectors(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), embed.DIMS), dtype=np.float32)
+        for i, text in enumerate(texts):
+            idx = np.fromiter((self.index[w] for w in text.split() if w in self.index), int)
+            if len(idx):
+                out[i] = self.weight[idx] @ self.table[idx]
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return embed.to_int8(out)
+
+
+def store_fake_vectors(
+    cache: Cache,
+    fake: FakeEmbedder,
+    source: int,
+    ids: dict[str, int],
+    threads: list[ThreadRecord],
+    texts: list[tuple[str, str]],
+) -> None:
+    rows = [
+        (
+            ids[t.remote_id],
+            source,
+            t.created_at,
+            "",
+            vectors._crc(embed.thread_text(title, body[: cands_fts_limit()])),
+        )
+        for t, (title, body) in zip(threads, texts, strict=True)
+    ]
+    vectors.store(cache, rows, fake.vectors([f"{a} {b}" for a, b in texts]))
+
+
+def cands_fts_limit() -> int:
+    from console.ingest import FTS_BODY_LIMIT
+
+    return FTS_BODY_LIMIT
 
 
 def _thread(words: Words, rng: random.Random, n: int, base: list[str] | None) -> tuple[str, str]:
@@ -110,8 +172,10 @@ def build(path: Path, size: int) -> dict[str, Any]:
     words = Words(rng)
     cache = open_cache(path, create=True)
     source = ensure_source(cache, "demo", "bench")
+    fake = FakeEmbedder(words)
     recent: list[str] = []
     spent = 0.0
+    vector_s = 0.0
     for start in range(0, size, BATCH):
         texts = []
         for number in range(start, min(size, start + BATCH)):
@@ -121,11 +185,36 @@ def build(path: Path, size: int) -> dict[str, Any]:
         recent = recent[-2000:]
         threads, posts = _records(start, texts)
         began = time.perf_counter()
-        upsert_threads(cache, source, threads, posts)
+        ids = upsert_threads(cache, source, threads, posts)
         spent += time.perf_counter() - began
+        began = time.perf_counter()
+        store_fake_vectors(cache, fake, source, ids, threads, texts)
+        vector_s += time.perf_counter() - began
+    began = time.perf_counter()
+    cells = vectors.train_cells(cache)
+    train_s = time.perf_counter() - began
     cache.set_meta("bench_size", str(size))
     cache.close()
-    return {"ingest_threads_per_s": round(size / spent)}
+    return {
+        "ingest_threads_per_s": round(size / spent),
+        "fake_vectors_s": round(vector_s, 1),
+        "cells": cells,
+        "train_cells_s": round(train_s, 1),
+    }
+
+
+def _all_vectors(cache: Cache) -> tuple[np.ndarray, np.ndarray]:
+    rows = cache.query("SELECT thread_id, vec FROM thread_vectors")
+    ids = np.array([r[0] for r in rows])
+    matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.int8).reshape(-1, embed.DIMS)
+    return ids, matrix
+
+
+def _table_bytes(cache: Cache, name: str) -> int:
+    row = cache.one(
+        "SELECT sum(pgsize) FROM dbstat WHERE name = ? OR name LIKE ?", (name, name + "_%")
+    )
+    return int(row[0] or 0) if row else 0
 
 
 def _index_bytes(cache: Cache) -> int:
@@ -153,17 +242,19 @@ def measure(path: Path, size: int, new: int, rebuild: bool = True) -> dict[str, 
             "(SELECT abs(random()) % (SELECT max(id) FROM threads) + 1 FROM threads LIMIT 500)"
         )
     ]
+    fake = FakeEmbedder(words)
+    everything = _all_vectors(cache)
     times: list[float] = []
-    parts = {"terms": 0.0, "fts": 0.0, "fetch": 0.0, "score": 0.0}
+    parts = {"terms": 0.0, "fts": 0.0, "semantic": 0.0, "fetch": 0.0, "score": 0.0}
     recalled = 0
+    ann_hits = ann_total = 0
     for i in range(new):
         title, body = _thread(words, rng, 11, pool if i % 2 else None)
         threads, posts = _records(size + 10 + i, [(title, body)])
-        threads = [
-            ThreadRecord(**{**t.__dict__, "created_at": "2099-01-01T00:00:00Z"}) for t in threads
-        ]
+        threads = [dataclasses.replace(t, created_at="2099-01-01T00:00:00Z") for t in threads]
         ids = upsert_threads(cache, source, threads, posts)
         thread_id = next(iter(ids.values()))
+        store_fake_vectors(cache, fake, source, ids, threads, [(title, body)])
         began = time.perf_counter()
         cands.update_candidates(cache, [thread_id])
         times.append((time.perf_counter() - began) * 1000)
@@ -171,9 +262,20 @@ def measure(path: Path, size: int, new: int, rebuild: bool = True) -> dict[str, 
         cands.find_candidates(cache, thread_id, timing=timing)
         parts["terms"] += timing.terms_ms
         parts["fts"] += timing.fts_ms
+        parts["semantic"] += timing.semantic_ms
         parts["fetch"] += timing.fetch_ms
         parts["score"] += timing.score_ms
         recalled += timing.recalled
+        if i % 2 and i < 100:
+            own = vectors.vectors_of(cache, [thread_id])[thread_id][0]
+            exact_ids, matrix = everything
+            exact = set(
+                exact_ids[np.argsort(-embed.cosine_int8(own, matrix), kind="stable")[:10]].tolist()
+            )
+            ann = {t for t, _ in vectors.neighbours(cache, own, source, before="2100", limit=10)}
+            ann.discard(thread_id)
+            ann_hits += len(exact & ann)
+            ann_total += len(exact)
     times.sort()
     result = {
         "threads": indexed,
@@ -187,6 +289,8 @@ def measure(path: Path, size: int, new: int, rebuild: bool = True) -> dict[str, 
         },
         "where_ms_mean": {k: round(v / new, 2) for k, v in parts.items()},
         "recalled_mean": round(recalled / new, 1),
+        "semantic_recall_at_10_vs_exact": round(ann_hits / ann_total, 3) if ann_total else None,
+        "vector_bytes": _table_bytes(cache, "thread_vectors"),
         "index_bytes": _index_bytes(cache),
         "file_bytes": path.stat().st_size,
     }
@@ -194,25 +298,56 @@ def measure(path: Path, size: int, new: int, rebuild: bool = True) -> dict[str, 
     return result
 
 
-def _retrieval(cache: Cache, pairs: list[tuple[int, int]]) -> dict[str, Any]:
+def _retrieval(cache: Cache, pairs: list[tuple[int, int]], *, semantic: bool) -> dict[str, Any]:
+    """Recall@10 and MRR of the true original; precision and recall of the proposals (pairs at
+    PROPOSE or above) made for these threads."""
     stats = cands.VocabStats(cache.conn)
-    hits = 0
+    hits = proposed = proposed_true = 0
     reciprocal = 0.0
     for thread_id, original_id in pairs:
-        ranked = [r[0] for r in cands.find_candidates(cache, thread_id, stats=stats)]
+        found = cands.find_candidates(cache, thread_id, stats=stats, semantic=semantic)
+        ranked = [r[0] for r in found]
         if original_id in ranked[:10]:
             hits += 1
             reciprocal += 1.0 / (ranked.index(original_id) + 1)
+        chosen = [r[0] for r in found[: cands.KEEP] if r[1] >= cands.PROPOSE]
+        proposed += len(chosen)
+        proposed_true += original_id in chosen
     n = len(pairs)
     return {
         "pairs": n,
         "recall_at_10": round(100 * hits / n, 2) if n else None,
         "mrr": round(100 * reciprocal / n, 2) if n else None,
+        "threshold": cands.PROPOSE,
+        "proposals": proposed,
+        "precision_at_threshold": round(proposed_true / proposed, 3) if proposed else None,
+        "recall_at_threshold": round(proposed_true / n, 3) if n else None,
     }
 
 
+def _noise(cache: Cache, skip: set[int], *, semantic: bool) -> dict[str, Any]:
+    """Threads with no planted original (or a platform one) that still get a proposal."""
+    stats = cands.VocabStats(cache.conn)
+    others = [
+        r[0]
+        for r in cache.query(
+            "SELECT id FROM threads WHERE duplicate_of IS NULL AND status IN ('open', 'answered')"
+        )
+        if r[0] not in skip
+    ]
+    with_proposal = 0
+    for thread_id in others:
+        found = cands.find_candidates(cache, thread_id, stats=stats, semantic=semantic)
+        with_proposal += bool(found and found[0][1] >= cands.PROPOSE)
+    return {"open_threads": len(others), "with_a_proposal": with_proposal}
+
+
 def truth(cache: Cache) -> dict[str, Any]:
-    """Recall@10 and MRR against the demo's planted duplicates and platform-closed duplicates."""
+    """Recall@10, MRR and precision at the threshold against the demo's planted duplicates and
+    platform-closed duplicates, with the embeddings (`semantic`) and without (`lexical`)."""
+    began = time.perf_counter()
+    embedded, _ = vectors.embed_missing(cache)
+    embed_s = time.perf_counter() - began
     cands.refresh_terms(cache)
     planted: list[tuple[int, int]] = []
     raw = cache.meta("demo_planted_duplicates")
@@ -232,10 +367,21 @@ def truth(cache: Cache) -> dict[str, Any]:
         )
     ]
     planted_set = set(planted)
-    return {
-        "demo_planted": _retrieval(cache, planted),
-        "platform_closed": _retrieval(cache, [p for p in closed if p not in planted_set]),
+    skip = {d for d, _ in planted} | {d for d, _ in closed}
+    report: dict[str, Any] = {
+        "semantic_model": embed.unavailable_reason() or embed.MODEL_NAME,
+        "embedded": embedded,
+        "embedding_threads_per_s": round(embedded / embed_s, 1) if embedded else None,
     }
+    for name, semantic in (("semantic", True), ("lexical", False)):
+        report[name] = {
+            "demo_planted": _retrieval(cache, planted, semantic=semantic),
+            "platform_closed": _retrieval(
+                cache, [p for p in closed if p not in planted_set], semantic=semantic
+            ),
+            "other_threads": _noise(cache, skip, semantic=semantic),
+        }
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:

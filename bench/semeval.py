@@ -3,13 +3,16 @@
     .venv/bin/python -m bench.semeval [SPLIT_DIR] [--rankings OUT.jsonl] [--quiet]
 
 SPLIT_DIR is any folder with queries.jsonl, corpus.jsonl and qrels.jsonl (default: the dev split
-in ../shared/bench/semeval2016-qq). Each query's fixed candidates are ranked by
-`console.dupes.scorer.rank` (the production scorer; document frequencies from the split's
-corpus.jsonl, exactly as the BM25 baseline takes them), then scored by the benchmark's own
-evaluate.py, and the BM25 baseline (bm25_baseline.py) is run and scored the same way. Both
-scripts run as subprocesses from the shared folder; nothing of them is copied. Prints one JSON
-object: ours and bm25, each in the official view (PerfectMatch + Relevant) and the strict view
-(PerfectMatch only), plus the gain.
+in ../shared/bench/semeval2016-qq). Each query's fixed candidates are ranked as the console ranks
+a thread's pool: the production lexical scorer (`console.dupes.scorer`, document frequencies from
+the split's corpus.jsonl, exactly as the BM25 baseline takes them) and the all-MiniLM-L6-v2
+cosine (`console.dupes.embed`), fused by `console.dupes.fusion.fuse` (per-query z-scores, equal
+weights, never tuned). Then the rankings are scored by the benchmark's own evaluate.py, and the
+BM25 baseline (bm25_baseline.py) is run and scored the same way. Both scripts run as
+subprocesses from the shared folder; nothing of them is copied. Prints one JSON object: ours
+(fused), lexical (today's scorer alone) and bm25, each in the official view (PerfectMatch +
+Relevant) and the strict view (PerfectMatch only), the gains, and a paired randomisation test
+over queries (average precision per query, 20,000 sign flips) of ours against each.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from console.dupes import embed
+from console.dupes.fusion import fuse
 from console.dupes.scorer import CountStats, Doc, rank
 
 SHARED_SPLIT = Path(__file__).resolve().parents[1] / ".." / "shared" / "bench" / "semeval2016-qq"
@@ -42,12 +47,24 @@ def tool(split: Path, name: str) -> Path:
     raise SystemExit(f"semeval: {name} not found in {split} or {SHARED_SPLIT.resolve()}")
 
 
-def rankings(split: Path) -> list[dict[str, Any]]:
-    """Our ranking of every query's candidates, best first."""
+def _vectors(split: Path) -> dict[str, Any] | None:
+    """Unit embedding (int8, as the cache stores them) of every query and candidate, or None."""
+    encoder = embed.load_encoder()
+    if encoder is None:
+        return None
+    docs = load_jsonl(split / "queries.jsonl") + load_jsonl(split / "corpus.jsonl")
+    texts = [embed.thread_text(d["title"], d.get("body") or "") for d in docs]
+    vectors = embed.to_int8(encoder.encode(texts))
+    return {d["id"]: vectors[i] for i, d in enumerate(docs)}
+
+
+def rankings(split: Path) -> dict[str, list[dict[str, Any]]]:
+    """Our rankings of every query's candidates, best first: fused, and lexical alone."""
     queries = {q["id"]: q for q in load_jsonl(split / "queries.jsonl")}
     corpus = {d["id"]: d for d in load_jsonl(split / "corpus.jsonl")}
     stats = CountStats.from_texts(f"{d['title']} {d['body']}" for d in corpus.values())
-    out = []
+    vectors = _vectors(split)
+    out: dict[str, list[dict[str, Any]]] = {"ours": [], "lexical": []}
     for line in load_jsonl(split / "qrels.jsonl"):
         query = queries[line["query"]]
         candidates = {
@@ -55,8 +72,53 @@ def rankings(split: Path) -> list[dict[str, Any]]:
             for cid in line["candidates"]
         }
         ranked = rank(Doc(query["title"], query.get("body") or ""), candidates, stats)
-        out.append({"query": line["query"], "ranked": [cid for cid, _ in ranked]})
+        out["lexical"].append({"query": line["query"], "ranked": [cid for cid, _ in ranked]})
+        ids = list(candidates)
+        lexical = {cid: scored.score for cid, scored in ranked}
+        cosines = None
+        if vectors is not None:
+            q = vectors[line["query"]]
+            cosines = [float(embed.cosine_int8(q, vectors[cid][None, :])[0]) for cid in ids]
+        keys = fuse([lexical[cid] for cid in ids], cosines)
+        order = sorted(range(len(ids)), key=lambda i: (-keys[i], i))
+        out["ours"].append({"query": line["query"], "ranked": [ids[i] for i in order]})
     return out
+
+
+def average_precisions(
+    run: list[dict[str, Any]], qrels: list[dict[str, Any]], *, strict: bool
+) -> list[float]:
+    """Average precision of each query (the official definition), in qrels order."""
+    ranked = {r["query"]: r["ranked"] for r in run}
+    found = []
+    for line in qrels:
+        positives = set(line["perfect_match"] if strict else line["positives"])
+        hits, total = 0, 0.0
+        for i, cid in enumerate(ranked[line["query"]], 1):
+            if cid in positives:
+                hits += 1
+                total += hits / i
+        found.append(total / len(positives) if positives else 0.0)
+    return found
+
+
+def paired_test(a: list[float], b: list[float], rounds: int = 20_000) -> dict[str, Any]:
+    """Two-sided paired randomisation test of mean(a - b) over queries (seeded: repeatable)."""
+    import random
+
+    diffs = [x - y for x, y in zip(a, b, strict=True)]
+    observed = abs(sum(diffs))
+    rng = random.Random(2016)
+    extreme = sum(
+        abs(sum(d if rng.random() < 0.5 else -d for d in diffs)) >= observed - 1e-12
+        for _ in range(rounds)
+    )
+    return {
+        "map_gain": round(100 * sum(diffs) / len(diffs), 2),
+        "better": sum(d > 1e-12 for d in diffs),
+        "worse": sum(d < -1e-12 for d in diffs),
+        "p_value": round((extreme + 1) / (rounds + 1), 4),
+    }
 
 
 def evaluate(split: Path, run_file: Path, *, strict: bool) -> dict[str, Any]:
@@ -88,26 +150,45 @@ def main(argv: list[str] | None = None) -> int:
         if not (split / name).is_file():
             parser.error(f"{split} has no {name}")
     started = time.perf_counter()
-    ours = rankings(split)
+    runs = rankings(split)
     seconds = time.perf_counter() - started
+    qrels = load_jsonl(split / "qrels.jsonl")
     with tempfile.TemporaryDirectory() as tmp:
-        ours_file = args.rankings or Path(tmp) / "ours.jsonl"
-        ours_file.write_text("".join(json.dumps(r) + "\n" for r in ours), encoding="utf-8")
-        bm25_file = Path(tmp) / "bm25.jsonl"
+        files = {}
+        for name, run in runs.items():
+            files[name] = (
+                args.rankings if name == "ours" and args.rankings else Path(tmp) / f"{name}.jsonl"
+            )
+            files[name].write_text("".join(json.dumps(r) + "\n" for r in run), encoding="utf-8")
         baseline = subprocess.run(
             [sys.executable, str(tool(split, "bm25_baseline.py")), str(split), "--method", "bm25"],
             capture_output=True,
             text=True,
             check=True,
         )
-        bm25_file.write_text(baseline.stdout, encoding="utf-8")
-        result_ours, result_bm25 = views(split, ours_file), views(split, bm25_file)
+        files["bm25"] = Path(tmp) / "bm25.jsonl"
+        files["bm25"].write_text(baseline.stdout, encoding="utf-8")
+        runs["bm25"] = load_jsonl(files["bm25"])
+        results = {name: views(split, path) for name, path in files.items()}
+    ap = {name: average_precisions(run, qrels, strict=False) for name, run in runs.items()}
     report = {
         "benchmark": "semeval2016-task3-subtaskB",
         "split": split.name if split != SHARED_SPLIT.resolve() else "dev",
-        "ours": result_ours,
-        "bm25": result_bm25,
-        "gain": {k: round(result_ours[k] - result_bm25[k], 2) for k in (*METRICS, "strict_MAP")},
+        "semantic": embed.unavailable_reason() or f"{embed.MODEL_NAME} int8 ONNX",
+        "ours": results["ours"],
+        "lexical": results["lexical"],
+        "bm25": results["bm25"],
+        "gain": {
+            k: round(results["ours"][k] - results["bm25"][k], 2) for k in (*METRICS, "strict_MAP")
+        },
+        "gain_over_lexical": {
+            k: round(results["ours"][k] - results["lexical"][k], 2)
+            for k in (*METRICS, "strict_MAP")
+        },
+        "significance": {
+            "ours_vs_bm25": paired_test(ap["ours"], ap["bm25"]),
+            "ours_vs_lexical": paired_test(ap["ours"], ap["lexical"]),
+        },
         "scoring_seconds": round(seconds, 3),
     }
     print(json.dumps(report, indent=1))

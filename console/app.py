@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -18,6 +19,7 @@ from typing import ClassVar, TypeVar
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -50,6 +52,17 @@ PANELS: tuple[Panel, ...] = (
     Panel("sync", "Y", "Sync", "console.screens.sync:SyncScreen"),
     Panel("rewards", "dollar_sign", "Rewards", "console.screens.rewards:RewardsScreen"),
 )
+
+
+def terminal_driver() -> type[Driver] | None:
+    """Textual's terminal driver with a prompt escape key (console.terminal), where it applies:
+    not on Windows, and not when TEXTUAL_DRIVER picks another driver."""
+    if sys.platform == "win32" or os.environ.get("TEXTUAL_DRIVER"):
+        return None
+    from console.terminal import PromptEscapeDriver, shorten_escape_delay
+
+    shorten_escape_delay()
+    return PromptEscapeDriver
 
 
 def _actions(count: int) -> str:
@@ -108,7 +121,7 @@ class PeerdeskApp(App[None]):
     status_warning: reactive[bool] = reactive(False)
 
     def __init__(self, desk: Desk, *, theme: str | None = None) -> None:
-        super().__init__()
+        super().__init__(driver_class=terminal_driver())
         self.desk = desk
         self.desk_lock = threading.Lock()
         self._ready_marker = os.environ.get("PEERDESK_BENCH_READY")

@@ -97,19 +97,42 @@ def is_disk_full(error: BaseException) -> bool:
     )
 
 
+def _free_bytes(path: Path) -> int | None:
+    try:
+        return shutil.disk_usage(path if path.is_dir() else path.parent).free
+    except OSError:
+        return None
+
+
 def free_space(path: Path) -> str:
     """Free space on the disk holding `path`, in words ("1.2 MB free")."""
-    try:
-        free = shutil.disk_usage(path if path.is_dir() else path.parent).free
-    except OSError:
-        return "free space unknown"
-    return f"{free / 1_000_000:.1f} MB free"
+    free = _free_bytes(path)
+    return "free space unknown" if free is None else f"{free / 1_000_000:.1f} MB free"
+
+
+LOW_SPACE = 1_000_000  # bytes: an I/O error with less free than this is taken as a full disk
+
+
+def out_of_space(error: BaseException, path: Path) -> bool:
+    """A full disk, also when SQLite reports it as an I/O error (growing the -shm file of a WAL
+    on a full disk fails as SQLITE_IOERR_SHMSIZE, not SQLITE_FULL)."""
+    if is_disk_full(error):
+        return True
+    code = getattr(error, "sqlite_errorcode", None)
+    if (
+        isinstance(error, sqlite3.Error)
+        and code is not None
+        and code & 0xFF == sqlite3.SQLITE_IOERR
+    ):
+        free = _free_bytes(path)
+        return free is not None and free < LOW_SPACE
+    return False
 
 
 def explain(error: sqlite3.Error, path: Path) -> CacheError:
     """Turn an sqlite3 error into a message that names the file and the way out."""
     text = str(error).lower()
-    if is_disk_full(error):
+    if out_of_space(error, path):
         return DiskFull(
             f"The disk holding the cache {path} is full ({free_space(path)}): nothing of the "
             "failed step was saved. Free some space and run the command again."

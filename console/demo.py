@@ -992,6 +992,7 @@ def build_demo(
         if candidate_limit > 0:
             chosen = chosen[-candidate_limit:]
         pairs = 0
+        _embed_threads(cache, progress)
         for start in range(0, len(chosen), CANDIDATE_SLICE):
             pairs += _find_duplicate_candidates(cache, chosen[start : start + CANDIDATE_SLICE])
             if progress is not None:
@@ -1018,6 +1019,14 @@ def _plant_rewards(cache: Cache, seed: int) -> None:
     from console.rewards.demo import plant
 
     plant(cache, seed)
+
+
+def _embed_threads(cache: Cache, progress: Progress | None) -> None:
+    """The one call into the embedding store (console.dupes.vectors): every thread's vector."""
+    from console.dupes.vectors import embed_missing
+
+    report = None if progress is None else (lambda d, t: progress(d, t, "embeddings"))
+    embed_missing(cache, progress=report)
 
 
 def _find_duplicate_candidates(cache: Cache, thread_ids: list[int]) -> int:

@@ -108,8 +108,13 @@ class Desk:
     def search(self, text: str, *, limit: int = 100) -> list[QueueItem]:
         return store.queue(self.cache, QueueFilter(text=text, everything=True), limit=limit)
 
-    def thread(self, thread_id: int) -> ThreadView:
-        return store.thread(self.cache, thread_id)
+    def thread(self, thread_id: int, *, window: int | None = None) -> ThreadView:
+        """The conversation; with `window`, long posts hold only their first `window` chars."""
+        return store.thread(self.cache, thread_id, window=window)
+
+    def post_body(self, post_id: int, start: int, length: int) -> str:
+        """One window of a long post's text (the console pages through huge posts)."""
+        return store.post_body(self.cache, post_id, start, length)
 
     def threads_by_same_author(self, thread_id: int) -> list[int]:
         return store.open_threads_by_author_of(self.cache, thread_id)
@@ -181,9 +186,10 @@ class Desk:
     def duplicate_pairs_count(self) -> int:
         return _dupe_panel.pending_count(self.cache)
 
-    def possible_duplicates(self, thread_id: int) -> list[Candidate]:
-        """The thread's pending candidate originals, best first (the Thread screen's banner)."""
-        return candidates(self.cache, thread_id)
+    def possible_duplicates(self, thread_id: int, *, weaker: bool = False) -> list[Candidate]:
+        """The thread's proposed originals, best first (the Thread screen's banner); with
+        `weaker`, also the pending candidates below the proposal threshold."""
+        return candidates(self.cache, thread_id, weaker=weaker)
 
     def duplicate_pair(
         self, link_id: int | None = None, *, pair: tuple[int, int] | None = None

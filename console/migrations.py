@@ -410,6 +410,22 @@ MIGRATIONS: list[list[str]] = [
         )""",
         """CREATE INDEX escalation_history_escalation ON escalation_history (escalation_id, id)""",
     ],
+    # 8 (dupes): one sentence embedding per thread (all-MiniLM-L6-v2, 384 int8 numbers), kept
+    # in cells of an inverted-file index so recall reads a few cells, never every vector
+    [
+        """CREATE TABLE thread_vectors (
+            source_id INTEGER NOT NULL,
+            cell INTEGER NOT NULL,
+            thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            lang TEXT NOT NULL DEFAULT '',
+            text_crc INTEGER NOT NULL,
+            vec BLOB NOT NULL,
+            PRIMARY KEY (source_id, cell, thread_id)
+        ) WITHOUT ROWID""",
+        """CREATE UNIQUE INDEX thread_vectors_thread ON thread_vectors (thread_id)""",
+        """CREATE TABLE vector_cells (cell INTEGER PRIMARY KEY, centroid BLOB NOT NULL)""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

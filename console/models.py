@@ -55,6 +55,7 @@ class PostView:
     hidden: bool
     hidden_reason: str | None
     flag_count: int
+    body_length: int | None = None  # characters in the whole post when `body` is a window of it
 
 
 @dataclass(frozen=True)

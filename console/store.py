@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import sqlite_utils
 
 from console.clock import now, now_iso
 from console.db import Cache
 from console.dupes.candidates import STRONG_SCORE
-from console.errors import NotFound
+from console.errors import CacheError, NotFound
 from console.models import NoteView, PostView, QueueItem, ThreadView
 from console.urgency import score
 
@@ -36,17 +41,24 @@ class QueueFilter:
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
+PREFIX_FROM = 3  # the last word is matched as a prefix once it has this many characters
+SEARCH_REACH = 300  # newest matches read from each full-text index beyond the page asked for
+
+
 def fts_query(text: str) -> str | None:
-    """User text as a safe FTS5 query: every word must appear (prefix match on the last)."""
+    """User text as a safe FTS5 query: every word must appear (prefix match on the last, once
+    it has PREFIX_FROM characters: a one- or two-letter prefix matches most of the index and
+    costs seconds at a million posts)."""
     words = _TOKEN.findall(text.lower())[:12]
     if not words:
         return None
     quoted = [f'"{w}"' for w in words]
-    quoted[-1] += "*"
+    if len(words[-1]) >= PREFIX_FROM:
+        quoted[-1] += "*"
     return " ".join(quoted)
 
 
-def _where(flt: QueueFilter) -> tuple[str, list[Any]]:
+def _where(flt: QueueFilter, reach: int | None = None) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     if not flt.everything:
@@ -61,22 +73,30 @@ def _where(flt: QueueFilter) -> tuple[str, list[Any]]:
         clauses.append("(t.flag_count > 0 OR t.report_count > 0)")
     if flt.unanswered_only:
         clauses.append("t.reply_count = 0")
-    if flt.claimed_by:
-        clauses.append("c.holder = ?")
+    if flt.claimed_by:  # from the few claims, not a scan of the Queue
+        clauses.append(
+            "t.id IN (SELECT thread_id FROM claims WHERE holder = ? AND expires_at > :now)"
+        )
         params.append(flt.claimed_by)
     if flt.author_id is not None:
         clauses.append("t.author_id = ?")
         params.append(flt.author_id)
-    if flt.strong_duplicates:
-        # `+` keeps the planner on the (thread_id, original_id) index: with the
-        # (decision, score) index it would scan every pending pair for each thread.
+    if flt.strong_duplicates:  # the few strong pending pairs, from their (decision, score) index
         clauses.append(
-            "EXISTS (SELECT 1 FROM duplicate_links d WHERE d.thread_id = t.id "
-            "AND +d.decision = 'pending' AND +d.score >= ?)"
+            "t.id IN (SELECT d.thread_id FROM duplicate_links d "
+            "WHERE d.decision = 'pending' AND d.score >= ?)"
         )
         params.append(STRONG_SCORE)
     match = fts_query(flt.text)
-    if match:
+    if match and reach is not None:  # a page of results: the newest `reach` matches of each
+        clauses.append(
+            "t.id IN (SELECT * FROM (SELECT rowid FROM thread_fts WHERE thread_fts MATCH ? "
+            "ORDER BY rowid DESC LIMIT ?) UNION SELECT p.thread_id FROM (SELECT rowid FROM "
+            "post_fts WHERE post_fts MATCH ? ORDER BY rowid DESC LIMIT ?) x "
+            "JOIN posts p ON p.id = x.rowid)"
+        )
+        params.extend([match, reach, match, reach])
+    elif match:  # every match (counting)
         clauses.append(
             "t.id IN (SELECT rowid FROM thread_fts WHERE thread_fts MATCH ? "
             "UNION SELECT p.thread_id FROM post_fts JOIN posts p ON p.id = post_fts.rowid "
@@ -124,10 +144,18 @@ def queue(
     Given the Queue's `total`, a page in its second half is read from the far end of the index
     and turned round, so the last page costs as little as the first (OFFSET walks every row it
     skips).
+
+    Search results (`flt.text`) list the newest threads first, taken from the newest
+    `offset + limit + SEARCH_REACH` matches in titles and in posts: full-text indexes give
+    their newest matches without reading the rest, so a common word costs milliseconds, not
+    seconds, at a million posts.
     """
-    where, params = _named(*_where(flt or QueueFilter()))
-    from_the_end = total is not None and offset > total // 2
-    order = "t.urgency DESC, t.id"
+    flt = flt or QueueFilter()
+    searching = fts_query(flt.text) is not None
+    reach = offset + limit + SEARCH_REACH if searching else None
+    where, params = _named(*_where(flt, reach))
+    from_the_end = total is not None and offset > total // 2 and not searching
+    order = "t.id DESC" if searching else "t.urgency DESC, t.id"
     if from_the_end and total is not None:
         order = "t.urgency ASC, t.id DESC"
         limit = max(0, min(limit, total - offset))
@@ -160,21 +188,95 @@ def queue(
     ]
 
 
-def queue_count(cache: Cache, flt: QueueFilter | None = None) -> int:
-    flt = flt or QueueFilter()
+def _count_sql(flt: QueueFilter) -> tuple[str, dict[str, Any]]:
     where, params = _named(*_where(flt))
-    join = (
-        "LEFT JOIN claims c ON c.thread_id = t.id AND c.expires_at > :now" if flt.claimed_by else ""
-    )
-    row = cache.one(
-        f"SELECT count(*) FROM threads t JOIN sources s ON s.id = t.source_id {join} WHERE {where}",
-        params,
-    )
+    joins = ""
+    if flt.source:  # the join costs a lookup per row: only when the filter needs it
+        joins += " JOIN sources s ON s.id = t.source_id"
+    return f"SELECT count(*) FROM threads t{joins} WHERE {where}", params
+
+
+def queue_count(cache: Cache, flt: QueueFilter | None = None) -> int:
+    sql, params = _count_sql(flt or QueueFilter())
+    row = cache.one(sql, params)
     return int(row[0]) if row else 0
 
 
-def thread(cache: Cache, thread_id: int) -> ThreadView:
-    """The whole conversation of `thread_id`."""
+def _interrupted(error: BaseException | None) -> bool:
+    return isinstance(error, sqlite3.OperationalError) and "interrupted" in str(error)
+
+
+class QueueReader:
+    """Reads the Queue on a read-only connection of its own.
+
+    A count walks every matching row (0.2-5 s at a million threads) and a search can take a
+    while, so the console does them here: they never hold the connection that loads pages and
+    threads, and one nobody needs any more (the search changed) is interrupted.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+            )
+            conn.row_factory = sqlite3.Row
+            self._conn = conn
+        return self._conn
+
+    def count(self, flt: QueueFilter) -> int | None:
+        """The number of Queue rows matching `flt`, or None if interrupted."""
+        sql, params = _count_sql(flt)
+        with self._lock:
+            try:
+                row = self._connection().execute(sql, params).fetchone()
+            except sqlite3.OperationalError as error:
+                if _interrupted(error):
+                    return None
+                raise
+        return int(row[0]) if row else 0
+
+    def page(
+        self, flt: QueueFilter, *, offset: int = 0, limit: int = 100, total: int | None = None
+    ) -> list[QueueItem] | None:
+        """A page of the Queue (see `queue`), or None if interrupted."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                return queue(
+                    Cache(self.path, conn, sqlite_utils.Database(conn)),
+                    flt,
+                    offset=offset,
+                    limit=limit,
+                    total=total,
+                )
+            except CacheError as error:
+                if _interrupted(error.__cause__):
+                    return None
+                raise
+
+    def interrupt(self) -> None:
+        """Stop the read running now (it returns None)."""
+        if self._conn is not None:
+            self._conn.interrupt()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> ThreadView:
+    """The whole conversation of `thread_id`.
+
+    With `window`, each post's body holds at most its first `window` characters (and
+    `body_length` says how long the post is): the console never holds a huge post whole,
+    it pages through it with `post_body`."""
     head = cache.one(
         "SELECT t.*, s.name AS source, s.kind AS source_kind, "
         "coalesce(m.username, '(unknown)') AS author, c.holder, c.expires_at AS claim_expires "
@@ -192,20 +294,32 @@ def thread(cache: Cache, thread_id: int) -> ThreadView:
             author=r["author"],
             author_reputation=r["reputation"],
             position=r["position"],
-            body=r["body_text"],
+            body=r["body"],
             created_at=r["created_at"],
             score=r["score"],
             accepted=r["id"] == head["accepted_post_id"],
             hidden=bool(r["hidden"]),
             hidden_reason=r["hidden_reason"],
             flag_count=r["flag_count"],
+            body_length=(
+                r["body_length"]
+                if r["body_length"] is not None and r["body_length"] > len(r["body"])
+                else None
+            ),
         )
         for r in cache.query(
-            "SELECT p.*, coalesce(m.username, '(unknown)') AS author, "
+            "SELECT p.id, p.remote_id, p.position, p.created_at, p.score, p.hidden, "
+            "p.hidden_reason, p.flag_count, "
+            + (
+                "p.body_text AS body, NULL AS body_length, "
+                if window is None
+                else "substr(p.body_text, 1, :window) AS body, length(p.body_text) AS body_length, "
+            )
+            + "coalesce(m.username, '(unknown)') AS author, "
             "coalesce(m.reputation, 0) AS reputation FROM posts p "
-            "LEFT JOIN members m ON m.id = p.author_id WHERE p.thread_id = ? "
+            "LEFT JOIN members m ON m.id = p.author_id WHERE p.thread_id = :thread "
             "ORDER BY p.position, p.id",
-            (thread_id,),
+            {"thread": thread_id, "window": window},
         )
     ]
     notes = [
@@ -233,6 +347,16 @@ def thread(cache: Cache, thread_id: int) -> ThreadView:
         claim_expires_at=head["claim_expires"],
         duplicate_of=head["duplicate_of"],
     )
+
+
+def post_body(cache: Cache, post_id: int, start: int, length: int) -> str:
+    """Characters `start .. start+length` (0-based) of a post's text: one window of a long post."""
+    row = cache.one(
+        "SELECT substr(body_text, ?, ?) FROM posts WHERE id = ?", (start + 1, length, post_id)
+    )
+    if row is None:
+        raise NotFound(f"There is no post {post_id} in the cache")
+    return str(row[0])
 
 
 def open_threads_by_author_of(cache: Cache, thread_id: int) -> list[int]:

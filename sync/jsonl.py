@@ -29,7 +29,7 @@ import orjson
 
 from console import ingest
 from console.clock import now_iso
-from console.db import Cache, free_space, is_disk_full
+from console.db import Cache, free_space, out_of_space
 from console.errors import DiskFull, PeerdeskError
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from sync import parse as p
@@ -493,7 +493,7 @@ def _stopped(
     """One line for an import that stopped part-way: why, what is stored, how to go on."""
     why = (
         f"the disk holding the cache {cache.path} is full ({free_space(cache.path)})"
-        if isinstance(error, DiskFull) or is_disk_full(error)
+        if isinstance(error, DiskFull) or out_of_space(error, cache.path)
         else f"the cache {cache.path} failed ({error})"
     )
     if stored_through <= 1:

@@ -185,6 +185,7 @@ class LazyTable(ScrollView, can_focus=True):
         self.max_pages = max_pages
         self.empty_text = empty_text
         self.total = 0
+        self.exact = True  # False while `total` is only what the pages so far show
         self.generation = 0
         self.loaded = False
         self.selected: set[Hashable] = set()
@@ -199,11 +200,14 @@ class LazyTable(ScrollView, can_focus=True):
         *,
         offset: int = 0,
         keep_cursor: bool = False,
+        exact: bool = True,
     ) -> int:
         """Start over with `total` rows (and optionally the page at `offset`); returns the new
-        generation. Pages asked for earlier are forgotten."""
+        generation. Pages asked for earlier are forgotten. `exact=False`: the total is a lower
+        bound until `set_total` gives the real one (the header shows "…")."""
         self.generation += 1
         self.total = max(0, total)
+        self.exact = exact
         self.loaded = True
         self._pages.clear()
         self._pending.clear()
@@ -216,6 +220,22 @@ class LazyTable(ScrollView, can_focus=True):
         self.cursor_row = cursor
         self.refresh()
         return self.generation
+
+    def set_total(self, total: int) -> None:
+        """The real number of rows, once known (the rows loaded are kept)."""
+        total = max(0, total)
+        if total == self.total and self.exact:
+            return
+        self.total = total
+        self.exact = True
+        self.virtual_size = Size(self.size.width, self.total + 1)
+        if self.cursor_row >= total:
+            self.cursor_row = max(0, total - 1)
+        self.refresh()
+
+    def page(self, offset: int) -> list[Row] | None:
+        """The rows loaded for the page starting at `offset`, if any."""
+        return self._pages.get(offset // self.page_size)
 
     def set_page(self, generation: int, offset: int, rows: Sequence[Row]) -> bool:
         """Rows for a page asked for by PageWanted; ignored (False) if the table moved on."""
@@ -429,6 +449,8 @@ class LazyTable(ScrollView, can_focus=True):
         line.append_text(self._line([c.label for c in self.columns], width - 1))
         if self.total:
             where = f" {self.cursor_row + 1:,}/{self.total:,} "
+            if not self.exact:
+                where = f" {self.cursor_row + 1:,}/… "
             if line.cell_len > len(where) and width > 40:
                 line.truncate(width - len(where))
                 line.pad_right(width - len(where) - line.cell_len)

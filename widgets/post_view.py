@@ -1,8 +1,13 @@
 """One post of a conversation, drawn from plain values.
 
 The body is shown as literal text: it is wrapped in a Rich `Text`, so `[bold]` or `[@click=...]` in
-a post stay characters. Callers pass text already made printable (no escape sequences). Very long
-bodies show their first `limit` characters and say how many more there are; `m` shows all.
+a post stay characters. Callers pass text already made printable (no escape sequences).
+
+What is drawn is bounded whatever the post's size: at most `limit` characters (a window) at a
+time, and `m` pages through the rest. A caller that has the whole body passes it (the widget
+pages through it itself); a caller that holds only the first window of a huge post passes that
+window with `length` = the post's full length, answers `PostView.WindowWanted` with
+`show_window`, and the whole post is never in memory.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -22,7 +28,7 @@ class PostView(Widget, can_focus=True):
     """A focusable card: a heading line (author, votes, marks) and the body."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("m", "show_all", "Show all", id="post.show_all", tooltip="Show all of a long post"),
+        Binding("m", "more", "More", id="post.more", tooltip="Show the next part of a long post"),
     ]
 
     DEFAULT_CSS = """
@@ -44,6 +50,19 @@ class PostView(Widget, can_focus=True):
     }
     """
 
+    class WindowWanted(Message):
+        """Characters `start .. start+length` of the post are wanted (see `show_window`)."""
+
+        def __init__(self, post: PostView, start: int, length: int) -> None:
+            super().__init__()
+            self.post = post
+            self.start = start
+            self.length = length
+
+        @property
+        def control(self) -> PostView:
+            return self.post
+
     def __init__(
         self,
         *,
@@ -51,6 +70,7 @@ class PostView(Widget, can_focus=True):
         author: str,
         when: str,
         body: str,
+        length: int | None = None,
         score: int | None = None,
         reputation: int | None = None,
         accepted: bool = False,
@@ -62,24 +82,80 @@ class PostView(Widget, can_focus=True):
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
+        self.limit = limit
+        self._set(
+            key=key, author=author, when=when, body=body, length=length, score=score,
+            reputation=reputation, accepted=accepted, hidden_reason=hidden_reason, flags=flags,
+            label=label,
+        )  # fmt: skip
+
+    def _set(
+        self,
+        *,
+        key: int,
+        author: str,
+        when: str,
+        body: str,
+        length: int | None,
+        score: int | None,
+        reputation: int | None,
+        accepted: bool,
+        hidden_reason: str | None,
+        flags: int,
+        label: str,
+    ) -> None:
         self.key = key
         self.author = author
         self.when = when
-        self.body = body
         self.score = score
         self.reputation = reputation
         self.accepted = accepted
         self.hidden_reason = hidden_reason
         self.flags = flags
         self.label = label
-        self.limit = limit
-        self.expanded = len(body) <= limit
+        # the whole body when the caller gave it all, else None (windows are asked for)
+        self._whole: str | None = body if length is None or length <= len(body) else None
+        self.length = len(body) if self._whole is not None else int(length or 0)
+        self.start = 0
+        self.window = body[: self.limit]
         self.set_class(accepted, "-accepted")
         self.set_class(hidden_reason is not None, "-hidden")
 
+    def set_post(
+        self,
+        *,
+        key: int,
+        author: str,
+        when: str,
+        body: str,
+        length: int | None = None,
+        score: int | None = None,
+        reputation: int | None = None,
+        accepted: bool = False,
+        hidden_reason: str | None = None,
+        flags: int = 0,
+        label: str = "",
+        note: bool = False,
+    ) -> None:
+        """Show another post in this card (cheaper than a new card: no mount, no restyle)."""
+        self._set(
+            key=key, author=author, when=when, body=body, length=length, score=score,
+            reputation=reputation, accepted=accepted, hidden_reason=hidden_reason, flags=flags,
+            label=label,
+        )  # fmt: skip
+        self.set_class(note, "-note")
+        if self.is_mounted:
+            self._redraw()
+
+    @property
+    def body(self) -> str:
+        """The text drawn now (the whole body, or the window shown of a long one)."""
+        return self.window
+
     @property
     def hidden_chars(self) -> int:
-        return 0 if self.expanded else len(self.body) - self.limit
+        """Characters of the post not drawn now."""
+        return self.length - len(self.window)
 
     def heading(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -100,28 +176,52 @@ class PostView(Widget, can_focus=True):
         return text
 
     def _body_text(self) -> Text:
-        shown = self.body if self.expanded else self.body[: self.limit]
-        return Text(shown or "(empty)", end="")
+        return Text(self.window or "(empty)", end="")
 
     def _more_text(self) -> Text:
-        return Text(f"… {self.hidden_chars:,} more characters: press m to show all")
+        end = self.start + len(self.window)
+        rest = self.length - end
+        then = f"m shows the next {min(rest, self.limit):,}" if rest > 0 else "m: from the start"
+        return Text(
+            f"… characters {self.start + 1:,}–{end:,} of {self.length:,} ({rest:,} more): {then}"
+        )
 
     def compose(self) -> ComposeResult:
         yield Static(self.heading(), classes="post--heading", markup=False)
         yield Static(self._body_text(), classes="post--body", markup=False)
         more = Static(self._more_text(), classes="post--more", markup=False)
-        more.display = not self.expanded
+        more.display = self.length > self.limit
         yield more
 
+    def _redraw(self) -> None:
+        self.query_one(".post--heading", Static).update(self.heading())
+        self.query_one(".post--body", Static).update(self._body_text())
+        more = self.query_one(".post--more", Static)
+        more.display = self.length > self.limit
+        if more.display:
+            more.update(self._more_text())
+        self.refresh_bindings()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "show_all":
-            return not self.expanded
+        if action == "more":
+            return self.length > self.limit
         return True
 
-    def action_show_all(self) -> None:
-        if self.expanded:
+    def action_more(self) -> None:
+        """The next window of a long post (after the last one, the first again)."""
+        if self.length <= self.limit:
             return
-        self.expanded = True
-        self.query_one(".post--body", Static).update(self._body_text())
-        self.query_one(".post--more", Static).display = False
-        self.refresh_bindings()
+        start = self.start + self.limit
+        if start >= self.length:
+            start = 0
+        if self._whole is not None:
+            self.show_window(start, self._whole[start : start + self.limit])
+        else:
+            self.post_message(self.WindowWanted(self, start, self.limit))
+
+    def show_window(self, start: int, text: str) -> None:
+        """Draw characters `start ..` of the post (at most `limit` of `text`)."""
+        self.start = start
+        self.window = text[: self.limit]
+        if self.is_mounted:
+            self._redraw()

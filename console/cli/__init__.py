@@ -8,12 +8,25 @@ full disk); nothing prints a traceback at a user.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Sequence
 from importlib import import_module
 from pathlib import Path
 
 from console.errors import PeerdeskError
+
+
+def sqlite_failure(error: sqlite3.Error) -> str:
+    from console.db import is_disk_full
+
+    if is_disk_full(error):
+        return (
+            "the disk holding the cache is full: nothing of the failed step was saved. Free some "
+            "space and run the command again."
+        )
+    return f"the cache failed ({error}); nothing of the failed step was saved."
+
 
 # Modules that add subcommands; each defines register(subparsers).
 COMMAND_MODULES = [
@@ -63,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PeerdeskError as error:
         print(f"peerdesk: {error}", file=sys.stderr)
         return int(getattr(error, "exit_code", 2))  # 2 (usage) unless the error says otherwise
+    except sqlite3.Error as error:  # a write that failed mid-way (a full disk...): one line
+        print(f"peerdesk: {sqlite_failure(error)}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # the reader went away (`peerdesk queue | head`): not an error worth a traceback
         sys.stderr.close()

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from console.db import APPLICATION_ID, free_space, is_disk_full, open_cache
+from console.db import APPLICATION_ID, free_space, open_cache, out_of_space
 from console.demo import (
     DEFAULT_CANDIDATE_LIMIT,
     DEFAULT_SEED,
@@ -241,7 +241,7 @@ def verify_built(building: Path, summary: DemoSummary) -> None:
 
 
 def _failed(error: BaseException, path: Path) -> DemoFailed:
-    if is_disk_full(error) or is_disk_full(error.__cause__ or error):
+    if out_of_space(error, path) or out_of_space(error.__cause__ or error, path):
         return DemoFailed(
             f"The demo was not built: the disk holding {path.parent} is full "
             f"({free_space(path.parent)}). {path.name} was left as it was; free some space "

@@ -1,9 +1,12 @@
 """`peerdesk dupes`: duplicate candidates headless.
 
-peerdesk dupes                 threads with strong pending candidates, strongest first
-peerdesk dupes THREAD          the thread's candidates with scores and explanations
+peerdesk dupes                 threads with proposed duplicates, most likely first
+peerdesk dupes THREAD          the thread's proposals with probabilities and explanations
+peerdesk dupes THREAD --weaker   ...and the weaker candidates below the proposal threshold
 peerdesk dupes THREAD --refresh  recompute that thread's candidates first
-peerdesk dupes --rebuild       rebuild the full-text index, then the candidates of open threads
+peerdesk dupes THREAD --any-source --any-language   look across sources / languages (not stored)
+peerdesk dupes --rebuild       rebuild the index and embeddings, then the open threads' candidates
+peerdesk dupes --evaluate      precision/recall of today's threshold on the moderators' decisions
 """
 
 from __future__ import annotations
@@ -43,6 +46,20 @@ def register(subparsers: Any) -> None:
     ):
         decide.add_argument(flag, type=int, metavar="ORIGINAL", help=text)
     parser.add_argument("--all", action="store_true", help="include decided pairs")
+    parser.add_argument(
+        "--weaker", action="store_true", help="also candidates below the proposal threshold"
+    )
+    parser.add_argument(
+        "--any-source", action="store_true", help="with THREAD: look in every source (not stored)"
+    )
+    parser.add_argument(
+        "--any-language", action="store_true", help="with THREAD: look across languages"
+    )
+    parser.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="precision and recall of today's threshold on the pairs moderators decided",
+    )
     parser.add_argument("--limit", type=int, default=50, help="rows listed without THREAD")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.set_defaults(handler=run)
@@ -55,13 +72,20 @@ def run(args: argparse.Namespace) -> int:
             return _decide(args, action, original)
     cache = open_cache(args.db or default_db_path())
     try:
+        if args.evaluate:
+            _evaluate(cache, args)
+            return 0
         if args.rebuild:
             _rebuild(cache, args)
             if args.thread is None:
                 return 0
         if args.thread is not None:
+            if args.any_source or args.any_language:
+                _across(cache, args.thread, args)
+                return 0
             if args.refresh:
                 cands.update_candidates(cache, [args.thread])
+                _note_lexical(args)
             _show(cache, args.thread, args)
         else:
             _strong(cache, args)
@@ -92,10 +116,99 @@ def _decide(args: argparse.Namespace, action: str, original: int) -> int:
     return 0
 
 
+def _note_lexical(args: argparse.Namespace) -> None:
+    """One line on stderr when the semantic model is unavailable (the lexical path is used)."""
+    from console.dupes import embed
+
+    if embed.load_encoder() is None and not args.json:
+        print(f"note: {embed.unavailable_reason()}; using words only", file=sys.stderr)
+
+
+def _evaluate(cache: Any, args: argparse.Namespace) -> None:
+    from console.dupes.evaluate import evaluate
+
+    _note_lexical(args)
+    result = evaluate(cache)
+    if args.json:
+        print(json.dumps(result.as_dict()))
+        return
+    if not result.confirmed and not result.rejected:
+        print("no duplicate pair has been confirmed or rejected in this cache yet")
+        return
+
+    def share(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.2f}"
+
+    print(
+        f"{result.confirmed + result.rejected} decided pairs ({result.confirmed} confirmed or "
+        f"merged, {result.rejected} rejected); at today's threshold {result.threshold}:"
+    )
+    print(
+        f"  precision {share(result.precision)} ({result.true_positives} of {result.proposed} "
+        "that would be proposed were confirmed)"
+    )
+    print(
+        f"  recall    {share(result.recall)} ({result.true_positives} of {result.confirmed} "
+        "confirmed pairs would be proposed)"
+    )
+
+
+def _across(cache: Any, thread_id: int, args: argparse.Namespace) -> None:
+    _note_lexical(args)
+    found = cands.find_candidates(
+        cache, thread_id, any_source=args.any_source, any_language=args.any_language
+    )
+    if not args.weaker:
+        found = [f for f in found if f[1] >= cands.PROPOSE]
+    titles = {
+        r[0]: (r[1], r[2], r[3])
+        for r in cache.query(
+            "SELECT t.id, t.title, t.status, s.name FROM threads t JOIN sources s "
+            f"ON s.id = t.source_id WHERE t.id IN ({','.join('?' * len(found))})",
+            [f[0] for f in found],
+        )
+    }
+    for oid, chance, why in found[: cands.KEEP]:
+        title, status, source = titles[oid]
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "original_id": oid,
+                        "score": chance,
+                        "source": source,
+                        "status": status,
+                        "title": title,
+                        "explanation": why,
+                    }
+                )
+            )
+            continue
+        where = clip(printable(source, single_line=True), 12)
+        print(
+            f"{chance:5.2f}  #{oid:<7} {status:<8} [{where}] "
+            f"{clip(printable(title, single_line=True), 44)}"
+        )
+        print(f"       {printable(why, single_line=True)}")
+    if not found and not args.json:
+        print(f"thread {thread_id}: no candidates" + ("" if args.weaker else " (try --weaker)"))
+
+
 def _rebuild(cache: Any, args: argparse.Namespace) -> None:
+    from console.dupes import vectors
+
     started = time.perf_counter()
     indexed = cands.rebuild_index(cache)
     index_s = time.perf_counter() - started
+    _note_lexical(args)
+
+    def report(done: int, total: int) -> None:
+        if not args.json:
+            print(f"\rembeddings: {done}/{total} threads", end="", file=sys.stderr)
+
+    embedded, _ = vectors.embed_missing(cache, progress=report)
+    if embedded and not args.json:
+        print(file=sys.stderr)
     open_ids = cands.open_thread_ids(cache)
     stored = 0
     for start in range(0, len(open_ids), 500):
@@ -113,6 +226,7 @@ def _rebuild(cache: Any, args: argparse.Namespace) -> None:
         "index_seconds": round(index_s, 2),
         "open_threads": len(open_ids),
         "pairs_stored": stored,
+        "embedded_threads": embedded,
         "seconds": round(time.perf_counter() - started, 2),
     }
     if args.json:
@@ -126,17 +240,20 @@ def _rebuild(cache: Any, args: argparse.Namespace) -> None:
 
 
 def _show(cache: Any, thread_id: int, args: argparse.Namespace) -> None:
-    found = cands.candidates(cache, thread_id, include_decided=args.all)
+    found = cands.candidates(cache, thread_id, include_decided=args.all, weaker=args.weaker)
     if args.json:
         for c in found:
             print(json.dumps(c.__dict__, ensure_ascii=False))
         return
     if not found:
-        print(f"thread {thread_id}: no duplicate candidates (try --refresh)")
+        hint = "--refresh" if args.weaker else "--weaker or --refresh"
+        print(f"thread {thread_id}: no proposed duplicates (try {hint})")
         return
     for c in found:
         title = clip(printable(c.original_title, single_line=True), 56)
         mark = "" if c.decision == "pending" else f" [{c.decision}]"
+        if c.decision == "pending" and c.score < cands.PROPOSE:
+            mark = " [weaker: not proposed]"
         print(f"{c.score:5.2f}  #{c.original_id:<7} {c.original_status:<8} {title}{mark}")
         print(f"       {printable(c.explanation, single_line=True)}")
 
@@ -153,7 +270,7 @@ def _strong(cache: Any, args: argparse.Namespace) -> None:
             print(json.dumps({"thread_id": r[0], "title": r[1], "best": r[2], "candidates": r[3]}))
         return
     if not rows:
-        print(f"no thread has a pending candidate scoring {cands.STRONG_SCORE} or more")
+        print(f"no thread has a proposed duplicate (probability {cands.STRONG_SCORE} or more)")
     for r in rows:
         title = clip(printable(r[1], single_line=True), 60)
         print(f"#{r[0]:<7} best {r[2]:.2f}  ({r[3]} candidates)  {title}")

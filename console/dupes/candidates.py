@@ -1,10 +1,20 @@
 """Likely originals for threads in the cache, kept current incrementally.
 
-For one thread: pick its few most telling words (highest idf, from the `thread_fts` vocabulary),
-ask FTS5 for the best BM25 matches among older threads of the same source (recall), rerank those
-with the pure scorer (`console.dupes.scorer`), and keep the best few as `duplicate_links` rows with
-decision 'pending', a score, the method and a short explanation. Pairs a moderator has decided
-(confirmed, rejected, merged) are never proposed again or changed.
+For one thread, recall a pool of possible originals among older threads of the same source and
+language in two ways: its few most telling words (highest idf, from the `thread_fts` vocabulary)
+sent to FTS5 (BM25), and its nearest embeddings (`console.dupes.vectors`: all-MiniLM-L6-v2, so a
+duplicate that shares no rare word is still found). The pool is reranked by the lexical scorer
+(`console.dupes.scorer`) and the embedding cosine, fused with per-pool z-scores
+(`console.dupes.fusion`), and each pair gets a calibrated probability of being a duplicate. The
+best few are kept as `duplicate_links` rows (decision 'pending', score = that probability, the
+method, a short explanation). Only pairs at PROPOSE or above are *proposals* (`candidates`, the
+Queue's `≈`, the Thread band, the Duplicates panel); weaker ones are shown only when asked for
+(`candidates(..., weaker=True)`, `peerdesk dupes THREAD --weaker`). Pairs a moderator has decided
+(confirmed, rejected, merged) are never proposed again or changed. A solved or closed thread is
+never proposed as the new duplicate of an original that is not itself solved.
+
+Without the model (not installed, or PEERDESK_SEMANTIC=off) everything works on the lexical path:
+recall by FTS5 only and the probability from the lexical features.
 
 `update_candidates(cache, thread_ids)` is the hook for sync, import and the demo builder: it
 recomputes only the threads given (and threads whose pending candidates point at them), never the
@@ -21,20 +31,27 @@ from dataclasses import dataclass, field
 
 from console.clock import now_iso
 from console.db import Cache
+from console.dupes import embed, fusion, language, vectors
 from console.dupes.scorer import STOP_WORDS, Doc, Idf, analyze, score, tokens
 from console.errors import NotFound
 
-METHOD = "fts5+rerank"
+METHOD = "hybrid"  # FTS5 + embedding recall, fused rerank, calibrated probability
+LEXICAL_METHOD = "fts5+rerank"  # the same without the model
 QUERY_TERMS = 8  # words sent to FTS5 per thread: the most telling ones
 TITLE_TERMS = 4  # of which at most this many from the title
 COMMON_SHARE = 0.001  # words in more than this share of threads (and in more than
 COMMON_FLOOR = 500  # this many) are never query terms: slow to match, they tell little
 QUERY_POOL = 64  # distinct words of a thread considered for them (title first)
 RECALL = 24  # FTS5 matches reranked by the scorer
+SEMANTIC_RECALL = 12  # nearest embeddings added to the pool
 OVERFETCH = 4  # FTS5 returns RECALL * OVERFETCH, of which the first RECALL possible originals stay
 KEEP = 5  # candidates stored per thread
-MIN_SCORE = 0.20  # weaker pairs are not stored
-STRONG_SCORE = 0.55  # a pending pair at least this strong makes a thread "has strong candidates"
+MIN_SCORE = 0.05  # pairs less likely than this are not stored at all
+# A pair is *proposed* (Thread band, Queue ≈, Duplicates panel) from this probability up: chosen
+# for a measured precision of at least 0.8 on the demo's planted duplicates (README, bench).
+PROPOSE = 0.5
+STRONG_SCORE = PROPOSE  # the Queue's "likely duplicates" filter and `≈` use the same threshold
+CLOSED_STATUSES = ("solved", "closed")
 TITLE_WEIGHT = 2.0  # BM25 weight of the title column against the body
 
 VOCAB = "temp.peerdesk_thread_vocab"
@@ -63,6 +80,8 @@ class Timing:
     write_ms: float = 0.0
     query_terms: list[str] = field(default_factory=list)
     recalled: int = 0
+    semantic_ms: float = 0.0
+    semantic_added: int = 0
 
 
 class VocabStats:
@@ -219,14 +238,47 @@ def _solved(row: sqlite3.Row) -> bool:
     return row["status"] == "solved" or row["accepted_post_id"] is not None
 
 
-def find_candidates(
+def _pool_row_ok(r: sqlite3.Row, row: sqlite3.Row, thread_id: int, any_source: bool) -> bool:
+    """Can `r` be the original of `row`: older, not a duplicate itself, same source (unless
+    asked), and not an unsolved original for a solved or closed new thread."""
+    if r["duplicate_of"] is not None or r["status"] == "duplicate":
+        return False
+    if not any_source and r["source_id"] != row["source_id"]:
+        return False
+    if row["status"] in CLOSED_STATUSES and not _solved(r):
+        return False
+    return bool((r["created_at"], r["id"]) < (row["created_at"], thread_id))
+
+
+_POOL_SELECT = (
+    "SELECT t.id, t.source_id, t.title, t.status, t.created_at, t.tags, t.duplicate_of, "
+    "t.accepted_post_id, coalesce(f.body, '') AS body FROM threads t "
+    "JOIN thread_fts f ON f.rowid = t.id WHERE t.id IN "
+)
+
+
+@dataclass(frozen=True)
+class PoolItem:
+    """One recalled possible original with the signals its probability is computed from."""
+
+    original_id: int
+    lexical: float
+    cosine: float | None
+    fused: float
+    explanation: str
+
+
+def scored_pool(
     cache: Cache,
     thread_id: int,
     *,
     stats: VocabStats | None = None,
     timing: Timing | None = None,
-) -> list[tuple[int, float, str]]:
-    """Scored likely originals of one thread: [(original id, score, explanation)], best first."""
+    any_source: bool = False,
+    any_language: bool = False,
+    semantic: bool = True,
+) -> list[PoolItem]:
+    """The thread's recalled pool with its signals (in recall order)."""
     timing = timing or Timing()
     if stats is None:
         refresh_terms(cache)
@@ -240,44 +292,75 @@ def find_candidates(
     timing.query_terms = terms
     mark = time.perf_counter()
     timing.terms_ms = (mark - started) * 1000
-    if not terms:
-        return []
-    match = " OR ".join(_quote(t) for t in terms)
-    # Plain FTS5 first (a join per match would cost a row read for every match), then keep the
-    # best RECALL that can be originals: older, same source, not duplicates themselves.
-    hits = [
-        r[0]
-        for r in cache.query(
-            "SELECT rowid FROM thread_fts WHERE thread_fts MATCH ? "
-            f"ORDER BY bm25(thread_fts, {TITLE_WEIGHT}, 1.0) LIMIT ?",
-            (match, RECALL * OVERFETCH),
-        )
-        if r[0] != thread_id
-    ]
+    hits: list[int] = []
+    if terms:
+        match = " OR ".join(_quote(t) for t in terms)
+        # Plain FTS5 first (a join per match would cost a row read for every match), then keep
+        # the best RECALL that can be originals: older, same source, not duplicates themselves.
+        hits = [
+            r[0]
+            for r in cache.query(
+                "SELECT rowid FROM thread_fts WHERE thread_fts MATCH ? "
+                f"ORDER BY bm25(thread_fts, {TITLE_WEIGHT}, 1.0) LIMIT ?",
+                (match, RECALL * OVERFETCH),
+            )
+            if r[0] != thread_id
+        ]
     now = time.perf_counter()
     timing.fts_ms, mark = (now - mark) * 1000, now
-    if not hits:
+    # Semantic recall: the nearest embeddings among older threads of the same source.
+    own = vectors.vectors_of(cache, [thread_id]).get(thread_id) if semantic else None
+    if own is None and semantic and embed.load_encoder() is not None:
+        vectors.embed_threads(cache, [thread_id])
+        own = vectors.vectors_of(cache, [thread_id]).get(thread_id)
+    near: dict[int, float] = {}
+    if own is not None:
+        sources = [row["source_id"]]
+        if any_source:
+            sources = [r[0] for r in cache.query("SELECT id FROM sources ORDER BY id")]
+        for source in sources:
+            for tid, cos in vectors.neighbours(
+                cache,
+                own[0],
+                source,
+                before=row["created_at"],
+                limit=SEMANTIC_RECALL + 4,
+                exclude=thread_id,
+            ):
+                near[tid] = cos
+    now = time.perf_counter()
+    timing.semantic_ms, mark = (now - mark) * 1000, now
+    if not hits and not near:
         return []
-    marks = ",".join("?" * len(hits))
     # Filtered here, not in SQL: a condition on source_id would tempt the planner into walking
     # the (source_id, remote_id) index over every thread of the source.
+    wanted = list(dict.fromkeys([*hits, *near]))
     rows = {
         r["id"]: r
-        for r in cache.query(
-            "SELECT t.id, t.source_id, t.title, t.status, t.created_at, t.tags, t.duplicate_of, "
-            "t.accepted_post_id, coalesce(f.body, '') AS body FROM threads t "
-            f"JOIN thread_fts f ON f.rowid = t.id WHERE t.id IN ({marks})",
-            hits,
-        )
-        if r["source_id"] == row["source_id"]
-        and r["duplicate_of"] is None
-        and r["status"] != "duplicate"
-        and (r["created_at"], r["id"]) < (row["created_at"], thread_id)
+        for r in cache.query(_POOL_SELECT + f"({','.join('?' * len(wanted))})", wanted)
+        if _pool_row_ok(r, row, thread_id, any_source)
     }
-    pool = [rows[h] for h in hits if h in rows][:RECALL]
+    pool_ids = [h for h in hits if h in rows][:RECALL]
+    semantic_ids = sorted((t for t in near if t in rows), key=lambda t: -near[t])
+    added = [t for t in semantic_ids if t not in pool_ids][:SEMANTIC_RECALL]
+    pool_ids += added
+    timing.semantic_added = len(added)
+    pool_vectors = vectors.vectors_of(cache, pool_ids) if own is not None else {}
+    unembedded = [p for p in pool_ids if p not in pool_vectors]
+    if own is not None and unembedded:  # threads from before the model (or a bulk import)
+        vectors.embed_threads(cache, unembedded)
+        pool_vectors.update(vectors.vectors_of(cache, unembedded))
+    if own is not None and not any_language:
+        lang = own[1]
+        pool_ids = [
+            p for p in pool_ids if language.compatible(lang, pool_vectors.get(p, (None, ""))[1])
+        ]
+    pool = [rows[h] for h in pool_ids]
     timing.recalled = len(pool)
     now = time.perf_counter()
     timing.fetch_ms, mark = (now - mark) * 1000, now
+    if not pool:
+        return []
     query = analyze(doc)
     analysed = [
         (o["id"], analyze(Doc(o["title"], o["body"], _tags(o["tags"]), _solved(o)))) for o in pool
@@ -290,16 +373,61 @@ def find_candidates(
         raw_terms.update(cand.raw[t] for t in cand.title_terms)
     stats.prefetch(raw_terms)
     idf = Idf(stats)
-    results = []
-    for original_id, cand in analysed:
-        scored = score(query, cand, idf)
-        results.append((original_id, scored.score, scored.explanation))
-    results.sort(key=lambda r: (-r[1], r[0]))
+    scored = [(original_id, score(query, cand, idf)) for original_id, cand in analysed]
+    lexical = [s.score for _, s in scored]
+    cosines: list[float] | None = None
+    if own is not None:
+        cosines = [
+            float(embed.cosine_int8(own[0], pool_vectors[oid][0][None, :])[0])
+            if oid in pool_vectors
+            else 0.0
+            for oid, _ in scored
+        ]
+    keys = fusion.fuse(lexical, cosines)
+    items = []
+    for i, (original_id, s) in enumerate(scored):
+        cos = None if cosines is None else cosines[i]
+        why = s.explanation
+        if cos is not None:
+            why = f"meaning {round(100 * max(0.0, cos))}% alike; {why}"
+        items.append(PoolItem(original_id, s.score, cos, keys[i], why))
     timing.score_ms = (time.perf_counter() - mark) * 1000
+    return items
+
+
+def find_candidates(
+    cache: Cache,
+    thread_id: int,
+    *,
+    stats: VocabStats | None = None,
+    timing: Timing | None = None,
+    any_source: bool = False,
+    any_language: bool = False,
+    semantic: bool = True,
+) -> list[tuple[int, float, str]]:
+    """Likely originals of one thread: [(original id, probability, explanation)], best first.
+
+    Same source and language only, unless `any_source` / `any_language`."""
+    items = scored_pool(
+        cache,
+        thread_id,
+        stats=stats,
+        timing=timing,
+        any_source=any_source,
+        any_language=any_language,
+        semantic=semantic,
+    )
+    results = [
+        (i.original_id, round(fusion.probability(i.lexical, i.cosine, i.fused), 4), i.explanation)
+        for i in items
+    ]
+    results.sort(key=lambda r: (-r[1], r[0]))
     return results
 
 
-def _store(conn: sqlite3.Connection, thread_id: int, results: list[tuple[int, float, str]]) -> int:
+def _store(
+    conn: sqlite3.Connection, thread_id: int, results: list[tuple[int, float, str]], method: str
+) -> int:
     """Replace the thread's pending candidates with `results` (decided pairs stay as they are)."""
     decided = {
         r[0]
@@ -317,7 +445,7 @@ def _store(conn: sqlite3.Connection, thread_id: int, results: list[tuple[int, fl
         "INSERT INTO duplicate_links (thread_id, original_id, score, method, explanation, "
         "decision, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?) "
         "ON CONFLICT (thread_id, original_id) DO NOTHING",
-        [(thread_id, oid, s, METHOD, why, stamp) for oid, s, why in keep],
+        [(thread_id, oid, s, method, why, stamp) for oid, s, why in keep],
     )
     return len(keep)
 
@@ -326,11 +454,14 @@ def update_candidates(cache: Cache, thread_ids: Iterable[int]) -> int:
     """Recompute the candidates of these threads (just written or changed); returns pairs stored.
 
     Threads whose pending candidates point at one of them are refreshed too (their original
-    changed). Threads already closed as duplicates get no candidates.
+    changed). Threads already closed as duplicates get no candidates. The threads given are
+    embedded first (new or changed text only): this is the embedding hook of sync pages.
     """
     ids = sorted(set(thread_ids))
     if not ids:
         return 0
+    vectors.embed_threads(cache, ids)
+    method = METHOD if embed.load_encoder() is not None else LEXICAL_METHOD
     affected = set(ids)
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
@@ -358,15 +489,21 @@ def update_candidates(cache: Cache, thread_ids: Iterable[int]) -> int:
         computed = [(tid, find_candidates(cache, tid, stats=stats)) for tid in live]
         with cache.transaction() as conn:
             for tid, results in computed:
-                stored += _store(conn, tid, results)
+                stored += _store(conn, tid, results, method)
     return stored
 
 
-def candidates(cache: Cache, thread_id: int, *, include_decided: bool = False) -> list[Candidate]:
-    """The stored candidates of a thread, best first (pending only unless `include_decided`)."""
+def candidates(
+    cache: Cache, thread_id: int, *, include_decided: bool = False, weaker: bool = False
+) -> list[Candidate]:
+    """The stored candidates of a thread, best first: pending proposals (PROPOSE and up) only,
+    unless `weaker` (every stored pending pair) or `include_decided` (decided pairs too)."""
     if cache.one("SELECT 1 FROM threads WHERE id = ?", (thread_id,)) is None:
         raise NotFound(f"There is no thread {thread_id} in the cache.")
-    where = "" if include_decided else "AND d.decision = 'pending'"
+    if include_decided:
+        where = "" if weaker else f"AND (d.decision != 'pending' OR d.score >= {PROPOSE})"
+    else:
+        where = "AND d.decision = 'pending'" + ("" if weaker else f" AND d.score >= {PROPOSE}")
     rows = cache.query(
         "SELECT d.thread_id, d.original_id, t.title, t.status, d.score, d.explanation, "
         "d.decision, d.method FROM duplicate_links d JOIN threads t ON t.id = d.original_id "

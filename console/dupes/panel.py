@@ -14,15 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from console.db import Cache
-from console.dupes.candidates import Candidate, candidates
+from console.dupes.candidates import PROPOSE, Candidate, candidates
 from console.errors import NotFound
 from console.models import DecisionResult
 
 BODY_LIMIT = 20_000  # characters of a question or an answer read for the panel
 
-# A pending link the moderator can still decide (alias d: the link, t: thread, o: original).
+# A pending proposal the moderator can still decide (alias d: the link, t: thread, o: original).
 _OPEN_PAIR = (
-    "d.decision = 'pending' AND t.duplicate_of IS NULL AND t.status NOT IN ('closed', 'duplicate') "
+    f"d.decision = 'pending' AND d.score >= {PROPOSE} "
+    "AND t.duplicate_of IS NULL AND t.status NOT IN ('closed', 'duplicate') "
     "AND o.duplicate_of IS NULL AND o.status != 'duplicate'"
 )
 # ...and it is the thread's best such link.
@@ -169,7 +170,8 @@ def pair(cache: Cache, thread_id: int, original_id: int) -> PairView:
         )
         if found is not None:
             answer, answer_author = found["body"], found["author"]
-    others = [c for c in candidates(cache, thread_id) if c.original_id != original_id]
+    # every pending candidate, weaker ones too: picking another original is asking for them
+    others = [c for c in candidates(cache, thread_id, weaker=True) if c.original_id != original_id]
     return PairView(
         link_id=None if link is None else int(link["id"]),
         score=0.0 if link is None else float(link["score"]),

@@ -9,10 +9,12 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from console.clock import now, parse
+from console.errors import PeerdeskError
 from console.messages import (
     Decision,
     DecisionMade,
@@ -26,12 +28,25 @@ from console.messages import (
 from console.models import QueueItem
 from console.safe_text import printable
 from console.screens.base import DeskScreen
-from console.store import QueueFilter
+from console.store import QueueFilter, QueueReader
 from widgets.lazy_table import Column, LazyTable, Row
 from widgets.status_bar import StatusBar
 from widgets.title_bar import TitleBar
 
 PAGE = 100
+SEARCH_PAUSE = 0.15  # seconds of no typing before the search runs
+UNKNOWN = -1  # a total not counted yet
+
+
+class QueueCounted(Message):
+    """The number of rows of the Queue under `flt` (counted off the critical path)."""
+
+    def __init__(self, request_id: int, flt: QueueFilter, total: int) -> None:
+        super().__init__()
+        self.request_id = request_id
+        self.flt = flt
+        self.total = total
+
 
 # (label, how it narrows the Queue); `f` cycles through them. "likely duplicates": threads with a
 # pending duplicate candidate at least as strong as console.dupes.candidates.STRONG_SCORE.
@@ -173,11 +188,18 @@ class QueueScreen(DeskScreen):
         self.request_id = 0
         self._shown_once = False
         self._search_timer: Timer | None = None
+        # Counting the Queue walks every row (~0.5 s at a million threads): the rows are shown
+        # with the last count known for the filter, and counted again off the critical path.
+        self._totals: dict[QueueFilter, int] = {}
+        self._counter: QueueReader | None = None
+        self._searcher: QueueReader | None = None  # search pages, off the Desk's connection
+        self._reader_name = f"thread-reader-{id(self)}"
 
     # ---- layout ----
     def compose(self) -> ComposeResult:
         yield TitleBar()
         search = Input(placeholder="search words, enter to apply, escape to clear", id="search")
+        search.cursor_blink = False  # a blinking cursor repaints the screen twice a second
         search.display = False
         yield search
         yield LazyTable(
@@ -225,14 +247,37 @@ class QueueScreen(DeskScreen):
         self.request_id += 1
         table = self.table
         offset = (table.cursor_row // PAGE) * PAGE if message.keep_cursor else 0
-        self.load_queue(self.request_id, self.current_filter(), offset, message.keep_cursor)
+        flt = self.current_filter()
+        if flt.text:
+            self._readers()[1].interrupt()  # the search typed before is of no use now
+        self.load_queue(self.request_id, flt, offset, message.keep_cursor)
+
+    def _readers(self) -> tuple[QueueReader, QueueReader]:
+        if self._counter is None or self._searcher is None:
+            self._counter = QueueReader(self.desk.cache.path)
+            self._searcher = QueueReader(self.desk.cache.path)
+        return self._counter, self._searcher
+
+    def _read_page(
+        self, flt: QueueFilter, offset: int, limit: int, total: int | None
+    ) -> list[QueueItem] | None:
+        """A page: searches on the search connection (None if a newer search interrupted it),
+        the rest through the Desk."""
+        if flt.text:
+            return self._readers()[1].page(flt, offset=offset, limit=limit, total=total)
+        return self.host.call_desk(
+            lambda desk: desk.queue(flt, offset=offset, limit=limit, total=total)
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue")
     def load_queue(self, request_id: int, flt: QueueFilter, offset: int, keep: bool) -> None:
-        def read(desk):  # type: ignore[no-untyped-def]
-            return desk.queue_count(flt), desk.queue(flt, offset=offset, limit=PAGE)
-
-        total, items = self.host.call_desk(read)
+        known = self._totals.get(flt)
+        items = self._read_page(flt, offset, PAGE, known)
+        while items is None and request_id == self.request_id:
+            items = self._read_page(flt, offset, PAGE, known)
+        if items is None:
+            return
+        total = UNKNOWN if known is None else known
         self.post_message(QueueLoaded(request_id, flt, total, offset, items, keep_cursor=keep))
 
     @on(QueueLoaded)
@@ -240,15 +285,58 @@ class QueueScreen(DeskScreen):
         message.stop()
         if message.request_id != self.request_id:
             return
+        self._count(message.request_id, message.flt)
         actor = self.desk.actor
         rows = [to_row(item, actor) for item in message.items]
-        self.table.reset(
-            message.total, rows, offset=message.offset, keep_cursor=message.keep_cursor
+        table = self.table
+        total = message.total
+        exact = total != UNKNOWN
+        if not exact:  # what the page shows; the count follows
+            total = message.offset + len(rows) + (1 if len(rows) == PAGE else 0)
+        unchanged = (
+            message.keep_cursor
+            and exact
+            and table.exact
+            and total == table.total
+            and table.page(message.offset) == rows
         )
+        if not unchanged:  # a refresh that found nothing new draws nothing
+            table.reset(
+                total, rows, offset=message.offset, keep_cursor=message.keep_cursor, exact=exact
+            )
         self._update_status()
         if not self._shown_once:
             self._shown_once = True
             self.call_after_refresh(self.host.first_rows_shown)
+
+    def _count(self, request_id: int, flt: QueueFilter) -> None:
+        self._readers()[0].interrupt()  # a count for an older request is of no use now
+        self.count_queue(request_id, flt)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="count")
+    def count_queue(self, request_id: int, flt: QueueFilter) -> None:
+        counter = self._counter
+        assert counter is not None
+        for _ in range(3):  # an interrupt meant for the count before may reach this one
+            total = counter.count(flt)
+            if total is not None:
+                self.post_message(QueueCounted(request_id, flt, total))
+                return
+            if request_id != self.request_id:
+                return
+
+    @on(QueueCounted)
+    def _on_queue_counted(self, message: QueueCounted) -> None:
+        message.stop()
+        self._totals[message.flt] = message.total
+        if message.request_id == self.request_id:
+            self.table.set_total(message.total)
+
+    def on_unmount(self) -> None:
+        for reader in (self._counter, self._searcher):
+            if reader is not None:
+                reader.interrupt()
+                reader.close()
 
     @on(LazyTable.PageWanted)
     def _on_page_wanted(self, message: LazyTable.PageWanted) -> None:
@@ -257,10 +345,10 @@ class QueueScreen(DeskScreen):
 
     @work(thread=True, exit_on_error=False, group="page")
     def load_page(self, flt: QueueFilter, generation: int, offset: int, limit: int) -> None:
-        total = self.table.total
-        items = self.host.call_desk(
-            lambda desk: desk.queue(flt, offset=offset, limit=limit, total=total)
-        )
+        total = self.table.total if self.table.exact else None
+        items = self._read_page(flt, offset, limit, total)
+        if items is None:  # a newer search interrupted it: its pages are asked for anew
+            return
         self.post_message(PageLoaded(generation, offset, items))
 
     @on(PageLoaded)
@@ -286,9 +374,30 @@ class QueueScreen(DeskScreen):
 
     @on(LazyTable.RowActivated)
     def _on_activated(self, message: LazyTable.RowActivated) -> None:
-        from console.screens.thread import ThreadScreen
+        """Open the thread: read it here (about a millisecond) so its screen is drawn once,
+        with its posts, in the one Thread screen the Queue keeps."""
+        from console.screens.thread import WINDOW, ThreadScreen
 
-        self.app.push_screen(ThreadScreen(int(message.key)))  # type: ignore[call-overload]
+        thread_id = int(message.key)  # type: ignore[call-overload]
+        try:
+            view, candidates = self.host.call_desk(
+                lambda desk: (
+                    desk.thread(thread_id, window=WINDOW),
+                    desk.possible_duplicates(thread_id),
+                )
+            )
+        except PeerdeskError as error:
+            self.notify(str(error), title="Error", severity="error", markup=False)
+            return
+        app = self.app
+        if app.is_screen_installed(self._reader_name):
+            screen = app.get_screen(self._reader_name)
+        else:
+            screen = ThreadScreen(thread_id)
+            app.install_screen(screen, self._reader_name)
+        assert isinstance(screen, ThreadScreen)
+        screen.show(view, candidates)
+        app.push_screen(screen)
 
     def on_screen_resume(self) -> None:
         if self._shown_once:
@@ -304,7 +413,7 @@ class QueueScreen(DeskScreen):
     def _on_search_changed(self, event: Input.Changed) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
-        self._search_timer = self.set_timer(0.3, lambda: self._apply_search(event.value))
+        self._search_timer = self.set_timer(SEARCH_PAUSE, lambda: self._apply_search(event.value))
 
     @on(Input.Submitted, "#search")
     def _on_search_submitted(self, event: Input.Submitted) -> None:

@@ -6,6 +6,11 @@ originals (id, title, score, why) and `D` opens the Duplicates panel to decide.
 
     ThreadRequested → (worker: Desk.thread + Desk.possible_duplicates) → ThreadLoaded,
                                                                         DuplicatesLoaded
+
+Fast opening: the Queue keeps one ThreadScreen and, on enter, reads the thread (about a
+millisecond) and calls `show` before pushing it, so the screen is painted once, with its posts,
+and no widgets are composed or restyled: the post cards are reused, each given another post.
+Long posts arrive as their first WINDOW characters; `m` reads the next window (PostView pages).
 """
 
 from __future__ import annotations
@@ -30,10 +35,11 @@ from console.messages import (
     ThreadLoaded,
     ThreadRequested,
 )
+from console.models import PostView as PostData
 from console.models import ThreadView
 from console.safe_text import clip, printable
 from console.screens.base import DeskScreen
-from widgets.post_view import PostView
+from widgets.post_view import DEFAULT_LIMIT, PostView
 from widgets.status_bar import StatusBar
 from widgets.title_bar import TitleBar
 
@@ -41,6 +47,18 @@ BANNER_LINES = 3  # candidates shown at most (one line each)
 TITLE_MOST, TITLE_LEAST = 40, 16  # characters of an original's title shown
 WHY_WANTED = 14  # characters of the explanation the title leaves room for, if it can
 REVIEW_HINT = " — D to review"
+WINDOW = DEFAULT_LIMIT  # characters of a post read and drawn at a time
+
+
+class WindowLoaded(Message):
+    """Characters `start ..` of post `post_id`, for the card that asked."""
+
+    def __init__(self, card: PostView, post_id: int, start: int, text: str) -> None:
+        super().__init__()
+        self.card = card
+        self.post_id = post_id
+        self.start = start
+        self.text = text
 
 
 class DuplicatesLoaded(Message):
@@ -112,6 +130,23 @@ def heading(view: ThreadView, actor: str) -> Text:
     return text
 
 
+def card_of(post: PostData) -> dict[str, object]:
+    """A post as the fields of a PostView card."""
+    return {
+        "key": post.post_id,
+        "author": printable(post.author, single_line=True),
+        "when": when(post.created_at),
+        "body": printable(post.body),
+        "length": post.body_length,
+        "score": post.score,
+        "reputation": post.author_reputation,
+        "accepted": post.accepted,
+        "hidden_reason": (post.hidden_reason or "") if post.hidden else None,
+        "flags": post.flag_count,
+        "label": "Q" if post.position == 0 else f"{post.position}.",
+    }
+
+
 class Posts(VerticalScroll, inherit_bindings=False):
     """The posts, scrolled by the screen's keys (its own arrow bindings would shadow j/k)."""
 
@@ -120,7 +155,9 @@ class ThreadScreen(DeskScreen):
     CSS_PATH = "thread.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="thread.back", tooltip="Back to the Queue"),
+        Binding(
+            "escape,q,backspace", "back", "Back", id="thread.back", tooltip="Back to the Queue"
+        ),
         Binding(
             "j,down", "move(1)", "Next post", show=False, id="thread.next", tooltip="Next post"
         ),
@@ -179,12 +216,13 @@ class ThreadScreen(DeskScreen):
         ),
     ]
 
-    def __init__(self, thread_id: int) -> None:
+    def __init__(self, thread_id: int = 0) -> None:
         super().__init__()
         self.thread_id = thread_id
         self.view: ThreadView | None = None
         self._focus_index = 0
         self.candidates: list[Candidate] = []
+        self._preloaded: tuple[ThreadView, list[Candidate]] | None = None
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -196,8 +234,33 @@ class ThreadScreen(DeskScreen):
         yield StatusBar(id="thread-status")
         yield Footer(compact=True, show_command_palette=False)
 
-    def on_mount(self) -> None:
-        self.post_message(ThreadRequested(self.thread_id))
+    async def on_mount(self) -> None:
+        if self._preloaded is not None:
+            view, candidates = self._preloaded
+            self._preloaded = None
+            await self._show_now(view, candidates)
+        else:
+            self.post_message(ThreadRequested(self.thread_id))
+
+    def show(self, view: ThreadView, candidates: list[Candidate]) -> None:
+        """Show this thread (already read) the next time the screen is drawn."""
+        self.thread_id = view.thread_id
+        if not self.is_mounted:
+            self._preloaded = (view, candidates)
+            return
+        self.view = None
+        self._focus_index = 0
+        new = self._swap(view, candidates)
+        if new:
+            self.run_worker(self._mount_cards(new), group="show")
+
+    async def _show_now(self, view: ThreadView, candidates: list[Candidate]) -> None:
+        await self._mount_cards(self._swap(view, candidates))
+
+    def _swap(self, view: ThreadView, candidates: list[Candidate]) -> list[PostView]:
+        self.query_one("#posts", Posts).scroll_home(animate=False, immediate=True)
+        self._show_candidates(view.thread_id, candidates)
+        return self._apply(view)
 
     # ---- the message flow ----
     @on(ThreadRequested)
@@ -208,7 +271,7 @@ class ThreadScreen(DeskScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="thread")
     def load_thread(self, thread_id: int) -> None:
         def read(desk):  # type: ignore[no-untyped-def]
-            return desk.thread(thread_id), desk.possible_duplicates(thread_id)
+            return desk.thread(thread_id, window=WINDOW), desk.possible_duplicates(thread_id)
 
         view, candidates = self.host.call_desk(read)
         self.post_message(ThreadLoaded(view))
@@ -217,55 +280,54 @@ class ThreadScreen(DeskScreen):
     @on(DuplicatesLoaded)
     def _on_duplicates_loaded(self, message: DuplicatesLoaded) -> None:
         message.stop()
-        if message.thread_id != self.thread_id:
+        self._show_candidates(message.thread_id, message.candidates)
+
+    def _show_candidates(self, thread_id: int, candidates: list[Candidate]) -> None:
+        if thread_id != self.thread_id:
             return
-        self.candidates = message.candidates
+        self.candidates = candidates
         dupes = self.query_one("#thread-dupes", Static)
         if self.candidates:
-            dupes.update(banner(self.candidates, max(40, self.size.width - 2)))
+            dupes.update(banner(self.candidates, max(40, (self.size.width or 80) - 2)))
         dupes.display = bool(self.candidates)
         self.refresh_bindings()
 
     @on(ThreadLoaded)
     async def _on_thread_loaded(self, message: ThreadLoaded) -> None:
         message.stop()
-        view = message.view
-        if view == self.view:
-            return  # a periodic refresh found nothing new: keep focus, scroll and expanded posts
+        if message.view.thread_id != self.thread_id or message.view == self.view:
+            return  # another thread's, or nothing new: keep focus, scroll and windows
+        await self._mount_cards(self._apply(message.view))
+
+    def _apply(self, view: ThreadView) -> list[PostView]:
+        """Put `view` in the screen, reusing the cards there; returns the cards to mount."""
         self.view = view
         actor = self.desk.actor
         self.query_one("#thread-head", Static).update(heading(view, actor))
-        posts = self.query_one("#posts", Posts)
-        cards: list[PostView] = []
-        for post in view.posts:
-            cards.append(
-                PostView(
-                    key=post.post_id,
-                    author=printable(post.author, single_line=True),
-                    when=when(post.created_at),
-                    body=printable(post.body),
-                    score=post.score,
-                    reputation=post.author_reputation,
-                    accepted=post.accepted,
-                    hidden_reason=(post.hidden_reason or "") if post.hidden else None,
-                    flags=post.flag_count,
-                    label="Q" if post.position == 0 else f"{post.position}.",
-                )
-            )
-        for note in view.notes:
-            cards.append(
-                PostView(
-                    key=-note.note_id,
-                    author=printable(note.author, single_line=True),
-                    when=when(note.created_at),
-                    body=printable(note.body),
-                    label="internal note by",
-                    classes="-note",
-                )
-            )
-        async with posts.batch():
-            await posts.remove_children()
-            await posts.mount_all(cards)
+        cards = [card_of(post) for post in view.posts]
+        cards += [
+            {
+                "key": -note.note_id,
+                "author": printable(note.author, single_line=True),
+                "when": when(note.created_at),
+                "body": printable(note.body),
+                "label": "internal note by",
+                "note": True,
+            }
+            for note in view.notes
+        ]
+        existing = list(self.query_one("#posts", Posts).query_children(PostView))
+        new: list[PostView] = []
+        for index, fields in enumerate(cards):
+            if index < len(existing):
+                existing[index].set_post(**fields)  # type: ignore[arg-type]
+                existing[index].display = True
+            else:
+                note = bool(fields.pop("note", False))
+                card = PostView(**fields, classes="-note" if note else None)  # type: ignore[arg-type]
+                new.append(card)
+        for card in existing[len(cards) :]:
+            card.display = False
         hidden = sum(1 for p in view.posts if p.hidden)
         status = f"{len(view.posts)} posts"
         if hidden:
@@ -274,10 +336,34 @@ class ThreadScreen(DeskScreen):
             status += f" · {len(view.notes)} notes"
         bar = self.query_one("#thread-status", StatusBar)
         bar.left = f"Thread {view.thread_id} · {status}"
-        bar.right = "? help · esc back"
+        bar.right = "? help · esc/q back"
+        if not new and cards:
+            self._focus_card(min(self._focus_index, len(cards) - 1))
+        return new
+
+    async def _mount_cards(self, new: list[PostView]) -> None:
+        if not new:
+            return
+        await self.query_one("#posts", Posts).mount_all(new)
+        cards = self._cards()
         if cards:
-            index = min(self._focus_index, len(cards) - 1)
-            self._focus_card(index)
+            self._focus_card(min(self._focus_index, len(cards) - 1))
+
+    @on(PostView.WindowWanted)
+    def _on_window_wanted(self, message: PostView.WindowWanted) -> None:
+        message.stop()
+        self.load_window(message.post, message.post.key, message.start, message.length)
+
+    @work(thread=True, exit_on_error=False, group="window")
+    def load_window(self, card: PostView, post_id: int, start: int, length: int) -> None:
+        text = self.host.call_desk(lambda desk: desk.post_body(post_id, start, length))
+        self.post_message(WindowLoaded(card, post_id, start, printable(text)))
+
+    @on(WindowLoaded)
+    def _on_window_loaded(self, message: WindowLoaded) -> None:
+        message.stop()
+        if message.card.key == message.post_id:  # the card still shows that post
+            message.card.show_window(message.start, message.text)
 
     @on(RefreshRequested)
     def _on_refresh(self, message: RefreshRequested) -> None:
@@ -286,7 +372,7 @@ class ThreadScreen(DeskScreen):
 
     # ---- moving ----
     def _cards(self) -> list[PostView]:
-        return list(self.query_one("#posts", Posts).query_children(PostView))
+        return [c for c in self.query_one("#posts", Posts).query_children(PostView) if c.display]
 
     def _focus_card(self, index: int) -> None:
         cards = self._cards()

@@ -3,6 +3,11 @@ needs --yes (or a yes at the prompt) for a decision made in the console or alrea
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
+
 import pytest
 
 from console import decisions
@@ -88,3 +93,26 @@ def test_undo_over_a_later_decision_is_refused_with_who_and_when(
     assert f"dave did reopen on thread {ids['t1']} at 2026-11-20T12:07:00Z" in err
     assert len(err.splitlines()) == 1
     assert status(demo, ids["t1"]) == "open" and undo_count(demo) == 0
+
+
+def test_the_prompt_in_a_real_terminal(demo: Cache, ids: dict[str, int]) -> None:
+    """`peerdesk undo` with its stdin on a pseudo-terminal asks, and a `y` undoes."""
+    with decisions.acting_from("console: Thread"):
+        Desk.for_cache(demo).close([ids["t1"]])
+    main_fd, terminal_fd = pty.openpty()
+    try:
+        os.write(main_fd, b"y\n")  # typed ahead; read by input() after the question
+        run = subprocess.run(
+            [sys.executable, "-m", "console", "--db", str(demo.path), "undo"],
+            stdin=terminal_fd,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(terminal_fd)
+        os.close(main_fd)
+    assert run.returncode == 0, run.stderr
+    assert "console: Thread" in run.stdout and "Undo it? [y/N]" in run.stdout
+    assert "undid close of 1 item" in run.stdout
+    assert status(demo, ids["t1"]) == "open"

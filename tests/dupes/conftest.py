@@ -5,8 +5,26 @@ from __future__ import annotations
 import pytest
 
 from console.db import Cache
+from console.dupes import vectors
 from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
+
+# Filler threads on other subjects, so pools and z-scores look like a forum's.
+FILLER = [
+    ("Contract ends next month, best deal?", "What SIM only deal can I get when it ends?"),
+    ("Bill higher than expected this month", "My bill is 20 pounds more than my plan price."),
+    ("Hotspot tethering blocked", "Tethering says my plan does not allow a personal hotspot."),
+    ("Phone stuck on emergency calls only", "No service, only emergency calls, since Monday."),
+    ("Cancel my contract early", "What does it cost to leave my contract before it ends?"),
+    ("Wi-Fi calling not available on Pixel", "The Wi-Fi calling toggle is missing on my Pixel."),
+    ("Unlock code for old handset", "I need an unlock code for my old phone to use another SIM."),
+    ("Data bundle renewed early", "My data bundle renewed two days before the date."),
+    ("Spam texts from unknown number", "I keep getting scam texts about a parcel delivery."),
+    ("Upgrade eligibility question", "When can I upgrade my phone on a 24 month plan?"),
+    ("Payment declined for top up", "My card is declined when I try to top up online."),
+    ("Lost phone, block SIM", "My phone was stolen yesterday, how do I block the SIM?"),
+]
+
 
 THREADS = {
     # remote id: (title, body, status, created_at)
@@ -52,9 +70,16 @@ THREADS = {
 
 
 def seed(cache: Cache, kind: str = "discourse", name: str = "forum") -> dict[str, int]:
+    """THREADS, after a dozen older threads on other subjects (FILLER: remote ids f0..f11),
+    so that a thread's pool of possible originals looks like a forum's."""
     source = ensure_source(cache, kind, name, "https://forum.example")
     threads, posts = [], []
-    for remote, (title, body, status, created) in THREADS.items():
+    everything = {
+        f"f{i}": (title, body, "open", f"2025-06-{1 + i:02d}T10:00:00Z")
+        for i, (title, body) in enumerate(FILLER)
+    }
+    everything.update(THREADS)
+    for remote, (title, body, status, created) in everything.items():
         threads.append(
             ThreadRecord(
                 remote_id=remote,
@@ -73,7 +98,9 @@ def seed(cache: Cache, kind: str = "discourse", name: str = "forum") -> dict[str
         posts.append(
             PostRecord(f"{remote}-a2", remote, None, 2, "Wrong!", "Wrong!", created, score=-3)
         )
-    return upsert_threads(cache, source, threads, posts)
+    ids = upsert_threads(cache, source, threads, posts)
+    vectors.embed_threads(cache, ids.values())  # as a sync page does (update_candidates)
+    return ids
 
 
 @pytest.fixture

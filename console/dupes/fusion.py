@@ -1,0 +1,70 @@
+"""One ranking from two signals, and one calibrated probability per pair.
+
+Pure: numbers in, numbers out. Used by the console (`console.dupes.candidates`) and by the
+benchmarks (`bench/semeval.py`, `bench/calibrate.py`), so both measure what moderators get.
+
+Ranking: within one thread's pool of candidates, the lexical score (`scorer.score`) and the
+embedding cosine are each turned into z-scores over the pool and added with EQUAL weights
+(fixed before any split was looked at; the weights were never tuned). With no embeddings the
+ranking is the lexical score alone.
+
+Probability: a logistic model over features of one pair (`features`), fitted by
+`bench/calibrate.py` on labelled pairs (SemEval dev, the demo's planted duplicates, Stack Exchange
+closed-as-duplicate links) with cross-validation by query; the coefficients are pasted below with
+the date and data they came from. A logistic output is in (0, 1) by construction: no bonus can
+push it past 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+Z_FLOOR = 1e-6  # a pool whose scores are all equal gives z = 0 for each
+
+
+def zscores(values: Sequence[float]) -> list[float]:
+    n = len(values)
+    if n < 2:
+        return [0.0] * n
+    mean = sum(values) / n
+    spread = math.sqrt(sum((v - mean) ** 2 for v in values) / n)
+    if spread < Z_FLOOR:
+        return [0.0] * n
+    return [(v - mean) / spread for v in values]
+
+
+def fuse(lexical: Sequence[float], cosines: Sequence[float] | None) -> list[float]:
+    """The ranking key of each candidate in one pool (higher is better)."""
+    if cosines is None:
+        return zscores(lexical)
+    return [a + b for a, b in zip(zscores(lexical), zscores(cosines), strict=True)]
+
+
+def features(lexical: float, cosine: float | None, fused: float) -> tuple[float, ...]:
+    """What the probability is computed from: the absolute similarities and the pool-relative
+    rank key. Without an embedding: the lexical score and its z-score (a model of its own)."""
+    if cosine is None:
+        return (lexical, fused)
+    return (lexical, cosine, fused)
+
+
+# Fitted by `python -m bench.calibrate --write` (README "Duplicates: calibration"); do not edit
+# by hand. Each: (intercept, coefficients in `features` order).
+SEMANTIC_MODEL = (-4.7551, (0.0, 2.0778, 0.6585))
+LEXICAL_MODEL = (-3.4642, (0.4659, 1.0377))
+
+
+def logistic(model: tuple[float, tuple[float, ...]], x: tuple[float, ...]) -> float:
+    intercept, coef = model
+    logit = intercept + sum(c * v for c, v in zip(coef, x, strict=True))
+    if logit >= 0:
+        return 1.0 / (1.0 + math.exp(-logit))
+    e = math.exp(logit)
+    return e / (1.0 + e)
+
+
+def probability(lexical: float, cosine: float | None, fused: float) -> float:
+    """The calibrated probability that the pair is a duplicate, in (0, 1)."""
+    model = LEXICAL_MODEL if cosine is None else SEMANTIC_MODEL
+    return logistic(model, features(lexical, cosine, fused))

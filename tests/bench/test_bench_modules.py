@@ -1,0 +1,38 @@
+"""Every benchmark module imports, and the ones that run on small inputs run: none can rot."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+import pytest
+
+import bench
+
+BENCH = Path(bench.__file__).resolve().parent
+MODULES = sorted(m.name for m in pkgutil.iter_modules([str(BENCH)]))
+
+
+def test_the_benchmark_folder_is_listed_in_full() -> None:
+    assert {"semeval", "bench_dupes", "calibrate", "run_all"} <= set(MODULES)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_benchmark_module_imports_and_has_a_main(name: str) -> None:
+    module = importlib.import_module(f"bench.{name}")
+    assert callable(getattr(module, "main", None)), f"bench.{name} has no main()"
+
+
+def test_bench_dupes_runs_end_to_end_on_a_tiny_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from bench import bench_dupes
+
+    assert bench_dupes.main(["--sizes", "300", "--new", "4", "--work", str(tmp_path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    row = report["sizes"]["300"]
+    assert row["threads"] >= 300 and row["new_thread_ms"]["n"] == 4
+    assert row["vector_bytes"] > 300 * 384

@@ -1,0 +1,84 @@
+"""Reading the Queue the fast way: search pages from the newest matches, filters from small
+indexes, and counts and searches on a read-only connection of their own (store.QueueReader)."""
+
+from __future__ import annotations
+
+from console import claims
+from console.db import Cache
+from console.desk import Desk
+from console.ingest import ensure_source, upsert_threads
+from console.models import PostRecord, ThreadRecord
+from console.store import QueueFilter, QueueReader, fts_query
+
+
+def add_threads(cache: Cache, count: int, word: str) -> list[int]:
+    source = ensure_source(cache, "discourse", "forum", "https://forum.example")
+    threads = [
+        ThreadRecord(
+            f"w{i}",
+            f"Question {i} about {word}",
+            "u1",
+            "open",
+            f"2026-11-{1 + i % 19:02d}T12:00:00Z",
+            f"2026-11-{1 + i % 19:02d}T12:00:00Z",
+            flag_count=i % 3,
+        )
+        for i in range(count)
+    ]
+    posts = [
+        PostRecord(f"w{i}.0", f"w{i}", "u1", 0, f"Body {i}", f"Body {i}", "2026-11-01T12:00:00Z")
+        for i in range(count)
+    ]
+    ids = upsert_threads(cache, source, threads, posts)
+    return [ids[f"w{i}"] for i in range(count)]
+
+
+def test_a_prefix_needs_three_letters() -> None:
+    assert fts_query("ro") == '"ro"'
+    assert fts_query("roa") == '"roa"*'
+    assert fts_query("sim ca") == '"sim" "ca"'
+    assert fts_query("  ") is None
+
+
+def test_search_pages_list_the_newest_threads_first_and_agree_with_the_count(
+    desk: Desk, cache: Cache
+) -> None:
+    ids = add_threads(cache, 250, "voicemail")
+    flt = QueueFilter(text="voicemail", everything=True)
+    assert desk.queue_count(flt) == 250
+    seen: list[int] = []
+    for offset in (0, 100, 200):
+        seen += [i.thread_id for i in desk.queue(flt, offset=offset, limit=100)]
+    assert seen == sorted(ids, reverse=True)  # every match once, newest first
+
+
+def test_mine_and_likely_duplicates_filters(desk: Desk, cache: Cache, ids: dict[str, int]) -> None:
+    claims.claim(cache, ids["t2"], "alice", minutes=15)
+    mine = QueueFilter(claimed_by="alice")
+    assert [i.thread_id for i in desk.queue(mine)] == [ids["t2"]]
+    assert desk.queue_count(mine) == 1
+    assert desk.queue_count(QueueFilter(claimed_by="nobody")) == 0
+    cache.conn.execute(
+        "INSERT INTO duplicate_links (thread_id, original_id, score, method, decision, "
+        "created_at) VALUES (?, ?, 0.95, 'test', 'pending', '2026-11-20T12:00:00Z')",
+        (ids["t1"], ids["t2"]),
+    )
+    strong = QueueFilter(strong_duplicates=True)
+    assert [i.thread_id for i in desk.queue(strong)] == [ids["t1"]]
+    assert desk.queue_count(strong) == 1
+
+
+def test_the_reader_counts_and_pages_on_its_own_connection(desk: Desk, cache: Cache) -> None:
+    add_threads(cache, 30, "topup")
+    reader = QueueReader(cache.path)
+    try:
+        flt = QueueFilter(text="topup", everything=True)
+        assert reader.count(flt) == desk.queue_count(flt) == 30
+        page = reader.page(flt, offset=0, limit=10)
+        assert page is not None
+        assert [i.thread_id for i in page] == [i.thread_id for i in desk.queue(flt, limit=10)]
+        # the Desk's connection is free while the reader works: a write goes through at once
+        with desk.cache.transaction() as conn:
+            conn.execute("UPDATE threads SET flag_count = flag_count WHERE id = 1")
+    finally:
+        reader.close()
