@@ -384,6 +384,76 @@ def truth(cache: Cache) -> dict[str, Any]:
     return report
 
 
+def semantic_only(path: Path, size: int, queries: int = 200) -> dict[str, Any]:
+    """The semantic recall stage alone at `size` vectors: clustered synthetic unit vectors (5,000
+    Gaussian "topics", each vector its topic plus noise, cosine ~0.6 to the topic; a query is a
+    stored vector plus a little noise, like a re-asked question), stored and clustered exactly
+    as real ones. Times `vectors.neighbours` (what a new thread pays for semantic recall),
+    compares its top 10 with the exact top 10 (`recall_at_10_vs_exact`; beyond a query's own
+    topic the exact ranking is a near-tie between random vectors), says how often the stored
+    vector the query was made from is in its top 10 (`finds_the_near_copy`), and times a
+    brute-force numpy scan of every vector for comparison."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    cache = open_cache(path, create=True)
+    source = ensure_source(cache, "demo", "bench")
+    rng = np.random.default_rng(SEED)
+    topics = rng.standard_normal((5_000, embed.DIMS), dtype=np.float32)
+    topics /= np.linalg.norm(topics, axis=1, keepdims=True)
+    began = time.perf_counter()
+    cache.conn.execute("PRAGMA foreign_keys = OFF")  # vectors without thread rows: stage only
+    all_ids = np.arange(1, size + 1)
+    matrix = np.empty((size, embed.DIMS), dtype=np.int8)
+    for start in range(0, size, 50_000):
+        n = min(50_000, size - start)
+        v = topics[rng.integers(0, len(topics), n)] + 0.068 * rng.standard_normal(
+            (n, embed.DIMS), dtype=np.float32
+        )
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        q = embed.to_int8(v)
+        matrix[start : start + n] = q
+        rows = [(start + i + 1, source, f"{2000 + (start + i) // 50_000}", "", 0) for i in range(n)]
+        vectors.store(cache, rows, q)
+    store_s = time.perf_counter() - began
+    began = time.perf_counter()
+    cells = vectors.train_cells(cache)
+    train_s = time.perf_counter() - began
+    times, brute, hits, found = [], [], 0, 0
+    for _ in range(queries):
+        origin = int(rng.integers(0, size))
+        base = matrix[origin].astype(np.float32) / embed.SCALE
+        noisy = base + 0.03 * rng.standard_normal(embed.DIMS, dtype=np.float32)
+        query = embed.to_int8((noisy / np.linalg.norm(noisy))[None, :])[0]
+        t0 = time.perf_counter()
+        ann = vectors.neighbours(cache, query, source, before="9999", limit=10)
+        times.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        exact = all_ids[np.argsort(-embed.cosine_int8(query, matrix), kind="stable")[:10]]
+        brute.append((time.perf_counter() - t0) * 1000)
+        hits += len(set(exact.tolist()) & {t for t, _ in ann})
+        found += origin + 1 in {t for t, _ in ann}
+    times.sort()
+    brute.sort()
+    cache.close()
+    return {
+        "vectors": size,
+        "cells": cells,
+        "store_s": round(store_s, 1),
+        "train_cells_s": round(train_s, 1),
+        "neighbours_ms": {
+            "p50": round(statistics.median(times), 2),
+            "p95": round(times[int(0.95 * (len(times) - 1))], 2),
+        },
+        "recall_at_10_vs_exact": round(hits / (10 * queries), 3),
+        "finds_the_near_copy": round(found / queries, 3),
+        "brute_force_numpy_ms": {
+            "p50": round(statistics.median(brute), 2),
+            "p95": round(brute[int(0.95 * (len(brute) - 1))], 2),
+        },
+        "file_bytes": path.stat().st_size,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -395,7 +465,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--truth-demo", type=int, metavar="THREADS", help="ground truth: demo")
     parser.add_argument("--truth-cache", type=Path, metavar="PATH", help="ground truth: a cache")
+    parser.add_argument(
+        "--semantic-only", type=int, nargs="+", metavar="N", help="the semantic recall stage alone"
+    )
     args = parser.parse_args(argv)
+    if args.semantic_only:
+        args.work.mkdir(parents=True, exist_ok=True)
+        result = {
+            "benchmark": "dupes-semantic-recall",
+            "sizes": {
+                str(n): semantic_only(args.work / f"vectors-{n}.sqlite3", n)
+                for n in args.semantic_only
+            },
+        }
+        print(json.dumps(result, indent=1))
+        return 0
     if args.truth_demo or args.truth_cache:
         if args.truth_cache:
             cache = open_cache(args.truth_cache)

@@ -6,6 +6,9 @@
 2. A first sync from a local fake Discourse server (a real HTTP server on 127.0.0.1, the test
    suite's): topics/s and requests per topic.
 3. A no-change re-sync of the same server: requests made and seconds.
+4. The rotating re-check's price: plain re-syncs when every topic counts as recently active
+   (the worst case: each sync re-reads 1/recheck_every of them), as requests per sync.
+5. A `--full` reconciliation of the unchanged server (every topic read again).
 
 Targets: JSONL import >= 50,000 posts/s on 1,000,000 posts; no-change re-sync of 10,000 topics in
 <= 5 requests per 1,000 topics.
@@ -121,7 +124,7 @@ def bench_jsonl(posts: int, tmp: Path) -> dict[str, object]:
     }
 
 
-def bench_discourse(topics: int, tmp: Path) -> dict[str, object]:
+def bench_discourse(topics: int, tmp: Path, rotation_syncs: int = 3) -> dict[str, object]:
     from tests.sync.fake_discourse import API_KEY, API_USER, community
 
     os.environ["PEERDESK_BENCH_API_KEY"] = API_KEY
@@ -144,9 +147,28 @@ def bench_discourse(topics: int, tmp: Path) -> dict[str, object]:
         again = runner.sync_source(cache, runner.source(cache, "bench"))
         again_s = time.perf_counter() - started
         again_requests = len(server.state.requests) - before
+        # every topic active: the rotation re-reads 1/recheck_every of them on each sync
+        with cache.transaction() as conn:
+            conn.execute(
+                "UPDATE sources SET options = ? WHERE name = 'bench'",
+                (json.dumps({"retry": FAST_RETRIES.__dict__, "recheck_days": 100_000}),),
+            )
+        rotation = []
+        for _ in range(rotation_syncs):
+            before = len(server.state.requests)
+            started = time.perf_counter()
+            runner.sync_source(cache, runner.source(cache, "bench"))
+            rotation.append((len(server.state.requests) - before, time.perf_counter() - started))
+        before = len(server.state.requests)
+        started = time.perf_counter()
+        full = runner.sync_source(cache, runner.source(cache, "bench"), full=True)
+        full_s = time.perf_counter() - started
+        full_requests = len(server.state.requests) - before
         cache.close()
     finally:
         server.stop()
+    every = 24  # DiscourseOptions.recheck_every
+    per_sync = [r for r, _ in rotation]
     return {
         "topics": topics,
         "first_sync": {
@@ -163,6 +185,18 @@ def bench_discourse(topics: int, tmp: Path) -> dict[str, object]:
             "requests_per_1000_topics": round(again_requests * 1000 / topics, 2),
             "seconds": round(again_s, 3),
             "target_requests_per_1000_topics": 5,
+        },
+        "resync_every_topic_active": {
+            "recheck_every_syncs": every,
+            "syncs": len(rotation),
+            "requests_per_sync": per_sync,
+            "extra_requests_per_sync": round(sum(per_sync) / max(1, len(per_sync)) - 3, 1),
+            "seconds_per_sync": [round(t, 3) for _, t in rotation],
+        },
+        "full_reconcile": {
+            "result": full.result,
+            "requests": full_requests,
+            "seconds": round(full_s, 2),
         },
     }
 

@@ -329,7 +329,10 @@ class Session:
                     break
                 if check is None:
                     return None
-                raise RuntimeError(f"key {name!r}: no correct screen within {self.timeout} s")
+                raise RuntimeError(
+                    f"key {name!r}: no correct screen within {self.timeout} s; the screen:\n"
+                    + term.text()
+                )
             changed = frame.signature != before
             if changed:
                 changed_at, before = frame.at, frame.signature
@@ -350,7 +353,10 @@ class Session:
             self.learned[tag] = top_rows(self.term.last.lines if self.term.last else [])
             return
         wanted = self.learned[tag]
-        self.press(name, keys, lambda lines: check(lines) and top_rows(lines) == wanted)
+        try:
+            self.press(name, keys, lambda lines: check(lines) and top_rows(lines) == wanted)
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}\nexpected rows:\n" + "\n".join(wanted)) from None
 
     def safely(self, name: str, action: Callable[[], None]) -> None:
         try:
@@ -421,7 +427,7 @@ def one_round(s: Session, back_keys: list[str]) -> None:
     # open a thread with replies (moving between posts is measured there)
     target = 2
     for index, line in enumerate(queue_rows(term.last.lines if term.last else [])[1:], start=2):
-        replies = line[23:26].strip()
+        replies = line[24:27].strip()
         if replies.isdigit() and int(replies) >= 2:
             target = index
             break

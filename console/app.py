@@ -50,6 +50,7 @@ PANELS: tuple[Panel, ...] = (
     Panel("queue", "1", "Queue", "console.screens.queue:QueueScreen"),
     Panel("duplicates", "D", "Duplicates", "console.screens.duplicates:DuplicatesScreen"),
     Panel("sync", "Y", "Sync", "console.screens.sync:SyncScreen"),
+    Panel("escalations", "E", "Escalations", "console.screens.escalations:EscalationsScreen"),
     Panel("rewards", "dollar_sign", "Rewards", "console.screens.rewards:RewardsScreen"),
 )
 

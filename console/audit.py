@@ -37,8 +37,14 @@ def append(
     target_id: int | None,
     detail: dict[str, Any],
     batch_id: int | None = None,
+    os_user: str | None = None,
 ) -> int:
-    """Append one entry inside the caller's transaction; returns its id."""
+    """Append one entry inside the caller's transaction; returns its id.
+
+    `os_user` (an Identity's `audit_os_user`) records the OS account of an overridden name.
+    """
+    if os_user is not None:
+        detail = {**detail, "os_user": os_user}
     head = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
     prev_hash = head[1] if head else GENESIS
     row = {

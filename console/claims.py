@@ -2,6 +2,8 @@
 
 A claim is taken in a BEGIN IMMEDIATE transaction, so two processes asking at once are serialised
 by SQLite and exactly one wins. A lease runs out by itself; claiming again extends your own.
+Taking and giving up a claim are role-checked (`claim`, `release`) and each writes one audit
+entry in the same transaction.
 """
 
 from __future__ import annotations
@@ -9,9 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from console import audit
 from console.clock import now, now_iso, parse
 from console.db import Cache
 from console.errors import ClaimConflict, NotFound
+from console.identity import Identity
+from console.roles import require
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,10 @@ def check_free(cache: Cache, thread_id: int, actor: str) -> None:
         raise ClaimConflict(conflict_message(thread_id, current.holder, current.expires_at))
 
 
-def claim(cache: Cache, thread_id: int, actor: str, minutes: int = 15) -> Claim:
-    """Take or extend the lease on `thread_id` for `actor`."""
+def claim(cache: Cache, thread_id: int, who: Identity, minutes: int = 15) -> Claim:
+    """Take or extend the lease on `thread_id` for `who` (audited)."""
+    require(who, "claim")
+    actor = who.name
     expires = (now() + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with cache.transaction() as conn:
         if not conn.execute("SELECT 1 FROM threads WHERE id = ?", (thread_id,)).fetchone():
@@ -57,13 +64,34 @@ def claim(cache: Cache, thread_id: int, actor: str, minutes: int = 15) -> Claim:
             "claimed_at = excluded.claimed_at, expires_at = excluded.expires_at",
             (thread_id, actor, now_iso(), expires),
         )
+        audit.append(
+            conn,
+            actor=actor,
+            action="claim",
+            target_kind="thread",
+            target_id=thread_id,
+            detail={"expires_at": expires},
+            os_user=who.audit_os_user,
+        )
     return Claim(thread_id, actor, expires)
 
 
-def release(cache: Cache, thread_id: int, actor: str) -> bool:
-    """Give up your own claim; returns whether there was one."""
+def release(cache: Cache, thread_id: int, who: Identity) -> bool:
+    """Give up your own claim; returns whether there was one (audited when there was)."""
+    require(who, "release")
     with cache.transaction() as conn:
         cursor = conn.execute(
-            "DELETE FROM claims WHERE thread_id = ? AND holder = ?", (thread_id, actor)
+            "DELETE FROM claims WHERE thread_id = ? AND holder = ?", (thread_id, who.name)
         )
-        return cursor.rowcount > 0
+        if cursor.rowcount == 0:
+            return False
+        audit.append(
+            conn,
+            actor=who.name,
+            action="release",
+            target_kind="thread",
+            target_id=thread_id,
+            detail={},
+            os_user=who.audit_os_user,
+        )
+        return True

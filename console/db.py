@@ -18,7 +18,9 @@ from typing import Any
 
 import sqlite_utils
 
+from console import sqltext
 from console.errors import CacheError, DiskFull
+from console.files import make_private, tighten
 from console.migrations import LATEST_VERSION, MIGRATIONS
 
 BUSY_TIMEOUT_MS = 5000
@@ -172,19 +174,24 @@ def open_cache(path: Path, *, create: bool = False) -> Cache:
                 "add a platform with `peerdesk source add`, or use --db PATH."
             )
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private(path)  # SQLite gives the -wal and -shm files this file's mode
         except OSError as error:
-            raise CacheError(f"Cannot create the folder for the cache {path}: {error}") from error
+            raise CacheError(f"Cannot create the cache {path}: {error}") from error
     elif path.is_dir():
         raise CacheError(f"The cache path {path} is a folder; give a file path with --db.")
     elif not os.access(path, os.R_OK):
         raise CacheError(f"The cache {path} is not readable by you; check its permissions.")
+    else:
+        for item in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            tighten(item)
 
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5)
     except sqlite3.Error as error:
         raise explain(error, path) from error
     conn.row_factory = sqlite3.Row
+    sqltext.register(conn)  # NUL-safe length/substr for the SQL in console.sqltext
     try:
         _check_and_migrate(conn, path)
     except BaseException:

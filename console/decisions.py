@@ -22,7 +22,8 @@ from console.claims import check_free
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import InvalidDecision, NotFound, NothingToUndo
-from console.models import DecisionResult, Role
+from console.identity import Identity
+from console.models import DecisionResult
 from console.platforms import push_state
 from console.roles import require
 from console.urgency import in_queue
@@ -123,7 +124,7 @@ def _write(
     conn: sqlite3.Connection,
     change: Change,
     *,
-    actor: str,
+    who: Identity,
     action: str,
     batch_id: int,
     extra: dict[str, Any] | None = None,
@@ -136,12 +137,13 @@ def _write(
         detail.update(extra)
     audit_id = audit.append(
         conn,
-        actor=actor,
+        actor=who.name,
         action=action,
         target_kind=change.target_kind,
         target_id=change.target_id,
         detail=detail,
         batch_id=batch_id,
+        os_user=who.audit_os_user,
     )
     if change.outbox_action is None:
         return None
@@ -169,17 +171,20 @@ def _write(
 def decide(
     cache: Cache,
     *,
-    actor: str,
-    roles: frozenset[Role],
+    who: Identity,
     action: str,
     target_ids: Sequence[int],
     params: dict[str, Any] | None = None,
 ) -> DecisionResult:
-    """Apply `action` to every target as one batch: all or nothing."""
+    """Apply `action` to every target as one batch: all or nothing.
+
+    `who` comes from `console.identity.establish`; its roles are checked here, once.
+    """
     kind = KINDS.get(action)
     if kind is None:
         raise InvalidDecision(f"Unknown decision {action!r}")
-    require(actor, roles, kind.role_action)
+    require(who, kind.role_action)
+    actor = who.name
     targets = list(dict.fromkeys(target_ids))
     if not targets:
         raise InvalidDecision("Nothing is selected")
@@ -190,7 +195,7 @@ def decide(
         for target in targets:
             check_free(cache, kind.thread_of(conn, target), actor)
             change = kind.apply(conn, target, params)
-            outbox_id = _write(conn, change, actor=actor, action=action, batch_id=batch_id)
+            outbox_id = _write(conn, change, who=who, action=action, batch_id=batch_id)
             if outbox_id:
                 outbox_ids.append(outbox_id)
     _made(batch_id)
@@ -365,8 +370,7 @@ def undo_preview(cache: Cache, *, actor: str) -> UndoPreview:
 def undo_last(
     cache: Cache,
     *,
-    actor: str,
-    roles: frozenset[Role],
+    who: Identity,
     expect_batch: int | None = None,
 ) -> DecisionResult:
     """Take back `actor`'s newest decision or batch that is not already undone.
@@ -377,7 +381,8 @@ def undo_last(
     were never sent are cancelled; for those already sent (or being sent) the reverse action is
     queued, so the platform ends where it started.
     """
-    require(actor, roles, "undo")
+    require(who, "undo")
+    actor = who.name
     with cache.transaction() as conn:
         preview = _preview(conn, actor)
         if expect_batch is not None and preview.batch_id != expect_batch:
@@ -418,7 +423,7 @@ def undo_last(
             outbox_id = _write(
                 conn,
                 change,
-                actor=actor,
+                who=who,
                 action=f"undo_{action}",
                 batch_id=undo_batch,
                 extra={"undoes_audit": entry["id"], "cancelled_outbox": cancelled},

@@ -1,25 +1,30 @@
 """The Desk: one moderator's view of one cache. The console and the CLI talk only to this.
 
-It knows who is acting and with which roles, and routes every read to console.store and every
-decision to console.decisions, where roles are enforced.
+It knows who is acting (`who`, from `console.identity`: the OS account, roles looked up from the
+roles files) and routes every read to console.store and every change or export through its
+`door` (console.door): one role check and one audit entry per change. See console/door.py for
+how a feature adds its own role-checked actions.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from console import audit, claims, decisions, outbox, store
+from console import audit, claims, decisions, outbox, sources, store
 from console.config import Config, load_config
 from console.db import Cache, open_cache
+from console.door import Door
 from console.dupes import actions as _dupe_actions  # also registers the dupe_* decisions
 from console.dupes import panel as _dupe_panel
 from console.dupes.candidates import Candidate, candidates
 from console.dupes.panel import PairRow, PairView
 from console.errors import PeerdeskError
 from console.escalate.service import Escalations
+from console.identity import Identity, establish, requested_name
 from console.models import (
     AuditProblem,
     DecisionResult,
@@ -28,12 +33,14 @@ from console.models import (
     Role,
     ThreadView,
 )
-from console.paths import default_config_path, default_db_path
-from console.roles import allowed, current_user, require
+from console.paths import CONFIG_ENV, default_config_path, default_db_path
 from console.store import QueueFilter
+
+__all__ = ["Desk", "QueueFilter", "load_config_for"]
 
 if TYPE_CHECKING:  # sync is imported when first used: it brings httpx, slow to import
     from console.rewards.service import Rewards
+    from sync.jsonl import ImportReport
     from sync.push import PushReport
     from sync.runner import SyncReport
     from sync.status import SourceStatus, SyncErrorRow, SyncSummary
@@ -41,16 +48,26 @@ if TYPE_CHECKING:  # sync is imported when first used: it brings httpx, slow to 
 SyncProgress = Callable[[str, str, int, "int | None"], None]
 """progress(source name, what is happening, items done, items in all or None)"""
 
-ALL_ROLES = frozenset(Role)
+PageProgress = Callable[[str, Any], None]
+"""on_page(source name, the sync.base.Page just stored)"""
+
+
+def load_config_for(config_path: Path | None) -> Config:
+    """The config: a path the user named (--config or PEERDESK_CONFIG) must exist."""
+    named = config_path is not None or bool(os.environ.get(CONFIG_ENV))
+    return load_config(config_path or default_config_path(), must_exist=named)
 
 
 @dataclass
 class Desk:
     cache: Cache
-    actor: str
-    roles: frozenset[Role]
+    who: Identity
     config: Config
     demo: bool = False
+    door: Door = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.door = Door(self.cache, self.who)
 
     @classmethod
     def open(
@@ -61,27 +78,54 @@ class Desk:
         create: bool = False,
         actor: str | None = None,
     ) -> Desk:
-        config = load_config(config_path or default_config_path())
+        """Open the cache as the OS user; `actor` (--as) or PEERDESK_USER asks for an override."""
+        config = load_config_for(config_path)
         cache = open_cache(db_path or default_db_path(), create=create)
-        return cls.for_cache(cache, config=config, actor=actor)
+        try:
+            return cls.for_cache(cache, config=config, actor=actor)
+        except BaseException:
+            cache.close()
+            raise
 
     @classmethod
     def for_cache(
         cls, cache: Cache, *, config: Config | None = None, actor: str | None = None
     ) -> Desk:
         config = config or Config()
-        actor = actor or current_user()
         demo = cache.meta("demo") == "1"
-        roles = ALL_ROLES if demo else config.roles.get(actor, frozenset())
-        return cls(cache=cache, actor=actor, roles=roles, config=config, demo=demo)
+        who = establish(cache.path, config, requested=requested_name(actor), demo=demo)
+        return cls(cache=cache, who=who, config=config, demo=demo)
+
+    @property
+    def actor(self) -> str:
+        return self.who.name
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return self.who.roles
 
     @property
     def role_notice(self) -> str:
-        if self.demo:
-            return f"demo community: {self.actor} has every role"
-        if not self.roles:
-            return f"{self.actor} has no role: read-only (an admin can grant roles in the config)"
-        return f"{self.actor}: " + ", ".join(sorted(r.value for r in self.roles))
+        who = self.who.label
+        if self.demo and self.who.roles == frozenset(Role):
+            text = f"demo community: {who} has every role"
+        elif not self.who.roles:
+            text = f"{who} has no role: read-only (roles come from {self.who.roles_from})"
+        else:
+            text = f"{who}: " + ", ".join(sorted(r.value for r in self.who.roles))
+        return text
+
+    def whoami(self) -> list[str]:
+        """Who you are, your roles and where they came from, in lines (`peerdesk whoami`)."""
+        lines = [self.role_notice, f"OS user: {self.who.os_user}"]
+        if self.who.overridden:
+            lines.append(
+                f"acting as {self.who.name}: allowed because you own the cache {self.cache.path}; "
+                "every audit entry records your OS user too"
+            )
+        lines.append(f"roles from: {self.who.roles_from}")
+        lines.extend(f"note: {notice}" for notice in self.who.notices)
+        return lines
 
     @property
     def escalations(self) -> Escalations:
@@ -89,7 +133,7 @@ class Desk:
         return Escalations(self)
 
     def can(self, action: str) -> bool:
-        return allowed(self.roles, action)
+        return self.door.can(action)
 
     # ---- reading ----
     def queue(
@@ -124,22 +168,14 @@ class Desk:
 
     # ---- claims ----
     def claim(self, thread_id: int) -> claims.Claim:
-        require(self.actor, self.roles, "claim")
-        return claims.claim(self.cache, thread_id, self.actor, self.config.lease_minutes)
+        return claims.claim(self.cache, thread_id, self.who, self.config.lease_minutes)
 
     def release(self, thread_id: int) -> bool:
-        return claims.release(self.cache, thread_id, self.actor)
+        return claims.release(self.cache, thread_id, self.who)
 
     # ---- decisions ----
     def decide(self, action: str, target_ids: list[int], **params: object) -> DecisionResult:
-        return decisions.decide(
-            self.cache,
-            actor=self.actor,
-            roles=self.roles,
-            action=action,
-            target_ids=target_ids,
-            params=dict(params),
-        )
+        return self.door.decide(action, target_ids, **params)
 
     def close(self, thread_ids: list[int], reason: str = "") -> DecisionResult:
         return self.decide("close", thread_ids, reason=reason)
@@ -155,13 +191,12 @@ class Desk:
 
     def undo_preview(self) -> decisions.UndoPreview:
         """What `undo` would take back now (kind, items, when, where; blocked if someone changed
-        an item since). Raises NothingToUndo."""
+        an item since). Raises PermissionRefused (a role that may not undo), then NothingToUndo."""
+        self.door.check("undo")
         return decisions.undo_preview(self.cache, actor=self.actor)
 
     def undo(self, *, expect_batch: int | None = None) -> DecisionResult:
-        return decisions.undo_last(
-            self.cache, actor=self.actor, roles=self.roles, expect_batch=expect_batch
-        )
+        return self.door.undo(expect_batch=expect_batch)
 
     # ---- audit ----
     def verify_audit(self) -> list[AuditProblem]:
@@ -204,8 +239,7 @@ class Desk:
     def _duplicate_decision(self, action: str, thread_id: int, original_id: int) -> DecisionResult:
         return _dupe_actions.decide(
             self.cache,
-            actor=self.actor,
-            roles=self.roles,
+            who=self.who,
             action=action,
             thread_id=thread_id,
             original_id=original_id,
@@ -240,72 +274,88 @@ class Desk:
 
         return status.outbox_items(self.cache, states, limit)
 
-    def sync_errors(self, limit: int = 200) -> list[SyncErrorRow]:
+    def sync_errors(self, limit: int = 200, source: str | None = None) -> list[SyncErrorRow]:
         from sync import status
 
-        return status.errors(self.cache, limit=limit)
+        return status.errors(self.cache, source, limit=limit)
 
     def run_sync(
-        self, source_name: str | None = None, progress: SyncProgress | None = None
+        self,
+        source_name: str | None = None,
+        progress: SyncProgress | None = None,
+        *,
+        full: bool = False,
+        on_page: PageProgress | None = None,
     ) -> list[SyncReport]:
         """Pull one source (or every source); platform trouble is in the reports, never raised."""
         from sync import runner
 
-        require(self.actor, self.roles, "sync")
-
         def step(name: str, page: Any) -> None:
             if progress is not None:
                 progress(name, page.label or "page", page.done, page.total)
+            if on_page is not None:
+                on_page(name, page)
 
-        cache = open_cache(self.cache.path)
-        try:
-            rows = [runner.source(cache, source_name)] if source_name else runner.sources(cache)
-            reports = []
-            for row in rows:
-                if progress is not None:
-                    progress(row.name, "connecting", 0, None)
-                try:
-                    reports.append(runner.sync_source(cache, row, progress=step))
-                except PeerdeskError as error:
-                    reports.append(runner.SyncReport(row.name, "failed", str(error)))
-            return reports
-        finally:
-            cache.close()
+        with self.door.operation("sync", target_kind="source", detail={"full": full}) as record:
+            cache = open_cache(self.cache.path)
+            try:
+                rows = [runner.source(cache, source_name)] if source_name else runner.sources(cache)
+                reports = []
+                for row in rows:
+                    if progress is not None:
+                        progress(row.name, "connecting", 0, None)
+                    try:
+                        reports.append(runner.sync_source(cache, row, full=full, progress=step))
+                    except PeerdeskError as error:
+                        reports.append(runner.SyncReport(row.name, "failed", str(error)))
+            finally:
+                cache.close()
+            record["sources"] = {
+                r.source: {"result": r.result, "threads": r.threads, "posts": r.posts}
+                for r in reports
+            }
+        return reports
 
-    def run_push(self, progress: SyncProgress | None = None) -> list[PushReport]:
-        """Send the waiting decisions of every source; offline leaves them waiting."""
+    def run_push(
+        self, progress: SyncProgress | None = None, *, source_name: str | None = None
+    ) -> list[PushReport]:
+        """Send the waiting decisions of every source (or one); offline leaves them waiting."""
         from sync import push, runner
 
-        require(self.actor, self.roles, "sync")
-        cache = open_cache(self.cache.path)
-        try:
-            rows = runner.sources(cache)
-            reports = []
-            for index, row in enumerate(rows):
-                if progress is not None:
-                    progress(row.name, "sending waiting decisions", index, len(rows))
-                try:
-                    reports.append(push.push_source(cache, row))
-                except PeerdeskError as error:
-                    reports.append(push.PushReport(row.name, stopped=str(error)))
-            return reports
-        finally:
-            cache.close()
+        with self.door.operation("push", target_kind="source") as record:
+            cache = open_cache(self.cache.path)
+            try:
+                rows = [runner.source(cache, source_name)] if source_name else runner.sources(cache)
+                reports = []
+                for index, row in enumerate(rows):
+                    if progress is not None:
+                        progress(row.name, "sending waiting decisions", index, len(rows))
+                    try:
+                        reports.append(push.push_source(cache, row))
+                    except PeerdeskError as error:
+                        reports.append(push.PushReport(row.name, stopped=str(error)))
+            finally:
+                cache.close()
+            record["sources"] = {
+                r.source: {
+                    "applied": r.applied,
+                    "conflicts": r.conflicts,
+                    "rejected": r.rejected,
+                    "waiting": r.waiting,
+                    "offline": r.offline,
+                }
+                for r in reports
+            }
+        return reports
 
     def _outbox_decision(self, outbox_id: int, verb: str, done: Callable[[], bool]) -> bool:
-        require(self.actor, self.roles, "sync")
-        with self.cache.transaction() as conn:
-            changed = done()
-            if changed:
-                audit.append(
-                    conn,
-                    actor=self.actor,
-                    action=f"outbox_{verb}",
-                    target_kind="outbox",
-                    target_id=outbox_id,
-                    detail={},
-                )
-        return changed
+        return self.door.act(
+            f"outbox_{verb}",
+            lambda conn: done(),
+            target_kind="outbox",
+            target_id=outbox_id,
+            detail=lambda changed: {} if changed else None,
+        )
 
     def retry_outbox(self, outbox_id: int) -> bool:
         """Send a conflicted or rejected item again on the next push (audited)."""
@@ -322,3 +372,177 @@ class Desk:
         return self._outbox_decision(
             outbox_id, "dismiss", lambda: status.dismiss_item(self.cache, outbox_id)
         )
+
+    # ---- sources, import and export ----
+    def add_source(
+        self, name: str, *, kind: str, base_url: str | None, options: dict[str, Any]
+    ) -> int:
+        """Add a platform to sync with (admin; audited). Returns the source's id."""
+        from sync.runner import KINDS
+
+        if kind not in KINDS:
+            raise PeerdeskError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
+        return self.door.act(
+            "source_add",
+            lambda conn: sources.add(
+                conn, kind=kind, name=name, base_url=base_url, options=options
+            ),
+            target_kind="source",
+            detail={"name": name, "kind": kind, "base_url": base_url},
+        )
+
+    def remove_source(self, name: str) -> sources.Removed:
+        """Remove a platform and its cached threads (admin; refused while decisions wait)."""
+        from sync import credentials
+
+        removed = self.door.act(
+            "source_remove",
+            lambda conn: sources.remove(conn, name),
+            target_kind="source",
+            detail=lambda r: {
+                "name": r.name,
+                "source_id": r.source_id,
+                "threads": r.threads,
+                "posts": r.posts,
+                "outbox_items": r.outbox_items,
+            },
+        )
+        credentials.forget(name)
+        return removed
+
+    def import_jsonl(
+        self,
+        path: Path,
+        *,
+        source_name: str | None = None,
+        candidates_for: int = 2000,
+        progress: Callable[[ImportReport], None] | None = None,
+    ) -> tuple[ImportReport, tuple[int, int, int]]:
+        """Load a JSONL file (admin; audited with counts), then duplicate candidates.
+
+        Returns the import report and (pairs stored, threads refreshed, open threads left).
+        """
+        from console.dupes.refresh import refresh_newest
+        from sync import jsonl
+
+        with self.door.operation("import", detail={"file": str(path)}) as record:
+            report = jsonl.import_file(self.cache, path, source_name=source_name, progress=progress)
+            record.update(
+                source=report.source,
+                members=report.members,
+                threads=report.threads,
+                posts=report.posts,
+                skipped=report.skipped,
+            )
+            row = self.cache.one("SELECT id FROM sources WHERE name = ?", (report.source,))
+            found = refresh_newest(self.cache, int(row[0]), candidates_for) if row else (0, 0, 0)
+            record["candidate_pairs"] = found[0]
+        return report, found
+
+    def source_names(self) -> list[str]:
+        from sync import runner
+
+        return [s.name for s in runner.sources(self.cache)]
+
+    def export_jsonl(self, source_name: str, out: IO[str], *, destination: str) -> int:
+        """Write one source as JSONL to `out` (needs a role: it is every member's data)."""
+        from sync import jsonl
+
+        detail = {"source": source_name, "to": destination}
+        with self.door.operation("export", target_kind="source", detail=detail) as record:
+            count = jsonl.export(self.cache, source_name, out)
+            record["records"] = count
+        return count
+
+    # ---- duplicates: index upkeep ----
+    def rebuild_duplicates(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        embed_progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, float | int]:
+        """Rebuild the duplicate index, the embeddings and the open threads' candidates
+        (audited with the counts)."""
+        import time
+
+        from console.dupes import candidates as cands
+        from console.dupes import vectors
+
+        with self.door.operation("dupes_rebuild") as record:
+            started = time.perf_counter()
+            indexed = cands.rebuild_index(self.cache)
+            index_s = time.perf_counter() - started
+            embedded, _ = vectors.embed_missing(self.cache, progress=embed_progress)
+            open_ids = cands.open_thread_ids(self.cache)
+            stored = 0
+            for start in range(0, len(open_ids), 500):
+                stored += cands.update_candidates(self.cache, open_ids[start : start + 500])
+                if progress is not None:
+                    progress(min(start + 500, len(open_ids)), len(open_ids))
+            summary: dict[str, float | int] = {
+                "indexed_threads": indexed,
+                "index_seconds": round(index_s, 2),
+                "open_threads": len(open_ids),
+                "pairs_stored": stored,
+                "embedded_threads": embedded,
+                "seconds": round(time.perf_counter() - started, 2),
+            }
+            record.update(summary)
+        return summary
+
+    def evaluate_duplicates(self) -> Any:
+        """Precision and recall of today's threshold on the pairs moderators decided."""
+        from console.dupes.evaluate import evaluate
+
+        return evaluate(self.cache)
+
+    def duplicates_across(
+        self, thread_id: int, *, any_source: bool, any_language: bool, weaker: bool
+    ) -> tuple[list[tuple[int, float, str]], dict[int, tuple[str, str, str]]]:
+        """Candidates looked for across sources / languages (not stored), and for each original
+        (title, status, source name)."""
+        from console.dupes import candidates as cands
+
+        found = cands.find_candidates(
+            self.cache, thread_id, any_source=any_source, any_language=any_language
+        )
+        if not weaker:
+            found = [f for f in found if f[1] >= cands.PROPOSE]
+        rows = self.cache.query(
+            "SELECT t.id, t.title, t.status, s.name FROM threads t JOIN sources s "
+            f"ON s.id = t.source_id WHERE t.id IN ({','.join('?' * len(found))})",
+            [f[0] for f in found],
+        )
+        return found, {int(r[0]): (str(r[1]), str(r[2]), str(r[3])) for r in rows}
+
+    def refresh_duplicates(self, thread_id: int) -> int:
+        """Recompute one thread's candidates (audited); returns the pairs stored."""
+        from console.dupes import candidates as cands
+
+        with self.door.operation(
+            "dupes_rebuild", target_kind="thread", target_id=thread_id
+        ) as record:
+            record["pairs_stored"] = cands.update_candidates(self.cache, [thread_id])
+        return int(record["pairs_stored"])
+
+    def duplicate_candidates(
+        self, thread_id: int, *, include_decided: bool = False, weaker: bool = False
+    ) -> list[Candidate]:
+        return candidates(self.cache, thread_id, include_decided=include_decided, weaker=weaker)
+
+    def strong_score(self) -> float:
+        from console.dupes.candidates import STRONG_SCORE
+
+        return STRONG_SCORE
+
+    def strong_duplicates(self, limit: int = 50) -> list[tuple[int, str, float, int]]:
+        """Threads with a strong pending candidate: (thread id, title, best score, candidates)."""
+        return _dupe_panel.strong_threads(self.cache, limit)
+
+    # ---- audit ----
+    def audit_entries(self, limit: int = 50) -> list[dict[str, Any]]:
+        return audit.entries(self.cache, limit=limit)
+
+    def audit_count(self) -> int:
+        row = self.cache.one("SELECT count(*) FROM audit")
+        return int(row[0]) if row else 0

@@ -41,3 +41,7 @@ class NotFound(PeerdeskError):
 
 class InvalidDecision(PeerdeskError):
     """The decision does not apply to the item in its current state."""
+
+
+class IdentityRefused(PeerdeskError):
+    """Acting under another name than the OS account was asked for where it is not allowed."""

@@ -2,16 +2,20 @@
 
 Used by sync adapters, the demo builder and JSONL import. All rows of one call are written in the
 caller's transaction (or a new one), so a cursor stored in the same transaction never runs ahead
-of the data it covers. A thread or post with a local decision still waiting in the outbox keeps
-its local state: the platform has not heard of the decision yet.
+of the data it covers.
+
+A thread or post with a local decision still waiting in the outbox (pending or being sent) keeps
+every locally decided field (`HELD_THREAD_FIELDS`, `HELD_POST_FIELDS`) and the Queue membership
+that follows from them, whatever the platform says, until the decision is pushed or fails: the
+platform has not heard of it yet. Counts, texts and times still come from the platform.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 
+from console import sqltext
 from console.clock import now_iso
 from console.db import Cache
 from console.escalate.engine import on_ingest as raise_escalations
@@ -19,26 +23,19 @@ from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.urgency import in_queue, urgency_key
 
 FTS_BODY_LIMIT = 20_000  # characters of a post indexed for search; the rest is kept, not indexed
+HELD_THREAD_FIELDS = ("status", "accepted_post_id", "duplicate_of")
+HELD_POST_FIELDS = ("hidden", "hidden_reason")
+# decisions aimed at a post that change its thread's fields
+THREAD_ACTIONS_ON_POSTS = frozenset({"accept", "unaccept"})
 
 
-def fts_text(text: str | None, limit: int = FTS_BODY_LIMIT) -> str:
-    """The first `limit` characters of a text, as full-text search indexes it: a NUL byte
-    becomes a space (SQLite's substr() and other string functions stop at a NUL, so a body
-    with one would be indexed only up to it)."""
-    return (text or "")[:limit].replace("\0", " ")
+def fts_text(text: str | None) -> str:
+    """What full-text search indexes of a post (see console.sqltext: a NUL must not cut it)."""
+    return sqltext.searchable(text, FTS_BODY_LIMIT)
 
 
 def fts_prefix_sql(column: str) -> str:
-    """SQL for `fts_text(column)`: substr() inside SQLite for the usual text without a NUL, the
-    Python function (registered by `register_fts_text`) only for text that has one."""
-    return (
-        f"CASE WHEN instr({column}, char(0)) = 0 THEN substr({column}, 1, {FTS_BODY_LIMIT}) "
-        f"ELSE peerdesk_fts_text({column}) END"
-    )
-
-
-def register_fts_text(conn: sqlite3.Connection) -> None:
-    conn.create_function("peerdesk_fts_text", 1, fts_text, deterministic=True)
+    return sqltext.searchable_sql(column, FTS_BODY_LIMIT)
 
 
 def ensure_source(cache: Cache, kind: str, name: str, base_url: str | None = None) -> int:
@@ -113,6 +110,7 @@ def upsert_threads(
             conn.execute("SELECT coalesce(max(id), 0) FROM threads").fetchone()[0],
             conn.execute("SELECT coalesce(max(id), 0) FROM posts").fetchone()[0],
         )
+        held_threads, held_posts = _held(cache, source_id, threads, posts)
         authors = {t.author_remote_id for t in threads if t.author_remote_id}
         authors |= {p.author_remote_id for p in posts if p.author_remote_id}
         member_ids = _ids_by_remote(cache, "members", source_id, sorted(authors))
@@ -124,10 +122,7 @@ def upsert_threads(
                ON CONFLICT (source_id, remote_id) DO UPDATE SET
                  title = excluded.title,
                  author_id = excluded.author_id,
-                 status = CASE WHEN EXISTS (
-                     SELECT 1 FROM outbox o WHERE o.target_kind = 'thread'
-                       AND o.target_id = threads.id AND o.state IN ('pending', 'sending'))
-                   THEN threads.status ELSE excluded.status END,
+                 status = excluded.status,
                  created_at = excluded.created_at,
                  last_activity_at = excluded.last_activity_at,
                  reply_count = excluded.reply_count,
@@ -183,10 +178,7 @@ def upsert_threads(
                  updated_at = excluded.updated_at,
                  score = excluded.score,
                  flag_count = excluded.flag_count,
-                 hidden = CASE WHEN EXISTS (
-                     SELECT 1 FROM outbox o WHERE o.target_kind = 'post'
-                       AND o.target_id = posts.id AND o.state IN ('pending', 'sending'))
-                   THEN posts.hidden ELSE excluded.hidden END""",
+                 hidden = excluded.hidden""",
             [
                 (
                     thread_ids[p.thread_remote_id],
@@ -207,9 +199,113 @@ def upsert_threads(
             ],
         )
         _link_threads(cache, source_id, threads, thread_ids, newest_before[0])
+        _restore_held(cache, held_threads, held_posts)
         _reindex(cache, source_id, thread_ids, threads, posts, newest_before)
         raise_escalations(cache, source_id, thread_ids, posts)  # same transaction: never lost
     return thread_ids
+
+
+def remove_posts(cache: Cache, source_id: int, remote_ids: Sequence[str]) -> int:
+    """Forget posts the platform deleted (their search rows too); returns how many went.
+
+    A thread whose accepted answer was deleted has no accepted answer any more; notes, claims
+    and decisions stay with the thread.
+    """
+    with cache.transaction() as conn:
+        ids = _ids_by_remote(cache, "posts", source_id, remote_ids)
+        local = sorted(ids.values())
+        if not local:
+            return 0
+        conn.executemany("DELETE FROM post_fts WHERE rowid = ?", [(i,) for i in local])
+        conn.executemany(
+            "UPDATE threads SET accepted_post_id = NULL WHERE accepted_post_id = ?",
+            [(i,) for i in local],
+        )
+        conn.executemany("DELETE FROM posts WHERE id = ?", [(i,) for i in local])
+    return len(local)
+
+
+def leave_queue(cache: Cache, source_id: int, thread_remote_ids: Sequence[str]) -> None:
+    """Threads the platform no longer shows: kept (with their notes and history), not queued."""
+    with cache.transaction() as conn:
+        conn.executemany(
+            "UPDATE threads SET in_queue = 0 WHERE source_id = ? AND remote_id = ?",
+            [(source_id, rid) for rid in thread_remote_ids],
+        )
+
+
+def _held(
+    cache: Cache,
+    source_id: int,
+    threads: Sequence[ThreadRecord],
+    posts: Sequence[PostRecord],
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The locally decided fields of the rows of this call that wait in the outbox."""
+    conn = cache.conn
+    waiting = conn.execute(
+        "SELECT o.target_kind, o.target_id, o.action FROM outbox o "
+        "WHERE o.state IN ('pending', 'sending') AND o.source_id = ?",
+        (source_id,),
+    ).fetchall()
+    if not waiting:
+        return [], []
+    thread_ids: set[int] = set()
+    post_ids: set[int] = set()
+    for kind, target, action in waiting:
+        if target is None:
+            continue
+        if kind == "thread":
+            thread_ids.add(int(target))
+        elif kind == "post":
+            post_ids.add(int(target))
+            if action in THREAD_ACTIONS_ON_POSTS:
+                row = conn.execute("SELECT thread_id FROM posts WHERE id = ?", (target,)).fetchone()
+                if row:
+                    thread_ids.add(int(row[0]))
+    incoming_threads = {t.remote_id for t in threads}
+    incoming_posts = {p.remote_id for p in posts}
+    held_threads = [
+        tuple(r)
+        for r in conn.execute(
+            f"SELECT id, remote_id, {', '.join(HELD_THREAD_FIELDS)} FROM threads "
+            f"WHERE id IN ({','.join('?' * len(thread_ids))})",
+            sorted(thread_ids),
+        )
+        if r[1] in incoming_threads
+    ]
+    held_posts = [
+        tuple(r)
+        for r in conn.execute(
+            f"SELECT id, remote_id, {', '.join(HELD_POST_FIELDS)} FROM posts "
+            f"WHERE id IN ({','.join('?' * len(post_ids))})",
+            sorted(post_ids),
+        )
+        if r[1] in incoming_posts
+    ]
+    return held_threads, held_posts
+
+
+def _restore_held(
+    cache: Cache, held_threads: list[tuple[object, ...]], held_posts: list[tuple[object, ...]]
+) -> None:
+    """Put back the locally decided fields, and the Queue membership that follows from them."""
+    conn = cache.conn
+    for row in held_threads:
+        local_id, values = row[0], row[2:]
+        counts = conn.execute(
+            "SELECT flag_count, report_count FROM threads WHERE id = ?", (local_id,)
+        ).fetchone()
+        queued = in_queue(str(values[0]), int(counts[0]), int(counts[1]))
+        conn.execute(
+            f"UPDATE threads SET {', '.join(f + ' = ?' for f in HELD_THREAD_FIELDS)}, "
+            "in_queue = ? WHERE id = ?",
+            (*values, int(queued), local_id),
+        )
+    for row in held_posts:
+        conn.execute(
+            f"UPDATE posts SET {', '.join(f + ' = ?' for f in HELD_POST_FIELDS)} WHERE id = ?",
+            (*row[2:], row[0]),
+        )
 
 
 def _link_threads(
@@ -257,7 +353,6 @@ def _reindex(
     (FTS5 kept by triggers was tried: inserts ran five times slower.)
     """
     conn = cache.conn
-    register_fts_text(conn)
     touched = {thread_ids[t.remote_id] for t in threads}
     touched |= {
         thread_ids[p.thread_remote_id]
@@ -282,15 +377,18 @@ def _reindex(
         )
     # New posts are indexed in one statement inside SQLite; only posts that already existed
     # (edits, re-syncs) need their old rows found and replaced.
+    # substr() stops at a NUL: the rare new post with one is indexed again below, from Python.
     new_posts = conn.execute(
         "INSERT INTO post_fts (rowid, body) "
-        f"SELECT id, {fts_prefix_sql('body_text')} FROM posts WHERE id > ?",
+        f"SELECT id, substr(body_text, 1, {FTS_BODY_LIMIT}) FROM posts WHERE id > ?",
         (newest_before[1],),
     ).rowcount
-    if new_posts == len(posts):
+    with_nul = [p.remote_id for p in posts if "\0" in p.body_text]
+    if new_posts == len(posts) and not with_nul:
         return
     post_ids = _ids_by_remote(cache, "posts", source_id, [p.remote_id for p in posts])
     changed = {i for i in post_ids.values() if i <= newest_before[1]}
+    changed |= {post_ids[r] for r in with_nul if r in post_ids}
     conn.executemany("DELETE FROM post_fts WHERE rowid = ?", [(i,) for i in sorted(changed)])
     conn.executemany(
         "INSERT INTO post_fts (rowid, body) VALUES (?, ?)",

@@ -426,6 +426,13 @@ MIGRATIONS: list[list[str]] = [
         """CREATE UNIQUE INDEX thread_vectors_thread ON thread_vectors (thread_id)""",
         """CREATE TABLE vector_cells (cell INTEGER PRIMARY KEY, centroid BLOB NOT NULL)""",
     ],
+    # 9 (sync): an outbox item is sent under a lease held by one process; `base` is the remote
+    # version the decision was made against (a change since becomes a conflict for a human)
+    [
+        """ALTER TABLE outbox ADD COLUMN lease_owner TEXT""",
+        """ALTER TABLE outbox ADD COLUMN lease_until TEXT""",
+        """ALTER TABLE outbox ADD COLUMN base TEXT""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

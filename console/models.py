@@ -39,6 +39,7 @@ class QueueItem:
     claimed_by: str | None = None
     claim_expires_at: str | None = None
     strong_duplicate: bool = False  # a pending duplicate candidate >= dupes STRONG_SCORE
+    escalation: str | None = None  # highest severity of its open escalations (console.escalate)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class ThreadView:
     claimed_by: str | None = None
     claim_expires_at: str | None = None
     duplicate_of: int | None = None
+    escalations: tuple[str, ...] = ()  # its open escalations, one line each (console.escalate)
 
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ is ~6x slower, and imports make millions

@@ -3,20 +3,33 @@
 An item is written in the same transaction as the decision and its audit entry, so a half-written
 item never exists. Each has an idempotency key that the pusher sends (or checks remote state
 with) so a retried push is never applied twice.
+
+Exactly one process sends an item: `claim` takes a lease on it in one write transaction (a
+compare-and-set on the state it read). Another process skips an item whose lease is held by a
+live process; a lease whose holder died (same host, process gone) or that ran out is taken over,
+and that attempt checks the platform's state first. Each item also records `base`: the remote
+version the decision was made against (the newest post of the thread, the post's edit state as
+the cache knew them), so the pusher can tell a remote change made since from its own.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from console.clock import now_iso
+from console.clock import iso, now, now_iso, parse
 from console.db import Cache
 from console.models import OutboxItem
 
 OPEN_STATES = ("pending", "sending")
+LEASE_SECONDS = 600  # longer than one request with all its retries
+_TOKEN = uuid.uuid4().hex[:8]
 
 
 def enqueue(
@@ -37,10 +50,11 @@ def enqueue(
     `state="local_only"` with a `reason` records a decision the platform cannot receive.
     """
     stamp = now_iso()
+    base = base_version(conn, target_kind, target_id)
     cursor = conn.execute(
         "INSERT INTO outbox (source_id, action, target_kind, target_id, payload, "
-        "idempotency_key, state, last_error, created_at, updated_at, batch_id, audit_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "idempotency_key, state, last_error, created_at, updated_at, batch_id, audit_id, base) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             source_id,
             action,
@@ -54,9 +68,127 @@ def enqueue(
             stamp,
             batch_id,
             audit_id,
+            json.dumps(base, sort_keys=True) if base else None,
         ),
     )
     return int(cursor.lastrowid or 0)
+
+
+def base_version(
+    conn: sqlite3.Connection, target_kind: str, target_id: int | None
+) -> dict[str, Any] | None:
+    """What the cache knew of the target when the decision was made (see the module doc)."""
+    if target_id is None:
+        return None
+    if target_kind == "thread":
+        row = conn.execute(
+            "SELECT t.reply_count, (SELECT max(CAST(p.remote_id AS INTEGER)) FROM posts p "
+            "WHERE p.thread_id = t.id) AS last_post FROM threads t WHERE t.id = ?",
+            (target_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return {"replies": row[0], "last_post": row[1]}
+    if target_kind == "post":
+        row = conn.execute(
+            "SELECT p.updated_at, f.fingerprint FROM posts p LEFT JOIN sync_fingerprints f "
+            "ON f.source_id = p.source_id AND f.kind = 'post' AND f.remote_id = p.remote_id "
+            "WHERE p.id = ?",
+            (target_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return {"updated_at": row[0], "fingerprint": row[1]}
+    return None
+
+
+# ---------------------------------------------------------------------------- leases
+
+
+def lease_owner() -> str:
+    """This process, as written into the leases it holds: host, pid and a per-run token."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_TOKEN}"
+
+
+def _holder_alive(owner: str) -> bool:
+    """False when `owner` certainly does not run any more (same host, process gone)."""
+    host, _, rest = owner.partition(":")
+    pid_text, _, token = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True  # another machine: only the lease's end frees the item
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return token == _TOKEN  # the same pid with another token: an earlier, dead process
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An item this process now holds; `row` is the item as it was before the claim."""
+
+    row: sqlite3.Row
+    owner: str
+    # when an earlier attempt started: that attempt may have reached the platform
+    sent_before: str | None
+
+
+def claim(cache: Cache, outbox_id: int, owner: str | None = None) -> Claim | str:
+    """Take the lease on one item, or say why not: "busy" (another live process sends it) or
+    "done" (settled meanwhile). One write transaction: no two processes both succeed."""
+    owner = owner or lease_owner()
+    with cache.transaction() as conn:
+        row = conn.execute("SELECT * FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
+        if row is None or row["state"] not in OPEN_STATES:
+            return "done"
+        if row["state"] == "sending" and row["lease_owner"]:
+            lapsed = row["lease_until"] is None or parse(row["lease_until"]) <= now()
+            if not lapsed and _holder_alive(row["lease_owner"]):
+                return "busy"
+        stamp = now_iso()
+        claimed = conn.execute(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, sent_at = ?, "
+            "updated_at = ?, lease_owner = ?, lease_until = ? "
+            "WHERE id = ? AND state = ? AND attempts = ?",
+            (
+                stamp,
+                stamp,
+                owner,
+                iso(now() + timedelta(seconds=LEASE_SECONDS)),
+                outbox_id,
+                row["state"],
+                row["attempts"],
+            ),
+        ).rowcount
+        if not claimed:  # pragma: no cover - the write lock makes this impossible
+            return "busy"
+    previous = row["sent_at"] or (row["updated_at"] if row["state"] == "sending" else None)
+    return Claim(row, owner, previous)
+
+
+def settle(
+    cache: Cache,
+    outbox_id: int,
+    state: str,
+    *,
+    owner: str,
+    message: str | None,
+    remote_ref: str | None = None,
+) -> bool:
+    """Give a claimed item its outcome (only while `owner` still holds it)."""
+    with cache.transaction() as conn:
+        changed = conn.execute(
+            "UPDATE outbox SET state = ?, last_error = ?, remote_ref = coalesce(?, remote_ref), "
+            "updated_at = ?, lease_owner = NULL, lease_until = NULL "
+            "WHERE id = ? AND state = 'sending' AND lease_owner = ?",
+            (state, message, remote_ref, now_iso(), outbox_id, owner),
+        ).rowcount
+    return bool(changed)
 
 
 def _item(row: sqlite3.Row) -> OutboxItem:

@@ -19,6 +19,8 @@ from console.clock import now, now_iso
 from console.db import Cache
 from console.dupes.candidates import STRONG_SCORE
 from console.errors import CacheError, NotFound
+from console.escalate.panel import thread_lines
+from console.escalate.rules import SEVERITIES
 from console.models import NoteView, PostView, QueueItem, ThreadView
 from console.urgency import score
 
@@ -112,7 +114,11 @@ _QUEUE_SELECT = """
            t.status, t.created_at, t.last_activity_at, t.reply_count, t.flag_count,
            t.report_count, t.urgency, c.holder, c.expires_at,
            EXISTS (SELECT 1 FROM duplicate_links d WHERE d.thread_id = t.id
-                   AND +d.decision = 'pending' AND +d.score >= :strong) AS has_strong_dupe
+                   AND +d.decision = 'pending' AND +d.score >= :strong) AS has_strong_dupe,
+           (SELECT max(CASE e.severity WHEN 'critical' THEN 3 WHEN 'high' THEN 2
+                   WHEN 'medium' THEN 1 ELSE 0 END) FROM escalations e WHERE e.thread_id = t.id
+              AND e.state IN ('new', 'acknowledged', 'sent_to_support', 'waiting_on_customer')
+           ) AS escalation_rank
     FROM threads t
     JOIN sources s ON s.id = t.source_id
     LEFT JOIN members m ON m.id = t.author_id
@@ -183,6 +189,9 @@ def queue(
             claimed_by=r["holder"],
             claim_expires_at=r["expires_at"],
             strong_duplicate=bool(r["has_strong_dupe"]),
+            escalation=SEVERITIES[r["escalation_rank"]]
+            if r["escalation_rank"] is not None
+            else None,
         )
         for r in rows
     ]
@@ -346,6 +355,7 @@ def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> Thread
         claimed_by=head["holder"],
         claim_expires_at=head["claim_expires"],
         duplicate_of=head["duplicate_of"],
+        escalations=thread_lines(cache, thread_id),
     )
 
 

@@ -95,6 +95,10 @@ class Page:
     # {(kind, remote_id): fingerprint} stored with the rows so unchanged items are skipped later
     fingerprints: dict[tuple[str, str], str] = field(default_factory=dict)
     forget: list[tuple[str, str]] = field(default_factory=list)  # fingerprints to drop
+    # post ids the platform no longer shows (deleted): removed from the cache
+    deleted_posts: list[str] = field(default_factory=list)
+    # topic ids the platform answers 404 for: kept in the cache, taken out of the Queue
+    gone_topics: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     cursor: dict[str, Any] | None = None  # None: keep the stored cursor
     done: int = 0  # progress: items handled so far in this run
@@ -128,6 +132,9 @@ class PushRequest:
     idempotency_key: str
     attempts: int
     sent_at: str | None  # when a previous attempt started (None: never sent)
+    # the remote version the decision was made against (console.outbox.base_version); None:
+    # nothing recorded, or a human asked to send it anyway
+    base: Mapping[str, Any] | None = None
 
 
 class Known(Protocol):
@@ -138,6 +145,10 @@ class Known(Protocol):
     def post_ids(self, thread_remote_id: str) -> set[str]: ...
 
     def remote_ids(self, kind: str) -> set[str]: ...
+
+    def active_topics(self, since: str) -> list[str]:
+        """Remote ids of the cached threads with activity at or after `since`."""
+        ...
 
 
 class Adapter(Protocol):

@@ -4,10 +4,12 @@ queue; push moderator decisions back.
 Incremental strategy (why `bumped_at` alone is not enough)
 ----------------------------------------------------------
 `/latest.json?order=activity` is ordered by `bumped_at`, which moves on new replies but NOT on
-edits of old posts, ninja edits, closing/archiving/unlisting, flags, hiding, accepting a solution
-or likes. Each sync therefore combines four cheap signals, and stores a per-topic fingerprint of
-its list entry (bumped_at, last_posted_at, posts_count, highest_post_number, closed, archived,
-pinned, visible, like_count, has_accepted_answer) in the same transaction as the topic:
+edits of old posts, ninja edits, closing/archiving/unlisting, flags, hiding, accepting a solution,
+deleting a post or likes. Each sync therefore combines cheap signals, and stores fingerprints in
+the same transaction as the rows: per topic of its list entry (bumped_at, last_posted_at,
+posts_count, highest_post_number, closed, archived, pinned, visible, like_count,
+has_accepted_answer), per topic of what was stored from it, and per post of its `version`,
+`updated_at`, hidden state, flag and like counts and accepted mark.
 
 1. The topic list ordered by activity, walked page by page only until a page holds no unpinned
    topic bumped after the stored watermark minus an overlap (10 min, for clock skew). Pinned
@@ -18,20 +20,29 @@ pinned, visible, like_count, has_accepted_answer) in the same transaction as the
    close/open/archive, whispers, replies with bumping suppressed) mark their topic changed.
 3. The review queue (`/review.json`, pending items): a new or changed reviewable (id, version,
    status) marks its topic changed, so flags and hides are seen.
-4. A reconciliation walk of the whole list (all pages, fingerprints compared, and every post of a
-   changed topic refetched) on the first sync, every `full_every_hours` (default 24 h) and on
-   `peerdesk sync --full`: it catches what no feed shows (ninja edits of old posts, accepting a
-   solution without other activity).
+4. The rotating re-check: each sync reads again, in full (every post), the topics active in the
+   last `recheck_days` (14) whose id falls in this sync's bucket (id mod `recheck_every`, 24), so
+   every such topic is re-read at least once every 24 syncs; only what differs from the stored
+   fingerprints is written. This is what catches edits of older posts, deletions, closes and
+   accepts that no feed shows.
+5. A reconciliation walk of the whole list (all pages, fingerprints compared) every
+   `full_every_hours` (24 h): closes, accepts and new posts on topics of any age, and topics
+   deleted remotely. `peerdesk sync --full` (and the first sync) also reads every topic in
+   full, so it reconciles post versions, deletions and states everywhere.
 
+Every fetched topic's post stream is the complete list of its live posts: cached posts missing
+from it (or listed with `deleted_at`, as staff see them) are removed from the cache.
 A topic whose fetch failed is kept in the cursor's `retry_topics` and fetched again next time;
 the watermark and last post id are stored only with the final page, after everything they cover.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -52,7 +63,7 @@ from sync.base import (
     ReviewRecord,
 )
 from sync.credentials import Credentials
-from sync.http import HttpSource, RetryPolicy, is_auth_failure
+from sync.http import HttpSource, RetryPolicy, is_auth_failure, platform_message
 
 LIKE = 2
 FLAG_TYPES: dict[str, int] = {
@@ -82,6 +93,10 @@ class DiscourseOptions:
     posts_chunk: int = 20
     min_interval: float = 0.0
     max_feed_pages: int = 20
+    # the rotating re-check: every topic active in the last `recheck_days` is read again in
+    # full (post versions, deletions, state) at least once every `recheck_every` syncs
+    recheck_days: float = 14.0
+    recheck_every: int = 24
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DiscourseOptions:
@@ -105,11 +120,49 @@ def _fingerprint(entry: dict[str, Any]) -> str:
     return json.dumps([entry.get(k) for k in keys], separators=(",", ":"))
 
 
+def _post_fingerprint(post: dict[str, Any], flags: int, likes: int) -> str:
+    """What changes when a post is edited (version, updated_at), hidden, flagged or accepted."""
+    version = post.get("version") if isinstance(post.get("version"), int) else None
+    return json.dumps(
+        [
+            version,
+            post.get("updated_at"),
+            bool(post.get("hidden")),
+            flags,
+            likes,
+            post.get("accepted_answer") is True,
+        ],
+        separators=(",", ":"),
+    )
+
+
+def post_version(fingerprint: str | None) -> int | None:
+    """The edit `version` recorded in a post fingerprint (None when unknown)."""
+    try:
+        value = json.loads(fingerprint or "null")
+    except ValueError:
+        return None
+    return value[0] if isinstance(value, list) and value and isinstance(value[0], int) else None
+
+
+def _thread_fingerprint(thread: ThreadRecord) -> str:
+    data = json.dumps(asdict(thread), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(data.encode()).hexdigest()[:24]
+
+
+def _bucket(tid: str, every: int) -> int:
+    return (int(tid) if tid.isdigit() else zlib.crc32(tid.encode())) % every
+
+
 @dataclass
 class _Topic:
     thread: ThreadRecord
     posts: list[PostRecord]
     members: list[MemberRecord]
+    # every post id of the topic the platform still shows (its stream, without deleted posts);
+    # None when the stream could not be read completely
+    live: set[str] | None = None
+    post_fingerprints: dict[str, str] = field(default_factory=dict)
 
 
 class DiscourseAdapter:
@@ -155,13 +208,18 @@ class DiscourseAdapter:
         watermark: str | None = cursor.get("watermark")
         last_post_id: int | None = cursor.get("last_post_id")
         last_full: str | None = cursor.get("last_full_at")
+        syncs = int(cursor.get("syncs", 0)) + 1
         retry: set[str] = {str(t) for t in cursor.get("retry_topics", [])}
         stale = last_full is None or (
             now() - parse(last_full) > timedelta(hours=opts.full_every_hours)
         )
-        do_full = full or watermark is None or stale
+        first = watermark is None
+        # deep: every topic read again in full (post versions, deletions, state)
+        deep = full or first
+        walk_all = deep or stale
         dirty: set[str] = set(retry)
         failed: set[str] = set()
+        recheck = self._recheck_set(known, syncs) if not deep else set()
         done = 0
 
         # 2. latest posts feed: topics with posts that may not have bumped
@@ -174,12 +232,12 @@ class DiscourseAdapter:
         yield reviews_page
 
         # members directory on reconciliation walks
-        if do_full:
+        if walk_all:
             yield from self._pull_directory()
 
         # 1. the topic list, newest activity first
         stop_before = None
-        if watermark and not do_full:
+        if watermark and not walk_all:
             stop_before = iso(parse(watermark) - timedelta(minutes=opts.overlap_minutes))
         max_bumped = watermark
         walk_failed = False
@@ -236,16 +294,18 @@ class DiscourseAdapter:
                 bumped = p.time_(entry, "bumped_at")
                 if max_bumped is None or bumped > max_bumped:
                     max_bumped = bumped
-                if stored.get(tid) == fp and tid not in dirty:
+                changed = stored.get(tid) != fp or tid in dirty
+                if not changed and not deep and tid not in recheck:
                     continue
                 dirty.discard(tid)
-                topic = self._fetch_topic(tid, known, page, refetch_all=do_full)
+                recheck.discard(tid)
+                # a topic whose list entry changed is stored as read; one read again only to
+                # reconcile (--full, the rotation) is stored only where it differs
+                topic = self._fetch_topic(tid, known, page, refetch_all=walk_all or not changed)
                 if topic is None:
                     failed.add(tid)
                     continue
-                page.threads.append(topic.thread)
-                page.posts.extend(topic.posts)
-                page.member_refs.extend(topic.members)
+                self._add_topic(page, topic, known, only_changes=not changed)
                 page.fingerprints[("topic", tid)] = fp
             done += len(entries)
             page.done = done
@@ -266,21 +326,21 @@ class DiscourseAdapter:
 
         # A full walk lists every visible topic: cached ones it did not meet were deleted (or
         # hidden) remotely; fetching them records that clearly.
-        if do_full and not walk_failed:
+        if walk_all and not walk_failed:
             dirty |= known.remote_ids("topic") - seen
-        # topics marked changed by the feeds but not met on the walked pages
-        leftover = sorted(dirty, key=lambda t: int(t) if t.isdigit() else 0)
-        for start in range(0, len(leftover), 20):
+        # topics marked changed by the feeds, and topics due for their re-check, not met on the
+        # walked pages
+        todo = [(t, True) for t in dirty] + [(t, False) for t in recheck - dirty]
+        todo.sort(key=lambda item: int(item[0]) if item[0].isdigit() else 0)
+        for start in range(0, len(todo), 20):
             page = Page(label="changed topics")
-            for tid in leftover[start : start + 20]:
-                topic = self._fetch_topic(tid, known, page, refetch_all=do_full)
+            for tid, changed in todo[start : start + 20]:
+                topic = self._fetch_topic(tid, known, page, refetch_all=walk_all or not changed)
                 if topic is None:
                     failed.add(tid)
                     continue
-                page.threads.append(topic.thread)
-                page.posts.extend(topic.posts)
-                page.member_refs.extend(topic.members)
-            done += len(leftover[start : start + 20])
+                self._add_topic(page, topic, known, only_changes=not changed)
+            done += len(todo[start : start + 20])
             page.done = done
             yield page
 
@@ -291,10 +351,54 @@ class DiscourseAdapter:
             cursor={
                 "watermark": watermark if walk_failed else max_bumped,
                 "last_post_id": last_post_id if walk_failed else new_last_post_id,
-                "last_full_at": now_iso() if do_full and not walk_failed else last_full,
+                "last_full_at": now_iso() if walk_all and not walk_failed else last_full,
                 "retry_topics": sorted(failed),
+                "syncs": syncs,
             },
         )
+
+    def _recheck_set(self, known: Known, syncs: int) -> set[str]:
+        """This sync's share of the rotation: topics active in the last `recheck_days` whose
+        id falls in this sync's bucket (so each is read again every `recheck_every` syncs)."""
+        every = self.options.recheck_every
+        if every <= 0:
+            return set()
+        since = iso(now() - timedelta(days=self.options.recheck_days))
+        return {t for t in known.active_topics(since) if _bucket(t, every) == syncs % every}
+
+    def _add_topic(self, page: Page, topic: _Topic, known: Known, *, only_changes: bool) -> None:
+        """Put a fetched topic on the page: all of it, or (`only_changes`) only what differs
+        from the cache; posts the platform no longer shows are removed from the cache."""
+        tid = topic.thread.remote_id
+        cached = known.post_ids(tid)
+        posts = topic.posts
+        thread_fp = _thread_fingerprint(topic.thread)
+        if only_changes:
+            stored = known.fingerprints("post", [r.remote_id for r in posts]) if posts else {}
+            posts = [
+                r
+                for r in posts
+                if r.remote_id not in cached
+                or stored.get(r.remote_id) != topic.post_fingerprints.get(r.remote_id)
+            ]
+        gone = sorted(cached - topic.live) if topic.live is not None else []
+        if (
+            not only_changes
+            or gone
+            or known.fingerprints("topic_detail", [tid]).get(tid) != thread_fp
+        ):
+            page.threads.append(topic.thread)
+            page.fingerprints[("topic_detail", tid)] = thread_fp
+        page.posts.extend(posts)
+        if posts or not only_changes:
+            page.member_refs.extend(topic.members)
+        for record in posts:
+            fp = topic.post_fingerprints.get(record.remote_id)
+            if fp is not None:
+                page.fingerprints[("post", record.remote_id)] = fp
+        if gone:
+            page.deleted_posts.extend(gone)
+            page.forget.extend(("post", pid) for pid in gone)
 
     def _get_list(self, endpoint: str, params: dict[str, Any]) -> Any:
         return self.http.get_json(endpoint, params=params)
@@ -521,11 +625,12 @@ class DiscourseAdapter:
                 raise
             if error.status == 404:
                 page.forget.append(("topic", tid))
+                page.gone_topics.append(tid)
                 page.problems.append(
                     Problem(
                         endpoint,
                         f"topic {tid} was deleted on the platform or is no longer visible "
-                        "(HTTP 404); the cached copy is kept as it was",
+                        "(HTTP 404); the cached copy is kept, out of the Queue",
                         "id",
                         tid,
                     )
@@ -579,12 +684,21 @@ class DiscourseAdapter:
                 return None
             raw_posts.extend(more_posts)
         try:
-            return self._parse_topic(topic, raw_posts, page)
+            parsed = self._parse_topic(topic, raw_posts, page)
         except p.BadField as error:
             page.problems.append(
                 Problem(endpoint, f"topic {tid}: {error.message}", error.field, error.excerpt())
             )
             return None
+        # Staff may see deleted posts in the stream, marked with deleted_at: not live either.
+        deleted = {
+            str(post.get("id"))
+            for post in raw_posts
+            if isinstance(post, dict) and post.get("deleted_at")
+        }
+        if isinstance(stream.get("stream"), list):
+            parsed.live = {str(i) for i in ids} - deleted
+        return parsed
 
     def _parse_topic(self, topic: dict[str, Any], raw_posts: list[Any], page: Page) -> _Topic:
         tid = str(p.int_(topic, "id", "topic."))
@@ -594,6 +708,7 @@ class DiscourseAdapter:
         members: dict[str, MemberRecord] = {}
         accepted: str | None = None
         by_number: dict[int, str] = {}
+        fingerprints: dict[str, str] = {}
         flags_total = 0
         for raw in raw_posts:
             try:
@@ -612,6 +727,9 @@ class DiscourseAdapter:
             if record is None:
                 continue
             posts.append(record)
+            fingerprints[record.remote_id] = _post_fingerprint(
+                post, record.flag_count, record.score
+            )
             by_number[number] = record.remote_id
             if member:
                 members[member.remote_id] = member
@@ -669,7 +787,7 @@ class DiscourseAdapter:
             url=f"{self.base_url}/t/{slug}/{tid}",
             remote_updated_at=last,
         )
-        return _Topic(thread, posts, list(members.values()))
+        return _Topic(thread, posts, list(members.values()), post_fingerprints=fingerprints)
 
     def _parse_post(
         self, post: dict[str, Any], tid: str
@@ -794,7 +912,14 @@ class DiscourseAdapter:
         except BadPayload as error:
             return PushResult(Outcome.RETRY_LATER, f"unreadable answer: {error}")
 
-    def _outcome(self, response: Any, endpoint: str, *, already_ok: bool = False) -> PushResult:
+    def _outcome(
+        self,
+        response: Any,
+        endpoint: str,
+        *,
+        already_ok: bool = False,
+        request: PushRequest | None = None,
+    ) -> PushResult:
         """Map a write's response to an outcome, with the platform's own words."""
         status = response.status_code
         if 200 <= status < 300:
@@ -806,7 +931,15 @@ class DiscourseAdapter:
         else:  # pragma: no cover - decode raises for >= 400
             text = str(message)
         if is_auth_failure(response):
-            raise AuthFailed(endpoint, 401, text)
+            # Discourse answers "invalid_access" both for a wrong key and for an action refused
+            # on this one item (e.g. a flag the API user already placed): only a read tells.
+            words = self.http.redact(platform_message(response))
+            self._check_credentials(request, endpoint, words)
+            return PushResult(
+                Outcome.REJECTED,
+                f"{endpoint}: HTTP {status}: {words} (refused for this item; the API key works "
+                "for reading)",
+            )
         if status == 409:
             return PushResult(Outcome.CONFLICT, f"{endpoint}: HTTP 409: {text}")
         if status == 404:
@@ -822,18 +955,114 @@ class DiscourseAdapter:
         data = self.http.get_json(f"/t/{tid}.json", endpoint="/t/{id}.json")
         return p.obj(data, "topic")
 
-    def _set_closed(self, request: PushRequest, closed: bool) -> PushResult:
-        tid = request.remote["thread"]
-        if request.sent_at:
+    def _post(self, pid: str) -> dict[str, Any]:
+        data = self.http.get_json(f"/posts/{pid}.json", endpoint="/posts/{id}.json")
+        return p.obj(data, "post")
+
+    def _check_credentials(self, request: PushRequest | None, endpoint: str, text: str) -> None:
+        """Raise AuthFailed if the credentials are wrong (a read with them is refused too)."""
+        if "key is invalid" in text.lower() or request is None:
+            raise AuthFailed(endpoint, 401, text)
+        try:
+            if request.remote.get("thread"):
+                self._topic(request.remote["thread"])  # AuthFailed when the key is the problem
+            elif request.remote.get("post"):
+                self._post(request.remote["post"])
+            else:
+                raise AuthFailed(endpoint, 401, text)
+        except AuthFailed:
+            raise
+        except HttpFailure:
+            return  # the read got past the credentials check (e.g. 404): they are fine
+
+    def _new_replies(self, tid: str, topic: dict[str, Any], base_last: int) -> str:
+        """Words for the posts others added to topic `tid` after post id `base_last` (the newest
+        the moderator could have seen), or "" when there are none."""
+        stream = topic.get("post_stream") if isinstance(topic.get("post_stream"), dict) else {}
+        ids = [i for i in (stream or {}).get("stream", []) if isinstance(i, int) and i > base_last]
+        if not ids:
+            return ""
+        posts = {
+            post.get("id"): post
+            for post in (stream or {}).get("posts", [])
+            if isinstance(post, dict)
+        }
+        missing = [i for i in ids if i not in posts]
+        for start in range(0, len(missing), 20):
             try:
-                if bool(self._topic(tid).get("closed")) == closed:
-                    return PushResult(Outcome.APPLIED, "already so on the platform")
+                more = self.http.get_json(
+                    f"/t/{tid}/posts.json",
+                    endpoint="/t/{id}/posts.json",
+                    params=[("post_ids[]", i) for i in missing[start : start + 20]],
+                )
+                for post in more.get("post_stream", {}).get("posts", []):
+                    if isinstance(post, dict):
+                        posts[post.get("id")] = post
+            except (HttpFailure, BadPayload, AttributeError):
+                break  # unread posts count as new: a human looks
+        news = [
+            posts.get(i)
+            for i in ids
+            if posts.get(i) is None
+            or (
+                posts[i].get("post_type", 1) != SMALL_ACTION
+                and posts[i].get("username") != self.username
+            )
+        ]
+        if not news:
+            return ""
+        who = sorted({str(n.get("username")) for n in news if n is not None})
+        latest = max((str(n.get("created_at")) for n in news if n is not None), default="")
+        plural = "reply" if len(news) == 1 else "replies"
+        return (
+            f"topic {tid} got {len(news)} new {plural} since the decision"
+            + (f" (by {', '.join(who)}, latest {latest})" if who else "")
+            + ": look at it again, then retry (R) to send the decision anyway or drop it (d)"
+        )
+
+    def _edited_since(self, request: PushRequest, post: dict[str, Any]) -> str:
+        """Words for an edit of the post since the decision (by its version, else updated_at)."""
+        base = request.base or {}
+        pid = request.remote.get("post", "?")
+        then = post_version(base.get("fingerprint"))
+        now_version = post.get("version")
+        changed = False
+        if then is not None and isinstance(now_version, int):
+            changed = now_version != then
+        elif base.get("updated_at") and isinstance(post.get("updated_at"), str):
+            try:
+                changed = parse(post["updated_at"]) != parse(str(base["updated_at"]))
+            except ValueError:
+                changed = False
+        if not changed:
+            return ""
+        return (
+            f"post {pid} was edited on the platform since the decision"
+            + (f" (version {then} → {now_version}" if then is not None else " (")
+            + f", at {post.get('updated_at')}): look at it again, then retry (R) to send the "
+            "decision anyway or drop it (d)"
+        )
+
+    def _set_closed(
+        self, request: PushRequest, closed: bool, *, checked: bool = False
+    ) -> PushResult:
+        tid = request.remote["thread"]
+        base_last = (request.base or {}).get("last_post") if closed and not checked else None
+        if request.sent_at or base_last is not None:
+            try:
+                topic = self._topic(tid)
             except HttpFailure as error:
                 if error.status == 404:
                     return PushResult(
                         Outcome.CONFLICT, f"topic {tid} no longer exists on the platform"
                     )
                 raise
+            if request.sent_at and bool(topic.get("closed")) == closed:
+                return PushResult(Outcome.APPLIED, "already so on the platform")
+            if base_last is not None:
+                news = self._new_replies(tid, topic, int(base_last))
+                if news:
+                    return PushResult(Outcome.CONFLICT, news)
         endpoint = "/t/{id}/status.json"
         response = self.http.request(
             "PUT",
@@ -850,7 +1079,22 @@ class DiscourseAdapter:
     def _push_reopen(self, request: PushRequest) -> PushResult:
         return self._set_closed(request, False)
 
-    def _flag(self, post_id: str, type_id: int) -> PushResult:
+    def _flag(self, request: PushRequest, type_id: int) -> PushResult:
+        post_id = request.remote["post"]
+        if request.sent_at or request.base:
+            try:
+                post = self._post(post_id)
+            except HttpFailure as error:
+                if error.status == 404:
+                    return PushResult(
+                        Outcome.CONFLICT, f"post {post_id} no longer exists on the platform"
+                    )
+                raise
+            if request.sent_at and _acted(post, type_id):
+                return PushResult(Outcome.APPLIED, "already flagged on the platform")
+            edited = self._edited_since(request, post)
+            if edited:
+                return PushResult(Outcome.CONFLICT, edited)
         endpoint = "/post_actions.json"
         response = self.http.request(
             "POST",
@@ -858,13 +1102,21 @@ class DiscourseAdapter:
             json_body={"id": int(post_id), "post_action_type_id": type_id},
             idempotent=False,
         )
-        # Discourse refuses a second identical flag ("already"): the first one counts.
-        return self._outcome(response, endpoint, already_ok=True)
+        if response.status_code in (403, 422):
+            # A flag the API user already placed (an earlier attempt that was cut off) is
+            # refused: the platform's state says whether it is there.
+            try:
+                if _acted(self._post(post_id), type_id):
+                    return PushResult(Outcome.APPLIED, "already flagged on the platform")
+            except HttpFailure as error:
+                if isinstance(error, AuthFailed) or error.status != 404:
+                    raise
+        return self._outcome(response, endpoint, already_ok=True, request=request)
 
     def _push_hide_post(self, request: PushRequest) -> PushResult:
         # Hiding is sent as a spam flag (post_action_type_id 8) by the API user: staff flags
         # hide the post at once on Discourse, and it is the one route in the official API spec.
-        return self._flag(request.remote["post"], FLAG_TYPES["spam"])
+        return self._flag(request, FLAG_TYPES["spam"])
 
     def _push_unhide_post(self, request: PushRequest) -> PushResult:
         post_id = request.remote["post"]
@@ -885,7 +1137,7 @@ class DiscourseAdapter:
         type_id = FLAG_TYPES.get(kind)
         if type_id is None:
             return PushResult(Outcome.REJECTED, f"unknown flag type {kind!r}")
-        return self._flag(request.remote["post"], type_id)
+        return self._flag(request, type_id)
 
     def _find_own_reply(self, tid: str, raw: str, since: str) -> str | None:
         """The id of a recent post by us in topic `tid` with exactly `raw`, if any."""
@@ -936,16 +1188,43 @@ class DiscourseAdapter:
         tid = request.remote["thread"]
         original = request.remote["original"]
         raw = f"Closed as a duplicate of {self.base_url}/t/{original}"
-        if not request.sent_at or not bool(self._topic(tid).get("closed")):
-            reply = self._reply(request, tid, raw)
-            if reply.outcome is not Outcome.APPLIED:
-                return reply
-        return self._set_closed(request, True)
+        base_last = (request.base or {}).get("last_post")
+        if request.sent_at or base_last is not None:
+            try:
+                topic = self._topic(tid)
+            except HttpFailure as error:
+                if error.status == 404:
+                    return PushResult(
+                        Outcome.CONFLICT, f"topic {tid} no longer exists on the platform"
+                    )
+                raise
+            if request.sent_at and bool(topic.get("closed")):
+                return PushResult(Outcome.APPLIED, "already closed on the platform")
+            news = self._new_replies(tid, topic, int(base_last)) if base_last is not None else ""
+            if news:
+                return PushResult(Outcome.CONFLICT, news)
+        reply = self._reply(request, tid, raw)
+        if reply.outcome is not Outcome.APPLIED:
+            return reply
+        return self._set_closed(request, True, checked=True)
 
     def _push_unclose_duplicate(self, request: PushRequest) -> PushResult:
         return self._set_closed(request, False)
 
     def _solution(self, request: PushRequest, accept: bool) -> PushResult:
+        if accept and request.base:
+            try:
+                post = self._post(request.remote["post"])
+            except HttpFailure as error:
+                if error.status == 404:
+                    return PushResult(
+                        Outcome.CONFLICT,
+                        f"post {request.remote['post']} no longer exists on the platform",
+                    )
+                raise
+            edited = self._edited_since(request, post)
+            if edited:
+                return PushResult(Outcome.CONFLICT, edited)
         endpoint = "/solution/accept.json" if accept else "/solution/unaccept.json"
         response = self.http.request(
             "POST",
@@ -977,6 +1256,14 @@ class DiscourseAdapter:
         )
         # 409: someone acted first (the version moved on). Never retried: a human decides.
         return self._outcome(response, endpoint)
+
+
+def _acted(post: dict[str, Any], type_id: int) -> bool:
+    """True when the API user's own action of `type_id` is on the post (actions_summary)."""
+    for action in post.get("actions_summary") or []:
+        if isinstance(action, dict) and action.get("id") == type_id and action.get("acted"):
+            return True
+    return False
 
 
 def _problem(error: Exception, endpoint: str, prefix: str = "") -> Problem:

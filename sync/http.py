@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import stamina
 
+from sync import logs
 from sync.base import AuthFailed, BadPayload, HttpFailure, Offline
 
 USER_AGENT = "peerdesk-sync/0.1 (+https://github.com/peerdesk)"
@@ -124,6 +125,11 @@ def _error_message(response: httpx.Response) -> str:
     return _excerpt(response) or response.reason_phrase
 
 
+def platform_message(response: httpx.Response) -> str:
+    """The platform's own words for an error response (its JSON `errors`, or a description)."""
+    return _error_message(response)
+
+
 def is_auth_failure(response: httpx.Response) -> bool:
     """Wrong or missing credentials (not: allowed in general but refused this one item).
 
@@ -163,6 +169,7 @@ class HttpSource:
         self.policy = policy or RetryPolicy()
         self.name = name
         self._secrets = [s for s in secrets if s]
+        logs.register_secrets(self._secrets)  # library log lines never show them either
         self.min_interval = min_interval
         self._next_allowed = 0.0
         self._lock = threading.Lock()

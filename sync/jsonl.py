@@ -23,7 +23,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol, TypeVar
+from typing import IO, Any
 
 import orjson
 
@@ -283,50 +283,17 @@ def _import(
         members: list[MemberRecord] = []
         threads: list[ThreadRecord] = []
         posts: list[PostRecord] = []
-        # (hash of kind and id, hash of the line, line number) per record, in file order
-        seen: list[tuple[int, int, int]] = []
+        # hash of (kind, id) -> the line it first came on << 32 | a 32-bit hash of that line:
+        # ~100 bytes a record (an SQLite temp table cost several times more at a million)
+        first: dict[int, int] = {}
         bad: list[tuple[int, str, str | None, str]] = []
         pending_accepts: dict[str, str] = {}
         stored_through = [max(resume, 1)]  # the last line whose records are in the cache
-        cache.conn.execute("DROP TABLE IF EXISTS temp.import_seen")
-        cache.conn.execute(
-            "CREATE TEMP TABLE import_seen (key INTEGER PRIMARY KEY, digest INTEGER NOT NULL, "
-            "line INTEGER NOT NULL)"
-        )
 
         held = [0]  # characters of post bodies waiting for the next flush
 
-        def drop_repeats(conn: sqlite3.Connection) -> None:
-            """Records whose id came earlier in this import with other content: reported and
-            skipped (the first is kept). The same record twice is harmless and stays quiet."""
-            inserted = conn.executemany(
-                "INSERT OR IGNORE INTO temp.import_seen (key, digest, line) VALUES (?, ?, ?)",
-                seen,
-            ).rowcount
-            if inserted == len(seen):
-                return
-            lines: set[int] = set()
-            for key, digest, line in seen:
-                first = conn.execute(
-                    "SELECT digest, line FROM temp.import_seen WHERE key = ?", (key,)
-                ).fetchone()
-                if first[1] != line and first[0] != digest:
-                    lines.add(line)
-                    repeats[line] = int(first[1])
-            if not lines:
-                return
-            _drop_lines(members, member_lines, lines, repeats, bad)
-            _drop_lines(threads, thread_lines, lines, repeats, bad)
-            _drop_lines(posts, post_lines, lines, repeats, bad)
-
-        repeats: dict[int, int] = {}  # line -> the line where its id came first
-        member_lines: list[int] = []  # the line of each record waiting in members, threads, posts
-        thread_lines: list[int] = []
-        post_lines: list[int] = []
-
         def flush(line_no: int) -> None:
             with cache.transaction() as conn:
-                drop_repeats(conn)
                 for thread in threads:
                     if thread.accepted_post_remote_id:
                         pending_accepts[thread.remote_id] = thread.accepted_post_remote_id
@@ -357,9 +324,8 @@ def _import(
             report.posts += len(posts)
             report.skipped += len(bad)
             report.problems.extend(f"{path.name} line {n}: {m}" for n, m, _, _ in bad[:20])
-            for waiting in (members, threads, posts, member_lines, thread_lines, post_lines):
+            for waiting in (members, threads, posts):
                 waiting.clear()
-            seen.clear()
             bad.clear()
             held[0] = 0
             if progress:
@@ -395,20 +361,17 @@ def _import(
                 kind = rec.get("type")
                 if kind == "post":
                     post = _post(rec)
+                    _first_time(first, "post", post.remote_id, line, line_no)
                     posts.append(post)
-                    post_lines.append(line_no)
                     held[0] += len(post.body_text) + len(post.body_raw)
-                    seen.append((hash(("p", post.remote_id)), hash(line), line_no))
                 elif kind == "thread":
                     thread = _thread(rec)
+                    _first_time(first, "thread", thread.remote_id, line, line_no)
                     threads.append(thread)
-                    thread_lines.append(line_no)
-                    seen.append((hash(("t", thread.remote_id)), hash(line), line_no))
                 elif kind == "member":
                     member = _member(rec)
+                    _first_time(first, "member", member.remote_id, line, line_no)
                     members.append(member)
-                    member_lines.append(line_no)
-                    seen.append((hash(("m", member.remote_id)), hash(line), line_no))
                 else:
                     raise p.BadField("type", f"unknown record type {kind!r}", kind)
             except BadLine as error:
@@ -441,46 +404,22 @@ def _import(
                 )
         except (sqlite3.Error, DiskFull) as error:
             raise _stopped(error, cache, path, line_no, line_no) from None
-        finally:
-            cache.conn.execute("DROP TABLE IF EXISTS temp.import_seen")
     return report
 
 
-class _Identified(Protocol):
-    @property
-    def remote_id(self) -> str: ...
-
-
-R = TypeVar("R", bound=_Identified)
-
-
-def _drop_lines(
-    records: list[R],
-    lines_of: list[int],
-    drop: set[int],
-    first_at: dict[int, int],
-    bad: list[tuple[int, str, str | None, str]],
-) -> None:
-    """Take the records read from the lines in `drop` out of `records`, each reported in `bad`."""
-    kept: list[R] = []
-    kept_lines: list[int] = []
-    for record, n in zip(records, lines_of, strict=True):
-        if n not in drop:
-            kept.append(record)
-            kept_lines.append(n)
-            continue
-        kind = type(record).__name__.removesuffix("Record").lower()
-        bad.append(
-            (
-                n,
-                f"{kind} {record.remote_id!r} came before at line {first_at[n]} with different "
-                "content: this line is skipped, the first kept",
-                "remote_id",
-                record.remote_id,
-            )
+def _first_time(first: dict[int, int], kind: str, remote_id: str, line: bytes, n: int) -> None:
+    """Note that `remote_id` came on line `n`; refuse (BadField) a record whose id came earlier
+    in this import with other content. The first is kept; the very same line again is harmless.
+    """
+    packed = (n << 32) | (hash(line) & 0xFFFFFFFF)
+    known = first.setdefault(hash((kind, remote_id)), packed)
+    if known != packed and (known ^ packed) & 0xFFFFFFFF:
+        raise p.BadField(
+            "remote_id",
+            f"{kind} {remote_id!r} came before at line {known >> 32} with different content: "
+            "this line is skipped, the first kept",
+            remote_id,
         )
-    records[:] = kept
-    lines_of[:] = kept_lines
 
 
 def _excerpt(line: bytes) -> str:

@@ -1,9 +1,11 @@
-"""Pushing the outbox: each item is marked `sending` (attempt counted, time noted) in one
-transaction BEFORE the request, and given its outcome in another AFTER it. An item found in
-`sending` (the process died mid-push) or with an earlier attempt is sent with `sent_at`, so the
-adapter checks the platform's state first and never applies an action twice.
+"""Pushing the outbox: each item is claimed (a lease: `sending`, attempt counted, time noted)
+in one transaction BEFORE the request, and given its outcome in another AFTER it. Only one
+process holds an item's lease (console.outbox.claim); an item another live process is sending is
+skipped. An item whose holder died mid-push, or with an earlier attempt, is sent with `sent_at`,
+so the adapter checks the platform's state first and never applies an action twice.
 
-Offline is normal: a connection failure leaves the item `pending` and stops this source's push.
+Offline is normal: a connection failure leaves the item `pending`, stops this source's push and
+exits with code 3.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from console.clock import now_iso
+from console import outbox
 from console.db import Cache
 from sync.base import Adapter, AuthFailed, Outcome, PushRequest, PushResult
 from sync.runner import SourceRow, make_adapter
@@ -34,13 +36,17 @@ class PushReport:
     rejected: int = 0
     local_only: int = 0
     waiting: int = 0
+    busy: int = 0  # being sent by another peerdesk process at the same time
     offline: bool = False
     stopped: str = ""
     messages: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
-        if self.stopped and not self.offline:
+        """0 done · 1 failed (credentials) · 3 offline (nothing lost), as the README says."""
+        if self.offline:
+            return 3
+        if self.stopped:
             return 1
         return 0
 
@@ -56,6 +62,8 @@ class PushReport:
         if self.waiting:
             offline = " (offline)" if mark_offline and self.offline else ""
             parts.append(f"{self.waiting} still waiting{offline}")
+        if self.busy:
+            parts.append(f"{self.busy} being sent by another peerdesk process")
         return parts
 
 
@@ -95,51 +103,35 @@ def _resolve(cache: Cache, source_id: int, payload: dict[str, Any]) -> dict[str,
     return remote
 
 
-def _settle(cache: Cache, outbox_id: int, result: PushResult) -> None:
-    state = STATE_OF[result.outcome]
-    with cache.transaction() as conn:
-        conn.execute(
-            "UPDATE outbox SET state = ?, last_error = ?, remote_ref = coalesce(?, remote_ref), "
-            "updated_at = ? WHERE id = ? AND state IN ('sending', 'pending')",
-            (
-                state,
-                None if state == "applied" else result.message,
-                result.remote_ref,
-                now_iso(),
-                outbox_id,
-            ),
-        )
-
-
 def push_source(
     cache: Cache, row: SourceRow, *, adapter: Adapter | None = None, limit: int | None = None
 ) -> PushReport:
     report = PushReport(row.name)
     own = adapter is None
     adapter = adapter or _adapter(row)
+    owner = outbox.lease_owner()
     try:
         items = cache.query(
-            "SELECT * FROM outbox WHERE source_id = ? AND state IN ('sending', 'pending') "
+            "SELECT id FROM outbox WHERE source_id = ? AND state IN ('sending', 'pending') "
             "ORDER BY id LIMIT ?",
             (row.id, limit or -1),
         )
-        for index, item in enumerate(items):
+        for index, listed in enumerate(items):
+            claim = outbox.claim(cache, listed["id"], owner)
+            if claim == "busy":  # another live peerdesk process is sending it right now
+                report.busy += 1
+                continue
+            if not isinstance(claim, outbox.Claim):  # settled meanwhile by another process
+                continue
+            item = claim.row
             payload = json.loads(item["payload"])
             try:
                 remote = _resolve(cache, row.id, payload)
             except KeyError as error:
                 result = PushResult(Outcome.REJECTED, f"cannot send: {error.args[0]}")
-                _settle(cache, item["id"], result)
+                _settle(cache, claim, result)
                 report.rejected += 1
-                continue
-            previous_sent = item["sent_at"]
-            with cache.transaction() as conn:
-                claimed = conn.execute(
-                    "UPDATE outbox SET state = 'sending', attempts = attempts + 1, "
-                    "sent_at = ?, updated_at = ? WHERE id = ? AND state IN ('sending', 'pending')",
-                    (now_iso(), now_iso(), item["id"]),
-                ).rowcount
-            if not claimed:  # another peerdesk process settled it meanwhile
+                report.messages.append(f"#{item['id']} {item['action']}: {result.message}")
                 continue
             request = PushRequest(
                 outbox_id=item["id"],
@@ -148,18 +140,17 @@ def push_source(
                 remote=remote,
                 idempotency_key=item["idempotency_key"],
                 attempts=item["attempts"] + 1,
-                # set when an earlier attempt started: it may have reached the platform
-                sent_at=previous_sent
-                or (item["updated_at"] if item["state"] == "sending" else None),
+                sent_at=claim.sent_before,
+                base=json.loads(item["base"]) if item["base"] else None,
             )
             try:
                 result = adapter.push(request)
             except AuthFailed as error:
-                _settle(cache, item["id"], PushResult(Outcome.RETRY_LATER, str(error)))
+                _settle(cache, claim, PushResult(Outcome.RETRY_LATER, str(error)))
                 report.stopped = str(error)
                 report.waiting += len(items) - index
                 break
-            _settle(cache, item["id"], result)
+            _settle(cache, claim, result)
             if result.outcome is Outcome.APPLIED:
                 report.applied += 1
             elif result.outcome is Outcome.CONFLICT:
@@ -179,6 +170,18 @@ def push_source(
         if own:
             adapter.close()
     return report
+
+
+def _settle(cache: Cache, claim: outbox.Claim, result: PushResult) -> None:
+    state = STATE_OF[result.outcome]
+    outbox.settle(
+        cache,
+        int(claim.row["id"]),
+        state,
+        owner=claim.owner,
+        message=None if state == "applied" else result.message,
+        remote_ref=result.remote_ref,
+    )
 
 
 def _adapter(row: SourceRow) -> Adapter:

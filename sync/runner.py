@@ -155,6 +155,13 @@ class CacheKnown:
         )
         return {r[0] for r in rows}
 
+    def active_topics(self, since: str) -> list[str]:
+        rows = self.cache.conn.execute(
+            "SELECT remote_id FROM threads WHERE source_id = ? AND last_activity_at >= ?",
+            (self.source_id, since),
+        )
+        return [r[0] for r in rows]
+
     def post_ids(self, thread_remote_id: str) -> set[str]:
         rows = self.cache.conn.execute(
             "SELECT p.remote_id FROM posts p JOIN threads t ON t.id = p.thread_id "
@@ -257,6 +264,10 @@ def store_page(cache: Cache, source_id: int, page: Page) -> None:
             stored = ingest.upsert_threads(cache, source_id, page.threads, page.posts)
             # candidates in the same transaction: a killed sync never leaves a page without them
             update_candidates(cache, [stored[t.remote_id] for t in page.threads])
+        if page.deleted_posts:
+            ingest.remove_posts(cache, source_id, page.deleted_posts)
+        if page.gone_topics:
+            ingest.leave_queue(cache, source_id, page.gone_topics)
         if page.reviews or page.reviews_complete:
             _store_reviews(cache, source_id, page)
         if page.fingerprints:

@@ -144,10 +144,14 @@ def errors(cache: Cache, source: str | None = None, limit: int = 200) -> list[Sy
 
 
 def retry_item(cache: Cache, outbox_id: int) -> bool:
-    """Put a conflict or rejected item back in the queue to send (a human decided to retry)."""
+    """Put a conflict or rejected item back in the queue to send (a human decided to retry).
+
+    The remote version the decision was made against is dropped: the human has looked at the
+    change since, so the item is sent even though the platform moved on."""
     with cache.transaction() as conn:
         changed = conn.execute(
-            "UPDATE outbox SET state = 'pending', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ') "
+            "UPDATE outbox SET state = 'pending', base = NULL, "
+            "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ') "
             "WHERE id = ? AND state IN ('conflict', 'rejected')",
             (outbox_id,),
         ).rowcount

@@ -53,14 +53,54 @@ def require_tool(name: str) -> str:
     raise AssertionError  # unreachable
 
 
+@pytest.fixture
+def env_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test's own config and roles file live here (not in tmp_path, which tests list)."""
+    return tmp_path_factory.mktemp("peerdesk-env")
+
+
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Keep the developer's own config, cache and clock out of every test."""
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env_dir: Path) -> None:
+    """Keep the developer's own config, roles, cache and clock out of every test.
+
+    Tests act as "alice" (and others) honestly: the override is allowed because the account
+    running the tests owns the temporary cache files. Roles come from a roles file in the test's
+    own folder (`grant_roles`) or from a config file the test writes (the test's account owns it
+    and the cache, so it has authority); nobody has a role until a test grants one.
+    """
     monkeypatch.setenv("PEERDESK_NOW", FROZEN_NOW)
     monkeypatch.setenv("PEERDESK_USER", "alice")
-    monkeypatch.setenv("PEERDESK_CONFIG", str(tmp_path / "no-config.toml"))
+    config = env_dir / "config.toml"
+    if not config.exists():
+        config.write_text("# the test's own (empty) config\n", encoding="utf-8")
+    monkeypatch.setenv("PEERDESK_CONFIG", str(config))
     monkeypatch.setenv("PEERDESK_DB", str(tmp_path / "default-cache.sqlite3"))
+    monkeypatch.delenv("PEERDESK_ROLES_FILE", raising=False)
     monkeypatch.setenv("TZ", "UTC")
+
+
+def write_roles(path: Path, roles: dict[str, list[str]]) -> Path:
+    """Write a roles file (TOML, mode 0600) granting `roles` by user name."""
+    lines = ["[roles]"] + [
+        f"{user} = {list(names)!r}".replace("'", '"') for user, names in roles.items()
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def grant_roles(
+    env_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[dict[str, list[str]]], Path]:
+    """grant_roles({"alice": ["moderator"]}): the test's roles file (PEERDESK_ROLES_FILE)."""
+
+    def grant(roles: dict[str, list[str]]) -> Path:
+        path = write_roles(env_dir / "roles.toml", roles)
+        monkeypatch.setenv("PEERDESK_ROLES_FILE", str(path))
+        return path
+
+    return grant
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -191,6 +191,10 @@ class LazyTable(ScrollView, can_focus=True):
         self.selected: set[Hashable] = set()
         self._pages: OrderedDict[int, list[Row]] = OrderedDict()
         self._pending: set[int] = set()
+        # Drawn rows, so a cursor move re-renders two lines, not the screen: keyed by
+        # (row index, under the cursor, focused, width); emptied whenever rows or styles change.
+        self._strips: dict[tuple[int, bool, bool, int], Strip] = {}
+        self._drawn_cursor = 0
 
     # ---- data in ----
     def reset(
@@ -211,6 +215,7 @@ class LazyTable(ScrollView, can_focus=True):
         self.loaded = True
         self._pages.clear()
         self._pending.clear()
+        self._strips.clear()
         if rows:
             self._store(offset, rows)
         self.virtual_size = Size(self.size.width, self.total + 1)
@@ -243,6 +248,7 @@ class LazyTable(ScrollView, can_focus=True):
             return False
         self._pending.discard(offset // self.page_size)
         self._store(offset, rows)
+        self._strips.clear()
         self.refresh()
         if offset <= self.cursor_row < offset + len(rows):
             self._announce_cursor()
@@ -307,6 +313,7 @@ class LazyTable(ScrollView, can_focus=True):
             self._selection_changed()
 
     def _selection_changed(self) -> None:
+        self._strips.clear()
         self.refresh()
         self.post_message(self.SelectionChanged(self, frozenset(self.selected)))
 
@@ -315,6 +322,7 @@ class LazyTable(ScrollView, can_focus=True):
         return max(0, min(value, self.total - 1)) if self.total else 0
 
     def watch_cursor_row(self, value: int) -> None:
+        top = round(self.scroll_y)
         self._scroll_cursor_into_view(value)
         page = value // self.page_size
         self._want(page)
@@ -323,8 +331,27 @@ class LazyTable(ScrollView, can_focus=True):
             self._want(page + 1)
         elif within < 20:
             self._want(page - 1)
-        self.refresh()
+        before, self._drawn_cursor = self._drawn_cursor, value
+        if round(self.scroll_y) == top:  # nothing scrolled: the header and two rows change
+            width = max(self.virtual_size.width, self.size.width)
+            self.refresh(Region(0, 0, width, 1))
+            self.refresh_line(before + 1)
+            self.refresh_line(value + 1)
+        else:
+            self.refresh()
         self._announce_cursor()
+
+    def on_focus(self) -> None:
+        self._strips.clear()  # the cursor row is drawn differently with focus
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
 
     def _announce_cursor(self) -> None:
         self.post_message(self.CursorMoved(self, self.cursor_row, self.current_key))
@@ -370,6 +397,7 @@ class LazyTable(ScrollView, can_focus=True):
             self.post_message(self.RowActivated(self, self.cursor_row, key))
 
     def on_resize(self, event: events.Resize) -> None:
+        self._strips.clear()
         self.virtual_size = Size(event.size.width, self.total + 1)
         self._scroll_cursor_into_view(self.cursor_row)
 
@@ -424,11 +452,20 @@ class LazyTable(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         row = self.row_at(index)
         cursor = index == self.cursor_row
-        if row is None:
-            style = base + self.get_component_rich_style("lazy-table--placeholder")
-            if cursor:
-                style += self.get_component_rich_style("lazy-table--cursor")
-            return self._strip(Text("  …"), width, style)
+        if row is not None:
+            key = (index, cursor, self.has_focus, width)
+            strip = self._strips.get(key)
+            if strip is None:
+                if len(self._strips) > 8 * max(1, self.size.height):
+                    self._strips.clear()
+                strip = self._strips[key] = self._row_strip(row, cursor, width, base)
+            return strip
+        style = base + self.get_component_rich_style("lazy-table--placeholder")
+        if cursor:
+            style += self.get_component_rich_style("lazy-table--cursor")
+        return self._strip(Text("  …"), width, style)
+
+    def _row_strip(self, row: Row, cursor: bool, width: int, base: Style) -> Strip:
         style = base
         if row.tone:
             style += self.get_component_rich_style(f"lazy-table--{row.tone}")

@@ -15,6 +15,7 @@ from importlib import import_module
 from pathlib import Path
 
 from console.errors import PeerdeskError
+from sync import logs
 
 
 def sqlite_failure(error: sqlite3.Error) -> str:
@@ -57,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the config file (default: $PEERDESK_CONFIG, else the platform's config dir)",
     )
+    parser.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="NAME",
+        default=None,
+        help="act under NAME instead of your OS account (or $PEERDESK_USER); only on a cache "
+        "file you own, and recorded in the audit",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         import_module(name).register(subparsers)
@@ -66,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    logs.setup()  # library logging goes to a rotated file, never the terminal or the screen
     handler = getattr(args, "handler", None)
     if handler is None:
         from console.cli.core import run_console

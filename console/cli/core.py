@@ -15,7 +15,10 @@ from console.store import QueueFilter
 
 
 def open_desk(args: argparse.Namespace, *, create: bool = False) -> Desk:
-    return Desk.open(args.db, config_path=args.config, create=create)
+    """The Desk for a command: the cache, the config and who is acting (--as is an override)."""
+    return Desk.open(
+        args.db, config_path=args.config, create=create, actor=getattr(args, "as_user", None)
+    )
 
 
 def run_console(args: argparse.Namespace) -> int:
@@ -134,8 +137,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     desk = open_desk(args)
     problems = desk.verify_audit()
     if not problems:
-        count = desk.cache.one("SELECT count(*) FROM audit")
-        print(f"audit log intact: {count[0] if count else 0} entries, chain verified")
+        print(f"audit log intact: {desk.audit_count()} entries, chain verified")
         return 0
     for problem in problems:
         print(f"audit entry {problem.audit_id}: {problem.problem}")
@@ -144,9 +146,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_log(args: argparse.Namespace) -> int:
-    from console import audit
-
-    for entry in audit.entries(open_desk(args).cache, limit=args.limit):
+    for entry in open_desk(args).audit_entries(limit=args.limit):
         detail = printable(json.dumps(entry["detail"], ensure_ascii=False), single_line=True)
         print(
             f"{entry['id']:>6} {entry['ts']} {entry['actor']:<12} {entry['action']:<16} "
@@ -156,7 +156,8 @@ def cmd_audit_log(args: argparse.Namespace) -> int:
 
 
 def cmd_whoami(args: argparse.Namespace) -> int:
-    print(open_desk(args).role_notice)
+    for line in open_desk(args).whoami():
+        print(line)
     return 0
 
 

@@ -128,6 +128,7 @@ def run_demo(args: argparse.Namespace) -> int:
     out = sys.stdout
     if path.is_dir():
         raise DemoRefused(f"{path} is a folder; give a file path with --db.")
+    replaced = "nothing"
     if path.exists():
         demo = is_demo_cache(path)
         if demo and args.if_missing:
@@ -138,6 +139,8 @@ def run_demo(args: argparse.Namespace) -> int:
                 f"{path} exists and is not a demo cache; it was left as it is. Use another "
                 "--db path, or --force to replace it (its contents would be lost)."
             )
+        _check_may_replace(args, path)
+        replaced = "a demo cache" if demo else "a peerdesk cache (--force)"
     summary = build_file(
         path,
         threads=args.threads,
@@ -145,8 +148,35 @@ def run_demo(args: argparse.Namespace) -> int:
         candidate_limit=args.candidates,
         progress_to=sys.stderr if _wants_progress(args.threads) else None,
     )
+    _record_build(args, path, summary, replaced)
     _print_summary(summary, path, out)
     return 0
+
+
+def _check_may_replace(args: argparse.Namespace, path: Path) -> None:
+    """Replacing an existing cache needs the demo_build role on it (its owner has it on a demo)."""
+    from console.cli.core import open_desk
+
+    desk = open_desk(argparse.Namespace(**{**vars(args), "db": path}))
+    try:
+        desk.door.check("demo_build")
+    finally:
+        desk.close_cache()
+
+
+def _record_build(
+    args: argparse.Namespace, path: Path, summary: DemoSummary, replaced: str
+) -> None:
+    """The new cache's first audit entry: who built it, from what, replacing what."""
+    from console.cli.core import open_desk
+
+    desk = open_desk(argparse.Namespace(**{**vars(args), "db": path}))
+    try:
+        detail = {"threads": summary.threads, "seed": summary.seed, "replaced": replaced}
+        with desk.door.operation("demo_build", detail=detail):
+            pass
+    finally:
+        desk.close_cache()
 
 
 def _wants_progress(threads: int) -> bool:

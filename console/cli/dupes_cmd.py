@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from typing import Any
 
-from console.db import open_cache
-from console.dupes import candidates as cands
+from console.cli.core import open_desk
+from console.desk import Desk
+from console.dupes import candidates as cands  # thresholds only; every read and write via Desk
 from console.errors import InvalidDecision
-from console.paths import default_db_path
 from console.safe_text import clip, printable
 
 
@@ -70,46 +69,41 @@ def run(args: argparse.Namespace) -> int:
         original = getattr(args, action)
         if original is not None:
             return _decide(args, action, original)
-    cache = open_cache(args.db or default_db_path())
+    desk = open_desk(args)
     try:
         if args.evaluate:
-            _evaluate(cache, args)
+            _evaluate(desk, args)
             return 0
         if args.rebuild:
-            _rebuild(cache, args)
+            _rebuild(desk, args)
             if args.thread is None:
                 return 0
         if args.thread is not None:
             if args.any_source or args.any_language:
-                _across(cache, args.thread, args)
+                _across(desk, args.thread, args)
                 return 0
             if args.refresh:
-                cands.update_candidates(cache, [args.thread])
+                desk.refresh_duplicates(args.thread)
                 _note_lexical(args)
-            _show(cache, args.thread, args)
+            _show(desk, args.thread, args)
         else:
-            _strong(cache, args)
+            _strong(desk, args)
     finally:
-        cache.close()
+        desk.close_cache()
     return 0
 
 
 def _decide(args: argparse.Namespace, action: str, original: int) -> int:
     if args.thread is None:
         raise InvalidDecision(f"--{action} needs the duplicate THREAD id before it")
-    from console.desk import Desk
-    from console.dupes import actions
-
-    desk = Desk.open(args.db, config_path=args.config)
+    desk = open_desk(args)
     try:
-        result = actions.decide(
-            desk.cache,
-            actor=desk.actor,
-            roles=desk.roles,
-            action=f"dupe_{action}",
-            thread_id=args.thread,
-            original_id=original,
-        )
+        decide = {
+            "confirm": desk.confirm_duplicate,
+            "reject": desk.reject_duplicate,
+            "merge": desk.merge_duplicate,
+        }[action]
+        result = decide(args.thread, original)
     finally:
         desk.close_cache()
     print(f"{result.message} (batch {result.batch_id}; outbox items {result.outbox_ids or 'none'})")
@@ -124,11 +118,9 @@ def _note_lexical(args: argparse.Namespace) -> None:
         print(f"note: {embed.unavailable_reason()}; using words only", file=sys.stderr)
 
 
-def _evaluate(cache: Any, args: argparse.Namespace) -> None:
-    from console.dupes.evaluate import evaluate
-
+def _evaluate(desk: Desk, args: argparse.Namespace) -> None:
     _note_lexical(args)
-    result = evaluate(cache)
+    result = desk.evaluate_duplicates()
     if args.json:
         print(json.dumps(result.as_dict()))
         return
@@ -153,21 +145,11 @@ def _evaluate(cache: Any, args: argparse.Namespace) -> None:
     )
 
 
-def _across(cache: Any, thread_id: int, args: argparse.Namespace) -> None:
+def _across(desk: Desk, thread_id: int, args: argparse.Namespace) -> None:
     _note_lexical(args)
-    found = cands.find_candidates(
-        cache, thread_id, any_source=args.any_source, any_language=args.any_language
+    found, titles = desk.duplicates_across(
+        thread_id, any_source=args.any_source, any_language=args.any_language, weaker=args.weaker
     )
-    if not args.weaker:
-        found = [f for f in found if f[1] >= cands.PROPOSE]
-    titles = {
-        r[0]: (r[1], r[2], r[3])
-        for r in cache.query(
-            "SELECT t.id, t.title, t.status, s.name FROM threads t JOIN sources s "
-            f"ON s.id = t.source_id WHERE t.id IN ({','.join('?' * len(found))})",
-            [f[0] for f in found],
-        )
-    }
     for oid, chance, why in found[: cands.KEEP]:
         title, status, source = titles[oid]
         if args.json:
@@ -194,53 +176,30 @@ def _across(cache: Any, thread_id: int, args: argparse.Namespace) -> None:
         print(f"thread {thread_id}: no candidates" + ("" if args.weaker else " (try --weaker)"))
 
 
-def _rebuild(cache: Any, args: argparse.Namespace) -> None:
-    from console.dupes import vectors
+def _rebuild(desk: Desk, args: argparse.Namespace) -> None:
+    def stage(what: str) -> Any:
+        def report(done: int, total: int) -> None:
+            if not args.json:
+                print(f"\r{what}: {done}/{total} threads", end="", file=sys.stderr)
 
-    started = time.perf_counter()
-    indexed = cands.rebuild_index(cache)
-    index_s = time.perf_counter() - started
+        return report
+
     _note_lexical(args)
-
-    def report(done: int, total: int) -> None:
-        if not args.json:
-            print(f"\rembeddings: {done}/{total} threads", end="", file=sys.stderr)
-
-    embedded, _ = vectors.embed_missing(cache, progress=report)
-    if embedded and not args.json:
+    summary = desk.rebuild_duplicates(stage("candidates"), embed_progress=stage("embeddings"))
+    if (summary["open_threads"] or summary["embedded_threads"]) and not args.json:
         print(file=sys.stderr)
-    open_ids = cands.open_thread_ids(cache)
-    stored = 0
-    for start in range(0, len(open_ids), 500):
-        stored += cands.update_candidates(cache, open_ids[start : start + 500])
-        if not args.json:
-            print(
-                f"\rcandidates: {min(start + 500, len(open_ids))}/{len(open_ids)} threads",
-                end="",
-                file=sys.stderr,
-            )
-    if open_ids and not args.json:
-        print(file=sys.stderr)
-    summary = {
-        "indexed_threads": indexed,
-        "index_seconds": round(index_s, 2),
-        "open_threads": len(open_ids),
-        "pairs_stored": stored,
-        "embedded_threads": embedded,
-        "seconds": round(time.perf_counter() - started, 2),
-    }
     if args.json:
         print(json.dumps(summary))
     else:
         print(
-            f"indexed {indexed} threads in {summary['index_seconds']} s; "
-            f"{stored} candidate pairs for {len(open_ids)} open threads "
-            f"({summary['seconds']} s in all)"
+            f"indexed {summary['indexed_threads']} threads in {summary['index_seconds']} s; "
+            f"{summary['pairs_stored']} candidate pairs for {summary['open_threads']} open "
+            f"threads ({summary['seconds']} s in all)"
         )
 
 
-def _show(cache: Any, thread_id: int, args: argparse.Namespace) -> None:
-    found = cands.candidates(cache, thread_id, include_decided=args.all, weaker=args.weaker)
+def _show(desk: Desk, thread_id: int, args: argparse.Namespace) -> None:
+    found = desk.duplicate_candidates(thread_id, include_decided=args.all, weaker=args.weaker)
     if args.json:
         for c in found:
             print(json.dumps(c.__dict__, ensure_ascii=False))
@@ -258,13 +217,8 @@ def _show(cache: Any, thread_id: int, args: argparse.Namespace) -> None:
         print(f"       {printable(c.explanation, single_line=True)}")
 
 
-def _strong(cache: Any, args: argparse.Namespace) -> None:
-    rows = cache.query(
-        "SELECT d.thread_id, t.title, max(d.score) AS best, count(*) AS n FROM duplicate_links d "
-        "JOIN threads t ON t.id = d.thread_id WHERE d.decision = 'pending' AND d.score >= ? "
-        "GROUP BY d.thread_id ORDER BY best DESC, d.thread_id LIMIT ?",
-        (cands.STRONG_SCORE, args.limit),
-    )
+def _strong(desk: Desk, args: argparse.Namespace) -> None:
+    rows = desk.strong_duplicates(args.limit)
     if args.json:
         for r in rows:
             print(json.dumps({"thread_id": r[0], "title": r[1], "best": r[2], "candidates": r[3]}))

@@ -15,14 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from console.clock import now_iso
-from console.db import Cache, open_cache
+from console.cli.core import open_desk
 from console.errors import PeerdeskError
-from console.paths import default_db_path
-
-
-def _cache(args: argparse.Namespace, *, create: bool = False) -> Cache:
-    return open_cache(args.db or default_db_path(), create=create)
+from console.files import create_private
 
 
 def _err(text: str) -> None:
@@ -34,10 +29,7 @@ def _err(text: str) -> None:
 
 def cmd_source_add(args: argparse.Namespace) -> int:
     from sync import credentials
-    from sync.runner import KINDS
 
-    if args.kind not in KINDS:
-        raise PeerdeskError(f"unknown kind {args.kind!r} (known: {', '.join(KINDS)})")
     options: dict[str, Any] = {}
     if args.options:
         try:
@@ -55,18 +47,11 @@ def cmd_source_add(args: argparse.Namespace) -> int:
     url = args.url
     if args.kind == "stackexchange" and not url:
         url = "https://api.stackexchange.com/2.3"
-    cache = _cache(args, create=True)
+    desk = open_desk(args, create=True)
     try:
-        if cache.one("SELECT 1 FROM sources WHERE name = ?", (args.name,)):
-            raise PeerdeskError(f"a source named {args.name!r} exists already")
-        with cache.transaction() as conn:
-            conn.execute(
-                "INSERT INTO sources (kind, name, base_url, options, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (args.kind, args.name, url, json.dumps(options, sort_keys=True), now_iso()),
-            )
+        desk.add_source(args.name, kind=args.kind, base_url=url, options=options)
     finally:
-        cache.close()
+        desk.close_cache()
     if args.store_key:
         key = getpass.getpass(f"API key for {args.name} (stored in the OS keyring): ")
         asks_user = args.kind in ("discourse", "zendesk")  # Zendesk: the agent's email
@@ -83,13 +68,11 @@ def cmd_source_add(args: argparse.Namespace) -> int:
 
 
 def cmd_source_list(args: argparse.Namespace) -> int:
-    from sync.status import summary
-
-    cache = _cache(args)
+    desk = open_desk(args)
     try:
-        info = summary(cache)
+        info = desk.sync_summary()
     finally:
-        cache.close()
+        desk.close_cache()
     if args.json:
         for s in info.sources:
             print(json.dumps(s.__dict__, ensure_ascii=False))
@@ -106,29 +89,15 @@ def cmd_source_list(args: argparse.Namespace) -> int:
 
 
 def cmd_source_remove(args: argparse.Namespace) -> int:
-    from sync import credentials
-
-    cache = _cache(args)
+    desk = open_desk(args)
     try:
-        row = cache.one("SELECT id FROM sources WHERE name = ?", (args.name,))
-        if row is None:
-            raise PeerdeskError(f"there is no source named {args.name!r}")
-        waiting = cache.one(
-            "SELECT count(*) FROM outbox WHERE source_id = ? AND state IN ('pending', 'sending')",
-            (row[0],),
-        )[0]
-        if waiting and not args.force:
-            raise PeerdeskError(
-                f"{args.name!r} has {waiting} decisions not yet pushed; push them first or use "
-                "--force to drop them with the source"
-            )
-        with cache.transaction() as conn:
-            conn.execute("UPDATE threads SET duplicate_of = NULL WHERE source_id = ?", (row[0],))
-            conn.execute("DELETE FROM sources WHERE id = ?", (row[0],))
+        removed = desk.remove_source(args.name)
     finally:
-        cache.close()
-    credentials.forget(args.name)
-    print(f"removed source {args.name!r} and its cached threads")
+        desk.close_cache()
+    print(
+        f"removed source {args.name!r}: {removed.threads} cached threads, {removed.posts} posts "
+        f"and {removed.outbox_items} settled outbox items (audited)"
+    )
     return 0
 
 
@@ -161,69 +130,61 @@ class _Progress:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from sync import runner, status
-
-    cache = _cache(args)
+    desk = open_desk(args)
     try:
         if args.errors:
-            for e in status.errors(cache, args.source):
+            for e in desk.sync_errors(source=args.source):
                 field = f" field {e.field}" if e.field else ""
                 print(f"{e.created_at} {e.source or '-'} {e.endpoint}{field}: {e.message}")
             return 0
-        rows = [runner.source(cache, args.source)] if args.source else runner.sources(cache)
-        if not rows:
+        if not args.source and not desk.source_names():
             raise PeerdeskError("no sources to sync; add one with `peerdesk source add`")
+        progress = _Progress(sys.stderr, args.quiet)
+        reports = desk.run_sync(args.source, full=args.full, on_page=progress)
+        progress.end()
         code = 0
-        for row in rows:
-            progress = _Progress(sys.stderr, args.quiet)
-            report = runner.sync_source(cache, row, full=args.full, progress=progress)
-            progress.end()
-            line = (
-                f"{row.name}: {report.result}: {report.message} "
+        for report in reports:
+            print(
+                f"{report.source}: {report.result}: {report.message} "
                 f"({report.requests} requests, {report.seconds:.1f} s)"
             )
-            print(line)
             if report.result == "offline":
-                waiting = status.summary(cache).waiting
-                print(f"{row.name}: working offline; {waiting} decisions wait in the outbox")
+                waiting = desk.sync_summary().waiting
+                print(f"{report.source}: working offline; {waiting} decisions wait in the outbox")
             code = max(code, report.exit_code)
         return code
     finally:
-        cache.close()
+        desk.close_cache()
 
 
 def cmd_push(args: argparse.Namespace) -> int:
-    from sync import push, runner
-
-    cache = _cache(args)
+    desk = open_desk(args)
     try:
-        rows = [runner.source(cache, args.source)] if args.source else runner.sources(cache)
         code = 0
-        for row in rows:
-            report = push.push_source(cache, row)
+        for report in desk.run_push(source_name=args.source):
             parts = report.counts(conflicts_hint=" (see the Sync screen)")
-            print(f"{row.name}: " + ", ".join(parts))
+            print(f"{report.source}: " + ", ".join(parts))
             for message in report.messages:
                 print(f"  {message}")
             if report.offline:
-                print(f"{row.name}: offline; the waiting decisions will be sent next time")
+                print(f"{report.source}: offline; the waiting decisions will be sent next time")
             elif report.stopped:
-                _err(f"{row.name}: push stopped: {report.stopped}")
+                _err(f"{report.source}: push stopped: {report.stopped}")
             code = max(code, report.exit_code)
         return code
     finally:
-        cache.close()
+        desk.close_cache()
 
 
 # ---------------------------------------------------------------------------- import / export
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from console.dupes.refresh import refresh_newest
     from sync import jsonl
 
-    cache = _cache(args, create=True)
+    desk = open_desk(args, create=True)
     try:
+        desk.door.check("import")  # refused before any progress line
 
         def show(report: jsonl.ImportReport) -> None:
             if not args.quiet:
@@ -231,14 +192,14 @@ def cmd_import(args: argparse.Namespace) -> int:
                 sys.stderr.flush()
 
         try:
-            report = jsonl.import_file(cache, args.file, source_name=args.source, progress=show)
+            report, (pairs, done, left) = desk.import_jsonl(
+                args.file, source_name=args.source, candidates_for=args.candidates, progress=show
+            )
         finally:
             if not args.quiet:
                 sys.stderr.write("\n")  # end the progress line, also before an error's line
-        source_id = cache.one("SELECT id FROM sources WHERE name = ?", (report.source,))[0]
-        pairs, done, left = refresh_newest(cache, source_id, args.candidates)
     finally:
-        cache.close()
+        desk.close_cache()
     print(
         f"{report.source}: imported {report.members} members, {report.threads} threads, "
         f"{report.posts} posts; {report.skipped} lines skipped"
@@ -258,25 +219,25 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from sync import jsonl, runner
-
-    cache = _cache(args)
+    desk = open_desk(args)
     try:
-        names = [args.source] if args.source else [s.name for s in runner.sources(cache)]
+        names = [args.source] if args.source else desk.source_names()
         if not names:
             raise PeerdeskError("nothing to export: the cache has no sources")
         if args.output and len(names) > 1:
             raise PeerdeskError("several sources: give --source NAME with --output")
+        desk.door.check("export")  # refused before any file is created
         with contextlib.ExitStack() as stack:
             if args.output:
-                out = stack.enter_context(Path(args.output).open("w", encoding="utf-8"))
+                out = stack.enter_context(create_private(Path(args.output)))
+                destination = str(args.output)
             else:
-                out = sys.stdout
+                out, destination = sys.stdout, "standard output"
             for name in names:
-                count = jsonl.export(cache, name, out)
+                count = desk.export_jsonl(name, out, destination=destination)
                 _err(f"{name}: exported {count} records")
     finally:
-        cache.close()
+        desk.close_cache()
     return 0
 
 
@@ -296,9 +257,10 @@ def register(subparsers: Any) -> None:
     lst = sub.add_parser("list", help="list the platforms, last sync and waiting actions")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(handler=cmd_source_list)
-    rm = sub.add_parser("remove", help="remove a platform and its cached threads")
+    rm = sub.add_parser(
+        "remove", help="remove a platform and its cached threads (refused while decisions wait)"
+    )
     rm.add_argument("name")
-    rm.add_argument("--force", action="store_true", help="even with decisions not yet pushed")
     rm.set_defaults(handler=cmd_source_remove)
 
     sync = subparsers.add_parser("sync", help="fetch what changed on the platforms")

@@ -26,7 +26,8 @@ from console import decisions
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import InvalidDecision, NotFound
-from console.models import DecisionResult, Role
+from console.identity import Identity
+from console.models import DecisionResult
 from console.urgency import in_queue
 
 CONFIRM, REJECT, MERGE = "dupe_confirm", "dupe_reject", "dupe_merge"
@@ -303,8 +304,7 @@ decisions.register(
 def decide(
     cache: Cache,
     *,
-    actor: str,
-    roles: frozenset[Role],
+    who: Identity,
     action: str,
     thread_id: int,
     original_id: int,
@@ -314,8 +314,7 @@ def decide(
         raise InvalidDecision(f"Unknown duplicate decision {action!r}")
     return decisions.decide(
         cache,
-        actor=actor,
-        roles=roles,
+        who=who,
         action=action,
         target_ids=[thread_id],
         params={"original_id": original_id},

@@ -17,6 +17,7 @@ from console.db import Cache
 from console.dupes.candidates import PROPOSE, Candidate, candidates
 from console.errors import NotFound
 from console.models import DecisionResult
+from console.sqltext import length_sql, prefix_sql  # a NUL must not cut a body
 
 BODY_LIMIT = 20_000  # characters of a question or an answer read for the panel
 
@@ -117,7 +118,8 @@ def _side(cache: Cache, thread_id: int) -> tuple[ThreadSide, int | None]:
     row = cache.one(
         "SELECT t.id, t.title, t.status, t.created_at, t.accepted_post_id, s.name AS source, "
         "s.kind AS source_kind, coalesce(m.username, '(unknown)') AS author, "
-        f"substr(p.body_text, 1, {BODY_LIMIT}) AS body, length(p.body_text) AS body_length "
+        f"{prefix_sql('p.body_text', BODY_LIMIT)} AS body, "
+        f"{length_sql('p.body_text')} AS body_length "
         "FROM threads t JOIN sources s ON s.id = t.source_id "
         "LEFT JOIN members m ON m.id = t.author_id "
         "LEFT JOIN posts p ON p.id = (SELECT id FROM posts WHERE thread_id = t.id "
@@ -163,7 +165,7 @@ def pair(cache: Cache, thread_id: int, original_id: int) -> PairView:
     answer_author = None
     if accepted_id is not None:
         found = cache.one(
-            f"SELECT substr(p.body_text, 1, {BODY_LIMIT}) AS body, "
+            f"SELECT {prefix_sql('p.body_text', BODY_LIMIT)} AS body, "
             "coalesce(m.username, '(unknown)') AS author FROM posts p "
             "LEFT JOIN members m ON m.id = p.author_id WHERE p.id = ? AND p.hidden = 0",
             (accepted_id,),
@@ -236,3 +238,17 @@ def _platform_name(kind: str) -> str:
         "stackexchange": "Stack Exchange",
         "demo": "the demo forum",
     }.get(kind, kind)
+
+
+def strong_threads(cache: Cache, limit: int = 50) -> list[tuple[int, str, float, int]]:
+    """Threads with a pending candidate of STRONG_SCORE or more, strongest first:
+    (thread id, title, best score, number of pending candidates)."""
+    from console.dupes.candidates import STRONG_SCORE
+
+    rows = cache.query(
+        "SELECT d.thread_id, t.title, max(d.score) AS best, count(*) AS n FROM duplicate_links d "
+        "JOIN threads t ON t.id = d.thread_id WHERE d.decision = 'pending' AND d.score >= ? "
+        "GROUP BY d.thread_id ORDER BY best DESC, d.thread_id LIMIT ?",
+        (STRONG_SCORE, limit),
+    )
+    return [(int(r[0]), str(r[1]), float(r[2]), int(r[3])) for r in rows]

@@ -69,7 +69,12 @@ def store(
     transaction; a thread's old vector (if any) is replaced."""
     cells = _cells_of(vectors, _centroids(cache))
     with cache.transaction() as conn:
-        conn.executemany("DELETE FROM thread_vectors WHERE thread_id = ?", [(r[0],) for r in rows])
+        replaced = conn.executemany(
+            "DELETE FROM thread_vectors WHERE thread_id = ?", [(r[0],) for r in rows]
+        ).rowcount
+        # A running count (count(*) would scan a million rows): it only decides when to retrain
+        count = int(cache.meta("vector_count") or 0) + len(rows) - max(0, replaced)
+        cache.set_meta("vector_count", str(count))
         conn.executemany(
             "INSERT INTO thread_vectors (source_id, cell, thread_id, created_at, lang, "
             "text_crc, vec) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -207,7 +212,7 @@ def neighbours(
 
 def maybe_train(cache: Cache) -> bool:
     """Retrain the cells when the vectors have doubled since the last training."""
-    count = int(cache.one("SELECT count(*) FROM thread_vectors")[0])  # type: ignore[index]
+    count = int(cache.meta("vector_count") or 0)
     trained = int(cache.meta("vector_cells_trained_on") or 0)
     if count < 2 * CELL_SIZE or (trained and count < 2 * trained):
         return False
@@ -260,4 +265,5 @@ def train_cells(cache: Cache, seed: int = 14) -> int:
                 [(r[0], c, r[2], r[3], r[4], r[5], r[6]) for r, c in zip(part, cells, strict=True)],
             )
         cache.set_meta("vector_cells_trained_on", str(count))
+        cache.set_meta("vector_count", str(count))
     return k

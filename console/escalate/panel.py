@@ -229,3 +229,16 @@ def counts_by_state(cache: Cache) -> dict[str, int]:
 def ticket_tags(cache: Cache, escalation_id: int) -> list[str]:
     row = cache.one("SELECT ticket_tags FROM escalations WHERE id = ?", (escalation_id,))
     return json.loads(row[0]) if row else []
+
+
+def thread_lines(cache: Cache, thread_id: int) -> tuple[str, ...]:
+    """One line per open escalation of a thread, for the Thread screen:
+    "! Escalated [HIGH] Personal data posted in public — new, BREACHED 2h 00m — E to review"."""
+    lines = []
+    for row in thread_escalations(cache, thread_id):
+        clock = clock_text(row.seconds_left)
+        state = row.state.replace("_", " ")
+        lines.append(
+            f"! Escalated [{row.severity.upper()}] {row.rule_name} — {state}, {clock} — E to review"
+        )
+    return tuple(lines)

@@ -13,7 +13,6 @@ from console.escalate import active, engine, panel, report, tickets
 from console.escalate.panel import EscalationRow, HistoryEntry, RuleRate
 from console.escalate.rules import RuleSet
 from console.models import DecisionResult
-from console.roles import require
 
 if TYPE_CHECKING:
     from console.desk import Desk
@@ -68,7 +67,7 @@ class Escalations:
 
     # ---- rules ----
     def install_rules(self, path: Path) -> RuleSet:
-        require(self.desk.actor, self.desk.roles, "escalation_rules")
+        self.desk.door.check("escalation_rules")
         return active.install(self.cache, path)
 
     # ---- decisions ----

@@ -38,6 +38,7 @@ from rapidfuzz import fuzz
 
 from console.clock import iso, parse
 from console.rewards.events import has_table
+from console.sqltext import length_sql
 
 RING_MIN_RECIPROCAL = 3  # votes each way
 RING_MAX_SIZE = 6
@@ -65,6 +66,9 @@ CHECKS = (
     "burst",
     "rejected_by_verification",
 )
+
+# length() stops at a NUL: a copied answer behind a leading "\x00" would pass as empty
+BODY_LENGTH = length_sql("body_text")
 
 
 @dataclass(frozen=True)
@@ -330,8 +334,8 @@ def near_copies(
     index: dict[int, list[int]] = defaultdict(list)
     for post_id, author, created, body in conn.execute(
         "SELECT id, author_id, created_at, body_text FROM posts WHERE position > 0 "
-        "AND hidden = 0 AND author_id IS NOT NULL AND length(body_text) >= ? "
-        "AND length(body_text) < 20000 AND created_at < ?",
+        f"AND hidden = 0 AND author_id IS NOT NULL AND {BODY_LENGTH} >= ? "
+        f"AND {BODY_LENGTH} < 20000 AND created_at < ?",
         (COPY_MIN_CHARS, end),
     ):
         text = _normal(str(body))

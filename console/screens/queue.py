@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from console.clock import now, parse
 from console.errors import PeerdeskError
@@ -29,6 +29,7 @@ from console.models import QueueItem
 from console.safe_text import printable
 from console.screens.base import DeskScreen
 from console.store import QueueFilter, QueueReader
+from widgets.key_bar import KeyBar
 from widgets.lazy_table import Column, LazyTable, Row
 from widgets.status_bar import StatusBar
 from widgets.title_bar import TitleBar
@@ -52,6 +53,7 @@ class QueueCounted(Message):
 # pending duplicate candidate at least as strong as console.dupes.candidates.STRONG_SCORE.
 FILTERS: tuple[str, ...] = ("all", "flagged", "unanswered", "mine", "likely duplicates")
 STRONG_MARK = "≈ "  # before the title of a thread with strong duplicate candidates
+ESCALATED_MARK = "! "  # before the title of a thread with an open escalation (E: the panel)
 
 COLUMNS = (
     Column("Age", 4, "right"),
@@ -88,6 +90,10 @@ def title(item: QueueItem) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if item.strong_duplicate:
         text.append(STRONG_MARK, style="bold")
+    if item.escalation:
+        text.append(
+            ESCALATED_MARK, style="bold reverse" if item.escalation == "critical" else "bold"
+        )
     text.append(printable(item.title, single_line=True))
     return text
 
@@ -206,7 +212,7 @@ class QueueScreen(DeskScreen):
             COLUMNS, page_size=PAGE, empty_text="Nothing here needs a human.", id="queue-table"
         )
         yield StatusBar(id="queue-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     @property
     def table(self) -> LazyTable:

@@ -23,7 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from console.claims import local_hhmm
 from console.clock import parse
@@ -39,6 +39,7 @@ from console.models import PostView as PostData
 from console.models import ThreadView
 from console.safe_text import clip, printable
 from console.screens.base import DeskScreen
+from widgets.key_bar import KeyBar
 from widgets.post_view import DEFAULT_LIMIT, PostView
 from widgets.status_bar import StatusBar
 from widgets.title_bar import TitleBar
@@ -120,6 +121,9 @@ def heading(view: ThreadView, actor: str) -> Text:
     if view.report_count:
         meta.append(f"{view.report_count} report{'s' if view.report_count != 1 else ''}")
     text.append(" · ".join(meta), style="dim")
+    for line in view.escalations:  # open escalations (console.escalate), E opens the panel
+        text.append("\n")
+        text.append(printable(line, single_line=True), style="bold")
     if view.claimed_by and view.claim_expires_at:
         holder = "you" if view.claimed_by == actor else printable(view.claimed_by)
         text.append("\n")
@@ -232,7 +236,7 @@ class ThreadScreen(DeskScreen):
         yield dupes
         yield Posts(id="posts", can_focus=False)
         yield StatusBar(id="thread-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     async def on_mount(self) -> None:
         if self._preloaded is not None:

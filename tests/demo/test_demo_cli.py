@@ -69,8 +69,9 @@ def test_if_missing_leaves_an_existing_demo_alone(
 
 
 def test_refuses_to_overwrite_a_real_cache_without_force(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], grant_roles
 ) -> None:
+    grant_roles({"alice": ["admin"]})  # replacing a real cache takes its admin
     path = tmp_path / "work.sqlite3"
     cache = open_cache(path, create=True)
     ensure_source(cache, "discourse", "production", "https://forum.example.com")

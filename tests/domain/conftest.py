@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
-from console.config import Config
 from console.db import Cache
 from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
-from console.models import MemberRecord, PostRecord, Role, ThreadRecord
+from console.models import MemberRecord, PostRecord, ThreadRecord
 
 HOSTILE = (
     "[bold red]ALERT[/] [@click=app.quit]quit[/] \x1b[2J\x1b[31mred\x1b]0;pwned\x07 "
@@ -107,13 +109,13 @@ def seed_community(cache: Cache) -> dict[str, int]:
     return upsert_threads(cache, source, threads, posts)
 
 
-MODERATORS = Config(
-    roles={
-        "alice": frozenset({Role.MODERATOR}),
-        "dave": frozenset({Role.MODERATOR}),
-        "erin": frozenset({Role.PAYOUT_PREPARER}),
-    }
-)
+MODERATORS = {"alice": ["moderator"], "dave": ["moderator"], "erin": ["payout_preparer"]}
+
+
+@pytest.fixture(autouse=True)
+def _moderators(grant_roles: Callable[[dict[str, list[str]]], Path]) -> None:
+    """alice and dave moderate, erin prepares payouts; anyone else has no role."""
+    grant_roles(MODERATORS)
 
 
 @pytest.fixture
@@ -123,4 +125,4 @@ def ids(cache: Cache) -> dict[str, int]:
 
 @pytest.fixture
 def desk(cache: Cache, ids: dict[str, int]) -> Desk:
-    return Desk.for_cache(cache, config=MODERATORS, actor="alice")
+    return Desk.for_cache(cache, actor="alice")

@@ -8,19 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from console.claims import claim
 from console.db import Cache
 from console.desk import Desk
 from console.errors import ClaimConflict
-
-from .conftest import MODERATORS
 
 
 def test_second_moderator_is_told_who_holds_it_and_until_when(
     desk: Desk, cache: Cache, ids: dict[str, int]
 ) -> None:
     desk.claim(ids["t1"])
-    dave = Desk.for_cache(cache, config=MODERATORS, actor="dave")
+    dave = Desk.for_cache(cache, actor="dave")
     with pytest.raises(ClaimConflict, match=r"claimed by alice until 12:15"):
         dave.claim(ids["t1"])
     with pytest.raises(ClaimConflict):
@@ -33,27 +30,26 @@ def test_expired_lease_can_be_taken(
 ) -> None:
     desk.claim(ids["t1"])
     monkeypatch.setenv("PEERDESK_NOW", "2026-11-20T12:16:00Z")
-    dave = Desk.for_cache(cache, config=MODERATORS, actor="dave")
+    dave = Desk.for_cache(cache, actor="dave")
     assert dave.claim(ids["t1"]).holder == "dave"
 
 
 def test_release_frees_the_thread(desk: Desk, cache: Cache, ids: dict[str, int]) -> None:
     desk.claim(ids["t1"])
     assert desk.release(ids["t1"])
-    Desk.for_cache(cache, config=MODERATORS, actor="dave").claim(ids["t1"])
+    Desk.for_cache(cache, actor="dave").claim(ids["t1"])
 
 
 CLAIMER = """
 import sys
 from pathlib import Path
-from console.claims import claim
-from console.db import open_cache
+from console.desk import Desk
 from console.errors import ClaimConflict
-cache = open_cache(Path(sys.argv[1]))
+desk = Desk.open(Path(sys.argv[1]), actor=sys.argv[3])
 print("ready", flush=True)
 sys.stdin.readline()
 try:
-    claim(cache, int(sys.argv[2]), sys.argv[3])
+    desk.claim(int(sys.argv[2]))
     print("won")
 except ClaimConflict as error:
     print("lost:", error)
@@ -89,4 +85,4 @@ def test_two_processes_claiming_at_once_exactly_one_wins(
 
 def test_claim_on_missing_thread(cache: Cache, ids: dict[str, int]) -> None:
     with pytest.raises(Exception, match="no thread 9999"):
-        claim(cache, 9999, "alice")
+        Desk.for_cache(cache, actor="alice").claim(9999)

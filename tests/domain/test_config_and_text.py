@@ -20,10 +20,21 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_roles_are_read(tmp_path: Path) -> None:
     config = load_config(
-        write(tmp_path, '[roles]\nalice = ["moderator", "admin"]\nbob = "payout_approver"\n')
+        write(tmp_path, '[roles]\nalice = ["moderator", "admin"]\nbob = ["payout_approver"]\n')
     )
     assert config.roles["alice"] == {Role.MODERATOR, Role.ADMIN}
     assert config.roles["bob"] == {Role.PAYOUT_APPROVER}
+
+
+def test_a_role_given_as_a_string_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, '[roles]\nalice = ["moderator"]\nbob = "admin"\n')
+    with pytest.raises(ConfigError, match=r"line 3: roles of 'bob' must be a list"):
+        load_config(path)
+
+
+def test_a_named_config_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "typo.toml", must_exist=True)
 
 
 def test_missing_file_is_empty_config(tmp_path: Path) -> None:

@@ -11,8 +11,6 @@ from console.desk import Desk
 from console.errors import InvalidDecision, NothingToUndo, PermissionRefused
 from console.store import QueueFilter
 
-from .conftest import MODERATORS
-
 
 def counts(cache: Cache) -> tuple[int, int, int]:
     return (
@@ -118,19 +116,19 @@ def test_undo_takes_back_only_your_own_decisions(
     desk: Desk, cache: Cache, ids: dict[str, int]
 ) -> None:
     desk.close([ids["t1"]])
-    dave = Desk.for_cache(cache, config=MODERATORS, actor="dave")
+    dave = Desk.for_cache(cache, actor="dave")
     with pytest.raises(NothingToUndo, match="dave has no decision"):
         dave.undo()
 
 
 def test_role_refusal_writes_nothing(cache: Cache, ids: dict[str, int]) -> None:
-    erin = Desk.for_cache(cache, config=MODERATORS, actor="erin")  # payout preparer only
+    erin = Desk.for_cache(cache, actor="erin")  # payout preparer only
     before = counts(cache)
     with pytest.raises(PermissionRefused, match="erin may not close.*moderator"):
         erin.close([ids["t1"]])
     with pytest.raises(PermissionRefused):
         erin.claim(ids["t1"])
-    nobody = Desk.for_cache(cache, config=MODERATORS, actor="mallory")
+    nobody = Desk.for_cache(cache, actor="mallory")
     with pytest.raises(PermissionRefused, match="you have: none"):
         nobody.add_note(ids["t1"], "hi")
     assert counts(cache) == before
@@ -156,7 +154,7 @@ def test_stack_exchange_decisions_stay_local_with_reason(cache: Cache) -> None:
         [ThreadRecord("q1", "Q", None, "open", "2026-11-01T00:00:00Z", "2026-11-01T00:00:00Z")],
         [],
     )
-    desk = Desk.for_cache(cache, config=MODERATORS, actor="alice")
+    desk = Desk.for_cache(cache, actor="alice")
     result = desk.close([local["q1"]])
     item = cache.one("SELECT state, last_error FROM outbox WHERE id = ?", result.outbox_ids)
     assert item["state"] == "local_only" and "Stack Exchange" in item["last_error"]

@@ -53,7 +53,7 @@ def test_search_pages_list_the_newest_threads_first_and_agree_with_the_count(
 
 
 def test_mine_and_likely_duplicates_filters(desk: Desk, cache: Cache, ids: dict[str, int]) -> None:
-    claims.claim(cache, ids["t2"], "alice", minutes=15)
+    claims.claim(cache, ids["t2"], Desk.for_cache(cache, actor="alice").who, minutes=15)
     mine = QueueFilter(claimed_by="alice")
     assert [i.thread_id for i in desk.queue(mine)] == [ids["t2"]]
     assert desk.queue_count(mine) == 1

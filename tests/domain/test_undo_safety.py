@@ -6,17 +6,23 @@ checkable. Everything is asserted on the file: statuses, audit entries, outbox i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from console import decisions
-from console.config import Config
 from console.db import Cache
 from console.desk import Desk
 from console.dupes import actions as dupe_actions
 from console.errors import InvalidDecision
-from console.models import Role
 
-MODS = Config(roles={name: frozenset({Role.MODERATOR}) for name in ("mod01", "mod02", "mod03")})
+MODS = {name: ["moderator"] for name in ("mod01", "mod02", "mod03")}
+
+
+@pytest.fixture(autouse=True)
+def _moderators(grant_roles: Callable[[dict[str, list[str]]], Path]) -> None:
+    grant_roles(MODS)
 
 
 def at(monkeypatch: pytest.MonkeyPatch, hhmm: str) -> None:
@@ -24,7 +30,7 @@ def at(monkeypatch: pytest.MonkeyPatch, hhmm: str) -> None:
 
 
 def moderator(cache: Cache, name: str) -> Desk:
-    return Desk.for_cache(cache, config=MODS, actor=name)
+    return Desk.for_cache(cache, actor=name)
 
 
 def status(cache: Cache, thread_id: int) -> str:

@@ -11,21 +11,29 @@ import pytest
 
 from console import audit, decisions, outbox
 from console.db import Cache
+from console.desk import Desk
 from console.dupes import actions
 from console.dupes import candidates as cands
 from console.errors import InvalidDecision, NotFound
-from console.models import Role
+from console.identity import Identity
 
 from .conftest import seed
 
-MOD = frozenset({Role.MODERATOR})
+
+@pytest.fixture(autouse=True)
+def _alice_moderates(grant_roles) -> None:
+    grant_roles({"alice": ["moderator"]})
+
+
+def alice(cache: Cache) -> Identity:
+    """alice, established the one honest way (the roles come from the test's roles file)."""
+    return Desk.for_cache(cache, actor="alice").who
 
 
 def decide(cache: Cache, action: str, thread_id: int, original_id: int):
     return actions.decide(
         cache,
-        actor="alice",
-        roles=MOD,
+        who=alice(cache),
         action=action,
         thread_id=thread_id,
         original_id=original_id,
@@ -59,7 +67,7 @@ def test_confirm_closes_links_audits_and_enqueues(cache: Cache, ids: dict[str, i
 def test_undo_confirm_restores_everything(cache: Cache, ids: dict[str, int]) -> None:
     cands.update_candidates(cache, [ids["d1"]])
     decide(cache, actions.CONFIRM, ids["d1"], ids["o1"])
-    decisions.undo_last(cache, actor="alice", roles=MOD)
+    decisions.undo_last(cache, who=alice(cache))
     assert thread(cache, ids["d1"]) == ("open", None)
     assert next(c.original_id for c in cands.candidates(cache, ids["d1"])) == ids["o1"]
     states = [i.state for i in outbox.items(cache)]
@@ -89,7 +97,7 @@ def test_reject_is_remembered_and_undoable(cache: Cache, ids: dict[str, int]) ->
     assert (item.action, item.state) == ("dupe_reject", "local_only")
     assert item.payload == {"thread_id": ids["d1"], "original_id": ids["o1"]}
     assert audit.entries(cache)[0]["action"] == actions.REJECT
-    decisions.undo_last(cache, actor="alice", roles=MOD)
+    decisions.undo_last(cache, who=alice(cache))
     cands.update_candidates(cache, [ids["d1"]])
     assert cands.candidates(cache, ids["d1"])[0].original_id == ids["o1"]
 
@@ -101,7 +109,7 @@ def test_pick_another_candidate_records_a_manual_link(cache: Cache, ids: dict[st
         (ids["d1"], ids["o4"]),
     )
     assert tuple(row) == ("manual", "confirmed")
-    decisions.undo_last(cache, actor="alice", roles=MOD)
+    decisions.undo_last(cache, who=alice(cache))
     assert cache.one("SELECT count(*) FROM duplicate_links WHERE method = 'manual'")[0] == 0
 
 
@@ -115,7 +123,7 @@ def test_merge_shows_useful_answers_under_original_and_undo_removes_them(
     assert thread(cache, ids["d1"]) == ("duplicate", ids["o1"])
     [item] = outbox.items(cache)
     assert item.payload["merged_post_ids"] == merged
-    decisions.undo_last(cache, actor="alice", roles=MOD)
+    decisions.undo_last(cache, who=alice(cache))
     assert actions.merged_answers(cache, ids["o1"]) == []
     assert thread(cache, ids["d1"]) == ("open", None)
 

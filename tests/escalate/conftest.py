@@ -3,21 +3,23 @@ they do on a sync or import) into a real SQLite file, with the clock frozen at 2
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
-from console.config import Config
 from console.db import Cache
 from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
-from console.models import MemberRecord, PostRecord, Role, ThreadRecord
+from console.models import MemberRecord, PostRecord, ThreadRecord
 
-MODERATORS = Config(
-    roles={
-        "alice": frozenset({Role.MODERATOR}),
-        "dave": frozenset({Role.MODERATOR}),
-        "erin": frozenset({Role.PAYOUT_PREPARER}),
-    }
-)
+MODERATORS = {"alice": ["moderator"], "dave": ["moderator"], "erin": ["payout_preparer"]}
+
+
+@pytest.fixture(autouse=True)
+def _moderators(grant_roles: Callable[[dict[str, list[str]]], Path]) -> None:
+    """alice and dave moderate, erin prepares payouts (the test's roles file)."""
+    grant_roles(MODERATORS)
 
 
 def thread(
@@ -61,7 +63,7 @@ def store(cache: Cache, threads: list[ThreadRecord], posts: list[PostRecord]) ->
 
 @pytest.fixture
 def desk(cache: Cache) -> Desk:
-    return Desk.for_cache(cache, config=MODERATORS, actor="alice")
+    return Desk.for_cache(cache, actor="alice")
 
 
 def escalations(cache: Cache) -> list[tuple[str, str, str]]:

@@ -15,7 +15,7 @@ from console.errors import InvalidDecision, PermissionRefused
 from console.escalate import engine
 from console.escalate.tickets import TicketComment, TicketUpdate, apply_ticket, link_created_tickets
 from console.ingest import ensure_source
-from tests.escalate.conftest import MODERATORS, post, store, thread
+from tests.escalate.conftest import post, store, thread
 
 
 def _raise_two(cache: Cache) -> tuple[int, int]:
@@ -72,11 +72,11 @@ def test_acknowledge_assign_note_resolve_each_audited(cache: Cache, desk: Desk) 
 
 def test_wrong_state_and_roles_are_refused_and_write_nothing(cache: Cache) -> None:
     legal, _ = _raise_two(cache)
-    erin = Desk.for_cache(cache, config=MODERATORS, actor="erin")
+    erin = Desk.for_cache(cache, actor="erin")
     count = cache.one("SELECT count(*) FROM audit")[0]
     with pytest.raises(PermissionRefused):
         erin.escalations.acknowledge(legal)
-    alice = Desk.for_cache(cache, config=MODERATORS, actor="alice")
+    alice = Desk.for_cache(cache, actor="alice")
     with pytest.raises(InvalidDecision, match="needs a reason"):
         alice.escalations.dismiss(legal, "  ")
     with pytest.raises(InvalidDecision, match="reopen it before"):

@@ -19,7 +19,7 @@ need_zendesk_fixtures()
 
 from console.db import open_cache  # noqa: E402
 from console.desk import Desk  # noqa: E402
-from tests.escalate.conftest import MODERATORS, post, store, thread  # noqa: E402
+from tests.escalate.conftest import post, store, thread  # noqa: E402
 from tests.escalate.fake_zendesk import EMAIL, TOKEN, FakeZendesk  # noqa: E402
 from tests.sync.conftest import REPO, add_source  # noqa: E402
 
@@ -64,7 +64,7 @@ def _prepare(db: Path, server: FakeZendesk) -> int:
         [post("11", "1", "u1", 0, "My solicitor will write to you", "2026-11-20T09:00:00Z")],
     )
     add_source(cache, "support", "zendesk", server.url)
-    desk = Desk.for_cache(cache, config=MODERATORS, actor="alice")
+    desk = Desk.for_cache(cache, actor="alice")
     legal = int(cache.one("SELECT id FROM escalations WHERE rule_id = 'legal-threat'")[0])
     desk.escalations.send_to_support(legal)
     cache.close()

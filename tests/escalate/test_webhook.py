@@ -15,7 +15,7 @@ from console.db import Cache
 from console.desk import Desk
 from sync import push, runner
 from sync.webhook import sign, verify
-from tests.escalate.conftest import MODERATORS, post, store, thread
+from tests.escalate.conftest import post, store, thread
 from tests.sync.conftest import add_source
 from tests.sync.fake_discourse import LocalServer
 
@@ -78,7 +78,7 @@ def _send(cache: Cache, url: str) -> int:
         [post("11", "1", "u1", 0, "Someone did a SIM swap on my account", "2026-11-20T09:00:00Z")],
     )
     add_source(cache, "hook", "webhook", url)
-    desk = Desk.for_cache(cache, config=MODERATORS, actor="alice")
+    desk = Desk.for_cache(cache, actor="alice")
     esc = int(cache.one("SELECT id FROM escalations WHERE rule_id = 'account-billing'")[0])
     desk.escalations.send_to_support(esc, "hook")
     return esc

@@ -26,7 +26,7 @@ from sync.zendesk import (  # noqa: E402
     parse_incremental,
     parse_ticket,
 )
-from tests.escalate.conftest import MODERATORS, post, store, thread  # noqa: E402
+from tests.escalate.conftest import post, store, thread  # noqa: E402
 from tests.escalate.fake_zendesk import (  # noqa: E402
     AUDITS,
     CREATE,
@@ -110,7 +110,7 @@ def _escalate(cache: Cache, server: FakeZendesk, **options: object) -> tuple[Des
         requester_email="community@kestrel.example",
         **options,
     )
-    desk = Desk.for_cache(cache, config=MODERATORS, actor="alice")
+    desk = Desk.for_cache(cache, actor="alice")
     legal = int(cache.one("SELECT id FROM escalations WHERE rule_id = 'legal-threat'")[0])
     desk.escalations.send_to_support(legal)
     return desk, legal

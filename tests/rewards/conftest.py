@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from console.config import Config
 from console.db import Cache, open_cache
 from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
-from console.models import MemberRecord, PostRecord, Role, ThreadRecord
+from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.rewards.schedule import parse_schedule
 from console.rewards.service import store_schedule
 
@@ -36,15 +35,19 @@ threshold_points = 20
 second_approver_over = "3.00"
 """
 
-STAFF = Config(
-    roles={
-        "alice": frozenset({Role.MODERATOR}),
-        "priya": frozenset({Role.PAYOUT_PREPARER}),
-        "tom": frozenset({Role.PAYOUT_APPROVER}),
-        "una": frozenset({Role.PAYOUT_APPROVER}),
-        "root": frozenset({Role.ADMIN}),
-    }
-)
+STAFF = {
+    "alice": ["moderator"],
+    "priya": ["payout_preparer"],
+    "tom": ["payout_approver"],
+    "una": ["payout_approver"],
+    "root": ["admin"],
+}
+
+
+@pytest.fixture(autouse=True)
+def _staff_roles(grant_roles: Callable[[dict[str, list[str]]], Path]) -> None:
+    """The staff's roles, in the test's roles file (PEERDESK_ROLES_FILE)."""
+    grant_roles(STAFF)
 
 
 def day(n: int, hour: int = 12) -> str:
@@ -122,7 +125,7 @@ def ids(cache: Cache) -> dict[str, int]:
 
 
 def desk_for(cache: Cache, who: str) -> Desk:
-    return Desk.for_cache(cache, config=STAFF, actor=who)
+    return Desk.for_cache(cache, actor=who)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -21,6 +21,24 @@ from tests.sync.fake_discourse import API_KEY, API_USER, FakeDiscourse, communit
 
 REPO = Path(__file__).resolve().parents[2]
 PRISM = REPO / ".tools" / "node_modules" / ".bin" / "prism"
+
+
+@pytest.fixture(autouse=True)
+def _alice_runs_the_cache(grant_roles: Callable[[dict[str, list[str]]], Path]) -> None:
+    """alice (the tests' name) moderates and administers the caches the sync tests build."""
+    grant_roles({"alice": ["moderator", "admin"]})
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _log_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Library logging of in-process commands goes to a temporary file, not the user's."""
+    saved = os.environ.get("PEERDESK_LOG")
+    os.environ["PEERDESK_LOG"] = str(tmp_path_factory.mktemp("log") / "peerdesk.log")
+    yield
+    if saved is None:
+        os.environ.pop("PEERDESK_LOG", None)
+    else:
+        os.environ["PEERDESK_LOG"] = saved
 
 
 @pytest.fixture

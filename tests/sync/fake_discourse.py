@@ -86,6 +86,9 @@ class FPost:
     flags: dict[int, int] = field(default_factory=dict)
     accepted: bool = False
     post_type: int = 1
+    version: int = 1  # Discourse counts edits in `version`; `updated` moves on every change
+    updated: int | None = None
+    deleted: bool = False
 
 
 @dataclass
@@ -102,6 +105,10 @@ class FTopic:
     deleted: bool = False
     override: dict[str, Any] = field(default_factory=dict)  # fields replaced in /t/{id}.json
 
+    def shown(self, staff_sees_deleted: bool = False) -> list[FPost]:
+        """The posts a reader sees (staff also see deleted ones, marked with deleted_at)."""
+        return [p for p in self.posts if staff_sees_deleted or not p.deleted]
+
 
 class State:
     def __init__(self) -> None:
@@ -113,11 +120,15 @@ class State:
         self.requests: list[tuple[str, str]] = []
         self.applied: list[tuple[Any, ...]] = []
         self.faults: dict[str, list[str]] = {}
-        # (method, path) -> "before" | "after" | None: block that request (crash tests)
+        # (method, path) -> "before" | "after" | "pause" | None: block that request (crash
+        # tests; "pause" serves it once released)
         self.hold: Callable[[str, str], str | None] | None = None
         self.held = threading.Event()
         self.release = threading.Event()
         self.latest_page_size_cap = 100
+        self.staff_sees_deleted = False  # True: deleted posts stay in streams with deleted_at
+        self.already_flagged_as_invalid_access = False
+        self.refuse_flags: set[int] = set()  # post ids whose flags the guardian refuses
 
     # building --------------------------------------------------------------
     def add_user(self, uid: int, name: str) -> None:
@@ -161,6 +172,21 @@ class State:
             topic.bumped = max(topic.bumped, minute)
             return post
 
+    def edit_post(self, pid: int, raw: str, minute: int) -> FPost:
+        """An edit: new text, `version` + 1, `updated_at` moves; the topic is not bumped."""
+        with self.lock:
+            found = self.post(pid)
+            assert found, pid
+            post = found[1]
+            post.raw, post.version, post.updated = raw, post.version + 1, minute
+            return post
+
+    def delete_post(self, pid: int) -> None:
+        with self.lock:
+            found = self.post(pid)
+            assert found, pid
+            found[1].deleted = True
+
     def post(self, pid: int) -> tuple[FTopic, FPost] | None:
         for topic in self.topics.values():
             for post in topic.posts:
@@ -176,7 +202,9 @@ class State:
             username=post.username,
             name=post.username.title(),
             created_at=ts(post.created),
-            updated_at=ts(post.created),
+            updated_at=ts(post.updated or post.created),
+            deleted_at=ts(post.updated or post.created) if post.deleted else None,
+            version=post.version,
             cooked=f"<p>{post.raw}</p>",
             post_number=post.number,
             post_type=post.post_type,
@@ -188,8 +216,11 @@ class State:
             can_unaccept_answer=post.accepted,
             trust_level=1,
         )
+        # like Discourse's PostSerializer: the API user's own actions are marked `acted`
         data["actions_summary"] = [
-            {"id": type_id, "count": count, "can_act": True}
+            {"id": type_id, "count": count, "acted": True}
+            if ("flag", post.id, type_id) in self.applied
+            else {"id": type_id, "count": count, "can_act": True}
             for type_id, count in sorted(post.flags.items())
         ]
         if with_raw:
@@ -198,42 +229,44 @@ class State:
 
     def entry_json(self, topic: FTopic) -> dict[str, Any]:
         data = copy.deepcopy(templates().list_entry)
-        last = max(p.created for p in topic.posts) if topic.posts else topic.created
+        live = topic.shown()
+        last = max(p.created for p in live) if live else topic.created
         data.update(
             id=topic.id,
             title=topic.title,
             fancy_title=topic.title,
             slug=f"topic-{topic.id}",
-            posts_count=len(topic.posts),
-            reply_count=max(0, len(topic.posts) - 1),
-            highest_post_number=len(topic.posts),
+            posts_count=len(live),
+            reply_count=max(0, len(live) - 1),
+            highest_post_number=max((p.number for p in topic.posts), default=0),
             created_at=ts(topic.created),
             last_posted_at=ts(last),
             bumped_at=ts(topic.bumped),
             pinned=topic.pinned,
             closed=topic.closed,
             archived=topic.archived,
-            has_accepted_answer=any(p.accepted for p in topic.posts),
+            has_accepted_answer=any(p.accepted for p in live),
         )
         data["posters"][0]["user_id"] = topic.user_id
         return data
 
     def topic_json(self, topic: FTopic) -> dict[str, Any]:
         data = copy.deepcopy(templates().topic)
-        posts = list(topic.posts)
+        posts = topic.shown(self.staff_sees_deleted)
+        live = topic.shown()
         data["post_stream"] = {
             "posts": [self.post_json(topic, p) for p in posts[:20]],
             "stream": [p.id for p in posts],
         }
-        last = max(p.created for p in posts) if posts else topic.created
+        last = max(p.created for p in live) if live else topic.created
         data.update(
             id=topic.id,
             title=topic.title,
             fancy_title=topic.title,
             slug=f"topic-{topic.id}",
-            posts_count=len(posts),
-            reply_count=max(0, len(posts) - 1),
-            highest_post_number=len(posts),
+            posts_count=len(live),
+            reply_count=max(0, len(live) - 1),
+            highest_post_number=max((p.number for p in topic.posts), default=0),
             created_at=ts(topic.created),
             last_posted_at=ts(last),
             closed=topic.closed,
@@ -372,6 +405,9 @@ class FakeDiscourse(LocalServer):
                         },
                     )
                 mode = state.hold(method, path) if state.hold else None
+                if mode == "pause":  # hold the request a while, then serve it normally
+                    state.held.set()
+                    state.release.wait(30)
                 if mode == "before":  # stop before the platform applies anything
                     state.held.set()
                     state.release.wait(30)
@@ -463,13 +499,17 @@ def _route(
         wanted = {int(i) for i in query.get("post_ids[]", [])}
         return 200, {
             "post_stream": {
-                "posts": [state.post_json(topic, p) for p in topic.posts if p.id in wanted]
+                "posts": [
+                    state.post_json(topic, p)
+                    for p in topic.shown(state.staff_sees_deleted)
+                    if p.id in wanted
+                ]
             },
             "id": topic.id,
         }
     if method == "GET" and path == "/posts.json":
         before = int(query.get("before", ["0"])[0]) or None
-        allp = [(t, p) for t in state.topics.values() if not t.deleted for p in t.posts]
+        allp = [(t, p) for t in state.topics.values() if not t.deleted for p in t.shown()]
         allp = [x for x in allp if before is None or x[1].id < before]
         allp.sort(key=lambda x: -x[1].id)
         data = copy.deepcopy(templates().latest_posts)
@@ -527,7 +567,18 @@ def _route(
         topic, post = found
         type_id = int(body.get("post_action_type_id", 0))
         key = ("flag", post.id, type_id)
+        if post.id in state.refuse_flags:
+            return 403, {
+                "errors": ["You are not permitted to view the requested resource."],
+                "error_type": "invalid_access",
+            }
         if key in state.applied:
+            if state.already_flagged_as_invalid_access:
+                # the guardian's refusal (Discourse::InvalidAccess), as some versions answer it
+                return 403, {
+                    "errors": ["You are not permitted to view the requested resource."],
+                    "error_type": "invalid_access",
+                }
             return 403, {
                 "errors": ["Oops! You already performed that action. Can you try a different one?"]
             }

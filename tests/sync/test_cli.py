@@ -9,14 +9,8 @@ import pytest
 
 from console.cli import main
 from console.db import open_cache
+from console.desk import Desk
 from tests.sync.fake_discourse import community
-
-
-@pytest.fixture(autouse=True)
-def _moderator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text('[roles]\nalice = ["moderator"]\n')
-    monkeypatch.setenv("PEERDESK_CONFIG", str(config))
 
 
 def test_source_sync_push_export_import(
@@ -68,7 +62,7 @@ def test_source_sync_push_export_import(
     cache.close()
     assert main(["--db", db, "close", str(tid)]) == 0
     assert main(["--db", db, "sync", "-q"]) == 3
-    assert main(["--db", db, "push"]) == 0
+    assert main(["--db", db, "push"]) == 3  # offline: nothing lost, as documented
     assert "offline" in capsys.readouterr().out
     out_file = tmp_path / "forum.jsonl"
     assert main(["--db", db, "export", "--source", "forum", "-o", str(out_file)]) == 0
@@ -76,7 +70,16 @@ def test_source_sync_push_export_import(
     assert main(["--db", db2, "import", str(out_file), "-q"]) == 0
     assert "imported 4 members, 3 threads, 6 posts" in capsys.readouterr().out
     assert main(["--db", db, "source", "remove", "forum"]) == 2  # a decision still waits
-    assert main(["--db", db, "source", "remove", "forum", "--force"]) == 0
+    desk = Desk.open(Path(db))
+    for item in desk.outbox(("pending", "sending")):
+        assert desk.dismiss_outbox(item.outbox_id)
+    desk.close_cache()
+    assert main(["--db", db, "source", "remove", "forum"]) == 0
+    desk = Desk.open(Path(db))
+    removed = desk.audit_entries(limit=1)[0]
+    desk.close_cache()
+    assert (removed["action"], removed["actor"]) == ("source_remove", "alice")
+    assert removed["detail"]["threads"] == 3 and removed["detail"]["posts"] == 6
 
 
 def test_demo_source_push_marks_applied(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -202,7 +202,7 @@ def test_offline_leaves_items_pending(cache: Cache, creds_env: None) -> None:
     server.stop()  # the platform is gone: connection refused
     oid = _enqueue(cache, row, "close", "thread", t2, {"thread_id": t2})
     report = push.push_source(cache, row)
-    assert report.offline and report.waiting == 1 and report.exit_code == 0
+    assert report.offline and report.waiting == 1 and report.exit_code == 3
     state, error = _state(cache, oid)
     assert state == "pending" and error and error.startswith("offline")
     sync = runner.sync_source(cache, row)

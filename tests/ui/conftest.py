@@ -6,18 +6,17 @@ The cache is marked as a demo so alice has every role, as in `make demo`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from console import claims
-from console.config import Config
 from console.db import Cache, open_cache
 from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
-from console.models import MemberRecord, PostRecord, Role, ThreadRecord
+from console.models import MemberRecord, PostRecord, ThreadRecord
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -117,7 +116,8 @@ def ui_db(tmp_path: Path) -> Iterator[Path]:
     cache = open_cache(path, create=True)
     ids = build_community(cache)
     # another moderator holds one thread, so the Queue shows a claim that is not ours
-    claims.claim(cache, ids["t1"], "dave", minutes=30)
+    dave = Desk.for_cache(cache, actor="dave").who  # the demo's owner may act as anyone
+    claims.claim(cache, ids["t1"], dave, minutes=30)
     cache.close()
     yield path
 
@@ -130,12 +130,13 @@ def desk(ui_db: Path) -> Iterator[Desk]:
 
 
 @pytest.fixture
-def readonly_desk(ui_db: Path) -> Iterator[Desk]:
+def readonly_desk(
+    ui_db: Path, grant_roles: Callable[[dict[str, list[str]]], Path]
+) -> Iterator[Desk]:
     """erin has no moderation role (the cache is not a demo for her)."""
+    grant_roles({"erin": ["payout_preparer"]})
     cache = open_cache(ui_db)
     cache.set_meta("demo", "0")
-    opened = Desk.for_cache(
-        cache, config=Config(roles={"erin": frozenset({Role.PAYOUT_PREPARER})}), actor="erin"
-    )
+    opened = Desk.for_cache(cache, actor="erin")
     yield opened
     opened.close_cache()

@@ -62,7 +62,7 @@ def dupe_db(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "dupes.sqlite3"
     cache = open_cache(path, create=True)
     ids = build_community(cache)
-    claims.claim(cache, ids["t1"], "dave", minutes=30)
+    claims.claim(cache, ids["t1"], Desk.for_cache(cache, actor="dave").who, minutes=30)
     update_candidates(cache, ids.values())
     # t4 ("Top-up failed"…) gets a known strong pair whose original is the hostile t3
     add_link(cache, ids["t4"], ids["t3"], 0.91, "shares [bold]top[/], \x1b[2J failed")

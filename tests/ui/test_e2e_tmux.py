@@ -4,7 +4,9 @@ capture-pane, then the cache checked. Skips without tmux; fails without it in CI
 
 from __future__ import annotations
 
+import json
 import os
+import pwd
 import shlex
 import subprocess
 import sys
@@ -75,7 +77,7 @@ def terminal(ui_db: Path, tmp_path: Path) -> Iterator[Terminal]:
         "PEERDESK_DB": str(ui_db),
         "PEERDESK_NOW": "2026-11-20T12:00:00Z",
         "PEERDESK_USER": "alice",
-        "PEERDESK_CONFIG": str(tmp_path / "no-config.toml"),
+        "PEERDESK_CONFIG": os.environ["PEERDESK_CONFIG"],
         "TZ": "UTC",
         "TERM": "xterm-256color",
     }
@@ -101,7 +103,7 @@ def test_claim_and_close_by_keys_in_a_real_terminal(terminal: Terminal, ui_db: P
     lines = screen.splitlines()
     assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
     assert title[:20] in lines[2]
-    assert "demo community: alice has every role" in lines[0]
+    assert "demo community: alice (override) has every role" in lines[0]
 
     terminal.keys("c")
     screen = terminal.wait_for(lambda s: " me " in s.splitlines()[2], "the claim to show")
@@ -122,8 +124,15 @@ def test_claim_and_close_by_keys_in_a_real_terminal(terminal: Terminal, ui_db: P
         assert cache.one("SELECT holder FROM claims WHERE thread_id = ?", (thread_id,))[0] == (
             "alice"
         )
-        audit = cache.query("SELECT actor, action, target_id FROM audit")
-        assert [tuple(r) for r in audit] == [("alice", "close", thread_id)]
+        audit = cache.query("SELECT actor, action, target_id, detail FROM audit WHERE id > 1")
+        assert [tuple(r)[:3] for r in audit] == [
+            ("alice", "claim", thread_id),
+            ("alice", "close", thread_id),
+        ]
+        # alice is an override of the account running the tests: every entry says which
+        assert all(
+            json.loads(r["detail"])["os_user"] == pwd.getpwuid(os.getuid()).pw_name for r in audit
+        )
         outbox = cache.query("SELECT action, target_id, state FROM outbox")
         assert [tuple(r) for r in outbox] == [("close", thread_id, "pending")]
     finally:

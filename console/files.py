@@ -1,0 +1,69 @@
+"""Files peerdesk creates hold members' personal data: they are private to their owner.
+
+A new file is created with mode 0600. On a shared host the admin makes a folder for the cache,
+gives it a group and the setgid bit (`chgrp peerdesk-mods DIR && chmod 2770 DIR`); files created
+in such a folder get mode 0660 and that group, so every moderator of the group can open them and
+nobody else can. SQLite creates the cache's -wal and -shm files with the cache file's own mode.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import IO
+
+PRIVATE = 0o600
+SHARED = 0o660
+
+
+def mode_for(path: Path) -> int:
+    """0660 in a setgid folder (an admin's shared folder), else 0600."""
+    try:
+        folder = path.parent.stat()
+    except OSError:
+        return PRIVATE
+    return SHARED if folder.st_mode & stat.S_ISGID else PRIVATE
+
+
+def make_private(path: Path) -> None:
+    """Create an empty file at `path` with `mode_for(path)`; an existing file is left alone."""
+    mode = mode_for(path)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, mode)  # the umask must not widen or narrow it
+    finally:
+        os.close(fd)
+
+
+def tighten(path: Path) -> None:
+    """Take away what `mode_for` would not give, on a file this account owns (an older peerdesk
+    made caches 0644)."""
+    try:
+        info = path.stat()
+    except OSError:
+        return
+    current = stat.S_IMODE(info.st_mode)
+    wanted = current & mode_for(path)
+    if info.st_uid == os.getuid() and wanted != current:
+        try:
+            path.chmod(wanted)
+        except OSError:
+            return
+
+
+def create_private(path: Path) -> IO[str]:
+    """Open `path` for writing text, created (or truncated) with a private mode."""
+    mode = mode_for(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        info = os.fstat(fd)
+        if info.st_uid == os.getuid():
+            os.fchmod(fd, mode)
+        return os.fdopen(fd, "w", encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise

@@ -1,0 +1,209 @@
+"""Who is acting, and with which roles: from the operating system, never from the environment.
+
+    who = establish(cache_path, config, requested="alice")   # the only way to get an Identity
+    who.name        # the name decisions are recorded under ("alice")
+    who.os_user     # the account the OS runs this process as ("root")
+    who.roles       # looked up here, from the files below; callers never pass roles
+
+The name is the process's real uid's account (`pwd`), not $USER or $LOGNAME. An override
+(`--as NAME` or PEERDESK_USER) is honoured only on a cache file the current account owns: there
+it grants nothing the file's permissions do not already grant (the owner can write the file
+directly). Every audit entry of an overridden identity records the OS account too.
+
+Roles, in order:
+1. the system roles file /etc/peerdesk/roles.toml (root-owned; refused if group- or
+   world-writable, or its folder is); PEERDESK_ROLES_FILE names another one for tests and demos,
+   honoured only if owned by root or by the cache's owner, and writable by nobody else;
+2. without one, the `[roles]` of the config, under the same conditions (a laptop owner's own
+   config); a config owned by someone else has no authority;
+3. a per-user config's `[roles]` entry for the name can only narrow (1) or (2), never widen them;
+4. on a demo cache the account that owns it has every role.
+A user with no role is read-only.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import stat
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+from console.config import Config, FileFacts, parse_roles, read_toml
+from console.errors import ConfigError, IdentityRefused
+from console.models import Role
+
+SYSTEM_ROLES_FILE = Path("/etc/peerdesk/roles.toml")
+ROLES_FILE_ENV = "PEERDESK_ROLES_FILE"
+USER_ENV = "PEERDESK_USER"
+ALL_ROLES = frozenset(Role)
+
+# every Identity `establish` made, with the roles it found: the roles checks read them from here,
+# so an Identity built by hand, copied with other roles or altered after the fact is worth nothing
+_ESTABLISHED: weakref.WeakKeyDictionary[Identity, frozenset[Role]] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True, eq=False)
+class Identity:
+    """An acting user. Only `establish` makes ones the domain accepts (see `is_established`)."""
+
+    name: str
+    os_user: str
+    roles: frozenset[Role]
+    roles_from: str  # where the roles came from, in words
+    notices: tuple[str, ...] = ()  # things the user should know (e.g. roles that were ignored)
+
+    @property
+    def overridden(self) -> bool:
+        return self.name != self.os_user
+
+    @property
+    def audit_os_user(self) -> str | None:
+        """The OS account to record beside the name in audit entries, when they differ."""
+        return self.os_user if self.overridden else None
+
+    @property
+    def label(self) -> str:
+        """The name for the header: an override is marked (`whoami` names the OS user)."""
+        return f"{self.name} (override)" if self.overridden else self.name
+
+
+def is_established(who: object) -> bool:
+    """Whether `who` came from `establish` (an Identity built any other way is refused)."""
+    return isinstance(who, Identity) and who in _ESTABLISHED
+
+
+def roles_of(who: Identity) -> frozenset[Role]:
+    """The roles `establish` found for `who` (none for an Identity it did not make)."""
+    return _ESTABLISHED.get(who, frozenset()) if isinstance(who, Identity) else frozenset()
+
+
+def account_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def os_user() -> str:
+    """The account of the process's real uid."""
+    return account_name(os.getuid())
+
+
+def requested_name(explicit: str | None = None) -> str | None:
+    """The override asked for: `--as NAME`, else PEERDESK_USER; None when neither."""
+    return explicit or os.environ.get(USER_ENV) or None
+
+
+def establish(
+    cache_path: Path,
+    config: Config,
+    *,
+    requested: str | None = None,
+    demo: bool = False,
+) -> Identity:
+    """The identity acting on the cache at `cache_path` (which exists), with its roles."""
+    uid = os.getuid()
+    me = account_name(uid)
+    try:
+        owner = cache_path.stat().st_uid
+    except OSError:
+        owner = uid  # not created yet: it will be created by, and belong to, this account
+    owns = owner == uid
+    name = me
+    if requested and requested != me:
+        if not owns:
+            raise IdentityRefused(
+                f"Acting as {requested!r} is refused: you are {me}, and the cache {cache_path} "
+                f"belongs to {account_name(owner)}. On a cache you do not own peerdesk acts only "
+                f"under your own account name (unset {USER_ENV} and drop --as)."
+            )
+        name = requested
+    notices: list[str] = []
+    if demo and owns:
+        roles, source = ALL_ROLES, f"the demo community, which {me} owns"
+    else:
+        roles, source = _roles_for(name, config, owner, notices)
+    who = Identity(name, me, roles, source, tuple(notices))
+    _ESTABLISHED[who] = roles
+    return who
+
+
+def _roles_for(
+    name: str, config: Config, cache_owner: int, notices: list[str]
+) -> tuple[frozenset[Role], str]:
+    authority = _roles_file(cache_owner)
+    if authority is not None:
+        table, source = authority
+    elif config.path is not None and config.facts is not None and config.roles:
+        _check_writers(config.path, config.facts, "config")
+        problem = _untrusted(config.path, config.facts, cache_owner, "config")
+        if problem is None:
+            table, source = config.roles, f"the config {config.path}"
+        else:
+            notices.append(problem)
+            table, source = {}, "nowhere (no system roles file)"
+    else:
+        table, source = {}, "nowhere (no system roles file)"
+    roles = table.get(name, frozenset())
+    narrower = config.roles.get(name)
+    if narrower is not None:
+        if roles - narrower:
+            notices.append(f"the config {config.path} narrows {name}'s roles")
+        roles = roles & narrower
+    return roles, source
+
+
+def _untrusted(path: Path, facts: FileFacts, cache_owner: int, what: str) -> str | None:
+    """Why the roles in `path` carry no authority for this cache, or None if they do."""
+    if facts.uid not in (0, cache_owner):
+        return (
+            f"roles in the {what} {path} are not used: it belongs to {account_name(facts.uid)}, "
+            f"not to root or to the cache's owner {account_name(cache_owner)} "
+            "(a config can only narrow the roles of the system roles file)"
+        )
+    return None
+
+
+def _check_writers(path: Path, facts: FileFacts, what: str) -> None:
+    if facts.writable_by_others:
+        raise ConfigError(
+            f"The {what} {path} is writable by its group or by everyone "
+            f"(mode {stat.filemode(facts.mode)}); peerdesk will not take roles from it. "
+            f"Fix it with: chmod go-w {path}"
+        )
+    folder = path.resolve().parent
+    try:
+        info = folder.stat()
+    except OSError as error:
+        raise ConfigError(f"Cannot check the folder of the {what} {path}: {error}") from error
+    open_folder = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    if open_folder and not info.st_mode & stat.S_ISVTX:
+        raise ConfigError(
+            f"The folder {folder} of the {what} {path} is writable by others, so anyone could "
+            f"replace the file; peerdesk will not take roles from it. Fix it with: "
+            f"chmod go-w {folder}"
+        )
+
+
+def _roles_file(cache_owner: int) -> tuple[dict[str, frozenset[Role]], str] | None:
+    """The authoritative roles table and its description, or None without a roles file."""
+    hook = os.environ.get(ROLES_FILE_ENV)
+    path = Path(hook).expanduser() if hook else SYSTEM_ROLES_FILE
+    what = "roles file" if hook else "system roles file"
+    try:
+        text, data, facts = read_toml(path, what)
+    except FileNotFoundError:
+        if hook:
+            raise ConfigError(f"The roles file {path} ({ROLES_FILE_ENV}) does not exist") from None
+        return None
+    allowed_owners = (0, cache_owner) if hook else (0,)
+    if facts.uid not in allowed_owners:
+        wanted = "root" if not hook else f"root or the cache's owner {account_name(cache_owner)}"
+        raise ConfigError(
+            f"The {what} {path} belongs to {account_name(facts.uid)}, not to {wanted}; "
+            "peerdesk will not take roles from it."
+        )
+    _check_writers(path, facts, what)
+    return parse_roles(text, data, path, what), f"the {what} {path}"

@@ -1,0 +1,39 @@
+"""NUL characters in stored text: SQLite's length() and substr() stop at them; console.sqltext's
+expressions do not, on every cache connection. Checked on a real cache file."""
+
+from __future__ import annotations
+
+import pytest
+
+from console import sqltext
+from console.db import Cache
+from console.dupes import panel
+
+SAMPLES = ["plain text", "ab\x00cd after the nul é", "\x00" + "x" * 300, "", None]
+
+
+@pytest.mark.parametrize("text", SAMPLES)
+def test_length_prefix_and_searchable_see_past_a_nul(cache: Cache, text: str | None) -> None:
+    row = cache.one(
+        f"SELECT {sqltext.length_sql('?1')}, {sqltext.prefix_sql('?1', 12)}, "
+        f"{sqltext.searchable_sql('?1', 12)}, length(?1)",
+        (text,),
+    )
+    assert row is not None
+    assert row[0] == (None if text is None else len(text))
+    assert row[1] == (None if text is None else text[:12])
+    assert row[2] == ("" if text is None else text[:12].replace("\0", " "))
+    if text and "\0" in text:
+        assert row[3] < len(text)  # what plain length() does: the reason for all this
+
+
+def test_the_duplicates_panel_shows_a_question_past_its_nul(
+    cache: Cache, ids: dict[str, int]
+) -> None:
+    body = "\x00 hidden start, then the real question about a PAC code"
+    cache.conn.execute(
+        "UPDATE posts SET body_text = ? WHERE thread_id = ? AND position = 0", (body, ids["t2"])
+    )
+    view = panel.pair(cache, ids["t2"], ids["t1"])
+    assert view.thread.body == body
+    assert view.thread.body_length == len(body)

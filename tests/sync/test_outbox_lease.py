@@ -1,0 +1,68 @@
+"""The outbox lease: one holder at a time; a dead holder on this host or a lease that ran out
+is taken over (and that attempt is marked as maybe sent before)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from console import outbox
+from console.db import Cache
+from console.ingest import ensure_source
+
+
+def _item(cache: Cache) -> int:
+    source = ensure_source(cache, "demo", "demo")
+    with cache.transaction() as conn:
+        return outbox.enqueue(
+            conn,
+            source_id=source,
+            action="close",
+            target_kind="thread",
+            target_id=None,
+            payload={},
+            batch_id=None,
+            audit_id=None,
+        )
+
+
+def _hold(cache: Cache, oid: int, owner: str, until: str) -> None:
+    with cache.transaction() as conn:
+        conn.execute(
+            "UPDATE outbox SET state = 'sending', attempts = 1, sent_at = ?, lease_owner = ?, "
+            "lease_until = ? WHERE id = ?",
+            ("2026-11-20T11:59:00Z", owner, until, oid),
+        )
+
+
+def test_one_holder_at_a_time(cache: Cache) -> None:
+    oid = _item(cache)
+    first = outbox.claim(cache, oid, outbox.lease_owner())
+    assert isinstance(first, outbox.Claim) and first.sent_before is None
+    assert outbox.claim(cache, oid, outbox.lease_owner()) == "busy"  # this live process
+    assert outbox.settle(cache, oid, "applied", owner=first.owner, message=None)
+    assert outbox.claim(cache, oid) == "done"
+
+
+@pytest.mark.parametrize(
+    ("owner", "until", "expected"),
+    [
+        (f"{socket.gethostname()}:999999999:deadbeef", "2026-11-20T13:00:00Z", "taken"),
+        ("another-host:1234:cafe", "2026-11-20T13:00:00Z", "busy"),
+        ("another-host:1234:cafe", "2026-11-20T11:00:00Z", "taken"),
+    ],
+    ids=["dead-process-here", "live-lease-elsewhere", "lease-ran-out"],
+)
+def test_takeover(cache: Cache, owner: str, until: str, expected: str) -> None:
+    oid = _item(cache)
+    _hold(cache, oid, owner, until)
+    result = outbox.claim(cache, oid)
+    if expected == "busy":
+        assert result == "busy"
+        return
+    assert isinstance(result, outbox.Claim)
+    assert result.sent_before == "2026-11-20T11:59:00Z"  # the adapter checks the platform first
+    # the former holder can no longer settle it
+    assert not outbox.settle(cache, oid, "applied", owner=owner, message=None)
+    assert outbox.settle(cache, oid, "applied", owner=result.owner, message=None)

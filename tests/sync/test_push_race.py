@@ -1,0 +1,96 @@
+"""Two real `peerdesk push` processes on one cache and one outbox, against the fake Discourse
+server: each outbox item is sent by exactly one of them (the server counts the writes)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from console import outbox
+from console.db import open_cache
+from sync.http import FAST_RETRIES
+from tests.sync.conftest import REPO, add_source
+from tests.sync.fake_discourse import API_KEY, API_USER, community
+
+ENV = {
+    **os.environ,
+    "PEERDESK_FORUM_API_KEY": API_KEY,
+    "PEERDESK_FORUM_API_USERNAME": API_USER,
+    "PEERDESK_NO_KEYRING": "1",
+}
+
+
+def _peerdesk(db: Path, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "console", "--db", str(db), *args],
+        cwd=REPO,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _done(proc: subprocess.Popen[bytes]) -> tuple[int, str]:
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, (out + err).decode()
+
+
+def test_two_pushers_send_each_item_once(tmp_path: Path) -> None:
+    server = community(n_topics=4, posts_per_topic=2).start()
+    state = server.state
+    try:
+        db = tmp_path / "cache.sqlite3"
+        cache = open_cache(db, create=True)
+        # the first pusher's reply is held while the second one runs: wait for it patiently
+        patient = {**FAST_RETRIES.__dict__, "read_timeout": 60.0, "total_timeout": 90.0}
+        add_source(cache, "forum", "discourse", server.url, retry=patient)
+        cache.close()
+        assert _done(_peerdesk(db, "sync", "forum", "-q"))[0] == 0
+        cache = open_cache(db)
+        tid = cache.one("SELECT id FROM threads WHERE remote_id = '3'")[0]
+        with cache.transaction() as conn:
+            oid = outbox.enqueue(
+                conn,
+                source_id=1,
+                action="reply",
+                target_kind="thread",
+                target_id=tid,
+                payload={"thread_id": tid, "raw": "Have you tried APN settings?"},
+                batch_id=None,
+                audit_id=None,
+            )
+        cache.close()
+
+        writes = {"n": 0}
+
+        def hold(method: str, path: str) -> str | None:
+            if method == "POST":
+                writes["n"] += 1
+                return "pause" if writes["n"] == 1 else None
+            return None
+
+        state.hold = hold
+        first = _peerdesk(db, "push", "forum")
+        assert state.held.wait(30), "the first pusher never sent its reply"
+        # the first process is in the middle of sending: a second one starts on the same outbox
+        code, text = _done(_peerdesk(db, "push", "forum"))
+        assert code == 0, text
+        assert "being sent by another peerdesk process" in text
+        state.release.set()
+        code, text = _done(first)
+        assert code == 0, text
+        assert "1 applied" in text
+    finally:
+        server.stop()
+    posts = [r for r in state.requests if r == ("POST", "/posts.json")]
+    assert len(posts) == 1, state.requests
+    replies = [p for p in state.topics[3].posts if p.raw == "Have you tried APN settings?"]
+    assert len(replies) == 1
+    cache = open_cache(db)
+    try:
+        row = cache.one("SELECT state, attempts, lease_owner FROM outbox WHERE id = ?", (oid,))
+        assert (row[0], row[1], row[2]) == ("applied", 1, None)
+    finally:
+        cache.close()

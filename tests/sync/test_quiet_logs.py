@@ -1,0 +1,59 @@
+"""`peerdesk sync -q` prints the outcome only: the retry library's log lines go to the rotated
+log file (without credentials), and a failure is still one clear line on the terminal."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from console.db import open_cache
+from tests.sync.conftest import REPO, add_source
+from tests.sync.fake_discourse import API_KEY, API_USER, community
+
+
+def _sync(db: Path, log: Path, key: str = API_KEY) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PEERDESK_FORUM_API_KEY": key,
+        "PEERDESK_FORUM_API_USERNAME": API_USER,
+        "PEERDESK_NO_KEYRING": "1",
+        "PEERDESK_LOG": str(log),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "console", "--db", str(db), "sync", "forum", "-q"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_retries_are_logged_to_the_file_not_the_terminal(tmp_path: Path) -> None:
+    server = community(n_topics=3, posts_per_topic=2).start()
+    try:
+        db = tmp_path / "cache.sqlite3"
+        cache = open_cache(db, create=True)
+        add_source(cache, "forum", "discourse", server.url)
+        cache.close()
+        server.state.faults["/latest.json"] = ["500", "429"]  # two retries, then fine
+        log = tmp_path / "logs" / "peerdesk.log"
+        done = _sync(db, log)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stderr == ""
+        assert done.stdout.startswith("forum: ok: ") and done.stdout.count("\n") == 1
+        text = log.read_text(encoding="utf-8")
+        assert text.count("stamina.retry_scheduled") == 2
+        assert "/latest.json" in text or "HTTP 500" in text
+
+        bad = _sync(db, log, key="wrong-key-7777777")
+        assert bad.returncode == 1
+        lines = (bad.stdout + bad.stderr).strip().splitlines()
+        assert len(lines) == 1 and "credentials" in lines[0]
+        assert "wrong-key-7777777" not in bad.stdout + bad.stderr
+        assert "wrong-key-7777777" not in log.read_text(encoding="utf-8")
+        assert API_KEY not in log.read_text(encoding="utf-8")
+    finally:
+        server.stop()
