@@ -385,13 +385,11 @@ def thread_shown(title: str) -> Callable[[list[str]], bool]:
 
 
 def screen_named(prefix: str) -> Callable[[list[str]], bool]:
+    """A panel whose status bar starts with `prefix` and has its list (not "loading…")."""
+
     def check(lines: list[str]) -> bool:
-        text = "\n".join(lines)
-        return (
-            status_line(lines).startswith(prefix)
-            and "Loading" not in text
-            and ("loading" not in status_line(lines))
-        )
+        status = status_line(lines)
+        return status.startswith(prefix) and "loading" not in status.lower()
 
     return check
 
@@ -436,10 +434,6 @@ def one_round(s: Session, back_keys: list[str]) -> None:
     for back in back_keys:
         title = cursor_title(term)
         s.press("enter", KEYS["enter"], thread_shown(title))
-        for key in ("j", "j", "k"):
-            s.press(f"thread {key}", key.encode(), None)
-        s.press("thread pagedown", KEYS["pagedown"], None)
-        s.press("thread g", b"g", None)
         s.step(back, KEYS.get(back, back.encode()), at_row("all", target), "back")
     s.press("g", b"g", at_row("all", 1))
     s.press("/", b"/", lambda ln: any("search words" in line for line in ln))
@@ -447,16 +441,35 @@ def one_round(s: Session, back_keys: list[str]) -> None:
         typed = SEARCH[:count]
         s.press("type a letter", typed[-1].encode(), lambda ln, t=typed: any(t in x for x in ln))
     s.step("search enter", KEYS["enter"], lambda ln: queue_ready(ln, "all · search: "), "found")
+    # a thread with replies, from the results: moving between its posts
+    found = "all · search: "
+    rows = queue_rows(term.last.lines if term.last else [])
+    pick = next(
+        (i for i, r in enumerate(rows[1:], start=2) if r[24:27].strip().isdigit()
+         and int(r[24:27].strip()) >= 2),
+        None,
+    )  # fmt: skip
+    if pick is not None:
+        for row in range(2, pick + 1):
+            s.step("j", b"j", at_row(found, row), f"found-{row}")
+        s.press("enter", KEYS["enter"], thread_shown(cursor_title(term)))
+        for key in ("j", "j", "k"):
+            s.press(f"thread {key}", key.encode(), None)
+        s.press("thread pagedown", KEYS["pagedown"], None)
+        s.press("thread g", b"g", None)
+        s.step("escape", KEYS["escape"], at_row(found, pick), "found-back")
     s.step("clear search", KEYS["escape"], lambda ln: queue_ready(ln, "all") and (
         "search:" not in status_line(ln)), "cleared")  # fmt: skip
     for name in FILTERS:
         s.step("f", b"f", lambda ln, n=name: queue_ready(ln, n), f"filter-{name}")
     s.press("?", b"?", lambda ln: any("Keys: " in x for x in ln))
     s.step("escape (help)", KEYS["escape"], lambda ln: queue_ready(ln, "all"), "help-back")
-    s.press("D", b"D", screen_named("Duplicates ·"))
-    s.step("escape (panel)", KEYS["escape"], lambda ln: queue_ready(ln, "all"), "d-back")
-    s.press("Y", b"Y", screen_named("Sync ·"))
-    s.step("escape (panel)", KEYS["escape"], lambda ln: queue_ready(ln, "all"), "y-back")
+    if "D" not in SKIP:
+        s.press("D", b"D", screen_named("Duplicates ·"))
+        s.step("escape (panel)", KEYS["escape"], lambda ln: queue_ready(ln, "all"), "d-back")
+    if "Y" not in SKIP:
+        s.press("Y", b"Y", screen_named("Sync ·"))
+        s.step("escape (panel)", KEYS["escape"], lambda ln: queue_ready(ln, "all"), "y-back")
     s.press("c", b"c", lambda ln: any("You hold thread" in x for x in ln))
     s.press("C", b"C", lambda ln: any("Released thread" in x for x in ln))
     s.press("x", b"x", lambda ln: any("u undoes it" in x for x in ln))
@@ -509,6 +522,7 @@ def env_for(db: Path) -> dict[str, str]:
 
 # ---- runs ----
 COMMAND = [str(PEERDESK)]
+SKIP: set[str] = set()  # panels (D, Y) left out, e.g. for an old console on a newer cache
 
 
 def start(db: Path) -> tuple[Terminal, float]:
@@ -611,10 +625,12 @@ def main() -> None:
     parser.add_argument(
         "--back", default="escape,q,backspace", help="keys tried to leave a thread, in turn"
     )
+    parser.add_argument("--skip", default="", help="panels to leave out: D, Y (comma-separated)")
     parser.add_argument(
         "--command", default=None, help="the console command (default: this venv's peerdesk)"
     )
     args = parser.parse_args()
+    SKIP.update(k for k in args.skip.split(",") if k)
     if args.command:
         COMMAND[:] = args.command.split()
     sys.setswitchinterval(0.0002)  # the reader thread stamps chunks without waiting for pyte

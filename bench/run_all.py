@@ -19,15 +19,22 @@ REPO = Path(__file__).resolve().parents[1]
 FULL: list[list[str]] = [
     ["bench.semeval"],
     ["bench.bench_demo", "--threads", "100000"],
+    ["bench.bench_terminal", "--threads", "100000"],
+    ["bench.bench_terminal", "--threads", "1000000"],
+    ["bench.bench_memory"],
     ["bench.bench_console"],
     ["bench.bench_sync"],
     ["bench.bench_dupes"],
+    ["bench.bench_escalate"],
 ]
 QUICK: list[list[str]] = [
     ["bench.semeval"],
     ["bench.bench_demo", "--threads", "5000"],
+    ["bench.bench_terminal", "--threads", "5000", "--rounds", "1", "--starts", "1"],
+    ["bench.bench_memory", "--mb", "5"],
     ["bench.bench_sync", "--posts", "50000", "--topics", "500"],
     ["bench.bench_dupes", "--sizes", "20000", "--new", "50"],
+    ["bench.bench_escalate", "--posts", "50000", "--distinct", "10000", "--pages", "50"],
 ]
 
 

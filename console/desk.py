@@ -143,8 +143,12 @@ class Desk:
         offset: int = 0,
         limit: int = 100,
         total: int | None = None,
+        after: int | None = None,
+        before: int | None = None,
     ) -> list[QueueItem]:
-        return store.queue(self.cache, flt, offset=offset, limit=limit, total=total)
+        return store.queue(
+            self.cache, flt, offset=offset, limit=limit, total=total, after=after, before=before
+        )
 
     def queue_count(self, flt: QueueFilter | None = None) -> int:
         return store.queue_count(self.cache, flt)
@@ -199,8 +203,16 @@ class Desk:
         return self.door.undo(expect_batch=expect_batch)
 
     # ---- audit ----
-    def verify_audit(self) -> list[AuditProblem]:
-        return audit.verify(self.cache)
+    def verify_audit(self, since_head: str | None = None) -> list[AuditProblem]:
+        """Problems in the chain; with `since_head` (ENTRY:HASH kept outside the cache, from
+        `audit_head`) also whether that entry still has that hash."""
+        if since_head is None:
+            return audit.verify(self.cache)
+        return audit.verify_since(self.cache, audit.parse_head(since_head))
+
+    def audit_head(self) -> audit.Head:
+        """The newest entry's number and hash, to keep outside the cache."""
+        return audit.head(self.cache)
 
     def close_cache(self) -> None:
         self.cache.close()

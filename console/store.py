@@ -144,8 +144,14 @@ def queue(
     offset: int = 0,
     limit: int = 100,
     total: int | None = None,
+    after: int | None = None,
+    before: int | None = None,
 ) -> list[QueueItem]:
     """A page of the Queue, most urgent first.
+
+    Keyset paging: given `after` (the thread just above the page wanted) or `before` (the
+    thread just below it), the page is read from that thread's place in the index, however
+    deep it is; `offset` then only says how far the search reaches.
 
     Given the Queue's `total`, a page in its second half is read from the far end of the index
     and turned round, so the last page costs as little as the first (OFFSET walks every row it
@@ -160,6 +166,16 @@ def queue(
     searching = fts_query(flt.text) is not None
     reach = offset + limit + SEARCH_REACH if searching else None
     where, params = _named(*_where(flt, reach))
+    anchor = after if after is not None else before
+    if anchor is not None:
+        keyset = _keyset(cache, anchor, forward=after is not None, searching=searching)
+        if keyset is not None:
+            clause, order, values = keyset
+            rows = cache.query(
+                f"{_QUEUE_SELECT} WHERE {where} AND {clause} ORDER BY {order} LIMIT :limit",
+                {**params, **values, "strong": STRONG_SCORE, "limit": limit},
+            )
+            return _items(rows if after is not None else rows[::-1])
     from_the_end = total is not None and offset > total // 2 and not searching
     order = "t.id DESC" if searching else "t.urgency DESC, t.id"
     if from_the_end and total is not None:
@@ -172,6 +188,36 @@ def queue(
     )
     if from_the_end:
         rows = rows[::-1]
+    return _items(rows)
+
+
+def _keyset(
+    cache: Cache, anchor: int, *, forward: bool, searching: bool
+) -> tuple[str, str, dict[str, Any]] | None:
+    """(condition, order, parameters) for the rows after (or before) thread `anchor` in Queue
+    order; None if the anchor is gone (the caller falls back to OFFSET)."""
+    if searching:  # newest first
+        if forward:
+            return "t.id < :anchor", "t.id DESC", {"anchor": anchor}
+        return "t.id > :anchor", "t.id ASC", {"anchor": anchor}
+    row = cache.one("SELECT urgency FROM threads WHERE id = ?", (anchor,))
+    if row is None:
+        return None
+    values = {"anchor": anchor, "anchor_urgency": row[0]}
+    if forward:  # urgency DESC, id ASC; the range on urgency keeps SQLite on the index
+        return (
+            "t.urgency <= :anchor_urgency AND (t.urgency < :anchor_urgency OR t.id > :anchor)",
+            "t.urgency DESC, t.id",
+            values,
+        )
+    return (
+        "t.urgency >= :anchor_urgency AND (t.urgency > :anchor_urgency OR t.id < :anchor)",
+        "t.urgency ASC, t.id DESC",
+        values,
+    )
+
+
+def _items(rows: list[sqlite3.Row]) -> list[QueueItem]:
     at = now()
     return [
         QueueItem(
@@ -250,7 +296,14 @@ class QueueReader:
         return int(row[0]) if row else 0
 
     def page(
-        self, flt: QueueFilter, *, offset: int = 0, limit: int = 100, total: int | None = None
+        self,
+        flt: QueueFilter,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        total: int | None = None,
+        after: int | None = None,
+        before: int | None = None,
     ) -> list[QueueItem] | None:
         """A page of the Queue (see `queue`), or None if interrupted."""
         with self._lock:
@@ -262,6 +315,8 @@ class QueueReader:
                     offset=offset,
                     limit=limit,
                     total=total,
+                    after=after,
+                    before=before,
                 )
             except CacheError as error:
                 if _interrupted(error.__cause__):
@@ -303,7 +358,7 @@ def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> Thread
             author=r["author"],
             author_reputation=r["reputation"],
             position=r["position"],
-            body=r["body"],
+            body=r["body"] if window is None else r["body"][:window],
             created_at=r["created_at"],
             score=r["score"],
             accepted=r["id"] == head["accepted_post_id"],
@@ -311,18 +366,19 @@ def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> Thread
             hidden_reason=r["hidden_reason"],
             flag_count=r["flag_count"],
             body_length=(
-                r["body_length"]
-                if r["body_length"] is not None and r["body_length"] > len(r["body"])
-                else None
+                _length(cache, r["id"]) if window is not None and len(r["body"]) > window else None
             ),
         )
         for r in cache.query(
             "SELECT p.id, p.remote_id, p.position, p.created_at, p.score, p.hidden, "
             "p.hidden_reason, p.flag_count, "
             + (
-                "p.body_text AS body, NULL AS body_length, "
+                "p.body_text AS body, "
                 if window is None
-                else "substr(p.body_text, 1, :window) AS body, length(p.body_text) AS body_length, "
+                # one character more than the window tells a long post; its length is asked
+                # for after this query, so a huge value passes through SQLite's memory once at a
+                # time, never twice at once
+                else "substr(p.body_text, 1, :window + 1) AS body, "
             )
             + "coalesce(m.username, '(unknown)') AS author, "
             "coalesce(m.reputation, 0) AS reputation FROM posts p "
@@ -357,6 +413,11 @@ def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> Thread
         duplicate_of=head["duplicate_of"],
         escalations=thread_lines(cache, thread_id),
     )
+
+
+def _length(cache: Cache, post_id: int) -> int:
+    row = cache.one("SELECT length(body_text) FROM posts WHERE id = ?", (post_id,))
+    return int(row[0]) if row else 0
 
 
 def post_body(cache: Cache, post_id: int, start: int, length: int) -> str:

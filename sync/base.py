@@ -153,7 +153,11 @@ class Known(Protocol):
 
 class Adapter(Protocol):
     kind: str
-    requests_made: int
+
+    @property
+    def requests_made(self) -> int:
+        """Requests sent so far (for reports and benchmarks)."""
+        ...
 
     def pull(self, cursor: dict[str, Any], known: Known, *, full: bool = False) -> Iterator[Page]:
         """Pages of what changed since `cursor`; the last page carries the final cursor."""

@@ -738,9 +738,9 @@ class DiscourseAdapter:
                 accepted = record.remote_id
         solved = topic.get("accepted_answer")
         if accepted is None and isinstance(solved, dict):
-            number = solved.get("post_number")
-            if isinstance(number, int):
-                accepted = by_number.get(number)
+            solved_number = solved.get("post_number")
+            if isinstance(solved_number, int):
+                accepted = by_number.get(solved_number)
         details = topic.get("details") if isinstance(topic.get("details"), dict) else {}
         author = None
         created_by = details.get("created_by") if isinstance(details, dict) else None
@@ -1142,7 +1142,8 @@ class DiscourseAdapter:
     def _find_own_reply(self, tid: str, raw: str, since: str) -> str | None:
         """The id of a recent post by us in topic `tid` with exactly `raw`, if any."""
         topic = self._topic(tid)
-        stream = topic.get("post_stream") if isinstance(topic.get("post_stream"), dict) else {}
+        raw_stream = topic.get("post_stream")
+        stream: dict[str, Any] = raw_stream if isinstance(raw_stream, dict) else {}
         ids = [i for i in stream.get("stream", []) if isinstance(i, int)][-20:]
         posts = {post.get("id"): post for post in stream.get("posts", []) if isinstance(post, dict)}
         # No time filter: the platform's clock and ours may disagree. The last 20 posts by the

@@ -265,14 +265,25 @@ class QueueScreen(DeskScreen):
         return self._counter, self._searcher
 
     def _read_page(
-        self, flt: QueueFilter, offset: int, limit: int, total: int | None
+        self,
+        flt: QueueFilter,
+        offset: int,
+        limit: int,
+        total: int | None,
+        anchors: tuple[int | None, int | None] = (None, None),
     ) -> list[QueueItem] | None:
         """A page: searches on the search connection (None if a newer search interrupted it),
-        the rest through the Desk."""
+        the rest through the Desk. `anchors`: the threads just above and just below the page,
+        when loaded (keyset paging: no OFFSET walk, however deep the page)."""
+        after, before = anchors
         if flt.text:
-            return self._readers()[1].page(flt, offset=offset, limit=limit, total=total)
+            return self._readers()[1].page(
+                flt, offset=offset, limit=limit, total=total, after=after, before=before
+            )
         return self.host.call_desk(
-            lambda desk: desk.queue(flt, offset=offset, limit=limit, total=total)
+            lambda desk: desk.queue(
+                flt, offset=offset, limit=limit, total=total, after=after, before=before
+            )
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue")
@@ -347,12 +358,27 @@ class QueueScreen(DeskScreen):
     @on(LazyTable.PageWanted)
     def _on_page_wanted(self, message: LazyTable.PageWanted) -> None:
         message.stop()
-        self.load_page(self.current_filter(), message.generation, message.offset, message.limit)
+        table, offset, size = self.table, message.offset, message.limit
+        above = table.page(offset - size) if offset >= size else None
+        below = table.page(offset + size)
+        anchors: tuple[int | None, int | None] = (None, None)
+        if above and len(above) == size:
+            anchors = (int(above[-1].key), None)  # type: ignore[call-overload]
+        elif below:
+            anchors = (None, int(below[0].key))  # type: ignore[call-overload]
+        self.load_page(self.current_filter(), message.generation, offset, size, anchors)
 
     @work(thread=True, exit_on_error=False, group="page")
-    def load_page(self, flt: QueueFilter, generation: int, offset: int, limit: int) -> None:
+    def load_page(
+        self,
+        flt: QueueFilter,
+        generation: int,
+        offset: int,
+        limit: int,
+        anchors: tuple[int | None, int | None],
+    ) -> None:
         total = self.table.total if self.table.exact else None
-        items = self._read_page(flt, offset, limit, total)
+        items = self._read_page(flt, offset, limit, total, anchors)
         if items is None:  # a newer search interrupted it: its pages are asked for anew
             return
         self.post_message(PageLoaded(generation, offset, items))

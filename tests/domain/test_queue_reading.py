@@ -82,3 +82,15 @@ def test_the_reader_counts_and_pages_on_its_own_connection(desk: Desk, cache: Ca
             conn.execute("UPDATE threads SET flag_count = flag_count WHERE id = 1")
     finally:
         reader.close()
+
+
+def test_keyset_pages_equal_offset_pages_both_ways(desk: Desk, cache: Cache) -> None:
+    add_threads(cache, 250, "porting")  # many share an urgency: ties are ordered by id
+    everything = [i.thread_id for i in desk.queue(limit=1000)]
+    assert len(everything) > 250
+    for flt in (QueueFilter(), QueueFilter(text="porting", everything=True)):
+        pages = [[i.thread_id for i in desk.queue(flt, offset=o, limit=50)] for o in (0, 50, 100)]
+        after = [i.thread_id for i in desk.queue(flt, offset=50, limit=50, after=pages[0][-1])]
+        before = [i.thread_id for i in desk.queue(flt, offset=50, limit=50, before=pages[2][0])]
+        assert after == pages[1] == before
+        assert len(pages[1]) == 50

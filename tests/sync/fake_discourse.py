@@ -407,7 +407,7 @@ class FakeDiscourse(LocalServer):
                 mode = state.hold(method, path) if state.hold else None
                 if mode == "pause":  # hold the request a while, then serve it normally
                     state.held.set()
-                    state.release.wait(30)
+                    state.release.wait(120)
                 if mode == "before":  # stop before the platform applies anything
                     state.held.set()
                     state.release.wait(30)

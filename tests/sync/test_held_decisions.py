@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from console import decisions, store
 from console.db import Cache
-from console.models import Role
+from console.desk import Desk
+from console.identity import Identity
 from sync import push, runner, status
 from tests.sync.conftest import add_source
 from tests.sync.fake_discourse import FakeDiscourse
 
-MOD = frozenset({Role.MODERATOR})
+
+def _alice(cache: Cache) -> Identity:
+    """alice, established from the test's roles file (tests/sync/conftest.py grants them)."""
+    return Desk.for_cache(cache, actor="alice").who
 
 
 def _sync(cache: Cache) -> None:
@@ -40,8 +44,8 @@ def test_resync_keeps_local_decisions_until_pushed(
     assert status3 == "answered" and queued3 == 1
     post4 = st.topics[4].posts[1]
     p4 = cache.one("SELECT id FROM posts WHERE remote_id = ?", (str(post4.id),))[0]
-    decisions.decide(cache, actor="alice", roles=MOD, action="close", target_ids=[t3])
-    decisions.decide(cache, actor="alice", roles=MOD, action="hide_post", target_ids=[p4])
+    decisions.decide(cache, who=_alice(cache), action="close", target_ids=[t3])
+    decisions.decide(cache, who=_alice(cache), action="hide_post", target_ids=[p4])
     assert t3 not in _queued(cache)
 
     # the platform moves on (both topics bumped, one gets a like): the re-sync refetches them
@@ -73,7 +77,7 @@ def test_a_decision_given_up_lets_the_platform_state_back(
     add_source(cache, "forum", "discourse", fake.url)
     _sync(cache)
     t5 = _thread(cache, "5")[0]
-    result = decisions.decide(cache, actor="alice", roles=MOD, action="close", target_ids=[t5])
+    result = decisions.decide(cache, who=_alice(cache), action="close", target_ids=[t5])
     st.add_reply(5, "any news?", minute=900_000)
     _sync(cache)
     assert _thread(cache, "5")[1:3] == ("closed", 0)

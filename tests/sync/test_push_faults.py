@@ -8,12 +8,16 @@ import pytest
 
 from console import decisions, outbox
 from console.db import Cache
-from console.models import Role
+from console.desk import Desk
+from console.identity import Identity
 from sync import push, runner, status
 from tests.sync.conftest import add_source
 from tests.sync.fake_discourse import API_USER, FakeDiscourse
 
-MOD = frozenset({Role.MODERATOR})
+
+def _alice(cache: Cache) -> Identity:
+    """alice, established from the test's roles file (tests/sync/conftest.py grants them)."""
+    return Desk.for_cache(cache, actor="alice").who
 
 
 def _setup(cache: Cache, server: FakeDiscourse) -> runner.SourceRow:
@@ -49,14 +53,13 @@ def test_a_flag_already_on_the_platform_is_settled_as_applied(
     spam.hidden = True
     decisions.decide(
         cache,
-        actor="alice",
-        roles=MOD,
+        who=_alice(cache),
         action="hide_post",
         target_ids=[_local(cache, "posts", spam.id)],
     )
     for topic in (3, 4, 5):
         tid = _local(cache, "threads", topic)
-        decisions.decide(cache, actor="alice", roles=MOD, action="close", target_ids=[tid])
+        decisions.decide(cache, who=_alice(cache), action="close", target_ids=[tid])
     report = push.push_source(cache, row)
     assert (report.applied, report.exit_code, report.stopped) == (4, 0, ""), report.messages
     assert _states(cache) == [
@@ -78,9 +81,9 @@ def test_a_refused_action_is_not_a_credentials_problem(
     post = st.topics[2].posts[1]
     st.refuse_flags.add(post.id)
     pid = _local(cache, "posts", post.id)
-    decisions.decide(cache, actor="alice", roles=MOD, action="hide_post", target_ids=[pid])
+    decisions.decide(cache, who=_alice(cache), action="hide_post", target_ids=[pid])
     t3 = _local(cache, "threads", 3)
-    decisions.decide(cache, actor="alice", roles=MOD, action="close", target_ids=[t3])
+    decisions.decide(cache, who=_alice(cache), action="close", target_ids=[t3])
     report = push.push_source(cache, row)
     assert (report.stopped, report.exit_code, report.applied, report.rejected) == ("", 0, 1, 1)
     (_, hide_state, hide_error), close = _states(cache)
@@ -95,7 +98,7 @@ def test_a_new_reply_since_a_local_close_is_a_conflict(
     st = fake.state
     row = _setup(cache, fake)
     t3 = _local(cache, "threads", 3)
-    decisions.decide(cache, actor="alice", roles=MOD, action="close", target_ids=[t3])
+    decisions.decide(cache, who=_alice(cache), action="close", target_ids=[t3])
     st.add_reply(3, "it works again after a reboot", minute=900_000, username="bob")
     report = push.push_source(cache, row)
     assert report.conflicts == 1 and report.applied == 0
@@ -117,7 +120,7 @@ def test_an_edit_since_a_local_hide_is_a_conflict(
     row = _setup(cache, fake)
     post = st.topics[4].posts[1]
     pid = _local(cache, "posts", post.id)
-    decisions.decide(cache, actor="alice", roles=MOD, action="hide_post", target_ids=[pid])
+    decisions.decide(cache, who=_alice(cache), action="hide_post", target_ids=[pid])
     st.edit_post(post.id, "sorry, removed the link", minute=900_000)
     report = push.push_source(cache, row)
     assert report.conflicts == 1
@@ -144,7 +147,7 @@ def test_our_own_reply_before_a_close_is_no_conflict(
             batch_id=None,
             audit_id=None,
         )
-    decisions.decide(cache, actor="alice", roles=MOD, action="close", target_ids=[t3])
+    decisions.decide(cache, who=_alice(cache), action="close", target_ids=[t3])
     report = push.push_source(cache, row)
     assert (report.applied, report.conflicts) == (2, 0), report.messages
     assert st.topics[3].closed and st.topics[3].posts[-1].username == API_USER

@@ -15,7 +15,6 @@ from tests.sync.conftest import REPO, add_source
 from tests.sync.fake_discourse import API_KEY, API_USER, community
 
 ENV = {
-    **os.environ,
     "PEERDESK_FORUM_API_KEY": API_KEY,
     "PEERDESK_FORUM_API_USERNAME": API_USER,
     "PEERDESK_NO_KEYRING": "1",
@@ -26,14 +25,14 @@ def _peerdesk(db: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "console", "--db", str(db), *args],
         cwd=REPO,
-        env=ENV,
+        env={**os.environ, **ENV},  # the test's roles file is named in os.environ
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
 
 
 def _done(proc: subprocess.Popen[bytes]) -> tuple[int, str]:
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=150)
     return proc.returncode, (out + err).decode()
 
 
@@ -73,7 +72,7 @@ def test_two_pushers_send_each_item_once(tmp_path: Path) -> None:
 
         state.hold = hold
         first = _peerdesk(db, "push", "forum")
-        assert state.held.wait(30), "the first pusher never sent its reply"
+        assert state.held.wait(90), "the first pusher never sent its reply"
         # the first process is in the middle of sending: a second one starts on the same outbox
         code, text = _done(_peerdesk(db, "push", "forum"))
         assert code == 0, text
