@@ -9,6 +9,7 @@ how a feature adds its own role-checked actions.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,9 +35,31 @@ from console.models import (
     ThreadView,
 )
 from console.paths import CONFIG_ENV, default_config_path, default_db_path
-from console.store import QueueFilter
+from console.store import QueueFilter, QueueReader
 
-__all__ = ["Desk", "QueueFilter", "load_config_for"]
+__all__ = [
+    "Desk",
+    "QueueFilter",
+    "QueueReader",
+    "StorageFailure",
+    "load_config_for",
+    "storage_failure_text",
+]
+
+StorageFailure = sqlite3.Error
+"""What a failed write of the cache raises (for the CLI's one-line report; no SQL outside)."""
+
+
+def storage_failure_text(error: BaseException) -> str:
+    from console.db import is_disk_full
+
+    if is_disk_full(error):
+        return (
+            "the disk holding the cache is full: nothing of the failed step was saved. Free some "
+            "space and run the command again."
+        )
+    return f"the cache failed ({error}); nothing of the failed step was saved."
+
 
 if TYPE_CHECKING:  # sync is imported when first used: it brings httpx, slow to import
     from console.rewards.service import Rewards

@@ -8,10 +8,9 @@ import sys
 from typing import Any
 
 from console.decisions import DEFAULT_ORIGIN
-from console.desk import Desk
+from console.desk import Desk, QueueFilter
 from console.errors import InvalidDecision
 from console.safe_text import clip, printable
-from console.store import QueueFilter
 
 
 def open_desk(args: argparse.Namespace, *, create: bool = False) -> Desk:
