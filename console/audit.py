@@ -72,7 +72,7 @@ def append(
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (f"{row['id']}:{digest}",),
     )
-    return int(row["id"])
+    return int(str(row["id"]))
 
 
 def verify(cache: Cache) -> list[AuditProblem]:

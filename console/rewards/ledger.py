@@ -125,7 +125,7 @@ class Appender:
         )
         if cursor.rowcount == 0:
             return None  # this (kind, rule, event) is already in the ledger: never twice
-        self.last_id, self.last_hash = int(row["id"]), str(row["hash"])
+        self.last_id, self.last_hash = int(str(row["id"])), str(row["hash"])
         self.conn.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
