@@ -67,7 +67,7 @@ class _Planter:
     def __init__(self, cache: Cache, seed: int) -> None:
         self.cache = cache
         self.rng = Random(seed ^ 0x5EED)
-        self.source = int(cache.one("SELECT id FROM sources WHERE name = 'demo'")[0])
+        self.source = int(str(_first(cache, "SELECT id FROM sources WHERE name = 'demo'")))
         self.truth: dict[str, list[str]] = {}
         self.votes: list[tuple[int, int, str]] = []  # (post id, voter id, at)
         self.signals: list[tuple[int, str, str]] = []
@@ -103,7 +103,7 @@ class _Planter:
 
     def _plain(self, member: int) -> bool:
         row = self.cache.one("SELECT username FROM members WHERE id = ?", (member,))
-        return bool(row) and str(row[0]).replace(".", "").replace("_", "").isalnum()
+        return row is not None and str(row[0]).replace(".", "").replace("_", "").isalnum()
 
     def person(self) -> int | None:
         while self.cast:
@@ -114,7 +114,7 @@ class _Planter:
         return None
 
     def name(self, member: int) -> str:
-        return str(self.cache.one("SELECT username FROM members WHERE id = ?", (member,))[0])
+        return str(_first(self.cache, "SELECT username FROM members WHERE id = ?", (member,)))
 
     def take(self, count: int, start: str, end: str, member: int) -> list[tuple[int, int, str]]:
         """`count` accepted answers written in [start, end) become `member`'s."""
@@ -290,6 +290,13 @@ class _Planter:
             self.cache.set_meta("demo_planted_fraud", json.dumps(self.truth, sort_keys=True))
             self.cache.set_meta("demo_staff", json.dumps(STAFF, sort_keys=True))
             self.cache.set_meta("demo_payout_period", PERIOD)
+
+
+def _first(cache: Cache, sql: str, params: tuple[object, ...] = ()) -> object:
+    row = cache.one(sql, params)
+    if row is None:
+        raise LookupError(f"the demo has no row for {sql!r} {params!r}")
+    return row[0]
 
 
 def _later(at: str, hours: int) -> str:

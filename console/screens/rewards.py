@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -433,7 +433,7 @@ class RewardsScreen(DeskScreen):
             self._ask(
                 f"Hold line {line}: why?",
                 "the reason (kept with the line)",
-                lambda why: self._run(lambda r: _done(r.hold(line, why), f"line {line} held")),
+                lambda why: self._run(lambda r: _hold(r, line, why, True)),
             )
 
     def action_release(self) -> None:
@@ -442,9 +442,7 @@ class RewardsScreen(DeskScreen):
             self._ask(
                 f"Release line {line}: why?",
                 "what you checked",
-                lambda why: self._run(
-                    lambda r: _done(r.release(line, why), f"line {line} released")
-                ),
+                lambda why: self._run(lambda r: _hold(r, line, why, False)),
             )
 
     def action_appeal(self) -> None:
@@ -500,5 +498,9 @@ def _prepared(rewards: Rewards, period: str) -> str:
     )
 
 
-def _done(_: Any, text: str) -> str:
-    return text
+def _hold(rewards: Rewards, line: int, why: str, hold: bool) -> str:
+    if hold:
+        rewards.hold(line, why)
+        return f"line {line} held"
+    rewards.release(line, why)
+    return f"line {line} released"
