@@ -25,6 +25,7 @@ FULL: list[list[str]] = [
     ["bench.bench_console"],
     ["bench.bench_sync"],
     ["bench.bench_dupes"],
+    ["bench.bench_escalate"],
 ]
 QUICK: list[list[str]] = [
     ["bench.semeval"],
@@ -33,6 +34,7 @@ QUICK: list[list[str]] = [
     ["bench.bench_memory", "--mb", "5"],
     ["bench.bench_sync", "--posts", "50000", "--topics", "500"],
     ["bench.bench_dupes", "--sizes", "20000", "--new", "50"],
+    ["bench.bench_escalate", "--posts", "50000", "--distinct", "10000", "--pages", "50"],
 ]
 
 

@@ -984,6 +984,7 @@ def build_demo(
         cache.set_meta("demo_reference_time", REFERENCE_TIME)
         cache.set_meta("demo_planted_duplicates", json.dumps(truth.planted_duplicates))
         cache.set_meta("demo_hostile", json.dumps(truth.hostile, ensure_ascii=False))
+    _add_escalations(cache, seed)
     mark = time.perf_counter()
     pairs = None
     if candidate_limit != 0 and local_ids:
@@ -1026,3 +1027,10 @@ def _find_duplicate_candidates(cache: Cache, thread_ids: list[int]) -> int:
     from console.dupes.candidates import update_candidates
 
     return update_candidates(cache, thread_ids)
+
+
+def _add_escalations(cache: Cache, seed: int) -> None:
+    """The one call into escalation (console.escalate): its demo history, every kind of rule."""
+    from console.escalate.demo import add_demo_escalations
+
+    add_demo_escalations(cache, REFERENCE_TIME, seed)

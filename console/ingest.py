@@ -201,7 +201,8 @@ def upsert_threads(
         _link_threads(cache, source_id, threads, thread_ids, newest_before[0])
         _restore_held(cache, held_threads, held_posts)
         _reindex(cache, source_id, thread_ids, threads, posts, newest_before)
-        raise_escalations(cache, source_id, thread_ids, posts)  # same transaction: never lost
+        # the escalation rules, in the same transaction: a page is never stored without them
+        raise_escalations(cache, source_id, thread_ids, posts, threads)
     return thread_ids
 
 

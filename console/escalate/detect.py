@@ -17,10 +17,18 @@ AFTER_WINDOW = 60  # characters after a match searched for an `unless_after` hed
 
 _SENTENCE_END = re.compile(r"[.!?\n]")
 
-_EMAIL = r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}"
-_IBAN = r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b"
-_NUMBER = r"(?<![\w+])\+?\(?\d(?:[\d \-().]{7,26})\d(?!\w)"
-PERSONAL = re.compile(f"(?P<email>{_EMAIL})|(?P<iban>{_IBAN})|(?P<number>{_NUMBER})")
+# Patterns start with a character class (no look-behind) so the regex engine can skip ahead to
+# candidate characters; the boundary before a match is checked in Python on the few matches.
+EMAIL = re.compile(
+    r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}"
+)
+_IBAN = r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])"
+_NUMBER = r"[+(\d][\d \-().]{7,26}\d(?!\w)"
+NUMBERS = re.compile(f"(?P<iban>{_IBAN})|(?P<number>{_NUMBER})")
+_WORD = re.compile(r"\w+")
+# punctuation to spaces: words are then split by str.split (cheaper than a regex)
+_PUNCTUATION = str.maketrans(dict.fromkeys("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\n\t\r…’‘“”", " "))
+FEWEST_DIGITS = 9  # a UK phone number has 10 or 11 digits, a card 13 or more, an IBAN more
 
 IBAN_LENGTHS = {
     "AD": 24, "AE": 23, "AT": 20, "BE": 16, "BG": 22, "CH": 21, "CY": 28, "CZ": 24, "DE": 22,
@@ -106,6 +114,10 @@ def mask(kind: str, text: str) -> str:
     return f"{'•' * 4}{keep[-4:]}" if len(keep) > 4 else "••••"
 
 
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
 @dataclass(frozen=True)
 class Hit:
     """One rule firing on one post: what matched and the sentence around it (masked if needed).
@@ -149,12 +161,24 @@ class PostMatcher:
 
     def __init__(self, rules: tuple[Rule, ...]) -> None:
         self.keyword_rules = [r for r in rules if r.kind == "keywords"]
+        # rules that also read what helpers write (not only the asker's own posts)
+        self.any_author = any(not r.only_asker for r in self.keyword_rules)
         self.personal_rules = [r for r in rules if r.kind == "personal_data"]
         owners: dict[str, list[int]] = {}
         for index, rule in enumerate(self.keyword_rules):
             for word in rule.words:
                 owners.setdefault(word.lower(), []).append(index)
         self._owners = owners
+        # a cheap first pass: the words of each phrase, keyed by its first word; the precise
+        # pattern (boundaries, guards) runs only on posts holding every word of some phrase
+        self._phrases: dict[str, list[tuple[tuple[str, ...], re.Pattern[str]]]] = {}
+        for phrase in owners:
+            tokens = tuple(_WORD.findall(phrase))
+            if tokens:
+                # searched in the lower-cased text, starting with a literal (fast); the word
+                # boundaries are checked on the few matches (see _scan_words)
+                pattern = re.compile(re.escape(phrase).replace(r"\ ", r"\s+"))
+                self._phrases.setdefault(tokens[0], []).append((tokens[1:], pattern))
         words = sorted(owners, key=len, reverse=True)
         self._words = (
             re.compile(
@@ -169,10 +193,26 @@ class PostMatcher:
         self._before = [_guards(r.unless_before, True) for r in self.keyword_rules]
         self._after = [_guards(r.unless_after, False) for r in self.keyword_rules]
 
-    def scan(self, text: str) -> list[Hit]:
+    def _candidates(self, lowered: str) -> list[re.Pattern[str]]:
+        """The patterns of the phrases whose every word is in `lowered` (usually none)."""
+        tokens = set(lowered.translate(_PUNCTUATION).split())
+        phrases = self._phrases
+        found = []
+        for token in tokens & phrases.keys():
+            for rest, pattern in phrases[token]:
+                if all(t in tokens for t in rest):
+                    found.append(pattern)
+        return found
+
+    def scan(self, text: str, by_asker: bool = True) -> list[Hit]:
+        """The hits in one post; `by_asker=False` (a helper's post) skips the words of
+        only_asker rules, which cannot fire on it."""
         hits: list[Hit] = []
-        if self._words is not None:
-            hits.extend(self._scan_words(text))
+        if self._words is not None and (by_asker or self.any_author):
+            lowered = text.lower()
+            patterns = self._candidates(lowered)
+            if patterns:
+                hits.extend(self._scan_words(text, lowered, patterns))
         if self.personal_rules:
             hits.extend(self._scan_personal(text))
         return hits
@@ -198,10 +238,20 @@ class PostMatcher:
         rest = after[found.end() :].lstrip()
         return not rest or rest[0] in ".!?)\n"
 
-    def _scan_words(self, text: str) -> list[Hit]:
-        assert self._words is not None
+    def _scan_words(self, text: str, lowered: str, patterns: list[re.Pattern[str]]) -> list[Hit]:
         found: dict[int, list[re.Match[str]]] = {}
-        for match in self._words.finditer(text):
+        if len(lowered) != len(text):  # a rare letter whose lower case is longer: no shortcut
+            lowered = text
+            patterns = [re.compile(p.pattern, re.IGNORECASE) for p in patterns]
+        matches = sorted(
+            (m for pattern in patterns for m in pattern.finditer(lowered)),
+            key=lambda m: m.start(),
+        )
+        end = len(text)
+        for match in matches:
+            start, stop = match.start(), match.end()
+            if (start and _is_word(text[start - 1])) or (stop < end and _is_word(text[stop])):
+                continue  # part of a longer word
             word = " ".join(match.group(0).lower().split())
             for index in self._owners.get(word, ()):
                 if not self._guarded(index, text, match.start(), match.end()):
@@ -214,17 +264,21 @@ class PostMatcher:
                 continue
             first = matches[0]
             context, start, end = _context(text, first.start(), first.end())
-            hits.append(
-                Hit(rule, first.group(0), context, start, end, "words: " + ", ".join(distinct))
-            )
+            words = "words: " + ", ".join(distinct)
+            hits.append(Hit(rule, text[first.start() : first.end()], context, start, end, words))
         return hits
 
     def _scan_personal(self, text: str) -> list[Hit]:
         found: list[tuple[str, str, re.Match[str]]] = []  # (detector, description, match)
-        for match in PERSONAL.finditer(text):
-            if match.group("email"):
-                found.append(("email", "email address", match))
-            elif match.group("iban"):
+        if "@" in text:
+            found.extend(("email", "email address", m) for m in EMAIL.finditer(text))
+        if sum(map(text.count, "0123456789")) < FEWEST_DIGITS:
+            return self._personal_hits(text, found)
+        for match in NUMBERS.finditer(text):
+            before = text[match.start() - 1 : match.start()]
+            if before and (before.isalnum() or before in "_+"):
+                continue  # inside a word or a longer number
+            if match.group("iban"):
                 if iban_ok(match.group("iban")):
                     found.append(("iban", f"IBAN ({match.group('iban')[:2]}, mod-97 valid)", match))
             else:
@@ -237,6 +291,9 @@ class PostMatcher:
                 phone = phone_kind(raw, digits)
                 if phone:
                     found.append(("phone", f"{phone} number", match))
+        return self._personal_hits(text, found)
+
+    def _personal_hits(self, text: str, found: list[tuple[str, str, re.Match[str]]]) -> list[Hit]:
         hits = []
         for rule in self.personal_rules:
             mine = [f for f in found if f[0] in rule.detect]

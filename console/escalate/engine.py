@@ -23,7 +23,7 @@ from console.db import Cache
 from console.escalate import active
 from console.escalate.detect import Hit, PostMatcher
 from console.escalate.rules import Rule, RuleSet
-from console.models import PostRecord
+from console.models import PostRecord, ThreadRecord
 from console.platforms import push_state
 
 SYSTEM_ACTOR = "peerdesk-rules"
@@ -58,6 +58,10 @@ def _due(raised_at: str, minutes: int) -> str:
 
 def _tags_ok(rule: Rule, tags: Iterable[str]) -> bool:
     return not rule.tags or bool(set(rule.tags) & {t.lower() for t in tags})
+
+
+def _applies(rule: Rule, tags: Iterable[str], by_asker: bool) -> bool:
+    return _tags_ok(rule, tags) and (by_asker or not rule.only_asker)
 
 
 def _post_finding(hit: Hit, thread_id: int, post_id: int, created_at: str, body: str) -> Finding:
@@ -183,6 +187,7 @@ def on_ingest(
     source_id: int,
     thread_ids: dict[str, int],
     posts: Sequence[PostRecord],
+    threads: Sequence[ThreadRecord] = (),
 ) -> int:
     """Run the post rules over the posts just stored (same transaction); returns new count."""
     rules, matcher = active.compiled(cache)
@@ -200,22 +205,25 @@ def on_ingest(
     hits: list[tuple[PostRecord, list[Hit]]] = []
     scan = matcher.scan
     if matcher.keyword_rules or matcher.personal_rules:
+        askers = {t.remote_id: t.author_remote_id for t in threads}
         for p in fresh:
-            found = scan(p.body_text)
+            # unknown here (the thread is not in this batch): scan fully; checked when located
+            asker = askers.get(p.thread_remote_id, p.author_remote_id)
+            found = scan(p.body_text, asker is not None and asker == p.author_remote_id)
             if found:
                 hits.append((p, found))
     findings: list[Finding] = []
     if hits:
         located = _locate(cache.conn, source_id, [p.remote_id for p, _ in hits])
-        tags = _thread_tags(cache.conn, {t for t, _ in located.values()})
+        tags = _thread_tags(cache.conn, {t for t, _, _ in located.values()})
         for p, found in hits:
             if p.remote_id not in located:
                 continue
-            thread_id, post_id = located[p.remote_id]
+            thread_id, post_id, by_asker = located[p.remote_id]
             findings.extend(
                 _post_finding(h, thread_id, post_id, p.created_at, p.body_text)
                 for h in found
-                if _tags_ok(h.rule, tags.get(thread_id, ()))
+                if _applies(h.rule, tags.get(thread_id, ()), by_asker)
             )
     follow_rules = [r for r in rules.rules if r.kind == "follow_ups"]
     if follow_rules:
@@ -232,16 +240,18 @@ def on_ingest(
 
 def _locate(
     conn: sqlite3.Connection, source_id: int, remote_ids: list[str]
-) -> dict[str, tuple[int, int]]:
-    found: dict[str, tuple[int, int]] = {}
+) -> dict[str, tuple[int, int, bool]]:
+    """{post remote id: (thread id, post id, written by the thread's asker)}"""
+    found: dict[str, tuple[int, int, bool]] = {}
     for start in range(0, len(remote_ids), 500):
         chunk = remote_ids[start : start + 500]
         for row in conn.execute(
-            "SELECT remote_id, thread_id, id FROM posts WHERE source_id = ? "
-            f"AND remote_id IN ({','.join('?' * len(chunk))})",
+            "SELECT p.remote_id, p.thread_id, p.id, p.author_id = t.author_id FROM posts p "
+            "JOIN threads t ON t.id = p.thread_id WHERE p.source_id = ? "
+            f"AND p.remote_id IN ({','.join('?' * len(chunk))})",
             (source_id, *chunk),
         ):
-            found[row[0]] = (int(row[1]), int(row[2]))
+            found[row[0]] = (int(row[1]), int(row[2]), bool(row[3]))
     return found
 
 
@@ -450,20 +460,20 @@ def scan_posts(
     if not (matcher.keyword_rules or matcher.personal_rules):
         return
     sql = (
-        "SELECT p.id, p.thread_id, p.body_text, p.created_at, t.tags FROM posts p "
-        "JOIN threads t ON t.id = p.thread_id"
+        "SELECT p.id, p.thread_id, p.body_text, p.created_at, t.tags, "
+        "p.author_id = t.author_id FROM posts p JOIN threads t ON t.id = p.thread_id"
     )
     params: tuple[str, ...] = ()
     if since:
         sql += " WHERE p.created_at >= ?"
         params = (since,)
     for row in cache.conn.execute(sql + " ORDER BY p.id", params):
-        found = matcher.scan(row[2])
+        found = matcher.scan(row[2], bool(row[5]))
         if not found:
             continue
         tags = json.loads(row[4] or "[]")
         for hit in found:
-            if _tags_ok(hit.rule, tags):
+            if _applies(hit.rule, tags, bool(row[5])):
                 yield _post_finding(hit, int(row[1]), int(row[0]), row[3], row[2])
 
 

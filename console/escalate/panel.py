@@ -7,6 +7,7 @@ time to resolve. Open escalations are listed by the time left on their clock, br
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -92,40 +93,40 @@ def clock_text(seconds: int | None) -> str:
 _SELECT = "SELECT e.*, t.title FROM escalations e JOIN threads t ON t.id = e.thread_id "
 
 
-def _row(r: object, at: datetime) -> EscalationRow:
-    row = r  # sqlite3.Row
-    state = row["state"]  # type: ignore[index]
+def _row(row: sqlite3.Row, at: datetime) -> EscalationRow:
+    state = str(row["state"])
+    due: str | None
+    left: int | None
     if state in OPEN_STATES:
-        acknowledged = row["acknowledged_at"] is not None  # type: ignore[index]
+        acknowledged = row["acknowledged_at"] is not None
         clock = "resolve" if acknowledged else "acknowledge"
-        due = row["resolve_due"] if acknowledged else row["acknowledge_due"]  # type: ignore[index]
-        left: int | None = int((parse(due) - at).total_seconds())
+        due = str(row["resolve_due"] if acknowledged else row["acknowledge_due"])
+        left = int((parse(due) - at).total_seconds())
     else:
         clock, due, left = "closed", None, None
-    get = row.__getitem__  # type: ignore[attr-defined]
     return EscalationRow(
-        escalation_id=int(get("id")),
-        rule_id=get("rule_id"),
-        rule_name=get("rule_name"),
-        severity=get("severity"),
+        escalation_id=int(row["id"]),
+        rule_id=row["rule_id"],
+        rule_name=row["rule_name"],
+        severity=row["severity"],
         state=state,
-        thread_id=int(get("thread_id")),
-        post_id=get("post_id"),
-        title=get("title"),
-        matched=get("matched"),
-        context=get("context"),
-        match_start=int(get("match_start")),
-        match_end=int(get("match_end")),
-        detail=get("detail"),
-        assignee=get("assignee"),
-        raised_at=get("raised_at"),
+        thread_id=int(row["thread_id"]),
+        post_id=row["post_id"],
+        title=row["title"],
+        matched=row["matched"],
+        context=row["context"],
+        match_start=int(row["match_start"]),
+        match_end=int(row["match_end"]),
+        detail=row["detail"],
+        assignee=row["assignee"],
+        raised_at=row["raised_at"],
         clock=clock,
         due_at=due,
         seconds_left=left,
-        ticket_system=get("ticket_system"),
-        ticket_ref=get("ticket_ref"),
-        ticket_status=get("ticket_status"),
-        dismiss_reason=get("dismiss_reason"),
+        ticket_system=row["ticket_system"],
+        ticket_ref=row["ticket_ref"],
+        ticket_status=row["ticket_status"],
+        dismiss_reason=row["dismiss_reason"],
     )
 
 

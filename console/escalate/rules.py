@@ -15,6 +15,8 @@
     unless_before = ["not going to", "no need to"]   # same sentence, just before a match
     unless_after = ["just asking"]                    # same sentence, after a match
     min_hits = 1                 # distinct words needed (keywords)
+    only_asker = true            # only posts by the thread's asker (helpers quoting "take it to
+                                 # the ombudsman" as advice are not threats)
     tags = ["billing"]           # only threads with one of these tags (all rules; optional)
     hours = 48                   # unanswered: no reply after this many hours
     count = 3                    # follow_ups: this many posts by the asker in a row, no reply
@@ -68,6 +70,7 @@ _KNOWN_KEYS = frozenset(
         "zendesk_priority",
         "ticket_tags",
         "enabled",
+        "only_asker",
     }
 )
 
@@ -93,6 +96,7 @@ class Rule:
     count: int = 0
     detect: tuple[str, ...] = ()
     hide_pending_review: bool = False
+    only_asker: bool = False
     zendesk_priority: str = "normal"
     ticket_tags: tuple[str, ...] = ()
     line: int = 0
@@ -223,6 +227,9 @@ def _one_rule(raw: dict[str, Any]) -> tuple[Rule, str | None]:
     hide = raw.get("hide_pending_review", False)
     if not isinstance(hide, bool):
         raise _Bad("hide_pending_review", "hide_pending_review must be true or false")
+    only_asker = raw.get("only_asker", False)
+    if not isinstance(only_asker, bool):
+        raise _Bad("only_asker", "only_asker must be true or false")
     if kind == "keywords":
         if not lists.get("words"):
             raise _Bad("words", "a keywords rule needs words = [...]")
@@ -263,6 +270,7 @@ def _one_rule(raw: dict[str, Any]) -> tuple[Rule, str | None]:
         count=int(count or 0),
         detect=lists.get("detect", ()),
         hide_pending_review=hide,
+        only_asker=only_asker,
         zendesk_priority=priority,
         ticket_tags=lists.get("ticket_tags", ()),
     )

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from console.db import Cache
 from console.escalate import actions as _actions  # registers the esc_* decision kinds
 from console.escalate import active, engine, panel, report, tickets
 from console.escalate.panel import EscalationRow, HistoryEntry, RuleRate
@@ -25,7 +26,7 @@ class Escalations:
     desk: Desk
 
     @property
-    def cache(self):  # type: ignore[no-untyped-def]
+    def cache(self) -> Cache:
         return self.desk.cache
 
     # ---- reading ----

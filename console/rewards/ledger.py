@@ -124,7 +124,7 @@ class Appender:
             ":occurred_at, :recorded_at, :reverses, :line_id, :detail, :prev_hash, :hash)",
             row,
         )
-        self.last_id, self.last_hash = int(row["id"]), str(row["hash"])
+        self.last_id, self.last_hash = int(str(row["id"])), str(row["hash"])
         self.conn.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",

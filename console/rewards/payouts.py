@@ -270,7 +270,9 @@ def _history(
 
 
 def _batch_row(conn: sqlite3.Connection, batch_id: int) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM payout_batches WHERE id = ?", (batch_id,)).fetchone()
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM payout_batches WHERE id = ?", (batch_id,)
+    ).fetchone()
     if row is None:
         raise NotFound(f"There is no payout batch {batch_id}")
     return row

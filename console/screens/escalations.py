@@ -65,6 +65,7 @@ ROLE_OF_ACTION = {
     "send": "esc_send",
     "note": "esc_note",
     "resolve": "esc_resolve",
+    "resolve_reply": "esc_resolve",
     "dismiss": "esc_dismiss",
     "reopen": "esc_reopen",
     "undo": "undo",
@@ -206,6 +207,14 @@ class EscalationsScreen(DeskScreen):
         ),
         Binding("n", "note", "Note", id="esc.note", tooltip="Add a note to its history"),
         Binding("r", "resolve", "Resolve", id="esc.resolve", tooltip="Resolve it"),
+        Binding(
+            "R",
+            "resolve_reply",
+            "Resolve + reply",
+            show=False,
+            id="esc.resolve_reply",
+            tooltip="Resolve it and post a reply on the community thread (e.g. support's answer)",
+        ),
         Binding(
             "d",
             "dismiss",
@@ -453,6 +462,14 @@ class EscalationsScreen(DeskScreen):
 
     def action_resolve(self) -> None:
         self._now("esc_resolve")
+
+    def action_resolve_reply(self) -> None:
+        self._ask(
+            "esc_resolve",
+            "Resolve, and reply on the community thread with:",
+            "what the community should know",
+            "reply",
+        )
 
     def action_dismiss(self) -> None:
         self._ask("esc_dismiss", "Dismiss: why is this a false alarm?", "the reason", "reason")

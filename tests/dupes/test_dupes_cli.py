@@ -65,6 +65,8 @@ def test_without_the_model_a_one_line_note_and_the_lexical_path(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PEERDESK_SEMANTIC", "off")
+    with cache.transaction():
+        cache.set_meta("demo", "1")  # --refresh is an audited operation: the demo's roles
     try:
         assert main(["--db", str(cache.path), "dupes", str(ids["d1"]), "--refresh"]) == 0
         captured = capsys.readouterr()

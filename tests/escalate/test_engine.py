@@ -266,3 +266,31 @@ def test_dry_run_writes_nothing_and_shows_matches(cache: Cache) -> None:
         ("new", "go to", False)
     ]
     assert escalations(cache) == before
+
+
+def test_advice_from_helpers_is_not_a_threat(cache: Cache) -> None:
+    store(
+        cache,
+        [thread("1", "No signal for a week", "u1", "2026-11-20T08:00:00Z")],
+        [
+            post("11", "1", "u1", 0, "No signal at all since Monday", "2026-11-20T08:00:00Z"),
+            post(
+                "12",
+                "1",
+                "u2",
+                1,
+                "After 8 weeks ask for a deadlock letter and take it to the ombudsman; "
+                "under the Ofcom scheme you're due a refund.",
+                "2026-11-20T09:00:00Z",
+            ),
+            post(
+                "13",
+                "1",
+                "u1",
+                2,
+                "Right, I'm going to the ombudsman then.",
+                "2026-11-20T10:00:00Z",
+            ),
+        ],
+    )
+    assert [(r, s) for r, s, _ in escalations(cache)] == [("legal-threat", "post:3")]

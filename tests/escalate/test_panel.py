@@ -126,6 +126,15 @@ async def test_every_key(desk: Desk) -> None:
         await settle(pilot)
         assert _state(desk, "legal-threat")[0] == "resolved"
         assert any("is resolved" in n for n in notes(messages))
+        await pilot.press("g")  # the first row (personal data): resolve with a reply
+        await settle(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        await pilot.press(*"Support fixed it", "enter")
+        await settle(pilot)
+        assert _state(desk, "personal-data")[0] == "resolved"
+        reply = desk.cache.one("SELECT action, payload FROM outbox ORDER BY id DESC LIMIT 1")
+        assert reply[0] == "reply" and "Support fixed it" in reply[1]
 
 
 async def test_dismiss_needs_a_reason_shows_the_rate_and_reopens(desk: Desk) -> None:

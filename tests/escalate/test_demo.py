@@ -1,0 +1,67 @@
+"""The demo community's escalations: every kind of rule on show, every state, some SLAs
+breached and some running, nothing in the outbox or the audit log, the same rows every build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from console import audit
+from console.db import open_cache
+from console.demo import build_demo
+from console.escalate import panel
+from console.escalate.engine import HIDE_REASON
+
+
+def _build(path: Path, threads: int = 800) -> list[tuple[object, ...]]:
+    cache = open_cache(path, create=True)
+    try:
+        build_demo(cache, threads=threads, candidate_limit=0)
+        rows = [
+            tuple(r)
+            for r in cache.query(
+                "SELECT rule_id, subject, version, state, raised_at, assignee, ticket_ref "
+                "FROM escalations ORDER BY id"
+            )
+        ]
+        by_rule = {r[0] for r in rows}
+        assert by_rule >= {
+            "legal-threat",
+            "angry-complaint",
+            "account-billing",
+            "personal-data",
+            "follow-ups",
+            "unanswered",
+            "unanswered-billing",
+            "unanswered-outage",
+        }
+        states = {r[3] for r in rows}
+        assert states == {
+            "new",
+            "acknowledged",
+            "sent_to_support",
+            "waiting_on_customer",
+            "resolved",
+            "dismissed",
+        }
+        open_rows = panel.listing(cache)
+        assert {e.rule_id for e in open_rows} == by_rule  # the newest of each rule is open
+        assert any(e.breached for e in open_rows) and any(not e.breached for e in open_rows)
+        assert cache.one("SELECT count(*) FROM outbox")[0] == 0
+        assert audit.verify(cache) == []
+        hidden = cache.query(
+            "SELECT e.state FROM escalations e JOIN posts p ON p.id = e.post_id "
+            "WHERE p.hidden_reason = ? AND e.hide_pending_review = 1",
+            (HIDE_REASON,),
+        )
+        assert hidden and all(h[0] not in ("resolved", "dismissed") for h in hidden)
+        report = panel.rule_rates(cache)
+        assert any(rate.dismissed for rate in report.values())
+        return rows
+    finally:
+        cache.close()
+
+
+def test_demo_escalations_are_complete_and_deterministic(tmp_path: Path) -> None:
+    first = _build(tmp_path / "a.sqlite3")
+    second = _build(tmp_path / "b.sqlite3")
+    assert first == second

@@ -1,0 +1,77 @@
+"""End to end: the real `peerdesk` in tmux at 80x24 opens the Escalations panel with `E`,
+shows the clocks in words, acknowledges and dismisses with a reason by keys; the cache is then
+checked. Skips without tmux; fails without it in CI (PEERDESK_REQUIRE_ALL=1)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from console.db import open_cache
+from tests.conftest import require_tool
+from tests.escalate.test_panel import seed
+from tests.ui.test_e2e_tmux import PEERDESK, Terminal
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "e2e.sqlite3"
+    cache = open_cache(path, create=True)
+    seed(cache)
+    cache.close()
+    return path
+
+
+@pytest.fixture
+def terminal(db: Path, tmp_path: Path) -> Iterator[Terminal]:
+    tmux = require_tool("tmux")
+    env = {
+        "PEERDESK_DB": str(db),
+        "PEERDESK_NOW": "2026-11-20T12:00:00Z",
+        "PEERDESK_USER": "alice",
+        "PEERDESK_CONFIG": os.environ["PEERDESK_CONFIG"],
+        "TZ": "UTC",
+        "TERM": "xterm-256color",
+    }
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    term = Terminal(tmux, f"peerdesk-esc-{uuid.uuid4().hex[:8]}")
+    term.start(f"env {exports} {shlex.quote(str(PEERDESK))}")
+    try:
+        yield term
+    finally:
+        term.stop()
+
+
+def test_acknowledge_and_dismiss_by_keys_in_a_real_terminal(terminal: Terminal, db: Path) -> None:
+    terminal.wait_for(lambda s: "! Refund never came" in s, "the Queue with escalation marks")
+    terminal.keys("E")
+    screen = terminal.wait_for(lambda s: "BREACHED 1d 1h" in s, "the Escalations panel")
+    lines = screen.splitlines()
+    assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
+    assert "Escalations · 3 open · 2 breached" in screen
+    terminal.keys("a")
+    terminal.wait_for(lambda s: "acked" in s, "the acknowledged row")
+    terminal.keys("d")
+    terminal.wait_for(lambda s: "false alarm" in s, "the dismiss prompt")
+    terminal.keys("-l", "staff test address")
+    terminal.keys("Enter")
+    terminal.wait_for(lambda s: "2 open" in s, "the dismissed row gone")
+    terminal.keys("C-q")
+    cache = open_cache(db)
+    try:
+        row = cache.one(
+            "SELECT state, dismiss_reason, acknowledged_by FROM escalations "
+            "WHERE rule_id = 'personal-data'"
+        )
+        assert tuple(row) == ("dismissed", "staff test address", "alice")
+        actions = [r[0] for r in cache.query("SELECT action FROM audit ORDER BY id")]
+        assert actions[-2:] == ["esc_acknowledge", "esc_dismiss"]
+    finally:
+        cache.close()
