@@ -52,6 +52,7 @@ PANELS: tuple[Panel, ...] = (
     Panel("sync", "Y", "Sync", "console.screens.sync:SyncScreen"),
     Panel("escalations", "E", "Escalations", "console.screens.escalations:EscalationsScreen"),
     Panel("verification", "V", "Verification", "console.screens.verification:VerificationScreen"),
+    Panel("rewards", "dollar_sign", "Rewards", "console.screens.rewards:RewardsScreen"),
 )
 
 

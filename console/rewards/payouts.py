@@ -183,7 +183,6 @@ def prepare(
         appender = Appender(conn)
         total = 0
         for member, points, amount, rtype, receiver in payable:
-            _pause("prepare:lines")
             line_cursor = conn.execute(
                 "INSERT INTO payout_lines (batch_id, member_id, points, amount_minor, state, "
                 "recipient_type, receiver) VALUES (?, ?, ?, ?, 'ready', ?, ?)",
@@ -205,6 +204,7 @@ def prepare(
                     detail={"batch": batch_id, "period": span.name},
                 )
             )
+            _pause("prepare:lines")  # a line and its payout entry written, the batch not committed
             total += int(amount)
             reasons = [f.summary for f in flagged.get(int(member), [])]
             if receiver is None:

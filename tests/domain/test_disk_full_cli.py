@@ -32,7 +32,7 @@ def test_a_batch_on_a_full_disk_is_one_line_and_writes_nothing(
     assert peerdesk(db, "demo", "--threads", "60", "--candidates", "0").returncode == 0
     cache = open_cache(db)
     closed_before = cache.one("SELECT count(*) FROM threads WHERE status = 'closed'")[0]
-    # the demo holds past decisions of its own (console.verify.demo): count what is added
+    # the demo holds past decisions of its own (verify, rewards): count what is added
     audit_before = cache.one("SELECT count(*) FROM audit")[0]
     batches_before = cache.one("SELECT count(*) FROM batches")[0]
     cache.close()
