@@ -51,6 +51,7 @@ PANELS: tuple[Panel, ...] = (
     Panel("duplicates", "D", "Duplicates", "console.screens.duplicates:DuplicatesScreen"),
     Panel("sync", "Y", "Sync", "console.screens.sync:SyncScreen"),
     Panel("escalations", "E", "Escalations", "console.screens.escalations:EscalationsScreen"),
+    Panel("rewards", "dollar_sign", "Rewards", "console.screens.rewards:RewardsScreen"),
 )
 
 

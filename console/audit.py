@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from console.clock import now_iso
 from console.db import Cache
+from console.errors import PeerdeskError
 from console.models import AuditProblem
 
 GENESIS = "0" * 64
@@ -69,7 +72,7 @@ def append(
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (f"{row['id']}:{digest}",),
     )
-    return int(row["id"])
+    return int(str(row["id"]))
 
 
 def verify(cache: Cache) -> list[AuditProblem]:
@@ -118,3 +121,64 @@ def entries(cache: Cache, limit: int = 200, offset: int = 0) -> list[dict[str, A
         (limit, offset),
     )
     return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
+
+
+@dataclass(frozen=True)
+class Head:
+    """The newest entry's number and hash: keep it outside the cache to anchor the log."""
+
+    entry: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.entry}:{self.hash}"
+
+
+HEAD_PATTERN = re.compile(r"(?:audit-head\s+)?(\d+)\s*[:\s]\s*([0-9a-fA-F]{64})")
+
+
+def head(cache: Cache) -> Head:
+    """The newest entry (entry 0 with the genesis hash for an empty log)."""
+    row = cache.one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+    return Head(int(row[0]), str(row[1])) if row else Head(0, GENESIS)
+
+
+def parse_head(text: str) -> Head:
+    """`ENTRY:HASH` as `peerdesk audit head` prints it."""
+    found = HEAD_PATTERN.fullmatch(text.strip())
+    if found is None:
+        raise PeerdeskError(
+            f"{text.strip()[:80]!r} is not an audit head: give ENTRY:HASH as printed by "
+            "`peerdesk audit head` (e.g. 1234:5f0c…, 64 hex digits)"
+        )
+    return Head(int(found.group(1)), found.group(2).lower())
+
+
+def verify_since(cache: Cache, kept: Head) -> list[AuditProblem]:
+    """`verify`, and that entry `kept.entry` still has the hash kept outside the cache.
+
+    The hash of an entry depends on every entry before it, so an unchanged hash at the kept
+    head proves nothing up to it was changed, even by someone who recomputed the chain; an
+    intact chain after it shows the log only grew since.
+    """
+    problems = verify(cache)
+    if kept.entry == 0:
+        return problems
+    row = cache.one("SELECT hash FROM audit WHERE id = ?", (kept.entry,))
+    if row is None:
+        problems.append(
+            AuditProblem(
+                kept.entry,
+                f"the entry of the head you kept ({kept.entry}) is gone: the log was cut back "
+                "or rewritten",
+            )
+        )
+    elif str(row[0]) != kept.hash:
+        problems.append(
+            AuditProblem(
+                kept.entry,
+                f"its hash is not the one you kept ({kept.hash[:12]}…): entries up to "
+                f"{kept.entry} were rewritten and the hashes recomputed",
+            )
+        )
+    return sorted(problems, key=lambda p: p.audit_id)

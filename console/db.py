@@ -70,7 +70,8 @@ class Cache:
 
     def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
         try:
-            return self.conn.execute(sql, params).fetchone()
+            row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
+            return row
         except sqlite3.DatabaseError as error:
             raise explain(error, self.path) from error
 

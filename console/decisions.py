@@ -445,7 +445,7 @@ def undo_last(
 
 
 def _thread_status(conn: sqlite3.Connection, thread_id: int) -> sqlite3.Row:
-    row = conn.execute(
+    row: sqlite3.Row | None = conn.execute(
         "SELECT status, reply_count, flag_count, report_count FROM threads WHERE id = ?",
         (thread_id,),
     ).fetchone()
@@ -514,7 +514,7 @@ def _revert_status(conn: sqlite3.Connection, recorded: dict[str, Any]) -> Change
 
 
 def _post_state(conn: sqlite3.Connection, post_id: int) -> sqlite3.Row:
-    row = conn.execute(
+    row: sqlite3.Row | None = conn.execute(
         "SELECT thread_id, hidden, hidden_reason FROM posts WHERE id = ?", (post_id,)
     ).fetchone()
     if row is None:

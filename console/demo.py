@@ -984,6 +984,7 @@ def build_demo(
         cache.set_meta("demo_reference_time", REFERENCE_TIME)
         cache.set_meta("demo_planted_duplicates", json.dumps(truth.planted_duplicates))
         cache.set_meta("demo_hostile", json.dumps(truth.hostile, ensure_ascii=False))
+    _plant_rewards(cache, seed)
     _add_escalations(cache, seed)
     mark = time.perf_counter()
     pairs = None
@@ -1012,6 +1013,13 @@ def build_demo(
         candidate_seconds=candidate_seconds,
         candidate_pairs=pairs,
     )
+
+
+def _plant_rewards(cache: Cache, seed: int) -> None:
+    """The one call into rewards (console.rewards.demo): votes, planted fraud, a payout period."""
+    from console.rewards.demo import plant
+
+    plant(cache, seed)
 
 
 def _embed_threads(cache: Cache, progress: Progress | None) -> None:

@@ -9,6 +9,7 @@ how a feature adds its own role-checked actions.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,9 +35,31 @@ from console.models import (
     ThreadView,
 )
 from console.paths import CONFIG_ENV, default_config_path, default_db_path
-from console.store import QueueFilter
+from console.store import QueueFilter, QueueReader
 
-__all__ = ["Desk", "QueueFilter", "load_config_for"]
+__all__ = [
+    "Desk",
+    "QueueFilter",
+    "QueueReader",
+    "StorageFailure",
+    "load_config_for",
+    "storage_failure_text",
+]
+
+StorageFailure = sqlite3.Error
+"""What a failed write of the cache raises (for the CLI's one-line report; no SQL outside)."""
+
+
+def storage_failure_text(error: BaseException) -> str:
+    from console.db import is_disk_full
+
+    if is_disk_full(error):
+        return (
+            "the disk holding the cache is full: nothing of the failed step was saved. Free some "
+            "space and run the command again."
+        )
+    return f"the cache failed ({error}); nothing of the failed step was saved."
+
 
 if TYPE_CHECKING:  # sync is imported when first used: it brings httpx, slow to import
     from console.rewards.service import Rewards
@@ -203,8 +226,16 @@ class Desk:
         return self.door.undo(expect_batch=expect_batch)
 
     # ---- audit ----
-    def verify_audit(self) -> list[AuditProblem]:
-        return audit.verify(self.cache)
+    def verify_audit(self, since_head: str | None = None) -> list[AuditProblem]:
+        """Problems in the chain; with `since_head` (ENTRY:HASH kept outside the cache, from
+        `audit_head`) also whether that entry still has that hash."""
+        if since_head is None:
+            return audit.verify(self.cache)
+        return audit.verify_since(self.cache, audit.parse_head(since_head))
+
+    def audit_head(self) -> audit.Head:
+        """The newest entry's number and hash, to keep outside the cache."""
+        return audit.head(self.cache)
 
     def close_cache(self) -> None:
         self.cache.close()

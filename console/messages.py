@@ -21,8 +21,8 @@ from typing import Any
 from textual.message import Message
 
 from console.decisions import UndoPreview
+from console.desk import QueueFilter
 from console.models import QueueItem, ThreadView
-from console.store import QueueFilter
 
 
 class QueueRequested(Message):

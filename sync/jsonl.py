@@ -240,7 +240,8 @@ def import_file(
     # Foreign-key checks cost half the insert time of a bulk import; every id written here is
     # resolved from the cache itself (threads, members, the source), so they hold by
     # construction. The pragma only changes outside a transaction; it is restored at the end.
-    fk_was_on = bool(cache.one("PRAGMA foreign_keys")[0])
+    fk_row = cache.one("PRAGMA foreign_keys")
+    fk_was_on = bool(fk_row and fk_row[0])
     if fk_was_on and not cache.conn.in_transaction:
         cache.conn.execute("PRAGMA foreign_keys = OFF")
     try:
@@ -260,7 +261,8 @@ def _import(
 ) -> ImportReport:
     with handle:
         head = _header(handle.readline(), path)
-        src = head.get("source") if isinstance(head.get("source"), dict) else {}
+        given = head.get("source")
+        src: dict[str, Any] = given if isinstance(given, dict) else {}
         name = source_name or str(src.get("name") or path.stem)
         row = cache.one("SELECT id, kind FROM sources WHERE name = ?", (name,))
         if row is None:

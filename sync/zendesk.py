@@ -108,8 +108,9 @@ def parse_audits(data: Any, endpoint: str) -> tuple[list[TicketComment], str | N
                         created_at=str(audit.get("created_at") or ""),
                     )
                 )
-    meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
-    links = data.get("links") if isinstance(data.get("links"), dict) else {}
+    given_meta, given_links = data.get("meta"), data.get("links")
+    meta: dict[str, Any] = given_meta if isinstance(given_meta, dict) else {}
+    links: dict[str, Any] = given_links if isinstance(given_links, dict) else {}
     following = links.get("next") if meta.get("has_more") else None
     return comments, following if isinstance(following, str) else None
 

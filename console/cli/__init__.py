@@ -8,26 +8,14 @@ full disk); nothing prints a traceback at a user.
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 from collections.abc import Sequence
 from importlib import import_module
 from pathlib import Path
 
+from console.desk import StorageFailure, storage_failure_text
 from console.errors import PeerdeskError
 from sync import logs
-
-
-def sqlite_failure(error: sqlite3.Error) -> str:
-    from console.db import is_disk_full
-
-    if is_disk_full(error):
-        return (
-            "the disk holding the cache is full: nothing of the failed step was saved. Free some "
-            "space and run the command again."
-        )
-    return f"the cache failed ({error}); nothing of the failed step was saved."
-
 
 # Modules that add subcommands; each defines register(subparsers).
 COMMAND_MODULES = [
@@ -86,8 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PeerdeskError as error:
         print(f"peerdesk: {error}", file=sys.stderr)
         return int(getattr(error, "exit_code", 2))  # 2 (usage) unless the error says otherwise
-    except sqlite3.Error as error:  # a write that failed mid-way (a full disk...): one line
-        print(f"peerdesk: {sqlite_failure(error)}", file=sys.stderr)
+    except StorageFailure as error:  # a write that failed mid-way (a full disk...): one line
+        print(f"peerdesk: {storage_failure_text(error)}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         # the reader went away (`peerdesk queue | head`): not an error worth a traceback

@@ -8,10 +8,9 @@ import sys
 from typing import Any
 
 from console.decisions import DEFAULT_ORIGIN
-from console.desk import Desk
+from console.desk import Desk, QueueFilter
 from console.errors import InvalidDecision
 from console.safe_text import clip, printable
-from console.store import QueueFilter
 
 
 def open_desk(args: argparse.Namespace, *, create: bool = False) -> Desk:
@@ -135,14 +134,28 @@ def cmd_claim(args: argparse.Namespace) -> int:
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     desk = open_desk(args)
-    problems = desk.verify_audit()
+    problems = desk.verify_audit(args.since_head)
     if not problems:
-        print(f"audit log intact: {desk.audit_count()} entries, chain verified")
+        count = desk.audit_count()
+        print(f"audit log intact: {count} entries, chain verified")
+        if args.since_head:
+            from console.audit import parse_head
+
+            entry = parse_head(args.since_head).entry
+            print(
+                f"entry {entry} still has the hash you kept: nothing up to it changed and the "
+                f"log only grew ({count - entry} entries since)"
+            )
         return 0
     for problem in problems:
         print(f"audit entry {problem.audit_id}: {problem.problem}")
     print(f"audit log TAMPERED: {len(problems)} problem(s)", file=sys.stderr)
     return 1
+
+
+def cmd_audit_head(args: argparse.Namespace) -> int:
+    print(open_desk(args).audit_head())
+    return 0
 
 
 def cmd_audit_log(args: argparse.Namespace) -> int:
@@ -219,7 +232,17 @@ def register(subparsers: Any) -> None:
     audit = subparsers.add_parser("audit", help="the audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     verify = audit_sub.add_parser("verify", help="check the hash chain; exit 1 if tampered")
+    verify.add_argument(
+        "--since-head",
+        metavar="ENTRY:HASH",
+        help="a head printed earlier by `peerdesk audit head` and kept outside the cache: prove "
+        "every entry up to it is unchanged and the log only grew",
+    )
     verify.set_defaults(handler=cmd_audit_verify)
+    head = audit_sub.add_parser(
+        "head", help="print the newest entry's number and hash (ENTRY:HASH) to keep elsewhere"
+    )
+    head.set_defaults(handler=cmd_audit_head)
     log = audit_sub.add_parser("log", help="print the newest entries")
     log.add_argument("--limit", type=int, default=50, help="how many entries")
     log.set_defaults(handler=cmd_audit_log)

@@ -66,7 +66,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def cmd_accrue(args: argparse.Namespace) -> int:
-    report = _desk(args).rewards.accrue()
+    report = _desk(args).rewards.accrue(allow_mass_reversal=args.allow_mass_reversal)
     data = report.as_dict()
     text = (
         f"{report.accrued} new accruals ({report.points:+d} points in all), "
@@ -344,7 +344,12 @@ def register(subparsers: Any) -> None:
 
     p = add("schedule", cmd_schedule, "show the active points schedule, or load FILE as a new one")
     p.add_argument("file", nargs="?", type=Path, help="a schedule TOML file to load")
-    add("accrue", cmd_accrue, "pay new events once and reverse undone ones")
+    p = add("accrue", cmd_accrue, "pay new events once and reverse undone ones")
+    p.add_argument(
+        "--allow-mass-reversal",
+        action="store_true",
+        help="reverse even when more than half of a rule's paid events vanished at once",
+    )
     add("verify", cmd_verify, "check the hash chain and re-derive every balance (exit 1 if not)")
     p = add("balances", cmd_balances, "members by balance, or one member's balance")
     p.add_argument("member", nargs="?", help="a member name or id")

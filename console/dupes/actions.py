@@ -35,7 +35,7 @@ MANUAL = "manual"
 
 
 def _thread(conn: sqlite3.Connection, thread_id: int, what: str) -> sqlite3.Row:
-    row = conn.execute(
+    row: sqlite3.Row | None = conn.execute(
         "SELECT id, remote_id, status, duplicate_of, flag_count, report_count, "
         "remote_updated_at FROM threads WHERE id = ?",
         (thread_id,),
@@ -56,11 +56,12 @@ def _original_id(params: dict[str, Any]) -> int:
 
 
 def _link(conn: sqlite3.Connection, thread_id: int, original_id: int) -> sqlite3.Row | None:
-    return conn.execute(
+    row: sqlite3.Row | None = conn.execute(
         "SELECT id, decision, created_at, score FROM duplicate_links "
         "WHERE thread_id = ? AND original_id = ?",
         (thread_id, original_id),
     ).fetchone()
+    return row
 
 
 def _check_pair(

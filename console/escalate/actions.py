@@ -58,7 +58,7 @@ FIELDS = (
 
 
 def escalation_row(conn: sqlite3.Connection, escalation_id: int) -> sqlite3.Row:
-    row = conn.execute(
+    row: sqlite3.Row | None = conn.execute(
         "SELECT e.*, t.title, t.url AS thread_url, t.source_id AS community_source, "
         "m.username AS asker FROM escalations e JOIN threads t ON t.id = e.thread_id "
         "LEFT JOIN members m ON m.id = t.author_id WHERE e.id = ?",

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from console import audit
 from console.clock import now_iso
 from console.db import Cache
+from console.errors import InvalidDecision
 from console.rewards.events import SOURCES, Event, EventSource
 from console.rewards.ledger import Appender, Entry
 from console.rewards.schedule import Schedule
@@ -39,48 +40,40 @@ class AccrualReport:
 
 
 class _Caps:
-    """Points already accrued per (member, day) and (member, thread), read once then kept."""
+    """Points already accrued per (member, day) and (member, thread): read once per member."""
 
     def __init__(self, conn: sqlite3.Connection, schedule: Schedule) -> None:
         self.conn = conn
         self.schedule = schedule
-        self.day: dict[tuple[int, str], int] = {}
-        self.thread: dict[tuple[int, int], int] = {}
+        self.day: dict[int, dict[str, int]] = {}
+        self.thread: dict[int, dict[int, int]] = {}
 
-    def _day_sum(self, member: int, day: str) -> int:
-        key = (member, day)
-        if key not in self.day:
-            row = self.conn.execute(
-                "SELECT coalesce(sum(points), 0) FROM ledger WHERE member_id = ? "
-                "AND occurred_at >= ? AND occurred_at < ? AND kind = 'accrual'",
-                (member, day, day + "T99"),
-            ).fetchone()
-            self.day[key] = int(row[0])
-        return self.day[key]
-
-    def _thread_sum(self, member: int, thread: int) -> int:
-        key = (member, thread)
-        if key not in self.thread:
-            row = self.conn.execute(
-                "SELECT coalesce(sum(points), 0) FROM ledger WHERE member_id = ? "
-                "AND thread_id = ? AND kind = 'accrual'",
-                (member, thread),
-            ).fetchone()
-            self.thread[key] = int(row[0])
-        return self.thread[key]
+    def _load(self, member: int) -> None:
+        days: dict[str, int] = {}
+        threads: dict[int, int] = {}
+        for day, thread, points in self.conn.execute(
+            "SELECT substr(occurred_at, 1, 10), thread_id, sum(points) FROM ledger "
+            "WHERE member_id = ? AND kind = 'accrual' GROUP BY 1, 2",
+            (member,),
+        ):
+            days[day] = days.get(day, 0) + int(points)
+            if thread is not None:
+                threads[int(thread)] = threads.get(int(thread), 0) + int(points)
+        self.day[member], self.thread[member] = days, threads
 
     def grant(self, event: Event, wanted: int) -> int:
+        member = event.member_id
+        if member not in self.day:
+            self._load(member)
+        days, threads = self.day[member], self.thread[member]
         day = event.occurred_at[:10]
-        room = self.schedule.cap_per_day - self._day_sum(event.member_id, day)
+        room = self.schedule.cap_per_day - days.get(day, 0)
         if event.thread_id is not None:
-            room = min(
-                room,
-                self.schedule.cap_per_thread - self._thread_sum(event.member_id, event.thread_id),
-            )
+            room = min(room, self.schedule.cap_per_thread - threads.get(event.thread_id, 0))
         granted = max(0, min(wanted, room))
-        self.day[(event.member_id, day)] += granted
+        days[day] = days.get(day, 0) + granted
         if event.thread_id is not None:
-            self.thread[(event.member_id, event.thread_id)] += granted
+            threads[event.thread_id] = threads.get(event.thread_id, 0) + granted
         return granted
 
 
@@ -88,8 +81,22 @@ def banned_members(conn: sqlite3.Connection) -> set[int]:
     return {int(r[0]) for r in conn.execute("SELECT member_id FROM reward_bans")}
 
 
-def accrue(cache: Cache, schedule: Schedule, *, actor: str = "peerdesk") -> AccrualReport:
-    """Pay every new event once and reverse every paid event that is no longer true."""
+MASS_REVERSAL_SHARE = 0.5
+MASS_REVERSAL_MIN = 50
+
+
+def accrue(
+    cache: Cache,
+    schedule: Schedule,
+    *,
+    actor: str = "peerdesk",
+    allow_mass_reversal: bool = False,
+) -> AccrualReport:
+    """Pay every new event once and reverse every paid event that is no longer true.
+
+    If a rule would reverse more than half of its paid events (and more than 50), the cache has
+    probably lost data (a table emptied, a half import) rather than that many answers being
+    undone: nothing is written and InvalidDecision says so, unless `allow_mass_reversal`."""
     report = AccrualReport()
     with cache.transaction() as conn:
         appender = Appender(conn)
@@ -99,7 +106,9 @@ def accrue(cache: Cache, schedule: Schedule, *, actor: str = "peerdesk") -> Accr
             if not source.available(conn):
                 report.unavailable.append(source.rule)
                 continue
-            _accrue_source(conn, appender, source, schedule, banned, caps, report)
+            _accrue_source(
+                conn, appender, source, schedule, banned, caps, report, allow_mass_reversal
+            )
         if appender.written:
             audit.append(
                 conn,
@@ -124,27 +133,38 @@ def _accrue_source(
     banned: set[int],
     caps: _Caps,
     report: AccrualReport,
+    allow_mass_reversal: bool = False,
 ) -> None:
     rule = source.rule
-    seen: set[str] = set()
-    open_accruals: dict[str, sqlite3.Row] = {}
-    reversed_keys: set[str] = set()
-    for row in conn.execute(
-        "SELECT id, kind, event_key, member_id, points, amount_minor, thread_id FROM ledger "
-        "WHERE rule = ? AND kind IN ('accrual', 'reversal')",
-        (rule,),
-    ):
-        seen.add(row["event_key"])
-        if row["kind"] == "accrual":
-            open_accruals[row["event_key"]] = row
-        else:
-            reversed_keys.add(row["event_key"])
-    for key in reversed_keys:
-        open_accruals.pop(key, None)
-
+    # The events true now go into a temporary table; SQLite then finds the new ones and the paid
+    # ones no longer true with index lookups, so a ledger of millions is never read into memory.
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS rewards_live (event_key TEXT PRIMARY KEY) WITHOUT ROWID"
+    )
+    conn.execute("DELETE FROM temp.rewards_live")
     live: dict[str, Event] = {}
     for event in source.events(conn):
         live.setdefault(event.event_key, event)
+    conn.executemany("INSERT INTO temp.rewards_live (event_key) VALUES (?)", ((k,) for k in live))
+    seen = {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT l.event_key FROM temp.rewards_live l WHERE EXISTS (SELECT 1 FROM ledger a "
+            "WHERE a.kind = 'accrual' AND a.rule = ? AND a.event_key = l.event_key)",
+            (rule,),
+        )
+    }
+    open_accruals = {
+        str(r["event_key"]): r
+        for r in conn.execute(
+            "SELECT a.id, a.event_key, a.member_id, a.points, a.amount_minor, a.thread_id "
+            "FROM ledger a WHERE a.kind = 'accrual' AND a.rule = ? "
+            "AND NOT EXISTS (SELECT 1 FROM temp.rewards_live l WHERE l.event_key = a.event_key) "
+            "AND NOT EXISTS (SELECT 1 FROM ledger r WHERE r.kind = 'reversal' AND r.rule = a.rule "
+            "AND r.event_key = a.event_key)",
+            (rule,),
+        )
+    }
 
     per_point = schedule.points.get(rule, 0)
     for event in sorted(live.values(), key=lambda e: (e.occurred_at, e.event_key)):
@@ -181,6 +201,18 @@ def _accrue_source(
         report.amount_minor += amount
         report.by_rule[rule] = report.by_rule.get(rule, 0) + 1
 
+    gone = [k for k, row in open_accruals.items() if k not in live]
+    if not allow_mass_reversal and len(gone) > MASS_REVERSAL_MIN:
+        paid = conn.execute(
+            "SELECT count(*) FROM ledger WHERE kind = 'accrual' AND rule = ?", (rule,)
+        ).fetchone()[0]
+        if len(gone) > MASS_REVERSAL_SHARE * paid:
+            raise InvalidDecision(
+                f"Accruing would reverse {len(gone)} of {paid} paid {rule.replace('_', ' ')} "
+                "events at once: the cache looks incomplete (a table emptied or a half import?). "
+                "Nothing was written. Sync again, or pass --allow-mass-reversal if they really "
+                "were all undone."
+            )
     now = now_iso()
     for key, row in sorted(open_accruals.items(), key=lambda kv: int(kv[1]["id"])):
         if key in live or int(row["member_id"]) in banned:

@@ -176,27 +176,24 @@ register(
 )
 
 
-# ---- first response within an escalation's SLA (console.escalate's table, when there) -----
+# ---- first response within an escalation's SLA (console.escalate's `escalations`) ----------
 
 
-def _escalation_due_column(conn: sqlite3.Connection) -> str | None:
-    for column in ("sla_due_at", "due_at", "sla_due"):
-        if has_table(conn, "escalations", "thread_id", "created_at", column):
-            return column
-    return None
+def _has_escalations(conn: sqlite3.Connection) -> bool:
+    return has_table(conn, "escalations", "thread_id", "raised_at", "acknowledge_due", "state")
 
 
 def _escalation_responses(conn: sqlite3.Connection) -> Iterator[Event]:
-    due = _escalation_due_column(conn)
-    if due is None:
-        return
+    """The first reply by someone other than the asker after the escalation was raised, if it
+    came before the escalation's first-response deadline (`acknowledge_due`)."""
     for row in conn.execute(
         "SELECT e.id, p.id, p.author_id, p.created_at, e.thread_id FROM escalations e "
         "JOIN posts p ON p.id = (SELECT p2.id FROM posts p2 JOIN threads t ON t.id = p2.thread_id "
-        "  WHERE p2.thread_id = e.thread_id AND p2.position > 0 AND p2.created_at >= e.created_at "
+        "  WHERE p2.thread_id = e.thread_id AND p2.position > 0 AND p2.created_at >= e.raised_at "
         "  AND p2.hidden = 0 AND (t.author_id IS NULL OR p2.author_id != t.author_id) "
         "  ORDER BY p2.created_at, p2.id LIMIT 1) "
-        f"WHERE p.created_at <= e.{due} AND p.author_id IS NOT NULL"
+        "WHERE p.created_at <= e.acknowledge_due AND p.author_id IS NOT NULL "
+        "AND e.state != 'dismissed'"
     ):
         yield Event(
             "escalation_first_response",
@@ -208,13 +205,24 @@ def _escalation_responses(conn: sqlite3.Connection) -> Iterator[Event]:
         )
 
 
+def _escalation_gone(conn: sqlite3.Connection, event_key: str) -> str:
+    row = conn.execute(
+        "SELECT state FROM escalations WHERE id = ?", (_id_of(event_key),)
+    ).fetchone()
+    if row is None:
+        return "escalation deleted"
+    if row[0] == "dismissed":
+        return "escalation dismissed"
+    return "first response removed"
+
+
 register(
     EventSource(
         "escalation_first_response",
         "the first response to an escalation within its SLA",
-        lambda c: _escalation_due_column(c) is not None,
+        _has_escalations,
         _escalation_responses,
-        lambda c, k: "first response removed or escalation withdrawn",
+        _escalation_gone,
     )
 )
 

@@ -8,12 +8,14 @@ evidence and releases or keeps the line (console.rewards.payouts). Checks:
 - sock_puppets: several accounts that put most of their votes on one member and either joined
   within a day of each other or share a signal the platform gives (registration IP, device);
   the member they vote for is flagged;
-- self_answer: a member whose accepted answers mostly solve one asker's questions, where the two
-  accounts share a signal or joined together (answering one's own questions from a second
-  account);
-- copy_paste: paid answers that are near-verbatim copies (rapidfuzz ratio >= 92) of an earlier
-  post by someone else, twice or more;
-- burst: far more paid events in the last week before the period ends than the member's usual
+- self_answer: a member with two or more accepted answers on one asker's questions where the
+  two accounts share a signal, or joined together and most of the member's accepted answers go
+  to that asker (answering one's own questions from a second account);
+- copy_paste: paid answers that are near-verbatim copies (rapidfuzz ratio >= 98.5) of an earlier
+  post by someone else, twice or more and in at least a quarter of the member's paid answers
+  (helpers who reuse the community's stock steps now and then are not copy-pasters);
+- burst: far more paid answers of one's own (accepted, verified, first responses, duplicates
+  flagged; not votes received) in the last week before the period ends than the member's usual
   rate;
 - rejected_by_verification: points for answers that verification later rejected (only when
   console.verify's `verifications` table exists).
@@ -48,11 +50,12 @@ PUPPET_JOINED_WITHIN = timedelta(hours=24)
 SELF_MIN_ACCEPTED = 2
 SELF_SHARE = 0.6
 COPY_MIN_CHARS = 120
-COPY_RATIO = 92.0
+COPY_RATIO = 98.5
 COPY_MIN_COPIES = 2
+COPY_MIN_SHARE = 0.25
 BURST_DAYS = 7
 BURST_BASELINE_DAYS = 56
-BURST_MIN_EVENTS = 10
+BURST_MIN_EVENTS = 8
 BURST_FACTOR = 4.0
 
 CHECKS = (
@@ -273,7 +276,7 @@ def self_answers(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
     signals = _signals(conn)
     flags: list[Flag] = []
     for (answerer, asker), count in sorted(pairs.items()):
-        if count < SELF_MIN_ACCEPTED or count < SELF_SHARE * accepted_by[answerer]:
+        if count < SELF_MIN_ACCEPTED:
             continue
         shared = sorted(signals.get(answerer, set()) & signals.get(asker, set()))
         joined = _joined(conn, {answerer, asker})
@@ -283,7 +286,8 @@ def self_answers(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
             and abs(parse(joined[answerer] or "") - parse(joined[asker] or ""))
             <= PUPPET_JOINED_WITHIN
         )
-        if not shared and not together:
+        # a shared signal is enough; joining together also needs most answers to go to the asker
+        if not shared and not (together and count >= SELF_SHARE * accepted_by[answerer]):
             continue
         names = _names(conn, {answerer, asker})
         why = f"shared {', '.join(f'{k}={v}' for k, v in shared)}" if shared else "joined together"
@@ -321,15 +325,11 @@ def _sketch(text: str, k: int = 4) -> list[int]:
     return hashes[:k]
 
 
-def copy_paste(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
-    """Paid answers (accepted or verified) that copy an earlier post by someone else."""
-    paid: set[int] = set()
-    for (key,) in conn.execute(
-        "SELECT event_key FROM ledger WHERE kind = 'accrual' "
-        "AND rule IN ('accepted_answer', 'verified_answer') AND occurred_at < ?",
-        (end,),
-    ):
-        paid.add(int(key.rpartition(":")[2]))
+def near_copies(
+    conn: sqlite3.Connection, post_ids: set[int], end: str
+) -> tuple[dict[int, tuple[float, int]], dict[int, tuple[int, str, str]]]:
+    """For each of `post_ids`: (similarity, earlier post) of its best near-verbatim original by
+    someone else, and the answers read (post -> (author, created, normalised text))."""
     posts: dict[int, tuple[int, str, str]] = {}
     index: dict[int, list[int]] = defaultdict(list)
     for post_id, author, created, body in conn.execute(
@@ -342,14 +342,14 @@ def copy_paste(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
         posts[int(post_id)] = (int(author), str(created), text)
         for h in _sketch(text):
             index[h].append(int(post_id))
-    copies: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for post_id in sorted(paid & posts.keys()):
+    found: dict[int, tuple[float, int]] = {}
+    for post_id in sorted(post_ids & posts.keys()):
         author, created, text = posts[post_id]
         candidates: set[int] = set()
         for h in _sketch(text):
             candidates.update(index.get(h, ()))
         best: tuple[float, int] | None = None
-        for other in candidates:
+        for other in sorted(candidates):
             o_author, o_created, o_text = posts[other]
             if o_author == author or (o_created, other) >= (created, post_id):
                 continue
@@ -357,23 +357,44 @@ def copy_paste(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
             if score and (best is None or score > best[0]):
                 best = (score, other)
         if best is not None:
-            copies[author].append(
-                {"post": post_id, "copied_from_post": best[1], "similarity": round(best[0], 1)}
+            found[post_id] = best
+    return found, posts
+
+
+def copy_paste(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
+    """Paid answers (accepted or verified) that copy an earlier post by someone else."""
+    paid: set[int] = set()
+    for (key,) in conn.execute(
+        "SELECT event_key FROM ledger WHERE kind = 'accrual' "
+        "AND rule IN ('accepted_answer', 'verified_answer') AND occurred_at < ?",
+        (end,),
+    ):
+        paid.add(int(key.rpartition(":")[2]))
+    found, posts = near_copies(conn, paid, end)
+    copies: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    paid_by: Counter[int] = Counter()
+    for post_id in sorted(paid & posts.keys()):
+        paid_by[posts[post_id][0]] += 1
+        if post_id in found:
+            score, other = found[post_id]
+            copies[posts[post_id][0]].append(
+                {"post": post_id, "copied_from_post": other, "similarity": round(score, 1)}
             )
     flags = []
     for author in sorted(copies):
-        found = copies[author]
-        if len(found) < COPY_MIN_COPIES:
+        found_here = copies[author]
+        if len(found_here) < COPY_MIN_COPIES or len(found_here) < COPY_MIN_SHARE * paid_by[author]:
             continue
-        origin = _names(conn, {posts[c["copied_from_post"]][0] for c in found})
-        for c in found:
+        origin = _names(conn, {posts[c["copied_from_post"]][0] for c in found_here})
+        for c in found_here:
             c["original_author"] = origin.get(posts[c["copied_from_post"]][0], "?")
         flags.append(
             Flag(
                 "copy_paste",
                 author,
-                f"{len(found)} paid answers are near-verbatim copies of earlier posts by others",
-                {"copies": found},
+                f"{len(found_here)} of {paid_by[author]} paid answers are near-verbatim copies of "
+                "earlier posts by others",
+                {"copies": found_here},
             )
         )
     return flags
@@ -385,7 +406,8 @@ def bursts(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
     base_from = iso(end_at - timedelta(days=BURST_DAYS + BURST_BASELINE_DAYS))
     rows = conn.execute(
         "SELECT member_id, sum(occurred_at >= ?), sum(occurred_at < ?) FROM ledger "
-        "WHERE kind = 'accrual' AND occurred_at >= ? AND occurred_at < ? GROUP BY member_id",
+        "WHERE kind = 'accrual' AND rule != 'helpful_vote' AND occurred_at >= ? "
+        "AND occurred_at < ? GROUP BY member_id",
         (recent_from, recent_from, base_from, end),
     ).fetchall()
     flags = []
@@ -398,7 +420,7 @@ def bursts(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
                 Flag(
                     "burst",
                     int(member),
-                    f"{recent} paid events in the {BURST_DAYS} days before {end[:10]} "
+                    f"{recent} paid answers in the {BURST_DAYS} days before {end[:10]} "
                     f"(usually {usual:.1f} a week)",
                     {
                         "events_last_week": recent,

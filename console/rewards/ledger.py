@@ -93,8 +93,6 @@ class Appender:
 
     def append(self, entry: Entry) -> int | None:
         """Write `entry`; None (and nothing written) if its (kind, rule, event) is already there."""
-        if self.exists(entry.kind, entry.rule, entry.event_key):
-            return None
         row = {
             "id": self.last_id + 1,
             "member_id": entry.member_id,
@@ -116,15 +114,18 @@ class Appender:
             raise TypeError("ledger amounts are whole numbers of points and minor units")
         row["prev_hash"] = self.last_hash
         row["hash"] = digest(self.last_hash, row)
-        self.conn.execute(
+        cursor = self.conn.execute(
             "INSERT INTO ledger (id, member_id, kind, rule, event_key, thread_id, points, "
             "amount_minor, currency, schedule_version, occurred_at, recorded_at, reverses, "
             "line_id, detail, prev_hash, hash) VALUES (:id, :member_id, :kind, :rule, "
             ":event_key, :thread_id, :points, :amount_minor, :currency, :schedule_version, "
-            ":occurred_at, :recorded_at, :reverses, :line_id, :detail, :prev_hash, :hash)",
+            ":occurred_at, :recorded_at, :reverses, :line_id, :detail, :prev_hash, :hash) "
+            "ON CONFLICT (kind, rule, event_key) DO NOTHING",
             row,
         )
-        self.last_id, self.last_hash = int(row["id"]), str(row["hash"])
+        if cursor.rowcount == 0:
+            return None  # this (kind, rule, event) is already in the ledger: never twice
+        self.last_id, self.last_hash = int(str(row["id"])), str(row["hash"])
         self.conn.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -183,7 +183,6 @@ def prepare(
         appender = Appender(conn)
         total = 0
         for member, points, amount, rtype, receiver in payable:
-            _pause("prepare:lines")
             line_cursor = conn.execute(
                 "INSERT INTO payout_lines (batch_id, member_id, points, amount_minor, state, "
                 "recipient_type, receiver) VALUES (?, ?, ?, ?, 'ready', ?, ?)",
@@ -205,6 +204,7 @@ def prepare(
                     detail={"batch": batch_id, "period": span.name},
                 )
             )
+            _pause("prepare:lines")  # a line and its payout entry written, the batch not committed
             total += int(amount)
             reasons = [f.summary for f in flagged.get(int(member), [])]
             if receiver is None:
@@ -270,7 +270,9 @@ def _history(
 
 
 def _batch_row(conn: sqlite3.Connection, batch_id: int) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM payout_batches WHERE id = ?", (batch_id,)).fetchone()
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM payout_batches WHERE id = ?", (batch_id,)
+    ).fetchone()
     if row is None:
         raise NotFound(f"There is no payout batch {batch_id}")
     return row

@@ -84,9 +84,14 @@ class Rewards:
     def schedule(self) -> Schedule:
         return active_schedule(self.cache)
 
-    def accrue(self) -> AccrualReport:
+    def accrue(self, allow_mass_reversal: bool = False) -> AccrualReport:
         require(self.actor, self.roles, "ledger_accrue")
-        return accrue(self.cache, self.schedule(), actor=self.actor)
+        return accrue(
+            self.cache,
+            self.schedule(),
+            actor=self.actor,
+            allow_mass_reversal=allow_mass_reversal,
+        )
 
     def verify(self) -> ledger.VerifyReport:
         return ledger.verify(self.cache)

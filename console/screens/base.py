@@ -33,7 +33,7 @@ T = TypeVar("T")
 # screen action -> the role action the Desk checks (roles.ACTION_ROLES)
 ROLE_OF_ACTION: dict[str, str] = {
     "claim": "claim",
-    "release": "claim",
+    "release": "release",
     "close": "close",
     "reopen": "reopen",
     "hide_post": "hide_post",

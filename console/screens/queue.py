@@ -14,6 +14,7 @@ from textual.timer import Timer
 from textual.widgets import Input
 
 from console.clock import now, parse
+from console.desk import QueueFilter, QueueReader
 from console.errors import PeerdeskError
 from console.messages import (
     Decision,
@@ -28,7 +29,6 @@ from console.messages import (
 from console.models import QueueItem
 from console.safe_text import printable
 from console.screens.base import DeskScreen
-from console.store import QueueFilter, QueueReader
 from widgets.key_bar import KeyBar
 from widgets.lazy_table import Column, LazyTable, Row
 from widgets.status_bar import StatusBar

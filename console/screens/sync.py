@@ -70,12 +70,12 @@ ERROR_COLUMNS = (
 TABS = (("outbox", "Outbox"), ("conflicts", "Conflicts"), ("errors", "Errors"))
 
 # screen action -> the role action the Desk checks (roles.ACTION_ROLES)
-ROLE_OF_SYNC_ACTION = {
+ROLE_OF_SYNC_ACTION = {  # screen action -> the Desk door's action (console.roles.ACTION_ROLES)
     "sync_all": "sync",
     "sync_selected": "sync",
-    "push": "sync",
-    "retry": "sync",
-    "dismiss": "sync",
+    "push": "push",
+    "retry": "outbox_retry",
+    "dismiss": "outbox_dismiss",
 }
 
 

@@ -144,3 +144,66 @@ def test_ledger_roles_are_checked_in_the_domain(staff: dict[str, Desk]) -> None:
     with pytest.raises(PermissionRefused):
         staff["alice"].rewards.accrue()
     assert staff["priya"].rewards.accrue().accrued > 0
+
+
+def _escalate(cache: Cache, thread: int, raised: str, due: str, state: str = "new") -> int:
+    cursor = cache.conn.execute(
+        "INSERT INTO escalations (rule_id, rule_name, rule_kind, severity, thread_id, subject, "
+        "version, matched, state, raised_at, detected_at, acknowledge_due, resolve_due, "
+        "updated_at) VALUES ('r1', 'legal', 'keyword', 'high', ?, ?, '1', 'solicitor', ?, ?, ?, "
+        "?, ?, ?)",
+        (thread, f"thread:{thread}", state, raised, raised, due, due, raised),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def test_first_responses_within_an_escalation_sla_earn(cache: Cache, ids: dict[str, int]) -> None:
+    from tests.rewards.conftest import day
+
+    # thread t2's answer by h3 comes an hour after its question (conftest.build)
+    in_time = _escalate(cache, ids["t2"], day(5, 11), day(5, 14))
+    _escalate(
+        cache,
+        ids["t6"],
+        day(13, 11),
+        day(
+            13,
+            12,
+        ),
+        state="new",
+    )  # answered 13:00: late
+    schedule = active_schedule(cache)
+    accrue(cache, schedule)
+    rows = cache.query(
+        "SELECT member_id, event_key, points FROM ledger WHERE rule = 'escalation_first_response'"
+    )
+    assert [tuple(r) for r in rows] == [(ids["member:h3"], f"escalation:{in_time}", 5)]
+    cache.conn.execute("UPDATE escalations SET state = 'dismissed' WHERE id = ?", (in_time,))
+    accrue(cache, schedule)
+    why = cache.one(
+        "SELECT json_extract(detail, '$.why') FROM ledger WHERE kind = 'reversal' "
+        "AND rule = 'escalation_first_response'"
+    )
+    assert why[0] == "escalation dismissed"
+
+
+def test_a_vanished_table_does_not_reverse_everything(cache: Cache, ids: dict[str, int]) -> None:
+    """An emptied votes table looks like every vote retracted: refused unless asked for."""
+    from console.errors import InvalidDecision
+    from console.rewards import accrue as accrue_module
+
+    schedule = active_schedule(cache)
+    accrue(cache, schedule)
+    entries = cache.one("SELECT count(*) FROM ledger")[0]
+    votes = cache.one("SELECT count(*) FROM votes")[0]
+    cache.conn.execute("DELETE FROM votes")
+    old = accrue_module.MASS_REVERSAL_MIN
+    accrue_module.MASS_REVERSAL_MIN = 5
+    try:
+        with pytest.raises(InvalidDecision, match="looks incomplete"):
+            accrue(cache, schedule)
+        assert cache.one("SELECT count(*) FROM ledger")[0] == entries
+        report = accrue(cache, schedule, allow_mass_reversal=True)
+        assert report.reversed == votes
+    finally:
+        accrue_module.MASS_REVERSAL_MIN = old

@@ -1,0 +1,46 @@
+"""A modal one-line question: a reason, a period, an appeal's words. Returns the text or None."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+MAX_TEXT = 2000
+
+
+class PromptScreen(ModalScreen[str | None]):
+    CSS_PATH = "prompt.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="prompt.cancel"),
+    ]
+
+    def __init__(self, title: str, placeholder: str = "", value: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prompt-box"):
+            yield Static(Text(self.title_text), id="prompt-title")
+            yield Input(value=self.value, placeholder=self.placeholder, max_length=MAX_TEXT)
+            yield Static(Text("enter saves · escape cancels"), id="prompt-help")
+
+    @on(Input.Submitted)
+    def _save(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            self.notify("This needs some text", severity="warning", markup=False)
+            return
+        self.dismiss(text)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,506 @@
+"""The Rewards panel ($): members by balance, flags with evidence, the payout batch, appeals.
+
+    RewardsRequested → (worker: console.rewards.panel.load) → RewardsLoaded
+    P / a / h / H / e / A / y / n → (worker: Desk.rewards.*) → RewardsDone → RewardsRequested
+
+Every decision is checked in the domain (roles, four-eyes); keys a role cannot use are hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import ContentSwitcher, Footer, Static
+
+from console.errors import PeerdeskError
+from console.messages import RefreshRequested
+from console.rewards.panel import RewardsData, evidence_text, load, suggested_period
+from console.rewards.service import Rewards
+from console.safe_text import printable
+from console.screens.base import DeskScreen
+from console.screens.prompt import PromptScreen
+from widgets.lazy_table import Column, LazyTable, Row
+from widgets.status_bar import StatusBar
+from widgets.title_bar import TitleBar
+
+TABS = (("members", "Members"), ("flags", "Flags"), ("batch", "Batch"), ("appeals", "Appeals"))
+MEMBER_COLUMNS = (
+    Column("Member", 18),
+    Column("Balance", 10, "right"),
+    Column("Points", 8, "right"),
+    Column("Period", 7, "right"),
+    Column("Last 28 days"),
+)
+FLAG_COLUMNS = (Column("Check", 14), Column("Member", 16), Column("Line", 9), Column("Why"))
+LINE_COLUMNS = (
+    Column("Line", 6, "right"),
+    Column("Member", 16),
+    Column("Points", 7, "right"),
+    Column("Amount", 10, "right"),
+    Column("State", 8),
+    Column("Flags"),
+)
+APPEAL_COLUMNS = (
+    Column("#", 4, "right"),
+    Column("Line", 6, "right"),
+    Column("Member", 16),
+    Column("Decision", 9),
+    Column("Appeal"),
+)
+
+# screen action -> the rewards action the domain checks (console.rewards.permissions)
+ROLE_OF_ACTION = {
+    "prepare": "payout_prepare",
+    "approve": "payout_approve",
+    "hold": "payout_hold",
+    "release": "payout_release",
+    "export": "payout_export",
+    "appeal": "payout_appeal",
+    "uphold": "payout_appeal_decide",
+    "deny": "payout_appeal_decide",
+}
+
+
+def one_line(text: object) -> str:
+    return printable(str(text or ""), single_line=True)
+
+
+class RewardsRequested(Message):
+    pass
+
+
+class RewardsLoaded(Message):
+    def __init__(self, data: RewardsData) -> None:
+        super().__init__()
+        self.data = data
+
+
+class RewardsDone(Message):
+    def __init__(self, text: str, ok: bool) -> None:
+        super().__init__()
+        self.text = text
+        self.ok = ok
+
+
+class RewardsTable(LazyTable):
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "toggle_selection"
+
+
+class RewardsScreen(DeskScreen):
+    CSS_PATH = "rewards.tcss"
+    HELP_TITLE = "Rewards"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "tab('members')", "Members", show=False, id="rewards.members"),
+        Binding("2", "tab('flags')", "Flags", show=False, id="rewards.flags"),
+        Binding("3", "tab('batch')", "Batch", show=False, id="rewards.batch"),
+        Binding("4", "tab('appeals')", "Appeals", show=False, id="rewards.appeals"),
+        Binding("tab", "cycle", "Next list", show=False, id="rewards.next"),
+        Binding("P", "prepare", "Prepare", id="rewards.prepare", tooltip="Prepare a payout batch"),
+        Binding("a", "approve", "Approve", id="rewards.approve", tooltip="Approve the batch"),
+        Binding("h", "hold", "Hold", id="rewards.hold", tooltip="Hold the chosen line"),
+        Binding("H", "release", "Release", id="rewards.release", tooltip="Release a held line"),
+        Binding("e", "export", "Export", id="rewards.export", tooltip="Write CSV + JSON here"),
+        Binding(
+            "A",
+            "appeal",
+            "Appeal",
+            show=False,
+            id="rewards.appeal",
+            tooltip="File the member's appeal against the chosen held line",
+        ),
+        Binding(
+            "y",
+            "uphold",
+            "Uphold",
+            show=False,
+            id="rewards.uphold",
+            tooltip="Uphold the chosen appeal (the line is released if it still can be)",
+        ),
+        Binding(
+            "n", "deny", "Deny", show=False, id="rewards.deny", tooltip="Deny the chosen appeal"
+        ),
+        Binding("r", "refresh", "Refresh", show=False, id="rewards.refresh"),
+        Binding("escape", "back", "Back", id="rewards.back", tooltip="Back to the Queue"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tab = "members"
+        self.data = RewardsData()
+        self.batch_id: int | None = None
+
+    @property
+    def rewards(self) -> Rewards:
+        return self.desk.rewards
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar()
+        yield Static("", id="rewards-summary", markup=False)
+        yield Static("", id="rewards-tabs", markup=False)
+        with ContentSwitcher(initial="rewards-members", id="rewards-lists"):
+            yield RewardsTable(
+                MEMBER_COLUMNS,
+                empty_text="No ledger entries yet: `peerdesk ledger accrue`.",
+                id="rewards-members",
+            )
+            yield RewardsTable(
+                FLAG_COLUMNS, empty_text="No flags in this batch.", id="rewards-flags"
+            )
+            yield RewardsTable(
+                LINE_COLUMNS, empty_text="No batch yet: P prepares one.", id="rewards-batch"
+            )
+            yield RewardsTable(APPEAL_COLUMNS, empty_text="No appeals.", id="rewards-appeals")
+        yield Static("", id="rewards-detail", markup=False)
+        yield StatusBar(id="rewards-status")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def table(self, name: str) -> LazyTable:
+        return self.query_one(f"#rewards-{name}", LazyTable)
+
+    def on_mount(self) -> None:
+        self.table("members").focus()
+        self._show_tabs()
+        self.post_message(RewardsRequested())
+
+    def on_screen_resume(self) -> None:
+        self.post_message(RewardsRequested())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        needed = ROLE_OF_ACTION.get(action)
+        return needed is None or self.rewards.can(needed)
+
+    # ---- loading ----
+    @on(RewardsRequested)
+    @on(RefreshRequested)
+    def _on_requested(self, message: Message) -> None:
+        message.stop()
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rewards-load")
+    def load(self) -> None:
+        batch = self.batch_id
+        self.post_message(RewardsLoaded(self.host.call_desk(lambda d: load(d.rewards, batch))))
+
+    @on(RewardsLoaded)
+    def _on_loaded(self, message: RewardsLoaded) -> None:
+        message.stop()
+        data = self.data = message.data
+        self.batch_id = data.batch.batch_id if data.batch else None
+        self._fill(
+            "members",
+            [
+                Row(
+                    m.member_id,
+                    (one_line(m.username), f"{m.amount}", str(m.points), str(m.earned), m.activity),
+                )
+                for m in data.members
+            ],
+        )
+        self._fill(
+            "flags",
+            [
+                Row(
+                    f["flag_id"],
+                    (
+                        f["check"],
+                        one_line(f["member"]),
+                        f"{f['line_id'] or '-'} {f['line_state'] or ''}".strip(),
+                        one_line(f["summary"]),
+                    ),
+                    tone="alert" if f["line_id"] else "",
+                )
+                for f in data.flags
+            ],
+        )
+        money = data.batch.money if data.batch else str
+        self._fill(
+            "batch",
+            [
+                Row(
+                    line.line_id,
+                    (
+                        str(line.line_id),
+                        one_line(line.username),
+                        str(line.points),
+                        money(line.amount_minor).split(" ")[0],
+                        line.state,
+                        ", ".join(f["check"] for f in line.flags),
+                    ),
+                    tone="alert"
+                    if line.state == "held"
+                    else ("dim" if line.state in ("returned", "failed") else ""),
+                )
+                for line in data.lines
+            ],
+        )
+        self._fill(
+            "appeals",
+            [
+                Row(
+                    a["id"],
+                    (
+                        str(a["id"]),
+                        str(a["line_id"]),
+                        one_line(a["member"]),
+                        a["decision"] or "waiting",
+                        one_line(a["text"]),
+                    ),
+                )
+                for a in data.appeals
+            ],
+        )
+        self._show_summary()
+        self._show_tabs()
+        self._show_detail()
+
+    def _fill(self, name: str, rows: list[Row]) -> None:
+        self.table(name).reset(len(rows), rows, keep_cursor=True)
+
+    def _show_summary(self) -> None:
+        data = self.data
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if data.problem:
+            text.append(one_line(data.problem), style="bold")
+        elif data.batch is None:
+            text.append(
+                f"schedule {data.schedule} · {data.currency} · no batch yet · "
+                f"P prepares {data.period}"
+            )
+        else:
+            b = data.batch
+            text.append(f"Batch {b.batch_id} {b.period} · {b.approval_status}", style="bold")
+            text.append(
+                f" · ready {b.money(b.ready_minor)} · held {b.money(b.held_minor)} · "
+                f"paid {b.money(b.paid_minor)} · prepared by {one_line(b.prepared_by)}"
+            )
+        self.query_one("#rewards-summary", Static).update(text)
+        bar = self.query_one("#rewards-status", StatusBar)
+        bar.left = f"Rewards · {len(data.members)} members · {len(data.flags)} flags"
+        bar.right = "? help · 1-4 lists · esc queue"
+
+    def _show_tabs(self) -> None:
+        counts = {
+            "members": len(self.data.members),
+            "flags": len(self.data.flags),
+            "batch": len(self.data.lines),
+            "appeals": sum(1 for a in self.data.appeals if not a["decision"]),
+        }
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for index, (name, title) in enumerate(TABS, start=1):
+            style = "reverse bold" if name == self.tab else ""
+            text.append(f" {index} {title} ({counts[name]}) ", style=style)
+            text.append(" ")
+        self.query_one("#rewards-tabs", Static).update(text)
+
+    def _show_detail(self) -> None:
+        key = self.table(self.tab).current_key
+        text = Text()
+        if self.tab == "flags":
+            flag = next((f for f in self.data.flags if f["flag_id"] == key), None)
+            if flag:
+                text.append(f"{flag['check']} · {one_line(flag['member'])}\n", style="bold")
+                text.append(printable(evidence_text(flag)))
+        elif self.tab == "batch":
+            line = next((x for x in self.data.lines if x.line_id == key), None)
+            if line:
+                text.append(
+                    f"line {line.line_id} · {one_line(line.username)} · {line.state} · "
+                    f"{one_line(line.receiver or 'no payout address')}\n",
+                    style="bold",
+                )
+                for f in line.flags:
+                    text.append(f"{f['check']}: {one_line(f['summary'])}\n")
+                for h in line.history[-3:]:
+                    text.append(
+                        f"{h['at']} {one_line(h['actor'])} {h['action']}: "
+                        f"{one_line(h['reason'])}\n",
+                        style="dim",
+                    )
+        elif self.tab == "members" and isinstance(key, int):
+            text.append("enter shows this member's ledger lines", style="dim")
+        text.rstrip()
+        panel = self.query_one("#rewards-detail", Static)
+        panel.display = bool(text.plain)
+        panel.update(text)
+
+    @on(LazyTable.CursorMoved)
+    def _on_cursor(self, message: LazyTable.CursorMoved) -> None:
+        message.stop()
+        self._show_detail()
+
+    @on(LazyTable.RowActivated, "#rewards-members")
+    def _on_member(self, message: LazyTable.RowActivated) -> None:
+        message.stop()
+        if isinstance(message.key, int):
+            from console.screens.member_ledger import MemberLedgerScreen
+
+            self.app.push_screen(MemberLedgerScreen(message.key))
+
+    # ---- tabs ----
+    def action_tab(self, name: str) -> None:
+        self.tab = name
+        self.query_one("#rewards-lists", ContentSwitcher).current = f"rewards-{name}"
+        self.table(name).focus()
+        self._show_tabs()
+        self._show_detail()
+
+    def action_cycle(self) -> None:
+        names = [n for n, _ in TABS]
+        self.action_tab(names[(names.index(self.tab) + 1) % len(names)])
+
+    def action_refresh(self) -> None:
+        self.post_message(RewardsRequested())
+
+    def action_back(self) -> None:
+        self.app.switch_mode("queue")
+
+    # ---- decisions ----
+    def _run(self, what: Callable[[Rewards], str]) -> None:
+        self.decide_rewards(what)
+
+    @work(thread=True, exit_on_error=False, group="rewards-decision")
+    def decide_rewards(self, what: Callable[[Rewards], str]) -> None:
+        try:
+            text = self.host.call_desk(lambda d: what(d.rewards))
+        except PeerdeskError as error:
+            self.post_message(RewardsDone(str(error), False))
+            return
+        self.post_message(RewardsDone(text, True))
+
+    @on(RewardsDone)
+    def _on_done(self, message: RewardsDone) -> None:
+        message.stop()
+        if message.ok:
+            self.notify(message.text, title="Saved", markup=False)
+        else:
+            self.notify(message.text, title="Not done", severity="error", timeout=8, markup=False)
+        self.post_message(RewardsRequested())
+
+    def _ask(
+        self, title: str, placeholder: str, then: Callable[[str], None], value: str = ""
+    ) -> None:
+        def answered(text: str | None) -> None:
+            if text:
+                then(text)
+
+        self.app.push_screen(PromptScreen(title, placeholder, value), answered)
+
+    def _chosen_line(self) -> int | None:
+        key = self.table("batch").current_key if self.tab == "batch" else None
+        if self.tab == "flags":
+            flag = next(
+                (f for f in self.data.flags if f["flag_id"] == self.table("flags").current_key),
+                None,
+            )
+            key = flag["line_id"] if flag else None
+        if not isinstance(key, int):
+            self.notify(
+                "Choose a line in the Batch or Flags list", severity="warning", markup=False
+            )
+            return None
+        return key
+
+    def action_prepare(self) -> None:
+        def go(period: str) -> None:
+            self._run(lambda r: _prepared(r, period.strip()))
+
+        self._ask(
+            "Prepare the payout batch of period",
+            "2026-10, 2026-Q3, 2026-H2",
+            go,
+            suggested_period(self.rewards) if not self.data.batch else "",
+        )
+
+    def action_approve(self) -> None:
+        batch = self.batch_id
+        if batch is None:
+            self.notify("There is no batch to approve", severity="warning", markup=False)
+            return
+        self._run(lambda r: r.approve(batch))
+
+    def action_hold(self) -> None:
+        line = self._chosen_line()
+        if line is not None:
+            self._ask(
+                f"Hold line {line}: why?",
+                "the reason (kept with the line)",
+                lambda why: self._run(lambda r: _hold(r, line, why, True)),
+            )
+
+    def action_release(self) -> None:
+        line = self._chosen_line()
+        if line is not None:
+            self._ask(
+                f"Release line {line}: why?",
+                "what you checked",
+                lambda why: self._run(lambda r: _hold(r, line, why, False)),
+            )
+
+    def action_appeal(self) -> None:
+        line = self._chosen_line()
+        if line is not None:
+            self._ask(
+                f"Appeal against line {line}",
+                "the member's words",
+                lambda text: self._run(lambda r: f"appeal {r.appeal(line, text)} filed"),
+            )
+
+    def _decide(self, uphold: bool) -> None:
+        key = self.table("appeals").current_key if self.tab == "appeals" else None
+        if not isinstance(key, int):
+            self.notify(
+                "Choose an appeal in the Appeals list (4)", severity="warning", markup=False
+            )
+            return
+        self._ask(
+            f"{'Uphold' if uphold else 'Deny'} appeal {key}: why?",
+            "the reason",
+            lambda why: self._run(lambda r: r.decide_appeal(key, uphold, why)),
+        )
+
+    def action_uphold(self) -> None:
+        self._decide(True)
+
+    def action_deny(self) -> None:
+        self._decide(False)
+
+    def action_export(self) -> None:
+        batch = self.batch_id
+        if batch is None:
+            self.notify("There is no batch to export", severity="warning", markup=False)
+            return
+        folder = Path.cwd()
+
+        def go(r: Rewards) -> str:
+            csv_path = folder / f"peerdesk-batch-{batch}.csv"
+            json_path = folder / f"peerdesk-batch-{batch}.json"
+            made = r.export(batch, csv_path, json_path)
+            return f"wrote {csv_path} and {json_path.name} (sha256 {made.sha256[:12]}…)"
+
+        self._run(go)
+
+
+def _prepared(rewards: Rewards, period: str) -> str:
+    view = rewards.prepare(period)
+    held = view.counts.get("held", 0)
+    return (
+        f"batch {view.batch_id} for {view.period}: {view.lines} lines, "
+        f"{view.money(view.ready_minor)} ready, {held} held; {view.approval_status}"
+    )
+
+
+def _hold(rewards: Rewards, line: int, why: str, hold: bool) -> str:
+    if hold:
+        rewards.hold(line, why)
+        return f"line {line} held"
+    rewards.release(line, why)
+    return f"line {line} released"

@@ -1,0 +1,102 @@
+"""Each fraud check finds what the demo planted, with evidence, and a flag holds the line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from console.db import Cache, open_cache
+from console.demo import build_demo
+from console.desk import Desk
+from console.rewards import fraud, ledger
+
+pytestmark = pytest.mark.xdist_group("rewards_demo")
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    cache = open_cache(path, create=True)
+    build_demo(cache, threads=1000, candidate_limit=0)
+    cache.close()
+    yield path
+
+
+@pytest.fixture
+def demo(demo_file: Path, tmp_path: Path) -> Iterator[Cache]:
+    copy = tmp_path / "demo.sqlite3"
+    copy.write_bytes(demo_file.read_bytes())
+    cache = open_cache(copy)
+    yield cache
+    cache.close()
+
+
+def _names(cache: Cache) -> dict[int, str]:
+    return {int(r[0]): str(r[1]) for r in cache.query("SELECT id, username FROM members")}
+
+
+def test_every_planted_fraud_is_flagged_with_evidence(demo: Cache) -> None:
+    truth = json.loads(demo.meta("demo_planted_fraud") or "{}")
+    assert set(truth) == {"voting_ring", "sock_puppets", "self_answer", "copy_paste", "burst"}
+    run = fraud.run_checks(demo.conn, "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
+    names = _names(demo)
+    found: dict[str, set[str]] = {}
+    for flag in run.flags:
+        found.setdefault(flag.check, set()).add(names[flag.member_id])
+        assert flag.summary and flag.evidence
+    for check, members in truth.items():
+        assert set(members) <= found.get(check, set()), check
+    ring = next(f for f in run.flags if f.check == "voting_ring")
+    assert sorted(ring.evidence["members"]) == sorted(truth["voting_ring"])
+    puppets = next(f for f in run.flags if f.check == "sock_puppets")
+    assert len(puppets.evidence["accounts"]) == 5
+    assert puppets.evidence["shared_signals"] == ["registration_ip=2001:db8:bad:1::7"]
+    copier = truth["copy_paste"][0]
+    copies = next(f for f in run.flags if f.check == "copy_paste" and names[f.member_id] == copier)
+    assert len(copies.evidence["copies"]) >= 2
+    for copy in copies.evidence["copies"]:
+        assert copy["similarity"] >= fraud.COPY_RATIO and copy["original_author"] != copier
+
+
+def test_the_demo_period_is_ready_and_flags_hold_lines(demo: Cache) -> None:
+    assert demo.meta("demo_payout_period") == "2026-10"
+    priya = Desk.for_cache(demo, actor="priya")  # the demo gives everyone every role
+    view = priya.rewards.prepare("2026-10")
+    truth = json.loads(demo.meta("demo_planted_fraud") or "{}")
+    planted = {m for members in truth.values() for m in members}
+    lines = {line.username: line for line in priya.rewards.lines(view.batch_id)}
+    paid = planted & set(lines)
+    assert len(paid) >= 3, "planted fraudsters earn over the threshold"
+    for name in paid:
+        assert lines[name].state == "held"
+        assert lines[name].flags
+    assert any(line.state == "ready" for line in lines.values())
+    assert ledger.verify(demo).ok
+    staff = json.loads(demo.meta("demo_staff") or "{}")
+    assert staff == {"priya": "payout_preparer", "tom": "payout_approver", "una": "payout_approver"}
+
+
+def test_the_demo_is_the_same_every_time(demo_file: Path, tmp_path: Path) -> None:
+    other = tmp_path / "again.sqlite3"
+    cache = open_cache(other, create=True)
+    build_demo(cache, threads=1000, candidate_limit=0)
+    again = [
+        tuple(r)
+        for r in cache.query(
+            "SELECT member_id, kind, rule, event_key, points, amount_minor, occurred_at FROM ledger ORDER BY id"
+        )
+    ]
+    cache.close()
+    first = open_cache(demo_file)
+    try:
+        assert again == [
+            tuple(r)
+            for r in first.query(
+                "SELECT member_id, kind, rule, event_key, points, amount_minor, occurred_at FROM ledger ORDER BY id"
+            )
+        ]
+    finally:
+        first.close()

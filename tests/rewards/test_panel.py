@@ -1,0 +1,136 @@
+"""The Rewards panel ($) through Textual's Pilot, and its snapshots at 80x24 and 120x40."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from console.app import PeerdeskApp
+from console.config import Config
+from console.db import open_cache
+from console.desk import Desk
+from console.models import Role
+from console.rewards.accrue import accrue
+from console.rewards.service import active_schedule
+from tests.rewards.conftest import build
+from tests.ui.helpers import notes, screen_text, settle
+
+pytestmark = pytest.mark.xdist_group("rewards_ui")
+
+
+@pytest.fixture(autouse=True)
+def _utc() -> None:
+    time.tzset()
+
+
+@pytest.fixture
+def panel_db(tmp_path: Path) -> Path:
+    path = tmp_path / "panel.sqlite3"
+    cache = open_cache(path, create=True)
+    build(cache)
+    accrue(cache, active_schedule(cache))
+    cache.set_meta("demo_payout_period", "2026-10")
+    cache.close()
+    return path
+
+
+def _desk(path: Path, who: str, roles: frozenset[Role]) -> Desk:
+    return Desk.for_cache(open_cache(path), config=Config(roles={who: roles}), actor=who)
+
+
+@pytest.fixture
+def priya(panel_db: Path) -> Iterator[Desk]:
+    desk = _desk(panel_db, "priya", frozenset({Role.PAYOUT_PREPARER}))
+    yield desk
+    desk.close_cache()
+
+
+async def _open(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("dollar_sign")
+    await settle(pilot)
+
+
+async def _prepare(pilot: Pilot[Any]) -> None:
+    await _open(pilot)
+    await pilot.press("P")
+    await settle(pilot)
+    await pilot.press("enter")  # the suggested period, 2026-10
+    await settle(pilot)
+
+
+@pytest.mark.anyio
+async def test_prepare_then_four_eyes_refuses_the_preparer(panel_db: Path) -> None:
+    desk = _desk(panel_db, "root", frozenset({Role.ADMIN}))
+    app = PeerdeskApp(desk)
+    seen: list[Any] = []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await _prepare(pilot)
+        text = screen_text(pilot)
+        assert "Batch 1 2026-10" in text and "awaiting approval: 0 of 2" in text
+        await pilot.press("a")
+        await settle(pilot)
+        assert any("cannot approve it: four-eyes" in n for n in notes(seen))
+        await pilot.press("3")
+        await settle(pilot)
+        assert "h1" in screen_text(pilot) and "ready" in screen_text(pilot)
+    desk.close_cache()
+    # the second person approves in their own console
+    tom = _desk(panel_db, "tom", frozenset({Role.PAYOUT_APPROVER}))
+    una = _desk(panel_db, "una", frozenset({Role.PAYOUT_APPROVER}))
+    for approver, expected in ((tom, "1 of 2"), (una, "approved")):
+        seen.clear()
+        async with PeerdeskApp(approver).run_test(
+            size=(120, 40), message_hook=seen.append
+        ) as pilot:
+            await _open(pilot)
+            await pilot.press("a")
+            await settle(pilot)
+            assert any(expected in n for n in notes(seen)), notes(seen)
+        approver.close_cache()
+
+
+@pytest.mark.anyio
+async def test_hold_a_line_with_a_reason_and_roles_hide_keys(priya: Desk) -> None:
+    app = PeerdeskApp(priya)
+    seen: list[Any] = []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await _prepare(pilot)
+        screen = app.screen
+        assert screen.check_action("prepare", ()) and not screen.check_action("approve", ())
+        await pilot.press("3", "h")
+        await settle(pilot)
+        await pilot.press(*"checking with the member", "enter")
+        await settle(pilot)
+        assert any("held" in n for n in notes(seen)), notes(seen)
+        held = priya.rewards.lines(1, states=("held",))
+        assert len(held) == 1 and held[0].history[-1]["reason"] == "checking with the member"
+        assert held[0].history[-1]["actor"] == "priya"
+
+
+def test_snapshot_members_80x24(snap_compare: Any, priya: Desk) -> None:
+    assert snap_compare(PeerdeskApp(priya), terminal_size=(80, 24), run_before=_open)
+
+
+def test_snapshot_batch_120x40(snap_compare: Any, priya: Desk) -> None:
+    async def batch(pilot: Pilot[Any]) -> None:
+        await _prepare(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+
+    assert snap_compare(PeerdeskApp(priya), terminal_size=(120, 40), run_before=batch)
+
+
+def test_snapshot_batch_16_colours(snap_compare: Any, priya: Desk) -> None:
+    async def batch(pilot: Pilot[Any]) -> None:
+        await _prepare(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+
+    app = PeerdeskApp(priya, theme="ansi-dark")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=batch)
