@@ -48,6 +48,7 @@ COLUMNS = (
     Column("Rule", 18),
     Column("Thread"),
 )
+NOTE_MAX = 4000  # a note, a dismiss reason or an assignee typed in the panel
 SEVERITY = {"critical": "CRIT", "high": "HIGH", "medium": "MED", "low": "low"}
 STATE = {
     "new": "new",
@@ -432,13 +433,13 @@ class EscalationsScreen(DeskScreen):
         target = self._target()
         if target is None:
             return
-        from console.screens.escalation_prompt import PromptScreen
+        from console.screens.prompt import PromptScreen
 
         def answered(text: str | None) -> None:
             if text:
                 self.save_escalation_decision(Decision(action, (target,), {key: text}))
 
-        self.app.push_screen(PromptScreen(title, placeholder), answered)
+        self.app.push_screen(PromptScreen(title, placeholder, max_length=NOTE_MAX), answered)
 
     def _now(self, action: str, **params: object) -> None:
         target = self._target()

@@ -1,4 +1,5 @@
-"""A modal one-line question: a reason, a period, an appeal's words. Returns the text or None."""
+"""A modal one-line question: a reason, a period, a note, an assignee, an appeal's words.
+Returns the text or None."""
 
 from __future__ import annotations
 
@@ -22,16 +23,19 @@ class PromptScreen(ModalScreen[str | None]):
         Binding("escape", "cancel", "Cancel", id="prompt.cancel"),
     ]
 
-    def __init__(self, title: str, placeholder: str = "", value: str = "") -> None:
+    def __init__(
+        self, title: str, placeholder: str = "", value: str = "", *, max_length: int = MAX_TEXT
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
         self.value = value
+        self.max_length = max_length
 
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt-box"):
             yield Static(Text(self.title_text), id="prompt-title")
-            yield Input(value=self.value, placeholder=self.placeholder, max_length=MAX_TEXT)
+            yield Input(value=self.value, placeholder=self.placeholder, max_length=self.max_length)
             yield Static(Text("enter saves · escape cancels"), id="prompt-help")
 
     @on(Input.Submitted)
