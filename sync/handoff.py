@@ -13,7 +13,7 @@ from console.db import Cache
 from console.escalate.tickets import apply_ticket, followed_tickets, link_created_tickets
 from sync.base import Adapter, AuthFailed, BadPayload, HttpFailure, Offline
 from sync.http import RetryPolicy
-from sync.runner import SourceRow, SyncReport, make_adapter, record_problem
+from sync.runner import SourceRow, SyncReport, make_adapter, record_failure
 
 FIRST_LOOKBACK_SECONDS = 24 * 3600  # a first follow starts this long before the oldest hand-off
 
@@ -66,18 +66,7 @@ def follow_source(
         report.result = "offline"
         report.message = f"offline: {error}"
     except (AuthFailed, HttpFailure, BadPayload) as error:
-        report.result = "failed"
-        report.message = str(error)
-        with cache.transaction() as conn:
-            record_problem(
-                conn,
-                row.id,
-                getattr(error, "endpoint", "?"),
-                str(error),
-                getattr(error, "field", None),
-                getattr(error, "excerpt", ""),
-            )
-        report.problems += 1
+        record_failure(cache, row, report, error)
     finally:
         report.requests = getattr(adapter, "requests_made", 0)
         report.seconds = round(time.monotonic() - started, 3)

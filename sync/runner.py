@@ -17,7 +17,16 @@ from console.db import Cache
 from console.dupes.candidates import update_candidates
 from console.errors import NotFound, PeerdeskError
 from sync import credentials
-from sync.base import Adapter, AuthFailed, BadPayload, HttpFailure, Offline, Page, QuotaSpent
+from sync.base import (
+    Adapter,
+    AuthFailed,
+    BadPayload,
+    HttpFailure,
+    Offline,
+    Page,
+    QuotaSpent,
+    SyncError,
+)
 from sync.http import RetryPolicy
 
 KINDS = ("discourse", "stackexchange", "demo", "jsonl", "zendesk", "webhook")
@@ -302,6 +311,22 @@ def _dedupe(members: Iterable[Any]) -> list[Any]:
     return list(seen.values())
 
 
+def record_failure(cache: Cache, row: SourceRow, report: SyncReport, error: SyncError) -> None:
+    """A source run that stopped on a platform error: failed, with the problem recorded."""
+    report.result = "failed"
+    report.message = str(error)
+    with cache.transaction() as conn:
+        record_problem(
+            conn,
+            row.id,
+            getattr(error, "endpoint", "?"),
+            str(error),
+            getattr(error, "field", None),
+            getattr(error, "excerpt", ""),
+        )
+    report.problems += 1
+
+
 def _finish(cache: Cache, row: SourceRow, report: SyncReport) -> None:
     summary = {k: v for k, v in asdict(report).items() if k not in ("source", "extra")}
     with cache.transaction() as conn:
@@ -356,18 +381,7 @@ def sync_source(
         report.result = "partial"
         report.message = f"stopped: {error}; the next sync resumes from here"
     except (AuthFailed, HttpFailure, BadPayload) as error:
-        report.result = "failed"
-        report.message = str(error)
-        with cache.transaction() as conn:
-            record_problem(
-                conn,
-                row.id,
-                getattr(error, "endpoint", "?"),
-                str(error),
-                getattr(error, "field", None),
-                getattr(error, "excerpt", ""),
-            )
-        report.problems += 1
+        record_failure(cache, row, report, error)
     finally:
         report.requests = getattr(adapter, "requests_made", 0)
         report.seconds = round(time.monotonic() - started, 3)
