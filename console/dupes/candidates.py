@@ -41,6 +41,8 @@ QUERY_TERMS = 8  # words sent to FTS5 per thread: the most telling ones
 TITLE_TERMS = 4  # of which at most this many from the title
 COMMON_SHARE = 0.001  # words in more than this share of threads (and in more than
 COMMON_FLOOR = 500  # this many) are never query terms: slow to match, they tell little
+POSTINGS = 2_500  # at most this many matches (the sum of the terms' document frequencies) per
+# FTS5 query, whatever the cache's size: the query's cost is bounded by what it reads
 QUERY_POOL = 64  # distinct words of a thread considered for them (title first)
 RECALL = 24  # FTS5 matches reranked by the scorer
 SEMANTIC_RECALL = 12  # nearest embeddings added to the pool
@@ -207,12 +209,22 @@ def _query_terms(title: str, body: str, stats: VocabStats) -> list[str]:
                 scored.append((df, token))
         return [token for _, token in sorted(scored)]
 
-    chosen = usable(parts[0])[:TITLE_TERMS]
+    chosen: list[str] = []
+    budget = POSTINGS
+
+    def take(token: str) -> None:
+        nonlocal budget
+        df = live.get(token, stats.df(token))
+        if token not in chosen and df <= budget:
+            chosen.append(token)
+            budget -= df
+
+    for token in usable(parts[0])[:TITLE_TERMS]:
+        take(token)
     for token in usable(parts[1]):
         if len(chosen) >= QUERY_TERMS:
             break
-        if token not in chosen:
-            chosen.append(token)
+        take(token)
     return chosen
 
 
@@ -252,11 +264,23 @@ def _pool_row_ok(r: sqlite3.Row, row: sqlite3.Row, thread_id: int, any_source: b
     return bool((r["created_at"], r["id"]) < (row["created_at"], thread_id))
 
 
-_POOL_SELECT = (
+_POOL_SELECT = (  # what decides whether a recalled thread can be an original: no text yet
     "SELECT t.id, t.source_id, t.title, t.status, t.created_at, t.tags, t.duplicate_of, "
-    "t.accepted_post_id, coalesce(f.body, '') AS body FROM threads t "
-    "JOIN thread_fts f ON f.rowid = t.id WHERE t.id IN "
+    "t.accepted_post_id FROM threads t WHERE t.id IN "
 )
+
+
+def _bodies(cache: Cache, ids: Sequence[int]) -> dict[int, str]:
+    """The indexed question text of the threads kept in the pool (only those are read)."""
+    if not ids:
+        return {}
+    return {
+        r[0]: r[1] or ""
+        for r in cache.query(
+            f"SELECT rowid, body FROM thread_fts WHERE rowid IN ({','.join('?' * len(ids))})",
+            list(ids),
+        )
+    }
 
 
 @dataclass(frozen=True)
@@ -325,8 +349,8 @@ def scored_pool(
                 cache,
                 own[0],
                 source,
-                before=row["created_at"],
                 limit=SEMANTIC_RECALL + 4,
+                before=row["created_at"],
                 exclude=thread_id,
             ):
                 near[tid] = cos
@@ -357,7 +381,8 @@ def scored_pool(
         pool_ids = [
             p for p in pool_ids if language.compatible(lang, pool_vectors.get(p, (None, ""))[1])
         ]
-    pool = [rows[h] for h in pool_ids]
+    bodies = _bodies(cache, pool_ids)  # a thread missing from the word index is not compared
+    pool = [rows[h] for h in pool_ids if h in bodies]
     timing.recalled = len(pool)
     now = time.perf_counter()
     timing.fetch_ms, mark = (now - mark) * 1000, now
@@ -365,7 +390,8 @@ def scored_pool(
         return []
     query = analyze(doc)
     analysed = [
-        (o["id"], analyze(Doc(o["title"], o["body"], _tags(o["tags"]), _solved(o)))) for o in pool
+        (o["id"], analyze(Doc(o["title"], bodies.get(o["id"], ""), _tags(o["tags"]), _solved(o))))
+        for o in pool
     ]
     # The scorer looks up df only for the new thread's word forms (BM25) and the candidates'
     # title words (title similarity): fetch just those, in one pass.
@@ -388,11 +414,11 @@ def scored_pool(
     keys = fusion.fuse(lexical, cosines)
     items = []
     for i, (original_id, s) in enumerate(scored):
-        cos = None if cosines is None else cosines[i]
+        cosine = None if cosines is None else cosines[i]
         why = s.explanation
-        if cos is not None:
-            why = f"meaning {round(100 * max(0.0, cos))}% alike; {why}"
-        items.append(PoolItem(original_id, s.score, cos, keys[i], why))
+        if cosine is not None:
+            why = f"meaning {round(100 * max(0.0, cosine))}% alike; {why}"
+        items.append(PoolItem(original_id, s.score, cosine, keys[i], why))
     timing.score_ms = (time.perf_counter() - mark) * 1000
     return items
 

@@ -314,7 +314,8 @@ def reset() -> None:
 
 
 def to_int8(vectors: FloatMatrix) -> Int8Matrix:
-    return np.clip(np.rint(vectors * SCALE), -127, 127).astype(np.int8)
+    result: Int8Matrix = np.clip(np.rint(vectors * SCALE), -127, 127).astype(np.int8)
+    return result
 
 
 def from_blob(blob: bytes) -> Int8Matrix:
