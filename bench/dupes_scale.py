@@ -9,8 +9,10 @@ On a demo community of N threads (built with `console.demo.build_demo`, or copie
   candidates, scoring and fusing them, and writing its `duplicate_links` (one transaction).
   The threads are drawn at random from the newest fifth of the cache (not duplicates
   themselves), each searched among the threads older than itself. Every query thread is
-  searched `--rounds` times (the first round with a cold page cache for the graph); the
-  lexical path alone (`semantic=False`) is timed beside it;
+  searched `--rounds` times, each round starting with an empty memo of analysed candidates
+  (the first round also with a cold page cache for the graph); the lexical path alone
+  (`semantic=False`) is timed beside it. cpu_ms is the same calls' CPU time (the thread's own,
+  so it does not grow with the machine's load the way wall time does);
 - where_ms_mean: the mean split of that time;
 - graph_recall_at_10: how many of a thread's 10 exact nearest vectors (brute force over every
   vector of the source) the graph search returns;
@@ -175,10 +177,13 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
     every: list[float] = []
     parts = {"terms": 0.0, "fts": 0.0, "semantic": 0.0, "fetch": 0.0, "score": 0.0, "write": 0.0}
     recalled = 0
+    cpu: list[float] = []
     for _ in range(rounds):
+        cands.forget_analysed()  # each round starts cold
         times = []
         for thread_id in ids:
             timing = cands.Timing()
+            cpu_began = time.thread_time()
             began = time.perf_counter()
             found = cands.find_candidates(
                 cache, thread_id, stats=stats, timing=timing, semantic=semantic
@@ -187,6 +192,7 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
             with cache.transaction() as conn:
                 cands._store(conn, thread_id, found, cands.METHOD)
             end = time.perf_counter()
+            cpu.append((time.thread_time() - cpu_began) * 1000)
             times.append((end - began) * 1000)
             parts["terms"] += timing.terms_ms
             parts["fts"] += timing.fts_ms
@@ -200,6 +206,7 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
     n = len(every)
     return {
         "candidates_ms": _quantiles(every),
+        "cpu_ms": _quantiles(cpu),
         "per_round": per_round,
         "where_ms_mean": {k: round(v / n, 2) for k, v in parts.items()},
         "recalled_mean": round(recalled / n, 1),

@@ -25,14 +25,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from console.clock import now_iso
 from console.db import Cache
 from console.dupes import embed, fusion, language, vectors
-from console.dupes.scorer import STOP_WORDS, Doc, Idf, analyze, score, tokens
+from console.dupes.scorer import STOP_WORDS, Analyzed, Doc, Idf, analyze, score, tokens
 from console.errors import NotFound
 
 METHOD = "hybrid"  # FTS5 + embedding recall, fused rerank, calibrated probability
@@ -283,6 +285,41 @@ def _bodies(cache: Cache, ids: Sequence[int]) -> dict[int, str]:
     }
 
 
+ANALYSED_KEEP = 2_048  # analysed candidate threads kept per process (popular originals recur)
+_analysed_lock = threading.Lock()
+_analysed_memo: OrderedDict[tuple[int, Doc], Analyzed] = OrderedDict()
+
+
+def _analysed(thread_id: int, doc: Doc) -> Analyzed:
+    """`analyze(doc)`, remembered for the ANALYSED_KEEP most recently used candidates: the same
+    originals are recalled for many new threads, and analysing one is most of its scoring cost.
+    Keyed by the text itself, so an edited thread is analysed again."""
+    key = (thread_id, doc)
+    with _analysed_lock:
+        found = _analysed_memo.get(key)
+        if found is not None:
+            _analysed_memo.move_to_end(key)
+            found.memo.clear()  # per-Idf look-ups of an earlier search: never reused
+            return found
+    found = analyze(doc)
+    with _analysed_lock:
+        _analysed_memo[key] = found
+        while len(_analysed_memo) > ANALYSED_KEEP:
+            _analysed_memo.popitem(last=False)
+    return found
+
+
+def _pair(row: sqlite3.Row, body: str) -> tuple[int, Analyzed]:
+    doc = Doc(row["title"], body, _tags(row["tags"]), _solved(row))
+    return int(row["id"]), _analysed(int(row["id"]), doc)
+
+
+def forget_analysed() -> None:
+    """Empty the memo of analysed candidates (benchmarks measure a cold start with it)."""
+    with _analysed_lock:
+        _analysed_memo.clear()
+
+
 @dataclass(frozen=True)
 class PoolItem:
     """One recalled possible original with the signals its probability is computed from."""
@@ -389,10 +426,7 @@ def scored_pool(
     if not pool:
         return []
     query = analyze(doc)
-    analysed = [
-        (o["id"], analyze(Doc(o["title"], bodies.get(o["id"], ""), _tags(o["tags"]), _solved(o))))
-        for o in pool
-    ]
+    analysed = [_pair(o, bodies[o["id"]]) for o in pool]
     # The scorer looks up df only for the new thread's word forms (BM25) and the candidates'
     # title words (title similarity): fetch just those, in one pass.
     raw_terms = {form for forms in query.forms.values() for form in forms}
@@ -478,18 +512,22 @@ def _store(
     return len(keep)
 
 
-def update_candidates(cache: Cache, thread_ids: Iterable[int]) -> int:
+def update_candidates(cache: Cache, thread_ids: Iterable[int], *, semantic: bool = True) -> int:
     """Recompute the candidates of these threads (just written or changed); returns pairs stored.
 
     Threads whose pending candidates point at one of them are refreshed too (their original
     changed). Threads already closed as duplicates get no candidates. The threads given are
     embedded first (new or changed text only): this is the embedding hook of sync pages.
+    With `semantic=False` nothing is embedded and the lexical path alone is used (the demo's
+    first build; `console.dupes.catch_up` recomputes those threads once vectors exist).
     """
     ids = sorted(set(thread_ids))
     if not ids:
         return 0
-    vectors.embed_threads(cache, ids)
-    method = METHOD if embed.load_encoder() is not None else LEXICAL_METHOD
+    if semantic:
+        vectors.embed_threads(cache, ids)
+    semantic = semantic and embed.load_encoder() is not None
+    method = METHOD if semantic else LEXICAL_METHOD
     affected = set(ids)
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
@@ -514,7 +552,9 @@ def update_candidates(cache: Cache, thread_ids: Iterable[int]) -> int:
                 list(chunk),
             )
         ]
-        computed = [(tid, find_candidates(cache, tid, stats=stats)) for tid in live]
+        computed = [
+            (tid, find_candidates(cache, tid, stats=stats, semantic=semantic)) for tid in live
+        ]
         with cache.transaction() as conn:
             for tid, results in computed:
                 stored += _store(conn, tid, results, method)

@@ -113,6 +113,17 @@ def missing(cache: Cache, source_id: int | None = None) -> list[int]:
     ]
 
 
+def missing_any(cache: Cache) -> bool:
+    """Is there a thread without a vector?"""
+    return (
+        cache.one(
+            "SELECT 1 FROM threads t WHERE NOT EXISTS "
+            "(SELECT 1 FROM thread_vectors v WHERE v.thread_id = t.id) LIMIT 1"
+        )
+        is not None
+    )
+
+
 def embed_missing(
     cache: Cache,
     *,
