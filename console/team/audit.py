@@ -26,7 +26,7 @@ def _rows(conn: Connection, table: str, columns: str) -> Iterator[dict[str, Any]
     """Every row of `table` in id order, streamed through a server-side cursor."""
     with conn.transaction(), conn.cursor(name=f"peerdesk_{table}", row_factory=dict_row) as cur:
         cur.itersize = 5000
-        cur.execute(f"SELECT {columns} FROM {table} ORDER BY id")  # noqa: S608 - our own names
+        cur.execute(f"SELECT {columns} FROM {table} ORDER BY id")
         yield from cur
 
 

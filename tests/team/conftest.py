@@ -17,7 +17,6 @@ from psycopg import sql
 
 from console.team import schema
 from console.team.connect import OPTIONS
-
 from tests.conftest import require_all
 
 from .cluster import Cluster, ClusterUnavailable, start_cluster
