@@ -569,14 +569,13 @@ MIGRATIONS: list[list[str]] = [
     # 11 (dupes): semantic recall moves from k-means cells to an HNSW graph saved beside the
     # cache (console/dupes/ann.py). Every vector gets a sequence number when stored, so a
     # process reads only the vectors stored after the saved graph; existing vectors are
-    # numbered by thread id. `cell` and `vector_cells` are no longer used.
+    # numbered by thread id (the meta counter `vector_seq` starts from the highest when first
+    # needed). `cell` and `vector_cells` are no longer used.
     [
         """ALTER TABLE thread_vectors ADD COLUMN seq INTEGER NOT NULL DEFAULT 0""",
         """UPDATE thread_vectors SET seq = thread_id""",
         """CREATE INDEX thread_vectors_seq ON thread_vectors (source_id, seq)""",
         """DELETE FROM vector_cells""",
-        """INSERT OR REPLACE INTO meta (key, value)
-           SELECT 'vector_seq', CAST(coalesce(max(seq), 0) AS TEXT) FROM thread_vectors""",
         """DELETE FROM meta WHERE key IN ('vector_count', 'vector_cells_trained_on')""",
     ],
 ]

@@ -142,7 +142,7 @@ class SourceIndex:
             self.delta_ids = np.zeros(0, dtype=np.int64)
             self.delta = np.zeros((0, embed.DIMS), np.float32)
             self.delta_created = np.zeros(0, dtype="U32")
-        newest = int(cache.meta("vector_seq") or 0)
+        newest = newest_seq(cache, self.source_id)
         if newest < self.delta_seq:  # the cache was replaced under the same path
             self.saved, self.graph = None, None
             self.refresh(cache)
@@ -222,6 +222,16 @@ class SourceIndex:
             if before is None or len(hits) >= count or len(keys) < ask or ask >= GRAPH_WIDEST:
                 return hits
             ask = min(GRAPH_WIDEST, ask * 4)
+
+
+def newest_seq(cache: Cache, source_id: int) -> int:
+    """The highest `seq` given to a vector (the meta counter; before the first vector stored
+    since migration 11, the source's highest)."""
+    counter = cache.meta("vector_seq")
+    if counter is not None:
+        return int(counter)
+    row = cache.one("SELECT max(seq) FROM thread_vectors WHERE source_id = ?", (source_id,))
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 _lock = threading.Lock()

@@ -45,7 +45,11 @@ def store(
     transaction; a thread's old vector (if any) is replaced. Each gets the next `seq`."""
     with cache.transaction() as conn:
         conn.executemany("DELETE FROM thread_vectors WHERE thread_id = ?", [(r[0],) for r in rows])
-        first = int(cache.meta("vector_seq") or 0) + 1
+        counter = cache.meta("vector_seq")
+        if counter is None:  # the first vectors since migration 11: after every numbered one
+            top = conn.execute("SELECT coalesce(max(seq), 0) FROM thread_vectors").fetchone()
+            counter = str(top[0])
+        first = int(counter) + 1
         cache.set_meta("vector_seq", str(first + len(rows) - 1))
         conn.executemany(
             "INSERT INTO thread_vectors (source_id, cell, thread_id, created_at, lang, "
