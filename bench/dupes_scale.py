@@ -297,3 +297,19 @@ def run(
     graphs = list(ann.folder_of(path).glob("*.usearch")) if ann.folder_of(path).exists() else []
     report["graph_bytes"] = sum(g.stat().st_size for g in graphs)
     return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.dupes_scale ...` is `python -m bench.bench_dupes --threads N ...`."""
+    import sys
+
+    from bench.bench_dupes import main as dupes_main
+
+    args = sys.argv[1:] if argv is None else argv
+    if not {"-h", "--help"} & set(args) and not any(a.startswith("--threads") for a in args):
+        args = ["--threads", "100000", *args]
+    return dupes_main(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
