@@ -185,3 +185,36 @@ def test_team_install_command(pg_cluster: Cluster, empty_db: str) -> None:
     mod = pg_cluster.url(empty_db, login_role(pg_cluster, "pd-team-mod0", "moderator"))
     code, _, err = run("team-install", mod)
     assert code == 2 and err.count("\n") == 1 and "failed" in err
+
+
+def test_both_backends_have_the_same_indexes_and_triggers(
+    tmp_path: Path, pg_cluster: Cluster, team_db: str
+) -> None:
+    cache = open_cache(tmp_path / "cache.sqlite3", create=True)
+    try:
+        named = {
+            (str(r["type"]), str(r["name"]))
+            for r in cache.query(
+                "SELECT type, name FROM sqlite_master WHERE type IN ('index', 'trigger') "
+                "AND sql IS NOT NULL"
+            )
+        }
+    finally:
+        cache.close()
+    with superuser(pg_cluster, team_db) as conn:
+        indexes = {
+            str(r[0])
+            for r in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'peerdesk'"
+            ).fetchall()
+        }
+        triggers = {
+            str(r[0])
+            for r in conn.execute(
+                "SELECT tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'peerdesk' AND NOT t.tgisinternal"
+            ).fetchall()
+        }
+    assert {name for kind, name in named if kind == "index"} <= indexes
+    assert {name for kind, name in named if kind == "trigger"} <= triggers
