@@ -22,6 +22,7 @@ from .conftest import login_role, superuser
 
 pytestmark = pytest.mark.xdist_group("teamdb")
 PEERDESK = Path(sys.executable).parent / "peerdesk"
+BLOB = bytes([0, 1, 2, 255, 0, 92, 120]) * 3
 
 
 @pytest.fixture(scope="session")
@@ -88,6 +89,11 @@ def test_migrate_to_copies_counts_and_chain(
     cache_copy: Path, pg_cluster: Cluster, team_db: str, admin_url: str
 ) -> None:
     url = admin_url
+    raw = sqlite3.connect(cache_copy)
+    raw.execute("INSERT INTO vector_cells (cell, centroid) VALUES (777, ?)", (BLOB,))
+    raw.execute("UPDATE posts SET body_raw = ? WHERE id = 1", ("before\x00after",))
+    raw.commit()
+    raw.close()
     before = counts(cache_copy)
     code, _, _ = run("--db", str(cache_copy), "audit", "head")
     assert code == 0
@@ -107,6 +113,13 @@ def test_migrate_to_copies_counts_and_chain(
             "'roaming')"
         ).fetchone()
         closed = conn.execute("SELECT import_open FROM peerdesk.peerdesk_team").fetchone()
+        blob = conn.execute(
+            "SELECT centroid FROM peerdesk.vector_cells WHERE cell = 777"
+        ).fetchone()
+        body = conn.execute("SELECT body_raw FROM peerdesk.posts WHERE id = 1").fetchone()
+    assert blob == (BLOB,)  # bytes arrive as they were
+    assert body == ("before\ufffdafter",)  # PostgreSQL text holds no NUL: U+FFFD, counted
+    assert "texts held NUL characters" in out
     assert entry is not None and entry[:2] == ("pd-team-admin", "migrate_to")
     assert '"outcome": "done"' in entry[2]
     assert hits is not None and int(str(hits[0])) > 0  # full-text search works on the copy
