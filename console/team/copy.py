@@ -43,6 +43,7 @@ from console.team.location import redact
 MIGRATE_TO = register_action("migrate_to", Role.ADMIN)
 CHAINED = ("audit", "ledger")
 FTS_TABLES = ("thread_fts", "post_fts")
+CHUNK = 5000  # chained entries sent per round trip
 
 Progress = Callable[[str, int], None]
 """progress(table, rows copied)"""
@@ -191,24 +192,24 @@ def _copy_chained(conn: Connection, source: sqlite3.Connection, table: str) -> i
     after = int(str(newest[0])) if newest else 0
     columns = _columns(conn, table)
     select = ", ".join(f'"{c}"' for c in columns)
-    rows = source.execute(
-        f"SELECT {select} FROM {table} WHERE id > ? ORDER BY id",
-        (after,),
-    ).fetchall()
-    for row in rows:
-        if any(isinstance(v, str) and "\x00" in v for v in row):
-            raise TeamStoreError(
-                f"{table} entry {row[0]} holds a NUL character, which PostgreSQL text cannot "
-                "store; its hash would change. Nothing of this table was copied."
-            )
     marks = ", ".join(["%s"] * len(columns))
     if table == "audit":
-        call = f"SELECT peerdesk_audit_import({marks})"
+        call = f"SELECT peerdesk_audit_import({marks})".encode()
     else:
-        call = f"SELECT peerdesk_ledger_import(ROW({marks})::ledger)"
+        call = f"SELECT peerdesk_ledger_import(ROW({marks})::ledger)".encode()
+    rows = source.execute(f"SELECT {select} FROM {table} WHERE id > ? ORDER BY id", (after,))
+    copied = 0
     with conn.cursor() as cur:
-        cur.executemany(call.encode(), [tuple(r) for r in rows])
-    return len(rows)
+        while chunk := rows.fetchmany(CHUNK):  # streamed: a ledger may hold millions
+            for row in chunk:
+                if any(isinstance(v, str) and "\x00" in v for v in row):
+                    raise TeamStoreError(
+                        f"{table} entry {row[0]} holds a NUL character, which PostgreSQL text "
+                        "cannot store; its hash would change. Nothing of this table was copied."
+                    )
+            cur.executemany(call, [tuple(r) for r in chunk])
+            copied += len(chunk)
+    return copied
 
 
 def _copy_table(

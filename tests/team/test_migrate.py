@@ -207,3 +207,20 @@ def test_the_server_refuses_a_copy_by_a_role_outside_peerdesk_admin(
     with superuser(pg_cluster, team_db) as server:
         assert server.execute("SELECT count(*) FROM peerdesk.threads").fetchone() == (0,)
         assert server.execute("SELECT count(*) FROM peerdesk.copy_progress").fetchone() == (0,)
+
+
+def test_a_nul_in_an_audit_entry_stops_the_copy(
+    cache_copy: Path, pg_cluster: Cluster, team_db: str, admin_url: str
+) -> None:
+    from console import audit
+
+    desk = Desk.open(cache_copy)
+    with desk.cache.transaction() as conn:  # a chained entry PostgreSQL text cannot hold
+        audit.append(
+            conn, actor="al\x00ice", action="note", target_kind="thread", target_id=1, detail={}
+        )
+    with pytest.raises(TeamStoreError, match="audit entry .* holds a NUL character"):
+        migrate_to(desk.door, admin_url)
+    desk.cache.close()
+    with superuser(pg_cluster, team_db) as conn:
+        assert conn.execute("SELECT count(*) FROM peerdesk.audit").fetchone() == (0,)
