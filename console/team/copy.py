@@ -16,7 +16,9 @@
   cache with the outcome (the next run copies it along).
 - PostgreSQL text cannot hold NUL characters: a NUL in a copied text is stored as U+FFFD and
   counted in the report (never in the audit or the ledger, whose hashes would change: those
-  stop the copy with a message).
+  stop the copy with a message). Derived rows PostgreSQL cannot index (SKIPPED: duplicate
+  detection's terms longer than 2,000 bytes, from 200 kB hostile posts) are left out, counted
+  in the report and in the entry, and the row counts are checked without them.
 """
 
 from __future__ import annotations
@@ -44,6 +46,17 @@ MIGRATE_TO = register_action("migrate_to", Role.ADMIN)
 CHAINED = ("audit", "ledger")
 FTS_TABLES = ("thread_fts", "post_fts")
 CHUNK = 5000  # chained entries sent per round trip
+KEY_BYTES = 2000
+SKIPPED = {
+    # table: (the rows that are copied, why the others are not)
+    "dupe_terms": (
+        f"length(CAST(term AS BLOB)) <= {KEY_BYTES}",
+        f"terms longer than {KEY_BYTES:,} bytes: PostgreSQL cannot index a key that long, and "
+        "the table is a snapshot of document frequencies that `peerdesk dupes --rebuild` "
+        "recomputes",
+    ),
+}
+"""Derived rows a team database cannot hold; left out, counted and named in the report."""
 
 Progress = Callable[[str, int], None]
 """progress(table, rows copied)"""
@@ -54,6 +67,7 @@ class CopyReport:
     tables: dict[str, int] = field(default_factory=dict)  # table -> rows on the server
     resumed: list[str] = field(default_factory=list)  # tables an earlier run had finished
     nul_replaced: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # table -> rows left out (SKIPPED)
     audit_entries: int = 0
     audit_entry_id: int = 0  # the server's migrate_to entry
 
@@ -158,6 +172,8 @@ def _copy_plain(
     query = f"SELECT {select} FROM {table}"
     if table == "meta":  # the chains' heads are the server's own (its append functions)
         query += " WHERE key NOT IN ('audit_head', 'ledger_head')"
+    if table in SKIPPED:
+        query += f" WHERE {SKIPPED[table][0]}"
     rows = 0
     if _row_security(conn, table):  # COPY FROM refuses tables under row-level security (meta)
         insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
@@ -231,6 +247,12 @@ def _verify(conn: Connection, source: sqlite3.Connection, report: CopyReport) ->
     wrong = []
     for table in _tables_in_order(conn):
         here = int(source.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        if table in SKIPPED:
+            kept = f"SELECT count(*) FROM {table} WHERE {SKIPPED[table][0]}"
+            left_out = here - int(source.execute(kept).fetchone()[0])
+            if left_out:
+                report.skipped[table] = left_out
+            here -= left_out
         there = _count(conn, table)
         report.tables[table] = there
         if here != there:
@@ -281,6 +303,7 @@ def migrate_to(door: Door, url: str, progress: Progress | None = None) -> CopyRe
                 "audit_entries": report.audit_entries,
                 "resumed_after": len(report.resumed),
                 "nul_replaced": report.nul_replaced,
+                "skipped": report.skipped,
                 "outcome": "done",
             }
             row = conn.execute(
