@@ -115,6 +115,14 @@ KEYS: tuple[Key, ...] = (
         domain="close",
     ),
     Key(
+        "queue.member",
+        "M",
+        "member",
+        "Member",
+        tooltip="The thread author's member view (every source)",
+        show=False,
+    ),
+    Key(
         "queue.search",
         "slash",
         "search",
@@ -207,6 +215,14 @@ KEYS: tuple[Key, ...] = (
         "verify_answer",
         "Verify answer",
         tooltip="Check the focused answer in the Verification panel",
+        show=False,
+    ),
+    Key(
+        "thread.member",
+        "M",
+        "member",
+        "Member",
+        tooltip="The focused post's author: the member view (every source)",
         show=False,
     ),
     Key(
@@ -624,6 +640,16 @@ KEYS: tuple[Key, ...] = (
     # ReasonScreen (console.screens.verify_reason)
     Key("verify_reason.cancel", "escape", "cancel", "Cancel"),
     # MemberScreen (console.screens.member)
+    # MemberScreen (console.screens.member)
+    Key("member.back", "escape,q,backspace", "back", "Back", tooltip="Back to where you came from"),
+    Key(
+        "member.next_section",
+        "tab",
+        "section(1)",
+        "Next section",
+        tooltip="Jump to the next section",
+        show=False,
+    ),
 )
 
 BY_ID: dict[str, Key] = {key.id: key for key in KEYS}

@@ -163,7 +163,7 @@ def parse_filter(expression: str) -> Expression:
 
 
 def _age(part: str) -> tuple[int, bool]:
-    """ "age>2d" -> (2880, True): minutes, and whether it means older than."""
+    """Minutes of an age term, and whether it means older than: age>2d is (2880, True)."""
     match = _AGE.match(part.lower())
     if match is None:
         raise FilterError(f"{part!r}: write an age as age>2d or age<3h (m, h, d, w)")

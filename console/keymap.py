@@ -92,7 +92,7 @@ def _is_key(name: str) -> bool:
 
 
 def split_keys(value: str) -> list[str]:
-    """ "j, down" -> ["j", "down"] (a lone "," is the comma key)."""
+    """Keys of a comma-separated string: "j, down" is ["j", "down"]; a lone "," is comma."""
     if value.strip() == ",":
         return ["comma"]
     return [key_name(part) for part in value.split(",") if part.strip()]

@@ -30,6 +30,7 @@ from console.models import QueueItem
 from console.safe_text import printable
 from console.screens.base import DeskScreen
 from console.screens.keys import bindings
+from console.screens.member import open_member
 from widgets.key_bar import KeyBar
 from widgets.lazy_table import Column, LazyTable, Row
 from widgets.status_bar import StatusBar
@@ -502,6 +503,12 @@ class QueueScreen(DeskScreen):
                 self.decide("note", [current], body=text)
 
         self.app.push_screen(NoteScreen(current), save)
+
+    def action_member(self) -> None:
+        """The member view of the thread's author."""
+        current = self._current()
+        if current is not None:
+            open_member(self, thread_id=current)
 
     def action_select_author(self) -> None:
         current = self._current()

@@ -40,6 +40,7 @@ from console.models import ThreadView
 from console.safe_text import clip, printable
 from console.screens.base import DeskScreen
 from console.screens.keys import bindings
+from console.screens.member import open_member
 from console.screens.verification import (
     KnownAnswerLoaded,
     VerificationScreen,
@@ -405,6 +406,14 @@ class ThreadScreen(DeskScreen):
 
     def action_undo(self) -> None:
         self.post_message(DecisionMade(Decision("undo")))
+
+    def action_member(self) -> None:
+        """The member view of the focused post's author (or the thread's, before a post)."""
+        focused = self.focused
+        if isinstance(focused, PostView) and focused.key >= 0:
+            open_member(self, post_id=focused.key)
+        else:
+            open_member(self, thread_id=self.thread_id)
 
     def action_verify_answer(self) -> None:
         focused = self.focused
