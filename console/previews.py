@@ -7,6 +7,7 @@ what a short one does. Plain Python (no Textual).
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 
 from console.clock import now_iso
@@ -45,6 +46,7 @@ class ThreadPreview:
     question: PostExcerpt | None
     latest: PostExcerpt | None  # the newest reply (None: no reply yet)
     escalations: int  # open ones
+    accepted: PostExcerpt | None = None  # the accepted answer, when it is not the latest reply
 
 
 _POST = (
@@ -77,6 +79,9 @@ def preview(cache: Cache, thread_id: int, excerpt: int = EXCERPT) -> ThreadPrevi
         "LIMIT 1",
         (excerpt, accepted, thread_id),
     )
+    answer = None
+    if accepted and (latest is None or not latest[7]):
+        answer = cache.one(_POST + "WHERE p.id = ?", (excerpt, accepted, accepted))
     try:
         tags = tuple(str(t) for t in json.loads(head[5]))
     except ValueError:
@@ -97,13 +102,13 @@ def preview(cache: Cache, thread_id: int, excerpt: int = EXCERPT) -> ThreadPrevi
         question=_excerpt(question),
         latest=_excerpt(latest),
         escalations=int(head[12]),
+        accepted=_excerpt(answer),
     )
 
 
-def _excerpt(row: object) -> PostExcerpt | None:
-    if row is None:
+def _excerpt(r: sqlite3.Row | None) -> PostExcerpt | None:
+    if r is None:
         return None
-    r = tuple(row)  # type: ignore[call-overload]
     return PostExcerpt(
         author=str(r[0]),
         created_at=str(r[1]),
