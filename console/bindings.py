@@ -123,6 +123,14 @@ KEYS: tuple[Key, ...] = (
         show=False,
     ),
     Key(
+        "queue.preview",
+        "p",
+        "toggle_preview",
+        "Preview",
+        tooltip="Show or hide the preview pane (120 columns or more)",
+        show=False,
+    ),
+    Key(
         "queue.search",
         "slash",
         "search",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from console import audit, claims, decisions, members, outbox, sources, store
+from console import audit, claims, decisions, members, outbox, previews, sources, store
 from console.config import Config, load_config
 from console.db import Cache, open_cache
 from console.door import Door
@@ -190,6 +190,10 @@ class Desk:
 
     def threads_by_same_author(self, thread_id: int) -> list[int]:
         return store.open_threads_by_author_of(self.cache, thread_id)
+
+    def preview(self, thread_id: int) -> previews.ThreadPreview:
+        """The Queue's preview pane: question, latest reply, flags, claim (console.previews)."""
+        return previews.preview(self.cache, thread_id)
 
     # ---- one member across every source (console.members) ----
     def member(self, member_id: int) -> members.MemberProfile:

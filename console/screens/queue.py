@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input
@@ -31,8 +33,18 @@ from console.safe_text import printable
 from console.screens.base import DeskScreen
 from console.screens.keys import bindings
 from console.screens.member import open_member
+from console.screens.queue_preview import (
+    PAUSE as PREVIEW_PAUSE,
+)
+from console.screens.queue_preview import (
+    PREVIEW_FROM,
+    PreviewLoaded,
+    preview_parts,
+    sanitise,
+)
 from widgets.key_bar import KeyBar
 from widgets.lazy_table import Column, LazyTable, Row
+from widgets.preview import PreviewPane
 from widgets.status_bar import StatusBar
 from widgets.title_bar import TitleBar
 
@@ -143,6 +155,9 @@ class QueueScreen(DeskScreen):
         self._counter: QueueReader | None = None
         self._searcher: QueueReader | None = None  # search pages, off the Desk's connection
         self._reader_name = f"thread-reader-{id(self)}"
+        # at PREVIEW_FROM columns or more; p toggles it, PEERDESK_PREVIEW=off starts without it
+        self.preview_on = os.environ.get("PEERDESK_PREVIEW", "on").lower() != "off"
+        self._preview_timer: Timer | None = None
 
     # ---- layout ----
     def compose(self) -> ComposeResult:
@@ -154,9 +169,13 @@ class QueueScreen(DeskScreen):
         search.cursor_blink = False  # a blinking cursor repaints the screen twice a second
         search.display = False
         yield search
-        yield LazyTable(
-            COLUMNS, page_size=PAGE, empty_text="Nothing here needs a human.", id="queue-table"
-        )
+        with Horizontal(id="queue-body"):
+            yield LazyTable(
+                COLUMNS, page_size=PAGE, empty_text="Nothing here needs a human.", id="queue-table"
+            )
+            pane = PreviewPane(sanitise=sanitise, id="queue-preview")
+            pane.display = False
+            yield pane
         yield StatusBar(id="queue-status")
         yield KeyBar()
 
@@ -168,6 +187,71 @@ class QueueScreen(DeskScreen):
         self.table.focus()
         self._update_status()
         self.post_message(QueueRequested())
+
+    # ---- the preview pane (console.screens.queue_preview) ----
+    @property
+    def pane(self) -> PreviewPane:
+        return self.query_one("#queue-preview", PreviewPane)
+
+    def on_resize(self) -> None:
+        self._place_preview()
+
+    def _place_preview(self) -> None:
+        wanted = self.preview_on and self.size.width >= PREVIEW_FROM
+        if wanted != self.pane.display:
+            self.pane.display = wanted
+            if wanted:
+                self._preview_soon()
+
+    def action_toggle_preview(self) -> None:
+        if self.size.width < PREVIEW_FROM:
+            self.notify(
+                f"The preview needs {PREVIEW_FROM} columns or more",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.preview_on = not self.preview_on
+        self._place_preview()
+
+    @on(LazyTable.CursorMoved, "#queue-table")
+    def _on_cursor_moved(self, message: LazyTable.CursorMoved) -> None:
+        message.stop()
+        if self.pane.display:
+            self._preview_soon()
+
+    def _preview_soon(self) -> None:
+        """Read the preview once the cursor has rested (holding j reads nothing)."""
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        self._preview_timer = self.set_timer(PREVIEW_PAUSE, self._preview_now)
+
+    def _preview_now(self) -> None:
+        key = self.table.current_key
+        if key is None:
+            self.pane.clear("Nothing to preview.")
+            return
+        self.load_preview(int(key))  # type: ignore[call-overload]
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
+    def load_preview(self, thread_id: int) -> None:
+        try:
+            found = self.host.call_desk(lambda desk: desk.preview(thread_id))
+        except PeerdeskError as error:
+            self.post_message(PreviewLoaded(thread_id, None, str(error)))
+            return
+        self.post_message(PreviewLoaded(thread_id, found))
+
+    @on(PreviewLoaded)
+    def _on_preview_loaded(self, message: PreviewLoaded) -> None:
+        message.stop()
+        if message.thread_id != self._current():
+            return  # the cursor moved on; its own preview follows
+        if message.preview is None:
+            self.pane.clear(message.error)
+            return
+        title, facts, parts = preview_parts(message.preview, self.desk.actor)
+        self.pane.show(message.thread_id, title, facts, parts)
 
     # ---- what is shown ----
     def filter_names(self) -> tuple[str, ...]:
@@ -280,6 +364,8 @@ class QueueScreen(DeskScreen):
                 total, rows, offset=message.offset, keep_cursor=message.keep_cursor, exact=exact
             )
         self._update_status()
+        if self.pane.display:
+            self._preview_soon()
         if not self._shown_once:
             self._shown_once = True
             self.call_after_refresh(self.host.first_rows_shown)

@@ -29,6 +29,7 @@ SCREEN_MODULES = [
     "console.screens.rewards",
     "console.screens.help",
     "console.screens.member_ledger",
+    "console.screens.member",
     "console.screens.confirm",
     "console.screens.note",
     "console.screens.prompt",
