@@ -153,7 +153,7 @@ async def test_the_filter_line_applies_an_expression(desk: Desk) -> None:
         await type_filter(pilot, "tag:billing flagged")
         expected = [r["id"] for r in rows(desk, "tag:billing flagged")]
         assert expected and shown(app) == expected
-        assert "Queue · all · tag:billing flagged" in screen_text(pilot)
+        assert "Queue · all · search: tag:billing flagged" in screen_text(pilot)
 
 
 async def test_a_bad_expression_is_said_and_changes_nothing(desk: Desk) -> None:
