@@ -35,9 +35,10 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="peerdesk-bench-") as folder:
         copy = Path(folder) / "cache.sqlite3"
         started = time.perf_counter()
-        with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src, sqlite3.connect(
-            copy
-        ) as dst:
+        with (
+            sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src,
+            sqlite3.connect(copy) as dst,
+        ):
             src.backup(dst)
         out["backup_s"] = round(time.perf_counter() - started, 2)
         os.environ.setdefault("PEERDESK_SEMANTIC", "off")
