@@ -196,8 +196,13 @@ class PeerdeskApp(App[None]):
         screen = self.screen
         if isinstance(screen, HelpScreen):
             return
-        title = getattr(screen, "HELP_TITLE", type(screen).__name__.replace("Screen", ""))
-        self.push_screen(HelpScreen(screen, title))
+        title = getattr(screen, "HELP_TITLE", "") or type(screen).__name__.replace("Screen", "")
+        if not self.is_screen_installed("help"):  # one help screen, kept: later `?` only refill it
+            self.install_screen(HelpScreen(), "help")
+        help_screen = self.get_screen("help")
+        assert isinstance(help_screen, HelpScreen)
+        help_screen.show_for(screen, title)
+        self.push_screen(help_screen)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -17,18 +17,16 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Static
 
 from console.errors import PeerdeskError
 from console.messages import RefreshRequested
 from console.rewards.panel import RewardsData, evidence_text, load, suggested_period
 from console.rewards.service import Rewards
 from console.safe_text import printable
-from console.screens.base import DeskScreen
+from console.screens.panel import PanelScreen, back_binding
 from console.screens.prompt import PromptScreen
 from widgets.lazy_table import Column, LazyTable, Row
-from widgets.status_bar import StatusBar
-from widgets.title_bar import TitleBar
 
 TABS = (("members", "Members"), ("flags", "Flags"), ("batch", "Batch"), ("appeals", "Appeals"))
 MEMBER_COLUMNS = (
@@ -94,9 +92,11 @@ class RewardsTable(LazyTable):
         return action != "toggle_selection"
 
 
-class RewardsScreen(DeskScreen):
+class RewardsScreen(PanelScreen):
     CSS_PATH = "rewards.tcss"
     HELP_TITLE = "Rewards"
+    STATUS_ID = "rewards-status"
+    STATUS_RIGHT = "? help · 1-4 lists · esc queue"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "tab('members')", "Members", show=False, id="rewards.members"),
@@ -129,7 +129,7 @@ class RewardsScreen(DeskScreen):
             "n", "deny", "Deny", show=False, id="rewards.deny", tooltip="Deny the chosen appeal"
         ),
         Binding("r", "refresh", "Refresh", show=False, id="rewards.refresh"),
-        Binding("escape", "back", "Back", id="rewards.back", tooltip="Back to the Queue"),
+        back_binding("rewards"),
     ]
 
     def __init__(self) -> None:
@@ -142,8 +142,7 @@ class RewardsScreen(DeskScreen):
     def rewards(self) -> Rewards:
         return self.desk.rewards
 
-    def compose(self) -> ComposeResult:
-        yield TitleBar()
+    def compose_body(self) -> ComposeResult:
         yield Static("", id="rewards-summary", markup=False)
         yield Static("", id="rewards-tabs", markup=False)
         with ContentSwitcher(initial="rewards-members", id="rewards-lists"):
@@ -160,8 +159,6 @@ class RewardsScreen(DeskScreen):
             )
             yield RewardsTable(APPEAL_COLUMNS, empty_text="No appeals.", id="rewards-appeals")
         yield Static("", id="rewards-detail", markup=False)
-        yield StatusBar(id="rewards-status")
-        yield Footer(compact=True, show_command_palette=False)
 
     def table(self, name: str) -> LazyTable:
         return self.query_one(f"#rewards-{name}", LazyTable)
@@ -169,9 +166,6 @@ class RewardsScreen(DeskScreen):
     def on_mount(self) -> None:
         self.table("members").focus()
         self._show_tabs()
-        self.post_message(RewardsRequested())
-
-    def on_screen_resume(self) -> None:
         self.post_message(RewardsRequested())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -193,6 +187,10 @@ class RewardsScreen(DeskScreen):
     @on(RewardsLoaded)
     def _on_loaded(self, message: RewardsLoaded) -> None:
         message.stop()
+        first = not self._shown_once
+        self._shown_once = True
+        if not first and message.data == self.data:
+            return  # nothing changed since the last visit: the screen stays as it is
         data = self.data = message.data
         self.batch_id = data.batch.batch_id if data.batch else None
         self._fill(
@@ -283,9 +281,7 @@ class RewardsScreen(DeskScreen):
                 f"paid {b.money(b.paid_minor)} · prepared by {one_line(b.prepared_by)}"
             )
         self.query_one("#rewards-summary", Static).update(text)
-        bar = self.query_one("#rewards-status", StatusBar)
-        bar.left = f"Rewards · {len(data.members)} members · {len(data.flags)} flags"
-        bar.right = "? help · 1-4 lists · esc queue"
+        self.set_status(f"Rewards · {len(data.members)} members · {len(data.flags)} flags")
 
     def _show_tabs(self) -> None:
         counts = {
@@ -356,12 +352,6 @@ class RewardsScreen(DeskScreen):
     def action_cycle(self) -> None:
         names = [n for n, _ in TABS]
         self.action_tab(names[(names.index(self.tab) + 1) % len(names)])
-
-    def action_refresh(self) -> None:
-        self.post_message(RewardsRequested())
-
-    def action_back(self) -> None:
-        self.app.switch_mode("queue")
 
     # ---- decisions ----
     def _run(self, what: Callable[[Rewards], str]) -> None:
