@@ -20,7 +20,9 @@ What is measured, and how:
 4. Start-up: spawn to the first frame with Queue rows (`--starts` runs, median). Memory: the
    process's peak RSS (VmHWM) after every round.
 5. Floors: Python + Textual import + the first paint of a one-line Textual app in the same pty,
-   and that app's key-to-frame time; a bare SQLite read of a 100-row Queue page.
+   that app's key-to-frame time, the key-to-frame time of a switch between two one-line screens
+   (what any panel key or escape back costs in Textual itself); a bare SQLite read of a 100-row
+   Queue page.
 
 The machine is shared and the numbers are noisy: run it more than once and compare medians.
 """
@@ -614,6 +616,47 @@ Floor().run()
 """
 
 
+SWITCH_APP = """
+from textual.app import App
+from textual.screen import Screen
+from textual.widgets import Static
+class One(Screen):
+    def compose(self):
+        yield Static(f"floor {self.name} {self.app.n}", id="s")
+    def on_screen_resume(self):
+        for static in self.query("#s"):
+            static.update(f"floor {self.name} {self.app.n}")
+class Floor(App):
+    MODES = {"a": lambda: One(name="a"), "b": lambda: One(name="b")}
+    n = 0
+    def delay_update(self, delay=0.05):  # no 50 ms mask, as in peerdesk (console/app.py)
+        pass
+    def on_mount(self):
+        self.switch_mode("a")
+    def on_key(self, event):
+        self.n += 1
+        self.switch_mode("b" if self.current_mode == "a" else "a")
+Floor().run()
+"""
+
+
+def switch_floor(env: dict[str, str], presses: int) -> list[float]:
+    """A Textual app of two one-line screens (modes): key -> the other screen drawn."""
+    keys = []
+    term = Terminal([sys.executable, "-c", SWITCH_APP], env)
+    term.wait_until(lambda ln: "floor a 0" in ln[0], 30, "the switch floor app")
+    term.drain(0.3)
+    for n in range(1, presses + 1):
+        sent = term.send(b"j")
+        got = term.wait_until(lambda ln, n=n: ln[0].strip().endswith(f" {n}"), 5, "a switch")
+        keys.append(got.at - sent)
+        term.drain(0.02)
+    term.process.kill()
+    term.process.wait()
+    os.close(term.master)
+    return keys
+
+
 def floors(db: Path, presses: int = 30) -> dict[str, Any]:
     """What no key can beat here: Textual's own start and key-to-frame, a bare page read."""
     env = env_for(db)
@@ -631,6 +674,7 @@ def floors(db: Path, presses: int = 30) -> dict[str, Any]:
         term.process.kill()
         term.process.wait()
         os.close(term.master)
+    switches = switch_floor(env, presses)
     connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     reads = []
     for offset in (0, 100, 5000, 0, 100, 5000, 0, 100, 5000):
@@ -645,6 +689,7 @@ def floors(db: Path, presses: int = 30) -> dict[str, Any]:
     return {
         "textual_start_first_paint_s": round(statistics.median(starts), 3),
         "textual_key_to_frame": summary(keys),
+        "textual_screen_switch": summary(switches),
         "sqlite_queue_page_read": summary(reads),
     }
 

@@ -22,6 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.driver import Driver
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widget import AwaitMount
 from textual.worker import Worker, WorkerState
 
 from console.commands import KeyActions, QueueFilters
@@ -129,6 +130,30 @@ class PeerdeskApp(App[None]):
         self._ready_marker = os.environ.get("PEERDESK_BENCH_READY")
         self._times = {"app_init": time.time()}
         self._wanted_theme = theme or os.environ.get("PEERDESK_THEME")
+
+    # ---- switching panels without Textual's 50 ms mask ----
+    _instant_switch = False
+
+    def switch_mode(self, mode: str) -> AwaitMount:
+        """Textual's switch_mode, minus its 50 ms pause when the panel was shown before.
+
+        Textual holds every screen update for 50 ms on each mode switch (`delay_update`) to hide
+        a screen being composed. A panel shown before is still mounted (Textual keeps each mode's
+        screens) and complete, so there is nothing to hide: it is drawn at once. The first visit
+        keeps the pause."""
+        try:
+            self.get_screen_stack(mode)
+        except KeyError:
+            return super().switch_mode(mode)  # first visit: composed now, masked as Textual does
+        self._instant_switch = True
+        try:
+            return super().switch_mode(mode)
+        finally:
+            self._instant_switch = False
+
+    def delay_update(self, delay: float = 0.05) -> None:
+        if not self._instant_switch:
+            super().delay_update(delay)
 
     # ---- the Desk, one thread at a time ----
     def call_desk(self, fn: Callable[[Desk], T]) -> T:
