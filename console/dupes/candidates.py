@@ -33,7 +33,8 @@ from console.clock import now_iso
 from console.db import Cache
 from console.dupes import embed, fusion, language, vectors
 from console.dupes.scorer import STOP_WORDS, Doc, Idf, analyze, score, tokens
-from console.dupes.thresholds import PROPOSE, STRONG_SCORE  # noqa: F401 (STRONG_SCORE: re-exported)
+from console.dupes.thresholds import PROPOSE as PROPOSE  # re-exported: used here and by others
+from console.dupes.thresholds import STRONG_SCORE as STRONG_SCORE
 from console.errors import NotFound
 
 METHOD = "hybrid"  # FTS5 + embedding recall, fused rerank, calibrated probability
