@@ -33,6 +33,16 @@ from console.messages import OutboxStatus, RefreshRequested
 T = TypeVar("T")
 
 REFRESH_SECONDS = 30.0
+# Imported after the first rows are drawn, not before: what the first `enter` needs (the Thread
+# screen, the duplicate candidates with their scorer and numpy: ~0.2 s), so the first frame does
+# not wait for them and the first thread opened does not either.
+WARM_UP_AFTER = 0.3  # seconds after the first Queue rows
+WARM_MODULES = ("console.screens.thread", "console.dupes.candidates")
+
+
+def import_later() -> None:
+    for name in WARM_MODULES:
+        import_module(name)
 
 
 @dataclass(frozen=True)
@@ -178,6 +188,14 @@ class PeerdeskApp(App[None]):
         if self._ready_marker:
             times = {**self._times, "first_rows": time.time()}
             Path(self._ready_marker).write_text(json.dumps(times), encoding="utf-8")
+        if not self._warmed:
+            self._warmed = True
+            self.set_timer(WARM_UP_AFTER, self._warm_up)
+
+    _warmed = False
+
+    def _warm_up(self) -> None:
+        self.run_worker(import_later, thread=True, group="warm-up", exit_on_error=False)
 
     def _periodic_refresh(self) -> None:
         self.screen.post_message(RefreshRequested())
