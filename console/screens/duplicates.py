@@ -23,7 +23,7 @@ from typing import ClassVar, cast
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import Static
 
@@ -31,13 +31,8 @@ from console.desk import Desk
 from console.dupes.panel import PairRow, PairView, ThreadSide
 from console.messages import Decision, DecisionSaved
 from console.safe_text import clip, printable
-from console.screens.panel import (
-    DetailWanted,
-    ListDetailPanel,
-    PanelList,
-    back_binding,
-    panel_bindings,
-)
+from console.screens.keys import bindings
+from console.screens.panel import DetailWanted, ListDetailPanel, PanelList
 from widgets.lazy_table import Column, LazyTable, Row
 from widgets.side_by_side import Side as CompareSide
 from widgets.side_by_side import SideBySide
@@ -53,13 +48,6 @@ COLUMNS = (
     Column("Question"),
 )
 
-# screen action -> the role action the Desk checks (roles.ACTION_ROLES)
-ROLE_OF_DUPE_ACTION = {
-    "confirm": "dupe_confirm",
-    "reject": "dupe_reject",
-    "merge": "dupe_merge",
-    "undo": "undo",
-}
 DESK_ACTION = {"confirm": "dupe_confirm", "reject": "dupe_reject", "merge": "dupe_merge"}
 
 
@@ -149,54 +137,8 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
     LIST_ID = "pairs"
     DETAIL_ID = "pair-detail"
     STATUS_ID = "dupes-status"
-    ROLE_OF_ACTION = ROLE_OF_DUPE_ACTION
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "y",
-            "confirm",
-            "Confirm",
-            id="dupes.confirm",
-            tooltip="Confirm: close the thread as a duplicate of the original shown",
-        ),
-        Binding(
-            "n,x",
-            "reject",
-            "Reject",
-            id="dupes.reject",
-            tooltip="Reject: not a duplicate; the pair is never proposed again",
-        ),
-        Binding(
-            "m",
-            "merge",
-            "Merge",
-            id="dupes.merge",
-            tooltip="Merge: confirm, and show the duplicate's useful answers under the original",
-        ),
-        Binding(
-            "p",
-            "pick",
-            "Other",
-            id="dupes.pick",
-            tooltip="Show the thread's next candidate original (y then confirms that one)",
-        ),
-        Binding(
-            "u", "undo", "Undo", id="dupes.undo", tooltip="Undo your last decision (audited too)"
-        ),
-        *panel_bindings("dupes", what="comparison"),
-        Binding(
-            "o",
-            "open_original",
-            "Open original",
-            show=False,
-            id="dupes.open_original",
-            tooltip="Open the proposed original thread",
-        ),
-        Binding(
-            "r", "refresh", "Refresh", show=False, id="dupes.refresh", tooltip="Reload the pairs"
-        ),
-        back_binding("dupes"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("dupes")
 
     def __init__(self) -> None:
         super().__init__()

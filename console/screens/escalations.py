@@ -21,14 +21,15 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Sparkline, Static
 
 from console.desk import Desk
 from console.escalate.panel import EscalationRow, HistoryEntry, RuleRate, clock_text
 from console.messages import Decision
 from console.safe_text import clip, printable
-from console.screens.panel import ListDetailPanel, PanelList, back_binding, panel_bindings
+from console.screens.keys import bindings
+from console.screens.panel import ListDetailPanel, PanelList
 from widgets.lazy_table import Column, LazyTable, Row
 
 COLUMNS = (
@@ -48,19 +49,6 @@ STATE = {
     "waiting_on_customer": "customer",
     "resolved": "resolved",
     "dismissed": "dismissed",
-}
-# screen action -> the role action the Desk checks (console.escalate.actions.ESCALATION_ROLES)
-ROLE_OF_ACTION = {
-    "acknowledge": "esc_acknowledge",
-    "assign_me": "esc_assign",
-    "assign_other": "esc_assign",
-    "send": "esc_send",
-    "note": "esc_note",
-    "resolve": "esc_resolve",
-    "resolve_reply": "esc_resolve",
-    "dismiss": "esc_dismiss",
-    "reopen": "esc_reopen",
-    "undo": "undo",
 }
 
 
@@ -153,65 +141,8 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
     LIST_ID = "escalations"
     DETAIL_ID = "esc-detail"
     STATUS_ID = "esc-status"
-    ROLE_OF_ACTION = ROLE_OF_ACTION
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "a", "acknowledge", "Ack", id="esc.acknowledge", tooltip="Acknowledge: you have seen it"
-        ),
-        Binding("i", "assign_me", "Mine", id="esc.assign_me", tooltip="Assign it to yourself"),
-        Binding(
-            "I",
-            "assign_other",
-            "Assign",
-            id="esc.assign_other",
-            tooltip="Assign it to a named person",
-        ),
-        Binding(
-            "s",
-            "send",
-            "Support",
-            id="esc.send",
-            tooltip="Send to support (a ticket through the outbox)",
-        ),
-        Binding("n", "note", "Note", id="esc.note", tooltip="Add a note to its history"),
-        Binding("r", "resolve", "Resolve", id="esc.resolve", tooltip="Resolve it"),
-        Binding(
-            "R",
-            "resolve_reply",
-            "Resolve + reply",
-            show=False,
-            id="esc.resolve_reply",
-            tooltip="Resolve it and post a reply on the community thread (e.g. support's answer)",
-        ),
-        Binding(
-            "d",
-            "dismiss",
-            "Dismiss",
-            id="esc.dismiss",
-            tooltip="Dismiss it as a false alarm, with a reason",
-        ),
-        Binding(
-            "o",
-            "reopen",
-            "Reopen",
-            show=False,
-            id="esc.reopen",
-            tooltip="Reopen a resolved or dismissed one",
-        ),
-        Binding("u", "undo", "Undo", show=False, id="esc.undo", tooltip="Undo your last decision"),
-        Binding(
-            "c",
-            "toggle_closed",
-            "Closed",
-            show=False,
-            id="esc.closed",
-            tooltip="Show or hide resolved and dismissed ones",
-        ),
-        *panel_bindings("esc"),
-        Binding("f5", "refresh", "Refresh", show=False, id="esc.refresh", tooltip="Reload"),
-        back_binding("esc"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("esc")
 
     def __init__(self) -> None:
         super().__init__()

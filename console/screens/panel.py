@@ -3,8 +3,9 @@
 A panel is a mode of the app (console.app.PANELS): Textual keeps its screen installed after the
 first visit, so coming back never composes it again. `PanelScreen` gives every panel the title
 bar, the status bar and the one-line KeyBar (not Textual's Footer, which mounts a widget per key
-and recomposes them on every screen switch), escape back to the Queue, the role table that hides
-what the moderator's role cannot do, and a refresh on each visit that redraws only what changed.
+and recomposes them on every screen switch), escape back to the Queue (its keys come from the
+one table of console.bindings, like every screen's; DeskScreen derives the role table from
+them), and a refresh on each visit that redraws only what changed.
 
 `ListDetailPanel` is the list-on-top, detail-below panel (Duplicates, Verification,
 Escalations): one list worker, one detail worker, one decision worker, each with its request id
@@ -24,7 +25,6 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 
@@ -48,33 +48,6 @@ ListData = TypeVar("ListData")
 DetailData = TypeVar("DetailData")
 
 
-def panel_bindings(prefix: str, *, what: str = "detail") -> list[BindingType]:
-    """The keys every list + detail panel has, with ids under the panel's own prefix (the ids
-    users remap: `dupes.scroll_down`, `esc.back`…)."""
-    return [
-        Binding(
-            "J,shift+down",
-            "scroll_detail(1)",
-            "Scroll down",
-            show=False,
-            id=f"{prefix}.scroll_down",
-            tooltip=f"Scroll the {what} down",
-        ),
-        Binding(
-            "K,shift+up",
-            "scroll_detail(-1)",
-            "Scroll up",
-            show=False,
-            id=f"{prefix}.scroll_up",
-            tooltip=f"Scroll the {what} up",
-        ),
-    ]
-
-
-def back_binding(prefix: str, tooltip: str = "Back to the Queue") -> Binding:
-    return Binding("escape", "back", "Back", id=f"{prefix}.back", tooltip=tooltip)
-
-
 class PanelList(LazyTable):
     """A panel's list: no selection (each item is decided on its own)."""
 
@@ -93,9 +66,6 @@ class PanelScreen(DeskScreen):
     HELP_TITLE: ClassVar[str] = ""
     STATUS_ID: ClassVar[str] = "panel-status"
     STATUS_RIGHT: ClassVar[str] = "? help · esc queue"
-    # screen action -> the role action the domain checks; actions not listed are always shown
-    ROLE_OF_ACTION: ClassVar[dict[str, str]] = {}
-
     _shown_once = False  # the first load is done: a later visit refreshes
 
     def compose(self) -> ComposeResult:
@@ -112,9 +82,6 @@ class PanelScreen(DeskScreen):
         """Whether the moderator's role may do `action` (a screen action)."""
         needed = self.ROLE_OF_ACTION.get(action)
         return needed is None or self.desk.can(needed)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return self.role_allows(action)
 
     def set_status(self, left: str, right: str | None = None) -> None:
         bar = self.query_one(f"#{self.STATUS_ID}", StatusBar)

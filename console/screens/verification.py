@@ -23,7 +23,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import Static
 
@@ -33,13 +33,8 @@ from console.errors import PeerdeskError
 from console.messages import Decision
 from console.models import ThreadView
 from console.safe_text import clip, printable
-from console.screens.panel import (
-    DetailWanted,
-    ListDetailPanel,
-    PanelList,
-    back_binding,
-    panel_bindings,
-)
+from console.screens.keys import bindings
+from console.screens.panel import DetailWanted, ListDetailPanel, PanelList
 from console.verify.actions import REJECT_REASONS
 from console.verify.panel import Agreement, AnswerSide, AnswerView, Disagreement, KnownAnswer
 from console.verify.queue import QueueRow
@@ -65,17 +60,6 @@ KIND_LABEL = {
     "four_eyes": "4-eyes",
     "recheck": "re-check",
     "calibration": "calibrate",
-}
-
-# screen action -> the role action the domain checks (console.verify.actions.ROLE_ACTIONS)
-ROLE_OF_VERIFY_ACTION = {
-    "verify": "verify_answer",
-    "reject": "verify_reject",
-    "needs_edit": "verify_needs_edit",
-    "pick": "verify_pick",
-    "confirm": "verify_confirm",
-    "disagree": "verify_confirm",
-    "undo": "undo",
 }
 
 
@@ -264,70 +248,8 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
     DETAIL_ID = "answer-detail"
     STATUS_ID = "verify-status"
     STATUS_RIGHT = "? help · esc back"
-    ROLE_OF_ACTION = ROLE_OF_VERIFY_ACTION
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("v", "verify", "Verify", id="verify.verify", tooltip="Verified correct"),
-        Binding(
-            "x", "reject", "Reject", id="verify.reject", tooltip="Wrong: a reason and free text"
-        ),
-        Binding(
-            "e",
-            "needs_edit",
-            "Needs edit",
-            id="verify.needs_edit",
-            tooltip="Ask the author to edit it (a note through the outbox)",
-        ),
-        Binding(
-            "p",
-            "pick",
-            "Pick",
-            id="verify.pick",
-            tooltip="Pick the highlighted competing answer instead (four-eyes if it overturns "
-            "the asker's accept)",
-        ),
-        Binding(
-            "c",
-            "confirm",
-            "Confirm",
-            show=False,
-            id="verify.confirm",
-            tooltip="Second moderator: confirm the contested proposal",
-        ),
-        Binding(
-            "d",
-            "disagree",
-            "Disagree",
-            show=False,
-            id="verify.disagree",
-            tooltip="Second moderator: disagree with the proposal (goes to the review list)",
-        ),
-        Binding("u", "undo", "Undo", id="verify.undo", tooltip="Undo your last decision"),
-        Binding(
-            "right_square_bracket",
-            "competitor(1)",
-            "Next answer",
-            show=False,
-            id="verify.next_competitor",
-            tooltip="Highlight the next competing answer",
-        ),
-        Binding(
-            "left_square_bracket",
-            "competitor(-1)",
-            "Previous answer",
-            show=False,
-            id="verify.previous_competitor",
-            tooltip="Highlight the previous competing answer",
-        ),
-        *panel_bindings("verify", what="answer"),
-        Binding(
-            "o", "open_thread", "Open", show=False, id="verify.open", tooltip="Open the thread"
-        ),
-        Binding(
-            "r", "refresh", "Refresh", show=False, id="verify.refresh", tooltip="Reload the queue"
-        ),
-        back_binding("verify", "Back"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("verify")
 
     def __init__(self, focus_post: int | None = None) -> None:
         super().__init__()

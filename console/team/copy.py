@@ -119,6 +119,15 @@ def _check_target(conn: Connection, url: str) -> set[str]:
             f"{redact(url)} is at team schema {found}, this peerdesk writes {LATEST_VERSION}: "
             "run `peerdesk team-install URL` to upgrade it first"
         )
+    member = conn.execute(
+        "SELECT session_user, pg_has_role(session_user, 'peerdesk_admin', 'MEMBER')"
+    ).fetchone()
+    if member is None or not member[1]:
+        role = member[0] if member else "?"
+        raise TeamStoreError(
+            f"the database role {role} is not in peerdesk_admin on {redact(url)}: only an admin's "
+            "role can copy a cache in (GRANT peerdesk_admin TO the role, or connect as one)"
+        )
     done = {str(r[0]) for r in conn.execute("SELECT table_name FROM copy_progress").fetchall()}
     if not done:
         for table in _tables_in_order(conn):
@@ -128,6 +137,13 @@ def _check_target(conn: Connection, url: str) -> set[str]:
                     "no interrupted migrate-to was recorded there: migrate into a new database"
                 )
     return done
+
+
+def _row_security(conn: Connection, table: str) -> bool:
+    row = conn.execute(
+        "SELECT relrowsecurity FROM pg_class WHERE oid = %s::regclass", (table,)
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _copy_plain(
@@ -142,10 +158,21 @@ def _copy_plain(
     if table == "meta":  # the chains' heads are the server's own (its append functions)
         query += " WHERE key NOT IN ('audit_head', 'ledger_head')"
     rows = 0
-    with conn.cursor() as cur, cur.copy(copy) as writer:
-        for row in source.execute(query):
-            writer.write_row([_clean(v, report) for v in row])
-            rows += 1
+    if _row_security(conn, table):  # COPY FROM refuses tables under row-level security (meta)
+        insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+            sql.Identifier(table),
+            sql.SQL(", ").join(map(sql.Identifier, columns)),
+            sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+        )
+        values = [[_clean(v, report) for v in row] for row in source.execute(query)]
+        with conn.cursor() as cur:
+            cur.executemany(insert, values)
+        rows = len(values)
+    else:
+        with conn.cursor() as cur, cur.copy(copy) as writer:
+            for row in source.execute(query):
+                writer.write_row([_clean(v, report) for v in row])
+                rows += 1
     if "id" in columns:
         conn.execute(
             sql.SQL(

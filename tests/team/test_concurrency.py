@@ -140,3 +140,34 @@ def test_an_expired_lease_is_taken_over_and_the_old_sender_cannot_finish(
         assert [t.id for t in work.take_outbox(conn, "fast")] == [task.id]
         assert not work.finish_outbox(conn, task.id, "slow")  # its lease was taken over
         assert work.finish_outbox(conn, task.id, "fast")
+
+
+def test_threads_sharing_a_pool_send_each_item_once(pg_cluster: Cluster, team_db: str) -> None:
+    """One process, 8 sender threads, 4 pooled connections (console.team.connect.pool)."""
+    import threading
+
+    from console.team.connect import pool
+
+    _seed(pg_cluster, team_db, outbox_items=ITEMS)
+    url = pg_cluster.url(team_db, login_role(pg_cluster, "pd-team-mod0", "moderator"))
+    sent: list[int] = []
+    lock = threading.Lock()
+
+    def send(name: str) -> None:
+        while True:
+            with shared.connection() as conn:
+                batch = work.take_outbox(conn, name, limit=5)
+                for task in batch:
+                    assert work.finish_outbox(conn, task.id, name)
+            if not batch:
+                return
+            with lock:
+                sent.extend(t.id for t in batch)
+
+    with pool(url, max_size=4) as shared:
+        threads = [threading.Thread(target=send, args=(f"t{n}",)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert sorted(sent) == sorted(set(sent)) and len(sent) == ITEMS

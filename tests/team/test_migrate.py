@@ -18,10 +18,11 @@ from console.team.connect import TeamStoreError
 from console.team.copy import migrate_to
 
 from .cluster import Cluster
-from .conftest import superuser
+from .conftest import login_role, superuser
 
 pytestmark = pytest.mark.xdist_group("teamdb")
 PEERDESK = Path(sys.executable).parent / "peerdesk"
+BLOB = bytes([0, 1, 2, 255, 0, 92, 120]) * 3
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +49,12 @@ def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=300,
     )
     return path
+
+
+@pytest.fixture
+def admin_url(pg_cluster: Cluster, team_db: str) -> str:
+    """The team database as an admin's own login role (peerdesk_admin, not a superuser)."""
+    return pg_cluster.url(team_db, login_role(pg_cluster, "pd-team-admin", "admin"))
 
 
 @pytest.fixture
@@ -79,9 +86,14 @@ def run(*argv: str) -> tuple[int, str, str]:
 
 
 def test_migrate_to_copies_counts_and_chain(
-    cache_copy: Path, pg_cluster: Cluster, team_db: str
+    cache_copy: Path, pg_cluster: Cluster, team_db: str, admin_url: str
 ) -> None:
-    url = pg_cluster.url(team_db, "postgres")
+    url = admin_url
+    raw = sqlite3.connect(cache_copy)
+    raw.execute("INSERT INTO vector_cells (cell, centroid) VALUES (777, ?)", (BLOB,))
+    raw.execute("UPDATE posts SET body_raw = ? WHERE id = 1", ("before\x00after",))
+    raw.commit()
+    raw.close()
     before = counts(cache_copy)
     code, _, _ = run("--db", str(cache_copy), "audit", "head")
     assert code == 0
@@ -101,7 +113,15 @@ def test_migrate_to_copies_counts_and_chain(
             "'roaming')"
         ).fetchone()
         closed = conn.execute("SELECT import_open FROM peerdesk.peerdesk_team").fetchone()
-    assert entry is not None and entry[1] == "migrate_to" and '"outcome": "done"' in entry[2]
+        blob = conn.execute(
+            "SELECT centroid FROM peerdesk.vector_cells WHERE cell = 777"
+        ).fetchone()
+        body = conn.execute("SELECT body_raw FROM peerdesk.posts WHERE id = 1").fetchone()
+    assert blob == (BLOB,)  # bytes arrive as they were
+    assert body == ("before\ufffdafter",)  # PostgreSQL text holds no NUL: U+FFFD, counted
+    assert "texts held NUL characters" in out
+    assert entry is not None and entry[:2] == ("pd-team-admin", "migrate_to")
+    assert '"outcome": "done"' in entry[2]
     assert hits is not None and int(str(hits[0])) > 0  # full-text search works on the copy
     assert closed == (False,)
     # the server's copy verifies, and still holds the head the cache had before the copy
@@ -116,9 +136,9 @@ def test_migrate_to_copies_counts_and_chain(
 
 
 def test_migrate_to_resumes_after_an_interruption(
-    cache_copy: Path, pg_cluster: Cluster, team_db: str
+    cache_copy: Path, pg_cluster: Cluster, team_db: str, admin_url: str
 ) -> None:
-    url = pg_cluster.url(team_db, "postgres")
+    url = admin_url
     desk = Desk.open(cache_copy)
     copied: list[str] = []
 
@@ -139,9 +159,9 @@ def test_migrate_to_resumes_after_an_interruption(
 
 
 def test_a_tampered_server_copy_fails_verify(
-    cache_copy: Path, pg_cluster: Cluster, team_db: str
+    cache_copy: Path, pg_cluster: Cluster, team_db: str, admin_url: str
 ) -> None:
-    url = pg_cluster.url(team_db, "postgres")
+    url = admin_url
     assert run("--db", str(cache_copy), "migrate-to", url, "-q")[0] == 0
     with superuser(pg_cluster, team_db) as conn:  # only the owner (here: a superuser) can
         conn.execute("UPDATE peerdesk.audit SET actor = 'mallory' WHERE id = 3")
@@ -161,7 +181,7 @@ def test_migrate_to_is_admin_only(
     conn.commit()
     conn.close()
     grant_roles({"alice": ["moderator"]})
-    code, _, err = run("--db", str(cache_copy), "migrate-to", pg_cluster.url(team_db, "postgres"))
+    code, _, err = run("--db", str(cache_copy), "migrate-to", pg_cluster.url(team_db))
     assert code == 2 and "may not migrate to" in err
     with superuser(pg_cluster, team_db) as server:
         assert server.execute("SELECT count(*) FROM peerdesk.threads").fetchone() == (0,)
@@ -174,3 +194,16 @@ def test_migrate_to_needs_the_schema(cache_copy: Path, pg_cluster: Cluster, empt
     last = desk.audit_entries(limit=1)[0]
     assert last["action"] == "migrate_to" and last["detail"]["outcome"].startswith("failed")
     desk.cache.close()
+
+
+def test_the_server_refuses_a_copy_by_a_role_outside_peerdesk_admin(
+    cache_copy: Path, pg_cluster: Cluster, team_db: str
+) -> None:
+    """peerdesk's door lets the cache's admin through; the database still says no to a role
+    that is not in peerdesk_admin, before anything is copied."""
+    url = pg_cluster.url(team_db, login_role(pg_cluster, "pd-team-mod0", "moderator"))
+    code, _, err = run("--db", str(cache_copy), "migrate-to", url)
+    assert code == 2 and "pd-team-mod0 is not in peerdesk_admin" in err
+    with superuser(pg_cluster, team_db) as server:
+        assert server.execute("SELECT count(*) FROM peerdesk.threads").fetchone() == (0,)
+        assert server.execute("SELECT count(*) FROM peerdesk.copy_progress").fetchone() == (0,)
