@@ -234,9 +234,14 @@ def status_line(lines: list[str]) -> str:
     return lines[-2].strip()
 
 
+def table_part(lines: list[str]) -> list[str]:
+    """The lines left of the Queue's preview pane (at 120 columns or more), if it shows."""
+    return [line.split("│", 1)[0] for line in lines]
+
+
 def queue_position(lines: list[str]) -> tuple[int, int] | None:
     """(cursor row, total) from the Queue table's header line, 1-based."""
-    for line in lines[1:3]:
+    for line in table_part(lines[1:3]):
         if line.lstrip().startswith("Age"):
             match = _POSITION.search(line)
             if match:
@@ -250,7 +255,7 @@ def queue_rows(lines: list[str]) -> list[str]:
     """The table's row lines (between its header and the status bar)."""
     for index, line in enumerate(lines[1:4], start=1):
         if line.lstrip().startswith("Age"):
-            return lines[index + 1 : len(lines) - 2]
+            return table_part(lines[index + 1 : len(lines) - 2])
     return []
 
 

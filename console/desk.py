@@ -559,6 +559,34 @@ class Desk:
             record.update(summary)
         return summary
 
+    def catch_up_duplicates(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        embed_progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Embed threads without a vector, then recompute candidates computed without them
+        (console.dupes.catch_up; audited with the counts)."""
+        from console.dupes.catch_up import catch_up
+
+        with self.door.operation("dupes_rebuild", detail={"catch_up": True}) as record:
+            done = catch_up(self.cache, embed_progress=embed_progress, progress=progress)
+            summary: dict[str, Any] = {
+                "embedded_threads": done.embedded,
+                "refreshed_threads": done.refreshed,
+                "pairs_stored": done.pairs,
+                "skipped": done.skipped,
+            }
+            record.update(summary)
+        return summary
+
+    def duplicates_catch_up_pending(self) -> bool:
+        """Is there anything for `catch_up_duplicates` to do (checked before starting one)?"""
+        from console.dupes.catch_up import pending
+
+        self.door.check("dupes_rebuild")
+        return pending(self.cache)
+
     def evaluate_duplicates(self) -> Any:
         """Precision and recall of today's threshold on the pairs moderators decided."""
         from console.dupes.evaluate import evaluate

@@ -62,6 +62,7 @@ class KnownBinding:
     id: str
     keys: str  # the default keys, comma-separated
     scope: str
+    description: str = ""
 
 
 def key_name(key: str) -> str:

@@ -30,11 +30,14 @@ def known_bindings() -> list[KnownBinding]:
     from widgets.lazy_table import LazyTable
     from widgets.post_view import PostView
 
-    known = [KnownBinding(key.id, key.keys, key.scope) for key in KEYS]
+    known = [
+        KnownBinding(key.id, key.keys, key.scope, key.tooltip or key.description) for key in KEYS
+    ]
     for scope, widget in (("table", LazyTable), ("post", PostView)):
         for binding in widget.BINDINGS:
             if isinstance(binding, Binding) and binding.id:
-                known.append(KnownBinding(binding.id, binding.key, scope))
+                what = binding.tooltip or binding.description
+                known.append(KnownBinding(binding.id, binding.key, scope, what))
     return known
 
 

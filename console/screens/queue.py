@@ -163,7 +163,7 @@ class QueueScreen(DeskScreen):
     def compose(self) -> ComposeResult:
         yield TitleBar()
         search = Input(
-            placeholder="words or source: status: tag: flagged claimed: age>2d · esc clears",
+            placeholder="search words, or filter: source: status: tag: flagged claimed: age>2d",
             id="search",
         )
         search.cursor_blink = False  # a blinking cursor repaints the screen twice a second
@@ -282,7 +282,7 @@ class QueueScreen(DeskScreen):
         if self._filter_error:
             left += f" · {printable(self._filter_error, single_line=True)}"
         elif self.search_text:
-            left += f" · {printable(self.search_text, single_line=True)}"
+            left += f" · search: {printable(self.search_text, single_line=True)}"
         if table.selected:
             left += f" · {len(table.selected)} selected"
         self.query_one("#queue-status", StatusBar).left = left

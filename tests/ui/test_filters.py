@@ -153,7 +153,7 @@ async def test_the_filter_line_applies_an_expression(desk: Desk) -> None:
         await type_filter(pilot, "tag:billing flagged")
         expected = [r["id"] for r in rows(desk, "tag:billing flagged")]
         assert expected and shown(app) == expected
-        assert "Queue · all · tag:billing flagged" in screen_text(pilot)
+        assert "Queue · all · search: tag:billing flagged" in screen_text(pilot)
 
 
 async def test_a_bad_expression_is_said_and_changes_nothing(desk: Desk) -> None:
@@ -209,3 +209,26 @@ def test_snapshot_view_and_filter_80x24(snap_compare: Any, desk: Desk) -> None:
 
 def test_snapshot_view_and_filter_120x40(snap_compare: Any, desk: Desk) -> None:
     assert snap_compare(_view_app(desk), terminal_size=(120, 40), run_before=_to_view)
+
+
+# ---- headless: peerdesk queue --filter / --view ----
+def test_peerdesk_queue_takes_a_filter_and_a_view(
+    tmp_path: Path, ui_db: Path, desk: Desk, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from console.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text('[views]\nold = "age>2d"\n', encoding="utf-8")
+    base = ["--db", str(ui_db), "--config", str(config), "queue", "--json", "--limit", "100"]
+    assert main([*base, "--filter", "tag:sim flagged"]) == 0
+    got = [json.loads(line)["thread_id"] for line in capsys.readouterr().out.splitlines()]
+    assert got == [r["id"] for r in rows(desk, "tag:sim flagged")]
+    assert main([*base, "--view", "old", "--filter", "tag:billing"]) == 0
+    got = [json.loads(line)["thread_id"] for line in capsys.readouterr().out.splitlines()]
+    assert got and got == [r["id"] for r in rows(desk, "age>2d tag:billing")]
+    assert main([*base, "--filter", "age>2"]) == 2
+    assert "the age needs a unit" in capsys.readouterr().err
+    assert main([*base, "--view", "nope"]) == 2
+    assert "No view 'nope' in the config ([views]: old)" in capsys.readouterr().err

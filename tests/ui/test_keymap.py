@@ -153,3 +153,39 @@ def test_help_snapshot_with_a_user_key_120x40(snap_compare: Any, desk: Desk) -> 
         await settle(pilot)
 
     assert snap_compare(PeerdeskApp(desk), terminal_size=(120, 40), run_before=help_screen)
+
+
+# ---- headless: peerdesk keys ----
+def test_peerdesk_keys_lists_every_binding_with_the_users_keys(
+    tmp_path: Path, ui_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from console.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text('[keys]\n"queue.claim" = "ctrl+l"\n', encoding="utf-8")
+    assert main(["--db", str(ui_db), "--config", str(config), "keys", "--json"]) == 0
+    rows = {r["id"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert rows["queue.claim"] == {
+        "id": "queue.claim",
+        "keys": "ctrl+l",
+        "default": "c",
+        "does": "Claim the thread (a lease; others see it is yours)",
+    }
+    assert {b.id for b in known_bindings()} == set(rows)
+    assert rows["table.down"]["does"] == "Move down a row"  # a widget's own binding
+    assert main(["--db", str(ui_db), "--config", str(config), "keys", "--check"]) == 0
+    assert capsys.readouterr().out.strip() == "[keys]: 1 rebound, no clash"
+
+
+def test_peerdesk_keys_check_refuses_a_clash_in_one_line(
+    tmp_path: Path, ui_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from console.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text('[keys]\n"queue.claim" = "j"\n', encoding="utf-8")
+    assert main(["--db", str(ui_db), "--config", str(config), "keys", "--check"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "clashes with table.down on the queue screen" in err
