@@ -20,9 +20,6 @@ from console.config import Config, load_config
 from console.db import Cache, open_cache
 from console.door import Door
 from console.dupes import actions as _dupe_actions  # also registers the dupe_* decisions
-from console.dupes import panel as _dupe_panel
-from console.dupes.candidates import Candidate, candidates
-from console.dupes.panel import PairRow, PairView
 from console.errors import PeerdeskError
 from console.escalate.service import Escalations
 from console.identity import Identity, establish, requested_name
@@ -63,6 +60,10 @@ def storage_failure_text(error: BaseException) -> str:
 
 
 if TYPE_CHECKING:  # sync is imported when first used: it brings httpx, slow to import
+    # and the duplicate candidates bring the scorer, the embeddings and numpy: imported when
+    # first used too, so the console's first frame does not wait for them
+    from console.dupes.candidates import Candidate
+    from console.dupes.panel import PairRow, PairView
     from console.rewards.service import Rewards
     from sync.jsonl import ImportReport
     from sync.push import PushReport
@@ -274,20 +275,28 @@ class Desk:
     # ---- duplicates (console.dupes) ----
     def duplicate_pairs(self, offset: int = 0, limit: int = 100) -> list[PairRow]:
         """Threads with pending duplicate pairs, best pair first (highest score)."""
+        from console.dupes import panel as _dupe_panel
+
         return _dupe_panel.pending_pairs(self.cache, offset=offset, limit=limit)
 
     def duplicate_pairs_count(self) -> int:
+        from console.dupes import panel as _dupe_panel
+
         return _dupe_panel.pending_count(self.cache)
 
     def possible_duplicates(self, thread_id: int, *, weaker: bool = False) -> list[Candidate]:
         """The thread's proposed originals, best first (the Thread screen's banner); with
         `weaker`, also the pending candidates below the proposal threshold."""
+        from console.dupes.candidates import candidates
+
         return candidates(self.cache, thread_id, weaker=weaker)
 
     def duplicate_pair(
         self, link_id: int | None = None, *, pair: tuple[int, int] | None = None
     ) -> PairView:
         """One pair in full, by its link id or as (thread id, original id)."""
+        from console.dupes import panel as _dupe_panel
+
         if pair is not None:
             return _dupe_panel.pair(self.cache, pair[0], pair[1])
         if link_id is None:
@@ -314,6 +323,8 @@ class Desk:
 
     def duplicate_outcome(self, result: DecisionResult, thread_id: int, original_id: int) -> str:
         """What a duplicate decision did, in words (and what the platform will be told)."""
+        from console.dupes import panel as _dupe_panel
+
         return _dupe_panel.outcome(self.cache, result, thread_id, original_id)
 
     # ---- sync and the outbox (sync.*) ----
@@ -614,6 +625,8 @@ class Desk:
     def duplicate_candidates(
         self, thread_id: int, *, include_decided: bool = False, weaker: bool = False
     ) -> list[Candidate]:
+        from console.dupes.candidates import candidates
+
         return candidates(self.cache, thread_id, include_decided=include_decided, weaker=weaker)
 
     def strong_score(self) -> float:
@@ -623,6 +636,8 @@ class Desk:
 
     def strong_duplicates(self, limit: int = 50) -> list[tuple[int, str, float, int]]:
         """Threads with a strong pending candidate: (thread id, title, best score, candidates)."""
+        from console.dupes import panel as _dupe_panel
+
         return _dupe_panel.strong_threads(self.cache, limit)
 
     # ---- audit ----

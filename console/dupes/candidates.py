@@ -35,6 +35,8 @@ from console.clock import now_iso
 from console.db import Cache
 from console.dupes import embed, fusion, language, vectors
 from console.dupes.scorer import STOP_WORDS, Analyzed, Doc, Idf, analyze, score, tokens
+from console.dupes.thresholds import PROPOSE as PROPOSE  # re-exported: used here and by others
+from console.dupes.thresholds import STRONG_SCORE as STRONG_SCORE
 from console.errors import NotFound
 
 METHOD = "hybrid"  # FTS5 + embedding recall, fused rerank, calibrated probability
@@ -51,10 +53,7 @@ SEMANTIC_RECALL = 12  # nearest embeddings added to the pool
 OVERFETCH = 4  # FTS5 returns RECALL * OVERFETCH, of which the first RECALL possible originals stay
 KEEP = 5  # candidates stored per thread
 MIN_SCORE = 0.05  # pairs less likely than this are not stored at all
-# A pair is *proposed* (Thread band, Queue ≈, Duplicates panel) from this probability up: chosen
-# for a measured precision of at least 0.8 on the demo's planted duplicates (README, bench).
-PROPOSE = 0.5
-STRONG_SCORE = PROPOSE  # the Queue's "likely duplicates" filter and `≈` use the same threshold
+# PROPOSE (what is proposed) and STRONG_SCORE (the Queue's ≈) live in console.dupes.thresholds
 CLOSED_STATUSES = ("solved", "closed")
 TITLE_WEIGHT = 2.0  # BM25 weight of the title column against the body
 
