@@ -7,9 +7,11 @@ import multiprocessing
 import random
 from collections import Counter
 
+import psycopg
 import pytest
 
 from console.team import work
+from console.team.connect import OPTIONS
 
 from .cluster import Cluster
 from .conftest import as_role, login_role, superuser
@@ -65,17 +67,9 @@ def _sender(args: tuple[str, str, str, int]) -> list[int]:
     return sent
 
 
-def _connect(host: str, dbname: str, role: str):  # type: ignore[no-untyped-def]
-    import psycopg
-    from psycopg import sql
-
-    from console.team.connect import OPTIONS
-
-    conn = psycopg.connect(f"host={host} dbname={dbname} user=postgres", options=OPTIONS)
-    conn.autocommit = True
-    conn.execute(sql.SQL("SET SESSION AUTHORIZATION {}").format(sql.Identifier(role)))
-    conn.autocommit = False
-    return conn
+def _connect(host: str, dbname: str, role: str) -> psycopg.Connection[tuple[object, ...]]:
+    """The role's own login (peer authentication; the test account may log in as it)."""
+    return psycopg.connect(f"host={host} dbname={dbname} user={role}", options=OPTIONS)
 
 
 def _race(fn, cluster: Cluster, dbname: str) -> list[list[int]]:  # type: ignore[no-untyped-def]

@@ -69,7 +69,16 @@ def counts(path: Path) -> dict[str, int]:
     try:
         return {
             t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("threads", "posts", "audit", "ledger", "outbox", "thread_fts", "members")
+            for t in (
+                "threads",
+                "posts",
+                "audit",
+                "ledger",
+                "outbox",
+                "thread_fts",
+                "members",
+                "dupe_terms",
+            )
         }
     finally:
         conn.close()
@@ -92,6 +101,7 @@ def test_migrate_to_copies_counts_and_chain(
     raw = sqlite3.connect(cache_copy)
     raw.execute("INSERT INTO vector_cells (cell, centroid) VALUES (777, ?)", (BLOB,))
     raw.execute("UPDATE posts SET body_raw = ? WHERE id = 1", ("before\x00after",))
+    raw.execute("INSERT INTO dupe_terms VALUES (?, 1)", ("x" * 3000,))  # too long to index
     raw.commit()
     raw.close()
     before = counts(cache_copy)
@@ -104,6 +114,7 @@ def test_migrate_to_copies_counts_and_chain(
         for table, rows in before.items():
             found = conn.execute(f"SELECT count(*) FROM peerdesk.{table}").fetchone()
             expected = rows + 1 if table == "audit" else rows  # + the migrate_to entry
+            expected -= 1 if table == "dupe_terms" else 0  # the term too long to index
             assert found == (expected,), table
         entry = conn.execute(
             "SELECT actor, action, detail FROM peerdesk.audit ORDER BY id DESC LIMIT 1"
@@ -120,6 +131,7 @@ def test_migrate_to_copies_counts_and_chain(
     assert blob == (BLOB,)  # bytes arrive as they were
     assert body == ("before\ufffdafter",)  # PostgreSQL text holds no NUL: U+FFFD, counted
     assert "texts held NUL characters" in out
+    assert "left out 1 rows of dupe_terms: terms longer than 2,000 bytes" in out
     assert entry is not None and entry[:2] == ("pd-team-admin", "migrate_to")
     assert '"outcome": "done"' in entry[2]
     assert hits is not None and int(str(hits[0])) > 0  # full-text search works on the copy
@@ -207,3 +219,20 @@ def test_the_server_refuses_a_copy_by_a_role_outside_peerdesk_admin(
     with superuser(pg_cluster, team_db) as server:
         assert server.execute("SELECT count(*) FROM peerdesk.threads").fetchone() == (0,)
         assert server.execute("SELECT count(*) FROM peerdesk.copy_progress").fetchone() == (0,)
+
+
+def test_a_nul_in_an_audit_entry_stops_the_copy(
+    cache_copy: Path, pg_cluster: Cluster, team_db: str, admin_url: str
+) -> None:
+    from console import audit
+
+    desk = Desk.open(cache_copy)
+    with desk.cache.transaction() as conn:  # a chained entry PostgreSQL text cannot hold
+        audit.append(
+            conn, actor="al\x00ice", action="note", target_kind="thread", target_id=1, detail={}
+        )
+    with pytest.raises(TeamStoreError, match="audit entry .* holds a NUL character"):
+        migrate_to(desk.door, admin_url)
+    desk.cache.close()
+    with superuser(pg_cluster, team_db) as conn:
+        assert conn.execute("SELECT count(*) FROM peerdesk.audit").fetchone() == (0,)

@@ -218,3 +218,15 @@ def test_both_backends_have_the_same_indexes_and_triggers(
         }
     assert {name for kind, name in named if kind == "index"} <= indexes
     assert {name for kind, name in named if kind == "trigger"} <= triggers
+
+
+def test_a_huge_post_is_indexed_by_its_beginning(pg_cluster: Cluster, team_db: str) -> None:
+    body = "roaming " + " ".join(f"w{n}" for n in range(600_000))  # ~4.6 MB of distinct words
+    with superuser(pg_cluster, team_db) as conn:
+        conn.execute("INSERT INTO peerdesk.post_fts (rowid, body) VALUES (1, %s)", (body,))
+        found = conn.execute(
+            "SELECT rowid FROM peerdesk.post_fts WHERE document @@ to_tsquery('simple', 'roaming')"
+        ).fetchall()
+        stored = conn.execute("SELECT length(body) FROM peerdesk.post_fts").fetchone()
+    assert found == [(1,)]
+    assert stored == (len(body),)  # the text itself is kept whole
