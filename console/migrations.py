@@ -566,6 +566,11 @@ MIGRATIONS: list[list[str]] = [
               WHERE post_id = old.id;
            END""",
     ],
+    # 11 (views): a member's accounts on every source are found by username, any case (the
+    # member view, console.members); without it, every `M` read the whole members table
+    [
+        """CREATE INDEX IF NOT EXISTS members_username_lower ON members (lower(username))""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)
