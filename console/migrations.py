@@ -566,6 +566,13 @@ MIGRATIONS: list[list[str]] = [
               WHERE post_id = old.id;
            END""",
     ],
+    # 11 (payguard): four-eyes on identities. The OS account behind the preparer and each
+    # approver (their name when it is not an override), so one account cannot prepare under
+    # its own name and approve under an override, or the other way round.
+    [
+        """ALTER TABLE payout_batches ADD COLUMN prepared_os_user TEXT""",
+        """ALTER TABLE payout_approvals ADD COLUMN approver_os_user TEXT""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -28,7 +28,7 @@ from console.db import Cache
 from console.rewards.accrue import accrue
 from console.rewards.fraud import near_copies
 from console.rewards.schedule import parse_schedule
-from console.rewards.service import store_schedule
+from console.rewards.schedule_store import install_schedule
 
 SCHEDULE = """\
 # The demo community's points schedule (Kestrel Mobile's "Community Rewards").
@@ -314,6 +314,7 @@ def plant(cache: Cache, seed: int) -> dict[str, list[str]]:
     planter.copy_paste(copies=3, others=5)
     planter.write()
     schedule = parse_schedule(SCHEDULE, "the demo schedule")
-    store_schedule(cache, schedule, "peerdesk-demo")
-    accrue(cache, schedule, actor="peerdesk-demo")
+    with cache.transaction() as conn:
+        install_schedule(conn, schedule, loaded_by="peerdesk-demo")
+    accrue(cache, schedule)
     return planter.truth

@@ -191,6 +191,79 @@ def entries_of(cache: Cache, member_id: int, limit: int = 500) -> list[dict[str,
     return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
 
 
+@dataclass(frozen=True)
+class LedgerLine:
+    """One ledger entry as a member's statement shows it (points and money signed)."""
+
+    entry_id: int
+    kind: str  # accrual, reversal, payout, payout_return
+    rule: str  # what earned or took it: accepted_answer, helpful_vote, payout, member_banned...
+    event_key: str  # the event it pays for (post:12, vote:7, line:3)
+    thread_id: int | None
+    points: int
+    amount_minor: int
+    currency: str
+    schedule_version: str
+    occurred_at: str
+    reverses: int | None
+    line_id: int | None  # the payout line, for payout and payout_return entries
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MemberLedger:
+    """One member's balance and ledger lines, newest first (the member view, `ledger lines`)."""
+
+    member_id: int
+    username: str
+    points: int  # the balance: the sum of every entry, not only of the lines shown
+    amount_minor: int
+    entries: int  # how many entries the member has in all
+    lines: list[LedgerLine]
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.lines) < self.entries
+
+
+def member_lines(cache: Cache, member_id: int, *, limit: int = 500) -> MemberLedger:
+    """`member_id`'s balance and newest `limit` ledger lines; NotFound for an unknown member.
+
+    A read: no role needed (the member's own statement, as in the Rewards panel)."""
+    from console.errors import NotFound
+
+    member = cache.one("SELECT username FROM members WHERE id = ?", (member_id,))
+    if member is None:
+        raise NotFound(f"There is no member {member_id}")
+    totals = cache.one(
+        "SELECT coalesce(sum(points), 0), coalesce(sum(amount_minor), 0), count(*) FROM ledger "
+        "WHERE member_id = ?",
+        (member_id,),
+    )
+    points, amount, count = (
+        (int(totals[0]), int(totals[1]), int(totals[2])) if totals else (0, 0, 0)
+    )
+    lines = [
+        LedgerLine(
+            entry_id=int(r["id"]),
+            kind=str(r["kind"]),
+            rule=str(r["rule"]),
+            event_key=str(r["event_key"]),
+            thread_id=r["thread_id"],
+            points=int(r["points"]),
+            amount_minor=int(r["amount_minor"]),
+            currency=str(r["currency"]),
+            schedule_version=str(r["schedule_version"]),
+            occurred_at=str(r["occurred_at"]),
+            reverses=r["reverses"],
+            line_id=r["line_id"],
+            detail=r["detail"],
+        )
+        for r in entries_of(cache, member_id, limit)
+    ]
+    return MemberLedger(member_id, str(member[0]), points, amount, count, lines)
+
+
 def daily_points(cache: Cache, member_id: int, start: str, days: int) -> list[int]:
     """Points earned (accruals less reversals) per UTC day for `days` days from `start`."""
     from datetime import date, timedelta

@@ -55,7 +55,7 @@ APPEAL_COLUMNS = (
     Column("Appeal"),
 )
 
-# screen action -> the rewards action the domain checks (console.rewards.permissions)
+# screen action -> the rewards action the domain checks (console.rewards.actions, in ACTION_ROLES)
 ROLE_OF_ACTION = {
     "prepare": "payout_prepare",
     "approve": "payout_approve",

@@ -14,6 +14,7 @@ TABLES = [
     ("console.screens.sync", "ROLE_OF_SYNC_ACTION"),
     ("console.screens.duplicates", "ROLE_OF_DUPE_ACTION"),
     ("console.screens.escalations", "ROLE_OF_ACTION"),
+    ("console.screens.rewards", "ROLE_OF_ACTION"),
 ]
 
 
