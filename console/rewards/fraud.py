@@ -17,8 +17,9 @@ evidence and releases or keeps the line (console.rewards.payouts). Checks:
 - burst: far more paid answers of one's own (accepted, verified, first responses, duplicates
   flagged; not votes received) in the last week before the period ends than the member's usual
   rate;
-- rejected_by_verification: points for answers that verification later rejected (only when
-  console.verify's `verifications` table exists).
+- rejected_by_verification: points still held for answers that verification later rejected
+  (their accepted-answer accrual and the helpful votes they earned; console.verify's
+  `verifications` table).
 """
 
 from __future__ import annotations
@@ -433,20 +434,42 @@ def bursts(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
 
 
 def rejected_by_verification(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
-    found: dict[int, list[int]] = defaultdict(list)
-    for member, post in conn.execute(
-        "SELECT DISTINCT l.member_id, p.id FROM verifications v JOIN posts p ON p.id = v.post_id "
-        "JOIN ledger l ON l.kind = 'accrual' AND l.rule = 'accepted_answer' "
-        "AND l.event_key = 'post:' || p.id WHERE v.state = 'rejected' AND l.occurred_at < ?",
+    """Members still holding points for answers that answer verification rejected.
+
+    Reads console.verify's `verifications` (state `rejected`): the answer's accepted-answer
+    accrual and the helpful votes it earned, unless already reversed. (A verified-answer accrual
+    is reversed by the ledger itself when the verification is undone or rejected.)"""
+    found: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+    for member, post, points, reason, decided_by, decided_at in conn.execute(
+        "SELECT l.member_id, v.post_id, l.points, v.reject_reason, v.decided_by, v.decided_at "
+        "FROM verifications v JOIN ledger l ON l.kind = 'accrual' AND ("
+        "(l.rule = 'accepted_answer' AND l.event_key = 'post:' || v.post_id) OR "
+        "(l.rule = 'helpful_vote' AND l.event_key IN "
+        "(SELECT 'vote:' || x.id FROM votes x WHERE x.post_id = v.post_id))) "
+        "WHERE v.state = 'rejected' AND l.occurred_at < ? AND l.points > 0 "
+        # a reversal has the accrual's rule and event (the ledger_once index finds it)
+        "AND NOT EXISTS (SELECT 1 FROM ledger r WHERE r.kind = 'reversal' AND r.rule = l.rule "
+        "AND r.event_key = l.event_key)",
         (end,),
     ):
-        found[int(member)].append(int(post))
+        post_found = found[int(member)].setdefault(
+            int(post),
+            {
+                "post": int(post),
+                "points": 0,
+                "reason": reason,
+                "rejected_by": decided_by,
+                "rejected_at": decided_at,
+            },
+        )
+        post_found["points"] += int(points)
     return [
         Flag(
             "rejected_by_verification",
             member,
-            f"{len(posts)} paid answer(s) later rejected by verification",
-            {"posts": sorted(posts)},
+            f"{len(posts)} paid answer(s) later rejected by verification "
+            f"({sum(p['points'] for p in posts.values())} points)",
+            {"answers": [posts[p] for p in sorted(posts)]},
         )
         for member, posts in sorted(found.items())
     ]
@@ -462,7 +485,7 @@ RUNNERS: dict[str, tuple[CheckFn, Callable[[sqlite3.Connection], bool]]] = {
     "burst": (bursts, lambda c: True),
     "rejected_by_verification": (
         rejected_by_verification,
-        lambda c: has_table(c, "verifications", "post_id", "state"),
+        lambda c: has_table(c, "verifications", "post_id", "state") and has_table(c, "votes"),
     ),
 }
 

@@ -42,6 +42,7 @@ STAFF = {
     "una": ["payout_approver"],
     "root": ["admin"],
     "ada": ["admin"],
+    "zoe": ["moderator"],
 }
 
 
