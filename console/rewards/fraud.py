@@ -496,13 +496,18 @@ def rejected_by_verification(conn: sqlite3.Connection, start: str, end: str) -> 
     accrual and the helpful votes it earned, unless already reversed. (A verified-answer accrual
     is reversed by the ledger itself when the verification is undone or rejected.)"""
     found: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+    # the rejected answers' events first (few), then their entries by the ledger_once index:
+    # CROSS JOIN keeps SQLite from scanning the ledger and probing verifications instead
     for member, post, points, reason, decided_by, decided_at in conn.execute(
-        "SELECT l.member_id, v.post_id, l.points, v.reject_reason, v.decided_by, v.decided_at "
-        "FROM verifications v JOIN ledger l ON l.kind = 'accrual' AND ("
-        "(l.rule = 'accepted_answer' AND l.event_key = 'post:' || v.post_id) OR "
-        "(l.rule = 'helpful_vote' AND l.event_key IN "
-        "(SELECT 'vote:' || x.id FROM votes x WHERE x.post_id = v.post_id))) "
-        "WHERE v.state = 'rejected' AND l.occurred_at < ? AND l.points > 0 "
+        "WITH events (post_id, rule, event_key, reason, decided_by, decided_at) AS ("
+        "SELECT post_id, 'accepted_answer', 'post:' || post_id, reject_reason, decided_by, "
+        "decided_at FROM verifications WHERE state = 'rejected' UNION ALL "
+        "SELECT v.post_id, 'helpful_vote', 'vote:' || x.id, v.reject_reason, v.decided_by, "
+        "v.decided_at FROM verifications v JOIN votes x ON x.post_id = v.post_id "
+        "WHERE v.state = 'rejected') "
+        "SELECT l.member_id, e.post_id, l.points, e.reason, e.decided_by, e.decided_at "
+        "FROM events e CROSS JOIN ledger l ON l.kind = 'accrual' AND l.rule = e.rule "
+        "AND l.event_key = e.event_key WHERE l.occurred_at < ? AND l.points > 0 "
         # a reversal has the accrual's rule and event (the ledger_once index finds it)
         "AND NOT EXISTS (SELECT 1 FROM ledger r WHERE r.kind = 'reversal' AND r.rule = l.rule "
         "AND r.event_key = l.event_key)",
