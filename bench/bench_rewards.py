@@ -128,6 +128,7 @@ def build_ledger(path: Path, entries: int, members: int, seed: int = 7) -> dict[
         )
     conn.execute("DROP INDEX ledger_once")
     conn.execute("DROP INDEX ledger_member")
+    conn.execute("DROP INDEX ledger_accruals_by_time")
     prev = ledger.GENESIS
     written = 0
     hashing = 0.0
@@ -151,6 +152,10 @@ def build_ledger(path: Path, entries: int, members: int, seed: int = 7) -> dict[
         conn.execute(
             "CREATE INDEX ledger_member ON ledger (member_id, occurred_at, kind, amount_minor, "
             "points)"
+        )
+        conn.execute(
+            "CREATE INDEX ledger_accruals_by_time ON ledger (occurred_at, rule, member_id, kind) "
+            "WHERE kind = 'accrual'"
         )
         cache.set_meta(ledger.HEAD_KEY, f"{entries}:{prev}")
     index_s = time.perf_counter() - mark

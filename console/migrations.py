@@ -572,6 +572,10 @@ MIGRATIONS: list[list[str]] = [
     [
         """ALTER TABLE payout_batches ADD COLUMN prepared_os_user TEXT""",
         """ALTER TABLE payout_approvals ADD COLUMN approver_os_user TEXT""",
+        # accruals by time: the burst check reads the weeks before a period's end, so its cost
+        # follows the activity in that window, not the ledger's whole history
+        """CREATE INDEX IF NOT EXISTS ledger_accruals_by_time
+            ON ledger (occurred_at, rule, member_id, kind) WHERE kind = 'accrual'""",
     ],
 ]
 

@@ -57,7 +57,7 @@ COPY_RATIO = 98.5
 COPY_MIN_COPIES = 2
 COPY_MIN_SHARE = 0.25
 COPY_STOCK_AUTHORS = 3  # a line this many other members posted is community stock text
-COPY_MIN_PARTICULAR = 40  # characters of non-stock text a copy must reproduce
+COPY_MIN_PARTICULAR = 24  # characters of non-stock text a copy must reproduce (a greeting)
 BURST_DAYS = 7
 BURST_BASELINE_DAYS = 56
 BURST_MIN_EVENTS = 8
@@ -463,6 +463,7 @@ def bursts(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
     base_from = iso(end_at - timedelta(days=BURST_DAYS + BURST_BASELINE_DAYS))
     rows = conn.execute(
         "SELECT member_id, sum(occurred_at >= ?), sum(occurred_at < ?) FROM ledger "
+        "INDEXED BY ledger_accruals_by_time "
         "WHERE kind = 'accrual' AND rule != 'helpful_vote' AND occurred_at >= ? "
         "AND occurred_at < ? GROUP BY member_id",
         (recent_from, recent_from, base_from, end),

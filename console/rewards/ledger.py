@@ -91,10 +91,9 @@ class Appender:
             is not None
         )
 
-    def append(self, entry: Entry) -> int | None:
-        """Write `entry`; None (and nothing written) if its (kind, rule, event) is already there."""
+    def _row(self, entry: Entry, entry_id: int, prev_hash: str) -> dict[str, Any]:
         row = {
-            "id": self.last_id + 1,
+            "id": entry_id,
             "member_id": entry.member_id,
             "kind": entry.kind,
             "rule": entry.rule,
@@ -112,8 +111,46 @@ class Appender:
         }
         if not isinstance(row["amount_minor"], int) or not isinstance(row["points"], int):
             raise TypeError("ledger amounts are whole numbers of points and minor units")
-        row["prev_hash"] = self.last_hash
-        row["hash"] = digest(self.last_hash, row)
+        row["prev_hash"] = prev_hash
+        row["hash"] = digest(prev_hash, row)
+        return row
+
+    def append_new(self, entries: list[Entry]) -> list[int]:
+        """Write entries whose (kind, rule, event) cannot be in the ledger yet (a new payout
+        line's entry), in one statement; the head is updated once. A duplicate is an error
+        (IntegrityError: the caller's transaction is rolled back), never skipped."""
+        rows = []
+        entry_id, prev = self.last_id, self.last_hash
+        for entry in entries:
+            entry_id += 1
+            row = self._row(entry, entry_id, prev)
+            prev = row["hash"]
+            rows.append(row)
+        if not rows:
+            return []
+        self.conn.executemany(
+            "INSERT INTO ledger (id, member_id, kind, rule, event_key, thread_id, points, "
+            "amount_minor, currency, schedule_version, occurred_at, recorded_at, reverses, "
+            "line_id, detail, prev_hash, hash) VALUES (:id, :member_id, :kind, :rule, "
+            ":event_key, :thread_id, :points, :amount_minor, :currency, :schedule_version, "
+            ":occurred_at, :recorded_at, :reverses, :line_id, :detail, :prev_hash, :hash)",
+            rows,
+        )
+        self.last_id, self.last_hash = entry_id, prev
+        self._write_head()
+        self.written += len(rows)
+        return [int(r["id"]) for r in rows]
+
+    def _write_head(self) -> None:
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (HEAD_KEY, f"{self.last_id}:{self.last_hash}"),
+        )
+
+    def append(self, entry: Entry) -> int | None:
+        """Write `entry`; None (and nothing written) if its (kind, rule, event) is already there."""
+        row = self._row(entry, self.last_id + 1, self.last_hash)
         cursor = self.conn.execute(
             "INSERT INTO ledger (id, member_id, kind, rule, event_key, thread_id, points, "
             "amount_minor, currency, schedule_version, occurred_at, recorded_at, reverses, "
@@ -126,11 +163,7 @@ class Appender:
         if cursor.rowcount == 0:
             return None  # this (kind, rule, event) is already in the ledger: never twice
         self.last_id, self.last_hash = int(str(row["id"])), str(row["hash"])
-        self.conn.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (HEAD_KEY, f"{self.last_id}:{self.last_hash}"),
-        )
+        self._write_head()
         self.written += 1
         return self.last_id
 

@@ -176,33 +176,44 @@ def prepare(
     payable = _payable(conn, span.end, threshold)
     run = run_checks(conn, span.start, span.end, checks)
     flagged = run.by_member()
-    appender = Appender(conn)
-    total = 0
-    held = 0
-    for member, points, amount, rtype, receiver in payable:
-        line_cursor = conn.execute(
-            "INSERT INTO payout_lines (batch_id, member_id, points, amount_minor, state, "
-            "recipient_type, receiver) VALUES (?, ?, ?, ?, 'ready', ?, ?)",
-            (batch_id, member, points, amount, rtype, receiver),
+    # set-based: every line in one statement, their ids by member, every payout entry in one
+    conn.executemany(
+        "INSERT INTO payout_lines (batch_id, member_id, points, amount_minor, state, "
+        "recipient_type, receiver) VALUES (?, ?, ?, ?, 'ready', ?, ?)",
+        [
+            (batch_id, m, pts, amount, rtype, receiver)
+            for m, pts, amount, rtype, receiver in payable
+        ],
+    )
+    line_of = {
+        int(r[0]): int(r[1])
+        for r in conn.execute(
+            "SELECT member_id, id FROM payout_lines WHERE batch_id = ?", (batch_id,)
         )
-        line_id = int(line_cursor.lastrowid or 0)
-        appender.append(
+    }
+    Appender(conn).append_new(
+        [
             Entry(
                 member_id=int(member),
                 kind="payout",
                 rule="payout",
-                event_key=f"line:{line_id}",
+                event_key=f"line:{line_of[int(member)]}",
                 points=-int(points),
                 amount_minor=-int(amount),
                 currency=schedule.currency,
                 schedule_version=schedule.version,
                 occurred_at=span.end,
-                line_id=line_id,
+                line_id=line_of[int(member)],
                 detail={"batch": batch_id, "period": span.name},
             )
-        )
-        _pause("prepare:lines")  # a line and its payout entry written, the batch not committed
-        total += int(amount)
+            for member, points, amount, _rtype, _receiver in payable
+        ]
+    )
+    _pause("prepare:lines")  # the lines and their payout entries written, not committed
+    total = sum(int(row[2]) for row in payable)
+    held = 0
+    for member, _points, _amount, _rtype, receiver in payable:
+        line_id = line_of[int(member)]
         reasons = [f.summary for f in flagged.get(int(member), [])]
         if receiver is None:
             conn.execute(
@@ -215,16 +226,10 @@ def prepare(
             held += 1
             conn.execute("UPDATE payout_lines SET state = 'held' WHERE id = ?", (line_id,))
             _history(conn, line_id, "hold", "peerdesk", "; ".join(reasons), now)
-    line_of = {
-        int(r[0]): int(r[1])
-        for r in conn.execute(
-            "SELECT member_id, id FROM payout_lines WHERE batch_id = ?", (batch_id,)
-        )
-    }
-    for flag in run.flags:
-        conn.execute(
-            "INSERT OR IGNORE INTO payout_flags (batch_id, line_id, member_id, check_name, "
-            "summary, evidence) VALUES (?, ?, ?, ?, ?, ?)",
+    conn.executemany(
+        "INSERT OR IGNORE INTO payout_flags (batch_id, line_id, member_id, check_name, "
+        "summary, evidence) VALUES (?, ?, ?, ?, ?, ?)",
+        [
             (
                 batch_id,
                 line_of.get(flag.member_id),
@@ -232,8 +237,10 @@ def prepare(
                 flag.check,
                 flag.summary,
                 flag.evidence_json(),
-            ),
-        )
+            )
+            for flag in run.flags
+        ],
+    )
     detail = {
         "period": span.name,
         "lines": len(payable),
