@@ -13,7 +13,8 @@
   of October change hands to a voting ring, a member with sock puppets (five accounts made the
   same evening, sharing a registration IP, voting for them), a second account answering its
   owner's questions, a copy-paster (October answers replaced by verbatim copies of other members'
-  earlier accepted answers, greeting to their asker included) and a member with a burst
+  earlier accepted answers, greeting to their asker included: the one change to the generated
+  text, listed in meta `demo_planted_copies`) and a member with a burst
   of answers in the last week of October; a small demo plants what its October can hold;
 - demo staff identities in meta `demo_staff` for trying four-eyes (the demo gives everyone every
   role; four-eyes is about who, not which role): priya prepares, tom and una approve.
@@ -70,6 +71,8 @@ class _Planter:
         self.rng = Random(seed ^ 0x5EED)
         self.source = int(str(_first(cache, "SELECT id FROM sources WHERE name = 'demo'")))
         self.truth: dict[str, list[str]] = {}
+        # the copy-paster's answers rewritten as copies: [copy remote id, original remote id]
+        self.copied: list[tuple[str, str]] = []
         self.votes: list[tuple[int, int, str]] = []  # (post id, voter id, at)
         self.signals: list[tuple[int, str, str]] = []
         self.planted: set[int] = set()
@@ -209,9 +212,14 @@ class _Planter:
             return
         with self.cache.transaction() as conn:
             for (post, _, _), original in zip(mine, originals, strict=True):
-                body_text, body_raw = conn.execute(
-                    "SELECT body_text, body_raw FROM posts WHERE id = ?", (original[0],)
+                body_text, body_raw, original_remote = conn.execute(
+                    "SELECT body_text, body_raw, remote_id FROM posts WHERE id = ?",
+                    (original[0],),
                 ).fetchone()
+                copy_remote = conn.execute(
+                    "SELECT remote_id FROM posts WHERE id = ?", (post,)
+                ).fetchone()[0]
+                self.copied.append((str(copy_remote), str(original_remote)))
                 conn.execute(
                     "UPDATE posts SET body_text = ?, body_raw = ? WHERE id = ?",
                     (body_text, body_raw, post),
@@ -310,6 +318,7 @@ class _Planter:
                 ],
             )
             self.cache.set_meta("demo_planted_fraud", json.dumps(self.truth, sort_keys=True))
+            self.cache.set_meta("demo_planted_copies", json.dumps(self.copied))
             self.cache.set_meta("demo_staff", json.dumps(STAFF, sort_keys=True))
             self.cache.set_meta("demo_payout_period", PERIOD)
 
