@@ -18,7 +18,7 @@ from typing import ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.driver import Driver
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -28,6 +28,7 @@ from console.commands import KeyActions, QueueFilters
 from console.desk import Desk
 from console.errors import PeerdeskError
 from console.messages import OutboxStatus, RefreshRequested
+from console.screens.keys import bindings, user_keymap
 
 T = TypeVar("T")
 
@@ -99,24 +100,7 @@ class PeerdeskApp(App[None]):
     MODES: ClassVar[dict[str, Callable[[], Screen[object]]]] = {  # type: ignore[assignment]
         panel.name: panel.make for panel in PANELS
     }
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
-        Binding(
-            "question_mark", "help", "Help", id="app.help", tooltip="Show every key of this screen"
-        ),
-        Binding(
-            "ctrl+p",
-            "command_palette",
-            "Commands",
-            show=False,
-            id="app.commands",
-            tooltip="Find any action by name",
-        ),
-        *(
-            Binding(p.key, f"switch_mode('{p.name}')", p.title, show=False, id=f"panel.{p.name}")
-            for p in PANELS
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("app", "panel")
 
     status_line: reactive[str] = reactive("")
     """The outbox state, shown at the right of every screen's title bar."""
@@ -129,6 +113,8 @@ class PeerdeskApp(App[None]):
         self._ready_marker = os.environ.get("PEERDESK_BENCH_READY")
         self._times = {"app_init": time.time()}
         self._wanted_theme = theme or os.environ.get("PEERDESK_THEME")
+        self.user_keys = user_keymap(desk.config)  # the config's [keys]; ConfigError if wrong
+        self.set_keymap(self.user_keys)
 
     # ---- the Desk, one thread at a time ----
     def call_desk(self, fn: Callable[[Desk], T]) -> T:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from console import audit, claims, decisions, outbox, sources, store
+from console import audit, claims, decisions, members, outbox, previews, sources, store
 from console.config import Config, load_config
 from console.db import Cache, open_cache
 from console.door import Door
@@ -190,6 +190,22 @@ class Desk:
 
     def threads_by_same_author(self, thread_id: int) -> list[int]:
         return store.open_threads_by_author_of(self.cache, thread_id)
+
+    def preview(self, thread_id: int) -> previews.ThreadPreview:
+        """The Queue's preview pane: question, latest reply, flags, claim (console.previews)."""
+        return previews.preview(self.cache, thread_id)
+
+    # ---- one member across every source (console.members) ----
+    def member(self, member_id: int) -> members.MemberProfile:
+        return members.profile(self.cache, member_id)
+
+    def author_of(self, *, thread_id: int | None = None, post_id: int | None = None) -> int:
+        """The member who wrote a thread (its question) or a post."""
+        if post_id is not None:
+            return members.author_of_post(self.cache, post_id)
+        if thread_id is None:
+            raise ValueError("author_of needs a thread or a post")
+        return members.author_of_thread(self.cache, thread_id)
 
     def waiting_actions(self) -> int:
         return outbox.waiting_count(self.cache)
