@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import NotFound
+from console.rewards import ledger
 
 LIMIT = 20  # newest items of each list
 OPEN_ESCALATION = ("new", "acknowledged", "sent_to_support", "waiting_on_customer")
@@ -320,26 +321,32 @@ class _Reader:
         return Section("Decisions", count, tuple(lines))
 
     def rewards(self) -> Section:
-        ids = self.ids
-        row = self.cache.one(
-            "SELECT count(*), coalesce(sum(points), 0), coalesce(sum(amount_minor), 0), "
-            f"max(currency) FROM ledger WHERE member_id IN {self.in_ids}",
-            ids,
-        )
-        count, points, minor, currency = (row[0], row[1], row[2], row[3]) if row else (0, 0, 0, "")
-        rows = self.cache.query(
-            "SELECT occurred_at, kind, rule, points, amount_minor, currency, thread_id FROM ledger "
-            f"WHERE member_id IN {self.in_ids} ORDER BY occurred_at DESC, id DESC LIMIT ?",
-            (*ids, self.limit),
+        """Each account's statement from the rewards domain (console.rewards.ledger), merged."""
+        statements = [ledger.member_lines(self.cache, i, limit=self.limit) for i in self.ids]
+        lines = sorted(
+            (line for statement in statements for line in statement.lines),
+            key=lambda line: (line.occurred_at, line.entry_id),
+            reverse=True,
+        )[: self.limit]
+        currencies = sorted({line.currency for line in lines})
+        points = sum(s.points for s in statements)
+        minor = sum(s.amount_minor for s in statements)
+        money = (
+            f"{minor} {'/'.join(currencies)} minor units" if currencies else f"{minor} minor units"
         )
         return Section(
             "Rewards",
-            int(count),
+            sum(s.entries for s in statements),
             tuple(
-                Line(r[0], f"{r[1]} {r[2]}: {r[3]:+} points, {r[4]:+} {r[5]} minor units", r[6])
-                for r in rows
+                Line(
+                    line.occurred_at,
+                    f"{line.kind} {line.rule}: {line.points:+} points, "
+                    f"{line.amount_minor:+} {line.currency} minor units",
+                    line.thread_id,
+                )
+                for line in lines
             ),
-            f"balance {points} points, {minor} {currency or ''} minor units".replace("  ", " "),
+            f"balance {points} points, {money}",
         )
 
     def escalations(self) -> Section:
