@@ -20,10 +20,12 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.driver import Driver
+from textual.filter import LineFilter
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from console.colours import SixteenColours, few_colours
 from console.commands import KeyActions, QueueFilters
 from console.desk import Desk
 from console.errors import PeerdeskError
@@ -129,6 +131,8 @@ class PeerdeskApp(App[None]):
         self._ready_marker = os.environ.get("PEERDESK_BENCH_READY")
         self._times = {"app_init": time.time()}
         self._wanted_theme = theme or os.environ.get("PEERDESK_THEME")
+        # In a 16-colour terminal every colour is drawn as the one the terminal will show.
+        self._sixteen = SixteenColours(enabled=few_colours(self.console.color_system))
 
     # ---- the Desk, one thread at a time ----
     def call_desk(self, fn: Callable[[Desk], T]) -> T:
@@ -141,7 +145,7 @@ class PeerdeskApp(App[None]):
         self._times["app_mounted"] = time.time()
         if self._wanted_theme:
             self.theme = self._wanted_theme
-        elif self.console.color_system in ("standard", "windows"):
+        elif few_colours(self.console.color_system):
             self.theme = "ansi-dark"
         self.sub_title = self.desk.role_notice
         self.switch_mode(PANELS[0].name)
@@ -188,6 +192,10 @@ class PeerdeskApp(App[None]):
             text = f"Something went wrong ({type(error).__name__}): {error}"
         self.notify(text, title="Error", severity="error", timeout=10, markup=False)
         return text
+
+    def get_line_filters(self) -> list[LineFilter]:
+        filters = list(super().get_line_filters())
+        return [*filters, self._sixteen] if self._sixteen.enabled else filters
 
     # ---- help and palette ----
     def action_help(self) -> None:
