@@ -25,11 +25,11 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from console.colours import SixteenColours, few_colours
 from console.commands import KeyActions, QueueFilters
 from console.desk import Desk
 from console.errors import PeerdeskError
 from console.messages import OutboxStatus, RefreshRequested
+from widgets.colours import SixteenColours, few_colours
 
 T = TypeVar("T")
 
