@@ -25,11 +25,13 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from console.clock import now
 from console.commands import KeyActions, QueueFilters
 from console.desk import Desk
 from console.errors import PeerdeskError
-from console.messages import OutboxStatus, RefreshRequested
+from console.messages import OutboxStatus, RefreshRequested, Said
 from widgets.colours import SixteenColours, few_colours
+from widgets.message_log import MessageLog
 
 T = TypeVar("T")
 
@@ -118,11 +120,22 @@ class PeerdeskApp(App[None]):
             Binding(p.key, f"switch_mode('{p.name}')", p.title, show=False, id=f"panel.{p.name}")
             for p in PANELS
         ),
+        Binding(
+            "L",
+            "message_log",
+            "Messages",
+            show=False,
+            id="app.messages",
+            tooltip="Recent results and errors (the status line shows the last)",
+        ),
     ]
 
     status_line: reactive[str] = reactive("")
     """The outbox state, shown at the right of every screen's title bar."""
     status_warning: reactive[bool] = reactive(False)
+    said: reactive[str] = reactive("", always_update=True)
+    """The last result or error, shown in every screen's status line (widgets.status_bar)."""
+    said_severity: reactive[str] = reactive("information")
 
     def __init__(self, desk: Desk, *, theme: str | None = None) -> None:
         super().__init__(driver_class=terminal_driver())
@@ -133,6 +146,7 @@ class PeerdeskApp(App[None]):
         self._wanted_theme = theme or os.environ.get("PEERDESK_THEME")
         # In a 16-colour terminal every colour is drawn as the one the terminal will show.
         self._sixteen = SixteenColours(enabled=few_colours(self.console.color_system))
+        self.message_log = MessageLog()
 
     # ---- the Desk, one thread at a time ----
     def call_desk(self, fn: Callable[[Desk], T]) -> T:
@@ -175,6 +189,42 @@ class PeerdeskApp(App[None]):
     def _on_outbox_status(self, message: OutboxStatus) -> None:
         self.status_line = message.text
         self.status_warning = message.warning
+
+    # ---- results: the status line and the log; toasts only for errors ----
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: str = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every screen's `notify` ends here (thread-safe): the text goes to the status line
+        and the log (`L`); only an error also pops up, because it needs attention."""
+        self.post_message(Said(message, severity, title))
+        if severity == "error":
+            super().notify(
+                message,
+                title=title,
+                severity="error",
+                timeout=timeout,
+                markup=markup,
+            )
+
+    @on(Said)
+    def _on_said(self, message: Said) -> None:
+        severity = message.severity if message.severity in ("warning", "error") else "information"
+        text = f"{message.title}: {message.text}" if severity == "error" else message.text
+        self.message_log.add(now(), text, severity)  # type: ignore[arg-type]
+        self.said_severity = severity
+        self.said = text
+
+    def action_message_log(self) -> None:
+        from console.screens.message_log import MessageLogScreen
+
+        if not isinstance(self.screen, MessageLogScreen):
+            self.push_screen(MessageLogScreen(self.message_log.newest_first()))
 
     # ---- the one place worker failures end up ----
     @on(Worker.StateChanged)

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar, cast
 
+from rich.text import Text
 from textual import on, work
+from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from console.batch_preview import BatchPreview
 from console.claims import local_hhmm
 from console.decisions import acting_from
 from console.desk import Desk
@@ -26,6 +29,7 @@ from console.messages import (
     UndoPreviewed,
     WorkFailed,
 )
+from console.safe_text import printable
 from console.screens.confirm import ConfirmScreen
 
 T = TypeVar("T")
@@ -43,6 +47,37 @@ ROLE_OF_ACTION: dict[str, str] = {
 }
 
 NOUNS = {"close": "Close", "reopen": "Reopen", "hide_post": "Hide as spam"}
+
+
+class BatchPreviewed(Message):
+    """What a batch decision will touch, read before asking to confirm it."""
+
+    def __init__(self, decision: Decision, preview: BatchPreview, what: str) -> None:
+        super().__init__()
+        self.decision = decision
+        self.preview = preview
+        self.what = what
+
+
+def batch_items(preview: BatchPreview) -> Text:
+    """One line per item a batch touches: "#12 open  PAC code never arrived  → forum"."""
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
+    for index, item in enumerate(preview.items):
+        if index:
+            text.append("\n")
+        if item.post_author is not None and item.target_id != item.thread_id:
+            start = printable(item.post_start or "", single_line=True)
+            text.append(f"post {item.target_id} ", style="bold")
+            text.append(f"by {printable(item.post_author, single_line=True)} in #{item.thread_id}")
+            text.append(f": {start}", style="dim")
+        else:
+            text.append(f"#{item.thread_id:<6} ", style="bold")
+            text.append(f"{item.status:<9} ")
+            text.append(printable(item.title, single_line=True))
+        text.append(f"  → {printable(item.source, single_line=True)}", style="dim")
+        if not item.sent:
+            text.append(" (kept in peerdesk)", style="dim")
+    return text
 
 
 class DeskHost(Protocol):
@@ -124,14 +159,34 @@ class DeskScreen(Screen[None]):
         if count == 1:
             self.post_message(DecisionMade(decision))
             return
-        noun = f"{what}s"
-        question = f"{NOUNS.get(action, action)} {count} {noun}?"
+        self.preview_batch(decision, what)
+
+    @work(thread=True, exit_on_error=False, group="decision")
+    def preview_batch(self, decision: Decision, what: str) -> None:
+        """Read what a batch will touch, for its confirmation."""
+        action, ids = decision.action, list(decision.target_ids)
+        preview = self.host.call_desk(lambda desk: desk.batch_preview(action, ids))
+        self.post_message(BatchPreviewed(decision, preview, what))
+
+    @on(BatchPreviewed)
+    def _on_batch_previewed(self, message: BatchPreviewed) -> None:
+        message.stop()
+        decision, preview = message.decision, message.preview
+        count = len(preview.items)
+        question = f"{NOUNS.get(decision.action, decision.action)} {count} {message.what}s?"
 
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.post_message(DecisionMade(decision))
 
-        self.app.push_screen(ConfirmScreen(question, count), confirmed)
+        dialog = ConfirmScreen(
+            question,
+            count,
+            f"One batch: one `u` takes all {count} back. Enter or n: no, y: yes.",
+            destinations=preview.destinations(),
+            items=batch_items(preview),
+        )
+        self.app.push_screen(dialog, confirmed)
 
     @on(Worker.StateChanged)
     def _on_worker_state(self, event: Worker.StateChanged) -> None:

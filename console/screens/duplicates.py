@@ -253,7 +253,6 @@ class DuplicatesScreen(DeskScreen):
         self.choice = 0
         self._shown_once = False
         self._rows: dict[int, PairRow] = {}
-        self._last_outcome = ""
 
     # ---- layout ----
     def compose(self) -> ComposeResult:
@@ -265,7 +264,6 @@ class DuplicatesScreen(DeskScreen):
             id="pairs",
         )
         with Detail(id="pair-detail", can_focus=False):
-            yield Static("", id="pair-outcome", markup=False)
             yield Static(Text("Loading…"), id="pair-summary", markup=False)
             yield SideBySide(sanitise=printable, id="pair-compare")
             yield Static("", id="pair-answer", markup=False)
@@ -278,7 +276,6 @@ class DuplicatesScreen(DeskScreen):
         return self.query_one("#pairs", LazyTable)
 
     def on_mount(self) -> None:
-        self.query_one("#pair-outcome", Static).display = False
         self.table.focus()
         self._update_status()
         self.post_message(PairsRequested())
@@ -503,15 +500,7 @@ class DuplicatesScreen(DeskScreen):
         self.post_message(DecisionSaved(decision, text, batch_id))
 
     def after_decision(self, decision: Decision) -> None:
-        outcome = self.query_one("#pair-outcome", Static)
+        """What was done is said once, in the status line (and the log, L)."""
         self.choices, self.choice = [], 0
         self.row = None
-        outcome.update(Text(self._last_outcome, style="bold"))
-        outcome.display = True
         super().after_decision(decision)
-
-    @on(DecisionSaved)
-    def _remember_outcome(self, message: DecisionSaved) -> None:
-        # Runs before DeskScreen's handler (a subclass's handlers come first), which notifies
-        # and calls after_decision; that shows the text above the comparison too.
-        self._last_outcome = message.text

@@ -8,6 +8,8 @@ from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
 
+from console.messages import Said
+
 
 async def settle(pilot: Pilot[Any]) -> None:
     """Let messages, workers and the follow-up messages they post all finish."""
@@ -25,7 +27,13 @@ def screen_text(pilot: Pilot[Any]) -> str:
 
 
 def notes(messages: list[Message]) -> list[str]:
-    """The texts of the notifications shown so far."""
+    """The texts of the messages said so far (the status line and the log; errors also as
+    toasts)."""
+    return [m.text for m in messages if isinstance(m, Said)]
+
+
+def toasts(messages: list[Message]) -> list[str]:
+    """The texts of the notifications that popped up as toasts."""
     return [m.notification.message for m in messages if isinstance(m, Notify)]
 
 
