@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,10 +78,18 @@ def append(
 
 def verify(cache: Cache) -> list[AuditProblem]:
     """Every problem in the chain; an empty list means the log is intact."""
+    return check_chain(
+        (dict(raw) for raw in cache.conn.execute("SELECT * FROM audit ORDER BY id")),
+        cache.meta("audit_head"),
+    )
+
+
+def check_chain(rows: Iterable[dict[str, Any]], head: str | None) -> list[AuditProblem]:
+    """Every problem in a chain of rows in id order, with the recorded head (`meta.audit_head`);
+    the SQLite cache and the team database (console.team.audit) check with the same rules."""
     problems: list[AuditProblem] = []
     prev_hash, expected_id = GENESIS, 1
-    for raw in cache.conn.execute("SELECT * FROM audit ORDER BY id"):
-        row = dict(raw)
+    for row in rows:
         gap = row["id"] != expected_id
         if gap:
             last_missing = row["id"] - 1
@@ -98,7 +107,6 @@ def verify(cache: Cache) -> list[AuditProblem]:
             )
         prev_hash, expected_id = row["hash"], row["id"] + 1
     last_id = expected_id - 1
-    head = cache.meta("audit_head")
     if head:
         head_id, _, head_hash = head.partition(":")
         if int(head_id) > last_id:
@@ -162,10 +170,17 @@ def verify_since(cache: Cache, kept: Head) -> list[AuditProblem]:
     intact chain after it shows the log only grew since.
     """
     problems = verify(cache)
+    row = cache.one("SELECT hash FROM audit WHERE id = ?", (kept.entry,))
+    return check_kept(problems, kept, None if row is None else str(row[0]))
+
+
+def check_kept(
+    problems: list[AuditProblem], kept: Head, hash_now: str | None
+) -> list[AuditProblem]:
+    """`problems`, plus what is wrong with the kept head given the hash its entry has now."""
     if kept.entry == 0:
         return problems
-    row = cache.one("SELECT hash FROM audit WHERE id = ?", (kept.entry,))
-    if row is None:
+    if hash_now is None:
         problems.append(
             AuditProblem(
                 kept.entry,
@@ -173,7 +188,7 @@ def verify_since(cache: Cache, kept: Head) -> list[AuditProblem]:
                 "or rewritten",
             )
         )
-    elif str(row[0]) != kept.hash:
+    elif hash_now != kept.hash:
         problems.append(
             AuditProblem(
                 kept.entry,

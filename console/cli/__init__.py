@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from importlib import import_module
 from pathlib import Path
 
+from console.cli import team_cmd
 from console.desk import StorageFailure, storage_failure_text
 from console.errors import PeerdeskError
 from sync import logs
@@ -26,6 +27,7 @@ COMMAND_MODULES = [
     "console.cli.rewards_cmd",
     "console.cli.escalations_cmd",
     "console.cli.verify_cmd",
+    "console.cli.team_cmd",
 ]
 
 
@@ -71,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         handler = run_console
     try:
+        # a postgresql:// database (--db or PEERDESK_DB): the team store, for the commands
+        # that support it; every other command refuses in one line (console/cli/team_cmd.py)
+        raw = list(sys.argv[1:] if argv is None else argv)
+        handler = team_cmd.route_team_store(args, team_cmd.raw_db_argument(raw), handler)
         return int(handler(args) or 0)
     except PeerdeskError as error:
         print(f"peerdesk: {error}", file=sys.stderr)

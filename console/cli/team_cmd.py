@@ -1,0 +1,168 @@
+"""The team store's commands: team-install, migrate-to, and audit verify/head on the server.
+
+`route_team_store` decides, before any command runs, whether a postgresql:// database was named
+(--db or PEERDESK_DB): the commands that support the team store get their team handler, every
+other command stops with one line saying which commands do (console.team.location).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from console.audit import parse_head
+from console.cli.core import open_desk
+from console.errors import PeerdeskError
+from console.team import audit as team_audit
+from console.team import schema
+from console.team.connect import TeamStoreError, connect, explain
+from console.team.copy import migrate_to
+from console.team.location import is_team_url, redact, refuse, team_url
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    command = getattr(args, "command", None) or "tui"
+    sub = getattr(args, "audit_command", None) if command == "audit" else None
+    return f"{command} {sub}" if sub else str(command)
+
+
+def route_team_store(args: argparse.Namespace, raw_db: str | None, handler: Handler) -> Handler:
+    """The handler to run: `handler` itself, its team-store variant, or a refusal."""
+    url = team_url(raw_db)
+    if url is None:
+        return handler
+    name = _command_name(args)
+    if name in ("audit verify", "audit head"):
+        args.team_url = url
+        return cmd_team_audit_verify if name == "audit verify" else cmd_team_audit_head
+    if name in ("migrate-to", "team-install"):
+        raise PeerdeskError(
+            f"`peerdesk {name}` takes the team database as its argument; --db (or PEERDESK_DB) "
+            f"names the SQLite cache and cannot be a postgresql URL here ({redact(url)})"
+        )
+    raise refuse(name)
+
+
+def raw_db_argument(argv: list[str]) -> str | None:
+    """--db as typed (argparse turns it into a Path, which folds the '//' of a URL)."""
+    for index, item in enumerate(argv):
+        if item == "--db" and index + 1 < len(argv):
+            return argv[index + 1]
+        if item.startswith("--db="):
+            return item[len("--db=") :]
+    return None
+
+
+def _url(text: str) -> str:
+    if not is_team_url(text):
+        raise argparse.ArgumentTypeError(f"not a postgresql:// URL: {text!r}")
+    return text
+
+
+def cmd_team_audit_verify(args: argparse.Namespace) -> int:
+    kept = parse_head(args.since_head) if args.since_head else None
+    url = args.team_url
+    with connect(url) as conn:
+        try:
+            problems = team_audit.verify(conn, kept)
+            count = team_audit.count(conn)
+        except Exception as error:
+            if isinstance(error, PeerdeskError):
+                raise
+            raise _failed(error, url) from error
+    if not problems:
+        print(f"audit log intact on the team database: {count} entries, chain verified")
+        if kept is not None:
+            print(
+                f"entry {kept.entry} still has the hash you kept: nothing up to it changed and "
+                f"the log only grew ({count - kept.entry} entries since)"
+            )
+        return 0
+    for problem in problems:
+        print(f"audit entry {problem.audit_id}: {problem.problem}")
+    print(f"audit log TAMPERED: {len(problems)} problem(s)", file=sys.stderr)
+    return 1
+
+
+def cmd_team_audit_head(args: argparse.Namespace) -> int:
+    with connect(args.team_url) as conn:
+        try:
+            print(team_audit.head(conn))
+        except Exception as error:
+            raise _failed(error, args.team_url) from error
+    return 0
+
+
+def _failed(error: Exception, url: str) -> PeerdeskError:
+    import psycopg
+
+    if isinstance(error, psycopg.Error):
+        return explain(error, url)
+    return TeamStoreError(f"The team database {redact(url)} failed: {error}")
+
+
+def cmd_migrate_to(args: argparse.Namespace) -> int:
+    desk = open_desk(args)
+
+    def progress(table: str, rows: int) -> None:
+        print(f"  {table}: {rows} rows", file=sys.stderr)
+
+    report = migrate_to(desk.door, args.url, progress=None if args.quiet else progress)
+    rows = sum(report.tables.values())
+    print(
+        f"copied {rows} rows in {len(report.tables)} tables to {redact(args.url)}; counts match "
+        f"and the audit chain ({report.audit_entries} entries) verifies on the server"
+    )
+    if report.resumed:
+        print(f"resumed: {len(report.resumed)} tables had been copied by an earlier run")
+    if report.nul_replaced:
+        print(f"{report.nul_replaced} texts held NUL characters, stored as U+FFFD")
+    print(f"recorded as audit entry {report.audit_entry_id} on the team database")
+    return 0
+
+
+def cmd_team_install(args: argparse.Namespace) -> int:
+    if args.url is None and not args.print_sql:
+        raise PeerdeskError("team-install needs the team database's postgresql:// URL")
+    if args.print_sql:
+        print(";\n\n".join(schema.statements(0)))
+        return 0
+    with connect(args.url, autocommit=True) as conn:
+        try:
+            before, after = schema.install(conn)
+        except Exception as error:
+            raise _failed(error, args.url) from error
+    if before == after:
+        print(f"team schema already at {after}; grants re-applied")
+    else:
+        print(f"team schema {before} -> {after}, grants applied (console/team/grants.sql)")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    move = subparsers.add_parser(
+        "migrate-to",
+        help="copy this cache into an empty team database (admin; resumable, verified)",
+        description="Copies the SQLite cache (--db) into the team database at URL, table by "
+        "table with checkpoints (run it again after an interruption to resume), then checks "
+        "every table's row count and the audit chain on the server. Admin only.",
+    )
+    move.add_argument("url", type=_url, help="postgresql://... of the team database")
+    move.add_argument("--quiet", "-q", action="store_true", help="no per-table progress")
+    move.set_defaults(handler=cmd_migrate_to)
+
+    install = subparsers.add_parser(
+        "team-install",
+        help="create or upgrade the team database's schema, roles and grants (its DBA)",
+        description="Run by the database administrator (a role that may create roles): builds "
+        "the peerdesk schema from the migrations and applies console/team/grants.sql.",
+    )
+    install.add_argument("url", type=_url, nargs="?", help="postgresql://... of the database")
+    install.add_argument(
+        "--print-sql", action="store_true", help="print every statement instead of running it"
+    )
+    install.set_defaults(handler=cmd_team_install)

@@ -1,0 +1,280 @@
+"""`peerdesk migrate-to postgresql://...`: copy a SQLite cache into an empty team database.
+
+- Admin only, through the door (`migrate_to` is an admin action); on the server, the login
+  role must be a member of peerdesk_admin (the grants let nobody else write every table).
+- The cache is read in one read transaction (a consistent snapshot even while others write).
+- Tables are copied in foreign-key order, each in ONE server transaction with COPY, and
+  checkpointed in `copy_progress` when it commits: a run that was interrupted (killed, network
+  gone) starts again after the last table it finished. The audit log and the ledger are
+  appended through the server's import functions, which check every entry's hash and chaining
+  as it arrives; they are copied from the server's newest entry on, so entries written to the
+  cache since an interrupted run are copied too.
+- Verified: every table's row count on the server equals the cache's, and the audit chain and
+  the ledger chain read back from the server are intact (peerdesk's own check).
+- One audit entry: on success, a live `migrate_to` entry on the server (which also closes the
+  import for good: no one can append imported entries after it); on failure, one entry in the
+  cache with the outcome (the next run copies it along).
+- PostgreSQL text cannot hold NUL characters: a NUL in a copied text is stored as U+FFFD and
+  counted in the report (never in the audit or the ledger, whose hashes would change: those
+  stop the copy with a message).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from console import clock
+from console.door import Door
+from console.migrations import LATEST_VERSION
+from console.models import Role
+from console.roles import register_action
+from console.team import audit as team_audit
+from console.team import schema
+from console.team.connect import Connection, TeamStoreError, connect, explain
+from console.team.location import redact
+
+MIGRATE_TO = register_action("migrate_to", Role.ADMIN)
+CHAINED = ("audit", "ledger")
+FTS_TABLES = ("thread_fts", "post_fts")
+
+Progress = Callable[[str, int], None]
+"""progress(table, rows copied)"""
+
+
+@dataclass
+class CopyReport:
+    tables: dict[str, int] = field(default_factory=dict)  # table -> rows on the server
+    resumed: list[str] = field(default_factory=list)  # tables an earlier run had finished
+    nul_replaced: int = 0
+    audit_entries: int = 0
+    audit_entry_id: int = 0  # the server's migrate_to entry
+
+
+def _tables_in_order(conn: Connection) -> list[str]:
+    """The team tables that a cache has, parents before children (foreign keys)."""
+    rows = conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename",
+        (schema.SCHEMA,),
+    ).fetchall()
+    tables = [str(r[0]) for r in rows if r[0] not in schema.TEAM_ONLY_TABLES]
+    edges = conn.execute(
+        "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint c "
+        "JOIN pg_namespace n ON n.oid = c.connamespace WHERE c.contype = 'f' AND n.nspname = %s",
+        (schema.SCHEMA,),
+    ).fetchall()
+    parents: dict[str, set[str]] = {t: set() for t in tables}
+    for child, parent in edges:
+        child_name, parent_name = str(child).split(".")[-1], str(parent).split(".")[-1]
+        if child_name != parent_name and child_name in parents:
+            parents[child_name].add(parent_name)
+    ordered: list[str] = []
+    while parents:
+        ready = sorted(t for t, ps in parents.items() if not ps - set(ordered))
+        if not ready:  # a cycle between tables: deferred constraints cover it in one table
+            ready = sorted(parents)[:1]
+        for table in ready:
+            ordered.append(table)
+            del parents[table]
+    return ordered
+
+
+def _columns(conn: Connection, table: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND "
+        "table_name = %s AND is_generated = 'NEVER' ORDER BY ordinal_position",
+        (schema.SCHEMA, table),
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def _count(conn: Connection, table: str) -> int:
+    row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
+    return int(str(row[0])) if row else 0
+
+
+def _clean(value: Any, report: CopyReport) -> Any:
+    if isinstance(value, str) and "\x00" in value:
+        report.nul_replaced += 1
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
+def _check_target(conn: Connection, url: str) -> set[str]:
+    """The tables an earlier run finished; refuses a database that is not ours or not empty."""
+    found = schema.version(conn)
+    if found is None:
+        raise TeamStoreError(
+            f"{redact(url)} has no peerdesk schema: the database administrator runs "
+            "`peerdesk team-install URL` first (see README, Team setup)"
+        )
+    if found != LATEST_VERSION:
+        raise TeamStoreError(
+            f"{redact(url)} is at team schema {found}, this peerdesk writes {LATEST_VERSION}: "
+            "run `peerdesk team-install URL` to upgrade it first"
+        )
+    done = {str(r[0]) for r in conn.execute("SELECT table_name FROM copy_progress").fetchall()}
+    if not done:
+        for table in _tables_in_order(conn):
+            if _count(conn, table):
+                raise TeamStoreError(
+                    f"{redact(url)} is not an empty team database (table {table} has rows) and "
+                    "no interrupted migrate-to was recorded there: migrate into a new database"
+                )
+    return done
+
+
+def _copy_plain(
+    conn: Connection, source: sqlite3.Connection, table: str, report: CopyReport
+) -> int:
+    columns = _columns(conn, table)
+    select = ", ".join(f'"{c}"' for c in columns)
+    copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    query = f"SELECT {select} FROM {table}"
+    if table == "meta":  # the chains' heads are the server's own (its append functions)
+        query += " WHERE key NOT IN ('audit_head', 'ledger_head')"
+    rows = 0
+    with conn.cursor() as cur, cur.copy(copy) as writer:
+        for row in source.execute(query):
+            writer.write_row([_clean(v, report) for v in row])
+            rows += 1
+    if "id" in columns:
+        conn.execute(
+            sql.SQL(
+                "SELECT setval(pg_get_serial_sequence({t}, 'id'), coalesce(max(id), 0) + 1, false)"
+                " FROM {i} WHERE pg_get_serial_sequence({t}, 'id') IS NOT NULL"
+            ).format(t=sql.Literal(table), i=sql.Identifier(table))
+        )
+    return rows
+
+
+def _copy_chained(conn: Connection, source: sqlite3.Connection, table: str) -> int:
+    """Append the cache's entries after the server's newest, through the import function."""
+    newest = conn.execute(
+        sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(sql.Identifier(table))
+    ).fetchone()
+    after = int(str(newest[0])) if newest else 0
+    columns = _columns(conn, table)
+    select = ", ".join(f'"{c}"' for c in columns)
+    rows = source.execute(
+        f"SELECT {select} FROM {table} WHERE id > ? ORDER BY id",
+        (after,),
+    ).fetchall()
+    for row in rows:
+        if any(isinstance(v, str) and "\x00" in v for v in row):
+            raise TeamStoreError(
+                f"{table} entry {row[0]} holds a NUL character, which PostgreSQL text cannot "
+                "store; its hash would change. Nothing of this table was copied."
+            )
+    marks = ", ".join(["%s"] * len(columns))
+    if table == "audit":
+        call = f"SELECT peerdesk_audit_import({marks})"
+    else:
+        call = f"SELECT peerdesk_ledger_import(ROW({marks})::ledger)"
+    with conn.cursor() as cur:
+        cur.executemany(call.encode(), [tuple(r) for r in rows])
+    return len(rows)
+
+
+def _copy_table(
+    conn: Connection, source: sqlite3.Connection, table: str, report: CopyReport
+) -> None:
+    with conn.transaction():
+        conn.execute("SET CONSTRAINTS ALL DEFERRED")
+        if table in CHAINED:
+            _copy_chained(conn, source, table)
+        else:
+            _copy_plain(conn, source, table, report)
+        conn.execute(
+            "INSERT INTO copy_progress (table_name, rows, copied_at) VALUES (%s, %s, %s)",
+            (table, _count(conn, table), clock.now_iso()),
+        )
+
+
+def _verify(conn: Connection, source: sqlite3.Connection, report: CopyReport) -> None:
+    wrong = []
+    for table in _tables_in_order(conn):
+        here = int(source.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        there = _count(conn, table)
+        report.tables[table] = there
+        if here != there:
+            wrong.append(f"{table} {here} in the cache, {there} on the server")
+    if wrong:
+        raise TeamStoreError("row counts differ after the copy: " + "; ".join(wrong))
+    problems = team_audit.verify(conn)
+    if problems:
+        first = problems[0]
+        raise TeamStoreError(
+            f"the audit chain on the server does not verify: entry {first.audit_id}: "
+            f"{first.problem} ({len(problems)} problem(s))"
+        )
+    ledger = team_audit.ledger_problems(conn)
+    if ledger:
+        raise TeamStoreError(f"the ledger chain on the server does not verify: {ledger[0]}")
+    report.audit_entries = report.tables.get("audit", 0)
+
+
+def migrate_to(door: Door, url: str, progress: Progress | None = None) -> CopyReport:
+    """Copy the door's cache into the team database at `url` (see the module's text)."""
+    door.check(MIGRATE_TO)
+    report = CopyReport()
+    source = door.cache.conn
+    try:
+        with connect(url, autocommit=True) as conn:
+            done = _check_target(conn, url)
+            source.execute("BEGIN")  # one snapshot of the cache for the whole copy
+            try:
+                for table in _tables_in_order(conn):
+                    if table in done and table not in CHAINED:
+                        report.resumed.append(table)
+                        continue
+                    if table in done:
+                        conn.execute("DELETE FROM copy_progress WHERE table_name = %s", (table,))
+                    _copy_table(conn, source, table, report)
+                    if progress:
+                        progress(table, _count(conn, table))
+                _verify(conn, source, report)
+            finally:
+                source.execute("COMMIT")
+            detail = {
+                "from": str(door.cache.path),
+                "peerdesk_user": door.who.name,
+                "os_user": door.who.os_user,
+                "tables": len(report.tables),
+                "rows": sum(report.tables.values()),
+                "audit_entries": report.audit_entries,
+                "resumed_after": len(report.resumed),
+                "nul_replaced": report.nul_replaced,
+                "outcome": "done",
+            }
+            row = conn.execute(
+                "SELECT peerdesk_audit_append('migrate_to', 'cache', NULL, NULL, %s)",
+                (json.dumps(detail, sort_keys=True, ensure_ascii=False),),
+            ).fetchone()
+            report.audit_entry_id = int(str(row[0])) if row else 0
+            conn.execute("SELECT peerdesk_import_close()")
+    except psycopg.Error as error:
+        _record_failure(door, url, explain(error, url))
+        raise explain(error, url) from error
+    except TeamStoreError as error:
+        _record_failure(door, url, error)
+        raise
+    return report
+
+
+def _record_failure(door: Door, url: str, error: Exception) -> None:
+    with door.cache.transaction() as conn:
+        door.record(
+            conn,
+            MIGRATE_TO,
+            target_kind="cache",
+            detail={"to": redact(url), "outcome": f"failed: {error}"},
+        )

@@ -1,0 +1,209 @@
+"""The cache's migrations, rendered for PostgreSQL: one list (console.migrations), two dialects.
+
+SQLite stays the list's own dialect; `render(statement)` turns one of its statements into the
+PostgreSQL statements that build the same table, column, index or rule:
+
+- column types: INTEGER -> BIGINT (SQLite integers are 64-bit), REAL -> DOUBLE PRECISION,
+  BLOB -> BYTEA; an `id INTEGER PRIMARY KEY` becomes an identity column (BY DEFAULT, so a copy
+  keeps its ids); `WITHOUT ROWID` is dropped (every PostgreSQL table is a heap);
+- foreign keys are made DEFERRABLE, so a copy can insert a table whose rows point at later rows
+  of the same table (threads.duplicate_of, batches.undone_by) in one transaction;
+- an FTS5 table becomes a plain table with an explicit `rowid`, the same text columns and a
+  generated `document` tsvector (the 'simple' configuration: no stemming, like unicode61) under
+  a GIN index;
+- triggers cannot be translated by rule: each has its PostgreSQL rendering in TRIGGERS below,
+  by name. A migration that adds a trigger (or anything else this module cannot render) fails
+  `tests/team/test_schema.py` with a message saying to add its rendering here.
+"""
+
+from __future__ import annotations
+
+import re
+
+from console.migrations import MIGRATIONS
+
+
+class DialectError(Exception):
+    """A statement of the migrations has no PostgreSQL rendering."""
+
+
+NOW_TEXT = """to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+"""The server's clock in the cache's timestamp form (ISO-8601 UTC, whole seconds, 'Z')."""
+
+FTS_PATTERN = re.compile(
+    r"CREATE\s+VIRTUAL\s+TABLE\s+(\w+)\s+USING\s+fts5\s*\((.*)\)\s*$", re.IGNORECASE | re.DOTALL
+)
+TRIGGER_PATTERN = re.compile(r"CREATE\s+TRIGGER\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
+REFERENCES = re.compile(
+    r"(REFERENCES\s+\w+\s*\(\w+\)(?:\s+ON\s+DELETE\s+(?:CASCADE|SET\s+NULL|RESTRICT))?)",
+    re.IGNORECASE,
+)
+
+
+def _verification_recheck(event: str, row: str, when: str, first_reason: str, recheck: str) -> str:
+    """The three 'the platform changed a decided answer' triggers of migration 10."""
+    return f"""CREATE FUNCTION peerdesk_{event}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF {when} THEN
+    INSERT INTO verification_reviews
+      (verification_id, post_id, kind, first_by, first_state, reason, created_at)
+    SELECT id, post_id, 'recheck', decided_by, state, {first_reason}, {NOW_TEXT}
+      FROM verifications WHERE post_id = {row}.id;
+    UPDATE verifications SET state = 'pending', updated_by = 'platform',
+           recheck = {recheck}, updated_at = {NOW_TEXT}
+     WHERE post_id = {row}.id;
+  END IF;
+  RETURN NULL;
+END $$"""
+
+
+TRIGGERS: dict[str, list[str]] = {
+    # migration 6: the ledger refuses UPDATE and DELETE (also for the owner, unless it drops
+    # these; grants keep everyone else to INSERT through peerdesk_ledger_append)
+    "ledger_no_update": [
+        """CREATE FUNCTION peerdesk_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the % is append-only', TG_TABLE_NAME;
+END $$""",
+        """CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+           FOR EACH ROW EXECUTE FUNCTION peerdesk_append_only()""",
+    ],
+    "ledger_no_delete": [
+        """CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+           FOR EACH ROW EXECUTE FUNCTION peerdesk_append_only()""",
+        """CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger
+           FOR EACH STATEMENT EXECUTE FUNCTION peerdesk_append_only()""",
+    ],
+    # migration 10: verification state changes are logged; the previous decision is kept
+    "verification_state_logged": [
+        """CREATE FUNCTION peerdesk_verification_state_logged() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO verification_events
+    (verification_id, post_id, thread_id, from_state, to_state, actor, at)
+  VALUES (NEW.id, NEW.post_id, NEW.thread_id, OLD.state, NEW.state, NEW.updated_by,
+          NEW.updated_at);
+  RETURN NULL;
+END $$""",
+        """CREATE TRIGGER verification_state_logged AFTER UPDATE OF state ON verifications
+           FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)
+           EXECUTE FUNCTION peerdesk_verification_state_logged()""",
+    ],
+    "verification_previous_state": [
+        # SQLite updates the row again after the fact; PostgreSQL sets it before the write
+        """CREATE FUNCTION peerdesk_verification_previous_state() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.previous_state := OLD.state;
+  RETURN NEW;
+END $$""",
+        """CREATE TRIGGER verification_previous_state BEFORE UPDATE OF state ON verifications
+           FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state
+                              AND OLD.state IN ('verified', 'rejected', 'needs_edit'))
+           EXECUTE FUNCTION peerdesk_verification_previous_state()""",
+    ],
+    "verification_answer_edited": [
+        _verification_recheck(
+            "verification_answer_edited",
+            "NEW",
+            "OLD.body_text IS DISTINCT FROM NEW.body_text AND EXISTS (SELECT 1 FROM "
+            "verifications v WHERE v.post_id = NEW.id AND v.state IN ('verified', 'rejected', "
+            "'needs_edit'))",
+            "'the answer was edited on the platform after it was ' || replace(state, '_', '-')",
+            "'edited on the platform after it was ' || replace(state, '_', '-')",
+        ),
+        """CREATE TRIGGER verification_answer_edited AFTER UPDATE OF body_text ON posts
+           FOR EACH ROW EXECUTE FUNCTION peerdesk_verification_answer_edited()""",
+    ],
+    "verification_answer_hidden": [
+        _verification_recheck(
+            "verification_answer_hidden",
+            "NEW",
+            "NEW.hidden = 1 AND OLD.hidden = 0 AND EXISTS (SELECT 1 FROM verifications v "
+            "WHERE v.post_id = NEW.id AND v.state = 'verified')",
+            "'the verified answer was hidden'",
+            "'hidden after it was verified'",
+        ),
+        """CREATE TRIGGER verification_answer_hidden AFTER UPDATE OF hidden ON posts
+           FOR EACH ROW EXECUTE FUNCTION peerdesk_verification_answer_hidden()""",
+    ],
+    "verification_answer_deleted": [
+        _verification_recheck(
+            "verification_answer_deleted",
+            "OLD",
+            "EXISTS (SELECT 1 FROM verifications v WHERE v.post_id = OLD.id AND v.state IN "
+            "('verified', 'rejected', 'needs_edit'))",
+            "'the answer was deleted on the platform after it was ' || replace(state, '_', '-')",
+            "'deleted on the platform'",
+        ),
+        """CREATE TRIGGER verification_answer_deleted AFTER DELETE ON posts
+           FOR EACH ROW EXECUTE FUNCTION peerdesk_verification_answer_deleted()""",
+    ],
+}
+
+FTS_EXTRA_COLUMNS = ("rowid", "document")
+"""Columns an FTS table has in PostgreSQL beyond its text columns (SQLite's rowid is implicit)."""
+
+
+def _fts(name: str, spec: str) -> list[str]:
+    columns = [
+        part.strip()
+        for part in spec.split(",")
+        if part.strip() and "=" not in part and not part.strip().lower().startswith("tokenize")
+    ]
+    if not all(re.fullmatch(r"\w+", c) for c in columns):
+        raise DialectError(f"FTS table {name}: cannot read its columns from {spec!r}")
+    text = " || ' ' || ".join(f"coalesce({c}, '')" for c in columns)
+    body = ", ".join(f"{c} TEXT" for c in columns)
+    return [
+        f"""CREATE TABLE {name} (rowid BIGINT PRIMARY KEY, {body},
+            document tsvector GENERATED ALWAYS AS (to_tsvector('simple', {text})) STORED)""",
+        f"CREATE INDEX {name}_document ON {name} USING GIN (document)",
+    ]
+
+
+def _types(statement: str) -> str:
+    statement = re.sub(
+        r"\bid\s+INTEGER\s+PRIMARY\s+KEY\b",
+        "id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+        statement,
+        flags=re.IGNORECASE,
+    )
+    statement = re.sub(r"\bINTEGER\b", "BIGINT", statement, flags=re.IGNORECASE)
+    statement = re.sub(r"\bREAL\b", "DOUBLE PRECISION", statement, flags=re.IGNORECASE)
+    statement = re.sub(r"\bBLOB\b", "BYTEA", statement, flags=re.IGNORECASE)
+    statement = re.sub(r"\)\s*WITHOUT\s+ROWID\s*$", ")", statement, flags=re.IGNORECASE)
+    return REFERENCES.sub(r"\1 DEFERRABLE", statement)
+
+
+def render(statement: str) -> list[str]:
+    """The PostgreSQL statements for one SQLite migration statement."""
+    text = statement.strip()
+    fts = FTS_PATTERN.match(text)
+    if fts:
+        return _fts(fts.group(1), fts.group(2))
+    trigger = TRIGGER_PATTERN.match(text)
+    if trigger:
+        name = trigger.group(1)
+        if name not in TRIGGERS:
+            raise DialectError(
+                f"trigger {name} has no PostgreSQL rendering: add one to TRIGGERS in "
+                "console/team/dialect.py"
+            )
+        return list(TRIGGERS[name])
+    if re.match(r"CREATE\s+VIRTUAL", text, re.IGNORECASE):
+        raise DialectError(f"no PostgreSQL rendering for {text.split('(')[0]}")
+    if re.match(r"PRAGMA\b", text, re.IGNORECASE):
+        raise DialectError(f"a PRAGMA has no PostgreSQL rendering: {text[:60]}")
+    return [_types(text)]
+
+
+def migration(number: int) -> list[str]:
+    """Migration `number` (1-based, as in PRAGMA user_version) for PostgreSQL."""
+    rendered: list[str] = []
+    for index, statement in enumerate(MIGRATIONS[number - 1], 1):
+        try:
+            rendered += render(statement)
+        except DialectError as error:
+            raise DialectError(f"migration {number}, statement {index}: {error}") from None
+    return rendered

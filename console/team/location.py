@@ -1,0 +1,44 @@
+"""Where a command's data is: a SQLite cache file, or a team database (a postgresql:// URL).
+
+Only some commands run against the team store today; every other one given a postgresql URL
+(by --db or PEERDESK_DB) stops with one line naming those that do.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from console.errors import PeerdeskError
+from console.paths import DB_ENV
+
+URL_PATTERN = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
+TEAM_COMMANDS = ("audit verify", "audit head", "migrate-to", "team-install")
+"""The commands that work with a team database today."""
+
+
+class TeamStoreUnsupported(PeerdeskError):
+    """A command that does not run against the team store yet was given a postgresql URL."""
+
+
+def is_team_url(text: str | None) -> bool:
+    return bool(text) and bool(URL_PATTERN.match(str(text)))
+
+
+def team_url(db_argument: str | None) -> str | None:
+    """The postgresql URL named by --db (as typed) or, without --db, by PEERDESK_DB."""
+    named = db_argument if db_argument is not None else os.environ.get(DB_ENV)
+    return named if is_team_url(named) else None
+
+
+def refuse(command: str) -> TeamStoreUnsupported:
+    return TeamStoreUnsupported(
+        f"`peerdesk {command}` does not run against a team database (postgresql://) yet; "
+        f"today the team store supports: {', '.join(TEAM_COMMANDS)}. Use a SQLite cache file "
+        "with --db for everything else."
+    )
+
+
+def redact(url: str) -> str:
+    """The URL without a password, for messages and the audit."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)

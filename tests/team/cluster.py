@@ -1,0 +1,199 @@
+"""A throwaway PostgreSQL cluster for the team-store tests: initdb + pg_ctl, no TCP at all.
+
+The cluster lives in a fresh folder under /tmp, listens only on a Unix socket in that folder
+and is run by a non-root account: the current one, or (when the tests run as root, as CI does,
+and PostgreSQL refuses to run as root) the OS account `pd-pgcluster`, created with useradd.
+
+Authentication is PostgreSQL's own `peer` method: the server asks the kernel which OS account
+is at the other end of the socket and maps it to a database role through pg_ident.conf. The
+map of this throwaway cluster is the production one (every OS account is the role of the same
+name) plus one test-only line: the account running the tests is the superuser `postgres`, so
+fixtures can create databases and roles.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CLUSTER_ACCOUNT = "pd-pgcluster"
+SUPERUSER = "postgres"
+
+
+class ClusterUnavailable(Exception):
+    """PostgreSQL cannot be started here; the text says what is missing, in one line."""
+
+
+def find_bindir() -> Path:
+    """The folder of initdb/pg_ctl: $PEERDESK_PG_BINDIR, PATH, or Debian's newest version."""
+    named = os.environ.get("PEERDESK_PG_BINDIR")
+    candidates: list[Path] = [Path(named)] if named else []
+    on_path = shutil.which("pg_ctl")
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent)
+    debian = Path("/usr/lib/postgresql")
+    if debian.is_dir():
+        versions = sorted(
+            (p for p in debian.iterdir() if p.name.isdigit()), key=lambda p: int(p.name)
+        )
+        candidates += [p / "bin" for p in reversed(versions)]
+    for folder in candidates:
+        if (folder / "initdb").exists() and (folder / "pg_ctl").exists():
+            return folder
+    raise ClusterUnavailable(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found: `apt-get install postgresql` "
+        "or set PEERDESK_PG_BINDIR"
+    )
+
+
+def _cluster_account() -> pwd.struct_passwd:
+    """Who runs the server: this account, or a dedicated one when we are root."""
+    if os.geteuid() != 0:
+        return pwd.getpwuid(os.geteuid())
+    try:
+        return pwd.getpwnam(CLUSTER_ACCOUNT)
+    except KeyError:
+        if not shutil.which("useradd"):
+            raise ClusterUnavailable(
+                "running as root, and useradd is missing to create the non-root account "
+                f"{CLUSTER_ACCOUNT} that PostgreSQL needs"
+            ) from None
+        subprocess.run(
+            ["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", CLUSTER_ACCOUNT],
+            check=True,
+            capture_output=True,
+        )
+        return pwd.getpwnam(CLUSTER_ACCOUNT)
+
+
+@dataclass
+class Cluster:
+    """A running throwaway cluster. `conninfo(db, user)` connects over its socket."""
+
+    base: Path
+    bindir: Path
+    account: pwd.struct_passwd
+    me: str = field(default_factory=lambda: pwd.getpwuid(os.geteuid()).pw_name)
+
+    @property
+    def data(self) -> Path:
+        return self.base / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.base / "socket"
+
+    @property
+    def logs(self) -> Path:
+        return self.base / "log"
+
+    def conninfo(self, dbname: str = "postgres", user: str = SUPERUSER) -> str:
+        return f"host={self.socket_dir} dbname={dbname} user={user}"
+
+    def url(self, dbname: str, user: str | None = None) -> str:
+        """A postgresql:// URL for `peerdesk --db` (the socket folder as the host parameter)."""
+        who = f"&user={user}" if user else ""
+        return f"postgresql:///{dbname}?host={self.socket_dir}{who}"
+
+    def _run(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        as_other = self.account.pw_uid != os.geteuid()
+        return subprocess.run(
+            list(argv),
+            capture_output=True,
+            text=True,
+            cwd=self.base,
+            user=self.account.pw_uid if as_other else None,
+            group=self.account.pw_gid if as_other else None,
+            extra_groups=[] if as_other else None,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "TZ": "UTC"},
+            timeout=120,
+            check=False,
+        )
+
+    def start(self) -> None:
+        for folder in (self.data, self.socket_dir, self.logs):
+            folder.mkdir(mode=0o700)
+            os.chown(folder, self.account.pw_uid, self.account.pw_gid)
+        self.socket_dir.chmod(0o755)  # other OS accounts (the attack tests') reach the socket
+        init = self._run(
+            str(self.bindir / "initdb"),
+            "--pgdata",
+            str(self.data),
+            "--username",
+            SUPERUSER,
+            "--encoding",
+            "UTF8",
+            "--locale",
+            "C",
+            "--auth-local",
+            "peer",
+            "--auth-host",
+            "reject",
+            "--no-sync",
+        )
+        if init.returncode:
+            raise ClusterUnavailable(f"initdb failed: {' '.join(init.stderr.split())[-300:]}")
+        with (self.data / "postgresql.conf").open("a", encoding="utf-8") as conf:
+            conf.write(
+                "\n# peerdesk test cluster: a Unix socket only, durability traded for speed\n"
+                "listen_addresses = ''\n"
+                f"unix_socket_directories = '{self.socket_dir}'\n"
+                "unix_socket_permissions = 0777\n"
+                "max_connections = 60\n"
+                "shared_buffers = 32MB\n"
+                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+                "timezone = 'UTC'\n"
+            )
+        (self.data / "pg_hba.conf").write_text(
+            "# Unix socket only; the OS account at the other end is the role (pg_ident.conf)\n"
+            "local all all peer map=peerdesk\n",
+            encoding="utf-8",
+        )
+        (self.data / "pg_ident.conf").write_text(
+            "# MAPNAME SYSTEM-USERNAME PG-USERNAME\n"
+            f"peerdesk {self.me} {SUPERUSER}\n"  # test-only: the fixtures' own account
+            f"peerdesk {self.account.pw_name} {SUPERUSER}\n"
+            "peerdesk /^(.*)$ \\1\n",  # production rule: the OS account is the role
+            encoding="utf-8",
+        )
+        started = self._run(
+            str(self.bindir / "pg_ctl"),
+            "--pgdata",
+            str(self.data),
+            "--log",
+            str(self.logs / "server.log"),
+            "--wait",
+            "--silent",
+            "start",
+        )
+        if started.returncode:
+            log = self.logs / "server.log"
+            tail = log.read_text(errors="replace").strip().splitlines()[-2:] if log.exists() else []
+            said = " ".join([*started.stderr.split(), *" ".join(tail).split()])
+            raise ClusterUnavailable(f"pg_ctl start failed: {said}")
+
+    def stop(self) -> None:
+        self._run(
+            str(self.bindir / "pg_ctl"), "--pgdata", str(self.data), "-m", "immediate", "stop"
+        )
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def start_cluster() -> Cluster:
+    """Start a new throwaway cluster (the caller stops it)."""
+    bindir = find_bindir()
+    account = _cluster_account()
+    base = Path(tempfile.mkdtemp(prefix="peerdesk-pg-", dir="/tmp"))
+    base.chmod(0o755)
+    cluster = Cluster(base=base, bindir=bindir, account=account)
+    try:
+        cluster.start()
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
