@@ -60,23 +60,28 @@ class BatchPreviewed(Message):
 
 
 def batch_items(preview: BatchPreview) -> Text:
-    """One line per item a batch touches: "#12 open  PAC code never arrived  → forum"."""
+    """One line per item a batch touches, where it goes before what it is (a long title is cut,
+    never the destination): "#12     open      → forum  PAC code never arrived"."""
     text = Text(no_wrap=True, overflow="ellipsis", end="")
     for index, item in enumerate(preview.items):
         if index:
             text.append("\n")
-        if item.post_author is not None and item.target_id != item.thread_id:
-            start = printable(item.post_start or "", single_line=True)
+        post = item.post_author is not None and item.target_id != item.thread_id
+        if post:
             text.append(f"post {item.target_id} ", style="bold")
-            text.append(f"by {printable(item.post_author, single_line=True)} in #{item.thread_id}")
-            text.append(f": {start}", style="dim")
         else:
             text.append(f"#{item.thread_id:<6} ", style="bold")
             text.append(f"{item.status:<9} ")
-            text.append(printable(item.title, single_line=True))
-        text.append(f"  → {printable(item.source, single_line=True)}", style="dim")
+        text.append(f"→ {printable(item.source, single_line=True)}", style="dim")
         if not item.sent:
             text.append(" (kept in peerdesk)", style="dim")
+        text.append("  ")
+        if post:
+            author = printable(item.post_author or "", single_line=True)
+            text.append(f"by {author} in #{item.thread_id}: ")
+            text.append(printable(item.post_start or "", single_line=True), style="dim")
+        else:
+            text.append(printable(item.title, single_line=True))
     return text
 
 
