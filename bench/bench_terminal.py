@@ -52,7 +52,8 @@ import pyte
 
 REPO = Path(__file__).resolve().parents[1]
 PEERDESK = Path(sys.executable).parent / "peerdesk"
-COLS, ROWS = 80, 24
+COLS, ROWS = 80, 24  # --size changes them (e.g. 120x40: the Queue's preview pane shows)
+PREVIEW = "on"  # --preview off: PEERDESK_PREVIEW=off for the console
 SETTLE_MOST = 5.0  # seconds after a key at most until its screen counts as settled
 TARGETS = {"first_p95_ms": 16.0, "settled_p95_ms": 50.0, "startup_s": 0.5, "peak_mb": 200.0}
 
@@ -86,7 +87,10 @@ class Frame:
 class Terminal:
     """A process in a pty, drawn by pyte; frames are timestamped when their last byte arrived."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], cols: int = COLS, rows: int = ROWS):
+    def __init__(
+        self, argv: list[str], env: dict[str, str], cols: int | None = None, rows: int | None = None
+    ):
+        cols, rows = cols or COLS, rows or ROWS
         self.cols, self.rows = cols, rows
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -228,9 +232,14 @@ def status_line(lines: list[str]) -> str:
     return lines[-2].strip()
 
 
+def table_part(lines: list[str]) -> list[str]:
+    """The lines left of the Queue's preview pane (at 120 columns or more), if it shows."""
+    return [line.split("│", 1)[0] for line in lines]
+
+
 def queue_position(lines: list[str]) -> tuple[int, int] | None:
     """(cursor row, total) from the Queue table's header line, 1-based."""
-    for line in lines[1:3]:
+    for line in table_part(lines[1:3]):
         if line.lstrip().startswith("Age"):
             match = _POSITION.search(line)
             if match:
@@ -244,7 +253,7 @@ def queue_rows(lines: list[str]) -> list[str]:
     """The table's row lines (between its header and the status bar)."""
     for index, line in enumerate(lines[1:4], start=1):
         if line.lstrip().startswith("Age"):
-            return lines[index + 1 : len(lines) - 2]
+            return table_part(lines[index + 1 : len(lines) - 2])
     return []
 
 
@@ -525,6 +534,7 @@ def env_for(db: Path) -> dict[str, str]:
         TERM="xterm-256color",
         COLORTERM="truecolor",
         LANG="C.UTF-8",
+        PEERDESK_PREVIEW=PREVIEW,
     )
     return env
 
@@ -636,9 +646,16 @@ def main() -> None:
     )
     parser.add_argument("--skip", default="", help="leave out: D, Y, decisions")
     parser.add_argument(
+        "--size", default="80x24", help="the terminal, COLSxROWS (120x40 shows the preview pane)"
+    )
+    parser.add_argument("--preview", choices=("on", "off"), default="on", help="the Queue's pane")
+    parser.add_argument(
         "--command", default=None, help="the console command (default: this venv's peerdesk)"
     )
     args = parser.parse_args()
+    global COLS, ROWS, PREVIEW
+    COLS, ROWS = (int(n) for n in args.size.lower().split("x"))
+    PREVIEW = args.preview
     SKIP.update(k for k in args.skip.split(",") if k)
     if args.command:
         COMMAND[:] = args.command.split()
@@ -656,7 +673,9 @@ def main() -> None:
         "threads": args.threads,
         "cache": str(db),
         "cache_build_s": None if built is None else round(built, 1),
-        "how": "real peerdesk in an 80x24 pty read by pyte; first = first correct frame, "
+        "size": f"{COLS}x{ROWS}",
+        "preview": PREVIEW,
+        "how": f"real peerdesk in a {COLS}x{ROWS} pty read by pyte; first = first correct frame, "
         f"settled = last screen change before {args.quiet_ms:.0f} ms of quiet",
         "startup_s": {
             "median": round(statistics.median(startups), 3),

@@ -18,7 +18,7 @@ from typing import ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.driver import Driver
 from textual.filter import LineFilter
 from textual.reactive import reactive
@@ -30,6 +30,7 @@ from console.commands import KeyActions, QueueFilters
 from console.desk import Desk
 from console.errors import PeerdeskError
 from console.messages import OutboxStatus, RefreshRequested, Said
+from console.screens.keys import bindings, user_keymap
 from widgets.colours import SixteenColours, few_colours
 from widgets.message_log import MessageLog
 
@@ -103,32 +104,7 @@ class PeerdeskApp(App[None]):
     MODES: ClassVar[dict[str, Callable[[], Screen[object]]]] = {  # type: ignore[assignment]
         panel.name: panel.make for panel in PANELS
     }
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
-        Binding(
-            "question_mark", "help", "Help", id="app.help", tooltip="Show every key of this screen"
-        ),
-        Binding(
-            "ctrl+p",
-            "command_palette",
-            "Commands",
-            show=False,
-            id="app.commands",
-            tooltip="Find any action by name",
-        ),
-        *(
-            Binding(p.key, f"switch_mode('{p.name}')", p.title, show=False, id=f"panel.{p.name}")
-            for p in PANELS
-        ),
-        Binding(
-            "L",
-            "message_log",
-            "Messages",
-            show=False,
-            id="app.messages",
-            tooltip="Recent results and errors (the status line shows the last)",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("app", "panel")
 
     status_line: reactive[str] = reactive("")
     """The outbox state, shown at the right of every screen's title bar."""
@@ -147,6 +123,8 @@ class PeerdeskApp(App[None]):
         # In a 16-colour terminal every colour is drawn as the one the terminal will show.
         self._sixteen = SixteenColours(enabled=few_colours(self.console.color_system))
         self.message_log = MessageLog()
+        self.user_keys = user_keymap(desk.config)  # the config's [keys]; ConfigError if wrong
+        self.set_keymap(self.user_keys)
 
     # ---- the Desk, one thread at a time ----
     def call_desk(self, fn: Callable[[Desk], T]) -> T:

@@ -63,15 +63,17 @@ class KeyActions(Provider):
 
 
 class QueueFilters(Provider):
-    """The Queue's filters by name ("Filter: flagged")."""
+    """The Queue's filters and saved views by name ("Filter: flagged")."""
 
     def _filters(self) -> list[tuple[str, Callable[[], object]]]:
-        from console.screens.queue import FILTERS, QueueScreen
+        from console.screens.queue import QueueScreen
 
         screen = self.screen
         if not isinstance(screen, QueueScreen):
             return []
-        return [(f"Filter: {name}", partial(screen.set_filter, name)) for name in FILTERS]
+        return [
+            (f"Filter: {name}", partial(screen.set_filter, name)) for name in screen.filter_names()
+        ]
 
     async def discover(self) -> Hits:
         for title, run in self._filters():

@@ -50,6 +50,8 @@ class Config:
     roles: dict[str, frozenset[Role]] = field(default_factory=dict)
     lease_minutes: int = 15
     facts: FileFacts | None = None  # None: not read from a file (no authority over roles)
+    keys: dict[str, object] = field(default_factory=dict)  # [keys]: id -> keys (console.keymap)
+    views: dict[str, str] = field(default_factory=dict)  # [views]: name -> a Queue filter
 
 
 def _line_of(text: str, key: str) -> int:
@@ -128,4 +130,34 @@ def load_config(path: Path, *, must_exist: bool = False) -> Config:
             f"The config {path} line {_line_of(text, 'lease_minutes')}: lease_minutes must be a "
             "whole number of minutes from 1 to 1440"
         )
-    return Config(path=path, roles=roles, lease_minutes=lease, facts=facts)
+    keys = data.get("keys", {})
+    if not isinstance(keys, dict):
+        raise ConfigError(
+            f"The config {path} line {_line_of(text, 'keys')}: [keys] must be a table"
+        )
+    views = parse_views(text, data, path)
+    return Config(
+        path=path, roles=roles, lease_minutes=lease, facts=facts, keys=dict(keys), views=views
+    )
+
+
+def parse_views(text: str, data: dict[str, Any], path: Path) -> dict[str, str]:
+    """`[views]`: name -> a Queue filter expression (console.filters), checked here."""
+    from console.filters import FilterError, parse_filter
+
+    table = data.get("views", {})
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f"The config {path} line {_line_of(text, 'views')}: [views] must be a table"
+        )
+    views: dict[str, str] = {}
+    for name, expression in table.items():
+        where = f"The config {path} line {_line_of(text, name)}: view {name!r}"
+        if not isinstance(expression, str):
+            raise ConfigError(f'{where} must be a filter string, e.g. "tag:sim flagged"')
+        try:
+            parse_filter(expression)
+        except FilterError as error:
+            raise ConfigError(f"{where}: {error}") from None
+        views[str(name)] = expression
+    return views

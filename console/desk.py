@@ -15,7 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from console import audit, batch_preview, claims, decisions, outbox, read_only, sources, store
+from console import (
+    audit,
+    batch_preview,
+    claims,
+    decisions,
+    members,
+    outbox,
+    previews,
+    read_only,
+    sources,
+    store,
+)
 from console.batch_preview import BatchPreview
 from console.config import Config, load_config
 from console.db import Cache, open_cache
@@ -212,6 +223,22 @@ class Desk:
     def batch_preview(self, action: str, target_ids: list[int]) -> BatchPreview:
         """What a decision on `target_ids` will touch and where it will be sent (reads only)."""
         return batch_preview.preview(self.cache, action, target_ids)
+
+    def preview(self, thread_id: int) -> previews.ThreadPreview:
+        """The Queue's preview pane: question, latest reply, flags, claim (console.previews)."""
+        return previews.preview(self.cache, thread_id)
+
+    # ---- one member across every source (console.members) ----
+    def member(self, member_id: int) -> members.MemberProfile:
+        return members.profile(self.cache, member_id)
+
+    def author_of(self, *, thread_id: int | None = None, post_id: int | None = None) -> int:
+        """The member who wrote a thread (its question) or a post."""
+        if post_id is not None:
+            return members.author_of_post(self.cache, post_id)
+        if thread_id is None:
+            raise ValueError("author_of needs a thread or a post")
+        return members.author_of_thread(self.cache, thread_id)
 
     def waiting_actions(self) -> int:
         return outbox.waiting_count(self.cache)

@@ -10,6 +10,7 @@ import re
 import sqlite3
 import threading
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,9 @@ class QueueFilter:
     claimed_by: str | None = None
     author_id: int | None = None
     strong_duplicates: bool = False
+    tag: str | None = None
+    older_than_minutes: int | None = None  # created at least this long ago
+    newer_than_minutes: int | None = None  # created less than this long ago
     everything: bool = False  # include threads that left the Queue (solved, closed)
 
 
@@ -59,6 +63,10 @@ def fts_query(text: str) -> str | None:
     if len(words[-1]) >= PREFIX_FROM:
         quoted[-1] += "*"
     return " ".join(quoted)
+
+
+def _minutes_ago(minutes: int) -> str:
+    return (now() - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _where(flt: QueueFilter, reach: int | None = None) -> tuple[str, list[Any]]:
@@ -84,6 +92,15 @@ def _where(flt: QueueFilter, reach: int | None = None) -> tuple[str, list[Any]]:
     if flt.author_id is not None:
         clauses.append("t.author_id = ?")
         params.append(flt.author_id)
+    if flt.tag:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(t.tags) WHERE json_each.value = ?)")
+        params.append(flt.tag)
+    if flt.older_than_minutes is not None:
+        clauses.append("t.created_at <= ?")
+        params.append(_minutes_ago(flt.older_than_minutes))
+    if flt.newer_than_minutes is not None:
+        clauses.append("t.created_at > ?")
+        params.append(_minutes_ago(flt.newer_than_minutes))
     if flt.strong_duplicates:  # the few strong pending pairs, from their (decision, score) index
         clauses.append(
             "t.id IN (SELECT d.thread_id FROM duplicate_links d "

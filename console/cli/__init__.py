@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "console.cli.escalations_cmd",
     "console.cli.verify_cmd",
     "console.cli.team_cmd",
+    "console.cli.keys_cmd",
 ]
 
 

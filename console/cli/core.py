@@ -10,7 +10,8 @@ from typing import Any
 from console.claims import claim_line
 from console.decisions import DEFAULT_ORIGIN
 from console.desk import Desk, QueueFilter
-from console.errors import InvalidDecision
+from console.errors import ConfigError, InvalidDecision
+from console.filters import parse_filter
 from console.models import member_label
 from console.safe_text import clip, printable
 
@@ -60,6 +61,13 @@ def cmd_queue(args: argparse.Namespace) -> int:
         unanswered_only=args.unanswered,
         source=args.source,
     )
+    if args.view:  # a saved view of the config ([views]), then --filter narrows it
+        if args.view not in desk.config.views:
+            known = ", ".join(desk.config.views) or "none in the config"
+            raise ConfigError(f"No view {args.view!r} in the config ([views]: {known})")
+        flt = parse_filter(desk.config.views[args.view]).to_filter(desk.actor, flt)
+    if args.filter:
+        flt = parse_filter(args.filter).to_filter(desk.actor, flt)
     _print_items(desk.queue(flt, limit=args.limit), args.json)
     return 0
 
@@ -189,6 +197,10 @@ def register(subparsers: Any) -> None:
     q.add_argument("--flagged", action="store_true", help="only flagged or reported threads")
     q.add_argument("--unanswered", action="store_true", help="only threads with no reply")
     q.add_argument("--source", help="only this source")
+    q.add_argument(
+        "--filter", help='a filter expression, as on the console\'s / line: "tag:sim age>2d"'
+    )
+    q.add_argument("--view", help="a saved view of the config ([views])")
     q.add_argument("--limit", type=int, default=30, help="how many rows (default 30)")
     q.add_argument("--json", action="store_true", help="one JSON object per line")
     q.set_defaults(handler=cmd_queue)

@@ -18,7 +18,7 @@ from console.errors import PeerdeskError
 from console.team import audit as team_audit
 from console.team import schema
 from console.team.connect import TeamStoreError, connect, explain
-from console.team.copy import migrate_to
+from console.team.copy import SKIPPED, migrate_to
 from console.team.location import is_team_url, redact, refuse, team_url
 
 Handler = Callable[[argparse.Namespace], int]
@@ -119,6 +119,8 @@ def cmd_migrate_to(args: argparse.Namespace) -> int:
     )
     if report.resumed:
         print(f"resumed: {len(report.resumed)} tables had been copied by an earlier run")
+    for table, rows in report.skipped.items():
+        print(f"left out {rows} rows of {table}: {SKIPPED[table][1]}")
     if report.nul_replaced:
         print(f"{report.nul_replaced} texts held NUL characters, stored as U+FFFD")
     print(f"recorded as audit entry {report.audit_entry_id} on the team database")

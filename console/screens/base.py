@@ -7,15 +7,17 @@ the single SQLite connection is never used by two threads at once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, TypeVar, cast
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 from rich.text import Text
 from textual import on, work
+from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from console.batch_preview import BatchPreview
+from console.bindings import BY_ID, role_table
 from console.claims import local_hhmm
 from console.decisions import acting_from
 from console.desk import Desk
@@ -33,18 +35,6 @@ from console.safe_text import printable
 from console.screens.confirm import ConfirmScreen
 
 T = TypeVar("T")
-
-# screen action -> the role action the Desk checks (roles.ACTION_ROLES)
-ROLE_OF_ACTION: dict[str, str] = {
-    "claim": "claim",
-    "release": "release",
-    "close": "close",
-    "reopen": "reopen",
-    "hide_post": "hide_post",
-    "note": "note",
-    "undo": "undo",
-    "select_author": "close",
-}
 
 NOUNS = {"close": "Close", "reopen": "Reopen", "hide_post": "Hide as spam"}
 
@@ -122,7 +112,19 @@ def perform(desk: Desk, decision: Decision) -> str:
 
 
 class DeskScreen(Screen[None]):
-    """A screen over the Desk: it asks for decisions and reloads after them."""
+    """A screen over the Desk: it asks for decisions and reloads after them.
+
+    `ROLE_OF_ACTION` (screen action -> the domain action whose roles it needs) is derived from
+    the screen's bindings and the one table of console.bindings; keys the role cannot use are
+    hidden (the domain refuses them anyway)."""
+
+    ROLE_OF_ACTION: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.ROLE_OF_ACTION = role_table(
+            *{BY_ID[b.id].scope for b in cls.BINDINGS if isinstance(b, Binding) and b.id in BY_ID}
+        )
 
     _own_batch: int | None = None  # the batch this screen's last decision made (undo asks if not)
 
@@ -148,7 +150,7 @@ class DeskScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide what the role cannot do; the Desk refuses it anyway."""
-        role_action = ROLE_OF_ACTION.get(action)
+        role_action = self.ROLE_OF_ACTION.get(action)
         return role_action is None or self.desk.can(role_action)
 
     # ---- decisions ----

@@ -13,25 +13,19 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from console.screens.keys import bindings
 
 
 class ConfirmScreen(ModalScreen[bool]):
     CSS_PATH = "confirm.tcss"
     AUTO_FOCUS = "#confirm-no"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
-        Binding("j,down", "scroll('down')", "Scroll", show=False, id="confirm.down"),
-        Binding("k,up", "scroll('up')", "Scroll", show=False, id="confirm.up"),
-        Binding("pagedown", "scroll('page_down')", "Page", show=False, id="confirm.page_down"),
-        Binding("pageup", "scroll('page_up')", "Page", show=False, id="confirm.page_up"),
-        Binding("left,right,tab", "app.focus_next", "Switch", show=False, id="confirm.switch"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("confirm")
 
     def __init__(
         self,

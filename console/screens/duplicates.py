@@ -18,7 +18,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Static
@@ -35,6 +35,7 @@ from console.messages import (
 )
 from console.safe_text import clip, printable
 from console.screens.base import DeskScreen
+from console.screens.keys import bindings
 from widgets.lazy_table import Column, LazyTable, Row
 from widgets.side_by_side import Side as CompareSide
 from widgets.side_by_side import SideBySide
@@ -52,13 +53,6 @@ COLUMNS = (
     Column("Question"),
 )
 
-# screen action -> the role action the Desk checks (roles.ACTION_ROLES)
-ROLE_OF_DUPE_ACTION = {
-    "confirm": "dupe_confirm",
-    "reject": "dupe_reject",
-    "merge": "dupe_merge",
-    "undo": "undo",
-}
 DESK_ACTION = {"confirm": "dupe_confirm", "reject": "dupe_reject", "merge": "dupe_merge"}
 
 
@@ -180,67 +174,7 @@ class DuplicatesScreen(DeskScreen):
     CSS_PATH = "duplicates.tcss"
     HELP_TITLE = "Duplicates"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "y",
-            "confirm",
-            "Confirm",
-            id="dupes.confirm",
-            tooltip="Confirm: close the thread as a duplicate of the original shown",
-        ),
-        Binding(
-            "n,x",
-            "reject",
-            "Reject",
-            id="dupes.reject",
-            tooltip="Reject: not a duplicate; the pair is never proposed again",
-        ),
-        Binding(
-            "m",
-            "merge",
-            "Merge",
-            id="dupes.merge",
-            tooltip="Merge: confirm, and show the duplicate's useful answers under the original",
-        ),
-        Binding(
-            "p",
-            "pick",
-            "Other",
-            id="dupes.pick",
-            tooltip="Show the thread's next candidate original (y then confirms that one)",
-        ),
-        Binding(
-            "u", "undo", "Undo", id="dupes.undo", tooltip="Undo your last decision (audited too)"
-        ),
-        Binding(
-            "J,shift+down",
-            "scroll_detail(1)",
-            "Scroll comparison down",
-            show=False,
-            id="dupes.scroll_down",
-            tooltip="Scroll the comparison down",
-        ),
-        Binding(
-            "K,shift+up",
-            "scroll_detail(-1)",
-            "Scroll comparison up",
-            show=False,
-            id="dupes.scroll_up",
-            tooltip="Scroll the comparison up",
-        ),
-        Binding(
-            "o",
-            "open_original",
-            "Open original",
-            show=False,
-            id="dupes.open_original",
-            tooltip="Open the proposed original thread",
-        ),
-        Binding(
-            "r", "refresh", "Refresh", show=False, id="dupes.refresh", tooltip="Reload the pairs"
-        ),
-        Binding("escape", "back", "Back", id="dupes.back", tooltip="Back to the Queue"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("dupes")
 
     def __init__(self) -> None:
         super().__init__()
@@ -285,7 +219,7 @@ class DuplicatesScreen(DeskScreen):
             self.post_message(RefreshRequested())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        role_action = ROLE_OF_DUPE_ACTION.get(action)
+        role_action = self.ROLE_OF_ACTION.get(action)
         return role_action is None or self.desk.can(role_action)
 
     def _update_status(self) -> None:

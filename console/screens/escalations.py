@@ -19,7 +19,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Sparkline, Static
@@ -36,6 +36,7 @@ from console.messages import (
 )
 from console.safe_text import clip, printable
 from console.screens.base import DeskScreen
+from console.screens.keys import bindings
 from widgets.lazy_table import Column, LazyTable, Row
 from widgets.status_bar import StatusBar
 from widgets.title_bar import TitleBar
@@ -57,19 +58,6 @@ STATE = {
     "waiting_on_customer": "customer",
     "resolved": "resolved",
     "dismissed": "dismissed",
-}
-# screen action -> the role action the Desk checks (console.escalate.actions.ESCALATION_ROLES)
-ROLE_OF_ACTION = {
-    "acknowledge": "esc_acknowledge",
-    "assign_me": "esc_assign",
-    "assign_other": "esc_assign",
-    "send": "esc_send",
-    "note": "esc_note",
-    "resolve": "esc_resolve",
-    "resolve_reply": "esc_resolve",
-    "dismiss": "esc_dismiss",
-    "reopen": "esc_reopen",
-    "undo": "undo",
 }
 
 
@@ -187,78 +175,7 @@ class EscalationsScreen(DeskScreen):
     CSS_PATH = "escalations.tcss"
     HELP_TITLE = "Escalations"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "a", "acknowledge", "Ack", id="esc.acknowledge", tooltip="Acknowledge: you have seen it"
-        ),
-        Binding("i", "assign_me", "Mine", id="esc.assign_me", tooltip="Assign it to yourself"),
-        Binding(
-            "I",
-            "assign_other",
-            "Assign",
-            id="esc.assign_other",
-            tooltip="Assign it to a named person",
-        ),
-        Binding(
-            "s",
-            "send",
-            "Support",
-            id="esc.send",
-            tooltip="Send to support (a ticket through the outbox)",
-        ),
-        Binding("n", "note", "Note", id="esc.note", tooltip="Add a note to its history"),
-        Binding("r", "resolve", "Resolve", id="esc.resolve", tooltip="Resolve it"),
-        Binding(
-            "R",
-            "resolve_reply",
-            "Resolve + reply",
-            show=False,
-            id="esc.resolve_reply",
-            tooltip="Resolve it and post a reply on the community thread (e.g. support's answer)",
-        ),
-        Binding(
-            "d",
-            "dismiss",
-            "Dismiss",
-            id="esc.dismiss",
-            tooltip="Dismiss it as a false alarm, with a reason",
-        ),
-        Binding(
-            "o",
-            "reopen",
-            "Reopen",
-            show=False,
-            id="esc.reopen",
-            tooltip="Reopen a resolved or dismissed one",
-        ),
-        Binding("u", "undo", "Undo", show=False, id="esc.undo", tooltip="Undo your last decision"),
-        Binding(
-            "c",
-            "toggle_closed",
-            "Closed",
-            show=False,
-            id="esc.closed",
-            tooltip="Show or hide resolved and dismissed ones",
-        ),
-        Binding(
-            "J,shift+down",
-            "scroll_detail(1)",
-            "Scroll down",
-            show=False,
-            id="esc.scroll_down",
-            tooltip="Scroll the detail down",
-        ),
-        Binding(
-            "K,shift+up",
-            "scroll_detail(-1)",
-            "Scroll up",
-            show=False,
-            id="esc.scroll_up",
-            tooltip="Scroll the detail up",
-        ),
-        Binding("f5", "refresh", "Refresh", show=False, id="esc.refresh", tooltip="Reload"),
-        Binding("escape", "back", "Back", id="esc.back", tooltip="Back to the Queue"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("esc")
 
     def __init__(self) -> None:
         super().__init__()
@@ -295,7 +212,7 @@ class EscalationsScreen(DeskScreen):
             self.post_message(RefreshRequested())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        role_action = ROLE_OF_ACTION.get(action)
+        role_action = self.ROLE_OF_ACTION.get(action)
         return role_action is None or self.desk.can(role_action)
 
     # ---- loading ----

@@ -9,12 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
+
+from console.bindings import BY_ID
+from console.screens.keys import bindings
+
+ORDER = {binding_id: index for index, binding_id in enumerate(BY_ID)}
 
 
 @dataclass(frozen=True)
@@ -45,35 +51,52 @@ def key_help(screen: Screen[object]) -> list[KeyHelp]:
         merged[slot] = KeyHelp(
             key, binding.tooltip or binding.description, binding.id or "", active.enabled
         )
-    return list(merged.values())
+    return sorted(merged.values(), key=_place)
+
+
+def _place(entry: KeyHelp) -> tuple[int, int]:
+    """The screen's own keys first (in the order of the table), then its widgets', then the
+    app's: a key the user moved keeps its place."""
+    key = BY_ID.get(entry.binding_id)
+    if key is None:
+        return (1, 0)  # a widget's (sorted() keeps their own order)
+    index = ORDER[entry.binding_id]
+    return (2, index) if key.scope in ("app", "panel") else (0, index)
 
 
 class HelpScreen(ModalScreen[None]):
     CSS_PATH = "help.tcss"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,question_mark,q", "close", "Close help", id="help.close"),
-        Binding("j,down", "scroll('down')", "Scroll down", show=False, id="help.down"),
-        Binding("k,up", "scroll('up')", "Scroll up", show=False, id="help.up"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("help")
 
     def __init__(self, origin: Screen[object], title: str) -> None:
         super().__init__()
         self.entries = key_help(origin)
         self.origin_title = title
 
-    def _table(self) -> Text:
-        width = max((len(e.keys) for e in self.entries), default=4)
-        width = min(width, 18)
-        text = Text()
+    def _table(self) -> Table:
+        """One row per binding: its current keys (`*`: rebound in your config), what it does,
+        and its id (what `[keys]` in the config rebinds)."""
+        mine: dict[str, str] = getattr(self.app, "user_keys", {})
+        table = Table(box=None, show_header=False, padding=(0, 1, 0, 0), expand=True)
+        table.add_column("keys", style="bold", no_wrap=True, max_width=18)
+        table.add_column("does", ratio=1)
+        table.add_column("id", style="dim italic", no_wrap=True)
         for entry in self.entries:
-            style = "" if entry.enabled else "dim"
-            text.append(entry.keys.ljust(width), style="bold")
-            text.append("  ")
-            text.append(entry.description, style=style)
-            text.append("\n")
-        text.rstrip()
-        return text
+            keys = entry.keys + ("*" if entry.binding_id in mine else "")
+            table.add_row(
+                keys,
+                Text(entry.description, style="" if entry.enabled else "dim"),
+                entry.binding_id,
+            )
+        if mine:
+            table.add_row("", Text("* your key ([keys] in the config)", style="dim"), "")
+        return table
+
+    def on_resize(self) -> None:
+        # the list takes what the title, footer and borders leave (at 80x24: 18 lines)
+        scroll = self.query_one("#help-scroll", VerticalScroll)
+        scroll.styles.max_height = max(3, self.size.height - 6)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):

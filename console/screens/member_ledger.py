@@ -7,12 +7,13 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import Footer, Static
 
 from console.safe_text import printable
 from console.screens.base import DeskScreen
+from console.screens.keys import bindings
 from widgets.lazy_table import Column, LazyTable, Row
 from widgets.status_bar import StatusBar
 from widgets.title_bar import TitleBar
@@ -38,9 +39,7 @@ class LedgerLoaded(Message):
 class MemberLedgerScreen(DeskScreen):
     CSS_PATH = "member_ledger.tcss"
     HELP_TITLE = "Member's ledger"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="ledger.back", tooltip="Back to Rewards"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("ledger")
 
     def __init__(self, member_id: int) -> None:
         super().__init__()

@@ -6,11 +6,12 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from console.screens.keys import bindings
 from widgets.message_log import LogEntry
 
 MARKS = {"information": " ", "warning": "!", "error": "✗"}
@@ -34,11 +35,7 @@ def log_text(entries: list[LogEntry]) -> Text:
 class MessageLogScreen(ModalScreen[None]):
     CSS_PATH = "message_log.tcss"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,L,q", "close", "Close", id="log.close"),
-        Binding("j,down", "scroll('down')", "Scroll down", show=False, id="log.down"),
-        Binding("k,up", "scroll('up')", "Scroll up", show=False, id="log.up"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("log")
 
     def __init__(self, entries: list[LogEntry]) -> None:
         super().__init__()

@@ -7,10 +7,12 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+from console.screens.keys import bindings
 
 MAX_NOTE = 4000
 
@@ -18,9 +20,7 @@ MAX_NOTE = 4000
 class NoteScreen(ModalScreen[str | None]):
     CSS_PATH = "note.tcss"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="note.cancel"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("note")
 
     def __init__(self, thread_id: int) -> None:
         super().__init__()

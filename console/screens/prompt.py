@@ -8,10 +8,12 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+from console.screens.keys import bindings
 
 MAX_TEXT = 2000
 
@@ -19,9 +21,7 @@ MAX_TEXT = 2000
 class PromptScreen(ModalScreen[str | None]):
     CSS_PATH = "prompt.tcss"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="prompt.cancel"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("prompt")
 
     def __init__(
         self, title: str, placeholder: str = "", value: str = "", *, max_length: int = MAX_TEXT

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import os
 from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.events import Resize
+from textual.binding import BindingType
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from console.desk import QueueFilter, QueueReader
 from console.errors import PeerdeskError
+from console.filters import FilterError, parse_filter
 from console.messages import (
     Decision,
     DecisionMade,
@@ -28,6 +29,8 @@ from console.messages import (
 from console.models import QueueItem
 from console.safe_text import printable
 from console.screens.base import DeskScreen
+from console.screens.keys import bindings
+from console.screens.member import open_member
 from console.screens.queue_layout import (
     ESCALATED_MARK,
     STRONG_MARK,
@@ -36,8 +39,18 @@ from console.screens.queue_layout import (
     layout,
     too_small_text,
 )
+from console.screens.queue_preview import (
+    PAUSE as PREVIEW_PAUSE,
+)
+from console.screens.queue_preview import (
+    PREVIEW_FROM,
+    PreviewLoaded,
+    preview_parts,
+    sanitise,
+)
 from widgets.key_bar import KeyBar
 from widgets.lazy_table import LazyTable, Row
+from widgets.preview import PreviewPane
 from widgets.status_bar import StatusBar
 from widgets.title_bar import TitleBar
 
@@ -85,72 +98,13 @@ class QueueShaped(Message):
 class QueueScreen(DeskScreen):
     CSS_PATH = "queue.tcss"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "c",
-            "claim",
-            "Claim",
-            id="queue.claim",
-            tooltip="Claim the thread (a lease; others see it is yours)",
-        ),
-        Binding(
-            "C", "release", "Release", show=False, id="queue.release", tooltip="Release your claim"
-        ),
-        Binding(
-            "x",
-            "close",
-            "Close",
-            id="queue.close",
-            tooltip="Close the thread, or every selected thread as one batch",
-        ),
-        Binding(
-            "o",
-            "reopen",
-            "Reopen",
-            show=False,
-            id="queue.reopen",
-            tooltip="Reopen the thread, or every selected thread as one batch",
-        ),
-        Binding("n", "note", "Note", id="queue.note", tooltip="Add an internal note to the thread"),
-        Binding("u", "undo", "Undo", id="queue.undo", tooltip="Undo your last decision or batch"),
-        Binding(
-            "A",
-            "select_author",
-            "Select author's",
-            show=False,
-            id="queue.select_author",
-            tooltip="Select every open thread by this thread's author",
-        ),
-        Binding("slash", "search", "Search", id="queue.search", tooltip="Search titles and posts"),
-        Binding(
-            "f",
-            "cycle_filter",
-            "Filter",
-            id="queue.filter",
-            tooltip="Cycle filters: all/flagged/unanswered/mine/likely dupes",
-        ),
-        Binding(
-            "r",
-            "refresh",
-            "Refresh",
-            show=False,
-            id="queue.refresh",
-            tooltip="Reload the Queue now (it also reloads every 30 s)",
-        ),
-        Binding(
-            "escape",
-            "clear",
-            "Clear search/selection",
-            show=False,
-            id="queue.clear",
-            tooltip="Clear the search, then the selection",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("queue")
 
     def __init__(self) -> None:
         super().__init__()
         self.filter_index = 0
         self.search_text = ""
+        self._filter_error = ""  # the filter line's expression could not be read
         self.request_id = 0
         self._shown_once = False
         self._search_timer: Timer | None = None
@@ -160,24 +114,34 @@ class QueueScreen(DeskScreen):
         self._counter: QueueReader | None = None
         self._searcher: QueueReader | None = None  # search pages, off the Desk's connection
         self._reader_name = f"thread-reader-{id(self)}"
+        # at PREVIEW_FROM columns or more; p toggles it, PEERDESK_PREVIEW=off starts without it
+        self.preview_on = os.environ.get("PEERDESK_PREVIEW", "on").lower() != "off"
+        self._preview_timer: Timer | None = None
         self._sources, self._claims = 1, False  # until the first read says (QueueShaped)
 
     # ---- layout ----
     def compose(self) -> ComposeResult:
         yield TitleBar()
-        search = Input(placeholder="search words, enter to apply, escape to clear", id="search")
+        search = Input(
+            placeholder="search words, or filter: source: status: tag: flagged claimed: age>2d",
+            id="search",
+        )
         search.cursor_blink = False  # a blinking cursor repaints the screen twice a second
         search.display = False
         yield search
         notice = self.desk.read_only_notice
         if notice is not None:
             yield Static("\n".join(notice), id="read-only", markup=False)
-        yield LazyTable(
-            layout(80, sources=self._sources, claims=self._claims).columns,
-            page_size=PAGE,
-            empty_text=empty_text(FILTERS[self.filter_index], self.search_text),
-            id="queue-table",
-        )
+        with Horizontal(id="queue-body"):
+            yield LazyTable(
+                layout(80, sources=self._sources, claims=self._claims).columns,
+                page_size=PAGE,
+                empty_text=empty_text(FILTERS[0], ""),
+                id="queue-table",
+            )
+            pane = PreviewPane(sanitise=sanitise, id="queue-preview")
+            pane.display = False
+            yield pane
         too_small = Static("", id="queue-too-small", markup=False)
         too_small.display = False
         yield too_small
@@ -193,35 +157,31 @@ class QueueScreen(DeskScreen):
         self._update_status()
         self.post_message(QueueRequested())
 
-    # ---- what is shown ----
-    def current_filter(self) -> QueueFilter:
-        name = FILTERS[self.filter_index]
-        flt = QueueFilter(
-            flagged_only=name == "flagged",
-            unanswered_only=name == "unanswered",
-            claimed_by=self.desk.actor if name == "mine" else None,
-            strong_duplicates=name == "likely duplicates",
-        )
-        if self.search_text:
-            flt = replace(flt, text=self.search_text, everything=True)
-        return flt
+    # ---- the preview pane (console.screens.queue_preview) ----
+    @property
+    def pane(self) -> PreviewPane:
+        return self.query_one("#queue-preview", PreviewPane)
 
+    def on_resize(self) -> None:
+        self._place_preview()
+        self.call_after_refresh(self._relayout)
+
+    # ---- the table's columns for its width (console.screens.queue_layout) ----
     def _relayout(self) -> None:
         """Columns for the table's width; below the narrowest, say the terminal is too small."""
         table = self.table
         width = self.size.width
+        # the terminal decides "too small"; the table's own width (beside a preview pane, less)
+        # decides the columns
+        too_small = layout(width, sources=self._sources, claims=self._claims).too_small
         shape = layout(table.size.width or width, sources=self._sources, claims=self._claims)
-        too_small = width < 80 or shape.too_small
         note = self.query_one("#queue-too-small", Static)
         if too_small:
             note.update(too_small_text(width, self.size.height))
         note.display = too_small
-        table.display = not too_small
+        self.query_one("#queue-body").display = not too_small
         if not too_small:
             table.set_columns(shape.columns)
-
-    def on_resize(self, event: Resize) -> None:
-        self.call_after_refresh(self._relayout)
 
     @on(QueueShaped)
     def _on_queue_shaped(self, message: QueueShaped) -> None:
@@ -229,11 +189,96 @@ class QueueScreen(DeskScreen):
         self._sources, self._claims = message.sources, message.claims
         self._relayout()
 
+    def _place_preview(self) -> None:
+        wanted = self.preview_on and self.size.width >= PREVIEW_FROM
+        if wanted != self.pane.display:
+            self.pane.display = wanted
+            if wanted:
+                self._preview_soon()
+
+    def action_toggle_preview(self) -> None:
+        if self.size.width < PREVIEW_FROM:
+            self.notify(
+                f"The preview needs {PREVIEW_FROM} columns or more",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.preview_on = not self.preview_on
+        self._place_preview()
+
+    @on(LazyTable.CursorMoved, "#queue-table")
+    def _on_cursor_moved(self, message: LazyTable.CursorMoved) -> None:
+        message.stop()
+        if self.pane.display:
+            self._preview_soon()
+
+    def _preview_soon(self) -> None:
+        """Read the preview once the cursor has rested (holding j reads nothing)."""
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        self._preview_timer = self.set_timer(PREVIEW_PAUSE, self._preview_now)
+
+    def _preview_now(self) -> None:
+        key = self.table.current_key
+        if key is None:
+            self.pane.clear("Nothing to preview.")
+            return
+        self.load_preview(int(key))  # type: ignore[call-overload]
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
+    def load_preview(self, thread_id: int) -> None:
+        try:
+            found = self.host.call_desk(lambda desk: desk.preview(thread_id))
+        except PeerdeskError as error:
+            self.post_message(PreviewLoaded(thread_id, None, str(error)))
+            return
+        self.post_message(PreviewLoaded(thread_id, found))
+
+    @on(PreviewLoaded)
+    def _on_preview_loaded(self, message: PreviewLoaded) -> None:
+        message.stop()
+        if message.thread_id != self._current():
+            return  # the cursor moved on; its own preview follows
+        if message.preview is None:
+            self.pane.clear(message.error)
+            return
+        title, facts, parts = preview_parts(message.preview, self.desk.actor)
+        self.pane.show(message.thread_id, title, facts, parts)
+
+    # ---- what is shown ----
+    def filter_names(self) -> tuple[str, ...]:
+        """What `f` cycles through: the built-in filters, then the config's saved views."""
+        return FILTERS + tuple(name for name in self.desk.config.views if name not in FILTERS)
+
+    def current_filter(self) -> QueueFilter:
+        names = self.filter_names()
+        name = names[self.filter_index % len(names)]
+        actor = self.desk.actor
+        if name in FILTERS:
+            flt = QueueFilter(
+                flagged_only=name == "flagged",
+                unanswered_only=name == "unanswered",
+                claimed_by=actor if name == "mine" else None,
+                strong_duplicates=name == "likely duplicates",
+            )
+        else:  # a saved view (checked when the config was read)
+            flt = parse_filter(self.desk.config.views[name]).to_filter(actor)
+        if self.search_text:
+            flt = parse_filter(self.search_text).to_filter(actor, flt)
+        return flt
+
     def _update_status(self) -> None:
         table = self.table
-        table.set_empty_text(empty_text(FILTERS[self.filter_index], self.search_text))
-        left = f"Queue · {FILTERS[self.filter_index]}"
-        if self.search_text:
+        names = self.filter_names()
+        table.set_empty_text(
+            self._filter_error
+            or empty_text(names[self.filter_index % len(names)], self.search_text)
+        )
+        left = f"Queue · {printable(names[self.filter_index % len(names)], single_line=True)}"
+        if self._filter_error:
+            left += f" · {printable(self._filter_error, single_line=True)}"
+        elif self.search_text:
             left += f" · search: {printable(self.search_text, single_line=True)}"
         if table.selected:
             left += f" · {len(table.selected)} selected"
@@ -318,6 +363,8 @@ class QueueScreen(DeskScreen):
                 total, rows, offset=message.offset, keep_cursor=message.keep_cursor, exact=exact
             )
         self._update_status()
+        if self.pane.display:
+            self._preview_soon()
         if not self._shown_once:
             self._shown_once = True
             self.call_after_refresh(self.host.first_rows_shown)
@@ -451,8 +498,18 @@ class QueueScreen(DeskScreen):
         self.table.focus()
 
     def _apply_search(self, text: str) -> None:
+        """Apply the filter line (words and terms, console.filters); a bad expression is said in
+        the status line and changes nothing."""
         text = text.strip()
+        try:
+            parse_filter(text)
+        except FilterError as error:
+            self._filter_error = f"filter: {error}"
+            self._update_status()
+            return
+        self._filter_error = ""
         if text == self.search_text:
+            self._update_status()
             return
         self.search_text = text
         self.table.clear_selection()
@@ -460,13 +517,13 @@ class QueueScreen(DeskScreen):
         self._update_status()
 
     def action_cycle_filter(self) -> None:
-        self.filter_index = (self.filter_index + 1) % len(FILTERS)
+        self.filter_index = (self.filter_index + 1) % len(self.filter_names())
         self.table.clear_selection()
         self._update_status()
         self.post_message(QueueRequested())
 
     def set_filter(self, name: str) -> None:
-        self.filter_index = FILTERS.index(name)
+        self.filter_index = self.filter_names().index(name)
         self._update_status()
         self.post_message(QueueRequested())
 
@@ -532,10 +589,17 @@ class QueueScreen(DeskScreen):
 
         self.app.push_screen(NoteScreen(current), save)
 
+    def action_member(self) -> None:
+        """The member view of the thread's author."""
+        current = self._current()
+        if current is not None:
+            open_member(self, thread_id=current)
+
     def action_select_author(self) -> None:
         current = self._current()
         if current is not None:
-            where = FILTERS[self.filter_index]
+            names = self.filter_names()
+            where = names[self.filter_index % len(names)]
             if self.search_text:
                 where += f", search: {printable(self.search_text, single_line=True)}"
             self.load_author_threads(current, self.current_filter(), where)

@@ -15,7 +15,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import ContentSwitcher, Footer, Static
 
@@ -25,6 +25,7 @@ from console.rewards.panel import RewardsData, evidence_text, load, suggested_pe
 from console.rewards.service import Rewards
 from console.safe_text import printable
 from console.screens.base import DeskScreen
+from console.screens.keys import bindings
 from console.screens.prompt import PromptScreen
 from widgets.lazy_table import Column, LazyTable, Row
 from widgets.status_bar import StatusBar
@@ -54,18 +55,6 @@ APPEAL_COLUMNS = (
     Column("Decision", 9),
     Column("Appeal"),
 )
-
-# screen action -> the rewards action the domain checks (console.rewards.permissions)
-ROLE_OF_ACTION = {
-    "prepare": "payout_prepare",
-    "approve": "payout_approve",
-    "hold": "payout_hold",
-    "release": "payout_release",
-    "export": "payout_export",
-    "appeal": "payout_appeal",
-    "uphold": "payout_appeal_decide",
-    "deny": "payout_appeal_decide",
-}
 
 
 def one_line(text: object) -> str:
@@ -98,39 +87,7 @@ class RewardsScreen(DeskScreen):
     CSS_PATH = "rewards.tcss"
     HELP_TITLE = "Rewards"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "tab('members')", "Members", show=False, id="rewards.members"),
-        Binding("2", "tab('flags')", "Flags", show=False, id="rewards.flags"),
-        Binding("3", "tab('batch')", "Batch", show=False, id="rewards.batch"),
-        Binding("4", "tab('appeals')", "Appeals", show=False, id="rewards.appeals"),
-        Binding("tab", "cycle", "Next list", show=False, id="rewards.next"),
-        Binding("P", "prepare", "Prepare", id="rewards.prepare", tooltip="Prepare a payout batch"),
-        Binding("a", "approve", "Approve", id="rewards.approve", tooltip="Approve the batch"),
-        Binding("h", "hold", "Hold", id="rewards.hold", tooltip="Hold the chosen line"),
-        Binding("H", "release", "Release", id="rewards.release", tooltip="Release a held line"),
-        Binding("e", "export", "Export", id="rewards.export", tooltip="Write CSV + JSON here"),
-        Binding(
-            "A",
-            "appeal",
-            "Appeal",
-            show=False,
-            id="rewards.appeal",
-            tooltip="File the member's appeal against the chosen held line",
-        ),
-        Binding(
-            "y",
-            "uphold",
-            "Uphold",
-            show=False,
-            id="rewards.uphold",
-            tooltip="Uphold the chosen appeal (the line is released if it still can be)",
-        ),
-        Binding(
-            "n", "deny", "Deny", show=False, id="rewards.deny", tooltip="Deny the chosen appeal"
-        ),
-        Binding("r", "refresh", "Refresh", show=False, id="rewards.refresh"),
-        Binding("escape", "back", "Back", id="rewards.back", tooltip="Back to the Queue"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("rewards")
 
     def __init__(self) -> None:
         super().__init__()
@@ -175,7 +132,7 @@ class RewardsScreen(DeskScreen):
         self.post_message(RewardsRequested())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        needed = ROLE_OF_ACTION.get(action)
+        needed = self.ROLE_OF_ACTION.get(action)
         return needed is None or self.rewards.can(needed)
 
     # ---- loading ----

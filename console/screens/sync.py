@@ -21,7 +21,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import ContentSwitcher, Footer, ProgressBar, Static
@@ -31,6 +31,7 @@ from console.messages import RefreshRequested, WorkFailed
 from console.models import OutboxItem
 from console.safe_text import printable
 from console.screens.base import DeskScreen
+from console.screens.keys import bindings
 from widgets.lazy_table import Column, LazyTable, Row
 from widgets.status_bar import StatusBar
 from widgets.title_bar import TitleBar
@@ -68,15 +69,6 @@ ERROR_COLUMNS = (
     Column("Message"),
 )
 TABS = (("outbox", "Outbox"), ("conflicts", "Conflicts"), ("errors", "Errors"))
-
-# screen action -> the role action the Desk checks (roles.ACTION_ROLES)
-ROLE_OF_SYNC_ACTION = {  # screen action -> the Desk door's action (console.roles.ACTION_ROLES)
-    "sync_all": "sync",
-    "sync_selected": "sync",
-    "push": "push",
-    "retry": "outbox_retry",
-    "dismiss": "outbox_dismiss",
-}
 
 
 def line(text: str | None) -> str:
@@ -237,16 +229,7 @@ def offline_text(waiting: int) -> str:
 class SyncTable(LazyTable):
     """A small table of this panel: every row loaded at once, no selection."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "enter",
-            "activate",
-            "Sync source",
-            show=False,
-            id="sync.table.activate",
-            tooltip="In the sources list: fetch news from that source",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("sync.table")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return action != "toggle_selection"
@@ -256,68 +239,7 @@ class SyncScreen(DeskScreen):
     CSS_PATH = "sync.tcss"
     HELP_TITLE = "Sync"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "sync_all", "Sync all", id="sync.all", tooltip="Fetch news from every source"),
-        Binding(
-            "S",
-            "sync_selected",
-            "Sync source",
-            id="sync.selected",
-            tooltip="Fetch news from the source under the cursor (enter in the list too)",
-        ),
-        Binding(
-            "p",
-            "push",
-            "Push",
-            id="sync.push",
-            tooltip="Send the waiting decisions to the platforms",
-        ),
-        Binding(
-            "R",
-            "retry",
-            "Retry",
-            id="sync.retry",
-            tooltip="Send the chosen conflicted or rejected item again on the next push",
-        ),
-        Binding(
-            "d",
-            "dismiss",
-            "Dismiss",
-            id="sync.dismiss",
-            tooltip="Give up on the chosen conflicted or rejected item (kept as cancelled)",
-        ),
-        Binding(
-            "tab",
-            "cycle",
-            "Next list",
-            show=False,
-            id="sync.next_list",
-            tooltip="Move between the sources and the outbox, conflicts and errors",
-        ),
-        Binding(
-            "1", "tab('outbox')", "Outbox", show=False, id="sync.outbox", tooltip="Show the outbox"
-        ),
-        Binding(
-            "2",
-            "tab('conflicts')",
-            "Conflicts",
-            show=False,
-            id="sync.conflicts",
-            tooltip="Show conflicts and rejected items with the platform's message",
-        ),
-        Binding(
-            "3",
-            "tab('errors')",
-            "Errors",
-            show=False,
-            id="sync.errors",
-            tooltip="Show what the last syncs could not read",
-        ),
-        Binding(
-            "r", "refresh", "Refresh", show=False, id="sync.refresh", tooltip="Reload this panel"
-        ),
-        Binding("escape", "back", "Back", id="sync.back", tooltip="Back to the Queue"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("sync")
 
     def __init__(self) -> None:
         super().__init__()
@@ -369,7 +291,7 @@ class SyncScreen(DeskScreen):
         self.post_message(SyncRequested())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        role_action = ROLE_OF_SYNC_ACTION.get(action)
+        role_action = self.ROLE_OF_ACTION.get(action)
         return role_action is None or self.desk.can(role_action)
 
     # ---- loading ----

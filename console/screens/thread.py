@@ -20,7 +20,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
@@ -39,6 +39,8 @@ from console.models import PostView as PostData
 from console.models import ThreadView, member_label
 from console.safe_text import clip, printable
 from console.screens.base import DeskScreen
+from console.screens.keys import bindings
+from console.screens.member import open_member
 from console.screens.verification import (
     KnownAnswerLoaded,
     VerificationScreen,
@@ -163,75 +165,7 @@ class Posts(VerticalScroll, inherit_bindings=False):
 class ThreadScreen(DeskScreen):
     CSS_PATH = "thread.tcss"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "escape,q,backspace", "back", "Back", id="thread.back", tooltip="Back to the Queue"
-        ),
-        Binding(
-            "j,down", "move(1)", "Next post", show=False, id="thread.next", tooltip="Next post"
-        ),
-        Binding(
-            "k,up",
-            "move(-1)",
-            "Previous post",
-            show=False,
-            id="thread.previous",
-            tooltip="Previous post",
-        ),
-        Binding(
-            "g,home", "jump(0)", "First post", show=False, id="thread.first", tooltip="First post"
-        ),
-        Binding(
-            "G,end", "jump(-1)", "Last post", show=False, id="thread.last", tooltip="Last post"
-        ),
-        Binding(
-            "pagedown,space",
-            "page(1)",
-            "Page down",
-            show=False,
-            id="thread.page_down",
-            tooltip="Scroll down a page",
-        ),
-        Binding(
-            "pageup",
-            "page(-1)",
-            "Page up",
-            show=False,
-            id="thread.page_up",
-            tooltip="Scroll up a page",
-        ),
-        Binding("c", "claim", "Claim", id="thread.claim", tooltip="Claim the thread (a lease)"),
-        Binding(
-            "C", "release", "Release", show=False, id="thread.release", tooltip="Release your claim"
-        ),
-        Binding("x", "close", "Close", id="thread.close", tooltip="Close the thread"),
-        Binding(
-            "o", "reopen", "Reopen", show=False, id="thread.reopen", tooltip="Reopen the thread"
-        ),
-        Binding(
-            "s", "hide_post", "Spam", id="thread.hide_post", tooltip="Hide the focused post as spam"
-        ),
-        Binding("n", "note", "Note", id="thread.note", tooltip="Add an internal note"),
-        Binding("u", "undo", "Undo", id="thread.undo", tooltip="Undo your last decision or batch"),
-        Binding(
-            "r", "refresh", "Refresh", show=False, id="thread.refresh", tooltip="Reload the thread"
-        ),
-        Binding(
-            "V",
-            "verify_answer",
-            "Verify answer",
-            show=False,
-            id="thread.verify_answer",
-            tooltip="Check the focused answer in the Verification panel",
-        ),
-        Binding(
-            "D",
-            "duplicates",
-            "Duplicates",
-            id="thread.duplicates",
-            tooltip="Review this thread's possible duplicates in the Duplicates panel",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("thread")
 
     def __init__(self, thread_id: int = 0) -> None:
         super().__init__()
@@ -471,6 +405,14 @@ class ThreadScreen(DeskScreen):
 
     def action_undo(self) -> None:
         self.post_message(DecisionMade(Decision("undo")))
+
+    def action_member(self) -> None:
+        """The member view of the focused post's author (or the thread's, before a post)."""
+        focused = self.focused
+        if isinstance(focused, PostView) and focused.key >= 0:
+            open_member(self, post_id=focused.key)
+        else:
+            open_member(self, thread_id=self.thread_id)
 
     def action_verify_answer(self) -> None:
         focused = self.focused

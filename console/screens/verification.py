@@ -19,7 +19,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Static
@@ -38,6 +38,7 @@ from console.messages import (
 from console.models import ThreadView
 from console.safe_text import clip, printable
 from console.screens.base import DeskScreen
+from console.screens.keys import bindings
 from console.verify.actions import REJECT_REASONS
 from console.verify.panel import Agreement, AnswerSide, AnswerView, Disagreement, KnownAnswer
 from console.verify.queue import QueueRow
@@ -65,17 +66,6 @@ KIND_LABEL = {
     "four_eyes": "4-eyes",
     "recheck": "re-check",
     "calibration": "calibrate",
-}
-
-# screen action -> the role action the domain checks (console.verify.actions.ROLE_ACTIONS)
-ROLE_OF_VERIFY_ACTION = {
-    "verify": "verify_answer",
-    "reject": "verify_reject",
-    "needs_edit": "verify_needs_edit",
-    "pick": "verify_pick",
-    "confirm": "verify_confirm",
-    "disagree": "verify_confirm",
-    "undo": "undo",
 }
 
 
@@ -289,83 +279,7 @@ class VerificationScreen(DeskScreen):
     CSS_PATH = "verification.tcss"
     HELP_TITLE = "Verification"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("v", "verify", "Verify", id="verify.verify", tooltip="Verified correct"),
-        Binding(
-            "x", "reject", "Reject", id="verify.reject", tooltip="Wrong: a reason and free text"
-        ),
-        Binding(
-            "e",
-            "needs_edit",
-            "Needs edit",
-            id="verify.needs_edit",
-            tooltip="Ask the author to edit it (a note through the outbox)",
-        ),
-        Binding(
-            "p",
-            "pick",
-            "Pick",
-            id="verify.pick",
-            tooltip="Pick the highlighted competing answer instead (four-eyes if it overturns "
-            "the asker's accept)",
-        ),
-        Binding(
-            "c",
-            "confirm",
-            "Confirm",
-            show=False,
-            id="verify.confirm",
-            tooltip="Second moderator: confirm the contested proposal",
-        ),
-        Binding(
-            "d",
-            "disagree",
-            "Disagree",
-            show=False,
-            id="verify.disagree",
-            tooltip="Second moderator: disagree with the proposal (goes to the review list)",
-        ),
-        Binding("u", "undo", "Undo", id="verify.undo", tooltip="Undo your last decision"),
-        Binding(
-            "right_square_bracket",
-            "competitor(1)",
-            "Next answer",
-            show=False,
-            id="verify.next_competitor",
-            tooltip="Highlight the next competing answer",
-        ),
-        Binding(
-            "left_square_bracket",
-            "competitor(-1)",
-            "Previous answer",
-            show=False,
-            id="verify.previous_competitor",
-            tooltip="Highlight the previous competing answer",
-        ),
-        Binding(
-            "J,shift+down",
-            "scroll_detail(1)",
-            "Scroll down",
-            show=False,
-            id="verify.scroll_down",
-            tooltip="Scroll the answer down",
-        ),
-        Binding(
-            "K,shift+up",
-            "scroll_detail(-1)",
-            "Scroll up",
-            show=False,
-            id="verify.scroll_up",
-            tooltip="Scroll the answer up",
-        ),
-        Binding(
-            "o", "open_thread", "Open", show=False, id="verify.open", tooltip="Open the thread"
-        ),
-        Binding(
-            "r", "refresh", "Refresh", show=False, id="verify.refresh", tooltip="Reload the queue"
-        ),
-        Binding("escape", "back", "Back", id="verify.back", tooltip="Back"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("verify")
 
     def __init__(self, focus_post: int | None = None) -> None:
         super().__init__()
@@ -417,7 +331,7 @@ class VerificationScreen(DeskScreen):
             self._pinned = False  # the moderator moves in the queue: follow the cursor again
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        role_action = ROLE_OF_VERIFY_ACTION.get(action)
+        role_action = self.ROLE_OF_ACTION.get(action)
         if role_action is not None and not self.desk.can(role_action):
             return False
         view = self.view

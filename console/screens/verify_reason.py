@@ -8,11 +8,13 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+
+from console.screens.keys import bindings
 
 MAX_TEXT = 4000
 
@@ -20,9 +22,7 @@ MAX_TEXT = 4000
 class ReasonScreen(ModalScreen[tuple[str, str] | None]):
     CSS_PATH = "verify_reason.tcss"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="verify_reason.cancel"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("verify_reason")
 
     def __init__(
         self, title: str, reasons: dict[str, str] | None, *, placeholder: str, need_text: bool

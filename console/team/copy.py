@@ -16,7 +16,9 @@
   cache with the outcome (the next run copies it along).
 - PostgreSQL text cannot hold NUL characters: a NUL in a copied text is stored as U+FFFD and
   counted in the report (never in the audit or the ledger, whose hashes would change: those
-  stop the copy with a message).
+  stop the copy with a message). Derived rows PostgreSQL cannot index (SKIPPED: duplicate
+  detection's terms longer than 2,000 bytes, from 200 kB hostile posts) are left out, counted
+  in the report and in the entry, and the row counts are checked without them.
 """
 
 from __future__ import annotations
@@ -43,6 +45,18 @@ from console.team.location import redact
 MIGRATE_TO = register_action("migrate_to", Role.ADMIN)
 CHAINED = ("audit", "ledger")
 FTS_TABLES = ("thread_fts", "post_fts")
+CHUNK = 5000  # chained entries sent per round trip
+KEY_BYTES = 2000
+SKIPPED = {
+    # table: (the rows that are copied, why the others are not)
+    "dupe_terms": (
+        f"length(CAST(term AS BLOB)) <= {KEY_BYTES}",
+        f"terms longer than {KEY_BYTES:,} bytes: PostgreSQL cannot index a key that long, and "
+        "the table is a snapshot of document frequencies that `peerdesk dupes --rebuild` "
+        "recomputes",
+    ),
+}
+"""Derived rows a team database cannot hold; left out, counted and named in the report."""
 
 Progress = Callable[[str, int], None]
 """progress(table, rows copied)"""
@@ -53,6 +67,7 @@ class CopyReport:
     tables: dict[str, int] = field(default_factory=dict)  # table -> rows on the server
     resumed: list[str] = field(default_factory=list)  # tables an earlier run had finished
     nul_replaced: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # table -> rows left out (SKIPPED)
     audit_entries: int = 0
     audit_entry_id: int = 0  # the server's migrate_to entry
 
@@ -119,6 +134,15 @@ def _check_target(conn: Connection, url: str) -> set[str]:
             f"{redact(url)} is at team schema {found}, this peerdesk writes {LATEST_VERSION}: "
             "run `peerdesk team-install URL` to upgrade it first"
         )
+    member = conn.execute(
+        "SELECT session_user, pg_has_role(session_user, 'peerdesk_admin', 'MEMBER')"
+    ).fetchone()
+    if member is None or not member[1]:
+        role = member[0] if member else "?"
+        raise TeamStoreError(
+            f"the database role {role} is not in peerdesk_admin on {redact(url)}: only an admin's "
+            "role can copy a cache in (GRANT peerdesk_admin TO the role, or connect as one)"
+        )
     done = {str(r[0]) for r in conn.execute("SELECT table_name FROM copy_progress").fetchall()}
     if not done:
         for table in _tables_in_order(conn):
@@ -128,6 +152,13 @@ def _check_target(conn: Connection, url: str) -> set[str]:
                     "no interrupted migrate-to was recorded there: migrate into a new database"
                 )
     return done
+
+
+def _row_security(conn: Connection, table: str) -> bool:
+    row = conn.execute(
+        "SELECT relrowsecurity FROM pg_class WHERE oid = %s::regclass", (table,)
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _copy_plain(
@@ -141,11 +172,24 @@ def _copy_plain(
     query = f"SELECT {select} FROM {table}"
     if table == "meta":  # the chains' heads are the server's own (its append functions)
         query += " WHERE key NOT IN ('audit_head', 'ledger_head')"
+    if table in SKIPPED:
+        query += f" WHERE {SKIPPED[table][0]}"
     rows = 0
-    with conn.cursor() as cur, cur.copy(copy) as writer:
-        for row in source.execute(query):
-            writer.write_row([_clean(v, report) for v in row])
-            rows += 1
+    if _row_security(conn, table):  # COPY FROM refuses tables under row-level security (meta)
+        insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+            sql.Identifier(table),
+            sql.SQL(", ").join(map(sql.Identifier, columns)),
+            sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+        )
+        values = [[_clean(v, report) for v in row] for row in source.execute(query)]
+        with conn.cursor() as cur:
+            cur.executemany(insert, values)
+        rows = len(values)
+    else:
+        with conn.cursor() as cur, cur.copy(copy) as writer:
+            for row in source.execute(query):
+                writer.write_row([_clean(v, report) for v in row])
+                rows += 1
     if "id" in columns:
         conn.execute(
             sql.SQL(
@@ -164,24 +208,24 @@ def _copy_chained(conn: Connection, source: sqlite3.Connection, table: str) -> i
     after = int(str(newest[0])) if newest else 0
     columns = _columns(conn, table)
     select = ", ".join(f'"{c}"' for c in columns)
-    rows = source.execute(
-        f"SELECT {select} FROM {table} WHERE id > ? ORDER BY id",
-        (after,),
-    ).fetchall()
-    for row in rows:
-        if any(isinstance(v, str) and "\x00" in v for v in row):
-            raise TeamStoreError(
-                f"{table} entry {row[0]} holds a NUL character, which PostgreSQL text cannot "
-                "store; its hash would change. Nothing of this table was copied."
-            )
     marks = ", ".join(["%s"] * len(columns))
     if table == "audit":
-        call = f"SELECT peerdesk_audit_import({marks})"
+        call = f"SELECT peerdesk_audit_import({marks})".encode()
     else:
-        call = f"SELECT peerdesk_ledger_import(ROW({marks})::ledger)"
+        call = f"SELECT peerdesk_ledger_import(ROW({marks})::ledger)".encode()
+    rows = source.execute(f"SELECT {select} FROM {table} WHERE id > ? ORDER BY id", (after,))
+    copied = 0
     with conn.cursor() as cur:
-        cur.executemany(call.encode(), [tuple(r) for r in rows])
-    return len(rows)
+        while chunk := rows.fetchmany(CHUNK):  # streamed: a ledger may hold millions
+            for row in chunk:
+                if any(isinstance(v, str) and "\x00" in v for v in row):
+                    raise TeamStoreError(
+                        f"{table} entry {row[0]} holds a NUL character, which PostgreSQL text "
+                        "cannot store; its hash would change. Nothing of this table was copied."
+                    )
+            cur.executemany(call, [tuple(r) for r in chunk])
+            copied += len(chunk)
+    return copied
 
 
 def _copy_table(
@@ -203,6 +247,12 @@ def _verify(conn: Connection, source: sqlite3.Connection, report: CopyReport) ->
     wrong = []
     for table in _tables_in_order(conn):
         here = int(source.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        if table in SKIPPED:
+            kept = f"SELECT count(*) FROM {table} WHERE {SKIPPED[table][0]}"
+            left_out = here - int(source.execute(kept).fetchone()[0])
+            if left_out:
+                report.skipped[table] = left_out
+            here -= left_out
         there = _count(conn, table)
         report.tables[table] = there
         if here != there:
@@ -253,6 +303,7 @@ def migrate_to(door: Door, url: str, progress: Progress | None = None) -> CopyRe
                 "audit_entries": report.audit_entries,
                 "resumed_after": len(report.resumed),
                 "nul_replaced": report.nul_replaced,
+                "skipped": report.skipped,
                 "outcome": "done",
             }
             row = conn.execute(

@@ -10,7 +10,7 @@ PostgreSQL statements that build the same table, column, index or rule:
   of the same table (threads.duplicate_of, batches.undone_by) in one transaction;
 - an FTS5 table becomes a plain table with an explicit `rowid`, the same text columns and a
   generated `document` tsvector (the 'simple' configuration: no stemming, like unicode61) under
-  a GIN index;
+  a GIN index, made from the first FTS_CHARS characters of each column (a tsvector's limit);
 - triggers cannot be translated by rule: each has its PostgreSQL rendering in TRIGGERS below,
   by name. A migration that adds a trigger (or anything else this module cannot render) fails
   `tests/team/test_schema.py` with a message saying to add its rendering here.
@@ -141,6 +141,11 @@ END $$""",
     ],
 }
 
+FTS_CHARS = 200_000
+"""Characters of each text column that go into `document`: a tsvector holds at most 1 MB, so a
+50 MB post could not be indexed whole (FTS5 indexes all of it; on PostgreSQL the search sees
+the first 200,000 characters of a post)."""
+
 FTS_EXTRA_COLUMNS = ("rowid", "document")
 """Columns an FTS table has in PostgreSQL beyond its text columns (SQLite's rowid is implicit)."""
 
@@ -153,7 +158,7 @@ def _fts(name: str, spec: str) -> list[str]:
     ]
     if not all(re.fullmatch(r"\w+", c) for c in columns):
         raise DialectError(f"FTS table {name}: cannot read its columns from {spec!r}")
-    text = " || ' ' || ".join(f"coalesce({c}, '')" for c in columns)
+    text = " || ' ' || ".join(f"left(coalesce({c}, ''), {FTS_CHARS})" for c in columns)
     body = ", ".join(f"{c} TEXT" for c in columns)
     return [
         f"""CREATE TABLE {name} (rowid BIGINT PRIMARY KEY, {body},

@@ -64,7 +64,8 @@ GRANT SELECT ON ALL TABLES IN SCHEMA peerdesk TO peerdesk_readonly, peerdesk_mod
 REVOKE SELECT ON peerdesk.reward_payees FROM peerdesk_readonly, peerdesk_moderator;
 
 -- Writing: payout tables for the payout roles, the rest for moderators; audit and ledger for
--- nobody (their functions below). peerdesk_team (the schema version) for nobody.
+-- nobody (their functions below); peerdesk_team (the schema version) for nobody;
+-- copy_progress (migrate-to's checkpoints) for admins.
 DO $$
 DECLARE
   payout text[] := ARRAY['payout_batches', 'payout_lines', 'payout_flags',
@@ -72,10 +73,13 @@ DECLARE
                          'reward_payees', 'reward_bans', 'reward_schedules'];
   append_only text[] := ARRAY['audit', 'ledger'];
   owner_only text[] := ARRAY['peerdesk_team'];
+  admin_only text[] := ARRAY['copy_progress'];
   t text;
 BEGIN
   FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'peerdesk' LOOP
-    IF t = ANY (payout) THEN
+    IF t = ANY (admin_only) THEN
+      EXECUTE format('GRANT INSERT, UPDATE, DELETE ON peerdesk.%I TO peerdesk_admin', t);
+    ELSIF t = ANY (payout) THEN
       EXECUTE format('GRANT INSERT, UPDATE, DELETE ON peerdesk.%I TO peerdesk_payout_preparer, '
                      'peerdesk_payout_approver, peerdesk_admin', t);
     ELSIF NOT (t = ANY (append_only) OR t = ANY (owner_only)) THEN
@@ -88,6 +92,8 @@ GRANT INSERT, UPDATE, DELETE ON peerdesk.meta TO peerdesk_payout_preparer,
   peerdesk_payout_approver;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA peerdesk TO peerdesk_moderator,
   peerdesk_payout_preparer, peerdesk_payout_approver, peerdesk_admin;
+-- migrate-to keeps the cache's ids and moves each identity sequence past them (setval)
+GRANT UPDATE ON ALL SEQUENCES IN SCHEMA peerdesk TO peerdesk_admin;
 
 -- The chains' head records in meta: read by all, written only by the append functions (which
 -- run as the owner, and the owner is not subject to row-level security).

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from console.clock import iso, now, parse
+from console.clock import iso, now
 from console.team.connect import Connection
 
 
@@ -106,8 +106,3 @@ def finish_outbox(
             (state, error or None, stamp, state, stamp, item_id, sender),
         )
         return done.rowcount > 0
-
-
-def lease_left(until: str) -> float:
-    """Seconds a lease ending at `until` still has (negative once it ran out)."""
-    return (parse(until) - now()).total_seconds()

@@ -100,6 +100,18 @@ class Cluster:
         who = f"&user={user}" if user else ""
         return f"postgresql:///{dbname}?host={self.socket_dir}{who}"
 
+    def allow(self, role: str) -> None:
+        """Let the account running the tests log in as `role` too (a pg_ident.conf line; PG 15
+        has no wildcard for the role side), then reload the server's configuration."""
+        line = f"peerdesk {self.me} {role}\n"
+        ident = self.data / "pg_ident.conf"
+        if line not in ident.read_text(encoding="utf-8").splitlines(keepends=True):
+            with ident.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+            reload = self._run(str(self.bindir / "pg_ctl"), "--pgdata", str(self.data), "reload")
+            if reload.returncode:
+                raise ClusterUnavailable(f"pg_ctl reload failed: {reload.stderr.strip()}")
+
     def _run(self, *argv: str) -> subprocess.CompletedProcess[str]:
         as_other = self.account.pw_uid != os.geteuid()
         return subprocess.run(

@@ -7,9 +7,11 @@ import multiprocessing
 import random
 from collections import Counter
 
+import psycopg
 import pytest
 
 from console.team import work
+from console.team.connect import OPTIONS
 
 from .cluster import Cluster
 from .conftest import as_role, login_role, superuser
@@ -65,17 +67,9 @@ def _sender(args: tuple[str, str, str, int]) -> list[int]:
     return sent
 
 
-def _connect(host: str, dbname: str, role: str):  # type: ignore[no-untyped-def]
-    import psycopg
-    from psycopg import sql
-
-    from console.team.connect import OPTIONS
-
-    conn = psycopg.connect(f"host={host} dbname={dbname} user=postgres", options=OPTIONS)
-    conn.autocommit = True
-    conn.execute(sql.SQL("SET SESSION AUTHORIZATION {}").format(sql.Identifier(role)))
-    conn.autocommit = False
-    return conn
+def _connect(host: str, dbname: str, role: str) -> psycopg.Connection[tuple[object, ...]]:
+    """The role's own login (peer authentication; the test account may log in as it)."""
+    return psycopg.connect(f"host={host} dbname={dbname} user={role}", options=OPTIONS)
 
 
 def _race(fn, cluster: Cluster, dbname: str) -> list[list[int]]:  # type: ignore[no-untyped-def]
@@ -140,3 +134,34 @@ def test_an_expired_lease_is_taken_over_and_the_old_sender_cannot_finish(
         assert [t.id for t in work.take_outbox(conn, "fast")] == [task.id]
         assert not work.finish_outbox(conn, task.id, "slow")  # its lease was taken over
         assert work.finish_outbox(conn, task.id, "fast")
+
+
+def test_threads_sharing_a_pool_send_each_item_once(pg_cluster: Cluster, team_db: str) -> None:
+    """One process, 8 sender threads, 4 pooled connections (console.team.connect.pool)."""
+    import threading
+
+    from console.team.connect import pool
+
+    _seed(pg_cluster, team_db, outbox_items=ITEMS)
+    url = pg_cluster.url(team_db, login_role(pg_cluster, "pd-team-mod0", "moderator"))
+    sent: list[int] = []
+    lock = threading.Lock()
+
+    def send(name: str) -> None:
+        while True:
+            with shared.connection() as conn:
+                batch = work.take_outbox(conn, name, limit=5)
+                for task in batch:
+                    assert work.finish_outbox(conn, task.id, name)
+            if not batch:
+                return
+            with lock:
+                sent.extend(t.id for t in batch)
+
+    with pool(url, max_size=4) as shared:
+        threads = [threading.Thread(target=send, args=(f"t{n}",)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert sorted(sent) == sorted(set(sent)) and len(sent) == ITEMS

@@ -18,10 +18,11 @@ from console.team.connect import TeamStoreError
 from console.team.copy import migrate_to
 
 from .cluster import Cluster
-from .conftest import superuser
+from .conftest import login_role, superuser
 
 pytestmark = pytest.mark.xdist_group("teamdb")
 PEERDESK = Path(sys.executable).parent / "peerdesk"
+BLOB = bytes([0, 1, 2, 255, 0, 92, 120]) * 3
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +52,12 @@ def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def admin_url(pg_cluster: Cluster, team_db: str) -> str:
+    """The team database as an admin's own login role (peerdesk_admin, not a superuser)."""
+    return pg_cluster.url(team_db, login_role(pg_cluster, "pd-team-admin", "admin"))
+
+
+@pytest.fixture
 def cache_copy(demo_file: Path, tmp_path: Path) -> Path:
     path = tmp_path / "cache.sqlite3"
     shutil.copy(demo_file, path)
@@ -62,7 +69,16 @@ def counts(path: Path) -> dict[str, int]:
     try:
         return {
             t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("threads", "posts", "audit", "ledger", "outbox", "thread_fts", "members")
+            for t in (
+                "threads",
+                "posts",
+                "audit",
+                "ledger",
+                "outbox",
+                "thread_fts",
+                "members",
+                "dupe_terms",
+            )
         }
     finally:
         conn.close()
@@ -79,9 +95,15 @@ def run(*argv: str) -> tuple[int, str, str]:
 
 
 def test_migrate_to_copies_counts_and_chain(
-    cache_copy: Path, pg_cluster: Cluster, team_db: str
+    cache_copy: Path, pg_cluster: Cluster, team_db: str, admin_url: str
 ) -> None:
-    url = pg_cluster.url(team_db, "postgres")
+    url = admin_url
+    raw = sqlite3.connect(cache_copy)
+    raw.execute("INSERT INTO vector_cells (cell, centroid) VALUES (777, ?)", (BLOB,))
+    raw.execute("UPDATE posts SET body_raw = ? WHERE id = 1", ("before\x00after",))
+    raw.execute("INSERT INTO dupe_terms VALUES (?, 1)", ("x" * 3000,))  # too long to index
+    raw.commit()
+    raw.close()
     before = counts(cache_copy)
     code, _, _ = run("--db", str(cache_copy), "audit", "head")
     assert code == 0
@@ -92,6 +114,7 @@ def test_migrate_to_copies_counts_and_chain(
         for table, rows in before.items():
             found = conn.execute(f"SELECT count(*) FROM peerdesk.{table}").fetchone()
             expected = rows + 1 if table == "audit" else rows  # + the migrate_to entry
+            expected -= 1 if table == "dupe_terms" else 0  # the term too long to index
             assert found == (expected,), table
         entry = conn.execute(
             "SELECT actor, action, detail FROM peerdesk.audit ORDER BY id DESC LIMIT 1"
@@ -101,7 +124,16 @@ def test_migrate_to_copies_counts_and_chain(
             "'roaming')"
         ).fetchone()
         closed = conn.execute("SELECT import_open FROM peerdesk.peerdesk_team").fetchone()
-    assert entry is not None and entry[1] == "migrate_to" and '"outcome": "done"' in entry[2]
+        blob = conn.execute(
+            "SELECT centroid FROM peerdesk.vector_cells WHERE cell = 777"
+        ).fetchone()
+        body = conn.execute("SELECT body_raw FROM peerdesk.posts WHERE id = 1").fetchone()
+    assert blob == (BLOB,)  # bytes arrive as they were
+    assert body == ("before\ufffdafter",)  # PostgreSQL text holds no NUL: U+FFFD, counted
+    assert "texts held NUL characters" in out
+    assert "left out 1 rows of dupe_terms: terms longer than 2,000 bytes" in out
+    assert entry is not None and entry[:2] == ("pd-team-admin", "migrate_to")
+    assert '"outcome": "done"' in entry[2]
     assert hits is not None and int(str(hits[0])) > 0  # full-text search works on the copy
     assert closed == (False,)
     # the server's copy verifies, and still holds the head the cache had before the copy
@@ -116,9 +148,9 @@ def test_migrate_to_copies_counts_and_chain(
 
 
 def test_migrate_to_resumes_after_an_interruption(
-    cache_copy: Path, pg_cluster: Cluster, team_db: str
+    cache_copy: Path, pg_cluster: Cluster, team_db: str, admin_url: str
 ) -> None:
-    url = pg_cluster.url(team_db, "postgres")
+    url = admin_url
     desk = Desk.open(cache_copy)
     copied: list[str] = []
 
@@ -139,9 +171,9 @@ def test_migrate_to_resumes_after_an_interruption(
 
 
 def test_a_tampered_server_copy_fails_verify(
-    cache_copy: Path, pg_cluster: Cluster, team_db: str
+    cache_copy: Path, pg_cluster: Cluster, team_db: str, admin_url: str
 ) -> None:
-    url = pg_cluster.url(team_db, "postgres")
+    url = admin_url
     assert run("--db", str(cache_copy), "migrate-to", url, "-q")[0] == 0
     with superuser(pg_cluster, team_db) as conn:  # only the owner (here: a superuser) can
         conn.execute("UPDATE peerdesk.audit SET actor = 'mallory' WHERE id = 3")
@@ -161,7 +193,7 @@ def test_migrate_to_is_admin_only(
     conn.commit()
     conn.close()
     grant_roles({"alice": ["moderator"]})
-    code, _, err = run("--db", str(cache_copy), "migrate-to", pg_cluster.url(team_db, "postgres"))
+    code, _, err = run("--db", str(cache_copy), "migrate-to", pg_cluster.url(team_db))
     assert code == 2 and "may not migrate to" in err
     with superuser(pg_cluster, team_db) as server:
         assert server.execute("SELECT count(*) FROM peerdesk.threads").fetchone() == (0,)
@@ -174,3 +206,33 @@ def test_migrate_to_needs_the_schema(cache_copy: Path, pg_cluster: Cluster, empt
     last = desk.audit_entries(limit=1)[0]
     assert last["action"] == "migrate_to" and last["detail"]["outcome"].startswith("failed")
     desk.cache.close()
+
+
+def test_the_server_refuses_a_copy_by_a_role_outside_peerdesk_admin(
+    cache_copy: Path, pg_cluster: Cluster, team_db: str
+) -> None:
+    """peerdesk's door lets the cache's admin through; the database still says no to a role
+    that is not in peerdesk_admin, before anything is copied."""
+    url = pg_cluster.url(team_db, login_role(pg_cluster, "pd-team-mod0", "moderator"))
+    code, _, err = run("--db", str(cache_copy), "migrate-to", url)
+    assert code == 2 and "pd-team-mod0 is not in peerdesk_admin" in err
+    with superuser(pg_cluster, team_db) as server:
+        assert server.execute("SELECT count(*) FROM peerdesk.threads").fetchone() == (0,)
+        assert server.execute("SELECT count(*) FROM peerdesk.copy_progress").fetchone() == (0,)
+
+
+def test_a_nul_in_an_audit_entry_stops_the_copy(
+    cache_copy: Path, pg_cluster: Cluster, team_db: str, admin_url: str
+) -> None:
+    from console import audit
+
+    desk = Desk.open(cache_copy)
+    with desk.cache.transaction() as conn:  # a chained entry PostgreSQL text cannot hold
+        audit.append(
+            conn, actor="al\x00ice", action="note", target_kind="thread", target_id=1, detail={}
+        )
+    with pytest.raises(TeamStoreError, match="audit entry .* holds a NUL character"):
+        migrate_to(desk.door, admin_url)
+    desk.cache.close()
+    with superuser(pg_cluster, team_db) as conn:
+        assert conn.execute("SELECT count(*) FROM peerdesk.audit").fetchone() == (0,)

@@ -161,3 +161,72 @@ def test_server_ledger_hash_is_peerdesks(pg_cluster: Cluster, team_db: str, text
             {**row, "prev": prev},
         ).fetchone()
     assert server == (ledger.digest(prev, row),)
+
+
+def test_team_install_command(pg_cluster: Cluster, empty_db: str) -> None:
+    import contextlib
+    import io
+
+    from console.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(argv))
+        return code, out.getvalue(), err.getvalue()
+
+    url = pg_cluster.url(empty_db, "postgres")
+    assert run("team-install", url)[1].startswith(f"team schema 0 -> {LATEST_VERSION}")
+    assert run("team-install", url)[1].startswith(f"team schema already at {LATEST_VERSION}")
+    code, out, _ = run("team-install", "--print-sql")
+    assert code == 0 and "peerdesk_audit_append" in out and "GRANT" in out
+    from .conftest import login_role
+
+    mod = pg_cluster.url(empty_db, login_role(pg_cluster, "pd-team-mod0", "moderator"))
+    code, _, err = run("team-install", mod)
+    assert code == 2 and err.count("\n") == 1 and "failed" in err
+
+
+def test_both_backends_have_the_same_indexes_and_triggers(
+    tmp_path: Path, pg_cluster: Cluster, team_db: str
+) -> None:
+    cache = open_cache(tmp_path / "cache.sqlite3", create=True)
+    try:
+        named = {
+            (str(r["type"]), str(r["name"]))
+            for r in cache.query(
+                "SELECT type, name FROM sqlite_master WHERE type IN ('index', 'trigger') "
+                "AND sql IS NOT NULL"
+            )
+        }
+    finally:
+        cache.close()
+    with superuser(pg_cluster, team_db) as conn:
+        indexes = {
+            str(r[0])
+            for r in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'peerdesk'"
+            ).fetchall()
+        }
+        triggers = {
+            str(r[0])
+            for r in conn.execute(
+                "SELECT tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'peerdesk' AND NOT t.tgisinternal"
+            ).fetchall()
+        }
+    assert {name for kind, name in named if kind == "index"} <= indexes
+    assert {name for kind, name in named if kind == "trigger"} <= triggers
+
+
+def test_a_huge_post_is_indexed_by_its_beginning(pg_cluster: Cluster, team_db: str) -> None:
+    body = "roaming " + " ".join(f"w{n}" for n in range(600_000))  # ~4.6 MB of distinct words
+    with superuser(pg_cluster, team_db) as conn:
+        conn.execute("INSERT INTO peerdesk.post_fts (rowid, body) VALUES (1, %s)", (body,))
+        found = conn.execute(
+            "SELECT rowid FROM peerdesk.post_fts WHERE document @@ to_tsquery('simple', 'roaming')"
+        ).fetchall()
+        stored = conn.execute("SELECT length(body) FROM peerdesk.post_fts").fetchone()
+    assert found == [(1,)]
+    assert stored == (len(body),)  # the text itself is kept whole

@@ -60,7 +60,9 @@ async def test_one_source_and_no_claims_leave_the_title_most_of_the_line(desk: D
     assert any(" answd " in line for line in lines[2:])  # "answered", abbreviated
 
 
-async def test_a_claim_and_a_second_source_bring_their_columns_back(desk: Desk) -> None:
+async def test_a_claim_and_a_second_source_bring_their_columns_back(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
     site = ensure_source(desk.cache, "stackexchange", "askmobile", "https://mobile.example")
     upsert_members(desk.cache, site, [MemberRecord("s1", "sam")])
     stamp = "2026-11-20T11:58:00Z"
@@ -73,6 +75,9 @@ async def test_a_claim_and_a_second_source_bring_their_columns_back(desk: Desk) 
     lines = await queue_lines(desk, (80, 24))
     assert lines[1].split()[:7] == ["Age", "Source", "State", "Re", "Flags", "Claim", "Title"]
     assert sum(" forum " in line for line in lines[2:]) > 10
+    beside = await queue_lines(desk, (120, 40))  # the preview pane takes 40%: a narrow table
+    assert beside[1].split()[:7] == ["Age", "Source", "State", "Re", "Flags", "Claim", "Title"]
+    monkeypatch.setenv("PEERDESK_PREVIEW", "off")
     wide = await queue_lines(desk, (120, 40))
     assert wide[1].split()[:7] == ["Age", "Source", "Status", "Re", "Flags", "Claim", "Title"]
     assert any(" answered " in line for line in wide[2:])

@@ -1,0 +1,178 @@
+"""A small two-source community around one member, zoe (forum) / Zoe (Stack Exchange), with
+something planted in every section of the member view. Decisions go through the Desk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from console import claims
+from console.db import Cache, open_cache
+from console.desk import Desk
+from console.ingest import ensure_source, upsert_members, upsert_threads
+from console.models import MemberRecord, PostRecord, ThreadRecord
+from console.rewards.ledger import Appender, Entry
+
+AT = "2026-11-19T10:00:00Z"
+
+
+def _id(cache: Cache, table: str, remote: str, source: int) -> int:
+    row = cache.one(
+        f"SELECT id FROM {table} WHERE remote_id = ? AND source_id = ?", (remote, source)
+    )
+    assert row is not None, (table, remote)
+    return int(row[0])
+
+
+def build(path: Path) -> dict[str, int]:
+    cache = open_cache(path, create=True)
+    forum = ensure_source(cache, "discourse", "forum", "https://forum.example")
+    se = ensure_source(cache, "stackexchange", "se", "https://se.example")
+    upsert_members(
+        cache,
+        forum,
+        [
+            MemberRecord(
+                "u1",
+                "zoe",
+                "Zoe Z",
+                reputation=120,
+                trust_level=2,
+                joined_at="2024-03-01T09:00:00Z",
+            ),
+            MemberRecord("u2", "max", reputation=7),
+        ],
+    )
+    upsert_members(
+        cache,
+        se,
+        [MemberRecord("s1", "Zoe", "Zoe on SE", reputation=4321, joined_at="2020-05-01T00:00:00Z")],
+    )
+    upsert_threads(
+        cache,
+        forum,
+        [
+            ThreadRecord(
+                "f1",
+                "Zoe asks about roaming",
+                "u1",
+                "open",
+                "2026-11-18T08:00:00Z",
+                AT,
+                reply_count=1,
+                flag_count=1,
+            ),
+            ThreadRecord(
+                "f2",
+                "Max asks about PAC",
+                "u2",
+                "solved",
+                "2026-11-17T08:00:00Z",
+                AT,
+                reply_count=1,
+                accepted_post_remote_id="p2.1",
+            ),
+        ],
+        [
+            PostRecord(
+                "p1.0",
+                "f1",
+                "u1",
+                0,
+                "Roaming in Spain?",
+                "Roaming in Spain?",
+                "2026-11-18T08:00:00Z",
+            ),
+            PostRecord("p1.1", "f1", "u2", 1, "Turn it on.", "Turn it on.", "2026-11-18T09:00:00Z"),
+            PostRecord("p2.0", "f2", "u2", 0, "PAC?", "PAC?", "2026-11-17T08:00:00Z"),
+            PostRecord(
+                "p2.1",
+                "f2",
+                "u1",
+                1,
+                "Text PAC to 65075.",
+                "Text PAC to 65075.",
+                "2026-11-17T09:00:00Z",
+                score=4,
+                flag_count=3,
+            ),
+        ],
+    )
+    upsert_threads(
+        cache,
+        se,
+        [
+            ThreadRecord(
+                "q1",
+                "eSIM on a second phone",
+                "s1",
+                "open",
+                "2026-11-19T08:00:00Z",
+                AT,
+                report_count=2,
+            )
+        ],
+        [PostRecord("q1.0", "q1", "s1", 0, "How?", "How?", "2026-11-19T08:00:00Z")],
+    )
+    ids = {
+        "zoe": _id(cache, "members", "u1", forum),
+        "zoe_se": _id(cache, "members", "s1", se),
+        "max": _id(cache, "members", "u2", forum),
+        "f1": _id(cache, "threads", "f1", forum),
+        "f2": _id(cache, "threads", "f2", forum),
+        "q1": _id(cache, "threads", "q1", se),
+        "p2.1": _id(cache, "posts", "p2.1", forum),
+        "p1.1": _id(cache, "posts", "p1.1", forum),
+        "p1.0": _id(cache, "posts", "p1.0", forum),
+    }
+    with cache.transaction() as conn:
+        conn.execute(
+            "INSERT INTO verifications (post_id, thread_id, state, decided_by, decided_at, "
+            "created_at, updated_at) VALUES (?, ?, 'verified', 'carol', ?, ?, ?)",
+            (ids["p2.1"], ids["f2"], AT, AT, AT),
+        )
+        conn.execute(  # max flags zoe's answer on the platform; zoe flags max's reply
+            "INSERT INTO review_items (source_id, remote_id, kind, thread_id, post_id, status, "
+            "created_by, created_at) VALUES (?, 'r1', 'flag', ?, ?, 'pending', 'max', ?), "
+            "(?, 'r2', 'flag', ?, ?, 'pending', 'zoe', ?)",
+            (
+                forum,
+                ids["f2"],
+                ids["p2.1"],
+                AT,
+                forum,
+                ids["f1"],
+                ids["p1.1"],
+                "2026-11-19T11:00:00Z",
+            ),
+        )
+        conn.execute(
+            "INSERT INTO member_duplicate_flags (thread_id, original_id, member_id, flagged_at) "
+            "VALUES (?, ?, ?, ?)",
+            (ids["q1"], ids["f1"], ids["zoe_se"], "2026-11-19T12:00:00Z"),
+        )
+        ledger = Appender(conn)
+        for key, member, points in (
+            ("a1", ids["zoe"], 10),
+            ("a2", ids["zoe"], 5),
+            ("a3", ids["zoe_se"], 20),
+        ):
+            ledger.append(
+                Entry(
+                    member, "accrual", "accepted_answer", key, points, points * 10, "GBP", "v1", AT
+                )
+            )
+        conn.execute(
+            "INSERT INTO escalations (rule_id, rule_name, rule_kind, severity, thread_id, subject, "
+            "version, matched, raised_at, detected_at, acknowledge_due, resolve_due, updated_at) "
+            "VALUES ('r', 'Account takeover', 'keyword', 'high', ?, 'thread:f1', '1', 'hacked', "
+            "?, ?, ?, ?, ?)",
+            (ids["f1"], AT, AT, AT, AT, AT),
+        )
+    cache.set_meta("demo", "1")
+    desk = Desk.for_cache(cache)
+    desk.add_note(ids["f1"], "asked twice before")
+    desk.hide_posts([ids["p1.0"]], reason="spam link")  # (hiding a verified answer re-opens it)
+    dave = Desk.for_cache(cache, actor="dave").who
+    claims.claim(cache, ids["q1"], dave, minutes=30)
+    cache.close()
+    return ids

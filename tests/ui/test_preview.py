@@ -1,0 +1,176 @@
+"""The Queue's preview pane: the focused thread's question, latest reply, flags and claim
+(console.previews, plain Python), shown beside the list at 120 columns or more."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from console.app import PeerdeskApp
+from console.desk import Desk
+from console.errors import NotFound
+from console.previews import preview
+from console.screens.queue import QueueScreen
+from console.screens.queue_preview import PreviewLoaded
+from tests.ui.conftest import HUGE_BODY
+from tests.ui.helpers import notes, settle
+from widgets.lazy_table import LazyTable
+from widgets.preview import PreviewPane
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def _utc() -> None:
+    time.tzset()
+
+
+def thread_id(desk: Desk, remote: str) -> int:
+    row = desk.cache.one("SELECT id FROM threads WHERE remote_id = ?", (remote,))
+    assert row is not None
+    return int(row[0])
+
+
+# ---- the domain read ----
+def test_a_preview_has_the_question_the_latest_reply_flags_and_claim(desk: Desk) -> None:
+    got = preview(desk.cache, thread_id(desk, "t1"))  # 1 reply, claimed by dave
+    assert got.title == "PAC code never arrived (1)" and got.author == "carol"
+    assert got.claimed_by == "dave" and got.claim_expires_at == "2026-11-20T12:30:00Z"
+    assert got.question is not None and got.question.text.startswith("Question 1:")
+    assert got.latest is not None and got.latest.text == "Reply 1 to 1: try restarting the phone."
+    assert got.tags == ("sim",) and got.reply_count == 1
+
+    two = preview(desk.cache, thread_id(desk, "t2"))  # two replies: the newest is shown
+    assert two.latest is not None and two.latest.text.startswith("Reply 2 to 2")
+    flagged = preview(desk.cache, thread_id(desk, "t0"))  # 1 flag, 1 report, no reply
+    assert (flagged.flag_count, flagged.report_count, flagged.latest) == (1, 1, None)
+    solved = preview(desk.cache, thread_id(desk, "t8"))  # p8.1 accepted, p8.2 the latest
+    assert solved.latest is not None and not solved.latest.accepted
+    assert solved.accepted is not None and solved.accepted.text.startswith("Reply 1 to 8")
+
+
+def test_a_huge_post_is_cut_inside_sqlite(desk: Desk) -> None:
+    got = preview(desk.cache, thread_id(desk, "t5"))
+    assert got.question is not None
+    assert got.question.length == len(HUGE_BODY) and len(got.question.text) == 1_500
+
+
+def test_an_unknown_thread_is_refused(desk: Desk) -> None:
+    with pytest.raises(NotFound):
+        preview(desk.cache, 999_999)
+
+
+# ---- the pane in the Queue ----
+def pane_text(app: PeerdeskApp) -> str:
+    pane = app.screen.query_one("#queue-preview", PreviewPane)
+    return str(pane.query_one("#preview-text", Static).render())
+
+
+def current(app: PeerdeskApp) -> int:
+    table = app.screen.query_one("#queue-table", LazyTable)
+    return int(table.current_key)  # type: ignore[call-overload]
+
+
+async def test_at_120_columns_the_pane_follows_the_cursor(desk: Desk) -> None:
+    messages: list[Message] = []
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await settle(pilot)
+        pane = app.screen.query_one("#queue-preview", PreviewPane)
+        assert pane.display and pane.shown == current(app)
+        first = preview(desk.cache, current(app))
+        assert first.question is not None
+        assert f"#{first.thread_id} {first.title}" in pane_text(app)
+        assert first.question.text[:30] in pane_text(app)
+        # moving on: the pane reads where the cursor rests, and shows that thread (how many
+        # reads a held key makes depends on the key rate: bench/bench_terminal.py measures it)
+        loads_before = sum(isinstance(m, PreviewLoaded) for m in messages)
+        await pilot.press(*"jjjjjj")
+        await settle(pilot)
+        await pilot.pause(0.1)
+        await settle(pilot)
+        assert sum(isinstance(m, PreviewLoaded) for m in messages) > loads_before
+        assert pane.shown == current(app)
+        shown = preview(desk.cache, current(app))
+        assert f"#{shown.thread_id} {shown.title}" in pane_text(app)
+
+
+async def test_the_pane_shows_the_latest_reply_flags_and_someone_elses_claim(desk: Desk) -> None:
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        await screen_to(pilot, app, thread_id(desk, "t1"))
+        text = pane_text(app)
+        assert "claimed by dave until 12:30" in text
+        assert "Latest reply · carol" in text and "Reply 1 to 1: try restarting the phone." in text
+        await screen_to(pilot, app, thread_id(desk, "t0"))
+        text = pane_text(app)
+        assert "1 flags, 1 reports" in text and "No reply yet" in text
+
+
+async def test_hostile_text_in_the_pane_is_shown_as_text(desk: Desk) -> None:
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await screen_to(pilot, app, thread_id(desk, "t3"))
+        text = pane_text(app)
+        assert "[bold red]ALERT[/]" in text and "\\x1b[2J" in text and "\x1b" not in text
+
+
+async def test_p_toggles_the_pane_and_below_120_columns_there_is_none(desk: Desk) -> None:
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        pane = app.screen.query_one("#queue-preview", PreviewPane)
+        await pilot.press("p")
+        await settle(pilot)
+        assert not pane.display
+        table = app.screen.query_one("#queue-table", LazyTable)
+        assert table.size.width == 120
+        await pilot.press("j", "p")
+        await settle(pilot)
+        assert pane.display and pane.shown == current(app)
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24), message_hook=(seen := []).append) as pilot:
+        await settle(pilot)
+        assert not app.screen.query_one("#queue-preview", PreviewPane).display
+        await pilot.press("p")
+        await settle(pilot)
+        assert "The preview needs 120 columns or more" in notes(seen)
+        assert not any(isinstance(m, PreviewLoaded) for m in seen)
+
+
+async def screen_to(pilot: Pilot[Any], app: PeerdeskApp, thread: int) -> None:
+    keys = [item.thread_id for item in app.desk.queue(limit=50)]
+    await pilot.press("g", *["j"] * keys.index(thread))
+    await settle(pilot)
+    await pilot.pause(0.1)  # the preview is read once the cursor has rested (PAUSE)
+    await settle(pilot)
+    assert current(app) == thread
+
+
+async def _on_claimed(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    app = pilot.app
+    assert isinstance(app, PeerdeskApp)
+    await screen_to(pilot, app, thread_id(app.desk, "t1"))
+
+
+def test_snapshot_preview_120x40(snap_compare: Any, desk: Desk) -> None:
+    assert snap_compare(PeerdeskApp(desk), terminal_size=(120, 40), run_before=_on_claimed)
+
+
+def test_snapshot_preview_16_colours_120x40(snap_compare: Any, desk: Desk) -> None:
+    app = PeerdeskApp(desk, theme="ansi-dark")
+    assert snap_compare(app, terminal_size=(120, 40), run_before=_on_claimed)
+
+
+def test_snapshot_no_preview_80x24(snap_compare: Any, desk: Desk) -> None:
+    assert snap_compare(PeerdeskApp(desk), terminal_size=(80, 24), run_before=_on_claimed)
