@@ -25,8 +25,11 @@ $(PRISM):
 
 tools: $(PRISM)
 
+# The console opens before the embeddings exist (word-based duplicate candidates until then):
+# a background `dupes --catch-up` computes them and refreshes the candidates (README).
 demo: venv
-	$(BIN)/peerdesk --db $(DEMO_DB) demo --if-missing
+	$(BIN)/peerdesk --db $(DEMO_DB) demo --if-missing --embed-later
+	$(BIN)/peerdesk --db $(DEMO_DB) dupes --catch-up --background
 	$(BIN)/peerdesk --db $(DEMO_DB)
 
 test: venv tools

@@ -12,6 +12,20 @@ Phase 2 runs the duplicate finder (`console.dupes.candidates.update_candidates`,
 builder does) on the newest `--candidates` threads of that cache, and reports its speed and how
 many of the near-duplicates planted among them have their true original in their candidates.
 
+With `--make-demo`, instead: what the first `make demo` costs before the console opens,
+through the real commands (`python -m console`, as the Makefile runs `peerdesk`) on a fresh
+cache of `--threads` threads (default 2,000 there, as `make demo`):
+
+- before: `peerdesk demo` (embeddings computed during the build, as until 2026-11-27);
+- after: `peerdesk demo --embed-later` then `peerdesk dupes --catch-up --background` (what the
+  Makefile runs now): seconds until the console can open, then seconds until the background
+  catch-up has finished (embeddings and semantic candidates in the cache);
+- with `--cold-model`, each run starts without the int8 model in the user cache dir (the very
+  first run on a machine, which also builds the model).
+
+Runs the pair `--repeat` times (alternating, so load changes hit both) and reports the load
+average around each run.
+
 Prints one JSON object.
 """
 
@@ -103,8 +117,65 @@ def candidates(path: Path, newest: int) -> dict[str, Any]:
     }
 
 
+def _peerdesk(db: Path, *args: str, env: dict[str, str]) -> float:
+    import subprocess
+
+    began = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "console", "--db", str(db), *args],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - began
+
+
+def _caught_up(db: Path) -> bool:
+    from console.dupes.catch_up import pending
+
+    cache = open_cache(db)
+    try:
+        return not pending(cache)
+    finally:
+        cache.close()
+
+
+def make_demo(threads: int, repeat: int, cold_model: bool, work: Path) -> dict[str, Any]:
+    import os
+
+    runs: list[dict[str, Any]] = []
+    for i in range(repeat):
+        for mode in ("before", "after"):
+            env = {**os.environ, "PEERDESK_EMBED_THREADS": "1"}
+            if cold_model:
+                env["PEERDESK_MODEL_CACHE"] = str(work / f"model-{mode}-{i}")
+            db = work / f"make-demo-{mode}-{i}.sqlite3"
+            load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+            row: dict[str, Any] = {"mode": mode, "load_average": load}
+            if mode == "before":
+                row["console_opens_after_s"] = round(
+                    _peerdesk(db, "demo", "--threads", str(threads), env=env), 1
+                )
+            else:
+                built = _peerdesk(db, "demo", "--threads", str(threads), "--embed-later", env=env)
+                started = _peerdesk(db, "dupes", "--catch-up", "--background", env=env)
+                row["console_opens_after_s"] = round(built + started, 1)
+                began = time.perf_counter()
+                while not _caught_up(db):
+                    time.sleep(1.0)
+                row["embeddings_done_after_s"] = round(
+                    built + started + time.perf_counter() - began, 1
+                )
+            runs.append(row)
+    return {"benchmark": "first_make_demo", "threads": threads, "runs": runs}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--make-demo", action="store_true", help="the first `make demo`")
+    parser.add_argument("--repeat", type=int, default=2, help="with --make-demo: pairs of runs")
+    parser.add_argument("--cold-model", action="store_true", help="with --make-demo: no model")
     parser.add_argument("--threads", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--candidates", type=int, default=2000, help="0 skips phase 2")
@@ -114,6 +185,14 @@ def main() -> int:
 
     work = args.work or Path(tempfile.mkdtemp(prefix="peerdesk-bench-demo-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.make_demo:
+        threads = 2000 if args.threads == 100_000 else args.threads
+        result = make_demo(threads, args.repeat, args.cold_model, work)
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+        json.dump(result, sys.stdout, indent=2)
+        print()
+        return 0
     path = work / f"demo-{args.threads}-{args.seed}.sqlite3"
     for stale in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
         stale.unlink(missing_ok=True)

@@ -51,8 +51,8 @@ from typing import Any
 import numpy as np
 
 from console.db import Cache, open_cache
+from console.dupes import ann, embed, vectors
 from console.dupes import candidates as cands
-from console.dupes import embed, vectors
 from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
 
@@ -191,15 +191,14 @@ def build(path: Path, size: int) -> dict[str, Any]:
         store_fake_vectors(cache, fake, source, ids, threads, texts)
         vector_s += time.perf_counter() - began
     began = time.perf_counter()
-    cells = vectors.train_cells(cache)
+    ann.extend(cache, source, force=True, threads=2)
     train_s = time.perf_counter() - began
     cache.set_meta("bench_size", str(size))
     cache.close()
     return {
         "ingest_threads_per_s": round(size / spent),
         "fake_vectors_s": round(vector_s, 1),
-        "cells": cells,
-        "train_cells_s": round(train_s, 1),
+        "graph_build_s": round(train_s, 1),
     }
 
 
@@ -272,9 +271,9 @@ def measure(path: Path, size: int, new: int, rebuild: bool = True) -> dict[str, 
             exact = set(
                 exact_ids[np.argsort(-embed.cosine_int8(own, matrix), kind="stable")[:10]].tolist()
             )
-            ann = {t for t, _ in vectors.neighbours(cache, own, source, before="2100", limit=10)}
-            ann.discard(thread_id)
-            ann_hits += len(exact & ann)
+            near = {t for t, _ in vectors.neighbours(cache, own, source, limit=10)}
+            near.discard(thread_id)
+            ann_hits += len(exact & near)
             ann_total += len(exact)
     times.sort()
     result = {
@@ -416,7 +415,7 @@ def semantic_only(path: Path, size: int, queries: int = 200) -> dict[str, Any]:
         vectors.store(cache, rows, q)
     store_s = time.perf_counter() - began
     began = time.perf_counter()
-    cells = vectors.train_cells(cache)
+    ann.extend(cache, source, force=True, threads=2)
     train_s = time.perf_counter() - began
     times, brute, hits, found = [], [], 0, 0
     for _ in range(queries):
@@ -425,21 +424,20 @@ def semantic_only(path: Path, size: int, queries: int = 200) -> dict[str, Any]:
         noisy = base + 0.03 * rng.standard_normal(embed.DIMS, dtype=np.float32)
         query = embed.to_int8((noisy / np.linalg.norm(noisy))[None, :])[0]
         t0 = time.perf_counter()
-        ann = vectors.neighbours(cache, query, source, before="9999", limit=10)
+        near = vectors.neighbours(cache, query, source, limit=10)
         times.append((time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
         exact = all_ids[np.argsort(-embed.cosine_int8(query, matrix), kind="stable")[:10]]
         brute.append((time.perf_counter() - t0) * 1000)
-        hits += len(set(exact.tolist()) & {t for t, _ in ann})
-        found += origin + 1 in {t for t, _ in ann}
+        hits += len(set(exact.tolist()) & {t for t, _ in near})
+        found += origin + 1 in {t for t, _ in near}
     times.sort()
     brute.sort()
     cache.close()
     return {
         "vectors": size,
-        "cells": cells,
         "store_s": round(store_s, 1),
-        "train_cells_s": round(train_s, 1),
+        "graph_build_s": round(train_s, 1),
         "neighbours_ms": {
             "p50": round(statistics.median(times), 2),
             "p95": round(times[int(0.95 * (len(times) - 1))], 2),
@@ -468,7 +466,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--semantic-only", type=int, nargs="+", metavar="N", help="the semantic recall stage alone"
     )
+    parser.add_argument(
+        "--threads", type=int, metavar="N", help="candidates at demo scale (bench/dupes_scale.py)"
+    )
+    parser.add_argument("--from", dest="source", type=Path, help="with --threads: copy this cache")
+    parser.add_argument("--queries", type=int, default=200, help="with --threads: threads timed")
+    parser.add_argument("--rounds", type=int, default=2, help="with --threads: times each")
     args = parser.parse_args(argv)
+    if args.threads:
+        from bench import dupes_scale
+
+        result = dupes_scale.run(
+            args.threads, args.work, args.source, args.queries, args.rounds, SEED
+        )
+        print(json.dumps(result, indent=1))
+        return 0
     if args.semantic_only:
         args.work.mkdir(parents=True, exist_ok=True)
         result = {

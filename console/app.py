@@ -23,6 +23,7 @@ from textual.driver import Driver
 from textual.filter import LineFilter
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widget import AwaitMount
 from textual.worker import Worker, WorkerState
 
 from console.clock import now
@@ -37,6 +38,16 @@ from widgets.message_log import MessageLog
 T = TypeVar("T")
 
 REFRESH_SECONDS = 30.0
+# Imported after the first rows are drawn, not before: what the first `enter` needs (the Thread
+# screen, the duplicate candidates with their scorer and numpy: ~0.2 s), so the first frame does
+# not wait for them and the first thread opened does not either.
+WARM_UP_AFTER = 0.3  # seconds after the first Queue rows
+WARM_MODULES = ("console.screens.thread", "console.dupes.candidates")
+
+
+def import_later() -> None:
+    for name in WARM_MODULES:
+        import_module(name)
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,30 @@ class PeerdeskApp(App[None]):
         self.user_keys = user_keymap(desk.config)  # the config's [keys]; ConfigError if wrong
         self.set_keymap(self.user_keys)
 
+    # ---- switching panels without Textual's 50 ms mask ----
+    _instant_switch = False
+
+    def switch_mode(self, mode: str) -> AwaitMount:
+        """Textual's switch_mode, minus its 50 ms pause when the panel was shown before.
+
+        Textual holds every screen update for 50 ms on each mode switch (`delay_update`) to hide
+        a screen being composed. A panel shown before is still mounted (Textual keeps each mode's
+        screens) and complete, so there is nothing to hide: it is drawn at once. The first visit
+        keeps the pause."""
+        try:
+            self.get_screen_stack(mode)
+        except KeyError:
+            return super().switch_mode(mode)  # first visit: composed now, masked as Textual does
+        self._instant_switch = True
+        try:
+            return super().switch_mode(mode)
+        finally:
+            self._instant_switch = False
+
+    def delay_update(self, delay: float = 0.05) -> None:
+        if not self._instant_switch:
+            super().delay_update(delay)
+
     # ---- the Desk, one thread at a time ----
     def call_desk(self, fn: Callable[[Desk], T]) -> T:
         """Run `fn(desk)` holding the lock that serialises use of the SQLite connection."""
@@ -149,6 +184,14 @@ class PeerdeskApp(App[None]):
         if self._ready_marker:
             times = {**self._times, "first_rows": time.time()}
             Path(self._ready_marker).write_text(json.dumps(times), encoding="utf-8")
+        if not self._warmed:
+            self._warmed = True
+            self.set_timer(WARM_UP_AFTER, self._warm_up)
+
+    _warmed = False
+
+    def _warm_up(self) -> None:
+        self.run_worker(import_later, thread=True, group="warm-up", exit_on_error=False)
 
     def _periodic_refresh(self) -> None:
         self.screen.post_message(RefreshRequested())
@@ -232,8 +275,13 @@ class PeerdeskApp(App[None]):
         screen = self.screen
         if isinstance(screen, HelpScreen):
             return
-        title = getattr(screen, "HELP_TITLE", type(screen).__name__.replace("Screen", ""))
-        self.push_screen(HelpScreen(screen, title))
+        title = getattr(screen, "HELP_TITLE", "") or type(screen).__name__.replace("Screen", "")
+        if not self.is_screen_installed("help"):  # one help screen, kept: later `?` only refill it
+            self.install_screen(HelpScreen(), "help")
+        help_screen = self.get_screen("help")
+        assert isinstance(help_screen, HelpScreen)
+        help_screen.show_for(screen, title)
+        self.push_screen(help_screen)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -12,11 +12,9 @@ import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from console import sqltext
 from console.errors import CacheError, DiskFull
@@ -27,13 +25,27 @@ BUSY_TIMEOUT_MS = 5000
 APPLICATION_ID = 0x50445348  # "PDSH": marks a file as a peerdesk cache
 
 
+if TYPE_CHECKING:
+    import sqlite_utils
+
+
 @dataclass
 class Cache:
     """An open cache file. `db` is the sqlite-utils view of the same connection."""
 
     path: Path
     conn: sqlite3.Connection
-    db: sqlite_utils.Database
+    _db: sqlite_utils.Database | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """Made when first used: importing sqlite-utils costs about a tenth of a second, which
+        the console's first frame (plain SQL reads) does not need."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -195,10 +207,12 @@ def open_cache(path: Path, *, create: bool = False) -> Cache:
     sqltext.register(conn)  # NUL-safe length/substr for the SQL in console.sqltext
     try:
         _check_and_migrate(conn, path)
+        # what sqlite-utils sets on a connection it wraps; set here, as `db` is made lazily
+        conn.execute("PRAGMA recursive_triggers=on")
     except BaseException:
         conn.close()
         raise
-    return Cache(path=path, conn=conn, db=sqlite_utils.Database(conn))
+    return Cache(path=path, conn=conn)
 
 
 def _check_and_migrate(conn: sqlite3.Connection, path: Path) -> None:

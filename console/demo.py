@@ -955,11 +955,15 @@ def build_demo(
     *,
     progress: Progress | None = None,
     candidate_limit: int = DEFAULT_CANDIDATE_LIMIT,
+    embeddings: bool = True,
 ) -> DemoSummary:
     """Write the demo community into `cache` through `console.ingest`, then mark it as the demo.
 
     Duplicate candidates are then found for the newest `candidate_limit` threads (0: none,
-    negative: all), oldest first, so each thread's candidates see every older thread.
+    negative: all), oldest first, so each thread's candidates see every older thread. With
+    `embeddings=False` no thread is embedded and the candidates are the lexical ones; the cache
+    says so, and `console.dupes.catch_up` embeds and recomputes them later (`make demo` runs it
+    in the background so the console opens sooner).
     """
     started = time.perf_counter()
     truth = GroundTruth()
@@ -993,9 +997,14 @@ def build_demo(
         if candidate_limit > 0:
             chosen = chosen[-candidate_limit:]
         pairs = 0
-        _embed_threads(cache, progress)
+        if embeddings:
+            _embed_threads(cache, progress)
+        else:
+            _embed_later(cache, chosen[0], chosen[-1])
         for start in range(0, len(chosen), CANDIDATE_SLICE):
-            pairs += _find_duplicate_candidates(cache, chosen[start : start + CANDIDATE_SLICE])
+            pairs += _find_duplicate_candidates(
+                cache, chosen[start : start + CANDIDATE_SLICE], semantic=embeddings
+            )
             if progress is not None:
                 progress(min(start + CANDIDATE_SLICE, len(chosen)), len(chosen), "candidates")
     candidate_seconds = time.perf_counter() - mark
@@ -1038,11 +1047,18 @@ def _embed_threads(cache: Cache, progress: Progress | None) -> None:
     embed_missing(cache, progress=report)
 
 
-def _find_duplicate_candidates(cache: Cache, thread_ids: list[int]) -> int:
+def _embed_later(cache: Cache, first: int, last: int) -> None:
+    """The one call into console.dupes.catch_up: these threads' candidates are lexical for now."""
+    from console.dupes.catch_up import mark_pending
+
+    mark_pending(cache, first, last)
+
+
+def _find_duplicate_candidates(cache: Cache, thread_ids: list[int], *, semantic: bool) -> int:
     """The one call into the duplicate finder (console.dupes): candidates for the new threads."""
     from console.dupes.candidates import update_candidates
 
-    return update_candidates(cache, thread_ids)
+    return update_candidates(cache, thread_ids, semantic=semantic)
 
 
 def _add_escalations(cache: Cache, seed: int) -> None:

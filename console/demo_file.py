@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import TextIO
 
 from console.db import APPLICATION_ID, free_space, open_cache, out_of_space
 from console.demo import DEFAULT_CANDIDATE_LIMIT, DemoSummary, build_demo
+from console.dupes.ann import folder_of
 from console.errors import PeerdeskError
 
 
@@ -49,6 +51,15 @@ def _remove(path: Path) -> None:
     for item in [path, *_sidecars(path)]:
         with contextlib.suppress(FileNotFoundError):
             item.unlink()
+    shutil.rmtree(folder_of(path), ignore_errors=True)
+
+
+def _move_graphs(building: Path, path: Path) -> None:
+    """The saved semantic graphs (console.dupes.ann) follow the cache to its name; the replaced
+    cache's go."""
+    shutil.rmtree(folder_of(path), ignore_errors=True)
+    if folder_of(building).is_dir():
+        folder_of(building).replace(folder_of(path))
 
 
 def build_file(
@@ -58,6 +69,7 @@ def build_file(
     seed: int,
     candidate_limit: int = DEFAULT_CANDIDATE_LIMIT,
     progress_to: TextIO | None = None,
+    embeddings: bool = True,
 ) -> DemoSummary:
     """Build the demo into a new file beside `path`, then move it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,7 +95,12 @@ def build_file(
         cache = open_cache(building, create=True)
         try:
             summary = build_demo(
-                cache, threads, seed, progress=progress, candidate_limit=candidate_limit
+                cache,
+                threads,
+                seed,
+                progress=progress,
+                candidate_limit=candidate_limit,
+                embeddings=embeddings,
             )
             settle_into_file(cache.conn, building)
         finally:
@@ -93,6 +110,7 @@ def build_file(
             with contextlib.suppress(FileNotFoundError):
                 stale.unlink()
         building.replace(path)
+        _move_graphs(building, path)
     except BaseException as error:
         wrap = isinstance(error, sqlite3.Error | OSError) or (
             isinstance(error, PeerdeskError) and not isinstance(error, DemoFailed)

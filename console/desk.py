@@ -32,9 +32,6 @@ from console.config import Config, load_config
 from console.db import Cache, open_cache
 from console.door import Door
 from console.dupes import actions as _dupe_actions  # also registers the dupe_* decisions
-from console.dupes import panel as _dupe_panel
-from console.dupes.candidates import Candidate, candidates
-from console.dupes.panel import PairRow, PairView
 from console.errors import PeerdeskError
 from console.escalate.service import Escalations
 from console.identity import Identity, establish, requested_name
@@ -75,6 +72,10 @@ def storage_failure_text(error: BaseException) -> str:
 
 
 if TYPE_CHECKING:  # sync is imported when first used: it brings httpx, slow to import
+    # and the duplicate candidates bring the scorer, the embeddings and numpy: imported when
+    # first used too, so the console's first frame does not wait for them
+    from console.dupes.candidates import Candidate
+    from console.dupes.panel import PairRow, PairView
     from console.rewards.service import Rewards
     from sync.jsonl import ImportReport
     from sync.push import PushReport
@@ -299,28 +300,36 @@ class Desk:
     # ---- rewards and payouts (console.rewards) ----
     @property
     def rewards(self) -> Rewards:
-        """Rewards for this actor; roles and four-eyes are checked inside."""
+        """Rewards and payouts through this Desk's door; roles and four-eyes checked inside."""
         from console.rewards.service import Rewards
 
-        return Rewards(self.cache, self.actor, self.roles)
+        return Rewards(self.cache, self.door)
 
     # ---- duplicates (console.dupes) ----
     def duplicate_pairs(self, offset: int = 0, limit: int = 100) -> list[PairRow]:
         """Threads with pending duplicate pairs, best pair first (highest score)."""
+        from console.dupes import panel as _dupe_panel
+
         return _dupe_panel.pending_pairs(self.cache, offset=offset, limit=limit)
 
     def duplicate_pairs_count(self) -> int:
+        from console.dupes import panel as _dupe_panel
+
         return _dupe_panel.pending_count(self.cache)
 
     def possible_duplicates(self, thread_id: int, *, weaker: bool = False) -> list[Candidate]:
         """The thread's proposed originals, best first (the Thread screen's banner); with
         `weaker`, also the pending candidates below the proposal threshold."""
+        from console.dupes.candidates import candidates
+
         return candidates(self.cache, thread_id, weaker=weaker)
 
     def duplicate_pair(
         self, link_id: int | None = None, *, pair: tuple[int, int] | None = None
     ) -> PairView:
         """One pair in full, by its link id or as (thread id, original id)."""
+        from console.dupes import panel as _dupe_panel
+
         if pair is not None:
             return _dupe_panel.pair(self.cache, pair[0], pair[1])
         if link_id is None:
@@ -347,6 +356,8 @@ class Desk:
 
     def duplicate_outcome(self, result: DecisionResult, thread_id: int, original_id: int) -> str:
         """What a duplicate decision did, in words (and what the platform will be told)."""
+        from console.dupes import panel as _dupe_panel
+
         return _dupe_panel.outcome(self.cache, result, thread_id, original_id)
 
     # ---- sync and the outbox (sync.*) ----
@@ -581,6 +592,34 @@ class Desk:
             record.update(summary)
         return summary
 
+    def catch_up_duplicates(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        embed_progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Embed threads without a vector, then recompute candidates computed without them
+        (console.dupes.catch_up; audited with the counts)."""
+        from console.dupes.catch_up import catch_up
+
+        with self.door.operation("dupes_rebuild", detail={"catch_up": True}) as record:
+            done = catch_up(self.cache, embed_progress=embed_progress, progress=progress)
+            summary: dict[str, Any] = {
+                "embedded_threads": done.embedded,
+                "refreshed_threads": done.refreshed,
+                "pairs_stored": done.pairs,
+                "skipped": done.skipped,
+            }
+            record.update(summary)
+        return summary
+
+    def duplicates_catch_up_pending(self) -> bool:
+        """Is there anything for `catch_up_duplicates` to do (checked before starting one)?"""
+        from console.dupes.catch_up import pending
+
+        self.door.check("dupes_rebuild")
+        return pending(self.cache)
+
     def evaluate_duplicates(self) -> Any:
         """Precision and recall of today's threshold on the pairs moderators decided."""
         from console.dupes.evaluate import evaluate
@@ -619,6 +658,8 @@ class Desk:
     def duplicate_candidates(
         self, thread_id: int, *, include_decided: bool = False, weaker: bool = False
     ) -> list[Candidate]:
+        from console.dupes.candidates import candidates
+
         return candidates(self.cache, thread_id, include_decided=include_decided, weaker=weaker)
 
     def strong_score(self) -> float:
@@ -628,6 +669,8 @@ class Desk:
 
     def strong_duplicates(self, limit: int = 50) -> list[tuple[int, str, float, int]]:
         """Threads with a strong pending candidate: (thread id, title, best score, candidates)."""
+        from console.dupes import panel as _dupe_panel
+
         return _dupe_panel.strong_threads(self.cache, limit)
 
     # ---- audit ----

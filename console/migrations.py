@@ -566,6 +566,42 @@ MIGRATIONS: list[list[str]] = [
               WHERE post_id = old.id;
            END""",
     ],
+    # 11 (dupes): semantic recall moves from k-means cells to an HNSW graph saved beside the
+    # cache (console/dupes/ann.py). Every vector gets a sequence number when stored, so a
+    # process reads only the vectors stored after the saved graph; existing vectors are
+    # numbered by thread id (the meta counter `vector_seq` starts from the highest when first
+    # needed). `cell` and `vector_cells` are no longer used.
+    [
+        """ALTER TABLE thread_vectors ADD COLUMN seq INTEGER NOT NULL DEFAULT 0""",
+        """UPDATE thread_vectors SET seq = thread_id""",
+        """CREATE INDEX thread_vectors_seq ON thread_vectors (source_id, seq)""",
+        """DELETE FROM vector_cells""",
+        """DELETE FROM meta WHERE key IN ('vector_count', 'vector_cells_trained_on')""",
+    ],
+    # 12 (escalations): the `unanswered` rules look for open, unanswered threads by age each
+    # time the Escalations panel opens (and on `escalations --scan`): without this index that
+    # reads every thread of the Queue (1.4 s at 100k threads, over 15 s at a million); with it,
+    # only the threads in the rule's time window.
+    [
+        """CREATE INDEX IF NOT EXISTS threads_unanswered ON threads (created_at)
+           WHERE in_queue = 1 AND status = 'open' AND reply_count = 0""",
+    ],
+    # 13 (payguard): four-eyes on identities. The OS account behind the preparer and each
+    # approver (their name when it is not an override), so one account cannot prepare under
+    # its own name and approve under an override, or the other way round.
+    [
+        """ALTER TABLE payout_batches ADD COLUMN prepared_os_user TEXT""",
+        """ALTER TABLE payout_approvals ADD COLUMN approver_os_user TEXT""",
+        # accruals by time: the burst check reads the weeks before a period's end, so its cost
+        # follows the activity in that window, not the ledger's whole history
+        """CREATE INDEX IF NOT EXISTS ledger_accruals_by_time
+            ON ledger (occurred_at, rule, member_id, kind) WHERE kind = 'accrual'""",
+    ],
+    # 14 (views): a member's accounts on every source are found by username, any case (the
+    # member view, console.members); without it, every `M` read the whole members table
+    [
+        """CREATE INDEX IF NOT EXISTS members_username_lower ON members (lower(username))""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

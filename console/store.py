@@ -14,11 +14,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from console.clock import now, now_iso
 from console.db import Cache
-from console.dupes.candidates import STRONG_SCORE
+from console.dupes.thresholds import STRONG_SCORE
 from console.errors import CacheError, NotFound
 from console.escalate.panel import thread_lines
 from console.escalate.rules import SEVERITIES
@@ -328,7 +326,7 @@ class QueueReader:
             conn = self._connection()
             try:
                 return queue(
-                    Cache(self.path, conn, sqlite_utils.Database(conn)),
+                    Cache(self.path, conn),
                     flt,
                     offset=offset,
                     limit=limit,

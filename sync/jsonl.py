@@ -360,22 +360,22 @@ def _import(
                         )
                 if not isinstance(rec, dict):
                     raise p.BadField("type", "a line must be a JSON object", rec)
-                kind = rec.get("type")
-                if kind == "post":
+                record_type = rec.get("type")
+                if record_type == "post":
                     post = _post(rec)
                     _first_time(first, "post", post.remote_id, line, line_no)
                     posts.append(post)
                     held[0] += len(post.body_text) + len(post.body_raw)
-                elif kind == "thread":
+                elif record_type == "thread":
                     thread = _thread(rec)
                     _first_time(first, "thread", thread.remote_id, line, line_no)
                     threads.append(thread)
-                elif kind == "member":
+                elif record_type == "member":
                     member = _member(rec)
                     _first_time(first, "member", member.remote_id, line, line_no)
                     members.append(member)
                 else:
-                    raise p.BadField("type", f"unknown record type {kind!r}", kind)
+                    raise p.BadField("type", f"unknown record type {record_type!r}", record_type)
             except BadLine as error:
                 bad.append((line_no, str(error), None, _excerpt(line)))
             except ValueError as error:

@@ -32,12 +32,7 @@ COMMAND_MODULES = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="peerdesk",
-        description="A keyboard-driven moderation console for peer-support communities. "
-        "With no command, opens the console on the cache.",
-    )
+def _global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
         type=Path,
@@ -58,15 +53,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="act under NAME instead of your OS account (or $PEERDESK_USER); only on a cache "
         "file you own, and recorded in the audit",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="peerdesk",
+        description="A keyboard-driven moderation console for peer-support communities. "
+        "With no command, opens the console on the cache.",
+    )
+    _global_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         import_module(name).register(subparsers)
     return parser
 
 
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line. With no command (the console), only the global options are read, so
+    no command module is imported before the console's first frame."""
+    console_only = argparse.ArgumentParser(prog="peerdesk", add_help=False, exit_on_error=False)
+    _global_options(console_only)
+    try:
+        args, rest = console_only.parse_known_args(argv)
+    except argparse.ArgumentError:
+        rest = ["(let the whole parser say what is wrong)"]
+    if rest:  # a command, --help, or a mistake: the whole parser, with every command
+        return build_parser().parse_args(argv)
+    args.command = None
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     logs.setup()  # library logging goes to a rotated file, never the terminal or the screen
     handler = getattr(args, "handler", None)
     if handler is None:

@@ -65,6 +65,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         f"{DEFAULT_CANDIDATE_LIMIT}; 0 skips, -1 for every thread)",
     )
     parser.add_argument(
+        "--embed-later",
+        action="store_true",
+        help="skip the embeddings (word-based duplicate candidates for now); "
+        "`peerdesk dupes --catch-up` computes them later (make demo runs it in the background)",
+    )
+    parser.add_argument(
         "--if-missing",
         action="store_true",
         help="do nothing if the file already holds a demo cache",
@@ -111,6 +117,7 @@ def run_demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         candidate_limit=args.candidates,
         progress_to=sys.stderr if _wants_progress(args.threads) else None,
+        embeddings=not args.embed_later,
     )
     _record_build(args, path, summary, replaced)
     _print_summary(summary, path, out)

@@ -7,12 +7,16 @@ peerdesk dupes THREAD --refresh  recompute that thread's candidates first
 peerdesk dupes THREAD --any-source --any-language   look across sources / languages (not stored)
 peerdesk dupes --rebuild       rebuild the index and embeddings, then the open threads' candidates
 peerdesk dupes --evaluate      precision/recall of today's threshold on the moderators' decisions
+peerdesk dupes --catch-up [--background]   embed threads without a vector, then recompute the
+                               candidates computed without embeddings
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 from typing import Any
 
@@ -36,6 +40,17 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--refresh", action="store_true", help="recompute THREAD's candidates before showing them"
+    )
+    parser.add_argument(
+        "--catch-up",
+        action="store_true",
+        help="embed threads that have no vector yet, then recompute the candidates that were "
+        "computed without embeddings",
+    )
+    parser.add_argument(
+        "--background",
+        action="store_true",
+        help="with --catch-up: run it in a background process (log beside the cache) and return",
     )
     decide = parser.add_mutually_exclusive_group()
     for flag, text in (
@@ -73,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.evaluate:
             _evaluate(desk, args)
+            return 0
+        if args.catch_up:
+            _catch_up(desk, args)
             return 0
         if args.rebuild:
             _rebuild(desk, args)
@@ -174,6 +192,54 @@ def _across(desk: Desk, thread_id: int, args: argparse.Namespace) -> None:
         print(f"       {printable(why, single_line=True)}")
     if not found and not args.json:
         print(f"thread {thread_id}: no candidates" + ("" if args.weaker else " (try --weaker)"))
+
+
+def _catch_up(desk: Desk, args: argparse.Namespace) -> None:
+    if args.background:
+        if not desk.duplicates_catch_up_pending():
+            return
+        _note_lexical(args)
+        log = desk.cache.path.with_name(desk.cache.path.name + ".catch-up.log")
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        command = [sys.executable, "-m", "console", "--db", str(desk.cache.path)]
+        if args.config is not None:
+            command += ["--config", str(args.config)]
+        if args.as_user is not None:
+            command += ["--as", args.as_user]
+        subprocess.Popen(
+            [*command, "dupes", "--catch-up"],
+            stdin=subprocess.DEVNULL,
+            stdout=fd,
+            stderr=fd,
+            start_new_session=True,  # outlives the console that `make demo` opens next
+            preexec_fn=lambda: os.nice(10),
+        )
+        os.close(fd)
+        if not args.json:
+            print(
+                "embedding the threads in the background (duplicate candidates use words until "
+                f"then); log: {log}"
+            )
+        return
+    _note_lexical(args)
+
+    def stage(what: str) -> Any:
+        def report(done: int, total: int) -> None:
+            if not args.json:
+                print(f"\r{what}: {done}/{total} threads", end="", file=sys.stderr)
+
+        return report
+
+    summary = desk.catch_up_duplicates(stage("candidates"), embed_progress=stage("embeddings"))
+    if args.json:
+        print(json.dumps(summary))
+    elif summary["skipped"]:
+        print(f"nothing done: {summary['skipped']}")
+    else:
+        print(
+            f"\nembedded {summary['embedded_threads']} threads; recomputed the candidates of "
+            f"{summary['refreshed_threads']} ({summary['pairs_stored']} pairs)"
+        )
 
 
 def _rebuild(desk: Desk, args: argparse.Namespace) -> None:

@@ -25,14 +25,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from console.clock import now_iso
 from console.db import Cache
 from console.dupes import embed, fusion, language, vectors
-from console.dupes.scorer import STOP_WORDS, Doc, Idf, analyze, score, tokens
+from console.dupes.scorer import STOP_WORDS, Analyzed, Doc, Idf, analyze, score, tokens
+from console.dupes.thresholds import PROPOSE as PROPOSE  # re-exported: used here and by others
+from console.dupes.thresholds import STRONG_SCORE as STRONG_SCORE
 from console.errors import NotFound
 
 METHOD = "hybrid"  # FTS5 + embedding recall, fused rerank, calibrated probability
@@ -41,16 +45,15 @@ QUERY_TERMS = 8  # words sent to FTS5 per thread: the most telling ones
 TITLE_TERMS = 4  # of which at most this many from the title
 COMMON_SHARE = 0.001  # words in more than this share of threads (and in more than
 COMMON_FLOOR = 500  # this many) are never query terms: slow to match, they tell little
+POSTINGS = 2_500  # at most this many matches (the sum of the terms' document frequencies) per
+# FTS5 query, whatever the cache's size: the query's cost is bounded by what it reads
 QUERY_POOL = 64  # distinct words of a thread considered for them (title first)
 RECALL = 24  # FTS5 matches reranked by the scorer
 SEMANTIC_RECALL = 12  # nearest embeddings added to the pool
 OVERFETCH = 4  # FTS5 returns RECALL * OVERFETCH, of which the first RECALL possible originals stay
 KEEP = 5  # candidates stored per thread
 MIN_SCORE = 0.05  # pairs less likely than this are not stored at all
-# A pair is *proposed* (Thread band, Queue ≈, Duplicates panel) from this probability up: chosen
-# for a measured precision of at least 0.8 on the demo's planted duplicates (README, bench).
-PROPOSE = 0.5
-STRONG_SCORE = PROPOSE  # the Queue's "likely duplicates" filter and `≈` use the same threshold
+# PROPOSE (what is proposed) and STRONG_SCORE (the Queue's ≈) live in console.dupes.thresholds
 CLOSED_STATUSES = ("solved", "closed")
 TITLE_WEIGHT = 2.0  # BM25 weight of the title column against the body
 
@@ -207,12 +210,22 @@ def _query_terms(title: str, body: str, stats: VocabStats) -> list[str]:
                 scored.append((df, token))
         return [token for _, token in sorted(scored)]
 
-    chosen = usable(parts[0])[:TITLE_TERMS]
+    chosen: list[str] = []
+    budget = POSTINGS
+
+    def take(token: str) -> None:
+        nonlocal budget
+        df = live.get(token, stats.df(token))
+        if token not in chosen and df <= budget:
+            chosen.append(token)
+            budget -= df
+
+    for token in usable(parts[0])[:TITLE_TERMS]:
+        take(token)
     for token in usable(parts[1]):
         if len(chosen) >= QUERY_TERMS:
             break
-        if token not in chosen:
-            chosen.append(token)
+        take(token)
     return chosen
 
 
@@ -252,11 +265,58 @@ def _pool_row_ok(r: sqlite3.Row, row: sqlite3.Row, thread_id: int, any_source: b
     return bool((r["created_at"], r["id"]) < (row["created_at"], thread_id))
 
 
-_POOL_SELECT = (
+_POOL_SELECT = (  # what decides whether a recalled thread can be an original: no text yet
     "SELECT t.id, t.source_id, t.title, t.status, t.created_at, t.tags, t.duplicate_of, "
-    "t.accepted_post_id, coalesce(f.body, '') AS body FROM threads t "
-    "JOIN thread_fts f ON f.rowid = t.id WHERE t.id IN "
+    "t.accepted_post_id FROM threads t WHERE t.id IN "
 )
+
+
+def _bodies(cache: Cache, ids: Sequence[int]) -> dict[int, str]:
+    """The indexed question text of the threads kept in the pool (only those are read)."""
+    if not ids:
+        return {}
+    return {
+        r[0]: r[1] or ""
+        for r in cache.query(
+            f"SELECT rowid, body FROM thread_fts WHERE rowid IN ({','.join('?' * len(ids))})",
+            list(ids),
+        )
+    }
+
+
+ANALYSED_KEEP = 2_048  # analysed candidate threads kept per process (popular originals recur)
+_analysed_lock = threading.Lock()
+_analysed_memo: OrderedDict[tuple[int, Doc], Analyzed] = OrderedDict()
+
+
+def _analysed(thread_id: int, doc: Doc) -> Analyzed:
+    """`analyze(doc)`, remembered for the ANALYSED_KEEP most recently used candidates: the same
+    originals are recalled for many new threads, and analysing one is most of its scoring cost.
+    Keyed by the text itself, so an edited thread is analysed again."""
+    key = (thread_id, doc)
+    with _analysed_lock:
+        found = _analysed_memo.get(key)
+        if found is not None:
+            _analysed_memo.move_to_end(key)
+            found.memo.clear()  # per-Idf look-ups of an earlier search: never reused
+            return found
+    found = analyze(doc)
+    with _analysed_lock:
+        _analysed_memo[key] = found
+        while len(_analysed_memo) > ANALYSED_KEEP:
+            _analysed_memo.popitem(last=False)
+    return found
+
+
+def _pair(row: sqlite3.Row, body: str) -> tuple[int, Analyzed]:
+    doc = Doc(row["title"], body, _tags(row["tags"]), _solved(row))
+    return int(row["id"]), _analysed(int(row["id"]), doc)
+
+
+def forget_analysed() -> None:
+    """Empty the memo of analysed candidates (benchmarks measure a cold start with it)."""
+    with _analysed_lock:
+        _analysed_memo.clear()
 
 
 @dataclass(frozen=True)
@@ -325,8 +385,8 @@ def scored_pool(
                 cache,
                 own[0],
                 source,
-                before=row["created_at"],
                 limit=SEMANTIC_RECALL + 4,
+                before=row["created_at"],
                 exclude=thread_id,
             ):
                 near[tid] = cos
@@ -357,16 +417,15 @@ def scored_pool(
         pool_ids = [
             p for p in pool_ids if language.compatible(lang, pool_vectors.get(p, (None, ""))[1])
         ]
-    pool = [rows[h] for h in pool_ids]
+    bodies = _bodies(cache, pool_ids)  # a thread missing from the word index is not compared
+    pool = [rows[h] for h in pool_ids if h in bodies]
     timing.recalled = len(pool)
     now = time.perf_counter()
     timing.fetch_ms, mark = (now - mark) * 1000, now
     if not pool:
         return []
     query = analyze(doc)
-    analysed = [
-        (o["id"], analyze(Doc(o["title"], o["body"], _tags(o["tags"]), _solved(o)))) for o in pool
-    ]
+    analysed = [_pair(o, bodies[o["id"]]) for o in pool]
     # The scorer looks up df only for the new thread's word forms (BM25) and the candidates'
     # title words (title similarity): fetch just those, in one pass.
     raw_terms = {form for forms in query.forms.values() for form in forms}
@@ -388,11 +447,11 @@ def scored_pool(
     keys = fusion.fuse(lexical, cosines)
     items = []
     for i, (original_id, s) in enumerate(scored):
-        cos = None if cosines is None else cosines[i]
+        cosine = None if cosines is None else cosines[i]
         why = s.explanation
-        if cos is not None:
-            why = f"meaning {round(100 * max(0.0, cos))}% alike; {why}"
-        items.append(PoolItem(original_id, s.score, cos, keys[i], why))
+        if cosine is not None:
+            why = f"meaning {round(100 * max(0.0, cosine))}% alike; {why}"
+        items.append(PoolItem(original_id, s.score, cosine, keys[i], why))
     timing.score_ms = (time.perf_counter() - mark) * 1000
     return items
 
@@ -452,18 +511,22 @@ def _store(
     return len(keep)
 
 
-def update_candidates(cache: Cache, thread_ids: Iterable[int]) -> int:
+def update_candidates(cache: Cache, thread_ids: Iterable[int], *, semantic: bool = True) -> int:
     """Recompute the candidates of these threads (just written or changed); returns pairs stored.
 
     Threads whose pending candidates point at one of them are refreshed too (their original
     changed). Threads already closed as duplicates get no candidates. The threads given are
     embedded first (new or changed text only): this is the embedding hook of sync pages.
+    With `semantic=False` nothing is embedded and the lexical path alone is used (the demo's
+    first build; `console.dupes.catch_up` recomputes those threads once vectors exist).
     """
     ids = sorted(set(thread_ids))
     if not ids:
         return 0
-    vectors.embed_threads(cache, ids)
-    method = METHOD if embed.load_encoder() is not None else LEXICAL_METHOD
+    if semantic:
+        vectors.embed_threads(cache, ids)
+    semantic = semantic and embed.load_encoder() is not None
+    method = METHOD if semantic else LEXICAL_METHOD
     affected = set(ids)
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
@@ -488,7 +551,9 @@ def update_candidates(cache: Cache, thread_ids: Iterable[int]) -> int:
                 list(chunk),
             )
         ]
-        computed = [(tid, find_candidates(cache, tid, stats=stats)) for tid in live]
+        computed = [
+            (tid, find_candidates(cache, tid, stats=stats, semantic=semantic)) for tid in live
+        ]
         with cache.transaction() as conn:
             for tid, results in computed:
                 stored += _store(conn, tid, results, method)

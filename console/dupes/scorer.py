@@ -200,10 +200,9 @@ def _terms(
     text: str, raw: dict[str, str], forms: dict[str, set[str]], grams: list[str], weight: int
 ) -> Counter[str]:
     """Stem counts of a text; adds its word forms to `raw`/`forms`, its n-grams to `grams`."""
-    words: dict[str, int] = {}
-    for token in tokens(_MARKUP.sub(" ", text)):
-        if token not in STOP_WORDS:
-            words[token] = words.get(token, 0) + 1
+    words = Counter(tokens(_MARKUP.sub(" ", text)))  # counted in C
+    for stop in STOP_WORDS.intersection(words):
+        del words[stop]
     found: Counter[str] = Counter()
     for token, count in words.items():  # each distinct word once: stems and n-grams are memoised
         key = stem(token)

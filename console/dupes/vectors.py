@@ -1,35 +1,25 @@
 """Thread embeddings in the cache: computed at ingest, incrementally; read for recall and rerank.
 
 `thread_vectors` holds one int8 vector (384 bytes) per thread with its source, creation time,
-a coarse language guess and a CRC of the embedded text (so an unchanged thread is never embedded
-twice). Rows are keyed (source, cell, thread): a cell is a cluster of an inverted-file index
-(k-means centroids in `vector_cells`), so the threads of one cell sit together on disk and
-semantic recall reads only the few cells nearest to the new thread, never every vector:
-
-- while a cache has fewer than 2 x CELL_SIZE vectors there is one cell (exact search);
-- when the number of vectors has doubled since the last training, `train_cells` reclusters a
-  sample (spherical k-means, n / CELL_SIZE cells) and moves every vector to its nearest cell;
-- recall reads the PROBE cells whose centroids are nearest (about PROBE x CELL_SIZE vectors).
+a coarse language guess, a CRC of the embedded text (so an unchanged thread is never embedded
+twice) and a sequence number (`seq`, from the meta counter `vector_seq`) that says in which
+order vectors were stored. Semantic recall (`neighbours`) is `console.dupes.ann`: an HNSW graph
+saved beside the cache plus the vectors stored since, searched exactly; storing vectors
+(`embed_threads`) extends that graph when enough have arrived.
 
 Everything here is a no-op when the model is unavailable (`embed.load_encoder()` is None).
 """
 
 from __future__ import annotations
 
-import math
 import sqlite3
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 
-import numpy as np
-
 from console.db import Cache
-from console.dupes import embed, language
+from console.dupes import ann, embed, language
+from console.dupes.embed import Int8Matrix
 
-CELL_SIZE = 2_000  # vectors per cell, on average, after training
-PROBE_ROWS = 6_000  # vectors read per recall, about (so PROBE = 3 cells)
-TRAIN_SAMPLE = 20_000  # vectors k-means is trained on
-TRAIN_ROUNDS = 8
 CHUNK = 256  # threads embedded per write transaction
 
 
@@ -46,42 +36,28 @@ def _texts(cache: Cache, ids: Sequence[int]) -> list[sqlite3.Row]:
     )
 
 
-def _centroids(cache: Cache) -> np.ndarray | None:
-    rows = cache.query("SELECT centroid FROM vector_cells ORDER BY cell")
-    if not rows:
-        return None
-    return np.stack([np.frombuffer(r[0], dtype=np.float32) for r in rows])
-
-
-def _cells_of(vectors: np.ndarray, centroids: np.ndarray | None) -> list[int]:
-    if centroids is None or not len(vectors):
-        return [0] * len(vectors)
-    sims = vectors.astype(np.float32) @ centroids.T
-    return [int(c) for c in np.argmax(sims, axis=1)]
-
-
 def store(
     cache: Cache,
     rows: Sequence[tuple[int, int, str, str, int]],
-    vectors: np.ndarray,
+    vectors: Int8Matrix,
 ) -> None:
     """Write vectors for (thread id, source id, created_at, lang, text crc) rows, in one
-    transaction; a thread's old vector (if any) is replaced."""
-    cells = _cells_of(vectors, _centroids(cache))
+    transaction; a thread's old vector (if any) is replaced. Each gets the next `seq`."""
     with cache.transaction() as conn:
-        replaced = conn.executemany(
-            "DELETE FROM thread_vectors WHERE thread_id = ?", [(r[0],) for r in rows]
-        ).rowcount
-        # A running count (count(*) would scan a million rows): it only decides when to retrain
-        count = int(cache.meta("vector_count") or 0) + len(rows) - max(0, replaced)
-        cache.set_meta("vector_count", str(count))
+        conn.executemany("DELETE FROM thread_vectors WHERE thread_id = ?", [(r[0],) for r in rows])
+        counter = cache.meta("vector_seq")
+        if counter is None:  # the first vectors since migration 11: after every numbered one
+            top = conn.execute("SELECT coalesce(max(seq), 0) FROM thread_vectors").fetchone()
+            counter = str(top[0])
+        first = int(counter) + 1
+        cache.set_meta("vector_seq", str(first + len(rows) - 1))
         conn.executemany(
             "INSERT INTO thread_vectors (source_id, cell, thread_id, created_at, lang, "
-            "text_crc, vec) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "text_crc, vec, seq) VALUES (?, 0, ?, ?, ?, ?, ?, ?)",
             [
-                (source, cell, tid, created, lang, crc, vec.tobytes())
-                for (tid, source, created, lang, crc), cell, vec in zip(
-                    rows, cells, vectors, strict=True
+                (source, tid, created, lang, crc, vec.tobytes(), first + i)
+                for i, ((tid, source, created, lang, crc), vec) in enumerate(
+                    zip(rows, vectors, strict=True)
                 )
             ],
         )
@@ -97,6 +73,7 @@ def embed_threads(cache: Cache, thread_ids: Iterable[int]) -> int:
     if encoder is None:
         return 0
     done = 0
+    sources: set[int] = set()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         known = {
@@ -119,7 +96,9 @@ def embed_threads(cache: Cache, thread_ids: Iterable[int]) -> int:
         if todo:
             store(cache, todo, embed.to_int8(encoder.encode(texts)))
             done += len(todo)
-    maybe_train(cache)
+            sources.update(r[1] for r in todo)
+    for source in sorted(sources):
+        ann.extend(cache, source)
     return done
 
 
@@ -136,6 +115,17 @@ def missing(cache: Cache, source_id: int | None = None) -> list[int]:
             params,
         )
     ]
+
+
+def missing_any(cache: Cache) -> bool:
+    """Is there a thread without a vector?"""
+    return (
+        cache.one(
+            "SELECT 1 FROM threads t WHERE NOT EXISTS "
+            "(SELECT 1 FROM thread_vectors v WHERE v.thread_id = t.id) LIMIT 1"
+        )
+        is not None
+    )
 
 
 def embed_missing(
@@ -160,9 +150,9 @@ def embed_missing(
     return done, len(todo) - len(chosen)
 
 
-def vectors_of(cache: Cache, thread_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, str]]:
+def vectors_of(cache: Cache, thread_ids: Sequence[int]) -> dict[int, tuple[Int8Matrix, str]]:
     """{thread id: (int8 vector, language)} for those of these threads that have one."""
-    found: dict[int, tuple[np.ndarray, str]] = {}
+    found: dict[int, tuple[Int8Matrix, str]] = {}
     for start in range(0, len(thread_ids), 500):
         chunk = list(thread_ids[start : start + 500])
         for tid, vec, lang in cache.query(
@@ -176,94 +166,14 @@ def vectors_of(cache: Cache, thread_ids: Sequence[int]) -> dict[int, tuple[np.nd
 
 def neighbours(
     cache: Cache,
-    vector: np.ndarray,
+    vector: Int8Matrix,
     source_id: int,
     *,
-    before: str,
     limit: int,
+    before: str | None = None,
     exclude: int | None = None,
 ) -> list[tuple[int, float]]:
-    """The `limit` nearest threads of the source created before `before`: [(id, cosine)], best
-    first, from the PROBE cells nearest to `vector`."""
-    centroids = _centroids(cache)
-    if centroids is None:
-        cells = [0]
-    else:
-        probe = max(1, math.ceil(PROBE_ROWS / CELL_SIZE))
-        sims = centroids @ vector.astype(np.float32)
-        cells = [int(c) for c in np.argsort(-sims)[:probe]]
-    marks = ",".join("?" * len(cells))
-    rows = cache.conn.execute(
-        "SELECT thread_id, vec FROM thread_vectors "
-        f"WHERE source_id = ? AND cell IN ({marks}) AND created_at <= ?",
-        (source_id, *cells, before),
-    ).fetchall()
-    if exclude is not None:
-        rows = [r for r in rows if r[0] != exclude]
-    if not rows:
-        return []
-    matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.int8).reshape(
-        len(rows), embed.DIMS
-    )
-    cosines = embed.cosine_int8(vector, matrix)
-    top = np.argsort(-cosines, kind="stable")[:limit]
-    return [(int(rows[i][0]), float(cosines[i])) for i in top]
-
-
-def maybe_train(cache: Cache) -> bool:
-    """Retrain the cells when the vectors have doubled since the last training."""
-    count = int(cache.meta("vector_count") or 0)
-    trained = int(cache.meta("vector_cells_trained_on") or 0)
-    if count < 2 * CELL_SIZE or (trained and count < 2 * trained):
-        return False
-    train_cells(cache)
-    return True
-
-
-def train_cells(cache: Cache, seed: int = 14) -> int:
-    """Spherical k-means on a sample of the vectors; every vector then moves to its nearest cell.
-    Returns the number of cells."""
-    count = int(cache.one("SELECT count(*) FROM thread_vectors")[0])  # type: ignore[index]
-    k = max(1, count // CELL_SIZE)
-    rng = np.random.default_rng(seed)
-    step = max(1, count // TRAIN_SAMPLE)
-    sample_rows = cache.query(
-        "SELECT vec FROM thread_vectors WHERE thread_id % ? = 0 LIMIT ?", (step, TRAIN_SAMPLE)
-    )
-    if len(sample_rows) < k:
-        sample_rows = cache.query("SELECT vec FROM thread_vectors LIMIT ?", (TRAIN_SAMPLE,))
-    sample = np.frombuffer(b"".join(r[0] for r in sample_rows), dtype=np.int8)
-    sample = sample.reshape(-1, embed.DIMS).astype(np.float32) / embed.SCALE
-    k = min(k, len(sample))
-    centroids = sample[rng.choice(len(sample), size=k, replace=False)]
-    for _ in range(TRAIN_ROUNDS):
-        assign = np.argmax(sample @ centroids.T, axis=1)
-        sums = np.zeros_like(centroids)
-        np.add.at(sums, assign, sample)
-        norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        empty = norms[:, 0] == 0
-        sums[empty] = centroids[empty]  # a cell that lost every member keeps its centroid
-        centroids = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-    centroids = centroids.astype(np.float32)
-    with cache.transaction() as conn:
-        conn.execute("DELETE FROM vector_cells")
-        conn.executemany(
-            "INSERT INTO vector_cells (cell, centroid) VALUES (?, ?)",
-            [(i, c.tobytes()) for i, c in enumerate(centroids)],
-        )
-        rows = conn.execute(
-            "SELECT source_id, cell, thread_id, created_at, lang, text_crc, vec FROM thread_vectors"
-        ).fetchall()
-        conn.execute("DELETE FROM thread_vectors")
-        for start in range(0, len(rows), 50_000):
-            part = rows[start : start + 50_000]
-            matrix = np.frombuffer(b"".join(r[6] for r in part), dtype=np.int8)
-            cells = _cells_of(matrix.reshape(-1, embed.DIMS), centroids)
-            conn.executemany(
-                "INSERT INTO thread_vectors (source_id, cell, thread_id, created_at, lang, "
-                "text_crc, vec) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(r[0], c, r[2], r[3], r[4], r[5], r[6]) for r, c in zip(part, cells, strict=True)],
-            )
-        cache.set_meta("vector_cells_trained_on", str(count))
-        cache.set_meta("vector_count", str(count))
-    return k
+    """The `limit` nearest threads of the source to `vector` created at or before `before`
+    (any time if None): [(id, cosine)], best first."""
+    found = ann.nearest(cache, vector, source_id, limit + (exclude is not None), before=before)
+    return [(tid, cos) for tid, cos in found if tid != exclude][:limit]

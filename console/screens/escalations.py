@@ -5,41 +5,32 @@ is only a second cue), severity, state, assignee, rule and thread. Below: the ru
 dismiss rate (for tuning), the matching text highlighted in its sentence, the clock, the ticket,
 and the history; at the bottom a sparkline of open escalations over the last 30 days.
 
-    EscalationsRequested → (worker: Escalations.refresh + listing + rule_rates + open_counts)
-                         → EscalationsLoaded
-    LazyTable.CursorMoved → EscalationRequested → (worker: one + history) → EscalationLoaded
-    a/i/I/s/n/r/d/o → (worker: Escalations.acknowledge/assign/...) → DecisionSaved | Refused
+The routing is the panel base's (console/screens/panel.py):
+
+    ListWanted → (worker: Escalations.refresh + listing + rule_rates + open_counts) → ListLoaded
+    LazyTable.CursorMoved → DetailWanted(id) → (worker: one + history) → DetailLoaded
+    a/i/I/s/n/r/d/o → (worker: Desk.decide) → DecisionSaved | Refused
     u → DecisionMade(undo) (the shared decision flow of DeskScreen)
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import VerticalScroll
-from textual.message import Message
-from textual.widgets import Footer, Sparkline, Static
+from textual.widgets import Sparkline, Static
 
-from console.errors import PeerdeskError
+from console.desk import Desk
 from console.escalate.panel import EscalationRow, HistoryEntry, RuleRate, clock_text
-from console.messages import (
-    Decision,
-    DecisionMade,
-    DecisionRefused,
-    DecisionSaved,
-    RefreshRequested,
-    WorkFailed,
-)
+from console.messages import Decision
 from console.safe_text import clip, printable
-from console.screens.base import DeskScreen
 from console.screens.keys import bindings
+from console.screens.panel import ListDetailPanel, PanelList
 from widgets.lazy_table import Column, LazyTable, Row
-from widgets.status_bar import StatusBar
-from widgets.title_bar import TitleBar
 
 COLUMNS = (
     Column("SLA clock", 16),
@@ -61,37 +52,19 @@ STATE = {
 }
 
 
-class EscalationsRequested(Message):
-    pass
+@dataclass(frozen=True)
+class Escalations:
+    """The list as read, the rules' dismiss rates and the open count of each of 30 days."""
+
+    rows: list[EscalationRow]
+    rates: dict[str, RuleRate]
+    counts: list[int]
 
 
-class EscalationsLoaded(Message):
-    def __init__(
-        self,
-        request_id: int,
-        rows: list[EscalationRow],
-        rates: dict[str, RuleRate],
-        counts: list[int],
-    ) -> None:
-        super().__init__()
-        self.request_id = request_id
-        self.rows = rows
-        self.rates = rates
-        self.counts = counts
-
-
-class EscalationRequested(Message):
-    def __init__(self, escalation_id: int) -> None:
-        super().__init__()
-        self.escalation_id = escalation_id
-
-
-class EscalationLoaded(Message):
-    def __init__(self, request_id: int, row: EscalationRow, history: list[HistoryEntry]) -> None:
-        super().__init__()
-        self.request_id = request_id
-        self.row = row
-        self.history = history
+@dataclass(frozen=True)
+class EscalationDetail:
+    row: EscalationRow
+    history: list[HistoryEntry]
 
 
 def _line(text: str) -> str:
@@ -162,95 +135,51 @@ def detail(row: EscalationRow, history: list[HistoryEntry], rate: RuleRate | Non
     return text
 
 
-class EscalationList(LazyTable):
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return action != "toggle_selection"
-
-
-class Detail(VerticalScroll, inherit_bindings=False):
-    """The escalation in full, scrolled by the screen's keys."""
-
-
-class EscalationsScreen(DeskScreen):
+class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
     CSS_PATH = "escalations.tcss"
     HELP_TITLE = "Escalations"
+    LIST_ID = "escalations"
+    DETAIL_ID = "esc-detail"
+    STATUS_ID = "esc-status"
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("esc")
 
     def __init__(self) -> None:
         super().__init__()
-        self.request_id = 0
-        self.detail_request = 0
         self.include_closed = False
         self.rows: dict[int, EscalationRow] = {}
         self.rates: dict[str, RuleRate] = {}
         self.current: EscalationRow | None = None
-        self._shown_once = False
 
-    def compose(self) -> ComposeResult:
-        yield TitleBar()
-        yield EscalationList(
-            COLUMNS, page_size=1000, empty_text="No open escalations.", id="escalations"
+    def make_list(self) -> LazyTable:
+        return PanelList(
+            COLUMNS, page_size=1000, empty_text="No open escalations.", id=self.LIST_ID
         )
-        with Detail(id="esc-detail", can_focus=False):
-            yield Static(Text("Loading…"), id="esc-text", markup=False)
+
+    def compose_detail(self) -> ComposeResult:
+        yield Static(Text("Loading…"), id="esc-text", markup=False)
+
+    def compose_below(self) -> ComposeResult:
         yield Static("", id="esc-trend-label", markup=False)
         yield Sparkline([0], summary_function=max, id="esc-trend")
-        yield StatusBar(id="esc-status")
-        yield Footer(compact=True, show_command_palette=False)
-
-    @property
-    def table(self) -> LazyTable:
-        return self.query_one("#escalations", LazyTable)
-
-    def on_mount(self) -> None:
-        self.table.focus()
-        self.post_message(EscalationsRequested())
-
-    def on_screen_resume(self) -> None:
-        if self._shown_once:
-            self.post_message(RefreshRequested())
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        role_action = self.ROLE_OF_ACTION.get(action)
-        return role_action is None or self.desk.can(role_action)
 
     # ---- loading ----
-    @on(EscalationsRequested)
-    def _on_requested(self, message: EscalationsRequested) -> None:
-        message.stop()
-        self.request_id += 1
-        self.load(self.request_id, self.include_closed)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="escalations")
-    def load(self, request_id: int, include_closed: bool) -> None:
-        def read(desk):  # type: ignore[no-untyped-def]
-            esc = desk.escalations
-            esc.refresh()
-            return (
-                esc.listing(include_closed=include_closed),
-                esc.rule_rates(),
-                esc.open_counts(30),
-            )
-
-        rows, rates, counts = self.host.call_desk(read)
-        self.post_message(EscalationsLoaded(request_id, rows, rates, counts))
-
-    @on(EscalationsLoaded)
-    def _on_loaded(self, message: EscalationsLoaded) -> None:
-        message.stop()
-        if message.request_id != self.request_id:
-            return
-        self.rows = {r.escalation_id: r for r in message.rows}
-        self.rates = message.rates
-        self.table.reset(
-            len(message.rows), [to_row(r) for r in message.rows], keep_cursor=self._shown_once
+    def read_list(self, desk: Desk, cursor: int) -> Escalations:
+        esc = desk.escalations
+        esc.refresh()
+        return Escalations(
+            esc.listing(include_closed=self.include_closed), esc.rule_rates(), esc.open_counts(30)
         )
+
+    def show_list(self, data: Escalations, keep_cursor: bool) -> None:
+        self.rows = {r.escalation_id: r for r in data.rows}
+        self.rates = data.rates
+        self.table.reset(len(data.rows), [to_row(r) for r in data.rows], keep_cursor=keep_cursor)
         # the order follows the clocks, so a decision can move a row: stay on the same one
-        keys = [r.escalation_id for r in message.rows]
+        keys = [r.escalation_id for r in data.rows]
         if self.current is not None and self.current.escalation_id in keys:
             self.table.cursor_row = keys.index(self.current.escalation_id)
-        counts = message.counts or [0]
+        counts = data.counts or [0]
         self.query_one("#esc-trend", Sparkline).data = counts
         self.query_one("#esc-trend-label", Static).update(
             Text(
@@ -258,87 +187,38 @@ class EscalationsScreen(DeskScreen):
                 style="dim",
             )
         )
-        open_rows = [r for r in message.rows if r.clock != "closed"]
+        open_rows = [r for r in data.rows if r.clock != "closed"]
         breached = sum(1 for r in open_rows if r.breached)
-        bar = self.query_one("#esc-status", StatusBar)
-        bar.left = f"Escalations · {len(open_rows)} open · {breached} breached" + (
-            " · closed shown" if self.include_closed else ""
+        self.set_status(
+            f"Escalations · {len(open_rows)} open · {breached} breached"
+            + (" · closed shown" if self.include_closed else "")
         )
-        bar.right = "? help · esc queue"
-        self._shown_once = True
-        if not message.rows:
+        if not data.rows:
             self.current = None
+            self.forget_detail()
             self.query_one("#esc-text", Static).update(
                 Text("Nothing is escalated. The rules run on every sync and import.", style="dim")
             )
 
-    @on(WorkFailed)
-    def _on_work_failed(self, message: WorkFailed) -> None:
-        self.table.forget_pending()
+    def read_detail(self, desk: Desk, key: Hashable) -> EscalationDetail:
+        escalation_id = int(str(key))
+        esc = desk.escalations
+        return EscalationDetail(esc.one(escalation_id), esc.history(escalation_id))
 
-    @on(LazyTable.CursorMoved, "#escalations")
-    def _on_cursor(self, message: LazyTable.CursorMoved) -> None:
-        message.stop()
-        if message.key is None:
-            return
-        self.post_message(EscalationRequested(int(message.key)))  # type: ignore[call-overload]
-
-    @on(EscalationRequested)
-    def _on_one_requested(self, message: EscalationRequested) -> None:
-        message.stop()
-        self.detail_request += 1
-        self.load_one(self.detail_request, message.escalation_id)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="escalation")
-    def load_one(self, request_id: int, escalation_id: int) -> None:
-        def read(desk):  # type: ignore[no-untyped-def]
-            return desk.escalations.one(escalation_id), desk.escalations.history(escalation_id)
-
-        row, history = self.host.call_desk(read)
-        self.post_message(EscalationLoaded(request_id, row, history))
-
-    @on(EscalationLoaded)
-    def _on_one_loaded(self, message: EscalationLoaded) -> None:
-        message.stop()
-        if message.request_id != self.detail_request:
-            return
-        self.current = message.row
+    def show_detail(self, data: EscalationDetail, same_item: bool) -> None:
+        self.current = data.row
         self.query_one("#esc-text", Static).update(
-            detail(message.row, message.history, self.rates.get(message.row.rule_id))
+            detail(data.row, data.history, self.rates.get(data.row.rule_id))
         )
 
-    @on(RefreshRequested)
-    def _on_refresh(self, message: RefreshRequested) -> None:
-        message.stop()
-        self.post_message(EscalationsRequested())
-        if self.current is not None:
-            self.post_message(EscalationRequested(self.current.escalation_id))
-
     # ---- keys ----
-    def action_refresh(self) -> None:
-        self.post_message(RefreshRequested())
-
     def action_toggle_closed(self) -> None:
         self.include_closed = not self.include_closed
-        self.post_message(EscalationsRequested())
+        self.action_refresh()
 
-    def action_scroll_detail(self, direction: int) -> None:
-        detail_box = self.query_one("#esc-detail", Detail)
-        if direction > 0:
-            detail_box.scroll_page_down(animate=False)
-        else:
-            detail_box.scroll_page_up(animate=False)
-
-    def action_back(self) -> None:
-        self.app.switch_mode("queue")
-
-    @on(LazyTable.RowActivated, "#escalations")
-    def _on_activated(self, message: LazyTable.RowActivated) -> None:
-        message.stop()
+    def activate(self, key: Hashable) -> None:
         if self.current is not None:
-            from console.screens.thread import ThreadScreen
-
-            self.app.push_screen(ThreadScreen(self.current.thread_id))
+            self.open_thread(self.current.thread_id)
 
     def _target(self) -> int | None:
         if self.current is None:
@@ -395,22 +275,13 @@ class EscalationsScreen(DeskScreen):
     def action_reopen(self) -> None:
         self._now("esc_reopen")
 
-    def action_undo(self) -> None:
-        self.post_message(DecisionMade(Decision("undo")))
-
-    @work(thread=True, exit_on_error=False, group="decision")
     def save_escalation_decision(self, decision: Decision) -> None:
         target = decision.target_ids[0]
 
-        def run(desk):  # type: ignore[no-untyped-def]
+        def run(desk: Desk) -> str:
             desk.decide(decision.action, [target], **decision.params)
             row = desk.escalations.one(target)
             who = f", assigned to {row.assignee}" if row.assignee else ""
             return f"Escalation {target} is {row.state.replace('_', ' ')}{who} (u undoes it)"
 
-        try:
-            text, batch_id = self.call_desk_acting(run)
-        except PeerdeskError as error:
-            self.post_message(DecisionRefused(decision, str(error)))
-            return
-        self.post_message(DecisionSaved(decision, text, batch_id))
+        self.decide_in_panel(decision, run)

@@ -1,7 +1,9 @@
 """`?`: every key of the screen it was opened from, generated from the live bindings.
 
 It lists what `Screen.active_bindings` reports (the focused widget, the screen, the app), so it
-cannot drift from the keys, and leaves out what the moderator's role hides.
+cannot drift from the keys, and leaves out what the moderator's role hides. The app installs one
+HelpScreen and shows it again with the keys of the screen it is opened from (`show_for`): after
+the first `?` nothing is composed, only its text is replaced.
 """
 
 from __future__ import annotations
@@ -69,10 +71,22 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("help")
 
-    def __init__(self, origin: Screen[object], title: str) -> None:
+    def __init__(self, origin: Screen[object] | None = None, title: str = "") -> None:
         super().__init__()
+        self.entries = key_help(origin) if origin is not None else []
+        self.origin_title = title
+
+    def show_for(self, origin: Screen[object], title: str) -> None:
+        """List the keys of `origin` (before the screen is shown again)."""
         self.entries = key_help(origin)
         self.origin_title = title
+        if self.is_mounted:
+            self.query_one("#help-title", Static).update(self._title())
+            self.query_one("#help-keys", Static).update(self._table())
+            self.query_one("#help-scroll", VerticalScroll).scroll_home(animate=False)
+
+    def _title(self) -> Text:
+        return Text(f"Keys: {self.origin_title}", style="bold")
 
     def _table(self) -> Table:
         """One row per binding: its current keys (`*`: rebound in your config), what it does,
@@ -100,7 +114,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
-            yield Static(Text(f"Keys: {self.origin_title}", style="bold"), id="help-title")
+            yield Static(self._title(), id="help-title")
             with VerticalScroll(id="help-scroll"):
                 yield Static(self._table(), id="help-keys")
             yield Static(

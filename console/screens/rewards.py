@@ -17,19 +17,17 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.message import Message
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Static
 
 from console.errors import PeerdeskError
 from console.messages import RefreshRequested
 from console.rewards.panel import RewardsData, evidence_text, load, suggested_period
 from console.rewards.service import Rewards
 from console.safe_text import printable
-from console.screens.base import DeskScreen
 from console.screens.keys import bindings
+from console.screens.panel import PanelScreen
 from console.screens.prompt import PromptScreen
 from widgets.lazy_table import Column, LazyTable, Row
-from widgets.status_bar import StatusBar
-from widgets.title_bar import TitleBar
 
 TABS = (("members", "Members"), ("flags", "Flags"), ("batch", "Batch"), ("appeals", "Appeals"))
 MEMBER_COLUMNS = (
@@ -83,9 +81,11 @@ class RewardsTable(LazyTable):
         return action != "toggle_selection"
 
 
-class RewardsScreen(DeskScreen):
+class RewardsScreen(PanelScreen):
     CSS_PATH = "rewards.tcss"
     HELP_TITLE = "Rewards"
+    STATUS_ID = "rewards-status"
+    STATUS_RIGHT = "? help · 1-4 lists · esc queue"
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("rewards")
 
@@ -99,8 +99,7 @@ class RewardsScreen(DeskScreen):
     def rewards(self) -> Rewards:
         return self.desk.rewards
 
-    def compose(self) -> ComposeResult:
-        yield TitleBar()
+    def compose_body(self) -> ComposeResult:
         yield Static("", id="rewards-summary", markup=False)
         yield Static("", id="rewards-tabs", markup=False)
         with ContentSwitcher(initial="rewards-members", id="rewards-lists"):
@@ -117,8 +116,6 @@ class RewardsScreen(DeskScreen):
             )
             yield RewardsTable(APPEAL_COLUMNS, empty_text="No appeals.", id="rewards-appeals")
         yield Static("", id="rewards-detail", markup=False)
-        yield StatusBar(id="rewards-status")
-        yield Footer(compact=True, show_command_palette=False)
 
     def table(self, name: str) -> LazyTable:
         return self.query_one(f"#rewards-{name}", LazyTable)
@@ -126,9 +123,6 @@ class RewardsScreen(DeskScreen):
     def on_mount(self) -> None:
         self.table("members").focus()
         self._show_tabs()
-        self.post_message(RewardsRequested())
-
-    def on_screen_resume(self) -> None:
         self.post_message(RewardsRequested())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -150,6 +144,10 @@ class RewardsScreen(DeskScreen):
     @on(RewardsLoaded)
     def _on_loaded(self, message: RewardsLoaded) -> None:
         message.stop()
+        first = not self._shown_once
+        self._shown_once = True
+        if not first and message.data == self.data:
+            return  # nothing changed since the last visit: the screen stays as it is
         data = self.data = message.data
         self.batch_id = data.batch.batch_id if data.batch else None
         self._fill(
@@ -240,9 +238,7 @@ class RewardsScreen(DeskScreen):
                 f"paid {b.money(b.paid_minor)} · prepared by {one_line(b.prepared_by)}"
             )
         self.query_one("#rewards-summary", Static).update(text)
-        bar = self.query_one("#rewards-status", StatusBar)
-        bar.left = f"Rewards · {len(data.members)} members · {len(data.flags)} flags"
-        bar.right = "? help · 1-4 lists · esc queue"
+        self.set_status(f"Rewards · {len(data.members)} members · {len(data.flags)} flags")
 
     def _show_tabs(self) -> None:
         counts = {
@@ -313,12 +309,6 @@ class RewardsScreen(DeskScreen):
     def action_cycle(self) -> None:
         names = [n for n, _ in TABS]
         self.action_tab(names[(names.index(self.tab) + 1) % len(names)])
-
-    def action_refresh(self) -> None:
-        self.post_message(RewardsRequested())
-
-    def action_back(self) -> None:
-        self.app.switch_mode("queue")
 
     # ---- decisions ----
     def _run(self, what: Callable[[Rewards], str]) -> None:

@@ -24,17 +24,15 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import ContentSwitcher, Footer, ProgressBar, Static
+from textual.widgets import ContentSwitcher, ProgressBar, Static
 
 from console.errors import PeerdeskError
 from console.messages import RefreshRequested, WorkFailed
 from console.models import OutboxItem
 from console.safe_text import printable
-from console.screens.base import DeskScreen
 from console.screens.keys import bindings
+from console.screens.panel import PanelScreen
 from widgets.lazy_table import Column, LazyTable, Row
-from widgets.status_bar import StatusBar
-from widgets.title_bar import TitleBar
 
 OPEN_STATES = ("pending", "sending", "conflict", "rejected")
 SETTLED_STATES = ("applied", "local_only")
@@ -235,9 +233,10 @@ class SyncTable(LazyTable):
         return action != "toggle_selection"
 
 
-class SyncScreen(DeskScreen):
+class SyncScreen(PanelScreen):
     CSS_PATH = "sync.tcss"
     HELP_TITLE = "Sync"
+    STATUS_ID = "sync-status"
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("sync")
 
@@ -250,8 +249,7 @@ class SyncScreen(DeskScreen):
         self.last_outcome: SyncOutcome | None = None
 
     # ---- layout ----
-    def compose(self) -> ComposeResult:
-        yield TitleBar()
+    def compose_body(self) -> ComposeResult:
         yield SyncTable(
             SOURCE_COLUMNS,
             empty_text="No sources: add one with `peerdesk source add`.",
@@ -273,8 +271,6 @@ class SyncScreen(DeskScreen):
                 ERROR_COLUMNS, empty_text="The last syncs read everything.", id="sync-errors"
             )
         yield Static("", id="sync-detail", markup=False)
-        yield StatusBar(id="sync-status")
-        yield Footer(compact=True, show_command_palette=False)
 
     def table(self, name: str) -> LazyTable:
         return self.query_one(f"#sync-{name}", LazyTable)
@@ -289,10 +285,6 @@ class SyncScreen(DeskScreen):
 
     def on_screen_resume(self) -> None:
         self.post_message(SyncRequested())
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        role_action = self.ROLE_OF_ACTION.get(action)
-        return role_action is None or self.desk.can(role_action)
 
     # ---- loading ----
     @on(SyncRequested)
@@ -319,6 +311,8 @@ class SyncScreen(DeskScreen):
     def _on_loaded(self, message: SyncLoaded) -> None:
         message.stop()
         data = message.data
+        if data == self.data:
+            return  # nothing changed since the last visit: the screen stays as it is
         self.data = data
         outbox = sorted(data.outbox, key=lambda i: i.outbox_id)
         self.items = {i.outbox_id: i for i in outbox}
@@ -354,13 +348,14 @@ class SyncScreen(DeskScreen):
 
     def _show_state(self) -> None:
         state = self.query_one("#sync-state", Static)
-        bar = self.query_one("#sync-status", StatusBar)
-        bar.right = "? help · esc queue"
         data = self.data
-        bar.left = "Sync · " + (
-            plural(len(data.sources), "source") + f" · {data.waiting} waiting"
-            if data
-            else "loading…"
+        self.set_status(
+            "Sync · "
+            + (
+                plural(len(data.sources), "source") + f" · {data.waiting} waiting"
+                if data
+                else "loading…"
+            )
         )
         if self.running:
             return
@@ -611,6 +606,3 @@ class SyncScreen(DeskScreen):
 
     def action_refresh(self) -> None:
         self.post_message(SyncRequested())
-
-    def action_back(self) -> None:
-        self.app.switch_mode("queue")

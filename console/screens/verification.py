@@ -6,45 +6,39 @@ with every signal and its reason, the question, the candidate answer, and the co
 with their scores and strongest reasons (`[`/`]` move between them; `p` picks the highlighted
 one over the asker's). At the bottom: each moderator's calibration agreement and the review list.
 
-    AnswersRequested → (worker: verification.queue)        → AnswersLoaded
-    LazyTable.CursorMoved → AnswerRequested → (worker: verification.answer) → AnswerLoaded
+The routing is the panel base's (console/screens/panel.py):
+
+    ListWanted → (worker: verification.queue, agreement, disagreements) → ListLoaded
+    LazyTable.CursorMoved → DetailWanted(post) → (worker: verification.answer) → DetailLoaded
     v / x / e / p / c / d → (worker: verification.verify/reject/...) → DecisionSaved | Refused
     u → DecisionMade(undo) (the shared decision flow of DeskScreen)
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from console.desk import Desk
 from console.dupes.candidates import Candidate
 from console.errors import PeerdeskError
-from console.messages import (
-    Decision,
-    DecisionMade,
-    DecisionRefused,
-    DecisionSaved,
-    RefreshRequested,
-    WorkFailed,
-)
+from console.messages import Decision
 from console.models import ThreadView
 from console.safe_text import clip, printable
-from console.screens.base import DeskScreen
 from console.screens.keys import bindings
+from console.screens.panel import DetailWanted, ListDetailPanel, PanelList
 from console.verify.actions import REJECT_REASONS
 from console.verify.panel import Agreement, AnswerSide, AnswerView, Disagreement, KnownAnswer
 from console.verify.queue import QueueRow
 from widgets.lazy_table import Column, LazyTable, Row
-from widgets.status_bar import StatusBar
-from widgets.title_bar import TitleBar
 
 LIMIT = 500  # queue rows read at once
 BODY_LIMIT = 3_000  # characters of the question and of the candidate shown
@@ -69,39 +63,22 @@ KIND_LABEL = {
 }
 
 
-# ---- messages of this panel ----
-class AnswersRequested(Message):
-    pass
+@dataclass(frozen=True)
+class Answers:
+    """The queue as read, with the calibration summary and any problem with the settings."""
+
+    rows: list[QueueRow]
+    agreement: list[Agreement]
+    disagreements: list[Disagreement]
+    problem: str | None
 
 
-class AnswersLoaded(Message):
-    def __init__(
-        self,
-        request_id: int,
-        rows: list[QueueRow],
-        agreement: list[Agreement],
-        disagreements: list[Disagreement],
-        problem: str | None,
-    ) -> None:
-        super().__init__()
-        self.request_id = request_id
-        self.rows = rows
-        self.agreement = agreement
-        self.disagreements = disagreements
-        self.problem = problem
+class AnswerRequested(DetailWanted):
+    """Show one answer (`post_id`), e.g. the one the Thread screen opened the panel on."""
 
-
-class AnswerRequested(Message):
     def __init__(self, post_id: int) -> None:
-        super().__init__()
+        super().__init__(post_id)
         self.post_id = post_id
-
-
-class AnswerLoaded(Message):
-    def __init__(self, request_id: int, view: AnswerView) -> None:
-        super().__init__()
-        self.request_id = request_id
-        self.view = view
 
 
 def _line(text: str) -> str:
@@ -239,17 +216,6 @@ def calibration(agreement: list[Agreement], disagreements: list[Disagreement]) -
     return text
 
 
-class AnswerList(LazyTable):
-    """The queue: no selection (each answer is decided on its own)."""
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return action != "toggle_selection"
-
-
-class Detail(VerticalScroll, inherit_bindings=False):
-    """The answer, scrolled by the screen's keys (its own would shadow the list's j/k)."""
-
-
 def perform(desk: Desk, decision: Decision, view: AnswerView, blind: bool) -> str:
     """One verification decision through the Desk; returns what to tell the moderator."""
     door = desk.verification
@@ -275,64 +241,49 @@ def perform(desk: Desk, decision: Decision, view: AnswerView, blind: bool) -> st
     return f"Answer {post}: {after.status_line} (u undoes it)"
 
 
-class VerificationScreen(DeskScreen):
+class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
     CSS_PATH = "verification.tcss"
     HELP_TITLE = "Verification"
+    LIST_ID = "answers"
+    DETAIL_ID = "answer-detail"
+    STATUS_ID = "verify-status"
+    STATUS_RIGHT = "? help · esc back"
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("verify")
 
     def __init__(self, focus_post: int | None = None) -> None:
         super().__init__()
         self.focus_post = focus_post  # opened on one answer (from the Thread screen)
-        self.request_id = 0
-        self.answer_request = 0
         self.rows: list[QueueRow] = []
         self.view: AnswerView | None = None
         self.highlighted = 0
-        self._shown_once = False
         self._pinned = focus_post is not None
         self._pinned_row: int | None = None
 
     # ---- layout ----
-    def compose(self) -> ComposeResult:
-        yield TitleBar()
-        yield AnswerList(
-            COLUMNS,
-            page_size=LIMIT,
-            empty_text="No answer waits for verification.",
-            id="answers",
+    def make_list(self) -> LazyTable:
+        return PanelList(
+            COLUMNS, page_size=LIMIT, empty_text="No answer waits for verification.", id="answers"
         )
-        with Detail(id="answer-detail", can_focus=False):
-            yield Static(Text("Loading…"), id="answer-summary", markup=False)
-            yield Static("", id="answer-question", markup=False)
-            yield Static("", id="answer-candidate", markup=False)
-            yield Static("", id="answer-competitors", markup=False)
-            yield Static("", id="answer-calibration", markup=False)
-        yield StatusBar(id="verify-status")
-        yield Footer(compact=True, show_command_palette=False)
 
-    @property
-    def table(self) -> LazyTable:
-        return self.query_one("#answers", LazyTable)
+    def compose_detail(self) -> ComposeResult:
+        yield Static(Text("Loading…"), id="answer-summary", markup=False)
+        yield Static("", id="answer-question", markup=False)
+        yield Static("", id="answer-candidate", markup=False)
+        yield Static("", id="answer-competitors", markup=False)
+        yield Static("", id="answer-calibration", markup=False)
 
     def on_mount(self) -> None:
-        self.table.focus()
-        self._update_status()
-        self.post_message(AnswersRequested())
+        super().on_mount()
         if self.focus_post is not None:
             self.post_message(AnswerRequested(self.focus_post))
-
-    def on_screen_resume(self) -> None:
-        if self._shown_once:
-            self.post_message(RefreshRequested())
 
     def on_key(self, event: events.Key) -> None:
         if event.key in MOVES:
             self._pinned = False  # the moderator moves in the queue: follow the cursor again
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        role_action = self.ROLE_OF_ACTION.get(action)
-        if role_action is not None and not self.desk.can(role_action):
+        if not self.role_allows(action):
             return False
         view = self.view
         if action in ("confirm", "disagree"):
@@ -340,101 +291,53 @@ class VerificationScreen(DeskScreen):
         return not (action in ("needs_edit", "pick") and view is not None and view.blind)
 
     def _update_status(self) -> None:
-        bar = self.query_one("#verify-status", StatusBar)
         count = len(self.rows)
         more = "+" if count >= LIMIT else ""
-        bar.left = f"Verification · {count}{more} answer{'s' if count != 1 else ''} to check"
-        bar.right = "? help · esc back"
+        self.set_status(f"Verification · {count}{more} answer{'s' if count != 1 else ''} to check")
 
-    # ---- the queue ----
-    @on(AnswersRequested)
-    def _on_answers_requested(self, message: AnswersRequested) -> None:
-        message.stop()
-        self.request_id += 1
-        self.load_answers(self.request_id)
+    # ---- the queue (every row at once: LIMIT) ----
+    def read_list(self, desk: Desk, cursor: int) -> Answers:
+        door = desk.verification
+        problem = door.settings().problem
+        return Answers(door.queue(limit=LIMIT), door.agreement(), door.disagreements(), problem)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="answers")
-    def load_answers(self, request_id: int) -> None:
-        def read(desk: Desk) -> AnswersLoaded:
-            door = desk.verification
-            problem = door.settings().problem
-            return AnswersLoaded(
-                request_id,
-                door.queue(limit=LIMIT),
-                door.agreement(),
-                door.disagreements(),
-                problem,
-            )
-
-        self.post_message(self.host.call_desk(read))
-
-    @on(AnswersLoaded)
-    def _on_answers_loaded(self, message: AnswersLoaded) -> None:
-        message.stop()
-        if message.request_id != self.request_id:
-            return
-        self.rows = message.rows
-        self.table.reset(
-            len(message.rows), [to_row(r) for r in message.rows], offset=0, keep_cursor=True
-        )
+    def show_list(self, data: Answers, keep_cursor: bool) -> None:
+        self.rows = data.rows
+        self.table.reset(len(data.rows), [to_row(r) for r in data.rows], keep_cursor=True)
         self.query_one("#answer-calibration", Static).update(
-            calibration(message.agreement, message.disagreements)
+            calibration(data.agreement, data.disagreements)
         )
-        if message.problem:
-            self.notify(message.problem, severity="warning", timeout=10, markup=False)
+        if data.problem:
+            self.notify(data.problem, severity="warning", timeout=10, markup=False)
         self._update_status()
-        self._shown_once = True
-        if not message.rows and self.focus_post is None:
+        if not data.rows and self.focus_post is None:
             self._show_nothing()
 
     @on(LazyTable.PageWanted, "#answers")
     def _on_page_wanted(self, message: LazyTable.PageWanted) -> None:
         message.stop()  # every row is loaded at once (LIMIT): nothing more to fetch
 
-    @on(WorkFailed)
-    def _on_work_failed(self, message: WorkFailed) -> None:
-        self.table.forget_pending()
-
-    @on(LazyTable.CursorMoved, "#answers")
-    def _on_cursor(self, message: LazyTable.CursorMoved) -> None:
-        message.stop()
-        if message.key is None:
-            return
-        post = int(str(message.key))
+    def detail_for_cursor(self, key: Hashable) -> Hashable | None:
+        post = int(str(key))
         if self._pinned:  # opened on one answer: keep it until the moderator moves the cursor
             if self._pinned_row is None or self._pinned_row == post:
                 self._pinned_row = post
-                return
+                return None
             self._pinned = False
         if self.view is None or self.view.candidate.post_id != post:
-            self.post_message(AnswerRequested(post))
+            return post
+        return None
 
     # ---- one answer ----
-    @on(AnswerRequested)
-    def _on_answer_requested(self, message: AnswerRequested) -> None:
-        message.stop()
-        self.answer_request += 1
-        self.load_answer(self.answer_request, message.post_id)
+    def read_detail(self, desk: Desk, key: Hashable) -> AnswerView:
+        return desk.verification.answer(int(str(key)))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="answer")
-    def load_answer(self, request_id: int, post_id: int) -> None:
-        view = self.host.call_desk(lambda desk: desk.verification.answer(post_id))
-        self.post_message(AnswerLoaded(request_id, view))
-
-    @on(AnswerLoaded)
-    def _on_answer_loaded(self, message: AnswerLoaded) -> None:
-        message.stop()
-        if message.request_id != self.answer_request:
-            return
-        same = (
-            self.view is not None and self.view.candidate.post_id == message.view.candidate.post_id
-        )
-        self.view = message.view
+    def show_detail(self, data: AnswerView, same_item: bool) -> None:
+        same = self.view is not None and self.view.candidate.post_id == data.candidate.post_id
+        self.view = data
         if not same:
             self.highlighted = 0
         self._render_view()
-        if not same:
-            self.query_one("#answer-detail", Detail).scroll_home(animate=False)
         self.refresh_bindings()
 
     def _render_view(self) -> None:
@@ -449,27 +352,14 @@ class VerificationScreen(DeskScreen):
 
     def _show_nothing(self) -> None:
         self.view = None
+        self.forget_detail()
         self.query_one("#answer-summary", Static).update(
             Text("Nothing to verify: every answer in the queue has been decided.", style="dim")
         )
         for name in ("question", "candidate", "competitors"):
             self.query_one(f"#answer-{name}", Static).update("")
 
-    @on(RefreshRequested)
-    def _on_refresh(self, message: RefreshRequested) -> None:
-        message.stop()
-        self.post_message(AnswersRequested())
-        if self.view is not None:
-            self.post_message(AnswerRequested(self.view.candidate.post_id))
-
     # ---- keys ----
-    def action_scroll_detail(self, direction: int) -> None:
-        detail = self.query_one("#answer-detail", Detail)
-        if direction > 0:
-            detail.scroll_page_down(animate=False)
-        else:
-            detail.scroll_page_up(animate=False)
-
     def action_competitor(self, step: int) -> None:
         if self.view is None or not self.view.competitors:
             return
@@ -478,23 +368,16 @@ class VerificationScreen(DeskScreen):
 
     def action_open_thread(self) -> None:
         if self.view is not None:
-            from console.screens.thread import ThreadScreen
+            self.open_thread(self.view.thread_id)
 
-            self.app.push_screen(ThreadScreen(self.view.thread_id))
-
-    @on(LazyTable.RowActivated, "#answers")
-    def _on_activated(self, message: LazyTable.RowActivated) -> None:
-        message.stop()
+    def activate(self, key: Hashable) -> None:
         self.action_open_thread()
 
     def action_back(self) -> None:
         if self.focus_post is not None:
             self.app.pop_screen()
         else:
-            self.app.switch_mode("queue")
-
-    def action_refresh(self) -> None:
-        self.post_message(RefreshRequested())
+            super().action_back()
 
     # ---- decisions ----
     def _decide(self, action: str, post_id: int | None = None, **params: object) -> None:
@@ -509,7 +392,7 @@ class VerificationScreen(DeskScreen):
                 (c.body_hash for c in view.competitors if c.post_id == post_id), expected
             )
         decision = Decision(action, (target,), {"expected_hash": expected, **params})
-        self.save_verification(decision, view)
+        self.decide_in_panel(decision, lambda desk: perform(desk, decision, view, view.blind))
 
     def action_verify(self) -> None:
         self._decide("verify")
@@ -569,20 +452,6 @@ class VerificationScreen(DeskScreen):
 
     def action_disagree(self) -> None:
         self._decide("disagree")
-
-    def action_undo(self) -> None:
-        self.post_message(DecisionMade(Decision("undo")))
-
-    @work(thread=True, exit_on_error=False, group="decision")
-    def save_verification(self, decision: Decision, view: AnswerView) -> None:
-        try:
-            text, batch_id = self.call_desk_acting(
-                lambda desk: perform(desk, decision, view, view.blind)
-            )
-        except PeerdeskError as error:
-            self.post_message(DecisionRefused(decision, str(error)))
-            return
-        self.post_message(DecisionSaved(decision, text, batch_id))
 
     def after_decision(self, decision: Decision) -> None:
         if decision.target_ids and decision.action == "pick":

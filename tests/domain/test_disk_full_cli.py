@@ -36,7 +36,8 @@ def test_a_batch_on_a_full_disk_is_one_line_and_writes_nothing(
     audit_before = cache.one("SELECT count(*) FROM audit")[0]
     batches_before = cache.one("SELECT count(*) FROM batches")[0]
     cache.close()
-    with (disk / "filler").open("wb") as filler:  # fill what is left of the disk
+    # unbuffered: a buffered file would fail again in close(), flushing the part that did not fit
+    with (disk / "filler").open("wb", buffering=0) as filler:  # fill what is left of the disk
         try:
             while True:
                 filler.write(b"\0" * 65536)

@@ -252,21 +252,67 @@ def test_never_across_languages_or_sources_unless_asked(
     assert ids["en"] in {r[0] for r in cands.find_candidates(cache, other["x"], any_source=True)}
 
 
-def test_cells_keep_recall_when_the_index_is_split(
+def test_the_saved_graph_finds_what_exact_search_finds_and_follows_new_vectors(
     cache: Cache, encoder: embed.Encoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from console.dupes import ann
+
+    monkeypatch.setattr(ann, "GRAPH_MIN", 4)
+    monkeypatch.setattr(ann, "DELTA_MAX", 3)
+    ids = community(cache, [("o", "No mobile data while abroad in Spain", "Roaming on.", "open")])
+    source = cache.one("SELECT id FROM sources WHERE name = 'forum'")[0]
+    query = embed.to_int8(encoder.encode(["Spain roaming: no mobile data abroad"]))[0]
+    ann.forget()
+    vectors.embed_threads(cache, ids.values())  # past GRAPH_MIN: the graph is saved
+    saved = ann.Saved.read(cache, source)
+    assert saved is not None and saved.count == len(ids)
+    graph_file = ann.folder(cache) / saved.file
+    assert graph_file.stat().st_mode & 0o777 == 0o600
+    assert ann.folder(cache).stat().st_mode & 0o777 == 0o700
+    near = vectors.neighbours(cache, query, source, limit=3)
+    assert near[0][0] == ids["o"]
+    # What another process sees: the mapped graph, the same answer
+    ann.forget()
+    assert vectors.neighbours(cache, query, source, limit=3)[0][0] == ids["o"]
+    # A new thread is found at once (the delta), before any graph holds it
+    new = add_threads(cache, [("n", "Abroad in Spain and no mobile data", "", "open")], start=60)
+    vectors.embed_threads(cache, new.values())
+    assert ann.Saved.read(cache, source) == saved  # one vector: below DELTA_MAX
+    assert new["n"] in {t for t, _ in vectors.neighbours(cache, query, source, limit=2)}
+    # ...and the graph takes it in when the delta is big enough, dropping the old file
+    more = add_threads(
+        cache,
+        [(f"m{i}", f"Printer question {i}", "Paper jam.", "open") for i in range(3)],
+        start=70,
+    )
+    vectors.embed_threads(cache, more.values())
+    extended = ann.Saved.read(cache, source)
+    assert extended is not None and extended.count == len(ids) + 4
+    assert not graph_file.exists()
+    ann.forget()
+    assert {t for t, _ in vectors.neighbours(cache, query, source, limit=2)} == {
+        ids["o"],
+        new["n"],
+    }
+    assert len(cache.query("SELECT * FROM thread_vectors")) == len(ids) + 4  # nothing lost
+
+
+def test_a_cache_copied_without_its_graph_is_searched_exactly(
+    cache: Cache, encoder: embed.Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from console.dupes import ann
+
+    monkeypatch.setattr(ann, "GRAPH_MIN", 4)
     ids = community(cache, [("o", "No mobile data while abroad in Spain", "Roaming on.", "open")])
     vectors.embed_threads(cache, ids.values())
-    monkeypatch.setattr(vectors, "CELL_SIZE", 4)
-    monkeypatch.setattr(vectors, "PROBE_ROWS", 4)
-    assert vectors.train_cells(cache) == len(ids) // 4
-    cells = {r[0] for r in cache.query("SELECT DISTINCT cell FROM thread_vectors")}
-    assert len(cells) > 1
-    query = embed.to_int8(encoder.encode(["Spain roaming: no mobile data abroad"]))[0]
     source = cache.one("SELECT id FROM sources WHERE name = 'forum'")[0]
-    near = vectors.neighbours(cache, query, source, before="2100", limit=3)
-    assert near[0][0] == ids["o"]
-    assert len(cache.query("SELECT * FROM thread_vectors")) == len(ids)  # nothing lost
+    assert ann.Saved.read(cache, source) is not None
+    shutil.rmtree(ann.folder(cache))
+    ann.forget()
+    query = embed.to_int8(encoder.encode(["Spain roaming: no mobile data abroad"]))[0]
+    assert vectors.neighbours(cache, query, source, limit=1)[0][0] == ids["o"]
 
 
 def test_evaluate_reports_precision_and_recall_of_the_decisions(

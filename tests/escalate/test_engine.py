@@ -296,3 +296,33 @@ def test_advice_from_helpers_is_not_a_threat(cache: Cache) -> None:
         ],
     )
     assert [(r, s) for r, s, _ in escalations(cache)] == [("legal-threat", "post:3")]
+
+
+def test_unanswered_per_tag_matches_tags_in_any_case_and_ignores_others(cache: Cache) -> None:
+    """The SQL pre-filter on a rule's tags (the stored JSON list) must not lose a thread whose
+    tag differs only in case, nor let in one whose tag merely contains the rule's tag."""
+    store(
+        cache,
+        [
+            thread("1", "Outage in York", "u1", "2026-11-20T09:00:00Z", tags=("Outage",)),
+            thread("2", "Outages list", "u1", "2026-11-20T09:00:00Z", tags=("outages",)),
+            thread("3", "Mast down", "u1", "2026-11-20T09:00:00Z", tags=("sim", "OUTAGE")),
+        ],
+        [post(f"{n}1", str(n), "u1", 0, "hello", "2026-11-20T09:00:00Z") for n in (1, 2, 3)],
+    )
+    engine.scan_clock(cache)
+    outage = {e[1] for e in escalations(cache) if e[0] == "unanswered-outage"}
+    assert outage == {"thread:1", "thread:3"}
+
+
+def test_the_unanswered_scan_reads_only_the_rules_window(cache: Cache) -> None:
+    plan = " ".join(
+        str(row[3])
+        for row in cache.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT t.id FROM threads t INDEXED BY threads_unanswered "
+            "WHERE t.in_queue = 1 AND t.status = 'open' AND t.reply_count = 0 "
+            "AND t.created_at <= ? AND t.created_at >= ?",
+            ("2026-11-20", "2026-10-20"),
+        )
+    )
+    assert "threads_unanswered (created_at>? AND created_at<?)" in plan

@@ -1,0 +1,315 @@
+"""Duplicate candidates at demo scale: `python -m bench.bench_dupes --threads N`.
+
+On a demo community of N threads (built with `console.demo.build_demo`, or copied from
+`--from PATH`; opening it migrates an older schema), measures:
+
+- candidates_ms p50/p95/max: what one thread's candidate search costs, as sync pages pay it
+  once the thread's vector exists: choosing its query words, the FTS5 query, semantic recall
+  (`console.dupes.ann`: the saved HNSW graph plus the vectors stored since), reading the kept
+  candidates, scoring and fusing them, and writing its `duplicate_links` (one transaction).
+  The threads are drawn at random from the newest fifth of the cache (not duplicates
+  themselves), each searched among the threads older than itself. Every query thread is
+  searched `--rounds` times, each round starting with an empty memo of analysed candidates
+  (the first round also with a cold page cache for the graph); the lexical path alone
+  (`semantic=False`) is timed beside it. cpu_ms is the same calls' CPU time (the thread's own,
+  so it does not grow with the machine's load the way wall time does);
+- where_ms_mean: the mean split of that time;
+- graph_recall_at_10: how many of a thread's 10 exact nearest vectors (brute force over every
+  vector of the source) the graph search returns;
+- embedding_threads_per_s: the int8 model on real demo threads (one core), and the time it
+  would take to embed every thread of the cache at that rate.
+
+Vectors: embedding a million threads at ~25-100 threads/s would take hours on this machine, so
+threads without a real vector get a *stand-in*: the normalised, idf-weighted sum of one fixed
+random vector per word (threads sharing rare words are near, as real ones sharing meaning are).
+They are stored through `console.dupes.vectors.store` and indexed by `console.dupes.ann` exactly
+as real ones; the output says how many vectors are real. Latency depends on the number of
+vectors, not on what they mean; the quality of real vectors is measured by
+`--truth-demo` and `bench.semeval`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import shutil
+import statistics
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from console.db import Cache, open_cache
+from console.dupes import ann, embed, language, vectors
+from console.dupes import candidates as cands
+from console.dupes.scorer import STOP_WORDS, tokens
+
+SLICE = 10_000
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f} {five:.1f} {fifteen:.1f}"
+
+
+def prepare(work: Path, threads: int, source: Path | None) -> Path:
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / f"demo-{threads}.sqlite3"
+    if path.exists():
+        return path
+    if source is not None:
+        shutil.copyfile(source, path)
+        wal = Path(f"{source}-wal")
+        if wal.exists():
+            shutil.copyfile(wal, Path(f"{path}-wal"))
+        return path
+    from console.demo import build_demo
+
+    cache = open_cache(path, create=True)
+    try:
+        build_demo(cache, threads, candidate_limit=0)
+    finally:
+        cache.close()
+    return path
+
+
+class StandIn:
+    """Stand-in vectors: the idf-weighted sum of one fixed random vector per word."""
+
+    def __init__(self, cache: Cache) -> None:
+        cands.refresh_terms(cache)
+        self.stats = cands.VocabStats(cache.conn)
+        self.n = max(1, self.stats.n_docs)
+        self.words: dict[str, tuple[np.ndarray, float]] = {}
+
+    def _word(self, word: str) -> tuple[np.ndarray, float]:
+        found = self.words.get(word)
+        if found is None:
+            rng = np.random.default_rng(zlib.crc32(word.encode()))
+            df = self.stats.df(word)
+            found = (
+                rng.standard_normal(embed.DIMS).astype(np.float32),
+                math.log(1.0 + self.n / (1.0 + df)),
+            )
+            self.words[word] = found
+        return found
+
+    def vectors(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), embed.DIMS), dtype=np.float32)
+        for i, text in enumerate(texts):
+            words = [w for w in dict.fromkeys(tokens(text)) if w not in STOP_WORDS][:64]
+            self.stats.prefetch(w for w in words if w not in self.words)
+            for word in words:
+                vec, weight = self._word(word)
+                out[i] += weight * vec
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return embed.to_int8(out)
+
+
+def fill_vectors(cache: Cache) -> dict[str, Any]:
+    """Stand-in vectors for every thread without one; then the graph. Returns counts, times."""
+    real = int(cache.one("SELECT count(*) FROM thread_vectors")[0])  # type: ignore[index]
+    began = time.perf_counter()
+    stand_in: StandIn | None = None
+    added = 0
+    missing = [
+        r[0]
+        for r in cache.query(
+            "SELECT t.id FROM threads t WHERE NOT EXISTS "
+            "(SELECT 1 FROM thread_vectors v WHERE v.thread_id = t.id) ORDER BY t.id"
+        )
+    ]
+    for start in range(0, len(missing), SLICE):
+        chunk = missing[start : start + SLICE]
+        part = cache.query(
+            "SELECT t.id, t.source_id, t.created_at, t.title, coalesce(f.body, '') FROM threads t "
+            "LEFT JOIN thread_fts f ON f.rowid = t.id WHERE t.id BETWEEN ? AND ? ORDER BY t.id",
+            (chunk[0], chunk[-1]),
+        )
+        wanted = set(chunk)
+        part = [r for r in part if r[0] in wanted]
+        stand_in = stand_in or StandIn(cache)
+        texts = [embed.thread_text(r[3], r[4]) for r in part]
+        rows = [
+            (r[0], r[1], r[2], language.guess(t), vectors._crc(t))
+            for r, t in zip(part, texts, strict=True)
+        ]
+        vectors.store(cache, rows, stand_in.vectors(texts))
+        added += len(part)
+    stored_s = time.perf_counter() - began
+    began = time.perf_counter()
+    sources = [r[0] for r in cache.query("SELECT DISTINCT source_id FROM thread_vectors")]
+    built = [ann.extend(cache, s, force=added > 0, threads=2) for s in sources]
+    return {
+        "real_vectors": real,
+        "stand_in_vectors": added,
+        "stand_in_store_s": round(stored_s, 1),
+        "graph_build_s": round(time.perf_counter() - began, 1) if any(built) else None,
+    }
+
+
+def sample(cache: Cache, count: int, seed: int) -> list[int]:
+    top = int(cache.one("SELECT max(id) FROM threads")[0])  # type: ignore[index]
+    rows = cache.query(
+        "SELECT id FROM threads WHERE id > ? AND status != 'duplicate' AND duplicate_of IS NULL",
+        (int(top * 0.8),),
+    )
+    ids = [r[0] for r in rows]
+    return sorted(random.Random(seed).sample(ids, min(count, len(ids))))
+
+
+def _quantiles(times: list[float]) -> dict[str, float]:
+    times = sorted(times)
+    return {
+        "p50": round(statistics.median(times), 2),
+        "p95": round(times[int(0.95 * (len(times) - 1))], 2),
+        "max": round(times[-1], 2),
+        "n": len(times),
+    }
+
+
+def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool) -> dict[str, Any]:
+    stats = cands.VocabStats(cache.conn)
+    per_round: list[dict[str, float]] = []
+    every: list[float] = []
+    parts = {"terms": 0.0, "fts": 0.0, "semantic": 0.0, "fetch": 0.0, "score": 0.0, "write": 0.0}
+    recalled = 0
+    cpu: list[float] = []
+    for _ in range(rounds):
+        cands.forget_analysed()  # each round starts cold
+        times = []
+        for thread_id in ids:
+            timing = cands.Timing()
+            cpu_began = time.thread_time()
+            began = time.perf_counter()
+            found = cands.find_candidates(
+                cache, thread_id, stats=stats, timing=timing, semantic=semantic
+            )
+            mark = time.perf_counter()
+            with cache.transaction() as conn:
+                cands._store(conn, thread_id, found, cands.METHOD)
+            end = time.perf_counter()
+            cpu.append((time.thread_time() - cpu_began) * 1000)
+            times.append((end - began) * 1000)
+            parts["terms"] += timing.terms_ms
+            parts["fts"] += timing.fts_ms
+            parts["semantic"] += timing.semantic_ms
+            parts["fetch"] += timing.fetch_ms
+            parts["score"] += timing.score_ms
+            parts["write"] += (end - mark) * 1000
+            recalled += timing.recalled
+        per_round.append(_quantiles(times))
+        every.extend(times)
+    n = len(every)
+    return {
+        "candidates_ms": _quantiles(every),
+        "cpu_ms": _quantiles(cpu),
+        "per_round": per_round,
+        "where_ms_mean": {k: round(v / n, 2) for k, v in parts.items()},
+        "recalled_mean": round(recalled / n, 1),
+    }
+
+
+def graph_recall(cache: Cache, ids: list[int]) -> dict[str, Any]:
+    """Recall@10 of `ann.nearest` against brute force over every vector of the source."""
+    own = vectors.vectors_of(cache, ids)
+    ids = [t for t in ids if t in own]
+    source = {
+        r[0]: r[1]
+        for r in cache.query(
+            f"SELECT id, source_id FROM threads WHERE id IN ({','.join('?' * len(ids))})", ids
+        )
+    }
+    queries = np.stack([own[t][0] for t in ids]).astype(np.float32)
+    best: list[list[tuple[float, int]]] = [[] for _ in ids]
+    cursor = cache.conn.execute("SELECT thread_id, vec, source_id FROM thread_vectors")
+    while rows := cursor.fetchmany(100_000):
+        keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        srcs = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.int8)
+        sims = matrix.reshape(-1, embed.DIMS).astype(np.float32) @ queries.T
+        for q, thread_id in enumerate(ids):
+            col = np.where((srcs == source[thread_id]) & (keys != thread_id), sims[:, q], -1e9)
+            top = np.argpartition(-col, 10)[:10]
+            best[q] = sorted(best[q] + [(float(col[i]), int(keys[i])) for i in top])[-10:]
+    hits = 0
+    times = []
+    for q, thread_id in enumerate(ids):
+        exact = {k for _, k in best[q]}
+        began = time.perf_counter()
+        near = vectors.neighbours(
+            cache, own[thread_id][0], source[thread_id], limit=10, exclude=thread_id
+        )
+        times.append((time.perf_counter() - began) * 1000)
+        hits += len(exact & {t for t, _ in near})
+    return {
+        "graph_recall_at_10": round(hits / (10 * len(ids)), 3),
+        "queries": len(ids),
+        "nearest_ms": _quantiles(times),
+    }
+
+
+def embedding_rate(cache: Cache, count: int = 256) -> dict[str, Any]:
+    encoder = embed.load_encoder()
+    if encoder is None:
+        return {"embedding": embed.unavailable_reason()}
+    rows = cache.query(
+        "SELECT t.title, coalesce(f.body, '') FROM threads t JOIN thread_fts f ON f.rowid = t.id "
+        "ORDER BY t.id DESC LIMIT ?",
+        (count,),
+    )
+    texts = [embed.thread_text(r[0], r[1]) for r in rows]
+    encoder.encode(texts[:8])  # warm up
+    began = time.perf_counter()
+    encoder.encode(texts)
+    rate = len(texts) / (time.perf_counter() - began)
+    total = int(cache.one("SELECT count(*) FROM threads")[0])  # type: ignore[index]
+    return {
+        "embedding_threads_per_s": round(rate, 1),
+        "embedding_all_threads_h": round(total / rate / 3600, 2),
+    }
+
+
+def run(
+    threads: int, work: Path, source: Path | None, queries: int, rounds: int, seed: int
+) -> dict[str, Any]:
+    path = prepare(work, threads, source)
+    report: dict[str, Any] = {"benchmark": "dupes-demo-scale", "threads": threads}
+    report["load_average_start"] = _load()
+    began = time.perf_counter()
+    cache = open_cache(path)
+    report["open_s"] = round(time.perf_counter() - began, 1)
+    try:
+        report["vectors"] = fill_vectors(cache)
+        cands.refresh_terms(cache)
+        ids = sample(cache, queries, seed)
+        report["semantic"] = time_candidates(cache, ids, rounds, semantic=True)
+        report["lexical"] = time_candidates(cache, ids, rounds, semantic=False)
+        report["graph"] = graph_recall(cache, ids[:100])
+        report.update(embedding_rate(cache))
+    finally:
+        cache.close()
+    report["load_average_end"] = _load()
+    report["file_bytes"] = path.stat().st_size
+    graphs = list(ann.folder_of(path).glob("*.usearch")) if ann.folder_of(path).exists() else []
+    report["graph_bytes"] = sum(g.stat().st_size for g in graphs)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.dupes_scale ...` is `python -m bench.bench_dupes --threads N ...`."""
+    import sys
+
+    from bench.bench_dupes import main as dupes_main
+
+    args = sys.argv[1:] if argv is None else argv
+    if not {"-h", "--help"} & set(args) and not any(a.startswith("--threads") for a in args):
+        args = ["--threads", "100000", *args]
+    return dupes_main(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

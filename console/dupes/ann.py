@@ -1,0 +1,368 @@
+"""Nearest embeddings among a source's threads, at any cache size: a saved graph plus a delta.
+
+`thread_vectors` (SQLite) is the truth. Each vector gets a sequence number (`seq`) when it is
+stored. For each source there is, at most, one *saved graph*: an HNSW index (usearch, int8
+cosine) holding every vector of the source up to some `seq`, written to a file beside the cache
+(`<cache>.ann/`, private like the cache) and named in the cache's meta
+(`ann:<source id>` -> {"file", "seq", "count"}). A search reads:
+
+- the saved graph, memory-mapped (shared by every process on the machine through the page
+  cache; nothing is loaded): ~1 ms whatever the size;
+- the *delta*: vectors stored after the graph's `seq`, read from SQLite once and kept in process
+  memory (float32), searched exactly. A small source (fewer than GRAPH_MIN vectors) is all delta.
+
+When the delta of a source reaches DELTA_MAX vectors (or the source first passes GRAPH_MIN),
+the process that stored them (`extend`, called by `vectors.embed_threads`: sync, import, the
+demo, `dupes --rebuild`) adds the delta to a copy of the graph and saves a new file; the meta
+then names it, other processes see the new name on their next search and map it. Two processes
+extending at once both write a correct file; the one that commits second keeps its own only if
+it holds more (`seq`), so readers always see a graph consistent with the meta.
+
+Deleted threads are left in the graph (their hits are dropped by the caller, which reads the
+threads); a re-embedded thread's new vector is in the delta and wins over its old one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from console.db import Cache
+from console.dupes import embed
+
+if TYPE_CHECKING:
+    from usearch.index import Index
+
+GRAPH_MIN = 20_000  # below this many vectors a source is searched exactly (in memory)
+DELTA_MAX = 20_000  # vectors searched exactly beside the graph before it is extended
+CONNECTIVITY = 16  # HNSW links per node (usearch's default)
+EXPANSION_ADD = 128  # candidates kept while linking a new vector (recall of the graph)
+EXPANSION_SEARCH = 96  # candidates kept while searching
+STALE_FILE_S = 3_600  # unreferenced graph files older than this are removed when extending
+GRAPH_WIDEST = 2_048  # graph hits looked at, at most, for the older threads of an old thread
+ADD_SLICE = 50_000  # vectors read from SQLite and added to the graph at a time
+
+FloatMatrix = npt.NDArray[np.float32]
+IdArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Saved:
+    """The meta record of a source's saved graph."""
+
+    file: str
+    seq: int
+    count: int
+
+    @classmethod
+    def read(cls, cache: Cache, source_id: int) -> Saved | None:
+        raw = cache.meta(f"ann:{source_id}")
+        if not raw:
+            return None
+        try:
+            value = json.loads(raw)
+            return cls(str(value["file"]), int(value["seq"]), int(value["count"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def dump(self) -> str:
+        return json.dumps({"file": self.file, "seq": self.seq, "count": self.count})
+
+
+def folder_of(path: Path) -> Path:
+    """The folder of a cache file's saved graphs."""
+    return path.with_name(path.name + ".ann")
+
+
+def folder(cache: Cache) -> Path:
+    return folder_of(cache.path)
+
+
+def _usearch() -> type[Index]:
+    """usearch's Index class. onnxruntime is imported first when installed: loaded after
+    usearch's compiled module, its own initialisation crashes the process (a clash of their
+    bundled C++ runtimes, seen with usearch 2.26 and onnxruntime 1.32); before it, both work."""
+    with contextlib.suppress(ImportError):
+        import onnxruntime  # noqa: F401
+    from usearch.index import Index
+
+    return Index
+
+
+def _new_index() -> Index:
+    return _usearch()(
+        ndim=embed.DIMS,
+        metric="cos",
+        dtype="i8",
+        connectivity=CONNECTIVITY,
+        expansion_add=EXPANSION_ADD,
+        expansion_search=EXPANSION_SEARCH,
+    )
+
+
+@dataclass
+class SourceIndex:
+    """One process's view of one source: the mapped graph and the delta after it."""
+
+    source_id: int
+    saved: Saved | None = None
+    graph: Index | None = None
+    delta_seq: int = 0  # highest seq read into the delta
+    delta_ids: IdArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    delta: FloatMatrix = field(default_factory=lambda: np.zeros((0, embed.DIMS), np.float32))
+    delta_created: npt.NDArray[np.str_] = field(default_factory=lambda: np.zeros(0, dtype="U32"))
+
+    def refresh(self, cache: Cache) -> None:
+        """Follow the cache: map a newer saved graph, read vectors stored since."""
+        saved = Saved.read(cache, self.source_id)
+        for _ in range(3):  # replaced between reading the meta and opening it: read it again
+            if saved is None or (folder(cache) / saved.file).is_file():
+                break
+            time.sleep(0.01)
+            saved = Saved.read(cache, self.source_id)
+        if saved is not None and not (folder(cache) / saved.file).is_file():
+            saved = None  # the file is gone (copied cache, cleaned folder): exact search
+        if saved != self.saved:
+            self.saved = saved
+            self.graph = None
+            if saved is not None:
+                self.graph = _usearch().restore(str(folder(cache) / saved.file), view=True)
+                if self.graph is not None:
+                    self.graph.expansion_search = EXPANSION_SEARCH  # type: ignore[misc]  # (a setter mypy misses)
+            self.delta_seq = saved.seq if saved is not None and self.graph is not None else 0
+            self.delta_ids = np.zeros(0, dtype=np.int64)
+            self.delta = np.zeros((0, embed.DIMS), np.float32)
+            self.delta_created = np.zeros(0, dtype="U32")
+        newest = newest_seq(cache, self.source_id)
+        if newest < self.delta_seq:  # the cache was replaced under the same path
+            self.saved, self.graph = None, None
+            self.refresh(cache)
+            return
+        if newest == self.delta_seq:
+            return
+        rows = cache.query(
+            "SELECT thread_id, vec, seq, created_at FROM thread_vectors "
+            "WHERE source_id = ? AND seq > ? ORDER BY seq",
+            (self.source_id, self.delta_seq),
+        )
+        if rows:
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.int8)
+            added = matrix.reshape(-1, embed.DIMS).astype(np.float32) / embed.SCALE
+            keep = ~np.isin(self.delta_ids, ids)  # a re-embedded thread: its new vector only
+            self.delta_ids = np.concatenate([self.delta_ids[keep], ids])
+            self.delta = np.concatenate([self.delta[keep], added])
+            created = np.array([r[3] for r in rows], dtype="U32")
+            self.delta_created = np.concatenate([self.delta_created[keep], created])
+            self.delta_seq = int(rows[-1][2])
+        self.delta_seq = max(self.delta_seq, newest)
+
+    def search(
+        self, cache: Cache, vector: npt.NDArray[np.int8], count: int, before: str | None
+    ) -> list[tuple[int, float]]:
+        """The `count` nearest threads created at or before `before` (any time if None):
+        [(id, cosine)], best first."""
+        found: dict[int, float] = {}
+        if len(self.delta_ids):
+            query = vector.astype(np.float32) / embed.SCALE
+            cosines = self.delta @ query
+            if before is not None:
+                cosines = np.where(self.delta_created <= before, cosines, -np.inf)
+            top = np.argsort(-cosines, kind="stable")[:count]
+            found = {int(self.delta_ids[i]): float(cosines[i]) for i in top if cosines[i] > -2}
+        if self.graph is not None and len(self.graph):
+            found.update(self._graph_search(cache, vector, count, before, found))
+        ranked = sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))
+        return ranked[:count]
+
+    def _graph_search(
+        self,
+        cache: Cache,
+        vector: npt.NDArray[np.int8],
+        count: int,
+        before: str | None,
+        found: dict[int, float],
+    ) -> dict[int, float]:
+        """Graph hits not superseded by the delta; when only older threads count, the search
+        widens (x4 at a time) until it has `count` of them or has looked at GRAPH_WIDEST."""
+        assert self.graph is not None
+        hits: dict[int, float] = {}
+        ask = count
+        while True:
+            matches = self.graph.search(vector, ask, threads=1)
+            keys = np.asarray(matches.keys, dtype=np.int64)
+            fresh = ~np.isin(keys, self.delta_ids)  # a newer vector of the thread is in the delta
+            pairs = dict(
+                zip(
+                    keys[fresh].tolist(),
+                    (1.0 - np.asarray(matches.distances, dtype=np.float64)[fresh]).tolist(),
+                    strict=True,
+                )
+            )
+            if before is not None and pairs:
+                marks = ",".join("?" * len(pairs))
+                older = {
+                    r[0]
+                    for r in cache.query(
+                        f"SELECT id FROM threads WHERE id IN ({marks}) AND created_at <= ?",
+                        [*pairs, before],
+                    )
+                }
+                pairs = {k: v for k, v in pairs.items() if k in older}
+            hits = {int(k): float(v) for k, v in pairs.items() if int(k) not in found}
+            if before is None or len(hits) >= count or len(keys) < ask or ask >= GRAPH_WIDEST:
+                return hits
+            ask = min(GRAPH_WIDEST, ask * 4)
+
+
+def newest_seq(cache: Cache, source_id: int) -> int:
+    """The highest `seq` given to a vector (the meta counter; before the first vector stored
+    since migration 11, the source's highest)."""
+    counter = cache.meta("vector_seq")
+    if counter is not None:
+        return int(counter)
+    row = cache.one("SELECT max(seq) FROM thread_vectors WHERE source_id = ?", (source_id,))
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+_lock = threading.Lock()
+_views: dict[tuple[str, int], SourceIndex] = {}
+
+
+def _view(cache: Cache, source_id: int) -> SourceIndex:
+    key = (str(cache.path), source_id)
+    with _lock:
+        view = _views.get(key)
+        if view is None:
+            view = _views[key] = SourceIndex(source_id)
+    return view
+
+
+def nearest(
+    cache: Cache,
+    vector: npt.NDArray[np.int8],
+    source_id: int,
+    count: int,
+    *,
+    before: str | None = None,
+) -> list[tuple[int, float]]:
+    """The `count` nearest threads of the source to `vector` created at or before `before`:
+    [(thread id, cosine)], best first.
+
+    Approximate beyond the delta (the graph's recall is measured by `bench.bench_dupes`)."""
+    view = _view(cache, source_id)
+    with _lock:
+        view.refresh(cache)
+        return view.search(cache, vector, count, before)
+
+
+def forget() -> None:
+    """Drop every process-local view (tests; a replaced cache is also noticed by itself)."""
+    with _lock:
+        _views.clear()
+
+
+def needs_extending(cache: Cache, source_id: int) -> bool:
+    saved = Saved.read(cache, source_id)
+    if saved is not None and not (folder(cache) / saved.file).is_file():
+        saved = None
+    after = saved.seq if saved else 0
+    row = cache.one(
+        "SELECT count(*) FROM (SELECT 1 FROM thread_vectors WHERE source_id = ? AND seq > ? "
+        "LIMIT ?)",
+        (source_id, after, max(GRAPH_MIN, DELTA_MAX)),
+    )
+    pending = int(row[0]) if row else 0
+    if saved is None:
+        return pending >= GRAPH_MIN
+    return pending >= DELTA_MAX
+
+
+def extend(cache: Cache, source_id: int, *, force: bool = False, threads: int = 1) -> bool:
+    """Add the source's delta to its saved graph (a new file) when it is big enough (or `force`
+    and there is one). Returns True if a new graph was saved."""
+    if cache.path.name in ("", ":memory:"):
+        return False
+    if not force and not needs_extending(cache, source_id):
+        return False
+    saved = Saved.read(cache, source_id)
+    where = folder(cache)
+    if saved is not None and not (where / saved.file).is_file():
+        saved = None
+    after = saved.seq if saved else 0
+    last = cache.one(
+        "SELECT max(seq) FROM thread_vectors WHERE source_id = ? AND seq > ?", (source_id, after)
+    )
+    if last is None or last[0] is None:
+        return False
+    seq = int(last[0])
+    where.mkdir(mode=0o700, exist_ok=True)
+    graph = _new_index()
+    if saved is not None:
+        graph.load(str(where / saved.file))
+        graph.expansion_add = EXPANSION_ADD  # type: ignore[misc]
+    # Streamed in slices: a first build at a million vectors never holds them all as rows.
+    # A thread has one row (thread_vectors_thread is unique), so keys never repeat here.
+    cursor = cache.conn.execute(
+        "SELECT thread_id, vec FROM thread_vectors WHERE source_id = ? AND seq > ? AND seq <= ?",
+        (source_id, after, seq),
+    )
+    while rows := cursor.fetchmany(ADD_SLICE):
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.int8)
+        if saved is not None:
+            present = ids[graph.contains(ids)]
+            if len(present):
+                graph.remove(present)
+        graph.add(ids, matrix.reshape(-1, embed.DIMS), threads=threads)
+    name = f"source-{source_id}-{seq}-{os.getpid()}.usearch"
+    partial = where / f".{name}.tmp"
+    try:
+        graph.save(str(partial))
+        partial.chmod(0o600)
+        partial.replace(where / name)
+    finally:
+        partial.unlink(missing_ok=True)
+    mine = Saved(name, seq, len(graph))
+    with cache.transaction():
+        current = Saved.read(cache, source_id)
+        if current is not None and current.seq >= mine.seq and (where / current.file).is_file():
+            kept = current  # another process saved as much or more meanwhile
+        else:
+            cache.set_meta(f"ann:{source_id}", mine.dump())
+            kept = mine
+    if kept is not mine:
+        (where / name).unlink(missing_ok=True)
+    _clean(where, keep={kept.file})
+    return kept is mine
+
+
+def _clean(where: Path, keep: set[str]) -> None:
+    """Remove graph files nobody names any more (old enough that no extend is still writing
+    them; a process that still maps one keeps its pages until it lets go)."""
+    now = time.time()
+    for path in where.glob("*.usearch"):
+        if path.name in keep:
+            continue
+        with contextlib.suppress(OSError):
+            if now - path.stat().st_mtime > STALE_FILE_S or _superseded(path, keep):
+                path.unlink()
+
+
+def _superseded(path: Path, keep: set[str]) -> bool:
+    """A file of the same source as a kept one with a lower seq."""
+    parts = path.stem.split("-")
+    for name in keep:
+        other = Path(name).stem.split("-")
+        if len(parts) == 4 and len(other) == 4 and parts[1] == other[1]:
+            return int(parts[2]) < int(other[2])
+    return False

