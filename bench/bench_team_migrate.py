@@ -11,6 +11,7 @@ the slowest tables) and `audit verify` on the server.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sqlite3
@@ -29,8 +30,14 @@ from console.team.copy import migrate_to
 from tests.team.cluster import start_cluster
 
 
-def main(argv: list[str]) -> int:
-    source = Path(argv[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.bench_team_migrate",
+        description="Time migrate-to (and the server's audit check) of a copy of CACHE into a "
+        "throwaway PostgreSQL cluster; prints JSON.",
+    )
+    parser.add_argument("cache", type=Path, help="a peerdesk cache (never written)")
+    source = parser.parse_args(argv).cache
     out: dict[str, object] = {"cache": str(source), "cache_bytes": source.stat().st_size}
     with tempfile.TemporaryDirectory(prefix="peerdesk-bench-") as folder:
         copy = Path(folder) / "cache.sqlite3"
@@ -92,4 +99,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

@@ -267,10 +267,10 @@ class Desk:
     # ---- rewards and payouts (console.rewards) ----
     @property
     def rewards(self) -> Rewards:
-        """Rewards for this actor; roles and four-eyes are checked inside."""
+        """Rewards and payouts through this Desk's door; roles and four-eyes checked inside."""
         from console.rewards.service import Rewards
 
-        return Rewards(self.cache, self.actor, self.roles)
+        return Rewards(self.cache, self.door)
 
     # ---- duplicates (console.dupes) ----
     def duplicate_pairs(self, offset: int = 0, limit: int = 100) -> list[PairRow]:

@@ -80,22 +80,22 @@ class Door:
         change: Callable[[sqlite3.Connection], R],
         *,
         target_kind: str,
-        target_id: int | None = None,
+        target_id: int | Callable[[R], int | None] | None = None,
         detail: Callable[[R], Detail | None] | Detail | None = None,
     ) -> R:
         """Check the role, run `change(conn)` and write its audit entry, in ONE transaction.
 
         `detail` (a dict, or a function of the result) goes into the entry; a function that
-        returns None means nothing changed, and no entry is written.
+        returns None means nothing changed, and no entry is written. `target_id` may also be a
+        function of the result (a row the change creates).
         """
         require(self.who, action)
         with self.cache.transaction() as conn:
             result = change(conn)
             entry = detail(result) if callable(detail) else (detail or {})
             if entry is not None:
-                self.record(
-                    conn, action, target_kind=target_kind, target_id=target_id, detail=entry
-                )
+                target = target_id(result) if callable(target_id) else target_id
+                self.record(conn, action, target_kind=target_kind, target_id=target, detail=entry)
         return result
 
     @contextmanager

@@ -169,9 +169,7 @@ def _age(part: str) -> tuple[int, bool]:
         raise FilterError(f"{part!r}: write an age as age>2d or age<3h (m, h, d, w)")
     op, number, unit = match.groups()
     if unit not in UNITS:
-        raise FilterError(
-            f"{part!r}: the age needs a unit: m (minutes), h, d or w, e.g. age>{number}d"
-        )
+        raise FilterError(f"{part!r} needs a unit (m, h, d, w), e.g. age>{number}d")
     return int(number) * UNITS[unit], op.startswith(">")
 
 

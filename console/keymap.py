@@ -135,8 +135,7 @@ def resolve(
             close = difflib.get_close_matches(binding_id, list(by_id), n=3, cutoff=0.6)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ConfigError(
-                f"{where}: {binding_id!r} is not a binding id{hint}; `?` in the console shows "
-                "every key with its id"
+                f"{where}: {binding_id!r} is not a binding id{hint}; `peerdesk keys` lists them all"
             )
         keymap[binding_id] = ",".join(_keys_of(raw, f"{where} {binding_id!r}"))
     for screen, scopes in groups.items():

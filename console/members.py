@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import NotFound
+from console.rewards import ledger
 
 LIMIT = 20  # newest items of each list
 OPEN_ESCALATION = ("new", "acknowledged", "sent_to_support", "waiting_on_customer")
@@ -75,7 +76,7 @@ def accounts_of(cache: Cache, member_id: int) -> tuple[Account, ...]:
     rows = cache.query(
         "SELECT m.id, s.name, m.username, m.display_name, m.reputation, m.trust_level, "
         "m.joined_at FROM members m JOIN sources s ON s.id = m.source_id "
-        "WHERE m.username = ? COLLATE NOCASE ORDER BY m.id = ? DESC, s.name, m.id",
+        "WHERE lower(m.username) = lower(?) ORDER BY m.id = ? DESC, s.name, m.id",
         (row[0], member_id),
     )
     return tuple(Account(*(r[i] for i in range(7))) for r in rows)
@@ -122,17 +123,26 @@ class _Reader:
         self.names = names
         self.limit = limit
         self.in_ids = f"({_marks(ids)})"
+        self._totals: tuple[int, int, int] | None = None
 
     def _count(self, sql: str, params: tuple[object, ...]) -> int:
         row = self.cache.one(sql, params)
         return int(row[0]) if row and row[0] is not None else 0
 
+    def _post_totals(self) -> tuple[int, int, int]:
+        """Posts, questions among them, and flags on them: one pass over the member's posts."""
+        if self._totals is None:
+            row = self.cache.one(
+                "SELECT count(*), coalesce(sum(position = 0), 0), coalesce(sum(flag_count), 0) "
+                f"FROM posts WHERE author_id IN {self.in_ids}",
+                self.ids,
+            )
+            self._totals = (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
+        return self._totals
+
     def posts(self) -> Section:
         ids = self.ids
-        count = self._count(f"SELECT count(*) FROM posts WHERE author_id IN {self.in_ids}", ids)
-        asked = self._count(
-            f"SELECT count(*) FROM posts WHERE author_id IN {self.in_ids} AND position = 0", ids
-        )
+        count, asked, _ = self._post_totals()
         rows = self.cache.query(
             "SELECT p.created_at, p.thread_id, p.position, p.score, p.flag_count, p.hidden, "
             "t.title, s.name FROM posts p JOIN threads t ON t.id = p.thread_id "
@@ -152,8 +162,8 @@ class _Reader:
         return Section("Posts", count, tuple(lines), f"{asked} asked, {count - asked} answered")
 
     def accepted(self) -> Section:
-        where = (
-            "FROM posts p JOIN threads t ON t.accepted_post_id = p.id "
+        where = (  # from the member's posts (their index), never a walk of every thread
+            "FROM posts p JOIN threads t ON t.id = p.thread_id AND t.accepted_post_id = p.id "
             f"WHERE p.author_id IN {self.in_ids}"
         )
         count = self._count(f"SELECT count(*) {where}", self.ids)
@@ -197,9 +207,7 @@ class _Reader:
 
     def flags_received(self) -> Section:
         ids = self.ids
-        on_posts = self._count(
-            f"SELECT sum(flag_count) FROM posts WHERE author_id IN {self.in_ids}", ids
-        )
+        on_posts = self._post_totals()[2]
         on_threads = self._count(
             f"SELECT sum(flag_count + report_count) FROM threads WHERE author_id IN {self.in_ids}",
             ids,
@@ -313,26 +321,32 @@ class _Reader:
         return Section("Decisions", count, tuple(lines))
 
     def rewards(self) -> Section:
-        ids = self.ids
-        row = self.cache.one(
-            "SELECT count(*), coalesce(sum(points), 0), coalesce(sum(amount_minor), 0), "
-            f"max(currency) FROM ledger WHERE member_id IN {self.in_ids}",
-            ids,
-        )
-        count, points, minor, currency = (row[0], row[1], row[2], row[3]) if row else (0, 0, 0, "")
-        rows = self.cache.query(
-            "SELECT occurred_at, kind, rule, points, amount_minor, currency, thread_id FROM ledger "
-            f"WHERE member_id IN {self.in_ids} ORDER BY occurred_at DESC, id DESC LIMIT ?",
-            (*ids, self.limit),
+        """Each account's statement from the rewards domain (console.rewards.ledger), merged."""
+        statements = [ledger.member_lines(self.cache, i, limit=self.limit) for i in self.ids]
+        lines = sorted(
+            (line for statement in statements for line in statement.lines),
+            key=lambda line: (line.occurred_at, line.entry_id),
+            reverse=True,
+        )[: self.limit]
+        currencies = sorted({line.currency for line in lines})
+        points = sum(s.points for s in statements)
+        minor = sum(s.amount_minor for s in statements)
+        money = (
+            f"{minor} {'/'.join(currencies)} minor units" if currencies else f"{minor} minor units"
         )
         return Section(
             "Rewards",
-            int(count),
+            sum(s.entries for s in statements),
             tuple(
-                Line(r[0], f"{r[1]} {r[2]}: {r[3]:+} points, {r[4]:+} {r[5]} minor units", r[6])
-                for r in rows
+                Line(
+                    line.occurred_at,
+                    f"{line.kind} {line.rule}: {line.points:+} points, "
+                    f"{line.amount_minor:+} {line.currency} minor units",
+                    line.thread_id,
+                )
+                for line in lines
             ),
-            f"balance {points} points, {minor} {currency or ''} minor units".replace("  ", " "),
+            f"balance {points} points, {money}",
         )
 
     def escalations(self) -> Section:

@@ -586,6 +586,22 @@ MIGRATIONS: list[list[str]] = [
         """CREATE INDEX IF NOT EXISTS threads_unanswered ON threads (created_at)
            WHERE in_queue = 1 AND status = 'open' AND reply_count = 0""",
     ],
+    # 13 (payguard): four-eyes on identities. The OS account behind the preparer and each
+    # approver (their name when it is not an override), so one account cannot prepare under
+    # its own name and approve under an override, or the other way round.
+    [
+        """ALTER TABLE payout_batches ADD COLUMN prepared_os_user TEXT""",
+        """ALTER TABLE payout_approvals ADD COLUMN approver_os_user TEXT""",
+        # accruals by time: the burst check reads the weeks before a period's end, so its cost
+        # follows the activity in that window, not the ledger's whole history
+        """CREATE INDEX IF NOT EXISTS ledger_accruals_by_time
+            ON ledger (occurred_at, rule, member_id, kind) WHERE kind = 'accrual'""",
+    ],
+    # 14 (views): a member's accounts on every source are found by username, any case (the
+    # member view, console.members); without it, every `M` read the whole members table
+    [
+        """CREATE INDEX IF NOT EXISTS members_username_lower ON members (lower(username))""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

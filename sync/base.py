@@ -81,6 +81,16 @@ class ReviewRecord:
     created_by: str | None = None
 
 
+@dataclass(frozen=True)
+class MemberFacts:
+    """A member's join date and signals (kind, value), e.g. ("registration_ip", "203.0.113.7")."""
+
+    remote_id: str
+    username: str
+    joined_at: str | None = None
+    signals: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass
 class Page:
     """One unit of pulled data, stored atomically together with `cursor`."""
@@ -99,6 +109,13 @@ class Page:
     deleted_posts: list[str] = field(default_factory=list)
     # topic ids the platform answers 404 for: kept in the cache, taken out of the Queue
     gone_topics: list[str] = field(default_factory=list)
+    # post remote id -> every member who likes / up-votes it now, as the platform lists them
+    # (the whole list: votes of that post missing from it are marked retracted; the fraud
+    # checks read them). Only platforms that say who voted fill it (Discourse's likes).
+    voters: dict[str, list[MemberRecord]] = field(default_factory=dict)
+    # what the platform tells about members beyond their posts: join dates and signals such
+    # as the registration IP (Discourse's admin API), for the fraud checks
+    member_facts: list[MemberFacts] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     cursor: dict[str, Any] | None = None  # None: keep the stored cursor
     done: int = 0  # progress: items handled so far in this run

@@ -54,6 +54,7 @@ from sync.base import (
     BadPayload,
     HttpFailure,
     Known,
+    MemberFacts,
     Offline,
     Outcome,
     Page,
@@ -66,6 +67,8 @@ from sync.credentials import Credentials
 from sync.http import HttpSource, RetryPolicy, is_auth_failure, platform_message
 
 LIKE = 2
+LIKERS_PER_PAGE = 200
+LIKERS_MAX_PAGES = 50
 FLAG_TYPES: dict[str, int] = {
     "off_topic": 3,
     "inappropriate": 4,
@@ -97,6 +100,12 @@ class DiscourseOptions:
     # full (post versions, deletions, state) at least once every `recheck_every` syncs
     recheck_days: float = 14.0
     recheck_every: int = 24
+    # who liked each new or changed post with likes (/post_action_users.json, one request per
+    # such post), for the rewards' vote checks; and join date + registration IP of up to
+    # `member_lookups` members per sync not looked up before (/admin/users/{id}.json: needs a
+    # staff API key; otherwise one sync error says so, and only `sync --full` asks again)
+    likers: bool = True
+    member_lookups: int = 200
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DiscourseOptions:
@@ -193,6 +202,8 @@ class DiscourseAdapter:
             name=name,
         )
         self.username = credentials.api_username or "system"
+        self._lookups_left = self.options.member_lookups  # per pull: see DiscourseOptions
+        self._full = False
 
     @property
     def requests_made(self) -> int:
@@ -205,6 +216,8 @@ class DiscourseAdapter:
 
     def pull(self, cursor: dict[str, Any], known: Known, *, full: bool = False) -> Iterator[Page]:
         opts = self.options
+        self._lookups_left = opts.member_lookups
+        self._full = full
         watermark: str | None = cursor.get("watermark")
         last_post_id: int | None = cursor.get("last_post_id")
         last_full: str | None = cursor.get("last_full_at")
@@ -392,6 +405,8 @@ class DiscourseAdapter:
         page.posts.extend(posts)
         if posts or not only_changes:
             page.member_refs.extend(topic.members)
+        self._add_likers(page, posts, cached)
+        self._add_member_facts(page, known, topic.members)
         for record in posts:
             fp = topic.post_fingerprints.get(record.remote_id)
             if fp is not None:
@@ -399,6 +414,103 @@ class DiscourseAdapter:
         if gone:
             page.deleted_posts.extend(gone)
             page.forget.extend(("post", pid) for pid in gone)
+
+    def _add_likers(self, page: Page, posts: list[PostRecord], cached: set[str]) -> None:
+        """Who likes each post of `posts` that has likes (the whole list; a cached post whose
+        likes went to 0 gets an empty one, so its stored votes are retracted)."""
+        if not self.options.likers:
+            return
+        for record in posts:
+            if record.score > 0:
+                likers = self._likers(page, record.remote_id)
+                if likers is not None:
+                    page.voters[record.remote_id] = likers
+            elif record.remote_id in cached:
+                page.voters[record.remote_id] = []
+
+    def _likers(self, page: Page, pid: str) -> list[MemberRecord] | None:
+        """/post_action_users.json for the likes of post `pid`; None if it could not be read."""
+        endpoint = "/post_action_users.json"
+        found: dict[str, MemberRecord] = {}
+        for page_no in range(LIKERS_MAX_PAGES):
+            try:
+                data = self.http.get_json(
+                    endpoint,
+                    params={
+                        "id": pid,
+                        "post_action_type_id": LIKE,
+                        "page": page_no,
+                        "limit": LIKERS_PER_PAGE,
+                    },
+                )
+                users = p.lst(
+                    p.req(p.obj(data, "response"), "post_action_users"), "post_action_users"
+                )
+                for raw in users:
+                    user = p.obj(raw, "post_action_user")
+                    uid = str(p.int_(user, "id", "post_action_user."))
+                    found[uid] = MemberRecord(uid, p.str_(user, "username", "post_action_user."))
+            except p.BadField as error:
+                page.problems.append(
+                    Problem(endpoint, f"post {pid}: {error.message}", error.field, error.excerpt())
+                )
+                return None
+            except (BadPayload, HttpFailure) as error:
+                if isinstance(error, AuthFailed) and error.status == 401:
+                    raise
+                page.problems.append(_problem(error, endpoint, f"post {pid}: likes not read: "))
+                return None
+            total = data.get("total_rows_post_action_users")
+            if len(users) < LIKERS_PER_PAGE or (isinstance(total, int) and len(found) >= total):
+                break
+        return sorted(found.values(), key=lambda m: int(m.remote_id))
+
+    def _add_member_facts(self, page: Page, known: Known, members: list[MemberRecord]) -> None:
+        """Join date and registration IP of members not looked up before (admin API)."""
+        voters = [m for listed in page.voters.values() for m in listed]
+        wanted = {m.remote_id: m for m in [*members, *voters]}
+        if not wanted or self._lookups_left <= 0:
+            return
+        if not self._full and known.fingerprints("member_lookups", ["admin"]).get("admin"):
+            return  # refused before (not an admin key): asked again on `sync --full` only
+        done = known.fingerprints("member_detail", sorted(wanted))
+        for rid in sorted(wanted.keys() - done.keys(), key=int):
+            if self._lookups_left <= 0 or ("member_detail", rid) in page.fingerprints:
+                continue
+            self._lookups_left -= 1
+            facts = self._member_facts(page, wanted[rid])
+            if facts is None:
+                return
+            page.member_facts.append(facts)
+            page.fingerprints[("member_detail", rid)] = "1"
+            if ("member_lookups", "admin") not in page.forget:
+                page.forget.append(("member_lookups", "admin"))
+
+    def _member_facts(self, page: Page, member: MemberRecord) -> MemberFacts | None:
+        endpoint = "/admin/users/{id}.json"
+        try:
+            user = p.obj(self.http.get_json(f"/admin/users/{member.remote_id}.json"), "user")
+            joined = p.opt_time(user, "created_at", "user.")
+            ip = p.opt_str(user, "registration_ip_address", "user.")
+        except p.BadField as error:
+            page.problems.append(Problem(endpoint, error.message, error.field, error.excerpt()))
+            return MemberFacts(member.remote_id, member.username)
+        except (BadPayload, HttpFailure) as error:
+            if isinstance(error, AuthFailed) and error.status == 401:
+                raise
+            self._lookups_left = 0  # not a staff key (Discourse: 404), or refused: stop asking
+            page.fingerprints[("member_lookups", "admin")] = "refused"
+            page.problems.append(
+                _problem(
+                    error,
+                    endpoint,
+                    "members' join dates and registration IPs need a staff API key; "
+                    "not asked again until `peerdesk sync --full`: ",
+                )
+            )
+            return None
+        signals = (("registration_ip", ip),) if ip else ()
+        return MemberFacts(member.remote_id, member.username, joined, signals)
 
     def _get_list(self, endpoint: str, params: dict[str, Any]) -> Any:
         return self.http.get_json(endpoint, params=params)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from console import ingest
+from console import ingest, member_signals
 from console.clock import now_iso
 from console.db import Cache
 from console.dupes.candidates import update_candidates
@@ -273,6 +273,10 @@ def store_page(cache: Cache, source_id: int, page: Page) -> None:
             stored = ingest.upsert_threads(cache, source_id, page.threads, page.posts)
             # candidates in the same transaction: a killed sync never leaves a page without them
             update_candidates(cache, [stored[t.remote_id] for t in page.threads])
+        if page.voters:
+            member_signals.store_voters(conn, source_id, page.voters, now_iso())
+        if page.member_facts:
+            member_signals.store_member_facts(conn, source_id, page.member_facts)
         if page.deleted_posts:
             ingest.remove_posts(cache, source_id, page.deleted_posts)
         if page.gone_topics:

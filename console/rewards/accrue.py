@@ -15,7 +15,6 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
-from console import audit
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import InvalidDecision
@@ -89,39 +88,36 @@ def accrue(
     cache: Cache,
     schedule: Schedule,
     *,
-    actor: str = "peerdesk",
     allow_mass_reversal: bool = False,
 ) -> AccrualReport:
     """Pay every new event once and reverse every paid event that is no longer true.
 
+    The ledger's own bookkeeping, derived from the cache's events (like an index): it takes no
+    identity and writes no audit entry. The audited way in is the `ledger_accrue` action of
+    `Desk.rewards` (and every batch preparation runs it first, inside its own transaction).
+
     If a rule would reverse more than half of its paid events (and more than 50), the cache has
     probably lost data (a table emptied, a half import) rather than that many answers being
     undone: nothing is written and InvalidDecision says so, unless `allow_mass_reversal`."""
-    report = AccrualReport()
     with cache.transaction() as conn:
-        appender = Appender(conn)
-        banned = banned_members(conn)
-        caps = _Caps(conn, schedule)
-        for source in SOURCES.values():
-            if not source.available(conn):
-                report.unavailable.append(source.rule)
-                continue
-            _accrue_source(
-                conn, appender, source, schedule, banned, caps, report, allow_mass_reversal
-            )
-        if appender.written:
-            audit.append(
-                conn,
-                actor=actor,
-                action="ledger_accrue",
-                target_kind="ledger",
-                target_id=appender.last_id,
-                detail={
-                    "accrued": report.accrued,
-                    "reversed": report.reversed,
-                    "schedule": schedule.version,
-                },
-            )
+        return accrue_in(conn, schedule, AccrualReport(), allow_mass_reversal)
+
+
+def accrue_in(
+    conn: sqlite3.Connection,
+    schedule: Schedule,
+    report: AccrualReport,
+    allow_mass_reversal: bool = False,
+) -> AccrualReport:
+    """`accrue` inside the caller's write transaction."""
+    appender = Appender(conn)
+    banned = banned_members(conn)
+    caps = _Caps(conn, schedule)
+    for source in SOURCES.values():
+        if not source.available(conn):
+            report.unavailable.append(source.rule)
+            continue
+        _accrue_source(conn, appender, source, schedule, banned, caps, report, allow_mass_reversal)
     return report
 
 

@@ -12,7 +12,9 @@
   the generated forum so its thread, post and member counts stay as asked: some accepted answers
   of October change hands to a voting ring, a member with sock puppets (five accounts made the
   same evening, sharing a registration IP, voting for them), a second account answering its
-  owner's questions, a copy-paster (answers copied from earlier ones) and a member with a burst
+  owner's questions, a copy-paster (October answers replaced by verbatim copies of other members'
+  earlier accepted answers, greeting to their asker included: the one change to the generated
+  text, listed in meta `demo_planted_copies`) and a member with a burst
   of answers in the last week of October; a small demo plants what its October can hold;
 - demo staff identities in meta `demo_staff` for trying four-eyes (the demo gives everyone every
   role; four-eyes is about who, not which role): priya prepares, tom and una approve.
@@ -25,10 +27,10 @@ from datetime import UTC, datetime, timedelta
 from random import Random
 
 from console.db import Cache
+from console.ingest import fts_text
 from console.rewards.accrue import accrue
-from console.rewards.fraud import near_copies
 from console.rewards.schedule import parse_schedule
-from console.rewards.service import store_schedule
+from console.rewards.schedule_store import install_schedule
 
 SCHEDULE = """\
 # The demo community's points schedule (Kestrel Mobile's "Community Rewards").
@@ -69,6 +71,8 @@ class _Planter:
         self.rng = Random(seed ^ 0x5EED)
         self.source = int(str(_first(cache, "SELECT id FROM sources WHERE name = 'demo'")))
         self.truth: dict[str, list[str]] = {}
+        # the copy-paster's answers rewritten as copies: [copy remote id, original remote id]
+        self.copied: list[tuple[str, str]] = []
         self.votes: list[tuple[int, int, str]] = []  # (post id, voter id, at)
         self.signals: list[tuple[int, str, str]] = []
         self.planted: set[int] = set()
@@ -187,28 +191,54 @@ class _Planter:
         self.truth["self_answer"] = [self.name(second)]
 
     def copy_paste(self, copies: int, others: int) -> None:
-        """Answers that are near-verbatim copies of someone's earlier answer change hands to
-        one member (the demo's text is never edited: only who wrote what)."""
+        """A member whose October answers are verbatim copies of other members' earlier accepted
+        answers, greeting and all (the forum's own stock steps are shared by many members and
+        copy nothing: see console.rewards.fraud.near_copies). The copied answers keep their
+        threads, times and counts; only their text and author change."""
         copier = self.person()
         if copier is None:
             return
-        october = {
-            int(a[0])
+        mine = self.take(copies, "2026-10-01", "2026-10-29", copier)
+        earlier = [
+            a
             for a in self.answers
-            if "2026-10-01" <= str(a[4]) < "2026-10-29"
+            if "2026-08-01" <= str(a[4]) < "2026-10-01"
             and int(a[0]) not in self.taken
             and a[3] not in self.planted
-        }
-        found, _ = near_copies(self.cache.conn, october, "2026-11-01")
-        picked = sorted(found)[:copies]
-        if len(picked) < 2:
+        ]
+        self.rng.shuffle(earlier)
+        originals = [a for a in earlier if self._particular(int(a[0]))][: len(mine)]
+        if len(mine) < 2 or len(originals) < len(mine):
             return
         with self.cache.transaction() as conn:
-            for post in picked:
-                self.taken.add(post)
-                conn.execute("UPDATE posts SET author_id = ? WHERE id = ?", (copier, post))
+            for (post, _, _), original in zip(mine, originals, strict=True):
+                body_text, body_raw, original_remote = conn.execute(
+                    "SELECT body_text, body_raw, remote_id FROM posts WHERE id = ?",
+                    (original[0],),
+                ).fetchone()
+                copy_remote = conn.execute(
+                    "SELECT remote_id FROM posts WHERE id = ?", (post,)
+                ).fetchone()[0]
+                self.copied.append((str(copy_remote), str(original_remote)))
+                conn.execute(
+                    "UPDATE posts SET body_text = ?, body_raw = ? WHERE id = ?",
+                    (body_text, body_raw, post),
+                )
+                conn.execute("DELETE FROM post_fts WHERE rowid = ?", (post,))
+                conn.execute(
+                    "INSERT INTO post_fts (rowid, body) VALUES (?, ?)", (post, fts_text(body_text))
+                )
         self.take(others, "2026-10-01", "2026-10-29", copier)
         self.truth["copy_paste"] = [self.name(copier)]
+
+    def _particular(self, post: int) -> bool:
+        """Whether the answer has a first line of its own (a greeting naming its asker)."""
+        row = self.cache.one(
+            "SELECT p.body_text, m.username FROM posts p JOIN threads t ON t.id = p.thread_id "
+            "JOIN members m ON m.id = t.author_id WHERE p.id = ?",
+            (post,),
+        )
+        return row is not None and str(row[1]) in str(row[0]).split("\n", 1)[0]
 
     def burst(self, late: int) -> None:
         member = self.person()
@@ -288,6 +318,7 @@ class _Planter:
                 ],
             )
             self.cache.set_meta("demo_planted_fraud", json.dumps(self.truth, sort_keys=True))
+            self.cache.set_meta("demo_planted_copies", json.dumps(self.copied))
             self.cache.set_meta("demo_staff", json.dumps(STAFF, sort_keys=True))
             self.cache.set_meta("demo_payout_period", PERIOD)
 
@@ -314,6 +345,7 @@ def plant(cache: Cache, seed: int) -> dict[str, list[str]]:
     planter.copy_paste(copies=3, others=5)
     planter.write()
     schedule = parse_schedule(SCHEDULE, "the demo schedule")
-    store_schedule(cache, schedule, "peerdesk-demo")
-    accrue(cache, schedule, actor="peerdesk-demo")
+    with cache.transaction() as conn:
+        install_schedule(conn, schedule, loaded_by="peerdesk-demo")
+    accrue(cache, schedule)
     return planter.truth

@@ -23,20 +23,20 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from console import audit
 from console.clock import now_iso
-from console.db import Cache
 from console.errors import InvalidDecision, PeerdeskError
-from console.models import Role
+from console.identity import Identity
+from console.rewards import actions
 from console.rewards.payouts import (
+    Outcome,
     _batch_row,
     _history,
     _pause,
     return_failed,
     sender_batch_id,
 )
-from console.rewards.permissions import require
 from console.rewards.schedule import CURRENCY_EXPONENT, format_minor, to_minor
+from console.roles import require
 
 PAID = {"SUCCESS", "PAID", "COMPLETED"}
 FAILED = {"FAILED", "RETURNED", "BLOCKED", "REFUNDED", "REVERSED", "DENIED"}
@@ -130,19 +130,21 @@ def _write_atomic(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def export(
-    cache: Cache,
+def write(
+    conn: sqlite3.Connection,
+    who: Identity,
     *,
-    actor: str,
-    roles: frozenset[Role],
     batch_id: int,
     csv_path: Path | None,
     json_path: Path | None,
 ) -> Export:
-    """Write the export files; the first export moves the batch to `exported` (audited)."""
-    require(actor, roles, "payout_export")
-    made = render(cache.conn, batch_id)
-    batch = _batch_row(cache.conn, batch_id)
+    """Write the export files (re-runnable: always the same bytes as the first export).
+
+    Nothing in the cache changes here; `record` (in a transaction, through the door) then marks a
+    first export."""
+    require(who, actions.EXPORT)
+    made = render(conn, batch_id)
+    batch = _batch_row(conn, batch_id)
     if batch["export_sha256"] and batch["export_sha256"] != made.sha256:
         raise InvalidDecision(
             f"Batch {batch_id}'s export would differ from its first export "
@@ -155,24 +157,24 @@ def export(
                 _write_atomic(Path(path), data)
             except OSError as error:
                 raise InvalidDecision(f"Cannot write {path}: {error}") from error
-    if not batch["export_sha256"]:
-        with cache.transaction() as conn:
-            again = _batch_row(conn, batch_id)
-            if not again["export_sha256"]:
-                conn.execute(
-                    "UPDATE payout_batches SET state = 'exported', export_sha256 = ?, "
-                    "exported_at = ? WHERE id = ? AND state = 'approved'",
-                    (made.sha256, now_iso(), batch_id),
-                )
-                audit.append(
-                    conn,
-                    actor=actor,
-                    action="payout_export",
-                    target_kind="payout_batch",
-                    target_id=batch_id,
-                    detail={"sha256": made.sha256, "items": made.json.count(b"sender_item_id")},
-                )
     return made
+
+
+def record(
+    conn: sqlite3.Connection, who: Identity, *, batch_id: int, made: Export
+) -> dict[str, object] | None:
+    """Mark the batch exported after its first export; the audit detail, or None if it already
+    was (a re-run changes nothing and leaves no entry)."""
+    require(who, actions.EXPORT)
+    batch = _batch_row(conn, batch_id)
+    if batch["export_sha256"]:
+        return None
+    conn.execute(
+        "UPDATE payout_batches SET state = 'exported', export_sha256 = ?, "
+        "exported_at = ? WHERE id = ? AND state = 'approved'",
+        (made.sha256, now_iso(), batch_id),
+    )
+    return {"sha256": made.sha256, "items": made.json.count(b"sender_item_id")}
 
 
 # ---- results ------------------------------------------------------------------------------
@@ -184,6 +186,20 @@ class ResultLine:
     amount: str
     currency: str
     status: str
+
+
+@dataclass(frozen=True)
+class Results:
+    """A provider result file, read and parsed (checked against the batch by `mark_results`)."""
+
+    path: Path
+    sender_batch_id: str | None
+    lines: list[ResultLine]
+
+
+def read_results(path: Path) -> Results:
+    sbid, found = _parse_results(path)
+    return Results(Path(path), sbid, found)
 
 
 def _parse_results(path: Path) -> tuple[str | None, list[ResultLine]]:
@@ -234,92 +250,84 @@ def _parse_results(path: Path) -> tuple[str | None, list[ResultLine]]:
 
 
 def mark_results(
-    cache: Cache, *, actor: str, roles: frozenset[Role], batch_id: int, path: Path
-) -> dict[str, int]:
+    conn: sqlite3.Connection, who: Identity, *, batch_id: int, results: Results
+) -> Outcome:
     """Mark lines paid or failed from the provider's result file: all of it, or none of it."""
-    require(actor, roles, "payout_mark_paid")
-    sbid, results = _parse_results(path)
-    with cache.transaction() as conn:
-        batch = _batch_row(conn, batch_id)
-        if batch["state"] not in ("exported", "closed"):
-            raise InvalidDecision(
-                f"Batch {batch_id} is {batch['state']}: results come after the export"
-            )
-        expected_sbid = sender_batch_id(batch_id, str(batch["period"]))
-        problems: list[str] = []
-        if sbid is not None and sbid != expected_sbid:
-            problems.append(f"it is for batch {sbid!r}, not {expected_sbid!r}")
-        lines = {
-            sender_item_id(batch_id, int(r[0])): r
-            for r in conn.execute(
-                "SELECT id, amount_minor, state FROM payout_lines WHERE batch_id = ? "
-                "AND state IN ('ready', 'paid', 'failed')",
-                (batch_id,),
-            )
-        }
-        seen: set[str] = set()
-        plan: list[tuple[int, str]] = []
-        for item in results:
-            line = lines.get(item.sender_item_id)
-            if line is None:
-                problems.append(f"{item.sender_item_id} is not a line of batch {batch_id}")
-                continue
-            if item.sender_item_id in seen:
-                problems.append(f"{item.sender_item_id} is listed twice")
-            seen.add(item.sender_item_id)
-            if item.currency != batch["currency"]:
-                problems.append(
-                    f"{item.sender_item_id} is in {item.currency}, not {batch['currency']}"
-                )
-            try:
-                minor = to_minor(item.amount, str(batch["currency"]))
-            except ValueError as error:
-                problems.append(f"{item.sender_item_id}: {error}")
-                continue
-            if minor != int(line[1]):
-                problems.append(
-                    f"{item.sender_item_id} says {item.amount}, the line is "
-                    f"{format_minor(int(line[1]), CURRENCY_EXPONENT[batch['currency']])}"
-                )
-            if item.status in PAID:
-                new = "paid"
-            elif item.status in FAILED:
-                new = "failed"
-            elif item.status in WAITING:
-                continue
-            else:
-                problems.append(f"{item.sender_item_id} has an unknown status {item.status!r}")
-                continue
-            if line[2] != "ready" and line[2] != new:
-                problems.append(f"{item.sender_item_id} was already marked {line[2]}")
-            elif line[2] == "ready":
-                plan.append((int(line[0]), new))
-        if problems:
-            shown = "; ".join(problems[:5]) + (
-                f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
-            )
-            raise ResultFileError(
-                f"The result file {path} was refused whole, nothing changed: {shown}"
-            )
-        now = now_iso()
-        counts = {"paid": 0, "failed": 0}
-        for line_id, new in plan:
-            conn.execute("UPDATE payout_lines SET state = ? WHERE id = ?", (new, line_id))
-            _history(conn, line_id, new, actor, f"provider result {Path(path).name}", now)
-            if new == "failed":
-                return_failed(conn, batch, line_id, actor, "the provider could not pay it")
-            counts[new] += 1
-        open_left = conn.execute(
-            "SELECT count(*) FROM payout_lines WHERE batch_id = ? AND state = 'ready'", (batch_id,)
-        ).fetchone()[0]
-        if not open_left:
-            conn.execute("UPDATE payout_batches SET state = 'closed' WHERE id = ?", (batch_id,))
-        audit.append(
-            conn,
-            actor=actor,
-            action="payout_mark_results",
-            target_kind="payout_batch",
-            target_id=batch_id,
-            detail={**counts, "file": Path(path).name, "still_open": int(open_left)},
+    require(who, actions.MARK_PAID)
+    sbid, path = results.sender_batch_id, results.path
+    batch = _batch_row(conn, batch_id)
+    if batch["state"] not in ("exported", "closed"):
+        raise InvalidDecision(
+            f"Batch {batch_id} is {batch['state']}: results come after the export"
         )
-    return {**counts, "still_open": int(open_left)}
+    expected_sbid = sender_batch_id(batch_id, str(batch["period"]))
+    problems: list[str] = []
+    if sbid is not None and sbid != expected_sbid:
+        problems.append(f"it is for batch {sbid!r}, not {expected_sbid!r}")
+    lines = {
+        sender_item_id(batch_id, int(r[0])): r
+        for r in conn.execute(
+            "SELECT id, amount_minor, state FROM payout_lines WHERE batch_id = ? "
+            "AND state IN ('ready', 'paid', 'failed')",
+            (batch_id,),
+        )
+    }
+    seen: set[str] = set()
+    plan: list[tuple[int, str]] = []
+    for item in results.lines:
+        line = lines.get(item.sender_item_id)
+        if line is None:
+            problems.append(f"{item.sender_item_id} is not a line of batch {batch_id}")
+            continue
+        if item.sender_item_id in seen:
+            problems.append(f"{item.sender_item_id} is listed twice")
+        seen.add(item.sender_item_id)
+        if item.currency != batch["currency"]:
+            problems.append(f"{item.sender_item_id} is in {item.currency}, not {batch['currency']}")
+        try:
+            minor = to_minor(item.amount, str(batch["currency"]))
+        except ValueError as error:
+            problems.append(f"{item.sender_item_id}: {error}")
+            continue
+        if minor != int(line[1]):
+            problems.append(
+                f"{item.sender_item_id} says {item.amount}, the line is "
+                f"{format_minor(int(line[1]), CURRENCY_EXPONENT[batch['currency']])}"
+            )
+        if item.status in PAID:
+            new = "paid"
+        elif item.status in FAILED:
+            new = "failed"
+        elif item.status in WAITING:
+            continue
+        else:
+            problems.append(f"{item.sender_item_id} has an unknown status {item.status!r}")
+            continue
+        if line[2] != "ready" and line[2] != new:
+            problems.append(f"{item.sender_item_id} was already marked {line[2]}")
+        elif line[2] == "ready":
+            plan.append((int(line[0]), new))
+    if problems:
+        shown = "; ".join(problems[:5]) + (
+            f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        )
+        raise ResultFileError(f"The result file {path} was refused whole, nothing changed: {shown}")
+    now = now_iso()
+    counts = {"paid": 0, "failed": 0}
+    for line_id, new in plan:
+        conn.execute("UPDATE payout_lines SET state = ? WHERE id = ?", (new, line_id))
+        _history(conn, line_id, new, who.name, f"provider result {Path(path).name}", now)
+        if new == "failed":
+            return_failed(conn, who, batch, line_id, "the provider could not pay it")
+        counts[new] += 1
+    open_left = conn.execute(
+        "SELECT count(*) FROM payout_lines WHERE batch_id = ? AND state = 'ready'", (batch_id,)
+    ).fetchone()[0]
+    if not open_left:
+        conn.execute("UPDATE payout_batches SET state = 'closed' WHERE id = ?", (batch_id,))
+    counts["still_open"] = int(open_left)
+    return Outcome(
+        f"{counts['paid']} paid, {counts['failed']} failed, {counts['still_open']} still open",
+        batch_id,
+        {**counts, "file": Path(path).name},
+    )

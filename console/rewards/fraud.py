@@ -12,13 +12,16 @@ evidence and releases or keeps the line (console.rewards.payouts). Checks:
   two accounts share a signal, or joined together and most of the member's accepted answers go
   to that asker (answering one's own questions from a second account);
 - copy_paste: paid answers that are near-verbatim copies (rapidfuzz ratio >= 98.5) of an earlier
-  post by someone else, twice or more and in at least a quarter of the member's paid answers
-  (helpers who reuse the community's stock steps now and then are not copy-pasters);
+  post by someone else, also in what is particular to the two posts (lines that fewer than 3
+  other members ever posted: a greeting to its asker, its own explanation), twice or more and in at
+  least a quarter of the member's paid answers. Quotes never count, and two answers that agree
+  only in the community's stock steps share boilerplate, not authorship;
 - burst: far more paid answers of one's own (accepted, verified, first responses, duplicates
   flagged; not votes received) in the last week before the period ends than the member's usual
   rate;
-- rejected_by_verification: points for answers that verification later rejected (only when
-  console.verify's `verifications` table exists).
+- rejected_by_verification: points still held for answers that verification later rejected
+  (their accepted-answer accrual and the helpful votes they earned; console.verify's
+  `verifications` table).
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ COPY_MIN_CHARS = 120
 COPY_RATIO = 98.5
 COPY_MIN_COPIES = 2
 COPY_MIN_SHARE = 0.25
+COPY_STOCK_AUTHORS = 3  # a line this many other members posted is community stock text
+COPY_MIN_PARTICULAR = 24  # characters of non-stock text a copy must reproduce (a greeting)
 BURST_DAYS = 7
 BURST_BASELINE_DAYS = 56
 BURST_MIN_EVENTS = 8
@@ -309,10 +314,18 @@ def self_answers(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
 
 
 _SPACE = re.compile(r"\s+")
+_QUOTE_BLOCK = re.compile(r"\[quote[^\]]*\].*?\[/quote\]", re.IGNORECASE | re.DOTALL)
 
 
 def _normal(text: str) -> str:
     return _SPACE.sub(" ", text.lower()).strip()
+
+
+def _own_lines(body: str) -> list[str]:
+    """The post's own lines, normalised: quotes of other posts (Discourse's [quote] blocks,
+    Markdown's `>` lines) are someone else's words, so they never make a post a copy."""
+    lines = (_normal(line) for line in _QUOTE_BLOCK.sub("\n", body).splitlines())
+    return [line for line in lines if line and not line.startswith(">")]
 
 
 def _sketch(text: str, k: int = 4) -> list[int]:
@@ -325,40 +338,84 @@ def _sketch(text: str, k: int = 4) -> list[int]:
     return hashes[:k]
 
 
+@dataclass(frozen=True)
+class _Answer:
+    author: int
+    created: str
+    lines: tuple[str, ...]  # its own lines, normalised
+    text: str  # the lines, joined
+
+
+class _Answers:
+    """Every reply before `end` long enough to judge, and who posted each of its lines.
+
+    A line that COPY_STOCK_AUTHORS or more members other than the two being compared have posted
+    is community stock text (canned troubleshooting steps, a macro everybody pastes, a
+    signature): two answers that agree only in stock lines share boilerplate, not authorship.
+    What is particular to an answer (its greeting to the asker, its own explanation) is what a
+    copy reproduces."""
+
+    def __init__(self, conn: sqlite3.Connection, end: str) -> None:
+        self.posts: dict[int, _Answer] = {}
+        self.authors_of: dict[str, set[int]] = defaultdict(set)
+        keep = COPY_STOCK_AUTHORS + 2  # enough to know a line is stock whichever pair asks
+        for post_id, author, created, body in conn.execute(
+            "SELECT id, author_id, created_at, body_text FROM posts WHERE position > 0 "
+            f"AND hidden = 0 AND author_id IS NOT NULL AND {BODY_LENGTH} >= ? "
+            f"AND {BODY_LENGTH} < 20000 AND created_at < ?",
+            (COPY_MIN_CHARS, end),
+        ):
+            lines = tuple(_own_lines(str(body)))
+            self.posts[int(post_id)] = _Answer(int(author), str(created), lines, " ".join(lines))
+            for line in set(lines):
+                if len(self.authors_of[line]) < keep:
+                    self.authors_of[line].add(int(author))
+
+    def particular(self, answer: _Answer, pair: set[int]) -> str:
+        return " ".join(
+            line for line in answer.lines if len(self.authors_of[line] - pair) < COPY_STOCK_AUTHORS
+        )
+
+
 def near_copies(
     conn: sqlite3.Connection, post_ids: set[int], end: str
 ) -> tuple[dict[int, tuple[float, int]], dict[int, tuple[int, str, str]]]:
     """For each of `post_ids`: (similarity, earlier post) of its best near-verbatim original by
-    someone else, and the answers read (post -> (author, created, normalised text))."""
-    posts: dict[int, tuple[int, str, str]] = {}
+    someone else, and the answers read (post -> (author, created, normalised text)).
+
+    A copy is near-verbatim (rapidfuzz ratio >= COPY_RATIO) as a whole AND in what is particular
+    to the two answers: at least COPY_MIN_PARTICULAR characters of non-stock text, copied too."""
+    answers = _Answers(conn, end)
     index: dict[int, list[int]] = defaultdict(list)
-    for post_id, author, created, body in conn.execute(
-        "SELECT id, author_id, created_at, body_text FROM posts WHERE position > 0 "
-        f"AND hidden = 0 AND author_id IS NOT NULL AND {BODY_LENGTH} >= ? "
-        f"AND {BODY_LENGTH} < 20000 AND created_at < ?",
-        (COPY_MIN_CHARS, end),
-    ):
-        text = _normal(str(body))
-        posts[int(post_id)] = (int(author), str(created), text)
-        for h in _sketch(text):
-            index[h].append(int(post_id))
+    for post_id, answer in answers.posts.items():
+        if len(answer.text) >= COPY_MIN_CHARS:
+            for h in _sketch(answer.text):
+                index[h].append(post_id)
     found: dict[int, tuple[float, int]] = {}
-    for post_id in sorted(post_ids & posts.keys()):
-        author, created, text = posts[post_id]
+    for post_id in sorted(post_ids & answers.posts.keys()):
+        mine = answers.posts[post_id]
+        if len(mine.text) < COPY_MIN_CHARS:
+            continue
         candidates: set[int] = set()
-        for h in _sketch(text):
+        for h in _sketch(mine.text):
             candidates.update(index.get(h, ()))
         best: tuple[float, int] | None = None
         for other in sorted(candidates):
-            o_author, o_created, o_text = posts[other]
-            if o_author == author or (o_created, other) >= (created, post_id):
+            theirs = answers.posts[other]
+            if theirs.author == mine.author or (theirs.created, other) >= (mine.created, post_id):
                 continue
-            score = fuzz.ratio(text, o_text, score_cutoff=COPY_RATIO)
-            if score and (best is None or score > best[0]):
+            score = fuzz.ratio(mine.text, theirs.text, score_cutoff=COPY_RATIO)
+            if not score or (best is not None and score <= best[0]):
+                continue
+            pair = {mine.author, theirs.author}
+            own = answers.particular(mine, pair)
+            if len(own) >= COPY_MIN_PARTICULAR and fuzz.ratio(
+                own, answers.particular(theirs, pair), score_cutoff=COPY_RATIO
+            ):
                 best = (score, other)
         if best is not None:
             found[post_id] = best
-    return found, posts
+    return found, {p: (a.author, a.created, a.text) for p, a in answers.posts.items()}
 
 
 def copy_paste(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
@@ -406,6 +463,7 @@ def bursts(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
     base_from = iso(end_at - timedelta(days=BURST_DAYS + BURST_BASELINE_DAYS))
     rows = conn.execute(
         "SELECT member_id, sum(occurred_at >= ?), sum(occurred_at < ?) FROM ledger "
+        "INDEXED BY ledger_accruals_by_time "
         "WHERE kind = 'accrual' AND rule != 'helpful_vote' AND occurred_at >= ? "
         "AND occurred_at < ? GROUP BY member_id",
         (recent_from, recent_from, base_from, end),
@@ -433,20 +491,47 @@ def bursts(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
 
 
 def rejected_by_verification(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
-    found: dict[int, list[int]] = defaultdict(list)
-    for member, post in conn.execute(
-        "SELECT DISTINCT l.member_id, p.id FROM verifications v JOIN posts p ON p.id = v.post_id "
-        "JOIN ledger l ON l.kind = 'accrual' AND l.rule = 'accepted_answer' "
-        "AND l.event_key = 'post:' || p.id WHERE v.state = 'rejected' AND l.occurred_at < ?",
+    """Members still holding points for answers that answer verification rejected.
+
+    Reads console.verify's `verifications` (state `rejected`): the answer's accepted-answer
+    accrual and the helpful votes it earned, unless already reversed. (A verified-answer accrual
+    is reversed by the ledger itself when the verification is undone or rejected.)"""
+    found: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+    # the rejected answers' events first (few), then their entries by the ledger_once index:
+    # CROSS JOIN keeps SQLite from scanning the ledger and probing verifications instead
+    for member, post, points, reason, decided_by, decided_at in conn.execute(
+        "WITH events (post_id, rule, event_key, reason, decided_by, decided_at) AS ("
+        "SELECT post_id, 'accepted_answer', 'post:' || post_id, reject_reason, decided_by, "
+        "decided_at FROM verifications WHERE state = 'rejected' UNION ALL "
+        "SELECT v.post_id, 'helpful_vote', 'vote:' || x.id, v.reject_reason, v.decided_by, "
+        "v.decided_at FROM verifications v JOIN votes x ON x.post_id = v.post_id "
+        "WHERE v.state = 'rejected') "
+        "SELECT l.member_id, e.post_id, l.points, e.reason, e.decided_by, e.decided_at "
+        "FROM events e CROSS JOIN ledger l ON l.kind = 'accrual' AND l.rule = e.rule "
+        "AND l.event_key = e.event_key WHERE l.occurred_at < ? AND l.points > 0 "
+        # a reversal has the accrual's rule and event (the ledger_once index finds it)
+        "AND NOT EXISTS (SELECT 1 FROM ledger r WHERE r.kind = 'reversal' AND r.rule = l.rule "
+        "AND r.event_key = l.event_key)",
         (end,),
     ):
-        found[int(member)].append(int(post))
+        post_found = found[int(member)].setdefault(
+            int(post),
+            {
+                "post": int(post),
+                "points": 0,
+                "reason": reason,
+                "rejected_by": decided_by,
+                "rejected_at": decided_at,
+            },
+        )
+        post_found["points"] += int(points)
     return [
         Flag(
             "rejected_by_verification",
             member,
-            f"{len(posts)} paid answer(s) later rejected by verification",
-            {"posts": sorted(posts)},
+            f"{len(posts)} paid answer(s) later rejected by verification "
+            f"({sum(p['points'] for p in posts.values())} points)",
+            {"answers": [posts[p] for p in sorted(posts)]},
         )
         for member, posts in sorted(found.items())
     ]
@@ -462,7 +547,7 @@ RUNNERS: dict[str, tuple[CheckFn, Callable[[sqlite3.Connection], bool]]] = {
     "burst": (bursts, lambda c: True),
     "rejected_by_verification": (
         rejected_by_verification,
-        lambda c: has_table(c, "verifications", "post_id", "state"),
+        lambda c: has_table(c, "verifications", "post_id", "state") and has_table(c, "votes"),
     ),
 }
 

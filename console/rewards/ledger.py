@@ -91,10 +91,9 @@ class Appender:
             is not None
         )
 
-    def append(self, entry: Entry) -> int | None:
-        """Write `entry`; None (and nothing written) if its (kind, rule, event) is already there."""
+    def _row(self, entry: Entry, entry_id: int, prev_hash: str) -> dict[str, Any]:
         row = {
-            "id": self.last_id + 1,
+            "id": entry_id,
             "member_id": entry.member_id,
             "kind": entry.kind,
             "rule": entry.rule,
@@ -112,8 +111,46 @@ class Appender:
         }
         if not isinstance(row["amount_minor"], int) or not isinstance(row["points"], int):
             raise TypeError("ledger amounts are whole numbers of points and minor units")
-        row["prev_hash"] = self.last_hash
-        row["hash"] = digest(self.last_hash, row)
+        row["prev_hash"] = prev_hash
+        row["hash"] = digest(prev_hash, row)
+        return row
+
+    def append_new(self, entries: list[Entry]) -> list[int]:
+        """Write entries whose (kind, rule, event) cannot be in the ledger yet (a new payout
+        line's entry), in one statement; the head is updated once. A duplicate is an error
+        (IntegrityError: the caller's transaction is rolled back), never skipped."""
+        rows = []
+        entry_id, prev = self.last_id, self.last_hash
+        for entry in entries:
+            entry_id += 1
+            row = self._row(entry, entry_id, prev)
+            prev = row["hash"]
+            rows.append(row)
+        if not rows:
+            return []
+        self.conn.executemany(
+            "INSERT INTO ledger (id, member_id, kind, rule, event_key, thread_id, points, "
+            "amount_minor, currency, schedule_version, occurred_at, recorded_at, reverses, "
+            "line_id, detail, prev_hash, hash) VALUES (:id, :member_id, :kind, :rule, "
+            ":event_key, :thread_id, :points, :amount_minor, :currency, :schedule_version, "
+            ":occurred_at, :recorded_at, :reverses, :line_id, :detail, :prev_hash, :hash)",
+            rows,
+        )
+        self.last_id, self.last_hash = entry_id, prev
+        self._write_head()
+        self.written += len(rows)
+        return [int(r["id"]) for r in rows]
+
+    def _write_head(self) -> None:
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (HEAD_KEY, f"{self.last_id}:{self.last_hash}"),
+        )
+
+    def append(self, entry: Entry) -> int | None:
+        """Write `entry`; None (and nothing written) if its (kind, rule, event) is already there."""
+        row = self._row(entry, self.last_id + 1, self.last_hash)
         cursor = self.conn.execute(
             "INSERT INTO ledger (id, member_id, kind, rule, event_key, thread_id, points, "
             "amount_minor, currency, schedule_version, occurred_at, recorded_at, reverses, "
@@ -126,11 +163,7 @@ class Appender:
         if cursor.rowcount == 0:
             return None  # this (kind, rule, event) is already in the ledger: never twice
         self.last_id, self.last_hash = int(str(row["id"])), str(row["hash"])
-        self.conn.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (HEAD_KEY, f"{self.last_id}:{self.last_hash}"),
-        )
+        self._write_head()
         self.written += 1
         return self.last_id
 
@@ -189,6 +222,79 @@ def entries_of(cache: Cache, member_id: int, limit: int = 500) -> list[dict[str,
         (member_id, limit),
     )
     return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    """One ledger entry as a member's statement shows it (points and money signed)."""
+
+    entry_id: int
+    kind: str  # accrual, reversal, payout, payout_return
+    rule: str  # what earned or took it: accepted_answer, helpful_vote, payout, member_banned...
+    event_key: str  # the event it pays for (post:12, vote:7, line:3)
+    thread_id: int | None
+    points: int
+    amount_minor: int
+    currency: str
+    schedule_version: str
+    occurred_at: str
+    reverses: int | None
+    line_id: int | None  # the payout line, for payout and payout_return entries
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MemberLedger:
+    """One member's balance and ledger lines, newest first (the member view, `ledger lines`)."""
+
+    member_id: int
+    username: str
+    points: int  # the balance: the sum of every entry, not only of the lines shown
+    amount_minor: int
+    entries: int  # how many entries the member has in all
+    lines: list[LedgerLine]
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.lines) < self.entries
+
+
+def member_lines(cache: Cache, member_id: int, *, limit: int = 500) -> MemberLedger:
+    """`member_id`'s balance and newest `limit` ledger lines; NotFound for an unknown member.
+
+    A read: no role needed (the member's own statement, as in the Rewards panel)."""
+    from console.errors import NotFound
+
+    member = cache.one("SELECT username FROM members WHERE id = ?", (member_id,))
+    if member is None:
+        raise NotFound(f"There is no member {member_id}")
+    totals = cache.one(
+        "SELECT coalesce(sum(points), 0), coalesce(sum(amount_minor), 0), count(*) FROM ledger "
+        "WHERE member_id = ?",
+        (member_id,),
+    )
+    points, amount, count = (
+        (int(totals[0]), int(totals[1]), int(totals[2])) if totals else (0, 0, 0)
+    )
+    lines = [
+        LedgerLine(
+            entry_id=int(r["id"]),
+            kind=str(r["kind"]),
+            rule=str(r["rule"]),
+            event_key=str(r["event_key"]),
+            thread_id=r["thread_id"],
+            points=int(r["points"]),
+            amount_minor=int(r["amount_minor"]),
+            currency=str(r["currency"]),
+            schedule_version=str(r["schedule_version"]),
+            occurred_at=str(r["occurred_at"]),
+            reverses=r["reverses"],
+            line_id=r["line_id"],
+            detail=r["detail"],
+        )
+        for r in entries_of(cache, member_id, limit)
+    ]
+    return MemberLedger(member_id, str(member[0]), points, amount, count, lines)
 
 
 def daily_points(cache: Cache, member_id: int, start: str, days: int) -> list[int]:

@@ -13,7 +13,10 @@
 - mark paid / failed from the provider's result file: refused whole if it names unknown lines,
   different amounts or another batch; a failed line's money is returned to the member.
 
-Each decision is one transaction with its audit entry.
+Every function that changes something takes `who` (an Identity from console.identity.establish),
+checks its action with `roles.require(who, ...)` and runs inside the caller's transaction: the
+Desk runs it through its door (console.door), which writes the one audit entry with the detail
+the function returns. Nothing here takes a name or roles from its caller.
 """
 
 from __future__ import annotations
@@ -24,17 +27,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from console import audit
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import InvalidDecision, NotFound
-from console.models import Role
-from console.rewards.accrue import accrue
+from console.identity import Identity
+from console.rewards import actions
+from console.rewards.accrue import AccrualReport, accrue_in
 from console.rewards.fraud import CHECKS, run_checks
 from console.rewards.ledger import Appender, Entry
 from console.rewards.periods import parse_period
-from console.rewards.permissions import require
 from console.rewards.schedule import Schedule, format_minor
+from console.roles import require
 
 NO_ADDRESS = "no_payout_address"
 
@@ -109,17 +112,23 @@ def _pause(point: str) -> None:
 # ---- prepare ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Prepared:
+    batch_id: int
+    detail: dict[str, Any]
+
+
 def prepare(
-    cache: Cache,
+    conn: sqlite3.Connection,
+    who: Identity,
     schedule: Schedule,
     *,
-    actor: str,
-    roles: frozenset[Role],
     period: str,
     threshold_points: int | None = None,
     checks: tuple[str, ...] = CHECKS,
-) -> int:
-    require(actor, roles, "payout_prepare")
+) -> Prepared:
+    """Bring the ledger up to date and prepare the period's batch, in the caller's transaction."""
+    require(who, actions.PREPARE)
     span = parse_period(period)
     if span.end > now_iso():
         raise InvalidDecision(
@@ -128,132 +137,140 @@ def prepare(
     threshold = schedule.threshold_points if threshold_points is None else threshold_points
     if threshold < 1:
         raise InvalidDecision("The threshold must be at least 1 point")
-    accrue(cache, schedule, actor=actor)
-    with cache.transaction() as conn:
-        existing = conn.execute(
-            "SELECT id FROM payout_batches WHERE period = ?", (span.name,)
-        ).fetchone()
-        if existing:
-            raise InvalidDecision(
-                f"Period {span.name} already has a batch (batch {existing[0]}); a period is "
-                "paid once"
-            )
-        later = conn.execute(
-            "SELECT id, period FROM payout_batches WHERE period_end > ? ORDER BY id LIMIT 1",
-            (span.start,),
-        ).fetchone()
-        if later:
-            raise InvalidDecision(
-                f"Batch {later[0]} for {later[1]} already covers time after {span.start[:10]}; "
-                "periods are paid in order and never overlap"
-            )
-        now = now_iso()
-        cursor = conn.execute(
-            "INSERT INTO payout_batches (period, period_start, period_end, currency, "
-            "schedule_version, threshold_points, second_approver_over_minor, prepared_by, "
-            "prepared_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                span.name,
-                span.start,
-                span.end,
-                schedule.currency,
-                schedule.version,
-                threshold,
-                schedule.second_approver_over_minor,
-                actor,
-                now,
-            ),
+    accrued = accrue_in(conn, schedule, AccrualReport())
+    existing = conn.execute(
+        "SELECT id FROM payout_batches WHERE period = ?", (span.name,)
+    ).fetchone()
+    if existing:
+        raise InvalidDecision(
+            f"Period {span.name} already has a batch (batch {existing[0]}); a period is paid once"
         )
-        batch_id = int(cursor.lastrowid or 0)
-        payable = conn.execute(
-            # Accruals after the period wait for the next one; every reversal, payout and
-            # return counts at once, so money taken back before the batch is never paid out.
-            "SELECT l.member_id, sum(CASE WHEN l.kind = 'accrual' AND l.occurred_at >= :end "
-            "THEN 0 ELSE l.points END) AS pay_points, sum(CASE WHEN l.kind = 'accrual' AND "
-            "l.occurred_at >= :end THEN 0 ELSE l.amount_minor END) AS pay_amount, "
-            "y.recipient_type, y.receiver FROM ledger l "
-            "LEFT JOIN reward_payees y ON y.member_id = l.member_id "
-            "WHERE l.member_id NOT IN (SELECT member_id FROM reward_bans) "
-            "GROUP BY l.member_id HAVING pay_points >= :threshold AND pay_amount > 0 "
-            "ORDER BY l.member_id",
-            {"end": span.end, "threshold": threshold},
-        ).fetchall()
-        run = run_checks(conn, span.start, span.end, checks)
-        flagged = run.by_member()
-        appender = Appender(conn)
-        total = 0
-        for member, points, amount, rtype, receiver in payable:
-            line_cursor = conn.execute(
-                "INSERT INTO payout_lines (batch_id, member_id, points, amount_minor, state, "
-                "recipient_type, receiver) VALUES (?, ?, ?, ?, 'ready', ?, ?)",
-                (batch_id, member, points, amount, rtype, receiver),
+    later = conn.execute(
+        "SELECT id, period FROM payout_batches WHERE period_end > ? ORDER BY id LIMIT 1",
+        (span.start,),
+    ).fetchone()
+    if later:
+        raise InvalidDecision(
+            f"Batch {later[0]} for {later[1]} already covers time after {span.start[:10]}; "
+            "periods are paid in order and never overlap"
+        )
+    now = now_iso()
+    cursor = conn.execute(
+        "INSERT INTO payout_batches (period, period_start, period_end, currency, "
+        "schedule_version, threshold_points, second_approver_over_minor, prepared_by, "
+        "prepared_os_user, prepared_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            span.name,
+            span.start,
+            span.end,
+            schedule.currency,
+            schedule.version,
+            threshold,
+            schedule.second_approver_over_minor,
+            who.name,
+            who.os_user,
+            now,
+        ),
+    )
+    batch_id = int(cursor.lastrowid or 0)
+    payable = _payable(conn, span.end, threshold)
+    run = run_checks(conn, span.start, span.end, checks)
+    flagged = run.by_member()
+    # set-based: every line in one statement, their ids by member, every payout entry in one
+    conn.executemany(
+        "INSERT INTO payout_lines (batch_id, member_id, points, amount_minor, state, "
+        "recipient_type, receiver) VALUES (?, ?, ?, ?, 'ready', ?, ?)",
+        [
+            (batch_id, m, pts, amount, rtype, receiver)
+            for m, pts, amount, rtype, receiver in payable
+        ],
+    )
+    line_of = {
+        int(r[0]): int(r[1])
+        for r in conn.execute(
+            "SELECT member_id, id FROM payout_lines WHERE batch_id = ?", (batch_id,)
+        )
+    }
+    Appender(conn).append_new(
+        [
+            Entry(
+                member_id=int(member),
+                kind="payout",
+                rule="payout",
+                event_key=f"line:{line_of[int(member)]}",
+                points=-int(points),
+                amount_minor=-int(amount),
+                currency=schedule.currency,
+                schedule_version=schedule.version,
+                occurred_at=span.end,
+                line_id=line_of[int(member)],
+                detail={"batch": batch_id, "period": span.name},
             )
-            line_id = int(line_cursor.lastrowid or 0)
-            appender.append(
-                Entry(
-                    member_id=int(member),
-                    kind="payout",
-                    rule="payout",
-                    event_key=f"line:{line_id}",
-                    points=-int(points),
-                    amount_minor=-int(amount),
-                    currency=schedule.currency,
-                    schedule_version=schedule.version,
-                    occurred_at=span.end,
-                    line_id=line_id,
-                    detail={"batch": batch_id, "period": span.name},
-                )
-            )
-            _pause("prepare:lines")  # a line and its payout entry written, the batch not committed
-            total += int(amount)
-            reasons = [f.summary for f in flagged.get(int(member), [])]
-            if receiver is None:
-                conn.execute(
-                    "INSERT INTO payout_flags (batch_id, line_id, member_id, check_name, summary, "
-                    "evidence) VALUES (?, ?, ?, ?, ?, '{}')",
-                    (batch_id, line_id, member, NO_ADDRESS, "no payout address on file"),
-                )
-                reasons.append("no payout address on file")
-            if reasons:
-                conn.execute("UPDATE payout_lines SET state = 'held' WHERE id = ?", (line_id,))
-                _history(conn, line_id, "hold", "peerdesk", "; ".join(reasons), now)
-        line_of = {
-            int(r[0]): int(r[1])
-            for r in conn.execute(
-                "SELECT member_id, id FROM payout_lines WHERE batch_id = ?", (batch_id,)
-            )
-        }
-        for flag in run.flags:
+            for member, points, amount, _rtype, _receiver in payable
+        ]
+    )
+    _pause("prepare:lines")  # the lines and their payout entries written, not committed
+    total = sum(int(row[2]) for row in payable)
+    held = 0
+    for member, _points, _amount, _rtype, receiver in payable:
+        line_id = line_of[int(member)]
+        reasons = [f.summary for f in flagged.get(int(member), [])]
+        if receiver is None:
             conn.execute(
-                "INSERT OR IGNORE INTO payout_flags (batch_id, line_id, member_id, check_name, "
-                "summary, evidence) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    batch_id,
-                    line_of.get(flag.member_id),
-                    flag.member_id,
-                    flag.check,
-                    flag.summary,
-                    flag.evidence_json(),
-                ),
+                "INSERT INTO payout_flags (batch_id, line_id, member_id, check_name, summary, "
+                "evidence) VALUES (?, ?, ?, ?, ?, '{}')",
+                (batch_id, line_id, member, NO_ADDRESS, "no payout address on file"),
             )
-        audit.append(
-            conn,
-            actor=actor,
-            action="payout_prepare",
-            target_kind="payout_batch",
-            target_id=batch_id,
-            detail={
-                "period": span.name,
-                "lines": len(payable),
-                "total_minor": total,
-                "currency": schedule.currency,
-                "threshold_points": threshold,
-                "flags": len(run.flags),
-                "held": sum(1 for m in payable if int(m[0]) in flagged or m[4] is None),
-                "checks_skipped": run.skipped,
-            },
-        )
-    return batch_id
+            reasons.append("no payout address on file")
+        if reasons:
+            held += 1
+            conn.execute("UPDATE payout_lines SET state = 'held' WHERE id = ?", (line_id,))
+            _history(conn, line_id, "hold", "peerdesk", "; ".join(reasons), now)
+    conn.executemany(
+        "INSERT OR IGNORE INTO payout_flags (batch_id, line_id, member_id, check_name, "
+        "summary, evidence) VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (
+                batch_id,
+                line_of.get(flag.member_id),
+                flag.member_id,
+                flag.check,
+                flag.summary,
+                flag.evidence_json(),
+            )
+            for flag in run.flags
+        ],
+    )
+    detail = {
+        "period": span.name,
+        "lines": len(payable),
+        "total_minor": total,
+        "currency": schedule.currency,
+        "threshold_points": threshold,
+        "flags": len(run.flags),
+        "held": held,
+        "checks_skipped": run.skipped,
+        "accrued": accrued.accrued,
+        "reversed": accrued.reversed,
+    }
+    return Prepared(batch_id, detail)
+
+
+def _payable(conn: sqlite3.Connection, end: str, threshold: int) -> list[sqlite3.Row]:
+    """(member, points, amount, recipient type, receiver) of every member to pay at `end`."""
+    return conn.execute(
+        # Accruals after the period wait for the next one; every reversal, payout and
+        # return counts at once, so money taken back before the batch is never paid out.
+        "SELECT l.member_id, sum(CASE WHEN l.kind = 'accrual' AND l.occurred_at >= :end "
+        "THEN 0 ELSE l.points END) AS pay_points, sum(CASE WHEN l.kind = 'accrual' AND "
+        "l.occurred_at >= :end THEN 0 ELSE l.amount_minor END) AS pay_amount, "
+        "y.recipient_type, y.receiver FROM ledger l "
+        "LEFT JOIN reward_payees y ON y.member_id = l.member_id "
+        "WHERE l.member_id NOT IN (SELECT member_id FROM reward_bans) "
+        "GROUP BY l.member_id HAVING pay_points >= :threshold AND pay_amount > 0 "
+        "ORDER BY l.member_id",
+        {"end": end, "threshold": threshold},
+    ).fetchall()
 
 
 def _history(
@@ -445,121 +462,98 @@ def _frozen(conn: sqlite3.Connection, batch: sqlite3.Row) -> str | None:
 
 
 def set_line_state(
-    cache: Cache,
-    *,
-    actor: str,
-    roles: frozenset[Role],
-    line_id: int,
-    hold: bool,
-    reason: str,
-) -> None:
-    action = "payout_hold" if hold else "payout_release"
-    require(actor, roles, action)
+    conn: sqlite3.Connection, who: Identity, *, line_id: int, hold: bool, reason: str
+) -> dict[str, Any]:
+    """Hold (or release) a line with a reason, before the batch's first approval."""
+    require(who, actions.HOLD if hold else actions.RELEASE)
     reason = reason.strip()
     if not reason:
         raise InvalidDecision(f"{'Holding' if hold else 'Releasing'} a line needs a reason")
-    with cache.transaction() as conn:
-        line, batch = _line_for_change(conn, line_id)
-        frozen = _frozen(conn, batch)
-        if frozen:
-            raise InvalidDecision(f"Line {line_id} cannot change: {frozen}")
-        want_from, want_to = ("ready", "held") if hold else ("held", "ready")
-        if line["state"] != want_from:
-            raise InvalidDecision(f"Line {line_id} is {line['state']}, not {want_from}")
-        conn.execute("UPDATE payout_lines SET state = ? WHERE id = ?", (want_to, line_id))
-        _history(conn, line_id, "hold" if hold else "release", actor, reason, now_iso())
-        audit.append(
-            conn,
-            actor=actor,
-            action=action,
-            target_kind="payout_line",
-            target_id=line_id,
-            detail={"batch": int(batch["id"]), "reason": reason, "before": line["state"]},
-        )
+    line, batch = _line_for_change(conn, line_id)
+    frozen = _frozen(conn, batch)
+    if frozen:
+        raise InvalidDecision(f"Line {line_id} cannot change: {frozen}")
+    want_from, want_to = ("ready", "held") if hold else ("held", "ready")
+    if line["state"] != want_from:
+        raise InvalidDecision(f"Line {line_id} is {line['state']}, not {want_from}")
+    conn.execute("UPDATE payout_lines SET state = ? WHERE id = ?", (want_to, line_id))
+    _history(conn, line_id, "hold" if hold else "release", who.name, reason, now_iso())
+    return {"batch": int(batch["id"]), "reason": reason, "before": line["state"]}
 
 
-def appeal(cache: Cache, *, actor: str, roles: frozenset[Role], line_id: int, text: str) -> int:
+@dataclass(frozen=True)
+class Appealed:
+    appeal_id: int
+    detail: dict[str, Any]
+
+
+def appeal(conn: sqlite3.Connection, who: Identity, *, line_id: int, text: str) -> Appealed:
     """Record a member's appeal against a held (or returned) line, filed by staff."""
-    require(actor, roles, "payout_appeal")
+    require(who, actions.APPEAL)
     text = text.strip()
     if not text:
         raise InvalidDecision("An appeal needs the member's words")
-    with cache.transaction() as conn:
-        line, _batch = _line_for_change(conn, line_id)
-        if line["state"] not in ("held", "returned"):
-            raise InvalidDecision(
-                f"Line {line_id} is {line['state']}: only held lines are appealed"
-            )
-        if conn.execute(
-            "SELECT 1 FROM payout_appeals WHERE line_id = ? AND decision IS NULL", (line_id,)
-        ).fetchone():
-            raise InvalidDecision(f"Line {line_id} already has an appeal waiting for a decision")
-        cursor = conn.execute(
-            "INSERT INTO payout_appeals (line_id, text, filed_by, filed_at) VALUES (?, ?, ?, ?)",
-            (line_id, text, actor, now_iso()),
-        )
-        appeal_id = int(cursor.lastrowid or 0)
-        _history(conn, line_id, "appeal", actor, text, now_iso())
-        audit.append(
-            conn,
-            actor=actor,
-            action="payout_appeal",
-            target_kind="payout_line",
-            target_id=line_id,
-            detail={"appeal": appeal_id, "text": text},
-        )
-    return appeal_id
+    line, _batch = _line_for_change(conn, line_id)
+    if line["state"] not in ("held", "returned"):
+        raise InvalidDecision(f"Line {line_id} is {line['state']}: only held lines are appealed")
+    if conn.execute(
+        "SELECT 1 FROM payout_appeals WHERE line_id = ? AND decision IS NULL", (line_id,)
+    ).fetchone():
+        raise InvalidDecision(f"Line {line_id} already has an appeal waiting for a decision")
+    cursor = conn.execute(
+        "INSERT INTO payout_appeals (line_id, text, filed_by, filed_at) VALUES (?, ?, ?, ?)",
+        (line_id, text, who.name, now_iso()),
+    )
+    appeal_id = int(cursor.lastrowid or 0)
+    _history(conn, line_id, "appeal", who.name, text, now_iso())
+    return Appealed(appeal_id, {"appeal": appeal_id, "text": text})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a decision did: in words, the row it was about, and its audit detail."""
+
+    text: str
+    target_id: int
+    detail: dict[str, Any]
 
 
 def decide_appeal(
-    cache: Cache,
-    *,
-    actor: str,
-    roles: frozenset[Role],
-    appeal_id: int,
-    uphold: bool,
-    reason: str,
-) -> str:
+    conn: sqlite3.Connection, who: Identity, *, appeal_id: int, uphold: bool, reason: str
+) -> Outcome:
     """Uphold (the line is released if its batch is still open) or deny an appeal."""
-    require(actor, roles, "payout_appeal_decide")
+    require(who, actions.APPEAL_DECIDE)
     reason = reason.strip()
     if not reason:
         raise InvalidDecision("Deciding an appeal needs a reason")
-    with cache.transaction() as conn:
-        row = conn.execute("SELECT * FROM payout_appeals WHERE id = ?", (appeal_id,)).fetchone()
-        if row is None:
-            raise NotFound(f"There is no appeal {appeal_id}")
-        if row["decision"]:
-            raise InvalidDecision(f"Appeal {appeal_id} was already {row['decision']}")
-        if row["filed_by"] == actor:
-            raise InvalidDecision(
-                f"{actor} filed appeal {appeal_id}; another person must decide it"
-            )
-        line, batch = _line_for_change(conn, int(row["line_id"]))
-        decision = "upheld" if uphold else "denied"
-        now = now_iso()
-        conn.execute(
-            "UPDATE payout_appeals SET decision = ?, decided_by = ?, decided_at = ?, reason = ? "
-            "WHERE id = ?",
-            (decision, actor, now, reason, appeal_id),
-        )
-        outcome = f"appeal {appeal_id} {decision}"
-        if uphold and line["state"] == "held" and not _frozen(conn, batch):
-            conn.execute("UPDATE payout_lines SET state = 'ready' WHERE id = ?", (line["id"],))
-            _history(conn, int(line["id"]), "release", actor, f"appeal upheld: {reason}", now)
-            outcome += f"; line {line['id']} released into batch {batch['id']}"
-        elif uphold:
-            outcome += "; the points are on the member's balance for the next batch"
-        _history(conn, int(line["id"]), f"appeal_{decision}", actor, reason, now)
-        audit.append(
-            conn,
-            actor=actor,
-            action="payout_appeal_decide",
-            target_kind="payout_line",
-            target_id=int(line["id"]),
-            detail={"appeal": appeal_id, "decision": decision, "reason": reason},
-        )
-    return outcome
+    row = conn.execute("SELECT * FROM payout_appeals WHERE id = ?", (appeal_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"There is no appeal {appeal_id}")
+    if row["decision"]:
+        raise InvalidDecision(f"Appeal {appeal_id} was already {row['decision']}")
+    if row["filed_by"] in (who.name, who.os_user):
+        raise InvalidDecision(f"{who.name} filed appeal {appeal_id}; another person must decide it")
+    line, batch = _line_for_change(conn, int(row["line_id"]))
+    decision = "upheld" if uphold else "denied"
+    now = now_iso()
+    conn.execute(
+        "UPDATE payout_appeals SET decision = ?, decided_by = ?, decided_at = ?, reason = ? "
+        "WHERE id = ?",
+        (decision, who.name, now, reason, appeal_id),
+    )
+    outcome = f"appeal {appeal_id} {decision}"
+    if uphold and line["state"] == "held" and not _frozen(conn, batch):
+        conn.execute("UPDATE payout_lines SET state = 'ready' WHERE id = ?", (line["id"],))
+        _history(conn, int(line["id"]), "release", who.name, f"appeal upheld: {reason}", now)
+        outcome += f"; line {line['id']} released into batch {batch['id']}"
+    elif uphold:
+        outcome += "; the points are on the member's balance for the next batch"
+    _history(conn, int(line["id"]), f"appeal_{decision}", who.name, reason, now)
+    return Outcome(
+        outcome,
+        int(line["id"]),
+        {"appeal": appeal_id, "decision": decision, "reason": reason},
+    )
 
 
 def appeals(cache: Cache, *, open_only: bool = False) -> list[dict[str, Any]]:
@@ -576,52 +570,68 @@ def appeals(cache: Cache, *, open_only: bool = False) -> list[dict[str, Any]]:
 # ---- four-eyes approval -------------------------------------------------------------------
 
 
-def approve(cache: Cache, *, actor: str, roles: frozenset[Role], batch_id: int) -> str:
-    require(actor, roles, "payout_approve")
-    with cache.transaction() as conn:
-        batch = _batch_row(conn, batch_id)
-        if batch["state"] != "prepared":
-            raise InvalidDecision(f"Batch {batch_id} is already {batch['state']}")
-        if batch["prepared_by"] == actor:
-            raise InvalidDecision(
-                f"{actor} prepared batch {batch_id} and cannot approve it: four-eyes needs "
-                "another person"
-            )
-        if conn.execute(
-            "SELECT 1 FROM payout_approvals WHERE batch_id = ? AND approver = ?", (batch_id, actor)
-        ).fetchone():
-            raise InvalidDecision(
-                f"{actor} has already approved batch {batch_id}; the second approval must come "
-                "from someone else"
-            )
-        needed = _approvals_needed(conn, batch)
-        now = now_iso()
-        conn.execute(
-            "INSERT INTO payout_approvals (batch_id, approver, approved_at) VALUES (?, ?, ?)",
-            (batch_id, actor, now),
+def _persons(name: str, os_user: str | None) -> set[str]:
+    """The names one person answers to: the name, and the OS account behind an override."""
+    return {name, os_user or name}
+
+
+def same_person(name: str, os_user: str | None, who: Identity) -> bool:
+    """Whether `who` is (or acts for the same OS account as) the person recorded as name/os_user.
+
+    An override (`--as`) is the same person as its OS account: an account that prepared a batch
+    under its own name cannot approve it under another, nor the other way round. Two overrides
+    of one account are two names only, and that is all they can be: they are honoured only on a
+    cache that account owns and could edit directly (README: four-eyes on a shared host).
+    """
+    mine = _persons(who.name, who.os_user)
+    theirs = _persons(name, os_user)
+    both_overrides = who.overridden and (os_user or name) != name
+    if both_overrides:
+        return who.name == name
+    return bool(mine & theirs)
+
+
+def approve(conn: sqlite3.Connection, who: Identity, *, batch_id: int) -> Outcome:
+    """One approval of a batch; the approval that completes four-eyes approves it."""
+    require(who, actions.APPROVE)
+    batch = _batch_row(conn, batch_id)
+    if batch["state"] != "prepared":
+        raise InvalidDecision(f"Batch {batch_id} is already {batch['state']}")
+    if same_person(str(batch["prepared_by"]), batch["prepared_os_user"], who):
+        raise InvalidDecision(
+            f"{who.label} prepared batch {batch_id} (as {batch['prepared_by']}) and cannot "
+            "approve it: four-eyes needs another person"
         )
-        got = conn.execute(
-            "SELECT count(*) FROM payout_approvals WHERE batch_id = ?", (batch_id,)
-        ).fetchone()[0]
-        returned = 0
-        if got >= needed:
-            returned = _return_held(conn, batch, actor, now)
-            conn.execute(
-                "UPDATE payout_batches SET state = 'approved', approved_at = ? WHERE id = ?",
-                (now, batch_id),
+    for approver, approver_os in conn.execute(
+        "SELECT approver, approver_os_user FROM payout_approvals WHERE batch_id = ?", (batch_id,)
+    ):
+        if same_person(str(approver), approver_os, who):
+            raise InvalidDecision(
+                f"{who.label} has already approved batch {batch_id} (as {approver}); the second "
+                "approval must come from someone else"
             )
-        audit.append(
-            conn,
-            actor=actor,
-            action="payout_approve",
-            target_kind="payout_batch",
-            target_id=batch_id,
-            detail={"approval": got, "needed": needed, "returned_lines": returned},
-        )
+    needed = _approvals_needed(conn, batch)
+    now = now_iso()
+    conn.execute(
+        "INSERT INTO payout_approvals (batch_id, approver, approver_os_user, approved_at) "
+        "VALUES (?, ?, ?, ?)",
+        (batch_id, who.name, who.os_user, now),
+    )
+    got = conn.execute(
+        "SELECT count(*) FROM payout_approvals WHERE batch_id = ?", (batch_id,)
+    ).fetchone()[0]
+    returned = 0
     if got >= needed:
+        returned = _return_held(conn, batch, who.name, now)
+        conn.execute(
+            "UPDATE payout_batches SET state = 'approved', approved_at = ? WHERE id = ?",
+            (now, batch_id),
+        )
         extra = f"; {returned} held line(s) returned to balances" if returned else ""
-        return f"batch {batch_id} approved ({got} of {needed}){extra}"
-    return f"batch {batch_id}: approval {got} of {needed} recorded; it needs another approver"
+        text = f"batch {batch_id} approved ({got} of {needed}){extra}"
+    else:
+        text = f"batch {batch_id}: approval {got} of {needed} recorded; it needs another approver"
+    return Outcome(text, batch_id, {"approval": got, "needed": needed, "returned_lines": returned})
 
 
 def _return_held(conn: sqlite3.Connection, batch: sqlite3.Row, actor: str, now: str) -> int:
@@ -655,8 +665,10 @@ def _return_held(conn: sqlite3.Connection, batch: sqlite3.Row, actor: str, now: 
 
 
 def return_failed(
-    conn: sqlite3.Connection, batch: sqlite3.Row, line_id: int, actor: str, why: str
+    conn: sqlite3.Connection, who: Identity, batch: sqlite3.Row, line_id: int, why: str
 ) -> None:
+    """Give a line the provider could not pay back to its member (a `payout_return` entry)."""
+    require(who, actions.MARK_PAID)
     entry = conn.execute(
         "SELECT id, member_id, points, amount_minor FROM ledger WHERE kind = 'payout' "
         "AND line_id = ?",

@@ -1,7 +1,9 @@
-"""The one door to rewards for the console and the CLI: who is acting, with which roles.
+"""Rewards for the console and the CLI (`Desk.rewards`): reads, and every change through the door.
 
-`Desk.rewards` hands out a `Rewards` for the Desk's actor; every method checks the role in the
-domain (console.rewards.permissions) and four-eyes on the identities (console.rewards.payouts).
+Each change is a domain function that takes `who` and checks its action (console.rewards.actions,
+in console.roles.ACTION_ROLES); this facade runs it through the Desk's door, so the role check, the
+change and its one audit entry are one transaction. Four-eyes is checked on the identities
+(console.rewards.payouts.approve).
 """
 
 from __future__ import annotations
@@ -10,87 +12,72 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from console import audit
-from console.clock import now_iso
 from console.db import Cache
-from console.errors import InvalidDecision, NotFound
-from console.models import Role
+from console.door import Door
+from console.errors import NotFound
+from console.identity import Identity
+from console.rewards import actions, bans, fraud, ledger, payouts
 from console.rewards import export as exports
-from console.rewards import fraud, ledger, payouts
-from console.rewards.accrue import AccrualReport, accrue, forfeit_for_ban
+from console.rewards.accrue import AccrualReport, accrue_in
 from console.rewards.periods import parse_period
-from console.rewards.permissions import may, require
 from console.rewards.schedule import Schedule, ScheduleError, parse_schedule
+from console.rewards.schedule_store import active_schedule, load_schedule
 
-
-def active_schedule(cache: Cache) -> Schedule:
-    row = cache.one("SELECT version, body FROM reward_schedules ORDER BY id DESC LIMIT 1")
-    if row is None:
-        raise ScheduleError(
-            "No points schedule is loaded: write one (see README, Rewards) and run "
-            "`peerdesk ledger schedule FILE`"
-        )
-    return parse_schedule(str(row[1]), f"schedule {row[0]}")
-
-
-def store_schedule(cache: Cache, schedule: Schedule, actor: str) -> bool:
-    """Record a schedule version; the same version with other content is refused."""
-    with cache.transaction() as conn:
-        known = conn.execute(
-            "SELECT sha256 FROM reward_schedules WHERE version = ?", (schedule.version,)
-        ).fetchone()
-        if known:
-            if known[0] != schedule.sha256:
-                raise ScheduleError(
-                    f"Schedule version {schedule.version} is already loaded with other content; "
-                    "entries record the version, so a changed schedule needs a new version"
-                )
-            return False
-        conn.execute(
-            "INSERT INTO reward_schedules (version, body, sha256, loaded_by, loaded_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (schedule.version, schedule.text, schedule.sha256, actor, now_iso()),
-        )
-        audit.append(
-            conn,
-            actor=actor,
-            action="reward_schedule_load",
-            target_kind="reward_schedule",
-            target_id=None,
-            detail={"version": schedule.version, "sha256": schedule.sha256},
-        )
-    return True
+__all__ = ["Rewards", "active_schedule"]
 
 
 @dataclass
 class Rewards:
     cache: Cache
-    actor: str
-    roles: frozenset[Role]
+    door: Door  # the Desk's door: who acts, the role check, the audit entry
+
+    @property
+    def who(self) -> Identity:
+        return self.door.who
+
+    @property
+    def actor(self) -> str:
+        return self.door.who.name
 
     def can(self, action: str) -> bool:
-        return may(self.roles, action)
+        return self.door.can(action)
 
     # ---- schedule and ledger ----
     def load_schedule(self, path: Path) -> tuple[Schedule, bool]:
-        require(self.actor, self.roles, "schedule_load")
+        self.door.check(actions.SCHEDULE_LOAD)
         try:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise ScheduleError(f"Cannot read the schedule {path}: {error}") from error
         schedule = parse_schedule(text, str(path))
-        return schedule, store_schedule(self.cache, schedule, self.actor)
+        new = self.door.act(
+            actions.SCHEDULE_LOAD,
+            lambda conn: load_schedule(conn, self.who, schedule),
+            target_kind="reward_schedule",
+            detail=lambda new: (
+                {"version": schedule.version, "sha256": schedule.sha256} if new else None
+            ),
+        )
+        return schedule, new
 
     def schedule(self) -> Schedule:
         return active_schedule(self.cache)
 
     def accrue(self, allow_mass_reversal: bool = False) -> AccrualReport:
-        require(self.actor, self.roles, "ledger_accrue")
-        return accrue(
-            self.cache,
-            self.schedule(),
-            actor=self.actor,
-            allow_mass_reversal=allow_mass_reversal,
+        schedule = self.schedule()
+        return self.door.act(
+            actions.ACCRUE,
+            lambda conn: accrue_in(conn, schedule, AccrualReport(), allow_mass_reversal),
+            target_kind="ledger",
+            detail=lambda report: (
+                {
+                    "accrued": report.accrued,
+                    "reversed": report.reversed,
+                    "schedule": schedule.version,
+                }
+                if report.accrued or report.reversed
+                else None
+            ),
         )
 
     def verify(self) -> ledger.VerifyReport:
@@ -115,6 +102,9 @@ class Rewards:
     def lines_of(self, member_id: int, limit: int = 500) -> list[dict[str, Any]]:
         return ledger.entries_of(self.cache, member_id, limit)
 
+    def member_lines(self, member_id: int, limit: int = 500) -> ledger.MemberLedger:
+        return ledger.member_lines(self.cache, member_id, limit=limit)
+
     def balance(self, member_id: int) -> tuple[int, int]:
         return ledger.balance(self.cache, member_id)
 
@@ -123,30 +113,14 @@ class Rewards:
 
     def ban(self, member_id: int, reason: str) -> int | None:
         """Stop a member earning and reverse their whole balance (one entry); audited."""
-        require(self.actor, self.roles, "reward_ban")
-        if not reason.strip():
-            raise InvalidDecision("A ban needs a reason")
         schedule = self.schedule()
-        with self.cache.transaction() as conn:
-            if conn.execute(
-                "SELECT 1 FROM reward_bans WHERE member_id = ?", (member_id,)
-            ).fetchone():
-                raise InvalidDecision(f"Member {member_id} is already banned from rewards")
-            conn.execute(
-                "INSERT INTO reward_bans (member_id, banned_by, banned_at, reason) "
-                "VALUES (?, ?, ?, ?)",
-                (member_id, self.actor, now_iso(), reason.strip()),
-            )
-            entry = forfeit_for_ban(conn, member_id, schedule, reason.strip())
-            audit.append(
-                conn,
-                actor=self.actor,
-                action="reward_ban",
-                target_kind="member",
-                target_id=member_id,
-                detail={"reason": reason.strip(), "ledger_entry": entry},
-            )
-        return entry
+        return self.door.act(
+            actions.BAN,
+            lambda conn: bans.ban(conn, self.who, schedule, member_id=member_id, reason=reason),
+            target_kind="member",
+            target_id=member_id,
+            detail=lambda entry: {"reason": reason.strip(), "ledger_entry": entry},
+        )
 
     def checks(self, period: str) -> fraud.CheckRun:
         span = parse_period(period)
@@ -154,15 +128,17 @@ class Rewards:
 
     # ---- payouts ----
     def prepare(self, period: str, threshold_points: int | None = None) -> payouts.BatchView:
-        batch_id = payouts.prepare(
-            self.cache,
-            self.schedule(),
-            actor=self.actor,
-            roles=self.roles,
-            period=period,
-            threshold_points=threshold_points,
+        schedule = self.schedule()
+        prepared = self.door.act(
+            actions.PREPARE,
+            lambda conn: payouts.prepare(
+                conn, self.who, schedule, period=period, threshold_points=threshold_points
+            ),
+            target_kind="payout_batch",
+            target_id=lambda done: done.batch_id,
+            detail=lambda done: done.detail,
         )
-        return payouts.batch_view(self.cache, batch_id)
+        return payouts.batch_view(self.cache, prepared.batch_id)
 
     def batches(self) -> list[payouts.BatchView]:
         return payouts.batches(self.cache)
@@ -176,60 +152,82 @@ class Rewards:
     def flags(self, batch_id: int) -> list[dict[str, Any]]:
         return payouts.flags(self.cache, batch_id)
 
-    def hold(self, line_id: int, reason: str) -> None:
-        payouts.set_line_state(
-            self.cache,
-            actor=self.actor,
-            roles=self.roles,
-            line_id=line_id,
-            hold=True,
-            reason=reason,
+    def _line_state(self, line_id: int, hold: bool, reason: str) -> None:
+        self.door.act(
+            actions.HOLD if hold else actions.RELEASE,
+            lambda conn: payouts.set_line_state(
+                conn, self.who, line_id=line_id, hold=hold, reason=reason
+            ),
+            target_kind="payout_line",
+            target_id=line_id,
+            detail=lambda detail: detail,
         )
+
+    def hold(self, line_id: int, reason: str) -> None:
+        self._line_state(line_id, True, reason)
 
     def release(self, line_id: int, reason: str) -> None:
-        payouts.set_line_state(
-            self.cache,
-            actor=self.actor,
-            roles=self.roles,
-            line_id=line_id,
-            hold=False,
-            reason=reason,
-        )
+        self._line_state(line_id, False, reason)
 
     def approve(self, batch_id: int) -> str:
-        return payouts.approve(self.cache, actor=self.actor, roles=self.roles, batch_id=batch_id)
+        outcome = self.door.act(
+            actions.APPROVE,
+            lambda conn: payouts.approve(conn, self.who, batch_id=batch_id),
+            target_kind="payout_batch",
+            target_id=batch_id,
+            detail=lambda done: done.detail,
+        )
+        return outcome.text
 
     def export(
         self, batch_id: int, csv_path: Path | None, json_path: Path | None
     ) -> exports.Export:
-        return exports.export(
-            self.cache,
-            actor=self.actor,
-            roles=self.roles,
-            batch_id=batch_id,
-            csv_path=csv_path,
-            json_path=json_path,
+        self.door.check(actions.EXPORT)
+        made = exports.write(
+            self.cache.conn, self.who, batch_id=batch_id, csv_path=csv_path, json_path=json_path
         )
+        self.door.act(
+            actions.EXPORT,
+            lambda conn: exports.record(conn, self.who, batch_id=batch_id, made=made),
+            target_kind="payout_batch",
+            target_id=batch_id,
+            detail=lambda detail: detail,
+        )
+        return made
 
     def mark_results(self, batch_id: int, path: Path) -> dict[str, int]:
-        return exports.mark_results(
-            self.cache, actor=self.actor, roles=self.roles, batch_id=batch_id, path=path
+        self.door.check(actions.MARK_PAID)
+        results = exports.read_results(path)
+        outcome = self.door.act(
+            actions.MARK_PAID,
+            lambda conn: exports.mark_results(conn, self.who, batch_id=batch_id, results=results),
+            target_kind="payout_batch",
+            target_id=batch_id,
+            detail=lambda done: done.detail,
         )
+        return {k: int(v) for k, v in outcome.detail.items() if k != "file"}
 
     def appeal(self, line_id: int, text: str) -> int:
-        return payouts.appeal(
-            self.cache, actor=self.actor, roles=self.roles, line_id=line_id, text=text
+        appealed = self.door.act(
+            actions.APPEAL,
+            lambda conn: payouts.appeal(conn, self.who, line_id=line_id, text=text),
+            target_kind="payout_line",
+            target_id=line_id,
+            detail=lambda done: done.detail,
         )
+        return appealed.appeal_id
 
     def decide_appeal(self, appeal_id: int, uphold: bool, reason: str) -> str:
-        return payouts.decide_appeal(
-            self.cache,
-            actor=self.actor,
-            roles=self.roles,
-            appeal_id=appeal_id,
-            uphold=uphold,
-            reason=reason,
+        outcome = self.door.act(
+            actions.APPEAL_DECIDE,
+            lambda conn: payouts.decide_appeal(
+                conn, self.who, appeal_id=appeal_id, uphold=uphold, reason=reason
+            ),
+            target_kind="payout_line",
+            target_id=lambda done: done.target_id,
+            detail=lambda done: done.detail,
         )
+        return outcome.text
 
     def appeals(self, open_only: bool = False) -> list[dict[str, Any]]:
         return payouts.appeals(self.cache, open_only=open_only)

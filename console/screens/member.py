@@ -186,6 +186,10 @@ class MemberScreen(DeskScreen):
         self.query_one("#member-status", StatusBar).right = "? help · esc back"
         self.load()
 
+    def on_screen_resume(self) -> None:
+        if self.profile is not None:  # back from a thread: what was decided there shows
+            self.load()
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="member")
     def load(self) -> None:
         member = self.member_id
@@ -199,11 +203,12 @@ class MemberScreen(DeskScreen):
     @on(MemberLoaded)
     def _on_loaded(self, message: MemberLoaded) -> None:
         message.stop()
+        again = self.profile is not None  # a reload keeps the cursor where it was
         profile = self.profile = message.profile
         self.query_one("#member-accounts", Static).update(accounts_text(profile))
         self.query_one("#member-counts", Static).update(counts_text(profile))
         rows, self._threads, self._starts = rows_of(profile)
-        self.table.reset(len(rows), rows)
+        self.table.reset(len(rows), rows, keep_cursor=again)
         self.query_one(
             "#member-status", StatusBar
         ).left = f"Member · {one_line(profile.username)} · newest {len(rows)} lines"

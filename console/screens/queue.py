@@ -286,7 +286,9 @@ class QueueScreen(DeskScreen):
         if table.selected:
             left += f" · {len(table.selected)} selected"
         self.query_one("#queue-status", StatusBar).left = left
-        self.query_one("#queue-status", StatusBar).right = "? help · ctrl+p commands"
+        # a filter error takes the whole line (at 80 columns it needs it)
+        right = "" if self._filter_error else "? help · ctrl+p commands"
+        self.query_one("#queue-status", StatusBar).right = right
 
     # ---- the message flow ----
     @on(QueueRequested)

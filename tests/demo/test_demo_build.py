@@ -256,7 +256,8 @@ def test_planted_duplicates_point_at_real_earlier_threads(
 
 
 def test_hostile_posts_are_stored_verbatim(built: tuple[Cache, DemoSummary]) -> None:
-    """Every row in the cache equals, byte for byte, what the generator produced."""
+    """Every row in the cache equals, byte for byte, what the generator produced (the planted
+    copy-paster's answers: the earlier answer they copy)."""
     cache, summary = built
     truth = GroundTruth()
     generated = {
@@ -266,8 +267,10 @@ def test_hostile_posts_are_stored_verbatim(built: tuple[Cache, DemoSummary]) -> 
         r[0]: (r[1], r[2]) for r in cache.query("SELECT remote_id, body_text, body_raw FROM posts")
     }
     assert stored.keys() == generated.keys()
+    copied = dict(json.loads(cache.meta("demo_planted_copies") or "[]"))
+    assert len(copied) >= 2 and not copied.keys() & {str(h[2]) for h in truth.hostile}
     for remote_id, (text, raw) in stored.items():
-        post = generated[remote_id]
+        post = generated[copied.get(remote_id, remote_id)]
         assert text.encode("utf-8") == post.body_text.encode("utf-8")
         assert raw.encode("utf-8") == post.body_raw.encode("utf-8")
 

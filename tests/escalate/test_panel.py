@@ -194,7 +194,10 @@ def test_snapshot_16_colours(snap_compare: Any, desk: Desk) -> None:
     assert snap_compare(app, terminal_size=(80, 24), run_before=open_panel)
 
 
-async def test_escalated_threads_are_marked_in_the_queue_and_thread(desk: Desk) -> None:
+async def test_escalated_threads_are_marked_in_the_queue_and_thread(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PEERDESK_PREVIEW", "off")  # whole titles: no preview pane beside them
     app = PeerdeskApp(desk)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)

@@ -12,7 +12,7 @@ from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.rewards.schedule import parse_schedule
-from console.rewards.service import store_schedule
+from console.rewards.schedule_store import install_schedule
 
 SCHEDULE = """\
 version = "t1"
@@ -41,6 +41,8 @@ STAFF = {
     "tom": ["payout_approver"],
     "una": ["payout_approver"],
     "root": ["admin"],
+    "ada": ["admin"],
+    "zoe": ["moderator"],
 }
 
 
@@ -111,7 +113,8 @@ def build(cache: Cache, answers: int = 12) -> dict[str, int]:
                 "VALUES (?, 'EMAIL', ?)",
                 (member[name], f"{name}@example.com"),
             )
-    store_schedule(cache, parse_schedule(SCHEDULE), "root")
+    with cache.transaction() as conn:
+        install_schedule(conn, parse_schedule(SCHEDULE), loaded_by="root")
     return {
         **{f"member:{k}": v for k, v in member.items()},
         **{f"post:{k}": v for k, v in post.items()},
@@ -130,7 +133,7 @@ def desk_for(cache: Cache, who: str) -> Desk:
 
 @pytest.fixture
 def staff(cache: Cache, ids: dict[str, int]) -> dict[str, Desk]:
-    return {name: desk_for(cache, name) for name in ("alice", "priya", "tom", "una", "root")}
+    return {name: desk_for(cache, name) for name in ("alice", "priya", "tom", "una", "root", "ada")}
 
 
 @pytest.fixture

@@ -95,7 +95,7 @@ def test_a_malformed_schedule_is_refused_with_its_line(run, tmp_path: Path) -> N
         'version = "x2"\ncurrency = "GBP"\npoint_value = "0.001"\n[points]\nhelpful_vote = 1\n'
     )
     code, _, err = run("priya", "ledger", "schedule", str(bad))
-    assert code == 2 and "may not schedule load" in err
+    assert code == 2 and "may not reward schedule load" in err
     CONFIG_ADMIN = CONFIG + 'root = ["admin"]\n'
     (tmp_path / "config.toml").write_text(CONFIG_ADMIN)
     code, _, err = run("root", "ledger", "schedule", str(bad))

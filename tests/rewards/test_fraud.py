@@ -100,3 +100,44 @@ def test_the_demo_is_the_same_every_time(demo_file: Path, tmp_path: Path) -> Non
         ]
     finally:
         first.close()
+
+
+def test_an_answer_rejected_by_verification_holds_the_line_with_its_evidence(
+    cache: Cache, ids: dict[str, int], staff: dict[str, Desk]
+) -> None:
+    """End to end: a moderator rejects a paid accepted answer, a second confirms (four-eyes of
+    answer verification), and the next batch holds the author's line with the evidence."""
+    from console.verify.service import Verification
+    from console.verify.settings import VerifySettings
+
+    settings = VerifySettings(calibration_share=0.0)
+    post = ids["post:p1.1"]  # h2's accepted answer, with one helpful vote
+    alice = Verification(cache, staff["alice"].who, overrides=settings)
+    zoe = Verification(cache, Desk.for_cache(cache, actor="zoe").who, overrides=settings)
+    staff["priya"].rewards.accrue()
+    paid = cache.one(
+        "SELECT sum(points), count(*) FROM ledger WHERE (rule = 'accepted_answer' AND "
+        "event_key = ?) OR (rule = 'helpful_vote' AND event_key IN "
+        "(SELECT 'vote:' || id FROM votes WHERE post_id = ?))",
+        (f"post:{post}", post),
+    )
+    assert paid is not None and paid[1] == 2 and paid[0] > 0  # the accept and the vote
+    alice.reject(post, "wrong", text="the APN settings are for another network")
+    zoe.confirm(post)
+    assert cache.one("SELECT state FROM verifications WHERE post_id = ?", (post,))[0] == "rejected"
+    view = staff["priya"].rewards.prepare("2026-10")
+    [line] = [line for line in staff["priya"].rewards.lines(view.batch_id) if line.username == "h2"]
+    assert line.state == "held"
+    [flag] = [f for f in line.flags if f["check"] == "rejected_by_verification"]
+    [answer] = flag["evidence"]["answers"]
+    assert answer["post"] == post and answer["reason"] == "wrong"
+    assert answer["rejected_by"] in ("alice", "zoe")
+    assert answer["points"] == paid[0]
+    assert line.history[0]["action"] == "hold"
+    assert "rejected by verification" in line.history[0]["reason"]
+    others = [
+        line
+        for line in staff["priya"].rewards.lines(view.batch_id)
+        if any(f["check"] == "rejected_by_verification" for f in line.flags)
+    ]
+    assert others == [line]  # nobody else is flagged by it

@@ -70,14 +70,15 @@ def test_undone_events_are_reversed_with_the_reason(cache: Cache, ids: dict[str,
 def test_caps_per_thread_and_day_are_recorded(cache: Cache, ids: dict[str, int]) -> None:
     text = cache.one("SELECT body FROM reward_schedules")[0]
     from console.rewards.schedule import parse_schedule
-    from console.rewards.service import store_schedule
+    from console.rewards.schedule_store import install_schedule
 
     capped = parse_schedule(
         text.replace('version = "t1"', 'version = "t2"').replace(
             "per_thread = 40", "per_thread = 12"
         )
     )
-    store_schedule(cache, capped, "root")
+    with cache.transaction() as conn:
+        install_schedule(conn, capped, loaded_by="root")
     accrue(cache, active_schedule(cache))
     per_thread = cache.query(
         "SELECT member_id, thread_id, sum(points) FROM ledger GROUP BY 1, 2 HAVING sum(points) > 12"

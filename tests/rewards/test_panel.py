@@ -66,7 +66,7 @@ async def _prepare(pilot: Pilot[Any]) -> None:
 
 @pytest.mark.anyio
 async def test_prepare_then_four_eyes_refuses_the_preparer(panel_db: Path) -> None:
-    desk = _desk(panel_db, "root", frozenset({Role.ADMIN}))
+    desk = _desk(panel_db, "ada", frozenset({Role.ADMIN}))
     app = PeerdeskApp(desk)
     seen: list[Any] = []
     async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:

@@ -48,7 +48,7 @@ def test_only_preparers_prepare(staff: dict[str, Desk]) -> None:
 
 
 def test_four_eyes_in_the_domain(staff: dict[str, Desk]) -> None:
-    root = staff["root"].rewards  # an admin may prepare and approve, but never both
+    root = staff["ada"].rewards  # an admin may prepare and approve, but never both
     batch = root.prepare("2026-10").batch_id
     with pytest.raises(InvalidDecision, match="prepared batch .* cannot approve"):
         root.approve(batch)

@@ -47,18 +47,10 @@ def _classes_with_bindings() -> list[type]:
 
 
 def _reward_actions() -> set[str]:
-    """Rewards' actions: registered in ACTION_ROLES by console.rewards.actions where it exists;
-    in an older tree, their own table in console.rewards.permissions."""
-    for name, attribute in (
-        ("console.rewards.actions", None),
-        ("console.rewards.permissions", "REWARD_ACTIONS"),
-    ):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        return set(getattr(module, attribute)) if attribute else set()
-    return set()
+    """Rewards' actions, registered in ACTION_ROLES by console.rewards.actions."""
+    from console.rewards import actions
+
+    return set(actions.REWARD_ACTIONS)
 
 
 def test_every_domain_action_of_the_table_is_one_the_domain_checks() -> None:

@@ -36,6 +36,8 @@ class Templates:
     solved: Any
     latest_posts: Any
     directory: Any
+    likers: Any
+    admin_user: Any
 
     @property
     def post(self) -> Any:
@@ -61,6 +63,8 @@ def templates() -> Templates:
         solved=load("discourse_solved/topic_with_accepted_answer.json"),
         latest_posts=load("discourse_api_gem/posts_latest.json"),
         directory=load("api_docs_responses/users_directory_items.json"),
+        likers=load("discourse_api_gem/post_action_users.json"),
+        admin_user=load("api_docs_responses/admin_get_user.json"),
     )
 
 
@@ -89,6 +93,7 @@ class FPost:
     version: int = 1  # Discourse counts edits in `version`; `updated` moves on every change
     updated: int | None = None
     deleted: bool = False
+    likers: list[int] = field(default_factory=list)  # user ids who like the post
 
 
 @dataclass
@@ -129,6 +134,9 @@ class State:
         self.staff_sees_deleted = False  # True: deleted posts stay in streams with deleted_at
         self.already_flagged_as_invalid_access = False
         self.refuse_flags: set[int] = set()  # post ids whose flags the guardian refuses
+        self.admin_key = True  # False: /admin/users/{id}.json is not found, as for a member's key
+        self.joined: dict[int, int] = {}  # user id -> minutes (ts) the account was created
+        self.registration_ip: dict[int, str] = {}
 
     # building --------------------------------------------------------------
     def add_user(self, uid: int, name: str) -> None:
@@ -223,6 +231,8 @@ class State:
             else {"id": type_id, "count": count, "can_act": True}
             for type_id, count in sorted(post.flags.items())
         ]
+        if post.likers:
+            data["actions_summary"].append({"id": 2, "count": len(post.likers), "can_act": True})
         if with_raw:
             data["raw"] = post.raw
         return data
@@ -534,6 +544,40 @@ def _route(
             "users": [],
             "meta": {"total_rows_reviewables": len(items), "types": {}},
         }
+    if method == "GET" and path == "/post_action_users.json":
+        found = state.post(int(query.get("id", ["0"])[0]))
+        if not found or query.get("post_action_type_id") != ["2"]:
+            return 404, not_found
+        page, limit = int(query.get("page", ["0"])[0]), int(query.get("limit", ["50"])[0])
+        template = templates().likers["post_action_users"][0]
+        users = [
+            {
+                **template,
+                "id": uid,
+                "username": state.users.get(uid, f"user{uid}"),
+                "username_lower": state.users.get(uid, f"user{uid}").lower(),
+            }
+            for uid in found[1].likers[page * limit : (page + 1) * limit]
+        ]
+        return 200, {
+            "post_action_users": users,
+            "total_rows_post_action_users": len(found[1].likers),
+        }
+    match = re.fullmatch(r"/admin/users/(\d+)\.json", path)
+    if method == "GET" and match:
+        uid = int(match[1])
+        if not state.admin_key:  # Discourse's StaffConstraint: the route is not found
+            return 404, not_found
+        if uid not in state.users:
+            return 404, not_found
+        user = copy.deepcopy(templates().admin_user)
+        user.update(
+            id=uid,
+            username=state.users[uid],
+            created_at=ts(state.joined.get(uid, 0)),
+            registration_ip_address=state.registration_ip.get(uid, f"2001:db8::{uid:x}"),
+        )
+        return 200, user
     if method == "GET" and path == "/directory_items.json":
         page = int(query.get("page", ["0"])[0])
         users = sorted(state.users.items())[page * 50 : (page + 1) * 50]

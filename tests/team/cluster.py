@@ -1,4 +1,8 @@
-"""A throwaway PostgreSQL cluster for the team-store tests: initdb + pg_ctl, no TCP at all.
+"""A throwaway PostgreSQL cluster for the team-store tests: initdb + postgres, no TCP at all.
+
+The server runs as a child of the test process that started it (not daemonised by pg_ctl), and
+PR_SET_PDEATHSIG makes it shut down at once when that process dies: a killed test run leaves
+no server behind.
 
 The cluster lives in a fresh folder under /tmp, listens only on a Unix socket in that folder
 and is run by a non-root account: the current one, or (when the tests run as root, as CI does,
@@ -13,16 +17,30 @@ fixtures can create databases and roles.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
+
 CLUSTER_ACCOUNT = "pd-pgcluster"
 SUPERUSER = "postgres"
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the server's process before exec (after the switch of account, which would clear it):
+    SIGQUIT when the process that started it exits."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGQUIT)
 
 
 class ClusterUnavailable(Exception):
@@ -79,6 +97,7 @@ class Cluster:
     bindir: Path
     account: pwd.struct_passwd
     me: str = field(default_factory=lambda: pwd.getpwuid(os.geteuid()).pw_name)
+    server: subprocess.Popen[bytes] | None = None
 
     @property
     def data(self) -> Path:
@@ -101,16 +120,26 @@ class Cluster:
         return f"postgresql:///{dbname}?host={self.socket_dir}{who}"
 
     def allow(self, role: str) -> None:
-        """Let the account running the tests log in as `role` too (a pg_ident.conf line; PG 15
-        has no wildcard for the role side), then reload the server's configuration."""
+        """Let the account running the tests log in as `role` (which exists) too: a
+        pg_ident.conf line (PG 15 has no wildcard for the role side), a reload, and a wait
+        until the server has read it (a reload is asynchronous)."""
         line = f"peerdesk {self.me} {role}\n"
         ident = self.data / "pg_ident.conf"
-        if line not in ident.read_text(encoding="utf-8").splitlines(keepends=True):
-            with ident.open("a", encoding="utf-8") as handle:
-                handle.write(line)
-            reload = self._run(str(self.bindir / "pg_ctl"), "--pgdata", str(self.data), "reload")
-            if reload.returncode:
-                raise ClusterUnavailable(f"pg_ctl reload failed: {reload.stderr.strip()}")
+        if line in ident.read_text(encoding="utf-8").splitlines(keepends=True):
+            return
+        with ident.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+        assert self.server is not None
+        self.server.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                psycopg.connect(self.conninfo(user=role)).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _run(self, *argv: str) -> subprocess.CompletedProcess[str]:
         as_other = self.account.pw_uid != os.geteuid()
@@ -173,26 +202,47 @@ class Cluster:
             "peerdesk /^(.*)$ \\1\n",  # production rule: the OS account is the role
             encoding="utf-8",
         )
-        started = self._run(
-            str(self.bindir / "pg_ctl"),
-            "--pgdata",
-            str(self.data),
-            "--log",
-            str(self.logs / "server.log"),
-            "--wait",
-            "--silent",
-            "start",
-        )
-        if started.returncode:
-            log = self.logs / "server.log"
-            tail = log.read_text(errors="replace").strip().splitlines()[-2:] if log.exists() else []
-            said = " ".join([*started.stderr.split(), *" ".join(tail).split()])
-            raise ClusterUnavailable(f"pg_ctl start failed: {said}")
+        # The server is this process's child, and dies with it (PR_SET_PDEATHSIG: SIGQUIT is
+        # PostgreSQL's immediate shutdown): a test run that is killed leaves no server behind.
+        as_other = self.account.pw_uid != os.geteuid()
+        with (self.logs / "server.log").open("ab") as log:
+            self.server = subprocess.Popen(
+                [str(self.bindir / "postgres"), "-D", str(self.data)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                cwd=self.base,
+                user=self.account.pw_uid if as_other else None,
+                group=self.account.pw_gid if as_other else None,
+                extra_groups=[] if as_other else None,
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "TZ": "UTC"},
+                preexec_fn=_die_with_parent,
+            )
+        deadline = time.monotonic() + 60
+        while not self._ready():
+            if self.server.poll() is not None or time.monotonic() > deadline:
+                text = (self.logs / "server.log").read_text(errors="replace")
+                said = " ".join(" ".join(text.strip().splitlines()[-2:]).split())
+                raise ClusterUnavailable(f"postgres did not start: {said}")
+            time.sleep(0.05)
+
+    def _ready(self) -> bool:
+        """The server says so in postmaster.pid (as pg_ctl --wait reads it)."""
+        try:
+            lines = (self.data / "postmaster.pid").read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return False
+        return len(lines) >= 8 and lines[7].strip() == "ready"
 
     def stop(self) -> None:
-        self._run(
-            str(self.bindir / "pg_ctl"), "--pgdata", str(self.data), "-m", "immediate", "stop"
-        )
+        server = getattr(self, "server", None)
+        if server is not None and server.poll() is None:
+            server.send_signal(signal.SIGQUIT)  # immediate shutdown: the data is thrown away
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
         shutil.rmtree(self.base, ignore_errors=True)
 
 

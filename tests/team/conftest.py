@@ -66,7 +66,6 @@ def team_db(pg_cluster: Cluster, team_template: str) -> Iterator[str]:
 def login_role(cluster: Cluster, name: str, *peerdesk_roles: str) -> str:
     """A person's login role (cluster-wide), member of the given peerdesk_* group roles; the
     account running the tests may log in as it (`cluster.url(db, name)`)."""
-    cluster.allow(name)
     with superuser(cluster) as conn:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
         if not exists:
@@ -77,6 +76,7 @@ def login_role(cluster: Cluster, name: str, *peerdesk_roles: str) -> str:
                     sql.Identifier(f"peerdesk_{role}"), sql.Identifier(name)
                 )
             )
+    cluster.allow(name)
     return name
 
 

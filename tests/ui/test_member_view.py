@@ -163,6 +163,7 @@ async def test_M_on_a_queue_row_opens_its_authors_member_view(
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, MemberScreen)
+        assert lines(app).cursor_row == first_accepted  # reloaded, where it was
         await pilot.press("escape")
         await settle(pilot)
         assert type(app.screen).__name__ == "QueueScreen"
@@ -213,3 +214,28 @@ def test_snapshot_member_120x40(snap_compare: Any, mdesk: Desk) -> None:
 def test_snapshot_member_16_colours(snap_compare: Any, mdesk: Desk) -> None:
     app = PeerdeskApp(mdesk, theme="ansi-dark")
     assert snap_compare(app, terminal_size=(80, 24), run_before=_open_zoe)
+
+
+async def test_a_decision_made_from_the_member_view_shows_when_back(
+    mdesk: Desk, community: tuple[Path, dict[str, int]]
+) -> None:
+    ids = community[1]
+    app = PeerdeskApp(mdesk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(MemberScreen(ids["zoe"]))
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, MemberScreen) and screen.profile is not None
+        before = screen.profile.section("Decisions").count
+        await pilot.press("j", "enter")  # the second newest post: f1 (q1 is dave's claim)
+        await settle(pilot)
+        assert isinstance(app.screen, ThreadScreen) and app.screen.thread_id == ids["f1"]
+        await pilot.press("x")  # close it
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen and screen.profile is not None
+        decisions = screen.profile.section("Decisions")
+        assert decisions.count == before + 1
+        assert decisions.lines[0].text.startswith(f"close thread #{ids['f1']} by alice")

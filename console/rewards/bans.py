@@ -1,0 +1,30 @@
+"""Banning a member from rewards: they stop earning and their whole balance is reversed."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from console.clock import now_iso
+from console.errors import InvalidDecision
+from console.identity import Identity
+from console.rewards import actions
+from console.rewards.accrue import forfeit_for_ban
+from console.rewards.schedule import Schedule
+from console.roles import require
+
+
+def ban(
+    conn: sqlite3.Connection, who: Identity, schedule: Schedule, *, member_id: int, reason: str
+) -> int | None:
+    """Ban `member_id` from rewards; returns the reversal entry's id (None: nothing to reverse)."""
+    require(who, actions.BAN)
+    reason = reason.strip()
+    if not reason:
+        raise InvalidDecision("A ban needs a reason")
+    if conn.execute("SELECT 1 FROM reward_bans WHERE member_id = ?", (member_id,)).fetchone():
+        raise InvalidDecision(f"Member {member_id} is already banned from rewards")
+    conn.execute(
+        "INSERT INTO reward_bans (member_id, banned_by, banned_at, reason) VALUES (?, ?, ?, ?)",
+        (member_id, who.name, now_iso(), reason),
+    )
+    return forfeit_for_ban(conn, member_id, schedule, reason)
