@@ -303,6 +303,7 @@ def _retrieval(cache: Cache, pairs: list[tuple[int, int]], *, semantic: bool) ->
     stats = cands.VocabStats(cache.conn)
     hits = proposed = proposed_true = 0
     reciprocal = 0.0
+    allowed = 0  # pairs the product's rules let it propose at all
     for thread_id, original_id in pairs:
         found = cands.find_candidates(cache, thread_id, stats=stats, semantic=semantic)
         ranked = [r[0] for r in found]
@@ -312,9 +313,15 @@ def _retrieval(cache: Cache, pairs: list[tuple[int, int]], *, semantic: bool) ->
         chosen = [r[0] for r in found[: cands.KEEP] if r[1] >= cands.PROPOSE]
         proposed += len(chosen)
         proposed_true += original_id in chosen
+        allowed += _may_propose(cache, thread_id, original_id)
     n = len(pairs)
     return {
         "pairs": n,
+        # "never a solved/closed thread as the new duplicate of an unsolved original" (and never
+        # an original that is itself a duplicate): pairs that rule forbids cannot be recalled
+        "pairs_the_rules_allow": allowed,
+        "recall_at_10_of_allowed": round(100 * hits / allowed, 2) if allowed else None,
+        "recall_at_threshold_of_allowed": round(proposed_true / allowed, 3) if allowed else None,
         "recall_at_10": round(100 * hits / n, 2) if n else None,
         "mrr": round(100 * reciprocal / n, 2) if n else None,
         "threshold": cands.PROPOSE,
@@ -322,6 +329,17 @@ def _retrieval(cache: Cache, pairs: list[tuple[int, int]], *, semantic: bool) ->
         "precision_at_threshold": round(proposed_true / proposed, 3) if proposed else None,
         "recall_at_threshold": round(proposed_true / n, 3) if n else None,
     }
+
+
+def _may_propose(cache: Cache, thread_id: int, original_id: int) -> bool:
+    select = (
+        "SELECT id, source_id, status, created_at, duplicate_of, accepted_post_id FROM threads "
+        "WHERE id = ?"
+    )
+    new, original = cache.one(select, (thread_id,)), cache.one(select, (original_id,))
+    if new is None or original is None:
+        return False
+    return cands._pool_row_ok(original, new, thread_id, any_source=False)
 
 
 def _noise(cache: Cache, skip: set[int], *, semantic: bool) -> dict[str, Any]:

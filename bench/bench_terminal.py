@@ -455,7 +455,7 @@ def one_round(s: Session, back_keys: list[str]) -> None:
         s.press("enter", KEYS["enter"], thread_shown(title))
         s.step(back, KEYS.get(back, back.encode()), at_row("all", target), "back")
     s.press("g", b"g", at_row("all", 1))
-    s.press("/", b"/", lambda ln: any("search words" in line for line in ln))
+    s.press("/", b"/", lambda ln: any("search words" in x or "esc clears" in x for x in ln))
     for count in range(1, len(SEARCH) + 1):
         typed = SEARCH[:count]
         s.press("type a letter", typed[-1].encode(), lambda ln, t=typed: any(t in x for x in ln))

