@@ -52,6 +52,8 @@ from typing import Any
 
 import pyte
 
+from bench.bench_console import empty_config
+
 REPO = Path(__file__).resolve().parents[1]
 PEERDESK = Path(sys.executable).parent / "peerdesk"
 COLS, ROWS = 80, 24  # --size changes them (e.g. 120x40: the Queue's preview pane shows)
@@ -552,13 +554,10 @@ def ensure_cache(threads: int, cache_dir: Path, db: Path | None) -> tuple[Path, 
 
 def env_for(db: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PEERDESK_", "TEXTUAL"))}
-    config = Path(tempfile.gettempdir()) / "peerdesk-bench-empty-config.toml"
-    if not config.exists():  # an empty config: the developer's own stays out of the numbers
-        config.write_text("", encoding="utf-8")
     env.update(
         PEERDESK_DB=str(db),
         PEERDESK_USER="bench",
-        PEERDESK_CONFIG=str(config),
+        PEERDESK_CONFIG=str(empty_config()),  # the developer's own stays out of the numbers
         TERM="xterm-256color",
         COLORTERM="truecolor",
         LANG="C.UTF-8",
