@@ -72,12 +72,20 @@ def ensure_cache(threads: int, db: Path | None) -> tuple[Path, float | None]:
     return path, time.perf_counter() - started
 
 
+def empty_config() -> Path:
+    """An empty config file, so the user's own config (keys, views) does not change what is timed;
+    a named config must exist (console.config)."""
+    path = Path(tempfile.gettempdir()) / "peerdesk-bench-empty-config.toml"
+    path.touch(mode=0o600)
+    return path
+
+
 def _env(db: Path, extra: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         PEERDESK_DB=str(db),
         PEERDESK_USER="bench",
-        PEERDESK_CONFIG=str(Path(tempfile.gettempdir()) / "peerdesk-bench-no-config.toml"),
+        PEERDESK_CONFIG=str(empty_config()),
         TERM="xterm-256color",
         COLORTERM="truecolor",
         **extra,

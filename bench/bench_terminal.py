@@ -52,6 +52,8 @@ from typing import Any
 
 import pyte
 
+from bench.bench_console import empty_config
+
 REPO = Path(__file__).resolve().parents[1]
 PEERDESK = Path(sys.executable).parent / "peerdesk"
 COLS, ROWS = 80, 24  # --size changes them (e.g. 120x40: the Queue's preview pane shows)
@@ -455,7 +457,7 @@ def one_round(s: Session, back_keys: list[str]) -> None:
         s.press("enter", KEYS["enter"], thread_shown(title))
         s.step(back, KEYS.get(back, back.encode()), at_row("all", target), "back")
     s.press("g", b"g", at_row("all", 1))
-    s.press("/", b"/", lambda ln: any("search words" in line for line in ln))
+    s.press("/", b"/", lambda ln: any("search words" in x or "esc clears" in x for x in ln))
     for count in range(1, len(SEARCH) + 1):
         typed = SEARCH[:count]
         s.press("type a letter", typed[-1].encode(), lambda ln, t=typed: any(t in x for x in ln))
@@ -552,13 +554,10 @@ def ensure_cache(threads: int, cache_dir: Path, db: Path | None) -> tuple[Path, 
 
 def env_for(db: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PEERDESK_", "TEXTUAL"))}
-    config = Path(tempfile.gettempdir()) / "peerdesk-bench-empty-config.toml"
-    if not config.exists():  # an empty config: the developer's own stays out of the numbers
-        config.write_text("", encoding="utf-8")
     env.update(
         PEERDESK_DB=str(db),
         PEERDESK_USER="bench",
-        PEERDESK_CONFIG=str(config),
+        PEERDESK_CONFIG=str(empty_config()),  # the developer's own stays out of the numbers
         TERM="xterm-256color",
         COLORTERM="truecolor",
         LANG="C.UTF-8",

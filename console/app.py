@@ -20,16 +20,20 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.driver import Driver
+from textual.filter import LineFilter
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import AwaitMount
 from textual.worker import Worker, WorkerState
 
+from console.clock import now
 from console.commands import KeyActions, QueueFilters
 from console.desk import Desk
 from console.errors import PeerdeskError
-from console.messages import OutboxStatus, RefreshRequested
+from console.messages import OutboxStatus, RefreshRequested, Said
 from console.screens.keys import bindings, user_keymap
+from widgets.colours import SixteenColours, few_colours
+from widgets.message_log import MessageLog
 
 T = TypeVar("T")
 
@@ -116,6 +120,9 @@ class PeerdeskApp(App[None]):
     status_line: reactive[str] = reactive("")
     """The outbox state, shown at the right of every screen's title bar."""
     status_warning: reactive[bool] = reactive(False)
+    said: reactive[str] = reactive("", always_update=True)
+    """The last result or error, shown in every screen's status line (widgets.status_bar)."""
+    said_severity: reactive[str] = reactive("information")
 
     def __init__(self, desk: Desk, *, theme: str | None = None) -> None:
         super().__init__(driver_class=terminal_driver())
@@ -124,6 +131,9 @@ class PeerdeskApp(App[None]):
         self._ready_marker = os.environ.get("PEERDESK_BENCH_READY")
         self._times = {"app_init": time.time()}
         self._wanted_theme = theme or os.environ.get("PEERDESK_THEME")
+        # In a 16-colour terminal every colour is drawn as the one the terminal will show.
+        self._sixteen = SixteenColours(enabled=few_colours(self.console.color_system))
+        self.message_log = MessageLog()
         self.user_keys = user_keymap(desk.config)  # the config's [keys]; ConfigError if wrong
         self.set_keymap(self.user_keys)
 
@@ -162,7 +172,7 @@ class PeerdeskApp(App[None]):
         self._times["app_mounted"] = time.time()
         if self._wanted_theme:
             self.theme = self._wanted_theme
-        elif self.console.color_system in ("standard", "windows"):
+        elif few_colours(self.console.color_system):
             self.theme = "ansi-dark"
         self.sub_title = self.desk.role_notice
         self.switch_mode(PANELS[0].name)
@@ -201,6 +211,42 @@ class PeerdeskApp(App[None]):
         self.status_line = message.text
         self.status_warning = message.warning
 
+    # ---- results: the status line and the log; toasts only for errors ----
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: str = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every screen's `notify` ends here (thread-safe): the text goes to the status line
+        and the log (`L`); only an error also pops up, because it needs attention."""
+        self.post_message(Said(message, severity, title))
+        if severity == "error":
+            super().notify(
+                message,
+                title=title,
+                severity="error",
+                timeout=timeout,
+                markup=markup,
+            )
+
+    @on(Said)
+    def _on_said(self, message: Said) -> None:
+        severity = message.severity if message.severity in ("warning", "error") else "information"
+        text = f"{message.title}: {message.text}" if severity == "error" else message.text
+        self.message_log.add(now(), text, severity)  # type: ignore[arg-type]
+        self.said_severity = severity
+        self.said = text
+
+    def action_message_log(self) -> None:
+        from console.screens.message_log import MessageLogScreen
+
+        if not isinstance(self.screen, MessageLogScreen):
+            self.push_screen(MessageLogScreen(self.message_log.newest_first()))
+
     # ---- the one place worker failures end up ----
     @on(Worker.StateChanged)
     def _on_worker_state(self, event: Worker.StateChanged) -> None:
@@ -217,6 +263,10 @@ class PeerdeskApp(App[None]):
             text = f"Something went wrong ({type(error).__name__}): {error}"
         self.notify(text, title="Error", severity="error", timeout=10, markup=False)
         return text
+
+    def get_line_filters(self) -> list[LineFilter]:
+        filters = list(super().get_line_filters())
+        return [*filters, self._sixteen] if self._sixteen.enabled else filters
 
     # ---- help and palette ----
     def action_help(self) -> None:

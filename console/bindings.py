@@ -53,6 +53,14 @@ KEYS: tuple[Key, ...] = (
         tooltip="Find any action by name",
         show=False,
     ),
+    Key(
+        "app.messages",
+        "L",
+        "message_log",
+        "Messages",
+        tooltip="Recent results and errors (the status line shows the last)",
+        show=False,
+    ),
     Key("panel.queue", "1", "switch_mode('queue')", "Queue", show=False),
     Key("panel.duplicates", "D", "switch_mode('duplicates')", "Duplicates", show=False),
     Key("panel.sync", "Y", "switch_mode('sync')", "Sync", show=False),
@@ -639,8 +647,24 @@ KEYS: tuple[Key, ...] = (
     # MemberLedgerScreen (console.screens.member_ledger)
     Key("ledger.back", "escape", "back", "Back", tooltip="Back to Rewards"),
     # ConfirmScreen (console.screens.confirm)
-    Key("confirm.yes", "y,enter", "answer(True)", "Yes"),
-    Key("confirm.no", "n,escape", "answer(False)", "No"),
+    Key("confirm.yes", "y", "answer(True)", "Yes"),
+    Key("confirm.no", "n,escape", "answer(False)", "No", tooltip="No (enter on No, focused first)"),
+    Key("confirm.down", "j,down", "scroll('down')", "Scroll down", show=False),
+    Key("confirm.up", "k,up", "scroll('up')", "Scroll up", show=False),
+    Key("confirm.page_down", "pagedown", "scroll('page_down')", "Page down", show=False),
+    Key("confirm.page_up", "pageup", "scroll('page_up')", "Page up", show=False),
+    Key(
+        "confirm.switch",
+        "left,right,tab",
+        "app.focus_next",
+        "Yes/No",
+        tooltip="Move between Yes and No",
+        show=False,
+    ),
+    # MessageLogScreen (console.screens.message_log)
+    Key("log.close", "escape,L,q", "close", "Close"),
+    Key("log.down", "j,down", "scroll('down')", "Scroll down", show=False),
+    Key("log.up", "k,up", "scroll('up')", "Scroll up", show=False),
     # NoteScreen (console.screens.note)
     Key("note.cancel", "escape", "cancel", "Cancel"),
     # PromptScreen (console.screens.prompt)

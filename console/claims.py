@@ -17,6 +17,7 @@ from console.db import Cache
 from console.errors import ClaimConflict, NotFound
 from console.identity import Identity
 from console.roles import require
+from console.safe_text import printable
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,19 @@ def local_hhmm(iso_time: str) -> str:
     return parse(iso_time).astimezone().strftime("%H:%M")
 
 
+def claim_line(holder: str, expires_at: str, actor: str, *, full: bool = False) -> str:
+    """How a claim is said in the Thread header and by `peerdesk show` (`full`: with the date in
+    UTC): "claimed by dave until 12:30 — notes welcome; other decisions are theirs".
+    The holder is made printable (it is a name from the cache)."""
+    who = "you" if holder == actor else printable(holder, single_line=True)
+    line = f"claimed by {who} until {local_hhmm(expires_at)}"
+    if full:
+        line += parse(expires_at).strftime(" (%Y-%m-%d %H:%M UTC)")
+    if holder != actor:
+        line += " — notes welcome; other decisions are theirs"
+    return line
+
+
 def conflict_message(thread_id: int, holder: str, expires_at: str) -> str:
     return f"Thread {thread_id} is claimed by {holder} until {local_hhmm(expires_at)}"
 
@@ -40,6 +54,11 @@ def holder_of(cache: Cache, thread_id: int) -> Claim | None:
         (thread_id, now_iso()),
     )
     return Claim(thread_id, row[0], row[1]) if row else None
+
+
+def anyone_holds_one(cache: Cache) -> bool:
+    """Whether any thread is claimed now (the Queue shows its Claim column only then)."""
+    return cache.one("SELECT 1 FROM claims WHERE expires_at > ? LIMIT 1", (now_iso(),)) is not None
 
 
 def check_free(cache: Cache, thread_id: int, actor: str) -> None:

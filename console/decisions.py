@@ -193,7 +193,9 @@ def decide(
         batch_id = _new_batch(conn, actor, action, len(targets))
         outbox_ids = []
         for target in targets:
-            check_free(cache, kind.thread_of(conn, target), actor)
+            thread_id = kind.thread_of(conn, target)
+            if kind.changes_item:  # an internal note is welcome on a thread someone else holds
+                check_free(cache, thread_id, actor)
             change = kind.apply(conn, target, params)
             outbox_id = _write(conn, change, who=who, action=action, batch_id=batch_id)
             if outbox_id:
@@ -409,7 +411,8 @@ def undo_last(
                 "target_kind": entry["target_kind"],
                 "target_id": entry["target_id"],
             }
-            check_free(cache, int(detail["thread_id"]), actor)
+            if kind.changes_item:
+                check_free(cache, int(detail["thread_id"]), actor)
             change = kind.revert(conn, recorded)
             cancelled = outbox.cancel_open(conn, [entry["outbox_id"]]) if entry["outbox_id"] else []
             if cancelled:

@@ -2,10 +2,12 @@
 
 `generate_demo(threads, seed)` yields chunks of members, threads and posts from one
 `random.Random(seed)`; nothing reads the wall clock, the network or the environment, so the same
-seed and thread count give the same rows byte for byte. Times are relative to `REFERENCE_TIME`
-and spread over `SPAN_DAYS` before it. `build_demo(cache, ...)` writes the chunks through
-`console.ingest` only, records the ground truth in `meta`, then lets the duplicate finder propose
-candidates.
+seed, thread count and reference time give the same rows byte for byte. Times are relative to
+the reference time, by default the hour the demo is built in (`demo_reference`: the clock, which
+PEERDESK_NOW freezes, rounded down to the hour), and spread over `SPAN_DAYS` before it, so the
+Queue's ages and the SLA clocks read as they would on a live forum. `build_demo(cache, ...)`
+writes the chunks through `console.ingest` only, records the ground truth in `meta`, then lets the
+duplicate finder propose candidates.
 
 What the community holds (see console/demo_corpus.py for the text):
 - statuses: open (some unanswered), answered, solved (with an accepted answer, now and then a
@@ -38,11 +40,11 @@ from random import Random
 from typing import TypeVar
 
 from console import demo_corpus as C
+from console.clock import iso, now
 from console.db import Cache
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 
-REFERENCE_TIME = "2026-11-20T12:00:00Z"
 DEFAULT_SEED = 20261120
 DEFAULT_THREADS = 2000
 CHUNK_THREADS = 2000
@@ -56,7 +58,6 @@ MAX_REPLIES = 12
 DEFAULT_CANDIDATE_LIMIT = 2000  # newest threads given to the duplicate finder (it takes ~5 ms each)
 CANDIDATE_SLICE = 250
 
-_REF = int(datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC).timestamp())
 _DAY = 86_400
 _HOUR = 3_600
 
@@ -219,7 +220,8 @@ class _Member:
 class _Builder:
     """One pass over the threads; all randomness from one `Random(seed)`, in a fixed order."""
 
-    def __init__(self, threads: int, seed: int, truth: GroundTruth) -> None:
+    def __init__(self, threads: int, seed: int, truth: GroundTruth, reference: datetime) -> None:
+        self.ref = int(reference.timestamp())
         self.n = threads
         self.seed = seed
         self.rng = Random(seed)
@@ -238,7 +240,7 @@ class _Builder:
         self.helper_cum = list(_cumulative(1.0 / (k + 1) for k in range(len(self.helpers))))
         self.regulars = [self._member("regular", 0) for _ in range(40 + threads // 50)]
         self.hostile_members = [self._hostile_member(k) for k in range(len(HOSTILE_NAMES))]
-        self.spammers = [self._member("spammer", _REF - 60 * _DAY) for _ in range(2)]
+        self.spammers = [self._member("spammer", self.ref - 60 * _DAY) for _ in range(2)]
         self.newcomers: list[_Member] = []
         self.hostile_seen: dict[str, int] = {}
         self.answerer_ids = {m.remote_id for m in self.helpers + self.regulars}
@@ -276,7 +278,7 @@ class _Builder:
             username = self._unique(f"{first}_{C.NETWORK_SHORT}")
             display = f"{first} ({C.NETWORK_SHORT} Staff)"
             reputation, trust = self.between(8_000, 60_000), 4
-            joined = _REF - self.between(400, 2500) * _DAY
+            joined = self.ref - self.between(400, 2500) * _DAY
         elif kind == "helper":
             username = self._unique(
                 self.pick(
@@ -288,7 +290,7 @@ class _Builder:
                 )
             )
             reputation, trust = self.between(5_000, 90_000), 3
-            joined = _REF - self.between(700, 4000) * _DAY
+            joined = self.ref - self.between(700, 4000) * _DAY
         elif kind == "regular":
             username = self._unique(
                 self.pick(
@@ -300,7 +302,7 @@ class _Builder:
                 )
             )
             reputation, trust = self.between(150, 4_000), 2
-            joined = _REF - self.between(120, 3000) * _DAY
+            joined = self.ref - self.between(120, 3000) * _DAY
         elif kind == "spammer":
             username = self._unique(
                 self.pick(
@@ -337,7 +339,7 @@ class _Builder:
         self.usernames.add(username)
         member = _Member(str(self.next_member), username, "friend")
         self.next_member += 1
-        joined = _REF - (30 + 7 * k) * _DAY
+        joined = self.ref - (30 + 7 * k) * _DAY
         self.pending_members.append(
             MemberRecord(member.remote_id, username, display, 3, 0, _iso(joined))
         )
@@ -507,8 +509,8 @@ class _Builder:
     def thread(self, i: int, chunk: DemoChunk) -> None:
         rng = self.rng
         span = SPAN_DAYS * _DAY
-        created = _REF - span + int((i + rng.random()) * span / max(self.n, 1))
-        created = min(created, _REF - 300)
+        created = self.ref - span + int((i + rng.random()) * span / max(self.n, 1))
+        created = min(created, self.ref - 300)
         remote = str(i + 1)
         hostile = self.hostile_at.get(i)
         if hostile is None and rng.random() < SPAM_SHARE:
@@ -538,7 +540,7 @@ class _Builder:
         else:
             title, title_index = self._title(topic, s)
             question, details, ask = self._question(topic, s, mood, personal)
-        age = _REF - created
+        age = self.ref - created
         q_flags = 0
         reports = 0
         if mood == "angry" and rng.random() < 0.4:
@@ -649,7 +651,7 @@ class _Builder:
         for position, (author, paras, score, flags) in enumerate(posts):
             if position:
                 gap = int(rng.expovariate(1.0 / (4 * _HOUR))) + self.between(60, 900)
-                t = min(t + gap, _REF - 60 + position)
+                t = min(t + gap, self.ref - 60 + position)
             text = "\n\n".join(paras)
             raw = _cook(paras)
             pid = str(self.next_post)
@@ -925,21 +927,31 @@ _LOG_MESSAGES = (
 )
 
 
+def demo_reference(moment: datetime | None = None) -> datetime:
+    """The moment the demo's times count back from: `moment` (default: the clock, which
+    PEERDESK_NOW freezes) rounded down to the hour, so the same seed gives the same demo all
+    hour long and a demo built today has threads from today."""
+    return (moment or now()).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
 def generate_demo(
     threads: int = DEFAULT_THREADS,
     seed: int = DEFAULT_SEED,
     *,
     chunk_threads: int = CHUNK_THREADS,
     truth: GroundTruth | None = None,
+    reference: datetime | None = None,
 ) -> Iterator[DemoChunk]:
-    """The demo rows, `chunk_threads` threads at a time; the same seed gives the same rows.
+    """The demo rows, `chunk_threads` threads at a time; the same seed (and reference time, see
+    `demo_reference`) gives the same rows.
 
     `truth` (if given) is filled in as chunks are produced: planted duplicates, hostile posts,
     status counts.
     """
     if threads < 0:
         raise ValueError("threads must be 0 or more")
-    builder = _Builder(threads, seed, truth if truth is not None else GroundTruth())
+    ref = demo_reference(reference)
+    builder = _Builder(threads, seed, truth if truth is not None else GroundTruth(), ref)
     for start in range(0, max(threads, 1), chunk_threads):
         chunk = DemoChunk()
         for i in range(start, min(start + chunk_threads, threads)):
@@ -956,6 +968,7 @@ def build_demo(
     progress: Progress | None = None,
     candidate_limit: int = DEFAULT_CANDIDATE_LIMIT,
     embeddings: bool = True,
+    reference: datetime | None = None,
 ) -> DemoSummary:
     """Write the demo community into `cache` through `console.ingest`, then mark it as the demo.
 
@@ -966,12 +979,13 @@ def build_demo(
     in the background so the console opens sooner).
     """
     started = time.perf_counter()
+    ref = demo_reference(reference)
     truth = GroundTruth()
     source_id = ensure_source(cache, SOURCE_KIND, SOURCE_NAME, C.BASE_URL)
     local_ids: list[int] = []
     done = 0
     ingest_seconds = 0.0
-    for chunk in generate_demo(threads, seed, truth=truth):
+    for chunk in generate_demo(threads, seed, truth=truth, reference=ref):
         mark = time.perf_counter()
         if chunk.members:
             upsert_members(cache, source_id, chunk.members)
@@ -985,11 +999,11 @@ def build_demo(
         cache.set_meta("demo", "1")
         cache.set_meta("demo_seed", str(seed))
         cache.set_meta("demo_threads", str(threads))
-        cache.set_meta("demo_reference_time", REFERENCE_TIME)
+        cache.set_meta("demo_reference_time", iso(ref))
         cache.set_meta("demo_planted_duplicates", json.dumps(truth.planted_duplicates))
         cache.set_meta("demo_hostile", json.dumps(truth.hostile, ensure_ascii=False))
-    _plant_rewards(cache, seed)
-    _add_escalations(cache, seed)
+    _plant_rewards(cache, seed, ref)
+    _add_escalations(cache, seed, ref)
     mark = time.perf_counter()
     pairs = None
     if candidate_limit != 0 and local_ids:
@@ -1032,11 +1046,12 @@ def _plant_verification(cache: Cache) -> None:
     plant(cache)
 
 
-def _plant_rewards(cache: Cache, seed: int) -> None:
-    """The one call into rewards (console.rewards.demo): votes, planted fraud, a payout period."""
+def _plant_rewards(cache: Cache, seed: int, reference: datetime) -> None:
+    """The one call into rewards (console.rewards.demo): votes, planted fraud, a payout period
+    (the month before the reference time's)."""
     from console.rewards.demo import plant
 
-    plant(cache, seed)
+    plant(cache, seed, reference)
 
 
 def _embed_threads(cache: Cache, progress: Progress | None) -> None:
@@ -1061,8 +1076,8 @@ def _find_duplicate_candidates(cache: Cache, thread_ids: list[int], *, semantic:
     return update_candidates(cache, thread_ids, semantic=semantic)
 
 
-def _add_escalations(cache: Cache, seed: int) -> None:
+def _add_escalations(cache: Cache, seed: int, reference: datetime) -> None:
     """The one call into escalation (console.escalate): its demo history, every kind of rule."""
     from console.escalate.demo import add_demo_escalations
 
-    add_demo_escalations(cache, REFERENCE_TIME, seed)
+    add_demo_escalations(cache, iso(reference), seed)

@@ -15,7 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from console import audit, claims, decisions, members, outbox, previews, sources, store
+from console import (
+    audit,
+    batch_preview,
+    claims,
+    decisions,
+    members,
+    outbox,
+    previews,
+    read_only,
+    sources,
+    store,
+)
+from console.batch_preview import BatchPreview
 from console.config import Config, load_config
 from console.db import Cache, open_cache
 from console.door import Door
@@ -135,7 +147,7 @@ class Desk:
         if self.demo and self.who.roles == frozenset(Role):
             text = f"demo community: {who} has every role"
         elif not self.who.roles:
-            text = f"{who} has no role: read-only (roles come from {self.who.roles_from})"
+            text = f"{who} has no role: read-only"
         else:
             text = f"{who}: " + ", ".join(sorted(r.value for r in self.who.roles))
         return text
@@ -149,8 +161,15 @@ class Desk:
                 "every audit entry records your OS user too"
             )
         lines.append(f"roles from: {self.who.roles_from}")
+        if self.read_only_notice:
+            lines.append(self.read_only_notice[1])
         lines.extend(f"note: {notice}" for notice in self.who.notices)
         return lines
+
+    @property
+    def read_only_notice(self) -> tuple[str, str] | None:
+        """For a user with no role: that nothing can be changed, and which file gives roles."""
+        return read_only.notice(self.who, self.config.path)
 
     @property
     def escalations(self) -> Escalations:
@@ -189,8 +208,22 @@ class Desk:
         """One window of a long post's text (the console pages through huge posts)."""
         return store.post_body(self.cache, post_id, start, length)
 
-    def threads_by_same_author(self, thread_id: int) -> list[int]:
-        return store.open_threads_by_author_of(self.cache, thread_id)
+    def threads_by_same_author(
+        self, thread_id: int, within: QueueFilter | None = None
+    ) -> list[int]:
+        """The open threads by `thread_id`'s author, among those `within` shows (the Queue's
+        filter and search: only threads the moderator can see there)."""
+        return store.open_threads_by_author_of(self.cache, thread_id, within)
+
+    def queue_shape(self) -> tuple[int, bool]:
+        """How many sources the cache holds and whether anyone holds a claim (what the Queue
+        needs to know to leave out columns that would say nothing)."""
+        row = self.cache.one("SELECT count(*) FROM sources")
+        return (int(row[0]) if row else 0), claims.anyone_holds_one(self.cache)
+
+    def batch_preview(self, action: str, target_ids: list[int]) -> BatchPreview:
+        """What a decision on `target_ids` will touch and where it will be sent (reads only)."""
+        return batch_preview.preview(self.cache, action, target_ids)
 
     def preview(self, thread_id: int) -> previews.ThreadPreview:
         """The Queue's preview pane: question, latest reply, flags, claim (console.previews)."""

@@ -9,6 +9,7 @@
     RefreshRequested (the `r` key and a periodic timer)       → QueueRequested / ThreadRequested
     OutboxStatus    (worker: Desk.waiting_actions, sync status) → the header
     WorkFailed      (a worker died: the app has told the user; the screen may tidy up)
+    Said            (any `notify`: the status line and the log (L); errors also as a toast)
 
 Workers post these from their threads; only handlers on the UI thread change widgets.
 """
@@ -134,3 +135,13 @@ class WorkFailed(Message):
         super().__init__()
         self.group = group
         self.error = error
+
+
+class Said(Message):
+    """A result or an error for the moderator: shown in the status line, kept in the log."""
+
+    def __init__(self, text: str, severity: str = "information", title: str = "") -> None:
+        super().__init__()
+        self.text = text
+        self.severity = severity
+        self.title = title

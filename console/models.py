@@ -57,6 +57,7 @@ class PostView:
     hidden_reason: str | None
     flag_count: int
     body_length: int | None = None  # characters in the whole post when `body` is a window of it
+    author_name: str | None = None  # the author's display name, when the platform gives one
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class ThreadView:
     claim_expires_at: str | None = None
     duplicate_of: int | None = None
     escalations: tuple[str, ...] = ()  # its open escalations, one line each (console.escalate)
+    author_name: str | None = None  # the author's display name, when the platform gives one
 
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ is ~6x slower, and imports make millions
@@ -167,3 +169,12 @@ class OutboxItem:
     last_error: str | None
     created_at: str
     updated_at: str
+
+
+def member_label(username: str, display_name: str | None) -> str:
+    """How a member is named on screen: "Carol Ng (carol)", or the username alone when the
+    display name adds nothing. Raw text: the caller makes it printable."""
+    name = (display_name or "").strip()
+    if not name or name.casefold() == username.casefold():
+        return username
+    return f"{name} ({username})"

@@ -9,7 +9,7 @@ import json
 import re
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
 PREFIX_FROM = 3  # the last word is matched as a prefix once it has this many characters
+MAX_AUTHOR_SELECTION = 1000  # threads `A` selects at most
 SEARCH_REACH = 300  # newest matches read from each full-text index beyond the page asked for
 
 
@@ -358,7 +359,8 @@ def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> Thread
     it pages through it with `post_body`."""
     head = cache.one(
         "SELECT t.*, s.name AS source, s.kind AS source_kind, "
-        "coalesce(m.username, '(unknown)') AS author, c.holder, c.expires_at AS claim_expires "
+        "coalesce(m.username, '(unknown)') AS author, m.display_name AS author_name, "
+        "c.holder, c.expires_at AS claim_expires "
         "FROM threads t JOIN sources s ON s.id = t.source_id "
         "LEFT JOIN members m ON m.id = t.author_id "
         "LEFT JOIN claims c ON c.thread_id = t.id AND c.expires_at > ? WHERE t.id = ?",
@@ -383,6 +385,7 @@ def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> Thread
             body_length=(
                 _length(cache, r["id"]) if window is not None and len(r["body"]) > window else None
             ),
+            author_name=r["author_name"],
         )
         for r in cache.query(
             "SELECT p.id, p.remote_id, p.position, p.created_at, p.score, p.hidden, "
@@ -395,7 +398,7 @@ def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> Thread
                 # time, never twice at once
                 else "substr(p.body_text, 1, :window + 1) AS body, "
             )
-            + "coalesce(m.username, '(unknown)') AS author, "
+            + "coalesce(m.username, '(unknown)') AS author, m.display_name AS author_name, "
             "coalesce(m.reputation, 0) AS reputation FROM posts p "
             "LEFT JOIN members m ON m.id = p.author_id WHERE p.thread_id = :thread "
             "ORDER BY p.position, p.id",
@@ -427,6 +430,7 @@ def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> Thread
         claim_expires_at=head["claim_expires"],
         duplicate_of=head["duplicate_of"],
         escalations=thread_lines(cache, thread_id),
+        author_name=head["author_name"],
     )
 
 
@@ -445,11 +449,21 @@ def post_body(cache: Cache, post_id: int, start: int, length: int) -> str:
     return str(row[0])
 
 
-def open_threads_by_author_of(cache: Cache, thread_id: int) -> list[int]:
-    """Ids of the Queue threads started by the author of `thread_id` (itself included)."""
-    rows = cache.query(
-        "SELECT t.id FROM threads t WHERE t.in_queue = 1 AND t.status IN ('open', 'answered') "
-        "AND t.author_id = (SELECT author_id FROM threads WHERE id = ?) ORDER BY t.urgency DESC",
-        (thread_id,),
-    )
-    return [r[0] for r in rows]
+def open_threads_by_author_of(
+    cache: Cache, thread_id: int, within: QueueFilter | None = None
+) -> list[int]:
+    """Ids of the open Queue threads started by the author of `thread_id` (itself included);
+    with `within`, only those that filter (and search) shows."""
+    author = cache.one("SELECT author_id FROM threads WHERE id = ?", (thread_id,))
+    if author is None or author[0] is None:
+        return []
+    if within is None:
+        rows = cache.query(
+            "SELECT t.id FROM threads t WHERE t.in_queue = 1 "
+            "AND t.status IN ('open', 'answered') AND t.author_id = ? ORDER BY t.urgency DESC",
+            (author[0],),
+        )
+        return [r[0] for r in rows]
+    flt = replace(within, author_id=int(author[0]))
+    items = queue(cache, flt, limit=MAX_AUTHOR_SELECTION)
+    return [i.thread_id for i in items if i.status in ("open", "answered")]

@@ -53,6 +53,16 @@ def require_tool(name: str) -> str:
     raise AssertionError  # unreachable
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _frozen_clock_for_the_session() -> Iterator[None]:
+    """Module-scoped fixtures (a demo built once for a module) see the frozen clock too: the
+    demo's times count back from the clock, and `_isolated` below only starts with each test."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PEERDESK_NOW", FROZEN_NOW)
+        env.setenv("TZ", "UTC")
+        yield
+
+
 @pytest.fixture
 def env_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The test's own config and roles file live here (not in tmp_path, which tests list)."""

@@ -37,6 +37,7 @@ class Column:
     label: str
     width: int | None = None
     align: Literal["left", "right"] = "left"
+    cell: int | None = None  # which cell of a row it shows (default: its own position)
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,21 @@ class LazyTable(ScrollView, can_focus=True):
         # (row index, under the cursor, focused, width); emptied whenever rows or styles change.
         self._strips: dict[tuple[int, bool, bool, int], Strip] = {}
         self._drawn_cursor = 0
+
+    # ---- what is shown ----
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        """Show other columns of the same rows (e.g. fewer on a narrow terminal)."""
+        columns = tuple(columns)
+        if columns != self.columns:
+            self.columns = columns
+            self._strips.clear()
+            self.refresh()
+
+    def set_empty_text(self, text: str) -> None:
+        """What an empty table says (wrapped to the table's width)."""
+        if text != self.empty_text:
+            self.empty_text = text
+            self.refresh()
 
     # ---- data in ----
     def reset(
@@ -411,12 +427,13 @@ class LazyTable(ScrollView, can_focus=True):
         rest = max(1, width - fixed)
         return [c.width if c.width is not None else rest for c in self.columns]
 
-    def _line(self, cells: Sequence[str | Text], width: int) -> Text:
+    def _line(self, cells: Sequence[str | Text], width: int, *, labels: bool = False) -> Text:
         line = Text(no_wrap=True, overflow="ellipsis", end="")
         for index, (column, cell_width) in enumerate(
             zip(self.columns, self._widths(width), strict=False)
         ):
-            cell = cells[index] if index < len(cells) else ""
+            at = index if column.cell is None or labels else column.cell
+            cell = cells[at] if at < len(cells) else ""
             text = cell.copy() if isinstance(cell, Text) else Text(str(cell))
             text.plain = text.plain.replace("\n", " ").replace("\r", " ").replace("\t", " ")
             text.truncate(cell_width, overflow="ellipsis")
@@ -443,11 +460,12 @@ class LazyTable(ScrollView, can_focus=True):
             return self._header(width, base)
         index = round(self.scroll_y) + y - 1
         if self.total == 0:
-            text = self.empty_text if (y == 1 and self.loaded) else ""
-            if not self.loaded and y == 1:
-                text = "Loading…"
             style = base + self.get_component_rich_style("lazy-table--placeholder")
-            return self._strip(Text(text), width, style)
+            if not self.loaded:
+                return self._strip(Text("Loading…" if y == 1 else ""), width, style)
+            lines = Text(self.empty_text).wrap(self.app.console, max(1, width - 1))
+            line = lines[y - 1] if y - 1 < len(lines) else Text("")
+            return self._strip(line, width, style)
         if index >= self.total:
             return Strip.blank(width, base)
         row = self.row_at(index)
@@ -483,7 +501,7 @@ class LazyTable(ScrollView, can_focus=True):
     def _header(self, width: int, base: Style) -> Strip:
         style = base + self.get_component_rich_style("lazy-table--header")
         line = Text(" ", no_wrap=True, end="")
-        line.append_text(self._line([c.label for c in self.columns], width - 1))
+        line.append_text(self._line([c.label for c in self.columns], width - 1, labels=True))
         if self.total:
             where = f" {self.cursor_row + 1:,}/{self.total:,} "
             if not self.exact:

@@ -1,10 +1,17 @@
-"""A one-line bar: text on the left, text on the right, both literal (never markup)."""
+"""A one-line bar: text on the left, text on the right, both literal (never markup).
+
+It also shows the app's last message (a decision saved, a refusal, an error), if the app has the
+reactives named by `message_attribute` and `severity_attribute`: the message takes the right-hand
+side, so results have one place, the status line, on every screen.
+"""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
+
+MARKS = {"warning": "! ", "error": "✗ "}
 
 
 class StatusBar(Widget):
@@ -20,27 +27,50 @@ class StatusBar(Widget):
 
     left: reactive[str] = reactive("")
     right: reactive[str] = reactive("")
+    message: reactive[str] = reactive("")
+    severity: reactive[str] = reactive("information")
 
     def __init__(
         self,
         left: str = "",
         right: str = "",
         *,
+        message_attribute: str | None = "said",
+        severity_attribute: str = "said_severity",
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.set_reactive(StatusBar.left, left)
         self.set_reactive(StatusBar.right, right)
+        self.message_attribute = message_attribute
+        self.severity_attribute = severity_attribute
+
+    def on_mount(self) -> None:
+        app = self.app
+        if self.message_attribute and hasattr(app, self.message_attribute):
+            self.watch(app, self.message_attribute, self._follow_message)
+
+    def _follow_message(self, *_: object) -> None:
+        app = self.app
+        self.severity = str(getattr(app, self.severity_attribute, "information"))
+        self.message = str(getattr(app, self.message_attribute or "", ""))
 
     def render(self) -> Text:
         width = self.content_region.width or 80
-        right = Text(self.right, no_wrap=True)
-        right.truncate(max(0, width // 2), overflow="ellipsis")
-        room = max(0, width - right.cell_len - (1 if self.right else 0))
+        if self.message:
+            right = Text(MARKS.get(self.severity, ""), style="bold")
+            right.append(self.message, style="bold" if self.severity != "information" else "")
+            room = width - min(Text(self.left).cell_len, width // 3) - 1
+        else:
+            right = Text(self.right)
+            room = width // 2
+        right.no_wrap = True
+        right.truncate(max(0, room), overflow="ellipsis")
+        space = max(0, width - right.cell_len - (1 if right.plain else 0))
         left = Text(self.left, no_wrap=True)
-        left.truncate(room, overflow="ellipsis", pad=True)
-        if self.right:
+        left.truncate(space, overflow="ellipsis", pad=True)
+        if right.plain:
             left.append(" ")
         left.append_text(right)
         return left

@@ -33,7 +33,7 @@ class TitleBar(StatusBar):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        super().__init__(id=id, classes=classes)
+        super().__init__(message_attribute=None, id=id, classes=classes)
         self.status_attribute = status_attribute
         self.warning_attribute = warning_attribute
 

@@ -8,14 +8,16 @@ full disk); nothing prints a traceback at a user.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
 from pathlib import Path
 
-from console.cli import team_cmd
 from console.desk import StorageFailure, storage_failure_text
 from console.errors import PeerdeskError
+from console.paths import DB_ENV
+from console.team.location import is_team_url
 from sync import logs
 
 # Modules that add subcommands; each defines register(subparsers).
@@ -83,6 +85,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _may_name_team_store(raw: list[str]) -> bool:
+    """Whether a postgresql:// URL appears in the arguments or PEERDESK_DB (team_cmd decides
+    what it means); importing team_cmd costs ~0.4 s (psycopg), which a console start or a
+    command on a SQLite cache does not need."""
+    return is_team_url(os.environ.get(DB_ENV)) or any(
+        is_team_url(item.removeprefix("--db=")) for item in raw
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logs.setup()  # library logging goes to a rotated file, never the terminal or the screen
@@ -95,7 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # a postgresql:// database (--db or PEERDESK_DB): the team store, for the commands
         # that support it; every other command refuses in one line (console/cli/team_cmd.py)
         raw = list(sys.argv[1:] if argv is None else argv)
-        handler = team_cmd.route_team_store(args, team_cmd.raw_db_argument(raw), handler)
+        if _may_name_team_store(raw):  # only then: team_cmd imports the PostgreSQL driver
+            from console.cli import team_cmd
+
+            handler = team_cmd.route_team_store(args, team_cmd.raw_db_argument(raw), handler)
         return int(handler(args) or 0)
     except PeerdeskError as error:
         print(f"peerdesk: {error}", file=sys.stderr)

@@ -7,10 +7,12 @@ import json
 import sys
 from typing import Any
 
+from console.claims import claim_line
 from console.decisions import DEFAULT_ORIGIN
 from console.desk import Desk, QueueFilter
 from console.errors import ConfigError, InvalidDecision
 from console.filters import parse_filter
+from console.models import member_label
 from console.safe_text import clip, printable
 
 
@@ -74,11 +76,15 @@ def cmd_show(args: argparse.Namespace) -> int:
     desk = open_desk(args)
     view = desk.thread(args.thread)
     print(f"#{view.thread_id} [{view.status}] {printable(view.title, single_line=True)}")
-    print(f"source {view.source} · started by {view.author} · {view.created_at}")
+    author = printable(member_label(view.author, view.author_name), single_line=True)
+    print(f"source {view.source} · started by {author} · {view.created_at}")
+    if view.claimed_by and view.claim_expires_at:
+        print(claim_line(view.claimed_by, view.claim_expires_at, desk.actor, full=True))
     for post in view.posts:
         marks = " ✔ accepted" if post.accepted else ""
         marks += f" (hidden: {post.hidden_reason})" if post.hidden else ""
-        print(f"\n--- post {post.post_id} by {post.author} ({post.score:+d}){marks}")
+        by = printable(member_label(post.author, post.author_name), single_line=True)
+        print(f"\n--- post {post.post_id} by {by} ({post.score:+d}){marks}")
         print(printable(clip(post.body, args.max_chars)))
     for note in view.notes:
         print(f"\n--- internal note by {note.author}: {printable(note.body)}")

@@ -6,16 +6,16 @@
 - up-votes behind every answer's score, cast by ordinary members soon after the answer;
 - a registration-IP signal per member (2001:db8::/32, the documentation range) and an example.com
   payout address for nearly everyone;
-- the schedule `demo-2026.2` and the ledger accrued from it, so October 2026 is a payout period
-  ready to prepare;
+- the schedule `demo-2026.2` and the ledger accrued from it, so the month before the demo's
+  reference time (October 2026 for the tests' frozen clock) is a payout period ready to prepare;
 - fraud with ground truth in meta `demo_planted_fraud` ({check: [member usernames]}), made out of
   the generated forum so its thread, post and member counts stay as asked: some accepted answers
-  of October change hands to a voting ring, a member with sock puppets (five accounts made the
+  of the period change hands to a voting ring, a member with sock puppets (five accounts made the
   same evening, sharing a registration IP, voting for them), a second account answering its
-  owner's questions, a copy-paster (October answers replaced by verbatim copies of other members'
-  earlier accepted answers, greeting to their asker included: the one change to the generated
-  text, listed in meta `demo_planted_copies`) and a member with a burst
-  of answers in the last week of October; a small demo plants what its October can hold;
+  owner's questions, a copy-paster (the period's answers replaced by verbatim copies of other
+  members' earlier accepted answers, greeting to their asker included: the one change to the
+  generated text, listed in meta `demo_planted_copies`) and a member with a burst
+  of answers in the last week of the period; a small demo plants what its period can hold;
 - demo staff identities in meta `demo_staff` for trying four-eyes (the demo gives everyone every
   role; four-eyes is about who, not which role): priya prepares, tom and una approve.
 """
@@ -55,8 +55,29 @@ second_approver_over = "250.00"
 """
 
 STAFF = {"priya": "payout_preparer", "tom": "payout_approver", "una": "payout_approver"}
-PERIOD = "2026-10"
-_OCT = datetime(2026, 10, 1, tzinfo=UTC)
+DEFAULT_REFERENCE = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+
+class _Calendar:
+    """The payout period (the calendar month before the reference time's) and the windows the
+    planted fraud is drawn from, as ISO dates."""
+
+    def __init__(self, reference: datetime) -> None:
+        reference = reference.astimezone(UTC)
+        end = reference.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        start = (end - timedelta(days=1)).replace(day=1)
+        self.period = start.strftime("%Y-%m")
+        self.start, self.end = _day(start), _day(end)
+        self.main_end = _day(end - timedelta(days=3))  # the period but its last three days
+        self.late_start = _day(end - timedelta(days=7))  # its last week
+        self.before = _day(start - timedelta(days=42))  # six weeks before it
+        self.earlier = _day(start - timedelta(days=61))  # two months before it
+        self.evening = start - timedelta(days=19) + timedelta(hours=21, minutes=5)
+        self.latest = reference - timedelta(hours=1)  # no vote after the demo was built
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d")
 
 
 def _iso(moment: datetime) -> str:
@@ -66,8 +87,9 @@ def _iso(moment: datetime) -> str:
 class _Planter:
     """Plants fraud into the generated forum by changing who wrote some accepted answers."""
 
-    def __init__(self, cache: Cache, seed: int) -> None:
+    def __init__(self, cache: Cache, seed: int, calendar: _Calendar) -> None:
         self.cache = cache
+        self.cal = calendar
         self.rng = Random(seed ^ 0x5EED)
         self.source = int(str(_first(cache, "SELECT id FROM sources WHERE name = 'demo'")))
         self.truth: dict[str, list[str]] = {}
@@ -117,6 +139,11 @@ class _Planter:
                 return member
         return None
 
+    def later(self, at: str, hours: int) -> str:
+        """`hours` after `at`, but never after the demo was built."""
+        moment = datetime.fromisoformat(at.replace("Z", "+00:00")) + timedelta(hours=hours)
+        return _iso(min(moment, self.cal.latest))
+
     def name(self, member: int) -> str:
         return str(_first(self.cache, "SELECT username FROM members WHERE id = ?", (member,)))
 
@@ -141,14 +168,15 @@ class _Planter:
     # ---- planted fraud ----
     def ring(self, each: int) -> None:
         members = [m for m in (self.person(), self.person(), self.person()) if m is not None]
-        posts = {m: self.take(each, "2026-10-01", "2026-10-29", m) for m in members}
+        cal = self.cal
+        posts = {m: self.take(each, cal.start, cal.main_end, m) for m in members}
         if len(members) < 3 or any(len(p) < 4 for p in posts.values()):
             return
         for voter in members:
             for author in members:
                 if voter != author:
                     for post, _, at in posts[author]:
-                        self.votes.append((post, voter, _later(at, 2)))
+                        self.votes.append((post, voter, self.later(at, 2)))
         self.truth["voting_ring"] = sorted(self.name(m) for m in members)
 
     def puppets(self, each: int) -> None:
@@ -156,10 +184,10 @@ class _Planter:
         puppets = [p for p in (self.person() for _ in range(5)) if p is not None]
         if target is None or len(puppets) < 5:
             return
-        posts = self.take(each, "2026-10-01", "2026-10-29", target)
+        posts = self.take(each, self.cal.start, self.cal.main_end, target)
         if len(posts) < 4:
             return
-        evening = datetime(2026, 9, 12, 21, 5, tzinfo=UTC)
+        evening = self.cal.evening
         with self.cache.transaction() as conn:
             for k, puppet in enumerate(puppets):
                 conn.execute(
@@ -168,14 +196,14 @@ class _Planter:
                 )
                 self.signals.append((puppet, "registration_ip", "2001:db8:bad:1::7"))
                 for post, _, at in self.rng.sample(posts, max(4, len(posts) - 2)):
-                    self.votes.append((post, puppet, _later(at, 3)))
+                    self.votes.append((post, puppet, self.later(at, 3)))
         self.truth["sock_puppets"] = [self.name(target)]
 
     def self_answer(self, own: int, others: int) -> None:
         owner, second = self.person(), self.person()
         if owner is None or second is None:
             return
-        posts = self.take(own, "2026-10-01", "2026-10-29", second)
+        posts = self.take(own, self.cal.start, self.cal.main_end, second)
         if len(posts) < 2:
             return
         with self.cache.transaction() as conn:
@@ -185,7 +213,7 @@ class _Planter:
                     "UPDATE posts SET author_id = ? WHERE thread_id = ? AND position = 0",
                     (owner, thread),
                 )
-        self.take(others, "2026-10-01", "2026-10-29", second)
+        self.take(others, self.cal.start, self.cal.main_end, second)
         for member in (owner, second):
             self.signals.append((member, "registration_ip", "2001:db8:77:5::12"))
         self.truth["self_answer"] = [self.name(second)]
@@ -198,11 +226,11 @@ class _Planter:
         copier = self.person()
         if copier is None:
             return
-        mine = self.take(copies, "2026-10-01", "2026-10-29", copier)
+        mine = self.take(copies, self.cal.start, self.cal.main_end, copier)
         earlier = [
             a
             for a in self.answers
-            if "2026-08-01" <= str(a[4]) < "2026-10-01"
+            if self.cal.earlier <= str(a[4]) < self.cal.start
             and int(a[0]) not in self.taken
             and a[3] not in self.planted
         ]
@@ -228,7 +256,7 @@ class _Planter:
                 conn.execute(
                     "INSERT INTO post_fts (rowid, body) VALUES (?, ?)", (post, fts_text(body_text))
                 )
-        self.take(others, "2026-10-01", "2026-10-29", copier)
+        self.take(others, self.cal.start, self.cal.main_end, copier)
         self.truth["copy_paste"] = [self.name(copier)]
 
     def _particular(self, post: int) -> bool:
@@ -244,8 +272,8 @@ class _Planter:
         member = self.person()
         if member is None:
             return
-        self.take(2, "2026-08-20", "2026-10-01", member)
-        if len(self.take(late, "2026-10-25", "2026-11-01", member)) >= 8:
+        self.take(2, self.cal.before, self.cal.start, member)
+        if len(self.take(late, self.cal.late_start, self.cal.end, member)) >= 8:
             self.truth["burst"] = [self.name(member)]
 
     # ---- organic votes, signals, payees ----
@@ -274,7 +302,7 @@ class _Planter:
                         self.source,
                         int(post_id),
                         voter,
-                        _later(str(created), self.rng.randrange(1, 72)),
+                        self.later(str(created), self.rng.randrange(1, 72)),
                     )
                 )
         return rows
@@ -320,7 +348,7 @@ class _Planter:
             self.cache.set_meta("demo_planted_fraud", json.dumps(self.truth, sort_keys=True))
             self.cache.set_meta("demo_planted_copies", json.dumps(self.copied))
             self.cache.set_meta("demo_staff", json.dumps(STAFF, sort_keys=True))
-            self.cache.set_meta("demo_payout_period", PERIOD)
+            self.cache.set_meta("demo_payout_period", self.cal.period)
 
 
 def _first(cache: Cache, sql: str, params: tuple[object, ...] = ()) -> object:
@@ -330,14 +358,10 @@ def _first(cache: Cache, sql: str, params: tuple[object, ...] = ()) -> object:
     return row[0]
 
 
-def _later(at: str, hours: int) -> str:
-    moment = datetime.fromisoformat(at.replace("Z", "+00:00")) + timedelta(hours=hours)
-    return _iso(min(moment, datetime(2026, 11, 20, 11, tzinfo=UTC)))
-
-
-def plant(cache: Cache, seed: int) -> dict[str, list[str]]:
-    """Add the rewards part of the demo; returns the planted fraud's ground truth."""
-    planter = _Planter(cache, seed)
+def plant(cache: Cache, seed: int, reference: datetime = DEFAULT_REFERENCE) -> dict[str, list[str]]:
+    """Add the rewards part of the demo (its period: the month before `reference`, the demo's
+    reference time); returns the planted fraud's ground truth."""
+    planter = _Planter(cache, seed, _Calendar(reference))
     planter.burst(late=9)
     planter.ring(each=8)
     planter.puppets(each=8)

@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
+from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from console.batch_preview import BatchPreview
 from console.bindings import BY_ID, role_table
 from console.claims import local_hhmm
 from console.decisions import acting_from
@@ -28,11 +31,48 @@ from console.messages import (
     UndoPreviewed,
     WorkFailed,
 )
+from console.safe_text import printable
 from console.screens.confirm import ConfirmScreen
 
 T = TypeVar("T")
 
 NOUNS = {"close": "Close", "reopen": "Reopen", "hide_post": "Hide as spam"}
+
+
+class BatchPreviewed(Message):
+    """What a batch decision will touch, read before asking to confirm it."""
+
+    def __init__(self, decision: Decision, preview: BatchPreview, what: str) -> None:
+        super().__init__()
+        self.decision = decision
+        self.preview = preview
+        self.what = what
+
+
+def batch_items(preview: BatchPreview) -> Text:
+    """One line per item a batch touches, where it goes before what it is (a long title is cut,
+    never the destination): "#12     open      → forum  PAC code never arrived"."""
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
+    for index, item in enumerate(preview.items):
+        if index:
+            text.append("\n")
+        post = item.post_author is not None and item.target_id != item.thread_id
+        if post:
+            text.append(f"post {item.target_id} ", style="bold")
+        else:
+            text.append(f"#{item.thread_id:<6} ", style="bold")
+            text.append(f"{item.status:<9} ")
+        text.append(f"→ {printable(item.source, single_line=True)}", style="dim")
+        if not item.sent:
+            text.append(" (kept in peerdesk)", style="dim")
+        text.append("  ")
+        if post:
+            author = printable(item.post_author or "", single_line=True)
+            text.append(f"by {author} in #{item.thread_id}: ")
+            text.append(printable(item.post_start or "", single_line=True), style="dim")
+        else:
+            text.append(printable(item.title, single_line=True))
+    return text
 
 
 class DeskHost(Protocol):
@@ -126,14 +166,34 @@ class DeskScreen(Screen[None]):
         if count == 1:
             self.post_message(DecisionMade(decision))
             return
-        noun = f"{what}s"
-        question = f"{NOUNS.get(action, action)} {count} {noun}?"
+        self.preview_batch(decision, what)
+
+    @work(thread=True, exit_on_error=False, group="decision")
+    def preview_batch(self, decision: Decision, what: str) -> None:
+        """Read what a batch will touch, for its confirmation."""
+        action, ids = decision.action, list(decision.target_ids)
+        preview = self.host.call_desk(lambda desk: desk.batch_preview(action, ids))
+        self.post_message(BatchPreviewed(decision, preview, what))
+
+    @on(BatchPreviewed)
+    def _on_batch_previewed(self, message: BatchPreviewed) -> None:
+        message.stop()
+        decision, preview = message.decision, message.preview
+        count = len(preview.items)
+        question = f"{NOUNS.get(decision.action, decision.action)} {count} {message.what}s?"
 
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.post_message(DecisionMade(decision))
 
-        self.app.push_screen(ConfirmScreen(question, count), confirmed)
+        dialog = ConfirmScreen(
+            question,
+            count,
+            f"One batch: one `u` takes all {count} back. Enter or n: no, y: yes.",
+            destinations=preview.destinations(),
+            items=batch_items(preview),
+        )
+        self.app.push_screen(dialog, confirmed)
 
     @on(Worker.StateChanged)
     def _on_worker_state(self, event: Worker.StateChanged) -> None:

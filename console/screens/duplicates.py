@@ -29,7 +29,7 @@ from textual.widgets import Static
 
 from console.desk import Desk
 from console.dupes.panel import PairRow, PairView, ThreadSide
-from console.messages import Decision, DecisionSaved
+from console.messages import Decision
 from console.safe_text import clip, printable
 from console.screens.keys import bindings
 from console.screens.panel import DetailWanted, ListDetailPanel, PanelList
@@ -148,7 +148,6 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
         self.choices: list[int] = []  # candidate originals of the current thread, best first
         self.choice = 0
         self._rows: dict[int, PairRow] = {}
-        self._last_outcome = ""
 
     # ---- layout ----
     def make_list(self) -> LazyTable:
@@ -160,15 +159,10 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
         )
 
     def compose_detail(self) -> ComposeResult:
-        yield Static("", id="pair-outcome", markup=False)
         yield Static(Text("Loading…"), id="pair-summary", markup=False)
         yield SideBySide(sanitise=printable, id="pair-compare")
         yield Static("", id="pair-answer", markup=False)
         yield Static("", id="pair-others", markup=False)
-
-    def on_mount(self) -> None:
-        self.query_one("#pair-outcome", Static).display = False
-        super().on_mount()
 
     # ---- the list ----
     def read_list(self, desk: Desk, cursor: int) -> Pairs:
@@ -303,15 +297,7 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
         self._decide("merge")
 
     def after_decision(self, decision: Decision) -> None:
-        outcome = self.query_one("#pair-outcome", Static)
+        """What was done is said once, in the status line (and the log, L)."""
         self.choices, self.choice = [], 0
         self.row = None
-        outcome.update(Text(self._last_outcome, style="bold"))
-        outcome.display = True
         super().after_decision(decision)
-
-    @on(DecisionSaved)
-    def _remember_outcome(self, message: DecisionSaved) -> None:
-        # Runs before DeskScreen's handler (a subclass's handlers come first), which notifies
-        # and calls after_decision; that shows the text above the comparison too.
-        self._last_outcome = message.text

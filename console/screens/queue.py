@@ -5,16 +5,14 @@ from __future__ import annotations
 import os
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
-from console.clock import now, parse
 from console.desk import QueueFilter, QueueReader
 from console.errors import PeerdeskError
 from console.filters import FilterError, parse_filter
@@ -33,6 +31,14 @@ from console.safe_text import printable
 from console.screens.base import DeskScreen
 from console.screens.keys import bindings
 from console.screens.member import open_member
+from console.screens.queue_layout import (
+    ESCALATED_MARK,
+    STRONG_MARK,
+    cells,
+    empty_text,
+    layout,
+    too_small_text,
+)
 from console.screens.queue_preview import (
     PAUSE as PREVIEW_PAUSE,
 )
@@ -43,10 +49,12 @@ from console.screens.queue_preview import (
     sanitise,
 )
 from widgets.key_bar import KeyBar
-from widgets.lazy_table import Column, LazyTable, Row
+from widgets.lazy_table import LazyTable, Row
 from widgets.preview import PreviewPane
 from widgets.status_bar import StatusBar
 from widgets.title_bar import TitleBar
+
+__all__ = ["ESCALATED_MARK", "FILTERS", "STRONG_MARK", "QueueScreen", "to_row"]
 
 PAGE = 100
 SEARCH_PAUSE = 0.15  # seconds of no typing before the search runs
@@ -66,74 +74,25 @@ class QueueCounted(Message):
 # (label, how it narrows the Queue); `f` cycles through them. "likely duplicates": threads with a
 # pending duplicate candidate at least as strong as console.dupes.candidates.STRONG_SCORE.
 FILTERS: tuple[str, ...] = ("all", "flagged", "unanswered", "mine", "likely duplicates")
-STRONG_MARK = "≈ "  # before the title of a thread with strong duplicate candidates
-ESCALATED_MARK = "! "  # before the title of a thread with an open escalation (E: the panel)
-
-COLUMNS = (
-    Column("Age", 4, "right"),
-    Column("Source", 8),
-    Column("Status", 8),
-    Column("Re", 3, "right"),
-    Column("Flags", 5),
-    Column("Claim", 8),
-    Column("Title"),
-)
-
-
-def age(created_at: str) -> str:
-    """How long ago, in at most four characters."""
-    minutes = max(0, int((now() - parse(created_at)).total_seconds() // 60))
-    if minutes < 60:
-        return f"{minutes}m"
-    if minutes < 48 * 60:
-        return f"{minutes // 60}h"
-    days = minutes // (24 * 60)
-    return f"{days}d" if days < 1000 else f"{days // 365}y"
-
-
-def flags(item: QueueItem) -> Text:
-    parts = []
-    if item.flag_count:
-        parts.append(f"{item.flag_count}f")
-    if item.report_count:
-        parts.append(f"{item.report_count}r")
-    return Text("".join(parts), style="bold" if parts else "")
-
-
-def title(item: QueueItem) -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis")
-    if item.strong_duplicate:
-        text.append(STRONG_MARK, style="bold")
-    if item.escalation:
-        text.append(
-            ESCALATED_MARK, style="bold reverse" if item.escalation == "critical" else "bold"
-        )
-    text.append(printable(item.title, single_line=True))
-    return text
 
 
 def to_row(item: QueueItem, actor: str) -> Row:
-    claim = ""
-    if item.claimed_by:
-        claim = "me" if item.claimed_by == actor else printable(item.claimed_by, single_line=True)
     tone: str = ""
     if item.claimed_by and item.claimed_by != actor:
         tone = "dim"
     elif item.flag_count or item.report_count:
         tone = "alert"
-    return Row(
-        key=item.thread_id,
-        cells=(
-            age(item.created_at),
-            printable(item.source, single_line=True),
-            item.status,
-            str(item.reply_count),
-            flags(item),
-            claim,
-            title(item),
-        ),
-        tone=tone,  # type: ignore[arg-type]
-    )
+    return Row(key=item.thread_id, cells=cells(item, actor), tone=tone)  # type: ignore[arg-type]
+
+
+class QueueShaped(Message):
+    """How many sources the cache holds and whether any claim is held (which columns say
+    something)."""
+
+    def __init__(self, sources: int, claims: bool) -> None:
+        super().__init__()
+        self.sources = sources
+        self.claims = claims
 
 
 class QueueScreen(DeskScreen):
@@ -158,6 +117,7 @@ class QueueScreen(DeskScreen):
         # at PREVIEW_FROM columns or more; p toggles it, PEERDESK_PREVIEW=off starts without it
         self.preview_on = os.environ.get("PEERDESK_PREVIEW", "on").lower() != "off"
         self._preview_timer: Timer | None = None
+        self._sources, self._claims = 1, False  # until the first read says (QueueShaped)
 
     # ---- layout ----
     def compose(self) -> ComposeResult:
@@ -169,13 +129,22 @@ class QueueScreen(DeskScreen):
         search.cursor_blink = False  # a blinking cursor repaints the screen twice a second
         search.display = False
         yield search
+        notice = self.desk.read_only_notice
+        if notice is not None:
+            yield Static("\n".join(notice), id="read-only", markup=False)
         with Horizontal(id="queue-body"):
             yield LazyTable(
-                COLUMNS, page_size=PAGE, empty_text="Nothing here needs a human.", id="queue-table"
+                layout(80, sources=self._sources, claims=self._claims).columns,
+                page_size=PAGE,
+                empty_text=empty_text(FILTERS[0], ""),
+                id="queue-table",
             )
             pane = PreviewPane(sanitise=sanitise, id="queue-preview")
             pane.display = False
             yield pane
+        too_small = Static("", id="queue-too-small", markup=False)
+        too_small.display = False
+        yield too_small
         yield StatusBar(id="queue-status")
         yield KeyBar()
 
@@ -195,6 +164,30 @@ class QueueScreen(DeskScreen):
 
     def on_resize(self) -> None:
         self._place_preview()
+        self.call_after_refresh(self._relayout)
+
+    # ---- the table's columns for its width (console.screens.queue_layout) ----
+    def _relayout(self) -> None:
+        """Columns for the table's width; below the narrowest, say the terminal is too small."""
+        table = self.table
+        width = self.size.width
+        # the terminal decides "too small"; the table's own width (beside a preview pane, less)
+        # decides the columns
+        too_small = layout(width, sources=self._sources, claims=self._claims).too_small
+        shape = layout(table.size.width or width, sources=self._sources, claims=self._claims)
+        note = self.query_one("#queue-too-small", Static)
+        if too_small:
+            note.update(too_small_text(width, self.size.height))
+        note.display = too_small
+        self.query_one("#queue-body").display = not too_small
+        if not too_small:
+            table.set_columns(shape.columns)
+
+    @on(QueueShaped)
+    def _on_queue_shaped(self, message: QueueShaped) -> None:
+        message.stop()
+        self._sources, self._claims = message.sources, message.claims
+        self._relayout()
 
     def _place_preview(self) -> None:
         wanted = self.preview_on and self.size.width >= PREVIEW_FROM
@@ -278,6 +271,10 @@ class QueueScreen(DeskScreen):
     def _update_status(self) -> None:
         table = self.table
         names = self.filter_names()
+        table.set_empty_text(
+            self._filter_error
+            or empty_text(names[self.filter_index % len(names)], self.search_text)
+        )
         left = f"Queue · {printable(names[self.filter_index % len(names)], single_line=True)}"
         if self._filter_error:
             left += f" · {printable(self._filter_error, single_line=True)}"
@@ -333,6 +330,8 @@ class QueueScreen(DeskScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue")
     def load_queue(self, request_id: int, flt: QueueFilter, offset: int, keep: bool) -> None:
         known = self._totals.get(flt)
+        sources, claims = self.host.call_desk(lambda desk: desk.queue_shape())
+        self.post_message(QueueShaped(sources, claims))
         items = self._read_page(flt, offset, PAGE, known)
         while items is None and request_id == self.request_id:
             items = self._read_page(flt, offset, PAGE, known)
@@ -601,12 +600,20 @@ class QueueScreen(DeskScreen):
     def action_select_author(self) -> None:
         current = self._current()
         if current is not None:
-            self.load_author_threads(current)
+            names = self.filter_names()
+            where = names[self.filter_index % len(names)]
+            if self.search_text:
+                where += f", search: {printable(self.search_text, single_line=True)}"
+            self.load_author_threads(current, self.current_filter(), where)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="select")
-    def load_author_threads(self, thread_id: int) -> None:
-        ids = self.host.call_desk(lambda desk: desk.threads_by_same_author(thread_id))
-        self.post_message(SelectionLoaded(ids, "open threads by this author"))
+    def load_author_threads(self, thread_id: int, flt: QueueFilter, where: str) -> None:
+        """Only threads the Queue shows under its filter and search: never one the moderator
+        cannot see there."""
+        ids = self.host.call_desk(lambda desk: desk.threads_by_same_author(thread_id, flt))
+        self.post_message(
+            SelectionLoaded(ids, f"open threads by this author in this view ({where})")
+        )
 
     @on(SelectionLoaded)
     def _on_selection_loaded(self, message: SelectionLoaded) -> None:

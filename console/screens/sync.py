@@ -26,6 +26,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import ContentSwitcher, ProgressBar, Static
 
+from console.action_names import short_action
 from console.errors import PeerdeskError
 from console.messages import RefreshRequested, WorkFailed
 from console.models import OutboxItem
@@ -165,7 +166,7 @@ def outbox_row(item: OutboxItem) -> Row:
         key=item.outbox_id,
         cells=(
             str(item.outbox_id),
-            line(item.action),
+            line(short_action(item.action)),
             line(target(item)),
             item.state,
             str(item.attempts),
@@ -181,7 +182,7 @@ def conflict_row(item: OutboxItem) -> Row:
         cells=(
             str(item.outbox_id),
             line(item.source),
-            line(item.action),
+            line(short_action(item.action)),
             item.state,
             line(item.last_error) or "(no message from the platform)",
         ),

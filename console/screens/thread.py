@@ -25,7 +25,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from console.claims import local_hhmm
+from console.claims import claim_line
 from console.clock import parse
 from console.dupes.candidates import STRONG_SCORE, Candidate
 from console.messages import (
@@ -36,7 +36,7 @@ from console.messages import (
     ThreadRequested,
 )
 from console.models import PostView as PostData
-from console.models import ThreadView
+from console.models import ThreadView, member_label
 from console.safe_text import clip, printable
 from console.screens.base import DeskScreen
 from console.screens.keys import bindings
@@ -112,33 +112,32 @@ def when(iso_time: str) -> str:
 
 
 def heading(view: ThreadView, actor: str) -> Text:
-    text = Text(no_wrap=False)
+    """The Thread header, one line per fact, each cut with an ellipsis rather than wrapped: a
+    long title never pushes the status, author, flags or claim out of the header."""
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
     text.append(f"#{view.thread_id} ", style="bold")
     text.append(printable(view.title, single_line=True), style="bold")
     text.append("\n")
-    meta = [
-        printable(view.source, single_line=True),
-        view.status,
-        f"by {printable(view.author, single_line=True)}",
-        when(view.created_at),
-    ]
+    text.append(view.status, style="bold")
+    author = member_label(view.author, view.author_name)
+    text.append(f" · by {printable(author, single_line=True)}")
+    if view.flag_count:
+        text.append(f" · ⚑ {view.flag_count} flag{'s' if view.flag_count != 1 else ''}")
+    if view.report_count:
+        text.append(f" · {view.report_count} report{'s' if view.report_count != 1 else ''}")
+    meta = [printable(view.source, single_line=True), when(view.created_at)]
     if view.tags:
         meta.append(" ".join(printable(t, single_line=True) for t in view.tags[:5]))
-    if view.flag_count:
-        meta.append(f"⚑ {view.flag_count} flag{'s' if view.flag_count != 1 else ''}")
-    if view.report_count:
-        meta.append(f"{view.report_count} report{'s' if view.report_count != 1 else ''}")
-    text.append(" · ".join(meta), style="dim")
+    text.append(" · " + " · ".join(meta), style="dim")
+    if view.claimed_by and view.claim_expires_at:
+        text.append("\n")
+        text.append(
+            claim_line(view.claimed_by, view.claim_expires_at, actor),
+            style="bold" if view.claimed_by != actor else "",
+        )
     for line in view.escalations:  # open escalations (console.escalate), E opens the panel
         text.append("\n")
         text.append(printable(line, single_line=True), style="bold")
-    if view.claimed_by and view.claim_expires_at:
-        holder = "you" if view.claimed_by == actor else printable(view.claimed_by)
-        text.append("\n")
-        text.append(
-            f"claimed by {holder} until {local_hhmm(view.claim_expires_at)}",
-            style="bold" if view.claimed_by != actor else "",
-        )
     return text
 
 
@@ -146,7 +145,7 @@ def card_of(post: PostData) -> dict[str, object]:
     """A post as the fields of a PostView card."""
     return {
         "key": post.post_id,
-        "author": printable(post.author, single_line=True),
+        "author": printable(member_label(post.author, post.author_name), single_line=True),
         "when": when(post.created_at),
         "body": printable(post.body),
         "length": post.body_length,

@@ -9,7 +9,14 @@ import sqlite3
 from collections.abc import Mapping
 
 from console.errors import NotFound
-from console.verify.signals import WEIGHTS, AuthorRecord, KnownAnswer, Reply, ThreadFacts
+from console.verify.signals import (
+    VERY_EXPERIENCED,
+    WEIGHTS,
+    AuthorRecord,
+    KnownAnswer,
+    Reply,
+    ThreadFacts,
+)
 
 TEXT_LIMIT = 20_000  # characters of a question or reply read for the signals
 STAFF_TRUST_LEVEL = 4  # Discourse "leader"; the demo's and our staff accounts
@@ -25,9 +32,10 @@ def _author_records(
 ) -> dict[str, AuthorRecord]:
     records: dict[str, AuthorRecord] = {}
     for author_id in author_ids:
-        answers = conn.execute(
-            "SELECT count(*) FROM posts WHERE author_id = ? AND position > 0 AND thread_id != ?",
-            (author_id, thread_id),
+        answers = conn.execute(  # counted up to the cap: a prolific author has 100k+ posts
+            "SELECT count(*) FROM (SELECT 1 FROM posts"
+            " WHERE author_id = ? AND position > 0 AND thread_id != ? LIMIT ?)",
+            (author_id, thread_id, VERY_EXPERIENCED),
         ).fetchone()[0]
         decided = conn.execute(
             "SELECT sum(v.state = 'verified'), sum(v.state = 'rejected') FROM verifications v "

@@ -29,6 +29,7 @@ from rapidfuzz import fuzz
 from console.dupes.scorer import STOP_WORDS, stem, tokens
 
 BASE = 50
+VERY_EXPERIENCED = 100  # answers elsewhere that make an author very experienced (counted up to it)
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Reply:
 class AuthorRecord:
     """What the community knows of an author, from threads other than this one."""
 
-    answers: int = 0  # replies they wrote elsewhere in this community
+    answers: int = 0  # replies they wrote elsewhere here, counted up to VERY_EXPERIENCED
     verified: int = 0  # of their answers, verified correct by a moderator
     rejected: int = 0  # of their answers, rejected as wrong by a moderator
     joined_at: str | None = None
@@ -261,8 +262,10 @@ def authorship(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:
             f"author's record: {record.verified} verified, {record.rejected} rejected",
             share,
         )
-    if record.answers >= 100:
-        yield _signal(facts, "very_experienced", f"author has {record.answers} answers elsewhere")
+    if record.answers >= VERY_EXPERIENCED:
+        yield _signal(
+            facts, "very_experienced", f"author has {VERY_EXPERIENCED}+ answers elsewhere"
+        )
 
 
 def talkative(facts: ThreadFacts, reply: Reply) -> Iterable[Signal]:

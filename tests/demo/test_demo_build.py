@@ -15,13 +15,13 @@ from console import demo_corpus
 from console.clock import parse
 from console.db import Cache, open_cache
 from console.demo import (
-    REFERENCE_TIME,
     SPAN_DAYS,
     DemoSummary,
     GroundTruth,
     build_demo,
     generate_demo,
 )
+from tests.conftest import FROZEN_NOW
 
 THREADS = 1500
 SEED = 4242
@@ -89,7 +89,7 @@ def test_counts_and_meta(built: tuple[Cache, DemoSummary]) -> None:
     assert 3 * THREADS < summary.posts < 6 * THREADS
     assert cache.meta("demo") == "1"
     assert cache.meta("demo_seed") == str(SEED)
-    assert cache.meta("demo_reference_time") == REFERENCE_TIME
+    assert cache.meta("demo_reference_time") == FROZEN_NOW  # built at the frozen hour
     source = cache.one("SELECT kind, name FROM sources")
     assert tuple(source) == ("demo", "demo")
 
@@ -205,7 +205,7 @@ def test_timestamps_are_fixed_relative_to_the_reference(
     built: tuple[Cache, DemoSummary],
 ) -> None:
     cache, _ = built
-    ref = parse(REFERENCE_TIME)
+    ref = parse(FROZEN_NOW)
     first, last = cache.one("SELECT min(created_at), max(last_activity_at) FROM threads")
     assert parse(last) <= ref
     assert (

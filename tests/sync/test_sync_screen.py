@@ -167,10 +167,11 @@ async def test_offline_is_calm_and_loses_nothing(db: Path, offline_env: None) ->
             shown = screen_text(pilot)
             assert "offline — 2 actions waiting; they will be sent on the next push" in shown
             assert app.status_line.startswith("offline, 2 actions waiting")
-            # offline is not an error: no error notification, the calm one instead
-            errors = [m.notification for m in messages if type(m).__name__ == "Notify"]
-            assert not [n for n in errors if n.severity == "error"]
-            assert any("nothing is lost" in n.message for n in errors)
+            # offline is not an error: no error (no toast), the calm message instead
+            said = [m for m in messages if type(m).__name__ == "Said"]
+            assert not [m for m in said if m.severity == "error"]
+            assert not [m for m in messages if type(m).__name__ == "Notify"]
+            assert any("nothing is lost" in m.text for m in said)
             assert any(isinstance(m, SyncProgress) for m in messages)
     finally:
         desk.close_cache()

@@ -50,7 +50,7 @@ def build_community(cache: Cache, threads: int = 40) -> dict[str, int]:
     source = ensure_source(cache, "discourse", "forum", "https://forum.example")
     members = [
         MemberRecord("u1", "bob", reputation=12),
-        MemberRecord("u2", "carol", reputation=900),
+        MemberRecord("u2", "carol", display_name="Carol Ng", reputation=900),
         MemberRecord("u3", "spammer", reputation=0),
         MemberRecord("u4", "dmitri", reputation=55),
     ]

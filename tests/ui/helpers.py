@@ -8,6 +8,8 @@ from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
 
+from console.messages import Said
+
 
 async def settle(pilot: Pilot[Any]) -> None:
     """Let messages, workers and the follow-up messages they post all finish."""
@@ -25,5 +27,33 @@ def screen_text(pilot: Pilot[Any]) -> str:
 
 
 def notes(messages: list[Message]) -> list[str]:
-    """The texts of the notifications shown so far."""
+    """The texts of the messages said so far (the status line and the log; errors also as
+    toasts)."""
+    return [m.text for m in messages if isinstance(m, Said)]
+
+
+def toasts(messages: list[Message]) -> list[str]:
+    """The texts of the notifications that popped up as toasts."""
     return [m.notification.message for m in messages if isinstance(m, Notify)]
+
+
+def unreadable(pilot: Pilot[Any]) -> list[str]:
+    """Text the screen draws in the colour of its own background (e.g. yellow on yellow once a
+    16-colour terminal has picked the nearest of its colours), as "row: text" lines."""
+    found = []
+    strips = pilot.app.screen._compositor.render_strips()
+    for row, strip in enumerate(strips):
+        for segment in strip:
+            style = segment.style
+            if style is None or not segment.text.strip() or style.reverse:
+                continue
+            color, background = style.color, style.bgcolor
+            if color is None or background is None or color.is_default:
+                continue
+            if (color.type, color.number, color.triplet) == (
+                background.type,
+                background.number,
+                background.triplet,
+            ):
+                found.append(f"{row}: {segment.text.strip()}")
+    return found

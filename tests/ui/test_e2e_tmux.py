@@ -137,3 +137,45 @@ def test_claim_and_close_by_keys_in_a_real_terminal(terminal: Terminal, ui_db: P
         assert [tuple(r) for r in outbox] == [("close", thread_id, "pending")]
     finally:
         cache.close()
+
+
+def test_a_thread_claimed_by_another_moderator_shows_the_claim(
+    terminal: Terminal, ui_db: Path
+) -> None:
+    """alice opens the thread dave holds (tests/ui/conftest: until 12:30) and sees who holds it
+    and until when, before trying anything; a note from her is still taken."""
+    cache = open_cache(ui_db)
+    order = [
+        int(r[0])
+        for r in cache.query("SELECT id FROM threads WHERE in_queue = 1 ORDER BY urgency DESC, id")
+    ]
+    held = cache.one("SELECT thread_id, holder FROM claims")
+    cache.close()
+    thread_id, holder = int(held[0]), str(held[1])
+    assert holder == "dave"
+
+    terminal.wait_for(lambda s: f"1/{len(order)}" in s, "the Queue's first rows")
+    terminal.keys(*["j"] * order.index(thread_id), "Enter")
+    screen = terminal.wait_for(lambda s: f"#{thread_id} " in s.splitlines()[1], "the thread")
+    header = screen.splitlines()[1:5]
+    assert any(line.strip().startswith("claimed by dave until 12:30") for line in header), screen
+
+    terminal.keys("n")
+    terminal.wait_for(lambda s: f"Internal note on thread {thread_id}" in s, "the note dialog")
+    terminal.keys("-l", "seen it")
+    terminal.keys("Enter")
+    terminal.wait_for(lambda s: "Note: 1 item" in s, "the note to be saved")
+    terminal.keys("C-q")
+    deadline = time.monotonic() + 10
+    while terminal.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    cache = open_cache(ui_db)
+    try:
+        notes = cache.query("SELECT author, body FROM notes WHERE thread_id = ?", (thread_id,))
+        assert [tuple(r) for r in notes] == [("alice", "seen it")]
+        assert cache.one("SELECT holder FROM claims WHERE thread_id = ?", (thread_id,))[0] == (
+            "dave"
+        )
+    finally:
+        cache.close()

@@ -165,7 +165,10 @@ def test_the_console_start_imports_no_command_module_nor_numpy_nor_sqlite_utils(
     """What opening the console imports before its first frame (in a fresh interpreter)."""
     code = (
         "import sys\n"
-        "from console.cli import parse_args\n"
+        "import console.app\n"
+        "console.app.PeerdeskApp.run = lambda self: None\n"
+        "from console.cli import main, parse_args\n"
+        "assert main(['--db', sys.argv[1]]) == 0\n"
         "from console.cli.core import open_desk\n"
         "args = parse_args(['--db', sys.argv[1]])\n"
         "assert args.command is None\n"
@@ -174,7 +177,8 @@ def test_the_console_start_imports_no_command_module_nor_numpy_nor_sqlite_utils(
         "assert desk.queue(QueueFilter(), limit=100)\n"
         "import console.app, console.screens.queue\n"
         "late = ('numpy', 'sqlite_utils', 'console.demo', 'console.dupes.candidates',\n"
-        "        'console.cli.dupes_cmd', 'console.cli.rewards_cmd', 'httpx')\n"
+        "        'console.cli.dupes_cmd', 'console.cli.rewards_cmd', 'console.cli.team_cmd',\n"
+        "        'psycopg', 'httpx')\n"
         "print(','.join(m for m in late if m in sys.modules))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}

@@ -160,7 +160,7 @@ async def test_select_every_open_thread_by_the_author(desk: Desk, ui_db: Path) -
         await pilot.press("x")
         await settle(pilot)
         assert f"Close {len(same)} threads?" in screen_text(pilot)
-        await pilot.press("enter")
+        await pilot.press("y")
         await settle(pilot)
         assert notes(messages)[-1] == f"Close: {len(same)} items (u undoes it)"
     assert {status_of(ui_db, t) for t in same} == {"closed"}

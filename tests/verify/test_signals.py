@@ -6,7 +6,7 @@ from console.ingest import upsert_members
 from console.models import MemberRecord
 from console.verify.facts import thread_facts
 from console.verify.service import Verification
-from console.verify.signals import BASE, WEIGHTS, Signal, assess
+from console.verify.signals import BASE, VERY_EXPERIENCED, WEIGHTS, Signal, assess
 from tests.verify.conftest import GOOD, WRONG, Community, add_thread, as_moderator
 
 
@@ -97,8 +97,15 @@ def test_track_record_and_experience(community: Community, verifier: Verificatio
         "asker",
         [("helper", f"answer number {n}") for n in range(100)],
     )
-    assert "very_experienced" in signals_of(community, "t1-2")
+    experienced = signals_of(community, "t1-2")["very_experienced"]
+    assert "100+ answers elsewhere" in experienced.reason
     assert "very_experienced" not in signals_of(community, "t1-3")
+    add_thread(
+        community, "more", "More", "q", "asker", [("helper", f"more {n}") for n in range(30)]
+    )
+    facts = thread_facts(community.cache.conn, community.threads["t1"])
+    helper = next(r.author for r in facts.replies if r.key == str(community.posts["t1-2"]))
+    assert facts.authors[helper].answers == VERY_EXPERIENCED  # counted up to the signal, no more
 
 
 def test_talkative_position_and_revived(community: Community) -> None:

@@ -1,0 +1,34 @@
+"""What a user without any role is told: that the console is read-only, which file gives roles,
+and how to see why (`peerdesk whoami`). Plain Python: the console and the CLI both use it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from console.identity import ROLES_FILE_ENV, SYSTEM_ROLES_FILE, Identity
+from console.paths import default_config_path
+
+
+def roles_file_to_edit(config_path: Path | None) -> Path:
+    """Where this user's roles would be given: the roles file in force (PEERDESK_ROLES_FILE or
+    /etc/peerdesk/roles.toml), else the user's own config (a laptop with no roles file)."""
+    hook = os.environ.get(ROLES_FILE_ENV)
+    if hook:
+        return Path(hook).expanduser()
+    if SYSTEM_ROLES_FILE.exists():
+        return SYSTEM_ROLES_FILE
+    return config_path or default_config_path()
+
+
+def notice(who: Identity, config_path: Path | None) -> tuple[str, str] | None:
+    """Two short lines for a user with no role (None for anyone with one)."""
+    if who.roles:
+        return None
+    name = who.name
+    where = roles_file_to_edit(config_path)
+    return (
+        f"Read-only: {name} has no role here, so nothing can be changed.",
+        f'To moderate, add {name} = ["moderator"] under [roles] in {where}; '
+        "`peerdesk whoami` says where roles come from.",
+    )
