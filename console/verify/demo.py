@@ -8,7 +8,8 @@ moderators, priya and sam, through the real decision pipeline:
 
 - verified staff answers (some re-queued blind for calibration, so the demo user sees
   "calibrate" rows), and verified answers on originals of likely duplicates (the known answer);
-- wrong answers rejected (their authors get a track record);
+- wrong answers rejected (their authors get a track record), among them a few that earned
+  points in the payout period: the ground truth of the rewards check `rejected_by_verification`;
 - a pick of the right answer over the asker's wrong accept, and a rejection of an asker-accepted
   wrong answer, both waiting for a second moderator (four-eyes);
 - sam calibrating priya's decisions (agreement rates, one disagreement on the review list);
@@ -21,6 +22,7 @@ Outbox items of these past decisions are marked applied: they happened before th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import partial
 
@@ -31,6 +33,7 @@ from console.db import Cache
 from console.errors import PeerdeskError
 from console.identity import Identity, establish
 from console.models import DecisionResult
+from console.rewards.periods import parse_period
 from console.verify import queue
 from console.verify.service import Verification
 from console.verify.settings import VerifySettings
@@ -40,6 +43,7 @@ NEWEST_THREADS = (
 )
 HELPER_TRUST = 3  # the demo's prolific helpers: the paid contributors
 PAYOUT_MINOR = 500  # £5.00 per verified answer of a paid contributor
+PAID_WRONG_REJECTED = 3  # wrong answers paid for in the payout period that priya rejects
 
 
 def _wrong_prefixes() -> tuple[str, ...]:
@@ -120,7 +124,10 @@ def plant(cache: Cache) -> None:
         attempt(partial(sam.verify, post))
     for post in staff_accepted[6:8]:  # sam's, calibrated by priya below
         attempt(partial(Verification(cache, sam.who, overrides=always).verify, post))
-    for post in wrong_pending[:6]:
+    paid_wrong = _paid_wrong_answers(cache, prefixes)
+    for post in paid_wrong:
+        queue.ensure(cache, post, plain)
+    for post in wrong_pending[:6] + paid_wrong:
         attempt(partial(priya.reject, post, "wrong", "contradicts the help pages"))
     for original in originals[:6]:  # the known answer shown beside new duplicates
         row = cache.one("SELECT accepted_post_id FROM threads WHERE id = ?", (original,))
@@ -156,6 +163,7 @@ def plant(cache: Cache) -> None:
     if short:
         note = "Please add the steps, not just the answer, so others can follow them"
         attempt(partial(sam.needs_edit, int(short[0]), note))
+    _record_paid_rejections(cache, wrong_pending[:6] + paid_wrong)
     ids = [i for result in done for i in result.outbox_ids]
     with cache.transaction() as conn:
         conn.executemany(
@@ -163,6 +171,50 @@ def plant(cache: Cache) -> None:
             "WHERE id = ? AND state = 'pending'",
             [(now_iso(), now_iso(), i) for i in ids],
         )
+
+
+def _paid_wrong_answers(cache: Cache, prefixes: tuple[str, ...]) -> list[int]:
+    """The first few wrong answers that earned helpful-vote points in the demo's payout period."""
+    period = cache.meta("demo_payout_period")
+    if not period:
+        return []
+    bounds = parse_period(period)
+    rows = cache.query(
+        "SELECT DISTINCT p.id, p.body_text FROM ledger l "
+        "JOIN votes x ON x.id = CAST(substr(l.event_key, 6) AS INTEGER) "
+        "JOIN posts p ON p.id = x.post_id WHERE l.kind = 'accrual' AND l.rule = 'helpful_vote' "
+        "AND l.occurred_at >= ? AND l.occurred_at < ? ORDER BY p.id",
+        (bounds.start, bounds.end),
+    )
+    return [int(r[0]) for r in rows if _is_wrong(str(r[1]), prefixes)][:PAID_WRONG_REJECTED]
+
+
+def _record_paid_rejections(cache: Cache, posts: list[int]) -> None:
+    """Ground truth for the rewards check `rejected_by_verification`, beside the rewards demo's
+    planted fraud: the authors of the wrong answers rejected above that earned helpful-vote
+    points before the payout period's end."""
+    period = cache.meta("demo_payout_period")
+    if not period:
+        return
+    end = parse_period(period).end
+    names = sorted(
+        {
+            str(r[0])
+            for post in posts
+            for r in cache.query(
+                "SELECT m.username FROM verifications v JOIN posts p ON p.id = v.post_id "
+                "JOIN members m ON m.id = p.author_id WHERE v.post_id = ? "
+                "AND v.state = 'rejected' AND EXISTS (SELECT 1 FROM votes x JOIN ledger l "
+                "ON l.kind = 'accrual' AND l.rule = 'helpful_vote' "
+                "AND l.event_key = 'vote:' || x.id WHERE x.post_id = p.id AND l.occurred_at < ?)",
+                (post, end),
+            )
+        }
+    )
+    truth = json.loads(cache.meta("demo_planted_fraud") or "{}")
+    truth["rejected_by_verification"] = names
+    with cache.transaction():
+        cache.set_meta("demo_planted_fraud", json.dumps(truth, sort_keys=True))
 
 
 def moderator(cache: Cache, name: str) -> Identity:

@@ -79,7 +79,7 @@ def check_rewards_period(cache: Cache) -> None:
     fraud inside it, as October 2026 is for the tests' frozen clock."""
     assert cache.meta("demo_payout_period") == "2027-02"
     truth = json.loads(cache.meta("demo_planted_fraud") or "{}")
-    assert set(truth) == {"voting_ring", "sock_puppets", "self_answer", "copy_paste", "burst"}
+    assert set(truth) == set(fraud.CHECKS)
     run = fraud.run_checks(cache.conn, "2027-02-01T00:00:00Z", "2027-03-01T00:00:00Z")
     names = {int(r[0]): str(r[1]) for r in cache.query("SELECT id, username FROM members")}
     found: dict[str, set[str]] = {}

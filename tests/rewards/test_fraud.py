@@ -40,7 +40,7 @@ def _names(cache: Cache) -> dict[int, str]:
 
 def test_every_planted_fraud_is_flagged_with_evidence(demo: Cache) -> None:
     truth = json.loads(demo.meta("demo_planted_fraud") or "{}")
-    assert set(truth) == {"voting_ring", "sock_puppets", "self_answer", "copy_paste", "burst"}
+    assert set(truth) == set(fraud.CHECKS)
     run = fraud.run_checks(demo.conn, "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
     names = _names(demo)
     found: dict[str, set[str]] = {}
@@ -54,6 +54,13 @@ def test_every_planted_fraud_is_flagged_with_evidence(demo: Cache) -> None:
     puppets = next(f for f in run.flags if f.check == "sock_puppets")
     assert len(puppets.evidence["accounts"]) == 5
     assert puppets.evidence["shared_signals"] == ["registration_ip=2001:db8:bad:1::7"]
+    rejected = [f for f in run.flags if f.check == "rejected_by_verification"]
+    assert truth["rejected_by_verification"], "the demo rejects answers that were paid for"
+    assert {names[f.member_id] for f in rejected} == set(truth["rejected_by_verification"])
+    for flag in rejected:
+        assert all(
+            a["rejected_by"] == "priya" and a["points"] > 0 for a in flag.evidence["answers"]
+        )
     copier = truth["copy_paste"][0]
     copies = next(f for f in run.flags if f.check == "copy_paste" and names[f.member_id] == copier)
     assert len(copies.evidence["copies"]) >= 2
