@@ -268,13 +268,27 @@ def queue_ready(lines: list[str], label: str) -> bool:
     rows = queue_rows(lines)
     if not rows or any(r.strip() in ("…", "Loading…") for r in rows):
         return False
-    return queue_position(lines) is not None or "Nothing here" in "\n".join(rows)
+    return queue_position(lines) is not None or _says_empty(rows, label)
+
+
+def _says_empty(rows: list[str], label: str) -> bool:
+    """The rows are the Queue's empty-state text for this filter (or an empty search)."""
+    from console.screens.queue_layout import empty_text
+
+    text = " ".join(" ".join(rows).split())
+    said = empty_text(label.split(" · ")[0], "")
+    return text.startswith(said[:40]) or text.startswith("No thread matches")
 
 
 def top_rows(lines: list[str]) -> tuple[str, ...]:
     """The first rows of a table, left part: what must match the warm-up's settled screen
-    (notifications are drawn at the bottom right and never reach these)."""
-    return tuple(r[:60] for r in queue_rows(lines)[:8])
+    (notifications are drawn at the bottom right and never reach these). A thread's escalation
+    mark "! " is left out: visiting `E` runs the rules, which may escalate a thread between
+    rounds."""
+    return tuple(_ESCALATION_MARK.sub(" ", r, count=1)[:58] for r in queue_rows(lines)[:8])
+
+
+_ESCALATION_MARK = re.compile(r" ! ")
 
 
 def cursor_title(term: Terminal) -> str:

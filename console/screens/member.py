@@ -240,18 +240,11 @@ class MemberScreen(DeskScreen):
         if thread_id is None:
             self.notify("This line is not about a thread", severity="warning", markup=False)
             return
-        from console.screens.thread import WINDOW, ThreadScreen
+        from console.screens.thread import ThreadScreen, read_thread
 
-        try:
-            view, candidates = self.host.call_desk(
-                lambda desk: (
-                    desk.thread(thread_id, window=WINDOW),
-                    desk.possible_duplicates(thread_id),
-                )
-            )
-        except PeerdeskError as error:
-            self.notify(str(error), title="Error", severity="error", markup=False)
+        read = read_thread(self, thread_id)
+        if read is None:
             return
         screen = ThreadScreen(thread_id)
-        screen.show(view, candidates)
+        screen.show(*read)
         self.app.push_screen(screen)

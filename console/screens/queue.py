@@ -453,18 +453,11 @@ class QueueScreen(DeskScreen):
     def _on_activated(self, message: LazyTable.RowActivated) -> None:
         """Open the thread: read it here (about a millisecond) so its screen is drawn once,
         with its posts, in the one Thread screen the Queue keeps."""
-        from console.screens.thread import WINDOW, ThreadScreen
+        from console.screens.thread import ThreadScreen, read_thread
 
         thread_id = int(message.key)  # type: ignore[call-overload]
-        try:
-            view, candidates = self.host.call_desk(
-                lambda desk: (
-                    desk.thread(thread_id, window=WINDOW),
-                    desk.possible_duplicates(thread_id),
-                )
-            )
-        except PeerdeskError as error:
-            self.notify(str(error), title="Error", severity="error", markup=False)
+        read = read_thread(self, thread_id)
+        if read is None:
             return
         app = self.app
         if app.is_screen_installed(self._reader_name):
@@ -473,7 +466,7 @@ class QueueScreen(DeskScreen):
             screen = ThreadScreen(thread_id)
             app.install_screen(screen, self._reader_name)
         assert isinstance(screen, ThreadScreen)
-        screen.show(view, candidates)
+        screen.show(*read)
         app.push_screen(screen)
 
     def on_screen_resume(self) -> None:

@@ -28,6 +28,7 @@ from textual.widgets import Static
 from console.claims import claim_line
 from console.clock import parse
 from console.dupes.candidates import STRONG_SCORE, Candidate
+from console.errors import PeerdeskError
 from console.messages import (
     Decision,
     DecisionMade,
@@ -57,6 +58,21 @@ TITLE_MOST, TITLE_LEAST = 40, 16  # characters of an original's title shown
 WHY_WANTED = 14  # characters of the explanation the title leaves room for, if it can
 REVIEW_HINT = " — D to review"
 WINDOW = DEFAULT_LIMIT  # characters of a post read and drawn at a time
+
+
+def read_thread(screen: DeskScreen, thread_id: int) -> tuple[ThreadView, list[Candidate]] | None:
+    """What the Thread screen shows of `thread_id`, read through the Desk before it is pushed (so
+    it is drawn once, with its posts); None, with the error in the status line, if it cannot be."""
+    try:
+        return screen.host.call_desk(
+            lambda desk: (
+                desk.thread(thread_id, window=WINDOW),
+                desk.possible_duplicates(thread_id),
+            )
+        )
+    except PeerdeskError as error:
+        screen.notify(str(error), title="Error", severity="error", markup=False)
+        return None
 
 
 class WindowLoaded(Message):
