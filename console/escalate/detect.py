@@ -229,13 +229,13 @@ class PostMatcher:
         if hedge is None:
             return False
         after = text[end : end + AFTER_WINDOW].lower()
-        found = hedge.search(after)
-        if found is None:
+        hedged = hedge.search(after)
+        if hedged is None:
             return False
-        if not _SENTENCE_END.search(after, 0, found.start()):
+        if not _SENTENCE_END.search(after, 0, hedged.start()):
             return True  # the same sentence: "... Ofcom, just asking"
         # the next sentence is only the hedge: "... the ombudsman? Just asking."
-        rest = after[found.end() :].lstrip()
+        rest = after[hedged.end() :].lstrip()
         return not rest or rest[0] in ".!?)\n"
 
     def _scan_words(self, text: str, lowered: str, patterns: list[re.Pattern[str]]) -> list[Hit]:
