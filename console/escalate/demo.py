@@ -12,9 +12,8 @@ history the demo starts with, not decisions taken in it.
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from random import Random
 
@@ -104,37 +103,10 @@ def add_demo_escalations(
             raised = parse(f.raised_at) + shift
             ack_due = raised + timedelta(minutes=f.rule.acknowledge_minutes)
             resolve_due = raised + timedelta(minutes=f.rule.resolve_minutes)
-            cursor = conn.execute(
-                """INSERT INTO escalations (rule_id, rule_name, rule_kind, severity, thread_id,
-                       post_id, subject, version, matched, context, match_start, match_end,
-                       detail, state, raised_at, detected_at, acknowledge_due, resolve_due,
-                       hide_pending_review, zendesk_priority, ticket_tags, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    f.rule.id,
-                    f.rule.name,
-                    f.rule.kind,
-                    f.rule.severity,
-                    f.thread_id,
-                    f.post_id,
-                    f.subject,
-                    f.version,
-                    f.matched,
-                    f.context,
-                    f.start,
-                    f.end,
-                    f.detail,
-                    iso(raised),
-                    iso(raised),
-                    iso(ack_due),
-                    iso(resolve_due),
-                    int(f.rule.hide_pending_review),
-                    f.rule.zendesk_priority,
-                    json.dumps(list(f.rule.ticket_tags)),
-                    iso(raised),
-                ),
-            )
-            escalation_id = int(cursor.lastrowid or 0)
+            stamp = iso(raised)  # the demo's past: detected when raised
+            escalation_id = engine.insert_escalation(conn, replace(f, raised_at=stamp), stamp)
+            if escalation_id is None:
+                raise RuntimeError(f"the demo raised {f.subject} under {f.rule.id} twice")
             newest_of_rule[f.rule.id] = escalation_id
             _history(
                 conn,

@@ -97,44 +97,50 @@ def _post_finding(hit: Hit, thread_id: int, post_id: int, created_at: str, body:
 # ---------------------------------------------------------------------------- raising
 
 
+def insert_escalation(conn: sqlite3.Connection, f: Finding, detected_at: str) -> int | None:
+    """The escalation row of one finding, its clocks running from when it was raised; its id,
+    or None if the same rule already raised it on the same version of the same subject."""
+    cursor = conn.execute(
+        """INSERT INTO escalations (rule_id, rule_name, rule_kind, severity, thread_id,
+               post_id, subject, version, matched, context, match_start, match_end, detail,
+               state, raised_at, detected_at, acknowledge_due, resolve_due,
+               hide_pending_review, zendesk_priority, ticket_tags, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (rule_id, subject, version) DO NOTHING""",
+        (
+            f.rule.id,
+            f.rule.name,
+            f.rule.kind,
+            f.rule.severity,
+            f.thread_id,
+            f.post_id,
+            f.subject,
+            f.version,
+            f.matched,
+            f.context,
+            f.start,
+            f.end,
+            f.detail,
+            f.raised_at,
+            detected_at,
+            _due(f.raised_at, f.rule.acknowledge_minutes),
+            _due(f.raised_at, f.rule.resolve_minutes),
+            int(f.rule.hide_pending_review),
+            f.rule.zendesk_priority,
+            json.dumps(list(f.rule.ticket_tags)),
+            detected_at,
+        ),
+    )
+    return int(cursor.lastrowid or 0) if cursor.rowcount else None
+
+
 def raise_findings(conn: sqlite3.Connection, findings: Sequence[Finding]) -> list[int]:
     """Store findings not raised before (inside the caller's transaction); returns new ids."""
     stamp = iso(now())
     new_ids: list[int] = []
     for f in findings:
-        cursor = conn.execute(
-            """INSERT INTO escalations (rule_id, rule_name, rule_kind, severity, thread_id,
-                   post_id, subject, version, matched, context, match_start, match_end, detail,
-                   state, raised_at, detected_at, acknowledge_due, resolve_due,
-                   hide_pending_review, zendesk_priority, ticket_tags, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (rule_id, subject, version) DO NOTHING""",
-            (
-                f.rule.id,
-                f.rule.name,
-                f.rule.kind,
-                f.rule.severity,
-                f.thread_id,
-                f.post_id,
-                f.subject,
-                f.version,
-                f.matched,
-                f.context,
-                f.start,
-                f.end,
-                f.detail,
-                f.raised_at,
-                stamp,
-                _due(f.raised_at, f.rule.acknowledge_minutes),
-                _due(f.raised_at, f.rule.resolve_minutes),
-                int(f.rule.hide_pending_review),
-                f.rule.zendesk_priority,
-                json.dumps(list(f.rule.ticket_tags)),
-                stamp,
-            ),
-        )
-        if cursor.rowcount:
-            escalation_id = int(cursor.lastrowid or 0)
+        escalation_id = insert_escalation(conn, f, stamp)
+        if escalation_id is not None:
             new_ids.append(escalation_id)
             # A rule firing is a fact, not a decision: it is in the escalation's history; what
             # people (and the rules' own hide below) then do is in the audit log.
