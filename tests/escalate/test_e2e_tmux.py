@@ -4,18 +4,14 @@ checked. Skips without tmux; fails without it in CI (PEERDESK_REQUIRE_ALL=1)."""
 
 from __future__ import annotations
 
-import os
-import shlex
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from console.db import open_cache
-from tests.conftest import require_tool
 from tests.escalate.test_panel import seed
-from tests.ui.test_e2e_tmux import PEERDESK, Terminal
+from tests.ui.test_e2e_tmux import Terminal, peerdesk_in_tmux
 
 pytestmark = pytest.mark.e2e
 
@@ -31,22 +27,8 @@ def db(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def terminal(db: Path, tmp_path: Path) -> Iterator[Terminal]:
-    tmux = require_tool("tmux")
-    env = {
-        "PEERDESK_DB": str(db),
-        "PEERDESK_NOW": "2026-11-20T12:00:00Z",
-        "PEERDESK_USER": "alice",
-        "PEERDESK_CONFIG": os.environ["PEERDESK_CONFIG"],
-        "TZ": "UTC",
-        "TERM": "xterm-256color",
-    }
-    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-    term = Terminal(tmux, f"peerdesk-esc-{uuid.uuid4().hex[:8]}")
-    term.start(f"env {exports} {shlex.quote(str(PEERDESK))}")
-    try:
+    with peerdesk_in_tmux(db, "esc") as term:
         yield term
-    finally:
-        term.stop()
 
 
 def test_acknowledge_and_dismiss_by_keys_in_a_real_terminal(terminal: Terminal, db: Path) -> None:

@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -70,11 +71,13 @@ class Terminal:
         raise AssertionError(f"timed out waiting for {what}; the screen was:\n{text}")
 
 
-@pytest.fixture
-def terminal(ui_db: Path, tmp_path: Path) -> Iterator[Terminal]:
+@contextmanager
+def peerdesk_in_tmux(db: Path, name: str) -> Iterator[Terminal]:
+    """The real `peerdesk` on `db` as alice, in a new 80x24 tmux session named after `name`,
+    with the tests' frozen clock and config; stopped on the way out."""
     tmux = require_tool("tmux")
     env = {
-        "PEERDESK_DB": str(ui_db),
+        "PEERDESK_DB": str(db),
         "PEERDESK_NOW": "2026-11-20T12:00:00Z",
         "PEERDESK_USER": "alice",
         "PEERDESK_CONFIG": os.environ["PEERDESK_CONFIG"],
@@ -82,12 +85,18 @@ def terminal(ui_db: Path, tmp_path: Path) -> Iterator[Terminal]:
         "TERM": "xterm-256color",
     }
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-    term = Terminal(tmux, f"peerdesk-e2e-{uuid.uuid4().hex[:8]}")
+    term = Terminal(tmux, f"peerdesk-{name}-{uuid.uuid4().hex[:8]}")
     term.start(f"env {exports} {shlex.quote(str(PEERDESK))}")
     try:
         yield term
     finally:
         term.stop()
+
+
+@pytest.fixture
+def terminal(ui_db: Path, tmp_path: Path) -> Iterator[Terminal]:
+    with peerdesk_in_tmux(ui_db, "e2e") as term:
+        yield term
 
 
 def test_claim_and_close_by_keys_in_a_real_terminal(terminal: Terminal, ui_db: Path) -> None:

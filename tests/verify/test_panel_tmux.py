@@ -4,26 +4,19 @@ to an answer, verifies it with v; the cache holds the decision. Skips without tm
 from __future__ import annotations
 
 import os
-import shlex
-import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 from console.desk import Desk
-from tests.conftest import require_tool
-from tests.ui.test_e2e_tmux import Terminal
+from tests.ui.test_e2e_tmux import peerdesk_in_tmux
 from tests.verify.conftest import Community
 
 pytestmark = pytest.mark.e2e
 
-PEERDESK = Path(sys.executable).parent / "peerdesk"
-
 
 def test_verify_an_answer_by_keys_in_a_real_terminal(community: Community, tmp_path: Path) -> None:
-    tmux = require_tool("tmux")
     cache = community.cache
     with cache.transaction():
         cache.set_meta("demo", "1")
@@ -32,18 +25,7 @@ def test_verify_an_answer_by_keys_in_a_real_terminal(community: Community, tmp_p
     rows = door.queue()
     staff = community.posts["t2-2"]
     index = next(i for i, r in enumerate(rows) if r.post_id == staff)
-    env = {
-        "PEERDESK_DB": str(cache.path),
-        "PEERDESK_NOW": "2026-11-20T12:00:00Z",
-        "PEERDESK_USER": "alice",
-        "PEERDESK_CONFIG": os.environ["PEERDESK_CONFIG"],
-        "TZ": "UTC",
-        "TERM": "xterm-256color",
-    }
-    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-    terminal = Terminal(tmux, f"peerdesk-verify-{uuid.uuid4().hex[:8]}")
-    terminal.start(f"env {exports} {shlex.quote(str(PEERDESK))}")
-    try:
+    with peerdesk_in_tmux(cache.path, "verify") as terminal:
         terminal.wait_for(lambda s: "Queue ·" in s, "the Queue")
         terminal.keys("V")
         screen = terminal.wait_for(lambda s: "answers to check" in s, "the Verification panel")
@@ -60,8 +42,6 @@ def test_verify_an_answer_by_keys_in_a_real_terminal(community: Community, tmp_p
         while terminal.alive() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not terminal.alive(), "ctrl+q did not quit"
-    finally:
-        terminal.stop()
     row = cache.one("SELECT state, decided_by FROM verifications WHERE post_id = ?", (staff,))
     assert tuple(row) == ("verified", "alice")
     audit = cache.query("SELECT actor, action, target_id FROM audit")
