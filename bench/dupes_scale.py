@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from console.db import Cache, open_cache
-from console.dupes import ann, embed, language, vectors
+from console.dupes import analysis, ann, embed, language, vectors
 from console.dupes import candidates as cands
 from console.dupes.scorer import STOP_WORDS, tokens
 
@@ -151,6 +151,24 @@ def fill_vectors(cache: Cache) -> dict[str, Any]:
     }
 
 
+def fill_analysis(cache: Cache) -> dict[str, Any]:
+    """Stored analyses (`console.dupes.analysis`) for every thread without one, as `peerdesk
+    dupes --rebuild` makes them; the time it took and what they weigh."""
+    began = time.perf_counter()
+    cpu = time.process_time()
+    added = analysis.backfill(cache)
+    spent = time.perf_counter() - began
+    row = cache.one("SELECT count(*), coalesce(sum(length(data)), 0) FROM thread_analysis")
+    count, size = (int(row[0]), int(row[1])) if row else (0, 0)
+    return {
+        "analysed": added,
+        "analyse_s": round(spent, 1),
+        "analyse_threads_per_cpu_s": round(added / (time.process_time() - cpu)) if added else None,
+        "stored": count,
+        "bytes_per_thread": round(size / count) if count else None,
+    }
+
+
 def sample(cache: Cache, count: int, seed: int) -> list[int]:
     top = int(cache.one("SELECT max(id) FROM threads")[0])  # type: ignore[index]
     rows = cache.query(
@@ -176,7 +194,7 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
     per_round: list[dict[str, float]] = []
     every: list[float] = []
     parts = {"terms": 0.0, "fts": 0.0, "semantic": 0.0, "fetch": 0.0, "score": 0.0, "write": 0.0}
-    recalled = 0
+    recalled = from_text = 0
     cpu: list[float] = []
     for _ in range(rounds):
         cands.forget_analysed()  # each round starts cold
@@ -201,6 +219,7 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
             parts["score"] += timing.score_ms
             parts["write"] += (end - mark) * 1000
             recalled += timing.recalled
+            from_text += timing.from_text
         per_round.append(_quantiles(times))
         every.extend(times)
     n = len(every)
@@ -210,6 +229,8 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
         "per_round": per_round,
         "where_ms_mean": {k: round(v / n, 2) for k, v in parts.items()},
         "recalled_mean": round(recalled / n, 1),
+        "analysed_from_text_mean": round(from_text / n, 2),
+        "load_average": _load(),
     }
 
 
@@ -284,6 +305,7 @@ def run(
     report["open_s"] = round(time.perf_counter() - began, 1)
     try:
         report["vectors"] = fill_vectors(cache)
+        report["analysis"] = fill_analysis(cache)
         cands.refresh_terms(cache)
         ids = sample(cache, queries, seed)
         report["semantic"] = time_candidates(cache, ids, rounds, semantic=True)

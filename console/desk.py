@@ -567,13 +567,14 @@ class Desk:
         (audited with the counts)."""
         import time
 
+        from console.dupes import analysis, vectors
         from console.dupes import candidates as cands
-        from console.dupes import vectors
 
         with self.door.operation("dupes_rebuild") as record:
             started = time.perf_counter()
             indexed = cands.rebuild_index(self.cache)
             index_s = time.perf_counter() - started
+            analysed = analysis.backfill(self.cache)  # what scoring a candidate reads
             embedded, _ = vectors.embed_missing(self.cache, progress=embed_progress)
             open_ids = cands.open_thread_ids(self.cache)
             stored = 0
@@ -584,6 +585,7 @@ class Desk:
             summary: dict[str, float | int] = {
                 "indexed_threads": indexed,
                 "index_seconds": round(index_s, 2),
+                "analysed_threads": analysed,
                 "open_threads": len(open_ids),
                 "pairs_stored": stored,
                 "embedded_threads": embedded,

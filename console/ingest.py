@@ -361,10 +361,12 @@ def _reindex(
         if p.position == 0 and p.thread_remote_id in thread_ids
     }
     ordered = sorted(touched)
-    conn.executemany(
-        "DELETE FROM thread_fts WHERE rowid = ?",
-        [(i,) for i in ordered if i <= newest_before[0]],
-    )
+    rewritten = [i for i in ordered if i <= newest_before[0]]
+    conn.executemany("DELETE FROM thread_fts WHERE rowid = ?", [(i,) for i in rewritten])
+    if rewritten:  # their duplicate-scorer analysis was made from the old text
+        from console.dupes.analysis import forget
+
+        forget(conn, rewritten)
     for start in range(0, len(ordered), 500):
         chunk = ordered[start : start + 500]
         conn.execute(

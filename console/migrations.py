@@ -602,6 +602,16 @@ MIGRATIONS: list[list[str]] = [
     [
         """CREATE INDEX IF NOT EXISTS members_username_lower ON members (lower(username))""",
     ],
+    # 15 (dupes): each thread's analysed text for the duplicate scorer (stems, word forms,
+    # character 4-grams, details; console/dupes/analysis.py), so scoring a recalled candidate
+    # reads one row instead of analysing its text again
+    [
+        """CREATE TABLE thread_analysis (
+            thread_id INTEGER PRIMARY KEY REFERENCES threads(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            data BLOB NOT NULL
+        )""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 
 from console.clock import now_iso
 from console.db import Cache
-from console.dupes import embed, fusion, language, vectors
-from console.dupes.scorer import STOP_WORDS, Analyzed, Doc, Idf, analyze, score, tokens
+from console.dupes import analysis, embed, fusion, language, vectors
+from console.dupes.scorer import STOP_WORDS, Analyzed, Doc, Idf, analyze, chars, score, tokens
 from console.dupes.thresholds import PROPOSE as PROPOSE  # re-exported: used here and by others
 from console.dupes.thresholds import STRONG_SCORE as STRONG_SCORE
 from console.errors import NotFound
@@ -85,6 +85,7 @@ class Timing:
     recalled: int = 0
     semantic_ms: float = 0.0
     semantic_added: int = 0
+    from_text: int = 0  # recalled candidates with no stored analysis (analysed from their text)
 
 
 class VocabStats:
@@ -313,6 +314,12 @@ def _pair(row: sqlite3.Row, body: str) -> tuple[int, Analyzed]:
     return int(row["id"]), _analysed(int(row["id"]), doc)
 
 
+def _stored_pair(row: sqlite3.Row, blob: bytes) -> tuple[int, Analyzed]:
+    """A candidate from its stored analysis (`console.dupes.analysis`): no text is read."""
+    doc = Doc(row["title"], "", _tags(row["tags"]), _solved(row))
+    return int(row["id"]), analysis.decode(blob, doc)
+
+
 def forget_analysed() -> None:
     """Empty the memo of analysed candidates (benchmarks measure a cold start with it)."""
     with _analysed_lock:
@@ -339,8 +346,12 @@ def scored_pool(
     any_source: bool = False,
     any_language: bool = False,
     semantic: bool = True,
+    fresh: dict[int, Analyzed] | None = None,
 ) -> list[PoolItem]:
-    """The thread's recalled pool with its signals (in recall order)."""
+    """The thread's recalled pool with its signals (in recall order).
+
+    `fresh`, if given, receives the analyses made from text here (the thread's own, and those
+    of recalled candidates with none stored) for the caller to store."""
     timing = timing or Timing()
     if stats is None:
         refresh_terms(cache)
@@ -417,15 +428,25 @@ def scored_pool(
         pool_ids = [
             p for p in pool_ids if language.compatible(lang, pool_vectors.get(p, (None, ""))[1])
         ]
-    bodies = _bodies(cache, pool_ids)  # a thread missing from the word index is not compared
-    pool = [rows[h] for h in pool_ids if h in bodies]
+    stored = analysis.load(cache, pool_ids)
+    # the text of candidates without a stored analysis (a thread missing from the word index
+    # has neither, and is not compared)
+    bodies = _bodies(cache, [p for p in pool_ids if p not in stored])
+    pool = [rows[h] for h in pool_ids if h in stored or h in bodies]
     timing.recalled = len(pool)
     now = time.perf_counter()
     timing.fetch_ms, mark = (now - mark) * 1000, now
     if not pool:
         return []
     query = analyze(doc)
-    analysed = [_pair(o, bodies[o["id"]]) for o in pool]
+    analysed = [
+        _stored_pair(o, stored[o["id"]]) if o["id"] in stored else _pair(o, bodies[o["id"]])
+        for o in pool
+    ]
+    timing.from_text = sum(1 for o in pool if o["id"] not in stored)
+    if fresh is not None:
+        fresh[thread_id] = query
+        fresh.update(pair for pair in analysed if pair[0] not in stored)
     # The scorer looks up df only for the new thread's word forms (BM25) and the candidates'
     # title words (title similarity): fetch just those, in one pass.
     raw_terms = {form for forms in query.forms.values() for form in forms}
@@ -434,7 +455,11 @@ def scored_pool(
         raw_terms.update(cand.raw[t] for t in cand.title_terms)
     stats.prefetch(raw_terms)
     idf = Idf(stats)
-    scored = [(original_id, score(query, cand, idf)) for original_id, cand in analysed]
+    similar = chars(query, [cand for _, cand in analysed])  # the whole pool in one numpy pass
+    scored = [
+        (original_id, score(query, cand, idf, sim))
+        for (original_id, cand), sim in zip(analysed, similar, strict=True)
+    ]
     lexical = [s.score for _, s in scored]
     cosines: list[float] | None = None
     if own is not None:
@@ -465,6 +490,7 @@ def find_candidates(
     any_source: bool = False,
     any_language: bool = False,
     semantic: bool = True,
+    fresh: dict[int, Analyzed] | None = None,
 ) -> list[tuple[int, float, str]]:
     """Likely originals of one thread: [(original id, probability, explanation)], best first.
 
@@ -477,6 +503,7 @@ def find_candidates(
         any_source=any_source,
         any_language=any_language,
         semantic=semantic,
+        fresh=fresh,
     )
     results = [
         (i.original_id, round(fusion.probability(i.lexical, i.cosine, i.fused), 4), i.explanation)
@@ -551,10 +578,16 @@ def update_candidates(cache: Cache, thread_ids: Iterable[int], *, semantic: bool
                 list(chunk),
             )
         ]
+        fresh: dict[int, Analyzed] = {}
         computed = [
-            (tid, find_candidates(cache, tid, stats=stats, semantic=semantic)) for tid in live
+            (tid, find_candidates(cache, tid, stats=stats, semantic=semantic, fresh=fresh))
+            for tid in live
         ]
+        # analyses made from text here are kept (the threads' own, and candidates that had
+        # none), so the next search reads them instead of analysing the texts again
+        have = analysis.stored_ids(cache, sorted(fresh))
         with cache.transaction() as conn:
+            analysis.store(conn, {t: a for t, a in fresh.items() if t not in have})
             for tid, results in computed:
                 stored += _store(conn, tid, results, method)
     return stored
@@ -593,6 +626,7 @@ def rebuild_index(cache: Cache) -> int:
             "ORDER BY t.id"
         )
         conn.execute("INSERT INTO thread_fts (thread_fts) VALUES ('optimize')")
+        conn.execute("DELETE FROM thread_analysis")  # redone from the new index (`backfill`)
         row = conn.execute("SELECT count(*) FROM threads").fetchone()
         refresh_terms(cache, force=True)
     return int(row[0])
