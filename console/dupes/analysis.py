@@ -84,8 +84,11 @@ def _counter(pairs: Iterable[tuple[str, int]]) -> Counter[str]:
 _NO_DETAILS: dict[str, frozenset[str]] = {k: frozenset() for k in ("link", "code", "error")}
 
 
-def decode(blob: bytes, doc: Doc) -> Analyzed:
-    """The `Analyzed` that `analyze` made of the thread's text; `doc` gives title, tags, solved."""
+def decode(blob: bytes, doc: Doc, *, complete: bool = True) -> Analyzed:
+    """The `Analyzed` that `analyze` made of the thread's text; `doc` gives title, tags, solved.
+
+    `complete=False` leaves out what only the new thread of a search is read for (`body_terms`
+    and `forms`, left empty): a recalled candidate scores exactly the same without them."""
     (
         stem_line,
         title_line,
@@ -104,15 +107,18 @@ def decode(blob: bytes, doc: Doc) -> Analyzed:
     in_body = list(map(int, body_line.split()))
     raws = raw_line.split(" ") if raw_line else []
     title_terms = _counter((s, c) for s, c in zip(stems, in_title, strict=True) if c)
-    if order:  # the body's own order of its words
-        body_terms = _counter((stems[i], in_body[i]) for i in map(int, order.split()))
-    else:
-        body_terms = _counter((s, c) for s, c in zip(stems, in_body, strict=True) if c)
     terms = _counter(zip(stems, map(int.__add__, in_title, in_body), strict=True))
-    forms: dict[str, tuple[str, ...]] = dict(zip(stems, [(r,) for r in raws], strict=True))
-    for s, f in zip(stems, form_line.split(" ") if form_line else [], strict=True):
-        if f:
-            forms[s] = tuple(f.split(","))
+    body_terms: Counter[str] = Counter()
+    forms: dict[str, tuple[str, ...]] = {}
+    if complete:
+        if order:  # the body's own order of its words
+            body_terms = _counter((stems[i], in_body[i]) for i in map(int, order.split()))
+        else:
+            body_terms = _counter((s, c) for s, c in zip(stems, in_body, strict=True) if c)
+        forms = dict(zip(stems, [(r,) for r in raws], strict=True))
+        for s, f in zip(stems, form_line.split(" ") if form_line else [], strict=True):
+            if f:
+                forms[s] = tuple(f.split(","))
     found = {k: frozenset(v) for k, v in json.loads(details).items()} if details else _NO_DETAILS
     return Analyzed(
         doc,

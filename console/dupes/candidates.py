@@ -242,12 +242,22 @@ def _thread_doc(cache: Cache, thread_id: int) -> tuple[sqlite3.Row, Doc] | None:
     return row, Doc(row["title"], row["body"], _tags(row["tags"]), _solved(row))
 
 
+_TAGS: dict[str, tuple[str, ...]] = {}  # parsed tag lists (a forum reuses a few thousand)
+
+
 def _tags(raw: str | None) -> tuple[str, ...]:
+    found = _TAGS.get(raw or "[]")
+    if found is not None:
+        return found
     try:
         value = json.loads(raw or "[]")
     except ValueError:
-        return ()
-    return tuple(str(t) for t in value) if isinstance(value, list) else ()
+        value = None
+    found = tuple(str(t) for t in value) if isinstance(value, list) else ()
+    if len(_TAGS) >= 4_096:
+        _TAGS.clear()
+    _TAGS[raw or "[]"] = found
+    return found
 
 
 def _solved(row: sqlite3.Row) -> bool:
@@ -317,7 +327,7 @@ def _pair(row: sqlite3.Row, body: str) -> tuple[int, Analyzed]:
 def _stored_pair(row: sqlite3.Row, blob: bytes) -> tuple[int, Analyzed]:
     """A candidate from its stored analysis (`console.dupes.analysis`): no text is read."""
     doc = Doc(row["title"], "", _tags(row["tags"]), _solved(row))
-    return int(row["id"]), analysis.decode(blob, doc)
+    return int(row["id"]), analysis.decode(blob, doc, complete=False)
 
 
 def forget_analysed() -> None:

@@ -451,8 +451,8 @@ def score(
     # (they say what is asked), one-letter fragments ("e" of "E-4012") never.
     cand_terms, cand_title = candidate.terms, candidate.title_terms
     new_title = new.title_terms
-    shared = sorted(
-        (t for t in new.terms if t in cand_terms and len(t) > 1),
+    shared = sorted(  # a total order (ties by the word): the set's order cannot show through
+        (t for t in new.terms.keys() & cand_terms.keys() if len(t) > 1),
         key=lambda t: (-query_idf[t] * (2 if t in new_title and t in cand_title else 1), t),
     )
     shared_raw = tuple(new.raw[t] for t in shared[:5])
