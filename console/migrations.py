@@ -602,7 +602,14 @@ MIGRATIONS: list[list[str]] = [
     [
         """CREATE INDEX IF NOT EXISTS members_username_lower ON members (lower(username))""",
     ],
-    # 15 (dupes): each thread's analysed text for the duplicate scorer (stems, word forms,
+    # 15 (team store): the login role that holds an outbox item's sending lease. Only the team
+    # database fills it (a trigger sets it to the connected role, and row-level security lets
+    # nobody else finish the item while the lease is live: console/team/grants.sql); a SQLite
+    # cache leaves it empty.
+    [
+        """ALTER TABLE outbox ADD COLUMN lease_role TEXT""",
+    ],
+    # 16 (dupes): each thread's analysed text for the duplicate scorer (stems, word forms,
     # character 4-grams, details; console/dupes/analysis.py), so scoring a recalled candidate
     # reads one row instead of analysing its text again
     [
