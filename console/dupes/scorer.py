@@ -35,11 +35,14 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from functools import cache
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
 import snowballstemmer
 from rapidfuzz import fuzz
+
+if TYPE_CHECKING:  # numpy is imported on first use: the console starts without it
+    import numpy as np
 
 MAX_CHARS = 6_000  # of title + body analysed; the rest of a huge post adds little and costs time
 
@@ -124,7 +127,15 @@ class Doc:
 PAD = "\x00"  # pads the 3-character n-gram of a one-letter word (never in a word)
 
 
-_HASH = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 1], dtype=np.uint64)
+@cache
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    """The multipliers of the n-gram hash, and 1 + ln(c) for counts 0..255 (as `sublinear`)."""
+    import numpy as np
+
+    hashing = np.array(
+        [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 1], dtype=np.uint64
+    )
+    return hashing, np.array([0.0] + [1.0 + math.log(c) for c in range(1, 256)])
 
 
 def gram_codes(grams: str) -> np.ndarray:
@@ -132,6 +143,8 @@ def gram_codes(grams: str) -> np.ndarray:
     each, so the code IS the n-gram for every character of the Basic Multilingual Plane; an
     n-gram with a character beyond it (emoji, rare scripts) gets a multiplicative hash of its
     code points instead (a clash with another n-gram's code is a 1 in 2**64 chance)."""
+    import numpy as np
+
     if not grams:
         return np.zeros(0, dtype=np.uint64)
     packed = grams.encode("utf-16-be")
@@ -143,18 +156,18 @@ def gram_codes(grams: str) -> np.ndarray:
     astral = (points > 0xFFFF).any(axis=1)
     if astral.any():
         with np.errstate(over="ignore"):
-            codes[astral] = (wide[astral] * _HASH).sum(axis=1, dtype=np.uint64)
+            codes[astral] = (wide[astral] * _tables()[0]).sum(axis=1, dtype=np.uint64)
     return codes
-
-
-_LOG1_ARRAY = np.array([0.0] + [1.0 + math.log(c) for c in range(1, 256)])
 
 
 def gram_weights(counts: Sequence[int]) -> np.ndarray:
     """The sub-linear weight (1 + ln count) of each n-gram count."""
+    import numpy as np
+
     found = np.asarray(counts, dtype=np.int64)
     if not len(found) or found.max() < 256:
-        return _LOG1_ARRAY[found]
+        result: np.ndarray = _tables()[1][found]
+        return result
     return np.array([sublinear(c) for c in counts], dtype=np.float64)
 
 
@@ -383,6 +396,8 @@ def chars(query: Analyzed, candidates: Sequence[Analyzed]) -> list[float]:
     """Cosine of character n-gram weights between the query and each candidate, for a whole
     pool at once (numpy). Each candidate's dot product is summed in its own n-gram order,
     whatever else is in the pool, so one candidate alone gets exactly the same value."""
+    import numpy as np
+
     found = [0.0] * len(candidates)
     if not query.grams_norm or not candidates:
         return found
