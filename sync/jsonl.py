@@ -28,6 +28,7 @@ from typing import IO, Any
 import orjson
 
 from console import ingest
+from console.bulk_sqlite import sqlite_bulk_load
 from console.clock import now_iso
 from console.db import Cache, free_space, out_of_space
 from console.errors import DiskFull, PeerdeskError
@@ -237,18 +238,8 @@ def import_file(
         handle = path.open("rb")  # decoded line by line: a bad byte costs one line, not the file
     except OSError as error:
         raise ImportFailed(f"Cannot read {path}: {error}") from error
-    # Foreign-key checks cost half the insert time of a bulk import; every id written here is
-    # resolved from the cache itself (threads, members, the source), so they hold by
-    # construction. The pragma only changes outside a transaction; it is restored at the end.
-    fk_row = cache.one("PRAGMA foreign_keys")
-    fk_was_on = bool(fk_row and fk_row[0])
-    if fk_was_on and not cache.conn.in_transaction:
-        cache.conn.execute("PRAGMA foreign_keys = OFF")
-    try:
+    with sqlite_bulk_load(cache):
         return _import(cache, path, handle, source_name, chunk_posts, progress)
-    finally:
-        if fk_was_on and not cache.conn.in_transaction:
-            cache.conn.execute("PRAGMA foreign_keys = ON")
 
 
 def _import(
