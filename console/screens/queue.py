@@ -57,7 +57,11 @@ from widgets.title_bar import TitleBar
 __all__ = ["ESCALATED_MARK", "FILTERS", "STRONG_MARK", "QueueScreen", "to_row"]
 
 PAGE = 100
-SEARCH_PAUSE = 0.15  # seconds of no typing before the search runs
+# Search as you type: every change of the search line searches at once, in the Queue's worker;
+# the rows shown stay until the new ones arrive, and a search overtaken by a newer one is
+# interrupted and its rows dropped. Only a line that cannot be read yet ("age>") waits this long
+# without typing before the status line says what is wrong with it.
+FILTER_ERROR_PAUSE = 0.5
 UNKNOWN = -1  # a total not counted yet
 
 
@@ -365,6 +369,8 @@ class QueueScreen(DeskScreen):
                 total, rows, offset=message.offset, keep_cursor=message.keep_cursor, exact=exact
             )
         self._update_status()
+        if exact:
+            table.prefetch(total - 1)  # `G` finds the last rows already read
         if self.pane.display:
             self._preview_soon()
         if not self._shown_once:
@@ -393,6 +399,7 @@ class QueueScreen(DeskScreen):
         self._totals[message.flt] = message.total
         if message.request_id == self.request_id:
             self.table.set_total(message.total)
+            self.table.prefetch(message.total - 1)  # `G` finds the last rows already read
 
     def on_unmount(self) -> None:
         for reader in (self._counter, self._searcher):
@@ -483,7 +490,16 @@ class QueueScreen(DeskScreen):
     def _on_search_changed(self, event: Input.Changed) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
-        self._search_timer = self.set_timer(SEARCH_PAUSE, lambda: self._apply_search(event.value))
+            self._search_timer = None
+        try:
+            parse_filter(event.value.strip())
+        except FilterError:  # half-typed ("age>"): said if the typing stops here
+            text = event.value
+            self._search_timer = self.set_timer(
+                FILTER_ERROR_PAUSE, lambda: self._apply_search(text)
+            )
+            return
+        self._apply_search(event.value)
 
     @on(Input.Submitted, "#search")
     def _on_search_submitted(self, event: Input.Submitted) -> None:
