@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from typing import ClassVar
 
 from textual import on, work
@@ -57,6 +58,7 @@ from widgets.title_bar import TitleBar
 __all__ = ["ESCALATED_MARK", "FILTERS", "STRONG_MARK", "QueueScreen", "to_row"]
 
 PAGE = 100
+FIRST_PAGES = 16  # filters and searches whose first page is kept (see QueueScreen.__init__)
 # Search as you type: every change of the search line searches at once, in the Queue's worker;
 # the rows shown stay until the new ones arrive, and a search overtaken by a newer one is
 # interrupted and its rows dropped. Only a line that cannot be read yet ("age>") waits this long
@@ -115,6 +117,11 @@ class QueueScreen(DeskScreen):
         # Counting the Queue walks every row (~0.5 s at a million threads): the rows are shown
         # with the last count known for the filter, and counted again off the critical path.
         self._totals: dict[QueueFilter, int] = {}
+        # The first page last read for each filter (and search), shown at once when the filter
+        # comes back (clearing a search, `f`) while it is read again; a read that finds the same
+        # rows draws nothing. Newest last, at most FIRST_PAGES of them.
+        self._first_pages: OrderedDict[QueueFilter, list[Row]] = OrderedDict()
+        self._early_request = 0  # the request whose rows were shown from _first_pages
         self._counter: QueueReader | None = None
         self._searcher: QueueReader | None = None  # search pages, off the Desk's connection
         self._reader_name = f"thread-reader-{id(self)}"
@@ -301,7 +308,18 @@ class QueueScreen(DeskScreen):
         flt = self.current_filter()
         if flt.text:
             self._readers()[1].interrupt()  # the search typed before is of no use now
+        if not message.keep_cursor:
+            self._show_first_page(flt)
         self.load_queue(self.request_id, flt, offset, message.keep_cursor)
+
+    def _show_first_page(self, flt: QueueFilter) -> None:
+        """The rows last read for `flt`, at once, if its count is known (the read follows)."""
+        rows, total = self._first_pages.get(flt), self._totals.get(flt)
+        if rows is None or total is None:
+            return
+        self._early_request = self.request_id
+        self.table.reset(total, rows)
+        self.table.prefetch(total - 1)
 
     def _readers(self) -> tuple[QueueReader, QueueReader]:
         if self._counter is None or self._searcher is None:
@@ -357,8 +375,13 @@ class QueueScreen(DeskScreen):
         exact = total != UNKNOWN
         if not exact:  # what the page shows; the count follows
             total = message.offset + len(rows) + (1 if len(rows) == PAGE else 0)
+        if message.offset == 0:
+            self._first_pages[message.flt] = rows
+            self._first_pages.move_to_end(message.flt)
+            while len(self._first_pages) > FIRST_PAGES:
+                self._first_pages.popitem(last=False)
         unchanged = (
-            message.keep_cursor
+            (message.keep_cursor or message.request_id == self._early_request)
             and exact
             and table.exact
             and total == table.total

@@ -15,7 +15,7 @@ from console.app import PeerdeskApp
 from console.desk import Desk
 from console.filters import parse_filter
 from console.screens.help import HelpScreen
-from console.screens.queue import QueueScreen
+from console.screens.queue import QueueScreen, to_row
 from console.store import QueueFilter
 from tests.ui.helpers import screen_text, settle
 from widgets.lazy_table import LazyTable
@@ -183,3 +183,60 @@ async def test_help_shown_again_for_the_same_keys_renders_nothing_new(
         await settle(pilot)
         assert built == ["Queue", "Thread"]
         assert "Keys: Thread" in screen_text(pilot)
+
+
+async def test_clearing_a_search_shows_the_queue_rows_before_reading_them_again(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release, held = threading.Event(), threading.Event()
+    hold = False
+    original = QueueScreen._read_page
+
+    def slow_unfiltered(self: QueueScreen, flt: QueueFilter, *args: Any, **kwargs: Any) -> Any:
+        if hold and not flt.text:
+            held.set()
+            release.wait(30)
+        return original(self, flt, *args, **kwargs)
+
+    monkeypatch.setattr(QueueScreen, "_read_page", slow_unfiltered)
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        everything = shown_keys(table(app))
+        await pilot.press("slash", *"roaming", "enter")
+        await settle(pilot)
+        assert shown_keys(table(app)) == searched(desk, "roaming")
+        hold = True
+        await pilot.press("escape")  # clear the search
+        for _ in range(300):
+            if held.is_set() and shown_keys(table(app)) == everything:
+                break
+            await pilot.pause(0.01)
+        assert not release.is_set()  # the read is still held: these rows were kept
+        assert shown_keys(table(app)) == everything
+        assert table(app).total == len(everything)
+        release.set()
+        await settle(pilot)
+        assert shown_keys(table(app)) == everything
+        assert "search:" not in screen_text(pilot)
+
+
+async def test_rows_shown_at_once_are_replaced_when_the_queue_changed_meanwhile(
+    desk: Desk,
+) -> None:
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        top = table(app).current_key
+        await pilot.press("slash", *"roaming", "enter")
+        await settle(pilot)
+        assert isinstance(top, int)
+        before = [to_row(item, desk.actor) for item in desk.queue(QueueFilter(), limit=100)]
+        desk.close([top])  # another moderator closes the first thread of the Queue
+        after = [to_row(item, desk.actor) for item in desk.queue(QueueFilter(), limit=100)]
+        assert after != before
+        await pilot.press("escape")
+        await settle(pilot)
+        grid = table(app)
+        assert [grid.row_at(i) for i in range(grid.total)] == after
+        assert grid.total == desk.queue_count()
