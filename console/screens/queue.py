@@ -31,7 +31,6 @@ from console.models import QueueItem
 from console.safe_text import printable
 from console.screens.base import DeskScreen
 from console.screens.keys import bindings
-from console.screens.member import open_member
 from console.screens.queue_layout import (
     ESCALATED_MARK,
     STRONG_MARK,
@@ -625,6 +624,7 @@ class QueueScreen(DeskScreen):
 
     def action_member(self) -> None:
         """The member view of the thread's author."""
+        from console.screens.member import open_member  # not needed before the first frame
         current = self._current()
         if current is not None:
             open_member(self, thread_id=current)
