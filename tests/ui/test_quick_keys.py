@@ -6,6 +6,7 @@ changed."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -31,6 +32,24 @@ def searched(desk: Desk, text: str) -> list[int]:
     """The Queue's rows for the search line `text`, read by the domain as the screen asks."""
     flt = parse_filter(text).to_filter(desk.actor, QueueFilter())
     return [item.thread_id for item in desk.queue(flt, limit=100)]
+
+
+def hold_reads(
+    monkeypatch: pytest.MonkeyPatch, when: Callable[[QueueFilter], bool]
+) -> tuple[threading.Event, threading.Event]:
+    """Hold the Queue's page reads for the filters `when` picks until `release` is set;
+    `held` is set once one is held."""
+    held, release = threading.Event(), threading.Event()
+    original = QueueScreen._read_page
+
+    def holding(self: QueueScreen, flt: QueueFilter, *args: Any, **kwargs: Any) -> Any:
+        if when(flt):
+            held.set()
+            release.wait(30)
+        return original(self, flt, *args, **kwargs)
+
+    monkeypatch.setattr(QueueScreen, "_read_page", holding)
+    return held, release
 
 
 def shown_keys(grid: LazyTable) -> list[object]:
@@ -78,16 +97,7 @@ async def test_an_older_search_finishing_late_never_replaces_a_newer_one(
     wanted = searched(desk, "voicemail")
     stale = searched(desk, "roaming")
     assert wanted and stale and set(wanted).isdisjoint(stale)
-    release, held = threading.Event(), threading.Event()
-    original = QueueScreen._read_page
-
-    def slow_roaming(self: QueueScreen, flt: QueueFilter, *args: Any, **kwargs: Any) -> Any:
-        if flt.text == "roaming":
-            held.set()
-            release.wait(30)
-        return original(self, flt, *args, **kwargs)
-
-    monkeypatch.setattr(QueueScreen, "_read_page", slow_roaming)
+    held, release = hold_reads(monkeypatch, lambda flt: flt.text == "roaming")
     app = PeerdeskApp(desk)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -188,17 +198,8 @@ async def test_help_shown_again_for_the_same_keys_renders_nothing_new(
 async def test_clearing_a_search_shows_the_queue_rows_before_reading_them_again(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    release, held = threading.Event(), threading.Event()
     hold = False
-    original = QueueScreen._read_page
-
-    def slow_unfiltered(self: QueueScreen, flt: QueueFilter, *args: Any, **kwargs: Any) -> Any:
-        if hold and not flt.text:
-            held.set()
-            release.wait(30)
-        return original(self, flt, *args, **kwargs)
-
-    monkeypatch.setattr(QueueScreen, "_read_page", slow_unfiltered)
+    held, release = hold_reads(monkeypatch, lambda flt: hold and not flt.text)
     app = PeerdeskApp(desk)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
