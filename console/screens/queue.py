@@ -625,6 +625,7 @@ class QueueScreen(DeskScreen):
     def action_member(self) -> None:
         """The member view of the thread's author."""
         from console.screens.member import open_member  # not needed before the first frame
+
         current = self._current()
         if current is not None:
             open_member(self, thread_id=current)
