@@ -233,6 +233,7 @@ def _copy_table(
 ) -> None:
     with conn.transaction():
         conn.execute("SET CONSTRAINTS ALL DEFERRED")
+        conn.execute("SET LOCAL peerdesk.quiet = 'on'")  # copied rows are not news (notify.sql)
         if table in CHAINED:
             _copy_chained(conn, source, table)
         else:
