@@ -21,9 +21,9 @@ from console.team import dialect
 
 SCHEMA = "peerdesk"
 OWNER = "peerdesk_owner"
-TEAM_ONLY_TABLES = ("peerdesk_team", "copy_progress")
+TEAM_ONLY_TABLES = ("peerdesk_team", "copy_progress", "audit_import", "ledger_import")
 """Tables the team store has and a SQLite cache does not (the schema version, the import
-switch and migrate-to's per-table checkpoints)."""
+switch, migrate-to's per-table checkpoints and its staging tables for the two chains)."""
 
 BOOTSTRAP = [
     f"""DO $$ BEGIN
