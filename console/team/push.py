@@ -138,13 +138,20 @@ def _one(conn: Connection, query: str, params: tuple[Any, ...]) -> dict[str, Any
         return cur.execute(query.encode(), params).fetchone()
 
 
-def _numeric_columns(conn: Connection, table: str) -> set[str]:
-    rows = conn.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'peerdesk' "
-        "AND table_name = %s AND data_type IN ('bigint', 'integer', 'smallint')",
-        (table,),
-    ).fetchall()
-    return {str(r[0]) for r in rows}
+_NUMERIC: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def _numeric_columns(conn: Connection, table: str) -> frozenset[str]:
+    """The table's integer columns (the cache's booleans are integers there), once per db."""
+    key = (conn.info.host, conn.info.dbname + "/" + table)
+    if key not in _NUMERIC:
+        rows = conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+            "'peerdesk' AND table_name = %s AND data_type IN ('bigint', 'integer', 'smallint')",
+            (table,),
+        ).fetchall()
+        _NUMERIC[key] = frozenset(str(r[0]) for r in rows)
+    return _NUMERIC[key]
 
 
 def _same(team: Any, laptop: Any) -> bool:
