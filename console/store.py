@@ -9,11 +9,13 @@ import json
 import re
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from console import previews
 from console.clock import now, now_iso
 from console.db import Cache
 from console.dupes.thresholds import STRONG_SCORE
@@ -21,6 +23,7 @@ from console.errors import CacheError, NotFound
 from console.escalate.panel import thread_lines
 from console.escalate.rules import SEVERITIES
 from console.models import NoteView, PostView, QueueItem, ThreadView
+from console.previews import ThreadPreview
 from console.urgency import score
 
 
@@ -338,6 +341,11 @@ class QueueReader:
                 if _interrupted(error.__cause__):
                     return None
                 raise
+
+    def previews(self, thread_ids: Sequence[int]) -> dict[int, ThreadPreview]:
+        """The preview pane's reads for several threads (console.previews), on this connection."""
+        with self._lock:
+            return previews.previews(Cache(self.path, self._connection()), thread_ids)
 
     def interrupt(self) -> None:
         """Stop the read running now (it returns None)."""
