@@ -35,7 +35,6 @@ from console.screens.queue_layout import (
     cells,
     empty_text,
     layout,
-    too_small_text,
 )
 from console.screens.queue_pane import QueuePaneScreen
 from console.screens.queue_preview import (
@@ -136,9 +135,6 @@ class QueueScreen(QueuePaneScreen):
             pane = PreviewPane(sanitise=sanitise, id="queue-preview")
             pane.display = False
             yield pane
-        too_small = Static("", id="queue-too-small", markup=False)
-        too_small.display = False
-        yield too_small
         yield StatusBar(id="queue-status")
         yield KeyBar()
 
@@ -153,20 +149,11 @@ class QueueScreen(QueuePaneScreen):
 
     # ---- the table's columns for its width (console.screens.queue_layout) ----
     def _relayout(self) -> None:
-        """Columns for the table's width; below the narrowest, say the terminal is too small."""
+        """Columns for the table's own width (beside a preview pane, less than the screen's);
+        below 80x24 the console covers every screen with one notice (console.screens.too_small)."""
         table = self.table
-        width = self.size.width
-        # the terminal decides "too small"; the table's own width (beside a preview pane, less)
-        # decides the columns
-        too_small = layout(width, sources=self._sources, claims=self._claims).too_small
-        shape = layout(table.size.width or width, sources=self._sources, claims=self._claims)
-        note = self.query_one("#queue-too-small", Static)
-        if too_small:
-            note.update(too_small_text(width, self.size.height))
-        note.display = too_small
-        self.query_one("#queue-body").display = not too_small
-        if not too_small:
-            table.set_columns(shape.columns)
+        width = table.size.width or self.size.width
+        table.set_columns(layout(width, sources=self._sources, claims=self._claims).columns)
 
     @on(QueueShaped)
     def _on_queue_shaped(self, message: QueueShaped) -> None:

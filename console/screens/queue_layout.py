@@ -3,7 +3,7 @@ empty list.
 
 Columns that carry no information are left out: Source when the cache has one source, Claim when
 nobody holds a claim. Below WIDE columns the status is abbreviated; the title takes the rest.
-Below NARROWEST columns the table is not drawn at all and the Queue says the terminal is too small.
+Below 80x24 the console covers every screen with one notice (console.screens.too_small).
 
 The layout is a function of the table's own width (not the terminal's), so a pane beside the
 table (a preview) simply makes the table narrower. Rows carry every cell (`cells`); the columns
@@ -21,7 +21,6 @@ from console.models import QueueItem
 from console.safe_text import printable
 from widgets.lazy_table import Column
 
-NARROWEST = 80  # columns the Queue needs (the console's promise: 80x24)
 WIDE = 110  # from here the status is written out in full
 
 STRONG_MARK = "≈ "  # before the title of a thread with strong duplicate candidates
@@ -42,7 +41,6 @@ SHORT_STATUSES = {
 @dataclass(frozen=True)
 class QueueLayout:
     columns: tuple[Column, ...]
-    too_small: bool = False
 
 
 def layout(width: int, *, sources: int, claims: bool) -> QueueLayout:
@@ -60,14 +58,7 @@ def layout(width: int, *, sources: int, claims: bool) -> QueueLayout:
     if claims:
         columns.append(Column("Claim", 8 if not wide else 12, cell=CLAIM))
     columns.append(Column("Title", cell=TITLE))
-    return QueueLayout(tuple(columns), too_small=width < NARROWEST)
-
-
-def too_small_text(width: int, height: int) -> str:
-    return (
-        f"The terminal is {width} columns wide; the Queue needs {NARROWEST}. "
-        "Widen the window (or make the font smaller)."
-    )
+    return QueueLayout(tuple(columns))
 
 
 def age(created_at: str) -> str:
