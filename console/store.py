@@ -130,6 +130,7 @@ def _where(flt: QueueFilter, reach: int | None = None) -> tuple[str, list[Any]]:
 
 _QUEUE_SELECT = """
     SELECT t.id, s.name AS source, t.title, coalesce(m.username, '(unknown)') AS author,
+           m.display_name AS author_name,
            t.status, t.created_at, t.last_activity_at, t.reply_count, t.flag_count,
            t.report_count, t.urgency, c.holder, c.expires_at,
            EXISTS (SELECT 1 FROM duplicate_links d WHERE d.thread_id = t.id
@@ -257,6 +258,7 @@ def _items(rows: list[sqlite3.Row]) -> list[QueueItem]:
             escalation=SEVERITIES[r["escalation_rank"]]
             if r["escalation_rank"] is not None
             else None,
+            author_name=r["author_name"],
         )
         for r in rows
     ]
