@@ -28,7 +28,9 @@ def _utc() -> None:
 def test_the_notice_says_how_much_is_missing() -> None:
     assert too_small(79, 24) and too_small(80, 23) and not too_small(80, 24)
     text = too_small_text(70, 20, (80, 24), "ctrl+q")
-    assert text.startswith("The terminal is 70x20; this needs at least 80x24 (10 columns and 4 rows")
+    assert text.startswith(
+        "The terminal is 70x20; this needs at least 80x24 (10 columns and 4 rows"
+    )
     assert text.endswith("ctrl+q quits.")
     assert "(6 rows more)" in too_small_text(100, 18, (80, 24))
 
