@@ -602,7 +602,14 @@ MIGRATIONS: list[list[str]] = [
     [
         """CREATE INDEX IF NOT EXISTS members_username_lower ON members (lower(username))""",
     ],
-    # 15 (views): a moderator's decisions that two accounts are one person (linked = 1) or are
+    # 15 (team store): the login role that holds an outbox item's sending lease. Only the team
+    # database fills it (a trigger sets it to the connected role, and row-level security lets
+    # nobody else finish the item while the lease is live: console/team/grants.sql); a SQLite
+    # cache leaves it empty.
+    [
+        """ALTER TABLE outbox ADD COLUMN lease_role TEXT""",
+    ],
+    # 16 (views): a moderator's decisions that two accounts are one person (linked = 1) or are
     # not (linked = 0, outweighing the same username or platform identity), made through the
     # door as the decisions member_link / member_unlink (console.member_links). One row a pair,
     # the lower member id first.
