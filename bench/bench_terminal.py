@@ -761,6 +761,9 @@ def main() -> None:
     )
     parser.add_argument("--preview", choices=("on", "off"), default="on", help="the Queue's pane")
     parser.add_argument(
+        "--no-floors", action="store_true", help="leave out the floors (Textual alone, a page read)"
+    )
+    parser.add_argument(
         "--command", default=None, help="the console command (default: this venv's peerdesk)"
     )
     args = parser.parse_args()
@@ -794,7 +797,7 @@ def main() -> None:
             "runs": [round(s, 3) for s in startups],
         },
         **run,
-        "floors": floors(db),
+        "floors": None if args.no_floors else floors(db),
         "targets": TARGETS,
         # the machine is shared: the 1-minute load average before and after the run says how
         # much the other processes took (2 cores: above 2, keys waited for a core)

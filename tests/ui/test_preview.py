@@ -91,7 +91,10 @@ async def test_at_120_columns_the_pane_follows_the_cursor(desk: Desk) -> None:
         ahead = [m for m in messages if isinstance(m, PreviewsRead)]
         assert ahead and len(ahead[0].previews) >= 9  # the fixture's Queue rows
         loads_before = sum(isinstance(m, PreviewLoaded) for m in messages)
-        for _ in range(6):
+        table = app.screen.query_one("#queue-table", LazyTable)
+        table.cursor_row += 1  # no await: painted as the cursor changes, before any message
+        assert pane.shown == current(app)
+        for _ in range(5):
             await pilot.press("j")
             assert pane.shown == current(app)  # in the same frame: no pause, no worker
             shown = preview(desk.cache, current(app))
