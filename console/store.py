@@ -20,8 +20,7 @@ from console.clock import now, now_iso
 from console.db import Cache
 from console.dupes.thresholds import STRONG_SCORE
 from console.errors import CacheError, NotFound
-from console.escalate.panel import thread_lines
-from console.escalate.rules import SEVERITIES
+from console.escalate.severity import SEVERITIES
 from console.models import NoteView, PostView, QueueItem, ThreadView
 from console.previews import ThreadPreview
 from console.urgency import score
@@ -361,6 +360,14 @@ class QueueReader:
                 self._conn = None
 
 
+def escalation_lines(cache: Cache, thread_id: int) -> tuple[str, ...]:
+    """The thread's escalations in lines (console.escalate.panel: imported when a thread is first
+    read, not at start)."""
+    from console.escalate.panel import thread_lines
+
+    return thread_lines(cache, thread_id)
+
+
 def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> ThreadView:
     """The whole conversation of `thread_id`.
 
@@ -439,7 +446,7 @@ def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> Thread
         claimed_by=head["holder"],
         claim_expires_at=head["claim_expires"],
         duplicate_of=head["duplicate_of"],
-        escalations=thread_lines(cache, thread_id),
+        escalations=escalation_lines(cache, thread_id),
         author_name=head["author_name"],
     )
 

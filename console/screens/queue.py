@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import ClassVar
 
 from textual import on, work
@@ -28,7 +29,6 @@ from console.models import QueueItem
 from console.safe_text import printable
 from console.screens import queue_views
 from console.screens.keys import bindings
-from console.screens.member import open_member
 from console.screens.queue_layout import (
     ESCALATED_MARK,
     STRONG_MARK,
@@ -50,7 +50,12 @@ from widgets.title_bar import TitleBar
 __all__ = ["ESCALATED_MARK", "FILTERS", "STRONG_MARK", "QueueScreen", "to_row"]
 
 PAGE = 100
-SEARCH_PAUSE = 0.15  # seconds of no typing before the search runs
+FIRST_PAGES = 16  # filters and searches whose first page is kept (see QueueScreen.__init__)
+# Search as you type: every change of the search line searches at once, in the Queue's worker;
+# the rows shown stay until the new ones arrive, and a search overtaken by a newer one is
+# interrupted and its rows dropped. Only a line that cannot be read yet ("age>") waits this long
+# without typing before the status line says what is wrong with it.
+FILTER_ERROR_PAUSE = 0.5
 UNKNOWN = -1  # a total not counted yet
 
 
@@ -105,6 +110,11 @@ class QueueScreen(QueuePaneScreen):
         # Counting the Queue walks every row (~0.5 s at a million threads): the rows are shown
         # with the last count known for the filter, and counted again off the critical path.
         self._totals: dict[QueueFilter, int] = {}
+        # The first page last read for each filter (and search), shown at once when the filter
+        # comes back (clearing a search, `f`) while it is read again; a read that finds the same
+        # rows draws nothing. Newest last, at most FIRST_PAGES of them.
+        self._first_pages: OrderedDict[QueueFilter, list[Row]] = OrderedDict()
+        self._early_request = 0  # the request whose rows were shown from _first_pages
         self._counter: QueueReader | None = None
         self._searcher: QueueReader | None = None  # search pages, off the Desk's connection
         self._reader_name = f"thread-reader-{id(self)}"
@@ -213,7 +223,18 @@ class QueueScreen(QueuePaneScreen):
         flt = self.current_filter()
         if flt.text:
             self._readers()[1].interrupt()  # the search typed before is of no use now
+        if not message.keep_cursor:
+            self._show_first_page(flt)
         self.load_queue(self.request_id, flt, offset, message.keep_cursor)
+
+    def _show_first_page(self, flt: QueueFilter) -> None:
+        """The rows last read for `flt`, at once, if its count is known (the read follows)."""
+        rows, total = self._first_pages.get(flt), self._totals.get(flt)
+        if rows is None or total is None:
+            return
+        self._early_request = self.request_id
+        self.table.reset(total, rows)
+        self.table.prefetch(total - 1)
 
     def _readers(self) -> tuple[QueueReader, QueueReader]:
         if self._counter is None or self._searcher is None:
@@ -269,8 +290,13 @@ class QueueScreen(QueuePaneScreen):
         exact = total != UNKNOWN
         if not exact:  # what the page shows; the count follows
             total = message.offset + len(rows) + (1 if len(rows) == PAGE else 0)
+        if message.offset == 0:
+            self._first_pages[message.flt] = rows
+            self._first_pages.move_to_end(message.flt)
+            while len(self._first_pages) > FIRST_PAGES:
+                self._first_pages.popitem(last=False)
         unchanged = (
-            message.keep_cursor
+            (message.keep_cursor or message.request_id == self._early_request)
             and exact
             and table.exact
             and total == table.total
@@ -281,6 +307,8 @@ class QueueScreen(QueuePaneScreen):
                 total, rows, offset=message.offset, keep_cursor=message.keep_cursor, exact=exact
             )
         self._update_status()
+        if exact:
+            table.prefetch(total - 1)  # `G` finds the last rows already read
         self.queue_read_again()
         if not self._shown_once:
             self._shown_once = True
@@ -308,6 +336,7 @@ class QueueScreen(QueuePaneScreen):
         self._totals[message.flt] = message.total
         if message.request_id == self.request_id:
             self.table.set_total(message.total)
+            self.table.prefetch(message.total - 1)  # `G` finds the last rows already read
 
     def on_unmount(self) -> None:
         for reader in (self._counter, self._searcher, self._previewer):
@@ -400,7 +429,16 @@ class QueueScreen(QueuePaneScreen):
     def _on_search_changed(self, event: Input.Changed) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
-        self._search_timer = self.set_timer(SEARCH_PAUSE, lambda: self._apply_search(event.value))
+            self._search_timer = None
+        try:
+            parse_filter(event.value.strip())
+        except FilterError:  # half-typed ("age>"): said if the typing stops here
+            text = event.value
+            self._search_timer = self.set_timer(
+                FILTER_ERROR_PAUSE, lambda: self._apply_search(text)
+            )
+            return
+        self._apply_search(event.value)
 
     @on(Input.Submitted, "#search")
     def _on_search_submitted(self, event: Input.Submitted) -> None:
@@ -528,6 +566,8 @@ class QueueScreen(QueuePaneScreen):
 
     def action_member(self) -> None:
         """The member view of the thread's author."""
+        from console.screens.member import open_member  # not needed before the first frame
+
         current = self._current()
         if current is not None:
             open_member(self, thread_id=current)
