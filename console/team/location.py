@@ -13,7 +13,13 @@ from console.errors import PeerdeskError
 from console.paths import DB_ENV
 
 URL_PATTERN = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
-TEAM_COMMANDS = ("audit verify", "audit head", "migrate-to", "team-install")
+TEAM_COMMANDS = (
+    "audit verify",
+    "audit head",
+    "migrate-to",
+    "team-install",
+    "team push (--to)",
+)
 """The commands that work with a team database today."""
 
 
