@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from console.clock import now_iso
 from console.db import Cache
 from console.errors import PeerdeskError
 from console.models import AuditProblem
+from console.storage import Connection
 
 GENESIS = "0" * 64
 
@@ -33,7 +33,7 @@ def _digest(prev_hash: str, row: dict[str, Any]) -> str:
 
 
 def append(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     actor: str,
     action: str,

@@ -7,12 +7,12 @@ what a short one does. Plain Python (no Textual).
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import NotFound
+from console.storage import Row
 
 EXCERPT = 1_500  # characters of the question and of the latest reply
 
@@ -106,7 +106,7 @@ def preview(cache: Cache, thread_id: int, excerpt: int = EXCERPT) -> ThreadPrevi
     )
 
 
-def _excerpt(r: sqlite3.Row | None) -> PostExcerpt | None:
+def _excerpt(r: Row | None) -> PostExcerpt | None:
     if r is None:
         return None
     return PostExcerpt(

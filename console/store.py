@@ -21,6 +21,7 @@ from console.errors import CacheError, NotFound
 from console.escalate.panel import thread_lines
 from console.escalate.rules import SEVERITIES
 from console.models import NoteView, PostView, QueueItem, ThreadView
+from console.storage import Row
 from console.urgency import score
 
 
@@ -233,7 +234,7 @@ def _keyset(
     )
 
 
-def _items(rows: list[sqlite3.Row]) -> list[QueueItem]:
+def _items(rows: list[Row]) -> list[QueueItem]:
     at = now()
     return [
         QueueItem(

@@ -276,7 +276,7 @@ def migrate_to(door: Door, url: str, progress: Progress | None = None) -> CopyRe
     """Copy the door's cache into the team database at `url` (see the module's text)."""
     door.check(MIGRATE_TO)
     report = CopyReport()
-    source = door.cache.conn
+    source = door.cache.sqlite
     try:
         with connect(url, autocommit=True) as conn:
             done = _check_target(conn, url)

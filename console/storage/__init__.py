@@ -1,0 +1,17 @@
+"""One storage layer, two dialects: a local SQLite cache file or a shared PostgreSQL team database.
+
+The domain and sync talk to a `Cache` (console.db) whose `conn` is a `Connection` (this
+package's protocol: `execute(sql, params)` returning rows readable by name and by index) and
+whose `dialect` says what differs (search, row locks, the audit append). Domain SQL is written
+once, in the subset both engines run, with SQLite's `?` / `:name` placeholders; the PostgreSQL
+connection translates them (console.storage.placeholders). SQLite's connection is the
+sqlite3.Connection itself, so the local cache pays nothing for the layer.
+
+`open_store(location)` opens either: a path opens the cache file (console.db.open_cache), a
+postgresql:// URL the team database (console.storage.postgres, which imports psycopg only then).
+"""
+
+from console.storage.dialect import POSTGRESQL, SQLITE, Dialect
+from console.storage.protocol import Connection, Cursor, Row
+
+__all__ = ["POSTGRESQL", "SQLITE", "Connection", "Cursor", "Dialect", "Row"]
