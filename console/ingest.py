@@ -45,7 +45,8 @@ def ensure_source(cache: Cache, kind: str, name: str, base_url: str | None = Non
         return int(row[0])
     with cache.transaction() as conn:
         cursor = conn.execute(
-            "INSERT INTO sources (kind, name, base_url, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+            "INSERT INTO sources (kind, name, base_url, created_at) VALUES (?, ?, ?, ?) "
+            "RETURNING id",
             (kind, name, base_url, now_iso()),
         )
         return int(cursor.fetchone()[0])
