@@ -1155,20 +1155,27 @@ class DiscourseAdapter:
             "decision anyway or drop it (d)"
         )
 
+    def _now_on_platform(self, kind: str, ident: str) -> dict[str, Any] | PushResult:
+        """Topic or post `ident` as the platform has it now, or a conflict saying it is gone."""
+        read = self._topic if kind == "topic" else self._post
+        try:
+            return read(ident)
+        except HttpFailure as error:
+            if error.status == 404:
+                return PushResult(
+                    Outcome.CONFLICT, f"{kind} {ident} no longer exists on the platform"
+                )
+            raise
+
     def _set_closed(
         self, request: PushRequest, closed: bool, *, checked: bool = False
     ) -> PushResult:
         tid = request.remote["thread"]
         base_last = (request.base or {}).get("last_post") if closed and not checked else None
         if request.sent_at or base_last is not None:
-            try:
-                topic = self._topic(tid)
-            except HttpFailure as error:
-                if error.status == 404:
-                    return PushResult(
-                        Outcome.CONFLICT, f"topic {tid} no longer exists on the platform"
-                    )
-                raise
+            topic = self._now_on_platform("topic", tid)
+            if isinstance(topic, PushResult):
+                return topic
             if request.sent_at and bool(topic.get("closed")) == closed:
                 return PushResult(Outcome.APPLIED, "already so on the platform")
             if base_last is not None:
@@ -1194,14 +1201,9 @@ class DiscourseAdapter:
     def _flag(self, request: PushRequest, type_id: int) -> PushResult:
         post_id = request.remote["post"]
         if request.sent_at or request.base:
-            try:
-                post = self._post(post_id)
-            except HttpFailure as error:
-                if error.status == 404:
-                    return PushResult(
-                        Outcome.CONFLICT, f"post {post_id} no longer exists on the platform"
-                    )
-                raise
+            post = self._now_on_platform("post", post_id)
+            if isinstance(post, PushResult):
+                return post
             if request.sent_at and _acted(post, type_id):
                 return PushResult(Outcome.APPLIED, "already flagged on the platform")
             edited = self._edited_since(request, post)
@@ -1303,14 +1305,9 @@ class DiscourseAdapter:
         raw = f"Closed as a duplicate of {self.base_url}/t/{original}"
         base_last = (request.base or {}).get("last_post")
         if request.sent_at or base_last is not None:
-            try:
-                topic = self._topic(tid)
-            except HttpFailure as error:
-                if error.status == 404:
-                    return PushResult(
-                        Outcome.CONFLICT, f"topic {tid} no longer exists on the platform"
-                    )
-                raise
+            topic = self._now_on_platform("topic", tid)
+            if isinstance(topic, PushResult):
+                return topic
             if request.sent_at and bool(topic.get("closed")):
                 return PushResult(Outcome.APPLIED, "already closed on the platform")
             news = self._new_replies(tid, topic, int(base_last)) if base_last is not None else ""
@@ -1326,15 +1323,9 @@ class DiscourseAdapter:
 
     def _solution(self, request: PushRequest, accept: bool) -> PushResult:
         if accept and request.base:
-            try:
-                post = self._post(request.remote["post"])
-            except HttpFailure as error:
-                if error.status == 404:
-                    return PushResult(
-                        Outcome.CONFLICT,
-                        f"post {request.remote['post']} no longer exists on the platform",
-                    )
-                raise
+            post = self._now_on_platform("post", request.remote["post"])
+            if isinstance(post, PushResult):
+                return post
             edited = self._edited_since(request, post)
             if edited:
                 return PushResult(Outcome.CONFLICT, edited)

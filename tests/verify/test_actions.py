@@ -257,11 +257,8 @@ def test_undo_after_the_push_queues_the_reverse(
     assert item["action"] == "unverify_answer" and item["payload"]["was_accepted_by_us"] is True
 
 
-def test_remote_edit_or_delete_of_a_verified_answer_raises_a_recheck(
-    community: Community, verifier: Verification
-) -> None:
-    verifier.verify(community.posts["t2-2"])
-    verifier.reject(community.posts["t1-3"], "copied")
+def _sync_edited_roaming_answer(community: Community) -> None:
+    """A sync brings thread t2 back with its answer t2-2 edited on the platform."""
     upsert_threads(
         community.cache,
         community.source_id,
@@ -288,6 +285,14 @@ def test_remote_edit_or_delete_of_a_verified_answer_raises_a_recheck(
             )
         ],
     )
+
+
+def test_remote_edit_or_delete_of_a_verified_answer_raises_a_recheck(
+    community: Community, verifier: Verification
+) -> None:
+    verifier.verify(community.posts["t2-2"])
+    verifier.reject(community.posts["t1-3"], "copied")
+    _sync_edited_roaming_answer(community)
     row = state(community, "t2-2")
     assert row["state"] == "pending" and "edited on the platform" in str(row["recheck"])
     community.cache.conn.execute("DELETE FROM posts WHERE id = ?", (community.posts["t1-3"],))
@@ -306,32 +311,7 @@ def test_remote_edit_or_delete_of_a_verified_answer_raises_a_recheck(
     # an unchanged re-sync changes nothing
     before = community.cache.one("SELECT count(*) FROM verification_reviews")[0]
     verifier.verify(community.posts["t2-2"])
-    upsert_threads(
-        community.cache,
-        community.source_id,
-        [
-            ThreadRecord(
-                "t2",
-                "Roaming charges in Spain",
-                "asker",
-                "answered",
-                "2026-11-10T12:00:00Z",
-                "2026-11-10T14:00:00Z",
-                reply_count=2,
-            )
-        ],
-        [
-            PostRecord(
-                "t2-2",
-                "t2",
-                "staff",
-                2,
-                "Edited: roaming now costs 2 pounds a day.",
-                "",
-                "2026-11-10T14:00:00Z",
-            )
-        ],
-    )
+    _sync_edited_roaming_answer(community)
     assert state(community, "t2-2")["state"] == "verified"
     assert community.cache.one("SELECT count(*) FROM verification_reviews")[0] == before
 
