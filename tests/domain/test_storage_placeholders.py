@@ -25,7 +25,10 @@ from console.storage.rows import maker
         ("SELECT 7 % ?", "SELECT 7 %% %s"),
         # a cast is not a named placeholder; a timestamp in a literal is left alone
         ("SELECT ?::text, x::bigint", "SELECT %s::text, x::bigint"),
-        ("SELECT 1 WHERE ts > '2026-11-20T12:00:00Z'", "SELECT 1 WHERE ts > '2026-11-20T12:00:00Z'"),
+        (
+            "SELECT 1 WHERE ts > '2026-11-20T12:00:00Z'",
+            "SELECT 1 WHERE ts > '2026-11-20T12:00:00Z'",
+        ),
         ("SELECT 'unterminated ?", "SELECT 'unterminated ?"),
     ],
 )
