@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from console import audit, outbox
-from console.claims import check_free
+from console.claims import check_free, lock_thread
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import InvalidDecision, NotFound, NothingToUndo
@@ -25,7 +25,7 @@ from console.identity import Identity
 from console.models import DecisionResult
 from console.platforms import push_state
 from console.roles import require
-from console.storage import Connection, Row
+from console.storage import Connection, Row, dialect_of
 from console.urgency import in_queue
 
 
@@ -194,6 +194,7 @@ def decide(
         outbox_ids = []
         for target in targets:
             thread_id = kind.thread_of(conn, target)
+            lock_thread(conn, thread_id)
             if kind.changes_item:  # an internal note is welcome on a thread someone else holds
                 check_free(cache, thread_id, actor)
             change = kind.apply(conn, target, params)
@@ -292,12 +293,13 @@ class UndoPreview:
         )
 
 
-def _newest_batch(conn: Connection, actor: str) -> Row:
-    batch = conn.execute(
+def _newest_batch(conn: Connection, actor: str, *, lock: bool = False) -> Row:
+    select = (
         "SELECT id, action, actor, created_at, origin FROM batches WHERE actor = ? "
-        "AND undone_by IS NULL AND undoes IS NULL ORDER BY id DESC LIMIT 1",
-        (actor,),
-    ).fetchone()
+        "AND undone_by IS NULL AND undoes IS NULL ORDER BY id DESC LIMIT 1"
+    )
+    # undo locks the batch on the team database: two undos of it take turns
+    batch = conn.execute(dialect_of(conn).lock(select) if lock else select, (actor,)).fetchone()
     if batch is None:
         raise NothingToUndo(f"{actor} has no decision left to undo")
     return cast(Row, batch)
@@ -335,8 +337,8 @@ def _later_changes(conn: Connection, batch_id: int) -> list[LaterChange]:
     return found
 
 
-def _preview(conn: Connection, actor: str) -> UndoPreview:
-    batch = _newest_batch(conn, actor)
+def _preview(conn: Connection, actor: str, *, lock: bool = False) -> UndoPreview:
+    batch = _newest_batch(conn, actor, lock=lock)
     batch_id, action = int(batch["id"]), str(batch["action"])
     items = tuple(
         (str(r[0]), int(r[1]))
@@ -386,7 +388,7 @@ def undo_last(
     require(who, "undo")
     actor = who.name
     with cache.transaction() as conn:
-        preview = _preview(conn, actor)
+        preview = _preview(conn, actor, lock=True)
         if expect_batch is not None and preview.batch_id != expect_batch:
             raise InvalidDecision(
                 "Not undone: your newest decision is no longer the one shown "
@@ -411,6 +413,7 @@ def undo_last(
                 "target_kind": entry["target_kind"],
                 "target_id": entry["target_id"],
             }
+            lock_thread(conn, int(detail["thread_id"]))
             if kind.changes_item:
                 check_free(cache, int(detail["thread_id"]), actor)
             change = kind.revert(conn, recorded)

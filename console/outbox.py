@@ -25,7 +25,7 @@ from typing import Any
 from console.clock import iso, now, now_iso, parse
 from console.db import Cache
 from console.models import OutboxItem
-from console.storage import Connection, Row
+from console.storage import Connection, Row, dialect_of
 
 OPEN_STATES = ("pending", "sending")
 LEASE_SECONDS = 600  # longer than one request with all its retries
@@ -81,8 +81,9 @@ def base_version(
     if target_id is None:
         return None
     if target_kind == "thread":
+        last_post = dialect_of(conn).leading_integer("p.remote_id")
         row = conn.execute(
-            "SELECT t.reply_count, (SELECT max(CAST(p.remote_id AS INTEGER)) FROM posts p "
+            f"SELECT t.reply_count, (SELECT max({last_post}) FROM posts p "
             "WHERE p.thread_id = t.id) AS last_post FROM threads t WHERE t.id = ?",
             (target_id,),
         ).fetchone()

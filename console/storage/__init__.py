@@ -14,4 +14,10 @@ postgresql:// URL the team database (console.storage.postgres, which imports psy
 from console.storage.dialect import POSTGRESQL, SQLITE, Dialect
 from console.storage.protocol import Connection, Cursor, Row
 
-__all__ = ["POSTGRESQL", "SQLITE", "Connection", "Cursor", "Dialect", "Row"]
+__all__ = ["POSTGRESQL", "SQLITE", "Connection", "Cursor", "Dialect", "Row", "dialect_of"]
+
+
+def dialect_of(conn: Connection) -> Dialect:
+    """The dialect of a connection the domain was handed (a transaction's, usually)."""
+    found = getattr(conn, "dialect", SQLITE)
+    return found if isinstance(found, Dialect) else SQLITE

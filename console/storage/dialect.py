@@ -36,6 +36,41 @@ class Dialect:
     def least(self, *terms: str) -> str:
         return f"{'min' if self.is_sqlite else 'least'}({', '.join(terms)})"
 
+    def leading_integer(self, column: str) -> str:
+        """The integer a text starts with, 0 if none: SQLite's CAST(... AS INTEGER) (which
+        PostgreSQL refuses for text that is not a number)."""
+        if self.is_sqlite:
+            return f"CAST({column} AS INTEGER)"
+        return f"coalesce(CAST(substring({column} from '^[0-9]+') AS BIGINT), 0)"
+
+    def json_each(self, column: str) -> str:
+        """A FROM item with one row per element of the JSON array in `column`, its text in
+        `json_each.value` (SQLite's json_each; PostgreSQL's jsonb_array_elements_text)."""
+        if self.is_sqlite:
+            return f"json_each({column})"
+        return f"jsonb_array_elements_text({column}::jsonb) AS json_each(value)"
+
+    def fts_match(self, table: str) -> str:
+        """The condition that `table` (a full-text table of the migrations) matches the query
+        given as the next parameter (made by `fts_terms`). SQLite: FTS5's MATCH; PostgreSQL:
+        the table's `document` tsvector (console/team/dialect.py) under its GIN index."""
+        if self.is_sqlite:
+            return f"{table} MATCH ?"
+        return f"{table}.document @@ to_tsquery('simple', ?)"
+
+    def fts_terms(self, words: list[str], *, prefix_last: bool) -> str:
+        """The query text for `fts_match` requiring every word (`words` hold only word
+        characters, as console.store tokenises them), the last as a prefix if asked."""
+        if self.is_sqlite:
+            quoted = [f'"{w}"' for w in words]
+            if prefix_last:
+                quoted[-1] += "*"
+            return " ".join(quoted)
+        lexemes = [f"'{w}'" for w in words]
+        if prefix_last:
+            lexemes[-1] += ":*"
+        return " & ".join(lexemes)
+
 
 SQLITE = Dialect("sqlite", lock_suffix="", server_audit=False)
 POSTGRESQL = Dialect("postgresql", lock_suffix=" FOR UPDATE", server_audit=True)

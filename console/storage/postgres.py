@@ -79,6 +79,8 @@ def _params(parameters: Any) -> Any:
 class PgConnection:
     """A psycopg connection that takes the domain's SQL (see console.storage.protocol)."""
 
+    dialect = POSTGRESQL
+
     def __init__(self, raw: psycopg.Connection[Any], url: str) -> None:
         self.raw = raw
         self.url = url
@@ -126,6 +128,7 @@ class TeamCache(Cache):
     """The team database as a Cache: same reads and writes, the server's dialect."""
 
     url: str = ""
+    user: str | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
@@ -134,7 +137,19 @@ class TeamCache(Cache):
             yield conn
 
     def reopen(self) -> TeamCache:
-        return open_team(self.url)
+        return open_team(self.url, user=self.user)
+
+    def acting_as(self, requested: str | None) -> tuple[TeamCache, Identity]:
+        """The connection and identity for `requested` (--as, PEERDESK_USER): this connection
+        when it is that role (or nothing was asked), else a new one that logs in as that
+        database role, which the server authenticates (peer authentication on the host: only
+        the OS account of that name, or whom the server's ident map allows)."""
+        if requested:
+            row = self.one("SELECT session_user")
+            if row is not None and str(row[0]) != requested:
+                other = open_team(self.url, user=requested)
+                return other, other.identity(None)
+        return self, self.identity(requested)
 
     def identity(self, requested: str | None) -> Identity:
         """Who is connected, by the server's word, with the peerdesk roles of their role."""
@@ -151,19 +166,22 @@ class TeamCache(Cache):
         return establish_from_database(name, granted, redact(self.url), requested=requested)
 
 
-def open_team(url: str) -> TeamCache:
-    """Open the team database at `url` (built by `peerdesk team-install`)."""
+def open_team(url: str, *, user: str | None = None) -> TeamCache:
+    """Open the team database at `url` (built by `peerdesk team-install`), as the database
+    role `user` if given (else the URL's, else libpq's default: the OS account's name)."""
+    extra: dict[str, Any] = {"user": user} if user else {}
     try:
-        raw = psycopg.connect(url, options=OPTIONS, autocommit=True)
+        raw = psycopg.connect(url, options=OPTIONS, autocommit=True, **extra)
     except psycopg.Error as error:
         raise explain(error, url) from error
     conn = PgConnection(raw, url)
     cache = TeamCache(path=Path(redact(url)), conn=conn, dialect=POSTGRESQL)
     cache.url = url
+    cache.user = user
     try:
         installed = cache.one(
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = 'peerdesk' "
-            "AND table_name = 'threads'"
+            "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'peerdesk' AND c.relname = 'threads'"
         )
     except CacheError:
         conn.close()
@@ -171,7 +189,7 @@ def open_team(url: str) -> TeamCache:
     if installed is None:
         conn.close()
         raise TeamStoreFailed(
-            f"The team database {redact(url)} has no peerdesk schema (or your role cannot see "
-            "it): the administrator runs `peerdesk team-install` on it first."
+            f"The team database {redact(url)} has no peerdesk schema: the "
+            "administrator runs `peerdesk team-install` on it first."
         )
     return cache

@@ -13,7 +13,20 @@ from console.errors import PeerdeskError
 from console.paths import DB_ENV
 
 URL_PATTERN = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
-TEAM_COMMANDS = ("audit verify", "audit head", "migrate-to", "team-install")
+STORE_COMMANDS = (
+    "queue",
+    "show",
+    "claim",
+    "close",
+    "reopen",
+    "hide",
+    "note",
+    "undo",
+    "whoami",
+    "push",
+)
+"""Commands that run unchanged on a team database through the storage layer (console.storage)."""
+TEAM_COMMANDS = ("audit verify", "audit head", "migrate-to", "team-install", *STORE_COMMANDS)
 """The commands that work with a team database today."""
 
 

@@ -13,6 +13,7 @@ from console.desk import Desk
 from console.errors import ClaimConflict
 
 
+@pytest.mark.backends
 def test_second_moderator_is_told_who_holds_it_and_until_when(
     desk: Desk, cache: Cache, ids: dict[str, int]
 ) -> None:
@@ -25,6 +26,7 @@ def test_second_moderator_is_told_who_holds_it_and_until_when(
     assert cache.one("SELECT status FROM threads WHERE id = ?", (ids["t1"],))[0] == "open"
 
 
+@pytest.mark.backends
 def test_expired_lease_can_be_taken(
     desk: Desk, cache: Cache, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -34,6 +36,7 @@ def test_expired_lease_can_be_taken(
     assert dave.claim(ids["t1"]).holder == "dave"
 
 
+@pytest.mark.backends
 def test_release_frees_the_thread(desk: Desk, cache: Cache, ids: dict[str, int]) -> None:
     desk.claim(ids["t1"])
     assert desk.release(ids["t1"])
@@ -45,7 +48,11 @@ import sys
 from pathlib import Path
 from console.desk import Desk
 from console.errors import ClaimConflict
-desk = Desk.open(Path(sys.argv[1]), actor=sys.argv[3])
+where = sys.argv[1]
+if where.startswith("postgresql:"):
+    desk = Desk.open_team(where, actor=sys.argv[3])
+else:
+    desk = Desk.open(Path(where), actor=sys.argv[3])
 print("ready", flush=True)
 sys.stdin.readline()
 try:
@@ -56,12 +63,14 @@ except ClaimConflict as error:
 """
 
 
+@pytest.mark.backends
 def test_two_processes_claiming_at_once_exactly_one_wins(
-    cache: Cache, ids: dict[str, int], cache_path: Path
+    cache: Cache, ids: dict[str, int], cache_path: Path, backend: str
 ) -> None:
+    where = getattr(cache, "url", "") if backend == "postgresql" else str(cache_path)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CLAIMER, str(cache_path), str(ids["t2"]), name],
+            [sys.executable, "-c", CLAIMER, where, str(ids["t2"]), name],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

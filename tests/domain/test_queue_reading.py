@@ -3,6 +3,8 @@ indexes, and counts and searches on a read-only connection of their own (store.Q
 
 from __future__ import annotations
 
+import pytest
+
 from console import claims
 from console.db import Cache
 from console.desk import Desk
@@ -52,6 +54,7 @@ def test_search_pages_list_the_newest_threads_first_and_agree_with_the_count(
     assert seen == sorted(ids, reverse=True)  # every match once, newest first
 
 
+@pytest.mark.backends
 def test_mine_and_likely_duplicates_filters(desk: Desk, cache: Cache, ids: dict[str, int]) -> None:
     claims.claim(cache, ids["t2"], Desk.for_cache(cache, actor="alice").who, minutes=15)
     mine = QueueFilter(claimed_by="alice")
