@@ -602,6 +602,13 @@ MIGRATIONS: list[list[str]] = [
     [
         """CREATE INDEX IF NOT EXISTS members_username_lower ON members (lower(username))""",
     ],
+    # 15 (team store): the login role that holds an outbox item's sending lease. Only the team
+    # database fills it (a trigger sets it to the connected role, and row-level security lets
+    # nobody else finish the item while the lease is live: console/team/grants.sql); a SQLite
+    # cache leaves it empty.
+    [
+        """ALTER TABLE outbox ADD COLUMN lease_role TEXT""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -30,6 +30,20 @@
 --   meta                    written by every writing role, except the chains' head records
 --                           (audit_head, ledger_head: row-level security), which only the
 --                           append functions write
+--   claims                  row-level security: a moderator takes, renews and gives up claims
+--                           in the name of its own login role only (holder = session_user),
+--                           and takes over someone else's only once it has run out (by the
+--                           server's clock); a claim lasts at most a day
+--   outbox                  row-level security and a trigger: a moderator queues new items
+--                           (never already sent ones), leases an item to send it (the server
+--                           records the login role as lease_role), and only the lease's own
+--                           role finishes it while the lease is live; an item's action,
+--                           target and payload never change once queued; no DELETE
+--   four-eyes               triggers on the payout tables: a batch is prepared and approved
+--                           in the name of the login role only, its preparer's approval is
+--                           refused, and it becomes `approved` only with enough approvals by
+--                           roles other than its preparer (two above the schedule's
+--                           threshold), whatever client writes it
 --   migrate-to              peerdesk_admin appends a copied chain through
 --                           peerdesk_audit_import / peerdesk_ledger_import, which check every
 --                           entry's hash and chaining, and only while the database has never
@@ -107,6 +121,167 @@ CREATE POLICY meta_write ON peerdesk.meta FOR ALL
 
 -- The append functions run as peerdesk_owner (SECURITY DEFINER) with a fixed search_path.
 SET ROLE peerdesk_owner;
+
+-- The server's clock as peerdesk writes times (ISO-8601 UTC text), `ahead` from now: claims
+-- and leases run out by it, whatever the clients' clocks say.
+CREATE OR REPLACE FUNCTION peerdesk.peerdesk_time(ahead interval DEFAULT '0 seconds')
+RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+  SELECT to_char((now() + ahead) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+$$;
+
+-- migrate-to's copy: an admin, while the database has never had a live audit or ledger entry.
+CREATE OR REPLACE FUNCTION peerdesk.peerdesk_importing() RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = peerdesk, pg_temp AS $$
+  SELECT pg_has_role(session_user, 'peerdesk_admin', 'MEMBER')
+     AND (SELECT import_open FROM peerdesk_team)
+$$;
+
+-- Outbox items: what may change, and how an item moves from state to state (everyone but the
+-- owner, and an admin's migrate-to copy). Who may touch which item is row-level security (below).
+CREATE OR REPLACE FUNCTION peerdesk.peerdesk_outbox_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = peerdesk, pg_temp AS $$
+DECLARE
+  moves boolean;
+BEGIN
+  IF peerdesk_importing() THEN
+    RETURN NEW;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    NEW.lease_role := NULL;
+    RETURN NEW;
+  END IF;
+  IF (NEW.id, NEW.source_id, NEW.action, NEW.target_kind, NEW.target_id, NEW.payload,
+      NEW.idempotency_key, NEW.created_at, NEW.batch_id, NEW.audit_id)
+     IS DISTINCT FROM (OLD.id, OLD.source_id, OLD.action, OLD.target_kind, OLD.target_id,
+      OLD.payload, OLD.idempotency_key, OLD.created_at, OLD.batch_id, OLD.audit_id) THEN
+    RAISE EXCEPTION 'outbox item %: what it sends is fixed when it is queued', OLD.id
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  moves := CASE OLD.state
+    WHEN 'pending' THEN NEW.state IN ('sending', 'cancelled')
+    WHEN 'sending' THEN NEW.state IN ('sending', 'applied', 'conflict', 'rejected', 'pending')
+    WHEN 'conflict' THEN NEW.state IN ('pending', 'cancelled')
+    WHEN 'rejected' THEN NEW.state IN ('pending', 'cancelled')
+    ELSE false END;
+  IF NOT moves THEN
+    RAISE EXCEPTION 'outbox item % cannot go from % to %', OLD.id, OLD.state, NEW.state
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF NEW.base IS DISTINCT FROM OLD.base AND NOT (NEW.base IS NULL AND NEW.state = 'pending') THEN
+    RAISE EXCEPTION 'outbox item %: its base is fixed (a retry may only drop it)', OLD.id
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF OLD.state = 'sending' AND OLD.lease_role IS DISTINCT FROM session_user
+     AND NEW.state <> 'sending' THEN
+    RAISE EXCEPTION 'outbox item % is leased to %: only that role records its result',
+      OLD.id, OLD.lease_role USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF NEW.state = 'sending' THEN
+    IF NEW.attempts <= OLD.attempts THEN
+      RAISE EXCEPTION 'outbox item %: each lease is one more attempt', OLD.id
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    NEW.lease_role := session_user;
+  ELSE
+    NEW.lease_role := OLD.lease_role;  -- who sent it last, kept with the result
+  END IF;
+  RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS outbox_guard ON peerdesk.outbox;
+CREATE TRIGGER outbox_guard BEFORE INSERT OR UPDATE ON peerdesk.outbox
+  FOR EACH ROW EXECUTE FUNCTION peerdesk.peerdesk_outbox_guard();
+
+-- Four-eyes on payout batches, whatever client writes them: prepared and approved in the name
+-- of the login role only; never approved by its preparer; `approved` only with enough
+-- approvals by other roles (two when the payable lines add up to more than the batch's
+-- second_approver_over_minor, as console/rewards/payouts.py counts them).
+CREATE OR REPLACE FUNCTION peerdesk.peerdesk_batch_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = peerdesk, pg_temp AS $$
+DECLARE
+  needed int;
+  got int;
+BEGIN
+  IF peerdesk_importing() THEN
+    RETURN NEW;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    IF NEW.prepared_by IS DISTINCT FROM session_user::text THEN
+      RAISE EXCEPTION 'a payout batch is prepared in the name of the login role (%), not %',
+        session_user, NEW.prepared_by USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NEW.state <> 'prepared' THEN
+      RAISE EXCEPTION 'a new payout batch starts as prepared, not %', NEW.state
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+  END IF;
+  IF (NEW.id, NEW.prepared_by, NEW.prepared_os_user, NEW.second_approver_over_minor,
+      NEW.currency, NEW.period) IS DISTINCT FROM (OLD.id, OLD.prepared_by,
+      OLD.prepared_os_user, OLD.second_approver_over_minor, OLD.currency, OLD.period) THEN
+    RAISE EXCEPTION 'payout batch %: its preparer, period and thresholds are fixed', OLD.id
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF NEW.state IS DISTINCT FROM OLD.state AND NOT (
+      (OLD.state = 'prepared' AND NEW.state = 'approved')
+      OR (OLD.state = 'approved' AND NEW.state = 'exported')
+      OR (OLD.state = 'exported' AND NEW.state = 'closed')) THEN
+    RAISE EXCEPTION 'payout batch % cannot go from % to %', OLD.id, OLD.state, NEW.state
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF OLD.state = 'prepared' AND NEW.state = 'approved' THEN
+    SELECT CASE WHEN coalesce(sum(l.amount_minor), 0) > NEW.second_approver_over_minor
+                THEN 2 ELSE 1 END INTO needed
+      FROM payout_lines l WHERE l.batch_id = NEW.id AND l.state NOT IN ('held', 'returned');
+    SELECT count(*) INTO got FROM payout_approvals a
+      WHERE a.batch_id = NEW.id AND a.approver <> NEW.prepared_by;
+    IF got < needed THEN
+      RAISE EXCEPTION 'four-eyes: payout batch % has % approval(s) by roles other than its '
+        'preparer %, it needs %', NEW.id, got, NEW.prepared_by, needed
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+  END IF;
+  RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS batch_guard ON peerdesk.payout_batches;
+CREATE TRIGGER batch_guard BEFORE INSERT OR UPDATE ON peerdesk.payout_batches
+  FOR EACH ROW EXECUTE FUNCTION peerdesk.peerdesk_batch_guard();
+
+CREATE OR REPLACE FUNCTION peerdesk.peerdesk_approval_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = peerdesk, pg_temp AS $$
+DECLARE
+  batch record;
+BEGIN
+  IF peerdesk_importing() THEN
+    RETURN coalesce(NEW, OLD);
+  END IF;
+  IF TG_OP <> 'INSERT' THEN
+    RAISE EXCEPTION 'a payout approval is never changed or taken back'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF NEW.approver IS DISTINCT FROM session_user::text THEN
+    RAISE EXCEPTION 'a payout batch is approved in the name of the login role (%), not %',
+      session_user, NEW.approver USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF NOT (pg_has_role(session_user, 'peerdesk_payout_approver', 'MEMBER')
+          OR pg_has_role(session_user, 'peerdesk_admin', 'MEMBER')) THEN
+    RAISE EXCEPTION '% is not a payout approver', session_user
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  SELECT b.prepared_by, b.state INTO batch FROM payout_batches b WHERE b.id = NEW.batch_id
+    FOR SHARE;
+  IF batch.prepared_by = session_user::text THEN
+    RAISE EXCEPTION 'four-eyes: % prepared payout batch % and cannot approve it',
+      session_user, NEW.batch_id USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF batch.state IS DISTINCT FROM 'prepared' THEN
+    RAISE EXCEPTION 'payout batch % is %, not waiting for approval', NEW.batch_id,
+      coalesce(batch.state, 'missing') USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS approval_guard ON peerdesk.payout_approvals;
+CREATE TRIGGER approval_guard BEFORE INSERT OR UPDATE OR DELETE ON peerdesk.payout_approvals
+  FOR EACH ROW EXECUTE FUNCTION peerdesk.peerdesk_approval_guard();
 
 -- The audit entry's hash, exactly as console/audit.py computes it: SHA-256 (hex) of the
 -- previous hash followed by the entry's fields as compact JSON with sorted keys.
@@ -267,6 +442,9 @@ GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_audit_digest(text, bigint, text, tex
   bigint, bigint, text), peerdesk.peerdesk_ledger_digest(text, peerdesk.ledger)
   TO peerdesk_readonly, peerdesk_moderator, peerdesk_payout_preparer,
   peerdesk_payout_approver, peerdesk_admin;
+GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_time(interval), peerdesk.peerdesk_importing()
+  TO peerdesk_readonly, peerdesk_moderator, peerdesk_payout_preparer,
+  peerdesk_payout_approver, peerdesk_admin;
 GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_audit_append(text, text, bigint, bigint, text)
   TO peerdesk_moderator, peerdesk_payout_preparer, peerdesk_payout_approver, peerdesk_admin;
 GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_ledger_append(bigint, text, text, text, bigint,
@@ -276,3 +454,43 @@ GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_audit_import(bigint, text, text, tex
   bigint, text, text, text), peerdesk.peerdesk_ledger_import(peerdesk.ledger),
   peerdesk.peerdesk_import_close() TO peerdesk_admin;
 -- trigger functions (peerdesk_append_only, the verification ones) run as triggers, not calls
+
+-- Claims: in the name of the login role only; someone else's only once it ran out (by the
+-- server's clock); at most a day long. Admins (and migrate-to) may write any claim.
+ALTER TABLE peerdesk.claims ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS claims_read ON peerdesk.claims;
+DROP POLICY IF EXISTS claims_take ON peerdesk.claims;
+DROP POLICY IF EXISTS claims_renew ON peerdesk.claims;
+DROP POLICY IF EXISTS claims_release ON peerdesk.claims;
+DROP POLICY IF EXISTS claims_admin ON peerdesk.claims;
+CREATE POLICY claims_read ON peerdesk.claims FOR SELECT USING (true);
+CREATE POLICY claims_take ON peerdesk.claims FOR INSERT TO peerdesk_moderator
+  WITH CHECK (holder = session_user AND expires_at <= peerdesk.peerdesk_time('1 day'));
+CREATE POLICY claims_renew ON peerdesk.claims FOR UPDATE TO peerdesk_moderator
+  USING (holder = session_user OR expires_at <= peerdesk.peerdesk_time())
+  WITH CHECK (holder = session_user AND expires_at <= peerdesk.peerdesk_time('1 day'));
+CREATE POLICY claims_release ON peerdesk.claims FOR DELETE TO peerdesk_moderator
+  USING (holder = session_user OR expires_at <= peerdesk.peerdesk_time());
+CREATE POLICY claims_admin ON peerdesk.claims FOR ALL TO peerdesk_admin
+  USING (true) WITH CHECK (true);
+
+-- Outbox: queued as new (never as already sent); an item being sent (a live lease) is the
+-- lease's role's alone; nobody but an admin deletes one. What may change is the trigger's.
+ALTER TABLE peerdesk.outbox ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS outbox_read ON peerdesk.outbox;
+DROP POLICY IF EXISTS outbox_queue ON peerdesk.outbox;
+DROP POLICY IF EXISTS outbox_send ON peerdesk.outbox;
+DROP POLICY IF EXISTS outbox_admin ON peerdesk.outbox;
+CREATE POLICY outbox_read ON peerdesk.outbox FOR SELECT USING (true);
+CREATE POLICY outbox_queue ON peerdesk.outbox FOR INSERT TO peerdesk_moderator
+  WITH CHECK (state IN ('pending', 'local_only', 'conflict') AND attempts = 0
+              AND lease_owner IS NULL AND lease_until IS NULL AND sent_at IS NULL);
+CREATE POLICY outbox_send ON peerdesk.outbox FOR UPDATE TO peerdesk_moderator
+  USING (state <> 'sending' OR lease_role = session_user OR lease_until IS NULL
+         OR lease_until <= peerdesk.peerdesk_time())
+  WITH CHECK (true);
+CREATE POLICY outbox_admin ON peerdesk.outbox FOR ALL TO peerdesk_admin
+  USING (true) WITH CHECK (true);
+REVOKE DELETE ON peerdesk.outbox FROM peerdesk_moderator;
+REVOKE UPDATE, DELETE ON peerdesk.payout_approvals FROM peerdesk_payout_preparer,
+  peerdesk_payout_approver;

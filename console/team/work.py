@@ -12,15 +12,17 @@ These are the server-side primitives the domain will call once it runs on the te
   SELECT ... FOR UPDATE SKIP LOCKED, so concurrent senders take disjoint items without waiting
   on each other; `finish_outbox` records the result only while the lease is still the
   sender's (a sender whose lease was taken over cannot overwrite the new sender's result).
-Timestamps are the cache's ISO-8601 UTC text, from console.clock (frozen in tests).
+Times are the cache's ISO-8601 UTC text from the SERVER's clock (`peerdesk_time()`, in
+grants.sql): claims and leases run out by one clock for everyone, and the server's row-level
+security (which lets a moderator take over someone else's claim or lease only once it has run
+out) judges by the same one. The holder of a lease is also recorded by the server: the login
+role (`lease_role`), so only that role can finish an item while its lease is live.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-from console.clock import iso, now
 from console.team.connect import Connection
 
 
@@ -34,17 +36,15 @@ class ClaimResult:
 
 def claim(conn: Connection, thread_id: int, minutes: int = 15) -> ClaimResult:
     """Claim `thread_id` for the connected role, unless someone else holds a live claim."""
-    at = now()
-    expires = iso(at + timedelta(minutes=minutes))
     with conn.transaction():
         row = conn.execute(
             "INSERT INTO claims (thread_id, holder, claimed_at, expires_at) "
-            "VALUES (%s, session_user, %s, %s) "
+            "VALUES (%s, session_user, peerdesk_time(), peerdesk_time(make_interval(mins => %s))) "
             "ON CONFLICT (thread_id) DO UPDATE SET holder = excluded.holder, "
             "claimed_at = excluded.claimed_at, expires_at = excluded.expires_at "
-            "WHERE claims.expires_at <= %s OR claims.holder = excluded.holder "
+            "WHERE claims.expires_at <= peerdesk_time() OR claims.holder = excluded.holder "
             "RETURNING holder, expires_at",
-            (thread_id, iso(at), expires, iso(at)),
+            (thread_id, minutes),
         ).fetchone()
         if row is not None:
             return ClaimResult(thread_id, str(row[0]), str(row[1]), True)
@@ -76,15 +76,15 @@ def take_outbox(
     conn: Connection, sender: str, *, limit: int = 10, lease_seconds: int = 120
 ) -> list[OutboxTask]:
     """Lease up to `limit` items to `sender` (pending ones, or ones whose lease ran out)."""
-    at = now()
     with conn.transaction():
         rows = conn.execute(
-            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = %s, "
-            "lease_owner = %s, lease_until = %s "
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, "
+            "updated_at = peerdesk_time(), lease_owner = %s, "
+            "lease_until = peerdesk_time(make_interval(secs => %s)) "
             "WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' OR (state = 'sending' "
-            "AND lease_until <= %s) ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) "
+            "AND lease_until <= peerdesk_time()) ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) "
             "RETURNING id, action, payload, idempotency_key",
-            (iso(at), sender, iso(at + timedelta(seconds=lease_seconds)), iso(at), limit),
+            (sender, lease_seconds, limit),
         ).fetchall()
     return sorted(
         (OutboxTask(int(str(r[0])), str(r[1]), str(r[2]), str(r[3])) for r in rows),
@@ -96,13 +96,12 @@ def finish_outbox(
     conn: Connection, item_id: int, sender: str, *, state: str = "applied", error: str = ""
 ) -> bool:
     """Record an item's result while `sender` still holds its lease; False if it does not."""
-    stamp = iso(now())
     with conn.transaction():
         done = conn.execute(
-            "UPDATE outbox SET state = %s, last_error = %s, updated_at = %s, "
-            "sent_at = CASE WHEN %s = 'applied' THEN %s ELSE sent_at END, "
+            "UPDATE outbox SET state = %s, last_error = %s, updated_at = peerdesk_time(), "
+            "sent_at = CASE WHEN %s = 'applied' THEN peerdesk_time() ELSE sent_at END, "
             "lease_owner = NULL, lease_until = NULL "
             "WHERE id = %s AND state = 'sending' AND lease_owner = %s",
-            (state, error or None, stamp, state, stamp, item_id, sender),
+            (state, error or None, state, item_id, sender),
         )
         return done.rowcount > 0

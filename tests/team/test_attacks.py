@@ -64,9 +64,12 @@ ALLOWED = {
 }
 
 
-def as_os_account(user: pwd.struct_passwd, conninfo: str, script: dict[str, str]) -> dict:
+def as_os_account(
+    user: pwd.struct_passwd, conninfo: str, script: dict[str, str], *, rows: bool = False
+) -> dict:
     """Run `script` (name -> SQL) as the OS account `user` in a forked child; per statement
-    "ok" or the SQLSTATE PostgreSQL answered, plus who the server says we are."""
+    "ok" (with `rows`: "ok N", the rows it changed) or the SQLSTATE PostgreSQL answered, plus
+    who the server says we are."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
@@ -86,8 +89,8 @@ def as_os_account(user: pwd.struct_passwd, conninfo: str, script: dict[str, str]
                 result["whoami"] = f"{row[0]}/{row[1]}" if row else "?"
                 for name, statement in script.items():
                     try:
-                        conn.execute(statement.encode())
-                        result[name] = "ok"
+                        done = conn.execute(statement.encode())
+                        result[name] = f"ok {done.rowcount}" if rows else "ok"
                     except psycopg.Error as error:
                         result[name] = error.sqlstate or "error"
                 conn.close()

@@ -93,18 +93,27 @@ def test_no_thread_is_claimed_twice(pg_cluster: Cluster, team_db: str) -> None:
         assert all(rows[t] == f"pd-team-mod{n}" for t in won)
 
 
+def _age(cluster: Cluster, dbname: str, table: str, column: str) -> None:
+    """Let every claim or lease run out by the server's clock (which decides on the team store)."""
+    with superuser(cluster, dbname) as conn:
+        conn.execute(f"UPDATE peerdesk.{table} SET {column} = '2000-01-01T00:00:00Z'")
+
+
 def test_a_claim_is_refused_while_live_and_taken_over_when_expired(
-    pg_cluster: Cluster, team_db: str, monkeypatch: pytest.MonkeyPatch
+    pg_cluster: Cluster, team_db: str
 ) -> None:
     _seed(pg_cluster, team_db)
     a, b = (login_role(pg_cluster, f"pd-team-mod{n}", "moderator") for n in (0, 1))
     with as_role(pg_cluster, team_db, a) as first, as_role(pg_cluster, team_db, b) as second:
-        assert work.claim(first, 5).won
+        taken = work.claim(first, 5)
+        assert taken.won and taken.holder == a
         refused = work.claim(second, 5)
         assert not refused.won and refused.holder == a
+        assert refused.expires_at == taken.expires_at
         assert not work.release(second, 5)  # not its claim
-        monkeypatch.setenv("PEERDESK_NOW", "2026-11-20T12:16:00Z")  # 16 minutes later
-        assert work.claim(second, 5) == work.ClaimResult(5, b, "2026-11-20T12:31:00Z", True)
+        _age(pg_cluster, team_db, "claims", "expires_at")
+        over = work.claim(second, 5)
+        assert over.won and over.holder == b and over.expires_at > "2026"
         assert work.release(second, 5)
 
 
@@ -122,7 +131,7 @@ def test_no_outbox_item_is_sent_twice(pg_cluster: Cluster, team_db: str) -> None
 
 
 def test_an_expired_lease_is_taken_over_and_the_old_sender_cannot_finish(
-    pg_cluster: Cluster, team_db: str, monkeypatch: pytest.MonkeyPatch
+    pg_cluster: Cluster, team_db: str
 ) -> None:
     _seed(pg_cluster, team_db, outbox_items=1)
     role = login_role(pg_cluster, "pd-team-mod0", "moderator")
@@ -130,7 +139,7 @@ def test_an_expired_lease_is_taken_over_and_the_old_sender_cannot_finish(
         conn.autocommit = False
         [task] = work.take_outbox(conn, "slow", lease_seconds=60)
         assert work.take_outbox(conn, "fast") == []  # leased: nobody else takes it
-        monkeypatch.setenv("PEERDESK_NOW", "2026-11-20T12:02:00Z")
+        _age(pg_cluster, team_db, "outbox", "lease_until")
         assert [t.id for t in work.take_outbox(conn, "fast")] == [task.id]
         assert not work.finish_outbox(conn, task.id, "slow")  # its lease was taken over
         assert work.finish_outbox(conn, task.id, "fast")
