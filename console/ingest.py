@@ -20,6 +20,7 @@ from console.clock import now_iso
 from console.db import Cache
 from console.escalate.engine import on_ingest as raise_escalations
 from console.models import MemberRecord, PostRecord, ThreadRecord
+from console.storage import SQLITE, Dialect
 from console.urgency import in_queue, urgency_key
 
 FTS_BODY_LIMIT = 20_000  # characters of a post indexed for search; the rest is kept, not indexed
@@ -34,8 +35,8 @@ def fts_text(text: str | None) -> str:
     return sqltext.searchable(text, FTS_BODY_LIMIT)
 
 
-def fts_prefix_sql(column: str) -> str:
-    return sqltext.searchable_sql(column, FTS_BODY_LIMIT)
+def fts_prefix_sql(column: str, dialect: Dialect = SQLITE) -> str:
+    return dialect.searchable(column, FTS_BODY_LIMIT)
 
 
 def ensure_source(cache: Cache, kind: str, name: str, base_url: str | None = None) -> int:
@@ -371,7 +372,7 @@ def _reindex(
         conn.execute(
             "INSERT INTO thread_fts (rowid, title, body) "
             "SELECT t.id, t.title, coalesce((SELECT "
-            f"{fts_prefix_sql('p.body_text')} FROM posts p "
+            f"{fts_prefix_sql('p.body_text', cache.dialect)} FROM posts p "
             "WHERE p.thread_id = t.id AND p.position = 0 "
             "ORDER BY p.id LIMIT 1), '') "
             f"FROM threads t WHERE t.id IN ({','.join('?' * len(chunk))})",

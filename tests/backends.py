@@ -16,9 +16,13 @@ PEERDESK_REQUIRE_ALL (CI) it fails.
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -32,6 +36,9 @@ from console.team import schema
 from console.team.copy import migrate_to
 from tests.conftest import require_all
 from tests.team.cluster import Cluster, ClusterUnavailable, start_cluster
+
+if TYPE_CHECKING:
+    from console.storage.postgres import TeamCache
 
 BACKENDS = ("sqlite", "postgresql")
 PEOPLE = {
@@ -84,6 +91,46 @@ class TeamServer:
         return self.seeded[key]
 
 
+@contextmanager
+def team_database(server: TeamServer, template: str, role: str = "alice") -> Iterator[TeamCache]:
+    """A copy of `template` of the test's own, opened as `role`; dropped afterwards."""
+    from console.storage.postgres import open_team
+
+    name = server.copy_of(template)
+    team = open_team(server.cluster.url(name, role))
+    try:
+        yield team
+    finally:
+        team.close()
+        server.drop(name)
+
+
+def location(cache: Cache, cache_path: Path) -> str:
+    """What `--db` names for `cache`: its file, or its postgresql:// URL."""
+    return str(getattr(cache, "url", "") or cache_path)
+
+
+def race(script: str, argvs: list[list[str]]) -> list[str]:
+    """Start one `python -c script ARGV...` per argv; each prints "ready" and waits for a line
+    on stdin; all are told to go at once. Their outputs, in argv order."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for argv in argvs
+    ]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    return [proc.communicate(timeout=60)[0].strip() for proc in procs]
+
+
 def start_team_server() -> TeamServer:
     try:
         cluster = start_cluster()
@@ -116,6 +163,13 @@ def team_server() -> Iterator[TeamServer]:
     server = start_team_server()
     yield server
     server.cluster.stop()
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The test's backend: sqlite (a cache file), or postgresql (a `backends` test's second
+    run)."""
+    return str(getattr(request, "param", "sqlite"))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

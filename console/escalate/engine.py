@@ -307,7 +307,7 @@ def follow_up_findings(
                       AND p.position > 0 AND p.author_id = t.author_id
                       AND p.position > coalesce((SELECT max(q.position) FROM posts q
                             WHERE q.thread_id = t.id AND q.position > 0
-                              AND q.author_id IS NOT t.author_id), 0)
+                              AND q.author_id IS DISTINCT FROM t.author_id), 0)
                     GROUP BY t.id HAVING count(*) >= ?""",
                 (*chunk, lowest),
             ).fetchall()

@@ -7,8 +7,8 @@ once, in the subset both engines run, with SQLite's `?` / `:name` placeholders; 
 connection translates them (console.storage.placeholders). SQLite's connection is the
 sqlite3.Connection itself, so the local cache pays nothing for the layer.
 
-`open_store(location)` opens either: a path opens the cache file (console.db.open_cache), a
-postgresql:// URL the team database (console.storage.postgres, which imports psycopg only then).
+A path opens the cache file (console.db.open_cache); a postgresql:// URL the team database
+(console.storage.postgres.open_team, or Desk.open_team; psycopg is imported only then).
 """
 
 from console.storage.dialect import POSTGRESQL, SQLITE, Dialect

@@ -36,6 +36,16 @@ class Dialect:
     def least(self, *terms: str) -> str:
         return f"{'min' if self.is_sqlite else 'least'}({', '.join(terms)})"
 
+    def searchable(self, column: str, limit: int) -> str:
+        """The first `limit` characters of `column` as full-text search indexes them. SQLite
+        keeps NULs in text and its substr() stops at one (console.sqltext); PostgreSQL text has
+        none (the team database stores U+FFFD instead)."""
+        if self.is_sqlite:
+            from console import sqltext
+
+            return sqltext.searchable_sql(column, limit)
+        return f"left({column}, {limit})"
+
     def leading_integer(self, column: str) -> str:
         """The integer a text starts with, 0 if none: SQLite's CAST(... AS INTEGER) (which
         PostgreSQL refuses for text that is not a number)."""

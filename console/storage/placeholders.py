@@ -6,7 +6,9 @@ the statement once, outside string literals, quoted identifiers and comments:
 
 - `?` becomes `%s`; `:name` becomes `%(name)s` (a `::` cast is left alone);
 - every `%` (a LIKE pattern's, also inside a literal) becomes `%%`, which psycopg reads back
-  as one `%`.
+  as one `%`;
+- an empty list, `IN ()` / `NOT IN ()` (SQLite: false / true), becomes `= ANY('{}')` /
+  `<> ALL('{}')`, which PostgreSQL reads the same (it has no empty IN list).
 
 Keeping `?` in the domain instead of rewriting ~400 placeholders keeps every SQLite statement
 exactly as it was (the cache's speed and behaviour unchanged, no churn in files others edit);
@@ -16,7 +18,11 @@ the translation is small, cached per statement, and tested on the cases that cou
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+
+_EMPTY_LIST = re.compile(r"\s*\)")
+_IN_BEFORE = re.compile(r"(?:\b(NOT)\s+)?\bIN\s*$", re.IGNORECASE)
 
 
 class PlaceholderError(ValueError):
@@ -106,6 +112,15 @@ def translate(sql: str) -> str:
         elif char == "%":
             out.append("%%")
             index += 1
+        elif char == "(" and (empty := _EMPTY_LIST.match(sql, index + 1)) is not None:
+            text = "".join(out)
+            in_list = _IN_BEFORE.search(text)
+            if in_list is None:  # a call without arguments: now(), count()
+                out.append(sql[index : empty.end()])
+            else:
+                empty_list = "<> ALL('{}')" if in_list.group(1) else "= ANY('{}')"
+                out = [text[: in_list.start()].rstrip(), " ", empty_list]
+            index = empty.end()
         else:
             out.append(char)
             index += 1

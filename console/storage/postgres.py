@@ -17,6 +17,7 @@ import psycopg
 from psycopg.abc import AdaptContext
 from psycopg.adapt import Buffer, Dumper, Loader
 from psycopg.pq import TransactionStatus
+from psycopg.types.string import StrDumperUnknown
 
 from console.db import Cache
 from console.errors import CacheError
@@ -49,6 +50,16 @@ class _NumericLoader(Loader):
     def load(self, data: Buffer) -> Any:
         value = Decimal(bytes(data).decode())
         return int(value) if value == value.to_integral_value() else float(value)
+
+
+class _TextWithoutNul(StrDumperUnknown):
+    """PostgreSQL text cannot hold NUL: stored as U+FFFD, as migrate-to copies it. (Still of
+    unknown type, psycopg's default, so the server types the parameter from its use.)"""
+
+    def dump(self, obj: str) -> Buffer:
+        dumped = super().dump(obj.replace("\0", "\ufffd") if "\0" in obj else obj)
+        assert dumped is not None
+        return dumped
 
 
 class _BoolAsInteger(Dumper):
@@ -86,6 +97,7 @@ class PgConnection:
         self.url = url
         raw.adapters.register_loader("numeric", _NumericLoader)
         raw.adapters.register_dumper(bool, _BoolAsInteger)
+        raw.adapters.register_dumper(str, _TextWithoutNul)
 
     @property
     def in_transaction(self) -> bool:

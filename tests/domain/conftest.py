@@ -12,9 +12,15 @@ from console.db import Cache, open_cache
 from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
-from tests.backends import TeamServer, pytest_generate_tests, team_server
+from tests.backends import (
+    TeamServer,
+    backend,
+    pytest_generate_tests,
+    team_database,
+    team_server,
+)
 
-__all__ = ["pytest_generate_tests", "team_server"]  # the backends' hook and fixture
+__all__ = ["backend", "pytest_generate_tests", "team_server"]  # the backends' hook, fixtures
 
 HOSTILE = (
     "[bold red]ALERT[/] [@click=app.quit]quit[/] \x1b[2J\x1b[31mred\x1b]0;pwned\x07 "
@@ -123,12 +129,6 @@ def _moderators(grant_roles: Callable[[dict[str, list[str]]], Path]) -> None:
 
 
 @pytest.fixture
-def backend(request: pytest.FixtureRequest) -> str:
-    """ "sqlite" (a cache file), or "postgresql" for the second run of a `backends` test."""
-    return str(getattr(request, "param", "sqlite"))
-
-
-@pytest.fixture
 def cache(
     backend: str,
     cache_path: Path,
@@ -142,17 +142,12 @@ def cache(
         yield opened
         opened.close()
         return
-    from console.storage.postgres import open_team
-
     server: TeamServer = request.getfixturevalue("team_server")
     template, _ = server.seeded_template(
         "community", seed_community, tmp_path_factory.mktemp("seed")
     )
-    name = server.copy_of(template)
-    team = open_team(server.cluster.url(name, "alice"))
-    yield team
-    team.close()
-    server.drop(name)
+    with team_database(server, template) as team:
+        yield team
 
 
 @pytest.fixture

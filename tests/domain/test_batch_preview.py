@@ -16,6 +16,7 @@ def post_id(cache: Cache, remote: str) -> int:
     return int(cache.one("SELECT id FROM posts WHERE remote_id = ?", (remote,))[0])
 
 
+@pytest.mark.backends
 def test_threads_listed_in_order_with_where_they_go(
     desk: Desk, cache: Cache, ids: dict[str, int]
 ) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +9,7 @@ import pytest
 from console.db import Cache
 from console.desk import Desk
 from console.errors import ClaimConflict
+from tests.backends import location, race
 
 
 @pytest.mark.backends
@@ -48,6 +47,7 @@ import sys
 from pathlib import Path
 from console.desk import Desk
 from console.errors import ClaimConflict
+from tests.backends import location, race
 where = sys.argv[1]
 if where.startswith("postgresql:"):
     desk = Desk.open_team(where, actor=sys.argv[3])
@@ -65,26 +65,10 @@ except ClaimConflict as error:
 
 @pytest.mark.backends
 def test_two_processes_claiming_at_once_exactly_one_wins(
-    cache: Cache, ids: dict[str, int], cache_path: Path, backend: str
+    cache: Cache, ids: dict[str, int], cache_path: Path
 ) -> None:
-    where = getattr(cache, "url", "") if backend == "postgresql" else str(cache_path)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", CLAIMER, where, str(ids["t2"]), name],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for name in ("alice", "dave")
-    ]
-    for proc in procs:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
-    for proc in procs:
-        assert proc.stdin is not None
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-    outputs = [proc.communicate(timeout=30)[0].strip() for proc in procs]
+    where = location(cache, cache_path)
+    outputs = race(CLAIMER, [[where, str(ids["t2"]), name] for name in ("alice", "dave")])
     assert sorted(o.split(":")[0] for o in outputs) == ["lost", "won"]
     holder = cache.one("SELECT holder FROM claims WHERE thread_id = ?", (ids["t2"],))[0]
     winner = ["alice", "dave"][[o.startswith("won") for o in outputs].index(True)]

@@ -78,9 +78,9 @@ def test_undo_after_push_queues_the_reverse_action(
     desk: Desk, cache: Cache, ids: dict[str, int]
 ) -> None:
     result = desk.close([ids["t1"]])
-    cache.conn.execute(
-        "UPDATE outbox SET state = 'applied', attempts = 1 WHERE id = ?", (result.outbox_ids[0],)
-    )
+    # sent: leased (one more attempt), then applied (the team database allows only these steps)
+    for step in ("state = 'sending', attempts = 1", "state = 'applied'"):
+        cache.conn.execute(f"UPDATE outbox SET {step} WHERE id = ?", (result.outbox_ids[0],))
     undo = desk.undo()
     item = cache.one("SELECT action, state, payload FROM outbox WHERE id = ?", undo.outbox_ids)
     assert (item["action"], item["state"]) == ("reopen", "pending")
@@ -152,6 +152,7 @@ def test_demo_cache_gives_every_role_and_says_so(cache: Cache, ids: dict[str, in
     assert "every role" in desk.role_notice
 
 
+@pytest.mark.backends
 def test_stack_exchange_decisions_stay_local_with_reason(cache: Cache) -> None:
     from console.ingest import ensure_source, upsert_threads
     from console.models import ThreadRecord
@@ -169,6 +170,7 @@ def test_stack_exchange_decisions_stay_local_with_reason(cache: Cache) -> None:
     assert item["state"] == "local_only" and "Stack Exchange" in item["last_error"]
 
 
+@pytest.mark.backends
 def test_resync_does_not_undo_a_pending_local_decision(
     desk: Desk, cache: Cache, ids: dict[str, int]
 ) -> None:
@@ -203,6 +205,7 @@ def test_hostile_text_is_stored_verbatim(desk: Desk, ids: dict[str, int]) -> Non
     assert len(view.posts[0].body) == len(HOSTILE) + 1 + 200_000
 
 
+@pytest.mark.backends
 def test_pages_read_from_either_end_agree(desk: Desk, cache: Cache) -> None:
     from console.ingest import ensure_source, upsert_threads
     from console.models import ThreadRecord

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from console.cli import main
 from console.db import Cache
 from console.desk import Desk
 from console.errors import InvalidDecision
+from tests.backends import TeamServer, location, race
 
 
 @pytest.mark.backends
@@ -65,9 +67,9 @@ def _cli(*argv: str) -> tuple[int, str, str]:
 
 @pytest.mark.backends
 def test_commands_run_the_same_on_a_team_database(
-    cache: Cache, ids: dict[str, int], backend: str, cache_path: object
+    cache: Cache, ids: dict[str, int], backend: str, cache_path: Path
 ) -> None:
-    where = getattr(cache, "url", "") if backend == "postgresql" else str(cache_path)
+    where = location(cache, cache_path)
     code, out, err = _cli("--db", where, "queue", "--json")
     assert code == 0, err
     queued = [json.loads(line)["thread_id"] for line in out.splitlines()]
@@ -87,3 +89,107 @@ def test_commands_run_the_same_on_a_team_database(
     actions = [r[0] for r in cache.query("SELECT action FROM audit ORDER BY id")][-4:]
     assert actions == ["claim", "note", "close", "undo_close"]
     assert audit.verify(cache) == []
+
+
+DECIDER = """
+import sys
+from pathlib import Path
+from console.desk import Desk
+from console.errors import PeerdeskError
+where, thread, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if where.startswith("postgresql:"):
+    desk = Desk.open_team(where, actor=name)
+else:
+    desk = Desk.open(Path(where), actor=name)
+print("ready", flush=True)
+sys.stdin.readline()
+try:
+    print("done:", desk.close([thread]).message)
+except PeerdeskError as error:
+    print("refused:", error)
+"""
+
+
+@pytest.mark.backends
+def test_two_moderators_closing_one_thread_at_once_close_it_once(
+    cache: Cache, ids: dict[str, int], backend: str, cache_path: Path
+) -> None:
+    """Each decision reads the thread's state and changes it in one transaction that holds the
+    thread (BEGIN IMMEDIATE on the cache, the row lock on the team database): the second sees
+    the first's close and is refused, so the thread is closed once, audited once, sent once."""
+    where = location(cache, cache_path)
+    outputs = sorted(race(DECIDER, [[where, str(ids["t5"]), name] for name in ("alice", "dave")]))
+    assert outputs[0].startswith("done: close: 1 item"), outputs
+    assert outputs[1].startswith("refused:") and "already closed" in outputs[1], outputs
+    closes = cache.query(
+        "SELECT count(*) FROM audit WHERE action = 'close' AND target_id = ?", (ids["t5"],)
+    )
+    assert closes[0][0] == 1
+    sent = cache.one(
+        "SELECT count(*) FROM outbox WHERE action = 'close' AND target_id = ?", (ids["t5"],)
+    )
+    assert sent[0] == 1
+
+
+def test_a_team_database_that_is_missing_or_not_installed_is_one_line(
+    team_server: TeamServer,
+) -> None:
+    missing = team_server.cluster.url("no_such_database", "alice")
+    code, _, err = _cli("--db", missing, "queue")
+    assert code == 2 and err.count("\n") == 1
+    assert "no_such_database" in err and "failed" in err
+    bare = team_server.copy_of("postgres")  # a database without the peerdesk schema
+    try:
+        code, _, err = _cli("--db", team_server.cluster.url(bare, "alice"), "show", "1")
+        assert code == 2 and err.count("\n") == 1 and "peerdesk team-install" in err
+    finally:
+        team_server.drop(bare)
+
+
+def test_acting_as_another_role_is_the_servers_decision(
+    team_server: TeamServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--as on a team database logs in as that role: the server's ident map says who may."""
+    name = team_server.copy_of(team_server.template)
+    try:
+        url = team_server.cluster.url(name, "alice")
+        monkeypatch.delenv("PEERDESK_USER")
+        code, out, _ = _cli("--db", url, "whoami")
+        assert code == 0 and "alice" in out and "moderator" in out
+        code, out, _ = _cli("--db", url, "--as", "erin", "whoami")  # allowed in the test map
+        assert code == 0 and "erin" in out and "payout_preparer" in out
+        code, _, err = _cli("--db", url, "--as", "nobody_here", "whoami")
+        assert code == 2 and err.count("\n") == 1 and "nobody_here" in err
+    finally:
+        team_server.drop(name)
+
+
+def test_ingest_writes_the_same_community_on_a_team_database(
+    team_server: TeamServer, cache: Cache
+) -> None:
+    """The real ingest path (members, threads, posts, full-text rows, escalation rules) into an
+    empty team database, as a moderator; read back the same as from the cache file."""
+    from console.storage.postgres import open_team
+
+    from .conftest import seed_community
+
+    local_ids = seed_community(cache)
+    name = team_server.copy_of(team_server.template)
+    team = open_team(team_server.cluster.url(name, "alice"))
+    try:
+        team_ids = seed_community(team)
+        assert team_ids == local_ids
+        local, shared = Desk.for_cache(cache), Desk.for_cache(team)
+        assert [i.thread_id for i in shared.queue()] == [i.thread_id for i in local.queue()]
+        for word in ("65075", "roam", "sim", "activate"):
+            found = [i.thread_id for i in shared.search(word)]
+            assert found == [i.thread_id for i in local.search(word)] and found, word
+        assert shared.thread(team_ids["t3"]) == local.thread(local_ids["t3"])
+        seed_community(team)  # a re-sync changes nothing
+        assert (
+            team.one("SELECT count(*) FROM posts")[0] == cache.one("SELECT count(*) FROM posts")[0]
+        )
+        assert team.one("SELECT count(*) FROM post_fts")[0] == 7
+    finally:
+        team.close()
+        team_server.drop(name)

@@ -30,6 +30,11 @@ from console.storage.rows import maker
             "SELECT 1 WHERE ts > '2026-11-20T12:00:00Z'",
         ),
         ("SELECT 'unterminated ?", "SELECT 'unterminated ?"),
+        # PostgreSQL has no empty IN list: the same truth as SQLite's
+        ("SELECT 1 WHERE id IN () AND x = ?", "SELECT 1 WHERE id = ANY('{}') AND x = %s"),
+        ("SELECT 1 WHERE id not in ( ) OR ?", "SELECT 1 WHERE id <> ALL('{}') OR %s"),
+        ("SELECT count(), now() WHERE y IN (?)", "SELECT count(), now() WHERE y IN (%s)"),
+        ("SELECT 'IN ()' WHERE main()", "SELECT 'IN ()' WHERE main()"),
     ],
 )
 def test_translate(sqlite: str, psycopg: str) -> None:

@@ -155,9 +155,9 @@ def test_preview_says_kind_items_when_where_and_what_was_pushed(
     assert "close of 2 threads" in line and "11:30" in line and "console: Queue" in line
     assert "already sent" not in line
 
-    cache.conn.execute(
-        "UPDATE outbox SET state = 'applied', attempts = 1 WHERE id = ?", (result.outbox_ids[0],)
-    )
+    # sent: leased (one more attempt), then applied (the team database allows only these steps)
+    for step in ("state = 'sending', attempts = 1", "state = 'applied'"):
+        cache.conn.execute(f"UPDATE outbox SET {step} WHERE id = ?", (result.outbox_ids[0],))
     assert mod01.undo_preview().pushed == 1
     assert "1 already sent to the platform" in mod01.undo_preview().describe()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -14,23 +13,24 @@ from console.cli import main
 from console.db import Cache
 from console.desk import Desk
 from sync import runner
-from tests.backends import TeamServer, pytest_generate_tests, team_server
+from tests.backends import (
+    TeamServer,
+    backend,
+    location,
+    pytest_generate_tests,
+    team_database,
+    team_server,
+)
 from tests.sync.conftest import add_source
 from tests.sync.fake_discourse import FakeDiscourse
 
-__all__ = ["pytest_generate_tests", "team_server"]
-pytestmark = pytest.mark.backends
+__all__ = ["backend", "pytest_generate_tests", "team_server"]
 
 
 def _pull(cache: Cache, url: str) -> dict[str, int]:
     add_source(cache, "forum", "discourse", url)
     assert runner.sync_source(cache, runner.source(cache, "forum")).result == "ok"
     return {}
-
-
-@pytest.fixture
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(getattr(request, "param", "sqlite"))
 
 
 @pytest.fixture
@@ -48,25 +48,21 @@ def synced(
         _pull(cache, fake.url)
         yield cache
         return
-    from console.storage.postgres import open_team
-
     server: TeamServer = request.getfixturevalue("team_server")
     template, _ = server.seeded_template(
         "discourse", lambda seed: _pull(seed, fake.url), tmp_path_factory.mktemp("seed")
     )
-    name = server.copy_of(template)
-    team = open_team(server.cluster.url(name, "alice"))
-    with team.transaction() as conn:  # the fake forum of this test (its port is new)
-        conn.execute("UPDATE sources SET base_url = ? WHERE name = 'forum'", (fake.url,))
-    yield team
-    team.close()
-    server.drop(name)
+    with team_database(server, template) as team:
+        with team.transaction() as conn:  # the fake forum of this test (its port is new)
+            conn.execute("UPDATE sources SET base_url = ? WHERE name = 'forum'", (fake.url,))
+        yield team
 
 
 def _thread(cache: Cache, remote: str) -> int:
     return int(cache.one("SELECT id FROM threads WHERE remote_id = ?", (remote,))[0])
 
 
+@pytest.mark.backends
 def test_decisions_pushed_once_from_either_backend(synced: Cache, fake: FakeDiscourse) -> None:
     desk = Desk.for_cache(synced, actor="alice")
     t2 = _thread(synced, "2")
@@ -85,10 +81,9 @@ def test_decisions_pushed_once_from_either_backend(synced: Cache, fake: FakeDisc
     assert len(pushes) == 2 and {r[0] for r in pushes} == {"alice"}
 
 
-def test_push_command_on_either_backend(
-    synced: Cache, fake: FakeDiscourse, backend: str, tmp_path: Path
-) -> None:
-    where = getattr(synced, "url", "") if backend == "postgresql" else str(synced.path)
+@pytest.mark.backends
+def test_push_command_on_either_backend(synced: Cache, fake: FakeDiscourse) -> None:
+    where = location(synced, synced.path)
     t2 = _thread(synced, "2")
     Desk.for_cache(synced, actor="alice").close([t2])
     out, err = io.StringIO(), io.StringIO()
