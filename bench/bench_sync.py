@@ -12,7 +12,9 @@
 
 Targets: JSONL import >= 200,000 posts/s on 1,000,000 realistic posts (real forum texts, several
 tags, some long posts: see write_jsonl); no-change re-sync of 10,000 topics in <= 5 requests per
-1,000 topics. `--only jsonl` runs the import alone.
+1,000 topics. `--only jsonl` runs the import alone; `--into CACHE` imports into a copy of an
+existing cache (e.g. /work/bench-cache/demo-1000000.sqlite3) instead of an empty one; `--file`
+reuses a file written before (see bench.bench_import_floor for SQLite's own rate).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -171,16 +174,37 @@ def write_jsonl(path: Path, posts: int, per_thread: int = 10) -> dict[str, float
     }
 
 
-def bench_jsonl(posts: int, tmp: Path) -> dict[str, object]:
-    source = tmp / "bench.jsonl"
-    shape = write_jsonl(source, posts)
-    cache = open_cache(tmp / "jsonl.sqlite3", create=True)
+def copy_cache(cache_file: Path, target: Path) -> None:
+    """A copy of a cache (and its WAL) to import into; the original is never opened."""
+    shutil.copyfile(cache_file, target)
+    wal = cache_file.with_name(cache_file.name + "-wal")
+    if wal.exists():
+        shutil.copyfile(wal, target.with_name(target.name + "-wal"))
+
+
+def bench_jsonl(
+    posts: int, tmp: Path, into: Path | None = None, source: Path | None = None
+) -> dict[str, object]:
+    """Import a generated file into an empty cache, or into a copy of `into` (migrated, and its
+    posts counted, before the clock starts)."""
+    shape: dict[str, object] = {}
+    if source is None:
+        source = tmp / "bench.jsonl"
+        shape = dict(write_jsonl(source, posts))
+    target = tmp / "jsonl.sqlite3"
+    if into is not None:
+        copy_cache(into, target)
+    cache = open_cache(target, create=True)
+    before = cache.one("SELECT count(*) FROM posts")[0]
+    threads_before = cache.one("SELECT count(*) FROM threads")[0]
     started = time.perf_counter()
     report = jsonl.import_file(cache, source)
     seconds = time.perf_counter() - started
-    stored = cache.one("SELECT count(*) FROM posts")[0]
+    stored = cache.one("SELECT count(*) FROM posts")[0] - before
     cache.close()
     return {
+        "into": str(into) if into else "an empty cache",
+        "cache_threads_before": threads_before,
         "posts": report.posts,
         "posts_stored": stored,
         "threads": report.threads,
@@ -274,11 +298,17 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=1_000_000)
     parser.add_argument("--topics", type=int, default=10_000)
     parser.add_argument("--only", choices=("jsonl", "discourse"), default=None)
+    parser.add_argument(
+        "--into", type=Path, default=None, help="import into a copy of this cache (not changed)"
+    )
+    parser.add_argument(
+        "--file", type=Path, default=None, help="import this JSONL file instead of a generated one"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         result: dict[str, object] = {"benchmark": "sync", "load_average": os.getloadavg()}
         if args.only != "discourse":
-            result["jsonl_import"] = bench_jsonl(args.posts, Path(tmp))
+            result["jsonl_import"] = bench_jsonl(args.posts, Path(tmp), args.into, args.file)
         if args.only != "jsonl":
             result["discourse"] = bench_discourse(args.topics, Path(tmp))
         result["load_average_after"] = os.getloadavg()

@@ -13,7 +13,9 @@ platform has not heard of it yet. Counts, texts and times still come from the pl
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from console import sqltext
 from console.clock import now_iso
@@ -37,6 +39,22 @@ def fts_text(text: str | None) -> str:
 
 def fts_prefix_sql(column: str, dialect: Dialect = SQLITE) -> str:
     return dialect.searchable(column, FTS_BODY_LIMIT)
+
+
+@contextmanager
+def _writing(cache: Cache) -> Iterator[sqlite3.Connection]:
+    """The caller's transaction when there is one, else a new one.
+
+    Joined without a savepoint: under a savepoint SQLite copies every page a statement first
+    changes into a statement journal so that it could roll back to it, which made the posts'
+    insert of a JSONL import three times slower (bench/bench_import_floor.py). No caller goes on
+    with its transaction after one of these upserts failed: the error ends all of it.
+    """
+    if cache.conn.in_transaction:
+        yield cache.conn
+        return
+    with cache.transaction() as conn:
+        yield conn
 
 
 def ensure_source(cache: Cache, kind: str, name: str, base_url: str | None = None) -> int:
@@ -66,7 +84,7 @@ def upsert_members(cache: Cache, source_id: int, members: Iterable[MemberRecord]
         )
         for m in members
     ]
-    with cache.transaction() as conn:
+    with _writing(cache) as conn:
         conn.executemany(
             """INSERT INTO members (source_id, remote_id, username, display_name, reputation,
                                     trust_level, joined_at)
@@ -106,7 +124,7 @@ def upsert_threads(
 
     Members named as authors must have been stored first (unknown authors are kept as NULL).
     """
-    with cache.transaction() as conn:
+    with _writing(cache) as conn:
         # Rows with ids above these are new in this call: no full-text rows to replace.
         newest_before = (
             conn.execute("SELECT coalesce(max(id), 0) FROM threads").fetchone()[0],
@@ -214,7 +232,7 @@ def remove_posts(cache: Cache, source_id: int, remote_ids: Sequence[str]) -> int
     A thread whose accepted answer was deleted has no accepted answer any more; notes, claims
     and decisions stay with the thread.
     """
-    with cache.transaction() as conn:
+    with _writing(cache) as conn:
         ids = _ids_by_remote(cache, "posts", source_id, remote_ids)
         local = sorted(ids.values())
         if not local:
@@ -230,7 +248,7 @@ def remove_posts(cache: Cache, source_id: int, remote_ids: Sequence[str]) -> int
 
 def leave_queue(cache: Cache, source_id: int, thread_remote_ids: Sequence[str]) -> None:
     """Threads the platform no longer shows: kept (with their notes and history), not queued."""
-    with cache.transaction() as conn:
+    with _writing(cache) as conn:
         conn.executemany(
             "UPDATE threads SET in_queue = 0 WHERE source_id = ? AND remote_id = ?",
             [(source_id, rid) for rid in thread_remote_ids],

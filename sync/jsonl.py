@@ -7,6 +7,9 @@ skip the lines already stored). A bad line is recorded in `sync_errors` (file, l
 skipped; the import goes on. Bad lines include bytes that are not UTF-8 and a record whose id
 already came earlier in the same file with different content (the first one is kept).
 
+A well-formed line is decoded and type-checked in one step by msgspec (sync/jsonl_typed.py); any
+other line is read here field by field, which names the bad field or mends the text.
+
 Lone surrogates (`"\ud800"`, which Python's own json module writes for unpaired UTF-16 halves)
 are read with the standard json module when orjson refuses the line, and stored as U+FFFD: the
 record is kept and the report says which field was mended. A full disk (or any failure of the
@@ -28,11 +31,13 @@ from typing import IO, Any
 import orjson
 
 from console import ingest
+from console.bulk_sqlite import sqlite_bulk_load
 from console.clock import now_iso
 from console.db import Cache, free_space, out_of_space
 from console.errors import DiskFull, PeerdeskError
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from sync import parse as p
+from sync.jsonl_typed import typed_record
 from sync.runner import record_problem
 
 FORMAT = "peerdesk-jsonl"
@@ -237,18 +242,8 @@ def import_file(
         handle = path.open("rb")  # decoded line by line: a bad byte costs one line, not the file
     except OSError as error:
         raise ImportFailed(f"Cannot read {path}: {error}") from error
-    # Foreign-key checks cost half the insert time of a bulk import; every id written here is
-    # resolved from the cache itself (threads, members, the source), so they hold by
-    # construction. The pragma only changes outside a transaction; it is restored at the end.
-    fk_row = cache.one("PRAGMA foreign_keys")
-    fk_was_on = bool(fk_row and fk_row[0])
-    if fk_was_on and not cache.conn.in_transaction:
-        cache.conn.execute("PRAGMA foreign_keys = OFF")
-    try:
+    with sqlite_bulk_load(cache):
         return _import(cache, path, handle, source_name, chunk_posts, progress)
-    finally:
-        if fk_was_on and not cache.conn.in_transaction:
-            cache.conn.execute("PRAGMA foreign_keys = ON")
 
 
 def _import(
@@ -340,7 +335,6 @@ def _import(
                 raise _stopped(error, cache, path, stored_through[0], line_no) from None
 
         line_no = 1
-        loads = orjson.loads  # several times faster than json.loads on million-line files
         for line_no, line in enumerate(handle, start=2):
             if line_no <= resume:
                 continue
@@ -348,34 +342,17 @@ def _import(
                 continue
             report.lines += 1
             try:
-                try:
-                    rec = loads(line)
-                except orjson.JSONDecodeError as error:
-                    rec, mended = _lenient(line, error)
-                    report.mended += 1
-                    if len(report.notes) < 20:
-                        report.notes.append(
-                            f"{path.name} line {line_no}: lone UTF-16 surrogate in "
-                            f"{', '.join(mended)} kept as U+FFFD"
-                        )
-                if not isinstance(rec, dict):
-                    raise p.BadField("type", "a line must be a JSON object", rec)
-                record_type = rec.get("type")
-                if record_type == "post":
-                    post = _post(rec)
-                    _first_time(first, "post", post.remote_id, line, line_no)
-                    posts.append(post)
-                    held[0] += len(post.body_text) + len(post.body_raw)
-                elif record_type == "thread":
-                    thread = _thread(rec)
-                    _first_time(first, "thread", thread.remote_id, line, line_no)
-                    threads.append(thread)
-                elif record_type == "member":
-                    member = _member(rec)
-                    _first_time(first, "member", member.remote_id, line, line_no)
-                    members.append(member)
-                else:
-                    raise p.BadField("type", f"unknown record type {record_type!r}", record_type)
+                record = typed_record(line) or _checked_record(line, line_no, path, report)
+                if type(record) is PostRecord:
+                    _first_time(first, "post", record.remote_id, line, line_no)
+                    posts.append(record)
+                    held[0] += len(record.body_text) + len(record.body_raw)
+                elif type(record) is ThreadRecord:
+                    _first_time(first, "thread", record.remote_id, line, line_no)
+                    threads.append(record)
+                elif type(record) is MemberRecord:
+                    _first_time(first, "member", record.remote_id, line, line_no)
+                    members.append(record)
             except BadLine as error:
                 bad.append((line_no, str(error), None, _excerpt(line)))
             except ValueError as error:
@@ -407,6 +384,33 @@ def _import(
         except (sqlite3.Error, DiskFull) as error:
             raise _stopped(error, cache, path, line_no, line_no) from None
     return report
+
+
+def _checked_record(
+    line: bytes, line_no: int, path: Path, report: ImportReport
+) -> PostRecord | ThreadRecord | MemberRecord:
+    """A line the typed fast path did not take, read field by field: raises BadLine/BadField
+    naming what is wrong, or mends lone surrogates (noted in the report)."""
+    try:
+        rec = orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        rec, mended = _lenient(line, error)
+        report.mended += 1
+        if len(report.notes) < 20:
+            report.notes.append(
+                f"{path.name} line {line_no}: lone UTF-16 surrogate in "
+                f"{', '.join(mended)} kept as U+FFFD"
+            )
+    if not isinstance(rec, dict):
+        raise p.BadField("type", "a line must be a JSON object", rec)
+    record_type = rec.get("type")
+    if record_type == "post":
+        return _post(rec)
+    if record_type == "thread":
+        return _thread(rec)
+    if record_type == "member":
+        return _member(rec)
+    raise p.BadField("type", f"unknown record type {record_type!r}", record_type)
 
 
 def _first_time(first: dict[int, int], kind: str, remote_id: str, line: bytes, n: int) -> None:

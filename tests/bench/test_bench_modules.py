@@ -38,3 +38,16 @@ def test_bench_dupes_runs_end_to_end_on_a_tiny_cache(
     row = report["sizes"]["300"]
     assert row["threads"] >= 300 and row["new_thread_ms"]["n"] == 4
     assert row["vector_bytes"] > 300 * 384
+
+
+def test_bench_import_floor_runs_on_a_small_file(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from bench import bench_import_floor
+
+    only = ["--only", "posts_upsert", "--only", "posts_and_external_fts"]
+    assert bench_import_floor.main(["--posts", "600", "--runs", "1", *only]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["posts"] == 600
+    assert report["posts_upsert"]["fts_s"] == 0.0
+    assert report["posts_and_external_fts"]["posts_per_s"] > 0

@@ -1,0 +1,42 @@
+"""SQLite-only settings for a bulk load (a JSONL import): the one place they are set.
+
+Nothing here trades safety for speed: journal mode, synchronous and the transaction per chunk
+stay as the cache opened them (WAL, NORMAL), so a killed import loses nothing it committed and
+resumes. What changes for the length of the load, and is put back after:
+
+- `cache_size`: SQLite's page cache, 2 MB by default, holds too few pages of the posts' and
+  threads' indexes for an upsert (it looks up the unique key before it writes the row); with
+  64 MB the posts' insert took half the time (bench/bench_import_floor.py measures it).
+- `foreign_keys`: checking them costs half the insert time of a bulk import; every id an import
+  writes is resolved from the cache itself (threads, members, the source), so they hold by
+  construction. The pragma changes only outside a transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from console.db import Cache
+
+BULK_CACHE_KIB = 65_536  # page cache during a bulk load (KiB); the default is 2,000
+
+
+@contextmanager
+def sqlite_bulk_load(cache: Cache) -> Iterator[None]:
+    """Run a bulk load with the settings above; the connection's own come back afterwards."""
+    conn = cache.conn
+    fk_row = conn.execute("PRAGMA foreign_keys").fetchone()
+    size_row = conn.execute("PRAGMA cache_size").fetchone()
+    fk_was_on = bool(fk_row and fk_row[0])
+    size_was = int(size_row[0]) if size_row else -2000
+    outside = not conn.in_transaction
+    if fk_was_on and outside:
+        conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA cache_size = {size_was}")
+        if fk_was_on and outside and not conn.in_transaction:
+            conn.execute("PRAGMA foreign_keys = ON")
