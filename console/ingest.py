@@ -13,7 +13,6 @@ platform has not heard of it yet. Counts, texts and times still come from the pl
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -22,7 +21,7 @@ from console.clock import now_iso
 from console.db import Cache
 from console.escalate.engine import on_ingest as raise_escalations
 from console.models import MemberRecord, PostRecord, ThreadRecord
-from console.storage import SQLITE, Dialect
+from console.storage import SQLITE, Connection, Dialect
 from console.urgency import in_queue, urgency_key
 
 FTS_BODY_LIMIT = 20_000  # characters of a post indexed for search; the rest is kept, not indexed
@@ -42,7 +41,7 @@ def fts_prefix_sql(column: str, dialect: Dialect = SQLITE) -> str:
 
 
 @contextmanager
-def _writing(cache: Cache) -> Iterator[sqlite3.Connection]:
+def _writing(cache: Cache) -> Iterator[Connection]:
     """The caller's transaction when there is one, else a new one.
 
     Joined without a savepoint: under a savepoint SQLite copies every page a statement first
