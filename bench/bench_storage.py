@@ -49,7 +49,8 @@ def _timed(samples: list[float], call: Callable[[], Any]) -> Any:
 
 
 def measure(desk: Desk, rounds: int, word: str) -> dict[str, Any]:
-    threads = [item.thread_id for item in desk.queue(limit=rounds)]
+    queued = desk.queue(limit=rounds * 4)
+    threads = [i.thread_id for i in queued if i.status in ("open", "answered")][:rounds]
     page: list[float] = []
     search: list[float] = []
     count: list[float] = []
