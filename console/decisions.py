@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from console import audit, outbox
+from console import audit, outbox, registrations
 from console.claims import check_free, lock_thread
 from console.clock import now_iso
 from console.db import Cache
@@ -62,6 +62,16 @@ KINDS: dict[str, Kind] = {}
 def register(kind: Kind) -> Kind:
     KINDS[kind.action] = kind
     return kind
+
+
+def kind_for(action: str) -> Kind | None:
+    """The registered kind of `action`; the modules that register kinds are imported first if
+    it is not known yet (console.registrations: they are not imported at start)."""
+    found = KINDS.get(action)
+    if found is None:
+        registrations.load_all()
+        found = KINDS.get(action)
+    return found
 
 
 @dataclass
@@ -180,7 +190,7 @@ def decide(
 
     `who` comes from `console.identity.establish`; its roles are checked here, once.
     """
-    kind = KINDS.get(action)
+    kind = kind_for(action)
     if kind is None:
         raise InvalidDecision(f"Unknown decision {action!r}")
     require(who, kind.role_action)
@@ -194,7 +204,8 @@ def decide(
         outbox_ids = []
         for target in targets:
             thread_id = kind.thread_of(conn, target)
-            lock_thread(conn, thread_id)
+            if thread_id:  # 0: a decision about no thread (linking members)
+                lock_thread(conn, thread_id)
             if kind.changes_item:  # an internal note is welcome on a thread someone else holds
                 check_free(cache, thread_id, actor)
             change = kind.apply(conn, target, params)
@@ -328,7 +339,7 @@ def _later_changes(conn: Connection, batch_id: int) -> list[LaterChange]:
     ).fetchall()
     found: list[LaterChange] = []
     for row in rows:
-        kind = KINDS.get(_undo_base(str(row[1])))
+        kind = kind_for(_undo_base(str(row[1])))
         if kind is not None and not kind.changes_item:
             continue
         change = LaterChange(str(row[0]), str(row[1]), str(row[2]), str(row[3]), int(row[4]))
@@ -351,7 +362,7 @@ def _preview(conn: Connection, actor: str, *, lock: bool = False) -> UndoPreview
         "'cancelled') AND NOT (state = 'pending' AND attempts = 0)",
         (batch_id,),
     ).fetchone()[0]
-    kind = KINDS.get(action)
+    kind = kind_for(action)
     later = _later_changes(conn, batch_id) if kind is None or kind.changes_item else []
     return UndoPreview(
         batch_id,
@@ -397,7 +408,9 @@ def undo_last(
         if preview.blocked:
             raise InvalidDecision(preview.refusal())
         batch_id, action = preview.batch_id, preview.action
-        kind = KINDS[action]
+        kind = kind_for(action)
+        if kind is None:
+            raise InvalidDecision(f"Not undone: no decision kind {action!r} is known")
         entries = conn.execute(
             "SELECT a.id, a.target_kind, a.target_id, a.detail, o.id AS outbox_id "
             "FROM audit a LEFT JOIN outbox o ON o.audit_id = a.id "
@@ -413,7 +426,8 @@ def undo_last(
                 "target_kind": entry["target_kind"],
                 "target_id": entry["target_id"],
             }
-            lock_thread(conn, int(detail["thread_id"]))
+            if detail.get("thread_id"):
+                lock_thread(conn, int(detail["thread_id"]))
             if kind.changes_item:
                 check_free(cache, int(detail["thread_id"]), actor)
             change = kind.revert(conn, recorded)

@@ -16,6 +16,7 @@ MODULES = sorted(p.stem for p in BENCH.glob("*.py") if p.stem != "__init__")
 
 def test_there_are_benchmarks() -> None:
     assert {"bench_console", "bench_terminal", "bench_dupes", "run_all"} <= set(MODULES)
+    assert {"bench_team", "bench_team_ledger", "bench_team_migrate"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -42,9 +42,10 @@ def route_team_store(args: argparse.Namespace, raw_db: str | None, handler: Hand
     if name in STORE_COMMANDS:  # the same command, on the team database (console.storage)
         args.team_url = url
         return handler
-    if name in ("migrate-to", "team-install"):
+    if name in ("migrate-to", "team-install", "team"):
         raise PeerdeskError(
-            f"`peerdesk {name}` takes the team database as its argument; --db (or PEERDESK_DB) "
+            f"`peerdesk {name}` takes the team database as its argument (`team push`: --to); "
+            "--db (or PEERDESK_DB) "
             f"names the SQLite cache and cannot be a postgresql URL here ({redact(url)})"
         )
     raise refuse(name)
@@ -148,7 +149,45 @@ def cmd_team_install(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_team_push(args: argparse.Namespace) -> int:
+    from console.team.push import push
+
+    desk = open_desk(args)
+    report = push(desk.door, args.to)
+    for pushed in report.conflicts:
+        d = pushed.decision
+        print(
+            f"CONFLICT {d.action} of {d.target_kind} {d.post_remote or d.thread_remote} "
+            f"(laptop item {d.outbox_id}, team item {pushed.team_outbox_id}): {pushed.conflict}"
+        )
+    print(
+        f"{len(report.sent)} decision(s) sent to {redact(args.to)}, "
+        f"{len(report.conflicts)} conflict(s) recorded there for a human, "
+        f"{len(report.already)} already there from an earlier push"
+    )
+    return 1 if report.conflicts else 0
+
+
 def register(subparsers: Any) -> None:
+    team = subparsers.add_parser(
+        "team",
+        help="a laptop and the team database: `team push --to URL` sends offline decisions",
+        description="Commands between this laptop's cache (--db) and a team database.",
+    )
+    team_commands = team.add_subparsers(dest="team_command", required=True)
+    send = team_commands.add_parser(
+        "push",
+        help="send this cache's unsent decisions to the team database (conflicts are kept)",
+        description="Replays each decision of this cache's outbox that was sent nowhere yet on "
+        "the team database, in one server transaction each (the change, an audit entry, a team "
+        "outbox item for the platform). What teammates changed meanwhile (a claim by someone "
+        "else, the item no longer as this cache saw it, new posts) is recorded as a conflict on "
+        "both sides and never overwritten. Safe to run again: nothing is sent twice. Exits 1 "
+        "when there were conflicts.",
+    )
+    send.add_argument("--to", type=_url, required=True, help="postgresql://... of the team db")
+    send.set_defaults(handler=cmd_team_push)
+
     move = subparsers.add_parser(
         "migrate-to",
         help="copy this cache into an empty team database (admin; resumable, verified)",

@@ -5,10 +5,11 @@
 - The cache is read in one read transaction (a consistent snapshot even while others write).
 - Tables are copied in foreign-key order, each in ONE server transaction with COPY, and
   checkpointed in `copy_progress` when it commits: a run that was interrupted (killed, network
-  gone) starts again after the last table it finished. The audit log and the ledger are
-  appended through the server's import functions, which check every entry's hash and chaining
-  as it arrives; they are copied from the server's newest entry on, so entries written to the
-  cache since an interrupted run are copied too.
+  gone) starts again after the last table it finished. The audit log and the ledger arrive by
+  COPY in a staging table, and one call of the server's import function checks the whole chain
+  (ids, chaining, every entry's hash) in one set-based pass and appends it; they are copied
+  from the server's newest entry on, so entries written to the cache since an interrupted run
+  are copied too.
 - Verified: every table's row count on the server equals the cache's, and the audit chain and
   the ledger chain read back from the server are intact (peerdesk's own check).
 - One audit entry: on success, a live `migrate_to` entry on the server (which also closes the
@@ -45,7 +46,7 @@ from console.team.location import redact
 MIGRATE_TO = register_action("migrate_to", Role.ADMIN)
 CHAINED = ("audit", "ledger")
 FTS_TABLES = ("thread_fts", "post_fts")
-CHUNK = 5000  # chained entries sent per round trip
+CHUNK = 5000  # chained entries read from the cache at a time
 KEY_BYTES = 2000
 SKIPPED = {
     # table: (the rows that are copied, why the others are not)
@@ -201,21 +202,20 @@ def _copy_plain(
 
 
 def _copy_chained(conn: Connection, source: sqlite3.Connection, table: str) -> int:
-    """Append the cache's entries after the server's newest, through the import function."""
+    """Append the cache's entries after the server's newest: COPY into the chain's staging
+    table, then one call to its import function checks the whole chain set-based (ids,
+    chaining, every hash) and appends it, all in the caller's transaction."""
     newest = conn.execute(
         sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(sql.Identifier(table))
     ).fetchone()
     after = int(str(newest[0])) if newest else 0
     columns = _columns(conn, table)
     select = ", ".join(f'"{c}"' for c in columns)
-    marks = ", ".join(["%s"] * len(columns))
-    if table == "audit":
-        call = f"SELECT peerdesk_audit_import({marks})".encode()
-    else:
-        call = f"SELECT peerdesk_ledger_import(ROW({marks})::ledger)".encode()
+    copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(f"{table}_import"), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
     rows = source.execute(f"SELECT {select} FROM {table} WHERE id > ? ORDER BY id", (after,))
-    copied = 0
-    with conn.cursor() as cur:
+    with conn.cursor() as cur, cur.copy(copy) as writer:
         while chunk := rows.fetchmany(CHUNK):  # streamed: a ledger may hold millions
             for row in chunk:
                 if any(isinstance(v, str) and "\x00" in v for v in row):
@@ -223,9 +223,9 @@ def _copy_chained(conn: Connection, source: sqlite3.Connection, table: str) -> i
                         f"{table} entry {row[0]} holds a NUL character, which PostgreSQL text "
                         "cannot store; its hash would change. Nothing of this table was copied."
                     )
-            cur.executemany(call, [tuple(r) for r in chunk])
-            copied += len(chunk)
-    return copied
+                writer.write_row(row)
+    done = conn.execute(f"SELECT peerdesk_{table}_import_staged()".encode()).fetchone()
+    return int(str(done[0])) if done else 0
 
 
 def _copy_table(
@@ -233,6 +233,7 @@ def _copy_table(
 ) -> None:
     with conn.transaction():
         conn.execute("SET CONSTRAINTS ALL DEFERRED")
+        conn.execute("SET LOCAL peerdesk.quiet = 'on'")  # copied rows are not news (notify.sql)
         if table in CHAINED:
             _copy_chained(conn, source, table)
         else:

@@ -425,6 +425,106 @@ BEGIN
   PERFORM peerdesk_ledger_chain(e, true);
 END $$;
 
+-- migrate-to's fast path: the copied entries arrive by COPY in a staging table, then ONE call
+-- checks the whole chain set-based (ids follow the newest entry without a gap, each entry's
+-- prev_hash is the hash before it, each hash is right) and appends it, in the caller's
+-- transaction; the same rules as the one-entry import functions above. The staging tables are
+-- rebuilt on every install (they are empty outside a copy's transaction).
+DROP TABLE IF EXISTS peerdesk.audit_import;
+CREATE UNLOGGED TABLE peerdesk.audit_import (LIKE peerdesk.audit, PRIMARY KEY (id));
+DROP TABLE IF EXISTS peerdesk.ledger_import;
+CREATE UNLOGGED TABLE peerdesk.ledger_import (LIKE peerdesk.ledger, PRIMARY KEY (id));
+
+CREATE OR REPLACE FUNCTION peerdesk.peerdesk_may_import(chain text) RETURNS void
+LANGUAGE plpgsql SET search_path = peerdesk, pg_temp AS $$
+BEGIN
+  IF NOT pg_has_role(session_user, 'peerdesk_admin', 'MEMBER') THEN
+    RAISE EXCEPTION 'only peerdesk_admin may import % entries', chain;
+  END IF;
+  IF NOT (SELECT import_open FROM peerdesk_team) THEN
+    RAISE EXCEPTION 'this team database no longer takes imported % entries', chain;
+  END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION peerdesk.peerdesk_audit_import_staged() RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = peerdesk, pg_temp AS $$
+DECLARE
+  head record;
+  n bigint;
+  lo bigint;
+  hi bigint;
+  bad record;
+BEGIN
+  PERFORM peerdesk_may_import('audit');
+  LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE;
+  SELECT a.id, a.hash INTO head FROM audit a ORDER BY a.id DESC LIMIT 1;
+  SELECT count(*), min(i.id), max(i.id) INTO n, lo, hi FROM audit_import i;
+  IF n = 0 THEN
+    RETURN 0;
+  END IF;
+  IF lo <> coalesce(head.id, 0) + 1 OR hi - lo + 1 <> n THEN
+    RAISE EXCEPTION 'audit entries % to % do not continue the chain (newest is %)', lo, hi,
+      coalesce(head.id, 0);
+  END IF;
+  SELECT s.id, s.linked INTO bad FROM (
+    SELECT i.id,
+      i.prev_hash = coalesce(lag(i.hash) OVER (ORDER BY i.id), head.hash, repeat('0', 64))
+        AS linked,
+      i.hash = peerdesk_audit_digest(i.prev_hash, i.id, i.ts, i.actor, i.action,
+        i.target_kind, i.target_id, i.batch_id, i.detail) AS sound
+    FROM audit_import i) s
+  WHERE NOT (s.linked AND s.sound) ORDER BY s.id LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'audit entry %: %', bad.id, CASE WHEN bad.linked
+      THEN 'its hash does not match its fields' ELSE 'does not continue the chain' END;
+  END IF;
+  INSERT INTO audit SELECT * FROM audit_import ORDER BY id;
+  INSERT INTO meta (key, value) SELECT 'audit_head', i.id || ':' || i.hash
+    FROM audit_import i WHERE i.id = hi
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+  DELETE FROM audit_import;
+  RETURN n;
+END $$;
+
+CREATE OR REPLACE FUNCTION peerdesk.peerdesk_ledger_import_staged() RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = peerdesk, pg_temp AS $$
+DECLARE
+  head record;
+  n bigint;
+  lo bigint;
+  hi bigint;
+  bad record;
+BEGIN
+  PERFORM peerdesk_may_import('ledger');
+  LOCK TABLE ledger IN SHARE ROW EXCLUSIVE MODE;
+  SELECT l.id, l.hash INTO head FROM ledger l ORDER BY l.id DESC LIMIT 1;
+  SELECT count(*), min(i.id), max(i.id) INTO n, lo, hi FROM ledger_import i;
+  IF n = 0 THEN
+    RETURN 0;
+  END IF;
+  IF lo <> coalesce(head.id, 0) + 1 OR hi - lo + 1 <> n THEN
+    RAISE EXCEPTION 'ledger entries % to % do not continue the chain (newest is %)', lo, hi,
+      coalesce(head.id, 0);
+  END IF;
+  SELECT s.id, s.linked INTO bad FROM (
+    SELECT i.id,
+      i.prev_hash = coalesce(lag(i.hash) OVER (ORDER BY i.id), head.hash, repeat('0', 64))
+        AS linked,
+      i.hash = peerdesk_ledger_digest(i.prev_hash, ROW(i.*)::ledger) AS sound
+    FROM ledger_import i) s
+  WHERE NOT (s.linked AND s.sound) ORDER BY s.id LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'ledger entry %: %', bad.id, CASE WHEN bad.linked
+      THEN 'its hash does not match its fields' ELSE 'does not continue the chain' END;
+  END IF;
+  INSERT INTO ledger SELECT * FROM ledger_import ORDER BY id;
+  INSERT INTO meta (key, value) SELECT 'ledger_head', i.id || ':' || i.hash
+    FROM ledger_import i WHERE i.id = hi
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+  DELETE FROM ledger_import;
+  RETURN n;
+END $$;
+
 CREATE OR REPLACE FUNCTION peerdesk.peerdesk_import_close() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = peerdesk, pg_temp AS $$
 BEGIN
@@ -452,7 +552,12 @@ GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_ledger_append(bigint, text, text, te
   TO peerdesk_moderator, peerdesk_payout_preparer, peerdesk_payout_approver, peerdesk_admin;
 GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_audit_import(bigint, text, text, text, text, bigint,
   bigint, text, text, text), peerdesk.peerdesk_ledger_import(peerdesk.ledger),
-  peerdesk.peerdesk_import_close() TO peerdesk_admin;
+  peerdesk.peerdesk_import_close(), peerdesk.peerdesk_audit_import_staged(),
+  peerdesk.peerdesk_ledger_import_staged() TO peerdesk_admin;
+-- the staging tables: an admin's copy writes them (the staged functions empty them)
+REVOKE ALL ON peerdesk.audit_import, peerdesk.ledger_import FROM PUBLIC, peerdesk_readonly,
+  peerdesk_moderator, peerdesk_payout_preparer, peerdesk_payout_approver;
+GRANT SELECT, INSERT ON peerdesk.audit_import, peerdesk.ledger_import TO peerdesk_admin;
 -- trigger functions (peerdesk_append_only, the verification ones) run as triggers, not calls
 
 -- Claims: in the name of the login role only; someone else's only once it ran out (by the

@@ -26,7 +26,14 @@ STORE_COMMANDS = (
     "push",
 )
 """Commands that run unchanged on a team database through the storage layer (console.storage)."""
-TEAM_COMMANDS = ("audit verify", "audit head", "migrate-to", "team-install", *STORE_COMMANDS)
+TEAM_COMMANDS = (
+    "audit verify",
+    "audit head",
+    "migrate-to",
+    "team-install",
+    "team push (--to)",
+    *STORE_COMMANDS,
+)
 """The commands that work with a team database today."""
 
 

@@ -3,7 +3,8 @@
 Everything lives in the schema `peerdesk`, owned by the NOLOGIN role peerdesk_owner. The schema
 version is kept in `peerdesk_team` (the team store's own table, with the import switch of
 migrate-to); a database at version N gets every migration after N, rendered by
-console.team.dialect, in one transaction with the grants file re-applied at the end.
+console.team.dialect, in one transaction with the grants file and the notifications file
+re-applied at the end.
 
 `install` is the database administrator's step (a role that may create roles, e.g. the
 superuser `postgres`): `peerdesk team-install postgresql://...`.
@@ -20,9 +21,9 @@ from console.team import dialect
 
 SCHEMA = "peerdesk"
 OWNER = "peerdesk_owner"
-TEAM_ONLY_TABLES = ("peerdesk_team", "copy_progress")
+TEAM_ONLY_TABLES = ("peerdesk_team", "copy_progress", "audit_import", "ledger_import")
 """Tables the team store has and a SQLite cache does not (the schema version, the import
-switch and migrate-to's per-table checkpoints)."""
+switch, migrate-to's per-table checkpoints and its staging tables for the two chains)."""
 
 BOOTSTRAP = [
     f"""DO $$ BEGIN
@@ -54,6 +55,11 @@ def grants_sql() -> str:
     return files("console.team").joinpath("grants.sql").read_text(encoding="utf-8")
 
 
+def notify_sql() -> str:
+    """The notifications file (console/team/notify.sql): claims and decisions, as they happen."""
+    return files("console.team").joinpath("notify.sql").read_text(encoding="utf-8")
+
+
 def statements(from_version: int, to_version: int = LATEST_VERSION) -> list[str]:
     """Every statement that takes a team database from `from_version` to `to_version`."""
     out = list(BOOTSTRAP)
@@ -64,6 +70,7 @@ def statements(from_version: int, to_version: int = LATEST_VERSION) -> list[str]
         f"UPDATE {SCHEMA}.peerdesk_team SET schema_version = {to_version}",
         "RESET ROLE",
         grants_sql(),
+        notify_sql(),
         "RESET search_path",
     ]
     return out

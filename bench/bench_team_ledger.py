@@ -1,0 +1,123 @@
+"""migrate-to's copy of a long ledger (and audit log) into a team database, timed.
+
+    python -m bench.bench_team_ledger --entries 1000000 [--audit 100000]
+
+Builds a cache whose ledger holds ENTRIES chained entries (and AUDIT chained audit entries),
+written by peerdesk's own ledger and audit code, then migrates it into a new team database of a
+throwaway cluster (tests/team/cluster.py: a Unix socket, fsync off) and prints JSON: the ledger's
+and the audit log's copy (seconds, entries/s), the whole copy, and the load average. The server
+checks every entry's hash and chaining on arrival either way; this measures how fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+from console import audit
+from console.db import open_cache
+from console.desk import Desk
+from console.rewards.ledger import Appender, Entry
+from console.team import schema
+from console.team.copy import migrate_to
+from tests.team.cluster import start_cluster
+
+CHUNK = 50_000
+
+
+def build(path: Path, entries: int, audit_entries: int) -> None:
+    cache = open_cache(path, create=True)
+    cache.set_meta("demo", "1")  # its owner acts with every role (migrate-to is an admin's)
+    written = 0
+    while written < entries:
+        batch = min(CHUNK, entries - written)
+        with cache.transaction() as conn:
+            Appender(conn).append_new(
+                [
+                    Entry(
+                        member_id=1 + n % 5000,
+                        kind="accrual",
+                        rule="accepted_answer",
+                        event_key=f"post:{n}",
+                        points=10,
+                        amount_minor=250,
+                        currency="GBP",
+                        schedule_version="v1",
+                        occurred_at="2026-11-20T12:00:00Z",
+                        thread_id=n,
+                        detail={"post": n, "why": "accepted ✓"},
+                    )
+                    for n in range(written, written + batch)
+                ]
+            )
+        written += batch
+    with cache.transaction() as conn:
+        for n in range(audit_entries):
+            audit.append(
+                conn,
+                actor="ann",
+                action="close",
+                target_kind="thread",
+                target_id=n,
+                detail={"why": "spam", "n": n},
+            )
+    cache.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.bench_team_ledger",
+        description="Time migrate-to's copy of a long ledger into a throwaway PostgreSQL; JSON.",
+    )
+    parser.add_argument("--entries", type=int, default=100_000, help="ledger entries")
+    parser.add_argument("--audit", type=int, default=10_000, help="audit entries")
+    args = parser.parse_args(argv)
+    out: dict[str, object] = {"ledger_entries": args.entries, "audit_entries": args.audit}
+    os.environ.setdefault("PEERDESK_SEMANTIC", "off")
+    with tempfile.TemporaryDirectory(prefix="peerdesk-bench-") as folder:
+        path = Path(folder) / "cache.sqlite3"
+        started = time.perf_counter()
+        build(path, args.entries, args.audit)
+        out["build_s"] = round(time.perf_counter() - started, 1)
+        cluster = start_cluster()
+        try:
+            with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+                conn.execute("CREATE DATABASE bench")
+            with psycopg.connect(cluster.conninfo("bench"), autocommit=True) as conn:
+                schema.install(conn)
+            desk = Desk.open(path)
+            times: dict[str, float] = {}
+            last = [time.perf_counter()]
+
+            def progress(table: str, rows: int) -> None:
+                now = time.perf_counter()
+                times[table] = now - last[0]
+                last[0] = now
+
+            started = time.perf_counter()
+            report = migrate_to(desk.door, cluster.url("bench", "postgres"), progress=progress)
+            out["copy_s"] = round(time.perf_counter() - started, 2)
+            for table, count in (("ledger", args.entries), ("audit", args.audit)):
+                seconds = times.get(table, 0.0)
+                out[table] = {
+                    "entries": report.tables.get(table),
+                    "seconds": round(seconds, 2),
+                    "entries_per_s": round(count / seconds) if seconds and count else None,
+                }
+            desk.cache.close()
+        finally:
+            cluster.stop()
+    out["load_average"] = [round(x, 1) for x in os.getloadavg()]
+    print(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""LISTEN/NOTIFY: a claim or a decision on one connection reaches a console listening on another.
+
+Every wait is on the listener's socket with a generous limit (the test ends as soon as the
+notification is there); nothing asserts on timing."""
+
+from __future__ import annotations
+
+import queue
+
+import pytest
+
+from console.team import notify, work
+from console.team.connect import connect
+
+from .cluster import Cluster
+from .conftest import login_role, superuser
+
+pytestmark = pytest.mark.xdist_group("teamdb")
+WAIT = 30.0  # seconds at most; a notification normally arrives in a millisecond
+
+
+def _seed(cluster: Cluster, dbname: str) -> None:
+    with superuser(cluster, dbname) as conn:
+        conn.execute(
+            "SET search_path = peerdesk; "
+            "INSERT INTO sources (kind, name, created_at) VALUES ('discourse', 'f', 'now'); "
+            "INSERT INTO threads (source_id, remote_id, title, created_at, last_activity_at) "
+            "SELECT 1, 't' || n, 'a question', 'now', 'now' FROM generate_series(1, 6) n"
+        )
+
+
+def _next(listener: notify.Listener) -> list[notify.Event]:
+    events = listener.events(timeout=WAIT)
+    assert events, f"no notification within {WAIT} s"
+    return events
+
+
+def test_a_claim_and_a_decision_reach_another_connection(pg_cluster: Cluster, team_db: str) -> None:
+    _seed(pg_cluster, team_db)
+    ann = login_role(pg_cluster, "pd-team-ann", "moderator")
+    bob = login_role(pg_cluster, "pd-team-bob", "moderator")
+    with (
+        notify.Listener(pg_cluster.url(team_db, ann)) as listener,
+        connect(pg_cluster.url(team_db, bob), autocommit=True) as conn,
+    ):
+        assert listener.events() == []  # nothing yet, and no wait
+        taken = work.claim(conn, 5)
+        [event] = _next(listener)
+        assert event == notify.Event(
+            "claim", {"thread_id": 5, "holder": bob, "expires_at": taken.expires_at}
+        )
+        assert event.thread_id == 5
+
+        with conn.transaction():  # a decision: its audit entry and the thread, one transaction
+            conn.execute("UPDATE threads SET status = 'closed' WHERE id = 5")
+            conn.execute("SELECT peerdesk_audit_append('close', 'thread', 5, NULL, '{}')")
+        [decided] = _next(listener)
+        assert decided.kind == "decision" and decided.thread_id == 5
+        assert decided.data == {
+            "audit_id": 1,
+            "action": "close",
+            "actor": bob,
+            "target_kind": "thread",
+            "target_id": 5,
+        }
+
+        assert work.release(conn, 5)
+        assert [e.kind for e in _next(listener)] == ["release"]
+
+
+def test_a_rolled_back_claim_sends_nothing(pg_cluster: Cluster, team_db: str) -> None:
+    _seed(pg_cluster, team_db)
+    bob = login_role(pg_cluster, "pd-team-bob", "moderator")
+    with (
+        notify.Listener(pg_cluster.url(team_db, bob)) as listener,
+        connect(pg_cluster.url(team_db, bob)) as conn,
+    ):
+        conn.execute("INSERT INTO claims VALUES (3, session_user, 'x', peerdesk_time())")
+        conn.rollback()
+        work.claim(conn, 4)
+        conn.commit()
+        events = _next(listener)
+    assert [(e.kind, e.thread_id) for e in events] == [("claim", 4)]
+
+
+def test_a_subscription_calls_back_from_its_thread_and_stops_on_close(
+    pg_cluster: Cluster, team_db: str
+) -> None:
+    _seed(pg_cluster, team_db)
+    bob = login_role(pg_cluster, "pd-team-bob", "moderator")
+    got: queue.Queue[list[notify.Event]] = queue.Queue()
+    subscription = notify.subscribe(pg_cluster.url(team_db, bob), got.put)
+    assert subscription is not None
+    try:
+        with connect(pg_cluster.url(team_db, bob), autocommit=True) as conn:
+            work.claim(conn, 2)
+            work.claim(conn, 3)
+        seen: list[int | None] = []
+        while len(seen) < 2:
+            seen += [e.thread_id for e in got.get(timeout=WAIT)]
+        assert seen == [2, 3]
+    finally:
+        subscription.close()
+    assert not subscription.thread.is_alive()
+    assert subscription.listener.conn.closed
+
+
+def test_no_subscription_for_a_sqlite_cache(tmp_path: object) -> None:
+    assert notify.subscribe(f"{tmp_path}/cache.sqlite3", lambda events: None) is None
+
+
+def test_a_quiet_transaction_notifies_nobody(pg_cluster: Cluster, team_db: str) -> None:
+    """migrate-to's copy is quiet: copied claims and entries are not news."""
+    _seed(pg_cluster, team_db)
+    bob = login_role(pg_cluster, "pd-team-bob", "moderator")
+    with (
+        notify.Listener(pg_cluster.url(team_db, bob)) as listener,
+        connect(pg_cluster.url(team_db, bob)) as conn,
+    ):
+        conn.execute("SET LOCAL peerdesk.quiet = 'on'")
+        work.claim(conn, 1)
+        conn.commit()
+        work.claim(conn, 2)
+        conn.commit()
+        events = _next(listener)
+    assert [e.thread_id for e in events] == [2]
+
+
+def test_payloads_that_are_not_ours_are_kept_as_unknown() -> None:
+    assert notify.parse("not json") == notify.Event("unknown", {"payload": "not json"})
+    assert notify.parse("[1]").kind == "unknown"
+    assert notify.parse('{"kind": "claim", "thread_id": 7}').thread_id == 7
