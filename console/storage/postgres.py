@@ -132,6 +132,10 @@ class PgConnection:
         self.raw.close()
 
 
+SESSION_OPTIONS = f"{OPTIONS} -c jit=off"
+"""The schema first on the search path; no JIT compilation: the console's queries are short
+reads and small writes, where compiling a plan costs more than it saves."""
+
 ROLES = {f"peerdesk_{role.value}": role for role in Role}
 """The database group roles that carry peerdesk's roles (console/team/grants.sql)."""
 
@@ -183,7 +187,7 @@ def open_team(url: str, *, user: str | None = None) -> TeamCache:
     role `user` if given (else the URL's, else libpq's default: the OS account's name)."""
     extra: dict[str, Any] = {"user": user} if user else {}
     try:
-        raw = psycopg.connect(url, options=OPTIONS, autocommit=True, **extra)
+        raw = psycopg.connect(url, options=SESSION_OPTIONS, autocommit=True, **extra)
     except psycopg.Error as error:
         raise explain(error, url) from error
     conn = PgConnection(raw, url)
