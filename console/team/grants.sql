@@ -428,7 +428,8 @@ END $$;
 -- migrate-to's fast path: the copied entries arrive by COPY in a staging table, then ONE call
 -- checks the whole chain set-based (ids follow the newest entry without a gap, each entry's
 -- prev_hash is the hash before it, each hash is right) and appends it, in the caller's
--- transaction; the same rules as the one-entry import functions above. The staging tables are
+-- transaction (peerdesk_import_staged); the same rules as the one-entry import functions above.
+-- The staging tables are
 -- rebuilt on every install (they are empty outside a copy's transaction).
 DROP TABLE IF EXISTS peerdesk.audit_import;
 CREATE UNLOGGED TABLE peerdesk.audit_import (LIKE peerdesk.audit, PRIMARY KEY (id));
@@ -446,82 +447,50 @@ BEGIN
   END IF;
 END $$;
 
-CREATE OR REPLACE FUNCTION peerdesk.peerdesk_audit_import_staged() RETURNS bigint
+-- `chain` is 'audit' or 'ledger': its table, its staging table `<chain>_import`, its head
+-- record `<chain>_head` in meta, and its digest (the same one the live append uses).
+CREATE OR REPLACE FUNCTION peerdesk.peerdesk_import_staged(chain text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = peerdesk, pg_temp AS $$
 DECLARE
+  digest text := CASE chain
+    WHEN 'audit' THEN 'peerdesk_audit_digest(i.prev_hash, i.id, i.ts, i.actor, i.action, '
+                      'i.target_kind, i.target_id, i.batch_id, i.detail)'
+    WHEN 'ledger' THEN 'peerdesk_ledger_digest(i.prev_hash, ROW(i.*)::ledger)' END;
+  staged text := chain || '_import';
   head record;
   n bigint;
   lo bigint;
   hi bigint;
   bad record;
 BEGIN
-  PERFORM peerdesk_may_import('audit');
-  LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE;
-  SELECT a.id, a.hash INTO head FROM audit a ORDER BY a.id DESC LIMIT 1;
-  SELECT count(*), min(i.id), max(i.id) INTO n, lo, hi FROM audit_import i;
+  IF digest IS NULL THEN
+    RAISE EXCEPTION 'there is no chain named %', chain;
+  END IF;
+  PERFORM peerdesk_may_import(chain);
+  EXECUTE format('LOCK TABLE %I IN SHARE ROW EXCLUSIVE MODE', chain);
+  EXECUTE format('SELECT c.id, c.hash FROM %I c ORDER BY c.id DESC LIMIT 1', chain) INTO head;
+  EXECUTE format('SELECT count(*), min(i.id), max(i.id) FROM %I i', staged) INTO n, lo, hi;
   IF n = 0 THEN
     RETURN 0;
   END IF;
   IF lo <> coalesce(head.id, 0) + 1 OR hi - lo + 1 <> n THEN
-    RAISE EXCEPTION 'audit entries % to % do not continue the chain (newest is %)', lo, hi,
+    RAISE EXCEPTION '% entries % to % do not continue the chain (newest is %)', chain, lo, hi,
       coalesce(head.id, 0);
   END IF;
-  SELECT s.id, s.linked INTO bad FROM (
-    SELECT i.id,
-      i.prev_hash = coalesce(lag(i.hash) OVER (ORDER BY i.id), head.hash, repeat('0', 64))
-        AS linked,
-      i.hash = peerdesk_audit_digest(i.prev_hash, i.id, i.ts, i.actor, i.action,
-        i.target_kind, i.target_id, i.batch_id, i.detail) AS sound
-    FROM audit_import i) s
-  WHERE NOT (s.linked AND s.sound) ORDER BY s.id LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION 'audit entry %: %', bad.id, CASE WHEN bad.linked
+  EXECUTE format(
+    'SELECT s.id, s.linked FROM (SELECT i.id, '
+    'i.prev_hash = coalesce(lag(i.hash) OVER (ORDER BY i.id), $1) AS linked, '
+    'i.hash = %s AS sound FROM %I i) s WHERE NOT (s.linked AND s.sound) ORDER BY s.id LIMIT 1',
+    digest, staged) INTO bad USING coalesce(head.hash, repeat('0', 64));
+  IF bad.id IS NOT NULL THEN
+    RAISE EXCEPTION '% entry %: %', chain, bad.id, CASE WHEN bad.linked
       THEN 'its hash does not match its fields' ELSE 'does not continue the chain' END;
   END IF;
-  INSERT INTO audit SELECT * FROM audit_import ORDER BY id;
-  INSERT INTO meta (key, value) SELECT 'audit_head', i.id || ':' || i.hash
-    FROM audit_import i WHERE i.id = hi
-    ON CONFLICT (key) DO UPDATE SET value = excluded.value;
-  DELETE FROM audit_import;
-  RETURN n;
-END $$;
-
-CREATE OR REPLACE FUNCTION peerdesk.peerdesk_ledger_import_staged() RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = peerdesk, pg_temp AS $$
-DECLARE
-  head record;
-  n bigint;
-  lo bigint;
-  hi bigint;
-  bad record;
-BEGIN
-  PERFORM peerdesk_may_import('ledger');
-  LOCK TABLE ledger IN SHARE ROW EXCLUSIVE MODE;
-  SELECT l.id, l.hash INTO head FROM ledger l ORDER BY l.id DESC LIMIT 1;
-  SELECT count(*), min(i.id), max(i.id) INTO n, lo, hi FROM ledger_import i;
-  IF n = 0 THEN
-    RETURN 0;
-  END IF;
-  IF lo <> coalesce(head.id, 0) + 1 OR hi - lo + 1 <> n THEN
-    RAISE EXCEPTION 'ledger entries % to % do not continue the chain (newest is %)', lo, hi,
-      coalesce(head.id, 0);
-  END IF;
-  SELECT s.id, s.linked INTO bad FROM (
-    SELECT i.id,
-      i.prev_hash = coalesce(lag(i.hash) OVER (ORDER BY i.id), head.hash, repeat('0', 64))
-        AS linked,
-      i.hash = peerdesk_ledger_digest(i.prev_hash, ROW(i.*)::ledger) AS sound
-    FROM ledger_import i) s
-  WHERE NOT (s.linked AND s.sound) ORDER BY s.id LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION 'ledger entry %: %', bad.id, CASE WHEN bad.linked
-      THEN 'its hash does not match its fields' ELSE 'does not continue the chain' END;
-  END IF;
-  INSERT INTO ledger SELECT * FROM ledger_import ORDER BY id;
-  INSERT INTO meta (key, value) SELECT 'ledger_head', i.id || ':' || i.hash
-    FROM ledger_import i WHERE i.id = hi
-    ON CONFLICT (key) DO UPDATE SET value = excluded.value;
-  DELETE FROM ledger_import;
+  EXECUTE format('INSERT INTO %I SELECT * FROM %I ORDER BY id', chain, staged);
+  EXECUTE format('INSERT INTO meta (key, value) SELECT %L, i.id || '':'' || i.hash FROM %I i '
+                 'WHERE i.id = $1 ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+                 chain || '_head', staged) USING hi;
+  EXECUTE format('DELETE FROM %I', staged);
   RETURN n;
 END $$;
 
@@ -552,8 +521,7 @@ GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_ledger_append(bigint, text, text, te
   TO peerdesk_moderator, peerdesk_payout_preparer, peerdesk_payout_approver, peerdesk_admin;
 GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_audit_import(bigint, text, text, text, text, bigint,
   bigint, text, text, text), peerdesk.peerdesk_ledger_import(peerdesk.ledger),
-  peerdesk.peerdesk_import_close(), peerdesk.peerdesk_audit_import_staged(),
-  peerdesk.peerdesk_ledger_import_staged() TO peerdesk_admin;
+  peerdesk.peerdesk_import_close(), peerdesk.peerdesk_import_staged(text) TO peerdesk_admin;
 -- the staging tables: an admin's copy writes them (the staged functions empty them)
 REVOKE ALL ON peerdesk.audit_import, peerdesk.ledger_import FROM PUBLIC, peerdesk_readonly,
   peerdesk_moderator, peerdesk_payout_preparer, peerdesk_payout_approver;
