@@ -16,7 +16,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.driver import Driver
@@ -31,6 +31,7 @@ from console.commands import KeyActions, QueueFilters
 from console.desk import Desk
 from console.errors import PeerdeskError
 from console.messages import OutboxStatus, RefreshRequested, Said
+from console.screens import too_small
 from console.screens.keys import bindings, user_keymap
 from console.team.location import is_team_url
 from widgets.colours import SixteenColours, few_colours
@@ -46,6 +47,7 @@ REFRESH_SECONDS = 30.0
 # screen, the duplicate candidates with their scorer and numpy: ~0.2 s), so the first frame does
 # not wait for them and the first thread opened does not either.
 WARM_UP_AFTER = 0.3  # seconds after the first Queue rows
+OUTBOX_AT_THE_LATEST = 1.0  # seconds: the header's outbox state waits for the first rows till then
 WARM_MODULES = ("console.screens.thread", "console.dupes.candidates")
 
 
@@ -180,20 +182,38 @@ class PeerdeskApp(App[None]):
             self.theme = "ansi-dark"
         self.sub_title = self.desk.role_notice
         self.switch_mode(PANELS[0].name)
-        self.refresh_outbox()
+        self.call_after_refresh(lambda: too_small.fit(self, self.size))
+        self.set_timer(OUTBOX_AT_THE_LATEST, self._outbox_if_not_yet)  # e.g. the Queue failed
         self.set_interval(REFRESH_SECONDS, self._periodic_refresh)
         self._listen_to_team()
+
+    # ---- below 80x24, one notice over every screen (console.screens.too_small) ----
+    def on_resize(self, event: events.Resize) -> None:
+        too_small.fit(self, event.size)  # (this runs before Textual's own handler sets app.size)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if too_small.blocks(self, action):
+            return False
+        return super().check_action(action, parameters)
 
     def first_rows_shown(self) -> None:
         """The Queue shows its first rows (the benchmark's 'interactive' moment)."""
         if self._ready_marker:
-            times = {**self._times, "first_rows": time.time()}
+            # cpu_s: the process's CPU time so far (what a busy machine inflates least)
+            times = {**self._times, "first_rows": time.time(), "cpu_s": time.process_time()}
             Path(self._ready_marker).write_text(json.dumps(times), encoding="utf-8")
         if not self._warmed:
             self._warmed = True
+            # the header's outbox state after the first rows: its worker would hold the Desk's
+            # connection (and import the sync layer) while the Queue waits for its first page
+            self.refresh_outbox()
             self.set_timer(WARM_UP_AFTER, self._warm_up)
 
     _warmed = False
+
+    def _outbox_if_not_yet(self) -> None:
+        if not self._warmed:
+            self.refresh_outbox()
 
     def _warm_up(self) -> None:
         self.run_worker(import_later, thread=True, group="warm-up", exit_on_error=False)

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from console.db import Cache
-from console.decisions import KINDS
+from console.decisions import kind_for
 from console.errors import InvalidDecision
 from console.platforms import push_state
 
@@ -61,7 +61,7 @@ class BatchPreview:
 
 def preview(cache: Cache, action: str, target_ids: list[int]) -> BatchPreview:
     """Every item `action` would touch, in the order given (duplicates dropped)."""
-    kind = KINDS.get(action)
+    kind = kind_for(action)
     if kind is None:
         raise InvalidDecision(f"Unknown decision {action!r}")
     items = []

@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from console import audit, outbox
+from console import audit, outbox, registrations
 from console.claims import check_free
 from console.clock import now_iso
 from console.db import Cache
@@ -62,6 +62,16 @@ KINDS: dict[str, Kind] = {}
 def register(kind: Kind) -> Kind:
     KINDS[kind.action] = kind
     return kind
+
+
+def kind_for(action: str) -> Kind | None:
+    """The registered kind of `action`; the modules that register kinds are imported first if
+    it is not known yet (console.registrations: they are not imported at start)."""
+    found = KINDS.get(action)
+    if found is None:
+        registrations.load_all()
+        found = KINDS.get(action)
+    return found
 
 
 @dataclass
@@ -180,7 +190,7 @@ def decide(
 
     `who` comes from `console.identity.establish`; its roles are checked here, once.
     """
-    kind = KINDS.get(action)
+    kind = kind_for(action)
     if kind is None:
         raise InvalidDecision(f"Unknown decision {action!r}")
     require(who, kind.role_action)
@@ -326,7 +336,7 @@ def _later_changes(conn: sqlite3.Connection, batch_id: int) -> list[LaterChange]
     ).fetchall()
     found: list[LaterChange] = []
     for row in rows:
-        kind = KINDS.get(_undo_base(str(row[1])))
+        kind = kind_for(_undo_base(str(row[1])))
         if kind is not None and not kind.changes_item:
             continue
         change = LaterChange(str(row[0]), str(row[1]), str(row[2]), str(row[3]), int(row[4]))
@@ -349,7 +359,7 @@ def _preview(conn: sqlite3.Connection, actor: str) -> UndoPreview:
         "'cancelled') AND NOT (state = 'pending' AND attempts = 0)",
         (batch_id,),
     ).fetchone()[0]
-    kind = KINDS.get(action)
+    kind = kind_for(action)
     later = _later_changes(conn, batch_id) if kind is None or kind.changes_item else []
     return UndoPreview(
         batch_id,
@@ -395,7 +405,9 @@ def undo_last(
         if preview.blocked:
             raise InvalidDecision(preview.refusal())
         batch_id, action = preview.batch_id, preview.action
-        kind = KINDS[action]
+        kind = kind_for(action)
+        if kind is None:
+            raise InvalidDecision(f"Not undone: no decision kind {action!r} is known")
         entries = conn.execute(
             "SELECT a.id, a.target_kind, a.target_id, a.detail, o.id AS outbox_id "
             "FROM audit a LEFT JOIN outbox o ON o.audit_id = a.id "

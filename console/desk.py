@@ -20,6 +20,7 @@ from console import (
     batch_preview,
     claims,
     decisions,
+    member_links,
     members,
     outbox,
     previews,
@@ -31,9 +32,7 @@ from console.batch_preview import BatchPreview
 from console.config import Config, load_config
 from console.db import Cache, open_cache
 from console.door import Door
-from console.dupes import actions as _dupe_actions  # also registers the dupe_* decisions
 from console.errors import PeerdeskError
-from console.escalate.service import Escalations
 from console.identity import Identity, establish, requested_name
 from console.models import (
     AuditProblem,
@@ -45,7 +44,6 @@ from console.models import (
 )
 from console.paths import CONFIG_ENV, default_config_path, default_db_path
 from console.store import QueueFilter, QueueReader
-from console.verify.service import Verification
 
 __all__ = [
     "Desk",
@@ -73,10 +71,14 @@ def storage_failure_text(error: BaseException) -> str:
 
 if TYPE_CHECKING:  # sync is imported when first used: it brings httpx, slow to import
     # and the duplicate candidates bring the scorer, the embeddings and numpy: imported when
-    # first used too, so the console's first frame does not wait for them
+    # first used too, so the console's first frame does not wait for them; so are verification
+    # and escalation (their decision kinds and role actions are registered when first asked
+    # for: console.registrations)
     from console.dupes.candidates import Candidate
     from console.dupes.panel import PairRow, PairView
+    from console.escalate.service import Escalations
     from console.rewards.service import Rewards
+    from console.verify.service import Verification
     from sync.jsonl import ImportReport
     from sync.push import PushReport
     from sync.runner import SyncReport
@@ -174,6 +176,8 @@ class Desk:
     @property
     def escalations(self) -> Escalations:
         """Escalations: SLA clocks, decisions, hand-off (console.escalate)."""
+        from console.escalate.service import Escalations
+
         return Escalations(self)
 
     def can(self, action: str) -> bool:
@@ -241,6 +245,15 @@ class Desk:
             raise ValueError("author_of needs a thread or a post")
         return members.author_of_thread(self.cache, thread_id)
 
+    def find_account(self, name: str) -> int:
+        """The member named `SOURCE:USERNAME` (or `SOURCE:#REMOTE_ID`)."""
+        return member_links.find_account(self.cache, name)
+
+    def link_members(self, first: int, second: int, *, linked: bool = True) -> DecisionResult:
+        """Decide that two accounts are one person (or, `linked=False`, that they are not)."""
+        low, high = member_links.pair(first, second)
+        return self.decide(member_links.LINK if linked else member_links.UNLINK, [low], other=high)
+
     def waiting_actions(self) -> int:
         return outbox.waiting_count(self.cache)
 
@@ -295,6 +308,8 @@ class Desk:
     @property
     def verification(self) -> Verification:
         """Verify / reject answers, the verification queue, calibration (console.verify)."""
+        from console.verify.service import Verification
+
         return Verification(self.cache, self.who, self.config.path)
 
     # ---- rewards and payouts (console.rewards) ----
@@ -337,6 +352,8 @@ class Desk:
         return _dupe_panel.pair_by_link(self.cache, link_id)
 
     def _duplicate_decision(self, action: str, thread_id: int, original_id: int) -> DecisionResult:
+        from console.dupes import actions as _dupe_actions
+
         return _dupe_actions.decide(
             self.cache,
             who=self.who,
@@ -346,13 +363,13 @@ class Desk:
         )
 
     def confirm_duplicate(self, thread_id: int, original_id: int) -> DecisionResult:
-        return self._duplicate_decision(_dupe_actions.CONFIRM, thread_id, original_id)
+        return self._duplicate_decision("dupe_confirm", thread_id, original_id)
 
     def reject_duplicate(self, thread_id: int, original_id: int) -> DecisionResult:
-        return self._duplicate_decision(_dupe_actions.REJECT, thread_id, original_id)
+        return self._duplicate_decision("dupe_reject", thread_id, original_id)
 
     def merge_duplicate(self, thread_id: int, original_id: int) -> DecisionResult:
-        return self._duplicate_decision(_dupe_actions.MERGE, thread_id, original_id)
+        return self._duplicate_decision("dupe_merge", thread_id, original_id)
 
     def duplicate_outcome(self, result: DecisionResult, thread_id: int, original_id: int) -> str:
         """What a duplicate decision did, in words (and what the platform will be told)."""

@@ -55,8 +55,20 @@ def register_action(name: str, *roles: Role) -> str:
     return name
 
 
-def allowed(who: Identity, action: str) -> bool:
+def roles_for(action: str) -> frozenset[Role]:
+    """The roles that may do `action` (none if no module registers it). The modules that register
+    actions are imported first if it is not known yet (console.registrations)."""
     needed = ACTION_ROLES.get(action)
+    if needed is None:
+        from console import registrations
+
+        registrations.load_all()
+        needed = ACTION_ROLES.get(action)
+    return needed or frozenset()
+
+
+def allowed(who: Identity, action: str) -> bool:
+    needed = roles_for(action)
     return bool(needed and roles_of(who) & needed)
 
 
@@ -69,7 +81,7 @@ def require(who: Identity, action: str) -> None:
         )
     if allowed(who, action):
         return
-    needed = ", ".join(sorted(r.value for r in ACTION_ROLES.get(action, frozenset())))
+    needed = ", ".join(sorted(r.value for r in roles_for(action)))
     held = ", ".join(sorted(r.value for r in roles_of(who))) or "none"
     raise PermissionRefused(
         f"{who.name} may not {action.replace('_', ' ')}: it needs one of the roles "

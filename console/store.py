@@ -9,18 +9,20 @@ import json
 import re
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from console import previews
 from console.clock import now, now_iso
 from console.db import Cache
 from console.dupes.thresholds import STRONG_SCORE
 from console.errors import CacheError, NotFound
-from console.escalate.panel import thread_lines
-from console.escalate.rules import SEVERITIES
+from console.escalate.severity import SEVERITIES
 from console.models import NoteView, PostView, QueueItem, ThreadView
+from console.previews import ThreadPreview
 from console.urgency import score
 
 
@@ -127,6 +129,7 @@ def _where(flt: QueueFilter, reach: int | None = None) -> tuple[str, list[Any]]:
 
 _QUEUE_SELECT = """
     SELECT t.id, s.name AS source, t.title, coalesce(m.username, '(unknown)') AS author,
+           m.display_name AS author_name,
            t.status, t.created_at, t.last_activity_at, t.reply_count, t.flag_count,
            t.report_count, t.urgency, c.holder, c.expires_at,
            EXISTS (SELECT 1 FROM duplicate_links d WHERE d.thread_id = t.id
@@ -254,6 +257,7 @@ def _items(rows: list[sqlite3.Row]) -> list[QueueItem]:
             escalation=SEVERITIES[r["escalation_rank"]]
             if r["escalation_rank"] is not None
             else None,
+            author_name=r["author_name"],
         )
         for r in rows
     ]
@@ -339,6 +343,11 @@ class QueueReader:
                     return None
                 raise
 
+    def previews(self, thread_ids: Sequence[int]) -> dict[int, ThreadPreview]:
+        """The preview pane's reads for several threads (console.previews), on this connection."""
+        with self._lock:
+            return previews.previews(Cache(self.path, self._connection()), thread_ids)
+
     def interrupt(self) -> None:
         """Stop the read running now (it returns None)."""
         if self._conn is not None:
@@ -349,6 +358,14 @@ class QueueReader:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def escalation_lines(cache: Cache, thread_id: int) -> tuple[str, ...]:
+    """The thread's escalations in lines (console.escalate.panel: imported when a thread is first
+    read, not at start)."""
+    from console.escalate.panel import thread_lines
+
+    return thread_lines(cache, thread_id)
 
 
 def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> ThreadView:
@@ -429,7 +446,7 @@ def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> Thread
         claimed_by=head["holder"],
         claim_expires_at=head["claim_expires"],
         duplicate_of=head["duplicate_of"],
-        escalations=thread_lines(cache, thread_id),
+        escalations=escalation_lines(cache, thread_id),
         author_name=head["author_name"],
     )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
 from rich.segment import Segment
@@ -45,6 +45,23 @@ class Row:
     key: Hashable
     cells: tuple[str | Text, ...]
     tone: Tone = ""
+
+
+@dataclass(frozen=True)
+class _Palette:
+    """The styles one drawing of the table uses, read once per drawing (Textual computes a
+    widget's style by walking its ancestors on every read)."""
+
+    base: Style
+    header: Style
+    cursor: Style
+    selected: Style
+    dim: Style
+    alert: Style
+    placeholder: Style
+
+    def tone(self, tone: Tone) -> Style | None:
+        return self.dim if tone == "dim" else self.alert if tone == "alert" else None
 
 
 class LazyTable(ScrollView, can_focus=True):
@@ -192,9 +209,12 @@ class LazyTable(ScrollView, can_focus=True):
         self.selected: set[Hashable] = set()
         self._pages: OrderedDict[int, list[Row]] = OrderedDict()
         self._pending: set[int] = set()
-        # Drawn rows, so a cursor move re-renders two lines, not the screen: keyed by
-        # (row index, under the cursor, focused, width); emptied whenever rows or styles change.
-        self._strips: dict[tuple[int, bool, bool, int], Strip] = {}
+        # Drawn rows, so a cursor move re-renders two lines, not the screen: keyed by (row index,
+        # the cursor's style on the cursor row else None, width); emptied whenever the rows or the
+        # other styles change. Focus only restyles the cursor: the other rows stay drawn.
+        self._strips: dict[tuple[int, Style | None, int], Strip] = {}
+        self._palette: _Palette | None = None  # of the drawing under way
+        self._drawn_palette: _Palette | None = None  # of the rows in _strips
         self._drawn_cursor = 0
 
     # ---- what is shown ----
@@ -264,11 +284,20 @@ class LazyTable(ScrollView, can_focus=True):
             return False
         self._pending.discard(offset // self.page_size)
         self._store(offset, rows)
-        self._strips.clear()
-        self.refresh()
+        end = offset + len(rows)
+        self._strips = {k: v for k, v in self._strips.items() if not offset <= k[0] < end}
+        top = round(self.scroll_y)
+        if offset <= top + self._rows_visible() and end >= top:  # a page read ahead draws nothing
+            self.refresh()
         if offset <= self.cursor_row < offset + len(rows):
             self._announce_cursor()
         return True
+
+    def prefetch(self, index: int) -> None:
+        """Ask for the page holding row `index` before it is shown (e.g. the last one, so `G`
+        draws rows at once rather than placeholders)."""
+        if 0 <= index < self.total:
+            self._want(index // self.page_size)
 
     def forget_pending(self) -> None:
         """Forget pages being loaded (their loading failed); they are asked for again."""
@@ -303,6 +332,28 @@ class LazyTable(ScrollView, can_focus=True):
     def current_key(self) -> Hashable | None:
         row = self.current_row
         return None if row is None else row.key
+
+    @property
+    def rows_visible(self) -> int:
+        """How many rows the table shows at once."""
+        return self._rows_visible()
+
+    def keys_near(self, above: int, below: int) -> list[Hashable]:
+        """The keys of the rows loaded from `above` rows over the cursor to `below` rows under it
+        (the cursor's first), for a caller that reads something about them ahead of time. Rows not
+        loaded are left out and not asked for."""
+        keys: list[Hashable] = []
+        cursor = self.cursor_row
+        order = [cursor, *range(cursor + 1, cursor + below + 1)]
+        order += range(cursor - 1, cursor - above - 1, -1)
+        for index in order:
+            if not 0 <= index < self.total:
+                continue
+            page = self._pages.get(index // self.page_size)
+            position = index % self.page_size
+            if page is not None and position < len(page):
+                keys.append(page[position].key)
+        return keys
 
     def _want(self, page: int) -> None:
         if page in self._pending or page in self._pages or page < 0:
@@ -358,16 +409,10 @@ class LazyTable(ScrollView, can_focus=True):
         self._announce_cursor()
 
     def on_focus(self) -> None:
-        self._strips.clear()  # the cursor row is drawn differently with focus
-        self.refresh()
+        self.refresh_line(self.cursor_row + 1)  # only the cursor row is drawn differently
 
     def on_blur(self) -> None:
-        self._strips.clear()
-        self.refresh()
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._strips.clear()
+        self.refresh_line(self.cursor_row + 1)
 
     def _announce_cursor(self) -> None:
         self.post_message(self.CursorMoved(self, self.cursor_row, self.current_key))
@@ -413,7 +458,7 @@ class LazyTable(ScrollView, can_focus=True):
             self.post_message(self.RowActivated(self, self.cursor_row, key))
 
     def on_resize(self, event: events.Resize) -> None:
-        self._strips.clear()
+        # drawn rows are kept by width: a table that only grew or shrank in height draws none anew
         self.virtual_size = Size(event.size.width, self.total + 1)
         self._scroll_cursor_into_view(self.cursor_row)
 
@@ -453,14 +498,42 @@ class LazyTable(ScrollView, can_focus=True):
         ]
         return Strip(segments).adjust_cell_length(width, style)
 
+    def _read_palette(self) -> _Palette:
+        base = self.rich_style
+
+        def part(name: str) -> Style:
+            return self.get_component_rich_style(f"lazy-table--{name}")
+
+        return _Palette(
+            base=base,
+            header=base + part("header"),
+            cursor=part("cursor"),
+            selected=part("selected"),
+            dim=part("dim"),
+            alert=part("alert"),
+            placeholder=base + part("placeholder"),
+        )
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        palette = self._palette = self._read_palette()
+        drawn = self._drawn_palette
+        if drawn is None or drawn != replace(palette, cursor=drawn.cursor):
+            self._strips.clear()  # a style other than the cursor's changed: draw every row anew
+        self._drawn_palette = palette
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._palette = None
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        palette = self._palette or self._read_palette()
+        base = palette.base
         if y == 0:
-            return self._header(width, base)
+            return self._header(width, palette.header)
         index = round(self.scroll_y) + y - 1
         if self.total == 0:
-            style = base + self.get_component_rich_style("lazy-table--placeholder")
+            style = palette.placeholder
             if not self.loaded:
                 return self._strip(Text("Loading…" if y == 1 else ""), width, style)
             lines = Text(self.empty_text).wrap(self.app.console, max(1, width - 1))
@@ -471,35 +544,35 @@ class LazyTable(ScrollView, can_focus=True):
         row = self.row_at(index)
         cursor = index == self.cursor_row
         if row is not None:
-            key = (index, cursor, self.has_focus, width)
+            key = (index, palette.cursor if cursor else None, width)
             strip = self._strips.get(key)
             if strip is None:
                 if len(self._strips) > 8 * max(1, self.size.height):
                     self._strips.clear()
-                strip = self._strips[key] = self._row_strip(row, cursor, width, base)
+                strip = self._strips[key] = self._row_strip(row, cursor, width, palette)
             return strip
-        style = base + self.get_component_rich_style("lazy-table--placeholder")
+        style = palette.placeholder
         if cursor:
-            style += self.get_component_rich_style("lazy-table--cursor")
+            style += palette.cursor
         return self._strip(Text("  …"), width, style)
 
-    def _row_strip(self, row: Row, cursor: bool, width: int, base: Style) -> Strip:
-        style = base
-        if row.tone:
-            style += self.get_component_rich_style(f"lazy-table--{row.tone}")
+    def _row_strip(self, row: Row, cursor: bool, width: int, palette: _Palette) -> Strip:
+        style = palette.base
+        toned = palette.tone(row.tone)
+        if toned is not None:
+            style += toned
         selected = row.key in self.selected
         if selected:
-            style += self.get_component_rich_style("lazy-table--selected")
+            style += palette.selected
         if cursor:
-            style += self.get_component_rich_style("lazy-table--cursor")
+            style += palette.cursor
         mark = Text("●" if selected else " ")
         line = Text(no_wrap=True, end="")
         line.append_text(mark)
         line.append_text(self._line(row.cells, width - 1))
         return self._strip(line, width, style)
 
-    def _header(self, width: int, base: Style) -> Strip:
-        style = base + self.get_component_rich_style("lazy-table--header")
+    def _header(self, width: int, style: Style) -> Strip:
         line = Text(" ", no_wrap=True, end="")
         line.append_text(self._line([c.label for c in self.columns], width - 1, labels=True))
         if self.total:

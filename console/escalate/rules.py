@@ -38,10 +38,9 @@ from importlib import resources
 from typing import Any
 
 from console.errors import PeerdeskError
+from console.escalate.severity import SEVERITIES
 
 KINDS = ("keywords", "personal_data", "unanswered", "follow_ups", "verification_rejected")
-SEVERITIES = ("low", "medium", "high", "critical")
-SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 DETECTORS = ("phone", "email", "card", "iban")
 PRIORITIES = ("low", "normal", "high", "urgent")
 DEFAULT_PRIORITY = {"low": "low", "medium": "normal", "high": "high", "critical": "urgent"}

@@ -78,7 +78,10 @@ class HelpScreen(ModalScreen[None]):
 
     def show_for(self, origin: Screen[object], title: str) -> None:
         """List the keys of `origin` (before the screen is shown again)."""
-        self.entries = key_help(origin)
+        entries = key_help(origin)
+        if entries == self.entries and title == self.origin_title:
+            return  # the same keys as last time: nothing is rendered again
+        self.entries = entries
         self.origin_title = title
         if self.is_mounted:
             self.query_one("#help-title", Static).update(self._title())
