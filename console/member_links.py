@@ -9,7 +9,9 @@ accounts are one person when, strongest first:
    for that pair (two strangers both called "alex");
 2. the platforms say so: the same Stack Exchange network account (`owner.account_id` in the API,
    the same on every Stack Exchange site; stored by the adapter as the member signal
-   `se_account_id`);
+   `se_account_id`), or the same e-mail address given by a Discourse forum's single sign-on
+   (`single_sign_on_record.external_email` of the staff user API; stored hashed, as
+   `sso_email_sha256`, by the adapter when it reads members' join dates);
 3. the same username, any case (what peerdesk did before, still right most of the time).
 
 Accounts are joined through each other (A = B by username, B = C by network account: A = C), at
@@ -31,8 +33,12 @@ from console.roles import register_action
 
 MOST = 50  # accounts shown as one member at most (a common username must not pull in thousands)
 
-# member signals (console.member_signals) that name one identity across sources: kind -> words
-IDENTITY_SIGNALS = {"se_account_id": "same Stack Exchange account"}
+# member signals (console.member_signals) that name one identity across sources: kind -> words,
+# and whether the value is worth showing (an account number is; a hashed e-mail address is not)
+IDENTITY_SIGNALS = {
+    "se_account_id": ("same Stack Exchange account", True),
+    "sso_email_sha256": ("same e-mail address at single sign-on", False),
+}
 
 LINK = register_action("member_link", Role.MODERATOR, Role.ADMIN)
 UNLINK = register_action("member_unlink", Role.MODERATOR, Role.ADMIN)
@@ -85,7 +91,8 @@ def _neighbours(cache: Cache, member_id: int) -> list[tuple[int, str]]:
         f"WHERE mine.member_id = ? AND mine.kind IN ({marks}) ORDER BY other.member_id",
         (member_id, *IDENTITY_SIGNALS),
     ):
-        out.append((int(row[0]), f"{IDENTITY_SIGNALS[str(row[1])]} ({row[2]})"))
+        words, show = IDENTITY_SIGNALS[str(row[1])]
+        out.append((int(row[0]), f"{words} ({row[2]})" if show else words))
     for row in cache.query(
         "SELECT other.id FROM members me JOIN members other "
         "ON lower(other.username) = lower(me.username) AND other.id != me.id "

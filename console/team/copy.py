@@ -224,7 +224,7 @@ def _copy_chained(conn: Connection, source: sqlite3.Connection, table: str) -> i
                         "cannot store; its hash would change. Nothing of this table was copied."
                     )
                 writer.write_row(row)
-    done = conn.execute(f"SELECT peerdesk_{table}_import_staged()".encode()).fetchone()
+    done = conn.execute("SELECT peerdesk_import_staged(%s)", (table,)).fetchone()
     return int(str(done[0])) if done else 0
 
 
