@@ -127,10 +127,31 @@ class Desk:
             raise
 
     @classmethod
+    def open_team(
+        cls, url: str, *, config_path: Path | None = None, actor: str | None = None
+    ) -> Desk:
+        """Open the team database at `url` (a postgresql:// URL) as the role it logs in as."""
+        from console.storage.postgres import open_team
+
+        config = load_config_for(config_path)
+        cache = open_team(url)
+        try:
+            return cls.for_cache(cache, config=config, actor=actor)
+        except BaseException:
+            cache.close()
+            raise
+
+    @classmethod
     def for_cache(
         cls, cache: Cache, *, config: Config | None = None, actor: str | None = None
     ) -> Desk:
         config = config or Config()
+        if not cache.dialect.is_sqlite:  # the team database says who is connected
+            from console.storage.postgres import TeamCache
+
+            assert isinstance(cache, TeamCache)
+            team, who = cache.acting_as(requested_name(actor))
+            return cls(cache=team, who=who, config=config)
         demo = cache.meta("demo") == "1"
         who = establish(cache.path, config, requested=requested_name(actor), demo=demo)
         return cls(cache=cache, who=who, config=config, demo=demo)
@@ -442,7 +463,7 @@ class Desk:
         from sync import push, runner
 
         with self.door.operation("push", target_kind="source") as record:
-            cache = open_cache(self.cache.path)
+            cache = self.cache.reopen()
             try:
                 rows = [runner.source(cache, source_name)] if source_name else runner.sources(cache)
                 reports = []

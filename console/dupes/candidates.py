@@ -24,7 +24,6 @@ whole cache.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -38,6 +37,7 @@ from console.dupes.scorer import STOP_WORDS, Analyzed, Doc, Idf, analyze, chars,
 from console.dupes.thresholds import PROPOSE as PROPOSE  # re-exported: used here and by others
 from console.dupes.thresholds import STRONG_SCORE as STRONG_SCORE
 from console.errors import NotFound
+from console.storage import Connection, Row
 
 METHOD = "hybrid"  # FTS5 + embedding recall, fused rerank, calibrated probability
 LEXICAL_METHOD = "fts5+rerank"  # the same without the model
@@ -97,7 +97,7 @@ class VocabStats:
     a quarter since (`refresh_terms`), and by `rebuild_index`.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
         conn.execute(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {VOCAB} USING fts5vocab(main, thread_fts, row)"
@@ -230,7 +230,7 @@ def _query_terms(title: str, body: str, stats: VocabStats) -> list[str]:
     return chosen
 
 
-def _thread_doc(cache: Cache, thread_id: int) -> tuple[sqlite3.Row, Doc] | None:
+def _thread_doc(cache: Cache, thread_id: int) -> tuple[Row, Doc] | None:
     row = cache.one(
         "SELECT t.id, t.source_id, t.title, t.status, t.created_at, t.tags, t.duplicate_of, "
         "t.accepted_post_id, coalesce(f.body, '') AS body FROM threads t "
@@ -260,11 +260,11 @@ def _tags(raw: str | None) -> tuple[str, ...]:
     return found
 
 
-def _solved(row: sqlite3.Row) -> bool:
+def _solved(row: Row) -> bool:
     return row["status"] == "solved" or row["accepted_post_id"] is not None
 
 
-def _pool_row_ok(r: sqlite3.Row, row: sqlite3.Row, thread_id: int, any_source: bool) -> bool:
+def _pool_row_ok(r: Row, row: Row, thread_id: int, any_source: bool) -> bool:
     """Can `r` be the original of `row`: older, not a duplicate itself, same source (unless
     asked), and not an unsolved original for a solved or closed new thread."""
     if r["duplicate_of"] is not None or r["status"] == "duplicate":
@@ -319,7 +319,7 @@ def _analysed(thread_id: int, doc: Doc) -> Analyzed:
     return found
 
 
-def _pair(row: sqlite3.Row, body: str) -> tuple[int, Analyzed]:
+def _pair(row: Row, body: str) -> tuple[int, Analyzed]:
     doc = Doc(row["title"], body, _tags(row["tags"]), _solved(row))
     return int(row["id"]), _analysed(int(row["id"]), doc)
 
@@ -524,7 +524,7 @@ def find_candidates(
 
 
 def _store(
-    conn: sqlite3.Connection, thread_id: int, results: list[tuple[int, float, str]], method: str
+    conn: Connection, thread_id: int, results: list[tuple[int, float, str]], method: str
 ) -> int:
     """Replace the thread's pending candidates with `results` (decided pairs stay as they are)."""
     decided = {
