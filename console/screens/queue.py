@@ -318,7 +318,7 @@ class QueueScreen(DeskScreen):
             return
         self._early_request = self.request_id
         self.table.reset(total, rows)
-        self.table.prefetch(total - 1)
+        self.table.prefetch_last()
 
     def _readers(self) -> tuple[QueueReader, QueueReader]:
         if self._counter is None or self._searcher is None:
@@ -392,7 +392,7 @@ class QueueScreen(DeskScreen):
             )
         self._update_status()
         if exact:
-            table.prefetch(total - 1)  # `G` finds the last rows already read
+            table.prefetch_last()  # `G` finds the last rows already read
         if self.pane.display:
             self._preview_soon()
         if not self._shown_once:
@@ -421,7 +421,7 @@ class QueueScreen(DeskScreen):
         self._totals[message.flt] = message.total
         if message.request_id == self.request_id:
             self.table.set_total(message.total)
-            self.table.prefetch(message.total - 1)  # `G` finds the last rows already read
+            self.table.prefetch_last()  # `G` finds the last rows already read
 
     def on_unmount(self) -> None:
         for reader in (self._counter, self._searcher):
