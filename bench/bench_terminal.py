@@ -537,6 +537,23 @@ def panels_round(s: Session, back_keys: list[str]) -> None:
     term.drain(0.3)
 
 
+def moves_round(s: Session, back_keys: list[str]) -> None:
+    """`--keys moves`: the Queue's moves only (j, down, k, up, pagedown, pageup, G, g), e.g. for
+    the preview pane on and off at 120x40."""
+    term = s.term
+    row = queue_position(term.last.lines if term.last else [])
+    assert row is not None and row[0] == 1, "a round starts on the first row"
+    moves = [("j", b"j"), ("j", b"j"), ("down", KEYS["down"]), ("j", b"j"), ("k", b"k")]
+    moves.append(("up", KEYS["up"]))
+    for index, (key, data) in enumerate(moves):
+        s.step(key, data, at_row("all", [2, 3, 4, 5, 4, 3][index]), f"move{index}")
+    s.step("pagedown", KEYS["pagedown"], lambda ln: queue_ready(ln, "all"), "pgdn")
+    s.step("pageup", KEYS["pageup"], lambda ln: queue_ready(ln, "all"), "pgup")
+    s.step("G", b"G", at_row("all", row[1]), "G")
+    s.step("g", b"g", at_row("all", 1), "g")
+    term.drain(0.3)
+
+
 def summary(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -594,7 +611,7 @@ def start(db: Path) -> tuple[Terminal, float]:
 def keys_run(
     db: Path, rounds: int, quiet: float, back_keys: list[str], which: str = "all"
 ) -> dict[str, Any]:
-    round_of = panels_round if which == "panels" else one_round
+    round_of = {"panels": panels_round, "moves": moves_round}.get(which, one_round)
     term, _ = start(db)
     session = Session(term, quiet, timeout=15)
     peaks = []
@@ -734,14 +751,18 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="leave out: D, Y, E, V, $, decisions")
     parser.add_argument(
         "--keys",
-        choices=("all", "panels"),
+        choices=("all", "panels", "moves"),
         default="all",
-        help="panels: only `?` and the panels (D Y E V $), for a quick before/after",
+        help="panels: only `?` and the panels (D Y E V $); moves: only the Queue's moves (e.g. "
+        "with the preview pane on and off); for a quick before/after",
     )
     parser.add_argument(
         "--size", default="80x24", help="the terminal, COLSxROWS (120x40 shows the preview pane)"
     )
     parser.add_argument("--preview", choices=("on", "off"), default="on", help="the Queue's pane")
+    parser.add_argument(
+        "--no-floors", action="store_true", help="leave out the floors (Textual alone, a page read)"
+    )
     parser.add_argument(
         "--command", default=None, help="the console command (default: this venv's peerdesk)"
     )
@@ -776,7 +797,7 @@ def main() -> None:
             "runs": [round(s, 3) for s in startups],
         },
         **run,
-        "floors": floors(db),
+        "floors": None if args.no_floors else floors(db),
         "targets": TARGETS,
         # the machine is shared: the 1-minute load average before and after the run says how
         # much the other processes took (2 cores: above 2, keys waited for a core)

@@ -16,7 +16,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.driver import Driver
@@ -31,6 +31,7 @@ from console.commands import KeyActions, QueueFilters
 from console.desk import Desk
 from console.errors import PeerdeskError
 from console.messages import OutboxStatus, RefreshRequested, Said
+from console.screens import too_small
 from console.screens.keys import bindings, user_keymap
 from console.team.location import is_team_url
 from widgets.colours import SixteenColours, few_colours
@@ -181,9 +182,19 @@ class PeerdeskApp(App[None]):
             self.theme = "ansi-dark"
         self.sub_title = self.desk.role_notice
         self.switch_mode(PANELS[0].name)
+        self.call_after_refresh(lambda: too_small.fit(self, self.size))
         self.set_timer(OUTBOX_AT_THE_LATEST, self._outbox_if_not_yet)  # e.g. the Queue failed
         self.set_interval(REFRESH_SECONDS, self._periodic_refresh)
         self._listen_to_team()
+
+    # ---- below 80x24, one notice over every screen (console.screens.too_small) ----
+    def on_resize(self, event: events.Resize) -> None:
+        too_small.fit(self, event.size)  # (this runs before Textual's own handler sets app.size)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if too_small.blocks(self, action):
+            return False
+        return super().check_action(action, parameters)
 
     def first_rows_shown(self) -> None:
         """The Queue shows its first rows (the benchmark's 'interactive' moment)."""

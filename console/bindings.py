@@ -153,6 +153,22 @@ KEYS: tuple[Key, ...] = (
         tooltip="Cycle filters and saved views: all/flagged/unanswered/mine/likely dupes/…",
     ),
     Key(
+        "queue.next_view",
+        "right_square_bracket",
+        "next_view",
+        "Next view",
+        tooltip="The next tab: your saved views ([views] in the config) after the filters",
+        show=False,
+    ),
+    Key(
+        "queue.previous_view",
+        "left_square_bracket",
+        "previous_view",
+        "Previous view",
+        tooltip="The previous tab (saved views)",
+        show=False,
+    ),
+    Key(
         "queue.refresh",
         "r",
         "refresh",

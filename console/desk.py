@@ -20,6 +20,7 @@ from console import (
     batch_preview,
     claims,
     decisions,
+    member_links,
     members,
     outbox,
     previews,
@@ -243,6 +244,15 @@ class Desk:
         if thread_id is None:
             raise ValueError("author_of needs a thread or a post")
         return members.author_of_thread(self.cache, thread_id)
+
+    def find_account(self, name: str) -> int:
+        """The member named `SOURCE:USERNAME` (or `SOURCE:#REMOTE_ID`)."""
+        return member_links.find_account(self.cache, name)
+
+    def link_members(self, first: int, second: int, *, linked: bool = True) -> DecisionResult:
+        """Decide that two accounts are one person (or, `linked=False`, that they are not)."""
+        low, high = member_links.pair(first, second)
+        return self.decide(member_links.LINK if linked else member_links.UNLINK, [low], other=high)
 
     def waiting_actions(self) -> int:
         return outbox.waiting_count(self.cache)

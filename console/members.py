@@ -1,7 +1,8 @@
 """One member across every source: what a moderator needs to judge them in seconds.
 
 `profile(cache, member_id)` gathers, for the member and their accounts on the other sources
-(linked by username, case-insensitively: the same name on a forum and a Stack Exchange site),
+(console.member_links: linked by a moderator, by the platforms' own identity, or by the same
+username in any case; each account says why it is theirs),
 their posts, accepted and verified answers, flags they raised and received, moderators' notes
 on their threads, claims on them, decisions about their threads and posts (from the audit log),
 their reward ledger lines and balance, and escalations raised on what they wrote; with the join
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import NotFound
+from console.member_links import linked_accounts
 from console.rewards import ledger
 
 LIMIT = 20  # newest items of each list
@@ -33,6 +35,7 @@ class Account:
     reputation: int
     trust_level: int | None
     joined_at: str | None
+    why: str = ""  # why it is the member's (console.member_links): "same username", …
 
 
 @dataclass(frozen=True)
@@ -69,17 +72,29 @@ def _marks(ids: tuple[object, ...]) -> str:
 
 
 def accounts_of(cache: Cache, member_id: int) -> tuple[Account, ...]:
-    """The member and their accounts on other sources (same username, any case)."""
-    row = cache.one("SELECT username FROM members WHERE id = ?", (member_id,))
-    if row is None:
-        raise NotFound(f"No member {member_id} in the cache")
+    """The member and their accounts on other sources, each with why it is theirs (the member
+    first, then by source)."""
+    why = {linked.member_id: linked.why for linked in linked_accounts(cache, member_id)}
+    ids = tuple(why)
     rows = cache.query(
         "SELECT m.id, s.name, m.username, m.display_name, m.reputation, m.trust_level, "
         "m.joined_at FROM members m JOIN sources s ON s.id = m.source_id "
-        "WHERE lower(m.username) = lower(?) ORDER BY m.id = ? DESC, s.name, m.id",
-        (row[0], member_id),
+        f"WHERE m.id IN ({_marks(ids)}) ORDER BY m.id = ? DESC, s.name, m.id",
+        (*ids, member_id),
     )
-    return tuple(Account(*(r[i] for i in range(7))) for r in rows)
+    return tuple(
+        Account(
+            member_id=int(r[0]),
+            source=r[1],
+            username=r[2],
+            display_name=r[3],
+            reputation=r[4],
+            trust_level=r[5],
+            joined_at=r[6],
+            why=why[int(r[0])],
+        )
+        for r in rows
+    )
 
 
 def author_of_thread(cache: Cache, thread_id: int) -> int:

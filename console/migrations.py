@@ -609,6 +609,22 @@ MIGRATIONS: list[list[str]] = [
     [
         """ALTER TABLE outbox ADD COLUMN lease_role TEXT""",
     ],
+    # 16 (views): a moderator's decisions that two accounts are one person (linked = 1) or are
+    # not (linked = 0, outweighing the same username or platform identity), made through the
+    # door as the decisions member_link / member_unlink (console.member_links). One row a pair,
+    # the lower member id first.
+    [
+        """CREATE TABLE member_links (
+            member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+            other_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+            linked INTEGER NOT NULL CHECK (linked IN (0, 1)),
+            decided_by TEXT NOT NULL,
+            decided_at TEXT NOT NULL,
+            PRIMARY KEY (member_id, other_id),
+            CHECK (member_id < other_id)
+        )""",
+        """CREATE INDEX member_links_other ON member_links (other_id)""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -40,6 +40,7 @@ class QueueItem:
     claim_expires_at: str | None = None
     strong_duplicate: bool = False  # a pending duplicate candidate >= dupes STRONG_SCORE
     escalation: str | None = None  # highest severity of its open escalations (console.escalate)
+    author_name: str | None = None  # the author's display name on the platform, if any
 
 
 @dataclass(frozen=True)

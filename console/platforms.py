@@ -66,6 +66,7 @@ INTERNAL_ACTIONS = frozenset(
         "verify_undo",
     }
     | {"escalation"}  # escalation state changes (console/escalate/actions.py)
+    | {"member_link", "member_unlink"}  # which accounts are one person (console/member_links.py)
 )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from console.clock import now_iso
@@ -104,6 +105,19 @@ def preview(cache: Cache, thread_id: int, excerpt: int = EXCERPT) -> ThreadPrevi
         escalations=int(head[12]),
         accepted=_excerpt(answer),
     )
+
+
+def previews(
+    cache: Cache, thread_ids: Iterable[int], excerpt: int = EXCERPT
+) -> dict[int, ThreadPreview]:
+    """The previews of several threads (read ahead of the cursor); threads gone are left out."""
+    found: dict[int, ThreadPreview] = {}
+    for thread_id in thread_ids:
+        try:
+            found[thread_id] = preview(cache, thread_id, excerpt)
+        except NotFound:
+            continue
+    return found
 
 
 def _excerpt(r: sqlite3.Row | None) -> PostExcerpt | None:

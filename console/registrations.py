@@ -18,6 +18,7 @@ PROVIDERS: tuple[str, ...] = (
     "console.verify.actions",
     "console.escalate.actions",
     "console.rewards.actions",
+    "console.member_links",  # also imported with console.members (the member view)
 )
 
 _lock = threading.Lock()

@@ -9,17 +9,20 @@ import json
 import re
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from console import previews
 from console.clock import now, now_iso
 from console.db import Cache
 from console.dupes.thresholds import STRONG_SCORE
 from console.errors import CacheError, NotFound
 from console.escalate.severity import SEVERITIES
 from console.models import NoteView, PostView, QueueItem, ThreadView
+from console.previews import ThreadPreview
 from console.urgency import score
 
 
@@ -126,6 +129,7 @@ def _where(flt: QueueFilter, reach: int | None = None) -> tuple[str, list[Any]]:
 
 _QUEUE_SELECT = """
     SELECT t.id, s.name AS source, t.title, coalesce(m.username, '(unknown)') AS author,
+           m.display_name AS author_name,
            t.status, t.created_at, t.last_activity_at, t.reply_count, t.flag_count,
            t.report_count, t.urgency, c.holder, c.expires_at,
            EXISTS (SELECT 1 FROM duplicate_links d WHERE d.thread_id = t.id
@@ -253,6 +257,7 @@ def _items(rows: list[sqlite3.Row]) -> list[QueueItem]:
             escalation=SEVERITIES[r["escalation_rank"]]
             if r["escalation_rank"] is not None
             else None,
+            author_name=r["author_name"],
         )
         for r in rows
     ]
@@ -337,6 +342,11 @@ class QueueReader:
                 if _interrupted(error.__cause__):
                     return None
                 raise
+
+    def previews(self, thread_ids: Sequence[int]) -> dict[int, ThreadPreview]:
+        """The preview pane's reads for several threads (console.previews), on this connection."""
+        with self._lock:
+            return previews.previews(Cache(self.path, self._connection()), thread_ids)
 
     def interrupt(self) -> None:
         """Stop the read running now (it returns None)."""

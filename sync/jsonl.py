@@ -1,6 +1,6 @@
 """JSONL import/export (schema: docs/jsonl-schema.md, version 1).
 
-Import is streaming and crash safe: records are stored in chunks (default 5,000 posts), each
+Import is streaming and crash safe: records are stored in chunks (default 20,000 posts), each
 chunk in one transaction together with the import's progress, so a killed import re-run from the
 start skips nothing and duplicates nothing (upserts are idempotent; the stored progress lets it
 skip the lines already stored). A bad line is recorded in `sync_errors` (file, line, field) and

@@ -27,6 +27,7 @@ from sync.base import (
     BadPayload,
     HttpFailure,
     Known,
+    MemberFacts,
     Outcome,
     Page,
     Problem,
@@ -257,11 +258,17 @@ class StackExchangeAdapter:
         return good
 
     @staticmethod
-    def _owner(item: dict[str, Any], members: dict[str, MemberRecord]) -> str | None:
+    def _owner(
+        item: dict[str, Any], members: dict[str, MemberRecord], accounts: dict[str, str]
+    ) -> str | None:
+        """The owner's user id on this site (recorded in `members`); their network-wide account
+        id, the same on every Stack Exchange site, goes in `accounts` (console.member_links)."""
         owner = item.get("owner")
         if not isinstance(owner, dict) or not isinstance(owner.get("user_id"), int):
             return None
         uid = str(owner["user_id"])
+        if isinstance(owner.get("account_id"), int):
+            accounts[uid] = str(owner["account_id"])
         name = p.unescape(str(owner.get("display_name") or uid))
         rep = owner.get("reputation")
         members[uid] = MemberRecord(
@@ -279,10 +286,11 @@ class StackExchangeAdapter:
         page: Page,
     ) -> None:
         members: dict[str, MemberRecord] = {}
+        accounts: dict[str, str] = {}  # user id -> network account id
         for q in questions:
             qid = q["question_id"]
             try:
-                author = self._owner(q, members)
+                author = self._owner(q, members, accounts)
                 created = p.epoch_(q, "creation_date", "question.")
                 activity = p.epoch_(q, "last_activity_date", "question.")
                 body = p.str_(q, "body", "question.", "")
@@ -308,7 +316,7 @@ class StackExchangeAdapter:
                         PostRecord(
                             remote_id=str(a["answer_id"]),
                             thread_remote_id=str(qid),
-                            author_remote_id=self._owner(a, members),
+                            author_remote_id=self._owner(a, members, accounts),
                             position=position,
                             body_text=p.html_text(a_body),
                             body_raw=a_body,
@@ -370,3 +378,7 @@ class StackExchangeAdapter:
             page.threads.append(thread)
             page.posts.extend(posts)
         page.members.extend(members.values())
+        page.member_facts.extend(
+            MemberFacts(uid, members[uid].username, signals=(("se_account_id", account),))
+            for uid, account in sorted(accounts.items())
+        )

@@ -334,6 +334,28 @@ class LazyTable(ScrollView, can_focus=True):
         row = self.current_row
         return None if row is None else row.key
 
+    @property
+    def rows_visible(self) -> int:
+        """How many rows the table shows at once."""
+        return self._rows_visible()
+
+    def keys_near(self, above: int, below: int) -> list[Hashable]:
+        """The keys of the rows loaded from `above` rows over the cursor to `below` rows under it
+        (the cursor's first), for a caller that reads something about them ahead of time. Rows not
+        loaded are left out and not asked for."""
+        keys: list[Hashable] = []
+        cursor = self.cursor_row
+        order = [cursor, *range(cursor + 1, cursor + below + 1)]
+        order += range(cursor - 1, cursor - above - 1, -1)
+        for index in order:
+            if not 0 <= index < self.total:
+                continue
+            page = self._pages.get(index // self.page_size)
+            position = index % self.page_size
+            if page is not None and position < len(page):
+                keys.append(page[position].key)
+        return keys
+
     def _want(self, page: int) -> None:
         if page in self._pending or page in self._pages or page < 0:
             return

@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "console.cli.verify_cmd",
     "console.cli.team_cmd",
     "console.cli.keys_cmd",
+    "console.cli.members_cmd",
 ]
 
 

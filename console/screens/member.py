@@ -80,6 +80,8 @@ def accounts_text(profile: MemberProfile) -> Text:
         text.append(f" · joined {joined} · reputation {account.reputation:,}")
         if account.trust_level is not None:
             text.append(f" · trust {account.trust_level}")
+        if account.member_id != profile.member_id and account.why:
+            text.append(f" · {one_line(account.why)}", style="dim")
     return text
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from typing import ClassVar
 
@@ -15,7 +14,6 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from console.desk import QueueFilter, QueueReader
-from console.errors import PeerdeskError
 from console.filters import FilterError, parse_filter
 from console.messages import (
     Decision,
@@ -29,7 +27,7 @@ from console.messages import (
 )
 from console.models import QueueItem
 from console.safe_text import printable
-from console.screens.base import DeskScreen
+from console.screens import queue_views
 from console.screens.keys import bindings
 from console.screens.queue_layout import (
     ESCALATED_MARK,
@@ -37,21 +35,16 @@ from console.screens.queue_layout import (
     cells,
     empty_text,
     layout,
-    too_small_text,
 )
+from console.screens.queue_pane import QueuePaneScreen
 from console.screens.queue_preview import (
-    PAUSE as PREVIEW_PAUSE,
-)
-from console.screens.queue_preview import (
-    PREVIEW_FROM,
-    PreviewLoaded,
-    preview_parts,
     sanitise,
 )
 from widgets.key_bar import KeyBar
 from widgets.lazy_table import LazyTable, Row
 from widgets.preview import PreviewPane
 from widgets.status_bar import StatusBar
+from widgets.tab_line import TabLine
 from widgets.title_bar import TitleBar
 
 __all__ = ["ESCALATED_MARK", "FILTERS", "STRONG_MARK", "QueueScreen", "to_row"]
@@ -100,7 +93,7 @@ class QueueShaped(Message):
         self.claims = claims
 
 
-class QueueScreen(DeskScreen):
+class QueueScreen(QueuePaneScreen):
     CSS_PATH = "queue.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("queue")
@@ -108,6 +101,7 @@ class QueueScreen(DeskScreen):
     def __init__(self) -> None:
         super().__init__()
         self.filter_index = 0
+        self._last_builtin = 0  # the built-in filter used last (the first tab shows it)
         self.search_text = ""
         self._filter_error = ""  # the filter line's expression could not be read
         self.request_id = 0
@@ -124,14 +118,13 @@ class QueueScreen(DeskScreen):
         self._counter: QueueReader | None = None
         self._searcher: QueueReader | None = None  # search pages, off the Desk's connection
         self._reader_name = f"thread-reader-{id(self)}"
-        # at PREVIEW_FROM columns or more; p toggles it, PEERDESK_PREVIEW=off starts without it
-        self.preview_on = os.environ.get("PEERDESK_PREVIEW", "on").lower() != "off"
-        self._preview_timer: Timer | None = None
         self._sources, self._claims = 1, False  # until the first read says (QueueShaped)
 
     # ---- layout ----
     def compose(self) -> ComposeResult:
         yield TitleBar()
+        if self.desk.config.views:  # saved views as tabs (console.screens.queue_views)
+            yield TabLine(hint="[ ] views", id="queue-views")
         search = Input(
             placeholder="search words, or filter: source: status: tag: flagged claimed: age>2d",
             id="search",
@@ -152,25 +145,13 @@ class QueueScreen(DeskScreen):
             pane = PreviewPane(sanitise=sanitise, id="queue-preview")
             pane.display = False
             yield pane
-        too_small = Static("", id="queue-too-small", markup=False)
-        too_small.display = False
-        yield too_small
         yield StatusBar(id="queue-status")
         yield KeyBar()
-
-    @property
-    def table(self) -> LazyTable:
-        return self.query_one("#queue-table", LazyTable)
 
     def on_mount(self) -> None:
         self.table.focus()
         self._update_status()
         self.post_message(QueueRequested())
-
-    # ---- the preview pane (console.screens.queue_preview) ----
-    @property
-    def pane(self) -> PreviewPane:
-        return self.query_one("#queue-preview", PreviewPane)
 
     def on_resize(self) -> None:
         self._place_preview()
@@ -178,83 +159,17 @@ class QueueScreen(DeskScreen):
 
     # ---- the table's columns for its width (console.screens.queue_layout) ----
     def _relayout(self) -> None:
-        """Columns for the table's width; below the narrowest, say the terminal is too small."""
+        """Columns for the table's own width (beside a preview pane, less than the screen's);
+        below 80x24 the console covers every screen with one notice (console.screens.too_small)."""
         table = self.table
-        width = self.size.width
-        # the terminal decides "too small"; the table's own width (beside a preview pane, less)
-        # decides the columns
-        too_small = layout(width, sources=self._sources, claims=self._claims).too_small
-        shape = layout(table.size.width or width, sources=self._sources, claims=self._claims)
-        note = self.query_one("#queue-too-small", Static)
-        if too_small:
-            note.update(too_small_text(width, self.size.height))
-        note.display = too_small
-        self.query_one("#queue-body").display = not too_small
-        if not too_small:
-            table.set_columns(shape.columns)
+        width = table.size.width or self.size.width
+        table.set_columns(layout(width, sources=self._sources, claims=self._claims).columns)
 
     @on(QueueShaped)
     def _on_queue_shaped(self, message: QueueShaped) -> None:
         message.stop()
         self._sources, self._claims = message.sources, message.claims
         self._relayout()
-
-    def _place_preview(self) -> None:
-        wanted = self.preview_on and self.size.width >= PREVIEW_FROM
-        if wanted != self.pane.display:
-            self.pane.display = wanted
-            if wanted:
-                self._preview_soon()
-
-    def action_toggle_preview(self) -> None:
-        if self.size.width < PREVIEW_FROM:
-            self.notify(
-                f"The preview needs {PREVIEW_FROM} columns or more",
-                severity="warning",
-                markup=False,
-            )
-            return
-        self.preview_on = not self.preview_on
-        self._place_preview()
-
-    @on(LazyTable.CursorMoved, "#queue-table")
-    def _on_cursor_moved(self, message: LazyTable.CursorMoved) -> None:
-        message.stop()
-        if self.pane.display:
-            self._preview_soon()
-
-    def _preview_soon(self) -> None:
-        """Read the preview once the cursor has rested (holding j reads nothing)."""
-        if self._preview_timer is not None:
-            self._preview_timer.stop()
-        self._preview_timer = self.set_timer(PREVIEW_PAUSE, self._preview_now)
-
-    def _preview_now(self) -> None:
-        key = self.table.current_key
-        if key is None:
-            self.pane.clear("Nothing to preview.")
-            return
-        self.load_preview(int(key))  # type: ignore[call-overload]
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
-    def load_preview(self, thread_id: int) -> None:
-        try:
-            found = self.host.call_desk(lambda desk: desk.preview(thread_id))
-        except PeerdeskError as error:
-            self.post_message(PreviewLoaded(thread_id, None, str(error)))
-            return
-        self.post_message(PreviewLoaded(thread_id, found))
-
-    @on(PreviewLoaded)
-    def _on_preview_loaded(self, message: PreviewLoaded) -> None:
-        message.stop()
-        if message.thread_id != self._current():
-            return  # the cursor moved on; its own preview follows
-        if message.preview is None:
-            self.pane.clear(message.error)
-            return
-        title, facts, parts = preview_parts(message.preview, self.desk.actor)
-        self.pane.show(message.thread_id, title, facts, parts)
 
     # ---- what is shown ----
     def filter_names(self) -> tuple[str, ...]:
@@ -281,6 +196,7 @@ class QueueScreen(DeskScreen):
     def _update_status(self) -> None:
         table = self.table
         names = self.filter_names()
+        self._show_tabs(names)
         table.set_empty_text(
             self._filter_error
             or empty_text(names[self.filter_index % len(names)], self.search_text)
@@ -393,8 +309,7 @@ class QueueScreen(DeskScreen):
         self._update_status()
         if exact:
             table.prefetch_last()  # `G` finds the last rows already read
-        if self.pane.display:
-            self._preview_soon()
+        self.queue_read_again()
         if not self._shown_once:
             self._shown_once = True
             self.call_after_refresh(self.host.first_rows_shown)
@@ -424,7 +339,7 @@ class QueueScreen(DeskScreen):
             self.table.prefetch_last()  # `G` finds the last rows already read
 
     def on_unmount(self) -> None:
-        for reader in (self._counter, self._searcher):
+        for reader in (self._counter, self._searcher, self._previewer):
             if reader is not None:
                 reader.interrupt()
                 reader.close()
@@ -464,6 +379,8 @@ class QueueScreen(DeskScreen):
         self.table.set_page(
             message.generation, message.offset, [to_row(i, actor) for i in message.items]
         )
+        if self.pane.display:
+            self._read_ahead()
 
     @on(WorkFailed)
     def _on_work_failed(self, message: WorkFailed) -> None:
@@ -550,15 +467,44 @@ class QueueScreen(DeskScreen):
         self._update_status()
 
     def action_cycle_filter(self) -> None:
-        self.filter_index = (self.filter_index + 1) % len(self.filter_names())
-        self.table.clear_selection()
-        self._update_status()
-        self.post_message(QueueRequested())
+        self._choose((self.filter_index + 1) % len(self.filter_names()))
 
     def set_filter(self, name: str) -> None:
         self.filter_index = self.filter_names().index(name)
         self._update_status()
         self.post_message(QueueRequested())
+
+    def _show_tabs(self, names: tuple[str, ...]) -> None:
+        index = self.filter_index % len(names)
+        if index < len(FILTERS):
+            self._last_builtin = index
+        for line in self.query("#queue-views").results(TabLine):
+            shown = queue_views.tabs(names, len(FILTERS), index, self._last_builtin)
+            line.set_tabs([printable(x, single_line=True) for x in shown.labels], shown.active)
+
+    def _step_view(self, by: int) -> None:
+        names = self.filter_names()
+        index = self.filter_index % len(names)
+        self._choose(queue_views.step(names, len(FILTERS), index, self._last_builtin, by))
+
+    def action_next_view(self) -> None:
+        self._step_view(1)
+
+    def action_previous_view(self) -> None:
+        self._step_view(-1)
+
+    @on(TabLine.Chosen, "#queue-views")
+    def _on_tab_chosen(self, message: TabLine.Chosen) -> None:
+        message.stop()
+        builtins = len(FILTERS)
+        self._choose(self._last_builtin if message.index == 0 else builtins + message.index - 1)
+
+    def _choose(self, index: int) -> None:
+        if index != self.filter_index:
+            self.filter_index = index
+            self.table.clear_selection()
+            self._update_status()
+            self.post_message(QueueRequested())
 
     def action_clear(self) -> None:
         search = self.query_one("#search", Input)
@@ -586,10 +532,6 @@ class QueueScreen(DeskScreen):
             return sorted(int(k) for k in table.selected)  # type: ignore[call-overload]
         key = table.current_key
         return [] if key is None else [int(key)]  # type: ignore[call-overload]
-
-    def _current(self) -> int | None:
-        key = self.table.current_key
-        return None if key is None else int(key)  # type: ignore[call-overload]
 
     def action_claim(self) -> None:
         current = self._current()

@@ -2,8 +2,10 @@
 empty list.
 
 Columns that carry no information are left out: Source when the cache has one source, Claim when
-nobody holds a claim. Below WIDE columns the status is abbreviated; the title takes the rest.
-Below NARROWEST columns the table is not drawn at all and the Queue says the terminal is too small.
+nobody holds a claim. Below WIDE columns the status is abbreviated; from AUTHOR_FROM columns the
+author is shown by display name (from AUTHOR_FULL_FROM as "Carol Ng (carol)"); the title takes
+the rest.
+Below 80x24 the console covers every screen with one notice (console.screens.too_small).
 
 The layout is a function of the table's own width (not the terminal's), so a pane beside the
 table (a preview) simply makes the table narrower. Rows carry every cell (`cells`); the columns
@@ -17,18 +19,19 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from console.clock import now, parse
-from console.models import QueueItem
+from console.models import QueueItem, member_label
 from console.safe_text import printable
 from widgets.lazy_table import Column
 
-NARROWEST = 80  # columns the Queue needs (the console's promise: 80x24)
 WIDE = 110  # from here the status is written out in full
+AUTHOR_FROM = 100  # from here an Author column (the display name, else the username)
+AUTHOR_FULL_FROM = 140  # from here the author as "Carol Ng (carol)"
 
 STRONG_MARK = "≈ "  # before the title of a thread with strong duplicate candidates
 ESCALATED_MARK = "! "  # before the title of a thread with an open escalation (E: the panel)
 
 # the cells of a row, in order
-AGE, SOURCE, STATUS, SHORT_STATUS, REPLIES, FLAGS, CLAIM, TITLE = range(8)
+AGE, SOURCE, STATUS, SHORT_STATUS, REPLIES, FLAGS, CLAIM, TITLE, AUTHOR, FULL_AUTHOR = range(10)
 
 SHORT_STATUSES = {
     "open": "open",
@@ -42,7 +45,6 @@ SHORT_STATUSES = {
 @dataclass(frozen=True)
 class QueueLayout:
     columns: tuple[Column, ...]
-    too_small: bool = False
 
 
 def layout(width: int, *, sources: int, claims: bool) -> QueueLayout:
@@ -59,15 +61,12 @@ def layout(width: int, *, sources: int, claims: bool) -> QueueLayout:
     columns += [Column("Re", 3, "right", cell=REPLIES), Column("Flags", 5, cell=FLAGS)]
     if claims:
         columns.append(Column("Claim", 8 if not wide else 12, cell=CLAIM))
+    if width >= AUTHOR_FULL_FROM:
+        columns.append(Column("Author", 24, cell=FULL_AUTHOR))
+    elif width >= AUTHOR_FROM:
+        columns.append(Column("Author", 14, cell=AUTHOR))
     columns.append(Column("Title", cell=TITLE))
-    return QueueLayout(tuple(columns), too_small=width < NARROWEST)
-
-
-def too_small_text(width: int, height: int) -> str:
-    return (
-        f"The terminal is {width} columns wide; the Queue needs {NARROWEST}. "
-        "Widen the window (or make the font smaller)."
-    )
+    return QueueLayout(tuple(columns))
 
 
 def age(created_at: str) -> str:
@@ -116,6 +115,8 @@ def cells(item: QueueItem, actor: str) -> tuple[str | Text, ...]:
         flags(item),
         claim,
         title(item),
+        printable((item.author_name or "").strip() or item.author, single_line=True),
+        printable(member_label(item.author, item.author_name), single_line=True),
     )
 
 

@@ -20,6 +20,7 @@ from console.desk import Desk
 from console.dupes.candidates import STRONG_SCORE, Candidate, update_candidates
 from console.screens.duplicates import DuplicatesScreen
 from console.screens.queue import FILTERS, STRONG_MARK, QueueScreen
+from console.screens.queue_layout import TITLE
 from console.screens.thread import ThreadScreen, banner
 from console.store import QueueFilter
 from tests.ui.conftest import build_community
@@ -183,7 +184,7 @@ async def test_queue_filter_cycle_reaches_likely_duplicates(desk: Desk) -> None:
         grid = screen.query_one("#queue-table", LazyTable)
         rows = [grid.row_at(i) for i in range(grid.total)]  # 40 threads: one page
         assert all(row is not None for row in rows)
-        marked = {row.key for row in rows if str(row.cells[-1]).startswith(STRONG_MARK)}
+        marked = {row.key for row in rows if str(row.cells[TITLE]).startswith(STRONG_MARK)}
         assert marked == set(expected)
         for _ in range(FILTERS.index("likely duplicates")):
             await pilot.press("f")
@@ -191,7 +192,7 @@ async def test_queue_filter_cycle_reaches_likely_duplicates(desk: Desk) -> None:
         assert "Queue · likely duplicates" in screen_text(pilot)
         assert grid.total == len(expected)
         assert sorted(grid.row_at(i).key for i in range(grid.total)) == expected
-        assert all(str(grid.row_at(i).cells[-1]).startswith(STRONG_MARK) for i in range(3))
+        assert all(str(grid.row_at(i).cells[TITLE]).startswith(STRONG_MARK) for i in range(3))
         await pilot.press("f")
         await settle(pilot)
         assert "Queue · all" in screen_text(pilot)

@@ -124,7 +124,9 @@ async def test_help_lists_every_binding_with_its_current_key_and_id(desk: Desk) 
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(pilot)
         assert "^l*" in text and "queue.claim" in text
-        assert "* your key ([keys] in the config)" in text
+        await pilot.press(*["j"] * 10)  # the note is under the last key
+        await settle(pilot)
+        assert "* your key ([keys] in the config)" in screen_text(pilot)
 
 
 def test_a_bad_keymap_stops_the_console_before_it_starts(desk: Desk) -> None:

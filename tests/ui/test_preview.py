@@ -7,20 +7,20 @@ import time
 from typing import Any
 
 import pytest
+from textual.app import App, ComposeResult
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import Static
 
 from console.app import PeerdeskApp
 from console.desk import Desk
 from console.errors import NotFound
-from console.previews import preview
+from console.previews import ThreadPreview, preview
 from console.screens.queue import QueueScreen
-from console.screens.queue_preview import PreviewLoaded
+from console.screens.queue_preview import PreviewLoaded, PreviewsRead, ReadAhead
 from tests.ui.conftest import HUGE_BODY
 from tests.ui.helpers import notes, settle
 from widgets.lazy_table import LazyTable
-from widgets.preview import PreviewPane
+from widgets.preview import Fact, Part, PreviewPane
 
 pytestmark = pytest.mark.anyio
 
@@ -67,8 +67,7 @@ def test_an_unknown_thread_is_refused(desk: Desk) -> None:
 
 # ---- the pane in the Queue ----
 def pane_text(app: PeerdeskApp) -> str:
-    pane = app.screen.query_one("#queue-preview", PreviewPane)
-    return str(pane.query_one("#preview-text", Static).render())
+    return app.screen.query_one("#queue-preview", PreviewPane).text
 
 
 def current(app: PeerdeskApp) -> int:
@@ -87,17 +86,73 @@ async def test_at_120_columns_the_pane_follows_the_cursor(desk: Desk) -> None:
         assert first.question is not None
         assert f"#{first.thread_id} {first.title}" in pane_text(app)
         assert first.question.text[:30] in pane_text(app)
-        # moving on: the pane reads where the cursor rests, and shows that thread (how many
-        # reads a held key makes depends on the key rate: bench/bench_terminal.py measures it)
+        # the rows around the cursor were read ahead (one read for them all, off the UI): each
+        # move paints its row's preview with the cursor, without a read of its own
+        ahead = [m for m in messages if isinstance(m, PreviewsRead)]
+        assert ahead and len(ahead[0].previews) >= 9  # the fixture's Queue rows
         loads_before = sum(isinstance(m, PreviewLoaded) for m in messages)
-        await pilot.press(*"jjjjjj")
+        table = app.screen.query_one("#queue-table", LazyTable)
+        table.cursor_row += 1  # no await: painted as the cursor changes, before any message
+        assert pane.shown == current(app)
+        for _ in range(5):
+            await pilot.press("j")
+            assert pane.shown == current(app)  # in the same frame: no pause, no worker
+            shown = preview(desk.cache, current(app))
+            assert f"#{shown.thread_id} {shown.title}" in pane_text(app)
         await settle(pilot)
         await pilot.pause(0.1)
         await settle(pilot)
-        assert sum(isinstance(m, PreviewLoaded) for m in messages) > loads_before
-        assert pane.shown == current(app)
-        shown = preview(desk.cache, current(app))
-        assert f"#{shown.thread_id} {shown.title}" in pane_text(app)
+        assert sum(isinstance(m, PreviewLoaded) for m in messages) == loads_before
+
+
+async def test_what_was_read_ahead_is_read_again_after_a_decision(desk: Desk) -> None:
+    messages: list[Message] = []
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await settle(pilot)
+        await screen_to(pilot, app, thread_id(desk, "t0"))
+        assert "not claimed" in pane_text(app)
+        await pilot.press("c")  # claim: the Queue is read again, and so are the previews
+        await settle(pilot)
+        assert "claimed by you until" in pane_text(app)
+        await pilot.press("j", "k")  # back onto it: what is painted is the new read
+        assert "claimed by you until" in pane_text(app)
+
+
+def test_read_ahead_keeps_what_its_generation_asked_for() -> None:
+    ahead = ReadAhead(limit=3)
+    assert ahead.wanted([1, 2, 3]) == [1, 2, 3]
+    assert ahead.wanted([2, 3, 4]) == [4]  # asked for already
+    first = preview_stub(1)
+    assert ahead.store(ahead.generation, [1, 2, 3], {1: first})  # 2 and 3 are gone
+    assert ahead.get(1) == first and ahead.get(2) is None
+    assert ahead.wanted([2, 3]) == [2, 3]  # gone ones may be asked for again
+    old = ahead.generation
+    ahead.forget()
+    assert not ahead.store(old, [4], {4: preview_stub(4)})  # read before the Queue changed
+    assert ahead.get(1) is None and ahead.get(4) is None
+    ahead.store(ahead.generation, [5, 6, 7, 8], {n: preview_stub(n) for n in (5, 6, 7, 8)})
+    assert ahead.get(5) is None and ahead.get(8) is not None  # at most `limit`, oldest out
+
+
+def preview_stub(thread: int) -> ThreadPreview:
+    return ThreadPreview(
+        thread_id=thread,
+        title=f"t{thread}",
+        source="forum",
+        status="open",
+        author="carol",
+        created_at="2026-11-20T12:00:00Z",
+        tags=(),
+        reply_count=0,
+        flag_count=0,
+        report_count=0,
+        claimed_by=None,
+        claim_expires_at=None,
+        question=None,
+        latest=None,
+        escalations=0,
+    )
 
 
 async def test_the_pane_shows_the_latest_reply_flags_and_someone_elses_claim(desk: Desk) -> None:
@@ -174,3 +229,32 @@ def test_snapshot_preview_16_colours_120x40(snap_compare: Any, desk: Desk) -> No
 
 def test_snapshot_no_preview_80x24(snap_compare: Any, desk: Desk) -> None:
     assert snap_compare(PeerdeskApp(desk), terminal_size=(80, 24), run_before=_on_claimed)
+
+
+# ---- the pane fits its size (widgets.preview) ----
+class _PaneApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield PreviewPane(id="pane")
+
+
+async def test_the_pane_cuts_long_bodies_so_every_part_shows_in_its_height() -> None:
+    app = _PaneApp()
+    async with app.run_test(size=(40, 14)) as pilot:
+        pane = app.query_one("#pane", PreviewPane)
+        question = "\n".join(f"question line {n}" for n in range(30))
+        pane.show(
+            7,
+            "#7 a title",
+            [Fact("forum · open"), Fact("2 flags", alert=True)],
+            [Part("Question", question), Part("Latest reply", "thanks, that worked")],
+        )
+        await pilot.pause()
+        lines = pane.text.splitlines()
+        assert len(lines) <= 14  # the pane's height: nothing falls off the bottom
+        assert lines[:3] == ["#7 a title", "forum · open", "2 flags"]
+        assert "question line 0" in lines and "question line 20" not in lines
+        assert "…" in lines  # the cut is said
+        assert lines[-2:] == ["Latest reply", "thanks, that worked"]  # the reply still shows
+        pane.clear("Nothing to preview.")
+        await pilot.pause()
+        assert pane.text == "Nothing to preview." and pane.shown is None

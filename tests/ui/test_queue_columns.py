@@ -1,6 +1,6 @@
 """The Queue's columns follow the width and the data: no Source column with one source, no Claim
-column when nobody holds a claim, states abbreviated below WIDE, the title gets the rest, and
-below 80 columns the Queue says the terminal is too small. Empty lists say what is empty."""
+column when nobody holds a claim, states abbreviated below WIDE, the author by display name
+when the width allows, the title gets the rest. Empty lists say what is empty."""
 
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ def labels(width: int, sources: int, claims: bool) -> list[str]:
 def test_columns_carry_information_only() -> None:
     assert labels(80, 1, False) == ["Age", "State", "Re", "Flags", "Title"]
     assert labels(80, 2, True) == ["Age", "Source", "State", "Re", "Flags", "Claim", "Title"]
-    assert labels(120, 1, True) == ["Age", "Status", "Re", "Flags", "Claim", "Title"]
-    assert layout(79, sources=1, claims=False).too_small
-    assert not layout(80, sources=1, claims=False).too_small
+    assert labels(99, 1, True) == ["Age", "State", "Re", "Flags", "Claim", "Title"]
+    assert labels(100, 1, True) == ["Age", "State", "Re", "Flags", "Claim", "Author", "Title"]
+    assert labels(120, 1, True) == ["Age", "Status", "Re", "Flags", "Claim", "Author", "Title"]
 
 
 async def queue_lines(desk: Desk, size: tuple[int, int]) -> list[str]:
@@ -79,15 +79,36 @@ async def test_a_claim_and_a_second_source_bring_their_columns_back(
     assert beside[1].split()[:7] == ["Age", "Source", "State", "Re", "Flags", "Claim", "Title"]
     monkeypatch.setenv("PEERDESK_PREVIEW", "off")
     wide = await queue_lines(desk, (120, 40))
-    assert wide[1].split()[:7] == ["Age", "Source", "Status", "Re", "Flags", "Claim", "Title"]
+    header = ["Age", "Source", "Status", "Re", "Flags", "Claim", "Author", "Title"]
+    assert wide[1].split()[:8] == header
     assert any(" answered " in line for line in wide[2:])
 
 
-async def test_below_80_columns_the_queue_says_the_terminal_is_too_small(desk: Desk) -> None:
-    lines = await queue_lines(desk, (70, 24))
-    text = "\n".join(lines)
-    assert "The terminal is 70 columns wide; the Queue needs 80." in text
-    assert "Title" not in text
+def author_cells(lines: list[str]) -> list[str]:
+    """The Author column's text on each row (between the header's Author and Title)."""
+    start, end = lines[1].index("Author"), lines[1].index("Title")
+    return [line[start:end].strip() for line in lines[2:] if line[start:end].strip()]
+
+
+async def test_the_author_column_names_authors_by_display_name_when_the_width_allows(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PEERDESK_PREVIEW", "off")
+    carol = [item for item in desk.queue(limit=100) if item.author == "carol"]
+    assert carol and carol[0].author_name == "Carol Ng"  # read with the Queue's page
+    assert "Author" not in (await queue_lines(desk, (99, 30)))[1]
+    shown = author_cells(await queue_lines(desk, (100, 30)))
+    assert "Carol Ng" in shown and "carol" not in shown
+    assert "bob" in shown  # no display name: the username
+    shown = author_cells(await queue_lines(desk, (140, 30)))
+    assert "Carol Ng (carol)" in shown
+
+
+def test_snapshot_author_column_120x40(
+    snap_compare: object, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PEERDESK_PREVIEW", "off")
+    assert snap_compare(PeerdeskApp(desk), terminal_size=(120, 40), run_before=settle)  # type: ignore[operator]
 
 
 async def test_empty_lists_say_what_is_empty_and_why(desk: Desk) -> None:

@@ -100,6 +100,8 @@ SCREENS: dict[str, Callable[[Pilot[Any]], Awaitable[None]]] = {
     "escalations": keys("E"),
     "verification": keys("V"),
     "rewards": keys("dollar_sign"),
+    "member": keys("M"),
+    "message_log": keys("c", "C", "L"),
 }
 
 
