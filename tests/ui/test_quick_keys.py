@@ -247,3 +247,23 @@ async def test_rows_shown_at_once_are_replaced_when_the_queue_changed_meanwhile(
         grid = table(app)
         assert [grid.row_at(i) for i in range(grid.total)] == after
         assert grid.total == desk.queue_count()
+
+
+async def test_a_search_does_not_read_its_last_rows_ahead(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search's last page means reading every match (seconds for a common word at a million
+    threads): only the unfiltered Queue and the filters read their last screenful ahead."""
+    monkeypatch.setattr("console.screens.queue.PAGE", 5)
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"question", "enter")
+        await settle(pilot)
+        grid = table(app)
+        visible = grid.scrollable_content_region.height - 1
+        assert grid.exact and grid.total > visible + 2 * grid.page_size
+        assert grid.page(grid.total - 1) is None
+        await pilot.press("G")
+        await settle(pilot)  # read when asked for
+        assert grid.current_row is not None
