@@ -4,8 +4,10 @@
 
 A throwaway PostgreSQL cluster (tests/team/cluster.py: a Unix socket, fsync off) gets a team
 database with THREADS open threads and one login role per moderator. MODERATORS real processes
-(one connection each, each its own role) go through the threads in their own random order:
-claim (console.team.work.claim), and for every claim won, decide to close the thread (the team
+(one connection each, each its own role) work like people at their Queue until no open thread
+is left: pick one of the first twenty open threads nobody holds, claim it
+(console.team.work.claim; two moderators picking the same one race, one loses), and for every
+claim won, decide to close the thread (the team
 store's one-transaction decision: the change, the server-chained audit entry and the outbox
 item, console.team.push.push_one) and then, every few decisions, send outbox items
 (work.take_outbox / finish_outbox, as the team's senders do). Prints JSON: decisions/s over the
@@ -40,6 +42,7 @@ from console.team.push import LocalDecision, push_one
 from tests.team.cluster import Cluster, start_cluster
 
 SEND_EVERY = 5  # decisions between two rounds of outbox sending
+QUEUE_TOP = 20  # a moderator picks one of the first QUEUE_TOP unclaimed open threads
 
 
 def _seed(cluster: Cluster, threads: int, moderators: int) -> list[str]:
@@ -82,9 +85,7 @@ def _decision(thread: int) -> LocalDecision:
 
 
 def _moderator(job: tuple[str, str, int, int]) -> dict[str, Any]:
-    url, role, threads, seed = job
-    order = list(range(1, threads + 1))
-    random.Random(seed).shuffle(order)
+    url, role, _threads, seed = job
     won: list[int] = []
     conflicts: list[str] = []
     sent: list[int] = []
@@ -98,9 +99,27 @@ def _moderator(job: tuple[str, str, int, int]) -> dict[str, Any]:
                 sent.append(task.id)  # "the platform received it"
         return len(tasks)
 
+    rng = random.Random(seed)
     with connect(url, autocommit=True) as conn:
         started = time.perf_counter()
-        for thread in order:
+        while True:
+            # what the Queue shows: open threads nobody holds; each moderator takes one of the
+            # first QUEUE_TOP, as people pick from the top of their queue (and sometimes collide)
+            row = conn.execute(
+                "SELECT t.id FROM threads t WHERE t.status = 'open' AND NOT EXISTS (SELECT 1 "
+                "FROM claims c WHERE c.thread_id = t.id AND c.expires_at > peerdesk_time()) "
+                "ORDER BY t.id LIMIT 1 OFFSET %s",
+                (rng.randrange(QUEUE_TOP),),
+            ).fetchone()
+            if row is None:
+                row = conn.execute(
+                    "SELECT t.id FROM threads t WHERE t.status = 'open' AND NOT EXISTS (SELECT "
+                    "1 FROM claims c WHERE c.thread_id = t.id AND c.expires_at > peerdesk_time())"
+                    " ORDER BY t.id LIMIT 1"
+                ).fetchone()
+                if row is None:
+                    break
+            thread = int(str(row[0]))
             began = time.perf_counter()
             result = work.claim(conn, thread)
             if not result.won:
@@ -197,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             "max": round(max(decide_ms), 1) if decide_ms else 0.0,
             "mean": round(statistics.fmean(decide_ms), 1) if decide_ms else 0.0,
         },
+        "claims_lost": len(lost_ms),  # two moderators picked the same thread at once
         "lost_claim_ms": {"p50": _pct(lost_ms, 0.50), "p95": _pct(lost_ms, 0.95)},
         "per_moderator_decisions": sorted(len(r["won"]) for r in results),
         "outbox_states": states,

@@ -13,7 +13,10 @@ On a demo community of N threads (built with `console.demo.build_demo`, or copie
   (the first round also with a cold page cache for the graph); the lexical path alone
   (`semantic=False`) is timed beside it. cpu_ms is the same calls' CPU time (the thread's own,
   so it does not grow with the machine's load the way wall time does);
-- where_ms_mean: the mean split of that time;
+- where_ms_mean / where_ms_p95: the split of that time (mean, and each part's own p95);
+- analysis: the stored analyses (`console.dupes.analysis`) made for threads without one before
+  timing (as `peerdesk dupes --rebuild` does), their size; analysed_from_text_mean says how many
+  recalled candidates per search still had to be analysed from their text (0 once filled);
 - graph_recall_at_10: how many of a thread's 10 exact nearest vectors (brute force over every
   vector of the source) the graph search returns;
 - embedding_threads_per_s: the int8 model on real demo threads (one core), and the time it
@@ -43,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from console.db import Cache, open_cache
-from console.dupes import ann, embed, language, vectors
+from console.dupes import analysis, ann, embed, language, vectors
 from console.dupes import candidates as cands
 from console.dupes.scorer import STOP_WORDS, tokens
 
@@ -151,6 +154,24 @@ def fill_vectors(cache: Cache) -> dict[str, Any]:
     }
 
 
+def fill_analysis(cache: Cache) -> dict[str, Any]:
+    """Stored analyses (`console.dupes.analysis`) for every thread without one, as `peerdesk
+    dupes --rebuild` makes them; the time it took and what they weigh."""
+    began = time.perf_counter()
+    cpu = time.process_time()
+    added = analysis.backfill(cache)
+    spent = time.perf_counter() - began
+    row = cache.one("SELECT count(*), coalesce(sum(length(data)), 0) FROM thread_analysis")
+    count, size = (int(row[0]), int(row[1])) if row else (0, 0)
+    return {
+        "analysed": added,
+        "analyse_s": round(spent, 1),
+        "analyse_threads_per_cpu_s": round(added / (time.process_time() - cpu)) if added else None,
+        "stored": count,
+        "bytes_per_thread": round(size / count) if count else None,
+    }
+
+
 def sample(cache: Cache, count: int, seed: int) -> list[int]:
     top = int(cache.one("SELECT max(id) FROM threads")[0])  # type: ignore[index]
     rows = cache.query(
@@ -176,7 +197,8 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
     per_round: list[dict[str, float]] = []
     every: list[float] = []
     parts = {"terms": 0.0, "fts": 0.0, "semantic": 0.0, "fetch": 0.0, "score": 0.0, "write": 0.0}
-    recalled = 0
+    each: dict[str, list[float]] = {k: [] for k in parts}
+    recalled = from_text = 0
     cpu: list[float] = []
     for _ in range(rounds):
         cands.forget_analysed()  # each round starts cold
@@ -200,7 +222,17 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
             parts["fetch"] += timing.fetch_ms
             parts["score"] += timing.score_ms
             parts["write"] += (end - mark) * 1000
+            for key, value in (
+                ("terms", timing.terms_ms),
+                ("fts", timing.fts_ms),
+                ("semantic", timing.semantic_ms),
+                ("fetch", timing.fetch_ms),
+                ("score", timing.score_ms),
+                ("write", (end - mark) * 1000),
+            ):
+                each[key].append(value)
             recalled += timing.recalled
+            from_text += timing.from_text
         per_round.append(_quantiles(times))
         every.extend(times)
     n = len(every)
@@ -209,7 +241,10 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
         "cpu_ms": _quantiles(cpu),
         "per_round": per_round,
         "where_ms_mean": {k: round(v / n, 2) for k, v in parts.items()},
+        "where_ms_p95": {k: _quantiles(v)["p95"] for k, v in each.items()},
         "recalled_mean": round(recalled / n, 1),
+        "analysed_from_text_mean": round(from_text / n, 2),
+        "load_average": _load(),
     }
 
 
@@ -284,6 +319,7 @@ def run(
     report["open_s"] = round(time.perf_counter() - began, 1)
     try:
         report["vectors"] = fill_vectors(cache)
+        report["analysis"] = fill_analysis(cache)
         cands.refresh_terms(cache)
         ids = sample(cache, queries, seed)
         report["semantic"] = time_candidates(cache, ids, rounds, semantic=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from console.clock import now_iso
 from console.db import Cache
 from console.errors import PeerdeskError
 from console.models import AuditProblem
+from console.storage import Connection, dialect_of
 
 GENESIS = "0" * 64
 
@@ -33,7 +33,7 @@ def _digest(prev_hash: str, row: dict[str, Any]) -> str:
 
 
 def append(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     actor: str,
     action: str,
@@ -49,6 +49,8 @@ def append(
     """
     if os_user is not None:
         detail = {**detail, "os_user": os_user}
+    if dialect_of(conn).server_audit:
+        return _append_on_server(conn, action, target_kind, target_id, detail, batch_id)
     head = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
     prev_hash = head[1] if head else GENESIS
     row = {
@@ -74,6 +76,30 @@ def append(
         (f"{row['id']}:{digest}",),
     )
     return int(str(row["id"]))
+
+
+def _append_on_server(
+    conn: Connection,
+    action: str,
+    target_kind: str,
+    target_id: int | None,
+    detail: dict[str, Any],
+    batch_id: int | None,
+) -> int:
+    """The team database appends the entry itself (console/team/grants.sql): numbered, stamped
+    with the server's clock, the connected role as the actor, chained under a lock; the caller's
+    transaction commits it with the decision or not at all."""
+    row = conn.execute(
+        "SELECT peerdesk_audit_append(?, ?, ?, ?, ?)",
+        (
+            action,
+            target_kind,
+            target_id,
+            batch_id,
+            json.dumps(detail, sort_keys=True, ensure_ascii=False),
+        ),
+    ).fetchone()
+    return int(row[0])
 
 
 def verify(cache: Cache) -> list[AuditProblem]:

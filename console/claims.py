@@ -1,7 +1,10 @@
 """Claims: short leases so two moderators never work the same thread.
 
-A claim is taken in a BEGIN IMMEDIATE transaction, so two processes asking at once are serialised
-by SQLite and exactly one wins. A lease runs out by itself; claiming again extends your own.
+A claim is taken in one transaction: on the cache, BEGIN IMMEDIATE serialises two processes
+asking at once; on the team database the thread's row is locked first (the dialect's
+`lock`), and the upsert itself only takes over a claim that has run out or is the caller's own,
+so of two moderators claiming at once exactly one wins on either engine. A lease runs out by
+itself; claiming again extends your own.
 Taking and giving up a claim are role-checked (`claim`, `release`) and each writes one audit
 entry in the same transaction.
 """
@@ -18,6 +21,7 @@ from console.errors import ClaimConflict, NotFound
 from console.identity import Identity
 from console.roles import require
 from console.safe_text import printable
+from console.storage import Connection, dialect_of
 
 
 @dataclass(frozen=True)
@@ -68,21 +72,35 @@ def check_free(cache: Cache, thread_id: int, actor: str) -> None:
         raise ClaimConflict(conflict_message(thread_id, current.holder, current.expires_at))
 
 
+def lock_thread(conn: Connection, thread_id: int) -> None:
+    """Make sure the thread exists and, on the team database, hold its row until the
+    transaction ends, so claims and decisions on one thread take turns."""
+    found = conn.execute(
+        dialect_of(conn).lock("SELECT 1 FROM threads WHERE id = ?"), (thread_id,)
+    ).fetchone()
+    if found is None:
+        raise NotFound(f"There is no thread {thread_id} in the cache")
+
+
 def claim(cache: Cache, thread_id: int, who: Identity, minutes: int = 15) -> Claim:
     """Take or extend the lease on `thread_id` for `who` (audited)."""
     require(who, "claim")
     actor = who.name
     expires = (now() + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with cache.transaction() as conn:
-        if not conn.execute("SELECT 1 FROM threads WHERE id = ?", (thread_id,)).fetchone():
-            raise NotFound(f"There is no thread {thread_id} in the cache")
+        lock_thread(conn, thread_id)
         check_free(cache, thread_id, actor)
-        conn.execute(
+        at = now_iso()
+        taken = conn.execute(
             "INSERT INTO claims (thread_id, holder, claimed_at, expires_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (thread_id) DO UPDATE SET holder = excluded.holder, "
-            "claimed_at = excluded.claimed_at, expires_at = excluded.expires_at",
-            (thread_id, actor, now_iso(), expires),
-        )
+            "claimed_at = excluded.claimed_at, expires_at = excluded.expires_at "
+            "WHERE claims.expires_at <= ? OR claims.holder = excluded.holder RETURNING holder",
+            (thread_id, actor, at, expires, at),
+        ).fetchone()
+        if taken is None:  # someone else's live claim (check_free saw it, or it just came)
+            check_free(cache, thread_id, actor)
+            raise ClaimConflict(f"Thread {thread_id} is claimed by someone else")
         audit.append(
             conn,
             actor=actor,

@@ -20,6 +20,8 @@ from console import sqltext
 from console.errors import CacheError, DiskFull
 from console.files import make_private, tighten
 from console.migrations import LATEST_VERSION, MIGRATIONS
+from console.storage.dialect import SQLITE, Dialect
+from console.storage.protocol import Connection, Row
 
 BUSY_TIMEOUT_MS = 5000
 APPLICATION_ID = 0x50445348  # "PDSH": marks a file as a peerdesk cache
@@ -31,11 +33,21 @@ if TYPE_CHECKING:
 
 @dataclass
 class Cache:
-    """An open cache file. `db` is the sqlite-utils view of the same connection."""
+    """An open store: the cache file (this class) or the team database (its subclass
+    console.storage.postgres.TeamCache). The domain reads and writes through `conn` (the
+    console.storage protocol) and asks `dialect` what differs between the two engines."""
 
     path: Path
-    conn: sqlite3.Connection
+    conn: Connection
     _db: sqlite_utils.Database | None = field(default=None, repr=False, compare=False)
+    dialect: Dialect = field(default=SQLITE, compare=False)
+
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The cache's own sqlite3 connection, for what only SQLite has (PRAGMAs, functions)."""
+        if not isinstance(self.conn, sqlite3.Connection):
+            raise CacheError(f"{self.path} is not a SQLite cache file")
+        return self.conn
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -44,46 +56,50 @@ class Cache:
         if self._db is None:
             import sqlite_utils
 
-            self._db = sqlite_utils.Database(self.conn)
+            self._db = sqlite_utils.Database(self.sqlite)
         return self._db
 
+    def reopen(self) -> Cache:
+        """Another connection to the same store (for a worker thread of its own)."""
+        return open_cache(self.path)
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         """One write transaction, taken with BEGIN IMMEDIATE so writers queue instead of failing.
 
         Nested use joins the outer transaction through a savepoint.
         """
-        if self.conn.in_transaction:
+        conn = self.sqlite
+        if conn.in_transaction:
             with self.db.atomic():
-                yield self.conn
+                yield conn
             return
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
             raise explain(error, self.path) from error
         try:
-            yield self.conn
+            yield conn
         except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         try:
-            self.conn.execute("COMMIT")
+            conn.execute("COMMIT")
         except sqlite3.Error as error:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise explain(error, self.path) from error
 
-    def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: Any = ()) -> list[Row]:
         try:
             return self.conn.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as error:
             raise explain(error, self.path) from error
 
-    def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+    def one(self, sql: str, params: Any = ()) -> Row | None:
         try:
-            row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
-            return row
+            return self.conn.execute(sql, params).fetchone()
         except sqlite3.DatabaseError as error:
             raise explain(error, self.path) from error
 

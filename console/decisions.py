@@ -10,7 +10,6 @@ modules (duplicates, verification) register their own kinds the same way.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from console import audit, outbox, registrations
-from console.claims import check_free
+from console.claims import check_free, lock_thread
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import InvalidDecision, NotFound, NothingToUndo
@@ -26,6 +25,7 @@ from console.identity import Identity
 from console.models import DecisionResult
 from console.platforms import push_state
 from console.roles import require
+from console.storage import Connection, Row, dialect_of
 from console.urgency import in_queue
 
 
@@ -48,9 +48,9 @@ class Change:
 class Kind:
     action: str
     role_action: str  # the key in roles.ACTION_ROLES
-    apply: Callable[[sqlite3.Connection, int, dict[str, Any]], Change]
-    revert: Callable[[sqlite3.Connection, dict[str, Any]], Change]
-    thread_of: Callable[[sqlite3.Connection, int], int]
+    apply: Callable[[Connection, int, dict[str, Any]], Change]
+    revert: Callable[[Connection, dict[str, Any]], Change]
+    thread_of: Callable[[Connection, int], int]
     # False for decisions that only add something of their own (an internal note): a later
     # decision on the same item does not stop their undo, and they do not stop others' undo.
     changes_item: bool = True
@@ -109,20 +109,20 @@ def _made(batch_id: int) -> None:
         acting.batch_ids.append(batch_id)
 
 
-def thread_itself(conn: sqlite3.Connection, thread_id: int) -> int:
+def thread_itself(conn: Connection, thread_id: int) -> int:
     if not conn.execute("SELECT 1 FROM threads WHERE id = ?", (thread_id,)).fetchone():
         raise NotFound(f"There is no thread {thread_id} in the cache")
     return thread_id
 
 
-def thread_of_post(conn: sqlite3.Connection, post_id: int) -> int:
+def thread_of_post(conn: Connection, post_id: int) -> int:
     row = conn.execute("SELECT thread_id FROM posts WHERE id = ?", (post_id,)).fetchone()
     if row is None:
         raise NotFound(f"There is no post {post_id} in the cache")
     return int(row[0])
 
 
-def _source_kind(conn: sqlite3.Connection, thread_id: int) -> tuple[int, str]:
+def _source_kind(conn: Connection, thread_id: int) -> tuple[int, str]:
     row = conn.execute(
         "SELECT s.id, s.kind FROM threads t JOIN sources s ON s.id = t.source_id WHERE t.id = ?",
         (thread_id,),
@@ -131,7 +131,7 @@ def _source_kind(conn: sqlite3.Connection, thread_id: int) -> tuple[int, str]:
 
 
 def _write(
-    conn: sqlite3.Connection,
+    conn: Connection,
     change: Change,
     *,
     who: Identity,
@@ -204,6 +204,8 @@ def decide(
         outbox_ids = []
         for target in targets:
             thread_id = kind.thread_of(conn, target)
+            if thread_id:  # 0: a decision about no thread (linking members)
+                lock_thread(conn, thread_id)
             if kind.changes_item:  # an internal note is welcome on a thread someone else holds
                 check_free(cache, thread_id, actor)
             change = kind.apply(conn, target, params)
@@ -225,14 +227,14 @@ def _count(number: int) -> str:
 
 
 def _new_batch(
-    conn: sqlite3.Connection, actor: str, action: str, count: int, undoes: int | None = None
+    conn: Connection, actor: str, action: str, count: int, undoes: int | None = None
 ) -> int:
     cursor = conn.execute(
         "INSERT INTO batches (actor, action, created_at, item_count, undoes, origin) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         (actor, action, now_iso(), count, undoes, _origin()),
     )
-    return int(cursor.lastrowid or 0)
+    return int(cursor.fetchone()[0])
 
 
 @dataclass(frozen=True)
@@ -302,22 +304,23 @@ class UndoPreview:
         )
 
 
-def _newest_batch(conn: sqlite3.Connection, actor: str) -> sqlite3.Row:
-    batch = conn.execute(
+def _newest_batch(conn: Connection, actor: str, *, lock: bool = False) -> Row:
+    select = (
         "SELECT id, action, actor, created_at, origin FROM batches WHERE actor = ? "
-        "AND undone_by IS NULL AND undoes IS NULL ORDER BY id DESC LIMIT 1",
-        (actor,),
-    ).fetchone()
+        "AND undone_by IS NULL AND undoes IS NULL ORDER BY id DESC LIMIT 1"
+    )
+    # undo locks the batch on the team database: two undos of it take turns
+    batch = conn.execute(dialect_of(conn).lock(select) if lock else select, (actor,)).fetchone()
     if batch is None:
         raise NothingToUndo(f"{actor} has no decision left to undo")
-    return cast(sqlite3.Row, batch)
+    return cast(Row, batch)
 
 
 def _undo_base(action: str) -> str:
     return action.removeprefix("undo_")
 
 
-def _later_changes(conn: sqlite3.Connection, batch_id: int) -> list[LaterChange]:
+def _later_changes(conn: Connection, batch_id: int) -> list[LaterChange]:
     """Decisions by anyone on the batch's items after it, that still stand.
 
     Not counted: decisions that were themselves undone, the undo entries that took them back
@@ -345,8 +348,8 @@ def _later_changes(conn: sqlite3.Connection, batch_id: int) -> list[LaterChange]
     return found
 
 
-def _preview(conn: sqlite3.Connection, actor: str) -> UndoPreview:
-    batch = _newest_batch(conn, actor)
+def _preview(conn: Connection, actor: str, *, lock: bool = False) -> UndoPreview:
+    batch = _newest_batch(conn, actor, lock=lock)
     batch_id, action = int(batch["id"]), str(batch["action"])
     items = tuple(
         (str(r[0]), int(r[1]))
@@ -396,7 +399,7 @@ def undo_last(
     require(who, "undo")
     actor = who.name
     with cache.transaction() as conn:
-        preview = _preview(conn, actor)
+        preview = _preview(conn, actor, lock=True)
         if expect_batch is not None and preview.batch_id != expect_batch:
             raise InvalidDecision(
                 "Not undone: your newest decision is no longer the one shown "
@@ -423,6 +426,8 @@ def undo_last(
                 "target_kind": entry["target_kind"],
                 "target_id": entry["target_id"],
             }
+            if detail.get("thread_id"):
+                lock_thread(conn, int(detail["thread_id"]))
             if kind.changes_item:
                 check_free(cache, int(detail["thread_id"]), actor)
             change = kind.revert(conn, recorded)
@@ -459,8 +464,8 @@ def undo_last(
 # ---- the first decision kinds: close / reopen a thread, hide a post, internal note ----
 
 
-def _thread_status(conn: sqlite3.Connection, thread_id: int) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute(
+def _thread_status(conn: Connection, thread_id: int) -> Row:
+    row: Row | None = conn.execute(
         "SELECT status, reply_count, flag_count, report_count FROM threads WHERE id = ?",
         (thread_id,),
     ).fetchone()
@@ -469,7 +474,7 @@ def _thread_status(conn: sqlite3.Connection, thread_id: int) -> sqlite3.Row:
     return row
 
 
-def _set_status(conn: sqlite3.Connection, thread_id: int, status: str) -> None:
+def _set_status(conn: Connection, thread_id: int, status: str) -> None:
     row = _thread_status(conn, thread_id)
     conn.execute(
         "UPDATE threads SET status = ?, in_queue = ? WHERE id = ?",
@@ -477,7 +482,7 @@ def _set_status(conn: sqlite3.Connection, thread_id: int, status: str) -> None:
     )
 
 
-def _apply_close(conn: sqlite3.Connection, thread_id: int, params: dict[str, Any]) -> Change:
+def _apply_close(conn: Connection, thread_id: int, params: dict[str, Any]) -> Change:
     before = _thread_status(conn, thread_id)["status"]
     if before in ("closed", "duplicate"):
         raise InvalidDecision(f"Thread {thread_id} is already {before}")
@@ -490,7 +495,7 @@ def _apply_close(conn: sqlite3.Connection, thread_id: int, params: dict[str, Any
     )
 
 
-def _apply_reopen(conn: sqlite3.Connection, thread_id: int, params: dict[str, Any]) -> Change:
+def _apply_reopen(conn: Connection, thread_id: int, params: dict[str, Any]) -> Change:
     row = _thread_status(conn, thread_id)
     if row["status"] != "closed":
         raise InvalidDecision(f"Thread {thread_id} is {row['status']}, not closed")
@@ -507,7 +512,7 @@ def _apply_reopen(conn: sqlite3.Connection, thread_id: int, params: dict[str, An
     )
 
 
-def _revert_status(conn: sqlite3.Connection, recorded: dict[str, Any]) -> Change:
+def _revert_status(conn: Connection, recorded: dict[str, Any]) -> Change:
     thread_id = int(recorded["target_id"])
     current = _thread_status(conn, thread_id)["status"]
     if current != recorded["after"]["status"]:
@@ -528,8 +533,8 @@ def _revert_status(conn: sqlite3.Connection, recorded: dict[str, Any]) -> Change
     )
 
 
-def _post_state(conn: sqlite3.Connection, post_id: int) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute(
+def _post_state(conn: Connection, post_id: int) -> Row:
+    row: Row | None = conn.execute(
         "SELECT thread_id, hidden, hidden_reason FROM posts WHERE id = ?", (post_id,)
     ).fetchone()
     if row is None:
@@ -537,7 +542,7 @@ def _post_state(conn: sqlite3.Connection, post_id: int) -> sqlite3.Row:
     return row
 
 
-def _apply_hide(conn: sqlite3.Connection, post_id: int, params: dict[str, Any]) -> Change:
+def _apply_hide(conn: Connection, post_id: int, params: dict[str, Any]) -> Change:
     row = _post_state(conn, post_id)
     if row["hidden"]:
         raise InvalidDecision(f"Post {post_id} is already hidden")
@@ -554,7 +559,7 @@ def _apply_hide(conn: sqlite3.Connection, post_id: int, params: dict[str, Any]) 
     )
 
 
-def _revert_hide(conn: sqlite3.Connection, recorded: dict[str, Any]) -> Change:
+def _revert_hide(conn: Connection, recorded: dict[str, Any]) -> Change:
     post_id = int(recorded["target_id"])
     row = _post_state(conn, post_id)
     if not row["hidden"]:
@@ -571,16 +576,16 @@ def _revert_hide(conn: sqlite3.Connection, recorded: dict[str, Any]) -> Change:
     )
 
 
-def _apply_note(conn: sqlite3.Connection, thread_id: int, params: dict[str, Any]) -> Change:
+def _apply_note(conn: Connection, thread_id: int, params: dict[str, Any]) -> Change:
     body = str(params.get("body") or "").strip()
     if not body:
         raise InvalidDecision("An internal note needs some text")
     _thread_status(conn, thread_id)
     cursor = conn.execute(
-        "INSERT INTO notes (thread_id, author, body, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO notes (thread_id, author, body, created_at) VALUES (?, ?, ?, ?) RETURNING id",
         (thread_id, params.get("actor", ""), body, now_iso()),
     )
-    note_id = int(cursor.lastrowid or 0)
+    note_id = int(cursor.fetchone()[0])
     return Change(
         "thread",
         thread_id,
@@ -592,7 +597,7 @@ def _apply_note(conn: sqlite3.Connection, thread_id: int, params: dict[str, Any]
     )
 
 
-def _revert_note(conn: sqlite3.Connection, recorded: dict[str, Any]) -> Change:
+def _revert_note(conn: Connection, recorded: dict[str, Any]) -> Change:
     note_id = int(recorded["after"]["note_id"])
     conn.execute("UPDATE notes SET deleted = 1 WHERE id = ?", (note_id,))
     thread_id = int(recorded["target_id"])

@@ -102,7 +102,7 @@ def build_file(
                 candidate_limit=candidate_limit,
                 embeddings=embeddings,
             )
-            settle_into_file(cache.conn, building)
+            settle_into_file(cache.sqlite, building)
         finally:
             cache.close()
         verify_built(building, summary)

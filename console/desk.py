@@ -127,10 +127,31 @@ class Desk:
             raise
 
     @classmethod
+    def open_team(
+        cls, url: str, *, config_path: Path | None = None, actor: str | None = None
+    ) -> Desk:
+        """Open the team database at `url` (a postgresql:// URL) as the role it logs in as."""
+        from console.storage.postgres import open_team
+
+        config = load_config_for(config_path)
+        cache = open_team(url)
+        try:
+            return cls.for_cache(cache, config=config, actor=actor)
+        except BaseException:
+            cache.close()
+            raise
+
+    @classmethod
     def for_cache(
         cls, cache: Cache, *, config: Config | None = None, actor: str | None = None
     ) -> Desk:
         config = config or Config()
+        if not cache.dialect.is_sqlite:  # the team database says who is connected
+            from console.storage.postgres import TeamCache
+
+            assert isinstance(cache, TeamCache)
+            team, who = cache.acting_as(requested_name(actor))
+            return cls(cache=team, who=who, config=config)
         demo = cache.meta("demo") == "1"
         who = establish(cache.path, config, requested=requested_name(actor), demo=demo)
         return cls(cache=cache, who=who, config=config, demo=demo)
@@ -442,7 +463,7 @@ class Desk:
         from sync import push, runner
 
         with self.door.operation("push", target_kind="source") as record:
-            cache = open_cache(self.cache.path)
+            cache = self.cache.reopen()
             try:
                 rows = [runner.source(cache, source_name)] if source_name else runner.sources(cache)
                 reports = []
@@ -584,13 +605,14 @@ class Desk:
         (audited with the counts)."""
         import time
 
+        from console.dupes import analysis, vectors
         from console.dupes import candidates as cands
-        from console.dupes import vectors
 
         with self.door.operation("dupes_rebuild") as record:
             started = time.perf_counter()
             indexed = cands.rebuild_index(self.cache)
             index_s = time.perf_counter() - started
+            analysed = analysis.backfill(self.cache)  # what scoring a candidate reads
             embedded, _ = vectors.embed_missing(self.cache, progress=embed_progress)
             open_ids = cands.open_thread_ids(self.cache)
             stored = 0
@@ -601,6 +623,7 @@ class Desk:
             summary: dict[str, float | int] = {
                 "indexed_threads": indexed,
                 "index_seconds": round(index_s, 2),
+                "analysed_threads": analysed,
                 "open_threads": len(open_ids),
                 "pairs_stored": stored,
                 "embedded_threads": embedded,

@@ -25,7 +25,6 @@ A refused action raises PermissionRefused before anything is read or written.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -35,6 +34,7 @@ from console.db import Cache
 from console.identity import Identity
 from console.models import DecisionResult
 from console.roles import allowed, require
+from console.storage import Connection
 
 R = TypeVar("R")
 Detail = dict[str, Any]
@@ -56,7 +56,7 @@ class Door:
 
     def record(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         action: str,
         *,
         target_kind: str,
@@ -77,7 +77,7 @@ class Door:
     def act(
         self,
         action: str,
-        change: Callable[[sqlite3.Connection], R],
+        change: Callable[[Connection], R],
         *,
         target_kind: str,
         target_id: int | Callable[[R], int | None] | None = None,

@@ -130,6 +130,24 @@ def establish(
     return who
 
 
+def establish_from_database(
+    name: str, roles: frozenset[Role], database: str, *, requested: str | None = None
+) -> Identity:
+    """The identity on a team database: the role the server says is connected (`name`, its
+    session user) with the peerdesk roles the server grants it. Acting under another name is
+    refused: there the server, not peerdesk, decides who you are."""
+    if requested and requested != name:
+        raise IdentityRefused(
+            f"Acting as {requested!r} is refused: on the team database {database} you are the "
+            f"database role you connect as ({name}); unset {USER_ENV}, drop --as, or connect "
+            "as that role."
+        )
+    source = f"the team database {database} (database roles of {name})"
+    who = Identity(name, name, roles, source)
+    _ESTABLISHED[who] = roles
+    return who
+
+
 def _roles_for(
     name: str, config: Config, cache_owner: int, notices: list[str]
 ) -> tuple[frozenset[Role], str]:

@@ -13,7 +13,6 @@ platform has not heard of it yet. Counts, texts and times still come from the pl
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -22,6 +21,7 @@ from console.clock import now_iso
 from console.db import Cache
 from console.escalate.engine import on_ingest as raise_escalations
 from console.models import MemberRecord, PostRecord, ThreadRecord
+from console.storage import SQLITE, Connection, Dialect
 from console.urgency import in_queue, urgency_key
 
 FTS_BODY_LIMIT = 20_000  # characters of a post indexed for search; the rest is kept, not indexed
@@ -36,12 +36,12 @@ def fts_text(text: str | None) -> str:
     return sqltext.searchable(text, FTS_BODY_LIMIT)
 
 
-def fts_prefix_sql(column: str) -> str:
-    return sqltext.searchable_sql(column, FTS_BODY_LIMIT)
+def fts_prefix_sql(column: str, dialect: Dialect = SQLITE) -> str:
+    return dialect.searchable(column, FTS_BODY_LIMIT)
 
 
 @contextmanager
-def _writing(cache: Cache) -> Iterator[sqlite3.Connection]:
+def _writing(cache: Cache) -> Iterator[Connection]:
     """The caller's transaction when there is one, else a new one.
 
     Joined without a savepoint: under a savepoint SQLite copies every page a statement first
@@ -63,10 +63,11 @@ def ensure_source(cache: Cache, kind: str, name: str, base_url: str | None = Non
         return int(row[0])
     with cache.transaction() as conn:
         cursor = conn.execute(
-            "INSERT INTO sources (kind, name, base_url, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO sources (kind, name, base_url, created_at) VALUES (?, ?, ?, ?) "
+            "RETURNING id",
             (kind, name, base_url, now_iso()),
         )
-        return int(cursor.lastrowid or 0)
+        return int(cursor.fetchone()[0])
 
 
 def upsert_members(cache: Cache, source_id: int, members: Iterable[MemberRecord]) -> None:
@@ -379,16 +380,18 @@ def _reindex(
         if p.position == 0 and p.thread_remote_id in thread_ids
     }
     ordered = sorted(touched)
-    conn.executemany(
-        "DELETE FROM thread_fts WHERE rowid = ?",
-        [(i,) for i in ordered if i <= newest_before[0]],
-    )
+    rewritten = [i for i in ordered if i <= newest_before[0]]
+    conn.executemany("DELETE FROM thread_fts WHERE rowid = ?", [(i,) for i in rewritten])
+    if rewritten:  # their duplicate-scorer analysis was made from the old text
+        from console.dupes.analysis import forget
+
+        forget(conn, rewritten)
     for start in range(0, len(ordered), 500):
         chunk = ordered[start : start + 500]
         conn.execute(
             "INSERT INTO thread_fts (rowid, title, body) "
             "SELECT t.id, t.title, coalesce((SELECT "
-            f"{fts_prefix_sql('p.body_text')} FROM posts p "
+            f"{fts_prefix_sql('p.body_text', cache.dialect)} FROM posts p "
             "WHERE p.thread_id = t.id AND p.position = 0 "
             "ORDER BY p.id LIMIT 1), '') "
             f"FROM threads t WHERE t.id IN ({','.join('?' * len(chunk))})",

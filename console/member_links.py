@@ -9,7 +9,9 @@ accounts are one person when, strongest first:
    for that pair (two strangers both called "alex");
 2. the platforms say so: the same Stack Exchange network account (`owner.account_id` in the API,
    the same on every Stack Exchange site; stored by the adapter as the member signal
-   `se_account_id`);
+   `se_account_id`), or the same e-mail address given by a Discourse forum's single sign-on
+   (`single_sign_on_record.external_email` of the staff user API; stored hashed, as
+   `sso_email_sha256`, by the adapter when it reads members' join dates);
 3. the same username, any case (what peerdesk did before, still right most of the time).
 
 Accounts are joined through each other (A = B by username, B = C by network account: A = C), at
@@ -18,7 +20,6 @@ most MOST of them, each with the reason that reached it. Plain Python (no Textua
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +29,16 @@ from console.db import Cache
 from console.errors import InvalidDecision, NotFound
 from console.models import Role
 from console.roles import register_action
+from console.storage import Connection
 
 MOST = 50  # accounts shown as one member at most (a common username must not pull in thousands)
 
-# member signals (console.member_signals) that name one identity across sources: kind -> words
-IDENTITY_SIGNALS = {"se_account_id": "same Stack Exchange account"}
+# member signals (console.member_signals) that name one identity across sources: kind -> words,
+# and whether the value is worth showing (an account number is; a hashed e-mail address is not)
+IDENTITY_SIGNALS = {
+    "se_account_id": ("same Stack Exchange account", True),
+    "sso_email_sha256": ("same e-mail address at single sign-on", False),
+}
 
 LINK = register_action("member_link", Role.MODERATOR, Role.ADMIN)
 UNLINK = register_action("member_unlink", Role.MODERATOR, Role.ADMIN)
@@ -85,7 +91,8 @@ def _neighbours(cache: Cache, member_id: int) -> list[tuple[int, str]]:
         f"WHERE mine.member_id = ? AND mine.kind IN ({marks}) ORDER BY other.member_id",
         (member_id, *IDENTITY_SIGNALS),
     ):
-        out.append((int(row[0]), f"{IDENTITY_SIGNALS[str(row[1])]} ({row[2]})"))
+        words, show = IDENTITY_SIGNALS[str(row[1])]
+        out.append((int(row[0]), f"{words} ({row[2]})" if show else words))
     for row in cache.query(
         "SELECT other.id FROM members me JOIN members other "
         "ON lower(other.username) = lower(me.username) AND other.id != me.id "
@@ -152,7 +159,7 @@ def pair(first: int, second: int) -> tuple[int, int]:
     return (first, second) if first < second else (second, first)
 
 
-def _state(conn: sqlite3.Connection, low: int, high: int) -> dict[str, Any]:
+def _state(conn: Connection, low: int, high: int) -> dict[str, Any]:
     row = conn.execute(
         "SELECT linked, decided_by, decided_at FROM member_links "
         "WHERE member_id = ? AND other_id = ?",
@@ -163,7 +170,7 @@ def _state(conn: sqlite3.Connection, low: int, high: int) -> dict[str, Any]:
     return {"other": high, "linked": bool(row[0]), "by": row[1], "at": row[2]}
 
 
-def _set(conn: sqlite3.Connection, low: int, high: int, state: dict[str, Any]) -> None:
+def _set(conn: Connection, low: int, high: int, state: dict[str, Any]) -> None:
     if state["linked"] is None:
         conn.execute("DELETE FROM member_links WHERE member_id = ? AND other_id = ?", (low, high))
         return
@@ -176,7 +183,7 @@ def _set(conn: sqlite3.Connection, low: int, high: int, state: dict[str, Any]) -
     )
 
 
-def _source_of(conn: sqlite3.Connection, member_id: int) -> int:
+def _source_of(conn: Connection, member_id: int) -> int:
     row = conn.execute("SELECT source_id FROM members WHERE id = ?", (member_id,)).fetchone()
     if row is None:
         raise NotFound(f"No member {member_id} in the cache")
@@ -186,7 +193,7 @@ def _source_of(conn: sqlite3.Connection, member_id: int) -> int:
 def _apply(linked: bool) -> Any:
     action = LINK if linked else UNLINK
 
-    def apply(conn: sqlite3.Connection, low: int, params: dict[str, Any]) -> decisions.Change:
+    def apply(conn: Connection, low: int, params: dict[str, Any]) -> decisions.Change:
         high = int(params["other"])
         if high <= low:
             raise InvalidDecision("A link names the account with the lower id first")
@@ -214,7 +221,7 @@ def _apply(linked: bool) -> Any:
     return apply
 
 
-def _revert(conn: sqlite3.Connection, recorded: dict[str, Any]) -> decisions.Change:
+def _revert(conn: Connection, recorded: dict[str, Any]) -> decisions.Change:
     low, before, after = int(recorded["target_id"]), recorded["before"], recorded["after"]
     high = int(after["other"])
     now = _state(conn, low, high)
@@ -227,7 +234,7 @@ def _revert(conn: sqlite3.Connection, recorded: dict[str, Any]) -> decisions.Cha
     return decisions.Change("member", low, 0, after, before)
 
 
-def _conn_name(conn: sqlite3.Connection, member_id: int) -> str:
+def _conn_name(conn: Connection, member_id: int) -> str:
     row = conn.execute(
         "SELECT s.name, m.username FROM members m JOIN sources s ON s.id = m.source_id "
         "WHERE m.id = ?",
@@ -236,7 +243,7 @@ def _conn_name(conn: sqlite3.Connection, member_id: int) -> str:
     return f"{row[0]}:{row[1]}" if row else f"member {member_id}"
 
 
-def _no_thread(conn: sqlite3.Connection, member_id: int) -> int:
+def _no_thread(conn: Connection, member_id: int) -> int:
     _source_of(conn, member_id)
     return 0
 

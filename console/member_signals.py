@@ -10,9 +10,10 @@ Both run inside the caller's transaction (a sync page is stored in one).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
+
+from console.storage import Connection
 
 
 class Voter(Protocol):
@@ -34,7 +35,7 @@ class Facts(Protocol):
 
 
 def _member_ids(
-    conn: sqlite3.Connection, source_id: int, members: Iterable[tuple[str, str]]
+    conn: Connection, source_id: int, members: Iterable[tuple[str, str]]
 ) -> dict[str, int]:
     """Local ids of (remote id, username), creating members peerdesk has not met yet."""
     wanted = dict(members)
@@ -46,9 +47,7 @@ def _member_ids(
     return _ids(conn, "members", source_id, sorted(wanted))
 
 
-def _ids(
-    conn: sqlite3.Connection, table: str, source_id: int, remote_ids: Sequence[str]
-) -> dict[str, int]:
+def _ids(conn: Connection, table: str, source_id: int, remote_ids: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for start in range(0, len(remote_ids), 500):
         chunk = list(remote_ids[start : start + 500])
@@ -62,7 +61,7 @@ def _ids(
 
 
 def store_voters(
-    conn: sqlite3.Connection,
+    conn: Connection,
     source_id: int,
     voters: Mapping[str, Sequence[Voter]],
     seen_at: str,
@@ -107,7 +106,7 @@ def store_voters(
     return counts
 
 
-def store_member_facts(conn: sqlite3.Connection, source_id: int, facts: Sequence[Facts]) -> None:
+def store_member_facts(conn: Connection, source_id: int, facts: Sequence[Facts]) -> None:
     """Join dates (never overwritten by an unknown one) and signals (kept, never dropped)."""
     members = _member_ids(conn, source_id, ((f.remote_id, f.username) for f in facts))
     for fact in facts:
@@ -117,6 +116,7 @@ def store_member_facts(conn: sqlite3.Connection, source_id: int, facts: Sequence
         if fact.joined_at:
             conn.execute("UPDATE members SET joined_at = ? WHERE id = ?", (fact.joined_at, member))
         conn.executemany(
-            "INSERT OR IGNORE INTO member_signals (member_id, kind, value) VALUES (?, ?, ?)",
+            "INSERT INTO member_signals (member_id, kind, value) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             [(member, kind, value) for kind, value in fact.signals],
         )

@@ -625,6 +625,16 @@ MIGRATIONS: list[list[str]] = [
         )""",
         """CREATE INDEX member_links_other ON member_links (other_id)""",
     ],
+    # 17 (dupes): each thread's analysed text for the duplicate scorer (stems, word forms,
+    # character 4-grams, details; console/dupes/analysis.py), so scoring a recalled candidate
+    # reads one row instead of analysing its text again
+    [
+        """CREATE TABLE thread_analysis (
+            thread_id INTEGER PRIMARY KEY REFERENCES threads(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            data BLOB NOT NULL
+        )""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

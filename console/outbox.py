@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +25,7 @@ from typing import Any
 from console.clock import iso, now, now_iso, parse
 from console.db import Cache
 from console.models import OutboxItem
+from console.storage import Connection, Row, dialect_of
 
 OPEN_STATES = ("pending", "sending")
 LEASE_SECONDS = 600  # longer than one request with all its retries
@@ -33,7 +33,7 @@ _TOKEN = uuid.uuid4().hex[:8]
 
 
 def enqueue(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     source_id: int,
     action: str,
@@ -54,7 +54,7 @@ def enqueue(
     cursor = conn.execute(
         "INSERT INTO outbox (source_id, action, target_kind, target_id, payload, "
         "idempotency_key, state, last_error, created_at, updated_at, batch_id, audit_id, base) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             source_id,
             action,
@@ -71,18 +71,19 @@ def enqueue(
             json.dumps(base, sort_keys=True) if base else None,
         ),
     )
-    return int(cursor.lastrowid or 0)
+    return int(cursor.fetchone()[0])
 
 
 def base_version(
-    conn: sqlite3.Connection, target_kind: str, target_id: int | None
+    conn: Connection, target_kind: str, target_id: int | None
 ) -> dict[str, Any] | None:
     """What the cache knew of the target when the decision was made (see the module doc)."""
     if target_id is None:
         return None
     if target_kind == "thread":
+        last_post = dialect_of(conn).leading_integer("p.remote_id")
         row = conn.execute(
-            "SELECT t.reply_count, (SELECT max(CAST(p.remote_id AS INTEGER)) FROM posts p "
+            f"SELECT t.reply_count, (SELECT max({last_post}) FROM posts p "
             "WHERE p.thread_id = t.id) AS last_post FROM threads t WHERE t.id = ?",
             (target_id,),
         ).fetchone()
@@ -132,7 +133,7 @@ def _holder_alive(owner: str) -> bool:
 class Claim:
     """An item this process now holds; `row` is the item as it was before the claim."""
 
-    row: sqlite3.Row
+    row: Row
     owner: str
     # when an earlier attempt started: that attempt may have reached the platform
     sent_before: str | None
@@ -191,7 +192,7 @@ def settle(
     return bool(changed)
 
 
-def _item(row: sqlite3.Row) -> OutboxItem:
+def _item(row: Row) -> OutboxItem:
     return OutboxItem(
         outbox_id=row["id"],
         source=row["source"],
@@ -230,7 +231,7 @@ def waiting_count(cache: Cache) -> int:
     return int(row[0]) if row else 0
 
 
-def cancel_open(conn: sqlite3.Connection, outbox_ids: list[int]) -> list[int]:
+def cancel_open(conn: Connection, outbox_ids: list[int]) -> list[int]:
     """Cancel items that were never sent; returns the ids that were cancelled."""
     cancelled = []
     for outbox_id in outbox_ids:

@@ -7,13 +7,13 @@ what a short one does. Plain Python (no Textual).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import NotFound
+from console.storage import Row
 
 EXCERPT = 1_500  # characters of the question and of the latest reply
 
@@ -120,7 +120,7 @@ def previews(
     return found
 
 
-def _excerpt(r: sqlite3.Row | None) -> PostExcerpt | None:
+def _excerpt(r: Row | None) -> PostExcerpt | None:
     if r is None:
         return None
     return PostExcerpt(

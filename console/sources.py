@@ -7,12 +7,12 @@ while any of its decisions still wait in the outbox, so nothing a moderator deci
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from console.clock import now_iso
 from console.errors import NotFound, PeerdeskError
+from console.storage import Connection
 
 WAITING_STATES = ("pending", "sending")
 
@@ -27,19 +27,20 @@ class Removed:
 
 
 def add(
-    conn: sqlite3.Connection, *, kind: str, name: str, base_url: str | None, options: dict[str, Any]
+    conn: Connection, *, kind: str, name: str, base_url: str | None, options: dict[str, Any]
 ) -> int:
     """Insert the source inside the caller's transaction; returns its id."""
     if conn.execute("SELECT 1 FROM sources WHERE name = ?", (name,)).fetchone():
         raise PeerdeskError(f"a source named {name!r} exists already")
     cursor = conn.execute(
-        "INSERT INTO sources (kind, name, base_url, options, created_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO sources (kind, name, base_url, options, created_at) VALUES (?, ?, ?, ?, ?) "
+        "RETURNING id",
         (kind, name, base_url, json.dumps(options, sort_keys=True), now_iso()),
     )
-    return int(cursor.lastrowid or 0)
+    return int(cursor.fetchone()[0])
 
 
-def remove(conn: sqlite3.Connection, name: str) -> Removed:
+def remove(conn: Connection, name: str) -> Removed:
     """Delete the source and its cached data inside the caller's transaction."""
     row = conn.execute("SELECT id FROM sources WHERE name = ?", (name,)).fetchone()
     if row is None:

@@ -23,6 +23,7 @@ from console.errors import CacheError, NotFound
 from console.escalate.severity import SEVERITIES
 from console.models import NoteView, PostView, QueueItem, ThreadView
 from console.previews import ThreadPreview
+from console.storage import SQLITE, Dialect, Row
 from console.urgency import score
 
 
@@ -52,24 +53,23 @@ MAX_AUTHOR_SELECTION = 1000  # threads `A` selects at most
 SEARCH_REACH = 300  # newest matches read from each full-text index beyond the page asked for
 
 
-def fts_query(text: str) -> str | None:
-    """User text as a safe FTS5 query: every word must appear (prefix match on the last, once
-    it has PREFIX_FROM characters: a one- or two-letter prefix matches most of the index and
-    costs seconds at a million posts)."""
+def fts_query(text: str, dialect: Dialect = SQLITE) -> str | None:
+    """User text as a safe full-text query (FTS5's, or a tsquery on the team database): every
+    word must appear (prefix match on the last, once it has PREFIX_FROM characters: a one- or
+    two-letter prefix matches most of the index and costs seconds at a million posts)."""
     words = _TOKEN.findall(text.lower())[:12]
     if not words:
         return None
-    quoted = [f'"{w}"' for w in words]
-    if len(words[-1]) >= PREFIX_FROM:
-        quoted[-1] += "*"
-    return " ".join(quoted)
+    return dialect.fts_terms(words, prefix_last=len(words[-1]) >= PREFIX_FROM)
 
 
 def _minutes_ago(minutes: int) -> str:
     return (now() - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _where(flt: QueueFilter, reach: int | None = None) -> tuple[str, list[Any]]:
+def _where(
+    flt: QueueFilter, reach: int | None = None, dialect: Dialect = SQLITE
+) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     if not flt.everything:
@@ -93,7 +93,9 @@ def _where(flt: QueueFilter, reach: int | None = None) -> tuple[str, list[Any]]:
         clauses.append("t.author_id = ?")
         params.append(flt.author_id)
     if flt.tag:
-        clauses.append("EXISTS (SELECT 1 FROM json_each(t.tags) WHERE json_each.value = ?)")
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM {dialect.json_each('t.tags')} WHERE json_each.value = ?)"
+        )
         params.append(flt.tag)
     if flt.older_than_minutes is not None:
         clauses.append("t.created_at <= ?")
@@ -107,23 +109,24 @@ def _where(flt: QueueFilter, reach: int | None = None) -> tuple[str, list[Any]]:
             "WHERE d.decision = 'pending' AND d.score >= ?)"
         )
         params.append(STRONG_SCORE)
-    match = fts_query(flt.text)
+    match = fts_query(flt.text, dialect)
+    in_titles, in_posts = dialect.fts_match("thread_fts"), dialect.fts_match("post_fts")
     if match and reach is not None:  # a page of results: the newest `reach` matches of each
         clauses.append(
-            "t.id IN (SELECT * FROM (SELECT rowid FROM thread_fts WHERE thread_fts MATCH ? "
-            "ORDER BY rowid DESC LIMIT ?) UNION SELECT p.thread_id FROM (SELECT rowid FROM "
-            "post_fts WHERE post_fts MATCH ? ORDER BY rowid DESC LIMIT ?) x "
+            f"t.id IN (SELECT * FROM (SELECT rowid FROM thread_fts WHERE {in_titles} "
+            "ORDER BY rowid DESC LIMIT ?) y UNION SELECT p.thread_id FROM (SELECT rowid FROM "
+            f"post_fts WHERE {in_posts} ORDER BY rowid DESC LIMIT ?) x "
             "JOIN posts p ON p.id = x.rowid)"
         )
         params.extend([match, reach, match, reach])
     elif match:  # every match (counting)
         clauses.append(
-            "t.id IN (SELECT rowid FROM thread_fts WHERE thread_fts MATCH ? "
+            f"t.id IN (SELECT rowid FROM thread_fts WHERE {in_titles} "
             "UNION SELECT p.thread_id FROM post_fts JOIN posts p ON p.id = post_fts.rowid "
-            "WHERE post_fts MATCH ?)"
+            f"WHERE {in_posts})"
         )
         params.extend([match, match])
-    where = " AND ".join(clauses) if clauses else "1"
+    where = " AND ".join(clauses) if clauses else "1 = 1"
     return where, params
 
 
@@ -143,6 +146,14 @@ _QUEUE_SELECT = """
     LEFT JOIN members m ON m.id = t.author_id
     LEFT JOIN claims c ON c.thread_id = t.id AND c.expires_at > :now
 """
+
+
+_QUEUE_SELECT_PG = _QUEUE_SELECT.replace("+d.", "d.")
+"""PostgreSQL has no unary + on text (SQLite's way of keeping a column off an index)."""
+
+
+def _queue_select(dialect: Dialect) -> str:
+    return _QUEUE_SELECT if dialect.is_sqlite else _QUEUE_SELECT_PG
 
 
 def _named(where: str, params: list[Any]) -> tuple[str, dict[str, Any]]:
@@ -184,14 +195,15 @@ def queue(
     flt = flt or QueueFilter()
     searching = fts_query(flt.text) is not None
     reach = offset + limit + SEARCH_REACH if searching else None
-    where, params = _named(*_where(flt, reach))
+    where, params = _named(*_where(flt, reach, cache.dialect))
+    select = _queue_select(cache.dialect)
     anchor = after if after is not None else before
     if anchor is not None:
         keyset = _keyset(cache, anchor, forward=after is not None, searching=searching)
         if keyset is not None:
             clause, order, values = keyset
             rows = cache.query(
-                f"{_QUEUE_SELECT} WHERE {where} AND {clause} ORDER BY {order} LIMIT :limit",
+                f"{select} WHERE {where} AND {clause} ORDER BY {order} LIMIT :limit",
                 {**params, **values, "strong": STRONG_SCORE, "limit": limit},
             )
             return _items(rows if after is not None else rows[::-1])
@@ -202,7 +214,7 @@ def queue(
         limit = max(0, min(limit, total - offset))
         offset = max(0, total - offset - limit)
     rows = cache.query(
-        f"{_QUEUE_SELECT} WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset",
+        f"{select} WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset",
         {**params, "strong": STRONG_SCORE, "limit": limit, "offset": offset},
     )
     if from_the_end:
@@ -236,7 +248,7 @@ def _keyset(
     )
 
 
-def _items(rows: list[sqlite3.Row]) -> list[QueueItem]:
+def _items(rows: list[Row]) -> list[QueueItem]:
     at = now()
     return [
         QueueItem(
@@ -263,8 +275,8 @@ def _items(rows: list[sqlite3.Row]) -> list[QueueItem]:
     ]
 
 
-def _count_sql(flt: QueueFilter) -> tuple[str, dict[str, Any]]:
-    where, params = _named(*_where(flt))
+def _count_sql(flt: QueueFilter, dialect: Dialect = SQLITE) -> tuple[str, dict[str, Any]]:
+    where, params = _named(*_where(flt, dialect=dialect))
     joins = ""
     if flt.source:  # the join costs a lookup per row: only when the filter needs it
         joins += " JOIN sources s ON s.id = t.source_id"
@@ -272,7 +284,7 @@ def _count_sql(flt: QueueFilter) -> tuple[str, dict[str, Any]]:
 
 
 def queue_count(cache: Cache, flt: QueueFilter | None = None) -> int:
-    sql, params = _count_sql(flt or QueueFilter())
+    sql, params = _count_sql(flt or QueueFilter(), cache.dialect)
     row = cache.one(sql, params)
     return int(row[0]) if row else 0
 

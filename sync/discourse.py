@@ -509,7 +509,10 @@ class DiscourseAdapter:
                 )
             )
             return None
-        signals = (("registration_ip", ip),) if ip else ()
+        signals: tuple[tuple[str, str], ...] = (("registration_ip", ip),) if ip else ()
+        email = _sso_email(user)
+        if email:  # the same person on another forum of the same single sign-on (member_links)
+            signals += (("sso_email_sha256", email),)
         return MemberFacts(member.remote_id, member.username, joined, signals)
 
     def _get_list(self, endpoint: str, params: dict[str, Any]) -> Any:
@@ -1407,3 +1410,14 @@ def _problem(error: Exception, endpoint: str, prefix: str = "") -> Problem:
     if isinstance(error, HttpFailure):
         return Problem(error.endpoint, f"{prefix}HTTP {error.status}: {error.message}")
     return Problem(endpoint, prefix + str(error))
+
+
+def _sso_email(user: dict[str, Any]) -> str:
+    """The SHA-256 of the e-mail address a DiscourseConnect (single sign-on) provider gave for
+    the user (`single_sign_on_record.external_email`, lower case), or "": enough to see the same
+    address on two forums without keeping the address itself."""
+    record = user.get("single_sign_on_record")
+    email = record.get("external_email") if isinstance(record, dict) else None
+    if not isinstance(email, str) or "@" not in email:
+        return ""
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()

@@ -118,12 +118,13 @@ def _lenient(line: bytes, error: ValueError) -> tuple[Any, list[str]]:
 
 
 def _member(rec: dict[str, Any]) -> MemberRecord:
+    trust = rec.get("trust_level")
     return MemberRecord(
         remote_id=p.str_(rec, "remote_id"),
         username=p.str_(rec, "username"),
         display_name=p.opt_str(rec, "display_name"),
         reputation=p.int_(rec, "reputation", default=0),
-        trust_level=rec.get("trust_level") if isinstance(rec.get("trust_level"), int) else None,
+        trust_level=trust if isinstance(trust, int) and p.fits(trust) else None,
         joined_at=p.opt_time(rec, "joined_at"),
     )
 
@@ -164,6 +165,7 @@ def _post(rec: dict[str, Any]) -> PostRecord:
         rec.get("created_at"),
     )
     position, author = rec.get("position"), rec.get("author")
+    score, flags = rec.get("score", 0), rec.get("flag_count", 0)
     if (
         type(rid) is str
         and type(thread) is str
@@ -174,8 +176,11 @@ def _post(rec: dict[str, Any]) -> PostRecord:
         and len(created) == 20
         and p.is_canonical_time(created)
         and rec.get("updated_at") is None
-        and type(rec.get("score", 0)) is int
-        and type(rec.get("flag_count", 0)) is int
+        and type(score) is int
+        and type(flags) is int
+        and p.fits(position)
+        and p.fits(score)
+        and p.fits(flags)
         and type(rec.get("hidden", False)) is bool
     ):
         raw = rec.get("body_raw")
@@ -188,8 +193,8 @@ def _post(rec: dict[str, Any]) -> PostRecord:
             raw if type(raw) is str else text,
             created,
             None,
-            rec.get("score", 0),
-            rec.get("flag_count", 0),
+            score,
+            flags,
             rec.get("hidden", False),
         )
     text = p.str_(rec, "body_text")

@@ -17,10 +17,10 @@ from typing import Annotated
 import msgspec
 
 from console.models import MemberRecord, PostRecord, ThreadRecord
-from sync.parse import is_canonical_time
+from sync.parse import INT_MAX, INT_MIN, is_canonical_time
 
-Int = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
-"""An SQLite integer; a larger one goes the checked way (orjson reads it as a float)."""
+Int = Annotated[int, msgspec.Meta(ge=INT_MIN, le=INT_MAX)]
+"""An SQLite integer; a larger one goes the checked way, which refuses it naming the field."""
 STATUSES = frozenset({"open", "answered", "solved", "closed", "duplicate"})
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -47,12 +48,22 @@ def req(data: dict[str, Any], key: str, prefix: str = "") -> Any:
     return data[key]
 
 
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+"""The integers SQLite stores: a larger number would stop the whole write, not just its item."""
+
+
+def fits(value: int) -> bool:
+    return INT_MIN <= value <= INT_MAX
+
+
 def int_(data: dict[str, Any], key: str, prefix: str = "", default: int | None = None) -> int:
     value = data.get(key, default)
     if value is None and default is not None:
         return default
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise BadField(prefix + key, f"expected a number, got {value!r:.60}", value)
+    if (isinstance(value, float) and not math.isfinite(value)) or not fits(int(value)):
+        raise BadField(prefix + key, f"number out of range: {value!r:.60}", value)
     return int(value)
 
 

@@ -114,8 +114,8 @@ def push_source(
     try:
         items = cache.query(
             "SELECT id FROM outbox WHERE source_id = ? AND state IN ('sending', 'pending') "
-            "ORDER BY id LIMIT ?",
-            (row.id, limit or -1),
+            "ORDER BY id" + (" LIMIT ?" if limit else ""),
+            (row.id, limit) if limit else (row.id,),
         )
         for index, listed in enumerate(items):
             claim = outbox.claim(cache, listed["id"], owner)

@@ -17,7 +17,14 @@ from console.safe_text import clip, printable
 
 
 def open_desk(args: argparse.Namespace, *, create: bool = False) -> Desk:
-    """The Desk for a command: the cache, the config and who is acting (--as is an override)."""
+    """The Desk for a command: the cache, the config and who is acting (--as is an override).
+    A team database (args.team_url, set by console/cli/team_cmd.py for the commands that run
+    on it) is opened as the database role the URL logs in as."""
+    team_url = getattr(args, "team_url", None)
+    if team_url:
+        return Desk.open_team(
+            team_url, config_path=args.config, actor=getattr(args, "as_user", None)
+        )
     return Desk.open(
         args.db, config_path=args.config, create=create, actor=getattr(args, "as_user", None)
     )

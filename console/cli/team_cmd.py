@@ -19,7 +19,7 @@ from console.team import audit as team_audit
 from console.team import schema
 from console.team.connect import TeamStoreError, connect, explain
 from console.team.copy import SKIPPED, migrate_to
-from console.team.location import is_team_url, redact, refuse, team_url
+from console.team.location import STORE_COMMANDS, is_team_url, redact, refuse, team_url
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -39,6 +39,9 @@ def route_team_store(args: argparse.Namespace, raw_db: str | None, handler: Hand
     if name in ("audit verify", "audit head"):
         args.team_url = url
         return cmd_team_audit_verify if name == "audit verify" else cmd_team_audit_head
+    if name in STORE_COMMANDS:  # the same command, on the team database (console.storage)
+        args.team_url = url
+        return handler
     if name in ("migrate-to", "team-install", "team"):
         raise PeerdeskError(
             f"`peerdesk {name}` takes the team database as its argument (`team push`: --to); "

@@ -19,7 +19,6 @@ candidates were computed is refused with InvalidDecision that says so: never a w
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from console import decisions
@@ -28,14 +27,15 @@ from console.db import Cache
 from console.errors import InvalidDecision, NotFound
 from console.identity import Identity
 from console.models import DecisionResult
+from console.storage import Connection, Row
 from console.urgency import in_queue
 
 CONFIRM, REJECT, MERGE = "dupe_confirm", "dupe_reject", "dupe_merge"
 MANUAL = "manual"
 
 
-def _thread(conn: sqlite3.Connection, thread_id: int, what: str) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute(
+def _thread(conn: Connection, thread_id: int, what: str) -> Row:
+    row: Row | None = conn.execute(
         "SELECT id, remote_id, status, duplicate_of, flag_count, report_count, "
         "remote_updated_at FROM threads WHERE id = ?",
         (thread_id,),
@@ -55,8 +55,8 @@ def _original_id(params: dict[str, Any]) -> int:
         raise InvalidDecision("A duplicate decision needs the original thread's id") from None
 
 
-def _link(conn: sqlite3.Connection, thread_id: int, original_id: int) -> sqlite3.Row | None:
-    row: sqlite3.Row | None = conn.execute(
+def _link(conn: Connection, thread_id: int, original_id: int) -> Row | None:
+    row: Row | None = conn.execute(
         "SELECT id, decision, created_at, score FROM duplicate_links "
         "WHERE thread_id = ? AND original_id = ?",
         (thread_id, original_id),
@@ -64,9 +64,7 @@ def _link(conn: sqlite3.Connection, thread_id: int, original_id: int) -> sqlite3
     return row
 
 
-def _check_pair(
-    conn: sqlite3.Connection, thread_id: int, original_id: int
-) -> tuple[sqlite3.Row, sqlite3.Row, sqlite3.Row | None]:
+def _check_pair(conn: Connection, thread_id: int, original_id: int) -> tuple[Row, Row, Row | None]:
     if thread_id == original_id:
         raise InvalidDecision("A thread cannot be a duplicate of itself")
     thread = _thread(conn, thread_id, "duplicate")
@@ -97,12 +95,12 @@ def _check_pair(
 
 
 def _set_link(
-    conn: sqlite3.Connection,
+    conn: Connection,
     thread_id: int,
     original_id: int,
     decision: str,
     actor: str,
-    link: sqlite3.Row | None,
+    link: Row | None,
 ) -> None:
     if link is None:
         conn.execute(
@@ -126,9 +124,7 @@ def _set_link(
         )
 
 
-def _set_thread(
-    conn: sqlite3.Connection, thread: sqlite3.Row, status: str, duplicate_of: int | None
-) -> None:
+def _set_thread(conn: Connection, thread: Row, status: str, duplicate_of: int | None) -> None:
     conn.execute(
         "UPDATE threads SET status = ?, duplicate_of = ?, in_queue = ? WHERE id = ?",
         (
@@ -140,7 +136,7 @@ def _set_thread(
     )
 
 
-def _payload(thread: sqlite3.Row, original: sqlite3.Row) -> dict[str, Any]:
+def _payload(thread: Row, original: Row) -> dict[str, Any]:
     return {
         "thread_id": thread["id"],
         "original_id": original["id"],
@@ -151,7 +147,7 @@ def _payload(thread: sqlite3.Row, original: sqlite3.Row) -> dict[str, Any]:
 
 
 def _close_as_duplicate(
-    conn: sqlite3.Connection, thread_id: int, params: dict[str, Any], decision: str
+    conn: Connection, thread_id: int, params: dict[str, Any], decision: str
 ) -> decisions.Change:
     original_id = _original_id(params)
     thread, original, link = _check_pair(conn, thread_id, original_id)
@@ -177,7 +173,7 @@ def _close_as_duplicate(
     )
 
 
-def _merge_answers(conn: sqlite3.Connection, thread_id: int, original_id: int) -> list[int]:
+def _merge_answers(conn: Connection, thread_id: int, original_id: int) -> list[int]:
     rows = conn.execute(
         "SELECT p.id FROM posts p JOIN threads t ON t.id = p.thread_id WHERE p.thread_id = ? "
         "AND p.position > 0 AND p.hidden = 0 AND (p.score >= 0 OR p.id = t.accepted_post_id) "
@@ -192,19 +188,15 @@ def _merge_answers(conn: sqlite3.Connection, thread_id: int, original_id: int) -
     return ids
 
 
-def _apply_confirm(
-    conn: sqlite3.Connection, thread_id: int, params: dict[str, Any]
-) -> decisions.Change:
+def _apply_confirm(conn: Connection, thread_id: int, params: dict[str, Any]) -> decisions.Change:
     return _close_as_duplicate(conn, thread_id, params, "confirmed")
 
 
-def _apply_merge(
-    conn: sqlite3.Connection, thread_id: int, params: dict[str, Any]
-) -> decisions.Change:
+def _apply_merge(conn: Connection, thread_id: int, params: dict[str, Any]) -> decisions.Change:
     return _close_as_duplicate(conn, thread_id, params, "merged")
 
 
-def _revert_close(conn: sqlite3.Connection, recorded: dict[str, Any]) -> decisions.Change:
+def _revert_close(conn: Connection, recorded: dict[str, Any]) -> decisions.Change:
     thread_id = int(recorded["target_id"])
     before, after = recorded["before"], recorded["after"]
     original_id = int(before["original_id"])
@@ -242,9 +234,7 @@ def _revert_close(conn: sqlite3.Connection, recorded: dict[str, Any]) -> decisio
     )
 
 
-def _apply_reject(
-    conn: sqlite3.Connection, thread_id: int, params: dict[str, Any]
-) -> decisions.Change:
+def _apply_reject(conn: Connection, thread_id: int, params: dict[str, Any]) -> decisions.Change:
     original_id = _original_id(params)
     _thread(conn, thread_id, "duplicate")
     _thread(conn, original_id, "original")
@@ -266,7 +256,7 @@ def _apply_reject(
     )
 
 
-def _revert_reject(conn: sqlite3.Connection, recorded: dict[str, Any]) -> decisions.Change:
+def _revert_reject(conn: Connection, recorded: dict[str, Any]) -> decisions.Change:
     thread_id = int(recorded["target_id"])
     original_id = int(recorded["before"]["original_id"])
     link = _link(conn, thread_id, original_id)

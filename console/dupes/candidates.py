@@ -24,7 +24,6 @@ whole cache.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -33,11 +32,12 @@ from dataclasses import dataclass, field
 
 from console.clock import now_iso
 from console.db import Cache
-from console.dupes import embed, fusion, language, vectors
-from console.dupes.scorer import STOP_WORDS, Analyzed, Doc, Idf, analyze, score, tokens
+from console.dupes import analysis, embed, fusion, language, vectors
+from console.dupes.scorer import STOP_WORDS, Analyzed, Doc, Idf, analyze, chars, score, tokens
 from console.dupes.thresholds import PROPOSE as PROPOSE  # re-exported: used here and by others
 from console.dupes.thresholds import STRONG_SCORE as STRONG_SCORE
 from console.errors import NotFound
+from console.storage import Connection, Row
 
 METHOD = "hybrid"  # FTS5 + embedding recall, fused rerank, calibrated probability
 LEXICAL_METHOD = "fts5+rerank"  # the same without the model
@@ -85,6 +85,7 @@ class Timing:
     recalled: int = 0
     semantic_ms: float = 0.0
     semantic_added: int = 0
+    from_text: int = 0  # recalled candidates with no stored analysis (analysed from their text)
 
 
 class VocabStats:
@@ -96,7 +97,7 @@ class VocabStats:
     a quarter since (`refresh_terms`), and by `rebuild_index`.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
         conn.execute(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {VOCAB} USING fts5vocab(main, thread_fts, row)"
@@ -229,7 +230,7 @@ def _query_terms(title: str, body: str, stats: VocabStats) -> list[str]:
     return chosen
 
 
-def _thread_doc(cache: Cache, thread_id: int) -> tuple[sqlite3.Row, Doc] | None:
+def _thread_doc(cache: Cache, thread_id: int) -> tuple[Row, Doc] | None:
     row = cache.one(
         "SELECT t.id, t.source_id, t.title, t.status, t.created_at, t.tags, t.duplicate_of, "
         "t.accepted_post_id, coalesce(f.body, '') AS body FROM threads t "
@@ -241,19 +242,29 @@ def _thread_doc(cache: Cache, thread_id: int) -> tuple[sqlite3.Row, Doc] | None:
     return row, Doc(row["title"], row["body"], _tags(row["tags"]), _solved(row))
 
 
+_TAGS: dict[str, tuple[str, ...]] = {}  # parsed tag lists (a forum reuses a few thousand)
+
+
 def _tags(raw: str | None) -> tuple[str, ...]:
+    found = _TAGS.get(raw or "[]")
+    if found is not None:
+        return found
     try:
         value = json.loads(raw or "[]")
     except ValueError:
-        return ()
-    return tuple(str(t) for t in value) if isinstance(value, list) else ()
+        value = None
+    found = tuple(str(t) for t in value) if isinstance(value, list) else ()
+    if len(_TAGS) >= 4_096:
+        _TAGS.clear()
+    _TAGS[raw or "[]"] = found
+    return found
 
 
-def _solved(row: sqlite3.Row) -> bool:
+def _solved(row: Row) -> bool:
     return row["status"] == "solved" or row["accepted_post_id"] is not None
 
 
-def _pool_row_ok(r: sqlite3.Row, row: sqlite3.Row, thread_id: int, any_source: bool) -> bool:
+def _pool_row_ok(r: Row, row: Row, thread_id: int, any_source: bool) -> bool:
     """Can `r` be the original of `row`: older, not a duplicate itself, same source (unless
     asked), and not an unsolved original for a solved or closed new thread."""
     if r["duplicate_of"] is not None or r["status"] == "duplicate":
@@ -308,9 +319,15 @@ def _analysed(thread_id: int, doc: Doc) -> Analyzed:
     return found
 
 
-def _pair(row: sqlite3.Row, body: str) -> tuple[int, Analyzed]:
+def _pair(row: Row, body: str) -> tuple[int, Analyzed]:
     doc = Doc(row["title"], body, _tags(row["tags"]), _solved(row))
     return int(row["id"]), _analysed(int(row["id"]), doc)
+
+
+def _stored_pair(row: sqlite3.Row, blob: bytes) -> tuple[int, Analyzed]:
+    """A candidate from its stored analysis (`console.dupes.analysis`): no text is read."""
+    doc = Doc(row["title"], "", _tags(row["tags"]), _solved(row))
+    return int(row["id"]), analysis.decode(blob, doc, complete=False)
 
 
 def forget_analysed() -> None:
@@ -339,8 +356,12 @@ def scored_pool(
     any_source: bool = False,
     any_language: bool = False,
     semantic: bool = True,
+    fresh: dict[int, Analyzed] | None = None,
 ) -> list[PoolItem]:
-    """The thread's recalled pool with its signals (in recall order)."""
+    """The thread's recalled pool with its signals (in recall order).
+
+    `fresh`, if given, receives the analyses made from text here (the thread's own, and those
+    of recalled candidates with none stored) for the caller to store."""
     timing = timing or Timing()
     if stats is None:
         refresh_terms(cache)
@@ -417,15 +438,25 @@ def scored_pool(
         pool_ids = [
             p for p in pool_ids if language.compatible(lang, pool_vectors.get(p, (None, ""))[1])
         ]
-    bodies = _bodies(cache, pool_ids)  # a thread missing from the word index is not compared
-    pool = [rows[h] for h in pool_ids if h in bodies]
+    stored = analysis.load(cache, pool_ids)
+    # the text of candidates without a stored analysis (a thread missing from the word index
+    # has neither, and is not compared)
+    bodies = _bodies(cache, [p for p in pool_ids if p not in stored])
+    pool = [rows[h] for h in pool_ids if h in stored or h in bodies]
     timing.recalled = len(pool)
     now = time.perf_counter()
     timing.fetch_ms, mark = (now - mark) * 1000, now
     if not pool:
         return []
     query = analyze(doc)
-    analysed = [_pair(o, bodies[o["id"]]) for o in pool]
+    analysed = [
+        _stored_pair(o, stored[o["id"]]) if o["id"] in stored else _pair(o, bodies[o["id"]])
+        for o in pool
+    ]
+    timing.from_text = sum(1 for o in pool if o["id"] not in stored)
+    if fresh is not None:
+        fresh[thread_id] = query
+        fresh.update(pair for pair in analysed if pair[0] not in stored)
     # The scorer looks up df only for the new thread's word forms (BM25) and the candidates'
     # title words (title similarity): fetch just those, in one pass.
     raw_terms = {form for forms in query.forms.values() for form in forms}
@@ -434,7 +465,11 @@ def scored_pool(
         raw_terms.update(cand.raw[t] for t in cand.title_terms)
     stats.prefetch(raw_terms)
     idf = Idf(stats)
-    scored = [(original_id, score(query, cand, idf)) for original_id, cand in analysed]
+    similar = chars(query, [cand for _, cand in analysed])  # the whole pool in one numpy pass
+    scored = [
+        (original_id, score(query, cand, idf, sim))
+        for (original_id, cand), sim in zip(analysed, similar, strict=True)
+    ]
     lexical = [s.score for _, s in scored]
     cosines: list[float] | None = None
     if own is not None:
@@ -465,6 +500,7 @@ def find_candidates(
     any_source: bool = False,
     any_language: bool = False,
     semantic: bool = True,
+    fresh: dict[int, Analyzed] | None = None,
 ) -> list[tuple[int, float, str]]:
     """Likely originals of one thread: [(original id, probability, explanation)], best first.
 
@@ -477,6 +513,7 @@ def find_candidates(
         any_source=any_source,
         any_language=any_language,
         semantic=semantic,
+        fresh=fresh,
     )
     results = [
         (i.original_id, round(fusion.probability(i.lexical, i.cosine, i.fused), 4), i.explanation)
@@ -487,7 +524,7 @@ def find_candidates(
 
 
 def _store(
-    conn: sqlite3.Connection, thread_id: int, results: list[tuple[int, float, str]], method: str
+    conn: Connection, thread_id: int, results: list[tuple[int, float, str]], method: str
 ) -> int:
     """Replace the thread's pending candidates with `results` (decided pairs stay as they are)."""
     decided = {
@@ -551,10 +588,16 @@ def update_candidates(cache: Cache, thread_ids: Iterable[int], *, semantic: bool
                 list(chunk),
             )
         ]
+        fresh: dict[int, Analyzed] = {}
         computed = [
-            (tid, find_candidates(cache, tid, stats=stats, semantic=semantic)) for tid in live
+            (tid, find_candidates(cache, tid, stats=stats, semantic=semantic, fresh=fresh))
+            for tid in live
         ]
+        # analyses made from text here are kept (the threads' own, and candidates that had
+        # none), so the next search reads them instead of analysing the texts again
+        have = analysis.stored_ids(cache, sorted(fresh))
         with cache.transaction() as conn:
+            analysis.store(conn, {t: a for t, a in fresh.items() if t not in have})
             for tid, results in computed:
                 stored += _store(conn, tid, results, method)
     return stored
@@ -593,6 +636,7 @@ def rebuild_index(cache: Cache) -> int:
             "ORDER BY t.id"
         )
         conn.execute("INSERT INTO thread_fts (thread_fts) VALUES ('optimize')")
+        conn.execute("DELETE FROM thread_analysis")  # redone from the new index (`backfill`)
         row = conn.execute("SELECT count(*) FROM threads").fetchone()
         refresh_terms(cache, force=True)
     return int(row[0])

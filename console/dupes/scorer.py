@@ -33,12 +33,16 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from functools import cache
+from typing import TYPE_CHECKING, Protocol
 
 import snowballstemmer
 from rapidfuzz import fuzz
+
+if TYPE_CHECKING:  # numpy is imported on first use: the console starts without it
+    import numpy as np
 
 MAX_CHARS = 6_000  # of title + body analysed; the rest of a huge post adds little and costs time
 
@@ -120,6 +124,53 @@ class Doc:
     solved: bool = False
 
 
+PAD = "\x00"  # pads the 3-character n-gram of a one-letter word (never in a word)
+
+
+@cache
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    """The multipliers of the n-gram hash, and 1 + ln(c) for counts 0..255 (as `sublinear`)."""
+    import numpy as np
+
+    hashing = np.array(
+        [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 1], dtype=np.uint64
+    )
+    return hashing, np.array([0.0] + [1.0 + math.log(c) for c in range(1, 256)])
+
+
+def gram_codes(grams: str) -> np.ndarray:
+    """One 64-bit code per n-gram of `grams` (GRAM characters each): its code points, 16 bits
+    each, so the code IS the n-gram for every character of the Basic Multilingual Plane; an
+    n-gram with a character beyond it (emoji, rare scripts) gets a multiplicative hash of its
+    code points instead (a clash with another n-gram's code is a 1 in 2**64 chance)."""
+    import numpy as np
+
+    if not grams:
+        return np.zeros(0, dtype=np.uint64)
+    packed = grams.encode("utf-16-be")
+    if len(packed) == 2 * len(grams):  # no character beyond the BMP: 16 bits each, in order
+        return np.frombuffer(packed, dtype=">u8").astype(np.uint64)
+    points = np.frombuffer(grams.encode("utf-32-le"), dtype=np.uint32).reshape(-1, GRAM)
+    wide = points.astype(np.uint64)
+    codes = (wide[:, 0] << 48) | (wide[:, 1] << 32) | (wide[:, 2] << 16) | wide[:, 3]
+    astral = (points > 0xFFFF).any(axis=1)
+    if astral.any():
+        with np.errstate(over="ignore"):
+            codes[astral] = (wide[astral] * _tables()[0]).sum(axis=1, dtype=np.uint64)
+    return codes
+
+
+def gram_weights(counts: Sequence[int]) -> np.ndarray:
+    """The sub-linear weight (1 + ln count) of each n-gram count."""
+    import numpy as np
+
+    found = np.asarray(counts, dtype=np.int64)
+    if not len(found) or found.max() < 256:
+        result: np.ndarray = _tables()[1][found]
+        return result
+    return np.array([sublinear(c) for c in counts], dtype=np.float64)
+
+
 @dataclass(frozen=True)
 class Analyzed:
     """A Doc cut into the pieces the signals compare. Build once with `analyze`, reuse freely."""
@@ -129,7 +180,7 @@ class Analyzed:
     body_terms: Counter[str]
     raw: dict[str, str]  # stem -> one raw token it came from (for df look-ups)
     title_norm: str
-    grams: dict[str, float]  # character n-gram -> sub-linear weight
+    grams: str  # its distinct character n-grams, each padded to GRAM characters, first seen first
     details: dict[str, frozenset[str]] = field(default_factory=dict)
     memo: dict[int, tuple[dict[str, float], dict[str, float]]] = field(
         default_factory=dict, compare=False, repr=False
@@ -137,7 +188,15 @@ class Analyzed:
     terms: Counter[str] = field(default_factory=Counter)  # stem -> count in title + body
     forms: dict[str, tuple[str, ...]] = field(default_factory=dict)  # stem -> its raw tokens
     length: int = 0  # words counted in `terms`
-    grams_norm: float = 0.0  # Euclidean norm of `grams`
+    grams_norm: float = 0.0  # Euclidean norm of the n-grams' weights
+    gram_counts: tuple[int, ...] = ()  # times each n-gram of `grams` is seen (title ones twice)
+    # computed from `grams` and `gram_counts`, the same way for `analyze` and a stored analysis
+    gram_codes: np.ndarray = field(init=False, compare=False, repr=False)
+    gram_weights: np.ndarray = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "gram_codes", gram_codes(self.grams))
+        object.__setattr__(self, "gram_weights", gram_weights(self.gram_counts))
 
 
 @dataclass(frozen=True)
@@ -216,7 +275,8 @@ def _terms(
 _LOG1 = [0.0] + [1.0 + math.log(c) for c in range(1, 256)]
 
 
-def _sublinear(count: int) -> float:
+def sublinear(count: int) -> float:
+    """1 + ln(count): the weight of a term or n-gram seen `count` times."""
     return _LOG1[count] if count < 256 else 1.0 + math.log(count)
 
 
@@ -239,7 +299,8 @@ def analyze(doc: Doc) -> Analyzed:
     body_terms = _terms(body, raw, forms, grams, 1)
     norm = " ".join(stem(t) for t in tokens(_MARKUP.sub(" ", title)) if t not in STOP_WORDS)
     log1 = _LOG1
-    weights = {g: log1[c] if c < 256 else _sublinear(c) for g, c in Counter(grams).items()}
+    counted = Counter(grams)
+    counts = tuple(counted.values())
     terms = title_terms + body_terms
     return Analyzed(
         doc,
@@ -247,12 +308,15 @@ def analyze(doc: Doc) -> Analyzed:
         body_terms,
         raw,
         norm,
-        weights,
+        "".join(g if len(g) == GRAM else g.ljust(GRAM, PAD) for g in counted),
         _details(title + "\n" + body),
         terms=terms,
         forms={t: tuple(sorted(f)) for t, f in forms.items()},
         length=sum(terms.values()),
-        grams_norm=math.sqrt(sum(w * w for w in weights.values())),
+        grams_norm=math.sqrt(
+            sum(w * w for w in (log1[c] if c < 256 else sublinear(c) for c in counts))
+        ),
+        gram_counts=counts,
     )
 
 
@@ -274,7 +338,7 @@ class Idf:
 
 
 def _weights(terms: Counter[str], raw: dict[str, str], idf: Idf) -> dict[str, float]:
-    return {t: _sublinear(c) * idf(raw[t]) for t, c in terms.items()}
+    return {t: sublinear(c) * idf(raw[t]) for t, c in terms.items()}
 
 
 def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
@@ -328,21 +392,44 @@ def _bm25(query: Analyzed, query_idf: Mapping[str, float], cand: Analyzed) -> fl
     return min(1.0, found / itself) if itself > 0.0 else 0.0
 
 
-def _chars(a: Analyzed, b: Analyzed) -> float:
-    if not a.grams_norm or not b.grams_norm:
-        return 0.0
-    small, large = (a.grams, b.grams) if len(a.grams) <= len(b.grams) else (b.grams, a.grams)
-    dot = sum(w * large[g] for g, w in small.items() if g in large)
-    return dot / (a.grams_norm * b.grams_norm) if dot else 0.0
+def chars(query: Analyzed, candidates: Sequence[Analyzed]) -> list[float]:
+    """Cosine of character n-gram weights between the query and each candidate, for a whole
+    pool at once (numpy). Each candidate's dot product is summed in its own n-gram order,
+    whatever else is in the pool, so one candidate alone gets exactly the same value."""
+    import numpy as np
+
+    found = [0.0] * len(candidates)
+    if not query.grams_norm or not candidates:
+        return found
+    order = np.argsort(query.gram_codes, kind="stable")
+    mine, my_weights = query.gram_codes[order], query.gram_weights[order]
+    codes = np.concatenate([c.gram_codes for c in candidates])
+    if not len(codes) or not len(mine):
+        return found
+    weights = np.concatenate([c.gram_weights for c in candidates])
+    owner = np.repeat(np.arange(len(candidates)), [len(c.gram_codes) for c in candidates])
+    at = np.minimum(np.searchsorted(mine, codes), len(mine) - 1)
+    hit = mine[at] == codes
+    dots = np.bincount(
+        owner[hit], weights=weights[hit] * my_weights[at[hit]], minlength=len(candidates)
+    )
+    for i, cand in enumerate(candidates):
+        dot = float(dots[i])
+        if dot and cand.grams_norm:
+            found[i] = dot / (query.grams_norm * cand.grams_norm)
+    return found
 
 
-def score(new: Analyzed, candidate: Analyzed, stats: TermStats | Idf) -> Scored:
-    """How likely `candidate` is the original that `new` duplicates."""
+def score(
+    new: Analyzed, candidate: Analyzed, stats: TermStats | Idf, char_cosine: float | None = None
+) -> Scored:
+    """How likely `candidate` is the original that `new` duplicates. `char_cosine`: its
+    `chars` value if already computed with the rest of its pool."""
     idf = stats if isinstance(stats, Idf) else Idf(stats)
     query_idf = _query_idf(new, idf)
     bm25 = _bm25(new, query_idf, candidate)
     title = _cosine(_title_vector(new, idf), _title_vector(candidate, idf))
-    chars = _chars(new, candidate)
+    char_sim = chars(new, [candidate])[0] if char_cosine is None else char_cosine
     fuzzy = (
         fuzz.token_sort_ratio(new.title_norm, candidate.title_norm) / 100.0
         if new.title_norm and candidate.title_norm and title < 1.0
@@ -362,7 +449,7 @@ def score(new: Analyzed, candidate: Analyzed, stats: TermStats | Idf) -> Scored:
     signals = {
         "bm25": bm25,
         "title": title,
-        "chars": chars,
+        "chars": char_sim,
         "fuzzy": fuzzy,
         "details": float(min(2, len(detail_kinds))),
         "tags": tags,
@@ -370,7 +457,7 @@ def score(new: Analyzed, candidate: Analyzed, stats: TermStats | Idf) -> Scored:
     }
     value = (
         W_BM25 * bm25
-        + W_CHARS * chars
+        + W_CHARS * char_sim
         + W_DETAIL * signals["details"]
         + W_TAGS * tags
         + W_SOLVED * signals["solved"]
@@ -379,8 +466,8 @@ def score(new: Analyzed, candidate: Analyzed, stats: TermStats | Idf) -> Scored:
     # (they say what is asked), one-letter fragments ("e" of "E-4012") never.
     cand_terms, cand_title = candidate.terms, candidate.title_terms
     new_title = new.title_terms
-    shared = sorted(
-        (t for t in new.terms if t in cand_terms and len(t) > 1),
+    shared = sorted(  # a total order (ties by the word): the set's order cannot show through
+        (t for t in new.terms.keys() & cand_terms.keys() if len(t) > 1),
         key=lambda t: (-query_idf[t] * (2 if t in new_title and t in cand_title else 1), t),
     )
     shared_raw = tuple(new.raw[t] for t in shared[:5])
@@ -413,6 +500,11 @@ def rank(new: Doc, candidates: Mapping[str, Doc], stats: TermStats) -> list[tupl
     """Candidates best first; ties keep the given order."""
     idf = Idf(stats)
     query = analyze(new)
-    scored = [(key, score(query, analyze(doc), idf)) for key, doc in candidates.items()]
+    analysed = [analyze(doc) for doc in candidates.values()]
+    similar = chars(query, analysed)
+    scored = [
+        (key, score(query, cand, idf, sim))
+        for key, cand, sim in zip(candidates, analysed, similar, strict=True)
+    ]
     order = {key: i for i, key in enumerate(candidates)}
     return sorted(scored, key=lambda item: (-item[1].score, order[item[0]]))

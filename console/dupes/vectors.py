@@ -12,13 +12,13 @@ Everything here is a no-op when the model is unavailable (`embed.load_encoder()`
 
 from __future__ import annotations
 
-import sqlite3
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 
 from console.db import Cache
 from console.dupes import ann, embed, language
 from console.dupes.embed import Int8Matrix
+from console.storage import Row
 
 CHUNK = 256  # threads embedded per write transaction
 
@@ -27,7 +27,7 @@ def _crc(text: str) -> int:
     return zlib.crc32(text.encode("utf-8", "replace"))
 
 
-def _texts(cache: Cache, ids: Sequence[int]) -> list[sqlite3.Row]:
+def _texts(cache: Cache, ids: Sequence[int]) -> list[Row]:
     marks = ",".join("?" * len(ids))
     return cache.query(
         "SELECT t.id, t.source_id, t.created_at, t.title, coalesce(f.body, '') AS body "

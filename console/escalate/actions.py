@@ -17,7 +17,6 @@ ticket system's source, a reply or an unhide to the community's.
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from console import decisions
@@ -27,6 +26,7 @@ from console.errors import InvalidDecision, NotFound
 from console.escalate.engine import HIDE_REASON, OPEN_STATES
 from console.models import Role
 from console.roles import ACTION_ROLES
+from console.storage import Connection, Row
 
 MODERATION = frozenset({Role.MODERATOR, Role.ADMIN})
 
@@ -57,8 +57,8 @@ FIELDS = (
 )
 
 
-def escalation_row(conn: sqlite3.Connection, escalation_id: int) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute(
+def escalation_row(conn: Connection, escalation_id: int) -> Row:
+    row: Row | None = conn.execute(
         "SELECT e.*, t.title, t.url AS thread_url, t.source_id AS community_source, "
         "m.username AS asker FROM escalations e JOIN threads t ON t.id = e.thread_id "
         "LEFT JOIN members m ON m.id = t.author_id WHERE e.id = ?",
@@ -69,12 +69,12 @@ def escalation_row(conn: sqlite3.Connection, escalation_id: int) -> sqlite3.Row:
     return row
 
 
-def thread_of_escalation(conn: sqlite3.Connection, escalation_id: int) -> int:
+def thread_of_escalation(conn: Connection, escalation_id: int) -> int:
     return int(escalation_row(conn, escalation_id)["thread_id"])
 
 
 def history(
-    conn: sqlite3.Connection,
+    conn: Connection,
     escalation_id: int,
     actor: str,
     event: str,
@@ -92,11 +92,11 @@ def history(
     return bool(cursor.rowcount)
 
 
-def _snapshot(row: sqlite3.Row) -> dict[str, Any]:
+def _snapshot(row: Row) -> dict[str, Any]:
     return {key: row[key] for key in FIELDS}
 
 
-def _update(conn: sqlite3.Connection, escalation_id: int, values: dict[str, Any]) -> None:
+def _update(conn: Connection, escalation_id: int, values: dict[str, Any]) -> None:
     sets = ", ".join(f"{k} = ?" for k in values)
     conn.execute(
         f"UPDATE escalations SET {sets}, updated_at = ? WHERE id = ?",
@@ -105,7 +105,7 @@ def _update(conn: sqlite3.Connection, escalation_id: int, values: dict[str, Any]
 
 
 def _change(
-    row: sqlite3.Row,
+    row: Row,
     after: dict[str, Any],
     verb: str,
     *,
@@ -127,14 +127,14 @@ def _change(
     )
 
 
-def _require_open(row: sqlite3.Row, verb: str) -> None:
+def _require_open(row: Row, verb: str) -> None:
     if row["state"] not in OPEN_STATES:
         raise InvalidDecision(
             f"Escalation {row['id']} is {row['state']}; reopen it before you {verb} it"
         )
 
 
-def _acknowledge(conn: sqlite3.Connection, escalation_id: int, params: dict[str, Any]) -> Change:
+def _acknowledge(conn: Connection, escalation_id: int, params: dict[str, Any]) -> Change:
     row = escalation_row(conn, escalation_id)
     if row["state"] != "new":
         raise InvalidDecision(f"Escalation {escalation_id} is already {row['state']}")
@@ -150,7 +150,7 @@ def _acknowledge(conn: sqlite3.Connection, escalation_id: int, params: dict[str,
     return _change(row, after, "acknowledge")
 
 
-def _assign(conn: sqlite3.Connection, escalation_id: int, params: dict[str, Any]) -> Change:
+def _assign(conn: Connection, escalation_id: int, params: dict[str, Any]) -> Change:
     row = escalation_row(conn, escalation_id)
     _require_open(row, "assign")
     actor = str(params["actor"])
@@ -165,7 +165,7 @@ def _assign(conn: sqlite3.Connection, escalation_id: int, params: dict[str, Any]
     return _change(row, after, "assign")
 
 
-def ticket_payload(row: sqlite3.Row, actor: str) -> dict[str, Any]:
+def ticket_payload(row: Row, actor: str) -> dict[str, Any]:
     """What the ticket system is told: built once, at the decision, and kept in the outbox."""
     link = row["thread_url"] or f"(thread {row['thread_id']} in peerdesk)"
     body = "\n".join(
@@ -199,7 +199,7 @@ def ticket_payload(row: sqlite3.Row, actor: str) -> dict[str, Any]:
     }
 
 
-def _send(conn: sqlite3.Connection, escalation_id: int, params: dict[str, Any]) -> Change:
+def _send(conn: Connection, escalation_id: int, params: dict[str, Any]) -> Change:
     row = escalation_row(conn, escalation_id)
     _require_open(row, "send")
     if row["state"] == "sent_to_support" or row["ticket_ref"]:
@@ -252,7 +252,7 @@ def _send(conn: sqlite3.Connection, escalation_id: int, params: dict[str, Any]) 
     )
 
 
-def _note(conn: sqlite3.Connection, escalation_id: int, params: dict[str, Any]) -> Change:
+def _note(conn: Connection, escalation_id: int, params: dict[str, Any]) -> Change:
     row = escalation_row(conn, escalation_id)
     body = str(params.get("body") or "").strip()
     if not body:
@@ -270,9 +270,7 @@ def _note(conn: sqlite3.Connection, escalation_id: int, params: dict[str, Any]) 
     )
 
 
-def _close(
-    conn: sqlite3.Connection, escalation_id: int, params: dict[str, Any], state: str
-) -> Change:
+def _close(conn: Connection, escalation_id: int, params: dict[str, Any], state: str) -> Change:
     row = escalation_row(conn, escalation_id)
     verb = "resolve" if state == "resolved" else "dismiss"
     _require_open(row, verb)
@@ -312,15 +310,15 @@ def _close(
     return _change(row, after, verb)
 
 
-def _resolve(conn: sqlite3.Connection, escalation_id: int, params: dict[str, Any]) -> Change:
+def _resolve(conn: Connection, escalation_id: int, params: dict[str, Any]) -> Change:
     return _close(conn, escalation_id, params, "resolved")
 
 
-def _dismiss(conn: sqlite3.Connection, escalation_id: int, params: dict[str, Any]) -> Change:
+def _dismiss(conn: Connection, escalation_id: int, params: dict[str, Any]) -> Change:
     return _close(conn, escalation_id, params, "dismissed")
 
 
-def _reopen(conn: sqlite3.Connection, escalation_id: int, params: dict[str, Any]) -> Change:
+def _reopen(conn: Connection, escalation_id: int, params: dict[str, Any]) -> Change:
     row = escalation_row(conn, escalation_id)
     if row["state"] in OPEN_STATES:
         raise InvalidDecision(f"Escalation {escalation_id} is open ({row['state']})")
@@ -331,7 +329,7 @@ def _reopen(conn: sqlite3.Connection, escalation_id: int, params: dict[str, Any]
     return _change(row, after, "reopen")
 
 
-def _revert(conn: sqlite3.Connection, recorded: dict[str, Any]) -> Change:
+def _revert(conn: Connection, recorded: dict[str, Any]) -> Change:
     escalation_id = int(recorded["target_id"])
     row = escalation_row(conn, escalation_id)
     after, before = recorded["after"], recorded["before"]

@@ -12,7 +12,6 @@ history the demo starts with, not decisions taken in it.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from random import Random
@@ -23,6 +22,7 @@ from console.escalate import engine
 from console.escalate.detect import PostMatcher
 from console.escalate.engine import HIDE_REASON, Finding
 from console.escalate.rules import example_rules
+from console.storage import Connection
 
 MODERATORS = ("alice", "dave", "priya", "sam")
 TICKET_SYSTEM = "kestrel-support"
@@ -67,7 +67,7 @@ def _findings(cache: Cache, at: datetime) -> list[Finding]:
 
 
 def _history(
-    conn: sqlite3.Connection,
+    conn: Connection,
     escalation_id: int,
     ts: datetime,
     actor: str,
@@ -157,7 +157,7 @@ def add_demo_escalations(
 
 
 def _story(
-    conn: sqlite3.Connection,
+    conn: Connection,
     rng: Random,
     escalation_id: int,
     f: Finding,
@@ -204,7 +204,7 @@ def _story(
 
 
 def _ticket(
-    conn: sqlite3.Connection,
+    conn: Connection,
     rng: Random,
     escalation_id: int,
     acked: datetime,

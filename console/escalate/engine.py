@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from console.escalate.detect import Hit, PostMatcher
 from console.escalate.rules import Rule, RuleSet
 from console.models import PostRecord, ThreadRecord
 from console.platforms import push_state
+from console.storage import Connection, Row
 
 SYSTEM_ACTOR = "peerdesk-rules"
 OPEN_STATES = ("new", "acknowledged", "sent_to_support", "waiting_on_customer")
@@ -97,7 +97,7 @@ def _post_finding(hit: Hit, thread_id: int, post_id: int, created_at: str, body:
 # ---------------------------------------------------------------------------- raising
 
 
-def insert_escalation(conn: sqlite3.Connection, f: Finding, detected_at: str) -> int | None:
+def insert_escalation(conn: Connection, f: Finding, detected_at: str) -> int | None:
     """The escalation row of one finding, its clocks running from when it was raised; its id,
     or None if the same rule already raised it on the same version of the same subject."""
     cursor = conn.execute(
@@ -106,7 +106,7 @@ def insert_escalation(conn: sqlite3.Connection, f: Finding, detected_at: str) ->
                state, raised_at, detected_at, acknowledge_due, resolve_due,
                hide_pending_review, zendesk_priority, ticket_tags, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (rule_id, subject, version) DO NOTHING""",
+           ON CONFLICT (rule_id, subject, version) DO NOTHING RETURNING id""",
         (
             f.rule.id,
             f.rule.name,
@@ -131,10 +131,11 @@ def insert_escalation(conn: sqlite3.Connection, f: Finding, detected_at: str) ->
             detected_at,
         ),
     )
-    return int(cursor.lastrowid or 0) if cursor.rowcount else None
+    row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
-def raise_findings(conn: sqlite3.Connection, findings: Sequence[Finding]) -> list[int]:
+def raise_findings(conn: Connection, findings: Sequence[Finding]) -> list[int]:
     """Store findings not raised before (inside the caller's transaction); returns new ids."""
     stamp = iso(now())
     new_ids: list[int] = []
@@ -154,7 +155,7 @@ def raise_findings(conn: sqlite3.Connection, findings: Sequence[Finding]) -> lis
     return new_ids
 
 
-def _hide_pending_review(conn: sqlite3.Connection, f: Finding) -> None:
+def _hide_pending_review(conn: Connection, f: Finding) -> None:
     """Hide a post with personal data until a moderator has looked (while its escalation is
     open); recorded like a moderator's hide: audit entry and outbox item for the platform."""
     row = conn.execute(
@@ -259,7 +260,7 @@ def on_ingest(
 
 
 def _locate(
-    conn: sqlite3.Connection, source_id: int, remote_ids: list[str]
+    conn: Connection, source_id: int, remote_ids: list[str]
 ) -> dict[str, tuple[int, int, bool]]:
     """{post remote id: (thread id, post id, written by the thread's asker)}"""
     found: dict[str, tuple[int, int, bool]] = {}
@@ -275,7 +276,7 @@ def _locate(
     return found
 
 
-def _thread_tags(conn: sqlite3.Connection, thread_ids: set[int]) -> dict[int, list[str]]:
+def _thread_tags(conn: Connection, thread_ids: set[int]) -> dict[int, list[str]]:
     ordered = sorted(thread_ids)
     tags: dict[int, list[str]] = {}
     for start in range(0, len(ordered), 500):
@@ -288,13 +289,13 @@ def _thread_tags(conn: sqlite3.Connection, thread_ids: set[int]) -> dict[int, li
 
 
 def follow_up_findings(
-    conn: sqlite3.Connection, rules: Sequence[Rule], thread_ids: Sequence[int]
+    conn: Connection, rules: Sequence[Rule], thread_ids: Sequence[int]
 ) -> list[Finding]:
     """Threads whose asker has posted `count` or more times in a row since anyone else did."""
     if not thread_ids or not rules:
         return []
     lowest = min(r.count for r in rules)
-    rows: list[sqlite3.Row] = []
+    rows: list[Row] = []
     for start in range(0, len(thread_ids), 500):
         chunk = list(thread_ids[start : start + 500])
         rows.extend(
@@ -306,7 +307,7 @@ def follow_up_findings(
                       AND p.position > 0 AND p.author_id = t.author_id
                       AND p.position > coalesce((SELECT max(q.position) FROM posts q
                             WHERE q.thread_id = t.id AND q.position > 0
-                              AND q.author_id IS NOT t.author_id), 0)
+                              AND q.author_id IS DISTINCT FROM t.author_id), 0)
                     GROUP BY t.id HAVING count(*) >= ?""",
                 (*chunk, lowest),
             ).fetchall()
@@ -347,7 +348,7 @@ def follow_up_findings(
 
 
 def unanswered_findings(
-    conn: sqlite3.Connection, rules: Sequence[Rule], at: datetime, ignore_minutes: int
+    conn: Connection, rules: Sequence[Rule], at: datetime, ignore_minutes: int
 ) -> list[Finding]:
     findings = []
     for rule in rules:
@@ -388,11 +389,11 @@ def unanswered_findings(
     return findings
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+def _columns(conn: Connection, table: str) -> set[str]:
     return {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
 
 
-def verification_findings(conn: sqlite3.Connection, rules: Sequence[Rule]) -> list[Finding]:
+def verification_findings(conn: Connection, rules: Sequence[Rule]) -> list[Finding]:
     """Answers verified and later rejected, when the verification feature's table exists.
 
     Two shapes are understood: a `verifications` row per decision (a 'rejected' row after a
@@ -445,7 +446,7 @@ def verification_findings(conn: sqlite3.Connection, rules: Sequence[Rule]) -> li
     return findings
 
 
-def clock_findings(conn: sqlite3.Connection, rules: RuleSet, at: datetime) -> list[Finding]:
+def clock_findings(conn: Connection, rules: RuleSet, at: datetime) -> list[Finding]:
     findings = unanswered_findings(
         conn,
         [r for r in rules.rules if r.kind == "unanswered"],

@@ -7,7 +7,6 @@ time to resolve. Open escalations are listed by the time left on their clock, br
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,6 +14,7 @@ from console.clock import iso, now, parse
 from console.db import Cache
 from console.errors import NotFound
 from console.escalate.engine import OPEN_STATES
+from console.storage import Row
 
 STATES = (*OPEN_STATES, "resolved", "dismissed")
 
@@ -93,7 +93,7 @@ def clock_text(seconds: int | None) -> str:
 _SELECT = "SELECT e.*, t.title FROM escalations e JOIN threads t ON t.id = e.thread_id "
 
 
-def _row(row: sqlite3.Row, at: datetime) -> EscalationRow:
+def _row(row: Row, at: datetime) -> EscalationRow:
     state = str(row["state"])
     due: str | None
     left: int | None

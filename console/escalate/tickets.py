@@ -11,13 +11,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 
 from console import audit
 from console.clock import now_iso
 from console.db import Cache
 from console.escalate.actions import history
+from console.storage import Connection
 
 STATE_OF_STATUS = {
     "new": "sent_to_support",
@@ -62,7 +62,7 @@ def link_created_tickets(cache: Cache) -> int:
     return len(rows)
 
 
-def link_ticket(conn: sqlite3.Connection, escalation_id: int, system: str, ref: str) -> None:
+def link_ticket(conn: Connection, escalation_id: int, system: str, ref: str) -> None:
     changed = conn.execute(
         "UPDATE escalations SET ticket_ref = ?, ticket_system = ?, ticket_status = "
         "coalesce(ticket_status, 'new'), updated_at = ? WHERE id = ? AND ticket_ref IS NULL",
@@ -72,7 +72,7 @@ def link_ticket(conn: sqlite3.Connection, escalation_id: int, system: str, ref: 
         history(conn, escalation_id, system, "ticket_created", None, None, f"ticket {ref}")
 
 
-def apply_ticket(conn: sqlite3.Connection, system: str, update: TicketUpdate) -> int:
+def apply_ticket(conn: Connection, system: str, update: TicketUpdate) -> int:
     """Apply one ticket's news to its escalations (inside the caller's transaction)."""
     rows = conn.execute(
         "SELECT id, state, ticket_status FROM escalations WHERE ticket_system = ? "

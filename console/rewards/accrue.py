@@ -12,7 +12,6 @@ is never looked at again.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 
 from console.clock import now_iso
@@ -21,6 +20,7 @@ from console.errors import InvalidDecision
 from console.rewards.events import SOURCES, Event, EventSource
 from console.rewards.ledger import Appender, Entry
 from console.rewards.schedule import Schedule
+from console.storage import Connection
 
 
 @dataclass
@@ -41,7 +41,7 @@ class AccrualReport:
 class _Caps:
     """Points already accrued per (member, day) and (member, thread): read once per member."""
 
-    def __init__(self, conn: sqlite3.Connection, schedule: Schedule) -> None:
+    def __init__(self, conn: Connection, schedule: Schedule) -> None:
         self.conn = conn
         self.schedule = schedule
         self.day: dict[int, dict[str, int]] = {}
@@ -76,7 +76,7 @@ class _Caps:
         return granted
 
 
-def banned_members(conn: sqlite3.Connection) -> set[int]:
+def banned_members(conn: Connection) -> set[int]:
     return {int(r[0]) for r in conn.execute("SELECT member_id FROM reward_bans")}
 
 
@@ -104,7 +104,7 @@ def accrue(
 
 
 def accrue_in(
-    conn: sqlite3.Connection,
+    conn: Connection,
     schedule: Schedule,
     report: AccrualReport,
     allow_mass_reversal: bool = False,
@@ -122,7 +122,7 @@ def accrue_in(
 
 
 def _accrue_source(
-    conn: sqlite3.Connection,
+    conn: Connection,
     appender: Appender,
     source: EventSource,
     schedule: Schedule,
@@ -235,7 +235,7 @@ def _accrue_source(
 
 
 def forfeit_for_ban(
-    conn: sqlite3.Connection, member_id: int, schedule: Schedule, reason: str
+    conn: Connection, member_id: int, schedule: Schedule, reason: str
 ) -> int | None:
     """A banned member's whole current balance is reversed in one entry (unique per member)."""
     row = conn.execute(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from console.clock import now_iso
 from console.errors import InvalidDecision
 from console.identity import Identity
@@ -11,10 +9,11 @@ from console.rewards import actions
 from console.rewards.accrue import forfeit_for_ban
 from console.rewards.schedule import Schedule
 from console.roles import require
+from console.storage import Connection
 
 
 def ban(
-    conn: sqlite3.Connection, who: Identity, schedule: Schedule, *, member_id: int, reason: str
+    conn: Connection, who: Identity, schedule: Schedule, *, member_id: int, reason: str
 ) -> int | None:
     """Ban `member_id` from rewards; returns the reversal entry's id (None: nothing to reverse)."""
     require(who, actions.BAN)

@@ -319,8 +319,8 @@ class _Planter:
         special = {m for m, _, _ in self.signals}
         with self.cache.transaction() as conn:
             conn.executemany(
-                "INSERT OR IGNORE INTO votes (source_id, post_id, voter_id, created_at) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT INTO votes (source_id, post_id, voter_id, created_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 organic + [(self.source, p, v, at) for p, v, at in self.votes],
             )
             signals = [
@@ -333,12 +333,13 @@ class _Planter:
                 if m not in special
             ]
             conn.executemany(
-                "INSERT OR IGNORE INTO member_signals (member_id, kind, value) VALUES (?, ?, ?)",
+                "INSERT INTO member_signals (member_id, kind, value) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 signals + self.signals,
             )
             conn.executemany(
-                "INSERT OR IGNORE INTO reward_payees (member_id, recipient_type, receiver) "
-                "VALUES (?, 'EMAIL', ?)",
+                "INSERT INTO reward_payees (member_id, recipient_type, receiver) "
+                "VALUES (?, 'EMAIL', ?) ON CONFLICT DO NOTHING",
                 [
                     (m, f"member{m}@example.com")
                     for m in members

@@ -12,9 +12,10 @@ Register another source with `register(EventSource(...))`.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+from console.storage import Connection
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,9 @@ class Event:
 class EventSource:
     rule: str
     description: str
-    available: Callable[[sqlite3.Connection], bool]
-    events: Callable[[sqlite3.Connection], Iterator[Event]]
-    why_gone: Callable[[sqlite3.Connection, str], str]
+    available: Callable[[Connection], bool]
+    events: Callable[[Connection], Iterator[Event]]
+    why_gone: Callable[[Connection, str], str]
 
 
 SOURCES: dict[str, EventSource] = {}
@@ -44,7 +45,7 @@ def register(source: EventSource) -> EventSource:
     return source
 
 
-def has_table(conn: sqlite3.Connection, name: str, *columns: str) -> bool:
+def has_table(conn: Connection, name: str, *columns: str) -> bool:
     if not conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
     ).fetchone():
@@ -53,11 +54,11 @@ def has_table(conn: sqlite3.Connection, name: str, *columns: str) -> bool:
     return all(c in present for c in columns)
 
 
-def _always(conn: sqlite3.Connection) -> bool:
+def _always(conn: Connection) -> bool:
     return True
 
 
-def _post_gone(conn: sqlite3.Connection, post_id: int) -> str | None:
+def _post_gone(conn: Connection, post_id: int) -> str | None:
     row = conn.execute(
         "SELECT hidden, hidden_reason FROM posts WHERE id = ?", (post_id,)
     ).fetchone()
@@ -77,7 +78,7 @@ def _id_of(event_key: str) -> int:
 # ---- accepted answers (every platform) ----------------------------------------------------
 
 
-def _accepted(conn: sqlite3.Connection) -> Iterator[Event]:
+def _accepted(conn: Connection) -> Iterator[Event]:
     for row in conn.execute(
         "SELECT p.id, p.author_id, p.created_at, t.id, t.author_id FROM threads t "
         "JOIN posts p ON p.id = t.accepted_post_id "
@@ -87,7 +88,7 @@ def _accepted(conn: sqlite3.Connection) -> Iterator[Event]:
         yield Event("accepted_answer", f"post:{row[0]}", int(row[1]), str(row[2]), int(row[3]))
 
 
-def _accepted_gone(conn: sqlite3.Connection, event_key: str) -> str:
+def _accepted_gone(conn: Connection, event_key: str) -> str:
     post_id = _id_of(event_key)
     gone = _post_gone(conn, post_id)
     if gone:
@@ -105,7 +106,7 @@ register(
 # ---- helpful votes (the votes table; see README for what each platform exposes) -----------
 
 
-def _votes(conn: sqlite3.Connection) -> Iterator[Event]:
+def _votes(conn: Connection) -> Iterator[Event]:
     for row in conn.execute(
         "SELECT v.id, p.author_id, v.created_at, p.thread_id, v.voter_id FROM votes v "
         "JOIN posts p ON p.id = v.post_id "
@@ -122,7 +123,7 @@ def _votes(conn: sqlite3.Connection) -> Iterator[Event]:
         )
 
 
-def _vote_gone(conn: sqlite3.Connection, event_key: str) -> str:
+def _vote_gone(conn: Connection, event_key: str) -> str:
     row = conn.execute(
         "SELECT post_id, retracted_at FROM votes WHERE id = ?", (_id_of(event_key),)
     ).fetchone()
@@ -147,7 +148,7 @@ register(
 # ---- verified answers (console.verify's `verifications` table, when it is there) ----------
 
 
-def _verified(conn: sqlite3.Connection) -> Iterator[Event]:
+def _verified(conn: Connection) -> Iterator[Event]:
     for row in conn.execute(
         "SELECT p.id, p.author_id, coalesce(v.decided_at, p.created_at), p.thread_id "
         "FROM verifications v JOIN posts p ON p.id = v.post_id "
@@ -156,7 +157,7 @@ def _verified(conn: sqlite3.Connection) -> Iterator[Event]:
         yield Event("verified_answer", f"post:{row[0]}", int(row[1]), str(row[2]), int(row[3]))
 
 
-def _verified_gone(conn: sqlite3.Connection, event_key: str) -> str:
+def _verified_gone(conn: Connection, event_key: str) -> str:
     post_id = _id_of(event_key)
     gone = _post_gone(conn, post_id)
     if gone:
@@ -179,11 +180,11 @@ register(
 # ---- first response within an escalation's SLA (console.escalate's `escalations`) ----------
 
 
-def _has_escalations(conn: sqlite3.Connection) -> bool:
+def _has_escalations(conn: Connection) -> bool:
     return has_table(conn, "escalations", "thread_id", "raised_at", "acknowledge_due", "state")
 
 
-def _escalation_responses(conn: sqlite3.Connection) -> Iterator[Event]:
+def _escalation_responses(conn: Connection) -> Iterator[Event]:
     """The first reply by someone other than the asker after the escalation was raised, if it
     came before the escalation's first-response deadline (`acknowledge_due`)."""
     for row in conn.execute(
@@ -205,7 +206,7 @@ def _escalation_responses(conn: sqlite3.Connection) -> Iterator[Event]:
         )
 
 
-def _escalation_gone(conn: sqlite3.Connection, event_key: str) -> str:
+def _escalation_gone(conn: Connection, event_key: str) -> str:
     row = conn.execute(
         "SELECT state FROM escalations WHERE id = ?", (_id_of(event_key),)
     ).fetchone()
@@ -230,7 +231,7 @@ register(
 # ---- duplicates a member flagged and a moderator confirmed --------------------------------
 
 
-def _duplicate_flags(conn: sqlite3.Connection) -> Iterator[Event]:
+def _duplicate_flags(conn: Connection) -> Iterator[Event]:
     for row in conn.execute(
         "SELECT f.thread_id, f.member_id, f.flagged_at FROM member_duplicate_flags f "
         "JOIN duplicate_links d ON d.thread_id = f.thread_id AND d.original_id = f.original_id "

@@ -19,7 +19,6 @@ import hashlib
 import io
 import json
 import os
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from console.rewards.payouts import (
 )
 from console.rewards.schedule import CURRENCY_EXPONENT, format_minor, to_minor
 from console.roles import require
+from console.storage import Connection, Row
 
 PAID = {"SUCCESS", "PAID", "COMPLETED"}
 FAILED = {"FAILED", "RETURNED", "BLOCKED", "REFUNDED", "REVERSED", "DENIED"}
@@ -57,7 +57,7 @@ class Export:
         return hashlib.sha256(self.csv + b"\0" + self.json).hexdigest()
 
 
-def _items(conn: sqlite3.Connection, batch_id: int) -> list[sqlite3.Row]:
+def _items(conn: Connection, batch_id: int) -> list[Row]:
     return conn.execute(
         "SELECT l.id, l.member_id, l.points, l.amount_minor, l.recipient_type, l.receiver, "
         "m.username FROM payout_lines l LEFT JOIN members m ON m.id = l.member_id "
@@ -70,7 +70,7 @@ def sender_item_id(batch_id: int, line_id: int) -> str:
     return f"batch-{batch_id}-line-{line_id}"
 
 
-def render(conn: sqlite3.Connection, batch_id: int) -> Export:
+def render(conn: Connection, batch_id: int) -> Export:
     batch = _batch_row(conn, batch_id)
     if batch["state"] == "prepared":
         raise InvalidDecision(f"Batch {batch_id} is not approved yet; nothing can be exported")
@@ -131,7 +131,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def write(
-    conn: sqlite3.Connection,
+    conn: Connection,
     who: Identity,
     *,
     batch_id: int,
@@ -161,7 +161,7 @@ def write(
 
 
 def record(
-    conn: sqlite3.Connection, who: Identity, *, batch_id: int, made: Export
+    conn: Connection, who: Identity, *, batch_id: int, made: Export
 ) -> dict[str, object] | None:
     """Mark the batch exported after its first export; the audit detail, or None if it already
     was (a re-run changes nothing and leaves no entry)."""
@@ -249,9 +249,7 @@ def _parse_results(path: Path) -> tuple[str | None, list[ResultLine]]:
     return (sbids.pop() if sbids else None), found
 
 
-def mark_results(
-    conn: sqlite3.Connection, who: Identity, *, batch_id: int, results: Results
-) -> Outcome:
+def mark_results(conn: Connection, who: Identity, *, batch_id: int, results: Results) -> Outcome:
     """Mark lines paid or failed from the provider's result file: all of it, or none of it."""
     require(who, actions.MARK_PAID)
     sbid, path = results.sender_batch_id, results.path

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from rapidfuzz import fuzz
 from console.clock import iso, parse
 from console.rewards.events import has_table
 from console.sqltext import length_sql
+from console.storage import Connection
 
 RING_MIN_RECIPROCAL = 3  # votes each way
 RING_MAX_SIZE = 6
@@ -100,7 +100,7 @@ class CheckRun:
         return found
 
 
-def _names(conn: sqlite3.Connection, ids: set[int]) -> dict[int, str]:
+def _names(conn: Connection, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     marks = ",".join("?" * len(ids))
@@ -108,7 +108,7 @@ def _names(conn: sqlite3.Connection, ids: set[int]) -> dict[int, str]:
     return {int(r[0]): str(r[1]) for r in rows}
 
 
-def _vote_edges(conn: sqlite3.Connection, end: str) -> dict[tuple[int, int], int]:
+def _vote_edges(conn: Connection, end: str) -> dict[tuple[int, int], int]:
     """(voter, author) -> standing up-votes cast before `end`."""
     if not has_table(conn, "votes"):
         return {}
@@ -123,7 +123,7 @@ def _vote_edges(conn: sqlite3.Connection, end: str) -> dict[tuple[int, int], int
     return edges
 
 
-def voting_rings(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
+def voting_rings(conn: Connection, start: str, end: str) -> list[Flag]:
     edges = _vote_edges(conn, end)
     cast: Counter[int] = Counter()
     for (voter, _), count in edges.items():
@@ -176,14 +176,14 @@ def voting_rings(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
     return flags
 
 
-def _signals(conn: sqlite3.Connection) -> dict[int, set[tuple[str, str]]]:
+def _signals(conn: Connection) -> dict[int, set[tuple[str, str]]]:
     found: dict[int, set[tuple[str, str]]] = defaultdict(set)
     for member, kind, value in conn.execute("SELECT member_id, kind, value FROM member_signals"):
         found[int(member)].add((str(kind), str(value)))
     return found
 
 
-def _joined(conn: sqlite3.Connection, ids: set[int]) -> dict[int, str | None]:
+def _joined(conn: Connection, ids: set[int]) -> dict[int, str | None]:
     if not ids:
         return {}
     marks = ",".join("?" * len(ids))
@@ -191,7 +191,7 @@ def _joined(conn: sqlite3.Connection, ids: set[int]) -> dict[int, str | None]:
     return {int(r[0]): r[1] for r in rows}
 
 
-def sock_puppets(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
+def sock_puppets(conn: Connection, start: str, end: str) -> list[Flag]:
     edges = _vote_edges(conn, end)
     per_voter: dict[int, Counter[int]] = defaultdict(Counter)
     for (voter, author), count in edges.items():
@@ -265,7 +265,7 @@ def _together(
     return best
 
 
-def self_answers(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
+def self_answers(conn: Connection, start: str, end: str) -> list[Flag]:
     pairs: Counter[tuple[int, int]] = Counter()
     accepted_by: Counter[int] = Counter()
     threads: dict[tuple[int, int], list[int]] = defaultdict(list)
@@ -355,7 +355,7 @@ class _Answers:
     What is particular to an answer (its greeting to the asker, its own explanation) is what a
     copy reproduces."""
 
-    def __init__(self, conn: sqlite3.Connection, end: str) -> None:
+    def __init__(self, conn: Connection, end: str) -> None:
         self.posts: dict[int, _Answer] = {}
         self.authors_of: dict[str, set[int]] = defaultdict(set)
         keep = COPY_STOCK_AUTHORS + 2  # enough to know a line is stock whichever pair asks
@@ -378,7 +378,7 @@ class _Answers:
 
 
 def near_copies(
-    conn: sqlite3.Connection, post_ids: set[int], end: str
+    conn: Connection, post_ids: set[int], end: str
 ) -> tuple[dict[int, tuple[float, int]], dict[int, tuple[int, str, str]]]:
     """For each of `post_ids`: (similarity, earlier post) of its best near-verbatim original by
     someone else, and the answers read (post -> (author, created, normalised text)).
@@ -418,7 +418,7 @@ def near_copies(
     return found, {p: (a.author, a.created, a.text) for p, a in answers.posts.items()}
 
 
-def copy_paste(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
+def copy_paste(conn: Connection, start: str, end: str) -> list[Flag]:
     """Paid answers (accepted or verified) that copy an earlier post by someone else."""
     paid: set[int] = set()
     for (key,) in conn.execute(
@@ -457,7 +457,7 @@ def copy_paste(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
     return flags
 
 
-def bursts(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
+def bursts(conn: Connection, start: str, end: str) -> list[Flag]:
     end_at = parse(end)
     recent_from = iso(end_at - timedelta(days=BURST_DAYS))
     base_from = iso(end_at - timedelta(days=BURST_DAYS + BURST_BASELINE_DAYS))
@@ -490,7 +490,7 @@ def bursts(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
     return flags
 
 
-def rejected_by_verification(conn: sqlite3.Connection, start: str, end: str) -> list[Flag]:
+def rejected_by_verification(conn: Connection, start: str, end: str) -> list[Flag]:
     """Members still holding points for answers that answer verification rejected.
 
     Reads console.verify's `verifications` (state `rejected`): the answer's accepted-answer
@@ -537,9 +537,9 @@ def rejected_by_verification(conn: sqlite3.Connection, start: str, end: str) -> 
     ]
 
 
-CheckFn = Callable[[sqlite3.Connection, str, str], list[Flag]]
+CheckFn = Callable[[Connection, str, str], list[Flag]]
 
-RUNNERS: dict[str, tuple[CheckFn, Callable[[sqlite3.Connection], bool]]] = {
+RUNNERS: dict[str, tuple[CheckFn, Callable[[Connection], bool]]] = {
     "voting_ring": (voting_rings, lambda c: has_table(c, "votes")),
     "sock_puppets": (sock_puppets, lambda c: has_table(c, "votes")),
     "self_answer": (self_answers, lambda c: True),
@@ -552,9 +552,7 @@ RUNNERS: dict[str, tuple[CheckFn, Callable[[sqlite3.Connection], bool]]] = {
 }
 
 
-def run_checks(
-    conn: sqlite3.Connection, start: str, end: str, only: tuple[str, ...] = CHECKS
-) -> CheckRun:
+def run_checks(conn: Connection, start: str, end: str, only: tuple[str, ...] = CHECKS) -> CheckRun:
     """Every check for the period [start, end); each check's time is measured."""
     run = CheckRun()
     for name in only:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 
 from console.clock import now_iso
 from console.db import Cache
+from console.storage import Connection, Row
 
 GENESIS = "0" * 64
 HEAD_KEY = "ledger_head"
@@ -47,7 +47,7 @@ FIELDS = (
 )
 
 
-def digest(prev_hash: str, row: dict[str, Any] | sqlite3.Row) -> str:
+def digest(prev_hash: str, row: dict[str, Any] | Row) -> str:
     canonical = json.dumps([row[f] for f in FIELDS], separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
@@ -72,7 +72,7 @@ class Entry:
 class Appender:
     """Appends entries inside the caller's write transaction, keeping the chain's head in hand."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         if not conn.in_transaction:
             raise RuntimeError("ledger entries are appended inside a write transaction")
         self.conn = conn
@@ -407,7 +407,7 @@ def verify(cache: Cache) -> VerifyReport:
 
 
 def _check_entry(
-    row: sqlite3.Row,
+    row: Row,
     member: int,
     kind: str,
     pts: int,

@@ -22,7 +22,6 @@ the function returns. Nothing here takes a name or roles from its caller.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +37,7 @@ from console.rewards.ledger import Appender, Entry
 from console.rewards.periods import parse_period
 from console.rewards.schedule import Schedule, format_minor
 from console.roles import require
+from console.storage import Connection, Row
 
 NO_ADDRESS = "no_payout_address"
 
@@ -119,7 +119,7 @@ class Prepared:
 
 
 def prepare(
-    conn: sqlite3.Connection,
+    conn: Connection,
     who: Identity,
     schedule: Schedule,
     *,
@@ -158,7 +158,7 @@ def prepare(
     cursor = conn.execute(
         "INSERT INTO payout_batches (period, period_start, period_end, currency, "
         "schedule_version, threshold_points, second_approver_over_minor, prepared_by, "
-        "prepared_os_user, prepared_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "prepared_os_user, prepared_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             span.name,
             span.start,
@@ -172,7 +172,7 @@ def prepare(
             now,
         ),
     )
-    batch_id = int(cursor.lastrowid or 0)
+    batch_id = int(cursor.fetchone()[0])
     payable = _payable(conn, span.end, threshold)
     run = run_checks(conn, span.start, span.end, checks)
     flagged = run.by_member()
@@ -227,8 +227,8 @@ def prepare(
             conn.execute("UPDATE payout_lines SET state = 'held' WHERE id = ?", (line_id,))
             _history(conn, line_id, "hold", "peerdesk", "; ".join(reasons), now)
     conn.executemany(
-        "INSERT OR IGNORE INTO payout_flags (batch_id, line_id, member_id, check_name, "
-        "summary, evidence) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO payout_flags (batch_id, line_id, member_id, check_name, "
+        "summary, evidence) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [
             (
                 batch_id,
@@ -256,7 +256,7 @@ def prepare(
     return Prepared(batch_id, detail)
 
 
-def _payable(conn: sqlite3.Connection, end: str, threshold: int) -> list[sqlite3.Row]:
+def _payable(conn: Connection, end: str, threshold: int) -> list[Row]:
     """(member, points, amount, recipient type, receiver) of every member to pay at `end`."""
     return conn.execute(
         # Accruals after the period wait for the next one; every reversal, payout and
@@ -273,9 +273,7 @@ def _payable(conn: sqlite3.Connection, end: str, threshold: int) -> list[sqlite3
     ).fetchall()
 
 
-def _history(
-    conn: sqlite3.Connection, line_id: int, action: str, actor: str, reason: str, at: str
-) -> None:
+def _history(conn: Connection, line_id: int, action: str, actor: str, reason: str, at: str) -> None:
     conn.execute(
         "INSERT INTO payout_line_history (line_id, action, actor, reason, at) "
         "VALUES (?, ?, ?, ?, ?)",
@@ -286,8 +284,8 @@ def _history(
 # ---- reading ------------------------------------------------------------------------------
 
 
-def _batch_row(conn: sqlite3.Connection, batch_id: int) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute(
+def _batch_row(conn: Connection, batch_id: int) -> Row:
+    row: Row | None = conn.execute(
         "SELECT * FROM payout_batches WHERE id = ?", (batch_id,)
     ).fetchone()
     if row is None:
@@ -295,7 +293,7 @@ def _batch_row(conn: sqlite3.Connection, batch_id: int) -> sqlite3.Row:
     return row
 
 
-def _approvals_needed(conn: sqlite3.Connection, batch: sqlite3.Row) -> int:
+def _approvals_needed(conn: Connection, batch: Row) -> int:
     ready = conn.execute(
         "SELECT coalesce(sum(amount_minor), 0) FROM payout_lines "
         "WHERE batch_id = ? AND state != 'held' AND state != 'returned'",
@@ -441,7 +439,7 @@ def _json(text: str) -> Any:
 # ---- hold, release, appeals -------------------------------------------------------------
 
 
-def _line_for_change(conn: sqlite3.Connection, line_id: int) -> tuple[sqlite3.Row, sqlite3.Row]:
+def _line_for_change(conn: Connection, line_id: int) -> tuple[Row, Row]:
     line = conn.execute("SELECT * FROM payout_lines WHERE id = ?", (line_id,)).fetchone()
     if line is None:
         raise NotFound(f"There is no payout line {line_id}")
@@ -449,7 +447,7 @@ def _line_for_change(conn: sqlite3.Connection, line_id: int) -> tuple[sqlite3.Ro
     return line, batch
 
 
-def _frozen(conn: sqlite3.Connection, batch: sqlite3.Row) -> str | None:
+def _frozen(conn: Connection, batch: Row) -> str | None:
     if batch["state"] != "prepared":
         return f"batch {batch['id']} is {batch['state']}"
     got = conn.execute(
@@ -462,7 +460,7 @@ def _frozen(conn: sqlite3.Connection, batch: sqlite3.Row) -> str | None:
 
 
 def set_line_state(
-    conn: sqlite3.Connection, who: Identity, *, line_id: int, hold: bool, reason: str
+    conn: Connection, who: Identity, *, line_id: int, hold: bool, reason: str
 ) -> dict[str, Any]:
     """Hold (or release) a line with a reason, before the batch's first approval."""
     require(who, actions.HOLD if hold else actions.RELEASE)
@@ -487,7 +485,7 @@ class Appealed:
     detail: dict[str, Any]
 
 
-def appeal(conn: sqlite3.Connection, who: Identity, *, line_id: int, text: str) -> Appealed:
+def appeal(conn: Connection, who: Identity, *, line_id: int, text: str) -> Appealed:
     """Record a member's appeal against a held (or returned) line, filed by staff."""
     require(who, actions.APPEAL)
     text = text.strip()
@@ -501,10 +499,11 @@ def appeal(conn: sqlite3.Connection, who: Identity, *, line_id: int, text: str) 
     ).fetchone():
         raise InvalidDecision(f"Line {line_id} already has an appeal waiting for a decision")
     cursor = conn.execute(
-        "INSERT INTO payout_appeals (line_id, text, filed_by, filed_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO payout_appeals (line_id, text, filed_by, filed_at) VALUES (?, ?, ?, ?) "
+        "RETURNING id",
         (line_id, text, who.name, now_iso()),
     )
-    appeal_id = int(cursor.lastrowid or 0)
+    appeal_id = int(cursor.fetchone()[0])
     _history(conn, line_id, "appeal", who.name, text, now_iso())
     return Appealed(appeal_id, {"appeal": appeal_id, "text": text})
 
@@ -519,7 +518,7 @@ class Outcome:
 
 
 def decide_appeal(
-    conn: sqlite3.Connection, who: Identity, *, appeal_id: int, uphold: bool, reason: str
+    conn: Connection, who: Identity, *, appeal_id: int, uphold: bool, reason: str
 ) -> Outcome:
     """Uphold (the line is released if its batch is still open) or deny an appeal."""
     require(who, actions.APPEAL_DECIDE)
@@ -591,7 +590,7 @@ def same_person(name: str, os_user: str | None, who: Identity) -> bool:
     return bool(mine & theirs)
 
 
-def approve(conn: sqlite3.Connection, who: Identity, *, batch_id: int) -> Outcome:
+def approve(conn: Connection, who: Identity, *, batch_id: int) -> Outcome:
     """One approval of a batch; the approval that completes four-eyes approves it."""
     require(who, actions.APPROVE)
     batch = _batch_row(conn, batch_id)
@@ -634,7 +633,7 @@ def approve(conn: sqlite3.Connection, who: Identity, *, batch_id: int) -> Outcom
     return Outcome(text, batch_id, {"approval": got, "needed": needed, "returned_lines": returned})
 
 
-def _return_held(conn: sqlite3.Connection, batch: sqlite3.Row, actor: str, now: str) -> int:
+def _return_held(conn: Connection, batch: Row, actor: str, now: str) -> int:
     held = conn.execute(
         "SELECT l.id, l.member_id, l.points, l.amount_minor, e.id FROM payout_lines l "
         "JOIN ledger e ON e.kind = 'payout' AND e.line_id = l.id "
@@ -664,9 +663,7 @@ def _return_held(conn: sqlite3.Connection, batch: sqlite3.Row, actor: str, now: 
     return len(held)
 
 
-def return_failed(
-    conn: sqlite3.Connection, who: Identity, batch: sqlite3.Row, line_id: int, why: str
-) -> None:
+def return_failed(conn: Connection, who: Identity, batch: Row, line_id: int, why: str) -> None:
     """Give a line the provider could not pay back to its member (a `payout_return` entry)."""
     require(who, actions.MARK_PAID)
     entry = conn.execute(

@@ -6,14 +6,13 @@ version with other content is refused.
 
 from __future__ import annotations
 
-import sqlite3
-
 from console.clock import now_iso
 from console.db import Cache
 from console.identity import Identity
 from console.rewards import actions
 from console.rewards.schedule import Schedule, ScheduleError, parse_schedule
 from console.roles import require
+from console.storage import Connection
 
 
 def active_schedule(cache: Cache) -> Schedule:
@@ -26,13 +25,13 @@ def active_schedule(cache: Cache) -> Schedule:
     return parse_schedule(str(row[1]), f"schedule {row[0]}")
 
 
-def load_schedule(conn: sqlite3.Connection, who: Identity, schedule: Schedule) -> bool:
+def load_schedule(conn: Connection, who: Identity, schedule: Schedule) -> bool:
     """Load a schedule version (admin); False if that very version was already loaded."""
     require(who, actions.SCHEDULE_LOAD)
     return install_schedule(conn, schedule, loaded_by=who.name)
 
 
-def install_schedule(conn: sqlite3.Connection, schedule: Schedule, *, loaded_by: str) -> bool:
+def install_schedule(conn: Connection, schedule: Schedule, *, loaded_by: str) -> bool:
     """Record a schedule version, unchecked: for the demo builder (inside its own role-checked
     operation) and tests. Everything else loads schedules with `load_schedule`."""
     known = conn.execute(

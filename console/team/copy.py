@@ -224,7 +224,7 @@ def _copy_chained(conn: Connection, source: sqlite3.Connection, table: str) -> i
                         "cannot store; its hash would change. Nothing of this table was copied."
                     )
                 writer.write_row(row)
-    done = conn.execute(f"SELECT peerdesk_{table}_import_staged()".encode()).fetchone()
+    done = conn.execute("SELECT peerdesk_import_staged(%s)", (table,)).fetchone()
     return int(str(done[0])) if done else 0
 
 
@@ -277,7 +277,7 @@ def migrate_to(door: Door, url: str, progress: Progress | None = None) -> CopyRe
     """Copy the door's cache into the team database at `url` (see the module's text)."""
     door.check(MIGRATE_TO)
     report = CopyReport()
-    source = door.cache.conn
+    source = door.cache.sqlite
     try:
         with connect(url, autocommit=True) as conn:
             done = _check_target(conn, url)

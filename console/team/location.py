@@ -13,12 +13,26 @@ from console.errors import PeerdeskError
 from console.paths import DB_ENV
 
 URL_PATTERN = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
+STORE_COMMANDS = (
+    "queue",
+    "show",
+    "claim",
+    "close",
+    "reopen",
+    "hide",
+    "note",
+    "undo",
+    "whoami",
+    "push",
+)
+"""Commands that run unchanged on a team database through the storage layer (console.storage)."""
 TEAM_COMMANDS = (
     "audit verify",
     "audit head",
     "migrate-to",
     "team-install",
     "team push (--to)",
+    *STORE_COMMANDS,
 )
 """The commands that work with a team database today."""
 

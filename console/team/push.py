@@ -320,24 +320,20 @@ class _Replay:
         if conflict:
             detail["decision"] = d.action
             detail["conflict"] = conflict
-        audit = _one(
+        # the audit entry and the outbox item in ONE statement, the last before the commit:
+        # the audit chain's lock (taken by the append) is held for as short a time as possible
+        row = _one(
             self.conn,
-            "SELECT peerdesk_audit_append(%s, %s, %s, NULL, %s) AS id",
+            "WITH entry AS (SELECT peerdesk_audit_append(%s, %s, %s, NULL, %s) AS id) "
+            "INSERT INTO outbox (source_id, action, target_kind, target_id, payload, "
+            "idempotency_key, state, last_error, created_at, updated_at, audit_id, base) "
+            "SELECT %s, %s, %s, %s, %s, %s, %s, %s, peerdesk_time(), peerdesk_time(), entry.id, "
+            "%s FROM entry ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
             (
                 "push_conflict" if conflict else d.action,
                 d.target_kind,
                 self.target_id,
                 json.dumps(detail, sort_keys=True, ensure_ascii=False),
-            ),
-        )
-        assert audit is not None
-        row = _one(
-            self.conn,
-            "INSERT INTO outbox (source_id, action, target_kind, target_id, payload, "
-            "idempotency_key, state, last_error, created_at, updated_at, audit_id, base) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, peerdesk_time(), peerdesk_time(), %s, %s) "
-            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-            (
                 self.source_id,
                 d.action,
                 d.target_kind,
@@ -346,7 +342,6 @@ class _Replay:
                 d.idempotency_key,
                 "conflict" if conflict else d.state,
                 conflict,
-                audit["id"],
                 json.dumps(d.base, sort_keys=True) if d.base else None,
             ),
         )
@@ -373,12 +368,11 @@ def _already(conn: Connection, decision: LocalDecision) -> Pushed | None:
 
 def push_one(conn: Connection, decision: LocalDecision) -> Pushed:
     """Replay one decision on the team database in one transaction (or find it there)."""
-    with conn.transaction():
-        found = _already(conn, decision)
-        if found is not None:
-            return found
     try:
         with conn.transaction():
+            found = _already(conn, decision)
+            if found is not None:
+                return found
             team_id, conflict = _Replay(conn, decision).run()
     except _AlreadyThere:
         with conn.transaction():

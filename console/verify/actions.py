@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from console import decisions, roles
 from console.clock import now_iso
 from console.errors import InvalidDecision, NotFound
+from console.storage import Connection, Row
 from console.verify.facts import body_hash
 
 VERIFY = "verify_answer"
@@ -87,11 +87,11 @@ class _Record:
     reviews_before: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _fresh_record(row: sqlite3.Row) -> _Record:
+def _fresh_record(row: Row) -> _Record:
     return _Record(accepted_before=row["accepted_post_id"], accepted_after=row["accepted_post_id"])
 
 
-def _answer(conn: sqlite3.Connection, post_id: int) -> sqlite3.Row:
+def _answer(conn: Connection, post_id: int) -> Row:
     row = conn.execute(
         "SELECT v.*, p.body_text, p.hidden, p.position, p.author_id, t.accepted_post_id, "
         "t.status AS thread_status, coalesce(m.username, '(unknown)') AS author "
@@ -107,10 +107,10 @@ def _answer(conn: sqlite3.Connection, post_id: int) -> sqlite3.Row:
                 "nothing was changed"
             )
         raise InvalidDecision(f"Answer {post_id} has not been scored yet; open it first")
-    return cast(sqlite3.Row, row)
+    return cast(Row, row)
 
 
-def _check_unchanged(row: sqlite3.Row, params: dict[str, Any]) -> None:
+def _check_unchanged(row: Row, params: dict[str, Any]) -> None:
     expected = params.get("expected_hash")
     if row["hidden"]:
         raise InvalidDecision(
@@ -124,11 +124,11 @@ def _check_unchanged(row: sqlite3.Row, params: dict[str, Any]) -> None:
         )
 
 
-def _snapshot(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
+def _snapshot(row: Row | dict[str, Any]) -> dict[str, Any]:
     return {key: row[key] for key in MUTABLE}
 
 
-def _set(conn: sqlite3.Connection, post_id: int, actor: str, values: dict[str, Any]) -> None:
+def _set(conn: Connection, post_id: int, actor: str, values: dict[str, Any]) -> None:
     sets = ", ".join(f"{key} = ?" for key in values)
     conn.execute(
         f"UPDATE verifications SET {sets}, updated_by = ?, updated_at = ? WHERE post_id = ?",
@@ -137,9 +137,9 @@ def _set(conn: sqlite3.Connection, post_id: int, actor: str, values: dict[str, A
 
 
 def _new_review(
-    conn: sqlite3.Connection,
+    conn: Connection,
     record: _Record,
-    row: sqlite3.Row,
+    row: Row,
     kind: str,
     first_by: str,
     first_state: str,
@@ -147,16 +147,16 @@ def _new_review(
 ) -> int:
     cursor = conn.execute(
         "INSERT INTO verification_reviews (verification_id, post_id, kind, first_by, "
-        "first_state, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "first_state, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (row["id"], row["post_id"], kind, first_by, first_state, reason, now_iso()),
     )
-    review_id = int(cursor.lastrowid or 0)
+    review_id = int(cursor.fetchone()[0])
     record.reviews_created.append(review_id)
     return review_id
 
 
 def _close_review(
-    conn: sqlite3.Connection,
+    conn: Connection,
     record: _Record,
     review_id: int,
     *,
@@ -176,9 +176,7 @@ def _close_review(
     )
 
 
-def _close_rechecks(
-    conn: sqlite3.Connection, record: _Record, row: sqlite3.Row, actor: str
-) -> None:
+def _close_rechecks(conn: Connection, record: _Record, row: Row, actor: str) -> None:
     for (review_id,) in conn.execute(
         "SELECT id FROM verification_reviews WHERE verification_id = ? AND kind = 'recheck' "
         "AND state = 'open'",
@@ -192,7 +190,7 @@ def _calibration_draw(post_id: int, actor: str, stamp: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def _contest(row: sqlite3.Row, action: str, state: str) -> str | None:
+def _contest(row: Row, action: str, state: str) -> str | None:
     accepted = row["accepted_post_id"]
     if action == PICK and accepted is not None and accepted != row["post_id"]:
         return "overturns the asker's accepted answer"
@@ -204,10 +202,10 @@ def _contest(row: sqlite3.Row, action: str, state: str) -> str | None:
 
 
 def _change(
-    row: sqlite3.Row,
+    row: Row,
     record: _Record,
     before: dict[str, Any],
-    conn: sqlite3.Connection,
+    conn: Connection,
     outbox_action: str,
     payload: dict[str, Any],
 ) -> decisions.Change:
@@ -239,8 +237,8 @@ INTERNAL = frozenset(
 
 
 def _finalise(
-    conn: sqlite3.Connection,
-    row: sqlite3.Row,
+    conn: Connection,
+    row: Row,
     record: _Record,
     *,
     action: str,
@@ -290,7 +288,7 @@ def _finalise(
 
 
 def _decide(
-    conn: sqlite3.Connection,
+    conn: Connection,
     post_id: int,
     params: dict[str, Any],
     *,
@@ -348,19 +346,15 @@ def _decide(
     return _change(row, record, before, conn, outbox_action, payload)
 
 
-def _apply_verify(
-    conn: sqlite3.Connection, post_id: int, params: dict[str, Any]
-) -> decisions.Change:
+def _apply_verify(conn: Connection, post_id: int, params: dict[str, Any]) -> decisions.Change:
     return _decide(conn, post_id, params, action=VERIFY, state="verified")
 
 
-def _apply_pick(conn: sqlite3.Connection, post_id: int, params: dict[str, Any]) -> decisions.Change:
+def _apply_pick(conn: Connection, post_id: int, params: dict[str, Any]) -> decisions.Change:
     return _decide(conn, post_id, params, action=PICK, state="verified")
 
 
-def _apply_reject(
-    conn: sqlite3.Connection, post_id: int, params: dict[str, Any]
-) -> decisions.Change:
+def _apply_reject(conn: Connection, post_id: int, params: dict[str, Any]) -> decisions.Change:
     code = str(params.get("reason") or "")
     if code not in REJECT_REASONS:
         raise InvalidDecision(
@@ -369,9 +363,7 @@ def _apply_reject(
     return _decide(conn, post_id, params, action=REJECT, state="rejected", reason_code=code)
 
 
-def _apply_needs_edit(
-    conn: sqlite3.Connection, post_id: int, params: dict[str, Any]
-) -> decisions.Change:
+def _apply_needs_edit(conn: Connection, post_id: int, params: dict[str, Any]) -> decisions.Change:
     actor = str(params.get("actor", ""))
     note = str(params.get("text") or "").strip()
     if not note:
@@ -398,9 +390,7 @@ def _apply_needs_edit(
     return _change(row, record, before, conn, "reply", {"raw": raw, "to": row["author"]})
 
 
-def _apply_confirm(
-    conn: sqlite3.Connection, post_id: int, params: dict[str, Any]
-) -> decisions.Change:
+def _apply_confirm(conn: Connection, post_id: int, params: dict[str, Any]) -> decisions.Change:
     actor = str(params.get("actor", ""))
     row = _answer(conn, post_id)
     _check_unchanged(row, params)
@@ -455,9 +445,7 @@ def _apply_confirm(
     return _change(row, record, before, conn, outbox_action, payload)
 
 
-def _apply_calibrate(
-    conn: sqlite3.Connection, post_id: int, params: dict[str, Any]
-) -> decisions.Change:
+def _apply_calibrate(conn: Connection, post_id: int, params: dict[str, Any]) -> decisions.Change:
     actor = str(params.get("actor", ""))
     state = str(params.get("state") or "")
     if state not in ("verified", "rejected"):
@@ -489,7 +477,7 @@ def _apply_calibrate(
     )
 
 
-def _revert(conn: sqlite3.Connection, recorded: dict[str, Any]) -> decisions.Change:
+def _revert(conn: Connection, recorded: dict[str, Any]) -> decisions.Change:
     post_id = int(recorded["target_id"])
     before, after = recorded["before"], recorded["after"]
     row = conn.execute("SELECT * FROM verifications WHERE post_id = ?", (post_id,)).fetchone()

@@ -5,10 +5,10 @@ the decided answers on its duplicates. The benchmark builds the same dataclasses
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Mapping
 
 from console.errors import NotFound
+from console.storage import Connection
 from console.verify.signals import (
     VERY_EXPERIENCED,
     WEIGHTS,
@@ -28,7 +28,7 @@ def body_hash(text: str) -> str:
 
 
 def _author_records(
-    conn: sqlite3.Connection, thread_id: int, author_ids: set[int]
+    conn: Connection, thread_id: int, author_ids: set[int]
 ) -> dict[str, AuthorRecord]:
     records: dict[str, AuthorRecord] = {}
     for author_id in author_ids:
@@ -52,7 +52,7 @@ def _author_records(
     return records
 
 
-def duplicate_threads(conn: sqlite3.Connection, thread_id: int) -> list[int]:
+def duplicate_threads(conn: Connection, thread_id: int) -> list[int]:
     """Threads confirmed as duplicates of this one, or that this one duplicates (either way)."""
     rows = conn.execute(
         "SELECT id FROM threads WHERE duplicate_of = ? "
@@ -66,7 +66,7 @@ def duplicate_threads(conn: sqlite3.Connection, thread_id: int) -> list[int]:
     return sorted({int(r[0]) for r in rows} - {thread_id})
 
 
-def _known(conn: sqlite3.Connection, thread_id: int) -> tuple[KnownAnswer, ...]:
+def _known(conn: Connection, thread_id: int) -> tuple[KnownAnswer, ...]:
     others = duplicate_threads(conn, thread_id)
     if not others:
         return ()
@@ -81,7 +81,7 @@ def _known(conn: sqlite3.Connection, thread_id: int) -> tuple[KnownAnswer, ...]:
 
 
 def thread_facts(
-    conn: sqlite3.Connection,
+    conn: Connection,
     thread_id: int,
     *,
     official_domains: tuple[str, ...] = (),

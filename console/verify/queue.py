@@ -17,13 +17,13 @@ The order of the queue is by impact, documented here once:
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from console.clock import now, now_iso, parse
 from console.db import Cache
 from console.errors import NotFound
+from console.storage import Connection, Row
 from console.verify.facts import body_hash, thread_facts
 from console.verify.settings import VerifySettings
 from console.verify.signals import Assessment, assess_thread
@@ -47,9 +47,7 @@ class QueueRow:
     review_id: int | None = None
 
 
-def _impact(
-    conn: sqlite3.Connection, thread_id: int, post: sqlite3.Row, score: int, payout: int
-) -> float:
+def _impact(conn: Connection, thread_id: int, post: Row, score: int, payout: int) -> float:
     dupes = conn.execute(
         "SELECT (SELECT count(*) FROM threads WHERE duplicate_of = ?), "
         "(SELECT count(*) FROM duplicate_links WHERE original_id = ? AND decision = 'pending'), "
@@ -77,7 +75,7 @@ def _reasons_json(assessment: Assessment) -> str:
 
 
 def assess_thread_in(
-    conn: sqlite3.Connection, thread_id: int, settings: VerifySettings
+    conn: Connection, thread_id: int, settings: VerifySettings
 ) -> list[Assessment]:
     facts = thread_facts(
         conn, thread_id, official_domains=settings.official_domains, points=settings.points
@@ -85,7 +83,7 @@ def assess_thread_in(
     return assess_thread(facts)
 
 
-def refresh_in(conn: sqlite3.Connection, thread_id: int, settings: VerifySettings) -> int:
+def refresh_in(conn: Connection, thread_id: int, settings: VerifySettings) -> int:
     """Rescore one thread's replies inside the caller's transaction; returns candidates kept."""
     thread = conn.execute(
         "SELECT accepted_post_id FROM threads WHERE id = ?", (thread_id,)
@@ -218,7 +216,7 @@ def ensure(cache: Cache, post_id: int, settings: VerifySettings) -> None:
 
 
 def _insert_one(
-    conn: sqlite3.Connection,
+    conn: Connection,
     post_id: int,
     thread_id: int,
     assessment: Assessment,
@@ -259,7 +257,7 @@ _ROW = (
 )
 
 
-def _detail(row: sqlite3.Row) -> tuple[str, str]:
+def _detail(row: Row) -> tuple[str, str]:
     if row["proposed_state"]:
         return "four_eyes", (
             f"{row['proposed_by']} proposes {row['proposed_state']} "

@@ -1,16 +1,26 @@
-"""A small community written through the real ingest path into a real SQLite file."""
+"""A small community written through the real ingest path into a real SQLite file, or (for
+tests marked `@pytest.mark.backends`) copied from one into a PostgreSQL team database."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from console.db import Cache
+from console.db import Cache, open_cache
 from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
+from tests.backends import (
+    TeamServer,
+    backend,
+    pytest_generate_tests,
+    team_database,
+    team_server,
+)
+
+__all__ = ["backend", "pytest_generate_tests", "team_server"]  # the backends' hook, fixtures
 
 HOSTILE = (
     "[bold red]ALERT[/] [@click=app.quit]quit[/] \x1b[2J\x1b[31mred\x1b]0;pwned\x07 "
@@ -119,8 +129,33 @@ def _moderators(grant_roles: Callable[[dict[str, list[str]]], Path]) -> None:
 
 
 @pytest.fixture
-def ids(cache: Cache) -> dict[str, int]:
-    return seed_community(cache)
+def cache(
+    backend: str,
+    cache_path: Path,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Cache]:
+    """A new cache file; on PostgreSQL, a team database of the test's own holding the seeded
+    community (only `backends` tests get one), connected as alice."""
+    if backend == "sqlite":
+        opened = open_cache(cache_path, create=True)
+        yield opened
+        opened.close()
+        return
+    server: TeamServer = request.getfixturevalue("team_server")
+    template, _ = server.seeded_template(
+        "community", seed_community, tmp_path_factory.mktemp("seed")
+    )
+    with team_database(server, template) as team:
+        yield team
+
+
+@pytest.fixture
+def ids(cache: Cache, backend: str, request: pytest.FixtureRequest) -> dict[str, int]:
+    if backend == "sqlite":
+        return seed_community(cache)
+    server: TeamServer = request.getfixturevalue("team_server")
+    return dict(server.seeded["community"][1])
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from console.db import Cache
 from console.desk import Desk
 
@@ -18,6 +20,7 @@ def make_history(desk: Desk, ids: dict[str, int]) -> None:
     desk.add_note(ids["t2"], "second note")
 
 
+@pytest.mark.backends
 def test_intact_chain_verifies(desk: Desk, ids: dict[str, int]) -> None:
     make_history(desk, ids)
     assert desk.verify_audit() == []

@@ -16,6 +16,7 @@ def post_id(cache: Cache, remote: str) -> int:
     return int(cache.one("SELECT id FROM posts WHERE remote_id = ?", (remote,))[0])
 
 
+@pytest.mark.backends
 def test_threads_listed_in_order_with_where_they_go(
     desk: Desk, cache: Cache, ids: dict[str, int]
 ) -> None:
@@ -44,6 +45,7 @@ def test_threads_listed_in_order_with_where_they_go(
     assert cache.one("SELECT count(*) FROM outbox")[0] == 0
 
 
+@pytest.mark.backends
 def test_posts_say_who_wrote_them_and_how_they_begin(desk: Desk, cache: Cache) -> None:
     preview = desk.batch_preview("hide_post", [post_id(cache, "p22"), post_id(cache, "p51")])
     first, second = preview.items
@@ -56,6 +58,7 @@ def test_posts_say_who_wrote_them_and_how_they_begin(desk: Desk, cache: Cache) -
     assert preview.destinations() == ["2 sent to forum (Discourse)"]
 
 
+@pytest.mark.backends
 def test_unknown_items_and_actions_are_clear_errors(desk: Desk) -> None:
     with pytest.raises(NotFound, match="There is no thread 999"):
         desk.batch_preview("close", [999])

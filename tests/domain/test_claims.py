@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,8 +9,10 @@ import pytest
 from console.db import Cache
 from console.desk import Desk
 from console.errors import ClaimConflict
+from tests.backends import location, race
 
 
+@pytest.mark.backends
 def test_second_moderator_is_told_who_holds_it_and_until_when(
     desk: Desk, cache: Cache, ids: dict[str, int]
 ) -> None:
@@ -25,6 +25,7 @@ def test_second_moderator_is_told_who_holds_it_and_until_when(
     assert cache.one("SELECT status FROM threads WHERE id = ?", (ids["t1"],))[0] == "open"
 
 
+@pytest.mark.backends
 def test_expired_lease_can_be_taken(
     desk: Desk, cache: Cache, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -34,6 +35,7 @@ def test_expired_lease_can_be_taken(
     assert dave.claim(ids["t1"]).holder == "dave"
 
 
+@pytest.mark.backends
 def test_release_frees_the_thread(desk: Desk, cache: Cache, ids: dict[str, int]) -> None:
     desk.claim(ids["t1"])
     assert desk.release(ids["t1"])
@@ -45,7 +47,12 @@ import sys
 from pathlib import Path
 from console.desk import Desk
 from console.errors import ClaimConflict
-desk = Desk.open(Path(sys.argv[1]), actor=sys.argv[3])
+from tests.backends import location, race
+where = sys.argv[1]
+if where.startswith("postgresql:"):
+    desk = Desk.open_team(where, actor=sys.argv[3])
+else:
+    desk = Desk.open(Path(where), actor=sys.argv[3])
 print("ready", flush=True)
 sys.stdin.readline()
 try:
@@ -56,26 +63,12 @@ except ClaimConflict as error:
 """
 
 
+@pytest.mark.backends
 def test_two_processes_claiming_at_once_exactly_one_wins(
     cache: Cache, ids: dict[str, int], cache_path: Path
 ) -> None:
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", CLAIMER, str(cache_path), str(ids["t2"]), name],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for name in ("alice", "dave")
-    ]
-    for proc in procs:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
-    for proc in procs:
-        assert proc.stdin is not None
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-    outputs = [proc.communicate(timeout=30)[0].strip() for proc in procs]
+    where = location(cache, cache_path)
+    outputs = race(CLAIMER, [[where, str(ids["t2"]), name] for name in ("alice", "dave")])
     assert sorted(o.split(":")[0] for o in outputs) == ["lost", "won"]
     holder = cache.one("SELECT holder FROM claims WHERE thread_id = ?", (ids["t2"],))[0]
     winner = ["alice", "dave"][[o.startswith("won") for o in outputs].index(True)]

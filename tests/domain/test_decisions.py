@@ -24,6 +24,7 @@ def status(cache: Cache, thread_id: int) -> str:
     return cache.one("SELECT status FROM threads WHERE id = ?", (thread_id,))[0]
 
 
+@pytest.mark.backends
 def test_close_writes_state_audit_and_outbox_together(
     desk: Desk, cache: Cache, ids: dict[str, int]
 ) -> None:
@@ -39,6 +40,7 @@ def test_close_writes_state_audit_and_outbox_together(
     assert ids["t1"] not in [i.thread_id for i in desk.queue()]
 
 
+@pytest.mark.backends
 def test_failed_batch_writes_nothing(desk: Desk, cache: Cache, ids: dict[str, int]) -> None:
     desk.close([ids["t4"]])  # solved -> closed
     before = counts(cache)
@@ -48,6 +50,7 @@ def test_failed_batch_writes_nothing(desk: Desk, cache: Cache, ids: dict[str, in
     assert status(cache, ids["t1"]) == "open"
 
 
+@pytest.mark.backends
 def test_batch_and_undo_of_the_whole_batch(desk: Desk, cache: Cache, ids: dict[str, int]) -> None:
     by_bob = desk.threads_by_same_author(ids["t1"])
     assert set(by_bob) == {ids["t1"], ids["t2"], ids["t5"]}
@@ -70,19 +73,21 @@ def test_batch_and_undo_of_the_whole_batch(desk: Desk, cache: Cache, ids: dict[s
         desk.undo()
 
 
+@pytest.mark.backends
 def test_undo_after_push_queues_the_reverse_action(
     desk: Desk, cache: Cache, ids: dict[str, int]
 ) -> None:
     result = desk.close([ids["t1"]])
-    cache.conn.execute(
-        "UPDATE outbox SET state = 'applied', attempts = 1 WHERE id = ?", (result.outbox_ids[0],)
-    )
+    # sent: leased (one more attempt), then applied (the team database allows only these steps)
+    for step in ("state = 'sending', attempts = 1", "state = 'applied'"):
+        cache.conn.execute(f"UPDATE outbox SET {step} WHERE id = ?", (result.outbox_ids[0],))
     undo = desk.undo()
     item = cache.one("SELECT action, state, payload FROM outbox WHERE id = ?", undo.outbox_ids)
     assert (item["action"], item["state"]) == ("reopen", "pending")
     assert json.loads(item["payload"]) == {"thread_id": ids["t1"]}
 
 
+@pytest.mark.backends
 def test_undo_refuses_to_overwrite_a_later_change(
     desk: Desk, cache: Cache, ids: dict[str, int]
 ) -> None:
@@ -94,6 +99,7 @@ def test_undo_refuses_to_overwrite_a_later_change(
     assert counts(cache) == before
 
 
+@pytest.mark.backends
 def test_hide_post_and_undo(desk: Desk, cache: Cache, ids: dict[str, int]) -> None:
     post = desk.thread(ids["t3"]).posts[0]
     desk.hide_posts([post.post_id])
@@ -103,6 +109,7 @@ def test_hide_post_and_undo(desk: Desk, cache: Cache, ids: dict[str, int]) -> No
     assert not view.hidden and view.hidden_reason is None
 
 
+@pytest.mark.backends
 def test_internal_note_is_local_only(desk: Desk, cache: Cache, ids: dict[str, int]) -> None:
     result = desk.add_note(ids["t2"], "called the customer")
     assert [n.body for n in desk.thread(ids["t2"]).notes] == ["called the customer"]
@@ -112,6 +119,7 @@ def test_internal_note_is_local_only(desk: Desk, cache: Cache, ids: dict[str, in
     assert desk.thread(ids["t2"]).notes == []
 
 
+@pytest.mark.backends
 def test_undo_takes_back_only_your_own_decisions(
     desk: Desk, cache: Cache, ids: dict[str, int]
 ) -> None:
@@ -121,6 +129,7 @@ def test_undo_takes_back_only_your_own_decisions(
         dave.undo()
 
 
+@pytest.mark.backends
 def test_role_refusal_writes_nothing(cache: Cache, ids: dict[str, int]) -> None:
     erin = Desk.for_cache(cache, actor="erin")  # payout preparer only
     before = counts(cache)
@@ -143,6 +152,7 @@ def test_demo_cache_gives_every_role_and_says_so(cache: Cache, ids: dict[str, in
     assert "every role" in desk.role_notice
 
 
+@pytest.mark.backends
 def test_stack_exchange_decisions_stay_local_with_reason(cache: Cache) -> None:
     from console.ingest import ensure_source, upsert_threads
     from console.models import ThreadRecord
@@ -160,6 +170,7 @@ def test_stack_exchange_decisions_stay_local_with_reason(cache: Cache) -> None:
     assert item["state"] == "local_only" and "Stack Exchange" in item["last_error"]
 
 
+@pytest.mark.backends
 def test_resync_does_not_undo_a_pending_local_decision(
     desk: Desk, cache: Cache, ids: dict[str, int]
 ) -> None:
@@ -170,6 +181,7 @@ def test_resync_does_not_undo_a_pending_local_decision(
     assert status(cache, ids["t1"]) == "closed"
 
 
+@pytest.mark.backends
 def test_queue_order_filters_and_search(desk: Desk, ids: dict[str, int]) -> None:
     order = [i.thread_id for i in desk.queue()]
     # flagged t3 (2 flags = 48 h) outranks t1 (24 h waiting); solved t4 is not in the Queue
@@ -183,6 +195,7 @@ def test_queue_order_filters_and_search(desk: Desk, ids: dict[str, int]) -> None
     assert desk.queue(QueueFilter(unanswered_only=True, text="sim"))[0].thread_id == ids["t1"]
 
 
+@pytest.mark.backends
 def test_hostile_text_is_stored_verbatim(desk: Desk, ids: dict[str, int]) -> None:
     from .conftest import HOSTILE
 
@@ -192,6 +205,7 @@ def test_hostile_text_is_stored_verbatim(desk: Desk, ids: dict[str, int]) -> Non
     assert len(view.posts[0].body) == len(HOSTILE) + 1 + 200_000
 
 
+@pytest.mark.backends
 def test_pages_read_from_either_end_agree(desk: Desk, cache: Cache) -> None:
     from console.ingest import ensure_source, upsert_threads
     from console.models import ThreadRecord

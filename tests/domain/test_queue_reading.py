@@ -3,6 +3,8 @@ indexes, and counts and searches on a read-only connection of their own (store.Q
 
 from __future__ import annotations
 
+import pytest
+
 from console import claims
 from console.db import Cache
 from console.desk import Desk
@@ -40,6 +42,7 @@ def test_a_prefix_needs_three_letters() -> None:
     assert fts_query("  ") is None
 
 
+@pytest.mark.backends
 def test_search_pages_list_the_newest_threads_first_and_agree_with_the_count(
     desk: Desk, cache: Cache
 ) -> None:
@@ -52,6 +55,7 @@ def test_search_pages_list_the_newest_threads_first_and_agree_with_the_count(
     assert seen == sorted(ids, reverse=True)  # every match once, newest first
 
 
+@pytest.mark.backends
 def test_mine_and_likely_duplicates_filters(desk: Desk, cache: Cache, ids: dict[str, int]) -> None:
     claims.claim(cache, ids["t2"], Desk.for_cache(cache, actor="alice").who, minutes=15)
     mine = QueueFilter(claimed_by="alice")
@@ -84,6 +88,7 @@ def test_the_reader_counts_and_pages_on_its_own_connection(desk: Desk, cache: Ca
         reader.close()
 
 
+@pytest.mark.backends
 def test_keyset_pages_equal_offset_pages_both_ways(desk: Desk, cache: Cache) -> None:
     add_threads(cache, 250, "porting")  # many share an urgency: ties are ordered by id
     everything = [i.thread_id for i in desk.queue(limit=1000)]

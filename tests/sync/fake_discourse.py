@@ -38,6 +38,7 @@ class Templates:
     directory: Any
     likers: Any
     admin_user: Any
+    sso_record: Any  # a DiscourseConnect record (the discourse_api gem's admin_user.json)
 
     @property
     def post(self) -> Any:
@@ -65,6 +66,7 @@ def templates() -> Templates:
         directory=load("api_docs_responses/users_directory_items.json"),
         likers=load("discourse_api_gem/post_action_users.json"),
         admin_user=load("api_docs_responses/admin_get_user.json"),
+        sso_record=load("discourse_api_gem/admin_user.json")["single_sign_on_record"],
     )
 
 
@@ -137,6 +139,7 @@ class State:
         self.admin_key = True  # False: /admin/users/{id}.json is not found, as for a member's key
         self.joined: dict[int, int] = {}  # user id -> minutes (ts) the account was created
         self.registration_ip: dict[int, str] = {}
+        self.sso_email: dict[int, str] = {}  # user id -> e-mail given by single sign-on
 
     # building --------------------------------------------------------------
     def add_user(self, uid: int, name: str) -> None:
@@ -577,6 +580,12 @@ def _route(
             created_at=ts(state.joined.get(uid, 0)),
             registration_ip_address=state.registration_ip.get(uid, f"2001:db8::{uid:x}"),
         )
+        if uid in state.sso_email:
+            record = copy.deepcopy(templates().sso_record)
+            record.update(
+                user_id=uid, external_id=f"ext-{uid}", external_email=state.sso_email[uid]
+            )
+            user["single_sign_on_record"] = record
         return 200, user
     if method == "GET" and path == "/directory_items.json":
         page = int(query.get("page", ["0"])[0])

@@ -89,3 +89,43 @@ def test_an_upsert_inside_the_callers_transaction_rolls_back_with_it(cache: Cach
     ingest.upsert_threads(cache, source, [thread], [post])  # on its own: its own transaction
     assert cache.one("SELECT count(*) FROM posts")[0] == 1
     assert not cache.conn.in_transaction
+
+
+def test_a_number_too_large_for_the_cache_is_a_bad_line_not_a_failed_import(
+    cache: Cache, tmp_path: Path
+) -> None:
+    head = {"type": "header", "format": "peerdesk-jsonl", "version": 1, "source": {"name": "n"}}
+    post = {
+        "type": "post",
+        "thread": "t1",
+        "body_text": "fine",
+        "created_at": "2026-01-01T00:00:00Z",
+    }
+    lines = [
+        head,
+        {"type": "member", "remote_id": "u1", "username": "ann", "trust_level": 2**70},
+        {"type": "thread", "remote_id": "t1", "title": "T", "created_at": "2026-01-01T00:00:00Z"},
+        {
+            "type": "thread",
+            "remote_id": "t2",
+            "title": "T",
+            "created_at": "2026-01-01T00:00:00Z",
+            "reply_count": 1e30,
+        },
+        {**post, "remote_id": "p0", "position": 0},
+        {**post, "remote_id": "p1", "position": 10**30},
+        {**post, "remote_id": "p2", "position": 2, "score": -(2**64)},
+        {**post, "remote_id": "p3", "position": 3, "score": 2**63 - 1},
+    ]
+    path = tmp_path / "numbers.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    report = jsonl.import_file(cache, path)
+    assert (report.members, report.threads, report.posts, report.skipped) == (1, 1, 2, 3)
+    assert [p.split(": ", 1)[1] for p in report.problems] == [
+        "number out of range: 1e+30",
+        "number out of range: 1e+30",  # orjson reads a number this large as a float
+        "number out of range: -1.8446744073709552e+19",
+    ]
+    stored = cache.query("SELECT remote_id, score FROM posts ORDER BY remote_id")
+    assert [tuple(r) for r in stored] == [("p0", 0), ("p3", 2**63 - 1)]
+    assert cache.one("SELECT trust_level FROM members")[0] is None

@@ -52,7 +52,7 @@ def _stage(conn: psycopg.Connection[tuple[object, ...]], rows: list[dict[str, An
         with cur.copy(f"COPY ledger_import ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([row[c] for c in COLUMNS])
-        found = cur.execute("SELECT peerdesk_ledger_import_staged()").fetchone()
+        found = cur.execute("SELECT peerdesk_import_staged('ledger')").fetchone()
     return int(str(found[0])) if found else 0
 
 
@@ -99,6 +99,14 @@ def test_a_spoiled_chain_is_refused_whole(
         assert conn.execute("SELECT count(*) FROM ledger").fetchone() == (0,)
 
 
+def test_only_the_two_chains_are_imported(pg_cluster: Cluster, team_db: str) -> None:
+    with _admin(pg_cluster, team_db) as conn:
+        with pytest.raises(
+            psycopg.errors.RaiseException, match="no chain named 'threads'|no chain named threads"
+        ):
+            conn.execute("SELECT peerdesk_import_staged('threads')")
+
+
 def test_only_an_admin_stages_and_only_before_the_first_live_entry(
     pg_cluster: Cluster, team_db: str
 ) -> None:
@@ -109,7 +117,7 @@ def test_only_an_admin_stages_and_only_before_the_first_live_entry(
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             _stage(conn, _entries(2))
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("SELECT peerdesk_audit_import_staged()")
+            conn.execute("SELECT peerdesk_import_staged('audit')")
         conn.execute("SELECT peerdesk_audit_append('note', 'thread', 1, NULL, '{}')")  # live
     with _admin(pg_cluster, team_db) as conn:
         with pytest.raises(psycopg.errors.RaiseException, match="no longer takes imported"):

@@ -1,0 +1,214 @@
+"""Which rerank signals generalise: SemEval-2016 3B with cross-validation by query.
+
+    .venv/bin/python -m bench.semeval_cv [SPLIT_DIR] [--folds 5] [--repeats 20]
+
+Each query's fixed candidates get the production signals (the lexical score of
+`console.dupes.scorer`, the all-MiniLM-L6-v2 cosine of title + question start, as
+`bench.semeval` computes them) and a few more that make sense a priori:
+
+- cos_title: cosine of the titles' embeddings alone; cos_body: of the questions' alone;
+- title: the scorer's idf-weighted cosine of the titles (a title field weight for the words);
+- bm25 / chars: the scorer's two main lexical parts on their own.
+
+A *ranker* is a fixed, small set of weights over per-query z-scores of these signals (the
+production ranker is lexical + cosine, equal weights). The rankers are listed below BEFORE any
+result was looked at; none has a fitted weight. Honest evaluation:
+
+- cross-validation by query: the queries are split into FOLDS folds; for each fold the ranker
+  with the best MAP on the other folds is chosen and scored on the held-out fold. The
+  out-of-fold MAP (every query scored by a ranker chosen without it) is what the selection is
+  worth; it is repeated over REPEATS random fold splits (mean, min, max), and the per-fold
+  numbers of the first split are printed;
+- each ranker's full-split MAP, paired randomisation test against production (as
+  `bench.semeval`: per-query average precision, 20,000 sign flips), and how often the
+  cross-validation chose it.
+
+A signal is kept only if choosing it by cross-validation beats production out of fold and the
+gain is significant; otherwise production stays (README, "Duplicate detection").
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.semeval import SHARED_SPLIT, average_precisions, load_jsonl, paired_test
+from console.dupes import embed
+from console.dupes.fusion import zscores
+from console.dupes.scorer import CountStats, Doc, rank
+
+# name -> weights over z-scored signals; fixed before looking at any result
+RANKERS: dict[str, dict[str, float]] = {
+    "production": {"lex": 1.0, "cos": 1.0},
+    "lexical_only": {"lex": 1.0},
+    "cosine_only": {"cos": 1.0},
+    "+cos_title": {"lex": 1.0, "cos": 1.0, "cos_title": 1.0},
+    "+cos_body": {"lex": 1.0, "cos": 1.0, "cos_body": 1.0},
+    "+cos_title+cos_body": {"lex": 1.0, "cos": 1.0, "cos_title": 1.0, "cos_body": 1.0},
+    "lex+cos_title+cos_body": {"lex": 1.0, "cos_title": 1.0, "cos_body": 1.0},
+    "+half_cos_title": {"lex": 1.0, "cos": 1.0, "cos_title": 0.5},
+    "+title_words": {"lex": 1.0, "cos": 1.0, "title": 1.0},
+    "+half_title_words": {"lex": 1.0, "cos": 1.0, "title": 0.5},
+    "bm25+chars+cos": {"bm25": 1.0, "chars": 1.0, "cos": 1.0},
+    "double_cos": {"lex": 1.0, "cos": 2.0},
+    "double_lex": {"lex": 2.0, "cos": 1.0},
+}
+SEED = 2016
+
+
+def signals(split: Path) -> tuple[list[dict[str, Any]], list[dict[str, dict[str, float]]]]:
+    """Per query (qrels order): every candidate's signals."""
+    queries = {q["id"]: q for q in load_jsonl(split / "queries.jsonl")}
+    corpus = {d["id"]: d for d in load_jsonl(split / "corpus.jsonl")}
+    qrels = load_jsonl(split / "qrels.jsonl")
+    stats = CountStats.from_texts(f"{d['title']} {d['body']}" for d in corpus.values())
+    encoder = embed.load_encoder()
+    if encoder is None:
+        raise SystemExit(f"semeval_cv: {embed.unavailable_reason()}")
+    docs = list(queries.values()) + list(corpus.values())
+    index = {d["id"]: i for i, d in enumerate(docs)}
+    views = {
+        "cos": [embed.thread_text(d["title"], d.get("body") or "") for d in docs],
+        "cos_title": [d["title"] for d in docs],
+        "cos_body": [(d.get("body") or "")[:2000] for d in docs],
+    }
+    vectors = {name: embed.to_int8(encoder.encode(texts)) for name, texts in views.items()}
+    out: list[dict[str, dict[str, float]]] = []
+    for line in qrels:
+        query = queries[line["query"]]
+        candidates = {
+            cid: Doc(corpus[cid]["title"], corpus[cid].get("body") or "")
+            for cid in line["candidates"]
+        }
+        ranked = dict(rank(Doc(query["title"], query.get("body") or ""), candidates, stats))
+        per: dict[str, dict[str, float]] = {}
+        for cid in line["candidates"]:
+            scored = ranked[cid]
+            row = {
+                "lex": scored.score,
+                "bm25": scored.signals["bm25"],
+                "chars": scored.signals["chars"],
+                "title": scored.signals["title"],
+            }
+            for name, matrix in vectors.items():
+                q = matrix[index[line["query"]]]
+                row[name] = float(embed.cosine_int8(q, matrix[index[cid]][None, :])[0])
+            per[cid] = row
+        out.append(per)
+    return qrels, out
+
+
+def run_of(
+    qrels: list[dict[str, Any]], feats: list[dict[str, dict[str, float]]], weights: dict[str, float]
+) -> list[dict[str, Any]]:
+    """Rankings of every query by z-scored signals with these weights (ties: given order)."""
+    run = []
+    for line, per in zip(qrels, feats, strict=True):
+        ids = list(line["candidates"])
+        key = [0.0] * len(ids)
+        for name, weight in weights.items():
+            for i, z in enumerate(zscores([per[c][name] for c in ids])):
+                key[i] += weight * z
+        order = sorted(range(len(ids)), key=lambda i: (-key[i], i))
+        run.append({"query": line["query"], "ranked": [ids[i] for i in order]})
+    return run
+
+
+def cross_validate(
+    ap: dict[str, list[float]], folds: int, rng: random.Random
+) -> tuple[list[float], list[dict[str, Any]]]:
+    """Out-of-fold AP per query, and per fold: the ranker chosen on the other folds and its
+    held-out MAP beside production's."""
+    n = len(ap["production"])
+    order = list(range(n))
+    rng.shuffle(order)
+    fold_of = {q: i % folds for i, q in enumerate(order)}
+    out_of_fold = [0.0] * n
+    report = []
+    for fold in range(folds):
+        train = [q for q in range(n) if fold_of[q] != fold]
+        test = [q for q in range(n) if fold_of[q] == fold]
+        # best train MAP; ties go to the earlier ranker in RANKERS (production first)
+        chosen = max(RANKERS, key=lambda r: statistics.fmean(ap[r][q] for q in train))
+        for q in test:
+            out_of_fold[q] = ap[chosen][q]
+        report.append(
+            {
+                "fold": fold,
+                "queries": len(test),
+                "chosen": chosen,
+                "train_map": round(100 * statistics.fmean(ap[chosen][q] for q in train), 2),
+                "held_out_map": round(100 * statistics.fmean(ap[chosen][q] for q in test), 2),
+                "production_held_out_map": round(
+                    100 * statistics.fmean(ap["production"][q] for q in test), 2
+                ),
+            }
+        )
+    return out_of_fold, report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("split", nargs="?", type=Path, default=SHARED_SPLIT)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args(argv)
+    split = args.split.resolve()
+    qrels, feats = signals(split)
+    ap = {
+        name: average_precisions(run_of(qrels, feats, weights), qrels, strict=False)
+        for name, weights in RANKERS.items()
+    }
+    rng = random.Random(SEED)
+    first_folds: list[dict[str, Any]] = []
+    maps: list[float] = []
+    chosen: Counter[str] = Counter()
+    tests = []
+    for repeat in range(args.repeats):
+        oof, folds = cross_validate(ap, args.folds, rng)
+        maps.append(100 * statistics.fmean(oof))
+        chosen.update(f["chosen"] for f in folds)
+        tests.append(paired_test(oof, ap["production"], rounds=5_000))
+        if repeat == 0:
+            first_folds = folds
+            first_test = paired_test(oof, ap["production"])
+    production = 100 * statistics.fmean(ap["production"])
+    report = {
+        "benchmark": "semeval2016-task3-subtaskB-cross-validated-rerank",
+        "split": split.name if split != SHARED_SPLIT.resolve() else "dev",
+        "queries": len(qrels),
+        "rankers": {
+            name: {
+                "weights": RANKERS[name],
+                "map": round(100 * statistics.fmean(ap[name]), 2),
+                "vs_production": paired_test(ap[name], ap["production"]),
+                "chosen_in_folds": chosen[name],
+            }
+            for name in RANKERS
+        },
+        "cross_validation": {
+            "folds": args.folds,
+            "repeats": args.repeats,
+            "production_map": round(production, 2),
+            "out_of_fold_map_mean": round(statistics.fmean(maps), 2),
+            "out_of_fold_map_min": round(min(maps), 2),
+            "out_of_fold_map_max": round(max(maps), 2),
+            "p_value_median": float(np.median([t["p_value"] for t in tests])),
+            "first_split_folds": first_folds,
+            "first_split_vs_production": first_test,
+        },
+    }
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

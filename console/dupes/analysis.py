@@ -1,0 +1,215 @@
+"""Each thread's analysed text, stored once, so scoring a candidate is a read plus arithmetic.
+
+`scorer.analyze` (tokens, Porter2 stems, character 4-grams, exact details) is most of what a
+candidate costs to score; the same originals are recalled for many new threads, and analysing
+them again each time cost ~0.25 ms per candidate. Here the result is kept in `thread_analysis`
+(one row per thread, a few zlib-compressed lines of text: portable, safe to read back, ~0.5 kB
+a demo thread) and read back into exactly the `Analyzed` that `analyze` returns (same stems,
+counts, word forms, 4-grams and their order, norms and details; `doc.body` is left empty: scoring
+never reads it), so a stored candidate scores bit for bit as one analysed from its text
+(tests/dupes/test_analysis.py compares them).
+
+When it is written: `candidates.update_candidates` stores the analysis of every thread it
+computes candidates for (new or changed threads: sync pages, import, the demo) and of every
+recalled candidate it had to analyse from text; `backfill` fills a whole cache (`peerdesk dupes
+--rebuild`, `--catch-up`, the benchmarks). Nothing is added to the import's write path.
+When it is dropped: whenever the thread's indexed text is rewritten (`forget`, called by
+`console.ingest` where it replaces the thread's `thread_fts` row), so a stale analysis is never
+read. A row of another VERSION (the analysis changed) counts as missing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from console.db import Cache
+from console.dupes.scorer import Analyzed, Doc, analyze
+
+# Bump when `scorer.analyze` changes what it produces (stop words, stemming, n-grams, details,
+# MAX_CHARS, TITLE_BOOST): rows of an older version are ignored and rewritten as needed.
+VERSION = 1
+SLICE = 2_000  # threads analysed per transaction by `backfill`
+
+
+def encode(a: Analyzed) -> bytes:
+    """The analysis as compact bytes (everything `decode` needs to rebuild it exactly).
+
+    Lines of text, each split by one `str.split` when read back (decoding runs in C, not in a
+    JSON parser): stems, their counts in the title and in the body, their first raw word, their
+    other word forms, the normalised title, the n-grams (GRAM characters each) and their
+    counts, the n-grams' norm, the exact details (JSON, usually empty) and the body's own word
+    order if it differs. Stems and words hold no spaces, commas or line breaks (they are
+    letters and digits), and n-grams no line breaks."""
+    stems = list(a.terms)
+    in_body = [s for s in stems if s in a.body_terms]
+    order = ""
+    if list(a.body_terms) != in_body:  # body words also in the title come first in `stems`
+        position = {s: i for i, s in enumerate(stems)}
+        order = " ".join(str(position[s]) for s in a.body_terms)
+    details = ""
+    if any(a.details.values()):
+        details = json.dumps({k: sorted(v) for k, v in a.details.items()}, ensure_ascii=False)
+    forms = ["" if f == (a.raw[s],) else ",".join(f) for s, f in _forms(a, stems)]
+    lines = [
+        " ".join(stems),
+        " ".join(str(a.title_terms.get(s, 0)) for s in stems),
+        " ".join(str(a.body_terms.get(s, 0)) for s in stems),
+        " ".join(a.raw[s] for s in stems),
+        " ".join(forms),
+        a.title_norm,
+        a.grams,
+        " ".join(map(str, a.gram_counts)),
+        repr(a.grams_norm),
+        details,
+        order,
+    ]
+    return zlib.compress("\n".join(lines).encode("utf-8"), 1)
+
+
+def _forms(a: Analyzed, stems: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    return [(s, a.forms.get(s, (a.raw[s],))) for s in stems]
+
+
+def _counter(pairs: Iterable[tuple[str, int]]) -> Counter[str]:
+    """A Counter of these (key, count) pairs, filled by dict's own update (Counter's is Python)."""
+    found: Counter[str] = Counter()
+    dict.update(found, pairs)
+    return found
+
+
+_NO_DETAILS: dict[str, frozenset[str]] = {k: frozenset() for k in ("link", "code", "error")}
+
+
+def decode(blob: bytes, doc: Doc, *, complete: bool = True) -> Analyzed:
+    """The `Analyzed` that `analyze` made of the thread's text; `doc` gives title, tags, solved.
+
+    `complete=False` leaves out what only the new thread of a search is read for (`body_terms`
+    and `forms`, left empty): a recalled candidate scores exactly the same without them."""
+    (
+        stem_line,
+        title_line,
+        body_line,
+        raw_line,
+        form_line,
+        title_norm,
+        grams,
+        count_line,
+        norm,
+        details,
+        order,
+    ) = zlib.decompress(blob).decode("utf-8").split("\n")
+    stems = stem_line.split(" ") if stem_line else []
+    in_title = list(map(int, title_line.split()))
+    in_body = list(map(int, body_line.split()))
+    raws = raw_line.split(" ") if raw_line else []
+    title_terms = _counter((s, c) for s, c in zip(stems, in_title, strict=True) if c)
+    terms = _counter(zip(stems, map(int.__add__, in_title, in_body), strict=True))
+    body_terms: Counter[str] = Counter()
+    forms: dict[str, tuple[str, ...]] = {}
+    if complete:
+        if order:  # the body's own order of its words
+            body_terms = _counter((stems[i], in_body[i]) for i in map(int, order.split()))
+        else:
+            body_terms = _counter((s, c) for s, c in zip(stems, in_body, strict=True) if c)
+        forms = dict(zip(stems, [(r,) for r in raws], strict=True))
+        for s, f in zip(stems, form_line.split(" ") if form_line else [], strict=True):
+            if f:
+                forms[s] = tuple(f.split(","))
+    found = {k: frozenset(v) for k, v in json.loads(details).items()} if details else _NO_DETAILS
+    return Analyzed(
+        doc,
+        title_terms,
+        body_terms,
+        dict(zip(stems, raws, strict=True)),
+        title_norm,
+        grams,
+        dict(found),
+        terms=terms,
+        forms=forms,
+        length=sum(terms.values()),
+        grams_norm=float(norm),
+        gram_counts=tuple(map(int, count_line.split())),
+    )
+
+
+def load(cache: Cache, thread_ids: Sequence[int]) -> dict[int, bytes]:
+    """The stored analyses of these threads (of this VERSION), by thread id."""
+    found: dict[int, bytes] = {}
+    for start in range(0, len(thread_ids), 500):
+        chunk = list(thread_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            (int(r[0]), bytes(r[1]))
+            for r in cache.query(
+                f"SELECT thread_id, data FROM thread_analysis WHERE thread_id IN ({marks}) "
+                "AND version = ?",
+                [*chunk, VERSION],
+            )
+        )
+    return found
+
+
+def stored_ids(cache: Cache, thread_ids: Sequence[int]) -> set[int]:
+    """Which of these threads have a stored analysis of this VERSION."""
+    found: set[int] = set()
+    for start in range(0, len(thread_ids), 500):
+        chunk = list(thread_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            int(r[0])
+            for r in cache.query(
+                f"SELECT thread_id FROM thread_analysis WHERE thread_id IN ({marks}) "
+                "AND version = ?",
+                [*chunk, VERSION],
+            )
+        )
+    return found
+
+
+def store(conn: sqlite3.Connection, analysed: Mapping[int, Analyzed]) -> int:
+    """Write (or replace) these threads' analyses; the caller holds the transaction."""
+    conn.executemany(
+        "INSERT INTO thread_analysis (thread_id, version, data) VALUES (?, ?, ?) "
+        "ON CONFLICT (thread_id) DO UPDATE SET version = excluded.version, data = excluded.data",
+        [(tid, VERSION, encode(a)) for tid, a in sorted(analysed.items())],
+    )
+    return len(analysed)
+
+
+def forget(conn: sqlite3.Connection, thread_ids: Iterable[int]) -> None:
+    """Drop the analyses of threads whose indexed text is being rewritten (ingest calls this)."""
+    conn.executemany(
+        "DELETE FROM thread_analysis WHERE thread_id = ?", [(int(t),) for t in thread_ids]
+    )
+
+
+def backfill(cache: Cache, progress: Callable[[int, int], None] | None = None) -> int:
+    """Analyse and store every thread without a current analysis; returns threads analysed."""
+    missing = [
+        int(r[0])
+        for r in cache.query(
+            "SELECT t.id FROM threads t WHERE NOT EXISTS (SELECT 1 FROM thread_analysis a "
+            "WHERE a.thread_id = t.id AND a.version = ?) ORDER BY t.id",
+            (VERSION,),
+        )
+    ]
+    done = 0
+    for start in range(0, len(missing), SLICE):
+        chunk = missing[start : start + SLICE]
+        marks = ",".join("?" * len(chunk))
+        rows = cache.query(
+            "SELECT t.id, t.title, f.body FROM threads t JOIN thread_fts f ON f.rowid = t.id "
+            f"WHERE t.id IN ({marks})",
+            chunk,
+        )
+        analysed = {int(r[0]): analyze(Doc(r[1], r[2] or "")) for r in rows}
+        with cache.transaction() as conn:
+            store(conn, analysed)
+        done += len(analysed)
+        if progress is not None:
+            progress(done, len(missing))
+    return done

@@ -1,0 +1,182 @@
+"""Both storage backends for the domain and sync tiers: a test marked `@pytest.mark.backends`
+runs once on a SQLite cache file and once on a PostgreSQL team database.
+
+The team database is a copy of a template built once per test session in a throwaway cluster
+(tests/team/cluster.py: a non-root account, a Unix socket, peer authentication): the schema and
+grants from `team-install`, login roles for the tests' people (alice, dave and mod01-03
+moderate, erin prepares payouts, mallory has no role), and the tier's small community, seeded into a SQLite
+cache through the real ingest path and copied in by `migrate-to`. Each test gets its own copy
+(CREATE DATABASE ... TEMPLATE: tens of milliseconds) and connects as alice; acting as someone
+else (`Desk.for_cache(cache, actor="dave")`) connects as that database role, as `--as` does.
+
+Without PostgreSQL's server binaries the PostgreSQL half skips with one line; under
+PEERDESK_REQUIRE_ALL (CI) it fails.
+"""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from console.config import Config
+from console.db import Cache, open_cache
+from console.door import Door
+from console.identity import establish
+from console.team import schema
+from console.team.copy import migrate_to
+from tests.conftest import require_all
+from tests.team.cluster import Cluster, ClusterUnavailable, start_cluster
+
+if TYPE_CHECKING:
+    from console.storage.postgres import TeamCache
+
+BACKENDS = ("sqlite", "postgresql")
+PEOPLE = {
+    "alice": ("moderator",),
+    "dave": ("moderator",),
+    "erin": ("payout_preparer",),
+    "mallory": (),
+    **{f"mod0{n}": ("moderator",) for n in (1, 2, 3)},
+}
+_names = itertools.count(1)
+
+
+@dataclass
+class TeamServer:
+    cluster: Cluster
+    template: str
+    seeded: dict[str, tuple[str, dict[str, int]]]  # seed name -> (template db, its ids)
+
+    def superuser(self, dbname: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(self.cluster.conninfo(dbname), autocommit=True)
+
+    def copy_of(self, template: str) -> str:
+        name = f"t_store_{next(_names)}"
+        with self.superuser() as conn:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template)
+                )
+            )
+        return name
+
+    def drop(self, name: str) -> None:
+        with self.superuser() as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def seeded_template(
+        self, key: str, seed: Callable[[Cache], dict[str, int]], folder: Path
+    ) -> tuple[str, dict[str, int]]:
+        """A template database holding what `seed` writes into a new cache (built once)."""
+        if key not in self.seeded:
+            cache = open_cache(folder / f"seed-{key}.sqlite3", create=True)
+            try:
+                ids = seed(cache)
+                name = self.copy_of(self.template)
+                admin = establish(cache.path, Config(), demo=True)  # the file's owner: every role
+                migrate_to(Door(cache, admin), self.cluster.url(name, "postgres"))
+            finally:
+                cache.close()
+            self.seeded[key] = (name, ids)
+        return self.seeded[key]
+
+
+@contextmanager
+def team_database(server: TeamServer, template: str, role: str = "alice") -> Iterator[TeamCache]:
+    """A copy of `template` of the test's own, opened as `role`; dropped afterwards."""
+    from console.storage.postgres import open_team
+
+    name = server.copy_of(template)
+    team = open_team(server.cluster.url(name, role))
+    try:
+        yield team
+    finally:
+        team.close()
+        server.drop(name)
+
+
+def location(cache: Cache, cache_path: Path) -> str:
+    """What `--db` names for `cache`: its file, or its postgresql:// URL."""
+    return str(getattr(cache, "url", "") or cache_path)
+
+
+def race(script: str, argvs: list[list[str]]) -> list[str]:
+    """Start one `python -c script ARGV...` per argv; each prints "ready" and waits for a line
+    on stdin; all are told to go at once. Their outputs, in argv order."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for argv in argvs
+    ]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    return [proc.communicate(timeout=60)[0].strip() for proc in procs]
+
+
+def start_team_server() -> TeamServer:
+    try:
+        cluster = start_cluster()
+    except ClusterUnavailable as why:
+        if require_all():
+            pytest.fail(f"PostgreSQL is required (PEERDESK_REQUIRE_ALL is set): {why}")
+        pytest.skip(f"no PostgreSQL for the team-database half of this test: {why}")
+    template = "peerdesk_store_template"
+    with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {template}")
+        for person in PEOPLE:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(person)))
+    with psycopg.connect(cluster.conninfo(template), autocommit=True) as conn:
+        schema.install(conn)
+        for person, roles in PEOPLE.items():
+            for role in roles:
+                conn.execute(
+                    sql.SQL("GRANT {} TO {}").format(
+                        sql.Identifier(f"peerdesk_{role}"), sql.Identifier(person)
+                    )
+                )
+    for person in PEOPLE:
+        cluster.allow(person)
+    return TeamServer(cluster, template, {})
+
+
+@pytest.fixture(scope="session")
+def team_server() -> Iterator[TeamServer]:
+    """One throwaway cluster per test process, started when a test first needs it."""
+    server = start_team_server()
+    yield server
+    server.cluster.stop()
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The test's backend: sqlite (a cache file), or postgresql (a `backends` test's second
+    run)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`@pytest.mark.backends` tests run on both backends (the `backend` fixture's value)."""
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("backends"):
+        metafunc.parametrize(
+            "backend",
+            list(BACKENDS),
+            indirect=True,
+        )

@@ -1,0 +1,152 @@
+"""Stored analyses (console.dupes.analysis): read back exactly as analysed, scored exactly as
+from text, never stale."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from console.db import Cache, open_cache
+from console.demo import build_demo
+from console.dupes import analysis
+from console.dupes import candidates as cands
+from console.dupes.scorer import CountStats, Doc, Idf, analyze, score
+from console.ingest import ensure_source, upsert_threads
+from console.models import PostRecord, ThreadRecord
+
+FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
+
+HOSTILE = [
+    Doc("a b c e x", "1 2 3 a e i o u " * 5),  # one-letter words: 3-character n-grams
+    Doc("Ça ne marche pas: l'écran reste noir", "Résumé: naïve café, Ærø, ß straße"),
+    Doc("Телефон не включается", "После обновления телефон не включается. Что делать?"),
+    Doc("手机无法开机", "更新后手机无法开机，怎么办？"),
+    Doc("Emoji 📱📱 broken 🤷‍♀️", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 letters 𝔞𝔫𝔡 😀 faces"),
+    Doc(
+        "Error E-4012 `adb devices` fails",
+        "ValueError: bad thing\nerrno EACCES see https://x.example/a?b=1.",
+    ),
+    Doc("[bold]markup[/bold] [link=x]here[/link]", "\x1b[31mred\x1b[0m and NUL \x00 inside"),
+    Doc("", ""),
+    Doc("word " * 400, "long " * 20_000),  # counts past 255, text past MAX_CHARS
+    Doc("pipe|in|title", "a|b || c"),
+]
+
+
+def _texts() -> list[Doc]:
+    """Hostile texts, and the recorded platform posts when ../shared is there."""
+    docs = list(HOSTILE)
+    if FIXTURES.is_dir():
+        for path in sorted(FIXTURES.rglob("*.json"))[:40]:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            docs.append(Doc(path.stem, text[:8000]))
+    return docs
+
+
+def _same(a: object, b: object) -> None:
+    assert dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b)
+    for f in dataclasses.fields(a):
+        if f.name in ("doc", "memo", "gram_codes", "gram_weights"):
+            continue
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        assert x == y, f.name
+        if isinstance(x, dict):  # the order too: sums over them run in it
+            assert list(x) == list(y), f.name
+    assert a.gram_codes.tobytes() == b.gram_codes.tobytes()  # type: ignore[attr-defined]
+    assert a.gram_weights.tobytes() == b.gram_weights.tobytes()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("doc", _texts(), ids=lambda d: d.title[:20] or "empty")
+def test_stored_analysis_reads_back_as_the_analysis_of_the_text(doc: Doc) -> None:
+    analysed = analyze(doc)
+    back = analysis.decode(analysis.encode(analysed), Doc(doc.title, "", doc.tags, doc.solved))
+    _same(back, analysed)
+
+
+def test_scores_from_stored_analyses_equal_scores_from_text() -> None:
+    docs = _texts()
+    stats = CountStats.from_texts(f"{d.title} {d.body}" for d in docs)
+    idf = Idf(stats)
+    for new in docs:
+        query = analyze(new)
+        for other in docs:
+            from_text = score(query, analyze(other), idf)
+            blob = analysis.encode(analyze(other))
+            assert score(query, analysis.decode(blob, other), idf) == from_text
+            lean = analysis.decode(blob, other, complete=False)  # as candidates are read
+            assert score(query, lean, idf) == from_text
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Cache:
+    cache = open_cache(tmp_path / "demo.sqlite3", create=True)
+    build_demo(cache, 150, embeddings=False)
+    return cache
+
+
+def test_candidates_from_stored_analyses_equal_candidates_from_text(demo: Cache) -> None:
+    threads = cands.open_thread_ids(demo)[-60:]
+    with demo.transaction() as conn:
+        conn.execute("DELETE FROM thread_analysis")
+    cands.forget_analysed()
+    stats = cands.VocabStats(demo.conn)
+    from_text = {}
+    for t in threads:
+        timing = cands.Timing()
+        from_text[t] = cands.find_candidates(demo, t, stats=stats, timing=timing, semantic=False)
+        assert timing.from_text == timing.recalled
+    assert sum(bool(r) for r in from_text.values()) > 30
+    assert analysis.backfill(demo) == demo.one("SELECT count(*) FROM threads")[0]
+    cands.forget_analysed()
+    for t in threads:
+        timing = cands.Timing()
+        found = cands.find_candidates(demo, t, stats=stats, timing=timing, semantic=False)
+        assert timing.from_text == 0
+        assert found == from_text[t]  # ids, probabilities and explanations, exactly
+
+
+def test_update_candidates_keeps_the_analyses_it_made(demo: Cache) -> None:
+    with demo.transaction() as conn:
+        conn.execute("DELETE FROM thread_analysis")
+    thread = cands.open_thread_ids(demo)[-1]
+    cands.update_candidates(demo, [thread], semantic=False)
+    kept = analysis.load(demo, [r[0] for r in demo.query("SELECT id FROM threads")])
+    assert thread in kept  # the thread's own, and those of its recalled candidates
+    timing = cands.Timing()
+    cands.find_candidates(demo, thread, timing=timing, semantic=False)
+    assert timing.recalled and timing.from_text == 0
+    title, body = demo.one("SELECT title, body FROM thread_fts WHERE rowid = ?", (thread,))  # type: ignore[misc]
+    _same(analysis.decode(kept[thread], Doc(title)), analyze(Doc(title, body)))
+
+
+def test_a_rewritten_thread_loses_its_stale_analysis(demo: Cache) -> None:
+    source = ensure_source(demo, "demo", "demo")
+    row = demo.one(
+        "SELECT id, remote_id, created_at FROM threads WHERE source_id = ? ORDER BY id DESC",
+        (source,),
+    )
+    assert row is not None
+    analysis.backfill(demo)
+    assert analysis.stored_ids(demo, [row[0]]) == {row[0]}
+    thread = ThreadRecord(
+        row[1], "Completely new title about a broken router", None, "open", row[2], row[2]
+    )
+    post = PostRecord(
+        f"{row[1]}-edited",
+        row[1],
+        None,
+        0,
+        "The router light blinks red.",
+        "The router light blinks red.",
+        row[2],
+    )
+    upsert_threads(demo, source, [thread], [post])
+    assert analysis.stored_ids(demo, [row[0]]) == set()
+    cands.update_candidates(demo, [row[0]], semantic=False)
+    kept = analysis.load(demo, [row[0]])[row[0]]
+    fresh = analysis.decode(kept, Doc(thread.title))
+    assert "router" in fresh.terms and fresh.title_terms["router"] == 1
+    assert json.loads(json.dumps(sorted(fresh.terms))) == sorted(fresh.terms)
