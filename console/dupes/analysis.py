@@ -21,13 +21,13 @@ read. A row of another VERSION (the analysis changed) counts as missing.
 from __future__ import annotations
 
 import json
-import sqlite3
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from console.db import Cache
 from console.dupes.scorer import Analyzed, Doc, analyze
+from console.storage import Connection
 
 # Bump when `scorer.analyze` changes what it produces (stop words, stemming, n-grams, details,
 # MAX_CHARS, TITLE_BOOST): rows of an older version are ignored and rewritten as needed.
@@ -170,7 +170,7 @@ def stored_ids(cache: Cache, thread_ids: Sequence[int]) -> set[int]:
     return found
 
 
-def store(conn: sqlite3.Connection, analysed: Mapping[int, Analyzed]) -> int:
+def store(conn: Connection, analysed: Mapping[int, Analyzed]) -> int:
     """Write (or replace) these threads' analyses; the caller holds the transaction."""
     conn.executemany(
         "INSERT INTO thread_analysis (thread_id, version, data) VALUES (?, ?, ?) "
@@ -180,7 +180,7 @@ def store(conn: sqlite3.Connection, analysed: Mapping[int, Analyzed]) -> int:
     return len(analysed)
 
 
-def forget(conn: sqlite3.Connection, thread_ids: Iterable[int]) -> None:
+def forget(conn: Connection, thread_ids: Iterable[int]) -> None:
     """Drop the analyses of threads whose indexed text is being rewritten (ingest calls this)."""
     conn.executemany(
         "DELETE FROM thread_analysis WHERE thread_id = ?", [(int(t),) for t in thread_ids]

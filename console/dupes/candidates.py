@@ -324,7 +324,7 @@ def _pair(row: Row, body: str) -> tuple[int, Analyzed]:
     return int(row["id"]), _analysed(int(row["id"]), doc)
 
 
-def _stored_pair(row: sqlite3.Row, blob: bytes) -> tuple[int, Analyzed]:
+def _stored_pair(row: Row, blob: bytes) -> tuple[int, Analyzed]:
     """A candidate from its stored analysis (`console.dupes.analysis`): no text is read."""
     doc = Doc(row["title"], "", _tags(row["tags"]), _solved(row))
     return int(row["id"]), analysis.decode(blob, doc, complete=False)
