@@ -293,11 +293,12 @@ class LazyTable(ScrollView, can_focus=True):
             self._announce_cursor()
         return True
 
-    def prefetch(self, index: int) -> None:
-        """Ask for the page holding row `index` before it is shown (e.g. the last one, so `G`
-        draws rows at once rather than placeholders)."""
-        if 0 <= index < self.total:
-            self._want(index // self.page_size)
+    def prefetch_last(self) -> None:
+        """Ask for the pages of the last screenful of rows before they are shown, so `G` (or
+        end) draws rows at once rather than placeholders."""
+        first = max(0, self.total - self._rows_visible())
+        for page in range(first // self.page_size, (self.total - 1) // self.page_size + 1):
+            self._want(page)
 
     def forget_pending(self) -> None:
         """Forget pages being loaded (their loading failed); they are asked for again."""

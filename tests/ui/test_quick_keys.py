@@ -120,21 +120,27 @@ async def test_an_older_search_finishing_late_never_replaces_a_newer_one(
         assert "search: voicemail" in screen_text(pilot)
 
 
-async def test_the_last_page_is_read_before_G(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("console.screens.queue.PAGE", 10)  # 40 threads: several pages
+async def test_the_last_screenful_is_read_before_G(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("console.screens.queue.PAGE", 5)  # the 37 Queue threads: eight pages
     app = PeerdeskApp(desk)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         grid = table(app)
-        assert grid.page_size == 10
-        assert grid.total > 2 * grid.page_size and grid.exact
+        assert grid.page_size == 5
+        assert grid.total == desk.queue_count() and grid.exact
         last = grid.total - 1
-        assert grid.page(last) is not None  # read ahead, before any key asked for it
-        assert grid.page(grid.page_size * 2) is None  # not every page: only the last
+        visible = grid.scrollable_content_region.height - 1  # under the header
+        assert visible > grid.page_size  # the last screenful spans several pages
+        for row in range(grid.total - visible, grid.total):  # read ahead, before any key
+            assert grid.page(row) is not None, row
         await pilot.press("G")
-        # no worker waited for: the row under the cursor is there as the key is handled
+        # no worker waited for: every row on the screen is there as the key is handled
         assert grid.cursor_row == last
-        assert grid.current_row is not None
+        top = round(grid.scroll_y)
+        assert top == grid.total - visible
+        assert all(grid.row_at(row) is not None for row in range(top, grid.total))
         expected = desk.queue(QueueFilter(), offset=last, limit=1)[0].thread_id
         assert grid.current_key == expected
 
@@ -241,3 +247,23 @@ async def test_rows_shown_at_once_are_replaced_when_the_queue_changed_meanwhile(
         grid = table(app)
         assert [grid.row_at(i) for i in range(grid.total)] == after
         assert grid.total == desk.queue_count()
+
+
+async def test_a_search_does_not_read_its_last_rows_ahead(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search's last page means reading every match (seconds for a common word at a million
+    threads): only the unfiltered Queue and the filters read their last screenful ahead."""
+    monkeypatch.setattr("console.screens.queue.PAGE", 5)
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"question", "enter")
+        await settle(pilot)
+        grid = table(app)
+        visible = grid.scrollable_content_region.height - 1
+        assert grid.exact and grid.total > visible + 2 * grid.page_size
+        assert grid.page(grid.total - 1) is None
+        await pilot.press("G")
+        await settle(pilot)  # read when asked for
+        assert grid.current_row is not None
