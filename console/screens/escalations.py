@@ -7,7 +7,8 @@ and the history; at the bottom a sparkline of open escalations over the last 30 
 
 The routing is the panel base's (console/screens/panel.py):
 
-    ListWanted → (worker: Escalations.refresh + listing + rule_rates + open_counts) → ListLoaded
+    ListWanted → (worker: listing + rule_rates + open_counts) → ListLoaded, and ClockScan →
+    (worker: Escalations.refresh, raising what time made true) → ListWanted if it raised any
     LazyTable.CursorMoved → DetailWanted(id) → (worker: one + history) → DetailLoaded
     a/i/I/s/n/r/d/o → (worker: Desk.decide) → DecisionSaved | Refused
     u → DecisionMade(undo) (the shared decision flow of DeskScreen)
@@ -20,8 +21,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
+from textual.message import Message
 from textual.widgets import Sparkline, Static
 
 from console.desk import Desk
@@ -29,7 +32,7 @@ from console.escalate.panel import EscalationRow, HistoryEntry, RuleRate, clock_
 from console.messages import Decision
 from console.safe_text import clip, printable
 from console.screens.keys import bindings
-from console.screens.panel import ListDetailPanel, PanelList
+from console.screens.panel import ListDetailPanel, ListWanted, PanelList
 from widgets.lazy_table import Column, LazyTable, Row
 
 COLUMNS = (
@@ -59,6 +62,10 @@ class Escalations:
     rows: list[EscalationRow]
     rates: dict[str, RuleRate]
     counts: list[int]
+
+
+class ClockScan(Message):
+    """Raise what time made true since the last look, then read the list again if it raised."""
 
 
 @dataclass(frozen=True)
@@ -165,11 +172,24 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
 
     # ---- loading ----
     def read_list(self, desk: Desk, cursor: int) -> Escalations:
+        # The list as it stands is shown first: on a cache left alone for days the clock rules
+        # can raise tens of thousands of escalations at once (seconds at a million threads),
+        # so they are raised after it, in a worker of their own (ClockScan).
         esc = desk.escalations
-        esc.refresh()
+        self.post_message(ClockScan())
         return Escalations(
             esc.listing(include_closed=self.include_closed), esc.rule_rates(), esc.open_counts(30)
         )
+
+    @on(ClockScan)
+    def _on_clock_scan(self, message: ClockScan) -> None:
+        message.stop()
+        self._scan_clock()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="escalation-clock")
+    def _scan_clock(self) -> None:
+        if self.host.call_desk(lambda desk: desk.escalations.refresh()):
+            self.post_message(ListWanted(keep_cursor=True))
 
     def show_list(self, data: Escalations, keep_cursor: bool) -> None:
         self.rows = {r.escalation_id: r for r in data.rows}
