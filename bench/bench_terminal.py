@@ -30,6 +30,7 @@ The machine is shared and the numbers are noisy: run it more than once and compa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import os
@@ -583,6 +584,12 @@ def ensure_cache(threads: int, cache_dir: Path, db: Path | None) -> tuple[Path, 
     return path, time.perf_counter() - started
 
 
+def threads_in(db: Path) -> int:
+    """How many threads a cache given with --db holds (its size, not --threads, is measured)."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        return int(conn.execute("SELECT count(*) FROM threads").fetchone()[0])
+
+
 def env_for(db: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PEERDESK_", "TEXTUAL"))}
     env.update(
@@ -785,7 +792,7 @@ def main() -> None:
     run = keys_run(db, args.rounds, args.quiet_ms / 1000, args.back.split(","), args.keys)
     result = {
         "benchmark": "terminal",
-        "threads": args.threads,
+        "threads": args.threads if args.db is None else threads_in(db),
         "cache": str(db),
         "cache_build_s": None if built is None else round(built, 1),
         "size": f"{COLS}x{ROWS}",
