@@ -23,11 +23,11 @@ from __future__ import annotations
 import json
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from console.db import Cache
 from console.dupes.scorer import Analyzed, Doc, analyze
-from console.storage import Connection
+from console.storage import Connection, Row
 
 # Bump when `scorer.analyze` changes what it produces (stop words, stemming, n-grams, details,
 # MAX_CHARS, TITLE_BOOST): rows of an older version are ignored and rewritten as needed.
@@ -136,38 +136,25 @@ def decode(blob: bytes, doc: Doc, *, complete: bool = True) -> Analyzed:
     )
 
 
-def load(cache: Cache, thread_ids: Sequence[int]) -> dict[int, bytes]:
-    """The stored analyses of these threads (of this VERSION), by thread id."""
-    found: dict[int, bytes] = {}
+def _stored_rows(cache: Cache, columns: str, thread_ids: Sequence[int]) -> Iterator[Row]:
+    """`columns` of the stored analyses (of this VERSION) of these threads, 500 ids a query."""
     for start in range(0, len(thread_ids), 500):
         chunk = list(thread_ids[start : start + 500])
         marks = ",".join("?" * len(chunk))
-        found.update(
-            (int(r[0]), bytes(r[1]))
-            for r in cache.query(
-                f"SELECT thread_id, data FROM thread_analysis WHERE thread_id IN ({marks}) "
-                "AND version = ?",
-                [*chunk, VERSION],
-            )
+        yield from cache.query(
+            f"SELECT {columns} FROM thread_analysis WHERE thread_id IN ({marks}) AND version = ?",
+            [*chunk, VERSION],
         )
-    return found
+
+
+def load(cache: Cache, thread_ids: Sequence[int]) -> dict[int, bytes]:
+    """The stored analyses of these threads (of this VERSION), by thread id."""
+    return {int(r[0]): bytes(r[1]) for r in _stored_rows(cache, "thread_id, data", thread_ids)}
 
 
 def stored_ids(cache: Cache, thread_ids: Sequence[int]) -> set[int]:
     """Which of these threads have a stored analysis of this VERSION."""
-    found: set[int] = set()
-    for start in range(0, len(thread_ids), 500):
-        chunk = list(thread_ids[start : start + 500])
-        marks = ",".join("?" * len(chunk))
-        found.update(
-            int(r[0])
-            for r in cache.query(
-                f"SELECT thread_id FROM thread_analysis WHERE thread_id IN ({marks}) "
-                "AND version = ?",
-                [*chunk, VERSION],
-            )
-        )
-    return found
+    return {int(r[0]) for r in _stored_rows(cache, "thread_id", thread_ids)}
 
 
 def store(conn: Connection, analysed: Mapping[int, Analyzed]) -> int:
