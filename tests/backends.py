@@ -34,8 +34,8 @@ from console.door import Door
 from console.identity import establish
 from console.team import schema
 from console.team.copy import migrate_to
-from tests.conftest import require_all
-from tests.team.cluster import Cluster, ClusterUnavailable, start_cluster
+from tests.conftest import cluster_or_skip
+from tests.team.cluster import Cluster
 
 if TYPE_CHECKING:
     from console.storage.postgres import TeamCache
@@ -132,12 +132,7 @@ def race(script: str, argvs: list[list[str]]) -> list[str]:
 
 
 def start_team_server() -> TeamServer:
-    try:
-        cluster = start_cluster()
-    except ClusterUnavailable as why:
-        if require_all():
-            pytest.fail(f"PostgreSQL is required (PEERDESK_REQUIRE_ALL is set): {why}")
-        pytest.skip(f"no PostgreSQL for the team-database half of this test: {why}")
+    cluster = cluster_or_skip("the team-database half of this test")
     template = "peerdesk_store_template"
     with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {template}")

@@ -7,10 +7,14 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from console.db import Cache, open_cache
+
+if TYPE_CHECKING:
+    from tests.team.cluster import Cluster
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -20,6 +24,19 @@ FROZEN_NOW = "2026-11-20T12:00:00Z"
 def require_all() -> bool:
     """Whether CI asked for every test to run (a missing tool or data set is then a failure)."""
     return bool(os.environ.get("PEERDESK_REQUIRE_ALL"))
+
+
+def cluster_or_skip(purpose: str) -> Cluster:
+    """A throwaway PostgreSQL cluster (tests/team/cluster.py), or this test skipped in one line
+    saying `purpose` when PostgreSQL is not installed (a failure under PEERDESK_REQUIRE_ALL)."""
+    from tests.team.cluster import ClusterUnavailable, start_cluster
+
+    try:
+        return start_cluster()
+    except ClusterUnavailable as why:
+        if require_all():
+            pytest.fail(f"PostgreSQL is required (PEERDESK_REQUIRE_ALL is set): {why}")
+        pytest.skip(f"no PostgreSQL for {purpose}: {why}")
 
 
 def require_shared(*parts: str) -> Path:

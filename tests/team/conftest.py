@@ -17,21 +17,16 @@ from psycopg import sql
 
 from console.team import schema
 from console.team.connect import OPTIONS
-from tests.conftest import require_all
+from tests.conftest import cluster_or_skip
 
-from .cluster import Cluster, ClusterUnavailable, start_cluster
+from .cluster import Cluster
 
 _names = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
-    try:
-        cluster = start_cluster()
-    except ClusterUnavailable as why:
-        if require_all():
-            pytest.fail(f"PostgreSQL is required (PEERDESK_REQUIRE_ALL is set): {why}")
-        pytest.skip(f"no PostgreSQL for the team-store tests: {why}")
+    cluster = cluster_or_skip("the team-store tests")
     yield cluster
     cluster.stop()
 
