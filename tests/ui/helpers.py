@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
 
+from console.app import PeerdeskApp
+from console.db import open_cache
 from console.messages import Said
+from widgets.lazy_table import LazyTable
 
 
 async def settle(pilot: Pilot[Any]) -> None:
@@ -57,3 +61,17 @@ def unreadable(pilot: Pilot[Any]) -> list[str]:
             ):
                 found.append(f"{row}: {segment.text.strip()}")
     return found
+
+
+def table(app: PeerdeskApp) -> LazyTable:
+    """The Queue's table on the screen shown."""
+    return app.screen.query_one("#queue-table", LazyTable)
+
+
+def status_of(db: Path, thread_id: int) -> str:
+    """A thread's status as the cache file holds it (read on a connection of its own)."""
+    cache = open_cache(db)
+    try:
+        return str(cache.one("SELECT status FROM threads WHERE id = ?", (thread_id,))[0])
+    finally:
+        cache.close()

@@ -10,14 +10,12 @@ import pytest
 from textual.message import Message
 
 from console.app import PeerdeskApp
-from console.db import open_cache
 from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.screens.confirm import ConfirmScreen
 from console.screens.queue import FILTERS, QueueScreen
-from tests.ui.helpers import notes, screen_text, settle
-from widgets.lazy_table import LazyTable
+from tests.ui.helpers import notes, screen_text, settle, status_of, table
 
 pytestmark = pytest.mark.anyio
 
@@ -25,18 +23,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture(autouse=True)
 def _utc() -> None:
     time.tzset()
-
-
-def status_of(db: Path, thread_id: int) -> str:
-    cache = open_cache(db)
-    try:
-        return str(cache.one("SELECT status FROM threads WHERE id = ?", (thread_id,))[0])
-    finally:
-        cache.close()
-
-
-def table(app: PeerdeskApp) -> LazyTable:
-    return app.screen.query_one("#queue-table", LazyTable)
 
 
 def rows_of(desk: Desk, author: str) -> list[tuple[int, int]]:

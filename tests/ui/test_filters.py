@@ -18,8 +18,7 @@ from console.desk import Desk
 from console.errors import ConfigError
 from console.filters import Expression, FilterError, describe, parse_filter
 from console.screens.queue import QueueScreen
-from tests.ui.helpers import screen_text, settle
-from widgets.lazy_table import LazyTable
+from tests.ui.helpers import screen_text, settle, table
 
 pytestmark = pytest.mark.anyio
 
@@ -133,10 +132,6 @@ def test_views_in_the_config_are_checked_when_it_is_read(tmp_path: Path) -> None
 
 
 # ---- in the console ----
-def table(app: PeerdeskApp) -> LazyTable:
-    return app.screen.query_one("#queue-table", LazyTable)
-
-
 def shown(app: PeerdeskApp) -> list[int]:
     grid = table(app)
     return [int(grid.row_at(i).key) for i in range(grid.total)]  # type: ignore[call-overload]

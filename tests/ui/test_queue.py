@@ -15,7 +15,7 @@ from console.screens.confirm import ConfirmScreen
 from console.screens.help import HelpScreen
 from console.screens.queue import QueueScreen
 from console.store import QueueFilter
-from tests.ui.helpers import notes, screen_text, settle
+from tests.ui.helpers import notes, screen_text, settle, status_of, table
 from widgets.lazy_table import LazyTable
 
 pytestmark = pytest.mark.anyio
@@ -24,18 +24,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture(autouse=True)
 def _utc() -> None:
     time.tzset()  # the root conftest sets TZ=UTC; claims show local HH:MM
-
-
-def table(app: PeerdeskApp) -> LazyTable:
-    return app.screen.query_one("#queue-table", LazyTable)
-
-
-def status_of(db: Path, thread_id: int) -> str:
-    cache = open_cache(db)
-    try:
-        return str(cache.one("SELECT status FROM threads WHERE id = ?", (thread_id,))[0])
-    finally:
-        cache.close()
 
 
 async def test_queue_shows_the_most_urgent_first_with_a_count(desk: Desk) -> None:

@@ -18,14 +18,10 @@ from console.filters import parse_filter
 from console.screens.help import HelpScreen
 from console.screens.queue import QueueScreen, to_row
 from console.store import QueueFilter
-from tests.ui.helpers import screen_text, settle
+from tests.ui.helpers import screen_text, settle, table
 from widgets.lazy_table import LazyTable
 
 pytestmark = pytest.mark.anyio
-
-
-def table(app: PeerdeskApp) -> LazyTable:
-    return app.screen.query_one("#queue-table", LazyTable)
 
 
 def searched(desk: Desk, text: str) -> list[int]:

@@ -15,18 +15,10 @@ from console.db import open_cache
 from console.desk import Desk
 from console.screens.confirm import ConfirmScreen
 from console.screens.queue import QueueScreen
-from tests.ui.helpers import notes, screen_text, settle
+from tests.ui.helpers import notes, screen_text, settle, status_of
 from widgets.lazy_table import LazyTable
 
 pytestmark = pytest.mark.anyio
-
-
-def status_of(db: Path, thread_id: int) -> str:
-    cache = open_cache(db)
-    try:
-        return str(cache.one("SELECT status FROM threads WHERE id = ?", (thread_id,))[0])
-    finally:
-        cache.close()
 
 
 def undo_batches(db: Path) -> int:
