@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,6 +38,15 @@ def cluster_or_skip(purpose: str) -> Cluster:
         if require_all():
             pytest.fail(f"PostgreSQL is required (PEERDESK_REQUIRE_ALL is set): {why}")
         pytest.skip(f"no PostgreSQL for {purpose}: {why}")
+
+
+def database_dump(path: Path) -> list[str]:
+    """Every statement that would rebuild the cache file: equal dumps mean nothing changed."""
+    conn = sqlite3.connect(path)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
 
 
 def require_shared(*parts: str) -> Path:

@@ -30,20 +30,13 @@ from console.rewards import actions, bans, export, payouts, schedule_store, serv
 from console.rewards.export import Export
 from console.rewards.schedule import parse_schedule
 from console.roles import ACTION_ROLES
+from tests.conftest import database_dump
 from tests.rewards.conftest import SCHEDULE
 from tests.ui.helpers import notes, settle
 
 pytestmark = pytest.mark.xdist_group("rewards_ui")
 
 NOBODY = "mallory"  # no entry in the roles file: read-only
-
-
-def dump(path: Path) -> list[str]:
-    conn = sqlite3.connect(path)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def audit_rows(cache: Cache) -> list[tuple[str, str, str, int | None, dict[str, Any]]]:
@@ -86,7 +79,7 @@ def test_every_rewards_action_is_in_the_one_role_table() -> None:
 def test_made_up_roles_cannot_be_passed_in(cache: Cache, ids: dict[str, int]) -> None:
     schedule = schedule_store.active_schedule(cache)
     forged = Identity("tom", "tom", frozenset(Role), "the caller said so")
-    before = dump(cache.path)
+    before = database_dump(cache.path)
     with pytest.raises(TypeError), cache.transaction() as conn:
         payouts.prepare(  # type: ignore[call-arg]
             conn, schedule=schedule, period="2026-10", actor="tom", roles=frozenset(Role)
@@ -99,7 +92,7 @@ def test_made_up_roles_cannot_be_passed_in(cache: Cache, ids: dict[str, int]) ->
     ):
         with pytest.raises(PermissionRefused, match="not established"), cache.transaction() as c:
             call(c)
-    assert dump(cache.path) == before
+    assert database_dump(cache.path) == before
 
 
 # ---- a user with no role, through every door --------------------------------------------
@@ -149,14 +142,14 @@ def test_a_roleless_user_is_refused_by_every_domain_function(
         lambda: rewards.ban(ids["member:h1"], "x"),
         lambda: rewards.load_schedule(Path("nowhere.toml")),
     ]
-    before = dump(cache.path)
+    before = database_dump(cache.path)
     for call in calls:
         with pytest.raises(PermissionRefused, match=f"{NOBODY} may not"), cache.transaction() as c:
             call(c)
     for attempt in facade:
         with pytest.raises(PermissionRefused, match=f"{NOBODY} may not"):
             attempt()
-    assert dump(cache.path) == before
+    assert database_dump(cache.path) == before
 
 
 def test_a_roleless_user_is_refused_by_every_command(
@@ -194,12 +187,12 @@ def test_a_roleless_user_is_refused_by_every_command(
             assert run("priya", "payouts", "prepare", "--period", "2026-10")[0] == 0
             assert run("priya", "payouts", "hold", "1", "--reason", "checking")[0] == 0
             assert run("alice", "payouts", "appeal", "1", "--text", "mine")[0] == 0
-        before = dump(db_file)
+        before = database_dump(db_file)
         for command in commands:
             code, err = run(NOBODY, *command)
             assert code == 2, (command, err)
             assert f"{NOBODY} may not" in err and err.count("\n") == 1, (command, err)
-        assert dump(db_file) == before
+        assert database_dump(db_file) == before
         assert not list(tmp_path.glob("peerdesk-batch-*"))
 
 
@@ -211,7 +204,7 @@ async def test_a_roleless_user_in_the_console_changes_nothing(
     cache = open_cache(db_file)
     Desk.for_cache(cache, actor="priya").rewards.prepare("2026-10")
     cache.close()
-    before = dump(db_file)
+    before = database_dump(db_file)
     desk = Desk.for_cache(open_cache(db_file), actor=NOBODY)
     seen: list[Any] = []
     async with PeerdeskApp(desk).run_test(size=(120, 40), message_hook=seen.append) as pilot:
@@ -235,7 +228,7 @@ async def test_a_roleless_user_in_the_console_changes_nothing(
     desk.close_cache()
     refused = [n for n in notes(seen) if f"{NOBODY} may not" in n]
     assert len(refused) == 3, notes(seen)
-    assert dump(db_file) == before
+    assert database_dump(db_file) == before
     assert not list(db_file.parent.glob("peerdesk-batch-*"))
 
 

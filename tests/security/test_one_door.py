@@ -4,25 +4,16 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from console.db import open_cache
 from console.ingest import ensure_source
-from tests.conftest import write_roles
+from tests.conftest import database_dump, write_roles
 from tests.domain.conftest import seed_community
 
 from .conftest import run_peerdesk
-
-
-def dump(path: Path) -> list[str]:
-    conn = sqlite3.connect(path)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
 
 
 @pytest.fixture
@@ -69,14 +60,14 @@ def test_every_write_and_export_is_refused_without_a_role(
     cache_path: Path, community: dict[str, int], tmp_path: Path
 ) -> None:
     write_roles(Path(os.environ["PEERDESK_ROLES_FILE"]), {"somebody-else": ["admin"]})
-    before = dump(cache_path)
+    before = database_dump(cache_path)
     for argv in commands(community, tmp_path):
         done = run_peerdesk("--db", str(cache_path), *argv)
         assert done.code == 2, (argv, done.out, done.err)
         assert "alice may not" in done.err, (argv, done.err)
         assert done.err.count("\n") == 1, (argv, done.err)
         assert "records" not in done.err and not done.out.strip(), argv
-    assert dump(cache_path) == before
+    assert database_dump(cache_path) == before
     assert not (tmp_path / "stolen.jsonl").exists()
 
 
