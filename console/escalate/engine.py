@@ -25,7 +25,7 @@ from console.escalate.detect import Hit, PostMatcher
 from console.escalate.rules import Rule, RuleSet
 from console.models import PostRecord, ThreadRecord
 from console.platforms import push_state
-from console.storage import Connection, Row
+from console.storage import SQLITE, Connection, Dialect, Row, dialect_of
 
 SYSTEM_ACTOR = "peerdesk-rules"
 OPEN_STATES = ("new", "acknowledged", "sent_to_support", "waiting_on_customer")
@@ -64,13 +64,13 @@ def _tags_ok(rule: Rule, tags: Iterable[str]) -> bool:
 _PLAIN_TAG = re.compile(r"[a-z0-9 .:/+#-]+")
 
 
-def _tags_prefilter(rule: Rule) -> tuple[str, list[str]]:
+def _tags_prefilter(rule: Rule, dialect: Dialect = SQLITE) -> tuple[str, list[str]]:
     """An SQL condition every thread with one of the rule's tags meets (the stored tags are a
     JSON list, compared without case as _tags_ok does), so a rule for a few tags does not read
     every thread of its window; _tags_ok still decides. None for tags it cannot express."""
     if not rule.tags or not all(_PLAIN_TAG.fullmatch(tag) for tag in rule.tags):
         return "", []
-    either = " OR ".join("t.tags LIKE ?" for _ in rule.tags)
+    either = " OR ".join(dialect.like_ignoring_case("t.tags") for _ in rule.tags)
     return f"AND ({either})", [f'%"{tag}"%' for tag in rule.tags]
 
 
@@ -354,12 +354,14 @@ def unanswered_findings(
     for rule in rules:
         threshold = at - timedelta(hours=rule.hours)
         oldest = threshold - timedelta(minutes=ignore_minutes)
-        tag_sql, tag_params = _tags_prefilter(rule)
+        dialect = dialect_of(conn)
+        tag_sql, tag_params = _tags_prefilter(rule, dialect)
+        only_window = dialect.indexed_by("threads_unanswered")  # the rule's window only
         rows = conn.execute(
             f"""SELECT t.id, t.created_at, t.tags,
                    (SELECT p.id FROM posts p WHERE p.thread_id = t.id AND p.position = 0
                     ORDER BY p.id LIMIT 1) AS question
-               FROM threads t INDEXED BY threads_unanswered  -- the rule's window only
+               FROM threads t{only_window}
                WHERE t.in_queue = 1 AND t.status = 'open' AND t.reply_count = 0
                  AND t.created_at <= ? AND t.created_at >= ? {tag_sql}
                  AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.rule_id = ?
@@ -390,7 +392,7 @@ def unanswered_findings(
 
 
 def _columns(conn: Connection, table: str) -> set[str]:
-    return {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
+    return dialect_of(conn).columns(conn, table)
 
 
 def verification_findings(conn: Connection, rules: Sequence[Rule]) -> list[Finding]:
@@ -406,16 +408,17 @@ def verification_findings(conn: Connection, rules: Sequence[Rule]) -> list[Findi
         return []
     when = next((c for c in ("decided_at", "updated_at", "created_at") if c in columns), None)
     when_sql = f"v.{when}" if when else "NULL"
+    rid = "id" if "id" in columns else "rowid"  # the same numbers: SQLite's id is its rowid
     if "previous_state" in columns:
         sql = (
-            f"SELECT v.rowid AS rid, v.post_id, {when_sql} AS at FROM verifications v "
+            f"SELECT v.{rid} AS rid, v.post_id, {when_sql} AS at FROM verifications v "
             "WHERE v.state = 'rejected' AND v.previous_state = 'verified'"
         )
     else:
         sql = (
-            f"SELECT v.rowid AS rid, v.post_id, {when_sql} AS at FROM verifications v "
+            f"SELECT v.{rid} AS rid, v.post_id, {when_sql} AS at FROM verifications v "
             "WHERE v.state = 'rejected' AND EXISTS (SELECT 1 FROM verifications w "
-            "WHERE w.post_id = v.post_id AND w.state = 'verified' AND w.rowid < v.rowid)"
+            f"WHERE w.post_id = v.post_id AND w.state = 'verified' AND w.{rid} < v.{rid})"
         )
     rows = conn.execute(
         f"SELECT x.rid, x.post_id, x.at, p.thread_id, t.tags FROM ({sql}) x "
@@ -453,9 +456,7 @@ def clock_findings(conn: Connection, rules: RuleSet, at: datetime) -> list[Findi
         at,
         rules.ignore_older_than_minutes,
     )
-    has_table = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'verifications'"
-    ).fetchone()
+    has_table = bool(_columns(conn, "verifications"))
     if has_table:
         findings.extend(
             verification_findings(
@@ -532,9 +533,7 @@ def dry_run(
     unanswered = [r for r in rules.rules if r.kind == "unanswered"]
     for finding in unanswered_findings(conn, unanswered, at, ignore):
         yield finding, False
-    has_table = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'verifications'"
-    ).fetchone()
+    has_table = bool(_columns(conn, "verifications"))
     if has_table:
         rejected = [r for r in rules.rules if r.kind == "verification_rejected"]
         for finding in verification_findings(conn, rejected):

@@ -63,6 +63,28 @@ class Dialect:
         """`select` taking a row lock where the engine needs one (see `lock_suffix`)."""
         return select + self.lock_suffix
 
+    def columns(self, conn: Connection, table: str) -> set[str]:
+        """The columns of `table` (none when there is no such table): SQLite's table_info,
+        PostgreSQL's catalog (the schema first on the search path: peerdesk's)."""
+        if self.is_sqlite:
+            return {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
+        rows = conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ?",
+            (table,),
+        )
+        return {str(r[0]) for r in rows}
+
+    def indexed_by(self, index: str) -> str:
+        """SQLite's `INDEXED BY index` after a table name (its planner told which index to
+        use); nothing on PostgreSQL, whose planner has no such hint."""
+        return f" INDEXED BY {index}" if self.is_sqlite else ""
+
+    def like_ignoring_case(self, column: str) -> str:
+        """`column` matches the LIKE pattern given as the next parameter whatever the case
+        (SQLite's LIKE ignores ASCII case; PostgreSQL's does not: ILIKE)."""
+        return f"{column} {'LIKE' if self.is_sqlite else 'ILIKE'} ?"
+
     def greatest(self, *terms: str) -> str:
         """The larger of several values (SQLite's two-argument max() is PostgreSQL's greatest)."""
         return f"{'max' if self.is_sqlite else 'greatest'}({', '.join(terms)})"

@@ -24,6 +24,11 @@ STORE_COMMANDS = (
     "undo",
     "whoami",
     "push",
+    "members",
+    "escalations",
+    "verify",
+    "export",
+    "audit log",
 )
 """Commands that run unchanged on a team database through the storage layer (console.storage)."""
 TEAM_COMMANDS = (
