@@ -13,7 +13,10 @@ import pytest
 
 from console import audit
 from console.cli import main
+from console.clock import parse
 from console.db import Cache
+from console.escalate import engine
+from console.escalate.rules import Rule
 from console.ingest import upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from tests.backends import location
@@ -128,3 +131,31 @@ def test_export_and_the_audit_log(
     assert threads["t1"]["status"] == "closed" and len(threads) == 5
     assert target.stat().st_mode & 0o077 == 0
     assert cache.one("SELECT action FROM audit ORDER BY id DESC LIMIT 1")[0] == "export"
+
+
+@pytest.mark.backends
+def test_the_unanswered_rule_finds_its_tag_in_any_case_on_both_engines(
+    cache: Cache, ids: dict[str, int]
+) -> None:
+    """The tag prefilter is a LIKE on the stored JSON list: SQLite's ignores case, PostgreSQL's
+    would not (the dialect's ILIKE there)."""
+    source = int(cache.one("SELECT id FROM sources WHERE name = 'forum'")[0])
+    upsert_threads(
+        cache,
+        source,
+        [ThreadRecord("t8", "No signal", "u1", "open", AT, AT, tags=("Outage",))],
+        [PostRecord("p81", "t8", "u1", 0, "No signal since this morning", "x", AT)],
+    )
+    rule = Rule(
+        "unanswered-outage",
+        "Outage unanswered",
+        "unanswered",
+        "high",
+        30,
+        240,
+        tags=("outage",),
+        hours=2,
+    )
+    found = engine.unanswered_findings(cache.conn, [rule], parse("2026-11-20T12:00:00Z"), 10**6)
+    thread = int(cache.one("SELECT id FROM threads WHERE remote_id = 't8'")[0])
+    assert [f.thread_id for f in found] == [thread]
