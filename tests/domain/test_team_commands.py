@@ -15,10 +15,12 @@ from console import audit
 from console.cli import main
 from console.clock import parse
 from console.db import Cache
+from console.desk import Desk
 from console.escalate import engine
 from console.escalate.rules import Rule
 from console.ingest import upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
+from console.verify import demo as verify_demo
 from tests.backends import location
 
 AT = "2026-11-20T09:00:00Z"
@@ -159,3 +161,19 @@ def test_the_unanswered_rule_finds_its_tag_in_any_case_on_both_engines(
     found = engine.unanswered_findings(cache.conn, [rule], parse("2026-11-20T12:00:00Z"), 10**6)
     thread = int(cache.one("SELECT id FROM threads WHERE remote_id = 't8'")[0])
     assert [f.thread_id for f in found] == [thread]
+
+
+@pytest.mark.backends
+def test_the_verification_demo_marks_its_decisions_sent_as_the_outbox_allows(
+    cache: Cache, ids: dict[str, int]
+) -> None:
+    """pending -> sending -> applied: the team database's outbox guard refuses pending ->
+    applied, whoever asks."""
+    desk = Desk.for_cache(cache, actor="alice")
+    done = desk.close([ids["t1"], ids["t5"]])
+    verify_demo.mark_sent(cache, done.outbox_ids)
+    rows = cache.query(
+        f"SELECT state, attempts FROM outbox WHERE id IN ({','.join('?' * len(done.outbox_ids))})",
+        done.outbox_ids,
+    )
+    assert [tuple(r) for r in rows] == [("applied", 1), ("applied", 1)]
