@@ -246,9 +246,7 @@ class PeerdeskApp(App[None]):
 
         done = self.desk.catch_up_search(progress, should_stop=lambda: worker.is_cancelled)
         if not worker.is_cancelled:
-            self.notify(
-                f"search index up to date ({done.posts:,} posts, {done.threads:,} threads indexed)"
-            )
+            self.notify(done.describe())
             self.call_from_thread(self._periodic_refresh)  # a search on screen finds them now
 
     # ---- a team database tells the console about claims and decisions at once ----

@@ -38,6 +38,10 @@ FTS_BODY_LIMIT = 20_000  # characters of a post indexed for search; the rest is 
 CATCH_UP_BATCH = 50_000  # rows indexed per transaction by the catch-up
 
 
+def counted(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class Backlog:
     """Rows not in their full-text index yet."""
@@ -53,8 +57,8 @@ class Backlog:
         """What a user reads while the index catches up (empty when it is complete)."""
         if self.empty:
             return ""
-        parts = [f"{self.posts:,} posts"] if self.posts else []
-        parts += [f"{self.threads:,} threads"] if self.threads else []
+        parts = [counted(self.posts, "post")] if self.posts else []
+        parts += [counted(self.threads, "thread")] if self.threads else []
         return f"search index catching up: {' and '.join(parts)} not searchable yet"
 
 
@@ -121,6 +125,12 @@ class CatchUp:
 
     posts: int = 0
     threads: int = 0
+
+    def describe(self) -> str:
+        return (
+            f"search index up to date ({counted(self.posts, 'post')}, "
+            f"{counted(self.threads, 'thread')} indexed)"
+        )
 
 
 def catch_up(
