@@ -75,6 +75,13 @@ class Dialect:
         )
         return {str(r[0]) for r in rows}
 
+    def take_turns(self, conn: Connection, what: str) -> None:
+        """Writers of `what` take turns until the transaction ends: on the cache BEGIN
+        IMMEDIATE already serialises every writer; on PostgreSQL a transaction-level advisory
+        lock (any role may take one; it is released by the commit or the rollback)."""
+        if not self.is_sqlite:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"peerdesk:{what}",))
+
     def indexed_by(self, index: str) -> str:
         """SQLite's `INDEXED BY index` after a table name (its planner told which index to
         use); nothing on PostgreSQL, whose planner has no such hint."""

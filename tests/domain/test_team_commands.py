@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -177,3 +179,47 @@ def test_the_verification_demo_marks_its_decisions_sent_as_the_outbox_allows(
         done.outbox_ids,
     )
     assert [tuple(r) for r in rows] == [("applied", 1), ("applied", 1)]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_two_writers_of_new_threads_take_turns_on_the_team_database(
+    cache: Cache, ids: dict[str, int]
+) -> None:
+    """Ingest treats ids above the newest before it as its own new rows; on the server that
+    holds only if another writer cannot add rows meanwhile: the second waits for the first."""
+    source = int(cache.one("SELECT id FROM sources WHERE name = 'forum'")[0])
+    other = cache.reopen()
+    other.conn.raw.execute("BEGIN")
+    other.conn.execute("SELECT pg_advisory_xact_lock(hashtext('peerdesk:ingest'))")
+    done: list[dict[str, int]] = []
+    writer = threading.Thread(
+        target=lambda: done.append(
+            upsert_threads(
+                cache,
+                source,
+                [ThreadRecord("t7", "Waiting", "u1", "open", AT, AT)],
+                [PostRecord("p71", "t7", "u1", 0, "waiting for the other writer", "x", AT)],
+            )
+        )
+    )
+    writer.start()
+    waiting = 0
+    for _ in range(600):  # until the server says the ingest waits for the lock (<= 30 s)
+        waiting = int(
+            other.one("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[
+                0
+            ]
+        )
+        if waiting:
+            break
+        time.sleep(0.05)
+    assert waiting == 1 and writer.is_alive() and not done
+    other.conn.raw.execute("COMMIT")
+    writer.join(timeout=30)
+    other.close()
+    assert done and "t7" in done[0]
+    found = cache.one(
+        "SELECT count(*) FROM post_fts WHERE rowid = ?",
+        (cache.one("SELECT id FROM posts WHERE remote_id = 'p71'")[0],),
+    )
+    assert found[0] == 1
