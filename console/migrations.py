@@ -635,6 +635,13 @@ MIGRATIONS: list[list[str]] = [
             data BLOB NOT NULL
         )""",
     ],
+    # 18 (team store): threads whose titles are alike by trigrams, for duplicate recall on the
+    # team database (pg_trgm under a GiST index: console/team/dialect.py renders it by name).
+    # SQLite compares titles in the scorer only, on the recalled pool: here the index is empty
+    # (WHERE 0), so the cache pays nothing for it.
+    [
+        """CREATE INDEX IF NOT EXISTS threads_title_trgm ON threads (title) WHERE 0""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

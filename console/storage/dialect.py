@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+TITLE_SIMILARITY = 0.45
+"""pg_trgm similarity (0..1) from which two titles are alike enough to recall (PostgreSQL)."""
+
 
 @dataclass(frozen=True)
 class Dialect:
@@ -80,6 +83,96 @@ class Dialect:
         if prefix_last:
             lexemes[-1] += ":*"
         return " & ".join(lexemes)
+
+    # Duplicate recall (console.dupes.candidates): a thread's most telling words, any of which
+    # may match, ranked; document frequencies of words; fuzzy titles where the engine has them.
+
+    def fts_any_terms(self, words: list[str]) -> str:
+        """The query text for `fts_ranked` matching rows that hold ANY of `words` (word
+        characters only, as console.dupes.scorer tokenises them)."""
+        if self.is_sqlite:
+            return " OR ".join(f'"{w}"' for w in words)
+        return " | ".join(f"'{w}'" for w in words)
+
+    def fts_ranked(self, table: str, first_weight: float) -> str:
+        """SELECT the rowids of `table` matching the query (first parameter, from
+        `fts_any_terms`), best first, at most the second parameter of them; the table's first
+        text column counts `first_weight` times the rest. SQLite: FTS5's bm25 with column
+        weights. PostgreSQL: ts_rank of the GIN-indexed `document` (title and body together)
+        plus `first_weight - 1` times ts_rank of the first column alone, so the title weighs
+        as on the cache (the rank of a tsvector made of the title for each matching row: the
+        matches are bounded by the caller's choice of words)."""
+        if self.is_sqlite:
+            return (
+                f"SELECT rowid FROM {table} WHERE {table} MATCH ? "
+                f"ORDER BY bm25({table}, {first_weight}, 1.0) LIMIT ?"
+            )
+        return (
+            f"SELECT f.rowid FROM {table} f, to_tsquery('simple', ?) q WHERE f.document @@ q "
+            f"ORDER BY ts_rank(f.document, q) + {first_weight - 1.0} * "
+            f"ts_rank(to_tsvector('simple', left(coalesce(f.title, ''), 2000)), q) DESC, "
+            "f.rowid LIMIT ?"
+        )
+
+    def fts_vocabulary_setup(self, table: str) -> list[str]:
+        """Statements that make `fts_document_counts(table, n)` readable on a connection."""
+        if self.is_sqlite:
+            return [
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.peerdesk_{table}_vocab "
+                f"USING fts5vocab(main, {table}, row)"
+            ]
+        return []
+
+    def fts_document_counts(self, table: str, count: int) -> str:
+        """SELECT (word, rows of `table` holding it) for `count` words given as parameters
+        (words no row holds may be left out). SQLite reads fts5vocab (the index's own counts);
+        PostgreSQL counts the matches of each word under the GIN index (cheap for the rare
+        words this is asked about)."""
+        marks = ",".join("?" * count)
+        if self.is_sqlite:
+            return f"SELECT term, doc FROM temp.peerdesk_{table}_vocab WHERE term IN ({marks})"
+        values = ",".join("(?)" for _ in range(count))
+        return (
+            f"SELECT v.term, (SELECT count(*) FROM {table} f WHERE f.document @@ "
+            "to_tsquery('simple', quote_literal(v.term))) "
+            f"FROM (VALUES {values}) AS v(term)"
+        )
+
+    def fts_vocabulary_snapshot(self, table: str, into: str) -> str:
+        """INSERT every word of `table` with the number of rows holding it into `into`
+        (term, df). PostgreSQL: ts_stat over the documents; a word longer than 2,000 bytes
+        (made from huge hostile posts) cannot be an index key there and is left out."""
+        if self.is_sqlite:
+            return (
+                f"INSERT INTO {into} (term, df) SELECT term, doc FROM temp.peerdesk_{table}_vocab"
+            )
+        return (
+            f"INSERT INTO {into} (term, df) SELECT word, ndoc FROM "
+            f"ts_stat('SELECT document FROM {table}') WHERE octet_length(word) <= 2000 "
+            "ON CONFLICT (term) DO UPDATE SET df = excluded.df"
+        )
+
+    def fts_optimize(self, table: str) -> list[str]:
+        """Statements that compact `table`'s index after a rebuild (FTS5's optimize; nothing
+        on PostgreSQL, whose GIN index is kept by the server)."""
+        if self.is_sqlite:
+            return [f"INSERT INTO {table} ({table}) VALUES ('optimize')"]
+        return []
+
+    def similar_titles(self) -> str | None:
+        """SELECT the ids of the threads of a source (first parameter) other than one (second)
+        created at or before a time (third) whose titles are most alike a title (fourth) by
+        trigrams, nearest first, at most the fifth parameter of them, none below
+        TITLE_SIMILARITY; None where the engine has no such index (SQLite: its fuzzy title
+        comparison is the scorer's, on the recalled pool only). PostgreSQL: pg_trgm's distance
+        under the GiST index `threads_title_trgm`."""
+        if self.is_sqlite:
+            return None
+        return (
+            "SELECT t.id FROM (SELECT id, title FROM threads WHERE source_id = ? AND id <> ? "
+            "AND created_at <= ? ORDER BY title <-> ? LIMIT ?) t "
+            f"WHERE similarity(t.title, ?) >= {TITLE_SIMILARITY}"
+        )
 
 
 SQLITE = Dialect("sqlite", lock_suffix="", server_audit=False)

@@ -11,6 +11,8 @@ PostgreSQL statements that build the same table, column, index or rule:
 - an FTS5 table becomes a plain table with an explicit `rowid`, the same text columns and a
   generated `document` tsvector (the 'simple' configuration: no stemming, like unicode61) under
   a GIN index, made from the first FTS_CHARS characters of each column (a tsvector's limit);
+- an index named in BY_NAME is PostgreSQL's own (migration 18's trigram index of titles, empty
+  on SQLite);
 - triggers cannot be translated by rule: each has its PostgreSQL rendering in TRIGGERS below,
   by name. A migration that adds a trigger (or anything else this module cannot render) fails
   `tests/team/test_schema.py` with a message saying to add its rendering here.
@@ -141,6 +143,22 @@ END $$""",
     ],
 }
 
+BY_NAME: dict[str, list[str]] = {
+    # migration 18: duplicate recall's fuzzy titles. pg_trgm (a contrib extension trusted since
+    # PostgreSQL 13) is created by the installer itself (peerdesk_owner may not create
+    # extensions) in the peerdesk schema, where the sessions' search_path finds its operators;
+    # grants.sql lets peerdesk's roles call the three functions recall uses.
+    "threads_title_trgm": [
+        "RESET ROLE",
+        "CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA peerdesk",
+        "SET ROLE peerdesk_owner",
+        "CREATE INDEX threads_title_trgm ON threads USING gist (title gist_trgm_ops)",
+    ],
+}
+"""Statements (indexes, by name) whose PostgreSQL rendering is not the SQLite statement's."""
+
+INDEX_PATTERN = re.compile(r"CREATE\s+INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
+
 FTS_CHARS = 200_000
 """Characters of each text column that go into `document`: a tsvector holds at most 1 MB, so a
 50 MB post could not be indexed whole (FTS5 indexes all of it; on PostgreSQL the search sees
@@ -187,6 +205,9 @@ def render(statement: str) -> list[str]:
     fts = FTS_PATTERN.match(text)
     if fts:
         return _fts(fts.group(1), fts.group(2))
+    index = INDEX_PATTERN.match(text)
+    if index and index.group(1) in BY_NAME:
+        return list(BY_NAME[index.group(1)])
     trigger = TRIGGER_PATTERN.match(text)
     if trigger:
         name = trigger.group(1)
