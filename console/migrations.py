@@ -635,12 +635,15 @@ MIGRATIONS: list[list[str]] = [
             data BLOB NOT NULL
         )""",
     ],
-    # 18 (team store): threads whose titles are alike by trigrams, for duplicate recall on the
-    # team database (pg_trgm under a GiST index: console/team/dialect.py renders it by name).
-    # SQLite compares titles in the scorer only, on the recalled pool: here the index is empty
-    # (WHERE 0), so the cache pays nothing for it.
+    # 18 (team store): two changes of the team database only. `SELECT 'postgresql: NAME'` does
+    # nothing on SQLite; console/team/dialect.py renders NAME for PostgreSQL (BY_NAME):
+    # - threads_title_trgm: titles alike by trigrams, for duplicate recall (pg_trgm under a
+    #   GiST index; SQLite compares titles in the scorer only, on the recalled pool);
+    # - fts_words_apart: full-text documents split into words as FTS5's unicode61 splits them
+    #   (PostgreSQL's parser kept "spam.example" or "e-4012" whole: "spam" did not find them).
     [
-        """CREATE INDEX IF NOT EXISTS threads_title_trgm ON threads (title) WHERE 0""",
+        """SELECT 'postgresql: threads_title_trgm'""",
+        """SELECT 'postgresql: fts_words_apart'""",
     ],
 ]
 

@@ -24,6 +24,10 @@ STORE_COMMANDS = (
     "undo",
     "whoami",
     "push",
+    "source",
+    "sync",
+    "import",
+    "dupes",
 )
 """Commands that run unchanged on a team database through the storage layer (console.storage)."""
 TEAM_COMMANDS = (

@@ -20,7 +20,7 @@ from tests.dupes.conftest import seed
 
 __all__ = ["backend", "pytest_generate_tests", "team_server"]
 
-pytestmark = [pytest.mark.backends, pytest.mark.xdist_group("teamdb")]
+pytestmark = pytest.mark.backends
 
 
 @pytest.fixture
