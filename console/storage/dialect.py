@@ -112,10 +112,10 @@ class Dialect:
     def fts_ranked(self, table: str, first_weight: float) -> str:
         """SELECT the rowids of `table` matching the query (first parameter, from
         `fts_any_terms`), best first, at most the second parameter of them; the table's first
-        text column counts `first_weight` times the rest. SQLite: FTS5's bm25 with column
-        weights. PostgreSQL: ts_rank of the GIN-indexed `document` (title and body together)
-        plus `first_weight - 1` times ts_rank of the first column alone, so the title weighs
-        as on the cache (the rank of a tsvector made of the title for each matching row: the
+        text column (`title`) counts `first_weight` times the rest. SQLite: FTS5's bm25 with
+        column weights. PostgreSQL: ts_rank of the GIN-indexed `document` (title and body
+        together) plus `first_weight - 1` times ts_rank of the title alone, so the title weighs
+        more as on the cache (a tsvector of the title is made for each matching row: the
         matches are bounded by the caller's choice of words)."""
         if self.is_sqlite:
             return (

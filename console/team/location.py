@@ -28,6 +28,7 @@ STORE_COMMANDS = (
     "sync",
     "import",
     "dupes",
+    "demo",
 )
 """Commands that run unchanged on a team database through the storage layer (console.storage)."""
 TEAM_COMMANDS = (
