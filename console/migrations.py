@@ -635,7 +635,25 @@ MIGRATIONS: list[list[str]] = [
             data BLOB NOT NULL
         )""",
     ],
-    # 18 (team store): two changes of the team database only. `SELECT 'postgresql: NAME'` does
+    # 18 (ingest): full-text indexing as its own resumable step (console/search_index.py). A
+    # bulk import commits posts and threads without their full-text rows; each full-text table
+    # holds exactly the rows with ids up to `indexed_through`, and the catch-up indexes the
+    # rest in batches, each batch one transaction with its new mark. Caches from before are
+    # fully indexed.
+    [
+        """CREATE TABLE search_index_state (
+            index_name TEXT PRIMARY KEY,
+            indexed_through INTEGER NOT NULL
+        )""",
+        # (no row: nothing is indexed, as in an empty cache or a new team database)
+        """INSERT INTO search_index_state (index_name, indexed_through)
+           SELECT 'post_fts', newest FROM (SELECT max(id) AS newest FROM posts) x
+           WHERE newest IS NOT NULL""",
+        """INSERT INTO search_index_state (index_name, indexed_through)
+           SELECT 'thread_fts', newest FROM (SELECT max(id) AS newest FROM threads) x
+           WHERE newest IS NOT NULL""",
+    ],
+    # 19 (team store): two changes of the team database only. `SELECT 'postgresql: NAME'` does
     # nothing on SQLite; console/team/dialect.py renders NAME for PostgreSQL (BY_NAME):
     # - threads_title_trgm: titles alike by trigrams, for duplicate recall (pg_trgm under a
     #   GiST index; SQLite compares titles in the scorer only, on the recalled pool);

@@ -24,12 +24,14 @@ whole cache.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from console import search_index
 from console.clock import now_iso
 from console.db import Cache
 from console.dupes import analysis, embed, fusion, language, vectors
@@ -224,9 +226,12 @@ def _query_terms(title: str, body: str, stats: VocabStats) -> list[str]:
     return chosen
 
 
-def lexical_recall(cache: Cache, row: Row, terms: list[str]) -> list[int]:
+def lexical_recall(
+    cache: Cache, row: Row, terms: list[str], stats: VocabStats | None = None
+) -> list[int]:
     """Threads sharing the thread's telling words, best first (the engine's ranking: FTS5's
-    BM25 on the cache, ts_rank on the team database; console.storage.dialect), after, where
+    BM25 on the cache; on the team database the words' rarity (from `stats`), then ts_rank:
+    console.storage.dialect), after, where
     the engine has a trigram index (PostgreSQL), the few older threads of the source whose
     titles are most alike (typos and word order that no shared word finds)."""
     dialect = cache.dialect
@@ -236,9 +241,10 @@ def lexical_recall(cache: Cache, row: Row, terms: list[str]) -> list[int]:
         params = (row["source_id"], row["id"], row["created_at"], row["title"], FUZZY_RECALL)
         hits = [r[0] for r in cache.query(fuzzy, (*params, row["title"]))]
     if terms:
-        match = dialect.fts_any_terms(terms)
-        ranked = dialect.fts_ranked(FTS_TABLE, TITLE_WEIGHT)
-        hits += [r[0] for r in cache.query(ranked, (match, RECALL * OVERFETCH))]
+        n = max(1, stats.n_docs) if stats is not None else 1
+        rarity = [math.log(1 + n / max(1, stats.df(t))) if stats else 1.0 for t in terms]
+        sql, params = dialect.fts_ranked(FTS_TABLE, TITLE_WEIGHT, terms, rarity, RECALL * OVERFETCH)
+        hits += [r[0] for r in cache.query(sql, params)]
     return list(dict.fromkeys(hits))
 
 
@@ -389,7 +395,7 @@ def scored_pool(
     timing.terms_ms = (mark - started) * 1000
     # Plain full-text matches first (a join per match would cost a row read for every match),
     # then keep the best RECALL that can be originals: older, same source, not duplicates.
-    hits = [h for h in lexical_recall(cache, row, terms) if h != thread_id]
+    hits = [h for h in lexical_recall(cache, row, terms, stats) if h != thread_id]
     now = time.perf_counter()
     timing.fts_ms, mark = (now - mark) * 1000, now
     # Semantic recall: the nearest embeddings among older threads of the same source.
@@ -638,6 +644,7 @@ def rebuild_index(cache: Cache) -> int:
         )
         for statement in cache.dialect.fts_optimize(FTS_TABLE):
             conn.execute(statement)
+        search_index.mark_all_threads_indexed(conn)  # no thread waits for the catch-up now
         conn.execute("DELETE FROM thread_analysis")  # redone from the new index (`backfill`)
         row = conn.execute("SELECT count(*) FROM threads").fetchone()
         refresh_terms(cache, force=True)

@@ -8,6 +8,11 @@ and new ids come back with `RETURNING id` (SQLite has both since 3.35).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from console.storage.protocol import Connection
 
 WORD_SEPARATORS = "-./:@_+<>&;=?#~'\\"
 """Characters PostgreSQL's text-search parser would keep inside a token (a URL, a host, an
@@ -39,9 +44,38 @@ class Dialect:
     """Audit entries are appended by the server (peerdesk_audit_append: its clock, the
     connected role as the actor, the hash chained under a lock), not written by peerdesk."""
 
+    clock: str
+    """SQL for "now" on the clock claims and leases run by, as ISO-8601 UTC text (how the
+    cache stores times). The cache: peerdesk's own clock (console.clock, which tests freeze),
+    bound by the caller as the named parameter `:now` (`clock_parameters`). The team
+    database: the server's, `peerdesk_time()`, the clock its row-level security decides
+    takeovers by; a laptop's clock a week behind (or ahead) counts for nothing there. (In a
+    transaction the server's now() is the transaction's start, so one decision sees one time.)
+    """
+
     @property
     def is_sqlite(self) -> bool:
         return self.name == "sqlite"
+
+    def clock_parameters(self) -> dict[str, str]:
+        """The named parameters a statement using `clock` binds (the cache's :now)."""
+        if not self.is_sqlite:
+            return {}
+        from console.clock import now_iso
+
+        return {"now": now_iso()}
+
+    def lease_time(self, conn: Connection, *, ahead: timedelta = timedelta()) -> str:
+        """The time on the `clock`, `ahead` from now, as a value (to stamp a claim or a lease
+        and return it): on the team database asked of the server."""
+        if self.is_sqlite:
+            from console.clock import iso, now
+
+            return iso(now() + ahead)
+        row = conn.execute(
+            "SELECT peerdesk_time(make_interval(secs => ?))", (ahead.total_seconds(),)
+        ).fetchone()
+        return str(row[0])
 
     def lock(self, select: str) -> str:
         """`select` taking a row lock where the engine needs one (see `lock_suffix`)."""
@@ -102,32 +136,40 @@ class Dialect:
     # Duplicate recall (console.dupes.candidates): a thread's most telling words, any of which
     # may match, ranked; document frequencies of words; fuzzy titles where the engine has them.
 
-    def fts_any_terms(self, words: list[str]) -> str:
-        """The query text for `fts_ranked` matching rows that hold ANY of `words` (word
-        characters only, as console.dupes.scorer tokenises them)."""
+    def fts_ranked(
+        self, table: str, first_weight: float, words: list[str], rarity: list[float], limit: int
+    ) -> tuple[str, list[object]]:
+        """(SELECT, parameters) of the rowids of `table` holding any of `words` (word characters
+        only), best first, at most `limit`; the table's first text column (`title`) counts
+        `first_weight` times the rest. SQLite: FTS5's bm25 with column weights (`rarity` unused:
+        bm25 has its own idf). PostgreSQL: the sum of the `rarity` (an idf) of each word a row
+        holds, its title's words counting `first_weight` times, then ts_rank of the GIN-indexed
+        `document` (how often): ts_rank alone does not know how rare a word is, and put common
+        matches before the rare ones bm25 ranks first. (Each matching row's title is made into
+        a tsvector here: the matches are bounded by the caller's choice of words.)"""
         if self.is_sqlite:
-            return " OR ".join(f'"{w}"' for w in words)
-        return " | ".join(f"'{w}'" for w in words)
-
-    def fts_ranked(self, table: str, first_weight: float) -> str:
-        """SELECT the rowids of `table` matching the query (first parameter, from
-        `fts_any_terms`), best first, at most the second parameter of them; the table's first
-        text column (`title`) counts `first_weight` times the rest. SQLite: FTS5's bm25 with
-        column weights. PostgreSQL: ts_rank of the GIN-indexed `document` (title and body
-        together) plus `first_weight - 1` times ts_rank of the title alone, so the title weighs
-        more as on the cache (a tsvector of the title is made for each matching row: the
-        matches are bounded by the caller's choice of words)."""
-        if self.is_sqlite:
-            return (
+            match = " OR ".join(f'"{w}"' for w in words)
+            sql = (
                 f"SELECT rowid FROM {table} WHERE {table} MATCH ? "
                 f"ORDER BY bm25({table}, {first_weight}, 1.0) LIMIT ?"
             )
-        first = tsvector_of("left(coalesce(f.title, ''), 2000)")
-        return (
-            f"SELECT f.rowid FROM {table} f, to_tsquery('simple', ?) q WHERE f.document @@ q "
-            f"ORDER BY ts_rank(f.document, q) + {first_weight - 1.0} * ts_rank({first}, q) DESC, "
-            "f.rowid LIMIT ?"
+            return sql, [match, limit]
+        title = tsvector_of("left(coalesce(f.title, ''), 2000)")
+        held = " + ".join(
+            "CASE WHEN f.document @@ to_tsquery('simple', ?) THEN "
+            f"? * (1 + CASE WHEN t.title @@ to_tsquery('simple', ?) THEN {first_weight - 1.0} "
+            "ELSE 0 END) ELSE 0 END"
+            for _ in words
         )
+        params: list[object] = [" | ".join(f"'{w}'" for w in words)]
+        for word, weight in zip(words, rarity, strict=True):
+            params += [f"'{word}'", weight, f"'{word}'"]
+        sql = (
+            f"SELECT f.rowid FROM {table} f CROSS JOIN LATERAL (SELECT {title} AS title) t, "
+            "to_tsquery('simple', ?) q WHERE f.document @@ q "
+            f"ORDER BY {held} DESC, ts_rank(f.document, q) DESC, f.rowid LIMIT ?"
+        )
+        return sql, [*params, limit]
 
     def fts_vocabulary_setup(self, table: str) -> list[str]:
         """Statements that make `fts_document_counts(table, n)` readable on a connection."""
@@ -190,5 +232,7 @@ class Dialect:
         )
 
 
-SQLITE = Dialect("sqlite", lock_suffix="", server_audit=False)
-POSTGRESQL = Dialect("postgresql", lock_suffix=" FOR UPDATE", server_audit=True)
+SQLITE = Dialect("sqlite", lock_suffix="", server_audit=False, clock=":now")
+POSTGRESQL = Dialect(
+    "postgresql", lock_suffix=" FOR UPDATE", server_audit=True, clock="peerdesk.peerdesk_time()"
+)

@@ -12,7 +12,7 @@ PostgreSQL statements that build the same table, column, index or rule:
   generated `document` tsvector (the 'simple' configuration: no stemming, like unicode61) under
   a GIN index, made from the first FTS_CHARS characters of each column (a tsvector's limit);
 - `SELECT 'postgresql: NAME'` (nothing on SQLite) is a change of the team database only,
-  rendered from BY_NAME (migration 18: the trigram index of titles, and the documents split into
+  rendered from BY_NAME (migration 19: the trigram index of titles, and the documents split into
   words as the cache splits them);
 - triggers cannot be translated by rule: each has its PostgreSQL rendering in TRIGGERS below,
   by name. A migration that adds a trigger (or anything else this module cannot render) fails
@@ -163,7 +163,7 @@ def _words_apart(table: str, columns: list[str]) -> list[str]:
 
 
 BY_NAME: dict[str, list[str]] = {
-    # migration 18: duplicate recall's fuzzy titles. pg_trgm (a contrib extension trusted since
+    # migration 19: duplicate recall's fuzzy titles. pg_trgm (a contrib extension trusted since
     # PostgreSQL 13) is created by the installer itself (peerdesk_owner may not create
     # extensions) in the peerdesk schema, where the sessions' search_path finds its operators;
     # grants.sql lets peerdesk's roles call the three functions recall uses.
@@ -173,7 +173,7 @@ BY_NAME: dict[str, list[str]] = {
         "SET ROLE peerdesk_owner",
         "CREATE INDEX threads_title_trgm ON threads USING gist (title gist_trgm_ops)",
     ],
-    # migration 18: the documents of the full-text tables of migration 1, words split as FTS5's
+    # migration 19: the documents of the full-text tables of migration 1, words split as FTS5's
     # unicode61 splits them (new and existing rows: the columns are computed again)
     "fts_words_apart": [
         *_words_apart("thread_fts", ["title", "body"]),
