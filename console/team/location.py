@@ -29,6 +29,11 @@ STORE_COMMANDS = (
     "verify",
     "export",
     "audit log",
+    "source",
+    "sync",
+    "import",
+    "dupes",
+    "demo",
 )
 """Commands that run unchanged on a team database through the storage layer (console.storage)."""
 TEAM_COMMANDS = (
