@@ -348,6 +348,16 @@ class Desk:
 
         return _dupe_panel.pending_pairs(self.cache, offset=offset, limit=limit)
 
+    @property
+    def duplicates_notice(self) -> str | None:
+        """One line for the Duplicates panel when this store computes no new candidates."""
+        if self.cache.dialect.duplicate_recall:
+            return None
+        return (
+            "Duplicate candidates are not available on a team database yet: only pairs copied "
+            "from the cache by migrate-to are listed; new threads get none."
+        )
+
     def duplicate_pairs_count(self) -> int:
         from console.dupes import panel as _dupe_panel
 

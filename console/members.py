@@ -148,7 +148,8 @@ class _Reader:
         """Posts, questions among them, and flags on them: one pass over the member's posts."""
         if self._totals is None:
             row = self.cache.one(
-                "SELECT count(*), coalesce(sum(position = 0), 0), coalesce(sum(flag_count), 0) "
+                "SELECT count(*), count(*) FILTER (WHERE position = 0), "
+                "coalesce(sum(flag_count), 0) "
                 f"FROM posts WHERE author_id IN {self.in_ids}",
                 self.ids,
             )
@@ -373,7 +374,7 @@ class _Reader:
         params = (*self.ids, *self.ids)
         count = self._count(f"SELECT count(*) {where}", params)
         open_count = self._count(
-            f"SELECT count(*) FROM ({'SELECT e.state ' + where}) "
+            f"SELECT count(*) FROM ({'SELECT e.state ' + where}) AS found "
             f"WHERE state IN ({_marks(OPEN_ESCALATION)})",
             (*params, *OPEN_ESCALATION),
         )

@@ -8,6 +8,10 @@ and new ids come back with `RETURNING id` (SQLite has both since 3.35).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from console.storage.protocol import Connection
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,9 @@ class Dialect:
     BEGIN IMMEDIATE already serialises writers; PostgreSQL locks the row (FOR UPDATE), so two
     moderators deciding on one thread at once take turns."""
     server_audit: bool
+    duplicate_recall: bool = True
+    """Duplicate candidates are computed for new threads (the recall of possible originals runs
+    on this engine). On the team database not yet: only the pairs migrate-to copied are there."""
     """Audit entries are appended by the server (peerdesk_audit_append: its clock, the
     connected role as the actor, the hash chained under a lock), not written by peerdesk."""
 
@@ -60,6 +67,31 @@ class Dialect:
             return f"json_each({column})"
         return f"jsonb_array_elements_text({column}::jsonb) AS json_each(value)"
 
+    def has_table(self, conn: Connection, name: str) -> bool:
+        """Whether the store has the table `name` (SQLite's catalogue; PostgreSQL's, on the
+        search path)."""
+        if self.is_sqlite:
+            sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        else:
+            sql = "SELECT 1 WHERE to_regclass(?) IS NOT NULL"
+        return conn.execute(sql, (name,)).fetchone() is not None
+
+    def columns(self, conn: Connection, table: str) -> set[str]:
+        """The names of `table`'s columns (none if there is no such table)."""
+        if self.is_sqlite:
+            return {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
+        rows = conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ?",
+            (table,),
+        )
+        return {str(r[0]) for r in rows}
+
+    def indexed_by(self, index: str) -> str:
+        """After a table in FROM: SQLite's INDEXED BY `index` (where its planner would pick a
+        worse one); nothing on PostgreSQL, whose planner has statistics to choose by."""
+        return f" INDEXED BY {index}" if self.is_sqlite else ""
+
     def fts_match(self, table: str) -> str:
         """The condition that `table` (a full-text table of the migrations) matches the query
         given as the next parameter (made by `fts_terms`). SQLite: FTS5's MATCH; PostgreSQL:
@@ -83,4 +115,6 @@ class Dialect:
 
 
 SQLITE = Dialect("sqlite", lock_suffix="", server_audit=False)
-POSTGRESQL = Dialect("postgresql", lock_suffix=" FOR UPDATE", server_audit=True)
+POSTGRESQL = Dialect(
+    "postgresql", lock_suffix=" FOR UPDATE", server_audit=True, duplicate_recall=False
+)
