@@ -53,6 +53,23 @@ class Dialect:
             return sqltext.searchable_sql(column, limit)
         return f"left({column}, {limit})"
 
+    def prefix(self, column: str, limit: int) -> str:
+        """The first `limit` characters of `column` (on the cache also past a NUL, where
+        SQLite's substr() stops: console.sqltext; PostgreSQL text holds none)."""
+        if self.is_sqlite:
+            from console import sqltext
+
+            return sqltext.prefix_sql(column, limit)
+        return f"left({column}, {limit})"
+
+    def text_length(self, column: str) -> str:
+        """`column`'s length in characters (on the cache also past a NUL: console.sqltext)."""
+        if self.is_sqlite:
+            from console import sqltext
+
+            return sqltext.length_sql(column)
+        return f"length({column})"
+
     def leading_integer(self, column: str) -> str:
         """The integer a text starts with, 0 if none: SQLite's CAST(... AS INTEGER) (which
         PostgreSQL refuses for text that is not a number)."""

@@ -26,10 +26,17 @@ if TYPE_CHECKING:
 
 
 def seed_console_community(cache: Cache) -> dict[str, int]:
-    """The console tests' community, with dave holding a claim on t1 (as `ui_db` has it)."""
+    """The console tests' community, with dave holding a claim on t1 (as `ui_db` has it) and
+    one proposed duplicate pair: t12 repeats t2 ("Roaming charges in Spain")."""
     ids = build_community(cache)
     dave = Desk.for_cache(cache, actor="dave").who
     claims.claim(cache, ids["t1"], dave, minutes=30)
+    cache.conn.execute(
+        "INSERT INTO duplicate_links (thread_id, original_id, score, method, explanation, "
+        "decision, created_at) VALUES (?, ?, 0.9, 'fts5+rerank', 'same title', 'pending', "
+        "'2026-11-20T11:00:00Z')",
+        (ids["t12"], ids["t2"]),
+    )
     return ids
 
 
