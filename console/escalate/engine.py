@@ -407,8 +407,10 @@ def verification_findings(conn: Connection, rules: Sequence[Rule]) -> list[Findi
     when = next((c for c in ("decided_at", "updated_at", "created_at") if c in columns), None)
     when_sql = f"v.{when}" if when else "NULL"
     if "previous_state" in columns:
+        # SQLite's rowid (an older table may have no id); the team database's rows have an id
+        rid = "v.rowid" if dialect_of(conn).is_sqlite else "v.id"
         sql = (
-            f"SELECT v.id AS rid, v.post_id, {when_sql} AS at FROM verifications v "
+            f"SELECT {rid} AS rid, v.post_id, {when_sql} AS at FROM verifications v "
             "WHERE v.state = 'rejected' AND v.previous_state = 'verified'"
         )
     else:
