@@ -365,14 +365,21 @@ class QueueReader:
                 raise
 
     def previews(self, thread_ids: Sequence[int]) -> dict[int, ThreadPreview]:
-        """The preview pane's reads for several threads (console.previews), on this connection."""
+        """The preview pane's reads for several threads (console.previews), on this connection
+        (read again once if an interrupt meant for the read before reached this one)."""
         with self._lock:
+            try:
+                return previews.previews(self._cache(), thread_ids)
+            except CacheError as error:
+                if not _interrupted(error):
+                    raise
             return previews.previews(self._cache(), thread_ids)
 
     def interrupt(self) -> None:
-        """Stop the read running now (it returns None)."""
+        """Stop the read running now (it returns None); nothing when none runs (on the team
+        database a cancel sent between two reads could otherwise stop the next one)."""
         reading = self._reading
-        if reading is not None:
+        if reading is not None and self._lock.locked():
             reading.interrupt()
 
     def close(self) -> None:
