@@ -139,13 +139,13 @@ class Dialect:
         worse one); nothing on PostgreSQL, whose planner has statistics to choose by."""
         return f" INDEXED BY {index}" if self.is_sqlite else ""
 
-    def fts_match(self, table: str) -> str:
+    def fts_match(self, table: str, param: str = "?") -> str:
         """The condition that `table` (a full-text table of the migrations) matches the query
-        given as the next parameter (made by `fts_terms`). SQLite: FTS5's MATCH; PostgreSQL:
+        given as the parameter `param` (made by `fts_terms`). SQLite: FTS5's MATCH; PostgreSQL:
         the table's `document` tsvector (console/team/dialect.py) under its GIN index."""
         if self.is_sqlite:
-            return f"{table} MATCH ?"
-        return f"{table}.document @@ to_tsquery('simple', ?)"
+            return f"{table} MATCH {param}"
+        return f"{table}.document @@ to_tsquery('simple', {param})"
 
     def fts_terms(self, words: list[str], *, prefix_last: bool) -> str:
         """The query text for `fts_match` requiring every word (`words` hold only word
