@@ -10,6 +10,7 @@ has), copies the data in with `migrate-to` and runs ANALYZE. The console then op
 from __future__ import annotations
 
 import argparse
+import signal
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -114,13 +115,18 @@ def main() -> None:
     args = parser.parse_args()
     team = build(args.cache, args.folder)
     print(team.url, flush=True)
+
+    def stop(_signal: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM (or SIGINT, ignored in a background job) stops it
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:
-        team.stop()
+        team.stop()  # the cluster and its folder; the copy in `folder` stays
 
 
 if __name__ == "__main__":
