@@ -375,16 +375,6 @@ class Desk:
 
         return _dupe_panel.pending_pairs(self.cache, offset=offset, limit=limit)
 
-    @property
-    def duplicates_notice(self) -> str | None:
-        """One line for the Duplicates panel when this store computes no new candidates."""
-        if self.cache.dialect.duplicate_recall:
-            return None
-        return (
-            "Duplicate candidates are not available on a team database yet: only pairs copied "
-            "from the cache by migrate-to are listed; new threads get none."
-        )
-
     def duplicate_pairs_count(self) -> int:
         from console.dupes import panel as _dupe_panel
 
@@ -474,7 +464,7 @@ class Desk:
                 on_page(name, page)
 
         with self.door.operation("sync", target_kind="source", detail={"full": full}) as record:
-            cache = open_cache(self.cache.path)
+            cache = self.cache.reopen()  # its own connection (a team database: a new session)
             try:
                 rows = [runner.source(cache, source_name)] if source_name else runner.sources(cache)
                 reports = []

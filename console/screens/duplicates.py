@@ -58,7 +58,6 @@ class Pairs:
     total: int
     offset: int
     rows: list[PairRow]
-    notice: str | None = None  # what this store cannot do (Desk.duplicates_notice)
 
 
 # ---- messages of this panel ----
@@ -149,7 +148,6 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
         self.choices: list[int] = []  # candidate originals of the current thread, best first
         self.choice = 0
         self._rows: dict[int, PairRow] = {}
-        self.notice: str | None = None
 
     # ---- layout ----
     def make_list(self) -> LazyTable:
@@ -169,8 +167,7 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
     # ---- the list ----
     def read_list(self, desk: Desk, cursor: int) -> Pairs:
         offset = (cursor // PAGE) * PAGE
-        count, rows = desk.duplicate_pairs_count(), desk.duplicate_pairs(offset, PAGE)
-        return Pairs(count, offset, rows, desk.duplicates_notice)
+        return Pairs(desk.duplicate_pairs_count(), offset, desk.duplicate_pairs(offset, PAGE))
 
     def show_list(self, data: Pairs, keep_cursor: bool) -> None:
         self.total = data.total
@@ -184,9 +181,6 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
         self.set_status(
             f"Duplicates · {self.total:,} thread{'s' if self.total != 1 else ''} to decide"
         )
-        self.notice = data.notice
-        if data.notice:
-            self.notify(data.notice, severity="warning", markup=False)
         if not data.total:
             self._show_nothing()
 
@@ -246,9 +240,7 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
         self.view, self.row, self.choices = None, None, []
         self.forget_detail()
         self.query_one("#pair-summary", Static).update(
-            Text(self.notice)
-            if self.notice
-            else Text("Nothing to compare: every proposed pair has been decided.", style="dim")
+            Text("Nothing to compare: every proposed pair has been decided.", style="dim")
         )
         self.query_one("#pair-compare", SideBySide).show(
             CompareSide("", "", ""), CompareSide("", "", "")

@@ -155,9 +155,7 @@ async def test_every_panel_opens(any_desk: Desk, key: str, shows: str) -> None:
     assert not failures(messages)
 
 
-async def test_the_duplicates_panel_says_what_the_store_cannot_do(
-    any_desk: Desk, backend: str
-) -> None:
+async def test_the_duplicates_panel_shows_the_stored_pair(any_desk: Desk) -> None:
     messages: list[Message] = []
     app = PeerdeskApp(any_desk)
     async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
@@ -168,9 +166,4 @@ async def test_the_duplicates_panel_says_what_the_store_cannot_do(
         # the pair stored in the store, side by side, on both
         assert "Duplicates · 1 thread to decide" in text
         assert "Roaming charges in Spain (12)" in text and "Roaming charges in Spain (2)" in text
-        notice = "Duplicate candidates are not available on a team database yet"
-        if backend == "postgresql":  # and what the team database cannot do yet, in one line
-            assert [n for n in notes(messages) if n.startswith(notice)]
-        else:
-            assert not any(notice in n for n in notes(messages))
     assert not failures(messages)
