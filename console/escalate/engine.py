@@ -354,14 +354,12 @@ def unanswered_findings(
     for rule in rules:
         threshold = at - timedelta(hours=rule.hours)
         oldest = threshold - timedelta(minutes=ignore_minutes)
-        dialect = dialect_of(conn)
-        tag_sql, tag_params = _tags_prefilter(rule, dialect)
-        only_window = dialect.indexed_by("threads_unanswered")  # the rule's window only
+        tag_sql, tag_params = _tags_prefilter(rule, dialect_of(conn))
         rows = conn.execute(
             f"""SELECT t.id, t.created_at, t.tags,
                    (SELECT p.id FROM posts p WHERE p.thread_id = t.id AND p.position = 0
                     ORDER BY p.id LIMIT 1) AS question
-               FROM threads t{only_window}
+               FROM threads t{dialect_of(conn).indexed_by("threads_unanswered")}  -- the window only
                WHERE t.in_queue = 1 AND t.status = 'open' AND t.reply_count = 0
                  AND t.created_at <= ? AND t.created_at >= ? {tag_sql}
                  AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.rule_id = ?
@@ -408,17 +406,18 @@ def verification_findings(conn: Connection, rules: Sequence[Rule]) -> list[Findi
         return []
     when = next((c for c in ("decided_at", "updated_at", "created_at") if c in columns), None)
     when_sql = f"v.{when}" if when else "NULL"
-    rid = "id" if "id" in columns else "rowid"  # the same numbers: SQLite's id is its rowid
     if "previous_state" in columns:
+        # SQLite's rowid (an older table may have no id); the team database's rows have an id
+        rid = "v.rowid" if dialect_of(conn).is_sqlite else "v.id"
         sql = (
-            f"SELECT v.{rid} AS rid, v.post_id, {when_sql} AS at FROM verifications v "
+            f"SELECT {rid} AS rid, v.post_id, {when_sql} AS at FROM verifications v "
             "WHERE v.state = 'rejected' AND v.previous_state = 'verified'"
         )
     else:
         sql = (
-            f"SELECT v.{rid} AS rid, v.post_id, {when_sql} AS at FROM verifications v "
+            f"SELECT v.rowid AS rid, v.post_id, {when_sql} AS at FROM verifications v "
             "WHERE v.state = 'rejected' AND EXISTS (SELECT 1 FROM verifications w "
-            f"WHERE w.post_id = v.post_id AND w.state = 'verified' AND w.{rid} < v.{rid})"
+            "WHERE w.post_id = v.post_id AND w.state = 'verified' AND w.rowid < v.rowid)"
         )
     rows = conn.execute(
         f"SELECT x.rid, x.post_id, x.at, p.thread_id, t.tags FROM ({sql}) x "
@@ -456,7 +455,7 @@ def clock_findings(conn: Connection, rules: RuleSet, at: datetime) -> list[Findi
         at,
         rules.ignore_older_than_minutes,
     )
-    has_table = bool(_columns(conn, "verifications"))
+    has_table = dialect_of(conn).has_table(conn, "verifications")
     if has_table:
         findings.extend(
             verification_findings(
@@ -533,7 +532,7 @@ def dry_run(
     unanswered = [r for r in rules.rules if r.kind == "unanswered"]
     for finding in unanswered_findings(conn, unanswered, at, ignore):
         yield finding, False
-    has_table = bool(_columns(conn, "verifications"))
+    has_table = dialect_of(conn).has_table(conn, "verifications")
     if has_table:
         rejected = [r for r in rules.rules if r.kind == "verification_rejected"]
         for finding in verification_findings(conn, rejected):

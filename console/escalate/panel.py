@@ -167,8 +167,8 @@ def history(cache: Cache, escalation_id: int) -> list[HistoryEntry]:
 def rule_rates(cache: Cache) -> dict[str, RuleRate]:
     rows = cache.query(
         "SELECT rule_id, max(rule_name) AS name, count(*) AS raised, "
-        "sum(CASE WHEN state = 'dismissed' THEN 1 ELSE 0 END) AS dismissed, "
-        f"sum(CASE WHEN state IN ({','.join('?' * len(OPEN_STATES))}) THEN 1 ELSE 0 END) AS open "
+        "count(*) FILTER (WHERE state = 'dismissed') AS dismissed, "
+        f"count(*) FILTER (WHERE state IN ({','.join('?' * len(OPEN_STATES))})) AS open "
         "FROM escalations GROUP BY rule_id ORDER BY rule_id",
         OPEN_STATES,
     )

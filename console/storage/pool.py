@@ -24,15 +24,16 @@ WAIT_SECONDS = 10.0
 IDLE_SECONDS = 300.0
 """A pooled connection unused this long is closed (down to none)."""
 
-_POOLS: dict[tuple[str, str | None], ConnectionPool[psycopg.Connection[Any]]] = {}
+_POOLS: dict[tuple[str, str | None, str], ConnectionPool[psycopg.Connection[Any]]] = {}
 _LOCK = threading.Lock()
 
 
 def connection_pool(
     url: str, user: str | None, options: str
 ) -> ConnectionPool[psycopg.Connection[Any]]:
-    """The pool of `url` as `user` (None: the URL's or the OS account's role)."""
-    key = (url, user)
+    """The pool of `url` as `user` (None: the URL's or the OS account's role) with the session
+    `options` (a read-only session's connections are pooled apart)."""
+    key = (url, user, options)
     with _LOCK:
         found = _POOLS.get(key)
         if found is None:

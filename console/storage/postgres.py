@@ -137,6 +137,11 @@ class PgConnection:
         except psycopg.Error as error:
             raise explain(error, self.url) from error
 
+    def interrupt(self) -> None:
+        """Cancel the statement running on this connection now, from another thread (it fails
+        with query_canceled); nothing happens when none is running."""
+        self.raw.cancel_safe()
+
     def close(self) -> None:
         if self.pool is not None:  # back to the pool (rolled back there if it was mid-way)
             pool, self.pool = self.pool, None
@@ -170,6 +175,15 @@ class TeamCache(Cache):
         the pool of this URL and role (console.storage.pool), given back by `close`."""
         return open_team(self.url, user=self.user, pooled=True)
 
+    def read_only(self) -> TeamCache:
+        """A second connection, as the same role, whose transactions only read (the console's
+        counts, searches and previews)."""
+        return open_team(self.url, user=self.user, read_only=True)
+
+    def interrupt(self) -> None:
+        assert isinstance(self.conn, PgConnection)
+        self.conn.interrupt()
+
     def acting_as(self, requested: str | None) -> tuple[TeamCache, Identity]:
         """The connection and identity for `requested` (--as, PEERDESK_USER): this connection
         when it is that role (or nothing was asked), else a new one that logs in as that
@@ -197,21 +211,25 @@ class TeamCache(Cache):
         return establish_from_database(name, granted, redact(self.url), requested=requested)
 
 
-def open_team(url: str, *, user: str | None = None, pooled: bool = False) -> TeamCache:
+def open_team(
+    url: str, *, user: str | None = None, read_only: bool = False, pooled: bool = False
+) -> TeamCache:
     """Open the team database at `url` (built by `peerdesk team-install`), as the database
-    role `user` if given (else the URL's, else libpq's default: the OS account's name).
+    role `user` if given (else the URL's, else libpq's default: the OS account's name); with
+    `read_only`, a session whose transactions cannot write.
 
     The first connection of a process is made directly, so a wrong URL or password is said at
     once in one line; `pooled` ones (a console's workers: `TeamCache.reopen`) come from the
-    psycopg_pool pool of that URL and role and go back to it when closed."""
+    psycopg_pool pool of that URL, role and session options and go back to it when closed."""
     extra: dict[str, Any] = {"user": user} if user else {}
+    options = SESSION_OPTIONS + (" -c default_transaction_read_only=on" if read_only else "")
     pool = None
     try:
         if pooled:
-            pool = connection_pool(url, user, SESSION_OPTIONS)
+            pool = connection_pool(url, user, options)
             raw = pool.getconn()
         else:
-            raw = psycopg.connect(url, options=SESSION_OPTIONS, autocommit=True, **extra)
+            raw = psycopg.connect(url, options=options, autocommit=True, **extra)
     except PoolTimeout as waited:
         raise TeamStoreFailed(
             f"The team database {redact(url)} gave no connection in time ({waited})"

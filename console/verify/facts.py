@@ -38,8 +38,8 @@ def _author_records(
             (author_id, thread_id, VERY_EXPERIENCED),
         ).fetchone()[0]
         decided = conn.execute(
-            "SELECT sum(CASE WHEN v.state = 'verified' THEN 1 ELSE 0 END), "
-            "sum(CASE WHEN v.state = 'rejected' THEN 1 ELSE 0 END) FROM verifications v "
+            "SELECT count(*) FILTER (WHERE v.state = 'verified'), "
+            "count(*) FILTER (WHERE v.state = 'rejected') FROM verifications v "
             "JOIN posts p ON p.id = v.post_id WHERE p.author_id = ? AND v.thread_id != ?",
             (author_id, thread_id),
         ).fetchone()

@@ -170,7 +170,7 @@ class Agreement:
 def agreement(cache: Cache) -> list[Agreement]:
     """Each moderator's agreement rate on their calibrated decisions, lowest first."""
     rows = cache.query(
-        "SELECT first_by, count(*), sum(CASE WHEN state = 'agreed' THEN 1 ELSE 0 END) "
+        "SELECT first_by, count(*), count(*) FILTER (WHERE state = 'agreed') "
         "FROM verification_reviews "
         "WHERE kind = 'calibration' AND state IN ('agreed', 'disagreed') GROUP BY first_by"
     )

@@ -113,14 +113,14 @@ def refresh_in(conn: Connection, thread_id: int, settings: VerifySettings) -> in
         ).fetchone()
         payout = 0 if post["staff"] else settings.payout_minor
         impact = _impact(conn, thread_id, post, assessment.score, payout)
-        larger = dialect_of(conn).greatest("excluded.payout_minor", "verifications.payout_minor")
         conn.execute(
             "INSERT INTO verifications (post_id, thread_id, state, score, reasons, impact, "
             "payout_minor, body_hash, created_at, updated_at) "
             "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (post_id) DO UPDATE SET score = excluded.score, "
             "reasons = excluded.reasons, impact = excluded.impact, "
-            f"payout_minor = {larger}, "
+            "payout_minor = "
+            f"{dialect_of(conn).greatest('excluded.payout_minor', 'verifications.payout_minor')}, "
             "body_hash = excluded.body_hash, "
             "updated_at = excluded.updated_at WHERE verifications.state = 'pending'",
             (
