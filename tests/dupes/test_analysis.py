@@ -150,3 +150,60 @@ def test_a_rewritten_thread_loses_its_stale_analysis(demo: Cache) -> None:
     fresh = analysis.decode(kept, Doc(thread.title))
     assert "router" in fresh.terms and fresh.title_terms["router"] == 1
     assert json.loads(json.dumps(sorted(fresh.terms))) == sorted(fresh.terms)
+
+
+def _resync(
+    demo: Cache, thread_id: int, *, title: str | None = None, body: str | None = None
+) -> None:
+    """The thread and its question written again as a sync re-reads them (`title`/`body`
+    changed when given), so ingest rewrites its full-text row."""
+    t = demo.one(
+        "SELECT source_id, remote_id, title, status, created_at, last_activity_at FROM threads "
+        "WHERE id = ?",
+        (thread_id,),
+    )
+    p = demo.one(
+        "SELECT remote_id, body_text, body_raw, created_at FROM posts "
+        "WHERE thread_id = ? AND position = 0 ORDER BY id LIMIT 1",
+        (thread_id,),
+    )
+    assert t is not None and p is not None
+    thread = ThreadRecord(t[1], title or t[2], None, t[3], t[4], t[5])
+    text = body or p[1]
+    post = PostRecord(p[0], t[1], None, 0, text, text if body else p[2], p[3])
+    upsert_threads(demo, t[0], [thread], [post])
+
+
+def test_a_resynced_thread_with_the_same_text_keeps_its_analysis(demo: Cache) -> None:
+    ids = [r[0] for r in demo.query("SELECT id FROM threads ORDER BY id DESC LIMIT 4")]
+    analysis.backfill(demo)
+    before = analysis.load(demo, ids)
+    assert set(before) == set(ids)
+    same, new_body, new_title, legacy = ids
+    with demo.transaction() as conn:  # a row stored before the text's CRC was kept
+        conn.execute("UPDATE thread_analysis SET text_crc = NULL WHERE thread_id = ?", (legacy,))
+    fts_before = demo.one("SELECT title, body FROM thread_fts WHERE rowid = ?", (same,))
+    for thread_id in ids:
+        _resync(demo, thread_id)  # the rotating re-check: nothing changed
+    _resync(demo, new_body, body="The router light blinks red since the storm.")
+    _resync(demo, new_title, title="Completely new title about a broken router")
+    after = analysis.load(demo, ids)
+    assert set(after) == {same}  # the others' text changed, or their row could not tell
+    assert after[same] == before[same]
+    assert demo.one("SELECT title, body FROM thread_fts WHERE rowid = ?", (same,)) == fts_before
+    cands.update_candidates(demo, ids, semantic=False)  # redone from the new text
+    redone = analysis.load(demo, ids)
+    assert set(redone) == set(ids) and redone[same] == before[same]
+    body = demo.one("SELECT body FROM thread_fts WHERE rowid = ?", (new_body,))[0]  # type: ignore[index]
+    assert "storm" in body
+    _same(
+        analysis.decode(redone[new_body], Doc("")),
+        analyze(
+            Doc(
+                demo.one("SELECT title FROM threads WHERE id = ?", (new_body,))[0],
+                body,  # type: ignore[index]
+            )
+        ),
+    )
+    analysis.forget(demo.conn, ids)  # the text is as analysed: nothing to drop
+    assert set(analysis.load(demo, ids)) == set(ids)
