@@ -421,15 +421,41 @@ def chars(query: Analyzed, candidates: Sequence[Analyzed]) -> list[float]:
 
 
 def score(
-    new: Analyzed, candidate: Analyzed, stats: TermStats | Idf, char_cosine: float | None = None
+    new: Analyzed,
+    candidate: Analyzed,
+    stats: TermStats | Idf,
+    char_cosine: float | None = None,
+    *,
+    explain: bool = True,
 ) -> Scored:
     """How likely `candidate` is the original that `new` duplicates. `char_cosine`: its
-    `chars` value if already computed with the rest of its pool."""
+    `chars` value if already computed with the rest of its pool.
+
+    `explain=False` computes only the score (the same value, bit for bit): the explanation, the
+    shared words and the title similarities (`title`, `fuzzy`), which the score does not use,
+    are left out, for a pool whose few kept candidates are explained afterwards."""
     idf = stats if isinstance(stats, Idf) else Idf(stats)
     query_idf = _query_idf(new, idf)
     bm25 = _bm25(new, query_idf, candidate)
-    title = _cosine(_title_vector(new, idf), _title_vector(candidate, idf))
     char_sim = chars(new, [candidate])[0] if char_cosine is None else char_cosine
+    detail_kinds = [
+        kind
+        for kind, values in new.details.items()
+        if values and not values.isdisjoint(candidate.details.get(kind, ()))
+    ]
+    tags = 0.0
+    if new.doc.tags and candidate.doc.tags:
+        new_tags = {t.lower() for t in new.doc.tags}
+        cand_tags = {t.lower() for t in candidate.doc.tags}
+        tags = len(new_tags & cand_tags) / len(new_tags | cand_tags)
+    details = float(min(2, len(detail_kinds)))
+    solved = 1.0 if candidate.doc.solved else 0.0
+    value = W_BM25 * bm25 + W_CHARS * char_sim + W_DETAIL * details + W_TAGS * tags
+    value += W_SOLVED * solved
+    if not explain:
+        signals = {"bm25": bm25, "chars": char_sim, "details": details, "tags": tags}
+        return Scored(round(value, 4), "", {**signals, "solved": solved}, ())
+    title = _cosine(_title_vector(new, idf), _title_vector(candidate, idf))
     fuzzy = (
         fuzz.token_sort_ratio(new.title_norm, candidate.title_norm) / 100.0
         if new.title_norm and candidate.title_norm and title < 1.0
@@ -440,28 +466,15 @@ def score(
         for kind, values in new.details.items()
         if values
     }
-    detail_kinds = [k for k, v in shared_details.items() if v]
-    tags = 0.0
-    if new.doc.tags and candidate.doc.tags:
-        new_tags = {t.lower() for t in new.doc.tags}
-        cand_tags = {t.lower() for t in candidate.doc.tags}
-        tags = len(new_tags & cand_tags) / len(new_tags | cand_tags)
     signals = {
         "bm25": bm25,
         "title": title,
         "chars": char_sim,
         "fuzzy": fuzzy,
-        "details": float(min(2, len(detail_kinds))),
+        "details": details,
         "tags": tags,
-        "solved": 1.0 if candidate.doc.solved else 0.0,
+        "solved": solved,
     }
-    value = (
-        W_BM25 * bm25
-        + W_CHARS * char_sim
-        + W_DETAIL * signals["details"]
-        + W_TAGS * tags
-        + W_SOLVED * signals["solved"]
-    )
     # Shared words for the explanation: the rarest first, words of both titles before the rest
     # (they say what is asked), one-letter fragments ("e" of "E-4012") never.
     cand_terms, cand_title = candidate.terms, candidate.title_terms
