@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
+import numpy as np
+
 from console.clock import now_iso
 from console.db import Cache
 from console.dupes import analysis, embed, fusion, language, vectors
@@ -489,12 +491,12 @@ def scored_pool(
     lexical = [s.score for _, s in scored]
     cosines: list[float] | None = None
     if own is not None:
-        cosines = [
-            float(embed.cosine_int8(own[0], pool_vectors[oid][0][None, :])[0])
-            if oid in pool_vectors
-            else 0.0
-            for oid, _ in scored
-        ]
+        embedded = [oid for oid, _ in scored if oid in pool_vectors]
+        found = {}
+        if embedded:  # one integer matrix product for the pool: the same values as one by one
+            matrix = np.stack([pool_vectors[oid][0] for oid in embedded])
+            found = dict(zip(embedded, embed.cosine_int8(own[0], matrix).tolist(), strict=True))
+        cosines = [found.get(oid, 0.0) for oid, _ in scored]
     keys = fusion.fuse(lexical, cosines)
     items = []
     for i, (original_id, s) in enumerate(scored):
