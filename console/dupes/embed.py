@@ -234,30 +234,39 @@ def _fingerprint(folder: Path) -> str:
     return hashlib.sha256(key + header).hexdigest()[:12]
 
 
-def _digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+COPY_AGE_S = 86_400  # a copy is removed only when no one has written it for this long
 
 
-def drop_copies(target: Path) -> list[Path]:
-    """Remove the other built models in `target`'s folder that are byte-identical to it
-    (copies left under keys of earlier peerdesk versions: by the weights' mtime, one a venv).
-    A model that differs in any byte is kept. Returns what was removed."""
-    others = [
-        p
-        for p in target.parent.glob(MODEL_FILES)
-        if p != target and p.is_file() and p.stat().st_size == target.stat().st_size
-    ]
-    if not others:
-        return []
-    mine = _digest(target)
+def _same_bytes(a: Path, b: Path) -> bool:
+    """Whether two files hold the same bytes (read side by side; a difference stops early)."""
+    with a.open("rb") as one, b.open("rb") as other:
+        while True:
+            x, y = one.read(1 << 20), other.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+def drop_copies(target: Path, *, min_age_s: float = COPY_AGE_S) -> list[Path]:
+    """Remove the other built models in `target`'s folder that are byte-identical to it and
+    were written more than `min_age_s` ago (copies left under the keys of earlier peerdesk
+    versions, one per venv when the key was the weights' mtime; a copy an older checkout
+    just rebuilt is left alone while it may be in use). A model that differs in any byte is
+    kept. Returns what was removed."""
+    import time
+
+    size = target.stat().st_size
+    now = time.time()
     removed = []
-    for path in others:
+    for path in target.parent.glob(MODEL_FILES):
         try:
-            if _digest(path) == mine:
+            if path == target or not path.is_file():
+                continue
+            stat = path.stat()
+            if stat.st_size != size or now - stat.st_mtime < min_age_s:
+                continue
+            if _same_bytes(target, path):
                 path.unlink()
                 removed.append(path)
         except OSError:  # gone meanwhile, or not ours to remove: it stays
@@ -324,7 +333,7 @@ def _load() -> Encoder:
     target = cache_dir() / MODEL_FILES.replace("*", _fingerprint(folder))
     if not target.is_file():
         build_int8(folder, target)
-        drop_copies(target)  # once per build: hashing 22 MB files costs ~50 ms each
+    drop_copies(target)  # a glob and a stat each, unless an old identical copy is there
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = int(os.environ.get("PEERDESK_EMBED_THREADS", "1"))
     options.inter_op_num_threads = 1

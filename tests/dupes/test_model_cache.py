@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -51,9 +52,13 @@ def test_byte_identical_copies_under_other_keys_are_removed(tmp_path: Path) -> N
     different.write_bytes(b"MODEL" * 1000)  # same size, other bytes: another build, kept
     unrelated = tmp_path / "notes.onnx"
     unrelated.write_bytes(mine.read_bytes())
+    recent = tmp_path / "minilm-l6-int8-ffffffffffff.onnx"
+    recent.write_bytes(mine.read_bytes())  # just rebuilt by an older checkout: may be in use
+    day_ago = time.time() - 2 * 86_400
+    for path in [*copies, different, unrelated]:
+        os.utime(path, (day_ago, day_ago))
     assert sorted(embed.drop_copies(mine)) == sorted(copies)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [mine.name, different.name, unrelated.name]
+        [mine.name, different.name, unrelated.name, recent.name]
     )
     assert embed.drop_copies(mine) == []
-
