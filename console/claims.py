@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from console import audit
-from console.clock import now, now_iso, parse
+from console.clock import parse
 from console.db import Cache
 from console.errors import ClaimConflict, NotFound
 from console.identity import Identity
@@ -53,16 +53,23 @@ def conflict_message(thread_id: int, holder: str, expires_at: str) -> str:
 
 
 def holder_of(cache: Cache, thread_id: int) -> Claim | None:
+    """Who holds `thread_id` now, by the clock claims run on (the dialect's: on the team
+    database the server's)."""
     row = cache.one(
-        "SELECT holder, expires_at FROM claims WHERE thread_id = ? AND expires_at > ?",
-        (thread_id, now_iso()),
+        f"SELECT holder, expires_at FROM claims WHERE thread_id = :id "
+        f"AND expires_at > {cache.dialect.clock}",
+        {"id": thread_id, **cache.dialect.clock_parameters()},
     )
     return Claim(thread_id, row[0], row[1]) if row else None
 
 
 def anyone_holds_one(cache: Cache) -> bool:
     """Whether any thread is claimed now (the Queue shows its Claim column only then)."""
-    return cache.one("SELECT 1 FROM claims WHERE expires_at > ? LIMIT 1", (now_iso(),)) is not None
+    found = cache.one(
+        f"SELECT 1 FROM claims WHERE expires_at > {cache.dialect.clock} LIMIT 1",
+        cache.dialect.clock_parameters(),
+    )
+    return found is not None
 
 
 def check_free(cache: Cache, thread_id: int, actor: str) -> None:
@@ -83,14 +90,17 @@ def lock_thread(conn: Connection, thread_id: int) -> None:
 
 
 def claim(cache: Cache, thread_id: int, who: Identity, minutes: int = 15) -> Claim:
-    """Take or extend the lease on `thread_id` for `who` (audited)."""
+    """Take or extend the lease on `thread_id` for `who` (audited). Its times are on the
+    dialect's clock: on the team database the server's, which its row-level security judges
+    takeovers by, whatever this machine's clock says."""
     require(who, "claim")
     actor = who.name
-    expires = (now() + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with cache.transaction() as conn:
         lock_thread(conn, thread_id)
         check_free(cache, thread_id, actor)
-        at = now_iso()
+        dialect = dialect_of(conn)
+        at = dialect.lease_time(conn)
+        expires = dialect.lease_time(conn, ahead=timedelta(minutes=minutes))
         taken = conn.execute(
             "INSERT INTO claims (thread_id, holder, claimed_at, expires_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (thread_id) DO UPDATE SET holder = excluded.holder, "

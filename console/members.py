@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from console.clock import now_iso
 from console.db import Cache
 from console.errors import NotFound
 from console.member_links import linked_accounts
@@ -148,7 +147,8 @@ class _Reader:
         """Posts, questions among them, and flags on them: one pass over the member's posts."""
         if self._totals is None:
             row = self.cache.one(
-                "SELECT count(*), coalesce(sum(position = 0), 0), coalesce(sum(flag_count), 0) "
+                "SELECT count(*), coalesce(sum(CASE WHEN position = 0 THEN 1 ELSE 0 END), 0), "
+                "coalesce(sum(flag_count), 0) "
                 f"FROM posts WHERE author_id IN {self.in_ids}",
                 self.ids,
             )
@@ -300,7 +300,7 @@ class _Reader:
             "SELECT c.claimed_at, c.thread_id, c.holder, c.expires_at FROM claims c "
             f"JOIN threads t ON t.id = c.thread_id WHERE t.author_id IN {self.in_ids} "
             "AND c.expires_at > ? ORDER BY c.claimed_at DESC",
-            (*self.ids, now_iso()),
+            (*self.ids, self.cache.dialect.lease_time(self.cache.conn)),
         )
         return Section(
             "Claims",
@@ -373,7 +373,7 @@ class _Reader:
         params = (*self.ids, *self.ids)
         count = self._count(f"SELECT count(*) {where}", params)
         open_count = self._count(
-            f"SELECT count(*) FROM ({'SELECT e.state ' + where}) "
+            f"SELECT count(*) FROM ({'SELECT e.state ' + where}) AS x "
             f"WHERE state IN ({_marks(OPEN_ESCALATION)})",
             (*params, *OPEN_ESCALATION),
         )

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from console.clock import iso, now, now_iso, parse
+from console.clock import now_iso
 from console.db import Cache
 from console.models import OutboxItem
 from console.storage import Connection, Row, dialect_of
@@ -147,8 +147,9 @@ def claim(cache: Cache, outbox_id: int, owner: str | None = None) -> Claim | str
         row = conn.execute("SELECT * FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
         if row is None or row["state"] not in OPEN_STATES:
             return "done"
-        if row["state"] == "sending" and row["lease_owner"]:
-            lapsed = row["lease_until"] is None or parse(row["lease_until"]) <= now()
+        dialect = dialect_of(conn)
+        if row["state"] == "sending" and row["lease_owner"]:  # leases run on the dialect's clock
+            lapsed = row["lease_until"] is None or row["lease_until"] <= dialect.lease_time(conn)
             if not lapsed and _holder_alive(row["lease_owner"]):
                 return "busy"
         stamp = now_iso()
@@ -160,7 +161,7 @@ def claim(cache: Cache, outbox_id: int, owner: str | None = None) -> Claim | str
                 stamp,
                 stamp,
                 owner,
-                iso(now() + timedelta(seconds=LEASE_SECONDS)),
+                dialect.lease_time(conn, ahead=timedelta(seconds=LEASE_SECONDS)),
                 outbox_id,
                 row["state"],
                 row["attempts"],

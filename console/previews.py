@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from console.clock import now_iso
 from console.db import Cache
 from console.errors import NotFound
 from console.storage import Row
@@ -65,8 +64,9 @@ def preview(cache: Cache, thread_id: int, excerpt: int = EXCERPT) -> ThreadPrevi
         "e.state IN ('new', 'acknowledged', 'sent_to_support', 'waiting_on_customer')) "
         "FROM threads t JOIN sources s ON s.id = t.source_id "
         "LEFT JOIN members m ON m.id = t.author_id "
-        "LEFT JOIN claims c ON c.thread_id = t.id AND c.expires_at > ? WHERE t.id = ?",
-        (now_iso(), thread_id),
+        f"LEFT JOIN claims c ON c.thread_id = t.id AND c.expires_at > {cache.dialect.clock} "
+        "WHERE t.id = :id",
+        {"id": thread_id, **cache.dialect.clock_parameters()},
     )
     if head is None:
         raise NotFound(f"There is no thread {thread_id} in the cache")

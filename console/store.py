@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from console import previews
-from console.clock import now, now_iso
+from console.clock import now
 from console.db import Cache
 from console.dupes.thresholds import STRONG_SCORE
 from console.errors import CacheError, NotFound
 from console.escalate.severity import SEVERITIES
 from console.models import NoteView, PostView, QueueItem, ThreadView
 from console.previews import ThreadPreview
-from console.storage import SQLITE, Dialect, Row
+from console.storage import POSTGRESQL, SQLITE, Dialect, Row
 from console.urgency import score
 
 
@@ -86,7 +86,8 @@ def _where(
         clauses.append("t.reply_count = 0")
     if flt.claimed_by:  # from the few claims, not a scan of the Queue
         clauses.append(
-            "t.id IN (SELECT thread_id FROM claims WHERE holder = ? AND expires_at > :now)"
+            "t.id IN (SELECT thread_id FROM claims WHERE holder = ? "
+            f"AND expires_at > {dialect.clock})"
         )
         params.append(flt.claimed_by)
     if flt.author_id is not None:
@@ -148,17 +149,19 @@ _QUEUE_SELECT = """
 """
 
 
-_QUEUE_SELECT_PG = _QUEUE_SELECT.replace("+d.", "d.")
-"""PostgreSQL has no unary + on text (SQLite's way of keeping a column off an index)."""
+_QUEUE_SELECT_PG = _QUEUE_SELECT.replace("+d.", "d.").replace(":now", POSTGRESQL.clock)
+"""PostgreSQL has no unary + on text (SQLite's way of keeping a column off an index), and
+claims are live by the server's clock (the dialect's `clock`)."""
 
 
 def _queue_select(dialect: Dialect) -> str:
     return _QUEUE_SELECT if dialect.is_sqlite else _QUEUE_SELECT_PG
 
 
-def _named(where: str, params: list[Any]) -> tuple[str, dict[str, Any]]:
-    """Turn positional '?' marks into named ones so :now can sit beside them."""
-    named: dict[str, Any] = {"now": now_iso()}
+def _named(where: str, params: list[Any], dialect: Dialect = SQLITE) -> tuple[str, dict[str, Any]]:
+    """Turn positional '?' marks into named ones so :now (the cache's clock, see
+    Dialect.clock) can sit beside them."""
+    named: dict[str, Any] = dialect.clock_parameters()
     parts = where.split("?")
     out = parts[0]
     for index, part in enumerate(parts[1:]):
@@ -195,7 +198,7 @@ def queue(
     flt = flt or QueueFilter()
     searching = fts_query(flt.text) is not None
     reach = offset + limit + SEARCH_REACH if searching else None
-    where, params = _named(*_where(flt, reach, cache.dialect))
+    where, params = _named(*_where(flt, reach, cache.dialect), cache.dialect)
     select = _queue_select(cache.dialect)
     anchor = after if after is not None else before
     if anchor is not None:
@@ -276,7 +279,7 @@ def _items(rows: list[Row]) -> list[QueueItem]:
 
 
 def _count_sql(flt: QueueFilter, dialect: Dialect = SQLITE) -> tuple[str, dict[str, Any]]:
-    where, params = _named(*_where(flt, dialect=dialect))
+    where, params = _named(*_where(flt, dialect=dialect), dialect)
     joins = ""
     if flt.source:  # the join costs a lookup per row: only when the filter needs it
         joins += " JOIN sources s ON s.id = t.source_id"
@@ -392,8 +395,9 @@ def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> Thread
         "c.holder, c.expires_at AS claim_expires "
         "FROM threads t JOIN sources s ON s.id = t.source_id "
         "LEFT JOIN members m ON m.id = t.author_id "
-        "LEFT JOIN claims c ON c.thread_id = t.id AND c.expires_at > ? WHERE t.id = ?",
-        (now_iso(), thread_id),
+        f"LEFT JOIN claims c ON c.thread_id = t.id AND c.expires_at > {cache.dialect.clock} "
+        "WHERE t.id = :id",
+        {"id": thread_id, **cache.dialect.clock_parameters()},
     )
     if head is None:
         raise NotFound(f"There is no thread {thread_id} in the cache")

@@ -21,13 +21,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
+from console.clock import iso, now
 from console.config import Config
 from console.db import Cache, open_cache
 from console.door import Door
@@ -108,6 +111,38 @@ def team_database(server: TeamServer, template: str, role: str = "alice") -> Ite
 def location(cache: Cache, cache_path: Path) -> str:
     """What `--db` names for `cache`: its file, or its postgresql:// URL."""
     return str(getattr(cache, "url", "") or cache_path)
+
+
+def claim_expiry(cache: Cache, *, minutes: int) -> str:
+    """When a claim taken now runs out, by the clock claims run on: on the cache peerdesk's
+    (frozen by PEERDESK_NOW), on the team database the server's."""
+    if cache.dialect.is_sqlite:
+        return iso(now() + timedelta(minutes=minutes))
+    row = cache.one("SELECT peerdesk_time(make_interval(mins => ?))", (minutes,))
+    return str(row[0])
+
+
+def database_name(team: Cache) -> str:
+    """The name of the database a TeamCache is connected to."""
+    return str(conninfo_to_dict(str(getattr(team, "url", "")))["dbname"])
+
+
+def let_claims_run_out(
+    cache: Cache, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """Make every claim run out, by the clock it runs on: on the cache peerdesk's (a frozen
+    clock moved past the 15-minute leases of the tests), on the team database the server's,
+    whose time cannot be moved, so the claims are moved a minute into its past (as the
+    superuser)."""
+    if cache.dialect.is_sqlite:
+        monkeypatch.setenv("PEERDESK_NOW", "2026-11-20T12:16:00Z")
+        return
+    server: TeamServer = request.getfixturevalue("team_server")
+    with server.superuser(database_name(cache)) as conn:
+        conn.execute(
+            "UPDATE peerdesk.claims SET expires_at = peerdesk.peerdesk_time('-1 minute'), "
+            "claimed_at = peerdesk.peerdesk_time('-16 minutes')"
+        )
 
 
 def race(script: str, argvs: list[list[str]]) -> list[str]:

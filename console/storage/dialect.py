@@ -8,6 +8,11 @@ and new ids come back with `RETURNING id` (SQLite has both since 3.35).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from console.storage.protocol import Connection
 
 
 @dataclass(frozen=True)
@@ -21,9 +26,38 @@ class Dialect:
     """Audit entries are appended by the server (peerdesk_audit_append: its clock, the
     connected role as the actor, the hash chained under a lock), not written by peerdesk."""
 
+    clock: str
+    """SQL for "now" on the clock claims and leases run by, as ISO-8601 UTC text (how the
+    cache stores times). The cache: peerdesk's own clock (console.clock, which tests freeze),
+    bound by the caller as the named parameter `:now` (`clock_parameters`). The team
+    database: the server's, `peerdesk_time()`, the clock its row-level security decides
+    takeovers by; a laptop's clock a week behind (or ahead) counts for nothing there. (In a
+    transaction the server's now() is the transaction's start, so one decision sees one time.)
+    """
+
     @property
     def is_sqlite(self) -> bool:
         return self.name == "sqlite"
+
+    def clock_parameters(self) -> dict[str, str]:
+        """The named parameters a statement using `clock` binds (the cache's :now)."""
+        if not self.is_sqlite:
+            return {}
+        from console.clock import now_iso
+
+        return {"now": now_iso()}
+
+    def lease_time(self, conn: Connection, *, ahead: timedelta = timedelta()) -> str:
+        """The time on the `clock`, `ahead` from now, as a value (to stamp a claim or a lease
+        and return it): on the team database asked of the server."""
+        if self.is_sqlite:
+            from console.clock import iso, now
+
+            return iso(now() + ahead)
+        row = conn.execute(
+            "SELECT peerdesk_time(make_interval(secs => ?))", (ahead.total_seconds(),)
+        ).fetchone()
+        return str(row[0])
 
     def lock(self, select: str) -> str:
         """`select` taking a row lock where the engine needs one (see `lock_suffix`)."""
@@ -82,5 +116,7 @@ class Dialect:
         return " & ".join(lexemes)
 
 
-SQLITE = Dialect("sqlite", lock_suffix="", server_audit=False)
-POSTGRESQL = Dialect("postgresql", lock_suffix=" FOR UPDATE", server_audit=True)
+SQLITE = Dialect("sqlite", lock_suffix="", server_audit=False, clock=":now")
+POSTGRESQL = Dialect(
+    "postgresql", lock_suffix=" FOR UPDATE", server_audit=True, clock="peerdesk.peerdesk_time()"
+)

@@ -6,19 +6,23 @@ from pathlib import Path
 
 import pytest
 
+from console.claims import local_hhmm
 from console.db import Cache
 from console.desk import Desk
 from console.errors import ClaimConflict
-from tests.backends import location, race
+from tests.backends import claim_expiry, let_claims_run_out, location, race
 
 
 @pytest.mark.backends
 def test_second_moderator_is_told_who_holds_it_and_until_when(
     desk: Desk, cache: Cache, ids: dict[str, int]
 ) -> None:
-    desk.claim(ids["t1"])
+    taken = desk.claim(ids["t1"])
+    assert taken.expires_at == claim_expiry(cache, minutes=15)
     dave = Desk.for_cache(cache, actor="dave")
-    with pytest.raises(ClaimConflict, match=r"claimed by alice until 12:15"):
+    with pytest.raises(
+        ClaimConflict, match=f"claimed by alice until {local_hhmm(taken.expires_at)}"
+    ):
         dave.claim(ids["t1"])
     with pytest.raises(ClaimConflict):
         dave.close([ids["t1"]])
@@ -27,10 +31,14 @@ def test_second_moderator_is_told_who_holds_it_and_until_when(
 
 @pytest.mark.backends
 def test_expired_lease_can_be_taken(
-    desk: Desk, cache: Cache, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
+    desk: Desk,
+    cache: Cache,
+    ids: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     desk.claim(ids["t1"])
-    monkeypatch.setenv("PEERDESK_NOW", "2026-11-20T12:16:00Z")
+    let_claims_run_out(cache, monkeypatch, request)
     dave = Desk.for_cache(cache, actor="dave")
     assert dave.claim(ids["t1"]).holder == "dave"
 
