@@ -492,11 +492,11 @@ def scored_pool(
     cosines: list[float] | None = None
     if own is not None:
         embedded = [oid for oid, _ in scored if oid in pool_vectors]
-        found = {}
+        alike: dict[int, float] = {}
         if embedded:  # one integer matrix product for the pool: the same values as one by one
             matrix = np.stack([pool_vectors[oid][0] for oid in embedded])
-            found = dict(zip(embedded, embed.cosine_int8(own[0], matrix).tolist(), strict=True))
-        cosines = [found.get(oid, 0.0) for oid, _ in scored]
+            alike = dict(zip(embedded, embed.cosine_int8(own[0], matrix).tolist(), strict=True))
+        cosines = [alike.get(oid, 0.0) for oid, _ in scored]
     keys = fusion.fuse(lexical, cosines)
     items = []
     for i, (original_id, s) in enumerate(scored):
