@@ -185,6 +185,10 @@ class Analyzed:
     memo: dict[int, tuple[dict[str, float], dict[str, float]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # as a new thread, per Idf: each stem with its count and BM25 weight (see `_bm25`)
+    bm25_terms: dict[int, tuple[tuple[str, int, float], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
     terms: Counter[str] = field(default_factory=Counter)  # stem -> count in title + body
     forms: dict[str, tuple[str, ...]] = field(default_factory=dict)  # stem -> its raw tokens
     length: int = 0  # words counted in `terms`
@@ -374,19 +378,41 @@ def _query_idf(doc: Analyzed, idf: Idf) -> dict[str, float]:
     return weights
 
 
-def _bm25(query: Analyzed, query_idf: Mapping[str, float], cand: Analyzed) -> float:
-    """BM25 of `cand` for `query`'s words over BM25 of `query` for itself (0..1)."""
+def _bm25_terms(
+    query: Analyzed, query_idf: Mapping[str, float], idf: Idf
+) -> tuple[tuple[str, int, float], ...]:
+    """The new thread's stems with their counts and weights (count x idf x (k1 + 1)), in its
+    own order, memoised per Idf: the same for every candidate of a pool."""
+    found = query.bm25_terms.get(id(idf))
+    if found is None:
+        found = tuple((t, c, c * query_idf[t] * (K1 + 1.0)) for t, c in query.terms.items())
+        query.bm25_terms.clear()
+        query.bm25_terms[id(idf)] = found
+    return found
+
+
+def _bm25(
+    query: Analyzed, query_idf: Mapping[str, float], cand: Analyzed, idf: Idf | None = None
+) -> float:
+    """BM25 of `cand` for `query`'s words over BM25 of `query` for itself (0..1).
+
+    Both sums run over the query's stems in its own order, one addition at a time, so the
+    value does not depend on how the candidate's stems are stored."""
     if not query.length or not cand.length:
         return 0.0
     avg = (query.length + cand.length) / 2.0
-    cand_terms = cand.terms
     own = K1 * (1.0 - B + B * query.length / avg)
     other = K1 * (1.0 - B + B * cand.length / avg)
-    found = itself = 0.0
-    for term, count in query.terms.items():
-        weight = count * query_idf[term] * (K1 + 1.0)
-        itself += weight * count / (count + own)
-        tf = cand_terms.get(term)
+    terms = (
+        _bm25_terms(query, query_idf, idf)
+        if idf is not None
+        else tuple((t, c, c * query_idf[t] * (K1 + 1.0)) for t, c in query.terms.items())
+    )
+    itself = sum(weight * count / (count + own) for _, count, weight in terms)
+    found = 0.0
+    tf_of = cand.terms.get
+    for term, _, weight in terms:
+        tf = tf_of(term)
         if tf:
             found += weight * tf / (tf + other)
     return min(1.0, found / itself) if itself > 0.0 else 0.0
@@ -436,7 +462,7 @@ def score(
     are left out, for a pool whose few kept candidates are explained afterwards."""
     idf = stats if isinstance(stats, Idf) else Idf(stats)
     query_idf = _query_idf(new, idf)
-    bm25 = _bm25(new, query_idf, candidate)
+    bm25 = _bm25(new, query_idf, candidate, idf)
     char_sim = chars(new, [candidate])[0] if char_cosine is None else char_cosine
     detail_kinds = [
         kind
