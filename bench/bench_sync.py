@@ -38,6 +38,8 @@ if str(REPO) not in sys.path:
 os.environ.setdefault("PEERDESK_NOW", "2026-11-20T12:00:00Z")
 os.environ["PEERDESK_NO_KEYRING"] = "1"
 
+from console import search_index  # noqa: E402
+from console.bulk_sqlite import sqlite_bulk_load  # noqa: E402
 from console.db import open_cache  # noqa: E402
 from sync import jsonl, runner  # noqa: E402
 from sync.http import FAST_RETRIES  # noqa: E402
@@ -242,12 +244,19 @@ def bench_jsonl(
     started, cpu_started = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
-    report = jsonl.import_file(cache, source)
+    report = jsonl.import_file(cache, source, index_search=False)
     if profiler:
         profiler.disable()
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     stored = cache.one("SELECT count(*) FROM posts")[0] - before
+    waiting = search_index.backlog(cache)
+    index_started, index_cpu_started = time.perf_counter(), time.process_time()
+    with sqlite_bulk_load(cache):  # as jsonl.import_file runs it
+        search_index.catch_up(cache)
+    index_seconds = time.perf_counter() - index_started
+    index_cpu = time.process_time() - index_cpu_started
+    assert search_index.backlog(cache).empty
     cache.close()
     return {
         "into": str(into) if into else "an empty cache",
@@ -260,6 +269,11 @@ def bench_jsonl(
         "cpu_seconds": round(cpu, 2),
         "posts_per_cpu_s": round(report.posts / cpu),
         "target_posts_per_s": 200_000,
+        "search_backlog_after_import": {"posts": waiting.posts, "threads": waiting.threads},
+        "search_index_seconds": round(index_seconds, 2),
+        "search_index_cpu_seconds": round(index_cpu, 2),
+        "searchable_posts_per_s": round(report.posts / (seconds + index_seconds)),
+        "searchable_posts_per_cpu_s": round(report.posts / (cpu + index_cpu)),
         **({"profile_shares": profile_shares(profiler)} if profiler else {}),
         "file_mb": round(source.stat().st_size / 1e6, 1),
         **shape,

@@ -229,7 +229,7 @@ class Terminal:
 
 
 # ---- reading the console's screens ----
-_POSITION = re.compile(r" (\d[\d,]*)/(\d[\d,]*|…) *$")
+_POSITION = re.compile(r" (\d[\d,]*)/(\d[\d,]*\+?|…) *$")  # "n+": at least n (a search)
 _THREAD = re.compile(r"Thread (\d+) · (\d+) posts")
 
 
@@ -249,7 +249,7 @@ def queue_position(lines: list[str]) -> tuple[int, int] | None:
             match = _POSITION.search(line)
             if match:
                 total = match.group(2)
-                rows = int(total.replace(",", "")) if total != "…" else -1  # not counted yet
+                rows = int(total.replace(",", "").rstrip("+")) if total != "…" else -1
                 return int(match.group(1).replace(",", "")), rows
     return None
 

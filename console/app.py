@@ -38,11 +38,13 @@ from widgets.colours import SixteenColours, few_colours
 from widgets.message_log import MessageLog
 
 if TYPE_CHECKING:
+    from console.search_index import Backlog
     from console.team.notify import Subscription
 
 T = TypeVar("T")
 
 REFRESH_SECONDS = 30.0
+SEARCH_PROGRESS_EVERY = 5.0  # seconds between "search index catching up" lines on the status line
 # Imported after the first rows are drawn, not before: what the first `enter` needs (the Thread
 # screen, the duplicate candidates with their scorer and numpy: ~0.2 s), so the first frame does
 # not wait for them and the first thread opened does not either.
@@ -208,6 +210,7 @@ class PeerdeskApp(App[None]):
             # connection (and import the sync layer) while the Queue waits for its first page
             self.refresh_outbox()
             self.set_timer(WARM_UP_AFTER, self._warm_up)
+            self.catch_up_search()
 
     _warmed = False
 
@@ -221,6 +224,30 @@ class PeerdeskApp(App[None]):
     def _periodic_refresh(self) -> None:
         self.screen.post_message(RefreshRequested())
         self.refresh_outbox()
+
+    # ---- what an import left for the search index (console.search_index) ----
+    @work(thread=True, exclusive=True, exit_on_error=False, group="search-index")
+    def catch_up_search(self) -> None:
+        """Index posts stored but not searchable yet (an import killed before its catch-up, or
+        one running in another process), saying so on the status line until it is done."""
+        from textual.worker import get_current_worker
+
+        waiting = self.call_desk(lambda desk: desk.search_backlog())
+        if waiting.empty:
+            return
+        self.notify(waiting.describe(), severity="warning")
+        worker = get_current_worker()
+        said = [time.monotonic()]
+
+        def progress(_done: object, left: Backlog) -> None:
+            if time.monotonic() - said[0] >= SEARCH_PROGRESS_EVERY and not left.empty:
+                said[0] = time.monotonic()
+                self.notify(left.describe(), severity="warning")
+
+        done = self.desk.catch_up_search(progress, should_stop=lambda: worker.is_cancelled)
+        if not worker.is_cancelled:
+            self.notify(done.describe())
+            self.call_from_thread(self._periodic_refresh)  # a search on screen finds them now
 
     # ---- a team database tells the console about claims and decisions at once ----
     _team_events: Subscription | None = None

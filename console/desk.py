@@ -74,6 +74,7 @@ if TYPE_CHECKING:  # sync is imported when first used: it brings httpx, slow to 
     # first used too, so the console's first frame does not wait for them; so are verification
     # and escalation (their decision kinds and role actions are registered when first asked
     # for: console.registrations)
+    from console import search_index
     from console.dupes.candidates import Candidate
     from console.dupes.panel import PairRow, PairView
     from console.escalate.service import Escalations
@@ -325,6 +326,32 @@ class Desk:
     def close_cache(self) -> None:
         self.cache.close()
 
+    # ---- the full-text index's backlog (console.search_index) ----
+    def search_backlog(self) -> search_index.Backlog:
+        """Posts and threads stored but not searchable yet (an import's catch-up not done)."""
+        from console import search_index
+
+        return search_index.backlog(self.cache)
+
+    def catch_up_search(
+        self,
+        progress: Callable[[search_index.CatchUp, search_index.Backlog], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> search_index.CatchUp:
+        """Index the backlog on a connection of its own (the console runs it in a worker, so
+        the Desk's connection stays free), in small batches so decisions never wait long."""
+        from console import search_index
+
+        if not self.cache.dialect.is_sqlite:
+            return search_index.CatchUp()
+        own = open_cache(self.cache.path)
+        try:
+            return search_index.catch_up(
+                own, batch=10_000, progress=progress, should_stop=should_stop
+            )
+        finally:
+            own.close()
+
     # ---- answer verification (console.verify) ----
     @property
     def verification(self) -> Verification:
@@ -557,6 +584,7 @@ class Desk:
         source_name: str | None = None,
         candidates_for: int = 2000,
         progress: Callable[[ImportReport], None] | None = None,
+        index_progress: Callable[[search_index.CatchUp, search_index.Backlog], None] | None = None,
     ) -> tuple[ImportReport, tuple[int, int, int]]:
         """Load a JSONL file (admin; audited with counts), then duplicate candidates.
 
@@ -566,7 +594,13 @@ class Desk:
         from sync import jsonl
 
         with self.door.operation("import", detail={"file": str(path)}) as record:
-            report = jsonl.import_file(self.cache, path, source_name=source_name, progress=progress)
+            report = jsonl.import_file(
+                self.cache,
+                path,
+                source_name=source_name,
+                progress=progress,
+                index_progress=index_progress,  # then the search index catches up
+            )
             record.update(
                 source=report.source,
                 members=report.members,

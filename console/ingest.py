@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-from console import sqltext
+from console import search_index, sqltext
 from console.clock import now_iso
 from console.db import Cache
 from console.escalate.engine import on_ingest as raise_escalations
@@ -24,7 +24,7 @@ from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.storage import SQLITE, Connection, Dialect
 from console.urgency import in_queue, urgency_key
 
-FTS_BODY_LIMIT = 20_000  # characters of a post indexed for search; the rest is kept, not indexed
+FTS_BODY_LIMIT = search_index.FTS_BODY_LIMIT
 HELD_THREAD_FIELDS = ("status", "accepted_post_id", "duplicate_of")
 HELD_POST_FIELDS = ("hidden", "hidden_reason")
 # decisions aimed at a post that change its thread's fields
@@ -118,10 +118,14 @@ def upsert_threads(
     source_id: int,
     threads: Sequence[ThreadRecord],
     posts: Sequence[PostRecord],
+    *,
+    index_search: bool = True,
 ) -> dict[str, int]:
     """Store threads and their posts; returns {thread remote id: local id}.
 
     Members named as authors must have been stored first (unknown authors are kept as NULL).
+    With `index_search` False (a bulk import on SQLite) new rows are left to the search
+    index's catch-up (console/search_index.py) instead of being indexed in this transaction.
     """
     with _writing(cache) as conn:
         # Rows with ids above these are new in this call: no full-text rows to replace.
@@ -219,7 +223,7 @@ def upsert_threads(
         )
         _link_threads(cache, source_id, threads, thread_ids, newest_before[0])
         _restore_held(cache, held_threads, held_posts)
-        _reindex(cache, source_id, thread_ids, threads, posts, newest_before)
+        _reindex(cache, source_id, thread_ids, threads, posts, newest_before, index_search)
         # the escalation rules, in the same transaction: a page is never stored without them
         raise_escalations(cache, source_id, thread_ids, posts, threads)
     return thread_ids
@@ -364,6 +368,7 @@ def _reindex(
     threads: Sequence[ThreadRecord],
     posts: Sequence[PostRecord],
     newest_before: tuple[int, int],
+    index_new: bool = True,
 ) -> None:
     """Refresh the full-text rows of the threads and posts just written.
 
@@ -371,16 +376,38 @@ def _reindex(
     and for threads whose question (position 0) arrived in it. Rows with ids above
     `newest_before` (threads, posts) are new, so they have no old full-text rows to delete.
     (FTS5 kept by triggers was tried: inserts ran five times slower.)
+
+    On SQLite only rows up to each index's mark are in it (console/search_index.py): rows above
+    it (the backlog) are left to the catch-up, and new rows are indexed here only when there is
+    no backlog and `index_new` (else they join the backlog). The team database has no marks:
+    everything is indexed here.
     """
     conn = cache.conn
+    if cache.dialect.is_sqlite:
+        threads_mark, posts_mark = search_index.marks(conn)
+        # ids are not AUTOINCREMENT: after the newest rows were deleted a mark can lie above
+        # the ids new rows get, which must not count as indexed
+        if threads_mark > newest_before[0]:
+            threads_mark = newest_before[0]
+            search_index.set_mark(conn, search_index.THREADS, threads_mark)
+        if posts_mark > newest_before[1]:
+            posts_mark = newest_before[1]
+            search_index.set_mark(conn, search_index.POSTS, posts_mark)
+    else:
+        threads_mark, posts_mark = newest_before
+        index_new = True
+    new_threads_now = index_new and threads_mark >= newest_before[0]
+    new_posts_now = index_new and posts_mark >= newest_before[1]
     touched = {thread_ids[t.remote_id] for t in threads}
     touched |= {
         thread_ids[p.thread_remote_id]
         for p in posts
         if p.position == 0 and p.thread_remote_id in thread_ids
     }
-    ordered = sorted(touched)
-    rewritten = [i for i in ordered if i <= newest_before[0]]
+    rewritten = sorted(i for i in touched if i <= min(threads_mark, newest_before[0]))
+    ordered = sorted(
+        i for i in touched if i <= threads_mark or (new_threads_now and i > newest_before[0])
+    )
     conn.executemany("DELETE FROM thread_fts WHERE rowid = ?", [(i,) for i in rewritten])
     if rewritten:  # their duplicate-scorer analysis was made from the old text
         from console.dupes.analysis import forget
@@ -397,19 +424,31 @@ def _reindex(
             f"FROM threads t WHERE t.id IN ({','.join('?' * len(chunk))})",
             chunk,
         )
+    if new_threads_now and cache.dialect.is_sqlite and threads:
+        search_index.set_mark(conn, search_index.THREADS, max(threads_mark, *touched))
     # New posts are indexed in one statement inside SQLite; only posts that already existed
     # (edits, re-syncs) need their old rows found and replaced.
     # substr() stops at a NUL: the rare new post with one is indexed again below, from Python.
-    new_posts = conn.execute(
-        "INSERT INTO post_fts (rowid, body) "
-        f"SELECT id, substr(body_text, 1, {FTS_BODY_LIMIT}) FROM posts WHERE id > ?",
-        (newest_before[1],),
-    ).rowcount
-    with_nul = [p.remote_id for p in posts if "\0" in p.body_text]
+    if new_posts_now:
+        new_posts = conn.execute(
+            "INSERT INTO post_fts (rowid, body) "
+            f"SELECT id, substr(body_text, 1, {FTS_BODY_LIMIT}) FROM posts WHERE id > ?",
+            (newest_before[1],),
+        ).rowcount
+        if cache.dialect.is_sqlite and new_posts:
+            newest = conn.execute("SELECT max(id) FROM posts").fetchone()[0]
+            search_index.set_mark(conn, search_index.POSTS, int(newest))
+        with_nul = [p.remote_id for p in posts if "\0" in p.body_text]
+    else:  # left to the catch-up, which reads past a NUL
+        new_posts = conn.execute(
+            "SELECT count(*) FROM posts WHERE id > ?", (newest_before[1],)
+        ).fetchone()[0]
+        with_nul = []
     if new_posts == len(posts) and not with_nul:
         return
     post_ids = _ids_by_remote(cache, "posts", source_id, [p.remote_id for p in posts])
-    changed = {i for i in post_ids.values() if i <= newest_before[1]}
+    indexed = min(posts_mark, newest_before[1])
+    changed = {i for i in post_ids.values() if i <= indexed}
     changed |= {post_ids[r] for r in with_nul if r in post_ids}
     conn.executemany("DELETE FROM post_fts WHERE rowid = ?", [(i,) for i in sorted(changed)])
     conn.executemany(

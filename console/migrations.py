@@ -635,7 +635,25 @@ MIGRATIONS: list[list[str]] = [
             data BLOB NOT NULL
         )""",
     ],
-    # 18 (dupes): the CRC of the text (title and indexed question) a thread's analysis was made
+    # 18 (ingest): full-text indexing as its own resumable step (console/search_index.py). A
+    # bulk import commits posts and threads without their full-text rows; each full-text table
+    # holds exactly the rows with ids up to `indexed_through`, and the catch-up indexes the
+    # rest in batches, each batch one transaction with its new mark. Caches from before are
+    # fully indexed.
+    [
+        """CREATE TABLE search_index_state (
+            index_name TEXT PRIMARY KEY,
+            indexed_through INTEGER NOT NULL
+        )""",
+        # (no row: nothing is indexed, as in an empty cache or a new team database)
+        """INSERT INTO search_index_state (index_name, indexed_through)
+           SELECT 'post_fts', newest FROM (SELECT max(id) AS newest FROM posts) x
+           WHERE newest IS NOT NULL""",
+        """INSERT INTO search_index_state (index_name, indexed_through)
+           SELECT 'thread_fts', newest FROM (SELECT max(id) AS newest FROM threads) x
+           WHERE newest IS NOT NULL""",
+    ],
+    # 19 (dupes): the CRC of the text (title and indexed question) a thread's analysis was made
     # from, so a re-sync that rewrites the thread's index with the same text keeps its analysis
     # (`console.dupes.analysis.forget`); rows from before it have none and are redone when their
     # thread is next re-indexed

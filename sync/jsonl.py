@@ -3,7 +3,10 @@
 Import is streaming and crash safe: records are stored in chunks (default 20,000 posts), each
 chunk in one transaction together with the import's progress, so a killed import re-run from the
 start skips nothing and duplicates nothing (upserts are idempotent; the stored progress lets it
-skip the lines already stored). A bad line is recorded in `sync_errors` (file, line, field) and
+skip the lines already stored). New posts and threads are not indexed for full-text search here:
+they join the search index's backlog, which `search_index.catch_up` indexes once the records
+are stored (also after a kill: the next import, sync or console start catches up; see
+console/search_index.py). A bad line is recorded in `sync_errors` (file, line, field) and
 skipped; the import goes on. Bad lines include bytes that are not UTF-8 and a record whose id
 already came earlier in the same file with different content (the first one is kept).
 
@@ -30,7 +33,7 @@ from typing import IO, Any
 
 import orjson
 
-from console import ingest
+from console import ingest, search_index
 from console.bulk_sqlite import sqlite_bulk_load
 from console.clock import now_iso
 from console.db import Cache, free_space, out_of_space
@@ -241,14 +244,27 @@ def import_file(
     source_name: str | None = None,
     chunk_posts: int = 20000,
     progress: Callable[[ImportReport], None] | None = None,
+    index_search: bool = True,
+    index_progress: Callable[[search_index.CatchUp, search_index.Backlog], None] | None = None,
 ) -> ImportReport:
+    """Import `path`; then, unless `index_search` is False, index what it stored for full-text
+    search (the backlog's catch-up: `index_progress` follows it)."""
     path = Path(path)
     try:
         handle = path.open("rb")  # decoded line by line: a bad byte costs one line, not the file
     except OSError as error:
         raise ImportFailed(f"Cannot read {path}: {error}") from error
     with sqlite_bulk_load(cache):
-        return _import(cache, path, handle, source_name, chunk_posts, progress)
+        report = _import(cache, path, handle, source_name, chunk_posts, progress)
+        if index_search:
+            try:
+                search_index.catch_up(cache, progress=index_progress)
+            except (sqlite3.Error, DiskFull) as error:
+                raise ImportStopped(
+                    f"Import of {path}: every line is stored, but indexing it for search "
+                    f"stopped ({error}); the next import, sync or console start goes on with it."
+                ) from None
+    return report
 
 
 def _import(
@@ -302,7 +318,9 @@ def _import(
                 if members:
                     ingest.upsert_members(cache, source_id, members)
                 if threads or posts:
-                    stored = ingest.upsert_threads(cache, source_id, threads, posts)
+                    stored = ingest.upsert_threads(
+                        cache, source_id, threads, posts, index_search=False
+                    )
                     orphans = [x for x in posts if x.thread_remote_id not in stored]
                     for orphan in orphans[:100]:
                         bad.append(

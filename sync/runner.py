@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from console import ingest, member_signals
+from console import ingest, member_signals, search_index
 from console.clock import now_iso
 from console.db import Cache
 from console.dupes.candidates import update_candidates
@@ -357,6 +357,9 @@ def sync_source(
         from sync.handoff import follow_source
 
         return follow_source(cache, row, adapter=adapter, policy=policy)
+    # what an import left for the search index first: the pages' new rows are indexed with them
+    # only when nothing older waits (console/search_index.py)
+    search_index.catch_up(cache)
     report = SyncReport(row.name)
     started = time.monotonic()
     own = adapter is None

@@ -204,6 +204,8 @@ class LazyTable(ScrollView, can_focus=True):
         self.empty_text = empty_text
         self.total = 0
         self.exact = True  # False while `total` is only what the pages so far show
+        self.at_least = False  # `total` is a lower bound given by set_total(at_least=True)
+        self._to_end = False  # `G` was pressed while the total was a lower bound
         self.generation = 0
         self.loaded = False
         self.selected: set[Hashable] = set()
@@ -248,6 +250,8 @@ class LazyTable(ScrollView, can_focus=True):
         self.generation += 1
         self.total = max(0, total)
         self.exact = exact
+        self.at_least = False
+        self._to_end = False
         self.loaded = True
         self._pages.clear()
         self._pending.clear()
@@ -262,17 +266,30 @@ class LazyTable(ScrollView, can_focus=True):
         self.refresh()
         return self.generation
 
-    def set_total(self, total: int) -> None:
-        """The real number of rows, once known (the rows loaded are kept)."""
+    def set_total(self, total: int, *, at_least: bool = False) -> None:
+        """The real number of rows, once known (the rows loaded are kept). `at_least`: there are
+        at least `total` rows and counting them all would take long; the header shows "n+" and
+        the cursor stops at the last of them until a later `set_total` gives the real number
+        (the owner counts when the cursor comes near the end: see `near_end`). `G` pressed
+        meanwhile goes to the real last row when it is known."""
         total = max(0, total)
-        if total == self.total and self.exact:
+        exact = not at_least
+        if total == self.total and self.exact == exact and self.at_least == at_least:
             return
         self.total = total
-        self.exact = True
+        self.exact = exact
+        self.at_least = at_least
         self.virtual_size = Size(self.size.width, self.total + 1)
-        if self.cursor_row >= total:
+        if self.cursor_row >= total or (exact and self._to_end):
             self.cursor_row = max(0, total - 1)
+        if exact:
+            self._to_end = False
         self.refresh()
+
+    @property
+    def near_end(self) -> bool:
+        """The cursor is within two screenfuls of the last row."""
+        return self.cursor_row >= self.total - 2 * self._rows_visible()
 
     def page(self, offset: int) -> list[Row] | None:
         """The rows loaded for the page starting at `offset`, if any."""
@@ -390,6 +407,8 @@ class LazyTable(ScrollView, can_focus=True):
         return max(0, min(value, self.total - 1)) if self.total else 0
 
     def watch_cursor_row(self, value: int) -> None:
+        if value != self.total - 1:
+            self._to_end = False  # moved away from the end after `G`
         top = round(self.scroll_y)
         self._scroll_cursor_into_view(value)
         page = value // self.page_size
@@ -439,6 +458,7 @@ class LazyTable(ScrollView, can_focus=True):
         self.cursor_row = 0
 
     def action_last(self) -> None:
+        self._to_end = self.at_least
         self.cursor_row = self.total - 1
 
     def action_page_down(self) -> None:
@@ -578,7 +598,9 @@ class LazyTable(ScrollView, can_focus=True):
         line.append_text(self._line([c.label for c in self.columns], width - 1, labels=True))
         if self.total:
             where = f" {self.cursor_row + 1:,}/{self.total:,} "
-            if not self.exact:
+            if self.at_least:
+                where = f" {self.cursor_row + 1:,}/{self.total:,}+ "
+            elif not self.exact:
                 where = f" {self.cursor_row + 1:,}/… "
             if line.cell_len > len(where) and width > 40:
                 line.truncate(width - len(where))

@@ -76,6 +76,11 @@ def cmd_queue(args: argparse.Namespace) -> int:
     if args.filter:
         flt = parse_filter(args.filter).to_filter(desk.actor, flt)
     _print_items(desk.queue(flt, limit=args.limit), args.json)
+    if flt.text and not (waiting := desk.search_backlog()).empty:  # never a silent miss
+        sys.stderr.write(
+            f"note: {waiting.describe()}; starting the console or running the import again "
+            "indexes them\n"
+        )
     return 0
 
 

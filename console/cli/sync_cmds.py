@@ -191,9 +191,18 @@ def cmd_import(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"\r{report.posts} posts, {report.threads} threads stored")
                 sys.stderr.flush()
 
+        def indexing(_done: object, left: Any) -> None:
+            if not args.quiet:
+                sys.stderr.write(f"\r\x1b[Kindexing for search: {left.posts} posts to go")
+                sys.stderr.flush()
+
         try:
             report, (pairs, done, left) = desk.import_jsonl(
-                args.file, source_name=args.source, candidates_for=args.candidates, progress=show
+                args.file,
+                source_name=args.source,
+                candidates_for=args.candidates,
+                progress=show,
+                index_progress=indexing,
             )
         finally:
             if not args.quiet:

@@ -33,6 +33,7 @@ from functools import partial
 
 import numpy as np
 
+from console import search_index
 from console.clock import now_iso
 from console.db import Cache
 from console.dupes import analysis, embed, fusion, language, vectors
@@ -666,6 +667,7 @@ def rebuild_index(cache: Cache) -> int:
             "ORDER BY t.id"
         )
         conn.execute("INSERT INTO thread_fts (thread_fts) VALUES ('optimize')")
+        search_index.mark_all_threads_indexed(conn)  # no thread waits for the catch-up now
         conn.execute("DELETE FROM thread_analysis")  # redone from the new index (`backfill`)
         row = conn.execute("SELECT count(*) FROM threads").fetchone()
         refresh_terms(cache, force=True)

@@ -26,8 +26,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from random import Random
 
+from console import search_index
 from console.db import Cache
-from console.ingest import fts_text
 from console.rewards.accrue import accrue
 from console.rewards.schedule import parse_schedule
 from console.rewards.schedule_store import install_schedule
@@ -252,10 +252,7 @@ class _Planter:
                     "UPDATE posts SET body_text = ?, body_raw = ? WHERE id = ?",
                     (body_text, body_raw, post),
                 )
-                conn.execute("DELETE FROM post_fts WHERE rowid = ?", (post,))
-                conn.execute(
-                    "INSERT INTO post_fts (rowid, body) VALUES (?, ?)", (post, fts_text(body_text))
-                )
+                search_index.index_posts(conn, [post])
         self.take(others, self.cal.start, self.cal.main_end, copier)
         self.truth["copy_paste"] = [self.name(copier)]
 

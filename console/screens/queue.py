@@ -57,16 +57,22 @@ FIRST_PAGES = 16  # filters and searches whose first page is kept (see QueueScre
 # without typing before the status line says what is wrong with it.
 FILTER_ERROR_PAUSE = 0.5
 UNKNOWN = -1  # a total not counted yet
+# A search counts its rows among the newest SEARCH_COUNT_REACH matches in titles and in posts
+# (a few milliseconds) and shows "n+" if there are more; every match is counted (0.5-2 s for a
+# common word at a million threads) only when the cursor comes near the end of those.
+SEARCH_COUNT_REACH = 400
 
 
 class QueueCounted(Message):
-    """The number of rows of the Queue under `flt` (counted off the critical path)."""
+    """The number of rows of the Queue under `flt` (counted off the critical path); `at_least`:
+    a search's rows among its newest matches, a lower bound (see SEARCH_COUNT_REACH)."""
 
-    def __init__(self, request_id: int, flt: QueueFilter, total: int) -> None:
+    def __init__(self, request_id: int, flt: QueueFilter, total: int, at_least: bool = False):
         super().__init__()
         self.request_id = request_id
         self.flt = flt
         self.total = total
+        self.at_least = at_least
 
 
 # (label, how it narrows the Queue); `f` cycles through them. "likely duplicates": threads with a
@@ -116,6 +122,10 @@ class QueueScreen(QueuePaneScreen):
         self._first_pages: OrderedDict[QueueFilter, list[Row]] = OrderedDict()
         self._early_request = 0  # the request whose rows were shown from _first_pages
         self._counter: QueueReader | None = None
+        self._counted: QueueCounted | None = None  # the count of the latest request, if in
+        self._bounds: dict[QueueFilter, int] = {}  # searches' last counts "at least" (n+)
+        self._loaded_request = 0  # the request whose first page the table shows
+        self._counting_all = 0  # the request whose search is being counted to its end
         self._searcher: QueueReader | None = None  # search pages, off the Desk's connection
         self._reader_name = f"thread-reader-{id(self)}"
         self._sources, self._claims = 1, False  # until the first read says (QueueShaped)
@@ -125,13 +135,6 @@ class QueueScreen(QueuePaneScreen):
         yield TitleBar()
         if self.desk.config.views:  # saved views as tabs (console.screens.queue_views)
             yield TabLine(hint="[ ] views", id="queue-views")
-        search = Input(
-            placeholder="search words, or filter: source: status: tag: flagged claimed: age>2d",
-            id="search",
-        )
-        search.cursor_blink = False  # a blinking cursor repaints the screen twice a second
-        search.display = False
-        yield search
         notice = self.desk.read_only_notice
         if notice is not None:
             yield Static("\n".join(notice), id="read-only", markup=False)
@@ -146,6 +149,15 @@ class QueueScreen(QueuePaneScreen):
             pane.display = False
             yield pane
         yield StatusBar(id="queue-status")
+        # the search line takes the key bar's place while it is open (vim's `/`): nothing else
+        # moves, so opening and closing it repaints that one line, not the whole Queue
+        search = Input(
+            placeholder="search words, or filter: source: status: tag: flagged claimed: age>2d",
+            id="search",
+        )
+        search.cursor_blink = False  # a blinking cursor repaints the screen twice a second
+        search.display = False
+        yield search
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -228,6 +240,7 @@ class QueueScreen(QueuePaneScreen):
         if not message.keep_cursor:
             self._show_first_page(flt)
         self.load_queue(self.request_id, flt, offset, message.keep_cursor)
+        self._count(self.request_id, flt)  # beside the page, not after it
 
     def _show_first_page(self, flt: QueueFilter) -> None:
         """The rows last read for `flt`, at once, if its count is known (the read follows)."""
@@ -291,11 +304,19 @@ class QueueScreen(QueuePaneScreen):
         message.stop()
         if message.request_id != self.request_id:
             return
-        self._count(message.request_id, message.flt)
         actor = self.desk.actor
         rows = [to_row(item, actor) for item in message.items]
         table = self.table
         total = message.total
+        counted = self._counted
+        if counted is not None and counted.request_id != message.request_id:
+            counted = None
+        at_least = self._bounds.get(message.flt)  # the search's last count, in flight again
+        if counted is not None:  # counted while the page was read
+            if counted.at_least:
+                at_least = counted.total
+            elif total == UNKNOWN:
+                total = counted.total
         exact = total != UNKNOWN
         if not exact:  # what the page shows; the count follows
             total = message.offset + len(rows) + (1 if len(rows) == PAGE else 0)
@@ -315,6 +336,9 @@ class QueueScreen(QueuePaneScreen):
             table.reset(
                 total, rows, offset=message.offset, keep_cursor=message.keep_cursor, exact=exact
             )
+        self._loaded_request = message.request_id
+        if not exact and at_least is not None:
+            table.set_total(at_least, at_least=True)  # drawn in the same frame
         self._update_status()
         if exact:
             self._read_last_screenful(message.flt)  # `G` finds the last rows already read
@@ -323,18 +347,23 @@ class QueueScreen(QueuePaneScreen):
             self._shown_once = True
             self.call_after_refresh(self.host.first_rows_shown)
 
-    def _count(self, request_id: int, flt: QueueFilter) -> None:
+    def _count(self, request_id: int, flt: QueueFilter, *, every_match: bool = False) -> None:
         self._readers()[0].interrupt()  # a count for an older request is of no use now
-        self.count_queue(request_id, flt)
+        self.count_queue(request_id, flt, every_match)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="count")
-    def count_queue(self, request_id: int, flt: QueueFilter) -> None:
+    def count_queue(self, request_id: int, flt: QueueFilter, every_match: bool) -> None:
         counter = self._counter
         assert counter is not None
         for _ in range(3):  # an interrupt meant for the count before may reach this one
-            total = counter.count(flt)
-            if total is not None:
-                self.post_message(QueueCounted(request_id, flt, total))
+            if every_match:
+                total = counter.count(flt)
+                counted = None if total is None else (total, True)
+            else:
+                counted = counter.count_at_most(flt, SEARCH_COUNT_REACH)
+            if counted is not None:
+                total, exact = counted
+                self.post_message(QueueCounted(request_id, flt, total, at_least=not exact))
                 return
             if request_id != self.request_id:
                 return
@@ -342,10 +371,27 @@ class QueueScreen(QueuePaneScreen):
     @on(QueueCounted)
     def _on_queue_counted(self, message: QueueCounted) -> None:
         message.stop()
-        self._totals[message.flt] = message.total
-        if message.request_id == self.request_id:
-            self.table.set_total(message.total)
-            self._read_last_screenful(message.flt)  # `G` finds the last rows already read
+        if message.at_least:
+            self._bounds[message.flt] = message.total
+            while len(self._bounds) > FIRST_PAGES:
+                del self._bounds[next(iter(self._bounds))]
+        else:
+            self._totals[message.flt] = message.total
+        if message.request_id != self.request_id:
+            return
+        self._counted = message
+        if self._loaded_request == message.request_id:  # else the page's arrival uses it
+            self.table.set_total(message.total, at_least=message.at_least)
+            if not message.at_least:
+                self._read_last_screenful(message.flt)  # `G` finds the last rows already read
+
+    @on(LazyTable.CursorMoved, "#queue-table")
+    def _count_near_the_end(self, message: LazyTable.CursorMoved) -> None:
+        """A search showing "n+" rows is counted to its end once the cursor comes near them."""
+        table = self.table
+        if table.at_least and table.near_end and self._counting_all != self.request_id:
+            self._counting_all = self.request_id
+            self._count(self.request_id, self.current_filter(), every_match=True)
 
     def on_unmount(self) -> None:
         for reader in (self._counter, self._searcher, self._previewer):
@@ -431,8 +477,14 @@ class QueueScreen(QueuePaneScreen):
     # ---- search and filters ----
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
-        search.display = True
+        self._search_line(True)
         search.focus()
+
+    def _search_line(self, shown: bool) -> None:
+        """Open the search line in the key bar's place, or close it (the status line says what
+        is searched)."""
+        self.query_one("#search", Input).display = shown
+        self.query_one(KeyBar).display = not shown
 
     @on(Input.Changed, "#search")
     def _on_search_changed(self, event: Input.Changed) -> None:
@@ -454,6 +506,7 @@ class QueueScreen(QueuePaneScreen):
         if self._search_timer is not None:
             self._search_timer.stop()
         self._apply_search(event.value)
+        self._search_line(False)
         self.table.focus()
 
     def _apply_search(self, text: str) -> None:
@@ -519,14 +572,14 @@ class QueueScreen(QueuePaneScreen):
         search = self.query_one("#search", Input)
         if search.display and (search.has_focus or not self.search_text):
             search.value = ""
-            search.display = False
+            self._search_line(False)
             self._apply_search("")
             self.table.focus()
         elif self.table.selected:
             self.table.clear_selection()
         elif self.search_text:
             search.value = ""
-            search.display = False
+            self._search_line(False)
             self._apply_search("")
             self.table.focus()
 

@@ -99,3 +99,59 @@ def test_keyset_pages_equal_offset_pages_both_ways(desk: Desk, cache: Cache) -> 
         before = [i.thread_id for i in desk.queue(flt, offset=50, limit=50, before=pages[2][0])]
         assert after == pages[1] == before
         assert len(pages[1]) == 50
+
+
+def test_a_search_is_counted_among_its_newest_matches_then_to_the_end(
+    desk: Desk, cache: Cache
+) -> None:
+    """count_at_most: a common word is counted among its newest matches (a lower bound, said to
+    be one); a rarer one exactly; the Queue's other terms still apply."""
+    ids = add_threads(cache, 30, "eSIM")
+    reader = QueueReader(cache.path)
+    try:
+        flt = QueueFilter(text="esim")
+        every = reader.count(flt)
+        assert every == desk.queue_count(flt) == 30
+        assert reader.count_at_most(flt, 10) == (10, False)  # titles hold 30 matches
+        assert reader.count_at_most(flt, 31) == (30, True)
+        assert reader.count_at_most(QueueFilter(text="esi"), 31) == (30, True)  # as a prefix
+        assert reader.count_at_most(QueueFilter(text="nowhere"), 10) == (0, True)
+        flagged = QueueFilter(text="esim", flagged_only=True)  # flag_count = i % 3
+        assert reader.count_at_most(flagged, 31) == (20, True) == (desk.queue_count(flagged), True)
+        with cache.transaction() as conn:  # out of the Queue: not counted
+            conn.execute("UPDATE threads SET in_queue = 0 WHERE id = ?", (ids[-1],))
+        assert reader.count_at_most(flt, 31) == (29, True)
+        assert reader.count_at_most(QueueFilter(), 5) == (desk.queue_count(), True)  # no search
+    finally:
+        reader.close()
+
+
+@pytest.mark.parametrize(
+    ("flt", "order"),
+    [
+        (QueueFilter(text="roaming"), "t.id DESC"),
+        (QueueFilter(claimed_by="alice"), "t.urgency DESC, t.id"),
+        (QueueFilter(strong_duplicates=True), "t.urgency DESC, t.id"),
+    ],
+)
+def test_a_page_of_a_few_ids_is_read_by_those_ids_not_the_queue_index(
+    cache: Cache, flt: QueueFilter, order: str
+) -> None:
+    """On the Queue's index SQLite walks every thread in the Queue to find a page of search
+    results, or of the threads someone holds, or of those with a strong duplicate candidate
+    (70-460 ms at a million threads); by the ids of those few it reads only them."""
+    from console.dupes.thresholds import STRONG_SCORE
+    from console.store import _count_sql, _named, _queue_select, _where
+
+    add_threads(cache, 5, "roaming")
+    where, params = _named(*_where(flt, 400))
+    page = f"{_queue_select(cache.dialect)} WHERE {where} ORDER BY {order} LIMIT 100"
+    reads = [(page, {**params, "strong": STRONG_SCORE})]
+    if not flt.text:  # a search is counted among its newest matches (count_at_most)
+        reads.append(_count_sql(flt))
+    for sql, values in reads:
+        plan = " ".join(
+            str(row[3]) for row in cache.conn.execute(f"EXPLAIN QUERY PLAN {sql}", values)
+        )
+        assert "threads_queue" not in plan, plan
+        assert "SEARCH t USING INTEGER PRIMARY KEY" in plan

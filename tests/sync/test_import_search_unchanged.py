@@ -1,13 +1,16 @@
 """After imports in many small chunks, a re-import and an import of edited posts, full-text search
-finds exactly what a search index built from scratch over the stored posts finds."""
+finds exactly what a search index built from scratch over the stored posts finds; also when the
+imports leave their rows to the search index's catch-up (console/search_index.py) and syncs,
+edits and deletions come in between, before the catch-up ends."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from console import ingest
+from console import ingest, search_index
 from console.db import Cache
+from console.models import PostRecord, ThreadRecord
 from sync import jsonl
 
 WORDS = ["roaming", "esim", "porting", "refund", "voicemail", "apn", "outage", "tariff", "café"]
@@ -72,7 +75,8 @@ def _searches(cache: Cache) -> dict[str, tuple[list[int], list[int], list[int], 
             (thread_id, title, ingest.fts_text(first or "")),
         )
     found = {}
-    for query in [*WORDS, "edited", "after", "nul", "beyondthelimit", "filler", "rom*", "question"]:
+    queries = [*WORDS, "edited", "after", "nul", "beyondthelimit", "filler", "rom*", "question"]
+    for query in [*queries, "synced", "reused", "brand"]:
         quoted = query if query.endswith("*") else f'"{query}"'
 
         def hits(table: str, q: str = quoted) -> list[int]:
@@ -104,3 +108,94 @@ def test_search_after_chunked_imports_reimports_and_edits_matches_a_fresh_index(
     assert len(found["edited"][0]) == 12  # every fifth of the 60 posts was edited
     assert found["after"][0] and found["beyondthelimit"][0] == []
     assert len(found["roaming"][0]) > 10
+
+
+def _assert_same_as_scratch(cache: Cache) -> dict[str, tuple[list[int], ...]]:
+    found = _searches(cache)
+    for query, (posts, scratch_posts, threads, scratch_threads) in found.items():
+        assert posts == scratch_posts, query
+        assert threads == scratch_threads, query
+    return found
+
+
+def _post(n: int, thread: str, text: str, position: int = 1) -> PostRecord:
+    return PostRecord(
+        f"p{n}", thread, None, position, text, text, "2026-01-02T00:00:00Z", None, 0, 0, False
+    )
+
+
+def test_search_after_a_catch_up_interrupted_by_syncs_edits_and_deletions_matches(
+    cache: Cache, tmp_path: Path
+) -> None:
+    first = _file(tmp_path / "first.jsonl")
+    jsonl.import_file(cache, first, chunk_posts=7, index_search=False)
+    waiting = search_index.backlog(cache)
+    assert (waiting.posts, waiting.threads) == (60, 12)
+    assert cache.one("SELECT count(*) FROM post_fts")[0] == 0  # nothing indexed yet
+    assert "60 posts and 12 threads" in waiting.describe()
+    # two batches only, then stopped (as a console closing mid-way)
+    batches: list[search_index.Backlog] = []
+    search_index.catch_up(
+        cache,
+        batch=5,
+        progress=lambda _done, left: batches.append(left),
+        should_stop=lambda: len(batches) >= 2,
+    )
+    # threads first: t10 and t11 wait, and every post
+    assert search_index.backlog(cache) == search_index.Backlog(posts=60, threads=2)
+    # a sync page while the backlog waits: edits an indexed post and a waiting one, adds posts
+    # and a thread, moves a question; its new rows join the backlog
+    source_id = int(cache.one("SELECT id FROM sources")[0])
+    sync_thread = ThreadRecord(
+        remote_id="t99", title="outage question synced", author_remote_id=None, status="open",
+        created_at="2026-01-02T00:00:00Z", last_activity_at="2026-01-02T00:00:00Z",
+        reply_count=0, flag_count=0, report_count=0, tags=(),
+    )  # fmt: skip
+    ingest.upsert_threads(
+        cache,
+        source_id,
+        [sync_thread],
+        [
+            _post(0, "t0", "synced roaming edit of an indexed question", position=0),
+            _post(59, "t11", "synced esim edit of a waiting post", position=4),
+            _post(55, "t11", "synced apn edit of a waiting question", position=0),
+            _post(500, "t99", "brand new synced tariff post", position=0),
+            _post(501, "t3", "brand new synced reply voicemail"),
+        ],
+    )
+    # older rows wait, so the page's new ones join them
+    assert search_index.backlog(cache) == search_index.Backlog(posts=62, threads=3)
+    search_index.catch_up(cache, batch=4, should_stop=lambda: len(batches) >= 2)  # stops at once
+    assert search_index.backlog(cache).posts == 62
+    more: list[search_index.Backlog] = []
+    search_index.catch_up(  # the three threads, then a first batch of 50 posts
+        cache,
+        batch=50,
+        progress=lambda _done, left: more.append(left),
+        should_stop=lambda: len(more) >= 2,
+    )
+    assert search_index.backlog(cache) == search_index.Backlog(posts=12, threads=0)
+    ingest.upsert_threads(cache, source_id, [], [_post(3, "t0", "synced again roaming", 3)])
+    ingest.remove_posts(cache, source_id, ["p1", "p58"])  # one indexed, one waiting
+    jsonl.import_file(cache, _file(tmp_path / "edited.jsonl", edited=True), chunk_posts=4)
+    assert search_index.backlog(cache).empty  # the import caught up
+    found = _assert_same_as_scratch(cache)
+    assert found["synced"][0] and found["synced"][2]
+    assert len(found["edited"][0]) == 12
+
+
+def test_search_after_the_newest_rows_were_deleted_and_ids_reused_matches(
+    cache: Cache, tmp_path: Path
+) -> None:
+    """Row ids are not AUTOINCREMENT: the ids of deleted newest posts come back for new posts,
+    which must not count as indexed."""
+    jsonl.import_file(cache, _file(tmp_path / "first.jsonl"), chunk_posts=50)
+    source_id = int(cache.one("SELECT id FROM sources")[0])
+    newest = cache.one("SELECT max(id) FROM posts")[0]
+    ingest.remove_posts(cache, source_id, ["p59", "p58"])
+    jsonl.import_file(cache, _file(tmp_path / "again.jsonl", edited=True), index_search=False)
+    assert cache.one("SELECT max(id) FROM posts")[0] == newest  # the two ids came back
+    assert search_index.backlog(cache).posts == 2
+    search_index.catch_up(cache)
+    found = _assert_same_as_scratch(cache)
+    assert 59 * 5 + 4 - 5 * 59 == 4 and found["edited"][0]  # p55 (edited) among them

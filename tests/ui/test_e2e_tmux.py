@@ -108,7 +108,12 @@ def test_claim_and_close_by_keys_in_a_real_terminal(terminal: Terminal, ui_db: P
     cache.close()
     thread_id, title = int(top[0]), str(top[1])
 
-    screen = terminal.wait_for(lambda s: f"1/{total}" in s, "the Queue's first rows")
+    # the count may come with the first rows, so "1/40" can be in the very first frame: wait for
+    # tmux to have drawn all of it (the title bar) before reading the lines
+    screen = terminal.wait_for(
+        lambda s: f"1/{total}" in s and "demo community" in s.split("\n", 1)[0],
+        "the Queue's first rows",
+    )
     lines = screen.splitlines()
     assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
     assert title[:20] in lines[2]

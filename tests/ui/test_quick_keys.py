@@ -263,3 +263,81 @@ async def test_a_search_does_not_read_its_last_rows_ahead(
         await pilot.press("G")
         await settle(pilot)  # read when asked for
         assert grid.current_row is not None
+
+
+async def test_a_common_word_shows_at_least_its_newest_matches_and_G_counts_them_all(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Typing counts a search among its newest matches only ("n+" in the header: counting
+    every match of a common word takes seconds at a million threads); the cursor near those
+    rows, or `G`, counts them all and `G` lands on the real last row."""
+    import console.screens.queue as queue_screen
+    from console.ingest import ensure_source, upsert_threads
+    from console.models import ThreadRecord
+
+    source = ensure_source(desk.cache, "discourse", "forum", "https://forum.example")
+    more = [
+        ThreadRecord(f"r{i}", f"Roaming question {i}", "u1", "open", "2026-11-19T12:00:00Z",
+                     "2026-11-19T12:00:00Z")
+        for i in range(60)
+    ]  # fmt: skip
+    upsert_threads(desk.cache, source, more, [])
+    expected = searched(desk, "roaming")
+    assert len(expected) == 64
+    monkeypatch.setattr(queue_screen, "SEARCH_COUNT_REACH", 50)
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"roaming", "enter")
+        await settle(pilot)
+        grid = table(app)
+        assert grid.at_least and not grid.exact
+        assert 40 < grid.total < len(expected)
+        assert f"1/{grid.total}+" in screen_text(pilot)
+        assert shown_keys(grid)[:10] == expected[:10]
+        await pilot.press("G")
+        await settle(pilot)
+        assert grid.exact and not grid.at_least
+        assert grid.total == len(expected)
+        assert grid.cursor_row == len(expected) - 1
+        assert grid.current_key == expected[-1]
+        assert f"{len(expected)}/{len(expected)} " in screen_text(pilot)
+
+
+async def test_the_search_line_opens_in_the_key_bars_place_and_nothing_else_moves(
+    desk: Desk,
+) -> None:
+    """`/` opens the search line where the key bar is (vim's `/`), enter closes it and the
+    status line says what is searched, escape clears it: the table and the status line keep
+    their place throughout, so none of these keys redraws the Queue's rows."""
+    from widgets.key_bar import KeyBar
+    from widgets.status_bar import StatusBar
+
+    expected = searched(desk, "roaming")
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        status = app.screen.query_one("#queue-status", StatusBar)
+        keys = app.screen.query_one(KeyBar)
+        search = app.screen.query_one("#search", Input)
+        places = (grid.region, status.region)
+        key_line = keys.region
+        assert key_line.height == 1 and not search.display
+        await pilot.press("slash")
+        await settle(pilot)
+        assert search.has_focus and search.region == key_line and not keys.display
+        assert (grid.region, status.region) == places
+        await pilot.press(*"roaming")
+        await settle(pilot)
+        assert shown_keys(grid) == expected and (grid.region, status.region) == places
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not search.display and keys.display and keys.region == key_line
+        assert (grid.region, status.region) == places
+        assert "Queue · all · search: roaming" in screen_text(pilot).splitlines()[-2]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert (grid.region, status.region) == places and keys.region == key_line
+        assert "search:" not in screen_text(pilot)
+        assert grid.total == desk.queue_count()
