@@ -207,3 +207,42 @@ def test_a_resynced_thread_with_the_same_text_keeps_its_analysis(demo: Cache) ->
     )
     analysis.forget(demo.conn, ids)  # the text is as analysed: nothing to drop
     assert set(analysis.load(demo, ids)) == set(ids)
+
+
+def test_a_pool_scored_without_explanations_scores_the_same() -> None:
+    docs = _texts()
+    stats = CountStats.from_texts(f"{d.title} {d.body}" for d in docs)
+    idf = Idf(stats)
+    for new in docs:
+        query = analyze(new)
+        for other in docs:
+            cand = analysis.decode(analysis.encode(analyze(other)), other, complete=False)
+            full = score(query, cand, idf)
+            bare = score(query, cand, idf, explain=False)
+            assert bare.score == full.score and bare.explanation == ""
+            assert {k: full.signals[k] for k in bare.signals} == bare.signals
+
+
+def test_candidates_kept_are_the_best_undecided_with_their_explanations(demo: Cache) -> None:
+    threads = cands.open_thread_ids(demo)[-40:]
+    stats = cands.VocabStats(demo.conn)
+    checked = 0
+    for t in threads:
+        every = cands.find_candidates(demo, t, stats=stats, semantic=False)
+        if len(every) < 2:
+            continue
+        decided = every[0][0]  # a moderator rejected the best one
+        with demo.transaction() as conn:
+            conn.execute(
+                "INSERT INTO duplicate_links (thread_id, original_id, score, method, explanation, "
+                "decision, created_at) VALUES (?, ?, 0.9, 'fts5+rerank', '', 'rejected', "
+                "'2026-11-20T12:00:00Z') ON CONFLICT (thread_id, original_id) DO UPDATE SET "
+                "decision = 'rejected'",
+                (t, decided),
+            )
+        kept = cands.find_candidates(demo, t, stats=stats, semantic=False, keep=cands.KEEP)
+        expected = [r for r in every if r[1] >= cands.MIN_SCORE and r[0] != decided]
+        assert kept == expected[: cands.KEEP]  # ids, probabilities and explanations
+        assert all(why for _, _, why in kept)
+        checked += 1
+    assert checked > 10
