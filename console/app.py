@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 REFRESH_SECONDS = 30.0
+SEARCH_CATCH_UP_TRIES = 12  # the catch-up waits for a busy cache up to a minute
+SEARCH_RETRY_SECONDS = 5.0
 SEARCH_PROGRESS_EVERY = 5.0  # seconds between "search index catching up" lines on the status line
 # Imported after the first rows are drawn, not before: what the first `enter` needs (the Thread
 # screen, the duplicate candidates with their scorer and numpy: ~0.2 s), so the first frame does
@@ -244,7 +246,20 @@ class PeerdeskApp(App[None]):
                 said[0] = time.monotonic()
                 self.notify(left.describe(), severity="warning")
 
-        done = self.desk.catch_up_search(progress, should_stop=lambda: worker.is_cancelled)
+        for attempt in range(SEARCH_CATCH_UP_TRIES):
+            try:
+                done = self.desk.catch_up_search(progress, should_stop=lambda: worker.is_cancelled)
+                break
+            except PeerdeskError as error:  # e.g. an import in another process holds the cache
+                if attempt + 1 == SEARCH_CATCH_UP_TRIES:
+                    left = self.call_desk(lambda desk: desk.search_backlog())
+                    self.notify(f"{left.describe()} ({error})", severity="warning")
+                    return
+                waited = time.monotonic() + SEARCH_RETRY_SECONDS
+                while time.monotonic() < waited:  # leaving at once when the console closes
+                    if worker.is_cancelled:
+                        return
+                    time.sleep(0.05)
         if not worker.is_cancelled:
             self.notify(done.describe())
             self.call_from_thread(self._periodic_refresh)  # a search on screen finds them now

@@ -24,7 +24,12 @@ BULK_CACHE_KIB = 65_536  # page cache during a bulk load (KiB); the default is 2
 
 @contextmanager
 def sqlite_bulk_load(cache: Cache) -> Iterator[None]:
-    """Run a bulk load with the settings above; the connection's own come back afterwards."""
+    """Run a bulk load with the settings above; the connection's own come back afterwards.
+    A team database (PostgreSQL) has none of them: its server sizes its own memory, and its
+    foreign keys stay checked."""
+    if not cache.dialect.is_sqlite:
+        yield
+        return
     conn = cache.conn
     fk_row = conn.execute("PRAGMA foreign_keys").fetchone()
     size_row = conn.execute("PRAGMA cache_size").fetchone()

@@ -464,7 +464,7 @@ class Desk:
                 on_page(name, page)
 
         with self.door.operation("sync", target_kind="source", detail={"full": full}) as record:
-            cache = open_cache(self.cache.path)
+            cache = self.cache.reopen()  # its own connection (a team database: a new session)
             try:
                 rows = [runner.source(cache, source_name)] if source_name else runner.sources(cache)
                 reports = []

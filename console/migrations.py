@@ -653,7 +653,17 @@ MIGRATIONS: list[list[str]] = [
            SELECT 'thread_fts', newest FROM (SELECT max(id) AS newest FROM threads) x
            WHERE newest IS NOT NULL""",
     ],
-    # 19 (dupes): the CRC of the text (title and indexed question) a thread's analysis was made
+    # 19 (team store): two changes of the team database only. `SELECT 'postgresql: NAME'` does
+    # nothing on SQLite; console/team/dialect.py renders NAME for PostgreSQL (BY_NAME):
+    # - threads_title_trgm: titles alike by trigrams, for duplicate recall (pg_trgm under a
+    #   GiST index; SQLite compares titles in the scorer only, on the recalled pool);
+    # - fts_words_apart: full-text documents split into words as FTS5's unicode61 splits them
+    #   (PostgreSQL's parser kept "spam.example" or "e-4012" whole: "spam" did not find them).
+    [
+        """SELECT 'postgresql: threads_title_trgm'""",
+        """SELECT 'postgresql: fts_words_apart'""",
+    ],
+    # 20 (dupes): the CRC of the text (title and indexed question) a thread's analysis was made
     # from, so a re-sync that rewrites the thread's index with the same text keeps its analysis
     # (`console.dupes.analysis.forget`); rows from before it have none and are redone when their
     # thread is next re-indexed

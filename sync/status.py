@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.clock import now_iso
 from console.db import Cache
 from console.models import OutboxItem
 from console.outbox import items as _outbox_items
@@ -150,10 +151,9 @@ def retry_item(cache: Cache, outbox_id: int) -> bool:
     change since, so the item is sent even though the platform moved on."""
     with cache.transaction() as conn:
         changed = conn.execute(
-            "UPDATE outbox SET state = 'pending', base = NULL, "
-            "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ') "
+            "UPDATE outbox SET state = 'pending', base = NULL, updated_at = ? "
             "WHERE id = ? AND state IN ('conflict', 'rejected')",
-            (outbox_id,),
+            (now_iso(), outbox_id),
         ).rowcount
     return bool(changed)
 
@@ -162,8 +162,8 @@ def dismiss_item(cache: Cache, outbox_id: int) -> bool:
     """Give up on a conflict or rejected item (it stays in the history as cancelled)."""
     with cache.transaction() as conn:
         changed = conn.execute(
-            "UPDATE outbox SET state = 'cancelled', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ') "
+            "UPDATE outbox SET state = 'cancelled', updated_at = ? "
             "WHERE id = ? AND state IN ('conflict', 'rejected', 'pending')",
-            (outbox_id,),
+            (now_iso(), outbox_id),
         ).rowcount
     return bool(changed)

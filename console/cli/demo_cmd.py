@@ -94,6 +94,8 @@ def _count(text: str) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    if getattr(args, "team_url", None):
+        return _run_demo_on_team(args)
     path = Path(args.db) if args.db is not None else default_db_path()
     out = sys.stdout
     if path.is_dir():
@@ -121,6 +123,26 @@ def run_demo(args: argparse.Namespace) -> int:
     )
     _record_build(args, path, summary, replaced)
     _print_summary(summary, path, out)
+    return 0
+
+
+def _run_demo_on_team(args: argparse.Namespace) -> int:
+    """The demo community in an empty team database (console.team.demo: built in a temporary
+    cache file, copied by migrate-to, candidates computed again by the server)."""
+    from console.team.demo import build_into_team
+    from console.team.location import redact
+
+    local = argparse.Namespace(**{**vars(args), "team_url": None})  # the build's own file
+    summary = build_into_team(
+        args.team_url,
+        threads=args.threads,
+        seed=args.seed,
+        candidate_limit=args.candidates,
+        embeddings=not args.embed_later,
+        progress_to=sys.stderr if _wants_progress(args.threads) else None,
+        record=lambda path, built: _record_build(local, path, built, "nothing"),
+    )
+    _print_summary(summary, f"the team database {redact(args.team_url)}", sys.stdout)
     return 0
 
 
@@ -154,7 +176,7 @@ def _wants_progress(threads: int) -> bool:
     return threads > PROGRESS_ABOVE or sys.stderr.isatty()
 
 
-def _print_summary(summary: DemoSummary, path: Path, out: TextIO) -> None:
+def _print_summary(summary: DemoSummary, path: Path | str, out: TextIO) -> None:
     statuses = ", ".join(f"{count:,} {status}" for status, count in summary.status_counts.items())
     candidates = (
         "not searched"

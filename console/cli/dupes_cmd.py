@@ -23,7 +23,7 @@ from typing import Any
 from console.cli.core import open_desk
 from console.desk import Desk
 from console.dupes import candidates as cands  # thresholds only; every read and write via Desk
-from console.errors import InvalidDecision
+from console.errors import InvalidDecision, PeerdeskError
 from console.safe_text import clip, printable
 
 
@@ -195,6 +195,11 @@ def _across(desk: Desk, thread_id: int, args: argparse.Namespace) -> None:
 
 
 def _catch_up(desk: Desk, args: argparse.Namespace) -> None:
+    if args.background and not desk.cache.dialect.is_sqlite:
+        raise PeerdeskError(
+            "`dupes --catch-up --background` runs beside a cache file; on a team database run "
+            "`peerdesk dupes --catch-up` in the foreground (a terminal, or cron)"
+        )
     if args.background:
         if not desk.duplicates_catch_up_pending():
             return

@@ -18,6 +18,11 @@ then names it, other processes see the new name on their next search and map it.
 extending at once both write a correct file; the one that commits second keeps its own only if
 it holds more (`seq`), so readers always see a graph consistent with the meta.
 
+A team database (PostgreSQL, shared by many machines) keeps the vectors and nothing beside
+them: its sources are searched exactly, every vector of the source as the delta (read once per
+process, then only what was stored since, by `seq`; the views are keyed by the database's
+address). A graph file on one machine could not be shared honestly with the others.
+
 Deleted threads are left in the graph (their hits are dropped by the caller, which reads the
 threads); a re-embedded thread's new vector is in the delta and wins over its old one.
 """
@@ -65,6 +70,8 @@ class Saved:
 
     @classmethod
     def read(cls, cache: Cache, source_id: int) -> Saved | None:
+        if not cache.dialect.is_sqlite:
+            return None  # a team database has no graph file beside it: searched exactly
         raw = cache.meta(f"ann:{source_id}")
         if not raw:
             return None
@@ -321,7 +328,7 @@ def needs_extending(cache: Cache, source_id: int) -> bool:
 def extend(cache: Cache, source_id: int, *, force: bool = False, threads: int = 1) -> bool:
     """Add the source's delta to its saved graph (a new file) when it is big enough (or `force`
     and there is one). Returns True if a new graph was saved."""
-    if cache.path.name in ("", ":memory:"):
+    if cache.path.name in ("", ":memory:") or not cache.dialect.is_sqlite:
         return False
     if not force and not needs_extending(cache, source_id):
         return False

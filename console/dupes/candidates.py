@@ -24,6 +24,7 @@ whole cache.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -41,7 +42,7 @@ from console.dupes.scorer import STOP_WORDS, Analyzed, Doc, Idf, analyze, chars,
 from console.dupes.thresholds import PROPOSE as PROPOSE  # re-exported: used here and by others
 from console.dupes.thresholds import STRONG_SCORE as STRONG_SCORE
 from console.errors import NotFound
-from console.storage import Connection, Row
+from console.storage import Connection, Row, dialect_of
 
 METHOD = "hybrid"  # FTS5 + embedding recall, fused rerank, calibrated probability
 LEXICAL_METHOD = "fts5+rerank"  # the same without the model
@@ -61,7 +62,8 @@ MIN_SCORE = 0.05  # pairs less likely than this are not stored at all
 CLOSED_STATUSES = ("solved", "closed")
 TITLE_WEIGHT = 2.0  # BM25 weight of the title column against the body
 
-VOCAB = "temp.peerdesk_thread_vocab"
+FTS_TABLE = "thread_fts"  # what recall searches (an FTS5 table; on PostgreSQL its tsvector)
+FUZZY_RECALL = 4  # threads with a most alike title added first where the engine has trigrams
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,9 @@ class VocabStats:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        conn.execute(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS {VOCAB} USING fts5vocab(main, thread_fts, row)"
-        )
+        self.dialect = dialect_of(conn)
+        for statement in self.dialect.fts_vocabulary_setup(FTS_TABLE):
+            conn.execute(statement)
         row = conn.execute("SELECT value FROM meta WHERE key = 'dupe_terms_docs'").fetchone()
         self._n = int(row[0]) if row else 0
         self._df: dict[str, int] = {}
@@ -131,9 +133,8 @@ class VocabStats:
             chunk = unseen[start : start + 200]
             for term in chunk:
                 self._df[term] = 0
-            marks = ",".join("?" * len(chunk))
             for term, doc in self.conn.execute(
-                f"SELECT term, doc FROM {VOCAB} WHERE term IN ({marks})", chunk
+                self.dialect.fts_document_counts(FTS_TABLE, len(chunk)), chunk
             ):
                 self._df[term] = int(doc)
 
@@ -142,9 +143,8 @@ class VocabStats:
         found = dict.fromkeys(terms, 0)
         for start in range(0, len(terms), 200):
             chunk = list(terms[start : start + 200])
-            marks = ",".join("?" * len(chunk))
             for term, doc in self.conn.execute(
-                f"SELECT term, doc FROM {VOCAB} WHERE term IN ({marks})", chunk
+                self.dialect.fts_document_counts(FTS_TABLE, len(chunk)), chunk
             ):
                 found[term] = int(doc)
         return found
@@ -164,11 +164,10 @@ def refresh_terms(cache: Cache, *, force: bool = False) -> bool:
     if not force and taken and 0.75 * taken <= threads <= 1.25 * taken:
         return False
     with cache.transaction() as conn:
-        conn.execute(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS {VOCAB} USING fts5vocab(main, thread_fts, row)"
-        )
+        for statement in cache.dialect.fts_vocabulary_setup(FTS_TABLE):
+            conn.execute(statement)
         conn.execute("DELETE FROM dupe_terms")
-        conn.execute(f"INSERT INTO dupe_terms (term, df) SELECT term, doc FROM {VOCAB}")
+        conn.execute(cache.dialect.fts_vocabulary_snapshot(FTS_TABLE, "dupe_terms"))
         cache.set_meta("dupe_terms_docs", str(max(1, threads)))
     return True
 
@@ -176,10 +175,6 @@ def refresh_terms(cache: Cache, *, force: bool = False) -> bool:
 def _chunks(items: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _quote(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
 
 
 def _query_terms(title: str, body: str, stats: VocabStats) -> list[str]:
@@ -232,6 +227,28 @@ def _query_terms(title: str, body: str, stats: VocabStats) -> list[str]:
             break
         take(token)
     return chosen
+
+
+def lexical_recall(
+    cache: Cache, row: Row, terms: list[str], stats: VocabStats | None = None
+) -> list[int]:
+    """Threads sharing the thread's telling words, best first (the engine's ranking: FTS5's
+    BM25 on the cache; on the team database the words' rarity (from `stats`), then ts_rank:
+    console.storage.dialect), after, where
+    the engine has a trigram index (PostgreSQL), the few older threads of the source whose
+    titles are most alike (typos and word order that no shared word finds)."""
+    dialect = cache.dialect
+    fuzzy = dialect.similar_titles()
+    hits: list[int] = []
+    if fuzzy is not None and row["title"]:
+        params = (row["source_id"], row["id"], row["created_at"], row["title"], FUZZY_RECALL)
+        hits = [r[0] for r in cache.query(fuzzy, (*params, row["title"]))]
+    if terms:
+        n = max(1, stats.n_docs) if stats is not None else 1
+        rarity = [math.log(1 + n / max(1, stats.df(t))) if stats else 1.0 for t in terms]
+        sql, params = dialect.fts_ranked(FTS_TABLE, TITLE_WEIGHT, terms, rarity, RECALL * OVERFETCH)
+        hits += [r[0] for r in cache.query(sql, params)]
+    return list(dict.fromkeys(hits))
 
 
 def _thread_doc(cache: Cache, thread_id: int) -> tuple[Row, Doc] | None:
@@ -394,20 +411,9 @@ def scored_pool(
     timing.query_terms = terms
     mark = time.perf_counter()
     timing.terms_ms = (mark - started) * 1000
-    hits: list[int] = []
-    if terms:
-        match = " OR ".join(_quote(t) for t in terms)
-        # Plain FTS5 first (a join per match would cost a row read for every match), then keep
-        # the best RECALL that can be originals: older, same source, not duplicates themselves.
-        hits = [
-            r[0]
-            for r in cache.query(
-                "SELECT rowid FROM thread_fts WHERE thread_fts MATCH ? "
-                f"ORDER BY bm25(thread_fts, {TITLE_WEIGHT}, 1.0) LIMIT ?",
-                (match, RECALL * OVERFETCH),
-            )
-            if r[0] != thread_id
-        ]
+    # Plain full-text matches first (a join per match would cost a row read for every match),
+    # then keep the best RECALL that can be originals: older, same source, not duplicates.
+    hits = [h for h in lexical_recall(cache, row, terms, stats) if h != thread_id]
     now = time.perf_counter()
     timing.fts_ms, mark = (now - mark) * 1000, now
     # Semantic recall: the nearest embeddings among older threads of the same source.
@@ -662,11 +668,12 @@ def rebuild_index(cache: Cache) -> int:
         conn.execute("DELETE FROM thread_fts")
         conn.execute(
             "INSERT INTO thread_fts (rowid, title, body) "
-            f"SELECT t.id, t.title, coalesce({fts_prefix_sql('p.body_text')}, '') "
+            f"SELECT t.id, t.title, coalesce({fts_prefix_sql('p.body_text', cache.dialect)}, '') "
             "FROM threads t LEFT JOIN posts p ON p.thread_id = t.id AND p.position = 0 "
             "ORDER BY t.id"
         )
-        conn.execute("INSERT INTO thread_fts (thread_fts) VALUES ('optimize')")
+        for statement in cache.dialect.fts_optimize(FTS_TABLE):
+            conn.execute(statement)
         search_index.mark_all_threads_indexed(conn)  # no thread waits for the catch-up now
         conn.execute("DELETE FROM thread_analysis")  # redone from the new index (`backfill`)
         row = conn.execute("SELECT count(*) FROM threads").fetchone()

@@ -5,7 +5,8 @@ a coarse language guess, a CRC of the embedded text (so an unchanged thread is n
 twice) and a sequence number (`seq`, from the meta counter `vector_seq`) that says in which
 order vectors were stored. Semantic recall (`neighbours`) is `console.dupes.ann`: an HNSW graph
 saved beside the cache plus the vectors stored since, searched exactly; storing vectors
-(`embed_threads`) extends that graph when enough have arrived.
+(`embed_threads`) extends that graph when enough have arrived. On a team database (PostgreSQL)
+the vectors are in the database and recall is exact over them (no graph file: see ann).
 
 Everything here is a no-op when the model is unavailable (`embed.load_encoder()` is None).
 """
@@ -45,10 +46,17 @@ def store(
     transaction; a thread's old vector (if any) is replaced. Each gets the next `seq`."""
     with cache.transaction() as conn:
         conn.executemany("DELETE FROM thread_vectors WHERE thread_id = ?", [(r[0],) for r in rows])
-        counter = cache.meta("vector_seq")
-        if counter is None:  # the first vectors since migration 11: after every numbered one
-            top = conn.execute("SELECT coalesce(max(seq), 0) FROM thread_vectors").fetchone()
-            counter = str(top[0])
+        # the first vectors since migration 11 come after every numbered one; the counter's
+        # row is locked until commit (PostgreSQL: FOR UPDATE), so writers take their numbers
+        # in commit order and a reader that has seen a number has seen every vector below it
+        conn.execute(
+            "INSERT INTO meta (key, value) SELECT 'vector_seq', "
+            "CAST(coalesce(max(seq), 0) AS TEXT) FROM thread_vectors WHERE true "
+            "ON CONFLICT (key) DO NOTHING"
+        )
+        counter = conn.execute(
+            cache.dialect.lock("SELECT value FROM meta WHERE key = 'vector_seq'")
+        ).fetchone()[0]
         first = int(counter) + 1
         cache.set_meta("vector_seq", str(first + len(rows) - 1))
         conn.executemany(

@@ -236,15 +236,23 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
         self.include_closed = not self.include_closed
         self.action_refresh()
 
+    def _under_cursor(self) -> EscalationRow | None:
+        """The escalation on the cursor's row, from the list itself: a key pressed before its
+        detail has loaded still acts on the row the moderator sees."""
+        key = self.table.current_key
+        return None if key is None else self.rows.get(int(str(key)))
+
     def activate(self, key: Hashable) -> None:
-        if self.current is not None:
-            self.open_thread(self.current.thread_id)
+        row = self._under_cursor()
+        if row is not None:
+            self.open_thread(row.thread_id)
 
     def _target(self) -> int | None:
-        if self.current is None:
+        row = self._under_cursor()
+        if row is None:
             self.notify("No escalation is selected", severity="warning", markup=False)
             return None
-        return self.current.escalation_id
+        return row.escalation_id
 
     def _ask(self, action: str, title: str, placeholder: str, key: str) -> None:
         target = self._target()

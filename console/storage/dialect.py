@@ -14,6 +14,24 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from console.storage.protocol import Connection
 
+WORD_SEPARATORS = "-./:@_+<>&;=?#~'\\"
+"""Characters PostgreSQL's text-search parser would keep inside a token (a URL, a host, an
+e-mail address, a version, a hyphenated word, a tag) that SQLite's unicode61 tokenizer splits
+on: the team database's documents replace them with spaces first (`tsvector_of`), so both
+engines index the same words and a search for "spam" finds "http://spam.example"."""
+
+
+def tsvector_of(text: str) -> str:
+    """The SQL of the 'simple' tsvector of the SQL expression `text`, words split as on the
+    cache (WORD_SEPARATORS). Immutable, so it can make a generated column."""
+    spaces = " " * len(WORD_SEPARATORS)
+    separators = WORD_SEPARATORS.replace("'", "''")
+    return f"to_tsvector('simple', translate({text}, '{separators}', '{spaces}'))"
+
+
+TITLE_SIMILARITY = 0.45
+"""pg_trgm similarity (0..1) from which two titles are alike enough to recall (PostgreSQL)."""
+
 
 @dataclass(frozen=True)
 class Dialect:
@@ -114,6 +132,104 @@ class Dialect:
         if prefix_last:
             lexemes[-1] += ":*"
         return " & ".join(lexemes)
+
+    # Duplicate recall (console.dupes.candidates): a thread's most telling words, any of which
+    # may match, ranked; document frequencies of words; fuzzy titles where the engine has them.
+
+    def fts_ranked(
+        self, table: str, first_weight: float, words: list[str], rarity: list[float], limit: int
+    ) -> tuple[str, list[object]]:
+        """(SELECT, parameters) of the rowids of `table` holding any of `words` (word characters
+        only), best first, at most `limit`; the table's first text column (`title`) counts
+        `first_weight` times the rest. SQLite: FTS5's bm25 with column weights (`rarity` unused:
+        bm25 has its own idf). PostgreSQL: the sum of the `rarity` (an idf) of each word a row
+        holds, its title's words counting `first_weight` times, then ts_rank of the GIN-indexed
+        `document` (how often): ts_rank alone does not know how rare a word is, and put common
+        matches before the rare ones bm25 ranks first. (Each matching row's title is made into
+        a tsvector here: the matches are bounded by the caller's choice of words.)"""
+        if self.is_sqlite:
+            match = " OR ".join(f'"{w}"' for w in words)
+            sql = (
+                f"SELECT rowid FROM {table} WHERE {table} MATCH ? "
+                f"ORDER BY bm25({table}, {first_weight}, 1.0) LIMIT ?"
+            )
+            return sql, [match, limit]
+        title = tsvector_of("left(coalesce(f.title, ''), 2000)")
+        held = " + ".join(
+            "CASE WHEN f.document @@ to_tsquery('simple', ?) THEN "
+            f"? * (1 + CASE WHEN t.title @@ to_tsquery('simple', ?) THEN {first_weight - 1.0} "
+            "ELSE 0 END) ELSE 0 END"
+            for _ in words
+        )
+        params: list[object] = [" | ".join(f"'{w}'" for w in words)]
+        for word, weight in zip(words, rarity, strict=True):
+            params += [f"'{word}'", weight, f"'{word}'"]
+        sql = (
+            f"SELECT f.rowid FROM {table} f CROSS JOIN LATERAL (SELECT {title} AS title) t, "
+            "to_tsquery('simple', ?) q WHERE f.document @@ q "
+            f"ORDER BY {held} DESC, ts_rank(f.document, q) DESC, f.rowid LIMIT ?"
+        )
+        return sql, [*params, limit]
+
+    def fts_vocabulary_setup(self, table: str) -> list[str]:
+        """Statements that make `fts_document_counts(table, n)` readable on a connection."""
+        if self.is_sqlite:
+            return [
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.peerdesk_{table}_vocab "
+                f"USING fts5vocab(main, {table}, row)"
+            ]
+        return []
+
+    def fts_document_counts(self, table: str, count: int) -> str:
+        """SELECT (word, rows of `table` holding it) for `count` words given as parameters
+        (words no row holds may be left out). SQLite reads fts5vocab (the index's own counts);
+        PostgreSQL counts the matches of each word under the GIN index (cheap for the rare
+        words this is asked about)."""
+        marks = ",".join("?" * count)
+        if self.is_sqlite:
+            return f"SELECT term, doc FROM temp.peerdesk_{table}_vocab WHERE term IN ({marks})"
+        values = ",".join("(?)" for _ in range(count))
+        return (
+            f"SELECT v.term, (SELECT count(*) FROM {table} f WHERE f.document @@ "
+            "to_tsquery('simple', quote_literal(v.term))) "
+            f"FROM (VALUES {values}) AS v(term)"
+        )
+
+    def fts_vocabulary_snapshot(self, table: str, into: str) -> str:
+        """INSERT every word of `table` with the number of rows holding it into `into`
+        (term, df). PostgreSQL: ts_stat over the documents; a word longer than 2,000 bytes
+        (made from huge hostile posts) cannot be an index key there and is left out."""
+        if self.is_sqlite:
+            return (
+                f"INSERT INTO {into} (term, df) SELECT term, doc FROM temp.peerdesk_{table}_vocab"
+            )
+        return (
+            f"INSERT INTO {into} (term, df) SELECT word, ndoc FROM "
+            f"ts_stat('SELECT document FROM {table}') WHERE octet_length(word) <= 2000 "
+            "ON CONFLICT (term) DO UPDATE SET df = excluded.df"
+        )
+
+    def fts_optimize(self, table: str) -> list[str]:
+        """Statements that compact `table`'s index after a rebuild (FTS5's optimize; nothing
+        on PostgreSQL, whose GIN index is kept by the server)."""
+        if self.is_sqlite:
+            return [f"INSERT INTO {table} ({table}) VALUES ('optimize')"]
+        return []
+
+    def similar_titles(self) -> str | None:
+        """SELECT the ids of the threads of a source (first parameter) other than one (second)
+        created at or before a time (third) whose titles are most alike a title (fourth) by
+        trigrams, nearest first, at most the fifth parameter of them, none below
+        TITLE_SIMILARITY; None where the engine has no such index (SQLite: its fuzzy title
+        comparison is the scorer's, on the recalled pool only). PostgreSQL: pg_trgm's distance
+        under the GiST index `threads_title_trgm`."""
+        if self.is_sqlite:
+            return None
+        return (
+            "SELECT t.id FROM (SELECT id, title FROM threads WHERE source_id = ? AND id <> ? "
+            "AND created_at <= ? ORDER BY title <-> ? LIMIT ?) t "
+            f"WHERE similarity(t.title, ?) >= {TITLE_SIMILARITY}"
+        )
 
 
 SQLITE = Dialect("sqlite", lock_suffix="", server_audit=False, clock=":now")

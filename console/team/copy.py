@@ -33,7 +33,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from console import clock
+from console import clock, search_index
 from console.door import Door
 from console.migrations import LATEST_VERSION
 from console.models import Role
@@ -281,6 +281,8 @@ def migrate_to(door: Door, url: str, progress: Progress | None = None) -> CopyRe
     try:
         with connect(url, autocommit=True) as conn:
             done = _check_target(conn, url)
+            # the full-text tables are copied as they are: index what an import left first
+            search_index.catch_up(door.cache)
             source.execute("BEGIN")  # one snapshot of the cache for the whole copy
             try:
                 for table in _tables_in_order(conn):

@@ -11,6 +11,9 @@ PostgreSQL statements that build the same table, column, index or rule:
 - an FTS5 table becomes a plain table with an explicit `rowid`, the same text columns and a
   generated `document` tsvector (the 'simple' configuration: no stemming, like unicode61) under
   a GIN index, made from the first FTS_CHARS characters of each column (a tsvector's limit);
+- `SELECT 'postgresql: NAME'` (nothing on SQLite) is a change of the team database only,
+  rendered from BY_NAME (migration 19: the trigram index of titles, and the documents split into
+  words as the cache splits them);
 - triggers cannot be translated by rule: each has its PostgreSQL rendering in TRIGGERS below,
   by name. A migration that adds a trigger (or anything else this module cannot render) fails
   `tests/team/test_schema.py` with a message saying to add its rendering here.
@@ -21,6 +24,7 @@ from __future__ import annotations
 import re
 
 from console.migrations import MIGRATIONS
+from console.storage.dialect import tsvector_of
 
 
 class DialectError(Exception):
@@ -146,6 +150,40 @@ FTS_CHARS = 200_000
 50 MB post could not be indexed whole (FTS5 indexes all of it; on PostgreSQL the search sees
 the first 200,000 characters of a post)."""
 
+
+def _words_apart(table: str, columns: list[str]) -> list[str]:
+    """`table`'s document made again with words split as on the cache (tsvector_of)."""
+    text = " || ' ' || ".join(f"left(coalesce({c}, ''), {FTS_CHARS})" for c in columns)
+    return [
+        f"ALTER TABLE {table} DROP COLUMN document",
+        f"""ALTER TABLE {table} ADD COLUMN document tsvector
+            GENERATED ALWAYS AS ({tsvector_of(text)}) STORED""",
+        f"CREATE INDEX {table}_document ON {table} USING GIN (document)",
+    ]
+
+
+BY_NAME: dict[str, list[str]] = {
+    # migration 19: duplicate recall's fuzzy titles. pg_trgm (a contrib extension trusted since
+    # PostgreSQL 13) is created by the installer itself (peerdesk_owner may not create
+    # extensions) in the peerdesk schema, where the sessions' search_path finds its operators;
+    # grants.sql lets peerdesk's roles call the three functions recall uses.
+    "threads_title_trgm": [
+        "RESET ROLE",
+        "CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA peerdesk",
+        "SET ROLE peerdesk_owner",
+        "CREATE INDEX threads_title_trgm ON threads USING gist (title gist_trgm_ops)",
+    ],
+    # migration 19: the documents of the full-text tables of migration 1, words split as FTS5's
+    # unicode61 splits them (new and existing rows: the columns are computed again)
+    "fts_words_apart": [
+        *_words_apart("thread_fts", ["title", "body"]),
+        *_words_apart("post_fts", ["body"]),
+    ],
+}
+"""The team database's own changes, by the name their migration gives them."""
+
+ONLY_PATTERN = re.compile(r"SELECT\s+'postgresql:\s*(\w+)'\s*$", re.IGNORECASE)
+
 FTS_EXTRA_COLUMNS = ("rowid", "document")
 """Columns an FTS table has in PostgreSQL beyond its text columns (SQLite's rowid is implicit)."""
 
@@ -187,6 +225,11 @@ def render(statement: str) -> list[str]:
     fts = FTS_PATTERN.match(text)
     if fts:
         return _fts(fts.group(1), fts.group(2))
+    only = ONLY_PATTERN.match(text)
+    if only:
+        if only.group(1) not in BY_NAME:
+            raise DialectError(f"{only.group(1)} has no PostgreSQL rendering in BY_NAME")
+        return list(BY_NAME[only.group(1)])
     trigger = TRIGGER_PATTERN.match(text)
     if trigger:
         name = trigger.group(1)

@@ -528,6 +528,12 @@ GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_ledger_append(bigint, text, text, te
 GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_audit_import(bigint, text, text, text, text, bigint,
   bigint, text, text, text), peerdesk.peerdesk_ledger_import(peerdesk.ledger),
   peerdesk.peerdesk_import_close(), peerdesk.peerdesk_import_staged(text) TO peerdesk_admin;
+-- pg_trgm's title similarity and distance (duplicate recall's fuzzy titles, migration 19);
+-- its other functions stay revoked
+GRANT EXECUTE ON FUNCTION peerdesk.similarity(text, text), peerdesk.similarity_op(text, text),
+  peerdesk.similarity_dist(text, text)
+  TO peerdesk_readonly, peerdesk_moderator, peerdesk_payout_preparer,
+  peerdesk_payout_approver, peerdesk_admin;
 -- the staging tables: an admin's copy writes them (the staged functions empty them)
 REVOKE ALL ON peerdesk.audit_import, peerdesk.ledger_import FROM PUBLIC, peerdesk_readonly,
   peerdesk_moderator, peerdesk_payout_preparer, peerdesk_payout_approver;

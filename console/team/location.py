@@ -24,6 +24,11 @@ STORE_COMMANDS = (
     "undo",
     "whoami",
     "push",
+    "source",
+    "sync",
+    "import",
+    "dupes",
+    "demo",
 )
 """Commands that run unchanged on a team database through the storage layer (console.storage)."""
 TEAM_COMMANDS = (

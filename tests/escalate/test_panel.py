@@ -4,7 +4,8 @@ dismiss rate and the sparkline; snapshots at 80x24, 120x40 and in 16 colours."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Hashable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -231,3 +232,38 @@ async def test_escalated_threads_are_marked_in_the_queue_and_thread(
         await settle(pilot)
         text = screen_text(pilot)
         assert "Refund never came" in text and "! Refund never came" not in text  # resolved
+
+
+async def test_a_key_acts_on_the_row_under_the_cursor_before_its_detail_has_loaded(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a busy machine the list can be on screen while the detail below is still being read:
+    `a` then acknowledges the row the moderator sees, instead of saying nothing is selected."""
+    reading, release = threading.Event(), threading.Event()
+    original = EscalationsScreen.read_detail
+
+    def held_detail(self: EscalationsScreen, desk: Desk, key: Hashable) -> Any:
+        reading.set()
+        assert release.wait(30)
+        return original(self, desk, key)
+
+    monkeypatch.setattr(EscalationsScreen, "read_detail", held_detail)
+    messages: list[Any] = []
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await settle(pilot)
+        await pilot.press("E")
+        for _ in range(600):  # no settle(): it would wait for the held detail
+            if reading.is_set() and isinstance(app.screen, EscalationsScreen) and app.screen.rows:
+                break
+            await pilot.pause(0.05)
+        assert reading.is_set() and app.screen.current is None  # the detail is not shown yet
+        await pilot.press("a")
+        for _ in range(600):
+            if _state(desk, "personal-data")[0] == "acknowledged":
+                break
+            await pilot.pause(0.05)
+        release.set()
+        await settle(pilot)
+        assert _state(desk, "personal-data") == ("acknowledged", "alice")
+        assert "No escalation is selected" not in notes(messages)

@@ -16,8 +16,11 @@ import pytest
 
 from console.db import Cache, open_cache
 from sync.http import FAST_RETRIES
+from tests.backends import TeamServer, backend, team_database, team_server
 from tests.conftest import require_shared
 from tests.sync.fake_discourse import API_KEY, API_USER, FakeDiscourse, community
+
+__all__ = ["backend", "team_server"]  # fixtures: a `backends` test's cache is either engine
 
 REPO = Path(__file__).resolve().parents[2]
 PRISM = REPO / ".tools" / "node_modules" / ".bin" / "prism"
@@ -42,10 +45,50 @@ def _log_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture
-def cache(tmp_path: Path) -> Iterator[Cache]:
-    c = open_cache(tmp_path / "cache.sqlite3", create=True)
-    yield c
-    c.close()
+def cache(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cache]:
+    """A new cache file; in the PostgreSQL run of a `backends` test, an empty team database of
+    the test's own (schema and grants from team-install), connected as alice (a moderator)."""
+    if backend == "sqlite":
+        c = open_cache(tmp_path / "cache.sqlite3", create=True)
+        yield c
+        c.close()
+        return
+    server: TeamServer = request.getfixturevalue("team_server")
+    with team_database(server, server.template) as team:
+        yield team
+
+
+SYNC_ADMIN = "syncadmin"
+"""A team-database role holding peerdesk_admin and peerdesk_moderator (import is an admin's)."""
+
+
+@pytest.fixture
+def admin_of(request: pytest.FixtureRequest) -> Iterator[Callable[[Cache], Cache]]:
+    """`admin_of(cache)`: the cache itself (a file: the roles file makes alice an admin), or the
+    same team database connected as a role that holds peerdesk_admin."""
+    opened: list[Cache] = []
+
+    def admin(cache: Cache) -> Cache:
+        url = getattr(cache, "url", "")
+        if not url:
+            return cache
+        from console.storage.postgres import open_team
+
+        server: TeamServer = request.getfixturevalue("team_server")
+        with server.superuser() as conn:
+            conn.execute(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
+                f"'{SYNC_ADMIN}') THEN CREATE ROLE {SYNC_ADMIN} LOGIN; END IF; END $$"
+            )
+            conn.execute(f"GRANT peerdesk_admin, peerdesk_moderator TO {SYNC_ADMIN}")
+        server.cluster.allow(SYNC_ADMIN)
+        other = open_team(url, user=SYNC_ADMIN)
+        opened.append(other)
+        return other
+
+    yield admin
+    for other in opened:
+        other.close()
 
 
 @pytest.fixture

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from console.db import Cache
 from sync import runner
+from tests.backends import pytest_generate_tests
 from tests.sync.conftest import add_source
 from tests.sync.fake_discourse import (
     community,
     flagged_reviewable,
     queued_reviewable,
 )
+
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
+__all__ = ["pytest_generate_tests"]
 
 
 def _sync(cache: Cache, **kw: object) -> runner.SyncReport:

@@ -12,8 +12,12 @@ import pytest
 from console.db import Cache
 from console.member_links import linked_accounts
 from sync import runner
+from tests.backends import pytest_generate_tests
 from tests.sync.conftest import API_KEY, API_USER, add_source
 from tests.sync.fake_discourse import community
+
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
+__all__ = ["pytest_generate_tests"]
 
 
 def test_the_same_single_sign_on_address_links_accounts_on_two_forums(

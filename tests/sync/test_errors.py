@@ -10,8 +10,12 @@ import pytest
 from console.db import Cache
 from sync import runner, status
 from sync.http import FAST_RETRIES
+from tests.backends import pytest_generate_tests
 from tests.sync.conftest import add_source
 from tests.sync.fake_discourse import FakeDiscourse, community
+
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
+__all__ = ["pytest_generate_tests"]
 
 QUICK = {**FAST_RETRIES.__dict__, "read_timeout": 0.3}
 

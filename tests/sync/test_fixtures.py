@@ -12,7 +12,11 @@ from sync.credentials import Credentials
 from sync.discourse import DiscourseAdapter
 from sync.runner import store_page
 from sync.stackexchange import StackExchangeAdapter
+from tests.backends import pytest_generate_tests
 from tests.conftest import require_shared
+
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
+__all__ = ["pytest_generate_tests"]
 
 FIX = require_shared("fixtures")  # the whole module is about them: skipped without ../shared
 D = FIX / "discourse"

@@ -10,8 +10,12 @@ import pytest
 
 from console.db import Cache, open_cache
 from sync import jsonl, runner
+from tests.backends import pytest_generate_tests
 from tests.sync.conftest import add_source
 from tests.sync.fake_discourse import community
+
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
+__all__ = ["pytest_generate_tests"]
 
 
 def _lines(path: Path, records: list[dict[str, object]], version: int = 1) -> Path:

@@ -12,9 +12,11 @@ from sync.base import Outcome, PushRequest
 from sync.credentials import Credentials
 from sync.discourse import DiscourseAdapter
 from sync.http import FAST_RETRIES
+from tests.backends import pytest_generate_tests
 from tests.sync.conftest import add_source
 
-pytestmark = [pytest.mark.prism, pytest.mark.xdist_group("prism")]
+pytestmark = [pytest.mark.backends, pytest.mark.prism, pytest.mark.xdist_group("prism")]
+__all__ = ["pytest_generate_tests"]  # runs each test on both backends
 
 
 def _seed(cache: Cache) -> tuple[int, int, int]:

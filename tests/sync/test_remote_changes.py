@@ -6,10 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from console.db import Cache
 from sync import runner
+from tests.backends import pytest_generate_tests
 from tests.sync.conftest import add_source
 from tests.sync.fake_discourse import FakeDiscourse, community
+
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
+__all__ = ["pytest_generate_tests"]
 
 EVERY = 3  # re-check every active topic at least once every 3 syncs
 
@@ -56,7 +62,10 @@ def _assert_seen(cache: Cache, ids: dict[str, int]) -> None:
     assert accepted[0] == str(ids["accepted"])
     assert _body(cache, ids["deleted"]) is None
     assert cache.one("SELECT reply_count FROM threads WHERE remote_id = '9'")[0] == 1
-    hits = cache.query("SELECT rowid FROM post_fts WHERE post_fts MATCH 'spam'")
+    hits = cache.query(
+        f"SELECT rowid FROM post_fts WHERE {cache.dialect.fts_match('post_fts')}",
+        (cache.dialect.fts_terms(["spam"], prefix_last=False),),
+    )
     assert len(hits) == 1
 
 

@@ -23,9 +23,13 @@ from console.cli import main
 from console.db import Cache, open_cache
 from sync.http import FAST_RETRIES
 from sync.runner import source, sync_source
+from tests.backends import pytest_generate_tests
 from tests.conftest import require_shared
 from tests.sync.conftest import add_source
 from tests.sync.fake_discourse import LocalServer
+
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
+__all__ = ["pytest_generate_tests"]
 
 FILTER = "!peerdeskTestFilter"
 SITE = "superuser"

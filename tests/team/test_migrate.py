@@ -236,3 +236,25 @@ def test_a_nul_in_an_audit_entry_stops_the_copy(
     desk.cache.close()
     with superuser(pg_cluster, team_db) as conn:
         assert conn.execute("SELECT count(*) FROM peerdesk.audit").fetchone() == (0,)
+
+
+def test_migrate_to_indexes_what_an_import_left_before_copying_the_search_tables(
+    cache_copy: Path, pg_cluster: Cluster, team_db: str, admin_url: str
+) -> None:
+    """Posts an import stored but did not index yet (console/search_index.py) are indexed
+    first: the team copy's full-text tables are complete."""
+    raw = sqlite3.connect(cache_copy)
+    posts = raw.execute("SELECT count(*) FROM posts").fetchone()[0]
+    waiting_from = raw.execute("SELECT max(id) - 40 FROM posts").fetchone()[0]
+    raw.execute("DELETE FROM post_fts WHERE rowid > ?", (waiting_from,))
+    raw.execute(
+        "UPDATE search_index_state SET indexed_through = ? WHERE index_name = 'post_fts'",
+        (waiting_from,),
+    )
+    raw.commit()
+    raw.close()
+    code, _, err = run("--db", str(cache_copy), "migrate-to", admin_url, "--quiet")
+    assert code == 0, err
+    with superuser(pg_cluster, team_db) as conn:
+        copied = conn.execute("SELECT count(*) FROM peerdesk.post_fts").fetchone()
+    assert copied == (posts,)

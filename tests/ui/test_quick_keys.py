@@ -341,3 +341,23 @@ async def test_the_search_line_opens_in_the_key_bars_place_and_nothing_else_move
         assert (grid.region, status.region) == places and keys.region == key_line
         assert "search:" not in screen_text(pilot)
         assert grid.total == desk.queue_count()
+
+
+async def test_a_filter_of_another_length_keeps_the_tables_width(desk: Desk) -> None:
+    """The scrollbar's column is kept when a list is too short for one ("mine" is empty, "all"
+    needs a scrollbar): `f` never changes the table's width, so the rows are never drawn a
+    second time for a new width (the drawn rows are kept by width)."""
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        widths = {"all": grid.scrollable_content_region.width}
+        assert grid.total > grid.rows_visible  # "all" needs a scrollbar
+        for _ in range(4):  # flagged, unanswered, mine, likely duplicates
+            await pilot.press("f")
+            await settle(pilot)
+            label = screen_text(pilot).splitlines()[-2].split("·")[1].strip().split("  ")[0]
+            widths[label] = grid.scrollable_content_region.width
+            if label == "mine":
+                assert grid.total == 0  # alice holds nothing: no scrollbar needed
+        assert "mine" in widths and len(set(widths.values())) == 1, widths

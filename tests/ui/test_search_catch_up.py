@@ -5,14 +5,18 @@ rows, says on the status line that search misses them until then, and says when 
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 from textual.message import Message
 
+from console import app as console_app
+from console import db
 from console.app import PeerdeskApp
 from console.db import open_cache
 from console.desk import Desk
+from console.errors import PeerdeskError
 from sync import jsonl
 from tests.ui.helpers import notes, settle
 
@@ -77,3 +81,37 @@ async def test_nothing_is_said_when_the_index_is_complete(desk: Desk) -> None:
     async with PeerdeskApp(desk).run_test(size=(80, 24), message_hook=messages.append) as pilot:
         await settle(pilot)
     assert not [n for n in notes(messages) if "search index" in n]
+
+
+async def test_a_cache_held_by_another_process_is_waited_for(
+    ui_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import in another process holds the cache's write lock: the catch-up tries again."""
+    _import_unindexed(ui_db, tmp_path, posts=12)
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(console_app, "SEARCH_RETRY_SECONDS", 0.1)
+    holder = sqlite3.connect(ui_db, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # the other writer
+    desk = Desk.open(ui_db)
+    refused: list[str] = []
+    catch_up = desk.catch_up_search
+
+    def after_the_other_writer(*args: object, **kwargs: object) -> object:
+        try:
+            return catch_up(*args, **kwargs)  # type: ignore[arg-type]
+        except PeerdeskError as error:
+            refused.append(str(error))
+            holder.execute("COMMIT")  # the other writer is done
+            raise
+
+    monkeypatch.setattr(desk, "catch_up_search", after_the_other_writer)
+    try:
+        messages: list[Message] = []
+        async with PeerdeskApp(desk).run_test(size=(80, 24), message_hook=messages.append) as pilot:
+            await settle(pilot)
+        assert len(refused) == 1 and "locked by another process" in refused[0]
+        assert "search index up to date (12 posts, 1 thread indexed)" in notes(messages)
+        assert desk.search_backlog().empty
+    finally:
+        desk.close_cache()
+        holder.close()
