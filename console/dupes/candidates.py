@@ -246,8 +246,8 @@ def lexical_recall(
     if terms:
         n = max(1, stats.n_docs) if stats is not None else 1
         rarity = [math.log(1 + n / max(1, stats.df(t))) if stats else 1.0 for t in terms]
-        sql, params = dialect.fts_ranked(FTS_TABLE, TITLE_WEIGHT, terms, rarity, RECALL * OVERFETCH)
-        hits += [r[0] for r in cache.query(sql, params)]
+        sql, ranked = dialect.fts_ranked(FTS_TABLE, TITLE_WEIGHT, terms, rarity, RECALL * OVERFETCH)
+        hits += [r[0] for r in cache.query(sql, ranked)]
     return list(dict.fromkeys(hits))
 
 
