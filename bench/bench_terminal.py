@@ -1,13 +1,15 @@
 """Every key of the console, timed in a real terminal. Prints one JSON object.
 
-    .venv/bin/python -m bench.bench_terminal [--threads 100000] [--cache-dir DIR] [--db PATH]
+    .venv/bin/python -m bench.bench_terminal [--threads 100000] [--cache-dir DIR] [--db PATH|URL]
                                             [--rounds 8] [--starts 3] [--quiet-ms 700]
 
 What is measured, and how:
 
 1. The cache: the demo community with `--threads` threads and its duplicate candidates, built
    once by `peerdesk demo` into `--cache-dir` (default: $PEERDESK_BENCH_CACHE or the temp dir)
-   and reused after that (or `--db`, used as it is).
+   and reused after that (or `--db`, used as it is: a cache file, or a team database's
+   postgresql:// URL, on which the console logs in as the role `bench`; `python -m
+   bench.bench_terminal_team CACHE` builds one from a copy of a cache and compares the two).
 2. The real `peerdesk` command runs in a pseudo-terminal of 80x24. A terminal emulator (pyte)
    reads everything it writes, exactly as a terminal would draw it. The benchmark answers the
    console's query for synchronized output, so each frame arrives between its begin and end
@@ -53,6 +55,7 @@ from typing import Any
 
 import pyte
 
+from bench import team_store
 from bench.bench_console import empty_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -567,7 +570,11 @@ def summary(samples: list[float]) -> dict[str, float]:
 
 
 # ---- the cache ----
-def ensure_cache(threads: int, cache_dir: Path, db: Path | None) -> tuple[Path, float | None]:
+def ensure_cache(
+    threads: int, cache_dir: Path, db: Path | str | None
+) -> tuple[Path | str, float | None]:
+    if isinstance(db, str):  # a team database's URL (bench.team_store)
+        return db, None
     if db is not None:
         if not db.exists():
             raise SystemExit(f"{db}: no such cache")
@@ -584,13 +591,15 @@ def ensure_cache(threads: int, cache_dir: Path, db: Path | None) -> tuple[Path, 
     return path, time.perf_counter() - started
 
 
-def threads_in(db: Path) -> int:
+def threads_in(db: Path | str) -> int:
     """How many threads a cache given with --db holds (its size, not --threads, is measured)."""
+    if isinstance(db, str):
+        return team_store.threads_in(db)
     with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
         return int(conn.execute("SELECT count(*) FROM threads").fetchone()[0])
 
 
-def env_for(db: Path) -> dict[str, str]:
+def env_for(db: Path | str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PEERDESK_", "TEXTUAL"))}
     env.update(
         PEERDESK_DB=str(db),
@@ -609,14 +618,14 @@ COMMAND = [str(PEERDESK)]
 SKIP: set[str] = set()  # D, Y, decisions: left out, e.g. for an old console on a newer cache
 
 
-def start(db: Path) -> tuple[Terminal, float]:
+def start(db: Path | str) -> tuple[Terminal, float]:
     term = Terminal(COMMAND, env_for(db))
     frame = term.wait_until(lambda ln: queue_ready(ln, "all"), 60, "the first Queue rows")
     return term, frame.at - term.spawned
 
 
 def keys_run(
-    db: Path, rounds: int, quiet: float, back_keys: list[str], which: str = "all"
+    db: Path | str, rounds: int, quiet: float, back_keys: list[str], which: str = "all"
 ) -> dict[str, Any]:
     round_of = {"panels": panels_round, "moves": moves_round}.get(which, one_round)
     term, _ = start(db)
@@ -704,7 +713,7 @@ def switch_floor(env: dict[str, str], presses: int) -> list[float]:
     return keys
 
 
-def floors(db: Path, presses: int = 30) -> dict[str, Any]:
+def floors(db: Path | str, presses: int = 30) -> dict[str, Any]:
     """What no key can beat here: Textual's own start and key-to-frame, a bare page read."""
     env = env_for(db)
     starts, keys = [], []
@@ -722,23 +731,29 @@ def floors(db: Path, presses: int = 30) -> dict[str, Any]:
         term.process.wait()
         os.close(term.master)
     switches = switch_floor(env, presses)
+    found = {
+        "textual_start_first_paint_s": round(statistics.median(starts), 3),
+        "textual_key_to_frame": summary(keys),
+        "textual_screen_switch": summary(switches),
+    }
+    if isinstance(db, str):  # the same page read, a round trip to the team database
+        found["postgresql_queue_page_read"] = summary(team_store.page_reads(db, PAGE_READ))
+        return found
     connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     reads = []
     for offset in (0, 100, 5000, 0, 100, 5000, 0, 100, 5000):
         started = time.perf_counter()
-        connection.execute(
-            "SELECT id, title, status, created_at, reply_count, flag_count FROM threads "
-            "WHERE in_queue = 1 ORDER BY urgency DESC, id LIMIT 100 OFFSET ?",
-            (offset,),
-        ).fetchall()
+        connection.execute(PAGE_READ, (offset,)).fetchall()
         reads.append(time.perf_counter() - started)
     connection.close()
-    return {
-        "textual_start_first_paint_s": round(statistics.median(starts), 3),
-        "textual_key_to_frame": summary(keys),
-        "textual_screen_switch": summary(switches),
-        "sqlite_queue_page_read": summary(reads),
-    }
+    found["sqlite_queue_page_read"] = summary(reads)
+    return found
+
+
+PAGE_READ = (
+    "SELECT id, title, status, created_at, reply_count, flag_count FROM threads "
+    "WHERE in_queue = 1 ORDER BY urgency DESC, id LIMIT 100 OFFSET ?"
+)
 
 
 def main() -> None:
@@ -748,7 +763,12 @@ def main() -> None:
         Path(tempfile.gettempdir()) / "peerdesk-bench"
     )
     parser.add_argument("--cache-dir", type=Path, default=Path(default_dir))
-    parser.add_argument("--db", type=Path, default=None, help="use this cache as it is")
+    parser.add_argument(
+        "--db",
+        type=team_store.cache_or_url,
+        default=None,
+        help="use this cache as it is (a file, or a team database's postgresql:// URL)",
+    )
     parser.add_argument("--rounds", type=int, default=8, help="measured rounds of every key")
     parser.add_argument("--starts", type=int, default=3, help="start-up runs (median)")
     parser.add_argument("--quiet-ms", type=float, default=700.0)

@@ -271,7 +271,7 @@ class PeerdeskApp(App[None]):
         """On a team database (PostgreSQL), reload as soon as anyone claims or decides
         (LISTEN/NOTIFY, console/team/notify.py) instead of at the next periodic refresh.
         Nothing on a SQLite cache (and nothing of psycopg is imported then)."""
-        location = str(self.desk.cache.path)
+        location = str(getattr(self.desk.cache, "url", "") or self.desk.cache.path)
         if not is_team_url(location):
             return
         from console.team.notify import subscribe

@@ -114,8 +114,26 @@ class Cache:
             (key, value),
         )
 
+    def read_only(self) -> Cache:
+        """A second connection to the same store that only reads (the console's counts,
+        searches and previews run on it, so they never wait for `conn`)."""
+        return open_read_only(self.path)
+
+    def interrupt(self) -> None:
+        """Stop the statement running on `conn` now, from another thread (it fails as
+        interrupted)."""
+        self.sqlite.interrupt()
+
     def close(self) -> None:
         self.conn.close()
+
+
+def open_read_only(path: Path) -> Cache:
+    """The cache file at `path` on a read-only connection (one thread at a time, any thread)."""
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    return Cache(Path(path), conn)
 
 
 def is_disk_full(error: BaseException) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from console import previews
 from console.clock import now
-from console.db import Cache
+from console.db import Cache, open_read_only
 from console.dupes.thresholds import STRONG_SCORE
 from console.errors import CacheError, NotFound
 from console.escalate.severity import SEVERITIES
@@ -294,22 +294,26 @@ def _count_sql(flt: QueueFilter, dialect: Dialect = SQLITE) -> tuple[str, dict[s
     return f"SELECT count(*) FROM threads t{joins} WHERE {where}", params
 
 
-def _search_count_sql(flt: QueueFilter, at_most: int) -> tuple[str, dict[str, Any]]:
-    """SQLite: the Queue rows among the newest `at_most` matches of the search in titles and in
-    posts, and how many matches each index gave (fewer than `at_most` in both: that is every
-    match). Each index is read once."""
-    where, params = _named(*_where(replace(flt, text=""), by_ids=True))
+def _search_count_sql(
+    flt: QueueFilter, at_most: int, dialect: Dialect = SQLITE
+) -> tuple[str, dict[str, Any]]:
+    """The Queue rows among the newest `at_most` matches of the search in titles and in posts,
+    and how many matches each index gave (fewer than `at_most` in both: that is every match).
+    Each index is read once."""
+    where, params = _named(*_where(replace(flt, text=""), dialect=dialect, by_ids=True), dialect)
     joins = " JOIN sources s ON s.id = t.source_id" if flt.source else ""
+    in_titles = dialect.fts_match("thread_fts", ":search_terms")
+    in_posts = dialect.fts_match("post_fts", ":search_terms")
     sql = (
         "WITH y AS MATERIALIZED (SELECT rowid AS id FROM thread_fts "
-        "WHERE thread_fts MATCH :search_terms ORDER BY rowid DESC LIMIT :at_most), "
+        f"WHERE {in_titles} ORDER BY rowid DESC LIMIT :at_most), "
         "x AS MATERIALIZED (SELECT rowid AS id FROM post_fts "
-        "WHERE post_fts MATCH :search_terms ORDER BY rowid DESC LIMIT :at_most) "
+        f"WHERE {in_posts} ORDER BY rowid DESC LIMIT :at_most) "
         f"SELECT (SELECT count(*) FROM threads t{joins} WHERE {where} AND t.id IN "
         "(SELECT id FROM y UNION SELECT p.thread_id FROM x JOIN posts p ON p.id = x.id)), "
         "(SELECT count(*) FROM y), (SELECT count(*) FROM x)"
     )
-    return sql, {**params, "search_terms": fts_query(flt.text), "at_most": at_most}
+    return sql, {**params, "search_terms": fts_query(flt.text, dialect), "at_most": at_most}
 
 
 def queue_count(cache: Cache, flt: QueueFilter | None = None) -> int:
@@ -319,38 +323,45 @@ def queue_count(cache: Cache, flt: QueueFilter | None = None) -> int:
 
 
 def _interrupted(error: BaseException | None) -> bool:
-    return isinstance(error, sqlite3.OperationalError) and "interrupted" in str(error)
+    """A read stopped by `interrupt()`: SQLite's "interrupted" or PostgreSQL's query_canceled
+    (SQLSTATE 57014), as raised or as the cause of the one-line error it became."""
+    while error is not None:
+        if isinstance(error, sqlite3.OperationalError) and "interrupted" in str(error):
+            return True
+        if getattr(error, "sqlstate", None) == "57014":
+            return True
+        error = error.__cause__
+    return False
 
 
 class QueueReader:
-    """Reads the Queue on a read-only connection of its own.
+    """Reads the Queue on a read-only connection of its own (`Cache.read_only`: a second
+    connection to the cache file or to the team database).
 
     A count walks every matching row (0.2-5 s at a million threads) and a search can take a
     while, so the console does them here: they never hold the connection that loads pages and
     threads, and one nobody needs any more (the search changed) is interrupted.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._conn: sqlite3.Connection | None = None
+    def __init__(self, store: Path | Cache) -> None:
+        self._store = store
+        self._reading: Cache | None = None
         self._lock = threading.Lock()
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            conn = sqlite3.connect(
-                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
-            )
-            conn.row_factory = sqlite3.Row
-            self._conn = conn
-        return self._conn
+    def _cache(self) -> Cache:
+        if self._reading is None:
+            store = self._store
+            self._reading = store.read_only() if isinstance(store, Cache) else open_read_only(store)
+        return self._reading
 
     def count(self, flt: QueueFilter) -> int | None:
         """The number of Queue rows matching `flt`, or None if interrupted."""
-        sql, params = _count_sql(flt)
         with self._lock:
+            cache = self._cache()
+            sql, params = _count_sql(flt, cache.dialect)
             try:
-                row = self._connection().execute(sql, params).fetchone()
-            except sqlite3.OperationalError as error:
+                row = cache.conn.execute(sql, params).fetchone()
+            except (sqlite3.OperationalError, CacheError) as error:
                 if _interrupted(error):
                     return None
                 raise
@@ -364,11 +375,12 @@ class QueueReader:
         if fts_query(flt.text) is None:
             total = self.count(flt)
             return None if total is None else (total, True)
-        sql, params = _search_count_sql(flt, at_most)
         with self._lock:
+            cache = self._cache()
+            sql, params = _search_count_sql(flt, at_most, cache.dialect)
             try:
-                row = self._connection().execute(sql, params).fetchone()
-            except sqlite3.OperationalError as error:
+                row = cache.conn.execute(sql, params).fetchone()
+            except (sqlite3.OperationalError, CacheError) as error:
                 if _interrupted(error):
                     return None
                 raise
@@ -387,10 +399,9 @@ class QueueReader:
     ) -> list[QueueItem] | None:
         """A page of the Queue (see `queue`), or None if interrupted."""
         with self._lock:
-            conn = self._connection()
             try:
                 return queue(
-                    Cache(self.path, conn),
+                    self._cache(),
                     flt,
                     offset=offset,
                     limit=limit,
@@ -399,25 +410,33 @@ class QueueReader:
                     before=before,
                 )
             except CacheError as error:
-                if _interrupted(error.__cause__):
+                if _interrupted(error):
                     return None
                 raise
 
     def previews(self, thread_ids: Sequence[int]) -> dict[int, ThreadPreview]:
-        """The preview pane's reads for several threads (console.previews), on this connection."""
+        """The preview pane's reads for several threads (console.previews), on this connection
+        (read again once if an interrupt meant for the read before reached this one)."""
         with self._lock:
-            return previews.previews(Cache(self.path, self._connection()), thread_ids)
+            try:
+                return previews.previews(self._cache(), thread_ids)
+            except CacheError as error:
+                if not _interrupted(error):
+                    raise
+            return previews.previews(self._cache(), thread_ids)
 
     def interrupt(self) -> None:
-        """Stop the read running now (it returns None)."""
-        if self._conn is not None:
-            self._conn.interrupt()
+        """Stop the read running now (it returns None); nothing when none runs (on the team
+        database a cancel sent between two reads could otherwise stop the next one)."""
+        reading = self._reading
+        if reading is not None and self._lock.locked():
+            reading.interrupt()
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            if self._reading is not None:
+                self._reading.close()
+                self._reading = None
 
 
 def escalation_lines(cache: Cache, thread_id: int) -> tuple[str, ...]:

@@ -241,8 +241,8 @@ def lexical_recall(
     fuzzy = dialect.similar_titles()
     hits: list[int] = []
     if fuzzy is not None and row["title"]:
-        params = (row["source_id"], row["id"], row["created_at"], row["title"], FUZZY_RECALL)
-        hits = [r[0] for r in cache.query(fuzzy, (*params, row["title"]))]
+        near = (row["source_id"], row["id"], row["created_at"], row["title"], FUZZY_RECALL)
+        hits = [r[0] for r in cache.query(fuzzy, (*near, row["title"]))]
     if terms:
         n = max(1, stats.n_docs) if stats is not None else 1
         rarity = [math.log(1 + n / max(1, stats.df(t))) if stats else 1.0 for t in terms]

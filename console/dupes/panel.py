@@ -17,7 +17,6 @@ from console.db import Cache
 from console.dupes.candidates import PROPOSE, Candidate, candidates
 from console.errors import NotFound
 from console.models import DecisionResult
-from console.sqltext import length_sql, prefix_sql  # a NUL must not cut a body
 
 BODY_LIMIT = 20_000  # characters of a question or an answer read for the panel
 
@@ -118,8 +117,8 @@ def _side(cache: Cache, thread_id: int) -> tuple[ThreadSide, int | None]:
     row = cache.one(
         "SELECT t.id, t.title, t.status, t.created_at, t.accepted_post_id, s.name AS source, "
         "s.kind AS source_kind, coalesce(m.username, '(unknown)') AS author, "
-        f"{prefix_sql('p.body_text', BODY_LIMIT)} AS body, "
-        f"{length_sql('p.body_text')} AS body_length "
+        f"{cache.dialect.prefix('p.body_text', BODY_LIMIT)} AS body, "
+        f"{cache.dialect.text_length('p.body_text')} AS body_length "
         "FROM threads t JOIN sources s ON s.id = t.source_id "
         "LEFT JOIN members m ON m.id = t.author_id "
         "LEFT JOIN posts p ON p.id = (SELECT id FROM posts WHERE thread_id = t.id "
@@ -165,7 +164,7 @@ def pair(cache: Cache, thread_id: int, original_id: int) -> PairView:
     answer_author = None
     if accepted_id is not None:
         found = cache.one(
-            f"SELECT {prefix_sql('p.body_text', BODY_LIMIT)} AS body, "
+            f"SELECT {cache.dialect.prefix('p.body_text', BODY_LIMIT)} AS body, "
             "coalesce(m.username, '(unknown)') AS author FROM posts p "
             "LEFT JOIN members m ON m.id = p.author_id WHERE p.id = ? AND p.hidden = 0",
             (accepted_id,),

@@ -25,7 +25,7 @@ from console.escalate.detect import Hit, PostMatcher
 from console.escalate.rules import Rule, RuleSet
 from console.models import PostRecord, ThreadRecord
 from console.platforms import push_state
-from console.storage import Connection, Row
+from console.storage import Connection, Row, dialect_of
 
 SYSTEM_ACTOR = "peerdesk-rules"
 OPEN_STATES = ("new", "acknowledged", "sent_to_support", "waiting_on_customer")
@@ -359,7 +359,7 @@ def unanswered_findings(
             f"""SELECT t.id, t.created_at, t.tags,
                    (SELECT p.id FROM posts p WHERE p.thread_id = t.id AND p.position = 0
                     ORDER BY p.id LIMIT 1) AS question
-               FROM threads t INDEXED BY threads_unanswered  -- the rule's window only
+               FROM threads t{dialect_of(conn).indexed_by("threads_unanswered")}  -- the window only
                WHERE t.in_queue = 1 AND t.status = 'open' AND t.reply_count = 0
                  AND t.created_at <= ? AND t.created_at >= ? {tag_sql}
                  AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.rule_id = ?
@@ -390,7 +390,7 @@ def unanswered_findings(
 
 
 def _columns(conn: Connection, table: str) -> set[str]:
-    return {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
+    return dialect_of(conn).columns(conn, table)
 
 
 def verification_findings(conn: Connection, rules: Sequence[Rule]) -> list[Finding]:
@@ -407,8 +407,10 @@ def verification_findings(conn: Connection, rules: Sequence[Rule]) -> list[Findi
     when = next((c for c in ("decided_at", "updated_at", "created_at") if c in columns), None)
     when_sql = f"v.{when}" if when else "NULL"
     if "previous_state" in columns:
+        # SQLite's rowid (an older table may have no id); the team database's rows have an id
+        rid = "v.rowid" if dialect_of(conn).is_sqlite else "v.id"
         sql = (
-            f"SELECT v.rowid AS rid, v.post_id, {when_sql} AS at FROM verifications v "
+            f"SELECT {rid} AS rid, v.post_id, {when_sql} AS at FROM verifications v "
             "WHERE v.state = 'rejected' AND v.previous_state = 'verified'"
         )
     else:
@@ -453,9 +455,7 @@ def clock_findings(conn: Connection, rules: RuleSet, at: datetime) -> list[Findi
         at,
         rules.ignore_older_than_minutes,
     )
-    has_table = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'verifications'"
-    ).fetchone()
+    has_table = dialect_of(conn).has_table(conn, "verifications")
     if has_table:
         findings.extend(
             verification_findings(
@@ -532,9 +532,7 @@ def dry_run(
     unanswered = [r for r in rules.rules if r.kind == "unanswered"]
     for finding in unanswered_findings(conn, unanswered, at, ignore):
         yield finding, False
-    has_table = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'verifications'"
-    ).fetchone()
+    has_table = dialect_of(conn).has_table(conn, "verifications")
     if has_table:
         rejected = [r for r in rules.rules if r.kind == "verification_rejected"]
         for finding in verification_findings(conn, rejected):

@@ -167,8 +167,8 @@ def history(cache: Cache, escalation_id: int) -> list[HistoryEntry]:
 def rule_rates(cache: Cache) -> dict[str, RuleRate]:
     rows = cache.query(
         "SELECT rule_id, max(rule_name) AS name, count(*) AS raised, "
-        "sum(state = 'dismissed') AS dismissed, "
-        f"sum(state IN ({','.join('?' * len(OPEN_STATES))})) AS open "
+        "count(*) FILTER (WHERE state = 'dismissed') AS dismissed, "
+        f"count(*) FILTER (WHERE state IN ({','.join('?' * len(OPEN_STATES))})) AS open "
         "FROM escalations GROUP BY rule_id ORDER BY rule_id",
         OPEN_STATES,
     )

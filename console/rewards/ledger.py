@@ -207,7 +207,7 @@ def balances(
         "sum(l.points) AS points, sum(l.amount_minor) AS amount_minor, "
         "sum(CASE WHEN l.kind IN ('accrual', 'reversal') AND l.occurred_at >= ? "
         "AND l.occurred_at < ? THEN l.points ELSE 0 END) AS earned_points, count(*) AS entries "
-        "FROM ledger l LEFT JOIN members m ON m.id = l.member_id GROUP BY l.member_id "
+        "FROM ledger l LEFT JOIN members m ON m.id = l.member_id GROUP BY l.member_id, m.username "
         f"ORDER BY {key}, l.member_id LIMIT ? OFFSET ?",
         (start, end, limit, offset),
     )

@@ -260,8 +260,8 @@ class QueueScreen(QueuePaneScreen):
 
     def _readers(self) -> tuple[QueueReader, QueueReader]:
         if self._counter is None or self._searcher is None:
-            self._counter = QueueReader(self.desk.cache.path)
-            self._searcher = QueueReader(self.desk.cache.path)
+            self._counter = QueueReader(self.desk.cache)
+            self._searcher = QueueReader(self.desk.cache)
         return self._counter, self._searcher
 
     def _read_page(

@@ -115,7 +115,7 @@ class QueuePaneScreen(DeskScreen):
     @work(thread=True, exit_on_error=False, group="preview-ahead")
     def read_previews(self, generation: int, thread_ids: list[int]) -> None:
         if self._previewer is None:
-            self._previewer = QueueReader(self.desk.cache.path)
+            self._previewer = QueueReader(self.desk.cache)
         try:
             found = self._previewer.previews(thread_ids)
         except PeerdeskError:

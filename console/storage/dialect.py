@@ -98,6 +98,23 @@ class Dialect:
             return sqltext.searchable_sql(column, limit)
         return f"left({column}, {limit})"
 
+    def prefix(self, column: str, limit: int) -> str:
+        """The first `limit` characters of `column` (on the cache also past a NUL, where
+        SQLite's substr() stops: console.sqltext; PostgreSQL text holds none)."""
+        if self.is_sqlite:
+            from console import sqltext
+
+            return sqltext.prefix_sql(column, limit)
+        return f"left({column}, {limit})"
+
+    def text_length(self, column: str) -> str:
+        """`column`'s length in characters (on the cache also past a NUL: console.sqltext)."""
+        if self.is_sqlite:
+            from console import sqltext
+
+            return sqltext.length_sql(column)
+        return f"length({column})"
+
     def leading_integer(self, column: str) -> str:
         """The integer a text starts with, 0 if none: SQLite's CAST(... AS INTEGER) (which
         PostgreSQL refuses for text that is not a number)."""
@@ -112,13 +129,38 @@ class Dialect:
             return f"json_each({column})"
         return f"jsonb_array_elements_text({column}::jsonb) AS json_each(value)"
 
-    def fts_match(self, table: str) -> str:
+    def has_table(self, conn: Connection, name: str) -> bool:
+        """Whether the store has the table `name` (SQLite's catalogue; PostgreSQL's, on the
+        search path)."""
+        if self.is_sqlite:
+            sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        else:
+            sql = "SELECT 1 WHERE to_regclass(?) IS NOT NULL"
+        return conn.execute(sql, (name,)).fetchone() is not None
+
+    def columns(self, conn: Connection, table: str) -> set[str]:
+        """The names of `table`'s columns (none if there is no such table)."""
+        if self.is_sqlite:
+            return {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
+        rows = conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ?",
+            (table,),
+        )
+        return {str(r[0]) for r in rows}
+
+    def indexed_by(self, index: str) -> str:
+        """After a table in FROM: SQLite's INDEXED BY `index` (where its planner would pick a
+        worse one); nothing on PostgreSQL, whose planner has statistics to choose by."""
+        return f" INDEXED BY {index}" if self.is_sqlite else ""
+
+    def fts_match(self, table: str, param: str = "?") -> str:
         """The condition that `table` (a full-text table of the migrations) matches the query
-        given as the next parameter (made by `fts_terms`). SQLite: FTS5's MATCH; PostgreSQL:
+        given as the parameter `param` (made by `fts_terms`). SQLite: FTS5's MATCH; PostgreSQL:
         the table's `document` tsvector (console/team/dialect.py) under its GIN index."""
         if self.is_sqlite:
-            return f"{table} MATCH ?"
-        return f"{table}.document @@ to_tsquery('simple', ?)"
+            return f"{table} MATCH {param}"
+        return f"{table}.document @@ to_tsquery('simple', {param})"
 
     def fts_terms(self, words: list[str], *, prefix_last: bool) -> str:
         """The query text for `fts_match` requiring every word (`words` hold only word
@@ -234,5 +276,8 @@ class Dialect:
 
 SQLITE = Dialect("sqlite", lock_suffix="", server_audit=False, clock=":now")
 POSTGRESQL = Dialect(
-    "postgresql", lock_suffix=" FOR UPDATE", server_audit=True, clock="peerdesk.peerdesk_time()"
+    "postgresql",
+    lock_suffix=" FOR UPDATE",
+    server_audit=True,
+    clock="peerdesk.peerdesk_time()",
 )

@@ -128,6 +128,11 @@ class PgConnection:
         except psycopg.Error as error:
             raise explain(error, self.url) from error
 
+    def interrupt(self) -> None:
+        """Cancel the statement running on this connection now, from another thread (it fails
+        with query_canceled); nothing happens when none is running."""
+        self.raw.cancel_safe()
+
     def close(self) -> None:
         self.raw.close()
 
@@ -154,6 +159,15 @@ class TeamCache(Cache):
 
     def reopen(self) -> TeamCache:
         return open_team(self.url, user=self.user)
+
+    def read_only(self) -> TeamCache:
+        """A second connection, as the same role, whose transactions only read (the console's
+        counts, searches and previews)."""
+        return open_team(self.url, user=self.user, read_only=True)
+
+    def interrupt(self) -> None:
+        assert isinstance(self.conn, PgConnection)
+        self.conn.interrupt()
 
     def acting_as(self, requested: str | None) -> tuple[TeamCache, Identity]:
         """The connection and identity for `requested` (--as, PEERDESK_USER): this connection
@@ -182,12 +196,14 @@ class TeamCache(Cache):
         return establish_from_database(name, granted, redact(self.url), requested=requested)
 
 
-def open_team(url: str, *, user: str | None = None) -> TeamCache:
+def open_team(url: str, *, user: str | None = None, read_only: bool = False) -> TeamCache:
     """Open the team database at `url` (built by `peerdesk team-install`), as the database
-    role `user` if given (else the URL's, else libpq's default: the OS account's name)."""
+    role `user` if given (else the URL's, else libpq's default: the OS account's name); with
+    `read_only`, a session whose transactions cannot write."""
     extra: dict[str, Any] = {"user": user} if user else {}
+    options = SESSION_OPTIONS + (" -c default_transaction_read_only=on" if read_only else "")
     try:
-        raw = psycopg.connect(url, options=SESSION_OPTIONS, autocommit=True, **extra)
+        raw = psycopg.connect(url, options=options, autocommit=True, **extra)
     except psycopg.Error as error:
         raise explain(error, url) from error
     conn = PgConnection(raw, url)

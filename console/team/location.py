@@ -14,6 +14,7 @@ from console.paths import DB_ENV
 
 URL_PATTERN = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
 STORE_COMMANDS = (
+    "tui",
     "queue",
     "show",
     "claim",

@@ -34,11 +34,12 @@ def _author_records(
     for author_id in author_ids:
         answers = conn.execute(  # counted up to the cap: a prolific author has 100k+ posts
             "SELECT count(*) FROM (SELECT 1 FROM posts"
-            " WHERE author_id = ? AND position > 0 AND thread_id != ? LIMIT ?)",
+            " WHERE author_id = ? AND position > 0 AND thread_id != ? LIMIT ?) AS capped",
             (author_id, thread_id, VERY_EXPERIENCED),
         ).fetchone()[0]
         decided = conn.execute(
-            "SELECT sum(v.state = 'verified'), sum(v.state = 'rejected') FROM verifications v "
+            "SELECT count(*) FILTER (WHERE v.state = 'verified'), "
+            "count(*) FILTER (WHERE v.state = 'rejected') FROM verifications v "
             "JOIN posts p ON p.id = v.post_id WHERE p.author_id = ? AND v.thread_id != ?",
             (author_id, thread_id),
         ).fetchone()

@@ -170,7 +170,8 @@ class Agreement:
 def agreement(cache: Cache) -> list[Agreement]:
     """Each moderator's agreement rate on their calibrated decisions, lowest first."""
     rows = cache.query(
-        "SELECT first_by, count(*), sum(state = 'agreed') FROM verification_reviews "
+        "SELECT first_by, count(*), count(*) FILTER (WHERE state = 'agreed') "
+        "FROM verification_reviews "
         "WHERE kind = 'calibration' AND state IN ('agreed', 'disagreed') GROUP BY first_by"
     )
     found = [Agreement(str(r[0]), int(r[1]), int(r[2] or 0)) for r in rows]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from console.clock import now, now_iso, parse
 from console.db import Cache
 from console.errors import NotFound
-from console.storage import Connection, Row
+from console.storage import Connection, Row, dialect_of
 from console.verify.facts import body_hash, thread_facts
 from console.verify.settings import VerifySettings
 from console.verify.signals import Assessment, assess_thread
@@ -119,7 +119,8 @@ def refresh_in(conn: Connection, thread_id: int, settings: VerifySettings) -> in
             "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (post_id) DO UPDATE SET score = excluded.score, "
             "reasons = excluded.reasons, impact = excluded.impact, "
-            "payout_minor = max(excluded.payout_minor, verifications.payout_minor), "
+            "payout_minor = "
+            f"{dialect_of(conn).greatest('excluded.payout_minor', 'verifications.payout_minor')}, "
             "body_hash = excluded.body_hash, "
             "updated_at = excluded.updated_at WHERE verifications.state = 'pending'",
             (

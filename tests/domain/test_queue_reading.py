@@ -3,9 +3,12 @@ indexes, and counts and searches on a read-only connection of their own (store.Q
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
-from console import claims
+from console import claims, store
 from console.db import Cache
 from console.desk import Desk
 from console.ingest import ensure_source, upsert_threads
@@ -99,6 +102,69 @@ def test_keyset_pages_equal_offset_pages_both_ways(desk: Desk, cache: Cache) -> 
         before = [i.thread_id for i in desk.queue(flt, offset=50, limit=50, before=pages[2][0])]
         assert after == pages[1] == before
         assert len(pages[1]) == 50
+
+
+@pytest.mark.backends
+def test_the_reader_works_on_a_read_only_connection_of_either_store(
+    desk: Desk, cache: Cache
+) -> None:
+    """The console's counts, searches and previews (QueueReader) on a second connection: the
+    cache file opened read-only, or a team database session whose transactions only read."""
+    add_threads(cache, 30, "topup")
+    reader = QueueReader(cache)
+    try:
+        flt = QueueFilter(text="topup", everything=True)
+        assert reader.count(flt) == desk.queue_count(flt) == 30
+        assert reader.count_at_most(QueueFilter(text="topup"), 400) == (30, True)
+        assert reader.count_at_most(QueueFilter(text="topup"), 10) == (10, False)
+        page = reader.page(flt, offset=0, limit=10)
+        assert page is not None
+        wanted = [i.thread_id for i in desk.queue(flt, limit=10)]
+        assert [i.thread_id for i in page] == wanted
+        shown = reader.previews(wanted[:3])
+        assert [shown[t].title for t in wanted[:3]] == [desk.preview(t).title for t in wanted[:3]]
+        with desk.cache.transaction() as conn:  # the Desk's connection is free meanwhile
+            conn.execute("UPDATE threads SET flag_count = flag_count WHERE id = ?", (wanted[0],))
+    finally:
+        reader.close()
+    reading = cache.read_only()
+    try:
+        with pytest.raises(Exception, match="read-only|readonly"):
+            reading.conn.execute("UPDATE threads SET flag_count = 0")
+    finally:
+        reading.close()
+
+
+@pytest.mark.backends
+def test_a_read_nobody_needs_any_more_is_interrupted(cache: Cache) -> None:
+    """`interrupt()` from another thread stops the statement running on the reading
+    connection, and the reader's callers see it as interrupted (None), not as an error."""
+    reading = cache.read_only()
+    outcome: list[BaseException | None] = []
+
+    def slow() -> None:
+        try:
+            reading.conn.execute(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                "WHERE x < 1000000000) SELECT count(*) FROM c"
+            ).fetchone()
+            outcome.append(None)
+        except Exception as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=slow)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while worker.is_alive() and time.monotonic() < deadline:
+            reading.interrupt()  # nothing happens until the statement runs
+            worker.join(0.05)
+        assert not worker.is_alive()
+        (error,) = outcome
+        assert error is not None and store._interrupted(error)
+    finally:
+        worker.join()
+        reading.close()
 
 
 def test_a_search_is_counted_among_its_newest_matches_then_to_the_end(

@@ -1,11 +1,10 @@
 """The console's hook: on a team database, a teammate's claim makes an open console reload at
 once (LISTEN/NOTIFY) instead of at its next periodic refresh.
 
-The console itself does not run on PostgreSQL yet (the storage layer is another piece of #15),
-so the Desk here reads a SQLite cache while its location names the team database, as a desk on
-the team store will: what is tested is the path from the server's notification to the app's
-reload (a RefreshRequested on the screen). The periodic refresh is pushed out of the way so only
-a notification can cause one."""
+The console runs on the team database as ann; what is tested is the path from the server's
+notification (bob's claim, on a connection of his own) to the app's reload (a RefreshRequested
+on the screen). The periodic refresh is pushed out of the way so only a notification can cause
+one."""
 
 from __future__ import annotations
 
@@ -48,22 +47,21 @@ def _refreshes(messages: list[Message]) -> int:
 async def test_a_teammates_claim_reloads_an_open_console(
     pg_cluster: Cluster,
     team_db: str,
-    sqlite_desk: Desk,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with superuser(pg_cluster, team_db) as conn:
         conn.execute(
             "SET search_path = peerdesk; "
-            "INSERT INTO sources (kind, name, created_at) VALUES ('discourse', 'f', 'now'); "
+            "INSERT INTO sources (kind, name, created_at) VALUES ('discourse', 'f', '2026-11-20T10:00:00Z'); "
             "INSERT INTO threads (source_id, remote_id, title, created_at, last_activity_at) "
-            "VALUES (1, 't1', 'a question', 'now', 'now')"
+            "VALUES (1, 't1', 'a question', '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z')"
         )
     ann = login_role(pg_cluster, "pd-team-ann", "moderator")
     bob = login_role(pg_cluster, "pd-team-bob", "moderator")
     monkeypatch.setattr(app_module, "REFRESH_SECONDS", 3600.0)
-    monkeypatch.setattr(sqlite_desk.cache, "path", pg_cluster.url(team_db, ann))
+    desk = Desk.open_team(pg_cluster.url(team_db, ann), actor=ann)
     messages: list[Message] = []
-    app = PeerdeskApp(sqlite_desk)
+    app = PeerdeskApp(desk)
     async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
         await pilot.pause()
         assert app._team_events is not None
@@ -76,6 +74,7 @@ async def test_a_teammates_claim_reloads_an_open_console(
             await pilot.pause(0.05)
         assert _refreshes(messages) > before, "the claim did not reach the open console"
         subscription = app._team_events
+    desk.close_cache()
     assert not subscription.thread.is_alive()  # closed with the app
 
 

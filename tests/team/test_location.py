@@ -23,7 +23,7 @@ def run(*argv: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize(
     "argv",
-    [["audit", "log"], ["tui"], []],
+    [["audit", "log"]],
 )
 def test_other_commands_refuse_a_team_url_in_one_line(argv: list[str]) -> None:
     code, err = run("--db", URL, *argv)

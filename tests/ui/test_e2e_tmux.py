@@ -72,9 +72,10 @@ class Terminal:
 
 
 @contextmanager
-def peerdesk_in_tmux(db: Path, name: str) -> Iterator[Terminal]:
-    """The real `peerdesk` on `db` as alice, in a new 80x24 tmux session named after `name`,
-    with the tests' frozen clock and config; stopped on the way out."""
+def peerdesk_in_tmux(db: Path | str, name: str) -> Iterator[Terminal]:
+    """The real `peerdesk` on `db` (a cache file or a postgresql:// URL) as alice, in a new
+    80x24 tmux session named after `name`, with the tests' frozen clock and config; stopped on
+    the way out."""
     tmux = require_tool("tmux")
     env = {
         "PEERDESK_DB": str(db),
