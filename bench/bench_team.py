@@ -5,19 +5,16 @@
 A throwaway PostgreSQL cluster (tests/team/cluster.py: a Unix socket, fsync off) gets a team
 database with THREADS open threads and one login role per moderator. MODERATORS real processes
 (one connection each, each its own role) work like people at their Queue until no open thread
-is left: pick one of the first twenty open threads nobody holds, claim it
-(console.team.work.claim; two moderators picking the same one race, one loses), and for every
-claim won, decide to close the thread (the team
-store's one-transaction decision: the change, the server-chained audit entry and the outbox
-item, console.team.push.push_one) and then, every few decisions, send outbox items
-(work.take_outbox / finish_outbox, as the team's senders do). Prints JSON: decisions/s over the
-whole run, p50/p95/max latency of claim+decide (each won thread) and of a lost claim, and
-asserts what must never happen: a thread claimed by two moderators, a thread decided twice, an
-outbox item sent twice or not at all. The load average is printed with the numbers.
-
-The decisions go through push_one (the path a laptop's offline decisions take) because the
-domain's own `decide` does not run on PostgreSQL yet (#15's storage layer); when it does, this
-benchmark should call that instead.
+is left: pick one of the first twenty open threads nobody holds, claim it (the domain's
+`Desk.claim`, on the server's clock; two moderators picking the same one race, one loses), and
+for every claim won, close the thread by the domain's own decide (`Desk.close`: one server
+transaction with the change, the server-chained audit entry and the outbox item, as the
+console and `peerdesk --db postgresql://... close` do) and then, every few decisions, send
+outbox items (work.take_outbox / finish_outbox, as the team's senders do). Prints JSON:
+decisions/s over the whole run, p50/p95/max latency of claim+decide (each won thread) and of a
+lost claim, and asserts what must never happen: a thread claimed by two moderators, a thread
+decided twice, an outbox item sent twice or not at all. The load average is printed with the
+numbers.
 """
 
 from __future__ import annotations
@@ -30,15 +27,14 @@ import random
 import statistics
 import sys
 import time
-import uuid
 from collections import Counter
 from typing import Any
 
 import psycopg
 
+from console.desk import Desk
+from console.errors import ClaimConflict, InvalidDecision
 from console.team import schema, work
-from console.team.connect import connect
-from console.team.push import LocalDecision, push_one
 from tests.team.cluster import Cluster, start_cluster
 
 SEND_EVERY = 5  # decisions between two rounds of outbox sending
@@ -65,25 +61,6 @@ def _seed(cluster: Cluster, threads: int, moderators: int) -> list[str]:
     return roles
 
 
-def _decision(thread: int) -> LocalDecision:
-    return LocalDecision(
-        outbox_id=0,
-        idempotency_key=uuid.uuid4().hex,
-        action="close",
-        state="pending",
-        target_kind="thread",
-        source_name="forum",
-        thread_remote=f"t{thread}",
-        post_remote=None,
-        payload={"thread_id": thread},
-        base=None,
-        before={"status": "open"},
-        after={"status": "closed"},
-        decided_at="",
-        decided_by="",
-    )
-
-
 def _moderator(job: tuple[str, str, int, int]) -> dict[str, Any]:
     url, role, _threads, seed = job
     won: list[int] = []
@@ -100,7 +77,9 @@ def _moderator(job: tuple[str, str, int, int]) -> dict[str, Any]:
         return len(tasks)
 
     rng = random.Random(seed)
-    with connect(url, autocommit=True) as conn:
+    desk = Desk.open_team(url)
+    conn = desk.cache.conn.raw  # the same session, for the sender's primitives
+    try:
         started = time.perf_counter()
         while True:
             # what the Queue shows: open threads nobody holds; each moderator takes one of the
@@ -121,20 +100,24 @@ def _moderator(job: tuple[str, str, int, int]) -> dict[str, Any]:
                     break
             thread = int(str(row[0]))
             began = time.perf_counter()
-            result = work.claim(conn, thread)
-            if not result.won:
+            try:
+                desk.claim(thread)
+            except ClaimConflict:
                 lost_ms.append((time.perf_counter() - began) * 1000)
                 continue
-            pushed = push_one(conn, _decision(thread))
+            try:
+                desk.close([thread])
+            except (ClaimConflict, InvalidDecision) as refused:
+                conflicts.append(str(refused))
             decide_ms.append((time.perf_counter() - began) * 1000)
             won.append(thread)
-            if pushed.conflict:
-                conflicts.append(pushed.conflict)
             if len(won) % SEND_EVERY == 0:
                 send(conn)
         finished = time.perf_counter()
         while send(conn):
             pass
+    finally:
+        desk.close_cache()
     return {
         "role": role,
         "won": won,

@@ -208,7 +208,7 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
             cpu_began = time.thread_time()
             began = time.perf_counter()
             found = cands.find_candidates(
-                cache, thread_id, stats=stats, timing=timing, semantic=semantic
+                cache, thread_id, stats=stats, timing=timing, semantic=semantic, keep=cands.KEEP
             )
             mark = time.perf_counter()
             with cache.transaction() as conn:

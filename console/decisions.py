@@ -98,6 +98,29 @@ def acting_from(origin: str) -> Iterator[Acting]:
         _ACTING.reset(token)
 
 
+@dataclass(frozen=True)
+class Replay:
+    """A decision made elsewhere (a laptop's, offline), decided again here by `team push`: its
+    outbox item keeps the idempotency key it was queued with there (so it is never sent twice)
+    and its audit entry carries `detail` (where it came from)."""
+
+    idempotency_key: str
+    detail: dict[str, Any]
+
+
+_REPLAY: ContextVar[Replay | None] = ContextVar("peerdesk_replay", default=None)
+
+
+@contextmanager
+def replaying(replay: Replay) -> Iterator[None]:
+    """Decisions made inside (in this thread, one item each) are `replay`."""
+    token = _REPLAY.set(replay)
+    try:
+        yield
+    finally:
+        _REPLAY.reset(token)
+
+
 def _origin() -> str:
     acting = _ACTING.get()
     return acting.origin if acting else DEFAULT_ORIGIN
@@ -145,6 +168,9 @@ def _write(
         detail["payload"] = change.outbox_payload
     if extra:
         detail.update(extra)
+    replay = _REPLAY.get()
+    if replay is not None:
+        detail.update(replay.detail)
     audit_id = audit.append(
         conn,
         actor=who.name,
@@ -175,6 +201,7 @@ def _write(
         audit_id=audit_id,
         state=state,
         reason=reason,
+        idempotency_key=replay.idempotency_key if replay is not None else None,
     )
 
 
@@ -198,7 +225,9 @@ def decide(
     targets = list(dict.fromkeys(target_ids))
     if not targets:
         raise InvalidDecision("Nothing is selected")
-    params = {**(params or {}), "actor": actor}
+    given = {k: v for k, v in (params or {}).items() if k != "actor"}
+    params = {**given, "actor": actor}
+    recorded = {"params": given} if given else None  # what `team push` decides again with
     with cache.transaction() as conn:
         batch_id = _new_batch(conn, actor, action, len(targets))
         outbox_ids = []
@@ -209,7 +238,9 @@ def decide(
             if kind.changes_item:  # an internal note is welcome on a thread someone else holds
                 check_free(cache, thread_id, actor)
             change = kind.apply(conn, target, params)
-            outbox_id = _write(conn, change, who=who, action=action, batch_id=batch_id)
+            outbox_id = _write(
+                conn, change, who=who, action=action, batch_id=batch_id, extra=recorded
+            )
             if outbox_id:
                 outbox_ids.append(outbox_id)
     _made(batch_id)

@@ -128,7 +128,10 @@ def upsert_threads(
     index's catch-up (console/search_index.py) instead of being indexed in this transaction.
     """
     with _writing(cache) as conn:
-        # Rows with ids above these are new in this call: no full-text rows to replace.
+        # Rows with ids above these are new in this call: no full-text rows to replace. That
+        # holds only while no other writer adds threads or posts before this commits: on the
+        # team database two syncs take turns here (the cache's BEGIN IMMEDIATE already does).
+        cache.dialect.take_turns(conn, "ingest")
         newest_before = (
             conn.execute("SELECT coalesce(max(id), 0) FROM threads").fetchone()[0],
             conn.execute("SELECT coalesce(max(id), 0) FROM posts").fetchone()[0],

@@ -663,6 +663,13 @@ MIGRATIONS: list[list[str]] = [
         """SELECT 'postgresql: threads_title_trgm'""",
         """SELECT 'postgresql: fts_words_apart'""",
     ],
+    # 20 (dupes): the CRC of the text (title and indexed question) a thread's analysis was made
+    # from, so a re-sync that rewrites the thread's index with the same text keeps its analysis
+    # (`console.dupes.analysis.forget`); rows from before it have none and are redone when their
+    # thread is next re-indexed
+    [
+        """ALTER TABLE thread_analysis ADD COLUMN text_crc INTEGER""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

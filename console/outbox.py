@@ -44,10 +44,12 @@ def enqueue(
     audit_id: int | None,
     state: str = "pending",
     reason: str | None = None,
+    idempotency_key: str | None = None,
 ) -> int:
     """Queue one action inside the caller's transaction; returns its id.
 
-    `state="local_only"` with a `reason` records a decision the platform cannot receive.
+    `state="local_only"` with a `reason` records a decision the platform cannot receive;
+    `idempotency_key` is given only for a decision replayed from another cache (`team push`).
     """
     stamp = now_iso()
     base = base_version(conn, target_kind, target_id)
@@ -61,7 +63,7 @@ def enqueue(
             target_kind,
             target_id,
             json.dumps(payload, sort_keys=True, ensure_ascii=False),
-            uuid.uuid4().hex,
+            idempotency_key or uuid.uuid4().hex,
             state,
             reason,
             stamp,

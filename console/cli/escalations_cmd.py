@@ -65,9 +65,9 @@ DECISIONS = ("ack", "assign", "send", "note", "resolve", "dismiss", "reopen")
 
 
 def run(args: argparse.Namespace) -> int:
-    from console.desk import Desk
+    from console.cli.core import open_desk
 
-    desk = Desk.open(args.db, config_path=args.config)
+    desk = open_desk(args)  # the cache, or the team database (console/cli/team_cmd.py)
     esc = desk.escalations
     try:
         if args.dry_run:

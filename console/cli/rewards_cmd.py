@@ -18,7 +18,9 @@ from console.safe_text import clip, printable
 
 
 def _desk(args: argparse.Namespace) -> Desk:
-    return Desk.open(args.db, config_path=args.config)
+    from console.cli.core import open_desk
+
+    return open_desk(args)  # the cache, or the team database (console/cli/team_cmd.py)
 
 
 def _out(args: argparse.Namespace, data: Any, text: str) -> None:

@@ -60,9 +60,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from console.desk import Desk
+    from console.cli.core import open_desk
 
-    desk = Desk.open(args.db, config_path=args.config)
+    desk = open_desk(args)  # the cache, or the team database (console/cli/team_cmd.py)
     try:
         door = desk.verification
         problem = door.settings().problem

@@ -13,9 +13,12 @@ When it is written: `candidates.update_candidates` stores the analysis of every 
 computes candidates for (new or changed threads: sync pages, import, the demo) and of every
 recalled candidate it had to analyse from text; `backfill` fills a whole cache (`peerdesk dupes
 --rebuild`, `--catch-up`, the benchmarks). Nothing is added to the import's write path.
-When it is dropped: whenever the thread's indexed text is rewritten (`forget`, called by
+When it is dropped: when the thread's indexed text changes (`forget`, called by
 `console.ingest` where it replaces the thread's `thread_fts` row), so a stale analysis is never
-read. A row of another VERSION (the analysis changed) counts as missing.
+read. Each row keeps the CRC of the text it was made from (`text_crc`: title and indexed
+question), so a re-sync that rewrites the index with the same text (the rotating re-check reads
+~400 unchanged topics a sync) keeps the analysis. A row of another VERSION (the analysis changed)
+counts as missing.
 """
 
 from __future__ import annotations
@@ -157,21 +160,53 @@ def stored_ids(cache: Cache, thread_ids: Sequence[int]) -> set[int]:
     return {int(r[0]) for r in _stored_rows(cache, "thread_id", thread_ids)}
 
 
+def text_crc(title: str, body: str) -> int:
+    """The CRC of a thread's indexed text (its title and its question as `thread_fts` holds it):
+    what an analysis was made from."""
+    return zlib.crc32(f"{title}\0{body}".encode("utf-8", "surrogatepass"))
+
+
 def store(conn: Connection, analysed: Mapping[int, Analyzed]) -> int:
-    """Write (or replace) these threads' analyses; the caller holds the transaction."""
+    """Write (or replace) these threads' analyses; the caller holds the transaction. Each must
+    come from `analyze` on the thread's whole indexed text (`doc.title`, `doc.body`), not from
+    `decode` (whose body is empty): its CRC is kept to know later whether the text changed."""
     conn.executemany(
-        "INSERT INTO thread_analysis (thread_id, version, data) VALUES (?, ?, ?) "
-        "ON CONFLICT (thread_id) DO UPDATE SET version = excluded.version, data = excluded.data",
-        [(tid, VERSION, encode(a)) for tid, a in sorted(analysed.items())],
+        "INSERT INTO thread_analysis (thread_id, version, data, text_crc) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (thread_id) DO UPDATE SET version = excluded.version, data = excluded.data, "
+        "text_crc = excluded.text_crc",
+        [
+            (tid, VERSION, encode(a), text_crc(a.doc.title, a.doc.body))
+            for tid, a in sorted(analysed.items())
+        ],
     )
     return len(analysed)
 
 
-def forget(conn: Connection, thread_ids: Iterable[int]) -> None:
-    """Drop the analyses of threads whose indexed text is being rewritten (ingest calls this)."""
-    conn.executemany(
-        "DELETE FROM thread_analysis WHERE thread_id = ?", [(int(t),) for t in thread_ids]
-    )
+def forget(conn: Connection, thread_ids: Iterable[int]) -> int:
+    """Drop the analyses of these threads whose indexed text changed (ingest calls this for
+    the threads whose `thread_fts` row it rewrites, once their rows and posts are written):
+    the text is read as the index takes it (the title and the first post's searchable text).
+    A row without a CRC (stored before it was kept) is dropped. Returns how many were dropped."""
+    from console.ingest import fts_text  # what the full-text index takes of the question
+
+    ids = sorted({int(t) for t in thread_ids})
+    stale: list[tuple[int]] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = conn.execute(
+            "SELECT a.thread_id, a.text_crc, t.title, (SELECT p.body_text FROM posts p "
+            "WHERE p.thread_id = t.id AND p.position = 0 ORDER BY p.id LIMIT 1) "
+            "FROM thread_analysis a LEFT JOIN threads t ON t.id = a.thread_id "
+            f"WHERE a.thread_id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ).fetchall()
+        stale.extend(
+            (int(r[0]),)
+            for r in rows
+            if r[1] is None or r[2] is None or int(r[1]) != text_crc(r[2], fts_text(r[3]))
+        )
+    conn.executemany("DELETE FROM thread_analysis WHERE thread_id = ?", stale)
+    return len(stale)
 
 
 def backfill(cache: Cache, progress: Callable[[int, int], None] | None = None) -> int:

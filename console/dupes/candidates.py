@@ -28,8 +28,11 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
 
 from console import search_index
 from console.clock import now_iso
@@ -243,8 +246,8 @@ def lexical_recall(
     if terms:
         n = max(1, stats.n_docs) if stats is not None else 1
         rarity = [math.log(1 + n / max(1, stats.df(t))) if stats else 1.0 for t in terms]
-        sql, params = dialect.fts_ranked(FTS_TABLE, TITLE_WEIGHT, terms, rarity, RECALL * OVERFETCH)
-        hits += [r[0] for r in cache.query(sql, params)]
+        sql, ranked = dialect.fts_ranked(FTS_TABLE, TITLE_WEIGHT, terms, rarity, RECALL * OVERFETCH)
+        hits += [r[0] for r in cache.query(sql, ranked)]
     return list(dict.fromkeys(hits))
 
 
@@ -356,13 +359,28 @@ def forget_analysed() -> None:
 
 @dataclass(frozen=True)
 class PoolItem:
-    """One recalled possible original with the signals its probability is computed from."""
+    """One recalled possible original with the signals its probability is computed from.
+
+    Its explanation is written when asked for (`explanation`): a pool of ~36 is scored, and
+    only the few kept are shown."""
 
     original_id: int
     lexical: float
     cosine: float | None
     fused: float
-    explanation: str
+    why: Callable[[], str] = field(compare=False, repr=False)
+
+    @property
+    def explanation(self) -> str:
+        return self.why()
+
+
+def _why(query: Analyzed, cand: Analyzed, idf: Idf, chars_sim: float, cosine: float | None) -> str:
+    """A candidate's explanation: the scorer's (as `score` writes it), after the meaning."""
+    why = score(query, cand, idf, chars_sim).explanation
+    if cosine is not None:
+        why = f"meaning {round(100 * max(0.0, cosine))}% alike; {why}"
+    return why
 
 
 def scored_pool(
@@ -474,25 +492,23 @@ def scored_pool(
     idf = Idf(stats)
     similar = chars(query, [cand for _, cand in analysed])  # the whole pool in one numpy pass
     scored = [
-        (original_id, score(query, cand, idf, sim))
+        (original_id, score(query, cand, idf, sim, explain=False))
         for (original_id, cand), sim in zip(analysed, similar, strict=True)
     ]
     lexical = [s.score for _, s in scored]
     cosines: list[float] | None = None
     if own is not None:
-        cosines = [
-            float(embed.cosine_int8(own[0], pool_vectors[oid][0][None, :])[0])
-            if oid in pool_vectors
-            else 0.0
-            for oid, _ in scored
-        ]
+        embedded = [oid for oid, _ in scored if oid in pool_vectors]
+        alike: dict[int, float] = {}
+        if embedded:  # one integer matrix product for the pool: the same values as one by one
+            matrix = np.stack([pool_vectors[oid][0] for oid in embedded])
+            alike = dict(zip(embedded, embed.cosine_int8(own[0], matrix).tolist(), strict=True))
+        cosines = [alike.get(oid, 0.0) for oid, _ in scored]
     keys = fusion.fuse(lexical, cosines)
     items = []
     for i, (original_id, s) in enumerate(scored):
         cosine = None if cosines is None else cosines[i]
-        why = s.explanation
-        if cosine is not None:
-            why = f"meaning {round(100 * max(0.0, cosine))}% alike; {why}"
+        why = partial(_why, query, analysed[i][1], idf, similar[i], cosine)
         items.append(PoolItem(original_id, s.score, cosine, keys[i], why))
     timing.score_ms = (time.perf_counter() - mark) * 1000
     return items
@@ -508,10 +524,13 @@ def find_candidates(
     any_language: bool = False,
     semantic: bool = True,
     fresh: dict[int, Analyzed] | None = None,
+    keep: int | None = None,
 ) -> list[tuple[int, float, str]]:
     """Likely originals of one thread: [(original id, probability, explanation)], best first.
 
-    Same source and language only, unless `any_source` / `any_language`."""
+    Same source and language only, unless `any_source` / `any_language`. With `keep`, only
+    what would be stored: the best `keep` at MIN_SCORE or more whose pair no moderator has
+    decided (and only those are explained)."""
     items = scored_pool(
         cache,
         thread_id,
@@ -522,25 +541,33 @@ def find_candidates(
         semantic=semantic,
         fresh=fresh,
     )
-    results = [
-        (i.original_id, round(fusion.probability(i.lexical, i.cosine, i.fused), 4), i.explanation)
-        for i in items
-    ]
-    results.sort(key=lambda r: (-r[1], r[0]))
-    return results
+    ranked = sorted(
+        ((round(fusion.probability(i.lexical, i.cosine, i.fused), 4), i) for i in items),
+        key=lambda r: (-r[0], r[1].original_id),
+    )
+    if keep is not None:
+        decided = _decided(cache.conn, thread_id)
+        ranked = [r for r in ranked if r[0] >= MIN_SCORE and r[1].original_id not in decided]
+        ranked = ranked[:keep]
+    return [(i.original_id, chance, i.explanation) for chance, i in ranked]
 
 
-def _store(
-    conn: Connection, thread_id: int, results: list[tuple[int, float, str]], method: str
-) -> int:
-    """Replace the thread's pending candidates with `results` (decided pairs stay as they are)."""
-    decided = {
+def _decided(conn: Connection, thread_id: int) -> set[int]:
+    """The originals of the thread's pairs a moderator decided (never proposed again)."""
+    return {
         r[0]
         for r in conn.execute(
             "SELECT original_id FROM duplicate_links WHERE thread_id = ? AND decision != 'pending'",
             (thread_id,),
         )
     }
+
+
+def _store(
+    conn: Connection, thread_id: int, results: list[tuple[int, float, str]], method: str
+) -> int:
+    """Replace the thread's pending candidates with `results` (decided pairs stay as they are)."""
+    decided = _decided(conn, thread_id)
     keep = [r for r in results if r[1] >= MIN_SCORE and r[0] not in decided][:KEEP]
     conn.execute(
         "DELETE FROM duplicate_links WHERE thread_id = ? AND decision = 'pending'", (thread_id,)
@@ -597,7 +624,10 @@ def update_candidates(cache: Cache, thread_ids: Iterable[int], *, semantic: bool
         ]
         fresh: dict[int, Analyzed] = {}
         computed = [
-            (tid, find_candidates(cache, tid, stats=stats, semantic=semantic, fresh=fresh))
+            (
+                tid,
+                find_candidates(cache, tid, stats=stats, semantic=semantic, fresh=fresh, keep=KEEP),
+            )
             for tid in live
         ]
         # analyses made from text here are kept (the threads' own, and candidates that had

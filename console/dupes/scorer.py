@@ -185,6 +185,10 @@ class Analyzed:
     memo: dict[int, tuple[dict[str, float], dict[str, float]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # as a new thread, per Idf: each stem with its count and BM25 weight (see `_bm25`)
+    bm25_terms: dict[int, tuple[tuple[str, int, float], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
     terms: Counter[str] = field(default_factory=Counter)  # stem -> count in title + body
     forms: dict[str, tuple[str, ...]] = field(default_factory=dict)  # stem -> its raw tokens
     length: int = 0  # words counted in `terms`
@@ -374,19 +378,41 @@ def _query_idf(doc: Analyzed, idf: Idf) -> dict[str, float]:
     return weights
 
 
-def _bm25(query: Analyzed, query_idf: Mapping[str, float], cand: Analyzed) -> float:
-    """BM25 of `cand` for `query`'s words over BM25 of `query` for itself (0..1)."""
+def _bm25_terms(
+    query: Analyzed, query_idf: Mapping[str, float], idf: Idf
+) -> tuple[tuple[str, int, float], ...]:
+    """The new thread's stems with their counts and weights (count x idf x (k1 + 1)), in its
+    own order, memoised per Idf: the same for every candidate of a pool."""
+    found = query.bm25_terms.get(id(idf))
+    if found is None:
+        found = tuple((t, c, c * query_idf[t] * (K1 + 1.0)) for t, c in query.terms.items())
+        query.bm25_terms.clear()
+        query.bm25_terms[id(idf)] = found
+    return found
+
+
+def _bm25(
+    query: Analyzed, query_idf: Mapping[str, float], cand: Analyzed, idf: Idf | None = None
+) -> float:
+    """BM25 of `cand` for `query`'s words over BM25 of `query` for itself (0..1).
+
+    Both sums run over the query's stems in its own order, one addition at a time, so the
+    value does not depend on how the candidate's stems are stored."""
     if not query.length or not cand.length:
         return 0.0
     avg = (query.length + cand.length) / 2.0
-    cand_terms = cand.terms
     own = K1 * (1.0 - B + B * query.length / avg)
     other = K1 * (1.0 - B + B * cand.length / avg)
-    found = itself = 0.0
-    for term, count in query.terms.items():
-        weight = count * query_idf[term] * (K1 + 1.0)
-        itself += weight * count / (count + own)
-        tf = cand_terms.get(term)
+    terms = (
+        _bm25_terms(query, query_idf, idf)
+        if idf is not None
+        else tuple((t, c, c * query_idf[t] * (K1 + 1.0)) for t, c in query.terms.items())
+    )
+    itself = sum(weight * count / (count + own) for _, count, weight in terms)
+    found = 0.0
+    tf_of = cand.terms.get
+    for term, _, weight in terms:
+        tf = tf_of(term)
         if tf:
             found += weight * tf / (tf + other)
     return min(1.0, found / itself) if itself > 0.0 else 0.0
@@ -421,15 +447,41 @@ def chars(query: Analyzed, candidates: Sequence[Analyzed]) -> list[float]:
 
 
 def score(
-    new: Analyzed, candidate: Analyzed, stats: TermStats | Idf, char_cosine: float | None = None
+    new: Analyzed,
+    candidate: Analyzed,
+    stats: TermStats | Idf,
+    char_cosine: float | None = None,
+    *,
+    explain: bool = True,
 ) -> Scored:
     """How likely `candidate` is the original that `new` duplicates. `char_cosine`: its
-    `chars` value if already computed with the rest of its pool."""
+    `chars` value if already computed with the rest of its pool.
+
+    `explain=False` computes only the score (the same value, bit for bit): the explanation, the
+    shared words and the title similarities (`title`, `fuzzy`), which the score does not use,
+    are left out, for a pool whose few kept candidates are explained afterwards."""
     idf = stats if isinstance(stats, Idf) else Idf(stats)
     query_idf = _query_idf(new, idf)
-    bm25 = _bm25(new, query_idf, candidate)
-    title = _cosine(_title_vector(new, idf), _title_vector(candidate, idf))
+    bm25 = _bm25(new, query_idf, candidate, idf)
     char_sim = chars(new, [candidate])[0] if char_cosine is None else char_cosine
+    detail_kinds = [
+        kind
+        for kind, values in new.details.items()
+        if values and not values.isdisjoint(candidate.details.get(kind, ()))
+    ]
+    tags = 0.0
+    if new.doc.tags and candidate.doc.tags:
+        new_tags = {t.lower() for t in new.doc.tags}
+        cand_tags = {t.lower() for t in candidate.doc.tags}
+        tags = len(new_tags & cand_tags) / len(new_tags | cand_tags)
+    details = float(min(2, len(detail_kinds)))
+    solved = 1.0 if candidate.doc.solved else 0.0
+    value = W_BM25 * bm25 + W_CHARS * char_sim + W_DETAIL * details + W_TAGS * tags
+    value += W_SOLVED * solved
+    if not explain:
+        signals = {"bm25": bm25, "chars": char_sim, "details": details, "tags": tags}
+        return Scored(round(value, 4), "", {**signals, "solved": solved}, ())
+    title = _cosine(_title_vector(new, idf), _title_vector(candidate, idf))
     fuzzy = (
         fuzz.token_sort_ratio(new.title_norm, candidate.title_norm) / 100.0
         if new.title_norm and candidate.title_norm and title < 1.0
@@ -440,28 +492,15 @@ def score(
         for kind, values in new.details.items()
         if values
     }
-    detail_kinds = [k for k, v in shared_details.items() if v]
-    tags = 0.0
-    if new.doc.tags and candidate.doc.tags:
-        new_tags = {t.lower() for t in new.doc.tags}
-        cand_tags = {t.lower() for t in candidate.doc.tags}
-        tags = len(new_tags & cand_tags) / len(new_tags | cand_tags)
     signals = {
         "bm25": bm25,
         "title": title,
         "chars": char_sim,
         "fuzzy": fuzzy,
-        "details": float(min(2, len(detail_kinds))),
+        "details": details,
         "tags": tags,
-        "solved": 1.0 if candidate.doc.solved else 0.0,
+        "solved": solved,
     }
-    value = (
-        W_BM25 * bm25
-        + W_CHARS * char_sim
-        + W_DETAIL * signals["details"]
-        + W_TAGS * tags
-        + W_SOLVED * signals["solved"]
-    )
     # Shared words for the explanation: the rarest first, words of both titles before the rest
     # (they say what is asked), one-letter fragments ("e" of "E-4012") never.
     cand_terms, cand_title = candidate.terms, candidate.title_terms

@@ -25,7 +25,7 @@ from console.escalate.detect import Hit, PostMatcher
 from console.escalate.rules import Rule, RuleSet
 from console.models import PostRecord, ThreadRecord
 from console.platforms import push_state
-from console.storage import Connection, Row, dialect_of
+from console.storage import SQLITE, Connection, Dialect, Row, dialect_of
 
 SYSTEM_ACTOR = "peerdesk-rules"
 OPEN_STATES = ("new", "acknowledged", "sent_to_support", "waiting_on_customer")
@@ -64,13 +64,13 @@ def _tags_ok(rule: Rule, tags: Iterable[str]) -> bool:
 _PLAIN_TAG = re.compile(r"[a-z0-9 .:/+#-]+")
 
 
-def _tags_prefilter(rule: Rule) -> tuple[str, list[str]]:
+def _tags_prefilter(rule: Rule, dialect: Dialect = SQLITE) -> tuple[str, list[str]]:
     """An SQL condition every thread with one of the rule's tags meets (the stored tags are a
     JSON list, compared without case as _tags_ok does), so a rule for a few tags does not read
     every thread of its window; _tags_ok still decides. None for tags it cannot express."""
     if not rule.tags or not all(_PLAIN_TAG.fullmatch(tag) for tag in rule.tags):
         return "", []
-    either = " OR ".join("t.tags LIKE ?" for _ in rule.tags)
+    either = " OR ".join(dialect.like_ignoring_case("t.tags") for _ in rule.tags)
     return f"AND ({either})", [f'%"{tag}"%' for tag in rule.tags]
 
 
@@ -354,7 +354,7 @@ def unanswered_findings(
     for rule in rules:
         threshold = at - timedelta(hours=rule.hours)
         oldest = threshold - timedelta(minutes=ignore_minutes)
-        tag_sql, tag_params = _tags_prefilter(rule)
+        tag_sql, tag_params = _tags_prefilter(rule, dialect_of(conn))
         rows = conn.execute(
             f"""SELECT t.id, t.created_at, t.tags,
                    (SELECT p.id FROM posts p WHERE p.thread_id = t.id AND p.position = 0

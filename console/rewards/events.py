@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from console.storage import Connection
+from console.storage import Connection, dialect_of
 
 
 @dataclass(frozen=True)
@@ -46,12 +46,8 @@ def register(source: EventSource) -> EventSource:
 
 
 def has_table(conn: Connection, name: str, *columns: str) -> bool:
-    if not conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-    ).fetchone():
-        return False
-    present = {r[1] for r in conn.execute(f"PRAGMA table_info({name})")}
-    return all(c in present for c in columns)
+    present = dialect_of(conn).columns(conn, name)
+    return bool(present) and all(c in present for c in columns)
 
 
 def _always(conn: Connection) -> bool:

@@ -41,7 +41,7 @@ from rapidfuzz import fuzz
 from console.clock import iso, parse
 from console.rewards.events import has_table
 from console.sqltext import length_sql
-from console.storage import Connection
+from console.storage import Connection, dialect_of
 
 RING_MIN_RECIPROCAL = 3  # votes each way
 RING_MAX_SIZE = 6
@@ -462,8 +462,9 @@ def bursts(conn: Connection, start: str, end: str) -> list[Flag]:
     recent_from = iso(end_at - timedelta(days=BURST_DAYS))
     base_from = iso(end_at - timedelta(days=BURST_DAYS + BURST_BASELINE_DAYS))
     rows = conn.execute(
-        "SELECT member_id, sum(occurred_at >= ?), sum(occurred_at < ?) FROM ledger "
-        "INDEXED BY ledger_accruals_by_time "
+        "SELECT member_id, sum(CASE WHEN occurred_at >= ? THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN occurred_at < ? THEN 1 ELSE 0 END) FROM ledger"
+        f"{dialect_of(conn).indexed_by('ledger_accruals_by_time')} "
         "WHERE kind = 'accrual' AND rule != 'helpful_vote' AND occurred_at >= ? "
         "AND occurred_at < ? GROUP BY member_id",
         (recent_from, recent_from, base_from, end),

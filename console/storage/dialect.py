@@ -81,6 +81,18 @@ class Dialect:
         """`select` taking a row lock where the engine needs one (see `lock_suffix`)."""
         return select + self.lock_suffix
 
+    def take_turns(self, conn: Connection, what: str) -> None:
+        """Writers of `what` take turns until the transaction ends: on the cache BEGIN
+        IMMEDIATE already serialises every writer; on PostgreSQL a transaction-level advisory
+        lock (any role may take one; it is released by the commit or the rollback)."""
+        if not self.is_sqlite:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"peerdesk:{what}",))
+
+    def like_ignoring_case(self, column: str) -> str:
+        """`column` matches the LIKE pattern given as the next parameter whatever the case
+        (SQLite's LIKE ignores ASCII case; PostgreSQL's does not: ILIKE)."""
+        return f"{column} {'LIKE' if self.is_sqlite else 'ILIKE'} ?"
+
     def greatest(self, *terms: str) -> str:
         """The larger of several values (SQLite's two-argument max() is PostgreSQL's greatest)."""
         return f"{'max' if self.is_sqlite else 'greatest'}({', '.join(terms)})"

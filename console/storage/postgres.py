@@ -18,6 +18,7 @@ from psycopg.abc import AdaptContext
 from psycopg.adapt import Buffer, Dumper, Loader
 from psycopg.pq import TransactionStatus
 from psycopg.types.string import StrDumperUnknown
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from console.db import Cache
 from console.errors import CacheError
@@ -25,6 +26,7 @@ from console.identity import Identity, establish_from_database
 from console.models import Role
 from console.storage.dialect import POSTGRESQL
 from console.storage.placeholders import translate
+from console.storage.pool import connection_pool
 from console.storage.rows import NamedRow, maker
 from console.team.connect import OPTIONS
 from console.team.location import redact
@@ -92,9 +94,16 @@ class PgConnection:
 
     dialect = POSTGRESQL
 
-    def __init__(self, raw: psycopg.Connection[Any], url: str) -> None:
+    def __init__(
+        self,
+        raw: psycopg.Connection[Any],
+        url: str,
+        *,
+        pool: ConnectionPool[psycopg.Connection[Any]] | None = None,
+    ) -> None:
         self.raw = raw
         self.url = url
+        self.pool = pool  # closing gives the connection back to it
         raw.adapters.register_loader("numeric", _NumericLoader)
         raw.adapters.register_dumper(bool, _BoolAsInteger)
         raw.adapters.register_dumper(str, _TextWithoutNul)
@@ -134,6 +143,10 @@ class PgConnection:
         self.raw.cancel_safe()
 
     def close(self) -> None:
+        if self.pool is not None:  # back to the pool (rolled back there if it was mid-way)
+            pool, self.pool = self.pool, None
+            pool.putconn(self.raw)
+            return
         self.raw.close()
 
 
@@ -158,7 +171,9 @@ class TeamCache(Cache):
             yield conn
 
     def reopen(self) -> TeamCache:
-        return open_team(self.url, user=self.user)
+        """Another connection as the same role, for a worker or a second reader: taken from
+        the pool of this URL and role (console.storage.pool), given back by `close`."""
+        return open_team(self.url, user=self.user, pooled=True)
 
     def read_only(self) -> TeamCache:
         """A second connection, as the same role, whose transactions only read (the console's
@@ -196,17 +211,32 @@ class TeamCache(Cache):
         return establish_from_database(name, granted, redact(self.url), requested=requested)
 
 
-def open_team(url: str, *, user: str | None = None, read_only: bool = False) -> TeamCache:
+def open_team(
+    url: str, *, user: str | None = None, read_only: bool = False, pooled: bool = False
+) -> TeamCache:
     """Open the team database at `url` (built by `peerdesk team-install`), as the database
     role `user` if given (else the URL's, else libpq's default: the OS account's name); with
-    `read_only`, a session whose transactions cannot write."""
+    `read_only`, a session whose transactions cannot write.
+
+    The first connection of a process is made directly, so a wrong URL or password is said at
+    once in one line; `pooled` ones (a console's workers: `TeamCache.reopen`) come from the
+    psycopg_pool pool of that URL, role and session options and go back to it when closed."""
     extra: dict[str, Any] = {"user": user} if user else {}
     options = SESSION_OPTIONS + (" -c default_transaction_read_only=on" if read_only else "")
+    pool = None
     try:
-        raw = psycopg.connect(url, options=options, autocommit=True, **extra)
+        if pooled:
+            pool = connection_pool(url, user, options)
+            raw = pool.getconn()
+        else:
+            raw = psycopg.connect(url, options=options, autocommit=True, **extra)
+    except PoolTimeout as waited:
+        raise TeamStoreFailed(
+            f"The team database {redact(url)} gave no connection in time ({waited})"
+        ) from waited
     except psycopg.Error as error:
         raise explain(error, url) from error
-    conn = PgConnection(raw, url)
+    conn = PgConnection(raw, url, pool=pool)
     cache = TeamCache(path=Path(redact(url)), conn=conn, dialect=POSTGRESQL)
     cache.url = url
     cache.user = user

@@ -164,12 +164,24 @@ def plant(cache: Cache) -> None:
         note = "Please add the steps, not just the answer, so others can follow them"
         attempt(partial(sam.needs_edit, int(short[0]), note))
     _record_paid_rejections(cache, wrong_pending[:6] + paid_wrong)
-    ids = [i for result in done for i in result.outbox_ids]
+    mark_sent(cache, [i for result in done for i in result.outbox_ids])
+
+
+def mark_sent(cache: Cache, outbox_ids: list[int]) -> None:
+    """The demo's decisions as if the platform had received them: each item leased (one
+    attempt) and then applied, the only way an item moves on the team database (its outbox
+    guard refuses pending -> applied), in one transaction."""
+    stamp = now_iso()
     with cache.transaction() as conn:
         conn.executemany(
-            "UPDATE outbox SET state = 'applied', attempts = 1, sent_at = ?, updated_at = ? "
-            "WHERE id = ? AND state = 'pending'",
-            [(now_iso(), now_iso(), i) for i in ids],
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, sent_at = ?, "
+            "updated_at = ? WHERE id = ? AND state = 'pending'",
+            [(stamp, stamp, i) for i in outbox_ids],
+        )
+        conn.executemany(
+            "UPDATE outbox SET state = 'applied', updated_at = ? "
+            "WHERE id = ? AND state = 'sending'",
+            [(stamp, i) for i in outbox_ids],
         )
 
 

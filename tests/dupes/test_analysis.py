@@ -150,3 +150,99 @@ def test_a_rewritten_thread_loses_its_stale_analysis(demo: Cache) -> None:
     fresh = analysis.decode(kept, Doc(thread.title))
     assert "router" in fresh.terms and fresh.title_terms["router"] == 1
     assert json.loads(json.dumps(sorted(fresh.terms))) == sorted(fresh.terms)
+
+
+def _resync(
+    demo: Cache, thread_id: int, *, title: str | None = None, body: str | None = None
+) -> None:
+    """The thread and its question written again as a sync re-reads them (`title`/`body`
+    changed when given), so ingest rewrites its full-text row."""
+    t = demo.one(
+        "SELECT source_id, remote_id, title, status, created_at, last_activity_at FROM threads "
+        "WHERE id = ?",
+        (thread_id,),
+    )
+    p = demo.one(
+        "SELECT remote_id, body_text, body_raw, created_at FROM posts "
+        "WHERE thread_id = ? AND position = 0 ORDER BY id LIMIT 1",
+        (thread_id,),
+    )
+    assert t is not None and p is not None
+    thread = ThreadRecord(t[1], title or t[2], None, t[3], t[4], t[5])
+    text = body or p[1]
+    post = PostRecord(p[0], t[1], None, 0, text, text if body else p[2], p[3])
+    upsert_threads(demo, t[0], [thread], [post])
+
+
+def test_a_resynced_thread_with_the_same_text_keeps_its_analysis(demo: Cache) -> None:
+    ids = [r[0] for r in demo.query("SELECT id FROM threads ORDER BY id DESC LIMIT 4")]
+    analysis.backfill(demo)
+    before = analysis.load(demo, ids)
+    assert set(before) == set(ids)
+    same, new_body, new_title, legacy = ids
+    with demo.transaction() as conn:  # a row stored before the text's CRC was kept
+        conn.execute("UPDATE thread_analysis SET text_crc = NULL WHERE thread_id = ?", (legacy,))
+    fts_before = demo.one("SELECT title, body FROM thread_fts WHERE rowid = ?", (same,))
+    for thread_id in ids:
+        _resync(demo, thread_id)  # the rotating re-check: nothing changed
+    _resync(demo, new_body, body="The router light blinks red since the storm.")
+    _resync(demo, new_title, title="Completely new title about a broken router")
+    after = analysis.load(demo, ids)
+    assert set(after) == {same}  # the others' text changed, or their row could not tell
+    assert after[same] == before[same]
+    assert demo.one("SELECT title, body FROM thread_fts WHERE rowid = ?", (same,)) == fts_before
+    cands.update_candidates(demo, ids, semantic=False)  # redone from the new text
+    redone = analysis.load(demo, ids)
+    assert set(redone) == set(ids) and redone[same] == before[same]
+    body = demo.one("SELECT body FROM thread_fts WHERE rowid = ?", (new_body,))[0]  # type: ignore[index]
+    assert "storm" in body
+    _same(
+        analysis.decode(redone[new_body], Doc("")),
+        analyze(
+            Doc(
+                demo.one("SELECT title FROM threads WHERE id = ?", (new_body,))[0],
+                body,  # type: ignore[index]
+            )
+        ),
+    )
+    analysis.forget(demo.conn, ids)  # the text is as analysed: nothing to drop
+    assert set(analysis.load(demo, ids)) == set(ids)
+
+
+def test_a_pool_scored_without_explanations_scores_the_same() -> None:
+    docs = _texts()
+    stats = CountStats.from_texts(f"{d.title} {d.body}" for d in docs)
+    idf = Idf(stats)
+    for new in docs:
+        query = analyze(new)
+        for other in docs:
+            cand = analysis.decode(analysis.encode(analyze(other)), other, complete=False)
+            full = score(query, cand, idf)
+            bare = score(query, cand, idf, explain=False)
+            assert bare.score == full.score and bare.explanation == ""
+            assert {k: full.signals[k] for k in bare.signals} == bare.signals
+
+
+def test_candidates_kept_are_the_best_undecided_with_their_explanations(demo: Cache) -> None:
+    threads = cands.open_thread_ids(demo)[-40:]
+    stats = cands.VocabStats(demo.conn)
+    checked = 0
+    for t in threads:
+        every = cands.find_candidates(demo, t, stats=stats, semantic=False)
+        if len(every) < 2:
+            continue
+        decided = every[0][0]  # a moderator rejected the best one
+        with demo.transaction() as conn:
+            conn.execute(
+                "INSERT INTO duplicate_links (thread_id, original_id, score, method, explanation, "
+                "decision, created_at) VALUES (?, ?, 0.9, 'fts5+rerank', '', 'rejected', "
+                "'2026-11-20T12:00:00Z') ON CONFLICT (thread_id, original_id) DO UPDATE SET "
+                "decision = 'rejected'",
+                (t, decided),
+            )
+        kept = cands.find_candidates(demo, t, stats=stats, semantic=False, keep=cands.KEEP)
+        expected = [r for r in every if r[1] >= cands.MIN_SCORE and r[0] != decided]
+        assert kept == expected[: cands.KEEP]  # ids, probabilities and explanations
+        assert all(why for _, _, why in kept)
+        checked += 1
+    assert checked > 10

@@ -32,6 +32,7 @@ def test_the_model_is_built_and_loaded_with_the_network_cut(
         encoder = embed.load_encoder()
         assert encoder is not None, embed.unavailable_reason()
         assert encoder.path.parent == tmp_path / "models" and encoder.path.is_file()
+        assert [p.name for p in (tmp_path / "models").iterdir()] == [encoder.path.name]
         vecs = encoder.encode(["No mobile data abroad", "Roaming data not working in Spain"])
         assert float(vecs[0] @ vecs[1]) > 0.5
     finally:

@@ -56,6 +56,16 @@ def encoder() -> embed.Encoder:
     return found
 
 
+def test_a_texts_vector_depends_on_its_text_only(encoder: embed.Encoder) -> None:
+    # int8 activations are quantized per call: run beside a long text (and its padding), a
+    # short one used to get another vector than alone
+    short = "No mobile data while abroad in Spain"
+    others = ["Roaming", "My bill is higher than my plan price this month. " * 12]
+    alone = encoder.encode([short])[0]
+    assert encoder.encode([*others, short])[2].tobytes() == alone.tobytes()
+    assert encoder.encode([short, *others])[0].tobytes() == alone.tobytes()
+
+
 def test_model_loads_from_the_installed_package_and_means_what_it_says(
     encoder: embed.Encoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -93,8 +93,10 @@ def test_decisions_go_to_the_team_database_and_conflicts_are_kept(
     assert sent == {("close", "t1"), ("hide_post", "t2"), ("note", "t4")}
     conflicts = {p.decision.thread_remote: p.conflict for p in report.conflicts}
     assert set(conflicts) == {"t6", "t7", "t10"}
-    assert "pd-team-bob holds a claim on it" in str(conflicts["t6"])
-    assert "its status is 'closed' now, the laptop saw 'answered'" in str(conflicts["t7"])
+    assert "claimed by pd-team-bob until" in str(conflicts["t6"])
+    assert "is already closed on the team database; the laptop saw status 'answered'" in str(
+        conflicts["t7"]
+    )
     assert "it has 2 replies now, the laptop's copy had 1" in str(conflicts["t10"])
 
     # the team database: changed where nobody else had, untouched where someone had
@@ -136,7 +138,7 @@ def test_decisions_go_to_the_team_database_and_conflicts_are_kept(
         "conflict",
     ]
     assert all(str(r["remote_ref"]).startswith("team:") for r in local)
-    assert str(local[3]["last_error"]).startswith("team database: pd-team-bob holds a claim")
+    assert "is claimed by pd-team-bob until" in str(local[3]["last_error"])
     assert team_push.local_decisions(setup.laptop.cache) == []
     # the laptop's own audit says what the push did
     entry = setup.laptop.cache.one("SELECT action, detail FROM audit ORDER BY id DESC LIMIT 1")
