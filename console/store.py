@@ -9,7 +9,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -322,6 +322,9 @@ def queue_count(cache: Cache, flt: QueueFilter | None = None) -> int:
     return int(row[0]) if row else 0
 
 
+INTERRUPTED = object()  # what a QueueReader read returns when interrupt() stopped it
+
+
 def _interrupted(error: BaseException | None) -> bool:
     """A read stopped by `interrupt()`: SQLite's "interrupted" or PostgreSQL's query_canceled
     (SQLSTATE 57014), as raised or as the cause of the one-line error it became."""
@@ -354,17 +357,24 @@ class QueueReader:
             self._reading = store.read_only() if isinstance(store, Cache) else open_read_only(store)
         return self._reading
 
-    def count(self, flt: QueueFilter) -> int | None:
-        """The number of Queue rows matching `flt`, or None if interrupted."""
+    def _one_row(self, statement: Callable[[Dialect], tuple[str, Mapping[str, Any]]]) -> Any:
+        """The first row of the statement made for this connection's dialect (None if none),
+        or INTERRUPTED if `interrupt()` stopped it."""
         with self._lock:
             cache = self._cache()
-            sql, params = _count_sql(flt, cache.dialect)
+            sql, params = statement(cache.dialect)
             try:
-                row = cache.conn.execute(sql, params).fetchone()
+                return cache.conn.execute(sql, params).fetchone()
             except (sqlite3.OperationalError, CacheError) as error:
                 if _interrupted(error):
-                    return None
+                    return INTERRUPTED
                 raise
+
+    def count(self, flt: QueueFilter) -> int | None:
+        """The number of Queue rows matching `flt`, or None if interrupted."""
+        row = self._one_row(lambda dialect: _count_sql(flt, dialect))
+        if row is INTERRUPTED:
+            return None
         return int(row[0]) if row else 0
 
     def count_at_most(self, flt: QueueFilter, at_most: int) -> tuple[int, bool] | None:
@@ -375,15 +385,9 @@ class QueueReader:
         if fts_query(flt.text) is None:
             total = self.count(flt)
             return None if total is None else (total, True)
-        with self._lock:
-            cache = self._cache()
-            sql, params = _search_count_sql(flt, at_most, cache.dialect)
-            try:
-                row = cache.conn.execute(sql, params).fetchone()
-            except (sqlite3.OperationalError, CacheError) as error:
-                if _interrupted(error):
-                    return None
-                raise
+        row = self._one_row(lambda dialect: _search_count_sql(flt, at_most, dialect))
+        if row is INTERRUPTED:
+            return None
         found, in_titles, in_posts = (int(x) for x in row)
         return found, in_titles < at_most and in_posts < at_most
 
