@@ -31,6 +31,7 @@ from console.commands import KeyActions, QueueFilters
 from console.desk import Desk
 from console.errors import PeerdeskError
 from console.messages import OutboxStatus, RefreshRequested, Said
+from console.outbox_line import outbox_text
 from console.screens import too_small
 from console.screens.keys import bindings, user_keymap
 from console.team.location import is_team_url
@@ -91,31 +92,6 @@ def terminal_driver() -> type[Driver] | None:
 
     shorten_escape_delay()
     return PromptEscapeDriver
-
-
-def _actions(count: int) -> str:
-    return f"{count} action{'s' if count != 1 else ''} waiting"
-
-
-def outbox_text(desk: Desk) -> tuple[str, bool]:
-    """The header's outbox state ("offline, 3 actions waiting") and whether it needs attention.
-
-    Uses the sync layer's summary (offline, conflicts, errors) when sync is installed.
-    """
-    try:
-        from sync.status import summary
-    except ImportError:
-        waiting = desk.waiting_actions()
-        return (_actions(waiting) if waiting else "nothing waiting"), waiting > 0
-    state = summary(desk.cache)
-    text = _actions(state.waiting) if state.waiting else "nothing waiting"
-    if state.offline:
-        text = f"offline, {text}"
-    if state.conflicts:
-        text += f", {state.conflicts} conflicts"
-    if state.errors:
-        text += f", {state.errors} sync errors"
-    return text, bool(state.offline or state.conflicts or state.errors)
 
 
 class PeerdeskApp(App[None]):
