@@ -1,4 +1,5 @@
-"""The console's terminal driver: a lone ESC read is the escape key at once (console.terminal)."""
+"""The console in a real terminal: a lone ESC read is the escape key at once (console.terminal),
+and Textual draws on a faster frame clock (console.cli.core.frame_clock)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,14 @@ def test_an_escape_delay_chosen_by_the_user_keeps_the_wait(monkeypatch: pytest.M
     assert not escape_at_once()
     monkeypatch.delenv("ESCDELAY")
     assert escape_at_once()
+
+
+def test_the_console_draws_on_a_faster_frame_clock_unless_the_user_chose_one() -> None:
+    from console.cli.core import FRAMES_PER_SECOND, frame_clock
+
+    environ: dict[str, str] = {}
+    frame_clock(environ)
+    assert environ == {"TEXTUAL_FPS": FRAMES_PER_SECOND}
+    chosen = {"TEXTUAL_FPS": "30"}
+    frame_clock(chosen)
+    assert chosen == {"TEXTUAL_FPS": "30"}
