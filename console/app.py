@@ -5,6 +5,7 @@ Adding a panel is one line in PANELS (it becomes a mode, a key and a palette com
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -199,6 +200,13 @@ class PeerdeskApp(App[None]):
     def _warm_up(self) -> None:
         self.run_worker(import_later, thread=True, group="warm-up", exit_on_error=False)
 
+    def _warmed_up(self) -> None:
+        """Everything the console needs is imported and its first screen is up: what exists now
+        lives as long as the console, so Python's collector stops walking it (`gc.freeze`).
+        Its full collections walked every module, widget and cached row: 70-300 ms pauses of
+        the UI thread at a million threads, a key now and then waiting for one."""
+        gc.freeze()
+
     def _periodic_refresh(self) -> None:
         self.screen.post_message(RefreshRequested())
         self.refresh_outbox()
@@ -318,6 +326,8 @@ class PeerdeskApp(App[None]):
         """The app's own workers; screens forward theirs to `worker_failed` (it does not bubble)."""
         if event.state == WorkerState.ERROR:
             self.worker_failed(event.worker)
+        elif event.state == WorkerState.SUCCESS and event.worker.group == "warm-up":
+            self._warmed_up()
 
     def worker_failed(self, worker: Worker[object]) -> str:
         """Tell the moderator what failed, in words; never a traceback. Returns the text."""
