@@ -2,7 +2,7 @@
 
 Sync pages refresh their own threads as they arrive. An import of a whole community would take
 minutes (~9 ms to embed a thread, ~20 ms for its candidates), so the import only *queues* the
-work in `dupes_backlog` (migration 21), in one transaction after its own: the source's newest
+work in `dupes_backlog` (migration 22), in one transaction after its own: the source's newest
 `limit` open threads get their candidates (`candidates` = 1), and before that the source's
 newest EMBED_FACTOR x `limit` threads without a vector are embedded (semantic recall needs the
 older threads' vectors too). The rest are embedded by `peerdesk dupes --rebuild`.
