@@ -685,6 +685,9 @@ class Desk:
                 stored += cands.update_candidates(self.cache, open_ids[start : start + 500])
                 if progress is not None:
                     progress(min(start + 500, len(open_ids)), len(open_ids))
+            from console.dupes import refresh
+
+            refresh.done_by_rebuild(self.cache)  # what an import queued is done now
             summary: dict[str, float | int] = {
                 "indexed_threads": indexed,
                 "index_seconds": round(index_s, 2),

@@ -241,7 +241,7 @@ def _catch_up(desk: Desk, args: argparse.Namespace) -> None:
         print(f"nothing done: {summary['skipped']}")
     else:
         print(
-            f"\nembedded {summary['embedded_threads']} threads; recomputed the candidates of "
+            f"embedded {summary['embedded_threads']} threads; recomputed the candidates of "
             f"{summary['refreshed_threads']} ({summary['pairs_stored']} pairs)"
         )
 
@@ -251,7 +251,9 @@ def _stage(args: argparse.Namespace, what: str) -> Callable[[int, int], None]:
 
     def report(done: int, total: int) -> None:
         if not args.json:
-            print(f"\r{what}: {done}/{total} threads", end="", file=sys.stderr)
+            # (a line of its own when finished: the background catch-up writes to a log)
+            ending = "\n" if done >= total else ""
+            print(f"\r{what}: {done}/{total} threads", end=ending, file=sys.stderr)
 
     return report
 
@@ -283,8 +285,6 @@ def _pending(desk: Desk, args: argparse.Namespace) -> None:
     elif done.skipped:
         print(f"nothing done: {done.skipped}")
     else:
-        if done.embedded or done.refreshed:
-            print(file=sys.stderr)
         print(
             f"embedded {done.embedded} threads; computed the candidates of {done.refreshed} "
             f"({done.pairs} pairs)"
@@ -296,8 +296,6 @@ def _rebuild(desk: Desk, args: argparse.Namespace) -> None:
     summary = desk.rebuild_duplicates(
         _stage(args, "candidates"), embed_progress=_stage(args, "embeddings")
     )
-    if (summary["open_threads"] or summary["embedded_threads"]) and not args.json:
-        print(file=sys.stderr)
     if args.json:
         print(json.dumps(summary))
     else:

@@ -194,6 +194,17 @@ def catch_up(
     return done
 
 
+def done_by_rebuild(cache: Cache) -> None:
+    """`peerdesk dupes --rebuild` embedded every thread and computed every open thread's
+    candidates: what it did waits no longer (a queued thread that is solved or closed but still
+    in the Queue, e.g. flagged, keeps its row)."""
+    with cache.transaction() as conn:
+        conn.execute(
+            "DELETE FROM dupes_backlog WHERE candidates = 0 OR thread_id IN (SELECT id FROM "
+            "threads WHERE status IN ('open', 'answered') AND duplicate_of IS NULL)"
+        )
+
+
 def refresh_newest(
     cache: Cache,
     source_id: int,

@@ -206,6 +206,25 @@ def test_the_import_command_returns_without_embedding_and_says_what_waits(
     assert "best" in captured.out  # the planted duplicates are proposed now
 
 
+def test_a_rebuild_leaves_nothing_waiting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], grant_roles: object
+) -> None:
+    grant_roles({"alice": ["admin"]})  # type: ignore[operator]
+    db = tmp_path / "c.sqlite3"
+    source = _write(tmp_path / "f.jsonl")
+    assert main(["--db", str(db), "import", str(source), "-q", "--candidates", "12"]) == 0
+    assert "left for `peerdesk dupes --pending`" in capsys.readouterr().out  # (the tests' mode)
+    assert main(["--db", str(db), "dupes", "--rebuild"]) == 0
+    capsys.readouterr()
+    assert main(["--db", str(db), "dupes"]) == 0
+    assert "catching up" not in capsys.readouterr().err
+    cache = open_cache(db)
+    try:
+        assert refresh.backlog(cache).empty
+    finally:
+        cache.close()
+
+
 def test_a_sync_finishes_what_an_import_left(imported: Path) -> None:
     from sync import runner
 
