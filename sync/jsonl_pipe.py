@@ -41,7 +41,15 @@ def worth_a_process(handle: IO[bytes]) -> bool:
     return size >= PROCESS_MIN_BYTES
 
 
-def _child(make: Callable[[], Iterator[Any]], pack: Callable[[Any], Any], out: Connection) -> None:
+def _child(
+    make: Callable[[], Iterator[Any]],
+    pack: Callable[[Any], Any],
+    out: Connection,
+    parents_end: Connection,
+) -> None:
+    # the fork copied the parent's reading end: held here, a send to a dead parent would wait
+    # for a reader forever instead of failing
+    parents_end.close()
     try:
         for item in make():
             out.send(("item", pack(item)))
@@ -63,7 +71,7 @@ def from_a_child(
     """The items of `make()`, made in a forked child process and sent back `pack`ed."""
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(make, pack, send), daemon=True)
+    child = context.Process(target=_child, args=(make, pack, send, receive), daemon=True)
     child.start()
     send.close()  # (the child's copy stays open: EOF here means the child is gone)
     try:

@@ -5,6 +5,8 @@ mended lines included, and a failure of the reading process stops the import wit
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -126,3 +128,50 @@ def test_a_reading_process_that_fails_stops_the_import_with_its_error(
         assert cache.one("SELECT count(*) FROM posts")[0] == 0
     finally:
         cache.close()
+
+
+CHILD_SCRIPT = """
+import os, sys
+from sync import jsonl_pipe
+
+def endless():
+    while True:
+        yield b"x" * 1_000_000  # far more than a pipe holds: the child waits on the parent
+
+items = jsonl_pipe.from_a_child(endless, bytes, bytes)
+next(items)
+children = [int(p) for p in os.popen(f"ps -o pid= --ppid {os.getpid()}").read().split()]
+print(" ".join(map(str, children)), flush=True)
+os._exit(0)  # as a SIGKILL would: no clean-up of any kind
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_the_reading_process_ends_when_the_importing_one_is_killed() -> None:
+    import subprocess
+    import sys
+    import time
+
+    run = subprocess.run(
+        [sys.executable, "-c", CHILD_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    children = [int(p) for p in run.stdout.split()]
+    assert children, run.stderr
+    waited = time.monotonic() + 30
+    while any(_running(pid) for pid in children) and time.monotonic() < waited:
+        time.sleep(0.1)
+    left = [pid for pid in children if _running(pid)]
+    for pid in left:  # (not left behind when the test fails)
+        os.kill(pid, signal.SIGKILL)
+    assert not left
