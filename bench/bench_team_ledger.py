@@ -12,7 +12,6 @@ checks every entry's hash and chaining on arrival either way; this measures how 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -21,13 +20,13 @@ from pathlib import Path
 
 import psycopg
 
+from bench.team_store import reported_cluster
 from console import audit
 from console.db import open_cache
 from console.desk import Desk
 from console.rewards.ledger import Appender, Entry
 from console.team import schema
 from console.team.copy import migrate_to
-from tests.team.cluster import start_cluster
 
 CHUNK = 50_000
 
@@ -86,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         build(path, args.entries, args.audit)
         out["build_s"] = round(time.perf_counter() - started, 1)
-        cluster = start_cluster()
-        try:
+        with reported_cluster(out, every_average=True) as cluster:
             with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
                 conn.execute("CREATE DATABASE bench")
             with psycopg.connect(cluster.conninfo("bench"), autocommit=True) as conn:
@@ -112,10 +110,6 @@ def main(argv: list[str] | None = None) -> int:
                     "entries_per_s": round(count / seconds) if seconds and count else None,
                 }
             desk.cache.close()
-        finally:
-            cluster.stop()
-    out["load_average"] = [round(x, 1) for x in os.getloadavg()]
-    print(json.dumps(out, indent=1))
     return 0
 
 
