@@ -307,6 +307,21 @@ class _Replay:
         (an earlier decision of this push, e.g. "assigned to me") is the login role here."""
         return self.who.name if value == self.d.decided_by and value else value
 
+    def score_if_new(self) -> None:
+        """An answer the laptop decided on that nobody opened on the team database yet has no
+        verification there: it is scored there first, from the team's own copy, as opening it
+        would (console.verify.queue.ensure, what the laptop did before deciding), so the
+        decision is made on the team's assessment instead of refused for want of one."""
+        if self.d.target_kind != "post" or not self.d.decision.startswith("verify_"):
+            return
+        from console.verify import queue
+        from console.verify.service import META_KEY
+        from console.verify.settings import VerifySettings
+
+        assert self.target_id is not None
+        settings = VerifySettings.from_json(self.team.meta(META_KEY)) or VerifySettings()
+        queue.ensure(self.team, self.target_id, settings)
+
     def decide(self) -> int:
         """Decide again, by the domain's decide; the team outbox id. A conflict raises
         _Refused, after the savepoint rolled the decision back."""
@@ -325,6 +340,7 @@ class _Replay:
                 self.team.transaction(),
                 decisions.replaying(decisions.Replay(d.idempotency_key, origin)),
             ):
+                self.score_if_new()
                 result = decisions.decide(
                     self.team,
                     who=self.who,
