@@ -68,6 +68,14 @@ if TYPE_CHECKING:
 
 TEAM_PUSH = register_action("team_push", Role.MODERATOR, Role.ADMIN)
 HANDED_OVER = "team:"
+UNDO_NOT_REPLAYED = (
+    "an undo made offline is not replayed: undo it on the team database (peerdesk --db "
+    "postgresql://... undo), which shows what it takes back and refuses over teammates' work"
+)
+"""Why an offline undo is a conflict (README "Offline laptops"): the team's undo takes back a
+whole batch, the push sends item by item, and an undo that cancels unsent items leaves nothing
+carrying the laptop's idempotency key, so a replay could be neither matched item by item nor
+resumed safely after an interruption."""
 
 Progress = Callable[["Pushed"], None]
 """progress(pushed): called after each decision is settled on the team database (before the
@@ -417,7 +425,9 @@ class _Replay:
         if not self.reasons and (kind is None or kind.changes_item):
             self.check_base()  # a note is welcome whatever happened since
         if not self.reasons:
-            if kind is None:
+            if kind is None and self.d.decision.startswith("undo_"):
+                self.reasons.append(UNDO_NOT_REPLAYED)
+            elif kind is None:
                 self.reasons.append(
                     f"`team push` cannot replay {self.d.decision!r} (not a decision kind): "
                     "decide it again on the team database"

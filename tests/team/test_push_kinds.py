@@ -354,3 +354,29 @@ def test_a_merge_and_every_other_verification_decision_are_decided_again(
     # dave proposed, ann confirmed: rejected by two people
     assert verification("p8a") == ("rejected", "pd-team-dave", "pd-team-ann", "wrong", None)
     assert team_push.local_decisions(c) == []
+
+
+def test_an_undo_made_offline_is_a_conflict_not_a_replay(
+    pg_cluster: Cluster, team_db: str, laptop: tuple[Desk, str]
+) -> None:
+    """A decision handed over to the team database, then undone on the laptop offline: the
+    undo is recorded as a conflict there (why: README, "Offline laptops"), the team's thread is
+    left as the team has it, and undoing on the team database is what the reason says."""
+    desk, url = laptop
+    assert team_push.push(desk.door, url).conflicts == []
+    c = desk.cache
+    desk.close([_id(c, "threads", "t6")])
+    assert [p.decision.decision for p in team_push.push(desk.door, url).sent] == ["close"]
+    desk.undo()  # offline: the laptop queues the reverse (reopen) of a handed-over close
+    assert [d.decision for d in team_push.local_decisions(c)] == ["undo_close"]
+    report = team_push.push(desk.door, url)
+    assert [p.decision.decision for p in report.conflicts] == ["undo_close"]
+    assert team_push.UNDO_NOT_REPLAYED in str(report.conflicts[0].conflict)
+    assert _team(pg_cluster, team_db, "SELECT status FROM threads WHERE remote_id = 't6'") == [
+        ("closed",)
+    ]
+    conflicts = _team(
+        pg_cluster, team_db, "SELECT action, last_error FROM outbox WHERE state = 'conflict'"
+    )
+    assert [(a, team_push.UNDO_NOT_REPLAYED in str(e)) for a, e in conflicts] == [("reopen", True)]
+    assert c.one("SELECT state FROM outbox ORDER BY id DESC LIMIT 1")[0] == "conflict"
