@@ -292,10 +292,18 @@ def _count(number: int) -> str:
 def _new_batch(
     conn: Connection, actor: str, action: str, count: int, undoes: int | None = None
 ) -> int:
+    dialect = dialect_of(conn)  # on the team database the server's clock, as its audit's
     cursor = conn.execute(
         "INSERT INTO batches (actor, action, created_at, item_count, undoes, origin) "
-        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        (actor, action, now_iso(), count, undoes, _origin()),
+        f"VALUES (:actor, :action, {dialect.clock}, :count, :undoes, :origin) RETURNING id",
+        {
+            "actor": actor,
+            "action": action,
+            "count": count,
+            "undoes": undoes,
+            "origin": _origin(),
+            **dialect.clock_parameters(),
+        },
     )
     return int(cursor.fetchone()[0])
 
