@@ -3,6 +3,8 @@ the older vectors finds, ties broken by id, however many of the nearest are newe
 
 from __future__ import annotations
 
+# SQLite only: the graph file saved beside a cache (the team database searches its vectors
+# exactly: tests/dupes/test_team_recall.py).
 import numpy as np
 import pytest
 

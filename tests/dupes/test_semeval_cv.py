@@ -3,6 +3,8 @@ z-scores (no data needed: ../shared is not read)."""
 
 from __future__ import annotations
 
+# No store at all: the cross-validation of the benchmark's rankers.
+
 
 def test_cross_validation_scores_each_fold_with_a_ranker_chosen_without_it() -> None:
     import random
