@@ -477,7 +477,10 @@ def add_missing_times(cache: Cache, source_id: int) -> bool:
         return False
     if saved.times_base is not None and (folder(cache) / saved.times_file).is_file():
         return False
-    base = write_times(cache, source_id, saved.file)
+    try:
+        base = write_times(cache, source_id, saved.file)
+    except OSError:  # a folder this account cannot write: the ages stay read from SQLite
+        return False
     if base is None:
         return False
     with cache.transaction():

@@ -113,3 +113,24 @@ def test_a_graph_saved_without_times_gets_them_and_they_go_with_it(
     assert newest is not None and newest.file != saved.file
     names = {p.name for p in ann.folder(cache).iterdir()}
     assert names == {newest.file, newest.times_file}
+
+
+def test_times_that_cannot_be_written_leave_the_search_on_sqlite(
+    graph: tuple[Cache, int, dict[int, np.ndarray]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache, source, stored = graph
+    saved = ann.Saved.read(cache, source)
+    assert saved is not None
+    (ann.folder(cache) / saved.times_file).unlink()
+
+    def refused(*_: object) -> int:
+        raise PermissionError("read-only folder")
+
+    monkeypatch.setattr(ann, "write_times", refused)
+    assert ann.add_missing_times(cache, source) is False
+    assert ann.extend(cache, source) is False  # storing vectors goes on
+    ann.forget()
+    tid = max(stored)
+    created = cache.one("SELECT created_at FROM threads WHERE id = ?", (tid,))[0]
+    assert len(ann.nearest(cache, stored[tid], source, 5, before=created)) == 5
+    assert ann._view(cache, source).times is None
