@@ -1,9 +1,19 @@
-"""A small community with answers, votes and payees, and a schedule, in a real SQLite file."""
+"""A small community with answers, votes and payees, and a schedule, in a real SQLite file, or
+(tests marked `@pytest.mark.backends`) copied from one into a PostgreSQL team database.
+
+On the team database the test's own connection logs in as `root` (an admin: the ledger's
+bookkeeping, `accrue`, is written through `peerdesk_ledger_append`, which only the payout roles
+and admins may call); each person of STAFF acts on a connection of their own database role
+(`Desk.for_cache(cache, actor=...)`, `as_person`).
+"""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -13,6 +23,15 @@ from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.rewards.schedule import parse_schedule
 from console.rewards.schedule_store import install_schedule
+from tests.backends import (
+    TeamServer,
+    backend,
+    pytest_generate_tests,
+    team_database,
+    team_server,
+)
+
+__all__ = ["backend", "pytest_generate_tests", "team_server"]  # the backends' hook, fixtures
 
 SCHEDULE = """\
 version = "t1"
@@ -123,8 +142,60 @@ def build(cache: Cache, answers: int = 12) -> dict[str, int]:
 
 
 @pytest.fixture
-def ids(cache: Cache) -> dict[str, int]:
-    return build(cache)
+def cache(
+    backend: str,
+    cache_path: Path,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Cache]:
+    """A new cache file; on PostgreSQL a team database of the test's own holding `build`'s
+    community and schedule (only `backends` tests get one), connected as root (an admin)."""
+    if backend == "sqlite":
+        opened = open_cache(cache_path, create=True)
+        yield opened
+        opened.close()
+        return
+    server: TeamServer = request.getfixturevalue("team_server")
+    template, _ = server.seeded_template("rewards", build, tmp_path_factory.mktemp("seed"))
+    with team_database(server, template, role="root") as team:
+        yield team
+
+
+@pytest.fixture
+def ids(cache: Cache, backend: str, request: pytest.FixtureRequest) -> dict[str, int]:
+    if backend == "sqlite":
+        return build(cache)
+    server: TeamServer = request.getfixturevalue("team_server")
+    return dict(server.seeded["rewards"][1])
+
+
+def as_person(cache: Cache, who: str) -> Cache:
+    """`cache` as `who` writes it: the same file on SQLite; on the team database a connection
+    of `who`'s own database role (closed with the test's database)."""
+    if cache.dialect.is_sqlite:
+        return cache
+    from console.storage.postgres import TeamCache
+
+    team = cast(TeamCache, cache)
+    other, _ = team.acting_as(who)
+    return other
+
+
+def superuser_sql(cache: Cache, request: pytest.FixtureRequest, *statements: str) -> None:
+    """Run `statements` as the database's superuser (the attacker who owns the server, or a
+    test arranging what peerdesk would refuse): on SQLite on the file itself."""
+    if cache.dialect.is_sqlite:
+        with cache.transaction() as conn:
+            for statement in statements:
+                conn.execute(statement)
+        return
+    from tests.backends import database_name
+
+    server: TeamServer = request.getfixturevalue("team_server")
+    with server.superuser(database_name(cache)) as conn:
+        conn.execute("SET search_path = peerdesk")
+        for statement in statements:
+            conn.execute(statement.encode())
 
 
 def desk_for(cache: Cache, who: str) -> Desk:
@@ -143,3 +214,48 @@ def db_file(tmp_path: Path) -> Iterator[Path]:
     build(cache)
     cache.close()
     yield path
+
+
+@dataclass
+class Store:
+    """Where the commands find the test's store, per person (`--db`): the cache file, or the
+    team database's URL logging in as that person's own role; and how to tamper with it (as
+    whoever owns the file, or as the server's superuser)."""
+
+    location: Callable[[str], str]
+    tamper: Callable[[str], None]
+
+
+@pytest.fixture
+def store(
+    backend: str,
+    db_file: Path,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Store]:
+    if backend == "sqlite":
+
+        def tamper_file(sql: str) -> None:
+            conn = sqlite3.connect(db_file)
+            conn.execute("DROP TRIGGER IF EXISTS ledger_no_update")
+            conn.execute("DROP TRIGGER IF EXISTS ledger_no_delete")
+            conn.execute(sql)
+            conn.commit()
+            conn.close()
+
+        yield Store(lambda _who: str(db_file), tamper_file)
+        return
+    server: TeamServer = request.getfixturevalue("team_server")
+    template, _ = server.seeded_template("rewards", build, tmp_path_factory.mktemp("seed"))
+    name = server.copy_of(template)
+
+    def tamper_server(sql: str) -> None:
+        with server.superuser(name) as conn:
+            conn.execute("SET search_path = peerdesk")
+            conn.execute("ALTER TABLE ledger DISABLE TRIGGER USER")
+            conn.execute(sql.encode())
+
+    try:
+        yield Store(lambda who: server.cluster.url(name, who), tamper_server)
+    finally:
+        server.drop(name)

@@ -18,6 +18,8 @@ from console.db import open_cache
 from console.rewards import ledger
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.backends
+
 CONFIG = (
     '[roles]\npriya = ["payout_preparer"]\ntom = ["payout_approver"]\nuna = ["payout_approver"]\n'
 )
