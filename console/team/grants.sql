@@ -27,7 +27,9 @@
 --                           negates exactly what it reverses, ...; see the function)
 --   payout tables           written by peerdesk_payout_preparer, peerdesk_payout_approver
 --                           and peerdesk_admin only (payout_*, reward_payees, reward_bans,
---                           reward_schedules)
+--                           reward_schedules); a moderator only files an appeal (INSERT into
+--                           payout_appeals and its payout_line_history line, in its own name,
+--                           undecided: row-level security)
 --   everything else         written by peerdesk_moderator and peerdesk_admin (threads,
 --                           posts, claims, outbox, decisions...)
 --   meta                    written by every writing role, except the chains' head records
@@ -695,3 +697,29 @@ CREATE POLICY outbox_admin ON peerdesk.outbox FOR ALL TO peerdesk_admin
 REVOKE DELETE ON peerdesk.outbox FROM peerdesk_moderator;
 REVOKE UPDATE, DELETE ON peerdesk.payout_approvals FROM peerdesk_payout_preparer,
   peerdesk_payout_approver;
+
+-- Appeals: a moderator files a member's appeal against a held payout line (the payout_appeal
+-- action) in their own name and undecided, with its one history line; nothing else of the
+-- payout tables. Deciding it (and every other payout write) stays with the payout roles.
+GRANT INSERT ON peerdesk.payout_appeals, peerdesk.payout_line_history TO peerdesk_moderator;
+ALTER TABLE peerdesk.payout_appeals ENABLE ROW LEVEL SECURITY;
+ALTER TABLE peerdesk.payout_line_history ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS appeals_read ON peerdesk.payout_appeals;
+DROP POLICY IF EXISTS appeals_payout ON peerdesk.payout_appeals;
+DROP POLICY IF EXISTS appeals_file ON peerdesk.payout_appeals;
+DROP POLICY IF EXISTS history_read ON peerdesk.payout_line_history;
+DROP POLICY IF EXISTS history_payout ON peerdesk.payout_line_history;
+DROP POLICY IF EXISTS history_appeal ON peerdesk.payout_line_history;
+CREATE POLICY appeals_read ON peerdesk.payout_appeals FOR SELECT USING (true);
+CREATE POLICY appeals_payout ON peerdesk.payout_appeals FOR ALL
+  TO peerdesk_payout_preparer, peerdesk_payout_approver, peerdesk_admin
+  USING (true) WITH CHECK (true);
+CREATE POLICY appeals_file ON peerdesk.payout_appeals FOR INSERT TO peerdesk_moderator
+  WITH CHECK (filed_by = session_user AND decision IS NULL AND decided_by IS NULL
+              AND decided_at IS NULL AND reason IS NULL);
+CREATE POLICY history_read ON peerdesk.payout_line_history FOR SELECT USING (true);
+CREATE POLICY history_payout ON peerdesk.payout_line_history FOR ALL
+  TO peerdesk_payout_preparer, peerdesk_payout_approver, peerdesk_admin
+  USING (true) WITH CHECK (true);
+CREATE POLICY history_appeal ON peerdesk.payout_line_history FOR INSERT TO peerdesk_moderator
+  WITH CHECK (actor = session_user AND action = 'appeal');

@@ -9,6 +9,7 @@ and admins may call); each person of STAFF acts on a connection of their own dat
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -218,44 +219,96 @@ def db_file(tmp_path: Path) -> Iterator[Path]:
 
 @dataclass
 class Store:
-    """Where the commands find the test's store, per person (`--db`): the cache file, or the
-    team database's URL logging in as that person's own role; and how to tamper with it (as
+    """Where the commands find one store of the test, per person (`--db`): the cache file, or
+    the team database's URL logging in as that person's own role; and how to tamper with it (as
     whoever owns the file, or as the server's superuser)."""
 
     location: Callable[[str], str]
     tamper: Callable[[str], None]
 
 
+def open_store(location: str) -> Cache:
+    """Open what `--db` names: a cache file, or a team database (as the URL's role)."""
+    if location.startswith("postgresql:"):
+        from console.storage.postgres import open_team
+
+        return open_team(location)
+    return open_cache(Path(location))
+
+
 @pytest.fixture
-def store(
+def stores(
     backend: str,
-    db_file: Path,
+    tmp_path: Path,
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Store]:
+) -> Iterator[Callable[[], Store]]:
+    """`stores()`: a new store holding `build`'s community each call (a cache file, or a team
+    database of its own)."""
+    made: list[str] = []
     if backend == "sqlite":
+        pristine = tmp_path_factory.mktemp("pristine") / "rewards.sqlite3"
+        cache = open_cache(pristine, create=True)
+        build(cache)
+        cache.close()
 
-        def tamper_file(sql: str) -> None:
-            conn = sqlite3.connect(db_file)
-            conn.execute("DROP TRIGGER IF EXISTS ledger_no_update")
-            conn.execute("DROP TRIGGER IF EXISTS ledger_no_delete")
-            conn.execute(sql)
-            conn.commit()
-            conn.close()
+        def new_file() -> Store:
+            path = tmp_path / f"rewards-{len(made) + 1}.sqlite3"
+            shutil.copy(pristine, path)
+            made.append(str(path))
 
-        yield Store(lambda _who: str(db_file), tamper_file)
+            def tamper(sql: str) -> None:
+                conn = sqlite3.connect(path)
+                conn.execute("DROP TRIGGER IF EXISTS ledger_no_update")
+                conn.execute("DROP TRIGGER IF EXISTS ledger_no_delete")
+                conn.execute(sql)
+                conn.commit()
+                conn.close()
+
+            return Store(lambda _who: str(path), tamper)
+
+        yield new_file
         return
     server: TeamServer = request.getfixturevalue("team_server")
     template, _ = server.seeded_template("rewards", build, tmp_path_factory.mktemp("seed"))
-    name = server.copy_of(template)
 
-    def tamper_server(sql: str) -> None:
-        with server.superuser(name) as conn:
-            conn.execute("SET search_path = peerdesk")
-            conn.execute("ALTER TABLE ledger DISABLE TRIGGER USER")
-            conn.execute(sql.encode())
+    def new_database() -> Store:
+        name = server.copy_of(template)
+        made.append(name)
+
+        def tamper(sql: str) -> None:
+            with server.superuser(name) as conn:
+                conn.execute("SET search_path = peerdesk")
+                conn.execute("ALTER TABLE ledger DISABLE TRIGGER USER")
+                conn.execute(sql.encode())
+
+        return Store(lambda who: server.cluster.url(name, who), tamper)
 
     try:
-        yield Store(lambda who: server.cluster.url(name, who), tamper_server)
+        yield new_database
     finally:
-        server.drop(name)
+        for name in made:
+            server.drop(name)
+
+
+@pytest.fixture
+def store(stores: Callable[[], Store]) -> Store:
+    return stores()
+
+
+def snapshot(cache: Cache) -> list[str]:
+    """Everything the store holds, to compare before and after: the cache file's dump; on the
+    team database every row of every peerdesk table (as text, sorted), read as the superuser
+    would see them through the test's admin connection."""
+    if cache.dialect.is_sqlite:
+        from tests.conftest import database_dump
+
+        return database_dump(cache.path)
+    rows: list[str] = []
+    tables = cache.query(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'peerdesk' ORDER BY tablename"
+    )
+    for (table,) in tables:
+        found = cache.query(f"SELECT t::text FROM {table} t ORDER BY 1")
+        rows += [f"{table}: {r[0]}" for r in found]
+    return rows

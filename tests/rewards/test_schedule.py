@@ -7,8 +7,6 @@ import pytest
 from console.rewards.schedule import ScheduleError, format_minor, parse_schedule, to_minor
 from tests.rewards.conftest import SCHEDULE
 
-pytestmark = pytest.mark.backends
-
 
 def test_a_good_schedule_reads_into_minor_units() -> None:
     s = parse_schedule(SCHEDULE)
