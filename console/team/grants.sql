@@ -417,8 +417,8 @@ END $$;
 --   * only the payout roles and admins append (accruals and reversals are the ledger_accrue
 --     and reward_ban actions; moderators have no EXECUTE on it and are refused here too);
 --   * an accrual adds (never takes) points and money and reverses nothing;
---   * a reversal takes back exactly one accrual of the same member, once (or, rule
---     member_banned, exactly the whole balance of a banned member);
+--   * a reversal takes back exactly one accrual of the same member, under its rule and
+--     event, so once (or, rule member_banned, exactly the whole balance of a banned member);
 --   * a payout entry is the exact negative of a payout line of a batch the caller prepared
 --     and that is still `prepared`, by a preparer or admin; a payout_return gives back exactly
 --     the payout entry of its line, once;
@@ -479,17 +479,16 @@ BEGIN
           balance.points, balance.amount USING ERRCODE = 'check_violation';
       END IF;
     ELSE
-      SELECT l.member_id, l.kind, l.points, l.amount_minor INTO target FROM ledger l
-        WHERE l.id = reverses;
+      -- the reversal carries its accrual's rule and event, so the unique (kind, rule,
+      -- event_key) index makes it the only one (checked above, without reading the ledger)
+      SELECT l.member_id, l.kind, l.rule, l.event_key, l.points, l.amount_minor INTO target
+        FROM ledger l WHERE l.id = reverses;
       IF target.kind IS DISTINCT FROM 'accrual'
-         OR (target.member_id, -target.points, -target.amount_minor)
-            IS DISTINCT FROM (member_id, points, amount_minor) THEN
-        RAISE EXCEPTION 'a reversal negates exactly the accrual it reverses (entry %)', reverses
-          USING ERRCODE = 'check_violation';
-      END IF;
-      IF EXISTS (SELECT 1 FROM ledger l WHERE l.reverses = peerdesk_ledger_append.reverses) THEN
-        RAISE EXCEPTION 'ledger entry % is reversed already', reverses
-          USING ERRCODE = 'check_violation';
+         OR (target.member_id, target.rule, target.event_key, -target.points,
+             -target.amount_minor)
+            IS DISTINCT FROM (member_id, rule, event_key, points, amount_minor) THEN
+        RAISE EXCEPTION 'a reversal negates exactly the accrual it reverses (entry %), once',
+          reverses USING ERRCODE = 'check_violation';
       END IF;
     END IF;
   ELSIF kind IN ('payout', 'payout_return') THEN
@@ -516,7 +515,7 @@ BEGIN
       END IF;
     ELSE
       SELECT l.id, l.member_id, l.points, l.amount_minor INTO target FROM ledger l
-        WHERE l.kind = 'payout' AND l.line_id = peerdesk_ledger_append.line_id;
+        WHERE l.kind = 'payout' AND l.rule = 'payout' AND l.event_key = 'line:' || line_id;
       IF target.id IS NULL OR reverses IS DISTINCT FROM target.id
          OR (target.member_id, -target.points, -target.amount_minor)
             IS DISTINCT FROM (member_id, points, amount_minor) THEN
