@@ -225,3 +225,28 @@ def test_a_vanished_table_does_not_reverse_everything(cache: Cache, ids: dict[st
         assert report.reversed == votes
     finally:
         accrue_module.MASS_REVERSAL_MIN = old
+
+
+def test_a_ban_reverses_the_whole_balance_in_one_entry(
+    cache: Cache, ids: dict[str, int], staff: dict[str, Desk]
+) -> None:
+    """On the team database the server checks the entry is exactly the banned member's
+    balance; the ban, its entry and its audit entry are one transaction."""
+    h1 = ids["member:h1"]
+    assert staff["priya"].rewards.accrue().accrued > 0
+    before = _sum(cache, h1)
+    assert before[1] > 0
+    with pytest.raises(PermissionRefused):
+        staff["priya"].rewards.ban(h1, "sock puppets")  # a preparer does not ban
+    entry = staff["tom"].rewards.ban(h1, "sock puppets")
+    assert entry is not None
+    row = cache.one("SELECT kind, rule, points, amount_minor FROM ledger WHERE id = ?", (entry,))
+    assert tuple(row) == ("reversal", "member_banned", -before[0], -before[1])
+    assert _sum(cache, h1) == (0, 0)
+    from console.errors import InvalidDecision
+
+    with pytest.raises(InvalidDecision, match="already banned"):
+        staff["una"].rewards.ban(h1, "again")
+    audit = cache.query("SELECT actor, action FROM audit WHERE action = 'reward_ban'")
+    assert [tuple(r) for r in audit] == [("tom", "reward_ban")]
+    assert ledger.verify(cache).ok
