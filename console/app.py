@@ -190,6 +190,7 @@ class PeerdeskApp(App[None]):
             self.refresh_outbox()
             self.set_timer(WARM_UP_AFTER, self._warm_up)
             self.catch_up_search()
+            self.catch_up_duplicates()
 
     _warmed = False
 
@@ -247,6 +248,39 @@ class PeerdeskApp(App[None]):
         if not worker.is_cancelled:
             self.notify(done.describe())
             self.call_from_thread(self._periodic_refresh)  # a search on screen finds them now
+
+    # ---- what an import left for the duplicate candidates (console.dupes.refresh) ----
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dupes-backlog")
+    def catch_up_duplicates(self) -> None:
+        """Embed and compute the candidates an import queued (when its background process was
+        killed, or never ran), saying so on the status line until they are up to date."""
+        from textual.worker import get_current_worker
+
+        waiting = self.call_desk(lambda desk: desk.duplicate_backlog())
+        if waiting.empty:
+            return
+        self.notify(waiting.describe(), severity="warning")
+        worker = get_current_worker()
+        said = [time.monotonic()]
+
+        def progress(done: int, total: int) -> None:
+            if time.monotonic() - said[0] >= SEARCH_PROGRESS_EVERY and done < total:
+                said[0] = time.monotonic()
+                left = self.call_desk(lambda desk: desk.duplicate_backlog())
+                self.notify(left.describe(), severity="warning")
+
+        try:
+            done = self.desk.catch_up_duplicate_backlog(
+                progress, should_stop=lambda: worker.is_cancelled
+            )
+        except PeerdeskError as error:  # e.g. a busy or read-only cache: the rows stay queued
+            left = self.call_desk(lambda desk: desk.duplicate_backlog())
+            self.notify(f"{left.describe()} ({error})", severity="warning")
+            return
+        if done.skipped or done.stopped or worker.is_cancelled:
+            return  # another process is on it (its rows say how far it is), or we are closing
+        self.notify(f"duplicate candidates up to date ({done.refreshed} threads computed)")
+        self.call_from_thread(self._periodic_refresh)
 
     # ---- a team database tells the console about claims and decisions at once ----
     _team_events: Subscription | None = None

@@ -696,6 +696,16 @@ MIGRATIONS: list[list[str]] = [
         f"""{SQLITE_ONLY} DROP TABLE post_fts""",
         f"""{SQLITE_ONLY} ALTER TABLE post_fts_prefixed RENAME TO post_fts""",
     ],
+    # 22 (ingest): the duplicate refresh an import leaves waiting (console/dupes/refresh.py):
+    # threads to embed, and (`candidates` = 1) threads whose candidates are to be computed; a
+    # resumable catch-up after the import, at a sync or at the console's start works it off,
+    # each step removing its rows in the transaction after its work is stored
+    [
+        """CREATE TABLE dupes_backlog (
+            thread_id INTEGER PRIMARY KEY REFERENCES threads(id) ON DELETE CASCADE,
+            candidates INTEGER NOT NULL
+        )""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

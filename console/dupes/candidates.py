@@ -62,6 +62,14 @@ MIN_SCORE = 0.05  # pairs less likely than this are not stored at all
 CLOSED_STATUSES = ("solved", "closed")
 TITLE_WEIGHT = 2.0  # BM25 weight of the title column against the body
 
+# A pending pair may be proposed (SQL; n: the new thread, t: the original): never a solved or
+# closed thread as the new duplicate of an original that is not solved. The pool already keeps
+# such originals out when candidates are computed; this also holds for a thread solved or closed
+# after that (an import that does not recompute it, a moderator's close).
+MAY_PROPOSE = (
+    "NOT (n.status IN ('solved', 'closed') AND t.status != 'solved' AND t.accepted_post_id IS NULL)"
+)
+
 FTS_TABLE = "thread_fts"  # what recall searches (an FTS5 table; on PostgreSQL its tsvector)
 FUZZY_RECALL = 4  # threads with a most alike title added first where the engine has trigrams
 
@@ -654,7 +662,9 @@ def candidates(
     rows = cache.query(
         "SELECT d.thread_id, d.original_id, t.title, t.status, d.score, d.explanation, "
         "d.decision, d.method FROM duplicate_links d JOIN threads t ON t.id = d.original_id "
-        f"WHERE d.thread_id = ? {where} ORDER BY d.score DESC, d.original_id",
+        "JOIN threads n ON n.id = d.thread_id "
+        f"WHERE d.thread_id = ? {where} AND (d.decision != 'pending' OR {MAY_PROPOSE}) "
+        "ORDER BY d.score DESC, d.original_id",
         (thread_id,),
     )
     return [Candidate(r[0], r[1], r[2], r[3], float(r[4]), r[5], r[6], r[7]) for r in rows]
