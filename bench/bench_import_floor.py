@@ -17,7 +17,11 @@ binding. What is left is what SQLite costs on this machine:
 - `posts_and_external_fts`: the FTS5 table reading its text from a view of `posts` instead of
   keeping its own copy;
 - `posts_and_fts_checkpoint_at_end`: `posts_and_fts` with WAL checkpoints left to the end (one
-  passive checkpoint, timed) instead of after each commit.
+  passive checkpoint, timed) instead of after each commit;
+- `posts_insert`: a plain INSERT (rows known new: no conflict clause);
+- `posts_insert_indexes_after`: the plain INSERT with `posts_thread` and `posts_author` dropped
+  first and built again after the last chunk (timed, in `commit_s`), as a first import into an
+  empty table could.
 
 Each variant reports posts/s (wall and CPU: on the shared machine the wall time is mostly other
 people's work) and its seconds split into insert, FTS and commit. The import's own
@@ -65,7 +69,10 @@ VARIANTS = (
     "posts_and_fts_without_raw",
     "posts_and_external_fts",
     "posts_and_fts_checkpoint_at_end",
+    "posts_insert",
+    "posts_insert_indexes_after",
 )
+PLAIN_SQL = POSTS_SQL[: POSTS_SQL.index("ON CONFLICT")]
 
 
 def read_rows(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[Any]]:
@@ -150,9 +157,13 @@ def run_variant(
             "CREATE VIRTUAL TABLE post_fts USING fts5 (body, content = 'floor_post_text', "
             "content_rowid = 'id', tokenize = 'unicode61')"
         )
+    if variant == "posts_insert_indexes_after":
+        conn.execute("DROP INDEX posts_thread")
+        conn.execute("DROP INDEX posts_author")
     conn.execute("COMMIT")
     if variant == "posts_and_fts_checkpoint_at_end":
         conn.execute("PRAGMA wal_autocheckpoint = 0")
+    sql = PLAIN_SQL if variant.startswith("posts_insert") else POSTS_SQL
     fts = variant.startswith("posts_and")
     insert = index = commit = 0.0
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -161,7 +172,7 @@ def run_variant(
         conn.execute("BEGIN IMMEDIATE")
         if variant == "posts_upsert_in_savepoint":
             conn.execute("SAVEPOINT floor")
-        conn.executemany(POSTS_SQL, rows[start : start + CHUNK])
+        conn.executemany(sql, rows[start : start + CHUNK])
         if variant == "posts_upsert_in_savepoint":
             conn.execute("RELEASE floor")
         b = time.perf_counter()
@@ -178,6 +189,13 @@ def run_variant(
     if variant == "posts_and_fts_checkpoint_at_end":
         a = time.perf_counter()
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        commit += time.perf_counter() - a
+    if variant == "posts_insert_indexes_after":
+        a = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("CREATE INDEX posts_thread ON posts (thread_id, position)")
+        conn.execute("CREATE INDEX posts_author ON posts (author_id)")
+        conn.execute("COMMIT")
         commit += time.perf_counter() - a
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu_started

@@ -25,6 +25,7 @@ import cProfile
 import json
 import os
 import pstats
+import resource
 import shutil
 import sys
 import tempfile
@@ -220,6 +221,11 @@ def profile_shares(profile: cProfile.Profile) -> dict[str, float]:
     return shares
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def bench_jsonl(
     posts: int,
     tmp: Path,
@@ -241,6 +247,7 @@ def bench_jsonl(
     before = cache.one("SELECT count(*) FROM posts")[0]
     threads_before = cache.one("SELECT count(*) FROM threads")[0]
     profiler = cProfile.Profile() if profile else None
+    children_before = _children_cpu()
     started, cpu_started = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
@@ -249,6 +256,7 @@ def bench_jsonl(
         profiler.disable()
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
+    reader_cpu = _children_cpu() - children_before  # the process reading the file, if any
     stored = cache.one("SELECT count(*) FROM posts")[0] - before
     waiting = search_index.backlog(cache)
     index_started, index_cpu_started = time.perf_counter(), time.process_time()
@@ -268,6 +276,9 @@ def bench_jsonl(
         "posts_per_s": round(report.posts / seconds),
         "cpu_seconds": round(cpu, 2),
         "posts_per_cpu_s": round(report.posts / cpu),
+        "reader_process_cpu_seconds": round(reader_cpu, 2),
+        "posts_per_cpu_s_of_the_busier_process": round(report.posts / max(cpu, reader_cpu)),
+        "load_average": os.getloadavg(),
         "target_posts_per_s": 200_000,
         "search_backlog_after_import": {"posts": waiting.posts, "threads": waiting.threads},
         "search_index_seconds": round(index_seconds, 2),

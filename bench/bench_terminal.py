@@ -288,8 +288,16 @@ def top_rows(lines: list[str]) -> tuple[str, ...]:
     """The first rows of a table, left part: what must match the warm-up's settled screen
     (notifications are drawn at the bottom right and never reach these). A thread's escalation
     mark "! " is left out: visiting `E` runs the rules, which may escalate a thread between
-    rounds."""
-    return tuple(_ESCALATION_MARK.sub(" ", r, count=1)[:58] for r in queue_rows(lines)[:8])
+    rounds. So is the Age column (the first AGE_CELLS characters): a thread's age ticks over
+    while the benchmark runs ("95d" became "96d" between two rounds of one 1M run, and the
+    round waited in vain for the rows it had learned)."""
+    return tuple(
+        " " * AGE_CELLS + _ESCALATION_MARK.sub(" ", r, count=1)[AGE_CELLS:58]
+        for r in queue_rows(lines)[:8]
+    )
+
+
+AGE_CELLS = 5  # the selection mark and the Age column (4 cells, right-aligned)
 
 
 _ESCALATION_MARK = re.compile(r" ! ")
@@ -714,8 +722,11 @@ def switch_floor(env: dict[str, str], presses: int) -> list[float]:
 
 
 def floors(db: Path | str, presses: int = 30) -> dict[str, Any]:
-    """What no key can beat here: Textual's own start and key-to-frame, a bare page read."""
-    env = env_for(db)
+    """What no key can beat here: Textual's own start and key-to-frame, a bare page read. The
+    floor apps draw on the console's frame clock (console.cli.core.FRAMES_PER_SECOND)."""
+    from console.cli.core import FRAMES_PER_SECOND
+
+    env = {**env_for(db), "TEXTUAL_FPS": FRAMES_PER_SECOND}
     starts, keys = [], []
     for _ in range(3):
         term = Terminal([sys.executable, "-c", FLOOR_APP], env)

@@ -5,6 +5,7 @@ Adding a panel is one line in PANELS (it becomes a mode, a key and a palette com
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -31,6 +32,7 @@ from console.commands import KeyActions, QueueFilters
 from console.desk import Desk
 from console.errors import PeerdeskError
 from console.messages import OutboxStatus, RefreshRequested, Said
+from console.outbox_line import outbox_text
 from console.screens import too_small
 from console.screens.keys import bindings, user_keymap
 from console.team.location import is_team_url
@@ -91,31 +93,6 @@ def terminal_driver() -> type[Driver] | None:
 
     shorten_escape_delay()
     return PromptEscapeDriver
-
-
-def _actions(count: int) -> str:
-    return f"{count} action{'s' if count != 1 else ''} waiting"
-
-
-def outbox_text(desk: Desk) -> tuple[str, bool]:
-    """The header's outbox state ("offline, 3 actions waiting") and whether it needs attention.
-
-    Uses the sync layer's summary (offline, conflicts, errors) when sync is installed.
-    """
-    try:
-        from sync.status import summary
-    except ImportError:
-        waiting = desk.waiting_actions()
-        return (_actions(waiting) if waiting else "nothing waiting"), waiting > 0
-    state = summary(desk.cache)
-    text = _actions(state.waiting) if state.waiting else "nothing waiting"
-    if state.offline:
-        text = f"offline, {text}"
-    if state.conflicts:
-        text += f", {state.conflicts} conflicts"
-    if state.errors:
-        text += f", {state.errors} sync errors"
-    return text, bool(state.offline or state.conflicts or state.errors)
 
 
 class PeerdeskApp(App[None]):
@@ -213,6 +190,7 @@ class PeerdeskApp(App[None]):
             self.refresh_outbox()
             self.set_timer(WARM_UP_AFTER, self._warm_up)
             self.catch_up_search()
+            self.catch_up_duplicates()
 
     _warmed = False
 
@@ -222,6 +200,13 @@ class PeerdeskApp(App[None]):
 
     def _warm_up(self) -> None:
         self.run_worker(import_later, thread=True, group="warm-up", exit_on_error=False)
+
+    def _warmed_up(self) -> None:
+        """Everything the console needs is imported and its first screen is up: what exists now
+        lives as long as the console, so Python's collector stops walking it (`gc.freeze`).
+        Its full collections walked every module, widget and cached row: 70-300 ms pauses of
+        the UI thread at a million threads, a key now and then waiting for one."""
+        gc.freeze()
 
     def _periodic_refresh(self) -> None:
         self.screen.post_message(RefreshRequested())
@@ -263,6 +248,39 @@ class PeerdeskApp(App[None]):
         if not worker.is_cancelled:
             self.notify(done.describe())
             self.call_from_thread(self._periodic_refresh)  # a search on screen finds them now
+
+    # ---- what an import left for the duplicate candidates (console.dupes.refresh) ----
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dupes-backlog")
+    def catch_up_duplicates(self) -> None:
+        """Embed and compute the candidates an import queued (when its background process was
+        killed, or never ran), saying so on the status line until they are up to date."""
+        from textual.worker import get_current_worker
+
+        waiting = self.call_desk(lambda desk: desk.duplicate_backlog())
+        if waiting.empty:
+            return
+        self.notify(waiting.describe(), severity="warning")
+        worker = get_current_worker()
+        said = [time.monotonic()]
+
+        def progress(done: int, total: int) -> None:
+            if time.monotonic() - said[0] >= SEARCH_PROGRESS_EVERY and done < total:
+                said[0] = time.monotonic()
+                left = self.call_desk(lambda desk: desk.duplicate_backlog())
+                self.notify(left.describe(), severity="warning")
+
+        try:
+            done = self.desk.catch_up_duplicate_backlog(
+                progress, should_stop=lambda: worker.is_cancelled
+            )
+        except PeerdeskError as error:  # e.g. a busy or read-only cache: the rows stay queued
+            left = self.call_desk(lambda desk: desk.duplicate_backlog())
+            self.notify(f"{left.describe()} ({error})", severity="warning")
+            return
+        if done.skipped or done.stopped or worker.is_cancelled:
+            return  # another process is on it (its rows say how far it is), or we are closing
+        self.notify(f"duplicate candidates up to date ({done.refreshed} threads computed)")
+        self.call_from_thread(self._periodic_refresh)
 
     # ---- a team database tells the console about claims and decisions at once ----
     _team_events: Subscription | None = None
@@ -342,6 +360,8 @@ class PeerdeskApp(App[None]):
         """The app's own workers; screens forward theirs to `worker_failed` (it does not bubble)."""
         if event.state == WorkerState.ERROR:
             self.worker_failed(event.worker)
+        elif event.state == WorkerState.SUCCESS and event.worker.group == "warm-up":
+            self._warmed_up()
 
     def worker_failed(self, worker: Worker[object]) -> str:
         """Tell the moderator what failed, in words; never a traceback. Returns the text."""

@@ -77,6 +77,9 @@ if TYPE_CHECKING:  # sync is imported when first used: it brings httpx, slow to 
     from console import search_index
     from console.dupes.candidates import Candidate
     from console.dupes.panel import PairRow, PairView
+    from console.dupes.refresh import Backlog as DupesBacklog
+    from console.dupes.refresh import CaughtUp as DupesCaughtUp
+    from console.dupes.refresh import Queued
     from console.escalate.service import Escalations
     from console.rewards.service import Rewards
     from console.verify.service import Verification
@@ -585,12 +588,11 @@ class Desk:
         candidates_for: int = 2000,
         progress: Callable[[ImportReport], None] | None = None,
         index_progress: Callable[[search_index.CatchUp, search_index.Backlog], None] | None = None,
-    ) -> tuple[ImportReport, tuple[int, int, int]]:
-        """Load a JSONL file (admin; audited with counts), then duplicate candidates.
-
-        Returns the import report and (pairs stored, threads refreshed, open threads left).
-        """
-        from console.dupes.refresh import refresh_newest
+    ) -> tuple[ImportReport, Queued]:
+        """Load a JSONL file (admin; audited with counts) and queue the duplicate refresh of the
+        source's newest `candidates_for` open threads; nothing is embedded or computed here
+        (`catch_up_duplicate_backlog` does it afterwards: console/dupes/refresh.py)."""
+        from console.dupes.refresh import Queued, queue_newest
         from sync import jsonl
 
         with self.door.operation("import", detail={"file": str(path)}) as record:
@@ -609,9 +611,38 @@ class Desk:
                 skipped=report.skipped,
             )
             row = self.cache.one("SELECT id FROM sources WHERE name = ?", (report.source,))
-            found = refresh_newest(self.cache, int(row[0]), candidates_for) if row else (0, 0, 0)
-            record["candidate_pairs"] = found[0]
-        return report, found
+            queued = (
+                queue_newest(self.cache, int(row[0]), candidates_for) if row else Queued(0, 0, 0)
+            )
+            record["candidates_queued"] = queued.candidates
+        return report, queued
+
+    # ---- the duplicate refresh an import left waiting (console.dupes.refresh) ----
+    def duplicate_backlog(self) -> DupesBacklog:
+        """Threads whose duplicate candidates (or vectors) an import left to the catch-up."""
+        from console.dupes import refresh
+
+        return refresh.backlog(self.cache)
+
+    def catch_up_duplicate_backlog(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        embed_progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> DupesCaughtUp:
+        """Work the backlog off on a connection of its own (the console runs it in a worker);
+        resumable, one at a time per cache. Finishing the import's audited work, it decides
+        nothing, so it is not audited itself."""
+        from console.dupes import refresh
+
+        own = self.cache.reopen()
+        try:
+            return refresh.catch_up(
+                own, progress=progress, embed_progress=embed_progress, should_stop=should_stop
+            )
+        finally:
+            own.close()
 
     def source_names(self) -> list[str]:
         from sync import runner

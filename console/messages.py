@@ -97,11 +97,18 @@ class DecisionMade(Message):
 
 
 class DecisionSaved(Message):
-    def __init__(self, decision: Decision, text: str, batch_id: int | None = None) -> None:
+    def __init__(
+        self,
+        decision: Decision,
+        text: str,
+        batch_id: int | None = None,
+        outbox: tuple[str, bool] | None = None,
+    ) -> None:
         super().__init__()
         self.decision = decision
         self.text = text
         self.batch_id = batch_id  # the batch the decision made, if it made one
+        self.outbox = outbox  # the header's outbox state read right after it (outbox_line)
 
 
 class UndoPreviewed(Message):

@@ -201,9 +201,18 @@ def _batch(conn: Connection, index: str, size: int) -> int:
             "FROM threads t WHERE t.id > ? AND t.id <= ? ORDER BY t.id",
             (low, high),
         )
-        # an analysis made while the thread had no full-text row was made without its question
-        conn.execute(
-            "DELETE FROM thread_analysis WHERE thread_id > ? AND thread_id <= ?", (low, high)
-        )
+        # an analysis made while the thread had no full-text row may have been made without
+        # its question: only those whose text (by its CRC, migration 20) differs are dropped
+        analysed = [
+            int(r[0])
+            for r in conn.execute(
+                "SELECT thread_id FROM thread_analysis WHERE thread_id > ? AND thread_id <= ?",
+                (low, high),
+            ).fetchall()
+        ]
+        if analysed:
+            from console.dupes.analysis import forget  # (the scorer: imported when needed)
+
+            forget(conn, analysed)
     set_mark(conn, index, high)
     return max(int(cursor.rowcount), 0) or 1

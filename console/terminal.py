@@ -8,6 +8,12 @@ and the wait is `ESCDELAY` if set, else ESCAPE_DELAY_MS: local terminals and SSH
 sequence in one write, so 10 ms is ample (tmux uses 10 ms). Terminals with the kitty keyboard
 protocol (kitty, WezTerm, foot, Ghostty, recent iTerm2) send escape unambiguously and never wait.
 
+A read that is exactly one ESC byte is the escape key at once, with no wait at all (unless the
+user set ESCDELAY): a terminal writes a key's whole sequence in one write, and a pty or an SSH
+channel delivers one write in one read, so an arrow key's `ESC [ A` never arrives as a lone ESC
+(the rule crossterm applies for helix and gitui). Escape then costs what `q` costs: the 10 ms
+wait was half of escape's time to its first frame at a million threads.
+
 Textual is pinned to an exact version (pyproject.toml), because this reads the parser's pending
 timeout (`_timeout_time`), which is not public API.
 """
@@ -23,9 +29,26 @@ from textual._parser import ParseError
 from textual._time import get_time
 from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
+from textual.message import Message
 
 ESCAPE_DELAY_MS = 10
 IDLE_WAIT = 0.1  # seconds between checks of the exit flag when no key arrives
+ESC = "\x1b"
+
+
+def escape_at_once() -> bool:
+    """Whether a lone ESC read is the escape key without waiting (not when ESCDELAY is set)."""
+    return "ESCDELAY" not in os.environ
+
+
+def keys_of_read(parser: XTermParser, text: str, *, lone_escape: bool) -> list[Message]:
+    """The events of one read of the terminal (`text`); with `lone_escape`, a read that is one
+    ESC is the escape key now (the parser's wait for the rest of a sequence ends at once)."""
+    events = list(parser.feed(text))
+    if lone_escape and text == ESC and parser._timeout_time is not None:  # private: see above
+        parser._timeout_time = get_time()
+    events += parser.tick()
+    return events
 
 
 def shorten_escape_delay() -> None:
@@ -42,6 +65,7 @@ class PromptEscapeDriver(LinuxDriver):
         selector.register(self.fileno, selectors.EVENT_READ)
         parser = XTermParser(self._debug)
         decode = getincrementaldecoder("utf-8")().decode
+        lone_escape = escape_at_once()
 
         def wait() -> float:
             due: float | None = parser._timeout_time  # private: see the module docstring
@@ -54,7 +78,7 @@ class PromptEscapeDriver(LinuxDriver):
                 text = decode(os.read(self.fileno, 4096), final=final)
                 if not text:
                     return False
-                for event in parser.feed(text):
+                for event in keys_of_read(parser, text, lone_escape=lone_escape):
                     self.process_message(event)
             for event in parser.tick():
                 self.process_message(event)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import msgspec
 import orjson
 
 from console import ingest, search_index
@@ -301,14 +302,9 @@ def _import(
         members: list[MemberRecord] = []
         threads: list[ThreadRecord] = []
         posts: list[PostRecord] = []
-        # hash of (kind, id) -> the line it first came on << 32 | a 32-bit hash of that line:
-        # ~100 bytes a record (an SQLite temp table cost several times more at a million)
-        first: dict[int, int] = {}
         bad: list[tuple[int, str, str | None, str]] = []
         pending_accepts: dict[str, str] = {}
         stored_through = [max(resume, 1)]  # the last line whose records are in the cache
-
-        held = [0]  # characters of post bodies waiting for the next flush
 
         def flush(line_no: int) -> None:
             with cache.transaction() as conn:
@@ -344,47 +340,20 @@ def _import(
             report.posts += len(posts)
             report.skipped += len(bad)
             report.problems.extend(f"{path.name} line {n}: {m}" for n, m, _, _ in bad[:20])
-            for waiting in (members, threads, posts):
-                waiting.clear()
-            bad.clear()
-            held[0] = 0
             if progress:
                 progress(report)
 
-        def flush_or_stop(line_no: int) -> None:
+        line_no = 1
+        for chunk in _chunks(handle, path, resume, chunk_posts):
+            line_no = chunk.last_line
+            report.lines += chunk.lines
+            report.mended += chunk.mended
+            report.notes.extend(chunk.notes[: max(0, 20 - len(report.notes))])
+            members, threads, posts, bad = chunk.members, chunk.threads, chunk.posts, chunk.bad
             try:
                 flush(line_no)
             except (sqlite3.Error, DiskFull) as error:
                 raise _stopped(error, cache, path, stored_through[0], line_no) from None
-
-        line_no = 1
-        for line_no, line in enumerate(handle, start=2):
-            if line_no <= resume:
-                continue
-            if not line.strip():
-                continue
-            report.lines += 1
-            try:
-                record = typed_record(line) or _checked_record(line, line_no, path, report)
-                if type(record) is PostRecord:
-                    _first_time(first, "post", record.remote_id, line, line_no)
-                    posts.append(record)
-                    held[0] += len(record.body_text) + len(record.body_raw)
-                elif type(record) is ThreadRecord:
-                    _first_time(first, "thread", record.remote_id, line, line_no)
-                    threads.append(record)
-                elif type(record) is MemberRecord:
-                    _first_time(first, "member", record.remote_id, line, line_no)
-                    members.append(record)
-            except BadLine as error:
-                bad.append((line_no, str(error), None, _excerpt(line)))
-            except ValueError as error:
-                bad.append((line_no, f"not JSON ({error})", None, _excerpt(line)))
-            except p.BadField as error:
-                bad.append((line_no, error.message, error.field, error.excerpt()))
-            if len(posts) >= chunk_posts or len(threads) >= chunk_posts or held[0] > HELD_LIMIT:
-                flush_or_stop(line_no)
-        flush_or_stop(line_no)
         try:
             _link_late_accepts(cache, source_id, pending_accepts)
             with cache.transaction():
@@ -409,8 +378,95 @@ def _import(
     return report
 
 
+@dataclass
+class _Chunk:
+    """The records of a run of lines, stored in one transaction (see `_parse`)."""
+
+    last_line: int
+    lines: int = 0
+    members: list[MemberRecord] = field(default_factory=list)
+    threads: list[ThreadRecord] = field(default_factory=list)
+    posts: list[PostRecord] = field(default_factory=list)
+    bad: list[tuple[int, str, str | None, str]] = field(default_factory=list)
+    mended: int = 0  # records kept with lone surrogates replaced
+    notes: list[str] = field(default_factory=list)
+
+
+def _chunks(handle: IO[bytes], path: Path, resume: int, chunk_posts: int) -> Iterator[_Chunk]:
+    """The file's records after line `resume`, a chunk at a time: read and checked in a second
+    process for a big file (sync/jsonl_pipe.py: the cache is written here meanwhile), here for
+    a small one."""
+    from sync import jsonl_pipe
+
+    if jsonl_pipe.worth_a_process(handle):
+
+        def in_the_child() -> Iterator[_Chunk]:
+            with path.open("rb") as again:
+                again.readline()  # the header, read by the parent
+                yield from _parse(again, path, resume, chunk_posts)
+
+        return jsonl_pipe.from_a_child(in_the_child, _pack, _unpack)
+    return _parse(handle, path, resume, chunk_posts)
+
+
+def _parse(handle: IO[bytes], path: Path, resume: int, chunk_posts: int) -> Iterator[_Chunk]:
+    """Read and check the lines after `resume`: a chunk each `chunk_posts` posts or threads (or
+    HELD_LIMIT characters of bodies), then the rest."""
+    # hash of (kind, id) -> the line it first came on << 32 | a 32-bit hash of that line:
+    # ~100 bytes a record (an SQLite temp table cost several times more at a million)
+    first: dict[int, int] = {}
+    chunk = _Chunk(1)
+    held = 0  # characters of post bodies in the chunk
+    line_no = 1
+    for line_no, line in enumerate(handle, start=2):
+        if line_no <= resume:
+            continue
+        if not line.strip():
+            continue
+        chunk.lines += 1
+        try:
+            record = typed_record(line) or _checked_record(line, line_no, path, chunk)
+            if type(record) is PostRecord:
+                _first_time(first, "post", record.remote_id, line, line_no)
+                chunk.posts.append(record)
+                held += len(record.body_text) + len(record.body_raw)
+            elif type(record) is ThreadRecord:
+                _first_time(first, "thread", record.remote_id, line, line_no)
+                chunk.threads.append(record)
+            elif type(record) is MemberRecord:
+                _first_time(first, "member", record.remote_id, line, line_no)
+                chunk.members.append(record)
+        except BadLine as error:
+            chunk.bad.append((line_no, str(error), None, _excerpt(line)))
+        except ValueError as error:
+            chunk.bad.append((line_no, f"not JSON ({error})", None, _excerpt(line)))
+        except p.BadField as error:
+            chunk.bad.append((line_no, error.message, error.field, error.excerpt()))
+        if max(len(chunk.posts), len(chunk.threads)) >= chunk_posts or held > HELD_LIMIT:
+            chunk.last_line = line_no
+            yield chunk
+            chunk, held = _Chunk(line_no), 0
+    chunk.last_line = line_no
+    yield chunk
+
+
+_PACK = msgspec.msgpack.Encoder().encode
+_UNPACK = msgspec.msgpack.Decoder(_Chunk).decode
+
+
+def _pack(chunk: _Chunk) -> bytes:
+    """A chunk as MessagePack: msgspec writes and reads the records' dataclasses in C (pickle
+    goes through Python code for a dataclass with slots: 4x the reading process's time, and
+    rebuilding the records here cost the importing process as much as reading them)."""
+    return _PACK(chunk)
+
+
+def _unpack(packed: bytes) -> _Chunk:
+    return _UNPACK(packed)
+
+
 def _checked_record(
-    line: bytes, line_no: int, path: Path, report: ImportReport
+    line: bytes, line_no: int, path: Path, report: _Chunk
 ) -> PostRecord | ThreadRecord | MemberRecord:
     """A line the typed fast path did not take, read field by field: raises BadLine/BadField
     naming what is wrong, or mends lone surrogates (noted in the report)."""

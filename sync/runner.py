@@ -395,4 +395,8 @@ def sync_source(
         if own:
             adapter.close()
     _finish(cache, row, report)
+    # then the duplicate refresh an import left waiting (resumable; console/dupes/refresh.py)
+    from console.dupes import refresh
+
+    refresh.catch_up(cache)
     return report

@@ -145,6 +145,23 @@ def let_claims_run_out(
         )
 
 
+def tamper(
+    cache: Cache, request: pytest.FixtureRequest, statement: str, params: tuple[object, ...] = ()
+) -> None:
+    """Change the store behind peerdesk's back, as someone with write access to it would: on
+    the cache anyone who can write the file (foreign keys off); on the team database only its
+    superuser can (the grants refuse every peerdesk role), with triggers and foreign keys off."""
+    if cache.dialect.is_sqlite:
+        cache.conn.execute("PRAGMA foreign_keys = OFF")
+        cache.conn.execute(statement, params)
+        return
+    server: TeamServer = request.getfixturevalue("team_server")
+    with server.superuser(database_name(cache)) as conn:
+        conn.execute("SET search_path = peerdesk")
+        conn.execute("SET session_replication_role = replica")
+        conn.execute(statement.replace("?", "%s"), params)  # type: ignore[arg-type]
+
+
 def race(script: str, argvs: list[list[str]]) -> list[str]:
     """Start one `python -c script ARGV...` per argv; each prints "ready" and waits for a line
     on stdin; all are told to go at once. Their outputs, in argv order."""

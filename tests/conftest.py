@@ -107,6 +107,9 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env_dir: Path) ->
     """
     monkeypatch.setenv("PEERDESK_NOW", FROZEN_NOW)
     monkeypatch.setenv("PEERDESK_USER", "alice")
+    # an import's duplicate refresh waits for `dupes --pending` instead of a detached process
+    # outliving the test (tests that want another mode pass `--dupes`)
+    monkeypatch.setenv("PEERDESK_IMPORT_DUPES", "later")
     config = env_dir / "config.toml"
     if not config.exists():
         config.write_text("# the test's own (empty) config\n", encoding="utf-8")

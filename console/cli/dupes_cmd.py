@@ -9,15 +9,16 @@ peerdesk dupes --rebuild       rebuild the index and embeddings, then the open t
 peerdesk dupes --evaluate      precision/recall of today's threshold on the moderators' decisions
 peerdesk dupes --catch-up [--background]   embed threads without a vector, then recompute the
                                candidates computed without embeddings
+peerdesk dupes --pending [--background]    compute the candidates an import queued
+                               (console/dupes/refresh.py; resumable)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from console.cli.core import open_desk
@@ -48,9 +49,15 @@ def register(subparsers: Any) -> None:
         "computed without embeddings",
     )
     parser.add_argument(
+        "--pending",
+        action="store_true",
+        help="compute the duplicate candidates (and embeddings) an import left waiting",
+    )
+    parser.add_argument(
         "--background",
         action="store_true",
-        help="with --catch-up: run it in a background process (log beside the cache) and return",
+        help="with --catch-up or --pending: run it in a background process (log beside the "
+        "cache) and return",
     )
     decide = parser.add_mutually_exclusive_group()
     for flag, text in (
@@ -92,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
         if args.catch_up:
             _catch_up(desk, args)
             return 0
+        if args.pending:
+            _pending(desk, args)
+            return 0
+        _say_backlog(desk, args)
         if args.rebuild:
             _rebuild(desk, args)
             if args.thread is None:
@@ -210,22 +221,9 @@ def _catch_up(desk: Desk, args: argparse.Namespace) -> None:
             if not args.json:
                 print(f"note: {reason}; using words only", file=sys.stderr)
             return
-        log = desk.cache.path.with_name(desk.cache.path.name + ".catch-up.log")
-        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        command = [sys.executable, "-m", "console", "--db", str(desk.cache.path)]
-        if args.config is not None:
-            command += ["--config", str(args.config)]
-        if args.as_user is not None:
-            command += ["--as", args.as_user]
-        subprocess.Popen(
-            [*command, "dupes", "--catch-up"],
-            stdin=subprocess.DEVNULL,
-            stdout=fd,
-            stderr=fd,
-            start_new_session=True,  # outlives the console that `make demo` opens next
-            preexec_fn=lambda: os.nice(10),
-        )
-        os.close(fd)
+        from console.cli import background
+
+        log = background.start(desk.cache.path, args, ["dupes", "--catch-up"])
         if not args.json:
             print(
                 "embedding the threads in the background (duplicate candidates use words until "
@@ -234,14 +232,9 @@ def _catch_up(desk: Desk, args: argparse.Namespace) -> None:
         return
     _note_lexical(args)
 
-    def stage(what: str) -> Any:
-        def report(done: int, total: int) -> None:
-            if not args.json:
-                print(f"\r{what}: {done}/{total} threads", end="", file=sys.stderr)
-
-        return report
-
-    summary = desk.catch_up_duplicates(stage("candidates"), embed_progress=stage("embeddings"))
+    summary = desk.catch_up_duplicates(
+        _stage(args, "candidates"), embed_progress=_stage(args, "embeddings")
+    )
     if args.json:
         print(json.dumps(summary))
     elif summary["skipped"]:
@@ -253,16 +246,56 @@ def _catch_up(desk: Desk, args: argparse.Namespace) -> None:
         )
 
 
-def _rebuild(desk: Desk, args: argparse.Namespace) -> None:
-    def stage(what: str) -> Any:
-        def report(done: int, total: int) -> None:
-            if not args.json:
-                print(f"\r{what}: {done}/{total} threads", end="", file=sys.stderr)
+def _stage(args: argparse.Namespace, what: str) -> Callable[[int, int], None]:
+    """A progress line on stderr for one stage of a long run (none with --json)."""
 
-        return report
+    def report(done: int, total: int) -> None:
+        if not args.json:
+            print(f"\r{what}: {done}/{total} threads", end="", file=sys.stderr)
 
+    return report
+
+
+def _say_backlog(desk: Desk, args: argparse.Namespace) -> None:
+    """Never a silent gap: one line on stderr while an import's candidates wait."""
+    waiting = desk.duplicate_backlog()
+    if not waiting.empty and not args.json:
+        print(f"note: {waiting.describe()} (`peerdesk dupes --pending`)", file=sys.stderr)
+
+
+def _pending(desk: Desk, args: argparse.Namespace) -> None:
+    if args.background and desk.cache.dialect.is_sqlite:
+        if desk.duplicate_backlog().empty:
+            return
+        from console.cli import background
+
+        log = background.start(desk.cache.path, args, ["dupes", "--pending"])
+        if not args.json:
+            print(f"computing the waiting duplicate candidates in the background; log: {log}")
+        return
     _note_lexical(args)
-    summary = desk.rebuild_duplicates(stage("candidates"), embed_progress=stage("embeddings"))
+
+    done = desk.catch_up_duplicate_backlog(
+        _stage(args, "candidates"), embed_progress=_stage(args, "embeddings")
+    )
+    if args.json:
+        print(json.dumps(done.__dict__))
+    elif done.skipped:
+        print(f"nothing done: {done.skipped}")
+    else:
+        if done.embedded or done.refreshed:
+            print(file=sys.stderr)
+        print(
+            f"embedded {done.embedded} threads; computed the candidates of {done.refreshed} "
+            f"({done.pairs} pairs)"
+        )
+
+
+def _rebuild(desk: Desk, args: argparse.Namespace) -> None:
+    _note_lexical(args)
+    summary = desk.rebuild_duplicates(
+        _stage(args, "candidates"), embed_progress=_stage(args, "embeddings")
+    )
     if (summary["open_threads"] or summary["embedded_threads"]) and not args.json:
         print(file=sys.stderr)
     if args.json:

@@ -11,11 +11,13 @@ import argparse
 import contextlib
 import getpass
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from console.cli.core import open_desk
+from console.desk import Desk
 from console.errors import PeerdeskError
 from console.files import create_private
 
@@ -178,6 +180,9 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- import / export
 
+IMPORT_DUPES_ENV = "PEERDESK_IMPORT_DUPES"
+IMPORT_DUPES_MODES = ("background", "wait", "later")
+
 
 def cmd_import(args: argparse.Namespace) -> int:
     from sync import jsonl
@@ -197,7 +202,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 sys.stderr.flush()
 
         try:
-            report, (pairs, done, left) = desk.import_jsonl(
+            report, queued = desk.import_jsonl(
                 args.file,
                 source_name=args.source,
                 candidates_for=args.candidates,
@@ -207,15 +212,20 @@ def cmd_import(args: argparse.Namespace) -> int:
         finally:
             if not args.quiet:
                 sys.stderr.write("\n")  # end the progress line, also before an error's line
+        print(
+            f"{report.source}: imported {report.members} members, {report.threads} threads, "
+            f"{report.posts} posts; {report.skipped} lines skipped"
+        )
+        if queued.candidates:
+            print(
+                f"duplicate candidates: queued for the {queued.candidates} newest open threads "
+                f"({queued.embed} threads to embed)"
+            )
+            _duplicates_after_import(desk, args)
+        if queued.left:
+            print(f"  {queued.left} older open threads have none: run `peerdesk dupes --rebuild`")
     finally:
         desk.close_cache()
-    print(
-        f"{report.source}: imported {report.members} members, {report.threads} threads, "
-        f"{report.posts} posts; {report.skipped} lines skipped"
-    )
-    print(f"duplicate candidates: {pairs} pairs for the {done} newest open threads")
-    if left:
-        print(f"  {left} older open threads have none yet: run `peerdesk dupes --rebuild`")
     if report.resumed_from:
         print(f"  resumed after line {report.resumed_from} (stored by an earlier, stopped run)")
     for problem in report.problems[:10]:
@@ -225,6 +235,26 @@ def cmd_import(args: argparse.Namespace) -> int:
         for note in report.notes[:10]:
             print(f"  {note}")
     return 4 if report.skipped else 0
+
+
+def _duplicates_after_import(desk: Desk, args: argparse.Namespace) -> None:
+    """The refresh the import queued runs after it (console/dupes/refresh.py): in a background
+    process beside a cache file (`--dupes background`, the default), here (`wait`), or at the
+    next `peerdesk dupes --pending`, sync or console start (`later`, and on a team database
+    when not waiting). Killed, it resumes from its rows."""
+    mode = args.dupes or os.environ.get(IMPORT_DUPES_ENV) or "background"
+    if mode == "wait":
+        done = desk.catch_up_duplicate_backlog()
+        print(f"  computed: {done.pairs} pairs for {done.refreshed} threads")
+    elif mode == "background" and desk.cache.dialect.is_sqlite:
+        from console.cli import background
+
+        log = background.start(desk.cache.path, args, ["dupes", "--pending"])
+        print(
+            f"  computing them in the background (log: {log}); `peerdesk dupes` says how many wait"
+        )
+    else:
+        print("  left for `peerdesk dupes --pending`, the next sync or the console's start")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -292,7 +322,13 @@ def register(subparsers: Any) -> None:
         type=int,
         default=2000,
         metavar="N",
-        help="find duplicate candidates for the N newest open threads (default 2000; 0: none)",
+        help="queue duplicate candidates for the N newest open threads (default 2000; 0: none)",
+    )
+    imp.add_argument(
+        "--dupes",
+        choices=IMPORT_DUPES_MODES,
+        help="when the queued candidates are computed: background (default), wait (before "
+        f"returning) or later (dupes --pending, a sync, the console); env {IMPORT_DUPES_ENV}",
     )
     imp.set_defaults(handler=cmd_import)
 

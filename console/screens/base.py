@@ -27,10 +27,12 @@ from console.messages import (
     DecisionMade,
     DecisionRefused,
     DecisionSaved,
+    OutboxStatus,
     RefreshRequested,
     UndoPreviewed,
     WorkFailed,
 )
+from console.outbox_line import outbox_text
 from console.safe_text import printable
 from console.screens.confirm import ConfirmScreen
 
@@ -140,6 +142,19 @@ class DeskScreen(Screen[None]):
             value = self.host.call_desk(fn)
         return value, (acting.batch_ids[-1] if acting.batch_ids else None)
 
+    def deciding(self, decision: Decision, fn: Callable[[Desk], object]) -> Message:
+        """Carry out `decision` with `fn(desk)` (what to tell the moderator) and read the
+        header's outbox state in the same hold of the connection: a DecisionSaved carrying both,
+        or DecisionRefused (worker threads only). A second read for the header would otherwise
+        queue for the connection ahead of the screen's reload after the decision."""
+        try:
+            (text, outbox), batch_id = self.call_desk_acting(
+                lambda desk: (fn(desk), outbox_text(desk))
+            )
+        except PeerdeskError as error:
+            return DecisionRefused(decision, str(error))
+        return DecisionSaved(decision, str(text), batch_id, outbox)
+
     @property
     def host(self) -> DeskHost:
         return cast(DeskHost, self.app)
@@ -213,12 +228,7 @@ class DeskScreen(Screen[None]):
     @work(thread=True, exit_on_error=False, group="decision")
     def save_decision(self, decision: Decision) -> None:
         # Not exclusive: a later decision must never cancel an earlier one.
-        try:
-            text, batch_id = self.call_desk_acting(lambda desk: perform(desk, decision))
-        except PeerdeskError as error:
-            self.post_message(DecisionRefused(decision, str(error)))
-            return
-        self.post_message(DecisionSaved(decision, text, batch_id))
+        self.post_message(self.deciding(decision, lambda desk: perform(desk, decision)))
 
     # ---- undo: see what it takes back; ask unless it is this screen's own unsent decision ----
     @work(thread=True, exit_on_error=False, group="decision")
@@ -255,8 +265,11 @@ class DeskScreen(Screen[None]):
         if is_undo or message.batch_id is not None:
             self._own_batch = None if is_undo else message.batch_id
         self.notify(message.text, title="Saved", markup=False)
+        if message.outbox is not None:  # read with the decision: drawn in the same frame
+            self.app.post_message(OutboxStatus(*message.outbox))
+        else:
+            self.host.refresh_outbox()
         self.after_decision(message.decision)
-        self.host.refresh_outbox()
 
     @on(DecisionRefused)
     def _on_decision_refused(self, message: DecisionRefused) -> None:

@@ -29,12 +29,9 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 
 from console.desk import Desk
-from console.errors import PeerdeskError
 from console.messages import (
     Decision,
     DecisionMade,
-    DecisionRefused,
-    DecisionSaved,
     RefreshRequested,
     WorkFailed,
 )
@@ -307,9 +304,4 @@ class ListDetailPanel(PanelScreen, Generic[ListData, DetailData]):
     @work(thread=True, exit_on_error=False, group="decision")
     def _save_panel_decision(self, decision: Decision, run: Callable[[Desk], Any]) -> None:
         # Not exclusive: a later decision must never cancel an earlier one.
-        try:
-            text, batch_id = self.call_desk_acting(run)
-        except PeerdeskError as error:
-            self.post_message(DecisionRefused(decision, str(error)))
-            return
-        self.post_message(DecisionSaved(decision, str(text), batch_id))
+        self.post_message(self.deciding(decision, run))

@@ -103,12 +103,13 @@ class Dialect:
     def searchable(self, column: str, limit: int) -> str:
         """The first `limit` characters of `column` as full-text search indexes them. SQLite
         keeps NULs in text and its substr() stops at one (console.sqltext); PostgreSQL text has
-        none (the team database stores U+FFFD instead)."""
+        none: the team database stores U+FFFD instead, read as a space here as the cache reads a
+        NUL (PostgreSQL's parser would keep it inside a word: "nul\ufffdafter" one token)."""
         if self.is_sqlite:
             from console import sqltext
 
             return sqltext.searchable_sql(column, limit)
-        return f"left({column}, {limit})"
+        return f"translate(left({column}, {limit}), chr(65533), ' ')"
 
     def prefix(self, column: str, limit: int) -> str:
         """The first `limit` characters of `column` (on the cache also past a NUL, where

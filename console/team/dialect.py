@@ -14,6 +14,9 @@ PostgreSQL statements that build the same table, column, index or rule:
 - `SELECT 'postgresql: NAME'` (nothing on SQLite) is a change of the team database only,
   rendered from BY_NAME (migration 19: the trigram index of titles, and the documents split into
   words as the cache splits them);
+- a statement starting with `/* sqlite only */` (console.migrations.SQLITE_ONLY) is a change of
+  the cache only and renders as nothing (migration 21: FTS5's prefix indexes, which PostgreSQL's
+  GIN index does without);
 - triggers cannot be translated by rule: each has its PostgreSQL rendering in TRIGGERS below,
   by name. A migration that adds a trigger (or anything else this module cannot render) fails
   `tests/team/test_schema.py` with a message saying to add its rendering here.
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from console.migrations import MIGRATIONS
+from console.migrations import MIGRATIONS, SQLITE_ONLY
 from console.storage.dialect import tsvector_of
 
 
@@ -222,6 +225,8 @@ def _types(statement: str) -> str:
 def render(statement: str) -> list[str]:
     """The PostgreSQL statements for one SQLite migration statement."""
     text = statement.strip()
+    if is_sqlite_only(text):
+        return []
     fts = FTS_PATTERN.match(text)
     if fts:
         return _fts(fts.group(1), fts.group(2))
@@ -244,6 +249,16 @@ def render(statement: str) -> list[str]:
     if re.match(r"PRAGMA\b", text, re.IGNORECASE):
         raise DialectError(f"a PRAGMA has no PostgreSQL rendering: {text[:60]}")
     return [_types(text)]
+
+
+def is_sqlite_only(statement: str) -> bool:
+    """A statement of the cache only (see SQLITE_ONLY): nothing to do on the team database."""
+    return statement.strip().startswith(SQLITE_ONLY)
+
+
+def sqlite_only(number: int) -> bool:
+    """Every statement of migration `number` is the cache's own (it renders to nothing here)."""
+    return all(is_sqlite_only(statement) for statement in MIGRATIONS[number - 1])
 
 
 def migration(number: int) -> list[str]:

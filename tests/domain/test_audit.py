@@ -10,76 +10,85 @@ import pytest
 
 from console.db import Cache
 from console.desk import Desk
+from tests.backends import location, tamper
+
+pytestmark = pytest.mark.backends  # tampering on the team database: as its superuser
 
 
-def make_history(desk: Desk, ids: dict[str, int]) -> None:
+def make_history(desk: Desk, ids: dict[str, int]) -> list[int]:
+    """A few decisions; the ids of the audit entries they wrote, in order."""
     desk.close([ids["t1"]])
     desk.add_note(ids["t2"], "first note")
     desk.close([ids["t5"]])
     desk.undo()
     desk.add_note(ids["t2"], "second note")
+    return [int(r[0]) for r in desk.cache.query("SELECT id FROM audit ORDER BY id")]
 
 
-@pytest.mark.backends
 def test_intact_chain_verifies(desk: Desk, ids: dict[str, int]) -> None:
     make_history(desk, ids)
     assert desk.verify_audit() == []
 
 
-def test_edited_row_is_named(desk: Desk, cache: Cache, ids: dict[str, int]) -> None:
-    make_history(desk, ids)
-    cache.conn.execute("UPDATE audit SET actor = 'mallory' WHERE id = 2")
+def test_edited_row_is_named(
+    desk: Desk, cache: Cache, ids: dict[str, int], request: pytest.FixtureRequest
+) -> None:
+    second = make_history(desk, ids)[1]
+    tamper(cache, request, "UPDATE audit SET actor = 'mallory' WHERE id = ?", (second,))
     problems = desk.verify_audit()
-    assert [(p.audit_id, "edited" in p.problem) for p in problems] == [(2, True)]
+    assert [(p.audit_id, "edited" in p.problem) for p in problems] == [(second, True)]
 
 
 def test_rewritten_row_with_recomputed_hash_is_caught_by_the_next(
-    desk: Desk, cache: Cache, ids: dict[str, int]
+    desk: Desk, cache: Cache, ids: dict[str, int], request: pytest.FixtureRequest
 ) -> None:
     from console.audit import _digest
 
-    make_history(desk, ids)
-    row = dict(cache.one("SELECT * FROM audit WHERE id = 2"))
+    second = make_history(desk, ids)[1]
+    row = dict(cache.one("SELECT * FROM audit WHERE id = ?", (second,)))
     row["actor"] = "mallory"
     forged = _digest(row["prev_hash"], row)
-    cache.conn.execute("UPDATE audit SET actor = 'mallory', hash = ? WHERE id = 2", (forged,))
+    statement = "UPDATE audit SET actor = 'mallory', hash = ? WHERE id = ?"
+    tamper(cache, request, statement, (forged, second))
     problems = desk.verify_audit()
-    assert problems and problems[0].audit_id == 2
+    assert problems and problems[0].audit_id == second
 
 
-def test_deleted_rows_are_named(desk: Desk, cache: Cache, ids: dict[str, int]) -> None:
-    make_history(desk, ids)
-    cache.conn.execute("PRAGMA foreign_keys = OFF")  # as someone editing the file would
-    cache.conn.execute("DELETE FROM audit WHERE id = 3")
+def test_deleted_rows_are_named(
+    desk: Desk, cache: Cache, ids: dict[str, int], request: pytest.FixtureRequest
+) -> None:
+    third = make_history(desk, ids)[2]
+    tamper(cache, request, "DELETE FROM audit WHERE id = ?", (third,))
     problems = desk.verify_audit()
-    assert problems[0].audit_id == 3 and "deleted" in problems[0].problem
+    assert problems[0].audit_id == third and "deleted" in problems[0].problem
 
 
-def test_rows_cut_off_the_end_are_detected(desk: Desk, cache: Cache, ids: dict[str, int]) -> None:
-    make_history(desk, ids)
-    last = cache.one("SELECT max(id) FROM audit")[0]
-    cache.conn.execute("PRAGMA foreign_keys = OFF")
-    cache.conn.execute("DELETE FROM audit WHERE id = ?", (last,))
+def test_rows_cut_off_the_end_are_detected(
+    desk: Desk, cache: Cache, ids: dict[str, int], request: pytest.FixtureRequest
+) -> None:
+    last = make_history(desk, ids)[-1]
+    tamper(cache, request, "DELETE FROM audit WHERE id = ?", (last,))
     problems = desk.verify_audit()
     assert problems and problems[0].audit_id == last and "end" in problems[0].problem
 
 
 def test_cli_verify_exits_nonzero_on_tampering(
-    desk: Desk, cache: Cache, ids: dict[str, int], cache_path: Path
+    desk: Desk, cache: Cache, ids: dict[str, int], cache_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    make_history(desk, ids)
+    first = make_history(desk, ids)[0]
+    db = location(cache, cache_path)
     ok = subprocess.run(
-        [sys.executable, "-m", "console", "--db", str(cache_path), "audit", "verify"],
+        [sys.executable, "-m", "console", "--db", db, "audit", "verify"],
         capture_output=True,
         text=True,
         check=False,
     )
     assert ok.returncode == 0 and "intact" in ok.stdout
-    cache.conn.execute("UPDATE audit SET detail = '{}' WHERE id = 1")
+    tamper(cache, request, "UPDATE audit SET detail = '{}' WHERE id = ?", (first,))
     bad = subprocess.run(
-        [sys.executable, "-m", "console", "--db", str(cache_path), "audit", "verify"],
+        [sys.executable, "-m", "console", "--db", db, "audit", "verify"],
         capture_output=True,
         text=True,
         check=False,
     )
-    assert bad.returncode == 1 and "audit entry 1: row edited" in bad.stdout
+    assert bad.returncode == 1 and f"audit entry {first}: row edited" in bad.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# SQLite only: the cache FILE itself (WAL, corruption, a foreign or read-only file, locks).
 import hashlib
 import os
 import sqlite3

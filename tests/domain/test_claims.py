@@ -84,6 +84,7 @@ def test_two_processes_claiming_at_once_exactly_one_wins(
     assert f"claimed by {winner}" in next(o for o in outputs if o.startswith("lost"))
 
 
+@pytest.mark.backends
 def test_claim_on_missing_thread(cache: Cache, ids: dict[str, int]) -> None:
     with pytest.raises(Exception, match="no thread 9999"):
         Desk.for_cache(cache, actor="alice").claim(9999)

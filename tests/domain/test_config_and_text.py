@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# No store at all: config files and text, the same on either backend.
 from pathlib import Path
 
 import pytest

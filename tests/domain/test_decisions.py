@@ -145,6 +145,7 @@ def test_role_refusal_writes_nothing(cache: Cache, ids: dict[str, int]) -> None:
 
 
 def test_demo_cache_gives_every_role_and_says_so(cache: Cache, ids: dict[str, int]) -> None:
+    # SQLite only: a demo cache file; on a team database every role is the server's grant
     with cache.transaction():
         cache.set_meta("demo", "1")
     desk = Desk.for_cache(cache, actor="someone")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# SQLite only: the cache file on a full disk (a team database's disk is the server's).
 import sqlite3
 import subprocess
 import sys

@@ -3,6 +3,7 @@ that reads "paypal verify" on screen must not be "pay\\u200bpal ver\\u200dify" i
 
 from __future__ import annotations
 
+# No store at all: text shown safely, the same on either backend.
 import pytest
 
 from console.safe_text import printable

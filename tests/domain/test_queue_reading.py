@@ -75,22 +75,6 @@ def test_mine_and_likely_duplicates_filters(desk: Desk, cache: Cache, ids: dict[
     assert desk.queue_count(strong) == 1
 
 
-def test_the_reader_counts_and_pages_on_its_own_connection(desk: Desk, cache: Cache) -> None:
-    add_threads(cache, 30, "topup")
-    reader = QueueReader(cache.path)
-    try:
-        flt = QueueFilter(text="topup", everything=True)
-        assert reader.count(flt) == desk.queue_count(flt) == 30
-        page = reader.page(flt, offset=0, limit=10)
-        assert page is not None
-        assert [i.thread_id for i in page] == [i.thread_id for i in desk.queue(flt, limit=10)]
-        # the Desk's connection is free while the reader works: a write goes through at once
-        with desk.cache.transaction() as conn:
-            conn.execute("UPDATE threads SET flag_count = flag_count WHERE id = 1")
-    finally:
-        reader.close()
-
-
 @pytest.mark.backends
 def test_keyset_pages_equal_offset_pages_both_ways(desk: Desk, cache: Cache) -> None:
     add_threads(cache, 250, "porting")  # many share an urgency: ties are ordered by id
@@ -167,13 +151,14 @@ def test_a_read_nobody_needs_any_more_is_interrupted(cache: Cache) -> None:
         reading.close()
 
 
+@pytest.mark.backends
 def test_a_search_is_counted_among_its_newest_matches_then_to_the_end(
     desk: Desk, cache: Cache
 ) -> None:
     """count_at_most: a common word is counted among its newest matches (a lower bound, said to
     be one); a rarer one exactly; the Queue's other terms still apply."""
     ids = add_threads(cache, 30, "eSIM")
-    reader = QueueReader(cache.path)
+    reader = QueueReader(cache)
     try:
         flt = QueueFilter(text="esim")
         every = reader.count(flt)
@@ -202,7 +187,7 @@ def test_a_search_is_counted_among_its_newest_matches_then_to_the_end(
 )
 def test_a_page_of_a_few_ids_is_read_by_those_ids_not_the_queue_index(
     cache: Cache, flt: QueueFilter, order: str
-) -> None:
+) -> None:  # SQLite only: its query plans (PostgreSQL's planner chooses by statistics)
     """On the Queue's index SQLite walks every thread in the Queue to find a page of search
     results, or of the threads someone holds, or of those with a strong duplicate candidate
     (70-460 ms at a million threads); by the ids of those few it reads only them."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# No server needed: the placeholder translation for PostgreSQL, checked as text.
 import pytest
 
 from console.storage.placeholders import PlaceholderError, translate

@@ -108,6 +108,24 @@ def test_pending_pairs_best_first_one_row_per_thread(forum: tuple[Desk, dict[str
     assert desk.duplicate_pairs(1, 100) == rows[1:]
 
 
+def test_a_page_reads_each_threads_best_pair_by_its_own_links(
+    forum: tuple[Desk, dict[str, int]],
+) -> None:
+    """The best pair of each thread on the page is found among that thread's links (its
+    (thread_id, original_id) key), not by reading every pending link of the cache per row."""
+    desk, _ids = forum
+    statements: list[str] = []
+    desk.cache.conn.set_trace_callback(statements.append)
+    try:
+        rows = desk.duplicate_pairs(0, 100)
+    finally:
+        desk.cache.conn.set_trace_callback(None)
+    assert rows
+    page = next(s for s in statements if "ORDER BY d.score DESC" in s)
+    plan = " | ".join(r[3] for r in desk.cache.conn.execute("EXPLAIN QUERY PLAN " + page))
+    assert f"SEARCH d2 USING INDEX {panel.THREAD_KEY_INDEX} (thread_id=?)" in plan, plan
+
+
 def test_pair_view_has_both_questions_and_the_accepted_answer(
     forum: tuple[Desk, dict[str, int]],
 ) -> None:

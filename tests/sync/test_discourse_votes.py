@@ -4,11 +4,17 @@ stored in `votes` and `member_signals`, where the rewards' fraud checks read the
 
 from __future__ import annotations
 
+import pytest
+
 from console.db import Cache
 from console.rewards import fraud
 from sync import runner
+from tests.backends import pytest_generate_tests
 from tests.sync.conftest import add_source
 from tests.sync.fake_discourse import FakeDiscourse, community
+
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
+__all__ = ["pytest_generate_tests"]
 
 
 def _sync(cache: Cache, **kw: object) -> runner.SyncReport:

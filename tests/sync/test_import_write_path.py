@@ -12,6 +12,9 @@ from console.bulk_sqlite import sqlite_bulk_load
 from console.db import Cache
 from console.models import PostRecord, ThreadRecord
 from sync import jsonl
+from tests.backends import pytest_generate_tests
+
+__all__ = ["pytest_generate_tests"]
 
 
 def _file(path: Path, posts: int) -> Path:
@@ -36,6 +39,7 @@ def _file(path: Path, posts: int) -> Path:
     return path
 
 
+# SQLite only: its PRAGMAs (the bulk-load settings of the cache's connection)
 def test_an_import_gives_the_connection_its_own_settings_back(cache: Cache, tmp_path: Path) -> None:
     before = (
         cache.one("PRAGMA foreign_keys")[0],
@@ -55,6 +59,7 @@ def test_an_import_gives_the_connection_its_own_settings_back(cache: Cache, tmp_
     assert before[0] == 1 and before[2] == "wal"
 
 
+# SQLite only: its PRAGMAs (the bulk-load settings of the cache's connection)
 def test_bulk_settings_leave_durability_alone_and_come_back_after_an_error(cache: Cache) -> None:
     journal = cache.one("PRAGMA journal_mode")[0]
     sync_level = cache.one("PRAGMA synchronous")[0]
@@ -69,6 +74,7 @@ def test_bulk_settings_leave_durability_alone_and_come_back_after_an_error(cache
     assert cache.one("PRAGMA cache_size")[0] == size
 
 
+@pytest.mark.backends
 def test_an_upsert_inside_the_callers_transaction_rolls_back_with_it(cache: Cache) -> None:
     source = ingest.ensure_source(cache, "jsonl", "f")
     thread = ThreadRecord(
@@ -91,6 +97,7 @@ def test_an_upsert_inside_the_callers_transaction_rolls_back_with_it(cache: Cach
     assert not cache.conn.in_transaction
 
 
+@pytest.mark.backends
 def test_a_number_too_large_for_the_cache_is_a_bad_line_not_a_failed_import(
     cache: Cache, tmp_path: Path
 ) -> None:

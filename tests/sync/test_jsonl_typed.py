@@ -13,6 +13,10 @@ from console.models import MemberRecord, PostRecord, ThreadRecord
 from sync import jsonl
 from sync import parse as p
 from sync.jsonl_typed import typed_record
+from tests.backends import pytest_generate_tests
+
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
+__all__ = ["pytest_generate_tests"]
 
 POST = {
     "type": "post",

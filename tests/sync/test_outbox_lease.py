@@ -10,6 +10,10 @@ import pytest
 from console import outbox
 from console.db import Cache
 from console.ingest import ensure_source
+from tests.backends import claim_expiry, pytest_generate_tests
+
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
+__all__ = ["pytest_generate_tests"]
 
 
 def _item(cache: Cache) -> int:
@@ -46,17 +50,17 @@ def test_one_holder_at_a_time(cache: Cache) -> None:
 
 
 @pytest.mark.parametrize(
-    ("owner", "until", "expected"),
+    ("owner", "minutes_left", "expected"),
     [
-        (f"{socket.gethostname()}:999999999:deadbeef", "2026-11-20T13:00:00Z", "taken"),
-        ("another-host:1234:cafe", "2026-11-20T13:00:00Z", "busy"),
-        ("another-host:1234:cafe", "2026-11-20T11:00:00Z", "taken"),
+        (f"{socket.gethostname()}:999999999:deadbeef", 60, "taken"),
+        ("another-host:1234:cafe", 60, "busy"),
+        ("another-host:1234:cafe", -60, "taken"),
     ],
     ids=["dead-process-here", "live-lease-elsewhere", "lease-ran-out"],
 )
-def test_takeover(cache: Cache, owner: str, until: str, expected: str) -> None:
+def test_takeover(cache: Cache, owner: str, minutes_left: int, expected: str) -> None:
     oid = _item(cache)
-    _hold(cache, oid, owner, until)
+    _hold(cache, oid, owner, claim_expiry(cache, minutes=minutes_left))  # by the lease's clock
     result = outbox.claim(cache, oid)
     if expected == "busy":
         assert result == "busy"

@@ -10,8 +10,12 @@ import pytest
 from console import outbox
 from console.db import Cache
 from sync import push, runner, status
+from tests.backends import pytest_generate_tests
 from tests.sync.conftest import add_source
 from tests.sync.fake_discourse import FakeDiscourse, community, flagged_reviewable
+
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
+__all__ = ["pytest_generate_tests"]
 
 
 def _setup(cache: Cache, server: FakeDiscourse) -> runner.SourceRow:

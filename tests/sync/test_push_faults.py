@@ -11,8 +11,12 @@ from console.db import Cache
 from console.desk import Desk
 from console.identity import Identity
 from sync import push, runner, status
+from tests.backends import pytest_generate_tests
 from tests.sync.conftest import add_source
 from tests.sync.fake_discourse import API_USER, FakeDiscourse
+
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
+__all__ = ["pytest_generate_tests"]
 
 
 def _alice(cache: Cache) -> Identity:

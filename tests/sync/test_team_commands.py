@@ -105,11 +105,12 @@ def test_source_sync_import_and_dupes_on_either_backend(
     assert main(["--db", db, "queue", "--search", "topic", "--json"]) == 0
     assert capsys.readouterr().out.strip()
 
-    assert main(["--db", db, *admin, "import", str(_jsonl(tmp_path / "in.jsonl")), "-q"]) == 0
+    imported = ["import", str(_jsonl(tmp_path / "in.jsonl")), "-q", "--dupes", "wait"]
+    assert main(["--db", db, *admin, *imported]) == 0
     out = capsys.readouterr().out
     assert "import: imported 1 members, 3 threads, 3 posts; 0 lines skipped" in out
     q1, q2 = _thread(cache, "import", "q1"), _thread(cache, "import", "q2")
-    # the import computed candidates: q2 re-asks q1, whatever the engine
+    # the import's queued candidates were computed (--dupes wait): q2 re-asks q1, either engine
     assert main(["--db", db, "dupes", str(q2), "--weaker", "--json"]) == 0
     found = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert found and found[0]["original_id"] == q1

@@ -1,0 +1,39 @@
+"""Once the console has started and imported what its first thread needs, what exists then is
+frozen out of Python's collector (console.app: `gc.freeze` after the warm-up), so full
+collections walk only what came after."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from console.app import PeerdeskApp
+from console.desk import Desk
+from tests.ui.helpers import settle
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def thawed() -> Iterator[None]:
+    gc.unfreeze()
+    yield
+    gc.unfreeze()  # the test process collects as before
+
+
+async def test_what_the_started_console_holds_is_frozen_after_the_warm_up(
+    desk: Desk, thawed: None
+) -> None:
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for _ in range(100):  # the warm-up starts 0.3 s after the first rows
+            if gc.get_freeze_count():
+                break
+            await pilot.pause(0.05)
+            await app.workers.wait_for_complete()
+        assert gc.get_freeze_count() > 10_000  # Textual, the console and its first screen
+        assert gc.is_tracked(app)
+        assert all(o is not app for o in gc.get_objects())  # frozen: collections skip it
