@@ -41,6 +41,7 @@ from console.dupes import analysis, embed, fusion, language, vectors
 from console.dupes.scorer import STOP_WORDS, Analyzed, Doc, Idf, analyze, chars, score, tokens
 from console.dupes.thresholds import PROPOSE as PROPOSE  # re-exported: used here and by others
 from console.dupes.thresholds import STRONG_SCORE as STRONG_SCORE
+from console.dupes.thresholds import may_propose
 from console.errors import NotFound
 from console.storage import Connection, Row, dialect_of
 
@@ -62,13 +63,7 @@ MIN_SCORE = 0.05  # pairs less likely than this are not stored at all
 CLOSED_STATUSES = ("solved", "closed")
 TITLE_WEIGHT = 2.0  # BM25 weight of the title column against the body
 
-# A pending pair may be proposed (SQL; n: the new thread, t: the original): never a solved or
-# closed thread as the new duplicate of an original that is not solved. The pool already keeps
-# such originals out when candidates are computed; this also holds for a thread solved or closed
-# after that (an import that does not recompute it, a moderator's close).
-MAY_PROPOSE = (
-    "NOT (n.status IN ('solved', 'closed') AND t.status != 'solved' AND t.accepted_post_id IS NULL)"
-)
+MAY_PROPOSE = may_propose("n", "t")  # n: the new thread, t: the original
 
 FTS_TABLE = "thread_fts"  # what recall searches (an FTS5 table; on PostgreSQL its tsvector)
 FUZZY_RECALL = 4  # threads with a most alike title added first where the engine has trigrams

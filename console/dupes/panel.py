@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from console.db import Cache
 from console.dupes.candidates import PROPOSE, Candidate, candidates
+from console.dupes.thresholds import may_propose
 from console.errors import NotFound
 from console.models import DecisionResult
 
@@ -25,7 +26,7 @@ _OPEN_PAIR = (
     f"d.decision = 'pending' AND d.score >= {PROPOSE} "
     "AND t.duplicate_of IS NULL AND t.status NOT IN ('closed', 'duplicate') "
     "AND o.duplicate_of IS NULL AND o.status != 'duplicate' "
-    "AND NOT (t.status = 'solved' AND o.status != 'solved' AND o.accepted_post_id IS NULL)"
+    f"AND {may_propose('t', 'o')}"
 )
 # ...and it is the thread's best such link.
 # (the thread's own links by its (thread_id, original_id) key: left to itself SQLite reads every

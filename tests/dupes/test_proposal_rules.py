@@ -14,6 +14,7 @@ from console.db import Cache, open_cache
 from console.demo import build_demo
 from console.dupes import candidates as cands
 from console.dupes import embed, panel
+from console.store import QueueFilter, queue
 
 THREADS = 240
 
@@ -49,6 +50,22 @@ def _shown(cache: Cache) -> set[tuple[int, int]]:
     strong = {t for t, *_ in panel.strong_threads(cache, limit=10_000)}
     shown |= {(t, c.original_id) for t in strong for c in cands.candidates(cache, t)}
     return shown
+
+
+def _forbidden_once_solved(cache: Cache, original_id: int) -> bool:
+    """Whether a pair with this original stops being proposed once its new thread is solved."""
+    old = cache.one("SELECT status, accepted_post_id FROM threads WHERE id = ?", (original_id,))
+    assert old is not None
+    return old[0] != "solved" and old[1] is None
+
+
+def _marked_in_queue(cache: Cache) -> set[int]:
+    """Threads the Queue marks `≈` or lists under "likely duplicates" (solved ones included)."""
+    everything = queue(cache, QueueFilter(everything=True), limit=10_000)
+    assert len(everything) == THREADS
+    marked = {item.thread_id for item in everything if item.strong_duplicate}
+    likely = QueueFilter(everything=True, strong_duplicates=True)
+    return marked | {item.thread_id for item in queue(cache, likely, limit=10_000)}
 
 
 def test_every_stored_score_is_a_probability_below_one(demo: Cache) -> None:
@@ -91,14 +108,20 @@ def test_a_thread_solved_after_its_candidates_were_stored_is_no_longer_proposed(
         (cands.PROPOSE,),
     )
     assert pending, "the demo should propose an unsolved original for an open thread"
-    thread_id, original_id = pending[0]
-    assert (thread_id, original_id) in _shown(demo)
+    shown = _shown(demo)
+    # a thread all of whose proposals stop once it is solved (none has a solved original)
+    keeps_one = {t for t, o in shown if not _forbidden_once_solved(demo, o)}
+    thread_id, original_id = next((t, o) for t, o in pending if t not in keeps_one)
+    assert (thread_id, original_id) in shown
+    assert thread_id in _marked_in_queue(demo)
     # the platform marks the thread solved (a sync or an import that does not recompute it)
     with demo.transaction() as conn:
         conn.execute("UPDATE threads SET status = 'solved' WHERE id = ?", (thread_id,))
     try:
         assert (thread_id, original_id) not in _shown(demo)
         assert not [p for p in _shown(demo) if _forbidden(demo, *p)]
+        # nor marked in the Queue, nor listed as a likely duplicate (it has no other proposal)
+        assert thread_id not in _marked_in_queue(demo)
     finally:
         with demo.transaction() as conn:
             conn.execute("UPDATE threads SET status = 'open' WHERE id = ?", (thread_id,))
