@@ -366,7 +366,7 @@ def verify(cache: Cache) -> VerifyReport:
     reversed_ids: set[int] = set()
     payout_entries: dict[int, tuple[int, int]] = {}  # line_id -> (member, amount)
     returned_lines: set[int] = set()
-    for row in cache.conn.execute("SELECT * FROM ledger ORDER BY id"):
+    for row in _entries(cache):
         entry_id = int(row["id"])
         gap = entry_id != expected_id
         if gap:
@@ -423,6 +423,21 @@ def verify(cache: Cache) -> VerifyReport:
     report.members = len(amounts)
     report.balances = {m: (points[m], amounts[m]) for m in amounts}
     return report
+
+
+PAGE = 10_000
+
+
+def _entries(cache: Cache) -> Iterable[Row]:
+    """Every entry in id order, a page at a time by id (a team database's client would
+    otherwise hold the whole ledger in memory at once; append-only, so no page is missed)."""
+    after = -1
+    while True:
+        page = cache.query("SELECT * FROM ledger WHERE id > ? ORDER BY id LIMIT ?", (after, PAGE))
+        yield from page
+        if len(page) < PAGE:
+            return
+        after = int(page[-1]["id"])
 
 
 def _check_entry(

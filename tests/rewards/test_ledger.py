@@ -250,3 +250,21 @@ def test_a_ban_reverses_the_whole_balance_in_one_entry(
     audit = cache.query("SELECT actor, action FROM audit WHERE action = 'reward_ban'")
     assert [tuple(r) for r in audit] == [("tom", "reward_ban")]
     assert ledger.verify(cache).ok
+
+
+def test_verify_reads_the_ledger_a_page_at_a_time(
+    cache: Cache,
+    ids: dict[str, int],
+    tamper: Callable[[str], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pages of 3 entries: every entry is still checked, a gap across pages still found."""
+    monkeypatch.setattr(ledger, "PAGE", 3)
+    accrue(cache, active_schedule(cache))
+    count = int(cache.one("SELECT count(*) FROM ledger")[0])
+    assert count > 7
+    report = ledger.verify(cache)
+    assert report.ok and report.entries == count
+    tamper("DELETE FROM ledger WHERE id IN (3, 4)")
+    problems = [p.problem for p in ledger.verify(cache).problems]
+    assert "entries 3-4 deleted" in problems, problems
