@@ -57,6 +57,7 @@ from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
 
 VOCABULARY = 40_000
+NEARBY_THRESHOLDS = (0.4, 0.45, 0.5, 0.55, 0.6)  # precision/recall beside the shipped one
 BATCH = 5_000
 SEED = 20261123
 
@@ -304,8 +305,13 @@ def _retrieval(cache: Cache, pairs: list[tuple[int, int]], *, semantic: bool) ->
     hits = proposed = proposed_true = 0
     reciprocal = 0.0
     allowed = 0  # pairs the product's rules let it propose at all
+    at: dict[float, list[int]] = {t: [0, 0] for t in NEARBY_THRESHOLDS}  # proposals, true ones
     for thread_id, original_id in pairs:
         found = cands.find_candidates(cache, thread_id, stats=stats, semantic=semantic)
+        for t, counts in at.items():
+            kept = [r[0] for r in found[: cands.KEEP] if r[1] >= t]
+            counts[0] += len(kept)
+            counts[1] += original_id in kept
         ranked = [r[0] for r in found]
         if original_id in ranked[:10]:
             hits += 1
@@ -328,6 +334,15 @@ def _retrieval(cache: Cache, pairs: list[tuple[int, int]], *, semantic: bool) ->
         "proposals": proposed,
         "precision_at_threshold": round(proposed_true / proposed, 3) if proposed else None,
         "recall_at_threshold": round(proposed_true / n, 3) if n else None,
+        "nearby_thresholds": [
+            {
+                "threshold": t,
+                "proposals": made,
+                "precision": round(true / made, 3) if made else None,
+                "recall": round(true / n, 3) if n else None,
+            }
+            for t, (made, true) in at.items()
+        ],
     }
 
 

@@ -13,7 +13,6 @@ with the load average (the machine is shared: run it twice).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sqlite3
 import statistics
@@ -27,10 +26,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bench.team_store import reported_cluster
 from console.desk import Desk, QueueFilter
 from console.team import schema
 from console.team.copy import migrate_to
-from tests.team.cluster import start_cluster
 
 MODERATOR = "bench_moderator"
 
@@ -95,8 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             sqlite3.connect(copy) as dst,
         ):
             src.backup(dst)
-        cluster = start_cluster()
-        try:
+        with reported_cluster(out) as cluster:
             with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
                 conn.execute("CREATE DATABASE bench")
                 conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(MODERATOR)))
@@ -116,10 +114,6 @@ def main(argv: list[str] | None = None) -> int:
             team = Desk.open_team(cluster.url("bench", MODERATOR))
             out["postgresql"] = measure(team, args.rounds, args.word)
             team.cache.close()
-        finally:
-            cluster.stop()
-    out["load_average"] = os.getloadavg()[0]
-    print(json.dumps(out, indent=1))
     return 0
 
 

@@ -14,8 +14,6 @@ candidates took (find_candidates, p50/p95 ms). Prints one JSON object.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import tempfile
 import time
@@ -25,6 +23,7 @@ from typing import Any
 import psycopg
 
 from bench.bench_dupes import truth
+from bench.team_store import reported_cluster
 from console.db import Cache, open_cache
 from console.demo import build_demo
 from console.desk import Desk
@@ -32,7 +31,6 @@ from console.dupes import ann
 from console.dupes import candidates as cands
 from console.team import schema
 from console.team.copy import migrate_to
-from tests.team.cluster import start_cluster
 
 
 def _timed(cache: Cache, sample: list[int]) -> dict[str, float]:
@@ -94,8 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         result["sqlite"] = {**_summary(sqlite_report), "find_candidates": _timed(cache, sample)}
         cache.close()
-        cluster = start_cluster()
-        try:
+        with reported_cluster(result, every_average=True) as cluster:
             with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
                 conn.execute("CREATE DATABASE bench")
             with psycopg.connect(cluster.conninfo("bench"), autocommit=True) as conn:
@@ -116,10 +113,6 @@ def main(argv: list[str] | None = None) -> int:
                 "find_candidates": _timed(team, sample),
             }
             team.close()
-        finally:
-            cluster.stop()
-    result["load_average"] = [round(x, 1) for x in os.getloadavg()]
-    print(json.dumps(result, indent=1))
     return 0
 
 

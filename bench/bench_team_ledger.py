@@ -1,18 +1,23 @@
-"""migrate-to's copy of a long ledger (and audit log) into a team database, timed.
+"""migrate-to's copy of a long ledger (and audit log) into a team database, timed; then live
+appends through the server's `peerdesk_ledger_append`, as a payout role's accruals do.
 
-    python -m bench.bench_team_ledger --entries 1000000 [--audit 100000]
+    python -m bench.bench_team_ledger --entries 1000000 [--audit 100000] [--live 2000]
 
 Builds a cache whose ledger holds ENTRIES chained entries (and AUDIT chained audit entries),
 written by peerdesk's own ledger and audit code, then migrates it into a new team database of a
 throwaway cluster (tests/team/cluster.py: a Unix socket, fsync off) and prints JSON: the ledger's
 and the audit log's copy (seconds, entries/s), the whole copy, and the load average. The server
 checks every entry's hash and chaining on arrival either way; this measures how fast.
+
+`--live N` then appends N accruals on top of the copied ledger as a login role of
+peerdesk_payout_preparer, through console.rewards.ledger's Appender (the server numbers, checks
+and chains each one under the ledger's lock), in transactions of 50 (an accrual run) and of one
+(a ban, a return): entries/s and each transaction's p50/p95 latency.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -21,13 +26,15 @@ from pathlib import Path
 
 import psycopg
 
+from bench.team_store import reported_cluster
 from console import audit
 from console.db import open_cache
 from console.desk import Desk
 from console.rewards.ledger import Appender, Entry
+from console.storage.postgres import open_team
 from console.team import schema
 from console.team.copy import migrate_to
-from tests.team.cluster import start_cluster
+from tests.team.cluster import Cluster
 
 CHUNK = 50_000
 
@@ -71,6 +78,59 @@ def build(path: Path, entries: int, audit_entries: int) -> None:
     cache.close()
 
 
+def _accrual(n: int) -> Entry:
+    return Entry(
+        member_id=1 + n % 5000,
+        kind="accrual",
+        rule="helpful_vote",
+        event_key=f"vote:{n}",
+        points=1,
+        amount_minor=25,
+        currency="GBP",
+        schedule_version="v1",
+        occurred_at="2026-11-20T12:00:00Z",
+        detail={"vote": n},
+    )
+
+
+def live_appends(cluster: Cluster, dbname: str, count: int) -> dict[str, object]:
+    """`count` accruals appended by the server, half in transactions of 50, half one by one."""
+    role = "bench_priya"
+    with psycopg.connect(cluster.conninfo(dbname), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN IN ROLE peerdesk_payout_preparer")
+        conn.execute(
+            "INSERT INTO peerdesk.reward_schedules (version, body, sha256, loaded_by, loaded_at) "
+            "VALUES ('v1', '', '', 'bench', 'now') ON CONFLICT DO NOTHING"
+        )
+    cluster.allow(role)
+    team = open_team(cluster.url(dbname, role))
+    out: dict[str, object] = {}
+    try:
+        n = 0
+        for label, size in (("in_50s", 50), ("one_by_one", 1)):
+            latencies: list[float] = []
+            started = time.perf_counter()
+            for _ in range(max(1, count // 2 // size)):
+                began = time.perf_counter()
+                with team.transaction() as conn:
+                    appender = Appender(conn)
+                    for _ in range(size):
+                        assert appender.append(_accrual(n)) is not None
+                        n += 1
+                latencies.append((time.perf_counter() - began) * 1000)
+            seconds = time.perf_counter() - started
+            latencies.sort()
+            out[label] = {
+                "entries": len(latencies) * size,
+                "entries_per_s": round(len(latencies) * size / seconds),
+                "transaction_ms_p50": round(latencies[len(latencies) // 2], 1),
+                "transaction_ms_p95": round(latencies[int(len(latencies) * 0.95)], 1),
+            }
+    finally:
+        team.close()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.bench_team_ledger",
@@ -78,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--entries", type=int, default=100_000, help="ledger entries")
     parser.add_argument("--audit", type=int, default=10_000, help="audit entries")
+    parser.add_argument(
+        "--live", type=int, default=2000, help="accruals appended live afterwards (0: none)"
+    )
     args = parser.parse_args(argv)
     out: dict[str, object] = {"ledger_entries": args.entries, "audit_entries": args.audit}
     os.environ.setdefault("PEERDESK_SEMANTIC", "off")
@@ -86,8 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         build(path, args.entries, args.audit)
         out["build_s"] = round(time.perf_counter() - started, 1)
-        cluster = start_cluster()
-        try:
+        with reported_cluster(out, every_average=True) as cluster:
             with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
                 conn.execute("CREATE DATABASE bench")
             with psycopg.connect(cluster.conninfo("bench"), autocommit=True) as conn:
@@ -112,10 +174,8 @@ def main(argv: list[str] | None = None) -> int:
                     "entries_per_s": round(count / seconds) if seconds and count else None,
                 }
             desk.cache.close()
-        finally:
-            cluster.stop()
-    out["load_average"] = [round(x, 1) for x in os.getloadavg()]
-    print(json.dumps(out, indent=1))
+            if args.live:
+                out["live_appends"] = live_appends(cluster, "bench", args.live)
     return 0
 
 

@@ -12,7 +12,6 @@ the slowest tables) and `audit verify` on the server.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sqlite3
 import sys
@@ -22,12 +21,12 @@ from pathlib import Path
 
 import psycopg
 
+from bench.team_store import reported_cluster
 from console.desk import Desk
 from console.team import audit as team_audit
 from console.team import schema
 from console.team.connect import connect
 from console.team.copy import migrate_to
-from tests.team.cluster import start_cluster
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,9 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         out["backup_s"] = round(time.perf_counter() - started, 2)
         os.environ.setdefault("PEERDESK_SEMANTIC", "off")
         started = time.perf_counter()
-        cluster = start_cluster()
-        out["cluster_start_s"] = round(time.perf_counter() - started, 2)
-        try:
+        with reported_cluster(out) as cluster:
+            out["cluster_start_s"] = round(time.perf_counter() - started, 2)
             with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
                 conn.execute("CREATE DATABASE bench")
             url = cluster.url("bench", "postgres")
@@ -91,10 +89,6 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds": round(time.perf_counter() - started, 2),
             }
             desk.cache.close()
-        finally:
-            cluster.stop()
-    out["load_average"] = os.getloadavg()[0]
-    print(json.dumps(out, indent=1))
     return 0
 
 

@@ -42,6 +42,8 @@ from console.dupes import embed, fusion
 from console.dupes.scorer import CountStats, Doc, rank
 
 FOLDS = 5
+THRESHOLDS = tuple(round(0.2 + 0.05 * i, 2) for i in range(15))  # 0.20, 0.25, ... 0.90
+TARGET_PRECISION = 0.8  # of the proposals, on the demo's planted duplicates (issue #14)
 L2 = 1e-3
 FUSION_FILE = Path(__file__).resolve().parents[1] / "console" / "dupes" / "fusion.py"
 SE_FIXTURES = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "stackexchange"
@@ -81,6 +83,8 @@ def semeval_rows(split: Path) -> list[dict[str, Any]]:
                 {
                     "data": "semeval",
                     "group": f"semeval:{line['query']}",
+                    "query": line["query"],
+                    "candidate": cid,
                     "label": int(cid in dupes),
                     "lexical": lex[i],
                     "cosine": None if cos is None else cos[i],
@@ -248,7 +252,7 @@ def threshold_table(rows: list[dict[str, Any]], p: np.ndarray) -> list[dict[str,
     """Precision and recall of the demo's proposals at each threshold (out of fold)."""
     planted = rows[0]["planted"] if rows else 0
     out = []
-    for t in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+    for t in THRESHOLDS:
         chosen = p >= t
         hits = sum(1 for r, c in zip(rows, chosen, strict=True) if c and r["label"])
         n = int(chosen.sum())
@@ -261,6 +265,51 @@ def threshold_table(rows: list[dict[str, Any]], p: np.ndarray) -> list[dict[str,
             }
         )
     return out
+
+
+def chosen_threshold(table: list[dict[str, Any]]) -> float | None:
+    """The lowest threshold whose out-of-fold precision stays at TARGET_PRECISION or more even
+    with one more of its proposals wrong, every higher threshold keeping TARGET_PRECISION (one
+    with no proposal counts as keeping it). The margin is for choosing on the data that measures
+    it: the lowest threshold that just passes is the one most likely to pass by luck."""
+    chosen = None
+    for row in reversed(table):
+        made = row["proposals"]
+        if not made:
+            continue
+        if row["precision"] < TARGET_PRECISION:
+            break
+        if round(row["precision"] * made) / (made + 1) >= TARGET_PRECISION:
+            chosen = row["threshold"]
+    return chosen
+
+
+def semeval_ranking(split: Path, rows: list[dict[str, Any]], p: np.ndarray) -> dict[str, Any]:
+    """MAP of SemEval ranked as the console ranks a pool (by the probability, out of fold:
+    each query by a model fitted without it) against the fused key (`bench.semeval`)."""
+    from bench.semeval import average_precisions, paired_test
+
+    qrels = load_jsonl(split / "qrels.jsonl")
+    by_query: dict[str, list[tuple[float, float, int, str]]] = {}
+    for i, (r, prob) in enumerate(zip(rows, p, strict=True)):
+        if r["data"] == "semeval":
+            by_query.setdefault(r["query"], []).append((float(prob), r["fused"], i, r["candidate"]))
+    runs = {
+        "probability": [
+            {"query": q, "ranked": [c for *_, c in sorted(v, key=lambda t: (-t[0], t[2]))]}
+            for q, v in by_query.items()
+        ],
+        "fused": [
+            {"query": q, "ranked": [c for *_, c in sorted(v, key=lambda t: (-t[1], t[2]))]}
+            for q, v in by_query.items()
+        ],
+    }
+    ap = {name: average_precisions(run, qrels, strict=False) for name, run in runs.items()}
+    return {
+        "map_fused": round(100 * float(np.mean(ap["fused"])), 2),
+        "map_probability_out_of_fold": round(100 * float(np.mean(ap["probability"])), 2),
+        "probability_vs_fused": paired_test(ap["probability"], ap["fused"]),
+    }
 
 
 def summary(rows: list[dict[str, Any]], p: np.ndarray) -> dict[str, Any]:
@@ -277,8 +326,8 @@ def write_models(semantic: np.ndarray, lexical: np.ndarray) -> None:
     text = FUSION_FILE.read_text(encoding="utf-8")
 
     def fmt(beta: np.ndarray) -> str:
-        coef = ", ".join(f"{c:.4f}" for c in beta[1:])
-        return f"({beta[0]:.4f}, ({coef},))"
+        coef = ", ".join(f"{c:.4f}" for c in beta[1:]) + ("," if len(beta) == 2 else "")
+        return f"({beta[0]:.4f}, ({coef}))"  # as ruff formats it
 
     text = re.sub(r"SEMANTIC_MODEL = .*", f"SEMANTIC_MODEL = {fmt(semantic)}", text)
     text = re.sub(r"LEXICAL_MODEL = .*", f"LEXICAL_MODEL = {fmt(lexical)}", text)
@@ -319,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
             "demo": summary([rows[i] for i in demo_idx], p[demo_idx]),
             "demo_thresholds": threshold_table([rows[i] for i in demo_idx], p[demo_idx]),
         }
+        report[name]["proposal_threshold"] = chosen_threshold(report[name]["demo_thresholds"])
+        if semantic:
+            report[name]["semeval_ranking"] = semeval_ranking(args.split.resolve(), rows, p)
     if args.write:
         write_models(finals["semantic"], finals["lexical"])
         report["written"] = str(FUSION_FILE)

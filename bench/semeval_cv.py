@@ -8,7 +8,10 @@ Each query's fixed candidates get the production signals (the lexical score of
 
 - cos_title: cosine of the titles' embeddings alone; cos_body: of the questions' alone;
 - title: the scorer's idf-weighted cosine of the titles (a title field weight for the words);
-- bm25 / chars: the scorer's two main lexical parts on their own.
+- bm25 / chars: the scorer's two main lexical parts on their own;
+- bm25_reverse: the scorer's BM25 the other way round (the candidate's words, the query as the
+  document), so a long query is not favoured; bm25_corpus: textbook Okapi BM25 (k1 1.2, b 0.75)
+  with each query word counted once and lengths normalised by the corpus's mean length.
 
 A *ranker* is a fixed, small set of weights over per-query z-scores of these signals (the
 production ranker is lexical + cosine, equal weights). The rankers are listed below BEFORE any
@@ -41,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from bench.semeval import SHARED_SPLIT, average_precisions, load_jsonl, paired_test
-from console.dupes import embed
+from console.dupes import embed, scorer
 from console.dupes.fusion import zscores
 from console.dupes.scorer import CountStats, Doc, rank
 
@@ -60,6 +63,14 @@ RANKERS: dict[str, dict[str, float]] = {
     "bm25+chars+cos": {"bm25": 1.0, "chars": 1.0, "cos": 1.0},
     "double_cos": {"lex": 1.0, "cos": 2.0},
     "double_lex": {"lex": 2.0, "cos": 1.0},
+    # added 2026-11-27 (stop 21) before running them on today's per-text vectors: the semantic
+    # side split into title-vs-title and question-vs-question at half weight each; BM25 that
+    # knows the query's length (the candidate's words scored against the query as a document,
+    # i.e. the reverse direction; and textbook BM25 normalised by the corpus's mean length)
+    "lex+half_cos_title+half_cos_body": {"lex": 1.0, "cos_title": 0.5, "cos_body": 0.5},
+    "+half_bm25_reverse": {"lex": 1.0, "cos": 1.0, "bm25_reverse": 0.5},
+    "+half_bm25_corpus": {"lex": 1.0, "cos": 1.0, "bm25_corpus": 0.5},
+    "bm25_corpus+chars+cos": {"bm25_corpus": 1.0, "chars": 1.0, "cos": 1.0},
 }
 SEED = 2016
 
@@ -81,6 +92,9 @@ def signals(split: Path) -> tuple[list[dict[str, Any]], list[dict[str, dict[str,
         "cos_body": [(d.get("body") or "")[:2000] for d in docs],
     }
     vectors = {name: embed.to_int8(encoder.encode(texts)) for name, texts in views.items()}
+    idf = scorer.Idf(stats)
+    analysed = {d["id"]: scorer.analyze(Doc(d["title"], d.get("body") or "")) for d in docs}
+    mean_length = statistics.fmean(a.length for a in analysed.values()) or 1.0
     out: list[dict[str, dict[str, float]]] = []
     for line in qrels:
         query = queries[line["query"]]
@@ -97,6 +111,10 @@ def signals(split: Path) -> tuple[list[dict[str, Any]], list[dict[str, dict[str,
                 "bm25": scored.signals["bm25"],
                 "chars": scored.signals["chars"],
                 "title": scored.signals["title"],
+                "bm25_reverse": _bm25_reverse(analysed[line["query"]], analysed[cid], idf),
+                "bm25_corpus": _bm25_corpus(
+                    analysed[line["query"]], analysed[cid], idf, mean_length
+                ),
             }
             for name, matrix in vectors.items():
                 q = matrix[index[line["query"]]]
@@ -104,6 +122,25 @@ def signals(split: Path) -> tuple[list[dict[str, Any]], list[dict[str, dict[str,
             per[cid] = row
         out.append(per)
     return qrels, out
+
+
+def _bm25_reverse(query: scorer.Analyzed, cand: scorer.Analyzed, idf: scorer.Idf) -> float:
+    """The scorer's BM25 with the roles swapped: the candidate's words in the query."""
+    return scorer._bm25(cand, scorer._query_idf(cand, idf), query)
+
+
+def _bm25_corpus(
+    query: scorer.Analyzed, cand: scorer.Analyzed, idf: scorer.Idf, mean_length: float
+) -> float:
+    """Okapi BM25 of `cand` for the query's distinct stems, lengths against the corpus mean."""
+    weights = scorer._query_idf(query, idf)
+    norm = scorer.K1 * (1.0 - scorer.B + scorer.B * cand.length / mean_length)
+    total = 0.0
+    for term in query.terms:
+        tf = cand.terms.get(term, 0)
+        if tf:
+            total += weights[term] * tf * (scorer.K1 + 1.0) / (tf + norm)
+    return total
 
 
 def run_of(

@@ -10,11 +10,16 @@ has), copies the data in with `migrate-to` and runs ANALYZE. The console then op
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import signal
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
@@ -24,8 +29,29 @@ from console.storage.placeholders import translate
 from console.team.connect import OPTIONS
 from console.team.location import is_team_url
 
+if TYPE_CHECKING:
+    from tests.team.cluster import Cluster
+
 ROLE = "bench"
 DATABASE = "bench"
+
+
+@contextmanager
+def reported_cluster(out: dict[str, Any], *, every_average: bool = False) -> Iterator[Cluster]:
+    """A throwaway cluster for one benchmark run (tests/team/cluster.py), stopped when the
+    block ends; when it ends normally, the machine's load average is added to `out` (the last
+    minute's, or `every_average`: the 1, 5 and 15 minutes', rounded) and `out` is printed as
+    JSON: how bench_storage, bench_team_migrate, bench_team_dupes and bench_team_ledger end."""
+    from tests.team.cluster import start_cluster
+
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+    averages = os.getloadavg()
+    out["load_average"] = [round(x, 1) for x in averages] if every_average else averages[0]
+    print(json.dumps(out, indent=1))
 
 
 def cache_or_url(text: str) -> Path | str:

@@ -78,6 +78,28 @@ def append(
     return int(str(row["id"]))
 
 
+def server_append(
+    action: str,
+    target_kind: str,
+    target_id: int | None,
+    detail: dict[str, Any],
+    batch_id: int | None,
+    os_user: str | None = None,
+) -> tuple[str, tuple[object, ...]]:
+    """(SELECT, parameters) that appends an entry on the team database and gives its id, for
+    a caller that makes it part of a larger statement (console.outbox.insert_audited)."""
+    if os_user is not None:
+        detail = {**detail, "os_user": os_user}
+    text = json.dumps(detail, sort_keys=True, ensure_ascii=False)
+    return "SELECT peerdesk_audit_append(?, ?, ?, ?, ?)", (
+        action,
+        target_kind,
+        target_id,
+        batch_id,
+        text,
+    )
+
+
 def _append_on_server(
     conn: Connection,
     action: str,
@@ -87,18 +109,11 @@ def _append_on_server(
     batch_id: int | None,
 ) -> int:
     """The team database appends the entry itself (console/team/grants.sql): numbered, stamped
-    with the server's clock, the connected role as the actor, chained under a lock; the caller's
-    transaction commits it with the decision or not at all."""
-    row = conn.execute(
-        "SELECT peerdesk_audit_append(?, ?, ?, ?, ?)",
-        (
-            action,
-            target_kind,
-            target_id,
-            batch_id,
-            json.dumps(detail, sort_keys=True, ensure_ascii=False),
-        ),
-    ).fetchone()
+    with the server's clock, the connected role as the actor, chained under a lock held until
+    the caller's transaction ends (so append last); the transaction commits it with the decision
+    or not at all."""
+    sql, params = server_append(action, target_kind, target_id, detail, batch_id)
+    row = conn.execute(sql, params).fetchone()
     return int(row[0])
 
 

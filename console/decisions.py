@@ -153,16 +153,26 @@ def _source_kind(conn: Connection, thread_id: int) -> tuple[int, str]:
     return int(row[0]), str(row[1])
 
 
-def _write(
+@dataclass(frozen=True)
+class _Entry:
+    """What one change of a decision writes: its audit entry and its outbox item (made ready,
+    everything it needs read), written by `_record` when every change of the decision is made."""
+
+    change: Change
+    action: str
+    detail: dict[str, Any]
+    item: outbox.NewItem | None
+
+
+def _prepare(
     conn: Connection,
     change: Change,
     *,
-    who: Identity,
     action: str,
     batch_id: int,
     extra: dict[str, Any] | None = None,
-) -> int | None:
-    """Audit entry and outbox item for one change; returns the outbox id."""
+) -> _Entry:
+    """The audit entry and outbox item of one change, read but not written."""
     detail = {"before": change.before, "after": change.after, "thread_id": change.thread_id}
     if change.outbox_payload:
         detail["payload"] = change.outbox_payload
@@ -171,18 +181,8 @@ def _write(
     replay = _REPLAY.get()
     if replay is not None:
         detail.update(replay.detail)
-    audit_id = audit.append(
-        conn,
-        actor=who.name,
-        action=action,
-        target_kind=change.target_kind,
-        target_id=change.target_id,
-        detail=detail,
-        batch_id=batch_id,
-        os_user=who.audit_os_user,
-    )
     if change.outbox_action is None:
-        return None
+        return _Entry(change, action, detail, None)
     if change.outbox_source_id is not None:
         source_id = change.outbox_source_id
         row = conn.execute("SELECT kind FROM sources WHERE id = ?", (source_id,)).fetchone()
@@ -190,7 +190,7 @@ def _write(
     else:
         source_id, kind = _source_kind(conn, change.thread_id)
     state, reason = push_state(kind, change.outbox_action)
-    return outbox.enqueue(
+    item = outbox.prepare(
         conn,
         source_id=source_id,
         action=change.outbox_action,
@@ -198,11 +198,46 @@ def _write(
         target_id=change.target_id,
         payload=change.outbox_payload,
         batch_id=batch_id,
-        audit_id=audit_id,
         state=state,
         reason=reason,
         idempotency_key=replay.idempotency_key if replay is not None else None,
     )
+    return _Entry(change, action, detail, item)
+
+
+def _record(conn: Connection, entries: list[_Entry], *, who: Identity, batch_id: int) -> list[int]:
+    """Write the decision's audit entries and outbox items, as its last statements; the ids of
+    the outbox items. On the team database an entry's append takes the audit chain's lock until
+    the commit (every moderator's decisions take turns on it): with the entries last, and each
+    written with its item in one statement, it is held for those statements and the commit."""
+    server = dialect_of(conn).server_audit
+    outbox_ids = []
+    for entry in entries:
+        change = entry.change
+        if server and entry.item is not None:
+            append = audit.server_append(
+                entry.action,
+                change.target_kind,
+                change.target_id,
+                entry.detail,
+                batch_id,
+                who.audit_os_user,
+            )
+            outbox_ids.append(outbox.insert_audited(conn, entry.item, *append)[1])
+            continue
+        audit_id = audit.append(
+            conn,
+            actor=who.name,
+            action=entry.action,
+            target_kind=change.target_kind,
+            target_id=change.target_id,
+            detail=entry.detail,
+            batch_id=batch_id,
+            os_user=who.audit_os_user,
+        )
+        if entry.item is not None:
+            outbox_ids.append(outbox.insert(conn, entry.item, audit_id))
+    return outbox_ids
 
 
 def decide(
@@ -230,7 +265,7 @@ def decide(
     recorded = {"params": given} if given else None  # what `team push` decides again with
     with cache.transaction() as conn:
         batch_id = _new_batch(conn, actor, action, len(targets))
-        outbox_ids = []
+        entries = []
         for target in targets:
             thread_id = kind.thread_of(conn, target)
             if thread_id:  # 0: a decision about no thread (linking members)
@@ -238,11 +273,8 @@ def decide(
             if kind.changes_item:  # an internal note is welcome on a thread someone else holds
                 check_free(cache, thread_id, actor)
             change = kind.apply(conn, target, params)
-            outbox_id = _write(
-                conn, change, who=who, action=action, batch_id=batch_id, extra=recorded
-            )
-            if outbox_id:
-                outbox_ids.append(outbox_id)
+            entries.append(_prepare(conn, change, action=action, batch_id=batch_id, extra=recorded))
+        outbox_ids = _record(conn, entries, who=who, batch_id=batch_id)
     _made(batch_id)
     return DecisionResult(
         batch_id,
@@ -260,10 +292,18 @@ def _count(number: int) -> str:
 def _new_batch(
     conn: Connection, actor: str, action: str, count: int, undoes: int | None = None
 ) -> int:
+    dialect = dialect_of(conn)  # on the team database the server's clock, as its audit's
     cursor = conn.execute(
         "INSERT INTO batches (actor, action, created_at, item_count, undoes, origin) "
-        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        (actor, action, now_iso(), count, undoes, _origin()),
+        f"VALUES (:actor, :action, {dialect.clock}, :count, :undoes, :origin) RETURNING id",
+        {
+            "actor": actor,
+            "action": action,
+            "count": count,
+            "undoes": undoes,
+            "origin": _origin(),
+            **dialect.clock_parameters(),
+        },
     )
     return int(cursor.fetchone()[0])
 
@@ -449,7 +489,8 @@ def undo_last(
             (batch_id,),
         ).fetchall()
         undo_batch = _new_batch(conn, actor, f"undo_{action}", len(entries), undoes=batch_id)
-        outbox_ids = []
+        conn.execute("UPDATE batches SET undone_by = ? WHERE id = ?", (undo_batch, batch_id))
+        written = []
         for entry in entries:
             detail = json.loads(entry["detail"])
             recorded = {
@@ -471,17 +512,16 @@ def undo_last(
                     change.before,
                     change.after,
                 )
-            outbox_id = _write(
-                conn,
-                change,
-                who=who,
-                action=f"undo_{action}",
-                batch_id=undo_batch,
-                extra={"undoes_audit": entry["id"], "cancelled_outbox": cancelled},
+            written.append(
+                _prepare(
+                    conn,
+                    change,
+                    action=f"undo_{action}",
+                    batch_id=undo_batch,
+                    extra={"undoes_audit": entry["id"], "cancelled_outbox": cancelled},
+                )
             )
-            if outbox_id:
-                outbox_ids.append(outbox_id)
-        conn.execute("UPDATE batches SET undone_by = ? WHERE id = ?", (undo_batch, batch_id))
+        outbox_ids = _record(conn, written, who=who, batch_id=undo_batch)
     _made(undo_batch)
     return DecisionResult(
         undo_batch,

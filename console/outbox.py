@@ -32,6 +32,100 @@ LEASE_SECONDS = 600  # longer than one request with all its retries
 _TOKEN = uuid.uuid4().hex[:8]
 
 
+@dataclass(frozen=True)
+class NewItem:
+    """An outbox item made ready before its transaction's audit entry is appended (everything
+    it needs read first), inserted with the entry's id by `insert` or `insert_audited`."""
+
+    source_id: int
+    action: str
+    target_kind: str
+    target_id: int | None
+    payload: str
+    idempotency_key: str
+    state: str
+    reason: str | None
+    stamp: str
+    batch_id: int | None
+    base: str | None
+
+    def values(self) -> tuple[object, ...]:
+        return (
+            self.source_id,
+            self.action,
+            self.target_kind,
+            self.target_id,
+            self.payload,
+            self.idempotency_key,
+            self.state,
+            self.reason,
+            self.stamp,
+            self.stamp,
+            self.batch_id,
+        )
+
+
+_COLUMNS = (
+    "source_id, action, target_kind, target_id, payload, idempotency_key, state, last_error, "
+    "created_at, updated_at, batch_id, audit_id, base"
+)
+
+
+def prepare(
+    conn: Connection,
+    *,
+    source_id: int,
+    action: str,
+    target_kind: str,
+    target_id: int | None,
+    payload: dict[str, Any],
+    batch_id: int | None,
+    state: str = "pending",
+    reason: str | None = None,
+    idempotency_key: str | None = None,
+) -> NewItem:
+    """An item to queue inside the caller's transaction (see `enqueue`), read but not written."""
+    base = base_version(conn, target_kind, target_id)
+    return NewItem(
+        source_id,
+        action,
+        target_kind,
+        target_id,
+        json.dumps(payload, sort_keys=True, ensure_ascii=False),
+        idempotency_key or uuid.uuid4().hex,
+        state,
+        reason,
+        now_iso(),
+        batch_id,
+        json.dumps(base, sort_keys=True) if base else None,
+    )
+
+
+def insert(conn: Connection, item: NewItem, audit_id: int | None) -> int:
+    """Write a prepared item; returns its id."""
+    cursor = conn.execute(
+        f"INSERT INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "RETURNING id",
+        (*item.values(), audit_id, item.base),
+    )
+    return int(cursor.fetchone()[0])
+
+
+def insert_audited(
+    conn: Connection, item: NewItem, append_sql: str, append_params: tuple[object, ...]
+) -> tuple[int, int]:
+    """Append an audit entry (`append_sql`: a SELECT of the new entry's id) and write the item
+    that names it in ONE statement; returns (audit id, item id). On the team database the
+    entry's append takes the audit chain's lock until the commit: with this as a decision's
+    last statement the lock is held for it and the commit only."""
+    row = conn.execute(
+        f"WITH entry AS ({append_sql} AS id) INSERT INTO outbox ({_COLUMNS}) "
+        "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, entry.id, ? FROM entry RETURNING audit_id, id",
+        (*append_params, *item.values(), item.base),
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
 def enqueue(
     conn: Connection,
     *,
@@ -51,29 +145,19 @@ def enqueue(
     `state="local_only"` with a `reason` records a decision the platform cannot receive;
     `idempotency_key` is given only for a decision replayed from another cache (`team push`).
     """
-    stamp = now_iso()
-    base = base_version(conn, target_kind, target_id)
-    cursor = conn.execute(
-        "INSERT INTO outbox (source_id, action, target_kind, target_id, payload, "
-        "idempotency_key, state, last_error, created_at, updated_at, batch_id, audit_id, base) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (
-            source_id,
-            action,
-            target_kind,
-            target_id,
-            json.dumps(payload, sort_keys=True, ensure_ascii=False),
-            idempotency_key or uuid.uuid4().hex,
-            state,
-            reason,
-            stamp,
-            stamp,
-            batch_id,
-            audit_id,
-            json.dumps(base, sort_keys=True) if base else None,
-        ),
+    item = prepare(
+        conn,
+        source_id=source_id,
+        action=action,
+        target_kind=target_kind,
+        target_id=target_id,
+        payload=payload,
+        batch_id=batch_id,
+        state=state,
+        reason=reason,
+        idempotency_key=idempotency_key,
     )
-    return int(cursor.fetchone()[0])
+    return insert(conn, item, audit_id)
 
 
 def base_version(

@@ -18,7 +18,7 @@ from typing import Any
 from console import previews
 from console.clock import now
 from console.db import Cache, open_read_only
-from console.dupes.thresholds import STRONG_SCORE
+from console.dupes.thresholds import STRONG_SCORE, may_propose
 from console.errors import CacheError, NotFound
 from console.escalate.severity import SEVERITIES
 from console.models import NoteView, PostView, QueueItem, ThreadView
@@ -116,7 +116,8 @@ def _where(
     if flt.strong_duplicates:  # the few strong pending pairs, from their (decision, score) index
         clauses.append(
             "t.id IN (SELECT d.thread_id FROM duplicate_links d "
-            "WHERE d.decision = 'pending' AND d.score >= ?)"
+            "JOIN threads n ON n.id = d.thread_id JOIN threads o ON o.id = d.original_id "
+            f"WHERE d.decision = 'pending' AND d.score >= ? AND {may_propose('n', 'o')})"
         )
         params.append(STRONG_SCORE)
     in_titles, in_posts = dialect.fts_match("thread_fts"), dialect.fts_match("post_fts")
@@ -144,8 +145,9 @@ _QUEUE_SELECT = """
            m.display_name AS author_name,
            t.status, t.created_at, t.last_activity_at, t.reply_count, t.flag_count,
            t.report_count, t.urgency, c.holder, c.expires_at,
-           EXISTS (SELECT 1 FROM duplicate_links d WHERE d.thread_id = t.id
-                   AND +d.decision = 'pending' AND +d.score >= :strong) AS has_strong_dupe,
+           EXISTS (SELECT 1 FROM duplicate_links d JOIN threads o ON o.id = d.original_id
+                   WHERE d.thread_id = t.id AND +d.decision = 'pending' AND +d.score >= :strong
+                   AND MAY_PROPOSE) AS has_strong_dupe,
            (SELECT max(CASE e.severity WHEN 'critical' THEN 3 WHEN 'high' THEN 2
                    WHEN 'medium' THEN 1 ELSE 0 END) FROM escalations e WHERE e.thread_id = t.id
               AND e.state IN ('new', 'acknowledged', 'sent_to_support', 'waiting_on_customer')
@@ -154,7 +156,7 @@ _QUEUE_SELECT = """
     JOIN sources s ON s.id = t.source_id
     LEFT JOIN members m ON m.id = t.author_id
     LEFT JOIN claims c ON c.thread_id = t.id AND c.expires_at > :now
-"""
+""".replace("MAY_PROPOSE", may_propose("t", "o"))
 
 
 _QUEUE_SELECT_PG = _QUEUE_SELECT.replace("+d.", "d.").replace(":now", POSTGRESQL.clock)

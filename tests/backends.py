@@ -3,8 +3,9 @@ runs once on a SQLite cache file and once on a PostgreSQL team database.
 
 The team database is a copy of a template built once per test session in a throwaway cluster
 (tests/team/cluster.py: a non-root account, a Unix socket, peer authentication): the schema and
-grants from `team-install`, login roles for the tests' people (alice, dave and mod01-03
-moderate, erin prepares payouts, mallory has no role), and the tier's small community, seeded into a SQLite
+grants from `team-install`, login roles for the tests' people (alice, dave, zoe and mod01-03
+moderate, erin and priya prepare payouts, tom and una approve them, root and ada administer,
+mallory has no role), and the tier's small community, seeded into a SQLite
 cache through the real ingest path and copied in by `migrate-to`. Each test gets its own copy
 (CREATE DATABASE ... TEMPLATE: tens of milliseconds) and connects as alice; acting as someone
 else (`Desk.for_cache(cache, actor="dave")`) connects as that database role, as `--as` does.
@@ -50,6 +51,13 @@ PEOPLE = {
     "erin": ("payout_preparer",),
     "mallory": (),
     **{f"mod0{n}": ("moderator",) for n in (1, 2, 3)},
+    # the rewards tier's staff (tests/rewards/conftest.py STAFF)
+    "priya": ("payout_preparer",),
+    "tom": ("payout_approver",),
+    "una": ("payout_approver",),
+    "root": ("admin",),
+    "ada": ("admin",),
+    "zoe": ("moderator",),
 }
 _names = itertools.count(1)
 

@@ -246,7 +246,10 @@ class LazyTable(ScrollView, can_focus=True):
     ) -> int:
         """Start over with `total` rows (and optionally the page at `offset`); returns the new
         generation. Pages asked for earlier are forgotten. `exact=False`: the total is a lower
-        bound until `set_total` gives the real one (the header shows "…")."""
+        bound until `set_total` gives the real one (the header shows "…"). `keep_cursor`: the
+        cursor stays on the row it was on (by its key) when `rows` hold it, else on its row
+        number."""
+        followed = self._loaded_key(self.cursor_row) if keep_cursor else None
         self.generation += 1
         self.total = max(0, total)
         self.exact = exact
@@ -260,6 +263,9 @@ class LazyTable(ScrollView, can_focus=True):
             self._store(offset, rows)
         self.virtual_size = Size(self.size.width, self.total + 1)
         cursor = min(self.cursor_row, max(0, self.total - 1)) if keep_cursor else 0
+        if followed is not None:  # the row under the cursor moved within the rows given
+            at = next((i for i, row in enumerate(rows) if row.key == followed), None)
+            cursor = cursor if at is None else offset + at
         if not keep_cursor:
             self.scroll_to(y=0, animate=False, immediate=True)
         self.cursor_row = cursor
@@ -330,6 +336,12 @@ class LazyTable(ScrollView, can_focus=True):
             self._pages.move_to_end(page)
         while len(self._pages) > self.max_pages:
             self._pages.popitem(last=False)
+
+    def _loaded_key(self, index: int) -> Hashable | None:
+        """The key of row `index` if its page is loaded (asking for nothing)."""
+        page = self._pages.get(index // self.page_size)
+        position = index % self.page_size
+        return page[position].key if page is not None and position < len(page) else None
 
     # ---- data out ----
     def row_at(self, index: int) -> Row | None:

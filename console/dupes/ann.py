@@ -8,6 +8,10 @@ cosine) holding every vector of the source up to some `seq`, written to a file b
 
 - the saved graph, memory-mapped (shared by every process on the machine through the page
   cache; nothing is loaded): ~1 ms whatever the size;
+- beside the graph, its threads' creation times (`<graph file>.times.npy`, memory-mapped, one
+  fixed-width byte string per thread id), so a search among older threads checks its hits' ages
+  without SQL; a graph saved without them (an older peerdesk) gets them from the next `extend`
+  call, and until then the ages are read from SQLite;
 - the *delta*: vectors stored after the graph's `seq`, read from SQLite once and kept in process
   memory (float32), searched exactly. A small source (fewer than GRAPH_MIN vectors) is all delta.
 
@@ -34,7 +38,7 @@ import json
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,6 +59,7 @@ EXPANSION_SEARCH = 96  # candidates kept while searching
 STALE_FILE_S = 3_600  # unreferenced graph files older than this are removed when extending
 GRAPH_WIDEST = 2_048  # graph hits looked at, at most, for the older threads of an old thread
 ADD_SLICE = 50_000  # vectors read from SQLite and added to the graph at a time
+TIMES_SUFFIX = ".times.npy"  # the graph's creation times (see `write_times`)
 
 FloatMatrix = npt.NDArray[np.float32]
 IdArray = npt.NDArray[np.int64]
@@ -62,11 +67,13 @@ IdArray = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class Saved:
-    """The meta record of a source's saved graph."""
+    """The meta record of a source's saved graph; `times_base` is set when the graph's creation
+    times are saved beside it (`times_file`), for the thread id `times_base` onwards."""
 
     file: str
     seq: int
     count: int
+    times_base: int | None = None
 
     @classmethod
     def read(cls, cache: Cache, source_id: int) -> Saved | None:
@@ -77,12 +84,30 @@ class Saved:
             return None
         try:
             value = json.loads(raw)
-            return cls(str(value["file"]), int(value["seq"]), int(value["count"]))
-        except (ValueError, KeyError, TypeError):
+            base = value.get("times_base")
+            return cls(
+                str(value["file"]),
+                int(value["seq"]),
+                int(value["count"]),
+                None if base is None else int(base),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def dump(self) -> str:
-        return json.dumps({"file": self.file, "seq": self.seq, "count": self.count})
+        record: dict[str, object] = {"file": self.file, "seq": self.seq, "count": self.count}
+        if self.times_base is not None:
+            record["times_base"] = self.times_base
+        return json.dumps(record)
+
+    @property
+    def times_file(self) -> str:
+        return times_name(self.file)
+
+
+def times_name(graph_file: str) -> str:
+    """The file of a graph's creation times: beside it, named after it."""
+    return graph_file + TIMES_SUFFIX
 
 
 def folder_of(path: Path) -> Path:
@@ -127,6 +152,10 @@ class SourceIndex:
     delta_ids: IdArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     delta: FloatMatrix = field(default_factory=lambda: np.zeros((0, embed.DIMS), np.float32))
     delta_created: npt.NDArray[np.str_] = field(default_factory=lambda: np.zeros(0, dtype="U32"))
+    # the graph's creation times (memory-mapped), indexed by thread id - times_base; None when
+    # the graph has none saved beside it (its hits' ages are then read from SQLite)
+    times: npt.NDArray[np.bytes_] | None = None
+    times_base: int = 0
 
     def refresh(self, cache: Cache) -> None:
         """Follow the cache: map a newer saved graph, read vectors stored since."""
@@ -141,10 +170,13 @@ class SourceIndex:
         if saved != self.saved:
             self.saved = saved
             self.graph = None
+            self.times = None
             if saved is not None:
                 self.graph = _usearch().restore(str(folder(cache) / saved.file), view=True)
                 if self.graph is not None:
                     self.graph.expansion_search = EXPANSION_SEARCH  # type: ignore[misc]  # (a setter mypy misses)
+                    self.times = _map_times(folder(cache), saved)
+                    self.times_base = saved.times_base or 0
             self.delta_seq = saved.seq if saved is not None and self.graph is not None else 0
             self.delta_ids = np.zeros(0, dtype=np.int64)
             self.delta = np.zeros((0, embed.DIMS), np.float32)
@@ -224,10 +256,27 @@ class SourceIndex:
             ]
             if before is None:
                 return dict(ranked)
-            hits = self._older(cache, ranked, count, before, older)
+            if self.times is not None:
+                hits = self._older_by_times(ranked, before)
+            else:
+                hits = self._older(cache, ranked, count, before, older)
             if len(hits) >= count or len(keys) < ask or ask >= GRAPH_WIDEST:
                 return hits
             ask = min(GRAPH_WIDEST, ask * 4)
+
+    def _older_by_times(self, ranked: list[tuple[int, float]], before: str) -> dict[int, float]:
+        """The hits (nearest first) created at or before `before`, by the creation times saved
+        with the graph: no SQL. A thread the times do not know (deleted since) is left out."""
+        assert self.times is not None
+        if not ranked:
+            return {}
+        keys = np.fromiter((k for k, _ in ranked), dtype=np.int64, count=len(ranked))
+        at = keys - self.times_base
+        known = (at >= 0) & (at < len(self.times))
+        created = np.zeros(len(keys), dtype=self.times.dtype)
+        created[known] = self.times[at[known]]
+        older = known & (created != b"") & (created <= before.encode("utf-8"))
+        return {k: c for (k, c), keep in zip(ranked, older.tolist(), strict=True) if keep}
 
     @staticmethod
     def _older(
@@ -331,6 +380,7 @@ def extend(cache: Cache, source_id: int, *, force: bool = False, threads: int = 
     if cache.path.name in ("", ":memory:") or not cache.dialect.is_sqlite:
         return False
     if not force and not needs_extending(cache, source_id):
+        add_missing_times(cache, source_id)
         return False
     saved = Saved.read(cache, source_id)
     where = folder(cache)
@@ -370,7 +420,8 @@ def extend(cache: Cache, source_id: int, *, force: bool = False, threads: int = 
         partial.replace(where / name)
     finally:
         partial.unlink(missing_ok=True)
-    mine = Saved(name, seq, len(graph))
+    base = write_times(cache, source_id, name)
+    mine = Saved(name, seq, len(graph), base)
     with cache.transaction():
         current = Saved.read(cache, source_id)
         if current is not None and current.seq >= mine.seq and (where / current.file).is_file():
@@ -384,6 +435,75 @@ def extend(cache: Cache, source_id: int, *, force: bool = False, threads: int = 
     return kept is mine
 
 
+def write_times(cache: Cache, source_id: int, graph_file: str) -> int | None:
+    """Save the creation times of the source's vectors beside its graph file, so a search among
+    older threads checks its hits' ages without SQL: one fixed-width byte string per thread id
+    from the lowest to the highest of the source (b"" where no vector of the source is), the
+    text as stored (compared as SQL compares it: byte by byte, UTF-8). Returns the lowest id
+    (the array's base), or None for a source without vectors. Written whole, then renamed."""
+    row = cache.one(
+        "SELECT min(thread_id), max(thread_id), max(length(CAST(created_at AS BLOB))) "
+        "FROM thread_vectors WHERE source_id = ?",
+        (source_id,),
+    )
+    if row is None or row[0] is None:
+        return None
+    base, top, width = int(row[0]), int(row[1]), max(1, int(row[2] or 1))
+    times = np.zeros(top - base + 1, dtype=f"S{width}")
+    cursor = cache.conn.execute(
+        "SELECT thread_id, created_at FROM thread_vectors WHERE source_id = ?", (source_id,)
+    )
+    while rows := cursor.fetchmany(ADD_SLICE):
+        at = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)) - base
+        times[at] = [str(r[1]).encode("utf-8") for r in rows]
+    where = folder(cache)
+    name = times_name(graph_file)
+    partial = where / f".{name}.tmp"
+    try:
+        with partial.open("wb") as handle:
+            np.save(handle, times, allow_pickle=False)
+        partial.chmod(0o600)
+        partial.replace(where / name)
+    finally:
+        partial.unlink(missing_ok=True)
+    return base
+
+
+def add_missing_times(cache: Cache, source_id: int) -> bool:
+    """Save the creation times beside a saved graph that has none (one saved before they were
+    kept); True if written. The meta names them only if it still names the same graph."""
+    saved = Saved.read(cache, source_id)
+    if saved is None or not (folder(cache) / saved.file).is_file():
+        return False
+    if saved.times_base is not None and (folder(cache) / saved.times_file).is_file():
+        return False
+    try:
+        base = write_times(cache, source_id, saved.file)
+    except OSError:  # a folder this account cannot write: the ages stay read from SQLite
+        return False
+    if base is None:
+        return False
+    with cache.transaction():
+        current = Saved.read(cache, source_id)
+        if current is None or current.file != saved.file:
+            (folder(cache) / saved.times_file).unlink(missing_ok=True)
+            return False
+        cache.set_meta(f"ann:{source_id}", replace(current, times_base=base).dump())
+    return True
+
+
+def _map_times(where: Path, saved: Saved) -> npt.NDArray[np.bytes_] | None:
+    """The saved graph's creation times, memory-mapped, or None if it has none (or they cannot
+    be read: its hits' ages are then read from SQLite)."""
+    if saved.times_base is None:
+        return None
+    try:
+        times = np.load(where / saved.times_file, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return times if times.dtype.kind == "S" and times.ndim == 1 else None
+
+
 def _clean(where: Path, keep: set[str]) -> None:
     """Remove graph files nobody names any more (old enough that no extend is still writing
     them; a process that still maps one keeps its pages until it lets go)."""
@@ -393,6 +513,11 @@ def _clean(where: Path, keep: set[str]) -> None:
             continue
         with contextlib.suppress(OSError):
             if now - path.stat().st_mtime > STALE_FILE_S or _superseded(path, keep):
+                path.unlink()
+    for path in where.glob("*" + TIMES_SUFFIX):  # creation times whose graph is gone
+        graph = path.name[: -len(TIMES_SUFFIX)]
+        if graph not in keep and not (where / graph).exists():
+            with contextlib.suppress(OSError):
                 path.unlink()
 
 

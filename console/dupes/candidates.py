@@ -41,6 +41,7 @@ from console.dupes import analysis, embed, fusion, language, vectors
 from console.dupes.scorer import STOP_WORDS, Analyzed, Doc, Idf, analyze, chars, score, tokens
 from console.dupes.thresholds import PROPOSE as PROPOSE  # re-exported: used here and by others
 from console.dupes.thresholds import STRONG_SCORE as STRONG_SCORE
+from console.dupes.thresholds import may_propose
 from console.errors import NotFound
 from console.storage import Connection, Row, dialect_of
 
@@ -61,6 +62,8 @@ MIN_SCORE = 0.05  # pairs less likely than this are not stored at all
 # PROPOSE (what is proposed) and STRONG_SCORE (the Queue's ≈) live in console.dupes.thresholds
 CLOSED_STATUSES = ("solved", "closed")
 TITLE_WEIGHT = 2.0  # BM25 weight of the title column against the body
+
+MAY_PROPOSE = may_propose("n", "t")  # n: the new thread, t: the original
 
 FTS_TABLE = "thread_fts"  # what recall searches (an FTS5 table; on PostgreSQL its tsvector)
 FUZZY_RECALL = 4  # threads with a most alike title added first where the engine has trigrams
@@ -654,7 +657,9 @@ def candidates(
     rows = cache.query(
         "SELECT d.thread_id, d.original_id, t.title, t.status, d.score, d.explanation, "
         "d.decision, d.method FROM duplicate_links d JOIN threads t ON t.id = d.original_id "
-        f"WHERE d.thread_id = ? {where} ORDER BY d.score DESC, d.original_id",
+        "JOIN threads n ON n.id = d.thread_id "
+        f"WHERE d.thread_id = ? {where} AND (d.decision != 'pending' OR {MAY_PROPOSE}) "
+        "ORDER BY d.score DESC, d.original_id",
         (thread_id,),
     )
     return [Candidate(r[0], r[1], r[2], r[3], float(r[4]), r[5], r[6], r[7]) for r in rows]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from console.db import Cache
 from console.dupes.candidates import PROPOSE, Candidate, candidates
+from console.dupes.thresholds import may_propose
 from console.errors import NotFound
 from console.models import DecisionResult
 
@@ -24,7 +25,8 @@ BODY_LIMIT = 20_000  # characters of a question or an answer read for the panel
 _OPEN_PAIR = (
     f"d.decision = 'pending' AND d.score >= {PROPOSE} "
     "AND t.duplicate_of IS NULL AND t.status NOT IN ('closed', 'duplicate') "
-    "AND o.duplicate_of IS NULL AND o.status != 'duplicate'"
+    "AND o.duplicate_of IS NULL AND o.status != 'duplicate' "
+    f"AND {may_propose('t', 'o')}"
 )
 # ...and it is the thread's best such link.
 # (the thread's own links by its (thread_id, original_id) key: left to itself SQLite reads every
@@ -34,7 +36,8 @@ _BEST_OF_THREAD = (
     "d.id = (SELECT d2.id FROM duplicate_links d2{by_thread} "
     "JOIN threads o2 ON o2.id = d2.original_id "
     "WHERE d2.thread_id = d.thread_id AND d2.decision = 'pending' AND o2.duplicate_of IS NULL "
-    "AND o2.status != 'duplicate' ORDER BY d2.score DESC, d2.original_id LIMIT 1)"
+    "AND o2.status != 'duplicate' AND NOT (t.status = 'solved' AND o2.status != 'solved' "
+    "AND o2.accepted_post_id IS NULL) ORDER BY d2.score DESC, d2.original_id LIMIT 1)"
 )
 THREAD_KEY_INDEX = "sqlite_autoindex_duplicate_links_1"  # UNIQUE (thread_id, original_id)
 _FROM = (
@@ -248,12 +251,14 @@ def _platform_name(kind: str) -> str:
 def strong_threads(cache: Cache, limit: int = 50) -> list[tuple[int, str, float, int]]:
     """Threads with a pending candidate of STRONG_SCORE or more, strongest first:
     (thread id, title, best score, number of pending candidates)."""
-    from console.dupes.candidates import STRONG_SCORE
+    from console.dupes.candidates import MAY_PROPOSE, STRONG_SCORE
 
     rows = cache.query(
-        "SELECT d.thread_id, t.title, max(d.score) AS best, count(*) AS n FROM duplicate_links d "
-        "JOIN threads t ON t.id = d.thread_id WHERE d.decision = 'pending' AND d.score >= ? "
-        "GROUP BY d.thread_id ORDER BY best DESC, d.thread_id LIMIT ?",
+        "SELECT d.thread_id, n.title, max(d.score) AS best, count(*) AS pairs "
+        "FROM duplicate_links d JOIN threads n ON n.id = d.thread_id "
+        "JOIN threads t ON t.id = d.original_id "
+        f"WHERE d.decision = 'pending' AND d.score >= ? AND {MAY_PROPOSE} "
+        "GROUP BY d.thread_id, n.title ORDER BY best DESC, d.thread_id LIMIT ?",
         (STRONG_SCORE, limit),
     )
     return [(int(r[0]), str(r[1]), float(r[2]), int(r[3])) for r in rows]

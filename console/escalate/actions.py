@@ -82,12 +82,16 @@ def history(
     to_state: str | None,
     body: str = "",
     remote_id: str | None = None,
+    *,
+    audit_id: int | None = None,
 ) -> bool:
+    """One line of an escalation's history (once per `remote_id` when given), tied to the audit
+    entry `audit_id` when it records one; True when it was written."""
     cursor = conn.execute(
         "INSERT INTO escalation_history (escalation_id, ts, actor, event, from_state, to_state, "
-        "body, remote_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "body, remote_id, audit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (escalation_id, remote_id) DO NOTHING",
-        (escalation_id, now_iso(), actor, event, from_state, to_state, body, remote_id),
+        (escalation_id, now_iso(), actor, event, from_state, to_state, body, remote_id, audit_id),
     )
     return bool(cursor.rowcount)
 

@@ -466,10 +466,18 @@ def clock_findings(conn: Connection, rules: RuleSet, at: datetime) -> list[Findi
 
 
 def scan_clock(cache: Cache, at: datetime | None = None) -> int:
-    """Raise what time has made true (unanswered threads, rejected verifications)."""
+    """Raise what time has made true (unanswered threads, rejected verifications).
+
+    The findings are read before the write transaction, so the long read (seconds on a cache
+    left alone for days at a million threads) never holds SQLite's write lock; raising them
+    is idempotent (one escalation per rule, subject and version), so a finding read twice by
+    two consoles is raised once."""
     rules = active.current(cache)
+    findings = clock_findings(cache.conn, rules, at or now())
+    if not findings:
+        return 0
     with cache.transaction() as conn:
-        return len(raise_findings(conn, clock_findings(conn, rules, at or now())))
+        return len(raise_findings(conn, findings))
 
 
 # ---------------------------------------------------------------------------- whole cache

@@ -39,6 +39,18 @@ class Escalations:
         tickets.link_created_tickets(self.cache)
         return raised
 
+    def refresh_apart(self, at: datetime | None = None) -> int:
+        """`refresh` on a connection of its own (a new session on the team database), for the
+        console's worker: the Desk's connection stays free for the Queue, threads and decisions
+        while the scan reads and writes."""
+        cache = self.cache.reopen()
+        try:
+            raised = engine.scan_clock(cache, at)
+            tickets.link_created_tickets(cache)
+        finally:
+            cache.close()
+        return raised
+
     def listing(self, *, include_closed: bool = False) -> list[EscalationRow]:
         return panel.listing(self.cache, include_closed=include_closed)
 

@@ -134,10 +134,7 @@ def apply_ticket(conn: Connection, system: str, update: TicketUpdate) -> int:
             str(values.get("state", state)),
             f"ticket {update.ticket_id} is {update.status}",
             remote_id=f"status:{update.status}:{update.updated_at}",
-        )
-        conn.execute(
-            "UPDATE escalation_history SET audit_id = ? WHERE id = last_insert_rowid()",
-            (audit_id,),
+            audit_id=audit_id,
         )
         changes += 1
     return changes

@@ -20,7 +20,7 @@ from console.errors import InvalidDecision
 from console.rewards.events import SOURCES, Event, EventSource
 from console.rewards.ledger import Appender, Entry
 from console.rewards.schedule import Schedule
-from console.storage import Connection
+from console.storage import Connection, dialect_of
 
 
 @dataclass
@@ -134,18 +134,18 @@ def _accrue_source(
     rule = source.rule
     # The events true now go into a temporary table; SQLite then finds the new ones and the paid
     # ones no longer true with index lookups, so a ledger of millions is never read into memory.
-    conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS rewards_live (event_key TEXT PRIMARY KEY) WITHOUT ROWID"
-    )
-    conn.execute("DELETE FROM temp.rewards_live")
+    dialect = dialect_of(conn)
+    scratch = dialect.scratch_table("rewards_live")
+    conn.execute(dialect.create_scratch_table("rewards_live", "event_key TEXT PRIMARY KEY"))
+    conn.execute(f"DELETE FROM {scratch}")
     live: dict[str, Event] = {}
     for event in source.events(conn):
         live.setdefault(event.event_key, event)
-    conn.executemany("INSERT INTO temp.rewards_live (event_key) VALUES (?)", ((k,) for k in live))
+    conn.executemany(f"INSERT INTO {scratch} (event_key) VALUES (?)", ((k,) for k in live))
     seen = {
         str(r[0])
         for r in conn.execute(
-            "SELECT l.event_key FROM temp.rewards_live l WHERE EXISTS (SELECT 1 FROM ledger a "
+            f"SELECT l.event_key FROM {scratch} l WHERE EXISTS (SELECT 1 FROM ledger a "
             "WHERE a.kind = 'accrual' AND a.rule = ? AND a.event_key = l.event_key)",
             (rule,),
         )
@@ -155,7 +155,7 @@ def _accrue_source(
         for r in conn.execute(
             "SELECT a.id, a.event_key, a.member_id, a.points, a.amount_minor, a.thread_id "
             "FROM ledger a WHERE a.kind = 'accrual' AND a.rule = ? "
-            "AND NOT EXISTS (SELECT 1 FROM temp.rewards_live l WHERE l.event_key = a.event_key) "
+            f"AND NOT EXISTS (SELECT 1 FROM {scratch} l WHERE l.event_key = a.event_key) "
             "AND NOT EXISTS (SELECT 1 FROM ledger r WHERE r.kind = 'reversal' AND r.rule = a.rule "
             "AND r.event_key = a.event_key)",
             (rule,),

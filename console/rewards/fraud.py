@@ -40,7 +40,6 @@ from rapidfuzz import fuzz
 
 from console.clock import iso, parse
 from console.rewards.events import has_table
-from console.sqltext import length_sql
 from console.storage import Connection, dialect_of
 
 RING_MIN_RECIPROCAL = 3  # votes each way
@@ -71,9 +70,6 @@ CHECKS = (
     "burst",
     "rejected_by_verification",
 )
-
-# length() stops at a NUL: a copied answer behind a leading "\x00" would pass as empty
-BODY_LENGTH = length_sql("body_text")
 
 
 @dataclass(frozen=True)
@@ -359,10 +355,11 @@ class _Answers:
         self.posts: dict[int, _Answer] = {}
         self.authors_of: dict[str, set[int]] = defaultdict(set)
         keep = COPY_STOCK_AUTHORS + 2  # enough to know a line is stock whichever pair asks
+        length = dialect_of(conn).text_length("body_text")  # past a NUL on the cache too
         for post_id, author, created, body in conn.execute(
             "SELECT id, author_id, created_at, body_text FROM posts WHERE position > 0 "
-            f"AND hidden = 0 AND author_id IS NOT NULL AND {BODY_LENGTH} >= ? "
-            f"AND {BODY_LENGTH} < 20000 AND created_at < ?",
+            f"AND hidden = 0 AND author_id IS NOT NULL AND {length} >= ? "
+            f"AND {length} < 20000 AND created_at < ?",
             (COPY_MIN_CHARS, end),
         ):
             lines = tuple(_own_lines(str(body)))
@@ -499,7 +496,8 @@ def rejected_by_verification(conn: Connection, start: str, end: str) -> list[Fla
     is reversed by the ledger itself when the verification is undone or rejected.)"""
     found: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
     # the rejected answers' events first (few), then their entries by the ledger_once index:
-    # CROSS JOIN keeps SQLite from scanning the ledger and probing verifications instead
+    # join_in_order keeps SQLite from scanning the ledger and probing verifications instead
+    join = dialect_of(conn).join_in_order
     for member, post, points, reason, decided_by, decided_at in conn.execute(
         "WITH events (post_id, rule, event_key, reason, decided_by, decided_at) AS ("
         "SELECT post_id, 'accepted_answer', 'post:' || post_id, reject_reason, decided_by, "
@@ -508,7 +506,7 @@ def rejected_by_verification(conn: Connection, start: str, end: str) -> list[Fla
         "v.decided_at FROM verifications v JOIN votes x ON x.post_id = v.post_id "
         "WHERE v.state = 'rejected') "
         "SELECT l.member_id, e.post_id, l.points, e.reason, e.decided_by, e.decided_at "
-        "FROM events e CROSS JOIN ledger l ON l.kind = 'accrual' AND l.rule = e.rule "
+        f"FROM events e {join} ledger l ON l.kind = 'accrual' AND l.rule = e.rule "
         "AND l.event_key = e.event_key WHERE l.occurred_at < ? AND l.points > 0 "
         # a reversal has the accrual's rule and event (the ledger_once index finds it)
         "AND NOT EXISTS (SELECT 1 FROM ledger r WHERE r.kind = 'reversal' AND r.rule = l.rule "

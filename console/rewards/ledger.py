@@ -7,6 +7,8 @@ re-import that offers the same event again writes nothing.
 
 Each entry's hash is SHA-256 over the previous entry's hash and the entry's own fields; the newest
 id and hash are also kept in meta `ledger_head`, so cutting entries off the end is detected.
+On the team database the server appends (console.rewards.ledger_server): the same chain, numbered,
+stamped and hashed by `peerdesk_ledger_append` under its lock, which also checks the entry.
 `verify` walks the chain, re-derives every balance from the entries and checks the rules the
 entries must obey (a reversal negates exactly the entry it reverses, once; a payout entry matches
 its payout line; no member is paid more than they earned).
@@ -23,7 +25,8 @@ from typing import Any
 
 from console.clock import now_iso
 from console.db import Cache
-from console.storage import Connection, Row
+from console.rewards import ledger_server
+from console.storage import Connection, Row, dialect_of
 
 GENESIS = "0" * 64
 HEAD_KEY = "ledger_head"
@@ -69,6 +72,11 @@ class Entry:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+def _checked(entry: Entry) -> None:
+    if not isinstance(entry.amount_minor, int) or not isinstance(entry.points, int):
+        raise TypeError("ledger amounts are whole numbers of points and minor units")
+
+
 class Appender:
     """Appends entries inside the caller's write transaction, keeping the chain's head in hand."""
 
@@ -76,11 +84,15 @@ class Appender:
         if not conn.in_transaction:
             raise RuntimeError("ledger entries are appended inside a write transaction")
         self.conn = conn
+        self.on_server = dialect_of(conn).server_ledger
+        self.written = 0
+        if self.on_server:  # the server keeps the head (and numbers, stamps, chains)
+            self.last_id, self.last_hash, self.recorded_at = 0, GENESIS, ""
+            return
         head = conn.execute("SELECT id, hash FROM ledger ORDER BY id DESC LIMIT 1").fetchone()
         self.last_id = int(head[0]) if head else 0
         self.last_hash = str(head[1]) if head else GENESIS
         self.recorded_at = now_iso()
-        self.written = 0
 
     def exists(self, kind: str, rule: str, event_key: str) -> bool:
         return (
@@ -109,8 +121,7 @@ class Appender:
             "line_id": entry.line_id,
             "detail": json.dumps(entry.detail, sort_keys=True, ensure_ascii=False),
         }
-        if not isinstance(row["amount_minor"], int) or not isinstance(row["points"], int):
-            raise TypeError("ledger amounts are whole numbers of points and minor units")
+        _checked(entry)
         row["prev_hash"] = prev_hash
         row["hash"] = digest(prev_hash, row)
         return row
@@ -119,6 +130,10 @@ class Appender:
         """Write entries whose (kind, rule, event) cannot be in the ledger yet (a new payout
         line's entry), in one statement; the head is updated once. A duplicate is an error
         (IntegrityError: the caller's transaction is rolled back), never skipped."""
+        if self.on_server:
+            ids = ledger_server.append_new(self.conn, entries)
+            self.written += len(ids)
+            return ids
         rows = []
         entry_id, prev = self.last_id, self.last_hash
         for entry in entries:
@@ -150,6 +165,10 @@ class Appender:
 
     def append(self, entry: Entry) -> int | None:
         """Write `entry`; None (and nothing written) if its (kind, rule, event) is already there."""
+        if self.on_server:
+            appended = ledger_server.append(self.conn, entry)
+            self.written += appended is not None
+            return appended
         row = self._row(entry, self.last_id + 1, self.last_hash)
         cursor = self.conn.execute(
             "INSERT INTO ledger (id, member_id, kind, rule, event_key, thread_id, points, "
@@ -347,7 +366,7 @@ def verify(cache: Cache) -> VerifyReport:
     reversed_ids: set[int] = set()
     payout_entries: dict[int, tuple[int, int]] = {}  # line_id -> (member, amount)
     returned_lines: set[int] = set()
-    for row in cache.conn.execute("SELECT * FROM ledger ORDER BY id"):
+    for row in _entries(cache):
         entry_id = int(row["id"])
         gap = entry_id != expected_id
         if gap:
@@ -404,6 +423,21 @@ def verify(cache: Cache) -> VerifyReport:
     report.members = len(amounts)
     report.balances = {m: (points[m], amounts[m]) for m in amounts}
     return report
+
+
+PAGE = 10_000
+
+
+def _entries(cache: Cache) -> Iterable[Row]:
+    """Every entry in id order, a page at a time by id (a team database's client would
+    otherwise hold the whole ledger in memory at once; append-only, so no page is missed)."""
+    after = -1
+    while True:
+        page = cache.query("SELECT * FROM ledger WHERE id > ? ORDER BY id LIMIT ?", (after, PAGE))
+        yield from page
+        if len(page) < PAGE:
+            return
+        after = int(page[-1]["id"])
 
 
 def _check_entry(

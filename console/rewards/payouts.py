@@ -37,7 +37,7 @@ from console.rewards.ledger import Appender, Entry
 from console.rewards.periods import parse_period
 from console.rewards.schedule import Schedule, format_minor
 from console.roles import require
-from console.storage import Connection, Row
+from console.storage import Connection, Row, dialect_of
 
 NO_ADDRESS = "no_payout_address"
 
@@ -261,14 +261,15 @@ def _payable(conn: Connection, end: str, threshold: int) -> list[Row]:
     return conn.execute(
         # Accruals after the period wait for the next one; every reversal, payout and
         # return counts at once, so money taken back before the batch is never paid out.
+        "SELECT member_id, pay_points, pay_amount, recipient_type, receiver FROM ("
         "SELECT l.member_id, sum(CASE WHEN l.kind = 'accrual' AND l.occurred_at >= :end "
         "THEN 0 ELSE l.points END) AS pay_points, sum(CASE WHEN l.kind = 'accrual' AND "
         "l.occurred_at >= :end THEN 0 ELSE l.amount_minor END) AS pay_amount, "
         "y.recipient_type, y.receiver FROM ledger l "
         "LEFT JOIN reward_payees y ON y.member_id = l.member_id "
         "WHERE l.member_id NOT IN (SELECT member_id FROM reward_bans) "
-        "GROUP BY l.member_id HAVING pay_points >= :threshold AND pay_amount > 0 "
-        "ORDER BY l.member_id",
+        "GROUP BY l.member_id, y.recipient_type, y.receiver) p "
+        "WHERE pay_points >= :threshold AND pay_amount > 0 ORDER BY member_id",
         {"end": end, "threshold": threshold},
     ).fetchall()
 
@@ -450,8 +451,9 @@ def _line_for_change(conn: Connection, line_id: int) -> tuple[Row, Row]:
 def _frozen(conn: Connection, batch: Row) -> str | None:
     if batch["state"] != "prepared":
         return f"batch {batch['id']} is {batch['state']}"
+    approvers = dialect_of(conn).joined("approver", "', '")
     got = conn.execute(
-        "SELECT group_concat(approver, ', ') FROM payout_approvals WHERE batch_id = ?",
+        f"SELECT {approvers} FROM payout_approvals WHERE batch_id = ?",
         (batch["id"],),
     ).fetchone()[0]
     if got:

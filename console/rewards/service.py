@@ -64,6 +64,7 @@ class Rewards:
         return active_schedule(self.cache)
 
     def accrue(self, allow_mass_reversal: bool = False) -> AccrualReport:
+        self.door.check(actions.ACCRUE)  # refused before reading (a roleless team role reads none)
         schedule = self.schedule()
         return self.door.act(
             actions.ACCRUE,
@@ -113,6 +114,7 @@ class Rewards:
 
     def ban(self, member_id: int, reason: str) -> int | None:
         """Stop a member earning and reverse their whole balance (one entry); audited."""
+        self.door.check(actions.BAN)
         schedule = self.schedule()
         return self.door.act(
             actions.BAN,
@@ -128,6 +130,7 @@ class Rewards:
 
     # ---- payouts ----
     def prepare(self, period: str, threshold_points: int | None = None) -> payouts.BatchView:
+        self.door.check(actions.PREPARE)
         schedule = self.schedule()
         prepared = self.door.act(
             actions.PREPARE,

@@ -8,7 +8,8 @@ and the history; at the bottom a sparkline of open escalations over the last 30 
 The routing is the panel base's (console/screens/panel.py):
 
     ListWanted → (worker: listing + rule_rates + open_counts) → ListLoaded, and ClockScan →
-    (worker: Escalations.refresh, raising what time made true) → ListWanted if it raised any
+    (worker: Escalations.refresh_apart, raising what time made true on a connection of its
+    own) → ListWanted if it raised any
     LazyTable.CursorMoved → DetailWanted(id) → (worker: one + history) → DetailLoaded
     a/i/I/s/n/r/d/o → (worker: Desk.decide) → DecisionSaved | Refused
     u → DecisionMade(undo) (the shared decision flow of DeskScreen)
@@ -188,7 +189,8 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="escalation-clock")
     def _scan_clock(self) -> None:
-        if self.host.call_desk(lambda desk: desk.escalations.refresh()):
+        # on a connection of its own, without the Desk's lock: the Queue keeps answering
+        if self.host.desk.escalations.refresh_apart():
             self.post_message(ListWanted(keep_cursor=True))
 
     def show_list(self, data: Escalations, keep_cursor: bool) -> None:

@@ -315,7 +315,7 @@ class QueueScreen(QueuePaneScreen):
         if counted is not None:  # counted while the page was read
             if counted.at_least:
                 at_least = counted.total
-            elif total == UNKNOWN:
+            else:  # newer than the total remembered for the filter (a reload after a change)
                 total = counted.total
         exact = total != UNKNOWN
         if not exact:  # what the page shows; the count follows

@@ -52,6 +52,10 @@ class Dialect:
     takeovers by; a laptop's clock a week behind (or ahead) counts for nothing there. (In a
     transaction the server's now() is the transaction's start, so one decision sees one time.)
     """
+    server_ledger: bool = False
+    """Rewards ledger entries are appended by the server (peerdesk_ledger_append: numbered,
+    stamped, chained under a lock, checked against the caller's roles and the payout lines;
+    console.rewards.ledger_server), not written by peerdesk."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -87,6 +91,31 @@ class Dialect:
         lock (any role may take one; it is released by the commit or the rollback)."""
         if not self.is_sqlite:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"peerdesk:{what}",))
+
+    def scratch_table(self, name: str) -> str:
+        """The qualified name of the connection's own temporary table `name` (SQLite's `temp`
+        schema; PostgreSQL's `pg_temp`)."""
+        return f"{'temp' if self.is_sqlite else 'pg_temp'}.{name}"
+
+    def create_scratch_table(self, name: str, columns: str) -> str:
+        """CREATE (if missing) the connection's temporary table `name` with `columns`, whose
+        first is its primary key (SQLite keeps it WITHOUT ROWID: the key is the table)."""
+        rowid = " WITHOUT ROWID" if self.is_sqlite else ""
+        return f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns}){rowid}"
+
+    @property
+    def join_in_order(self) -> str:
+        """A join whose left table is read first: SQLite's CROSS JOIN (its planner never
+        reorders one, and it takes an ON clause); a plain JOIN on PostgreSQL, whose planner
+        orders joins by statistics (and whose CROSS JOIN takes no ON)."""
+        return "CROSS JOIN" if self.is_sqlite else "JOIN"
+
+    def joined(self, expression: str, separator: str) -> str:
+        """The aggregate joining `expression`'s texts with `separator` (a SQL string literal):
+        SQLite's group_concat, PostgreSQL's string_agg."""
+        if self.is_sqlite:
+            return f"group_concat({expression}, {separator})"
+        return f"string_agg({expression}, {separator})"
 
     def like_ignoring_case(self, column: str) -> str:
         """`column` matches the LIKE pattern given as the next parameter whatever the case
@@ -293,4 +322,5 @@ POSTGRESQL = Dialect(
     lock_suffix=" FOR UPDATE",
     server_audit=True,
     clock="peerdesk.peerdesk_time()",
+    server_ledger=True,
 )

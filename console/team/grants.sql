@@ -21,10 +21,15 @@
 --                           payees' payment details (reward_payees: payout roles and admin)
 --   audit, ledger           nobody but the owner writes them directly: INSERT only through
 --                           peerdesk_audit_append / peerdesk_ledger_append, which chain the
---                           hash on the server; no UPDATE, DELETE or TRUNCATE for anyone else
+--                           hash on the server; no UPDATE, DELETE or TRUNCATE for anyone else.
+--                           The ledger's function is for the payout roles and admins only,
+--                           and checks each entry (a payout matches its line, a reversal
+--                           negates exactly what it reverses, ...; see the function)
 --   payout tables           written by peerdesk_payout_preparer, peerdesk_payout_approver
 --                           and peerdesk_admin only (payout_*, reward_payees, reward_bans,
---                           reward_schedules)
+--                           reward_schedules); a moderator only files an appeal (INSERT into
+--                           payout_appeals and its payout_line_history line, in its own name,
+--                           undecided: row-level security)
 --   everything else         written by peerdesk_moderator and peerdesk_admin (threads,
 --                           posts, claims, outbox, decisions...)
 --   meta                    written by every writing role, except the chains' head records
@@ -406,13 +411,121 @@ BEGIN
   RETURN e.id;
 END $$;
 
--- A live ledger entry (accruals, reversals, payouts): the server numbers, stamps and chains it.
+-- A live ledger entry (accruals, reversals, payouts): the server numbers, stamps and chains it,
+-- and refuses what the caller may not write or what does not fit the ledger, whatever client
+-- calls it (console/rewards/ledger_server.py is peerdesk's caller):
+--   * only the payout roles and admins append (accruals and reversals are the ledger_accrue
+--     and reward_ban actions; moderators have no EXECUTE on it and are refused here too);
+--   * an accrual adds (never takes) points and money and reverses nothing;
+--   * a reversal takes back exactly one accrual of the same member, under its rule and
+--     event, so once (or, rule member_banned, exactly the whole balance of a banned member);
+--   * a payout entry is the exact negative of a payout line of a batch the caller prepared
+--     and that is still `prepared`, by a preparer or admin; a payout_return gives back exactly
+--     the payout entry of its line, once;
+--   * money is whole minor units (bigint) and the entry's schedule version must be loaded.
+-- An entry whose (kind, rule, event_key) is already in the ledger is not written again: the
+-- function returns NULL (checked under the ledger's lock, so concurrent accruals never pay twice).
 CREATE OR REPLACE FUNCTION peerdesk.peerdesk_ledger_append(
   member_id bigint, kind text, rule text, event_key text, thread_id bigint, points bigint,
   amount_minor bigint, currency text, schedule_version text, occurred_at text,
   reverses bigint, line_id bigint, detail text)
 RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = peerdesk, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  me text := session_user;
+  target record;
+  line record;
+  balance record;
 BEGIN
+  IF NOT (pg_has_role(me, 'peerdesk_payout_preparer', 'MEMBER')
+          OR pg_has_role(me, 'peerdesk_payout_approver', 'MEMBER')
+          OR pg_has_role(me, 'peerdesk_admin', 'MEMBER')) THEN
+    RAISE EXCEPTION '% may not write the rewards ledger (payout roles and admins only)', me
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  LOCK TABLE ledger IN SHARE ROW EXCLUSIVE MODE;
+  IF EXISTS (SELECT 1 FROM ledger l WHERE l.kind = peerdesk_ledger_append.kind
+             AND l.rule = peerdesk_ledger_append.rule
+             AND l.event_key = peerdesk_ledger_append.event_key) THEN
+    RETURN NULL;  -- this (kind, rule, event) is in the ledger already: never twice
+  END IF;
+  IF points IS NULL OR amount_minor IS NULL THEN
+    RAISE EXCEPTION 'a ledger entry has points and an amount' USING ERRCODE = 'check_violation';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM reward_schedules s
+                 WHERE s.version = peerdesk_ledger_append.schedule_version) THEN
+    RAISE EXCEPTION 'ledger entry names schedule %, which is not loaded', schedule_version
+      USING ERRCODE = 'check_violation';
+  END IF;
+  IF kind = 'accrual' THEN
+    IF points < 0 OR amount_minor < 0 OR reverses IS NOT NULL OR line_id IS NOT NULL THEN
+      RAISE EXCEPTION 'an accrual adds points and money and reverses nothing'
+        USING ERRCODE = 'check_violation';
+    END IF;
+  ELSIF kind = 'reversal' THEN
+    IF line_id IS NOT NULL THEN
+      RAISE EXCEPTION 'a reversal names no payout line' USING ERRCODE = 'check_violation';
+    END IF;
+    IF reverses IS NULL THEN
+      IF rule <> 'member_banned' OR NOT EXISTS (
+          SELECT 1 FROM reward_bans b WHERE b.member_id = peerdesk_ledger_append.member_id) THEN
+        RAISE EXCEPTION 'a reversal reverses an entry (or the balance of a banned member)'
+          USING ERRCODE = 'check_violation';
+      END IF;
+      SELECT coalesce(sum(l.points), 0) AS points, coalesce(sum(l.amount_minor), 0) AS amount
+        INTO balance FROM ledger l WHERE l.member_id = peerdesk_ledger_append.member_id;
+      IF (points, amount_minor) IS DISTINCT FROM (-balance.points, -balance.amount) THEN
+        RAISE EXCEPTION 'a ban reverses exactly the member''s balance (% points, % minor)',
+          balance.points, balance.amount USING ERRCODE = 'check_violation';
+      END IF;
+    ELSE
+      -- the reversal carries its accrual's rule and event, so the unique (kind, rule,
+      -- event_key) index makes it the only one (checked above, without reading the ledger)
+      SELECT l.member_id, l.kind, l.rule, l.event_key, l.points, l.amount_minor INTO target
+        FROM ledger l WHERE l.id = reverses;
+      IF target.kind IS DISTINCT FROM 'accrual'
+         OR (target.member_id, target.rule, target.event_key, -target.points,
+             -target.amount_minor)
+            IS DISTINCT FROM (member_id, rule, event_key, points, amount_minor) THEN
+        RAISE EXCEPTION 'a reversal negates exactly the accrual it reverses (entry %), once',
+          reverses USING ERRCODE = 'check_violation';
+      END IF;
+    END IF;
+  ELSIF kind IN ('payout', 'payout_return') THEN
+    SELECT pl.member_id, pl.points, pl.amount_minor, b.prepared_by, b.state INTO line
+      FROM payout_lines pl JOIN payout_batches b ON b.id = pl.batch_id
+      WHERE pl.id = line_id;
+    IF line.member_id IS NULL OR rule <> 'payout' OR event_key <> 'line:' || line_id THEN
+      RAISE EXCEPTION 'a % entry is for an existing payout line, as line:<its id>', kind
+        USING ERRCODE = 'check_violation';
+    END IF;
+    IF kind = 'payout' THEN
+      IF NOT (pg_has_role(me, 'peerdesk_payout_preparer', 'MEMBER')
+              OR pg_has_role(me, 'peerdesk_admin', 'MEMBER')) THEN
+        RAISE EXCEPTION '% does not prepare payouts', me USING ERRCODE = 'insufficient_privilege';
+      END IF;
+      IF line.prepared_by IS DISTINCT FROM me OR line.state IS DISTINCT FROM 'prepared' THEN
+        RAISE EXCEPTION 'payout entries are written by the preparer of a prepared batch'
+          USING ERRCODE = 'insufficient_privilege';
+      END IF;
+      IF reverses IS NOT NULL OR (line.member_id, -line.points, -line.amount_minor)
+         IS DISTINCT FROM (member_id, points, amount_minor) THEN
+        RAISE EXCEPTION 'a payout entry is exactly its payout line %, negated', line_id
+          USING ERRCODE = 'check_violation';
+      END IF;
+    ELSE
+      SELECT l.id, l.member_id, l.points, l.amount_minor INTO target FROM ledger l
+        WHERE l.kind = 'payout' AND l.rule = 'payout' AND l.event_key = 'line:' || line_id;
+      IF target.id IS NULL OR reverses IS DISTINCT FROM target.id
+         OR (target.member_id, -target.points, -target.amount_minor)
+            IS DISTINCT FROM (member_id, points, amount_minor) THEN
+        RAISE EXCEPTION 'a payout_return gives back exactly the payout entry of line %', line_id
+          USING ERRCODE = 'check_violation';
+      END IF;
+    END IF;
+  ELSE
+    RAISE EXCEPTION 'there is no ledger entry kind %', kind USING ERRCODE = 'check_violation';
+  END IF;
   UPDATE peerdesk_team SET import_open = false WHERE import_open;
   RETURN peerdesk_ledger_chain(ROW(NULL, member_id, kind, rule, event_key, thread_id, points,
     amount_minor, currency, schedule_version, occurred_at, NULL, reverses, line_id,
@@ -522,9 +635,13 @@ GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_time(interval), peerdesk.peerdesk_im
   peerdesk_payout_approver, peerdesk_admin;
 GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_audit_append(text, text, bigint, bigint, text)
   TO peerdesk_moderator, peerdesk_payout_preparer, peerdesk_payout_approver, peerdesk_admin;
+-- the ledger: the payout roles and admins only (accrue, ban, prepare, approve, results)
+REVOKE EXECUTE ON FUNCTION peerdesk.peerdesk_ledger_append(bigint, text, text, text, bigint,
+  bigint, bigint, text, text, text, bigint, bigint, text) FROM peerdesk_readonly,
+  peerdesk_moderator;
 GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_ledger_append(bigint, text, text, text, bigint,
   bigint, bigint, text, text, text, bigint, bigint, text)
-  TO peerdesk_moderator, peerdesk_payout_preparer, peerdesk_payout_approver, peerdesk_admin;
+  TO peerdesk_payout_preparer, peerdesk_payout_approver, peerdesk_admin;
 GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_audit_import(bigint, text, text, text, text, bigint,
   bigint, text, text, text), peerdesk.peerdesk_ledger_import(peerdesk.ledger),
   peerdesk.peerdesk_import_close(), peerdesk.peerdesk_import_staged(text) TO peerdesk_admin;
@@ -579,3 +696,29 @@ CREATE POLICY outbox_admin ON peerdesk.outbox FOR ALL TO peerdesk_admin
 REVOKE DELETE ON peerdesk.outbox FROM peerdesk_moderator;
 REVOKE UPDATE, DELETE ON peerdesk.payout_approvals FROM peerdesk_payout_preparer,
   peerdesk_payout_approver;
+
+-- Appeals: a moderator files a member's appeal against a held payout line (the payout_appeal
+-- action) in their own name and undecided, with its one history line; nothing else of the
+-- payout tables. Deciding it (and every other payout write) stays with the payout roles.
+GRANT INSERT ON peerdesk.payout_appeals, peerdesk.payout_line_history TO peerdesk_moderator;
+ALTER TABLE peerdesk.payout_appeals ENABLE ROW LEVEL SECURITY;
+ALTER TABLE peerdesk.payout_line_history ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS appeals_read ON peerdesk.payout_appeals;
+DROP POLICY IF EXISTS appeals_payout ON peerdesk.payout_appeals;
+DROP POLICY IF EXISTS appeals_file ON peerdesk.payout_appeals;
+DROP POLICY IF EXISTS history_read ON peerdesk.payout_line_history;
+DROP POLICY IF EXISTS history_payout ON peerdesk.payout_line_history;
+DROP POLICY IF EXISTS history_appeal ON peerdesk.payout_line_history;
+CREATE POLICY appeals_read ON peerdesk.payout_appeals FOR SELECT USING (true);
+CREATE POLICY appeals_payout ON peerdesk.payout_appeals FOR ALL
+  TO peerdesk_payout_preparer, peerdesk_payout_approver, peerdesk_admin
+  USING (true) WITH CHECK (true);
+CREATE POLICY appeals_file ON peerdesk.payout_appeals FOR INSERT TO peerdesk_moderator
+  WITH CHECK (filed_by = session_user AND decision IS NULL AND decided_by IS NULL
+              AND decided_at IS NULL AND reason IS NULL);
+CREATE POLICY history_read ON peerdesk.payout_line_history FOR SELECT USING (true);
+CREATE POLICY history_payout ON peerdesk.payout_line_history FOR ALL
+  TO peerdesk_payout_preparer, peerdesk_payout_approver, peerdesk_admin
+  USING (true) WITH CHECK (true);
+CREATE POLICY history_appeal ON peerdesk.payout_line_history FOR INSERT TO peerdesk_moderator
+  WITH CHECK (actor = session_user AND action = 'appeal');

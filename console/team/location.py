@@ -1,7 +1,8 @@
 """Where a command's data is: a SQLite cache file, or a team database (a postgresql:// URL).
 
-Only some commands run against the team store today; every other one given a postgresql URL
-(by --db or PEERDESK_DB) stops with one line naming those that do.
+Every command runs against the team store; a command that does not say it does (a new one not
+yet in STORE_COMMANDS) stops, given a postgresql URL (by --db or PEERDESK_DB), with one line
+naming those that do.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ STORE_COMMANDS = (
     "import",
     "dupes",
     "demo",
+    "ledger",
+    "payouts",
+    "keys",
 )
 """Commands that run unchanged on a team database through the storage layer (console.storage)."""
 TEAM_COMMANDS = (

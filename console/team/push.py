@@ -68,6 +68,14 @@ if TYPE_CHECKING:
 
 TEAM_PUSH = register_action("team_push", Role.MODERATOR, Role.ADMIN)
 HANDED_OVER = "team:"
+UNDO_NOT_REPLAYED = (
+    "an undo made offline is not replayed: undo it on the team database (peerdesk --db "
+    "postgresql://... undo), which shows what it takes back and refuses over teammates' work"
+)
+"""Why an offline undo is a conflict (README "Offline laptops"): the team's undo takes back a
+whole batch, the push sends item by item, and an undo that cancels unsent items leaves nothing
+carrying the laptop's idempotency key, so a replay could be neither matched item by item nor
+resumed safely after an interruption."""
 
 Progress = Callable[["Pushed"], None]
 """progress(pushed): called after each decision is settled on the team database (before the
@@ -307,6 +315,21 @@ class _Replay:
         (an earlier decision of this push, e.g. "assigned to me") is the login role here."""
         return self.who.name if value == self.d.decided_by and value else value
 
+    def score_if_new(self) -> None:
+        """An answer the laptop decided on that nobody opened on the team database yet has no
+        verification there: it is scored there first, from the team's own copy, as opening it
+        would (console.verify.queue.ensure, what the laptop did before deciding), so the
+        decision is made on the team's assessment instead of refused for want of one."""
+        if self.d.target_kind != "post" or not self.d.decision.startswith("verify_"):
+            return
+        from console.verify import queue
+        from console.verify.service import META_KEY
+        from console.verify.settings import VerifySettings
+
+        assert self.target_id is not None
+        settings = VerifySettings.from_json(self.team.meta(META_KEY)) or VerifySettings()
+        queue.ensure(self.team, self.target_id, settings)
+
     def decide(self) -> int:
         """Decide again, by the domain's decide; the team outbox id. A conflict raises
         _Refused, after the savepoint rolled the decision back."""
@@ -325,6 +348,7 @@ class _Replay:
                 self.team.transaction(),
                 decisions.replaying(decisions.Replay(d.idempotency_key, origin)),
             ):
+                self.score_if_new()
                 result = decisions.decide(
                     self.team,
                     who=self.who,
@@ -401,7 +425,9 @@ class _Replay:
         if not self.reasons and (kind is None or kind.changes_item):
             self.check_base()  # a note is welcome whatever happened since
         if not self.reasons:
-            if kind is None:
+            if kind is None and self.d.decision.startswith("undo_"):
+                self.reasons.append(UNDO_NOT_REPLAYED)
+            elif kind is None:
                 self.reasons.append(
                     f"`team push` cannot replay {self.d.decision!r} (not a decision kind): "
                     "decide it again on the team database"

@@ -17,6 +17,7 @@ The order of the queue is by impact, documented here once:
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ from console.clock import now, now_iso, parse
 from console.db import Cache
 from console.errors import NotFound
 from console.storage import Connection, Row, dialect_of
-from console.verify.facts import body_hash, thread_facts
+from console.verify.facts import ThreadRead, body_hash, chunks, marks, thread_facts, threads_facts
 from console.verify.settings import VerifySettings
 from console.verify.signals import Assessment, assess_thread
 
@@ -47,20 +48,15 @@ class QueueRow:
     review_id: int | None = None
 
 
-def _impact(conn: Connection, thread_id: int, post: Row, score: int, payout: int) -> float:
-    dupes = conn.execute(
-        "SELECT (SELECT count(*) FROM threads WHERE duplicate_of = ?), "
-        "(SELECT count(*) FROM duplicate_links WHERE original_id = ? AND decision = 'pending'), "
-        "(SELECT flag_count + report_count FROM threads WHERE id = ?)",
-        (thread_id, thread_id, thread_id),
-    ).fetchone()
-    age = max(0.0, (now() - parse(post["created_at"])).total_seconds() / 86400.0)
-    accepted = bool(post["accepted"])
+def _impact(read: ThreadRead, post_id: int, score: int, payout: int) -> float:
+    reply = read.replies[post_id]
+    age = max(0.0, (now() - parse(reply.created_at)).total_seconds() / 86400.0)
+    accepted = read.accepted_post_id == post_id
     return round(
         payout / 100
-        + 20 * int(dupes[0])
-        + 5 * int(dupes[1])
-        + 10 * (int(post["flag_count"]) + int(dupes[2] or 0))
+        + 20 * read.duplicates
+        + 5 * read.pending_candidates
+        + 10 * (reply.flag_count + read.flags_and_reports)
         + min(30.0, age)
         + (25 if accepted and score < DOUBTFUL else 0),
         2,
@@ -83,46 +79,86 @@ def assess_thread_in(
     return assess_thread(facts)
 
 
-def refresh_in(conn: Connection, thread_id: int, settings: VerifySettings) -> int:
-    """Rescore one thread's replies inside the caller's transaction; returns candidates kept."""
-    thread = conn.execute(
-        "SELECT accepted_post_id FROM threads WHERE id = ?", (thread_id,)
-    ).fetchone()
-    if thread is None:
-        return 0
-    assessments = assess_thread_in(conn, thread_id, settings)
-    accepted = thread["accepted_post_id"]
-    chosen = [a for a in assessments if accepted is not None and int(a.key) == accepted]
-    others = [a for a in assessments if accepted is None or int(a.key) != accepted]
-    if others and others[0].score >= PLAUSIBLE:
-        chosen.append(others[0])
-    existing = {
-        int(r[0])
-        for r in conn.execute("SELECT post_id FROM verifications WHERE thread_id = ?", (thread_id,))
-    }
-    keep = chosen + [a for a in assessments if int(a.key) in existing and a not in chosen]
+_UPSERT = (
+    "INSERT INTO verifications (post_id, thread_id, state, score, reasons, impact, "
+    "payout_minor, body_hash, created_at, updated_at) "
+    "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (post_id) DO UPDATE SET score = excluded.score, "
+    "reasons = excluded.reasons, impact = excluded.impact, "
+    "payout_minor = {payout}, body_hash = excluded.body_hash, "
+    "updated_at = excluded.updated_at WHERE verifications.state = 'pending'"
+)
+
+
+def _existing(conn: Connection, thread_ids: list[int]) -> dict[int, set[int]]:
+    """The answers of each thread that already have a verification row (any state)."""
+    found: dict[int, set[int]] = defaultdict(set)
+    for part in chunks(thread_ids):
+        for r in conn.execute(
+            f"SELECT post_id, thread_id FROM verifications WHERE thread_id IN ({marks(len(part))})",
+            part,
+        ).fetchall():
+            found[int(r[1])].add(int(r[0]))
+    return found
+
+
+def _bodies(conn: Connection, post_ids: list[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for part in chunks(post_ids):
+        for r in conn.execute(
+            f"SELECT id, body_text FROM posts WHERE id IN ({marks(len(part))})", part
+        ).fetchall():
+            found[int(r[0])] = str(r[1])
+    return found
+
+
+def refresh_many_in(
+    conn: Connection,
+    thread_ids: Iterable[int],
+    settings: VerifySettings,
+    *,
+    also: frozenset[int] = frozenset(),
+) -> int:
+    """Rescore the threads' replies inside the caller's transaction; returns candidates kept.
+
+    The threads are read in a few queries (console.verify.facts.threads_facts), scored in
+    Python and their candidates written in one statement batch. Posts in `also` get a row too
+    (a reply nobody proposed that a moderator decides)."""
+    ids = list(dict.fromkeys(int(t) for t in thread_ids))
+    reads = threads_facts(
+        conn, ids, official_domains=settings.official_domains, points=settings.points
+    )
+    existing = _existing(conn, [t for t in ids if t in reads])
+    kept = 0
+    writes: list[tuple[int, int, Assessment, float, int]] = []
+    for thread_id in ids:
+        read = reads.get(thread_id)
+        if read is None:
+            continue
+        assessments = assess_thread(read.facts)
+        accepted = read.accepted_post_id
+        chosen = [a for a in assessments if accepted is not None and int(a.key) == accepted]
+        others = [a for a in assessments if accepted is None or int(a.key) != accepted]
+        if others and others[0].score >= PLAUSIBLE:
+            chosen.append(others[0])
+        wanted = existing.get(thread_id, set()) | also
+        keep = chosen + [a for a in assessments if int(a.key) in wanted and a not in chosen]
+        kept += len(chosen)
+        for assessment in keep:
+            post_id = int(assessment.key)
+            payout = 0 if read.replies[post_id].staff else settings.payout_minor
+            impact = _impact(read, post_id, assessment.score, payout)
+            writes.append((post_id, thread_id, assessment, impact, payout))
+    if not writes:
+        return kept
+    bodies = _bodies(conn, [w[0] for w in writes])
     stamp = now_iso()
-    for assessment in keep:
-        post_id = int(assessment.key)
-        post = conn.execute(
-            "SELECT p.created_at, p.flag_count, p.body_text, p.author_id, "
-            "coalesce(m.trust_level, 0) >= 4 AS staff, p.id = t.accepted_post_id AS accepted "
-            "FROM posts p JOIN threads t ON t.id = p.thread_id "
-            "LEFT JOIN members m ON m.id = p.author_id WHERE p.id = ?",
-            (post_id,),
-        ).fetchone()
-        payout = 0 if post["staff"] else settings.payout_minor
-        impact = _impact(conn, thread_id, post, assessment.score, payout)
-        conn.execute(
-            "INSERT INTO verifications (post_id, thread_id, state, score, reasons, impact, "
-            "payout_minor, body_hash, created_at, updated_at) "
-            "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (post_id) DO UPDATE SET score = excluded.score, "
-            "reasons = excluded.reasons, impact = excluded.impact, "
-            "payout_minor = "
-            f"{dialect_of(conn).greatest('excluded.payout_minor', 'verifications.payout_minor')}, "
-            "body_hash = excluded.body_hash, "
-            "updated_at = excluded.updated_at WHERE verifications.state = 'pending'",
+    upsert = _UPSERT.format(
+        payout=dialect_of(conn).greatest("excluded.payout_minor", "verifications.payout_minor")
+    )
+    conn.executemany(
+        upsert,
+        [
             (
                 post_id,
                 thread_id,
@@ -130,22 +166,29 @@ def refresh_in(conn: Connection, thread_id: int, settings: VerifySettings) -> in
                 _reasons_json(assessment),
                 impact,
                 payout,
-                body_hash(post["body_text"]),
+                body_hash(bodies[post_id]),
                 stamp,
                 stamp,
-            ),
-        )
-    return len(chosen)
+            )
+            for post_id, thread_id, assessment, impact, payout in writes
+        ],
+    )
+    return kept
+
+
+def refresh_in(conn: Connection, thread_id: int, settings: VerifySettings) -> int:
+    """Rescore one thread's replies inside the caller's transaction; returns candidates kept."""
+    return refresh_many_in(conn, [thread_id], settings)
 
 
 def refresh(cache: Cache, thread_ids: Iterable[int], settings: VerifySettings) -> int:
-    """Rescore the given threads, 200 per transaction; returns candidates kept."""
+    """Rescore the given threads, a batch of them per transaction (read in a few queries,
+    written in one statement batch); returns candidates kept."""
     ids = list(thread_ids)
     kept = 0
-    for start in range(0, len(ids), 200):
+    for part in chunks(ids):
         with cache.transaction() as conn:
-            for thread_id in ids[start : start + 200]:
-                kept += refresh_in(conn, thread_id, settings)
+            kept += refresh_many_in(conn, part, settings)
     return kept
 
 
@@ -209,44 +252,7 @@ def ensure(cache: Cache, post_id: int, settings: VerifySettings) -> None:
     if int(row["position"]) == 0:
         raise NotFound(f"Post {post_id} is the question of its thread, not an answer")
     with cache.transaction() as conn:
-        refresh_in(conn, int(row["thread_id"]), settings)
-        if not conn.execute("SELECT 1 FROM verifications WHERE post_id = ?", (post_id,)).fetchone():
-            for assessment in assess_thread_in(conn, int(row["thread_id"]), settings):
-                if int(assessment.key) == post_id:
-                    _insert_one(conn, post_id, int(row["thread_id"]), assessment, settings)
-
-
-def _insert_one(
-    conn: Connection,
-    post_id: int,
-    thread_id: int,
-    assessment: Assessment,
-    settings: VerifySettings,
-) -> None:
-    post = conn.execute(
-        "SELECT p.created_at, p.flag_count, p.body_text, coalesce(m.trust_level, 0) >= 4 AS staff, "
-        "p.id = t.accepted_post_id AS accepted FROM posts p JOIN threads t ON t.id = p.thread_id "
-        "LEFT JOIN members m ON m.id = p.author_id WHERE p.id = ?",
-        (post_id,),
-    ).fetchone()
-    payout = 0 if post["staff"] else settings.payout_minor
-    stamp = now_iso()
-    conn.execute(
-        "INSERT INTO verifications (post_id, thread_id, state, score, reasons, impact, "
-        "payout_minor, body_hash, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, "
-        "?, ?, ?)",
-        (
-            post_id,
-            thread_id,
-            assessment.score,
-            _reasons_json(assessment),
-            _impact(conn, thread_id, post, assessment.score, payout),
-            payout,
-            body_hash(post["body_text"]),
-            stamp,
-            stamp,
-        ),
-    )
+        refresh_many_in(conn, [int(row["thread_id"])], settings, also=frozenset({post_id}))
 
 
 _ROW = (

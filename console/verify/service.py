@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from console import decisions
+from console import decisions, roles
 from console.db import Cache
 from console.identity import Identity
 from console.models import DecisionResult
@@ -78,6 +78,9 @@ class Verification:
 
     # ---- deciding ----
     def _decide(self, action: str, post_id: int, **params: Any) -> DecisionResult:
+        # refused before anything is read: a team database does not let a role-less login
+        # read the settings, and the refusal should name the missing role, not a table
+        roles.require(self.who, action)
         settings = self.settings()
         queue.ensure(self.cache, post_id, settings)
         params["calibration_share"] = settings.calibration_share

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# SQLite only: the builder writes a cache file; on a team database `demo` builds one and
+# copies it in (tests/demo/test_team_demo.py checks the same community arrives there).
 import hashlib
 import json
 from collections import Counter

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# SQLite only: the demo's cache FILE (its path, overwriting, a file that is not SQLite);
+# `demo` on a team database: tests/demo/test_team_demo.py.
 import json
 import sqlite3
 from pathlib import Path

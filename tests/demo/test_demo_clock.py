@@ -4,6 +4,7 @@ community moved in time. Tests keep the frozen clock (PEERDESK_NOW) for everythi
 
 from __future__ import annotations
 
+# No store at all: the demo's clock and reference hour, the same for either backend.
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path

@@ -8,6 +8,7 @@ see `small_disk` in tests/conftest.py); with --threads 300 the log fits but the 
 
 from __future__ import annotations
 
+# SQLite only: the demo's cache file on a full disk (a team database's disk is the server's).
 import sqlite3
 import subprocess
 import sys

@@ -4,6 +4,7 @@ tests marked `@pytest.mark.backends`) copied from one into a PostgreSQL team dat
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -128,26 +129,45 @@ def _moderators(grant_roles: Callable[[dict[str, list[str]]], Path]) -> None:
     grant_roles(MODERATORS)
 
 
-@pytest.fixture
-def cache(
+@contextmanager
+def store_holding(
+    seed: Callable[[Cache], dict[str, int]],
+    key: str,
     backend: str,
-    cache_path: Path,
+    path: Path,
     request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
+    *,
+    seeded: bool = True,
 ) -> Iterator[Cache]:
-    """A new cache file; on PostgreSQL, a team database of the test's own holding the seeded
-    community (only `backends` tests get one), connected as alice."""
+    """A store of the test's own holding what `seed` writes: on SQLite a new cache file at
+    `path` (`seeded=False`: left empty, for the test to seed); on PostgreSQL a copy of a team
+    database `seed` wrote once per session under `key` (through a cache file and migrate-to:
+    its ids are `team_server.seeded[key][1]`), connected as alice. The domain's and the
+    console's tests (tests/ui/backends_ui.py) build theirs here."""
     if backend == "sqlite":
-        opened = open_cache(cache_path, create=True)
-        yield opened
-        opened.close()
+        opened = open_cache(path, create=True)
+        try:
+            if seeded:
+                seed(opened)
+            yield opened
+        finally:
+            opened.close()
         return
     server: TeamServer = request.getfixturevalue("team_server")
-    template, _ = server.seeded_template(
-        "community", seed_community, tmp_path_factory.mktemp("seed")
-    )
+    folder = request.getfixturevalue("tmp_path_factory").mktemp("seed")
+    template, _ = server.seeded_template(key, seed, folder)
     with team_database(server, template) as team:
         yield team
+
+
+@pytest.fixture
+def cache(backend: str, cache_path: Path, request: pytest.FixtureRequest) -> Iterator[Cache]:
+    """A new cache file; on PostgreSQL, a team database of the test's own holding the seeded
+    community (only `backends` tests get one), connected as alice."""
+    with store_holding(
+        seed_community, "community", backend, cache_path, request, seeded=False
+    ) as store:
+        yield store
 
 
 @pytest.fixture

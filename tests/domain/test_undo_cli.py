@@ -99,12 +99,14 @@ def test_undo_over_a_later_decision_is_refused_with_who_and_when(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert run(demo, "close", str(ids["t1"])) == 0
+    closed_at = str(demo.one("SELECT ts FROM audit ORDER BY id DESC LIMIT 1")[0])
     monkeypatch.setenv("PEERDESK_NOW", "2026-11-20T12:07:00Z")
     Desk.for_cache(demo, actor="dave").reopen([ids["t1"]])
     at = str(demo.one("SELECT ts FROM audit ORDER BY id DESC LIMIT 1")[0])  # the server's clock
     assert run(demo, "undo", "--yes") == 2
     err = capsys.readouterr().err
-    assert f"dave did reopen on thread {ids['t1']} at {at}" in err
+    # both times by one clock: on the team database the server's (its audit's, its batches')
+    assert f"after your close at {closed_at}, dave did reopen on thread {ids['t1']} at {at}" in err
     assert len(err.splitlines()) == 1
     assert status(demo, ids["t1"]) == "open" and undo_count(demo) == 0
 

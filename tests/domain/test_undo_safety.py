@@ -78,7 +78,10 @@ def test_undo_refuses_when_others_changed_the_item_after_and_names_them(
         assert (when["mod02"], when["mod03"]) == ("2026-11-20T10:05:00Z", "2026-11-20T10:10:00Z")
     assert f"mod02 did close on thread {closed_thread} at {when['mod02']}" in text
     assert f"mod03 did reopen on thread {closed_thread} at {when['mod03']}" in text
-    assert "2026-11-20T10:00:00Z" in text  # when mod01's own decision was
+    own = cache.one("SELECT ts FROM audit WHERE actor = 'mod01' ORDER BY id DESC LIMIT 1")[0]
+    if cache.dialect.is_sqlite:
+        assert own == "2026-11-20T10:00:00Z"
+    assert f"after your reopen at {own}, mod02" in text  # mod01's own, by the same clock
     assert status(cache, closed_thread) != "closed"  # mod03's reopen stands
     assert written(cache) == before  # nothing written, the reopen is still mod01's to undo
     assert mod01.undo_preview().blocked
@@ -146,13 +149,13 @@ def test_preview_says_kind_items_when_where_and_what_was_pushed(
     assert preview.batch_id == result.batch_id
     assert preview.action == "close"
     assert preview.items == (("thread", ids["t1"]), ("thread", ids["t5"]))
-    assert (preview.created_at, preview.origin, preview.pushed) == (
-        "2026-11-20T11:30:00Z",
-        "console: Queue",
-        0,
-    )
+    # when: by the clock of the decision's audit entries (on a team database the server's)
+    decided = cache.one("SELECT ts FROM audit WHERE batch_id = ?", (result.batch_id,))[0]
+    if cache.dialect.is_sqlite:
+        assert decided == "2026-11-20T11:30:00Z"
+    assert (preview.created_at, preview.origin, preview.pushed) == (decided, "console: Queue", 0)
     line = preview.describe()
-    assert "close of 2 threads" in line and "11:30" in line and "console: Queue" in line
+    assert "close of 2 threads" in line and decided in line and "console: Queue" in line
     assert "already sent" not in line
 
     # sent: leased (one more attempt), then applied (the team database allows only these steps)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
-from console.db import Cache
+from console.db import Cache, open_cache
 from console.dupes import vectors
 from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
+from tests.backends import TeamServer, backend, team_database, team_server
+
+__all__ = ["backend", "team_server"]  # fixtures: a `backends` test's cache is either engine
 
 # Filler threads on other subjects, so pools and z-scores look like a forum's.
 FILLER = [
@@ -106,3 +112,17 @@ def seed(cache: Cache, kind: str = "discourse", name: str = "forum") -> dict[str
 @pytest.fixture
 def ids(cache: Cache) -> dict[str, int]:
     return seed(cache)
+
+
+@pytest.fixture
+def cache(backend: str, cache_path: Path, request: pytest.FixtureRequest) -> Iterator[Cache]:
+    """An empty cache file, or (the PostgreSQL run of a `backends` test) an empty team database
+    of the test's own (schema and grants from team-install) connected as the moderator alice."""
+    if backend == "sqlite":
+        opened = open_cache(cache_path, create=True)
+        yield opened
+        opened.close()
+        return
+    server: TeamServer = request.getfixturevalue("team_server")
+    with team_database(server, server.template) as team:
+        yield team

@@ -8,21 +8,6 @@ from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
 
 
-def test_planted_duplicates_are_found_first_with_explanations(
-    cache: Cache, ids: dict[str, int]
-) -> None:
-    stored = cands.update_candidates(cache, [ids["d1"], ids["d2"]])
-    assert stored >= 2
-    first = cands.candidates(cache, ids["d1"])
-    assert first[0].original_id == ids["o1"]
-    assert first[0].score >= cands.STRONG_SCORE
-    assert "esim" in first[0].explanation and "original is solved" in first[0].explanation
-    assert cands.candidates(cache, ids["d2"])[0].original_id == ids["o2"]
-    # originals are older than the thread: o1 gets no candidate among later threads
-    cands.update_candidates(cache, [ids["o1"]])
-    assert all(c.original_id != ids["d1"] for c in cands.candidates(cache, ids["o1"]))
-
-
 def test_strong_candidates_filter_the_queue(cache: Cache, ids: dict[str, int]) -> None:
     from console.store import QueueFilter, queue
 
@@ -87,35 +72,3 @@ def test_rebuild_index_restores_search(cache: Cache, ids: dict[str, int]) -> Non
     assert cands.find_candidates(cache, ids["d1"]) == []
     assert cands.rebuild_index(cache) == len(ids)
     assert cands.find_candidates(cache, ids["d1"])[0][0] == ids["o1"]
-
-
-def test_hostile_threads_get_candidates_without_errors(cache: Cache, ids: dict[str, int]) -> None:
-    source = ensure_source(cache, "discourse", "forum")
-    texts = {
-        "h-empty": ("", ""),
-        "h-huge": ("eSIM stuck " * 20, "eSIM activation iPhone stuck " * 7000),
-        "h-cjk": ("携帯の料金が高い", '料金 "quoted" OR NEAR( * ^'),
-        "h-rich": ("[bold]eSIM[/bold] stuck [link=x]", "[red]iPhone 15[/] activating"),
-    }
-    new = upsert_threads(
-        cache,
-        source,
-        [
-            ThreadRecord(k, t, None, "open", "2026-04-01T10:00:00Z", "2026-04-01T10:00:00Z")
-            for k, (t, _) in texts.items()
-        ],
-        [
-            PostRecord(f"{k}-q", k, None, 0, b, b, "2026-04-01T10:00:00Z")
-            for k, (_, b) in texts.items()
-        ],
-    )
-    cands.update_candidates(cache, new.values())
-    assert cands.candidates(cache, new["h-empty"]) == []
-    # its best candidate (0.49-0.50 probability: on either side of the proposal threshold as
-    # the int8 embeddings' rounding goes)
-    assert cands.candidates(cache, new["h-huge"], weaker=True)[0].original_id == ids["o1"]
-    assert cands.candidates(cache, new["h-rich"], weaker=True)[0].original_id in {
-        ids["o1"],
-        ids["d1"],
-        new["h-huge"],
-    }

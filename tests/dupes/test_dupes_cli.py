@@ -10,12 +10,16 @@ from console.cli import main
 from console.db import Cache
 from console.dupes import candidates as cands
 from console.dupes import embed
+from tests.backends import location, pytest_generate_tests
+
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
+__all__ = ["pytest_generate_tests"]
 
 
 def test_thread_shows_proposals_and_weaker_only_on_request(
     cache: Cache, ids: dict[str, int], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = str(cache.path)
+    db = location(cache, cache.path)
     cands.update_candidates(cache, [ids["d1"]])
     assert main(["--db", db, "dupes", str(ids["d1"]), "--json"]) == 0
     shown = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -37,7 +41,7 @@ def test_thread_shows_proposals_and_weaker_only_on_request(
 def test_evaluate_counts_the_moderators_decisions(
     cache: Cache, ids: dict[str, int], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = str(cache.path)
+    db = location(cache, cache.path)
     with cache.transaction():
         cache.set_meta("demo", "1")  # the demo gives the local user every role
     assert main(["--db", db, "dupes", "--evaluate"]) == 0
@@ -68,7 +72,9 @@ def test_without_the_model_a_one_line_note_and_the_lexical_path(
     with cache.transaction():
         cache.set_meta("demo", "1")  # --refresh is an audited operation: the demo's roles
     try:
-        assert main(["--db", str(cache.path), "dupes", str(ids["d1"]), "--refresh"]) == 0
+        assert (
+            main(["--db", location(cache, cache.path), "dupes", str(ids["d1"]), "--refresh"]) == 0
+        )
         captured = capsys.readouterr()
         assert captured.err.strip().splitlines() == [
             "note: semantic matching is off (PEERDESK_SEMANTIC=off); using words only"

@@ -3,6 +3,7 @@ whatever the venv or the files' modification times, and copies under older keys 
 
 from __future__ import annotations
 
+# No store at all: the built model's files on this machine.
 import json
 import os
 import time

@@ -29,11 +29,13 @@ from console.dupes import panel
 from console.dupes.candidates import candidates, update_candidates
 from console.safe_text import printable
 from console.screens.duplicates import DuplicatesScreen
+from tests.backends import pytest_generate_tests
 from tests.dupes.conftest import seed
 from tests.ui.helpers import notes, screen_text, settle
 from widgets.side_by_side import STACK_BELOW, Side, SideBySide, compare, words
 
 pytestmark = pytest.mark.anyio
+__all__ = ["pytest_generate_tests"]  # `backends` tests: the panel's reads on either engine
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +53,17 @@ def _seeded(path: Path, kind: str) -> dict[str, int]:
 
 
 @pytest.fixture
-def forum(tmp_path: Path) -> Iterator[tuple[Desk, dict[str, int]]]:
+def forum(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[Desk, dict[str, int]]]:
+    """The seeded forum with its candidates: a cache file (a demo one: every role), or (the
+    PostgreSQL run of a `backends` test) a team database of the test's own, as alice."""
+    if backend == "postgresql":
+        team: Cache = request.getfixturevalue("cache")  # tests/dupes/conftest.py: empty
+        ids = seed(team, kind="discourse", name="discourse")
+        update_candidates(team, ids.values())
+        yield Desk.for_cache(team), ids
+        return
     path = tmp_path / "forum.sqlite3"
     ids = _seeded(path, "discourse")
     desk = Desk.open(path)
@@ -92,6 +104,7 @@ async def _open_panel(pilot: Pilot[Any]) -> DuplicatesScreen:
 
 
 # ---- reads ----
+@pytest.mark.backends
 def test_pending_pairs_best_first_one_row_per_thread(forum: tuple[Desk, dict[str, int]]) -> None:
     desk, ids = forum
     rows = desk.duplicate_pairs(0, 100)
@@ -110,7 +123,7 @@ def test_pending_pairs_best_first_one_row_per_thread(forum: tuple[Desk, dict[str
 
 def test_a_page_reads_each_threads_best_pair_by_its_own_links(
     forum: tuple[Desk, dict[str, int]],
-) -> None:
+) -> None:  # SQLite only: its query plan
     """The best pair of each thread on the page is found among that thread's links (its
     (thread_id, original_id) key), not by reading every pending link of the cache per row."""
     desk, _ids = forum
@@ -126,6 +139,7 @@ def test_a_page_reads_each_threads_best_pair_by_its_own_links(
     assert f"SEARCH d2 USING INDEX {panel.THREAD_KEY_INDEX} (thread_id=?)" in plan, plan
 
 
+@pytest.mark.backends
 def test_pair_view_has_both_questions_and_the_accepted_answer(
     forum: tuple[Desk, dict[str, int]],
 ) -> None:
@@ -144,6 +158,7 @@ def test_pair_view_has_both_questions_and_the_accepted_answer(
     assert same == view
 
 
+@pytest.mark.backends
 def test_decided_and_closed_threads_leave_the_list(forum: tuple[Desk, dict[str, int]]) -> None:
     desk, ids = forum
     before = {r.thread_id for r in desk.duplicate_pairs()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# No store at all: the pure scorer.
 import time
 
 from console.dupes.scorer import CountStats, Doc, analyze, rank, score

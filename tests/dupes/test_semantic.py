@@ -14,7 +14,10 @@ from console.dupes import embed, fusion, language, vectors
 from console.dupes.evaluate import evaluate
 from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
+from tests.backends import pytest_generate_tests
 from tests.dupes.conftest import FILLER
+
+__all__ = ["pytest_generate_tests"]
 
 
 def add_threads(
@@ -86,6 +89,7 @@ def test_model_loads_from_the_installed_package_and_means_what_it_says(
     assert abs(float(cos[1]) - float(vecs[0] @ vecs[1])) < 0.02
 
 
+@pytest.mark.backends
 def test_a_missing_model_gives_one_clear_reason_and_the_lexical_path(
     cache: Cache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -111,6 +115,7 @@ def test_a_missing_model_gives_one_clear_reason_and_the_lexical_path(
         embed.reset()
 
 
+@pytest.mark.backends
 def test_vectors_are_stored_at_ingest_compactly_and_only_when_text_changes(
     cache: Cache, encoder: embed.Encoder
 ) -> None:
@@ -131,6 +136,7 @@ def test_vectors_are_stored_at_ingest_compactly_and_only_when_text_changes(
     assert vectors.embed_threads(cache, ids.values()) == 1
 
 
+@pytest.mark.backends
 def test_a_duplicate_sharing_no_rare_word_is_recalled_by_meaning(
     cache: Cache, encoder: embed.Encoder
 ) -> None:
@@ -167,6 +173,7 @@ def test_probability_is_calibrated_scale_bounded_and_monotone() -> None:
     assert math.isclose(sum(z), 0.0, abs_tol=1e-12) and z[2] > z[1] > z[0]
 
 
+@pytest.mark.backends
 def test_only_pairs_above_the_threshold_are_proposed_weaker_on_request(
     cache: Cache, encoder: embed.Encoder
 ) -> None:
@@ -201,6 +208,7 @@ def test_only_pairs_above_the_threshold_are_proposed_weaker_on_request(
         assert original_id not in {c.original_id for c in cands.candidates(cache, thread_id)}
 
 
+@pytest.mark.backends
 def test_a_solved_thread_is_never_the_new_duplicate_of_an_open_one(
     cache: Cache, encoder: embed.Encoder
 ) -> None:
@@ -225,6 +233,7 @@ def test_a_solved_thread_is_never_the_new_duplicate_of_an_open_one(
     assert ids["d"] in {r[0] for r in cands.find_candidates(cache, ids["c"])}
 
 
+@pytest.mark.backends
 def test_never_across_languages_or_sources_unless_asked(
     cache: Cache, encoder: embed.Encoder
 ) -> None:
@@ -262,6 +271,7 @@ def test_never_across_languages_or_sources_unless_asked(
     assert ids["en"] in {r[0] for r in cands.find_candidates(cache, other["x"], any_source=True)}
 
 
+# SQLite only: the graph file beside a cache (the team database searches its vectors exactly)
 def test_the_saved_graph_finds_what_exact_search_finds_and_follows_new_vectors(
     cache: Cache, encoder: embed.Encoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -307,6 +317,7 @@ def test_the_saved_graph_finds_what_exact_search_finds_and_follows_new_vectors(
     assert len(cache.query("SELECT * FROM thread_vectors")) == len(ids) + 4  # nothing lost
 
 
+# SQLite only: the graph file beside a cache (the team database searches its vectors exactly)
 def test_a_cache_copied_without_its_graph_is_searched_exactly(
     cache: Cache, encoder: embed.Encoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -325,6 +336,7 @@ def test_a_cache_copied_without_its_graph_is_searched_exactly(
     assert vectors.neighbours(cache, query, source, limit=1)[0][0] == ids["o"]
 
 
+@pytest.mark.backends
 def test_evaluate_reports_precision_and_recall_of_the_decisions(
     cache: Cache, encoder: embed.Encoder
 ) -> None:

@@ -1,17 +1,22 @@
 """A small mobile-network community written through the real ingest path (so the rules run as
-they do on a sync or import) into a real SQLite file, with the clock frozen at 2026-11-20 12:00."""
+they do on a sync or import) into a real SQLite file (or, for tests marked
+`@pytest.mark.backends`, also into a PostgreSQL team database of the test's own, connected as
+alice), with the clock frozen at 2026-11-20 12:00."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from console.db import Cache
+from console.db import Cache, open_cache
 from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
+from tests.backends import TeamServer, backend, pytest_generate_tests, team_database, team_server
+
+__all__ = ["backend", "pytest_generate_tests", "team_server"]  # the backends' hook, fixtures
 
 MODERATORS = {"alice": ["moderator"], "dave": ["moderator"], "erin": ["payout_preparer"]}
 
@@ -59,6 +64,20 @@ def store(cache: Cache, threads: list[ThreadRecord], posts: list[PostRecord]) ->
         [MemberRecord("u1", "bob"), MemberRecord("u2", "carol"), MemberRecord("u3", "staff")],
     )
     return upsert_threads(cache, source, threads, posts)
+
+
+@pytest.fixture
+def cache(backend: str, cache_path: Path, request: pytest.FixtureRequest) -> Iterator[Cache]:
+    """A new cache file; in the PostgreSQL run of a `backends` test, an empty team database of
+    the test's own (schema and grants from team-install), connected as alice (a moderator)."""
+    if backend == "sqlite":
+        opened = open_cache(cache_path, create=True)
+        yield opened
+        opened.close()
+        return
+    server: TeamServer = request.getfixturevalue("team_server")
+    with team_database(server, server.template) as team:
+        yield team
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ from console.escalate.tickets import TicketComment, TicketUpdate, apply_ticket, 
 from console.ingest import ensure_source
 from tests.escalate.conftest import post, store, thread
 
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
+
 
 def _raise_two(cache: Cache) -> tuple[int, int]:
     store(
@@ -148,7 +150,11 @@ def test_ticket_news_moves_the_escalation_once(cache: Cache, desk: Desk) -> None
     legal, _ = _raise_two(cache)
     ensure_source(cache, "zendesk", "support", "https://kestrel.zendesk.example")
     result = desk.escalations.send_to_support(legal)
-    with cache.transaction() as conn:
+    with cache.transaction() as conn:  # sent: pending -> sending -> applied
+        conn.execute(
+            "UPDATE outbox SET state = 'sending', attempts = 1 WHERE id = ?",
+            (result.outbox_ids[0],),
+        )
         conn.execute(
             "UPDATE outbox SET state = 'applied', remote_ref = '4014' WHERE id = ?",
             (result.outbox_ids[0],),
@@ -179,6 +185,15 @@ def test_ticket_news_moves_the_escalation_once(cache: Cache, desk: Desk) -> None
     events = [(h.event, h.body) for h in desk.escalations.history(legal)]
     assert ("support_comment", "We asked the customer for the bill") in events
     assert ("ticket_status", "ticket 4014 is solved") in events
+    # each status line names its audit entry (given in the INSERT: no last_insert_rowid())
+    tied = cache.query(
+        "SELECT h.body, a.action, a.detail FROM escalation_history h "
+        "JOIN audit a ON a.id = h.audit_id WHERE h.event = 'ticket_status' ORDER BY h.id"
+    )
+    assert [(r[0], r[1], json.loads(r[2])["status"]) for r in tied] == [
+        ("ticket 4014 is pending", "escalation_ticket_update", "pending"),
+        ("ticket 4014 is solved", "escalation_ticket_update", "solved"),
+    ]
     assert audit.verify(cache) == []
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from console.cli import main
-from console.db import open_cache
+from console.db import Cache
 from console.ingest import ensure_source
+from tests.backends import location
 from tests.escalate.conftest import post, store, thread
+
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
 
 RULES = """
 [[rule]]
@@ -24,10 +28,15 @@ resolve_within = "1d"
 """
 
 
+@dataclass(frozen=True)
+class Db:
+    cache: Cache  # the test's own connection to it
+    where: str  # what --db names: the cache file, or the team database's URL
+    config: Path
+
+
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "c.sqlite3"
-    cache = open_cache(path, create=True)
+def db(cache: Cache, cache_path: Path, tmp_path: Path) -> Db:
     store(
         cache,
         [thread("1", "Bill shock", "u1", "2026-11-20T09:00:00Z")],
@@ -46,16 +55,16 @@ def db(tmp_path: Path) -> Path:
         ],
     )
     ensure_source(cache, "zendesk", "support", "https://x.zendesk.example")
-    cache.close()
-    (tmp_path / "config.toml").write_text('[roles]\nalice = ["moderator"]\n')
-    return path
+    config = tmp_path / "config.toml"
+    config.write_text('[roles]\nalice = ["moderator"]\n')
+    return Db(cache, location(cache, cache_path), config)
 
 
-def run(db: Path, *args: str) -> int:
-    return main(["--db", str(db), "--config", str(db.parent / "config.toml"), "escalations", *args])
+def run(db: Db, *args: str) -> int:
+    return main(["--db", db.where, "--config", str(db.config), "escalations", *args])
 
 
-def test_list_show_and_decide(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_show_and_decide(db: Db, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(db) == 0
     out = capsys.readouterr().out
     assert "legal-threat" in out and "BREACHED 2h 00m" in out and "account-billing" in out
@@ -75,23 +84,23 @@ def test_list_show_and_decide(db: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_dry_run_shows_matches_and_writes_nothing(
-    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db: Db, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rules = tmp_path / "r.toml"
     rules.write_text(RULES)
-    before = open_cache(db).query("SELECT count(*) FROM escalations")[0][0]
+    before = db.cache.query("SELECT count(*) FROM escalations")[0][0]
     assert run(db, "--dry-run", str(rules)) == 0
     out = capsys.readouterr().out
     assert "threat [high] thread 1 post 1: Charged twice, going to the »ombudsman«" in out
     assert "-- 1 would fire (threat 1); nothing was written" in out
-    assert open_cache(db).query("SELECT count(*) FROM escalations")[0][0] == before
+    assert db.cache.query("SELECT count(*) FROM escalations")[0][0] == before
     assert run(db, "--dry-run", str(rules), "--json") == 0
     [line] = capsys.readouterr().out.splitlines()
     assert json.loads(line)["matched"] == "ombudsman"
 
 
 def test_a_bad_rule_file_is_one_line_and_keeps_the_rules(
-    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db: Db, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     good = tmp_path / "good.toml"
     good.write_text(RULES)
@@ -109,7 +118,7 @@ def test_a_bad_rule_file_is_one_line_and_keeps_the_rules(
     assert "threat" in capsys.readouterr().out
 
 
-def test_report_formats(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_formats(db: Db, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(db, "--report") == 0
     assert "SLA report at 2026-11-20T12:00:00Z" in capsys.readouterr().out
     assert run(db, "--report", "--json") == 0

@@ -8,11 +8,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from console import audit
 from console.db import Cache
 from console.escalate import engine
 from console.escalate.rules import example_rules, parse_rules
 from tests.escalate.conftest import escalations, post, store, thread
+
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
 
 NOW = "2026-11-20T12:00:00Z"
 
@@ -72,7 +76,9 @@ def test_personal_data_is_hidden_pending_review(cache: Cache) -> None:
     assert item["action"] == "hide_post" and item["state"] == "pending"
     assert json.loads(item["payload"])["reason"] == engine.HIDE_REASON
     entry = cache.one("SELECT actor, action FROM audit WHERE id = ?", (item["audit_id"],))
-    assert tuple(entry) == ("peerdesk-rules", "hide_post")
+    # the team database's audit names the database role whose session wrote it (the sync's)
+    rules = "peerdesk-rules" if cache.dialect.is_sqlite else "alice"
+    assert tuple(entry) == (rules, "hide_post")
     assert audit.verify(cache) == []
     # a re-sync that still says "visible" (the push has not happened) does not unhide it
     store(
@@ -199,6 +205,8 @@ def test_unanswered_on_the_clock_per_tag(cache: Cache) -> None:
 
 
 def test_verified_answer_later_rejected_when_verifications_exist(cache: Cache) -> None:
+    if not cache.dialect.is_sqlite:
+        pytest.skip("another verifications table's shape: only a cache file can have one")
     store(
         cache,
         [thread("1", "APN", "u1", "2026-11-20T08:00:00Z", replies=1)],
@@ -231,6 +239,8 @@ def test_verified_answer_later_rejected_when_verifications_exist(cache: Cache) -
 
 
 def test_verifications_with_a_previous_state_column(cache: Cache) -> None:
+    if not cache.dialect.is_sqlite:
+        pytest.skip("another verifications table's shape: only a cache file can have one")
     store(
         cache,
         [thread("1", "APN", "u1", "2026-11-20T08:00:00Z")],
@@ -316,6 +326,8 @@ def test_unanswered_per_tag_matches_tags_in_any_case_and_ignores_others(cache: C
 
 
 def test_the_unanswered_scan_reads_only_the_rules_window(cache: Cache) -> None:
+    if not cache.dialect.is_sqlite:
+        pytest.skip("SQLite's query plan (INDEXED BY); the team database plans its own")
     plan = " ".join(
         str(row[3])
         for row in cache.conn.execute(

@@ -19,6 +19,8 @@ from tests.escalate.conftest import post, store, thread
 from tests.sync.conftest import add_source
 from tests.sync.fake_discourse import LocalServer
 
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
+
 SECRET = "whsec-0123456789abcdef"
 
 

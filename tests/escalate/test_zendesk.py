@@ -39,6 +39,8 @@ from tests.escalate.fake_zendesk import (  # noqa: E402
 )
 from tests.sync.conftest import add_source  # noqa: E402
 
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
+
 # ---------------------------------------------------------------- the recordings themselves
 
 

@@ -1,9 +1,20 @@
-"""A small community with answers, votes and payees, and a schedule, in a real SQLite file."""
+"""A small community with answers, votes and payees, and a schedule, in a real SQLite file, or
+(tests marked `@pytest.mark.backends`) copied from one into a PostgreSQL team database.
+
+On the team database the test's own connection logs in as `root` (an admin: the ledger's
+bookkeeping, `accrue`, is written through `peerdesk_ledger_append`, which only the payout roles
+and admins may call); each person of STAFF acts on a connection of their own database role
+(`Desk.for_cache(cache, actor=...)`, `as_person`).
+"""
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -13,6 +24,15 @@ from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.rewards.schedule import parse_schedule
 from console.rewards.schedule_store import install_schedule
+from tests.backends import (
+    TeamServer,
+    backend,
+    pytest_generate_tests,
+    team_database,
+    team_server,
+)
+
+__all__ = ["backend", "pytest_generate_tests", "team_server"]  # the backends' hook, fixtures
 
 SCHEDULE = """\
 version = "t1"
@@ -123,8 +143,60 @@ def build(cache: Cache, answers: int = 12) -> dict[str, int]:
 
 
 @pytest.fixture
-def ids(cache: Cache) -> dict[str, int]:
-    return build(cache)
+def cache(
+    backend: str,
+    cache_path: Path,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Cache]:
+    """A new cache file; on PostgreSQL a team database of the test's own holding `build`'s
+    community and schedule (only `backends` tests get one), connected as root (an admin)."""
+    if backend == "sqlite":
+        opened = open_cache(cache_path, create=True)
+        yield opened
+        opened.close()
+        return
+    server: TeamServer = request.getfixturevalue("team_server")
+    template, _ = server.seeded_template("rewards", build, tmp_path_factory.mktemp("seed"))
+    with team_database(server, template, role="root") as team:
+        yield team
+
+
+@pytest.fixture
+def ids(cache: Cache, backend: str, request: pytest.FixtureRequest) -> dict[str, int]:
+    if backend == "sqlite":
+        return build(cache)
+    server: TeamServer = request.getfixturevalue("team_server")
+    return dict(server.seeded["rewards"][1])
+
+
+def as_person(cache: Cache, who: str) -> Cache:
+    """`cache` as `who` writes it: the same file on SQLite; on the team database a connection
+    of `who`'s own database role (closed with the test's database)."""
+    if cache.dialect.is_sqlite:
+        return cache
+    from console.storage.postgres import TeamCache
+
+    team = cast(TeamCache, cache)
+    other, _ = team.acting_as(who)
+    return other
+
+
+def superuser_sql(cache: Cache, request: pytest.FixtureRequest, *statements: str) -> None:
+    """Run `statements` as the database's superuser (the attacker who owns the server, or a
+    test arranging what peerdesk would refuse): on SQLite on the file itself."""
+    if cache.dialect.is_sqlite:
+        with cache.transaction() as conn:
+            for statement in statements:
+                conn.execute(statement)
+        return
+    from tests.backends import database_name
+
+    server: TeamServer = request.getfixturevalue("team_server")
+    with server.superuser(database_name(cache)) as conn:
+        conn.execute("SET search_path = peerdesk")
+        for statement in statements:
+            conn.execute(statement.encode())
 
 
 def desk_for(cache: Cache, who: str) -> Desk:
@@ -143,3 +215,100 @@ def db_file(tmp_path: Path) -> Iterator[Path]:
     build(cache)
     cache.close()
     yield path
+
+
+@dataclass
+class Store:
+    """Where the commands find one store of the test, per person (`--db`): the cache file, or
+    the team database's URL logging in as that person's own role; and how to tamper with it (as
+    whoever owns the file, or as the server's superuser)."""
+
+    location: Callable[[str], str]
+    tamper: Callable[[str], None]
+
+
+def open_store(location: str) -> Cache:
+    """Open what `--db` names: a cache file, or a team database (as the URL's role)."""
+    if location.startswith("postgresql:"):
+        from console.storage.postgres import open_team
+
+        return open_team(location)
+    return open_cache(Path(location))
+
+
+@pytest.fixture
+def stores(
+    backend: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[], Store]]:
+    """`stores()`: a new store holding `build`'s community each call (a cache file, or a team
+    database of its own)."""
+    made: list[str] = []
+    if backend == "sqlite":
+        pristine = tmp_path_factory.mktemp("pristine") / "rewards.sqlite3"
+        cache = open_cache(pristine, create=True)
+        build(cache)
+        cache.close()
+
+        def new_file() -> Store:
+            path = tmp_path / f"rewards-{len(made) + 1}.sqlite3"
+            shutil.copy(pristine, path)
+            made.append(str(path))
+
+            def tamper(sql: str) -> None:
+                conn = sqlite3.connect(path)
+                conn.execute("DROP TRIGGER IF EXISTS ledger_no_update")
+                conn.execute("DROP TRIGGER IF EXISTS ledger_no_delete")
+                conn.execute(sql)
+                conn.commit()
+                conn.close()
+
+            return Store(lambda _who: str(path), tamper)
+
+        yield new_file
+        return
+    server: TeamServer = request.getfixturevalue("team_server")
+    template, _ = server.seeded_template("rewards", build, tmp_path_factory.mktemp("seed"))
+
+    def new_database() -> Store:
+        name = server.copy_of(template)
+        made.append(name)
+
+        def tamper(sql: str) -> None:
+            with server.superuser(name) as conn:
+                conn.execute("SET search_path = peerdesk")
+                conn.execute("ALTER TABLE ledger DISABLE TRIGGER USER")
+                conn.execute(sql.encode())
+
+        return Store(lambda who: server.cluster.url(name, who), tamper)
+
+    try:
+        yield new_database
+    finally:
+        for name in made:
+            server.drop(name)
+
+
+@pytest.fixture
+def store(stores: Callable[[], Store]) -> Store:
+    return stores()
+
+
+def snapshot(cache: Cache) -> list[str]:
+    """Everything the store holds, to compare before and after: the cache file's dump; on the
+    team database every row of every peerdesk table (as text, sorted), read as the superuser
+    would see them through the test's admin connection."""
+    if cache.dialect.is_sqlite:
+        from tests.conftest import database_dump
+
+        return database_dump(cache.path)
+    rows: list[str] = []
+    tables = cache.query(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'peerdesk' ORDER BY tablename"
+    )
+    for (table,) in tables:
+        found = cache.query(f"SELECT t::text FROM {table} t ORDER BY 1")
+        rows += [f"{table}: {r[0]}" for r in found]
+    return rows

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from console.cli import main
+from tests.rewards.conftest import Store
 
 CONFIG = """\
 [roles]
@@ -19,9 +20,12 @@ una = ["payout_approver"]
 """
 
 
+pytestmark = pytest.mark.backends
+
+
 @pytest.fixture
 def run(
-    db_file: Path,
+    store: Store,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -31,7 +35,7 @@ def run(
 
     def call(who: str, *args: str) -> tuple[int, str, str]:
         monkeypatch.setenv("PEERDESK_USER", who)
-        code = main(["--db", str(db_file), "--config", str(config), *args])
+        code = main(["--db", store.location(who), "--config", str(config), *args])
         out = capsys.readouterr()
         return code, out.out, out.err
 
@@ -75,15 +79,11 @@ def test_payouts_end_to_end_with_four_eyes(run, tmp_path: Path) -> None:  # type
     assert json.loads(out.splitlines()[0])["state"] == "closed"
 
 
-def test_verify_exits_1_when_tampered(run, db_file: Path) -> None:  # type: ignore[no-untyped-def]
+def test_verify_exits_1_when_tampered(run, store: Store) -> None:  # type: ignore[no-untyped-def]
+    """`ledger verify` checks the store's own chain: on the team database the server's."""
     assert run("priya", "ledger", "accrue")[0] == 0
-    import sqlite3
-
-    conn = sqlite3.connect(db_file)
-    conn.execute("DROP TRIGGER ledger_no_update")
-    conn.execute("UPDATE ledger SET amount_minor = 1 WHERE id = 2")
-    conn.commit()
-    conn.close()
+    assert run("alice", "ledger", "verify")[0] == 0
+    store.tamper("UPDATE ledger SET amount_minor = 1 WHERE id = 2")
     code, out, err = run("alice", "ledger", "verify")
     assert code == 1
     assert "ledger entry 2: entry edited" in out and "TAMPERED" in err

@@ -12,6 +12,7 @@ from console.db import Cache, open_cache
 from console.demo import build_demo
 from console.desk import Desk
 from console.rewards import fraud, ledger
+from tests.backends import TeamServer, team_database
 
 pytestmark = pytest.mark.xdist_group("rewards_demo")
 
@@ -25,19 +26,40 @@ def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield path
 
 
+def _build_demo(cache: Cache) -> dict[str, int]:
+    build_demo(cache, threads=1000, candidate_limit=0)
+    return {}
+
+
 @pytest.fixture
-def demo(demo_file: Path, tmp_path: Path) -> Iterator[Cache]:
-    copy = tmp_path / "demo.sqlite3"
-    copy.write_bytes(demo_file.read_bytes())
-    cache = open_cache(copy)
-    yield cache
-    cache.close()
+def demo(
+    backend: str,
+    demo_file: Path,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Cache]:
+    """A copy of the demo: a cache file; for `backends` tests on PostgreSQL, a team database
+    the demo was copied into by migrate-to (its ledger checked and appended by the server),
+    connected as root (an admin)."""
+    if backend == "sqlite":
+        copy = tmp_path / "demo.sqlite3"
+        copy.write_bytes(demo_file.read_bytes())
+        cache = open_cache(copy)
+        yield cache
+        cache.close()
+        return
+    server: TeamServer = request.getfixturevalue("team_server")
+    template, _ = server.seeded_template("rewards_demo", _build_demo, tmp_path_factory.mktemp("d"))
+    with team_database(server, template, role="root") as team:
+        yield team
 
 
 def _names(cache: Cache) -> dict[int, str]:
     return {int(r[0]): str(r[1]) for r in cache.query("SELECT id, username FROM members")}
 
 
+@pytest.mark.backends
 def test_every_planted_fraud_is_flagged_with_evidence(demo: Cache) -> None:
     truth = json.loads(demo.meta("demo_planted_fraud") or "{}")
     assert set(truth) == set(fraud.CHECKS)
@@ -68,6 +90,7 @@ def test_every_planted_fraud_is_flagged_with_evidence(demo: Cache) -> None:
         assert copy["similarity"] >= fraud.COPY_RATIO and copy["original_author"] != copier
 
 
+@pytest.mark.backends
 def test_the_demo_period_is_ready_and_flags_hold_lines(demo: Cache) -> None:
     assert demo.meta("demo_payout_period") == "2026-10"
     priya = Desk.for_cache(demo, actor="priya")  # the demo gives everyone every role
@@ -109,6 +132,7 @@ def test_the_demo_is_the_same_every_time(demo_file: Path, tmp_path: Path) -> Non
         first.close()
 
 
+@pytest.mark.backends
 def test_an_answer_rejected_by_verification_holds_the_line_with_its_evidence(
     cache: Cache, ids: dict[str, int], staff: dict[str, Desk]
 ) -> None:

@@ -11,6 +11,8 @@ from console.rewards import ledger
 from console.rewards.accrue import accrue
 from console.rewards.schedule_store import active_schedule
 
+pytestmark = pytest.mark.backends
+
 
 def test_a_members_lines_and_balance_agree_with_the_ledger(
     cache: Cache, ids: dict[str, int], staff: dict[str, Desk]

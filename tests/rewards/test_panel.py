@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from console.app import PeerdeskApp
 from console.config import Config
@@ -18,9 +19,22 @@ from console.models import Role
 from console.rewards.accrue import accrue
 from console.rewards.service import active_schedule
 from tests.rewards.conftest import build
-from tests.ui.helpers import notes, screen_text, settle
+from tests.ui.helpers import notes, screen_text
+from tests.ui.helpers import settle as settle_once
 
 pytestmark = pytest.mark.xdist_group("rewards_ui")
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """`settle`, through a load a newer one replaced: on the team database a decision's NOTIFY
+    reloads the console (an exclusive worker: the load under way is cancelled)."""
+    for _ in range(10):
+        try:
+            await settle_once(pilot)
+            return
+        except WorkerCancelled:
+            continue
+    await settle_once(pilot)
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +44,10 @@ def _utc() -> None:
 
 @pytest.fixture
 def panel_db(tmp_path: Path) -> Path:
+    return _panel_file(tmp_path)
+
+
+def _panel_file(tmp_path: Path) -> Path:
     path = tmp_path / "panel.sqlite3"
     cache = open_cache(path, create=True)
     build(cache)
@@ -41,6 +59,41 @@ def panel_db(tmp_path: Path) -> Path:
 
 def _desk(path: Path, who: str, roles: frozenset[Role]) -> Desk:
     return Desk.for_cache(open_cache(path), config=Config(roles={who: roles}), actor=who)
+
+
+ROLES = {
+    "ada": frozenset({Role.ADMIN}),
+    "priya": frozenset({Role.PAYOUT_PREPARER}),
+    "tom": frozenset({Role.PAYOUT_APPROVER}),
+    "una": frozenset({Role.PAYOUT_APPROVER}),
+}
+
+
+@pytest.fixture
+def console_as(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[[str], Desk]]:
+    """`console_as(name)`: the Desk a console of `name` opens on the panel's store: the cache
+    file (roles from the config), or the team database as `name`'s own database role (roles
+    from its grants), where root (an admin) brought the ledger up to date."""
+    if backend == "sqlite":
+        path = _panel_file(tmp_path)
+        yield lambda who: _desk(path, who, ROLES[who])
+        return
+    cache = request.getfixturevalue("cache")
+    request.getfixturevalue("ids")
+    accrue(cache, active_schedule(cache))
+    cache.set_meta("demo_payout_period", "2026-10")
+    opened: list[Desk] = []
+
+    def team(who: str) -> Desk:
+        desk = Desk.for_cache(cache, actor=who)  # a connection as `who`'s database role
+        opened.append(desk)
+        return desk
+
+    yield team
+    for desk in opened:
+        desk.close_cache()
 
 
 @pytest.fixture
@@ -65,8 +118,11 @@ async def _prepare(pilot: Pilot[Any]) -> None:
 
 
 @pytest.mark.anyio
-async def test_prepare_then_four_eyes_refuses_the_preparer(panel_db: Path) -> None:
-    desk = _desk(panel_db, "ada", frozenset({Role.ADMIN}))
+@pytest.mark.backends
+async def test_prepare_then_four_eyes_refuses_the_preparer(
+    console_as: Callable[[str], Desk],
+) -> None:
+    desk = console_as("ada")
     app = PeerdeskApp(desk)
     seen: list[Any] = []
     async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
@@ -81,8 +137,7 @@ async def test_prepare_then_four_eyes_refuses_the_preparer(panel_db: Path) -> No
         assert "h1" in screen_text(pilot) and "ready" in screen_text(pilot)
     desk.close_cache()
     # the second person approves in their own console
-    tom = _desk(panel_db, "tom", frozenset({Role.PAYOUT_APPROVER}))
-    una = _desk(panel_db, "una", frozenset({Role.PAYOUT_APPROVER}))
+    tom, una = console_as("tom"), console_as("una")
     for approver, expected in ((tom, "1 of 2"), (una, "approved")):
         seen.clear()
         async with PeerdeskApp(approver).run_test(
@@ -96,7 +151,11 @@ async def test_prepare_then_four_eyes_refuses_the_preparer(panel_db: Path) -> No
 
 
 @pytest.mark.anyio
-async def test_hold_a_line_with_a_reason_and_roles_hide_keys(priya: Desk) -> None:
+@pytest.mark.backends
+async def test_hold_a_line_with_a_reason_and_roles_hide_keys(
+    console_as: Callable[[str], Desk],
+) -> None:
+    priya = console_as("priya")
     app = PeerdeskApp(priya)
     seen: list[Any] = []
     async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
@@ -108,7 +167,8 @@ async def test_hold_a_line_with_a_reason_and_roles_hide_keys(priya: Desk) -> Non
         await pilot.press(*"checking with the member", "enter")
         await settle(pilot)
         assert any("held" in n for n in notes(seen)), notes(seen)
-        held = priya.rewards.lines(1, states=("held",))
+        [batch] = priya.rewards.batches()
+        held = priya.rewards.lines(batch.batch_id, states=("held",))
         assert len(held) == 1 and held[0].history[-1]["reason"] == "checking with the member"
         assert held[0].history[-1]["actor"] == "priya"
 

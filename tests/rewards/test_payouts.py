@@ -13,6 +13,8 @@ from console.errors import InvalidDecision, PermissionRefused
 from console.rewards import ledger
 from console.rewards.export import ResultFileError
 
+pytestmark = pytest.mark.backends
+
 
 def _prepared(staff: dict[str, Desk]) -> int:
     return staff["priya"].rewards.prepare("2026-10").batch_id

@@ -3,6 +3,8 @@ agrees, a head kept outside the cache does not."""
 
 from __future__ import annotations
 
+# SQLite only: a forger who can write the cache FILE rehashes the chain; on a team database only
+# its superuser could (tests/domain/test_audit.py tampers as the superuser, on both backends).
 import json
 import os
 import sqlite3

@@ -3,6 +3,7 @@ the group of an admin's setgid folder), whatever the umask."""
 
 from __future__ import annotations
 
+# SQLite only: the cache file's modes (a team database's files are the server's).
 import os
 from collections.abc import Iterator
 from pathlib import Path

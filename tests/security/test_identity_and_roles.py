@@ -3,6 +3,8 @@ made-up identities: each is refused, says why in one line, and writes nothing.""
 
 from __future__ import annotations
 
+# SQLite only: who you are on a cache FILE (its owner, roles files, overrides); on a team
+# database the server says (tests/domain/test_storage_backends.py, tests/team/test_attacks.py).
 import dataclasses
 import os
 import pwd

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+# SQLite only: every command refused for a user with no role, the cache FILE byte-for-byte the
+# same after; on a team database the grants refuse such a login (tests/team/test_attacks.py).
 import os
 from pathlib import Path
 

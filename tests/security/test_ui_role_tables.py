@@ -4,6 +4,7 @@ hidden or shown by a guess and no screen keeps a role table of its own."""
 
 from __future__ import annotations
 
+# No store at all: the console's key tables against the domain's roles.
 import importlib
 import inspect
 

@@ -3,6 +3,7 @@ characters) used to be cut to "close_dupli…" in its 12 characters."""
 
 from __future__ import annotations
 
+# No store at all: the Sync panel's column widths.
 from console.action_names import SHORT, short_action
 from console.platforms import PUSHABLE
 from console.screens.sync import OUTBOX_COLUMNS

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# SQLite only: cache files made by the commands; the same commands on a team database:
+# tests/sync/test_team_commands.py (source, sync, import, dupes) and tests/sync/test_push.py.
 import json
 from pathlib import Path
 

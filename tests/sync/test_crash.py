@@ -4,6 +4,8 @@ action. The fake Discourse server blocks the chosen request; the test then SIGKI
 
 from __future__ import annotations
 
+# SQLite only: a killed process's cache FILE (WAL recovery); on a team database an unfinished
+# transaction is the server's to roll back (the outbox lease: tests/sync/test_outbox_lease.py).
 import json
 import os
 import signal

@@ -4,6 +4,8 @@ nothing lost, nothing twice, and search finds what an index built from scratch f
 
 from __future__ import annotations
 
+# SQLite only: the cache file's search-index catch-up after a kill; a team database indexes as
+# it writes (console/search_index.py).
 import json
 import os
 import signal

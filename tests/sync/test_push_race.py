@@ -3,6 +3,7 @@ server: each outbox item is sent by exactly one of them (the server counts the w
 
 from __future__ import annotations
 
+# SQLite only: two pushers on one cache FILE; on a team database: tests/team/test_concurrency.py.
 import os
 import subprocess
 import sys

@@ -3,6 +3,7 @@ log file (without credentials), and a failure is still one clear line on the ter
 
 from __future__ import annotations
 
+# No store question: where the retry library's log lines go, the same for either backend.
 import os
 import subprocess
 import sys

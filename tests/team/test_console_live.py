@@ -22,12 +22,13 @@ from console.messages import RefreshRequested
 from console.team import work
 from console.team.connect import connect
 from tests.ui.conftest import build_community
+from widgets.lazy_table import LazyTable
 
 from .cluster import Cluster
 from .conftest import login_role, superuser
 
 pytestmark = [pytest.mark.xdist_group("teamdb"), pytest.mark.anyio]
-WAIT_ROUNDS = 600  # pauses of 50 ms at most: the notification normally arrives in one
+WAIT_ROUNDS = 60  # pauses of 50 ms at most: the notification normally arrives in one
 
 
 @pytest.fixture
@@ -76,6 +77,61 @@ async def test_a_teammates_claim_reloads_an_open_console(
         subscription = app._team_events
     desk.close_cache()
     assert not subscription.thread.is_alive()  # closed with the app
+
+
+async def test_the_cursor_keeps_its_thread_when_a_teammate_closes_one_above_it(
+    pg_cluster: Cluster,
+    team_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Five threads in the Queue, ann's cursor on the third; bob closes the first. The reload
+    his decision's notification causes keeps the third thread under ann's cursor (now the
+    second row), not the row number (which would put the fourth thread under it)."""
+    with superuser(pg_cluster, team_db) as conn:
+        conn.execute(
+            "SET search_path = peerdesk; "
+            "INSERT INTO sources (kind, name, created_at) "
+            "VALUES ('discourse', 'f', '2026-11-20T10:00:00Z')"
+        )
+        for n in range(1, 6):
+            conn.execute(
+                "INSERT INTO threads (source_id, remote_id, title, created_at, last_activity_at)"
+                " VALUES (1, %s, %s, '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z')",
+                (f"t{n}", f"question {n}"),
+            )
+    ann = login_role(pg_cluster, "pd-team-ann", "moderator")
+    bob = login_role(pg_cluster, "pd-team-bob", "moderator")
+    monkeypatch.setattr(app_module, "REFRESH_SECONDS", 3600.0)
+    desk = Desk.open_team(pg_cluster.url(team_db, ann), actor=ann)
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        table = app.screen.query_one(LazyTable)
+        assert table.total == 5
+        await pilot.press("j", "j")
+        watched = table.current_key
+        first = table.row_at(0)
+        assert watched is not None and first is not None and table.cursor_row == 2
+        teammate = Desk.open_team(pg_cluster.url(team_db, bob), actor=bob)
+        try:
+            teammate.close([int(str(first.key))])
+        finally:
+            teammate.close_cache()
+        for _ in range(WAIT_ROUNDS):
+            shown = table.row_at(0)
+            if shown is not None and shown.key != first.key:
+                break
+            await pilot.pause(0.05)
+        shown = table.row_at(0)
+        assert shown is not None and shown.key != first.key, "bob's close was not reloaded"
+        assert (table.current_key, table.cursor_row) == (watched, 1)
+        for _ in range(WAIT_ROUNDS):  # and the count of the reload, not the one before
+            if table.total == 4:
+                break
+            await pilot.pause(0.05)
+        assert table.total == 4
+    desk.close_cache()
 
 
 async def test_a_console_on_a_sqlite_cache_listens_to_nothing(sqlite_desk: Desk) -> None:

@@ -75,9 +75,13 @@ def test_payees_details_are_not_for_moderators(pg_cluster: Cluster, team_db: str
 def test_server_chained_entries_verify_with_peerdesks_code(
     pg_cluster: Cluster, team_db: str
 ) -> None:
-    login_role(pg_cluster, "pd-team-mod0", "moderator")
-    url = pg_cluster.url(team_db, "pd-team-mod0")
+    login_role(pg_cluster, "pd-team-priya", "payout_preparer")  # the ledger is theirs
+    url = pg_cluster.url(team_db, "pd-team-priya")
     with connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO reward_schedules (version, body, sha256, loaded_by, loaded_at) "
+            "VALUES ('v1', '', '', session_user, 'now')"
+        )
         for n in range(5):
             conn.execute(
                 "SELECT peerdesk_audit_append('close', 'thread', %s, NULL, %s)",

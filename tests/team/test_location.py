@@ -1,15 +1,18 @@
-"""A postgresql:// database, by --db or PEERDESK_DB: only the team-store commands run on it;
-every other command stops with one line naming those that do (no cluster needed)."""
+"""A postgresql:// database, by --db or PEERDESK_DB: the team-store commands (now every one,
+the rewards ledger, payouts and keys included) are routed to it; a command that does not say it
+runs there stops with one line naming those that do (no cluster needed)."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 
 import pytest
 
-from console.cli import main
-from console.team.location import TEAM_COMMANDS, redact
+from console.cli import build_parser, main
+from console.cli.team_cmd import route_team_store
+from console.team.location import TEAM_COMMANDS, TeamStoreUnsupported, redact
 
 URL = "postgresql://alice:secret@db.example/peerdesk"
 
@@ -23,20 +26,32 @@ def run(*argv: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize(
     "argv",
-    [["ledger", "balances"], ["payouts", "show"], ["keys"]],
+    [["ledger", "balances"], ["payouts", "show"], ["keys"], ["ledger", "verify"]],
 )
-def test_other_commands_refuse_a_team_url_in_one_line(argv: list[str]) -> None:
-    code, err = run("--db", URL, *argv)
-    assert code == 2
-    assert err.count("\n") == 1 and "does not run against a team database" in err
-    assert all(command in err for command in TEAM_COMMANDS)
-    assert "secret" not in err
+def test_the_rewards_commands_and_keys_run_on_a_team_url(argv: list[str]) -> None:
+    """They are routed to the team database (no longer refused): the same handler, the URL."""
+    args = build_parser().parse_args(argv)
+    handler = route_team_store(args, URL, args.handler)
+    assert handler is args.handler and args.team_url == URL
 
 
-def test_peerdesk_db_with_a_url_is_refused_too(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_command_that_does_not_run_on_the_team_store_is_refused_in_one_line() -> None:
+    args = argparse.Namespace(command="some-new-command")
+    with pytest.raises(TeamStoreUnsupported) as refused:
+        route_team_store(args, URL, lambda _: 0)
+    text = str(refused.value)
+    assert "\n" not in text and "does not run against a team database" in text
+    assert all(command in text for command in TEAM_COMMANDS)
+    assert "secret" not in text
+
+
+def test_peerdesk_db_with_a_url_names_the_team_store_too(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PEERDESK_DB", URL)
-    code, err = run("payouts", "show")
-    assert code == 2 and "`peerdesk payouts` does not run against a team database" in err
+    args = build_parser().parse_args(["payouts", "show"])
+    assert route_team_store(args, None, args.handler) is args.handler
+    assert args.team_url == URL
+    with pytest.raises(TeamStoreUnsupported, match="`peerdesk some-new-command` does not run"):
+        route_team_store(argparse.Namespace(command="some-new-command"), None, args.handler)
 
 
 def test_migrate_to_takes_the_url_as_its_argument_not_db() -> None:

@@ -25,6 +25,10 @@ from .conftest import login_role, superuser
 pytestmark = pytest.mark.xdist_group("teamdb")
 
 AT = "2026-11-19T12:00:00Z"
+VOICEMAIL = (
+    "Dial 121, choose option 3 for greetings, record yours and press # to save it. If it still "
+    "resets overnight, turn off visual voicemail in the phone app's settings."
+)
 GOOD = (
     "Text PAC to 65075 and you will get your PAC code by text within a minute. Give the code to "
     "your new network and the number moves on the next working day."
@@ -33,7 +37,9 @@ GOOD = (
 
 def _community(cache: Cache) -> None:
     """Threads to close and reopen, a duplicate pair and one to reject, an answer to verify,
-    two escalations (a legal threat; personal data, hidden until reviewed), and two members."""
+    two escalations (a legal threat; personal data, hidden until reviewed), and two members;
+    a duplicate to merge (with its answer), three answers to pick, reject and send back for
+    an edit, and an accepted answer whose rejection needs a second moderator."""
     forum = ensure_source(cache, "discourse", "forum", "https://forum.example")
     upsert_members(
         cache,
@@ -54,6 +60,11 @@ def _community(cache: Cache) -> None:
         ThreadRecord("t3", "Roaming charges in Spain", "u1", "open", AT, AT),
         ThreadRecord("t4", "Disgraceful billing", "u1", "open", AT, AT, reply_count=1),
         ThreadRecord("t5", "Porting my number: the PAC code", "u1", "open", AT, AT),
+        ThreadRecord("t6", "Voicemail greeting keeps resetting", "u1", "answered", AT, AT, 3),
+        ThreadRecord("t7", "Getting a PAC code to keep my number", "u1", "open", AT, AT, 1),
+        ThreadRecord(
+            "t8", "Data roaming in Norway", "u1", "solved", AT, AT, 1, accepted_post_remote_id="p8a"
+        ),
     ]
     posts = [
         PostRecord("p1", "t1", "u1", 0, "How do I get a PAC code?", "q", AT),
@@ -63,6 +74,14 @@ def _community(cache: Cache) -> None:
         PostRecord("p4", "t4", "u1", 0, "Going to the ombudsman about my bill", "q", AT),
         PostRecord("p4a", "t4", "u1", 1, "email me: jo@example.com", "e", AT),
         PostRecord("p5", "t5", "u1", 0, "PAC code for porting, please", "q", AT),
+        PostRecord("p6", "t6", "u1", 0, "My voicemail greeting resets every night", "q", AT),
+        PostRecord("p6a", "t6", "u2", 1, VOICEMAIL, VOICEMAIL, AT),
+        PostRecord("p6b", "t6", "u2", 2, "Buy a new phone.", "b", AT),
+        PostRecord("p6c", "t6", "u2", 3, "It is a setting somewhere in the menus.", "c", AT),
+        PostRecord("p7", "t7", "u1", 0, "How do I get the PAC code to port?", "q", AT),
+        PostRecord("p7a", "t7", "u2", 1, GOOD, GOOD, AT),
+        PostRecord("p8", "t8", "u1", 0, "Is Norway included in roaming?", "q", AT),
+        PostRecord("p8a", "t8", "u2", 1, "Yes, Norway is in the roaming zone.", "a", AT),
     ]
     upsert_threads(cache, forum, threads, posts)
     shop = ensure_source(cache, "discourse", "shop", "https://shop.example")
@@ -253,3 +272,111 @@ def test_a_decision_on_an_item_changed_meanwhile_is_a_conflict_of_any_kind(
     assert len(states) == len(report.conflicts)
     local = desk.cache.query("SELECT state FROM outbox WHERE state = 'conflict'")
     assert len(local) == len(report.conflicts)
+
+
+def test_a_merge_and_every_other_verification_decision_are_decided_again(
+    pg_cluster: Cluster,
+    team_db: str,
+    laptop: tuple[Desk, str],
+    grant_roles: Callable[[dict[str, list[str]]], Path],
+) -> None:
+    """`dupe_merge` and the verification decisions not in the first push: pick, reject, needs
+    edit, and a second moderator's confirmation of a contested rejection (four eyes: dave
+    proposes it on the laptop and pushes as himself; alice's confirmation goes with ann's push,
+    a different person's, as the four-eyes rule wants on the team database too)."""
+    desk, url = laptop
+    assert team_push.push(desk.door, url).conflicts == []
+    dave_role = login_role(pg_cluster, "pd-team-dave", "moderator")
+    grant_roles({"alice": ["moderator", "admin"], dave_role: ["moderator"]})  # one name on both
+    c = desk.cache
+    post = {r: _id(c, "posts", r) for r in ("p6a", "p6b", "p6c", "p8a")}
+    dave = Desk.for_cache(c, actor=dave_role)
+    proposed = dave.verification.reject(post["p8a"], "wrong")
+    assert c.one("SELECT proposed_by FROM verifications WHERE post_id = ?", (post["p8a"],))[0]
+    assert proposed.action == "verify_reject"
+    by_dave = team_push.push(desk.door, pg_cluster.url(team_db, dave_role))
+    assert [p.decision.decision for p in by_dave.sent] == ["verify_reject"]
+    assert by_dave.conflicts == []
+
+    desk.merge_duplicate(_id(c, "threads", "t7"), _id(c, "threads", "t1"))
+    desk.verification.pick(post["p6a"], text="the 121 menu")
+    desk.verification.reject(post["p6b"], "no_answer")
+    desk.verification.needs_edit(post["p6c"], "name the menu and the option")
+    desk.verification.confirm(post["p8a"])
+    kinds = ["dupe_merge", "verify_pick", "verify_reject", "verify_needs_edit", "verify_confirm"]
+    assert [d.decision for d in team_push.local_decisions(c)] == kinds
+    report = team_push.push(desk.door, url)
+    assert report.conflicts == [], [p.conflict for p in report.conflicts]
+    assert [p.decision.decision for p in report.sent] == kinds
+
+    audited = _team(
+        pg_cluster,
+        team_db,
+        "SELECT a.action FROM outbox o JOIN audit a ON a.id = o.audit_id "
+        "WHERE a.actor = 'pd-team-ann' AND a.action IN ('dupe_merge') "
+        "OR a.action LIKE 'verify_%' AND a.actor IN ('pd-team-ann', 'pd-team-dave') "
+        "ORDER BY a.id",
+    )
+    assert [r[0] for r in audited] == ["verify_answer", "verify_reject", *kinds]
+
+    def one(query: str) -> tuple[object, ...]:
+        rows = _team(pg_cluster, team_db, query)
+        assert len(rows) == 1, rows
+        return rows[0]
+
+    # the merge: t7 closed as t1's duplicate, its answer shown under t1
+    assert one(
+        "SELECT t.status, o.remote_id FROM threads t JOIN threads o ON o.id = t.duplicate_of "
+        "WHERE t.remote_id = 't7'"
+    ) == ("duplicate", "t1")
+    assert one(
+        "SELECT p.remote_id, o.remote_id FROM dupe_merged_posts m JOIN posts p ON p.id = m.post_id "
+        "JOIN threads o ON o.id = m.original_id"
+    ) == ("p7a", "t1")
+    assert one(
+        "SELECT d.decision, d.decided_by FROM duplicate_links d JOIN threads t "
+        "ON t.id = d.thread_id WHERE t.remote_id = 't7'"
+    ) == ("merged", "pd-team-ann")
+
+    def verification(remote: str) -> tuple[object, ...]:
+        return one(
+            "SELECT v.state, v.decided_by, v.second_by, v.reject_reason, v.proposed_state "
+            f"FROM verifications v JOIN posts p ON p.id = v.post_id WHERE p.remote_id = '{remote}'"
+        )
+
+    assert verification("p6a") == ("verified", "pd-team-ann", None, None, None)
+    assert one(
+        "SELECT a.remote_id FROM threads t JOIN posts a ON a.id = t.accepted_post_id "
+        "WHERE t.remote_id = 't6'"
+    ) == ("p6a",)  # picked: the thread's accepted answer now
+    assert verification("p6b") == ("rejected", "pd-team-ann", None, "no_answer", None)
+    assert verification("p6c")[0] == "needs_edit"
+    # dave proposed, ann confirmed: rejected by two people
+    assert verification("p8a") == ("rejected", "pd-team-dave", "pd-team-ann", "wrong", None)
+    assert team_push.local_decisions(c) == []
+
+
+def test_an_undo_made_offline_is_a_conflict_not_a_replay(
+    pg_cluster: Cluster, team_db: str, laptop: tuple[Desk, str]
+) -> None:
+    """A decision handed over to the team database, then undone on the laptop offline: the
+    undo is recorded as a conflict there (why: README, "Offline laptops"), the team's thread is
+    left as the team has it, and undoing on the team database is what the reason says."""
+    desk, url = laptop
+    assert team_push.push(desk.door, url).conflicts == []
+    c = desk.cache
+    desk.close([_id(c, "threads", "t6")])
+    assert [p.decision.decision for p in team_push.push(desk.door, url).sent] == ["close"]
+    desk.undo()  # offline: the laptop queues the reverse (reopen) of a handed-over close
+    assert [d.decision for d in team_push.local_decisions(c)] == ["undo_close"]
+    report = team_push.push(desk.door, url)
+    assert [p.decision.decision for p in report.conflicts] == ["undo_close"]
+    assert team_push.UNDO_NOT_REPLAYED in str(report.conflicts[0].conflict)
+    assert _team(pg_cluster, team_db, "SELECT status FROM threads WHERE remote_id = 't6'") == [
+        ("closed",)
+    ]
+    conflicts = _team(
+        pg_cluster, team_db, "SELECT action, last_error FROM outbox WHERE state = 'conflict'"
+    )
+    assert [(a, team_push.UNDO_NOT_REPLAYED in str(e)) for a, e in conflicts] == [("reopen", True)]
+    assert c.one("SELECT state FROM outbox ORDER BY id DESC LIMIT 1")[0] == "conflict"

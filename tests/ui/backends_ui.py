@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from console import claims
-from console.db import Cache, open_cache
-from console.desk import Desk
+from console.db import Cache
+from console.desk import Desk, load_config_for
 from tests.backends import TeamServer, team_database
+from tests.domain.conftest import store_holding
 from tests.ui.conftest import build_community
 
 if TYPE_CHECKING:
@@ -41,30 +42,13 @@ def seed_console_community(cache: Cache) -> dict[str, int]:
 
 
 @pytest.fixture
-def any_desk(
-    backend: str,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Desk]:
+def any_desk(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Desk]:
     """A Desk on the console community: a cache file, or a team database of the test's own."""
-    if backend == "sqlite":
-        path = tmp_path / "ui.sqlite3"
-        cache = open_cache(path, create=True)
-        seed_console_community(cache)
-        cache.close()
-        desk = Desk.open(path)
+    path = tmp_path / "ui.sqlite3"
+    with store_holding(seed_console_community, "console", backend, path, request) as store:
+        desk = Desk.for_cache(store, config=load_config_for(None))
         yield desk
-        desk.close_cache()
-        return
-    server: TeamServer = request.getfixturevalue("team_server")
-    template, _ = server.seeded_template(
-        "console", seed_console_community, tmp_path_factory.mktemp("seed")
-    )
-    with team_database(server, template) as team:
-        desk = Desk.for_cache(team, actor=None)
-        yield desk
-        if desk.cache is not team:
+        if desk.cache is not store:  # acting as another role: a connection of its own
             desk.close_cache()
 
 

@@ -206,14 +206,14 @@ async def test_escalations_show_the_list_before_the_clock_rules_run(
     from console.escalate.service import Escalations
 
     scanning, release = threading.Event(), threading.Event()
-    original = Escalations.refresh
+    original = Escalations.refresh_apart  # the panel's scan, on a connection of its own
 
     def held_refresh(self: Escalations, at: Any = None) -> int:
         scanning.set()
         assert release.wait(30)
         return original(self, at)
 
-    monkeypatch.setattr(Escalations, "refresh", held_refresh)
+    monkeypatch.setattr(Escalations, "refresh_apart", held_refresh)
     before = [r.escalation_id for r in desk.escalations.listing()]
     assert before  # the demo has escalations already raised
     app = PeerdeskApp(desk)

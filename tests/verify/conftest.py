@@ -1,5 +1,6 @@
 """A small community for answer verification, written through the real ingest path into a real
-SQLite file: right, wrong, copied and asker-accepted-but-wrong answers."""
+SQLite file (or, for tests marked `@pytest.mark.backends`, also into a PostgreSQL team database of
+the test's own, connected as alice): right, wrong, copied and asker-accepted-but-wrong answers."""
 
 from __future__ import annotations
 
@@ -9,15 +10,21 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from psycopg import sql
 
 from console.clock import iso, parse
-from console.db import Cache
+from console.db import Cache, open_cache
 from console.desk import Desk
 from console.identity import Identity
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.verify.service import Verification
 from console.verify.settings import VerifySettings
+from tests.backends import TeamServer, backend, pytest_generate_tests, team_database, team_server
+
+__all__ = ["backend", "pytest_generate_tests", "team_server"]  # the backends' hook, fixtures
+
+MODERATORS = ("alice", "zoe", "bob")
 
 
 @dataclass
@@ -93,6 +100,37 @@ WRONG = (
 )
 
 
+@pytest.fixture(scope="session")
+def verify_server(team_server: TeamServer) -> TeamServer:
+    """The session's cluster with zoe and bob as moderators too (roles are the cluster's)."""
+    with team_server.superuser() as conn:
+        for name in MODERATORS:
+            conn.execute(
+                sql.SQL(
+                    "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {name}) "
+                    "THEN CREATE ROLE {role} LOGIN; END IF; END $$"
+                ).format(name=sql.Literal(name), role=sql.Identifier(name))
+            )
+            conn.execute(sql.SQL("GRANT peerdesk_moderator TO {}").format(sql.Identifier(name)))
+    for name in MODERATORS:
+        team_server.cluster.allow(name)
+    return team_server
+
+
+@pytest.fixture
+def cache(backend: str, cache_path: Path, request: pytest.FixtureRequest) -> Iterator[Cache]:
+    """A new cache file; in the PostgreSQL run of a `backends` test, an empty team database of
+    the test's own (schema and grants from team-install), connected as alice (a moderator)."""
+    if backend == "sqlite":
+        opened = open_cache(cache_path, create=True)
+        yield opened
+        opened.close()
+        return
+    server: TeamServer = request.getfixturevalue("verify_server")
+    with team_database(server, server.template) as team:
+        yield team
+
+
 @pytest.fixture
 def community(cache: Cache) -> Community:
     source = ensure_source(cache, "discourse", "forum", "https://forum.example")
@@ -145,7 +183,7 @@ def community(cache: Cache) -> Community:
 @pytest.fixture(autouse=True)
 def _moderators(grant_roles: Callable[[dict[str, list[str]]], Path]) -> None:
     """alice, zoe and bob moderate (the test's roles file); mallory has no role."""
-    grant_roles({name: ["moderator"] for name in ("alice", "zoe", "bob")})
+    grant_roles({name: ["moderator"] for name in MODERATORS})
 
 
 def who(cache: Cache, name: str) -> Identity:

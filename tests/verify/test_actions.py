@@ -16,6 +16,8 @@ from console.verify.service import Verification
 from console.verify.settings import VerifySettings
 from tests.verify.conftest import Community, add_thread, as_moderator, door, who
 
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
+
 
 def outbox(community: Community) -> list[dict[str, object]]:
     return [
@@ -251,7 +253,9 @@ def test_undo_after_the_push_queues_the_reverse(
     community: Community, verifier: Verification
 ) -> None:
     verifier.verify(community.posts["t2-2"])
-    community.cache.conn.execute("UPDATE outbox SET state = 'applied', attempts = 1")
+    with community.cache.transaction() as conn:  # sent: pending -> sending -> applied
+        conn.execute("UPDATE outbox SET state = 'sending', attempts = 1")
+        conn.execute("UPDATE outbox SET state = 'applied'")
     verifier.undo()
     item = outbox(community)[-1]
     assert item["action"] == "unverify_answer" and item["payload"]["was_accepted_by_us"] is True

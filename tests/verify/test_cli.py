@@ -7,13 +7,16 @@ import json
 import pytest
 
 from console.cli import main
+from tests.backends import location
 from tests.verify.conftest import Community
+
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
 
 
 def run(
     community: Community, capsys: pytest.CaptureFixture[str], *args: str
 ) -> tuple[int, str, str]:
-    code = main(["--db", str(community.cache.path), *args])
+    code = main(["--db", location(community.cache, community.cache.path), *args])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -95,5 +98,7 @@ def test_without_a_role_nothing_is_written(
     code, _, err = run(
         community, capsys, "verify", str(community.posts["t2-2"]), "--as", "verified"
     )
-    assert code == 2 and "may not verify answer" in err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    if community.cache.dialect.is_sqlite:  # (the team database refuses mallory any read)
+        assert "may not verify answer" in err
     assert community.cache.one("SELECT count(*) FROM audit")[0] == 0

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from console.ingest import upsert_members
 from console.models import MemberRecord
 from console.verify.facts import thread_facts
 from console.verify.service import Verification
 from console.verify.signals import BASE, VERY_EXPERIENCED, WEIGHTS, Signal, assess
 from tests.verify.conftest import GOOD, WRONG, Community, add_thread, as_moderator
+
+pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
 
 
 def signals_of(community: Community, post: str, domains: tuple[str, ...] = ()) -> dict[str, Signal]:
