@@ -25,17 +25,14 @@ file (the same lock as `console.dupes.catch_up`); a second one returns at once.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from console import search_index
 from console.db import Cache
 from console.dupes import vectors
 from console.dupes.candidates import update_candidates
-from console.dupes.catch_up import lock_path
+from console.dupes.catch_up import only_one
 
 SLICE = 200  # threads whose candidates are computed (and their rows removed) at a time
 EMBED_SLICE = 1024  # threads embedded before their rows are removed
@@ -110,25 +107,6 @@ def backlog(cache: Cache) -> Backlog:
     return Backlog(int(row[0]), int(row[1])) if row is not None else Backlog()
 
 
-@contextlib.contextmanager
-def _only_one(cache: Cache) -> Iterator[bool]:
-    """True if this process holds the cache's catch-up lock (a team database has no file:
-    there every step is safe to run twice)."""
-    if not cache.dialect.is_sqlite:
-        yield True
-        return
-    fd = os.open(lock_path(cache), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
-
-
 def _to_embed(cache: Cache) -> list[int]:
     return [
         int(r[0])
@@ -156,7 +134,7 @@ def catch_up(
 
     if backlog(cache).empty:
         return done
-    with _only_one(cache) as mine:
+    with only_one(cache) as mine:
         if not mine:
             done.skipped = "another catch-up is running on this cache"
             return done

@@ -77,7 +77,7 @@ def test_one_catch_up_at_a_time(tmp_path: Path) -> None:
     cache = open_cache(tmp_path / "later.sqlite3", create=True)
     try:
         build_demo(cache, 40, embeddings=False)
-        with catch_up._only_one(cache) as mine:
+        with catch_up.only_one(cache) as mine:
             assert mine
             done = catch_up.catch_up(cache)
         assert done.skipped == "another catch-up is running on this cache"
