@@ -20,6 +20,7 @@ timeout (`_timeout_time`), which is not public API.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 from codecs import getincrementaldecoder
@@ -60,6 +61,13 @@ def shorten_escape_delay() -> None:
 class PromptEscapeDriver(LinuxDriver):
     """LinuxDriver whose input loop sleeps only until the parser's pending timeout."""
 
+    def _terminal_gone(self) -> None:
+        """The terminal's input ended (closed or hung up) before the app asked to exit: exit,
+        as on SIGHUP. A parent that keeps the hangup to itself (`make`, a wrapper script)
+        would otherwise leave the console running with no terminal, holding its claims."""
+        with contextlib.suppress(RuntimeError):  # the app has already stopped running
+            self._app.call_from_thread(self._app.exit)
+
     def run_input_thread(self) -> None:
         selector = selectors.DefaultSelector()
         selector.register(self.fileno, selectors.EVENT_READ)
@@ -75,7 +83,11 @@ class PromptEscapeDriver(LinuxDriver):
             for _key, mask in ready:
                 if not mask & selectors.EVENT_READ:
                     continue
-                text = decode(os.read(self.fileno, 4096), final=final)
+                try:
+                    data = os.read(self.fileno, 4096)
+                except OSError:  # EIO: the terminal hung up
+                    data = b""
+                text = decode(data, final=final)
                 if not text:
                     return False
                 for event in keys_of_read(parser, text, lone_escape=lone_escape):
@@ -87,6 +99,7 @@ class PromptEscapeDriver(LinuxDriver):
         try:
             while not self.exit_event.is_set():
                 if not handle(selector.select(wait()), final=False):
+                    self._terminal_gone()
                     break
             selector.unregister(self.fileno)
             handle(selector.select(IDLE_WAIT), final=True)
