@@ -116,6 +116,73 @@ def team_database(server: TeamServer, template: str, role: str = "alice") -> Ite
         server.drop(name)
 
 
+@contextmanager
+def empty_store(
+    backend: str,
+    cache_path: Path,
+    request: pytest.FixtureRequest,
+    *,
+    server: str = "team_server",
+    role: str = "alice",
+) -> Iterator[Cache]:
+    """An empty store of the test's own: on SQLite a new cache file at `cache_path`; on
+    PostgreSQL a new team database copied from the `server` fixture's template (schema and
+    grants from team-install, nothing else), connected as `role`. The server fixture is only
+    asked for on PostgreSQL, so a SQLite run never starts a cluster."""
+    if backend == "sqlite":
+        opened = open_cache(cache_path, create=True)
+        try:
+            yield opened
+        finally:
+            opened.close()
+        return
+    team_server: TeamServer = request.getfixturevalue(server)
+    with team_database(team_server, team_server.template, role) as team:
+        yield team
+
+
+@contextmanager
+def store_holding(
+    seed: Callable[[Cache], dict[str, int]],
+    key: str,
+    backend: str,
+    path: Path,
+    request: pytest.FixtureRequest,
+    *,
+    seeded: bool = True,
+    role: str = "alice",
+) -> Iterator[Cache]:
+    """A store of the test's own holding what `seed` writes: on SQLite a new cache file at
+    `path` (`seeded=False`: left empty, for the test to seed, e.g. through an `ids` fixture);
+    on PostgreSQL a copy of a team database `seed` wrote once per session under `key` (through
+    a cache file and migrate-to: its ids are `seeded_ids(key, ...)`), connected as `role`."""
+    if backend == "sqlite":
+        opened = open_cache(path, create=True)
+        try:
+            if seeded:
+                seed(opened)
+            yield opened
+        finally:
+            opened.close()
+        return
+    server: TeamServer = request.getfixturevalue("team_server")
+    folder = request.getfixturevalue("tmp_path_factory").mktemp("seed")
+    template, _ = server.seeded_template(key, seed, folder)
+    with team_database(server, template, role) as team:
+        yield team
+
+
+def seeded_ids(
+    seed: Callable[[Cache], dict[str, int]], key: str, cache: Cache, request: pytest.FixtureRequest
+) -> dict[str, int]:
+    """The ids of what `seed` wrote into a `store_holding(seed, key, ..., seeded=False)` store:
+    on SQLite it seeds the (empty) cache now; on PostgreSQL the template already holds it."""
+    if cache.dialect.is_sqlite:
+        return seed(cache)
+    server: TeamServer = request.getfixturevalue("team_server")
+    return dict(server.seeded[key][1])
+
+
 def location(cache: Cache, cache_path: Path) -> str:
     """What `--db` names for `cache`: its file, or its postgresql:// URL."""
     return str(getattr(cache, "url", "") or cache_path)

@@ -4,24 +4,24 @@ tests marked `@pytest.mark.backends`) copied from one into a PostgreSQL team dat
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from console.db import Cache, open_cache
+from console.db import Cache
 from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from tests.backends import (
-    TeamServer,
     backend,
     pytest_generate_tests,
-    team_database,
+    seeded_ids,
+    store_holding,
     team_server,
 )
 
-__all__ = ["backend", "pytest_generate_tests", "team_server"]  # the backends' hook, fixtures
+# the backends' hook and fixtures; store_holding for tests/ui/backends_ui.py
+__all__ = ["backend", "pytest_generate_tests", "store_holding", "team_server"]
 
 HOSTILE = (
     "[bold red]ALERT[/] [@click=app.quit]quit[/] \x1b[2J\x1b[31mred\x1b]0;pwned\x07 "
@@ -129,37 +129,6 @@ def _moderators(grant_roles: Callable[[dict[str, list[str]]], Path]) -> None:
     grant_roles(MODERATORS)
 
 
-@contextmanager
-def store_holding(
-    seed: Callable[[Cache], dict[str, int]],
-    key: str,
-    backend: str,
-    path: Path,
-    request: pytest.FixtureRequest,
-    *,
-    seeded: bool = True,
-) -> Iterator[Cache]:
-    """A store of the test's own holding what `seed` writes: on SQLite a new cache file at
-    `path` (`seeded=False`: left empty, for the test to seed); on PostgreSQL a copy of a team
-    database `seed` wrote once per session under `key` (through a cache file and migrate-to:
-    its ids are `team_server.seeded[key][1]`), connected as alice. The domain's and the
-    console's tests (tests/ui/backends_ui.py) build theirs here."""
-    if backend == "sqlite":
-        opened = open_cache(path, create=True)
-        try:
-            if seeded:
-                seed(opened)
-            yield opened
-        finally:
-            opened.close()
-        return
-    server: TeamServer = request.getfixturevalue("team_server")
-    folder = request.getfixturevalue("tmp_path_factory").mktemp("seed")
-    template, _ = server.seeded_template(key, seed, folder)
-    with team_database(server, template) as team:
-        yield team
-
-
 @pytest.fixture
 def cache(backend: str, cache_path: Path, request: pytest.FixtureRequest) -> Iterator[Cache]:
     """A new cache file; on PostgreSQL, a team database of the test's own holding the seeded
@@ -171,11 +140,8 @@ def cache(backend: str, cache_path: Path, request: pytest.FixtureRequest) -> Ite
 
 
 @pytest.fixture
-def ids(cache: Cache, backend: str, request: pytest.FixtureRequest) -> dict[str, int]:
-    if backend == "sqlite":
-        return seed_community(cache)
-    server: TeamServer = request.getfixturevalue("team_server")
-    return dict(server.seeded["community"][1])
+def ids(cache: Cache, request: pytest.FixtureRequest) -> dict[str, int]:
+    return seeded_ids(seed_community, "community", cache, request)
 
 
 @pytest.fixture

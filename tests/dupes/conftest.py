@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from console.db import Cache, open_cache
+from console.db import Cache
 from console.dupes import vectors
 from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
-from tests.backends import TeamServer, backend, team_database, team_server
+from tests.backends import backend, empty_store, team_server
 
 __all__ = ["backend", "team_server"]  # fixtures: a `backends` test's cache is either engine
 
@@ -118,11 +118,5 @@ def ids(cache: Cache) -> dict[str, int]:
 def cache(backend: str, cache_path: Path, request: pytest.FixtureRequest) -> Iterator[Cache]:
     """An empty cache file, or (the PostgreSQL run of a `backends` test) an empty team database
     of the test's own (schema and grants from team-install) connected as the moderator alice."""
-    if backend == "sqlite":
-        opened = open_cache(cache_path, create=True)
-        yield opened
-        opened.close()
-        return
-    server: TeamServer = request.getfixturevalue("team_server")
-    with team_database(server, server.template) as team:
-        yield team
+    with empty_store(backend, cache_path, request) as store:
+        yield store

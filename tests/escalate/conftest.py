@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from console.db import Cache, open_cache
+from console.db import Cache
 from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
-from tests.backends import TeamServer, backend, pytest_generate_tests, team_database, team_server
+from tests.backends import backend, empty_store, pytest_generate_tests, team_server
 
 __all__ = ["backend", "pytest_generate_tests", "team_server"]  # the backends' hook, fixtures
 
@@ -70,14 +70,8 @@ def store(cache: Cache, threads: list[ThreadRecord], posts: list[PostRecord]) ->
 def cache(backend: str, cache_path: Path, request: pytest.FixtureRequest) -> Iterator[Cache]:
     """A new cache file; in the PostgreSQL run of a `backends` test, an empty team database of
     the test's own (schema and grants from team-install), connected as alice (a moderator)."""
-    if backend == "sqlite":
-        opened = open_cache(cache_path, create=True)
-        yield opened
-        opened.close()
-        return
-    server: TeamServer = request.getfixturevalue("team_server")
-    with team_database(server, server.template) as team:
-        yield team
+    with empty_store(backend, cache_path, request) as store:
+        yield store
 
 
 @pytest.fixture

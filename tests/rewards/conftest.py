@@ -28,7 +28,8 @@ from tests.backends import (
     TeamServer,
     backend,
     pytest_generate_tests,
-    team_database,
+    seeded_ids,
+    store_holding,
     team_server,
 )
 
@@ -143,31 +144,18 @@ def build(cache: Cache, answers: int = 12) -> dict[str, int]:
 
 
 @pytest.fixture
-def cache(
-    backend: str,
-    cache_path: Path,
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Cache]:
+def cache(backend: str, cache_path: Path, request: pytest.FixtureRequest) -> Iterator[Cache]:
     """A new cache file; on PostgreSQL a team database of the test's own holding `build`'s
     community and schedule (only `backends` tests get one), connected as root (an admin)."""
-    if backend == "sqlite":
-        opened = open_cache(cache_path, create=True)
-        yield opened
-        opened.close()
-        return
-    server: TeamServer = request.getfixturevalue("team_server")
-    template, _ = server.seeded_template("rewards", build, tmp_path_factory.mktemp("seed"))
-    with team_database(server, template, role="root") as team:
-        yield team
+    with store_holding(
+        build, "rewards", backend, cache_path, request, seeded=False, role="root"
+    ) as store:
+        yield store
 
 
 @pytest.fixture
-def ids(cache: Cache, backend: str, request: pytest.FixtureRequest) -> dict[str, int]:
-    if backend == "sqlite":
-        return build(cache)
-    server: TeamServer = request.getfixturevalue("team_server")
-    return dict(server.seeded["rewards"][1])
+def ids(cache: Cache, request: pytest.FixtureRequest) -> dict[str, int]:
+    return seeded_ids(build, "rewards", cache, request)
 
 
 def as_person(cache: Cache, who: str) -> Cache:

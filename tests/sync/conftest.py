@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from console.db import Cache, open_cache
+from console.db import Cache
 from sync.http import FAST_RETRIES
-from tests.backends import TeamServer, backend, team_database, team_server
+from tests.backends import TeamServer, backend, empty_store, team_server
 from tests.conftest import require_shared
 from tests.sync.fake_discourse import API_KEY, API_USER, FakeDiscourse, community
 
@@ -48,14 +48,8 @@ def _log_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 def cache(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cache]:
     """A new cache file; in the PostgreSQL run of a `backends` test, an empty team database of
     the test's own (schema and grants from team-install), connected as alice (a moderator)."""
-    if backend == "sqlite":
-        c = open_cache(tmp_path / "cache.sqlite3", create=True)
-        yield c
-        c.close()
-        return
-    server: TeamServer = request.getfixturevalue("team_server")
-    with team_database(server, server.template) as team:
-        yield team
+    with empty_store(backend, tmp_path / "cache.sqlite3", request) as store:
+        yield store
 
 
 SYNC_ADMIN = "syncadmin"

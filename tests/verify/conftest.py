@@ -13,14 +13,14 @@ import pytest
 from psycopg import sql
 
 from console.clock import iso, parse
-from console.db import Cache, open_cache
+from console.db import Cache
 from console.desk import Desk
 from console.identity import Identity
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.verify.service import Verification
 from console.verify.settings import VerifySettings
-from tests.backends import TeamServer, backend, pytest_generate_tests, team_database, team_server
+from tests.backends import TeamServer, backend, empty_store, pytest_generate_tests, team_server
 
 __all__ = ["backend", "pytest_generate_tests", "team_server"]  # the backends' hook, fixtures
 
@@ -121,14 +121,8 @@ def verify_server(team_server: TeamServer) -> TeamServer:
 def cache(backend: str, cache_path: Path, request: pytest.FixtureRequest) -> Iterator[Cache]:
     """A new cache file; in the PostgreSQL run of a `backends` test, an empty team database of
     the test's own (schema and grants from team-install), connected as alice (a moderator)."""
-    if backend == "sqlite":
-        opened = open_cache(cache_path, create=True)
-        yield opened
-        opened.close()
-        return
-    server: TeamServer = request.getfixturevalue("verify_server")
-    with team_database(server, server.template) as team:
-        yield team
+    with empty_store(backend, cache_path, request, server="verify_server") as store:
+        yield store
 
 
 @pytest.fixture
