@@ -199,3 +199,25 @@ def resize_disk(where: Path, kib: int) -> None:
     subprocess.run(
         ["mount", "-o", f"remount,size={kib}k", str(where)], check=True, capture_output=True
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test marked `backends` whose store depends on `backend` but that was not given both
+    (its module reaches no `pytest_generate_tests` of tests/backends.py) would run on SQLite
+    alone while claiming both: it fails, saying so. (Marked tests that take no store, under a
+    module's `pytestmark`, have nothing to run twice.)"""
+    for item in items:
+        if item.get_closest_marker("backends") is None:
+            continue
+        names: list[str] = getattr(item, "fixturenames", [])
+        callspec = getattr(item, "callspec", None)
+        if "backend" in names and (callspec is None or "backend" not in callspec.params):
+            names.insert(0, "_not_on_both_backends")
+
+
+@pytest.fixture
+def _not_on_both_backends() -> None:
+    pytest.fail(
+        "marked `backends` but runs on SQLite alone: import tests.backends' "
+        "pytest_generate_tests into its module (or its conftest)"
+    )
