@@ -17,6 +17,7 @@ PEERDESK_REQUIRE_ALL (CI) it fails.
 from __future__ import annotations
 
 import itertools
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -93,13 +94,27 @@ class TeamServer:
             cache = open_cache(folder / f"seed-{key}.sqlite3", create=True)
             try:
                 ids = seed(cache)
-                name = self.copy_of(self.template)
-                admin = establish(cache.path, Config(), demo=True)  # the file's owner: every role
-                migrate_to(Door(cache, admin), self.cluster.url(name, "postgres"))
+                name = self._copied_from(cache)
             finally:
                 cache.close()
             self.seeded[key] = (name, ids)
         return self.seeded[key]
+
+    def template_of_file(self, key: str, path: Path) -> str:
+        """A template database holding what the cache file at `path` holds (copied once)."""
+        if key not in self.seeded:
+            cache = open_cache(path)
+            try:
+                self.seeded[key] = (self._copied_from(cache), {})
+            finally:
+                cache.close()
+        return self.seeded[key][0]
+
+    def _copied_from(self, cache: Cache) -> str:
+        name = self.copy_of(self.template)
+        admin = establish(cache.path, Config(), demo=True)  # the file's owner: every role
+        migrate_to(Door(cache, admin), self.cluster.url(name, "postgres"))
+        return name
 
 
 @contextmanager
@@ -169,6 +184,33 @@ def store_holding(
     folder = request.getfixturevalue("tmp_path_factory").mktemp("seed")
     template, _ = server.seeded_template(key, seed, folder)
     with team_database(server, template, role) as team:
+        yield team
+
+
+@contextmanager
+def store_copied_from(
+    built: Path,
+    key: str,
+    backend: str,
+    path: Path,
+    request: pytest.FixtureRequest,
+    *,
+    role: str = "alice",
+) -> Iterator[Cache]:
+    """A store of the test's own holding what the (closed) cache file `built` holds: on SQLite a
+    copy of the file at `path`; on PostgreSQL a copy of a team database made from the file once
+    per session under `key` (by migrate-to), connected as `role`. Build something big once (a
+    module's fixture) and give each test its own copy to change."""
+    if backend == "sqlite":
+        shutil.copyfile(built, path)
+        opened = open_cache(path)
+        try:
+            yield opened
+        finally:
+            opened.close()
+        return
+    server: TeamServer = request.getfixturevalue("team_server")
+    with team_database(server, server.template_of_file(key, built), role) as team:
         yield team
 
 

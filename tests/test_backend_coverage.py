@@ -46,13 +46,8 @@ BACKENDS_MARK = re.compile(r"\bpytest\.mark\.backends\b")
 NOT_YET_CONVERTED: dict[str, str] = {
     # pgdomain (tests/demo, domain, dupes, security, sync)
     "demo/test_demo_clock.py": "pgdomain",
-    "domain/test_prefix_index.py": "pgdomain",
-    "domain/test_team_pool.py": "pgdomain",
-    "dupes/test_analysis.py": "pgdomain",
-    "dupes/test_candidates.py": "pgdomain",
     "dupes/test_catch_up.py": "pgdomain",
     "dupes/test_offline.py": "pgdomain",
-    "dupes/test_proposal_rules.py": "pgdomain",
     "dupes/test_refresh_backlog.py": "pgdomain",
     "sync/test_jsonl_pipe.py": "pgdomain",
     "sync/test_quiet_logs.py": "pgdomain",

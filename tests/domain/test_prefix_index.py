@@ -3,6 +3,9 @@ search result, and leaves the tables with the indexes (console.migrations: `pref
 
 from __future__ import annotations
 
+# SQLite only: FTS5's prefix indexes and the migration that adds them; on the team database the
+# migration renders as nothing (tsvector + GIN answer prefixes, e.g. `rom*` in
+# tests/sync/test_import_search_unchanged.py, on both backends)
 import sqlite3
 from pathlib import Path
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# No server needed: the placeholder translation for PostgreSQL, checked as text.
+# No store: the placeholder translation for PostgreSQL, checked as text (no server needed).
 import pytest
 
 from console.storage.placeholders import PlaceholderError, translate

@@ -3,6 +3,7 @@ psycopg_pool's pool of that URL and role, and go back to it when closed."""
 
 from __future__ import annotations
 
+# PostgreSQL only: psycopg_pool's connections (a cache file opens a new sqlite3 connection)
 import pytest
 
 from console.db import Cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ from console.dupes import candidates as cands
 from console.dupes.scorer import CountStats, Doc, Idf, analyze, score
 from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
+from tests.backends import pytest_generate_tests, store_copied_from
+
+__all__ = ["pytest_generate_tests"]
 
 FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
 
@@ -80,13 +84,32 @@ def test_scores_from_stored_analyses_equal_scores_from_text() -> None:
             assert score(query, lean, idf) == from_text
 
 
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 150-thread demo without embeddings, built once for the module."""
+    path = tmp_path_factory.mktemp("analysis") / "demo.sqlite3"
+    cache = open_cache(path, create=True)
+    try:
+        build_demo(cache, 150, embeddings=False)
+    finally:
+        cache.close()
+    return path
+
+
 @pytest.fixture
-def demo(tmp_path: Path) -> Cache:
-    cache = open_cache(tmp_path / "demo.sqlite3", create=True)
-    build_demo(cache, 150, embeddings=False)
-    return cache
+def demo(
+    demo_file: Path, backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Cache]:
+    """The test's own copy of the demo: a cache file, or a team database (alice) copied from it
+    (the analyses, the full-text rows and the candidates are read and written by the engine's
+    SQL: bytea and tsvector tables on PostgreSQL)."""
+    with store_copied_from(
+        demo_file, "analysis-demo", backend, tmp_path / "demo.sqlite3", request
+    ) as store:
+        yield store
 
 
+@pytest.mark.backends
 def test_candidates_from_stored_analyses_equal_candidates_from_text(demo: Cache) -> None:
     threads = cands.open_thread_ids(demo)[-60:]
     with demo.transaction() as conn:
@@ -108,6 +131,7 @@ def test_candidates_from_stored_analyses_equal_candidates_from_text(demo: Cache)
         assert found == from_text[t]  # ids, probabilities and explanations, exactly
 
 
+@pytest.mark.backends
 def test_update_candidates_keeps_the_analyses_it_made(demo: Cache) -> None:
     with demo.transaction() as conn:
         conn.execute("DELETE FROM thread_analysis")
@@ -122,6 +146,7 @@ def test_update_candidates_keeps_the_analyses_it_made(demo: Cache) -> None:
     _same(analysis.decode(kept[thread], Doc(title)), analyze(Doc(title, body)))
 
 
+@pytest.mark.backends
 def test_a_rewritten_thread_loses_its_stale_analysis(demo: Cache) -> None:
     source = ensure_source(demo, "demo", "demo")
     row = demo.one(
@@ -174,6 +199,7 @@ def _resync(
     upsert_threads(demo, t[0], [thread], [post])
 
 
+@pytest.mark.backends
 def test_a_resynced_thread_with_the_same_text_keeps_its_analysis(demo: Cache) -> None:
     ids = [r[0] for r in demo.query("SELECT id FROM threads ORDER BY id DESC LIMIT 4")]
     analysis.backfill(demo)
@@ -223,6 +249,7 @@ def test_a_pool_scored_without_explanations_scores_the_same() -> None:
             assert {k: full.signals[k] for k in bare.signals} == bare.signals
 
 
+@pytest.mark.backends
 def test_candidates_kept_are_the_best_undecided_with_their_explanations(demo: Cache) -> None:
     threads = cands.open_thread_ids(demo)[-40:]
     stats = cands.VocabStats(demo.conn)

@@ -1,11 +1,18 @@
-"""Candidate generation over a real cache: recall, storage, incremental updates, rejections."""
+"""Candidate generation over a real cache or team database: recall, storage, incremental
+updates, rejections."""
 
 from __future__ import annotations
+
+import pytest
 
 from console.db import Cache
 from console.dupes import candidates as cands
 from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
+from tests.backends import pytest_generate_tests
+
+pytestmark = pytest.mark.backends  # recall is the engine's own: FTS5 or tsvector + pg_trgm
+__all__ = ["pytest_generate_tests"]
 
 
 def test_strong_candidates_filter_the_queue(cache: Cache, ids: dict[str, int]) -> None:

@@ -15,19 +15,46 @@ from console.demo import build_demo
 from console.dupes import candidates as cands
 from console.dupes import embed, panel
 from console.store import QueueFilter, queue
+from tests.backends import TeamServer, pytest_generate_tests, team_database
+
+pytestmark = pytest.mark.backends
+__all__ = ["pytest_generate_tests"]
 
 THREADS = 240
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cache]:
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if embed.load_encoder() is None:
         pytest.fail(f"the model must load offline in tests: {embed.unavailable_reason()}")
     path: Path = tmp_path_factory.mktemp("rules") / "demo.sqlite3"
     cache = open_cache(path, create=True)
-    build_demo(cache, THREADS, candidate_limit=THREADS)  # every thread's candidates
+    try:
+        build_demo(cache, THREADS, candidate_limit=THREADS)  # every thread's candidates
+    finally:
+        cache.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo_cache(demo_file: Path) -> Iterator[Cache]:
+    """The SQLite runs share the module's cache (a test that changes it puts it back)."""
+    cache = open_cache(demo_file)
     yield cache
     cache.close()
+
+
+@pytest.fixture
+def demo(demo_file: Path, backend: str, request: pytest.FixtureRequest) -> Iterator[Cache]:
+    """The demo on a cache file, or on a team database of the test's own copied from it by
+    migrate-to (the stored pairs are the cache's; the Thread band, the panel and the Queue read
+    them with the team database's SQL, and recall runs on its own indexes)."""
+    if backend == "sqlite":
+        yield request.getfixturevalue("demo_cache")
+        return
+    server: TeamServer = request.getfixturevalue("team_server")
+    with team_database(server, server.template_of_file("rules-demo", demo_file)) as team:
+        yield team
 
 
 def _forbidden(cache: Cache, thread_id: int, original_id: int) -> bool:
