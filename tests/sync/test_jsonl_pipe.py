@@ -1,18 +1,23 @@
-"""A big file is read and checked in a second process while the cache is written
+"""A big file is read and checked in a second process while the store is written
 (sync/jsonl_pipe.py): the import stores exactly what reading it in-process stores, problems and
-mended lines included, and a failure of the reading process stops the import with its error."""
+mended lines included, and a failure of the reading process stops the import with its error
+(on a cache file and on a team database: nothing of it is kept)."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from console.db import Cache, open_cache
 from sync import jsonl, jsonl_pipe
+from tests.backends import pytest_generate_tests
+
+__all__ = ["pytest_generate_tests"]
 
 
 def _file(path: Path) -> Path:
@@ -86,6 +91,7 @@ def _imported(
         cache.close()
 
 
+# SQLite only: which process reads the file; what is written is the same ingest on either engine
 def test_a_file_read_in_a_second_process_is_stored_as_one_read_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -111,8 +117,12 @@ def test_a_file_read_in_a_second_process_is_stored_as_one_read_here(
     assert piped_report.notes == here_report.notes and here_report.mended == 1
 
 
+@pytest.mark.backends
 def test_a_reading_process_that_fails_stops_the_import_with_its_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cache: Cache,
+    admin_of: Callable[[Cache], Cache],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     source = _file(tmp_path / "s.jsonl")
     monkeypatch.setattr(jsonl_pipe, "PROCESS_MIN_BYTES", 0)
@@ -121,13 +131,9 @@ def test_a_reading_process_that_fails_stops_the_import_with_its_error(
         raise MemoryError("no memory left to read the file")
 
     monkeypatch.setattr(jsonl, "_parse", dies)
-    cache = open_cache(tmp_path / "c.sqlite3", create=True)
-    try:
-        with pytest.raises(MemoryError, match="no memory left"):
-            jsonl.import_file(cache, source)
-        assert cache.one("SELECT count(*) FROM posts")[0] == 0
-    finally:
-        cache.close()
+    with pytest.raises(MemoryError, match="no memory left"):
+        jsonl.import_file(admin_of(cache), source)
+    assert cache.one("SELECT count(*) FROM posts")[0] == 0
 
 
 CHILD_SCRIPT = """

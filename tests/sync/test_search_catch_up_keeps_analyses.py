@@ -4,6 +4,8 @@ the thread had no full-text row: without its question)."""
 
 from __future__ import annotations
 
+# SQLite only: the cache's search-index catch-up; a team database indexes as it writes (its
+# tsvector columns are generated), so it has no backlog and no catch-up (search_index.backlog)
 import json
 from pathlib import Path
 

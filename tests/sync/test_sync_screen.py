@@ -1,7 +1,8 @@
 """The Sync panel: push the outbox, work offline calmly, show conflicts literally.
 
-A real cache file: a `demo` source (its adapter marks pushed actions applied) and a Discourse
-source pointing at a closed port (127.0.0.1:9), with decisions made through the Desk.
+A real cache file, or (tests marked `backends`) a team database copied from one, as alice (a
+moderator): a `demo` source (its adapter marks pushed actions applied) and a Discourse source
+pointing at a closed port (127.0.0.1:9), with decisions made through the Desk.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,10 @@ from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.screens.sync import SyncProgress, SyncScreen
 from sync.http import FAST_RETRIES
+from tests.backends import pytest_generate_tests, store_holding, tamper
 from tests.ui.helpers import notes, screen_text, settle
+
+__all__ = ["pytest_generate_tests"]
 
 pytestmark = [pytest.mark.anyio, pytest.mark.xdist_group("sync_screen")]
 
@@ -58,23 +64,27 @@ def _threads(cache: Cache, source_id: int, prefix: str, count: int) -> dict[str,
     return upsert_threads(cache, source_id, threads, posts)
 
 
+def seed(cache: Cache, *, offline_source: bool) -> dict[str, int]:
+    demo = ensure_source(cache, "demo", "demo", None)
+    ids = _threads(cache, demo, "demo", 3)
+    if offline_source:
+        forum = ensure_source(cache, "discourse", "forum", CLOSED_PORT)
+        with cache.transaction() as conn:
+            conn.execute(
+                "UPDATE sources SET options = ? WHERE id = ?",
+                (json.dumps({"retry": FAST_RETRIES.__dict__}), forum),
+            )
+        ids |= _threads(cache, forum, "forum", 2)
+    cache.set_meta("demo", "1")  # alice has every role (on a cache file)
+    return ids
+
+
 def build(path: Path, *, offline_source: bool) -> dict[str, int]:
     cache = open_cache(path, create=True)
     try:
-        demo = ensure_source(cache, "demo", "demo", None)
-        ids = _threads(cache, demo, "demo", 3)
-        if offline_source:
-            forum = ensure_source(cache, "discourse", "forum", CLOSED_PORT)
-            with cache.transaction() as conn:
-                conn.execute(
-                    "UPDATE sources SET options = ? WHERE id = ?",
-                    (json.dumps({"retry": FAST_RETRIES.__dict__}), forum),
-                )
-            ids |= _threads(cache, forum, "forum", 2)
-        cache.set_meta("demo", "1")  # alice has every role
+        return seed(cache, offline_source=offline_source)
     finally:
         cache.close()
-    return ids
 
 
 @pytest.fixture
@@ -82,12 +92,30 @@ def db(tmp_path: Path) -> Path:
     return tmp_path / "sync-ui.sqlite3"
 
 
+@contextmanager
+def desk_on(
+    backend: str, db: Path, request: pytest.FixtureRequest, *, offline_source: bool
+) -> Iterator[Desk]:
+    """alice's Desk on the community: a cache file (Desk.open, as the console opens it), or a
+    team database of the test's own copied from one, connected as alice (a moderator)."""
+    if backend == "sqlite":
+        build(db, offline_source=offline_source)
+        desk = Desk.open(db)
+        try:
+            yield desk
+        finally:
+            desk.close_cache()
+        return
+    key = "sync-screen-offline" if offline_source else "sync-screen"
+    made = partial(seed, offline_source=offline_source)
+    with store_holding(made, key, backend, db, request) as team:
+        yield Desk.for_cache(team, actor="alice")
+
+
 @pytest.fixture
-def opened(db: Path) -> Iterator[Desk]:
-    build(db, offline_source=False)
-    desk = Desk.open(db)
-    yield desk
-    desk.close_cache()
+def opened(backend: str, db: Path, request: pytest.FixtureRequest) -> Iterator[Desk]:
+    with desk_on(backend, db, request, offline_source=False) as desk:
+        yield desk
 
 
 @pytest.fixture
@@ -116,6 +144,7 @@ async def open_sync(pilot: Pilot[Any]) -> SyncScreen:
     return screen
 
 
+@pytest.mark.backends
 async def test_push_applies_demo_items_and_updates_title(opened: Desk) -> None:
     desk = opened
     desk.close([thread_id(desk, "demot0")], reason="answered")
@@ -143,10 +172,11 @@ async def test_push_applies_demo_items_and_updates_title(opened: Desk) -> None:
         assert "Send the waiting decisions to the platforms" in screen_text(pilot)
 
 
-async def test_offline_is_calm_and_loses_nothing(db: Path, offline_env: None) -> None:
-    build(db, offline_source=True)
-    desk = Desk.open(db)
-    try:
+@pytest.mark.backends
+async def test_offline_is_calm_and_loses_nothing(
+    backend: str, db: Path, offline_env: None, request: pytest.FixtureRequest
+) -> None:
+    with desk_on(backend, db, request, offline_source=True) as desk:
         desk.close([thread_id(desk, "forumt0")])
         desk.close([thread_id(desk, "forumt1")])
         app = PeerdeskApp(desk)
@@ -173,19 +203,21 @@ async def test_offline_is_calm_and_loses_nothing(db: Path, offline_env: None) ->
             assert not [m for m in messages if type(m).__name__ == "Notify"]
             assert any("nothing is lost" in m.text for m in said)
             assert any(isinstance(m, SyncProgress) for m in messages)
-    finally:
-        desk.close_cache()
 
 
-async def test_conflict_message_is_literal_and_can_be_retried(opened: Desk) -> None:
+@pytest.mark.backends
+async def test_conflict_message_is_literal_and_can_be_retried(
+    opened: Desk, request: pytest.FixtureRequest
+) -> None:
     desk = opened
     desk.close([thread_id(desk, "demot2")])
     outbox_id = desk.outbox()[0].outbox_id
-    with desk.cache.transaction() as conn:  # what push stores when the platform refuses
-        conn.execute(
-            "UPDATE outbox SET state = 'conflict', attempts = 1, last_error = ? WHERE id = ?",
-            (MARKUP, outbox_id),
-        )
+    tamper(  # what push stores when the platform refuses (on the server: only a lease may)
+        desk.cache,
+        request,
+        "UPDATE outbox SET state = 'conflict', attempts = 1, last_error = ? WHERE id = ?",
+        (MARKUP, outbox_id),
+    )
     app = PeerdeskApp(desk)
     async with app.run_test(size=(100, 30)) as pilot:
         await open_sync(pilot)
@@ -205,11 +237,13 @@ async def test_conflict_message_is_literal_and_can_be_retried(opened: Desk) -> N
         assert "outbox_retry" in actions and "outbox_dismiss" in actions
 
 
+@pytest.mark.backends
 def test_sync_requires_the_sync_role(opened: Desk) -> None:
     from console.config import Config
     from console.errors import PermissionRefused
 
-    opened.cache.set_meta("demo", "0")
+    if opened.cache.dialect.is_sqlite:
+        opened.cache.set_meta("demo", "0")  # (on the team database roles are grants: erin's)
     erin = Desk.for_cache(opened.cache, config=Config(), actor="erin")
     with pytest.raises(PermissionRefused):
         erin.run_push()
@@ -222,6 +256,7 @@ def _utc() -> None:
     time.tzset()
 
 
+# SQLite only: the picture; what it shows is read the same way the tests above read it on both
 def test_sync_screen_snapshot(snap_compare: Any, opened: Desk, _utc: None) -> None:
     desk = opened
     desk.close([thread_id(desk, "demot0")], reason="answered")
