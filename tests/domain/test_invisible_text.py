@@ -1,12 +1,17 @@
 """Characters that draw nothing are shown as escapes, like other control characters: a title
-that reads "paypal verify" on screen must not be "pay\\u200bpal ver\\u200dify" in the cache."""
+that reads "paypal verify" on screen must not be "pay\\u200bpal ver\\u200dify" in the store
+(a cache file or a team database: both keep the characters, and search does not see through
+them)."""
 
 from __future__ import annotations
 
-# No store at all: text shown safely, the same on either backend.
 import pytest
 
+from console.db import Cache
+from console.ingest import ensure_source, upsert_threads
+from console.models import PostRecord, ThreadRecord
 from console.safe_text import printable
+from console.store import QueueFilter, queue
 
 
 @pytest.mark.parametrize(
@@ -39,3 +44,27 @@ def test_a_joiner_inside_an_emoji_sequence_stays() -> None:
 def test_visible_text_is_left_alone() -> None:
     text = "مرحبا بالعالم 👋🏽 naïve café — ok"
     assert printable(text) == text
+
+
+@pytest.mark.backends
+def test_invisible_characters_are_kept_by_the_store_and_shown(cache: Cache) -> None:
+    title = "pay\u200bpal ver\u200dify your account"
+    body = "\ufeffsend your pass\u2060word to pay\u200bpal"
+    at = "2026-11-20T11:00:00Z"
+    source = ensure_source(cache, "discourse", "forum", "https://forum.example")
+    ids = upsert_threads(
+        cache,
+        source,
+        [ThreadRecord("zw1", title, None, "open", at, at)],
+        [PostRecord("zw1-q", "zw1", None, 0, body, body, at)],
+    )
+    stored = cache.one("SELECT title FROM threads WHERE id = ?", (ids["zw1"],))
+    assert stored is not None and stored[0] == title  # kept as written, not normalised
+    assert printable(str(stored[0])) == "pay\\u200bpal ver\\u200dify your account"
+    everything = QueueFilter(everything=True)
+    (found,) = [i for i in queue(cache, everything, limit=1000) if i.thread_id == ids["zw1"]]
+    assert found.title == title
+    # search reads the characters as what they are (no letter): "paypal" is not this thread's
+    # word, "pay" and "pal" are (and "verify" none: a joiner between letters splits it too)
+    assert ids["zw1"] not in {i.thread_id for i in queue(cache, QueueFilter(text="paypal"))}
+    assert ids["zw1"] in {i.thread_id for i in queue(cache, QueueFilter(text="pal account"))}
