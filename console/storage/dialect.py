@@ -21,12 +21,29 @@ on: the team database's documents replace them with spaces first (`tsvector_of`)
 engines index the same words and a search for "spam" finds "http://spam.example"."""
 
 
+INVISIBLE_SEPARATORS = (
+    "\u00ad\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u2028\u2029\u202a\u202b\u202c"
+    "\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
+)
+"""Characters that draw nothing (soft hyphen, zero-width space, joiners, direction marks and
+embeddings, word joiner, byte-order mark...: Unicode's format characters and line separators,
+as console.safe_text shows them) that PostgreSQL's parser keeps inside a word and FTS5's
+unicode61 splits on (it keeps letters, numbers and private-use characters only): replaced with
+spaces too, so "pay\u200bpal" holds the words "pay" and "pal" on both engines, and a post
+starting with a byte-order mark still has its first word."""
+
+
 def tsvector_of(text: str) -> str:
     """The SQL of the 'simple' tsvector of the SQL expression `text`, words split as on the
-    cache (WORD_SEPARATORS). Immutable, so it can make a generated column."""
-    spaces = " " * len(WORD_SEPARATORS)
+    cache (WORD_SEPARATORS, INVISIBLE_SEPARATORS: the latter written as U& escapes, so the SQL
+    an admin reads shows them). Immutable, so it can make a generated column."""
+    spaces = " " * (len(WORD_SEPARATORS) + len(INVISIBLE_SEPARATORS))
     separators = WORD_SEPARATORS.replace("'", "''")
-    return f"to_tsvector('simple', translate({text}, '{separators}', '{spaces}'))"
+    invisible = "".join(f"\\{ord(c):04X}" for c in INVISIBLE_SEPARATORS)
+    return (
+        f"to_tsvector('simple', translate({text}, '{separators}' || U&'{invisible}', "
+        f"'{spaces}'))"
+    )
 
 
 TITLE_SIMILARITY = 0.45

@@ -182,6 +182,11 @@ BY_NAME: dict[str, list[str]] = {
         *_words_apart("thread_fts", ["title", "body"]),
         *_words_apart("post_fts", ["body"]),
     ],
+    # migration 23: the same documents with the invisible characters as separators too
+    "fts_invisible_apart": [
+        *_words_apart("thread_fts", ["title", "body"]),
+        *_words_apart("post_fts", ["body"]),
+    ],
 }
 """The team database's own changes, by the name their migration gives them."""
 
