@@ -41,8 +41,7 @@ def tsvector_of(text: str) -> str:
     separators = WORD_SEPARATORS.replace("'", "''")
     invisible = "".join(f"\\{ord(c):04X}" for c in INVISIBLE_SEPARATORS)
     return (
-        f"to_tsvector('simple', translate({text}, '{separators}' || U&'{invisible}', "
-        f"'{spaces}'))"
+        f"to_tsvector('simple', translate({text}, '{separators}' || U&'{invisible}', '{spaces}'))"
     )
 
 

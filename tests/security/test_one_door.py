@@ -1,21 +1,28 @@
-"""Every command that changes or exports the cache, run by a user with no role in a real
-`peerdesk` process: each is refused in one line and the cache is byte-for-byte the same."""
+"""Every command that changes or exports the store, run by a user with no role: each is refused
+in one line and nothing changes. On a cache file in a real `peerdesk` process (a roles file that
+gives alice nothing; the file byte-for-byte the same); on a team database by a login with no
+peerdesk role (mallory), in process, every row of every table the same."""
 
 from __future__ import annotations
 
-# SQLite only: every command refused for a user with no role, the cache FILE byte-for-byte the
-# same after; on a team database the grants refuse such a login (tests/team/test_attacks.py).
+import contextlib
+import io
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from console.cli import main
 from console.db import open_cache
 from console.ingest import ensure_source
+from tests.backends import TeamServer, database_name, everything_in, team_database, team_server
 from tests.conftest import database_dump, write_roles
 from tests.domain.conftest import seed_community
 
 from .conftest import run_peerdesk
+
+__all__ = ["team_server"]  # the fixture
 
 
 @pytest.fixture
@@ -119,3 +126,81 @@ def test_each_operation_leaves_one_audit_entry(
         cache.close()
         assert (rows[0]["actor"], rows[0]["action"]) == ("alice", action), argv
         assert count == steps.index((argv, action)) + 1, argv
+
+
+def _seeded(cache: object) -> dict[str, int]:
+    ids = seed_community(cache)  # type: ignore[arg-type]
+    ensure_source(cache, "demo", "demo", None)  # type: ignore[arg-type]
+    return ids
+
+
+@pytest.fixture
+def team(
+    team_server: TeamServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, int]]]:
+    """A team database of the test's own holding the community: its name and ids."""
+    template, ids = team_server.seeded_template(
+        "one-door", _seeded, tmp_path_factory.mktemp("seed")
+    )
+    with team_database(team_server, template) as store:
+        yield database_name(store), ids
+
+
+def _peerdesk(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_every_write_and_export_is_refused_for_a_login_with_no_role_on_a_team_database(
+    team: tuple[str, dict[str, int]],
+    team_server: TeamServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name, ids = team
+    url = team_server.cluster.url(name, "mallory")
+    monkeypatch.setenv("PEERDESK_USER", "mallory")  # the tests' alice would be asked for
+    before = everything_in(team_server, name)
+    for argv in [*commands(ids, tmp_path), ["queue"]]:  # reading too: no role, no rows
+        code, out, err = _peerdesk("--db", url, *argv)
+        assert code == 2, (argv, out, err)
+        assert "mallory" in err and "no peerdesk role" in err, (argv, err)
+        assert err.count("\n") == 1 and not out.strip(), (argv, out, err)
+    assert everything_in(team_server, name) == before
+    assert not (tmp_path / "stolen.jsonl").exists()
+
+
+def test_each_operation_leaves_one_audit_entry_on_a_team_database(
+    team: tuple[str, dict[str, int]],
+    team_server: TeamServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name, ids = team
+    url = team_server.cluster.url(name, "root")  # an admin (and moderator: every role)
+    monkeypatch.setenv("PEERDESK_USER", "root")
+    with team_server.superuser(name) as conn:
+        conn.execute("GRANT peerdesk_moderator TO root")
+        first = int(conn.execute("SELECT count(*) FROM peerdesk.audit").fetchone()[0])
+    out = tmp_path / "forum.jsonl"
+    steps = [
+        (["export", "--source", "forum", "-o", str(out)], "export"),
+        (["dupes", "--rebuild"], "dupes_rebuild"),
+        (["dupes", str(ids["t1"]), "--refresh"], "dupes_rebuild"),
+        (["claim", str(ids["t1"])], "claim"),
+        (["claim", str(ids["t1"]), "--release"], "release"),
+        (["source", "add", "other", "--kind", "demo"], "source_add"),
+        (["push", "demo"], "push"),
+    ]
+    for n, (argv, action) in enumerate(steps, 1):
+        code, _, err = _peerdesk("--db", url, *argv)
+        assert code == 0, (argv, err)
+        with team_server.superuser(name) as conn:
+            rows = conn.execute(
+                "SELECT actor, action FROM peerdesk.audit ORDER BY id DESC LIMIT 1"
+            ).fetchall()
+            count = int(conn.execute("SELECT count(*) FROM peerdesk.audit").fetchone()[0])
+        assert tuple(rows[0]) == ("root", action), argv
+        assert count == first + n, argv
