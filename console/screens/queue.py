@@ -471,8 +471,9 @@ class QueueScreen(QueuePaneScreen):
         app.push_screen(screen)
 
     def on_screen_resume(self) -> None:
+        """Back on the Queue (from a thread, a panel, help): it shows as it was, then reloads."""
         if self._shown_once:
-            self.post_message(RefreshRequested())
+            self.refresh_after_paint()
 
     # ---- search and filters ----
     def action_search(self) -> None:
