@@ -100,7 +100,9 @@ class QueueShaped(Message):
 
 
 class QueueScreen(QueuePaneScreen):
-    CSS_PATH = "queue.tcss"
+    # the Thread screen's styles are read with the Queue's at start: when Textual reads a new
+    # screen's .tcss it restyles every screen of the app, and the first enter paid for that
+    CSS_PATH: ClassVar[list[str]] = ["queue.tcss", "thread.tcss"]
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("queue")
 
