@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from pathlib import PurePath
 from typing import ClassVar
 
 from textual import on, work
@@ -102,7 +103,7 @@ class QueueShaped(Message):
 class QueueScreen(QueuePaneScreen):
     # the Thread screen's styles are read with the Queue's at start: when Textual reads a new
     # screen's .tcss it restyles every screen of the app, and the first enter paid for that
-    CSS_PATH: ClassVar[list[str]] = ["queue.tcss", "thread.tcss"]
+    CSS_PATH: ClassVar[list[str | PurePath]] = ["queue.tcss", "thread.tcss"]
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("queue")
 
