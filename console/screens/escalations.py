@@ -252,6 +252,8 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
         message.stop()
         if message.request_id != self.tally_request:
             return
+        if message.tally == self.tally:
+            return  # counted again, nothing changed: the screen stays as it is (no frame)
         tally = self.tally = message.tally
         self.rates = tally.rates
         total = self._total(tally)
