@@ -318,9 +318,11 @@ class Desk:
     def verify_audit(self, since_head: str | None = None) -> list[AuditProblem]:
         """Problems in the chain; with `since_head` (ENTRY:HASH kept outside the cache, from
         `audit_head`) also whether that entry still has that hash."""
-        if since_head is None:
-            return audit.verify(self.cache)
-        return audit.verify_since(self.cache, audit.parse_head(since_head))
+        kept = None if since_head is None else audit.parse_head(since_head)
+        with self.cache.snapshot():  # the chain and its head record as of one moment
+            if kept is None:
+                return audit.verify(self.cache)
+            return audit.verify_since(self.cache, kept)
 
     def audit_head(self) -> audit.Head:
         """The newest entry's number and hash, to keep outside the cache."""

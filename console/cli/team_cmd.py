@@ -72,8 +72,9 @@ def cmd_team_audit_verify(args: argparse.Namespace) -> int:
     url = args.team_url
     with connect(url) as conn:
         try:
-            problems = team_audit.verify(conn, kept)
-            count = team_audit.count(conn)
+            with team_audit.snapshot(conn):  # the chain, its head and the count agree
+                problems = team_audit.verify(conn, kept)
+                count = team_audit.count(conn)
         except Exception as error:
             if isinstance(error, PeerdeskError):
                 raise
