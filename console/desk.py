@@ -136,14 +136,23 @@ class Desk:
     ) -> Desk:
         """Open the team database at `url` (a postgresql:// URL) as the role it logs in as."""
         from console.storage.postgres import open_team
+        from console.team.no_role import require_a_role
 
         config = load_config_for(config_path)
         cache = open_team(url)
         try:
-            return cls.for_cache(cache, config=config, actor=actor)
+            desk = cls.for_cache(cache, config=config, actor=actor)
         except BaseException:
             cache.close()
             raise
+        try:  # a login of no peerdesk role: one line saying what to grant, nothing read
+            require_a_role(desk.cache.conn.execute, url)
+        except BaseException:
+            desk.cache.close()
+            if desk.cache is not cache:
+                cache.close()
+            raise
+        return desk
 
     @classmethod
     def for_cache(
