@@ -134,16 +134,8 @@ class Desk:
         from console.team.no_role import require_a_role
 
         config = load_config_for(config_path)
-        return cls._holding(open_team(url), config, actor)
-
-    @classmethod
-    def _holding(cls, cache: Cache, config: Config, actor: str | None) -> Desk:
-        """The desk over a freshly opened `cache`, which is closed if that fails."""
-        try:
-            desk = cls.for_cache(cache, config=config, actor=actor)
-        except BaseException:
-            cache.close()
-            raise
+        cache = open_team(url)
+        desk = cls._holding(cache, config, actor)
         try:  # a login of no peerdesk role: one line saying what to grant, nothing read
             require_a_role(desk.cache.conn.execute, url)
         except BaseException:
@@ -152,6 +144,15 @@ class Desk:
                 cache.close()
             raise
         return desk
+
+    @classmethod
+    def _holding(cls, cache: Cache, config: Config, actor: str | None) -> Desk:
+        """The desk over a freshly opened `cache`, which is closed if that fails."""
+        try:
+            return cls.for_cache(cache, config=config, actor=actor)
+        except BaseException:
+            cache.close()
+            raise
 
     @classmethod
     def for_cache(
