@@ -28,8 +28,9 @@ def test_the_kept_vectors_are_int8_and_find_the_same_neighbours(
     cache: Cache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ann.forget()
-    monkeypatch.setattr(ann, "PAGE", 7, raising=False)  # several pages: every vector is still read once
-    monkeypatch.setattr(ann, "BLOCK", 5, raising=False)  # several blocks of the product
+    # several pages read and several blocks multiplied: every vector is still read once
+    monkeypatch.setattr(ann, "PAGE", 7, raising=False)
+    monkeypatch.setattr(ann, "BLOCK", 5, raising=False)
     seed(cache)
     ids, created, matrix = _stored(cache)
     if not ids:
