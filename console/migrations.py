@@ -706,7 +706,67 @@ MIGRATIONS: list[list[str]] = [
             candidates INTEGER NOT NULL
         )""",
     ],
-    # 23 (team store): the team database's full-text documents made again with the characters
+    # 23 (rewards): a schedule's terms as rows, so the team database can check every accrual
+    # against them (peerdesk_ledger_append, console/team/grants.sql): what a version pays per
+    # rule, what a point is worth, the caps and the payout thresholds. Written with the
+    # schedule when an admin loads it (console/rewards/schedule_store.py, audited), never
+    # changed; schedules loaded before are filled in from their TOML by `team-install`,
+    # `migrate-to` and loading the same version again (schedule_store.fill_missing_terms).
+    [
+        """CREATE TABLE reward_schedule_terms (
+            version TEXT PRIMARY KEY REFERENCES reward_schedules(version),
+            currency TEXT NOT NULL,
+            point_value_minor INTEGER NOT NULL CHECK (point_value_minor > 0),
+            cap_per_day INTEGER NOT NULL CHECK (cap_per_day > 0),
+            cap_per_thread INTEGER NOT NULL CHECK (cap_per_thread > 0),
+            threshold_points INTEGER NOT NULL CHECK (threshold_points > 0),
+            second_approver_over_minor INTEGER NOT NULL CHECK (second_approver_over_minor >= 0)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE reward_schedule_points (
+            version TEXT NOT NULL REFERENCES reward_schedule_terms(version),
+            rule TEXT NOT NULL,
+            points INTEGER NOT NULL CHECK (points >= 0),
+            PRIMARY KEY (version, rule)
+        ) WITHOUT ROWID""",
+    ],
+    # 24 (team store): answer verification's facts count each author's answers (posts with
+    # position > 0, up to a cap: console/verify/facts.py) for hundreds of authors at a time; on
+    # the team database an index of (author_id, position) answers that from the index alone
+    # (the first `V` at 100,000 threads: that query 613-732 -> 44-53 ms for 1,701 authors).
+    # The cache was not measured: unchanged there.
+    [
+        """SELECT 'postgresql: posts_author_position'""",
+    ],
+    # 25 (escalations): the Escalations panel a page at a time (console/escalate/pages.py). Open
+    # escalations in the order of their SLA clock (the time to acknowledge until acknowledged,
+    # then the time to resolve), closed ones newest first, so a page is read from its place in an
+    # index however many escalations there are (59,072 at a million threads: the panel sorted
+    # them all for its first 500); escalations by when they closed and were raised, so the 30-day
+    # trend counts the open ones day by day in an index; and by rule and state, so each rule's
+    # dismiss rate is counted in an index rather than the table.
+    [
+        """CREATE INDEX escalations_open_clock ON escalations
+            ((CASE WHEN acknowledged_at IS NULL THEN acknowledge_due ELSE resolve_due END), id)
+            WHERE state IN ('new', 'acknowledged', 'sent_to_support', 'waiting_on_customer')""",
+        """CREATE INDEX escalations_closed_newest ON escalations (id)
+            WHERE state IN ('resolved', 'dismissed')""",
+        """CREATE INDEX escalations_closed_raised ON escalations (closed_at, raised_at)""",
+        """CREATE INDEX escalations_rule_state ON escalations (rule_id, state)""",
+    ],
+    # 26 (search): each full-text table gathers up to 16 MB of new entries in memory before it
+    # writes them as a segment (FTS5's `hashsize`; 1 MB by default). The search catch-up indexes
+    # 50,000 posts a transaction (console/search_index.py): with 1 MB FTS5 wrote dozens of small
+    # segments per batch and merged them again, three times over since migration 21's prefix
+    # indexes; with 16 MB, post_fts alone takes 1.73 CPU s instead of 2.05 for 100,000 posts of
+    # forum length (1.17 instead of 1.52 for the demo's shorter posts), 4-5% smaller; the whole
+    # catch-up 5-10% less. A write holds at most that much more memory while it lasts; a sync's
+    # few rows never reach it. The team database has no FTS5 tables.
+    [
+        f"""{SQLITE_ONLY} INSERT INTO post_fts (post_fts, rank) VALUES ('hashsize', 16777216)""",
+        f"""{SQLITE_ONLY} INSERT INTO thread_fts (thread_fts, rank)
+            VALUES ('hashsize', 16777216)""",
+    ],
+    # 27 (team store): the team database's full-text documents made again with the characters
     # that draw nothing (zero-width space, joiners, byte-order mark...) as word separators, as
     # FTS5's unicode61 treats them (console.storage.dialect.INVISIBLE_SEPARATORS): PostgreSQL's
     # parser kept "pay\u200bpal" as one word, so neither "pay" nor "pal" found it. Nothing on

@@ -182,7 +182,12 @@ BY_NAME: dict[str, list[str]] = {
         *_words_apart("thread_fts", ["title", "body"]),
         *_words_apart("post_fts", ["body"]),
     ],
-    # migration 23: the same documents with the invisible characters as separators too
+    # migration 24: answer verification's count of each author's answers (position > 0) from
+    # the index alone (posts_author stays: both engines keep the cache's indexes)
+    "posts_author_position": [
+        "CREATE INDEX posts_author_position ON posts (author_id, position)",
+    ],
+    # migration 27: the same documents with the invisible characters as separators too
     "fts_invisible_apart": [
         *_words_apart("thread_fts", ["title", "body"]),
         *_words_apart("post_fts", ["body"]),
