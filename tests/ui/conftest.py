@@ -2,6 +2,11 @@
 
 Time is frozen by the root conftest (PEERDESK_NOW=2026-11-20T12:00:00Z, PEERDESK_USER=alice).
 The cache is marked as a demo so alice has every role, as in `make demo`.
+
+A test marked `@pytest.mark.backends` that takes `desk` runs twice: on the cache file and on a
+team database holding the same community (copied by migrate-to, tests/backends.py), connected
+as alice, a moderator by the server's grant; there dave's claim on t1 is taken again by the
+server's clock (claims run out by it, and it is not frozen).
 """
 
 from __future__ import annotations
@@ -14,9 +19,12 @@ import pytest
 
 from console import claims
 from console.db import Cache, open_cache
-from console.desk import Desk
+from console.desk import Desk, load_config_for
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
+from tests.backends import TeamServer, backend, pytest_generate_tests, team_database, team_server
+
+__all__ = ["backend", "pytest_generate_tests", "team_server"]  # the backends' hook, fixtures
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -110,23 +118,41 @@ def build_community(cache: Cache, threads: int = 40) -> dict[str, int]:
     return ids
 
 
+def seed_ui(cache: Cache) -> dict[str, int]:
+    """The community, with another moderator (dave) holding t1 for 30 minutes, so the Queue
+    shows a claim that is not ours."""
+    ids = build_community(cache)
+    dave = Desk.for_cache(cache, actor="dave").who  # the demo's owner may act as anyone
+    claims.claim(cache, ids["t1"], dave, minutes=30)
+    return ids
+
+
 @pytest.fixture
 def ui_db(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "ui.sqlite3"
     cache = open_cache(path, create=True)
-    ids = build_community(cache)
-    # another moderator holds one thread, so the Queue shows a claim that is not ours
-    dave = Desk.for_cache(cache, actor="dave").who  # the demo's owner may act as anyone
-    claims.claim(cache, ids["t1"], dave, minutes=30)
+    seed_ui(cache)
     cache.close()
     yield path
 
 
 @pytest.fixture
-def desk(ui_db: Path) -> Iterator[Desk]:
-    opened = Desk.open(ui_db)
-    yield opened
-    opened.close_cache()
+def desk(backend: str, request: pytest.FixtureRequest) -> Iterator[Desk]:
+    """alice's Desk on the community: the cache file `ui_db`, or (the PostgreSQL run of a
+    `backends` test) a team database of the test's own."""
+    if backend == "sqlite":
+        opened = Desk.open(request.getfixturevalue("ui_db"))
+        yield opened
+        opened.close_cache()
+        return
+    server: TeamServer = request.getfixturevalue("team_server")
+    folder = request.getfixturevalue("tmp_path_factory").mktemp("seed")
+    template, ids = server.seeded_template("ui", build_community, folder)
+    with team_database(server, template) as team:
+        dave = Desk.for_cache(team, actor="dave")
+        claims.claim(dave.cache, ids["t1"], dave.who, minutes=30)  # by the server's clock
+        dave.close_cache()
+        yield Desk.for_cache(team, config=load_config_for(None))
 
 
 @pytest.fixture
