@@ -3,14 +3,19 @@ something planted in every section of the member view. Decisions go through the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from console import claims
 from console.db import Cache, open_cache
-from console.desk import Desk
+from console.desk import Desk, load_config_for
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.rewards.ledger import Appender, Entry
+from tests.backends import TeamServer, team_database
 
 AT = "2026-11-19T10:00:00Z"
 
@@ -24,7 +29,15 @@ def _id(cache: Cache, table: str, remote: str, source: int) -> int:
 
 
 def build(path: Path) -> dict[str, int]:
+    """The community in a new cache file at `path`."""
     cache = open_cache(path, create=True)
+    try:
+        return seed(cache)
+    finally:
+        cache.close()
+
+
+def seed(cache: Cache) -> dict[str, int]:
     forum = ensure_source(cache, "discourse", "forum", "https://forum.example")
     se = ensure_source(cache, "stackexchange", "se", "https://se.example")
     upsert_members(
@@ -174,5 +187,28 @@ def build(path: Path) -> dict[str, int]:
     desk.hide_posts([ids["p1.0"]], reason="spam link")  # (hiding a verified answer re-opens it)
     dave = Desk.for_cache(cache, actor="dave").who
     claims.claim(cache, ids["q1"], dave, minutes=30)
-    cache.close()
     return ids
+
+
+@contextmanager
+def member_desk(
+    backend: str, path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[Desk, dict[str, int]]]:
+    """alice's Desk on the community and its ids: the cache file at `path` (built by the
+    caller), or a team database of the test's own (the community copied by migrate-to) where
+    dave's claim on q1 is taken again by the server's clock, as alice the moderator."""
+    if backend == "sqlite":
+        desk = Desk.open(path)
+        try:
+            yield desk, {}
+        finally:
+            desk.close_cache()
+        return
+    server: TeamServer = request.getfixturevalue("team_server")
+    folder = request.getfixturevalue("tmp_path_factory").mktemp("seed")
+    template, ids = server.seeded_template("members", seed, folder)
+    with team_database(server, template) as team:
+        dave = Desk.for_cache(team, actor="dave")
+        claims.claim(dave.cache, ids["q1"], dave.who, minutes=30)
+        dave.close_cache()
+        yield Desk.for_cache(team, config=load_config_for(None)), dict(ids)
