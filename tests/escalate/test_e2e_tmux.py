@@ -21,6 +21,7 @@ def db(tmp_path: Path) -> Path:
     path = tmp_path / "e2e.sqlite3"
     cache = open_cache(path, create=True)
     seed(cache)
+    cache.set_meta("demo", "1")  # alice has every role, as in `make demo`
     cache.close()
     return path
 

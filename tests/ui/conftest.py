@@ -19,10 +19,11 @@ import pytest
 
 from console import claims
 from console.db import Cache, open_cache
-from console.desk import Desk, load_config_for
+from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
-from tests.backends import TeamServer, backend, pytest_generate_tests, team_database, team_server
+from tests.backends import backend, pytest_generate_tests, team_server
+from tests.ui.team_desk import team_desk
 
 __all__ = ["backend", "pytest_generate_tests", "team_server"]  # the backends' hook, fixtures
 
@@ -145,14 +146,8 @@ def desk(backend: str, request: pytest.FixtureRequest) -> Iterator[Desk]:
         yield opened
         opened.close_cache()
         return
-    server: TeamServer = request.getfixturevalue("team_server")
-    folder = request.getfixturevalue("tmp_path_factory").mktemp("seed")
-    template, ids = server.seeded_template("ui", build_community, folder)
-    with team_database(server, template) as team:
-        dave = Desk.for_cache(team, actor="dave")
-        claims.claim(dave.cache, ids["t1"], dave.who, minutes=30)  # by the server's clock
-        dave.close_cache()
-        yield Desk.for_cache(team, config=load_config_for(None))
+    with team_desk(request, "ui", build_community, daves="t1") as (team, _):
+        yield team
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ import pytest
 
 from console import claims
 from console.db import Cache, open_cache
-from console.desk import Desk, load_config_for
+from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.rewards.ledger import Appender, Entry
-from tests.backends import TeamServer, team_database
+from tests.ui.team_desk import team_desk
 
 AT = "2026-11-19T10:00:00Z"
 
@@ -192,23 +192,34 @@ def seed(cache: Cache) -> dict[str, int]:
 
 @contextmanager
 def member_desk(
-    backend: str, path: Path, request: pytest.FixtureRequest
+    backend: str, path: Path, request: pytest.FixtureRequest, *, demo: bool = True
 ) -> Iterator[tuple[Desk, dict[str, int]]]:
-    """alice's Desk on the community and its ids: the cache file at `path` (built by the
-    caller), or a team database of the test's own (the community copied by migrate-to) where
-    dave's claim on q1 is taken again by the server's clock, as alice the moderator."""
+    """alice's Desk on the community and its ids: a cache file built at `path` (a demo, where
+    she has every role, or, `demo=False`, one whose roles come from the roles file), or a team
+    database of the test's own (the community copied by migrate-to) where she is the
+    moderator the server says, and dave's claim on q1 is taken again by the server's clock."""
     if backend == "sqlite":
+        ids = build(path)
+        if not demo:
+            cache = open_cache(path)
+            cache.set_meta("demo", "0")
+            cache.close()
         desk = Desk.open(path)
         try:
-            yield desk, {}
+            yield desk, ids
         finally:
             desk.close_cache()
         return
-    server: TeamServer = request.getfixturevalue("team_server")
-    folder = request.getfixturevalue("tmp_path_factory").mktemp("seed")
-    template, ids = server.seeded_template("members", seed, folder)
-    with team_database(server, template) as team:
-        dave = Desk.for_cache(team, actor="dave")
-        claims.claim(dave.cache, ids["q1"], dave.who, minutes=30)
-        dave.close_cache()
-        yield Desk.for_cache(team, config=load_config_for(None)), dict(ids)
+    with team_desk(request, "members", seed, daves="q1") as opened:
+        yield opened
+
+
+@pytest.fixture
+def community(store: tuple[Desk, dict[str, int]], tmp_path: Path) -> tuple[Path, dict[str, int]]:
+    """The cache file (on SQLite) and the community's ids, of the test module's `store`."""
+    return tmp_path / "members.sqlite3", store[1]
+
+
+@pytest.fixture
+def mdesk(store: tuple[Desk, dict[str, int]]) -> Desk:
+    return store[0]

@@ -30,7 +30,9 @@ from sync.stackexchange import StackExchangeAdapter
 from tests.conftest import require_shared
 from tests.ui import member_community
 from tests.ui.helpers import screen_text, settle, stored
+from tests.ui.member_community import community, mdesk
 
+__all__ = ["community", "mdesk"]  # fixtures
 pytestmark = pytest.mark.anyio
 
 Grant = Callable[[dict[str, list[str]]], Path]
@@ -49,24 +51,8 @@ def store(
     from the roles file, or a team database whose roles are the server's (the same ones)."""
     grant_roles({"alice": ["moderator"], "erin": ["payout_preparer"]})
     path = tmp_path / "members.sqlite3"
-    ids: dict[str, int] = {}
-    if backend == "sqlite":
-        ids = member_community.build(path)
-        cache = open_cache(path)
-        cache.set_meta("demo", "0")  # roles from the roles file, not the demo owner's every role
-        cache.close()
-    with member_community.member_desk(backend, path, request) as (desk, team_ids):
-        yield desk, ids or team_ids
-
-
-@pytest.fixture
-def community(store: tuple[Desk, dict[str, int]], tmp_path: Path) -> tuple[Path, dict[str, int]]:
-    return tmp_path / "members.sqlite3", store[1]
-
-
-@pytest.fixture
-def mdesk(store: tuple[Desk, dict[str, int]]) -> Desk:
-    return store[0]
+    with member_community.member_desk(backend, path, request, demo=False) as found:
+        yield found
 
 
 def linked_by_alice(desk: Desk) -> str:

@@ -19,9 +19,11 @@ from console.screens.member import MemberScreen
 from console.screens.thread import ThreadScreen
 from tests.ui import member_community
 from tests.ui.helpers import screen_text, settle, stored
+from tests.ui.member_community import community, mdesk
 from widgets.lazy_table import LazyTable
 from widgets.post_view import PostView
 
+__all__ = ["community", "mdesk"]  # fixtures
 pytestmark = pytest.mark.anyio
 
 
@@ -35,20 +37,8 @@ def store(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[tuple[Desk, dict[str, int]]]:
     """alice's Desk on the community and its ids (a cache file, or a team database)."""
-    path = tmp_path / "members.sqlite3"
-    ids = member_community.build(path) if backend == "sqlite" else {}
-    with member_community.member_desk(backend, path, request) as (desk, team_ids):
-        yield desk, ids or team_ids
-
-
-@pytest.fixture
-def community(store: tuple[Desk, dict[str, int]], tmp_path: Path) -> tuple[Path, dict[str, int]]:
-    return tmp_path / "members.sqlite3", store[1]
-
-
-@pytest.fixture
-def mdesk(store: tuple[Desk, dict[str, int]]) -> Desk:
-    return store[0]
+    with member_community.member_desk(backend, tmp_path / "members.sqlite3", request) as found:
+        yield found
 
 
 # ---- the domain query ----
