@@ -87,6 +87,13 @@ def stored(desk: Desk, sql: str, params: tuple[object, ...] = ()) -> list[tuple[
         other.close()
 
 
+def until(desk: Desk, holder: str) -> str:
+    """HH:MM when `holder`'s claim runs out, as the console says it (on the team database by
+    the server's clock, which the tests cannot freeze)."""
+    [(expires,)] = stored(desk, "SELECT expires_at FROM claims WHERE holder = ?", (holder,))
+    return str(expires)[11:16]
+
+
 def statuses(desk: Desk, thread_ids: list[int]) -> list[str]:
     """The threads' statuses as the store holds them (read on a connection of its own)."""
     found = dict(stored(desk, "SELECT id, status FROM threads"))

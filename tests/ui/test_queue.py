@@ -17,7 +17,7 @@ from console.screens.confirm import ConfirmScreen
 from console.screens.help import HelpScreen
 from console.screens.queue import QueueScreen
 from console.store import QueueFilter
-from tests.ui.helpers import notes, screen_text, settle, status_of, statuses, stored, table
+from tests.ui.helpers import notes, screen_text, settle, status_of, statuses, stored, table, until
 from widgets.lazy_table import LazyTable
 
 pytestmark = pytest.mark.anyio
@@ -26,12 +26,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture(autouse=True)
 def _utc() -> None:
     time.tzset()  # the root conftest sets TZ=UTC; claims show local HH:MM
-
-
-def dave_until(desk: Desk) -> str:
-    """HH:MM when dave's claim runs out (on the team database by the server's clock)."""
-    [(expires,)] = stored(desk, "SELECT expires_at FROM claims WHERE holder = 'dave'")
-    return str(expires)[11:16]
 
 
 @pytest.mark.backends
@@ -82,7 +76,7 @@ async def test_claim_shows_who_holds_a_claimed_thread(desk: Desk) -> None:
         await pilot.press(*["j"] * held, "c")
         await settle(pilot)
         assert any(
-            f"Thread {items[held].thread_id} is claimed by dave until {dave_until(desk)}" in n
+            f"Thread {items[held].thread_id} is claimed by dave until {until(desk, 'dave')}" in n
             for n in notes(messages)
         )
         await pilot.press("g", "c")
@@ -179,7 +173,7 @@ async def test_a_batch_touching_a_thread_claimed_by_another_is_refused_whole(des
         await settle(pilot)
         await pilot.press("y")
         await settle(pilot)
-        assert any(f"is claimed by dave until {dave_until(desk)}" in n for n in notes(messages))
+        assert any(f"is claimed by dave until {until(desk, 'dave')}" in n for n in notes(messages))
     assert statuses(desk, same) == before
 
 

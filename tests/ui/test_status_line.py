@@ -15,7 +15,7 @@ from console.app import PeerdeskApp
 from console.desk import Desk
 from console.screens.message_log import MessageLogScreen
 from console.screens.thread import ThreadScreen
-from tests.ui.helpers import notes, screen_text, settle, stored, toasts
+from tests.ui.helpers import notes, screen_text, settle, toasts, until
 from tests.ui.test_duplicates_inline import dupe_db  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.anyio
@@ -35,12 +35,6 @@ def dupe_desk(dupe_db: Path) -> Iterator[Desk]:  # noqa: F811
 
 def status_line(text: str) -> str:
     return text.splitlines()[-2]  # above the keys
-
-
-def until(desk: Desk, holder: str) -> str:
-    """HH:MM when `holder`'s claim runs out (on the team database by the server's clock)."""
-    [(expires,)] = stored(desk, "SELECT expires_at FROM claims WHERE holder = ?", (holder,))
-    return str(expires)[11:16]
 
 
 @pytest.mark.backends
