@@ -4,6 +4,8 @@ capture-pane, then the cache checked. Skips without tmux; fails without it in CI
 
 from __future__ import annotations
 
+# SQLite only: a cache file in a real terminal; a team database in one:
+# tests/ui/test_console_on_team_e2e.py.
 import json
 import os
 import pwd
