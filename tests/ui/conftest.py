@@ -23,7 +23,7 @@ from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from tests.backends import backend, pytest_generate_tests, team_server
-from tests.ui.team_desk import team_desk
+from tests.ui.team_desk import desk_on, seeded_file
 
 __all__ = ["backend", "pytest_generate_tests", "team_server"]  # the backends' hook, fixtures
 
@@ -129,25 +129,16 @@ def seed_ui(cache: Cache) -> dict[str, int]:
 
 
 @pytest.fixture
-def ui_db(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "ui.sqlite3"
-    cache = open_cache(path, create=True)
-    seed_ui(cache)
-    cache.close()
-    yield path
+def ui_db(tmp_path: Path) -> Path:
+    return seeded_file(tmp_path / "ui.sqlite3", seed_ui)
 
 
 @pytest.fixture
 def desk(backend: str, request: pytest.FixtureRequest) -> Iterator[Desk]:
     """alice's Desk on the community: the cache file `ui_db`, or (the PostgreSQL run of a
     `backends` test) a team database of the test's own."""
-    if backend == "sqlite":
-        opened = Desk.open(request.getfixturevalue("ui_db"))
+    with desk_on(backend, request, "ui_db", seed_ui, daves="t1") as opened:
         yield opened
-        opened.close_cache()
-        return
-    with team_desk(request, "ui", build_community, daves="t1") as (team, _):
-        yield team
 
 
 @pytest.fixture

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from console import claims
-from console.db import Cache
+from console.db import Cache, open_cache
 from console.desk import Desk, load_config_for
 from tests.backends import TeamServer, team_database
 
@@ -33,3 +34,35 @@ def team_desk(
         claims.claim(dave.cache, ids[daves], dave.who, minutes=30)
         dave.close_cache()
         yield Desk.for_cache(team, config=load_config_for(None)), dict(ids)
+
+
+def seeded_file(path: Path, seed: Callable[[Cache], dict[str, int]]) -> Path:
+    """A new cache file at `path` holding what `seed` writes."""
+    cache = open_cache(path, create=True)
+    try:
+        seed(cache)
+    finally:
+        cache.close()
+    return path
+
+
+@contextmanager
+def desk_on(
+    backend: str,
+    request: pytest.FixtureRequest,
+    file: str,
+    seed: Callable[[Cache], dict[str, int]],
+    daves: str,
+) -> Iterator[Desk]:
+    """alice's Desk on a community: on SQLite the cache file the fixture named `file` made
+    with `seed`; on PostgreSQL (a `backends` test's second run) a team database of the test's
+    own holding the same (`team_desk`)."""
+    if backend == "sqlite":
+        opened = Desk.open(request.getfixturevalue(file))
+        try:
+            yield opened
+        finally:
+            opened.close_cache()
+        return
+    with team_desk(request, file, seed, daves) as (team, _):
+        yield team

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from console import claims
 from console.app import PeerdeskApp
-from console.db import Cache, open_cache
+from console.db import Cache
 from console.desk import Desk
 from console.dupes.candidates import STRONG_SCORE, Candidate, update_candidates
 from console.screens.duplicates import DuplicatesScreen
@@ -24,9 +23,9 @@ from console.screens.queue import FILTERS, STRONG_MARK, QueueScreen
 from console.screens.queue_layout import TITLE
 from console.screens.thread import ThreadScreen, banner
 from console.store import QueueFilter
-from tests.ui.conftest import build_community
+from tests.ui.conftest import seed_ui
 from tests.ui.helpers import screen_text, settle
-from tests.ui.team_desk import team_desk
+from tests.ui.team_desk import desk_on, seeded_file
 from widgets.lazy_table import LazyTable
 
 pytestmark = pytest.mark.anyio
@@ -62,8 +61,7 @@ def strong_threads(cache: Cache) -> list[int]:
 
 def seed_dupes(cache: Cache) -> dict[str, int]:
     """The console community with dave's claim on t1 and the candidates the finder stored."""
-    ids = build_community(cache)
-    claims.claim(cache, ids["t1"], Desk.for_cache(cache, actor="dave").who, minutes=30)
+    ids = seed_ui(cache)
     update_candidates(cache, ids.values())
     # t4 ("Top-up failed"…) gets a known strong pair whose original is the hostile t3
     add_link(cache, ids["t4"], ids["t3"], 0.91, "shares [bold]top[/], \x1b[2J failed")
@@ -71,25 +69,16 @@ def seed_dupes(cache: Cache) -> dict[str, int]:
 
 
 @pytest.fixture
-def dupe_db(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "dupes.sqlite3"
-    cache = open_cache(path, create=True)
-    seed_dupes(cache)
-    cache.close()
-    yield path
+def dupe_db(tmp_path: Path) -> Path:
+    return seeded_file(tmp_path / "dupes.sqlite3", seed_dupes)
 
 
 @pytest.fixture
 def desk(backend: str, request: pytest.FixtureRequest) -> Iterator[Desk]:
     """alice's Desk on the community: the file `dupe_db`, or (the PostgreSQL run of a
     `backends` test) a team database holding the same pairs (copied by migrate-to)."""
-    if backend == "sqlite":
-        opened = Desk.open(request.getfixturevalue("dupe_db"))
+    with desk_on(backend, request, "dupe_db", seed_dupes, daves="t1") as opened:
         yield opened
-        opened.close_cache()
-        return
-    with team_desk(request, "dupes-inline", seed_dupes, daves="t1") as (team, _):
-        yield team
 
 
 def thread_id_of(desk: Desk, remote: str) -> int:
