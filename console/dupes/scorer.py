@@ -29,6 +29,7 @@ costs no more than a long one.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import unicodedata
@@ -201,6 +202,61 @@ class Analyzed:
     def __post_init__(self) -> None:
         object.__setattr__(self, "gram_codes", gram_codes(self.grams))
         object.__setattr__(self, "gram_weights", gram_weights(self.gram_counts))
+
+    def lean(self) -> Lean:
+        """What `pool_scores` needs of this analysis as a candidate."""
+        import numpy as np
+
+        return Lean(
+            self.doc,
+            stem_codes(self.terms),
+            np.fromiter(self.terms.values(), dtype=np.int64, count=len(self.terms)),
+            self.length,
+            self.gram_codes,
+            self.gram_weights,
+            self.grams_norm,
+            self.details,
+        )
+
+
+_CODES: dict[str, int] = {}
+
+
+def stem_code(stem: str) -> int:
+    """A stem's 64-bit code (the first 8 bytes of its BLAKE2b digest): the same in every
+    process, so it can be stored. Two stems sharing a code is a 1 in 2**64 chance per pair."""
+    found = _CODES.get(stem)
+    if found is None:
+        digest = hashlib.blake2b(stem.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        found = int.from_bytes(digest, "little")
+        if len(_CODES) >= _STEMS_MAX:
+            _CODES.clear()
+        _CODES[stem] = found
+    return found
+
+
+def stem_codes(stems: Iterable[str]) -> np.ndarray:
+    """`stem_code` of each stem, in order, as uint64."""
+    import numpy as np
+
+    return np.fromiter(map(stem_code, stems), dtype=np.uint64)
+
+
+@dataclass(frozen=True, eq=False)
+class Lean:
+    """What a recalled candidate is scored from (`pool_scores`), read straight from its stored
+    analysis (`console.dupes.analysis.decode_lean`) with no word strings at all: its stems as
+    codes (`stem_code`, in the order of `Analyzed.terms`) with their counts in title + body,
+    its n-gram codes and weights, and its exact details."""
+
+    doc: Doc
+    term_codes: np.ndarray  # uint64, one per stem
+    term_counts: np.ndarray  # int64, the stem's count in title + body
+    length: int  # sum of term_counts
+    gram_codes: np.ndarray
+    gram_weights: np.ndarray
+    grams_norm: float
+    details: dict[str, frozenset[str]]
 
 
 @dataclass(frozen=True)
@@ -418,7 +474,7 @@ def _bm25(
     return min(1.0, found / itself) if itself > 0.0 else 0.0
 
 
-def chars(query: Analyzed, candidates: Sequence[Analyzed]) -> list[float]:
+def chars(query: Analyzed, candidates: Sequence[Analyzed | Lean]) -> list[float]:
     """Cosine of character n-gram weights between the query and each candidate, for a whole
     pool at once (numpy). Each candidate's dot product is summed in its own n-gram order,
     whatever else is in the pool, so one candidate alone gets exactly the same value."""
@@ -446,6 +502,71 @@ def chars(query: Analyzed, candidates: Sequence[Analyzed]) -> list[float]:
     return found
 
 
+def _exact(
+    new: Analyzed, doc: Doc, details: Mapping[str, frozenset[str]]
+) -> tuple[float, float, float]:
+    """The exact signals of a pair: kinds of shared details (up to 2), tag overlap, solved."""
+    kinds = sum(
+        1
+        for kind, values in new.details.items()
+        if values and not values.isdisjoint(details.get(kind, ()))
+    )
+    tags = 0.0
+    if new.doc.tags and doc.tags:
+        new_tags = {t.lower() for t in new.doc.tags}
+        cand_tags = {t.lower() for t in doc.tags}
+        tags = len(new_tags & cand_tags) / len(new_tags | cand_tags)
+    return float(min(2, kinds)), tags, 1.0 if doc.solved else 0.0
+
+
+def _value(bm25: float, char_sim: float, details: float, tags: float, solved: float) -> float:
+    value = W_BM25 * bm25 + W_CHARS * char_sim + W_DETAIL * details + W_TAGS * tags
+    value += W_SOLVED * solved
+    return value
+
+
+def pool_scores(
+    new: Analyzed, candidates: Sequence[Lean], idf: Idf, char_cosines: Sequence[float]
+) -> list[float]:
+    """`score(new, c, idf, char_cosine).score` of every candidate of a pool at once, the same
+    values bit for bit: BM25 is one numpy pass over the pool (each candidate's sums still run
+    over the new thread's stems in its own order, one addition at a time: `np.cumsum` is
+    sequential, and adding the 0.0 of a stem the candidate lacks changes no sum)."""
+    import numpy as np
+
+    n = len(candidates)
+    bm25 = [0.0] * n
+    terms = _bm25_terms(new, _query_idf(new, idf), idf) if new.length else ()
+    lengths = np.fromiter((c.length for c in candidates), dtype=np.int64, count=n)
+    if n and terms and lengths.any():
+        codes = stem_codes(t for t, _, _ in terms)
+        counts = np.fromiter((c for _, c, _ in terms), dtype=np.int64, count=len(terms))
+        weights = np.fromiter((w for _, _, w in terms), dtype=np.float64, count=len(terms))
+        avg = (new.length + lengths) / 2.0
+        own = K1 * (1.0 - B + B * new.length / avg)
+        other = K1 * (1.0 - B + B * lengths / avg)
+        itself = np.cumsum((weights * counts) / (counts + own[:, None]), axis=1)[:, -1]
+        tf = np.zeros((n, len(terms)), dtype=np.int64)
+        order = np.argsort(codes, kind="stable")
+        mine = codes[order]
+        found_codes = np.concatenate([c.term_codes for c in candidates])
+        if len(found_codes):
+            owner = np.repeat(np.arange(n), [len(c.term_codes) for c in candidates])
+            at = np.minimum(np.searchsorted(mine, found_codes), len(mine) - 1)
+            hit = mine[at] == found_codes
+            tf_of = np.concatenate([c.term_counts for c in candidates])
+            tf[owner[hit], order[at[hit]]] = tf_of[hit]
+        found = np.cumsum((weights * tf) / (tf + other[:, None]), axis=1)[:, -1]
+        for i in range(n):
+            if lengths[i] and itself[i] > 0.0:
+                bm25[i] = min(1.0, float(found[i]) / float(itself[i]))
+    scores = []
+    for i, cand in enumerate(candidates):
+        details, tags, solved = _exact(new, cand.doc, cand.details)
+        scores.append(round(_value(bm25[i], char_cosines[i], details, tags, solved), 4))
+    return scores
+
+
 def score(
     new: Analyzed,
     candidate: Analyzed,
@@ -464,20 +585,8 @@ def score(
     query_idf = _query_idf(new, idf)
     bm25 = _bm25(new, query_idf, candidate, idf)
     char_sim = chars(new, [candidate])[0] if char_cosine is None else char_cosine
-    detail_kinds = [
-        kind
-        for kind, values in new.details.items()
-        if values and not values.isdisjoint(candidate.details.get(kind, ()))
-    ]
-    tags = 0.0
-    if new.doc.tags and candidate.doc.tags:
-        new_tags = {t.lower() for t in new.doc.tags}
-        cand_tags = {t.lower() for t in candidate.doc.tags}
-        tags = len(new_tags & cand_tags) / len(new_tags | cand_tags)
-    details = float(min(2, len(detail_kinds)))
-    solved = 1.0 if candidate.doc.solved else 0.0
-    value = W_BM25 * bm25 + W_CHARS * char_sim + W_DETAIL * details + W_TAGS * tags
-    value += W_SOLVED * solved
+    details, tags, solved = _exact(new, candidate.doc, candidate.details)
+    value = _value(bm25, char_sim, details, tags, solved)
     if not explain:
         signals = {"bm25": bm25, "chars": char_sim, "details": details, "tags": tags}
         return Scored(round(value, 4), "", {**signals, "solved": solved}, ())
