@@ -23,6 +23,7 @@ counts as missing.
 
 from __future__ import annotations
 
+import array
 import json
 import struct
 import zlib
@@ -30,7 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from console.db import Cache
-from console.dupes.scorer import Analyzed, Doc, Lean, analyze, stem_codes
+from console.dupes.scorer import Analyzed, Doc, Piece, analyze, stem_codes
 from console.storage import Connection, Row
 
 # Bump when `scorer.analyze` changes what it produces (stop words, stemming, n-grams, details,
@@ -73,11 +74,11 @@ def encode(a: Analyzed) -> bytes:
     lines = [" ".join(stems), " ".join(a.raw[s] for s in stems), " ".join(forms), a.title_norm]
     parts = [
         _HEADER.pack(len(stems), len(a.gram_counts), len(grams), len(details)),
-        stem_codes(stems).tobytes(),
+        stem_codes(stems).astype("<u8").tobytes(),
         _NORM.pack(a.grams_norm),
-        np.array([a.title_terms.get(s, 0) for s in stems], dtype=np.uint32).tobytes(),
-        np.array([a.body_terms.get(s, 0) for s in stems], dtype=np.uint32).tobytes(),
-        np.array(a.gram_counts, dtype=np.uint32).tobytes(),
+        np.array([a.title_terms.get(s, 0) for s in stems], dtype="<u4").tobytes(),
+        np.array([a.body_terms.get(s, 0) for s in stems], dtype="<u4").tobytes(),
+        np.array(a.gram_counts, dtype="<u4").tobytes(),
         grams,
         details,
         "\n".join([*lines, order]).encode("utf-8"),
@@ -100,23 +101,21 @@ _NO_DETAILS: dict[str, frozenset[str]] = {k: frozenset() for k in ("link", "code
 
 
 class _Parts:
-    """The numeric part of a stored analysis, read in place (no copy)."""
+    """A stored analysis split into its parts (the numbers as bytes slices, not yet read)."""
 
     def __init__(self, blob: bytes) -> None:
-        import numpy as np
-
         raw = zlib.decompress(blob)
         stems, grams, gram_bytes, detail_bytes = _HEADER.unpack_from(raw)
         at = _HEADER.size
-        self.codes = np.frombuffer(raw, dtype=np.uint64, count=stems, offset=at)
+        self.codes = raw[at : at + 8 * stems]
         at += 8 * stems
         self.norm: float = _NORM.unpack_from(raw, at)[0]
         at += _NORM.size
-        self.in_title = np.frombuffer(raw, dtype=np.uint32, count=stems, offset=at)
+        self.in_title = raw[at : at + 4 * stems]
         at += 4 * stems
-        self.in_body = np.frombuffer(raw, dtype=np.uint32, count=stems, offset=at)
+        self.in_body = raw[at : at + 4 * stems]
         at += 4 * stems
-        self.gram_counts = np.frombuffer(raw, dtype=np.uint32, count=grams, offset=at)
+        self.gram_counts = raw[at : at + 4 * grams]
         at += 4 * grams
         self.grams = raw[at : at + gram_bytes].decode("utf-8")
         at += gram_bytes
@@ -127,22 +126,12 @@ class _Parts:
         self.rest = raw[at + detail_bytes :]
 
 
-def decode_lean(blob: bytes, doc: Doc) -> Lean:
-    """What scoring a recalled candidate needs (`scorer.pool_scores`), with no word strings:
-    the same numbers as `analyze(...).lean()` of the thread's text."""
-    from console.dupes.scorer import gram_codes, gram_weights
-
+def piece(blob: bytes, doc: Doc) -> Piece:
+    """What scoring a recalled candidate reads (`scorer.Pool`), with no word strings: the same
+    as `analyze(...).piece()` of the thread's text."""
     p = _Parts(blob)
-    counts = p.in_title.astype("int64") + p.in_body
-    return Lean(
-        doc,
-        p.codes,
-        counts,
-        int(counts.sum()),
-        gram_codes(p.grams),
-        gram_weights(p.gram_counts),
-        p.norm,
-        dict(p.details),
+    return Piece(
+        doc, dict(p.details), p.codes, p.in_title, p.in_body, p.grams, p.gram_counts, p.norm
     )
 
 
@@ -154,8 +143,8 @@ def decode(blob: bytes, doc: Doc, *, complete: bool = True) -> Analyzed:
     p = _Parts(blob)
     stem_line, raw_line, form_line, title_norm, order = p.rest.decode("utf-8").split("\n")
     stems = stem_line.split(" ") if stem_line else []
-    in_title = p.in_title.tolist()
-    in_body = p.in_body.tolist()
+    in_title = list(array.array("I", p.in_title))
+    in_body = list(array.array("I", p.in_body))
     raws = raw_line.split(" ") if raw_line else []
     title_terms = _counter((s, c) for s, c in zip(stems, in_title, strict=True) if c)
     terms = _counter(zip(stems, map(int.__add__, in_title, in_body), strict=True))
@@ -182,7 +171,7 @@ def decode(blob: bytes, doc: Doc, *, complete: bool = True) -> Analyzed:
         forms=forms,
         length=sum(terms.values()),
         grams_norm=p.norm,
-        gram_counts=tuple(p.gram_counts.tolist()),
+        gram_counts=tuple(array.array("I", p.gram_counts)),
     )
 
 

@@ -38,7 +38,18 @@ from console import search_index
 from console.clock import now_iso
 from console.db import Cache
 from console.dupes import analysis, embed, fusion, language, scorer, vectors
-from console.dupes.scorer import STOP_WORDS, Analyzed, Doc, Idf, Lean, analyze, chars, score, tokens
+from console.dupes.scorer import (
+    STOP_WORDS,
+    Analyzed,
+    Doc,
+    Idf,
+    Piece,
+    Pool,
+    analyze,
+    chars,
+    score,
+    tokens,
+)
 from console.dupes.thresholds import PROPOSE as PROPOSE  # re-exported: used here and by others
 from console.dupes.thresholds import STRONG_SCORE as STRONG_SCORE
 from console.dupes.thresholds import may_propose
@@ -57,6 +68,7 @@ QUERY_POOL = 64  # distinct words of a thread considered for them (title first)
 RECALL = 24  # FTS5 matches reranked by the scorer
 SEMANTIC_RECALL = 12  # nearest embeddings added to the pool
 OVERFETCH = 4  # FTS5 returns RECALL * OVERFETCH, of which the first RECALL possible originals stay
+FIRST_READ = RECALL + 8  # hits whose rows are read first (more only if too few can be originals)
 KEEP = 5  # candidates stored per thread
 MIN_SCORE = 0.05  # pairs less likely than this are not stored at all
 # PROPOSE (what is proposed) and STRONG_SCORE (the Queue's ≈) live in console.dupes.thresholds
@@ -348,20 +360,20 @@ def _pair(row: Row, body: str) -> tuple[int, Analyzed]:
     return int(row["id"]), _analysed(int(row["id"]), doc)
 
 
-def _stored_pair(row: Row, blob: bytes) -> tuple[int, Lean, Callable[[], Analyzed]]:
+def _stored_pair(row: Row, blob: bytes) -> tuple[int, Piece, Callable[[], Analyzed]]:
     """A candidate from its stored analysis (`console.dupes.analysis`): no text is read; the
     numbers it is scored from now, its words only if it is explained."""
     doc = Doc(row["title"], "", _tags(row["tags"]), _solved(row))
-    return int(row["id"]), analysis.decode_lean(blob, doc), partial(_whole, blob, doc)
+    return int(row["id"]), analysis.piece(blob, doc), partial(_whole, blob, doc)
 
 
 def _whole(blob: bytes, doc: Doc) -> Analyzed:
     return analysis.decode(blob, doc, complete=False)
 
 
-def _from_text(row: Row, body: str) -> tuple[int, Lean, Callable[[], Analyzed]]:
+def _from_text(row: Row, body: str) -> tuple[int, Piece, Callable[[], Analyzed]]:
     thread_id, analysed = _pair(row, body)
-    return thread_id, analysed.lean(), lambda: analysed
+    return thread_id, analysed.piece(), lambda: analysed
 
 
 def forget_analysed() -> None:
@@ -464,13 +476,29 @@ def scored_pool(
         return []
     # Filtered here, not in SQL: a condition on source_id would tempt the planner into walking
     # the (source_id, remote_id) index over every thread of the source.
-    wanted = list(dict.fromkeys([*hits, *near]))
-    rows = {
-        r["id"]: r
-        for r in cache.query(_POOL_SELECT + f"({','.join('?' * len(wanted))})", wanted)
-        if _pool_row_ok(r, row, thread_id, any_source)
-    }
-    pool_ids = [h for h in hits if h in rows][:RECALL]
+    # Read the rows of the first hits (and of every semantic one) first, and of further hits
+    # only while fewer than RECALL of those read can be originals: usually one short read,
+    # each row a random page of a big cache.
+    rows: dict[int, Row] = {}
+    read: set[int] = set()
+    upto = min(FIRST_READ, len(hits))  # hits[:upto] are read
+    wanted = list(dict.fromkeys([*hits[:upto], *near]))
+    while True:
+        if wanted:
+            marks = ",".join("?" * len(wanted))
+            rows.update(
+                (r["id"], r)
+                for r in cache.query(_POOL_SELECT + f"({marks})", wanted)
+                if _pool_row_ok(r, row, thread_id, any_source)
+            )
+            read.update(wanted)
+        short = RECALL - sum(1 for h in hits[:upto] if h in rows)
+        if short <= 0 or upto >= len(hits):
+            break
+        step = max(2 * short, 8)
+        wanted = [h for h in hits[upto : upto + step] if h not in read]
+        upto = min(len(hits), upto + step)
+    pool_ids = [h for h in hits[:upto] if h in rows][:RECALL]
     semantic_ids = sorted((t for t in near if t in rows), key=lambda t: -near[t])
     added = [t for t in semantic_ids if t not in pool_ids][:SEMANTIC_RECALL]
     pool_ids += added
@@ -510,9 +538,9 @@ def scored_pool(
     raw_terms.update(query.raw.values())
     stats.prefetch(raw_terms)
     idf = Idf(stats)
-    leans = [lean for _, lean, _ in analysed]
-    similar = chars(query, leans)  # the whole pool in one numpy pass, and so is BM25
-    lexical = scorer.pool_scores(query, leans, idf, similar)
+    pool_numbers = Pool([piece for _, piece, _ in analysed])
+    similar = chars(query, pool_numbers)  # the whole pool in one numpy pass, and so is BM25
+    lexical = scorer.pool_scores(query, pool_numbers, idf, similar)
     ids = [tid for tid, _, _ in analysed]
     cosines: list[float] | None = None
     if own is not None:

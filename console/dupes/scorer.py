@@ -161,15 +161,19 @@ def gram_codes(grams: str) -> np.ndarray:
     return codes
 
 
-def gram_weights(counts: Sequence[int]) -> np.ndarray:
-    """The sub-linear weight (1 + ln count) of each n-gram count."""
+def gram_weights(counts: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The sub-linear weight (1 + ln count) of each n-gram count (`sublinear`, bit for bit)."""
     import numpy as np
 
     found = np.asarray(counts, dtype=np.int64)
+    table = _tables()[1]
     if not len(found) or found.max() < 256:
-        result: np.ndarray = _tables()[1][found]
+        result: np.ndarray = table[found]
         return result
-    return np.array([sublinear(c) for c in counts], dtype=np.float64)
+    big = found >= 256
+    result = table[np.where(big, 0, found)]
+    result[big] = [sublinear(int(c)) for c in found[big]]
+    return result
 
 
 @dataclass(frozen=True)
@@ -203,19 +207,20 @@ class Analyzed:
         object.__setattr__(self, "gram_codes", gram_codes(self.grams))
         object.__setattr__(self, "gram_weights", gram_weights(self.gram_counts))
 
-    def lean(self) -> Lean:
-        """What `pool_scores` needs of this analysis as a candidate."""
+    def piece(self) -> Piece:
+        """This analysis as a candidate of a `Pool` (the numbers its stored form starts with)."""
         import numpy as np
 
-        return Lean(
+        stems = list(self.terms)
+        return Piece(
             self.doc,
-            stem_codes(self.terms),
-            np.fromiter(self.terms.values(), dtype=np.int64, count=len(self.terms)),
-            self.length,
-            self.gram_codes,
-            self.gram_weights,
-            self.grams_norm,
             self.details,
+            stem_codes(stems).astype("<u8").tobytes(),
+            np.array([self.title_terms.get(t, 0) for t in stems], dtype="<u4").tobytes(),
+            np.array([self.body_terms.get(t, 0) for t in stems], dtype="<u4").tobytes(),
+            self.grams,
+            np.array(self.gram_counts, dtype="<u4").tobytes(),
+            self.grams_norm,
         )
 
 
@@ -242,21 +247,52 @@ def stem_codes(stems: Iterable[str]) -> np.ndarray:
     return np.fromiter(map(stem_code, stems), dtype=np.uint64)
 
 
-@dataclass(frozen=True, eq=False)
-class Lean:
-    """What a recalled candidate is scored from (`pool_scores`), read straight from its stored
-    analysis (`console.dupes.analysis.decode_lean`) with no word strings at all: its stems as
-    codes (`stem_code`, in the order of `Analyzed.terms`) with their counts in title + body,
-    its n-gram codes and weights, and its exact details."""
+@dataclass(frozen=True)
+class Piece:
+    """What a recalled candidate is scored from, as its stored analysis begins
+    (`console.dupes.analysis.piece`): no word strings, the numbers as little-endian bytes, so a
+    whole pool is joined and read by numpy in one go (`Pool`)."""
 
     doc: Doc
-    term_codes: np.ndarray  # uint64, one per stem
-    term_counts: np.ndarray  # int64, the stem's count in title + body
-    length: int  # sum of term_counts
-    gram_codes: np.ndarray
-    gram_weights: np.ndarray
-    grams_norm: float
     details: dict[str, frozenset[str]]
+    term_codes: bytes  # uint64: `stem_code` of each stem, in the order of `Analyzed.terms`
+    in_title: bytes  # uint32: each stem's count in the title
+    in_body: bytes  # uint32: ... and in the body
+    grams: str  # the n-grams, GRAM characters each (as `Analyzed.grams`)
+    gram_counts: bytes  # uint32: times each n-gram is seen
+    grams_norm: float
+
+
+class Pool:
+    """The candidates of one search, every number in one array, candidate after candidate
+    (each in its own order): what `chars` and `pool_scores` read."""
+
+    def __init__(self, pieces: Sequence[Piece]) -> None:
+        import numpy as np
+
+        self.docs = [p.doc for p in pieces]
+        self.details = [p.details for p in pieces]
+        self.size = n = len(pieces)
+        join = b"".join
+        self.term_codes = np.frombuffer(join([p.term_codes for p in pieces]), dtype="<u8")
+        terms = np.fromiter((len(p.term_codes) // 8 for p in pieces), dtype=np.int64, count=n)
+        self.term_owner = np.repeat(np.arange(n), terms)
+        self.term_counts = np.frombuffer(join([p.in_title for p in pieces]), dtype="<u4").astype(
+            np.int64
+        ) + np.frombuffer(join([p.in_body for p in pieces]), dtype="<u4")
+        self.lengths = np.bincount(self.term_owner, weights=self.term_counts, minlength=n).astype(
+            np.int64
+        )
+        self.gram_codes = gram_codes("".join([p.grams for p in pieces]))
+        counts = np.frombuffer(join([p.gram_counts for p in pieces]), dtype="<u4")
+        self.gram_weights = gram_weights(counts)
+        grams = np.fromiter((len(p.gram_counts) // 4 for p in pieces), dtype=np.int64, count=n)
+        self.gram_owner = np.repeat(np.arange(n), grams)
+        self.grams_norm = [p.grams_norm for p in pieces]
+
+    @classmethod
+    def of(cls, candidates: Sequence[Analyzed]) -> Pool:
+        return cls([c.piece() for c in candidates])
 
 
 @dataclass(frozen=True)
@@ -474,31 +510,30 @@ def _bm25(
     return min(1.0, found / itself) if itself > 0.0 else 0.0
 
 
-def chars(query: Analyzed, candidates: Sequence[Analyzed | Lean]) -> list[float]:
+def chars(query: Analyzed, candidates: Pool | Sequence[Analyzed]) -> list[float]:
     """Cosine of character n-gram weights between the query and each candidate, for a whole
     pool at once (numpy). Each candidate's dot product is summed in its own n-gram order,
     whatever else is in the pool, so one candidate alone gets exactly the same value."""
     import numpy as np
 
-    found = [0.0] * len(candidates)
-    if not query.grams_norm or not candidates:
+    pool = candidates if isinstance(candidates, Pool) else Pool.of(candidates)
+    found = [0.0] * pool.size
+    codes = pool.gram_codes
+    if not query.grams_norm or not pool.size or not len(codes) or not len(query.gram_codes):
         return found
     order = np.argsort(query.gram_codes, kind="stable")
     mine, my_weights = query.gram_codes[order], query.gram_weights[order]
-    codes = np.concatenate([c.gram_codes for c in candidates])
-    if not len(codes) or not len(mine):
-        return found
-    weights = np.concatenate([c.gram_weights for c in candidates])
-    owner = np.repeat(np.arange(len(candidates)), [len(c.gram_codes) for c in candidates])
     at = np.minimum(np.searchsorted(mine, codes), len(mine) - 1)
     hit = mine[at] == codes
     dots = np.bincount(
-        owner[hit], weights=weights[hit] * my_weights[at[hit]], minlength=len(candidates)
+        pool.gram_owner[hit],
+        weights=pool.gram_weights[hit] * my_weights[at[hit]],
+        minlength=pool.size,
     )
-    for i, cand in enumerate(candidates):
+    for i, norm in enumerate(pool.grams_norm):
         dot = float(dots[i])
-        if dot and cand.grams_norm:
-            found[i] = dot / (query.grams_norm * cand.grams_norm)
+        if dot and norm:
+            found[i] = dot / (query.grams_norm * norm)
     return found
 
 
@@ -525,19 +560,17 @@ def _value(bm25: float, char_sim: float, details: float, tags: float, solved: fl
     return value
 
 
-def pool_scores(
-    new: Analyzed, candidates: Sequence[Lean], idf: Idf, char_cosines: Sequence[float]
-) -> list[float]:
+def pool_scores(new: Analyzed, pool: Pool, idf: Idf, char_cosines: Sequence[float]) -> list[float]:
     """`score(new, c, idf, char_cosine).score` of every candidate of a pool at once, the same
     values bit for bit: BM25 is one numpy pass over the pool (each candidate's sums still run
     over the new thread's stems in its own order, one addition at a time: `np.cumsum` is
     sequential, and adding the 0.0 of a stem the candidate lacks changes no sum)."""
     import numpy as np
 
-    n = len(candidates)
+    n = pool.size
     bm25 = [0.0] * n
     terms = _bm25_terms(new, _query_idf(new, idf), idf) if new.length else ()
-    lengths = np.fromiter((c.length for c in candidates), dtype=np.int64, count=n)
+    lengths = pool.lengths
     if n and terms and lengths.any():
         codes = stem_codes(t for t, _, _ in terms)
         counts = np.fromiter((c for _, c, _ in terms), dtype=np.int64, count=len(terms))
@@ -549,21 +582,18 @@ def pool_scores(
         tf = np.zeros((n, len(terms)), dtype=np.int64)
         order = np.argsort(codes, kind="stable")
         mine = codes[order]
-        found_codes = np.concatenate([c.term_codes for c in candidates])
-        if len(found_codes):
-            owner = np.repeat(np.arange(n), [len(c.term_codes) for c in candidates])
-            at = np.minimum(np.searchsorted(mine, found_codes), len(mine) - 1)
-            hit = mine[at] == found_codes
-            tf_of = np.concatenate([c.term_counts for c in candidates])
-            tf[owner[hit], order[at[hit]]] = tf_of[hit]
+        if len(pool.term_codes):
+            at = np.minimum(np.searchsorted(mine, pool.term_codes), len(mine) - 1)
+            hit = mine[at] == pool.term_codes
+            tf[pool.term_owner[hit], order[at[hit]]] = pool.term_counts[hit]
         found = np.cumsum((weights * tf) / (tf + other[:, None]), axis=1)[:, -1]
         for i in range(n):
             if lengths[i] and itself[i] > 0.0:
                 bm25[i] = min(1.0, float(found[i]) / float(itself[i]))
     scores = []
-    for i, cand in enumerate(candidates):
-        details, tags, solved = _exact(new, cand.doc, cand.details)
-        scores.append(round(_value(bm25[i], char_cosines[i], details, tags, solved), 4))
+    for i, (doc, details) in enumerate(zip(pool.docs, pool.details, strict=True)):
+        exact = _exact(new, doc, details)
+        scores.append(round(_value(bm25[i], char_cosines[i], *exact), 4))
     return scores
 
 
@@ -649,7 +679,7 @@ def rank(new: Doc, candidates: Mapping[str, Doc], stats: TermStats) -> list[tupl
     idf = Idf(stats)
     query = analyze(new)
     analysed = [analyze(doc) for doc in candidates.values()]
-    similar = chars(query, analysed)
+    similar = chars(query, Pool.of(analysed))
     scored = [
         (key, score(query, cand, idf, sim))
         for key, cand, sim in zip(candidates, analysed, similar, strict=True)

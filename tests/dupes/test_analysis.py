@@ -17,6 +17,7 @@ from console.dupes.scorer import (
     CountStats,
     Doc,
     Idf,
+    Pool,
     analyze,
     chars,
     pool_scores,
@@ -258,32 +259,34 @@ def test_candidates_kept_are_the_best_undecided_with_their_explanations(demo: Ca
 
 
 def test_a_pool_scored_in_one_pass_scores_as_one_by_one() -> None:
-    """`scorer.pool_scores` (BM25 for the whole pool in numpy, candidates read lean from their
-    stored analysis or made from text) gives `score(...).score` of each pair, bit for bit."""
+    """`scorer.pool_scores` (BM25 for the whole pool in numpy, candidates read from their stored
+    analysis or made from text) gives `score(...).score` of each pair, bit for bit."""
     docs = _texts()
     stats = CountStats.from_texts(f"{d.title} {d.body}" for d in docs)
     idf = Idf(stats)
-    stored = [analysis.decode_lean(analysis.encode(analyze(d)), d) for d in docs]
-    made = [analyze(d).lean() for d in docs]
+    stored = [analysis.piece(analysis.encode(analyze(d)), d) for d in docs]
+    made = [analyze(d).piece() for d in docs]
     for new in docs:
         query = analyze(new)
         one_by_one = [score(query, analyze(other), idf).score for other in docs]
-        for pool in (stored, made):
-            sims = chars(query, pool)
-            assert pool_scores(query, pool, idf, sims) == one_by_one
+        for pieces in (stored, made):
+            pool = Pool(pieces)
+            assert pool_scores(query, pool, idf, chars(query, pool)) == one_by_one
         # a pool of one, and the pool in another order, score each candidate the same
-        assert pool_scores(query, stored[:1], idf, chars(query, stored[:1])) == one_by_one[:1]
-        backwards = stored[::-1]
+        alone = Pool(stored[:1])
+        assert pool_scores(query, alone, idf, chars(query, alone)) == one_by_one[:1]
+        backwards = Pool(stored[::-1])
         assert pool_scores(query, backwards, idf, chars(query, backwards)) == one_by_one[::-1]
 
 
-def test_a_lean_candidate_holds_the_numbers_of_its_analysis() -> None:
-    for doc in _texts():
-        made = analyze(doc)
-        lean = analysis.decode_lean(analysis.encode(made), doc)
-        assert lean.term_codes.tolist() == [stem_code(s) for s in made.terms]
-        assert lean.term_counts.tolist() == list(made.terms.values())
-        assert lean.length == made.length
-        assert lean.gram_codes.tobytes() == made.gram_codes.tobytes()
-        assert lean.gram_weights.tobytes() == made.gram_weights.tobytes()
-        assert lean.grams_norm == made.grams_norm and lean.details == made.details
+def test_a_pool_holds_the_numbers_of_its_analyses() -> None:
+    docs = _texts()
+    made = [analyze(d) for d in docs]
+    pool = Pool([analysis.piece(analysis.encode(a), d) for a, d in zip(made, docs, strict=True)])
+    assert pool.term_codes.tolist() == [stem_code(s) for a in made for s in a.terms]
+    assert pool.term_counts.tolist() == [c for a in made for c in a.terms.values()]
+    assert pool.lengths.tolist() == [a.length for a in made]
+    assert pool.gram_codes.tobytes() == b"".join(a.gram_codes.tobytes() for a in made)
+    assert pool.gram_weights.tobytes() == b"".join(a.gram_weights.tobytes() for a in made)
+    assert pool.grams_norm == [a.grams_norm for a in made]
+    assert pool.details == [a.details for a in made]
