@@ -123,12 +123,7 @@ class Desk:
     ) -> Desk:
         """Open the cache as the OS user; `actor` (--as) or PEERDESK_USER asks for an override."""
         config = load_config_for(config_path)
-        cache = open_cache(db_path or default_db_path(), create=create)
-        try:
-            return cls.for_cache(cache, config=config, actor=actor)
-        except BaseException:
-            cache.close()
-            raise
+        return cls._holding(open_cache(db_path or default_db_path(), create=create), config, actor)
 
     @classmethod
     def open_team(
@@ -138,7 +133,11 @@ class Desk:
         from console.storage.postgres import open_team
 
         config = load_config_for(config_path)
-        cache = open_team(url)
+        return cls._holding(open_team(url), config, actor)
+
+    @classmethod
+    def _holding(cls, cache: Cache, config: Config, actor: str | None) -> Desk:
+        """The desk over a freshly opened `cache`, which is closed if that fails."""
         try:
             return cls.for_cache(cache, config=config, actor=actor)
         except BaseException:
