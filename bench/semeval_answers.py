@@ -38,6 +38,11 @@ Decision rule, fixed in advance: a ranker ships only if (1) its whole-split gain
 the randomisation test, and (2) choosing by cross-validation beats production out of fold (mean
 over the 20 splits). Otherwise production stays and the result is reported as it is.
 Prints one JSON object.
+
+RESULT (first run, 2026-11-27, dev; added after the run, the code unchanged): both rankers lose
+to production (77.73): `+half_answers_words` 77.19 (9 queries better, 15 worse, p = 0.43),
+`+half_answers_meaning` 76.97 (7 better, 12 worse, p = 0.18); cross-validated selection 77.60
+out of fold. Production stays (README, "Duplicate detection").
 """
 
 from __future__ import annotations
