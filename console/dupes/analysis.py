@@ -100,8 +100,9 @@ def _counter(pairs: Iterable[tuple[str, int]]) -> Counter[str]:
 _NO_DETAILS: dict[str, frozenset[str]] = {k: frozenset() for k in ("link", "code", "error")}
 
 
-class _Parts:
-    """A stored analysis split into its parts (the numbers as bytes slices, not yet read)."""
+class Stored:
+    """A stored analysis split into its parts (the numbers as bytes slices, not yet read),
+    decompressed once for its `piece` and, if it is explained, its words (`decode`)."""
 
     def __init__(self, blob: bytes) -> None:
         raw = zlib.decompress(blob)
@@ -125,14 +126,59 @@ class _Parts:
         )
         self.rest = raw[at + detail_bytes :]
 
+    def piece(self, doc: Doc) -> Piece:
+        """What scoring the candidate reads (`scorer.Pool`): no word strings."""
+        return Piece(
+            doc,
+            dict(self.details),
+            self.codes,
+            self.in_title,
+            self.in_body,
+            self.grams,
+            self.gram_counts,
+            self.norm,
+        )
+
+    def decode(self, doc: Doc, *, complete: bool = True) -> Analyzed:
+        """See `decode`."""
+        stem_line, raw_line, form_line, title_norm, order = self.rest.decode("utf-8").split("\n")
+        stems = stem_line.split(" ") if stem_line else []
+        in_title = list(array.array("I", self.in_title))
+        in_body = list(array.array("I", self.in_body))
+        raws = raw_line.split(" ") if raw_line else []
+        title_terms = _counter((s, c) for s, c in zip(stems, in_title, strict=True) if c)
+        terms = _counter(zip(stems, map(int.__add__, in_title, in_body), strict=True))
+        body_terms: Counter[str] = Counter()
+        forms: dict[str, tuple[str, ...]] = {}
+        if complete:
+            if order:  # the body's own order of its words
+                body_terms = _counter((stems[i], in_body[i]) for i in map(int, order.split()))
+            else:
+                body_terms = _counter((s, c) for s, c in zip(stems, in_body, strict=True) if c)
+            forms = dict(zip(stems, [(r,) for r in raws], strict=True))
+            for s, f in zip(stems, form_line.split(" ") if form_line else [], strict=True):
+                if f:
+                    forms[s] = tuple(f.split(","))
+        return Analyzed(
+            doc,
+            title_terms,
+            body_terms,
+            dict(zip(stems, raws, strict=True)),
+            title_norm,
+            self.grams,
+            dict(self.details),
+            terms=terms,
+            forms=forms,
+            length=sum(terms.values()),
+            grams_norm=self.norm,
+            gram_counts=tuple(array.array("I", self.gram_counts)),
+        )
+
 
 def piece(blob: bytes, doc: Doc) -> Piece:
     """What scoring a recalled candidate reads (`scorer.Pool`), with no word strings: the same
     as `analyze(...).piece()` of the thread's text."""
-    p = _Parts(blob)
-    return Piece(
-        doc, dict(p.details), p.codes, p.in_title, p.in_body, p.grams, p.gram_counts, p.norm
-    )
+    return Stored(blob).piece(doc)
 
 
 def decode(blob: bytes, doc: Doc, *, complete: bool = True) -> Analyzed:
@@ -140,11 +186,30 @@ def decode(blob: bytes, doc: Doc, *, complete: bool = True) -> Analyzed:
 
     `complete=False` leaves out what only the new thread of a search is read for (`body_terms`
     and `forms`, left empty): a recalled candidate scores exactly the same without them."""
-    p = _Parts(blob)
-    stem_line, raw_line, form_line, title_norm, order = p.rest.decode("utf-8").split("\n")
+    return Stored(blob).decode(doc, complete=complete)
+
+
+def decode_version_1(blob: bytes, doc: Doc) -> Analyzed:
+    """A row of VERSION 1 (lines of text only), as `decode(..., complete=False)` reads one of
+    today's: a cache analysed before version 2 keeps its rows in use until they are redone
+    (`backfill`, `peerdesk dupes --rebuild`), instead of analysing every candidate from text."""
+    complete = False
+    (
+        stem_line,
+        title_line,
+        body_line,
+        raw_line,
+        form_line,
+        title_norm,
+        grams,
+        count_line,
+        norm,
+        details,
+        order,
+    ) = zlib.decompress(blob).decode("utf-8").split("\n")
     stems = stem_line.split(" ") if stem_line else []
-    in_title = list(array.array("I", p.in_title))
-    in_body = list(array.array("I", p.in_body))
+    in_title = list(map(int, title_line.split()))
+    in_body = list(map(int, body_line.split()))
     raws = raw_line.split(" ") if raw_line else []
     title_terms = _counter((s, c) for s, c in zip(stems, in_title, strict=True) if c)
     terms = _counter(zip(stems, map(int.__add__, in_title, in_body), strict=True))
@@ -159,19 +224,20 @@ def decode(blob: bytes, doc: Doc, *, complete: bool = True) -> Analyzed:
         for s, f in zip(stems, form_line.split(" ") if form_line else [], strict=True):
             if f:
                 forms[s] = tuple(f.split(","))
+    found = {k: frozenset(v) for k, v in json.loads(details).items()} if details else _NO_DETAILS
     return Analyzed(
         doc,
         title_terms,
         body_terms,
         dict(zip(stems, raws, strict=True)),
         title_norm,
-        p.grams,
-        dict(p.details),
+        grams,
+        dict(found),
         terms=terms,
         forms=forms,
         length=sum(terms.values()),
-        grams_norm=p.norm,
-        gram_counts=tuple(array.array("I", p.gram_counts)),
+        grams_norm=float(norm),
+        gram_counts=tuple(map(int, count_line.split())),
     )
 
 
@@ -184,6 +250,22 @@ def _stored_rows(cache: Cache, columns: str, thread_ids: Sequence[int]) -> Itera
             f"SELECT {columns} FROM thread_analysis WHERE thread_id IN ({marks}) AND version = ?",
             [*chunk, VERSION],
         )
+
+
+def load_any(cache: Cache, thread_ids: Sequence[int]) -> dict[int, tuple[int, bytes]]:
+    """The stored analyses of these threads of this VERSION or of version 1 (still read, see
+    `decode_version_1`), by thread id: (version, data)."""
+    found: dict[int, tuple[int, bytes]] = {}
+    for start in range(0, len(thread_ids), 500):
+        chunk = list(thread_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        for r in cache.query(
+            f"SELECT thread_id, version, data FROM thread_analysis WHERE thread_id IN ({marks}) "
+            "AND version IN (1, ?)",
+            [*chunk, VERSION],
+        ):
+            found[int(r[0])] = (int(r[1]), bytes(r[2]))
+    return found
 
 
 def load(cache: Cache, thread_ids: Sequence[int]) -> dict[int, bytes]:

@@ -360,15 +360,16 @@ def _pair(row: Row, body: str) -> tuple[int, Analyzed]:
     return int(row["id"]), _analysed(int(row["id"]), doc)
 
 
-def _stored_pair(row: Row, blob: bytes) -> tuple[int, Piece, Callable[[], Analyzed]]:
+def _stored_pair(row: Row, stored: tuple[int, bytes]) -> tuple[int, Piece, Callable[[], Analyzed]]:
     """A candidate from its stored analysis (`console.dupes.analysis`): no text is read; the
     numbers it is scored from now, its words only if it is explained."""
     doc = Doc(row["title"], "", _tags(row["tags"]), _solved(row))
-    return int(row["id"]), analysis.piece(blob, doc), partial(_whole, blob, doc)
-
-
-def _whole(blob: bytes, doc: Doc) -> Analyzed:
-    return analysis.decode(blob, doc, complete=False)
+    version, blob = stored
+    if version != analysis.VERSION:  # an older row, read as it is until it is redone
+        whole = analysis.decode_version_1(blob, doc)
+        return int(row["id"]), whole.piece(), lambda: whole
+    parts = analysis.Stored(blob)
+    return int(row["id"]), parts.piece(doc), partial(parts.decode, doc, complete=False)
 
 
 def _from_text(row: Row, body: str) -> tuple[int, Piece, Callable[[], Analyzed]]:
@@ -513,7 +514,7 @@ def scored_pool(
         pool_ids = [
             p for p in pool_ids if language.compatible(lang, pool_vectors.get(p, (None, ""))[1])
         ]
-    stored = analysis.load(cache, pool_ids)
+    stored = analysis.load_any(cache, pool_ids)
     # the text of candidates without a stored analysis (a thread missing from the word index
     # has neither, and is not compared)
     bodies = _bodies(cache, [p for p in pool_ids if p not in stored])

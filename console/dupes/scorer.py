@@ -217,7 +217,9 @@ class Analyzed:
             self.details,
             stem_codes(stems).astype("<u8").tobytes(),
             np.array([self.title_terms.get(t, 0) for t in stems], dtype="<u4").tobytes(),
-            np.array([self.body_terms.get(t, 0) for t in stems], dtype="<u4").tobytes(),
+            np.array(  # from `terms`: a lean analysis (`complete=False`) has no body_terms
+                [c - self.title_terms.get(t, 0) for t, c in self.terms.items()], dtype="<u4"
+            ).tobytes(),
             self.grams,
             np.array(self.gram_counts, dtype="<u4").tobytes(),
             self.grams_norm,

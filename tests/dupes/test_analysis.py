@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import zlib
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from console.demo import build_demo
 from console.dupes import analysis
 from console.dupes import candidates as cands
 from console.dupes.scorer import (
+    Analyzed,
     CountStats,
     Doc,
     Idf,
@@ -290,3 +292,61 @@ def test_a_pool_holds_the_numbers_of_its_analyses() -> None:
     assert pool.gram_weights.tobytes() == b"".join(a.gram_weights.tobytes() for a in made)
     assert pool.grams_norm == [a.grams_norm for a in made]
     assert pool.details == [a.details for a in made]
+
+
+def _version_1(a: Analyzed) -> bytes:
+    """A row as version 1 stored it (lines of text only): the format caches analysed before
+    version 2 still hold."""
+    stems = list(a.terms)
+    in_body = [s for s in stems if s in a.body_terms]
+    order = ""
+    if list(a.body_terms) != in_body:
+        position = {s: i for i, s in enumerate(stems)}
+        order = " ".join(str(position[s]) for s in a.body_terms)
+    details = ""
+    if any(a.details.values()):
+        details = json.dumps({k: sorted(v) for k, v in a.details.items()}, ensure_ascii=False)
+    forms = ["" if a.forms[s] == (a.raw[s],) else ",".join(a.forms[s]) for s in stems]
+    lines = [
+        " ".join(stems),
+        " ".join(str(a.title_terms.get(s, 0)) for s in stems),
+        " ".join(str(a.body_terms.get(s, 0)) for s in stems),
+        " ".join(a.raw[s] for s in stems),
+        " ".join(forms),
+        a.title_norm,
+        a.grams,
+        " ".join(map(str, a.gram_counts)),
+        repr(a.grams_norm),
+        details,
+        order,
+    ]
+    return zlib.compress("\n".join(lines).encode("utf-8"), 1)
+
+
+def test_rows_of_version_1_are_still_read_and_score_the_same(demo: Cache) -> None:
+    """A cache analysed before version 2 keeps using its rows (no candidate is analysed from
+    text again) and gets the same candidates; `backfill` redoes them as version 2."""
+    threads = cands.open_thread_ids(demo)[-40:]
+    stats = cands.VocabStats(demo.conn)
+    cands.forget_analysed()
+    before = {t: cands.find_candidates(demo, t, stats=stats, semantic=False) for t in threads}
+    rows = demo.query(
+        "SELECT t.id, t.title, f.body FROM threads t JOIN thread_fts f ON f.rowid = t.id"
+    )
+    with demo.transaction() as conn:
+        conn.executemany(
+            "UPDATE thread_analysis SET version = 1, data = ? WHERE thread_id = ?",
+            [(_version_1(analyze(Doc(r[1], r[2] or ""))), r[0]) for r in rows],
+        )
+    cands.forget_analysed()
+    for t in threads:
+        timing = cands.Timing()
+        assert (
+            cands.find_candidates(demo, t, stats=stats, timing=timing, semantic=False) == before[t]
+        )
+        assert timing.from_text == 0
+    assert analysis.load(demo, [r[0] for r in rows]) == {}  # not of this version
+    assert analysis.backfill(demo) == len(rows)
+    assert {r[0] for r in demo.query("SELECT DISTINCT version FROM thread_analysis")} == {
+        analysis.VERSION
+    }
