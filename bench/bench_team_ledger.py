@@ -31,6 +31,8 @@ from console import audit
 from console.db import open_cache
 from console.desk import Desk
 from console.rewards.ledger import Appender, Entry
+from console.rewards.schedule import parse_schedule
+from console.rewards.schedule_store import install_schedule
 from console.storage.postgres import open_team
 from console.team import schema
 from console.team.copy import migrate_to
@@ -39,9 +41,27 @@ from tests.team.cluster import Cluster
 CHUNK = 50_000
 
 
+SCHEDULE = """\
+version = "v1"
+currency = "GBP"
+point_value = "0.25"
+
+[points]
+accepted_answer = 10
+helpful_vote = 1
+
+[caps]
+per_day = 1000000
+per_thread = 1000000
+"""
+"""What the entries below pay (the server checks every live accrual against its terms)."""
+
+
 def build(path: Path, entries: int, audit_entries: int) -> None:
     cache = open_cache(path, create=True)
     cache.set_meta("demo", "1")  # its owner acts with every role (migrate-to is an admin's)
+    with cache.transaction() as conn:
+        install_schedule(conn, parse_schedule(SCHEDULE), loaded_by="bench")
     written = 0
     while written < entries:
         batch = min(CHUNK, entries - written)
@@ -98,10 +118,6 @@ def live_appends(cluster: Cluster, dbname: str, count: int) -> dict[str, object]
     role = "bench_priya"
     with psycopg.connect(cluster.conninfo(dbname), autocommit=True) as conn:
         conn.execute(f"CREATE ROLE {role} LOGIN IN ROLE peerdesk_payout_preparer")
-        conn.execute(
-            "INSERT INTO peerdesk.reward_schedules (version, body, sha256, loaded_by, loaded_at) "
-            "VALUES ('v1', '', '', 'bench', 'now') ON CONFLICT DO NOTHING"
-        )
     cluster.allow(role)
     team = open_team(cluster.url(dbname, role))
     out: dict[str, object] = {}

@@ -704,16 +704,45 @@ Floor().run()
 """
 
 
-def switch_floor(env: dict[str, str], presses: int) -> list[float]:
-    """A Textual app of two one-line screens (modes): key -> the other screen drawn."""
-    keys = []
-    term = Terminal([sys.executable, "-c", SWITCH_APP], env)
+PUSH_APP = """
+from textual.app import App
+from textual.screen import Screen
+from textual.widgets import Static
+class One(Screen):
+    def compose(self):
+        yield Static(f"floor {self.name} {self.app.n}", id="s")
+    def on_screen_resume(self):
+        for static in self.query("#s"):
+            static.update(f"floor {self.name} {self.app.n}")
+class Floor(App):
+    n = 0
+    def on_mount(self):
+        self.install_screen(One(name="a"), "a")
+        self.install_screen(One(name="b"), "b")
+        self.push_screen("a")
+    def on_key(self, event):
+        self.n += 1
+        if self.screen.name == "a":
+            self.push_screen("b")  # as a panel's key or enter does (console/app.py)
+        else:
+            self.pop_screen()  # as escape does
+Floor().run()
+"""
+
+
+def switch_floor(
+    env: dict[str, str], presses: int, app: str = SWITCH_APP
+) -> tuple[list[float], list[float]]:
+    """A Textual app of two one-line screens: key -> the other screen drawn. (Modes: both lists
+    are switches; PUSH_APP: the keys that pushed, and the keys that popped.)"""
+    keys: tuple[list[float], list[float]] = ([], [])
+    term = Terminal([sys.executable, "-c", app], env)
     term.wait_until(lambda ln: "floor a 0" in ln[0], 30, "the switch floor app")
     term.drain(0.3)
     for n in range(1, presses + 1):
         sent = term.send(b"j")
         got = term.wait_until(lambda ln, n=n: ln[0].strip().endswith(f" {n}"), 5, "a switch")
-        keys.append(got.at - sent)
+        keys[n % 2 == 0].append(got.at - sent)
         term.drain(0.02)
     term.process.kill()
     term.process.wait()
@@ -741,11 +770,14 @@ def floors(db: Path | str, presses: int = 30) -> dict[str, Any]:
         term.process.kill()
         term.process.wait()
         os.close(term.master)
-    switches = switch_floor(env, presses)
+    switches = [t for part in switch_floor(env, presses) for t in part]
+    pushes, pops = switch_floor(env, presses, PUSH_APP)
     found = {
         "textual_start_first_paint_s": round(statistics.median(starts), 3),
         "textual_key_to_frame": summary(keys),
-        "textual_screen_switch": summary(switches),
+        "textual_screen_switch": summary(switches),  # modes: what a panel key cost before
+        "textual_screen_push": summary(pushes),  # a kept screen pushed: enter, a panel's key
+        "textual_screen_pop": summary(pops),  # back to the screen below: escape
     }
     if isinstance(db, str):  # the same page read, a round trip to the team database
         found["postgresql_queue_page_read"] = summary(team_store.page_reads(db, PAGE_READ))

@@ -1,6 +1,12 @@
 """PeerdeskApp: composes the panels and routes between them; the screens do the work.
 
-Adding a panel is one line in PANELS (it becomes a mode, a key and a palette command).
+Adding a panel is one line in PANELS (it becomes a key and a palette command).
+
+The Queue is the app's one mode. A panel is a screen of its own, installed on its first visit and
+kept: its key shows it over what the moderator works on (the Queue, or a thread opened from it),
+and escape pops it. A kept screen that is popped back to is neither laid out nor restyled again
+by Textual, where a mode switch does both for the whole screen on every switch (the Queue's and
+each panel's escape cost that before).
 """
 
 from __future__ import annotations
@@ -24,7 +30,6 @@ from textual.driver import Driver
 from textual.filter import LineFilter
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widget import AwaitMount
 from textual.worker import Worker, WorkerState
 
 from console.clock import now
@@ -100,7 +105,7 @@ class PeerdeskApp(App[None]):
     TITLE = "peerdesk"
     COMMANDS = App.COMMANDS | {KeyActions, QueueFilters}
     MODES: ClassVar[dict[str, Callable[[], Screen[object]]]] = {  # type: ignore[assignment]
-        panel.name: panel.make for panel in PANELS
+        PANELS[0].name: PANELS[0].make
     }
     BINDINGS: ClassVar[list[BindingType]] = bindings("app", "panel")
 
@@ -124,29 +129,47 @@ class PeerdeskApp(App[None]):
         self.user_keys = user_keymap(desk.config)  # the config's [keys]; ConfigError if wrong
         self.set_keymap(self.user_keys)
 
-    # ---- switching panels without Textual's 50 ms mask ----
-    _instant_switch = False
+    # ---- panels: shown over the Queue (or a thread), popped by escape ----
+    def action_panel(self, name: str) -> None:
+        self.show_panel(name)
 
-    def switch_mode(self, mode: str) -> AwaitMount:
-        """Textual's switch_mode, minus its 50 ms pause when the panel was shown before.
+    def show_panel(self, name: str) -> None:
+        """Show the panel `name` ("queue": back to the Queue, or the thread opened from it).
 
-        Textual holds every screen update for 50 ms on each mode switch (`delay_update`) to hide
-        a screen being composed. A panel shown before is still mounted (Textual keeps each mode's
-        screens) and complete, so there is nothing to hide: it is drawn at once. The first visit
-        keeps the pause."""
-        try:
-            self.get_screen_stack(mode)
-        except KeyError:
-            return super().switch_mode(mode)  # first visit: composed now, masked as Textual does
-        self._instant_switch = True
-        try:
-            return super().switch_mode(mode)
-        finally:
-            self._instant_switch = False
+        Another panel shown gives way to it (escape goes back to where the moderator was
+        working, never to a panel); a panel already in the stack (a thread opened from it is on
+        top) is popped back to. The first visit composes the panel behind Textual's 50 ms mask,
+        as a mode switch does; later visits are drawn at once."""
+        stack = self.screen_stack
+        panel_of = {id(self.get_screen(p.name)) for p in PANELS[1:] if self._installed(p.name)}
+        lowest = next((i for i, s in enumerate(stack) if id(s) in panel_of), None)
+        if name == PANELS[0].name:
+            if lowest is not None:
+                self._pop_to(stack[lowest - 1])
+            return
+        if self._installed(name):
+            screen = self.get_screen(name)
+            if screen in stack:
+                self._pop_to(screen)
+                return
+        else:
+            self.install_screen(self._panel(name).make(), name)
+            self.delay_update()  # the first visit is composed behind Textual's mask
+        if lowest is not None:
+            self._pop_to(stack[lowest - 1])
+        self.push_screen(name)
 
-    def delay_update(self, delay: float = 0.05) -> None:
-        if not self._instant_switch:
-            super().delay_update(delay)
+    def _installed(self, name: str) -> bool:
+        return self.is_screen_installed(name)
+
+    @staticmethod
+    def _panel(name: str) -> Panel:
+        return next(panel for panel in PANELS if panel.name == name)
+
+    def _pop_to(self, screen: Screen[object]) -> None:
+        """Pop every screen above `screen`."""
+        while len(self.screen_stack) > 1 and self.screen is not screen:
+            self.pop_screen()
 
     # ---- the Desk, one thread at a time ----
     def call_desk(self, fn: Callable[[Desk], T]) -> T:
@@ -403,8 +426,9 @@ class PeerdeskApp(App[None]):
             )
 
 
-def partial_switch(app: App[object], mode: str) -> Callable[[], object]:
+def partial_switch(app: PeerdeskApp, name: str) -> Callable[[], object]:
     def switch() -> object:
-        return app.switch_mode(mode)
+        app.show_panel(name)
+        return None
 
     return switch

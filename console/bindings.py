@@ -61,12 +61,12 @@ KEYS: tuple[Key, ...] = (
         tooltip="Recent results and errors (the status line shows the last)",
         show=False,
     ),
-    Key("panel.queue", "1", "switch_mode('queue')", "Queue", show=False),
-    Key("panel.duplicates", "D", "switch_mode('duplicates')", "Duplicates", show=False),
-    Key("panel.sync", "Y", "switch_mode('sync')", "Sync", show=False),
-    Key("panel.escalations", "E", "switch_mode('escalations')", "Escalations", show=False),
-    Key("panel.verification", "V", "switch_mode('verification')", "Verification", show=False),
-    Key("panel.rewards", "dollar_sign", "switch_mode('rewards')", "Rewards", show=False),
+    Key("panel.queue", "1", "panel('queue')", "Queue", show=False),
+    Key("panel.duplicates", "D", "panel('duplicates')", "Duplicates", show=False),
+    Key("panel.sync", "Y", "panel('sync')", "Sync", show=False),
+    Key("panel.escalations", "E", "panel('escalations')", "Escalations", show=False),
+    Key("panel.verification", "V", "panel('verification')", "Verification", show=False),
+    Key("panel.rewards", "dollar_sign", "panel('rewards')", "Rewards", show=False),
     # QueueScreen (console.screens.queue)
     Key(
         "queue.claim",

@@ -91,6 +91,27 @@ class Cache:
                 conn.execute("ROLLBACK")
             raise explain(error, self.path) from error
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """Reads that all see the store as it was at the first of them (one read transaction):
+        a check that reads a chain, its head and its sums in several statements (`ledger
+        verify`, `audit verify`) never mistakes an append committed meanwhile for tampering.
+        The cache: a deferred BEGIN (in WAL mode the snapshot is taken at the first read, and
+        other processes go on writing). Inside a transaction: that transaction."""
+        conn = self.sqlite
+        if conn.in_transaction:
+            yield conn
+            return
+        try:
+            conn.execute("BEGIN")
+        except sqlite3.Error as error:
+            raise explain(error, self.path) from error
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")  # it only read
+
     def query(self, sql: str, params: Any = ()) -> list[Row]:
         try:
             return self.conn.execute(sql, params).fetchall()

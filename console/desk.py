@@ -131,9 +131,19 @@ class Desk:
     ) -> Desk:
         """Open the team database at `url` (a postgresql:// URL) as the role it logs in as."""
         from console.storage.postgres import open_team
+        from console.team.no_role import require_a_role
 
         config = load_config_for(config_path)
-        return cls._holding(open_team(url), config, actor)
+        cache = open_team(url)
+        desk = cls._holding(cache, config, actor)
+        try:  # a login of no peerdesk role: one line saying what to grant, nothing read
+            require_a_role(desk.cache.conn.execute, url)
+        except BaseException:
+            desk.cache.close()
+            if desk.cache is not cache:
+                cache.close()
+            raise
+        return desk
 
     @classmethod
     def _holding(cls, cache: Cache, config: Config, actor: str | None) -> Desk:
@@ -317,9 +327,11 @@ class Desk:
     def verify_audit(self, since_head: str | None = None) -> list[AuditProblem]:
         """Problems in the chain; with `since_head` (ENTRY:HASH kept outside the cache, from
         `audit_head`) also whether that entry still has that hash."""
-        if since_head is None:
-            return audit.verify(self.cache)
-        return audit.verify_since(self.cache, audit.parse_head(since_head))
+        kept = None if since_head is None else audit.parse_head(since_head)
+        with self.cache.snapshot():  # the chain and its head record as of one moment
+            if kept is None:
+                return audit.verify(self.cache)
+            return audit.verify_since(self.cache, kept)
 
     def audit_head(self) -> audit.Head:
         """The newest entry's number and hash, to keep outside the cache."""

@@ -20,6 +20,7 @@ from console.team import schema
 from console.team.connect import TeamStoreError, connect, explain
 from console.team.copy import SKIPPED, migrate_to
 from console.team.location import STORE_COMMANDS, is_team_url, redact, refuse, team_url
+from console.team.no_role import require_a_role
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -72,8 +73,10 @@ def cmd_team_audit_verify(args: argparse.Namespace) -> int:
     url = args.team_url
     with connect(url) as conn:
         try:
-            problems = team_audit.verify(conn, kept)
-            count = team_audit.count(conn)
+            with team_audit.snapshot(conn):  # the chain, its head and the count agree
+                require_a_role(conn.execute, url)
+                problems = team_audit.verify(conn, kept)
+                count = team_audit.count(conn)
         except Exception as error:
             if isinstance(error, PeerdeskError):
                 raise
@@ -94,6 +97,7 @@ def cmd_team_audit_verify(args: argparse.Namespace) -> int:
 
 def cmd_team_audit_head(args: argparse.Namespace) -> int:
     with connect(args.team_url) as conn:
+        require_a_role(conn.execute, args.team_url)
         try:
             print(team_audit.head(conn))
         except Exception as error:

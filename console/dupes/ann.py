@@ -13,7 +13,9 @@ cosine) holding every vector of the source up to some `seq`, written to a file b
   without SQL; a graph saved without them (an older peerdesk) gets them from the next `extend`
   call, and until then the ages are read from SQLite;
 - the *delta*: vectors stored after the graph's `seq`, read from SQLite once and kept in process
-  memory (float32), searched exactly. A small source (fewer than GRAPH_MIN vectors) is all delta.
+  memory as they are stored (int8, 384 bytes a vector, with its creation time in 32 bytes),
+  searched exactly (`_cosines`: a block at a time in float32, whose sums of int8 products are
+  exact). A small source (fewer than GRAPH_MIN vectors) is all delta.
 
 When the delta of a source reaches DELTA_MAX vectors (or the source first passes GRAPH_MIN),
 the process that stored them (`extend`, called by `vectors.embed_threads`: sync, import, the
@@ -25,7 +27,9 @@ it holds more (`seq`), so readers always see a graph consistent with the meta.
 A team database (PostgreSQL, shared by many machines) keeps the vectors and nothing beside
 them: its sources are searched exactly, every vector of the source as the delta (read once per
 process, then only what was stored since, by `seq`; the views are keyed by the database's
-address). A graph file on one machine could not be shared honestly with the others.
+address). A graph file on one machine could not be shared honestly with the others. At about
+430 bytes a thread in memory (it was 1.7 KB with float32 vectors and text times), a million
+threads cost a process about 430 MB.
 
 Deleted threads are left in the graph (their hits are dropped by the caller, which reads the
 threads); a re-embedded thread's new vector is in the delta and wins over its old one.
@@ -63,6 +67,11 @@ TIMES_SUFFIX = ".times.npy"  # the graph's creation times (see `write_times`)
 
 FloatMatrix = npt.NDArray[np.float32]
 IdArray = npt.NDArray[np.int64]
+TIME_WIDTH = "S32"  # a creation time in the delta: ISO-8601 text as bytes (as the graph's times)
+BLOCK = 1_024  # delta vectors made float32 at a time by a search: 1.5 MB, kept in the CPU's
+# cache for the product (blocks of 8,192 made a search 4-10 times slower than 1,024 here, and
+# than the float32 matrix it replaces: at 2,048 rows and more, OpenBLAS also starts threads)
+PAGE = 50_000  # delta vectors read from the store at a time
 
 
 @dataclass(frozen=True)
@@ -150,8 +159,10 @@ class SourceIndex:
     graph: Index | None = None
     delta_seq: int = 0  # highest seq read into the delta
     delta_ids: IdArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    delta: FloatMatrix = field(default_factory=lambda: np.zeros((0, embed.DIMS), np.float32))
-    delta_created: npt.NDArray[np.str_] = field(default_factory=lambda: np.zeros(0, dtype="U32"))
+    delta: embed.Int8Matrix = field(default_factory=lambda: np.zeros((0, embed.DIMS), np.int8))
+    delta_created: npt.NDArray[np.bytes_] = field(
+        default_factory=lambda: np.zeros(0, dtype=TIME_WIDTH)
+    )
     # the graph's creation times (memory-mapped), indexed by thread id - times_base; None when
     # the graph has none saved beside it (its hits' ages are then read from SQLite)
     times: npt.NDArray[np.bytes_] | None = None
@@ -179,8 +190,8 @@ class SourceIndex:
                     self.times_base = saved.times_base or 0
             self.delta_seq = saved.seq if saved is not None and self.graph is not None else 0
             self.delta_ids = np.zeros(0, dtype=np.int64)
-            self.delta = np.zeros((0, embed.DIMS), np.float32)
-            self.delta_created = np.zeros(0, dtype="U32")
+            self.delta = np.zeros((0, embed.DIMS), np.int8)
+            self.delta_created = np.zeros(0, dtype=TIME_WIDTH)
         newest = newest_seq(cache, self.source_id)
         if newest < self.delta_seq:  # the cache was replaced under the same path
             self.saved, self.graph = None, None
@@ -188,21 +199,29 @@ class SourceIndex:
             return
         if newest == self.delta_seq:
             return
-        rows = cache.query(
-            "SELECT thread_id, vec, seq, created_at FROM thread_vectors "
-            "WHERE source_id = ? AND seq > ? ORDER BY seq",
-            (self.source_id, self.delta_seq),
-        )
-        if rows:
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.int8)
-            added = matrix.reshape(-1, embed.DIMS).astype(np.float32) / embed.SCALE
+        pages: list[tuple[IdArray, embed.Int8Matrix, npt.NDArray[np.bytes_]]] = []
+        after = self.delta_seq
+        while True:  # a page at a time: a million rows are never all in hand at once
+            rows = cache.query(
+                "SELECT thread_id, vec, seq, created_at FROM thread_vectors "
+                "WHERE source_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (self.source_id, after, PAGE),
+            )
+            if rows:
+                ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.int8)
+                created = np.array([str(r[3]).encode() for r in rows], dtype=TIME_WIDTH)
+                pages.append((ids, matrix.reshape(-1, embed.DIMS), created))
+                after = int(rows[-1][2])
+            if len(rows) < PAGE:
+                break
+        if pages:
+            ids = np.concatenate([p[0] for p in pages])
             keep = ~np.isin(self.delta_ids, ids)  # a re-embedded thread: its new vector only
             self.delta_ids = np.concatenate([self.delta_ids[keep], ids])
-            self.delta = np.concatenate([self.delta[keep], added])
-            created = np.array([r[3] for r in rows], dtype="U32")
-            self.delta_created = np.concatenate([self.delta_created[keep], created])
-            self.delta_seq = int(rows[-1][2])
+            self.delta = np.concatenate([self.delta[keep], *(p[1] for p in pages)])
+            self.delta_created = np.concatenate([self.delta_created[keep], *(p[2] for p in pages)])
+            self.delta_seq = after
         self.delta_seq = max(self.delta_seq, newest)
 
     def search(
@@ -212,10 +231,9 @@ class SourceIndex:
         [(id, cosine)], best first."""
         found: dict[int, float] = {}
         if len(self.delta_ids):
-            query = vector.astype(np.float32) / embed.SCALE
-            cosines = self.delta @ query
+            cosines = _cosines(self.delta, vector)
             if before is not None:
-                cosines = np.where(self.delta_created <= before, cosines, -np.inf)
+                cosines = np.where(self.delta_created <= before.encode(), cosines, -np.inf)
             top = np.argsort(-cosines, kind="stable")[:count]
             found = {int(self.delta_ids[i]): float(cosines[i]) for i in top if cosines[i] > -2}
         if self.graph is not None and len(self.graph):
@@ -309,6 +327,22 @@ class SourceIndex:
             ):
                 break
         return hits
+
+
+def _cosines(matrix: embed.Int8Matrix, vector: npt.NDArray[np.int8]) -> FloatMatrix:
+    """The cosine of `vector` with each row of `matrix` (int8 vectors stored from unit
+    vectors: dot / 127², as embed.cosine_int8). Each block of rows is made float32 for the
+    product (BLAS); its sums of int8 products stay below 2**24, so they are exact."""
+    query = vector.astype(np.float32)
+    out = np.empty(len(matrix), dtype=np.float32)
+    buffer = np.empty((min(BLOCK, len(matrix)), matrix.shape[1]), dtype=np.float32)
+    for start in range(0, len(matrix), BLOCK):
+        rows = matrix[start : start + BLOCK]
+        block = buffer[: len(rows)]
+        np.copyto(block, rows, casting="unsafe")
+        np.matmul(block, query, out=out[start : start + BLOCK])
+    out /= embed.SCALE * embed.SCALE
+    return out
 
 
 def newest_seq(cache: Cache, source_id: int) -> int:

@@ -355,7 +355,16 @@ class VerifyReport:
 
 
 def verify(cache: Cache) -> VerifyReport:
-    """Walk the chain and re-derive every balance; every problem found is reported."""
+    """Walk the chain and re-derive every balance; every problem found is reported.
+
+    Everything is read in one snapshot (Cache.snapshot): the entries, the head record, the SQL
+    balances and the payout lines, so an entry appended while the walk runs is either wholly
+    in it or not at all, never "deleted from the end"."""
+    with cache.snapshot():
+        return _verify(cache)
+
+
+def _verify(cache: Cache) -> VerifyReport:
     report = VerifyReport()
     problems = report.problems
     prev_hash, expected_id = GENESIS, 1

@@ -86,6 +86,8 @@ class DeskHost(Protocol):
 
     def worker_failed(self, worker: Worker[object]) -> str: ...
 
+    def show_panel(self, name: str) -> None: ...
+
 
 def perform(desk: Desk, decision: Decision) -> str:
     """Carry out one decision through the Desk; returns what to tell the moderator."""
@@ -275,6 +277,13 @@ class DeskScreen(Screen[None]):
     def _on_decision_refused(self, message: DecisionRefused) -> None:
         self.notify(message.reason, title="Not done", severity="error", timeout=8, markup=False)
         self.post_message(RefreshRequested())
+
+    def refresh_after_paint(self, message: Message | None = None) -> None:
+        """Post `message` (RefreshRequested) once the screen as it is has been painted: on a
+        return to a kept screen, the frame that shows it again is drawn before the reload's
+        workers start (at a million threads they would hold a core and the GIL while it waits)."""
+        wanted = RefreshRequested() if message is None else message
+        self.call_after_refresh(self.post_message, wanted)
 
     def after_decision(self, decision: Decision) -> None:
         """Reload after a saved decision."""

@@ -1,10 +1,11 @@
 """What every panel (D Y E V $) shares, so each one only says what it lists and shows.
 
-A panel is a mode of the app (console.app.PANELS): Textual keeps its screen installed after the
-first visit, so coming back never composes it again. `PanelScreen` gives every panel the title
-bar, the status bar and the one-line KeyBar (not Textual's Footer, which mounts a widget per key
-and recomposes them on every screen switch), escape back to the Queue (its keys come from the
-one table of console.bindings, like every screen's; DeskScreen derives the role table from
+A panel is a screen the app installs on its first visit and keeps (console.app.PANELS): its key
+pushes it over the Queue (or a thread), escape pops it, and coming back never composes it again.
+`PanelScreen` gives every panel the title bar, the status bar and the one-line KeyBar (not
+Textual's Footer, which mounts a widget per key and recomposes them on every screen switch),
+escape back (its keys come from the one table of console.bindings, like every screen's;
+DeskScreen derives the role table from
 them), and a refresh on each visit that redraws only what changed.
 
 `ListDetailPanel` is the list-on-top, detail-below panel (Duplicates, Verification,
@@ -88,10 +89,10 @@ class PanelScreen(DeskScreen):
     def on_screen_resume(self) -> None:
         """Back on this panel (it stayed mounted): bring its content up to date."""
         if self._shown_once:
-            self.post_message(RefreshRequested())
+            self.refresh_after_paint()
 
     def action_back(self) -> None:
-        self.app.switch_mode("queue")
+        self.app.pop_screen()
 
     def action_refresh(self) -> None:
         self.post_message(RefreshRequested())

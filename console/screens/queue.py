@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from pathlib import PurePath
 from typing import ClassVar
 
 from textual import on, work
@@ -100,7 +101,9 @@ class QueueShaped(Message):
 
 
 class QueueScreen(QueuePaneScreen):
-    CSS_PATH = "queue.tcss"
+    # the Thread screen's styles are read with the Queue's at start: when Textual reads a new
+    # screen's .tcss it restyles every screen of the app, and the first enter paid for that
+    CSS_PATH: ClassVar[list[str | PurePath]] = ["queue.tcss", "thread.tcss"]
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("queue")
 
@@ -471,8 +474,9 @@ class QueueScreen(QueuePaneScreen):
         app.push_screen(screen)
 
     def on_screen_resume(self) -> None:
+        """Back on the Queue (from a thread, a panel, help): it shows as it was, then reloads."""
         if self._shown_once:
-            self.post_message(RefreshRequested())
+            self.refresh_after_paint()
 
     # ---- search and filters ----
     def action_search(self) -> None:

@@ -285,7 +285,7 @@ class SyncScreen(PanelScreen):
         self.post_message(SyncRequested())
 
     def on_screen_resume(self) -> None:
-        self.post_message(SyncRequested())
+        self.refresh_after_paint(SyncRequested())
 
     # ---- loading ----
     @on(SyncRequested)

@@ -394,7 +394,7 @@ class ThreadScreen(DeskScreen):
 
     def action_duplicates(self) -> None:
         """Open the Duplicates panel (it lists every thread with pending candidates)."""
-        self.app.switch_mode("duplicates")
+        self.host.show_panel("duplicates")
 
     def action_refresh(self) -> None:
         self.post_message(RefreshRequested())

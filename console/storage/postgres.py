@@ -170,6 +170,18 @@ class TeamCache(Cache):
         with self.conn.transaction() as conn:
             yield conn
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Any]:
+        """Reads that all see one snapshot of the team database: a REPEATABLE READ, READ ONLY
+        transaction (see Cache.snapshot); inside a transaction, that transaction."""
+        assert isinstance(self.conn, PgConnection)
+        if self.conn.in_transaction:
+            yield self.conn
+            return
+        with self.conn.transaction() as conn:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield conn
+
     def reopen(self) -> TeamCache:
         """Another connection as the same role, for a worker or a second reader: taken from
         the pool of this URL and role (console.storage.pool), given back by `close`."""

@@ -9,8 +9,10 @@ records who wrote what, and a kept head (`audit head`) proves nothing before it 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from console import audit
@@ -20,6 +22,19 @@ from console.rewards import ledger
 from console.team.connect import Connection
 
 AUDIT_COLUMNS = "id, ts, actor, action, target_kind, target_id, batch_id, detail, prev_hash, hash"
+
+
+@contextmanager
+def snapshot(conn: Connection) -> Iterator[Connection]:
+    """Every read inside sees one snapshot of the team database (a REPEATABLE READ, READ ONLY
+    transaction): the chain, its head record and the counts agree, whatever is appended
+    meanwhile. Inside a transaction already: that one."""
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        yield conn
+        return
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield conn
 
 
 def _rows(conn: Connection, table: str, columns: str) -> Iterator[dict[str, Any]]:

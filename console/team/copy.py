@@ -37,6 +37,7 @@ from console import clock, search_index
 from console.door import Door
 from console.migrations import LATEST_VERSION
 from console.models import Role
+from console.rewards.schedule_store import fill_missing_terms
 from console.roles import register_action
 from console.team import audit as team_audit
 from console.team import schema
@@ -283,6 +284,10 @@ def migrate_to(door: Door, url: str, progress: Progress | None = None) -> CopyRe
             done = _check_target(conn, url)
             # the full-text tables are copied as they are: index what an import left first
             search_index.catch_up(door.cache)
+            # schedules loaded before their terms were kept (migration 23): the team database
+            # checks every accrual against the terms, so they are written into the cache first
+            with door.cache.transaction() as cache_conn:
+                fill_missing_terms(cache_conn)
             source.execute("BEGIN")  # one snapshot of the cache for the whole copy
             try:
                 for table in _tables_in_order(conn):

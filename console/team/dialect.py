@@ -182,6 +182,11 @@ BY_NAME: dict[str, list[str]] = {
         *_words_apart("thread_fts", ["title", "body"]),
         *_words_apart("post_fts", ["body"]),
     ],
+    # migration 24: answer verification's count of each author's answers (position > 0) from
+    # the index alone (posts_author stays: both engines keep the cache's indexes)
+    "posts_author_position": [
+        "CREATE INDEX posts_author_position ON posts (author_id, position)",
+    ],
 }
 """The team database's own changes, by the name their migration gives them."""
 

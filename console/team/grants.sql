@@ -26,10 +26,15 @@
 --                           and checks each entry (a payout matches its line, a reversal
 --                           negates exactly what it reverses, ...; see the function)
 --   payout tables           written by peerdesk_payout_preparer, peerdesk_payout_approver
---                           and peerdesk_admin only (payout_*, reward_payees, reward_bans,
---                           reward_schedules); a moderator only files an appeal (INSERT into
+--                           and peerdesk_admin only (payout_*, reward_payees, reward_bans);
+--                           a moderator only files an appeal (INSERT into
 --                           payout_appeals and its payout_line_history line, in its own name,
 --                           undecided: row-level security)
+--   reward schedules        reward_schedules and their terms (reward_schedule_terms, _points:
+--                           what each rule pays, the point value, the caps), which the
+--                           ledger's function checks every accrual against: INSERT by
+--                           peerdesk_admin only (`peerdesk ledger schedule FILE`, audited);
+--                           never changed or deleted (a new schedule is a new version)
 --   everything else         written by peerdesk_moderator and peerdesk_admin (threads,
 --                           posts, claims, outbox, decisions...)
 --   meta                    written by every writing role, except the chains' head records
@@ -89,8 +94,11 @@ DO $$
 DECLARE
   payout text[] := ARRAY['payout_batches', 'payout_lines', 'payout_flags',
                          'payout_line_history', 'payout_approvals', 'payout_appeals',
-                         'reward_payees', 'reward_bans', 'reward_schedules'];
+                         'reward_payees', 'reward_bans'];
   append_only text[] := ARRAY['audit', 'ledger'];
+  -- a schedule and its terms: loaded by an admin (audited: `ledger schedule`), never changed
+  schedules text[] := ARRAY['reward_schedules', 'reward_schedule_terms',
+                            'reward_schedule_points'];
   owner_only text[] := ARRAY['peerdesk_team'];
   admin_only text[] := ARRAY['copy_progress'];
   t text;
@@ -98,6 +106,8 @@ BEGIN
   FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'peerdesk' LOOP
     IF t = ANY (admin_only) THEN
       EXECUTE format('GRANT INSERT, UPDATE, DELETE ON peerdesk.%I TO peerdesk_admin', t);
+    ELSIF t = ANY (schedules) THEN
+      EXECUTE format('GRANT INSERT ON peerdesk.%I TO peerdesk_admin', t);
     ELSIF t = ANY (payout) THEN
       EXECUTE format('GRANT INSERT, UPDATE, DELETE ON peerdesk.%I TO peerdesk_payout_preparer, '
                      'peerdesk_payout_approver, peerdesk_admin', t);
@@ -288,6 +298,29 @@ DROP TRIGGER IF EXISTS approval_guard ON peerdesk.payout_approvals;
 CREATE TRIGGER approval_guard BEFORE INSERT OR UPDATE OR DELETE ON peerdesk.payout_approvals
   FOR EACH ROW EXECUTE FUNCTION peerdesk.peerdesk_approval_guard();
 
+-- A schedule's terms (what each rule pays, the point value, the caps: migration 23) are
+-- written before its first ledger entry and never after (nobody has UPDATE or DELETE on them):
+-- an admin loads a new version instead. `team-install` (as the owner) fills in the terms of
+-- schedules loaded before the server kept them, and migrate-to copies them.
+CREATE OR REPLACE FUNCTION peerdesk.peerdesk_schedule_terms_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = peerdesk, pg_temp AS $$
+BEGIN
+  IF peerdesk_importing() OR current_user = 'peerdesk_owner' THEN
+    RETURN NEW;
+  END IF;
+  IF EXISTS (SELECT 1 FROM ledger l WHERE l.schedule_version = NEW.version) THEN
+    RAISE EXCEPTION 'schedule % is in use by ledger entries: its terms never change (load '
+      'a new version)', NEW.version USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS schedule_terms_guard ON peerdesk.reward_schedule_terms;
+CREATE TRIGGER schedule_terms_guard BEFORE INSERT ON peerdesk.reward_schedule_terms
+  FOR EACH ROW EXECUTE FUNCTION peerdesk.peerdesk_schedule_terms_guard();
+DROP TRIGGER IF EXISTS schedule_points_guard ON peerdesk.reward_schedule_points;
+CREATE TRIGGER schedule_points_guard BEFORE INSERT ON peerdesk.reward_schedule_points
+  FOR EACH ROW EXECUTE FUNCTION peerdesk.peerdesk_schedule_terms_guard();
+
 -- The audit entry's hash, exactly as console/audit.py computes it: SHA-256 (hex) of the
 -- previous hash followed by the entry's fields as compact JSON with sorted keys.
 -- The two digest functions are plain STABLE SQL with no SET clause and pg_catalog named on every
@@ -416,7 +449,11 @@ END $$;
 -- calls it (console/rewards/ledger_server.py is peerdesk's caller):
 --   * only the payout roles and admins append (accruals and reversals are the ledger_accrue
 --     and reward_ban actions; moderators have no EXECUTE on it and are refused here too);
---   * an accrual adds (never takes) points and money and reverses nothing;
+--   * an accrual adds (never takes) points and money and reverses nothing, and pays exactly
+--     what its schedule version pays for its rule (reward_schedule_points) at that version's
+--     point value and currency, less what the version's caps leave the member that UTC day
+--     and in that thread (the same arithmetic as console/rewards/accrue.py's _Caps); a
+--     version whose terms are not on the server pays nothing;
 --   * a reversal takes back exactly one accrual of the same member, under its rule and
 --     event, so once (or, rule member_banned, exactly the whole balance of a banned member);
 --   * a payout entry is the exact negative of a payout line of a batch the caller prepared
@@ -436,6 +473,10 @@ DECLARE
   target record;
   line record;
   balance record;
+  terms record;
+  earned bigint;
+  room bigint;
+  due bigint;
 BEGIN
   IF NOT (pg_has_role(me, 'peerdesk_payout_preparer', 'MEMBER')
           OR pg_has_role(me, 'peerdesk_payout_approver', 'MEMBER')
@@ -461,6 +502,33 @@ BEGIN
     IF points < 0 OR amount_minor < 0 OR reverses IS NOT NULL OR line_id IS NOT NULL THEN
       RAISE EXCEPTION 'an accrual adds points and money and reverses nothing'
         USING ERRCODE = 'check_violation';
+    END IF;
+    SELECT t.currency, t.point_value_minor, t.cap_per_day, t.cap_per_thread, p.points
+      INTO terms FROM reward_schedule_terms t
+      JOIN reward_schedule_points p ON p.version = t.version
+      WHERE t.version = schedule_version AND p.rule = peerdesk_ledger_append.rule;
+    IF terms.points IS NULL OR terms.points = 0 THEN
+      RAISE EXCEPTION 'schedule % pays nothing for % on the team database (an admin loads '
+        'its terms with `peerdesk ledger schedule FILE`)', schedule_version, rule
+        USING ERRCODE = 'check_violation';
+    END IF;
+    -- the caps: what the member's accruals already hold that UTC day and in that thread
+    SELECT coalesce(sum(l.points), 0) INTO earned FROM ledger l
+      WHERE l.member_id = peerdesk_ledger_append.member_id AND l.kind = 'accrual'
+        AND substr(l.occurred_at, 1, 10) = substr(peerdesk_ledger_append.occurred_at, 1, 10);
+    room := terms.cap_per_day - earned;
+    IF thread_id IS NOT NULL THEN
+      SELECT coalesce(sum(l.points), 0) INTO earned FROM ledger l
+        WHERE l.member_id = peerdesk_ledger_append.member_id AND l.kind = 'accrual'
+          AND l.thread_id = peerdesk_ledger_append.thread_id;
+      room := least(room, terms.cap_per_thread - earned);
+    END IF;
+    due := greatest(0, least(terms.points, room));
+    IF (points, amount_minor, currency) IS DISTINCT FROM
+       (due, due * terms.point_value_minor, terms.currency) THEN
+      RAISE EXCEPTION 'schedule % pays % points (% % minor units) for this % now, not % (% %)',
+        schedule_version, due, due * terms.point_value_minor, terms.currency, rule, points,
+        amount_minor, currency USING ERRCODE = 'check_violation';
     END IF;
   ELSIF kind = 'reversal' THEN
     IF line_id IS NOT NULL THEN

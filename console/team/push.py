@@ -61,6 +61,7 @@ from console.models import Role
 from console.roles import register_action
 from console.team.connect import TeamStoreError
 from console.team.location import redact
+from console.team.no_role import require_a_role
 from console.team.references import REFERENCES, Key, describe, id_of, key_of
 
 if TYPE_CHECKING:
@@ -512,6 +513,7 @@ def push(door: Door, url: str, progress: Progress | None = None) -> PushReport:
         try:
             team = open_team(url)
             try:
+                require_a_role(team.conn.execute, url)
                 who = team.identity(None)
                 for decision in decisions_waiting:
                     pushed = push_one(team, who, decision)

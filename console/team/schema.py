@@ -97,4 +97,21 @@ def install(conn: psycopg.Connection[tuple[object, ...]]) -> tuple[int, int]:
             )
         for statement in statements(before):
             conn.execute(statement.encode())
+        fill_schedule_terms(conn)
     return before, LATEST_VERSION
+
+
+def fill_schedule_terms(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
+    """The terms of schedules loaded before the server kept them (migration 23), read from
+    their TOML as the owner, so their accruals are checked (and accepted) again; inside the
+    caller's transaction. Nothing new is decided: the terms are the loaded, audited TOML's."""
+    from console.rewards.schedule_store import fill_missing_terms
+    from console.storage.postgres import PgConnection
+
+    conn.execute(f"SET LOCAL ROLE {OWNER}")
+    conn.execute(f"SET LOCAL search_path = {SCHEMA}")
+    try:
+        return fill_missing_terms(PgConnection(conn, "team-install"))
+    finally:
+        conn.execute("RESET ROLE")
+        conn.execute("RESET search_path")

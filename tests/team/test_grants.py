@@ -77,11 +77,15 @@ def test_server_chained_entries_verify_with_peerdesks_code(
 ) -> None:
     login_role(pg_cluster, "pd-team-priya", "payout_preparer")  # the ledger is theirs
     url = pg_cluster.url(team_db, "pd-team-priya")
-    with connect(url, autocommit=True) as conn:
-        conn.execute(
+    with superuser(pg_cluster, team_db) as owner:  # an admin's `ledger schedule`: 10 at 25p
+        owner.execute(
+            "SET search_path = peerdesk; "
             "INSERT INTO reward_schedules (version, body, sha256, loaded_by, loaded_at) "
-            "VALUES ('v1', '', '', session_user, 'now')"
+            "VALUES ('v1', '', '', 'root', 'now'); "
+            "INSERT INTO reward_schedule_terms VALUES ('v1', 'GBP', 25, 100, 100, 1, 0); "
+            "INSERT INTO reward_schedule_points VALUES ('v1', 'accepted_answer', 10)"
         )
+    with connect(url, autocommit=True) as conn:
         for n in range(5):
             conn.execute(
                 "SELECT peerdesk_audit_append('close', 'thread', %s, NULL, %s)",

@@ -78,8 +78,9 @@ REWRITES = {
 
 @pytest.fixture
 def seeded(pg_cluster: Cluster, team_db: str) -> Iterator[str]:
-    """Members 1 (ann) and 2 (bob); schedule v1; two accruals (entries 1: ann 10 points /
-    500, 2: bob 5 / 250); batch 1 (2026-10) prepared by pd-pay-both with line 1 (ann, 10 / 500)
+    """Members 1 (ann) and 2 (bob); schedule v1 (accepted_answer 10 points, helpful_vote 5,
+    duplicate_flagged 0, a point 50 minor units of GBP, at most 15 points a member a day); two
+    accruals (entries 1: ann 10 points / 500 for post:1, 2: bob 5 / 250 for vote:2); batch 1 (2026-10) prepared by pd-pay-both with line 1 (ann, 10 / 500)
     and line 2 (bob, 5 / 250), no payout entries yet; then the database is live (no import)."""
     need_root()
     for name in (MODERATOR, BOTH, TOM, ADMIN):
@@ -96,6 +97,9 @@ def seeded(pg_cluster: Cluster, team_db: str) -> Iterator[str]:
             "(1, 'm2', 'bob'); "
             "INSERT INTO reward_schedules (version, body, sha256, loaded_by, loaded_at) "
             "VALUES ('v1', '', '', 'root', 'now'); "
+            "INSERT INTO reward_schedule_terms VALUES ('v1', 'GBP', 50, 15, 40, 1, 100000); "
+            "INSERT INTO reward_schedule_points VALUES ('v1', 'accepted_answer', 10), "
+            "('v1', 'helpful_vote', 5), ('v1', 'duplicate_flagged', 0); "
             f"INSERT INTO payout_batches (period, period_start, period_end, currency, "
             "schedule_version, threshold_points, second_approver_over_minor, prepared_by, "
             f"prepared_at) VALUES ('2026-10', 'a', 'b', 'GBP', 'v1', 1, 100000, '{BOTH}', "
@@ -105,7 +109,7 @@ def seeded(pg_cluster: Cluster, team_db: str) -> Iterator[str]:
             "SELECT peerdesk_import_close()"  # live from now on
         )
         conn.execute(append(1, "accrual", "accepted_answer", "post:1", 10, 500))
-        conn.execute(append(2, "accrual", "accepted_answer", "post:2", 5, 250))
+        conn.execute(append(2, "accrual", "helpful_vote", "vote:2", 5, 250))
     yield team_db
 
 
@@ -194,10 +198,10 @@ def test_payout_staff_append_only_entries_that_fit(pg_cluster: Cluster, seeded: 
                 1, "payout", "payout", "line:1", -10, -500, line=1
             ),
             "reverse bob's accrual": append(
-                2, "reversal", "accepted_answer", "post:2", -5, -250, reverses=2
+                2, "reversal", "helpful_vote", "vote:2", -5, -250, reverses=2
             ),
             "reverse it again under another event": append(
-                2, "reversal", "helpful_vote", "vote:2", -5, -250, reverses=2
+                2, "reversal", "accepted_answer", "post:2", -5, -250, reverses=2
             ),
             "approve one's own batch": (
                 "INSERT INTO payout_approvals (batch_id, approver, approved_at) "
@@ -233,9 +237,85 @@ def test_payout_staff_append_only_entries_that_fit(pg_cluster: Cluster, seeded: 
     assert tom == {"a payout entry of a batch tom did not prepare": DENIED}
     assert entries(pg_cluster, seeded) == [
         (1, 1, "accrual", "accepted_answer", "post:1", 10, 500, None, None),
-        (2, 2, "accrual", "accepted_answer", "post:2", 5, 250, None, None),
+        (2, 2, "accrual", "helpful_vote", "vote:2", 5, 250, None, None),
         (3, 1, "payout", "payout", "line:1", -10, -500, None, 1),
-        (4, 2, "reversal", "accepted_answer", "post:2", -5, -250, 2, None),
+        (4, 2, "reversal", "helpful_vote", "vote:2", -5, -250, 2, None),
+    ]
+    with connect(pg_cluster.url(seeded, TOM)) as conn:
+        assert team_audit.ledger_problems(conn) == []
+
+
+def test_payout_staff_cannot_append_a_made_up_accrual(pg_cluster: Cluster, seeded: str) -> None:
+    """The server checks an accrual against the schedule's terms it keeps (migration 23),
+    which only an admin loads: what the rule pays, the point value, the currency, the caps."""
+    v1_pays = "INSERT INTO reward_schedule_points VALUES ('v1', 'verified_answer', 1000)"
+    both = run(
+        pg_cluster,
+        seeded,
+        BOTH,
+        {
+            "an accrual worth 100 times the rule": append(
+                1, "accrual", "accepted_answer", "post:7", 1000, 50000
+            ),
+            "the rule's points at 100 times the point value": append(
+                1, "accrual", "accepted_answer", "post:7", 10, 50000
+            ),
+            "the rule's points and money in another currency": append(
+                2, "accrual", "accepted_answer", "post:7", 10, 500
+            ).replace("'GBP'", "'KWD'"),
+            "a rule the schedule pays nothing for": append(
+                1, "accrual", "duplicate_flagged", "thread:7", 3, 150
+            ),
+            "a rule the schedule does not name": append(
+                1, "accrual", "verified_answer", "post:7", 25, 1250
+            ),
+            "past the day's cap (ann holds 10 of 15)": append(
+                1, "accrual", "accepted_answer", "post:8", 10, 500
+            ),
+            "load a schedule of one's own": (
+                "INSERT INTO reward_schedules (version, body, sha256, loaded_by, loaded_at) "
+                "VALUES ('v2', '', '', session_user, 'now')"
+            ),
+            "make the schedule pay for another rule": v1_pays,
+            "raise what a rule pays": "UPDATE reward_schedule_points SET points = 1000",
+            "raise the point value": "UPDATE reward_schedule_terms SET point_value_minor = 5000",
+            "drop the day's cap": "DELETE FROM reward_schedule_terms",
+            # the legitimate moves: what v1 pays, capped
+            "bob's accepted answer": append(2, "accrual", "accepted_answer", "post:7", 10, 500),
+            "ann's second answer that day, capped to 5": append(
+                1, "accrual", "accepted_answer", "post:8", 5, 250
+            ),
+        },
+    )
+    assert both == {
+        "an accrual worth 100 times the rule": UNFIT,
+        "the rule's points at 100 times the point value": UNFIT,
+        "the rule's points and money in another currency": UNFIT,
+        "a rule the schedule pays nothing for": UNFIT,
+        "a rule the schedule does not name": UNFIT,
+        "past the day's cap (ann holds 10 of 15)": UNFIT,
+        "load a schedule of one's own": DENIED,
+        "make the schedule pay for another rule": DENIED,
+        "raise what a rule pays": DENIED,
+        "raise the point value": DENIED,
+        "drop the day's cap": DENIED,
+        "bob's accepted answer": "ok 1",
+        "ann's second answer that day, capped to 5": "ok 1",
+    }
+    admin = run(
+        pg_cluster,
+        seeded,
+        ADMIN,
+        {
+            "raise what a rule pays": "UPDATE reward_schedule_points SET points = 1000",
+            "make the schedule pay for another rule": v1_pays,
+        },
+    )
+    # an admin loads schedules (peerdesk ledger schedule: audited), never changes one in use
+    assert admin == dict.fromkeys(admin, DENIED)
+    assert entries(pg_cluster, seeded)[2:] == [
+        (3, 2, "accrual", "accepted_answer", "post:7", 10, 500, None, None),
+        (4, 1, "accrual", "accepted_answer", "post:8", 5, 250, None, None),
     ]
     with connect(pg_cluster.url(seeded, TOM)) as conn:
         assert team_audit.ledger_problems(conn) == []

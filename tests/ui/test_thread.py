@@ -185,3 +185,19 @@ def test_fixture_is_deterministic(tmp_path: Path) -> None:
         dumps.append(cache.query("SELECT remote_id, title, status, urgency FROM threads"))
         cache.close()
     assert [tuple(r) for r in dumps[0]] == [tuple(r) for r in dumps[1]]
+
+
+async def test_the_first_thread_opened_reads_no_new_stylesheet(desk: Desk, ui_db: Path) -> None:
+    """Textual restyles every screen of the app when it reads a screen's .tcss for the first
+    time; the Thread screen's is read with the Queue's at start, so the first enter does not."""
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+
+        def files() -> set[str]:
+            return {path for path, _ in app.stylesheet.source if path.endswith(".tcss")}
+
+        read = files()
+        assert any(path.endswith("thread.tcss") for path in read)
+        await open_thread(pilot, desk, thread_id_of(desk, "t2"))
+        assert files() == read

@@ -1,0 +1,59 @@
+"""`ledger verify` reads the ledger in one snapshot: an entry another connection appends and
+commits while the walk runs is not mistaken for tampering ("deleted from the end", a balance
+that does not re-derive), on the cache file and on the team database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+
+from console.db import Cache
+from console.rewards import ledger
+from console.rewards.accrue import accrue
+from console.rewards.ledger import Appender, Entry
+from console.rewards.service import active_schedule
+from console.storage import Row
+
+pytestmark = pytest.mark.backends
+
+
+def _append_one(other: Cache, member: int) -> None:
+    """One accrual the schedule allows (t1: accepted_answer 10 points at 5p), committed."""
+    with other.transaction() as conn:
+        Appender(conn).append(
+            Entry(
+                member_id=member,
+                kind="accrual",
+                rule="accepted_answer",
+                event_key="post:appended-meanwhile",
+                points=10,
+                amount_minor=50,
+                currency="GBP",
+                schedule_version="t1",
+                occurred_at="2026-12-01T12:00:00Z",
+            )
+        )
+
+
+def test_an_entry_appended_while_verify_walks_is_not_tampering(
+    cache: Cache, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accrue(cache, active_schedule(cache))
+    entries = int(cache.one("SELECT count(*) FROM ledger")[0])
+    other = cache.reopen()  # another moderator's process, on its own connection
+    walk = ledger._entries
+
+    def walk_then_append(store: Cache) -> Iterable[Row]:
+        yield from walk(store)
+        _append_one(other, ids["member:h3"])  # after the last entry, before the head is read
+
+    monkeypatch.setattr(ledger, "_entries", walk_then_append)
+    try:
+        report = ledger.verify(cache)
+    finally:
+        other.close()
+    assert report.problems == [] and report.entries == entries
+    monkeypatch.undo()
+    after = ledger.verify(cache)  # the next run sees the new entry, and it chains
+    assert after.ok and after.entries == entries + 1
