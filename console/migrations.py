@@ -737,6 +737,35 @@ MIGRATIONS: list[list[str]] = [
     [
         """SELECT 'postgresql: posts_author_position'""",
     ],
+    # 25 (escalations): the Escalations panel a page at a time (console/escalate/pages.py). Open
+    # escalations in the order of their SLA clock (the time to acknowledge until acknowledged,
+    # then the time to resolve), closed ones newest first, so a page is read from its place in an
+    # index however many escalations there are (59,072 at a million threads: the panel sorted
+    # them all for its first 500); escalations by when they closed and were raised, so the 30-day
+    # trend counts the open ones day by day in an index; and by rule and state, so each rule's
+    # dismiss rate is counted in an index rather than the table.
+    [
+        """CREATE INDEX escalations_open_clock ON escalations
+            ((CASE WHEN acknowledged_at IS NULL THEN acknowledge_due ELSE resolve_due END), id)
+            WHERE state IN ('new', 'acknowledged', 'sent_to_support', 'waiting_on_customer')""",
+        """CREATE INDEX escalations_closed_newest ON escalations (id)
+            WHERE state IN ('resolved', 'dismissed')""",
+        """CREATE INDEX escalations_closed_raised ON escalations (closed_at, raised_at)""",
+        """CREATE INDEX escalations_rule_state ON escalations (rule_id, state)""",
+    ],
+    # 26 (search): each full-text table gathers up to 16 MB of new entries in memory before it
+    # writes them as a segment (FTS5's `hashsize`; 1 MB by default). The search catch-up indexes
+    # 50,000 posts a transaction (console/search_index.py): with 1 MB FTS5 wrote dozens of small
+    # segments per batch and merged them again, three times over since migration 21's prefix
+    # indexes; with 16 MB, post_fts alone takes 1.73 CPU s instead of 2.05 for 100,000 posts of
+    # forum length (1.17 instead of 1.52 for the demo's shorter posts), 4-5% smaller; the whole
+    # catch-up 5-10% less. A write holds at most that much more memory while it lasts; a sync's
+    # few rows never reach it. The team database has no FTS5 tables.
+    [
+        f"""{SQLITE_ONLY} INSERT INTO post_fts (post_fts, rank) VALUES ('hashsize', 16777216)""",
+        f"""{SQLITE_ONLY} INSERT INTO thread_fts (thread_fts, rank)
+            VALUES ('hashsize', 16777216)""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from console import previews
+from console import previews, search_terms
 from console.clock import now
 from console.db import Cache, open_read_only
 from console.dupes.thresholds import STRONG_SCORE, may_propose
@@ -53,14 +53,21 @@ MAX_AUTHOR_SELECTION = 1000  # threads `A` selects at most
 SEARCH_REACH = 300  # newest matches read from each full-text index beyond the page asked for
 
 
-def fts_query(text: str, dialect: Dialect = SQLITE) -> str | None:
+def fts_query(text: str, dialect: Dialect = SQLITE, cache: Cache | None = None) -> str | None:
     """User text as a safe full-text query (FTS5's, or a tsquery on the team database): every
     word must appear (prefix match on the last, once it has PREFIX_FROM characters: a one- or
-    two-letter prefix matches most of the index and costs seconds at a million posts)."""
+    two-letter prefix matches most of the index and costs seconds at a million posts). Given the
+    cache, a last word longer than the prefix indexes is matched as the words it stands for
+    (console.search_terms)."""
     words = _TOKEN.findall(text.lower())[:12]
     if not words:
         return None
-    return dialect.fts_terms(words, prefix_last=len(words[-1]) >= PREFIX_FROM)
+    prefix_last = len(words[-1]) >= PREFIX_FROM
+    if cache is not None and prefix_last and cache.dialect.is_sqlite:
+        last = search_terms.words_for(cache, words[-1])
+        if last is not None:
+            return search_terms.match_text(words, last)
+    return dialect.fts_terms(words, prefix_last=prefix_last)
 
 
 def _minutes_ago(minutes: int) -> str:
@@ -68,13 +75,18 @@ def _minutes_ago(minutes: int) -> str:
 
 
 def _where(
-    flt: QueueFilter, reach: int | None = None, dialect: Dialect = SQLITE, *, by_ids: bool = False
+    flt: QueueFilter,
+    reach: int | None = None,
+    dialect: Dialect = SQLITE,
+    *,
+    by_ids: bool = False,
+    cache: Cache | None = None,
 ) -> tuple[str, list[Any]]:
     """The Queue's WHERE for `flt`. `by_ids`: the caller adds a short `t.id IN (...)` list, so
-    the Queue's own index is kept out of the plan (see below)."""
+    the Queue's own index is kept out of the plan (see below). `cache`: see fts_query."""
     clauses: list[str] = []
     params: list[Any] = []
-    match = fts_query(flt.text, dialect)
+    match = fts_query(flt.text, dialect, cache)
     if not flt.everything:
         # a page of search results is found from the few newest matches (the IN list below) by
         # their ids; on the Queue's index SQLite would walk every thread in the Queue instead
@@ -208,7 +220,7 @@ def queue(
     flt = flt or QueueFilter()
     searching = fts_query(flt.text) is not None
     reach = offset + limit + SEARCH_REACH if searching else None
-    where, params = _named(*_where(flt, reach, cache.dialect), cache.dialect)
+    where, params = _named(*_where(flt, reach, cache.dialect, cache=cache), cache.dialect)
     select = _queue_select(cache.dialect)
     anchor = after if after is not None else before
     if anchor is not None:
@@ -288,8 +300,10 @@ def _items(rows: list[Row]) -> list[QueueItem]:
     ]
 
 
-def _count_sql(flt: QueueFilter, dialect: Dialect = SQLITE) -> tuple[str, dict[str, Any]]:
-    where, params = _named(*_where(flt, dialect=dialect), dialect)
+def _count_sql(
+    flt: QueueFilter, dialect: Dialect = SQLITE, cache: Cache | None = None
+) -> tuple[str, dict[str, Any]]:
+    where, params = _named(*_where(flt, dialect=dialect, cache=cache), dialect)
     joins = ""
     if flt.source:  # the join costs a lookup per row: only when the filter needs it
         joins += " JOIN sources s ON s.id = t.source_id"
@@ -297,7 +311,7 @@ def _count_sql(flt: QueueFilter, dialect: Dialect = SQLITE) -> tuple[str, dict[s
 
 
 def _search_count_sql(
-    flt: QueueFilter, at_most: int, dialect: Dialect = SQLITE
+    flt: QueueFilter, at_most: int, dialect: Dialect = SQLITE, cache: Cache | None = None
 ) -> tuple[str, dict[str, Any]]:
     """The Queue rows among the newest `at_most` matches of the search in titles and in posts,
     and how many matches each index gave (fewer than `at_most` in both: that is every match).
@@ -315,11 +329,12 @@ def _search_count_sql(
         "(SELECT id FROM y UNION SELECT p.thread_id FROM x JOIN posts p ON p.id = x.id)), "
         "(SELECT count(*) FROM y), (SELECT count(*) FROM x)"
     )
-    return sql, {**params, "search_terms": fts_query(flt.text, dialect), "at_most": at_most}
+    terms = fts_query(flt.text, dialect, cache)
+    return sql, {**params, "search_terms": terms, "at_most": at_most}
 
 
 def queue_count(cache: Cache, flt: QueueFilter | None = None) -> int:
-    sql, params = _count_sql(flt or QueueFilter(), cache.dialect)
+    sql, params = _count_sql(flt or QueueFilter(), cache.dialect, cache)
     row = cache.one(sql, params)
     return int(row[0]) if row else 0
 
@@ -359,13 +374,13 @@ class QueueReader:
             self._reading = store.read_only() if isinstance(store, Cache) else open_read_only(store)
         return self._reading
 
-    def _one_row(self, statement: Callable[[Dialect], tuple[str, Mapping[str, Any]]]) -> Any:
-        """The first row of the statement made for this connection's dialect (None if none),
-        or INTERRUPTED if `interrupt()` stopped it."""
+    def _one_row(self, statement: Callable[[Cache], tuple[str, Mapping[str, Any]]]) -> Any:
+        """The first row of the statement made for this connection (None if none), or
+        INTERRUPTED if `interrupt()` stopped it."""
         with self._lock:
             cache = self._cache()
-            sql, params = statement(cache.dialect)
             try:
+                sql, params = statement(cache)
                 return cache.conn.execute(sql, params).fetchone()
             except (sqlite3.OperationalError, CacheError) as error:
                 if _interrupted(error):
@@ -374,7 +389,7 @@ class QueueReader:
 
     def count(self, flt: QueueFilter) -> int | None:
         """The number of Queue rows matching `flt`, or None if interrupted."""
-        row = self._one_row(lambda dialect: _count_sql(flt, dialect))
+        row = self._one_row(lambda cache: _count_sql(flt, cache.dialect, cache))
         if row is INTERRUPTED:
             return None
         return int(row[0]) if row else 0
@@ -387,7 +402,7 @@ class QueueReader:
         if fts_query(flt.text) is None:
             total = self.count(flt)
             return None if total is None else (total, True)
-        row = self._one_row(lambda dialect: _search_count_sql(flt, at_most, dialect))
+        row = self._one_row(lambda cache: _search_count_sql(flt, at_most, cache.dialect, cache))
         if row is INTERRUPTED:
             return None
         found, in_titles, in_posts = (int(x) for x in row)

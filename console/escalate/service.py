@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from console.db import Cache
 from console.escalate import actions as _actions  # registers the esc_* decision kinds
-from console.escalate import active, engine, panel, report, tickets
+from console.escalate import active, engine, pages, panel, report, tickets
 from console.escalate.panel import EscalationRow, HistoryEntry, RuleRate
 from console.escalate.rules import RuleSet
 from console.models import DecisionResult
@@ -53,6 +53,27 @@ class Escalations:
 
     def listing(self, *, include_closed: bool = False) -> list[EscalationRow]:
         return panel.listing(self.cache, include_closed=include_closed)
+
+    def page(
+        self,
+        *,
+        include_closed: bool = False,
+        offset: int = 0,
+        limit: int = 100,
+        after: int | None = None,
+        before: int | None = None,
+        total: int | None = None,
+    ) -> list[EscalationRow]:
+        """A page of the panel's list (console.escalate.pages: keyset from `after`/`before`)."""
+        return pages.page(
+            self.cache,
+            include_closed=include_closed,
+            offset=offset,
+            limit=limit,
+            after=after,
+            before=before,
+            total=total,
+        )
 
     def one(self, escalation_id: int) -> EscalationRow:
         return panel.one(self.cache, escalation_id)

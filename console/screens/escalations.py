@@ -7,9 +7,13 @@ and the history; at the bottom a sparkline of open escalations over the last 30 
 
 The routing is the panel base's (console/screens/panel.py):
 
-    ListWanted → (worker: listing + rule_rates + open_counts) → ListLoaded, and ClockScan →
-    (worker: Escalations.refresh_apart, raising what time made true on a connection of its
-    own) → ListWanted if it raised any
+    ListWanted → (worker: the page under the cursor, console.escalate.pages) → ListLoaded, then
+    TallyWanted → (worker, on a read-only connection of its own: pages.tally, every open
+    escalation counted, the rules' dismiss rates, the 30-day trend) → TallyLoaded; the list
+    shows "counting…" meanwhile, and its first page at once however many escalations wait
+    LazyTable.PageWanted → (worker: pages.page from the row above or below, keyset) → PageLoaded
+    ClockScan → (worker: Escalations.refresh_apart, raising what time made true on a connection
+    of its own) → ListWanted if it raised any
     LazyTable.CursorMoved → DetailWanted(id) → (worker: one + history) → DetailLoaded
     a/i/I/s/n/r/d/o → (worker: Desk.decide) → DecisionSaved | Refused
     u → DecisionMade(undo) (the shared decision flow of DeskScreen)
@@ -28,13 +32,17 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import Sparkline, Static
 
+from console.apart import ReadsApart
 from console.desk import Desk
+from console.escalate import pages
 from console.escalate.panel import EscalationRow, HistoryEntry, RuleRate, clock_text
 from console.messages import Decision
 from console.safe_text import clip, printable
 from console.screens.keys import bindings
 from console.screens.panel import ListDetailPanel, ListWanted, PanelList
 from widgets.lazy_table import Column, LazyTable, Row
+
+PAGE = 100  # escalations read at a time
 
 COLUMNS = (
     Column("SLA clock", 16),
@@ -58,15 +66,34 @@ STATE = {
 
 @dataclass(frozen=True)
 class Escalations:
-    """The list as read, the rules' dismiss rates and the open count of each of 30 days."""
+    """The page of the list under the cursor, as read (the counts follow in a Tally)."""
 
+    offset: int
     rows: list[EscalationRow]
-    rates: dict[str, RuleRate]
-    counts: list[int]
+    include_closed: bool
 
 
 class ClockScan(Message):
     """Raise what time made true since the last look, then read the list again if it raised."""
+
+
+class TallyWanted(Message):
+    """Count every escalation again (after the list was read)."""
+
+
+class TallyLoaded(Message):
+    def __init__(self, request_id: int, tally: pages.Tally) -> None:
+        super().__init__()
+        self.request_id = request_id
+        self.tally = tally
+
+
+class EscalationsPageLoaded(Message):
+    def __init__(self, generation: int, offset: int, rows: list[EscalationRow]) -> None:
+        super().__init__()
+        self.generation = generation
+        self.offset = offset
+        self.rows = rows
 
 
 @dataclass(frozen=True)
@@ -155,13 +182,16 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
     def __init__(self) -> None:
         super().__init__()
         self.include_closed = False
-        self.rows: dict[int, EscalationRow] = {}
+        self.rows: dict[int, EscalationRow] = {}  # the rows of the pages read, in list order
         self.rates: dict[str, RuleRate] = {}
         self.current: EscalationRow | None = None
+        self.tally: pages.Tally | None = None  # the latest count, once in
+        self.tally_request = 0
+        self._apart: ReadsApart | None = None
 
     def make_list(self) -> LazyTable:
         return PanelList(
-            COLUMNS, page_size=1000, empty_text="No open escalations.", id=self.LIST_ID
+            COLUMNS, page_size=PAGE, empty_text="No open escalations.", id=self.LIST_ID
         )
 
     def compose_detail(self) -> ComposeResult:
@@ -175,12 +205,23 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
     def read_list(self, desk: Desk, cursor: int) -> Escalations:
         # The list as it stands is shown first: on a cache left alone for days the clock rules
         # can raise tens of thousands of escalations at once (seconds at a million threads),
-        # so they are raised after it, in a worker of their own (ClockScan).
-        esc = desk.escalations
-        self.post_message(ClockScan())
-        return Escalations(
-            esc.listing(include_closed=self.include_closed), esc.rule_rates(), esc.open_counts(30)
+        # so they are raised after it, in a worker of their own (ClockScan); and only the page
+        # under the cursor is read: the counts over every escalation follow (TallyWanted).
+        offset = (cursor // PAGE) * PAGE
+        include_closed = self.include_closed
+        rows = desk.escalations.page(
+            include_closed=include_closed, offset=offset, limit=PAGE, total=self._total()
         )
+        self.post_message(ClockScan())
+        self.post_message(TallyWanted())
+        return Escalations(offset, rows, include_closed)
+
+    def _total(self, tally: pages.Tally | None = None) -> int | None:
+        """The list's length by the latest count (None before the first)."""
+        tally = tally or self.tally
+        if tally is None:
+            return None
+        return tally.open + (tally.closed if self.include_closed else 0)
 
     @on(ClockScan)
     def _on_clock_scan(self, message: ClockScan) -> None:
@@ -193,15 +234,32 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
         if self.host.desk.escalations.refresh_apart():
             self.post_message(ListWanted(keep_cursor=True))
 
-    def show_list(self, data: Escalations, keep_cursor: bool) -> None:
-        self.rows = {r.escalation_id: r for r in data.rows}
-        self.rates = data.rates
-        self.table.reset(len(data.rows), [to_row(r) for r in data.rows], keep_cursor=keep_cursor)
-        # the order follows the clocks, so a decision can move a row: stay on the same one
-        keys = [r.escalation_id for r in data.rows]
-        if self.current is not None and self.current.escalation_id in keys:
-            self.table.cursor_row = keys.index(self.current.escalation_id)
-        counts = data.counts or [0]
+    @on(TallyWanted)
+    def _on_tally_wanted(self, message: TallyWanted) -> None:
+        message.stop()
+        self.tally_request += 1
+        if self._apart is None:
+            self._apart = ReadsApart(self.desk.cache)
+        self._count(self.tally_request, self._apart)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="escalation-tally")
+    def _count(self, request_id: int, apart: ReadsApart) -> None:
+        # on a read-only connection of its own: the Desk's stays free for pages and decisions
+        self.post_message(TallyLoaded(request_id, apart.run(pages.tally)))
+
+    @on(TallyLoaded)
+    def _on_tally_loaded(self, message: TallyLoaded) -> None:
+        message.stop()
+        if message.request_id != self.tally_request:
+            return
+        if message.tally == self.tally:
+            return  # counted again, nothing changed: the screen stays as it is (no frame)
+        tally = self.tally = message.tally
+        self.rates = tally.rates
+        total = self._total(tally)
+        if self.table.loaded and total is not None:
+            self.table.set_total(total)
+        counts = tally.trend or [0]
         self.query_one("#esc-trend", Sparkline).data = counts
         self.query_one("#esc-trend-label", Static).update(
             Text(
@@ -209,18 +267,100 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
                 style="dim",
             )
         )
-        open_rows = [r for r in data.rows if r.clock != "closed"]
-        breached = sum(1 for r in open_rows if r.breached)
-        self.set_status(
-            f"Escalations · {len(open_rows)} open · {breached} breached"
-            + (" · closed shown" if self.include_closed else "")
+        self._show_counts()
+        if self.current is not None and isinstance(self.detail_data, EscalationDetail):
+            self.show_detail(self.detail_data, True)  # the rule's dismiss rate, now known
+
+    def _show_counts(self) -> None:
+        tally = self.tally
+        closed = " · closed shown" if self.include_closed else ""
+        if tally is None:
+            self.set_status(f"Escalations · counting…{closed}")
+            return
+        self.set_status(f"Escalations · {tally.open:,} open · {tally.breached:,} breached{closed}")
+
+    def on_unmount(self) -> None:
+        if self._apart is not None:
+            self._apart.close()
+
+    def show_list(self, data: Escalations, keep_cursor: bool) -> None:
+        self.rows = {r.escalation_id: r for r in data.rows}
+        rows = data.rows
+        total = self._total()
+        exact = total is not None
+        if total is None:  # what the page shows; the count follows
+            total = data.offset + len(rows) + (1 if len(rows) == PAGE else 0)
+        self.table.reset(
+            total,
+            [to_row(r) for r in rows],
+            offset=data.offset,
+            keep_cursor=keep_cursor,
+            exact=exact,
         )
-        if not data.rows:
+        # the order follows the clocks, so a decision can move a row: stay on the same one
+        keys = [r.escalation_id for r in rows]
+        if self.current is not None and self.current.escalation_id in keys:
+            self.table.cursor_row = data.offset + keys.index(self.current.escalation_id)
+        self._show_counts()
+        if not rows and data.offset == 0:
             self.current = None
             self.forget_detail()
             self.query_one("#esc-text", Static).update(
                 Text("Nothing is escalated. The rules run on every sync and import.", style="dim")
             )
+
+    @on(LazyTable.PageWanted, "#escalations")
+    def _on_page_wanted(self, message: LazyTable.PageWanted) -> None:
+        message.stop()
+        table, offset, size = self.table, message.offset, message.limit
+        above = table.page(offset - size) if offset >= size else None
+        below = table.page(offset + size)
+        after = before = None
+        if above and len(above) == size:
+            after = int(str(above[-1].key))
+        elif below:
+            before = int(str(below[0].key))
+        total = table.total if table.exact else None
+        self._load_page(message.generation, offset, size, (after, before), total)
+
+    @work(thread=True, exit_on_error=False, group="escalations-page")
+    def _load_page(
+        self,
+        generation: int,
+        offset: int,
+        limit: int,
+        anchors: tuple[int | None, int | None],
+        total: int | None,
+    ) -> None:
+        include_closed = self.include_closed
+        rows = self.host.call_desk(
+            lambda desk: desk.escalations.page(
+                include_closed=include_closed,
+                offset=offset,
+                limit=limit,
+                after=anchors[0],
+                before=anchors[1],
+                total=total,
+            )
+        )
+        self.post_message(EscalationsPageLoaded(generation, offset, rows))
+
+    @on(EscalationsPageLoaded)
+    def _on_page_loaded(self, message: EscalationsPageLoaded) -> None:
+        message.stop()
+        if message.generation != self.table.generation:
+            return
+        self.rows.update({r.escalation_id: r for r in message.rows})
+        if len(self.rows) > 2 * self.table.max_pages * PAGE:  # keep those the table still holds
+            table = self.table
+            held = {
+                row.key
+                for offset in range(0, table.total, PAGE)
+                for row in table.page(offset) or ()
+            }
+            held.update(r.escalation_id for r in message.rows)
+            self.rows = {k: v for k, v in self.rows.items() if k in held}
+        self.table.set_page(message.generation, message.offset, [to_row(r) for r in message.rows])
 
     def read_detail(self, desk: Desk, key: Hashable) -> EscalationDetail:
         escalation_id = int(str(key))
