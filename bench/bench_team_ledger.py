@@ -57,6 +57,26 @@ per_thread = 1000000
 """What the entries below pay (the server checks every live accrual against its terms)."""
 
 
+def _accrual(
+    n: int, rule: str, event: str, points: int, thread_id: int | None = None, **detail: str
+) -> Entry:
+    """The n-th accrual of `rule` for its `event` (post, vote): 25 minor units a point, one of
+    5,000 members."""
+    return Entry(
+        member_id=1 + n % 5000,
+        kind="accrual",
+        rule=rule,
+        event_key=f"{event}:{n}",
+        points=points,
+        amount_minor=points * 25,
+        currency="GBP",
+        schedule_version="v1",
+        occurred_at="2026-11-20T12:00:00Z",
+        thread_id=thread_id,
+        detail={event: n, **detail},
+    )
+
+
 def build(path: Path, entries: int, audit_entries: int) -> None:
     cache = open_cache(path, create=True)
     cache.set_meta("demo", "1")  # its owner acts with every role (migrate-to is an admin's)
@@ -68,19 +88,7 @@ def build(path: Path, entries: int, audit_entries: int) -> None:
         with cache.transaction() as conn:
             Appender(conn).append_new(
                 [
-                    Entry(
-                        member_id=1 + n % 5000,
-                        kind="accrual",
-                        rule="accepted_answer",
-                        event_key=f"post:{n}",
-                        points=10,
-                        amount_minor=250,
-                        currency="GBP",
-                        schedule_version="v1",
-                        occurred_at="2026-11-20T12:00:00Z",
-                        thread_id=n,
-                        detail={"post": n, "why": "accepted ✓"},
-                    )
+                    _accrual(n, "accepted_answer", "post", 10, thread_id=n, why="accepted ✓")
                     for n in range(written, written + batch)
                 ]
             )
@@ -96,21 +104,6 @@ def build(path: Path, entries: int, audit_entries: int) -> None:
                 detail={"why": "spam", "n": n},
             )
     cache.close()
-
-
-def _accrual(n: int) -> Entry:
-    return Entry(
-        member_id=1 + n % 5000,
-        kind="accrual",
-        rule="helpful_vote",
-        event_key=f"vote:{n}",
-        points=1,
-        amount_minor=25,
-        currency="GBP",
-        schedule_version="v1",
-        occurred_at="2026-11-20T12:00:00Z",
-        detail={"vote": n},
-    )
 
 
 def live_appends(cluster: Cluster, dbname: str, count: int) -> dict[str, object]:
@@ -131,7 +124,7 @@ def live_appends(cluster: Cluster, dbname: str, count: int) -> dict[str, object]
                 with team.transaction() as conn:
                     appender = Appender(conn)
                     for _ in range(size):
-                        assert appender.append(_accrual(n)) is not None
+                        assert appender.append(_accrual(n, "helpful_vote", "vote", 1)) is not None
                         n += 1
                 latencies.append((time.perf_counter() - began) * 1000)
             seconds = time.perf_counter() - started

@@ -12,7 +12,9 @@ On a demo community of N threads (built with `console.demo.build_demo`, or copie
   searched `--rounds` times, each round starting with an empty memo of analysed candidates
   (the first round also with a cold page cache for the graph); the lexical path alone
   (`semantic=False`) is timed beside it. cpu_ms is the same calls' CPU time (the thread's own,
-  so it does not grow with the machine's load the way wall time does);
+  so it does not grow with the machine's load the way wall time does), also per round
+  (`cpu_per_round`: the first round is the cold one); first_search: the very first search
+  after opening, alone;
 - where_ms_mean / where_ms_p95: the split of that time (mean, and each part's own p95);
 - analysis: the stored analyses (`console.dupes.analysis`) made for threads without one before
   timing (as `peerdesk dupes --rebuild` does), their size; analysed_from_text_mean says how many
@@ -192,9 +194,22 @@ def _quantiles(times: list[float]) -> dict[str, float]:
     }
 
 
+def first_search(cache: Cache, thread_id: int) -> dict[str, float]:
+    """The very first search after opening the cache (the graph mapped, the libraries loaded,
+    no page read yet): one sample, not a percentile."""
+    cpu = time.thread_time()
+    began = time.perf_counter()
+    cands.find_candidates(cache, thread_id, keep=cands.KEEP)
+    return {
+        "wall_ms": round((time.perf_counter() - began) * 1000, 2),
+        "cpu_ms": round((time.thread_time() - cpu) * 1000, 2),
+    }
+
+
 def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool) -> dict[str, Any]:
     stats = cands.VocabStats(cache.conn)
     per_round: list[dict[str, float]] = []
+    cpu_per_round: list[dict[str, float]] = []
     every: list[float] = []
     parts = {"terms": 0.0, "fts": 0.0, "semantic": 0.0, "fetch": 0.0, "score": 0.0, "write": 0.0}
     each: dict[str, list[float]] = {k: [] for k in parts}
@@ -203,6 +218,7 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
     for _ in range(rounds):
         cands.forget_analysed()  # each round starts cold
         times = []
+        round_cpu: list[float] = []
         for thread_id in ids:
             timing = cands.Timing()
             cpu_began = time.thread_time()
@@ -214,7 +230,7 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
             with cache.transaction() as conn:
                 cands._store(conn, thread_id, found, cands.METHOD)
             end = time.perf_counter()
-            cpu.append((time.thread_time() - cpu_began) * 1000)
+            round_cpu.append((time.thread_time() - cpu_began) * 1000)
             times.append((end - began) * 1000)
             parts["terms"] += timing.terms_ms
             parts["fts"] += timing.fts_ms
@@ -234,12 +250,15 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
             recalled += timing.recalled
             from_text += timing.from_text
         per_round.append(_quantiles(times))
+        cpu_per_round.append(_quantiles(round_cpu))
         every.extend(times)
+        cpu.extend(round_cpu)
     n = len(every)
     return {
         "candidates_ms": _quantiles(every),
         "cpu_ms": _quantiles(cpu),
-        "per_round": per_round,
+        "per_round": per_round,  # the first round is cold: nothing read yet since opening
+        "cpu_per_round": cpu_per_round,
         "where_ms_mean": {k: round(v / n, 2) for k, v in parts.items()},
         "where_ms_p95": {k: _quantiles(v)["p95"] for k, v in each.items()},
         "recalled_mean": round(recalled / n, 1),
@@ -322,6 +341,11 @@ def run(
         report["analysis"] = fill_analysis(cache)
         cands.refresh_terms(cache)
         ids = sample(cache, queries, seed)
+        # open it again, as a console would: nothing read yet (the graph mapped again too)
+        cache.close()
+        ann.forget()
+        cache = open_cache(path)
+        report["first_search"] = first_search(cache, ids[0])
         report["semantic"] = time_candidates(cache, ids, rounds, semantic=True)
         report["lexical"] = time_candidates(cache, ids, rounds, semantic=False)
         report["graph"] = graph_recall(cache, ids[:100])

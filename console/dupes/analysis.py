@@ -23,54 +23,67 @@ counts as missing.
 
 from __future__ import annotations
 
+import array
 import json
+import struct
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from console.db import Cache
-from console.dupes.scorer import Analyzed, Doc, analyze
+from console.dupes.scorer import Analyzed, Doc, Piece, analyze, stem_codes
 from console.storage import Connection, Row
 
 # Bump when `scorer.analyze` changes what it produces (stop words, stemming, n-grams, details,
-# MAX_CHARS, TITLE_BOOST): rows of an older version are ignored and rewritten as needed.
-VERSION = 1
+# MAX_CHARS, TITLE_BOOST) or how it is stored: rows of an older version are ignored and rewritten
+# as needed. 2: the numbers a candidate is scored from first, binary (stem codes, counts).
+VERSION = 2
 SLICE = 2_000  # threads analysed per transaction by `backfill`
 
 
-def encode(a: Analyzed) -> bytes:
-    """The analysis as compact bytes (everything `decode` needs to rebuild it exactly).
+_HEADER = struct.Struct("<4I")  # stems, n-grams, bytes of the n-grams, bytes of the details
+_NORM = struct.Struct("<d")
 
-    Lines of text, each split by one `str.split` when read back (decoding runs in C, not in a
-    JSON parser): stems, their counts in the title and in the body, their first raw word, their
-    other word forms, the normalised title, the n-grams (GRAM characters each) and their
-    counts, the n-grams' norm, the exact details (JSON, usually empty) and the body's own word
-    order if it differs. Stems and words hold no spaces, commas or line breaks (they are
-    letters and digits), and n-grams no line breaks."""
+
+def encode(a: Analyzed) -> bytes:
+    """The analysis as compact bytes (everything `decode` needs to rebuild it exactly),
+    zlib-compressed.
+
+    First what scoring a candidate reads (`decode_lean`), as numbers that numpy takes as they
+    are: each stem's 64-bit code (`scorer.stem_code`), the n-grams' norm, each stem's count in
+    the title and in the body, each n-gram's count (32-bit), the n-grams themselves (GRAM
+    characters each, UTF-8) and the exact details (JSON, usually empty). Then, as lines of text
+    that only an explanation reads (`decode`): the stems, their first raw word, their other word
+    forms, the normalised title and the body's own word order if it differs. Stems and words
+    hold no spaces, commas or line breaks (they are letters and digits)."""
+    import numpy as np
+
     stems = list(a.terms)
     in_body = [s for s in stems if s in a.body_terms]
     order = ""
     if list(a.body_terms) != in_body:  # body words also in the title come first in `stems`
         position = {s: i for i, s in enumerate(stems)}
         order = " ".join(str(position[s]) for s in a.body_terms)
-    details = ""
+    details = b""
     if any(a.details.values()):
-        details = json.dumps({k: sorted(v) for k, v in a.details.items()}, ensure_ascii=False)
+        details = json.dumps(
+            {k: sorted(v) for k, v in a.details.items()}, ensure_ascii=False
+        ).encode("utf-8")
     forms = ["" if f == (a.raw[s],) else ",".join(f) for s, f in _forms(a, stems)]
-    lines = [
-        " ".join(stems),
-        " ".join(str(a.title_terms.get(s, 0)) for s in stems),
-        " ".join(str(a.body_terms.get(s, 0)) for s in stems),
-        " ".join(a.raw[s] for s in stems),
-        " ".join(forms),
-        a.title_norm,
-        a.grams,
-        " ".join(map(str, a.gram_counts)),
-        repr(a.grams_norm),
+    grams = a.grams.encode("utf-8")
+    lines = [" ".join(stems), " ".join(a.raw[s] for s in stems), " ".join(forms), a.title_norm]
+    parts = [
+        _HEADER.pack(len(stems), len(a.gram_counts), len(grams), len(details)),
+        stem_codes(stems).astype("<u8").tobytes(),
+        _NORM.pack(a.grams_norm),
+        np.array([a.title_terms.get(s, 0) for s in stems], dtype="<u4").tobytes(),
+        np.array([a.body_terms.get(s, 0) for s in stems], dtype="<u4").tobytes(),
+        np.array(a.gram_counts, dtype="<u4").tobytes(),
+        grams,
         details,
-        order,
+        "\n".join([*lines, order]).encode("utf-8"),
     ]
-    return zlib.compress("\n".join(lines).encode("utf-8"), 1)
+    return zlib.compress(b"".join(parts), 1)
 
 
 def _forms(a: Analyzed, stems: list[str]) -> list[tuple[str, tuple[str, ...]]]:
@@ -87,11 +100,100 @@ def _counter(pairs: Iterable[tuple[str, int]]) -> Counter[str]:
 _NO_DETAILS: dict[str, frozenset[str]] = {k: frozenset() for k in ("link", "code", "error")}
 
 
+class Stored:
+    """A stored analysis split into its parts (the numbers as bytes slices, not yet read),
+    decompressed once for its `piece` and, if it is explained, its words (`decode`)."""
+
+    def __init__(self, blob: bytes) -> None:
+        raw = zlib.decompress(blob)
+        stems, grams, gram_bytes, detail_bytes = _HEADER.unpack_from(raw)
+        at = _HEADER.size
+        self.codes = raw[at : at + 8 * stems]
+        at += 8 * stems
+        self.norm: float = _NORM.unpack_from(raw, at)[0]
+        at += _NORM.size
+        self.in_title = raw[at : at + 4 * stems]
+        at += 4 * stems
+        self.in_body = raw[at : at + 4 * stems]
+        at += 4 * stems
+        self.gram_counts = raw[at : at + 4 * grams]
+        at += 4 * grams
+        self.grams = raw[at : at + gram_bytes].decode("utf-8")
+        at += gram_bytes
+        text = raw[at : at + detail_bytes]
+        self.details: dict[str, frozenset[str]] = (
+            {k: frozenset(v) for k, v in json.loads(text).items()} if text else _NO_DETAILS
+        )
+        self.rest = raw[at + detail_bytes :]
+
+    def piece(self, doc: Doc) -> Piece:
+        """What scoring the candidate reads (`scorer.Pool`): no word strings."""
+        return Piece(
+            doc,
+            dict(self.details),
+            self.codes,
+            self.in_title,
+            self.in_body,
+            self.grams,
+            self.gram_counts,
+            self.norm,
+        )
+
+    def decode(self, doc: Doc, *, complete: bool = True) -> Analyzed:
+        """See `decode`."""
+        stem_line, raw_line, form_line, title_norm, order = self.rest.decode("utf-8").split("\n")
+        stems = stem_line.split(" ") if stem_line else []
+        in_title = list(array.array("I", self.in_title))
+        in_body = list(array.array("I", self.in_body))
+        raws = raw_line.split(" ") if raw_line else []
+        title_terms = _counter((s, c) for s, c in zip(stems, in_title, strict=True) if c)
+        terms = _counter(zip(stems, map(int.__add__, in_title, in_body), strict=True))
+        body_terms: Counter[str] = Counter()
+        forms: dict[str, tuple[str, ...]] = {}
+        if complete:
+            if order:  # the body's own order of its words
+                body_terms = _counter((stems[i], in_body[i]) for i in map(int, order.split()))
+            else:
+                body_terms = _counter((s, c) for s, c in zip(stems, in_body, strict=True) if c)
+            forms = dict(zip(stems, [(r,) for r in raws], strict=True))
+            for s, f in zip(stems, form_line.split(" ") if form_line else [], strict=True):
+                if f:
+                    forms[s] = tuple(f.split(","))
+        return Analyzed(
+            doc,
+            title_terms,
+            body_terms,
+            dict(zip(stems, raws, strict=True)),
+            title_norm,
+            self.grams,
+            dict(self.details),
+            terms=terms,
+            forms=forms,
+            length=sum(terms.values()),
+            grams_norm=self.norm,
+            gram_counts=tuple(array.array("I", self.gram_counts)),
+        )
+
+
+def piece(blob: bytes, doc: Doc) -> Piece:
+    """What scoring a recalled candidate reads (`scorer.Pool`), with no word strings: the same
+    as `analyze(...).piece()` of the thread's text."""
+    return Stored(blob).piece(doc)
+
+
 def decode(blob: bytes, doc: Doc, *, complete: bool = True) -> Analyzed:
     """The `Analyzed` that `analyze` made of the thread's text; `doc` gives title, tags, solved.
 
     `complete=False` leaves out what only the new thread of a search is read for (`body_terms`
     and `forms`, left empty): a recalled candidate scores exactly the same without them."""
+    return Stored(blob).decode(doc, complete=complete)
+
+
+def decode_version_1(blob: bytes, doc: Doc) -> Analyzed:
+    """A row of VERSION 1 (lines of text only), as `decode(..., complete=False)` reads one of
+    today's: a cache analysed before version 2 keeps its rows in use until they are redone
+    (`backfill`, `peerdesk dupes --rebuild`), instead of analysing every candidate from text."""
+    complete = False
     (
         stem_line,
         title_line,
@@ -148,6 +250,22 @@ def _stored_rows(cache: Cache, columns: str, thread_ids: Sequence[int]) -> Itera
             f"SELECT {columns} FROM thread_analysis WHERE thread_id IN ({marks}) AND version = ?",
             [*chunk, VERSION],
         )
+
+
+def load_any(cache: Cache, thread_ids: Sequence[int]) -> dict[int, tuple[int, bytes]]:
+    """The stored analyses of these threads of this VERSION or of version 1 (still read, see
+    `decode_version_1`), by thread id: (version, data)."""
+    found: dict[int, tuple[int, bytes]] = {}
+    for start in range(0, len(thread_ids), 500):
+        chunk = list(thread_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        for r in cache.query(
+            f"SELECT thread_id, version, data FROM thread_analysis WHERE thread_id IN ({marks}) "
+            "AND version IN (1, ?)",
+            [*chunk, VERSION],
+        ):
+            found[int(r[0])] = (int(r[1]), bytes(r[2]))
+    return found
 
 
 def load(cache: Cache, thread_ids: Sequence[int]) -> dict[int, bytes]:

@@ -37,8 +37,19 @@ import numpy as np
 from console import search_index
 from console.clock import now_iso
 from console.db import Cache
-from console.dupes import analysis, embed, fusion, language, vectors
-from console.dupes.scorer import STOP_WORDS, Analyzed, Doc, Idf, analyze, chars, score, tokens
+from console.dupes import analysis, embed, fusion, language, scorer, vectors
+from console.dupes.scorer import (
+    STOP_WORDS,
+    Analyzed,
+    Doc,
+    Idf,
+    Piece,
+    Pool,
+    analyze,
+    chars,
+    score,
+    tokens,
+)
 from console.dupes.thresholds import PROPOSE as PROPOSE  # re-exported: used here and by others
 from console.dupes.thresholds import STRONG_SCORE as STRONG_SCORE
 from console.dupes.thresholds import may_propose
@@ -57,6 +68,7 @@ QUERY_POOL = 64  # distinct words of a thread considered for them (title first)
 RECALL = 24  # FTS5 matches reranked by the scorer
 SEMANTIC_RECALL = 12  # nearest embeddings added to the pool
 OVERFETCH = 4  # FTS5 returns RECALL * OVERFETCH, of which the first RECALL possible originals stay
+FIRST_READ = RECALL + 8  # hits whose rows are read first (more only if too few can be originals)
 KEEP = 5  # candidates stored per thread
 MIN_SCORE = 0.05  # pairs less likely than this are not stored at all
 # PROPOSE (what is proposed) and STRONG_SCORE (the Queue's ≈) live in console.dupes.thresholds
@@ -348,10 +360,21 @@ def _pair(row: Row, body: str) -> tuple[int, Analyzed]:
     return int(row["id"]), _analysed(int(row["id"]), doc)
 
 
-def _stored_pair(row: Row, blob: bytes) -> tuple[int, Analyzed]:
-    """A candidate from its stored analysis (`console.dupes.analysis`): no text is read."""
+def _stored_pair(row: Row, stored: tuple[int, bytes]) -> tuple[int, Piece, Callable[[], Analyzed]]:
+    """A candidate from its stored analysis (`console.dupes.analysis`): no text is read; the
+    numbers it is scored from now, its words only if it is explained."""
     doc = Doc(row["title"], "", _tags(row["tags"]), _solved(row))
-    return int(row["id"]), analysis.decode(blob, doc, complete=False)
+    version, blob = stored
+    if version != analysis.VERSION:  # an older row, read as it is until it is redone
+        whole = analysis.decode_version_1(blob, doc)
+        return int(row["id"]), whole.piece(), lambda: whole
+    parts = analysis.Stored(blob)
+    return int(row["id"]), parts.piece(doc), partial(parts.decode, doc, complete=False)
+
+
+def _from_text(row: Row, body: str) -> tuple[int, Piece, Callable[[], Analyzed]]:
+    thread_id, analysed = _pair(row, body)
+    return thread_id, analysed.piece(), lambda: analysed
 
 
 def forget_analysed() -> None:
@@ -378,8 +401,17 @@ class PoolItem:
         return self.why()
 
 
-def _why(query: Analyzed, cand: Analyzed, idf: Idf, chars_sim: float, cosine: float | None) -> str:
+def _why(
+    query: Analyzed,
+    whole: Callable[[], Analyzed],
+    stats: VocabStats,
+    idf: Idf,
+    chars_sim: float,
+    cosine: float | None,
+) -> str:
     """A candidate's explanation: the scorer's (as `score` writes it), after the meaning."""
+    cand = whole()
+    stats.prefetch(cand.raw[t] for t in cand.title_terms)  # its title words' df, in one query
     why = score(query, cand, idf, chars_sim).explanation
     if cosine is not None:
         why = f"meaning {round(100 * max(0.0, cosine))}% alike; {why}"
@@ -445,13 +477,29 @@ def scored_pool(
         return []
     # Filtered here, not in SQL: a condition on source_id would tempt the planner into walking
     # the (source_id, remote_id) index over every thread of the source.
-    wanted = list(dict.fromkeys([*hits, *near]))
-    rows = {
-        r["id"]: r
-        for r in cache.query(_POOL_SELECT + f"({','.join('?' * len(wanted))})", wanted)
-        if _pool_row_ok(r, row, thread_id, any_source)
-    }
-    pool_ids = [h for h in hits if h in rows][:RECALL]
+    # Read the rows of the first hits (and of every semantic one) first, and of further hits
+    # only while fewer than RECALL of those read can be originals: usually one short read,
+    # each row a random page of a big cache.
+    rows: dict[int, Row] = {}
+    read: set[int] = set()
+    upto = min(FIRST_READ, len(hits))  # hits[:upto] are read
+    wanted = list(dict.fromkeys([*hits[:upto], *near]))
+    while True:
+        if wanted:
+            marks = ",".join("?" * len(wanted))
+            rows.update(
+                (r["id"], r)
+                for r in cache.query(_POOL_SELECT + f"({marks})", wanted)
+                if _pool_row_ok(r, row, thread_id, any_source)
+            )
+            read.update(wanted)
+        short = RECALL - sum(1 for h in hits[:upto] if h in rows)
+        if short <= 0 or upto >= len(hits):
+            break
+        step = max(2 * short, 8)
+        wanted = [h for h in hits[upto : upto + step] if h not in read]
+        upto = min(len(hits), upto + step)
+    pool_ids = [h for h in hits[:upto] if h in rows][:RECALL]
     semantic_ids = sorted((t for t in near if t in rows), key=lambda t: -near[t])
     added = [t for t in semantic_ids if t not in pool_ids][:SEMANTIC_RECALL]
     pool_ids += added
@@ -466,7 +514,7 @@ def scored_pool(
         pool_ids = [
             p for p in pool_ids if language.compatible(lang, pool_vectors.get(p, (None, ""))[1])
         ]
-    stored = analysis.load(cache, pool_ids)
+    stored = analysis.load_any(cache, pool_ids)
     # the text of candidates without a stored analysis (a thread missing from the word index
     # has neither, and is not compared)
     bodies = _bodies(cache, [p for p in pool_ids if p not in stored])
@@ -478,41 +526,37 @@ def scored_pool(
         return []
     query = analyze(doc)
     analysed = [
-        _stored_pair(o, stored[o["id"]]) if o["id"] in stored else _pair(o, bodies[o["id"]])
+        _stored_pair(o, stored[o["id"]]) if o["id"] in stored else _from_text(o, bodies[o["id"]])
         for o in pool
     ]
     timing.from_text = sum(1 for o in pool if o["id"] not in stored)
     if fresh is not None:
         fresh[thread_id] = query
-        fresh.update(pair for pair in analysed if pair[0] not in stored)
-    # The scorer looks up df only for the new thread's word forms (BM25) and the candidates'
-    # title words (title similarity): fetch just those, in one pass.
+        fresh.update((tid, whole()) for tid, _, whole in analysed if tid not in stored)
+    # The pool's scores look up df only for the new thread's word forms (BM25): fetch just
+    # those, in one pass (an explanation fetches its candidate's title words when written).
     raw_terms = {form for forms in query.forms.values() for form in forms}
     raw_terms.update(query.raw.values())
-    for _, cand in analysed:
-        raw_terms.update(cand.raw[t] for t in cand.title_terms)
     stats.prefetch(raw_terms)
     idf = Idf(stats)
-    similar = chars(query, [cand for _, cand in analysed])  # the whole pool in one numpy pass
-    scored = [
-        (original_id, score(query, cand, idf, sim, explain=False))
-        for (original_id, cand), sim in zip(analysed, similar, strict=True)
-    ]
-    lexical = [s.score for _, s in scored]
+    pool_numbers = Pool([piece for _, piece, _ in analysed])
+    similar = chars(query, pool_numbers)  # the whole pool in one numpy pass, and so is BM25
+    lexical = scorer.pool_scores(query, pool_numbers, idf, similar)
+    ids = [tid for tid, _, _ in analysed]
     cosines: list[float] | None = None
     if own is not None:
-        embedded = [oid for oid, _ in scored if oid in pool_vectors]
+        embedded = [oid for oid in ids if oid in pool_vectors]
         alike: dict[int, float] = {}
         if embedded:  # one integer matrix product for the pool: the same values as one by one
             matrix = np.stack([pool_vectors[oid][0] for oid in embedded])
             alike = dict(zip(embedded, embed.cosine_int8(own[0], matrix).tolist(), strict=True))
-        cosines = [alike.get(oid, 0.0) for oid, _ in scored]
+        cosines = [alike.get(oid, 0.0) for oid in ids]
     keys = fusion.fuse(lexical, cosines)
     items = []
-    for i, (original_id, s) in enumerate(scored):
+    for i, (original_id, _, whole) in enumerate(analysed):
         cosine = None if cosines is None else cosines[i]
-        why = partial(_why, query, analysed[i][1], idf, similar[i], cosine)
-        items.append(PoolItem(original_id, s.score, cosine, keys[i], why))
+        why = partial(_why, query, whole, stats, idf, similar[i], cosine)
+        items.append(PoolItem(original_id, lexical[i], cosine, keys[i], why))
     timing.score_ms = (time.perf_counter() - mark) * 1000
     return items
 

@@ -29,6 +29,7 @@ costs no more than a long one.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import unicodedata
@@ -160,15 +161,19 @@ def gram_codes(grams: str) -> np.ndarray:
     return codes
 
 
-def gram_weights(counts: Sequence[int]) -> np.ndarray:
-    """The sub-linear weight (1 + ln count) of each n-gram count."""
+def gram_weights(counts: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The sub-linear weight (1 + ln count) of each n-gram count (`sublinear`, bit for bit)."""
     import numpy as np
 
     found = np.asarray(counts, dtype=np.int64)
+    table = _tables()[1]
     if not len(found) or found.max() < 256:
-        result: np.ndarray = _tables()[1][found]
+        result: np.ndarray = table[found]
         return result
-    return np.array([sublinear(c) for c in counts], dtype=np.float64)
+    big = found >= 256
+    result = table[np.where(big, 0, found)]
+    result[big] = [sublinear(int(c)) for c in found[big]]
+    return result
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,95 @@ class Analyzed:
     def __post_init__(self) -> None:
         object.__setattr__(self, "gram_codes", gram_codes(self.grams))
         object.__setattr__(self, "gram_weights", gram_weights(self.gram_counts))
+
+    def piece(self) -> Piece:
+        """This analysis as a candidate of a `Pool` (the numbers its stored form starts with)."""
+        import numpy as np
+
+        stems = list(self.terms)
+        return Piece(
+            self.doc,
+            self.details,
+            stem_codes(stems).astype("<u8").tobytes(),
+            np.array([self.title_terms.get(t, 0) for t in stems], dtype="<u4").tobytes(),
+            np.array(  # from `terms`: a lean analysis (`complete=False`) has no body_terms
+                [c - self.title_terms.get(t, 0) for t, c in self.terms.items()], dtype="<u4"
+            ).tobytes(),
+            self.grams,
+            np.array(self.gram_counts, dtype="<u4").tobytes(),
+            self.grams_norm,
+        )
+
+
+_CODES: dict[str, int] = {}
+
+
+def stem_code(stem: str) -> int:
+    """A stem's 64-bit code (the first 8 bytes of its BLAKE2b digest): the same in every
+    process, so it can be stored. Two stems sharing a code is a 1 in 2**64 chance per pair."""
+    found = _CODES.get(stem)
+    if found is None:
+        digest = hashlib.blake2b(stem.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        found = int.from_bytes(digest, "little")
+        if len(_CODES) >= _STEMS_MAX:
+            _CODES.clear()
+        _CODES[stem] = found
+    return found
+
+
+def stem_codes(stems: Iterable[str]) -> np.ndarray:
+    """`stem_code` of each stem, in order, as uint64."""
+    import numpy as np
+
+    return np.fromiter(map(stem_code, stems), dtype=np.uint64)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """What a recalled candidate is scored from, as its stored analysis begins
+    (`console.dupes.analysis.piece`): no word strings, the numbers as little-endian bytes, so a
+    whole pool is joined and read by numpy in one go (`Pool`)."""
+
+    doc: Doc
+    details: dict[str, frozenset[str]]
+    term_codes: bytes  # uint64: `stem_code` of each stem, in the order of `Analyzed.terms`
+    in_title: bytes  # uint32: each stem's count in the title
+    in_body: bytes  # uint32: ... and in the body
+    grams: str  # the n-grams, GRAM characters each (as `Analyzed.grams`)
+    gram_counts: bytes  # uint32: times each n-gram is seen
+    grams_norm: float
+
+
+class Pool:
+    """The candidates of one search, every number in one array, candidate after candidate
+    (each in its own order): what `chars` and `pool_scores` read."""
+
+    def __init__(self, pieces: Sequence[Piece]) -> None:
+        import numpy as np
+
+        self.docs = [p.doc for p in pieces]
+        self.details = [p.details for p in pieces]
+        self.size = n = len(pieces)
+        join = b"".join
+        self.term_codes = np.frombuffer(join([p.term_codes for p in pieces]), dtype="<u8")
+        terms = np.fromiter((len(p.term_codes) // 8 for p in pieces), dtype=np.int64, count=n)
+        self.term_owner = np.repeat(np.arange(n), terms)
+        self.term_counts = np.frombuffer(join([p.in_title for p in pieces]), dtype="<u4").astype(
+            np.int64
+        ) + np.frombuffer(join([p.in_body for p in pieces]), dtype="<u4")
+        self.lengths = np.bincount(self.term_owner, weights=self.term_counts, minlength=n).astype(
+            np.int64
+        )
+        self.gram_codes = gram_codes("".join([p.grams for p in pieces]))
+        counts = np.frombuffer(join([p.gram_counts for p in pieces]), dtype="<u4")
+        self.gram_weights = gram_weights(counts)
+        grams = np.fromiter((len(p.gram_counts) // 4 for p in pieces), dtype=np.int64, count=n)
+        self.gram_owner = np.repeat(np.arange(n), grams)
+        self.grams_norm = [p.grams_norm for p in pieces]
+
+    @classmethod
+    def of(cls, candidates: Sequence[Analyzed]) -> Pool:
+        return cls([c.piece() for c in candidates])
 
 
 @dataclass(frozen=True)
@@ -418,32 +512,91 @@ def _bm25(
     return min(1.0, found / itself) if itself > 0.0 else 0.0
 
 
-def chars(query: Analyzed, candidates: Sequence[Analyzed]) -> list[float]:
+def chars(query: Analyzed, candidates: Pool | Sequence[Analyzed]) -> list[float]:
     """Cosine of character n-gram weights between the query and each candidate, for a whole
     pool at once (numpy). Each candidate's dot product is summed in its own n-gram order,
     whatever else is in the pool, so one candidate alone gets exactly the same value."""
     import numpy as np
 
-    found = [0.0] * len(candidates)
-    if not query.grams_norm or not candidates:
+    pool = candidates if isinstance(candidates, Pool) else Pool.of(candidates)
+    found = [0.0] * pool.size
+    codes = pool.gram_codes
+    if not query.grams_norm or not pool.size or not len(codes) or not len(query.gram_codes):
         return found
     order = np.argsort(query.gram_codes, kind="stable")
     mine, my_weights = query.gram_codes[order], query.gram_weights[order]
-    codes = np.concatenate([c.gram_codes for c in candidates])
-    if not len(codes) or not len(mine):
-        return found
-    weights = np.concatenate([c.gram_weights for c in candidates])
-    owner = np.repeat(np.arange(len(candidates)), [len(c.gram_codes) for c in candidates])
     at = np.minimum(np.searchsorted(mine, codes), len(mine) - 1)
     hit = mine[at] == codes
     dots = np.bincount(
-        owner[hit], weights=weights[hit] * my_weights[at[hit]], minlength=len(candidates)
+        pool.gram_owner[hit],
+        weights=pool.gram_weights[hit] * my_weights[at[hit]],
+        minlength=pool.size,
     )
-    for i, cand in enumerate(candidates):
+    for i, norm in enumerate(pool.grams_norm):
         dot = float(dots[i])
-        if dot and cand.grams_norm:
-            found[i] = dot / (query.grams_norm * cand.grams_norm)
+        if dot and norm:
+            found[i] = dot / (query.grams_norm * norm)
     return found
+
+
+def _exact(
+    new: Analyzed, doc: Doc, details: Mapping[str, frozenset[str]]
+) -> tuple[float, float, float]:
+    """The exact signals of a pair: kinds of shared details (up to 2), tag overlap, solved."""
+    kinds = sum(
+        1
+        for kind, values in new.details.items()
+        if values and not values.isdisjoint(details.get(kind, ()))
+    )
+    tags = 0.0
+    if new.doc.tags and doc.tags:
+        new_tags = {t.lower() for t in new.doc.tags}
+        cand_tags = {t.lower() for t in doc.tags}
+        tags = len(new_tags & cand_tags) / len(new_tags | cand_tags)
+    return float(min(2, kinds)), tags, 1.0 if doc.solved else 0.0
+
+
+def _value(bm25: float, char_sim: float, details: float, tags: float, solved: float) -> float:
+    value = W_BM25 * bm25 + W_CHARS * char_sim + W_DETAIL * details + W_TAGS * tags
+    value += W_SOLVED * solved
+    return value
+
+
+def pool_scores(new: Analyzed, pool: Pool, idf: Idf, char_cosines: Sequence[float]) -> list[float]:
+    """`score(new, c, idf, char_cosine).score` of every candidate of a pool at once, the same
+    values bit for bit: BM25 is one numpy pass over the pool (each candidate's sums still run
+    over the new thread's stems in its own order, one addition at a time: `np.cumsum` is
+    sequential, and adding the 0.0 of a stem the candidate lacks changes no sum)."""
+    import numpy as np
+
+    n = pool.size
+    bm25 = [0.0] * n
+    terms = _bm25_terms(new, _query_idf(new, idf), idf) if new.length else ()
+    lengths = pool.lengths
+    if n and terms and lengths.any():
+        codes = stem_codes(t for t, _, _ in terms)
+        counts = np.fromiter((c for _, c, _ in terms), dtype=np.int64, count=len(terms))
+        weights = np.fromiter((w for _, _, w in terms), dtype=np.float64, count=len(terms))
+        avg = (new.length + lengths) / 2.0
+        own = K1 * (1.0 - B + B * new.length / avg)
+        other = K1 * (1.0 - B + B * lengths / avg)
+        itself = np.cumsum((weights * counts) / (counts + own[:, None]), axis=1)[:, -1]
+        tf = np.zeros((n, len(terms)), dtype=np.int64)
+        order = np.argsort(codes, kind="stable")
+        mine = codes[order]
+        if len(pool.term_codes):
+            at = np.minimum(np.searchsorted(mine, pool.term_codes), len(mine) - 1)
+            hit = mine[at] == pool.term_codes
+            tf[pool.term_owner[hit], order[at[hit]]] = pool.term_counts[hit]
+        found = np.cumsum((weights * tf) / (tf + other[:, None]), axis=1)[:, -1]
+        for i in range(n):
+            if lengths[i] and itself[i] > 0.0:
+                bm25[i] = min(1.0, float(found[i]) / float(itself[i]))
+    scores = []
+    for i, (doc, details) in enumerate(zip(pool.docs, pool.details, strict=True)):
+        exact = _exact(new, doc, details)
+        scores.append(round(_value(bm25[i], char_cosines[i], *exact), 4))
+    return scores
 
 
 def score(
@@ -464,20 +617,8 @@ def score(
     query_idf = _query_idf(new, idf)
     bm25 = _bm25(new, query_idf, candidate, idf)
     char_sim = chars(new, [candidate])[0] if char_cosine is None else char_cosine
-    detail_kinds = [
-        kind
-        for kind, values in new.details.items()
-        if values and not values.isdisjoint(candidate.details.get(kind, ()))
-    ]
-    tags = 0.0
-    if new.doc.tags and candidate.doc.tags:
-        new_tags = {t.lower() for t in new.doc.tags}
-        cand_tags = {t.lower() for t in candidate.doc.tags}
-        tags = len(new_tags & cand_tags) / len(new_tags | cand_tags)
-    details = float(min(2, len(detail_kinds)))
-    solved = 1.0 if candidate.doc.solved else 0.0
-    value = W_BM25 * bm25 + W_CHARS * char_sim + W_DETAIL * details + W_TAGS * tags
-    value += W_SOLVED * solved
+    details, tags, solved = _exact(new, candidate.doc, candidate.details)
+    value = _value(bm25, char_sim, details, tags, solved)
     if not explain:
         signals = {"bm25": bm25, "chars": char_sim, "details": details, "tags": tags}
         return Scored(round(value, 4), "", {**signals, "solved": solved}, ())
@@ -540,7 +681,7 @@ def rank(new: Doc, candidates: Mapping[str, Doc], stats: TermStats) -> list[tupl
     idf = Idf(stats)
     query = analyze(new)
     analysed = [analyze(doc) for doc in candidates.values()]
-    similar = chars(query, analysed)
+    similar = chars(query, Pool.of(analysed))
     scored = [
         (key, score(query, cand, idf, sim))
         for key, cand, sim in zip(candidates, analysed, similar, strict=True)

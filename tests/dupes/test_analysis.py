@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,18 @@ from console.db import Cache, open_cache
 from console.demo import build_demo
 from console.dupes import analysis
 from console.dupes import candidates as cands
-from console.dupes.scorer import CountStats, Doc, Idf, analyze, score
+from console.dupes.scorer import (
+    Analyzed,
+    CountStats,
+    Doc,
+    Idf,
+    Pool,
+    analyze,
+    chars,
+    pool_scores,
+    score,
+    stem_code,
+)
 from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
 from tests.backends import pytest_generate_tests, store_copied_from
@@ -273,3 +285,95 @@ def test_candidates_kept_are_the_best_undecided_with_their_explanations(demo: Ca
         assert all(why for _, _, why in kept)
         checked += 1
     assert checked > 10
+
+
+def test_a_pool_scored_in_one_pass_scores_as_one_by_one() -> None:
+    """`scorer.pool_scores` (BM25 for the whole pool in numpy, candidates read from their stored
+    analysis or made from text) gives `score(...).score` of each pair, bit for bit."""
+    docs = _texts()
+    stats = CountStats.from_texts(f"{d.title} {d.body}" for d in docs)
+    idf = Idf(stats)
+    stored = [analysis.piece(analysis.encode(analyze(d)), d) for d in docs]
+    made = [analyze(d).piece() for d in docs]
+    for new in docs:
+        query = analyze(new)
+        one_by_one = [score(query, analyze(other), idf).score for other in docs]
+        for pieces in (stored, made):
+            pool = Pool(pieces)
+            assert pool_scores(query, pool, idf, chars(query, pool)) == one_by_one
+        # a pool of one, and the pool in another order, score each candidate the same
+        alone = Pool(stored[:1])
+        assert pool_scores(query, alone, idf, chars(query, alone)) == one_by_one[:1]
+        backwards = Pool(stored[::-1])
+        assert pool_scores(query, backwards, idf, chars(query, backwards)) == one_by_one[::-1]
+
+
+def test_a_pool_holds_the_numbers_of_its_analyses() -> None:
+    docs = _texts()
+    made = [analyze(d) for d in docs]
+    pool = Pool([analysis.piece(analysis.encode(a), d) for a, d in zip(made, docs, strict=True)])
+    assert pool.term_codes.tolist() == [stem_code(s) for a in made for s in a.terms]
+    assert pool.term_counts.tolist() == [c for a in made for c in a.terms.values()]
+    assert pool.lengths.tolist() == [a.length for a in made]
+    assert pool.gram_codes.tobytes() == b"".join(a.gram_codes.tobytes() for a in made)
+    assert pool.gram_weights.tobytes() == b"".join(a.gram_weights.tobytes() for a in made)
+    assert pool.grams_norm == [a.grams_norm for a in made]
+    assert pool.details == [a.details for a in made]
+
+
+def _version_1(a: Analyzed) -> bytes:
+    """A row as version 1 stored it (lines of text only): the format caches analysed before
+    version 2 still hold."""
+    stems = list(a.terms)
+    in_body = [s for s in stems if s in a.body_terms]
+    order = ""
+    if list(a.body_terms) != in_body:
+        position = {s: i for i, s in enumerate(stems)}
+        order = " ".join(str(position[s]) for s in a.body_terms)
+    details = ""
+    if any(a.details.values()):
+        details = json.dumps({k: sorted(v) for k, v in a.details.items()}, ensure_ascii=False)
+    forms = ["" if a.forms[s] == (a.raw[s],) else ",".join(a.forms[s]) for s in stems]
+    lines = [
+        " ".join(stems),
+        " ".join(str(a.title_terms.get(s, 0)) for s in stems),
+        " ".join(str(a.body_terms.get(s, 0)) for s in stems),
+        " ".join(a.raw[s] for s in stems),
+        " ".join(forms),
+        a.title_norm,
+        a.grams,
+        " ".join(map(str, a.gram_counts)),
+        repr(a.grams_norm),
+        details,
+        order,
+    ]
+    return zlib.compress("\n".join(lines).encode("utf-8"), 1)
+
+
+def test_rows_of_version_1_are_still_read_and_score_the_same(demo: Cache) -> None:
+    """A cache analysed before version 2 keeps using its rows (no candidate is analysed from
+    text again) and gets the same candidates; `backfill` redoes them as version 2."""
+    threads = cands.open_thread_ids(demo)[-40:]
+    stats = cands.VocabStats(demo.conn)
+    cands.forget_analysed()
+    before = {t: cands.find_candidates(demo, t, stats=stats, semantic=False) for t in threads}
+    rows = demo.query(
+        "SELECT t.id, t.title, f.body FROM threads t JOIN thread_fts f ON f.rowid = t.id"
+    )
+    with demo.transaction() as conn:
+        conn.executemany(
+            "UPDATE thread_analysis SET version = 1, data = ? WHERE thread_id = ?",
+            [(_version_1(analyze(Doc(r[1], r[2] or ""))), r[0]) for r in rows],
+        )
+    cands.forget_analysed()
+    for t in threads:
+        timing = cands.Timing()
+        assert (
+            cands.find_candidates(demo, t, stats=stats, timing=timing, semantic=False) == before[t]
+        )
+        assert timing.from_text == 0
+    assert analysis.load(demo, [r[0] for r in rows]) == {}  # not of this version
+    assert analysis.backfill(demo) == len(rows)
+    assert {r[0] for r in demo.query("SELECT DISTINCT version FROM thread_analysis")} == {
+        analysis.VERSION
+    }

@@ -1,7 +1,9 @@
 """Kill -9 a real `peerdesk push` while it hands an escalation to Zendesk (before the ticket is
 created, and after it is created but before the answer arrives), and a real `peerdesk sync`
 while it follows the ticket: a rerun ends with exactly one ticket, the item applied with the
-ticket's id, and each comment in the history once."""
+ticket's id, and each comment in the history once. On a cache file and on a team database (where
+the server rolls back what the killed process had not committed, and the rerun must still find
+the hand-off to finish)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ from tests.escalate.shared import need_zendesk_fixtures
 
 need_zendesk_fixtures()
 
-from console.db import open_cache  # noqa: E402
+from console.db import Cache  # noqa: E402
 from console.desk import Desk  # noqa: E402
+from tests.backends import location  # noqa: E402
 from tests.escalate.conftest import post, store, thread  # noqa: E402
 from tests.escalate.fake_zendesk import EMAIL, TOKEN, FakeZendesk  # noqa: E402
 from tests.sync.conftest import REPO, add_source  # noqa: E402
@@ -28,11 +31,12 @@ ENV = {
     "PEERDESK_SUPPORT_API_KEY": TOKEN,
     "PEERDESK_NO_KEYRING": "1",
 }
+pytestmark = pytest.mark.backends
 
 
-def _run(db: Path, *args: str) -> subprocess.Popen[bytes]:
+def _run(db: str, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "console", "--db", str(db), *args],
+        [sys.executable, "-m", "console", "--db", db, *args],
         cwd=REPO,
         env={**os.environ, **ENV},
         stdout=subprocess.PIPE,
@@ -40,7 +44,7 @@ def _run(db: Path, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
-def _finish(db: Path, *args: str) -> str:
+def _finish(db: str, *args: str) -> str:
     proc = _run(db, *args)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, (out + err).decode()
@@ -56,8 +60,7 @@ def _kill_when_held(proc: subprocess.Popen[bytes], server: FakeZendesk) -> None:
     server.release.set()
 
 
-def _prepare(db: Path, server: FakeZendesk) -> int:
-    cache = open_cache(db, create=True)
+def _prepare(cache: Cache, server: FakeZendesk) -> int:
     store(
         cache,
         [thread("1", "Refund never came", "u1", "2026-11-20T09:00:00Z")],
@@ -67,16 +70,17 @@ def _prepare(db: Path, server: FakeZendesk) -> int:
     desk = Desk.for_cache(cache, actor="alice")
     legal = int(cache.one("SELECT id FROM escalations WHERE rule_id = 'legal-threat'")[0])
     desk.escalations.send_to_support(legal)
-    cache.close()
     return legal
 
 
 @pytest.mark.parametrize("mode", ["before", "after"])
-def test_killed_hand_off_creates_exactly_one_ticket(tmp_path: Path, mode: str) -> None:
+def test_killed_hand_off_creates_exactly_one_ticket(
+    cache: Cache, cache_path: Path, mode: str
+) -> None:
     server = FakeZendesk().start()
     try:
-        db = tmp_path / "c.sqlite3"
-        legal = _prepare(db, server)
+        db = location(cache, cache_path)
+        legal = _prepare(cache, server)
         server.held.clear()
         server.release.clear()
         server.hold = lambda m, p: mode if (m, p) == ("POST", "/api/v2/tickets.json") else None
@@ -86,25 +90,19 @@ def test_killed_hand_off_creates_exactly_one_ticket(tmp_path: Path, mode: str) -
         _finish(db, "push")
         _finish(db, "push")  # nothing left to send
         assert len(server.tickets) == 1
-        cache = open_cache(db)
-        try:
-            rows = cache.query(
-                "SELECT state, remote_ref FROM outbox WHERE action = 'ticket_create'"
-            )
-            assert [tuple(r) for r in rows] == [("applied", "4014")]
-        finally:
-            cache.close()
+        rows = cache.query("SELECT state, remote_ref FROM outbox WHERE action = 'ticket_create'")
+        assert [tuple(r) for r in rows] == [("applied", "4014")]
         out = _finish(db, "escalations", str(legal))
         assert "ticket: support 4014" in out
     finally:
         server.stop()
 
 
-def test_killed_follow_brings_each_comment_once(tmp_path: Path) -> None:
+def test_killed_follow_brings_each_comment_once(cache: Cache, cache_path: Path) -> None:
     server = FakeZendesk().start()
     try:
-        db = tmp_path / "c.sqlite3"
-        legal = _prepare(db, server)
+        db = location(cache, cache_path)
+        legal = _prepare(cache, server)
         _finish(db, "push")
         server.agent(4014, status="pending", comment="Could you send the letter?")
         server.held.clear()
@@ -116,19 +114,15 @@ def test_killed_follow_brings_each_comment_once(tmp_path: Path) -> None:
         server.agent(4014, status="solved", comment="Refunded")
         _finish(db, "sync", "support", "-q")
         _finish(db, "sync", "support", "-q")
-        cache = open_cache(db)
-        try:
-            events = [
-                tuple(r)
-                for r in cache.query(
-                    "SELECT event, body FROM escalation_history WHERE escalation_id = ? "
-                    "AND event IN ('support_comment', 'ticket_status') ORDER BY id",
-                    (legal,),
-                )
-            ]
-            state = cache.one("SELECT state FROM escalations WHERE id = ?", (legal,))[0]
-        finally:
-            cache.close()
+        events = [
+            tuple(r)
+            for r in cache.query(
+                "SELECT event, body FROM escalation_history WHERE escalation_id = ? "
+                "AND event IN ('support_comment', 'ticket_status') ORDER BY id",
+                (legal,),
+            )
+        ]
+        state = cache.one("SELECT state FROM escalations WHERE id = ?", (legal,))[0]
         assert events == [
             ("support_comment", "Could you send the letter?"),
             ("ticket_status", "ticket 4014 is pending"),

@@ -1,68 +1,74 @@
 """The demo community's escalations: every kind of rule on show, every state, some SLAs
-breached and some running, nothing of theirs in the outbox, the same rows every build."""
+breached and some running, nothing of theirs in the outbox, the same rows every build; a team
+database `peerdesk --db postgresql://… demo` built holds the same rows and shows the same."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from console import audit
-from console.db import open_cache
-from console.demo import build_demo
+from console.db import Cache
 from console.escalate import panel
 from console.escalate.engine import HIDE_REASON
+from tests.demo_stores import demo_store
+
+THREADS = 800
 
 
-def _build(path: Path, threads: int = 800) -> list[tuple[object, ...]]:
-    cache = open_cache(path, create=True)
-    try:
-        build_demo(cache, threads=threads, candidate_limit=0)
-        rows = [
-            tuple(r)
-            for r in cache.query(
-                "SELECT rule_id, subject, version, state, raised_at, assignee, ticket_ref "
-                "FROM escalations ORDER BY id"
-            )
-        ]
-        by_rule = {r[0] for r in rows}
-        assert by_rule >= {
-            "legal-threat",
-            "angry-complaint",
-            "account-billing",
-            "personal-data",
-            "follow-ups",
-            "unanswered",
-            "unanswered-billing",
-            "unanswered-outage",
-        }
-        states = {r[3] for r in rows}
-        assert states == {
-            "new",
-            "acknowledged",
-            "sent_to_support",
-            "waiting_on_customer",
-            "resolved",
-            "dismissed",
-        }
-        open_rows = panel.listing(cache)
-        assert {e.rule_id for e in open_rows} == by_rule  # the newest of each rule is open
-        assert any(e.breached for e in open_rows) and any(not e.breached for e in open_rows)
-        # other features' demo decisions (verification) may queue items; escalations queue none
-        assert cache.one("SELECT count(*) FROM outbox WHERE target_kind = 'escalation'")[0] == 0
-        assert audit.verify(cache) == []
-        hidden = cache.query(
-            "SELECT e.state FROM escalations e JOIN posts p ON p.id = e.post_id "
-            "WHERE p.hidden_reason = ? AND e.hide_pending_review = 1",
-            (HIDE_REASON,),
+def _checked(cache: Cache) -> list[tuple[object, ...]]:
+    """The demo's escalations, after checking what they show."""
+    rows = [
+        tuple(r)
+        for r in cache.query(
+            "SELECT rule_id, subject, version, state, raised_at, assignee, ticket_ref "
+            "FROM escalations ORDER BY id"
         )
-        assert hidden and all(h[0] not in ("resolved", "dismissed") for h in hidden)
-        report = panel.rule_rates(cache)
-        assert any(rate.dismissed for rate in report.values())
-        return rows
-    finally:
-        cache.close()
+    ]
+    by_rule = {r[0] for r in rows}
+    assert by_rule >= {
+        "legal-threat",
+        "angry-complaint",
+        "account-billing",
+        "personal-data",
+        "follow-ups",
+        "unanswered",
+        "unanswered-billing",
+        "unanswered-outage",
+    }
+    states = {r[3] for r in rows}
+    assert states == {
+        "new",
+        "acknowledged",
+        "sent_to_support",
+        "waiting_on_customer",
+        "resolved",
+        "dismissed",
+    }
+    open_rows = panel.listing(cache)
+    assert {e.rule_id for e in open_rows} == by_rule  # the newest of each rule is open
+    assert any(e.breached for e in open_rows) and any(not e.breached for e in open_rows)
+    # other features' demo decisions (verification) may queue items; escalations queue none
+    assert cache.one("SELECT count(*) FROM outbox WHERE target_kind = 'escalation'")[0] == 0
+    assert audit.verify(cache) == []
+    hidden = cache.query(
+        "SELECT e.state FROM escalations e JOIN posts p ON p.id = e.post_id "
+        "WHERE p.hidden_reason = ? AND e.hide_pending_review = 1",
+        (HIDE_REASON,),
+    )
+    assert hidden and all(h[0] not in ("resolved", "dismissed") for h in hidden)
+    report = panel.rule_rates(cache)
+    assert any(rate.dismissed for rate in report.values())
+    return rows
 
 
-def test_demo_escalations_are_complete_and_deterministic(tmp_path: Path) -> None:
-    first = _build(tmp_path / "a.sqlite3")
-    second = _build(tmp_path / "b.sqlite3")
+@pytest.mark.backends
+def test_demo_escalations_are_complete_and_deterministic(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    with demo_store(backend, tmp_path / "a.sqlite3", request, threads=THREADS) as cache:
+        first = _checked(cache)
+    with demo_store("sqlite", tmp_path / "b.sqlite3", request, threads=THREADS) as cache:
+        second = _checked(cache)
     assert first == second

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+# No store: the matchers on text alone (what a match stores: tests/escalate/test_engine.py).
 import pytest
 
 from console.escalate.detect import PostMatcher, card_kind, iban_ok, luhn_ok, mask

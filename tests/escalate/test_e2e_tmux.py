@@ -4,6 +4,8 @@ checked. Skips without tmux; fails without it in CI (PEERDESK_REQUIRE_ALL=1)."""
 
 from __future__ import annotations
 
+# SQLite only: the panel in a real terminal on a cache file; its flows on a team database:
+# tests/escalate/test_panel.py, the console in a real terminal on one: tests/ui/test_console_on_team_e2e.py.
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +23,7 @@ def db(tmp_path: Path) -> Path:
     path = tmp_path / "e2e.sqlite3"
     cache = open_cache(path, create=True)
     seed(cache)
+    cache.set_meta("demo", "1")  # alice has every role, as in `make demo`
     cache.close()
     return path
 

@@ -134,3 +134,25 @@ async def test_paging_to_the_second_page_and_to_the_end(desk: Desk) -> None:
         assert screen.table.cursor_row == PAGE
         assert screen.table.current_key == order[PAGE][0]
         assert "Thread #" in screen_text(pilot) and order[PAGE][1] in screen_text(pilot)
+
+
+async def test_a_count_that_found_nothing_new_changes_nothing(desk: Desk) -> None:
+    from console.screens.escalations import TallyLoaded
+
+    messages: list[Any] = []
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await settle(pilot)
+        await pilot.press("E")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, EscalationsScreen)
+        first = screen.tally
+        assert first is not None and first.open == THREADS
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("E")
+        await settle(pilot)
+        counted = [m for m in messages if isinstance(m, TallyLoaded)]
+        assert len(counted) >= 2 and counted[-1].tally == first  # counted again, the same
+        assert screen.tally is first  # kept as it was: nothing redrawn for it

@@ -1,5 +1,6 @@
 """An import interrupted after some chunks and run again, and a whole file imported twice, end
-with exactly the escalations of one clean import (unique on rule + post + version)."""
+with exactly the escalations of one clean import (unique on rule + post + version), on a cache
+file and on a team database (whose chunks are the server's transactions)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from console.db import open_cache
+from console.db import Cache, open_cache
 from sync import jsonl
+
+pytestmark = pytest.mark.backends
 
 TEXTS = [
     "My solicitor will hear about this",
@@ -56,36 +59,33 @@ def write(path: Path, threads: int = 60) -> None:
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
 
 
-def escalations(db: Path) -> list[tuple[str, str, str]]:
-    cache = open_cache(db)
-    try:
-        return [
-            tuple(r)
-            for r in cache.query(
-                "SELECT e.rule_id, p.remote_id, e.version FROM escalations e "
-                "JOIN posts p ON p.id = e.post_id ORDER BY 1, 2"
-            )
-        ]
-    finally:
-        cache.close()
+def escalations(cache: Cache) -> list[tuple[str, str, str]]:
+    return [
+        (str(r[0]), str(r[1]), str(r[2]))
+        for r in cache.query(
+            "SELECT e.rule_id, p.remote_id, e.version FROM escalations e "
+            "JOIN posts p ON p.id = e.post_id ORDER BY 1, 2"
+        )
+    ]
 
 
 class Crash(Exception):
     pass
 
 
-def test_interrupted_and_repeated_imports_raise_each_escalation_once(tmp_path: Path) -> None:
+def test_interrupted_and_repeated_imports_raise_each_escalation_once(
+    tmp_path: Path, cache: Cache
+) -> None:
     source = tmp_path / "forum.jsonl"
     write(source)
-    clean = tmp_path / "clean.sqlite3"
-    cache = open_cache(clean, create=True)
-    jsonl.import_file(cache, source, chunk_posts=25)
-    cache.close()
-    expected = escalations(clean)
+    clean = open_cache(tmp_path / "clean.sqlite3", create=True)
+    try:
+        jsonl.import_file(clean, source, chunk_posts=25)
+        expected = escalations(clean)
+    finally:
+        clean.close()
     assert {r[0] for r in expected} >= {"legal-threat", "personal-data", "account-billing"}
 
-    broken = tmp_path / "broken.sqlite3"
-    cache = open_cache(broken, create=True)
     chunks = {"n": 0}
 
     def crash_after_three(report: jsonl.ImportReport) -> None:
@@ -95,8 +95,7 @@ def test_interrupted_and_repeated_imports_raise_each_escalation_once(tmp_path: P
 
     with pytest.raises(Crash):
         jsonl.import_file(cache, source, chunk_posts=25, progress=crash_after_three)
-    assert 0 < len(escalations(broken)) < len(expected)
+    assert 0 < len(escalations(cache)) < len(expected)
     jsonl.import_file(cache, source, chunk_posts=25)
     jsonl.import_file(cache, source, chunk_posts=40)  # the whole file again
-    cache.close()
-    assert escalations(broken) == expected
+    assert escalations(cache) == expected

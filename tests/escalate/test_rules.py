@@ -115,6 +115,7 @@ def test_duplicate_ids_and_kind_specific_settings() -> None:
         parse_rules(hide, "r.toml")
 
 
+@pytest.mark.backends
 def test_a_bad_file_keeps_the_last_good_rules(cache: Cache, tmp_path: Path) -> None:
     assert active.current(cache).by_id("legal-threat") is not None  # the example, by default
     good = tmp_path / "good.toml"

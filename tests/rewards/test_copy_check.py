@@ -1,7 +1,11 @@
 """The copy-paste check on texts written for it: a verbatim copy of someone's answer is flagged;
-answers that share only the community's stock steps, or quote an earlier post, are not."""
+answers that share only the community's stock steps, or quote an earlier post, are not. On a
+cache file and on a team database (which also holds the rewards tier's community: only the
+copier among everyone is flagged)."""
 
 from __future__ import annotations
+
+import pytest
 
 from console.db import Cache
 from console.ingest import ensure_source, upsert_members, upsert_threads
@@ -11,6 +15,8 @@ from console.rewards.accrue import accrue
 from console.rewards.schedule import parse_schedule
 from console.rewards.schedule_store import install_schedule
 from tests.rewards.conftest import SCHEDULE, day
+
+pytestmark = pytest.mark.backends
 
 STEPS = [
     "1. Restart the phone and wait two minutes before trying again.",

@@ -1,11 +1,14 @@
 """Property: any sequence of events, undos, replays, crashes and bans keeps every balance equal
-to the sum of its ledger lines, keeps the chain intact and never pays an event twice."""
+to the sum of its ledger lines, keeps the chain intact and never pays an event twice: on a cache
+file, and on a team database (where the server appends every ledger entry, a crash is the
+server's rollback, and the events are changed as its admin)."""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +17,7 @@ from console.rewards import ledger
 from console.rewards.accrue import accrue, forfeit_for_ban
 from console.rewards.events import SOURCES
 from console.rewards.service import active_schedule
+from tests.backends import TeamServer, team_database
 from tests.rewards.conftest import build, day
 
 ANSWERS = 6
@@ -132,6 +136,18 @@ def _check(cache: Cache, after_sync: bool) -> None:
         assert live <= paid_ever
 
 
+def _history(cache: Cache, ids: dict[str, int], ops: list[tuple[object, ...]]) -> None:
+    for op in ops:
+        _apply(cache, ids, op)
+        _check(cache, after_sync=op[0] in ("sync", "replay"))
+    accrue(cache, active_schedule(cache))
+    _check(cache, after_sync=True)
+
+
+def _small_community(cache: Cache) -> dict[str, int]:
+    return build(cache, answers=ANSWERS)
+
+
 @settings(
     max_examples=60,
     deadline=None,
@@ -142,11 +158,22 @@ def test_any_history_keeps_balances_derived_and_pays_once(ops: list[tuple[object
     with tempfile.TemporaryDirectory() as folder:
         cache = open_cache(Path(folder) / "p.sqlite3", create=True)
         try:
-            ids = build(cache, answers=ANSWERS)
-            for op in ops:
-                _apply(cache, ids, op)
-                _check(cache, after_sync=op[0] in ("sync", "replay"))
-            accrue(cache, active_schedule(cache))
-            _check(cache, after_sync=True)
+            _history(cache, _small_community(cache), ops)
         finally:
             cache.close()
+
+
+@settings(
+    max_examples=12,  # each example is a team database of its own (the server's appends)
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(st.lists(step, min_size=1, max_size=25))
+def test_any_history_on_the_team_database(
+    team_server: TeamServer, tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[object, ...]]
+) -> None:
+    template, ids = team_server.seeded_template(
+        "rewards-properties", _small_community, tmp_path_factory.mktemp("seed")
+    )
+    with team_database(team_server, template, role="root") as team:
+        _history(team, dict(ids), ops)

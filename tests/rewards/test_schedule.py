@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# No store: the schedule's TOML parsed and checked (stored and used: tests/rewards/test_ledger.py).
 import pytest
 
 from console.rewards.schedule import ScheduleError, format_minor, parse_schedule, to_minor

@@ -103,6 +103,20 @@ def _team(cluster: Cluster, dbname: str, query: str) -> list[tuple[object, ...]]
         return conn.execute(query.encode()).fetchall()
 
 
+def _one(cluster: Cluster, dbname: str, query: str) -> tuple[object, ...]:
+    rows = _team(cluster, dbname, query)
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def _replayed(desk: Desk, url: str) -> list[str]:
+    """Push the laptop's waiting decisions to the team database as `url`'s login role, where
+    none may be a conflict; the kinds of decision decided again there, in order."""
+    report = team_push.push(desk.door, url)
+    assert report.conflicts == [], [p.conflict for p in report.conflicts]
+    return [p.decision.decision for p in report.sent]
+
+
 @pytest.fixture
 def laptop(
     pg_cluster: Cluster,
@@ -187,9 +201,7 @@ def test_every_kind_of_decision_is_decided_again_on_the_team_database(
         "member_link",
         "member_unlink",
     ]
-    report = team_push.push(desk.door, url)
-    assert report.conflicts == [], [p.conflict for p in report.conflicts]
-    assert [p.decision.decision for p in report.sent] == kinds
+    assert _replayed(desk, url) == kinds
 
     # the same decisions, in the same order, by the team's own decide: actor is the login role
     audited = _team(
@@ -204,9 +216,7 @@ def test_every_kind_of_decision_is_decided_again_on_the_team_database(
 
     # and what they did, on the team's own rows
     def one(query: str) -> tuple[object, ...]:
-        rows = _team(pg_cluster, team_db, query)
-        assert len(rows) == 1, rows
-        return rows[0]
+        return _one(pg_cluster, team_db, query)
 
     assert one("SELECT status FROM threads WHERE remote_id = 't3'") == ("open",)
     assert one("SELECT hidden, hidden_reason FROM posts WHERE remote_id = 'p3'") == (1, "spam")
@@ -285,7 +295,7 @@ def test_a_merge_and_every_other_verification_decision_are_decided_again(
     proposes it on the laptop and pushes as himself; alice's confirmation goes with ann's push,
     a different person's, as the four-eyes rule wants on the team database too)."""
     desk, url = laptop
-    assert team_push.push(desk.door, url).conflicts == []
+    _replayed(desk, url)
     dave_role = login_role(pg_cluster, "pd-team-dave", "moderator")
     grant_roles({"alice": ["moderator", "admin"], dave_role: ["moderator"]})  # one name on both
     c = desk.cache
@@ -294,9 +304,7 @@ def test_a_merge_and_every_other_verification_decision_are_decided_again(
     proposed = dave.verification.reject(post["p8a"], "wrong")
     assert c.one("SELECT proposed_by FROM verifications WHERE post_id = ?", (post["p8a"],))[0]
     assert proposed.action == "verify_reject"
-    by_dave = team_push.push(desk.door, pg_cluster.url(team_db, dave_role))
-    assert [p.decision.decision for p in by_dave.sent] == ["verify_reject"]
-    assert by_dave.conflicts == []
+    assert _replayed(desk, pg_cluster.url(team_db, dave_role)) == ["verify_reject"]
 
     desk.merge_duplicate(_id(c, "threads", "t7"), _id(c, "threads", "t1"))
     desk.verification.pick(post["p6a"], text="the 121 menu")
@@ -305,9 +313,7 @@ def test_a_merge_and_every_other_verification_decision_are_decided_again(
     desk.verification.confirm(post["p8a"])
     kinds = ["dupe_merge", "verify_pick", "verify_reject", "verify_needs_edit", "verify_confirm"]
     assert [d.decision for d in team_push.local_decisions(c)] == kinds
-    report = team_push.push(desk.door, url)
-    assert report.conflicts == [], [p.conflict for p in report.conflicts]
-    assert [p.decision.decision for p in report.sent] == kinds
+    assert _replayed(desk, url) == kinds
 
     audited = _team(
         pg_cluster,
@@ -320,9 +326,7 @@ def test_a_merge_and_every_other_verification_decision_are_decided_again(
     assert [r[0] for r in audited] == ["verify_answer", "verify_reject", *kinds]
 
     def one(query: str) -> tuple[object, ...]:
-        rows = _team(pg_cluster, team_db, query)
-        assert len(rows) == 1, rows
-        return rows[0]
+        return _one(pg_cluster, team_db, query)
 
     # the merge: t7 closed as t1's duplicate, its answer shown under t1
     assert one(
@@ -363,10 +367,10 @@ def test_an_undo_made_offline_is_a_conflict_not_a_replay(
     undo is recorded as a conflict there (why: README, "Offline laptops"), the team's thread is
     left as the team has it, and undoing on the team database is what the reason says."""
     desk, url = laptop
-    assert team_push.push(desk.door, url).conflicts == []
+    _replayed(desk, url)
     c = desk.cache
     desk.close([_id(c, "threads", "t6")])
-    assert [p.decision.decision for p in team_push.push(desk.door, url).sent] == ["close"]
+    assert _replayed(desk, url) == ["close"]
     desk.undo()  # offline: the laptop queues the reverse (reopen) of a handed-over close
     assert [d.decision for d in team_push.local_decisions(c)] == ["undo_close"]
     report = team_push.push(desk.door, url)

@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from console import claims
 from console.db import Cache
 from console.desk import Desk, load_config_for
 from tests.backends import TeamServer, team_database
 from tests.domain.conftest import store_holding
-from tests.ui.conftest import build_community
+from tests.ui.conftest import seed_ui
 
 if TYPE_CHECKING:
     from console.storage.postgres import TeamCache
@@ -29,9 +28,7 @@ if TYPE_CHECKING:
 def seed_console_community(cache: Cache) -> dict[str, int]:
     """The console tests' community, with dave holding a claim on t1 (as `ui_db` has it) and
     one proposed duplicate pair: t12 repeats t2 ("Roaming charges in Spain")."""
-    ids = build_community(cache)
-    dave = Desk.for_cache(cache, actor="dave").who
-    claims.claim(cache, ids["t1"], dave, minutes=30)
+    ids = seed_ui(cache)
     cache.conn.execute(
         "INSERT INTO duplicate_links (thread_id, original_id, score, method, explanation, "
         "decision, created_at) VALUES (?, ?, 0.9, 'fts5+rerank', 'same title', 'pending', "

@@ -2,6 +2,11 @@
 
 Time is frozen by the root conftest (PEERDESK_NOW=2026-11-20T12:00:00Z, PEERDESK_USER=alice).
 The cache is marked as a demo so alice has every role, as in `make demo`.
+
+A test marked `@pytest.mark.backends` that takes `desk` runs twice: on the cache file and on a
+team database holding the same community (copied by migrate-to, tests/backends.py), connected
+as alice, a moderator by the server's grant; there dave's claim on t1 is taken again by the
+server's clock (claims run out by it, and it is not frozen).
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ from console.db import Cache, open_cache
 from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
+from tests.backends import backend, pytest_generate_tests, team_server
+from tests.ui.team_desk import desk_on, seeded_file
+
+__all__ = ["backend", "pytest_generate_tests", "team_server"]  # the backends' hook, fixtures
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -110,23 +119,26 @@ def build_community(cache: Cache, threads: int = 40) -> dict[str, int]:
     return ids
 
 
-@pytest.fixture
-def ui_db(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "ui.sqlite3"
-    cache = open_cache(path, create=True)
+def seed_ui(cache: Cache) -> dict[str, int]:
+    """The community, with another moderator (dave) holding t1 for 30 minutes, so the Queue
+    shows a claim that is not ours."""
     ids = build_community(cache)
-    # another moderator holds one thread, so the Queue shows a claim that is not ours
     dave = Desk.for_cache(cache, actor="dave").who  # the demo's owner may act as anyone
     claims.claim(cache, ids["t1"], dave, minutes=30)
-    cache.close()
-    yield path
+    return ids
 
 
 @pytest.fixture
-def desk(ui_db: Path) -> Iterator[Desk]:
-    opened = Desk.open(ui_db)
-    yield opened
-    opened.close_cache()
+def ui_db(tmp_path: Path) -> Path:
+    return seeded_file(tmp_path / "ui.sqlite3", seed_ui)
+
+
+@pytest.fixture
+def desk(backend: str, request: pytest.FixtureRequest) -> Iterator[Desk]:
+    """alice's Desk on the community: the cache file `ui_db`, or (the PostgreSQL run of a
+    `backends` test) a team database of the test's own."""
+    with desk_on(backend, request, "ui_db", seed_ui, daves="t1") as opened:
+        yield opened
 
 
 @pytest.fixture

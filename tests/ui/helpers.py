@@ -8,19 +8,28 @@ from typing import Any
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from console.app import PeerdeskApp
 from console.db import open_cache
+from console.desk import Desk
 from console.messages import Said
 from widgets.lazy_table import LazyTable
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Let messages, workers and the follow-up messages they post all finish."""
+    """Let messages, workers and the follow-up messages they post all finish. A worker that a
+    newer one of its exclusive group replaced (a reload after a decision, then another when the
+    team database tells the console about that decision) is cancelled: waiting goes on."""
     app = pilot.app
     for _ in range(4):
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        for _ in range(10):
+            try:
+                await app.workers.wait_for_complete()
+                break
+            except WorkerCancelled:
+                continue
     await pilot.pause()
 
 
@@ -66,6 +75,29 @@ def unreadable(pilot: Pilot[Any]) -> list[str]:
 def table(app: PeerdeskApp) -> LazyTable:
     """The Queue's table on the screen shown."""
     return app.screen.query_one("#queue-table", LazyTable)
+
+
+def stored(desk: Desk, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """What the store behind `desk` holds, read on a connection of its own (what was committed):
+    the cache file, or the team database as the same role."""
+    other = desk.cache.reopen()
+    try:
+        return [tuple(r) for r in other.query(sql, params)]
+    finally:
+        other.close()
+
+
+def until(desk: Desk, holder: str) -> str:
+    """HH:MM when `holder`'s claim runs out, as the console says it (on the team database by
+    the server's clock, which the tests cannot freeze)."""
+    [(expires,)] = stored(desk, "SELECT expires_at FROM claims WHERE holder = ?", (holder,))
+    return str(expires)[11:16]
+
+
+def statuses(desk: Desk, thread_ids: list[int]) -> list[str]:
+    """The threads' statuses as the store holds them (read on a connection of its own)."""
+    found = dict(stored(desk, "SELECT id, status FROM threads"))
+    return [str(found[t]) for t in thread_ids]
 
 
 def status_of(db: Path, thread_id: int) -> str:

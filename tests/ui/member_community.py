@@ -3,7 +3,11 @@ something planted in every section of the member view. Decisions go through the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from console import claims
 from console.db import Cache, open_cache
@@ -11,6 +15,7 @@ from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.rewards.ledger import Appender, Entry
+from tests.ui.team_desk import team_desk
 
 AT = "2026-11-19T10:00:00Z"
 
@@ -24,7 +29,15 @@ def _id(cache: Cache, table: str, remote: str, source: int) -> int:
 
 
 def build(path: Path) -> dict[str, int]:
+    """The community in a new cache file at `path`."""
     cache = open_cache(path, create=True)
+    try:
+        return seed(cache)
+    finally:
+        cache.close()
+
+
+def seed(cache: Cache) -> dict[str, int]:
     forum = ensure_source(cache, "discourse", "forum", "https://forum.example")
     se = ensure_source(cache, "stackexchange", "se", "https://se.example")
     upsert_members(
@@ -174,5 +187,39 @@ def build(path: Path) -> dict[str, int]:
     desk.hide_posts([ids["p1.0"]], reason="spam link")  # (hiding a verified answer re-opens it)
     dave = Desk.for_cache(cache, actor="dave").who
     claims.claim(cache, ids["q1"], dave, minutes=30)
-    cache.close()
     return ids
+
+
+@contextmanager
+def member_desk(
+    backend: str, path: Path, request: pytest.FixtureRequest, *, demo: bool = True
+) -> Iterator[tuple[Desk, dict[str, int]]]:
+    """alice's Desk on the community and its ids: a cache file built at `path` (a demo, where
+    she has every role, or, `demo=False`, one whose roles come from the roles file), or a team
+    database of the test's own (the community copied by migrate-to) where she is the
+    moderator the server says, and dave's claim on q1 is taken again by the server's clock."""
+    if backend == "sqlite":
+        ids = build(path)
+        if not demo:
+            cache = open_cache(path)
+            cache.set_meta("demo", "0")
+            cache.close()
+        desk = Desk.open(path)
+        try:
+            yield desk, ids
+        finally:
+            desk.close_cache()
+        return
+    with team_desk(request, "members", seed, daves="q1") as opened:
+        yield opened
+
+
+@pytest.fixture
+def community(store: tuple[Desk, dict[str, int]], tmp_path: Path) -> tuple[Path, dict[str, int]]:
+    """The cache file (on SQLite) and the community's ids, of the test module's `store`."""
+    return tmp_path / "members.sqlite3", store[1]
+
+
+@pytest.fixture
+def mdesk(store: tuple[Desk, dict[str, int]]) -> Desk:
+    return store[0]

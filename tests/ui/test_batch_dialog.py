@@ -1,10 +1,10 @@
 """The batch confirmation: it lists every item it will touch (scrollable), says what goes to which
-platform, answers No unless told Yes, and `A` selects only threads the Queue shows."""
+platform, answers No unless told Yes, and `A` selects only threads the Queue shows; on a cache
+file and on a team database (the dialog's rows and where they go are read from the store)."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from textual.message import Message
@@ -15,7 +15,7 @@ from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.screens.confirm import ConfirmScreen
 from console.screens.queue import FILTERS, QueueScreen
-from tests.ui.helpers import notes, screen_text, settle, status_of, table
+from tests.ui.helpers import notes, screen_text, settle, statuses, table
 
 pytestmark = pytest.mark.anyio
 
@@ -31,10 +31,11 @@ def rows_of(desk: Desk, author: str) -> list[tuple[int, int]]:
     return [(i, item.thread_id) for i, item in enumerate(items) if item.author == author]
 
 
-async def test_enter_answers_no_and_the_dialog_lists_every_thread(desk: Desk, ui_db: Path) -> None:
+@pytest.mark.backends
+async def test_enter_answers_no_and_the_dialog_lists_every_thread(desk: Desk) -> None:
     items = desk.queue(limit=3)
     first = [item.thread_id for item in items]
-    before = [status_of(ui_db, t) for t in first]
+    before = statuses(desk, first)
     app = PeerdeskApp(desk)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -57,7 +58,7 @@ async def test_enter_answers_no_and_the_dialog_lists_every_thread(desk: Desk, ui
         await pilot.press("y")
         await settle(pilot)
     assert before != ["closed"] * 3
-    assert [status_of(ui_db, t) for t in first] == ["closed"] * 3
+    assert statuses(desk, first) == ["closed"] * 3
 
 
 async def test_a_long_batch_scrolls_inside_the_dialog(desk: Desk) -> None:
@@ -79,6 +80,7 @@ async def test_a_long_batch_scrolls_inside_the_dialog(desk: Desk) -> None:
         assert isinstance(app.screen, QueueScreen)
 
 
+@pytest.mark.backends
 async def test_the_dialog_says_what_stays_in_peerdesk(desk: Desk) -> None:
     site = ensure_source(desk.cache, "stackexchange", "askmobile", "https://mobile.example")
     upsert_members(desk.cache, site, [MemberRecord("s1", "sam")])
@@ -107,9 +109,8 @@ async def test_the_dialog_says_what_stays_in_peerdesk(desk: Desk) -> None:
         await settle(pilot)
 
 
-async def test_select_author_takes_only_the_threads_this_view_shows(
-    desk: Desk, ui_db: Path
-) -> None:
+@pytest.mark.backends
+async def test_select_author_takes_only_the_threads_this_view_shows(desk: Desk) -> None:
     bob = rows_of(desk, "bob")
     everything = set(desk.threads_by_same_author(bob[0][1]))
     flagged = {

@@ -4,6 +4,8 @@ held back while the Queue's order changes (the README's "clear search" race, loo
 
 from __future__ import annotations
 
+# SQLite only: the screen's order of a held read and a newer one (the Queue's reads on a team
+# database: tests/ui/test_queue.py, test_quick_keys.py).
 import threading
 from pathlib import Path
 from typing import Any

@@ -4,6 +4,7 @@ collections walk only what came after."""
 
 from __future__ import annotations
 
+# SQLite only: the interpreter's collector after the first frame, whatever the store.
 import gc
 from collections.abc import Iterator
 

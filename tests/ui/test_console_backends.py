@@ -7,8 +7,6 @@ import time
 
 import pytest
 from textual.message import Message
-from textual.pilot import Pilot
-from textual.worker import WorkerCancelled
 
 from console.app import PeerdeskApp
 from console.desk import Desk
@@ -18,30 +16,17 @@ from console.screens.queue import QueueScreen
 from console.screens.queue_preview import PreviewsRead
 from console.screens.thread import ThreadScreen
 from console.store import QueueFilter
-from tests.backends import backend, pytest_generate_tests, team_server
 from tests.ui.backends_ui import any_desk
 from tests.ui.helpers import notes, screen_text, settle, table
 from widgets.preview import PreviewPane
 
-__all__ = ["any_desk", "backend", "pytest_generate_tests", "team_server"]  # fixtures, the hook
+__all__ = ["any_desk"]  # the fixture
 pytestmark = [pytest.mark.anyio, pytest.mark.backends]
 
 
 @pytest.fixture(autouse=True)
 def _utc() -> None:
     time.tzset()
-
-
-async def settle_panel(pilot: Pilot[None]) -> None:
-    """`settle`, through a worker a newer one replaced: a panel whose clock rules raised
-    something reloads its list (an exclusive worker: the load under way is cancelled)."""
-    for _ in range(10):
-        try:
-            await settle(pilot)
-            return
-        except WorkerCancelled:
-            continue
-    await settle(pilot)
 
 
 def failures(messages: list[Message]) -> list[str]:
@@ -147,8 +132,8 @@ async def test_every_panel_opens(any_desk: Desk, key: str, shows: str) -> None:
     async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
         await settle(pilot)
         await pilot.press(key)
-        await settle_panel(pilot)
-        await settle_panel(pilot)
+        await settle(pilot)
+        await settle(pilot)
         text = screen_text(pilot)
         assert shows in text
         assert "loading" not in text.lower()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -17,7 +16,7 @@ from console.desk import Desk
 from console.storage.postgres import TeamCache
 from tests.backends import TeamServer, team_server
 from tests.ui.backends_ui import console_team_url
-from tests.ui.test_e2e_tmux import peerdesk_in_tmux
+from tests.ui.test_e2e_tmux import claim_and_close_by_keys, peerdesk_in_tmux
 
 __all__ = ["team_server"]  # the fixture
 
@@ -56,26 +55,8 @@ def test_claim_and_close_by_keys_in_a_real_terminal_on_the_team_database(
     team_url: tuple[str, TeamCache],
 ) -> None:
     url, team = team_url
-    top = team.one(
-        "SELECT id, title FROM threads WHERE in_queue = 1 ORDER BY urgency DESC, id LIMIT 1"
-    )
-    total = team.one("SELECT count(*) FROM threads WHERE in_queue = 1")[0]
-    thread_id, title = int(top[0]), str(top[1])
     with peerdesk_in_tmux(url, "e2e-team") as terminal:
-        screen = terminal.wait_for(lambda s: f"1/{total}" in s, "the Queue's first rows")
-        lines = screen.splitlines()
-        assert title[:20] in lines[2]
-        assert "alice: moderator" in lines[0]
-        terminal.keys("c")
-        terminal.wait_for(lambda s: " me " in s.splitlines()[2], "the claim to show")
-        terminal.keys("x")
-        terminal.wait_for(lambda s: "Close: 1 item" in s, "the decision to be confirmed")
-        terminal.wait_for(lambda s: "1 action waiting" in s, "the title bar's outbox count")
-        terminal.keys("C-q")
-        deadline = time.monotonic() + 10
-        while terminal.alive() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not terminal.alive(), "ctrl+q did not quit"
+        thread_id = claim_and_close_by_keys(terminal, team, "alice: moderator")
     assert team.one("SELECT status FROM threads WHERE id = ?", (thread_id,))[0] == "closed"
     assert team.one("SELECT holder FROM claims WHERE thread_id = ?", (thread_id,))[0] == "alice"
     audit = team.query(

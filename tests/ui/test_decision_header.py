@@ -1,5 +1,7 @@
 """A decision and the header's outbox state are read in one hold of the Desk's connection, so
-the header changes with the status line and no second read waits ahead of the Queue's reload."""
+the header changes with the status line and no second read waits ahead of the Queue's reload;
+on a cache file and on a team database (where the server's notification of the decision, as of
+anyone's, reloads the Queue and the header once more, at most once a decision)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from tests.ui.helpers import screen_text, settle
 pytestmark = pytest.mark.anyio
 
 
+@pytest.mark.backends
 async def test_a_close_brings_the_headers_outbox_state_with_it(desk: Desk) -> None:
     messages: list[Message] = []
     app = PeerdeskApp(desk)
@@ -26,10 +29,11 @@ async def test_a_close_brings_the_headers_outbox_state_with_it(desk: Desk) -> No
         await settle(pilot)
         saved = list({id(m): m for m in messages if isinstance(m, DecisionSaved)}.values())
         assert [m.outbox for m in saved] == [("1 action waiting", False)]
-        assert separate_reads == []
+        notified = 0 if desk.cache.dialect.is_sqlite else 1
+        assert len(separate_reads) <= notified
         assert app.status_line == "1 action waiting"
         assert "1 action waiting" in screen_text(pilot).splitlines()[0]
         await pilot.press("u")
         await settle(pilot)
         assert app.status_line == "nothing waiting"
-        assert separate_reads == []
+        assert len(separate_reads) <= 2 * notified

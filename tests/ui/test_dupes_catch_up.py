@@ -4,6 +4,8 @@ they are not up to date until then."""
 
 from __future__ import annotations
 
+# SQLite only: a cache file's queued candidates caught up in the background; a team database
+# computes an import's candidates at once (`dupes --catch-up` runs in the foreground there).
 from pathlib import Path
 
 import pytest

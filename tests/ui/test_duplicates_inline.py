@@ -2,7 +2,8 @@
 
 The community is tests.ui.conftest's (its titles repeat every ten threads), with duplicate
 candidates found by console.dupes.candidates.update_candidates, plus one hand-made pending pair
-whose original has a hostile title.
+whose original has a hostile title. What the store holds and the Queue and Thread screens show of
+it also run on a team database holding the same pairs.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from console import claims
 from console.app import PeerdeskApp
-from console.db import Cache, open_cache
+from console.db import Cache
 from console.desk import Desk
 from console.dupes.candidates import STRONG_SCORE, Candidate, update_candidates
 from console.screens.duplicates import DuplicatesScreen
@@ -23,8 +23,9 @@ from console.screens.queue import FILTERS, STRONG_MARK, QueueScreen
 from console.screens.queue_layout import TITLE
 from console.screens.thread import ThreadScreen, banner
 from console.store import QueueFilter
-from tests.ui.conftest import build_community
+from tests.ui.conftest import seed_ui
 from tests.ui.helpers import screen_text, settle
+from tests.ui.team_desk import desk_on, seeded_file
 from widgets.lazy_table import LazyTable
 
 pytestmark = pytest.mark.anyio
@@ -58,24 +59,26 @@ def strong_threads(cache: Cache) -> list[int]:
     ]
 
 
-@pytest.fixture
-def dupe_db(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "dupes.sqlite3"
-    cache = open_cache(path, create=True)
-    ids = build_community(cache)
-    claims.claim(cache, ids["t1"], Desk.for_cache(cache, actor="dave").who, minutes=30)
+def seed_dupes(cache: Cache) -> dict[str, int]:
+    """The console community with dave's claim on t1 and the candidates the finder stored."""
+    ids = seed_ui(cache)
     update_candidates(cache, ids.values())
     # t4 ("Top-up failed"…) gets a known strong pair whose original is the hostile t3
     add_link(cache, ids["t4"], ids["t3"], 0.91, "shares [bold]top[/], \x1b[2J failed")
-    cache.close()
-    yield path
+    return ids
 
 
 @pytest.fixture
-def desk(dupe_db: Path) -> Iterator[Desk]:
-    opened = Desk.open(dupe_db)
-    yield opened
-    opened.close_cache()
+def dupe_db(tmp_path: Path) -> Path:
+    return seeded_file(tmp_path / "dupes.sqlite3", seed_dupes)
+
+
+@pytest.fixture
+def desk(backend: str, request: pytest.FixtureRequest) -> Iterator[Desk]:
+    """alice's Desk on the community: the file `dupe_db`, or (the PostgreSQL run of a
+    `backends` test) a team database holding the same pairs (copied by migrate-to)."""
+    with desk_on(backend, request, "dupe_db", seed_dupes, daves="t1") as opened:
+        yield opened
 
 
 def thread_id_of(desk: Desk, remote: str) -> int:
@@ -99,6 +102,7 @@ def test_the_finder_found_strong_pairs_besides_the_hand_made_one(desk: Desk) -> 
     assert len(strong) >= 3  # titles repeat every ten threads: the finder sees them
 
 
+@pytest.mark.backends
 def test_desk_possible_duplicates_are_the_pending_rows_best_first(desk: Desk) -> None:
     thread = thread_id_of(desk, "t4")
     found = desk.possible_duplicates(thread)
@@ -111,6 +115,7 @@ def test_desk_possible_duplicates_are_the_pending_rows_best_first(desk: Desk) ->
     assert found[0].original_id == thread_id_of(desk, "t3") and found[0].score == 0.91
 
 
+@pytest.mark.backends
 def test_queue_items_mark_exactly_the_strong_threads(desk: Desk) -> None:
     items = desk.queue(limit=1000)
     assert {i.thread_id for i in items if i.strong_duplicate} == set(strong_threads(desk.cache))
@@ -131,6 +136,7 @@ def test_banner_fits_the_width_and_keeps_id_score_and_hint() -> None:
     assert "\x1b" not in text.plain
 
 
+@pytest.mark.backends
 async def test_thread_with_a_strong_candidate_shows_the_banner_and_d_opens_the_panel(
     desk: Desk,
 ) -> None:
@@ -174,6 +180,7 @@ async def test_thread_without_candidates_shows_nothing_extra(desk: Desk) -> None
         assert "duplicates" not in {b.binding.action for b in screen.active_bindings.values()}
 
 
+@pytest.mark.backends
 async def test_queue_filter_cycle_reaches_likely_duplicates(desk: Desk) -> None:
     expected = strong_threads(desk.cache)
     app = PeerdeskApp(desk)

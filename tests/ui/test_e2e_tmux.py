@@ -4,6 +4,8 @@ capture-pane, then the cache checked. Skips without tmux; fails without it in CI
 
 from __future__ import annotations
 
+# SQLite only: a cache file in a real terminal; a team database in one:
+# tests/ui/test_console_on_team_e2e.py.
 import json
 import os
 import pwd
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from console.db import open_cache
+from console.db import Cache, open_cache
 from tests.conftest import require_tool
 
 pytestmark = pytest.mark.e2e
@@ -57,6 +59,14 @@ class Terminal:
         )
         return result.returncode == 0
 
+    def quit(self) -> None:
+        """ctrl+q: the console is gone within 10 s."""
+        self.keys("C-q")
+        deadline = time.monotonic() + 10
+        while self.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not self.alive(), "ctrl+q did not quit"
+
     def stop(self) -> None:
         subprocess.run([*self.base, "kill-server"], check=False, capture_output=True)
 
@@ -94,6 +104,32 @@ def peerdesk_in_tmux(db: Path | str, name: str) -> Iterator[Terminal]:
         term.stop()
 
 
+def claim_and_close_by_keys(terminal: Terminal, store: Cache, header: str) -> int:
+    """The Queue's top thread claimed (c) and closed (x) by keys, seen on the screen whose top
+    line says `header` (who is at the keys), then ctrl+q; the thread's id."""
+    top = store.one(
+        "SELECT id, title FROM threads WHERE in_queue = 1 ORDER BY urgency DESC, id LIMIT 1"
+    )
+    total = store.one("SELECT count(*) FROM threads WHERE in_queue = 1")[0]
+    thread_id, title = int(top[0]), str(top[1])
+    # the count may come with the first rows, so "1/40" can be in the very first frame: wait for
+    # tmux to have drawn all of it (the title bar) before reading the lines
+    screen = terminal.wait_for(
+        lambda s: f"1/{total}" in s and header in s.split("\n", 1)[0], "the Queue's first rows"
+    )
+    lines = screen.splitlines()
+    assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
+    assert title[:20] in lines[2]
+    terminal.keys("c")
+    terminal.wait_for(lambda s: " me " in s.splitlines()[2], "the claim to show")
+    terminal.keys("x")
+    # the notification comes first and fades after a few seconds; the title bar follows it
+    terminal.wait_for(lambda s: "Close: 1 item" in s, "the decision to be confirmed")
+    terminal.wait_for(lambda s: "1 action waiting" in s, "the title bar's outbox count")
+    terminal.quit()
+    return thread_id
+
+
 @pytest.fixture
 def terminal(ui_db: Path, tmp_path: Path) -> Iterator[Terminal]:
     with peerdesk_in_tmux(ui_db, "e2e") as term:
@@ -102,36 +138,12 @@ def terminal(ui_db: Path, tmp_path: Path) -> Iterator[Terminal]:
 
 def test_claim_and_close_by_keys_in_a_real_terminal(terminal: Terminal, ui_db: Path) -> None:
     cache = open_cache(ui_db)
-    top = cache.one(
-        "SELECT id, title FROM threads WHERE in_queue = 1 ORDER BY urgency DESC, id LIMIT 1"
-    )
-    total = cache.one("SELECT count(*) FROM threads WHERE in_queue = 1")[0]
-    cache.close()
-    thread_id, title = int(top[0]), str(top[1])
-
-    # the count may come with the first rows, so "1/40" can be in the very first frame: wait for
-    # tmux to have drawn all of it (the title bar) before reading the lines
-    screen = terminal.wait_for(
-        lambda s: f"1/{total}" in s and "demo community" in s.split("\n", 1)[0],
-        "the Queue's first rows",
-    )
-    lines = screen.splitlines()
-    assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
-    assert title[:20] in lines[2]
-    assert "demo community: alice (override) has every role" in lines[0]
-
-    terminal.keys("c")
-    screen = terminal.wait_for(lambda s: " me " in s.splitlines()[2], "the claim to show")
-    terminal.keys("x")
-    # the notification comes first and fades after a few seconds; the title bar follows it
-    terminal.wait_for(lambda s: "Close: 1 item" in s, "the decision to be confirmed")
-    terminal.wait_for(lambda s: "1 action waiting" in s, "the title bar's outbox count")
-
-    terminal.keys("C-q")
-    deadline = time.monotonic() + 10
-    while terminal.alive() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not terminal.alive(), "ctrl+q did not quit"
+    try:
+        thread_id = claim_and_close_by_keys(
+            terminal, cache, "demo community: alice (override) has every role"
+        )
+    finally:
+        cache.close()
 
     cache = open_cache(ui_db)
     try:
@@ -180,10 +192,7 @@ def test_a_thread_claimed_by_another_moderator_shows_the_claim(
     terminal.keys("-l", "seen it")
     terminal.keys("Enter")
     terminal.wait_for(lambda s: "Note: 1 item" in s, "the note to be saved")
-    terminal.keys("C-q")
-    deadline = time.monotonic() + 10
-    while terminal.alive() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    terminal.quit()
 
     cache = open_cache(ui_db)
     try:

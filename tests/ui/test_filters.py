@@ -98,6 +98,7 @@ def test_a_bad_expression_says_what_is_wrong_in_one_line(expression: str, messag
 
 
 # ---- on a real cache ----
+@pytest.mark.backends  # the terms are the engine's SQL
 def test_each_term_keeps_exactly_the_matching_threads(desk: Desk) -> None:
     everything = rows(desk, "")
     sim = rows(desk, "tag:sim")
@@ -115,6 +116,7 @@ def test_each_term_keeps_exactly_the_matching_threads(desk: Desk) -> None:
     assert closed_ones and all(r["status"] == "solved" for r in closed_ones)  # beyond the Queue
 
 
+@pytest.mark.backends
 def test_claimed_me_means_whoever_looks(desk: Desk) -> None:
     desk.claim(desk.queue(limit=1)[0].thread_id)
     mine = parse_filter("claimed:me").to_filter(desk.actor)
@@ -142,6 +144,7 @@ async def type_filter(pilot: Pilot[Any], text: str) -> None:
     await settle(pilot)
 
 
+@pytest.mark.backends
 async def test_the_filter_line_applies_an_expression(desk: Desk) -> None:
     app = PeerdeskApp(desk)
     async with app.run_test(size=(80, 24)) as pilot:

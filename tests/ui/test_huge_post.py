@@ -6,6 +6,8 @@ body widget draws), not on timings or process memory."""
 
 from __future__ import annotations
 
+# SQLite only: what the console holds of a 50 MB post; its parts read from a team database:
+# tests/ui/test_thread.py (a 200 kB post).
 import time
 from collections.abc import Iterator
 from pathlib import Path

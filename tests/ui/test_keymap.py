@@ -3,6 +3,7 @@ one line before the console starts; `?` help lists every key with its current ke
 
 from __future__ import annotations
 
+# SQLite only: the keymap, its refusals and `?` help read nothing that differs by engine.
 import time
 from dataclasses import replace
 from pathlib import Path

@@ -18,10 +18,12 @@ from console.members import profile
 from console.screens.member import MemberScreen
 from console.screens.thread import ThreadScreen
 from tests.ui import member_community
-from tests.ui.helpers import screen_text, settle
+from tests.ui.helpers import screen_text, settle, stored
+from tests.ui.member_community import community, mdesk
 from widgets.lazy_table import LazyTable
 from widgets.post_view import PostView
 
+__all__ = ["community", "mdesk"]  # fixtures
 pytestmark = pytest.mark.anyio
 
 
@@ -31,16 +33,12 @@ def _utc() -> None:
 
 
 @pytest.fixture
-def community(tmp_path: Path) -> tuple[Path, dict[str, int]]:
-    path = tmp_path / "members.sqlite3"
-    return path, member_community.build(path)
-
-
-@pytest.fixture
-def mdesk(community: tuple[Path, dict[str, int]]) -> Iterator[Desk]:
-    opened = Desk.open(community[0])
-    yield opened
-    opened.close_cache()
+def store(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[Desk, dict[str, int]]]:
+    """alice's Desk on the community and its ids (a cache file, or a team database)."""
+    with member_community.member_desk(backend, tmp_path / "members.sqlite3", request) as found:
+        yield found
 
 
 # ---- the domain query ----
@@ -63,6 +61,7 @@ def test_the_member_across_both_sources(
     assert ids["max"] not in {a.member_id for a in got.accounts}
 
 
+@pytest.mark.backends  # every section is a query of its own
 def test_every_section_holds_what_was_planted(
     mdesk: Desk, community: tuple[Path, dict[str, int]]
 ) -> None:
@@ -96,7 +95,8 @@ def test_every_section_holds_what_was_planted(
     assert [line.text for line in notes.lines] == [f"#{ids['f1']} alice: asked twice before"]
     claims = got.section("Claims")
     assert [line.thread_id for line in claims.lines] == [ids["q1"]]
-    assert "claimed by dave until 12:30 UTC" in claims.lines[0].text
+    [(expires,)] = stored(mdesk, "SELECT expires_at FROM claims WHERE holder = 'dave'")
+    assert f"claimed by dave until {str(expires)[11:16]} UTC" in claims.lines[0].text
 
     decisions = got.section("Decisions")
     texts = [line.text for line in decisions.lines]
@@ -135,6 +135,7 @@ async def row_of(pilot: Pilot[Any], desk: Desk, thread_id: int) -> None:
     await pilot.press(*["j"] * keys.index(thread_id))
 
 
+@pytest.mark.backends
 async def test_M_on_a_queue_row_opens_its_authors_member_view(
     mdesk: Desk, community: tuple[Path, dict[str, int]]
 ) -> None:
@@ -216,6 +217,7 @@ def test_snapshot_member_16_colours(snap_compare: Any, mdesk: Desk) -> None:
     assert snap_compare(app, terminal_size=(80, 24), run_before=_open_zoe)
 
 
+@pytest.mark.backends
 async def test_a_decision_made_from_the_member_view_shows_when_back(
     mdesk: Desk, community: tuple[Path, dict[str, int]]
 ) -> None:

@@ -4,6 +4,8 @@ screen is kept and refilled for each screen it is opened from."""
 
 from __future__ import annotations
 
+# SQLite only: how the screens stay mounted and redraw; every panel on a team database:
+# tests/ui/test_console_backends.py.
 import os
 import subprocess
 import sys

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+# SQLite only: the pane's layout and read-ahead; the pane on a team database:
+# tests/ui/test_console_backends.py.
 import time
 from typing import Any
 

@@ -3,6 +3,7 @@ and Textual draws on a faster frame clock (console.cli.core.frame_clock)."""
 
 from __future__ import annotations
 
+# No store: the terminal's input and the frame clock.
 import pytest
 from textual import events
 from textual._xterm_parser import XTermParser

@@ -1,6 +1,8 @@
 """The Queue's columns follow the width and the data: no Source column with one source, no Claim
 column when nobody holds a claim, states abbreviated below WIDE, the author by display name
-when the width allows, the title gets the rest. Empty lists say what is empty."""
+when the width allows, the title gets the rest. Empty lists say what is empty. The columns the
+data brings (a live claim by the server's clock, a second source, display names) also on a team
+database."""
 
 from __future__ import annotations
 
@@ -60,6 +62,7 @@ async def test_one_source_and_no_claims_leave_the_title_most_of_the_line(desk: D
     assert any(" answd " in line for line in lines[2:])  # "answered", abbreviated
 
 
+@pytest.mark.backends
 async def test_a_claim_and_a_second_source_bring_their_columns_back(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -90,6 +93,7 @@ def author_cells(lines: list[str]) -> list[str]:
     return [line[start:end].strip() for line in lines[2:] if line[start:end].strip()]
 
 
+@pytest.mark.backends
 async def test_the_author_column_names_authors_by_display_name_when_the_width_allows(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:

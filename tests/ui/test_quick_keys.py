@@ -52,6 +52,7 @@ def shown_keys(grid: LazyTable) -> list[object]:
     return [row.key for row in (grid.row_at(i) for i in range(grid.total)) if row is not None]
 
 
+@pytest.mark.backends  # the search, its count and the pages are the engine's
 async def test_typing_searches_without_enter(desk: Desk) -> None:
     expected = searched(desk, "roaming")
     assert 0 < len(expected) < desk.queue_count()
@@ -116,6 +117,7 @@ async def test_an_older_search_finishing_late_never_replaces_a_newer_one(
         assert "search: voicemail" in screen_text(pilot)
 
 
+@pytest.mark.backends  # the search, its count and the pages are the engine's
 async def test_the_last_screenful_is_read_before_G(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -265,6 +267,7 @@ async def test_a_search_does_not_read_its_last_rows_ahead(
         assert grid.current_row is not None
 
 
+@pytest.mark.backends  # the search, its count and the pages are the engine's
 async def test_a_common_word_shows_at_least_its_newest_matches_and_G_counts_them_all(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:

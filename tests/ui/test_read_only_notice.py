@@ -3,6 +3,8 @@ roles and `peerdesk whoami`; a moderator sees no such notice."""
 
 from __future__ import annotations
 
+# SQLite only: the notice names the roles file; on a team database roles are the server's grants
+# and a login with none is refused when the console opens the database.
 from collections.abc import Callable
 from pathlib import Path
 

@@ -4,6 +4,7 @@ rows, says on the status line that search misses them until then, and says when 
 
 from __future__ import annotations
 
+# SQLite only: the cache file's search-index catch-up; a team database indexes as it writes.
 import json
 import sqlite3
 from pathlib import Path

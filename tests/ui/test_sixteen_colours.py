@@ -12,6 +12,8 @@ Re-approve deliberately: `pytest tests/ui/test_sixteen_colours.py --snapshot-upd
 
 from __future__ import annotations
 
+# SQLite only: the colours of fixed data; the same screens drawn from a team database:
+# tests/ui/test_snapshots.py.
 import shutil
 import time
 from collections.abc import Awaitable, Callable, Iterator

@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from console.app import PeerdeskApp
 from console.desk import Desk
 from tests.ui.helpers import settle
+from tests.ui.same_snapshot import assert_same_as_snapshot
 
 
 @pytest.fixture(autouse=True)
@@ -43,12 +44,15 @@ def test_queue_16_colours_with_selection(snap_compare: Any, desk: Desk) -> None:
     assert snap_compare(app, terminal_size=(80, 24), run_before=select)
 
 
-def test_hostile_thread(snap_compare: Any, desk: Desk) -> None:
-    async def open_hostile(pilot: Pilot[Any]) -> None:
-        await settle(pilot)
-        await pilot.press(*["j"] * thread_row(desk, "t3"), "enter")
-        await settle(pilot)
+async def open_hostile(pilot: Pilot[Any]) -> None:
+    """The Queue's row of t3 (the hostile thread), opened."""
+    await settle(pilot)
+    assert isinstance(pilot.app, PeerdeskApp)
+    await pilot.press(*["j"] * thread_row(pilot.app.desk, "t3"), "enter")
+    await settle(pilot)
 
+
+def test_hostile_thread(snap_compare: Any, desk: Desk) -> None:
     assert snap_compare(PeerdeskApp(desk), terminal_size=(80, 24), run_before=open_hostile)
 
 
@@ -75,3 +79,16 @@ def test_snapshot_fixture_is_the_frozen_one(ui_db: Path) -> None:
 
     assert os.environ["PEERDESK_NOW"] == "2026-11-20T12:00:00Z"
     assert os.environ["PEERDESK_USER"] == "alice"
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("name", ["test_queue", "test_hostile_thread"])
+def test_the_team_database_draws_the_same_screens(desk: Desk, name: str) -> None:
+    """The same community on a team database draws the Queue (order, ages, states, flags, the
+    claim) and the hostile thread approved on the cache file."""
+    assert_same_as_snapshot(
+        PeerdeskApp(desk),
+        Path(__file__).parent / "__snapshots__" / "test_snapshots" / f"{name}.svg",
+        terminal_size=(80, 24),
+        run_before=settle if name == "test_queue" else open_hostile,
+    )

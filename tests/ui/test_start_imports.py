@@ -5,6 +5,7 @@ whose module was not imported yet is still undone, and its role still checked.""
 
 from __future__ import annotations
 
+# SQLite only: what a fresh interpreter imports before the first frame, whatever the store.
 import os
 import subprocess
 import sys

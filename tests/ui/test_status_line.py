@@ -1,6 +1,6 @@
 """Results in one place: the status line says what was done (on every screen), `L` lists the
 recent messages, and only what needs attention (an error) pops up as a toast. The Duplicates panel
-says each result once."""
+says each result once. Claims' results and refusals also on a team database (by its clock)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from console.app import PeerdeskApp
 from console.desk import Desk
 from console.screens.message_log import MessageLogScreen
 from console.screens.thread import ThreadScreen
-from tests.ui.helpers import notes, screen_text, settle, toasts
+from tests.ui.helpers import notes, screen_text, settle, toasts, until
 from tests.ui.test_duplicates_inline import dupe_db  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.anyio
@@ -37,6 +37,7 @@ def status_line(text: str) -> str:
     return text.splitlines()[-2]  # above the keys
 
 
+@pytest.mark.backends
 async def test_a_result_goes_to_the_status_line_not_a_toast(desk: Desk) -> None:
     messages: list[Message] = []
     app = PeerdeskApp(desk)
@@ -46,13 +47,15 @@ async def test_a_result_goes_to_the_status_line_not_a_toast(desk: Desk) -> None:
         await pilot.press("c")
         await settle(pilot)
         line = status_line(screen_text(pilot))
-        assert line.startswith(" Queue · all") and f"You hold thread {top} until 12:15" in line
+        held = f"You hold thread {top} until {until(desk, 'alice')}"
+        assert line.startswith(" Queue · all") and held in line
         assert toasts(messages) == []
         await pilot.press("enter")  # the Thread screen's status line says it too
         await settle(pilot)
-        assert f"You hold thread {top} until 12:15" in status_line(screen_text(pilot))
+        assert held in status_line(screen_text(pilot))
 
 
+@pytest.mark.backends
 async def test_an_error_needs_attention_so_it_also_pops_up(desk: Desk) -> None:
     messages: list[Message] = []
     app = PeerdeskApp(desk)
@@ -63,7 +66,7 @@ async def test_an_error_needs_attention_so_it_also_pops_up(desk: Desk) -> None:
         await settle(pilot)
         await pilot.press("x")
         await settle(pilot)
-        refusal = f"Thread {t1} is claimed by dave until 12:30"
+        refusal = f"Thread {t1} is claimed by dave until {until(desk, 'dave')}"
         assert any(refusal in t for t in toasts(messages))
         assert f"✗ Not done: {refusal}" in status_line(screen_text(pilot))
 

@@ -5,6 +5,7 @@ closing the terminal sends it no signal at all."""
 
 from __future__ import annotations
 
+# SQLite only: the process's exit when its terminal goes away, whatever the store.
 import os
 import pty
 import select

@@ -1,4 +1,5 @@
-"""Pilot tests of the Thread screen: moving between posts, hiding spam, hostile text, long posts."""
+"""Pilot tests of the Thread screen: moving between posts, hiding spam, hostile text, long posts;
+on a cache file and on a team database (what the server stores and cuts into parts)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from console.desk import Desk
 from console.screens.queue import QueueScreen
 from console.screens.thread import ThreadScreen
 from tests.ui.conftest import build_community
-from tests.ui.helpers import notes, screen_text, settle
+from tests.ui.helpers import notes, screen_text, settle, statuses, stored
 from widgets.post_view import PostView
 
 pytestmark = pytest.mark.anyio
@@ -45,7 +46,8 @@ async def open_thread(pilot, desk: Desk, thread_id: int) -> ThreadScreen:  # typ
     return screen
 
 
-async def test_open_move_between_posts_hide_spam_and_undo(desk: Desk, ui_db: Path) -> None:
+@pytest.mark.backends
+async def test_open_move_between_posts_hide_spam_and_undo(desk: Desk) -> None:
     thread = thread_id_of(desk, "t2")  # a question and two replies
     view = desk.thread(thread)
     assert len(view.posts) == 3
@@ -72,23 +74,24 @@ async def test_open_move_between_posts_hide_spam_and_undo(desk: Desk, ui_db: Pat
         assert isinstance(app.screen, QueueScreen)
 
 
-async def test_claim_and_close_from_the_thread(desk: Desk, ui_db: Path) -> None:
+@pytest.mark.backends
+async def test_claim_and_close_from_the_thread(desk: Desk) -> None:
     thread = thread_id_of(desk, "t4")
     app = PeerdeskApp(desk)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_thread(pilot, desk, thread)
         await pilot.press("c")
         await settle(pilot)
-        assert "claimed by you until 12:15" in screen_text(pilot)
+        [(expires,)] = stored(desk, "SELECT expires_at FROM claims WHERE thread_id = ?", (thread,))
+        assert f"claimed by you until {str(expires)[11:16]}" in screen_text(pilot)
         await pilot.press("x")
         await settle(pilot)
         assert " closed " in screen_text(pilot).splitlines()[2]
-    cache = open_cache(ui_db)
-    assert cache.one("SELECT status FROM threads WHERE id = ?", (thread,))[0] == "closed"
-    assert cache.one("SELECT holder FROM claims WHERE thread_id = ?", (thread,))[0] == "alice"
-    cache.close()
+    assert statuses(desk, [thread]) == ["closed"]
+    assert stored(desk, "SELECT holder FROM claims WHERE thread_id = ?", (thread,)) == [("alice",)]
 
 
+@pytest.mark.backends
 async def test_hostile_post_changes_nothing_outside_itself(desk: Desk) -> None:
     thread = thread_id_of(desk, "t3")
     app = PeerdeskApp(desk)
@@ -105,6 +108,7 @@ async def test_hostile_post_changes_nothing_outside_itself(desk: Desk) -> None:
             assert "\x1b" not in str(widget.body)
 
 
+@pytest.mark.backends
 async def test_a_200kb_post_shows_20kb_and_m_pages_through_it(desk: Desk) -> None:
     thread = thread_id_of(desk, "t5")
     length = desk.cache.one(
@@ -138,6 +142,7 @@ async def test_a_200kb_post_shows_20kb_and_m_pages_through_it(desk: Desk) -> Non
         assert post.start == 0  # after the last part, the first again
 
 
+@pytest.mark.backends
 async def test_a_thread_that_vanished_is_a_clear_error_not_a_crash(desk: Desk) -> None:
     messages: list[Message] = []
     app = PeerdeskApp(desk)

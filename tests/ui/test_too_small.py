@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+# SQLite only: the too-small notice draws no data.
 import time
 from typing import Any
 

@@ -4,6 +4,8 @@ step through them, `f` and ctrl+p still reach them, and the line fits 80 columns
 
 from __future__ import annotations
 
+# SQLite only: the tabs' line and keys; the filters they apply on a team database:
+# tests/ui/test_filters.py.
 import time
 from dataclasses import replace
 from typing import Any

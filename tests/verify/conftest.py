@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from psycopg import sql
@@ -35,8 +36,7 @@ class Community:
     threads: dict[str, int] = field(default_factory=dict)
 
 
-def add_thread(
-    community: Community,
+def thread_records(
     remote: str,
     title: str,
     question: str,
@@ -49,10 +49,17 @@ def add_thread(
     created: str = "2026-11-10T12:00:00Z",
     status: str = "answered",
     duplicate_of: str | None = None,
-) -> None:
-    """A thread `remote` with its question and replies [(author remote id, text)], 1-based."""
+    hidden: tuple[int, ...] = (),
+    flags: dict[int, int] | None = None,
+    thread_flags: int = 0,
+    reports: int = 0,
+) -> tuple[ThreadRecord, list[PostRecord]]:
+    """A thread `remote` and its posts, as a platform gives them: the question, then replies
+    [(author remote id, text)] an hour apart, numbered from 1 (`accepted`, `votes`, `edited`,
+    `hidden` and `flags` name replies by that number)."""
     votes = votes or {}
     edited = edited or {}
+    flags = flags or {}
     start = parse(created)
     posts = [PostRecord(f"{remote}-0", remote, asker, 0, question, question, created)]
     for n, (author, text) in enumerate(replies, 1):
@@ -67,6 +74,8 @@ def add_thread(
                 iso(start + timedelta(hours=n)),
                 updated_at=edited.get(n),
                 score=votes.get(n, 0),
+                flag_count=flags.get(n, 0),
+                hidden=n in hidden,
             )
         )
     thread = ThreadRecord(
@@ -77,9 +86,25 @@ def add_thread(
         created,
         posts[-1].created_at,
         reply_count=len(replies),
+        flag_count=thread_flags,
+        report_count=reports,
         accepted_post_remote_id=f"{remote}-{accepted}" if accepted else None,
         duplicate_of_remote_id=duplicate_of,
     )
+    return thread, posts
+
+
+def add_thread(
+    community: Community,
+    remote: str,
+    title: str,
+    question: str,
+    asker: str,
+    replies: list[tuple[str, str]],
+    **options: Any,
+) -> None:
+    """`thread_records(...)` written through ingest into the community's store."""
+    thread, posts = thread_records(remote, title, question, asker, replies, **options)
     ids = upsert_threads(community.cache, community.source_id, [thread], posts)
     community.threads[remote] = ids[remote]
     for post in posts:

@@ -3,6 +3,7 @@ order by 10 MAP; it accepts any split folder of that shape."""
 
 from __future__ import annotations
 
+# No store: bench.answers ranks a SemEval split read from its files.
 import json
 import subprocess
 import sys

@@ -1,10 +1,12 @@
 """Snapshots of the Verification panel: 80x24, 120x40 and a 16-colour terminal (time frozen,
-the verification community of tests/verify/conftest.py, user alice)."""
+the verification community of tests/verify/conftest.py, user alice); the same community on a
+team database draws the same panel."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +15,10 @@ from textual.pilot import Pilot
 from console.app import PeerdeskApp
 from console.desk import Desk
 from tests.ui.helpers import settle
+from tests.ui.same_snapshot import assert_same_as_snapshot
 from tests.verify.conftest import Community
+
+SNAPSHOTS = Path(__file__).parent / "__snapshots__" / "test_panel_snapshots"
 
 
 @pytest.fixture(autouse=True)
@@ -23,8 +28,9 @@ def _utc() -> None:
 
 @pytest.fixture
 def panel_desk(community: Community) -> Iterator[Desk]:
-    with community.cache.transaction():
-        community.cache.set_meta("demo", "1")
+    if community.cache.dialect.is_sqlite:
+        with community.cache.transaction():
+            community.cache.set_meta("demo", "1")
     desk = Desk.for_cache(community.cache)
     desk.verification.refresh()
     desk.verification.verify(community.posts["t2-2"])  # calibration and known answers have data
@@ -57,3 +63,14 @@ def test_reject_reasons_80x24(snap_compare: Any, panel_desk: Desk) -> None:
         await settle(pilot)
 
     assert snap_compare(PeerdeskApp(panel_desk), terminal_size=(80, 24), run_before=reject)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_panel_120x40_on_the_team_database(panel_desk: Desk) -> None:
+    """The same community on a team database draws the snapshot approved on the cache file."""
+    assert_same_as_snapshot(
+        PeerdeskApp(panel_desk),
+        SNAPSHOTS / "test_panel_120x40.svg",
+        terminal_size=(120, 40),
+        run_before=open_panel,
+    )

@@ -3,6 +3,8 @@ to an answer, verifies it with v; the cache holds the decision. Skips without tm
 
 from __future__ import annotations
 
+# SQLite only: the panel in a real terminal on a cache file; its flows on a team database:
+# tests/verify/test_panel.py, the console in a real terminal on one: tests/ui/test_console_on_team_e2e.py.
 import os
 import time
 from pathlib import Path

@@ -15,6 +15,8 @@ from tests.sync.conftest import add_source
 from tests.sync.fake_discourse import API_KEY, API_USER, FakeDiscourse, community
 from tests.verify.conftest import door
 
+pytestmark = pytest.mark.backends  # on a cache file and on a team database
+
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDiscourse]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ from console.verify.facts import thread_facts, threads_facts
 from console.verify.service import Verification
 from console.verify.signals import VERY_EXPERIENCED, ThreadFacts, assess_thread
 from tests.backends import TeamServer, team_database
-from tests.verify.conftest import GOOD, WRONG, door
+from tests.verify.conftest import GOOD, WRONG, door, thread_records
 
 START = "2026-11-01T12:00:00Z"
 ADVICE = (
@@ -45,44 +46,23 @@ def _thread(
     replies: list[tuple[str, str]],
     *,
     start: int,
-    hidden: tuple[int, ...] = (),
-    flags: dict[int, int] | None = None,
-    thread_flags: int = 0,
-    reports: int = 0,
-    accepted: int | None = None,
     duplicate_of: str | None = None,
+    **options: Any,
 ) -> tuple[ThreadRecord, list[PostRecord]]:
-    flags = flags or {}
-    posts = [PostRecord(f"{remote}-0", remote, asker, 0, title, title, _at(start))]
-    for n, (author, text) in enumerate(replies, 1):
-        posts.append(
-            PostRecord(
-                f"{remote}-{n}",
-                remote,
-                author,
-                n,
-                text,
-                text,
-                _at(start + n),
-                score=(n * 7) % 5 - 2,
-                flag_count=flags.get(n, 0),
-                hidden=n in hidden,
-            )
-        )
-    record = ThreadRecord(
+    """The conftest's thread, asked in its title `start` hours after START, each reply voted
+    (n * 7) % 5 - 2; a duplicate's status says so."""
+    return thread_records(
         remote,
         title,
+        title,
         asker,
-        "solved" if accepted else ("duplicate" if duplicate_of else "answered"),
-        _at(start),
-        posts[-1].created_at,
-        reply_count=len(replies),
-        flag_count=thread_flags,
-        report_count=reports,
-        accepted_post_remote_id=f"{remote}-{accepted}" if accepted else None,
-        duplicate_of_remote_id=duplicate_of,
+        replies,
+        created=_at(start),
+        votes={n: (n * 7) % 5 - 2 for n in range(1, len(replies) + 1)},
+        status="duplicate" if duplicate_of else "answered",
+        duplicate_of=duplicate_of,
+        **options,
     )
-    return record, posts
 
 
 def seed(cache: Cache) -> None:
