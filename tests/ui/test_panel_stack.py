@@ -5,6 +5,8 @@ was working, and what changed meanwhile still shows after the return."""
 
 from __future__ import annotations
 
+# SQLite only: how screens are pushed and popped; every panel on a team database:
+# tests/ui/test_console_backends.py.
 from pathlib import Path
 
 import pytest

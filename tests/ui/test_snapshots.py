@@ -81,11 +81,12 @@ def test_snapshot_fixture_is_the_frozen_one(ui_db: Path) -> None:
     assert os.environ["PEERDESK_USER"] == "alice"
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.backends
 @pytest.mark.parametrize("name", ["test_queue", "test_hostile_thread"])
-def test_the_team_database_draws_the_same_screens(desk: Desk, name: str) -> None:
+def test_either_engine_draws_the_approved_screens(desk: Desk, name: str) -> None:
     """The same community on a team database draws the Queue (order, ages, states, flags, the
-    claim) and the hostile thread approved on the cache file."""
+    claim) and the hostile thread approved on the cache file, line for line (checked on the
+    cache file too, the same way)."""
     assert_same_as_snapshot(
         PeerdeskApp(desk),
         Path(__file__).parent / "__snapshots__" / "test_snapshots" / f"{name}.svg",

@@ -65,9 +65,10 @@ def test_reject_reasons_80x24(snap_compare: Any, panel_desk: Desk) -> None:
     assert snap_compare(PeerdeskApp(panel_desk), terminal_size=(80, 24), run_before=reject)
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_panel_120x40_on_the_team_database(panel_desk: Desk) -> None:
-    """The same community on a team database draws the snapshot approved on the cache file."""
+@pytest.mark.backends
+def test_either_engine_draws_the_approved_panel(panel_desk: Desk) -> None:
+    """The same community on a team database draws the snapshot approved on the cache file,
+    line for line (checked on the cache file too, the same way)."""
     assert_same_as_snapshot(
         PeerdeskApp(panel_desk),
         SNAPSHOTS / "test_panel_120x40.svg",
