@@ -1,7 +1,8 @@
 """Every command that changes or exports the cache, run by a user with no role in a real
-`peerdesk` process: each is refused in one line and the cache is byte-for-byte the same. Each
-operation leaves one audit entry, on the cache and on a team database (whose server appends
-it)."""
+`peerdesk` process: each is refused in one line and the cache is byte-for-byte the same; on a
+team database, a login with no peerdesk role (mallory), in process: every row of every table the
+same. Each operation leaves one audit entry, on the cache and on a team database (whose server
+appends it)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from console.cli import main
 from console.db import open_cache
 from console.ingest import ensure_source
-from tests.backends import TeamServer, database_name, team_database, team_server
+from tests.backends import TeamServer, database_name, everything_in, team_database, team_server
 from tests.conftest import database_dump, write_roles
 from tests.domain.conftest import seed_community
 
@@ -151,6 +152,25 @@ def _peerdesk(*argv: str) -> tuple[int, str, str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(list(argv))
     return code, out.getvalue(), err.getvalue()
+
+
+def test_every_write_and_export_is_refused_for_a_login_with_no_role_on_a_team_database(
+    team: tuple[str, dict[str, int]],
+    team_server: TeamServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name, ids = team
+    url = team_server.cluster.url(name, "mallory")
+    monkeypatch.setenv("PEERDESK_USER", "mallory")  # the tests' alice would be asked for
+    before = everything_in(team_server, name)
+    for argv in [*commands(ids, tmp_path), ["queue"]]:  # reading too: no role, no rows
+        code, out, err = _peerdesk("--db", url, *argv)
+        assert code == 2, (argv, out, err)
+        assert "mallory" in err and "no peerdesk role" in err, (argv, err)
+        assert err.count("\n") == 1 and not out.strip(), (argv, out, err)
+    assert everything_in(team_server, name) == before
+    assert not (tmp_path / "stolen.jsonl").exists()
 
 
 def test_each_operation_leaves_one_audit_entry_on_a_team_database(
