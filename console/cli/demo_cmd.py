@@ -129,9 +129,16 @@ def run_demo(args: argparse.Namespace) -> int:
 def _run_demo_on_team(args: argparse.Namespace) -> int:
     """The demo community in an empty team database (console.team.demo: built in a temporary
     cache file, copied by migrate-to, candidates computed again by the server)."""
+    from console.storage.postgres import open_team
     from console.team.demo import build_into_team
     from console.team.location import redact
+    from console.team.no_role import require_a_role
 
+    team = open_team(args.team_url)  # a login with no peerdesk role is refused before the build
+    try:
+        require_a_role(team.conn.execute, args.team_url)
+    finally:
+        team.close()
     local = argparse.Namespace(**{**vars(args), "team_url": None})  # the build's own file
     summary = build_into_team(
         args.team_url,
