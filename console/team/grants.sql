@@ -209,7 +209,9 @@ CREATE TRIGGER outbox_guard BEFORE INSERT OR UPDATE ON peerdesk.outbox
 -- Four-eyes on payout batches, whatever client writes them: prepared and approved in the name
 -- of the login role only; never approved by its preparer; `approved` only with enough
 -- approvals by other roles (two when the payable lines add up to more than the batch's
--- second_approver_over_minor, as console/rewards/payouts.py counts them).
+-- second_approver_over_minor, as console/rewards/payouts.py counts them). A batch's currency
+-- and second-approver threshold are its schedule's terms, so a preparer cannot raise the
+-- threshold to need one approval only.
 CREATE OR REPLACE FUNCTION peerdesk.peerdesk_batch_guard() RETURNS trigger
 LANGUAGE plpgsql SET search_path = peerdesk, pg_temp AS $$
 DECLARE
@@ -226,6 +228,13 @@ BEGIN
     END IF;
     IF NEW.state <> 'prepared' THEN
       RAISE EXCEPTION 'a new payout batch starts as prepared, not %', NEW.state
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM reward_schedule_terms t
+        WHERE t.version = NEW.schedule_version AND t.currency = NEW.currency
+          AND t.second_approver_over_minor = NEW.second_approver_over_minor) THEN
+      RAISE EXCEPTION 'payout batch for %: its currency and second-approver threshold must be '
+        'the terms of schedule % on the server', NEW.period, NEW.schedule_version
         USING ERRCODE = 'insufficient_privilege';
     END IF;
     RETURN NEW;

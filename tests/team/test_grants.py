@@ -20,6 +20,14 @@ BATCH = (
     "threshold_points, second_approver_over_minor, prepared_by, prepared_at) VALUES "
     "('2026-11', 'a', 'b', 'GBP', 'v1', 0, 0, session_user, 'now') RETURNING id"
 )
+# an admin's `ledger schedule`: 10 points at 25p for an accepted answer, two approvers over 0
+V1_SCHEDULE = (
+    "SET search_path = peerdesk; "
+    "INSERT INTO reward_schedules (version, body, sha256, loaded_by, loaded_at) "
+    "VALUES ('v1', '', '', 'root', 'now'); "
+    "INSERT INTO reward_schedule_terms VALUES ('v1', 'GBP', 25, 100, 100, 1, 0); "
+    "INSERT INTO reward_schedule_points VALUES ('v1', 'accepted_answer', 10)"
+)
 LEDGER = (
     "SELECT peerdesk_ledger_append(%s, 'accrual', 'accepted_answer', %s, NULL, 10, 250, 'GBP', "
     "'v1', '2026-11-20T12:00:00Z', NULL, NULL, %s)"
@@ -41,6 +49,8 @@ def refused(conn: psycopg.Connection[tuple[object, ...]], statement: str) -> boo
 def test_payout_roles_write_payout_tables(pg_cluster: Cluster, team_db: str) -> None:
     login_role(pg_cluster, "pd-team-priya", "payout_preparer")
     login_role(pg_cluster, "pd-team-tom", "payout_approver")
+    with superuser(pg_cluster, team_db) as owner:  # a batch is prepared under a schedule's terms
+        owner.execute(V1_SCHEDULE)
     with login(pg_cluster, team_db, "pd-team-priya") as priya:
         row = priya.execute(BATCH).fetchone()
         assert row is not None
@@ -77,14 +87,8 @@ def test_server_chained_entries_verify_with_peerdesks_code(
 ) -> None:
     login_role(pg_cluster, "pd-team-priya", "payout_preparer")  # the ledger is theirs
     url = pg_cluster.url(team_db, "pd-team-priya")
-    with superuser(pg_cluster, team_db) as owner:  # an admin's `ledger schedule`: 10 at 25p
-        owner.execute(
-            "SET search_path = peerdesk; "
-            "INSERT INTO reward_schedules (version, body, sha256, loaded_by, loaded_at) "
-            "VALUES ('v1', '', '', 'root', 'now'); "
-            "INSERT INTO reward_schedule_terms VALUES ('v1', 'GBP', 25, 100, 100, 1, 0); "
-            "INSERT INTO reward_schedule_points VALUES ('v1', 'accepted_answer', 10)"
-        )
+    with superuser(pg_cluster, team_db) as owner:
+        owner.execute(V1_SCHEDULE)
     with connect(url, autocommit=True) as conn:
         for n in range(5):
             conn.execute(

@@ -391,3 +391,34 @@ def test_a_moderator_files_appeals_in_their_own_name_only(pg_cluster: Cluster, s
         "file an appeal": "ok 1",
         "its history line": "ok 1",
     }
+
+
+def test_a_preparer_cannot_raise_the_second_approver_threshold(
+    pg_cluster: Cluster, seeded: str
+) -> None:
+    """A batch's second-approver threshold and currency are its schedule's terms: a preparer
+    who wrote a higher threshold with a raw client would need one approval for any sum."""
+
+    def batch(period: str, currency: str, over_minor: int) -> str:
+        return (
+            "INSERT INTO payout_batches (period, period_start, period_end, currency, "
+            "schedule_version, threshold_points, second_approver_over_minor, prepared_by, "
+            f"prepared_os_user, prepared_at) VALUES ('{period}', 'a', 'b', '{currency}', 'v1', "
+            f"1, {over_minor}, session_user, session_user, 'now')"
+        )
+
+    both = run(
+        pg_cluster,
+        seeded,
+        BOTH,
+        {
+            "a threshold no batch reaches": batch("2026-11", "GBP", 10**12),
+            "the schedule's money in another currency": batch("2026-11", "KWD", 100000),
+            "the schedule's own terms": batch("2026-11", "GBP", 100000),  # the legitimate move
+        },
+    )
+    assert both == {
+        "a threshold no batch reaches": DENIED,
+        "the schedule's money in another currency": DENIED,
+        "the schedule's own terms": "ok 1",
+    }

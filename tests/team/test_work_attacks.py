@@ -51,6 +51,9 @@ def seeded(pg_cluster: Cluster, team_db: str) -> Iterator[str]:
             "SET search_path = peerdesk; "
             "INSERT INTO sources (kind, name, created_at) VALUES ('discourse', 'f', 'now'); "
             "INSERT INTO members (source_id, remote_id, username) VALUES (1, 'm1', 'ann'); "
+            "INSERT INTO reward_schedules (version, body, sha256, loaded_by, loaded_at) "
+            "VALUES ('v1', '', '', 'root', 'now'); "  # batches are prepared under its terms
+            "INSERT INTO reward_schedule_terms VALUES ('v1', 'GBP', 25, 100, 100, 1, 50000); "
             "INSERT INTO threads (source_id, remote_id, title, created_at, last_activity_at) "
             "VALUES (1, 't1', 'a', 'now', 'now'), (1, 't2', 'b', 'now', 'now'), "
             "(1, 't3', 'c', 'now', 'now'); "
