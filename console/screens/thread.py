@@ -15,10 +15,12 @@ Long posts arrive as their first WINDOW characters; `m` reads the next window (P
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
@@ -27,11 +29,13 @@ from textual.widgets import Static
 
 from console.claims import claim_line
 from console.clock import parse
+from console.desk import Desk
 from console.dupes.candidates import STRONG_SCORE, Candidate
 from console.errors import PeerdeskError
 from console.messages import (
     Decision,
     DecisionMade,
+    DecisionSaved,
     RefreshRequested,
     ThreadLoaded,
     ThreadRequested,
@@ -48,6 +52,7 @@ from console.screens.verification import (
     known_answer_of,
     known_answer_text,
 )
+from console.verify.panel import KnownAnswer
 from widgets.key_bar import KeyBar
 from widgets.post_view import DEFAULT_LIMIT, PostView
 from widgets.status_bar import StatusBar
@@ -73,6 +78,16 @@ def read_thread(screen: DeskScreen, thread_id: int) -> tuple[ThreadView, list[Ca
     except PeerdeskError as error:
         screen.notify(str(error), title="Error", severity="error", markup=False)
         return None
+
+
+Read = tuple[ThreadView, list[Candidate], KnownAnswer | None]
+
+
+def read_all(desk: Desk, thread_id: int) -> Read:
+    """The thread, its pending duplicate candidates and the known answer they lead to."""
+    view = desk.thread(thread_id, window=WINDOW)
+    candidates = desk.possible_duplicates(thread_id)
+    return view, candidates, known_answer_of(desk, view, candidates)
 
 
 class WindowLoaded(Message):
@@ -190,6 +205,8 @@ class ThreadScreen(DeskScreen):
         self._focus_index = 0
         self.candidates: list[Candidate] = []
         self._preloaded: tuple[ThreadView, list[Candidate]] | None = None
+        self._styled_for: tuple[str, bool] | None = None  # what the styles last applied followed
+        self._read_with: set[int] = set()  # decisions (by id) the thread was read with
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -211,6 +228,18 @@ class ThreadScreen(DeskScreen):
             await self._show_now(view, candidates)
         else:
             self.post_message(ThreadRequested(self.thread_id))
+
+    @on(events.ScreenResume)
+    def _styles_still_hold(self, event: events.ScreenResume) -> None:
+        """Textual restyles every widget of a screen each time it is pushed (a fifth of what
+        opening a thread cost). This screen needs it only after an app-wide change (another
+        theme, the terminal's focus): a card given another post changes its classes in `set_post`
+        and is restyled there and then, as is a focus moved while the screen waited. Runs before
+        Textual's own handler of the event (a subclass's handlers come first)."""
+        styled_for = (self.app.theme, self.app.app_focus)
+        if styled_for == self._styled_for:
+            event.refresh_styles = False
+        self._styled_for = styled_for
 
     def show(self, view: ThreadView, candidates: list[Candidate]) -> None:
         """Show this thread (already read) the next time the screen is drawn."""
@@ -240,12 +269,10 @@ class ThreadScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="thread")
     def load_thread(self, thread_id: int) -> None:
-        def read(desk):  # type: ignore[no-untyped-def]
-            view = desk.thread(thread_id, window=WINDOW)
-            candidates = desk.possible_duplicates(thread_id)
-            return view, candidates, known_answer_of(desk, view, candidates)
+        self._post_read(thread_id, self.host.call_desk(lambda desk: read_all(desk, thread_id)))
 
-        view, candidates, known = self.host.call_desk(read)
+    def _post_read(self, thread_id: int, read: Read) -> None:
+        view, candidates, known = read
         self.post_message(ThreadLoaded(view))
         self.post_message(DuplicatesLoaded(thread_id, candidates))
         self.post_message(KnownAnswerLoaded(thread_id, known))
@@ -400,6 +427,32 @@ class ThreadScreen(DeskScreen):
         self.post_message(RefreshRequested())
 
     # ---- decisions ----
+    def deciding(self, decision: Decision, fn: Callable[[Desk], object]) -> Message:
+        """The decision, then the thread as it is after it, read in the same hold of the
+        connection (worker thread) and posted ahead of DecisionSaved: the result and the changed
+        header are drawn together, with no reload's worker competing for the frame that shows
+        them (`after_decision`). If that read fails the screen reloads as before."""
+        thread_id = self.thread_id
+        read: list[Read] = []
+
+        def and_read(desk: Desk) -> object:
+            said = fn(desk)
+            with contextlib.suppress(PeerdeskError):
+                read.append(read_all(desk, thread_id))
+            return said
+
+        saved = super().deciding(decision, and_read)
+        if read and isinstance(saved, DecisionSaved):
+            self._read_with.add(id(decision))
+            self._post_read(thread_id, read[0])
+        return saved
+
+    def after_decision(self, decision: Decision) -> None:
+        if id(decision) in self._read_with:
+            self._read_with.discard(id(decision))  # shown already: nothing to reload
+            return
+        super().after_decision(decision)
+
     def action_claim(self) -> None:
         self.decide("claim", [self.thread_id])
 
