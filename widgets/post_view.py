@@ -227,7 +227,8 @@ class PostView(Widget, can_focus=True):
     def _redraw(self) -> None:
         self._measured = None
         self.refresh(layout=True)
-        self.refresh_bindings()
+        if self.has_focus:  # `m` is shown for the focused card only (a focus change refreshes it)
+            self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "more":

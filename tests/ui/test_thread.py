@@ -17,6 +17,7 @@ from console.screens.queue import QueueScreen
 from console.screens.thread import ThreadScreen, read_thread
 from tests.ui.conftest import build_community
 from tests.ui.helpers import notes, screen_text, settle, statuses, stored
+from widgets.key_bar import KeyBar
 from widgets.post_view import PostView
 
 pytestmark = pytest.mark.anyio
@@ -272,3 +273,22 @@ async def test_a_decision_shows_the_thread_as_it_is_after_it_without_a_reload(de
             assert names.index("ThreadLoaded") < names.index("DecisionSaved")
             assert header in screen_text(pilot)
     assert statuses(desk, [thread]) == ["answered"]
+
+
+async def test_the_key_bar_offers_m_only_on_a_long_post(desk: Desk) -> None:
+    """A card given another post in the kept screen updates the keys shown when it has the
+    focus (`m` pages a long post)."""
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_thread(pilot, desk, thread_id_of(desk, "t5"))  # a 200 kB question
+
+        def offered() -> list[str]:
+            return [description for _key, description, _on in screen.query_one(KeyBar).entries]
+
+        assert screen._cards()[0].has_focus and "More" in offered()
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("g", *["j"] * row_of(desk, thread_id_of(desk, "t2")), "enter")
+        await settle(pilot)
+        assert app.screen is screen and screen._cards()[0].has_focus
+        assert "More" not in offered()
