@@ -15,8 +15,6 @@ Long posts arrive as their first WINDOW characters; `m` reads the next window (P
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -43,7 +41,7 @@ from console.messages import (
 from console.models import PostView as PostData
 from console.models import ThreadView, member_label
 from console.safe_text import clip, printable
-from console.screens.base import DeskScreen
+from console.screens.base import DeskScreen, perform
 from console.screens.keys import bindings
 from console.screens.member import open_member
 from console.screens.verification import (
@@ -206,7 +204,6 @@ class ThreadScreen(DeskScreen):
         self.candidates: list[Candidate] = []
         self._preloaded: tuple[ThreadView, list[Candidate]] | None = None
         self._styled_for: tuple[str, bool] | None = None  # what the styles last applied followed
-        self._read_with: set[int] = set()  # decisions (by id) the thread was read with
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -427,31 +424,26 @@ class ThreadScreen(DeskScreen):
         self.post_message(RefreshRequested())
 
     # ---- decisions ----
-    def deciding(self, decision: Decision, fn: Callable[[Desk], object]) -> Message:
-        """The decision, then the thread as it is after it, read in the same hold of the
-        connection (worker thread) and posted ahead of DecisionSaved: the result and the changed
-        header are drawn together, with no reload's worker competing for the frame that shows
-        them (`after_decision`). If that read fails the screen reloads as before."""
+    @work(thread=True, exit_on_error=False, group="decision")
+    def save_decision(self, decision: Decision) -> None:
+        """The decision, its result posted at once (the status line's frame), then the thread as
+        it is after it read by this same worker: no reload's message round and second worker
+        (`after_decision`) compete with the frame that shows the result. If that read fails the
+        screen reloads as before. Not exclusive: a later decision never cancels an earlier one."""
         thread_id = self.thread_id
-        read: list[Read] = []
-
-        def and_read(desk: Desk) -> object:
-            said = fn(desk)
-            with contextlib.suppress(PeerdeskError):
-                read.append(read_all(desk, thread_id))
-            return said
-
-        saved = super().deciding(decision, and_read)
-        if read and isinstance(saved, DecisionSaved):
-            self._read_with.add(id(decision))
-            self._post_read(thread_id, read[0])
-        return saved
+        saved = self.deciding(decision, lambda desk: perform(desk, decision))
+        self.post_message(saved)
+        if not isinstance(saved, DecisionSaved):
+            return
+        try:
+            read = self.host.call_desk(lambda desk: read_all(desk, thread_id))
+        except PeerdeskError:
+            self.post_message(RefreshRequested())
+            return
+        self._post_read(thread_id, read)
 
     def after_decision(self, decision: Decision) -> None:
-        if id(decision) in self._read_with:
-            self._read_with.discard(id(decision))  # shown already: nothing to reload
-            return
-        super().after_decision(decision)
+        """Nothing to reload: `save_decision` reads the thread after the decision."""
 
     def action_claim(self) -> None:
         self.decide("claim", [self.thread_id])
