@@ -154,3 +154,31 @@ async def test_a_filter_seen_before_comes_back_with_its_rows_before_any_read(
         monkeypatch.setattr(Desk, "queue", original)
         await settle(pilot)
         assert keys(grid, len(flagged)) == flagged
+
+
+async def test_the_cursor_row_says_where_the_focus_is(desk: Desk) -> None:
+    """Focused rows draw the cursor in the block cursor's colours, bold; with the focus in the
+    search line, in the blurred cursor's background; back on escape."""
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        focused = grid.get_component_rich_style("lazy-table--cursor")
+        blurred = grid.get_component_rich_style("lazy-table--cursor-blurred")
+        assert focused.bgcolor != blurred.bgcolor and focused.bold and not blurred.bold
+
+        def cursor_line() -> set[object]:
+            strips = app.screen._compositor.render_strips()
+            line = strips[grid.region.y + 1]  # the header, then the first row (the cursor's)
+            return {
+                (s.style.bgcolor, bool(s.style.bold)) for s in line if s.style and s.text.strip()
+            }
+
+        assert (focused.bgcolor, True) in cursor_line()
+        await pilot.press("slash")
+        await pilot.pause()
+        assert (blurred.bgcolor, False) in cursor_line()
+        assert (focused.bgcolor, True) not in cursor_line()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert (focused.bgcolor, True) in cursor_line()
