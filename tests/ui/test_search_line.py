@@ -5,6 +5,9 @@ it was; `f` back to a filter seen before shows its rows in the key's own frame."
 
 from __future__ import annotations
 
+# SQLite only: what the screen does with its keys, focus and rows (the reads a search and a filter
+# make run on a team database in tests/ui/test_queue.py and test_quick_keys.py); a held read is
+# the cache's Desk.queue.
 import threading
 from typing import Any
 
