@@ -462,7 +462,10 @@ END $$;
 --     what its schedule version pays for its rule (reward_schedule_points) at that version's
 --     point value and currency, less what the version's caps leave the member that UTC day
 --     and in that thread (the same arithmetic as console/rewards/accrue.py's _Caps); a
---     version whose terms are not on the server pays nothing;
+--     version whose terms are not on the server pays nothing; and only for an event that is
+--     true now (the view reward_events: an accepted answer still accepted, a vote standing,
+--     an answer verified...) of the rule's kind, of that member, in that thread, at that time,
+--     named by its own key (so one event is never paid twice under two spellings);
 --   * a reversal takes back exactly one accrual of the same member, under its rule and
 --     event, so once (or, rule member_banned, exactly the whole balance of a banned member);
 --   * a payout entry is the exact negative of a payout line of a batch the caller prepared
@@ -486,6 +489,8 @@ DECLARE
   earned bigint;
   room bigint;
   due bigint;
+  event_id bigint;
+  true_now boolean;
 BEGIN
   IF NOT (pg_has_role(me, 'peerdesk_payout_preparer', 'MEMBER')
           OR pg_has_role(me, 'peerdesk_payout_approver', 'MEMBER')
@@ -519,6 +524,24 @@ BEGIN
     IF terms.points IS NULL OR terms.points = 0 THEN
       RAISE EXCEPTION 'schedule % pays nothing for % on the team database (an admin loads '
         'its terms with `peerdesk ledger schedule FILE`)', schedule_version, rule
+        USING ERRCODE = 'check_violation';
+    END IF;
+    -- the event it pays for: true now (reward_events, migration 28: an accepted answer that
+    -- is still accepted, a vote that stands...), of the rule's kind, this member's, in this
+    -- thread, at this time (the caps count by them), and named by its own key: `post:01` for
+    -- a paid `post:1` would pay it twice, as the check for a repeat above compares keys
+    -- (found by rule and id alone, each branch of the view by a primary key, and the rest
+    -- compared after: one plan for every call, whatever the member or thread)
+    event_id := substring(event_key FROM '^[a-z_]+:([1-9][0-9]{0,17})$')::bigint;
+    SELECT bool_or(e.event_key = peerdesk_ledger_append.event_key
+                   AND e.member_id = peerdesk_ledger_append.member_id
+                   AND e.thread_id IS NOT DISTINCT FROM peerdesk_ledger_append.thread_id
+                   AND e.occurred_at = peerdesk_ledger_append.occurred_at)
+      INTO true_now FROM reward_events e
+      WHERE e.rule = peerdesk_ledger_append.rule AND e.event_id = event_id;
+    IF true_now IS NOT TRUE THEN
+      RAISE EXCEPTION 'there is no % event % of member % (thread %, at %) to pay: it must '
+        'be true on the team database now', rule, event_key, member_id, thread_id, occurred_at
         USING ERRCODE = 'check_violation';
     END IF;
     -- the caps: what the member's accruals already hold that UTC day and in that thread
