@@ -125,14 +125,23 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA peerdesk TO peerdesk_moderator,
 GRANT UPDATE ON ALL SEQUENCES IN SCHEMA peerdesk TO peerdesk_admin;
 
 -- The chains' head records in meta: read by all, written only by the append functions (which
--- run as the owner, and the owner is not subject to row-level security).
+-- run as the owner, and the owner is not subject to row-level security). The escalation rules
+-- in force (escalation_rules, escalation_rules_origin: `peerdesk escalations --load`, audited)
+-- are written only by the roles of the `escalation_rules` action in console/escalate/actions.py
+-- (moderators and admins), not by the payout roles, which may write the rest of meta.
 ALTER TABLE peerdesk.meta ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS meta_read ON peerdesk.meta;
 DROP POLICY IF EXISTS meta_write ON peerdesk.meta;
 CREATE POLICY meta_read ON peerdesk.meta FOR SELECT USING (true);
 CREATE POLICY meta_write ON peerdesk.meta FOR ALL
-  USING (key NOT IN ('audit_head', 'ledger_head'))
-  WITH CHECK (key NOT IN ('audit_head', 'ledger_head'));
+  USING (key NOT IN ('audit_head', 'ledger_head')
+         AND (key NOT IN ('escalation_rules', 'escalation_rules_origin')
+              OR pg_has_role(session_user, 'peerdesk_moderator', 'MEMBER')
+              OR pg_has_role(session_user, 'peerdesk_admin', 'MEMBER')))
+  WITH CHECK (key NOT IN ('audit_head', 'ledger_head')
+              AND (key NOT IN ('escalation_rules', 'escalation_rules_origin')
+                   OR pg_has_role(session_user, 'peerdesk_moderator', 'MEMBER')
+                   OR pg_has_role(session_user, 'peerdesk_admin', 'MEMBER')));
 
 -- The append functions run as peerdesk_owner (SECURITY DEFINER) with a fixed search_path.
 SET ROLE peerdesk_owner;

@@ -46,7 +46,8 @@ def test_the_sources_and_the_view_list_the_same_events(
     _every_kind(cache, ids, request)
     for rule, source in SOURCES.items():
         listed = {
-            (e.event_key, e.member_id, e.thread_id, e.occurred_at) for e in source.events(cache.conn)
+            (e.event_key, e.member_id, e.thread_id, e.occurred_at)
+            for e in source.events(cache.conn)
         }
         viewed = {
             (str(r[0]), int(r[1]), int(r[2]), str(r[3]))
