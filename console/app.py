@@ -65,6 +65,8 @@ WARM_MODULES = ("console.screens.thread", "console.dupes.candidates")
 def import_later() -> None:
     for name in WARM_MODULES:
         import_module(name)
+    # onnxruntime, usearch, tokenizers: the first duplicate search's 0.6-2.6 s, paid here
+    import_module("console.dupes.warm").libraries()
 
 
 @dataclass(frozen=True)
@@ -315,12 +317,14 @@ class PeerdeskApp(App[None]):
         location = str(getattr(self.desk.cache, "url", "") or self.desk.cache.path)
         if not is_team_url(location):
             return
-        from console.team.notify import subscribe
+        from console.team.notify import session_of, subscribe
 
+        own = session_of(self.desk.cache)  # its claims and decisions: already on screen
         self._team_events = subscribe(
             location,
             lambda _events: self.call_from_thread(self._periodic_refresh),
             lambda text: self.notify(text, severity="warning"),
+            own=() if own is None else (own,),
         )
 
     def on_unmount(self) -> None:
