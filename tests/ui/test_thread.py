@@ -151,7 +151,8 @@ async def test_a_thread_that_vanished_is_a_clear_error_not_a_crash(desk: Desk) -
         app.push_screen(ThreadScreen(999_999))
         await settle(pilot)
         assert app.is_running
-        assert "There is no thread 999999 in the cache" in notes(messages)
+        where = "in the cache" if desk.cache.dialect.is_sqlite else "on the team database"
+        assert f"There is no thread 999999 {where}" in notes(messages)
 
 
 async def test_demo_community_hostile_threads_open_safely(tmp_path: Path) -> None:
