@@ -33,7 +33,6 @@ from console.errors import PeerdeskError
 from console.messages import (
     Decision,
     DecisionMade,
-    DecisionSaved,
     RefreshRequested,
     ThreadLoaded,
     ThreadRequested,
@@ -41,7 +40,7 @@ from console.messages import (
 from console.models import PostView as PostData
 from console.models import ThreadView, member_label
 from console.safe_text import clip, printable
-from console.screens.base import DeskScreen, perform
+from console.screens.base import DeskScreen
 from console.screens.keys import bindings
 from console.screens.member import open_member
 from console.screens.verification import (
@@ -424,27 +423,6 @@ class ThreadScreen(DeskScreen):
         self.post_message(RefreshRequested())
 
     # ---- decisions ----
-    @work(thread=True, exit_on_error=False, group="decision")
-    def save_decision(self, decision: Decision) -> None:
-        """The decision, its result posted at once (the status line's frame), then the thread as
-        it is after it read by this same worker: no reload's message round and second worker
-        (`after_decision`) compete with the frame that shows the result. If that read fails the
-        screen reloads as before. Not exclusive: a later decision never cancels an earlier one."""
-        thread_id = self.thread_id
-        saved = self.deciding(decision, lambda desk: perform(desk, decision))
-        self.post_message(saved)
-        if not isinstance(saved, DecisionSaved):
-            return
-        try:
-            read = self.host.call_desk(lambda desk: read_all(desk, thread_id))
-        except PeerdeskError:
-            self.post_message(RefreshRequested())
-            return
-        self._post_read(thread_id, read)
-
-    def after_decision(self, decision: Decision) -> None:
-        """Nothing to reload: `save_decision` reads the thread after the decision."""
-
     def action_claim(self) -> None:
         self.decide("claim", [self.thread_id])
 

@@ -255,29 +255,6 @@ async def test_a_thread_opened_again_is_styled_for_its_posts_and_the_theme(desk:
         assert head.styles.background == panel()  # restyled for the theme chosen meanwhile
 
 
-async def test_a_decision_shows_the_thread_as_it_is_after_it_without_a_reload(desk: Desk) -> None:
-    """The result is said first (its frame is the status line), then the thread as it is after
-    the decision, read by the decision's own worker: the header changes, and no reload (a
-    message round and a second worker) follows.
-    (On a team database the console also reloads on its own NOTIFY today, issue #15's
-    follow-ups: a reload this test would count, so it runs on a cache file.)"""
-    thread = thread_id_of(desk, "t4")
-    messages: list[Message] = []
-    app = PeerdeskApp(desk)
-    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
-        await open_thread(pilot, desk, thread)
-        for key, header in (("c", "claimed by you until"), ("x", " closed "), ("u", " answered ")):
-            messages.clear()
-            await pilot.press(key)
-            await settle(pilot)
-            names = [type(m).__name__ for m in messages if type(m).__name__ != "Callback"]
-            assert "DecisionSaved" in names, f"{key}: {names}"
-            assert "RefreshRequested" not in names and "ThreadRequested" not in names, names
-            assert names.index("DecisionSaved") < names.index("ThreadLoaded")
-            assert header in screen_text(pilot)
-    assert statuses(desk, [thread]) == ["answered"]
-
-
 async def test_the_key_bar_offers_m_only_on_a_long_post(desk: Desk) -> None:
     """A card given another post in the kept screen updates the keys shown when it has the
     focus (`m` pages a long post)."""
