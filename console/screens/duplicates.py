@@ -7,9 +7,10 @@ the original's accepted answer, and the score with the scorer's explanation.
 The routing is the panel base's (console/screens/panel.py):
 
     ListWanted → (worker: Desk.duplicate_pairs, the page under the cursor) → ListLoaded, then
-    PairsCountWanted → (worker, on a read-only connection of its own: dupes.panel.pending_count,
-    every thread waiting counted: ~0.35 s at a million threads, which held the Desk's connection
-    and every other key behind it) → PairsCounted; "counting…" meanwhile
+    PairsCountWanted → the count apart (PanelScreen.read_apart: dupes.panel.pending_count on a
+    read-only connection of its own, every thread waiting counted: ~0.35 s at a million threads,
+    which held the Desk's connection and every other key behind it; only the latest request's
+    count is shown); "counting…" meanwhile
     LazyTable.PageWanted → (worker: Desk.duplicate_pairs)              → PairsPageLoaded
     LazyTable.CursorMoved / `p` → DetailWanted((thread, original)) → (worker: Desk.duplicate_pair)
                                 → DetailLoaded
@@ -30,7 +31,6 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import Static
 
-from console.apart import ReadsApart
 from console.desk import Desk
 from console.dupes import panel as dupes_panel
 from console.dupes.panel import PairRow, PairView, ThreadSide
@@ -38,6 +38,7 @@ from console.messages import Decision
 from console.safe_text import clip, printable
 from console.screens.keys import bindings
 from console.screens.panel import DetailWanted, ListDetailPanel, PanelList
+from widgets.latest_work import LatestWork
 from widgets.lazy_table import Column, LazyTable, Row
 from widgets.side_by_side import Side as CompareSide
 from widgets.side_by_side import SideBySide
@@ -67,13 +68,6 @@ class Pairs:
 # ---- messages of this panel ----
 class PairsCountWanted(Message):
     """Count the threads waiting again (after the list was read)."""
-
-
-class PairsCounted(Message):
-    def __init__(self, request_id: int, total: int) -> None:
-        super().__init__()
-        self.request_id = request_id
-        self.total = total
 
 
 class PairsPageLoaded(Message):
@@ -158,8 +152,7 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
     def __init__(self) -> None:
         super().__init__()
         self.total: int | None = None  # threads waiting, by the latest count (None: not yet)
-        self.count_request = 0
-        self._apart: ReadsApart | None = None
+        self._counting: LatestWork[int] | None = None
         self.view: PairView | None = None
         self.row: PairRow | None = None
         self.choices: list[int] = []  # candidate originals of the current thread, best first
@@ -214,29 +207,17 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
     @on(PairsCountWanted)
     def _on_count_wanted(self, message: PairsCountWanted) -> None:
         message.stop()
-        self.count_request += 1
-        if self._apart is None:
-            self._apart = ReadsApart(self.desk.cache)
-        self._count(self.count_request, self._apart)
+        if self._counting is None:
+            self._counting = self.read_apart(
+                lambda cache: dupes_panel.pending_count(cache), self._counted, group="pairs-count"
+            )
+        self._counting.request()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="pairs-count")
-    def _count(self, request_id: int, apart: ReadsApart) -> None:
-        # on a read-only connection of its own: the Desk's stays free for every other key
-        self.post_message(PairsCounted(request_id, apart.run(dupes_panel.pending_count)))
-
-    @on(PairsCounted)
-    def _on_counted(self, message: PairsCounted) -> None:
-        message.stop()
-        if message.request_id != self.count_request:
-            return
-        self.total = message.total
+    def _counted(self, total: int) -> None:
+        self.total = total
         if self.table.loaded:
-            self.table.set_total(message.total)
+            self.table.set_total(total)
         self._show_count()
-
-    def on_unmount(self) -> None:
-        if self._apart is not None:
-            self._apart.close()
 
     def _remember(self, rows: list[PairRow]) -> None:
         if len(self._rows) > 20 * PAGE:

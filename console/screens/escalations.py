@@ -8,9 +8,10 @@ and the history; at the bottom a sparkline of open escalations over the last 30 
 The routing is the panel base's (console/screens/panel.py):
 
     ListWanted → (worker: the page under the cursor, console.escalate.pages) → ListLoaded, then
-    TallyWanted → (worker, on a read-only connection of its own: pages.tally, every open
-    escalation counted, the rules' dismiss rates, the 30-day trend) → TallyLoaded; the list
-    shows "counting…" meanwhile, and its first page at once however many escalations wait
+    TallyWanted → the count apart (PanelScreen.read_apart: pages.tally on a read-only connection
+    of its own, every open escalation counted, the rules' dismiss rates, the 30-day trend; only
+    the latest request's tally is shown); the list shows "counting…" meanwhile, and its first
+    page at once however many escalations wait
     LazyTable.PageWanted → (worker: pages.page from the row above or below, keyset) → PageLoaded
     ClockScan → (worker: Escalations.refresh_apart, raising what time made true on a connection
     of its own) → ListWanted if it raised any
@@ -32,7 +33,6 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import Sparkline, Static
 
-from console.apart import ReadsApart
 from console.desk import Desk
 from console.escalate import pages
 from console.escalate.panel import EscalationRow, HistoryEntry, RuleRate, clock_text
@@ -40,6 +40,7 @@ from console.messages import Decision
 from console.safe_text import clip, printable
 from console.screens.keys import bindings
 from console.screens.panel import ListDetailPanel, ListWanted, PanelList
+from widgets.latest_work import LatestWork
 from widgets.lazy_table import Column, LazyTable, Row
 
 PAGE = 100  # escalations read at a time
@@ -79,13 +80,6 @@ class ClockScan(Message):
 
 class TallyWanted(Message):
     """Count every escalation again (after the list was read)."""
-
-
-class TallyLoaded(Message):
-    def __init__(self, request_id: int, tally: pages.Tally) -> None:
-        super().__init__()
-        self.request_id = request_id
-        self.tally = tally
 
 
 class EscalationsPageLoaded(Message):
@@ -186,8 +180,7 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
         self.rates: dict[str, RuleRate] = {}
         self.current: EscalationRow | None = None
         self.tally: pages.Tally | None = None  # the latest count, once in
-        self.tally_request = 0
-        self._apart: ReadsApart | None = None
+        self._counting: LatestWork[pages.Tally] | None = None
 
     def make_list(self) -> LazyTable:
         return PanelList(
@@ -237,24 +230,16 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
     @on(TallyWanted)
     def _on_tally_wanted(self, message: TallyWanted) -> None:
         message.stop()
-        self.tally_request += 1
-        if self._apart is None:
-            self._apart = ReadsApart(self.desk.cache)
-        self._count(self.tally_request, self._apart)
+        if self._counting is None:
+            self._counting = self.read_apart(
+                lambda cache: pages.tally(cache), self._tallied, group="escalation-tally"
+            )
+        self._counting.request()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="escalation-tally")
-    def _count(self, request_id: int, apart: ReadsApart) -> None:
-        # on a read-only connection of its own: the Desk's stays free for pages and decisions
-        self.post_message(TallyLoaded(request_id, apart.run(pages.tally)))
-
-    @on(TallyLoaded)
-    def _on_tally_loaded(self, message: TallyLoaded) -> None:
-        message.stop()
-        if message.request_id != self.tally_request:
-            return
-        if message.tally == self.tally:
+    def _tallied(self, tally: pages.Tally) -> None:
+        if tally == self.tally:
             return  # counted again, nothing changed: the screen stays as it is (no frame)
-        tally = self.tally = message.tally
+        self.tally = tally
         self.rates = tally.rates
         total = self._total(tally)
         if self.table.loaded and total is not None:
@@ -278,10 +263,6 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
             self.set_status(f"Escalations · counting…{closed}")
             return
         self.set_status(f"Escalations · {tally.open:,} open · {tally.breached:,} breached{closed}")
-
-    def on_unmount(self) -> None:
-        if self._apart is not None:
-            self._apart.close()
 
     def show_list(self, data: Escalations, keep_cursor: bool) -> None:
         self.rows = {r.escalation_id: r for r in data.rows}
