@@ -11,7 +11,8 @@ The routing is the panel base's (console/screens/panel.py):
     read-only connection of its own, every thread waiting counted: ~0.35 s at a million threads,
     which held the Desk's connection and every other key behind it; only the latest request's
     count is shown); "counting…" meanwhile
-    LazyTable.PageWanted → (worker: Desk.duplicate_pairs)              → PairsPageLoaded
+    LazyTable.PageWanted → (worker: Desk.duplicate_pairs from the row above or below, keyset, or
+                            from the far end)                          → PairsPageLoaded
     LazyTable.CursorMoved / `p` → DetailWanted((thread, original)) → (worker: Desk.duplicate_pair)
                                 → DetailLoaded
     y / n / m → (worker: Desk.confirm/reject/merge_duplicate) → DecisionSaved | DecisionRefused
@@ -37,7 +38,7 @@ from console.dupes.panel import PairRow, PairView, ThreadSide
 from console.messages import Decision
 from console.safe_text import clip, printable
 from console.screens.keys import bindings
-from console.screens.panel import DetailWanted, ListDetailPanel, PanelList
+from console.screens.panel import DetailWanted, ListDetailPanel, PanelList, page_anchors
 from widgets.latest_work import LatestWork
 from widgets.lazy_table import Column, LazyTable, Row
 from widgets.side_by_side import Side as CompareSide
@@ -177,7 +178,7 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
     # ---- the list ----
     def read_list(self, desk: Desk, cursor: int) -> Pairs:
         offset = (cursor // PAGE) * PAGE
-        rows = desk.duplicate_pairs(offset, PAGE)
+        rows = desk.duplicate_pairs(offset, PAGE, total=self.total)  # deep down: from the end
         self.post_message(PairsCountWanted())
         return Pairs(offset, rows)
 
@@ -227,11 +228,27 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
     @on(LazyTable.PageWanted, "#pairs")
     def _on_page_wanted(self, message: LazyTable.PageWanted) -> None:
         message.stop()
-        self.load_page(message.generation, message.offset, message.limit)
+        table, offset, size = self.table, message.offset, message.limit
+        total = table.total if table.exact else None
+        anchors = page_anchors(table, offset, size)
+        self.load_page(message.generation, offset, size, anchors, total)
 
     @work(thread=True, exit_on_error=False, group="pairs-page")
-    def load_page(self, generation: int, offset: int, limit: int) -> None:
-        rows = self.host.call_desk(lambda desk: desk.duplicate_pairs(offset, limit))
+    def load_page(
+        self,
+        generation: int,
+        offset: int,
+        limit: int,
+        anchors: tuple[int | None, int | None] = (None, None),
+        total: int | None = None,
+    ) -> None:
+        # from the row above or below (keyset), or from the far end: never OFFSET over the list
+        after, before = anchors
+        rows = self.host.call_desk(
+            lambda desk: desk.duplicate_pairs(
+                offset, limit, after=after, before=before, total=total
+            )
+        )
         self.post_message(PairsPageLoaded(generation, offset, rows))
 
     @on(PairsPageLoaded)

@@ -14,7 +14,8 @@ The routing is the panel base's (console/screens/panel.py):
     page at once however many escalations wait
     LazyTable.PageWanted → (worker: pages.page from the row above or below, keyset) → PageLoaded
     ClockScan → (worker: Escalations.refresh_apart, raising what time made true on a connection
-    of its own) → ListWanted if it raised any
+    of its own; after the first visit only what changed since, console.escalate.clock_watch)
+    → ListWanted if it raised any
     LazyTable.CursorMoved → DetailWanted(id) → (worker: one + history) → DetailLoaded
     a/i/I/s/n/r/d/o → (worker: Desk.decide) → DecisionSaved | Refused
     u → DecisionMade(undo) (the shared decision flow of DeskScreen)
@@ -35,11 +36,12 @@ from textual.widgets import Sparkline, Static
 
 from console.desk import Desk
 from console.escalate import pages
+from console.escalate.clock_watch import ClockWatch
 from console.escalate.panel import EscalationRow, HistoryEntry, RuleRate, clock_text
 from console.messages import Decision
 from console.safe_text import clip, printable
 from console.screens.keys import bindings
-from console.screens.panel import ListDetailPanel, ListWanted, PanelList
+from console.screens.panel import ListDetailPanel, ListWanted, PanelList, page_anchors
 from widgets.latest_work import LatestWork
 from widgets.lazy_table import Column, LazyTable, Row
 
@@ -181,6 +183,7 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
         self.current: EscalationRow | None = None
         self.tally: pages.Tally | None = None  # the latest count, once in
         self._counting: LatestWork[pages.Tally] | None = None
+        self.clock_watch = ClockWatch()  # the clock scan, full on the first visit
 
     def make_list(self) -> LazyTable:
         return PanelList(
@@ -223,8 +226,9 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="escalation-clock")
     def _scan_clock(self) -> None:
-        # on a connection of its own, without the Desk's lock: the Queue keeps answering
-        if self.host.desk.escalations.refresh_apart():
+        # on a connection of its own, without the Desk's lock: the Queue keeps answering; after
+        # the first visit, only what changed since the visit before is read (the watch)
+        if self.host.desk.escalations.refresh_apart(watch=self.clock_watch):
             self.post_message(ListWanted(keep_cursor=True))
 
     @on(TallyWanted)
@@ -294,15 +298,9 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
     def _on_page_wanted(self, message: LazyTable.PageWanted) -> None:
         message.stop()
         table, offset, size = self.table, message.offset, message.limit
-        above = table.page(offset - size) if offset >= size else None
-        below = table.page(offset + size)
-        after = before = None
-        if above and len(above) == size:
-            after = int(str(above[-1].key))
-        elif below:
-            before = int(str(below[0].key))
         total = table.total if table.exact else None
-        self._load_page(message.generation, offset, size, (after, before), total)
+        anchors = page_anchors(table, offset, size)
+        self._load_page(message.generation, offset, size, anchors, total)
 
     @work(thread=True, exit_on_error=False, group="escalations-page")
     def _load_page(

@@ -56,6 +56,19 @@ class PanelList(LazyTable):
         return action != "toggle_selection"
 
 
+def page_anchors(table: LazyTable, offset: int, size: int) -> tuple[int | None, int | None]:
+    """Where a keyset read of the page at `offset` starts: the key of the row just above it if
+    the table holds the full page above, else that of the row just below if it holds the page
+    below; (None, None) when it holds neither (the page is then read by its row number)."""
+    above = table.page(offset - size) if offset >= size else None
+    below = table.page(offset + size)
+    if above and len(above) == size:
+        return int(str(above[-1].key)), None
+    if below:
+        return None, int(str(below[0].key))
+    return None, None
+
+
 class PanelDetail(VerticalScroll, inherit_bindings=False):
     """The chosen item in full, scrolled by the screen's keys (its own would shadow the list's
     j/k)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from console.clock import now, now_iso, parse
@@ -196,9 +196,19 @@ SEEN_KEY = "verify_activity_seen"  # newest thread activity already scored (meta
 FIRST_BATCH = 500  # threads scored when a cache is first opened for verification
 
 
-def refresh_changed(cache: Cache, settings: VerifySettings, limit: int = FIRST_BATCH) -> int:
+def refresh_changed(
+    cache: Cache,
+    settings: VerifySettings,
+    limit: int = FIRST_BATCH,
+    *,
+    step: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Score threads with activity since the last call (new answers synced, edits): at most
-    `limit` at a time, oldest activity first; a cache never scored starts with its newest."""
+    `limit` at a time, oldest activity first; a cache never scored starts with its newest.
+    With `step`, they are scored and committed `step` threads at a time (the newest first on a
+    cache never scored), `progress(kept so far)` after each, so a reader sees the first ones
+    while the rest are scored."""
     seen = cache.meta(SEEN_KEY)
     if seen is None:
         rows = cache.query(
@@ -214,7 +224,12 @@ def refresh_changed(cache: Cache, settings: VerifySettings, limit: int = FIRST_B
         )
     if not rows:
         return 0
-    kept = refresh(cache, [int(r[0]) for r in rows], settings)
+    ids = [int(r[0]) for r in rows]
+    kept = 0
+    for start in range(0, len(ids), step or len(ids)):
+        kept += refresh(cache, ids[start : start + (step or len(ids))], settings)
+        if progress is not None:
+            progress(kept)
     newest = max(str(r[1]) for r in rows)
     with cache.transaction():
         cache.set_meta(SEEN_KEY, max(newest, seen or ""))
