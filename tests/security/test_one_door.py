@@ -1,7 +1,7 @@
-"""Every command that changes or exports the cache, run by a user with no role in a real
-`peerdesk` process: each is refused in one line and the cache is byte-for-byte the same; on a
-team database, a login with no peerdesk role (mallory), in process: every row of every table the
-same. Each operation leaves one audit entry, on the cache and on a team database (whose server
+"""Every command that changes or exports the cache, run by a user with no role: each is refused in
+one line and the cache is byte-for-byte the same (in process, through the command line's `main`,
+and two of them again as real `peerdesk` processes: the installed entry point refuses the same);
+on a team database, a login with no peerdesk role (mallory): every row of every table the same. Each operation leaves one audit entry, on the cache and on a team database (whose server
 appends it)."""
 
 from __future__ import annotations
@@ -66,17 +66,29 @@ def commands(ids: dict[str, int], tmp_path: Path) -> list[list[str]]:
     ]
 
 
+def _peerdesk(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
 def test_every_write_and_export_is_refused_without_a_role(
     cache_path: Path, community: dict[str, int], tmp_path: Path
 ) -> None:
     write_roles(Path(os.environ["PEERDESK_ROLES_FILE"]), {"somebody-else": ["admin"]})
     before = database_dump(cache_path)
-    for argv in commands(community, tmp_path):
+    every = commands(community, tmp_path)
+    for argv in every:
+        code, out, err = _peerdesk("--db", str(cache_path), *argv)
+        assert code == 2, (argv, out, err)
+        assert "alice may not" in err, (argv, err)
+        assert err.count("\n") == 1, (argv, err)
+        assert "records" not in err and not out.strip(), argv
+    for argv in (every[6], every[16]):  # export to a file, close: as a user runs them
         done = run_peerdesk("--db", str(cache_path), *argv)
-        assert done.code == 2, (argv, done.out, done.err)
-        assert "alice may not" in done.err, (argv, done.err)
-        assert done.err.count("\n") == 1, (argv, done.err)
-        assert "records" not in done.err and not done.out.strip(), argv
+        assert (done.code, done.out) == (2, ""), (argv, done.err)
+        assert "alice may not" in done.err and done.err.count("\n") == 1, (argv, done.err)
     assert database_dump(cache_path) == before
     assert not (tmp_path / "stolen.jsonl").exists()
 
@@ -119,8 +131,8 @@ def test_each_operation_leaves_one_audit_entry(
         (["push", "demo"], "push"),
     ]
     for argv, action in steps:
-        done = run_peerdesk("--db", str(cache_path), *argv)
-        assert done.code == 0, (argv, done.err)
+        code, _, err = _peerdesk("--db", str(cache_path), *argv)
+        assert code == 0, (argv, err)
         cache = open_cache(cache_path)
         rows = cache.query("SELECT actor, action FROM audit ORDER BY id DESC LIMIT 2")
         count = cache.one("SELECT count(*) FROM audit")[0]
@@ -145,13 +157,6 @@ def team(
     )
     with team_database(team_server, template) as store:
         yield database_name(store), ids
-
-
-def _peerdesk(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_every_write_and_export_is_refused_for_a_login_with_no_role_on_a_team_database(
