@@ -178,7 +178,9 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
     # ---- the list ----
     def read_list(self, desk: Desk, cursor: int) -> Pairs:
         offset = (cursor // PAGE) * PAGE
-        rows = desk.duplicate_pairs(offset, PAGE, total=self.total)  # deep down: from the end
+        # by its row number: the count may be stale just after a decision (paging from the
+        # rows the table holds, or from the far end by the count, is for PageWanted)
+        rows = desk.duplicate_pairs(offset, PAGE)
         self.post_message(PairsCountWanted())
         return Pairs(offset, rows)
 

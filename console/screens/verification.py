@@ -13,6 +13,7 @@ The routing is the panel base's (console/screens/panel.py):
     (first visit, r, a decision) ScoreWanted → (worker, on a connection of its own:
     verification.score_changed_apart, the threads with new activity scored 50 a transaction)
     → ListWanted after each 50 that kept an answer → Scored; "scoring new activity…" meanwhile
+    (said once it has taken 0.3 s: the check on every visit is over in a moment)
     LazyTable.CursorMoved → DetailWanted(post) → (worker: verification.answer) → DetailLoaded
     v / x / e / p / c / d → (worker: verification.verify/reject/...) → DecisionSaved | Refused
     u → DecisionMade(undo) (the shared decision flow of DeskScreen)
@@ -29,6 +30,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Static
 
 from console.desk import Desk
@@ -57,6 +59,7 @@ COLUMNS = (
     Column("Question"),
 )
 
+SAY_SCORING_AFTER = 0.3  # seconds of scoring before the status line says so
 MOVES = frozenset({"j", "k", "up", "down", "g", "G", "home", "end", "pageup", "pagedown"})
 
 KIND_LABEL = {
@@ -274,6 +277,8 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
         self._pinned = focus_post is not None
         self._pinned_row: int | None = None
         self.scoring = False  # new activity is being scored apart
+        self.scoring_said = False  # ...and the status line says so (it took a while)
+        self._scoring_timer: Timer | None = None
         self._score_again = False  # asked again meanwhile: score once more when it is done
 
     # ---- layout ----
@@ -307,9 +312,16 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
             self._score_again = True
             return
         self.scoring = True
-        if self._shown_once:  # (before, the status says the list is loading)
-            self._update_status()
+        # said only when it takes a while: the check every visit (and every 30 s) finds nothing
+        # to score in a moment, and the status line would flicker
+        self._scoring_timer = self.set_timer(SAY_SCORING_AFTER, self._say_scoring)
         self._score()
+
+    def _say_scoring(self) -> None:
+        if self.scoring:
+            self.scoring_said = True
+            if self._shown_once:  # (before, the status says the list is loading)
+                self._update_status()
 
     @work(thread=True, exit_on_error=False, group="verify-score")
     def _score(self) -> None:
@@ -332,8 +344,13 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
 
     def _scored(self) -> None:
         self.scoring = False
-        if self._shown_once:
-            self._update_status()
+        if self._scoring_timer is not None:
+            self._scoring_timer.stop()
+            self._scoring_timer = None
+        if self.scoring_said:
+            self.scoring_said = False
+            if self._shown_once:
+                self._update_status()
         if self._score_again:
             self._score_again = False
             self.post_message(ScoreWanted())
@@ -353,7 +370,7 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
     def _update_status(self) -> None:
         count = len(self.rows)
         more = "+" if count >= LIMIT else ""
-        scoring = " · scoring new activity…" if self.scoring else ""
+        scoring = " · scoring new activity…" if self.scoring_said else ""
         self.set_status(
             f"Verification · {count}{more} answer{'s' if count != 1 else ''} to check{scoring}"
         )
