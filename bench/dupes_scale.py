@@ -13,8 +13,10 @@ On a demo community of N threads (built with `console.demo.build_demo`, or copie
   (the first round also with a cold page cache for the graph); the lexical path alone
   (`semantic=False`) is timed beside it. cpu_ms is the same calls' CPU time (the thread's own,
   so it does not grow with the machine's load the way wall time does), also per round
-  (`cpu_per_round`: the first round is the cold one); first_search: the very first search
-  after opening, alone;
+  (`cpu_per_round`: the first round is the cold one); reads_per_round: the pages each search
+  read from outside SQLite's page cache (read calls, Linux), per round; first_search: the very
+  first search after opening, alone, after `warm_up` (the library imports the console makes in
+  its warm-up worker; before 2026-11-28 first_search included them);
 - where_ms_mean / where_ms_p95: the split of that time (mean, and each part's own p95);
 - analysis: the stored analyses (`console.dupes.analysis`) made for threads without one before
   timing (as `peerdesk dupes --rebuild` does), their size; analysed_from_text_mean says how many
@@ -184,6 +186,20 @@ def sample(cache: Cache, count: int, seed: int) -> list[int]:
     return sorted(random.Random(seed).sample(ids, min(count, len(ids))))
 
 
+def _reads() -> int | None:
+    """read(2)/pread(2) calls of this process so far (Linux's /proc/self/io `syscr`): SQLite
+    reads one page a call, so a difference is the pages read outside its own page cache,
+    whatever the machine's load (None where there is no /proc)."""
+    try:
+        with open("/proc/self/io", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("syscr:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 def _quantiles(times: list[float]) -> dict[str, float]:
     times = sorted(times)
     return {
@@ -191,6 +207,22 @@ def _quantiles(times: list[float]) -> dict[str, float]:
         "p95": round(times[int(0.95 * (len(times) - 1))], 2),
         "max": round(times[-1], 2),
         "n": len(times),
+    }
+
+
+def warm_up() -> dict[str, Any]:
+    """The libraries a semantic search imports, loaded ahead of it (`console.dupes.warm`, what
+    the console's warm-up worker does after its first rows): what that moved off the first
+    search. One sample."""
+    from console.dupes import warm
+
+    cpu = time.thread_time()
+    began = time.perf_counter()
+    loaded = warm.libraries()
+    return {
+        "loaded": loaded,
+        "wall_ms": round((time.perf_counter() - began) * 1000, 2),
+        "cpu_ms": round((time.thread_time() - cpu) * 1000, 2),
     }
 
 
@@ -210,6 +242,7 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
     stats = cands.VocabStats(cache.conn)
     per_round: list[dict[str, float]] = []
     cpu_per_round: list[dict[str, float]] = []
+    reads_per_round: list[dict[str, float] | None] = []
     every: list[float] = []
     parts = {"terms": 0.0, "fts": 0.0, "semantic": 0.0, "fetch": 0.0, "score": 0.0, "write": 0.0}
     each: dict[str, list[float]] = {k: [] for k in parts}
@@ -219,8 +252,10 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
         cands.forget_analysed()  # each round starts cold
         times = []
         round_cpu: list[float] = []
+        round_reads: list[float] = []
         for thread_id in ids:
             timing = cands.Timing()
+            reads_began = _reads()
             cpu_began = time.thread_time()
             began = time.perf_counter()
             found = cands.find_candidates(
@@ -231,6 +266,9 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
                 cands._store(conn, thread_id, found, cands.METHOD)
             end = time.perf_counter()
             round_cpu.append((time.thread_time() - cpu_began) * 1000)
+            reads_ended = _reads()
+            if reads_began is not None and reads_ended is not None:
+                round_reads.append(float(reads_ended - reads_began))
             times.append((end - began) * 1000)
             parts["terms"] += timing.terms_ms
             parts["fts"] += timing.fts_ms
@@ -251,6 +289,7 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
             from_text += timing.from_text
         per_round.append(_quantiles(times))
         cpu_per_round.append(_quantiles(round_cpu))
+        reads_per_round.append(_quantiles(round_reads) if round_reads else None)
         every.extend(times)
         cpu.extend(round_cpu)
     n = len(every)
@@ -259,6 +298,8 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
         "cpu_ms": _quantiles(cpu),
         "per_round": per_round,  # the first round is cold: nothing read yet since opening
         "cpu_per_round": cpu_per_round,
+        # pages read per search from outside SQLite's page cache (both rounds: the first cold)
+        "reads_per_round": reads_per_round,
         "where_ms_mean": {k: round(v / n, 2) for k, v in parts.items()},
         "where_ms_p95": {k: _quantiles(v)["p95"] for k, v in each.items()},
         "recalled_mean": round(recalled / n, 1),
@@ -345,6 +386,7 @@ def run(
         cache.close()
         ann.forget()
         cache = open_cache(path)
+        report["warm_up"] = warm_up()  # as the console does after its first rows
         report["first_search"] = first_search(cache, ids[0])
         report["semantic"] = time_candidates(cache, ids, rounds, semantic=True)
         report["lexical"] = time_candidates(cache, ids, rounds, semantic=False)

@@ -57,9 +57,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.semeval import SHARED_SPLIT, average_precisions, load_jsonl, paired_test
-from bench.semeval_cv import SEED
+from bench.semeval_cv import SEED, cross_validate, run_of
 from console.dupes import embed, scorer
-from console.dupes.fusion import zscores
 from console.dupes.scorer import CountStats, Doc, rank
 
 ANSWERS = SHARED_SPLIT.parent / "semeval2016-qa"
@@ -143,32 +142,6 @@ def signals(
     return qrels, out
 
 
-def _z(values: list[float | None]) -> list[float]:
-    """z-scores among the candidates that have the signal; 0 for those that do not."""
-    present = [i for i, v in enumerate(values) if v is not None]
-    found = [0.0] * len(values)
-    for i, z in zip(present, zscores([float(values[i]) for i in present]), strict=True):  # type: ignore[arg-type]
-        found[i] = z
-    return found
-
-
-def run_of(
-    qrels: list[dict[str, Any]],
-    feats: list[dict[str, dict[str, float | None]]],
-    weights: dict[str, float],
-) -> list[dict[str, Any]]:
-    run = []
-    for line, per in zip(qrels, feats, strict=True):
-        ids = list(line["candidates"])
-        key = [0.0] * len(ids)
-        for name, weight in weights.items():
-            for i, z in enumerate(_z([per[c][name] for c in ids])):
-                key[i] += weight * z
-        order = sorted(range(len(ids)), key=lambda i: (-key[i], i))
-        run.append({"query": line["query"], "ranked": [ids[i] for i in order]})
-    return run
-
-
 def _reciprocal_ranks(run: list[dict[str, Any]], qrels: list[dict[str, Any]]) -> list[float]:
     ranked = {r["query"]: r["ranked"] for r in run}
     found = []
@@ -188,27 +161,6 @@ def sign_test(a: list[float], b: list[float]) -> dict[str, Any]:
     return {"wins": wins, "losses": losses, "p_value": round(min(1.0, 2 * tail), 4)}
 
 
-def cross_validate(
-    ap: dict[str, list[float]], folds: int, rng: random.Random
-) -> tuple[list[float], list[str]]:
-    """Out-of-fold AP per query (each fold scored by the ranker best on the other folds; ties
-    go to production) and the rankers chosen."""
-    n = len(ap["production"])
-    order = list(range(n))
-    rng.shuffle(order)
-    fold_of = {q: i % folds for i, q in enumerate(order)}
-    out = [0.0] * n
-    picks = []
-    for fold in range(folds):
-        train = [q for q in range(n) if fold_of[q] != fold]
-        chosen = max(RANKERS, key=lambda r: statistics.fmean(ap[r][q] for q in train))
-        picks.append(chosen)
-        for q in range(n):
-            if fold_of[q] == fold:
-                out[q] = ap[chosen][q]
-    return out, picks
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("split", nargs="?", type=Path, default=SHARED_SPLIT)
@@ -225,8 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(SEED)
     maps, chosen = [], Counter[str]()
     for _ in range(args.repeats):
-        oof, picks = cross_validate(ap, args.folds, rng)
-        chosen.update(picks)
+        oof, folds = cross_validate(ap, args.folds, rng, RANKERS)
+        chosen.update(f["chosen"] for f in folds)
         maps.append(100 * statistics.fmean(oof))
     covered = sum(1 for per in feats for row in per.values() if row["answers_words"] is not None)
     report = {

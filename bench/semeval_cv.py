@@ -38,6 +38,7 @@ import json
 import random
 import statistics
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -143,8 +144,20 @@ def _bm25_corpus(
     return total
 
 
+def _z(values: Sequence[float | None]) -> list[float]:
+    """z-scores among the candidates that have the signal; 0 (the mean) for those that do not
+    (a signal every candidate has: plain `zscores`)."""
+    present = [i for i, v in enumerate(values) if v is not None]
+    found = [0.0] * len(values)
+    for i, z in zip(present, zscores([float(values[i]) for i in present]), strict=True):  # type: ignore[arg-type]
+        found[i] = z
+    return found
+
+
 def run_of(
-    qrels: list[dict[str, Any]], feats: list[dict[str, dict[str, float]]], weights: dict[str, float]
+    qrels: list[dict[str, Any]],
+    feats: Sequence[Mapping[str, Mapping[str, float | None]]],
+    weights: dict[str, float],
 ) -> list[dict[str, Any]]:
     """Rankings of every query by z-scored signals with these weights (ties: given order)."""
     run = []
@@ -152,7 +165,7 @@ def run_of(
         ids = list(line["candidates"])
         key = [0.0] * len(ids)
         for name, weight in weights.items():
-            for i, z in enumerate(zscores([per[c][name] for c in ids])):
+            for i, z in enumerate(_z([per[c][name] for c in ids])):
                 key[i] += weight * z
         order = sorted(range(len(ids)), key=lambda i: (-key[i], i))
         run.append({"query": line["query"], "ranked": [ids[i] for i in order]})
@@ -160,10 +173,11 @@ def run_of(
 
 
 def cross_validate(
-    ap: dict[str, list[float]], folds: int, rng: random.Random
+    ap: dict[str, list[float]], folds: int, rng: random.Random, rankers: Iterable[str] = RANKERS
 ) -> tuple[list[float], list[dict[str, Any]]]:
-    """Out-of-fold AP per query, and per fold: the ranker chosen on the other folds and its
-    held-out MAP beside production's."""
+    """Out-of-fold AP per query, and per fold: the ranker chosen on the other folds (among
+    `rankers`, production first) and its held-out MAP beside production's."""
+    names = list(rankers)
     n = len(ap["production"])
     order = list(range(n))
     rng.shuffle(order)
@@ -173,8 +187,8 @@ def cross_validate(
     for fold in range(folds):
         train = [q for q in range(n) if fold_of[q] != fold]
         test = [q for q in range(n) if fold_of[q] == fold]
-        # best train MAP; ties go to the earlier ranker in RANKERS (production first)
-        chosen = max(RANKERS, key=lambda r: statistics.fmean(ap[r][q] for q in train))
+        # best train MAP; ties go to the earlier ranker (production first)
+        chosen = max(names, key=lambda r: statistics.fmean(ap[r][q] for q in train))
         for q in test:
             out_of_fold[q] = ap[chosen][q]
         report.append(

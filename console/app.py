@@ -65,6 +65,8 @@ WARM_MODULES = ("console.screens.thread", "console.dupes.candidates")
 def import_later() -> None:
     for name in WARM_MODULES:
         import_module(name)
+    # onnxruntime, usearch, tokenizers: the first duplicate search's 0.6-2.6 s, paid here
+    import_module("console.dupes.warm").libraries()
 
 
 @dataclass(frozen=True)

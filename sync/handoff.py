@@ -11,9 +11,9 @@ from typing import Any
 from console.clock import now, now_iso, parse
 from console.db import Cache
 from console.escalate.tickets import apply_ticket, followed_tickets, link_created_tickets
-from sync.base import Adapter, AuthFailed, BadPayload, HttpFailure, Offline
+from sync.base import Adapter
 from sync.http import RetryPolicy
-from sync.runner import SourceRow, SyncReport, make_adapter, record_failure
+from sync.runner import SourceRow, SyncReport, make_adapter, reported
 
 FIRST_LOOKBACK_SECONDS = 24 * 3600  # a first follow starts this long before the oldest hand-off
 
@@ -50,7 +50,7 @@ def follow_source(
     adapter = adapter or make_adapter(row, policy=policy)
     follow = adapter.follow  # type: ignore[attr-defined]
     changes = 0
-    try:
+    with reported(cache, row, report, adapter, own=own, started=started):
         for updates, cursor in follow(dict(row.cursor), tickets, _start_time(cache, row)):
             with cache.transaction() as conn:
                 for update in updates:
@@ -62,16 +62,6 @@ def follow_source(
             report.pages += 1
             report.threads += len(updates)
         report.message = f"{len(tickets)} tickets followed, {changes} changes brought back"
-    except Offline as error:
-        report.result = "offline"
-        report.message = f"offline: {error}"
-    except (AuthFailed, HttpFailure, BadPayload) as error:
-        record_failure(cache, row, report, error)
-    finally:
-        report.requests = getattr(adapter, "requests_made", 0)
-        report.seconds = round(time.monotonic() - started, 3)
-        if own:
-            adapter.close()
     _finish(cache, row, report)
     return report
 

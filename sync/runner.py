@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -331,6 +332,30 @@ def record_failure(cache: Cache, row: SourceRow, report: SyncReport, error: Sync
     report.problems += 1
 
 
+@contextmanager
+def reported(
+    cache: Cache, row: SourceRow, report: SyncReport, adapter: Adapter, *, own: bool, started: float
+) -> Iterator[None]:
+    """A source run's ending, whatever stopped it: offline or out of quota in the report, a
+    platform error recorded as the source's problem, the requests and seconds counted, and an
+    adapter the run made for itself closed."""
+    try:
+        yield
+    except Offline as error:
+        report.result = "offline"
+        report.message = f"offline: {error}"
+    except QuotaSpent as error:
+        report.result = "partial"
+        report.message = f"stopped: {error}; the next sync resumes from here"
+    except (AuthFailed, HttpFailure, BadPayload) as error:
+        record_failure(cache, row, report, error)
+    finally:
+        report.requests = getattr(adapter, "requests_made", 0)
+        report.seconds = round(time.monotonic() - started, 3)
+        if own:
+            adapter.close()
+
+
 def _finish(cache: Cache, row: SourceRow, report: SyncReport) -> None:
     summary = {k: v for k, v in asdict(report).items() if k not in ("source", "extra")}
     with cache.transaction() as conn:
@@ -365,7 +390,7 @@ def sync_source(
     own = adapter is None
     adapter = adapter or make_adapter(row, policy=policy)
     known = CacheKnown(cache, row.id)
-    try:
+    with reported(cache, row, report, adapter, own=own, started=started):
         for page in adapter.pull(dict(row.cursor), known, full=full):
             store_page(cache, row.id, page)
             report.pages += 1
@@ -381,19 +406,6 @@ def sync_source(
             if report.problems
             else ""
         )
-    except Offline as error:
-        report.result = "offline"
-        report.message = f"offline: {error}"
-    except QuotaSpent as error:
-        report.result = "partial"
-        report.message = f"stopped: {error}; the next sync resumes from here"
-    except (AuthFailed, HttpFailure, BadPayload) as error:
-        record_failure(cache, row, report, error)
-    finally:
-        report.requests = getattr(adapter, "requests_made", 0)
-        report.seconds = round(time.monotonic() - started, 3)
-        if own:
-            adapter.close()
     _finish(cache, row, report)
     # then the duplicate refresh an import left waiting (resumable; console/dupes/refresh.py)
     from console.dupes import refresh

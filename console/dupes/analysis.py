@@ -29,6 +29,7 @@ import struct
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import NamedTuple
 
 from console.db import Cache
 from console.dupes.scorer import Analyzed, Doc, Piece, analyze, stem_codes
@@ -142,37 +143,68 @@ class Stored:
     def decode(self, doc: Doc, *, complete: bool = True) -> Analyzed:
         """See `decode`."""
         stem_line, raw_line, form_line, title_norm, order = self.rest.decode("utf-8").split("\n")
-        stems = stem_line.split(" ") if stem_line else []
-        in_title = list(array.array("I", self.in_title))
-        in_body = list(array.array("I", self.in_body))
-        raws = raw_line.split(" ") if raw_line else []
-        title_terms = _counter((s, c) for s, c in zip(stems, in_title, strict=True) if c)
-        terms = _counter(zip(stems, map(int.__add__, in_title, in_body), strict=True))
-        body_terms: Counter[str] = Counter()
-        forms: dict[str, tuple[str, ...]] = {}
-        if complete:
-            if order:  # the body's own order of its words
-                body_terms = _counter((stems[i], in_body[i]) for i in map(int, order.split()))
-            else:
-                body_terms = _counter((s, c) for s, c in zip(stems, in_body, strict=True) if c)
-            forms = dict(zip(stems, [(r,) for r in raws], strict=True))
-            for s, f in zip(stems, form_line.split(" ") if form_line else [], strict=True):
-                if f:
-                    forms[s] = tuple(f.split(","))
-        return Analyzed(
+        return _assemble(
             doc,
-            title_terms,
-            body_terms,
-            dict(zip(stems, raws, strict=True)),
-            title_norm,
-            self.grams,
-            dict(self.details),
-            terms=terms,
-            forms=forms,
-            length=sum(terms.values()),
-            grams_norm=self.norm,
-            gram_counts=tuple(array.array("I", self.gram_counts)),
+            _Words(stem_line, raw_line, form_line, title_norm, order),
+            list(array.array("I", self.in_title)),
+            list(array.array("I", self.in_body)),
+            (self.grams, tuple(array.array("I", self.gram_counts)), self.norm, self.details),
+            complete=complete,
         )
+
+
+class _Words(NamedTuple):
+    """The lines of text of a stored analysis (both versions): stems, their first raw words,
+    their other word forms, the normalised title, the body's own word order if it differs."""
+
+    stems: str
+    raws: str
+    forms: str
+    title_norm: str
+    order: str
+
+
+def _assemble(
+    doc: Doc,
+    words: _Words,
+    in_title: list[int],
+    in_body: list[int],
+    grams: tuple[str, tuple[int, ...], float, dict[str, frozenset[str]]],
+    *,
+    complete: bool,
+) -> Analyzed:
+    """The `Analyzed` of a stored row, whichever version it was read from: `grams` is the
+    n-grams, their counts, their norm and the exact details."""
+    stems = words.stems.split(" ") if words.stems else []
+    raws = words.raws.split(" ") if words.raws else []
+    title_terms = _counter((s, c) for s, c in zip(stems, in_title, strict=True) if c)
+    terms = _counter(zip(stems, map(int.__add__, in_title, in_body), strict=True))
+    body_terms: Counter[str] = Counter()
+    forms: dict[str, tuple[str, ...]] = {}
+    if complete:
+        if words.order:  # the body's own order of its words
+            body_terms = _counter((stems[i], in_body[i]) for i in map(int, words.order.split()))
+        else:
+            body_terms = _counter((s, c) for s, c in zip(stems, in_body, strict=True) if c)
+        forms = dict(zip(stems, [(r,) for r in raws], strict=True))
+        for s, f in zip(stems, words.forms.split(" ") if words.forms else [], strict=True):
+            if f:
+                forms[s] = tuple(f.split(","))
+    gram_text, gram_counts, norm, details = grams
+    return Analyzed(
+        doc,
+        title_terms,
+        body_terms,
+        dict(zip(stems, raws, strict=True)),
+        words.title_norm,
+        gram_text,
+        dict(details),
+        terms=terms,
+        forms=forms,
+        length=sum(terms.values()),
+        grams_norm=norm,
+        gram_counts=gram_counts,
+    )
 
 
 def piece(blob: bytes, doc: Doc) -> Piece:
@@ -193,7 +225,6 @@ def decode_version_1(blob: bytes, doc: Doc) -> Analyzed:
     """A row of VERSION 1 (lines of text only), as `decode(..., complete=False)` reads one of
     today's: a cache analysed before version 2 keeps its rows in use until they are redone
     (`backfill`, `peerdesk dupes --rebuild`), instead of analysing every candidate from text."""
-    complete = False
     (
         stem_line,
         title_line,
@@ -207,37 +238,14 @@ def decode_version_1(blob: bytes, doc: Doc) -> Analyzed:
         details,
         order,
     ) = zlib.decompress(blob).decode("utf-8").split("\n")
-    stems = stem_line.split(" ") if stem_line else []
-    in_title = list(map(int, title_line.split()))
-    in_body = list(map(int, body_line.split()))
-    raws = raw_line.split(" ") if raw_line else []
-    title_terms = _counter((s, c) for s, c in zip(stems, in_title, strict=True) if c)
-    terms = _counter(zip(stems, map(int.__add__, in_title, in_body), strict=True))
-    body_terms: Counter[str] = Counter()
-    forms: dict[str, tuple[str, ...]] = {}
-    if complete:
-        if order:  # the body's own order of its words
-            body_terms = _counter((stems[i], in_body[i]) for i in map(int, order.split()))
-        else:
-            body_terms = _counter((s, c) for s, c in zip(stems, in_body, strict=True) if c)
-        forms = dict(zip(stems, [(r,) for r in raws], strict=True))
-        for s, f in zip(stems, form_line.split(" ") if form_line else [], strict=True):
-            if f:
-                forms[s] = tuple(f.split(","))
     found = {k: frozenset(v) for k, v in json.loads(details).items()} if details else _NO_DETAILS
-    return Analyzed(
+    return _assemble(
         doc,
-        title_terms,
-        body_terms,
-        dict(zip(stems, raws, strict=True)),
-        title_norm,
-        grams,
-        dict(found),
-        terms=terms,
-        forms=forms,
-        length=sum(terms.values()),
-        grams_norm=float(norm),
-        gram_counts=tuple(map(int, count_line.split())),
+        _Words(stem_line, raw_line, form_line, title_norm, order),
+        list(map(int, title_line.split())),
+        list(map(int, body_line.split())),
+        (grams, tuple(map(int, count_line.split())), float(norm), found),
+        complete=False,
     )
 
 

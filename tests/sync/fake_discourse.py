@@ -240,24 +240,30 @@ class State:
             data["raw"] = post.raw
         return data
 
+    def counts_json(self, topic: FTopic, live: list[FPost]) -> dict[str, Any]:
+        """What a topic's list entry and its page both say of it: names, counts, times, flags."""
+        last = max(p.created for p in live) if live else topic.created
+        return {
+            "id": topic.id,
+            "title": topic.title,
+            "fancy_title": topic.title,
+            "slug": f"topic-{topic.id}",
+            "posts_count": len(live),
+            "reply_count": max(0, len(live) - 1),
+            "highest_post_number": max((p.number for p in topic.posts), default=0),
+            "created_at": ts(topic.created),
+            "last_posted_at": ts(last),
+            "pinned": topic.pinned,
+            "closed": topic.closed,
+            "archived": topic.archived,
+        }
+
     def entry_json(self, topic: FTopic) -> dict[str, Any]:
         data = copy.deepcopy(templates().list_entry)
         live = topic.shown()
-        last = max(p.created for p in live) if live else topic.created
         data.update(
-            id=topic.id,
-            title=topic.title,
-            fancy_title=topic.title,
-            slug=f"topic-{topic.id}",
-            posts_count=len(live),
-            reply_count=max(0, len(live) - 1),
-            highest_post_number=max((p.number for p in topic.posts), default=0),
-            created_at=ts(topic.created),
-            last_posted_at=ts(last),
+            self.counts_json(topic, live),
             bumped_at=ts(topic.bumped),
-            pinned=topic.pinned,
-            closed=topic.closed,
-            archived=topic.archived,
             has_accepted_answer=any(p.accepted for p in live),
         )
         data["posters"][0]["user_id"] = topic.user_id
@@ -271,22 +277,7 @@ class State:
             "posts": [self.post_json(topic, p) for p in posts[:20]],
             "stream": [p.id for p in posts],
         }
-        last = max(p.created for p in live) if live else topic.created
-        data.update(
-            id=topic.id,
-            title=topic.title,
-            fancy_title=topic.title,
-            slug=f"topic-{topic.id}",
-            posts_count=len(live),
-            reply_count=max(0, len(live) - 1),
-            highest_post_number=max((p.number for p in topic.posts), default=0),
-            created_at=ts(topic.created),
-            last_posted_at=ts(last),
-            closed=topic.closed,
-            archived=topic.archived,
-            pinned=topic.pinned,
-            user_id=topic.user_id,
-        )
+        data.update(self.counts_json(topic, live), user_id=topic.user_id)
         data["details"]["created_by"] = {
             "id": topic.user_id,
             "username": self.users.get(topic.user_id, f"user{topic.user_id}"),
