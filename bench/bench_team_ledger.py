@@ -9,7 +9,8 @@ throwaway cluster (tests/team/cluster.py: a Unix socket, fsync off) and prints J
 and the audit log's copy (seconds, entries/s), the whole copy, and the load average. The server
 checks every entry's hash and chaining on arrival either way; this measures how fast.
 
-`--live N` then appends N accruals on top of the copied ledger as a login role of
+`--live N` then appends N accruals on top of the copied ledger (for N helpful votes the cache
+held, the events the server checks each accrual against) as a login role of
 peerdesk_payout_preparer, through console.rewards.ledger's Appender (the server numbers, checks
 and chains each one under the ledger's lock), in transactions of 50 (an accrual run) and of one
 (a ban, a return): entries/s and each transaction's p50/p95 latency.
@@ -33,6 +34,7 @@ from console.desk import Desk
 from console.rewards.ledger import Appender, Entry
 from console.rewards.schedule import parse_schedule
 from console.rewards.schedule_store import install_schedule
+from console.storage import Connection
 from console.storage.postgres import open_team
 from console.team import schema
 from console.team.copy import migrate_to
@@ -77,11 +79,63 @@ def _accrual(
     )
 
 
-def build(path: Path, entries: int, audit_entries: int) -> None:
+MEMBERS = 5000
+VOTED_AT = "2026-11-20T12:00:00Z"
+
+
+def _votes(conn: Connection, count: int) -> None:
+    """`count` helpful votes for the live appends to pay (the server pays only an event that is
+    true on it): vote n is for answer n (post n, in thread n) by member n % 5000 + 1, from the
+    next member, so the accruals spread over 5,000 members as the copied ones do."""
+    conn.execute("INSERT INTO sources (kind, name, created_at) VALUES ('discourse', 'b', 'now')")
+    source = int(conn.execute("SELECT id FROM sources WHERE name = 'b'").fetchone()[0])
+    conn.executemany(
+        "INSERT INTO members (id, source_id, remote_id, username) VALUES (?, ?, ?, ?)",
+        [(m, source, f"m{m}", f"member{m}") for m in range(1, MEMBERS + 1)],
+    )
+    conn.executemany(
+        "INSERT INTO threads (id, source_id, remote_id, title, created_at, last_activity_at) "
+        "VALUES (?, ?, ?, 'Roaming', ?, ?)",
+        [(n, source, f"t{n}", VOTED_AT, VOTED_AT) for n in range(1, count + 1)],
+    )
+    conn.executemany(
+        "INSERT INTO posts (id, thread_id, source_id, remote_id, author_id, position, "
+        "body_text, body_raw, created_at) VALUES (?, ?, ?, ?, ?, 1, 'Restart', '', ?)",
+        [(n, n, source, f"p{n}", _author(n), VOTED_AT) for n in range(1, count + 1)],
+    )
+    conn.executemany(
+        "INSERT INTO votes (id, source_id, post_id, voter_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        [(n, source, n, _author(n + 1), VOTED_AT) for n in range(1, count + 1)],
+    )
+
+
+def _author(n: int) -> int:
+    return n % MEMBERS + 1
+
+
+def _vote_accrual(n: int) -> Entry:
+    """The accrual of vote n + 1 (see _votes), as `accrue` writes it."""
+    return Entry(
+        member_id=_author(n + 1),
+        kind="accrual",
+        rule="helpful_vote",
+        event_key=f"vote:{n + 1}",
+        points=1,
+        amount_minor=25,
+        currency="GBP",
+        schedule_version="v1",
+        occurred_at=VOTED_AT,
+        thread_id=n + 1,
+        detail={"voter_id": _author(n + 2)},
+    )
+
+
+def build(path: Path, entries: int, audit_entries: int, live: int = 0) -> None:
     cache = open_cache(path, create=True)
     cache.set_meta("demo", "1")  # its owner acts with every role (migrate-to is an admin's)
     with cache.transaction() as conn:
         install_schedule(conn, parse_schedule(SCHEDULE), loaded_by="bench")
+        _votes(conn, live)
     written = 0
     while written < entries:
         batch = min(CHUNK, entries - written)
@@ -124,7 +178,7 @@ def live_appends(cluster: Cluster, dbname: str, count: int) -> dict[str, object]
                 with team.transaction() as conn:
                     appender = Appender(conn)
                     for _ in range(size):
-                        assert appender.append(_accrual(n, "helpful_vote", "vote", 1)) is not None
+                        assert appender.append(_vote_accrual(n)) is not None
                         n += 1
                 latencies.append((time.perf_counter() - began) * 1000)
             seconds = time.perf_counter() - started
@@ -156,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="peerdesk-bench-") as folder:
         path = Path(folder) / "cache.sqlite3"
         started = time.perf_counter()
-        build(path, args.entries, args.audit)
+        build(path, args.entries, args.audit, args.live)
         out["build_s"] = round(time.perf_counter() - started, 1)
         with reported_cluster(out, every_average=True) as cluster:
             with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:

@@ -70,7 +70,6 @@ SYNC_BEGIN, SYNC_END = b"\x1b[?2026h", b"\x1b[?2026l"
 SYNC_QUERY, SYNC_ANSWER = b"\x1b[?2026$p", b"\x1b[?2026;2$y"
 _MARK = re.compile(rb"\x1b\[\?2026([hl])")
 _PREFIXES = (SYNC_BEGIN, SYNC_END, SYNC_QUERY)
-VERBOSE = bool(os.environ.get("BENCH_VERBOSE"))
 
 KEYS = {
     "down": b"\x1b[B",
@@ -303,6 +302,20 @@ AGE_CELLS = 5  # the selection mark and the Age column (4 cells, right-aligned)
 _ESCALATION_MARK = re.compile(r" ! ")
 
 
+def with_replies(lines: list[str], least: int = 2) -> int | None:
+    """The first row (1-based, after the first) of the Queue shown whose thread has at least
+    `least` replies, read under the header's "Re" column (its place follows the width)."""
+    header = next((x for x in table_part(lines[1:4]) if x.lstrip().startswith("Age")), "")
+    column = header.find(" Re ")
+    if column < 0:
+        return None
+    for index, line in enumerate(queue_rows(lines)[1:], start=2):
+        replies = line[column : column + 4].strip()
+        if replies.isdigit() and int(replies) >= least:
+            return index
+    return None
+
+
 def cursor_title(term: Terminal) -> str:
     """The title cell of the Queue row under the cursor (the row drawn in bold)."""
     rows_from = 3 if term.screen.display[1].lstrip().startswith("Age") else 4
@@ -343,12 +356,18 @@ class Session:
         self.learning = True
 
     def press(
-        self, name: str, keys: bytes, check: Callable[[list[str]], bool] | None
+        self,
+        name: str,
+        keys: bytes,
+        check: Callable[[list[str]], bool] | None,
+        *,
+        record: bool = True,
     ) -> Frame | None:
         """Send `keys`; wait for the first frame passing `check`, then for quiet.
 
         `check` None: the first frame that changes the screen counts (moving between posts);
-        a key that changes nothing within the quiet time is not counted."""
+        a key that changes nothing within the quiet time is not counted. `record` False: a key
+        that only sets up what is measured next (not in the results)."""
         term = self.term
         term.drain(0.05)
         before = term.last.signature if term.last else 0
@@ -375,8 +394,9 @@ class Session:
                     )
                 # a measured key that took longer than the timeout counts as the timeout (the
                 # summary says how many did), and the round goes on once the screen is right
-                self.results.add(name, self.timeout, self.timeout)
-                self.results.failures[name] = f"{self.results.failures.get(name, '')}>timeout "
+                if record:
+                    self.results.add(name, self.timeout, self.timeout)
+                    self.results.failures[name] = f"{self.results.failures.get(name, '')}>timeout "
                 term.wait_until(check, 120, f"the screen after {name!r}")
                 term.drain(self.quiet)
                 return term.last
@@ -388,7 +408,7 @@ class Session:
                 first = frame
         if VERBOSE:
             print(f"{name}: {first.at - sent:.4f} {(changed_at or 0) - sent:.4f}", file=sys.stderr)
-        if not self.learning:
+        if not self.learning and record:
             self.results.add(name, first.at - sent, max(first.at, changed_at or 0) - sent)
         return term.last or first
 
@@ -470,12 +490,7 @@ def one_round(s: Session, back_keys: list[str]) -> None:
     s.step("g", b"g", at_row("all", 1), "g")
     s.step("j", b"j", at_row("all", 2), "move-open")
     # open a thread with replies (moving between posts is measured there)
-    target = 2
-    for index, line in enumerate(queue_rows(term.last.lines if term.last else [])[1:], start=2):
-        replies = line[24:27].strip()
-        if replies.isdigit() and int(replies) >= 2:
-            target = index
-            break
+    target = with_replies(term.last.lines if term.last else []) or 2
     for row in range(3, target + 1):
         s.step("j", b"j", at_row("all", row), f"move-to-{row}")
     for back in back_keys:
@@ -490,12 +505,7 @@ def one_round(s: Session, back_keys: list[str]) -> None:
     s.step("search enter", KEYS["enter"], lambda ln: queue_ready(ln, "all · search: "), "found")
     # a thread with replies, from the results: moving between its posts
     found = "all · search: "
-    rows = queue_rows(term.last.lines if term.last else [])
-    pick = next(
-        (i for i, r in enumerate(rows[1:], start=2) if r[24:27].strip().isdigit()
-         and int(r[24:27].strip()) >= 2),
-        None,
-    )  # fmt: skip
+    pick = with_replies(term.last.lines if term.last else [])
     if pick is not None:
         for row in range(2, pick + 1):
             s.step("j", b"j", at_row(found, row), f"found-{row}")
@@ -513,10 +523,7 @@ def one_round(s: Session, back_keys: list[str]) -> None:
     s.step("escape (help)", KEYS["escape"], lambda ln: queue_ready(ln, "all"), "help-back")
     panels(s)
     if "decisions" not in SKIP:
-        s.press("c", b"c", lambda ln: any("You hold thread" in x for x in ln))
-        s.press("C", b"C", lambda ln: any("Released thread" in x for x in ln))
-        s.press("x", b"x", lambda ln: any("u undoes it" in x for x in ln))
-        s.press("u", b"u", lambda ln: any("Undid close" in x for x in ln))
+        decisions(s, "")
     time.sleep(5.5)  # the notifications go away
     term.drain(0.3)
 
@@ -547,6 +554,48 @@ def panels_round(s: Session, back_keys: list[str]) -> None:
     panels(s)
     term = s.term
     term.drain(0.3)
+
+
+def thread_round(s: Session, back_keys: list[str]) -> None:
+    """`--keys thread`: a thread with replies (found by searching, not measured) entered and left
+    by each back key, moving between its posts; then the decisions `c` `C` `x` `u` from the
+    Queue and from the Thread screen (`thread c`…), for a quick before/after."""
+    term = s.term
+    row = queue_position(term.last.lines if term.last else [])
+    assert row is not None and row[0] == 1, "a round starts on the first row"
+    found = "all · search: "
+    s.press("/", b"/", lambda ln: any("search words" in x for x in ln), record=False)
+    for count in range(1, len(SEARCH) + 1):
+        typed = SEARCH[:count]
+        s.press(
+            "type", typed[-1].encode(), lambda ln, t=typed: any(t in x for x in ln), record=False
+        )
+    s.press("search enter", KEYS["enter"], lambda ln: queue_ready(ln, found), record=False)
+    target = with_replies(term.last.lines if term.last else []) or 2
+    for at in range(2, target + 1):
+        s.step("j", b"j", at_row(found, at), f"move-to-{at}")
+    for back in back_keys:
+        s.press("enter", KEYS["enter"], thread_shown(cursor_title(term)))
+        for key in ("j", "k"):
+            s.press(f"thread {key}", key.encode(), None)
+        s.step(back, KEYS.get(back, back.encode()), at_row(found, target), "back")
+    s.press("clear search", KEYS["escape"], lambda ln: queue_ready(ln, "all") and (
+        "search:" not in status_line(ln)), record=False)  # fmt: skip
+    s.step("g", b"g", at_row("all", 1), "g")
+    if "decisions" not in SKIP:
+        decisions(s, "")
+        s.press("enter", KEYS["enter"], thread_shown(cursor_title(term)))
+        decisions(s, "thread ")
+        s.step("escape", KEYS["escape"], at_row("all", 1), "decided-back")
+    term.drain(0.3)
+
+
+def decisions(s: Session, prefix: str) -> None:
+    """`c` `C` `x` `u` on the thread under the cursor (or shown), each to its result's line."""
+    s.press(f"{prefix}c", b"c", lambda ln: any("You hold thread" in x for x in ln))
+    s.press(f"{prefix}C", b"C", lambda ln: any("Released thread" in x for x in ln))
+    s.press(f"{prefix}x", b"x", lambda ln: any("u undoes it" in x for x in ln))
+    s.press(f"{prefix}u", b"u", lambda ln: any("Undid close" in x for x in ln))
 
 
 def moves_round(s: Session, back_keys: list[str]) -> None:
@@ -635,7 +684,9 @@ def start(db: Path | str) -> tuple[Terminal, float]:
 def keys_run(
     db: Path | str, rounds: int, quiet: float, back_keys: list[str], which: str = "all"
 ) -> dict[str, Any]:
-    round_of = {"panels": panels_round, "moves": moves_round}.get(which, one_round)
+    round_of = {"panels": panels_round, "moves": moves_round, "thread": thread_round}.get(
+        which, one_round
+    )
     term, _ = start(db)
     session = Session(term, quiet, timeout=15)
     peaks = []
@@ -680,7 +731,8 @@ Floor().run()
 """
 
 
-SWITCH_APP = """
+# Two one-line screens; the floor apps differ only in how a key changes screens.
+TWO_SCREENS = """
 from textual.app import App
 from textual.screen import Screen
 from textual.widgets import Static
@@ -690,6 +742,11 @@ class One(Screen):
     def on_screen_resume(self):
         for static in self.query("#s"):
             static.update(f"floor {self.name} {self.app.n}")
+"""
+
+SWITCH_APP = (
+    TWO_SCREENS
+    + """
 class Floor(App):
     MODES = {"a": lambda: One(name="a"), "b": lambda: One(name="b")}
     n = 0
@@ -702,18 +759,12 @@ class Floor(App):
         self.switch_mode("b" if self.current_mode == "a" else "a")
 Floor().run()
 """
+)
 
 
-PUSH_APP = """
-from textual.app import App
-from textual.screen import Screen
-from textual.widgets import Static
-class One(Screen):
-    def compose(self):
-        yield Static(f"floor {self.name} {self.app.n}", id="s")
-    def on_screen_resume(self):
-        for static in self.query("#s"):
-            static.update(f"floor {self.name} {self.app.n}")
+PUSH_APP = (
+    TWO_SCREENS
+    + """
 class Floor(App):
     n = 0
     def on_mount(self):
@@ -728,6 +779,7 @@ class Floor(App):
             self.pop_screen()  # as escape does
 Floor().run()
 """
+)
 
 
 def switch_floor(
@@ -821,10 +873,11 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="leave out: D, Y, E, V, $, decisions")
     parser.add_argument(
         "--keys",
-        choices=("all", "panels", "moves"),
+        choices=("all", "panels", "moves", "thread"),
         default="all",
         help="panels: only `?` and the panels (D Y E V $); moves: only the Queue's moves (e.g. "
-        "with the preview pane on and off); for a quick before/after",
+        "with the preview pane on and off); thread: enter, the back keys and the decisions (in "
+        "the Queue and in a thread); for a quick before/after",
     )
     parser.add_argument(
         "--size", default="80x24", help="the terminal, COLSxROWS (120x40 shows the preview pane)"

@@ -28,7 +28,7 @@ from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.driver import Driver
 from textual.filter import LineFilter
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -111,12 +111,15 @@ class PeerdeskApp(App[None]):
     }
     BINDINGS: ClassVar[list[BindingType]] = bindings("app", "panel")
 
-    status_line: reactive[str] = reactive("")
+    # `var`, not `reactive`: a change repaints only the bars that watch it (widgets.title_bar,
+    # widgets.status_bar), where an App's `reactive` repaints the whole screen (every result said
+    # after `c`, `x` or `u` cost a full repaint before its line was drawn)
+    status_line: var[str] = var("")
     """The outbox state, shown at the right of every screen's title bar."""
-    status_warning: reactive[bool] = reactive(False)
-    said: reactive[str] = reactive("", always_update=True)
+    status_warning: var[bool] = var(False)
+    said: var[str] = var("", always_update=True)
     """The last result or error, shown in every screen's status line (widgets.status_bar)."""
-    said_severity: reactive[str] = reactive("information")
+    said_severity: var[str] = var("information")
 
     def __init__(self, desk: Desk, *, theme: str | None = None) -> None:
         super().__init__(driver_class=terminal_driver())
@@ -317,12 +320,14 @@ class PeerdeskApp(App[None]):
         location = str(getattr(self.desk.cache, "url", "") or self.desk.cache.path)
         if not is_team_url(location):
             return
-        from console.team.notify import subscribe
+        from console.team.notify import session_of, subscribe
 
+        own = session_of(self.desk.cache)  # its claims and decisions: already on screen
         self._team_events = subscribe(
             location,
             lambda _events: self.call_from_thread(self._periodic_refresh),
             lambda text: self.notify(text, severity="warning"),
+            own=() if own is None else (own,),
         )
 
     def on_unmount(self) -> None:

@@ -86,7 +86,7 @@ def lock_thread(conn: Connection, thread_id: int) -> None:
         dialect_of(conn).lock("SELECT 1 FROM threads WHERE id = ?"), (thread_id,)
     ).fetchone()
     if found is None:
-        raise NotFound(f"There is no thread {thread_id} in the cache")
+        raise NotFound(f"There is no thread {thread_id} {dialect_of(conn).where}")
 
 
 def claim(cache: Cache, thread_id: int, who: Identity, minutes: int = 15) -> Claim:

@@ -134,14 +134,14 @@ def _made(batch_id: int) -> None:
 
 def thread_itself(conn: Connection, thread_id: int) -> int:
     if not conn.execute("SELECT 1 FROM threads WHERE id = ?", (thread_id,)).fetchone():
-        raise NotFound(f"There is no thread {thread_id} in the cache")
+        raise NotFound(f"There is no thread {thread_id} {dialect_of(conn).where}")
     return thread_id
 
 
 def thread_of_post(conn: Connection, post_id: int) -> int:
     row = conn.execute("SELECT thread_id FROM posts WHERE id = ?", (post_id,)).fetchone()
     if row is None:
-        raise NotFound(f"There is no post {post_id} in the cache")
+        raise NotFound(f"There is no post {post_id} {dialect_of(conn).where}")
     return int(row[0])
 
 
@@ -541,7 +541,7 @@ def _thread_status(conn: Connection, thread_id: int) -> Row:
         (thread_id,),
     ).fetchone()
     if row is None:
-        raise NotFound(f"There is no thread {thread_id} in the cache")
+        raise NotFound(f"There is no thread {thread_id} {dialect_of(conn).where}")
     return row
 
 
@@ -609,7 +609,7 @@ def _post_state(conn: Connection, post_id: int) -> Row:
         "SELECT thread_id, hidden, hidden_reason FROM posts WHERE id = ?", (post_id,)
     ).fetchone()
     if row is None:
-        raise NotFound(f"There is no post {post_id} in the cache")
+        raise NotFound(f"There is no post {post_id} {dialect_of(conn).where}")
     return row
 
 

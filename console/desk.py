@@ -205,7 +205,7 @@ class Desk:
     @property
     def read_only_notice(self) -> tuple[str, str] | None:
         """For a user with no role: that nothing can be changed, and which file gives roles."""
-        return read_only.notice(self.who, self.config.path)
+        return read_only.notice(self.who, self.config.path, team=not self.cache.dialect.is_sqlite)
 
     @property
     def escalations(self) -> Escalations:

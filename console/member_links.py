@@ -29,7 +29,7 @@ from console.db import Cache
 from console.errors import InvalidDecision, NotFound
 from console.models import Role
 from console.roles import register_action
-from console.storage import Connection
+from console.storage import Connection, dialect_of
 
 MOST = 50  # accounts shown as one member at most (a common username must not pull in thousands)
 
@@ -55,7 +55,7 @@ class Linked:
 def linked_accounts(cache: Cache, member_id: int) -> list[Linked]:
     """The member's accounts on every source, the member first, each with why it is theirs."""
     if cache.one("SELECT 1 FROM members WHERE id = ?", (member_id,)) is None:
-        raise NotFound(f"No member {member_id} in the cache")
+        raise NotFound(f"No member {member_id} {cache.dialect.where}")
     apart = _apart_from(cache, member_id)
     found: dict[int, str] = {member_id: "this account"}
     queue = [member_id]
@@ -132,7 +132,7 @@ def find_account(cache: Cache, name: str) -> int:
         raise InvalidDecision(f"{name!r}: name an account as SOURCE:USERNAME, e.g. forum:carol")
     if cache.one("SELECT 1 FROM sources WHERE name = ?", (source,)) is None:
         known = ", ".join(str(r[0]) for r in cache.query("SELECT name FROM sources ORDER BY name"))
-        raise NotFound(f"No source {source!r} in the cache (sources: {known or 'none'})")
+        raise NotFound(f"No source {source!r} {cache.dialect.where} (sources: {known or 'none'})")
     if user.startswith("#"):
         sql, value = "m.remote_id = ?", user[1:]
     else:
@@ -186,7 +186,7 @@ def _set(conn: Connection, low: int, high: int, state: dict[str, Any]) -> None:
 def _source_of(conn: Connection, member_id: int) -> int:
     row = conn.execute("SELECT source_id FROM members WHERE id = ?", (member_id,)).fetchone()
     if row is None:
-        raise NotFound(f"No member {member_id} in the cache")
+        raise NotFound(f"No member {member_id} {dialect_of(conn).where}")
     return int(row[0])
 
 

@@ -774,6 +774,53 @@ MIGRATIONS: list[list[str]] = [
     [
         """SELECT 'postgresql: fts_invisible_apart'""",
     ],
+    # 28 (rewards): the events the rewards rules pay for, as they are true now, in one view on
+    # both engines: a rule, its event's id and key (`post:12`, `vote:7`, `escalation:3`,
+    # `thread:9`), the member it pays, the thread and when it happened: the same events as the
+    # sources in console/rewards/events.py (tests/rewards/test_reward_events.py keeps them
+    # equal). The ledger's writers look an accrual's event up here by (rule, id): the server's
+    # `peerdesk_ledger_append` (console/team/grants.sql) and the cache's Appender refuse an
+    # accrual for an event that is not there, not of the rule's kind, not that member's, in
+    # another thread or at another time, or spelt another way than its own key (which would pay
+    # it twice). An accepted answer is found from its post (posts' primary key), so a look-up
+    # by id reads a few rows on either engine.
+    [
+        """CREATE VIEW reward_events AS
+            SELECT 'accepted_answer' AS rule, p.id AS event_id, 'post:' || p.id AS event_key,
+                   p.author_id AS member_id, t.id AS thread_id, p.created_at AS occurred_at
+              FROM posts p JOIN threads t ON t.id = p.thread_id AND t.accepted_post_id = p.id
+             WHERE p.hidden = 0 AND p.position > 0 AND p.author_id IS NOT NULL
+               AND (t.author_id IS NULL OR t.author_id != p.author_id)
+            UNION ALL
+            SELECT 'helpful_vote', v.id, 'vote:' || v.id, p.author_id, p.thread_id, v.created_at
+              FROM votes v JOIN posts p ON p.id = v.post_id
+             WHERE v.value > 0 AND v.retracted_at IS NULL AND p.hidden = 0
+               AND p.author_id IS NOT NULL AND p.author_id != v.voter_id
+            UNION ALL
+            SELECT 'verified_answer', p.id, 'post:' || p.id, p.author_id, p.thread_id,
+                   coalesce(v.decided_at, p.created_at)
+              FROM verifications v JOIN posts p ON p.id = v.post_id
+             WHERE v.state = 'verified' AND p.hidden = 0 AND p.author_id IS NOT NULL
+            UNION ALL
+            SELECT 'escalation_first_response', e.id, 'escalation:' || e.id, p.author_id,
+                   e.thread_id, p.created_at
+              FROM escalations e JOIN posts p ON p.id = (
+                   SELECT p2.id FROM posts p2 JOIN threads t ON t.id = p2.thread_id
+                    WHERE p2.thread_id = e.thread_id AND p2.position > 0
+                      AND p2.created_at >= e.raised_at AND p2.hidden = 0
+                      AND (t.author_id IS NULL OR p2.author_id != t.author_id)
+                    ORDER BY p2.created_at, p2.id LIMIT 1)
+             WHERE p.created_at <= e.acknowledge_due AND p.author_id IS NOT NULL
+               AND e.state != 'dismissed'
+            UNION ALL
+            SELECT 'duplicate_flagged', f.thread_id, 'thread:' || f.thread_id, f.member_id,
+                   f.thread_id, f.flagged_at
+              FROM member_duplicate_flags f JOIN duplicate_links d
+                ON d.thread_id = f.thread_id AND d.original_id = f.original_id
+             WHERE d.decision IN ('confirmed', 'merged')
+               AND f.flagged_at = (SELECT min(f2.flagged_at) FROM member_duplicate_flags f2
+                     WHERE f2.thread_id = f.thread_id AND f2.original_id = f.original_id)""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

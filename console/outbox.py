@@ -20,7 +20,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from console.clock import now_iso
 from console.db import Cache
@@ -71,32 +71,21 @@ _COLUMNS = (
 )
 
 
-def prepare(
-    conn: Connection,
-    *,
-    source_id: int,
-    action: str,
-    target_kind: str,
-    target_id: int | None,
-    payload: dict[str, Any],
-    batch_id: int | None,
-    state: str = "pending",
-    reason: str | None = None,
-    idempotency_key: str | None = None,
-) -> NewItem:
+def prepare(conn: Connection, **item: Unpack[Item]) -> NewItem:
     """An item to queue inside the caller's transaction (see `enqueue`), read but not written."""
+    target_kind, target_id = item["target_kind"], item["target_id"]
     base = base_version(conn, target_kind, target_id)
     return NewItem(
-        source_id,
-        action,
+        item["source_id"],
+        item["action"],
         target_kind,
         target_id,
-        json.dumps(payload, sort_keys=True, ensure_ascii=False),
-        idempotency_key or uuid.uuid4().hex,
-        state,
-        reason,
+        json.dumps(item["payload"], sort_keys=True, ensure_ascii=False),
+        item.get("idempotency_key") or uuid.uuid4().hex,
+        item.get("state", "pending"),
+        item.get("reason"),
         now_iso(),
-        batch_id,
+        item["batch_id"],
         json.dumps(base, sort_keys=True) if base else None,
     )
 
@@ -126,38 +115,27 @@ def insert_audited(
     return int(row[0]), int(row[1])
 
 
-def enqueue(
-    conn: Connection,
-    *,
-    source_id: int,
-    action: str,
-    target_kind: str,
-    target_id: int | None,
-    payload: dict[str, Any],
-    batch_id: int | None,
-    audit_id: int | None,
-    state: str = "pending",
-    reason: str | None = None,
-    idempotency_key: str | None = None,
-) -> int:
+class Item(TypedDict):
+    """What an outbox item is made of, as `prepare` and `enqueue` take it (keywords)."""
+
+    source_id: int
+    action: str
+    target_kind: str
+    target_id: int | None
+    payload: dict[str, Any]
+    batch_id: int | None
+    state: NotRequired[str]  # "pending", or "local_only" with a `reason`
+    reason: NotRequired[str | None]
+    idempotency_key: NotRequired[str | None]  # only for a decision replayed from another cache
+
+
+def enqueue(conn: Connection, *, audit_id: int | None, **item: Unpack[Item]) -> int:
     """Queue one action inside the caller's transaction; returns its id.
 
     `state="local_only"` with a `reason` records a decision the platform cannot receive;
     `idempotency_key` is given only for a decision replayed from another cache (`team push`).
     """
-    item = prepare(
-        conn,
-        source_id=source_id,
-        action=action,
-        target_kind=target_kind,
-        target_id=target_id,
-        payload=payload,
-        batch_id=batch_id,
-        state=state,
-        reason=reason,
-        idempotency_key=idempotency_key,
-    )
-    return insert(conn, item, audit_id)
+    return insert(conn, prepare(conn, **item), audit_id)
 
 
 def base_version(

@@ -69,7 +69,7 @@ def preview(cache: Cache, thread_id: int, excerpt: int = EXCERPT) -> ThreadPrevi
         {"id": thread_id, **cache.dialect.clock_parameters()},
     )
     if head is None:
-        raise NotFound(f"There is no thread {thread_id} in the cache")
+        raise NotFound(f"There is no thread {thread_id} {cache.dialect.where}")
     accepted = head[11] or 0
     question = cache.one(
         _POST + "WHERE p.thread_id = ? AND p.position = 0 ORDER BY p.id LIMIT 1",

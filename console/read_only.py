@@ -8,6 +8,7 @@ from pathlib import Path
 
 from console.identity import ROLES_FILE_ENV, SYSTEM_ROLES_FILE, Identity
 from console.paths import default_config_path
+from console.team.location import sql_identifier
 
 
 def roles_file_to_edit(config_path: Path | None) -> Path:
@@ -21,14 +22,24 @@ def roles_file_to_edit(config_path: Path | None) -> Path:
     return config_path or default_config_path()
 
 
-def notice(who: Identity, config_path: Path | None) -> tuple[str, str] | None:
-    """Two short lines for a user with no role (None for anyone with one)."""
+def notice(
+    who: Identity, config_path: Path | None, *, team: bool = False
+) -> tuple[str, str] | None:
+    """Two short lines for a user with no role (None for anyone with one). On a team database
+    (`team`) roles are the server's grants, not a roles file: the second line says so."""
     if who.roles:
         return None
     name = who.name
+    first = f"Read-only: {name} has no role here, so nothing can be changed."
+    if team:
+        return (
+            first,
+            f"To moderate, an admin of the team database runs `GRANT peerdesk_moderator TO "
+            f"{sql_identifier(name)};`; `peerdesk whoami` says where roles come from.",
+        )
     where = roles_file_to_edit(config_path)
     return (
-        f"Read-only: {name} has no role here, so nothing can be changed.",
+        first,
         f'To moderate, add {name} = ["moderator"] under [roles] in {where}; '
         "`peerdesk whoami` says where roles come from.",
     )

@@ -485,7 +485,7 @@ def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> Thread
         {"id": thread_id, **cache.dialect.clock_parameters()},
     )
     if head is None:
-        raise NotFound(f"There is no thread {thread_id} in the cache")
+        raise NotFound(f"There is no thread {thread_id} {cache.dialect.where}")
     posts = [
         PostView(
             post_id=r["id"],
@@ -563,7 +563,7 @@ def post_body(cache: Cache, post_id: int, start: int, length: int) -> str:
         "SELECT substr(body_text, ?, ?) FROM posts WHERE id = ?", (start + 1, length, post_id)
     )
     if row is None:
-        raise NotFound(f"There is no post {post_id} in the cache")
+        raise NotFound(f"There is no post {post_id} {cache.dialect.where}")
     return str(row[0])
 
 

@@ -108,6 +108,7 @@ class LazyTable(ScrollView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "lazy-table--header",
         "lazy-table--cursor",
+        "lazy-table--cursor-blurred",
         "lazy-table--selected",
         "lazy-table--dim",
         "lazy-table--alert",
@@ -122,12 +123,15 @@ class LazyTable(ScrollView, can_focus=True):
         scrollbar-size-vertical: 1;
         background: $surface;
         & > .lazy-table--header { text-style: bold; background: $panel; color: $foreground; }
-        & > .lazy-table--cursor { background: $block-cursor-blurred-background; }
-        &:focus > .lazy-table--cursor {
+        /* the cursor focused and blurred are two parts, not a :focus rule: a rule that
+           changes with focus makes Textual restyle the parts and redraw every row on each focus
+           change (opening the search line); this way only the cursor's row is drawn again */
+        & > .lazy-table--cursor {
             background: $block-cursor-background;
             color: $block-cursor-foreground;
             text-style: bold;
         }
+        & > .lazy-table--cursor-blurred { background: $block-cursor-blurred-background; }
         & > .lazy-table--selected { color: $accent; text-style: bold; }
         & > .lazy-table--dim { color: $text-muted; }
         & > .lazy-table--alert { color: $warning; }
@@ -540,7 +544,7 @@ class LazyTable(ScrollView, can_focus=True):
         return _Palette(
             base=base,
             header=base + part("header"),
-            cursor=part("cursor"),
+            cursor=part("cursor" if self.has_focus else "cursor-blurred"),
             selected=part("selected"),
             dim=part("dim"),
             alert=part("alert"),

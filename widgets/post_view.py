@@ -1,7 +1,17 @@
-"""One post of a conversation, drawn from plain values.
+"""One post of a conversation, drawn from plain values, as ONE widget.
 
-The body is shown as literal text: it is wrapped in a Rich `Text`, so `[bold]` or `[@click=...]` in
-a post stay characters. Callers pass text already made printable (no escape sequences).
+The card is a single render: a heading line (author, votes, marks), the body and, for a long
+post, a line saying which part is shown. Opening a thread therefore restyles, measures and paints
+one widget per post (not a container of three), and a card given another post is measured and
+painted again without mounting anything.
+
+The body is shown as literal text: it becomes a Textual `Content` built from the plain string
+(never parsed as markup, control codes stripped), so `[bold]` or `[@click=...]` in a post stay
+characters. Callers pass text already made printable (console.safe_text: escape sequences and
+invisible characters shown as `\\x1b` and the like).
+
+The heading never wraps: it is cut with "…" at the width it is drawn at (the height Textual asks
+for is measured at that same width), so a long author name cannot push the body down.
 
 What is drawn is bounded whatever the post's size: at most `limit` characters (a window) at a
 time, and `m` pages through the rest. A caller that has the whole body passes it (the widget
@@ -14,12 +24,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.geometry import Size
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Static
 
 DEFAULT_LIMIT = 20_000
 
@@ -30,6 +39,8 @@ class PostView(Widget, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("m", "more", "More", id="post.more", tooltip="Show the next part of a long post"),
     ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"post--heading", "post--body", "post--more"}
 
     DEFAULT_CSS = """
     PostView {
@@ -118,6 +129,7 @@ class PostView(Widget, can_focus=True):
         self.length = len(body) if self._whole is not None else int(length or 0)
         self.start = 0
         self.window = body[: self.limit]
+        self._measured: tuple[int, int] | None = None  # (width, height) of the card drawn
         self.set_class(accepted, "-accepted")
         self.set_class(hidden_reason is not None, "-hidden")
 
@@ -157,50 +169,66 @@ class PostView(Widget, can_focus=True):
         """Characters of the post not drawn now."""
         return self.length - len(self.window)
 
-    def heading(self) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
+    def heading(self) -> Content:
+        """The heading line, whole (`card` cuts it to the width drawn)."""
+        parts: list[str | tuple[str, str]] = []
         if self.label:
-            text.append(f"{self.label} ")
-        text.append(self.author, style="bold")
+            parts.append(f"{self.label} ")
+        parts.append((self.author, "bold"))
         if self.reputation is not None:
-            text.append(f" ({self.reputation:,})")
+            parts.append(f" ({self.reputation:,})")
         if self.score is not None:
-            text.append(f"  {self.score:+d} votes")
-        text.append(f"  {self.when}")
+            parts.append(f"  {self.score:+d} votes")
+        parts.append(f"  {self.when}")
         if self.accepted:
-            text.append("  ✔ accepted", style="bold")
+            parts.append(("  ✔ accepted", "bold"))
         if self.flags:
-            text.append(f"  ⚑ {self.flags} flag{'s' if self.flags != 1 else ''}")
+            parts.append(f"  ⚑ {self.flags} flag{'s' if self.flags != 1 else ''}")
         if self.hidden_reason is not None:
-            text.append("  hidden" + (f": {self.hidden_reason}" if self.hidden_reason else ""))
-        return text
+            parts.append("  hidden" + (f": {self.hidden_reason}" if self.hidden_reason else ""))
+        return Content.assemble(*parts)
 
-    def _body_text(self) -> Text:
-        return Text(self.window or "(empty)", end="")
-
-    def _more_text(self) -> Text:
+    def more_line(self) -> str | None:
+        """The line under a long post saying which part is shown (None for a short post)."""
+        if self.length <= self.limit:
+            return None
         end = self.start + len(self.window)
         rest = self.length - end
         then = f"m shows the next {min(rest, self.limit):,}" if rest > 0 else "m: from the start"
-        return Text(
-            f"… characters {self.start + 1:,}–{end:,} of {self.length:,} ({rest:,} more): {then}"
-        )
+        return f"… characters {self.start + 1:,}–{end:,} of {self.length:,} ({rest:,} more): {then}"
 
-    def compose(self) -> ComposeResult:
-        yield Static(self.heading(), classes="post--heading", markup=False)
-        yield Static(self._body_text(), classes="post--body", markup=False)
-        more = Static(self._more_text(), classes="post--more", markup=False)
-        more.display = self.length > self.limit
-        yield more
+    def card(self, width: int) -> Content:
+        """The whole card as drawn at `width` cells: heading (cut to `width`), body, part line."""
+        heading = self.heading()
+        if width > 0 and heading.cell_length > width:
+            heading = heading.truncate(width, ellipsis=True)
+        parts = [
+            heading.stylize_before(self.get_visual_style("post--heading", partial=True)),
+            Content(self.window or "(empty)").stylize_before(
+                self.get_visual_style("post--body", partial=True)
+            ),
+        ]
+        more = self.more_line()
+        if more is not None:
+            parts.append(Content.styled(more, self.get_visual_style("post--more", partial=True)))
+        return Content("\n").join(parts)
+
+    def render(self) -> Content:
+        return self.card(self.content_size.width)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """Measured at `width`, as it will be drawn (the heading is cut at that width)."""
+        if not width:
+            return 0
+        if self._measured is None or self._measured[0] != width:
+            self._measured = (width, self.card(width).get_height(self.styles, width))
+        return self._measured[1]
 
     def _redraw(self) -> None:
-        self.query_one(".post--heading", Static).update(self.heading())
-        self.query_one(".post--body", Static).update(self._body_text())
-        more = self.query_one(".post--more", Static)
-        more.display = self.length > self.limit
-        if more.display:
-            more.update(self._more_text())
-        self.refresh_bindings()
+        self._measured = None
+        self.refresh(layout=True)
+        if self.has_focus:  # `m` is shown for the focused card only (a focus change refreshes it)
+            self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "more":

@@ -154,7 +154,7 @@ def _evaluate(desk: Desk, args: argparse.Namespace) -> None:
         print(json.dumps(result.as_dict()))
         return
     if not result.confirmed and not result.rejected:
-        print("no duplicate pair has been confirmed or rejected in this cache yet")
+        print(f"no duplicate pair has been confirmed or rejected {desk.cache.dialect.where} yet")
         return
 
     def share(value: float | None) -> str:

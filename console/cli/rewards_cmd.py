@@ -68,7 +68,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def cmd_accrue(args: argparse.Namespace) -> int:
-    report = _desk(args).rewards.accrue(allow_mass_reversal=args.allow_mass_reversal)
+    desk = _desk(args)
+    report = desk.rewards.accrue(allow_mass_reversal=args.allow_mass_reversal)
     data = report.as_dict()
     text = (
         f"{report.accrued} new accruals ({report.points:+d} points in all), "
@@ -76,7 +77,7 @@ def cmd_accrue(args: argparse.Namespace) -> int:
         f"{report.skipped_banned} skipped (banned)"
     )
     if report.unavailable:
-        text += f"; not in this cache yet: {', '.join(report.unavailable)}"
+        text += f"; not {desk.cache.dialect.where} yet: {', '.join(report.unavailable)}"
     _out(args, data, text)
     return 0
 

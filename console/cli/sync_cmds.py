@@ -262,7 +262,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         names = [args.source] if args.source else desk.source_names()
         if not names:
-            raise PeerdeskError("nothing to export: the cache has no sources")
+            raise PeerdeskError(f"nothing to export: no sources {desk.cache.dialect.where}")
         if args.output and len(names) > 1:
             raise PeerdeskError("several sources: give --source NAME with --output")
         desk.door.check("export")  # refused before any file is created

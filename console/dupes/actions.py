@@ -27,7 +27,7 @@ from console.db import Cache
 from console.errors import InvalidDecision, NotFound
 from console.identity import Identity
 from console.models import DecisionResult
-from console.storage import Connection, Row
+from console.storage import Connection, Row, dialect_of
 from console.urgency import in_queue
 
 CONFIRM, REJECT, MERGE = "dupe_confirm", "dupe_reject", "dupe_merge"
@@ -42,7 +42,8 @@ def _thread(conn: Connection, thread_id: int, what: str) -> Row:
     ).fetchone()
     if row is None:
         raise NotFound(
-            f"The {what} thread {thread_id} is no longer in the cache (deleted on the platform?); "
+            f"The {what} thread {thread_id} is no longer {dialect_of(conn).where} "
+            "(deleted on the platform?); "
             "nothing was changed"
         )
     return row

@@ -465,7 +465,7 @@ def scored_pool(
     started = time.perf_counter()
     found = _thread_doc(cache, thread_id)
     if found is None:
-        raise NotFound(f"There is no thread {thread_id} in the cache.")
+        raise NotFound(f"There is no thread {thread_id} {cache.dialect.where}.")
     row, doc = found
     terms = _query_terms(doc.title, doc.body, stats)
     timing.query_terms = terms
@@ -718,7 +718,7 @@ def candidates(
     """The stored candidates of a thread, best first: pending proposals (PROPOSE and up) only,
     unless `weaker` (every stored pending pair) or `include_decided` (decided pairs too)."""
     if cache.one("SELECT 1 FROM threads WHERE id = ?", (thread_id,)) is None:
-        raise NotFound(f"There is no thread {thread_id} in the cache.")
+        raise NotFound(f"There is no thread {thread_id} {cache.dialect.where}.")
     if include_decided:
         where = "" if weaker else f"AND (d.decision != 'pending' OR d.score >= {PROPOSE})"
     else:

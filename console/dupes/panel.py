@@ -198,7 +198,9 @@ def _side(cache: Cache, thread_id: int) -> tuple[ThreadSide, int | None]:
         (thread_id,),
     )
     if row is None:
-        raise NotFound(f"There is no thread {thread_id} in the cache (deleted on the platform?)")
+        raise NotFound(
+            f"There is no thread {thread_id} {cache.dialect.where} (deleted on the platform?)"
+        )
     side = ThreadSide(
         thread_id=row["id"],
         title=row["title"],

@@ -12,6 +12,7 @@ from pathlib import Path
 from console.db import Cache
 from console.escalate.detect import PostMatcher
 from console.escalate.rules import RulesError, RuleSet, example_rules, parse_rules
+from console.storage import Connection
 
 META_TEXT = "escalation_rules"
 META_ORIGIN = "escalation_rules_origin"
@@ -54,10 +55,21 @@ def read_rules_file(path: Path) -> RuleSet:
 def install(cache: Cache, path: Path) -> RuleSet:
     """Check the file and make it the rule set in force; on any mistake, nothing changes."""
     rules = read_rules_file(path)
-    with cache.transaction():
-        cache.set_meta(META_TEXT, rules.text)
-        cache.set_meta(META_ORIGIN, str(path))
+    with cache.transaction() as conn:
+        install_in(conn, rules)
     return rules
+
+
+def install_in(conn: Connection, rules: RuleSet) -> None:
+    """Make the checked `rules` the set in force, inside the caller's write transaction (the
+    door's: `Desk.escalations.install_rules` audits it). On the team database the server lets
+    only the roles of the `escalation_rules` action write them (console/team/grants.sql)."""
+    for key, value in ((META_TEXT, rules.text), (META_ORIGIN, rules.origin)):
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
 
 def compile_set(rules: RuleSet) -> PostMatcher:

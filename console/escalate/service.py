@@ -3,6 +3,7 @@ console.escalate.panel, decisions through console.decisions (roles checked there
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from console.escalate.clock_watch import ClockWatch
 from console.escalate.panel import EscalationRow, HistoryEntry, RuleRate
 from console.escalate.rules import RuleSet
 from console.models import DecisionResult
+from console.storage import Connection
 
 if TYPE_CHECKING:
     from console.desk import Desk
@@ -103,8 +105,25 @@ class Escalations:
 
     # ---- rules ----
     def install_rules(self, path: Path) -> RuleSet:
-        self.desk.door.check("escalation_rules")
-        return active.install(self.cache, path)
+        """Check RULES and put them in force: the `escalation_rules` action (the roles of
+        console.escalate.actions), one transaction with its audit entry."""
+        self.desk.door.check("escalation_rules")  # before the file is read
+        rules = active.read_rules_file(path)
+
+        def put_in_force(conn: Connection) -> RuleSet:
+            active.install_in(conn, rules)
+            return rules
+
+        return self.desk.door.act(
+            "escalation_rules",
+            put_in_force,
+            target_kind="rules",
+            detail={
+                "origin": rules.origin,
+                "rules": [rule.id for rule in rules.rules],
+                "sha256": hashlib.sha256(rules.text.encode()).hexdigest(),
+            },
+        )
 
     # ---- decisions ----
     def _decide(self, action: str, escalation_id: int, **params: object) -> DecisionResult:

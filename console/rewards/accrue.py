@@ -205,7 +205,8 @@ def _accrue_source(
         if len(gone) > MASS_REVERSAL_SHARE * paid:
             raise InvalidDecision(
                 f"Accruing would reverse {len(gone)} of {paid} paid {rule.replace('_', ' ')} "
-                "events at once: the cache looks incomplete (a table emptied or a half import?). "
+                f"events at once: what is {dialect_of(conn).where} looks incomplete (a table "
+                "emptied or a half import?). "
                 "Nothing was written. Sync again, or pass --allow-mass-reversal if they really "
                 "were all undone."
             )

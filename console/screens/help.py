@@ -16,7 +16,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Static
 
 from console.bindings import BY_ID
@@ -66,6 +68,48 @@ def _place(entry: KeyHelp) -> tuple[int, int]:
     return (2, index) if key.scope in ("app", "panel") else (0, index)
 
 
+class KeysList(Widget):
+    """The help's table of keys, laid out by Rich once per width and kept as text: the screen
+    measures its height and draws it on every `?`, and a Rich Table is measured and laid out
+    again on each of those (most of what `?` cost)."""
+
+    DEFAULT_CSS = """
+    KeysList {
+        height: auto;
+    }
+    """
+
+    def __init__(self, table: Table, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._table = table
+        self._laid_out: dict[int, Text] = {}
+
+    def update(self, table: Table) -> None:
+        self._table = table
+        self._laid_out.clear()
+        self.refresh(layout=True)
+
+    def _text(self, width: int) -> Text:
+        text = self._laid_out.get(width)
+        if text is None:
+            console = self.app.console
+            lines = console.render_lines(self._table, console.options.update_width(width))
+            text = Text(no_wrap=True, overflow="crop", end="")
+            for index, line in enumerate(lines):
+                if index:
+                    text.append("\n")
+                for segment in line:
+                    text.append(segment.text, segment.style)
+            self._laid_out = {width: text}  # one width at a time
+        return text
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._text(max(1, width)).plain.split("\n"))
+
+    def render(self) -> Text:
+        return self._text(max(1, self.content_region.width))
+
+
 class HelpScreen(ModalScreen[None]):
     CSS_PATH = "help.tcss"
 
@@ -85,7 +129,7 @@ class HelpScreen(ModalScreen[None]):
         self.origin_title = title
         if self.is_mounted:
             self.query_one("#help-title", Static).update(self._title())
-            self.query_one("#help-keys", Static).update(self._table())
+            self.query_one("#help-keys", KeysList).update(self._table())
             self.query_one("#help-scroll", VerticalScroll).scroll_home(animate=False)
 
     def _title(self) -> Text:
@@ -119,7 +163,7 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="help-box"):
             yield Static(self._title(), id="help-title")
             with VerticalScroll(id="help-scroll"):
-                yield Static(self._table(), id="help-keys")
+                yield KeysList(self._table(), id="help-keys")
             yield Static(
                 Text("ctrl+p finds every action by name · escape closes"), id="help-footer"
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Hashable
 from pathlib import PurePath
 from typing import ClassVar
 
@@ -132,6 +133,9 @@ class QueueScreen(QueuePaneScreen):
         self._searcher: QueueReader | None = None  # search pages, off the Desk's connection
         self._reader_name = f"thread-reader-{id(self)}"
         self._sources, self._claims = 1, False  # until the first read says (QueueShaped)
+        # (filter, cursor row, its thread) when the search line's first word was typed: clearing
+        # the search puts the cursor back there
+        self._before_search: tuple[int, int, Hashable | None] | None = None
 
     # ---- layout ----
     def compose(self) -> ComposeResult:
@@ -232,27 +236,67 @@ class QueueScreen(QueuePaneScreen):
     @on(QueueRequested)
     def _on_queue_requested(self, message: QueueRequested) -> None:
         message.stop()
+        self._request(keep_cursor=message.keep_cursor)
+
+    def _request(
+        self, *, keep_cursor: bool = False, back_to: tuple[int, int, Hashable | None] | None = None
+    ) -> None:
+        """Read the Queue again under the current filter and search. Called in the handler of
+        the key that changed them (`f`, clearing a search), so the status line and the rows
+        last read for the filter are drawn in one frame. `back_to`: (filter, row, thread) where
+        the cursor was before a search that is cleared now."""
         self.request_id += 1
         table = self.table
-        offset = (table.cursor_row // PAGE) * PAGE if message.keep_cursor else 0
+        offset = (table.cursor_row // PAGE) * PAGE if keep_cursor else 0
         flt = self.current_filter()
-        if flt.text or not message.keep_cursor:
+        if flt.text or not keep_cursor:
             # the search read before (a page of it, deep ones take seconds at a million
             # threads) is of no use now: it would hold a core and the GIL while keys wait
             self._readers()[1].interrupt()
-        if not message.keep_cursor:
-            self._show_first_page(flt)
-        self.load_queue(self.request_id, flt, offset, message.keep_cursor)
-        self._count(self.request_id, flt)  # beside the page, not after it
-
-    def _show_first_page(self, flt: QueueFilter) -> None:
-        """The rows last read for `flt`, at once, if its count is known (the read follows)."""
-        rows, total = self._first_pages.get(flt), self._totals.get(flt)
-        if rows is None or total is None:
+        request_id = self.request_id
+        if not keep_cursor and self._show_first_page(flt):
+            if back_to is not None and back_to[0] == self.filter_index:
+                self._put_cursor(back_to[1], back_to[2])
+                offset, keep_cursor = (table.cursor_row // PAGE) * PAGE, True
+            # the rows are on the screen's next frame: the reads start after it is drawn, so
+            # their threads and their results do not hold the GIL while it is drawn
+            self.call_after_refresh(self._read, request_id, flt, offset, keep_cursor)
             return
+        self._read(request_id, flt, offset, keep_cursor)
+
+    def _put_cursor(self, row: int, key: Hashable | None) -> None:
+        """The cursor back on the thread `key` if the first page holds it, else on `row`."""
+        table = self.table
+        first = table.page(0) or []
+        at = next((i for i, shown in enumerate(first) if shown.key == key), None)
+        last = (table.total if table.exact else len(first)) - 1
+        table.cursor_row = max(0, min(row if at is None else at, last))
+
+    def _read(self, request_id: int, flt: QueueFilter, offset: int, keep_cursor: bool) -> None:
+        if request_id != self.request_id:
+            return  # another filter or search was asked for before this one's frame
+        self.load_queue(request_id, flt, offset, keep_cursor)
+        self._count(request_id, flt)  # beside the page, not after it
+        if request_id == self._early_request and self.table.exact:
+            self._read_last_screenful(flt)
+
+    def _show_first_page(self, flt: QueueFilter) -> bool:
+        """The rows last read for `flt`, at once (the read follows). Their count too if it is
+        known; if not (counting `flagged` takes seconds at a million threads, and the count is
+        given up when the moderator moves on), the header says "…" until it is in."""
+        rows = self._first_pages.get(flt)
+        if rows is None:
+            return False
         self._early_request = self.request_id
-        self.table.reset(total, rows)
-        self._read_last_screenful(flt)
+        total = self._totals.get(flt)
+        if total is not None:
+            self.table.reset(total, rows)
+            return True
+        self.table.reset(len(rows) + (1 if len(rows) == PAGE else 0), rows, exact=False)
+        bound = self._bounds.get(flt)  # a search's last count "at least" (n+)
+        if bound is not None:
+            self.table.set_total(bound, at_least=True)
+        return True
 
     def _read_last_screenful(self, flt: QueueFilter) -> None:
         """Read the last screenful before `G` asks for it: not for a search, whose last page
@@ -328,20 +372,25 @@ class QueueScreen(QueuePaneScreen):
             self._first_pages.move_to_end(message.flt)
             while len(self._first_pages) > FIRST_PAGES:
                 self._first_pages.popitem(last=False)
+        # what the table is to show: (total, exact, at least)
+        if exact:
+            wanted = (total, True, False)
+        elif at_least is not None:
+            wanted = (at_least, False, True)
+        else:
+            wanted = (total, False, False)
         unchanged = (
             (message.keep_cursor or message.request_id == self._early_request)
-            and exact
-            and table.exact
-            and total == table.total
+            and (table.total, table.exact, table.at_least) == wanted
             and table.page(message.offset) == rows
         )
         if not unchanged:  # a refresh that found nothing new draws nothing
             table.reset(
                 total, rows, offset=message.offset, keep_cursor=message.keep_cursor, exact=exact
             )
+            if not exact and at_least is not None:
+                table.set_total(at_least, at_least=True)  # drawn in the same frame
         self._loaded_request = message.request_id
-        if not exact and at_least is not None:
-            table.set_total(at_least, at_least=True)  # drawn in the same frame
         self._update_status()
         if exact:
             self._read_last_screenful(message.flt)  # `G` finds the last rows already read
@@ -490,11 +539,14 @@ class QueueScreen(QueuePaneScreen):
         self.query_one("#search", Input).display = shown
         self.query_one(KeyBar).display = not shown
 
-    @on(Input.Changed, "#search")
-    def _on_search_changed(self, event: Input.Changed) -> None:
+    def _stop_search_timer(self) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
             self._search_timer = None
+
+    @on(Input.Changed, "#search")
+    def _on_search_changed(self, event: Input.Changed) -> None:
+        self._stop_search_timer()
         try:
             parse_filter(event.value.strip())
         except FilterError:  # half-typed ("age>"): said if the typing stops here
@@ -507,11 +559,10 @@ class QueueScreen(QueuePaneScreen):
 
     @on(Input.Submitted, "#search")
     def _on_search_submitted(self, event: Input.Submitted) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
+        self._stop_search_timer()
         self._apply_search(event.value)
         self._search_line(False)
-        self.table.focus()
+        self._focus_table()
 
     def _apply_search(self, text: str) -> None:
         """Apply the filter line (words and terms, console.filters); a bad expression is said in
@@ -527,10 +578,14 @@ class QueueScreen(QueuePaneScreen):
         if text == self.search_text:
             self._update_status()
             return
+        if not self.search_text:  # a search starts: where the cursor goes back when cleared
+            table = self.table
+            self._before_search = (self.filter_index, table.cursor_row, table.current_key)
+        back_to = None if text else self._before_search
         self.search_text = text
         self.table.clear_selection()
-        self.post_message(QueueRequested())
         self._update_status()
+        self._request(back_to=back_to)
 
     def action_cycle_filter(self) -> None:
         self._choose((self.filter_index + 1) % len(self.filter_names()))
@@ -538,7 +593,7 @@ class QueueScreen(QueuePaneScreen):
     def set_filter(self, name: str) -> None:
         self.filter_index = self.filter_names().index(name)
         self._update_status()
-        self.post_message(QueueRequested())
+        self._request()
 
     def _show_tabs(self, names: tuple[str, ...]) -> None:
         index = self.filter_index % len(names)
@@ -570,21 +625,29 @@ class QueueScreen(QueuePaneScreen):
             self.filter_index = index
             self.table.clear_selection()
             self._update_status()
-            self.post_message(QueueRequested())
+            self._request()
 
     def action_clear(self) -> None:
         search = self.query_one("#search", Input)
         if search.display and (search.has_focus or not self.search_text):
-            search.value = ""
-            self._search_line(False)
-            self._apply_search("")
-            self.table.focus()
+            self._clear_search(search)
         elif self.table.selected:
             self.table.clear_selection()
         elif self.search_text:
+            self._clear_search(search)
+
+    def _clear_search(self, search: Input) -> None:
+        """Close the search line and show the Queue as it was before the search."""
+        self._stop_search_timer()
+        with search.prevent(Input.Changed):  # it would search for "" a second time
             search.value = ""
-            self._search_line(False)
-            self._apply_search("")
+        self._search_line(False)
+        self._apply_search("")
+        self._focus_table()
+
+    def _focus_table(self) -> None:
+        # Widget.focus() redraws the widget even when it has the focus already
+        if not self.table.has_focus:
             self.table.focus()
 
     def action_refresh(self) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 
 from textual import on, work
+from textual.reactive import Reactive
 from textual.timer import Timer
+from textual.widget import Widget
 
 from console.desk import QueueReader
 from console.errors import PeerdeskError
@@ -31,6 +33,11 @@ from widgets.preview import PreviewPane
 
 class QueuePaneScreen(DeskScreen):
     """A screen with a LazyTable `#queue-table` and a PreviewPane `#queue-preview` beside it."""
+
+    # Textual's Screen repaints itself whole when its focus moves (its `focused` reactive); the
+    # widgets that gain and lose focus redraw themselves anyway, so opening and closing the
+    # search line redraws those, not every line of the screen.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     def __init__(self) -> None:
         super().__init__()

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
@@ -27,11 +27,13 @@ from textual.widgets import Static
 
 from console.claims import claim_line
 from console.clock import parse
+from console.desk import Desk
 from console.dupes.candidates import STRONG_SCORE, Candidate
 from console.errors import PeerdeskError
 from console.messages import (
     Decision,
     DecisionMade,
+    DecisionSaved,
     RefreshRequested,
     ThreadLoaded,
     ThreadRequested,
@@ -39,7 +41,7 @@ from console.messages import (
 from console.models import PostView as PostData
 from console.models import ThreadView, member_label
 from console.safe_text import clip, printable
-from console.screens.base import DeskScreen
+from console.screens.base import DeskScreen, perform
 from console.screens.keys import bindings
 from console.screens.member import open_member
 from console.screens.verification import (
@@ -48,6 +50,7 @@ from console.screens.verification import (
     known_answer_of,
     known_answer_text,
 )
+from console.verify.panel import KnownAnswer
 from widgets.key_bar import KeyBar
 from widgets.post_view import DEFAULT_LIMIT, PostView
 from widgets.status_bar import StatusBar
@@ -73,6 +76,16 @@ def read_thread(screen: DeskScreen, thread_id: int) -> tuple[ThreadView, list[Ca
     except PeerdeskError as error:
         screen.notify(str(error), title="Error", severity="error", markup=False)
         return None
+
+
+Read = tuple[ThreadView, list[Candidate], KnownAnswer | None]
+
+
+def read_all(desk: Desk, thread_id: int) -> Read:
+    """The thread, its pending duplicate candidates and the known answer they lead to."""
+    view = desk.thread(thread_id, window=WINDOW)
+    candidates = desk.possible_duplicates(thread_id)
+    return view, candidates, known_answer_of(desk, view, candidates)
 
 
 class WindowLoaded(Message):
@@ -190,6 +203,7 @@ class ThreadScreen(DeskScreen):
         self._focus_index = 0
         self.candidates: list[Candidate] = []
         self._preloaded: tuple[ThreadView, list[Candidate]] | None = None
+        self._styled_for: tuple[str, bool] | None = None  # what the styles last applied followed
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -211,6 +225,18 @@ class ThreadScreen(DeskScreen):
             await self._show_now(view, candidates)
         else:
             self.post_message(ThreadRequested(self.thread_id))
+
+    @on(events.ScreenResume)
+    def _styles_still_hold(self, event: events.ScreenResume) -> None:
+        """Textual restyles every widget of a screen each time it is pushed (a fifth of what
+        opening a thread cost). This screen needs it only after an app-wide change (another
+        theme, the terminal's focus): a card given another post changes its classes in `set_post`
+        and is restyled there and then, as is a focus moved while the screen waited. Runs before
+        Textual's own handler of the event (a subclass's handlers come first)."""
+        styled_for = (self.app.theme, self.app.app_focus)
+        if styled_for == self._styled_for:
+            event.refresh_styles = False
+        self._styled_for = styled_for
 
     def show(self, view: ThreadView, candidates: list[Candidate]) -> None:
         """Show this thread (already read) the next time the screen is drawn."""
@@ -240,12 +266,10 @@ class ThreadScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="thread")
     def load_thread(self, thread_id: int) -> None:
-        def read(desk):  # type: ignore[no-untyped-def]
-            view = desk.thread(thread_id, window=WINDOW)
-            candidates = desk.possible_duplicates(thread_id)
-            return view, candidates, known_answer_of(desk, view, candidates)
+        self._post_read(thread_id, self.host.call_desk(lambda desk: read_all(desk, thread_id)))
 
-        view, candidates, known = self.host.call_desk(read)
+    def _post_read(self, thread_id: int, read: Read) -> None:
+        view, candidates, known = read
         self.post_message(ThreadLoaded(view))
         self.post_message(DuplicatesLoaded(thread_id, candidates))
         self.post_message(KnownAnswerLoaded(thread_id, known))
@@ -400,6 +424,27 @@ class ThreadScreen(DeskScreen):
         self.post_message(RefreshRequested())
 
     # ---- decisions ----
+    @work(thread=True, exit_on_error=False, group="decision")
+    def save_decision(self, decision: Decision) -> None:
+        """The decision, its result posted at once (the status line's frame), then the thread as
+        it is after it read by this same worker: no reload's message round and second worker
+        (`after_decision`) compete with the frame that shows the result. If that read fails the
+        screen reloads as before. Not exclusive: a later decision never cancels an earlier one."""
+        thread_id = self.thread_id
+        saved = self.deciding(decision, lambda desk: perform(desk, decision))
+        self.post_message(saved)
+        if not isinstance(saved, DecisionSaved):
+            return
+        try:
+            read = self.host.call_desk(lambda desk: read_all(desk, thread_id))
+        except PeerdeskError:
+            self.post_message(RefreshRequested())
+            return
+        self._post_read(thread_id, read)
+
+    def after_decision(self, decision: Decision) -> None:
+        """Nothing to reload: `save_decision` reads the thread after the decision."""
+
     def action_claim(self) -> None:
         self.decide("claim", [self.thread_id])
 

@@ -77,6 +77,12 @@ class Dialect:
     def is_sqlite(self) -> bool:
         return self.name == "sqlite"
 
+    @property
+    def where(self) -> str:
+        """Where the data is, as a message says it: "in the cache" (a SQLite cache file) or
+        "on the team database" (PostgreSQL)."""
+        return "in the cache" if self.is_sqlite else "on the team database"
+
     def clock_parameters(self) -> dict[str, str]:
         """The named parameters a statement using `clock` binds (the cache's :now)."""
         if not self.is_sqlite:

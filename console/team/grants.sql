@@ -125,14 +125,23 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA peerdesk TO peerdesk_moderator,
 GRANT UPDATE ON ALL SEQUENCES IN SCHEMA peerdesk TO peerdesk_admin;
 
 -- The chains' head records in meta: read by all, written only by the append functions (which
--- run as the owner, and the owner is not subject to row-level security).
+-- run as the owner, and the owner is not subject to row-level security). The escalation rules
+-- in force (escalation_rules, escalation_rules_origin: `peerdesk escalations --load`, audited)
+-- are written only by the roles of the `escalation_rules` action in console/escalate/actions.py
+-- (moderators and admins), not by the payout roles, which may write the rest of meta.
 ALTER TABLE peerdesk.meta ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS meta_read ON peerdesk.meta;
 DROP POLICY IF EXISTS meta_write ON peerdesk.meta;
 CREATE POLICY meta_read ON peerdesk.meta FOR SELECT USING (true);
 CREATE POLICY meta_write ON peerdesk.meta FOR ALL
-  USING (key NOT IN ('audit_head', 'ledger_head'))
-  WITH CHECK (key NOT IN ('audit_head', 'ledger_head'));
+  USING (key NOT IN ('audit_head', 'ledger_head')
+         AND (key NOT IN ('escalation_rules', 'escalation_rules_origin')
+              OR pg_has_role(session_user, 'peerdesk_moderator', 'MEMBER')
+              OR pg_has_role(session_user, 'peerdesk_admin', 'MEMBER')))
+  WITH CHECK (key NOT IN ('audit_head', 'ledger_head')
+              AND (key NOT IN ('escalation_rules', 'escalation_rules_origin')
+                   OR pg_has_role(session_user, 'peerdesk_moderator', 'MEMBER')
+                   OR pg_has_role(session_user, 'peerdesk_admin', 'MEMBER')));
 
 -- The append functions run as peerdesk_owner (SECURITY DEFINER) with a fixed search_path.
 SET ROLE peerdesk_owner;
@@ -462,7 +471,10 @@ END $$;
 --     what its schedule version pays for its rule (reward_schedule_points) at that version's
 --     point value and currency, less what the version's caps leave the member that UTC day
 --     and in that thread (the same arithmetic as console/rewards/accrue.py's _Caps); a
---     version whose terms are not on the server pays nothing;
+--     version whose terms are not on the server pays nothing; and only for an event that is
+--     true now (the view reward_events: an accepted answer still accepted, a vote standing,
+--     an answer verified...) of the rule's kind, of that member, in that thread, at that time,
+--     named by its own key (so one event is never paid twice under two spellings);
 --   * a reversal takes back exactly one accrual of the same member, under its rule and
 --     event, so once (or, rule member_banned, exactly the whole balance of a banned member);
 --   * a payout entry is the exact negative of a payout line of a batch the caller prepared
@@ -486,6 +498,8 @@ DECLARE
   earned bigint;
   room bigint;
   due bigint;
+  event_id bigint;
+  true_now boolean;
 BEGIN
   IF NOT (pg_has_role(me, 'peerdesk_payout_preparer', 'MEMBER')
           OR pg_has_role(me, 'peerdesk_payout_approver', 'MEMBER')
@@ -519,6 +533,24 @@ BEGIN
     IF terms.points IS NULL OR terms.points = 0 THEN
       RAISE EXCEPTION 'schedule % pays nothing for % on the team database (an admin loads '
         'its terms with `peerdesk ledger schedule FILE`)', schedule_version, rule
+        USING ERRCODE = 'check_violation';
+    END IF;
+    -- the event it pays for: true now (reward_events, migration 28: an accepted answer that
+    -- is still accepted, a vote that stands...), of the rule's kind, this member's, in this
+    -- thread, at this time (the caps count by them), and named by its own key: `post:01` for
+    -- a paid `post:1` would pay it twice, as the check for a repeat above compares keys
+    -- (found by rule and id alone, each branch of the view by a primary key, and the rest
+    -- compared after: one plan for every call, whatever the member or thread)
+    event_id := substring(event_key FROM '^[a-z_]+:([1-9][0-9]{0,17})$')::bigint;
+    SELECT bool_or(e.event_key = peerdesk_ledger_append.event_key
+                   AND e.member_id = peerdesk_ledger_append.member_id
+                   AND e.thread_id IS NOT DISTINCT FROM peerdesk_ledger_append.thread_id
+                   AND e.occurred_at = peerdesk_ledger_append.occurred_at)
+      INTO true_now FROM reward_events e
+      WHERE e.rule = peerdesk_ledger_append.rule AND e.event_id = event_id;
+    IF true_now IS NOT TRUE THEN
+      RAISE EXCEPTION 'there is no % event % of member % (thread %, at %) to pay: it must '
+        'be true on the team database now', rule, event_key, member_id, thread_id, occurred_at
         USING ERRCODE = 'check_violation';
     END IF;
     -- the caps: what the member's accruals already hold that UTC day and in that thread

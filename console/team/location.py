@@ -77,3 +77,10 @@ def refuse(command: str) -> TeamStoreUnsupported:
 def redact(url: str) -> str:
     """The URL without a password, for messages and the audit."""
     return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def sql_identifier(name: str) -> str:
+    """`name` as SQL writes a role: bare when it may be, else double-quoted."""
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        return name
+    return '"' + name.replace('"', '""') + '"'

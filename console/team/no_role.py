@@ -8,12 +8,11 @@ grants (as the README's "Team setup" shows); nothing is read or written.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from console.errors import PeerdeskError
-from console.team.location import redact
+from console.team.location import redact, sql_identifier
 from console.team.schema import SCHEMA
 
 USAGE = f"SELECT session_user, has_schema_privilege('{SCHEMA}', 'USAGE')"
@@ -33,18 +32,11 @@ class NoPeerdeskRole(PeerdeskError):
     """The login role is a member of no peerdesk role (exit code 2, as a refusal)."""
 
 
-def _identifier(name: str) -> str:
-    """`name` as SQL writes a role: bare when it may be, else double-quoted."""
-    if re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-        return name
-    return '"' + name.replace('"', '""') + '"'
-
-
 def refusal(user: str, url: str) -> NoPeerdeskRole:
     return NoPeerdeskRole(
         f"{user} has no peerdesk role on the team database {redact(url)}, so it may read and "
         f"write nothing there (nothing was): an admin grants one, e.g. `GRANT "
-        f"peerdesk_moderator TO {_identifier(user)};` (or {', '.join(GROUP_ROLES[1:])}; see "
+        f"peerdesk_moderator TO {sql_identifier(user)};` (or {', '.join(GROUP_ROLES[1:])}; see "
         "the README's Team setup and console/team/grants.sql)"
     )
 

@@ -13,7 +13,7 @@ import json
 import os
 import select
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ class Event:
 
     kind: str
     data: dict[str, Any]
+    pid: int = 0  # the server process (session) whose transaction sent it
 
     @property
     def thread_id(self) -> int | None:
@@ -39,16 +40,27 @@ class Event:
         return int(value) if value is not None else None
 
 
-def parse(payload: str) -> Event:
-    """The event in a notification's payload (an unreadable one is kept as kind "unknown")."""
+def parse(payload: str, pid: int = 0) -> Event:
+    """The event in a notification's payload (an unreadable one is kept as kind "unknown"),
+    sent by the session of server process `pid`."""
     try:
         data = json.loads(payload)
     except ValueError:
-        return Event("unknown", {"payload": payload})
+        return Event("unknown", {"payload": payload}, pid)
     if not isinstance(data, dict):
-        return Event("unknown", {"payload": payload})
+        return Event("unknown", {"payload": payload}, pid)
     kind = str(data.pop("kind", "unknown"))
-    return Event(kind, data)
+    return Event(kind, data, pid)
+
+
+def session_of(cache: object) -> int | None:
+    """The server process of a team database connection (a TeamCache's, or a psycopg one's):
+    what its notifications carry as `pid`. None for anything else (a SQLite cache)."""
+    conn = getattr(cache, "conn", cache)
+    raw = getattr(conn, "raw", conn)
+    info = getattr(raw, "info", None)
+    pid = getattr(info, "backend_pid", None)
+    return int(pid) if isinstance(pid, int) else None
 
 
 class Listener:
@@ -64,9 +76,9 @@ class Listener:
 
     def events(self, timeout: float = 0.0) -> list[Event]:
         """The notifications that arrived, waiting up to `timeout` seconds for the first."""
-        found = [parse(n.payload) for n in self.conn.notifies(timeout=timeout, stop_after=1)]
+        found = [parse(n.payload, n.pid) for n in self.conn.notifies(timeout=timeout, stop_after=1)]
         if found:  # take whatever else already arrived, without waiting again
-            found += [parse(n.payload) for n in self.conn.notifies(timeout=0.0)]
+            found += [parse(n.payload, n.pid) for n in self.conn.notifies(timeout=0.0)]
         return found
 
     def close(self) -> None:
@@ -82,6 +94,10 @@ class Listener:
 class Subscription:
     """A thread that listens and calls `on_events(events)` with every burst of notifications.
 
+    Notifications sent by the sessions in `own` (the console's own connection: its claims and
+    decisions, which it already shows) are left out; a burst of nothing else calls nothing,
+    while a teammate's events in the same burst still come through.
+
     It sleeps in select() on the connection's socket and on a pipe of its own, so `close()`
     wakes it at once. `on_events` runs in that thread: a Textual app hands in a function that
     uses call_from_thread. If the connection drops, `on_error(text)` is called once and the
@@ -92,7 +108,9 @@ class Subscription:
         url: str,
         on_events: Callable[[list[Event]], None],
         on_error: Callable[[str], None] | None = None,
+        own: Collection[int] = (),
     ) -> None:
+        self.own = frozenset(own)
         self.listener = Listener(url)
         self._on_events = on_events
         self._on_error = on_error
@@ -108,7 +126,7 @@ class Subscription:
                 if self._closing.is_set():
                     break
                 if self.listener.fileno() in ready:
-                    events = self.listener.events()
+                    events = [e for e in self.listener.events() if e.pid not in self.own]
                     if events:
                         self._on_events(events)
         except Exception as error:  # the connection went away: say so once, stop listening
@@ -132,9 +150,11 @@ def subscribe(
     location: object,
     on_events: Callable[[list[Event]], None],
     on_error: Callable[[str], None] | None = None,
+    own: Collection[int] = (),
 ) -> Subscription | None:
-    """Listen to the team database at `location`; None when it is not one (a SQLite cache)."""
+    """Listen to the team database at `location` (leaving out what the sessions in `own`
+    sent); None when it is not one (a SQLite cache)."""
     text = str(location)
     if not is_team_url(text):
         return None
-    return Subscription(text, on_events, on_error)
+    return Subscription(text, on_events, on_error, own)

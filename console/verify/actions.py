@@ -32,7 +32,7 @@ from typing import Any, cast
 from console import decisions, roles
 from console.clock import now_iso
 from console.errors import InvalidDecision, NotFound
-from console.storage import Connection, Row
+from console.storage import Connection, Row, dialect_of
 from console.verify.facts import body_hash
 
 VERIFY = "verify_answer"
@@ -103,7 +103,8 @@ def _answer(conn: Connection, post_id: int) -> Row:
     if row is None:
         if conn.execute("SELECT 1 FROM posts WHERE id = ?", (post_id,)).fetchone() is None:
             raise NotFound(
-                f"Answer {post_id} is no longer in the cache (deleted on the platform?); "
+                f"Answer {post_id} is no longer {dialect_of(conn).where} "
+                "(deleted on the platform?); "
                 "nothing was changed"
             )
         raise InvalidDecision(f"Answer {post_id} has not been scored yet; open it first")

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from console.errors import NotFound
-from console.storage import Connection, Row
+from console.storage import Connection, Row, dialect_of
 from console.verify.signals import (
     VERY_EXPERIENCED,
     WEIGHTS,
@@ -295,5 +295,5 @@ def thread_facts(
     """Everything the signals need about `thread_id` (hidden replies left out)."""
     found = threads_facts(conn, [thread_id], official_domains=official_domains, points=points)
     if thread_id not in found:
-        raise NotFound(f"There is no thread {thread_id} in the cache")
+        raise NotFound(f"There is no thread {thread_id} {dialect_of(conn).where}")
     return found[thread_id].facts

@@ -110,7 +110,9 @@ def answer(cache: Cache, post_id: int, actor: str, settings: VerifySettings) -> 
     question = next((p for p in posts if p["position"] == 0), None)
     mine = next((p for p in posts if p["id"] == post_id), None)
     if mine is None:
-        raise NotFound(f"Answer {post_id} is no longer in the cache (deleted on the platform?)")
+        raise NotFound(
+            f"Answer {post_id} is no longer {cache.dialect.where} (deleted on the platform?)"
+        )
     assessed = {int(a.key): a for a in assess_thread_in(cache.conn, thread_id, settings)}
     states = {
         int(r[0]): str(r[1])

@@ -289,7 +289,7 @@ def ensure(cache: Cache, post_id: int, settings: VerifySettings) -> None:
     row = cache.one("SELECT thread_id, position FROM posts WHERE id = ?", (post_id,))
     if row is None:
         raise NotFound(
-            f"There is no answer {post_id} in the cache (deleted on the platform?); "
+            f"There is no answer {post_id} {cache.dialect.where} (deleted on the platform?); "
             "nothing was changed"
         )
     if int(row["position"]) == 0:

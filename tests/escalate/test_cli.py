@@ -118,6 +118,22 @@ def test_a_bad_rule_file_is_one_line_and_keeps_the_rules(
     assert "threat" in capsys.readouterr().out
 
 
+def test_putting_rules_in_force_is_one_audited_change(db: Db, tmp_path: Path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text(RULES)
+    assert run(db, "--load", str(good)) == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text(RULES.replace('severity = "high"', 'severity = "huge"'))
+    assert run(db, "--load", str(bad)) == 2  # refused: nothing changes, nothing is recorded
+    rows = db.cache.query(
+        "SELECT actor, target_kind, detail FROM audit WHERE action = 'escalation_rules'"
+    )
+    assert [(r[0], r[1]) for r in rows] == [("alice", "rules")]
+    detail = json.loads(rows[0][2])
+    assert (detail["origin"], detail["rules"]) == (str(good), ["threat"])
+    assert db.cache.meta("escalation_rules") == RULES
+
+
 def test_report_formats(db: Db, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(db, "--report") == 0
     assert "SLA report at 2026-11-20T12:00:00Z" in capsys.readouterr().out

@@ -10,30 +10,21 @@ import pytest
 
 from console.db import Cache
 from console.rewards import ledger
-from console.rewards.accrue import accrue
-from console.rewards.ledger import Appender, Entry
+from console.rewards.accrue import AccrualReport, accrue, accrue_in
 from console.rewards.service import active_schedule
 from console.storage import Row
 
 pytestmark = pytest.mark.backends
 
 
-def _append_one(other: Cache, member: int) -> None:
-    """One accrual the schedule allows (t1: accepted_answer 10 points at 5p), committed."""
+def _append_one(other: Cache, ids: dict[str, int]) -> None:
+    """One new accrual, committed: h3's answer in t2 is accepted and `accrue` pays it."""
     with other.transaction() as conn:
-        Appender(conn).append(
-            Entry(
-                member_id=member,
-                kind="accrual",
-                rule="accepted_answer",
-                event_key="post:appended-meanwhile",
-                points=10,
-                amount_minor=50,
-                currency="GBP",
-                schedule_version="t1",
-                occurred_at="2026-12-01T12:00:00Z",
-            )
+        conn.execute(
+            "UPDATE threads SET accepted_post_id = ? WHERE id = ?", (ids["post:p2.1"], ids["t2"])
         )
+        report = accrue_in(conn, active_schedule(other), AccrualReport())
+    assert report.accrued == 1
 
 
 def test_an_entry_appended_while_verify_walks_is_not_tampering(
@@ -46,7 +37,7 @@ def test_an_entry_appended_while_verify_walks_is_not_tampering(
 
     def walk_then_append(store: Cache) -> Iterable[Row]:
         yield from walk(store)
-        _append_one(other, ids["member:h3"])  # after the last entry, before the head is read
+        _append_one(other, ids)  # after the last entry, before the head is read
 
     monkeypatch.setattr(ledger, "_entries", walk_then_append)
     try:

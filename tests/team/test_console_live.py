@@ -19,7 +19,7 @@ from console.app import PeerdeskApp
 from console.db import open_cache
 from console.desk import Desk
 from console.messages import RefreshRequested
-from console.team import work
+from console.team import notify, work
 from console.team.connect import connect
 from tests.ui.conftest import build_community
 from widgets.lazy_table import LazyTable
@@ -66,6 +66,8 @@ async def test_a_teammates_claim_reloads_an_open_console(
     async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
         await pilot.pause()
         assert app._team_events is not None
+        # its own session's claims and decisions are on screen already: not a reason to reload
+        assert app._team_events.own == {notify.session_of(desk.cache)}
         before = _refreshes(messages)
         with connect(pg_cluster.url(team_db, bob), autocommit=True) as conn:
             assert work.claim(conn, 1).won

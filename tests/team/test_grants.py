@@ -29,8 +29,22 @@ V1_SCHEDULE = (
     "INSERT INTO reward_schedule_points VALUES ('v1', 'accepted_answer', 10)"
 )
 LEDGER = (
-    "SELECT peerdesk_ledger_append(%s, 'accrual', 'accepted_answer', %s, NULL, 10, 250, 'GBP', "
+    "SELECT peerdesk_ledger_append(%s, 'accrual', 'accepted_answer', %s, %s, 10, 250, 'GBP', "
     "'v1', '2026-11-20T12:00:00Z', NULL, NULL, %s)"
+)
+# what those accruals pay for: member N's answer, post N, accepted in thread N (asked by 9)
+ACCEPTED_ANSWERS = (
+    "SET search_path = peerdesk; "
+    "INSERT INTO sources (kind, name, created_at) VALUES ('discourse', 'f', 'now'); "
+    "INSERT INTO members (id, source_id, remote_id, username) "
+    "SELECT n, 1, 'm' || n, 'member' || n FROM generate_series(1, 9) n; "
+    "INSERT INTO threads (id, source_id, remote_id, title, author_id, created_at, "
+    "last_activity_at) SELECT n, 1, 't' || n, 'Roaming', 9, 'now', 'now' "
+    "FROM generate_series(1, 5) n; "
+    "INSERT INTO posts (id, thread_id, source_id, remote_id, author_id, position, body_text, "
+    "body_raw, created_at) SELECT n, n, 1, 'p' || n, n, 1, 'Restart', '', "
+    "'2026-11-20T12:00:00Z' FROM generate_series(1, 5) n; "
+    "UPDATE threads SET accepted_post_id = id"
 )
 
 
@@ -89,13 +103,14 @@ def test_server_chained_entries_verify_with_peerdesks_code(
     url = pg_cluster.url(team_db, "pd-team-priya")
     with superuser(pg_cluster, team_db) as owner:
         owner.execute(V1_SCHEDULE)
+        owner.execute(ACCEPTED_ANSWERS)
     with connect(url, autocommit=True) as conn:
-        for n in range(5):
+        for n in range(1, 6):
             conn.execute(
                 "SELECT peerdesk_audit_append('close', 'thread', %s, NULL, %s)",
                 (n, '{"why": "said \\"spam\\" \\u00e9"}'),
             )
-            conn.execute(LEDGER, (n, f"post:{n}", '{"note": "ok"}'))
+            conn.execute(LEDGER, (n, f"post:{n}", n, '{"note": "ok"}'))
         assert team_audit.verify(conn) == []
         assert team_audit.ledger_problems(conn) == []
         assert str(team_audit.head(conn)).startswith("5:")

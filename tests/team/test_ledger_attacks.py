@@ -37,6 +37,7 @@ TOM = "pd-pay-tom"
 ADMIN = "pd-admin9"
 DENIED = "42501"  # insufficient_privilege: no grant, a row-level policy, a guard
 UNFIT = "23514"  # check_violation: peerdesk_ledger_append's checks of the entry
+AT = "2026-11-01T00:00:00Z"
 
 
 def append(
@@ -49,15 +50,21 @@ def append(
     *,
     reverses: int | None = None,
     line: int | None = None,
+    thread: int | None = None,
+    at: str = AT,
 ) -> str:
-    """The call a client makes to append one entry (schedule v1, GBP)."""
+    """The call a client makes to append one entry (schedule v1, GBP). An accrual's thread is
+    its event's number unless given (in the seeded community post N and vote N live in
+    thread N)."""
 
     def sql(value: int | None) -> str:
         return "NULL" if value is None else str(value)
 
+    if kind == "accrual" and thread is None:
+        thread = int(event.rpartition(":")[2]) if event.rpartition(":")[2].isdigit() else None
     return (
-        f"SELECT peerdesk_ledger_append({member}, '{kind}', '{rule}', '{event}', NULL, {points}, "
-        f"{amount}, 'GBP', 'v1', '2026-11-01T00:00:00Z', {sql(reverses)}, {sql(line)}, '{{}}')"
+        f"SELECT peerdesk_ledger_append({member}, '{kind}', '{rule}', '{event}', {sql(thread)}, "
+        f"{points}, {amount}, 'GBP', 'v1', '{at}', {sql(reverses)}, {sql(line)}, '{{}}')"
     )
 
 
@@ -76,11 +83,33 @@ REWRITES = {
 }
 
 
+COMMUNITY = (
+    "INSERT INTO members (source_id, remote_id, username) VALUES (1, 'm1', 'ann'), "
+    "(1, 'm2', 'bob'), (1, 'm3', 'cat'); "
+    # threads 1-9 asked by cat; post N (position 1) answers thread N
+    "INSERT INTO threads (id, source_id, remote_id, title, author_id, created_at, "
+    f"last_activity_at) SELECT n, 1, 't' || n, 'Roaming ' || n, 3, '{AT}', '{AT}' "
+    "FROM generate_series(1, 9) n; "
+    "INSERT INTO posts (id, thread_id, source_id, remote_id, author_id, position, body_text, "
+    f"body_raw, created_at) SELECT n, n, 1, 'p' || n, CASE WHEN n IN (2, 3, 7) THEN 2 ELSE 1 END, "
+    f"1, 'Turn it off and on', '', '{AT}' FROM generate_series(1, 9) n; "
+    # accepted: ann's answers 1 and 8, bob's 7 (bob's 2 and 3 and ann's 9 are not)
+    "UPDATE threads SET accepted_post_id = id WHERE id IN (1, 7, 8); "
+    # votes for bob's answers: 2 by ann (stands), 3 by cat (retracted)
+    "INSERT INTO votes (id, source_id, post_id, voter_id, created_at, retracted_at) VALUES "
+    f"(2, 1, 2, 1, '{AT}', NULL), (3, 1, 3, 3, '{AT}', '{AT}'); "
+)
+"""The events the seeded accruals pay for, and a few that may not be paid."""
+
+
 @pytest.fixture
 def seeded(pg_cluster: Cluster, team_db: str) -> Iterator[str]:
-    """Members 1 (ann) and 2 (bob); schedule v1 (accepted_answer 10 points, helpful_vote 5,
-    duplicate_flagged 0, a point 50 minor units of GBP, at most 15 points a member a day); two
-    accruals (entries 1: ann 10 points / 500 for post:1, 2: bob 5 / 250 for vote:2); batch 1 (2026-10) prepared by pd-pay-both with line 1 (ann, 10 / 500)
+    """Members 1 (ann), 2 (bob) and 3 (cat, who asks); threads 1-9, post N answering thread N
+    (ann's answers 1 and 8 and bob's 7 accepted; bob's answer 2 has ann's vote 2, his answer 3
+    cat's retracted vote 3; all on 2026-11-01); schedule v1 (accepted_answer 10 points,
+    helpful_vote 5, duplicate_flagged 0, a point 50 minor units of GBP, at most 15 points a
+    member a day); two accruals (entries 1: ann 10 points / 500 for post:1, 2: bob 5 / 250 for
+    vote:2); batch 1 (2026-10) prepared by pd-pay-both with line 1 (ann, 10 / 500)
     and line 2 (bob, 5 / 250), no payout entries yet; then the database is live (no import)."""
     need_root()
     for name in (MODERATOR, BOTH, TOM, ADMIN):
@@ -93,8 +122,7 @@ def seeded(pg_cluster: Cluster, team_db: str) -> Iterator[str]:
         conn.execute(
             "SET search_path = peerdesk; "
             "INSERT INTO sources (kind, name, created_at) VALUES ('discourse', 'f', 'now'); "
-            "INSERT INTO members (source_id, remote_id, username) VALUES (1, 'm1', 'ann'), "
-            "(1, 'm2', 'bob'); "
+            f"{COMMUNITY}"
             "INSERT INTO reward_schedules (version, body, sha256, loaded_by, loaded_at) "
             "VALUES ('v1', '', '', 'root', 'now'); "
             "INSERT INTO reward_schedule_terms VALUES ('v1', 'GBP', 50, 15, 40, 1, 100000); "
@@ -316,6 +344,62 @@ def test_payout_staff_cannot_append_a_made_up_accrual(pg_cluster: Cluster, seede
     assert entries(pg_cluster, seeded)[2:] == [
         (3, 2, "accrual", "accepted_answer", "post:7", 10, 500, None, None),
         (4, 1, "accrual", "accepted_answer", "post:8", 5, 250, None, None),
+    ]
+    with connect(pg_cluster.url(seeded, TOM)) as conn:
+        assert team_audit.ledger_problems(conn) == []
+
+
+def test_payout_staff_cannot_pay_a_made_up_or_already_paid_event(
+    pg_cluster: Cluster, seeded: str
+) -> None:
+    """Priced and capped as the schedule says is not enough: the event an accrual pays for must
+    be true on the server now, of the rule's kind, the member's own, in its thread, at its
+    time, and spelt as its own key (migration 28's reward_events)."""
+    accepted = "accepted_answer"
+    both = run(
+        pg_cluster,
+        seeded,
+        BOTH,
+        {
+            "an answer that does not exist": append(1, "accrual", accepted, "post:99", 10, 500),
+            "an answer nobody accepted": append(1, "accrual", accepted, "post:9", 10, 500),
+            "a vote paid as an accepted answer": append(2, "accrual", accepted, "vote:2", 10, 500),
+            "someone else's accepted answer": append(1, "accrual", accepted, "post:7", 10, 500),
+            "a retracted vote": append(2, "accrual", "helpful_vote", "vote:3", 5, 250),
+            "a paid answer spelt again (post:01)": append(
+                1, "accrual", accepted, "post:01", 5, 250, thread=1
+            ),
+            "a paid answer spelt again (post:1 )": append(
+                1, "accrual", accepted, "post:1 ", 5, 250, thread=1
+            ),
+            "an answer in another thread (dodging its cap)": append(
+                2, "accrual", accepted, "post:7", 10, 500, thread=1
+            ),
+            "an answer on another day (dodging the day's cap)": append(
+                1, "accrual", accepted, "post:8", 10, 500, at="2026-11-02T00:00:00Z"
+            ),
+            "an answer in no thread": append(2, "accrual", accepted, "post:7", 10, 500, thread=0),
+            # the legitimate move: bob's accepted answer, as it is
+            "bob's accepted answer": append(2, "accrual", accepted, "post:7", 10, 500),
+            "paid once already: nothing written": append(2, "accrual", accepted, "post:7", 10, 500),
+        },
+    )
+    assert both == {
+        "an answer that does not exist": UNFIT,
+        "an answer nobody accepted": UNFIT,
+        "a vote paid as an accepted answer": UNFIT,
+        "someone else's accepted answer": UNFIT,
+        "a retracted vote": UNFIT,
+        "a paid answer spelt again (post:01)": UNFIT,
+        "a paid answer spelt again (post:1 )": UNFIT,
+        "an answer in another thread (dodging its cap)": UNFIT,
+        "an answer on another day (dodging the day's cap)": UNFIT,
+        "an answer in no thread": UNFIT,
+        "bob's accepted answer": "ok 1",
+        "paid once already: nothing written": "ok 1",  # the call returns NULL
+    }
+    assert entries(pg_cluster, seeded)[2:] == [
+        (3, 2, "accrual", accepted, "post:7", 10, 500, None, None),
     ]
     with connect(pg_cluster.url(seeded, TOM)) as conn:
         assert team_audit.ledger_problems(conn) == []

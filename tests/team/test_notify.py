@@ -46,10 +46,11 @@ def test_a_claim_and_a_decision_reach_another_connection(pg_cluster: Cluster, te
         assert listener.events() == []  # nothing yet, and no wait
         taken = work.claim(conn, 5)
         [event] = _next(listener)
-        assert event == notify.Event(
-            "claim", {"thread_id": 5, "holder": bob, "expires_at": taken.expires_at}
+        assert (event.kind, event.data) == (
+            "claim",
+            {"thread_id": 5, "holder": bob, "expires_at": taken.expires_at},
         )
-        assert event.thread_id == 5
+        assert event.thread_id == 5 and event.pid == notify.session_of(conn)
 
         with conn.transaction():  # a decision: its audit entry and the thread, one transaction
             conn.execute("UPDATE threads SET status = 'closed' WHERE id = 5")
@@ -105,6 +106,44 @@ def test_a_subscription_calls_back_from_its_thread_and_stops_on_close(
     assert subscription.listener.conn.closed
 
 
+def test_a_subscription_leaves_out_its_own_sessions_events_not_a_teammates(
+    pg_cluster: Cluster, team_db: str
+) -> None:
+    """A console already shows its own claims and decisions: what its own connection sent is
+    left out, even in the same burst as a teammate's, which still comes through. Notifications
+    arrive in commit order, so by the time bob's last one is handed over every one of ann's
+    was read before it."""
+    _seed(pg_cluster, team_db)
+    ann = login_role(pg_cluster, "pd-team-ann", "moderator")
+    bob = login_role(pg_cluster, "pd-team-bob", "moderator")
+    got: queue.Queue[list[notify.Event]] = queue.Queue()
+    with (
+        connect(pg_cluster.url(team_db, ann), autocommit=True) as own,
+        connect(pg_cluster.url(team_db, bob), autocommit=True) as teammate,
+    ):
+        pid = notify.session_of(own)
+        assert pid is not None and pid != notify.session_of(teammate)
+        subscription = notify.subscribe(pg_cluster.url(team_db, ann), got.put, own=[pid])
+        assert subscription is not None
+        try:
+            work.claim(own, 1)  # alone in its burst
+            work.claim(teammate, 2)
+            with own.transaction():  # ann's decision and bob's claim, one after the other
+                own.execute("UPDATE threads SET status = 'closed' WHERE id = 1")
+                own.execute("SELECT peerdesk_audit_append('close', 'thread', 1, NULL, '{}')")
+            work.claim(teammate, 3)
+            handed: list[notify.Event] = []
+            while not any(e.thread_id == 3 for e in handed):
+                handed += got.get(timeout=WAIT)
+        finally:
+            subscription.close()
+    assert [(e.kind, e.thread_id, e.data.get("holder")) for e in handed] == [
+        ("claim", 2, bob),
+        ("claim", 3, bob),
+    ]
+    assert got.empty()
+
+
 def test_no_subscription_for_a_sqlite_cache(tmp_path: object) -> None:
     assert notify.subscribe(f"{tmp_path}/cache.sqlite3", lambda events: None) is None
 
@@ -127,6 +166,6 @@ def test_a_quiet_transaction_notifies_nobody(pg_cluster: Cluster, team_db: str) 
 
 
 def test_payloads_that_are_not_ours_are_kept_as_unknown() -> None:
-    assert notify.parse("not json") == notify.Event("unknown", {"payload": "not json"})
+    assert notify.parse("not json", 7) == notify.Event("unknown", {"payload": "not json"}, 7)
     assert notify.parse("[1]").kind == "unknown"
     assert notify.parse('{"kind": "claim", "thread_id": 7}').thread_id == 7

@@ -25,7 +25,7 @@ FTS_SHADOWS = ("_data", "_idx", "_content", "_docsize", "_config")
 def sqlite_columns(path: Path) -> dict[str, list[str]]:
     cache = open_cache(path, create=True)
     try:
-        rows = cache.query("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+        rows = cache.query("SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'view')")
         virtual = {r["name"] for r in rows if (r["sql"] or "").upper().startswith("CREATE VIRTUAL")}
         tables = {
             r["name"]

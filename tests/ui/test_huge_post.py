@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import Static
 
 from console.app import PeerdeskApp
 from console.db import open_cache
@@ -92,8 +91,7 @@ async def test_moving_and_paging_keep_what_is_drawn_bounded(
         drawn = 0
         for card in screen.query(PostView):
             assert len(card.window) <= WINDOW
-            shown = card.query_one(".post--body", Static).render()
-            drawn += len(str(shown))
+            drawn += len(card.card(80).plain)
         return kept + drawn
 
     async with app.run_test(size=(80, 24)) as pilot:

@@ -7,15 +7,17 @@ import time
 from pathlib import Path
 
 import pytest
+from textual.color import Color
 from textual.message import Message
 
 from console.app import PeerdeskApp
 from console.db import open_cache
 from console.desk import Desk
 from console.screens.queue import QueueScreen
-from console.screens.thread import ThreadScreen
+from console.screens.thread import ThreadScreen, read_thread
 from tests.ui.conftest import build_community
 from tests.ui.helpers import notes, screen_text, settle, statuses, stored
+from widgets.key_bar import KeyBar
 from widgets.post_view import PostView
 
 pytestmark = pytest.mark.anyio
@@ -126,16 +128,14 @@ async def test_a_200kb_post_shows_20kb_and_m_pages_through_it(desk: Desk) -> Non
         await pilot.press("g")
         await settle(pilot)
         assert post.has_focus
-        more = str(post.query_one(".post--more").render())
+        more = post.more_line() or ""
         assert f"characters 1–20,000 of {length:,}" in more
         assert "m shows the next 20,000" in more
         await pilot.press("m")
         await settle(pilot)
         assert post.start == 20_000 and len(post.window) == 20_000
         assert post.window == desk.post_body(post.key, 20_000, 20_000)
-        assert f"characters 20,001–40,000 of {length:,}" in str(
-            post.query_one(".post--more").render()
-        )
+        assert f"characters 20,001–40,000 of {length:,}" in (post.more_line() or "")
         for _ in range(length // 20_000):
             await pilot.press("m")
         await settle(pilot)
@@ -151,7 +151,8 @@ async def test_a_thread_that_vanished_is_a_clear_error_not_a_crash(desk: Desk) -
         app.push_screen(ThreadScreen(999_999))
         await settle(pilot)
         assert app.is_running
-        assert "There is no thread 999999 in the cache" in notes(messages)
+        where = "in the cache" if desk.cache.dialect.is_sqlite else "on the team database"
+        assert f"There is no thread 999999 {where}" in notes(messages)
 
 
 async def test_demo_community_hostile_threads_open_safely(tmp_path: Path) -> None:
@@ -206,3 +207,91 @@ async def test_the_first_thread_opened_reads_no_new_stylesheet(desk: Desk, ui_db
         assert any(path.endswith("thread.tcss") for path in read)
         await open_thread(pilot, desk, thread_id_of(desk, "t2"))
         assert files() == read
+
+
+async def test_a_thread_opened_again_is_styled_for_its_posts_and_the_theme(desk: Desk) -> None:
+    """The Thread screen is kept and not restyled as a whole on each push: a card given another
+    post still takes that post's style (an accepted answer), and a theme chosen meanwhile still
+    reaches every widget of the screen."""
+    app = PeerdeskApp(desk, theme="textual-dark")
+    async with app.run_test(size=(80, 24)) as pilot:
+
+        async def open_again(remote: str) -> ThreadScreen:
+            await pilot.press("g", *["j"] * row_of(desk, thread_id_of(desk, remote)), "enter")
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, ThreadScreen)
+            assert screen.thread_id == thread_id_of(desk, remote)
+            return screen
+
+        screen = await open_again("t2")  # a question and two replies, none accepted
+        assert not any(card.has_class("-accepted") for card in screen.query(PostView))
+        await pilot.press("escape")
+        await settle(pilot)
+        solved = read_thread(screen, thread_id_of(desk, "t8"))  # not in the Queue: shown as
+        assert solved is not None  # the Queue's enter shows a thread in the screen it keeps
+        screen.show(*solved)
+        app.push_screen(screen)
+        await settle(pilot)
+        assert app.screen is screen
+        cards = screen._cards()  # its first reply is the accepted answer
+        assert [card.has_class("-accepted") for card in cards] == [False, True, False]
+        success = app.current_theme.success
+        assert success is not None
+        assert cards[1].styles.border_left[1].hex == Color.parse(success).hex
+        await pilot.press("escape")
+        await settle(pilot)
+        head = screen.query_one("#thread-head")
+
+        def panel() -> Color:
+            return Color.parse(app.get_css_variables()["panel"])
+
+        assert head.styles.background == panel()
+        before = panel()
+        app.theme = "textual-light"
+        await settle(pilot)
+        assert panel() != before
+        await open_again("t2")
+        assert head.styles.background == panel()  # restyled for the theme chosen meanwhile
+
+
+async def test_a_decision_shows_the_thread_as_it_is_after_it_without_a_reload(desk: Desk) -> None:
+    """The result is said first (its frame is the status line), then the thread as it is after
+    the decision, read by the decision's own worker: the header changes, and no reload (a
+    message round and a second worker) follows.
+    (On a team database the console also reloads on its own NOTIFY today, issue #15's
+    follow-ups: a reload this test would count, so it runs on a cache file.)"""
+    thread = thread_id_of(desk, "t4")
+    messages: list[Message] = []
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await open_thread(pilot, desk, thread)
+        for key, header in (("c", "claimed by you until"), ("x", " closed "), ("u", " answered ")):
+            messages.clear()
+            await pilot.press(key)
+            await settle(pilot)
+            names = [type(m).__name__ for m in messages if type(m).__name__ != "Callback"]
+            assert "DecisionSaved" in names, f"{key}: {names}"
+            assert "RefreshRequested" not in names and "ThreadRequested" not in names, names
+            assert names.index("DecisionSaved") < names.index("ThreadLoaded")
+            assert header in screen_text(pilot)
+    assert statuses(desk, [thread]) == ["answered"]
+
+
+async def test_the_key_bar_offers_m_only_on_a_long_post(desk: Desk) -> None:
+    """A card given another post in the kept screen updates the keys shown when it has the
+    focus (`m` pages a long post)."""
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_thread(pilot, desk, thread_id_of(desk, "t5"))  # a 200 kB question
+
+        def offered() -> list[str]:
+            return [description for _key, description, _on in screen.query_one(KeyBar).entries]
+
+        assert screen._cards()[0].has_focus and "More" in offered()
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("g", *["j"] * row_of(desk, thread_id_of(desk, "t2")), "enter")
+        await settle(pilot)
+        assert app.screen is screen and screen._cards()[0].has_focus
+        assert "More" not in offered()

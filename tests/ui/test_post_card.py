@@ -1,0 +1,117 @@
+"""The post card (widgets.post_view) is ONE widget: its heading, body and part line are one
+render. What it shows, that its heading is cut rather than wrapped, that hostile text stays text,
+and that the focused card is the one drawn as focused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
+
+from console.safe_text import printable
+from tests.ui.helpers import screen_text
+from widgets.post_view import PostView
+
+pytestmark = pytest.mark.anyio
+
+HOSTILE = "[bold red]ALERT[/] [@click=app.quit]quit[/] \x1b[2J\x07 pay\u200bpal \u202eevil"
+
+
+def card(**fields: Any) -> PostView:
+    values: dict[str, Any] = {"key": 1, "author": "Carol Ng (carol)", "when": "2026-11-01 10:00"}
+    values.update(fields)
+    return PostView(**values)
+
+
+class Cards(App[None]):
+    def __init__(self, *cards: PostView) -> None:
+        super().__init__()
+        self.cards = cards
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield from self.cards
+
+
+async def test_a_card_is_one_widget_with_heading_body_and_part_line() -> None:
+    long_body = "word " * 9_000  # 45,000 characters: the first 20,000 are drawn
+    short = card(key=1, author="carol", body="Restart the phone.", score=3, reputation=1200,
+                 accepted=True, label="1.", flags=2)  # fmt: skip
+    long = card(key=2, author="dave", body=long_body, label="Q")
+    app = Cards(short, long)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert not short.children and not long.children  # one widget, nothing mounted inside
+        lines = screen_text(pilot).splitlines()
+        heading = next(line for line in lines if "1. carol" in line)
+        for part in ("1. carol", "(1,200)", "+3 votes", "2026-11-01 10:00",
+                     "✔ accepted", "⚑ 2 flags"):  # fmt: skip
+            assert part in heading
+        assert any("Restart the phone." in line for line in lines)
+        assert short.more_line() is None
+        assert long.more_line() == (
+            "… characters 1–20,000 of 45,000 (25,000 more): m shows the next 20,000"
+        )
+        assert long.card(78).plain.endswith(long.more_line() or "")
+        assert short.size.height == 2  # heading and one body line, no part line
+
+
+async def test_a_long_heading_is_cut_with_an_ellipsis_never_wrapped() -> None:
+    post = card(author="a-very-long-display-name " * 6, body="one line", score=-2)
+    app = Cards(post)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        width = post.content_size.width
+        first, body = post.card(width).plain.split("\n")
+        assert len(first) == width and first.endswith("…")
+        assert body == "one line"
+        assert post.size.height == 2  # the heading took one line
+        narrow = post.card(20).plain.split("\n")[0]
+        assert len(narrow) == 20 and narrow.endswith("…")
+
+
+async def test_hostile_text_is_shown_as_text() -> None:
+    post = card(author=printable("[b]mallory[/b]\x1b[31m", single_line=True),
+                body=printable(HOSTILE))  # fmt: skip
+    app = Cards(post)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.is_running  # [@click=app.quit] is text, not a link
+        text = screen_text(pilot)
+        assert "[bold red]ALERT[/]" in text and "[@click=app.quit]quit[/]" in text
+        assert "\\x1b[2J" in text and "[b]mallory[/b]" in text
+        assert not any(ch in text for ch in "\x1b\x07\u200b\u202e")
+        assert "pay\\u200bpal" in text
+
+
+async def test_the_focused_card_is_drawn_as_focused_and_focus_moves_between_cards() -> None:
+    first, second = card(key=1, body="first"), card(key=2, body="second", author="dave")
+    app = Cards(first, second)
+    async with app.run_test(size=(80, 24)) as pilot:
+        first.focus()
+        await pilot.pause()
+
+        def bold_heading(post: PostView) -> bool:
+            return bool(post.get_visual_style("post--heading", partial=True).bold)
+
+        assert first.has_focus and bold_heading(first) and not bold_heading(second)
+        await pilot.press("tab")
+        await pilot.pause()
+        assert second.has_focus and bold_heading(second) and not bold_heading(first)
+
+
+async def test_set_post_redraws_the_same_card_with_another_post() -> None:
+    post = card(body="old body", hidden_reason=None)
+    app = Cards(post)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        post.set_post(key=9, author="erin", when="2026-11-02 09:00", body="new\nbody\nhere",
+                      hidden_reason="spam")  # fmt: skip
+        await pilot.pause()
+        text = screen_text(pilot)
+        assert "old body" not in text and "erin" in text and "hidden: spam" in text
+        assert post.size.height == 4  # the new body's three lines under the heading
+        assert post.has_class("-hidden")
+        assert post.get_visual_style("post--body", partial=True).strike

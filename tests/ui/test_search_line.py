@@ -1,0 +1,187 @@
+"""The Queue's search line and filters from the keyboard: `/` opens the line in the key bar's place
+with the focus in it, typing searches, enter gives the focus back to the rows, escape closes the
+line or clears the search, and clearing shows the Queue's rows as they were with the cursor where
+it was; `f` back to a filter seen before shows its rows in the key's own frame."""
+
+from __future__ import annotations
+
+# SQLite only: what the screen does with its keys, focus and rows (the reads a search and a filter
+# make run on a team database in tests/ui/test_queue.py and test_quick_keys.py); a held read is
+# the cache's Desk.queue.
+import threading
+from typing import Any
+
+import pytest
+from textual.widgets import Input
+
+from console.app import PeerdeskApp
+from console.desk import Desk
+from console.screens.queue import QueueScreen
+from console.store import QueueFilter, QueueReader
+from tests.ui.helpers import settle, table
+from widgets.key_bar import KeyBar
+from widgets.lazy_table import LazyTable
+
+pytestmark = pytest.mark.anyio
+
+
+def search_line(app: PeerdeskApp) -> Input:
+    return app.screen.query_one("#search", Input)
+
+
+def status(app: PeerdeskApp) -> str:
+    return str(app.screen.query_one("#queue-status").left)
+
+
+def keys(grid: LazyTable, count: int) -> list[object]:
+    return [row.key for row in (grid.row_at(i) for i in range(count)) if row is not None]
+
+
+async def test_slash_opens_the_search_line_and_escape_closes_it(desk: Desk) -> None:
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        rows = keys(grid, 10)
+        await pilot.press("slash")
+        line = search_line(app)
+        assert line.display and line.has_focus
+        assert not app.screen.query_one(KeyBar).display  # the line takes the key bar's place
+        assert not grid.has_focus
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not line.display
+        assert app.screen.query_one(KeyBar).display
+        assert grid.has_focus
+        assert keys(grid, 10) == rows
+        assert "search:" not in status(app)
+
+
+async def test_typing_searches_and_enter_gives_the_rows_the_focus(desk: Desk) -> None:
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        found = [item.thread_id for item in desk.queue(QueueFilter(text="roaming"), limit=100)]
+        assert 0 < len(found) < desk.queue_count()
+        await pilot.press("slash", *"roaming")
+        await settle(pilot)
+        # searched as typed, the line still open for more
+        assert keys(grid, len(found)) == found
+        assert search_line(app).has_focus
+        assert "search: roaming" in status(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not search_line(app).display
+        assert grid.has_focus
+        assert keys(grid, len(found)) == found
+        assert grid.total == len(found)
+        await pilot.press("j")  # the keys move the rows again
+        assert grid.cursor_row == 1
+
+
+async def test_clearing_a_search_puts_the_rows_and_the_cursor_back(desk: Desk) -> None:
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        await pilot.press("j", "j", "j")
+        rows, total, current = keys(grid, 20), grid.total, grid.current_key
+        await pilot.press("slash", *"roaming", "enter")
+        await settle(pilot)
+        assert grid.current_key != current and grid.cursor_row == 0
+        await pilot.press("j")
+        await pilot.press("escape")  # the search line is closed: escape clears the search
+        # at once, from the rows last read (the Queue is read again after the frame)
+        assert keys(grid, 20) == rows
+        assert (grid.cursor_row, grid.current_key) == (3, current)
+        assert "search:" not in status(app)
+        await settle(pilot)
+        assert keys(grid, 20) == rows and grid.total == total
+        assert (grid.cursor_row, grid.current_key) == (3, current)
+        assert grid.has_focus and not search_line(app).display
+
+
+async def test_escape_in_the_search_line_clears_what_was_typed(desk: Desk) -> None:
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        await pilot.press("j", "j")
+        rows, current = keys(grid, 20), grid.current_key
+        await pilot.press("slash", *"roaming")
+        await settle(pilot)
+        assert keys(grid, 20) != rows
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not search_line(app).display and search_line(app).value == ""
+        assert grid.has_focus
+        assert keys(grid, 20) == rows and grid.current_key == current
+        assert isinstance(app.screen, QueueScreen) and app.screen.search_text == ""
+
+
+async def test_a_filter_seen_before_comes_back_with_its_rows_before_any_read(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Queue's counts never finish here (as `flagged` at a million threads, given up when
+    `f` moves on); `f` back to a filter still shows the rows last read for it in the key's own
+    handler, the count as "…", while its reads are held."""
+    monkeypatch.setattr(QueueReader, "count", lambda self, flt: None)  # always interrupted
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        flagged = [i.thread_id for i in desk.queue(QueueFilter(flagged_only=True), limit=20)]
+        await pilot.press("f")
+        await settle(pilot)
+        assert keys(grid, len(flagged)) == flagged
+        for _ in range(4):  # around to "all"
+            await pilot.press("f")
+            await settle(pilot)
+        assert "Queue · all" in status(app)
+
+        held, release = threading.Event(), threading.Event()
+        original = Desk.queue
+
+        def held_queue(self: Desk, flt: Any = None, **kwargs: Any) -> Any:
+            held.set()
+            assert release.wait(30)
+            return original(self, flt, **kwargs)
+
+        monkeypatch.setattr(Desk, "queue", held_queue)
+        await pilot.press("f")
+        assert "Queue · flagged" in status(app)
+        assert keys(grid, len(flagged)) == flagged
+        assert not grid.exact  # the header says "…" until a count is in
+        release.set()
+        monkeypatch.setattr(Desk, "queue", original)
+        await settle(pilot)
+        assert keys(grid, len(flagged)) == flagged
+
+
+async def test_the_cursor_row_says_where_the_focus_is(desk: Desk) -> None:
+    """Focused rows draw the cursor in the block cursor's colours, bold; with the focus in the
+    search line, in the blurred cursor's background; back on escape."""
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        focused = grid.get_component_rich_style("lazy-table--cursor")
+        blurred = grid.get_component_rich_style("lazy-table--cursor-blurred")
+        assert focused.bgcolor != blurred.bgcolor and focused.bold and not blurred.bold
+
+        def cursor_line() -> set[object]:
+            strips = app.screen._compositor.render_strips()
+            line = strips[grid.region.y + 1]  # the header, then the first row (the cursor's)
+            return {
+                (s.style.bgcolor, bool(s.style.bold)) for s in line if s.style and s.text.strip()
+            }
+
+        assert (focused.bgcolor, True) in cursor_line()
+        await pilot.press("slash")
+        await pilot.pause()
+        assert (blurred.bgcolor, False) in cursor_line()
+        assert (focused.bgcolor, True) not in cursor_line()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert (focused.bgcolor, True) in cursor_line()
