@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 from console.db import Cache
 
 T = TypeVar("T")
+
+ApartRead: TypeAlias = Callable[[Cache], T]
+"""A read to run apart: given the connection, returns what it read."""
 
 
 class ReadsApart:
@@ -24,7 +27,7 @@ class ReadsApart:
         self._reading: Cache | None = None
         self._lock = threading.Lock()
 
-    def run(self, read: Callable[[Cache], T]) -> T:
+    def run(self, read: ApartRead[T]) -> T:
         """`read(cache)` on this connection (any thread; one read at a time)."""
         with self._lock:
             if self._reading is None:

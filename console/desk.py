@@ -383,11 +383,23 @@ class Desk:
         return Rewards(self.cache, self.door)
 
     # ---- duplicates (console.dupes) ----
-    def duplicate_pairs(self, offset: int = 0, limit: int = 100) -> list[PairRow]:
-        """Threads with pending duplicate pairs, best pair first (highest score)."""
+    def duplicate_pairs(
+        self,
+        offset: int = 0,
+        limit: int = 100,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        total: int | None = None,
+    ) -> list[PairRow]:
+        """Threads with pending duplicate pairs, best pair first (highest score); a page is read
+        from the link of the row above (`after`) or below (`before`) it, or from the far end
+        given the `total` (console.dupes.panel.pending_pairs)."""
         from console.dupes import panel as _dupe_panel
 
-        return _dupe_panel.pending_pairs(self.cache, offset=offset, limit=limit)
+        return _dupe_panel.pending_pairs(
+            self.cache, offset=offset, limit=limit, after=after, before=before, total=total
+        )
 
     def duplicate_pairs_count(self) -> int:
         from console.dupes import panel as _dupe_panel

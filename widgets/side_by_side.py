@@ -22,7 +22,6 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -95,6 +94,7 @@ class SideBySide(Widget):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "side-by-side--same",
         "side-by-side--differ",
+        "side-by-side--more",
     }
 
     DEFAULT_CSS = """
@@ -103,16 +103,13 @@ class SideBySide(Widget):
         height: auto;
         & > .side-by-side--same { color: $text-success; text-style: bold; }
         & > .side-by-side--differ { color: $text-muted; }
-        & > Vertical { width: 1fr; height: auto; padding: 0 1; }
+        & > .side-by-side--more { color: $warning; }
+        & > Static { width: 1fr; height: auto; padding: 0 1; }
         & > #sbs-left { border-right: vkey $panel-lighten-2; }
-        & .sbs-heading { color: $text-muted; text-style: italic; height: auto; }
-        & .sbs-title { height: auto; margin: 0 0 1 0; }
-        & .sbs-body { height: auto; }
-        & .sbs-more { color: $warning; height: auto; }
     }
     SideBySide.-stacked {
         layout: vertical;
-        & > Vertical { width: 100%; }
+        & > Static { width: 100%; }
         & > #sbs-left { border-right: none; border-bottom: hkey $panel-lighten-2; }
     }
     """
@@ -132,12 +129,10 @@ class SideBySide(Widget):
         self._sides: tuple[Side, Side] | None = None
 
     def compose(self) -> ComposeResult:
-        for name in ("left", "right"):
-            with Vertical(id=f"sbs-{name}"):
-                yield Static("", classes="sbs-heading", markup=False)
-                yield Static("", classes="sbs-title", markup=False)
-                yield Static("", classes="sbs-body", markup=False)
-                yield Static("", classes="sbs-more", markup=False)
+        # one Static a side (heading, title, body and what was not compared in one text): the
+        # fewer widgets a panel has, the less a visit restyles and paints
+        yield Static("", id="sbs-left", markup=False)
+        yield Static("", id="sbs-right", markup=False)
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width < STACK_BELOW, "-stacked")
@@ -165,15 +160,19 @@ class SideBySide(Widget):
         body_l, body_r, self.similarity = compare(
             clean(left.body), clean(right.body), same=same, differ=differ, limit=self.limit
         )
+        heading = differ + Style(italic=True)  # (another component class costs every restyle)
+        warning = self.get_component_rich_style("side-by-side--more", partial=True)
         for name, side, title, body in (
             ("left", left, title_l, body_l),
             ("right", right, title_r, body_r),
         ):
-            pane = self.query_one(f"#sbs-{name}", Vertical)
-            pane.query_one(".sbs-heading", Static).update(Text(clean(side.heading)))
-            pane.query_one(".sbs-title", Static).update(title)
-            pane.query_one(".sbs-body", Static).update(body)
+            text = Text(end="")
+            text.append(clean(side.heading), style=heading)
+            text.append("\n")
+            text.append_text(title)
+            text.append("\n\n")
+            text.append_text(body)
             more = max(side.length or 0, len(side.body)) - self.limit
-            note = pane.query_one(".sbs-more", Static)
-            note.update(Text(f"… {more:,} more characters not compared") if more > 0 else "")
-            note.display = more > 0
+            if more > 0:
+                text.append(f"\n… {more:,} more characters not compared", style=warning)
+            self.query_one(f"#sbs-{name}", Static).update(text)

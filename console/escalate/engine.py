@@ -366,27 +366,30 @@ def unanswered_findings(
                                  AND e.subject = 'thread:' || t.id)""",
             (iso(threshold), iso(oldest), *tag_params, rule.id),
         ).fetchall()
-        for row in rows:
-            if not _tags_ok(rule, json.loads(row["tags"] or "[]")):
-                continue
-            raised = iso(parse(row["created_at"]) + timedelta(hours=rule.hours))
-            text = f"no reply for {rule.hours:g} hours"
-            findings.append(
-                Finding(
-                    rule=rule,
-                    thread_id=int(row["id"]),
-                    post_id=row["question"],
-                    subject=f"thread:{row['id']}",
-                    version="unanswered",
-                    raised_at=raised,
-                    matched=text,
-                    context=text,
-                    start=0,
-                    end=len(text),
-                    detail=f"asked {row['created_at']}, still no reply",
-                )
-            )
+        findings += [f for f in (unanswered_finding(rule, row) for row in rows) if f is not None]
     return findings
+
+
+def unanswered_finding(rule: Rule, row: Row) -> Finding | None:
+    """The finding of `rule` for an unanswered thread's row (id, created_at, tags, question:
+    its first post's id), or None if the rule's tags leave the thread out."""
+    if not _tags_ok(rule, json.loads(row["tags"] or "[]")):
+        return None
+    raised = iso(parse(row["created_at"]) + timedelta(hours=rule.hours))
+    text = f"no reply for {rule.hours:g} hours"
+    return Finding(
+        rule=rule,
+        thread_id=int(row["id"]),
+        post_id=row["question"],
+        subject=f"thread:{row['id']}",
+        version="unanswered",
+        raised_at=raised,
+        matched=text,
+        context=text,
+        start=0,
+        end=len(text),
+        detail=f"asked {row['created_at']}, still no reply",
+    )
 
 
 def _columns(conn: Connection, table: str) -> set[str]:

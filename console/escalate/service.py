@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from console.db import Cache
 from console.escalate import actions as _actions  # registers the esc_* decision kinds
 from console.escalate import active, engine, pages, panel, report, tickets
+from console.escalate.clock_watch import ClockWatch
 from console.escalate.panel import EscalationRow, HistoryEntry, RuleRate
 from console.escalate.rules import RuleSet
 from console.models import DecisionResult
@@ -41,13 +42,14 @@ class Escalations:
         tickets.link_created_tickets(self.cache)
         return raised
 
-    def refresh_apart(self, at: datetime | None = None) -> int:
+    def refresh_apart(self, at: datetime | None = None, watch: ClockWatch | None = None) -> int:
         """`refresh` on a connection of its own (a new session on the team database), for the
         console's worker: the Desk's connection stays free for the Queue, threads and decisions
-        while the scan reads and writes."""
+        while the scan reads and writes. Given the `watch` of an earlier scan, only what changed
+        since is read (console.escalate.clock_watch)."""
         cache = self.cache.reopen()
         try:
-            raised = engine.scan_clock(cache, at)
+            raised = engine.scan_clock(cache, at) if watch is None else watch.scan(cache, at)
             tickets.link_created_tickets(cache)
         finally:
             cache.close()

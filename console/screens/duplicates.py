@@ -7,10 +7,12 @@ the original's accepted answer, and the score with the scorer's explanation.
 The routing is the panel base's (console/screens/panel.py):
 
     ListWanted → (worker: Desk.duplicate_pairs, the page under the cursor) → ListLoaded, then
-    PairsCountWanted → (worker, on a read-only connection of its own: dupes.panel.pending_count,
-    every thread waiting counted: ~0.35 s at a million threads, which held the Desk's connection
-    and every other key behind it) → PairsCounted; "counting…" meanwhile
-    LazyTable.PageWanted → (worker: Desk.duplicate_pairs)              → PairsPageLoaded
+    PairsCountWanted → the count apart (PanelScreen.read_apart: dupes.panel.pending_count on a
+    read-only connection of its own, every thread waiting counted: ~0.35 s at a million threads,
+    which held the Desk's connection and every other key behind it; only the latest request's
+    count is shown); "counting…" meanwhile
+    LazyTable.PageWanted → (worker: Desk.duplicate_pairs from the row above or below, keyset, or
+                            from the far end)                          → PairsPageLoaded
     LazyTable.CursorMoved / `p` → DetailWanted((thread, original)) → (worker: Desk.duplicate_pair)
                                 → DetailLoaded
     y / n / m → (worker: Desk.confirm/reject/merge_duplicate) → DecisionSaved | DecisionRefused
@@ -30,14 +32,14 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import Static
 
-from console.apart import ReadsApart
 from console.desk import Desk
 from console.dupes import panel as dupes_panel
 from console.dupes.panel import PairRow, PairView, ThreadSide
 from console.messages import Decision
 from console.safe_text import clip, printable
 from console.screens.keys import bindings
-from console.screens.panel import DetailWanted, ListDetailPanel, PanelList
+from console.screens.panel import DetailWanted, ListDetailPanel, PanelList, page_anchors
+from widgets.latest_work import LatestWork
 from widgets.lazy_table import Column, LazyTable, Row
 from widgets.side_by_side import Side as CompareSide
 from widgets.side_by_side import SideBySide
@@ -67,13 +69,6 @@ class Pairs:
 # ---- messages of this panel ----
 class PairsCountWanted(Message):
     """Count the threads waiting again (after the list was read)."""
-
-
-class PairsCounted(Message):
-    def __init__(self, request_id: int, total: int) -> None:
-        super().__init__()
-        self.request_id = request_id
-        self.total = total
 
 
 class PairsPageLoaded(Message):
@@ -158,8 +153,7 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
     def __init__(self) -> None:
         super().__init__()
         self.total: int | None = None  # threads waiting, by the latest count (None: not yet)
-        self.count_request = 0
-        self._apart: ReadsApart | None = None
+        self._counting: LatestWork[int] | None = None
         self.view: PairView | None = None
         self.row: PairRow | None = None
         self.choices: list[int] = []  # candidate originals of the current thread, best first
@@ -184,6 +178,8 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
     # ---- the list ----
     def read_list(self, desk: Desk, cursor: int) -> Pairs:
         offset = (cursor // PAGE) * PAGE
+        # by its row number: the count may be stale just after a decision (paging from the
+        # rows the table holds, or from the far end by the count, is for PageWanted)
         rows = desk.duplicate_pairs(offset, PAGE)
         self.post_message(PairsCountWanted())
         return Pairs(offset, rows)
@@ -214,29 +210,17 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
     @on(PairsCountWanted)
     def _on_count_wanted(self, message: PairsCountWanted) -> None:
         message.stop()
-        self.count_request += 1
-        if self._apart is None:
-            self._apart = ReadsApart(self.desk.cache)
-        self._count(self.count_request, self._apart)
+        if self._counting is None:
+            self._counting = self.read_apart(
+                lambda cache: dupes_panel.pending_count(cache), self._counted, group="pairs-count"
+            )
+        self._counting.request()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="pairs-count")
-    def _count(self, request_id: int, apart: ReadsApart) -> None:
-        # on a read-only connection of its own: the Desk's stays free for every other key
-        self.post_message(PairsCounted(request_id, apart.run(dupes_panel.pending_count)))
-
-    @on(PairsCounted)
-    def _on_counted(self, message: PairsCounted) -> None:
-        message.stop()
-        if message.request_id != self.count_request:
-            return
-        self.total = message.total
+    def _counted(self, total: int) -> None:
+        self.total = total
         if self.table.loaded:
-            self.table.set_total(message.total)
+            self.table.set_total(total)
         self._show_count()
-
-    def on_unmount(self) -> None:
-        if self._apart is not None:
-            self._apart.close()
 
     def _remember(self, rows: list[PairRow]) -> None:
         if len(self._rows) > 20 * PAGE:
@@ -246,11 +230,27 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
     @on(LazyTable.PageWanted, "#pairs")
     def _on_page_wanted(self, message: LazyTable.PageWanted) -> None:
         message.stop()
-        self.load_page(message.generation, message.offset, message.limit)
+        table, offset, size = self.table, message.offset, message.limit
+        total = table.total if table.exact else None
+        anchors = page_anchors(table, offset, size)
+        self.load_page(message.generation, offset, size, anchors, total)
 
     @work(thread=True, exit_on_error=False, group="pairs-page")
-    def load_page(self, generation: int, offset: int, limit: int) -> None:
-        rows = self.host.call_desk(lambda desk: desk.duplicate_pairs(offset, limit))
+    def load_page(
+        self,
+        generation: int,
+        offset: int,
+        limit: int,
+        anchors: tuple[int | None, int | None] = (None, None),
+        total: int | None = None,
+    ) -> None:
+        # from the row above or below (keyset), or from the far end: never OFFSET over the list
+        after, before = anchors
+        rows = self.host.call_desk(
+            lambda desk: desk.duplicate_pairs(
+                offset, limit, after=after, before=before, total=total
+            )
+        )
         self.post_message(PairsPageLoaded(generation, offset, rows))
 
     @on(PairsPageLoaded)

@@ -8,12 +8,14 @@ and the history; at the bottom a sparkline of open escalations over the last 30 
 The routing is the panel base's (console/screens/panel.py):
 
     ListWanted → (worker: the page under the cursor, console.escalate.pages) → ListLoaded, then
-    TallyWanted → (worker, on a read-only connection of its own: pages.tally, every open
-    escalation counted, the rules' dismiss rates, the 30-day trend) → TallyLoaded; the list
-    shows "counting…" meanwhile, and its first page at once however many escalations wait
+    TallyWanted → the count apart (PanelScreen.read_apart: pages.tally on a read-only connection
+    of its own, every open escalation counted, the rules' dismiss rates, the 30-day trend; only
+    the latest request's tally is shown); the list shows "counting…" meanwhile, and its first
+    page at once however many escalations wait
     LazyTable.PageWanted → (worker: pages.page from the row above or below, keyset) → PageLoaded
     ClockScan → (worker: Escalations.refresh_apart, raising what time made true on a connection
-    of its own) → ListWanted if it raised any
+    of its own; after the first visit only what changed since, console.escalate.clock_watch)
+    → ListWanted if it raised any
     LazyTable.CursorMoved → DetailWanted(id) → (worker: one + history) → DetailLoaded
     a/i/I/s/n/r/d/o → (worker: Desk.decide) → DecisionSaved | Refused
     u → DecisionMade(undo) (the shared decision flow of DeskScreen)
@@ -32,14 +34,15 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import Sparkline, Static
 
-from console.apart import ReadsApart
 from console.desk import Desk
 from console.escalate import pages
+from console.escalate.clock_watch import ClockWatch
 from console.escalate.panel import EscalationRow, HistoryEntry, RuleRate, clock_text
 from console.messages import Decision
 from console.safe_text import clip, printable
 from console.screens.keys import bindings
-from console.screens.panel import ListDetailPanel, ListWanted, PanelList
+from console.screens.panel import ListDetailPanel, ListWanted, PanelList, page_anchors
+from widgets.latest_work import LatestWork
 from widgets.lazy_table import Column, LazyTable, Row
 
 PAGE = 100  # escalations read at a time
@@ -79,13 +82,6 @@ class ClockScan(Message):
 
 class TallyWanted(Message):
     """Count every escalation again (after the list was read)."""
-
-
-class TallyLoaded(Message):
-    def __init__(self, request_id: int, tally: pages.Tally) -> None:
-        super().__init__()
-        self.request_id = request_id
-        self.tally = tally
 
 
 class EscalationsPageLoaded(Message):
@@ -186,8 +182,8 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
         self.rates: dict[str, RuleRate] = {}
         self.current: EscalationRow | None = None
         self.tally: pages.Tally | None = None  # the latest count, once in
-        self.tally_request = 0
-        self._apart: ReadsApart | None = None
+        self._counting: LatestWork[pages.Tally] | None = None
+        self.clock_watch = ClockWatch()  # the clock scan, full on the first visit
 
     def make_list(self) -> LazyTable:
         return PanelList(
@@ -230,31 +226,24 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="escalation-clock")
     def _scan_clock(self) -> None:
-        # on a connection of its own, without the Desk's lock: the Queue keeps answering
-        if self.host.desk.escalations.refresh_apart():
+        # on a connection of its own, without the Desk's lock: the Queue keeps answering; after
+        # the first visit, only what changed since the visit before is read (the watch)
+        if self.host.desk.escalations.refresh_apart(watch=self.clock_watch):
             self.post_message(ListWanted(keep_cursor=True))
 
     @on(TallyWanted)
     def _on_tally_wanted(self, message: TallyWanted) -> None:
         message.stop()
-        self.tally_request += 1
-        if self._apart is None:
-            self._apart = ReadsApart(self.desk.cache)
-        self._count(self.tally_request, self._apart)
+        if self._counting is None:
+            self._counting = self.read_apart(
+                lambda cache: pages.tally(cache), self._tallied, group="escalation-tally"
+            )
+        self._counting.request()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="escalation-tally")
-    def _count(self, request_id: int, apart: ReadsApart) -> None:
-        # on a read-only connection of its own: the Desk's stays free for pages and decisions
-        self.post_message(TallyLoaded(request_id, apart.run(pages.tally)))
-
-    @on(TallyLoaded)
-    def _on_tally_loaded(self, message: TallyLoaded) -> None:
-        message.stop()
-        if message.request_id != self.tally_request:
-            return
-        if message.tally == self.tally:
+    def _tallied(self, tally: pages.Tally) -> None:
+        if tally == self.tally:
             return  # counted again, nothing changed: the screen stays as it is (no frame)
-        tally = self.tally = message.tally
+        self.tally = tally
         self.rates = tally.rates
         total = self._total(tally)
         if self.table.loaded and total is not None:
@@ -278,10 +267,6 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
             self.set_status(f"Escalations · counting…{closed}")
             return
         self.set_status(f"Escalations · {tally.open:,} open · {tally.breached:,} breached{closed}")
-
-    def on_unmount(self) -> None:
-        if self._apart is not None:
-            self._apart.close()
 
     def show_list(self, data: Escalations, keep_cursor: bool) -> None:
         self.rows = {r.escalation_id: r for r in data.rows}
@@ -313,15 +298,9 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
     def _on_page_wanted(self, message: LazyTable.PageWanted) -> None:
         message.stop()
         table, offset, size = self.table, message.offset, message.limit
-        above = table.page(offset - size) if offset >= size else None
-        below = table.page(offset + size)
-        after = before = None
-        if above and len(above) == size:
-            after = int(str(above[-1].key))
-        elif below:
-            before = int(str(below[0].key))
         total = table.total if table.exact else None
-        self._load_page(message.generation, offset, size, (after, before), total)
+        anchors = page_anchors(table, offset, size)
+        self._load_page(message.generation, offset, size, anchors, total)
 
     @work(thread=True, exit_on_error=False, group="escalations-page")
     def _load_page(

@@ -24,11 +24,12 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, ClassVar, Generic, TypeVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
 
+from console.apart import ApartRead, ReadsApart
 from console.desk import Desk
 from console.messages import (
     Decision,
@@ -38,12 +39,14 @@ from console.messages import (
 )
 from console.screens.base import DeskScreen
 from widgets.key_bar import KeyBar
+from widgets.latest_work import LatestWork
 from widgets.lazy_table import LazyTable
 from widgets.status_bar import StatusBar
 from widgets.title_bar import TitleBar
 
 ListData = TypeVar("ListData")
 DetailData = TypeVar("DetailData")
+T = TypeVar("T")
 
 
 class PanelList(LazyTable):
@@ -51,6 +54,19 @@ class PanelList(LazyTable):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return action != "toggle_selection"
+
+
+def page_anchors(table: LazyTable, offset: int, size: int) -> tuple[int | None, int | None]:
+    """Where a keyset read of the page at `offset` starts: the key of the row just above it if
+    the table holds the full page above, else that of the row just below if it holds the page
+    below; (None, None) when it holds neither (the page is then read by its row number)."""
+    above = table.page(offset - size) if offset >= size else None
+    below = table.page(offset + size)
+    if above and len(above) == size:
+        return int(str(above[-1].key)), None
+    if below:
+        return None, int(str(below[0].key))
+    return None, None
 
 
 class PanelDetail(VerticalScroll, inherit_bindings=False):
@@ -65,6 +81,7 @@ class PanelScreen(DeskScreen):
     STATUS_ID: ClassVar[str] = "panel-status"
     STATUS_RIGHT: ClassVar[str] = "? help · esc queue"
     _shown_once = False  # the first load is done: a later visit refreshes
+    _apart: ReadsApart | None = None
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -93,6 +110,28 @@ class PanelScreen(DeskScreen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    # ---- reads apart: counts over every row, on a connection of the panel's own ----
+    def read_apart(
+        self, read: ApartRead[T], show: Callable[[T], None], *, group: str
+    ) -> LatestWork[T]:
+        """Work that runs `read` on this panel's connection apart (`ReadsApart`, opened at its
+        first read: the Desk's stays free for every other key) whenever it is requested, and
+        shows the latest request's answer with `show` (UI thread, once mounted)."""
+        if self._apart is None:
+            self._apart = ReadsApart(self.desk.cache)
+        apart = self._apart
+        return LatestWork(self, lambda: apart.run(read), show, group=group)
+
+    @on(LatestWork.Answered)
+    def _on_latest_answered(self, message: LatestWork.Answered) -> None:
+        message.stop()
+        message.deliver()
+
+    @on(events.Unmount)
+    def _close_apart(self) -> None:
+        if self._apart is not None:
+            self._apart.close()
 
     def action_refresh(self) -> None:
         self.post_message(RefreshRequested())

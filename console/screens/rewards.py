@@ -17,7 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.message import Message
-from textual.widgets import ContentSwitcher, Static
+from textual.widgets import Static
 
 from console.errors import PeerdeskError
 from console.messages import RefreshRequested
@@ -76,6 +76,14 @@ class RewardsDone(Message):
         self.ok = ok
 
 
+LISTS: dict[str, tuple[tuple[Column, ...], str]] = {  # a tab's columns, and what an empty one says
+    "members": (MEMBER_COLUMNS, "No ledger entries yet: `peerdesk ledger accrue`."),
+    "flags": (FLAG_COLUMNS, "No flags in this batch."),
+    "batch": (LINE_COLUMNS, "No batch yet: P prepares one."),
+    "appeals": (APPEAL_COLUMNS, "No appeals."),
+}
+
+
 class RewardsTable(LazyTable):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return action != "toggle_selection"
@@ -93,6 +101,8 @@ class RewardsScreen(PanelScreen):
         super().__init__()
         self.tab = "members"
         self.data = RewardsData()
+        self.rows: dict[str, list[Row]] = {}  # each list's rows, as last read
+        self.cursors: dict[str, int] = {}  # each list's cursor row when another was shown
         self.batch_id: int | None = None
 
     @property
@@ -102,23 +112,15 @@ class RewardsScreen(PanelScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="rewards-summary", markup=False)
         yield Static("", id="rewards-tabs", markup=False)
-        with ContentSwitcher(initial="rewards-members", id="rewards-lists"):
-            yield RewardsTable(
-                MEMBER_COLUMNS,
-                empty_text="No ledger entries yet: `peerdesk ledger accrue`.",
-                id="rewards-members",
-            )
-            yield RewardsTable(
-                FLAG_COLUMNS, empty_text="No flags in this batch.", id="rewards-flags"
-            )
-            yield RewardsTable(
-                LINE_COLUMNS, empty_text="No batch yet: P prepares one.", id="rewards-batch"
-            )
-            yield RewardsTable(APPEAL_COLUMNS, empty_text="No appeals.", id="rewards-appeals")
+        # one table for the four lists (a tab shows its columns and rows in it): each table
+        # more is restyled on every visit, shown or not
+        columns, empty = LISTS[self.tab]
+        yield RewardsTable(columns, empty_text=empty, id="rewards-list")
         yield Static("", id="rewards-detail", markup=False)
 
     def table(self, name: str) -> LazyTable:
-        return self.query_one(f"#rewards-{name}", LazyTable)
+        """The list `name` (the one table: only the tab shown has its rows in it)."""
+        return self.query_one("#rewards-list", LazyTable)
 
     def on_mount(self) -> None:
         self.table("members").focus()
@@ -218,7 +220,9 @@ class RewardsScreen(PanelScreen):
         self._show_detail()
 
     def _fill(self, name: str, rows: list[Row]) -> None:
-        self.table(name).reset(len(rows), rows, keep_cursor=True)
+        self.rows[name] = rows
+        if name == self.tab:
+            self.table(name).reset(len(rows), rows, keep_cursor=True)
 
     def _show_summary(self) -> None:
         data = self.data
@@ -290,19 +294,26 @@ class RewardsScreen(PanelScreen):
         message.stop()
         self._show_detail()
 
-    @on(LazyTable.RowActivated, "#rewards-members")
+    @on(LazyTable.RowActivated, "#rewards-list")
     def _on_member(self, message: LazyTable.RowActivated) -> None:
         message.stop()
-        if isinstance(message.key, int):
+        if self.tab == "members" and isinstance(message.key, int):
             from console.screens.member_ledger import MemberLedgerScreen
 
             self.app.push_screen(MemberLedgerScreen(message.key))
 
     # ---- tabs ----
     def action_tab(self, name: str) -> None:
+        table = self.table(name)
+        self.cursors[self.tab] = table.cursor_row
         self.tab = name
-        self.query_one("#rewards-lists", ContentSwitcher).current = f"rewards-{name}"
-        self.table(name).focus()
+        columns, empty = LISTS[name]
+        rows = self.rows.get(name, [])
+        table.set_columns(columns)
+        table.set_empty_text(empty)
+        table.reset(len(rows), rows)
+        table.cursor_row = min(self.cursors.get(name, 0), max(0, len(rows) - 1))
+        table.focus()
         self._show_tabs()
         self._show_detail()
 

@@ -8,7 +8,12 @@ one over the asker's). At the bottom: each moderator's calibration agreement and
 
 The routing is the panel base's (console/screens/panel.py):
 
-    ListWanted → (worker: verification.queue, agreement, disagreements) → ListLoaded
+    ListWanted → (worker: verification.waiting, agreement, disagreements) → ListLoaded: the
+    answers as scored so far, at once
+    (first visit, r, a decision) ScoreWanted → (worker, on a connection of its own:
+    verification.score_changed_apart, the threads with new activity scored 50 a transaction)
+    → ListWanted after each 50 that kept an answer → Scored; "scoring new activity…" meanwhile
+    (said once it has taken 0.3 s: the check on every visit is over in a moment)
     LazyTable.CursorMoved → DetailWanted(post) → (worker: verification.answer) → DetailLoaded
     v / x / e / p / c / d → (worker: verification.verify/reject/...) → DecisionSaved | Refused
     u → DecisionMade(undo) (the shared decision flow of DeskScreen)
@@ -21,20 +26,21 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Static
 
 from console.desk import Desk
 from console.dupes.candidates import Candidate
 from console.errors import PeerdeskError
-from console.messages import Decision
+from console.messages import Decision, RefreshRequested, WorkFailed
 from console.models import ThreadView
 from console.safe_text import clip, printable
 from console.screens.keys import bindings
-from console.screens.panel import DetailWanted, ListDetailPanel, PanelList
+from console.screens.panel import DetailWanted, ListDetailPanel, ListWanted, PanelList
 from console.verify.actions import REJECT_REASONS
 from console.verify.panel import Agreement, AnswerSide, AnswerView, Disagreement, KnownAnswer
 from console.verify.queue import QueueRow
@@ -53,6 +59,7 @@ COLUMNS = (
     Column("Question"),
 )
 
+SAY_SCORING_AFTER = 0.3  # seconds of scoring before the status line says so
 MOVES = frozenset({"j", "k", "up", "down", "g", "G", "home", "end", "pageup", "pagedown"})
 
 KIND_LABEL = {
@@ -71,6 +78,16 @@ class Answers:
     agreement: list[Agreement]
     disagreements: list[Disagreement]
     problem: str | None
+
+
+class ScoreWanted(Message):
+    """Score the threads with new activity, apart; the list is read again as they are."""
+
+
+class Scored(Message):
+    def __init__(self, kept: int) -> None:
+        super().__init__()
+        self.kept = kept
 
 
 class AnswerRequested(DetailWanted):
@@ -259,6 +276,10 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
         self.highlighted = 0
         self._pinned = focus_post is not None
         self._pinned_row: int | None = None
+        self.scoring = False  # new activity is being scored apart
+        self.scoring_said = False  # ...and the status line says so (it took a while)
+        self._scoring_timer: Timer | None = None
+        self._score_again = False  # asked again meanwhile: score once more when it is done
 
     # ---- layout ----
     def make_list(self) -> LazyTable:
@@ -275,8 +296,64 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.post_message(ScoreWanted())
         if self.focus_post is not None:
             self.post_message(AnswerRequested(self.focus_post))
+
+    # ---- new activity scored apart (the list shows what is scored so far meanwhile) ----
+    @on(RefreshRequested)
+    def _score_on_refresh(self, message: RefreshRequested) -> None:
+        self.post_message(ScoreWanted())  # (the panel base reads the list again)
+
+    @on(ScoreWanted)
+    def _on_score_wanted(self, message: ScoreWanted) -> None:
+        message.stop()
+        if self.scoring:
+            self._score_again = True
+            return
+        self.scoring = True
+        # said only when it takes a while: the check every visit (and every 30 s) finds nothing
+        # to score in a moment, and the status line would flicker
+        self._scoring_timer = self.set_timer(SAY_SCORING_AFTER, self._say_scoring)
+        self._score()
+
+    def _say_scoring(self) -> None:
+        if self.scoring:
+            self.scoring_said = True
+            if self._shown_once:  # (before, the status says the list is loading)
+                self._update_status()
+
+    @work(thread=True, exit_on_error=False, group="verify-score")
+    def _score(self) -> None:
+        def progress(kept: int) -> None:
+            if kept:
+                self.post_message(ListWanted(keep_cursor=True))
+
+        kept = self.host.desk.verification.score_changed_apart(progress=progress)
+        self.post_message(Scored(kept))
+
+    @on(Scored)
+    def _on_scored(self, message: Scored) -> None:
+        message.stop()
+        self._scored()
+
+    @on(WorkFailed)
+    def _on_score_failed(self, message: WorkFailed) -> None:
+        if message.group == "verify-score":
+            self._scored()
+
+    def _scored(self) -> None:
+        self.scoring = False
+        if self._scoring_timer is not None:
+            self._scoring_timer.stop()
+            self._scoring_timer = None
+        if self.scoring_said:
+            self.scoring_said = False
+            if self._shown_once:
+                self._update_status()
+        if self._score_again:
+            self._score_again = False
+            self.post_message(ScoreWanted())
 
     def on_key(self, event: events.Key) -> None:
         if event.key in MOVES:
@@ -293,13 +370,16 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
     def _update_status(self) -> None:
         count = len(self.rows)
         more = "+" if count >= LIMIT else ""
-        self.set_status(f"Verification · {count}{more} answer{'s' if count != 1 else ''} to check")
+        scoring = " · scoring new activity…" if self.scoring_said else ""
+        self.set_status(
+            f"Verification · {count}{more} answer{'s' if count != 1 else ''} to check{scoring}"
+        )
 
     # ---- the queue (every row at once: LIMIT) ----
     def read_list(self, desk: Desk, cursor: int) -> Answers:
         door = desk.verification
         problem = door.settings().problem
-        return Answers(door.queue(limit=LIMIT), door.agreement(), door.disagreements(), problem)
+        return Answers(door.waiting(limit=LIMIT), door.agreement(), door.disagreements(), problem)
 
     def show_list(self, data: Answers, keep_cursor: bool) -> None:
         self.rows = data.rows

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from console.clock import now, now_iso, parse
@@ -112,17 +112,23 @@ def _bodies(conn: Connection, post_ids: list[int]) -> dict[int, str]:
     return found
 
 
-def refresh_many_in(
+@dataclass(frozen=True)
+class Scores:
+    """The threads' candidates as scored, to be written (`write_scores`)."""
+
+    kept: int  # candidates chosen
+    rows: list[tuple[object, ...]]  # the upsert's parameters, one tuple an answer
+
+
+def score_many(
     conn: Connection,
     thread_ids: Iterable[int],
     settings: VerifySettings,
     *,
     also: frozenset[int] = frozenset(),
-) -> int:
-    """Rescore the threads' replies inside the caller's transaction; returns candidates kept.
-
-    The threads are read in a few queries (console.verify.facts.threads_facts), scored in
-    Python and their candidates written in one statement batch. Posts in `also` get a row too
+) -> Scores:
+    """Score the threads' replies (reads only): the threads are read in a few queries
+    (console.verify.facts.threads_facts) and scored in Python. Posts in `also` get a row too
     (a reply nobody proposed that a moderator decides)."""
     ids = list(dict.fromkeys(int(t) for t in thread_ids))
     reads = threads_facts(
@@ -150,14 +156,11 @@ def refresh_many_in(
             impact = _impact(read, post_id, assessment.score, payout)
             writes.append((post_id, thread_id, assessment, impact, payout))
     if not writes:
-        return kept
+        return Scores(kept, [])
     bodies = _bodies(conn, [w[0] for w in writes])
     stamp = now_iso()
-    upsert = _UPSERT.format(
-        payout=dialect_of(conn).greatest("excluded.payout_minor", "verifications.payout_minor")
-    )
-    conn.executemany(
-        upsert,
+    return Scores(
+        kept,
         [
             (
                 post_id,
@@ -173,7 +176,29 @@ def refresh_many_in(
             for post_id, thread_id, assessment, impact, payout in writes
         ],
     )
-    return kept
+
+
+def write_scores(conn: Connection, scores: Scores) -> int:
+    """Write scored candidates (inside the caller's transaction): pending rows take the new
+    score, decided ones keep what they were decided on; returns candidates kept."""
+    if scores.rows:
+        upsert = _UPSERT.format(
+            payout=dialect_of(conn).greatest("excluded.payout_minor", "verifications.payout_minor")
+        )
+        conn.executemany(upsert, scores.rows)
+    return scores.kept
+
+
+def refresh_many_in(
+    conn: Connection,
+    thread_ids: Iterable[int],
+    settings: VerifySettings,
+    *,
+    also: frozenset[int] = frozenset(),
+) -> int:
+    """Rescore the threads' replies inside the caller's transaction; returns candidates kept
+    (`score_many`, then `write_scores`)."""
+    return write_scores(conn, score_many(conn, thread_ids, settings, also=also))
 
 
 def refresh_in(conn: Connection, thread_id: int, settings: VerifySettings) -> int:
@@ -182,13 +207,16 @@ def refresh_in(conn: Connection, thread_id: int, settings: VerifySettings) -> in
 
 
 def refresh(cache: Cache, thread_ids: Iterable[int], settings: VerifySettings) -> int:
-    """Rescore the given threads, a batch of them per transaction (read in a few queries,
-    written in one statement batch); returns candidates kept."""
+    """Rescore the given threads a batch at a time: each batch read and scored first, then
+    written in one short transaction (one statement batch), so other writers (a decision, the
+    console's reads that write) never wait for the reading and scoring, which take seconds at a
+    million threads; returns candidates kept."""
     ids = list(thread_ids)
     kept = 0
     for part in chunks(ids):
+        scores = score_many(cache.conn, part, settings)
         with cache.transaction() as conn:
-            kept += refresh_many_in(conn, part, settings)
+            kept += write_scores(conn, scores)
     return kept
 
 
@@ -196,9 +224,19 @@ SEEN_KEY = "verify_activity_seen"  # newest thread activity already scored (meta
 FIRST_BATCH = 500  # threads scored when a cache is first opened for verification
 
 
-def refresh_changed(cache: Cache, settings: VerifySettings, limit: int = FIRST_BATCH) -> int:
+def refresh_changed(
+    cache: Cache,
+    settings: VerifySettings,
+    limit: int = FIRST_BATCH,
+    *,
+    step: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Score threads with activity since the last call (new answers synced, edits): at most
-    `limit` at a time, oldest activity first; a cache never scored starts with its newest."""
+    `limit` at a time, oldest activity first; a cache never scored starts with its newest.
+    With `step`, they are scored and committed `step` threads at a time (the newest first on a
+    cache never scored), `progress(kept so far)` after each, so a reader sees the first ones
+    while the rest are scored."""
     seen = cache.meta(SEEN_KEY)
     if seen is None:
         rows = cache.query(
@@ -214,7 +252,12 @@ def refresh_changed(cache: Cache, settings: VerifySettings, limit: int = FIRST_B
         )
     if not rows:
         return 0
-    kept = refresh(cache, [int(r[0]) for r in rows], settings)
+    ids = [int(r[0]) for r in rows]
+    kept = 0
+    for start in range(0, len(ids), step or len(ids)):
+        kept += refresh(cache, ids[start : start + (step or len(ids))], settings)
+        if progress is not None:
+            progress(kept)
     newest = max(str(r[1]) for r in rows)
     with cache.transaction():
         cache.set_meta(SEEN_KEY, max(newest, seen or ""))

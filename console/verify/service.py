@@ -7,6 +7,7 @@ is reported (`settings_problem`) while the last good points stay in use.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from console.verify.queue import QueueRow
 from console.verify.settings import VerifySettings, load
 
 META_KEY = "verify_settings_last_good"
+SCORE_STEP = 50  # threads scored a transaction by the console (the list is read after each)
 
 
 @dataclass
@@ -58,6 +60,26 @@ class Verification:
         if offset == 0:
             queue.refresh_changed(self.cache, self.settings())
         return queue.pending(self.cache, self.actor, offset=offset, limit=limit)
+
+    def waiting(self, *, limit: int = 100) -> list[QueueRow]:
+        """What waits for this moderator as scored so far (nothing is scored: the console scores
+        new activity apart, `score_changed_apart`, and reads this again as it goes)."""
+        return queue.pending(self.cache, self.actor, limit=limit)
+
+    def score_changed_apart(
+        self, *, step: int = SCORE_STEP, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Score the threads with new activity (the newest FIRST_BATCH on a cache never scored)
+        on a connection of its own, `step` threads a transaction, `progress(kept so far)` after
+        each: the first V at a million threads scored 500 threads before showing anything (more
+        than 15 s); now the list shows at once and grows a step at a time. Returns how many
+        candidates were kept."""
+        cache = self.cache.reopen()
+        try:
+            apart = Verification(cache, self.who, self.config_path, self.overrides)
+            return queue.refresh_changed(cache, apart.settings(), step=step, progress=progress)
+        finally:
+            cache.close()
 
     def pending_count(self) -> int:
         return queue.pending_count(self.cache)

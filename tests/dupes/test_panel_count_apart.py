@@ -8,23 +8,20 @@ this is about which connection of the console's the count takes."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from textual.pilot import Pilot
 
 from console.app import PeerdeskApp
-from console.db import Cache, open_cache
+from console.db import open_cache
 from console.desk import Desk
 from console.dupes import panel
 from console.dupes.candidates import update_candidates
 from console.screens.duplicates import DuplicatesScreen
 from tests.dupes.conftest import seed
-from tests.ui.helpers import screen_text, settle
+from tests.ui.helpers import held, screen_text, settle, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -47,51 +44,30 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
     opened.close_cache()
 
 
-async def until(pilot: Pilot[Any], done: Any) -> bool:
-    for _ in range(400):
-        if done():
-            return True
-        await pilot.pause(0.05)
-    return bool(done())
-
-
 async def test_the_count_runs_apart_and_holds_nothing_else(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    counting, release = threading.Event(), threading.Event()
-    counted_on: list[Cache] = []
-    original = panel.pending_count
-
-    def held(cache: Cache) -> int:
-        counted_on.append(cache)
-        counting.set()
-        assert release.wait(60)
-        return original(cache)
-
-    monkeypatch.setattr(panel, "pending_count", held)
-    waiting = original(desk.cache)
+    waiting = panel.pending_count(desk.cache)
     assert waiting > 0
     app = PeerdeskApp(desk)
-    try:
+    with held(monkeypatch, panel, "pending_count") as count:
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot)
             await pilot.press("D")
             # the first pair is read and shown through the Desk while the count is held
-            shown = await until(
+            shown = await wait_for(
                 pilot,
                 lambda: (
-                    counting.is_set()
+                    count.started.is_set()
                     and isinstance(app.screen, DuplicatesScreen)
                     and app.screen.view is not None
                 ),
             )
             assert shown, "the pair did not load while the count was held"
-            assert counted_on and all(c is not desk.cache for c in counted_on)
-            await until(pilot, lambda: "Duplicates · counting…" in screen_text(pilot))
+            assert count.args and all(args[0] is not desk.cache for args in count.args)
+            await wait_for(pilot, lambda: "Duplicates · counting…" in screen_text(pilot))
             assert "Duplicates · counting…" in screen_text(pilot)
-            release.set()
+            count.release.set()
             await settle(pilot)
             noun = "thread" if waiting == 1 else "threads"
             assert f"Duplicates · {waiting} {noun} to decide" in screen_text(pilot)
-    finally:
-        release.set()

@@ -7,14 +7,12 @@ and the paging itself on both backends by test_pages.py."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.pilot import Pilot
 
 from console.app import PeerdeskApp
 from console.clock import iso, parse
@@ -23,7 +21,8 @@ from console.desk import Desk
 from console.escalate import pages
 from console.screens.escalations import PAGE, EscalationsScreen
 from tests.escalate.conftest import post, store, thread
-from tests.ui.helpers import screen_text, settle
+from tests.ui.helpers import held, screen_text, settle, wait_for
+from widgets.latest_work import LatestWork
 
 pytestmark = pytest.mark.anyio
 
@@ -58,37 +57,20 @@ def _in_order(desk: Desk) -> list[tuple[int, str]]:
     return [(int(r[0]), str(r[2])) for r in sorted(rows, key=lambda r: (r[1], r[0]))]
 
 
-async def until(pilot: Pilot[Any], done: Any) -> bool:
-    for _ in range(400):
-        if done():
-            return True
-        await pilot.pause(0.05)
-    return bool(done())
-
-
 async def test_the_first_page_shows_while_every_escalation_is_counted(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    counting, release = threading.Event(), threading.Event()
-    original = pages.tally
-
-    def held(*args: Any, **kwargs: Any) -> Any:
-        counting.set()
-        assert release.wait(60)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(pages, "tally", held)
     order = _in_order(desk)
     assert len(order) == THREADS
     app = PeerdeskApp(desk)
-    try:
+    with held(monkeypatch, pages, "tally") as tally:
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot)
             await pilot.press("E")
-            shown = await until(
+            shown = await wait_for(
                 pilot,
                 lambda: (
-                    counting.is_set()
+                    tally.started.is_set()
                     and isinstance(app.screen, EscalationsScreen)
                     and app.screen.rows
                 ),
@@ -97,17 +79,15 @@ async def test_the_first_page_shows_while_every_escalation_is_counted(
             screen = app.screen
             assert isinstance(screen, EscalationsScreen)
             assert list(screen.rows) == [i for i, _ in order[:PAGE]]  # the first page only
-            await until(pilot, lambda: "counting…" in screen_text(pilot))
+            await wait_for(pilot, lambda: "counting…" in screen_text(pilot))
             text = screen_text(pilot)
             assert "Escalations · counting…" in text
             assert " 1/… " in text  # the list's length is not known yet
-            release.set()
+            tally.release.set()
             await settle(pilot)
             text = screen_text(pilot)
             assert f"Escalations · {THREADS} open · {THREADS} breached" in text
             assert f" 1/{THREADS} " in text
-    finally:
-        release.set()
 
 
 async def test_paging_to_the_second_page_and_to_the_end(desk: Desk) -> None:
@@ -137,8 +117,6 @@ async def test_paging_to_the_second_page_and_to_the_end(desk: Desk) -> None:
 
 
 async def test_a_count_that_found_nothing_new_changes_nothing(desk: Desk) -> None:
-    from console.screens.escalations import TallyLoaded
-
     messages: list[Any] = []
     app = PeerdeskApp(desk)
     async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
@@ -153,6 +131,6 @@ async def test_a_count_that_found_nothing_new_changes_nothing(desk: Desk) -> Non
         await settle(pilot)
         await pilot.press("E")
         await settle(pilot)
-        counted = [m for m in messages if isinstance(m, TallyLoaded)]
-        assert len(counted) >= 2 and counted[-1].tally == first  # counted again, the same
+        counted = [m.value for m in messages if isinstance(m, LatestWork.Answered)]
+        assert len(counted) >= 2 and counted[-1] == first  # counted again, the same
         assert screen.tally is first  # kept as it was: nothing redrawn for it

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
@@ -31,6 +35,56 @@ async def settle(pilot: Pilot[Any]) -> None:
             except WorkerCancelled:
                 continue
     await pilot.pause()
+
+
+async def wait_for(pilot: Pilot[Any], done: Callable[[], object], pauses: int = 400) -> bool:
+    """Pause (50 ms at a time, `pauses` times at most) until `done()`; whether it came. For a
+    test that holds a worker on purpose, where settle() would wait for it."""
+    for _ in range(pauses):
+        if done():
+            return True
+        await pilot.pause(0.05)
+    return bool(done())
+
+
+class Held:
+    """A function held in the middle of its call until the test lets it go: `started` is set
+    when a call begins (`args` holds each call's arguments), `finished` when one has returned."""
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.function = function
+        self.started = threading.Event()
+        self.finished = threading.Event()
+        self.release = threading.Event()
+        self.args: list[tuple[Any, ...]] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.args.append(args)
+        self.started.set()
+        assert self.release.wait(300), "never let go"
+        value = self.function(*args, **kwargs)
+        self.finished.set()
+        return value
+
+
+@contextmanager
+def held(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> Iterator[Held]:
+    """Hold every call of `owner.name` (a module's function, or a class's method: `args[0]` is
+    then the instance) until `Held.release` is set; it is set when the block ends, whatever
+    happens in it, so no worker is left waiting."""
+    hold = Held(getattr(owner, name))
+    monkeypatch.setattr(owner, name, hold if not isinstance(owner, type) else _method(hold))
+    try:
+        yield hold
+    finally:
+        hold.release.set()
+
+
+def _method(hold: Held) -> Callable[..., Any]:
+    def method(self: object, *args: Any, **kwargs: Any) -> Any:
+        return hold(self, *args, **kwargs)
+
+    return method
 
 
 def screen_text(pilot: Pilot[Any]) -> str:

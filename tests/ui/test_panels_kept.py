@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from console.screens.help import HelpScreen
 from console.screens.panel import ListDetailPanel, PanelScreen
 from console.screens.sync import SyncScreen
 from console.screens.verification import VerificationScreen
-from tests.ui.helpers import screen_text, settle
+from tests.ui.helpers import held, screen_text, settle, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -80,13 +79,16 @@ async def test_a_visit_that_finds_nothing_new_redraws_nothing(
             await settle(pilot)
             await pilot.press("escape")
             await settle(pilot)
-        # E draws its list as it stands, then once more if its clock rules raised anything
+        # E draws its list as it stands, then once more if its clock rules raised anything; V
+        # its answers as scored so far, then once more if its scoring of new activity kept any
         escalation_draws = shown.count("EscalationsScreen")
         assert escalation_draws in (1, 2)
+        verification_draws = shown.count("VerificationScreen")
+        assert verification_draws in (1, 2)
         assert shown == [
             "DuplicatesScreen",
             *["EscalationsScreen"] * escalation_draws,
-            "VerificationScreen",
+            *["VerificationScreen"] * verification_draws,
         ]
         first_visits = list(shown)
         for key in ("D", "V"):  # their lists hold no clock: a visit re-reads, draws nothing
@@ -207,30 +209,28 @@ async def test_escalations_show_the_list_before_the_clock_rules_run(
     once: E shows the list as it stands while they run, then what they raised."""
     from console.escalate.service import Escalations
 
-    scanning, release = threading.Event(), threading.Event()
-    original = Escalations.refresh_apart  # the panel's scan, on a connection of its own
-
-    def held_refresh(self: Escalations, at: Any = None) -> int:
-        scanning.set()
-        assert release.wait(30)
-        return original(self, at)
-
-    monkeypatch.setattr(Escalations, "refresh_apart", held_refresh)
     before = [r.escalation_id for r in desk.escalations.listing()]
     assert before  # the demo has escalations already raised
     app = PeerdeskApp(desk)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("E")
-        for _ in range(600):  # no settle(): it would wait for the held worker
+    with held(monkeypatch, Escalations, "refresh_apart") as scan:  # the panel's scan, apart
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("E")
+            # no settle(): it would wait for the held worker
+            shown = await wait_for(
+                pilot,
+                lambda: (
+                    scan.started.is_set()
+                    and isinstance(app.screen, EscalationsScreen)
+                    and bool(app.screen.rows)
+                ),
+                pauses=600,
+            )
             screen = app.screen
-            if scanning.is_set() and isinstance(screen, EscalationsScreen) and screen.rows:
-                break
-            await pilot.pause(0.05)
-        assert isinstance(screen, EscalationsScreen) and scanning.is_set()
-        assert list(screen.rows) == before  # shown while the clock rules are held
-        release.set()
-        await settle(pilot)
-        after = [r.escalation_id for r in desk.escalations.listing()]
-        assert len(after) > len(before)  # the frozen clock has more to raise than the demo did
-        assert list(screen.rows) == after
+            assert shown and isinstance(screen, EscalationsScreen)
+            assert list(screen.rows) == before  # shown while the clock rules are held
+            scan.release.set()
+            await settle(pilot)
+            after = [r.escalation_id for r in desk.escalations.listing()]
+            assert len(after) > len(before)  # the frozen clock has more to raise than the demo did
+            assert list(screen.rows) == after
