@@ -50,14 +50,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import random
 import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from bench.semeval import SHARED_SPLIT, average_precisions, load_jsonl, paired_test
-from bench.semeval_cv import SEED, cross_validate, run_of
+from bench.semeval_cv import repeated_cross_validation, run_of
 from console.dupes import embed, scorer
 from console.dupes.scorer import CountStats, Doc, rank
 
@@ -161,6 +160,17 @@ def sign_test(a: list[float], b: list[float]) -> dict[str, Any]:
     return {"wins": wins, "losses": losses, "p_value": round(min(1.0, 2 * tail), 4)}
 
 
+def ranker_scores(ap: list[float], rr: list[float], production: list[float]) -> dict[str, Any]:
+    """A ranker's MAP, MRR and P@1, and how it compares with production query by query."""
+    return {
+        "MAP": round(100 * statistics.fmean(ap), 2),
+        "MRR": round(100 * statistics.fmean(rr), 2),
+        "P@1": round(100 * statistics.fmean(r == 1.0 for r in rr), 2),
+        "vs_production": paired_test(ap, production),
+        "sign_test": sign_test(ap, production),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("split", nargs="?", type=Path, default=SHARED_SPLIT)
@@ -174,12 +184,6 @@ def main(argv: list[str] | None = None) -> int:
     runs = {name: run_of(qrels, feats, weights) for name, weights in RANKERS.items()}
     ap = {name: average_precisions(run, qrels, strict=False) for name, run in runs.items()}
     rr = {name: _reciprocal_ranks(run, qrels) for name, run in runs.items()}
-    rng = random.Random(SEED)
-    maps, chosen = [], Counter[str]()
-    for _ in range(args.repeats):
-        oof, folds = cross_validate(ap, args.folds, rng, RANKERS)
-        chosen.update(f["chosen"] for f in folds)
-        maps.append(100 * statistics.fmean(oof))
     covered = sum(1 for per in feats for row in per.values() if row["answers_words"] is not None)
     report = {
         "benchmark": "semeval2016-task3-subtaskB-answers-field",
@@ -190,23 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         "rankers": {
             name: {
                 "weights": RANKERS[name],
-                "MAP": round(100 * statistics.fmean(ap[name]), 2),
-                "MRR": round(100 * statistics.fmean(rr[name]), 2),
-                "P@1": round(100 * statistics.fmean(r == 1.0 for r in rr[name]), 2),
-                "vs_production": paired_test(ap[name], ap["production"]),
-                "sign_test": sign_test(ap[name], ap["production"]),
+                **ranker_scores(ap[name], rr[name], ap["production"]),
             }
             for name in RANKERS
         },
-        "cross_validation": {
-            "folds": args.folds,
-            "repeats": args.repeats,
-            "production_map": round(100 * statistics.fmean(ap["production"]), 2),
-            "out_of_fold_map_mean": round(statistics.fmean(maps), 2),
-            "out_of_fold_map_min": round(min(maps), 2),
-            "out_of_fold_map_max": round(max(maps), 2),
-            "chosen": dict(chosen),
-        },
+        "cross_validation": repeated_cross_validation(ap, args.folds, args.repeats, RANKERS),
     }
     print(json.dumps(report, indent=1))
     return 0

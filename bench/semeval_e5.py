@@ -69,19 +69,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
-import statistics
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench.semeval import SHARED_SPLIT, average_precisions, load_jsonl, paired_test
-from bench.semeval_answers import _reciprocal_ranks, sign_test
+from bench.semeval import SHARED_SPLIT, average_precisions, load_jsonl
+from bench.semeval_answers import _reciprocal_ranks, ranker_scores
 from bench.semeval_answers import signals as production_signals
-from bench.semeval_cv import SEED, cross_validate, run_of
+from bench.semeval_cv import repeated_cross_validation, run_of
 from console.dupes import embed
 
 RANKERS: dict[str, dict[str, float]] = {
@@ -128,12 +125,6 @@ def main(argv: list[str] | None = None) -> int:
     runs = {name: run_of(qrels, feats, weights) for name, weights in every.items()}
     ap = {name: average_precisions(run, qrels, strict=False) for name, run in runs.items()}
     rr = {name: _reciprocal_ranks(run, qrels) for name, run in runs.items()}
-    rng = random.Random(SEED)
-    maps, chosen = [], Counter[str]()
-    for _ in range(args.repeats):
-        oof, folds = cross_validate(ap, args.folds, rng, RANKERS)
-        chosen.update(f["chosen"] for f in folds)
-        maps.append(100 * statistics.fmean(oof))
     report: dict[str, Any] = {
         "benchmark": "semeval2016-task3-subtaskB-second-embedding",
         "split": split.name if split != SHARED_SPLIT.resolve() else "dev",
@@ -143,24 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         "rankers": {
             name: {
                 "weights": weights,
-                "MAP": round(100 * statistics.fmean(ap[name]), 2),
-                "MRR": round(100 * statistics.fmean(rr[name]), 2),
-                "P@1": round(100 * statistics.fmean(r == 1.0 for r in rr[name]), 2),
-                "vs_production": paired_test(ap[name], ap["production"]),
-                "sign_test": sign_test(ap[name], ap["production"]),
+                **ranker_scores(ap[name], rr[name], ap["production"]),
                 "candidate": name in RANKERS,
             }
             for name, weights in every.items()
         },
-        "cross_validation": {
-            "folds": args.folds,
-            "repeats": args.repeats,
-            "production_map": round(100 * statistics.fmean(ap["production"]), 2),
-            "out_of_fold_map_mean": round(statistics.fmean(maps), 2),
-            "out_of_fold_map_min": round(min(maps), 2),
-            "out_of_fold_map_max": round(max(maps), 2),
-            "chosen": dict(chosen),
-        },
+        "cross_validation": repeated_cross_validation(ap, args.folds, args.repeats, RANKERS),
     }
     print(json.dumps(report, indent=1))
     return 0
