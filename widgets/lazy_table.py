@@ -276,6 +276,13 @@ class LazyTable(ScrollView, can_focus=True):
         self.refresh()
         return self.generation
 
+    def reading(self) -> int:
+        """Start over with nothing known yet: "Loading…" until `reset` gives rows (rather than
+        the rows of whatever was shown before); returns the new generation."""
+        generation = self.reset(0)
+        self.loaded = False
+        return generation
+
     def set_total(self, total: int, *, at_least: bool = False) -> None:
         """The real number of rows, once known (the rows loaded are kept). `at_least`: there are
         at least `total` rows and counting them all would take long; the header shows "n+" and

@@ -262,6 +262,10 @@ class QueueScreen(QueuePaneScreen):
             # their threads and their results do not hold the GIL while it is drawn
             self.call_after_refresh(self._read, request_id, flt, offset, keep_cursor)
             return
+        if self._shown_once and not keep_cursor and not flt.text:
+            # a filter not read yet: "Loading…", never the last filter's rows under its name
+            # (a search keeps the last results on the screen while the next ones are read)
+            table.reading()
         self._read(request_id, flt, offset, keep_cursor)
 
     def _put_cursor(self, row: int, key: Hashable | None) -> None:

@@ -159,6 +159,39 @@ async def test_a_filter_seen_before_comes_back_with_its_rows_before_any_read(
         assert keys(grid, len(flagged)) == flagged
 
 
+async def test_a_filter_not_read_yet_says_loading_not_the_last_filters_rows(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first `f` to a filter shows "Loading…" under its name while its page is read, never
+    the threads of the filter before it (enter there would open a thread the filter leaves out);
+    then its own rows."""
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        assert grid.total > 0 and "Queue · all" in status(app)
+        held, release = threading.Event(), threading.Event()
+        original = Desk.queue
+
+        def held_queue(self: Desk, flt: Any = None, **kwargs: Any) -> Any:
+            held.set()
+            assert release.wait(30)
+            return original(self, flt, **kwargs)
+
+        monkeypatch.setattr(Desk, "queue", held_queue)
+        await pilot.press("f")
+        await pilot.pause()
+        assert "Queue · flagged" in status(app)
+        assert (grid.total, grid.loaded, grid.row_at(0)) == (0, False, None)
+        assert grid.has_focus  # the keys still move the rows
+        release.set()
+        monkeypatch.setattr(Desk, "queue", original)
+        await settle(pilot)
+        flagged = [i.thread_id for i in desk.queue(QueueFilter(flagged_only=True), limit=20)]
+        assert flagged and keys(grid, len(flagged)) == flagged
+        assert grid.has_focus and "search:" not in status(app)
+
+
 async def test_the_cursor_row_says_where_the_focus_is(desk: Desk) -> None:
     """Focused rows draw the cursor in the block cursor's colours, bold; with the focus in the
     search line, in the blurred cursor's background; back on escape."""
