@@ -47,7 +47,6 @@ out of fold. Production stays (README, "Duplicate detection").
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import statistics
@@ -56,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.semeval import SHARED_SPLIT, average_precisions, load_jsonl, paired_test
-from bench.semeval_cv import repeated_cross_validation, run_of
+from bench.semeval_cv import cv_parser, repeated_cross_validation, run_of
 from console.dupes import embed, scorer
 from console.dupes.scorer import CountStats, Doc, rank
 
@@ -172,11 +171,8 @@ def ranker_scores(ap: list[float], rr: list[float], production: list[float]) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("split", nargs="?", type=Path, default=SHARED_SPLIT)
+    parser = cv_parser(__doc__)
     parser.add_argument("--answers", type=Path, default=ANSWERS, help="a folder with comments")
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args(argv)
     split = args.split.resolve()
     answers = answers_of(args.answers)

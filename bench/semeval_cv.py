@@ -228,12 +228,17 @@ def repeated_cross_validation(
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def cv_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The command line of a cross-validated SemEval try: the split, folds and repeats."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("split", nargs="?", type=Path, default=SHARED_SPLIT)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=20)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = cv_parser(__doc__).parse_args(argv)
     split = args.split.resolve()
     qrels, feats = signals(split)
     ap = {

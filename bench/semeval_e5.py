@@ -67,7 +67,6 @@ split (measured by others) would say whether it is real before converting the we
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -78,7 +77,7 @@ import numpy as np
 from bench.semeval import SHARED_SPLIT, average_precisions, load_jsonl
 from bench.semeval_answers import _reciprocal_ranks, ranker_scores
 from bench.semeval_answers import signals as production_signals
-from bench.semeval_cv import repeated_cross_validation, run_of
+from bench.semeval_cv import cv_parser, repeated_cross_validation, run_of
 from console.dupes import embed
 
 RANKERS: dict[str, dict[str, float]] = {
@@ -109,11 +108,7 @@ def e5_vectors(split: Path) -> tuple[dict[str, np.ndarray], float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("split", nargs="?", type=Path, default=SHARED_SPLIT)
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--repeats", type=int, default=20)
-    args = parser.parse_args(argv)
+    args = cv_parser(__doc__).parse_args(argv)
     split = args.split.resolve()
     qrels, feats = production_signals(split, {})
     vectors, per_text_ms = e5_vectors(split)

@@ -8,9 +8,6 @@ from __future__ import annotations
 # SQLite only: what the screen does with its keys, focus and rows (the reads a search and a filter
 # make run on a team database in tests/ui/test_queue.py and test_quick_keys.py); a held read is
 # the cache's Desk.queue.
-import threading
-from typing import Any
-
 import pytest
 from textual.widgets import Input
 
@@ -18,7 +15,7 @@ from console.app import PeerdeskApp
 from console.desk import Desk
 from console.screens.queue import QueueScreen
 from console.store import QueueFilter, QueueReader
-from tests.ui.helpers import settle, table
+from tests.ui.helpers import held, settle, table
 from widgets.key_bar import KeyBar
 from widgets.lazy_table import LazyTable
 
@@ -140,22 +137,13 @@ async def test_a_filter_seen_before_comes_back_with_its_rows_before_any_read(
             await settle(pilot)
         assert "Queue · all" in status(app)
 
-        held, release = threading.Event(), threading.Event()
-        original = Desk.queue
-
-        def held_queue(self: Desk, flt: Any = None, **kwargs: Any) -> Any:
-            held.set()
-            assert release.wait(30)
-            return original(self, flt, **kwargs)
-
-        monkeypatch.setattr(Desk, "queue", held_queue)
-        await pilot.press("f")
-        assert "Queue · flagged" in status(app)
-        assert keys(grid, len(flagged)) == flagged
-        assert not grid.exact  # the header says "…" until a count is in
-        release.set()
-        monkeypatch.setattr(Desk, "queue", original)
-        await settle(pilot)
+        with held(monkeypatch, Desk, "queue") as reads:
+            await pilot.press("f")
+            assert "Queue · flagged" in status(app)
+            assert keys(grid, len(flagged)) == flagged
+            assert not grid.exact  # the header says "…" until a count is in
+            reads.release.set()
+            await settle(pilot)
         assert keys(grid, len(flagged)) == flagged
 
 
@@ -170,23 +158,14 @@ async def test_a_filter_not_read_yet_says_loading_not_the_last_filters_rows(
         await settle(pilot)
         grid = table(app)
         assert grid.total > 0 and "Queue · all" in status(app)
-        held, release = threading.Event(), threading.Event()
-        original = Desk.queue
-
-        def held_queue(self: Desk, flt: Any = None, **kwargs: Any) -> Any:
-            held.set()
-            assert release.wait(30)
-            return original(self, flt, **kwargs)
-
-        monkeypatch.setattr(Desk, "queue", held_queue)
-        await pilot.press("f")
-        await pilot.pause()
-        assert "Queue · flagged" in status(app)
-        assert (grid.total, grid.loaded, grid.row_at(0)) == (0, False, None)
-        assert grid.has_focus  # the keys still move the rows
-        release.set()
-        monkeypatch.setattr(Desk, "queue", original)
-        await settle(pilot)
+        with held(monkeypatch, Desk, "queue") as reads:
+            await pilot.press("f")
+            await pilot.pause()
+            assert "Queue · flagged" in status(app)
+            assert (grid.total, grid.loaded, grid.row_at(0)) == (0, False, None)
+            assert grid.has_focus  # the keys still move the rows
+            reads.release.set()
+            await settle(pilot)
         flagged = [i.thread_id for i in desk.queue(QueueFilter(flagged_only=True), limit=20)]
         assert flagged and keys(grid, len(flagged)) == flagged
         assert grid.has_focus and "search:" not in status(app)
