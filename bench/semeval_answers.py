@@ -55,9 +55,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.semeval import SHARED_SPLIT, average_precisions, load_jsonl, paired_test
-from bench.semeval_cv import cv_parser, repeated_cross_validation, run_of
+from bench.semeval_cv import cv_parser, load_split, repeated_cross_validation, run_of
 from console.dupes import embed, scorer
-from console.dupes.scorer import CountStats, Doc, rank
+from console.dupes.scorer import Doc, rank
 
 ANSWERS = SHARED_SPLIT.parent / "semeval2016-qa"
 RANKERS: dict[str, dict[str, float]] = {
@@ -82,13 +82,7 @@ def answers_of(folder: Path) -> dict[str, str]:
 def signals(
     split: Path, answers: dict[str, str]
 ) -> tuple[list[dict[str, Any]], list[dict[str, dict[str, float | None]]]]:
-    queries = {q["id"]: q for q in load_jsonl(split / "queries.jsonl")}
-    corpus = {d["id"]: d for d in load_jsonl(split / "corpus.jsonl")}
-    qrels = load_jsonl(split / "qrels.jsonl")
-    stats = CountStats.from_texts(f"{d['title']} {d['body']}" for d in corpus.values())
-    encoder = embed.load_encoder()
-    if encoder is None:
-        raise SystemExit(f"semeval_answers: {embed.unavailable_reason()}")
+    queries, corpus, qrels, stats, encoder = load_split(split, "semeval_answers")
     docs = list(queries.values()) + list(corpus.values())
     vec = dict(
         zip(

@@ -76,15 +76,24 @@ RANKERS: dict[str, dict[str, float]] = {
 SEED = 2016
 
 
-def signals(split: Path) -> tuple[list[dict[str, Any]], list[dict[str, dict[str, float]]]]:
-    """Per query (qrels order): every candidate's signals."""
+def load_split(
+    split: Path, bench: str
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]], CountStats, embed.Encoder]:
+    """A split's queries and corpus by id, its qrels, the corpus's word counts and the model
+    (`bench` names the benchmark that stops without it)."""
     queries = {q["id"]: q for q in load_jsonl(split / "queries.jsonl")}
     corpus = {d["id"]: d for d in load_jsonl(split / "corpus.jsonl")}
     qrels = load_jsonl(split / "qrels.jsonl")
     stats = CountStats.from_texts(f"{d['title']} {d['body']}" for d in corpus.values())
     encoder = embed.load_encoder()
     if encoder is None:
-        raise SystemExit(f"semeval_cv: {embed.unavailable_reason()}")
+        raise SystemExit(f"{bench}: {embed.unavailable_reason()}")
+    return queries, corpus, qrels, stats, encoder
+
+
+def signals(split: Path) -> tuple[list[dict[str, Any]], list[dict[str, dict[str, float]]]]:
+    """Per query (qrels order): every candidate's signals."""
+    queries, corpus, qrels, stats, encoder = load_split(split, "semeval_cv")
     docs = list(queries.values()) + list(corpus.values())
     index = {d["id"]: i for i, d in enumerate(docs)}
     views = {

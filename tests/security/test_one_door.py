@@ -116,20 +116,25 @@ def test_source_remove_refuses_while_decisions_wait_and_is_audited(
     assert threads == 5  # forum's threads are all still there
 
 
+def audited_steps(ids: dict[str, int], out: Path) -> list[tuple[list[str], str]]:
+    """Commands that each leave one audit entry, with the action it records."""
+    t1 = str(ids["t1"])
+    return [
+        (["export", "--source", "forum", "-o", str(out)], "export"),
+        (["dupes", "--rebuild"], "dupes_rebuild"),
+        (["dupes", t1, "--refresh"], "dupes_rebuild"),
+        (["claim", t1], "claim"),
+        (["claim", t1, "--release"], "release"),
+        (["source", "add", "other", "--kind", "demo"], "source_add"),
+        (["push", "demo"], "push"),
+    ]
+
+
 def test_each_operation_leaves_one_audit_entry(
     cache_path: Path, community: dict[str, int], tmp_path: Path
 ) -> None:
     write_roles(Path(os.environ["PEERDESK_ROLES_FILE"]), {"alice": ["moderator", "admin"]})
-    out = tmp_path / "forum.jsonl"
-    steps = [
-        (["export", "--source", "forum", "-o", str(out)], "export"),
-        (["dupes", "--rebuild"], "dupes_rebuild"),
-        (["dupes", str(community["t1"]), "--refresh"], "dupes_rebuild"),
-        (["claim", str(community["t1"])], "claim"),
-        (["claim", str(community["t1"]), "--release"], "release"),
-        (["source", "add", "other", "--kind", "demo"], "source_add"),
-        (["push", "demo"], "push"),
-    ]
+    steps = audited_steps(community, tmp_path / "forum.jsonl")
     for argv, action in steps:
         code, _, err = _peerdesk("--db", str(cache_path), *argv)
         assert code == 0, (argv, err)
@@ -190,16 +195,7 @@ def test_each_operation_leaves_one_audit_entry_on_a_team_database(
     with team_server.superuser(name) as conn:
         conn.execute("GRANT peerdesk_moderator TO root")
         first = int(conn.execute("SELECT count(*) FROM peerdesk.audit").fetchone()[0])
-    out = tmp_path / "forum.jsonl"
-    steps = [
-        (["export", "--source", "forum", "-o", str(out)], "export"),
-        (["dupes", "--rebuild"], "dupes_rebuild"),
-        (["dupes", str(ids["t1"]), "--refresh"], "dupes_rebuild"),
-        (["claim", str(ids["t1"])], "claim"),
-        (["claim", str(ids["t1"]), "--release"], "release"),
-        (["source", "add", "other", "--kind", "demo"], "source_add"),
-        (["push", "demo"], "push"),
-    ]
+    steps = audited_steps(ids, tmp_path / "forum.jsonl")
     for n, (argv, action) in enumerate(steps, 1):
         code, _, err = _peerdesk("--db", url, *argv)
         assert code == 0, (argv, err)
