@@ -38,6 +38,7 @@ from console.desk import Desk
 from console.errors import PeerdeskError
 from console.messages import OutboxStatus, RefreshRequested, Said
 from console.outbox_line import outbox_text
+from console.responsive import QuietCollector, short_thread_turns
 from console.screens import too_small
 from console.screens.keys import bindings, user_keymap
 from console.team.location import is_team_url
@@ -58,6 +59,7 @@ SEARCH_PROGRESS_EVERY = 5.0  # seconds between "search index catching up" lines 
 # screen, the duplicate candidates with their scorer and numpy: ~0.2 s), so the first frame does
 # not wait for them and the first thread opened does not either.
 WARM_UP_AFTER = 0.3  # seconds after the first Queue rows
+QUIET_GC_TICK = 0.5  # seconds between looks for a quiet moment to collect garbage in
 OUTBOX_AT_THE_LATEST = 1.0  # seconds: the header's outbox state waits for the first rows till then
 WARM_MODULES = ("console.screens.thread", "console.dupes.candidates")
 
@@ -131,6 +133,7 @@ class PeerdeskApp(App[None]):
         # In a 16-colour terminal every colour is drawn as the one the terminal will show.
         self._sixteen = SixteenColours(enabled=few_colours(self.console.color_system))
         self.message_log = MessageLog()
+        self.quiet_gc = QuietCollector()  # full collections between keys (console.responsive)
         self.user_keys = user_keymap(desk.config)  # the config's [keys]; ConfigError if wrong
         self.set_keymap(self.user_keys)
 
@@ -185,6 +188,7 @@ class PeerdeskApp(App[None]):
     # ---- start ----
     def on_mount(self) -> None:
         self._times["app_mounted"] = time.time()
+        short_thread_turns()  # the frame writer waits less for workers (console.responsive)
         if self._wanted_theme:
             self.theme = self._wanted_theme
         elif few_colours(self.console.color_system):
@@ -233,8 +237,16 @@ class PeerdeskApp(App[None]):
         """Everything the console needs is imported and its first screen is up: what exists now
         lives as long as the console, so Python's collector stops walking it (`gc.freeze`).
         Its full collections walked every module, widget and cached row: 70-300 ms pauses of
-        the UI thread at a million threads, a key now and then waiting for one."""
+        the UI thread at a million threads, a key now and then waiting for one. The full
+        collections of what is made after it run between keys (console.responsive)."""
         gc.freeze()
+        self.quiet_gc.start()
+        self.set_interval(QUIET_GC_TICK, self.quiet_gc.tick)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.quiet_gc.input_seen()
+        await super().on_event(event)
 
     def _periodic_refresh(self) -> None:
         self.screen.post_message(RefreshRequested())

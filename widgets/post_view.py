@@ -22,6 +22,7 @@ window with `length` = the post's full length, answers `PostView.WindowWanted` w
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
@@ -31,6 +32,7 @@ from textual.message import Message
 from textual.widget import Widget
 
 DEFAULT_LIMIT = 20_000
+HEIGHTS_KEPT = 512  # cards' heights remembered (per post shown and width), newest last
 
 
 class PostView(Widget, can_focus=True):
@@ -74,6 +76,11 @@ class PostView(Widget, can_focus=True):
         def control(self) -> PostView:
             return self.post
 
+    # A card's height at a width, by what it shows: measuring wraps the whole window of the
+    # post (a long one takes milliseconds), and opening a thread measures every card, seen or
+    # not. Shared by every card, so a thread opened again measures nothing.
+    _heights: ClassVar[OrderedDict[tuple[object, ...], int]] = OrderedDict()
+
     def __init__(
         self,
         *,
@@ -115,6 +122,10 @@ class PostView(Widget, can_focus=True):
         flags: int,
         label: str,
     ) -> None:
+        self._fields = (
+            key, author, when, body, length, score, reputation, accepted, hidden_reason, flags,
+            label,
+        )  # fmt: skip
         self.key = key
         self.author = author
         self.when = when
@@ -149,7 +160,19 @@ class PostView(Widget, can_focus=True):
         label: str = "",
         note: bool = False,
     ) -> None:
-        """Show another post in this card (cheaper than a new card: no mount, no restyle)."""
+        """Show another post in this card (cheaper than a new card: no mount, no restyle). The
+        post it shows already, from its start, changes nothing: its lines drawn are kept."""
+        fields = (
+            key, author, when, body, length, score, reputation, accepted, hidden_reason, flags,
+            label,
+        )  # fmt: skip
+        if (
+            self.is_mounted
+            and fields == self._fields
+            and self.start == 0
+            and note == self.has_class("-note")
+        ):
+            return
         self._set(
             key=key, author=author, when=when, body=body, length=length, score=score,
             reputation=reputation, accepted=accepted, hidden_reason=hidden_reason, flags=flags,
@@ -221,7 +244,16 @@ class PostView(Widget, can_focus=True):
         if not width:
             return 0
         if self._measured is None or self._measured[0] != width:
-            self._measured = (width, self.card(width).get_height(self.styles, width))
+            shown = (*self._fields, self.start, self.window, width)
+            height = self._heights.get(shown)
+            if height is None:
+                height = self.card(width).get_height(self.styles, width)
+                self._heights[shown] = height
+                if len(self._heights) > HEIGHTS_KEPT:
+                    self._heights.popitem(last=False)
+            else:
+                self._heights.move_to_end(shown)
+            self._measured = (width, height)
         return self._measured[1]
 
     def _redraw(self) -> None:

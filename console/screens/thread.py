@@ -23,6 +23,8 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
+from textual.reactive import Reactive
+from textual.widget import Widget
 from textual.widgets import Static
 
 from console.claims import claim_line
@@ -192,6 +194,11 @@ class Posts(VerticalScroll, inherit_bindings=False):
 
 class ThreadScreen(DeskScreen):
     CSS_PATH = "thread.tcss"
+
+    # Textual's Screen repaints itself whole when its focus moves (its `focused` reactive); the
+    # cards that gain and lose focus restyle and redraw themselves, the key bar follows the
+    # bindings, so j/k redraw two cards (and what scrolls), not every line of the screen.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("thread")
 
@@ -379,14 +386,20 @@ class ThreadScreen(DeskScreen):
     def _cards(self) -> list[PostView]:
         return [c for c in self.query_one("#posts", Posts).query_children(PostView) if c.display]
 
-    def _focus_card(self, index: int) -> None:
+    def _focus_card(self, index: int, *, now: bool = False) -> None:
         cards = self._cards()
         if not cards:
             return
         index = max(0, min(index, len(cards) - 1))
         self._focus_index = index
-        cards[index].focus(scroll_visible=False)
-        cards[index].scroll_visible(animate=False, top=True)
+        card = cards[index]
+        card.focus(scroll_visible=False)
+        if now:  # scrolled in this key's frame (Textual's scroll_visible waits for the next one)
+            self.query_one("#posts", Posts).scroll_to_widget(
+                card, animate=False, top=True, immediate=True
+            )
+        # after the next refresh too, where the card is once laid out (a no-op if it is there)
+        card.scroll_visible(animate=False, top=True)
 
     def _focused_index(self) -> int:
         cards = self._cards()
@@ -394,11 +407,11 @@ class ThreadScreen(DeskScreen):
         return cards.index(focused) if focused in cards else self._focus_index
 
     def action_move(self, step: int) -> None:
-        self._focus_card(self._focused_index() + step)
+        self._focus_card(self._focused_index() + step, now=True)
 
     def action_jump(self, index: int) -> None:
         cards = self._cards()
-        self._focus_card(len(cards) - 1 if index < 0 else index)
+        self._focus_card(len(cards) - 1 if index < 0 else index, now=True)
 
     def action_page(self, direction: int) -> None:
         posts = self.query_one("#posts", Posts)

@@ -115,3 +115,61 @@ async def test_set_post_redraws_the_same_card_with_another_post() -> None:
         assert post.size.height == 4  # the new body's three lines under the heading
         assert post.has_class("-hidden")
         assert post.get_visual_style("post--body", partial=True).strike
+
+
+async def test_the_post_shown_already_is_not_measured_or_drawn_again() -> None:
+    """Opening a thread again gives each card the post it shows: nothing to redraw (Textual
+    keeps its drawn lines); after `m` it goes back to the first part, as before."""
+    fields: dict[str, Any] = {"key": 7, "author": "erin", "when": "2026-11-01 10:00",
+                              "body": "word " * 9_000, "label": "Q"}  # fmt: skip
+    post = card(**fields)
+    app = Cards(post)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        refreshed: list[bool] = []
+        real_refresh = post.refresh
+
+        def refresh(*args: Any, layout: bool = False, **kwargs: Any) -> Any:
+            refreshed.append(layout)
+            return real_refresh(*args, layout=layout, **kwargs)
+
+        post.refresh = refresh  # type: ignore[method-assign]
+        post.set_post(**fields)
+        assert refreshed == []
+        post.set_post(**{**fields, "flags": 1})  # another state of the post: measured again
+        assert refreshed == [True]
+        post.action_more()
+        assert post.start == 20_000
+        refreshed.clear()
+        post.set_post(**{**fields, "flags": 1})
+        assert post.start == 0 and refreshed == [True]
+        assert (post.more_line() or "").startswith("… characters 1–20,000 of 45,000")
+
+
+async def test_a_post_measured_once_per_width_whichever_card_shows_it() -> None:
+    fields: dict[str, Any] = {"key": 8, "author": "frank", "when": "2026-11-01 10:00",
+                              "body": "a fairly long line of text that wraps " * 40}  # fmt: skip
+    first, second = card(**fields), card(**{**fields, "key": 9})
+    app = Cards(first, second)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        measured: list[int] = []
+        real_card = PostView.card
+
+        def counting(self: PostView, width: int) -> Any:
+            measured.append(width)
+            return real_card(self, width)
+
+        PostView.card = counting  # type: ignore[method-assign]
+        try:
+            width = first.content_size.width
+            second.set_post(**fields)  # the post the first card shows and measured
+            assert second.get_content_height(first.size, first.size, width) == (
+                first.get_content_height(first.size, first.size, width)
+            )
+            assert measured == []
+            narrow = second.get_content_height(first.size, first.size, width // 2)
+            assert measured == [width // 2]  # another width: measured
+            assert narrow > first.get_content_height(first.size, first.size, width)
+        finally:
+            PostView.card = real_card  # type: ignore[method-assign]
