@@ -272,3 +272,32 @@ async def test_the_key_bar_offers_m_only_on_a_long_post(desk: Desk) -> None:
         await settle(pilot)
         assert app.screen is screen and screen._cards()[0].has_focus
         assert "More" not in offered()
+
+
+async def test_j_scrolls_and_refocuses_in_its_own_frame_without_a_whole_repaint(
+    desk: Desk,
+) -> None:
+    """Moving to the next post scrolls it to the top in the key's own handling (Textual's
+    scroll_visible waits for a frame: a second frame after every j), and moving the focus
+    redraws the two cards, not the whole screen."""
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_thread(pilot, desk, thread_id_of(desk, "t5"))  # 200 kB, 2 replies
+        posts = screen.query_one("#posts")
+        reply = screen._cards()[1]
+        assert posts.scroll_y == 0 and reply.virtual_region.y > posts.size.height
+        whole: list[object] = []
+        real_refresh = screen.refresh
+
+        def refresh(*regions: object, **kwargs: object) -> object:
+            if not regions:
+                whole.append(kwargs)
+            return real_refresh(*regions, **kwargs)  # type: ignore[arg-type]
+
+        screen.refresh = refresh  # type: ignore[method-assign]
+        screen.action_move(1)  # (the focus itself moves a moment later, in the same frame)
+        top = min(reply.virtual_region.y, posts.max_scroll_y)  # as near the top as it goes
+        assert top > 0 and posts.scroll_y == top  # before any frame is drawn
+        await settle(pilot)
+        assert posts.scroll_y == top and reply.has_focus
+        assert whole == []
