@@ -11,6 +11,7 @@ import pytest
 from textual.color import Color
 from textual.css.stylesheet import Stylesheet
 from textual.dom import DOMNode
+from textual.renderables.background_screen import BackgroundScreen
 
 from console.app import PeerdeskApp
 from console.desk import Desk
@@ -82,3 +83,29 @@ async def test_a_kept_panel_is_restyled_only_when_the_styles_changed(
             assert await visit(key) > 0, f"{key}: not restyled for the theme chosen meanwhile"
             assert looks[key] != dark[key]
             assert looks[key][0] == surface
+
+
+async def test_in_the_ansi_theme_a_panel_does_not_draw_the_queue_under_it(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ANSI themes' $surface is transparent: a panel that took it as its background had
+    Textual draw the Queue under it again for each of its frames."""
+    drawn_under: list[object] = []
+    process = BackgroundScreen.process_segments
+
+    def counting(cls: type[BackgroundScreen], segments: Any, color: Color) -> Any:
+        drawn_under.append(color)
+        return process(segments, color)
+
+    monkeypatch.setattr(BackgroundScreen, "process_segments", classmethod(counting))
+    app = PeerdeskApp(desk, theme="ansi-dark")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for key in PANEL_KEYS:
+            await pilot.press(key)
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, PanelScreen)
+            assert drawn_under == [], f"{key}: the screen under it was drawn"
+            await pilot.press("escape")
+            await settle(pilot)
