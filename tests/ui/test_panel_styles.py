@@ -5,6 +5,7 @@ included."""
 
 from __future__ import annotations
 
+# SQLite only: how Textual styles and draws the kept panels, whatever store fills them.
 from typing import Any
 
 import pytest
