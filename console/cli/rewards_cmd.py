@@ -76,8 +76,6 @@ def cmd_accrue(args: argparse.Namespace) -> int:
         f"{report.reversed} reversals, {report.capped} capped, "
         f"{report.skipped_banned} skipped (banned)"
     )
-    if report.unavailable:
-        text += f"; not {desk.cache.dialect.where} yet: {', '.join(report.unavailable)}"
     _out(args, data, text)
     return 0
 

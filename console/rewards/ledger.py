@@ -9,15 +9,17 @@ Each entry's hash is SHA-256 over the previous entry's hash and the entry's own 
 id and hash are also kept in meta `ledger_head`, so cutting entries off the end is detected.
 On the team database the server appends (console.rewards.ledger_server): the same chain, numbered,
 stamped and hashed by `peerdesk_ledger_append` under its lock, which also checks the entry.
-`verify` walks the chain, re-derives every balance from the entries and checks the rules the
-entries must obey (a reversal negates exactly the entry it reverses, once; a payout entry matches
-its payout line; no member is paid more than they earned).
+In the cache file the Appender itself refuses an accrual whose event is not true now (the view
+reward_events, as the server does). `verify` walks the chain, re-derives every balance from the
+entries and checks the rules the entries must obey (a reversal negates exactly the entry it
+reverses, once; a payout entry matches its payout line; no member is paid more than they earned).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from typing import Any
 
 from console.clock import now_iso
 from console.db import Cache
+from console.errors import InvalidDecision
 from console.rewards import ledger_server
 from console.storage import Connection, Row, dialect_of
 
@@ -75,6 +78,59 @@ class Entry:
 def _checked(entry: Entry) -> None:
     if not isinstance(entry.amount_minor, int) or not isinstance(entry.points, int):
         raise TypeError("ledger amounts are whole numbers of points and minor units")
+
+
+EVENT_ID = re.compile(r"[a-z_]+:([1-9][0-9]{0,17})")
+"""An event's own key: its kind and its id, written once way only (`post:01` is not `post:1`)."""
+
+_EVENT = (
+    "SELECT 1 FROM reward_events WHERE rule = ? AND event_id = ? AND event_key = ? "
+    "AND member_id = ? AND thread_id IS ? AND occurred_at = ?"
+)
+
+
+def _event_is_true(conn: Connection, entry: Entry) -> bool:
+    """The accrual's event is in reward_events now (the one definition of what the rules pay
+    for, migration 29): of its rule, named by its own key, this member's, in this thread, at
+    this time (the caps count by day and thread). Looked up by rule and id, so each branch of
+    the view reads a few rows by a primary key."""
+    found = EVENT_ID.fullmatch(entry.event_key)
+    if found is None:
+        return False
+    row = conn.execute(
+        _EVENT,
+        (
+            entry.rule,
+            int(found.group(1)),
+            entry.event_key,
+            entry.member_id,
+            entry.thread_id,
+            entry.occurred_at,
+        ),
+    ).fetchone()
+    return row is not None
+
+
+def _refuse_accrual(conn: Connection, entry: Entry) -> None:
+    """InvalidDecision unless `entry`, an accrual, adds and pays for an event true now; the
+    caller's transaction is rolled back, so nothing is written (the same rule as the team
+    database's peerdesk_ledger_append)."""
+    if entry.points < 0 or entry.amount_minor < 0:
+        raise InvalidDecision(
+            f"An accrual adds points and money; {entry.rule} {entry.event_key} would take "
+            f"{entry.points} points away. Nothing was written"
+        )
+    if entry.reverses is not None or entry.line_id is not None:
+        raise InvalidDecision(
+            f"An accrual reverses nothing and names no payout line ({entry.rule} "
+            f"{entry.event_key}). Nothing was written"
+        )
+    if not _event_is_true(conn, entry):
+        raise InvalidDecision(
+            f"There is no {entry.rule} event {entry.event_key} of member {entry.member_id} "
+            f"(thread {entry.thread_id}, at {entry.occurred_at}) to pay "
+            f"{dialect_of(conn).where} now. Nothing was written"
+        )
 
 
 class Appender:
@@ -137,6 +193,8 @@ class Appender:
         rows = []
         entry_id, prev = self.last_id, self.last_hash
         for entry in entries:
+            if entry.kind == "accrual":
+                _refuse_accrual(self.conn, entry)
             entry_id += 1
             row = self._row(entry, entry_id, prev)
             prev = row["hash"]
@@ -163,12 +221,26 @@ class Appender:
             (HEAD_KEY, f"{self.last_id}:{self.last_hash}"),
         )
 
+    def _refused_or_there(self, entry: Entry) -> bool:
+        """True if the accrual may be written; False if its (kind, rule, event) is in the
+        ledger already (nothing to write, as for any entry); InvalidDecision if it pays for
+        an event that is not true now."""
+        try:
+            _refuse_accrual(self.conn, entry)
+        except InvalidDecision:
+            if self.exists(entry.kind, entry.rule, entry.event_key):
+                return False
+            raise
+        return True
+
     def append(self, entry: Entry) -> int | None:
         """Write `entry`; None (and nothing written) if its (kind, rule, event) is already there."""
         if self.on_server:
             appended = ledger_server.append(self.conn, entry)
             self.written += appended is not None
             return appended
+        if entry.kind == "accrual" and not self._refused_or_there(entry):
+            return None
         row = self._row(entry, self.last_id + 1, self.last_hash)
         cursor = self.conn.execute(
             "INSERT INTO ledger (id, member_id, kind, rule, event_key, thread_id, points, "
