@@ -426,14 +426,71 @@ class VerifyReport:
         return not self.problems
 
 
-def verify(cache: Cache) -> VerifyReport:
+@dataclass(frozen=True)
+class Head:
+    """The newest entry's number and hash: kept outside the store (a staff channel, a ticket,
+    a file elsewhere), it anchors the ledger as `audit head` anchors the audit log."""
+
+    entry: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.entry}:{self.hash}"
+
+
+HEAD_PATTERN = re.compile(r"(?:ledger-head\s+)?(\d+)\s*[:\s]\s*([0-9a-fA-F]{64})")
+
+
+def head(cache: Cache) -> Head:
+    """The newest entry (entry 0 with the genesis hash for an empty ledger)."""
+    row = cache.one("SELECT id, hash FROM ledger ORDER BY id DESC LIMIT 1")
+    return Head(int(row[0]), str(row[1])) if row else Head(0, GENESIS)
+
+
+def parse_head(text: str) -> Head:
+    """`ENTRY:HASH` as `peerdesk ledger head` prints it; InvalidDecision otherwise."""
+    found = HEAD_PATTERN.fullmatch(text.strip())
+    if found is None:
+        raise InvalidDecision(
+            f"{text.strip()[:80]!r} is not a ledger head: give ENTRY:HASH as printed by "
+            "`peerdesk ledger head` (e.g. 1234:5f0c…, 64 hex digits)"
+        )
+    return Head(int(found.group(1)), found.group(2).lower())
+
+
+def verify(cache: Cache, since: Head | None = None) -> VerifyReport:
     """Walk the chain and re-derive every balance; every problem found is reported.
 
     Everything is read in one snapshot (Cache.snapshot): the entries, the head record, the SQL
     balances and the payout lines, so an entry appended while the walk runs is either wholly
-    in it or not at all, never "deleted from the end"."""
+    in it or not at all, never "deleted from the end".
+
+    The chain alone cannot show a rewrite by someone who recomputed every hash after it (and
+    the head record in `meta`): anyone who can write the cache file can. With `since`, a head
+    printed earlier by `ledger head` and kept outside the store, its entry must still have the
+    hash kept: each hash depends on every entry before it, so nothing up to it changed, and
+    the intact chain after it shows the ledger only grew since."""
     with cache.snapshot():
-        return _verify(cache)
+        report = _verify(cache)
+        if since is not None and since.entry:
+            row = cache.one("SELECT hash FROM ledger WHERE id = ?", (since.entry,))
+            if row is None:
+                report.problems.append(
+                    LedgerProblem(
+                        since.entry,
+                        f"the entry of the head you kept ({since.entry}) is gone: the ledger "
+                        "was cut back or rewritten",
+                    )
+                )
+            elif str(row[0]) != since.hash:
+                report.problems.append(
+                    LedgerProblem(
+                        since.entry,
+                        "its hash is not the one you kept: the ledger was rewritten up to here "
+                        "(its hashes recomputed)",
+                    )
+                )
+        return report
 
 
 def _verify(cache: Cache) -> VerifyReport:

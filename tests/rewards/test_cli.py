@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from console.cli import main
+from console.rewards import ledger
 from tests.rewards.conftest import Store
 
 CONFIG = """\
@@ -101,3 +102,44 @@ def test_a_malformed_schedule_is_refused_with_its_line(run, tmp_path: Path) -> N
     code, _, err = run("root", "ledger", "schedule", str(bad))
     assert code == 2
     assert f"{bad} line 3: point_value: 0.001 GBP does not fit the currency's minor units" in err
+
+
+def test_a_rewritten_ledger_is_caught_by_the_head_kept_elsewhere(run, store: Store) -> None:  # type: ignore[no-untyped-def]
+    """Whoever can write the store can change an entry and recompute every hash after it (and
+    the head record): the chain alone agrees. The head printed by `ledger head` and kept
+    outside the store does not: `ledger verify --since-head` exits 1."""
+    from tests.rewards.conftest import open_store
+
+    assert run("priya", "ledger", "accrue")[0] == 0
+    code, kept, _ = run("alice", "ledger", "head")
+    assert code == 0
+    kept = kept.strip()
+    code, out, _ = run("alice", "ledger", "verify", "--since-head", kept)
+    assert code == 0 and f"entry {kept.split(':')[0]} still has the hash you kept" in out
+    cache = open_store(store.location("alice"))  # the attacker reads the entries...
+    try:
+        rows = [dict(r) for r in cache.query("SELECT * FROM ledger ORDER BY id")]
+    finally:
+        cache.close()
+    assert len(rows) > 2
+    prev = rows[1]["prev_hash"]
+    rows[1]["amount_minor"] += 100_000  # ...pays entry 2's member £1,000 more...
+    statements = []
+    for row in rows[1:]:  # ...and recomputes every hash from there on, and the head
+        row["prev_hash"] = prev
+        row["hash"] = prev = ledger.digest(prev, row)
+        statements.append(
+            f"UPDATE ledger SET amount_minor = {row['amount_minor']}, "
+            f"prev_hash = '{row['prev_hash']}', hash = '{row['hash']}' WHERE id = {row['id']}"
+        )
+    statements.append(
+        f"UPDATE meta SET value = '{rows[-1]['id']}:{prev}' WHERE key = '{ledger.HEAD_KEY}'"
+    )
+    for statement in statements:
+        store.tamper(statement)
+    assert run("alice", "ledger", "verify")[0] == 0  # the chain alone cannot tell
+    code, out, err = run("alice", "ledger", "verify", "--since-head", kept)
+    assert code == 1 and "TAMPERED" in err
+    assert f"ledger entry {kept.split(':')[0]}: its hash is not the one you kept" in out
+    code, _, err = run("alice", "ledger", "verify", "--since-head", "12:nothex")
+    assert code == 2 and "is not a ledger head" in err
