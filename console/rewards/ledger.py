@@ -504,6 +504,7 @@ def _verify(cache: Cache) -> VerifyReport:
     reversed_ids: set[int] = set()
     payout_entries: dict[int, tuple[int, int]] = {}  # line_id -> (member, amount)
     returned_lines: set[int] = set()
+    prices = _schedules(cache)
     for row in _entries(cache):
         entry_id = int(row["id"])
         gap = entry_id != expected_id
@@ -534,6 +535,8 @@ def _verify(cache: Cache) -> VerifyReport:
         seen_keys.add(key)
         by_id[entry_id] = (member, kind, pts, amount)
         _check_entry(row, member, kind, pts, amount, by_id, reversed_ids, problems)
+        if kind == "accrual":
+            _check_price(row, pts, amount, prices, problems)
         if kind == "payout" and row["line_id"] is not None:
             payout_entries[int(row["line_id"])] = (member, -amount)
         if kind == "payout_return" and row["line_id"] is not None:
@@ -557,6 +560,7 @@ def _verify(cache: Cache) -> VerifyReport:
     elif last_id:
         problems.append(LedgerProblem(0, "the record of the ledger's head is missing"))
     _check_against_sql(cache, points, amounts, problems)
+    _check_caps(cache, problems)
     _check_payout_lines(cache, payout_entries, returned_lines, problems)
     report.members = len(amounts)
     report.balances = {m: (points[m], amounts[m]) for m in amounts}
@@ -605,6 +609,97 @@ def _check_entry(
         elif target in reversed_ids:
             problems.append(LedgerProblem(entry_id, f"entry {target} reversed twice"))
         reversed_ids.add(target)
+
+
+@dataclass(frozen=True)
+class _Price:
+    """What a schedule version pays: its currency, a point's value, the points per rule."""
+
+    currency: str
+    point_value_minor: int
+    points: dict[str, int]
+
+
+def _schedules(cache: Cache) -> dict[str, _Price | str]:
+    """Every loaded schedule version's prices (or why they cannot be read): from its terms rows
+    (migration 23, what the team database's server prices accruals by), else from its TOML."""
+    from console.rewards.schedule import ScheduleError, parse_schedule
+
+    found: dict[str, _Price | str] = {}
+    for row in cache.query(
+        "SELECT t.version, t.currency, t.point_value_minor, p.rule, p.points "
+        "FROM reward_schedule_terms t LEFT JOIN reward_schedule_points p ON p.version = t.version"
+    ):
+        price = found.setdefault(str(row[0]), _Price(str(row[1]), int(row[2]), {}))
+        if isinstance(price, _Price) and row[3] is not None:
+            price.points[str(row[3])] = int(row[4])
+    for row in cache.query("SELECT version, body FROM reward_schedules"):
+        if str(row[0]) in found:
+            continue
+        try:
+            schedule = parse_schedule(str(row[1]), f"schedule {row[0]}")
+        except ScheduleError as error:
+            found[str(row[0])] = str(error)
+            continue
+        found[str(row[0])] = _Price(
+            schedule.currency, schedule.point_value_minor, dict(schedule.points)
+        )
+    return found
+
+
+def _check_price(
+    row: Row, pts: int, amount: int, prices: dict[str, _Price | str], problems: list[LedgerProblem]
+) -> None:
+    """An accrual pays what its schedule version pays for its rule (less what the caps took),
+    at that version's point value and in its currency: an accrual priced otherwise was not
+    written by the accrual step (the team database's server refuses it on arrival)."""
+    entry_id, version, rule = int(row["id"]), str(row["schedule_version"]), str(row["rule"])
+    schedule = prices.get(version)
+    if schedule is None:
+        problems.append(LedgerProblem(entry_id, f"pays under schedule {version}, not loaded"))
+        return
+    if isinstance(schedule, str):
+        problems.append(LedgerProblem(entry_id, f"its schedule cannot be read: {schedule}"))
+        return
+    price = schedule.points.get(rule, 0)
+    if pts > price:
+        problems.append(
+            LedgerProblem(
+                entry_id, f"pays {pts} points for {rule}; schedule {version} pays {price}"
+            )
+        )
+    if (amount, str(row["currency"])) != (pts * schedule.point_value_minor, schedule.currency):
+        problems.append(
+            LedgerProblem(
+                entry_id,
+                f"{amount} {row['currency']} minor units for {pts} points is not schedule "
+                f"{version}'s {schedule.point_value_minor} {schedule.currency} a point",
+            )
+        )
+
+
+def _check_caps(cache: Cache, problems: list[LedgerProblem]) -> None:
+    """No member's accruals of a UTC day, or in a thread, add up to more than the highest cap
+    of the schedule versions they were paid under (reward_schedule_terms; each accrual only
+    gets the room its version's cap leaves, so more means entries not written by accrue).
+    Counted by the engine, only the excess comes back."""
+    for group, cap, where, per in (
+        ("substr(l.occurred_at, 1, 10)", "t.cap_per_day", "on {}", "a day"),
+        ("l.thread_id", "t.cap_per_thread", "in thread {}", "a thread"),
+    ):
+        for row in cache.conn.execute(
+            f"SELECT l.member_id, {group}, sum(l.points), max({cap}), max(l.id) "
+            "FROM ledger l JOIN reward_schedule_terms t ON t.version = l.schedule_version "
+            f"WHERE l.kind = 'accrual' AND {group} IS NOT NULL "
+            f"GROUP BY l.member_id, {group} HAVING sum(l.points) > max({cap})"
+        ):
+            problems.append(
+                LedgerProblem(
+                    int(row[4]),
+                    f"member {row[0]} accrued {row[2]} points {where.format(row[1])}, over the "
+                    f"cap of {row[3]} {per}",
+                )
+            )
 
 
 def _check_against_sql(
