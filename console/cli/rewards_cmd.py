@@ -94,10 +94,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
             f"ledger intact: {report.entries} entries, chain verified, {report.members} "
             "balances re-derived"
         )
-        if args.since_head:
-            from console.rewards.ledger import parse_head
-
-            kept = parse_head(args.since_head).entry
+        kept = report.kept_entry
+        if kept is not None:
             text += (
                 f"\nentry {kept} still has the hash you kept: nothing up to it changed and the "
                 f"ledger only grew ({report.entries - kept} entries since)"

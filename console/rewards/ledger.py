@@ -420,6 +420,7 @@ class VerifyReport:
     total_minor: int = 0
     problems: list[LedgerProblem] = field(default_factory=list)
     balances: dict[int, tuple[int, int]] = field(default_factory=dict)
+    kept_entry: int | None = None  # the entry of the head checked (`verify(since=...)`)
 
     @property
     def ok(self) -> bool:
@@ -472,6 +473,7 @@ def verify(cache: Cache, since: Head | None = None) -> VerifyReport:
     the intact chain after it shows the ledger only grew since."""
     with cache.snapshot():
         report = _verify(cache)
+        report.kept_entry = None if since is None else since.entry
         if since is not None and since.entry:
             row = cache.one("SELECT hash FROM ledger WHERE id = ?", (since.entry,))
             if row is None:
