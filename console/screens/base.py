@@ -240,6 +240,12 @@ class DeskScreen(Screen[None]):
         except PeerdeskError as error:
             self.post_message(DecisionRefused(decision, str(error)))
             return
+        if not preview.blocked and preview.why_ask(self._own_batch) is None:
+            # this screen's own unsent decision: undone in this worker, not a second one after
+            # a round trip through the UI thread (`u` answered a few milliseconds sooner)
+            undo = Decision("undo", (), {"expect_batch": preview.batch_id})
+            self.post_message(self.deciding(undo, lambda desk: perform(desk, undo)))
+            return
         self.post_message(UndoPreviewed(preview))
 
     @on(UndoPreviewed)

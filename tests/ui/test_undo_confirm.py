@@ -11,6 +11,7 @@ from textual.pilot import Pilot
 
 from console.app import PeerdeskApp
 from console.desk import Desk
+from console.messages import UndoPreviewed
 from console.screens.confirm import ConfirmScreen
 from console.screens.queue import QueueScreen
 from tests.backends import tamper
@@ -39,8 +40,11 @@ def first_unclaimed(desk: Desk) -> int:
 
 
 async def test_the_decision_just_made_here_is_undone_without_asking(desk: Desk) -> None:
+    """...and in the worker that read what undo takes back (no second worker after a round
+    trip through the UI thread)."""
+    messages: list[Message] = []
     app = PeerdeskApp(desk)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
         await settle(pilot)
         target = await to_unclaimed(pilot, app, desk)
         await pilot.press("x")
@@ -51,6 +55,7 @@ async def test_the_decision_just_made_here_is_undone_without_asking(desk: Desk) 
         assert isinstance(app.screen, QueueScreen)  # no question
         assert statuses(desk, [target]) != ["closed"]
     assert undo_batches(desk) == 1
+    assert not [m for m in messages if isinstance(m, UndoPreviewed)]
 
 
 @pytest.mark.backends
