@@ -36,6 +36,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from bench._splits import SHARED_BENCH, load_jsonl, task_script
 from console.verify.signals import (
     BASE,
     Assessment,
@@ -46,21 +47,12 @@ from console.verify.signals import (
     assess_thread,
 )
 
-SHARED_SPLIT = Path(__file__).resolve().parents[1] / ".." / "shared" / "bench" / "semeval2016-qa"
+SHARED_SPLIT = SHARED_BENCH / "semeval2016-qa"
 METRICS = ("MAP", "MRR", "P@1", "P@5", "R@10")
 
 
-def load_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
 def tool(split: Path, name: str) -> Path:
-    """The benchmark's script: the split's own copy if it has one, else the shared split's."""
-    for folder in (split, SHARED_SPLIT):
-        if (folder / name).is_file():
-            return folder / name
-    raise SystemExit(f"answers: {name} not found in {split} or {SHARED_SPLIT.resolve()}")
+    return task_script(split, name, SHARED_SPLIT, "answers")
 
 
 def thread_facts(split: Path) -> dict[str, ThreadFacts]:

@@ -26,25 +26,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench._splits import SHARED_BENCH, load_jsonl, task_script
 from console.dupes import embed
 from console.dupes.fusion import fuse
 from console.dupes.scorer import CountStats, Doc, rank
 
-SHARED_SPLIT = Path(__file__).resolve().parents[1] / ".." / "shared" / "bench" / "semeval2016-qq"
+SHARED_SPLIT = SHARED_BENCH / "semeval2016-qq"
 METRICS = ("MAP", "MRR", "P@1", "P@5")
 
 
-def load_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
 def tool(split: Path, name: str) -> Path:
-    """The benchmark's script: the split's own copy if it has one, else the dev split's."""
-    for folder in (split, SHARED_SPLIT):
-        if (folder / name).is_file():
-            return folder / name
-    raise SystemExit(f"semeval: {name} not found in {split} or {SHARED_SPLIT.resolve()}")
+    return task_script(split, name, SHARED_SPLIT, "semeval")
 
 
 def _vectors(split: Path) -> dict[str, Any] | None:

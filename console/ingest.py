@@ -289,27 +289,28 @@ def _held(
                 row = conn.execute("SELECT thread_id FROM posts WHERE id = ?", (target,)).fetchone()
                 if row:
                     thread_ids.add(int(row[0]))
-    incoming_threads = {t.remote_id for t in threads}
-    incoming_posts = {p.remote_id for p in posts}
-    held_threads = [
-        tuple(r)
-        for r in conn.execute(
-            f"SELECT id, remote_id, {', '.join(HELD_THREAD_FIELDS)} FROM threads "
-            f"WHERE id IN ({','.join('?' * len(thread_ids))})",
-            sorted(thread_ids),
-        )
-        if r[1] in incoming_threads
-    ]
-    held_posts = [
-        tuple(r)
-        for r in conn.execute(
-            f"SELECT id, remote_id, {', '.join(HELD_POST_FIELDS)} FROM posts "
-            f"WHERE id IN ({','.join('?' * len(post_ids))})",
-            sorted(post_ids),
-        )
-        if r[1] in incoming_posts
-    ]
+    held_threads = _held_rows(
+        conn, "threads", HELD_THREAD_FIELDS, thread_ids, {t.remote_id for t in threads}
+    )
+    held_posts = _held_rows(conn, "posts", HELD_POST_FIELDS, post_ids, {p.remote_id for p in posts})
     return held_threads, held_posts
+
+
+def _held_rows(
+    conn: Connection, table: str, fields: Sequence[str], ids: set[int], incoming: set[str]
+) -> list[tuple[object, ...]]:
+    """(id, remote_id, *fields) of the rows `ids` of `table` that this call brings anew."""
+    if not ids:
+        return []
+    return [
+        tuple(r)
+        for r in conn.execute(
+            f"SELECT id, remote_id, {', '.join(fields)} FROM {table} "
+            f"WHERE id IN ({','.join('?' * len(ids))})",
+            sorted(ids),
+        )
+        if r[1] in incoming
+    ]
 
 
 def _restore_held(

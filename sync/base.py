@@ -7,12 +7,13 @@ runs ahead of the data it covers. `push` sends one outbox action and says what h
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from console.models import MemberRecord, PostRecord, ThreadRecord
+from sync.parse import BadField
 
 
 class SyncError(Exception):
@@ -61,6 +62,28 @@ class Problem:
     message: str
     field: str | None = None
     excerpt: str = ""
+
+    @classmethod
+    def of(cls, endpoint: str, error: BadField, about: str = "") -> Problem:
+        """The problem a `BadField` names; `about` (e.g. "topic 12: ") goes before its message."""
+        return cls(endpoint, about + error.message, error.field, error.excerpt())
+
+
+T = TypeVar("T")
+
+
+def read_each(
+    raws: Iterable[Any], read: Callable[[Any], T], endpoint: str, problems: list[Problem]
+) -> list[T]:
+    """Every item of a page through `read`: one that does not read is left out and its problem
+    kept, and the rest of the page goes on."""
+    kept: list[T] = []
+    for raw in raws:
+        try:
+            kept.append(read(raw))
+        except BadField as error:
+            problems.append(Problem.of(endpoint, error))
+    return kept
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ from sync.base import (
     PushRequest,
     PushResult,
     ReviewRecord,
+    read_each,
 )
 from sync.credentials import Credentials
 from sync.http import HttpSource, RetryPolicy, is_auth_failure, platform_message
@@ -279,7 +280,7 @@ class DiscourseAdapter:
                 # sync walks this part again; what was read so far is stored.
                 walk_failed = True
                 problem = (
-                    Problem(endpoint, error.message, error.field, error.excerpt())
+                    Problem.of(endpoint, error)
                     if isinstance(error, p.BadField)
                     else _problem(error, endpoint)
                 )
@@ -287,17 +288,7 @@ class DiscourseAdapter:
                 break
             page = Page(label=f"topics page {page_no + 1}")
             page.member_refs.extend(self._list_users(data, page, endpoint))
-            entries: list[dict[str, Any]] = []
-            for raw in entries_raw:
-                try:
-                    entry = p.obj(raw, "topic")
-                    p.int_(entry, "id", "topic.")
-                    p.time_(entry, "bumped_at", "topic.")
-                    entries.append(entry)
-                except p.BadField as error:
-                    page.problems.append(
-                        Problem(endpoint, error.message, error.field, error.excerpt())
-                    )
+            entries = read_each(entries_raw, _listed_topic, endpoint, page.problems)
             ids = [str(e["id"]) for e in entries]
             seen.update(ids)
             stored = {} if not ids else known.fingerprints("topic", ids)
@@ -451,9 +442,7 @@ class DiscourseAdapter:
                     uid = str(p.int_(user, "id", "post_action_user."))
                     found[uid] = MemberRecord(uid, p.str_(user, "username", "post_action_user."))
             except p.BadField as error:
-                page.problems.append(
-                    Problem(endpoint, f"post {pid}: {error.message}", error.field, error.excerpt())
-                )
+                page.problems.append(Problem.of(endpoint, error, f"post {pid}: "))
                 return None
             except (BadPayload, HttpFailure) as error:
                 if isinstance(error, AuthFailed) and error.status == 401:
@@ -493,7 +482,7 @@ class DiscourseAdapter:
             joined = p.opt_time(user, "created_at", "user.")
             ip = p.opt_str(user, "registration_ip_address", "user.")
         except p.BadField as error:
-            page.problems.append(Problem(endpoint, error.message, error.field, error.excerpt()))
+            page.problems.append(Problem.of(endpoint, error))
             return MemberFacts(member.remote_id, member.username)
         except (BadPayload, HttpFailure) as error:
             if isinstance(error, AuthFailed) and error.status == 401:
@@ -519,21 +508,10 @@ class DiscourseAdapter:
         return self.http.get_json(endpoint, params=params)
 
     def _list_users(self, data: Any, page: Page, endpoint: str) -> list[MemberRecord]:
-        members = []
         users = data.get("users", []) if isinstance(data, dict) else []
-        for raw in users if isinstance(users, list) else []:
-            try:
-                user = p.obj(raw, "user")
-                members.append(
-                    MemberRecord(
-                        remote_id=str(p.int_(user, "id", "user.")),
-                        username=p.str_(user, "username", "user."),
-                        display_name=p.opt_str(user, "name", "user."),
-                    )
-                )
-            except p.BadField as error:
-                page.problems.append(Problem(endpoint, error.message, error.field, error.excerpt()))
-        return members
+        if not isinstance(users, list):
+            return []
+        return read_each(users, _listed_user, endpoint, page.problems)
 
     def _walk_posts_feed(
         self, last_post_id: int | None
@@ -554,7 +532,7 @@ class DiscourseAdapter:
                 problems.append(_problem(error, endpoint))
                 return last_post_id, topics, problems
             except p.BadField as error:
-                problems.append(Problem(endpoint, error.message, error.field, error.excerpt()))
+                problems.append(Problem.of(endpoint, error))
                 return last_post_id, topics, problems
             ids: list[int] = []
             for raw in posts:
@@ -563,7 +541,7 @@ class DiscourseAdapter:
                     pid = p.int_(post, "id", "post.")
                     tid = p.int_(post, "topic_id", "post.")
                 except p.BadField as error:
-                    problems.append(Problem(endpoint, error.message, error.field, error.excerpt()))
+                    problems.append(Problem.of(endpoint, error))
                     continue
                 ids.append(pid)
                 if last_post_id is not None and pid > last_post_id:
@@ -597,15 +575,9 @@ class DiscourseAdapter:
                 page.problems.append(_problem(error, endpoint))
                 return page, topics
             except p.BadField as error:
-                page.problems.append(Problem(endpoint, error.message, error.field, error.excerpt()))
+                page.problems.append(Problem.of(endpoint, error))
                 return page, topics
-            for raw in items:
-                try:
-                    records.append(self._review(raw))
-                except p.BadField as error:
-                    page.problems.append(
-                        Problem(endpoint, error.message, error.field, error.excerpt())
-                    )
+            records.extend(read_each(items, self._review, endpoint, page.problems))
             meta = data.get("meta") if isinstance(data, dict) else None
             more = isinstance(meta, dict) and meta.get("load_more_reviewables")
             total = meta.get("total_rows_reviewables") if isinstance(meta, dict) else None
@@ -689,25 +661,10 @@ class DiscourseAdapter:
                 yield page
                 return
             except p.BadField as error:
-                page.problems.append(Problem(endpoint, error.message, error.field, error.excerpt()))
+                page.problems.append(Problem.of(endpoint, error))
                 yield page
                 return
-            for raw in items:
-                try:
-                    item = p.obj(raw, "directory_item")
-                    user = p.obj(p.req(item, "user", "directory_item."), "directory_item.user")
-                    page.members.append(
-                        MemberRecord(
-                            remote_id=str(p.int_(user, "id", "user.")),
-                            username=p.str_(user, "username", "user."),
-                            display_name=p.opt_str(user, "name", "user."),
-                            reputation=p.int_(item, "likes_received", "directory_item.", 0),
-                        )
-                    )
-                except p.BadField as error:
-                    page.problems.append(
-                        Problem(endpoint, error.message, error.field, error.excerpt())
-                    )
+            page.members.extend(read_each(items, _directory_member, endpoint, page.problems))
             yield page
             more = data.get("load_more_directory_items") or (
                 isinstance(data.get("meta"), dict) and data["meta"].get("load_more_directory_items")
@@ -757,9 +714,7 @@ class DiscourseAdapter:
             page.problems.append(_problem(error, endpoint, f"topic {tid}: "))
             return None
         except p.BadField as error:
-            page.problems.append(
-                Problem(endpoint, f"topic {tid}: {error.message}", error.field, error.excerpt())
-            )
+            page.problems.append(Problem.of(endpoint, error, f"topic {tid}: "))
             return None
         raw_posts: list[Any] = list(first_posts)
         have = {post.get("id") for post in first_posts if isinstance(post, dict)}
@@ -788,22 +743,13 @@ class DiscourseAdapter:
                 page.problems.append(_problem(error, "/t/{id}/posts.json", f"topic {tid}: "))
                 return None
             except p.BadField as error:
-                page.problems.append(
-                    Problem(
-                        "/t/{id}/posts.json",
-                        f"topic {tid}: {error.message}",
-                        error.field,
-                        error.excerpt(),
-                    )
-                )
+                page.problems.append(Problem.of("/t/{id}/posts.json", error, f"topic {tid}: "))
                 return None
             raw_posts.extend(more_posts)
         try:
             parsed = self._parse_topic(topic, raw_posts, page)
         except p.BadField as error:
-            page.problems.append(
-                Problem(endpoint, f"topic {tid}: {error.message}", error.field, error.excerpt())
-            )
+            page.problems.append(Problem.of(endpoint, error, f"topic {tid}: "))
             return None
         # Staff may see deleted posts in the stream, marked with deleted_at: not live either.
         deleted = {
@@ -831,12 +777,7 @@ class DiscourseAdapter:
                 record, member, flags, is_accepted, number = self._parse_post(post, tid)
             except p.BadField as error:
                 page.problems.append(
-                    Problem(
-                        "/t/{id}.json",
-                        f"topic {tid}: post skipped: {error.message}",
-                        error.field,
-                        error.excerpt(),
-                    )
+                    Problem.of("/t/{id}.json", error, f"topic {tid}: post skipped: ")
                 )
                 continue
             if record is None:
@@ -967,9 +908,7 @@ class DiscourseAdapter:
                 return None, records, page
             parsed = self._parse_topic(topic, posts, page)
         except p.BadField as error:
-            page.problems.append(
-                Problem("/t/{id}.json", error.message, error.field, error.excerpt())
-            )
+            page.problems.append(Problem.of("/t/{id}.json", error))
             return None, [], page
         page.member_refs.extend(parsed.members)
         return parsed.thread, parsed.posts, page
@@ -977,27 +916,14 @@ class DiscourseAdapter:
     def parse_topic_list(self, data: Any) -> tuple[list[dict[str, Any]], Page]:
         """A topic list response (/latest.json, /top.json, ...) -> valid entries."""
         page = Page()
-        entries: list[dict[str, Any]] = []
         try:
             topic_list = p.obj(p.req(p.obj(data, "response"), "topic_list"), "topic_list")
             raws = p.lst(p.req(topic_list, "topics", "topic_list."), "topic_list.topics")
         except p.BadField as error:
             page.problems.append(Problem("/latest.json", error.message, error.field))
-            return entries, page
+            return [], page
         page.member_refs.extend(self._list_users(data, page, "/latest.json"))
-        for raw in raws:
-            try:
-                entry = p.obj(raw, "topic")
-                p.int_(entry, "id", "topic.")
-                p.str_(entry, "title", "topic.")
-                p.time_(entry, "created_at", "topic.")
-                p.time_(entry, "bumped_at", "topic.")
-                entries.append(entry)
-            except p.BadField as error:
-                page.problems.append(
-                    Problem("/latest.json", error.message, error.field, error.excerpt())
-                )
-        return entries, page
+        return read_each(raws, _latest_topic, "/latest.json", page.problems), page
 
     def parse_review(self, raw: Any) -> ReviewRecord:
         return self._review(raw)
@@ -1394,6 +1320,42 @@ class DiscourseAdapter:
         )
         # 409: someone acted first (the version moved on). Never retried: a human decides.
         return self._outcome(response, endpoint)
+
+
+def _listed_topic(raw: Any) -> dict[str, Any]:
+    """A topic of a /latest.json page as the topic walk needs it: an id and when it was bumped."""
+    entry = p.obj(raw, "topic")
+    p.int_(entry, "id", "topic.")
+    p.time_(entry, "bumped_at", "topic.")
+    return entry
+
+
+def _latest_topic(raw: Any) -> dict[str, Any]:
+    """A topic of /latest.json as a page of news needs it: also its title and creation time."""
+    entry = _listed_topic(raw)
+    p.str_(entry, "title", "topic.")
+    p.time_(entry, "created_at", "topic.")
+    return entry
+
+
+def _member(user: dict[str, Any], reputation: int = 0) -> MemberRecord:
+    return MemberRecord(
+        remote_id=str(p.int_(user, "id", "user.")),
+        username=p.str_(user, "username", "user."),
+        display_name=p.opt_str(user, "name", "user."),
+        reputation=reputation,
+    )
+
+
+def _listed_user(raw: Any) -> MemberRecord:
+    return _member(p.obj(raw, "user"))
+
+
+def _directory_member(raw: Any) -> MemberRecord:
+    """An item of /directory_items.json: the user, with the likes they received as reputation."""
+    item = p.obj(raw, "directory_item")
+    user = p.obj(p.req(item, "user", "directory_item."), "directory_item.user")
+    return _member(user, p.int_(item, "likes_received", "directory_item.", 0))
 
 
 def _acted(post: dict[str, Any], type_id: int) -> bool:

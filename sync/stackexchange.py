@@ -34,6 +34,7 @@ from sync.base import (
     PushRequest,
     PushResult,
     QuotaSpent,
+    read_each,
 )
 from sync.credentials import Credentials
 from sync.http import HttpSource, RetryPolicy
@@ -212,9 +213,7 @@ class StackExchangeAdapter:
                     complete = False
                     break
                 except p.BadField as error:
-                    page.problems.append(
-                        Problem(endpoint, error.message, error.field, error.excerpt())
-                    )
+                    page.problems.append(Problem.of(endpoint, error))
                     complete = False
                     break
                 for answer in self.parse_answers(items, page):
@@ -227,35 +226,10 @@ class StackExchangeAdapter:
     # ------------------------------------------------------------------ parsing
 
     def parse_questions(self, items: list[Any], page: Page) -> list[dict[str, Any]]:
-        good = []
-        for raw in items:
-            try:
-                q = p.obj(raw, "question")
-                p.int_(q, "question_id", "question.")
-                p.str_(q, "title", "question.")
-                p.int_(q, "creation_date", "question.")
-                p.int_(q, "last_activity_date", "question.")
-                good.append(q)
-            except p.BadField as error:
-                page.problems.append(
-                    Problem("/questions", error.message, error.field, error.excerpt())
-                )
-        return good
+        return read_each(items, _question, "/questions", page.problems)
 
     def parse_answers(self, items: list[Any], page: Page) -> list[dict[str, Any]]:
-        good = []
-        for raw in items:
-            try:
-                a = p.obj(raw, "answer")
-                p.int_(a, "answer_id", "answer.")
-                p.int_(a, "question_id", "answer.")
-                p.int_(a, "creation_date", "answer.")
-                good.append(a)
-            except p.BadField as error:
-                page.problems.append(
-                    Problem("/questions/{ids}/answers", error.message, error.field, error.excerpt())
-                )
-        return good
+        return read_each(items, _answer, "/questions/{ids}/answers", page.problems)
 
     @staticmethod
     def _owner(
@@ -366,14 +340,7 @@ class StackExchangeAdapter:
                     duplicate_of_remote_id=duplicate_of,
                 )
             except p.BadField as error:
-                page.problems.append(
-                    Problem(
-                        "/questions",
-                        f"question {qid}: {error.message}",
-                        error.field,
-                        error.excerpt(),
-                    )
-                )
+                page.problems.append(Problem.of("/questions", error, f"question {qid}: "))
                 continue
             page.threads.append(thread)
             page.posts.extend(posts)
@@ -382,3 +349,20 @@ class StackExchangeAdapter:
             MemberFacts(uid, members[uid].username, signals=(("se_account_id", account),))
             for uid, account in sorted(accounts.items())
         )
+
+
+def _question(raw: Any) -> dict[str, Any]:
+    q = p.obj(raw, "question")
+    p.int_(q, "question_id", "question.")
+    p.str_(q, "title", "question.")
+    p.int_(q, "creation_date", "question.")
+    p.int_(q, "last_activity_date", "question.")
+    return q
+
+
+def _answer(raw: Any) -> dict[str, Any]:
+    a = p.obj(raw, "answer")
+    p.int_(a, "answer_id", "answer.")
+    p.int_(a, "question_id", "answer.")
+    p.int_(a, "creation_date", "answer.")
+    return a

@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from typing import Any
 
 from console.claims import claim_line
@@ -14,7 +14,7 @@ from console.decisions import DEFAULT_ORIGIN
 from console.desk import Desk, QueueFilter
 from console.errors import ConfigError, InvalidDecision
 from console.filters import parse_filter
-from console.models import member_label
+from console.models import AuditProblem, member_label
 from console.safe_text import clip, printable
 
 
@@ -177,16 +177,23 @@ def cmd_claim(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     desk = open_desk(args)
     problems = desk.verify_audit(args.since_head)
-    if not problems:
-        count = desk.audit_count()
-        print(f"audit log intact: {count} entries, chain verified")
-        if args.since_head:
-            from console.audit import parse_head
+    kept = None
+    if args.since_head:
+        from console.audit import parse_head
 
-            entry = parse_head(args.since_head).entry
+        kept = parse_head(args.since_head).entry
+    return report_audit(problems, desk.audit_count() if not problems else 0, kept, "")
+
+
+def report_audit(problems: Sequence[AuditProblem], count: int, kept: int | None, where: str) -> int:
+    """What `audit verify` prints, for the cache file or (`where`) the team database: the exit
+    status is 1 when the chain was tampered with."""
+    if not problems:
+        print(f"audit log intact{where}: {count} entries, chain verified")
+        if kept is not None:
             print(
-                f"entry {entry} still has the hash you kept: nothing up to it changed and the "
-                f"log only grew ({count - entry} entries since)"
+                f"entry {kept} still has the hash you kept: nothing up to it changed and the "
+                f"log only grew ({count - kept} entries since)"
             )
         return 0
     for problem in problems:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from console.audit import parse_head
-from console.cli.core import open_desk
+from console.cli.core import open_desk, report_audit
 from console.errors import PeerdeskError
 from console.team import audit as team_audit
 from console.team import schema
@@ -81,18 +81,7 @@ def cmd_team_audit_verify(args: argparse.Namespace) -> int:
             if isinstance(error, PeerdeskError):
                 raise
             raise _failed(error, url) from error
-    if not problems:
-        print(f"audit log intact on the team database: {count} entries, chain verified")
-        if kept is not None:
-            print(
-                f"entry {kept.entry} still has the hash you kept: nothing up to it changed and "
-                f"the log only grew ({count - kept.entry} entries since)"
-            )
-        return 0
-    for problem in problems:
-        print(f"audit entry {problem.audit_id}: {problem.problem}")
-    print(f"audit log TAMPERED: {len(problems)} problem(s)", file=sys.stderr)
-    return 1
+    return report_audit(problems, count, kept.entry if kept else None, " on the team database")
 
 
 def cmd_team_audit_head(args: argparse.Namespace) -> int:

@@ -92,3 +92,26 @@ def test_cli_verify_exits_nonzero_on_tampering(
         check=False,
     )
     assert bad.returncode == 1 and f"audit entry {first}: row edited" in bad.stdout
+
+
+def test_cli_verify_since_a_kept_head_says_how_far_the_log_grew(
+    desk: Desk,
+    cache: Cache,
+    ids: dict[str, int],
+    cache_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from console.cli import main
+
+    desk.close([ids["t1"]])
+    kept = str(desk.audit_head())
+    kept_entry = desk.audit_head().entry
+    desk.add_note(ids["t2"], "written after the head was kept")
+    desk.close([ids["t5"]])
+    db = location(cache, cache_path)
+    assert main(["--db", db, "audit", "verify", "--since-head", kept]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    total = desk.audit_count()
+    assert lines[0].startswith("audit log intact") and f": {total} entries," in lines[0]
+    assert lines[1].startswith(f"entry {kept_entry} still has the hash you kept")
+    assert lines[1].endswith(f"({total - kept_entry} entries since)") and total - kept_entry == 2
