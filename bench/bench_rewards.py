@@ -110,6 +110,12 @@ def build_ledger(path: Path, entries: int, members: int, seed: int = 7) -> dict[
     conn = cache.conn
     with cache.transaction():
         install_schedule(conn, parse_schedule(SCHEDULE), loaded_by="bench")
+        # what the schedule's terms pay for the imported rules, so `ledger verify` prices the
+        # imported entries as it prices every accrual (a TOML schedule names peerdesk's rules)
+        conn.execute(
+            "INSERT INTO reward_schedule_points (version, rule, points) VALUES "
+            "('bench-1', 'imported_vote', 2), ('bench-1', 'imported_answer', 50)"
+        )
         # the bench's cache is a demo cache: its owner has every role, so `prepare` below runs
         # through the Desk's door like the console's, as a named preparer
         cache.set_meta("demo", "1")

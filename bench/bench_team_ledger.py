@@ -9,11 +9,12 @@ throwaway cluster (tests/team/cluster.py: a Unix socket, fsync off) and prints J
 and the audit log's copy (seconds, entries/s), the whole copy, and the load average. The server
 checks every entry's hash and chaining on arrival either way; this measures how fast.
 
-`--live N` then appends N accruals on top of the copied ledger (for N helpful votes the cache
-held, the events the server checks each accrual against) as a login role of
-peerdesk_payout_preparer, through console.rewards.ledger's Appender (the server numbers, checks
-and chains each one under the ledger's lock), in transactions of 50 (an accrual run) and of one
-(a ban, a return): entries/s and each transaction's p50/p95 latency.
+The copied entries are accruals of helpful votes the cache holds (its ledger pays only events
+that are true in it), as `accrue` writes them. `--live N` then appends N accruals on top of the
+copied ledger (for N more helpful votes, the events the server checks each accrual against) as
+a login role of peerdesk_payout_preparer, through console.rewards.ledger's Appender (the server
+numbers, checks and chains each one under the ledger's lock), in transactions of 50 (an accrual
+run) and of one (a ban, a return): entries/s and each transaction's p50/p95 latency.
 """
 
 from __future__ import annotations
@@ -59,26 +60,6 @@ per_thread = 1000000
 """What the entries below pay (the server checks every live accrual against its terms)."""
 
 
-def _accrual(
-    n: int, rule: str, event: str, points: int, thread_id: int | None = None, **detail: str
-) -> Entry:
-    """The n-th accrual of `rule` for its `event` (post, vote): 25 minor units a point, one of
-    5,000 members."""
-    return Entry(
-        member_id=1 + n % 5000,
-        kind="accrual",
-        rule=rule,
-        event_key=f"{event}:{n}",
-        points=points,
-        amount_minor=points * 25,
-        currency="GBP",
-        schedule_version="v1",
-        occurred_at="2026-11-20T12:00:00Z",
-        thread_id=thread_id,
-        detail={event: n, **detail},
-    )
-
-
 MEMBERS = 5000
 VOTED_AT = "2026-11-20T12:00:00Z"
 
@@ -93,20 +74,65 @@ def _votes(conn: Connection, count: int) -> None:
         "INSERT INTO members (id, source_id, remote_id, username) VALUES (?, ?, ?, ?)",
         [(m, source, f"m{m}", f"member{m}") for m in range(1, MEMBERS + 1)],
     )
-    conn.executemany(
-        "INSERT INTO threads (id, source_id, remote_id, title, created_at, last_activity_at) "
-        "VALUES (?, ?, ?, 'Roaming', ?, ?)",
-        [(n, source, f"t{n}", VOTED_AT, VOTED_AT) for n in range(1, count + 1)],
-    )
-    conn.executemany(
-        "INSERT INTO posts (id, thread_id, source_id, remote_id, author_id, position, "
-        "body_text, body_raw, created_at) VALUES (?, ?, ?, ?, ?, 1, 'Restart', '', ?)",
-        [(n, n, source, f"p{n}", _author(n), VOTED_AT) for n in range(1, count + 1)],
-    )
+    _answers(conn, source, range(1, count + 1))
     conn.executemany(
         "INSERT INTO votes (id, source_id, post_id, voter_id, created_at) VALUES (?, ?, ?, ?, ?)",
         [(n, source, n, _author(n + 1), VOTED_AT) for n in range(1, count + 1)],
     )
+
+
+def _answers(conn: Connection, source: int, numbers: range) -> None:
+    """Answer n (post n, by member n % 5000 + 1) in thread n, for each n of `numbers`."""
+    conn.executemany(
+        "INSERT INTO threads (id, source_id, remote_id, title, created_at, last_activity_at) "
+        "VALUES (?, ?, ?, 'Roaming', ?, ?)",
+        [(n, source, f"t{n}", VOTED_AT, VOTED_AT) for n in numbers],
+    )
+    conn.executemany(
+        "INSERT INTO posts (id, thread_id, source_id, remote_id, author_id, position, "
+        "body_text, body_raw, created_at) VALUES (?, ?, ?, ?, ?, 1, 'Restart', '', ?)",
+        [(n, n, source, f"p{n}", _author(n), VOTED_AT) for n in numbers],
+    )
+
+
+VOTERS = MEMBERS - 1
+"""Votes on one answer of the copied ledger: one from every member but its author."""
+
+
+def _copied_votes(conn: Connection, live: int, entries: int) -> list[Entry]:
+    """`entries` helpful votes after the live ones, and their accruals as `accrue` writes
+    them (the Appender pays only events true in the cache): answers live+1... take up to
+    4,999 votes each, from every member but their author, so the accruals spread over the
+    5,000 members."""
+    source = int(conn.execute("SELECT id FROM sources WHERE name = 'b'").fetchone()[0])
+    answers = range(live + 1, live + 1 + -(-entries // VOTERS))
+    _answers(conn, source, answers)
+    votes = []
+    for k in range(entries):
+        post = answers[k // VOTERS]
+        author = _author(post)
+        voter = (author + k % VOTERS) % MEMBERS + 1  # every member after the author, in turn
+        votes.append((live + 1 + k, source, post, voter, VOTED_AT))
+    conn.executemany(
+        "INSERT INTO votes (id, source_id, post_id, voter_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        votes,
+    )
+    return [
+        Entry(
+            member_id=_author(post),
+            kind="accrual",
+            rule="helpful_vote",
+            event_key=f"vote:{vote_id}",
+            points=1,
+            amount_minor=25,
+            currency="GBP",
+            schedule_version="v1",
+            occurred_at=VOTED_AT,
+            thread_id=post,
+            detail={"voter_id": voter, "why": "helpful ✓"},  # (non-ASCII: hashed alike?)
+        )
+        for vote_id, _, post, voter, _ in votes
+    ]
 
 
 def _author(n: int) -> int:
@@ -136,17 +162,10 @@ def build(path: Path, entries: int, audit_entries: int, live: int = 0) -> None:
     with cache.transaction() as conn:
         install_schedule(conn, parse_schedule(SCHEDULE), loaded_by="bench")
         _votes(conn, live)
-    written = 0
-    while written < entries:
-        batch = min(CHUNK, entries - written)
+        accruals = _copied_votes(conn, live, entries)
+    for start in range(0, entries, CHUNK):
         with cache.transaction() as conn:
-            Appender(conn).append_new(
-                [
-                    _accrual(n, "accepted_answer", "post", 10, thread_id=n, why="accepted ✓")
-                    for n in range(written, written + batch)
-                ]
-            )
-        written += batch
+            Appender(conn).append_new(accruals[start : start + CHUNK])
     with cache.transaction() as conn:
         for n in range(audit_entries):
             audit.append(

@@ -320,14 +320,15 @@ class PeerdeskApp(App[None]):
         location = str(getattr(self.desk.cache, "url", "") or self.desk.cache.path)
         if not is_team_url(location):
             return
-        from console.team.notify import session_of, subscribe
+        from console.team.notify import sessions_of, subscribe
 
-        own = session_of(self.desk.cache)  # its claims and decisions: already on screen
+        # its claims, decisions, pushes and scans (on its workers' connections too): on screen
+        own = sessions_of(self.desk.cache)
         self._team_events = subscribe(
             location,
             lambda _events: self.call_from_thread(self._periodic_refresh),
             lambda text: self.notify(text, severity="warning"),
-            own=() if own is None else (own,),
+            own=own,
         )
 
     def on_unmount(self) -> None:

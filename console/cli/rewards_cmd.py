@@ -76,14 +76,12 @@ def cmd_accrue(args: argparse.Namespace) -> int:
         f"{report.reversed} reversals, {report.capped} capped, "
         f"{report.skipped_banned} skipped (banned)"
     )
-    if report.unavailable:
-        text += f"; not {desk.cache.dialect.where} yet: {', '.join(report.unavailable)}"
     _out(args, data, text)
     return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    report = _desk(args).rewards.verify()
+    report = _desk(args).rewards.verify(args.since_head)
     data = {
         "ok": report.ok,
         "entries": report.entries,
@@ -92,12 +90,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
         "problems": [asdict(p) for p in report.problems],
     }
     if report.ok:
-        _out(
-            args,
-            data,
+        text = (
             f"ledger intact: {report.entries} entries, chain verified, {report.members} "
-            "balances re-derived",
+            "balances re-derived"
         )
+        kept = report.kept_entry
+        if kept is not None:
+            text += (
+                f"\nentry {kept} still has the hash you kept: nothing up to it changed and the "
+                f"ledger only grew ({report.entries - kept} entries since)"
+            )
+        _out(args, data, text)
         return 0
     if args.json:
         print(json.dumps(data, sort_keys=True))
@@ -106,6 +109,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print(f"ledger entry {problem.entry_id}: {problem.problem}")
     print(f"ledger TAMPERED or inconsistent: {len(report.problems)} problem(s)", file=sys.stderr)
     return 1
+
+
+def cmd_head(args: argparse.Namespace) -> int:
+    kept = _desk(args).rewards.head()
+    _out(args, {"entry": kept.entry, "hash": kept.hash}, str(kept))
+    return 0
 
 
 def cmd_balances(args: argparse.Namespace) -> int:
@@ -353,7 +362,16 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="reverse even when more than half of a rule's paid events vanished at once",
     )
-    add("verify", cmd_verify, "check the hash chain and re-derive every balance (exit 1 if not)")
+    p = add(
+        "verify", cmd_verify, "check the hash chain and re-derive every balance (exit 1 if not)"
+    )
+    p.add_argument(
+        "--since-head",
+        metavar="ENTRY:HASH",
+        help="a head printed earlier by `peerdesk ledger head` and kept outside the store: prove "
+        "every entry up to it is unchanged and the ledger only grew",
+    )
+    add("head", cmd_head, "print the newest entry's number and hash (ENTRY:HASH) to keep elsewhere")
     p = add("balances", cmd_balances, "members by balance, or one member's balance")
     p.add_argument("member", nargs="?", help="a member name or id")
     p.add_argument("--limit", type=int, default=50)

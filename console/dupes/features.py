@@ -5,7 +5,7 @@ whether the thread can be an original (source, creation time, status, duplicate_
 accepted answer; the title and tags its explanation and score read), its vector and its stored
 analysis. Kept in three tables, that was three b-tree descents per candidate: at a million
 threads ~85 of a cold search's ~100 page reads (pool rows 26, vectors 33, analyses 26).
-Migration 29 keeps all of it in one row per thread, keyed by the thread's id, so each
+Migration 30 keeps all of it in one row per thread, keyed by the thread's id, so each
 candidate is one descent. The cache's triggers write the row in the same transaction as
 whatever writes `threads`, `thread_vectors` or `thread_analysis` (no writer has to know); on the
 team database `dupe_features` is a view of the same join (its reads are those of the three

@@ -31,7 +31,6 @@ class AccrualReport:
     skipped_banned: int = 0
     points: int = 0
     amount_minor: int = 0
-    unavailable: list[str] = field(default_factory=list)
     by_rule: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
@@ -114,9 +113,6 @@ def accrue_in(
     banned = banned_members(conn)
     caps = _Caps(conn, schedule)
     for source in SOURCES.values():
-        if not source.available(conn):
-            report.unavailable.append(source.rule)
-            continue
         _accrue_source(conn, appender, source, schedule, banned, caps, report, allow_mass_reversal)
     return report
 

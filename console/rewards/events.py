@@ -1,17 +1,23 @@
-"""Where rewards come from: pluggable event sources over the cache.
+"""What the rewards rules pay for: the events true in the store now, and why a paid one is gone.
 
-Each source names the rule it pays for and lists the events that are *currently true* in the
-cache (this answer is accepted, this vote stands, this answer is verified...). The accrual step
-pays each new event once and reverses a paid event that is no longer true, asking the source why
-("answer un-verified", "post removed as spam"). A source whose tables are not in this cache yet
-(verification and escalations come from other parts of peerdesk) reports itself unavailable and
-is skipped; nothing else changes when those tables land.
+The events themselves are defined once, in SQL: the view `reward_events` (migrations 28 and
+29), the same on the cache file and on the team database. Each row is one event that is *true
+now* (this answer is accepted, this vote stands, this answer is verified...): its rule, its id
+and key (`post:12`, `vote:7`), the member it pays, its thread, when it happened and its detail.
+The accrual step (console/rewards/accrue.py) reads it rule by rule, pays each new event once
+and reverses a paid event that is no longer there; the ledger's writers (the cache's Appender,
+the server's `peerdesk_ledger_append`) look an accrual's event up in it by rule and id and
+refuse one that is not there. This module names the rules, describes them, and says why a paid
+event is gone ("answer un-verified", "post removed as spam") for its reversal.
 
-Register another source with `register(EventSource(...))`.
+A new rule is a new migration that re-creates the view with one more branch, and an
+`EventSource` registered here with its reasons (tests/rewards/test_reward_events.py fails
+while the two disagree).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -32,9 +38,11 @@ class Event:
 class EventSource:
     rule: str
     description: str
-    available: Callable[[Connection], bool]
-    events: Callable[[Connection], Iterator[Event]]
     why_gone: Callable[[Connection, str], str]
+
+    def events(self, conn: Connection) -> Iterator[Event]:
+        """This rule's events true now (the view reward_events), in no particular order."""
+        return events_of(conn, self.rule)
 
 
 SOURCES: dict[str, EventSource] = {}
@@ -50,8 +58,23 @@ def has_table(conn: Connection, name: str, *columns: str) -> bool:
     return bool(present) and all(c in present for c in columns)
 
 
-def _always(conn: Connection) -> bool:
-    return True
+VIEW = (
+    "SELECT event_key, member_id, occurred_at, thread_id, detail FROM reward_events WHERE rule = ?"
+)
+
+
+def events_of(conn: Connection, rule: str) -> Iterator[Event]:
+    """The events of `rule` true now, as the view reward_events lists them."""
+    for row in conn.execute(VIEW, (rule,)):
+        detail = json.loads(str(row[4])) if row[4] and row[4] != "{}" else {}
+        yield Event(
+            rule,
+            str(row[0]),
+            int(row[1]),
+            str(row[2]),
+            None if row[3] is None else int(row[3]),
+            tuple(sorted(detail.items())),
+        )
 
 
 def _post_gone(conn: Connection, post_id: int) -> str | None:
@@ -74,16 +97,6 @@ def _id_of(event_key: str) -> int:
 # ---- accepted answers (every platform) ----------------------------------------------------
 
 
-def _accepted(conn: Connection) -> Iterator[Event]:
-    for row in conn.execute(
-        "SELECT p.id, p.author_id, p.created_at, t.id, t.author_id FROM threads t "
-        "JOIN posts p ON p.id = t.accepted_post_id "
-        "WHERE p.hidden = 0 AND p.position > 0 AND p.author_id IS NOT NULL "
-        "AND (t.author_id IS NULL OR t.author_id != p.author_id)"
-    ):
-        yield Event("accepted_answer", f"post:{row[0]}", int(row[1]), str(row[2]), int(row[3]))
-
-
 def _accepted_gone(conn: Connection, event_key: str) -> str:
     post_id = _id_of(event_key)
     gone = _post_gone(conn, post_id)
@@ -92,31 +105,10 @@ def _accepted_gone(conn: Connection, event_key: str) -> str:
     return "answer no longer accepted"
 
 
-register(
-    EventSource(
-        "accepted_answer", "an answer the asker accepted", _always, _accepted, _accepted_gone
-    )
-)
+register(EventSource("accepted_answer", "an answer the asker accepted", _accepted_gone))
 
 
 # ---- helpful votes (the votes table; see README for what each platform exposes) -----------
-
-
-def _votes(conn: Connection) -> Iterator[Event]:
-    for row in conn.execute(
-        "SELECT v.id, p.author_id, v.created_at, p.thread_id, v.voter_id FROM votes v "
-        "JOIN posts p ON p.id = v.post_id "
-        "WHERE v.value > 0 AND v.retracted_at IS NULL AND p.hidden = 0 "
-        "AND p.author_id IS NOT NULL AND p.author_id != v.voter_id"
-    ):
-        yield Event(
-            "helpful_vote",
-            f"vote:{row[0]}",
-            int(row[1]),
-            str(row[2]),
-            int(row[3]),
-            (("voter_id", int(row[4])),),
-        )
 
 
 def _vote_gone(conn: Connection, event_key: str) -> str:
@@ -134,23 +126,12 @@ register(
     EventSource(
         "helpful_vote",
         "a helpful vote received",
-        lambda c: has_table(c, "votes"),
-        _votes,
         _vote_gone,
     )
 )
 
 
 # ---- verified answers (console.verify's `verifications` table, when it is there) ----------
-
-
-def _verified(conn: Connection) -> Iterator[Event]:
-    for row in conn.execute(
-        "SELECT p.id, p.author_id, coalesce(v.decided_at, p.created_at), p.thread_id "
-        "FROM verifications v JOIN posts p ON p.id = v.post_id "
-        "WHERE v.state = 'verified' AND p.hidden = 0 AND p.author_id IS NOT NULL"
-    ):
-        yield Event("verified_answer", f"post:{row[0]}", int(row[1]), str(row[2]), int(row[3]))
 
 
 def _verified_gone(conn: Connection, event_key: str) -> str:
@@ -166,40 +147,12 @@ register(
     EventSource(
         "verified_answer",
         "an answer verified correct",
-        lambda c: has_table(c, "verifications", "post_id", "state", "decided_at"),
-        _verified,
         _verified_gone,
     )
 )
 
 
 # ---- first response within an escalation's SLA (console.escalate's `escalations`) ----------
-
-
-def _has_escalations(conn: Connection) -> bool:
-    return has_table(conn, "escalations", "thread_id", "raised_at", "acknowledge_due", "state")
-
-
-def _escalation_responses(conn: Connection) -> Iterator[Event]:
-    """The first reply by someone other than the asker after the escalation was raised, if it
-    came before the escalation's first-response deadline (`acknowledge_due`)."""
-    for row in conn.execute(
-        "SELECT e.id, p.id, p.author_id, p.created_at, e.thread_id FROM escalations e "
-        "JOIN posts p ON p.id = (SELECT p2.id FROM posts p2 JOIN threads t ON t.id = p2.thread_id "
-        "  WHERE p2.thread_id = e.thread_id AND p2.position > 0 AND p2.created_at >= e.raised_at "
-        "  AND p2.hidden = 0 AND (t.author_id IS NULL OR p2.author_id != t.author_id) "
-        "  ORDER BY p2.created_at, p2.id LIMIT 1) "
-        "WHERE p.created_at <= e.acknowledge_due AND p.author_id IS NOT NULL "
-        "AND e.state != 'dismissed'"
-    ):
-        yield Event(
-            "escalation_first_response",
-            f"escalation:{row[0]}",
-            int(row[2]),
-            str(row[3]),
-            int(row[4]),
-            (("post_id", int(row[1])),),
-        )
 
 
 def _escalation_gone(conn: Connection, event_key: str) -> str:
@@ -217,8 +170,6 @@ register(
     EventSource(
         "escalation_first_response",
         "the first response to an escalation within its SLA",
-        _has_escalations,
-        _escalation_responses,
         _escalation_gone,
     )
 )
@@ -227,23 +178,10 @@ register(
 # ---- duplicates a member flagged and a moderator confirmed --------------------------------
 
 
-def _duplicate_flags(conn: Connection) -> Iterator[Event]:
-    for row in conn.execute(
-        "SELECT f.thread_id, f.member_id, f.flagged_at FROM member_duplicate_flags f "
-        "JOIN duplicate_links d ON d.thread_id = f.thread_id AND d.original_id = f.original_id "
-        "WHERE d.decision IN ('confirmed', 'merged') "
-        "AND f.flagged_at = (SELECT min(f2.flagged_at) FROM member_duplicate_flags f2 "
-        "  WHERE f2.thread_id = f.thread_id AND f2.original_id = f.original_id)"
-    ):
-        yield Event("duplicate_flagged", f"thread:{row[0]}", int(row[1]), str(row[2]), int(row[0]))
-
-
 register(
     EventSource(
         "duplicate_flagged",
         "the first member to flag a duplicate a moderator confirmed",
-        lambda c: has_table(c, "member_duplicate_flags") and has_table(c, "duplicate_links"),
-        _duplicate_flags,
         lambda c, k: "duplicate decision taken back",
     )
 )

@@ -9,15 +9,17 @@ Each entry's hash is SHA-256 over the previous entry's hash and the entry's own 
 id and hash are also kept in meta `ledger_head`, so cutting entries off the end is detected.
 On the team database the server appends (console.rewards.ledger_server): the same chain, numbered,
 stamped and hashed by `peerdesk_ledger_append` under its lock, which also checks the entry.
-`verify` walks the chain, re-derives every balance from the entries and checks the rules the
-entries must obey (a reversal negates exactly the entry it reverses, once; a payout entry matches
-its payout line; no member is paid more than they earned).
+In the cache file the Appender itself refuses an accrual whose event is not true now (the view
+reward_events, as the server does). `verify` walks the chain, re-derives every balance from the
+entries and checks the rules the entries must obey (a reversal negates exactly the entry it
+reverses, once; a payout entry matches its payout line; no member is paid more than they earned).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from typing import Any
 
 from console.clock import now_iso
 from console.db import Cache
+from console.errors import InvalidDecision
 from console.rewards import ledger_server
 from console.storage import Connection, Row, dialect_of
 
@@ -75,6 +78,59 @@ class Entry:
 def _checked(entry: Entry) -> None:
     if not isinstance(entry.amount_minor, int) or not isinstance(entry.points, int):
         raise TypeError("ledger amounts are whole numbers of points and minor units")
+
+
+EVENT_ID = re.compile(r"[a-z_]+:([1-9][0-9]{0,17})")
+"""An event's own key: its kind and its id, written once way only (`post:01` is not `post:1`)."""
+
+_EVENT = (
+    "SELECT 1 FROM reward_events WHERE rule = ? AND event_id = ? AND event_key = ? "
+    "AND member_id = ? AND thread_id IS ? AND occurred_at = ?"
+)
+
+
+def _event_is_true(conn: Connection, entry: Entry) -> bool:
+    """The accrual's event is in reward_events now (the one definition of what the rules pay
+    for, migration 29): of its rule, named by its own key, this member's, in this thread, at
+    this time (the caps count by day and thread). Looked up by rule and id, so each branch of
+    the view reads a few rows by a primary key."""
+    found = EVENT_ID.fullmatch(entry.event_key)
+    if found is None:
+        return False
+    row = conn.execute(
+        _EVENT,
+        (
+            entry.rule,
+            int(found.group(1)),
+            entry.event_key,
+            entry.member_id,
+            entry.thread_id,
+            entry.occurred_at,
+        ),
+    ).fetchone()
+    return row is not None
+
+
+def _refuse_accrual(conn: Connection, entry: Entry) -> None:
+    """InvalidDecision unless `entry`, an accrual, adds and pays for an event true now; the
+    caller's transaction is rolled back, so nothing is written (the same rule as the team
+    database's peerdesk_ledger_append)."""
+    if entry.points < 0 or entry.amount_minor < 0:
+        raise InvalidDecision(
+            f"An accrual adds points and money; {entry.rule} {entry.event_key} would take "
+            f"{entry.points} points away. Nothing was written"
+        )
+    if entry.reverses is not None or entry.line_id is not None:
+        raise InvalidDecision(
+            f"An accrual reverses nothing and names no payout line ({entry.rule} "
+            f"{entry.event_key}). Nothing was written"
+        )
+    if not _event_is_true(conn, entry):
+        raise InvalidDecision(
+            f"There is no {entry.rule} event {entry.event_key} of member {entry.member_id} "
+            f"(thread {entry.thread_id}, at {entry.occurred_at}) to pay "
+            f"{dialect_of(conn).where} now. Nothing was written"
+        )
 
 
 class Appender:
@@ -137,6 +193,8 @@ class Appender:
         rows = []
         entry_id, prev = self.last_id, self.last_hash
         for entry in entries:
+            if entry.kind == "accrual":
+                _refuse_accrual(self.conn, entry)
             entry_id += 1
             row = self._row(entry, entry_id, prev)
             prev = row["hash"]
@@ -163,12 +221,26 @@ class Appender:
             (HEAD_KEY, f"{self.last_id}:{self.last_hash}"),
         )
 
+    def _refused_or_there(self, entry: Entry) -> bool:
+        """True if the accrual may be written; False if its (kind, rule, event) is in the
+        ledger already (nothing to write, as for any entry); InvalidDecision if it pays for
+        an event that is not true now."""
+        try:
+            _refuse_accrual(self.conn, entry)
+        except InvalidDecision:
+            if self.exists(entry.kind, entry.rule, entry.event_key):
+                return False
+            raise
+        return True
+
     def append(self, entry: Entry) -> int | None:
         """Write `entry`; None (and nothing written) if its (kind, rule, event) is already there."""
         if self.on_server:
             appended = ledger_server.append(self.conn, entry)
             self.written += appended is not None
             return appended
+        if entry.kind == "accrual" and not self._refused_or_there(entry):
+            return None
         row = self._row(entry, self.last_id + 1, self.last_hash)
         cursor = self.conn.execute(
             "INSERT INTO ledger (id, member_id, kind, rule, event_key, thread_id, points, "
@@ -348,20 +420,79 @@ class VerifyReport:
     total_minor: int = 0
     problems: list[LedgerProblem] = field(default_factory=list)
     balances: dict[int, tuple[int, int]] = field(default_factory=dict)
+    kept_entry: int | None = None  # the entry of the head checked (`verify(since=...)`)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def verify(cache: Cache) -> VerifyReport:
+@dataclass(frozen=True)
+class Head:
+    """The newest entry's number and hash: kept outside the store (a staff channel, a ticket,
+    a file elsewhere), it anchors the ledger as `audit head` anchors the audit log."""
+
+    entry: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.entry}:{self.hash}"
+
+
+HEAD_PATTERN = re.compile(r"(?:ledger-head\s+)?(\d+)\s*[:\s]\s*([0-9a-fA-F]{64})")
+
+
+def head(cache: Cache) -> Head:
+    """The newest entry (entry 0 with the genesis hash for an empty ledger)."""
+    row = cache.one("SELECT id, hash FROM ledger ORDER BY id DESC LIMIT 1")
+    return Head(int(row[0]), str(row[1])) if row else Head(0, GENESIS)
+
+
+def parse_head(text: str) -> Head:
+    """`ENTRY:HASH` as `peerdesk ledger head` prints it; InvalidDecision otherwise."""
+    found = HEAD_PATTERN.fullmatch(text.strip())
+    if found is None:
+        raise InvalidDecision(
+            f"{text.strip()[:80]!r} is not a ledger head: give ENTRY:HASH as printed by "
+            "`peerdesk ledger head` (e.g. 1234:5f0c…, 64 hex digits)"
+        )
+    return Head(int(found.group(1)), found.group(2).lower())
+
+
+def verify(cache: Cache, since: Head | None = None) -> VerifyReport:
     """Walk the chain and re-derive every balance; every problem found is reported.
 
     Everything is read in one snapshot (Cache.snapshot): the entries, the head record, the SQL
     balances and the payout lines, so an entry appended while the walk runs is either wholly
-    in it or not at all, never "deleted from the end"."""
+    in it or not at all, never "deleted from the end".
+
+    The chain alone cannot show a rewrite by someone who recomputed every hash after it (and
+    the head record in `meta`): anyone who can write the cache file can. With `since`, a head
+    printed earlier by `ledger head` and kept outside the store, its entry must still have the
+    hash kept: each hash depends on every entry before it, so nothing up to it changed, and
+    the intact chain after it shows the ledger only grew since."""
     with cache.snapshot():
-        return _verify(cache)
+        report = _verify(cache)
+        report.kept_entry = None if since is None else since.entry
+        if since is not None and since.entry:
+            row = cache.one("SELECT hash FROM ledger WHERE id = ?", (since.entry,))
+            if row is None:
+                report.problems.append(
+                    LedgerProblem(
+                        since.entry,
+                        f"the entry of the head you kept ({since.entry}) is gone: the ledger "
+                        "was cut back or rewritten",
+                    )
+                )
+            elif str(row[0]) != since.hash:
+                report.problems.append(
+                    LedgerProblem(
+                        since.entry,
+                        "its hash is not the one you kept: the ledger was rewritten up to here "
+                        "(its hashes recomputed)",
+                    )
+                )
+        return report
 
 
 def _verify(cache: Cache) -> VerifyReport:
@@ -375,6 +506,7 @@ def _verify(cache: Cache) -> VerifyReport:
     reversed_ids: set[int] = set()
     payout_entries: dict[int, tuple[int, int]] = {}  # line_id -> (member, amount)
     returned_lines: set[int] = set()
+    prices = _schedules(cache)
     for row in _entries(cache):
         entry_id = int(row["id"])
         gap = entry_id != expected_id
@@ -405,6 +537,8 @@ def _verify(cache: Cache) -> VerifyReport:
         seen_keys.add(key)
         by_id[entry_id] = (member, kind, pts, amount)
         _check_entry(row, member, kind, pts, amount, by_id, reversed_ids, problems)
+        if kind == "accrual":
+            _check_price(row, pts, amount, prices, problems)
         if kind == "payout" and row["line_id"] is not None:
             payout_entries[int(row["line_id"])] = (member, -amount)
         if kind == "payout_return" and row["line_id"] is not None:
@@ -428,6 +562,7 @@ def _verify(cache: Cache) -> VerifyReport:
     elif last_id:
         problems.append(LedgerProblem(0, "the record of the ledger's head is missing"))
     _check_against_sql(cache, points, amounts, problems)
+    _check_caps(cache, problems)
     _check_payout_lines(cache, payout_entries, returned_lines, problems)
     report.members = len(amounts)
     report.balances = {m: (points[m], amounts[m]) for m in amounts}
@@ -476,6 +611,97 @@ def _check_entry(
         elif target in reversed_ids:
             problems.append(LedgerProblem(entry_id, f"entry {target} reversed twice"))
         reversed_ids.add(target)
+
+
+@dataclass(frozen=True)
+class _Price:
+    """What a schedule version pays: its currency, a point's value, the points per rule."""
+
+    currency: str
+    point_value_minor: int
+    points: dict[str, int]
+
+
+def _schedules(cache: Cache) -> dict[str, _Price | str]:
+    """Every loaded schedule version's prices (or why they cannot be read): from its terms rows
+    (migration 23, what the team database's server prices accruals by), else from its TOML."""
+    from console.rewards.schedule import ScheduleError, parse_schedule
+
+    found: dict[str, _Price | str] = {}
+    for row in cache.query(
+        "SELECT t.version, t.currency, t.point_value_minor, p.rule, p.points "
+        "FROM reward_schedule_terms t LEFT JOIN reward_schedule_points p ON p.version = t.version"
+    ):
+        price = found.setdefault(str(row[0]), _Price(str(row[1]), int(row[2]), {}))
+        if isinstance(price, _Price) and row[3] is not None:
+            price.points[str(row[3])] = int(row[4])
+    for row in cache.query("SELECT version, body FROM reward_schedules"):
+        if str(row[0]) in found:
+            continue
+        try:
+            schedule = parse_schedule(str(row[1]), f"schedule {row[0]}")
+        except ScheduleError as error:
+            found[str(row[0])] = str(error)
+            continue
+        found[str(row[0])] = _Price(
+            schedule.currency, schedule.point_value_minor, dict(schedule.points)
+        )
+    return found
+
+
+def _check_price(
+    row: Row, pts: int, amount: int, prices: dict[str, _Price | str], problems: list[LedgerProblem]
+) -> None:
+    """An accrual pays what its schedule version pays for its rule (less what the caps took),
+    at that version's point value and in its currency: an accrual priced otherwise was not
+    written by the accrual step (the team database's server refuses it on arrival)."""
+    entry_id, version, rule = int(row["id"]), str(row["schedule_version"]), str(row["rule"])
+    schedule = prices.get(version)
+    if schedule is None:
+        problems.append(LedgerProblem(entry_id, f"pays under schedule {version}, not loaded"))
+        return
+    if isinstance(schedule, str):
+        problems.append(LedgerProblem(entry_id, f"its schedule cannot be read: {schedule}"))
+        return
+    price = schedule.points.get(rule, 0)
+    if pts > price:
+        problems.append(
+            LedgerProblem(
+                entry_id, f"pays {pts} points for {rule}; schedule {version} pays {price}"
+            )
+        )
+    if (amount, str(row["currency"])) != (pts * schedule.point_value_minor, schedule.currency):
+        problems.append(
+            LedgerProblem(
+                entry_id,
+                f"{amount} {row['currency']} minor units for {pts} points is not schedule "
+                f"{version}'s {schedule.point_value_minor} {schedule.currency} a point",
+            )
+        )
+
+
+def _check_caps(cache: Cache, problems: list[LedgerProblem]) -> None:
+    """No member's accruals of a UTC day, or in a thread, add up to more than the highest cap
+    of the schedule versions they were paid under (reward_schedule_terms; each accrual only
+    gets the room its version's cap leaves, so more means entries not written by accrue).
+    Counted by the engine, only the excess comes back."""
+    for group, cap, where, per in (
+        ("substr(l.occurred_at, 1, 10)", "t.cap_per_day", "on {}", "a day"),
+        ("l.thread_id", "t.cap_per_thread", "in thread {}", "a thread"),
+    ):
+        for row in cache.conn.execute(
+            f"SELECT l.member_id, {group}, sum(l.points), max({cap}), max(l.id) "
+            "FROM ledger l JOIN reward_schedule_terms t ON t.version = l.schedule_version "
+            f"WHERE l.kind = 'accrual' AND {group} IS NOT NULL "
+            f"GROUP BY l.member_id, {group} HAVING sum(l.points) > max({cap})"
+        ):
+            problems.append(
+                LedgerProblem(
+                    int(row[4]),
+                    f"member {row[0]} accrued {row[2]} points {where.format(row[1])}, over the "
+                    f"cap of {row[3]} {per}",
+                )
+            )
 
 
 def _check_against_sql(

@@ -81,8 +81,13 @@ class Rewards:
             ),
         )
 
-    def verify(self) -> ledger.VerifyReport:
-        return ledger.verify(self.cache)
+    def verify(self, since_head: str | None = None) -> ledger.VerifyReport:
+        """`ledger.verify`; with `since_head` (ENTRY:HASH from `head`), also that entry's hash."""
+        kept = ledger.parse_head(since_head) if since_head else None
+        return ledger.verify(self.cache, kept)
+
+    def head(self) -> ledger.Head:
+        return ledger.head(self.cache)
 
     def balances(self, **kw: Any) -> list[ledger.Balance]:
         return ledger.balances(self.cache, **kw)

@@ -163,6 +163,10 @@ class TeamCache(Cache):
 
     url: str = ""
     user: str | None = None
+    sessions: set[int]
+    """The server processes of this connection and of every one reopened from it (and from
+    those): the console's own sessions, whose notifications it leaves out (console.team.notify).
+    One set, shared by the family and growing as it does."""
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
@@ -185,7 +189,15 @@ class TeamCache(Cache):
     def reopen(self) -> TeamCache:
         """Another connection as the same role, for a worker or a second reader: taken from
         the pool of this URL and role (console.storage.pool), given back by `close`."""
-        return open_team(self.url, user=self.user, pooled=True)
+        other = open_team(self.url, user=self.user, pooled=True)
+        other.sessions = self.sessions
+        self.sessions.add(other.conn_pid())
+        return other
+
+    def conn_pid(self) -> int:
+        """The server process (session) of this connection: what its notifications carry."""
+        assert isinstance(self.conn, PgConnection)
+        return int(self.conn.raw.info.backend_pid)
 
     def read_only(self) -> TeamCache:
         """A second connection, as the same role, whose transactions only read (the console's
@@ -252,6 +264,7 @@ def open_team(
     cache = TeamCache(path=Path(redact(url)), conn=conn, dialect=POSTGRESQL)
     cache.url = url
     cache.user = user
+    cache.sessions = {int(raw.info.backend_pid)}
     try:
         installed = cache.one(
             "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "

@@ -192,7 +192,7 @@ BY_NAME: dict[str, list[str]] = {
         *_words_apart("thread_fts", ["title", "body"]),
         *_words_apart("post_fts", ["body"]),
     ],
-    # migration 29: what a recalled duplicate candidate is scored from, one row per thread. The
+    # migration 30: what a recalled duplicate candidate is scored from, one row per thread. The
     # cache keeps it as a table (its triggers are the cache's own); here it is a view of the
     # same join, so nothing more is written and the reads are those of the three tables
     "dupe_features_view": [

@@ -63,6 +63,18 @@ def session_of(cache: object) -> int | None:
     return int(pid) if isinstance(pid, int) else None
 
 
+def sessions_of(cache: object) -> Collection[int]:
+    """Every server process of a console's team database connections: its own and those of
+    the connections reopened from it for its workers (a push, a sync, an escalation scan),
+    as a live set that grows as they are opened (TeamCache.sessions); for a bare connection
+    its one session; nothing for a SQLite cache."""
+    family = getattr(cache, "sessions", None)
+    if isinstance(family, set):
+        return family
+    pid = session_of(cache)
+    return () if pid is None else (pid,)
+
+
 class Listener:
     """One connection to the team database that listens on the `peerdesk` channel."""
 
@@ -94,8 +106,10 @@ class Listener:
 class Subscription:
     """A thread that listens and calls `on_events(events)` with every burst of notifications.
 
-    Notifications sent by the sessions in `own` (the console's own connection: its claims and
-    decisions, which it already shows) are left out; a burst of nothing else calls nothing,
+    Notifications sent by the sessions in `own` (the console's own connections: its claims,
+    decisions, pushes and scans, which it already shows; read at each burst, so a live set
+    such as `sessions_of(cache)` counts the connections opened after the subscription) are
+    left out; a burst of nothing else calls nothing,
     while a teammate's events in the same burst still come through.
 
     It sleeps in select() on the connection's socket and on a pipe of its own, so `close()`
@@ -110,7 +124,7 @@ class Subscription:
         on_error: Callable[[str], None] | None = None,
         own: Collection[int] = (),
     ) -> None:
-        self.own = frozenset(own)
+        self.own = own
         self.listener = Listener(url)
         self._on_events = on_events
         self._on_error = on_error

@@ -285,7 +285,13 @@ def answered_threads(cache: Cache) -> list[int]:
 
 
 def ensure(cache: Cache, post_id: int, settings: VerifySettings) -> None:
-    """Make sure `post_id` has a verification row (a reply nobody proposed can be decided too)."""
+    """Make sure `post_id` has a verification row (a reply nobody proposed can be decided too).
+
+    Its thread is read and scored first, in one read snapshot, and the result written in one
+    short transaction after, so the cache file's writer lock is held only for the upsert (as in
+    `refresh`): other writers never wait for the reading and scoring. What another connection
+    wrote between the two stays: a row decided meanwhile keeps its decision and score (the
+    upsert changes pending rows only) and one created meanwhile is not made twice."""
     row = cache.one("SELECT thread_id, position FROM posts WHERE id = ?", (post_id,))
     if row is None:
         raise NotFound(
@@ -294,8 +300,10 @@ def ensure(cache: Cache, post_id: int, settings: VerifySettings) -> None:
         )
     if int(row["position"]) == 0:
         raise NotFound(f"Post {post_id} is the question of its thread, not an answer")
+    with cache.snapshot() as conn:
+        scores = score_many(conn, [int(row["thread_id"])], settings, also=frozenset({post_id}))
     with cache.transaction() as conn:
-        refresh_many_in(conn, [int(row["thread_id"])], settings, also=frozenset({post_id}))
+        write_scores(conn, scores)
 
 
 _ROW = (

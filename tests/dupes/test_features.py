@@ -1,4 +1,4 @@
-"""`dupe_features` (migration 29): one row per thread holding what a recalled candidate is scored
+"""`dupe_features` (migration 30): one row per thread holding what a recalled candidate is scored
 from. On the cache its triggers keep it equal to the join of `threads`, `thread_vectors` and
 `thread_analysis` whoever writes them; an older cache gets it filled when it is opened; a
 candidate search reads its pool from it alone (one row per candidate instead of three)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from console.cli import main
+from console.rewards import ledger
 from tests.rewards.conftest import Store
 
 CONFIG = """\
@@ -101,3 +102,70 @@ def test_a_malformed_schedule_is_refused_with_its_line(run, tmp_path: Path) -> N
     code, _, err = run("root", "ledger", "schedule", str(bad))
     assert code == 2
     assert f"{bad} line 3: point_value: 0.001 GBP does not fit the currency's minor units" in err
+
+
+def _rewrite(store: Store, change: dict[str, object]) -> None:
+    """What whoever can write the store can do: change entry 2 and recompute every hash from
+    there on, and the head record (on the team database as its superuser)."""
+    from tests.rewards.conftest import open_store
+
+    cache = open_store(store.location("alice"))
+    try:
+        rows = [dict(r) for r in cache.query("SELECT * FROM ledger ORDER BY id")]
+    finally:
+        cache.close()
+    assert len(rows) > 2
+    rows[1].update(change)
+    prev = rows[1]["prev_hash"]
+    for row in rows[1:]:
+        row["prev_hash"] = prev
+        row["hash"] = prev = ledger.digest(prev, row)
+        store.tamper(
+            f"UPDATE ledger SET member_id = {row['member_id']}, points = {row['points']}, "
+            f"amount_minor = {row['amount_minor']}, prev_hash = '{row['prev_hash']}', "
+            f"hash = '{row['hash']}' WHERE id = {row['id']}"
+        )
+    store.tamper(
+        f"UPDATE meta SET value = '{rows[-1]['id']}:{prev}' WHERE key = '{ledger.HEAD_KEY}'"
+    )
+
+
+def test_a_rewritten_ledger_is_caught_by_the_head_kept_elsewhere(run, store: Store) -> None:  # type: ignore[no-untyped-def]
+    """Whoever can write the store can move an entry to another member and recompute every
+    hash after it (and the head record): the chain and the sums alone agree. The head printed
+    by `ledger head` and kept outside the store does not: `ledger verify --since-head` exits
+    1."""
+    assert run("priya", "ledger", "accrue")[0] == 0
+    code, kept, _ = run("alice", "ledger", "head")
+    assert code == 0
+    kept = kept.strip()
+    code, out, _ = run("alice", "ledger", "verify", "--since-head", kept)
+    assert code == 0 and f"entry {kept.split(':')[0]} still has the hash you kept" in out
+    _rewrite(store, {"member_id": 1})  # entry 2's money now paid to a1, an asker
+    assert run("alice", "ledger", "verify")[0] == 0  # the chain alone cannot tell
+    code, out, err = run("alice", "ledger", "verify", "--since-head", kept)
+    assert code == 1 and "TAMPERED" in err
+    assert f"ledger entry {kept.split(':')[0]}: its hash is not the one you kept" in out
+    code, _, err = run("alice", "ledger", "verify", "--since-head", "12:nothex")
+    assert code == 2 and "is not a ledger head" in err
+
+
+def test_an_accrual_priced_otherwise_than_its_schedule_is_found(run, store: Store) -> None:  # type: ignore[no-untyped-def]
+    """Rewritten with every hash recomputed, an accrual paying more than its schedule version
+    pays for its rule (or at another point value) is still found: `ledger verify` prices
+    every accrual again."""
+    assert run("priya", "ledger", "accrue")[0] == 0
+    _rewrite(store, {"points": 1000, "amount_minor": 5000})  # schedule t1: at most 25, 5p
+    code, out, err = run("alice", "ledger", "verify")
+    assert code == 1 and "TAMPERED" in err
+    assert "ledger entry 2: pays 1000 points for" in out
+    assert "over the cap of 100 a day" in out
+
+
+def test_an_accrual_at_another_point_value_is_found(run, store: Store) -> None:  # type: ignore[no-untyped-def]
+    assert run("priya", "ledger", "accrue")[0] == 0
+    _rewrite(store, {"amount_minor": 999_999})
+    code, out, _ = run("alice", "ledger", "verify")
+    assert code == 1
+    assert "ledger entry 2: 999999 GBP minor units for" in out
+    assert "is not schedule t1's 5 GBP a point" in out

@@ -112,8 +112,6 @@ def _check(cache: Cache, after_sync: bool) -> None:
     banned = {r[0] for r in cache.query("SELECT member_id FROM reward_bans")}
     conn = cache.conn
     for source in SOURCES.values():
-        if not source.available(conn):
-            continue
         live = {e.event_key for e in source.events(conn) if e.member_id not in banned}
         open_keys = {
             r[0]

@@ -1,18 +1,22 @@
-"""The events the rewards rules pay for, as the sources list them (console/rewards/events.py)
-and as the ledger's writers check them (the view reward_events, migration 28), are the same
-events on both engines for every rule; and `accrue` on the team database, whose server checks
-each accrual's event there, pays every one of them."""
+"""The events the rewards rules pay for are defined once, in the view reward_events (migration
+29): both engines list the same events from the same data, the accrual step reads exactly them,
+the ledger's writers on both engines refuse an accrual whose event is not there, and `accrue`
+pays every kind of them."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from console.db import Cache
+from console.db import Cache, open_cache
 from console.desk import Desk
+from console.errors import PeerdeskError
 from console.rewards import ledger
 from console.rewards.events import SOURCES
 
-from .conftest import superuser_sql
+from .conftest import build, superuser_sql
 
 pytestmark = pytest.mark.backends
 
@@ -40,24 +44,130 @@ def _every_kind(cache: Cache, ids: dict[str, int], request: pytest.FixtureReques
     )
 
 
-def test_the_sources_and_the_view_list_the_same_events(
-    cache: Cache, ids: dict[str, int], request: pytest.FixtureRequest
+VIEW_ROWS = (
+    "SELECT rule, event_id, event_key, member_id, thread_id, occurred_at, detail "
+    "FROM reward_events ORDER BY rule, event_id"
+)
+
+
+def _events(cache: Cache) -> list[tuple[str, ...]]:
+    return [tuple(str(v) for v in row) for row in cache.query(VIEW_ROWS)]
+
+
+def test_both_engines_list_the_same_events_from_the_one_view(
+    cache: Cache, ids: dict[str, int], request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
+    """The same community in a cache file built here and in the test's store (on PostgreSQL a
+    team database migrate-to made from such a file): the one view, rendered for each engine,
+    lists the same events, row for row; and the accrual step's sources read exactly it."""
     _every_kind(cache, ids, request)
+    reference = open_cache(tmp_path / "reference.sqlite3", create=True)
+    try:
+        _every_kind(reference, build(reference), request)
+        expected = _events(reference)
+    finally:
+        reference.close()
+    found = _events(cache)
+    assert found == expected
+    assert {row[0] for row in found} == set(SOURCES)  # every rule has events here
+    # a few of them by hand: h3's verified answer, h1's first response to t4's escalation
+    # (its reply named in the detail), v1's confirmed duplicate flag, a vote and its voter
+    by_key = {(row[0], row[2]): row for row in found}
+    verified = by_key["verified_answer", f"post:{ids['post:p2.1']}"]
+    assert verified[3:6] == (str(ids["member:h3"]), str(ids["t2"]), "2026-10-20T00:00:00Z")
+    first = [row for row in found if row[0] == "escalation_first_response"]
+    assert [(r[3], r[4], r[5]) for r in first] == [
+        (str(ids["member:h1"]), str(ids["t4"]), "2026-10-09T13:00:00Z")
+    ]
+    assert json.loads(first[0][6]) == {"post_id": ids["post:p4.1"]}
+    flagged = by_key["duplicate_flagged", f"thread:{ids['t5']}"]
+    assert flagged[3:6] == (str(ids["member:v1"]), str(ids["t5"]), "2026-10-11T00:00:00Z")
+    vote = cache.one("SELECT id, voter_id FROM votes ORDER BY id LIMIT 1")
+    assert vote is not None
+    assert json.loads(by_key["helpful_vote", f"vote:{vote[0]}"][6]) == {"voter_id": vote[1]}
     for rule, source in SOURCES.items():
-        listed = {
-            (e.event_key, e.member_id, e.thread_id, e.occurred_at)
+        listed = sorted(
+            (e.event_key, str(e.member_id), str(e.thread_id), e.occurred_at, dict(e.detail))
             for e in source.events(cache.conn)
-        }
-        viewed = {
-            (str(r[0]), int(r[1]), int(r[2]), str(r[3]))
-            for r in cache.query(
-                "SELECT event_key, member_id, thread_id, occurred_at FROM reward_events "
-                "WHERE rule = ?",
-                (rule,),
-            )
-        }
-        assert listed and listed == viewed, rule
+        )
+        viewed = sorted(
+            (row[2], row[3], row[4], row[5], json.loads(row[6])) for row in found if row[0] == rule
+        )
+        assert listed == viewed, rule
+
+
+def _accrual(
+    ids: dict[str, int],
+    member: str = "h1",
+    rule: str = "accepted_answer",
+    key: str | None = None,
+    *,
+    thread: int | str | None = "t0",
+    at: str = "2026-10-01T13:00:00Z",
+    points: int = 10,
+) -> ledger.Entry:
+    """An accrual as `accrue` would write h1's accepted answer in t0 (10 points at 5p a point,
+    schedule t1), or that with one thing changed."""
+    return ledger.Entry(
+        member_id=ids[f"member:{member}"],
+        kind="accrual",
+        rule=rule,
+        event_key=key or f"post:{ids['post:p0.1']}",
+        points=points,
+        amount_minor=points * 5,
+        currency="GBP",
+        schedule_version="t1",
+        occurred_at=at,
+        thread_id=ids[thread] if isinstance(thread, str) else thread,
+    )
+
+
+def test_the_ledger_refuses_an_accrual_whose_event_is_not_true_and_writes_nothing(
+    cache: Cache, ids: dict[str, int]
+) -> None:
+    """The cache's Appender checks an accrual's event in reward_events as the team database's
+    peerdesk_ledger_append does: a made-up, re-spelt, moved or someone else's event is refused
+    with one line, and nothing is written (not the entry, not the head)."""
+    vote = cache.one("SELECT id FROM votes ORDER BY id LIMIT 1")
+    assert vote is not None
+    answer = ids["post:p0.1"]
+    made_up = {
+        "an answer that does not exist": _accrual(ids, key="post:999999"),
+        "an answer nobody accepted": _accrual(
+            ids, "h3", key=f"post:{ids['post:p2.1']}", thread="t2"
+        ),
+        "a vote paid as an accepted answer": _accrual(ids, key=f"vote:{vote[0]}"),
+        "someone else's accepted answer": _accrual(ids, "h2"),
+        "a paid answer spelt again (post:0N)": _accrual(ids, key=f"post:0{answer}"),
+        "a paid answer spelt again (trailing space)": _accrual(ids, key=f"post:{answer} "),
+        "in another thread (dodging its cap)": _accrual(ids, thread="t1"),
+        "in no thread": _accrual(ids, thread=None),
+        "on another day (dodging the day's cap)": _accrual(ids, at="2026-10-02T13:00:00Z"),
+        "an accrual that takes money away": _accrual(ids, points=-10),
+    }
+    for what, entry in made_up.items():
+        with pytest.raises(PeerdeskError, match="(?i)(there is no|adds points)") as refused:
+            with cache.transaction() as conn:
+                ledger.Appender(conn).append(entry)
+        assert "\n" not in str(refused.value), what
+        if cache.dialect.is_sqlite:
+            assert str(refused.value).endswith("Nothing was written"), what
+        assert cache.query("SELECT id FROM ledger") == [], what
+        assert cache.meta(ledger.HEAD_KEY) is None, what
+    if cache.dialect.is_sqlite:  # (on the server append_new appends one by one, as above)
+        with pytest.raises(PeerdeskError, match="There is no accepted_answer event post:999999"):
+            with cache.transaction() as conn:
+                ledger.Appender(conn).append_new([_accrual(ids, key="post:999999")])
+        assert cache.query("SELECT id FROM ledger") == []
+    # the real event, as it is, is paid; offered again, nothing is written
+    with cache.transaction() as conn:
+        assert ledger.Appender(conn).append(_accrual(ids)) == 1
+    with cache.transaction() as conn:
+        assert ledger.Appender(conn).append(_accrual(ids)) is None
+    assert [tuple(r) for r in cache.query("SELECT id, event_key FROM ledger")] == [
+        (1, f"post:{answer}")
+    ]
+    assert ledger.verify(cache).ok
 
 
 def test_accrue_pays_every_kind_of_event_the_ledger_checks(

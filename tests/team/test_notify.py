@@ -144,6 +144,50 @@ def test_a_subscription_leaves_out_its_own_sessions_events_not_a_teammates(
     assert got.empty()
 
 
+def test_a_consoles_workers_connections_are_its_own_sessions_too(
+    pg_cluster: Cluster, team_db: str
+) -> None:
+    """A console pushes, syncs and scans escalations on connections reopened from its own (its
+    workers', from the pool): what they send is the console's own too, left out like its main
+    connection's, also for a connection opened after the subscription; a teammate's still
+    comes through."""
+    from console.storage.pool import close_all
+    from console.storage.postgres import PgConnection, open_team
+
+    _seed(pg_cluster, team_db)
+    ann = login_role(pg_cluster, "pd-team-ann", "moderator")
+    bob = login_role(pg_cluster, "pd-team-bob", "moderator")
+    got: queue.Queue[list[notify.Event]] = queue.Queue()
+    console = open_team(pg_cluster.url(team_db, ann))
+    try:
+        own = notify.sessions_of(console)
+        subscription = notify.subscribe(pg_cluster.url(team_db, ann), got.put, own=own)
+        assert subscription is not None
+        try:
+            worker = console.reopen()  # after the subscription, as a push's would be
+            try:
+                assert isinstance(worker.conn, PgConnection)
+                assert worker.conn_pid() != console.conn_pid()
+                assert set(own) == {console.conn_pid(), worker.conn_pid()}
+                work.claim(worker.conn.raw, 1)  # the worker's claim: the console's own
+                with worker.transaction() as conn:  # and its decision
+                    conn.execute("SELECT peerdesk_audit_append('close', 'thread', 2, NULL, '{}')")
+            finally:
+                worker.close()
+            with connect(pg_cluster.url(team_db, bob), autocommit=True) as teammate:
+                work.claim(teammate, 3)
+            handed: list[notify.Event] = []
+            while not any(e.thread_id == 3 for e in handed):
+                handed += got.get(timeout=WAIT)
+        finally:
+            subscription.close()
+    finally:
+        console.close()
+        close_all()
+    assert [(e.kind, e.thread_id, e.data.get("holder")) for e in handed] == [("claim", 3, bob)]
+    assert got.empty()
+
+
 def test_no_subscription_for_a_sqlite_cache(tmp_path: object) -> None:
     assert notify.subscribe(f"{tmp_path}/cache.sqlite3", lambda events: None) is None
 

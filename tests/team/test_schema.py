@@ -227,7 +227,7 @@ def test_both_backends_have_the_same_indexes_and_triggers(
         }
     assert {name for kind, name in named if kind == "index"} <= indexes
     # triggers made by statements marked as the cache's own (SQLITE_ONLY) keep cache-only
-    # tables; the team database has what they keep another way (migration 29: a view)
+    # tables; the team database has what they keep another way (migration 30: a view)
     cache_only = {
         match.group(1)
         for statements in MIGRATIONS

@@ -58,7 +58,12 @@ def seed(cache: Cache) -> dict[str, int]:
     upsert_members(
         cache,
         se,
-        [MemberRecord("s1", "Zoe", "Zoe on SE", reputation=4321, joined_at="2020-05-01T00:00:00Z")],
+        [
+            MemberRecord(
+                "s1", "Zoe", "Zoe on SE", reputation=4321, joined_at="2020-05-01T00:00:00Z"
+            ),
+            MemberRecord("s2", "sam", reputation=1),
+        ],
     )
     upsert_threads(
         cache,
@@ -136,6 +141,8 @@ def seed(cache: Cache) -> dict[str, int]:
         "p2.1": _id(cache, "posts", "p2.1", forum),
         "p1.1": _id(cache, "posts", "p1.1", forum),
         "p1.0": _id(cache, "posts", "p1.0", forum),
+        "q1.0": _id(cache, "posts", "q1.0", se),
+        "sam": _id(cache, "members", "s2", se),
     }
     with cache.transaction() as conn:
         conn.execute(
@@ -163,15 +170,52 @@ def seed(cache: Cache) -> dict[str, int]:
             "VALUES (?, ?, ?, ?)",
             (ids["q1"], ids["f1"], ids["zoe_se"], "2026-11-19T12:00:00Z"),
         )
+        # zoe's rewards, each for an event that is true in the community (the ledger refuses
+        # any other): carol's verification of her answer p2.1, max's helpful vote on it, and
+        # sam's on Zoe's SE question, all at AT
+        votes = [
+            int(
+                conn.execute(
+                    "INSERT INTO votes (source_id, post_id, voter_id, created_at) "
+                    "VALUES (?, ?, ?, ?) RETURNING id",
+                    (source, ids[post], ids[voter], AT),
+                ).fetchone()[0]
+            )
+            for source, post, voter in ((forum, "p2.1", "max"), (se, "q1.0", "sam"))
+        ]
         ledger = Appender(conn)
-        for key, member, points in (
-            ("a1", ids["zoe"], 10),
-            ("a2", ids["zoe"], 5),
-            ("a3", ids["zoe_se"], 20),
+        for member, rule, key, thread, points, detail in (
+            (ids["zoe"], "verified_answer", f"post:{ids['p2.1']}", ids["f2"], 10, {}),
+            (
+                ids["zoe"],
+                "helpful_vote",
+                f"vote:{votes[0]}",
+                ids["f2"],
+                5,
+                {"voter_id": ids["max"]},
+            ),
+            (
+                ids["zoe_se"],
+                "helpful_vote",
+                f"vote:{votes[1]}",
+                ids["q1"],
+                20,
+                {"voter_id": ids["sam"]},
+            ),
         ):
             ledger.append(
                 Entry(
-                    member, "accrual", "accepted_answer", key, points, points * 10, "GBP", "v1", AT
+                    member,
+                    "accrual",
+                    rule,
+                    key,
+                    points,
+                    points * 10,
+                    "GBP",
+                    "v1",
+                    AT,
+                    thread_id=thread,
+                    detail=detail,
                 )
             )
         conn.execute(
