@@ -6,10 +6,13 @@ accepted answer; the title and tags its explanation and score read), its vector 
 analysis. Kept in three tables, that was three b-tree descents per candidate: at a million
 threads ~85 of a cold search's ~100 page reads (pool rows 26, vectors 33, analyses 26).
 Migration 30 keeps all of it in one row per thread, keyed by the thread's id, so each
-candidate is one descent. The cache's triggers write the row in the same transaction as
-whatever writes `threads`, `thread_vectors` or `thread_analysis` (no writer has to know); on the
-team database `dupe_features` is a view of the same join (its reads are those of the three
-tables, as before).
+candidate is one descent (since migration 31 only for threads with a vector or an analysis:
+a thread's row is made when the first of them is stored, so an import's new threads cost
+nothing more to write; the few recalled threads without one are read from `threads`). The
+cache's triggers write the row in the same transaction as whatever writes `threads`,
+`thread_vectors` or `thread_analysis` (no writer has to know); on the team database
+`dupe_features` is a view of the same join (its reads are those of the three tables, as
+before).
 """
 
 from __future__ import annotations
@@ -30,11 +33,26 @@ SELECT = (
 there), then its vector (`lang`, `vec`) and its analysis (`analysis_version`, `analysis`)."""
 
 
+WITHOUT = (
+    "SELECT id, source_id, title, status, created_at, tags, duplicate_of, accepted_post_id, "
+    "NULL AS lang, NULL AS vec, NULL AS analysis_version, NULL AS analysis FROM threads "
+    "WHERE id IN "
+)
+"""The same columns for threads with no `dupe_features` row (neither a vector nor an analysis
+stored: a row is made when the first of them is, migration 31), read from `threads`."""
+
+
 def rows(cache: Cache, thread_ids: Sequence[int]) -> list[Row]:
-    """The `dupe_features` rows of these threads (one query; order not kept)."""
+    """The pool rows of these threads (order not kept): one query, and a second one for those
+    without a `dupe_features` row, if any."""
     if not thread_ids:
         return []
-    return cache.query(SELECT + f"({','.join('?' * len(thread_ids))})", list(thread_ids))
+    found = cache.query(SELECT + f"({','.join('?' * len(thread_ids))})", list(thread_ids))
+    if len(found) < len(set(thread_ids)):
+        have = {int(r["id"]) for r in found}
+        rest = [t for t in dict.fromkeys(thread_ids) if t not in have]
+        found += cache.query(WITHOUT + f"({','.join('?' * len(rest))})", rest)
+    return found
 
 
 def vector(row: Row) -> tuple[Int8Matrix, str] | None:
