@@ -142,7 +142,6 @@ def others(view: PairView) -> Text:
 
 
 class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
-    CSS_PATH = "duplicates.tcss"
     HELP_TITLE = "Duplicates"
     LIST_ID = "pairs"
     DETAIL_ID = "pair-detail"

@@ -167,7 +167,6 @@ def detail(row: EscalationRow, history: list[HistoryEntry], rate: RuleRate | Non
 
 
 class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
-    CSS_PATH = "escalations.tcss"
     HELP_TITLE = "Escalations"
     LIST_ID = "escalations"
     DETAIL_ID = "esc-detail"

@@ -22,6 +22,7 @@ A refresh whose data equals what is shown changes nothing on the screen (no rela
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from pathlib import PurePath
 from typing import Any, ClassVar, Generic, TypeVar
 
 from textual import events, on, work
@@ -38,6 +39,7 @@ from console.messages import (
     WorkFailed,
 )
 from console.screens.base import DeskScreen
+from console.screens.kept_styles import KeptStyles
 from widgets.key_bar import KeyBar
 from widgets.latest_work import LatestWork
 from widgets.lazy_table import LazyTable
@@ -77,11 +79,24 @@ class PanelDetail(VerticalScroll, inherit_bindings=False):
 class PanelScreen(DeskScreen):
     """A panel: title bar, the panel's body, status bar, key bar; escape goes back."""
 
+    # Every panel's styles are read on the first visit of any: Textual restyles every screen
+    # when it reads a new .tcss, and each kept panel once more on its next visit (kept_styles).
+    # Each file styles its own screen and ids.
+    CSS_PATH: ClassVar[list[str | PurePath]] = [
+        "panel.tcss",
+        "duplicates.tcss",
+        "sync.tcss",
+        "escalations.tcss",
+        "verification.tcss",
+        "rewards.tcss",
+    ]
+
     HELP_TITLE: ClassVar[str] = ""
     STATUS_ID: ClassVar[str] = "panel-status"
     STATUS_RIGHT: ClassVar[str] = "? help · esc queue"
     _shown_once = False  # the first load is done: a later visit refreshes
     _apart: ReadsApart | None = None
+    _kept_styles: KeptStyles | None = None
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -102,6 +117,14 @@ class PanelScreen(DeskScreen):
         bar = self.query_one(f"#{self.STATUS_ID}", StatusBar)
         bar.left = left
         bar.right = self.STATUS_RIGHT if right is None else right
+
+    @on(events.ScreenResume)
+    def _styles_still_hold(self, event: events.ScreenResume) -> None:
+        """A visit restyles the panel only after an app-wide change (console.screens.kept_styles):
+        Textual's restyle of every node was half of what a panel's key cost."""
+        if self._kept_styles is None:
+            self._kept_styles = KeptStyles()
+        self._kept_styles.resumed(self.app, event)
 
     def on_screen_resume(self) -> None:
         """Back on this panel (it stayed mounted): bring its content up to date."""

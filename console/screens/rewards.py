@@ -90,7 +90,6 @@ class RewardsTable(LazyTable):
 
 
 class RewardsScreen(PanelScreen):
-    CSS_PATH = "rewards.tcss"
     HELP_TITLE = "Rewards"
     STATUS_ID = "rewards-status"
     STATUS_RIGHT = "? help · 1-4 lists · esc queue"

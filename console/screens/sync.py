@@ -235,7 +235,6 @@ class SyncTable(LazyTable):
 
 
 class SyncScreen(PanelScreen):
-    CSS_PATH = "sync.tcss"
     HELP_TITLE = "Sync"
     STATUS_ID = "sync-status"
 

@@ -259,7 +259,6 @@ def perform(desk: Desk, decision: Decision, view: AnswerView, blind: bool) -> st
 
 
 class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
-    CSS_PATH = "verification.tcss"
     HELP_TITLE = "Verification"
     LIST_ID = "answers"
     DETAIL_ID = "answer-detail"

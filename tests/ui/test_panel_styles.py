@@ -1,0 +1,112 @@
+"""A kept panel is restyled on its push only after an app-wide change (console.screens.kept_styles):
+a second visit restyles no node; a stylesheet read meanwhile (help.tcss) or a theme chosen while
+the panel waited still reaches every one of its widgets, the parts of its list and key bar
+included."""
+
+from __future__ import annotations
+
+# SQLite only: how Textual styles and draws the kept panels, whatever store fills them.
+from typing import Any
+
+import pytest
+from textual.color import Color
+from textual.css.stylesheet import Stylesheet
+from textual.dom import DOMNode
+from textual.renderables.background_screen import BackgroundScreen
+
+from console.app import PeerdeskApp
+from console.desk import Desk
+from console.screens.panel import PanelScreen
+from tests.ui.helpers import settle
+from widgets.key_bar import KeyBar
+from widgets.lazy_table import LazyTable
+
+pytestmark = pytest.mark.anyio
+
+PANEL_KEYS = ("D", "Y", "E", "V", "dollar_sign")
+
+
+def _looks(screen: PanelScreen) -> tuple[Any, ...]:
+    """The screen's background and the parts of its lists and key bar, as they are drawn."""
+    parts: list[Any] = [
+        screen.styles.background.hex,
+        screen.query_one(KeyBar).get_component_rich_style("key-bar--key"),
+    ]
+    for table in screen.query(LazyTable):
+        parts.append(table.get_component_rich_style("lazy-table--cursor"))
+        parts.append(table.get_component_rich_style("lazy-table--header"))
+    return tuple(parts)
+
+
+async def test_a_kept_panel_is_restyled_only_when_the_styles_changed(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    restyled: list[DOMNode] = []
+    apply = Stylesheet.apply
+
+    def counting(self: Stylesheet, node: DOMNode, *args: Any, **kwargs: Any) -> None:
+        restyled.append(node)
+        apply(self, node, *args, **kwargs)
+
+    monkeypatch.setattr(Stylesheet, "apply", counting)
+    app = PeerdeskApp(desk, theme="textual-dark")
+    looks: dict[str, tuple[Any, ...]] = {}
+    async with app.run_test(size=(80, 24)) as pilot:
+
+        async def visit(key: str) -> int:
+            """Show the panel and go back; how many of its nodes were restyled."""
+            restyled.clear()
+            await pilot.press(key)
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, PanelScreen)
+            looks[key] = _looks(screen)
+            await pilot.press("escape")
+            await settle(pilot)
+            return len([n for n in restyled if n is screen or screen in n.ancestors])
+
+        await settle(pilot)
+        for key in PANEL_KEYS:
+            await visit(key)
+        for key in PANEL_KEYS:  # every panel's .tcss was read on the first visit of any
+            assert await visit(key) == 0, f"{key}: restyled although nothing changed"
+        dark = dict(looks)
+
+        assert not any(path.endswith("help.tcss") for path, _ in app.stylesheet.source)
+        await pilot.press("question_mark", "escape")  # reads help.tcss: a new stylesheet
+        await settle(pilot)
+        assert await visit(PANEL_KEYS[0]) > 0
+
+        app.theme = "textual-light"  # chosen on the Queue: no panel is in the screen stack
+        await settle(pilot)
+        surface = Color.parse(app.get_css_variables()["surface"]).hex
+        for key in PANEL_KEYS:
+            assert await visit(key) > 0, f"{key}: not restyled for the theme chosen meanwhile"
+            assert looks[key] != dark[key]
+            assert looks[key][0] == surface
+
+
+async def test_in_the_ansi_theme_a_panel_does_not_draw_the_queue_under_it(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ANSI themes' $surface is transparent: a panel that took it as its background had
+    Textual draw the Queue under it again for each of its frames."""
+    drawn_under: list[object] = []
+    process = BackgroundScreen.process_segments
+
+    def counting(cls: type[BackgroundScreen], segments: Any, color: Color) -> Any:
+        drawn_under.append(color)
+        return process(segments, color)
+
+    monkeypatch.setattr(BackgroundScreen, "process_segments", classmethod(counting))
+    app = PeerdeskApp(desk, theme="ansi-dark")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for key in PANEL_KEYS:
+            await pilot.press(key)
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, PanelScreen)
+            assert drawn_under == [], f"{key}: the screen under it was drawn"
+            await pilot.press("escape")
+            await settle(pilot)
