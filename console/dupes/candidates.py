@@ -37,7 +37,8 @@ import numpy as np
 from console import search_index
 from console.clock import now_iso
 from console.db import Cache
-from console.dupes import analysis, embed, fusion, language, scorer, vectors
+from console.dupes import analysis, embed, features, fusion, language, scorer, vectors
+from console.dupes.embed import Int8Matrix
 from console.dupes.scorer import (
     STOP_WORDS,
     Analyzed,
@@ -337,12 +338,6 @@ def _pool_row_ok(r: Row, row: Row, thread_id: int, any_source: bool) -> bool:
     return bool((r["created_at"], r["id"]) < (row["created_at"], thread_id))
 
 
-_POOL_SELECT = (  # what decides whether a recalled thread can be an original: no text yet
-    "SELECT t.id, t.source_id, t.title, t.status, t.created_at, t.tags, t.duplicate_of, "
-    "t.accepted_post_id FROM threads t WHERE t.id IN "
-)
-
-
 def _bodies(cache: Cache, ids: Sequence[int]) -> dict[int, str]:
     """The indexed question text of the threads kept in the pool (only those are read)."""
     if not ids:
@@ -504,17 +499,17 @@ def scored_pool(
     # the (source_id, remote_id) index over every thread of the source.
     # Read the rows of the first hits (and of every semantic one) first, and of further hits
     # only while fewer than RECALL of those read can be originals: usually one short read,
-    # each row a random page of a big cache.
+    # each row a random page of a big cache. A row holds what decides whether the thread can
+    # be an original (no text), its vector and its stored analysis (`console.dupes.features`).
     rows: dict[int, Row] = {}
     read: set[int] = set()
     upto = min(FIRST_READ, len(hits))  # hits[:upto] are read
     wanted = list(dict.fromkeys([*hits[:upto], *near]))
     while True:
         if wanted:
-            marks = ",".join("?" * len(wanted))
             rows.update(
                 (r["id"], r)
-                for r in cache.query(_POOL_SELECT + f"({marks})", wanted)
+                for r in features.rows(cache, wanted)
                 if _pool_row_ok(r, row, thread_id, any_source)
             )
             read.update(wanted)
@@ -529,7 +524,9 @@ def scored_pool(
     added = [t for t in semantic_ids if t not in pool_ids][:SEMANTIC_RECALL]
     pool_ids += added
     timing.semantic_added = len(added)
-    pool_vectors = vectors.vectors_of(cache, pool_ids) if own is not None else {}
+    pool_vectors: dict[int, tuple[Int8Matrix, str]] = {}
+    if own is not None:
+        pool_vectors = {p: v for p in pool_ids if (v := features.vector(rows[p])) is not None}
     unembedded = [p for p in pool_ids if p not in pool_vectors]
     if own is not None and unembedded:  # threads from before the model (or a bulk import)
         vectors.embed_threads(cache, unembedded)
@@ -539,7 +536,7 @@ def scored_pool(
         pool_ids = [
             p for p in pool_ids if language.compatible(lang, pool_vectors.get(p, (None, ""))[1])
         ]
-    stored = analysis.load_any(cache, pool_ids)
+    stored = {p: a for p in pool_ids if (a := features.stored_analysis(rows[p])) is not None}
     # the text of candidates without a stored analysis (a thread missing from the word index
     # has neither, and is not compared)
     bodies = _bodies(cache, [p for p in pool_ids if p not in stored])

@@ -9,10 +9,11 @@ Each entry's hash is SHA-256 over the previous entry's hash and the entry's own 
 id and hash are also kept in meta `ledger_head`, so cutting entries off the end is detected.
 On the team database the server appends (console.rewards.ledger_server): the same chain, numbered,
 stamped and hashed by `peerdesk_ledger_append` under its lock, which also checks the entry.
-In the cache file the Appender itself refuses an accrual whose event is not true now (the view
-reward_events, as the server does). `verify` walks the chain, re-derives every balance from the
-entries and checks the rules the entries must obey (a reversal negates exactly the entry it
-reverses, once; a payout entry matches its payout line; no member is paid more than they earned).
+In the cache file the Appender itself refuses what the server refuses: an accrual whose event is
+not true now (the view reward_events), a reversal or payout entry that does not negate exactly
+what it answers. `verify` walks the chain, re-derives every balance from the entries and
+checks the rules the entries must obey (a reversal negates exactly the entry it reverses, once;
+a payout entry matches its payout line; an accrual is priced as its schedule says).
 """
 
 from __future__ import annotations
@@ -133,6 +134,118 @@ def _refuse_accrual(conn: Connection, entry: Entry) -> None:
         )
 
 
+def _refuse_unfit(conn: Connection, entry: Entry) -> None:
+    """InvalidDecision unless `entry` (not an accrual) fits the ledger as the team database's
+    peerdesk_ledger_append requires: a reversal negates exactly the accrual it reverses (or,
+    rule member_banned, exactly a banned member's whole balance); a payout entry is exactly its
+    payout line of a batch still `prepared`, negated; a payout_return gives back exactly its
+    line's payout entry. The caller's transaction is rolled back: nothing is written."""
+    what = f"{entry.kind} {entry.rule} {entry.event_key}"
+    if entry.kind == "reversal":
+        if entry.line_id is not None:
+            raise InvalidDecision(f"A reversal names no payout line ({what}). Nothing was written")
+        if entry.reverses is None:
+            banned = conn.execute(
+                "SELECT 1 FROM reward_bans WHERE member_id = ?", (entry.member_id,)
+            ).fetchone()
+            held = conn.execute(
+                "SELECT coalesce(sum(points), 0), coalesce(sum(amount_minor), 0) FROM ledger "
+                "WHERE member_id = ?",
+                (entry.member_id,),
+            ).fetchone()
+            if entry.rule != "member_banned" or banned is None:
+                raise InvalidDecision(
+                    "A reversal reverses an entry (or the balance of a banned member); "
+                    f"{what} does neither. Nothing was written"
+                )
+            if (entry.points, entry.amount_minor) != (-int(held[0]), -int(held[1])):
+                raise InvalidDecision(
+                    f"A ban reverses exactly the member's balance ({held[0]} points, {held[1]} "
+                    "minor units). Nothing was written"
+                )
+            return
+        target = conn.execute(
+            "SELECT member_id, kind, rule, event_key, points, amount_minor FROM ledger "
+            "WHERE id = ?",
+            (entry.reverses,),
+        ).fetchone()
+        if target is None or (
+            str(target[1]),
+            int(target[0]),
+            str(target[2]),
+            str(target[3]),
+            -int(target[4]),
+            -int(target[5]),
+        ) != (
+            "accrual",
+            entry.member_id,
+            entry.rule,
+            entry.event_key,
+            entry.points,
+            entry.amount_minor,
+        ):
+            raise InvalidDecision(
+                f"A reversal negates exactly the accrual it reverses (entry {entry.reverses}), "
+                "once. Nothing was written"
+            )
+        return
+    if entry.kind in ("payout", "payout_return"):
+        line = conn.execute(
+            "SELECT l.member_id, l.points, l.amount_minor, b.state FROM payout_lines l "
+            "JOIN payout_batches b ON b.id = l.batch_id WHERE l.id = ?",
+            (entry.line_id,),
+        ).fetchone()
+        if line is None or entry.rule != "payout" or entry.event_key != f"line:{entry.line_id}":
+            raise InvalidDecision(
+                f"A {entry.kind} entry is for an existing payout line, as line:<its id> "
+                f"({what}). Nothing was written"
+            )
+        if entry.kind == "payout":
+            if (
+                str(line[3]) != "prepared"
+                or entry.reverses is not None
+                or (
+                    int(line[0]),
+                    -int(line[1]),
+                    -int(line[2]),
+                )
+                != (entry.member_id, entry.points, entry.amount_minor)
+            ):
+                raise InvalidDecision(
+                    f"A payout entry is exactly its payout line {entry.line_id} of a prepared "
+                    "batch, negated. Nothing was written"
+                )
+            return
+        paid = conn.execute(
+            "SELECT id, member_id, points, amount_minor FROM ledger WHERE kind = 'payout' "
+            "AND rule = 'payout' AND event_key = ?",
+            (entry.event_key,),
+        ).fetchone()
+        if (
+            paid is None
+            or entry.reverses != int(paid[0])
+            or (
+                int(paid[1]),
+                -int(paid[2]),
+                -int(paid[3]),
+            )
+            != (entry.member_id, entry.points, entry.amount_minor)
+        ):
+            raise InvalidDecision(
+                f"A payout_return gives back exactly the payout entry of line {entry.line_id}. "
+                "Nothing was written"
+            )
+        return
+    raise InvalidDecision(f"There is no ledger entry kind {entry.kind!r}. Nothing was written")
+
+
+def _refuse(conn: Connection, entry: Entry) -> None:
+    if entry.kind == "accrual":
+        _refuse_accrual(conn, entry)
+    else:
+        _refuse_unfit(conn, entry)
+
+
 class Appender:
     """Appends entries inside the caller's write transaction, keeping the chain's head in hand."""
 
@@ -193,8 +306,7 @@ class Appender:
         rows = []
         entry_id, prev = self.last_id, self.last_hash
         for entry in entries:
-            if entry.kind == "accrual":
-                _refuse_accrual(self.conn, entry)
+            _refuse(self.conn, entry)
             entry_id += 1
             row = self._row(entry, entry_id, prev)
             prev = row["hash"]
@@ -222,11 +334,12 @@ class Appender:
         )
 
     def _refused_or_there(self, entry: Entry) -> bool:
-        """True if the accrual may be written; False if its (kind, rule, event) is in the
-        ledger already (nothing to write, as for any entry); InvalidDecision if it pays for
-        an event that is not true now."""
+        """True if the entry may be written; False if its (kind, rule, event) is in the ledger
+        already (nothing to write, as on the server); InvalidDecision if it does not fit (an
+        accrual for an event that is not true now, a reversal that does not negate what it
+        reverses...)."""
         try:
-            _refuse_accrual(self.conn, entry)
+            _refuse(self.conn, entry)
         except InvalidDecision:
             if self.exists(entry.kind, entry.rule, entry.event_key):
                 return False
@@ -239,7 +352,7 @@ class Appender:
             appended = ledger_server.append(self.conn, entry)
             self.written += appended is not None
             return appended
-        if entry.kind == "accrual" and not self._refused_or_there(entry):
+        if not self._refused_or_there(entry):
             return None
         row = self._row(entry, self.last_id + 1, self.last_hash)
         cursor = self.conn.execute(

@@ -12,7 +12,8 @@ The routing is the panel base's (console/screens/panel.py):
     answers as scored so far, at once
     (first visit, r, a decision) ScoreWanted → (worker, on a connection of its own:
     verification.score_changed_apart, the threads with new activity scored 50 a transaction)
-    → ListWanted after each 50 that kept an answer → Scored; "scoring new activity…" meanwhile
+    → StepScored after each 50 that kept an answer → ListWanted while the panel is shown (a
+    hidden panel reads its list on its next visit) → Scored; "scoring new activity…" meanwhile
     (said once it has taken 0.3 s: the check on every visit is over in a moment)
     LazyTable.CursorMoved → DetailWanted(post) → (worker: verification.answer) → DetailLoaded
     v / x / e / p / c / d → (worker: verification.verify/reject/...) → DecisionSaved | Refused
@@ -82,6 +83,10 @@ class Answers:
 
 class ScoreWanted(Message):
     """Score the threads with new activity, apart; the list is read again as they are."""
+
+
+class StepScored(Message):
+    """A step of the scoring apart kept answers: the list is read again if it is shown."""
 
 
 class Scored(Message):
@@ -326,10 +331,20 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
     def _score(self) -> None:
         def progress(kept: int) -> None:
             if kept:
-                self.post_message(ListWanted(keep_cursor=True))
+                self.post_message(StepScored())
 
         kept = self.host.desk.verification.score_changed_apart(progress=progress)
         self.post_message(Scored(kept))
+
+    @on(StepScored)
+    def _on_step_scored(self, message: StepScored) -> None:
+        """Read the list again while it is shown. Hidden, it is read on the next visit (every
+        visit refreshes): the first scoring at a million threads runs on for seconds after an
+        escape, and a read of 500 rows for each of its steps held the Desk's connection from
+        the keys pressed meanwhile."""
+        message.stop()
+        if self.is_current:
+            self.post_message(ListWanted(keep_cursor=True))
 
     @on(Scored)
     def _on_scored(self, message: Scored) -> None:

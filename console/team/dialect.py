@@ -192,6 +192,18 @@ BY_NAME: dict[str, list[str]] = {
         *_words_apart("thread_fts", ["title", "body"]),
         *_words_apart("post_fts", ["body"]),
     ],
+    # migration 30: what a recalled duplicate candidate is scored from, one row per thread. The
+    # cache keeps it as a table (its triggers are the cache's own); here it is a view of the
+    # same join, so nothing more is written and the reads are those of the three tables
+    "dupe_features_view": [
+        """CREATE VIEW dupe_features AS
+            SELECT t.id AS thread_id, t.source_id, t.created_at, t.title, t.status, t.tags,
+                   t.duplicate_of, t.accepted_post_id, v.lang, v.vec,
+                   a.version AS analysis_version, a.data AS analysis
+              FROM threads t
+              LEFT JOIN thread_vectors v ON v.thread_id = t.id
+              LEFT JOIN thread_analysis a ON a.thread_id = t.id""",
+    ],
 }
 """The team database's own changes, by the name their migration gives them."""
 

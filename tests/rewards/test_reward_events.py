@@ -181,3 +181,68 @@ def test_accrue_pays_every_kind_of_event_the_ledger_checks(
     paid = {str(r[0]) for r in cache.query("SELECT DISTINCT rule FROM ledger")}
     assert paid == set(SOURCES)
     assert ledger.verify(cache).ok
+
+
+def test_the_ledger_refuses_a_reversal_or_payout_that_does_not_fit_and_writes_nothing(
+    cache: Cache, ids: dict[str, int], staff: dict[str, Desk]
+) -> None:
+    """What the team database's server refuses, the cache's Appender refuses too: a reversal
+    that does not negate exactly the accrual it names, a "ban" of a member not banned, a
+    payout or payout_return for no payout line, a kind the ledger has not."""
+    staff["priya"].rewards.accrue()
+    first = cache.one(
+        "SELECT id, member_id, rule, event_key, thread_id, points, amount_minor FROM ledger "
+        "WHERE kind = 'accrual' ORDER BY id LIMIT 1"
+    )
+    assert first is not None
+    entry_id, member, rule, key, thread, points, amount = (first[i] for i in range(7))
+
+    def entry(kind: str, **change: object) -> ledger.Entry:
+        fields: dict[str, object] = {
+            "member_id": member,
+            "kind": kind,
+            "rule": rule,
+            "event_key": key,
+            "points": -points,
+            "amount_minor": -amount,
+            "currency": "GBP",
+            "schedule_version": "t1",
+            "occurred_at": "2026-11-20T12:00:00Z",
+            "thread_id": thread,
+            "reverses": entry_id,
+        }
+        fields.update(change)
+        return ledger.Entry(**fields)  # type: ignore[arg-type]
+
+    unfit = {
+        "a reversal taking back more": entry("reversal", amount_minor=-amount - 1),
+        "a reversal for another member": entry("reversal", member_id=ids["member:a1"]),
+        "a reversal of an entry that is not there": entry("reversal", reverses=99_999),
+        "a ban of a member not banned": entry(
+            "reversal", rule="member_banned", event_key=f"member:{member}", reverses=None
+        ),
+        "a payout for no payout line": entry(
+            "payout", rule="payout", event_key="line:77", line_id=77, reverses=None
+        ),
+        "a payout_return for no payout line": entry(
+            "payout_return", rule="payout", event_key="line:77", line_id=77
+        ),
+        "a kind the ledger has not": entry("bonus", reverses=None),
+    }
+    before = [tuple(r) for r in cache.query("SELECT id, hash FROM ledger ORDER BY id")]
+    head = cache.meta(ledger.HEAD_KEY)
+    for what, bad in unfit.items():
+        with pytest.raises(PeerdeskError) as refused:
+            with cache.transaction() as conn:
+                ledger.Appender(conn).append(bad)
+        assert "\n" not in str(refused.value), what
+        if cache.dialect.is_sqlite:
+            assert str(refused.value).endswith("Nothing was written"), what
+        assert [tuple(r) for r in cache.query("SELECT id, hash FROM ledger ORDER BY id")] == (
+            before
+        ), what
+        assert cache.meta(ledger.HEAD_KEY) == head, what
+    with cache.transaction() as conn:  # the exact reversal is written, once
+        assert ledger.Appender(conn).append(entry("reversal")) is not None
+        assert ledger.Appender(conn).append(entry("reversal")) is None
+    assert ledger.verify(cache).ok

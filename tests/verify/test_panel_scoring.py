@@ -84,3 +84,37 @@ async def test_the_list_shows_while_new_activity_is_scored(
             text = screen_text(pilot)
             assert "scoring" not in text
             assert f"Verification · {len(screen.rows)} answers to check" in text
+
+
+async def test_a_hidden_panel_reads_its_list_on_its_next_visit_not_after_each_step(
+    fresh_desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first scoring at a million threads runs on for seconds after an escape: each of its
+    steps read the 500 rows of the list again on the Desk's connection, hidden or not."""
+    reads: list[int] = []
+    read_list = VerificationScreen.read_list
+
+    def counting(self: VerificationScreen, desk: Desk, cursor: int) -> object:
+        reads.append(cursor)
+        return read_list(self, desk, cursor)
+
+    monkeypatch.setattr(VerificationScreen, "read_list", counting)
+    app = PeerdeskApp(fresh_desk)
+    with held(monkeypatch, queue, "refresh") as step:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("V")
+            assert await wait_for(pilot, lambda: step.started.is_set() and len(reads) == 1)
+            screen = app.screen
+            assert isinstance(screen, VerificationScreen)
+            await pilot.press("escape")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen))
+            step.release.set()  # the steps keep answers while the panel is hidden
+            assert await wait_for(pilot, lambda: not screen.scoring)
+            await settle(pilot)
+            assert len(reads) == 1, "the hidden panel read its list after a step"
+            await pilot.press("V")
+            await settle(pilot)
+            assert len(reads) == 2  # the visit's own refresh
+            assert screen.rows, "the answers scored did not appear"
+            assert f"Verification · {len(screen.rows)} answers to check" in screen_text(pilot)
