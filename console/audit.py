@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
+from console import chain_head
+from console.chain_head import Head as Head  # the type callers name as audit.Head / ledger.Head
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import PeerdeskError
@@ -172,35 +172,24 @@ def entries(cache: Cache, limit: int = 200, offset: int = 0) -> list[dict[str, A
     return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
 
 
-@dataclass(frozen=True)
-class Head:
-    """The newest entry's number and hash: keep it outside the cache to anchor the log."""
-
-    entry: int
-    hash: str
-
-    def __str__(self) -> str:
-        return f"{self.entry}:{self.hash}"
-
-
-HEAD_PATTERN = re.compile(r"(?:audit-head\s+)?(\d+)\s*[:\s]\s*([0-9a-fA-F]{64})")
+HEAD_PATTERN = chain_head.pattern("audit-head")
 
 
 def head(cache: Cache) -> Head:
     """The newest entry (entry 0 with the genesis hash for an empty log)."""
-    row = cache.one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
-    return Head(int(row[0]), str(row[1])) if row else Head(0, GENESIS)
+    return chain_head.newest(cache, "audit")
 
 
 def parse_head(text: str) -> Head:
     """`ENTRY:HASH` as `peerdesk audit head` prints it."""
-    found = HEAD_PATTERN.fullmatch(text.strip())
-    if found is None:
-        raise PeerdeskError(
+    return chain_head.parse(
+        text,
+        HEAD_PATTERN,
+        PeerdeskError(
             f"{text.strip()[:80]!r} is not an audit head: give ENTRY:HASH as printed by "
             "`peerdesk audit head` (e.g. 1234:5f0c…, 64 hex digits)"
-        )
-    return Head(int(found.group(1)), found.group(2).lower())
+        ),
+    )
 
 
 def verify_since(cache: Cache, kept: Head) -> list[AuditProblem]:

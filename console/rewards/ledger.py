@@ -26,6 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from console import chain_head
+from console.chain_head import Head as Head  # the type callers name as audit.Head / ledger.Head
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import InvalidDecision
@@ -540,36 +542,25 @@ class VerifyReport:
         return not self.problems
 
 
-@dataclass(frozen=True)
-class Head:
-    """The newest entry's number and hash: kept outside the store (a staff channel, a ticket,
-    a file elsewhere), it anchors the ledger as `audit head` anchors the audit log."""
-
-    entry: int
-    hash: str
-
-    def __str__(self) -> str:
-        return f"{self.entry}:{self.hash}"
-
-
-HEAD_PATTERN = re.compile(r"(?:ledger-head\s+)?(\d+)\s*[:\s]\s*([0-9a-fA-F]{64})")
+HEAD_PATTERN = chain_head.pattern("ledger-head")
 
 
 def head(cache: Cache) -> Head:
-    """The newest entry (entry 0 with the genesis hash for an empty ledger)."""
-    row = cache.one("SELECT id, hash FROM ledger ORDER BY id DESC LIMIT 1")
-    return Head(int(row[0]), str(row[1])) if row else Head(0, GENESIS)
+    """The newest entry (entry 0 with the genesis hash for an empty ledger): kept outside the
+    store, it anchors the ledger as `audit head` anchors the audit log."""
+    return chain_head.newest(cache, "ledger")
 
 
 def parse_head(text: str) -> Head:
     """`ENTRY:HASH` as `peerdesk ledger head` prints it; InvalidDecision otherwise."""
-    found = HEAD_PATTERN.fullmatch(text.strip())
-    if found is None:
-        raise InvalidDecision(
+    return chain_head.parse(
+        text,
+        HEAD_PATTERN,
+        InvalidDecision(
             f"{text.strip()[:80]!r} is not a ledger head: give ENTRY:HASH as printed by "
             "`peerdesk ledger head` (e.g. 1234:5f0c…, 64 hex digits)"
-        )
-    return Head(int(found.group(1)), found.group(2).lower())
+        ),
+    )
 
 
 def verify(cache: Cache, since: Head | None = None) -> VerifyReport:
