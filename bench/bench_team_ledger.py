@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -118,19 +119,8 @@ def _copied_votes(conn: Connection, live: int, entries: int) -> list[Entry]:
         votes,
     )
     return [
-        Entry(
-            member_id=_author(post),
-            kind="accrual",
-            rule="helpful_vote",
-            event_key=f"vote:{vote_id}",
-            points=1,
-            amount_minor=25,
-            currency="GBP",
-            schedule_version="v1",
-            occurred_at=VOTED_AT,
-            thread_id=post,
-            detail={"voter_id": voter, "why": "helpful ✓"},  # (non-ASCII: hashed alike?)
-        )
+        # a non-ASCII detail: is it hashed alike on both engines?
+        _helpful_vote(vote_id, post, {"voter_id": voter, "why": "helpful ✓"})
         for vote_id, _, post, voter, _ in votes
     ]
 
@@ -141,18 +131,23 @@ def _author(n: int) -> int:
 
 def _vote_accrual(n: int) -> Entry:
     """The accrual of vote n + 1 (see _votes), as `accrue` writes it."""
+    return _helpful_vote(n + 1, n + 1, {"voter_id": _author(n + 2)})
+
+
+def _helpful_vote(vote_id: int, post: int, detail: dict[str, Any]) -> Entry:
+    """The accrual a helpful vote on `post` pays its author, as `accrue` writes it."""
     return Entry(
-        member_id=_author(n + 1),
+        member_id=_author(post),
         kind="accrual",
         rule="helpful_vote",
-        event_key=f"vote:{n + 1}",
+        event_key=f"vote:{vote_id}",
         points=1,
         amount_minor=25,
         currency="GBP",
         schedule_version="v1",
         occurred_at=VOTED_AT,
-        thread_id=n + 1,
-        detail={"voter_id": _author(n + 2)},
+        thread_id=post,
+        detail=detail,
     )
 
 
