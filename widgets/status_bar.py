@@ -3,9 +3,15 @@
 It also shows the app's last message (a decision saved, a refusal, an error), if the app has the
 reactives named by `message_attribute` and `severity_attribute`: the message takes the right-hand
 side, so results have one place, the status line, on every screen.
+
+`after_drawn(callback)` calls back once the bar has next been drawn: a screen that shows a
+result there and then starts slower work (a decision saved, then the reload) starts it after the
+frame that shows the result, not before.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.reactive import reactive
@@ -45,6 +51,13 @@ class StatusBar(Widget):
         self.set_reactive(StatusBar.right, right)
         self.message_attribute = message_attribute
         self.severity_attribute = severity_attribute
+        self._after_drawn: list[Callable[[], object]] = []
+
+    def after_drawn(self, callback: Callable[[], object]) -> None:
+        """Call `callback` (on the UI thread) once this bar has next been drawn, after the frame
+        that holds it has been handed to the terminal. Nothing calls back if the bar is never
+        drawn again (its screen hidden): a caller that must go on keeps its own deadline."""
+        self._after_drawn.append(callback)
 
     def on_mount(self) -> None:
         app = self.app
@@ -57,6 +70,10 @@ class StatusBar(Widget):
         self.message = str(getattr(app, self.message_attribute or "", ""))
 
     def render(self) -> Text:
+        if self._after_drawn:  # drawn within this frame: called back once it is written
+            for callback in self._after_drawn:
+                self.call_later(callback)
+            self._after_drawn.clear()
         width = self.content_region.width or 80
         if self.message:
             right = Text(MARKS.get(self.severity, ""), style="bold")

@@ -383,12 +383,20 @@ class QueueScreen(QueuePaneScreen):
             wanted = (at_least, False, True)
         else:
             wanted = (total, False, False)
-        unchanged = (
-            (message.keep_cursor or message.request_id == self._early_request)
-            and (table.total, table.exact, table.at_least) == wanted
-            and table.page(message.offset) == rows
-        )
-        if not unchanged:  # a refresh that found nothing new draws nothing
+        alike = (message.keep_cursor or message.request_id == self._early_request) and (
+            table.total,
+            table.exact,
+            table.at_least,
+        ) == wanted
+        shown = table.page(message.offset) if alike else None
+        if shown == rows:
+            pass  # a refresh that found nothing new draws nothing
+        elif shown is not None and [r.key for r in shown] == [r.key for r in rows]:
+            # the same threads in the same places, some of them changed (a claim, a release):
+            # those rows are drawn again, and the other pages read stay (a reset would read the
+            # pages around the cursor and the last screenful again, and redraw every row)
+            table.set_page(table.generation, message.offset, rows)
+        else:
             table.reset(
                 total, rows, offset=message.offset, keep_cursor=message.keep_cursor, exact=exact
             )

@@ -62,6 +62,7 @@ TITLE_MOST, TITLE_LEAST = 40, 16  # characters of an original's title shown
 WHY_WANTED = 14  # characters of the explanation the title leaves room for, if it can
 REVIEW_HINT = " — D to review"
 WINDOW = DEFAULT_LIMIT  # characters of a post read and drawn at a time
+NOT_CLAIMED = "not claimed"  # the header's claim line while nobody holds the thread
 
 
 def read_thread(screen: DeskScreen, thread_id: int) -> tuple[ThreadView, list[Candidate]] | None:
@@ -143,7 +144,9 @@ def when(iso_time: str) -> str:
 
 def heading(view: ThreadView, actor: str) -> Text:
     """The Thread header, one line per fact, each cut with an ellipsis rather than wrapped: a
-    long title never pushes the status, author, flags or claim out of the header."""
+    long title never pushes the status, author, flags or claim out of the header. The claim has
+    its line whether or not anyone holds the thread, so claiming or releasing it changes one
+    line's words, not the header's height (which would lay the whole screen out again)."""
     text = Text(no_wrap=True, overflow="ellipsis", end="")
     text.append(f"#{view.thread_id} ", style="bold")
     text.append(printable(view.title, single_line=True), style="bold")
@@ -159,12 +162,14 @@ def heading(view: ThreadView, actor: str) -> Text:
     if view.tags:
         meta.append(" ".join(printable(t, single_line=True) for t in view.tags[:5]))
     text.append(" · " + " · ".join(meta), style="dim")
+    text.append("\n")  # the claim's line is always there: `c` and `C` change its words only
     if view.claimed_by and view.claim_expires_at:
-        text.append("\n")
         text.append(
             claim_line(view.claimed_by, view.claim_expires_at, actor),
             style="bold" if view.claimed_by != actor else "",
         )
+    else:
+        text.append(NOT_CLAIMED, style="dim")
     for line in view.escalations:  # open escalations (console.escalate), E opens the panel
         text.append("\n")
         text.append(printable(line, single_line=True), style="bold")
@@ -186,6 +191,17 @@ def card_of(post: PostData) -> dict[str, object]:
         "flags": post.flag_count,
         "label": "Q" if post.position == 0 else f"{post.position}.",
     }
+
+
+def put(line: Static, text: Text) -> None:
+    """Show `text` in a Static sized by its lines: laid out again only when the number of lines
+    changes (a layout of the Thread screen places and redraws every card), else redrawn alone;
+    the same text again changes nothing."""
+    before = line.content
+    if isinstance(before, Text) and before == text:  # the same words and styles
+        return
+    lines = before.plain.count("\n") if isinstance(before, Text) else -1
+    line.update(text, layout=lines != text.plain.count("\n"))
 
 
 class Posts(VerticalScroll, inherit_bindings=False):
@@ -286,7 +302,7 @@ class ThreadScreen(DeskScreen):
         if message.thread_id == self.thread_id:
             known = self.query_one("#thread-known", Static)
             if message.known is not None:
-                known.update(known_answer_text(message.known))
+                known.update(known_answer_text(message.known), layout=False)  # one line always
             known.display = message.known is not None
 
     @on(DuplicatesLoaded)
@@ -300,7 +316,7 @@ class ThreadScreen(DeskScreen):
         self.candidates = candidates
         dupes = self.query_one("#thread-dupes", Static)
         if self.candidates:
-            dupes.update(banner(self.candidates, max(40, (self.size.width or 80) - 2)))
+            put(dupes, banner(self.candidates, max(40, (self.size.width or 80) - 2)))
         dupes.display = bool(self.candidates)
         self.refresh_bindings()
 
@@ -315,7 +331,7 @@ class ThreadScreen(DeskScreen):
         """Put `view` in the screen, reusing the cards there; returns the cards to mount."""
         self.view = view
         actor = self.desk.actor
-        self.query_one("#thread-head", Static).update(heading(view, actor))
+        put(self.query_one("#thread-head", Static), heading(view, actor))
         cards = [card_of(post) for post in view.posts]
         cards += [
             {
