@@ -32,6 +32,7 @@ from console.clock import parse
 from console.desk import Desk
 from console.dupes.candidates import STRONG_SCORE, Candidate
 from console.errors import PeerdeskError
+from console.escalate import panel as _escalation_lines  # noqa: F401  (see below)
 from console.messages import (
     Decision,
     DecisionMade,
@@ -79,6 +80,11 @@ def read_thread(screen: DeskScreen, thread_id: int) -> tuple[ThreadView, list[Ca
         screen.notify(str(error), title="Error", severity="error", markup=False)
         return None
 
+
+# The Thread header's escalation lines come from console.escalate.panel, imported by the Desk
+# when a thread is first read (30-70 ms: the escalation rules and their engine). Imported with
+# this module instead, which the console imports in its warm-up after the first Queue rows, so
+# the first thread opened does not wait for it.
 
 Read = tuple[ThreadView, list[Candidate], KnownAnswer | None]
 
