@@ -199,6 +199,14 @@ def card_of(post: PostData) -> dict[str, object]:
     }
 
 
+def show(widget: Widget, shown: bool) -> None:
+    """Show or hide `widget`. Setting `display` lays the screen out again even when it does not
+    change (Textual restyles on every set): opening a thread set it on every card, and the
+    layout that followed placed and redrew them all a second time."""
+    if widget.display != shown:
+        widget.display = shown
+
+
 def put(line: Static, text: Text) -> None:
     """Show `text` in a Static sized by its lines: laid out again only when the number of lines
     changes (a layout of the Thread screen places and redraws every card), else redrawn alone;
@@ -309,7 +317,7 @@ class ThreadScreen(DeskScreen):
             known = self.query_one("#thread-known", Static)
             if message.known is not None:
                 known.update(known_answer_text(message.known), layout=False)  # one line always
-            known.display = message.known is not None
+            show(known, message.known is not None)
 
     @on(DuplicatesLoaded)
     def _on_duplicates_loaded(self, message: DuplicatesLoaded) -> None:
@@ -323,7 +331,7 @@ class ThreadScreen(DeskScreen):
         dupes = self.query_one("#thread-dupes", Static)
         if self.candidates:
             put(dupes, banner(self.candidates, max(40, (self.size.width or 80) - 2)))
-        dupes.display = bool(self.candidates)
+        show(dupes, bool(self.candidates))
         self.refresh_bindings()
 
     @on(ThreadLoaded)
@@ -355,13 +363,13 @@ class ThreadScreen(DeskScreen):
         for index, fields in enumerate(cards):
             if index < len(existing):
                 existing[index].set_post(**fields)  # type: ignore[arg-type]
-                existing[index].display = True
+                show(existing[index], True)
             else:
                 note = bool(fields.pop("note", False))
                 card = PostView(**fields, classes="-note" if note else None)  # type: ignore[arg-type]
                 new.append(card)
         for card in existing[len(cards) :]:
-            card.display = False
+            show(card, False)
         hidden = sum(1 for p in view.posts if p.hidden)
         status = f"{len(view.posts)} posts"
         if hidden:
