@@ -2,6 +2,9 @@
 a claim or a close in the Queue redraws its rows in place (no reset, no pages read again); a claim in a
 thread changes the words of the header's claim line, not the header's height."""
 
+# SQLite only: the order of frames and reloads, whatever the store (decisions on both engines:
+# tests/ui/test_queue.py, tests/ui/test_console_backends.py).
+
 from __future__ import annotations
 
 from typing import Any
