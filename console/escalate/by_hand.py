@@ -109,21 +109,23 @@ def _raise(conn: Connection, thread_id: int, params: dict[str, Any]) -> Change:
     history(conn, escalation_id, actor, "raised", None, "new", reason)
     row = escalation_row(conn, escalation_id)
     after = {key: row[key] for key in FIELDS}
+    # The decision is about the thread (what `team push` finds on the team database by the
+    # platform's ids and raises again there); the escalation it made is in `after`.
     return Change(
-        "escalation",
-        escalation_id,
+        "thread",
+        thread_id,
         thread_id,
         {},
-        {**after, "severity": severity, "reason": reason, "raised": True},
+        {**after, "escalation_id": escalation_id, "severity": severity, "reason": reason},
         INTERNAL,
-        {"escalation_id": escalation_id, "verb": "raise", "thread_id": thread_id},
+        {"escalation_id": escalation_id, "verb": "raise"},
     )
 
 
 def _unraise(conn: Connection, recorded: dict[str, Any]) -> Change:
     """Undo: the escalation is dismissed as raised by mistake (never deleted: its number stays
     its own in the audit log), while nobody has worked on it since."""
-    escalation_id = int(recorded["target_id"])
+    escalation_id = int(recorded["after"]["escalation_id"])
     row = escalation_row(conn, escalation_id)
     worked = conn.execute(
         "SELECT count(*) FROM escalation_history WHERE escalation_id = ? AND event != 'raised'",
@@ -144,11 +146,11 @@ def _unraise(conn: Connection, recorded: dict[str, Any]) -> Change:
     set_fields(conn, escalation_id, after)
     history(conn, escalation_id, "undo", "undone", "new", "dismissed", UNDONE)
     return Change(
-        "escalation",
-        escalation_id,
+        "thread",
         int(row["thread_id"]),
-        before,
-        {**before, **after},
+        int(row["thread_id"]),
+        {**before, "escalation_id": escalation_id},
+        {**before, **after, "escalation_id": escalation_id},
         INTERNAL,
         {"escalation_id": escalation_id, "verb": "undo"},
     )

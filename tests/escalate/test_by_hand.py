@@ -59,7 +59,7 @@ def test_raise_is_one_decision_with_the_manual_sla(cache: Cache, desk: Desk) -> 
         "JOIN outbox o ON o.audit_id = a.id ORDER BY a.id"
     )
     assert [tuple(r) for r in entries] == [
-        ("esc_raise", "escalation", row.escalation_id, "escalation", "local_only")
+        ("esc_raise", "thread", thread_id, "escalation", "local_only")
     ]
     assert audit.verify(cache) == []
 
@@ -104,7 +104,9 @@ def test_undo_is_refused_once_someone_worked_on_it(cache: Cache, desk: Desk) -> 
     desk.escalations.raise_thread(thread_id, REASON)
     escalation = desk.escalations.for_thread(thread_id)[0].escalation_id
     Desk.for_cache(cache, actor="dave").escalations.acknowledge(escalation)
-    with pytest.raises(InvalidDecision, match="dave did esc acknowledge"):
+    with pytest.raises(
+        InvalidDecision, match="was worked on since \\(it is acknowledged\\); dismiss it instead"
+    ):
         desk.undo()
     assert desk.escalations.one(escalation).state == "acknowledged"
 
