@@ -303,7 +303,7 @@ class DeskScreen(Screen[None]):
                 self.decide("esc_raise", [thread_id], reason=reason)
 
         title = f"Escalate thread {thread_id} to support: why?"
-        hint = "what the rules missed: a legal threat, an angry customer, a safety worry"
+        hint = "what the rules missed (a legal threat, an angry customer)"
         self.app.push_screen(PromptScreen(title, hint), answered)
 
     def after_decision(self, decision: Decision) -> None:
