@@ -68,6 +68,7 @@ class StatusBar(Widget):
         app = self.app
         self.severity = str(getattr(app, self.severity_attribute, "information"))
         self.message = str(getattr(app, self.message_attribute or "", ""))
+        self.refresh()  # said again in the same words (two closes): drawn again all the same
 
     def render(self) -> Text:
         if self._after_drawn:  # drawn within this frame: called back once it is written

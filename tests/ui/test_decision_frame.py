@@ -14,7 +14,7 @@ from textual.message import Message
 
 from console.app import PeerdeskApp
 from console.desk import Desk
-from console.messages import DecisionSaved, QueueRequested
+from console.messages import DecisionSaved, QueueLoaded, QueueRequested
 from console.screens.queue import QueueScreen
 from console.screens.thread import NOT_CLAIMED, ThreadScreen
 from tests.ui.helpers import screen_text, settle
@@ -51,6 +51,28 @@ async def test_the_reload_after_a_claim_starts_once_the_result_is_drawn(
     result = next(i for i, (kind, what) in enumerate(happened) if "You hold thread" in what)
     reload = happened.index(("message", "QueueRequested"), saved)
     assert saved < result < reload, happened
+
+
+async def test_the_same_words_said_twice_still_reload_at_once(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two closes say the same words; the second reload waits for its frame, not the deadline."""
+    monkeypatch.setattr("console.screens.base.RELOAD_AT_THE_LATEST", 30.0)
+    loaded: list[Message] = []
+
+    def seen(message: Message) -> None:
+        if isinstance(message, QueueLoaded):
+            loaded.append(message)
+
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24), message_hook=seen) as pilot:
+        await settle(pilot)
+        for key, reloads in (("x", 1), ("j", 0), ("x", 1)):
+            loaded.clear()
+            await pilot.press(key)
+            await settle(pilot)  # a reload left to the 30 s deadline would not be in yet
+            assert len(loaded) == reloads, key
+        assert "Close: 1 item" in screen_text(pilot).splitlines()[-2]
 
 
 async def test_a_claim_or_a_close_redraws_the_queue_rows_in_place(
