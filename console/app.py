@@ -32,6 +32,7 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from console import quiet_start
 from console.clock import now
 from console.commands import KeyActions, QueueFilters
 from console.desk import Desk
@@ -211,6 +212,7 @@ class PeerdeskApp(App[None]):
 
     def first_rows_shown(self) -> None:
         """The Queue shows its first rows (the benchmark's 'interactive' moment)."""
+        quiet_start.resume()  # Python collects garbage again (paused by the CLI for the start)
         if self._ready_marker:
             # cpu_s: the process's CPU time so far (what a busy machine inflates least)
             times = {**self._times, "first_rows": time.time(), "cpu_s": time.process_time()}
@@ -228,6 +230,7 @@ class PeerdeskApp(App[None]):
 
     def _outbox_if_not_yet(self) -> None:
         if not self._warmed:
+            quiet_start.resume()  # no first rows (the Queue failed): not paused any longer
             self.refresh_outbox()
 
     def _warm_up(self) -> None:
