@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import import_module
 from pathlib import Path
 
@@ -105,6 +105,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from console.cli.core import run_console
 
         handler = run_console
+    try:
+        return _run(args, handler, argv)
+    finally:
+        quiet_start.resume()  # the console has ended, or never showed its rows (an error)
+
+
+def _run(
+    args: argparse.Namespace,
+    handler: Callable[[argparse.Namespace], int | None],
+    argv: Sequence[str] | None,
+) -> int:
     logs.setup()  # library logging goes to a rotated file, never the terminal or the screen
     from console.desk import StorageFailure, storage_failure_text
 

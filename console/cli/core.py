@@ -49,11 +49,14 @@ def frame_clock(environ: MutableMapping[str, str]) -> None:
 def run_console(args: argparse.Namespace) -> int:
     """Open the Textual console on the cache."""
     quiet_start.pause()  # (`peerdesk tui`; plain `peerdesk` paused before importing the Desk)
-    desk = open_desk(args)
-    frame_clock(os.environ)
-    from console.app import PeerdeskApp  # Textual is imported only for the console itself
+    try:
+        desk = open_desk(args)
+        frame_clock(os.environ)
+        from console.app import PeerdeskApp  # Textual is imported only for the console itself
 
-    PeerdeskApp(desk).run()
+        PeerdeskApp(desk).run()
+    finally:
+        quiet_start.resume()  # the console has ended, or never started (an error)
     return 0
 
 

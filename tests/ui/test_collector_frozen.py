@@ -7,11 +7,13 @@ from __future__ import annotations
 # SQLite only: the interpreter's collector after the first frame, whatever the store.
 import gc
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from console import quiet_start
 from console.app import PeerdeskApp
+from console.cli import main
 from console.desk import Desk
 from tests.ui.helpers import settle
 
@@ -69,4 +71,17 @@ def test_resuming_never_enables_a_collector_someone_else_disabled() -> None:
     assert not gc.isenabled() and quiet_start.paused()
     quiet_start.resume()
     quiet_start.resume()
+    assert gc.isenabled()
+
+
+def test_a_console_that_ends_before_its_first_rows_leaves_the_collector_on(
+    ui_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    during: list[bool] = []
+    monkeypatch.setattr(PeerdeskApp, "run", lambda self: during.append(gc.isenabled()))
+    assert main(["--db", str(ui_db)]) == 0  # the console (its run stubbed: no terminal here)
+    assert during == [False]  # paused for the start
+    assert gc.isenabled()
+    assert main(["--db", str(ui_db), "tui"]) == 0
+    assert during == [False, False]
     assert gc.isenabled()
