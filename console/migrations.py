@@ -1040,9 +1040,10 @@ MIGRATIONS: list[list[str]] = [
     # (console/queue_counts.py): counted once here, then moved by triggers when a thread enters
     # or leaves the Queue or its flags, reports or replies cross zero. Counting them walked every
     # thread (0.5-3 s at a million) on each start and each `f`. The team database has a view of
-    # the same name that counts them when read (console/team/dialect.py).
+    # the same name that counts them when read (console/team/dialect.py). Run again on a file
+    # whose version was set back, it counts again and keeps what exists.
     [
-        f"""{SQLITE_ONLY} CREATE TABLE queue_counts (
+        f"""{SQLITE_ONLY} CREATE TABLE IF NOT EXISTS queue_counts (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             queued INTEGER NOT NULL,
             flagged INTEGER NOT NULL,
@@ -1052,8 +1053,11 @@ MIGRATIONS: list[list[str]] = [
             SELECT 1, coalesce(sum(in_queue = 1), 0),
                    coalesce(sum(in_queue = 1 AND (flag_count > 0 OR report_count > 0)), 0),
                    coalesce(sum(in_queue = 1 AND reply_count = 0), 0)
-              FROM threads""",
-        f"""{SQLITE_ONLY} CREATE TRIGGER queue_counts_thread_added AFTER INSERT ON threads
+              FROM threads WHERE 1
+            ON CONFLICT (id) DO UPDATE SET queued = excluded.queued,
+              flagged = excluded.flagged, unanswered = excluded.unanswered""",
+        f"""{SQLITE_ONLY} CREATE TRIGGER IF NOT EXISTS queue_counts_thread_added
+            AFTER INSERT ON threads
             WHEN new.in_queue = 1
             BEGIN
               UPDATE queue_counts SET queued = queued + 1,
@@ -1061,7 +1065,8 @@ MIGRATIONS: list[list[str]] = [
                 unanswered = unanswered + (new.reply_count = 0)
               WHERE id = 1;
             END""",
-        f"""{SQLITE_ONLY} CREATE TRIGGER queue_counts_thread_removed AFTER DELETE ON threads
+        f"""{SQLITE_ONLY} CREATE TRIGGER IF NOT EXISTS queue_counts_thread_removed
+            AFTER DELETE ON threads
             WHEN old.in_queue = 1
             BEGIN
               UPDATE queue_counts SET queued = queued - 1,
@@ -1069,7 +1074,7 @@ MIGRATIONS: list[list[str]] = [
                 unanswered = unanswered - (old.reply_count = 0)
               WHERE id = 1;
             END""",
-        f"""{SQLITE_ONLY} CREATE TRIGGER queue_counts_thread_changed
+        f"""{SQLITE_ONLY} CREATE TRIGGER IF NOT EXISTS queue_counts_thread_changed
             AFTER UPDATE OF in_queue, flag_count, report_count, reply_count ON threads
             WHEN (new.in_queue = 1 OR old.in_queue = 1) AND (
                    new.in_queue IS NOT old.in_queue

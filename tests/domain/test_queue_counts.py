@@ -21,7 +21,7 @@ from console.store import QueueFilter
 NUMBER = next(
     index + 1
     for index, statements in enumerate(MIGRATIONS)
-    if any("CREATE TABLE queue_counts" in statement for statement in statements)
+    if any("EXISTS queue_counts (" in statement for statement in statements)
 )
 
 KEPT = {
@@ -155,3 +155,18 @@ def test_the_migration_counts_the_threads_a_cache_already_holds(tmp_path: Path) 
         assert kept(cache.conn) == counted(cache.conn)
     finally:
         cache.close()
+
+
+def test_the_migration_run_again_on_a_file_set_back_counts_again(
+    cache: Cache, ids: dict[str, int]
+) -> None:
+    conn = cache.conn
+    conn.execute("UPDATE queue_counts SET queued = 0, flagged = 0, unanswered = 0")
+    with cache.transaction() as tx:
+        for statement in MIGRATIONS[NUMBER - 1]:
+            tx.execute(statement)
+    assert kept(conn) == counted(conn)
+    triggers = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'queue_counts%'"
+    ).fetchone()[0]
+    assert triggers == 3
