@@ -111,6 +111,15 @@ KEYS: tuple[Key, ...] = (
         domain="note",
     ),
     Key(
+        "queue.escalate",
+        "exclamation_mark",
+        "escalate",
+        "Escalate",
+        tooltip="Escalate the thread to support by hand, with a reason",
+        show=False,
+        domain="esc_raise",
+    ),
+    Key(
         "queue.undo", "u", "undo", "Undo", tooltip="Undo your last decision or batch", domain="undo"
     ),
     Key(
@@ -232,6 +241,15 @@ KEYS: tuple[Key, ...] = (
         domain="hide_post",
     ),
     Key("thread.note", "n", "note", "Note", tooltip="Add an internal note", domain="note"),
+    Key(
+        "thread.escalate",
+        "exclamation_mark",
+        "escalate",
+        "Escalate",
+        tooltip="Escalate the thread to support by hand, with a reason",
+        show=False,
+        domain="esc_raise",
+    ),
     Key(
         "thread.undo",
         "u",

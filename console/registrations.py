@@ -17,6 +17,7 @@ PROVIDERS: tuple[str, ...] = (
     "console.dupes.actions",
     "console.verify.actions",
     "console.escalate.actions",
+    "console.escalate.by_hand",
     "console.rewards.actions",
     "console.member_links",  # also imported with console.members (the member view)
 )

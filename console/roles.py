@@ -28,6 +28,8 @@ ACTION_ROLES: dict[str, frozenset[Role]] = {
     "dupe_reject": MODERATION,
     "dupe_merge": MODERATION,
     "dupes_rebuild": MODERATION,
+    # known before console.escalate loads: the Queue's and Thread's `!` asks at start
+    "esc_raise": MODERATION,
     "sync": MODERATION,
     "push": MODERATION,
     "outbox_retry": MODERATION,

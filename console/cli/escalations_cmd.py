@@ -4,6 +4,7 @@ peerdesk escalations                     open escalations, least time left on th
 peerdesk escalations ID                  one escalation with its history
 peerdesk escalations ID --ack | --assign NAME | --send [SYSTEM] | --note TEXT |
                          --resolve [--reply TEXT] | --dismiss REASON | --reopen
+peerdesk escalations --raise THREAD --reason TEXT [--severity S]   escalate a thread by hand
 peerdesk escalations --dry-run RULES.toml   what RULES.toml would raise on this cache
 peerdesk escalations --load RULES.toml      make RULES.toml the rules in force
 peerdesk escalations --rules                the rules in force
@@ -22,6 +23,7 @@ from typing import Any
 
 from console.escalate.panel import EscalationRow, clock_text
 from console.escalate.rules import format_minutes
+from console.escalate.severity import SEVERITIES
 from console.safe_text import clip, printable
 
 
@@ -50,6 +52,17 @@ def register(subparsers: Any) -> None:
     what.add_argument("--resolve", action="store_true", help="resolve ESCALATION")
     what.add_argument("--dismiss", metavar="REASON", help="dismiss ESCALATION (a false alarm)")
     what.add_argument("--reopen", action="store_true", help="reopen ESCALATION")
+    what.add_argument(
+        "--raise",
+        dest="raise_thread",
+        type=int,
+        metavar="THREAD",
+        help="escalate THREAD by hand (with --reason; what the rules missed)",
+    )
+    parser.add_argument("--reason", default="", help="with --raise: why it needs support")
+    parser.add_argument(
+        "--severity", choices=SEVERITIES, help="with --raise: instead of the manual rule's"
+    )
     parser.add_argument("--reply", default="", help="with --resolve: post this on the thread")
     parser.add_argument("--all", action="store_true", help="include closed escalations")
     parser.add_argument(
@@ -93,6 +106,11 @@ def run(args: argparse.Namespace) -> int:
         if args.scan:
             print(f"{esc.refresh()} new escalations")
             return 0
+        if args.raise_thread is not None:
+            esc.raise_thread(args.raise_thread, args.reason, args.severity)
+            newest = max(esc.for_thread(args.raise_thread), key=lambda r: r.escalation_id)
+            print(f"escalated by hand (peerdesk undo takes it back):\n{_line(newest)}")
+            return 0
         chosen = [d for d in DECISIONS if getattr(args, d) not in (None, False)]
         if chosen:
             if args.escalation is None:
@@ -128,7 +146,10 @@ def _line(row: EscalationRow) -> str:
 
 
 def _highlight(context: str, start: int, end: int) -> str:
-    """The matching text between » and « (plain output has no colour)."""
+    """The matching text between » and « (plain output has no colour); an escalation raised
+    by hand matched nothing: its context says who raised it."""
+    if start == end:
+        return printable(context, single_line=True)
     text = context[:start] + "»" + context[start:end] + "«" + context[end:]
     return printable(text, single_line=True)
 

@@ -100,7 +100,7 @@ def _snapshot(row: Row) -> dict[str, Any]:
     return {key: row[key] for key in FIELDS}
 
 
-def _update(conn: Connection, escalation_id: int, values: dict[str, Any]) -> None:
+def set_fields(conn: Connection, escalation_id: int, values: dict[str, Any]) -> None:
     sets = ", ".join(f"{k} = ?" for k in values)
     conn.execute(
         f"UPDATE escalations SET {sets}, updated_at = ? WHERE id = ?",
@@ -149,7 +149,7 @@ def _acknowledge(conn: Connection, escalation_id: int, params: dict[str, Any]) -
         "acknowledged_by": actor,
         "assignee": row["assignee"] or actor,
     }
-    _update(conn, escalation_id, after)
+    set_fields(conn, escalation_id, after)
     history(conn, escalation_id, actor, "acknowledged", "new", "acknowledged")
     return _change(row, after, "acknowledge")
 
@@ -164,7 +164,7 @@ def _assign(conn: Connection, escalation_id: int, params: dict[str, Any]) -> Cha
     if assignee == row["assignee"]:
         raise InvalidDecision(f"Escalation {escalation_id} is already assigned to {assignee}")
     after: dict[str, Any] = {"assignee": assignee}
-    _update(conn, escalation_id, after)
+    set_fields(conn, escalation_id, after)
     history(conn, escalation_id, actor, "assigned", row["state"], row["state"], assignee)
     return _change(row, after, "assign")
 
@@ -236,7 +236,7 @@ def _send(conn: Connection, escalation_id: int, params: dict[str, Any]) -> Chang
         after |= {"acknowledged_at": now_iso(), "acknowledged_by": actor}
     if not row["assignee"]:
         after["assignee"] = actor
-    _update(conn, escalation_id, after)
+    set_fields(conn, escalation_id, after)
     history(
         conn,
         escalation_id,
@@ -287,7 +287,7 @@ def _close(conn: Connection, escalation_id: int, params: dict[str, Any], state: 
         after["dismiss_reason"] = reason
     if not row["acknowledged_at"]:
         after |= {"acknowledged_at": now_iso(), "acknowledged_by": actor}
-    _update(conn, escalation_id, after)
+    set_fields(conn, escalation_id, after)
     history(conn, escalation_id, actor, state, row["state"], state, reason)
     reply = str(params.get("reply") or "").strip()
     if state == "resolved" and reply:
@@ -328,7 +328,7 @@ def _reopen(conn: Connection, escalation_id: int, params: dict[str, Any]) -> Cha
         raise InvalidDecision(f"Escalation {escalation_id} is open ({row['state']})")
     state = "acknowledged" if row["acknowledged_at"] else "new"
     after = {"state": state, "closed_at": None, "closed_by": None, "dismiss_reason": None}
-    _update(conn, escalation_id, after)
+    set_fields(conn, escalation_id, after)
     history(conn, escalation_id, str(params["actor"]), "reopened", row["state"], state)
     return _change(row, after, "reopen")
 
@@ -357,7 +357,7 @@ def _revert(conn: Connection, recorded: dict[str, Any]) -> Change:
                 "The hand-off may already have reached the ticket system; it cannot be undone"
             )
     values = {k: before[k] for k in FIELDS if k in before}
-    _update(conn, escalation_id, values)
+    set_fields(conn, escalation_id, values)
     if after.get("unhidden_post"):
         conn.execute(
             "UPDATE posts SET hidden = 1, hidden_reason = ? WHERE id = ?",

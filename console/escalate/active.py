@@ -36,9 +36,23 @@ def current(cache: Cache) -> RuleSet:
 
 def compiled(cache: Cache) -> tuple[RuleSet, PostMatcher]:
     """The rules in force and their compiled post matcher (parsed once per process)."""
-    text = cache.meta(META_TEXT)
+    return _in_force(cache.meta(META_TEXT), cache.meta(META_ORIGIN))
+
+
+def current_in(conn: Connection) -> RuleSet:
+    """The rules in force, read inside the caller's transaction."""
+    stored = {
+        str(row[0]): row[1]
+        for row in conn.execute(
+            "SELECT key, value FROM meta WHERE key IN (?, ?)", (META_TEXT, META_ORIGIN)
+        )
+    }
+    return _in_force(stored.get(META_TEXT), stored.get(META_ORIGIN))[0]
+
+
+def _in_force(text: str | None, origin: str | None) -> tuple[RuleSet, PostMatcher]:
     try:
-        return _compiled(text, cache.meta(META_ORIGIN) or "installed rules")
+        return _compiled(text, origin or "installed rules")
     except RulesError:
         # only possible if the stored text was edited by hand: fall back to the example
         return _compiled(None, "")

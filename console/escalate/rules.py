@@ -7,7 +7,8 @@
     id = "legal-threat"          # letters, digits, "-" and "_"; unique
     name = "Legal or regulator threat"
     kind = "keywords"            # keywords | personal_data | unanswered | follow_ups |
-                                 # verification_rejected
+                                 # verification_rejected | manual (never fires: the SLA of
+                                 # escalations raised by hand; at most one)
     severity = "high"            # low | medium | high | critical
     acknowledge_within = "2h"    # SLA: minutes (m), hours (h) or days (d)
     resolve_within = "2d"
@@ -40,7 +41,14 @@ from typing import Any
 from console.errors import PeerdeskError
 from console.escalate.severity import SEVERITIES
 
-KINDS = ("keywords", "personal_data", "unanswered", "follow_ups", "verification_rejected")
+KINDS = (
+    "keywords",
+    "personal_data",
+    "unanswered",
+    "follow_ups",
+    "verification_rejected",
+    "manual",  # never fires: the SLA of escalations a moderator raises by hand
+)
 DETECTORS = ("phone", "email", "card", "iban")
 PRIORITIES = ("low", "normal", "high", "urgent")
 DEFAULT_PRIORITY = {"low": "low", "medium": "normal", "high": "high", "critical": "urgent"}
@@ -328,6 +336,12 @@ def parse_rules(text: str, origin: str = "rules") -> RuleSet:
             raise RulesError(
                 f"{origin} line {keys.get('id', header)}, rule {rule.id!r}: the id is already "
                 f"used by the rule at line {seen[rule.id]}"
+            )
+        manual = next((r for r in rules if r.kind == "manual"), None)
+        if rule.kind == "manual" and manual is not None:
+            raise RulesError(
+                f"{origin} line {keys.get('kind', header)}, rule {rule.id!r}: only one manual "
+                f"rule may set the SLA of escalations raised by hand (rule {manual.id!r} does)"
             )
         seen[rule.id] = header
         rules.append(Rule(**{**rule.__dict__, "line": header}))

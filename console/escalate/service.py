@@ -129,6 +129,12 @@ class Escalations:
     def _decide(self, action: str, escalation_id: int, **params: object) -> DecisionResult:
         return self.desk.decide(action, [escalation_id], **params)
 
+    def raise_thread(
+        self, thread_id: int, reason: str, severity: str | None = None
+    ) -> DecisionResult:
+        """Escalate a thread by hand (console.escalate.by_hand)."""
+        return self.desk.decide("esc_raise", [thread_id], reason=reason, severity=severity)
+
     def acknowledge(self, escalation_id: int) -> DecisionResult:
         return self._decide("esc_acknowledge", escalation_id)
 

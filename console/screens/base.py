@@ -107,6 +107,9 @@ def perform(desk: Desk, decision: Decision) -> str:
         result = desk.hide_posts(ids, reason=str(decision.params.get("reason", "spam")))
     elif action == "note":
         result = desk.add_note(ids[0], str(decision.params.get("body", "")))
+    elif action == "esc_raise":
+        desk.escalations.raise_thread(ids[0], str(decision.params.get("reason", "")))
+        return f"Thread {ids[0]} escalated: E shows it, u undoes it"
     elif action == "undo":
         expect = decision.params.get("expect_batch")
         return desk.undo(expect_batch=None if expect is None else int(expect)).message.capitalize()
@@ -290,6 +293,18 @@ class DeskScreen(Screen[None]):
         workers start (at a million threads they would hold a core and the GIL while it waits)."""
         wanted = RefreshRequested() if message is None else message
         self.call_after_refresh(self.post_message, wanted)
+
+    def escalate(self, thread_id: int) -> None:
+        """Ask why, then escalate the thread by hand (console.escalate.by_hand)."""
+        from console.screens.prompt import PromptScreen
+
+        def answered(reason: str | None) -> None:
+            if reason:
+                self.decide("esc_raise", [thread_id], reason=reason)
+
+        title = f"Escalate thread {thread_id} to support: why?"
+        hint = "what the rules missed (a legal threat, an angry customer)"
+        self.app.push_screen(PromptScreen(title, hint), answered)
 
     def after_decision(self, decision: Decision) -> None:
         """Reload after a saved decision."""

@@ -697,6 +697,11 @@ class QueueScreen(QueuePaneScreen):
 
         self.app.push_screen(NoteScreen(current), save)
 
+    def action_escalate(self) -> None:
+        current = self._current()
+        if current is not None:
+            self.escalate(current)
+
     def action_member(self) -> None:
         """The member view of the thread's author."""
         from console.screens.member import open_member  # not needed before the first frame

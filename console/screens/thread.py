@@ -474,6 +474,9 @@ class ThreadScreen(DeskScreen):
             return
         self.app.push_screen(VerificationScreen(focus_post=focused.key))
 
+    def action_escalate(self) -> None:
+        self.escalate(self.thread_id)
+
     def action_note(self) -> None:
         from console.screens.note import NoteScreen
 

@@ -171,6 +171,7 @@ def laptop(
     desk.escalations.resolve(legal)
     desk.escalations.dismiss(pii, "a staff address, fine to show")
     desk.escalations.reopen(pii)
+    desk.escalations.raise_thread(t["t3"], "wants compensation; threatens to leave")
     desk.link_members(_id(c, "members", "u1"), _id(c, "members", "s9", "shop"))
     desk.link_members(_id(c, "members", "u1"), _id(c, "members", "u2"), linked=False)
     ann = login_role(pg_cluster, "pd-team-ann", "moderator")
@@ -198,6 +199,7 @@ def test_every_kind_of_decision_is_decided_again_on_the_team_database(
         "esc_resolve",
         "esc_dismiss",
         "esc_reopen",
+        "esc_raise",
         "member_link",
         "member_unlink",
     ]
@@ -243,6 +245,10 @@ def test_every_kind_of_decision_is_decided_again_on_the_team_database(
     reopened = desk.cache.one("SELECT state FROM escalations WHERE rule_id = 'personal-data'")
     assert reopened[0] == "acknowledged"  # on the laptop, as on the team database
     assert one("SELECT state FROM escalations WHERE rule_id = 'personal-data'") == ("acknowledged",)
+    assert one(
+        "SELECT e.state, e.detail FROM escalations e JOIN threads t ON t.id = e.thread_id "
+        "WHERE e.rule_kind = 'manual' AND t.remote_id = 't3'"
+    ) == ("new", "wants compensation; threatens to leave")
     links = _team(
         pg_cluster,
         team_db,
