@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import events, on, work
 from textual.app import App, SystemCommand
@@ -32,6 +32,7 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from console import quiet_start
 from console.clock import now
 from console.commands import KeyActions, QueueFilters
 from console.desk import Desk
@@ -39,7 +40,7 @@ from console.errors import PeerdeskError
 from console.messages import OutboxStatus, RefreshRequested, Said
 from console.outbox_line import outbox_text
 from console.responsive import QuietCollector, short_thread_turns
-from console.screens import too_small
+from console.screens import later_styles, too_small
 from console.screens.keys import bindings, user_keymap
 from console.team.location import is_team_url
 from widgets.colours import SixteenColours, few_colours
@@ -64,9 +65,15 @@ OUTBOX_AT_THE_LATEST = 1.0  # seconds: the header's outbox state waits for the f
 WARM_MODULES = ("console.screens.thread", "console.dupes.candidates")
 
 
-def import_later() -> None:
+def import_screens() -> list[type[Screen[Any]]]:
+    """What the first `enter`, panel visit and `?` need, imported (the warm-up's first part):
+    their stylesheets are read next, on the UI thread (console.screens.later_styles)."""
     for name in WARM_MODULES:
         import_module(name)
+    return later_styles.import_screens([p.screen for p in PANELS[1:]] + [later_styles.HELP])
+
+
+def import_later() -> None:
     # onnxruntime, usearch, tokenizers: the first duplicate search's 0.6-2.6 s, paid here
     import_module("console.dupes.warm").libraries()
 
@@ -211,6 +218,7 @@ class PeerdeskApp(App[None]):
 
     def first_rows_shown(self) -> None:
         """The Queue shows its first rows (the benchmark's 'interactive' moment)."""
+        quiet_start.resume()  # Python collects garbage again (paused by the CLI for the start)
         if self._ready_marker:
             # cpu_s: the process's CPU time so far (what a busy machine inflates least)
             times = {**self._times, "first_rows": time.time(), "cpu_s": time.process_time()}
@@ -225,12 +233,22 @@ class PeerdeskApp(App[None]):
             self.catch_up_duplicates()
 
     _warmed = False
+    later_screens_ready = False
+    """The panels' and `?`'s modules are imported and their stylesheets read (the warm-up)."""
 
     def _outbox_if_not_yet(self) -> None:
         if not self._warmed:
+            quiet_start.resume()  # no first rows (the Queue failed): not paused any longer
             self.refresh_outbox()
 
     def _warm_up(self) -> None:
+        self.run_worker(import_screens, thread=True, group="warm-screens", exit_on_error=False)
+
+    def _screens_warmed(self, screens: list[type[Screen[Any]]]) -> None:
+        """The panels' and `?`'s modules are imported: their stylesheets read now, between keys
+        (a first visit read them and restyled every screen on its key), then the rest."""
+        later_styles.read_styles(self, screens)
+        self.later_screens_ready = True
         self.run_worker(import_later, thread=True, group="warm-up", exit_on_error=False)
 
     def _warmed_up(self) -> None:
@@ -405,6 +423,8 @@ class PeerdeskApp(App[None]):
             self.worker_failed(event.worker)
         elif event.state == WorkerState.SUCCESS and event.worker.group == "warm-up":
             self._warmed_up()
+        elif event.state == WorkerState.SUCCESS and event.worker.group == "warm-screens":
+            self._screens_warmed(event.worker.result)
 
     def worker_failed(self, worker: Worker[object]) -> str:
         """Tell the moderator what failed, in words; never a traceback. Returns the text."""

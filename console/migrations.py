@@ -1036,6 +1036,64 @@ MIGRATIONS: list[list[str]] = [
         f"""{SQLITE_ONLY} DELETE FROM dupe_features
             WHERE vec IS NULL AND analysis_version IS NULL""",
     ],
+    # 32 (Queue): the Queue's counts under `all`, `flagged` and `unanswered` kept in one row
+    # (console/queue_counts.py): counted once here, then moved by triggers when a thread enters
+    # or leaves the Queue or its flags, reports or replies cross zero. Counting them walked every
+    # thread (0.5-3 s at a million) on each start and each `f`. The team database has a view of
+    # the same name that counts them when read (console/team/dialect.py). Run again on a file
+    # whose version was set back, it counts again and keeps what exists.
+    [
+        f"""{SQLITE_ONLY} CREATE TABLE IF NOT EXISTS queue_counts (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            queued INTEGER NOT NULL,
+            flagged INTEGER NOT NULL,
+            unanswered INTEGER NOT NULL
+        )""",
+        f"""{SQLITE_ONLY} INSERT INTO queue_counts (id, queued, flagged, unanswered)
+            SELECT 1, coalesce(sum(in_queue = 1), 0),
+                   coalesce(sum(in_queue = 1 AND (flag_count > 0 OR report_count > 0)), 0),
+                   coalesce(sum(in_queue = 1 AND reply_count = 0), 0)
+              FROM threads WHERE 1
+            ON CONFLICT (id) DO UPDATE SET queued = excluded.queued,
+              flagged = excluded.flagged, unanswered = excluded.unanswered""",
+        f"""{SQLITE_ONLY} CREATE TRIGGER IF NOT EXISTS queue_counts_thread_added
+            AFTER INSERT ON threads
+            WHEN new.in_queue = 1
+            BEGIN
+              UPDATE queue_counts SET queued = queued + 1,
+                flagged = flagged + (new.flag_count > 0 OR new.report_count > 0),
+                unanswered = unanswered + (new.reply_count = 0)
+              WHERE id = 1;
+            END""",
+        f"""{SQLITE_ONLY} CREATE TRIGGER IF NOT EXISTS queue_counts_thread_removed
+            AFTER DELETE ON threads
+            WHEN old.in_queue = 1
+            BEGIN
+              UPDATE queue_counts SET queued = queued - 1,
+                flagged = flagged - (old.flag_count > 0 OR old.report_count > 0),
+                unanswered = unanswered - (old.reply_count = 0)
+              WHERE id = 1;
+            END""",
+        f"""{SQLITE_ONLY} CREATE TRIGGER IF NOT EXISTS queue_counts_thread_changed
+            AFTER UPDATE OF in_queue, flag_count, report_count, reply_count ON threads
+            WHEN (new.in_queue = 1 OR old.in_queue = 1) AND (
+                   new.in_queue IS NOT old.in_queue
+                OR (new.flag_count > 0 OR new.report_count > 0)
+                   IS NOT (old.flag_count > 0 OR old.report_count > 0)
+                OR (new.reply_count = 0) IS NOT (old.reply_count = 0))
+            BEGIN
+              UPDATE queue_counts SET
+                queued = queued + (new.in_queue = 1) - (old.in_queue = 1),
+                flagged = flagged
+                  + (new.in_queue = 1 AND (new.flag_count > 0 OR new.report_count > 0))
+                  - (old.in_queue = 1 AND (old.flag_count > 0 OR old.report_count > 0)),
+                unanswered = unanswered
+                  + (new.in_queue = 1 AND new.reply_count = 0)
+                  - (old.in_queue = 1 AND old.reply_count = 0)
+              WHERE id = 1;
+            END""",
+        """SELECT 'postgresql: queue_counts_view'""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from console import previews, search_terms
+from console import previews, queue_counts, search_terms
 from console.clock import now
 from console.db import Cache, open_read_only
 from console.dupes.thresholds import STRONG_SCORE, may_propose
@@ -303,6 +303,9 @@ def _items(rows: list[Row]) -> list[QueueItem]:
 def _count_sql(
     flt: QueueFilter, dialect: Dialect = SQLITE, cache: Cache | None = None
 ) -> tuple[str, dict[str, Any]]:
+    kept = queue_counts.count_sql(flt) if dialect.is_sqlite else None
+    if kept is not None:  # `all`, `flagged`, `unanswered`: the cache keeps them (one row)
+        return kept, {}
     where, params = _named(*_where(flt, dialect=dialect, cache=cache), dialect)
     joins = ""
     if flt.source:  # the join costs a lookup per row: only when the filter needs it

@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import import_module
 from pathlib import Path
 
-from console.desk import StorageFailure, storage_failure_text
+from console import quiet_start
 from console.errors import PeerdeskError
 from console.paths import DB_ENV
 from console.team.location import is_team_url
@@ -97,12 +97,28 @@ def _may_name_team_store(raw: list[str]) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    logs.setup()  # library logging goes to a rotated file, never the terminal or the screen
     handler = getattr(args, "handler", None)
     if handler is None:
+        # the console: no garbage collections until its first rows are drawn (console.quiet_start;
+        # console.app resumes them), and the Desk imported after the pause, not with this module
+        quiet_start.pause()
         from console.cli.core import run_console
 
         handler = run_console
+    try:
+        return _run(args, handler, argv)
+    finally:
+        quiet_start.resume()  # the console has ended, or never showed its rows (an error)
+
+
+def _run(
+    args: argparse.Namespace,
+    handler: Callable[[argparse.Namespace], int | None],
+    argv: Sequence[str] | None,
+) -> int:
+    logs.setup()  # library logging goes to a rotated file, never the terminal or the screen
+    from console.desk import StorageFailure, storage_failure_text
+
     try:
         # a postgresql:// database (--db or PEERDESK_DB): the team store, for the commands
         # that support it; every other command refuses in one line (console/cli/team_cmd.py)

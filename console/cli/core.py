@@ -9,6 +9,7 @@ import sys
 from collections.abc import MutableMapping, Sequence
 from typing import Any
 
+from console import quiet_start
 from console.claims import claim_line
 from console.decisions import DEFAULT_ORIGIN
 from console.desk import Desk, QueueFilter
@@ -47,11 +48,15 @@ def frame_clock(environ: MutableMapping[str, str]) -> None:
 
 def run_console(args: argparse.Namespace) -> int:
     """Open the Textual console on the cache."""
-    desk = open_desk(args)
-    frame_clock(os.environ)
-    from console.app import PeerdeskApp  # Textual is imported only for the console itself
+    quiet_start.pause()  # (`peerdesk tui`; plain `peerdesk` paused before importing the Desk)
+    try:
+        desk = open_desk(args)
+        frame_clock(os.environ)
+        from console.app import PeerdeskApp  # Textual is imported only for the console itself
 
-    PeerdeskApp(desk).run()
+        PeerdeskApp(desk).run()
+    finally:
+        quiet_start.resume()  # the console has ended, or never started (an error)
     return 0
 
 

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -22,6 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from console.bindings import BY_ID
+from console.screens.kept_styles import KeptStyles
 from console.screens.keys import bindings
 
 ORDER = {binding_id: index for index, binding_id in enumerate(BY_ID)}
@@ -114,6 +116,7 @@ class HelpScreen(ModalScreen[None]):
     CSS_PATH = "help.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("help")
+    _kept_styles: KeptStyles | None = None
 
     def __init__(self, origin: Screen[object] | None = None, title: str = "") -> None:
         super().__init__()
@@ -167,6 +170,14 @@ class HelpScreen(ModalScreen[None]):
             yield Static(
                 Text("ctrl+p finds every action by name · escape closes"), id="help-footer"
             )
+
+    @on(events.ScreenResume)
+    def _styles_still_hold(self, event: events.ScreenResume) -> None:
+        """`?` again restyles the kept help screen only after an app-wide change
+        (console.screens.kept_styles): its new keys change text, never classes."""
+        if self._kept_styles is None:
+            self._kept_styles = KeptStyles()
+        self._kept_styles.resumed(self.app, event)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -204,6 +204,18 @@ BY_NAME: dict[str, list[str]] = {
               LEFT JOIN thread_vectors v ON v.thread_id = t.id
               LEFT JOIN thread_analysis a ON a.thread_id = t.id""",
     ],
+    # migration 32: the Queue's three big counts. The cache keeps them in a row its triggers
+    # move (console/queue_counts.py); here a view counts them when read (several processes write
+    # the team database at once: one row each thread write updated would queue them up)
+    "queue_counts_view": [
+        """CREATE VIEW queue_counts AS
+            SELECT CAST(1 AS BIGINT) AS id,
+                   count(*) FILTER (WHERE in_queue = 1) AS queued,
+                   count(*) FILTER (WHERE in_queue = 1 AND (flag_count > 0 OR report_count > 0))
+                     AS flagged,
+                   count(*) FILTER (WHERE in_queue = 1 AND reply_count = 0) AS unanswered
+              FROM threads""",
+    ],
 }
 """The team database's own changes, by the name their migration gives them."""
 

@@ -46,6 +46,7 @@ def test_an_import_gives_the_connection_its_own_settings_back(cache: Cache, tmp_
         cache.one("PRAGMA cache_size")[0],
         cache.one("PRAGMA journal_mode")[0],
         cache.one("PRAGMA synchronous")[0],
+        cache.one("PRAGMA temp_store")[0],
     )
     report = jsonl.import_file(cache, _file(tmp_path / "a.jsonl", 30), chunk_posts=7)
     assert report.posts == 30
@@ -54,6 +55,7 @@ def test_an_import_gives_the_connection_its_own_settings_back(cache: Cache, tmp_
         cache.one("PRAGMA cache_size")[0],
         cache.one("PRAGMA journal_mode")[0],
         cache.one("PRAGMA synchronous")[0],
+        cache.one("PRAGMA temp_store")[0],
     )
     assert after == before
     assert before[0] == 1 and before[2] == "wal"
@@ -64,14 +66,18 @@ def test_bulk_settings_leave_durability_alone_and_come_back_after_an_error(cache
     journal = cache.one("PRAGMA journal_mode")[0]
     sync_level = cache.one("PRAGMA synchronous")[0]
     size = cache.one("PRAGMA cache_size")[0]
+    temp = cache.one("PRAGMA temp_store")[0]
+    assert temp != 2
     with pytest.raises(RuntimeError), sqlite_bulk_load(cache):
         assert cache.one("PRAGMA foreign_keys")[0] == 0
         assert cache.one("PRAGMA journal_mode")[0] == journal
         assert cache.one("PRAGMA synchronous")[0] == sync_level
         assert cache.one("PRAGMA cache_size")[0] < 0  # in KiB
+        assert cache.one("PRAGMA temp_store")[0] == 2  # statement journals in memory
         raise RuntimeError("stop")
     assert cache.one("PRAGMA foreign_keys")[0] == 1
     assert cache.one("PRAGMA cache_size")[0] == size
+    assert cache.one("PRAGMA temp_store")[0] == temp
 
 
 @pytest.mark.backends

@@ -16,7 +16,7 @@ from console.desk import Desk
 from console.screens.queue import QueueScreen
 from console.screens.thread import ThreadScreen, read_thread
 from tests.ui.conftest import build_community
-from tests.ui.helpers import notes, screen_text, settle, statuses, stored
+from tests.ui.helpers import notes, screen_text, settle, statuses, stored, wait_for
 from widgets.key_bar import KeyBar
 from widgets.post_view import PostView
 
@@ -199,6 +199,8 @@ async def test_the_first_thread_opened_reads_no_new_stylesheet(desk: Desk, ui_db
     app = PeerdeskApp(desk)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        # (the panels' stylesheets are read once the console is idle: not during the enter)
+        assert await wait_for(pilot, lambda: app.later_screens_ready)
 
         def files() -> set[str]:
             return {path for path, _ in app.stylesheet.source if path.endswith(".tcss")}
