@@ -1,6 +1,10 @@
 """`!` escalates the thread under the cursor (Queue) or shown (Thread) by hand: it asks why,
 escape asks nothing of the cache, and a role that cannot escalate does not see the key."""
 
+# SQLite only: the keys, the prompt and the role's hidden key, whatever the store (the decision
+# on both engines: tests/escalate/test_by_hand.py; replayed by `team push`:
+# tests/team/test_push_kinds.py).
+
 from __future__ import annotations
 
 from typing import Any
