@@ -76,7 +76,7 @@ EVENT_ID = re.compile(r"[a-z_]+:([1-9][0-9]{0,17})")
 
 _EVENT = (
     "SELECT 1 FROM reward_events WHERE rule = ? AND event_id = ? AND event_key = ? "
-    "AND member_id = ? AND thread_id IS ? AND occurred_at = ?"
+    "AND member_id = ? AND thread_id IS NOT DISTINCT FROM ? AND occurred_at = ?"
 )
 
 

@@ -12,9 +12,10 @@ stamped and hashed by `peerdesk_ledger_append` under its lock, which also checks
 In the cache file the Appender itself refuses what the server refuses (console.rewards.fit): an
 accrual whose event is not true now (the view reward_events) or that is priced otherwise than its
 schedule version pays now (console.rewards.pricing: points within the caps, point value,
-currency), a reversal or payout entry that does not negate exactly what it answers. `verify` walks the chain, re-derives every balance from the entries and
-checks the rules the entries must obey (a reversal negates exactly the entry it reverses, once;
-a payout entry matches its payout line; an accrual is priced as its schedule says).
+currency), a reversal or payout entry that does not negate exactly what it answers. `verify`
+walks the chain, re-derives every balance from the entries and checks the rules the entries
+must obey (a reversal negates exactly the entry it reverses, once; a payout entry matches its
+payout line; an accrual is priced as its schedule says).
 """
 
 from __future__ import annotations
@@ -460,7 +461,7 @@ def _verify(cache: Cache) -> VerifyReport:
     payout_entries: dict[int, tuple[int, int]] = {}  # line_id -> (member, amount)
     returned_lines: set[int] = set()
     pricer = pricing.Pricer(cache.conn, from_ledger=False)
-    for row in _entries(cache):
+    for row in entries(cache):
         entry_id = int(row["id"])
         gap = entry_id != expected_id
         if gap:
@@ -525,7 +526,7 @@ def _verify(cache: Cache) -> VerifyReport:
 PAGE = 10_000
 
 
-def _entries(cache: Cache) -> Iterable[Row]:
+def entries(cache: Cache) -> Iterable[Row]:
     """Every entry in id order, a page at a time by id (a team database's client would
     otherwise hold the whole ledger in memory at once; append-only, so no page is missed)."""
     after = -1
