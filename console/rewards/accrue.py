@@ -19,6 +19,7 @@ from console.db import Cache
 from console.errors import InvalidDecision
 from console.rewards.events import SOURCES, Event, EventSource
 from console.rewards.ledger import Appender, Entry
+from console.rewards.pricing import Earned, Terms, due
 from console.rewards.schedule import Schedule
 from console.storage import Connection, dialect_of
 
@@ -42,7 +43,7 @@ class _Caps:
 
     def __init__(self, conn: Connection, schedule: Schedule) -> None:
         self.conn = conn
-        self.schedule = schedule
+        self.terms = Terms.of(schedule)
         self.day: dict[int, dict[str, int]] = {}
         self.thread: dict[int, dict[int, int]] = {}
 
@@ -59,16 +60,18 @@ class _Caps:
                 threads[int(thread)] = threads.get(int(thread), 0) + int(points)
         self.day[member], self.thread[member] = days, threads
 
-    def grant(self, event: Event, wanted: int) -> int:
+    def grant(self, event: Event) -> int:
+        """The points `event` gets (what the schedule pays its rule, within the caps' room:
+        console.rewards.pricing, as the ledger checks it), counted against later ones."""
         member = event.member_id
         if member not in self.day:
             self._load(member)
         days, threads = self.day[member], self.thread[member]
         day = event.occurred_at[:10]
-        room = self.schedule.cap_per_day - days.get(day, 0)
-        if event.thread_id is not None:
-            room = min(room, self.schedule.cap_per_thread - threads.get(event.thread_id, 0))
-        granted = max(0, min(wanted, room))
+        earned = Earned(
+            days.get(day, 0), None if event.thread_id is None else threads.get(event.thread_id, 0)
+        )
+        granted = due(self.terms, event.rule, earned)
         days[day] = days.get(day, 0) + granted
         if event.thread_id is not None:
             threads[event.thread_id] = threads.get(event.thread_id, 0) + granted
@@ -167,7 +170,7 @@ def _accrue_source(
             continue
         if per_point <= 0:
             continue
-        granted = caps.grant(event, per_point)
+        granted = caps.grant(event)
         detail: dict[str, object] = dict(event.detail)
         if granted < per_point:
             detail["capped_from"] = per_point

@@ -1,4 +1,5 @@
-"""Banning a member from rewards: they stop earning and their whole balance is reversed."""
+"""Banning a member from rewards: they stop earning, their whole balance is reversed, and their
+lines in batches not yet approved are held."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from console.errors import InvalidDecision
 from console.identity import Identity
 from console.rewards import actions
 from console.rewards.accrue import forfeit_for_ban
+from console.rewards.payouts import hold_for_ban
 from console.rewards.schedule import Schedule
 from console.roles import require
 from console.storage import Connection
@@ -26,4 +28,5 @@ def ban(
         "INSERT INTO reward_bans (member_id, banned_by, banned_at, reason) VALUES (?, ?, ?, ?)",
         (member_id, who.name, now_iso(), reason),
     )
+    hold_for_ban(conn, member_id, who.name, reason)  # a payout not yet approved waits
     return forfeit_for_ban(conn, member_id, schedule, reason)

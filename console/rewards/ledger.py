@@ -9,18 +9,19 @@ Each entry's hash is SHA-256 over the previous entry's hash and the entry's own 
 id and hash are also kept in meta `ledger_head`, so cutting entries off the end is detected.
 On the team database the server appends (console.rewards.ledger_server): the same chain, numbered,
 stamped and hashed by `peerdesk_ledger_append` under its lock, which also checks the entry.
-In the cache file the Appender itself refuses what the server refuses: an accrual whose event is
-not true now (the view reward_events), a reversal or payout entry that does not negate exactly
-what it answers. `verify` walks the chain, re-derives every balance from the entries and
-checks the rules the entries must obey (a reversal negates exactly the entry it reverses, once;
-a payout entry matches its payout line; an accrual is priced as its schedule says).
+In the cache file the Appender itself refuses what the server refuses (console.rewards.fit): an
+accrual whose event is not true now (the view reward_events) or that is priced otherwise than its
+schedule version pays now (console.rewards.pricing: points within the caps, point value,
+currency), a reversal or payout entry that does not negate exactly what it answers. `verify`
+walks the chain, re-derives every balance from the entries and checks the rules the entries
+must obey (a reversal negates exactly the entry it reverses, once; a payout entry matches its
+payout line; an accrual is priced as its schedule says).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from console.chain_head import Head as Head  # the type callers name as audit.He
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import InvalidDecision
-from console.rewards import ledger_server
+from console.rewards import fit, ledger_server, pricing
 from console.storage import Connection, Row, dialect_of
 
 GENESIS = "0" * 64
@@ -83,169 +84,13 @@ def _checked(entry: Entry) -> None:
         raise TypeError("ledger amounts are whole numbers of points and minor units")
 
 
-EVENT_ID = re.compile(r"[a-z_]+:([1-9][0-9]{0,17})")
-"""An event's own key: its kind and its id, written once way only (`post:01` is not `post:1`)."""
-
-_EVENT = (
-    "SELECT 1 FROM reward_events WHERE rule = ? AND event_id = ? AND event_key = ? "
-    "AND member_id = ? AND thread_id IS ? AND occurred_at = ?"
-)
-
-
-def _event_is_true(conn: Connection, entry: Entry) -> bool:
-    """The accrual's event is in reward_events now (the one definition of what the rules pay
-    for, migration 29): of its rule, named by its own key, this member's, in this thread, at
-    this time (the caps count by day and thread). Looked up by rule and id, so each branch of
-    the view reads a few rows by a primary key."""
-    found = EVENT_ID.fullmatch(entry.event_key)
-    if found is None:
-        return False
-    row = conn.execute(
-        _EVENT,
-        (
-            entry.rule,
-            int(found.group(1)),
-            entry.event_key,
-            entry.member_id,
-            entry.thread_id,
-            entry.occurred_at,
-        ),
-    ).fetchone()
-    return row is not None
-
-
-def _refuse_accrual(conn: Connection, entry: Entry) -> None:
-    """InvalidDecision unless `entry`, an accrual, adds and pays for an event true now; the
-    caller's transaction is rolled back, so nothing is written (the same rule as the team
-    database's peerdesk_ledger_append)."""
-    if entry.points < 0 or entry.amount_minor < 0:
-        raise InvalidDecision(
-            f"An accrual adds points and money; {entry.rule} {entry.event_key} would take "
-            f"{entry.points} points away. Nothing was written"
-        )
-    if entry.reverses is not None or entry.line_id is not None:
-        raise InvalidDecision(
-            f"An accrual reverses nothing and names no payout line ({entry.rule} "
-            f"{entry.event_key}). Nothing was written"
-        )
-    if not _event_is_true(conn, entry):
-        raise InvalidDecision(
-            f"There is no {entry.rule} event {entry.event_key} of member {entry.member_id} "
-            f"(thread {entry.thread_id}, at {entry.occurred_at}) to pay "
-            f"{dialect_of(conn).where} now. Nothing was written"
-        )
-
-
-def _refuse_unfit(conn: Connection, entry: Entry) -> None:
-    """InvalidDecision unless `entry` (not an accrual) fits the ledger as the team database's
-    peerdesk_ledger_append requires: a reversal negates exactly the accrual it reverses (or,
-    rule member_banned, exactly a banned member's whole balance); a payout entry is exactly its
-    payout line of a batch still `prepared`, negated; a payout_return gives back exactly its
-    line's payout entry. The caller's transaction is rolled back: nothing is written."""
-    what = f"{entry.kind} {entry.rule} {entry.event_key}"
-    if entry.kind == "reversal":
-        if entry.line_id is not None:
-            raise InvalidDecision(f"A reversal names no payout line ({what}). Nothing was written")
-        if entry.reverses is None:
-            banned = conn.execute(
-                "SELECT 1 FROM reward_bans WHERE member_id = ?", (entry.member_id,)
-            ).fetchone()
-            held = conn.execute(
-                "SELECT coalesce(sum(points), 0), coalesce(sum(amount_minor), 0) FROM ledger "
-                "WHERE member_id = ?",
-                (entry.member_id,),
-            ).fetchone()
-            if entry.rule != "member_banned" or banned is None:
-                raise InvalidDecision(
-                    "A reversal reverses an entry (or the balance of a banned member); "
-                    f"{what} does neither. Nothing was written"
-                )
-            if (entry.points, entry.amount_minor) != (-int(held[0]), -int(held[1])):
-                raise InvalidDecision(
-                    f"A ban reverses exactly the member's balance ({held[0]} points, {held[1]} "
-                    "minor units). Nothing was written"
-                )
-            return
-        target = conn.execute(
-            "SELECT member_id, kind, rule, event_key, points, amount_minor FROM ledger "
-            "WHERE id = ?",
-            (entry.reverses,),
-        ).fetchone()
-        if target is None or (
-            str(target[1]),
-            int(target[0]),
-            str(target[2]),
-            str(target[3]),
-            -int(target[4]),
-            -int(target[5]),
-        ) != (
-            "accrual",
-            entry.member_id,
-            entry.rule,
-            entry.event_key,
-            entry.points,
-            entry.amount_minor,
-        ):
-            raise InvalidDecision(
-                f"A reversal negates exactly the accrual it reverses (entry {entry.reverses}), "
-                "once. Nothing was written"
-            )
-        return
-    if entry.kind in ("payout", "payout_return"):
-        line = conn.execute(
-            "SELECT l.member_id, l.points, l.amount_minor, b.state FROM payout_lines l "
-            "JOIN payout_batches b ON b.id = l.batch_id WHERE l.id = ?",
-            (entry.line_id,),
-        ).fetchone()
-        if line is None or entry.rule != "payout" or entry.event_key != f"line:{entry.line_id}":
-            raise InvalidDecision(
-                f"A {entry.kind} entry is for an existing payout line, as line:<its id> "
-                f"({what}). Nothing was written"
-            )
-        if entry.kind == "payout":
-            if (
-                str(line[3]) != "prepared"
-                or entry.reverses is not None
-                or (
-                    int(line[0]),
-                    -int(line[1]),
-                    -int(line[2]),
-                )
-                != (entry.member_id, entry.points, entry.amount_minor)
-            ):
-                raise InvalidDecision(
-                    f"A payout entry is exactly its payout line {entry.line_id} of a prepared "
-                    "batch, negated. Nothing was written"
-                )
-            return
-        paid = conn.execute(
-            "SELECT id, member_id, points, amount_minor FROM ledger WHERE kind = 'payout' "
-            "AND rule = 'payout' AND event_key = ?",
-            (entry.event_key,),
-        ).fetchone()
-        if (
-            paid is None
-            or entry.reverses != int(paid[0])
-            or (
-                int(paid[1]),
-                -int(paid[2]),
-                -int(paid[3]),
-            )
-            != (entry.member_id, entry.points, entry.amount_minor)
-        ):
-            raise InvalidDecision(
-                f"A payout_return gives back exactly the payout entry of line {entry.line_id}. "
-                "Nothing was written"
-            )
-        return
-    raise InvalidDecision(f"There is no ledger entry kind {entry.kind!r}. Nothing was written")
-
-
-def _refuse(conn: Connection, entry: Entry) -> None:
-    if entry.kind == "accrual":
-        _refuse_accrual(conn, entry)
-    else:
-        _refuse_unfit(conn, entry)
+def _refuse(entry: Entry, book: fit.Book, pricer: pricing.Pricer) -> None:
+    """InvalidDecision, in one line, unless `entry` fits the ledger (console.rewards.fit: the
+    rules of the team database's peerdesk_ledger_append); the caller's transaction is rolled
+    back, so nothing is written."""
+    problem = fit.unfit(entry, book, pricer)
+    if problem is not None:
+        raise InvalidDecision(f"{problem}. Nothing was written")
 
 
 class Appender:
@@ -257,6 +102,8 @@ class Appender:
         self.conn = conn
         self.on_server = dialect_of(conn).server_ledger
         self.written = 0
+        self.pricer = pricing.Pricer(conn, from_ledger=True)
+        self.book = fit.LiveBook(conn)
         if self.on_server:  # the server keeps the head (and numbers, stamps, chains)
             self.last_id, self.last_hash, self.recorded_at = 0, GENESIS, ""
             return
@@ -308,11 +155,14 @@ class Appender:
         rows = []
         entry_id, prev = self.last_id, self.last_hash
         for entry in entries:
-            _refuse(self.conn, entry)
+            _refuse(entry, self.book, self.pricer)
+            if entry.kind == "accrual":  # written together below: the next ones count it
+                self.pricer.count(entry.member_id, entry.occurred_at, entry.thread_id, entry.points)
             entry_id += 1
             row = self._row(entry, entry_id, prev)
             prev = row["hash"]
             rows.append(row)
+        self.pricer.written()
         if not rows:
             return []
         self.conn.executemany(
@@ -341,7 +191,7 @@ class Appender:
         accrual for an event that is not true now, a reversal that does not negate what it
         reverses...)."""
         try:
-            _refuse(self.conn, entry)
+            _refuse(entry, self.book, self.pricer)
         except InvalidDecision:
             if self.exists(entry.kind, entry.rule, entry.event_key):
                 return False
@@ -610,8 +460,8 @@ def _verify(cache: Cache) -> VerifyReport:
     reversed_ids: set[int] = set()
     payout_entries: dict[int, tuple[int, int]] = {}  # line_id -> (member, amount)
     returned_lines: set[int] = set()
-    prices = _schedules(cache)
-    for row in _entries(cache):
+    pricer = pricing.Pricer(cache.conn, from_ledger=False)
+    for row in entries(cache):
         entry_id = int(row["id"])
         gap = entry_id != expected_id
         if gap:
@@ -642,7 +492,7 @@ def _verify(cache: Cache) -> VerifyReport:
         by_id[entry_id] = (member, kind, pts, amount)
         _check_entry(row, member, kind, pts, amount, by_id, reversed_ids, problems)
         if kind == "accrual":
-            _check_price(row, pts, amount, prices, problems)
+            _check_price(row, pricer, problems)
         if kind == "payout" and row["line_id"] is not None:
             payout_entries[int(row["line_id"])] = (member, -amount)
         if kind == "payout_return" and row["line_id"] is not None:
@@ -676,7 +526,7 @@ def _verify(cache: Cache) -> VerifyReport:
 PAGE = 10_000
 
 
-def _entries(cache: Cache) -> Iterable[Row]:
+def entries(cache: Cache) -> Iterable[Row]:
     """Every entry in id order, a page at a time by id (a team database's client would
     otherwise hold the whole ledger in memory at once; append-only, so no page is missed)."""
     after = -1
@@ -717,71 +567,25 @@ def _check_entry(
         reversed_ids.add(target)
 
 
-@dataclass(frozen=True)
-class _Price:
-    """What a schedule version pays: its currency, a point's value, the points per rule."""
-
-    currency: str
-    point_value_minor: int
-    points: dict[str, int]
-
-
-def _schedules(cache: Cache) -> dict[str, _Price | str]:
-    """Every loaded schedule version's prices (or why they cannot be read): from its terms rows
-    (migration 23, what the team database's server prices accruals by), else from its TOML."""
-    from console.rewards.schedule import ScheduleError, parse_schedule
-
-    found: dict[str, _Price | str] = {}
-    for row in cache.query(
-        "SELECT t.version, t.currency, t.point_value_minor, p.rule, p.points "
-        "FROM reward_schedule_terms t LEFT JOIN reward_schedule_points p ON p.version = t.version"
+def _check_price(row: Row, pricer: pricing.Pricer, problems: list[LedgerProblem]) -> None:
+    """An accrual pays exactly what its schedule version pays for its rule within the caps'
+    room, at that version's point value and in its currency (console.rewards.pricing, as the
+    Appender and the team database's server price it on arrival): one priced otherwise was not
+    written by them. Counted for the accruals after it, in id order."""
+    pts, member = int(row["points"]), int(row["member_id"])
+    thread = None if row["thread_id"] is None else int(row["thread_id"])
+    for problem in pricer.problems(
+        member_id=member,
+        rule=str(row["rule"]),
+        points=pts,
+        amount_minor=int(row["amount_minor"]),
+        currency=str(row["currency"]),
+        version=str(row["schedule_version"]),
+        occurred_at=str(row["occurred_at"]),
+        thread_id=thread,
     ):
-        price = found.setdefault(str(row[0]), _Price(str(row[1]), int(row[2]), {}))
-        if isinstance(price, _Price) and row[3] is not None:
-            price.points[str(row[3])] = int(row[4])
-    for row in cache.query("SELECT version, body FROM reward_schedules"):
-        if str(row[0]) in found:
-            continue
-        try:
-            schedule = parse_schedule(str(row[1]), f"schedule {row[0]}")
-        except ScheduleError as error:
-            found[str(row[0])] = str(error)
-            continue
-        found[str(row[0])] = _Price(
-            schedule.currency, schedule.point_value_minor, dict(schedule.points)
-        )
-    return found
-
-
-def _check_price(
-    row: Row, pts: int, amount: int, prices: dict[str, _Price | str], problems: list[LedgerProblem]
-) -> None:
-    """An accrual pays what its schedule version pays for its rule (less what the caps took),
-    at that version's point value and in its currency: an accrual priced otherwise was not
-    written by the accrual step (the team database's server refuses it on arrival)."""
-    entry_id, version, rule = int(row["id"]), str(row["schedule_version"]), str(row["rule"])
-    schedule = prices.get(version)
-    if schedule is None:
-        problems.append(LedgerProblem(entry_id, f"pays under schedule {version}, not loaded"))
-        return
-    if isinstance(schedule, str):
-        problems.append(LedgerProblem(entry_id, f"its schedule cannot be read: {schedule}"))
-        return
-    price = schedule.points.get(rule, 0)
-    if pts > price:
-        problems.append(
-            LedgerProblem(
-                entry_id, f"pays {pts} points for {rule}; schedule {version} pays {price}"
-            )
-        )
-    if (amount, str(row["currency"])) != (pts * schedule.point_value_minor, schedule.currency):
-        problems.append(
-            LedgerProblem(
-                entry_id,
-                f"{amount} {row['currency']} minor units for {pts} points is not schedule "
-                f"{version}'s {schedule.point_value_minor} {schedule.currency} a point",
-            )
-        )
+        problems.append(LedgerProblem(int(row["id"]), problem))
+    pricer.count(member, str(row["occurred_at"]), thread, pts)
 
 
 def _check_caps(cache: Cache, problems: list[LedgerProblem]) -> None:

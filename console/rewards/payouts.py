@@ -24,12 +24,14 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import InvalidDecision, NotFound
 from console.identity import Identity
+from console.member_links import linked_accounts
 from console.rewards import actions
 from console.rewards.accrue import AccrualReport, accrue_in
 from console.rewards.fraud import CHECKS, run_checks
@@ -285,9 +287,10 @@ def _history(conn: Connection, line_id: int, action: str, actor: str, reason: st
 # ---- reading ------------------------------------------------------------------------------
 
 
-def _batch_row(conn: Connection, batch_id: int) -> Row:
+def _batch_row(conn: Connection, batch_id: int, *, lock: bool = False) -> Row:
+    select = "SELECT * FROM payout_batches WHERE id = ?"
     row: Row | None = conn.execute(
-        "SELECT * FROM payout_batches WHERE id = ?", (batch_id,)
+        dialect_of(conn).lock(select) if lock else select, (batch_id,)
     ).fetchone()
     if row is None:
         raise NotFound(f"There is no payout batch {batch_id}")
@@ -481,6 +484,25 @@ def set_line_state(
     return {"batch": int(batch["id"]), "reason": reason, "before": line["state"]}
 
 
+def hold_for_ban(conn: Connection, member_id: int, actor: str, reason: str) -> int:
+    """Hold every line paying `member_id` in a batch not yet approved (whatever approvals it
+    has: a ban only takes money out); returns how many. At approval they are given back to the
+    balance like any held line, and a banned member is never in a batch again."""
+    lines = [
+        int(r[0])
+        for r in conn.execute(
+            "SELECT l.id FROM payout_lines l JOIN payout_batches b ON b.id = l.batch_id "
+            "WHERE l.member_id = ? AND l.state = 'ready' AND b.state = 'prepared' ORDER BY l.id",
+            (member_id,),
+        )
+    ]
+    now = now_iso()
+    for line_id in lines:
+        conn.execute("UPDATE payout_lines SET state = 'held' WHERE id = ?", (line_id,))
+        _history(conn, line_id, "hold", actor, f"member banned from rewards: {reason}", now)
+    return len(lines)
+
+
 @dataclass(frozen=True)
 class Appealed:
     appeal_id: int
@@ -592,12 +614,66 @@ def same_person(name: str, os_user: str | None, who: Identity) -> bool:
     return bool(mine & theirs)
 
 
+def _accounts_of(conn: Connection, who: Identity) -> set[int]:
+    """The community accounts `who` answers to: every member whose username (any case) is the
+    name `who` acts under or its OS account, and every account one person with one of those
+    (console.member_links: a moderator's link, the same platform identity, the same username)."""
+    names = sorted({n.lower() for n in _persons(who.name, who.os_user)})
+    marks = ", ".join("?" * len(names))
+    named = [
+        int(r[0])
+        for r in conn.execute(
+            f"SELECT id FROM members WHERE lower(username) IN ({marks}) ORDER BY id", names
+        )
+    ]
+    if not named:
+        return set()
+    view = Cache(Path(dialect_of(conn).where), conn, dialect=dialect_of(conn))
+    return {a.member_id for m in named for a in linked_accounts(view, m)}
+
+
+def _refuse_conflicts(conn: Connection, who: Identity, batch_id: int) -> None:
+    """InvalidDecision if the batch would pay `who` (an account they answer to) or a member
+    banned from rewards: an approver never approves their own money, and a ban stops a payout
+    still waiting for approval (console.rewards.bans holds such lines; this is the backstop)."""
+    payable = [
+        (int(r[0]), int(r[1]), str(r[2]), r[3] is not None)
+        for r in conn.execute(
+            "SELECT l.id, l.member_id, coalesce(m.username, '#' || l.member_id), b.member_id "
+            "FROM payout_lines l LEFT JOIN members m ON m.id = l.member_id "
+            "LEFT JOIN reward_bans b ON b.member_id = l.member_id "
+            "WHERE l.batch_id = ? AND l.state NOT IN ('held', 'returned') ORDER BY l.id",
+            (batch_id,),
+        )
+    ]
+    banned = [(line, name) for line, _member, name, is_banned in payable if is_banned]
+    if banned:
+        line, name = banned[0]
+        raise InvalidDecision(
+            f"Batch {batch_id} pays {name} (line {line}), who is banned from rewards: hold the "
+            "line before approving"
+        )
+    mine = _accounts_of(conn, who)
+    own = [(line, name) for line, member, name, _ in payable if member in mine]
+    if own:
+        line, name = own[0]
+        raise InvalidDecision(
+            f"{who.label} cannot approve batch {batch_id}: it pays {name} (line {line}), an "
+            "account that is theirs (same name or linked); four-eyes needs another approver"
+        )
+
+
 def approve(conn: Connection, who: Identity, *, batch_id: int) -> Outcome:
-    """One approval of a batch; the approval that completes four-eyes approves it."""
+    """One approval of a batch; the approval that completes four-eyes approves it.
+
+    The batch's row is locked first (on the team database; the cache's writers take turns
+    anyway), so two consoles approving at once take turns: the second counts the first's
+    approval, and a batch is never left short of its state with enough approvals."""
     require(who, actions.APPROVE)
-    batch = _batch_row(conn, batch_id)
+    batch = _batch_row(conn, batch_id, lock=True)
     if batch["state"] != "prepared":
         raise InvalidDecision(f"Batch {batch_id} is already {batch['state']}")
+    _refuse_conflicts(conn, who, batch_id)
     if same_person(str(batch["prepared_by"]), batch["prepared_os_user"], who):
         raise InvalidDecision(
             f"{who.label} prepared batch {batch_id} (as {batch['prepared_by']}) and cannot "

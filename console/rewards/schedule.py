@@ -102,6 +102,14 @@ class Schedule:
         return format_minor(minor, self.exponent)
 
 
+MOST_POINT_VALUE_MINOR = 10**6
+"""A point is worth at most a million minor units (10,000.00 GBP): with at most 1,000,000 points
+an accrual and a cap of 1,000,000 a day, a member's ledger sums stay below 2**63 for millennia
+(SQLite's INTEGER and PostgreSQL's bigint; more is refused, never wrapped or rounded)."""
+MOST_THRESHOLD_MINOR = 10**15
+"""The second-approver amount's bound, for the same reason."""
+
+
 def format_minor(minor: int, exponent: int) -> str:
     sign = "-" if minor < 0 else ""
     whole, frac = divmod(abs(minor), 10**exponent)
@@ -172,7 +180,7 @@ def parse_schedule(text: str, name: str = "schedule") -> Schedule:
             f"currency must be one of {', '.join(sorted(CURRENCY_EXPONENT))}",
         )
 
-    def money(key: str, table: str | None, raw: Any, minimum: int) -> int:
+    def money(key: str, table: str | None, raw: Any, minimum: int, most: int) -> int:
         line = _line_of(text, key, table)
         if not isinstance(raw, str):
             raise fail(line, f'{key} must be a decimal amount in quotes, like "0.01"')
@@ -182,9 +190,11 @@ def parse_schedule(text: str, name: str = "schedule") -> Schedule:
             raise fail(line, f"{key}: {error}") from error
         if minor < minimum:
             raise fail(line, f"{key} must be at least {format_minor(minimum, 0)} minor units")
+        if minor > most:  # every sum of the ledger and of a batch stays far inside 64 bits
+            raise fail(line, f"{key} must be at most {most:,} minor units")
         return minor
 
-    point_value = money("point_value", None, data.get("point_value"), 1)
+    point_value = money("point_value", None, data.get("point_value"), 1, MOST_POINT_VALUE_MINOR)
 
     def table(key: str) -> dict[str, Any]:
         value = data.get(key, {})
@@ -225,7 +235,13 @@ def parse_schedule(text: str, name: str = "schedule") -> Schedule:
     threshold = whole(
         "threshold_points", "payouts", payouts.get("threshold_points", 1000), 1, 10**9
     )
-    second = money("second_approver_over", "payouts", payouts.get("second_approver_over", "0"), 0)
+    second = money(
+        "second_approver_over",
+        "payouts",
+        payouts.get("second_approver_over", "0"),
+        0,
+        MOST_THRESHOLD_MINOR,
+    )
     return Schedule(
         version=version,
         currency=currency,

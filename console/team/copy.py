@@ -10,6 +10,11 @@
   (ids, chaining, every entry's hash) in one set-based pass and appends it; they are copied
   from the server's newest entry on, so entries written to the cache since an interrupted run
   are copied too.
+- Before anything is copied, every ledger entry is checked as the cache's Appender and the
+  server check one on arrival (console/rewards/replay.py): the first that does not fit (an
+  accrual for an event that is not there, or priced otherwise; a reversal that does not undo
+  exactly its accrual; a ban that is not the member's balance; a payout entry that is not its
+  line) stops the copy with one line naming it, and nothing is written to the server.
 - Verified: every table's row count on the server equals the cache's, and the audit chain and
   the ledger chain read back from the server are intact (peerdesk's own check).
 - One audit entry: on success, a live `migrate_to` entry on the server (which also closes the
@@ -37,6 +42,7 @@ from console import clock, search_index
 from console.door import Door
 from console.migrations import LATEST_VERSION
 from console.models import Role
+from console.rewards import replay
 from console.rewards.schedule_store import fill_missing_terms
 from console.roles import register_action
 from console.team import audit as team_audit
@@ -274,6 +280,22 @@ def _verify(conn: Connection, source: sqlite3.Connection, report: CopyReport) ->
     report.audit_entries = report.tables.get("audit", 0)
 
 
+def _refuse_unfit_ledger(door: Door, url: str) -> None:
+    """TeamStoreError naming the first entry of the cache's ledger that the team database's
+    server would have refused (console.rewards.replay: each entry checked as the cache's
+    Appender and the server check it on arrival), before anything is copied."""
+    unfit = replay.first_unfit(door.cache)
+    if unfit is None:
+        return
+    entry = f"ledger entry {unfit.entry_id}" if unfit.entry_id else "the ledger"
+    raise TeamStoreError(
+        f"{entry} of {door.cache.path} does not fit: {unfit.problem}. Nothing was copied to "
+        f"{redact(url)}: a ledger the team database's server would refuse entry by entry is "
+        "not imported (run `peerdesk ledger verify`, and `peerdesk ledger accrue` for events "
+        "undone since the last run)"
+    )
+
+
 def migrate_to(door: Door, url: str, progress: Progress | None = None) -> CopyReport:
     """Copy the door's cache into the team database at `url` (see the module's text)."""
     door.check(MIGRATE_TO)
@@ -290,6 +312,7 @@ def migrate_to(door: Door, url: str, progress: Progress | None = None) -> CopyRe
                 fill_missing_terms(cache_conn)
             source.execute("BEGIN")  # one snapshot of the cache for the whole copy
             try:
+                _refuse_unfit_ledger(door, url)
                 for table in _tables_in_order(conn):
                     if table in done and table not in CHAINED:
                         report.resumed.append(table)

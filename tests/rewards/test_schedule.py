@@ -53,3 +53,25 @@ def test_amounts_must_fit_the_currency() -> None:
             to_minor(bad, currency)
     assert format_minor(-5, 2) == "-0.05"
     assert format_minor(700, 0) == "700"
+
+
+@pytest.mark.parametrize(
+    ("setting", "written", "refused"),
+    [
+        ("point_value", '"92233720368547758.07"', "point_value must be at most 1,000,000 minor"),
+        ("point_value", '"10000.01"', "point_value must be at most 1,000,000 minor units"),
+        ("second_approver_over", '"99999999999999999999"', "at most 1,000,000,000,000,000"),
+        ("point_value", '"0.055"', "does not fit the currency's minor units"),
+        ("point_value", '"-0.05"', "at least 1 minor units"),
+    ],
+)
+def test_money_that_would_overflow_go_negative_or_round_is_refused(
+    setting: str, written: str, refused: str
+) -> None:
+    """A point worth more than 64-bit sums can hold (SQLite INTEGER, PostgreSQL bigint) was
+    taken and would have failed, or wrapped, at the first accrual; now the schedule says no,
+    as it does to a negative amount or one that would need rounding."""
+    line = next(x for x in SCHEDULE.splitlines() if x.startswith(setting))
+    with pytest.raises(ScheduleError, match=refused):
+        parse_schedule(SCHEDULE.replace(line, f"{setting} = {written}"))
+    assert parse_schedule(SCHEDULE.replace(line, f'{setting} = "10000.00"')) is not None

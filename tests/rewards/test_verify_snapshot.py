@@ -33,13 +33,13 @@ def test_an_entry_appended_while_verify_walks_is_not_tampering(
     accrue(cache, active_schedule(cache))
     entries = int(cache.one("SELECT count(*) FROM ledger")[0])
     other = cache.reopen()  # another moderator's process, on its own connection
-    walk = ledger._entries
+    walk = ledger.entries
 
     def walk_then_append(store: Cache) -> Iterable[Row]:
         yield from walk(store)
         _append_one(other, ids)  # after the last entry, before the head is read
 
-    monkeypatch.setattr(ledger, "_entries", walk_then_append)
+    monkeypatch.setattr(ledger, "entries", walk_then_append)
     try:
         report = ledger.verify(cache)
     finally:

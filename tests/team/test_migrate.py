@@ -258,3 +258,47 @@ def test_migrate_to_indexes_what_an_import_left_before_copying_the_search_tables
     with superuser(pg_cluster, team_db) as conn:
         copied = conn.execute("SELECT count(*) FROM peerdesk.post_fts").fetchone()
     assert copied == (posts,)
+
+
+def test_a_ledger_entry_that_does_not_fit_stops_the_copy_before_anything_is_written(
+    cache_copy: Path, pg_cluster: Cluster, team_db: str, admin_url: str
+) -> None:
+    """Whoever can write the cache file moves an accrual to another member and recomputes
+    every hash after it (and the head): the chain the server's import checks agrees, but the
+    server's append would never have taken the entry. Refused in one line naming it; the team
+    database stays empty (tests/rewards/test_replay.py tries every kind of entry on both
+    engines)."""
+    from console.rewards import ledger
+
+    raw = sqlite3.connect(cache_copy)
+    raw.row_factory = sqlite3.Row
+    rows = [dict(r) for r in raw.execute("SELECT * FROM ledger ORDER BY id")]
+    target = next(r for r in rows if r["kind"] == "accrual" and r["points"] > 0)
+    other = raw.execute(
+        "SELECT id FROM members WHERE id != ? ORDER BY id LIMIT 1", (target["member_id"],)
+    ).fetchone()[0]
+    target["member_id"] = other
+    raw.execute("DROP TRIGGER ledger_no_update")
+    prev = target["prev_hash"]
+    for row in rows[rows.index(target) :]:
+        row["prev_hash"], row["hash"] = prev, ledger.digest(prev, row)
+        prev = row["hash"]
+        raw.execute(
+            "UPDATE ledger SET member_id = ?, prev_hash = ?, hash = ? WHERE id = ?",
+            (row["member_id"], row["prev_hash"], row["hash"], row["id"]),
+        )
+    raw.execute(
+        "UPDATE meta SET value = ? WHERE key = 'ledger_head'", (f"{rows[-1]['id']}:{prev}",)
+    )
+    raw.commit()
+    raw.close()
+    assert run("--db", str(cache_copy), "ledger", "verify")[0] == 0  # the chain cannot tell
+    code, _, err = run("--db", str(cache_copy), "migrate-to", admin_url, "--quiet")
+    assert code == 2
+    assert f"ledger entry {target['id']} of " in err and "does not fit: There is no " in err
+    assert f"of member {other} " in err and "Nothing was copied" in err
+    assert len(err.strip().splitlines()) == 1
+    with superuser(pg_cluster, team_db) as server:
+        for table in ("ledger", "audit", "members", "threads", "posts", "copy_progress"):
+            found = server.execute(f"SELECT count(*) FROM peerdesk.{table}").fetchone()
+            assert found == (0,), table

@@ -6,11 +6,13 @@ notification is there); nothing asserts on timing."""
 from __future__ import annotations
 
 import queue
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 from console.team import notify, work
-from console.team.connect import connect
+from console.team.connect import Connection, connect
 
 from .cluster import Cluster
 from .conftest import login_role, superuser
@@ -69,13 +71,20 @@ def test_a_claim_and_a_decision_reach_another_connection(pg_cluster: Cluster, te
         assert [e.kind for e in _next(listener)] == ["release"]
 
 
-def test_a_rolled_back_claim_sends_nothing(pg_cluster: Cluster, team_db: str) -> None:
-    _seed(pg_cluster, team_db)
-    bob = login_role(pg_cluster, "pd-team-bob", "moderator")
+@contextmanager
+def _bob_heard(cluster: Cluster, dbname: str) -> Iterator[tuple[notify.Listener, Connection]]:
+    """A seeded team database, a listener and a connection (not autocommit) of moderator bob."""
+    _seed(cluster, dbname)
+    bob = login_role(cluster, "pd-team-bob", "moderator")
     with (
-        notify.Listener(pg_cluster.url(team_db, bob)) as listener,
-        connect(pg_cluster.url(team_db, bob)) as conn,
+        notify.Listener(cluster.url(dbname, bob)) as listener,
+        connect(cluster.url(dbname, bob)) as conn,
     ):
+        yield listener, conn
+
+
+def test_a_rolled_back_claim_sends_nothing(pg_cluster: Cluster, team_db: str) -> None:
+    with _bob_heard(pg_cluster, team_db) as (listener, conn):
         conn.execute("INSERT INTO claims VALUES (3, session_user, 'x', peerdesk_time())")
         conn.rollback()
         work.claim(conn, 4)
@@ -194,12 +203,7 @@ def test_no_subscription_for_a_sqlite_cache(tmp_path: object) -> None:
 
 def test_a_quiet_transaction_notifies_nobody(pg_cluster: Cluster, team_db: str) -> None:
     """migrate-to's copy is quiet: copied claims and entries are not news."""
-    _seed(pg_cluster, team_db)
-    bob = login_role(pg_cluster, "pd-team-bob", "moderator")
-    with (
-        notify.Listener(pg_cluster.url(team_db, bob)) as listener,
-        connect(pg_cluster.url(team_db, bob)) as conn,
-    ):
+    with _bob_heard(pg_cluster, team_db) as (listener, conn):
         conn.execute("SET LOCAL peerdesk.quiet = 'on'")
         work.claim(conn, 1)
         conn.commit()

@@ -15,6 +15,8 @@ from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from console.rewards.ledger import Appender, Entry
+from console.rewards.schedule import parse_schedule
+from console.rewards.schedule_store import install_schedule
 from tests.ui.team_desk import team_desk
 
 AT = "2026-11-19T10:00:00Z"
@@ -183,6 +185,19 @@ def seed(cache: Cache) -> dict[str, int]:
             )
             for source, post, voter in ((forum, "p2.1", "max"), (se, "q1.0", "sam"))
         ]
+        # priced as the ledger prices them when they are written (console.rewards.pricing):
+        # 10p a point; v1 pays a verification 10 points and a vote 5, v2 a vote 20
+        for version, vote in (("v1", 5), ("v2", 20)):
+            install_schedule(
+                conn,
+                parse_schedule(
+                    f'version = "{version}"\ncurrency = "GBP"\npoint_value = "0.10"\n'
+                    f"[points]\nverified_answer = 10\nhelpful_vote = {vote}\n"
+                    "[caps]\nper_day = 100\nper_thread = 40\n"
+                    '[payouts]\nthreshold_points = 20\nsecond_approver_over = "3.00"\n'
+                ),
+                loaded_by="carol",
+            )
         ledger = Appender(conn)
         for member, rule, key, thread, points, detail in (
             (ids["zoe"], "verified_answer", f"post:{ids['p2.1']}", ids["f2"], 10, {}),
@@ -212,7 +227,7 @@ def seed(cache: Cache) -> dict[str, int]:
                     points,
                     points * 10,
                     "GBP",
-                    "v1",
+                    "v2" if points == 20 else "v1",
                     AT,
                     thread_id=thread,
                     detail=detail,

@@ -1,0 +1,131 @@
+"""The payout flow attacked as a dishonest approver or staff member would, on both engines
+(the cache file, and the team database with each person on their own database role).
+
+What already held is tested where it lives: the preparer never approves, under an override
+either (test_door_attacks.py); the same person never approves twice, an approval is never
+taken back or replayed after the batch is approved, lines are frozen after the first approval
+(test_payouts.py, tests/team/test_ledger_attacks.py); money that would overflow 64 bits, go
+negative or need rounding is refused in the schedule (test_schedule.py)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from console.db import Cache, open_cache
+from console.desk import Desk
+from console.errors import InvalidDecision
+from console.rewards import actions, payouts
+
+from .conftest import desk_for, superuser_sql
+
+pytestmark = pytest.mark.backends
+
+
+def _state(cache: Cache, batch: int) -> tuple[str, list[str]]:
+    row = cache.one("SELECT state FROM payout_batches WHERE id = ?", (batch,))
+    approvers = cache.query(
+        "SELECT approver FROM payout_approvals WHERE batch_id = ? ORDER BY approver", (batch,)
+    )
+    return str(row[0]) if row else "", [str(r[0]) for r in approvers]
+
+
+def test_an_approver_never_approves_a_payout_to_an_account_of_their_own(
+    cache: Cache, staff: dict[str, Desk], ids: dict[str, int], request: pytest.FixtureRequest
+) -> None:
+    """h1's account is called Tom; the voter v1 is called una and a moderator linked v1 and h2
+    as one person. Neither tom nor una may approve October's batch (it pays h1 and h2), and the
+    refusals wrote nothing; once a moderator says v1 and h2 are not one person, una can."""
+    h1, h2, v1 = ids["member:h1"], ids["member:h2"], ids["member:v1"]
+    low, high = sorted((v1, h2))
+    superuser_sql(
+        cache,
+        request,
+        f"UPDATE members SET username = 'Tom' WHERE id = {h1}",
+        f"UPDATE members SET username = 'una' WHERE id = {v1}",
+        "INSERT INTO member_links (member_id, other_id, linked, decided_by, decided_at) "
+        f"VALUES ({low}, {high}, 1, 'alice', '2026-11-01T00:00:00Z')",
+    )
+    batch = staff["priya"].rewards.prepare("2026-10").batch_id
+    audit = cache.query("SELECT count(*) FROM audit")
+    with pytest.raises(InvalidDecision, match=r"tom .*cannot approve batch .* pays Tom \(line"):
+        staff["tom"].rewards.approve(batch)
+    with pytest.raises(InvalidDecision, match=r"una .*pays h2 \(line .* linked"):
+        staff["una"].rewards.approve(batch)
+    assert _state(cache, batch) == ("prepared", [])
+    assert cache.query("SELECT count(*) FROM audit") == audit
+    superuser_sql(cache, request, "UPDATE member_links SET linked = 0")  # "not one person"
+    staff["una"].rewards.approve(batch)
+    staff["ada"].rewards.approve(batch)
+    assert _state(cache, batch) == ("approved", ["ada", "una"])
+
+
+def test_a_ban_stops_a_payout_still_waiting_for_approval(
+    cache: Cache, staff: dict[str, Desk], ids: dict[str, int], request: pytest.FixtureRequest
+) -> None:
+    """h1 is banned after the batch got its first approval: h1's line is held (and given back
+    at approval, never exported), not paid to a banned member. A ready line of a banned member
+    written past the ban (the backstop) stops the approval."""
+    h1, h2 = ids["member:h1"], ids["member:h2"]
+    rewards = staff["priya"].rewards
+    batch = rewards.prepare("2026-10").batch_id
+    staff["tom"].rewards.approve(batch)
+    staff["una"].rewards.ban(h1, "voting ring")
+    lines = {line.member_id: line for line in rewards.lines(batch)}
+    assert lines[h1].state == "held" and "banned" in lines[h1].history[-1]["reason"]
+    assert lines[h2].state == "ready"
+    superuser_sql(
+        cache,
+        request,
+        "INSERT INTO reward_bans (member_id, banned_by, banned_at, reason) "
+        f"VALUES ({h2}, 'una', '2026-11-19T00:00:00Z', 'written past peerdesk')",
+    )
+    with pytest.raises(InvalidDecision, match=r"pays h2 \(line .*banned from rewards"):
+        staff["ada"].rewards.approve(batch)
+    rewards.batch(batch)  # (still readable, unchanged)
+    assert _state(cache, batch) == ("prepared", ["tom"])
+
+
+def _another_console(cache: Cache, who: str) -> Desk:
+    """`who` at a second console: its own connection to the same store."""
+    if cache.dialect.is_sqlite:
+        return Desk.for_cache(open_cache(cache.path), actor=who)
+    return desk_for(cache, who)
+
+
+def test_two_consoles_approving_one_batch_at_once_take_turns(
+    cache: Cache, staff: dict[str, Desk]
+) -> None:
+    """tom's approval is written but not committed when una approves at her console: she
+    waits for it (the batch's row is locked), counts it, and completes the four-eyes. Before,
+    on the team database each counted only their own and the batch stayed `prepared` with two
+    approvals."""
+    batch = staff["priya"].rewards.prepare("2026-10").batch_id
+    assert staff["tom"].rewards.batch(batch).approvals_needed == 2
+    una = _another_console(cache, "una")
+    said: list[str] = []
+    helper = threading.Thread(target=lambda: said.append(una.rewards.approve(batch)))
+    waited: list[bool] = []
+
+    def approve_while_una_tries(conn: object) -> payouts.Outcome:
+        outcome = payouts.approve(conn, staff["tom"].who, batch_id=batch)  # type: ignore[arg-type]
+        helper.start()
+        helper.join(timeout=2.0)  # una's approval waits for this transaction
+        waited.append(helper.is_alive())
+        return outcome
+
+    tom = staff["tom"]
+    outcome = tom.door.act(
+        actions.APPROVE,
+        approve_while_una_tries,
+        target_kind="payout_batch",
+        target_id=batch,
+        detail=lambda done: done.detail,
+    )
+    helper.join(timeout=60)
+    assert "approval 1 of 2" in outcome.text
+    assert waited == [True] and said and "approved (2 of 2)" in said[0]
+    assert _state(cache, batch) == ("approved", ["tom", "una"])
+    if cache.dialect.is_sqlite:
+        una.cache.close()
