@@ -149,7 +149,7 @@ def _chain_line(text: Text, entry: AuditEntry, chain: ChainStatus | None) -> Non
     elif entry.id > chain.newest:
         text.append("written after the last check (r checks again)", style="dim")
     elif chain.intact:
-        text.append(f"fits: the chain is intact through entry {chain.newest}")
+        text.append(f"intact: the chain checks out through entry {chain.newest}")
     else:
         first = chain.first_break
         assert first is not None
