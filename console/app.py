@@ -97,6 +97,7 @@ PANELS: tuple[Panel, ...] = (
     Panel("escalations", "E", "Escalations", "console.screens.escalations:EscalationsScreen"),
     Panel("verification", "V", "Verification", "console.screens.verification:VerificationScreen"),
     Panel("rewards", "dollar_sign", "Rewards", "console.screens.rewards:RewardsScreen"),
+    Panel("audit", "W", "Audit", "console.screens.audit:AuditScreen"),
 )
 
 

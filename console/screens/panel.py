@@ -89,6 +89,7 @@ class PanelScreen(DeskScreen):
         "escalations.tcss",
         "verification.tcss",
         "rewards.tcss",
+        "audit.tcss",
     ]
 
     HELP_TITLE: ClassVar[str] = ""
