@@ -41,6 +41,19 @@ class Key:
         return re.sub(r"\(.*\)$", "", self.action)
 
 
+def _escalate(scope: str) -> Key:
+    """`!` in the Queue and the Thread screen: the same key, words and role."""
+    return Key(
+        f"{scope}.escalate",
+        "exclamation_mark",
+        "escalate",
+        "Escalate",
+        tooltip="Escalate the thread to support by hand, with a reason",
+        show=False,
+        domain="esc_raise",
+    )
+
+
 KEYS: tuple[Key, ...] = (
     # PeerdeskApp (console.app)
     Key("app.quit", "ctrl+q", "quit", "Quit", priority=True),
@@ -118,15 +131,7 @@ KEYS: tuple[Key, ...] = (
         tooltip="Add an internal note to the thread",
         domain="note",
     ),
-    Key(
-        "queue.escalate",
-        "exclamation_mark",
-        "escalate",
-        "Escalate",
-        tooltip="Escalate the thread to support by hand, with a reason",
-        show=False,
-        domain="esc_raise",
-    ),
+    _escalate("queue"),
     Key(
         "queue.undo", "u", "undo", "Undo", tooltip="Undo your last decision or batch", domain="undo"
     ),
@@ -249,15 +254,7 @@ KEYS: tuple[Key, ...] = (
         domain="hide_post",
     ),
     Key("thread.note", "n", "note", "Note", tooltip="Add an internal note", domain="note"),
-    Key(
-        "thread.escalate",
-        "exclamation_mark",
-        "escalate",
-        "Escalate",
-        tooltip="Escalate the thread to support by hand, with a reason",
-        show=False,
-        domain="esc_raise",
-    ),
+    _escalate("thread"),
     Key(
         "thread.undo",
         "u",

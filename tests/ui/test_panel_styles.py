@@ -28,6 +28,20 @@ pytestmark = pytest.mark.anyio
 PANEL_KEYS = ("D", "Y", "E", "V", "dollar_sign")
 
 
+@pytest.fixture
+def restyled(monkeypatch: pytest.MonkeyPatch) -> list[DOMNode]:
+    """Every node Textual styles from now on, in order."""
+    nodes: list[DOMNode] = []
+    apply = Stylesheet.apply
+
+    def counting(self: Stylesheet, node: DOMNode, *args: Any, **kwargs: Any) -> None:
+        nodes.append(node)
+        apply(self, node, *args, **kwargs)
+
+    monkeypatch.setattr(Stylesheet, "apply", counting)
+    return nodes
+
+
 def _looks(screen: PanelScreen) -> tuple[Any, ...]:
     """The screen's background and the parts of its lists and key bar, as they are drawn."""
     parts: list[Any] = [
@@ -41,16 +55,8 @@ def _looks(screen: PanelScreen) -> tuple[Any, ...]:
 
 
 async def test_a_kept_panel_is_restyled_only_when_the_styles_changed(
-    desk: Desk, monkeypatch: pytest.MonkeyPatch
+    desk: Desk, restyled: list[DOMNode]
 ) -> None:
-    restyled: list[DOMNode] = []
-    apply = Stylesheet.apply
-
-    def counting(self: Stylesheet, node: DOMNode, *args: Any, **kwargs: Any) -> None:
-        restyled.append(node)
-        apply(self, node, *args, **kwargs)
-
-    monkeypatch.setattr(Stylesheet, "apply", counting)
     app = PeerdeskApp(desk, theme="textual-dark")
     looks: dict[str, tuple[Any, ...]] = {}
     async with app.run_test(size=(80, 24)) as pilot:
@@ -117,16 +123,8 @@ async def test_in_the_ansi_theme_a_panel_does_not_draw_the_queue_under_it(
 
 
 async def test_a_first_visit_reads_no_stylesheet_and_restyles_no_other_screen(
-    desk: Desk, monkeypatch: pytest.MonkeyPatch
+    desk: Desk, restyled: list[DOMNode]
 ) -> None:
-    restyled: list[DOMNode] = []
-    apply = Stylesheet.apply
-
-    def counting(self: Stylesheet, node: DOMNode, *args: Any, **kwargs: Any) -> None:
-        restyled.append(node)
-        apply(self, node, *args, **kwargs)
-
-    monkeypatch.setattr(Stylesheet, "apply", counting)
     app = PeerdeskApp(desk)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -153,16 +151,8 @@ async def test_a_first_visit_reads_no_stylesheet_and_restyles_no_other_screen(
 
 
 async def test_help_shown_again_is_not_restyled_unless_the_styles_changed(
-    desk: Desk, monkeypatch: pytest.MonkeyPatch
+    desk: Desk, restyled: list[DOMNode]
 ) -> None:
-    restyled: list[DOMNode] = []
-    apply = Stylesheet.apply
-
-    def counting(self: Stylesheet, node: DOMNode, *args: Any, **kwargs: Any) -> None:
-        restyled.append(node)
-        apply(self, node, *args, **kwargs)
-
-    monkeypatch.setattr(Stylesheet, "apply", counting)
     app = PeerdeskApp(desk, theme="textual-dark")
     async with app.run_test(size=(80, 24)) as pilot:
 
