@@ -536,6 +536,7 @@ PANELS = (
     ("E", b"E", "Escalations ·"),
     ("V", b"V", "Verification ·"),
     ("$", b"$", "Rewards ·"),
+    ("W", b"W", "Audit ·"),
 )
 
 
