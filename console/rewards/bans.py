@@ -28,5 +28,5 @@ def ban(
         "INSERT INTO reward_bans (member_id, banned_by, banned_at, reason) VALUES (?, ?, ?, ?)",
         (member_id, who.name, now_iso(), reason),
     )
-    hold_for_ban(conn, who, member_id, reason)  # a payout not yet approved waits
+    hold_for_ban(conn, who, member_id=member_id, reason=reason)  # a payout not yet approved waits
     return forfeit_for_ban(conn, member_id, schedule, reason)

@@ -484,10 +484,11 @@ def set_line_state(
     return {"batch": int(batch["id"]), "reason": reason, "before": line["state"]}
 
 
-def hold_for_ban(conn: Connection, who: Identity, member_id: int, reason: str) -> int:
+def hold_for_ban(conn: Connection, who: Identity, *, member_id: int, reason: str) -> int:
     """Hold every line paying `member_id` in a batch not yet approved (whatever approvals it
     has: a ban only takes money out); returns how many. At approval they are given back to the
     balance like any held line, and a banned member is never in a batch again."""
+    require(who, actions.BAN)
     lines = [
         int(r[0])
         for r in conn.execute(
