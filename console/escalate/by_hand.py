@@ -107,8 +107,6 @@ def _raise(conn: Connection, thread_id: int, params: dict[str, Any]) -> Change:
     if escalation_id is None:  # two moderators at once: the other one's stands
         raise InvalidDecision(f"Thread {thread_id} was escalated by someone else just now")
     history(conn, escalation_id, actor, "raised", None, "new", reason)
-    row = escalation_row(conn, escalation_id)
-    after = {key: row[key] for key in FIELDS}
     # The decision is about the thread (what `team push` finds on the team database by the
     # platform's ids and raises again there); the escalation it made is in `after`.
     return Change(
@@ -116,7 +114,13 @@ def _raise(conn: Connection, thread_id: int, params: dict[str, Any]) -> Change:
         thread_id,
         thread_id,
         {},
-        {**after, "escalation_id": escalation_id, "severity": severity, "reason": reason},
+        {
+            "escalation_id": escalation_id,
+            "state": "new",
+            "rule": finding.rule.id,
+            "severity": severity,
+            "reason": reason,
+        },
         INTERNAL,
         {"escalation_id": escalation_id, "verb": "raise"},
     )

@@ -3,6 +3,8 @@ rule's SLA, refusals that write nothing, and an undo that keeps the escalation's
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from console import audit
@@ -61,6 +63,17 @@ def test_raise_is_one_decision_with_the_manual_sla(cache: Cache, desk: Desk) -> 
     assert [tuple(r) for r in entries] == [
         ("esc_raise", "thread", thread_id, "escalation", "local_only")
     ]
+    detail = json.loads(str(cache.one("SELECT detail FROM audit WHERE action = 'esc_raise'")[0]))
+    assert (detail["before"], detail["after"]) == (
+        {},
+        {
+            "escalation_id": row.escalation_id,
+            "state": "new",
+            "rule": "by-hand",
+            "severity": "high",
+            "reason": REASON,
+        },
+    )  # what the Audit panel shows: the escalation it made, not its empty fields
     assert audit.verify(cache) == []
 
 
