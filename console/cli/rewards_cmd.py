@@ -301,12 +301,24 @@ def cmd_export(args: argparse.Namespace) -> int:
     csv_path = folder / f"peerdesk-batch-{args.batch}.csv"
     json_path = folder / f"peerdesk-batch-{args.batch}.json"
     made = rewards.export(args.batch, csv_path, json_path)
+    notice = f"\n{made.notice}" if made.notice else ""
     _out(
         args,
-        {"batch": args.batch, "csv": str(csv_path), "json": str(json_path), "sha256": made.sha256},
-        f"wrote {csv_path} and {json_path} (sha256 {made.sha256[:16]}…)",
+        {
+            "batch": args.batch,
+            "csv": str(csv_path),
+            "json": str(json_path),
+            "sha256": made.sha256,
+            "held": [{"line": line, "member": name} for line, name in made.held],
+        },
+        f"wrote {csv_path} and {json_path} (sha256 {made.sha256[:16]}…){notice}",
     )
     return 0
+
+
+def _not_returned(counts: dict[str, int]) -> str:
+    kept = counts.get("not_returned", 0)
+    return f", but {kept} of a banned member not returned" if kept else ""
 
 
 def cmd_mark(args: argparse.Namespace) -> int:
@@ -315,7 +327,7 @@ def cmd_mark(args: argparse.Namespace) -> int:
         args,
         {"batch": args.batch, **counts},
         f"batch {args.batch}: {counts['paid']} paid, {counts['failed']} failed (returned to "
-        f"balances), {counts['still_open']} still waiting",
+        f"balances{_not_returned(counts)}), {counts['still_open']} still waiting",
     )
     return 0
 

@@ -31,6 +31,7 @@ from console.rewards.payouts import (
     _batch_row,
     _history,
     _pause,
+    banned_ready_lines,
     return_failed,
     sender_batch_id,
 )
@@ -51,10 +52,20 @@ class ResultFileError(PeerdeskError):
 class Export:
     csv: bytes
     json: bytes
+    # (line, member) held by this export: banned from rewards after the batch's approval
+    held: tuple[tuple[int, str], ...] = ()
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.csv + b"\0" + self.json).hexdigest()
+
+    @property
+    def notice(self) -> str:
+        """What the operator is told about lines this export held ('' when none)."""
+        if not self.held:
+            return ""
+        lines = ", ".join(f"held line {line} ({name})" for line, name in self.held)
+        return f"{lines}: banned from rewards after approval, not in the export"
 
 
 def _items(conn: Connection, batch_id: int) -> list[Row]:
@@ -143,8 +154,15 @@ def write(
     Nothing in the cache changes here; `record` (in a transaction, through the door) then marks a
     first export."""
     require(who, actions.EXPORT)
-    made = render(conn, batch_id)
     batch = _batch_row(conn, batch_id)
+    banned = [] if batch["export_sha256"] else banned_ready_lines(conn, batch_id)
+    if banned:
+        line, name = banned[0]
+        raise InvalidDecision(
+            f"Batch {batch_id} pays {name} (line {line}), who is banned from rewards: the line "
+            "is held before the batch is exported. Nothing was written; export again."
+        )
+    made = render(conn, batch_id)
     if batch["export_sha256"] and batch["export_sha256"] != made.sha256:
         raise InvalidDecision(
             f"Batch {batch_id}'s export would differ from its first export "
@@ -311,12 +329,14 @@ def mark_results(conn: Connection, who: Identity, *, batch_id: int, results: Res
         )
         raise ResultFileError(f"The result file {path} was refused whole, nothing changed: {shown}")
     now = now_iso()
-    counts = {"paid": 0, "failed": 0}
+    counts = {"paid": 0, "failed": 0, "not_returned": 0}
     for line_id, new in plan:
         conn.execute("UPDATE payout_lines SET state = ? WHERE id = ?", (new, line_id))
         _history(conn, line_id, new, who.name, f"provider result {Path(path).name}", now)
-        if new == "failed":
-            return_failed(conn, who, batch, line_id, "the provider could not pay it")
+        if new == "failed" and not return_failed(
+            conn, who, batch, line_id, "the provider could not pay it"
+        ):
+            counts["not_returned"] += 1  # a banned member's: their money stays out
         counts[new] += 1
     open_left = conn.execute(
         "SELECT count(*) FROM payout_lines WHERE batch_id = ? AND state = 'ready'", (batch_id,)
@@ -324,8 +344,14 @@ def mark_results(conn: Connection, who: Identity, *, batch_id: int, results: Res
     if not open_left:
         conn.execute("UPDATE payout_batches SET state = 'closed' WHERE id = ?", (batch_id,))
     counts["still_open"] = int(open_left)
+    kept = (
+        f" ({counts['not_returned']} of a banned member: not returned to the balance)"
+        if counts["not_returned"]
+        else ""
+    )
     return Outcome(
-        f"{counts['paid']} paid, {counts['failed']} failed, {counts['still_open']} still open",
+        f"{counts['paid']} paid, {counts['failed']} failed{kept}, "
+        f"{counts['still_open']} still open",
         batch_id,
         {**counts, "file": Path(path).name},
     )

@@ -633,9 +633,11 @@ def _check_payout_lines(
     returned: set[int],
     problems: list[LedgerProblem],
 ) -> None:
-    """Every payout line has exactly its payout entry; lines not paid out are returned."""
+    """Every payout line has exactly its payout entry; lines not paid out are returned (but a
+    failed line of a member banned from rewards: their money stays out of their balance)."""
     for line in cache.conn.execute(
-        "SELECT id, member_id, amount_minor, state FROM payout_lines ORDER BY id"
+        "SELECT l.id, l.member_id, l.amount_minor, l.state, b.member_id FROM payout_lines l "
+        "LEFT JOIN reward_bans b ON b.member_id = l.member_id ORDER BY l.id"
     ):
         line_id = int(line[0])
         entry = payout_entries.pop(line_id, None)
@@ -646,7 +648,10 @@ def _check_payout_lines(
             problems.append(
                 LedgerProblem(0, f"payout line {line_id} does not match its payout entry")
             )
-        if line[3] in ("returned", "failed") and line_id not in returned:
+        banned = line[4] is not None  # (a line returned before the ban is still returned)
+        if line[3] in ("returned", "failed") and line_id not in returned and not (
+            banned and line[3] == "failed"
+        ):
             problems.append(
                 LedgerProblem(0, f"payout line {line_id} is {line[3]} but was not returned")
             )

@@ -485,15 +485,17 @@ def set_line_state(
 
 
 def hold_for_ban(conn: Connection, who: Identity, *, member_id: int, reason: str) -> int:
-    """Hold every line paying `member_id` in a batch not yet approved (whatever approvals it
-    has: a ban only takes money out); returns how many. At approval they are given back to the
-    balance like any held line, and a banned member is never in a batch again."""
+    """Hold every line paying `member_id` in a batch not yet exported (prepared, whatever
+    approvals it has, or approved: a ban only takes money out); returns how many. The lines
+    stay held: their money never goes back to a banned member's balance (`_return_held`), and
+    a banned member is never in a batch again. Once exported, the provider has the line."""
     require(who, actions.BAN)
     lines = [
         int(r[0])
         for r in conn.execute(
             "SELECT l.id FROM payout_lines l JOIN payout_batches b ON b.id = l.batch_id "
-            "WHERE l.member_id = ? AND l.state = 'ready' AND b.state = 'prepared' ORDER BY l.id",
+            "WHERE l.member_id = ? AND l.state = 'ready' AND b.state IN ('prepared', 'approved') "
+            "ORDER BY l.id",
             (member_id,),
         )
     ]
@@ -502,6 +504,52 @@ def hold_for_ban(conn: Connection, who: Identity, *, member_id: int, reason: str
         conn.execute("UPDATE payout_lines SET state = 'held' WHERE id = ?", (line_id,))
         _history(conn, line_id, "hold", who.name, f"member banned from rewards: {reason}", now)
     return len(lines)
+
+
+def is_banned(conn: Connection, member_id: int) -> bool:
+    return bool(
+        conn.execute("SELECT 1 FROM reward_bans WHERE member_id = ?", (member_id,)).fetchone()
+    )
+
+
+def banned_ready_lines(conn: Connection, batch_id: int) -> list[tuple[int, str]]:
+    """(line, member's name) of every line of the batch still to be paid to a member banned
+    from rewards, by line."""
+    return [
+        (int(r[0]), str(r[1]))
+        for r in conn.execute(
+            "SELECT l.id, coalesce(m.username, '#' || l.member_id) FROM payout_lines l "
+            "JOIN reward_bans b ON b.member_id = l.member_id "
+            "LEFT JOIN members m ON m.id = l.member_id "
+            "WHERE l.batch_id = ? AND l.state = 'ready' ORDER BY l.id",
+            (batch_id,),
+        )
+    ]
+
+
+def hold_banned(conn: Connection, who: Identity, *, batch_id: int) -> dict[str, Any] | None:
+    """Before an approved batch's first export: hold every line of it that pays a member banned
+    from rewards since its approval (a ban peerdesk did not write: an older client, a hand edit;
+    peerdesk's own ban holds them at once). The audit detail, or None if there was none."""
+    require(who, actions.HOLD)
+    batch = _batch_row(conn, batch_id, lock=True)
+    if batch["state"] != "approved":
+        return None
+    found = banned_ready_lines(conn, batch_id)
+    now = now_iso()
+    for line_id, _name in found:
+        conn.execute("UPDATE payout_lines SET state = 'held' WHERE id = ?", (line_id,))
+        _history(
+            conn, line_id, "hold", who.name, "member banned from rewards after approval", now
+        )
+    if not found:
+        return None
+    return {
+        "batch": batch_id,
+        "lines": [line for line, _ in found],
+        "members": [name for _, name in found],
+        "reason": "member banned from rewards after approval: held at export",
+    }
 
 
 @dataclass(frozen=True)
@@ -566,7 +614,11 @@ def decide_appeal(
         (decision, who.name, now, reason, appeal_id),
     )
     outcome = f"appeal {appeal_id} {decision}"
-    if uphold and line["state"] == "held" and not _frozen(conn, batch):
+    if uphold and is_banned(conn, int(line["member_id"])):
+        outcome += (
+            f"; line {line['id']} stays {line['state']}: the member is banned from rewards"
+        )
+    elif uphold and line["state"] == "held" and not _frozen(conn, batch):
         conn.execute("UPDATE payout_lines SET state = 'ready' WHERE id = ?", (line["id"],))
         _history(conn, int(line["id"]), "release", who.name, f"appeal upheld: {reason}", now)
         outcome += f"; line {line['id']} released into batch {batch['id']}"
@@ -698,29 +750,47 @@ def approve(conn: Connection, who: Identity, *, batch_id: int) -> Outcome:
     got = conn.execute(
         "SELECT count(*) FROM payout_approvals WHERE batch_id = ?", (batch_id,)
     ).fetchone()[0]
-    returned = 0
+    returned = kept = 0
     if got >= needed:
-        returned = _return_held(conn, batch, who.name, now)
+        returned, kept = _return_held(conn, batch, who.name, now)
         conn.execute(
             "UPDATE payout_batches SET state = 'approved', approved_at = ? WHERE id = ?",
             (now, batch_id),
         )
         extra = f"; {returned} held line(s) returned to balances" if returned else ""
+        if kept:
+            extra += (
+                f"; {kept} line{' of a banned member stays' if kept == 1 else 's of banned members stay'}"
+                " held (not returned to a balance)"
+            )
         text = f"batch {batch_id} approved ({got} of {needed}){extra}"
     else:
         text = f"batch {batch_id}: approval {got} of {needed} recorded; it needs another approver"
-    return Outcome(text, batch_id, {"approval": got, "needed": needed, "returned_lines": returned})
+    detail = {"approval": got, "needed": needed, "returned_lines": returned}
+    if kept:
+        detail["kept_held_banned"] = kept
+    return Outcome(text, batch_id, detail)
 
 
-def _return_held(conn: Connection, batch: Row, actor: str, now: str) -> int:
+def _return_held(conn: Connection, batch: Row, actor: str, now: str) -> tuple[int, int]:
+    """Give the batch's held lines back to their members' balances at approval, except a
+    banned member's: that line stays held, its money neither paid nor on the balance (the ban
+    reversed the rest). (returned, kept held)."""
     held = conn.execute(
-        "SELECT l.id, l.member_id, l.points, l.amount_minor, e.id FROM payout_lines l "
-        "JOIN ledger e ON e.kind = 'payout' AND e.line_id = l.id "
+        "SELECT l.id, l.member_id, l.points, l.amount_minor, e.id, b.member_id "
+        "FROM payout_lines l JOIN ledger e ON e.kind = 'payout' AND e.line_id = l.id "
+        "LEFT JOIN reward_bans b ON b.member_id = l.member_id "
         "WHERE l.batch_id = ? AND l.state = 'held' ORDER BY l.id",
         (batch["id"],),
     ).fetchall()
+    kept = [int(r[0]) for r in held if r[5] is not None]
+    for line_id in kept:
+        _history(
+            conn, line_id, "keep", actor, "member banned from rewards: stays held, not returned", now
+        )
+    held = [r for r in held if r[5] is None]
     appender = Appender(conn)
-    for line_id, member, points, amount, entry_id in held:
+    for line_id, member, points, amount, entry_id, _banned in held:
         appender.append(
             Entry(
                 member_id=int(member),
@@ -739,17 +809,29 @@ def _return_held(conn: Connection, batch: Row, actor: str, now: str) -> int:
         )
         conn.execute("UPDATE payout_lines SET state = 'returned' WHERE id = ?", (line_id,))
         _history(conn, int(line_id), "return", actor, "held at approval: not paid", now)
-    return len(held)
+    return len(held), len(kept)
 
 
-def return_failed(conn: Connection, who: Identity, batch: Row, line_id: int, why: str) -> None:
-    """Give a line the provider could not pay back to its member (a `payout_return` entry)."""
+def return_failed(conn: Connection, who: Identity, batch: Row, line_id: int, why: str) -> bool:
+    """Give a line the provider could not pay back to its member (a `payout_return` entry);
+    False (nothing written but the line's history) if the member is banned from rewards: their
+    money stays out of their balance."""
     require(who, actions.MARK_PAID)
     entry = conn.execute(
         "SELECT id, member_id, points, amount_minor FROM ledger WHERE kind = 'payout' "
         "AND line_id = ?",
         (line_id,),
     ).fetchone()
+    if is_banned(conn, int(entry[1])):
+        _history(
+            conn,
+            line_id,
+            "keep",
+            who.name,
+            "member banned from rewards: not returned to their balance",
+            now_iso(),
+        )
+        return False
     Appender(conn).append(
         Entry(
             member_id=int(entry[1]),
@@ -766,3 +848,4 @@ def return_failed(conn: Connection, who: Identity, batch: Row, line_id: int, why
             detail={"why": why, "batch": int(batch["id"])},
         )
     )
+    return True

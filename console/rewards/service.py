@@ -8,7 +8,7 @@ change and its one audit entry are one transaction. Four-eyes is checked on the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -191,9 +191,20 @@ class Rewards:
         self, batch_id: int, csv_path: Path | None, json_path: Path | None
     ) -> exports.Export:
         self.door.check(actions.EXPORT)
+        # a member banned since the approval is not paid: their lines are held first, in a
+        # transaction of their own with its audit entry (payout_hold), and the export says so
+        held = self.door.act(
+            actions.HOLD,
+            lambda conn: payouts.hold_banned(conn, self.who, batch_id=batch_id),
+            target_kind="payout_batch",
+            target_id=batch_id,
+            detail=lambda detail: detail,
+        )
         made = exports.write(
             self.cache.conn, self.who, batch_id=batch_id, csv_path=csv_path, json_path=json_path
         )
+        if held:
+            made = replace(made, held=tuple(zip(held["lines"], held["members"], strict=True)))
         self.door.act(
             actions.EXPORT,
             lambda conn: exports.record(conn, self.who, batch_id=batch_id, made=made),

@@ -441,7 +441,8 @@ class RewardsScreen(PanelScreen):
             csv_path = folder / f"peerdesk-batch-{batch}.csv"
             json_path = folder / f"peerdesk-batch-{batch}.json"
             made = r.export(batch, csv_path, json_path)
-            return f"wrote {csv_path} and {json_path.name} (sha256 {made.sha256[:12]}…)"
+            notice = f"; {made.notice}" if made.notice else ""
+            return f"wrote {csv_path} and {json_path.name} (sha256 {made.sha256[:12]}…){notice}"
 
         self._run(go)
 

@@ -51,9 +51,14 @@
 --                           target and payload never change once queued; no DELETE
 --   four-eyes               triggers on the payout tables: a batch is prepared and approved
 --                           in the name of the login role only, its preparer's approval is
---                           refused, and it becomes `approved` only with enough approvals by
+--                           refused, an approval is refused while the batch pays an account
+--                           of the approver's (same name, any case, or linked as one person),
+--                           and it becomes `approved` only with enough approvals by
 --                           roles other than its preparer (two above the schedule's
 --                           threshold), whatever client writes it
+--   bans                    a batch is neither approved nor exported while a line to be paid
+--                           goes to a member banned from rewards, and a banned member's
+--                           payout money is never returned to their balance
 --   migrate-to              peerdesk_admin appends a copied chain through
 --                           peerdesk_audit_import / peerdesk_ledger_import, which check every
 --                           entry's hash and chaining, and only while the database has never
@@ -226,6 +231,7 @@ LANGUAGE plpgsql SET search_path = peerdesk, pg_temp AS $$
 DECLARE
   needed int;
   got int;
+  banned record;
 BEGIN
   IF peerdesk_importing() THEN
     RETURN NEW;
@@ -273,16 +279,60 @@ BEGIN
         USING ERRCODE = 'insufficient_privilege';
     END IF;
   END IF;
+  -- a ban only takes money out: no batch is approved or exported while a line to be paid
+  -- goes to a member banned from rewards (peerdesk holds such lines first)
+  IF (OLD.state, NEW.state) IN (('prepared', 'approved'), ('approved', 'exported')) THEN
+    SELECT l.id, coalesce(m.username, '#' || l.member_id) AS username INTO banned
+      FROM payout_lines l JOIN reward_bans b ON b.member_id = l.member_id
+      LEFT JOIN members m ON m.id = l.member_id
+      WHERE l.batch_id = NEW.id AND l.state = 'ready' ORDER BY l.id LIMIT 1;
+    IF banned.id IS NOT NULL THEN
+      RAISE EXCEPTION 'payout batch % pays % (line %), who is banned from rewards: the line is '
+        'held before the batch is %', NEW.id, banned.username, banned.id, NEW.state
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+  END IF;
   RETURN NEW;
 END $$;
 DROP TRIGGER IF EXISTS batch_guard ON peerdesk.payout_batches;
 CREATE TRIGGER batch_guard BEFORE INSERT OR UPDATE ON peerdesk.payout_batches
   FOR EACH ROW EXECUTE FUNCTION peerdesk.peerdesk_batch_guard();
 
+-- The community accounts a person answers to, as console/rewards/payouts.py's _accounts_of
+-- finds them: every member whose username is one of `names` (any case), and every account
+-- joined to one of those through others (console/member_links.py): a moderator's link, the
+-- same platform identity (member signals se_account_id, sso_email_sha256), the same username;
+-- never across a pair a moderator said are not one person. (The domain stops at 50 accounts
+-- a member; the server follows every link, so it refuses at least what the domain refuses.)
+CREATE OR REPLACE FUNCTION peerdesk.peerdesk_accounts_of(names text[])
+RETURNS TABLE (member_id bigint) LANGUAGE sql STABLE SET search_path = peerdesk, pg_temp AS $$
+  WITH RECURSIVE reach (root, id) AS (
+    SELECT m.id, m.id FROM members m
+      WHERE lower(m.username) IN (SELECT lower(n) FROM unnest(names) n WHERE n IS NOT NULL)
+    UNION
+    SELECT r.root, n.other FROM reach r CROSS JOIN LATERAL (
+      SELECT CASE WHEN k.member_id = r.id THEN k.other_id ELSE k.member_id END AS other
+        FROM member_links k WHERE (k.member_id = r.id OR k.other_id = r.id) AND k.linked = 1
+      UNION ALL
+      SELECT o.member_id FROM member_signals s JOIN member_signals o
+        ON o.kind = s.kind AND o.value = s.value AND o.member_id <> s.member_id
+        WHERE s.member_id = r.id AND s.kind IN ('se_account_id', 'sso_email_sha256')
+      UNION ALL
+      SELECT o.id FROM members me JOIN members o
+        ON lower(o.username) = lower(me.username) AND o.id <> me.id
+        WHERE me.id = r.id) n
+    WHERE NOT EXISTS (SELECT 1 FROM member_links x WHERE x.linked = 0
+      AND ((x.member_id = n.other AND x.other_id IN (r.id, r.root))
+           OR (x.other_id = n.other AND x.member_id IN (r.id, r.root))))
+  )
+  SELECT DISTINCT r.id FROM reach r
+$$;
+
 CREATE OR REPLACE FUNCTION peerdesk.peerdesk_approval_guard() RETURNS trigger
 LANGUAGE plpgsql SET search_path = peerdesk, pg_temp AS $$
 DECLARE
   batch record;
+  own record;
 BEGIN
   IF peerdesk_importing() THEN
     RETURN coalesce(NEW, OLD);
@@ -309,6 +359,21 @@ BEGIN
   IF batch.state IS DISTINCT FROM 'prepared' THEN
     RAISE EXCEPTION 'payout batch % is %, not waiting for approval', NEW.batch_id,
       coalesce(batch.state, 'missing') USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  -- never one's own money: no line to be paid may go to an account of the approver's (the
+  -- login role's name or the OS account the client names, any case, and every account linked
+  -- to one as one person: peerdesk_accounts_of), as console/rewards/payouts.py refuses it
+  SELECT l.id, coalesce(m.username, '#' || l.member_id) AS username INTO own
+    FROM payout_lines l LEFT JOIN members m ON m.id = l.member_id
+    WHERE l.batch_id = NEW.batch_id AND l.state NOT IN ('held', 'returned')
+      AND l.member_id IN (SELECT a.member_id
+                          FROM peerdesk_accounts_of(ARRAY[session_user::text,
+                                                          NEW.approver_os_user]) a)
+    ORDER BY l.id LIMIT 1;
+  IF own.id IS NOT NULL THEN
+    RAISE EXCEPTION 'four-eyes: % cannot approve payout batch %: it pays % (line %), an '
+      'account that is theirs (same name or linked as one person); another approver must',
+      session_user, NEW.batch_id, own.username, own.id USING ERRCODE = 'insufficient_privilege';
   END IF;
   RETURN NEW;
 END $$;
@@ -479,7 +544,7 @@ END $$;
 --     event, so once (or, rule member_banned, exactly the whole balance of a banned member);
 --   * a payout entry is the exact negative of a payout line of a batch the caller prepared
 --     and that is still `prepared`, by a preparer or admin; a payout_return gives back exactly
---     the payout entry of its line, once;
+--     the payout entry of its line, once, and never to a member banned from rewards;
 --   * money is whole minor units (bigint) and the entry's schedule version must be loaded.
 -- An entry whose (kind, rule, event_key) is already in the ledger is not written again: the
 -- function returns NULL (checked under the ledger's lock, so concurrent accruals never pay twice).
@@ -623,6 +688,11 @@ BEGIN
           USING ERRCODE = 'check_violation';
       END IF;
     ELSE
+      -- a banned member's money stays out of their balance (their line stays held)
+      IF EXISTS (SELECT 1 FROM reward_bans b WHERE b.member_id = line.member_id) THEN
+        RAISE EXCEPTION 'member % is banned from rewards: the money of line % is not returned '
+          'to their balance', line.member_id, line_id USING ERRCODE = 'check_violation';
+      END IF;
       SELECT l.id, l.member_id, l.points, l.amount_minor INTO target FROM ledger l
         WHERE l.kind = 'payout' AND l.rule = 'payout' AND l.event_key = 'line:' || line_id;
       IF target.id IS NULL OR reverses IS DISTINCT FROM target.id
@@ -739,7 +809,8 @@ GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_audit_digest(text, bigint, text, tex
   bigint, bigint, text), peerdesk.peerdesk_ledger_digest(text, peerdesk.ledger)
   TO peerdesk_readonly, peerdesk_moderator, peerdesk_payout_preparer,
   peerdesk_payout_approver, peerdesk_admin;
-GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_time(interval), peerdesk.peerdesk_importing()
+GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_time(interval), peerdesk.peerdesk_importing(),
+  peerdesk.peerdesk_accounts_of(text[])
   TO peerdesk_readonly, peerdesk_moderator, peerdesk_payout_preparer,
   peerdesk_payout_approver, peerdesk_admin;
 GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_audit_append(text, text, bigint, bigint, text)

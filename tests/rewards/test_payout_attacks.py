@@ -9,14 +9,16 @@ negative or need rounding is refused in the schedule (test_schedule.py)."""
 
 from __future__ import annotations
 
+import json
 import threading
+from pathlib import Path
 
 import pytest
 
 from console.db import Cache, open_cache
 from console.desk import Desk
 from console.errors import InvalidDecision
-from console.rewards import actions, payouts
+from console.rewards import actions, ledger, payouts
 
 from .conftest import desk_for, superuser_sql
 
@@ -129,3 +131,120 @@ def test_two_consoles_approving_one_batch_at_once_take_turns(
     assert _state(cache, batch) == ("approved", ["tom", "una"])
     if cache.dialect.is_sqlite:
         una.cache.close()
+
+
+def _audit_actions(cache: Cache, since: int) -> list[tuple[str, str]]:
+    return [
+        (str(r[0]), str(r[1]))
+        for r in cache.query(
+            "SELECT action, detail FROM audit WHERE id > ? ORDER BY id", (since,)
+        )
+    ]
+
+
+def _newest_audit(cache: Cache) -> int:
+    return int(cache.query("SELECT coalesce(max(id), 0) FROM audit")[0][0])
+
+
+def test_a_banned_members_held_line_stays_held_and_never_returns_to_their_balance(
+    cache: Cache, staff: dict[str, Desk], ids: dict[str, int]
+) -> None:
+    """h1 is banned between the batch's two approvals: the ban reverses h1's balance and holds
+    the line. Approval used to give the held line back (a `payout_return`), leaving a banned
+    member a positive balance to be paid later. Now the line stays held in the approved batch
+    (visible as held, with why), its money neither on the balance nor exported, and the
+    approval says so in its text and its audit entry."""
+    h1 = ids["member:h1"]
+    rewards = staff["priya"].rewards
+    batch = rewards.prepare("2026-10").batch_id
+    line = {v.member_id: v for v in rewards.lines(batch)}[h1]
+    staff["tom"].rewards.approve(batch)
+    staff["una"].rewards.ban(h1, "voting ring")
+    assert rewards.balance(h1) == (0, 0)
+    before = _newest_audit(cache)
+    said = staff["ada"].rewards.approve(batch)
+    assert "approved" in said and "1 line of a banned member stays held" in said
+    after = {v.member_id: v for v in rewards.lines(batch)}[h1]
+    assert after.state == "held" and "banned" in after.history[-1]["reason"]
+    assert rewards.balance(h1) == (0, 0)
+    assert rewards.batch(batch).held_minor == line.amount_minor
+    assert not cache.query(
+        "SELECT id FROM ledger WHERE kind = 'payout_return' AND member_id = ?", (h1,)
+    )
+    [(action, detail)] = _audit_actions(cache, before)
+    assert action == "payout_approve" and '"kept_held_banned": 1' in detail
+    made = rewards.export(batch, None, None)
+    assert b"h1@example.com" not in made.json
+    assert ledger.verify(cache).ok
+
+
+def test_a_failed_payment_to_a_member_banned_after_the_export_is_not_returned(
+    tmp_path: Path, cache: Cache, staff: dict[str, Desk], ids: dict[str, int]
+) -> None:
+    """The provider has the file when h1 is banned; it reports h1's item failed. The money
+    used to come back to h1's balance (a `payout_return`) for a later batch; it stays out of
+    it, the line says why, and the result's audit entry and counts say so."""
+    h1 = ids["member:h1"]
+    rewards = staff["priya"].rewards
+    batch = rewards.prepare("2026-10").batch_id
+    staff["tom"].rewards.approve(batch)
+    staff["una"].rewards.approve(batch)
+    made = rewards.export(batch, None, None)
+    staff["una"].rewards.ban(h1, "voting ring")
+    body = json.loads(made.json)
+    line = {v.member_id: v for v in rewards.lines(batch)}[h1]
+    result = tmp_path / "result.csv"
+    result.write_text(
+        "sender_item_id,amount,currency,status\n"
+        + "".join(
+            f"{item['sender_item_id']},{item['amount']['value']},GBP,"
+            f"{'FAILED' if item['sender_item_id'].endswith(f'-line-{line.line_id}') else 'SUCCESS'}\n"
+            for item in body["items"]
+        )
+    )
+    before = _newest_audit(cache)
+    counts = rewards.mark_results(batch, result)
+    assert counts["failed"] == 1 and counts["not_returned"] == 1
+    after = {v.member_id: v for v in rewards.lines(batch)}[h1]
+    assert after.state == "failed" and "banned" in after.history[-1]["reason"]
+    assert rewards.balance(h1) == (0, 0)
+    [(action, detail)] = _audit_actions(cache, before)
+    assert action == "payout_mark_paid" and '"not_returned": 1' in detail
+    assert ledger.verify(cache).ok
+
+
+def test_a_member_banned_after_approval_is_not_exported(
+    cache: Cache, staff: dict[str, Desk], ids: dict[str, int], request: pytest.FixtureRequest
+) -> None:
+    """The batch is approved, not exported. A ban through peerdesk holds h1's line at once;
+    a ban written past peerdesk (an older client, a hand edit) of h2 is caught by the export,
+    which holds h2's line first (one audit entry), tells the operator, and leaves both out of
+    the file; neither line's money goes back to a balance."""
+    h1, h2 = ids["member:h1"], ids["member:h2"]
+    rewards = staff["priya"].rewards
+    batch = rewards.prepare("2026-10").batch_id
+    staff["tom"].rewards.approve(batch)
+    staff["una"].rewards.approve(batch)
+    assert rewards.batch(batch).state == "approved"
+    staff["una"].rewards.ban(h1, "voting ring")
+    lines = {v.member_id: v for v in rewards.lines(batch)}
+    assert lines[h1].state == "held" and "banned" in lines[h1].history[-1]["reason"]
+    superuser_sql(
+        cache,
+        request,
+        "INSERT INTO reward_bans (member_id, banned_by, banned_at, reason) "
+        f"VALUES ({h2}, 'una', '2026-11-19T00:00:00Z', 'written past peerdesk')",
+    )
+    before = _newest_audit(cache)
+    made = rewards.export(batch, None, None)
+    assert made.held == ((lines[h2].line_id, "h2"),)
+    assert f"held line {lines[h2].line_id} (h2)" in made.notice
+    assert b"h1@example.com" not in made.json and b"h2@example.com" not in made.json
+    lines = {v.member_id: v for v in rewards.lines(batch)}
+    assert lines[h2].state == "held" and "banned" in lines[h2].history[-1]["reason"]
+    actions_written = _audit_actions(cache, before)
+    assert [a for a, _ in actions_written] == ["payout_hold", "payout_export"]
+    assert f'"lines": [{lines[h2].line_id}]' in actions_written[0][1]
+    assert rewards.batch(batch).state == "exported"
+    assert not cache.query("SELECT id FROM ledger WHERE kind = 'payout_return'")
+    assert ledger.verify(cache).ok

@@ -168,7 +168,7 @@ def test_results_mark_lines_paid_or_failed(
     rewards = staff["priya"].rewards
     made = rewards.export(batch, None, None)
     counts = rewards.mark_results(batch, _result(tmp_path, made.json, {1: "FAILED"}))
-    assert counts == {"paid": 1, "failed": 1, "still_open": 0}
+    assert counts == {"paid": 1, "failed": 1, "not_returned": 0, "still_open": 0}
     view = rewards.batch(batch)
     assert view.state == "closed"
     failed = rewards.lines(batch, states=("failed",))[0]
