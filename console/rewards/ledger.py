@@ -649,8 +649,10 @@ def _check_payout_lines(
                 LedgerProblem(0, f"payout line {line_id} does not match its payout entry")
             )
         banned = line[4] is not None  # (a line returned before the ban is still returned)
-        if line[3] in ("returned", "failed") and line_id not in returned and not (
-            banned and line[3] == "failed"
+        if (
+            line[3] in ("returned", "failed")
+            and line_id not in returned
+            and not (banned and line[3] == "failed")
         ):
             problems.append(
                 LedgerProblem(0, f"payout line {line_id} is {line[3]} but was not returned")

@@ -539,9 +539,7 @@ def hold_banned(conn: Connection, who: Identity, *, batch_id: int) -> dict[str, 
     now = now_iso()
     for line_id, _name in found:
         conn.execute("UPDATE payout_lines SET state = 'held' WHERE id = ?", (line_id,))
-        _history(
-            conn, line_id, "hold", who.name, "member banned from rewards after approval", now
-        )
+        _history(conn, line_id, "hold", who.name, "member banned from rewards after approval", now)
     if not found:
         return None
     return {
@@ -615,9 +613,7 @@ def decide_appeal(
     )
     outcome = f"appeal {appeal_id} {decision}"
     if uphold and is_banned(conn, int(line["member_id"])):
-        outcome += (
-            f"; line {line['id']} stays {line['state']}: the member is banned from rewards"
-        )
+        outcome += f"; line {line['id']} stays {line['state']}: the member is banned from rewards"
     elif uphold and line["state"] == "held" and not _frozen(conn, batch):
         conn.execute("UPDATE payout_lines SET state = 'ready' WHERE id = ?", (line["id"],))
         _history(conn, int(line["id"]), "release", who.name, f"appeal upheld: {reason}", now)
@@ -759,10 +755,8 @@ def approve(conn: Connection, who: Identity, *, batch_id: int) -> Outcome:
         )
         extra = f"; {returned} held line(s) returned to balances" if returned else ""
         if kept:
-            extra += (
-                f"; {kept} line{' of a banned member stays' if kept == 1 else 's of banned members stay'}"
-                " held (not returned to a balance)"
-            )
+            whose = "line of a banned member stays" if kept == 1 else "lines of banned members stay"
+            extra += f"; {kept} {whose} held (not returned to a balance)"
         text = f"batch {batch_id} approved ({got} of {needed}){extra}"
     else:
         text = f"batch {batch_id}: approval {got} of {needed} recorded; it needs another approver"
@@ -785,9 +779,8 @@ def _return_held(conn: Connection, batch: Row, actor: str, now: str) -> tuple[in
     ).fetchall()
     kept = [int(r[0]) for r in held if r[5] is not None]
     for line_id in kept:
-        _history(
-            conn, line_id, "keep", actor, "member banned from rewards: stays held, not returned", now
-        )
+        why = "member banned from rewards: stays held, not returned"
+        _history(conn, line_id, "keep", actor, why, now)
     held = [r for r in held if r[5] is None]
     appender = Appender(conn)
     for line_id, member, points, amount, entry_id, _banned in held:

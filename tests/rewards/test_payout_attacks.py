@@ -136,9 +136,7 @@ def test_two_consoles_approving_one_batch_at_once_take_turns(
 def _audit_actions(cache: Cache, since: int) -> list[tuple[str, str]]:
     return [
         (str(r[0]), str(r[1]))
-        for r in cache.query(
-            "SELECT action, detail FROM audit WHERE id > ? ORDER BY id", (since,)
-        )
+        for r in cache.query("SELECT action, detail FROM audit WHERE id > ? ORDER BY id", (since,))
     ]
 
 
@@ -175,6 +173,11 @@ def test_a_banned_members_held_line_stays_held_and_never_returns_to_their_balanc
     assert action == "payout_approve" and '"kept_held_banned": 1' in detail
     made = rewards.export(batch, None, None)
     assert b"h1@example.com" not in made.json
+    # an appeal upheld does not give a banned member the money either
+    appeal = staff["alice"].rewards.appeal(line.line_id, "I was not in a ring")
+    said = staff["tom"].rewards.decide_appeal(appeal, True, "the votes look honest")
+    assert f"line {line.line_id} stays held: the member is banned from rewards" in said
+    assert rewards.balance(h1) == (0, 0)
     assert ledger.verify(cache).ok
 
 
