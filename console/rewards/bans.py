@@ -1,5 +1,5 @@
 """Banning a member from rewards: they stop earning, their whole balance is reversed, and their
-lines in batches not yet approved are held."""
+lines in batches not yet exported are held for good (never returned to the balance)."""
 
 from __future__ import annotations
 

@@ -7,11 +7,14 @@
   batched, is refused.
 - hold / release a line with a reason, only before the first approval.
 - approve: never by the preparer; a batch paying more than the schedule's amount needs two
-  different approvers. When approved, held lines are returned to the members' balances.
+  different approvers. When approved, held lines are returned to the members' balances, except
+  a banned member's: it stays held (a ban only takes money out; README "A ban only takes money
+  out").
 - export: CSV and PayPal-Payouts-shaped JSON (the batch id is `sender_batch_id`), written
   atomically; byte-identical every time (the first export's SHA-256 is kept and checked).
 - mark paid / failed from the provider's result file: refused whole if it names unknown lines,
-  different amounts or another batch; a failed line's money is returned to the member.
+  different amounts or another batch; a failed line's money is returned to the member (not to
+  a member banned from rewards).
 
 Every function that changes something takes `who` (an Identity from console.identity.establish),
 checks its action with `roles.require(who, ...)` and runs inside the caller's transaction: the
