@@ -32,6 +32,7 @@ from console.rewards.payouts import (
     _history,
     _pause,
     banned_ready_lines,
+    refuse_banned,
     return_failed,
     sender_batch_id,
 )
@@ -155,12 +156,11 @@ def write(
     first export."""
     require(who, actions.EXPORT)
     batch = _batch_row(conn, batch_id)
-    banned = [] if batch["export_sha256"] else banned_ready_lines(conn, batch_id)
-    if banned:
-        line, name = banned[0]
-        raise InvalidDecision(
-            f"Batch {batch_id} pays {name} (line {line}), who is banned from rewards: the line "
-            "is held before the batch is exported. Nothing was written; export again."
+    if not batch["export_sha256"]:  # (a ban held its lines; one since, past peerdesk: again)
+        refuse_banned(
+            batch_id,
+            banned_ready_lines(conn, batch_id),
+            "the line is held before the batch is exported. Nothing was written; export again.",
         )
     made = render(conn, batch_id)
     if batch["export_sha256"] and batch["export_sha256"] != made.sha256:

@@ -530,6 +530,15 @@ def banned_ready_lines(conn: Connection, batch_id: int) -> list[tuple[int, str]]
     ]
 
 
+def refuse_banned(batch_id: int, banned: list[tuple[int, str]], then: str) -> None:
+    """InvalidDecision naming the first (line, member) of `banned`, if any, and what to do."""
+    if banned:
+        line, name = banned[0]
+        raise InvalidDecision(
+            f"Batch {batch_id} pays {name} (line {line}), who is banned from rewards: {then}"
+        )
+
+
 def hold_banned(conn: Connection, who: Identity, *, batch_id: int) -> dict[str, Any] | None:
     """Before an approved batch's first export: hold every line of it that pays a member banned
     from rewards since its approval (a ban peerdesk did not write: an older client, a hand edit;
@@ -699,12 +708,7 @@ def _refuse_conflicts(conn: Connection, who: Identity, batch_id: int) -> None:
         )
     ]
     banned = [(line, name) for line, _member, name, is_banned in payable if is_banned]
-    if banned:
-        line, name = banned[0]
-        raise InvalidDecision(
-            f"Batch {batch_id} pays {name} (line {line}), who is banned from rewards: hold the "
-            "line before approving"
-        )
+    refuse_banned(batch_id, banned, "hold the line before approving")
     mine = _accounts_of(conn, who)
     own = [(line, name) for line, member, name, _ in payable if member in mine]
     if own:

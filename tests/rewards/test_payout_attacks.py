@@ -19,6 +19,7 @@ from console.db import Cache, open_cache
 from console.desk import Desk
 from console.errors import InvalidDecision
 from console.rewards import actions, ledger, payouts
+from console.rewards import export as exports
 
 from .conftest import desk_for, superuser_sql
 
@@ -217,7 +218,11 @@ def test_a_failed_payment_to_a_member_banned_after_the_export_is_not_returned(
 
 
 def test_a_member_banned_after_approval_is_not_exported(
-    cache: Cache, staff: dict[str, Desk], ids: dict[str, int], request: pytest.FixtureRequest
+    tmp_path: Path,
+    cache: Cache,
+    staff: dict[str, Desk],
+    ids: dict[str, int],
+    request: pytest.FixtureRequest,
 ) -> None:
     """The batch is approved, not exported. A ban through peerdesk holds h1's line at once;
     a ban written past peerdesk (an older client, a hand edit) of h2 is caught by the export,
@@ -238,6 +243,15 @@ def test_a_member_banned_after_approval_is_not_exported(
         "INSERT INTO reward_bans (member_id, banned_by, banned_at, reason) "
         f"VALUES ({h2}, 'una', '2026-11-19T00:00:00Z', 'written past peerdesk')",
     )
+    with pytest.raises(InvalidDecision, match=r"pays h2 \(line .*banned.*Nothing was written"):
+        exports.write(  # the files alone, without the hold first
+            cache.conn,
+            staff["priya"].who,
+            batch_id=batch,
+            csv_path=tmp_path / "b.csv",
+            json_path=None,
+        )
+    assert not list(tmp_path.iterdir())
     before = _newest_audit(cache)
     made = rewards.export(batch, None, None)
     assert made.held == ((lines[h2].line_id, "h2"),)
