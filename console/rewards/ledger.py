@@ -162,7 +162,6 @@ class Appender:
             row = self._row(entry, entry_id, prev)
             prev = row["hash"]
             rows.append(row)
-        self.pricer.written()
         if not rows:
             return []
         self.conn.executemany(
@@ -218,6 +217,8 @@ class Appender:
         )
         if cursor.rowcount == 0:
             return None  # this (kind, rule, event) is already in the ledger: never twice
+        if entry.kind == "accrual":  # priced above: the next ones count it
+            self.pricer.count(entry.member_id, entry.occurred_at, entry.thread_id, entry.points)
         self.last_id, self.last_hash = int(str(row["id"])), str(row["hash"])
         self._write_head()
         self.written += 1

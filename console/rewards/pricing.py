@@ -101,9 +101,13 @@ def due(terms: Terms, rule: str, earned: Earned) -> int:
 
 class Pricer:
     """Prices accruals one after another, each against what the member's accruals before it
-    hold. From the ledger table as it stands (`from_ledger`: the Appender, at write time) plus
-    the ones `count`ed since (written together later), or from the counted ones alone (a walk
-    of the whole ledger in id order: `ledger verify`, migrate-to's import check)."""
+    hold. From the ledger table (`from_ledger`: the Appender, at write time; each member's day
+    and thread read once, when first asked, then every accrual this Pricer `count`s added, so
+    not two queries per accrual), or from the counted ones alone (a walk of the whole ledger in
+    id order: `ledger verify`, migrate-to's import check).
+
+    An Appender's Pricer lives in one write transaction and sees every accrual written in it
+    (only the accrual run writes accruals, through its one Appender)."""
 
     def __init__(self, conn: Connection, *, from_ledger: bool) -> None:
         self.conn = conn
@@ -118,19 +122,29 @@ class Pricer:
         return self.terms[version]
 
     def _earned(self, member_id: int, day: str, thread_id: int | None) -> Earned:
-        on_day = self.day.get((member_id, day), 0)
-        in_thread = None if thread_id is None else self.thread.get((member_id, thread_id), 0)
-        if self.from_ledger:
-            on_day += self._sum("substr(occurred_at, 1, 10) = ?", member_id, day)
-            if thread_id is not None and in_thread is not None:
-                in_thread += self._sum("thread_id = ?", member_id, thread_id)
-        return Earned(on_day, in_thread)
+        day_key = (member_id, day)
+        if self.from_ledger and day_key not in self.day:
+            self.day[day_key] = self._sum(
+                # a range on the member's index, then the exact day
+                "occurred_at >= ? AND occurred_at < ? AND substr(occurred_at, 1, 10) = ?",
+                member_id,
+                day,
+                day[:-1] + chr(ord(day[-1]) + 1) if day else "",
+                day,
+            )
+        on_day = self.day.get(day_key, 0)
+        if thread_id is None:
+            return Earned(on_day, None)
+        thread_key = (member_id, thread_id)
+        if self.from_ledger and thread_key not in self.thread:
+            self.thread[thread_key] = self._sum("thread_id = ?", member_id, thread_id)
+        return Earned(on_day, self.thread.get(thread_key, 0))
 
-    def _sum(self, where: str, member_id: int, value: object) -> int:
+    def _sum(self, where: str, member_id: int, *values: object) -> int:
         row = self.conn.execute(
             "SELECT coalesce(sum(points), 0) FROM ledger WHERE member_id = ? "
             f"AND kind = 'accrual' AND {where}",
-            (member_id, value),
+            (member_id, *values),
         ).fetchone()
         return int(row[0])
 
@@ -158,18 +172,16 @@ class Pricer:
         )
 
     def count(self, member_id: int, occurred_at: str, thread_id: int | None, points: int) -> None:
-        """An accrual priced and not in the ledger table (yet): later ones count it."""
+        """An accrual priced by this Pricer and written (or about to be, in the same
+        transaction): later ones count it. (Priced first, so from the ledger its day and thread
+        were read before it was written.)"""
+        if self.from_ledger:
+            self._earned(member_id, occurred_at[:10], thread_id)  # read before it is counted
         day = (member_id, occurred_at[:10])
         self.day[day] = self.day.get(day, 0) + points
         if thread_id is not None:
             key = (member_id, thread_id)
             self.thread[key] = self.thread.get(key, 0) + points
-
-    def written(self) -> None:
-        """The counted accruals are in the ledger table now."""
-        if self.from_ledger:
-            self.day.clear()
-            self.thread.clear()
 
 
 def mispriced(

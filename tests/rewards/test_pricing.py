@@ -115,3 +115,23 @@ def test_accruals_written_together_count_each_other_against_the_caps(
         0,
     ]
     assert ledger.verify(cache).ok
+
+
+def test_one_appender_counts_what_it_wrote_one_by_one(cache: Cache, ids: dict[str, int]) -> None:
+    """The Appender reads a member's day and thread from the ledger once and counts what it
+    writes after (no two queries per accrual): the fourth entry of one run, over the thread's
+    cap, is still refused, and an entry already in the ledger is not counted twice."""
+    with cache.transaction() as conn:
+        install_schedule(conn, parse_schedule(TIGHT), loaded_by="root")
+    answer, *votes = _events(cache, ids["t4"])
+    _refused(cache, [answer, votes[0], answer, votes[1], votes[2]], "pays 0 points|pays 0")
+    with cache.transaction() as conn:
+        appender = ledger.Appender(conn)
+        assert appender.append(answer) is not None
+        assert appender.append(votes[0]) is not None
+    with cache.transaction() as conn:
+        appender = ledger.Appender(conn)
+        assert appender.append(answer) is None  # there already: written once, counted once
+        assert appender.append(votes[1]) is not None
+        assert appender.append(_with(votes[2], points=0, amount_minor=0)) is not None
+    assert ledger.verify(cache).ok
