@@ -1094,6 +1094,15 @@ MIGRATIONS: list[list[str]] = [
             END""",
         """SELECT 'postgresql: queue_counts_view'""",
     ],
+    # 33 (accrual caps): a member's accruals in one thread, for the per-thread cap that every
+    # accrual is priced against (console/rewards/pricing.py; the team database's
+    # peerdesk_ledger_append does the same sum). Without it each sum read every accrual of the
+    # member: an accrual run was quadratic in a busy member's history (a 100,000-thread demo's
+    # accrual run did not finish in 30 minutes; its busiest member has ~400,000 accruals)
+    [
+        """CREATE INDEX IF NOT EXISTS ledger_accruals_by_thread
+            ON ledger (member_id, thread_id, points) WHERE kind = 'accrual'""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)
