@@ -56,6 +56,10 @@
 --                           and it becomes `approved` only with enough approvals by
 --                           roles other than its preparer (two above the schedule's
 --                           threshold), whatever client writes it
+--   payout lines            fixed once prepared (member, amount, receiver); added only by the
+--                           preparer before the first approval; never deleted; their state
+--                           moves only as peerdesk moves it (released only before the first
+--                           approval, paid or failed only after the export)
 --   bans                    a batch is neither approved nor exported while a line to be paid
 --                           goes to a member banned from rewards, and a banned member's
 --                           payout money is never returned to their balance
@@ -297,6 +301,63 @@ END $$;
 DROP TRIGGER IF EXISTS batch_guard ON peerdesk.payout_batches;
 CREATE TRIGGER batch_guard BEFORE INSERT OR UPDATE ON peerdesk.payout_batches
   FOR EACH ROW EXECUTE FUNCTION peerdesk.peerdesk_batch_guard();
+
+-- What four-eyes approved is what is paid: a payout line's member, points, amount and receiver
+-- are fixed when it is prepared (only its batch's preparer adds lines, ready, before the first
+-- approval); nobody deletes one; and its state moves only as console/rewards/payouts.py moves it:
+-- held (by a hold, a ban, a flag) while its batch is not yet exported; released only before the
+-- first approval; returned at approval; paid or failed from the provider's result, after the
+-- export.
+CREATE OR REPLACE FUNCTION peerdesk.peerdesk_line_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = peerdesk, pg_temp AS $$
+DECLARE
+  batch record;
+  moves boolean;
+BEGIN
+  IF peerdesk_importing() THEN
+    RETURN coalesce(NEW, OLD);
+  END IF;
+  IF TG_OP = 'DELETE' THEN
+    RAISE EXCEPTION 'payout line % is never deleted', OLD.id
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  SELECT b.state, b.prepared_by,
+         EXISTS (SELECT 1 FROM payout_approvals a WHERE a.batch_id = b.id) AS approved_once
+    INTO batch FROM payout_batches b WHERE b.id = NEW.batch_id;
+  IF TG_OP = 'INSERT' THEN
+    IF batch.state IS DISTINCT FROM 'prepared' OR batch.approved_once
+       OR batch.prepared_by IS DISTINCT FROM session_user::text OR NEW.state <> 'ready' THEN
+      RAISE EXCEPTION 'a payout line is added (ready) only by its batch''s preparer, before the '
+        'first approval' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+  END IF;
+  IF (NEW.id, NEW.batch_id, NEW.member_id, NEW.points, NEW.amount_minor, NEW.recipient_type,
+      NEW.receiver) IS DISTINCT FROM (OLD.id, OLD.batch_id, OLD.member_id, OLD.points,
+      OLD.amount_minor, OLD.recipient_type, OLD.receiver) THEN
+    RAISE EXCEPTION 'payout line %: whom it pays, how much and where are fixed when it is '
+      'prepared', OLD.id USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF NEW.state IS DISTINCT FROM OLD.state THEN
+    moves := CASE
+      WHEN OLD.state = 'ready' AND NEW.state = 'held' THEN batch.state IN ('prepared', 'approved')
+      WHEN OLD.state = 'held' AND NEW.state = 'ready' THEN
+        batch.state = 'prepared' AND NOT batch.approved_once
+      WHEN OLD.state = 'held' AND NEW.state = 'returned' THEN batch.state = 'prepared'
+      WHEN OLD.state = 'ready' AND NEW.state IN ('paid', 'failed') THEN
+        batch.state IN ('exported', 'closed')
+      ELSE false END;
+    IF NOT moves THEN
+      RAISE EXCEPTION 'payout line % cannot go from % to % while its batch is %', OLD.id,
+        OLD.state, NEW.state, CASE WHEN batch.approved_once AND batch.state = 'prepared'
+        THEN 'approved once' ELSE batch.state END USING ERRCODE = 'insufficient_privilege';
+    END IF;
+  END IF;
+  RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS line_guard ON peerdesk.payout_lines;
+CREATE TRIGGER line_guard BEFORE INSERT OR UPDATE OR DELETE ON peerdesk.payout_lines
+  FOR EACH ROW EXECUTE FUNCTION peerdesk.peerdesk_line_guard();
 
 -- The community accounts a person answers to, as console/rewards/payouts.py's _accounts_of
 -- finds them: every member whose username is one of `names` (any case), and every account

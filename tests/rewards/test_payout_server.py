@@ -81,3 +81,57 @@ def test_the_server_refuses_an_approval_of_ones_own_payout_from_a_client_that_do
     staff["una"].rewards.approve(batch)
     staff["ada"].rewards.approve(batch)
     assert _state(cache, batch) == ("approved", ["ada", "una"])
+
+
+@POSTGRESQL
+def test_an_approved_batchs_lines_do_not_change_behind_the_approvers_backs(
+    cache: Cache, staff: dict[str, Desk], ids: dict[str, int]
+) -> None:
+    """What four-eyes approved is what is paid: with a raw client the preparer cannot, after
+    the approval, send a line's money elsewhere or raise it, release the banned member's held
+    line, mark a line paid before the export, delete a line or add one. Each refusal leaves the
+    lines as they were, and the export pays what was approved."""
+    h1, h2 = ids["member:h1"], ids["member:h2"]
+    rewards = staff["priya"].rewards
+    batch = rewards.prepare("2026-10").batch_id
+    staff["una"].rewards.ban(h1, "voting ring")  # h1's line held, for good
+    staff["tom"].rewards.approve(batch)
+
+    def lines() -> list[tuple[object, ...]]:
+        return [
+            tuple(r)
+            for r in cache.query(
+                "SELECT id, member_id, points, amount_minor, state, receiver FROM payout_lines "
+                "ORDER BY id"
+            )
+        ]
+
+    raw = as_person(cache, "priya")
+    attempts = {
+        "send a line's money elsewhere": (
+            f"UPDATE payout_lines SET receiver = 'priya@example.com' WHERE member_id = {h2}"
+        ),
+        "raise a line": f"UPDATE payout_lines SET amount_minor = 99999 WHERE member_id = {h2}",
+        "give a line to another member": (
+            f"UPDATE payout_lines SET member_id = {ids['member:h3']} WHERE member_id = {h2}"
+        ),
+        "release the banned member's line": (
+            f"UPDATE payout_lines SET state = 'ready' WHERE member_id = {h1}"
+        ),
+        "mark a line paid before the export": (
+            f"UPDATE payout_lines SET state = 'paid' WHERE member_id = {h2}"
+        ),
+        "delete a line": f"DELETE FROM payout_lines WHERE member_id = {h1}",
+        "add a line": (
+            "INSERT INTO payout_lines (batch_id, member_id, points, amount_minor, state, "
+            f"recipient_type, receiver) VALUES ({batch}, {ids['member:h4']}, 20, 100, 'ready', "
+            "'EMAIL', 'priya@example.com')"
+        ),
+    }
+    before = lines()
+    for words, statement in attempts.items():
+        with pytest.raises(TeamStoreFailed, match="refused"), raw.transaction() as conn:
+            conn.execute(statement)
+        assert lines() == before, words
+    made = rewards.export(batch, None, None)
+    assert b"priya@example.com" not in made.json and b"h1@example.com" not in made.json
