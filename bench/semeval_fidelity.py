@@ -140,8 +140,9 @@ def encoder_of(path: Path, folder: Path, pieces: int) -> embed.Encoder:
 
 
 def maxabs_int8(vectors: np.ndarray) -> np.ndarray:
-    peak = np.maximum(np.abs(vectors).max(axis=1, keepdims=True), 1e-12)
-    return np.clip(np.rint(vectors * (127.0 / peak)), -127, 127).astype(np.int8)
+    peak = np.maximum(np.abs(vectors).max(axis=1, keepdims=True), np.float32(1e-12))
+    found: np.ndarray = np.clip(np.rint(vectors * (127.0 / peak)), -127, 127).astype(np.int8)
+    return found
 
 
 def cosine(store: str, a: np.ndarray, b: np.ndarray) -> float:
@@ -150,7 +151,7 @@ def cosine(store: str, a: np.ndarray, b: np.ndarray) -> float:
     if store == "x127":
         return float(embed.cosine_int8(a, b[None, :])[0])
     x, y = a.astype(np.float64), b.astype(np.float64)
-    return float(x @ y / max(np.linalg.norm(x) * np.linalg.norm(y), 1e-12))
+    return float(x @ y) / max(float(np.linalg.norm(x) * np.linalg.norm(y)), 1e-12)
 
 
 def stored(store: str, floats: np.ndarray) -> np.ndarray:
@@ -159,7 +160,9 @@ def stored(store: str, floats: np.ndarray) -> np.ndarray:
     return embed.to_int8(floats) if store == "x127" else maxabs_int8(floats)
 
 
-def cpu_per_text(encoders: dict[str, embed.Encoder], texts: list[str], rounds: int = 3) -> dict:
+def cpu_per_text(
+    encoders: dict[str, embed.Encoder], texts: list[str], rounds: int = 3
+) -> dict[str, float]:
     """Median CPU ms per text of each encoder over `rounds` alternating passes."""
     samples: dict[str, list[float]] = {name: [] for name in encoders}
     names = list(encoders)
@@ -232,9 +235,9 @@ def main(argv: list[str] | None = None) -> int:
         ranked = dict(rank(Doc(query["title"], query.get("body") or ""), candidates, stats))
         per: dict[str, dict[str, float]] = {cid: {"lex": ranked[cid].score} for cid in candidates}
         for name in names:
-            model, pieces, store = name.split("_")
-            matrix = stored(store, floats[f"{model}_{pieces}"])
-            exact = floats[f"{model}_{pieces}"]
+            model, words, store = name.split("_")
+            matrix = stored(store, floats[f"{model}_{words}"])
+            exact = floats[f"{model}_{words}"]
             q = index[line["query"]]
             for cid in candidates:
                 c = index[cid]
@@ -248,11 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     base = cost["int8_128"]
     eligible = []
     for n in names:
-        model, pieces, store = n.split("_")
+        model, words, store = n.split("_")
         r = "production" if n == prod else n
         ok = (
             statistics.fmean(ap[r]) >= statistics.fmean(ap["production"]) - 1e-12
-            and cost[f"{model}_{pieces}"] <= COST_LIMIT * base
+            and cost[f"{model}_{words}"] <= COST_LIMIT * base
             and sizes[model] <= SIZE_LIMIT
             and store != "float"
         )
