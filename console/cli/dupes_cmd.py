@@ -231,6 +231,11 @@ def _catch_up(desk: Desk, args: argparse.Namespace) -> None:
             )
         return
     _note_lexical(args)
+    from console.dupes import vectors
+
+    stale = vectors.stale_note(desk.cache)
+    if stale and not args.json:  # the catch-up below moves them
+        print(f"note: {stale.split(':')[0]}; re-embedding those that differ", file=sys.stderr)
 
     summary = desk.catch_up_duplicates(
         _stage(args, "candidates"), embed_progress=_stage(args, "embeddings")

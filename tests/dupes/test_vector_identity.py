@@ -4,6 +4,8 @@ only what differs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from console.db import Cache
@@ -148,3 +150,23 @@ def test_another_model_drops_every_vector_and_embeds_all_again(
     assert vectors.redo_stale(cache) == 3
     assert cache.meta(vectors.MODEL_KEY) == embed.VECTORS and cache.meta("ann:1") is None
     assert set(_vectors(cache)) == set(ids.values())
+
+
+@pytest.mark.backends
+def test_the_catch_up_says_it_moves_the_vectors(
+    cache: Cache,
+    encoder: embed.Encoder,
+    capsys: pytest.CaptureFixture[str],
+    grant_roles: Callable[[dict[str, list[str]]], object],
+) -> None:
+    from console.cli import main
+    from tests.backends import location
+
+    grant_roles({"alice": ["moderator"]})
+    ids = add_threads(cache, ROWS)
+    _make_legacy(cache, list(ids.values()), encoder)
+    assert main(["--db", location(cache, cache.path), "dupes", "--catch-up"]) == 0
+    err = capsys.readouterr().err
+    assert f"the stored sentence vectors are {embed.LEGACY_VECTORS}" in err
+    assert "re-embedding those that differ" in err
+    assert not vectors.stale(cache)
