@@ -81,15 +81,16 @@ def store(
     """Write vectors for (thread id, source id, created_at, lang, text crc) rows, in one
     transaction; a thread's old vector (if any) is replaced. Each gets the next `seq`.
 
-    `made_as`: the identity they were embedded as (today's if None); when the cache names
-    another one by the time the transaction holds the write lock, nothing is written and False
-    is returned (the caller embeds them again as the cache now says)."""
-    made_as = made_as or embed.VECTORS
+    `made_as`: the identity they were embedded as; when the cache names another one by the
+    time the transaction holds the write lock, nothing is written and False is returned (the
+    caller embeds them again as the cache now says). None: not the model's vectors (the
+    benchmarks' stand-ins), stored whatever the cache's identity."""
     with cache.transaction() as conn:
-        if identity(cache) != made_as:
+        current = identity(cache)
+        if made_as is not None and current != made_as:
             return False
         if cache.meta(MODEL_KEY) is None:
-            cache.set_meta(MODEL_KEY, made_as)
+            cache.set_meta(MODEL_KEY, current)
         conn.executemany("DELETE FROM thread_vectors WHERE thread_id = ?", [(r[0],) for r in rows])
         # the first vectors since migration 11 come after every numbered one; the counter's
         # row is locked until commit (PostgreSQL: FOR UPDATE), so writers take their numbers
