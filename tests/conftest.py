@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import sqlite3
@@ -78,6 +79,79 @@ def require_tool(name: str) -> str:
         pytest.fail(f"{name} is required (PEERDESK_REQUIRE_ALL is set) but was not found")
     pytest.skip(f"{name} is not installed")
     raise AssertionError  # unreachable
+
+
+class BuiltOnce:
+    """Cache files built once per test run and copied for each test that wants one.
+
+    A file is built the first time any worker asks for its key (the others wait on a lock and
+    then find it), under the frozen clock, in the asking test's own environment (as a fixture
+    of its own would have built it); every test gets a copy of its own (`copy`), so what one
+    test changes no other sees. The builds are deterministic (tests/demo/test_demo_build.py),
+    so a copy holds what a build of the test's own would.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str, build: Callable[[Path], object]) -> Path:
+        """The built file for `key` (`build(path)` writes a new, closed cache file at path)."""
+        target = self.folder / f"{key}.sqlite3"
+        with open(self.folder / f"{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not target.exists():
+                partial = self.folder / f"{key}.partial" / "cache.sqlite3"
+                shutil.rmtree(partial.parent, ignore_errors=True)
+                partial.parent.mkdir()
+                with pytest.MonkeyPatch.context() as env:
+                    env.setenv("PEERDESK_NOW", FROZEN_NOW)
+                    env.setenv("TZ", "UTC")
+                    build(partial)
+                left = sorted(p.name for p in partial.parent.iterdir() if p != partial)
+                assert not left, f"the build of {key} left files beside its cache: {left}"
+                partial.rename(target)
+                partial.parent.rmdir()
+        return target
+
+    def copy(self, key: str, build: Callable[[Path], object], dest: Path) -> Path:
+        """A copy of the built file for `key` at `dest` (its mode kept); `dest`."""
+        shutil.copy(self.path(key, build), dest)
+        return dest
+
+
+@pytest.fixture(scope="session")
+def built_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> BuiltOnce:
+    """The run's BuiltOnce, shared by every xdist worker (their temp folders' parent)."""
+    base = tmp_path_factory.getbasetemp()
+    return BuiltOnce((base if worker_id == "master" else base.parent) / "built-once")
+
+
+def demo_file(
+    built: BuiltOnce,
+    dest: Path,
+    threads: int,
+    seed: int | None = None,
+    *,
+    candidate_limit: int | None = None,
+    embeddings: bool = True,
+) -> Path:
+    """A copy at `dest` of `build_demo(cache, threads, seed, candidate_limit=...,
+    embeddings=...)` (None: the builder's defaults), built once per run."""
+    from console.demo import DEFAULT_CANDIDATE_LIMIT, DEFAULT_SEED, build_demo
+
+    seed = DEFAULT_SEED if seed is None else seed
+    limit = DEFAULT_CANDIDATE_LIMIT if candidate_limit is None else candidate_limit
+
+    def build(path: Path) -> None:
+        cache = open_cache(path, create=True)
+        try:
+            build_demo(cache, threads, seed, candidate_limit=limit, embeddings=embeddings)
+        finally:
+            cache.close()
+
+    key = f"demo-{threads}-{seed}-{limit}-{'e' if embeddings else 'l'}"
+    return built.copy(key, build, dest)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -43,6 +43,9 @@ def digest(cache: Cache) -> str:
         "SELECT key, value FROM meta WHERE key LIKE 'demo%' ORDER BY key",
         "SELECT thread_id, original_id, score, explanation FROM duplicate_links "
         "ORDER BY thread_id, original_id",
+        # the rewards the demo plants: the same ledger, line for line, every build
+        "SELECT member_id, kind, rule, event_key, points, amount_minor, occurred_at "
+        "FROM ledger ORDER BY id",
     ]
     for sql in queries:
         for row in cache.query(sql):
@@ -65,6 +68,7 @@ def test_same_seed_and_size_give_identical_caches(tmp_path: Path) -> None:
         cache = open_cache(tmp_path / f"{name}.sqlite3", create=True)
         build_demo(cache, 400, seed, candidate_limit=60)
         assert cache.one("SELECT count(*) FROM duplicate_links")[0] > 0
+        assert cache.one("SELECT count(*) FROM ledger")[0] > 0
         digests.append(digest(cache))
         cache.close()
     assert digests[0] == digests[1]

@@ -32,12 +32,12 @@ def test_builds_a_demo_cache_and_prints_a_summary(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "sub" / "demo.sqlite3"
-    assert run("--db", str(path), "demo", "--threads", "300", "--candidates", "50") == 0
+    assert run("--db", str(path), "demo", "--threads", "150", "--candidates", "50") == 0
     out = capsys.readouterr()
-    assert "300 threads" in out.out and "posts" in out.out and "members" in out.out
+    assert "150 threads" in out.out and "posts" in out.out and "members" in out.out
     assert out.err == ""  # no progress for a small build when stderr is not a terminal
     assert is_demo_cache(path)
-    assert threads_in(path) == 300
+    assert threads_in(path) == 150
     assert sorted(p.name for p in path.parent.iterdir()) == ["demo.sqlite3"]  # no leftovers
     cache = open_cache(path)
     try:
@@ -51,7 +51,7 @@ def test_default_path_comes_from_the_environment(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # conftest points PEERDESK_DB at tmp_path / "default-cache.sqlite3"
-    assert run("demo", "--threads", "120", "--candidates", "0") == 0
+    assert run("demo", "--threads", "40", "--candidates", "0") == 0
     assert is_demo_cache(tmp_path / "default-cache.sqlite3")
 
 
@@ -59,15 +59,15 @@ def test_if_missing_leaves_an_existing_demo_alone(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "demo.sqlite3"
-    assert run("--db", str(path), "demo", "--threads", "150", "--candidates", "0") == 0
+    assert run("--db", str(path), "demo", "--threads", "60", "--candidates", "0") == 0
     before = path.read_bytes()
     capsys.readouterr()
     assert run("--db", str(path), "demo", "--threads", "400", "--if-missing") == 0
     assert "already exists" in capsys.readouterr().out
     assert path.read_bytes() == before
     # without --if-missing an existing demo is rebuilt
-    assert run("--db", str(path), "demo", "--threads", "200", "--candidates", "0") == 0
-    assert threads_in(path) == 200
+    assert run("--db", str(path), "demo", "--threads", "80", "--candidates", "0") == 0
+    assert threads_in(path) == 80
 
 
 def test_refuses_to_overwrite_a_real_cache_without_force(
@@ -119,9 +119,9 @@ def test_big_builds_report_progress_on_stderr(
 
     monkeypatch.setattr(demo_cmd, "PROGRESS_ABOVE", 100)
     path = tmp_path / "demo.sqlite3"
-    assert run("--db", str(path), "demo", "--threads", "300", "--candidates", "20") == 0
+    assert run("--db", str(path), "demo", "--threads", "120", "--candidates", "20") == 0
     err = capsys.readouterr().err.splitlines()
-    assert "peerdesk demo: threads 300/300" in err
+    assert "peerdesk demo: threads 120/120" in err
     assert "peerdesk demo: candidates 20/20" in err
     assert all("\x1b" not in line and "\r" not in line for line in err)  # not a terminal
 

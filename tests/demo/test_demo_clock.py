@@ -19,7 +19,7 @@ from console.demo import build_demo, demo_reference, generate_demo
 from console.rewards import fraud
 from tests.backends import backend, pytest_generate_tests, store_copied_from, team_server
 
-pytestmark = pytest.mark.xdist_group("rewards_demo")
+pytestmark = pytest.mark.xdist_group("demo_later")
 __all__ = ["backend", "pytest_generate_tests", "team_server"]  # the hook, fixtures
 
 LATER = "2027-03-05T15:42:10Z"  # a Friday afternoon in March, well away from the tests' clock

@@ -23,13 +23,13 @@ from textual.pilot import Pilot
 
 from console.app import PeerdeskApp
 from console.db import Cache, open_cache
-from console.demo import build_demo
 from console.desk import Desk
 from console.dupes import panel
 from console.dupes.candidates import candidates, update_candidates
 from console.safe_text import printable
 from console.screens.duplicates import DuplicatesScreen
 from tests.backends import pytest_generate_tests
+from tests.conftest import BuiltOnce, demo_file
 from tests.dupes.conftest import seed
 from tests.ui.helpers import notes, screen_text, settle
 from widgets.side_by_side import STACK_BELOW, Side, SideBySide, compare, words
@@ -314,11 +314,8 @@ async def test_reject_is_never_proposed_again(forum: tuple[Desk, dict[str, int]]
     assert (top.thread_id, top.original_id) not in {(r.thread_id, r.original_id) for r in rows}
 
 
-async def test_pick_another_candidate_then_merge(tmp_path: Path) -> None:
-    path = tmp_path / "demo.sqlite3"
-    cache = open_cache(path, create=True)
-    build_demo(cache, threads=300)
-    cache.close()
+async def test_pick_another_candidate_then_merge(tmp_path: Path, built_once: BuiltOnce) -> None:
+    path = demo_file(built_once, tmp_path / "demo.sqlite3", 300)
     desk = Desk.open(path)
     try:
         top = next(r for r in desk.duplicate_pairs() if r.candidates > 1)
@@ -388,11 +385,8 @@ async def test_a_pair_changed_elsewhere_is_refused_not_applied(
 
 # ---- snapshot ----
 @pytest.fixture
-def demo_desk(tmp_path: Path) -> Iterator[Desk]:
-    path = tmp_path / "demo.sqlite3"
-    cache = open_cache(path, create=True)
-    build_demo(cache, threads=300)
-    cache.close()
+def demo_desk(tmp_path: Path, built_once: BuiltOnce) -> Iterator[Desk]:
+    path = demo_file(built_once, tmp_path / "demo.sqlite3", 300)
     desk = Desk.open(path)
     yield desk
     desk.close_cache()

@@ -8,51 +8,34 @@ from pathlib import Path
 
 import pytest
 
-from console.db import Cache, open_cache
-from console.demo import build_demo
+from console.db import Cache
 from console.desk import Desk
 from console.rewards import fraud, ledger
-from tests.backends import TeamServer, team_database
+from tests.backends import store_copied_from
+from tests.conftest import BuiltOnce, demo_file
 
 pytestmark = pytest.mark.xdist_group("rewards_demo")
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
-    cache = open_cache(path, create=True)
-    build_demo(cache, threads=1000, candidate_limit=0)
-    cache.close()
-    yield path
-
-
-def _build_demo(cache: Cache) -> dict[str, int]:
-    build_demo(cache, threads=1000, candidate_limit=0)
-    return {}
+def demo_1000(tmp_path_factory: pytest.TempPathFactory, built_once: BuiltOnce) -> Path:
+    """The 1,000-thread demo (no duplicate candidates), built once per run."""
+    return demo_file(
+        built_once, tmp_path_factory.mktemp("demo") / "demo.sqlite3", 1000, candidate_limit=0
+    )
 
 
 @pytest.fixture
 def demo(
-    backend: str,
-    demo_file: Path,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
+    backend: str, demo_1000: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Cache]:
     """A copy of the demo: a cache file; for `backends` tests on PostgreSQL, a team database
     the demo was copied into by migrate-to (its ledger checked and appended by the server),
     connected as root (an admin)."""
-    if backend == "sqlite":
-        copy = tmp_path / "demo.sqlite3"
-        copy.write_bytes(demo_file.read_bytes())
-        cache = open_cache(copy)
-        yield cache
-        cache.close()
-        return
-    server: TeamServer = request.getfixturevalue("team_server")
-    template, _ = server.seeded_template("rewards_demo", _build_demo, tmp_path_factory.mktemp("d"))
-    with team_database(server, template, role="root") as team:
-        yield team
+    with store_copied_from(
+        demo_1000, "rewards_demo", backend, tmp_path / "demo.sqlite3", request, role="root"
+    ) as store:
+        yield store
 
 
 def _names(cache: Cache) -> dict[int, str]:
@@ -107,29 +90,6 @@ def test_the_demo_period_is_ready_and_flags_hold_lines(demo: Cache) -> None:
     assert ledger.verify(demo).ok
     staff = json.loads(demo.meta("demo_staff") or "{}")
     assert staff == {"priya": "payout_preparer", "tom": "payout_approver", "una": "payout_approver"}
-
-
-def test_the_demo_is_the_same_every_time(demo_file: Path, tmp_path: Path) -> None:
-    other = tmp_path / "again.sqlite3"
-    cache = open_cache(other, create=True)
-    build_demo(cache, threads=1000, candidate_limit=0)
-    again = [
-        tuple(r)
-        for r in cache.query(
-            "SELECT member_id, kind, rule, event_key, points, amount_minor, occurred_at FROM ledger ORDER BY id"
-        )
-    ]
-    cache.close()
-    first = open_cache(demo_file)
-    try:
-        assert again == [
-            tuple(r)
-            for r in first.query(
-                "SELECT member_id, kind, rule, event_key, points, amount_minor, occurred_at FROM ledger ORDER BY id"
-            )
-        ]
-    finally:
-        first.close()
 
 
 @pytest.mark.backends

@@ -23,6 +23,7 @@ from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from tests.backends import backend, pytest_generate_tests, team_server
+from tests.conftest import BuiltOnce
 from tests.ui.team_desk import desk_on, seeded_file
 
 __all__ = ["backend", "pytest_generate_tests", "team_server"]  # the backends' hook, fixtures
@@ -129,8 +130,10 @@ def seed_ui(cache: Cache) -> dict[str, int]:
 
 
 @pytest.fixture
-def ui_db(tmp_path: Path) -> Path:
-    return seeded_file(tmp_path / "ui.sqlite3", seed_ui)
+def ui_db(tmp_path: Path, built_once: BuiltOnce) -> Path:
+    """A cache file of the test's own holding `seed_ui`'s community (a copy of one built once
+    per run)."""
+    return built_once.copy("ui", lambda path: seeded_file(path, seed_ui), tmp_path / "ui.sqlite3")
 
 
 @pytest.fixture

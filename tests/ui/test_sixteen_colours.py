@@ -26,24 +26,22 @@ from textual.pilot import Pilot
 from console import claims
 from console.app import PeerdeskApp
 from console.db import open_cache
-from console.demo import build_demo
 from console.desk import Desk
 from console.screens.thread import ThreadScreen
-from tests.conftest import FROZEN_NOW
+from tests.conftest import FROZEN_NOW, BuiltOnce, demo_file
 from tests.ui.helpers import settle, unreadable
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def sixteen_file(tmp_path_factory: pytest.TempPathFactory, built_once: BuiltOnce) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("PEERDESK_NOW", FROZEN_NOW)
         env.setenv("TZ", "UTC")
         time.tzset()
-        path = tmp_path_factory.mktemp("sixteen") / "demo.sqlite3"
-        cache = open_cache(path, create=True)
-        build_demo(cache, threads=300)
+        path = demo_file(built_once, tmp_path_factory.mktemp("sixteen") / "demo.sqlite3", 300)
+        cache = open_cache(path)
         thread = cache.one(
             "SELECT d.thread_id FROM duplicate_links d JOIN threads t ON t.id = d.thread_id "
             "WHERE d.decision = 'pending' AND t.in_queue = 1 ORDER BY d.score DESC, d.thread_id "
@@ -65,9 +63,9 @@ def terminal_16(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def desk(demo_file: Path, tmp_path: Path, terminal_16: None) -> Iterator[Desk]:
+def desk(sixteen_file: Path, tmp_path: Path, terminal_16: None) -> Iterator[Desk]:
     path = tmp_path / "demo.sqlite3"
-    shutil.copyfile(demo_file, path)
+    shutil.copyfile(sixteen_file, path)
     opened = Desk.open(path)
     yield opened
     opened.close_cache()
