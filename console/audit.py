@@ -125,11 +125,18 @@ def verify(cache: Cache) -> list[AuditProblem]:
     )
 
 
-def check_chain(rows: Iterable[dict[str, Any]], head: str | None) -> list[AuditProblem]:
+def check_chain(
+    rows: Iterable[dict[str, Any]],
+    head: str | None,
+    *,
+    after: int = 0,
+    after_hash: str = GENESIS,
+) -> list[AuditProblem]:
     """Every problem in a chain of rows in id order, with the recorded head (`meta.audit_head`);
-    the SQLite cache and the team database (console.team.audit) check with the same rules."""
+    the SQLite cache and the team database (console.team.audit) check with the same rules.
+    Given `after` (an entry already checked) and its hash, `rows` are the entries after it."""
     problems: list[AuditProblem] = []
-    prev_hash, expected_id = GENESIS, 1
+    prev_hash, expected_id = after_hash, after + 1
     for row in rows:
         gap = row["id"] != expected_id
         if gap:

@@ -11,7 +11,9 @@ walk the primary key and skip what does not match.
 
 `check` verifies the chain with the very function `peerdesk audit verify` uses
 (`console.audit.verify`), in one snapshot of the store, and says how far it is intact or where
-it first breaks. Plain Python, no Textual: both engines (a cache file, a team database).
+it first breaks; after an intact check it can resume from that check's newest entry (its hash
+kept), reading only what was added since. Plain Python, no Textual: both engines (a cache
+file, a team database).
 """
 
 from __future__ import annotations
@@ -297,16 +299,24 @@ def one(cache: Cache, entry_id: int) -> AuditEntry | None:
 
 @dataclass(frozen=True)
 class ChainStatus:
-    """What a check of the whole chain found: how many entries, and every problem (none: intact
-    through the newest entry)."""
+    """What a check of the chain found: how many entries, every problem (none: intact through
+    the newest entry), the newest entry's hash (a later check resumes from it) and the first
+    entry this check read (1: the whole chain; more: it resumed after an intact check that
+    had read the entries before it)."""
 
     entries: int
     newest: int
     problems: tuple[AuditProblem, ...]
+    newest_hash: str = ""
+    checked_from: int = 1
 
     @property
     def intact(self) -> bool:
         return not self.problems
+
+    @property
+    def resumed(self) -> bool:
+        return self.checked_from > 1
 
     @property
     def first_break(self) -> AuditProblem | None:
@@ -317,26 +327,67 @@ class ChainStatus:
         return frozenset(p.audit_id for p in self.problems)
 
     def text(self) -> str:
-        """One line for the status bar."""
+        """One line for the status bar (a resumed check says which entries it read now)."""
         first = self.first_break
         if first is None:
             if not self.entries:
                 return "the audit log is empty"
+            if self.resumed:
+                now = (
+                    f"{self.checked_from:,}–{self.newest:,} now"
+                    if self.checked_from <= self.newest
+                    else "nothing new"
+                )
+                return (
+                    f"chain intact through entry {self.newest:,} (checked {now}, "
+                    f"1–{self.checked_from - 1:,} earlier; r checks it all)"
+                )
             return f"chain intact through entry {self.newest:,}"
         more = len(self.problems) - 1
         also = f" (+{more} more problem{'s' if more > 1 else ''})" if more else ""
         return f"CHAIN BROKEN at entry {first.audit_id}: {first.problem}{also}"
 
 
-def check(cache: Cache) -> ChainStatus:
-    """The whole chain checked by `console.audit.verify` (what `peerdesk audit verify` runs),
-    with its newest entry and its length, as of one moment. Reads every entry: run it apart."""
+def check(cache: Cache, since: ChainStatus | None = None) -> ChainStatus:
+    """The chain checked by `console.audit.verify`'s rules (what `peerdesk audit verify` runs),
+    with its newest entry and its length, as of one moment.
+
+    Without `since` every entry is read: run it apart. Given `since`, an earlier check that
+    found the chain intact, only the entries after its newest are read, chained from that
+    entry's hash, once the entry is found to have that hash still: every hash depends on every
+    entry before it, so the chain up to there was not rewritten since (the kept-head rule of
+    `audit verify --since`). An old entry edited in place without rewriting the chain after it
+    is left to the whole check (`r`, `peerdesk audit verify`). When the kept entry is gone or
+    its hash changed, or `since` found problems, the whole chain is checked."""
     with cache.snapshot():
-        problems = audit.verify(cache)
+        problems: list[AuditProblem] | None = None
+        start = 1
+        if since is not None and since.intact and since.newest and since.newest_hash:
+            kept = cache.one("SELECT hash FROM audit WHERE id = ?", (since.newest,))
+            if kept is not None and str(kept[0]) == since.newest_hash:
+                rows = cache.conn.execute(
+                    "SELECT * FROM audit WHERE id > ? ORDER BY id", (since.newest,)
+                )
+                problems = audit.check_chain(
+                    (dict(raw) for raw in rows),
+                    cache.meta("audit_head"),
+                    after=since.newest,
+                    after_hash=since.newest_hash,
+                )
+                start = since.newest + 1
+        if problems is None:
+            problems = audit.verify(cache)
         row = cache.one("SELECT count(*), max(id) FROM audit")
-    entries = int(row[0]) if row and row[0] is not None else 0
-    newest = int(row[1]) if row and row[1] is not None else 0
-    return ChainStatus(entries, newest, tuple(sorted(problems, key=lambda p: p.audit_id)))
+        entries = int(row[0]) if row and row[0] is not None else 0
+        newest = int(row[1]) if row and row[1] is not None else 0
+        found = cache.one("SELECT hash FROM audit WHERE id = ?", (newest,)) if newest else None
+    return ChainStatus(
+        entries,
+        newest,
+        tuple(sorted(problems, key=lambda p: p.audit_id)),
+        newest_hash="" if found is None else str(found[0]),
+        checked_from=start,
+    )
 
 
 def short_time(ts: str) -> str:

@@ -10,7 +10,9 @@ The routing is the panel base's (console/screens/panel.py):
     ListWanted → (worker: the count and the page under the cursor, console.audit_pages) →
     ListLoaded; and once per visit ChainWanted → (PanelScreen.read_apart: audit_pages.check,
     `peerdesk audit verify`'s own function, on a connection of the panel's own) → the status
-    line says "chain intact through entry N", or a banner names the first entry that breaks
+    line says "chain intact through entry N", or a banner names the first entry that breaks;
+    when the log grew after an intact check, the next reads only the entries added since
+    (resuming from the newest entry checked, its hash kept) and says so; r checks it all
     LazyTable.PageWanted → (worker: audit_pages.page from the row above or below, keyset) →
     AuditPageLoaded
     LazyTable.CursorMoved → DetailWanted(id) → (worker: audit_pages.one) → DetailLoaded
@@ -67,7 +69,12 @@ class AuditList:
 
 
 class ChainWanted(Message):
-    """Check the whole chain again (apart from the Desk's connection)."""
+    """Check the chain again (apart from the Desk's connection): after an intact check only
+    the entries added since it, unless `whole`."""
+
+    def __init__(self, whole: bool = False) -> None:
+        super().__init__()
+        self.whole = whole
 
 
 class AuditPageLoaded(Message):
@@ -202,6 +209,7 @@ class AuditScreen(ListDetailPanel[AuditList, AuditEntry | None]):
         self.total = 0
         self.chain: ChainStatus | None = None  # the latest check of the chain, once in
         self._checking: LatestWork[ChainStatus] | None = None
+        self._check_since: ChainStatus | None = None  # the check the next one resumes from
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="audit-chain", markup=False)
@@ -307,7 +315,12 @@ class AuditScreen(ListDetailPanel[AuditList, AuditEntry | None]):
     def _on_chain_wanted(self, message: ChainWanted) -> None:
         message.stop()
         if self._checking is None:
-            self._checking = self.read_apart(audit_pages.check, self._checked, group="audit-chain")
+            self._checking = self.read_apart(
+                lambda cache: audit_pages.check(cache, self._check_since),
+                self._checked,
+                group="audit-chain",
+            )
+        self._check_since = None if message.whole else self.chain
         self._checking.request()
         self._show_status()
 
@@ -404,7 +417,7 @@ class AuditScreen(ListDetailPanel[AuditList, AuditEntry | None]):
         super().action_back()
 
     def action_refresh(self) -> None:
-        self.post_message(ChainWanted())
+        self.post_message(ChainWanted(whole=True))
         super().action_refresh()
 
     def activate(self, key: Hashable) -> None:

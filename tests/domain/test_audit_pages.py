@@ -4,6 +4,9 @@ person, an action, a target), and the chain's check names a tampered entry."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from console import audit_pages
@@ -92,6 +95,125 @@ def test_the_check_names_a_tampered_entry(
     assert broken.first_break is not None and broken.first_break.audit_id == third
     assert broken.text().startswith(f"CHAIN BROKEN at entry {third}: row edited")
     assert broken.problems == tuple(desk.verify_audit())  # what `audit verify` finds
+
+
+@pytest.mark.backends
+def test_a_check_resumes_after_an_intact_one_and_the_whole_check_still_finds_old_edits(
+    desk: Desk, cache: Cache, ids: dict[str, int], request: pytest.FixtureRequest
+) -> None:
+    entries = history(desk, ids)
+    first = audit_pages.check(cache)
+    assert first.intact and not first.resumed and first.newest == entries[-1]
+    assert first.newest_hash == cache.one("SELECT hash FROM audit WHERE id = ?", (entries[-1],))[0]
+    desk.add_note(ids["t2"], "one more")
+    desk.add_note(ids["t2"], "and another")
+    grown = audit_pages.check(cache, first)
+    newest = entries[-1] + 2
+    assert grown.intact and grown.newest == newest and grown.entries == len(entries) + 2
+    assert grown.checked_from == entries[-1] + 1  # only the two new entries were read
+    assert grown.text() == (
+        f"chain intact through entry {newest} (checked {entries[-1] + 1}–{newest} now, "
+        f"1–{entries[-1]} earlier; r checks it all)"
+    )
+    assert grown == audit_pages.check(cache, first)  # the same check again reads the same
+    whole = audit_pages.check(cache)
+    assert (whole.intact, whole.newest, whole.newest_hash) == (True, newest, grown.newest_hash)
+
+    # an old entry edited in place (the chain after it left alone): a resumed check does not
+    # read it; the whole check (the panel's r) and `audit verify` name it
+    tamper(cache, request, "UPDATE audit SET actor = 'mallory' WHERE id = ?", (entries[2],))
+    desk.add_note(ids["t2"], "a third")
+    assert audit_pages.check(cache, grown).intact
+    full = audit_pages.check(cache)
+    assert full.first_break is not None and full.first_break.audit_id == entries[2]
+    assert full.problems == tuple(desk.verify_audit())
+    # a resumed check reads the new entries by the same rules: one edited there is named
+    tamper(cache, request, "UPDATE audit SET detail = '{}' WHERE id = ?", (newest + 1,))
+    later = audit_pages.check(cache, grown)
+    assert later.resumed and [p.audit_id for p in later.problems] == [newest + 1]
+
+
+@pytest.mark.backends
+def test_a_rewritten_chain_is_checked_whole_not_resumed(
+    desk: Desk, cache: Cache, ids: dict[str, int], request: pytest.FixtureRequest
+) -> None:
+    """The kept entry's hash changed (someone recomputed the chain through it): the check does
+    not trust what it had read, and reads every entry again."""
+    entries = history(desk, ids)
+    first = audit_pages.check(cache)
+    tamper(cache, request, "UPDATE audit SET hash = ? WHERE id = ?", ("f" * 64, entries[-1]))
+    again = audit_pages.check(cache, first)
+    assert not again.resumed and not again.intact
+    assert again.problems == tuple(desk.verify_audit())
+    tamper(cache, request, "DELETE FROM audit WHERE id = ?", (entries[-1],))
+    cut = audit_pages.check(cache, first)
+    assert not cut.resumed and "deleted from the end" in cut.text()
+
+
+def statements(
+    cache: Cache, monkeypatch: pytest.MonkeyPatch, read: Callable[[], object]
+) -> list[tuple[str, tuple[object, ...]]]:
+    """The statements (and their parameters) `read` runs on `cache`."""
+    asked: list[tuple[str, tuple[object, ...]]] = []
+    with monkeypatch.context() as patch:
+        for name in ("query", "one"):
+            real = getattr(cache, name)
+
+            def recorded(sql: str, params: Any = (), real: Any = real) -> Any:
+                asked.append((sql, tuple(params)))
+                return real(sql, params)
+
+            patch.setattr(cache, name, recorded)
+        read()
+    return asked
+
+
+def plan(cache: Cache, sql: str, params: tuple[object, ...]) -> str:
+    """How the store would run `sql`: SQLite's query plan; on the team database the planner's,
+    told to avoid a table scan (for a log of a few rows one is cheaper than any index)."""
+    if cache.dialect.is_sqlite:
+        return " | ".join(str(r[3]) for r in cache.query(f"EXPLAIN QUERY PLAN {sql}", params))
+    with cache.transaction() as conn:
+        conn.execute("SET LOCAL enable_seqscan = off")
+        return " | ".join(str(r[0]) for r in cache.query(f"EXPLAIN {sql}", params))
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize(
+    ("wanted", "index", "matching"),
+    [
+        (AuditFilter(actor="dave"), "audit_actor", 5),
+        (AuditFilter(action="note"), "audit_action", 8),
+    ],
+    ids=["person", "action"],
+)
+def test_filtered_pages_and_counts_read_the_person_and_action_indexes(
+    desk: Desk,
+    cache: Cache,
+    ids: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+    wanted: AuditFilter,
+    index: str,
+    matching: int,
+) -> None:
+    """Migration 33: the count of one person's or one action's entries, and a page of them
+    from the top, after a row, before a row and from the oldest end, read audit_actor or
+    audit_action in id order (no sort), not the whole log."""
+    history(desk, ids)
+
+    def every_read() -> None:
+        assert audit_pages.count(cache, wanted) == matching
+        assert len(audit_pages.page(cache, wanted, limit=2)) == 2
+        second = audit_pages.page(cache, wanted, offset=2, limit=2, after=10**9)
+        audit_pages.page(cache, wanted, offset=2, limit=2, before=second[-1].id)
+        assert audit_pages.page(cache, wanted, offset=matching - 1, limit=2, total=matching)
+
+    asked = statements(cache, monkeypatch, every_read)
+    assert len(asked) == 5
+    for sql, params in asked:
+        how = plan(cache, sql, params)
+        assert index in how, (sql, how)
+        assert "TEMP B-TREE" not in how and "Sort" not in how, (sql, how)  # read in id order
 
 
 def test_filter_words() -> None:

@@ -7,6 +7,9 @@ SQLite only (CI time): the domain reads run on both engines in tests/domain/test
 
 from __future__ import annotations
 
+import contextlib
+import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +18,7 @@ from textual.widgets import Static
 
 from console import audit
 from console.app import PeerdeskApp
+from console.cli import main
 from console.desk import Desk
 from console.safe_text import printable
 from console.screens.audit import VALUE_MAX, AuditScreen
@@ -174,6 +178,39 @@ async def test_a_tampered_entry_is_named_in_the_banner_and_its_row(desk: Desk) -
         await pilot.press("j", "j")
         await settle(pilot)
         assert "BROKEN here: row edited" in screen_text(pilot)
+
+
+async def test_a_visit_after_the_log_grew_checks_the_new_entries_and_r_checks_all(
+    desk: Desk, ui_db: Path
+) -> None:
+    """Back on the panel after more entries, the chain check resumes from the newest entry the
+    last one found intact and says which entries it read; an old entry edited in place
+    meanwhile is not among them, and r (the whole chain) and `peerdesk audit verify` name it."""
+    history(desk)
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(160, 30)) as pilot:
+        screen = await open_panel(pilot)
+        assert screen.chain is not None and not screen.chain.resumed
+        assert "Audit · 5 entries · chain intact through entry 5" in screen_text(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        desk.cache.conn.execute("UPDATE audit SET actor = 'mallory' WHERE id = 3")
+        desk.add_note(thread_of(desk, "t2"), "one more")
+        desk.add_note(thread_of(desk, "t2"), "and another")
+        screen = await open_panel(pilot)
+        assert (
+            "Audit · 7 entries · chain intact through entry 7 (checked 6–7 now, 1–5 earlier; "
+            "r checks it all)" in screen_text(pilot)
+        )
+        await pilot.press("r")
+        await settle(pilot)
+        text = screen_text(pilot)
+        assert "✗ CHAIN BROKEN at entry 3: row edited: its hash does not match" in text
+        assert "Audit · 7 entries · CHAIN BROKEN at entry 3" in text
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["--db", str(ui_db), "audit", "verify"]) == 1
+    assert "audit entry 3: row edited" in out.getvalue()
 
 
 def test_snapshot_80x24(snap_compare: Any, desk: Desk) -> None:
