@@ -13,8 +13,8 @@ The routing is the panel base's (console/screens/panel.py):
     line says "chain intact through entry N", or a banner names the first entry that breaks;
     when the log grew after an intact check, the next reads only the entries added since
     (resuming from the newest entry checked, its hash kept) and says so; r checks it all
-    LazyTable.PageWanted → (worker: audit_pages.page from the row above or below, keyset) →
-    AuditPageLoaded
+    LazyTable.PageWanted → (PagedPanel's worker: audit_pages.page from the row above or below,
+    keyset) → PageLoaded
     LazyTable.CursorMoved → DetailWanted(id) → (worker: audit_pages.one) → DetailLoaded
     / f a t → a new filter → ListWanted; enter → the entry's thread; escape clears the filter,
     then goes back
@@ -23,12 +23,12 @@ The routing is the panel base's (console/screens/panel.py):
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.message import Message
@@ -40,7 +40,9 @@ from console.audit_pages import AuditEntry, AuditFilter, ChainStatus, FilterErro
 from console.desk import Desk
 from console.safe_text import printable
 from console.screens.keys import bindings
-from console.screens.panel import ListDetailPanel, ListWanted, PanelList, page_anchors
+from console.screens.paged import PagedPanel
+from console.screens.paged import one_line as _line
+from console.screens.panel import ListWanted, PanelList
 from widgets.latest_work import LatestWork
 from widgets.lazy_table import Column, LazyTable, Row
 
@@ -75,18 +77,6 @@ class ChainWanted(Message):
     def __init__(self, whole: bool = False) -> None:
         super().__init__()
         self.whole = whole
-
-
-class AuditPageLoaded(Message):
-    def __init__(self, generation: int, offset: int, rows: list[AuditEntry]) -> None:
-        super().__init__()
-        self.generation = generation
-        self.offset = offset
-        self.rows = rows
-
-
-def _line(text: str) -> str:
-    return printable(text, single_line=True)
 
 
 def to_row(entry: AuditEntry, broken: frozenset[int]) -> Row:
@@ -146,7 +136,7 @@ def _changes(text: Text, before: object, after: object) -> None:
             text.append(_value(new))
 
 
-def _chain_line(text: Text, entry: AuditEntry, chain: ChainStatus | None) -> None:
+def _chainone_line(text: Text, entry: AuditEntry, chain: ChainStatus | None) -> None:
     text.append(f"\n{'Chain:':<9} ", style="bold")
     if chain is None:
         text.append("being checked…", style="dim")
@@ -177,7 +167,7 @@ def detail(entry: AuditEntry, chain: ChainStatus | None) -> Text:
     if entry.os_user is not None and entry.os_user != entry.actor:
         text.append(" (override)", style="bold")
         text.append(f" · OS account {_line(entry.os_user)}")
-    _chain_line(text, entry, chain)
+    _chainone_line(text, entry, chain)
     if "before" in entry.detail or "after" in entry.detail:
         _changes(text, entry.detail.get("before"), entry.detail.get("after"))
     if "payload" in entry.detail:
@@ -194,13 +184,14 @@ def detail(entry: AuditEntry, chain: ChainStatus | None) -> Text:
     return text
 
 
-class AuditScreen(ListDetailPanel[AuditList, AuditEntry | None]):
+class AuditScreen(PagedPanel[AuditList, AuditEntry | None, AuditEntry]):
     HELP_TITLE = "Audit"
     LIST_ID = "audit"
     DETAIL_ID = "audit-detail"
     STATUS_ID = "audit-status"
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("audit")
+    TOTAL_WHEN_INEXACT = True  # the count is exact: a page far down is read from the oldest end
 
     def __init__(self) -> None:
         super().__init__()
@@ -256,47 +247,28 @@ class AuditScreen(ListDetailPanel[AuditList, AuditEntry | None]):
             self.post_message(ChainWanted())  # the first visit, or the log grew since
         self._show_status()
 
-    @on(LazyTable.PageWanted, "#audit")
-    def _on_page_wanted(self, message: LazyTable.PageWanted) -> None:
-        message.stop()
-        table = self.table
-        anchors = page_anchors(table, message.offset, message.limit)
-        self._load_page(message.generation, message.offset, message.limit, anchors, table.total)
-
-    @work(thread=True, exit_on_error=False, group="audit-page")
-    def _load_page(
-        self,
-        generation: int,
-        offset: int,
-        limit: int,
-        anchors: tuple[int | None, int | None],
-        total: int,
-    ) -> None:
+    def read_page(
+        self, offset: int, limit: int, after: int | None, before: int | None, total: int | None
+    ) -> Callable[[Desk], list[AuditEntry]]:
         wanted = self.wanted
-        rows = self.host.call_desk(
-            lambda desk: audit_pages.page(
-                desk.cache,
-                wanted,
-                offset=offset,
-                limit=limit,
-                after=anchors[0],
-                before=anchors[1],
-                total=total,
-            )
+        return lambda desk: audit_pages.page(
+            desk.cache,
+            wanted,
+            offset=offset,
+            limit=limit,
+            after=after,
+            before=before,
+            total=total,
         )
-        self.post_message(AuditPageLoaded(generation, offset, rows))
 
-    @on(AuditPageLoaded)
-    def _on_page_loaded(self, message: AuditPageLoaded) -> None:
-        message.stop()
-        if message.generation != self.table.generation:
-            return
+    def keep_page(self, rows: list[AuditEntry]) -> None:
         if len(self.entries) > 2 * self.table.max_pages * PAGE:
             self.entries = {}  # the table asks again for what it shows, and keeps it here
-        self.entries.update({e.id: e for e in message.rows})
+        self.entries.update({e.id: e for e in rows})
+
+    def to_rows(self, rows: list[AuditEntry]) -> list[Row]:
         broken = self.chain.broken_entries if self.chain else frozenset()
-        rows = [to_row(e, broken) for e in message.rows]
-        self.table.set_page(message.generation, message.offset, rows)
+        return [to_row(e, broken) for e in rows]
 
     # ---- the detail ----
     def read_detail(self, desk: Desk, key: Hashable) -> AuditEntry | None:

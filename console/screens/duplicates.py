@@ -11,8 +11,8 @@ The routing is the panel base's (console/screens/panel.py):
     read-only connection of its own, every thread waiting counted: ~0.35 s at a million threads,
     which held the Desk's connection and every other key behind it; only the latest request's
     count is shown); "counting…" meanwhile
-    LazyTable.PageWanted → (worker: Desk.duplicate_pairs from the row above or below, keyset, or
-                            from the far end)                          → PairsPageLoaded
+    LazyTable.PageWanted → (PagedPanel's worker: Desk.duplicate_pairs from the row above or
+                            below, keyset, or from the far end)        → PageLoaded
     LazyTable.CursorMoved / `p` → DetailWanted((thread, original)) → (worker: Desk.duplicate_pair)
                                 → DetailLoaded
     y / n / m → (worker: Desk.confirm/reject/merge_duplicate) → DecisionSaved | DecisionRefused
@@ -21,12 +21,12 @@ The routing is the panel base's (console/screens/panel.py):
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import ClassVar, cast
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.message import Message
@@ -38,7 +38,9 @@ from console.dupes.panel import PairRow, PairView, ThreadSide
 from console.messages import Decision
 from console.safe_text import clip, printable
 from console.screens.keys import bindings
-from console.screens.panel import DetailWanted, ListDetailPanel, PanelList, page_anchors
+from console.screens.paged import PagedPanel
+from console.screens.paged import one_line as _line
+from console.screens.panel import DetailWanted, PanelList
 from widgets.latest_work import LatestWork
 from widgets.lazy_table import Column, LazyTable, Row
 from widgets.side_by_side import Side as CompareSide
@@ -69,18 +71,6 @@ class Pairs:
 # ---- messages of this panel ----
 class PairsCountWanted(Message):
     """Count the threads waiting again (after the list was read)."""
-
-
-class PairsPageLoaded(Message):
-    def __init__(self, generation: int, offset: int, rows: list[PairRow]) -> None:
-        super().__init__()
-        self.generation = generation
-        self.offset = offset
-        self.rows = rows
-
-
-def _line(text: str) -> str:
-    return printable(text, single_line=True)
 
 
 def to_row(pair: PairRow) -> Row:
@@ -141,7 +131,7 @@ def others(view: PairView) -> Text:
     return text
 
 
-class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
+class DuplicatesScreen(PagedPanel[Pairs, PairView, PairRow]):
     HELP_TITLE = "Duplicates"
     LIST_ID = "pairs"
     DETAIL_ID = "pair-detail"
@@ -226,37 +216,19 @@ class DuplicatesScreen(ListDetailPanel[Pairs, PairView]):
             self._rows.clear()
         self._rows.update({r.link_id: r for r in rows})
 
-    @on(LazyTable.PageWanted, "#pairs")
-    def _on_page_wanted(self, message: LazyTable.PageWanted) -> None:
-        message.stop()
-        table, offset, size = self.table, message.offset, message.limit
-        total = table.total if table.exact else None
-        anchors = page_anchors(table, offset, size)
-        self.load_page(message.generation, offset, size, anchors, total)
-
-    @work(thread=True, exit_on_error=False, group="pairs-page")
-    def load_page(
-        self,
-        generation: int,
-        offset: int,
-        limit: int,
-        anchors: tuple[int | None, int | None] = (None, None),
-        total: int | None = None,
-    ) -> None:
+    def read_page(
+        self, offset: int, limit: int, after: int | None, before: int | None, total: int | None
+    ) -> Callable[[Desk], list[PairRow]]:
         # from the row above or below (keyset), or from the far end: never OFFSET over the list
-        after, before = anchors
-        rows = self.host.call_desk(
-            lambda desk: desk.duplicate_pairs(
-                offset, limit, after=after, before=before, total=total
-            )
+        return lambda desk: desk.duplicate_pairs(
+            offset, limit, after=after, before=before, total=total
         )
-        self.post_message(PairsPageLoaded(generation, offset, rows))
 
-    @on(PairsPageLoaded)
-    def _on_page_loaded(self, message: PairsPageLoaded) -> None:
-        message.stop()
-        self._remember(message.rows)
-        self.table.set_page(message.generation, message.offset, [to_row(r) for r in message.rows])
+    def keep_page(self, rows: list[PairRow]) -> None:
+        self._remember(rows)
+
+    def to_rows(self, rows: list[PairRow]) -> list[Row]:
+        return [to_row(r) for r in rows]
 
     # ---- one pair ----
     def detail_for_cursor(self, key: Hashable) -> Hashable | None:

@@ -12,7 +12,8 @@ The routing is the panel base's (console/screens/panel.py):
     of its own, every open escalation counted, the rules' dismiss rates, the 30-day trend; only
     the latest request's tally is shown); the list shows "counting…" meanwhile, and its first
     page at once however many escalations wait
-    LazyTable.PageWanted → (worker: pages.page from the row above or below, keyset) → PageLoaded
+    LazyTable.PageWanted → (PagedPanel's worker: pages.page from the row above or below, keyset)
+    → PageLoaded
     ClockScan → (worker: Escalations.refresh_apart, raising what time made true on a connection
     of its own; after the first visit only what changed since, console.escalate.clock_watch)
     → ListWanted if it raised any
@@ -23,7 +24,7 @@ The routing is the panel base's (console/screens/panel.py):
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -39,9 +40,11 @@ from console.escalate import pages
 from console.escalate.clock_watch import ClockWatch
 from console.escalate.panel import EscalationRow, HistoryEntry, RuleRate, clock_text
 from console.messages import Decision
-from console.safe_text import clip, printable
+from console.safe_text import clip
 from console.screens.keys import bindings
-from console.screens.panel import ListDetailPanel, ListWanted, PanelList, page_anchors
+from console.screens.paged import PagedPanel
+from console.screens.paged import one_line as _line
+from console.screens.panel import ListWanted, PanelList
 from widgets.latest_work import LatestWork
 from widgets.lazy_table import Column, LazyTable, Row
 
@@ -84,22 +87,10 @@ class TallyWanted(Message):
     """Count every escalation again (after the list was read)."""
 
 
-class EscalationsPageLoaded(Message):
-    def __init__(self, generation: int, offset: int, rows: list[EscalationRow]) -> None:
-        super().__init__()
-        self.generation = generation
-        self.offset = offset
-        self.rows = rows
-
-
 @dataclass(frozen=True)
 class EscalationDetail:
     row: EscalationRow
     history: list[HistoryEntry]
-
-
-def _line(text: str) -> str:
-    return printable(text, single_line=True)
 
 
 def to_row(row: EscalationRow) -> Row:
@@ -166,7 +157,7 @@ def detail(row: EscalationRow, history: list[HistoryEntry], rate: RuleRate | Non
     return text
 
 
-class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
+class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]):
     HELP_TITLE = "Escalations"
     LIST_ID = "escalations"
     DETAIL_ID = "esc-detail"
@@ -293,42 +284,21 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
                 Text("Nothing is escalated. The rules run on every sync and import.", style="dim")
             )
 
-    @on(LazyTable.PageWanted, "#escalations")
-    def _on_page_wanted(self, message: LazyTable.PageWanted) -> None:
-        message.stop()
-        table, offset, size = self.table, message.offset, message.limit
-        total = table.total if table.exact else None
-        anchors = page_anchors(table, offset, size)
-        self._load_page(message.generation, offset, size, anchors, total)
-
-    @work(thread=True, exit_on_error=False, group="escalations-page")
-    def _load_page(
-        self,
-        generation: int,
-        offset: int,
-        limit: int,
-        anchors: tuple[int | None, int | None],
-        total: int | None,
-    ) -> None:
+    def read_page(
+        self, offset: int, limit: int, after: int | None, before: int | None, total: int | None
+    ) -> Callable[[Desk], list[EscalationRow]]:
         include_closed = self.include_closed
-        rows = self.host.call_desk(
-            lambda desk: desk.escalations.page(
-                include_closed=include_closed,
-                offset=offset,
-                limit=limit,
-                after=anchors[0],
-                before=anchors[1],
-                total=total,
-            )
+        return lambda desk: desk.escalations.page(
+            include_closed=include_closed,
+            offset=offset,
+            limit=limit,
+            after=after,
+            before=before,
+            total=total,
         )
-        self.post_message(EscalationsPageLoaded(generation, offset, rows))
 
-    @on(EscalationsPageLoaded)
-    def _on_page_loaded(self, message: EscalationsPageLoaded) -> None:
-        message.stop()
-        if message.generation != self.table.generation:
-            return
-        self.rows.update({r.escalation_id: r for r in message.rows})
+    def keep_page(self, rows: list[EscalationRow]) -> None:
+        self.rows.update({r.escalation_id: r for r in rows})
         if len(self.rows) > 2 * self.table.max_pages * PAGE:  # keep those the table still holds
             table = self.table
             held = {
@@ -336,9 +306,11 @@ class EscalationsScreen(ListDetailPanel[Escalations, EscalationDetail]):
                 for offset in range(0, table.total, PAGE)
                 for row in table.page(offset) or ()
             }
-            held.update(r.escalation_id for r in message.rows)
+            held.update(r.escalation_id for r in rows)
             self.rows = {k: v for k, v in self.rows.items() if k in held}
-        self.table.set_page(message.generation, message.offset, [to_row(r) for r in message.rows])
+
+    def to_rows(self, rows: list[EscalationRow]) -> list[Row]:
+        return [to_row(r) for r in rows]
 
     def read_detail(self, desk: Desk, key: Hashable) -> EscalationDetail:
         escalation_id = int(str(key))

@@ -41,6 +41,7 @@ from console.messages import Decision, RefreshRequested, WorkFailed
 from console.models import ThreadView
 from console.safe_text import clip, printable
 from console.screens.keys import bindings
+from console.screens.paged import one_line as _line
 from console.screens.panel import DetailWanted, ListDetailPanel, ListWanted, PanelList
 from console.verify.actions import REJECT_REASONS
 from console.verify.panel import Agreement, AnswerSide, AnswerView, Disagreement, KnownAnswer
@@ -101,10 +102,6 @@ class AnswerRequested(DetailWanted):
     def __init__(self, post_id: int) -> None:
         super().__init__(post_id)
         self.post_id = post_id
-
-
-def _line(text: str) -> str:
-    return printable(text, single_line=True)
 
 
 # ---- the known answer beside a thread's duplicates (used by the Thread screen) ----
