@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from console.db import Cache, open_cache
-from console.demo import build_demo
+from console.db import Cache
 from console.dupes import analysis
 from console.dupes import candidates as cands
 from console.dupes.scorer import (
@@ -30,6 +29,7 @@ from console.dupes.scorer import (
 from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
 from tests.backends import pytest_generate_tests, store_copied_from
+from tests.conftest import BuiltOnce, demo_file
 
 __all__ = ["pytest_generate_tests"]
 
@@ -97,26 +97,21 @@ def test_scores_from_stored_analyses_equal_scores_from_text() -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 150-thread demo without embeddings, built once for the module."""
+def demo_150(tmp_path_factory: pytest.TempPathFactory, built_once: BuiltOnce) -> Path:
+    """A 150-thread demo without embeddings, built once per run (test_catch_up's too)."""
     path = tmp_path_factory.mktemp("analysis") / "demo.sqlite3"
-    cache = open_cache(path, create=True)
-    try:
-        build_demo(cache, 150, embeddings=False)
-    finally:
-        cache.close()
-    return path
+    return demo_file(built_once, path, 150, embeddings=False)
 
 
 @pytest.fixture
 def demo(
-    demo_file: Path, backend: str, tmp_path: Path, request: pytest.FixtureRequest
+    demo_150: Path, backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Cache]:
     """The test's own copy of the demo: a cache file, or a team database (alice) copied from it
     (the analyses, the full-text rows and the candidates are read and written by the engine's
     SQL: bytea and tsvector tables on PostgreSQL)."""
     with store_copied_from(
-        demo_file, "analysis-demo", backend, tmp_path / "demo.sqlite3", request
+        demo_150, "analysis-demo", backend, tmp_path / "demo.sqlite3", request
     ) as store:
         yield store
 

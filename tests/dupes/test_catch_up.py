@@ -18,6 +18,7 @@ from console.demo import build_demo
 from console.dupes import candidates as cands
 from console.dupes import catch_up, embed
 from tests.backends import pytest_generate_tests, store_copied_from
+from tests.conftest import BuiltOnce, demo_file
 
 __all__ = ["pytest_generate_tests"]
 
@@ -25,15 +26,10 @@ THREADS = 150
 
 
 @pytest.fixture(scope="module")
-def later_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo built without embeddings (as `make demo` opens it), once for the module."""
+def later_file(tmp_path_factory: pytest.TempPathFactory, built_once: BuiltOnce) -> Path:
+    """The demo built without embeddings (as `make demo` opens it), once per run."""
     path = tmp_path_factory.mktemp("catch-up") / "later.sqlite3"
-    cache = open_cache(path, create=True)
-    try:
-        build_demo(cache, THREADS, embeddings=False)
-    finally:
-        cache.close()
-    return path
+    return demo_file(built_once, path, THREADS, embeddings=False)
 
 
 @pytest.fixture

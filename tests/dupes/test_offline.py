@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from console.db import Cache, open_cache
-from console.demo import build_demo
+from console.db import Cache
 from console.dupes import embed
 from tests.backends import location, pytest_generate_tests, store_copied_from
+from tests.conftest import BuiltOnce, demo_file
 
 __all__ = ["pytest_generate_tests"]
 
@@ -45,18 +45,13 @@ def test_the_model_is_built_and_loaded_with_the_network_cut(
 
 @pytest.fixture
 def words_only(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, built_once: BuiltOnce
 ) -> Iterator[tuple[str, Cache]]:
-    """A 40-thread demo without embeddings: where `--db` finds it, and the store itself."""
-    built = tmp_path / "built.sqlite3"
-    cache = open_cache(built, create=True)
-    try:
-        build_demo(cache, 40, embeddings=False)
-    finally:
-        cache.close()
+    """A 40-thread demo without embeddings (built once per run): where `--db` finds it, and
+    the store itself."""
+    built = demo_file(built_once, tmp_path / "built.sqlite3", 40, embeddings=False)
     path = tmp_path / "demo.sqlite3"
-    # (a template of the session per build: the file is new each test, so is the key)
-    with store_copied_from(built, f"offline-{tmp_path.name}", backend, path, request) as store:
+    with store_copied_from(built, "offline-demo", backend, path, request) as store:
         yield location(store, path), store
 
 

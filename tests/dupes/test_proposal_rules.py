@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from console.db import Cache, open_cache
-from console.demo import build_demo
 from console.dupes import candidates as cands
 from console.dupes import embed, panel
 from console.store import QueueFilter, queue
 from tests.backends import TeamServer, pytest_generate_tests, team_database
+from tests.conftest import BuiltOnce
+from tests.conftest import demo_file as shared_demo
 
 pytestmark = pytest.mark.backends
 __all__ = ["pytest_generate_tests"]
@@ -24,16 +25,12 @@ THREADS = 240
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_file(tmp_path_factory: pytest.TempPathFactory, built_once: BuiltOnce) -> Path:
     if embed.load_encoder() is None:
         pytest.fail(f"the model must load offline in tests: {embed.unavailable_reason()}")
     path: Path = tmp_path_factory.mktemp("rules") / "demo.sqlite3"
-    cache = open_cache(path, create=True)
-    try:
-        build_demo(cache, THREADS, candidate_limit=THREADS)  # every thread's candidates
-    finally:
-        cache.close()
-    return path
+    # every thread's candidates; built once per run (the module's tests spread over workers)
+    return shared_demo(built_once, path, THREADS, candidate_limit=THREADS)
 
 
 @pytest.fixture(scope="module")
