@@ -40,7 +40,7 @@ from console.audit_pages import AuditEntry, AuditFilter, ChainStatus, FilterErro
 from console.desk import Desk
 from console.safe_text import printable
 from console.screens.keys import bindings
-from console.screens.paged import PagedPanel
+from console.screens.paged import PageAt, PagedPanel
 from console.screens.paged import one_line as _line
 from console.screens.panel import ListWanted, PanelList
 from widgets.latest_work import LatestWork
@@ -247,19 +247,9 @@ class AuditScreen(PagedPanel[AuditList, AuditEntry | None, AuditEntry]):
             self.post_message(ChainWanted())  # the first visit, or the log grew since
         self._show_status()
 
-    def read_page(
-        self, offset: int, limit: int, after: int | None, before: int | None, total: int | None
-    ) -> Callable[[Desk], list[AuditEntry]]:
+    def read_page(self, at: PageAt) -> Callable[[Desk], list[AuditEntry]]:
         wanted = self.wanted
-        return lambda desk: audit_pages.page(
-            desk.cache,
-            wanted,
-            offset=offset,
-            limit=limit,
-            after=after,
-            before=before,
-            total=total,
-        )
+        return lambda desk: audit_pages.page(desk.cache, wanted, **at.keywords())
 
     def keep_page(self, rows: list[AuditEntry]) -> None:
         if len(self.entries) > 2 * self.table.max_pages * PAGE:

@@ -38,7 +38,7 @@ from console.dupes.panel import PairRow, PairView, ThreadSide
 from console.messages import Decision
 from console.safe_text import clip, printable
 from console.screens.keys import bindings
-from console.screens.paged import PagedPanel
+from console.screens.paged import PageAt, PagedPanel
 from console.screens.paged import one_line as _line
 from console.screens.panel import DetailWanted, PanelList
 from widgets.latest_work import LatestWork
@@ -216,13 +216,9 @@ class DuplicatesScreen(PagedPanel[Pairs, PairView, PairRow]):
             self._rows.clear()
         self._rows.update({r.link_id: r for r in rows})
 
-    def read_page(
-        self, offset: int, limit: int, after: int | None, before: int | None, total: int | None
-    ) -> Callable[[Desk], list[PairRow]]:
+    def read_page(self, at: PageAt) -> Callable[[Desk], list[PairRow]]:
         # from the row above or below (keyset), or from the far end: never OFFSET over the list
-        return lambda desk: desk.duplicate_pairs(
-            offset, limit, after=after, before=before, total=total
-        )
+        return lambda desk: desk.duplicate_pairs(**at.keywords())
 
     def keep_page(self, rows: list[PairRow]) -> None:
         self._remember(rows)

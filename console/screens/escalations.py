@@ -42,7 +42,7 @@ from console.escalate.panel import EscalationRow, HistoryEntry, RuleRate, clock_
 from console.messages import Decision
 from console.safe_text import clip
 from console.screens.keys import bindings
-from console.screens.paged import PagedPanel
+from console.screens.paged import PageAt, PagedPanel
 from console.screens.paged import one_line as _line
 from console.screens.panel import ListWanted, PanelList
 from widgets.latest_work import LatestWork
@@ -284,18 +284,9 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
                 Text("Nothing is escalated. The rules run on every sync and import.", style="dim")
             )
 
-    def read_page(
-        self, offset: int, limit: int, after: int | None, before: int | None, total: int | None
-    ) -> Callable[[Desk], list[EscalationRow]]:
+    def read_page(self, at: PageAt) -> Callable[[Desk], list[EscalationRow]]:
         include_closed = self.include_closed
-        return lambda desk: desk.escalations.page(
-            include_closed=include_closed,
-            offset=offset,
-            limit=limit,
-            after=after,
-            before=before,
-            total=total,
-        )
+        return lambda desk: desk.escalations.page(include_closed=include_closed, **at.keywords())
 
     def keep_page(self, rows: list[EscalationRow]) -> None:
         self.rows.update({r.escalation_id: r for r in rows})

@@ -15,6 +15,7 @@ dropped. The panel says how to read a page and how to draw its rows; nothing els
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from textual import on, work
@@ -26,6 +27,23 @@ from console.screens.panel import DetailData, ListData, ListDetailPanel, page_an
 from widgets.lazy_table import LazyTable, Row
 
 R = TypeVar("R")  # a row of the list as read
+
+
+@dataclass(frozen=True)
+class PageAt:
+    """Where a page is read from: its row number and size, the key of the row just above it
+    (`after`) or just below it (`before`) when the table holds that row, and the list's total
+    when known (a page in the older half is then read from the far end). `keywords()` are the
+    page reads' own keyword arguments."""
+
+    offset: int
+    limit: int
+    after: int | None = None
+    before: int | None = None
+    total: int | None = None
+
+    def keywords(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def one_line(text: str) -> str:
@@ -49,9 +67,7 @@ class PagedPanel(ListDetailPanel[ListData, DetailData], Generic[ListData, Detail
     TOTAL_WHEN_INEXACT: ClassVar[bool] = False  # give `read_page` a total the table estimated
 
     # ---- what the panel says ----
-    def read_page(
-        self, offset: int, limit: int, after: int | None, before: int | None, total: int | None
-    ) -> Callable[[Desk], list[R]]:
+    def read_page(self, at: PageAt) -> Callable[[Desk], list[R]]:
         """How to read the page (called on the worker thread, before the read: what it needs
         of the panel's state is taken then): a read of the Desk."""
         raise NotImplementedError
@@ -70,21 +86,14 @@ class PagedPanel(ListDetailPanel[ListData, DetailData], Generic[ListData, Detail
         message.stop()
         table = self.table
         total = table.total if table.exact or self.TOTAL_WHEN_INEXACT else None
-        anchors = page_anchors(table, message.offset, message.limit)
-        self.load_page(message.generation, message.offset, message.limit, anchors, total)
+        after, before = page_anchors(table, message.offset, message.limit)
+        at = PageAt(message.offset, message.limit, after, before, total)
+        self.load_page(message.generation, at)
 
     @work(thread=True, exit_on_error=False, group="panel-page")
-    def load_page(
-        self,
-        generation: int,
-        offset: int,
-        limit: int,
-        anchors: tuple[int | None, int | None] = (None, None),
-        total: int | None = None,
-    ) -> None:
-        read = self.read_page(offset, limit, anchors[0], anchors[1], total)
-        rows = self.host.call_desk(read)
-        self.post_message(PageLoaded(generation, offset, rows))
+    def load_page(self, generation: int, at: PageAt) -> None:
+        rows = self.host.call_desk(self.read_page(at))
+        self.post_message(PageLoaded(generation, at.offset, rows))
 
     @on(PageLoaded)
     def _on_paged_list_page_loaded(self, message: PageLoaded) -> None:
