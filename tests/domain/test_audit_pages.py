@@ -196,7 +196,7 @@ def test_filtered_pages_and_counts_read_the_person_and_action_indexes(
     index: str,
     matching: int,
 ) -> None:
-    """Migration 33: the count of one person's or one action's entries, and a page of them
+    """Migration 34: the count of one person's or one action's entries, and a page of them
     from the top, after a row, before a row and from the oldest end, read audit_actor or
     audit_action in id order (no sort), not the whole log."""
     history(desk, ids)
