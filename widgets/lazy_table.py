@@ -12,15 +12,17 @@ Cells are plain strings or Rich `Text`; strings are never parsed as markup.
 from __future__ import annotations
 
 from collections import OrderedDict
+from contextlib import suppress
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.dom import NoScreen
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -139,7 +141,9 @@ class LazyTable(ScrollView, can_focus=True):
     }
     """
 
-    cursor_row: reactive[int] = reactive(0, always_update=True)
+    # repaint=False: a reactive's repaint marks the whole table dirty, and Textual then writes
+    # every row to the terminal on each move; watch_cursor_row refreshes the lines that change
+    cursor_row: reactive[int] = reactive(0, always_update=True, repaint=False)
     """Index of the highlighted row."""
 
     class PageWanted(Message):
@@ -222,6 +226,7 @@ class LazyTable(ScrollView, can_focus=True):
         self._palette: _Palette | None = None  # of the drawing under way
         self._drawn_palette: _Palette | None = None  # of the rows in _strips
         self._drawn_cursor = 0
+        self._laid_out_for: tuple[Size, Size, Size] | None = None  # see _size_updated
 
     # ---- what is shown ----
     def set_columns(self, columns: Sequence[Column]) -> None:
@@ -236,7 +241,8 @@ class LazyTable(ScrollView, can_focus=True):
         """What an empty table says (wrapped to the table's width)."""
         if text != self.empty_text:
             self.empty_text = text
-            self.refresh()
+            if self.total == 0:  # else it is not on the screen
+                self.refresh()
 
     # ---- data in ----
     def reset(
@@ -265,7 +271,7 @@ class LazyTable(ScrollView, can_focus=True):
         self._strips.clear()
         if rows:
             self._store(offset, rows)
-        self.virtual_size = Size(self.size.width, self.total + 1)
+        self._size_for_rows()
         cursor = min(self.cursor_row, max(0, self.total - 1)) if keep_cursor else 0
         if followed is not None:  # the row under the cursor moved within the rows given
             at = next((i for i, row in enumerate(rows) if row.key == followed), None)
@@ -293,15 +299,36 @@ class LazyTable(ScrollView, can_focus=True):
         exact = not at_least
         if total == self.total and self.exact == exact and self.at_least == at_least:
             return
+        before = self.total
         self.total = total
         self.exact = exact
         self.at_least = at_least
-        self.virtual_size = Size(self.size.width, self.total + 1)
+        self._size_for_rows()
         if self.cursor_row >= total or (exact and self._to_end):
             self.cursor_row = max(0, total - 1)
         if exact:
             self._to_end = False
-        self.refresh()
+        self._refresh_rows(min(before, total), max(before, total))
+
+    def _refresh_rows(self, start: int, end: int) -> None:
+        """Draw the header again (the cursor's place and the total) and the rows `start ..
+        end` that are on the screen (rows that came or went with a new total), not the rest."""
+        width = max(self.virtual_size.width, self.size.width)
+        self.refresh(Region(0, 0, width, 1))
+        top = round(self.scroll_y)
+        start, end = max(start, top), min(end, top + self._rows_visible())
+        if start < end:
+            self.refresh_lines(start + 1, end - start)
+
+    def _size_for_rows(self) -> None:
+        """The scrollable height for `total` rows, and the scrollbar shown or hidden and sized
+        for it now. Left to the layout that follows, Textual would find there that the scrollbar
+        comes or goes and lay the table out again at its new width (every row drawn twice when
+        a search is cleared or `f` pressed), then redraw the scrollbar in a frame of its own."""
+        self.virtual_size = Size(self.size.width, self.total + 1)
+        if self.container_size:  # laid out once already
+            self._scroll_update(self.virtual_size)
+            self._laid_out_for = (self.size, self.container_size, self.virtual_size)
 
     @property
     def near_end(self) -> bool:
@@ -443,19 +470,41 @@ class LazyTable(ScrollView, can_focus=True):
             self._want(page - 1)
         before, self._drawn_cursor = self._drawn_cursor, value
         if round(self.scroll_y) == top:  # nothing scrolled: the header and two rows change
-            width = max(self.virtual_size.width, self.size.width)
-            self.refresh(Region(0, 0, width, 1))
-            self.refresh_line(before + 1)
+            self._refresh_rows(before, before + 1)
             self.refresh_line(value + 1)
         else:
             self.refresh()
         self._announce_cursor()
 
-    def on_focus(self) -> None:
-        self.refresh_line(self.cursor_row + 1)  # only the cursor row is drawn differently
+    # Focus: only the cursor's row looks different (its part is "cursor" or "cursor-blurred"),
+    # so only that line is drawn again. Textual's own handling repaints the whole widget when it
+    # is focused and when it gains or loses the focus, and restyles it and its scrollbars (a
+    # frame of every row, then one of the scrollbars, each time the search line opens or
+    # closes); none of the table's styles depend on :focus, so that is left out.
+    def focus(self, scroll_visible: bool = True) -> Self:
+        def set_focus() -> None:
+            with suppress(NoScreen):
+                self.screen.set_focus(self, scroll_visible=scroll_visible)
 
-    def on_blur(self) -> None:
+        self.app.call_later(set_focus)
+        return self
+
+    def on_focus(self, event: events.Focus) -> None:
+        event.prevent_default()  # not Widget's handler: it repaints every row
+        self.has_focus = True
         self.refresh_line(self.cursor_row + 1)
+        if self.parent is not None:
+            self.parent.post_message(events.DescendantFocus(self))
+
+    def on_blur(self, event: events.Blur) -> None:
+        event.prevent_default()
+        self.has_focus = False
+        self.refresh_line(self.cursor_row + 1)
+        if self.parent is not None:
+            self.parent.post_message(events.DescendantBlur(self))
+
+    def watch_has_focus(self, has_focus: bool) -> None:
+        """Not restyled on focus (see `focus`): the cursor's part says it."""
 
     def _announce_cursor(self) -> None:
         self.post_message(self.CursorMoved(self, self.cursor_row, self.current_key))
@@ -500,6 +549,19 @@ class LazyTable(ScrollView, can_focus=True):
         key = self.current_key
         if key is not None:
             self.post_message(self.RowActivated(self, self.cursor_row, key))
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # Textual's ScrollView compares the size a layout gives it with its own virtual size (the
+        # rows, never the same) and so redraws its scrollbar on every layout of the screen (a
+        # frame of its 21 lines after `/`, a filter, a search's results); only a change of the
+        # table's size or of its rows' number is passed on.
+        seen = (size, container_size, self.virtual_size)
+        if seen == self._laid_out_for:
+            return False
+        self._laid_out_for = seen
+        return super()._size_updated(size, virtual_size, container_size, layout)
 
     def on_resize(self, event: events.Resize) -> None:
         # drawn rows are kept by width: a table that only grew or shrank in height draws none anew
