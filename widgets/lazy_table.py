@@ -12,8 +12,8 @@ Cells are plain strings or Rich `Text`; strings are never parsed as markup.
 from __future__ import annotations
 
 from collections import OrderedDict
-from contextlib import suppress
 from collections.abc import Hashable, Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import ClassVar, Literal, Self
 
