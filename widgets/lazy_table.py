@@ -325,7 +325,10 @@ class LazyTable(ScrollView, can_focus=True):
         for it now. Left to the layout that follows, Textual would find there that the scrollbar
         comes or goes and lay the table out again at its new width (every row drawn twice when
         a search is cleared or `f` pressed), then redraw the scrollbar in a frame of its own."""
-        self.virtual_size = Size(self.size.width, self.total + 1)
+        size = Size(self.size.width, self.total + 1)
+        if size == self.virtual_size:
+            return
+        self.virtual_size = size
         if self.container_size:  # laid out once already
             self._scroll_update(self.virtual_size)
             self._laid_out_for = (self.size, self.container_size, self.virtual_size)

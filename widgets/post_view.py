@@ -256,6 +256,15 @@ class PostView(Widget, can_focus=True):
             self._measured = (width, height)
         return self._measured[1]
 
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # A card neither scrolls nor holds widgets: the layout that gave it a new size has
+        # placed and will paint it. Textual's default sets its virtual size as a reactive that
+        # lays the whole screen out again, a second frame after a thread with other heights
+        # was opened (the card repainted once more).
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
+
     def _redraw(self) -> None:
         self._measured = None
         self.refresh(layout=True)

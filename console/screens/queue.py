@@ -515,9 +515,10 @@ class QueueScreen(QueuePaneScreen):
         self._update_status()
 
     @on(LazyTable.RowActivated)
-    def _on_activated(self, message: LazyTable.RowActivated) -> None:
-        """Open the thread: read it here (about a millisecond) so its screen is drawn once,
-        with its posts, in the one Thread screen the Queue keeps."""
+    async def _on_activated(self, message: LazyTable.RowActivated) -> None:
+        """Open the thread: read it here (about a millisecond) and put it in the one Thread
+        screen the Queue keeps, its cards mounted, before pushing it: drawn once, with its
+        posts."""
         from console.screens.thread import ThreadScreen, read_thread
 
         thread_id = int(message.key)  # type: ignore[call-overload]
@@ -531,7 +532,7 @@ class QueueScreen(QueuePaneScreen):
             screen = ThreadScreen(thread_id)
             app.install_screen(screen, self._reader_name)
         assert isinstance(screen, ThreadScreen)
-        screen.show(*read)
+        await screen.prepare(*read)
         app.push_screen(screen)
 
     def on_screen_resume(self) -> None:

@@ -22,6 +22,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import Reactive
 from textual.widget import Widget
@@ -221,6 +222,15 @@ def put(line: Static, text: Text) -> None:
 class Posts(VerticalScroll, inherit_bindings=False):
     """The posts, scrolled by the screen's keys (its own arrow bindings would shadow j/k)."""
 
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # Its height is the screen's to give (1fr), its posts placed by the layout that gave
+        # them their heights: a new virtual size (a thread with more posts than the last) asks
+        # for no second layout of the screen, which Textual's default does (every post painted
+        # again, a frame after the thread's first).
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
+
 
 class ThreadScreen(DeskScreen):
     CSS_PATH = "thread.tcss"
@@ -275,16 +285,38 @@ class ThreadScreen(DeskScreen):
         self._styled_for = styled_for
 
     def show(self, view: ThreadView, candidates: list[Candidate]) -> None:
-        """Show this thread (already read) the next time the screen is drawn."""
+        """Show this thread (already read) the next time the screen is drawn (cards it needs
+        beyond those it has are mounted meanwhile: see `prepare`)."""
+        new = self._show(view, candidates)
+        if new:
+            self.run_worker(self._mount_cards(new), group="show")
+
+    async def prepare(self, view: ThreadView, candidates: list[Candidate]) -> None:
+        """Show this thread (already read), with every card it needs mounted before this
+        returns: pushed then, the screen is laid out and painted once. (Cards mounted after the
+        push laid it out and painted it again, two or three frames of a thread with more posts
+        than the last one.)"""
+        await self._mount_cards(self._show(view, candidates))
+
+    def _show(self, view: ThreadView, candidates: list[Candidate]) -> list[PostView]:
         self.thread_id = view.thread_id
         if not self.is_mounted:
             self._preloaded = (view, candidates)
-            return
+            return []
         self.view = None
         self._focus_index = 0
-        new = self._swap(view, candidates)
-        if new:
-            self.run_worker(self._mount_cards(new), group="show")
+        return self._swap(view, candidates)
+
+    def _on_timer_update(self) -> None:
+        """A thread shown in the kept screen, then pushed: Textual's update lays the screen out
+        for the new posts and paints what moved (over the Queue still on the terminal: a wrong
+        frame), then repaints the screen whole, as every pushed screen is. With both due, the
+        layout paints the whole screen, once. (Textual 8.2.8's Screen._on_timer_update runs the
+        layout first and the repaint after it; the version is pinned.)"""
+        if self._layout_required and self._repaint_required:
+            self._repaint_required = False
+            self._dirty_widgets.add(self)
+        super()._on_timer_update()
 
     async def _show_now(self, view: ThreadView, candidates: list[Candidate]) -> None:
         await self._mount_cards(self._swap(view, candidates))
