@@ -8,8 +8,9 @@ originals (id, title, score, why) and `D` opens the Duplicates panel to decide.
                                                                         DuplicatesLoaded
 
 Fast opening: the Queue keeps one ThreadScreen and, on enter, reads the thread (about a
-millisecond) and calls `show` before pushing it, so the screen is painted once, with its posts,
-and no widgets are composed or restyled: the post cards are reused, each given another post.
+millisecond) and awaits `prepare` before pushing it, so the screen is laid out and painted once,
+whole, with its posts, and no widgets are composed or restyled: the post cards are reused, each
+given another post, and the ones a longer thread needs are mounted before the push.
 Long posts arrive as their first WINDOW characters; `m` reads the next window (PostView pages).
 """
 
