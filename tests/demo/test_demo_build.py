@@ -53,6 +53,11 @@ def digest(cache: Cache) -> str:
     return h.hexdigest()
 
 
+# The tests of the module's 1,500-thread demo run on one worker, so it is built once (spread
+# over the workers, each built it: ~25 s of CPU a build)
+on_the_built_demo = pytest.mark.xdist_group("demo_build_1500")
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cache, DemoSummary]]:
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
@@ -87,6 +92,7 @@ def test_generation_is_independent_of_chunk_size() -> None:
     assert sorted(map(repr, a)) == sorted(map(repr, b))
 
 
+@on_the_built_demo
 def test_counts_and_meta(built: tuple[Cache, DemoSummary]) -> None:
     cache, summary = built
     assert cache.one("SELECT count(*) FROM threads")[0] == THREADS == summary.threads
@@ -100,6 +106,7 @@ def test_counts_and_meta(built: tuple[Cache, DemoSummary]) -> None:
     assert tuple(source) == ("demo", "demo")
 
 
+@on_the_built_demo
 def test_statuses_answers_and_replies(built: tuple[Cache, DemoSummary]) -> None:
     cache, summary = built
     statuses = Counter(dict(cache.query("SELECT status, count(*) FROM threads GROUP BY status")))
@@ -134,6 +141,7 @@ def test_statuses_answers_and_replies(built: tuple[Cache, DemoSummary]) -> None:
     assert min(scores) < 0 < max(scores)
 
 
+@on_the_built_demo
 def test_answers_vary_in_kind(built: tuple[Cache, DemoSummary]) -> None:
     cache, _ = built
     texts = [r[0] for r in cache.query("SELECT body_text FROM posts WHERE position > 0")]
@@ -152,6 +160,7 @@ def test_answers_vary_in_kind(built: tuple[Cache, DemoSummary]) -> None:
     assert staff_posts > 0.02 * len(texts)
 
 
+@on_the_built_demo
 def test_members_have_varied_standing(built: tuple[Cache, DemoSummary]) -> None:
     cache, _ = built
     levels = Counter(dict(cache.query("SELECT trust_level, count(*) FROM members GROUP BY 1")))
@@ -171,6 +180,7 @@ def test_members_have_varied_standing(built: tuple[Cache, DemoSummary]) -> None:
     assert len(set(cache.query("SELECT username FROM members"))) == len(reps)
 
 
+@on_the_built_demo
 def test_flags_reports_spam_and_complaints(built: tuple[Cache, DemoSummary]) -> None:
     cache, _ = built
     spam = cache.query("SELECT id, flag_count FROM threads WHERE tags LIKE '%\"spam\"%'")
@@ -194,6 +204,7 @@ def test_flags_reports_spam_and_complaints(built: tuple[Cache, DemoSummary]) -> 
     assert 0.3 * THREADS < in_queue < THREADS
 
 
+@on_the_built_demo
 def test_personal_data_is_fake_but_present(built: tuple[Cache, DemoSummary]) -> None:
     cache, _ = built
     phones = cache.one("SELECT count(*) FROM posts WHERE body_text LIKE '%07700 900%'")[0]
@@ -207,6 +218,7 @@ def test_personal_data_is_fake_but_present(built: tuple[Cache, DemoSummary]) -> 
             assert number.replace(" ", "").startswith("07700900"), number
 
 
+@on_the_built_demo
 def test_timestamps_are_fixed_relative_to_the_reference(
     built: tuple[Cache, DemoSummary],
 ) -> None:
@@ -221,6 +233,7 @@ def test_timestamps_are_fixed_relative_to_the_reference(
     assert parse(joined) <= ref
 
 
+@on_the_built_demo
 def test_text_is_varied(built: tuple[Cache, DemoSummary]) -> None:
     cache, _ = built
     titles = [r[0] for r in cache.query("SELECT title FROM threads")]
@@ -234,6 +247,7 @@ def test_text_is_varied(built: tuple[Cache, DemoSummary]) -> None:
         assert tags[topic.tags[0]] > 0.02 * THREADS, topic.key
 
 
+@on_the_built_demo
 def test_planted_duplicates_point_at_real_earlier_threads(
     built: tuple[Cache, DemoSummary],
 ) -> None:
@@ -261,6 +275,7 @@ def test_planted_duplicates_point_at_real_earlier_threads(
     assert all(r["remote_id"] in planted for r in rows.values() if r["status"] == "duplicate")
 
 
+@on_the_built_demo
 def test_hostile_posts_are_stored_verbatim(built: tuple[Cache, DemoSummary]) -> None:
     """Every row in the cache equals, byte for byte, what the generator produced (the planted
     copy-paster's answers: the earlier answer they copy)."""
@@ -319,6 +334,7 @@ def test_hostile_posts_are_stored_verbatim(built: tuple[Cache, DemoSummary]) -> 
     assert "\x1b[31mroot\x1b[0m" in names and "[bold red]Kestrel_Staff[/]" in names
 
 
+@on_the_built_demo
 def test_a_handful_of_200_kb_bodies(built: tuple[Cache, DemoSummary]) -> None:
     cache, summary = built
     huge = cache.query(
