@@ -347,9 +347,16 @@ def _link_threads(
     post_ids = _ids_by_remote(
         cache, "posts", source_id, [t.accepted_post_remote_id or "" for t in accepted]
     )
+    # A new thread has no accepted answer yet: only those naming one, and the threads that were
+    # there before (whose answer may have changed or gone), are updated. Each UPDATE of a row
+    # runs the `threads` triggers' checks (dupe_features follows accepted_post_id).
     cache.conn.executemany(
         "UPDATE threads SET accepted_post_id = ? WHERE id = ?",
-        [(post_ids.get(t.accepted_post_remote_id or ""), thread_ids[t.remote_id]) for t in threads],
+        [
+            (post_ids.get(t.accepted_post_remote_id or ""), thread_ids[t.remote_id])
+            for t in threads
+            if t.accepted_post_remote_id or thread_ids[t.remote_id] <= newest_thread_before
+        ],
     )
     dupes = [t for t in threads if t.duplicate_of_remote_id]
     if dupes:

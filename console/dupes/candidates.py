@@ -29,7 +29,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import numpy as np
@@ -599,7 +599,8 @@ def find_candidates(
 
     Same source and language only, unless `any_source` / `any_language`. With `keep`, only
     what would be stored: the best `keep` at MIN_SCORE or more whose pair no moderator has
-    decided (and only those are explained)."""
+    decided, and only those at PROPOSE or more are explained (the others get "", and their
+    explanation is written when one is asked for: `explain`, `candidates`)."""
     items = scored_pool(
         cache,
         thread_id,
@@ -618,7 +619,42 @@ def find_candidates(
         decided = _decided(cache.conn, thread_id)
         ranked = [r for r in ranked if r[0] >= MIN_SCORE and r[1].original_id not in decided]
         ranked = ranked[:keep]
+        return [(i.original_id, c, i.explanation if c >= PROPOSE else "") for c, i in ranked]
     return [(i.original_id, chance, i.explanation) for chance, i in ranked]
+
+
+def explain(cache: Cache, thread_id: int, original_id: int, *, semantic: bool = True) -> str:
+    """The explanation of one pair, as `find_candidates` writes it for a pair of its pool (the
+    scorer's words and details, after the meaning when `semantic` and both have a vector):
+    what a stored weaker candidate, kept without one, shows when it is asked for. "" if
+    either thread is gone or the original has no text to compare."""
+    found = _thread_doc(cache, thread_id)
+    rows = features.rows(cache, [original_id])
+    if found is None or not rows:
+        return ""
+    _, doc = found
+    row = rows[0]
+    stored = features.stored_analysis(row)
+    if stored is not None:
+        _, piece, whole = _stored_pair(row, stored)
+    else:
+        body = _bodies(cache, [original_id]).get(original_id)
+        if body is None:
+            return ""
+        _, piece, whole = _from_text(row, body)
+    stats = VocabStats(cache.conn)
+    query = analyze(doc)
+    cosine: float | None = None
+    if semantic:
+        both = vectors.vectors_of(cache, [thread_id, original_id])
+        if thread_id in both:  # as in a pool: a candidate without a vector is 0% alike
+            other = both.get(original_id)
+            cosine = (
+                0.0
+                if other is None
+                else float(embed.cosine_int8(both[thread_id][0], other[0][None])[0])
+            )
+    return _why(query, whole, stats, Idf(stats), chars(query, Pool([piece]))[0], cosine)
 
 
 def _decided(conn: Connection, thread_id: int) -> set[int]:
@@ -710,10 +746,18 @@ def update_candidates(cache: Cache, thread_ids: Iterable[int], *, semantic: bool
 
 
 def candidates(
-    cache: Cache, thread_id: int, *, include_decided: bool = False, weaker: bool = False
+    cache: Cache,
+    thread_id: int,
+    *,
+    include_decided: bool = False,
+    weaker: bool = False,
+    explained: bool = True,
 ) -> list[Candidate]:
     """The stored candidates of a thread, best first: pending proposals (PROPOSE and up) only,
-    unless `weaker` (every stored pending pair) or `include_decided` (decided pairs too)."""
+    unless `weaker` (every stored pending pair) or `include_decided` (decided pairs too).
+
+    A pair stored without an explanation (below PROPOSE: `find_candidates`) gets it written
+    now, unless `explained` is False (a caller that shows none)."""
     if cache.one("SELECT 1 FROM threads WHERE id = ?", (thread_id,)) is None:
         raise NotFound(f"There is no thread {thread_id} {cache.dialect.where}.")
     if include_decided:
@@ -728,7 +772,27 @@ def candidates(
         "ORDER BY d.score DESC, d.original_id",
         (thread_id,),
     )
-    return [Candidate(r[0], r[1], r[2], r[3], float(r[4]), r[5], r[6], r[7]) for r in rows]
+    found = [Candidate(r[0], r[1], r[2], r[3], float(r[4]), r[5], r[6], r[7]) for r in rows]
+    if not explained:
+        return found
+    return [
+        replace(
+            c,
+            explanation=stored_explanation(
+                cache, c.thread_id, c.original_id, c.explanation, c.method
+            ),
+        )
+        for c in found
+    ]
+
+
+def stored_explanation(
+    cache: Cache, thread_id: int, original_id: int, explanation: str, method: str
+) -> str:
+    """A stored pair's explanation: as stored, or written now if it was stored without one."""
+    if explanation or method not in (METHOD, LEXICAL_METHOD):
+        return explanation
+    return explain(cache, thread_id, original_id, semantic=method == METHOD)
 
 
 def rebuild_index(cache: Cache) -> int:

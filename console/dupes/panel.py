@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from console.db import Cache
-from console.dupes.candidates import PROPOSE, Candidate, candidates
+from console.dupes.candidates import PROPOSE, Candidate, candidates, stored_explanation
 from console.dupes.thresholds import may_propose
 from console.errors import NotFound
 from console.models import DecisionResult
@@ -246,11 +246,17 @@ def pair(cache: Cache, thread_id: int, original_id: int) -> PairView:
         if found is not None:
             answer, answer_author = found["body"], found["author"]
     # every pending candidate, weaker ones too: picking another original is asking for them
-    others = [c for c in candidates(cache, thread_id, weaker=True) if c.original_id != original_id]
+    others = [
+        c
+        for c in candidates(cache, thread_id, weaker=True, explained=False)  # titles only
+        if c.original_id != original_id
+    ]
     return PairView(
         link_id=None if link is None else int(link["id"]),
         score=0.0 if link is None else float(link["score"]),
-        explanation="picked by hand" if link is None else link["explanation"],
+        explanation="picked by hand"
+        if link is None
+        else stored_explanation(cache, thread_id, original_id, link["explanation"], link["method"]),
         method="manual" if link is None else link["method"],
         decision="pending" if link is None else link["decision"],
         thread=thread,

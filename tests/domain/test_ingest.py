@@ -67,3 +67,35 @@ def test_edited_post_replaces_its_search_row(cache: Cache) -> None:
     assert len(matches(cache, "post_fts", "replacement")) == 1
     assert len(matches(cache, "thread_fts", "replacement")) == 1
     assert fts_counts(cache) == (before[0] + 1, before[1] + 1)
+
+
+@pytest.mark.backends
+def test_accepted_answers_follow_the_source(cache: Cache) -> None:
+    """A new thread naming its accepted answer gets it, one naming none has none; a thread
+    synced again gets its answer changed or taken back (only new threads without one are
+    skipped by the accepted-answer update)."""
+    source = ensure_source(cache, "discourse", "accepts", "https://accepts.example")
+
+    def sync(accepted: str | None) -> dict[str, int | None]:
+        threads = [
+            ThreadRecord(
+                "a1", "Question", None, "answered", T, T, accepted_post_remote_id=accepted
+            ),
+            ThreadRecord("a2", "Other question", None, "open", T, T),
+        ]
+        posts = [
+            PostRecord("a1-q", "a1", None, 0, "question", "question", T),
+            PostRecord("a1-r", "a1", None, 1, "reply", "reply", T),
+            PostRecord("a2-q", "a2", None, 0, "question", "question", T),
+        ]
+        upsert_threads(cache, source, threads, posts)
+        rows = cache.query(
+            "SELECT remote_id, accepted_post_id FROM threads WHERE source_id = ?", (source,)
+        )
+        return {r[0]: r[1] for r in rows}
+
+    first = sync("a1-r")
+    reply = cache.one("SELECT id FROM posts WHERE remote_id = 'a1-r'")[0]  # type: ignore[index]
+    assert first == {"a1": reply, "a2": None}
+    assert sync(None) == {"a1": None, "a2": None}
+    assert sync("a1-r") == {"a1": reply, "a2": None}

@@ -37,6 +37,37 @@ def test_rejected_pair_is_never_proposed_again(cache: Cache, ids: dict[str, int]
     assert [c.decision for c in decided if c.original_id == ids["o1"]] == ["rejected"]
 
 
+def test_only_proposals_are_explained_when_stored(cache: Cache, ids: dict[str, int]) -> None:
+    """A pair stored below PROPOSE has no explanation until one is asked for; then it reads as
+    the search's own (the pool's) explanation, in `candidates` and in the Duplicates panel."""
+    from console.dupes import panel
+
+    new = [ids["d1"], ids["d2"]]
+    pool = {(t, original): why for t in new for original, _, why in cands.find_candidates(cache, t)}
+    cands.update_candidates(cache, new)
+    rows = cache.query("SELECT thread_id, original_id, score, explanation FROM duplicate_links")
+    proposed = [r for r in rows if r[2] >= cands.PROPOSE]
+    weaker = [r for r in rows if r[2] < cands.PROPOSE]
+    assert {r[0] for r in proposed} == set(new) and weaker
+    assert all(r[3] == pool[(r[0], r[1])] for r in proposed)
+    assert all(r[3] == "" for r in weaker)
+    for t in new:
+        shown = cands.candidates(cache, t, weaker=True)
+        assert len(shown) == sum(1 for r in rows if r[0] == t)
+        assert all(c.explanation == pool[(t, c.original_id)] for c in shown)
+    thread, original = weaker[0][0], weaker[0][1]
+    assert panel.pair(cache, thread, original).explanation == pool[(thread, original)]
+    assert panel.pair(cache, thread, original).explanation.startswith("meaning ")
+    # written on request, never stored: the next search's pairs replace these anyway
+    assert (
+        cache.one(
+            "SELECT explanation FROM duplicate_links WHERE thread_id = ? AND original_id = ?",
+            (thread, original),
+        )[0]
+        == ""
+    )  # type: ignore[index]
+
+
 def test_incremental_update_touches_only_given_threads(cache: Cache, ids: dict[str, int]) -> None:
     cands.update_candidates(cache, [ids["d1"]])
     before = cache.query("SELECT thread_id, original_id, created_at FROM duplicate_links")
