@@ -246,9 +246,10 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
     every: list[float] = []
     parts = {"terms": 0.0, "fts": 0.0, "semantic": 0.0, "fetch": 0.0, "score": 0.0, "write": 0.0}
     each: dict[str, list[float]] = {k: [] for k in parts}
-    recalled = from_text = 0
+    recalled = from_text = explained = 0
     cpu: list[float] = []
-    for _ in range(rounds):
+    searches: list[dict[str, Any]] = []  # the first (cold) round, one record per search
+    for round_no in range(rounds):
         cands.forget_analysed()  # each round starts cold
         times = []
         round_cpu: list[float] = []
@@ -287,6 +288,20 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
                 each[key].append(value)
             recalled += timing.recalled
             from_text += timing.from_text
+            explained += timing.explained
+            if round_no == 0:
+                searches.append(
+                    {
+                        "thread": thread_id,
+                        "cpu_ms": round(round_cpu[-1], 2),
+                        "reads": round_reads[-1] if round_reads else None,
+                        "query_terms": len(timing.query_terms),
+                        "postings": sum(stats.df(t) for t in timing.query_terms),
+                        "recalled": timing.recalled,
+                        "explained": timing.explained,
+                        "where_ms": {k: round(each[k][-1], 2) for k in each},
+                    }
+                )
         per_round.append(_quantiles(times))
         cpu_per_round.append(_quantiles(round_cpu))
         reads_per_round.append(_quantiles(round_reads) if round_reads else None)
@@ -303,8 +318,42 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
         "where_ms_mean": {k: round(v / n, 2) for k, v in parts.items()},
         "where_ms_p95": {k: _quantiles(v)["p95"] for k, v in each.items()},
         "recalled_mean": round(recalled / n, 1),
+        "explained_mean": round(explained / n, 2),
         "analysed_from_text_mean": round(from_text / n, 2),
+        "cold_slowest": _slowest(searches),
         "load_average": _load(),
+    }
+
+
+def _slowest(searches: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the cold round's slowest searches (CPU at or above its p95) spent their time on,
+    beside the means of the others: query words, their postings (the sum of the words'
+    document frequencies: what FTS5 reads and bm25 ranks), pages read, each part's wall ms."""
+    if not searches:
+        return {}
+    ordered = sorted(searches, key=lambda r: r["cpu_ms"])
+    cut = ordered[int(0.95 * (len(ordered) - 1))]["cpu_ms"]
+    slow = [r for r in ordered if r["cpu_ms"] >= cut]
+    rest = [r for r in ordered if r["cpu_ms"] < cut]
+
+    def means(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        if not rows:
+            return {}
+        keys = ("cpu_ms", "reads", "query_terms", "postings", "recalled", "explained")
+        found: dict[str, Any] = {
+            k: round(statistics.mean(r[k] or 0 for r in rows), 2) for k in keys
+        }
+        found["where_ms"] = {
+            k: round(statistics.mean(r["where_ms"][k] for r in rows), 2)
+            for k in rows[0]["where_ms"]
+        }
+        return found
+
+    return {
+        "cpu_ms_from": cut,
+        "searches": slow,
+        "their_mean": means(slow),
+        "others_mean": means(rest),
     }
 
 

@@ -108,6 +108,7 @@ class Timing:
     semantic_ms: float = 0.0
     semantic_added: int = 0
     from_text: int = 0  # recalled candidates with no stored analysis (analysed from their text)
+    explained: int = 0  # explanations written (with `keep`: the kept pairs at PROPOSE or more)
 
 
 class VocabStats:
@@ -601,6 +602,7 @@ def find_candidates(
     what would be stored: the best `keep` at MIN_SCORE or more whose pair no moderator has
     decided, and only those at PROPOSE or more are explained (the others get "", and their
     explanation is written when one is asked for: `explain`, `candidates`)."""
+    timing = timing or Timing()
     items = scored_pool(
         cache,
         thread_id,
@@ -619,7 +621,9 @@ def find_candidates(
         decided = _decided(cache.conn, thread_id)
         ranked = [r for r in ranked if r[0] >= MIN_SCORE and r[1].original_id not in decided]
         ranked = ranked[:keep]
+        timing.explained = sum(1 for c, _ in ranked if c >= PROPOSE)
         return [(i.original_id, c, i.explanation if c >= PROPOSE else "") for c, i in ranked]
+    timing.explained = len(ranked)
     return [(i.original_id, chance, i.explanation) for chance, i in ranked]
 
 
