@@ -75,6 +75,31 @@ THREADS = {
 }
 
 
+def asked(
+    remote: str,
+    title: str,
+    body: str,
+    created: str,
+    *,
+    status: str = "open",
+    raw: str | None = None,
+) -> tuple[ThreadRecord, PostRecord]:
+    """A thread and its question (`remote`, `remote-q`), both created at `created`; the
+    question's raw form is `raw` if given, else its text."""
+    thread = ThreadRecord(remote, title, None, status, created, created)
+    question = PostRecord(
+        f"{remote}-q", remote, None, 0, body, body if raw is None else raw, created
+    )
+    return thread, question
+
+
+def store_asked(
+    cache: Cache, source: int, rows: list[tuple[ThreadRecord, PostRecord]]
+) -> dict[str, int]:
+    """`asked` rows through the real ingest path; {remote id: local id}."""
+    return upsert_threads(cache, source, [t for t, _ in rows], [q for _, q in rows])
+
+
 def seed(cache: Cache, kind: str = "discourse", name: str = "forum") -> dict[str, int]:
     """THREADS, after a dozen older threads on other subjects (FILLER: remote ids f0..f11),
     so that a thread's pool of possible originals looks like a forum's."""

@@ -7,9 +7,9 @@ import pytest
 
 from console.db import Cache
 from console.dupes import candidates as cands
-from console.ingest import ensure_source, upsert_threads
-from console.models import PostRecord, ThreadRecord
+from console.ingest import ensure_source
 from tests.backends import pytest_generate_tests
+from tests.dupes.conftest import asked, store_asked
 
 pytestmark = pytest.mark.backends  # recall is the engine's own: FTS5 or tsvector + pg_trgm
 __all__ = ["pytest_generate_tests"]
@@ -72,28 +72,16 @@ def test_incremental_update_touches_only_given_threads(cache: Cache, ids: dict[s
     cands.update_candidates(cache, [ids["d1"]])
     before = cache.query("SELECT thread_id, original_id, created_at FROM duplicate_links")
     source = ensure_source(cache, "discourse", "forum")
-    new = upsert_threads(
+    new = store_asked(
         cache,
         source,
         [
-            ThreadRecord(
+            asked(
                 "d3",
                 "Roaming charges in France far too high",
-                None,
-                "open",
-                "2026-03-01T10:00:00Z",
-                "2026-03-01T10:00:00Z",
-            )
-        ],
-        [
-            PostRecord(
-                "d3-q",
-                "d3",
-                None,
-                0,
                 "Charged for roaming in France, plan has EU roaming",
-                "x",
                 "2026-03-01T10:00:00Z",
+                raw="x",
             )
         ],
     )

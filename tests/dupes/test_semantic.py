@@ -15,7 +15,7 @@ from console.dupes.evaluate import evaluate
 from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
 from tests.backends import pytest_generate_tests
-from tests.dupes.conftest import FILLER
+from tests.dupes.conftest import FILLER, asked, store_asked
 
 __all__ = ["pytest_generate_tests"]
 
@@ -127,11 +127,10 @@ def test_vectors_are_stored_at_ingest_compactly_and_only_when_text_changes(
     assert vectors.embed_threads(cache, ids.values()) == 0  # unchanged: nothing to do
     source = ensure_source(cache, "discourse", "forum")
     stamp = "2026-01-01T10:00:00Z"
-    upsert_threads(
+    store_asked(
         cache,
         source,
-        [ThreadRecord("f0", "Voicemail greeting lost", None, "open", stamp, stamp)],
-        [PostRecord("f0-q", "f0", None, 0, "My greeting vanished.", "x", stamp)],
+        [asked("f0", "Voicemail greeting lost", "My greeting vanished.", stamp, raw="x")],
     )
     assert vectors.embed_threads(cache, ids.values()) == 1
 

@@ -12,10 +12,9 @@ import pytest
 from console.db import Cache
 from console.dupes import ann, vectors
 from console.dupes import candidates as cands
-from console.ingest import ensure_source, upsert_threads
-from console.models import PostRecord, ThreadRecord
+from console.ingest import ensure_source
 from tests.backends import pytest_generate_tests
-from tests.dupes.conftest import seed
+from tests.dupes.conftest import asked, seed, store_asked
 
 __all__ = ["pytest_generate_tests"]
 
@@ -30,13 +29,7 @@ def ids(cache: Cache) -> dict[str, int]:
 
 def _add(cache: Cache, remote: str, title: str, body: str, created: str) -> int:
     source = ensure_source(cache, "discourse", "forum")
-    new = upsert_threads(
-        cache,
-        source,
-        [ThreadRecord(remote, title, None, "open", created, created)],
-        [PostRecord(f"{remote}-q", remote, None, 0, body, body, created)],
-    )
-    return new[remote]
+    return store_asked(cache, source, [asked(remote, title, body, created)])[remote]
 
 
 def test_planted_duplicates_are_proposed_first_on_both_backends(
@@ -142,17 +135,8 @@ def test_hostile_threads_get_candidates_without_errors(cache: Cache, ids: dict[s
         "h-cjk": ("携帯の料金が高い", '料金 "quoted" OR NEAR( * ^ \' \\ :* & | !'),
         "h-rich": ("[bold]eSIM[/bold] stuck [link=x]", "[red]iPhone 15[/] activating"),
     }
-    new = upsert_threads(
-        cache,
-        source,
-        [
-            ThreadRecord(k, t, None, "open", "2026-04-01T10:00:00Z", "2026-04-01T10:00:00Z")
-            for k, (t, _) in texts.items()
-        ],
-        [
-            PostRecord(f"{k}-q", k, None, 0, b, b, "2026-04-01T10:00:00Z")
-            for k, (_, b) in texts.items()
-        ],
+    new = store_asked(
+        cache, source, [asked(k, t, b, "2026-04-01T10:00:00Z") for k, (t, b) in texts.items()]
     )
     cands.update_candidates(cache, new.values())
     assert cands.candidates(cache, new["h-empty"]) == []
