@@ -18,6 +18,9 @@ On a demo community of N threads (built with `console.demo.build_demo`, or copie
   first search after opening, alone, after `warm_up` (the library imports the console makes in
   its warm-up worker; before 2026-11-28 first_search included them);
 - where_ms_mean / where_ms_p95: the split of that time (mean, and each part's own p95);
+  explained_mean: explanations written per search (only kept pairs at the proposal threshold);
+  cold_slowest: the first round's searches at or above its CPU p95, each with its query words,
+  their postings, pages read and parts, and their mean beside the other searches' mean;
 - analysis: the stored analyses (`console.dupes.analysis`) made for threads without one before
   timing (as `peerdesk dupes --rebuild` does), their size; analysed_from_text_mean says how many
   recalled candidates per search still had to be analysed from their text (0 once filled);
