@@ -1,4 +1,5 @@
-"""SQLite-only settings for a bulk load (a JSONL import): the one place they are set.
+"""SQLite-only settings for a bulk load (a JSONL import; its page cache also for the first
+accrual run of a big community): the one place they are set.
 
 Nothing here trades safety for speed: journal mode, synchronous and the transaction per chunk
 stay as the cache opened them (WAL, NORMAL), so a killed import loses nothing it committed and
@@ -24,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from console.db import Cache
+from console.storage import Connection, dialect_of
 
 BULK_CACHE_KIB = 65_536  # page cache during a bulk load (KiB); the default is 2,000
 TEMP_IN_MEMORY = 2  # PRAGMA temp_store: 0 the build's default (files), 1 files, 2 memory
@@ -39,23 +41,37 @@ def sqlite_bulk_load(cache: Cache) -> Iterator[None]:
         return
     conn = cache.conn
     fk_row = conn.execute("PRAGMA foreign_keys").fetchone()
-    size_row = conn.execute("PRAGMA cache_size").fetchone()
     temp_row = conn.execute("PRAGMA temp_store").fetchone()
     fk_was_on = bool(fk_row and fk_row[0])
-    size_was = int(size_row[0]) if size_row else -2000
     temp_was = int(temp_row[0]) if temp_row else 0
     outside = not conn.in_transaction
     if fk_was_on and outside:
         conn.execute("PRAGMA foreign_keys = OFF")
     if outside and temp_was != TEMP_IN_MEMORY:
         conn.execute(f"PRAGMA temp_store = {TEMP_IN_MEMORY}")
-    conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
     try:
-        yield
+        with bulk_page_cache(conn):
+            yield
     finally:
-        conn.execute(f"PRAGMA cache_size = {size_was}")
         if outside and not conn.in_transaction:
             if fk_was_on:
                 conn.execute("PRAGMA foreign_keys = ON")
             if temp_was != TEMP_IN_MEMORY:
                 conn.execute(f"PRAGMA temp_store = {temp_was}")
+
+
+@contextmanager
+def bulk_page_cache(conn: Connection) -> Iterator[None]:
+    """The larger page cache alone, for a bulk write inside a transaction (the first accrual run
+    of a big community writes millions of ledger rows into five indexes); a PostgreSQL
+    connection is left as it is."""
+    if not dialect_of(conn).is_sqlite:
+        yield
+        return
+    size_row = conn.execute("PRAGMA cache_size").fetchone()
+    size_was = int(size_row[0]) if size_row else -2000
+    conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA cache_size = {size_was}")

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from console.bulk_sqlite import bulk_page_cache
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import InvalidDecision
-from console.rewards.events import SOURCES, Event, EventSource
+from console.rewards.events import SOURCES, Event, EventSource, new_events
 from console.rewards.ledger import Appender, Entry
 from console.rewards.pricing import Earned, Terms, due
 from console.rewards.schedule import Schedule
@@ -82,6 +83,10 @@ def banned_members(conn: Connection) -> set[int]:
     return {int(r[0]) for r in conn.execute("SELECT member_id FROM reward_bans")}
 
 
+_LIVE = "rewards_events_now"  # the run's temporary table of the keys of the events true now
+_WRITE_EVERY = 2_000  # accruals written (and their events checked) together
+
+
 MASS_REVERSAL_SHARE = 0.5
 MASS_REVERSAL_MIN = 50
 
@@ -115,8 +120,11 @@ def accrue_in(
     appender = Appender(conn)
     banned = banned_members(conn)
     caps = _Caps(conn, schedule)
-    for source in SOURCES.values():
-        _accrue_source(conn, appender, source, schedule, banned, caps, report, allow_mass_reversal)
+    with bulk_page_cache(conn):
+        for source in SOURCES.values():
+            _accrue_source(
+                conn, appender, source, schedule, banned, caps, report, allow_mass_reversal
+            )
     return report
 
 
@@ -131,24 +139,20 @@ def _accrue_source(
     allow_mass_reversal: bool = False,
 ) -> None:
     rule = source.rule
-    # The events true now go into a temporary table; SQLite then finds the new ones and the paid
-    # ones no longer true with index lookups, so a ledger of millions is never read into memory.
+    # The keys of the events true now go into a temporary table (how often each is listed), in
+    # SQL; the new events are then read in time order, a page at a time, and the paid ones no
+    # longer true found with index lookups: neither the events nor the ledger (tens of millions
+    # of rows for a big community's first run) are ever held in memory.
     dialect = dialect_of(conn)
-    scratch = dialect.scratch_table("rewards_live")
-    conn.execute(dialect.create_scratch_table("rewards_live", "event_key TEXT PRIMARY KEY"))
+    scratch = dialect.scratch_table(_LIVE)
+    conn.execute(dialect.create_scratch_table(_LIVE, "event_key TEXT PRIMARY KEY, n INTEGER"))
     conn.execute(f"DELETE FROM {scratch}")
-    live: dict[str, Event] = {}
-    for event in source.events(conn):
-        live.setdefault(event.event_key, event)
-    conn.executemany(f"INSERT INTO {scratch} (event_key) VALUES (?)", ((k,) for k in live))
-    seen = {
-        str(r[0])
-        for r in conn.execute(
-            f"SELECT l.event_key FROM {scratch} l WHERE EXISTS (SELECT 1 FROM ledger a "
-            "WHERE a.kind = 'accrual' AND a.rule = ? AND a.event_key = l.event_key)",
-            (rule,),
-        )
-    }
+    conn.execute(
+        f"INSERT INTO {scratch} (event_key, n) SELECT event_key, count(*) FROM reward_events "
+        "WHERE rule = ? GROUP BY event_key",
+        (rule,),
+    )
+    listed_twice = {str(r[0]) for r in conn.execute(f"SELECT event_key FROM {scratch} WHERE n > 1")}
     open_accruals = {
         str(r["event_key"]): r
         for r in conn.execute(
@@ -162,9 +166,13 @@ def _accrue_source(
     }
 
     per_point = schedule.points.get(rule, 0)
-    for event in sorted(live.values(), key=lambda e: (e.occurred_at, e.event_key)):
-        if event.event_key in seen:
-            continue
+    paid_now: set[str] = set()  # of the keys listed twice: the first one in time is paid
+    batch: list[Entry] = []
+    for event in new_events(conn, rule):
+        if event.event_key in listed_twice:
+            if event.event_key in paid_now:
+                continue
+            paid_now.add(event.event_key)
         if event.member_id in banned:
             report.skipped_banned += 1
             continue
@@ -176,7 +184,7 @@ def _accrue_source(
             detail["capped_from"] = per_point
             report.capped += 1
         amount = granted * schedule.point_value_minor
-        appender.append(
+        batch.append(
             Entry(
                 member_id=event.member_id,
                 kind="accrual",
@@ -195,8 +203,12 @@ def _accrue_source(
         report.points += granted
         report.amount_minor += amount
         report.by_rule[rule] = report.by_rule.get(rule, 0) + 1
+        if len(batch) >= _WRITE_EVERY:
+            appender.append_accruals(batch)
+            batch = []
+    appender.append_accruals(batch)
 
-    gone = [k for k, row in open_accruals.items() if k not in live]
+    gone = list(open_accruals)
     if not allow_mass_reversal and len(gone) > MASS_REVERSAL_MIN:
         paid = conn.execute(
             "SELECT count(*) FROM ledger WHERE kind = 'accrual' AND rule = ?", (rule,)
@@ -211,7 +223,7 @@ def _accrue_source(
             )
     now = now_iso()
     for key, row in sorted(open_accruals.items(), key=lambda kv: int(kv[1]["id"])):
-        if key in live or int(row["member_id"]) in banned:
+        if int(row["member_id"]) in banned:
             continue
         appender.append(
             Entry(

@@ -23,7 +23,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from random import Random
 
 from console import search_index
@@ -274,7 +276,9 @@ class _Planter:
             self.truth["burst"] = [self.name(member)]
 
     # ---- organic votes, signals, payees ----
-    def organic_votes(self) -> list[tuple[int, int, int, str]]:
+    def organic_votes(self) -> Iterator[tuple[int, int, int, str]]:
+        """The votes behind every answer's score, made as they are written (a million-thread
+        demo casts ~22 million: a list of them alone took gigabytes)."""
         voters = [
             int(r[0])
             for r in self.cache.query(
@@ -283,7 +287,6 @@ class _Planter:
             )
             if int(r[0]) not in self.planted
         ]
-        rows = []
         for post_id, author, created, score in self.cache.query(
             "SELECT id, author_id, created_at, score FROM posts WHERE source_id = ? "
             "AND position > 0 AND score > 0 AND author_id IS NOT NULL ORDER BY id",
@@ -294,19 +297,12 @@ class _Planter:
                 if voter != author and len(chosen) < min(int(score), 30):
                     chosen.add(voter)
             for voter in sorted(chosen):
-                rows.append(
-                    (
-                        self.source,
-                        int(post_id),
-                        voter,
-                        self.later(str(created), self.rng.randrange(1, 72)),
-                    )
-                )
-        return rows
+                at = self.later(str(created), self.rng.randrange(1, 72))
+                yield (self.source, int(post_id), voter, at)
 
     def write(self) -> None:
-        organic = self.organic_votes()
-        rng = self.rng
+        organic = self.organic_votes()  # drawn from the same generator, in the same order,
+        rng = self.rng  # as when they were a list: the signals below come after them
         members = [
             int(r[0])
             for r in self.cache.query(
@@ -318,7 +314,7 @@ class _Planter:
             conn.executemany(
                 "INSERT INTO votes (source_id, post_id, voter_id, created_at) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                organic + [(self.source, p, v, at) for p, v, at in self.votes],
+                chain(organic, ((self.source, p, v, at) for p, v, at in self.votes)),
             )
             signals = [
                 (

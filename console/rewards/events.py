@@ -18,8 +18,9 @@ while the two disagree).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from console.storage import Connection, dialect_of
 
@@ -66,15 +67,39 @@ VIEW = (
 def events_of(conn: Connection, rule: str) -> Iterator[Event]:
     """The events of `rule` true now, as the view reward_events lists them."""
     for row in conn.execute(VIEW, (rule,)):
-        detail = json.loads(str(row[4])) if row[4] and row[4] != "{}" else {}
-        yield Event(
-            rule,
-            str(row[0]),
-            int(row[1]),
-            str(row[2]),
-            None if row[3] is None else int(row[3]),
-            tuple(sorted(detail.items())),
-        )
+        yield _event(rule, row)
+
+
+_NEW = (
+    "SELECT e.event_key, e.member_id, e.occurred_at, e.thread_id, e.detail FROM reward_events e "
+    "WHERE e.rule = ? AND NOT EXISTS (SELECT 1 FROM ledger a WHERE a.kind = 'accrual' "
+    "AND a.rule = e.rule AND a.event_key = e.event_key) "
+    "ORDER BY e.occurred_at, e.event_id, e.member_id"
+)
+_PAGE = 5_000
+
+
+def new_events(conn: Connection, rule: str) -> Iterator[Event]:
+    """The events of `rule` true now that the ledger has no accrual for, oldest first (ties by
+    event id, then member): the order a run pays them in, which decides who meets a cap first.
+    Read a page at a time; the query is sorted before its first row comes, so the run may write
+    accruals on the same connection while it reads."""
+    cursor = conn.execute(_NEW, (rule,))
+    while rows := cursor.fetchmany(_PAGE):
+        for row in rows:
+            yield _event(rule, row)
+
+
+def _event(rule: str, row: Sequence[Any]) -> Event:
+    detail = json.loads(str(row[4])) if row[4] and row[4] != "{}" else {}
+    return Event(
+        rule,
+        str(row[0]),
+        int(row[1]),
+        str(row[2]),
+        None if row[3] is None else int(row[3]),
+        tuple(sorted(detail.items())),
+    )
 
 
 def _post_gone(conn: Connection, post_id: int) -> str | None:

@@ -177,6 +177,20 @@ class Appender:
         self.written += len(rows)
         return [int(r["id"]) for r in rows]
 
+    def append_accruals(self, entries: list[Entry]) -> None:
+        """Write one accrual run's new accruals (their events read by the run in this
+        transaction, none in the ledger yet), in order. In the cache file the run holds the
+        only write lock from its read to this write, so they are written together: their events
+        read in a few statements (`LiveBook.read_events`), each checked and priced in order
+        like `append`'s, one INSERT for all. On the team database each goes through the
+        server's function (another client may have paid one meanwhile: skipped, as `append`)."""
+        if self.on_server:
+            for entry in entries:
+                self.append(entry)
+            return
+        self.book.read_events(entries)
+        self.append_new(entries)
+
     def _write_head(self) -> None:
         self.conn.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) "

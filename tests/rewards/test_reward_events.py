@@ -13,8 +13,11 @@ import pytest
 from console.db import Cache, open_cache
 from console.desk import Desk
 from console.errors import PeerdeskError
+from console.rewards import accrue as accrue_module
 from console.rewards import ledger
+from console.rewards.accrue import accrue
 from console.rewards.events import SOURCES
+from console.rewards.schedule_store import active_schedule, install_schedule
 
 from .conftest import build, superuser_sql
 
@@ -154,6 +157,10 @@ def test_the_ledger_refuses_an_accrual_whose_event_is_not_true_and_writes_nothin
             assert str(refused.value).endswith("Nothing was written"), what
         assert cache.query("SELECT id FROM ledger") == [], what
         assert cache.meta(ledger.HEAD_KEY) is None, what
+        with pytest.raises(PeerdeskError, match="(?i)(there is no|adds points)"):
+            with cache.transaction() as conn:  # an accrual run's batch: checked entry by entry
+                ledger.Appender(conn).append_accruals([entry, _accrual(ids)])
+        assert cache.query("SELECT id FROM ledger") == [], what
     if cache.dialect.is_sqlite:  # (on the server append_new appends one by one, as above)
         with pytest.raises(PeerdeskError, match="There is no accepted_answer event post:999999"):
             with cache.transaction() as conn:
@@ -245,4 +252,73 @@ def test_the_ledger_refuses_a_reversal_or_payout_that_does_not_fit_and_writes_no
     with cache.transaction() as conn:  # the exact reversal is written, once
         assert ledger.Appender(conn).append(entry("reversal")) is not None
         assert ledger.Appender(conn).append(entry("reversal")) is None
+    assert ledger.verify(cache).ok
+
+
+def _paid(cache: Cache) -> list[tuple[str, ...]]:
+    return [
+        tuple(str(v) for v in row)
+        for row in cache.query(
+            "SELECT member_id, rule, event_key, thread_id, points, amount_minor, occurred_at, "
+            "detail FROM ledger ORDER BY id"
+        )
+    ]
+
+
+def test_an_accrual_run_written_in_small_batches_writes_the_same_ledger(
+    cache: Cache,
+    ids: dict[str, int],
+    request: pytest.FixtureRequest,
+    staff: dict[str, Desk],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The run writes its accruals a batch at a time (their events read together): batches of
+    two give, entry for entry and in the same order, the ledger one batch gives (caps counted
+    across batches), on both engines, and the chain holds."""
+    _every_kind(cache, ids, request)
+    reference = open_cache(tmp_path / "reference.sqlite3", create=True)
+    try:
+        _every_kind(reference, build(reference), request)
+        schedule = active_schedule(cache)
+        with reference.transaction() as conn:  # the same schedule
+            install_schedule(conn, schedule, loaded_by="test")
+        accrue(reference, schedule)
+        expected = _paid(reference)
+    finally:
+        reference.close()
+    monkeypatch.setattr(accrue_module, "_WRITE_EVERY", 2)
+    staff["priya"].rewards.accrue()
+    assert len(expected) > 4  # several batches
+    assert _paid(cache) == expected
+    assert ledger.verify(cache).ok
+
+
+def test_an_event_the_view_lists_twice_is_paid_once_to_the_first(
+    cache: Cache, ids: dict[str, int], request: pytest.FixtureRequest, staff: dict[str, Desk]
+) -> None:
+    """Two members flag t5 as a duplicate of t1 at the same moment: the view lists the event
+    twice (one key, two members). The run pays it once, to the member it lists first (lowest
+    id), and a second run pays nothing more."""
+    _every_kind(cache, ids, request)
+    superuser_sql(
+        cache,
+        request,
+        "INSERT INTO member_duplicate_flags (thread_id, original_id, member_id, flagged_at) "
+        f"VALUES ({ids['t5']}, {ids['t1']}, {ids['member:v2']}, '2026-10-11T00:00:00Z')",
+    )
+    key = f"thread:{ids['t5']}"
+    listed = cache.query(
+        "SELECT member_id FROM reward_events WHERE rule = 'duplicate_flagged' AND event_key = ?",
+        (key,),
+    )
+    assert sorted(int(r[0]) for r in listed) == sorted([ids["member:v1"], ids["member:v2"]])
+    staff["priya"].rewards.accrue()
+    paid = cache.query(
+        "SELECT member_id FROM ledger WHERE rule = 'duplicate_flagged' AND event_key = ?", (key,)
+    )
+    assert [int(r[0]) for r in paid] == [min(ids["member:v1"], ids["member:v2"])]
+    before = _paid(cache)
+    staff["priya"].rewards.accrue()
+    assert _paid(cache) == before
     assert ledger.verify(cache).ok
