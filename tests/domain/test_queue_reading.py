@@ -206,3 +206,39 @@ def test_a_page_of_a_few_ids_is_read_by_those_ids_not_the_queue_index(
         )
         assert "threads_queue" not in plan, plan
         assert "SEARCH t USING INTEGER PRIMARY KEY" in plan
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [QueueFilter(), QueueFilter(flagged_only=True), QueueFilter(unanswered_only=True)],
+    ids=["all", "flagged", "unanswered"],
+)
+def test_every_read_of_a_built_in_filter_follows_the_queue_index_in_its_order(
+    cache: Cache, flt: QueueFilter
+) -> None:  # SQLite only: its query plans (PostgreSQL's planner chooses by statistics)
+    """What the console reads for `all`, `flagged` and `unanswered` (the start, `f`, clearing a
+    search): the first page, the pages after and before a thread (keyset), the last screenful
+    read from the far end, and the count. Every page walks the Queue's index in the Queue's
+    order from where it starts (no sort of the whole Queue: the first rows of a million-thread
+    Queue cost what they cost at a hundred) and the count is the kept one (no thread read)."""
+    add_threads(cache, 60, "porting")
+    statements: list[str] = []
+    cache.conn.set_trace_callback(statements.append)
+    try:
+        total = store.queue_count(cache, flt)
+        first = store.queue(cache, flt, limit=10)
+        store.queue(cache, flt, offset=10, limit=10, after=first[-1].thread_id)
+        store.queue(cache, flt, offset=0, limit=5, before=first[5].thread_id)
+        last = store.queue(cache, flt, offset=total - 5, limit=5, total=total)
+    finally:
+        cache.conn.set_trace_callback(None)
+    assert total > 20 and len(first) == 10 and len(last) == 5  # the test's data
+    pages = [s for s in statements if "FROM threads t" in s]
+    assert len(pages) == 4, statements
+    for sql in pages:
+        plan = " | ".join(str(row[3]) for row in cache.conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert plan.startswith("SEARCH t USING INDEX threads_queue (in_queue=?"), plan
+        assert "TEMP B-TREE" not in plan and "SCAN" not in plan, plan
+    (count,) = [s for s in statements if "queue_counts" in s]
+    assert "threads" not in count
+    assert statements.count(count) == 1
