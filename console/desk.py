@@ -20,12 +20,9 @@ from console import (
     batch_preview,
     claims,
     decisions,
-    member_links,
-    members,
     outbox,
     previews,
     read_only,
-    sources,
     store,
 )
 from console.batch_preview import BatchPreview
@@ -73,8 +70,9 @@ if TYPE_CHECKING:  # sync is imported when first used: it brings httpx, slow to 
     # and the duplicate candidates bring the scorer, the embeddings and numpy: imported when
     # first used too, so the console's first frame does not wait for them; so are verification
     # and escalation (their decision kinds and role actions are registered when first asked
-    # for: console.registrations)
-    from console import search_index
+    # for: console.registrations); members (with the rewards ledger) and sources as well: not
+    # before the console's first rows (~20 ms of a start's CPU)
+    from console import members, search_index, sources
     from console.dupes.candidates import Candidate
     from console.dupes.panel import PairRow, PairView
     from console.dupes.refresh import Backlog as DupesBacklog
@@ -269,10 +267,14 @@ class Desk:
 
     # ---- one member across every source (console.members) ----
     def member(self, member_id: int) -> members.MemberProfile:
+        from console import members
+
         return members.profile(self.cache, member_id)
 
     def author_of(self, *, thread_id: int | None = None, post_id: int | None = None) -> int:
         """The member who wrote a thread (its question) or a post."""
+        from console import members
+
         if post_id is not None:
             return members.author_of_post(self.cache, post_id)
         if thread_id is None:
@@ -281,10 +283,14 @@ class Desk:
 
     def find_account(self, name: str) -> int:
         """The member named `SOURCE:USERNAME` (or `SOURCE:#REMOTE_ID`)."""
+        from console import member_links
+
         return member_links.find_account(self.cache, name)
 
     def link_members(self, first: int, second: int, *, linked: bool = True) -> DecisionResult:
         """Decide that two accounts are one person (or, `linked=False`, that they are not)."""
+        from console import member_links
+
         low, high = member_links.pair(first, second)
         return self.decide(member_links.LINK if linked else member_links.UNLINK, [low], other=high)
 
@@ -571,6 +577,7 @@ class Desk:
         self, name: str, *, kind: str, base_url: str | None, options: dict[str, Any]
     ) -> int:
         """Add a platform to sync with (admin; audited). Returns the source's id."""
+        from console import sources
         from sync.runner import KINDS
 
         if kind not in KINDS:
@@ -586,6 +593,7 @@ class Desk:
 
     def remove_source(self, name: str) -> sources.Removed:
         """Remove a platform and its cached threads (admin; refused while decisions wait)."""
+        from console import sources
         from sync import credentials
 
         removed = self.door.act(

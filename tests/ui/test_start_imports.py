@@ -30,6 +30,10 @@ LATE = (
     "console.escalate.service",
     "console.escalate.actions",
     "console.rewards.actions",
+    "console.members",  # with the rewards ledger: the member view, not the Queue
+    "console.rewards.ledger",
+    "console.member_links",
+    "console.sources",
 )
 
 FIRST_FRAME = """
