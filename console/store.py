@@ -336,6 +336,19 @@ def _search_count_sql(
     return sql, {**params, "search_terms": terms, "at_most": at_most}
 
 
+def _bounded_count_sql(
+    flt: QueueFilter, at_most: int, dialect: Dialect = SQLITE, cache: Cache | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The Queue rows of a filter the cache does not keep a count of (a saved view, a filter
+    typed on the search line), counted up to `at_most` + 1: the walk stops there. Counting them
+    all walks every thread in the Queue (`status:answered` 2.0 s, `age>30d` 2.2 s, `tag:esim`
+    13.6 s at a million threads), a core busy while the moderator goes on."""
+    where, params = _named(*_where(flt, dialect=dialect, cache=cache), dialect)
+    joins = " JOIN sources s ON s.id = t.source_id" if flt.source else ""
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM threads t{joins} WHERE {where} LIMIT :at_most) b"
+    return sql, {**params, "at_most": at_most + 1}
+
+
 def queue_count(cache: Cache, flt: QueueFilter | None = None) -> int:
     sql, params = _count_sql(flt or QueueFilter(), cache.dialect, cache)
     row = cache.one(sql, params)
@@ -401,10 +414,21 @@ class QueueReader:
         """For a search: (Queue rows among its newest `at_most` matches in titles and in posts,
         whether that is every match), or None if interrupted. A common word has hundreds of
         thousands of matches at a million threads and counting them all takes 0.5-2 s; this
-        takes a few milliseconds. Not a search: the exact count."""
+        takes a few milliseconds. `all`, `flagged`, `unanswered`: the exact count (kept by the
+        cache). Any other filter: (its rows, True) if it has at most `at_most`, else
+        (`at_most`, False), read without walking the rest of the Queue (`count` counts them all
+        when the moderator gets near the end)."""
         if fts_query(flt.text) is None:
-            total = self.count(flt)
-            return None if total is None else (total, True)
+            if queue_counts.column_for(flt) is not None:
+                total = self.count(flt)
+                return None if total is None else (total, True)
+            row = self._one_row(
+                lambda cache: _bounded_count_sql(flt, at_most, cache.dialect, cache)
+            )
+            if row is INTERRUPTED:
+                return None
+            found = int(row[0])
+            return (found, True) if found <= at_most else (at_most, False)
         row = self._one_row(lambda cache: _search_count_sql(flt, at_most, cache.dialect, cache))
         if row is INTERRUPTED:
             return None

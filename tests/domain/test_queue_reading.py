@@ -242,3 +242,28 @@ def test_every_read_of_a_built_in_filter_follows_the_queue_index_in_its_order(
     (count,) = [s for s in statements if "queue_counts" in s]
     assert "threads" not in count
     assert statements.count(count) == 1
+
+
+@pytest.mark.backends
+def test_a_filter_without_a_kept_count_is_counted_only_up_to_a_bound(
+    desk: Desk, cache: Cache
+) -> None:
+    """A saved view or a filter typed on the search line (here `tag:` and `source:`): its count
+    stops after `at_most` rows ("n+" on the screen, as a search's), where counting it all walks
+    the whole Queue (seconds at a million threads); fewer rows than that are counted exactly."""
+    add_threads(cache, 30, "porting")
+    reader = QueueReader(cache)
+    try:
+        for flt in (QueueFilter(source="forum"), QueueFilter(status="open", flagged_only=True)):
+            every = desk.queue_count(flt)
+            assert every >= 20  # the test's data
+            assert reader.count(flt) == every
+            assert reader.count_at_most(flt, 10) == (10, False)
+            assert reader.count_at_most(flt, every) == (every, True)
+            assert reader.count_at_most(flt, every - 1) == (every - 1, False)
+        nothing = QueueFilter(tag="no-such-tag")
+        assert reader.count_at_most(nothing, 10) == (0, True)
+        kept = QueueFilter(flagged_only=True)  # the cache keeps it: always exact
+        assert reader.count_at_most(kept, 2) == (desk.queue_count(kept), True)
+    finally:
+        reader.close()
