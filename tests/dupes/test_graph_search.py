@@ -136,3 +136,16 @@ def test_times_that_cannot_be_written_leave_the_search_on_sqlite(
     created = cache.one("SELECT created_at FROM threads WHERE id = ?", (tid,))[0]
     assert len(ann.nearest(cache, stored[tid], source, 5, before=created)) == 5
     assert ann._view(cache, source).times is None
+
+
+@pytest.mark.parametrize("count", [0, 1, 5, 16, 99, 100, 150])
+def test_the_best_of_the_delta_are_those_a_full_stable_sort_puts_first(count: int) -> None:
+    """`ann.best` (a partition, then a sort of what is left) picks and orders exactly as
+    the full stable sort did: ties (many here: values drawn from a few dozen) by position,
+    older threads' -inf kept last, every count from none to more than there are."""
+    rng = np.random.default_rng(11)
+    for _ in range(50):
+        values = (rng.integers(-20, 20, 100) / 20).astype(np.float32)
+        values[rng.random(100) < 0.3] = -np.inf
+        expected = np.argsort(-values, kind="stable")[:count]
+        assert ann.best(values, count).tolist() == expected.tolist()
