@@ -505,12 +505,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="source", type=Path, help="with --threads: copy this cache")
     parser.add_argument("--queries", type=int, default=200, help="with --threads: threads timed")
     parser.add_argument("--rounds", type=int, default=2, help="with --threads: times each")
+    parser.add_argument(
+        "--planted",
+        type=int,
+        default=300,
+        metavar="N",
+        help="with --threads: recall@10 of N of the demo's planted pairs in the whole cache",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         from bench import dupes_scale
 
         result = dupes_scale.run(
-            args.threads, args.work, args.source, args.queries, args.rounds, SEED
+            args.threads, args.work, args.source, args.queries, args.rounds, SEED, args.planted
         )
         print(json.dumps(result, indent=1))
         return 0

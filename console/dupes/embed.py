@@ -48,6 +48,7 @@ FloatMatrix = npt.NDArray[np.float32]
 
 _lock = threading.Lock()
 _encoder: Encoder | None = None
+_bulk: Encoder | None = None  # load_encoder(bulk=True)
 _reason: str | None = None
 _tried = False
 
@@ -364,22 +365,48 @@ def _load() -> Encoder:
     folder = model_dir()
     if folder is None:
         raise RuntimeError(f"the {MODEL_NAME} model is not installed ({INSTALL})")
-    import onnxruntime
     from tokenizers import Tokenizer
 
     target = cache_dir() / MODEL_FILES.replace("*", _fingerprint(folder))
     if not target.is_file():
         build_int8(folder, target)
     drop_copies(target)  # a glob and a stat each, unless an old identical copy is there
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = int(os.environ.get("PEERDESK_EMBED_THREADS", "1"))
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    session = onnxruntime.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
+    session = _session(target, _threads(bulk=False))
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     tokenizer.enable_truncation(MAX_TOKENS)
     tokenizer.no_padding()  # tokenizer.json pads to 128 word pieces; a text runs alone, unpadded
     return Encoder(session, tokenizer, target)
+
+
+THREADS_ENV = "PEERDESK_EMBED_THREADS"  # onnxruntime's intra-op threads, for both encoders
+BULK_THREADS = 2  # the bulk encoder's (embedding a whole cache), unless THREADS_ENV says
+
+
+def _threads(*, bulk: bool) -> int:
+    """Intra-op threads: 1 for the encoder every process shares (a sync page's threads, a
+    search's own thread: the console never takes both cores), BULK_THREADS for a run that
+    embeds a cache's missing vectors; PEERDESK_EMBED_THREADS sets both."""
+    explicit = os.environ.get(THREADS_ENV)
+    if explicit:
+        return max(1, int(explicit))
+    return BULK_THREADS if bulk else 1
+
+
+def _session(target: Path, threads: int) -> onnxruntime.InferenceSession:
+    """An onnxruntime session of the int8 model with `threads` intra-op threads. With more
+    than one, the pool's threads sleep between operators instead of spinning: on this shared
+    2-core machine (load 7.5) spinning made two threads 2.5x slower than one (19 against 48
+    threads/s), sleeping 1.1-1.9x faster (54-74). The vectors are the same bytes whatever the
+    threads (`tests/dupes/test_bulk_encoder.py`)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    if threads > 1:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
 
 
 def quick_reason() -> str | None:
@@ -392,9 +419,14 @@ def quick_reason() -> str | None:
     return None
 
 
-def load_encoder() -> Encoder | None:
-    """The shared encoder, built on first use; None (see `unavailable_reason`) if it cannot be."""
-    global _encoder, _reason, _tried
+def load_encoder(*, bulk: bool = False) -> Encoder | None:
+    """The shared encoder, built on first use; None (see `unavailable_reason`) if it cannot be.
+
+    `bulk`: the encoder of a run that embeds many threads (`vectors.embed_missing`: the
+    catch-up, `--rebuild`, the demo): the same model and tokenizer in a session of
+    BULK_THREADS intra-op threads, made on first use (only processes that embed a cache pay
+    its memory). Every other caller, the console's processes included, gets one thread."""
+    global _encoder, _reason, _tried, _bulk
     if os.environ.get(OFF_ENV, "").lower() in ("off", "0", "false", "no"):
         _reason_set(f"semantic matching is off ({OFF_ENV}=off)")
         return None
@@ -406,7 +438,17 @@ def load_encoder() -> Encoder | None:
             except Exception as error:  # any failure leaves the lexical path working
                 _reason_set(f"semantic matching unavailable: {str(error).splitlines()[0]}")
                 _encoder = None
-        return _encoder
+        if not bulk or _encoder is None:
+            return _encoder
+        threads = _threads(bulk=True)
+        if threads == _threads(bulk=False):
+            return _encoder
+        if _bulk is None:
+            try:
+                _bulk = Encoder(_session(_encoder.path, threads), _encoder.tokenizer, _encoder.path)
+            except Exception:  # the one-thread encoder works: keep to it
+                _bulk = _encoder
+        return _bulk
 
 
 def _reason_set(text: str) -> None:
@@ -420,9 +462,9 @@ def unavailable_reason() -> str | None:
 
 def reset() -> None:
     """Forget the loaded encoder (tests)."""
-    global _encoder, _reason, _tried
+    global _encoder, _reason, _tried, _bulk
     with _lock:
-        _encoder, _reason, _tried = None, None, False
+        _encoder, _reason, _tried, _bulk = None, None, False, None
 
 
 def to_int8(vectors: FloatMatrix) -> Int8Matrix:

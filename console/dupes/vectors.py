@@ -131,13 +131,14 @@ def _limit_for(cache: Cache) -> tuple[str, int | None]:
     return found, differ
 
 
-def embed_threads(cache: Cache, thread_ids: Iterable[int]) -> int:
+def embed_threads(cache: Cache, thread_ids: Iterable[int], *, bulk: bool = False) -> int:
     """Embed these threads (new or changed); unchanged ones are skipped. Returns how many were
-    embedded (0 when the model is unavailable)."""
+    embedded (0 when the model is unavailable). `bulk`: with the bulk encoder (two threads:
+    `embed.load_encoder`), for runs that embed a cache's missing vectors."""
     ids = sorted(set(thread_ids))
     if not ids:
         return 0
-    encoder = embed.load_encoder()
+    encoder = embed.load_encoder(bulk=bulk)
     if encoder is None:
         return 0
     done = 0
@@ -198,7 +199,7 @@ def redo_stale(cache: Cache, progress: Callable[[int, int], None] | None = None)
     differ = embed.differ_from(found)
     if differ is None:
         return 0
-    encoder = embed.load_encoder()
+    encoder = embed.load_encoder(bulk=True)
     if encoder is None:
         return 0
     since = int(cache.meta("vector_seq") or 0)
@@ -230,7 +231,7 @@ def redo_stale(cache: Cache, progress: Callable[[int, int], None] | None = None)
         ann.forget()
     done = 0
     for start in range(0, len(redo), CHUNK * 4):
-        done += embed_threads(cache, redo[start : start + CHUNK * 4])
+        done += embed_threads(cache, redo[start : start + CHUNK * 4], bulk=True)
         if progress:
             progress(min(start + CHUNK * 4, len(redo)), len(redo))
     return done
@@ -266,7 +267,7 @@ def embed_missing(
     chosen = todo if limit is None else todo[: max(0, limit)]
     done = 0
     for start in range(0, len(chosen), CHUNK * 4):
-        done += embed_threads(cache, chosen[start : start + CHUNK * 4])
+        done += embed_threads(cache, chosen[start : start + CHUNK * 4], bulk=True)
         if progress:
             progress(min(start + CHUNK * 4, len(chosen)), len(chosen))
     return redone + done, len(todo) - len(chosen)
