@@ -61,8 +61,9 @@ METHOD = "hybrid"  # FTS5 + embedding recall, fused rerank, calibrated probabili
 LEXICAL_METHOD = "fts5+rerank"  # the same without the model
 QUERY_TERMS = 8  # words sent to FTS5 per thread: the most telling ones
 TITLE_TERMS = 4  # of which at most this many from the title
-COMMON_SHARE = 0.001  # words in more than this share of threads (and in more than
-COMMON_FLOOR = 500  # this many) are never query terms: slow to match, they tell little
+WORD_POSTINGS = 500  # a word in more threads than this is never a query word, whatever the
+# cache's size: slow to match, it tells little (was also 0.1% of the threads when more: 1,000
+# at a million, so a query read more the bigger the cache)
 POSTINGS = 2_500  # at most this many matches (the sum of the terms' document frequencies) per
 # FTS5 query, whatever the cache's size: the query's cost is bounded by what it reads
 QUERY_POOL = 64  # distinct words of a thread considered for them (title first)
@@ -223,10 +224,10 @@ def _query_terms(title: str, body: str, stats: VocabStats) -> list[str]:
     """The thread's most telling words, seen in 2+ threads: its title words first (a title says
     what is asked; at most TITLE_TERMS of them, rarest first), then the rarest body words.
 
-    Words so common that they would pull a large share of the index (df above COMMON_SHARE of
-    the threads and above COMMON_FLOOR) are left out: they cost the most time and tell the least.
+    Words in more than WORD_POSTINGS threads are left out (they cost the most time and tell the
+    least), and the words' postings (document frequencies) add up to at most POSTINGS: what
+    the FTS5 query reads is bounded by the same numbers at any size of cache.
     """
-    n = max(1, stats.n_docs)
     parts: list[list[str]] = []
     seen: set[str] = set()
     for text in (title, body):
@@ -248,7 +249,7 @@ def _query_terms(title: str, body: str, stats: VocabStats) -> list[str]:
         scored = []
         for token in part:
             df = live.get(token, stats.df(token))
-            if 2 <= df <= max(COMMON_FLOOR, COMMON_SHARE * n):  # df 1: only the thread has it
+            if 2 <= df <= WORD_POSTINGS:  # df 1: only the thread has it
                 scored.append((df, token))
         return [token for _, token in sorted(scored)]
 
