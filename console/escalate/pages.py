@@ -7,12 +7,14 @@ is nearer when only its row number is known, so the first page and the last cost
 however many escalations the cache holds (59,072 at a million demo threads).
 
 What needs every open escalation (how many there are, how many are breached, the rules'
-dismiss rates, the 30-day trend) is `tally`, which the console runs in a worker on a
-connection of its own while the first page is already shown.
+dismiss rates) is `tally`, which the console runs in a worker on a connection of its own while
+the first page is already shown; the 30-day trend (`trend`, the dearest: every escalation closed
+in the window is read) after it.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -64,7 +66,14 @@ class Tally:
     breached: int
     closed: int
     rates: dict[str, RuleRate]
-    trend: list[int]  # open at the end of each of the last days, oldest first
+    # the due times of the open escalations whose clock still ran, soonest first: how many are
+    # breached a little later is then known without reading again (`breached_at`)
+    running: tuple[str, ...] = ()
+
+    def breached_at(self, at: datetime) -> int:
+        """How many of the escalations counted open are breached at `at`, a time since the count
+        (the count says what a new one would, as long as nothing was raised or decided)."""
+        return self.breached + bisect_left(self.running, iso(at))
 
 
 def _parts(include_closed: bool) -> list[_Part]:
@@ -173,23 +182,31 @@ def page(
     return [to_escalation(r, at) for r in rows]
 
 
-def tally(cache: Cache, days: int = 30, at: datetime | None = None) -> Tally:
-    """Every open escalation counted (and the breached ones), the closed ones, each rule's
-    dismiss rate and the trend: the work that grows with the escalations, for a worker. Each
-    is counted in an index of migration 25 (15-20 ms at 59,072 open escalations)."""
+def tally(cache: Cache, at: datetime | None = None) -> Tally:
+    """Every open escalation counted (and the breached ones), the closed ones and each rule's
+    dismiss rate: the work that grows with the escalations, for a worker. Each is counted in an
+    index of migration 25 (15-20 ms at 59,072 open escalations)."""
     at = at or now()
     opened = _count(cache, OPEN_PART)
-    # the open ones whose clock still runs are the few recent ones: counted from the clock's end
-    row = cache.one(
-        f"SELECT count(*) FROM escalations e{cache.dialect.indexed_by(OPEN_INDEX)} "
-        f"WHERE {OPEN} AND {CLOCK} >= ?",
-        (iso(at),),
+    # the open ones whose clock still runs are the few recent ones: read from the clock's end
+    running = tuple(
+        str(r[0])
+        for r in cache.query(
+            f"SELECT {CLOCK} FROM escalations e{cache.dialect.indexed_by(OPEN_INDEX)} "
+            f"WHERE {OPEN} AND {CLOCK} >= ? ORDER BY {CLOCK}",
+            (iso(at),),
+        )
     )
-    running = int(row[0]) if row else 0
     return Tally(
         open=opened,
-        breached=max(0, opened - running),
+        breached=max(0, opened - len(running)),
         closed=_count(cache, CLOSED_PART),
         rates=rule_rates(cache),
-        trend=open_counts(cache, days, at),
+        running=running,
     )
+
+
+def trend(cache: Cache, days: int = 30, at: datetime | None = None) -> list[int]:
+    """Open escalations at the end of each of the last `days` days, oldest first (the panel's
+    sparkline; `panel.open_counts`)."""
+    return open_counts(cache, days, at)

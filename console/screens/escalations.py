@@ -9,9 +9,12 @@ The routing is the panel base's (console/screens/panel.py):
 
     ListWanted → (worker: the page under the cursor, console.escalate.pages) → ListLoaded, then
     TallyWanted → the count apart (PanelScreen.read_apart: pages.tally on a read-only connection
-    of its own, every open escalation counted, the rules' dismiss rates, the 30-day trend; only
-    the latest request's tally is shown); the list shows "counting…" meanwhile, and its first
-    page at once however many escalations wait
+    of its own, every open escalation counted, the rules' dismiss rates; only the latest
+    request's tally is shown); the list shows "counting…" meanwhile, and its first page at once
+    however many escalations wait; then the 30-day trend (pages.trend, the dearest read)
+    ScreenResume (a later visit) → the rows, the detail and the breached count as the clocks
+    stand now, before the visit's first frame (`_clocks_now`: no read), then the reads above,
+    which draw only what they find changed
     LazyTable.PageWanted → (PagedPanel's worker: pages.page from the row above or below, keyset)
     → PageLoaded
     ClockScan → (worker: Escalations.refresh_apart, raising what time made true on a connection
@@ -25,16 +28,18 @@ The routing is the panel base's (console/screens/panel.py):
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import Sparkline, Static
 
+from console.clock import now, parse
 from console.desk import Desk
 from console.escalate import pages
 from console.escalate.clock_watch import ClockWatch
@@ -91,6 +96,14 @@ class TallyWanted(Message):
 class EscalationDetail:
     row: EscalationRow
     history: list[HistoryEntry]
+
+
+def clocked(row: EscalationRow, at: datetime) -> EscalationRow:
+    """`row` with its clock's time left as at `at` (as a read at `at` would give it)."""
+    if row.due_at is None or row.seconds_left is None:
+        return row
+    left = int((parse(row.due_at) - at).total_seconds())
+    return row if left == row.seconds_left else replace(row, seconds_left=left)
 
 
 def to_row(row: EscalationRow) -> Row:
@@ -173,6 +186,8 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         self.current: EscalationRow | None = None
         self.tally: pages.Tally | None = None  # the latest count, once in
         self._counting: LatestWork[pages.Tally] | None = None
+        self._trending: LatestWork[list[int]] | None = None
+        self._shown_text: Text | None = None  # the detail as drawn
         self.clock_watch = ClockWatch()  # the clock scan, full on the first visit
 
     def make_list(self) -> LazyTable:
@@ -231,6 +246,7 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         self._counting.request()
 
     def _tallied(self, tally: pages.Tally) -> None:
+        self._want_trend()
         if tally == self.tally:
             return  # counted again, nothing changed: the screen stays as it is (no frame)
         self.tally = tally
@@ -238,17 +254,26 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         total = self._total(tally)
         if self.table.loaded and total is not None:
             self.table.set_total(total)
-        counts = tally.trend or [0]
-        self.query_one("#esc-trend", Sparkline).data = counts
-        self.query_one("#esc-trend-label", Static).update(
-            Text(
-                f"Open escalations, last {len(counts)} days: now {counts[-1]}, peak {max(counts)}",
-                style="dim",
-            )
-        )
         self._show_counts()
         if self.current is not None and isinstance(self.detail_data, EscalationDetail):
             self.show_detail(self.detail_data, True)  # the rule's dismiss rate, now known
+
+    def _want_trend(self) -> None:
+        """The 30-day trend, read after the counts (it reads every escalation closed in the
+        window: the dearest of the panel's reads, kept off the way of what the visit shows)."""
+        if self._trending is None:
+            self._trending = self.read_apart(
+                lambda cache: pages.trend(cache), self._trended, group="escalation-trend"
+            )
+        self._trending.request()
+
+    def _trended(self, trend: list[int]) -> None:
+        counts = trend or [0]
+        self.query_one("#esc-trend", Sparkline).data = counts  # drawn only if it changed
+        label = f"Open escalations, last {len(counts)} days: now {counts[-1]}, peak {max(counts)}"
+        shown = self.query_one("#esc-trend-label", Static)
+        if str(shown.content) != label:
+            shown.update(Text(label, style="dim"))
 
     def _show_counts(self) -> None:
         tally = self.tally
@@ -256,22 +281,53 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         if tally is None:
             self.set_status(f"Escalations · counting…{closed}")
             return
-        self.set_status(f"Escalations · {tally.open:,} open · {tally.breached:,} breached{closed}")
+        breached = tally.breached_at(now())  # the clocks have run on since the count
+        self.set_status(f"Escalations · {tally.open:,} open · {breached:,} breached{closed}")
+
+    @on(events.ScreenResume)
+    def _clocks_now(self) -> None:
+        """A later visit: the rows, the detail and the breached count as the clocks stand now,
+        in the visit's first frame (the reads that follow draw only what they find changed)."""
+        if not self.rows:
+            return
+        at = now()
+        self.rows = {k: clocked(r, at) for k, r in self.rows.items()}
+        table = self.table
+        for offset in range(0, table.total, PAGE):
+            page = table.page(offset)
+            if page:
+                rows = [self.rows.get(int(str(row.key))) for row in page]
+                if all(r is not None for r in rows):
+                    redrawn = [to_row(r) for r in rows if r is not None]
+                    if redrawn != page:
+                        table.set_page(table.generation, offset, redrawn)
+        if self.current is not None and isinstance(self.detail_data, EscalationDetail):
+            row = self.rows.get(self.current.escalation_id)
+            if row is not None:
+                self.show_detail(EscalationDetail(row, self.detail_data.history), True)
+        self._show_counts()
 
     def show_list(self, data: Escalations, keep_cursor: bool) -> None:
-        self.rows = {r.escalation_id: r for r in data.rows}
         rows = data.rows
         total = self._total()
         exact = total is not None
         if total is None:  # what the page shows; the count follows
             total = data.offset + len(rows) + (1 if len(rows) == PAGE else 0)
-        self.table.reset(
-            total,
-            [to_row(r) for r in rows],
-            offset=data.offset,
-            keep_cursor=keep_cursor,
-            exact=exact,
-        )
+        drawn = [to_row(r) for r in rows]
+        table = self.table
+        if (
+            keep_cursor
+            and table.loaded
+            and (table.total, table.exact) == (total, exact)
+            and table.page(data.offset) == drawn
+        ):
+            # read again, drawn the same (the clocks were brought up to date on the visit):
+            # nothing to redraw, and the other pages the table holds still hold
+            self.rows.update((r.escalation_id, r) for r in rows)
+            self._show_counts()
+            return
+        self.rows = {r.escalation_id: r for r in rows}
+        table.reset(total, drawn, offset=data.offset, keep_cursor=keep_cursor, exact=exact)
         # the order follows the clocks, so a decision can move a row: stay on the same one
         keys = [r.escalation_id for r in rows]
         if self.current is not None and self.current.escalation_id in keys:
@@ -280,6 +336,7 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         if not rows and data.offset == 0:
             self.current = None
             self.forget_detail()
+            self._shown_text = None
             self.query_one("#esc-text", Static).update(
                 Text("Nothing is escalated. The rules run on every sync and import.", style="dim")
             )
@@ -310,9 +367,10 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
 
     def show_detail(self, data: EscalationDetail, same_item: bool) -> None:
         self.current = data.row
-        self.query_one("#esc-text", Static).update(
-            detail(data.row, data.history, self.rates.get(data.row.rule_id))
-        )
+        text = detail(data.row, data.history, self.rates.get(data.row.rule_id))
+        if text != self._shown_text:  # read again, the same words: nothing to draw
+            self._shown_text = text
+            self.query_one("#esc-text", Static).update(text)
 
     # ---- keys ----
     def action_toggle_closed(self) -> None:

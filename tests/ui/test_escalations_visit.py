@@ -1,0 +1,99 @@
+"""A later visit of the Escalations panel (`E` again): its first frame shows the SLA clocks, the
+detail and the breached count as they stand now, worked out from what the panel kept (no read
+waited for); the reads that follow draw only what they find changed, so with nothing raised or
+decided meanwhile they draw no row again."""
+
+# SQLite only: what is drawn is the console's, whatever the store (the panel itself is tested
+# on both engines in tests/escalate)
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from console.app import PeerdeskApp
+from console.clock import iso, parse
+from console.desk import Desk
+from console.escalate import pages
+from console.escalate.panel import clock_text
+from console.escalate.service import Escalations
+from console.screens.escalations import EscalationsScreen
+from tests.conftest import FROZEN_NOW
+from tests.ui.helpers import held, screen_text, settle, wait_for
+from tests.ui.test_lines_drawn import frames_of, lines_drawn, ready
+
+pytestmark = pytest.mark.anyio
+
+
+async def _visit_and_leave(pilot: Pilot[Any], app: PeerdeskApp) -> EscalationsScreen:
+    await pilot.press("E")
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, EscalationsScreen) and screen.rows
+    await pilot.press("escape")
+    await settle(pilot)
+    return screen
+
+
+async def test_a_later_visit_shows_the_clocks_as_they_stand_before_any_read(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        screen = await _visit_and_leave(pilot, app)
+        later = parse(FROZEN_NOW) + timedelta(hours=9, minutes=7)
+        monkeypatch.setenv("PEERDESK_NOW", iso(later))
+        counted_later = pages.tally(desk.cache, at=later)
+        counted_before = pages.tally(desk.cache, at=parse(FROZEN_NOW))
+        assert counted_later.breached > counted_before.breached  # clocks ran out meanwhile
+        # every read of the visit held: what it shows comes from what the panel kept
+        with (
+            held(monkeypatch, pages, "page") as page,
+            held(monkeypatch, pages, "tally"),
+            held(monkeypatch, Escalations, "refresh_apart"),
+        ):
+            await pilot.press("E")
+            assert await wait_for(pilot, lambda: app.screen is screen and page.started.is_set())
+            text = screen_text(pilot)
+            shown = [screen.table.row_at(i) for i in range(screen.table.rows_visible)]
+            for row in shown:
+                assert row is not None
+                kept = screen.rows[int(str(row.key))]
+                assert kept.due_at is not None
+                left = int((parse(kept.due_at) - later).total_seconds())
+                assert row.cells[0] == clock_text(left)
+                assert f" {clock_text(left)} " in text
+            assert f"{counted_later.breached:,} breached" in text
+            current = screen.current
+            assert current is not None and current.due_at is not None
+            left = int((parse(current.due_at) - later).total_seconds())
+            assert f"— {clock_text(left)}" in text  # the detail's SLA line
+        await settle(pilot)
+
+
+async def test_a_visit_whose_reads_find_the_same_draws_no_row_after_its_first_frame(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        screen = await _visit_and_leave(pilot, app)
+        # a second later: clocks read again differ by a second, their words do not
+        monkeypatch.setenv("PEERDESK_NOW", iso(parse(FROZEN_NOW) + timedelta(seconds=1)))
+        generation = screen.table.generation
+        with held(monkeypatch, pages, "page") as page:
+            await pilot.press("E")
+            assert await wait_for(pilot, lambda: app.screen is screen and page.started.is_set())
+            await pilot.pause()
+            table = screen.table
+            rows = set(range(table.region.y + 1, table.region.y + table.region.height))
+            with frames_of(app) as frames:
+                page.release.set()
+                await settle(pilot)
+        assert screen.table.generation == generation  # the list was not started over
+        assert not any(frame.whole for frame in frames)
+        assert not lines_drawn(frames) & rows
