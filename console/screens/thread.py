@@ -312,12 +312,32 @@ class ThreadScreen(DeskScreen):
         """A thread shown in the kept screen, then pushed: Textual's update lays the screen out
         for the new posts and paints what moved (over the Queue still on the terminal: a wrong
         frame), then repaints the screen whole, as every pushed screen is. With both due, the
-        layout paints the whole screen, once. (Textual 8.2.8's Screen._on_timer_update runs the
-        layout first and the repaint after it; the version is pinned.)"""
-        if self._layout_required and self._repaint_required:
+        layout paints the whole screen, once; so does the scroll of the posts back to the top
+        when the same thread is opened again. (Textual 8.2.8's Screen._on_timer_update runs the
+        layout or scroll first and the repaint after it; the version is pinned.)"""
+        if (self._layout_required or self._scroll_required) and self._repaint_required:
             self._repaint_required = False
             self._dirty_widgets.add(self)
         super()._on_timer_update()
+
+    def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
+        """Moving between posts scrolls the posts: Textual's scroll path (Compositor.
+        reflow_visible) marks dirty what moved by comparing the widgets' places with its map of
+        the visible ones, but any lookup of a widget's place since the last scroll (focus,
+        scroll_visible) rebuilt the full map and dropped that one, so every widget counted as
+        moved and each j/k/g wrote the whole screen. The full map then holds the same places
+        (it was built after the last layout), so it is compared with instead: only the posts
+        area is drawn. (Textual 8.2.8's private map attributes; the version is pinned.)"""
+        compositor = self._compositor
+        if (
+            scroll
+            and not self._layout_widgets
+            and compositor._visible_map is None
+            and not compositor._full_map_invalidated
+            and compositor._full_map
+        ):
+            compositor._visible_map = compositor._full_map
+        super()._refresh_layout(size, scroll)
 
     async def _show_now(self, view: ThreadView, candidates: list[Candidate]) -> None:
         await self._mount_cards(self._swap(view, candidates))

@@ -185,3 +185,46 @@ async def test_a_different_thread_is_drawn_once_whole_with_its_posts(desk: Desk)
             assert all(isinstance(card, PostView) for card in cards)
             await pilot.press("escape")
             await settle(pilot)
+
+
+async def test_moving_between_posts_draws_the_posts_not_the_screen(desk: Desk) -> None:
+    """j/k/g in a thread longer than the screen scroll the posts: the lines of the posts area
+    are drawn, never the whole screen (Textual compared the scroll with a map it had dropped
+    when the focused card's place was looked up, so every widget counted as moved). Opening the
+    same thread again draws the whole screen first, once (its scroll back to the top is in it)."""
+    counts = posts_of(desk)
+    many = max(counts, key=lambda t: (counts[t], -t))
+    for n in range(6):  # cards enough to scroll at 80x24
+        desk.decide("note", [many], body=f"Internal note {n}: asked the carrier, no answer yet.")
+    order = [item.thread_id for item in desk.queue(limit=100)]
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        table = app.screen.query_one("#queue-table", LazyTable)
+        table.cursor_row = order.index(many)
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ThreadScreen) and screen.thread_id == many
+        posts = screen.query_one("#posts")
+        assert posts.virtual_size.height > posts.size.height  # it scrolls
+        area = set(range(posts.region.y, posts.region.y + posts.region.height))
+        scrolled = 0
+        for key in ("j", "j", "j", "k", "G", "g", "j"):
+            before = posts.scroll_y
+            with frames_of(app) as frames:
+                await pilot.press(key)
+                await settle(pilot)
+            scrolled += posts.scroll_y != before
+            assert not any(frame.whole for frame in frames), key
+            assert lines_drawn(frames) <= area, key
+        assert scrolled >= 3
+        await pilot.press("escape")
+        await settle(pilot)
+        with frames_of(app) as frames:
+            await pilot.press("enter")
+            await settle(pilot)
+        assert app.screen is screen and posts.scroll_y == 0
+        assert frames[0].whole, "a partial frame came before the screen was drawn whole"
+        assert sum(frame.whole for frame in frames) == 1
