@@ -100,12 +100,6 @@ class ClockWatch:
         self._raised: set[tuple[str, str, str]] = set()  # verification findings raised
         self._lock = threading.Lock()
 
-    def full_due(self, at: datetime) -> bool:
-        """Whether a scan at `at` reads everything (the first, or the last full one is old);
-        a change of the rules, known only once they are read, makes one full too."""
-        mark = self._mark
-        return mark is None or at < mark.at or at - mark.full_at >= self.full_every
-
     def _full(self, rules: RuleSet, at: datetime) -> bool:
         mark = self._mark
         return (

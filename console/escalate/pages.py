@@ -69,7 +69,6 @@ class Tally:
     # the due times of the open escalations whose clock still ran, soonest first: how many are
     # breached a little later is then known without reading again (`breached_at`)
     running: tuple[str, ...] = ()
-    open_now: int = 0  # the trend's last day (open at the time counted, as `trend` counts)
 
     def breached_at(self, at: datetime) -> int:
         """How many of the escalations counted open are breached at `at`, a time since the count
@@ -198,19 +197,12 @@ def tally(cache: Cache, at: datetime | None = None) -> Tally:
             (iso(at),),
         )
     )
-    # open at `at` as the trend counts it (raised by then, not closed by then): its last day
-    row = cache.one(
-        "SELECT (SELECT count(*) FROM escalations WHERE closed_at IS NULL AND raised_at <= :at)"
-        " + (SELECT count(*) FROM escalations WHERE closed_at > :at AND raised_at <= :at)",
-        {"at": iso(at)},
-    )
     return Tally(
         open=opened,
         breached=max(0, opened - len(running)),
         closed=_count(cache, CLOSED_PART),
         rates=rule_rates(cache),
         running=running,
-        open_now=int(row[0]) if row else 0,
     )
 
 

@@ -18,9 +18,8 @@ The routing is the panel base's (console/screens/panel.py):
     LazyTable.PageWanted → (PagedPanel's worker: pages.page from the row above or below, keyset)
     → PageLoaded
     ClockScan → (worker: Escalations.refresh_apart, raising what time made true on a connection
-    of its own) → ListWanted if it raised any: for a full scan (the first visit's, one every
-    FULL_EVERY); a later visit's reads only what changed since (console.escalate.clock_watch)
-    and runs in the list's worker before the page is read, so what it raised is in that frame
+    of its own; after the first visit only what changed since, console.escalate.clock_watch)
+    → ListWanted if it raised any
     LazyTable.CursorMoved → DetailWanted(id) → (worker: one + history) → DetailLoaded
     a/i/I/s/n/r/d/o → (worker: Desk.decide) → DecisionSaved | Refused
     u → DecisionMade(undo) (the shared decision flow of DeskScreen)
@@ -50,7 +49,7 @@ from console.safe_text import clip
 from console.screens.keys import bindings
 from console.screens.paged import PageAt, PagedPanel
 from console.screens.paged import one_line as _line
-from console.screens.panel import ListLoaded, ListWanted, PanelList
+from console.screens.panel import ListWanted, PanelList
 from widgets.latest_work import LatestWork
 from widgets.lazy_table import Column, LazyTable, Row
 
@@ -188,7 +187,6 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         self.tally: pages.Tally | None = None  # the latest count, once in
         self._counting: LatestWork[pages.Tally] | None = None
         self._trending: LatestWork[list[int]] | None = None
-        self._trend: list[int] = []  # the latest trend read
         self._shown_text: Text | None = None  # the detail as drawn
         self.clock_watch = ClockWatch()  # the clock scan, full on the first visit
 
@@ -205,30 +203,18 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         yield Sparkline([0], summary_function=max, id="esc-trend")
 
     # ---- loading ----
-    @work(thread=True, exclusive=True, exit_on_error=False, group="panel-list")
-    def _load_list(self, request_id: int, cursor: int, keep_cursor: bool) -> None:
+    def read_list(self, desk: Desk, cursor: int) -> Escalations:
         # The list as it stands is shown first: on a cache left alone for days the clock rules
         # can raise tens of thousands of escalations at once (seconds at a million threads),
-        # so a full scan (the first visit's, then one every FULL_EVERY) runs after it, in a
-        # worker of their own (ClockScan). A later visit's scan reads only what changed since
-        # the last (a millisecond): it runs first, here, so what it raised is in the list's one
-        # frame, not in a second list read and frame after it. Only the page under the cursor
-        # is read: the counts over every escalation follow (TallyWanted).
-        scanned = self._shown_once and not self.clock_watch.full_due(now())
-        if scanned:  # on a connection of its own, without the Desk's lock
-            self.host.desk.escalations.refresh_apart(watch=self.clock_watch)
-        data = self.host.call_desk(lambda desk: self.read_list(desk, cursor))
-        self.post_message(ListLoaded(request_id, data, keep_cursor))
-        if not scanned:
-            self.post_message(ClockScan())
-        self.post_message(TallyWanted())
-
-    def read_list(self, desk: Desk, cursor: int) -> Escalations:
+        # so they are raised after it, in a worker of their own (ClockScan); and only the page
+        # under the cursor is read: the counts over every escalation follow (TallyWanted).
         offset = (cursor // PAGE) * PAGE
         include_closed = self.include_closed
         rows = desk.escalations.page(
             include_closed=include_closed, offset=offset, limit=PAGE, total=self._total()
         )
+        self.post_message(ClockScan())
+        self.post_message(TallyWanted())
         return Escalations(offset, rows, include_closed)
 
     def _total(self, tally: pages.Tally | None = None) -> int | None:
@@ -268,8 +254,6 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         total = self._total(tally)
         if self.table.loaded and total is not None:
             self.table.set_total(total)
-        if self._trend:  # the last day's count is the tally's: the label is right at once
-            self._show_trend([*self._trend[:-1], tally.open_now])
         self._show_counts()
         if self.current is not None and isinstance(self.detail_data, EscalationDetail):
             self.show_detail(self.detail_data, True)  # the rule's dismiss rate, now known
@@ -284,10 +268,6 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         self._trending.request()
 
     def _trended(self, trend: list[int]) -> None:
-        self._trend = trend
-        self._show_trend(trend)
-
-    def _show_trend(self, trend: list[int]) -> None:
         counts = trend or [0]
         self.query_one("#esc-trend", Sparkline).data = counts  # drawn only if it changed
         label = f"Open escalations, last {len(counts)} days: now {counts[-1]}, peak {max(counts)}"

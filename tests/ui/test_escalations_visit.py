@@ -97,34 +97,3 @@ async def test_a_visit_whose_reads_find_the_same_draws_no_row_after_its_first_fr
         assert screen.table.generation == generation  # the list was not started over
         assert not any(frame.whole for frame in frames)
         assert not lines_drawn(frames) & rows
-
-
-async def test_what_a_later_visits_scan_raises_is_in_its_one_list_drawing(
-    desk: Desk, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """After the first visit the clock scan reads only what changed since the last one, so it
-    runs before the list is read: the escalations it raised are in the list's one drawing (not
-    in a second read and frame after it)."""
-    drawn: list[list[int]] = []
-    original = EscalationsScreen.show_list
-
-    def counting(self: EscalationsScreen, data: Any, keep: bool) -> None:
-        drawn.append([r.escalation_id for r in data.rows])
-        original(self, data, keep)
-
-    monkeypatch.setattr(EscalationsScreen, "show_list", counting)
-    app = PeerdeskApp(desk)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await ready(pilot, app)
-        screen = await _visit_and_leave(pilot, app)
-        screen.clock_watch.full_every = timedelta(days=30)  # the next scan reads what changed
-        full_scans = screen.clock_watch.full_scans
-        monkeypatch.setenv("PEERDESK_NOW", iso(parse(FROZEN_NOW) + timedelta(days=2)))
-        before = {r.escalation_id for r in desk.escalations.listing()}
-        drawn.clear()
-        await pilot.press("E")
-        await settle(pilot)
-        after = [r.escalation_id for r in desk.escalations.listing()]
-        assert set(after) > before  # the scan raised some
-        assert screen.clock_watch.full_scans == full_scans  # not a full one
-        assert len(drawn) == 1 and set(after) <= set(drawn[0])  # one drawing, with them
