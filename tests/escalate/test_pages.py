@@ -149,3 +149,43 @@ def test_the_tally_counts_every_escalation(cache: Cache, desk: Desk) -> None:
         end = iso(at - timedelta(days=back))
         assert count == sum(1 for r in rows if r[0] <= end and (r[1] is None or r[1] > end))
     assert trend[-1] == tally.open
+
+
+def test_the_trend_counts_escalations_closed_on_any_day_as_one_by_one(
+    cache: Cache, desk: Desk
+) -> None:
+    """Closed ones across the window (some the day they were raised, some days later, one
+    "closed" before it was raised): each day counts those raised by its end and not closed by
+    then, as the rows read one by one say."""
+    _raise_many(cache, desk)
+    at = now()
+    ids = [int(r[0]) for r in cache.query("SELECT id FROM escalations ORDER BY id")]
+    for n, escalation_id in enumerate(ids[::3]):
+        raised = parse(str(cache.one("SELECT raised_at FROM escalations WHERE id = ?",
+                                     (escalation_id,))[0]))  # fmt: skip
+        closed = raised + timedelta(hours=7 * n - 5)  # n = 0: before it was raised
+        with cache.transaction():
+            cache.conn.execute(
+                "UPDATE escalations SET closed_at = ? WHERE id = ?", (iso(closed), escalation_id)
+            )
+    rows = cache.query("SELECT raised_at, closed_at FROM escalations")
+    assert sum(1 for r in rows if r[1] is not None and r[0] <= r[1] <= iso(at)) > 10
+    trend = panel.open_counts(cache, 30, at)
+    for back, count in enumerate(reversed(trend)):
+        end = iso(at - timedelta(days=back))
+        assert count == sum(1 for r in rows if r[0] <= end and (r[1] is None or r[1] > end))
+    assert len(set(trend)) > 3  # the days differ
+
+
+def test_the_trend_reads_the_closed_ones_in_the_closed_at_index(cache: Cache) -> None:
+    if not cache.dialect.is_sqlite:
+        pytest.skip("SQLite's query plan; the team database plans its own")
+    plan = " ".join(
+        str(row[3])
+        for row in cache.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT (SELECT count(*) FROM escalations "
+            "WHERE closed_at > :e0 AND raised_at <= :e0)",
+            {"e0": "2026-11-20T00:00:00Z"},
+        )
+    )
+    assert "COVERING INDEX escalations_closed_raised (closed_at>?)" in plan
