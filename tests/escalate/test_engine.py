@@ -15,6 +15,7 @@ from console.db import Cache
 from console.escalate import engine
 from console.escalate.rules import example_rules, parse_rules
 from tests.escalate.conftest import escalations, post, store, thread
+from tests.plans import query_plan
 
 pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
 
@@ -328,13 +329,11 @@ def test_unanswered_per_tag_matches_tags_in_any_case_and_ignores_others(cache: C
 def test_the_unanswered_scan_reads_only_the_rules_window(cache: Cache) -> None:
     if not cache.dialect.is_sqlite:
         pytest.skip("SQLite's query plan (INDEXED BY); the team database plans its own")
-    plan = " ".join(
-        str(row[3])
-        for row in cache.conn.execute(
-            "EXPLAIN QUERY PLAN SELECT t.id FROM threads t INDEXED BY threads_unanswered "
-            "WHERE t.in_queue = 1 AND t.status = 'open' AND t.reply_count = 0 "
-            "AND t.created_at <= ? AND t.created_at >= ?",
-            ("2026-11-20", "2026-10-20"),
-        )
+    plan = query_plan(
+        cache.conn,
+        "SELECT t.id FROM threads t INDEXED BY threads_unanswered "
+        "WHERE t.in_queue = 1 AND t.status = 'open' AND t.reply_count = 0 "
+        "AND t.created_at <= ? AND t.created_at >= ?",
+        ("2026-11-20", "2026-10-20"),
     )
     assert "threads_unanswered (created_at>? AND created_at<?)" in plan

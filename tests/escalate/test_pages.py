@@ -15,6 +15,7 @@ from console.desk import Desk
 from console.escalate import pages, panel
 from console.escalate.engine import OPEN_STATES
 from tests.escalate.conftest import post, store, thread
+from tests.plans import query_plan
 
 pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
 
@@ -180,12 +181,9 @@ def test_the_trend_counts_escalations_closed_on_any_day_as_one_by_one(
 def test_the_trend_reads_the_closed_ones_in_the_closed_at_index(cache: Cache) -> None:
     if not cache.dialect.is_sqlite:
         pytest.skip("SQLite's query plan; the team database plans its own")
-    plan = " ".join(
-        str(row[3])
-        for row in cache.conn.execute(
-            "EXPLAIN QUERY PLAN SELECT (SELECT count(*) FROM escalations "
-            "WHERE closed_at > :e0 AND raised_at <= :e0)",
-            {"e0": "2026-11-20T00:00:00Z"},
-        )
+    plan = query_plan(
+        cache.conn,
+        "SELECT (SELECT count(*) FROM escalations WHERE closed_at > :e0 AND raised_at <= :e0)",
+        {"e0": "2026-11-20T00:00:00Z"},
     )
     assert "COVERING INDEX escalations_closed_raised (closed_at>?)" in plan
