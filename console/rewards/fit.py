@@ -17,7 +17,8 @@ before it copies anything (the ledger replayed up to each entry: console/rewards
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -72,7 +73,7 @@ class Book(Protocol):
     def event_is_true(self, entry: Entry) -> bool: ...
 
 
-_IDS_A_READ = 500  # ids in one statement of read_events (under every engine's parameter limit)
+_IDS_A_READ = 500  # ids in one statement of events_read (under every engine's parameter limit)
 
 EVENT_ID = re.compile(r"[a-z_]+:([1-9][0-9]{0,17})")
 """An event's own key: its kind and its id, written one way only (`post:01` is not `post:1`)."""
@@ -184,7 +185,7 @@ class LiveBook:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.where = dialect_of(conn).where
-        self.asked: set[tuple[str, int]] = set()  # (rule, event id) read by read_events
+        self.asked: set[tuple[str, int]] = set()  # (rule, event id) read by events_read
         self.known: set[tuple[str, str, int, int | None, str]] = set()  # what it found
 
     def banned(self, member_id: int) -> bool:
@@ -230,12 +231,13 @@ class LiveBook:
             return None
         return Line(Money(int(row[0]), int(row[1]), int(row[2])), str(row[3]) == "prepared")
 
-    def read_events(self, entries: Iterable[Entry]) -> None:
-        """Read the events of these accruals from reward_events in a few statements (by rule
-        and a list of ids), so that `event_is_true` answers them without a statement each:
-        what a run of many accruals does before writing them. Only the caller's transaction
-        writes between the two, so what is read stays what is true."""
-        self.asked, self.known = set(), set()  # only this batch's: a run's events never pile up
+    @contextmanager
+    def events_read(self, entries: Iterable[Entry]) -> Iterator[None]:
+        """Inside: the events of these accruals read from reward_events in a few statements (by
+        rule and a list of ids), so that `event_is_true` answers them without a statement each
+        (what a run of many accruals does while it writes them). Only the caller's transaction
+        writes meanwhile, and what was read is forgotten on the way out, so it is never
+        answered from once something else may have changed it."""
         wanted: dict[str, set[int]] = {}
         for entry in entries:
             found = EVENT_ID.fullmatch(entry.event_key)
@@ -254,13 +256,17 @@ class LiveBook:
                     thread = None if row[3] is None else int(row[3])
                     self.known.add((rule, str(row[1]), int(row[2]), thread, str(row[4])))
                 self.asked.update((rule, event_id) for event_id in part)
+        try:
+            yield
+        finally:
+            self.asked, self.known = set(), set()
 
     def event_is_true(self, entry: Entry) -> bool:
         """The accrual's event is in reward_events now (the one definition of what the rules
         pay for, migration 29): of its rule, named by its own key, this member's, in this
         thread, at this time (the caps count by day and thread). Looked up by rule and id, so
         each branch of the view reads a few rows by a primary key (or answered from what
-        `read_events` read)."""
+        `events_read` read)."""
         found = EVENT_ID.fullmatch(entry.event_key)
         if found is None:
             return False

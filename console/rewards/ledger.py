@@ -181,15 +181,15 @@ class Appender:
         """Write one accrual run's new accruals (their events read by the run in this
         transaction, none in the ledger yet), in order. In the cache file the run holds the
         only write lock from its read to this write, so they are written together: their events
-        read in a few statements (`LiveBook.read_events`), each checked and priced in order
+        read in a few statements (`LiveBook.events_read`), each checked and priced in order
         like `append`'s, one INSERT for all. On the team database each goes through the
         server's function (another client may have paid one meanwhile: skipped, as `append`)."""
         if self.on_server:
             for entry in entries:
                 self.append(entry)
             return
-        self.book.read_events(entries)
-        self.append_new(entries)
+        with self.book.events_read(entries):
+            self.append_new(entries)
 
     def _write_head(self) -> None:
         self.conn.execute(

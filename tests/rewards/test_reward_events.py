@@ -16,7 +16,7 @@ from console.errors import PeerdeskError
 from console.rewards import accrue as accrue_module
 from console.rewards import ledger
 from console.rewards.accrue import accrue
-from console.rewards.events import SOURCES
+from console.rewards.events import SOURCES, new_events
 from console.rewards.schedule_store import active_schedule, install_schedule
 
 from .conftest import build, superuser_sql
@@ -97,6 +97,11 @@ def test_both_engines_list_the_same_events_from_the_one_view(
             (row[2], row[3], row[4], row[5], json.loads(row[6])) for row in found if row[0] == rule
         )
         assert listed == viewed, rule
+        unpaid = sorted(  # what an accrual run reads: all of them, the ledger being empty
+            (e.event_key, str(e.member_id), str(e.thread_id), e.occurred_at, dict(e.detail))
+            for e in new_events(cache.conn, rule)
+        )
+        assert unpaid == viewed, rule
 
 
 def _accrual(
