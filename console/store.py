@@ -354,12 +354,20 @@ def _count_sql(
     kept = queue_counts.count_sql(flt) if dialect.is_sqlite else None
     if kept is not None:  # `all`, `flagged`, `unanswered`: the cache keeps them (one row)
         return kept, {}
+    rows, params = _filtered(flt, dialect, cache)
+    return f"SELECT count(*) FROM {rows}", params
+
+
+def _filtered(
+    flt: QueueFilter, dialect: Dialect, cache: Cache | None
+) -> tuple[str, dict[str, Any]]:
+    """`threads t ... WHERE ...`: the Queue's rows of `flt` for a count, read by created time
+    when an age< bound leaves few of them (few_created_since), and its parameters."""
     by_created = cache is not None and few_created_since(cache, flt)
     where, params = _named(
         *_where(flt, dialect=dialect, by_created=by_created, cache=cache), dialect
     )
-    joins = _source_join(flt, by_created)
-    return f"SELECT count(*) FROM threads t{joins} WHERE {where}", params
+    return f"threads t{_source_join(flt, by_created)} WHERE {where}", params
 
 
 def _search_count_sql(
@@ -392,12 +400,8 @@ def _bounded_count_sql(
     typed on the search line), counted up to `at_most` + 1: the walk stops there. Counting them
     all walks every thread in the Queue (`status:answered` 2.0 s, `age>30d` 2.2 s, `tag:esim`
     13.6 s at a million threads), a core busy while the moderator goes on."""
-    by_created = cache is not None and few_created_since(cache, flt)
-    where, params = _named(
-        *_where(flt, dialect=dialect, by_created=by_created, cache=cache), dialect
-    )
-    joins = _source_join(flt, by_created)
-    sql = f"SELECT count(*) FROM (SELECT 1 FROM threads t{joins} WHERE {where} LIMIT :at_most) b"
+    rows, params = _filtered(flt, dialect, cache)
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM {rows} LIMIT :at_most) b"
     return sql, {**params, "at_most": at_most + 1}
 
 
