@@ -9,4 +9,4 @@ from console.storage import Connection
 
 
 def query_plan(conn: Connection, sql: str, params: Any = ()) -> str:
-    return " ".join(str(row[3]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+    return " | ".join(str(row[3]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))

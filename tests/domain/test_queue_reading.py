@@ -14,6 +14,7 @@ from console.desk import Desk
 from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
 from console.store import QueueFilter, QueueReader, fts_query
+from tests.plans import query_plan
 
 
 def add_threads(cache: Cache, count: int, word: str) -> list[int]:
@@ -201,9 +202,7 @@ def test_a_page_of_a_few_ids_is_read_by_those_ids_not_the_queue_index(
     if not flt.text:  # a search is counted among its newest matches (count_at_most)
         reads.append(_count_sql(flt))
     for sql, values in reads:
-        plan = " ".join(
-            str(row[3]) for row in cache.conn.execute(f"EXPLAIN QUERY PLAN {sql}", values)
-        )
+        plan = query_plan(cache.conn, sql, values)
         assert "threads_queue" not in plan, plan
         assert "SEARCH t USING INTEGER PRIMARY KEY" in plan
 
@@ -236,7 +235,7 @@ def test_every_read_of_a_built_in_filter_follows_the_queue_index_in_its_order(
     pages = [s for s in statements if "FROM threads t" in s]
     assert len(pages) == 4, statements
     for sql in pages:
-        plan = " | ".join(str(row[3]) for row in cache.conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        plan = query_plan(cache.conn, sql)
         assert plan.startswith("SEARCH t USING INDEX threads_queue (in_queue=?"), plan
         assert "TEMP B-TREE" not in plan and "SCAN" not in plan, plan
     (count,) = [s for s in statements if "queue_counts" in s]
@@ -336,8 +335,6 @@ def test_an_age_filter_with_few_threads_is_read_by_created_time_not_the_queue_in
     pages = [s for s in statements if "FROM threads t" in s]
     assert len(pages) == 10, statements  # a count and 4 pages, twice
     for sql, values in [(page, {}) for page in pages] + reads:
-        plan = " | ".join(
-            str(row[3]) for row in cache.conn.execute(f"EXPLAIN QUERY PLAN {sql}", values)
-        )
+        plan = query_plan(cache.conn, sql, values)
         assert "USING INDEX threads_created (created_at>?)" in plan, plan
         assert "threads_queue" not in plan and "SCAN t" not in plan, plan

@@ -31,6 +31,7 @@ from console.screens.duplicates import DuplicatesScreen
 from tests.backends import pytest_generate_tests
 from tests.conftest import BuiltOnce, demo_file
 from tests.dupes.conftest import seed
+from tests.plans import query_plan
 from tests.ui.helpers import notes, screen_text, settle
 from widgets.side_by_side import STACK_BELOW, Side, SideBySide, compare, words
 
@@ -135,7 +136,7 @@ def test_a_page_reads_each_threads_best_pair_by_its_own_links(
         desk.cache.conn.set_trace_callback(None)
     assert rows
     page = next(s for s in statements if "ORDER BY d.score DESC" in s)
-    plan = " | ".join(r[3] for r in desk.cache.conn.execute("EXPLAIN QUERY PLAN " + page))
+    plan = query_plan(desk.cache.conn, page)
     assert f"SEARCH d2 USING INDEX {panel.THREAD_KEY_INDEX} (thread_id=?)" in plan, plan
 
 

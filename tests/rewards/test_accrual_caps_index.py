@@ -12,6 +12,7 @@ from pathlib import Path
 
 from console.db import open_cache
 from console.rewards.pricing import Pricer
+from tests.plans import query_plan
 
 
 def test_the_caps_sums_read_an_index_not_the_members_whole_history(tmp_path: Path) -> None:
@@ -33,10 +34,7 @@ def test_the_caps_sums_read_an_index_not_the_members_whole_history(tmp_path: Pat
     conn.set_trace_callback(None)
     sums = [sql for sql in read if "sum(points)" in sql]
     assert len(sums) == 2, read  # the day's and the thread's
-    plans = {
-        sql: " ".join(str(row[3]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
-        for sql in sums
-    }
+    plans = {sql: query_plan(conn, sql) for sql in sums}
     for sql, plan in plans.items():
         assert "USING" in plan and "INDEX" in plan, (sql, plan)
     (thread_plan,) = [plan for sql, plan in plans.items() if "thread_id" in sql]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from console.verify import queue
+from tests.plans import query_plan
 from tests.verify.conftest import Community
 
 pytestmark = pytest.mark.backends  # each test runs on a cache file and on a team database
@@ -59,9 +60,6 @@ def test_pending_reads_the_page_from_its_index(community: Community) -> None:
     cache = community.cache
     if not cache.dialect.is_sqlite:
         pytest.skip("SQLite's query plan (INDEXED BY); the team database plans its own")
-    plan = " ".join(
-        str(r[3])
-        for r in cache.conn.execute("EXPLAIN QUERY PLAN " + queue._pending_sql(cache), (100, 0))
-    )
+    plan = query_plan(cache.conn, queue._pending_sql(cache), (100, 0))
     assert "SCAN v USING INDEX verifications_pending" in plan
     assert "TEMP B-TREE" not in plan
