@@ -13,16 +13,24 @@ cosine) holding every vector of the source up to some `seq`, written to a file b
   without SQL; a graph saved without them (an older peerdesk) gets them from the next `extend`
   call, and until then the ages are read from SQLite;
 - the *delta*: vectors stored after the graph's `seq`, read from SQLite once and kept in process
-  memory as they are stored (int8, 384 bytes a vector, with its creation time in 32 bytes),
-  searched exactly (`_cosines`: a block at a time in float32, whose sums of int8 products are
-  exact). A small source (fewer than GRAPH_MIN vectors) is all delta.
+  memory as they are stored (int8, 384 bytes a vector, with its creation time in 32 bytes).
+  A small source (fewer than GRAPH_MIN vectors) is all delta. The delta has a graph of its own
+  (`DeltaSaved`, meta `ann:<source id>:delta`, a small file beside the saved graph's) holding
+  all of it up to some `seq` but its newest vectors, the *tail*: fewer than TAIL_MAX, searched
+  exactly (`_cosines`: a block at a time in float32, whose sums of int8 products are exact).
+  Searching 18,000 delta vectors exactly cost ~3 ms of a search at 100k threads; the delta's
+  graph ~0.3 ms and the tail under 0.3 ms, however far the saved graph lags.
 
 When the delta of a source reaches DELTA_MAX vectors (or the source first passes GRAPH_MIN),
 the process that stored them (`extend`, called by `vectors.embed_threads`: sync, import, the
 demo, `dupes --rebuild`) adds the delta to a copy of the graph and saves a new file; the meta
-then names it, other processes see the new name on their next search and map it. Two processes
-extending at once both write a correct file; the one that commits second keeps its own only if
-it holds more (`seq`), so readers always see a graph consistent with the meta.
+then names it, other processes see the new name on their next search and map it. Before that,
+each time the tail reaches TAIL_MAX, the same call adds the tail to a copy of the delta's graph
+(`extend_delta`: a few MB loaded and saved, where the saved graph at a million threads is half
+a gigabyte, whose mapped pages every process would have to read again); a delta graph that
+does not continue the saved graph of the meta (it took the delta in) counts for nothing. Two
+processes extending at once both write a correct file; the one that commits second keeps its
+own only if it holds more (`seq`), so readers always see a graph consistent with the meta.
 
 A team database (PostgreSQL, shared by many machines) keeps the vectors and nothing beside
 them: its sources are searched exactly, every vector of the source as the delta (read once per
@@ -42,6 +50,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,7 +65,8 @@ if TYPE_CHECKING:
     from usearch.index import Index
 
 GRAPH_MIN = 20_000  # below this many vectors a source is searched exactly (in memory)
-DELTA_MAX = 20_000  # vectors searched exactly beside the graph before it is extended
+DELTA_MAX = 20_000  # vectors kept beside the graph (the delta) before it is extended
+TAIL_MAX = 2_000  # delta vectors searched exactly before the delta's own graph takes them in
 CONNECTIVITY = 16  # HNSW links per node (usearch's default)
 EXPANSION_ADD = 128  # candidates kept while linking a new vector (recall of the graph)
 EXPANSION_SEARCH = 96  # candidates kept while searching
@@ -114,6 +124,45 @@ class Saved:
         return times_name(self.file)
 
 
+@dataclass(frozen=True)
+class DeltaSaved:
+    """The meta record of a source's delta graph: an HNSW index of the vectors stored after
+    the saved graph's `seq` (`after`; 0 when the source has no saved graph) up to `seq`. It
+    counts only while `after` is the saved graph's seq: once the saved graph takes the delta
+    in, the record names nothing."""
+
+    file: str
+    after: int
+    seq: int
+    count: int
+
+    @classmethod
+    def read(cls, cache: Cache, source_id: int) -> DeltaSaved | None:
+        if not cache.dialect.is_sqlite:
+            return None
+        raw = cache.meta(delta_key(source_id))
+        if not raw:
+            return None
+        try:
+            value = json.loads(raw)
+            return cls(
+                str(value["file"]), int(value["after"]), int(value["seq"]), int(value["count"])
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def dump(self) -> str:
+        return json.dumps(
+            {"file": self.file, "after": self.after, "seq": self.seq, "count": self.count}
+        )
+
+
+def delta_key(source_id: int) -> str:
+    """The meta key of a source's delta graph (under `ann:`, so what drops the saved graphs'
+    records drops it too)."""
+    return f"ann:{source_id}:delta"
+
+
 def times_name(graph_file: str) -> str:
     """The file of a graph's creation times: beside it, named after it."""
     return graph_file + TIMES_SUFFIX
@@ -152,7 +201,8 @@ def _new_index() -> Index:
 
 @dataclass
 class SourceIndex:
-    """One process's view of one source: the mapped graph and the delta after it."""
+    """One process's view of one source: the mapped graph, the delta after it (in memory) and
+    the delta's own graph (mapped), which holds all of the delta but its newest `tail`."""
 
     source_id: int
     saved: Saved | None = None
@@ -163,13 +213,21 @@ class SourceIndex:
     delta_created: npt.NDArray[np.bytes_] = field(
         default_factory=lambda: np.zeros(0, dtype=TIME_WIDTH)
     )
+    delta_seqs: IdArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # ascending
     # the graph's creation times (memory-mapped), indexed by thread id - times_base; None when
     # the graph has none saved beside it (its hits' ages are then read from SQLite)
     times: npt.NDArray[np.bytes_] | None = None
     times_base: int = 0
+    tier: DeltaSaved | None = None  # the delta graph's record, when it is mapped
+    tier_graph: Index | None = None
+    # sorted: the delta's ids (graph hits it supersedes), and the ids the delta graph holds
+    # with their creation times (its hits' ages); made on first use after the delta changes
+    _sorted_delta: IdArray | None = None
+    _covered: tuple[IdArray, npt.NDArray[np.bytes_]] | None = None
 
     def refresh(self, cache: Cache) -> None:
-        """Follow the cache: map a newer saved graph, read vectors stored since."""
+        """Follow the cache: map a newer saved graph, read vectors stored since, map the delta's
+        newer graph."""
         saved = Saved.read(cache, self.source_id)
         for _ in range(3):  # replaced between reading the meta and opening it: read it again
             if saved is None or (folder(cache) / saved.file).is_file():
@@ -183,23 +241,29 @@ class SourceIndex:
             self.graph = None
             self.times = None
             if saved is not None:
-                self.graph = _usearch().restore(str(folder(cache) / saved.file), view=True)
+                self.graph = _restore(folder(cache) / saved.file)
                 if self.graph is not None:
-                    self.graph.expansion_search = EXPANSION_SEARCH  # type: ignore[misc]  # (a setter mypy misses)
                     self.times = _map_times(folder(cache), saved)
                     self.times_base = saved.times_base or 0
             self.delta_seq = saved.seq if saved is not None and self.graph is not None else 0
             self.delta_ids = np.zeros(0, dtype=np.int64)
             self.delta = np.zeros((0, embed.DIMS), np.int8)
             self.delta_created = np.zeros(0, dtype=TIME_WIDTH)
+            self.delta_seqs = np.zeros(0, dtype=np.int64)
+            self.tier, self.tier_graph = None, None
+            self._changed()
         newest = newest_seq(cache, self.source_id)
         if newest < self.delta_seq:  # the cache was replaced under the same path
             self.saved, self.graph = None, None
             self.refresh(cache)
             return
-        if newest == self.delta_seq:
-            return
-        pages: list[tuple[IdArray, embed.Int8Matrix, npt.NDArray[np.bytes_]]] = []
+        if newest > self.delta_seq:
+            self._read_delta(cache, newest)
+        self._follow_tier(cache)
+
+    def _read_delta(self, cache: Cache, newest: int) -> None:
+        """Read the vectors stored after the delta's highest seq into it."""
+        pages: list[tuple[IdArray, embed.Int8Matrix, npt.NDArray[np.bytes_], IdArray]] = []
         after = self.delta_seq
         while True:  # a page at a time: a million rows are never all in hand at once
             rows = cache.query(
@@ -211,7 +275,8 @@ class SourceIndex:
                 ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
                 matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.int8)
                 created = np.array([str(r[3]).encode() for r in rows], dtype=TIME_WIDTH)
-                pages.append((ids, matrix.reshape(-1, embed.DIMS), created))
+                seqs = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+                pages.append((ids, matrix.reshape(-1, embed.DIMS), created, seqs))
                 after = int(rows[-1][2])
             if len(rows) < PAGE:
                 break
@@ -221,8 +286,40 @@ class SourceIndex:
             self.delta_ids = np.concatenate([self.delta_ids[keep], ids])
             self.delta = np.concatenate([self.delta[keep], *(p[1] for p in pages)])
             self.delta_created = np.concatenate([self.delta_created[keep], *(p[2] for p in pages)])
+            self.delta_seqs = np.concatenate([self.delta_seqs[keep], *(p[3] for p in pages)])
             self.delta_seq = after
+            self._changed()
         self.delta_seq = max(self.delta_seq, newest)
+
+    def _follow_tier(self, cache: Cache) -> None:
+        """Map the delta's graph the meta names, if it continues the mapped saved graph and
+        holds nothing this view has not read (else the whole delta is searched exactly)."""
+        tier = DeltaSaved.read(cache, self.source_id)
+        after = self.saved.seq if self.saved is not None and self.graph is not None else 0
+        if (
+            tier is None
+            or tier.after != after
+            or tier.seq > self.delta_seq
+            or not (folder(cache) / tier.file).is_file()
+        ):
+            tier = None
+        if tier == self.tier:
+            return
+        self.tier = tier
+        self.tier_graph = None if tier is None else _restore(folder(cache) / tier.file)
+        if self.tier_graph is None:
+            self.tier = None
+        self._changed()
+
+    def _changed(self) -> None:
+        self._sorted_delta = None
+        self._covered = None
+
+    def tail(self) -> int:
+        """Where the delta's exact part starts: after the vectors its graph holds."""
+        if self.tier is None or self.tier_graph is None:
+            return 0
+        return int(np.searchsorted(self.delta_seqs, self.tier.seq, side="right"))
 
     def search(
         self, cache: Cache, vector: npt.NDArray[np.int8], count: int, before: str | None
@@ -230,39 +327,71 @@ class SourceIndex:
         """The `count` nearest threads created at or before `before` (any time if None):
         [(id, cosine)], best first."""
         found: dict[int, float] = {}
-        if len(self.delta_ids):
-            cosines = _cosines(self.delta, vector)
+        tail = self.tail()
+        if len(self.delta_ids) > tail:
+            cosines = _cosines(self.delta[tail:], vector)
             if before is not None:
-                cosines = np.where(self.delta_created <= before.encode(), cosines, -np.inf)
+                cosines = np.where(self.delta_created[tail:] <= before.encode(), cosines, -np.inf)
             top = best(cosines, count)
-            found = {int(self.delta_ids[i]): float(cosines[i]) for i in top if cosines[i] > -2}
+            found = {
+                int(self.delta_ids[tail + i]): float(cosines[i]) for i in top if cosines[i] > -2
+            }
+        if self.tier_graph is not None and len(self.tier_graph):
+            newer = np.sort(self.delta_ids[tail:])
+            found.update(
+                self._graph_search(
+                    self.tier_graph,
+                    vector,
+                    count,
+                    before,
+                    found,
+                    newer,
+                    lambda ranked: self._older_in_delta(ranked, before or "", tail),
+                )
+            )
         if self.graph is not None and len(self.graph):
-            found.update(self._graph_search(cache, vector, count, before, found))
+            if self._sorted_delta is None:
+                self._sorted_delta = np.sort(self.delta_ids)
+            memo: dict[int, bool] = {}  # created at or before `before`, for the hits checked
+
+            def older(ranked: list[tuple[int, float]]) -> dict[int, float]:
+                assert before is not None
+                if self.times is not None:
+                    return self._older_by_times(ranked, before)
+                return self._older(cache, ranked, count, before, memo)
+
+            found.update(
+                self._graph_search(
+                    self.graph, vector, count, before, found, self._sorted_delta, older
+                )
+            )
         ranked = sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))
         return ranked[:count]
 
+    @staticmethod
     def _graph_search(
-        self,
-        cache: Cache,
+        graph: Index,
         vector: npt.NDArray[np.int8],
         count: int,
         before: str | None,
         found: dict[int, float],
+        newer: IdArray,
+        older: Callable[[list[tuple[int, float]]], dict[int, float]],
     ) -> dict[int, float]:
-        """Graph hits not superseded by the delta; when only older threads count, the search
-        widens (x4 at a time) until it has `count` of them or has looked at GRAPH_WIDEST.
+        """Hits of a graph (the saved one or the delta's) that no newer vector of their thread
+        supersedes (`newer`: sorted ids searched after it); when only older threads count
+        (`older` keeps them), the search widens (x4 at a time) until it has `count` of them or
+        has looked at GRAPH_WIDEST.
 
         It starts with EXPANSION_SEARCH hits when only older threads count: the graph keeps
         that many candidates while searching whatever it is asked for, so asking for them costs
         the same as asking for `count` (0.67 ms at a million vectors either way), and a new
         thread, whose nearest are often newer, rarely needs a second, wider search."""
-        assert self.graph is not None
         ask = count if before is None else max(count, EXPANSION_SEARCH)
-        older: dict[int, bool] = {}  # created at or before `before`, for the hits checked
         while True:
-            matches = self.graph.search(vector, ask, threads=1)
+            matches = graph.search(vector, ask, threads=1)
             keys = np.asarray(matches.keys, dtype=np.int64)
-            fresh = ~np.isin(keys, self.delta_ids)  # a newer vector of the thread is in the delta
+            fresh = ~_within(keys, newer)
             ranked = [
                 (k, c)
                 for k, c in zip(
@@ -274,13 +403,28 @@ class SourceIndex:
             ]
             if before is None:
                 return dict(ranked)
-            if self.times is not None:
-                hits = self._older_by_times(ranked, before)
-            else:
-                hits = self._older(cache, ranked, count, before, older)
+            hits = older(ranked)
             if len(hits) >= count or len(keys) < ask or ask >= GRAPH_WIDEST:
                 return hits
             ask = min(GRAPH_WIDEST, ask * 4)
+
+    def _older_in_delta(
+        self, ranked: list[tuple[int, float]], before: str, tail: int
+    ) -> dict[int, float]:
+        """The delta graph's hits (nearest first) created at or before `before`, by the
+        creation times read with the delta (no SQL)."""
+        if not ranked:
+            return {}
+        if self._covered is None:
+            order = np.argsort(self.delta_ids[:tail], kind="stable")
+            self._covered = (self.delta_ids[:tail][order], self.delta_created[:tail][order])
+        ids, created = self._covered
+        keys = np.fromiter((k for k, _ in ranked), dtype=np.int64, count=len(ranked))
+        at = np.minimum(np.searchsorted(ids, keys), max(len(ids) - 1, 0))
+        if not len(ids):
+            return {}
+        older = (ids[at] == keys) & (created[at] <= before.encode("utf-8"))
+        return {k: c for (k, c), keep in zip(ranked, older.tolist(), strict=True) if keep}
 
     def _older_by_times(self, ranked: list[tuple[int, float]], before: str) -> dict[int, float]:
         """The hits (nearest first) created at or before `before`, by the creation times saved
@@ -327,6 +471,23 @@ class SourceIndex:
             ):
                 break
         return hits
+
+
+def _restore(path: Path) -> Index | None:
+    """A saved graph file, memory-mapped (nothing loaded), set to search as wide as we ask."""
+    graph = _usearch().restore(str(path), view=True)
+    if graph is not None:
+        graph.expansion_search = EXPANSION_SEARCH  # type: ignore[misc]  # (a setter mypy misses)
+    return graph
+
+
+def _within(keys: IdArray, ordered: IdArray) -> npt.NDArray[np.bool_]:
+    """Which keys are in `ordered` (sorted ids): a binary search each, where `np.isin` would
+    sort the thousands of delta ids again for the hundred keys of every search."""
+    if not len(ordered):
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
+    return np.asarray(ordered[at] == keys)
 
 
 def best(values: FloatMatrix, count: int) -> npt.NDArray[np.intp]:
@@ -407,34 +568,83 @@ def forget() -> None:
         _views.clear()
 
 
-def needs_extending(cache: Cache, source_id: int) -> bool:
-    saved = Saved.read(cache, source_id)
-    if saved is not None and not (folder(cache) / saved.file).is_file():
-        saved = None
-    after = saved.seq if saved else 0
+def _pending(cache: Cache, source_id: int, after: int, limit: int) -> int:
+    """How many of the source's vectors were stored after `after` (counted up to `limit`)."""
     row = cache.one(
         "SELECT count(*) FROM (SELECT 1 FROM thread_vectors WHERE source_id = ? AND seq > ? "
         "LIMIT ?)",
-        (source_id, after, max(GRAPH_MIN, DELTA_MAX)),
+        (source_id, after, limit),
     )
-    pending = int(row[0]) if row else 0
+    return int(row[0]) if row else 0
+
+
+def _saved_graph(cache: Cache, source_id: int) -> Saved | None:
+    """The source's saved graph, if its file is there."""
+    saved = Saved.read(cache, source_id)
+    if saved is not None and not (folder(cache) / saved.file).is_file():
+        return None
+    return saved
+
+
+def needs_extending(cache: Cache, source_id: int) -> bool:
+    saved = _saved_graph(cache, source_id)
+    pending = _pending(cache, source_id, saved.seq if saved else 0, max(GRAPH_MIN, DELTA_MAX))
     if saved is None:
         return pending >= GRAPH_MIN
     return pending >= DELTA_MAX
 
 
+def _add(cache: Cache, graph: Index, source_id: int, after: int, seq: int, threads: int) -> None:
+    """Add the source's vectors stored after `after` up to `seq` to `graph`, replacing an
+    older vector of the same thread. Streamed in slices: a first build at a million vectors
+    never holds them all as rows. A thread has one row (thread_vectors_thread is unique), so
+    keys never repeat within the rows read."""
+    cursor = cache.conn.execute(
+        "SELECT thread_id, vec FROM thread_vectors WHERE source_id = ? AND seq > ? AND seq <= ?",
+        (source_id, after, seq),
+    )
+    while rows := cursor.fetchmany(ADD_SLICE):
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.int8)
+        if len(graph):
+            present = ids[graph.contains(ids)]
+            if len(present):
+                graph.remove(present)
+        graph.add(ids, matrix.reshape(-1, embed.DIMS), threads=threads)
+
+
+def _save(graph: Index, where: Path, name: str) -> None:
+    """Write the graph to `where/name`, private, whole or not at all (written, then renamed)."""
+    partial = where / f".{name}.tmp"
+    try:
+        graph.save(str(partial))
+        partial.chmod(0o600)
+        partial.replace(where / name)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _loaded(where: Path, file: str | None) -> Index:
+    """A graph to add to: a saved file loaded into memory, or a new one."""
+    graph = _new_index()
+    if file is not None:
+        graph.load(str(where / file))
+        graph.expansion_add = EXPANSION_ADD  # type: ignore[misc]
+    return graph
+
+
 def extend(cache: Cache, source_id: int, *, force: bool = False, threads: int = 1) -> bool:
     """Add the source's delta to its saved graph (a new file) when it is big enough (or `force`
-    and there is one). Returns True if a new graph was saved."""
+    and there is one). Returns True if a new graph was saved. Otherwise the delta's own graph
+    takes in its newest vectors when there are enough of them (`extend_delta`)."""
     if cache.path.name in ("", ":memory:") or not cache.dialect.is_sqlite:
         return False
     if not force and not needs_extending(cache, source_id):
         add_missing_times(cache, source_id)
+        extend_delta(cache, source_id, threads=threads)
         return False
-    saved = Saved.read(cache, source_id)
+    saved = _saved_graph(cache, source_id)
     where = folder(cache)
-    if saved is not None and not (where / saved.file).is_file():
-        saved = None
     after = saved.seq if saved else 0
     last = cache.one(
         "SELECT max(seq) FROM thread_vectors WHERE source_id = ? AND seq > ?", (source_id, after)
@@ -443,32 +653,10 @@ def extend(cache: Cache, source_id: int, *, force: bool = False, threads: int = 
         return False
     seq = int(last[0])
     where.mkdir(mode=0o700, exist_ok=True)
-    graph = _new_index()
-    if saved is not None:
-        graph.load(str(where / saved.file))
-        graph.expansion_add = EXPANSION_ADD  # type: ignore[misc]
-    # Streamed in slices: a first build at a million vectors never holds them all as rows.
-    # A thread has one row (thread_vectors_thread is unique), so keys never repeat here.
-    cursor = cache.conn.execute(
-        "SELECT thread_id, vec FROM thread_vectors WHERE source_id = ? AND seq > ? AND seq <= ?",
-        (source_id, after, seq),
-    )
-    while rows := cursor.fetchmany(ADD_SLICE):
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.int8)
-        if saved is not None:
-            present = ids[graph.contains(ids)]
-            if len(present):
-                graph.remove(present)
-        graph.add(ids, matrix.reshape(-1, embed.DIMS), threads=threads)
+    graph = _loaded(where, saved.file if saved else None)
+    _add(cache, graph, source_id, after, seq, threads)
     name = f"source-{source_id}-{seq}-{os.getpid()}.usearch"
-    partial = where / f".{name}.tmp"
-    try:
-        graph.save(str(partial))
-        partial.chmod(0o600)
-        partial.replace(where / name)
-    finally:
-        partial.unlink(missing_ok=True)
+    _save(graph, where, name)
     base = write_times(cache, source_id, name)
     mine = Saved(name, seq, len(graph), base)
     with cache.transaction():
@@ -482,6 +670,59 @@ def extend(cache: Cache, source_id: int, *, force: bool = False, threads: int = 
         (where / name).unlink(missing_ok=True)
     _clean(where, keep={kept.file})
     return kept is mine
+
+
+def extend_delta(cache: Cache, source_id: int, *, threads: int = 1) -> bool:
+    """Add the delta's newest vectors to the delta's own graph (a new file) once TAIL_MAX of
+    them are outside it, so a search never compares more than TAIL_MAX vectors one by one
+    whatever the saved graph lags. The file is small (the delta stays under DELTA_MAX vectors):
+    loaded, added to, saved whole, where extending the saved graph at a million vectors would
+    rewrite half a gigabyte and leave every process's mapped pages cold. True if saved."""
+    if cache.path.name in ("", ":memory:") or not cache.dialect.is_sqlite:
+        return False
+    where = folder(cache)
+    saved = _saved_graph(cache, source_id)
+    after = saved.seq if saved else 0
+    current = _delta_graph(cache, source_id, after)
+    start = current.seq if current else after
+    if _pending(cache, source_id, start, TAIL_MAX) < TAIL_MAX:
+        return False
+    last = cache.one(
+        "SELECT max(seq) FROM thread_vectors WHERE source_id = ? AND seq > ?", (source_id, start)
+    )
+    if last is None or last[0] is None:
+        return False
+    seq = int(last[0])
+    where.mkdir(mode=0o700, exist_ok=True)
+    graph = _loaded(where, current.file if current else None)
+    _add(cache, graph, source_id, start, seq, threads)
+    name = f"source-{source_id}-{seq}-{os.getpid()}.delta.usearch"
+    _save(graph, where, name)
+    mine = DeltaSaved(name, after, seq, len(graph))
+    kept: DeltaSaved | None = mine
+    with cache.transaction():
+        now = _saved_graph(cache, source_id)
+        if (now.seq if now else 0) != after:
+            kept = None  # the saved graph took the delta in meanwhile: this one continues nothing
+        else:
+            other = _delta_graph(cache, source_id, after)
+            if other is not None and other.seq >= seq:
+                kept = other  # another process saved as much or more meanwhile
+            else:
+                cache.set_meta(delta_key(source_id), mine.dump())
+    if kept is not mine:
+        (where / name).unlink(missing_ok=True)
+    _clean(where, keep={f for f in (saved.file if saved else None, kept and kept.file) if f})
+    return kept is mine
+
+
+def _delta_graph(cache: Cache, source_id: int, after: int) -> DeltaSaved | None:
+    """The source's delta graph if it continues the saved graph of seq `after` and its file is
+    there."""
+    found = DeltaSaved.read(cache, source_id)
+    if found is None or found.after != after or not (folder(cache) / found.file).is_file():
+        return None
+    return found
 
 
 def write_times(cache: Cache, source_id: int, graph_file: str) -> int | None:
@@ -571,10 +812,24 @@ def _clean(where: Path, keep: set[str]) -> None:
 
 
 def _superseded(path: Path, keep: set[str]) -> bool:
-    """A file of the same source as a kept one with a lower seq."""
-    parts = path.stem.split("-")
-    for name in keep:
-        other = Path(name).stem.split("-")
-        if len(parts) == 4 and len(other) == 4 and parts[1] == other[1]:
-            return int(parts[2]) < int(other[2])
-    return False
+    """A file of the same source as a kept one that holds less: a saved graph of a lower seq
+    than the kept saved graph; a delta graph of a seq no higher than a kept file's (a kept
+    saved graph of that seq holds it all)."""
+    mine = _file_of(path.name)
+    if mine is None:
+        return False
+    source, seq, delta = mine
+    kept = [p for p in map(_file_of, keep) if p is not None and p[0] == source]
+    if delta:
+        return any(seq <= other for _, other, _ in kept)
+    return any(seq < other for _, other, is_delta in kept if not is_delta)
+
+
+def _file_of(name: str) -> tuple[str, int, bool] | None:
+    """(source, seq, is a delta graph) of a graph file's name, None if not one of ours."""
+    stem = name.removesuffix(".usearch")
+    delta = stem.endswith(".delta")
+    parts = stem.removesuffix(".delta").split("-")
+    if len(parts) != 4 or parts[0] != "source" or not parts[2].isdigit():
+        return None
+    return parts[1], int(parts[2]), delta

@@ -4,9 +4,10 @@
 a coarse language guess, a CRC of the embedded text (so an unchanged thread is never embedded
 twice) and a sequence number (`seq`, from the meta counter `vector_seq`) that says in which
 order vectors were stored. Semantic recall (`neighbours`) is `console.dupes.ann`: an HNSW graph
-saved beside the cache plus the vectors stored since, searched exactly; storing vectors
-(`embed_threads`) extends that graph when enough have arrived. On a team database (PostgreSQL)
-the vectors are in the database and recall is exact over them (no graph file: see ann).
+saved beside the cache, a small one of the vectors stored since, and the newest few searched
+exactly; storing vectors (`embed_threads`) extends those graphs when enough have arrived. On a
+team database (PostgreSQL) the vectors are in the database and recall is exact over them (no
+graph file: see ann).
 
 The cache's meta `vector_model` names what its vectors are (`embed.VECTORS`: the model, how it
 is run, how many word pieces); a cache with vectors and no name holds `embed.LEGACY_VECTORS`.

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 # SQLite only: the graph file saved beside a cache (the team database searches its vectors
 # exactly: tests/dupes/test_team_recall.py).
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 
@@ -47,6 +49,11 @@ def graph(
     return cache, source, {ids[f"t{i}"]: int8[i] for i in range(THREADS)}
 
 
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:  # as the graph measures int8 vectors
+    x, y = a.astype(np.float64), b.astype(np.float64)
+    return float(x @ y / np.sqrt((x @ x) * (y @ y)))
+
+
 def _exact(
     stored: dict[int, np.ndarray],
     created: dict[int, str],
@@ -54,11 +61,7 @@ def _exact(
     before: str,
     count: int,
 ) -> list[int]:
-    def cosine(a: np.ndarray, b: np.ndarray) -> float:  # as the graph measures int8 vectors
-        x, y = a.astype(np.float64), b.astype(np.float64)
-        return float(x @ y / np.sqrt((x @ x) * (y @ y)))
-
-    scored = [(cosine(query, vec), tid) for tid, vec in stored.items() if created[tid] <= before]
+    scored = [(_cosine(query, vec), tid) for tid, vec in stored.items() if created[tid] <= before]
     return [tid for _, tid in sorted(scored, key=lambda p: (-p[0], p[1]))[:count]]
 
 
@@ -149,3 +152,150 @@ def test_the_best_of_the_delta_are_those_a_full_stable_sort_puts_first(count: in
         values[rng.random(100) < 0.3] = -np.inf
         expected = np.argsort(-values, kind="stable")[:count]
         assert ann.best(values, count).tolist() == expected.tolist()
+
+
+def _add(
+    cache: Cache, source: int, first: int, unit: np.ndarray, stored: dict[int, np.ndarray]
+) -> list[int]:
+    """Ingest threads t<first>.. with these vectors, as a sync does (rows, then vectors, then
+    `ann.extend`); returns their ids."""
+    count = len(unit)
+    numbers = range(first, first + count)
+    upsert_threads(
+        cache,
+        source,
+        [ThreadRecord(f"t{i}", f"Thread {i}", None, "open", _stamp(i), _stamp(i)) for i in numbers],
+        [],
+    )
+    ids = {r[0]: r[1] for r in cache.query("SELECT remote_id, id FROM threads")}
+    new = [ids[f"t{i}"] for i in numbers]
+    int8 = embed.to_int8(unit)
+    vectors.store(cache, [(ids[f"t{i}"], source, _stamp(i), "en", i) for i in numbers], int8)
+    stored.update(zip(new, int8, strict=True))
+    return new
+
+
+def _again(
+    cache: Cache, source: int, tid: int, vec: np.ndarray, stored: dict[int, np.ndarray]
+) -> None:
+    """Re-embed one thread: its old vector stays in whichever graph holds it."""
+    created = cache.one("SELECT created_at FROM threads WHERE id = ?", (tid,))[0]
+    vectors.store(cache, [(tid, source, created, "en", -tid)], vec[None, :])
+    stored[tid] = vec
+
+
+def _same_as_exact(
+    cache: Cache, source: int, stored: dict[int, np.ndarray], extra: Sequence[np.ndarray] = ()
+) -> None:
+    """Searches among older threads and of any age find what an exact search of every
+    thread's newest vector finds: the same cosines in the same order (to 0.02: the delta's
+    exact cosines take int8 vectors as unit ones, dot / 127², where the graph and this test
+    divide by their norms, so near-ties may swap), each the cosine of the thread's newest
+    vector (never an older one of a re-embedded thread: `extra` queries are such old ones),
+    once, of a thread old enough."""
+    created = {r[0]: r[1] for r in cache.query("SELECT id, created_at FROM threads")}
+    order = sorted(stored, key=lambda t: (created[t], t))
+    positions = {5, min(150, len(order) // 3), len(order) // 2, len(order) - 20, len(order) - 1}
+    queries = [(stored[order[p]], created[order[p]]) for p in sorted(positions)]
+    for position, (query, when) in enumerate(queries + [(v, "9999") for v in extra]):
+        for count in (3, 12):
+            for before in (when, None):
+                found = ann.nearest(cache, query, source, count, before=before)
+                exact = _exact(stored, created, query, before or "9999", count)
+                got = [_cosine(query, stored[t]) for t, _ in found]
+                want = [_cosine(query, stored[t]) for t in exact]
+                assert np.allclose(got, want, atol=0.02), (position, count, before)
+                assert np.allclose([c for _, c in found], got, atol=0.02)
+                assert len({t for t, _ in found}) == len(found)
+                assert all(created[t] <= (before or "9999") for t, _ in found)
+
+
+def test_after_every_sync_the_delta_searched_exactly_stays_small_and_answers_stay_exact(
+    graph: tuple[Cache, int, dict[int, np.ndarray]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The delta's own graph takes in its newest vectors once TAIL_MAX are outside it, so a
+    search compares fewer than TAIL_MAX one by one however far the saved graph lags; what it
+    finds (re-embedded threads' newest vectors only, ages, ties by id) is what an exact search
+    of every vector finds, in this process and in a new one."""
+    cache, source, stored = graph
+    monkeypatch.setattr(ann, "TAIL_MAX", 10)
+    saved = ann.Saved.read(cache, source)
+    rng = np.random.default_rng(3)
+    base = np.stack([stored[t] for t in sorted(stored)]).astype(np.float32)
+    first = THREADS
+    tiers = set()
+    replaced: list[np.ndarray] = []  # the old vectors of threads embedded again
+    for batch in range(14):
+        near = base[rng.integers(0, len(base), 7)] / 6 + 0.35 * rng.standard_normal((7, 384))
+        near[0] = base[batch]  # an exact copy of an older thread: a tie across the graphs
+        unit = (near / np.linalg.norm(near, axis=1, keepdims=True)).astype(np.float32)
+        new = _add(cache, source, first, unit, stored)
+        first += len(new)
+        if batch % 3 == 2:  # a thread of the saved graph and one of the delta, embedded again
+            for tid, vec in ((min(stored) + batch, new[1]), (new[2] - 10, min(stored) + 40)):
+                replaced.append(stored[tid])
+                _again(cache, source, tid, stored[vec], stored)
+        assert ann.extend(cache, source) is False  # the saved graph is not rewritten...
+        assert ann.Saved.read(cache, source) == saved
+        _same_as_exact(cache, source, stored, replaced)
+        view = ann._view(cache, source)
+        assert len(view.delta_ids) - view.tail() < 10  # ...and the exact part stays small
+        if view.tier is not None:
+            tiers.add(view.tier.file)
+    assert len(tiers) >= 5  # the delta's graph followed, a file at a time
+    assert len(view.delta_ids) > 90  # the delta itself is far past the bound
+    ann.forget()  # another process: maps the same files
+    _same_as_exact(cache, source, stored, replaced)
+    delta = ann.DeltaSaved.read(cache, source)
+    assert delta is not None and saved is not None
+    names = {p.name for p in ann.folder(cache).iterdir()}
+    assert names == {saved.file, saved.times_file, delta.file}  # older delta files removed
+
+
+def test_when_the_saved_graph_takes_the_delta_in_its_graph_is_dropped(
+    graph: tuple[Cache, int, dict[int, np.ndarray]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache, source, stored = graph
+    monkeypatch.setattr(ann, "TAIL_MAX", 10)
+    monkeypatch.setattr(ann, "DELTA_MAX", 40)
+    rng = np.random.default_rng(5)
+    unit = rng.standard_normal((25, embed.DIMS)).astype(np.float32)
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    _add(cache, source, THREADS, unit, stored)
+    assert ann.extend(cache, source) is False
+    delta = ann.DeltaSaved.read(cache, source)
+    assert delta is not None and delta.count == 25  # all 25: TAIL_MAX or more were outside
+    _same_as_exact(cache, source, stored)
+    more = rng.standard_normal((20, embed.DIMS)).astype(np.float32)
+    _add(cache, source, THREADS + 25, more / np.linalg.norm(more, axis=1, keepdims=True), stored)
+    assert ann.extend(cache, source) is True  # 45 past the saved graph: it takes them in
+    saved = ann.Saved.read(cache, source)
+    assert saved is not None and saved.count == len(stored)
+    names = {p.name for p in ann.folder(cache).iterdir()}
+    assert names == {saved.file, saved.times_file}  # the delta's graph went with its delta
+    _same_as_exact(cache, source, stored)
+    view = ann._view(cache, source)
+    assert view.tier is None and len(view.delta_ids) == 0
+
+
+def test_a_small_source_gets_a_delta_graph_before_its_saved_graph(
+    cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below GRAPH_MIN a source has no saved graph; its vectors past TAIL_MAX still get the
+    delta's graph (continuing nothing), so it too is searched exactly only TAIL_MAX at a time."""
+    monkeypatch.setattr(ann, "TAIL_MAX", 16)
+    source = ensure_source(cache, "discourse", "forum", "https://forum.example")
+    rng = np.random.default_rng(9)
+    unit = rng.standard_normal((70, embed.DIMS)).astype(np.float32)
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    stored: dict[int, np.ndarray] = {}
+    ann.forget()
+    for start in range(0, 70, 10):
+        _add(cache, source, start, unit[start : start + 10], stored)
+        assert ann.extend(cache, source) is False
+    assert ann.Saved.read(cache, source) is None
+    delta = ann.DeltaSaved.read(cache, source)
+    assert delta is not None and delta.after == 0 and delta.count == 60
+    _same_as_exact(cache, source, stored)
+    view = ann._view(cache, source)
+    assert view.graph is None and len(view.delta_ids) - view.tail() == 10
