@@ -154,12 +154,31 @@ def fill_vectors(cache: Cache) -> dict[str, Any]:
     stored_s = time.perf_counter() - began
     began = time.perf_counter()
     sources = [r[0] for r in cache.query("SELECT DISTINCT source_id FROM thread_vectors")]
+    tiers = [ann.DeltaSaved.read(cache, s) for s in sources]
     built = [ann.extend(cache, s, force=added > 0, threads=2) for s in sources]
+    tiered = tiers != [ann.DeltaSaved.read(cache, s) for s in sources]
+    spent = round(time.perf_counter() - began, 1)
+    # what a search compares one by one: the delta (vectors stored after the saved graph) less
+    # what the delta's own graph holds (`ann.extend` saves it when the tail reaches TAIL_MAX)
+    delta: dict[str, Any] = {}
+    for s in sources:
+        saved = ann.Saved.read(cache, s)
+        tier = ann.DeltaSaved.read(cache, s)
+        after = saved.seq if saved else 0
+        delta[str(s)] = {
+            "delta": ann._pending(cache, s, after, 10**9),
+            "in_delta_graph": tier.count if tier and tier.after == after else 0,
+            "exact": ann._pending(
+                cache, s, tier.seq if tier and tier.after == after else after, 10**9
+            ),
+        }
     return {
         "real_vectors": real,
         "stand_in_vectors": added,
         "stand_in_store_s": round(stored_s, 1),
-        "graph_build_s": round(time.perf_counter() - began, 1) if any(built) else None,
+        "graph_build_s": spent if any(built) else None,
+        "delta_graph_build_s": spent if tiered and not any(built) else None,
+        "delta_by_source": delta,
     }
 
 
