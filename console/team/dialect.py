@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from console.migrations import MIGRATIONS, SQLITE_ONLY
+from console.migrations import CLOSED_DAY, MIGRATIONS, SQLITE_ONLY
 from console.storage.dialect import tsvector_of
 
 
@@ -145,6 +145,69 @@ END $$""",
         ),
         """CREATE TRIGGER verification_answer_deleted AFTER DELETE ON posts
            FOR EACH ROW EXECUTE FUNCTION peerdesk_verification_answer_deleted()""",
+    ],
+    # migration 37: escalations raised and closed per day and per rule and state, kept by one
+    # function; its argument says which part a trigger moves. A copy (migrate-to, `peerdesk.quiet`)
+    # brings the cache's kept rows along with its escalations, in the same snapshot, so the
+    # copied escalations do not count again.
+    "escalation_counts_added": [
+        f"""CREATE FUNCTION peerdesk_escalation_counts() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  part text := TG_ARGV[0];
+BEGIN
+  IF current_setting('peerdesk.quiet', true) = 'on' THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP <> 'INSERT' THEN
+    IF part <> 'states' THEN
+      UPDATE escalation_days SET raised = raised - 1 WHERE day = substr(OLD.raised_at, 1, 10);
+      IF OLD.closed_at IS NOT NULL THEN
+        UPDATE escalation_days SET closed = closed - 1
+         WHERE day = substr({CLOSED_DAY.format(row="OLD")}, 1, 10);
+      END IF;
+    END IF;
+    IF part <> 'days' THEN
+      UPDATE escalation_rule_states SET escalations = escalations - 1
+       WHERE rule_id = OLD.rule_id AND state = OLD.state;
+    END IF;
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    IF part <> 'states' THEN
+      INSERT INTO escalation_days AS d (day, raised) VALUES (substr(NEW.raised_at, 1, 10), 1)
+      ON CONFLICT (day) DO UPDATE SET raised = d.raised + 1;
+      IF NEW.closed_at IS NOT NULL THEN
+        INSERT INTO escalation_days AS d (day, closed)
+        VALUES (substr({CLOSED_DAY.format(row="NEW")}, 1, 10), 1)
+        ON CONFLICT (day) DO UPDATE SET closed = d.closed + 1;
+      END IF;
+    END IF;
+    IF part <> 'days' THEN
+      INSERT INTO escalation_rule_states AS s (rule_id, state, escalations)
+      VALUES (NEW.rule_id, NEW.state, 1)
+      ON CONFLICT (rule_id, state) DO UPDATE SET escalations = s.escalations + 1;
+    END IF;
+  END IF;
+  RETURN NULL;
+END $$""",
+        """CREATE TRIGGER escalation_counts_added AFTER INSERT ON escalations
+           FOR EACH ROW EXECUTE FUNCTION peerdesk_escalation_counts('all')""",
+    ],
+    "escalation_counts_removed": [
+        """CREATE TRIGGER escalation_counts_removed AFTER DELETE ON escalations
+           FOR EACH ROW EXECUTE FUNCTION peerdesk_escalation_counts('all')""",
+    ],
+    "escalation_days_changed": [
+        """CREATE TRIGGER escalation_days_changed AFTER UPDATE OF raised_at, closed_at
+           ON escalations FOR EACH ROW
+           WHEN (OLD.raised_at IS DISTINCT FROM NEW.raised_at
+                 OR OLD.closed_at IS DISTINCT FROM NEW.closed_at)
+           EXECUTE FUNCTION peerdesk_escalation_counts('days')""",
+    ],
+    "escalation_states_changed": [
+        """CREATE TRIGGER escalation_states_changed AFTER UPDATE OF rule_id, state
+           ON escalations FOR EACH ROW
+           WHEN (OLD.rule_id IS DISTINCT FROM NEW.rule_id OR OLD.state IS DISTINCT FROM NEW.state)
+           EXECUTE FUNCTION peerdesk_escalation_counts('states')""",
     ],
 }
 

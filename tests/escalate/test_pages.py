@@ -5,7 +5,7 @@ or before a neighbouring row, from the far end given the total, or by row number
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -14,6 +14,7 @@ from console.db import Cache
 from console.desk import Desk
 from console.escalate import pages, panel
 from console.escalate.engine import OPEN_STATES
+from console.storage import Row
 from tests.escalate.conftest import post, store, thread
 from tests.plans import query_plan
 
@@ -43,6 +44,12 @@ def _raise_many(cache: Cache, desk: Desk) -> None:
     for escalation_id in ids[6::13]:
         if esc.one(escalation_id).state in OPEN_STATES:
             esc.dismiss(escalation_id, "not a threat")
+
+
+def _open_at_end_of(rows: list[Row], at: datetime) -> int:
+    """Escalations raised by the end of `at`'s UTC day and not closed by then, one by one."""
+    day = at.date().isoformat()
+    return sum(1 for r in rows if r[0][:10] <= day and (r[1] is None or r[1][:10] > day))
 
 
 def _expected(cache: Cache, include_closed: bool) -> list[int]:
@@ -142,13 +149,12 @@ def test_the_tally_counts_every_escalation(cache: Cache, desk: Desk) -> None:
             1 for e in opened if panel.one(cache, e.escalation_id, later).breached
         )
     assert tally.breached_at(now() + timedelta(days=40)) == tally.open
-    # the trend: open at the end of each day, as counted one by one
+    # the trend: open at the end of each UTC day (today's: now), as counted one by one
     at = now()
     trend = pages.trend(cache)
     rows = cache.query("SELECT raised_at, closed_at FROM escalations")
     for back, count in enumerate(reversed(trend)):
-        end = iso(at - timedelta(days=back))
-        assert count == sum(1 for r in rows if r[0] <= end and (r[1] is None or r[1] > end))
+        assert count == _open_at_end_of(rows, at - timedelta(days=back))
     assert trend[-1] == tally.open
 
 
@@ -173,17 +179,22 @@ def test_the_trend_counts_escalations_closed_on_any_day_as_one_by_one(
     assert sum(1 for r in rows if r[1] is not None and r[0] <= r[1] <= iso(at)) > 10
     trend = panel.open_counts(cache, 30, at)
     for back, count in enumerate(reversed(trend)):
-        end = iso(at - timedelta(days=back))
-        assert count == sum(1 for r in rows if r[0] <= end and (r[1] is None or r[1] > end))
+        assert count == _open_at_end_of(rows, at - timedelta(days=back))
     assert len(set(trend)) > 3  # the days differ
 
 
-def test_the_trend_reads_the_closed_ones_in_the_closed_at_index(cache: Cache) -> None:
+def test_the_trend_and_the_rates_read_the_kept_counts_by_their_keys(cache: Cache) -> None:
     if not cache.dialect.is_sqlite:
         pytest.skip("SQLite's query plan; the team database plans its own")
     plan = query_plan(
         cache.conn,
-        "SELECT (SELECT count(*) FROM escalations WHERE closed_at > :e0 AND raised_at <= :e0)",
-        {"e0": "2026-11-20T00:00:00Z"},
+        "SELECT day, raised - closed FROM escalation_days WHERE day >= ? AND day <= ?",
+        ("2026-10-22", "2026-11-20"),
     )
-    assert "COVERING INDEX escalations_closed_raised (closed_at>?)" in plan
+    assert plan == "SEARCH escalation_days USING PRIMARY KEY (day>? AND day<?)"
+    plan = query_plan(
+        cache.conn,
+        "SELECT k.rule_id, (SELECT e.rule_name FROM escalations e WHERE e.rule_id = k.rule_id "
+        "LIMIT 1) FROM escalation_rule_states k",
+    )
+    assert "SEARCH e USING INDEX escalations_rule_state (rule_id=?)" in plan
