@@ -16,6 +16,26 @@ CLOSED_DAY = (
 """The timestamp whose day an escalation counts as closed on (migration 37; `{row}`: the table or
 a trigger's old/new): its closed_at, or its raised_at if it was "closed" before it was raised."""
 
+# migration 37's trigger steps: a row's escalation leaves its days and its (rule, state) count
+# (old) or enters them (new)
+_DAYS_OUT = f"""
+    UPDATE escalation_days SET raised = raised - 1 WHERE day = substr(old.raised_at, 1, 10);
+    UPDATE escalation_days SET closed = closed - 1
+     WHERE old.closed_at IS NOT NULL AND day = substr({CLOSED_DAY.format(row="old")}, 1, 10);"""
+_DAYS_IN = f"""
+    INSERT INTO escalation_days (day, raised) VALUES (substr(new.raised_at, 1, 10), 1)
+    ON CONFLICT (day) DO UPDATE SET raised = raised + 1;
+    INSERT INTO escalation_days (day, closed)
+    SELECT substr({CLOSED_DAY.format(row="new")}, 1, 10), 1 WHERE new.closed_at IS NOT NULL
+    ON CONFLICT (day) DO UPDATE SET closed = closed + 1;"""
+_STATE_OUT = """
+    UPDATE escalation_rule_states SET escalations = escalations - 1
+     WHERE rule_id = old.rule_id AND state = old.state;"""
+_STATE_IN = """
+    INSERT INTO escalation_rule_states (rule_id, state, escalations)
+    VALUES (new.rule_id, new.state, 1)
+    ON CONFLICT (rule_id, state) DO UPDATE SET escalations = escalations + 1;"""
+
 MIGRATIONS: list[list[str]] = [
     # 1: the core cache, claims, audit and outbox
     [
@@ -1171,54 +1191,18 @@ MIGRATIONS: list[list[str]] = [
             SELECT rule_id, state, count(*) FROM escalations GROUP BY rule_id, state""",
         f"""CREATE TRIGGER IF NOT EXISTS escalation_counts_added
             AFTER INSERT ON escalations
-            BEGIN
-              INSERT INTO escalation_days (day, raised) VALUES (substr(new.raised_at, 1, 10), 1)
-              ON CONFLICT (day) DO UPDATE SET raised = raised + 1;
-              INSERT INTO escalation_days (day, closed)
-              SELECT substr({CLOSED_DAY.format(row="new")}, 1, 10), 1
-               WHERE new.closed_at IS NOT NULL
-              ON CONFLICT (day) DO UPDATE SET closed = closed + 1;
-              INSERT INTO escalation_rule_states (rule_id, state, escalations)
-              VALUES (new.rule_id, new.state, 1)
-              ON CONFLICT (rule_id, state) DO UPDATE SET escalations = escalations + 1;
-            END""",
+            BEGIN {_DAYS_IN} {_STATE_IN} END""",
         f"""CREATE TRIGGER IF NOT EXISTS escalation_counts_removed
             AFTER DELETE ON escalations
-            BEGIN
-              UPDATE escalation_days SET raised = raised - 1
-               WHERE day = substr(old.raised_at, 1, 10);
-              UPDATE escalation_days SET closed = closed - 1
-               WHERE old.closed_at IS NOT NULL
-                 AND day = substr({CLOSED_DAY.format(row="old")}, 1, 10);
-              UPDATE escalation_rule_states SET escalations = escalations - 1
-               WHERE rule_id = old.rule_id AND state = old.state;
-            END""",
+            BEGIN {_DAYS_OUT} {_STATE_OUT} END""",
         f"""CREATE TRIGGER IF NOT EXISTS escalation_days_changed
             AFTER UPDATE OF raised_at, closed_at ON escalations
             WHEN old.raised_at IS NOT new.raised_at OR old.closed_at IS NOT new.closed_at
-            BEGIN
-              UPDATE escalation_days SET raised = raised - 1
-               WHERE day = substr(old.raised_at, 1, 10);
-              UPDATE escalation_days SET closed = closed - 1
-               WHERE old.closed_at IS NOT NULL
-                 AND day = substr({CLOSED_DAY.format(row="old")}, 1, 10);
-              INSERT INTO escalation_days (day, raised) VALUES (substr(new.raised_at, 1, 10), 1)
-              ON CONFLICT (day) DO UPDATE SET raised = raised + 1;
-              INSERT INTO escalation_days (day, closed)
-              SELECT substr({CLOSED_DAY.format(row="new")}, 1, 10), 1
-               WHERE new.closed_at IS NOT NULL
-              ON CONFLICT (day) DO UPDATE SET closed = closed + 1;
-            END""",
-        """CREATE TRIGGER IF NOT EXISTS escalation_states_changed
+            BEGIN {_DAYS_OUT} {_DAYS_IN} END""",
+        f"""CREATE TRIGGER IF NOT EXISTS escalation_states_changed
             AFTER UPDATE OF rule_id, state ON escalations
             WHEN old.rule_id IS NOT new.rule_id OR old.state IS NOT new.state
-            BEGIN
-              UPDATE escalation_rule_states SET escalations = escalations - 1
-               WHERE rule_id = old.rule_id AND state = old.state;
-              INSERT INTO escalation_rule_states (rule_id, state, escalations)
-              VALUES (new.rule_id, new.state, 1)
-              ON CONFLICT (rule_id, state) DO UPDATE SET escalations = escalations + 1;
-            END""",
+            BEGIN {_STATE_OUT} {_STATE_IN} END""",
     ],
 ]
 
