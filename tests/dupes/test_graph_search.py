@@ -299,3 +299,33 @@ def test_a_small_source_gets_a_delta_graph_before_its_saved_graph(
     _same_as_exact(cache, source, stored)
     view = ann._view(cache, source)
     assert view.graph is None and len(view.delta_ids) - view.tail() == 10
+
+
+def test_a_graph_file_is_read_ahead_in_order_before_it_is_mapped(
+    graph: tuple[Cache, int, dict[int, np.ndarray]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first search maps the saved graph, its times and the delta's graph only after
+    asking the OS to read each whole file ahead (a step at a time, in order)."""
+    cache, source, stored = graph
+    monkeypatch.setattr(ann, "TAIL_MAX", 5)
+    monkeypatch.setattr(ann, "PREFETCH_STEP", 4096)
+    unit = np.random.default_rng(1).standard_normal((6, embed.DIMS)).astype(np.float32)
+    _add(cache, source, THREADS, unit / np.linalg.norm(unit, axis=1, keepdims=True), stored)
+    ann.extend(cache, source)
+    saved, delta = ann.Saved.read(cache, source), ann.DeltaSaved.read(cache, source)
+    assert saved is not None and delta is not None
+    asked: list[tuple[str, int, int]] = []
+    real = ann.os.posix_fadvise
+
+    def spy(handle: int, start: int, length: int, advice: int) -> None:
+        asked.append((ann.os.readlink(f"/proc/self/fd/{handle}"), start, length))
+        real(handle, start, length, advice)
+
+    monkeypatch.setattr(ann.os, "posix_fadvise", spy)
+    ann.forget()
+    ann.nearest(cache, stored[min(stored)], source, 3)
+    for name in (saved.file, saved.times_file, delta.file):
+        size = (ann.folder(cache) / name).stat().st_size
+        steps = [(start, length) for path, start, length in asked if path.endswith("/" + name)]
+        assert steps == [(start, 4096) for start in range(0, size, 4096)], name
+    assert ann.read_ahead(ann.folder(cache) / "gone.usearch") == 0
