@@ -131,10 +131,19 @@ class PeerdeskApp(App[None]):
     """The last result or error, shown in every screen's status line (widgets.status_bar)."""
     said_severity: var[str] = var("information")
 
-    def __init__(self, desk: Desk, *, theme: str | None = None) -> None:
+    def __init__(
+        self,
+        desk: Desk,
+        *,
+        theme: str | None = None,
+        first_page: quiet_start.FirstPage | None = None,
+    ) -> None:
         super().__init__(driver_class=terminal_driver())
         self.desk = desk
-        self.desk_lock = threading.Lock()
+        # the first page read before the app (console.quiet_start) holds this lock while it reads
+        self.desk_lock = first_page.lock if first_page is not None else threading.Lock()
+        self.first_page = first_page
+        """The Queue's first page, read while Textual was imported (the CLI starts it)."""
         self._ready_marker = os.environ.get("PEERDESK_BENCH_READY")
         self._times = {"app_init": time.time()}
         self._wanted_theme = theme or os.environ.get("PEERDESK_THEME")
@@ -218,20 +227,24 @@ class PeerdeskApp(App[None]):
         return super().check_action(action, parameters)
 
     def first_rows_shown(self) -> None:
-        """The Queue shows its first rows (the benchmark's 'interactive' moment)."""
-        quiet_start.resume()  # Python collects garbage again (paused by the CLI for the start)
+        """The Queue shows its first rows (the benchmark's 'interactive' moment). What follows
+        them waits until Textual's writer thread has put them on the terminal (quiet_start)."""
         if self._ready_marker:
             # cpu_s: the process's CPU time so far (what a busy machine inflates least)
             times = {**self._times, "first_rows": time.time(), "cpu_s": time.process_time()}
             Path(self._ready_marker).write_text(json.dumps(times), encoding="utf-8")
         if not self._warmed:
             self._warmed = True
-            # the header's outbox state after the first rows: its worker would hold the Desk's
-            # connection (and import the sync layer) while the Queue waits for its first page
-            self.refresh_outbox()
-            self.set_timer(WARM_UP_AFTER, self._warm_up)
-            self.catch_up_search()
-            self.catch_up_duplicates()
+            self.set_timer(quiet_start.FIRST_FRAME_WRITTEN, self._after_first_rows)
+
+    def _after_first_rows(self) -> None:
+        quiet_start.resume()  # Python collects garbage again (paused by the CLI for the start)
+        # the header's outbox state after the first rows: its worker would hold the Desk's
+        # connection (and import the sync layer) while the Queue waits for its first page
+        self.refresh_outbox()
+        self.set_timer(WARM_UP_AFTER, self._warm_up)
+        self.catch_up_search()
+        self.catch_up_duplicates()
 
     _warmed = False
     later_screens_ready = False

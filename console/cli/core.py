@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 from collections.abc import MutableMapping, Sequence
 from typing import Any
 
@@ -52,9 +53,11 @@ def run_console(args: argparse.Namespace) -> int:
     try:
         desk = open_desk(args)
         frame_clock(os.environ)
+        # the Queue's first page is read while Textual is imported (console.quiet_start)
+        first_page = quiet_start.FirstPage(desk, threading.Lock())
         from console.app import PeerdeskApp  # Textual is imported only for the console itself
 
-        PeerdeskApp(desk).run()
+        PeerdeskApp(desk, first_page=first_page).run()
     finally:
         quiet_start.resume()  # the console has ended, or never started (an error)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Hashable
+from functools import partial
 from pathlib import PurePath
 from typing import ClassVar
 
@@ -28,6 +29,7 @@ from console.messages import (
     WorkFailed,
 )
 from console.models import QueueItem
+from console.quiet_start import FIRST_FRAME_WRITTEN, QUEUE_PAGE
 from console.safe_text import printable
 from console.screens import queue_views
 from console.screens.keys import bindings
@@ -51,7 +53,7 @@ from widgets.title_bar import TitleBar
 
 __all__ = ["ESCALATED_MARK", "FILTERS", "STRONG_MARK", "QueueScreen", "to_row"]
 
-PAGE = 100
+PAGE = QUEUE_PAGE
 FIRST_PAGES = 16  # filters and searches whose first page is kept (see QueueScreen.__init__)
 # Search as you type: every change of the search line searches at once, in the Queue's worker;
 # the rows shown stay until the new ones arrive, and a search overtaken by a newer one is
@@ -139,6 +141,7 @@ class QueueScreen(QueuePaneScreen):
 
     # ---- layout ----
     def compose(self) -> ComposeResult:
+        self._take_first_page()
         yield TitleBar()
         if self.desk.config.views:  # saved views as tabs (console.screens.queue_views)
             yield TabLine(hint="[ ] views", id="queue-views")
@@ -166,6 +169,19 @@ class QueueScreen(QueuePaneScreen):
         search.display = False
         yield search
         yield KeyBar()
+
+    def _take_first_page(self) -> None:
+        """The first page the console read while it imported Textual (console.quiet_start),
+        kept as the rows last read for the first filter: the first frame shows them, and the
+        Queue reads them again after it, as when a filter comes back (`_show_first_page`)."""
+        first_page = getattr(self.host, "first_page", None)
+        flt = self.current_filter()
+        taken = None if first_page is None else first_page.take(flt)
+        if taken is None:
+            return
+        (self._sources, self._claims), items = taken
+        actor = self.desk.actor
+        self._first_pages[flt] = [to_row(item, actor) for item in items]
 
     def on_mount(self) -> None:
         self.table.focus()
@@ -258,6 +274,14 @@ class QueueScreen(QueuePaneScreen):
             if back_to is not None and back_to[0] == self.filter_index:
                 self._put_cursor(back_to[1], back_to[2])
                 offset, keep_cursor = (table.cursor_row // PAGE) * PAGE, True
+            if not self._shown_once:  # the page read before the first frame (compose)
+                self._shown_once = True
+                self.call_after_refresh(self.host.first_rows_shown)
+                # read again (and counted) once the frame is on the terminal (quiet_start)
+                self.set_timer(
+                    FIRST_FRAME_WRITTEN, partial(self._read, request_id, flt, offset, keep_cursor)
+                )
+                return
             # the rows are on the screen's next frame: the reads start after it is drawn, so
             # their threads and their results do not hold the GIL while it is drawn
             self.call_after_refresh(self._read, request_id, flt, offset, keep_cursor)

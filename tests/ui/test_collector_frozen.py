@@ -15,7 +15,7 @@ from console import quiet_start
 from console.app import PeerdeskApp
 from console.cli import main
 from console.desk import Desk
-from tests.ui.helpers import settle
+from tests.ui.helpers import settle, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -52,7 +52,8 @@ async def test_collections_paused_for_the_start_resume_with_the_first_rows(desk:
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             assert app.screen.query_one("#queue-table").total > 0  # the first rows are in
-            assert gc.isenabled()
+            # once the frame is on the terminal (console.quiet_start.FIRST_FRAME_WRITTEN)
+            assert await wait_for(pilot, gc.isenabled)
             assert not quiet_start.paused()
     finally:
         quiet_start.resume()
