@@ -96,6 +96,50 @@ def few_created_since(cache: Cache, flt: QueueFilter) -> bool:
     return row is not None and int(row[0]) <= AGE_DRIVEN_AT_MOST
 
 
+TAG_PAGE_AT_MOST = 5_000
+"""A page of a `tag:` filter whose tag at most this many threads have is read from those
+threads (the tag's range of thread_tags, migration 38), which are then sorted in the Queue's
+order (~2 µs a thread at a million threads); a tag more threads have is read on the Queue's
+index, each thread's tag looked up in thread_tags as the walk passes it (the page fills first).
+At a million threads a tag on 2,000 threads spread through the Queue: page 23-38 ms walked, 8
+ms read from its threads; on 5,000: 11-12 and 14-16 ms; on 20,000: 4 and 43-47 ms."""
+
+TAG_COUNT_AT_MOST = 25_000
+"""The same for the bounded count (n+): counting stops after a few hundred rows on the Queue's
+index, but a rare tag walks far for them, while its threads are counted at ~0.3 µs each (a tag
+on 5,000 threads: 32 ms walked, 3 read from its threads; on 20,000: 9 and 6; on 79,000: 3 and
+26). A count to the end (TAG_COUNT_ALL_AT_MOST) reads every row either way: a tag's threads
+are fewer than the Queue's, and each is read more cheaply than a step of the walk."""
+
+TAG_COUNT_ALL_AT_MOST = 100_000
+"""A count to the end is read from the tag's threads up to this many (as AGE_DRIVEN_AT_MOST):
+more, and an `age<` bound that leaves fewer is the better start."""
+
+
+def few_tagged(cache: Cache, flt: QueueFilter, at_most: int) -> bool:
+    """Whether `flt`'s tag is read from its threads in thread_tags: the tag at most `at_most`
+    threads have (counted in thread_tags up to there: a few milliseconds).
+    On the Queue's index a tag few threads have walks the Queue until the page or count is
+    full or the Queue ends (a tag no thread has: page 1.5 s, count 1.3 s at a million
+    threads). Not for a search (its newest matches come first). SQLite only: PostgreSQL's
+    planner chooses by its statistics."""
+    if flt.tag is None or not cache.dialect.is_sqlite or fts_query(flt.text):
+        return False
+    row = cache.one(
+        "SELECT count(*) FROM (SELECT 1 FROM thread_tags WHERE tag = ? LIMIT ?)",
+        (flt.tag, at_most + 1),
+    )
+    return row is not None and int(row[0]) <= at_most
+
+
+def _read_by(cache: Cache, flt: QueueFilter, tag_at_most: int) -> tuple[bool, bool]:
+    """(by_created, by_tag) for `_where`: a tag's threads when at most `tag_at_most` have it,
+    else the few threads since an age< bound (few_created_since; the tag looked up for each)."""
+    if few_tagged(cache, flt, tag_at_most):
+        return False, True
+    return few_created_since(cache, flt), False
+
+
 def _where(
     flt: QueueFilter,
     reach: int | None = None,
@@ -103,11 +147,13 @@ def _where(
     *,
     by_ids: bool = False,
     by_created: bool = False,
+    by_tag: bool = False,
     cache: Cache | None = None,
 ) -> tuple[str, list[Any]]:
     """The Queue's WHERE for `flt`. `by_ids`: the caller adds a short `t.id IN (...)` list, so
     the Queue's own index is kept out of the plan (see below); `by_created`: the same for the
-    few threads an age< bound leaves (few_created_since). `cache`: see fts_query."""
+    few threads an age< bound leaves (few_created_since); `by_tag`: for the few threads of a
+    tag (few_tagged), read from thread_tags. `cache`: see fts_query."""
     clauses: list[str] = []
     params: list[Any] = []
     match = fts_query(flt.text, dialect, cache)
@@ -116,8 +162,8 @@ def _where(
         # their ids; on the Queue's index SQLite would walk every thread in the Queue instead
         # (70-90 ms at a million threads against 0.3-25 ms): unary + keeps it off that index
         # (the same for the few threads someone holds or with a strong duplicate candidate,
-        # and the few created since an age< bound)
-        few = bool(flt.claimed_by or flt.strong_duplicates or by_created)
+        # the few created since an age< bound, and the few of a tag)
+        few = bool(flt.claimed_by or flt.strong_duplicates or by_created or by_tag)
         driven = by_ids or (dialect.is_sqlite and (few or bool(match and reach is not None)))
         clauses.append("+t.in_queue = 1" if driven else "t.in_queue = 1")
     if flt.status:
@@ -139,9 +185,12 @@ def _where(
     if flt.author_id is not None:
         clauses.append("t.author_id = ?")
         params.append(flt.author_id)
-    if flt.tag:
+    if flt.tag and by_tag:  # the tag's few threads, from the tag's range of thread_tags
+        clauses.append("t.id IN (SELECT g.thread_id FROM thread_tags g WHERE g.tag = ?)")
+        params.append(flt.tag)
+    elif flt.tag:  # each thread looked up as it is met (its primary key: tag, thread)
         clauses.append(
-            f"EXISTS (SELECT 1 FROM {dialect.json_each('t.tags')} WHERE json_each.value = ?)"
+            "EXISTS (SELECT 1 FROM thread_tags g WHERE g.tag = ? AND g.thread_id = t.id)"
         )
         params.append(flt.tag)
     if flt.older_than_minutes is not None:
@@ -245,19 +294,21 @@ def queue(
     flt = flt or QueueFilter()
     searching = fts_query(flt.text) is not None
     reach = offset + limit + SEARCH_REACH if searching else None
-    by_created = few_created_since(cache, flt)
+    by_created, by_tag = _read_by(cache, flt, TAG_PAGE_AT_MOST)
     where, params = _named(
-        *_where(flt, reach, cache.dialect, by_created=by_created, cache=cache), cache.dialect
+        *_where(flt, reach, cache.dialect, by_created=by_created, by_tag=by_tag, cache=cache),
+        cache.dialect,
     )
     select = _queue_select(cache.dialect)
 
     def page(condition: str, order: str) -> str:
-        if not by_created:
+        if not (by_created or by_tag):
             return f"{select} WHERE {condition} ORDER BY {order} LIMIT :limit OFFSET :offset"
-        # the few threads since the age bound, ordered by their ids alone; then the page's rows
-        # (the sort of whole rows would work out every column of every one of them)
+        # the few threads since the age bound or of the tag, ordered by their ids alone; then
+        # the page's rows (the sort of whole rows would work out every column of every one)
         ids = (
-            f"SELECT t.id FROM threads t{_source_join(flt, by_created)} WHERE {condition} "
+            f"SELECT t.id FROM threads t{_source_join(flt, by_created or by_tag)} "
+            f"WHERE {condition} "
             f"ORDER BY {order} LIMIT :limit OFFSET :offset"
         )
         return f"{select} WHERE t.id IN ({ids}) ORDER BY {order}"
@@ -339,13 +390,13 @@ def _items(rows: list[Row]) -> list[QueueItem]:
     ]
 
 
-def _source_join(flt: QueueFilter, by_created: bool) -> str:
+def _source_join(flt: QueueFilter, few: bool) -> str:
     """The join a `source:` term needs (a lookup per row: only then). CROSS JOIN keeps the
-    threads first when they are read by created time: otherwise SQLite starts from the source
-    and reads every thread of it."""
+    threads first when a few of them are read (by created time, or a tag's): otherwise SQLite
+    starts from the source and reads every thread of it."""
     if not flt.source:
         return ""
-    return f" {'CROSS ' if by_created else ''}JOIN sources s ON s.id = t.source_id"
+    return f" {'CROSS ' if few else ''}JOIN sources s ON s.id = t.source_id"
 
 
 def _count_sql(
@@ -354,20 +405,21 @@ def _count_sql(
     kept = queue_counts.count_sql(flt) if dialect.is_sqlite else None
     if kept is not None:  # `all`, `flagged`, `unanswered`: the cache keeps them (one row)
         return kept, {}
-    rows, params = _filtered(flt, dialect, cache)
+    rows, params = _filtered(flt, dialect, cache, tag_at_most=TAG_COUNT_ALL_AT_MOST)
     return f"SELECT count(*) FROM {rows}", params
 
 
 def _filtered(
-    flt: QueueFilter, dialect: Dialect, cache: Cache | None
+    flt: QueueFilter, dialect: Dialect, cache: Cache | None, *, tag_at_most: int
 ) -> tuple[str, dict[str, Any]]:
     """`threads t ... WHERE ...`: the Queue's rows of `flt` for a count, read by created time
-    when an age< bound leaves few of them (few_created_since), and its parameters."""
-    by_created = cache is not None and few_created_since(cache, flt)
+    when an age< bound leaves few of them (few_created_since), or from the threads of a tag at
+    most `tag_at_most` threads have (few_tagged), and its parameters."""
+    by_created, by_tag = _read_by(cache, flt, tag_at_most) if cache else (False, False)
     where, params = _named(
-        *_where(flt, dialect=dialect, by_created=by_created, cache=cache), dialect
+        *_where(flt, dialect=dialect, by_created=by_created, by_tag=by_tag, cache=cache), dialect
     )
-    return f"threads t{_source_join(flt, by_created)} WHERE {where}", params
+    return f"threads t{_source_join(flt, by_created or by_tag)} WHERE {where}", params
 
 
 def _search_count_sql(
@@ -400,7 +452,7 @@ def _bounded_count_sql(
     typed on the search line), counted up to `at_most` + 1: the walk stops there. Counting them
     all walks every thread in the Queue (`status:answered` 2.0 s, `age>30d` 2.2 s, `tag:esim`
     13.6 s at a million threads), a core busy while the moderator goes on."""
-    rows, params = _filtered(flt, dialect, cache)
+    rows, params = _filtered(flt, dialect, cache, tag_at_most=TAG_COUNT_AT_MOST)
     sql = f"SELECT count(*) FROM (SELECT 1 FROM {rows} LIMIT :at_most) b"
     return sql, {**params, "at_most": at_most + 1}
 

@@ -65,6 +65,10 @@ SKIPPED = {
     ),
 }
 """Derived rows a team database cannot hold; left out, counted and named in the report."""
+KEPT_BY_TRIGGERS = ("thread_tags",)
+"""Tables the team database's own triggers fill as the rows they derive from are copied
+(thread_tags: a thread's tags, console/team/dialect.py): not copied, but counted as the others
+are, so a cache and a server that disagree about them fail the copy's check."""
 
 Progress = Callable[[str, int], None]
 """progress(table, rows copied)"""
@@ -314,6 +318,8 @@ def migrate_to(door: Door, url: str, progress: Progress | None = None) -> CopyRe
             try:
                 _refuse_unfit_ledger(door, url)
                 for table in _tables_in_order(conn):
+                    if table in KEPT_BY_TRIGGERS:
+                        continue
                     if table in done and table not in CHAINED:
                         report.resumed.append(table)
                         continue

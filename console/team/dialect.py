@@ -47,6 +47,16 @@ REFERENCES = re.compile(
 )
 
 
+def _tags_of(tags: str) -> str:
+    """The texts of a thread's JSON list of tags (the text column `tags`), as the cache's
+    json_each gives those of a list of type 'text' (console.migrations._TEXTS): the rows of
+    thread_tags (migration 38). Not a list: no tags. Written out where it is used (a function
+    of its own would need its EXECUTE granted to every writing role)."""
+    return f"""SELECT DISTINCT e #>> '{{}}' FROM jsonb_array_elements(
+      CASE WHEN jsonb_typeof({tags}::jsonb) = 'array' THEN {tags}::jsonb ELSE '[]' END) AS e
+     WHERE jsonb_typeof(e) = 'string'"""
+
+
 def _verification_recheck(event: str, row: str, when: str, first_reason: str, recheck: str) -> str:
     """The three 'the platform changed a decided answer' triggers of migration 10."""
     return f"""CREATE FUNCTION peerdesk_{event}() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -209,6 +219,33 @@ END $$""",
            WHEN (OLD.rule_id IS DISTINCT FROM NEW.rule_id OR OLD.state IS DISTINCT FROM NEW.state)
            EXECUTE FUNCTION peerdesk_escalation_counts('states')""",
     ],
+    # migration 38: thread_tags, one row per tag of a thread (the `tag:` filter's index), kept
+    # as the cache's triggers keep it: every text of the JSON list, as it is
+    "thread_tags_thread_added": [
+        f"""CREATE FUNCTION peerdesk_thread_tags_kept() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' THEN
+    DELETE FROM thread_tags WHERE thread_id = OLD.id AND tag IN ({_tags_of("OLD.tags")});
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    INSERT INTO thread_tags (tag, thread_id)
+    SELECT tag, NEW.id FROM ({_tags_of("NEW.tags")}) AS listed (tag)
+    ON CONFLICT DO NOTHING;
+  END IF;
+  RETURN NULL;
+END $$""",
+        """CREATE TRIGGER thread_tags_thread_added AFTER INSERT ON threads
+           FOR EACH ROW EXECUTE FUNCTION peerdesk_thread_tags_kept()""",
+    ],
+    "thread_tags_thread_retagged": [
+        """CREATE TRIGGER thread_tags_thread_retagged AFTER UPDATE OF tags ON threads
+           FOR EACH ROW WHEN (OLD.tags IS DISTINCT FROM NEW.tags)
+           EXECUTE FUNCTION peerdesk_thread_tags_kept()""",
+    ],
+    "thread_tags_thread_removed": [
+        """CREATE TRIGGER thread_tags_thread_removed AFTER DELETE ON threads
+           FOR EACH ROW EXECUTE FUNCTION peerdesk_thread_tags_kept()""",
+    ],
 }
 
 FTS_CHARS = 200_000
@@ -270,6 +307,14 @@ BY_NAME: dict[str, list[str]] = {
     # migration 32: the Queue's three big counts. The cache keeps them in a row its triggers
     # move (console/queue_counts.py); here a view counts them when read (several processes write
     # the team database at once: one row each thread write updated would queue them up)
+    # migration 38: thread_tags filled from every thread (its triggers, in TRIGGERS, keep it
+    # from then on)
+    "thread_tags_filled": [
+        f"""INSERT INTO thread_tags (tag, thread_id)
+           SELECT listed.tag, t.id FROM threads t,
+             LATERAL ({_tags_of("t.tags")}) AS listed (tag)
+           ON CONFLICT DO NOTHING""",
+    ],
     "queue_counts_view": [
         """CREATE VIEW queue_counts AS
             SELECT CAST(1 AS BIGINT) AS id,

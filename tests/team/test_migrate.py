@@ -78,6 +78,7 @@ def counts(path: Path) -> dict[str, int]:
                 "thread_fts",
                 "members",
                 "dupe_terms",
+                "thread_tags",  # not copied: the server's triggers fill it from the threads
             )
         }
     finally:
@@ -128,7 +129,11 @@ def test_migrate_to_copies_counts_and_chain(
             "SELECT centroid FROM peerdesk.vector_cells WHERE cell = 777"
         ).fetchone()
         body = conn.execute("SELECT body_raw FROM peerdesk.posts WHERE id = 1").fetchone()
+        tags = conn.execute("SELECT tag, thread_id FROM peerdesk.thread_tags").fetchall()
     assert blob == (BLOB,)  # bytes arrive as they were
+    raw = sqlite3.connect(cache_copy)
+    assert set(tags) == set(raw.execute("SELECT tag, thread_id FROM thread_tags")) != set()
+    raw.close()
     assert body == ("before\ufffdafter",)  # PostgreSQL text holds no NUL: U+FFFD, counted
     assert "texts held NUL characters" in out
     assert "left out 1 rows of dupe_terms: terms longer than 2,000 bytes" in out
