@@ -3,12 +3,13 @@ tests marked `@pytest.mark.backends`) copied from one into a PostgreSQL team dat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from console.db import Cache
+from console.db import Cache, migrate
 from console.desk import Desk
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
@@ -147,3 +148,27 @@ def ids(cache: Cache, request: pytest.FixtureRequest) -> dict[str, int]:
 @pytest.fixture
 def desk(cache: Cache, ids: dict[str, int]) -> Desk:
     return Desk.for_cache(cache, actor="alice")
+
+
+def older_cache_file(
+    path: Path, version: int, columns: Sequence[str], rows: Sequence[tuple[object, ...]]
+) -> None:
+    """A cache file as a peerdesk at schema `version` left it: one source (id 1) and a thread of
+    it for each of `rows` (values of `columns`; remote ids r0, r1...: ids 1, 2...)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        migrate(conn, 0, version)
+        conn.execute(
+            "INSERT INTO sources (id, kind, name, created_at) "
+            "VALUES (1, 'discourse', 'forum', '2026-11-01T00:00:00Z')"
+        )
+        names = ", ".join(columns)
+        marks = ", ".join("?" for _ in columns)
+        conn.executemany(
+            "INSERT INTO threads (source_id, remote_id, title, created_at, last_activity_at, "
+            f"{names}) VALUES (1, ?, 'T', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z', "
+            f"{marks})",
+            [(f"r{i}", *row) for i, row in enumerate(rows)],
+        )
+    finally:
+        conn.close()

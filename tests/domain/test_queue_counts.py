@@ -10,13 +10,14 @@ import sqlite3
 from pathlib import Path
 
 from console import sources
-from console.db import Cache, migrate, open_cache
+from console.db import Cache, open_cache
 from console.desk import Desk
 from console.ingest import ensure_source, leave_queue, upsert_threads
 from console.migrations import LATEST_VERSION, MIGRATIONS
 from console.models import PostRecord, ThreadRecord
 from console.queue_counts import column_for
 from console.store import QueueFilter
+from tests.domain.conftest import older_cache_file
 
 NUMBER = next(
     index + 1
@@ -126,12 +127,6 @@ def test_only_the_three_plain_filters_are_kept() -> None:
 
 def test_the_migration_counts_the_threads_a_cache_already_holds(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
-    conn = sqlite3.connect(path, isolation_level=None)
-    migrate(conn, 0, NUMBER - 1)
-    conn.execute(
-        "INSERT INTO sources (id, kind, name, created_at) "
-        "VALUES (1, 'discourse', 'forum', '2026-11-01T00:00:00Z')"
-    )
     rows = [  # (in_queue, reply_count, flag_count, report_count)
         (1, 0, 0, 0),
         (1, 0, 2, 0),
@@ -140,13 +135,8 @@ def test_the_migration_counts_the_threads_a_cache_already_holds(tmp_path: Path) 
         (0, 0, 5, 0),
         (0, 1, 0, 0),
     ]
-    conn.executemany(
-        "INSERT INTO threads (source_id, remote_id, title, created_at, last_activity_at, "
-        "in_queue, reply_count, flag_count, report_count) "
-        "VALUES (1, ?, 'T', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z', ?, ?, ?, ?)",
-        [(f"r{i}", *row) for i, row in enumerate(rows)],
-    )
-    conn.close()
+    columns = ("in_queue", "reply_count", "flag_count", "report_count")
+    older_cache_file(path, NUMBER - 1, columns, rows)
 
     cache = open_cache(path)  # migrates to the latest version
     try:

@@ -7,20 +7,20 @@ from __future__ import annotations
 
 import json
 import random
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from console import sources, store
-from console.db import Cache, migrate, open_cache
+from console.db import Cache, open_cache
 from console.desk import Desk
 from console.ingest import ensure_source, upsert_threads
 from console.migrations import LATEST_VERSION, MIGRATIONS
 from console.models import PostRecord, ThreadRecord
 from console.store import QueueFilter, QueueReader
 from console.team import dialect
+from tests.domain.conftest import older_cache_file
 from tests.plans import query_plan
 
 NUMBER = next(
@@ -231,20 +231,9 @@ def test_a_rare_tag_is_read_from_its_threads_a_common_one_on_the_queue_index(
 def test_the_migration_fills_the_table_from_the_threads_a_cache_holds(tmp_path: Path) -> None:
     # SQLite only: the cache file at the version before (the team database fills it alike)
     path = tmp_path / "old.sqlite3"
-    conn = sqlite3.connect(path, isolation_level=None)
-    migrate(conn, 0, NUMBER - 1)
-    conn.execute(
-        "INSERT INTO sources (id, kind, name, created_at) "
-        "VALUES (1, 'discourse', 'forum', '2026-11-01T00:00:00Z')"
-    )
     kept = ['["sim", "esim"]', '["sim", "sim"]', "[]", '["pay as you go", "caf\\u00e9"]']
     odd = ["not json", '"bare"', '{"a": "b"}', '[1, ["x"], "y"]']  # no list of texts: no tags
-    conn.executemany(
-        "INSERT INTO threads (source_id, remote_id, title, created_at, last_activity_at, tags) "
-        "VALUES (1, ?, 'T', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z', ?)",
-        [(f"r{i}", tags) for i, tags in enumerate(kept + odd)],
-    )
-    conn.close()
+    older_cache_file(path, NUMBER - 1, ["tags"], [(tags,) for tags in kept + odd])
     cache = open_cache(path)  # migrates to the latest version
     try:
         assert cache.one("PRAGMA user_version")[0] == LATEST_VERSION
