@@ -79,21 +79,37 @@ AGE_DRIVEN_AT_MOST = 100_000
 the threads' created time (the threads_created index) and those few put in the Queue's order;
 more than that, by the Queue's index as every other filter."""
 
+OLDER_DRIVEN_AT_MOST = 10_000
+"""The same for an `age>` filter alone, whose bound at most this many threads are older than
+(counted more cheaply: under a millisecond); more, and the Queue's index finds them first, the
+oldest threads being the most urgent (`age>1d` at a million threads: page 2 ms)."""
 
-def few_created_since(cache: Cache, flt: QueueFilter) -> bool:
-    """Whether `flt` has an age< bound that at most AGE_DRIVEN_AT_MOST threads are newer than,
-    counted on the threads_created index up to that bound (a few milliseconds). The newest
-    threads are the least urgent: on the Queue's index, finding them walks the whole Queue
-    (0.8-1.4 s at a million threads for `age<1d`). SQLite only: PostgreSQL's planner chooses
-    by its statistics."""
-    if flt.newer_than_minutes is None or not cache.dialect.is_sqlite or fts_query(flt.text):
+
+def few_created(cache: Cache, flt: QueueFilter) -> bool:
+    """Whether `flt` has age bounds that few threads were created within: at most
+    AGE_DRIVEN_AT_MOST since an age< bound (and before an age> one, if it has both), or at most
+    OLDER_DRIVEN_AT_MOST before an age> bound alone, counted on the threads_created index up to
+    there (a few milliseconds). The newest threads are the least urgent: on the Queue's index,
+    finding them walks the whole Queue (0.8-1.4 s at a million threads for `age<1d`); and a
+    bound older than nearly every thread walked it for nothing (`age>365d` on the 90-day demo:
+    page 0.9 s, count 1.0 s). SQLite only: PostgreSQL's planner chooses by its statistics."""
+    newer, older = flt.newer_than_minutes, flt.older_than_minutes
+    if (newer is None and older is None) or not cache.dialect.is_sqlite or fts_query(flt.text):
         return False
+    window, bounds = [], []
+    if newer is not None:
+        window.append("created_at > ?")
+        bounds.append(_minutes_ago(newer))
+    if older is not None:
+        window.append("created_at <= ?")
+        bounds.append(_minutes_ago(older))
+    at_most = AGE_DRIVEN_AT_MOST if newer is not None else OLDER_DRIVEN_AT_MOST
     row = cache.one(
         "SELECT count(*) FROM (SELECT 1 FROM threads INDEXED BY threads_created "
-        "WHERE created_at > ? LIMIT ?)",
-        (_minutes_ago(flt.newer_than_minutes), AGE_DRIVEN_AT_MOST + 1),
+        f"WHERE {' AND '.join(window)} LIMIT ?)",
+        (*bounds, at_most + 1),
     )
-    return row is not None and int(row[0]) <= AGE_DRIVEN_AT_MOST
+    return row is not None and int(row[0]) <= at_most
 
 
 TAG_PAGE_AT_MOST = 5_000
@@ -134,10 +150,11 @@ def few_tagged(cache: Cache, flt: QueueFilter, at_most: int) -> bool:
 
 def _read_by(cache: Cache, flt: QueueFilter, tag_at_most: int) -> tuple[bool, bool]:
     """(by_created, by_tag) for `_where`: a tag's threads when at most `tag_at_most` have it,
-    else the few threads since an age< bound (few_created_since; the tag looked up for each)."""
+    else the few threads created within its age bounds (few_created; the tag looked up for
+    each)."""
     if few_tagged(cache, flt, tag_at_most):
         return False, True
-    return few_created_since(cache, flt), False
+    return few_created(cache, flt), False
 
 
 def _where(
@@ -152,7 +169,7 @@ def _where(
 ) -> tuple[str, list[Any]]:
     """The Queue's WHERE for `flt`. `by_ids`: the caller adds a short `t.id IN (...)` list, so
     the Queue's own index is kept out of the plan (see below); `by_created`: the same for the
-    few threads an age< bound leaves (few_created_since); `by_tag`: for the few threads of a
+    few threads its age bounds leave (few_created); `by_tag`: for the few threads of a
     tag (few_tagged), read from thread_tags. `cache`: see fts_query."""
     clauses: list[str] = []
     params: list[Any] = []
@@ -413,7 +430,7 @@ def _filtered(
     flt: QueueFilter, dialect: Dialect, cache: Cache | None, *, tag_at_most: int
 ) -> tuple[str, dict[str, Any]]:
     """`threads t ... WHERE ...`: the Queue's rows of `flt` for a count, read by created time
-    when an age< bound leaves few of them (few_created_since), or from the threads of a tag at
+    when its age bounds leave few of them (few_created), or from the threads of a tag at
     most `tag_at_most` threads have (few_tagged), and its parameters."""
     by_created, by_tag = _read_by(cache, flt, tag_at_most) if cache else (False, False)
     where, params = _named(
