@@ -7,10 +7,10 @@ is nearer when only its row number is known, so the first page and the last cost
 however many escalations the cache holds (59,072 at a million demo threads).
 
 The counts over every escalation (how many are open, breached and closed, the rules' dismiss
-rates) are `tally`, which the console runs in a worker on a connection of its own while the
-first page is already shown, and the 30-day trend (`trend`) after it. Neither reads the
-escalations one by one: the counts per rule and state and per day are kept by migration 37's
-triggers, and only the breached count reads an index (the few open ones whose clock runs).
+rates, the 30-day trend) are `tally`, which the console runs in a worker on a connection of its
+own while the first page is already shown. It does not read the escalations one by one: the
+counts per rule and state and per day are kept by migration 37's triggers, and only the
+breached count reads an index (the few open ones whose clock runs).
 """
 
 from __future__ import annotations
@@ -77,6 +77,9 @@ class Tally:
     # the due times of the open escalations whose clock still ran, soonest first: how many are
     # breached a little later is then known without reading again (`breached_at`)
     running: tuple[str, ...] = ()
+    # open escalations at the end of each of the last 30 days (`trend`): kept counts, read
+    # with the others so the panel draws them in the same frame
+    trend: tuple[int, ...] = ()
 
     def breached_at(self, at: datetime) -> int:
         """How many of the escalations counted open are breached at `at`, a time since the count
@@ -191,10 +194,12 @@ def page(
 
 
 def tally(cache: Cache, at: datetime | None = None) -> Tally:
-    """Every open escalation counted (and the breached ones), the closed ones and each rule's
-    dismiss rate, for a worker. The counts by state and rule are the ones migration 37's
-    triggers keep (a few dozen rows); the breached ones are read from the clock's end of an
-    index of migration 25 (the few whose clock still runs)."""
+    """Every open escalation counted (and the breached ones), the closed ones, each rule's
+    dismiss rate and the 30-day trend, for a worker. The counts by state and rule and by day
+    are the ones migration 37's triggers keep (a few dozen and a few hundred rows); the
+    breached ones are read from the clock's end of an index of migration 25 (the few whose
+    clock still runs). The trend comes with the counts (~0.1 ms): the panel draws them in one
+    frame instead of asking for the trend after the counts."""
     at = at or now()
     states = counts_by_state(cache)
     opened = sum(states.get(state, 0) for state in OPEN_STATES)
@@ -213,6 +218,7 @@ def tally(cache: Cache, at: datetime | None = None) -> Tally:
         closed=sum(states.get(state, 0) for state in CLOSED_STATES),
         rates=rule_rates(cache),
         running=running,
+        trend=tuple(trend(cache, at=at)),
     )
 
 

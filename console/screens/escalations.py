@@ -9,9 +9,9 @@ The routing is the panel base's (console/screens/panel.py):
 
     ListWanted → (worker: the page under the cursor, console.escalate.pages) → ListLoaded, then
     TallyWanted → the count apart (PanelScreen.read_apart: pages.tally on a read-only connection
-    of its own, every open escalation counted, the rules' dismiss rates; only the latest
-    request's tally is shown); the list shows "counting…" meanwhile, and its first page at once
-    however many escalations wait; then the 30-day trend (pages.trend, the dearest read)
+    of its own: the open, breached and closed counts, the rules' dismiss rates and the 30-day
+    trend, from migration 37's kept counts; only the latest request's tally is shown); the list
+    shows "counting…" meanwhile, and its first page at once however many escalations wait
     ScreenResume (a later visit) → the rows, the detail and the breached count as the clocks
     stand now, before the visit's first frame (`_clocks_now`: no read), then the reads above,
     which draw only what they find changed
@@ -186,7 +186,6 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         self.current: EscalationRow | None = None
         self.tally: pages.Tally | None = None  # the latest count, once in
         self._counting: LatestWork[pages.Tally] | None = None
-        self._trending: LatestWork[list[int]] | None = None
         self._shown_text: Text | None = None  # the detail as drawn
         self.clock_watch = ClockWatch()  # the clock scan, full on the first visit
 
@@ -246,7 +245,7 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         self._counting.request()
 
     def _tallied(self, tally: pages.Tally) -> None:
-        self._want_trend()
+        self._trended(list(tally.trend))  # with the counts: migration 37 keeps it
         if tally == self.tally:
             return  # counted again, nothing changed: the screen stays as it is (no frame)
         self.tally = tally
@@ -257,15 +256,6 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         self._show_counts()
         if self.current is not None and isinstance(self.detail_data, EscalationDetail):
             self.show_detail(self.detail_data, True)  # the rule's dismiss rate, now known
-
-    def _want_trend(self) -> None:
-        """The 30-day trend, read after the counts (it reads every escalation closed in the
-        window: the dearest of the panel's reads, kept off the way of what the visit shows)."""
-        if self._trending is None:
-            self._trending = self.read_apart(
-                lambda cache: pages.trend(cache), self._trended, group="escalation-trend"
-            )
-        self._trending.request()
 
     def _trended(self, trend: list[int]) -> None:
         counts = trend or [0]

@@ -156,6 +156,7 @@ def test_the_tally_counts_every_escalation(cache: Cache, desk: Desk) -> None:
     for back, count in enumerate(reversed(trend)):
         assert count == _open_at_end_of(rows, at - timedelta(days=back))
     assert trend[-1] == tally.open
+    assert list(tally.trend) == trend  # the tally brings the trend along (one frame for both)
 
 
 def test_the_trend_counts_escalations_closed_on_any_day_as_one_by_one(
