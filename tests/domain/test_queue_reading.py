@@ -321,6 +321,12 @@ def test_an_age_filter_read_by_created_time_keeps_the_queue_order_and_its_pages(
     assert not store.few_created(cache, flt)
     assert _age_filter_pages(desk, flt) == pages
     assert desk.queue_count(flt) == len(wanted)
+    reader = QueueReader(cache)  # (an age< bound's count stops early by created time anyway)
+    try:
+        assert reader.count_at_most(flt, 10) == (10, False)
+        assert reader.count_at_most(flt, 400) == (len(wanted), True)
+    finally:
+        reader.close()
 
 
 def test_an_age_filter_with_few_threads_is_read_by_created_time_not_the_queue_index(
@@ -353,3 +359,31 @@ def test_an_age_filter_with_few_threads_is_read_by_created_time_not_the_queue_in
         plan = query_plan(cache.conn, sql, values)
         assert "USING INDEX threads_created (created_at" in plan, plan
         assert "threads_queue" not in plan and "SCAN t" not in plan, plan
+
+
+def test_an_age_filter_with_many_threads_is_counted_to_its_bound_by_created_time(
+    cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:  # SQLite only: its query plans (PostgreSQL's planner chooses by statistics)
+    """An `age<` bound leaving more than AGE_DRIVEN_AT_MOST threads: its pages walk the Queue's
+    index (its order), but the count that stops after a few hundred rows needs no order and
+    reads them from the bound on by created time (`age<30d` at a million threads: 452-707 ms
+    -> 0.3 ms); an `age>` bound alone keeps the Queue's index (its threads are found first)."""
+    add_threads(cache, 60, "porting")
+    monkeypatch.setattr(store, "AGE_DRIVEN_AT_MOST", 5)
+    monkeypatch.setattr(store, "OLDER_DRIVEN_AT_MOST", 5)
+    many = QueueFilter(newer_than_minutes=10 * 24 * 60, flagged_only=True)
+    assert not store.few_created(cache, many)
+    count = query_plan(cache.conn, *store._bounded_count_sql(many, 400, cache=cache))
+    assert "SEARCH t USING INDEX threads_created (created_at>?)" in count, count
+    assert "threads_queue" not in count, count
+    statements: list[str] = []
+    cache.conn.set_trace_callback(statements.append)
+    try:
+        store.queue(cache, many, limit=10)
+    finally:
+        cache.conn.set_trace_callback(None)
+    (page,) = [s for s in statements if "FROM threads t" in s]
+    assert "SEARCH t USING INDEX threads_queue" in query_plan(cache.conn, page)
+    older = QueueFilter(older_than_minutes=2 * 24 * 60)
+    count = query_plan(cache.conn, *store._bounded_count_sql(older, 400, cache=cache))
+    assert "threads_queue" in count and "threads_created" not in count, count
