@@ -26,6 +26,9 @@ On a demo community of N threads (built with `console.demo.build_demo`, or copie
   recalled candidates per search still had to be analysed from their text (0 once filled);
 - graph_recall_at_10: how many of a thread's 10 exact nearest vectors (brute force over every
   vector of the source) the graph search returns;
+- planted / planted_loss: recall@10 of the demo's planted pairs, and where the missed ones are
+  lost (rules, never recalled, ranked below 10; the original's exact cosine rank among older
+  threads by how many there are);
 - embedding_threads_per_s: the int8 model on real demo threads (one onnxruntime thread, as
   sync pages embed); `embedding`: that and the bulk encoder (two threads that sleep between
   operators: the catch-up, `--rebuild`, the demo), per wall and CPU second, whether both gave
@@ -500,6 +503,99 @@ def planted_recall(cache: Cache, pairs: list[tuple[int, int]], seed: int) -> dic
     return found
 
 
+def planted_loss(cache: Cache, pairs: list[tuple[int, int]]) -> dict[str, Any]:
+    """Where the planted pairs that recall@10 misses are lost: pairs the rules never let be
+    proposed (counted in recall@10's denominator), originals never recalled (among neither
+    FTS5's hits nor the embeddings the search asked for), recalled but ranked below 10; for
+    those never recalled, whether the graph missed an original the exact search would have
+    returned; and the original's exact rank by cosine among the older threads of its source
+    (brute force over every vector), by how many older threads the new one has: the more
+    threads, the more of them nearer than the original, whatever the graph does."""
+    from bench.bench_dupes import _may_propose
+
+    if not pairs:
+        return {}
+    stats = cands.VocabStats(cache.conn)
+    news = [n for n, _ in pairs]
+    own = vectors.vectors_of(cache, [t for p in pairs for t in p])
+    pairs = [(n, o) for n, o in pairs if n in own and o in own]
+    row_of = {
+        r[0]: r
+        for r in cache.query(
+            "SELECT id, source_id, created_at FROM threads WHERE id IN "
+            f"({','.join('?' * len(news))})",
+            news,
+        )
+    }
+    queries = np.stack([own[n][0] for n, _ in pairs]).astype(np.float32)
+    target = np.array(
+        [float(own[n][0].astype(np.float32) @ own[o][0].astype(np.float32)) for n, o in pairs]
+    )
+    nearer = np.zeros(len(pairs), dtype=np.int64)
+    older = np.zeros(len(pairs), dtype=np.int64)
+    before = np.array([str(row_of[n][2]).encode() for n, _ in pairs])
+    source = np.array([row_of[n][1] for n, _ in pairs])
+    cursor = cache.conn.execute("SELECT thread_id, vec, source_id, created_at FROM thread_vectors")
+    while rows := cursor.fetchmany(50_000):
+        keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        srcs = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+        made = np.array([str(r[3]).encode() for r in rows])
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.int8)
+        sims = matrix.reshape(-1, embed.DIMS).astype(np.float32) @ queries.T
+        for q, (new, _) in enumerate(pairs):
+            mask = (srcs == source[q]) & (made <= before[q]) & (keys != new)
+            older[q] += int(mask.sum())
+            nearer[q] += int((sims[mask, q] > target[q]).sum())
+    asked = cands.SEMANTIC_RECALL + 4
+    counts = dict.fromkeys(
+        (
+            "rules_forbid",
+            "found_at_10",
+            "recalled_ranked_below_10",
+            "never_recalled",
+            "never_recalled_graph_missed_it",
+        ),
+        0,
+    )
+    by_older: dict[str, list[int]] = {"under 10k": [], "10k-40k": [], "40k+": []}
+    for q, (new, original) in enumerate(pairs):
+        rank = int(nearer[q]) + 1
+        band = "under 10k" if older[q] < 10_000 else "10k-40k" if older[q] < 40_000 else "40k+"
+        by_older[band].append(rank)
+        if not _may_propose(cache, new, original):
+            counts["rules_forbid"] += 1
+            continue
+        ranked = [r[0] for r in cands.find_candidates(cache, new, stats=stats)]
+        if original in ranked[:10]:
+            counts["found_at_10"] += 1
+        elif original in ranked:
+            counts["recalled_ranked_below_10"] += 1
+        else:
+            counts["never_recalled"] += 1
+            near = vectors.neighbours(
+                cache,
+                own[new][0],
+                int(source[q]),
+                limit=asked,
+                before=before[q].decode(),
+                exclude=new,
+            )
+            if rank <= asked and original not in {t for t, _ in near}:
+                counts["never_recalled_graph_missed_it"] += 1
+    return {
+        "pairs": len(pairs),
+        **counts,
+        "original_exact_cosine_rank_median_by_older_threads": {
+            band: {
+                "pairs": len(ranks),
+                "median": statistics.median(ranks) if ranks else None,
+                f"within_{asked}": sum(r <= asked for r in ranks),
+            }
+            for band, ranks in by_older.items()
+        },
+    }
+
+
 def run(
     threads: int,
     work: Path,
@@ -531,6 +627,7 @@ def run(
         report["lexical"] = time_candidates(cache, ids, rounds, semantic=False)
         report["graph"] = graph_recall(cache, ids[:100])
         report["planted"] = planted_recall(cache, planted, seed)
+        report["planted_loss"] = planted_loss(cache, planted)
         report.update(embedding_rate(cache))
     finally:
         cache.close()
