@@ -553,6 +553,7 @@ def planted_loss(cache: Cache, pairs: list[tuple[int, int]]) -> dict[str, Any]:
             "found_at_10",
             "recalled_ranked_below_10",
             "never_recalled",
+            "never_recalled_though_exactly_near",
             "never_recalled_graph_missed_it",
         ),
         0,
@@ -580,8 +581,10 @@ def planted_loss(cache: Cache, pairs: list[tuple[int, int]]) -> dict[str, Any]:
                 before=before[q].decode(),
                 exclude=new,
             )
-            if rank <= asked and original not in {t for t, _ in near}:
-                counts["never_recalled_graph_missed_it"] += 1
+            if rank <= asked:
+                counts["never_recalled_though_exactly_near"] += 1
+                if original not in {t for t, _ in near}:
+                    counts["never_recalled_graph_missed_it"] += 1
     return {
         "pairs": len(pairs),
         **counts,
