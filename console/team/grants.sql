@@ -862,6 +862,23 @@ BEGIN
   UPDATE peerdesk_team SET import_open = false;
 END $$;
 
+-- The planner's statistics for every table of the schema, taken after a bulk copy: until
+-- then it takes each table for near-empty (autovacuum comes round later), and a NOT EXISTS of
+-- every new event against the ledger ran as a nested loop for minutes. ANALYZE needs the
+-- tables' owner, which the admin logging in is not.
+CREATE OR REPLACE FUNCTION peerdesk.peerdesk_analyze() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = peerdesk, pg_temp AS $$
+DECLARE
+  t text;
+BEGIN
+  IF NOT pg_has_role(session_user, 'peerdesk_admin', 'MEMBER') THEN
+    RAISE EXCEPTION 'only peerdesk_admin may analyze the team database';
+  END IF;
+  FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'peerdesk' ORDER BY tablename LOOP
+    EXECUTE format('ANALYZE peerdesk.%I', t);
+  END LOOP;
+END $$;
+
 RESET ROLE;
 
 -- Functions are callable by PUBLIC unless revoked: each only by the roles that need it.
@@ -885,7 +902,8 @@ GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_ledger_append(bigint, text, text, te
   TO peerdesk_payout_preparer, peerdesk_payout_approver, peerdesk_admin;
 GRANT EXECUTE ON FUNCTION peerdesk.peerdesk_audit_import(bigint, text, text, text, text, bigint,
   bigint, text, text, text), peerdesk.peerdesk_ledger_import(peerdesk.ledger),
-  peerdesk.peerdesk_import_close(), peerdesk.peerdesk_import_staged(text) TO peerdesk_admin;
+  peerdesk.peerdesk_import_close(), peerdesk.peerdesk_import_staged(text),
+  peerdesk.peerdesk_analyze() TO peerdesk_admin;
 -- pg_trgm's title similarity and distance (duplicate recall's fuzzy titles, migration 19);
 -- its other functions stay revoked
 GRANT EXECUTE ON FUNCTION peerdesk.similarity(text, text), peerdesk.similarity_op(text, text),
