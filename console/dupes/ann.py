@@ -248,16 +248,11 @@ class SourceIndex:
                 if self.graph is not None:
                     self.times = _map_times(folder(cache), saved)
                     self.times_base = saved.times_base or 0
-            self.delta_seq = saved.seq if saved is not None and self.graph is not None else 0
-            self.delta_ids = np.zeros(0, dtype=np.int64)
-            self.delta = np.zeros((0, embed.DIMS), np.int8)
-            self.delta_created = np.zeros(0, dtype=TIME_WIDTH)
-            self.delta_seqs = np.zeros(0, dtype=np.int64)
-            self.tier, self.tier_graph = None, None
-            self._changed()
+            self._clear(saved.seq if saved is not None and self.graph is not None else 0)
         newest = newest_seq(cache, self.source_id)
         if newest < self.delta_seq:  # the cache was replaced under the same path
             self.saved, self.graph = None, None
+            self._clear(0)  # (a source without a graph too: it recursed until Python stopped it)
             self.refresh(cache)
             return
         if newest > self.delta_seq:
@@ -314,6 +309,16 @@ class SourceIndex:
         self.tier_graph = None if tier is None else _restore(folder(cache) / tier.file)
         if self.tier_graph is None:
             self.tier = None
+        self._changed()
+
+    def _clear(self, seq: int) -> None:
+        """An empty delta after `seq`, without the delta's graph."""
+        self.delta_seq = seq
+        self.delta_ids = np.zeros(0, dtype=np.int64)
+        self.delta = np.zeros((0, embed.DIMS), np.int8)
+        self.delta_created = np.zeros(0, dtype=TIME_WIDTH)
+        self.delta_seqs = np.zeros(0, dtype=np.int64)
+        self.tier, self.tier_graph = None, None
         self._changed()
 
     def _changed(self) -> None:

@@ -329,3 +329,24 @@ def test_a_graph_file_is_read_ahead_in_order_before_it_is_mapped(
         steps = [(start, length) for path, start, length in asked if path.endswith("/" + name)]
         assert steps == [(start, 4096) for start in range(0, size, 4096)], name
     assert ann.read_ahead(ann.folder(cache) / "gone.usearch") == 0
+
+
+def test_a_cache_replaced_by_one_with_fewer_vectors_is_searched_as_it_now_is(
+    cache: Cache,
+) -> None:
+    """A source without a saved graph whose cache was replaced under the same path by an older
+    copy (fewer vectors, a lower counter): the view starts again from what is there (it used to
+    recurse until Python stopped it)."""
+    source = ensure_source(cache, "discourse", "forum", "https://forum.example")
+    rng = np.random.default_rng(4)
+    unit = rng.standard_normal((10, embed.DIMS)).astype(np.float32)
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    stored: dict[int, np.ndarray] = {}
+    ann.forget()
+    ids = _add(cache, source, 0, unit, stored)
+    assert ann.nearest(cache, stored[ids[9]], source, 1)[0][0] == ids[9]
+    with cache.transaction() as conn:  # the older copy: the first five vectors only
+        conn.execute("DELETE FROM thread_vectors WHERE thread_id > ?", (ids[4],))
+        cache.set_meta("vector_seq", "5")
+    found = ann.nearest(cache, stored[ids[9]], source, 10)
+    assert sorted(t for t, _ in found) == ids[:5]
