@@ -175,6 +175,12 @@ def _add(
     return new
 
 
+def _units(seed: int, count: int) -> np.ndarray:
+    """`count` random unit vectors."""
+    raw = np.random.default_rng(seed).standard_normal((count, embed.DIMS)).astype(np.float32)
+    return raw / np.linalg.norm(raw, axis=1, keepdims=True)
+
+
 def _again(
     cache: Cache, source: int, tid: int, vec: np.ndarray, stored: dict[int, np.ndarray]
 ) -> None:
@@ -285,9 +291,7 @@ def test_a_small_source_gets_a_delta_graph_before_its_saved_graph(
     delta's graph (continuing nothing), so it too is searched exactly only TAIL_MAX at a time."""
     monkeypatch.setattr(ann, "TAIL_MAX", 16)
     source = ensure_source(cache, "discourse", "forum", "https://forum.example")
-    rng = np.random.default_rng(9)
-    unit = rng.standard_normal((70, embed.DIMS)).astype(np.float32)
-    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    unit = _units(9, 70)
     stored: dict[int, np.ndarray] = {}
     ann.forget()
     for start in range(0, 70, 10):
@@ -309,8 +313,7 @@ def test_a_graph_file_is_read_ahead_in_order_before_it_is_mapped(
     cache, source, stored = graph
     monkeypatch.setattr(ann, "TAIL_MAX", 5)
     monkeypatch.setattr(ann, "PREFETCH_STEP", 4096)
-    unit = np.random.default_rng(1).standard_normal((6, embed.DIMS)).astype(np.float32)
-    _add(cache, source, THREADS, unit / np.linalg.norm(unit, axis=1, keepdims=True), stored)
+    _add(cache, source, THREADS, _units(1, 6), stored)
     ann.extend(cache, source)
     saved, delta = ann.Saved.read(cache, source), ann.DeltaSaved.read(cache, source)
     assert saved is not None and delta is not None
@@ -338,9 +341,7 @@ def test_a_cache_replaced_by_one_with_fewer_vectors_is_searched_as_it_now_is(
     copy (fewer vectors, a lower counter): the view starts again from what is there (it used to
     recurse until Python stopped it)."""
     source = ensure_source(cache, "discourse", "forum", "https://forum.example")
-    rng = np.random.default_rng(4)
-    unit = rng.standard_normal((10, embed.DIMS)).astype(np.float32)
-    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    unit = _units(4, 10)
     stored: dict[int, np.ndarray] = {}
     ann.forget()
     ids = _add(cache, source, 0, unit, stored)
