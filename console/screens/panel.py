@@ -142,10 +142,14 @@ class PanelScreen(DeskScreen):
         """Work that runs `read` on this panel's connection apart (`ReadsApart`, opened at its
         first read: the Desk's stays free for every other key) whenever it is requested, and
         shows the latest request's answer with `show` (UI thread, once mounted)."""
+        apart = self.reads_apart()
+        return LatestWork(self, lambda: apart.run(read), show, group=group)
+
+    def reads_apart(self) -> ReadsApart:
+        """This panel's connection apart (opened at its first read, closed with the panel)."""
         if self._apart is None:
             self._apart = ReadsApart(self.desk.cache)
-        apart = self._apart
-        return LatestWork(self, lambda: apart.run(read), show, group=group)
+        return self._apart
 
     @on(LatestWork.Answered)
     def _on_latest_answered(self, message: LatestWork.Answered) -> None:

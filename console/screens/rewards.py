@@ -9,6 +9,7 @@ Every decision is checked in the domain (roles, four-eyes); keys a role cannot u
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -139,8 +140,14 @@ class RewardsScreen(PanelScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rewards-load")
     def load(self) -> None:
+        """The panel's lists, read on its connection apart (console.apart): the members'
+        balances sum the ledger (~0.2 s at 100k threads), and read through the Desk they held
+        its lock after the panel was left, so the next panel's list and the Queue's reload
+        waited for them (`W` after `$`: settled 223-255 ms, against 13 ms alone)."""
         batch = self.batch_id
-        self.post_message(RewardsLoaded(self.host.call_desk(lambda d: load(d.rewards, batch))))
+        rewards = self.rewards
+        data = self.reads_apart().run(lambda cache: load(replace(rewards, cache=cache), batch))
+        self.post_message(RewardsLoaded(data))
 
     @on(RewardsLoaded)
     def _on_loaded(self, message: RewardsLoaded) -> None:

@@ -19,7 +19,7 @@ from console.models import Role
 from console.rewards.accrue import accrue
 from console.rewards.service import active_schedule
 from tests.rewards.conftest import build
-from tests.ui.helpers import notes, screen_text
+from tests.ui.helpers import notes, screen_text, wait_for
 from tests.ui.helpers import settle as settle_once
 
 pytestmark = pytest.mark.xdist_group("rewards_ui")
@@ -194,3 +194,22 @@ def test_snapshot_batch_16_colours(snap_compare: Any, priya: Desk) -> None:
 
     app = PeerdeskApp(priya, theme="ansi-dark")
     assert snap_compare(app, terminal_size=(80, 24), run_before=batch)
+
+
+def rewards_rows(app: PeerdeskApp) -> int:
+    return int(app.screen.query_one("#rewards-list").total)
+
+
+@pytest.mark.anyio
+async def test_the_panel_reads_on_its_own_connection_while_the_desk_is_busy(priya: Desk) -> None:
+    """A long read of the panel (the balances sum the ledger) does not hold the Desk's lock:
+    the keys after it (another panel, the Queue's reload) do not wait for it."""
+    app = PeerdeskApp(priya)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        with app.desk_lock:  # the Desk busy: what reads through it waits
+            await pilot.press("dollar_sign")
+            assert await wait_for(
+                pilot, lambda: app.screen.query("#rewards-list") and rewards_rows(app) > 0
+            )
+        await settle(pilot)
