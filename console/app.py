@@ -274,6 +274,15 @@ class PeerdeskApp(App[None]):
         gc.freeze()
         self.quiet_gc.start()
         self.set_interval(QUIET_GC_TICK, self.quiet_gc.tick)
+        self.run_worker(
+            self._read_graphs_ahead, thread=True, group="warm-graph", exit_on_error=False
+        )
+
+    def _read_graphs_ahead(self) -> None:
+        """The cache's saved graphs read into the OS's page cache, so the first duplicate search
+        on a cold cache does not read them (console.dupes.warm.read_graphs_ahead)."""
+        files = self.call_desk(lambda desk: desk.saved_graph_files())
+        import_module("console.dupes.warm").read_graphs_ahead(files)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):

@@ -648,6 +648,12 @@ class Desk:
             record["candidates_queued"] = queued.candidates
         return report, queued
 
+    def saved_graph_files(self) -> list[Path]:
+        """The files a first duplicate search maps whole (console.dupes.warm.graph_files)."""
+        from console.dupes import warm
+
+        return warm.graph_files(self.cache)
+
     # ---- the duplicate refresh an import left waiting (console.dupes.refresh) ----
     def duplicate_backlog(self) -> DupesBacklog:
         """Threads whose duplicate candidates (or vectors) an import left to the catch-up."""

@@ -10,10 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from console.db import Cache
-from console.dupes import embed
+from console.dupes import ann, embed, vectors, warm
+from console.ingest import ensure_source, upsert_threads
+from console.models import ThreadRecord
 
 SEARCH = """
 import json, sys
@@ -57,3 +60,47 @@ def test_warmed_process_finds_the_same_candidates(cache: Cache, ids: dict[str, i
 def test_nothing_is_loaded_without_semantic_matching(cache: Cache, ids: dict[str, int]) -> None:
     off = _search(cache.path, "warm", [ids["d1"]], PEERDESK_SEMANTIC="off")
     assert off["loaded"] == [] and off["before_search"] == []
+
+
+def _with_graph(cache: Cache, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """A source of 60 threads with a saved graph of their (stand-in) vectors; its files."""
+    monkeypatch.setattr(ann, "GRAPH_MIN", 50)
+    source = ensure_source(cache, "discourse", "graphs", "https://graphs.example")
+    stamp = "2026-01-01T00:00:{:02d}Z"
+    records = [
+        ThreadRecord(f"g{i}", f"G {i}", None, "open", stamp.format(i), "") for i in range(60)
+    ]
+    upsert_threads(cache, source, records, [])
+    rows = cache.query("SELECT id, created_at FROM threads WHERE source_id = ?", (source,))
+    raw = np.random.default_rng(3).standard_normal((len(rows), embed.DIMS)).astype(np.float32)
+    unit = raw / np.linalg.norm(raw, axis=1, keepdims=True)
+    vectors.store(
+        cache, [(r[0], source, r[1], "en", i) for i, r in enumerate(rows)], embed.to_int8(unit)
+    )
+    assert ann.extend(cache, source, force=True)
+    saved = ann.Saved.read(cache, source)
+    assert saved is not None
+    return [ann.folder(cache) / saved.file, ann.folder(cache) / saved.times_file]
+
+
+def test_the_saved_graph_is_read_ahead_once(cache: Cache, monkeypatch: pytest.MonkeyPatch) -> None:
+    if embed.quick_reason() is not None:
+        pytest.skip(f"needs the model: {embed.quick_reason()}")
+    assert warm.graph_files(cache) == []  # no graph yet: nothing to read
+    files = _with_graph(cache, monkeypatch)
+    monkeypatch.setattr(warm, "read_ahead_once", {})
+    assert warm.graph_files(cache) == files
+    sizes = [f.stat().st_size for f in files]
+    assert warm.read_graphs_ahead(files) == sum(sizes) > 0
+    assert warm.read_graphs_ahead(files) == 0  # once a process
+    assert warm.read_ahead_once == dict(zip(files, sizes, strict=True))
+    files[0].unlink()  # a meta naming a file that is gone (a copied cache): not listed
+    assert warm.graph_files(cache) == []
+
+
+def test_no_graph_is_read_ahead_on_the_lexical_path(
+    cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _with_graph(cache, monkeypatch)
+    monkeypatch.setenv(embed.OFF_ENV, "off")
+    assert warm.graph_files(cache) == []
