@@ -100,14 +100,16 @@ class ClockWatch:
         self._raised: set[tuple[str, str, str]] = set()  # verification findings raised
         self._lock = threading.Lock()
 
+    def due_full(self, at: datetime) -> bool:
+        """Whether a scan at `at` would be a full one by the clock alone (the first scan, the
+        clock set back, or the last full scan FULL_EVERY old); a change of the rules, which
+        also makes one, is known only by reading them."""
+        mark = self._mark
+        return mark is None or at < mark.at or at - mark.full_at >= self.full_every
+
     def _full(self, rules: RuleSet, at: datetime) -> bool:
         mark = self._mark
-        return (
-            mark is None
-            or mark.rules != rules
-            or at < mark.at
-            or at - mark.full_at >= self.full_every
-        )
+        return self.due_full(at) or mark is None or mark.rules != rules
 
     def _findings(
         self, conn: Connection, rules: RuleSet, at: datetime, mark: _Mark
@@ -128,12 +130,24 @@ class ClockWatch:
     def scan(self, cache: Cache, at: datetime | None = None) -> int:
         """Raise what time made true since the last scan (everything, the first time, or when
         the last full scan is old); returns how many escalations were raised."""
-        at = at or now()
+        raised = self._scan(cache, at or now(), full_allowed=True)
+        assert raised is not None
+        return raised
+
+    def scan_changes(self, cache: Cache, at: datetime | None = None) -> int | None:
+        """`scan` when it reads only what changed since the last one; None, having read only
+        the rules, when a full scan is due (its caller then makes one where its time shows
+        least: the panel, after its list is drawn)."""
+        return self._scan(cache, at or now(), full_allowed=False)
+
+    def _scan(self, cache: Cache, at: datetime, *, full_allowed: bool) -> int | None:
         with self._lock:
             rules = active.current(cache)
+            full = self._full(rules, at)
+            if full and not full_allowed:
+                return None
             row = cache.one("SELECT max(id) FROM threads")
             max_id = int(row[0]) if row and row[0] is not None else 0
-            full = self._full(rules, at)
             if full or self._mark is None:
                 findings = engine.clock_findings(cache.conn, rules, at)
                 self.full_scans += 1

@@ -55,6 +55,18 @@ class Escalations:
             cache.close()
         return raised
 
+    def refresh_changes_apart(self, watch: ClockWatch, at: datetime | None = None) -> int | None:
+        """`refresh_apart` with the watch when it reads only what changed since its last scan
+        (milliseconds); None, having scanned nothing, when a full scan is due."""
+        cache = self.cache.reopen()
+        try:
+            raised = watch.scan_changes(cache, at)
+            if raised is not None:
+                tickets.link_created_tickets(cache)
+        finally:
+            cache.close()
+        return raised
+
     def listing(self, *, include_closed: bool = False) -> list[EscalationRow]:
         return panel.listing(self.cache, include_closed=include_closed)
 

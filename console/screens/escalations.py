@@ -18,8 +18,9 @@ The routing is the panel base's (console/screens/panel.py):
     LazyTable.PageWanted → (PagedPanel's worker: pages.page from the row above or below, keyset)
     → PageLoaded
     ClockScan → (worker: Escalations.refresh_apart, raising what time made true on a connection
-    of its own; after the first visit only what changed since, console.escalate.clock_watch)
-    → ListWanted if it raised any
+    of its own) → ListWanted if it raised any: a full scan (the first visit, one every
+    FULL_EVERY, new rules); otherwise the list's read scans only what changed since
+    (console.escalate.clock_watch) before its page, so what it raises is in the same frame
     LazyTable.CursorMoved → DetailWanted(id) → (worker: one + history) → DetailLoaded
     a/i/I/s/n/r/d/o → (worker: Desk.decide) → DecisionSaved | Refused
     u → DecisionMade(undo) (the shared decision flow of DeskScreen)
@@ -207,12 +208,20 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         # can raise tens of thousands of escalations at once (seconds at a million threads),
         # so they are raised after it, in a worker of their own (ClockScan); and only the page
         # under the cursor is read: the counts over every escalation follow (TallyWanted).
+        # After the first visit the scan reads only what changed since the last (milliseconds):
+        # it is made first, so that what it raises is in this page and its tally, one frame,
+        # not a second read, tally and frame after it. A full scan (the first, one every
+        # FULL_EVERY, new rules: up to a second at a million threads) still follows the list.
+        scanned = False
+        if not self.clock_watch.due_full(now()):
+            scanned = desk.escalations.refresh_changes_apart(self.clock_watch) is not None
         offset = (cursor // PAGE) * PAGE
         include_closed = self.include_closed
         rows = desk.escalations.page(
             include_closed=include_closed, offset=offset, limit=PAGE, total=self._total()
         )
-        self.post_message(ClockScan())
+        if not scanned:
+            self.post_message(ClockScan())
         self.post_message(TallyWanted())
         return Escalations(offset, rows, include_closed)
 

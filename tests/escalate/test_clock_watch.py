@@ -76,3 +76,26 @@ def test_a_thread_changed_in_place_waits_for_the_next_full_scan(cache: Cache) ->
     assert watch.scan(cache, START + FULL_EVERY) == 1  # the full scan finds it
     assert watch.full_scans == 2
     assert _subjects(cache, "unanswered") == {f"thread:{ids['3']}"}
+
+
+def test_scan_changes_scans_only_when_no_full_scan_is_due(cache: Cache) -> None:
+    """The panel's list read scans first only what changed (`scan_changes`); when a full scan is
+    due it scans nothing and says so (None), and the panel makes the full one after its list."""
+    ids = store(
+        cache,
+        [thread("1", "Asked yesterday", "u1", "2026-11-19T09:00:00Z")],
+        [post("11", "1", "u1", 0, "hello", "2026-11-12T09:00:00Z")],
+    )
+    watch = ClockWatch()
+    start = datetime(2026, 11, 21, 8, 57, tzinfo=UTC)
+    assert watch.due_full(start)
+    assert watch.scan_changes(cache, start) is None  # the first scan is a full one: not here
+    assert watch.full_scans == 0 and _subjects(cache, "unanswered") == set()
+    assert watch.scan(cache, start) == 0
+    assert not watch.due_full(start + timedelta(minutes=4))
+    assert watch.scan_changes(cache, start + timedelta(minutes=4)) == 1  # 09:01: thread 1 due
+    assert _subjects(cache, "unanswered") == {f"thread:{ids['1']}"}
+    assert watch.full_scans == 1
+    assert watch.due_full(start + FULL_EVERY)
+    assert watch.scan_changes(cache, start + FULL_EVERY) is None
+    assert watch.full_scans == 1

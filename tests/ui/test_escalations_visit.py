@@ -97,3 +97,37 @@ async def test_a_visit_whose_reads_find_the_same_draws_no_row_after_its_first_fr
         assert screen.table.generation == generation  # the list was not started over
         assert not any(frame.whole for frame in frames)
         assert not lines_drawn(frames) & rows
+
+
+async def test_a_later_visit_scans_what_changed_before_its_page_and_no_more(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the visit's scan raises is in its first page and tally (one frame), not in a second
+    read after it: the scan of what changed comes first; the full scan, after the list."""
+    calls: list[str] = []
+
+    def recorded(owner: Any, name: str) -> None:
+        original = getattr(owner, name)
+
+        def record(*args: Any, **kwargs: Any) -> Any:
+            calls.append(name)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, record)
+
+    for owner, name in (
+        (Escalations, "refresh_apart"),
+        (Escalations, "refresh_changes_apart"),
+        (pages, "page"),
+    ):
+        recorded(owner, name)
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await _visit_and_leave(pilot, app)
+        assert calls[:2] == ["page", "refresh_apart"]  # the first scan is full: after the list
+        calls.clear()
+        monkeypatch.setenv("PEERDESK_NOW", iso(parse(FROZEN_NOW) + timedelta(minutes=1)))
+        await _visit_and_leave(pilot, app)
+    assert calls[:2] == ["refresh_changes_apart", "page"]
+    assert "refresh_apart" not in calls
