@@ -42,7 +42,7 @@ Prints one JSON object.
 RESULT (first run, 2026-11-27, dev; added after the run, the code unchanged): both rankers lose
 to production (77.73): `+half_answers_words` 77.19 (9 queries better, 15 worse, p = 0.43),
 `+half_answers_meaning` 76.97 (7 better, 12 worse, p = 0.18); cross-validated selection 77.60
-out of fold. Production stays (README, "Duplicate detection").
+out of fold. Production stays (docs/duplicates.md, "Accuracy experiments").
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ result was looked at; none has a fitted weight. Honest evaluation:
   cross-validation chose it.
 
 A signal is kept only if choosing it by cross-validation beats production out of fold and the
-gain is significant; otherwise production stays (README, "Duplicate detection").
+gain is significant; otherwise production stays (docs/duplicates.md, "Accuracy experiments").
 Prints one JSON object.
 """
 
