@@ -83,7 +83,6 @@ class PanelScreen(DeskScreen):
     # when it reads a new .tcss, and each kept panel once more on its next visit (kept_styles).
     # Each file styles its own screen and ids.
     CSS_PATH: ClassVar[list[str | PurePath]] = [
-        "panel.tcss",
         "duplicates.tcss",
         "sync.tcss",
         "escalations.tcss",

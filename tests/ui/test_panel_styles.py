@@ -19,6 +19,7 @@ from console.app import PeerdeskApp
 from console.desk import Desk
 from console.screens.help import HelpScreen
 from console.screens.panel import PanelScreen
+from console.screens.thread import ThreadScreen
 from tests.ui.helpers import settle, wait_for
 from widgets.key_bar import KeyBar
 from widgets.lazy_table import LazyTable
@@ -96,11 +97,11 @@ async def test_a_kept_panel_is_restyled_only_when_the_styles_changed(
             assert looks[key][0] == surface
 
 
-async def test_in_the_ansi_theme_a_panel_does_not_draw_the_queue_under_it(
+async def test_in_the_ansi_theme_a_panel_or_a_thread_does_not_draw_the_queue_under_it(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The ANSI themes' $surface is transparent: a panel that took it as its background had
-    Textual draw the Queue under it again for each of its frames."""
+    """The ANSI themes' $surface is transparent: a panel or the Thread screen that took it as
+    its background had Textual draw the Queue under it again for each of its frames."""
     drawn_under: list[object] = []
     process = BackgroundScreen.process_segments
 
@@ -120,6 +121,12 @@ async def test_in_the_ansi_theme_a_panel_does_not_draw_the_queue_under_it(
             assert drawn_under == [], f"{key}: the screen under it was drawn"
             await pilot.press("escape")
             await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ThreadScreen)
+        await pilot.press("j")  # a frame of the thread's own
+        await settle(pilot)
+        assert drawn_under == [], "the Queue was drawn under the thread"
 
 
 async def test_a_first_visit_reads_no_stylesheet_and_restyles_no_other_screen(
@@ -137,7 +144,7 @@ async def test_a_first_visit_reads_no_stylesheet_and_restyles_no_other_screen(
         assert await wait_for(pilot, lambda: app.later_screens_ready)
         read = files()
         names = {path.rsplit("/", 1)[-1] for path in read}
-        assert {"panel.tcss", "duplicates.tcss", "rewards.tcss", "help.tcss"} <= names
+        assert {"duplicates.tcss", "rewards.tcss", "help.tcss"} <= names
         for key in (*PANEL_KEYS, "question_mark"):
             restyled.clear()
             await pilot.press(key)
