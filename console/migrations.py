@@ -16,6 +16,22 @@ CLOSED_DAY = (
 """The timestamp whose day an escalation counts as closed on (migration 37; `{row}`: the table or
 a trigger's old/new): its closed_at, or its raised_at if it was "closed" before it was raised."""
 
+ESCALATION_RECOUNT: tuple[str, ...] = (
+    """DELETE FROM escalation_days""",
+    f"""INSERT INTO escalation_days (day, raised, closed)
+        SELECT day, sum(raised), sum(closed) FROM (
+          SELECT substr(raised_at, 1, 10) AS day, 1 AS raised, 0 AS closed FROM escalations
+          UNION ALL
+          SELECT substr({CLOSED_DAY.format(row="escalations")}, 1, 10), 0, 1
+            FROM escalations WHERE closed_at IS NOT NULL
+        ) AS moves GROUP BY day""",
+    """DELETE FROM escalation_rule_states""",
+    """INSERT INTO escalation_rule_states (rule_id, state, escalations)
+        SELECT rule_id, state, count(*) FROM escalations GROUP BY rule_id, state""",
+)
+"""Migration 37's kept counts taken again from the escalations themselves (on both engines, as
+written): the migration fills them so, and `peerdesk escalations --recount` mends them so."""
+
 # migration 37's trigger steps: a row's escalation leaves its days and its (rule, state) count
 # (old) or enters them (new)
 _DAYS_OUT = f"""
@@ -1190,17 +1206,7 @@ MIGRATIONS: list[list[str]] = [
             escalations INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (rule_id, state)
         ) WITHOUT ROWID""",
-        """DELETE FROM escalation_days""",
-        f"""INSERT INTO escalation_days (day, raised, closed)
-            SELECT day, sum(raised), sum(closed) FROM (
-              SELECT substr(raised_at, 1, 10) AS day, 1 AS raised, 0 AS closed FROM escalations
-              UNION ALL
-              SELECT substr({CLOSED_DAY.format(row="escalations")}, 1, 10), 0, 1
-                FROM escalations WHERE closed_at IS NOT NULL
-            ) AS moves GROUP BY day""",
-        """DELETE FROM escalation_rule_states""",
-        """INSERT INTO escalation_rule_states (rule_id, state, escalations)
-            SELECT rule_id, state, count(*) FROM escalations GROUP BY rule_id, state""",
+        *ESCALATION_RECOUNT,
         f"""CREATE TRIGGER IF NOT EXISTS escalation_counts_added
             AFTER INSERT ON escalations
             BEGIN {_DAYS_IN} {_STATE_IN} END""",

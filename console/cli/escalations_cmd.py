@@ -43,6 +43,11 @@ def register(subparsers: Any) -> None:
     what.add_argument("--rules", action="store_true", help="list the rules in force")
     what.add_argument("--report", action="store_true", help="the SLA report")
     what.add_argument("--scan", action="store_true", help="raise what time made true")
+    what.add_argument(
+        "--recount",
+        action="store_true",
+        help="count the panel's kept figures again from the escalations (admins)",
+    )
     what.add_argument("--ack", action="store_true", help="acknowledge ESCALATION")
     what.add_argument("--assign", metavar="NAME", help="assign ESCALATION to NAME")
     what.add_argument(
@@ -101,6 +106,14 @@ def run(args: argparse.Namespace) -> int:
                 else report.to_csv()
                 if args.csv
                 else report.to_text()
+            )
+            return 0
+        if args.recount:
+            done = esc.recount()
+            print(
+                f"recounted: {done.days_corrected} of the per-day rows and "
+                f"{done.states_corrected} of the per-rule-and-state rows were wrong "
+                f"({done.days} days, {done.states} rule states now)"
             )
             return 0
         if args.scan:

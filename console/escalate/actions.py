@@ -40,6 +40,7 @@ ESCALATION_ROLES: dict[str, frozenset[Role]] = {
     "esc_dismiss": MODERATION,
     "esc_reopen": MODERATION,
     "escalation_rules": frozenset({Role.ADMIN, Role.MODERATOR}),
+    "escalation_recount": frozenset({Role.ADMIN}),  # the panel's kept counts taken again
 }
 ACTION_ROLES.update(ESCALATION_ROLES)
 

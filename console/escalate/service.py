@@ -13,6 +13,7 @@ from console.db import Cache
 from console.escalate import actions as _actions  # registers the esc_* decision kinds
 from console.escalate import active, engine, pages, panel, report, tickets
 from console.escalate.clock_watch import ClockWatch
+from console.escalate.kept_counts import Recounted, recount_in
 from console.escalate.panel import EscalationRow, HistoryEntry, RuleRate
 from console.escalate.rules import RuleSet
 from console.models import DecisionResult
@@ -135,6 +136,17 @@ class Escalations:
                 "rules": [rule.id for rule in rules.rules],
                 "sha256": hashlib.sha256(rules.text.encode()).hexdigest(),
             },
+        )
+
+    def recount(self) -> Recounted:
+        """Count the panel's kept figures (migration 37) again from the escalations: the
+        `escalation_recount` action (admins), one transaction with its audit entry saying how
+        many rows were wrong (console.escalate.kept_counts)."""
+        return self.desk.door.act(
+            "escalation_recount",
+            recount_in,
+            target_kind="escalations",
+            detail=lambda done: done.as_detail(),
         )
 
     # ---- decisions ----
