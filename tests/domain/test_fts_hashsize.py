@@ -1,7 +1,7 @@
 """The migration that lets the full-text tables gather 16 MB of new entries before writing a
 segment (FTS5's `hashsize`) sets it on both tables, for a new cache and for one migrated from
 before it, and searches find the same rows written before and after it
-(console.migrations; the catch-up's cost is measured in README "Speed in a real terminal")."""
+(console.migrations; the catch-up's cost is measured in bench/HISTORY.md)."""
 
 from __future__ import annotations
 
