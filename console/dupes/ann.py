@@ -19,7 +19,8 @@ cosine) holding every vector of the source up to some `seq`, written to a file b
   all of it up to some `seq` but its newest vectors, the *tail*: fewer than TAIL_MAX, searched
   exactly (`_cosines`: a block at a time in float32, whose sums of int8 products are exact).
   With 18,080 delta vectors searched exactly (a used 100k cache) the semantic stage took CPU
-  p50 3.3-3.9 ms; with them in the delta's graph 1.4-2.2 ms (docs/duplicates.md, "Semantic recall at any size").
+  p50 3.3-3.9 ms; with them in the delta's graph 1.4-2.2 ms (docs/duplicates.md, "Semantic
+  recall at any size").
 
 When the delta of a source reaches DELTA_MAX vectors (or the source first passes GRAPH_MIN),
 the process that stored them (`extend`, called by `vectors.embed_threads`: sync, import, the

@@ -49,8 +49,8 @@ def features(lexical: float, cosine: float | None, fused: float) -> tuple[float,
     return (lexical, cosine, fused)
 
 
-# Fitted by `python -m bench.calibrate --write` (README, "Duplicate detection": Calibration); do not edit
-# by hand. Each: (intercept, coefficients in `features` order).
+# Fitted by `python -m bench.calibrate --write` (README, "Duplicate detection": Calibration); do
+# not edit by hand. Each: (intercept, coefficients in `features` order).
 SEMANTIC_MODEL = (-4.6660, (0.0000, 1.9515, 0.6568))
 LEXICAL_MODEL = (-3.4642, (0.4659, 1.0377))
 
