@@ -222,7 +222,11 @@ class LazyTable(ScrollView, can_focus=True):
         # Drawn rows, so a cursor move re-renders two lines, not the screen: keyed by (row index,
         # the cursor's style on the cursor row else None, width); emptied whenever the rows or the
         # other styles change. Focus only restyles the cursor: the other rows stay drawn.
-        self._strips: dict[tuple[int, Style | None, int], Strip] = {}
+        # drawn rows by (thread key, cursor style, width): (the row drawn, selected, its strip).
+        # Kept across `reset` and new pages: a filter shown again (`f`), a search cleared, rows
+        # read again unchanged draw none of their rows anew; a row whose cells changed is told
+        # by comparing it with the one drawn.
+        self._strips: dict[tuple[Hashable, Style | None, int], tuple[Row, bool, Strip]] = {}
         self._palette: _Palette | None = None  # of the drawing under way
         self._drawn_palette: _Palette | None = None  # of the rows in _strips
         self._drawn_cursor = 0
@@ -268,7 +272,6 @@ class LazyTable(ScrollView, can_focus=True):
         self.loaded = True
         self._pages.clear()
         self._pending.clear()
-        self._strips.clear()
         if rows:
             self._store(offset, rows)
         self._size_for_rows()
@@ -349,7 +352,6 @@ class LazyTable(ScrollView, can_focus=True):
         self._pending.discard(offset // self.page_size)
         self._store(offset, rows)
         end = offset + len(rows)
-        self._strips = {k: v for k, v in self._strips.items() if not offset <= k[0] < end}
         top = round(self.scroll_y)
         if offset <= top + self._rows_visible() and end >= top:  # a page read ahead draws nothing
             self.refresh()
@@ -451,7 +453,6 @@ class LazyTable(ScrollView, can_focus=True):
             self._selection_changed()
 
     def _selection_changed(self) -> None:
-        self._strips.clear()
         self.refresh()
         self.post_message(self.SelectionChanged(self, frozenset(self.selected)))
 
@@ -653,12 +654,16 @@ class LazyTable(ScrollView, can_focus=True):
         row = self.row_at(index)
         cursor = index == self.cursor_row
         if row is not None:
-            key = (index, palette.cursor if cursor else None, width)
-            strip = self._strips.get(key)
-            if strip is None:
-                if len(self._strips) > 8 * max(1, self.size.height):
-                    self._strips.clear()
-                strip = self._strips[key] = self._row_strip(row, cursor, width, palette)
+            key = (row.key, palette.cursor if cursor else None, width)
+            selected = row.key in self.selected
+            drawn = self._strips.get(key)
+            if drawn is not None and drawn[1] == selected and (drawn[0] is row or drawn[0] == row):
+                return drawn[2]
+            strip = self._row_strip(row, cursor, width, palette)
+            self._strips.pop(key, None)  # the newest last: the oldest go first
+            self._strips[key] = (row, selected, strip)
+            while len(self._strips) > 16 * max(1, self.size.height):
+                del self._strips[next(iter(self._strips))]
             return strip
         style = palette.placeholder
         if cursor:

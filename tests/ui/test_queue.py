@@ -258,3 +258,33 @@ async def test_a_role_without_moderation_sees_no_moderation_keys(
         await pilot.press("x", "c")
         await settle(pilot)
     assert status_of(ui_db, top) != "closed"
+
+
+async def test_each_filter_shown_again_draws_its_rows_as_they_are_now(desk: Desk) -> None:
+    """`f` round every filter and back: each shows its own rows, count and name; rows drawn
+    before (kept by the table across filters) come back without a selection cleared since."""
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        before = screen_text(pilot)
+        await pilot.press("space")
+        assert "●" in screen_text(pilot)
+        names = screen.filter_names()
+        for step in range(1, 2 * len(names) + 1):
+            await pilot.press("f")
+            await settle(pilot)
+            flt = screen.current_filter()
+            name = names[step % len(names)]
+            shown = screen_text(pilot)
+            assert f"Queue · {name}" in shown
+            assert table(app).total == desk.queue_count(flt)
+            first = desk.queue(flt, limit=1)
+            if first:
+                assert table(app).current_key == first[0].thread_id
+                assert first[0].title[:20] in shown.splitlines()[2]
+            assert "●" not in shown
+        assert screen_text(pilot) == before
+        await pilot.press("j")  # the row selected before, drawn without the cursor again
+        assert "●" not in screen_text(pilot)
