@@ -275,11 +275,23 @@ def resize_disk(where: Path, kib: int) -> None:
     )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def _starts_late(item: pytest.Item) -> bool:
+    return item.get_closest_marker("slow") is None and item.get_closest_marker("e2e") is None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test marked `backends` whose store depends on `backend` but that was not given both
     (its module reaches no `pytest_generate_tests` of tests/backends.py) would run on SQLite
     alone while claiming both: it fails, saying so. (Marked tests that take no store, under a
-    module's `pytestmark`, have nothing to run twice.)"""
+    module's `pytestmark`, have nothing to run twice.)
+
+    Under xdist (a worker's collection is the order the scheduler hands tests out in), `slow`
+    and `e2e` tests come first: `--dist loadgroup` sends the groups first, largest first, then
+    single tests in this order, so a 20-second test no longer starts last on one worker while
+    the other has finished. A run without workers keeps the files' order (a module's fixtures
+    are then built once)."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=_starts_late)  # stable: the files' order within each half
     for item in items:
         if item.get_closest_marker("backends") is None:
             continue

@@ -26,6 +26,7 @@ def test_every_benchmark_module_imports_and_a_runnable_one_has_a_main(name: str)
         assert callable(getattr(module, "main", None)), f"bench.{name} has no main()"
 
 
+@pytest.mark.slow
 def test_bench_dupes_runs_end_to_end_on_a_tiny_cache(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -67,6 +67,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cache, Dem
     cache.close()
 
 
+@pytest.mark.slow
 def test_same_seed_and_size_give_identical_caches(tmp_path: Path) -> None:
     # 150 threads: every table the digest reads is filled (266 duplicate links, 3,675 ledger
     # lines at seed 7) and three builds cost ~9 s of CPU instead of ~19 s at 400

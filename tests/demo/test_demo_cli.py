@@ -28,6 +28,7 @@ def threads_in(path: Path) -> int:
         conn.close()
 
 
+@pytest.mark.slow
 def test_builds_a_demo_cache_and_prints_a_summary(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -112,6 +113,7 @@ def test_rejects_a_bad_thread_count(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert not (tmp_path / "x.sqlite3").exists()
 
 
+@pytest.mark.slow
 def test_big_builds_report_progress_on_stderr(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

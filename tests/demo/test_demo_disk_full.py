@@ -66,6 +66,7 @@ def test_a_failed_rebuild_leaves_the_old_demo_as_it_was(
     assert threads_in(db) == 5  # still the old, whole demo
 
 
+@pytest.mark.slow
 def test_with_room_the_build_is_one_file_that_checks_out(
     small_disk: Callable[[int], Path],
 ) -> None:

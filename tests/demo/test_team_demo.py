@@ -35,6 +35,7 @@ def _run(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.slow
 def test_the_demo_builds_into_an_empty_team_database(empty_team: str, tmp_path: Path) -> None:
     from console.storage.postgres import open_team
 

@@ -72,6 +72,7 @@ def test_rows_cut_off_the_end_are_detected(
     assert problems and problems[0].audit_id == last and "end" in problems[0].problem
 
 
+@pytest.mark.slow
 def test_cli_verify_exits_nonzero_on_tampering(
     desk: Desk, cache: Cache, ids: dict[str, int], cache_path: Path, request: pytest.FixtureRequest
 ) -> None:

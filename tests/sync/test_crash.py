@@ -117,6 +117,7 @@ def _dump(db: Path) -> dict[str, Any]:
         cache.close()
 
 
+@pytest.mark.slow
 def test_killed_sync_ends_like_an_uninterrupted_one(tmp_path: Path) -> None:
     server = _server()
     try:
