@@ -43,7 +43,9 @@ demo: bytecode
 # it computes (one run with two workers kept 116% of the two cores busy)
 TEST_WORKERS ?= 3
 
-test: venv tools
+# bytecode: the CLI, crash and tmux tests start the console in subprocesses; with
+# PYTHONDONTWRITEBYTECODE set (the team's shells) each start would compile its modules again
+test: venv tools bytecode
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: venv
