@@ -37,7 +37,7 @@ import numpy as np
 from console import search_index
 from console.clock import now_iso
 from console.db import Cache
-from console.dupes import analysis, embed, features, fusion, language, scorer, vectors
+from console.dupes import analysis, embed, features, fusion, language, scorer, vectors, warm
 from console.dupes.embed import Int8Matrix
 from console.dupes.scorer import (
     STOP_WORDS,
@@ -707,6 +707,8 @@ def update_candidates(cache: Cache, thread_ids: Iterable[int], *, semantic: bool
     if semantic:
         vectors.embed_threads(cache, ids)
     semantic = semantic and embed.load_encoder() is not None
+    if semantic:  # a sync or catch-up process has no console warm-up: its first search reads
+        warm.before_first_search(cache)  # the graph files in order, not in faults (warm.py)
     method = METHOD if semantic else LEXICAL_METHOD
     affected = set(ids)
     for chunk in _chunks(ids):

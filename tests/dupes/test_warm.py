@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from console.db import Cache
-from console.dupes import ann, embed, vectors, warm
+from console.dupes import ann, candidates, embed, vectors, warm
 from console.ingest import ensure_source, upsert_threads
 from console.models import ThreadRecord
 
@@ -104,3 +104,59 @@ def test_no_graph_is_read_ahead_on_the_lexical_path(
     _with_graph(cache, monkeypatch)
     monkeypatch.setenv(embed.OFF_ENV, "off")
     assert warm.graph_files(cache) == []
+
+
+def test_computing_candidates_reads_the_graphs_ahead_before_its_first_search(
+    cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync page or a catch-up runs no console warm-up: `update_candidates` asks for the
+    read-ahead itself, before it searches, once a process and cache; the same candidates."""
+    if embed.quick_reason() is not None:
+        pytest.skip(f"needs the model: {embed.quick_reason()}")
+    files = _with_graph(cache, monkeypatch)
+    thread = int(cache.one("SELECT id FROM threads WHERE remote_id = 'g7'")[0])
+    events: list[object] = []
+    real_ahead, real_find = warm.read_graphs_ahead, candidates.find_candidates
+    monkeypatch.setattr(
+        warm, "read_graphs_ahead", lambda f: events.append(("ahead", f)) or real_ahead(f)
+    )
+    monkeypatch.setattr(
+        candidates,
+        "find_candidates",
+        lambda *a, **k: events.append("search") or real_find(*a, **k),
+    )
+
+    def stored() -> list[tuple[object, ...]]:
+        return [
+            tuple(r)
+            for r in cache.query(
+                "SELECT original_id, score, method, explanation FROM duplicate_links "
+                "WHERE thread_id = ? ORDER BY original_id",
+                (thread,),
+            )
+        ]
+
+    monkeypatch.setattr(warm, "caches_read_ahead", {str(cache.path)})  # as if done: none asked
+    monkeypatch.setattr(warm, "read_ahead_once", {})
+    candidates.update_candidates(cache, [thread])
+    without = stored()
+    assert events and ("ahead", files) not in events and warm.read_ahead_once == {}
+
+    events.clear()
+    monkeypatch.setattr(warm, "caches_read_ahead", set())
+    candidates.update_candidates(cache, [thread])
+    candidates.update_candidates(cache, [thread])
+    assert events[0] == ("ahead", files)  # before the first search
+    assert events.count(("ahead", files)) == 1 and "search" in events
+    assert warm.read_ahead_once == {f: f.stat().st_size for f in files}
+    assert stored() == without  # ids, scores, methods and explanations as without it
+
+
+def test_the_lexical_path_reads_no_graph_ahead(
+    cache: Cache, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(warm, "caches_read_ahead", set())
+    asked: list[object] = []
+    monkeypatch.setattr(warm, "read_graphs_ahead", asked.append)
+    candidates.update_candidates(cache, [ids["d1"]], semantic=False)
+    assert asked == [] and warm.caches_read_ahead == set()
