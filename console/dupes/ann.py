@@ -243,8 +243,8 @@ class SourceIndex:
             self.graph = None
             self.times = None
             if saved is not None:
-                read_ahead(folder(cache) / saved.file)
-                read_ahead(folder(cache) / saved.times_file)
+                read_ahead(folder(cache) / saved.file, again=False)
+                read_ahead(folder(cache) / saved.times_file, again=False)
                 self.graph = _restore(folder(cache) / saved.file)
                 if self.graph is not None:
                     self.times = _map_times(folder(cache), saved)
@@ -306,7 +306,7 @@ class SourceIndex:
             return
         self.tier = tier
         if tier is not None:
-            read_ahead(folder(cache) / tier.file)
+            read_ahead(folder(cache) / tier.file, again=False)
         self.tier_graph = None if tier is None else _restore(folder(cache) / tier.file)
         if self.tier_graph is None:
             self.tier = None
@@ -573,7 +573,10 @@ def nearest(
         return view.search(cache, vector, count, before)
 
 
-def read_ahead(path: Path) -> int:
+asked_ahead: set[Path] = set()  # the files `read_ahead` was called for in this process
+
+
+def read_ahead(path: Path, *, again: bool = True) -> int:
     """Queue the whole file for reading into the OS page cache, in order (POSIX_FADV_WILLNEED
     a step at a time: Linux reads at most its read-ahead, 8 MB here, per call); returns its
     size (0 if it cannot be read).
@@ -582,7 +585,14 @@ def read_ahead(path: Path) -> int:
     piecemeal: usearch's view walks every node's links when it maps the file (146 MB), and the
     search's first hops fault the vectors in 8 MB read-arounds, 362 MB more, with the whole
     19 MB times file: 1.6 s + 0.65 s wall, cold, load 7.7. Read in order first: 0.57 s for
-    all of it (0.33 s in these calls), then the mapping 0.45 s and the first search 0.11 s."""
+    all of it (0.33 s in these calls), then the mapping 0.45 s and the first search 0.11 s.
+
+    With `again=False` (the mapping's own call) a file already asked for in this process (by
+    `console.dupes.warm`'s read-ahead) is not asked for twice: on cached pages the calls still
+    cost tens of ms of CPU at a million threads, for nothing."""
+    if not again and path in asked_ahead:
+        return 0
+    asked_ahead.add(path)
     try:
         handle = os.open(path, os.O_RDONLY)
     except OSError:

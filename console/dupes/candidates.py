@@ -704,11 +704,10 @@ def update_candidates(cache: Cache, thread_ids: Iterable[int], *, semantic: bool
     ids = sorted(set(thread_ids))
     if not ids:
         return 0
-    if semantic:
+    if semantic:  # the disk reads the graphs while the model loads and embeds (warm.py)
+        warm.before_first_search(cache)
         vectors.embed_threads(cache, ids)
     semantic = semantic and embed.load_encoder() is not None
-    if semantic:  # a sync or catch-up process has no console warm-up: its first search reads
-        warm.before_first_search(cache)  # the graph files in order, not in faults (warm.py)
     method = METHOD if semantic else LEXICAL_METHOD
     affected = set(ids)
     for chunk in _chunks(ids):

@@ -22,9 +22,11 @@ is the machine's, shared and given back under memory pressure.
 
 The console is not the only process that searches: candidates are computed where threads
 arrive (a sync page, import's catch-up, `peerdesk dupes --catch-up/--rebuild`), and none of
-those ran the console's warm-up. `before_first_search` is what `update_candidates` calls: the
-same read-ahead, once a process and cache, in the caller's thread (the calls only queue the
-reads: ~0.3 s for 527 MB against 1.6 s + 0.65 s of piecemeal faults without them).
+those ran the console's warm-up. Their first search read the graph ahead anyway (`ann` does
+before it maps a file), but only then, after the model was loaded and the page embedded.
+`before_first_search`, called by `update_candidates` on entry, starts the same read-ahead in a
+daemon thread, once a process and cache, so the disk reads while the caller loads the model
+and embeds (the meta query stays in the caller's thread: the connection is its).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from console.dupes import ann, embed
 
 read_ahead_once: dict[Path, int] = {}  # the graph files read ahead by this process: their sizes
 caches_read_ahead: set[str] = set()  # the caches whose graphs `before_first_search` asked for
+reading: list[threading.Thread] = []  # the threads it started (tests join them)
 _once_lock = threading.Lock()
 
 
@@ -100,13 +103,21 @@ def read_graphs_ahead(files: list[Path]) -> int:
     return asked
 
 
-def before_first_search(cache: Cache) -> int:
-    """Read the cache's saved graphs ahead before this process's first search of it (the hook
-    of `update_candidates`); later calls for the same cache cost a set lookup. Returns the bytes
-    asked for now (0 on a team database, on the lexical path, or once done)."""
+def before_first_search(cache: Cache) -> list[Path]:
+    """Start reading the cache's saved graphs ahead, in a daemon thread, before this process's
+    first search of it (the hook of `update_candidates`); later calls for the same cache cost
+    a set lookup. Returns the files asked for now ([] on a team database, on the lexical path,
+    or once done)."""
     key = str(cache.path)
     with _once_lock:
         if key in caches_read_ahead:
-            return 0
+            return []
         caches_read_ahead.add(key)
-    return read_graphs_ahead(graph_files(cache))
+    files = graph_files(cache)
+    if files:
+        worker = threading.Thread(
+            target=read_graphs_ahead, args=(files,), name="dupes-read-ahead", daemon=True
+        )
+        reading.append(worker)
+        worker.start()
+    return files

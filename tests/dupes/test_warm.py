@@ -109,22 +109,22 @@ def test_no_graph_is_read_ahead_on_the_lexical_path(
 def test_computing_candidates_reads_the_graphs_ahead_before_its_first_search(
     cache: Cache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A sync page or a catch-up runs no console warm-up: `update_candidates` asks for the
-    read-ahead itself, before it searches, once a process and cache; the same candidates."""
+    """A sync page or a catch-up runs no console warm-up: `update_candidates` starts the
+    read-ahead itself, before it embeds and searches, once a process and cache; the same
+    candidates with and without it."""
     if embed.quick_reason() is not None:
         pytest.skip(f"needs the model: {embed.quick_reason()}")
     files = _with_graph(cache, monkeypatch)
     thread = int(cache.one("SELECT id FROM threads WHERE remote_id = 'g7'")[0])
     events: list[object] = []
-    real_ahead, real_find = warm.read_graphs_ahead, candidates.find_candidates
-    monkeypatch.setattr(
-        warm, "read_graphs_ahead", lambda f: events.append(("ahead", f)) or real_ahead(f)
-    )
+    real_files, real_find = warm.graph_files, candidates.find_candidates
+    monkeypatch.setattr(warm, "graph_files", lambda c: events.append("files") or real_files(c))
     monkeypatch.setattr(
         candidates,
         "find_candidates",
         lambda *a, **k: events.append("search") or real_find(*a, **k),
     )
+    monkeypatch.setattr(warm, "reading", [])
 
     def stored() -> list[tuple[object, ...]]:
         return [
@@ -140,14 +140,15 @@ def test_computing_candidates_reads_the_graphs_ahead_before_its_first_search(
     monkeypatch.setattr(warm, "read_ahead_once", {})
     candidates.update_candidates(cache, [thread])
     without = stored()
-    assert events and ("ahead", files) not in events and warm.read_ahead_once == {}
+    assert events == ["search"] and warm.reading == [] and warm.read_ahead_once == {}
 
     events.clear()
     monkeypatch.setattr(warm, "caches_read_ahead", set())
     candidates.update_candidates(cache, [thread])
     candidates.update_candidates(cache, [thread])
-    assert events[0] == ("ahead", files)  # before the first search
-    assert events.count(("ahead", files)) == 1 and "search" in events
+    assert events == ["files", "search", "search"]  # asked before the first search, once
+    assert len(warm.reading) == 1
+    warm.reading[0].join(timeout=30)
     assert warm.read_ahead_once == {f: f.stat().st_size for f in files}
     assert stored() == without  # ids, scores, methods and explanations as without it
 
@@ -156,7 +157,18 @@ def test_the_lexical_path_reads_no_graph_ahead(
     cache: Cache, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(warm, "caches_read_ahead", set())
-    asked: list[object] = []
-    monkeypatch.setattr(warm, "read_graphs_ahead", asked.append)
+    monkeypatch.setattr(warm, "reading", [])
     candidates.update_candidates(cache, [ids["d1"]], semantic=False)
-    assert asked == [] and warm.caches_read_ahead == set()
+    assert warm.caches_read_ahead == set() and warm.reading == []
+
+
+def test_a_mapping_does_not_ask_again_for_a_file_read_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    graph = tmp_path / "g.usearch"
+    graph.write_bytes(b"x" * 4096)
+    monkeypatch.setattr(ann, "asked_ahead", set())
+    assert ann.read_ahead(graph, again=False) == 4096  # not asked yet: the mapping asks
+    assert ann.read_ahead(graph, again=False) == 0  # asked already (warm's read-ahead)
+    assert ann.read_ahead(graph) == 4096  # warm's own calls always ask
+    assert ann.read_ahead(tmp_path / "gone") == 0
