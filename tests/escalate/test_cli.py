@@ -143,3 +143,12 @@ def test_report_formats(db: Db, capsys: pytest.CaptureFixture[str]) -> None:
     assert data["breached_open"] >= 1
     assert run(db, "--report", "--csv") == 0
     assert capsys.readouterr().out.startswith("group,key,raised,open")
+
+
+def test_recount_is_for_admins_a_moderator_is_told_and_nothing_is_recorded(
+    db: Db, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(db, "--recount") == 2  # alice moderates
+    err = capsys.readouterr().err
+    assert "alice may not escalation recount" in err and "admin" in err
+    assert db.cache.one("SELECT count(*) FROM audit WHERE action = 'escalation_recount'")[0] == 0
