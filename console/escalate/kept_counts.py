@@ -15,9 +15,13 @@ from dataclasses import dataclass
 from console.migrations import ESCALATION_RECOUNT
 from console.storage import Connection, dialect_of
 
+# each kept table: how it is read, and how many of its leading columns are its key
 _KEPT = {
-    "escalation_days": "SELECT day, raised, closed FROM escalation_days",
-    "escalation_rule_states": "SELECT rule_id, state, escalations FROM escalation_rule_states",
+    "escalation_days": ("SELECT day, raised, closed FROM escalation_days", 1),
+    "escalation_rule_states": (
+        "SELECT rule_id, state, escalations FROM escalation_rule_states",
+        2,
+    ),
 }
 
 
@@ -38,10 +42,10 @@ class Recounted:
 def _rows(conn: Connection, table: str) -> dict[tuple[str, ...], tuple[int, ...]]:
     """The kept rows of `table`, by key, with zero rows left out (a trigger leaves a day's row at
     zero when its last escalation goes; a recount writes none: both say the same)."""
+    select, key_width = _KEPT[table]
     kept: dict[tuple[str, ...], tuple[int, ...]] = {}
-    for row in conn.execute(_KEPT[table]):
+    for row in conn.execute(select):
         values = tuple(row)
-        key_width = 1 if table == "escalation_days" else 2
         key = tuple(str(v) for v in values[:key_width])
         counts = tuple(int(v) for v in values[key_width:])
         if any(counts):
