@@ -23,6 +23,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import Reactive
@@ -466,8 +467,19 @@ class ThreadScreen(DeskScreen):
         self.post_message(ThreadRequested(self.thread_id))
 
     # ---- moving ----
+    def _posts(self) -> Posts | None:
+        """The posts' scroll, or None before the screen is composed: keys typed right after
+        `enter` can reach a screen pushed for the first time before its widgets exist."""
+        try:
+            return self.query_one("#posts", Posts)
+        except NoMatches:
+            return None
+
     def _cards(self) -> list[PostView]:
-        return [c for c in self.query_one("#posts", Posts).query_children(PostView) if c.display]
+        posts = self._posts()
+        if posts is None:
+            return []
+        return [c for c in posts.query_children(PostView) if c.display]
 
     def _focus_card(self, index: int, *, now: bool = False) -> None:
         cards = self._cards()
@@ -497,7 +509,9 @@ class ThreadScreen(DeskScreen):
         self._focus_card(len(cards) - 1 if index < 0 else index, now=True)
 
     def action_page(self, direction: int) -> None:
-        posts = self.query_one("#posts", Posts)
+        posts = self._posts()
+        if posts is None:
+            return
         if direction > 0:
             posts.scroll_page_down(animate=False)
         else:

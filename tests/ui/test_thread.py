@@ -303,3 +303,28 @@ async def test_j_scrolls_and_refocuses_in_its_own_frame_without_a_whole_repaint(
         await settle(pilot)
         assert posts.scroll_y == top and reply.has_focus
         assert whole == []
+
+
+async def test_keys_that_reach_the_thread_screen_before_its_widgets_do_nothing(
+    desk: Desk,
+) -> None:
+    """A thread opened for the first time is pushed before it is composed: j, G, PgDn, s, M or
+    V typed in between found no posts and crashed the console. They do nothing, and the
+    thread then shows as usual, its first post focused, nothing hidden."""
+    thread = thread_id_of(desk, "t2")
+    view = desk.thread(thread)
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = ThreadScreen(thread)
+        pushed = app.push_screen(screen)
+        for action in ("move(1)", "jump(-1)", "page(1)", "hide_post", "verify_answer"):
+            await app.run_action(action, screen)
+        await pushed
+        await settle(pilot)
+        assert app.screen is screen
+        assert isinstance(screen.focused, PostView)
+        assert screen.focused.key == view.posts[0].post_id
+        assert not any(p.hidden for p in desk.thread(thread).posts)
+        await pilot.press("j")
+        assert screen.focused.key == view.posts[1].post_id
