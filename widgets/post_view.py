@@ -10,6 +10,13 @@ The body is shown as literal text: it becomes a Textual `Content` built from the
 characters. Callers pass text already made printable (console.safe_text: escape sequences and
 invisible characters shown as `\\x1b` and the like).
 
+A card is drawn line by line from lines it keeps (the Line API): its text is wrapped once per
+width and look, so a card redrawn (a scroll, the cursor arriving or leaving) wraps nothing. The
+cursor is drawn by the card itself (`set_cursor`: a brighter bar and background, a bold
+heading): no focus moves and no styles are matched again when it moves, which is most of what
+moving between posts cost. The bar and the cells either side of the text are the card's own
+(no CSS border or padding), so the cursor's background spans the whole line.
+
 The heading never wraps: it is cut with "…" at the width it is drawn at (the height Textual asks
 for is measured at that same width), so a long author name cannot push the body down.
 
@@ -25,41 +32,45 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import ClassVar
 
-from textual.binding import Binding, BindingType
+from rich.segment import Segment
 from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
+from textual.strip import Strip
+from textual.style import Style
+from textual.visual import Visual
 from textual.widget import Widget
 
 DEFAULT_LIMIT = 20_000
 HEIGHTS_KEPT = 512  # cards' heights remembered (per post shown and width), newest last
+BAR = "▊"  # the card's left edge (drawn as Textual draws a `tall` border)
+EDGES = 3  # cells of a line that are not text: the bar, a space before the text, one after
 
 
-class PostView(Widget, can_focus=True):
-    """A focusable card: a heading line (author, votes, marks) and the body."""
+class PostView(Widget):
+    """A card: a heading line (author, votes, marks) and the body; drawn as the cursor's or not."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("m", "more", "More", id="post.more", tooltip="Show the next part of a long post"),
-    ]
-
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"post--heading", "post--body", "post--more"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "post--heading", "post--body", "post--more", "post--bar",
+        "post--cursor", "post--cursor-heading", "post--cursor-bar",
+    }  # fmt: skip
 
     DEFAULT_CSS = """
     PostView {
         height: auto;
         margin: 0 0 1 0;
-        padding: 0 1;
-        border-left: tall $panel;
         & > .post--heading { color: $text-muted; }
         & > .post--body { color: $foreground; }
         & > .post--more { color: $warning; text-style: italic; }
-        &:focus { border-left: tall $accent; background: $boost; }
-        &:focus > .post--heading { color: $foreground; text-style: bold; }
-        &.-accepted { border-left: tall $success; }
-        &.-accepted:focus { border-left: tall $accent; }
+        & > .post--bar { color: $panel; }
+        & > .post--cursor { background: $boost; }
+        & > .post--cursor-heading { color: $foreground; text-style: bold; }
+        & > .post--cursor-bar { color: $accent; }
+        &.-accepted > .post--bar { color: $success; }
         &.-hidden > .post--body { color: $text-disabled; text-style: strike; }
-        &.-note { border-left: tall $secondary; }
+        &.-note > .post--bar { color: $secondary; }
         &.-note > .post--heading { color: $secondary; }
+        &.-note > .post--cursor-heading { color: $secondary; }
     }
     """
 
@@ -101,6 +112,8 @@ class PostView(Widget, can_focus=True):
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.limit = limit
+        self.cursor = False  # drawn as the cursor's card (see `set_cursor`)
+        self._drawn: dict[tuple[int, bool], list[Strip]] = {}  # lines by (width, cursor)
         self._set(
             key=key, author=author, when=when, body=body, length=length, score=score,
             reputation=reputation, accepted=accepted, hidden_reason=hidden_reason, flags=flags,
@@ -141,6 +154,7 @@ class PostView(Widget, can_focus=True):
         self.start = 0
         self.window = body[: self.limit]
         self._measured: tuple[int, int] | None = None  # (width, height) of the card drawn
+        self._drawn = {}
         self.set_class(accepted, "-accepted")
         self.set_class(hidden_reason is not None, "-hidden")
 
@@ -220,13 +234,18 @@ class PostView(Widget, can_focus=True):
         then = f"m shows the next {min(rest, self.limit):,}" if rest > 0 else "m: from the start"
         return f"… characters {self.start + 1:,}–{end:,} of {self.length:,} ({rest:,} more): {then}"
 
-    def card(self, width: int) -> Content:
-        """The whole card as drawn at `width` cells: heading (cut to `width`), body, part line."""
+    def card(self, width: int, cursor: bool = False) -> Content:
+        """The card's text as drawn at `width` cells: heading (cut to `width`), body, part line."""
         heading = self.heading()
         if width > 0 and heading.cell_length > width:
             heading = heading.truncate(width, ellipsis=True)
+        heading = heading.stylize_before(self.get_visual_style("post--heading", partial=True))
+        if cursor:
+            heading = heading.stylize_before(
+                self.get_visual_style("post--cursor-heading", partial=True)
+            )
         parts = [
-            heading.stylize_before(self.get_visual_style("post--heading", partial=True)),
+            heading,
             Content(self.window or "(empty)").stylize_before(
                 self.get_visual_style("post--body", partial=True)
             ),
@@ -237,7 +256,53 @@ class PostView(Widget, can_focus=True):
         return Content("\n").join(parts)
 
     def render(self) -> Content:
-        return self.card(self.content_size.width)
+        return self.card(self.text_width(self.size.width), self.cursor)
+
+    @staticmethod
+    def text_width(width: int) -> int:
+        """Cells of text in a card `width` cells wide."""
+        return max(1, width - EDGES)
+
+    def set_cursor(self, cursor: bool) -> None:
+        """Draw this card as the cursor's (or not): a repaint from kept lines, no restyle."""
+        if cursor != self.cursor:
+            self.cursor = cursor
+            self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        lines = self._drawn.get((width, self.cursor))
+        if lines is None:
+            lines = self._draw(width, self.cursor)
+            self._drawn[width, self.cursor] = lines
+        if y < len(lines):
+            return lines[y]
+        return Strip.blank(width, self.visual_style.rich_style)
+
+    def _draw(self, width: int, cursor: bool) -> list[Strip]:
+        """Every line of the card at `width`: the bar, a space, the text, a space."""
+        if width <= 0:
+            return []
+        text_width = self.text_width(width)
+        look = self.get_visual_style("post--cursor") if cursor else self.visual_style
+        bar_colour = self.get_visual_style(
+            "post--cursor-bar" if cursor else "post--bar", partial=True
+        ).foreground
+        parent_background = self.background_colors[0]
+        # as Textual draws the left edge of a `tall` border: the block reversed, so its
+        # narrow right part shows the bar's colour against the card
+        bar = Segment(BAR, Style(parent_background, bar_colour, reverse=True).rich_style)
+        space = Segment(" ", look.rich_style)
+        left, right = Strip([bar, space], 2), Strip([space], 1)
+        text = Visual.to_strips(self, self.card(text_width, cursor), text_width, None, look)
+        return [
+            Strip.join([left, line.adjust_cell_length(text_width, look.rich_style), right])
+            for line in text
+        ]
+
+    def notify_style_update(self) -> None:
+        self._drawn = {}  # another look (a theme, a class): drawn again
+        super().notify_style_update()
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         """Measured at `width`, as it will be drawn (the heading is cut at that width)."""
@@ -247,7 +312,8 @@ class PostView(Widget, can_focus=True):
             shown = (*self._fields, self.start, self.window, width)
             height = self._heights.get(shown)
             if height is None:
-                height = self.card(width).get_height(self.styles, width)
+                text_width = self.text_width(width)
+                height = self.card(text_width).get_height(self.styles, text_width)
                 self._heights[shown] = height
                 if len(self._heights) > HEIGHTS_KEPT:
                     self._heights.popitem(last=False)
@@ -267,16 +333,15 @@ class PostView(Widget, can_focus=True):
 
     def _redraw(self) -> None:
         self._measured = None
+        self._drawn = {}
         self.refresh(layout=True)
-        if self.has_focus:  # `m` is shown for the focused card only (a focus change refreshes it)
-            self.refresh_bindings()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "more":
-            return self.length > self.limit
-        return True
+    @property
+    def pages(self) -> bool:
+        """Whether the post is longer than a window (`show_more` then shows its next part)."""
+        return self.length > self.limit
 
-    def action_more(self) -> None:
+    def show_more(self) -> None:
         """The next window of a long post (after the last one, the first again)."""
         if self.length <= self.limit:
             return

@@ -28,12 +28,12 @@ def bindings(*scopes: str) -> list[BindingType]:
 def known_bindings() -> list[KnownBinding]:
     """Every binding a user may rebind: the console's table and the widgets' own."""
     from widgets.lazy_table import LazyTable
-    from widgets.post_view import PostView
+    from widgets.post_list import PostList
 
     known = [
         KnownBinding(key.id, key.keys, key.scope, key.tooltip or key.description) for key in KEYS
     ]
-    for scope, widget in (("table", LazyTable), ("post", PostView)):
+    for scope, widget in (("table", LazyTable), ("post", PostList)):
         for binding in widget.BINDINGS:
             if isinstance(binding, Binding) and binding.id:
                 what = binding.tooltip or binding.description

@@ -22,7 +22,6 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import VerticalScroll
 from textual.css.query import NoMatches
 from textual.geometry import Size
 from textual.message import Message
@@ -57,6 +56,7 @@ from console.screens.verification import (
 )
 from console.verify.panel import KnownAnswer
 from widgets.key_bar import KeyBar
+from widgets.post_list import PostList
 from widgets.post_view import DEFAULT_LIMIT, PostView
 from widgets.status_bar import StatusBar
 from widgets.title_bar import TitleBar
@@ -221,25 +221,12 @@ def put(line: Static, text: Text) -> None:
     line.update(text, layout=lines != text.plain.count("\n"))
 
 
-class Posts(VerticalScroll, inherit_bindings=False):
-    """The posts, scrolled by the screen's keys (its own arrow bindings would shadow j/k)."""
-
-    def _size_updated(
-        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
-    ) -> bool:
-        # Its height is the screen's to give (1fr), its posts placed by the layout that gave
-        # them their heights: a new virtual size (a thread with more posts than the last) asks
-        # for no second layout of the screen, which Textual's default does (every post painted
-        # again, a frame after the thread's first).
-        return super()._size_updated(size, virtual_size, container_size, layout=False)
-
-
 class ThreadScreen(DeskScreen):
     CSS_PATH = "thread.tcss"
 
-    # Textual's Screen repaints itself whole when its focus moves (its `focused` reactive); the
-    # cards that gain and lose focus restyle and redraw themselves, the key bar follows the
-    # bindings, so j/k redraw two cards (and what scrolls), not every line of the screen.
+    # Textual's Screen repaints itself whole when its focus moves (its `focused` reactive): the
+    # focus goes to the posts when the screen shows and stays there (j/k move the list's cursor,
+    # which repaints two cards), but a dialog's return moves it too.
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("thread")
@@ -248,7 +235,6 @@ class ThreadScreen(DeskScreen):
         super().__init__()
         self.thread_id = thread_id
         self.view: ThreadView | None = None
-        self._focus_index = 0
         self.candidates: list[Candidate] = []
         self._preloaded: tuple[ThreadView, list[Candidate]] | None = None
         self._styled_for: tuple[str, bool] | None = None  # what the styles last applied followed
@@ -262,7 +248,7 @@ class ThreadScreen(DeskScreen):
         known = Static("", id="thread-known", markup=False)  # console.verify's known answer
         known.display = False
         yield known
-        yield Posts(id="posts", can_focus=False)
+        yield PostList(id="posts")
         yield StatusBar(id="thread-status")
         yield KeyBar()
 
@@ -306,7 +292,7 @@ class ThreadScreen(DeskScreen):
             self._preloaded = (view, candidates)
             return []
         self.view = None
-        self._focus_index = 0
+        self._posts_index(0)
         return self._swap(view, candidates)
 
     def _on_timer_update(self) -> None:
@@ -344,7 +330,7 @@ class ThreadScreen(DeskScreen):
         await self._mount_cards(self._swap(view, candidates))
 
     def _swap(self, view: ThreadView, candidates: list[Candidate]) -> list[PostView]:
-        self.query_one("#posts", Posts).scroll_home(animate=False, immediate=True)
+        self.query_one("#posts", PostList).scroll_home(animate=False, immediate=True)
         self._show_candidates(view.thread_id, candidates)
         return self._apply(view)
 
@@ -412,7 +398,7 @@ class ThreadScreen(DeskScreen):
             }
             for note in view.notes
         ]
-        existing = list(self.query_one("#posts", Posts).query_children(PostView))
+        existing = list(self.query_one("#posts", PostList).query_children(PostView))
         new: list[PostView] = []
         for index, fields in enumerate(cards):
             if index < len(existing):
@@ -434,16 +420,14 @@ class ThreadScreen(DeskScreen):
         bar.left = f"Thread {view.thread_id} · {status}"
         bar.right = "? help · esc/q back"
         if not new and cards:
-            self._focus_card(min(self._focus_index, len(cards) - 1))
+            self._focus_card(self._focused_index())
         return new
 
     async def _mount_cards(self, new: list[PostView]) -> None:
         if not new:
             return
-        await self.query_one("#posts", Posts).mount_all(new)
-        cards = self._cards()
-        if cards:
-            self._focus_card(min(self._focus_index, len(cards) - 1))
+        await self.query_one("#posts", PostList).mount_all(new)
+        self._focus_card(self._focused_index())
 
     @on(PostView.WindowWanted)
     def _on_window_wanted(self, message: PostView.WindowWanted) -> None:
@@ -467,39 +451,35 @@ class ThreadScreen(DeskScreen):
         self.post_message(ThreadRequested(self.thread_id))
 
     # ---- moving ----
-    def _posts(self) -> Posts | None:
+    def _posts(self) -> PostList | None:
         """The posts' scroll, or None before the screen is composed: keys typed right after
         `enter` can reach a screen pushed for the first time before its widgets exist."""
         try:
-            return self.query_one("#posts", Posts)
+            return self.query_one("#posts", PostList)
         except NoMatches:
             return None
 
     def _cards(self) -> list[PostView]:
         posts = self._posts()
-        if posts is None:
-            return []
-        return [c for c in posts.query_children(PostView) if c.display]
+        return [] if posts is None else posts.cards()
+
+    def _posts_index(self, index: int) -> None:
+        posts = self._posts()
+        if posts is not None:
+            posts.index = index
 
     def _focus_card(self, index: int, *, now: bool = False) -> None:
-        cards = self._cards()
-        if not cards:
-            return
-        index = max(0, min(index, len(cards) - 1))
-        self._focus_index = index
-        card = cards[index]
-        card.focus(scroll_visible=False)
-        if now:  # scrolled in this key's frame (Textual's scroll_visible waits for the next one)
-            self.query_one("#posts", Posts).scroll_to_widget(
-                card, animate=False, top=True, immediate=True
-            )
-        # after the next refresh too, where the card is once laid out (a no-op if it is there)
-        card.scroll_visible(animate=False, top=True)
+        posts = self._posts()
+        if posts is not None:
+            posts.move_cursor(index, now=now)
 
     def _focused_index(self) -> int:
-        cards = self._cards()
-        focused = self.focused
-        return cards.index(focused) if focused in cards else self._focus_index
+        posts = self._posts()
+        return 0 if posts is None else posts.index
+
+    def _cursor_card(self) -> PostView | None:
+        posts = self._posts()
+        return None if posts is None else posts.cursor_card
 
     def action_move(self, step: int) -> None:
         self._focus_card(self._focused_index() + step, now=True)
@@ -546,30 +526,30 @@ class ThreadScreen(DeskScreen):
         self.decide("reopen", [self.thread_id])
 
     def action_hide_post(self) -> None:
-        focused = self.focused
-        if not isinstance(focused, PostView) or focused.key < 0:
+        card = self._cursor_card()
+        if card is None or card.key < 0:
             self.notify("Move to a post first (j/k)", severity="warning", markup=False)
             return
-        self.decide("hide_post", [focused.key], reason="spam")
+        self.decide("hide_post", [card.key], reason="spam")
 
     def action_undo(self) -> None:
         self.post_message(DecisionMade(Decision("undo")))
 
     def action_member(self) -> None:
         """The member view of the focused post's author (or the thread's, before a post)."""
-        focused = self.focused
-        if isinstance(focused, PostView) and focused.key >= 0:
-            open_member(self, post_id=focused.key)
+        card = self._cursor_card()
+        if card is not None and card.key >= 0:
+            open_member(self, post_id=card.key)
         else:
             open_member(self, thread_id=self.thread_id)
 
     def action_verify_answer(self) -> None:
-        focused = self.focused
+        card = self._cursor_card()
         answers = {p.post_id for p in self.view.posts if p.position > 0} if self.view else set()
-        if not isinstance(focused, PostView) or focused.key not in answers:
+        if card is None or card.key not in answers:
             self.notify("Move to an answer first (j/k)", severity="warning", markup=False)
             return
-        self.app.push_screen(VerificationScreen(focus_post=focused.key))
+        self.app.push_screen(VerificationScreen(focus_post=card.key))
 
     def action_escalate(self) -> None:
         self.escalate(self.thread_id)

@@ -21,6 +21,7 @@ from tests.ui import member_community
 from tests.ui.helpers import screen_text, settle, stored
 from tests.ui.member_community import community, mdesk
 from widgets.lazy_table import LazyTable
+from widgets.post_list import PostList
 from widgets.post_view import PostView
 
 __all__ = ["community", "mdesk"]  # fixtures
@@ -182,8 +183,8 @@ async def test_M_on_a_post_opens_that_posts_author(
         await settle(pilot)
         await pilot.press("j")  # the reply, by max
         await settle(pilot)
-        focused = app.screen.focused
-        assert isinstance(focused, PostView) and focused.key == ids["p1.1"]
+        card = app.screen.query_one(PostList).cursor_card
+        assert isinstance(card, PostView) and card.key == ids["p1.1"]
         await pilot.press("M")
         await settle(pilot)
         assert isinstance(app.screen, MemberScreen) and app.screen.member_id == ids["max"]

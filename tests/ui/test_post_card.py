@@ -1,6 +1,6 @@
 """The post card (widgets.post_view) is ONE widget: its heading, body and part line are one
 render. What it shows, that its heading is cut rather than wrapped, that hostile text stays text,
-and that the focused card is the one drawn as focused."""
+that the cursor's card is drawn as the cursor's, and that a card redraws from lines it keeps."""
 
 from __future__ import annotations
 
@@ -86,20 +86,49 @@ async def test_hostile_text_is_shown_as_text() -> None:
         assert "pay\\u200bpal" in text
 
 
-async def test_the_focused_card_is_drawn_as_focused_and_focus_moves_between_cards() -> None:
+async def test_the_cursors_card_is_drawn_as_the_cursors_from_lines_kept_per_look() -> None:
+    """The cursor is the card's own drawing (a bold heading, another background and bar), and
+    moving it back and forth draws from the lines kept for each look: nothing is wrapped or
+    styled again."""
     first, second = card(key=1, body="first"), card(key=2, body="second", author="dave")
     app = Cards(first, second)
     async with app.run_test(size=(80, 24)) as pilot:
-        first.focus()
+        first.set_cursor(True)
         await pilot.pause()
 
-        def bold_heading(post: PostView) -> bool:
-            return bool(post.get_visual_style("post--heading", partial=True).bold)
+        def when_is_bold(post: PostView) -> bool:
+            line = post.render_line(0)
+            return any(s.style is not None and s.style.bold for s in line if "2026" in s.text)
 
-        assert first.has_focus and bold_heading(first) and not bold_heading(second)
-        await pilot.press("tab")
-        await pilot.pause()
-        assert second.has_focus and bold_heading(second) and not bold_heading(first)
+        def background(post: PostView) -> object:
+            return post.render_line(0)._segments[1].style.bgcolor  # the space after the bar
+
+        assert first.cursor and when_is_bold(first) and not when_is_bold(second)
+        assert background(first) != background(second)
+        drawn: list[int] = []
+        real_card = PostView.card
+
+        def counting(self: PostView, width: int, cursor: bool = False) -> Any:
+            drawn.append(self.key)
+            return real_card(self, width, cursor)
+
+        PostView.card = counting  # type: ignore[method-assign]
+        try:
+            for _ in range(2):
+                first.set_cursor(False)
+                second.set_cursor(True)
+                await pilot.pause()
+                assert when_is_bold(second) and not when_is_bold(first)
+                first.set_cursor(True)
+                second.set_cursor(False)
+                await pilot.pause()
+                assert when_is_bold(first) and not when_is_bold(second)
+        finally:
+            PostView.card = real_card  # type: ignore[method-assign]
+        # the second card's cursor look drawn once, then kept (the first's other look may have
+        # been drawn before the cursor came); four moves drew nothing more
+        assert drawn.count(2) == 1 and drawn.count(1) <= 1
+        assert "second" in screen_text(pilot)
 
 
 async def test_set_post_redraws_the_same_card_with_another_post() -> None:
@@ -138,7 +167,7 @@ async def test_the_post_shown_already_is_not_measured_or_drawn_again() -> None:
         assert refreshed == []
         post.set_post(**{**fields, "flags": 1})  # another state of the post: measured again
         assert refreshed == [True]
-        post.action_more()
+        post.show_more()
         assert post.start == 20_000
         refreshed.clear()
         post.set_post(**{**fields, "flags": 1})
@@ -156,9 +185,9 @@ async def test_a_post_measured_once_per_width_whichever_card_shows_it() -> None:
         measured: list[int] = []
         real_card = PostView.card
 
-        def counting(self: PostView, width: int) -> Any:
+        def counting(self: PostView, width: int, cursor: bool = False) -> Any:
             measured.append(width)
-            return real_card(self, width)
+            return real_card(self, width, cursor)
 
         PostView.card = counting  # type: ignore[method-assign]
         try:
@@ -169,7 +198,7 @@ async def test_a_post_measured_once_per_width_whichever_card_shows_it() -> None:
             )
             assert measured == []
             narrow = second.get_content_height(first.size, first.size, width // 2)
-            assert measured == [width // 2]  # another width: measured
+            assert measured == [PostView.text_width(width // 2)]  # another width: measured
             assert narrow > first.get_content_height(first.size, first.size, width)
         finally:
             PostView.card = real_card  # type: ignore[method-assign]

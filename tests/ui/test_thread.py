@@ -18,6 +18,7 @@ from console.screens.thread import ThreadScreen, read_thread
 from tests.ui.conftest import build_community
 from tests.ui.helpers import notes, screen_text, settle, statuses, stored, wait_for
 from widgets.key_bar import KeyBar
+from widgets.post_list import PostList
 from widgets.post_view import PostView
 
 pytestmark = pytest.mark.anyio
@@ -38,6 +39,13 @@ def thread_id_of(desk: Desk, remote: str) -> int:
     return int(row[0])
 
 
+def cursor(screen: ThreadScreen) -> PostView:
+    """The card the Thread screen's cursor is on."""
+    card = screen.query_one(PostList).cursor_card
+    assert card is not None and card.cursor
+    return card
+
+
 async def open_thread(pilot, desk: Desk, thread_id: int) -> ThreadScreen:  # type: ignore[no-untyped-def]
     await settle(pilot)
     await pilot.press(*["j"] * row_of(desk, thread_id), "enter")
@@ -56,12 +64,12 @@ async def test_open_move_between_posts_hide_spam_and_undo(desk: Desk) -> None:
     app = PeerdeskApp(desk)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_thread(pilot, desk, thread)
-        assert isinstance(screen.focused, PostView)
-        assert screen.focused.key == view.posts[0].post_id
+        assert isinstance(screen.focused, PostList)
+        assert cursor(screen).key == view.posts[0].post_id
         await pilot.press("j", "j")
-        assert screen.focused.key == view.posts[2].post_id
+        assert cursor(screen).key == view.posts[2].post_id
         await pilot.press("k")
-        assert screen.focused.key == view.posts[1].post_id
+        assert cursor(screen).key == view.posts[1].post_id
         await pilot.press("s")
         await settle(pilot)
         assert "hidden: spam" in screen_text(pilot)
@@ -127,7 +135,7 @@ async def test_a_200kb_post_shows_20kb_and_m_pages_through_it(desk: Desk) -> Non
         await settle(pilot)
         await pilot.press("g")
         await settle(pilot)
-        assert post.has_focus
+        assert cursor(screen) is post
         more = post.more_line() or ""
         assert f"characters 1–20,000 of {length:,}" in more
         assert "m shows the next 20,000" in more
@@ -240,7 +248,9 @@ async def test_a_thread_opened_again_is_styled_for_its_posts_and_the_theme(desk:
         assert [card.has_class("-accepted") for card in cards] == [False, True, False]
         success = app.current_theme.success
         assert success is not None
-        assert cards[1].styles.border_left[1].hex == Color.parse(success).hex
+        assert cards[1].get_visual_style("post--bar", partial=True).foreground.hex == (
+            Color.parse(success).hex
+        )
         await pilot.press("escape")
         await settle(pilot)
         head = screen.query_one("#thread-head")
@@ -258,8 +268,8 @@ async def test_a_thread_opened_again_is_styled_for_its_posts_and_the_theme(desk:
 
 
 async def test_the_key_bar_offers_m_only_on_a_long_post(desk: Desk) -> None:
-    """A card given another post in the kept screen updates the keys shown when it has the
-    focus (`m` pages a long post)."""
+    """A card given another post in the kept screen updates the keys shown when the cursor is on
+    it (`m` pages a long post)."""
     app = PeerdeskApp(desk)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_thread(pilot, desk, thread_id_of(desk, "t5"))  # a 200 kB question
@@ -267,12 +277,12 @@ async def test_the_key_bar_offers_m_only_on_a_long_post(desk: Desk) -> None:
         def offered() -> list[str]:
             return [description for _key, description, _on in screen.query_one(KeyBar).entries]
 
-        assert screen._cards()[0].has_focus and "More" in offered()
+        assert cursor(screen) is screen._cards()[0] and "More" in offered()
         await pilot.press("escape")
         await settle(pilot)
         await pilot.press("g", *["j"] * row_of(desk, thread_id_of(desk, "t2")), "enter")
         await settle(pilot)
-        assert app.screen is screen and screen._cards()[0].has_focus
+        assert app.screen is screen and cursor(screen) is screen._cards()[0]
         assert "More" not in offered()
 
 
@@ -280,7 +290,7 @@ async def test_j_scrolls_and_refocuses_in_its_own_frame_without_a_whole_repaint(
     desk: Desk,
 ) -> None:
     """Moving to the next post scrolls it to the top in the key's own handling (Textual's
-    scroll_visible waits for a frame: a second frame after every j), and moving the focus
+    scroll_visible waits for a frame: a second frame after every j), and moving the cursor
     redraws the two cards, not the whole screen."""
     app = PeerdeskApp(desk)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -297,11 +307,11 @@ async def test_j_scrolls_and_refocuses_in_its_own_frame_without_a_whole_repaint(
             return real_refresh(*regions, **kwargs)  # type: ignore[arg-type]
 
         screen.refresh = refresh  # type: ignore[method-assign]
-        screen.action_move(1)  # (the focus itself moves a moment later, in the same frame)
+        screen.action_move(1)
         top = min(reply.virtual_region.y, posts.max_scroll_y)  # as near the top as it goes
         assert top > 0 and posts.scroll_y == top  # before any frame is drawn
         await settle(pilot)
-        assert posts.scroll_y == top and reply.has_focus
+        assert posts.scroll_y == top and cursor(screen) is reply
         assert whole == []
 
 
@@ -323,8 +333,7 @@ async def test_keys_that_reach_the_thread_screen_before_its_widgets_do_nothing(
         await pushed
         await settle(pilot)
         assert app.screen is screen
-        assert isinstance(screen.focused, PostView)
-        assert screen.focused.key == view.posts[0].post_id
+        assert cursor(screen).key == view.posts[0].post_id
         assert not any(p.hidden for p in desk.thread(thread).posts)
         await pilot.press("j")
-        assert screen.focused.key == view.posts[1].post_id
+        assert cursor(screen).key == view.posts[1].post_id
