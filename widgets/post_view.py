@@ -33,6 +33,7 @@ from collections import OrderedDict
 from typing import ClassVar
 
 from rich.segment import Segment
+from rich.style import Style as RichStyle
 from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
@@ -113,7 +114,8 @@ class PostView(Widget):
         super().__init__(id=id, classes=classes)
         self.limit = limit
         self.cursor = False  # drawn as the cursor's card (see `set_cursor`)
-        self._drawn: dict[tuple[int, bool], list[Strip]] = {}  # lines by (width, cursor)
+        self._texts: dict[tuple[int, bool], list[Strip]] = {}  # text drawn: (width, cursor)
+        self._drawn: dict[tuple[int, bool], dict[int, Strip]] = {}  # (width, cursor): y: line
         self._set(
             key=key, author=author, when=when, body=body, length=length, score=score,
             reputation=reputation, accepted=accepted, hidden_reason=hidden_reason, flags=flags,
@@ -154,7 +156,7 @@ class PostView(Widget):
         self.start = 0
         self.window = body[: self.limit]
         self._measured: tuple[int, int] | None = None  # (width, height) of the card drawn
-        self._drawn = {}
+        self._texts, self._drawn = {}, {}
         self.set_class(accepted, "-accepted")
         self.set_class(hidden_reason is not None, "-hidden")
 
@@ -236,16 +238,8 @@ class PostView(Widget):
 
     def card(self, width: int, cursor: bool = False) -> Content:
         """The card's text as drawn at `width` cells: heading (cut to `width`), body, part line."""
-        heading = self.heading()
-        if width > 0 and heading.cell_length > width:
-            heading = heading.truncate(width, ellipsis=True)
-        heading = heading.stylize_before(self.get_visual_style("post--heading", partial=True))
-        if cursor:
-            heading = heading.stylize_before(
-                self.get_visual_style("post--cursor-heading", partial=True)
-            )
         parts = [
-            heading,
+            self._heading(width, cursor),
             Content(self.window or "(empty)").stylize_before(
                 self.get_visual_style("post--body", partial=True)
             ),
@@ -254,6 +248,17 @@ class PostView(Widget):
         if more is not None:
             parts.append(Content.styled(more, self.get_visual_style("post--more", partial=True)))
         return Content("\n").join(parts)
+
+    def _heading(self, width: int, cursor: bool) -> Content:
+        heading = self.heading()
+        if width > 0 and heading.cell_length > width:
+            heading = heading.truncate(width, ellipsis=True)
+        heading = heading.stylize_before(self.get_visual_style("post--heading", partial=True))
+        if cursor:
+            heading = heading.stylize_before(
+                self.get_visual_style("post--cursor-heading", partial=True)
+            )
+        return heading
 
     def render(self) -> Content:
         return self.card(self.text_width(self.size.width), self.cursor)
@@ -270,38 +275,69 @@ class PostView(Widget):
             self.refresh()
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        lines = self._drawn.get((width, self.cursor))
-        if lines is None:
-            lines = self._draw(width, self.cursor)
-            self._drawn[width, self.cursor] = lines
-        if y < len(lines):
-            return lines[y]
-        return Strip.blank(width, self.visual_style.rich_style)
+        width, cursor = self.size.width, self.cursor
+        drawn = self._drawn.get((width, cursor))
+        if drawn is None:
+            drawn = self._drawn[width, cursor] = {}
+        line = drawn.get(y)
+        if line is None:
+            line = drawn[y] = self._draw_line(width, y, cursor)
+        return line
 
-    def _draw(self, width: int, cursor: bool) -> list[Strip]:
-        """Every line of the card at `width`: the bar, a space, the text, a space."""
-        if width <= 0:
-            return []
+    def _text(self, width: int, cursor: bool = False) -> list[Strip]:
+        """The card's text wrapped and drawn, in the plain look or the cursor's, for a card
+        `width` wide."""
+        text = self._texts.get((width, cursor))
+        if text is None:
+            text_width = self.text_width(width)
+            look = self.get_visual_style("post--cursor") if cursor else self.visual_style
+            text = Visual.to_strips(self, self.card(text_width, cursor), text_width, None, look)
+            self._texts[width, cursor] = text
+        return text
+
+    def _restyled(self) -> bool:
+        """Whether the cursor's look can be the plain one given another background: not when
+        the body's colour is translucent (a hidden post's), as it is mixed with the background
+        it is drawn on."""
+        colour = self.get_visual_style("post--body", partial=True).foreground
+        return colour is None or colour.a == 1
+
+    def _draw_line(self, width: int, y: int, cursor: bool) -> Strip:
+        """Line `y` of the card: the bar, a space, the text, a space. The cursor's look is the
+        plain one restyled (its heading drawn again, the rest given its background): nothing
+        is wrapped again, and only the lines shown are drawn."""
+        text = self._text(width)
+        if y >= len(text):
+            return Strip.blank(width, self.visual_style.rich_style)
         text_width = self.text_width(width)
         look = self.get_visual_style("post--cursor") if cursor else self.visual_style
+        if not cursor:
+            line = text[y]
+        elif not self._restyled():
+            line = self._text(width, cursor=True)[y]
+        elif y == 0:
+            heading = self._heading(text_width, cursor=True)
+            line = Visual.to_strips(self, heading, text_width, 1, look)[0]
+        else:
+            background = RichStyle(bgcolor=look.rich_style.bgcolor)
+            line = Strip(Segment.apply_style(text[y], post_style=background), text[y].cell_length)
         bar_colour = self.get_visual_style(
             "post--cursor-bar" if cursor else "post--bar", partial=True
         ).foreground
-        parent_background = self.background_colors[0]
         # as Textual draws the left edge of a `tall` border: the block reversed, so its
         # narrow right part shows the bar's colour against the card
-        bar = Segment(BAR, Style(parent_background, bar_colour, reverse=True).rich_style)
+        bar = Segment(BAR, Style(self.background_colors[0], bar_colour, reverse=True).rich_style)
         space = Segment(" ", look.rich_style)
-        left, right = Strip([bar, space], 2), Strip([space], 1)
-        text = Visual.to_strips(self, self.card(text_width, cursor), text_width, None, look)
-        return [
-            Strip.join([left, line.adjust_cell_length(text_width, look.rich_style), right])
-            for line in text
-        ]
+        return Strip.join(
+            [
+                Strip([bar, space], 2),
+                line.adjust_cell_length(text_width, look.rich_style),
+                Strip([space], 1),
+            ]
+        )
 
     def notify_style_update(self) -> None:
-        self._drawn = {}  # another look (a theme, a class): drawn again
+        self._texts, self._drawn = {}, {}  # another look (a theme, a class): drawn again
         super().notify_style_update()
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
@@ -312,8 +348,7 @@ class PostView(Widget):
             shown = (*self._fields, self.start, self.window, width)
             height = self._heights.get(shown)
             if height is None:
-                text_width = self.text_width(width)
-                height = self.card(text_width).get_height(self.styles, text_width)
+                height = len(self._text(width))  # wrapped once: drawn from these lines
                 self._heights[shown] = height
                 if len(self._heights) > HEIGHTS_KEPT:
                     self._heights.popitem(last=False)
@@ -333,7 +368,7 @@ class PostView(Widget):
 
     def _redraw(self) -> None:
         self._measured = None
-        self._drawn = {}
+        self._texts, self._drawn = {}, {}
         self.refresh(layout=True)
 
     @property

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
+from textual.visual import Visual
 
 from console.safe_text import printable
 from tests.ui.helpers import screen_text
@@ -87,9 +88,9 @@ async def test_hostile_text_is_shown_as_text() -> None:
 
 
 async def test_the_cursors_card_is_drawn_as_the_cursors_from_lines_kept_per_look() -> None:
-    """The cursor is the card's own drawing (a bold heading, another background and bar), and
-    moving it back and forth draws from the lines kept for each look: nothing is wrapped or
-    styled again."""
+    """The cursor is the card's own drawing (a bold heading, another background and bar): its
+    look is the plain one restyled, without wrapping the text again, and moving the cursor
+    back and forth draws from the lines kept for each look."""
     first, second = card(key=1, body="first"), card(key=2, body="second", author="dave")
     app = Cards(first, second)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -105,16 +106,24 @@ async def test_the_cursors_card_is_drawn_as_the_cursors_from_lines_kept_per_look
 
         assert first.cursor and when_is_bold(first) and not when_is_bold(second)
         assert background(first) != background(second)
-        drawn: list[int] = []
-        real_card = PostView.card
+        wrapped: list[int] = []
+        drawn: list[tuple[int, int, bool]] = []
+        real_card, real_line = PostView.card, PostView._draw_line
 
-        def counting(self: PostView, width: int, cursor: bool = False) -> Any:
-            drawn.append(self.key)
+        def card_counted(self: PostView, width: int, cursor: bool = False) -> Any:
+            wrapped.append(self.key)
             return real_card(self, width, cursor)
 
-        PostView.card = counting  # type: ignore[method-assign]
+        def line_counted(self: PostView, width: int, y: int, cursor: bool) -> Any:
+            drawn.append((self.key, y, cursor))
+            return real_line(self, width, y, cursor)
+
+        PostView.card = card_counted  # type: ignore[method-assign]
+        PostView._draw_line = line_counted  # type: ignore[method-assign]
         try:
-            for _ in range(2):
+            for visit in range(2):
+                if visit:
+                    drawn.clear()
                 first.set_cursor(False)
                 second.set_cursor(True)
                 await pilot.pause()
@@ -123,11 +132,10 @@ async def test_the_cursors_card_is_drawn_as_the_cursors_from_lines_kept_per_look
                 second.set_cursor(False)
                 await pilot.pause()
                 assert when_is_bold(first) and not when_is_bold(second)
+            assert drawn == []  # the second time round, every line came from those kept
         finally:
-            PostView.card = real_card  # type: ignore[method-assign]
-        # the second card's cursor look drawn once, then kept (the first's other look may have
-        # been drawn before the cursor came); four moves drew nothing more
-        assert drawn.count(2) == 1 and drawn.count(1) <= 1
+            PostView.card, PostView._draw_line = real_card, real_line  # type: ignore[method-assign]
+        assert wrapped == []  # the cursor's look is the plain one restyled: nothing wrapped
         assert "second" in screen_text(pilot)
 
 
@@ -202,3 +210,28 @@ async def test_a_post_measured_once_per_width_whichever_card_shows_it() -> None:
             assert narrow > first.get_content_height(first.size, first.size, width)
         finally:
             PostView.card = real_card  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "ansi-dark"])
+async def test_the_cursors_lines_are_the_card_drawn_whole_in_the_cursors_look(theme: str) -> None:
+    """Restyling the plain lines gives, cell for cell, what wrapping and drawing the whole card
+    in the cursor's look gives (a long heading cut, an accepted answer, a hidden post)."""
+    cards = [
+        card(key=1, author="a" * 120, body="Restart the phone. " * 12, accepted=True),
+        card(key=2, body="spam spam " * 30, hidden_reason="spam", flags=2),
+    ]
+    app = Cards(*cards)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.theme = theme
+        await pilot.pause()
+        for post in cards:
+            post.set_cursor(True)
+            width = post.size.width
+            text_width = post.text_width(width)
+            look = post.get_visual_style("post--cursor")
+            whole = Visual.to_strips(post, post.card(text_width, True), text_width, None, look)
+            assert len(whole) == post.size.height > 2
+            for y, expected in enumerate(whole):
+                drawn = list(post.render_line(y))[2:-1]  # without the bar and the side cells
+                expected = expected.adjust_cell_length(text_width, look.rich_style)
+                assert [(s.text, s.style) for s in drawn] == [(s.text, s.style) for s in expected]
