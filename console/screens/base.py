@@ -174,6 +174,14 @@ class DeskScreen(Screen[None]):
         return self.host.desk
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """One door for a screen's keys: none acts before the screen is mounted (a key typed
+        right after a screen's first push reached it before its widgets existed, and its query
+        crashed the console), then what `allows` says. Screens override `allows`."""
+        if not self.is_mounted:
+            return False
+        return self.allows(action, parameters)
+
+    def allows(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide what the role cannot do; the Desk refuses it anyway."""
         role_action = self.ROLE_OF_ACTION.get(action)
         return role_action is None or self.desk.can(role_action)

@@ -127,7 +127,7 @@ class RewardsScreen(PanelScreen):
         self._show_tabs()
         self.post_message(RewardsRequested())
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def allows(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         needed = self.ROLE_OF_ACTION.get(action)
         return needed is None or self.rewards.can(needed)
 

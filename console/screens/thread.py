@@ -500,10 +500,10 @@ class ThreadScreen(DeskScreen):
     def action_back(self) -> None:
         self.app.pop_screen()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def allows(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "duplicates":
             return bool(self.candidates)  # hidden without candidates (the app's D still works)
-        return super().check_action(action, parameters)
+        return super().allows(action, parameters)
 
     def action_duplicates(self) -> None:
         """Open the Duplicates panel (it lists every thread with pending candidates)."""

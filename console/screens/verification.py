@@ -370,7 +370,7 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
         if event.key in MOVES:
             self._pinned = False  # the moderator moves in the queue: follow the cursor again
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def allows(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.role_allows(action):
             return False
         view = self.view

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from console.app import PeerdeskApp
+from console.app import PANELS, PeerdeskApp
 from console.db import open_cache
 from console.desk import Desk
 from console.screens.duplicates import DuplicatesScreen
@@ -154,3 +154,26 @@ async def test_the_palette_goes_to_a_panel_and_back(desk: Desk) -> None:
         commands["Go to Queue"]()
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen) and len(app.screen_stack) == 1
+
+
+@pytest.mark.parametrize("name", [panel.name for panel in PANELS[1:]])
+async def test_keys_that_reach_a_panel_before_its_widgets_do_nothing(desk: Desk, name: str) -> None:
+    """A panel's first visit pushes it before Textual has composed it: any of its keys typed in
+    between found none of its widgets and crashed the console (every panel did). Until the
+    screen is mounted its keys do nothing; then it shows and its keys work."""
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.show_panel(name)
+        screen = app.get_screen(name)
+        assert not screen.is_mounted
+        actions = [b.action for keys in screen._bindings.key_to_bindings.values() for b in keys]
+        assert actions
+        for action in actions:
+            await app.run_action(action, screen)
+        await settle(pilot)
+        assert app.is_running and app._exception is None
+        assert app.screen is screen and screen.is_mounted
+        await pilot.press("escape")  # mounted, its keys act
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
