@@ -7,7 +7,8 @@ and the history; at the bottom a sparkline of open escalations over the last 30 
 
 The routing is the panel base's (console/screens/panel.py):
 
-    ListWanted → (worker: the page under the cursor, console.escalate.pages) → ListLoaded, then
+    ListWanted → (worker: the page under the cursor, console.escalate.pages; on a later visit
+    the counts too, before the page, drawn with it in one frame) → ListLoaded; the first visit's
     TallyWanted → the count apart (PanelScreen.read_apart: pages.tally on a read-only connection
     of its own: the open, breached and closed counts, the rules' dismiss rates and the 30-day
     trend, from migration 37's kept counts; only the latest request's tally is shown); the list
@@ -78,11 +79,12 @@ STATE = {
 
 @dataclass(frozen=True)
 class Escalations:
-    """The page of the list under the cursor, as read (the counts follow in a Tally)."""
+    """The page of the list under the cursor, as read, and on a later visit the counts."""
 
     offset: int
     rows: list[EscalationRow]
     include_closed: bool
+    tally: pages.Tally | None = None  # counted with the page (a later visit), else it follows
 
 
 class ClockScan(Message):
@@ -215,15 +217,20 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         scanned = False
         if not self.clock_watch.due_full(now()):
             scanned = desk.escalations.refresh_changes_apart(self.clock_watch) is not None
+        # A later visit counts here too, after the scan and before the page (the kept counts:
+        # a few milliseconds): the counts and the page are drawn in one frame. The first
+        # visit's list does not wait for its count.
+        tally = pages.tally(desk.cache) if self.tally is not None else None
         offset = (cursor // PAGE) * PAGE
         include_closed = self.include_closed
         rows = desk.escalations.page(
-            include_closed=include_closed, offset=offset, limit=PAGE, total=self._total()
+            include_closed=include_closed, offset=offset, limit=PAGE, total=self._total(tally)
         )
         if not scanned:
             self.post_message(ClockScan())
-        self.post_message(TallyWanted())
-        return Escalations(offset, rows, include_closed)
+        if tally is None:
+            self.post_message(TallyWanted())
+        return Escalations(offset, rows, include_closed, tally)
 
     def _total(self, tally: pages.Tally | None = None) -> int | None:
         """The list's length by the latest count (None before the first)."""
@@ -307,6 +314,8 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         self._show_counts()
 
     def show_list(self, data: Escalations, keep_cursor: bool) -> None:
+        if data.tally is not None and data.tally != self.tally:
+            self._tallied(data.tally)  # its counts and trend, in this frame with the page
         rows = data.rows
         total = self._total()
         exact = total is not None

@@ -53,11 +53,14 @@ async def test_a_later_visit_shows_the_clocks_as_they_stand_before_any_read(
         # every read of the visit held: what it shows comes from what the panel kept
         with (
             held(monkeypatch, pages, "page") as page,
-            held(monkeypatch, pages, "tally"),
+            held(monkeypatch, pages, "tally") as tally,
             held(monkeypatch, Escalations, "refresh_apart"),
         ):
             await pilot.press("E")
-            assert await wait_for(pilot, lambda: app.screen is screen and page.started.is_set())
+            started = (page.started, tally.started)  # a later visit counts before its page
+            assert await wait_for(
+                pilot, lambda: app.screen is screen and any(s.is_set() for s in started)
+            )
             text = screen_text(pilot)
             shown = [screen.table.row_at(i) for i in range(screen.table.rows_visible)]
             for row in shown:
@@ -103,7 +106,8 @@ async def test_a_later_visit_scans_what_changed_before_its_page_and_no_more(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What the visit's scan raises is in its first page and tally (one frame), not in a second
-    read after it: the scan of what changed comes first; the full scan, after the list."""
+    read after it: the scan of what changed comes first, then the counts and the page, read
+    together; the full scan, after the list."""
     calls: list[str] = []
 
     def recorded(owner: Any, name: str) -> None:
@@ -119,6 +123,7 @@ async def test_a_later_visit_scans_what_changed_before_its_page_and_no_more(
         (Escalations, "refresh_apart"),
         (Escalations, "refresh_changes_apart"),
         (pages, "page"),
+        (pages, "tally"),
     ):
         recorded(owner, name)
     app = PeerdeskApp(desk)
@@ -129,5 +134,6 @@ async def test_a_later_visit_scans_what_changed_before_its_page_and_no_more(
         calls.clear()
         monkeypatch.setenv("PEERDESK_NOW", iso(parse(FROZEN_NOW) + timedelta(minutes=1)))
         await _visit_and_leave(pilot, app)
-    assert calls[:2] == ["refresh_changes_apart", "page"]
-    assert "refresh_apart" not in calls
+    # the counts come with the page, read before it (one frame), not apart after it
+    assert calls[:3] == ["refresh_changes_apart", "tally", "page"]
+    assert "refresh_apart" not in calls and calls.count("tally") == 1
