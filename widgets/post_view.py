@@ -30,7 +30,7 @@ window with `length` = the post's full length, answers `PostView.WindowWanted` w
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style as RichStyle
@@ -46,6 +46,17 @@ DEFAULT_LIMIT = 20_000
 HEIGHTS_KEPT = 512  # cards' heights remembered (per post shown and width), newest last
 BAR = "▊"  # the card's left edge (drawn as Textual draws a `tall` border)
 EDGES = 3  # cells of a line that are not text: the bar, a space before the text, one after
+
+
+class _Look(NamedTuple):
+    """How a card's lines are drawn in one look (plain, or the cursor's)."""
+
+    visual: Style  # the card's style in this look
+    style: RichStyle  # the same, for segments
+    left: Strip  # the bar and the space before the text
+    right: Strip  # the space after it
+    background: RichStyle  # laid over plain lines to give them this look's background
+    restyled: bool  # False: this look is drawn whole (a translucent body colour)
 
 
 class PostView(Widget):
@@ -116,6 +127,7 @@ class PostView(Widget):
         self.cursor = False  # drawn as the cursor's card (see `set_cursor`)
         self._texts: dict[tuple[int, bool], list[Strip]] = {}  # text drawn: (width, cursor)
         self._drawn: dict[tuple[int, bool], dict[int, Strip]] = {}  # (width, cursor): y: line
+        self._looks: dict[bool, _Look] = {}  # by cursor
         self._set(
             key=key, author=author, when=when, body=body, length=length, score=score,
             reputation=reputation, accepted=accepted, hidden_reason=hidden_reason, flags=flags,
@@ -156,7 +168,7 @@ class PostView(Widget):
         self.start = 0
         self.window = body[: self.limit]
         self._measured: tuple[int, int] | None = None  # (width, height) of the card drawn
-        self._texts, self._drawn = {}, {}
+        self._texts, self._drawn, self._looks = {}, {}, {}
         self.set_class(accepted, "-accepted")
         self.set_class(hidden_reason is not None, "-hidden")
 
@@ -295,49 +307,63 @@ class PostView(Widget):
             self._texts[width, cursor] = text
         return text
 
-    def _restyled(self) -> bool:
-        """Whether the cursor's look can be the plain one given another background: not when
-        the body's colour is translucent (a hidden post's), as it is mixed with the background
-        it is drawn on."""
-        colour = self.get_visual_style("post--body", partial=True).foreground
-        return colour is None or colour.a == 1
-
     def _draw_line(self, width: int, y: int, cursor: bool) -> Strip:
         """Line `y` of the card: the bar, a space, the text, a space. The cursor's look is the
         plain one restyled (its heading drawn again, the rest given its background): nothing
         is wrapped again, and only the lines shown are drawn."""
         text = self._text(width)
+        look = self._look(cursor)
         if y >= len(text):
-            return Strip.blank(width, self.visual_style.rich_style)
+            return Strip.blank(width, look.style)
         text_width = self.text_width(width)
-        look = self.get_visual_style("post--cursor") if cursor else self.visual_style
         if not cursor:
             line = text[y]
-        elif not self._restyled():
+        elif not look.restyled:
             line = self._text(width, cursor=True)[y]
         elif y == 0:
             heading = self._heading(text_width, cursor=True)
-            line = Visual.to_strips(self, heading, text_width, 1, look)[0]
+            line = Visual.to_strips(self, heading, text_width, 1, look.visual)[0]
         else:
-            background = RichStyle(bgcolor=look.rich_style.bgcolor)
-            line = Strip(Segment.apply_style(text[y], post_style=background), text[y].cell_length)
-        bar_colour = self.get_visual_style(
-            "post--cursor-bar" if cursor else "post--bar", partial=True
-        ).foreground
-        # as Textual draws the left edge of a `tall` border: the block reversed, so its
-        # narrow right part shows the bar's colour against the card
-        bar = Segment(BAR, Style(self.background_colors[0], bar_colour, reverse=True).rich_style)
-        space = Segment(" ", look.rich_style)
-        return Strip.join(
-            [
-                Strip([bar, space], 2),
-                line.adjust_cell_length(text_width, look.rich_style),
-                Strip([space], 1),
-            ]
-        )
+            line = Strip(
+                Segment.apply_style(text[y], post_style=look.background), text[y].cell_length
+            )
+        return Strip.join([look.left, line.adjust_cell_length(text_width, look.style), look.right])
+
+    def _look(self, cursor: bool) -> _Look:
+        """What a line of the card is drawn with, plain or as the cursor's (kept until the
+        card's styles change)."""
+        look = self._looks.get(cursor)
+        if look is None:
+            visual = self.get_visual_style("post--cursor") if cursor else self.visual_style
+            style = visual.rich_style
+            bar_colour = self.get_visual_style(
+                "post--cursor-bar" if cursor else "post--bar", partial=True
+            ).foreground
+            # as Textual draws the left edge of a `tall` border: the block reversed, so its
+            # narrow right part shows the bar's colour against the card
+            bar = Segment(
+                BAR, Style(self.background_colors[0], bar_colour, reverse=True).rich_style
+            )
+            space = Segment(" ", style)
+            body = self.get_visual_style("post--body", partial=True).foreground
+            look = self._looks[cursor] = _Look(
+                visual=visual,
+                style=style,
+                left=Strip([bar, space], 2),
+                right=Strip([space], 1),
+                background=RichStyle(bgcolor=style.bgcolor),
+                # a translucent body colour (a hidden post's) is mixed with the background it
+                # is drawn on: that card's cursor look is drawn whole, not restyled
+                restyled=body is None or body.a == 1,
+            )
+        return look
 
     def notify_style_update(self) -> None:
-        self._texts, self._drawn = {}, {}  # another look (a theme, a class): drawn again
+        self._texts, self._drawn, self._looks = (
+            {},
+            {},
+            {},
+        )  # another look (a theme, a class): drawn again
         super().notify_style_update()
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
@@ -368,7 +394,7 @@ class PostView(Widget):
 
     def _redraw(self) -> None:
         self._measured = None
-        self._texts, self._drawn = {}, {}
+        self._texts, self._drawn, self._looks = {}, {}, {}
         self.refresh(layout=True)
 
     @property
