@@ -1,8 +1,9 @@
 """Both storage backends for the domain and sync tiers: a test marked `@pytest.mark.backends`
 runs once on a SQLite cache file and once on a PostgreSQL team database.
 
-The team database is a copy of a template built once per test session in a throwaway cluster
-(tests/team/cluster.py: a non-root account, a Unix socket, peer authentication): the schema and
+The team database is a copy of a template built once per test process in the run's throwaway
+cluster (tests/team/cluster.py: a non-root account, a Unix socket, peer authentication; one
+cluster for every xdist worker, each with databases of its own): the schema and
 grants from `team-install`, login roles for the tests' people (alice, dave, zoe and mod01-03
 moderate, erin and priya prepare payouts, tom and una approve them, root and ada administer,
 mallory has no role), and the tier's small community, seeded into a SQLite
@@ -39,8 +40,7 @@ from console.door import Door
 from console.identity import establish
 from console.team import schema
 from console.team.copy import migrate_to
-from tests.conftest import cluster_or_skip
-from tests.team.cluster import Cluster
+from tests.team.cluster import Cluster, db_name
 
 if TYPE_CHECKING:
     from console.storage.postgres import TeamCache
@@ -73,7 +73,7 @@ class TeamServer:
         return psycopg.connect(self.cluster.conninfo(dbname), autocommit=True)
 
     def copy_of(self, template: str) -> str:
-        name = f"t_store_{next(_names)}"
+        name = db_name(f"t_store_{next(_names)}")
         with self.superuser() as conn:
             conn.execute(
                 sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -318,16 +318,32 @@ def race(script: str, argvs: list[list[str]]) -> list[str]:
     return [proc.communicate(timeout=60)[0].strip() for proc in procs]
 
 
-def start_team_server() -> TeamServer:
-    cluster = cluster_or_skip("the team-database half of this test")
-    template = "peerdesk_store_template"
+_templates: dict[Path, str] = {}  # cluster folder -> this process's template in it
+
+
+def start_team_server(cluster: Cluster) -> TeamServer:
+    """A TeamServer on the shared cluster, with this process's template (made once: each
+    conftest that imports `team_server` has a session fixture of its own, and they share it;
+    their seeded templates stay their own)."""
+    if cluster.base not in _templates:
+        _templates[cluster.base] = _make_template(cluster)
+    return TeamServer(cluster, _templates[cluster.base], {})
+
+
+def _make_template(cluster: Cluster) -> str:
+    """The schema and the people. Their login roles and memberships are the cluster's: made
+    by the first worker here, found by the others."""
+    template = db_name("peerdesk_store_template")
     with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {template}")
-        for person in PEOPLE:
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(person)))
     with psycopg.connect(cluster.conninfo(template), autocommit=True) as conn:
         schema.install(conn)
+    with cluster.cluster_wide(), psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+        made = conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (list(PEOPLE),))
+        missing = set(PEOPLE) - {str(row[0]) for row in made}
         for person, roles in PEOPLE.items():
+            if person in missing:
+                conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(person)))
             for role in roles:
                 conn.execute(
                     sql.SQL("GRANT {} TO {}").format(
@@ -336,15 +352,13 @@ def start_team_server() -> TeamServer:
                 )
     for person in PEOPLE:
         cluster.allow(person)
-    return TeamServer(cluster, template, {})
+    return template
 
 
 @pytest.fixture(scope="session")
-def team_server() -> Iterator[TeamServer]:
-    """One throwaway cluster per test process, started when a test first needs it."""
-    server = start_team_server()
-    yield server
-    server.cluster.stop()
+def team_server(pg_server: Cluster) -> TeamServer:
+    """This process's template on the run's one cluster, made when a test first needs it."""
+    return start_team_server(pg_server)
 
 
 @pytest.fixture

@@ -28,17 +28,42 @@ def require_all() -> bool:
     return bool(os.environ.get("PEERDESK_REQUIRE_ALL"))
 
 
-def cluster_or_skip(purpose: str) -> Cluster:
-    """A throwaway PostgreSQL cluster (tests/team/cluster.py), or this test skipped in one line
-    saying `purpose` when PostgreSQL is not installed (a failure under PEERDESK_REQUIRE_ALL)."""
-    from tests.team.cluster import ClusterUnavailable, start_cluster
+def _roles_of_the_schema(cluster: Cluster) -> None:
+    """The cluster-wide roles team-install makes (peerdesk_owner, peerdesk_moderator, ...),
+    made once by the worker that starts the cluster, before any other can use it: workers
+    installing the schema into their own databases at once would otherwise race to create them.
+    (A scratch database, dropped again: the roles stay, as roles do.)"""
+    import psycopg
 
+    from console.team import schema
+
+    with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE peerdesk_roles")
+    with psycopg.connect(cluster.conninfo("peerdesk_roles"), autocommit=True) as conn:
+        schema.install(conn)
+    with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+        conn.execute("DROP DATABASE peerdesk_roles")
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Cluster]:
+    """The run's one throwaway PostgreSQL cluster (tests/team/cluster.py), shared by every
+    xdist worker (coordinated in their temp folders' parent) and started when a test first
+    needs it; each worker's databases are its own (`db_name`). Without PostgreSQL every test
+    that needs it is skipped in one line (a failure under PEERDESK_REQUIRE_ALL)."""
+    from tests.team.cluster import ClusterUnavailable, join, leave
+
+    base = tmp_path_factory.getbasetemp()
     try:
-        return start_cluster()
+        cluster = join(
+            (base if worker_id == "master" else base.parent) / "pg-cluster", _roles_of_the_schema
+        )
     except ClusterUnavailable as why:
         if require_all():
             pytest.fail(f"PostgreSQL is required (PEERDESK_REQUIRE_ALL is set): {why}")
-        pytest.skip(f"no PostgreSQL for {purpose}: {why}")
+        pytest.skip(f"no PostgreSQL for the tests on the team database: {why}")
+    yield cluster
+    leave(cluster)
 
 
 def database_dump(path: Path) -> list[str]:

@@ -69,7 +69,7 @@ def admin_of(request: pytest.FixtureRequest) -> Iterator[Callable[[Cache], Cache
         from console.storage.postgres import open_team
 
         server: TeamServer = request.getfixturevalue("team_server")
-        with server.superuser() as conn:
+        with server.cluster.cluster_wide(), server.superuser() as conn:
             conn.execute(
                 "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
                 f"'{SYNC_ADMIN}') THEN CREATE ROLE {SYNC_ADMIN} LOGIN; END IF; END $$"

@@ -4,8 +4,15 @@ The server runs as a child of the test process that started it (not daemonised b
 PR_SET_PDEATHSIG makes it shut down at once when that process dies: a killed test run leaves
 no server behind.
 
-The cluster lives in a fresh folder under /tmp, listens only on a Unix socket in that folder
-and is run by a non-root account: the current one, or (when the tests run as root, as CI does,
+One cluster serves the whole test run: under pytest-xdist the first worker that needs it starts
+it (`join`) and the others join it, each with databases of its own (`db_name`: the worker's id
+in front), coordinated through a folder all workers share (a lock, the cluster's address, one
+file per process using it). Its server is the child of the worker that started it and would die
+with it, so that worker, at its end, waits until the others have left (`leave`) and then stops it.
+
+The cluster lives in a fresh folder under /tmp (pytest's own temp folder is closed to the
+non-root account below), listens only on a Unix socket in that folder and is run by a non-root
+account: the current one, or (when the tests run as root, as CI does,
 and PostgreSQL refuses to run as root) the OS account `pd-pgcluster`, created with useradd.
 
 Authentication is PostgreSQL's own `peer` method: the server asks the kernel which OS account
@@ -18,6 +25,8 @@ fixtures can create databases and roles.
 from __future__ import annotations
 
 import ctypes
+import fcntl
+import json
 import os
 import pwd
 import shutil
@@ -25,6 +34,8 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,15 +100,53 @@ def _cluster_account() -> pwd.struct_passwd:
         return pwd.getpwnam(CLUSTER_ACCOUNT)
 
 
+def db_name(stem: str) -> str:
+    """A database name of this test process's own in the shared cluster: the xdist worker's id
+    in front (gw0_t_team_3), so no two workers make or drop the same database."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"{worker}_{stem}" if worker else stem
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """The shared folder's lock, held by one process at a time (released if that one dies)."""
+    with (folder / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @dataclass
 class Cluster:
-    """A running throwaway cluster. `conninfo(db, user)` connects over its socket."""
+    """A running throwaway cluster. `conninfo(db, user)` connects over its socket.
+
+    `server` is set in the process that started it (its parent), None in those that joined;
+    `shared` is the folder the processes using it coordinate through."""
 
     base: Path
     bindir: Path
     account: pwd.struct_passwd
+    shared: Path
     me: str = field(default_factory=lambda: pwd.getpwuid(os.geteuid()).pw_name)
     server: subprocess.Popen[bytes] | None = None
+
+    @contextmanager
+    def cluster_wide(self) -> Iterator[None]:
+        """Hold while changing what the whole cluster shares (roles, their memberships,
+        pg_ident.conf): another worker doing the same at once would collide (two CREATE ROLEs
+        after the same IF NOT EXISTS, two appends to one file)."""
+        with (self.shared / "cluster-wide.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     @property
     def data(self) -> Path:
@@ -125,12 +174,14 @@ class Cluster:
         until the server has read it (a reload is asynchronous)."""
         line = f"peerdesk {self.me} {role}\n"
         ident = self.data / "pg_ident.conf"
-        if line in ident.read_text(encoding="utf-8").splitlines(keepends=True):
-            return
-        with ident.open("a", encoding="utf-8") as handle:
-            handle.write(line)
-        assert self.server is not None
-        self.server.send_signal(signal.SIGHUP)
+        with self.cluster_wide():
+            if line in ident.read_text(encoding="utf-8").splitlines(keepends=True):
+                return
+            with ident.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+        # any process may ask (the server may be another worker's child)
+        with psycopg.connect(self.conninfo(), autocommit=True) as conn:
+            conn.execute("SELECT pg_reload_conf()")
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -185,7 +236,7 @@ class Cluster:
                 "listen_addresses = ''\n"
                 f"unix_socket_directories = '{self.socket_dir}'\n"
                 "unix_socket_permissions = 0777\n"
-                "max_connections = 60\n"
+                "max_connections = 150\n"  # every xdist worker's tests at once
                 "shared_buffers = 32MB\n"
                 "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
                 "timezone = 'UTC'\n"
@@ -246,16 +297,88 @@ class Cluster:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-def start_cluster() -> Cluster:
-    """Start a new throwaway cluster (the caller stops it)."""
+def start_cluster(shared: Path) -> Cluster:
+    """Start a new throwaway cluster (the caller stops it); `shared`: see Cluster."""
     bindir = find_bindir()
     account = _cluster_account()
     base = Path(tempfile.mkdtemp(prefix="peerdesk-pg-", dir="/tmp"))
     base.chmod(0o755)
-    cluster = Cluster(base=base, bindir=bindir, account=account)
+    cluster = Cluster(base=base, bindir=bindir, account=account, shared=shared)
     try:
         cluster.start()
     except BaseException:
         cluster.stop()
         raise
     return cluster
+
+
+def join(shared: Path, prepare: Callable[[Cluster], object] = lambda _: None) -> Cluster:
+    """The run's cluster, started by the first process to ask (which then runs `prepare` on
+    it, before anyone else can use it) and joined by the others; this process is counted as
+    using it until `leave`. Raises ClusterUnavailable (for every process that asks) when
+    PostgreSQL cannot start here."""
+    shared.mkdir(parents=True, exist_ok=True)
+    (shared / "users").mkdir(exist_ok=True)
+    where = shared / "cluster.json"
+    with _locked(shared):
+        cluster = None
+        if where.exists():
+            said = json.loads(where.read_text(encoding="utf-8"))
+            if _alive(said["owner"]):
+                cluster = Cluster(
+                    base=Path(said["base"]),
+                    bindir=Path(said["bindir"]),
+                    account=pwd.getpwnam(said["account"]),
+                    shared=shared,
+                )
+            else:  # its starter died, and the server with it (PR_SET_PDEATHSIG)
+                shutil.rmtree(said["base"], ignore_errors=True)
+                where.unlink()
+        if cluster is None:
+            cluster = start_cluster(shared)
+            try:
+                prepare(cluster)
+            except BaseException:
+                cluster.stop()
+                raise
+            said = {
+                "owner": os.getpid(),
+                "base": str(cluster.base),
+                "bindir": str(cluster.bindir),
+                "account": cluster.account.pw_name,
+            }
+            where.write_text(json.dumps(said), encoding="utf-8")
+        (shared / "users" / str(os.getpid())).touch()
+    return cluster
+
+
+def _users(shared: Path) -> list[int]:
+    """The processes still using the cluster (a worker that died no longer counts)."""
+    return [pid for pid in (int(p.name) for p in (shared / "users").iterdir()) if _alive(pid)]
+
+
+def leave(cluster: Cluster) -> None:
+    """This process no longer uses the cluster. The process that started it waits until no
+    other does (its server would die with it), then stops it and deletes its folder; a process
+    that joined stops nothing, unless the starter has died and it is the last one."""
+    shared = cluster.shared
+    where = shared / "cluster.json"
+    with _locked(shared):
+        (shared / "users" / str(os.getpid())).unlink(missing_ok=True)
+        if cluster.server is None:
+            said = json.loads(where.read_text(encoding="utf-8")) if where.exists() else None
+            if said and not _alive(said["owner"]) and not _users(shared):
+                shutil.rmtree(said["base"], ignore_errors=True)
+                where.unlink()
+            return
+    try:
+        while True:
+            with _locked(shared):
+                if not _users(shared):
+                    where.unlink(missing_ok=True)
+                    cluster.stop()  # under the lock: a late joiner then starts a new one
+                    return
+            time.sleep(0.2)
+    except BaseException:
+        cluster.stop()  # interrupted while waiting: the server goes (it would die with us)
+        raise

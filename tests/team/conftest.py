@@ -1,8 +1,8 @@
-"""Fixtures of the team-store tests: one throwaway PostgreSQL cluster per test session.
+"""Fixtures of the team-store tests, on the run's one throwaway PostgreSQL cluster.
 
 Every test module here carries `pytest.mark.xdist_group("teamdb")`, so under
-`pytest -n 2 --dist loadgroup` all of them run in one worker and share one cluster (started
-once, about a second). Without PostgreSQL's server binaries the tests skip with one line;
+`pytest -n 2 --dist loadgroup` all of them run in one worker; the cluster is the one every
+worker shares (tests/conftest.py `pg_server`), with databases of this worker's own. Without PostgreSQL's server binaries the tests skip with one line;
 under PEERDESK_REQUIRE_ALL (CI) they fail instead.
 """
 
@@ -17,18 +17,15 @@ from psycopg import sql
 
 from console.team import schema
 from console.team.connect import OPTIONS
-from tests.conftest import cluster_or_skip
 
-from .cluster import Cluster
+from .cluster import Cluster, db_name
 
 _names = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[Cluster]:
-    cluster = cluster_or_skip("the team-store tests")
-    yield cluster
-    cluster.stop()
+def pg_cluster(pg_server: Cluster) -> Cluster:
+    return pg_server
 
 
 def superuser(cluster: Cluster, dbname: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
@@ -39,10 +36,10 @@ def superuser(cluster: Cluster, dbname: str = "postgres") -> psycopg.Connection[
 @pytest.fixture(scope="session")
 def team_template(pg_cluster: Cluster) -> str:
     """A database with the whole team schema and grants, built once; tests copy it."""
-    name = "peerdesk_template"
+    name = db_name("peerdesk_template")
     with superuser(pg_cluster) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    with superuser(pg_cluster, name) as conn:
+    with superuser(pg_cluster, name) as conn:  # its roles are made: tests/conftest.py
         schema.install(conn)
     return name
 
@@ -50,7 +47,7 @@ def team_template(pg_cluster: Cluster) -> str:
 @pytest.fixture
 def team_db(pg_cluster: Cluster, team_template: str) -> Iterator[str]:
     """A team database of its own for one test (a copy of the template: tens of ms)."""
-    name = f"t_team_{next(_names)}"
+    name = db_name(f"t_team_{next(_names)}")
     with superuser(pg_cluster) as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE {team_template}')
     yield name
@@ -61,7 +58,7 @@ def team_db(pg_cluster: Cluster, team_template: str) -> Iterator[str]:
 def login_role(cluster: Cluster, name: str, *peerdesk_roles: str) -> str:
     """A person's login role (cluster-wide), member of the given peerdesk_* group roles; the
     account running the tests may log in as it (`cluster.url(db, name)`)."""
-    with superuser(cluster) as conn:
+    with cluster.cluster_wide(), superuser(cluster) as conn:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
@@ -86,7 +83,7 @@ def as_role(cluster: Cluster, dbname: str, role: str) -> psycopg.Connection[tupl
 @pytest.fixture
 def empty_db(pg_cluster: Cluster) -> Iterator[str]:
     """A new, empty database of its own for one test; its name."""
-    name = f"t_empty_{next(_names)}"
+    name = db_name(f"t_empty_{next(_names)}")
     with superuser(pg_cluster) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     yield name

@@ -128,7 +128,7 @@ WRONG = (
 @pytest.fixture(scope="session")
 def verify_server(team_server: TeamServer) -> TeamServer:
     """The session's cluster with zoe and bob as moderators too (roles are the cluster's)."""
-    with team_server.superuser() as conn:
+    with team_server.cluster.cluster_wide(), team_server.superuser() as conn:
         for name in MODERATORS:
             conn.execute(
                 sql.SQL(
