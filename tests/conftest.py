@@ -46,18 +46,15 @@ def _roles_of_the_schema(cluster: Cluster) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Cluster]:
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """The run's one throwaway PostgreSQL cluster (tests/team/cluster.py), shared by every
     xdist worker (coordinated in their temp folders' parent) and started when a test first
     needs it; each worker's databases are its own (`db_name`). Without PostgreSQL every test
     that needs it is skipped in one line (a failure under PEERDESK_REQUIRE_ALL)."""
     from tests.team.cluster import ClusterUnavailable, join, leave
 
-    base = tmp_path_factory.getbasetemp()
     try:
-        cluster = join(
-            (base if worker_id == "master" else base.parent) / "pg-cluster", _roles_of_the_schema
-        )
+        cluster = join(run_temp(tmp_path_factory) / "pg-cluster", _roles_of_the_schema)
     except ClusterUnavailable as why:
         if require_all():
             pytest.fail(f"PostgreSQL is required (PEERDESK_REQUIRE_ALL is set): {why}")
@@ -145,11 +142,17 @@ class BuiltOnce:
         return dest
 
 
-@pytest.fixture(scope="session")
-def built_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> BuiltOnce:
-    """The run's BuiltOnce, shared by every xdist worker (their temp folders' parent)."""
+def run_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temp folder of the whole run: under xdist the workers' temp folders' parent (as
+    pytest-xdist documents), else the process's own (no `worker_id` fixture without xdist)."""
     base = tmp_path_factory.getbasetemp()
-    return BuiltOnce((base if worker_id == "master" else base.parent) / "built-once")
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def built_once(tmp_path_factory: pytest.TempPathFactory) -> BuiltOnce:
+    """The run's BuiltOnce, shared by every xdist worker (their temp folders' parent)."""
+    return BuiltOnce(run_temp(tmp_path_factory) / "built-once")
 
 
 def demo_file(
@@ -298,6 +301,12 @@ def resize_disk(where: Path, kib: int) -> None:
     subprocess.run(
         ["mount", "-o", f"remount,size={kib}k", str(where)], check=True, capture_output=True
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """xdist_group is pytest-xdist's marker: a run without it (-p no:xdist) must still accept
+    the modules that carry it (--strict-markers)."""
+    config.addinivalue_line("markers", "xdist_group(name): tests run in one xdist worker")
 
 
 def _starts_late(item: pytest.Item) -> bool:
