@@ -216,7 +216,7 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         # FULL_EVERY, new rules: up to a second at a million threads) still follows the list.
         scanned = False
         if not self.clock_watch.due_full(now()):
-            scanned = desk.escalations.refresh_changes_apart(self.clock_watch) is not None
+            scanned = desk.escalations.refresh_changes(self.clock_watch) is not None
         # A later visit counts here too, after the scan and before the page (the kept counts:
         # a few milliseconds): the counts and the page are drawn in one frame. The first
         # visit's list does not wait for its count.

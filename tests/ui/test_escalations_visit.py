@@ -121,7 +121,7 @@ async def test_a_later_visit_scans_what_changed_before_its_page_and_no_more(
 
     for owner, name in (
         (Escalations, "refresh_apart"),
-        (Escalations, "refresh_changes_apart"),
+        (Escalations, "refresh_changes"),
         (pages, "page"),
         (pages, "tally"),
     ):
@@ -135,5 +135,5 @@ async def test_a_later_visit_scans_what_changed_before_its_page_and_no_more(
         monkeypatch.setenv("PEERDESK_NOW", iso(parse(FROZEN_NOW) + timedelta(minutes=1)))
         await _visit_and_leave(pilot, app)
     # the counts come with the page, read before it (one frame), not apart after it
-    assert calls[:3] == ["refresh_changes_apart", "tally", "page"]
+    assert calls[:3] == ["refresh_changes", "tally", "page"]
     assert "refresh_apart" not in calls and calls.count("tally") == 1
