@@ -28,6 +28,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 Tone = Literal["", "dim", "alert"]
 
@@ -331,10 +332,17 @@ class LazyTable(ScrollView, can_focus=True):
         size = Size(self.size.width, self.total + 1)
         if size == self.virtual_size:
             return
-        self.virtual_size = size
-        if self.container_size:  # laid out once already
-            self._scroll_update(self.virtual_size)
-            self._laid_out_for = (self.size, self.container_size, self.virtual_size)
+        if not self.container_size:  # not laid out yet: the first layout sizes it
+            self.virtual_size = size
+            return
+        # The rows' number never changes the table's own size (height 1fr, the scrollbar's
+        # column kept), so it is set without Textual's layout of the whole screen (virtual_size
+        # is a layout reactive: `f` and a search's results paid a reflow of every widget, 1-3 ms
+        # before their frame); the scrollbar is resized here, and shown or hidden with a layout
+        # only when that changes (show_vertical_scrollbar is itself a layout reactive).
+        self.set_reactive(Widget.virtual_size, size)
+        self._scroll_update(size)
+        self._laid_out_for = (self.size, self.container_size, size)
 
     @property
     def near_end(self) -> bool:

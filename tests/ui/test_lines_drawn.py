@@ -228,3 +228,36 @@ async def test_moving_between_posts_draws_the_posts_not_the_screen(desk: Desk) -
         assert app.screen is screen and posts.scroll_y == 0
         assert frames[0].whole, "a partial frame came before the screen was drawn whole"
         assert sum(frame.whole for frame in frames) == 1
+
+
+async def test_a_new_number_of_rows_lays_nothing_out_again(desk: Desk) -> None:
+    """Another filter's or search's count changes the rows' number, not the table's size: the
+    header and the scrollbar say it without a layout of the whole screen (every widget placed
+    again before the frame); a scrollbar that comes or goes still gets its layout."""
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        screen = app.screen
+        table = screen.query_one("#queue-table", LazyTable)
+        total = table.total
+        table.set_total(total + 500)  # more rows than lines: the scrollbar is shown
+        await settle(pilot)
+        assert table.show_vertical_scrollbar
+        layouts: list[object] = []
+        refresh_layout = screen._refresh_layout
+
+        def counting(*args: Any, **kwargs: Any) -> None:
+            layouts.append(args)
+            refresh_layout(*args, **kwargs)
+
+        screen._refresh_layout = counting  # type: ignore[method-assign]
+        table.set_total(total + 1000)
+        await settle(pilot)
+        assert layouts == []
+        assert table.virtual_size.height == total + 1001
+        assert table.vertical_scrollbar.window_virtual_size == total + 1001
+        assert table.render_line(0).text.rstrip().endswith(f"/{total + 1000:,}")
+        table.set_total(min(total, 3))  # fewer rows than lines: the scrollbar goes, laid out
+        await settle(pilot)
+        assert not table.show_vertical_scrollbar
+        assert layouts
