@@ -30,7 +30,7 @@ class PostList(VerticalScroll, inherit_bindings=False, can_focus=True):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.index = 0  # the cursor's place among the cards shown
-        self._marked: PostView | None = None
+        self._offered_more: bool | None = None  # whether the key bar offers `m` now
 
     def cards(self) -> list[PostView]:
         """The cards shown, in order."""
@@ -39,9 +39,6 @@ class PostList(VerticalScroll, inherit_bindings=False, can_focus=True):
     @property
     def cursor_card(self) -> PostView | None:
         """The card the cursor is on (None without cards)."""
-        marked = self._marked
-        if marked is not None and marked.display and marked.parent is self and marked.cursor:
-            return marked
         cards = self.cards()
         return cards[min(self.index, len(cards) - 1)] if cards else None
 
@@ -54,14 +51,11 @@ class PostList(VerticalScroll, inherit_bindings=False, can_focus=True):
         index = max(0, min(index, len(cards) - 1))
         self.index = index
         card = cards[index]
-        before = self._marked
-        if before is not card:
-            if before is not None:
-                before.set_cursor(False)
-            self._marked = card
-            if before is None or before.pages != card.pages:
-                self.refresh_bindings()  # `m` is offered on a long post only
-        card.set_cursor(True)
+        for shown in cards:
+            shown.set_cursor(shown is card)  # repaints only the cards whose mark changes
+        if card.pages != self._offered_more:  # `m` is offered on a long post only (the
+            self._offered_more = card.pages  # cursor moved, or its card was given a post)
+            self.refresh_bindings()
         if now:
             self.scroll_to_widget(card, animate=False, top=True, immediate=True)
         # after the next refresh too, where the card is once laid out (a no-op if it is there)

@@ -168,7 +168,7 @@ class PostView(Widget):
         self.start = 0
         self.window = body[: self.limit]
         self._measured: tuple[int, int] | None = None  # (width, height) of the card drawn
-        self._texts, self._drawn, self._looks = {}, {}, {}
+        self._forget_drawn()
         self.set_class(accepted, "-accepted")
         self.set_class(hidden_reason is not None, "-hidden")
 
@@ -358,12 +358,12 @@ class PostView(Widget):
             )
         return look
 
+    def _forget_drawn(self) -> None:
+        """Another post, part or look (a theme, a class): every line is drawn again."""
+        self._texts, self._drawn, self._looks = {}, {}, {}
+
     def notify_style_update(self) -> None:
-        self._texts, self._drawn, self._looks = (
-            {},
-            {},
-            {},
-        )  # another look (a theme, a class): drawn again
+        self._forget_drawn()
         super().notify_style_update()
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
@@ -394,7 +394,7 @@ class PostView(Widget):
 
     def _redraw(self) -> None:
         self._measured = None
-        self._texts, self._drawn, self._looks = {}, {}, {}
+        self._forget_drawn()
         self.refresh(layout=True)
 
     @property

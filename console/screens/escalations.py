@@ -314,8 +314,8 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         self._show_counts()
 
     def show_list(self, data: Escalations, keep_cursor: bool) -> None:
-        if data.tally is not None and data.tally != self.tally:
-            self._tallied(data.tally)  # its counts and trend, in this frame with the page
+        if data.tally is not None:
+            self._tallied(data.tally)  # its counts and trend (if new), in this frame with the page
         rows = data.rows
         total = self._total()
         exact = total is not None
