@@ -27,6 +27,10 @@ class PostList(VerticalScroll, inherit_bindings=False, can_focus=True):
         Binding("m", "more", "More", id="post.more", tooltip="Show the next part of a long post"),
     ]
 
+    # Its own lines are blank (no border; the cards and the scrollbar are drawn apart): drawn
+    # as such, not through Textual's styles cache, which a push or a new size clears.
+    BLANK: ClassVar[bool] = True
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.index = 0  # the cursor's place among the cards shown

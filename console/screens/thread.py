@@ -405,9 +405,7 @@ class ThreadScreen(DeskScreen):
                 existing[index].set_post(**fields)  # type: ignore[arg-type]
                 show(existing[index], True)
             else:
-                note = bool(fields.pop("note", False))
-                card = PostView(**fields, classes="-note" if note else None)  # type: ignore[arg-type]
-                new.append(card)
+                new.append(PostView(**fields))  # type: ignore[arg-type]
         for card in existing[len(cards) :]:
             show(card, False)
         hidden = sum(1 for p in view.posts if p.hidden)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.color import Color
 from textual.containers import VerticalScroll
 from textual.visual import Visual
 
@@ -150,8 +151,7 @@ async def test_set_post_redraws_the_same_card_with_another_post() -> None:
         text = screen_text(pilot)
         assert "old body" not in text and "erin" in text and "hidden: spam" in text
         assert post.size.height == 4  # the new body's three lines under the heading
-        assert post.has_class("-hidden")
-        assert post.get_visual_style("post--body", partial=True).strike
+        assert post.part_style("post--body").strike
 
 
 async def test_the_post_shown_already_is_not_measured_or_drawn_again() -> None:
@@ -235,3 +235,48 @@ async def test_the_cursors_lines_are_the_card_drawn_whole_in_the_cursors_look(th
                 drawn = list(post.render_line(y))[2:-1]  # without the bar and the side cells
                 expected = expected.adjust_cell_length(text_width, look.rich_style)
                 assert [(s.text, s.style) for s in drawn] == [(s.text, s.style) for s in expected]
+
+
+async def test_a_card_given_another_kind_of_post_is_drawn_in_its_colours_unrestyled() -> None:
+    """An accepted answer's bar, a note's bar and heading and a hidden post's body have their
+    own colours; a card given such a post draws them without being styled again (Textual matches
+    every CSS rule anew for a widget whose classes change: a millisecond per card)."""
+    post = card(body="a reply")
+    app = Cards(post)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        restyled: list[object] = []
+        update_styles = app.update_styles
+
+        def spy(node: Any, animate: bool = True) -> None:
+            restyled.append(node)
+            update_styles(node, animate)
+
+        app.update_styles = spy  # type: ignore[method-assign]
+        plain_bar = post.part_style("post--bar").foreground
+        plain_heading = post.part_style("post--heading").foreground
+        theme = app.current_theme
+        post.set_post(key=2, author="erin", when="2026-11-02 09:00", body="the fix",
+                      accepted=True)  # fmt: skip
+        await pilot.pause()
+        accepted_bar = post.part_style("post--bar").foreground
+        assert accepted_bar is not None and accepted_bar != plain_bar
+        assert accepted_bar.hex == Color.parse(theme.success or "").hex
+        bar = next(iter(post.render_line(0)))  # the bar is drawn in the accepted colour
+        assert bar.text == "▊" and bar.style is not None and bar.style.color is not None
+        assert bar.style.color.get_truecolor().hex.lower() == accepted_bar.hex.lower()
+        post.set_post(key=-3, author="mod", when="2026-11-02 10:00", body="called them",
+                      label="internal note by", note=True)  # fmt: skip
+        await pilot.pause()
+        note_heading = post.part_style("post--heading").foreground
+        assert note_heading is not None and note_heading != plain_heading
+        assert note_heading.hex == Color.parse(theme.secondary or "").hex
+        assert post.part_style("post--bar").foreground == note_heading
+        assert post.part_style("post--cursor-heading").bold
+        post.set_post(key=4, author="spam", when="2026-11-02 11:00", body="buy now",
+                      hidden_reason="spam")  # fmt: skip
+        await pilot.pause()
+        assert post.part_style("post--body").strike
+        assert post.part_style("post--bar").foreground == plain_bar
+        assert "buy now" in screen_text(pilot)
+        assert post not in restyled and not restyled

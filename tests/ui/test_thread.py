@@ -235,7 +235,7 @@ async def test_a_thread_opened_again_is_styled_for_its_posts_and_the_theme(desk:
             return screen
 
         screen = await open_again("t2")  # a question and two replies, none accepted
-        assert not any(card.has_class("-accepted") for card in screen.query(PostView))
+        assert not any(card.accepted for card in screen.query(PostView))
         await pilot.press("escape")
         await settle(pilot)
         solved = read_thread(screen, thread_id_of(desk, "t8"))  # not in the Queue: shown as
@@ -245,12 +245,12 @@ async def test_a_thread_opened_again_is_styled_for_its_posts_and_the_theme(desk:
         await settle(pilot)
         assert app.screen is screen
         cards = screen._cards()  # its first reply is the accepted answer
-        assert [card.has_class("-accepted") for card in cards] == [False, True, False]
+        assert [card.accepted for card in cards] == [False, True, False]
         success = app.current_theme.success
         assert success is not None
-        assert cards[1].get_visual_style("post--bar", partial=True).foreground.hex == (
-            Color.parse(success).hex
-        )
+        bars = [card.part_style("post--bar").foreground for card in cards]
+        assert [bar.hex if bar else None for bar in bars][1] == Color.parse(success).hex
+        assert bars[0] != bars[1] and bars[2] != bars[1]
         await pilot.press("escape")
         await settle(pilot)
         head = screen.query_one("#thread-head")
