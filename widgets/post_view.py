@@ -301,7 +301,10 @@ class PostView(Widget):
             self.refresh()
 
     def render_line(self, y: int) -> Strip:
-        width, cursor = self.size.width, self.cursor
+        return self._line(self.size.width, y, self.cursor)
+
+    def _line(self, width: int, y: int, cursor: bool) -> Strip:
+        """Line `y` of the card `width` wide, drawn once per look and kept."""
         drawn = self._drawn.get((width, cursor))
         if drawn is None:
             drawn = self._drawn[width, cursor] = {}
@@ -380,6 +383,19 @@ class PostView(Widget):
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         """Measured at `width`, as it will be drawn (the heading is cut at that width)."""
+        return self.measure(width)
+
+    def draw_ahead(self, width: int, lines: int) -> int:
+        """Wrap the text at `width` and draw its first `lines` lines before Textual asks for
+        them (a card of a screen prepared while hidden): the layout and the paint that follow
+        the push then wrap and draw nothing. Returns the card's height."""
+        height = self.measure(width)
+        for y in range(min(lines, height)):
+            self._line(width, y, self.cursor)  # (wraps the text if the height was kept)
+        return height
+
+    def measure(self, width: int) -> int:
+        """The card's height at `width` cells (its text wrapped once per width, and kept)."""
         if not width:
             return 0
         if self._measured is None or self._measured[0] != width:

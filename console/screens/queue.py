@@ -6,7 +6,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from functools import partial
 from pathlib import PurePath
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -32,6 +32,7 @@ from console.models import QueueItem
 from console.quiet_start import FIRST_FRAME_WRITTEN, QUEUE_PAGE
 from console.safe_text import printable
 from console.screens import queue_views
+from console.screens.after_rest import AfterRest
 from console.screens.keys import bindings
 from console.screens.queue_layout import (
     ESCALATED_MARK,
@@ -51,6 +52,9 @@ from widgets.status_bar import StatusBar
 from widgets.tab_line import TabLine
 from widgets.title_bar import TitleBar
 
+if TYPE_CHECKING:
+    from console.screens.thread import ThreadScreen
+
 __all__ = ["ESCALATED_MARK", "FILTERS", "STRONG_MARK", "QueueScreen", "to_row"]
 
 PAGE = QUEUE_PAGE
@@ -65,6 +69,9 @@ UNKNOWN = -1  # a total not counted yet
 # (a few milliseconds) and shows "n+" if there are more; every match is counted (0.5-2 s for a
 # common word at a million threads) only when the cursor comes near the end of those.
 SEARCH_COUNT_REACH = 400
+# seconds the cursor rests on a row before its thread is prepared in the kept Thread screen
+# (holding j prepares nothing; a moderator reading a title before enter rests longer than this)
+OPEN_AHEAD_PAUSE = 0.1
 
 
 class QueueCounted(Message):
@@ -134,6 +141,7 @@ class QueueScreen(QueuePaneScreen):
         self._counting_all = 0  # the request whose search is being counted to its end
         self._searcher: QueueReader | None = None  # search pages, off the Desk's connection
         self._reader_name = f"thread-reader-{id(self)}"
+        self._opener = AfterRest(self, OPEN_AHEAD_PAUSE, self._open_ahead)
         self._sources, self._claims = 1, False  # until the first read says (QueueShaped)
         # (filter, cursor row, its thread) when the search line's first word was typed: clearing
         # the search puts the cursor back there
@@ -550,19 +558,40 @@ class QueueScreen(QueuePaneScreen):
         if read is None:
             return
         app = self.app
-        if app.is_screen_installed(self._reader_name):
-            screen = app.get_screen(self._reader_name)
-        else:
+        screen = self._thread_screen()
+        if screen is None:
             screen = ThreadScreen(thread_id)
             app.install_screen(screen, self._reader_name)
-        assert isinstance(screen, ThreadScreen)
         await screen.prepare(*read)
         app.push_screen(screen)
 
+    def _thread_screen(self) -> ThreadScreen | None:
+        """The Thread screen this Queue keeps (None before the first thread is opened)."""
+        from console.screens.thread import ThreadScreen
+
+        if not self.app.is_screen_installed(self._reader_name):
+            return None
+        screen = self.app.get_screen(self._reader_name)
+        assert isinstance(screen, ThreadScreen)
+        return screen
+
+    @on(LazyTable.CursorMoved, "#queue-table")
+    def _open_ahead_soon(self, message: LazyTable.CursorMoved) -> None:
+        self._opener.moved()
+
+    def _open_ahead(self) -> None:
+        """The cursor rests on a row: its thread is prepared in the kept Thread screen, so that
+        an enter finds it ready (ThreadScreen.open_ahead)."""
+        key, screen = self.table.current_key, self._thread_screen()
+        if key is not None and screen is not None and self.is_current:
+            screen.open_ahead(int(key))  # type: ignore[call-overload]
+
     def on_screen_resume(self) -> None:
-        """Back on the Queue (from a thread, a panel, help): it shows as it was, then reloads."""
+        """Back on the Queue (from a thread, a panel, help): it shows as it was, then reloads;
+        the thread under the cursor is prepared again (the screen left it scrolled)."""
         if self._shown_once:
             self.refresh_after_paint()
+            self._opener.moved()
 
     # ---- search and filters ----
     def action_search(self) -> None:

@@ -10,12 +10,16 @@ originals (id, title, score, why) and `D` opens the Duplicates panel to decide.
 Fast opening: the Queue keeps one ThreadScreen and, on enter, reads the thread (about a
 millisecond) and awaits `prepare` before pushing it, so the screen is laid out and painted once,
 whole, with its posts, and no widgets are composed or restyled: the post cards are reused, each
-given another post, and the ones a longer thread needs are mounted before the push.
+given another post, and the ones a longer thread needs are mounted before the push. Ahead of
+that, once the Queue's cursor rests on a row (console.screens.after_rest), the hidden screen is
+given its thread and draws the lines its next frame shows (`open_ahead`): the enter still reads
+the thread, but finds the cards as they are and only places and paints them.
 Long posts arrive as their first WINDOW characters; `m` reads the next window (PostView pages).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
 from rich.text import Text
@@ -69,16 +73,21 @@ WINDOW = DEFAULT_LIMIT  # characters of a post read and drawn at a time
 NOT_CLAIMED = "not claimed"  # the header's claim line while nobody holds the thread
 
 
-def read_thread(screen: DeskScreen, thread_id: int) -> tuple[ThreadView, list[Candidate]] | None:
+Read = tuple[ThreadView, list[Candidate], KnownAnswer | None]
+
+
+def read_all(desk: Desk, thread_id: int) -> Read:
+    """The thread, its pending duplicate candidates and the known answer they lead to."""
+    view = desk.thread(thread_id, window=WINDOW)
+    candidates = desk.possible_duplicates(thread_id)
+    return view, candidates, known_answer_of(desk, view, candidates)
+
+
+def read_thread(screen: DeskScreen, thread_id: int) -> Read | None:
     """What the Thread screen shows of `thread_id`, read through the Desk before it is pushed (so
     it is drawn once, with its posts); None, with the error in the status line, if it cannot be."""
     try:
-        return screen.host.call_desk(
-            lambda desk: (
-                desk.thread(thread_id, window=WINDOW),
-                desk.possible_duplicates(thread_id),
-            )
-        )
+        return screen.host.call_desk(lambda desk: read_all(desk, thread_id))
     except PeerdeskError as error:
         screen.notify(str(error), title="Error", severity="error", markup=False)
         return None
@@ -88,15 +97,6 @@ def read_thread(screen: DeskScreen, thread_id: int) -> tuple[ThreadView, list[Ca
 # when a thread is first read (30-70 ms: the escalation rules and their engine). Imported with
 # this module instead, which the console imports in its warm-up after the first Queue rows, so
 # the first thread opened does not wait for it.
-
-Read = tuple[ThreadView, list[Candidate], KnownAnswer | None]
-
-
-def read_all(desk: Desk, thread_id: int) -> Read:
-    """The thread, its pending duplicate candidates and the known answer they lead to."""
-    view = desk.thread(thread_id, window=WINDOW)
-    candidates = desk.possible_duplicates(thread_id)
-    return view, candidates, known_answer_of(desk, view, candidates)
 
 
 class WindowLoaded(Message):
@@ -108,6 +108,15 @@ class WindowLoaded(Message):
         self.post_id = post_id
         self.start = start
         self.text = text
+
+
+class ReadAhead(Message):
+    """The thread under the Queue's cursor, read while this screen is hidden."""
+
+    def __init__(self, thread_id: int, read: Read) -> None:
+        super().__init__()
+        self.thread_id = thread_id
+        self.read = read
 
 
 class DuplicatesLoaded(Message):
@@ -236,8 +245,10 @@ class ThreadScreen(DeskScreen):
         self.thread_id = thread_id
         self.view: ThreadView | None = None
         self.candidates: list[Candidate] = []
-        self._preloaded: tuple[ThreadView, list[Candidate]] | None = None
+        self._preloaded: Read | None = None
         self._styled_for: tuple[str, bool] | None = None  # what the styles last applied followed
+        self._ahead: int | None = None  # the thread read ahead for (see `open_ahead`)
+        self._showing = asyncio.Lock()  # one thread given to the cards at a time
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -254,9 +265,8 @@ class ThreadScreen(DeskScreen):
 
     async def on_mount(self) -> None:
         if self._preloaded is not None:
-            view, candidates = self._preloaded
-            self._preloaded = None
-            await self._show_now(view, candidates)
+            read, self._preloaded = self._preloaded, None
+            await self._mount_cards(self._swap(*read))
         else:
             self.post_message(ThreadRequested(self.thread_id))
 
@@ -272,28 +282,86 @@ class ThreadScreen(DeskScreen):
             event.refresh_styles = False
         self._styled_for = styled_for
 
-    def show(self, view: ThreadView, candidates: list[Candidate]) -> None:
-        """Show this thread (already read) the next time the screen is drawn (cards it needs
-        beyond those it has are mounted meanwhile: see `prepare`)."""
-        new = self._show(view, candidates)
+    def show(
+        self, view: ThreadView, candidates: list[Candidate], known: KnownAnswer | None = None
+    ) -> None:
+        """Show this thread (already read: `read_thread`) the next time the screen is drawn
+        (cards it needs beyond those it has are mounted meanwhile: see `prepare`)."""
+        new = self._show(view, candidates, known)
         if new:
             self.run_worker(self._mount_cards(new), group="show")
 
-    async def prepare(self, view: ThreadView, candidates: list[Candidate]) -> None:
+    async def prepare(
+        self, view: ThreadView, candidates: list[Candidate], known: KnownAnswer | None = None
+    ) -> None:
         """Show this thread (already read), with every card it needs mounted before this
         returns: pushed then, the screen is laid out and painted once. (Cards mounted after the
         push laid it out and painted it again, two or three frames of a thread with more posts
         than the last one.)"""
-        await self._mount_cards(self._show(view, candidates))
+        self._ahead = None  # what is read ahead now comes too late
+        async with self._showing:
+            await self._mount_cards(self._show(view, candidates, known))
 
-    def _show(self, view: ThreadView, candidates: list[Candidate]) -> list[PostView]:
+    # ---- opening ahead ----
+    def open_ahead(self, thread_id: int) -> None:
+        """Prepare `thread_id` while this screen is hidden (the Queue's cursor rests on it): read
+        in a worker, given to the cards, their text wrapped and the lines in view drawn at the
+        width they were last laid out at. The enter that follows still reads the thread (what
+        changed meanwhile is shown) but finds the cards as they are, and its frame only places
+        and paints them: no text is wrapped on the way to it."""
+        if self.is_mounted and not self.is_current:
+            self._ahead = thread_id
+            self._read_ahead(thread_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ahead")
+    def _read_ahead(self, thread_id: int) -> None:
+        try:
+            read = self.host.call_desk(lambda desk: read_all(desk, thread_id))
+        except PeerdeskError:
+            return  # the enter's own read says what is wrong
+        self.post_message(ReadAhead(thread_id, read))
+
+    @on(ReadAhead)
+    async def _on_read_ahead(self, message: ReadAhead) -> None:
+        message.stop()
+        async with self._showing:
+            if message.thread_id != self._ahead or self.is_current:
+                return  # the cursor moved on, or the screen was opened meanwhile
+            await self._mount_cards(self._show(*message.read))
+            self._draw_ahead()
+
+    def _draw_ahead(self) -> None:
+        """Draw now, while hidden, the lines the frame after the push will show: the cards' (see
+        `_draw_cards_ahead`) and those of the header, the bands and the status line (Textual
+        keeps a widget's lines until it changes; one whose size the push's layout changes is
+        drawn again then). That frame then mostly composes lines drawn already."""
+        self._draw_cards_ahead()
+        for widget in self.children:
+            if widget.display and widget.outer_size and not isinstance(widget, PostList):
+                widget.render_lines(widget.outer_size.region)
+
+    def _draw_cards_ahead(self) -> None:
+        posts = self._posts()
+        if posts is None:
+            return
+        cards = posts.cards()
+        width = next((card.size.width for card in cards if card.size.width), 0)
+        rows = posts.scrollable_content_region.height  # the lines in view, from the top
+        if not width:
+            return  # never laid out: nothing to go by
+        for card in cards:
+            rows -= card.draw_ahead(width, max(0, rows)) + 1  # (a blank line between cards)
+
+    def _show(
+        self, view: ThreadView, candidates: list[Candidate], known: KnownAnswer | None
+    ) -> list[PostView]:
         self.thread_id = view.thread_id
         if not self.is_mounted:
-            self._preloaded = (view, candidates)
+            self._preloaded = (view, candidates, known)
             return []
         self.view = None
         self._posts_index(0)
-        return self._swap(view, candidates)
+        return self._swap(view, candidates, known)
 
     def _on_timer_update(self) -> None:
         """A thread shown in the kept screen, then pushed: Textual's update lays the screen out
@@ -326,12 +394,12 @@ class ThreadScreen(DeskScreen):
             compositor._visible_map = compositor._full_map
         super()._refresh_layout(size, scroll)
 
-    async def _show_now(self, view: ThreadView, candidates: list[Candidate]) -> None:
-        await self._mount_cards(self._swap(view, candidates))
-
-    def _swap(self, view: ThreadView, candidates: list[Candidate]) -> list[PostView]:
+    def _swap(
+        self, view: ThreadView, candidates: list[Candidate], known: KnownAnswer | None
+    ) -> list[PostView]:
         self.query_one("#posts", PostList).scroll_home(animate=False, immediate=True)
         self._show_candidates(view.thread_id, candidates)
+        self._show_known(view.thread_id, known)
         return self._apply(view)
 
     # ---- the message flow ----
@@ -353,11 +421,16 @@ class ThreadScreen(DeskScreen):
     @on(KnownAnswerLoaded)
     def _on_known_answer(self, message: KnownAnswerLoaded) -> None:
         message.stop()
-        if message.thread_id == self.thread_id:
-            known = self.query_one("#thread-known", Static)
-            if message.known is not None:
-                known.update(known_answer_text(message.known), layout=False)  # one line always
-            show(known, message.known is not None)
+        self._show_known(message.thread_id, message.known)
+
+    def _show_known(self, thread_id: int, known: KnownAnswer | None) -> None:
+        """The verified answer of the thread this one duplicates, on its line (or no line)."""
+        if thread_id != self.thread_id:
+            return
+        line = self.query_one("#thread-known", Static)
+        if known is not None:
+            put(line, known_answer_text(known))  # one line always: no layout of its own
+        show(line, known is not None)
 
     @on(DuplicatesLoaded)
     def _on_duplicates_loaded(self, message: DuplicatesLoaded) -> None:
@@ -367,19 +440,22 @@ class ThreadScreen(DeskScreen):
     def _show_candidates(self, thread_id: int, candidates: list[Candidate]) -> None:
         if thread_id != self.thread_id:
             return
+        offered = bool(self.candidates)  # whether `D` is offered (see `allows`)
         self.candidates = candidates
         dupes = self.query_one("#thread-dupes", Static)
         if self.candidates:
             put(dupes, banner(self.candidates, max(40, (self.size.width or 80) - 2)))
         show(dupes, bool(self.candidates))
-        self.refresh_bindings()
+        if offered != bool(candidates):  # (the key bar works out every binding again)
+            self.refresh_bindings()
 
     @on(ThreadLoaded)
     async def _on_thread_loaded(self, message: ThreadLoaded) -> None:
         message.stop()
         if message.view.thread_id != self.thread_id or message.view == self.view:
             return  # another thread's, or nothing new: keep focus, scroll and windows
-        await self._mount_cards(self._apply(message.view))
+        async with self._showing:
+            await self._mount_cards(self._apply(message.view))
 
     def _apply(self, view: ThreadView) -> list[PostView]:
         """Put `view` in the screen, reusing the cards there; returns the cards to mount."""

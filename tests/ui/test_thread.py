@@ -337,3 +337,69 @@ async def test_keys_that_reach_the_thread_screen_before_its_widgets_do_nothing(
         assert not any(p.hidden for p in desk.thread(thread).posts)
         await pilot.press("j")
         assert cursor(screen).key == view.posts[1].post_id
+
+
+def cells(strips: list) -> list[list[tuple[str, object]]]:  # type: ignore[type-arg]
+    """Each line's cells: (character, style), whatever segments drew them."""
+    return [[(ch, seg.style) for seg in strip for ch in seg.text] for strip in strips]
+
+
+async def test_the_thread_under_a_resting_cursor_is_prepared_and_opened_as_it_is_now(
+    desk: Desk,
+) -> None:
+    """Once the Queue's cursor rests on a row, the kept Thread screen is given that thread while
+    hidden (its cards' lines drawn ahead). The enter that follows reads it again: a note added
+    meanwhile is there, and the screen is drawn cell for cell as if nothing had been ahead."""
+    first, target = thread_id_of(desk, "t2"), thread_id_of(desk, "t4")
+    app = PeerdeskApp(desk, theme="textual-dark")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_thread(pilot, desk, first)  # the Queue keeps this screen from now on
+        kept = app.screen
+        assert isinstance(kept, ThreadScreen)
+        await pilot.press("j", "j")  # the cursor somewhere in the thread: reset by the ahead
+        await pilot.press("escape")
+        await settle(pilot)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        await pilot.press("g", *["j"] * row_of(desk, target))
+        assert await wait_for(pilot, lambda: kept.view is not None and kept.thread_id == target)
+        assert app.screen is queue  # prepared behind the Queue, not shown
+        cards = kept.query_one(PostList).cards()
+        assert [card.key for card in cards] == [p.post_id for p in desk.thread(target).posts]
+        assert cards[0].cursor and cards[0]._drawn  # the cursor's card drawn already
+        desk.add_note(target, "rang the customer back")  # after the read ahead
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is kept and kept.thread_id == target
+        assert "rang the customer back" in screen_text(pilot)
+        assert cursor(kept).key == cards[0].key and kept.query_one(PostList).scroll_y == 0
+        drawn = cells(app.screen._compositor.render_strips())
+        for widget in kept.walk_children():
+            if isinstance(widget, PostView):
+                widget._forget_drawn()
+            widget.refresh()
+        kept.refresh()
+        await pilot.pause()
+        assert cells(app.screen._compositor.render_strips()) == drawn
+
+
+async def test_a_move_burst_is_followed_by_one_call_after_the_rest() -> None:
+    """AfterRest: moves in a burst run the callback once, after the pause that follows them."""
+    from textual.app import App
+
+    from console.screens.after_rest import AfterRest
+
+    calls: list[float] = []
+    app: App[None] = App()
+    async with app.run_test() as pilot:
+        rest = AfterRest(app, 0.05, lambda: calls.append(time.monotonic()))
+        started = time.monotonic()
+        for _ in range(50):
+            rest.moved()
+        assert not calls
+        last = time.monotonic()
+        assert await wait_for(pilot, lambda: calls)
+        await pilot.pause(0.15)
+        assert len(calls) == 1 and calls[0] - last >= 0.05 and last >= started
+        rest.moved()
+        assert await wait_for(pilot, lambda: len(calls) == 2)

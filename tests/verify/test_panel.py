@@ -183,3 +183,44 @@ async def test_known_answer_beside_a_duplicate(panel_desk: Desk, community: Comm
         text = screen_text(pilot)
         assert f"Known answer on #{community.threads['t2']}" in text
         assert "verified by alice" in text
+
+
+async def test_known_answer_shown_when_the_queue_opens_the_thread(
+    panel_desk: Desk, community: Community
+) -> None:
+    """The Queue's enter (the thread read before the kept screen is pushed) shows the known
+    answer too, and only for the thread it belongs to: the next thread opened (the original)
+    has no band."""
+    panel_desk.verification.verify(community.posts["t2-2"])
+    add_thread(
+        community,
+        "t9",
+        "Roaming in Spain again",
+        "Is data roaming free in Spain?",
+        "asker",
+        [],
+        status="open",
+        duplicate_of="t2",
+    )
+    keys = [item.thread_id for item in panel_desk.queue(limit=100)]
+    duplicate = community.threads["t9"]
+    other = community.threads["t2"]  # the original: no band of its own
+    app = PeerdeskApp(panel_desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+
+        async def open_row(thread_id: int) -> str:
+            await pilot.press("g", *["j"] * keys.index(thread_id), "enter")
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, ThreadScreen) and screen.thread_id == thread_id
+            text = screen_text(pilot)
+            await pilot.press("escape")
+            await settle(pilot)
+            return text
+
+        for _ in range(2):  # the kept screen's first push, then a push of it again
+            text = await open_row(duplicate)
+            assert f"Known answer on #{community.threads['t2']}" in text
+            assert "verified by alice" in text
+            assert "Known answer" not in await open_row(other)
