@@ -551,22 +551,18 @@ class QueueScreen(QueuePaneScreen):
         """Open the thread: read it here (about a millisecond) and put it in the one Thread
         screen the Queue keeps, its cards mounted, before pushing it: drawn once, with its
         posts."""
-        from console.screens.thread import ThreadScreen, read_thread
+        from console.screens.thread import read_thread
 
         thread_id = int(message.key)  # type: ignore[call-overload]
         read = read_thread(self, thread_id)
         if read is None:
             return
-        app = self.app
-        screen = self._thread_screen()
-        if screen is None:
-            screen = ThreadScreen(thread_id)
-            app.install_screen(screen, self._reader_name)
+        screen = self._thread_screen() or self._keep_thread_screen(thread_id)
         await screen.prepare(*read)
-        app.push_screen(screen)
+        self.app.push_screen(screen)
 
     def _thread_screen(self) -> ThreadScreen | None:
-        """The Thread screen this Queue keeps (None before the first thread is opened)."""
+        """The Thread screen this Queue keeps (None before it was first needed)."""
         from console.screens.thread import ThreadScreen
 
         if not self.app.is_screen_installed(self._reader_name):
@@ -575,15 +571,34 @@ class QueueScreen(QueuePaneScreen):
         assert isinstance(screen, ThreadScreen)
         return screen
 
+    def _keep_thread_screen(self, thread_id: int, *, compose: bool = False) -> ThreadScreen:
+        """The Thread screen this Queue keeps from now on; `compose`: its widgets are made now,
+        while it is hidden (else on its first push), through Textual's own step of a push
+        (App._get_screen: the screen's messages start, it composes and mounts; Textual 8.2.8,
+        pinned). Composing it took 20-30 ms of the first enter of a session."""
+        from console.screens.thread import ThreadScreen
+
+        screen = ThreadScreen(thread_id)
+        self.app.install_screen(screen, self._reader_name)
+        if compose:
+            self.app._get_screen(screen)
+        return screen
+
     @on(LazyTable.CursorMoved, "#queue-table")
     def _open_ahead_soon(self, message: LazyTable.CursorMoved) -> None:
         self._opener.moved()
 
     def _open_ahead(self) -> None:
         """The cursor rests on a row: its thread is prepared in the kept Thread screen, so that
-        an enter finds it ready (ThreadScreen.open_ahead)."""
-        key, screen = self.table.current_key, self._thread_screen()
-        if key is not None and screen is not None and self.is_current:
+        an enter finds it ready (ThreadScreen.open_ahead). The first rest makes that screen
+        (it reads the thread itself once mounted)."""
+        key = self.table.current_key
+        if key is None or not self.is_current:
+            return
+        screen = self._thread_screen()
+        if screen is None:
+            self._keep_thread_screen(int(key), compose=True)  # type: ignore[call-overload]
+        else:
             screen.open_ahead(int(key))  # type: ignore[call-overload]
 
     def on_screen_resume(self) -> None:

@@ -264,6 +264,9 @@ class ThreadScreen(DeskScreen):
         yield KeyBar()
 
     async def on_mount(self) -> None:
+        # its widgets were styled as they were mounted: the push that shows it need not restyle
+        # them all again (see `_styles_still_hold`)
+        self._styled_for = (self.app.theme, self.app.app_focus)
         if self._preloaded is not None:
             read, self._preloaded = self._preloaded, None
             await self._mount_cards(self._swap(*read))

@@ -403,3 +403,35 @@ async def test_a_move_burst_is_followed_by_one_call_after_the_rest() -> None:
         assert len(calls) == 1 and calls[0] - last >= 0.05 and last >= started
         rest.moved()
         assert await wait_for(pilot, lambda: len(calls) == 2)
+
+
+async def test_the_first_rest_of_the_cursor_makes_the_thread_screen_before_any_enter(
+    desk: Desk,
+) -> None:
+    """The kept Thread screen is composed, hidden, once the Queue's cursor first rests (after
+    the start, not on the session's first enter), with the thread under the cursor; a rest on
+    another row gives it that thread, and the enter shows it."""
+    first, target = desk.queue(limit=1)[0].thread_id, thread_id_of(desk, "t4")
+    assert first != target
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+
+        def kept(thread_id: int) -> bool:
+            screen = queue._thread_screen()
+            return bool(
+                screen and screen.is_mounted and screen.view and screen.thread_id == thread_id
+            )
+
+        assert await wait_for(pilot, lambda: kept(first))
+        assert app.screen is queue  # composed behind the Queue
+        await pilot.press(*["j"] * row_of(desk, target))
+        assert await wait_for(pilot, lambda: kept(target))
+        screen = queue._thread_screen()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen and isinstance(screen, ThreadScreen)
+        assert desk.thread(target).title in screen_text(pilot)
+        assert cursor(screen).key == desk.thread(target).posts[0].post_id
