@@ -14,6 +14,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from console.desk import QueueFilter, QueueReader
@@ -266,9 +267,35 @@ class QueueScreen(QueuePaneScreen):
         self, *, keep_cursor: bool = False, back_to: tuple[int, int, Hashable | None] | None = None
     ) -> None:
         """Read the Queue again under the current filter and search. Called in the handler of
-        the key that changed them (`f`, clearing a search), so the status line and the rows
-        last read for the filter are drawn in one frame. `back_to`: (filter, row, thread) where
-        the cursor was before a search that is cleared now."""
+        the key that changed them (`f`, a letter typed in the search line, clearing a search),
+        so the status line and the rows last read for the filter are drawn in one frame, the
+        key's own. `back_to`: (filter, row, thread) where the cursor was before a search that is
+        cleared now."""
+        try:
+            self._request_rows(keep_cursor, back_to)
+        finally:
+            self._in_the_next_frame()
+
+    def _in_the_next_frame(self) -> None:
+        """What this handler changed in the table and the status line is in the next frame (a
+        key's handler, the rows' or the count's arrival).
+        Each widget tells the screen of its change from its own idle handler, and the frame
+        clock, resumed when the screen goes idle after the handler, ticked before those came: a
+        letter typed in the search line was drawn alone, the status line and the rows a frame
+        later (15-20 ms after the key, the main thread idle in between), after the reads that
+        wait for the frame had started and held the interpreter. Told here, the changes are on
+        the screen's queue before it goes idle. (Textual 8.2.8's Widget._check_refresh: the
+        version is pinned.)"""
+        table = self.table
+        widgets: list[Widget] = [table, self.query_one("#queue-status", StatusBar)]
+        if table._vertical_scrollbar is not None:  # its thumb, for the new number of rows
+            widgets.append(table._vertical_scrollbar)
+        for widget in widgets:
+            widget._check_refresh()
+
+    def _request_rows(
+        self, keep_cursor: bool, back_to: tuple[int, int, Hashable | None] | None
+    ) -> None:
         self.request_id += 1
         table = self.table
         offset = (table.cursor_row // PAGE) * PAGE if keep_cursor else 0
@@ -439,6 +466,7 @@ class QueueScreen(QueuePaneScreen):
         if exact:
             self._read_last_screenful(message.flt)  # `G` finds the last rows already read
         self.queue_read_again()
+        self._in_the_next_frame()
         if not self._shown_once:
             self._shown_once = True
             self.call_after_refresh(self.host.first_rows_shown)
@@ -478,6 +506,7 @@ class QueueScreen(QueuePaneScreen):
         self._counted = message
         if self._loaded_request == message.request_id:  # else the page's arrival uses it
             self.table.set_total(message.total, at_least=message.at_least)
+            self._in_the_next_frame()
             if not message.at_least:
                 self._read_last_screenful(message.flt)  # `G` finds the last rows already read
 

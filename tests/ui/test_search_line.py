@@ -197,3 +197,44 @@ async def test_the_cursor_row_says_where_the_focus_is(desk: Desk) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert (focused.bgcolor, True) in cursor_line()
+
+
+async def test_a_search_typed_again_shows_its_rows_in_the_letters_own_frame(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each letter's search keeps its first page: typed again, the frame that draws the letter
+    in the search line draws the status line and that page's rows too (before any read: they are
+    held here), not the letter alone with the status and rows a frame later."""
+    from tests.ui.test_lines_drawn import frames_of, lines_drawn
+
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grid = table(app)
+        await pilot.press("slash", *"roami")
+        await settle(pilot)
+        await pilot.press("escape")  # clears the search and closes the line
+        await settle(pilot)
+        line, bar = search_line(app), app.screen.query_one("#queue-status")
+        await pilot.press("slash", *"ro")
+        await settle(pilot)
+        changed = 0
+        with held(monkeypatch, QueueReader, "page"):
+            for typed in ("roa", "roam", "roami"):
+                before = keys(grid, 20)
+                with frames_of(app) as frames:
+                    await pilot.press(typed[-1])
+                    await pilot.pause()
+                    await pilot.pause()
+                assert f"search: {typed}" in status(app)
+                rows = keys(grid, 20)
+                assert rows, typed  # the rows last found for `typed`
+                assert frames, typed
+                first = set(frames[0].lines)
+                assert {line.region.y, bar.region.y} <= first, typed
+                if rows != before:
+                    changed += 1
+                    shown = range(grid.region.y + 1, grid.region.y + 1 + len(rows))
+                    assert set(shown) <= first, typed
+                assert lines_drawn(frames[1:]) <= {grid.region.y}, typed  # the count, if any
+        assert changed
