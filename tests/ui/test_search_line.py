@@ -238,3 +238,48 @@ async def test_a_search_typed_again_shows_its_rows_in_the_letters_own_frame(
                     assert set(shown) <= first, typed
                 assert lines_drawn(frames[1:]) <= {grid.region.y}, typed  # the count, if any
         assert changed
+
+
+async def test_a_letter_typed_lays_nothing_out_and_a_long_line_keeps_its_cursor_in_view(
+    desk: Desk,
+) -> None:
+    """The search line's size never changes: a letter typed draws the line without a layout of
+    the whole screen (when the rows found need no other, as a scrollbar that comes or goes);
+    typed past the line's width, the line scrolls to keep the cursor (and
+    the last letters) in view, and back to its start when emptied."""
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("slash")
+        await settle(pilot)
+        line = search_line(app)
+        layouts: list[object] = []
+        refresh_layout = screen._refresh_layout
+
+        def counting(*args: object, **kwargs: object) -> None:
+            layouts.append(args)
+            refresh_layout(*args, **kwargs)  # type: ignore[arg-type]
+
+        screen._refresh_layout = counting  # type: ignore[method-assign]
+        await pilot.press(*"ro")  # the rows found so few that the table's scrollbar goes
+        await settle(pilot)
+        assert not table(app).show_vertical_scrollbar
+        layouts.clear()
+        for letter in "aming":
+            await pilot.press(letter)
+            await settle(pilot)
+            assert not table(app).show_vertical_scrollbar
+        assert layouts == []
+        assert line.value == "roaming" and "search: roaming" in status(app)
+        long = " ".join(["roaming"] * 14)  # wider than the line
+        line.value = long
+        line.cursor_position = len(long)
+        await settle(pilot)
+        assert line.scroll_x > 0
+        cursor_x = line.cursor_screen_offset.x
+        assert line.region.x <= cursor_x < line.region.right
+        assert line.render_line(0).text.rstrip().endswith("roaming")
+        line.value = ""
+        await settle(pilot)
+        assert line.scroll_x == 0
