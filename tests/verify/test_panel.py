@@ -163,8 +163,9 @@ async def test_thread_screen_v_opens_the_focused_answer(
         assert isinstance(app.screen, ThreadScreen)
 
 
-async def test_known_answer_beside_a_duplicate(panel_desk: Desk, community: Community) -> None:
-    panel_desk.verification.verify(community.posts["t2-2"])
+def duplicate_of_a_verified_answer(desk: Desk, community: Community) -> None:
+    """t2's second post verified, and t9 (open) a duplicate of t2."""
+    desk.verification.verify(community.posts["t2-2"])
     add_thread(
         community,
         "t9",
@@ -175,6 +176,10 @@ async def test_known_answer_beside_a_duplicate(panel_desk: Desk, community: Comm
         status="open",
         duplicate_of="t2",
     )
+
+
+async def test_known_answer_beside_a_duplicate(panel_desk: Desk, community: Community) -> None:
+    duplicate_of_a_verified_answer(panel_desk, community)
     app = PeerdeskApp(panel_desk)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -191,17 +196,7 @@ async def test_known_answer_shown_when_the_queue_opens_the_thread(
     """The Queue's enter (the thread read before the kept screen is pushed) shows the known
     answer too, and only for the thread it belongs to: the next thread opened (the original)
     has no band."""
-    panel_desk.verification.verify(community.posts["t2-2"])
-    add_thread(
-        community,
-        "t9",
-        "Roaming in Spain again",
-        "Is data roaming free in Spain?",
-        "asker",
-        [],
-        status="open",
-        duplicate_of="t2",
-    )
+    duplicate_of_a_verified_answer(panel_desk, community)
     keys = [item.thread_id for item in panel_desk.queue(limit=100)]
     duplicate = community.threads["t9"]
     other = community.threads["t2"]  # the original: no band of its own
