@@ -288,7 +288,9 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
             self.set_status(f"Escalations · counting…{closed}")
             return
         breached = tally.breached_at(now())  # the clocks have run on since the count
-        self.set_status(f"Escalations · {tally.open:,} open · {breached:,} breached{closed}")
+        # long after the count, how many more ran out is for the new count (read at once) to say
+        said = "breached: counting…" if breached is None else f"{breached:,} breached"
+        self.set_status(f"Escalations · {tally.open:,} open · {said}{closed}")
 
     @on(events.ScreenResume)
     def _clocks_now(self) -> None:

@@ -44,11 +44,23 @@ async def test_a_later_visit_shows_the_clocks_as_they_stand_before_any_read(
     app = PeerdeskApp(desk)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
-        screen = await _visit_and_leave(pilot, app)
-        later = parse(FROZEN_NOW) + timedelta(hours=9, minutes=7)
+        screen = await _visit_and_leave(pilot, app)  # its clock scan raises escalations
+        # a visit half an hour before the first of their clocks runs out, then back a minute
+        # after it (within pages.AHEAD of the count: the breached count is known without a read)
+        due = desk.cache.one(
+            f"SELECT min({pages.CLOCK}) FROM escalations e "
+            f"WHERE {pages.OPEN} AND {pages.CLOCK} > ?",
+            (FROZEN_NOW,),
+        )
+        assert due is not None and due[0] is not None
+        before = parse(str(due[0])) - timedelta(minutes=30)
+        monkeypatch.setenv("PEERDESK_NOW", iso(before))
+        assert await _visit_and_leave(pilot, app) is screen
+        counted_before = pages.tally(desk.cache, at=before)
+        later = before + timedelta(minutes=31)
+        assert later - before <= pages.AHEAD
         monkeypatch.setenv("PEERDESK_NOW", iso(later))
         counted_later = pages.tally(desk.cache, at=later)
-        counted_before = pages.tally(desk.cache, at=parse(FROZEN_NOW))
         assert counted_later.breached > counted_before.breached  # clocks ran out meanwhile
         # every read of the visit held: what it shows comes from what the panel kept
         with (
@@ -76,6 +88,30 @@ async def test_a_later_visit_shows_the_clocks_as_they_stand_before_any_read(
             left = int((parse(current.due_at) - later).total_seconds())
             assert f"— {clock_text(left)}" in text  # the detail's SLA line
         await settle(pilot)
+
+
+async def test_a_visit_long_after_the_count_says_counting_until_its_new_count(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past pages.AHEAD of the panel's count, how many more clocks ran out is not kept: the
+    first frame says the breached count is being counted (not a stale figure), the new count
+    says it."""
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        screen = await _visit_and_leave(pilot, app)
+        later = parse(FROZEN_NOW) + pages.AHEAD + timedelta(hours=7)
+        monkeypatch.setenv("PEERDESK_NOW", iso(later))
+        counted_later = pages.tally(desk.cache, at=later)
+        with held(monkeypatch, pages, "tally") as tally:
+            await pilot.press("E")
+            assert await wait_for(pilot, lambda: app.screen is screen and tally.started.is_set())
+            text = screen_text(pilot)
+            assert "breached: counting…" in text
+            assert f"{counted_later.open:,} open" in text
+            tally.release.set()
+            await settle(pilot)
+        assert f"{counted_later.breached:,} breached" in screen_text(pilot)
 
 
 async def test_a_visit_whose_reads_find_the_same_draws_no_row_after_its_first_frame(
