@@ -279,7 +279,10 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         label = f"Open escalations, last {len(counts)} days: now {counts[-1]}, peak {max(counts)}"
         shown = self.query_one("#esc-trend-label", Static)
         if str(shown.content) != label:
-            shown.update(Text(label, style="dim"))
+            # one line as wide as the screen whatever it says (escalations.tcss): no layout. With
+            # one (Static's default), a later visit whose scan raised an escalation drew a second
+            # frame 11-13 ms after its first, the settled one, at a million threads
+            shown.update(Text(label, style="dim"), layout=False)
 
     def _show_counts(self) -> None:
         tally = self.tally
