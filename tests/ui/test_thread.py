@@ -435,3 +435,28 @@ async def test_the_first_rest_of_the_cursor_makes_the_thread_screen_before_any_e
         assert app.screen is screen and isinstance(screen, ThreadScreen)
         assert desk.thread(target).title in screen_text(pilot)
         assert cursor(screen).key == desk.thread(target).posts[0].post_id
+
+
+async def test_a_reread_that_makes_the_cursors_post_long_offers_m(desk: Desk) -> None:
+    """The cursor's card given a long post by a reread in place (the thread changed while shown)
+    offers `m` at once, as moving onto a long post does."""
+    from console.messages import RefreshRequested
+
+    thread = thread_id_of(desk, "t2")
+    question = desk.thread(thread).posts[0].post_id
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_thread(pilot, desk, thread)
+
+        def offered() -> list[str]:
+            return [description for _key, description, _on in screen.query_one(KeyBar).entries]
+
+        assert cursor(screen).key == question and "More" not in offered()
+        with desk.cache.transaction():
+            desk.cache.conn.execute(
+                "UPDATE posts SET body_text = ? WHERE id = ?", ("a long answer " * 3000, question)
+            )
+        screen.post_message(RefreshRequested())
+        assert await wait_for(pilot, lambda: cursor(screen).pages)
+        await settle(pilot)
+        assert cursor(screen).key == question and "More" in offered()
