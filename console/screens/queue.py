@@ -68,6 +68,9 @@ FIRST_PAGES = 16  # filters and searches whose first page is kept (see QueueScre
 # without typing before the status line says what is wrong with it.
 FILTER_ERROR_PAUSE = 0.5
 UNKNOWN = -1  # a total not counted yet
+# seconds after a key that showed rows kept for its filter or search before they are read again
+# (their frame is drawn and written in ~5-10 ms; the read only confirms or updates those rows)
+REREAD_AFTER = 0.03
 # A search counts its rows among the newest SEARCH_COUNT_REACH matches in titles and in posts
 # (a few milliseconds) and shows "n+" if there are more; every match is counted (0.5-2 s for a
 # common word at a million threads) only when the cursor comes near the end of those.
@@ -329,9 +332,11 @@ class QueueScreen(QueuePaneScreen):
                     FIRST_FRAME_WRITTEN, partial(self._read, request_id, flt, offset, keep_cursor)
                 )
                 return
-            # the rows are on the screen's next frame: the reads start after it is drawn, so
-            # their threads and their results do not hold the GIL while it is drawn
-            self.call_after_refresh(self._read, request_id, flt, offset, keep_cursor)
+            # the rows are on the screen's next frame: the reads start once it is written, so
+            # their threads do not hold the GIL while it is drawn, nor while the driver's
+            # writer thread writes it (begun right after the frame, they held a typed letter's
+            # frame back 10-20 ms); a newer key meanwhile reads nothing for this one
+            self.set_timer(REREAD_AFTER, partial(self._read, request_id, flt, offset, keep_cursor))
             return
         if self._shown_once and not keep_cursor and not flt.text:
             # a filter not read yet: "Loading…", never the last filter's rows under its name
