@@ -68,7 +68,7 @@ FIRST_PAGES = 16  # filters and searches whose first page is kept (see QueueScre
 # without typing before the status line says what is wrong with it.
 FILTER_ERROR_PAUSE = 0.5
 UNKNOWN = -1  # a total not counted yet
-# seconds after a key that showed rows kept for its filter or search before they are read again
+# seconds after a letter that showed the rows kept for its search before they are read again
 # (their frame is drawn and written in ~5-10 ms; the read only confirms or updates those rows)
 REREAD_AFTER = 0.03
 # A search counts its rows among the newest SEARCH_COUNT_REACH matches in titles and in posts
@@ -332,11 +332,17 @@ class QueueScreen(QueuePaneScreen):
                     FIRST_FRAME_WRITTEN, partial(self._read, request_id, flt, offset, keep_cursor)
                 )
                 return
-            # the rows are on the screen's next frame: the reads start once it is written, so
-            # their threads do not hold the GIL while it is drawn, nor while the driver's
-            # writer thread writes it (begun right after the frame, they held a typed letter's
-            # frame back 10-20 ms); a newer key meanwhile reads nothing for this one
-            self.set_timer(REREAD_AFTER, partial(self._read, request_id, flt, offset, keep_cursor))
+            # the rows are on the screen's next frame: the reads start after it is drawn, so
+            # their threads do not hold the GIL while it is drawn; a search's once it is also
+            # written (begun right after the frame, they held a typed letter's frame back 10-20
+            # ms while the driver's writer thread waited for the GIL), and a newer letter
+            # meanwhile reads nothing for this one. A filter's count ("…" until then) is not
+            # kept waiting.
+            read = partial(self._read, request_id, flt, offset, keep_cursor)
+            if flt.text:
+                self.set_timer(REREAD_AFTER, read)
+            else:
+                self.call_after_refresh(read)
             return
         if self._shown_once and not keep_cursor and not flt.text:
             # a filter not read yet: "Loading…", never the last filter's rows under its name
