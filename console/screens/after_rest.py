@@ -31,3 +31,9 @@ class AfterRest:
             self._timer = self.owner.set_timer(self.pause - rested, self._due)
             return
         self.callback()
+
+    def stop(self) -> None:
+        """Run nothing for the moves so far (the next move starts again)."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None

@@ -10,12 +10,12 @@ import os
 
 from textual import on, work
 from textual.reactive import Reactive
-from textual.timer import Timer
 from textual.widget import Widget
 
 from console.desk import QueueReader
 from console.errors import PeerdeskError
 from console.previews import ThreadPreview
+from console.screens.after_rest import AfterRest
 from console.screens.base import DeskScreen
 from console.screens.queue_preview import (
     PAUSE as PREVIEW_PAUSE,
@@ -43,7 +43,7 @@ class QueuePaneScreen(DeskScreen):
         super().__init__()
         # at PREVIEW_FROM columns or more; p toggles it, PEERDESK_PREVIEW=off starts without it
         self.preview_on = os.environ.get("PEERDESK_PREVIEW", "on").lower() != "off"
-        self._preview_timer: Timer | None = None
+        self._preview_rest = AfterRest(self, PREVIEW_PAUSE, self._preview_now)
         self._ahead = ReadAhead()  # previews read ahead of the cursor
         self._previewer: QueueReader | None = None  # their connection
         self._painted: ThreadPreview | None = None  # what the pane shows
@@ -140,13 +140,7 @@ class QueuePaneScreen(DeskScreen):
 
     def _preview_soon(self) -> None:
         """Read the preview once the cursor has rested (holding j reads nothing)."""
-        self._stop_preview_timer()
-        self._preview_timer = self.set_timer(PREVIEW_PAUSE, self._preview_now)
-
-    def _stop_preview_timer(self) -> None:
-        if self._preview_timer is not None:
-            self._preview_timer.stop()
-            self._preview_timer = None
+        self._preview_rest.moved()
 
     def _preview_now(self) -> None:
         key = self.table.current_key
@@ -179,7 +173,7 @@ class QueuePaneScreen(DeskScreen):
     def _paint_preview(self, thread_id: int, preview: ThreadPreview) -> None:
         """Show `preview` (unless the pane already shows just that)."""
         if thread_id == self._current():
-            self._stop_preview_timer()
+            self._preview_rest.stop()
         if self.pane.shown == thread_id and self._painted == preview:
             return
         self._painted = preview
