@@ -28,6 +28,8 @@ What is measured, and how:
    Queue page.
 
 The machine is shared and the numbers are noisy: run it more than once and compare medians.
+`BENCH_VERBOSE=1` prints each key's first and settled times on stderr; `BENCH_VERBOSE=frames`
+also each frame's changed lines and when it came (what a second frame changed).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ SETTLE_MOST = 5.0  # seconds after a key at most until its screen counts as sett
 TARGETS = {"first_p95_ms": 16.0, "settled_p95_ms": 50.0, "startup_s": 0.5, "peak_mb": 200.0}
 
 VERBOSE = bool(os.environ.get("BENCH_VERBOSE"))
+FRAMES = os.environ.get("BENCH_VERBOSE") == "frames"  # also each frame's changed lines
 SYNC_BEGIN, SYNC_END = b"\x1b[?2026h", b"\x1b[?2026l"
 SYNC_QUERY, SYNC_ANSWER = b"\x1b[?2026$p", b"\x1b[?2026;2$y"
 _MARK = re.compile(rb"\x1b\[\?2026([hl])")
@@ -347,6 +350,14 @@ class Results:
         self.settled.setdefault(name, []).append(settled)
 
 
+def print_changes(name: str, after: float, before: list[str], now: list[str]) -> None:
+    """`BENCH_VERBOSE=frames`: a frame's lines that differ from the last frame's, on stderr."""
+    print(f"  {name} +{after * 1000:.1f} ms", file=sys.stderr)
+    for row, line in enumerate(now):
+        if row >= len(before) or before[row] != line:
+            print(f"    {row:2d}|{line.rstrip()}", file=sys.stderr)
+
+
 class Session:
     def __init__(self, term: Terminal, quiet: float, timeout: float) -> None:
         self.term = term
@@ -372,6 +383,7 @@ class Session:
         term = self.term
         term.drain(0.05)
         before = term.last.signature if term.last else 0
+        lines_before = term.last.lines if term.last else []
         sent = term.send(keys)
         first: Frame | None = None
         changed_at: float | None = None
@@ -404,6 +416,9 @@ class Session:
             changed = frame.signature != before
             if changed:
                 changed_at, before = frame.at, frame.signature
+                if FRAMES:
+                    print_changes(name, frame.at - sent, lines_before, frame.lines)
+                    lines_before = frame.lines
             passed = changed if check is None else check(frame.lines)
             if first is None and passed:
                 first = frame
@@ -592,6 +607,29 @@ def thread_round(s: Session, back_keys: list[str]) -> None:
     term.drain(0.3)
 
 
+def search_round(s: Session, back_keys: list[str]) -> None:
+    """`--keys search`: `/`, the search typed letter by letter, its enter, clearing it and `f`
+    through every filter, from the top of the Queue (a quick before/after)."""
+    term = s.term
+    row = queue_position(term.last.lines if term.last else [])
+    assert row is not None and row[0] == 1, "a round starts on the first row"
+    searching(s)
+    for name in FILTERS:
+        s.step("f", b"f", lambda ln, n=name: queue_ready(ln, n), f"filter-{name}")
+    term.drain(0.3)
+
+
+def searching(s: Session) -> None:
+    """`/`, the search typed letter by letter and its enter, then the search cleared."""
+    s.press("/", b"/", lambda ln: any("search words" in x or "esc clears" in x for x in ln))
+    for count in range(1, len(SEARCH) + 1):
+        typed = SEARCH[:count]
+        s.press("type a letter", typed[-1].encode(), lambda ln, t=typed: any(t in x for x in ln))
+    s.step("search enter", KEYS["enter"], lambda ln: queue_ready(ln, "all · search: "), "found")
+    s.step("clear search", KEYS["escape"], lambda ln: queue_ready(ln, "all") and (
+        "search:" not in status_line(ln)), "cleared")  # fmt: skip
+
+
 def decisions(s: Session, prefix: str) -> None:
     """`c` `C` `x` `u` on the thread under the cursor (or shown), each to its result's line."""
     s.press(f"{prefix}c", b"c", lambda ln: any("You hold thread" in x for x in ln))
@@ -697,9 +735,12 @@ def start(db: Path | str) -> tuple[Terminal, float]:
 def keys_run(
     db: Path | str, rounds: int, quiet: float, back_keys: list[str], which: str = "all"
 ) -> dict[str, Any]:
-    round_of = {"panels": panels_round, "moves": moves_round, "thread": thread_round}.get(
-        which, one_round
-    )
+    round_of = {
+        "panels": panels_round,
+        "moves": moves_round,
+        "thread": thread_round,
+        "search": search_round,
+    }.get(which, one_round)
     term, _ = start(db)
     session = Session(term, quiet, timeout=15)
     peaks = []
@@ -886,11 +927,12 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="leave out: D, Y, E, V, $, decisions")
     parser.add_argument(
         "--keys",
-        choices=("all", "panels", "moves", "thread"),
+        choices=("all", "panels", "moves", "thread", "search"),
         default="all",
         help="panels: only `?` and the panels (D Y E V $); moves: only the Queue's moves (e.g. "
         "with the preview pane on and off); thread: enter, the back keys and the decisions (in "
-        "the Queue and in a thread); for a quick before/after",
+        "the Queue and in a thread); search: `/`, typing, clearing and `f`; for a quick "
+        "before/after",
     )
     parser.add_argument(
         "--size", default="80x24", help="the terminal, COLSxROWS (120x40 shows the preview pane)"

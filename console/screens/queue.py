@@ -319,6 +319,10 @@ class QueueScreen(QueuePaneScreen):
             # the search read before (a page of it, deep ones take seconds at a million
             # threads) is of no use now: it would hold a core and the GIL while keys wait
             self._readers()[1].interrupt()
+        # so is the count before (every request counts anew, after its frame): stopped now, it
+        # no longer takes a core while this key's frame is drawn (counting every open thread is
+        # ~0.5 s of SQLite at a million)
+        self._readers()[0].interrupt()
         request_id = self.request_id
         if not keep_cursor and self._show_first_page(flt):
             if back_to is not None and back_to[0] == self.filter_index:
@@ -645,8 +649,8 @@ class QueueScreen(QueuePaneScreen):
         an enter finds it ready (ThreadScreen.open_ahead). The first rest makes that screen
         (it reads the thread itself once mounted)."""
         key = self.table.current_key
-        if key is None or not self.is_current:
-            return
+        if key is None or not self.is_current or self.query_one("#search", Input).has_focus:
+            return  # while a search is typed, each letter's rows would be read ahead in turn
         screen = self._thread_screen()
         if screen is None:
             self._keep_thread_screen(int(key), compose=True)  # type: ignore[call-overload]
@@ -696,6 +700,7 @@ class QueueScreen(QueuePaneScreen):
         self._apply_search(event.value)
         self._search_line(False)
         self._focus_table()
+        self._opener.moved()  # the row the cursor rests on now is read ahead
 
     def _apply_search(self, text: str) -> None:
         """Apply the filter line (words and terms, console.filters); a bad expression is said in

@@ -437,6 +437,34 @@ async def test_the_first_rest_of_the_cursor_makes_the_thread_screen_before_any_e
         assert cursor(screen).key == desk.thread(target).posts[0].post_id
 
 
+async def test_nothing_is_read_ahead_while_a_search_is_typed_and_its_row_is_once_entered(
+    desk: Desk,
+) -> None:
+    """Each typed letter puts the cursor on another first row: none of them is read ahead while
+    the search line has the focus (the reads would compete with the next letter); the search's
+    enter leaves the cursor on its row, and that thread is prepared."""
+    first = desk.queue(limit=1)[0].thread_id
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        assert await wait_for(pilot, lambda: queue._thread_screen() is not None)
+        kept = queue._thread_screen()
+        assert kept is not None
+        assert await wait_for(pilot, lambda: kept.view is not None and kept.thread_id == first)
+        await pilot.press("/", *"roaming")
+        assert await wait_for(
+            pilot, lambda: queue.table.current_key not in (None, first) and queue.search_text
+        )
+        found = queue.table.current_key
+        await pilot.pause(0.4)  # four times the rest that prepares a row
+        assert kept.thread_id == first
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: kept.thread_id == found and kept.view is not None)
+        assert app.screen is queue
+
+
 async def test_a_reread_that_makes_the_cursors_post_long_offers_m(desk: Desk) -> None:
     """The cursor's card given a long post by a reread in place (the thread changed while shown)
     offers `m` at once, as moving onto a long post does."""
