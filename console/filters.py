@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from console.errors import PeerdeskError
-from console.store import QueueFilter
+from console.store import PREFIX_FROM, QueueFilter, search_words
 
 STATUSES = ("open", "answered", "solved", "closed", "duplicate")
 UNITS = {"m": 1, "h": 60, "d": 24 * 60, "w": 7 * 24 * 60}
@@ -206,3 +206,10 @@ def _duration(minutes: int) -> str:
         if minutes % UNITS[unit] == 0:
             return f"{minutes // UNITS[unit]}{unit}"
     return f"{minutes}m"
+
+
+def whole_last_word(text: str) -> str | None:
+    """The last word of a search when it is too short to be matched as a prefix (it must
+    appear whole: "ro" does not find "roaming"), else None."""
+    words = search_words(text)
+    return words[-1] if words and len(words[-1]) < PREFIX_FROM else None

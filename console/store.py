@@ -53,13 +53,18 @@ MAX_AUTHOR_SELECTION = 1000  # threads `A` selects at most
 SEARCH_REACH = 300  # newest matches read from each full-text index beyond the page asked for
 
 
+def search_words(text: str) -> list[str]:
+    """The words of a search as the full-text query takes them (lowercase)."""
+    return _TOKEN.findall(text.lower())
+
+
 def fts_query(text: str, dialect: Dialect = SQLITE, cache: Cache | None = None) -> str | None:
     """User text as a safe full-text query (FTS5's, or a tsquery on the team database): every
     word must appear (prefix match on the last, once it has PREFIX_FROM characters: a one- or
     two-letter prefix matches most of the index and costs seconds at a million posts). Given the
     cache, a last word longer than the prefix indexes is matched as the words it stands for
     (console.search_terms)."""
-    words = _TOKEN.findall(text.lower())[:12]
+    words = search_words(text)[:12]
     if not words:
         return None
     prefix_last = len(words[-1]) >= PREFIX_FROM

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from console.clock import now, parse
+from console.filters import PREFIX_FROM, parse_filter, whole_last_word
 from console.models import QueueItem, member_label
 from console.safe_text import printable
 from widgets.lazy_table import Column
@@ -125,6 +126,13 @@ def empty_text(filter_name: str, search: str) -> str:
     if search:
         shown = printable(search, single_line=True)
         where = "" if filter_name == "all" else f" among {filter_name} threads"
+        short = whole_last_word(parse_filter(search).text)
+        if short is not None:  # typed on the way to a longer word, most likely
+            return (
+                f"No thread matches “{shown}”{where}: a word of {PREFIX_FROM} letters or more "
+                f"also finds the words it begins, “{printable(short, single_line=True)}” only "
+                "itself. Escape clears the search."
+            )
         return (
             f"No thread matches “{shown}”{where} (titles and posts are searched, closed threads "
             "included). Escape clears the search."

@@ -11,6 +11,7 @@ import pytest
 from console import claims, store
 from console.db import Cache
 from console.desk import Desk
+from console.filters import whole_last_word
 from console.ingest import ensure_source, upsert_threads
 from console.models import PostRecord, ThreadRecord
 from console.store import QueueFilter, QueueReader, fts_query
@@ -44,6 +45,18 @@ def test_a_prefix_needs_three_letters() -> None:
     assert fts_query("roa") == '"roa"*'
     assert fts_query("sim ca") == '"sim" "ca"'
     assert fts_query("  ") is None
+
+
+def test_an_empty_search_on_a_short_last_word_says_it_must_appear_whole() -> None:
+    """Typing "ro" on the way to "roaming" finds nothing: the Queue says why, not just that."""
+    from console.screens.queue_layout import empty_text
+
+    assert whole_last_word("sim ro") == "ro" and whole_last_word("roa") is None
+    assert whole_last_word("tag:esim") is None and whole_last_word("") is None
+    said = empty_text("all", "ro")
+    assert "3 letters or more also finds the words it begins, “ro” only itself" in said
+    said = empty_text("flagged", "tag:esim roa")
+    assert "among flagged threads (titles and posts are searched" in said
 
 
 @pytest.mark.backends
