@@ -514,11 +514,7 @@ def one_round(s: Session, back_keys: list[str]) -> None:
         s.press("enter", KEYS["enter"], thread_shown(title))
         s.step(back, KEYS.get(back, back.encode()), at_row("all", target), "back")
     s.press("g", b"g", at_row("all", 1))
-    s.press("/", b"/", lambda ln: any("search words" in x or "esc clears" in x for x in ln))
-    for count in range(1, len(SEARCH) + 1):
-        typed = SEARCH[:count]
-        s.press("type a letter", typed[-1].encode(), lambda ln, t=typed: any(t in x for x in ln))
-    s.step("search enter", KEYS["enter"], lambda ln: queue_ready(ln, "all · search: "), "found")
+    search(s)
     # a thread with replies, from the results: moving between its posts
     found = "all · search: "
     pick = with_replies(term.last.lines if term.last else [])
@@ -531,10 +527,8 @@ def one_round(s: Session, back_keys: list[str]) -> None:
         s.press("thread pagedown", KEYS["pagedown"], None)
         s.press("thread g", b"g", None)
         s.step("escape", KEYS["escape"], at_row(found, pick), "found-back")
-    s.step("clear search", KEYS["escape"], lambda ln: queue_ready(ln, "all") and (
-        "search:" not in status_line(ln)), "cleared")  # fmt: skip
-    for name in FILTERS:
-        s.step("f", b"f", lambda ln, n=name: queue_ready(ln, n), f"filter-{name}")
+    clear_search(s)
+    filters(s)
     s.press("?", b"?", lambda ln: any("Keys: " in x for x in ln))
     s.step("escape (help)", KEYS["escape"], lambda ln: queue_ready(ln, "all"), "help-back")
     panels(s)
@@ -613,21 +607,30 @@ def search_round(s: Session, back_keys: list[str]) -> None:
     term = s.term
     row = queue_position(term.last.lines if term.last else [])
     assert row is not None and row[0] == 1, "a round starts on the first row"
-    searching(s)
-    for name in FILTERS:
-        s.step("f", b"f", lambda ln, n=name: queue_ready(ln, n), f"filter-{name}")
+    search(s)
+    clear_search(s)
+    filters(s)
     term.drain(0.3)
 
 
-def searching(s: Session) -> None:
-    """`/`, the search typed letter by letter and its enter, then the search cleared."""
+def search(s: Session) -> None:
+    """`/`, SEARCH typed letter by letter, and its enter."""
     s.press("/", b"/", lambda ln: any("search words" in x or "esc clears" in x for x in ln))
     for count in range(1, len(SEARCH) + 1):
         typed = SEARCH[:count]
         s.press("type a letter", typed[-1].encode(), lambda ln, t=typed: any(t in x for x in ln))
     s.step("search enter", KEYS["enter"], lambda ln: queue_ready(ln, "all · search: "), "found")
+
+
+def clear_search(s: Session) -> None:
     s.step("clear search", KEYS["escape"], lambda ln: queue_ready(ln, "all") and (
         "search:" not in status_line(ln)), "cleared")  # fmt: skip
+
+
+def filters(s: Session) -> None:
+    """`f` through every filter, back to `all`."""
+    for name in FILTERS:
+        s.step("f", b"f", lambda ln, n=name: queue_ready(ln, n), f"filter-{name}")
 
 
 def decisions(s: Session, prefix: str) -> None:
