@@ -42,7 +42,7 @@ from console.safe_text import printable
 from console.screens.keys import bindings
 from console.screens.paged import PageAt, PagedPanel
 from console.screens.paged import one_line as _line
-from console.screens.panel import ListWanted, PanelList
+from console.screens.panel import ListWanted, PanelList, show_text
 from widgets.latest_work import LatestWork
 from widgets.lazy_table import Column, LazyTable, Row
 
@@ -270,7 +270,7 @@ class AuditScreen(PagedPanel[AuditList, AuditEntry | None, AuditEntry]):
             if data is None
             else detail(data, self.chain)
         )
-        self.query_one("#audit-text", Static).update(shown)
+        show_text(self.query_one("#audit-text", Static), shown)  # the chain checked again
 
     # ---- the chain ----
     @on(ChainWanted)

@@ -16,7 +16,11 @@ so an old answer never overwrites a newer one:
     LazyTable.CursorMoved  → DetailWanted(key) → (worker: read_detail) → DetailLoaded → show_detail
     a decision key → decide_in_panel(decision, run) → (worker: run) → DecisionSaved | Refused
 
-A refresh whose data equals what is shown changes nothing on the screen (no relayout).
+A refresh whose data equals what is shown changes nothing on the screen (no relayout). A refresh
+(a visit, r, a decision) reads the detail shown once, in the list's worker right after the list:
+both are drawn in one frame, and the CursorMoved of the list's redraw, on the same item, reads
+nothing more (a detail read since the list's read began is as new as the list). Read up front as
+well as on that CursorMoved, a visit read the detail twice and drew a frame more.
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ from collections.abc import Callable, Hashable
 from pathlib import PurePath
 from typing import Any, ClassVar, Generic, TypeVar
 
+from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
+from textual.widgets import Static
 
 from console.apart import ApartRead, ReadsApart
 from console.desk import Desk
@@ -69,6 +75,19 @@ def page_anchors(table: LazyTable, offset: int, size: int) -> tuple[int | None, 
     if below:
         return None, int(str(below[0].key))
     return None, None
+
+
+def show_text(widget: Static, text: Text | str) -> None:
+    """Show `text` in `widget` unless it shows those very words in those styles already: a
+    Static's update lays out the whole screen (its height may change), a frame of its own when
+    nothing else changed (a visit's read again, the chain's check again)."""
+    shown = widget.content
+    if isinstance(text, Text) and isinstance(shown, Text):
+        if (text.plain, text.spans, text.style) == (shown.plain, shown.spans, shown.style):
+            return
+    elif text == shown:
+        return
+    widget.update(text)
 
 
 class PanelDetail(VerticalScroll, inherit_bindings=False):
@@ -170,21 +189,44 @@ class PanelScreen(DeskScreen):
 
 
 # ---- the list + detail panel ----
+_UNREAD = object()  # a detail whose read with the list failed (read again on its own)
+
+
 class ListWanted(Message):
     """Read the panel's list again (keep_cursor: stay on the same row; read_list is told the
-    cursor's row, so a paged list reads the page under it)."""
+    cursor's row, so a paged list reads the page under it; with_detail: the detail shown is
+    read again too, after the list, in the same worker: a refresh)."""
 
-    def __init__(self, *, keep_cursor: bool = True) -> None:
+    def __init__(self, *, keep_cursor: bool = True, with_detail: bool = False) -> None:
         super().__init__()
         self.keep_cursor = keep_cursor
+        self.with_detail = with_detail
+
+
+class DetailWithList:
+    """The detail read again after the list, for the item the cursor was on (`cursor_key`)."""
+
+    __slots__ = ("cursor_key", "data", "key")
+
+    def __init__(self, cursor_key: Hashable | None, key: Hashable, data: object) -> None:
+        self.cursor_key = cursor_key
+        self.key = key
+        self.data = data
 
 
 class ListLoaded(Message):
-    def __init__(self, request_id: int, data: object, keep_cursor: bool) -> None:
+    def __init__(
+        self,
+        request_id: int,
+        data: object,
+        keep_cursor: bool,
+        detail: DetailWithList | None = None,
+    ) -> None:
         super().__init__()
         self.request_id = request_id
         self.data = data
         self.keep_cursor = keep_cursor
+        self.detail = detail
 
 
 class DetailWanted(Message):
@@ -214,6 +256,8 @@ class ListDetailPanel(PanelScreen, Generic[ListData, DetailData]):
         self.list_data: ListData | None = None
         self.detail_data: DetailData | None = None
         self.detail_key: Hashable | None = None
+        # the last detail read asked for, and the list read (list_request) it came after
+        self._detail_read: tuple[Hashable, int] | None = None
 
     # ---- layout: subclasses give the list and the detail's contents ----
     def compose_body(self) -> ComposeResult:
@@ -269,12 +313,37 @@ class ListDetailPanel(PanelScreen, Generic[ListData, DetailData]):
         message.stop()
         self.list_request += 1
         cursor = self.table.cursor_row if message.keep_cursor else 0
-        self._load_list(self.list_request, cursor, message.keep_cursor)
+        also = None
+        if message.with_detail and message.keep_cursor and self.detail_key is not None:
+            also = (self._key_under_cursor(), self.detail_key)
+        self._load_list(self.list_request, cursor, message.keep_cursor, also)
+
+    def _key_under_cursor(self) -> Hashable | None:
+        """The key of the cursor's row if the table holds it (asking for no page)."""
+        table = self.table
+        rows = table.page(table.cursor_row) or []
+        at = table.cursor_row % table.page_size
+        return rows[at].key if at < len(rows) else None
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="panel-list")
-    def _load_list(self, request_id: int, cursor: int, keep_cursor: bool) -> None:
+    def _load_list(
+        self,
+        request_id: int,
+        cursor: int,
+        keep_cursor: bool,
+        also: tuple[Hashable | None, Hashable] | None,
+    ) -> None:
         data = self.host.call_desk(lambda desk: self.read_list(desk, cursor))
-        self.post_message(ListLoaded(request_id, data, keep_cursor))
+        detail = None
+        if also is not None:
+            cursor_key, key = also
+            try:
+                shown = self.host.call_desk(lambda desk: self.read_detail(desk, key))
+            except Exception:  # read again on its own, whose worker says what failed
+                detail = DetailWithList(cursor_key, key, _UNREAD)
+            else:
+                detail = DetailWithList(cursor_key, key, shown)
+        self.post_message(ListLoaded(request_id, data, keep_cursor, detail))
 
     @on(ListLoaded)
     def _on_list_loaded(self, message: ListLoaded) -> None:
@@ -283,10 +352,21 @@ class ListDetailPanel(PanelScreen, Generic[ListData, DetailData]):
             return
         first = not self._shown_once
         self._shown_once = True
-        if not first and message.data == self.list_data:
-            return  # a refresh that found nothing new: the screen stays as it is
-        self.list_data = message.data  # type: ignore[assignment]
-        self.show_list(message.data, message.keep_cursor and not first)  # type: ignore[arg-type]
+        if first or message.data != self.list_data:
+            self.list_data = message.data  # type: ignore[assignment]
+            self.show_list(message.data, message.keep_cursor and not first)  # type: ignore[arg-type]
+        # else a refresh that found nothing new: the list stays as it is
+        detail = message.detail
+        if detail is None or self.detail_key != detail.key:
+            return  # (nothing shown any more, or another item's detail asked for meanwhile)
+        if self._key_under_cursor() != detail.cursor_key:
+            return  # the cursor is on another item now: its CursorMoved reads that one
+        self._detail_read = (detail.key, self.list_request)  # the CursorMoved that follows
+        self.detail_request += 1  # (an older read still under way is dropped)
+        if detail.data is _UNREAD:
+            self._load_detail(self.detail_request, detail.key)
+        else:
+            self._show_loaded(detail.key, detail.data)
 
     @on(WorkFailed)
     def _on_panel_work_failed(self, message: WorkFailed) -> None:
@@ -301,13 +381,15 @@ class ListDetailPanel(PanelScreen, Generic[ListData, DetailData]):
         if message.key is None:
             return
         key = self.detail_for_cursor(message.key)
-        if key is not None:
+        if key is not None and self._detail_read != (key, self.list_request):
             self.post_message(DetailWanted(key))
+        # (else that detail was asked for after the list was read: it is as new as the list)
 
     @on(DetailWanted)
     def _on_detail_wanted(self, message: DetailWanted) -> None:
         message.stop()
         self.detail_request += 1
+        self._detail_read = (message.key, self.list_request)
         self._load_detail(self.detail_request, message.key)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="panel-detail")
@@ -320,12 +402,15 @@ class ListDetailPanel(PanelScreen, Generic[ListData, DetailData]):
         message.stop()
         if message.request_id != self.detail_request:
             return
-        same_item = self.detail_key == message.key
-        if same_item and message.data == self.detail_data:
+        self._show_loaded(message.key, message.data)
+
+    def _show_loaded(self, key: Hashable, data: object) -> None:
+        same_item = self.detail_key == key
+        if same_item and data == self.detail_data:
             return  # nothing changed: no redraw
-        self.detail_key = message.key
-        self.detail_data = message.data  # type: ignore[assignment]
-        self.show_detail(message.data, same_item)  # type: ignore[arg-type]
+        self.detail_key = key
+        self.detail_data = data  # type: ignore[assignment]
+        self.show_detail(data, same_item)  # type: ignore[arg-type]
         if not same_item:
             self.detail_box.scroll_home(animate=False)
 
@@ -333,13 +418,12 @@ class ListDetailPanel(PanelScreen, Generic[ListData, DetailData]):
         """Nothing is shown any more (an empty list): the next item is drawn afresh."""
         self.detail_key = None
         self.detail_data = None
+        self._detail_read = None
 
     @on(RefreshRequested)
     def _on_panel_refresh(self, message: RefreshRequested) -> None:
         message.stop()
-        self.post_message(ListWanted(keep_cursor=True))
-        if self.detail_key is not None:
-            self.post_message(DetailWanted(self.detail_key))
+        self.post_message(ListWanted(keep_cursor=True, with_detail=True))
 
     @on(LazyTable.RowActivated)
     def _on_panel_activated(self, message: LazyTable.RowActivated) -> None:

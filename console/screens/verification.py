@@ -42,7 +42,13 @@ from console.models import ThreadView
 from console.safe_text import clip, printable
 from console.screens.keys import bindings
 from console.screens.paged import one_line as _line
-from console.screens.panel import DetailWanted, ListDetailPanel, ListWanted, PanelList
+from console.screens.panel import (
+    DetailWanted,
+    ListDetailPanel,
+    ListWanted,
+    PanelList,
+    show_text,
+)
 from console.verify.actions import REJECT_REASONS
 from console.verify.panel import Agreement, AnswerSide, AnswerView, Disagreement, KnownAnswer
 from console.verify.queue import QueueRow
@@ -395,8 +401,9 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
     def show_list(self, data: Answers, keep_cursor: bool) -> None:
         self.rows = data.rows
         self.table.reset(len(data.rows), [to_row(r) for r in data.rows], keep_cursor=True)
-        self.query_one("#answer-calibration", Static).update(
-            calibration(data.agreement, data.disagreements)
+        show_text(
+            self.query_one("#answer-calibration", Static),
+            calibration(data.agreement, data.disagreements),
         )
         if data.problem:
             self.notify(data.problem, severity="warning", timeout=10, markup=False)
@@ -436,10 +443,12 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
         if view is None:
             return
         self.highlighted = max(0, min(self.highlighted, len(view.competitors) - 1))
-        self.query_one("#answer-summary", Static).update(summary(view))
-        self.query_one("#answer-question", Static).update(question(view))
-        self.query_one("#answer-candidate", Static).update(candidate(view))
-        self.query_one("#answer-competitors", Static).update(competitors(view, self.highlighted))
+        show_text(self.query_one("#answer-summary", Static), summary(view))
+        show_text(self.query_one("#answer-question", Static), question(view))
+        show_text(self.query_one("#answer-candidate", Static), candidate(view))
+        show_text(
+            self.query_one("#answer-competitors", Static), competitors(view, self.highlighted)
+        )
 
     def _show_nothing(self) -> None:
         self.view = None

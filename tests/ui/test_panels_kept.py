@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.text import Text
 from textual.app import App
+from textual.widgets import Static
 
 from console.app import PeerdeskApp
 from console.desk import Desk
+from console.screens.audit import AuditScreen
 from console.screens.duplicates import DuplicatesScreen
 from console.screens.escalations import EscalationsScreen
 from console.screens.help import HelpScreen
@@ -234,3 +237,58 @@ async def test_escalations_show_the_list_before_the_clock_rules_run(
             after = [r.escalation_id for r in desk.escalations.listing()]
             assert len(after) > len(before)  # the frozen clock has more to raise than the demo did
             assert list(screen.rows) == after
+
+
+async def test_a_visit_reads_the_detail_once_and_shows_what_changed_elsewhere(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A visit reads its list and the detail shown again, the detail once (read up front and
+    again on the cursor's CursorMoved after the list, it was read twice), and shows what
+    another moderator did meanwhile, on the same item."""
+    reads: list[tuple[str, object]] = []
+    for kind in (AuditScreen, EscalationsScreen):
+        original = kind.read_detail
+
+        def counting(self: Any, on: Desk, key: Any, _original: Any = original) -> Any:
+            reads.append((type(self).__name__, key))
+            return _original(self, on, key)
+
+        monkeypatch.setattr(kind, "read_detail", counting)
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        shown: dict[str, tuple[PanelScreen, object]] = {}
+        for key in ("W", "E"):
+            await pilot.press(key)
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, AuditScreen | EscalationsScreen)
+            shown[key] = (screen, screen.detail_key)
+            assert screen.table.current_key == screen.detail_key is not None
+            await pilot.press("escape")
+            await settle(pilot)
+        audit_screen, entry = shown["W"]
+        esc_screen, escalation = shown["E"]
+        dave = Desk.for_cache(desk.cache, actor="dave")  # elsewhere: an audit entry, a note
+        dave.decide("esc_note", [int(str(escalation))], body="called the member back")
+
+        reads.clear()
+        await pilot.press("E")
+        await settle(pilot)
+        assert app.screen is esc_screen and isinstance(esc_screen, EscalationsScreen)
+        assert reads == [("EscalationsScreen", escalation)]
+        assert esc_screen.table.current_key == escalation
+        drawn = esc_screen.query_one("#esc-text", Static).content
+        assert isinstance(drawn, Text) and "dave note: called the member back" in drawn.plain
+        await pilot.press("escape")
+        await settle(pilot)
+
+        reads.clear()
+        await pilot.press("W")
+        await settle(pilot)
+        assert app.screen is audit_screen and isinstance(audit_screen, AuditScreen)
+        assert reads == [("AuditScreen", entry)]
+        newest = desk.cache.one("SELECT max(id) FROM audit")
+        assert newest is not None and newest[0] in audit_screen.entries  # the list, read again
+        assert audit_screen.table.current_key == entry  # on the same entry, lower down now
+        assert audit_screen.table.cursor_row > 0
