@@ -40,6 +40,7 @@ from console.door import Door
 from console.identity import establish
 from console.team import schema
 from console.team.copy import migrate_to
+from tests.conftest import new_cache_file
 from tests.team.cluster import Cluster, db_name
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ def empty_store(
     grants from team-install, nothing else), connected as `role`. The server fixture is only
     asked for on PostgreSQL, so a SQLite run never starts a cluster."""
     if backend == "sqlite":
-        opened = open_cache(cache_path, create=True)
+        opened = open_cache(new_cache_file(request.getfixturevalue("built_once"), cache_path))
         try:
             yield opened
         finally:
@@ -172,7 +173,7 @@ def store_holding(
     on PostgreSQL a copy of a team database `seed` wrote once per session under `key` (through
     a cache file and migrate-to: its ids are `seeded_ids(key, ...)`), connected as `role`."""
     if backend == "sqlite":
-        opened = open_cache(path, create=True)
+        opened = open_cache(new_cache_file(request.getfixturevalue("built_once"), path))
         try:
             if seeded:
                 seed(opened)

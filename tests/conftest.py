@@ -182,6 +182,18 @@ def demo_file(
     return built.copy(key, build, dest)
 
 
+def new_cache_file(built: BuiltOnce, dest: Path) -> Path:
+    """A new, empty cache file at `dest`: a copy of one `open_cache(create=True)` made once per
+    run, so the migrations run once rather than for every test that wants an empty cache
+    (41 ms of CPU each; a copy takes 2 ms). The copy keeps the file's mode (0600); tests of
+    the creation itself call `open_cache(path, create=True)`."""
+
+    def build(path: Path) -> None:
+        open_cache(path, create=True).close()
+
+    return built.copy("empty", build, dest)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _frozen_clock_for_the_session() -> Iterator[None]:
     """Module-scoped fixtures (a demo built once for a module) see the frozen clock too: the
@@ -251,9 +263,10 @@ def cache_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def cache(cache_path: Path) -> Iterator[Cache]:
-    """A new cache file, opened (and closed after the test) through the real open path."""
-    opened = open_cache(cache_path, create=True)
+def cache(cache_path: Path, built_once: BuiltOnce) -> Iterator[Cache]:
+    """A new cache file (`new_cache_file`), opened (and closed after the test) through the real
+    open path."""
+    opened = open_cache(new_cache_file(built_once, cache_path))
     yield opened
     opened.close()
 
