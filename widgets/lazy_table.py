@@ -30,6 +30,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from widgets.keys_follow_focus import KeysFollowFocus
+
 Tone = Literal["", "dim", "alert"]
 
 
@@ -67,7 +69,7 @@ class _Palette:
         return self.dim if tone == "dim" else self.alert if tone == "alert" else None
 
 
-class LazyTable(ScrollView, can_focus=True):
+class LazyTable(KeysFollowFocus, ScrollView, can_focus=True):
     """A keyboard-first table over a very long list that is loaded page by page."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

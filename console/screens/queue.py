@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import PurePath
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
@@ -49,6 +49,7 @@ from console.screens.queue_preview import (
     sanitise,
 )
 from widgets.key_bar import KeyBar
+from widgets.keys_follow_focus import KeysFollowFocus
 from widgets.lazy_table import LazyTable, Row
 from widgets.preview import PreviewPane
 from widgets.status_bar import StatusBar
@@ -116,7 +117,7 @@ class QueueShaped(Message):
         self.claims = claims
 
 
-class SearchLine(Input):
+class SearchLine(KeysFollowFocus, Input):
     """The Queue's search line. Textual's Input gives itself the width of its text as its
     scrollable size on every change, a reactive that lays the whole screen out again before the
     letter's frame (~1 ms at 80x24, in the frame of every letter typed) though the line's own
@@ -124,6 +125,16 @@ class SearchLine(Input):
     line, which scrolls as before to keep the cursor in view."""
 
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def keeps_key(self, event: events.Key) -> bool:
+        return event.is_printable  # typed, whatever the Queue binds the letter to
+
+    async def action_submit(self) -> None:
+        """Enter: the Queue takes the search now, not from a message handled after the keys
+        that came with the enter (they are the rows' keys: KeysFollowFocus)."""
+        screen = self.screen
+        if isinstance(screen, QueueScreen):
+            screen.submit_search(self.value)
 
 
 class QueueScreen(QueuePaneScreen):
@@ -666,9 +677,8 @@ class QueueScreen(QueuePaneScreen):
 
     # ---- search and filters ----
     def action_search(self) -> None:
-        search = self.query_one("#search", Input)
         self._search_line(True)
-        search.focus()
+        self._focus_now(self.query_one("#search", Input))
 
     def _search_line(self, shown: bool) -> None:
         """Open the search line in the key bar's place, or close it (the status line says what
@@ -694,10 +704,10 @@ class QueueScreen(QueuePaneScreen):
             return
         self._apply_search(event.value)
 
-    @on(Input.Submitted, "#search")
-    def _on_search_submitted(self, event: Input.Submitted) -> None:
+    def submit_search(self, text: str) -> None:
+        """The search line's enter: the search applied, the line closed, the rows focused."""
         self._stop_search_timer()
-        self._apply_search(event.value)
+        self._apply_search(text)
         self._search_line(False)
         self._focus_table()
         self._opener.moved()  # the row the cursor rests on now is read ahead
@@ -786,7 +796,13 @@ class QueueScreen(QueuePaneScreen):
     def _focus_table(self) -> None:
         # Widget.focus() redraws the widget even when it has the focus already
         if not self.table.has_focus:
-            self.table.focus()
+            self._focus_now(self.table)
+
+    def _focus_now(self, widget: Widget) -> None:
+        """The focus moved in this key's handler: Widget.focus() moves it only after the keys
+        already received (a burst: "/xc" typed fast or pasted closed and claimed the thread
+        under the cursor before the search line had the focus)."""
+        self.set_focus(widget, scroll_visible=False)
 
     def action_refresh(self) -> None:
         self.post_message(RefreshRequested())
