@@ -51,7 +51,7 @@ from console.safe_text import clip
 from console.screens.keys import bindings
 from console.screens.paged import PageAt, PagedPanel
 from console.screens.paged import one_line as _line
-from console.screens.panel import ListWanted, PanelList
+from console.screens.panel import ListWanted, PanelList, show_text
 from widgets.latest_work import LatestWork
 from widgets.lazy_table import Column, LazyTable, Row
 
@@ -189,7 +189,6 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         self.current: EscalationRow | None = None
         self.tally: pages.Tally | None = None  # the latest count, once in
         self._counting: LatestWork[pages.Tally] | None = None
-        self._shown_text: Text | None = None  # the detail as drawn
         self.clock_watch = ClockWatch()  # the clock scan, full on the first visit
 
     def make_list(self) -> LazyTable:
@@ -349,7 +348,6 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         if not rows and data.offset == 0:
             self.current = None
             self.forget_detail()
-            self._shown_text = None
             self.query_one("#esc-text", Static).update(
                 Text("Nothing is escalated. The rules run on every sync and import.", style="dim")
             )
@@ -381,9 +379,8 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
     def show_detail(self, data: EscalationDetail, same_item: bool) -> None:
         self.current = data.row
         text = detail(data.row, data.history, self.rates.get(data.row.rule_id))
-        if text != self._shown_text:  # read again, the same words: nothing to draw
-            self._shown_text = text
-            self.query_one("#esc-text", Static).update(text)
+        # read again, the same words: nothing to draw; the clocks run on: no layout
+        show_text(self.query_one("#esc-text", Static), text)
 
     # ---- keys ----
     def action_toggle_closed(self) -> None:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Hashable
 from pathlib import PurePath
 from typing import Any, ClassVar, Generic, TypeVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -78,16 +79,37 @@ def page_anchors(table: LazyTable, offset: int, size: int) -> tuple[int | None, 
 
 
 def show_text(widget: Static, text: Text | str) -> None:
-    """Show `text` in `widget` unless it shows those very words in those styles already: a
+    """Show `text` in `widget` unless it shows those very words in those styles already, and
+    without a layout when it takes as many lines as what it replaces (`same_height`): a
     Static's update lays out the whole screen (its height may change), a frame of its own when
-    nothing else changed (a visit's read again, the chain's check again)."""
+    nothing else changed (a visit's read again, the chain's check again) and a few ms more in
+    the frame of a visit whose clocks ran on (Escalations)."""
     shown = widget.content
     if isinstance(text, Text) and isinstance(shown, Text):
         if (text.plain, text.spans, text.style) == (shown.plain, shown.spans, shown.style):
             return
     elif text == shown:
         return
-    widget.update(text)
+    widget.update(text, layout=not same_height(widget, shown, text))
+
+
+def same_height(widget: Static, before: object, after: object) -> bool:
+    """Whether `after` takes exactly the lines `before` took in `widget`, now laid out: as
+    many lines, none wider than its content (none wraps) and a width that is not the content's
+    (width: auto would change with the longest line)."""
+    width = widget.content_region.width
+    auto = widget.styles.width is not None and widget.styles.width.is_auto
+    if (
+        auto
+        or width <= 0
+        or not isinstance(before, str | Text)
+        or not isinstance(after, str | Text)
+    ):
+        return False
+    lines = [str(before).split("\n"), str(after).split("\n")]
+    if len(lines[0]) != len(lines[1]):
+        return False
+    return all(cell_len(line) <= width for line in lines[0] + lines[1])
 
 
 class PanelDetail(VerticalScroll, inherit_bindings=False):

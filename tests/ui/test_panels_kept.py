@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from rich.text import Text
-from textual.app import App
+from textual.app import App, ComposeResult
 from textual.widgets import Static
 
 from console.app import PeerdeskApp
@@ -23,7 +23,7 @@ from console.screens.audit import AuditScreen
 from console.screens.duplicates import DuplicatesScreen
 from console.screens.escalations import EscalationsScreen
 from console.screens.help import HelpScreen
-from console.screens.panel import ListDetailPanel, PanelScreen
+from console.screens.panel import ListDetailPanel, PanelScreen, show_text
 from console.screens.sync import SyncScreen
 from console.screens.verification import VerificationScreen
 from tests.ui.helpers import held, screen_text, settle, wait_for
@@ -292,3 +292,34 @@ async def test_a_visit_reads_the_detail_once_and_shows_what_changed_elsewhere(
         assert newest is not None and newest[0] in audit_screen.entries  # the list, read again
         assert audit_screen.table.current_key == entry  # on the same entry, lower down now
         assert audit_screen.table.cursor_row > 0
+
+
+async def test_a_text_shown_again_in_as_many_lines_is_not_laid_out_again() -> None:
+    """show_text: the same words draw nothing; as many lines, none wrapping, redraw the widget
+    alone; a line more, or one that wraps, lay the screen out (the widget grows)."""
+
+    class OneText(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Static(Text("SLA: 2h 10m left\nAssignee: nobody"), id="shown")
+
+    app = OneText()
+    async with app.run_test(size=(40, 8)) as pilot:
+        shown = app.query_one("#shown", Static)
+        layouts: list[bool] = []  # what each update asked for
+        update = shown.update
+
+        def recording(content: Any, *, layout: bool = True) -> None:
+            layouts.append(layout)
+            update(content, layout=layout)
+
+        shown.update = recording  # type: ignore[method-assign]
+        show_text(shown, Text("SLA: 2h 9m left\nAssignee: nobody"))
+        show_text(shown, Text("SLA: 2h 9m left\nAssignee: nobody"))
+        await pilot.pause()
+        assert layouts == [False]
+        assert shown.size.height == 2 and "2h 9m" in str(shown.render())
+        show_text(shown, Text("SLA: 2h 9m left\nAssignee: dave\nNote: called back"))
+        show_text(shown, Text("x " * 25 + "\nAssignee: dave\nNote: called back"))
+        await pilot.pause()
+        assert layouts == [False, True, True]
+        assert shown.size.height == 4  # the 50 columns wrap on 40
