@@ -16,10 +16,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.geometry import Size
 
+from widgets.keys_follow_focus import KeysFollowFocus
 from widgets.post_view import PostView
 
 
-class PostList(VerticalScroll, inherit_bindings=False, can_focus=True):
+class PostList(KeysFollowFocus, VerticalScroll, inherit_bindings=False, can_focus=True):
     """The cards shown, one of them the cursor's. (Scrolled by its owner's keys: the arrow
     bindings a scroll has would shadow j/k.)"""
 

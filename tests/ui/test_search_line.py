@@ -100,6 +100,21 @@ async def test_keys_that_arrive_together_reach_the_search_line_then_the_rows(
         assert search_line(app).value == "xc"
 
 
+async def test_letters_that_come_with_n_are_the_notes_not_the_queues_keys(desk: Desk) -> None:
+    """`n` and the note typed after it at once: the letters reach the note's field once the
+    prompt is up (not the Queue: `c` would claim), and nothing is decided before enter."""
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        decided = desk.cache.one("SELECT count(*) FROM audit")
+        for key in "ncalled":
+            app.post_message(events.Key(key, key))
+        await settle(pilot)
+        assert type(app.screen).__name__ == "NoteScreen"
+        assert app.screen.query_one(Input).value == "called"
+        assert desk.cache.one("SELECT count(*) FROM audit") == decided
+
+
 async def test_clearing_a_search_puts_the_rows_and_the_cursor_back(desk: Desk) -> None:
     app = PeerdeskApp(desk)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -465,6 +465,25 @@ async def test_nothing_is_read_ahead_while_a_search_is_typed_and_its_row_is_once
         assert app.screen is queue
 
 
+async def test_a_note_typed_with_its_n_in_a_thread_reaches_the_prompt(desk: Desk) -> None:
+    """On the Thread screen too, `n` and the note's letters arriving at once: the letters are the
+    note's (`x` would close the thread, `c` claim it)."""
+    from textual import events
+    from textual.widgets import Input
+
+    thread = thread_id_of(desk, "t2")
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_thread(pilot, desk, thread)
+        decided = desk.cache.one("SELECT count(*) FROM audit")[0]
+        for key in "nxc":
+            app.post_message(events.Key(key, key))
+        await settle(pilot)
+        assert type(app.screen).__name__ == "NoteScreen"
+        assert app.screen.query_one(Input).value == "xc"
+        assert desk.cache.one("SELECT count(*) FROM audit")[0] == decided
+
+
 async def test_a_reread_that_makes_the_cursors_post_long_offers_m(desk: Desk) -> None:
     """The cursor's card given a long post by a reread in place (the thread changed while shown)
     offers `m` at once, as moving onto a long post does."""
