@@ -40,8 +40,8 @@ demo: bytecode
 	$(BIN)/peerdesk --db $(DEMO_DB)
 
 # four workers on two cores: the suite waits on real processes, servers and terminals more than
-# it computes (29 Nov 2026, the same code: three workers kept 140% of the two cores busy, pytest
-# 7:56 at load 2.3-4.3; four kept 174%, 6:26 at load 1.8-2.9)
+# it computes (29 Nov 2026, pytest on the shared cores: three workers 6:53 at load 1.7-2.0 and
+# 7:56 at 2.3-4.3, 150% and 140% of the two cores busy; four 6:26 at load 1.8-2.9, 174%)
 TEST_WORKERS ?= 4
 
 # bytecode: the CLI, crash and tmux tests start the console in subprocesses; with
