@@ -575,13 +575,7 @@ def thread_round(s: Session, back_keys: list[str]) -> None:
     row = queue_position(term.last.lines if term.last else [])
     assert row is not None and row[0] == 1, "a round starts on the first row"
     found = "all · search: "
-    s.press("/", b"/", lambda ln: any("search words" in x for x in ln), record=False)
-    for count in range(1, len(SEARCH) + 1):
-        typed = SEARCH[:count]
-        s.press(
-            "type", typed[-1].encode(), lambda ln, t=typed: any(t in x for x in ln), record=False
-        )
-    s.press("search enter", KEYS["enter"], lambda ln: queue_ready(ln, found), record=False)
+    search(s, record=False)
     target = with_replies(term.last.lines if term.last else []) or 2
     for at in range(2, target + 1):
         s.step("j", b"j", at_row(found, at), f"move-to-{at}")
@@ -613,13 +607,26 @@ def search_round(s: Session, back_keys: list[str]) -> None:
     term.drain(0.3)
 
 
-def search(s: Session) -> None:
-    """`/`, SEARCH typed letter by letter, and its enter."""
-    s.press("/", b"/", lambda ln: any("search words" in x or "esc clears" in x for x in ln))
+def search(s: Session, *, record: bool = True) -> None:
+    """`/`, SEARCH typed letter by letter, and its enter (`record` False: only to get there)."""
+    s.press(
+        "/", b"/", lambda ln: any("search words" in x or "esc clears" in x for x in ln),
+        record=record,
+    )  # fmt: skip
     for count in range(1, len(SEARCH) + 1):
         typed = SEARCH[:count]
-        s.press("type a letter", typed[-1].encode(), lambda ln, t=typed: any(t in x for x in ln))
-    s.step("search enter", KEYS["enter"], lambda ln: queue_ready(ln, "all · search: "), "found")
+        s.press(
+            "type a letter", typed[-1].encode(), lambda ln, t=typed: any(t in x for x in ln),
+            record=record,
+        )  # fmt: skip
+
+    def found(lines: list[str]) -> bool:
+        return queue_ready(lines, "all · search: ")
+
+    if record:
+        s.step("search enter", KEYS["enter"], found, "found")
+    else:
+        s.press("search enter", KEYS["enter"], found, record=False)
 
 
 def clear_search(s: Session) -> None:

@@ -266,7 +266,7 @@ class LazyTable(KeysFollowFocus, ScrollView, can_focus=True):
         bound until `set_total` gives the real one (the header shows "…"). `keep_cursor`: the
         cursor stays on the row it was on (by its key) when `rows` hold it, else on its row
         number."""
-        followed = self._loaded_key(self.cursor_row) if keep_cursor else None
+        followed = self.loaded_key(self.cursor_row) if keep_cursor else None
         self.generation += 1
         self.total = max(0, total)
         self.exact = exact
@@ -390,13 +390,13 @@ class LazyTable(KeysFollowFocus, ScrollView, can_focus=True):
         while len(self._pages) > self.max_pages:
             self._pages.popitem(last=False)
 
-    def _loaded_key(self, index: int) -> Hashable | None:
+    # ---- data out ----
+    def loaded_key(self, index: int) -> Hashable | None:
         """The key of row `index` if its page is loaded (asking for nothing)."""
         page = self._pages.get(index // self.page_size)
         position = index % self.page_size
         return page[position].key if page is not None and position < len(page) else None
 
-    # ---- data out ----
     def row_at(self, index: int) -> Row | None:
         if not 0 <= index < self.total:
             return None

@@ -342,10 +342,7 @@ class ListDetailPanel(PanelScreen, Generic[ListData, DetailData]):
 
     def _key_under_cursor(self) -> Hashable | None:
         """The key of the cursor's row if the table holds it (asking for no page)."""
-        table = self.table
-        rows = table.page(table.cursor_row) or []
-        at = table.cursor_row % table.page_size
-        return rows[at].key if at < len(rows) else None
+        return self.table.loaded_key(self.table.cursor_row)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="panel-list")
     def _load_list(
