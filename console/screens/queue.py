@@ -794,14 +794,13 @@ class QueueScreen(QueuePaneScreen):
         self._focus_table()
 
     def _focus_table(self) -> None:
-        # Widget.focus() redraws the widget even when it has the focus already
-        if not self.table.has_focus:
-            self._focus_now(self.table)
+        self._focus_now(self.table)
 
     def _focus_now(self, widget: Widget) -> None:
         """The focus moved in this key's handler: Widget.focus() moves it only after the keys
         already received (a burst: "/xc" typed fast or pasted closed and claimed the thread
-        under the cursor before the search line had the focus)."""
+        under the cursor before the search line had the focus), and redraws the widget even
+        when it has the focus already (Screen.set_focus then does nothing)."""
         self.set_focus(widget, scroll_visible=False)
 
     def action_refresh(self) -> None:
