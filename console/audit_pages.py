@@ -352,41 +352,49 @@ def check(cache: Cache, since: ChainStatus | None = None) -> ChainStatus:
     """The chain checked by `console.audit.verify`'s rules (what `peerdesk audit verify` runs),
     with its newest entry and its length, as of one moment.
 
-    Without `since` every entry is read: run it apart. Given `since`, an earlier check that
-    found the chain intact, only the entries after its newest are read, chained from that
-    entry's hash, once the entry is found to have that hash still: every hash depends on every
-    entry before it, so the chain up to there was not rewritten since (the kept-head rule of
-    `audit verify --since`). An old entry edited in place without rewriting the chain after it
-    is left to the whole check (`r`, `peerdesk audit verify`). When the kept entry is gone or
-    its hash changed, or `since` found problems, the whole chain is checked."""
+    Without `since` every entry is read: run it apart. Given `since`, an earlier check, the
+    entries after it are read when `resume` can (see there); when it cannot, the whole chain
+    is checked."""
     with cache.snapshot():
-        problems: list[AuditProblem] | None = None
-        start = 1
-        if since is not None and since.intact and since.newest and since.newest_hash:
-            kept = cache.one("SELECT hash FROM audit WHERE id = ?", (since.newest,))
-            if kept is not None and str(kept[0]) == since.newest_hash:
-                rows = cache.conn.execute(
-                    "SELECT * FROM audit WHERE id > ? ORDER BY id", (since.newest,)
-                )
-                problems = audit.check_chain(
-                    (dict(raw) for raw in rows),
-                    cache.meta("audit_head"),
-                    after=since.newest,
-                    after_hash=since.newest_hash,
-                )
-                start = since.newest + 1
-        if problems is None:
-            problems = audit.verify(cache)
-        row = cache.one("SELECT count(*), max(id) FROM audit")
-        entries = int(row[0]) if row and row[0] is not None else 0
-        newest = int(row[1]) if row and row[1] is not None else 0
-        found = cache.one("SELECT hash FROM audit WHERE id = ?", (newest,)) if newest else None
+        resumed = None if since is None else resume(cache, since)
+        return resumed if resumed is not None else _status(cache, audit.verify(cache), 1)
+
+
+def resume(cache: Cache, since: ChainStatus) -> ChainStatus | None:
+    """The chain checked from where `since`, an earlier check that found it intact, left it:
+    only the entries after its newest are read, chained from that entry's hash, once the entry
+    is found to have that hash still: every hash depends on every entry before it, so the chain
+    up to there was not rewritten since (the kept-head rule of `audit verify --since`). An old
+    entry edited in place without rewriting the chain after it is left to the whole check
+    (`r`, `peerdesk audit verify`). None when it cannot resume (the kept entry is gone or its
+    hash changed, or `since` found problems): then only the whole check can say."""
+    if not (since.intact and since.newest and since.newest_hash):
+        return None
+    with cache.snapshot():
+        kept = cache.one("SELECT hash FROM audit WHERE id = ?", (since.newest,))
+        if kept is None or str(kept[0]) != since.newest_hash:
+            return None
+        rows = cache.conn.execute("SELECT * FROM audit WHERE id > ? ORDER BY id", (since.newest,))
+        problems = audit.check_chain(
+            (dict(raw) for raw in rows),
+            cache.meta("audit_head"),
+            after=since.newest,
+            after_hash=since.newest_hash,
+        )
+        return _status(cache, problems, since.newest + 1)
+
+
+def _status(cache: Cache, problems: list[AuditProblem], checked_from: int) -> ChainStatus:
+    row = cache.one("SELECT count(*), max(id) FROM audit")
+    entries = int(row[0]) if row and row[0] is not None else 0
+    newest = int(row[1]) if row and row[1] is not None else 0
+    found = cache.one("SELECT hash FROM audit WHERE id = ?", (newest,)) if newest else None
     return ChainStatus(
         entries,
         newest,
         tuple(sorted(problems, key=lambda p: p.audit_id)),
         newest_hash="" if found is None else str(found[0]),
-        checked_from=start,
+        checked_from=checked_from,
     )
 
 

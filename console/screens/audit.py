@@ -8,7 +8,8 @@ hash and the previous entry's), every piece of user text shown as text (console.
 The routing is the panel base's (console/screens/panel.py):
 
     ListWanted → (worker: the count and the page under the cursor, console.audit_pages) →
-    ListLoaded; and once per visit ChainWanted → (PanelScreen.read_apart: audit_pages.check,
+    ListLoaded (with the few entries added since the last check, checked: audit_pages.resume);
+    and once per visit ChainWanted → (PanelScreen.read_apart: audit_pages.check,
     `peerdesk audit verify`'s own function, on a connection of the panel's own) → the status
     line says "chain intact through entry N", or a banner names the first entry that breaks;
     when the log grew after an intact check, the next reads only the entries added since
@@ -47,6 +48,9 @@ from widgets.latest_work import LatestWork
 from widgets.lazy_table import Column, LazyTable, Row
 
 PAGE = 100  # entries read at a time
+# At most this many entries added since the last check are checked with the list, in its frame
+# (~22 µs an entry); more, or a check that cannot resume, is checked apart, in a frame of its own.
+RESUME_WITH_LIST = 200
 VALUE_MAX = 2000  # characters of one value shown in the detail (a post body can be 200 kB)
 
 COLUMNS = (
@@ -68,6 +72,7 @@ class AuditList:
     rows: list[AuditEntry]
     wanted: AuditFilter
     newest: int  # the log's newest entry (filtered or not): checked again when it moved
+    chain: ChainStatus | None = None  # the few entries added since the last check, checked
 
 
 class ChainWanted(Message):
@@ -220,11 +225,19 @@ class AuditScreen(PagedPanel[AuditList, AuditEntry | None, AuditEntry]):
         total = audit_pages.count(desk.cache, wanted)
         offset = (min(cursor, max(0, total - 1)) // PAGE) * PAGE
         rows = audit_pages.page(desk.cache, wanted, offset=offset, limit=PAGE, total=total)
-        return AuditList(offset, total, rows, wanted, audit_pages.newest(desk.cache))
+        newest = audit_pages.newest(desk.cache)
+        since = self.chain
+        chain = None
+        if since is not None and 0 < newest - since.newest <= RESUME_WITH_LIST:
+            chain = audit_pages.resume(desk.cache, since)  # shown with the list, in its frame
+        return AuditList(offset, total, rows, wanted, newest, chain)
 
     def show_list(self, data: AuditList, keep_cursor: bool) -> None:
         if data.wanted != self.wanted:
             return  # read for a filter changed since; its own read follows
+        resumed = data.chain
+        if resumed is not None and self.chain and resumed.checked_from == self.chain.newest + 1:
+            self._checked(resumed)  # before the rows, which are marked by it
         self.total = data.total
         self.entries = {e.id: e for e in data.rows}
         if data.total == 0 and data.wanted.active:

@@ -108,6 +108,7 @@ def test_a_check_resumes_after_an_intact_one_and_the_whole_check_still_finds_old
     desk.add_note(ids["t2"], "one more")
     desk.add_note(ids["t2"], "and another")
     grown = audit_pages.check(cache, first)
+    assert audit_pages.resume(cache, first) == grown  # what the panel's list read checks
     newest = entries[-1] + 2
     assert grown.intact and grown.newest == newest and grown.entries == len(entries) + 2
     assert grown.checked_from == entries[-1] + 1  # only the two new entries were read
@@ -142,10 +143,12 @@ def test_a_rewritten_chain_is_checked_whole_not_resumed(
     entries = history(desk, ids)
     first = audit_pages.check(cache)
     tamper(cache, request, "UPDATE audit SET hash = ? WHERE id = ?", ("f" * 64, entries[-1]))
+    assert audit_pages.resume(cache, first) is None  # only the whole check can say
     again = audit_pages.check(cache, first)
     assert not again.resumed and not again.intact
     assert again.problems == tuple(desk.verify_audit())
     tamper(cache, request, "DELETE FROM audit WHERE id = ?", (entries[-1],))
+    assert audit_pages.resume(cache, first) is None
     cut = audit_pages.check(cache, first)
     assert not cut.resumed and "deleted from the end" in cut.text()
 

@@ -16,11 +16,12 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from console import audit
+from console import audit, audit_pages
 from console.app import PeerdeskApp
 from console.cli import main
 from console.desk import Desk
 from console.safe_text import printable
+from console.screens import audit as audit_screen
 from console.screens.audit import VALUE_MAX, AuditScreen
 from console.screens.queue import QueueScreen
 from console.screens.thread import ThreadScreen
@@ -211,6 +212,44 @@ async def test_a_visit_after_the_log_grew_checks_the_new_entries_and_r_checks_al
     with contextlib.redirect_stdout(out):
         assert main(["--db", str(ui_db), "audit", "verify"]) == 1
     assert "audit entry 3: row edited" in out.getvalue()
+
+
+async def test_a_revisit_checks_the_few_new_entries_with_the_list_in_one_frame(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A few entries added since the last intact check are checked by the list's own read and
+    shown with its rows; the check apart (its own worker, a frame of its own) runs only for the
+    first visit and for more entries than RESUME_WITH_LIST."""
+    whole_checks: list[int] = []
+    check = audit_pages.check
+
+    def counted(cache: Any, since: Any = None) -> Any:
+        whole_checks.append(0 if since is None else since.newest)
+        return check(cache, since)
+
+    monkeypatch.setattr(audit_pages, "check", counted)
+    history(desk)
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await open_panel(pilot)
+        assert whole_checks == [0]
+        await pilot.press("escape")
+        desk.add_note(thread_of(desk, "t2"), "one more")
+        desk.add_note(thread_of(desk, "t2"), "and another")
+        screen = await open_panel(pilot)
+        assert whole_checks == [0]
+        assert (
+            "Audit · 7 entries · chain intact through entry 7 (checked 6–7 now, 1–5 earlier; "
+            "r checks it all)" in screen_text(pilot)
+        )
+        assert screen.chain is not None and screen.chain.checked_from == 6
+        await pilot.press("escape")
+        monkeypatch.setattr(audit_screen, "RESUME_WITH_LIST", 1)
+        desk.add_note(thread_of(desk, "t2"), "a third")
+        desk.add_note(thread_of(desk, "t2"), "a fourth")
+        await open_panel(pilot)
+        assert whole_checks == [0, 7]  # apart, resuming from entry 7
+        assert "chain intact through entry 9 (checked 8–9 now" in screen_text(pilot)
 
 
 def test_snapshot_80x24(snap_compare: Any, desk: Desk) -> None:
