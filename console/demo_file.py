@@ -16,7 +16,6 @@ from typing import TextIO
 
 from console.db import APPLICATION_ID, free_space, open_cache, out_of_space
 from console.demo import DEFAULT_CANDIDATE_LIMIT, DemoSummary, build_demo
-from console.dupes.ann import folder_of
 from console.errors import PeerdeskError
 
 
@@ -43,6 +42,13 @@ def is_demo_cache(path: Path) -> bool:
         conn.close()
 
 
+def _graphs(path: Path) -> Path:
+    """The folder of the cache's saved semantic graphs."""
+    from console.dupes.ann import folder_of  # numpy: not for `demo --if-missing` on a demo cache
+
+    return folder_of(path)
+
+
 def _sidecars(path: Path) -> list[Path]:
     return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
 
@@ -51,15 +57,15 @@ def _remove(path: Path) -> None:
     for item in [path, *_sidecars(path)]:
         with contextlib.suppress(FileNotFoundError):
             item.unlink()
-    shutil.rmtree(folder_of(path), ignore_errors=True)
+    shutil.rmtree(_graphs(path), ignore_errors=True)
 
 
 def _move_graphs(building: Path, path: Path) -> None:
     """The saved semantic graphs (console.dupes.ann) follow the cache to its name; the replaced
     cache's go."""
-    shutil.rmtree(folder_of(path), ignore_errors=True)
-    if folder_of(building).is_dir():
-        folder_of(building).replace(folder_of(path))
+    shutil.rmtree(_graphs(path), ignore_errors=True)
+    if _graphs(building).is_dir():
+        _graphs(building).replace(_graphs(path))
 
 
 def build_file(

@@ -21,9 +21,6 @@ from console.demo import (
     DEFAULT_THREADS,
     DemoSummary,
 )
-from console.demo_file import DemoFailed, build_file, is_demo_cache, settle_into_file
-
-__all__ = ["DemoFailed", "build_file", "is_demo_cache", "register", "run_demo", "settle_into_file"]
 from console.errors import PeerdeskError
 from console.paths import default_db_path
 
@@ -96,6 +93,10 @@ def _count(text: str) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     if getattr(args, "team_url", None):
         return _run_demo_on_team(args)
+    # the semantic graphs' folder (console.dupes.ann) brings numpy: not for the parser, nor for
+    # `demo --if-missing` on a demo cache (each `make demo`)
+    from console.demo_file import build_file, is_demo_cache
+
     path = Path(args.db) if args.db is not None else default_db_path()
     out = sys.stdout
     if path.is_dir():

@@ -23,7 +23,7 @@ from typing import Any
 
 from console.cli.core import open_desk
 from console.desk import Desk
-from console.dupes import candidates as cands  # thresholds only; every read and write via Desk
+from console.dupes.thresholds import PROPOSE, STRONG_SCORE  # not candidates: it loads numpy
 from console.errors import InvalidDecision, PeerdeskError
 from console.safe_text import clip, printable
 
@@ -175,11 +175,13 @@ def _evaluate(desk: Desk, args: argparse.Namespace) -> None:
 
 
 def _across(desk: Desk, thread_id: int, args: argparse.Namespace) -> None:
+    from console.dupes.candidates import KEEP  # numpy: duplicates_across below loads it anyway
+
     _note_lexical(args)
     found, titles = desk.duplicates_across(
         thread_id, any_source=args.any_source, any_language=args.any_language, weaker=args.weaker
     )
-    for oid, chance, why in found[: cands.KEEP]:
+    for oid, chance, why in found[:KEEP]:
         title, status, source = titles[oid]
         if args.json:
             print(
@@ -324,7 +326,7 @@ def _show(desk: Desk, thread_id: int, args: argparse.Namespace) -> None:
     for c in found:
         title = clip(printable(c.original_title, single_line=True), 56)
         mark = "" if c.decision == "pending" else f" [{c.decision}]"
-        if c.decision == "pending" and c.score < cands.PROPOSE:
+        if c.decision == "pending" and c.score < PROPOSE:
             mark = " [weaker: not proposed]"
         print(f"{c.score:5.2f}  #{c.original_id:<7} {c.original_status:<8} {title}{mark}")
         print(f"       {printable(c.explanation, single_line=True)}")
@@ -337,7 +339,7 @@ def _strong(desk: Desk, args: argparse.Namespace) -> None:
             print(json.dumps({"thread_id": r[0], "title": r[1], "best": r[2], "candidates": r[3]}))
         return
     if not rows:
-        print(f"no thread has a proposed duplicate (probability {cands.STRONG_SCORE} or more)")
+        print(f"no thread has a proposed duplicate (probability {STRONG_SCORE} or more)")
     for r in rows:
         title = clip(printable(r[1], single_line=True), 60)
         print(f"#{r[0]:<7} best {r[2]:.2f}  ({r[3]} candidates)  {title}")

@@ -3,6 +3,10 @@
 `route_team_store` decides, before any command runs, whether a postgresql:// database was named
 (--db or PEERDESK_DB): the commands that support the team store get their team handler, every
 other command stops with one line saying which commands do (console.team.location).
+
+Every `peerdesk` process builds this module's parser, so the team modules are imported inside
+the commands that use them: they bring psycopg (~0.1 s of CPU at each start), which `--help` and
+every command on a SQLite cache do without (tests/test_cli_imports.py).
 """
 
 from __future__ import annotations
@@ -15,12 +19,7 @@ from typing import Any
 from console.audit import parse_head
 from console.cli.core import open_desk, report_audit
 from console.errors import PeerdeskError
-from console.team import audit as team_audit
-from console.team import schema
-from console.team.connect import TeamStoreError, connect, explain
-from console.team.copy import SKIPPED, migrate_to
 from console.team.location import STORE_COMMANDS, is_team_url, redact, refuse, team_url
-from console.team.no_role import require_a_role
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -69,6 +68,10 @@ def _url(text: str) -> str:
 
 
 def cmd_team_audit_verify(args: argparse.Namespace) -> int:
+    from console.team import audit as team_audit  # psycopg: see the module's docstring
+    from console.team.connect import connect
+    from console.team.no_role import require_a_role
+
     kept = parse_head(args.since_head) if args.since_head else None
     url = args.team_url
     with connect(url) as conn:
@@ -85,6 +88,10 @@ def cmd_team_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_team_audit_head(args: argparse.Namespace) -> int:
+    from console.team import audit as team_audit  # psycopg: see the module's docstring
+    from console.team.connect import connect
+    from console.team.no_role import require_a_role
+
     with connect(args.team_url) as conn:
         require_a_role(conn.execute, args.team_url)
         try:
@@ -95,7 +102,9 @@ def cmd_team_audit_head(args: argparse.Namespace) -> int:
 
 
 def _failed(error: Exception, url: str) -> PeerdeskError:
-    import psycopg
+    import psycopg  # see the module's docstring
+
+    from console.team.connect import TeamStoreError, explain
 
     if isinstance(error, psycopg.Error):
         return explain(error, url)
@@ -103,6 +112,8 @@ def _failed(error: Exception, url: str) -> PeerdeskError:
 
 
 def cmd_migrate_to(args: argparse.Namespace) -> int:
+    from console.team.copy import SKIPPED, migrate_to  # psycopg: see the module's docstring
+
     desk = open_desk(args)
 
     def progress(table: str, rows: int) -> None:
@@ -125,6 +136,9 @@ def cmd_migrate_to(args: argparse.Namespace) -> int:
 
 
 def cmd_team_install(args: argparse.Namespace) -> int:
+    from console.team import schema  # psycopg: see the module's docstring
+    from console.team.connect import connect
+
     if args.url is None and not args.print_sql:
         raise PeerdeskError("team-install needs the team database's postgresql:// URL")
     if args.print_sql:
@@ -143,7 +157,7 @@ def cmd_team_install(args: argparse.Namespace) -> int:
 
 
 def cmd_team_push(args: argparse.Namespace) -> int:
-    from console.team.push import push
+    from console.team.push import push  # psycopg: see the module's docstring
 
     desk = open_desk(args)
     report = push(desk.door, args.to)

@@ -34,6 +34,7 @@ from console.clock import now_iso
 from console.errors import InvalidDecision, NotFound
 from console.storage import Connection, Row, dialect_of
 from console.verify.facts import body_hash
+from console.verify.reasons import REJECT_REASONS as REJECT_REASONS  # re-exported
 
 VERIFY = "verify_answer"
 PICK = "verify_pick"
@@ -48,15 +49,6 @@ ACTIONS = (VERIFY, PICK, REJECT, NEEDS_EDIT, CONFIRM, CALIBRATE)
 ROLE_ACTIONS = dict.fromkeys(ACTIONS, roles.MODERATION)
 for _name, _roles in ROLE_ACTIONS.items():
     roles.register_action(_name, *sorted(_roles))
-
-REJECT_REASONS: dict[str, str] = {
-    "wrong": "wrong or outdated information",
-    "unsafe": "unsafe or harmful advice",
-    "no_answer": "does not answer the question",
-    "copied": "copied from another answer or source",
-    "incomplete": "incomplete: a needed step is missing",
-    "spam": "spam or self-promotion",
-}
 
 OFFICIAL_NOTE = "A moderator checked this answer and verified it as correct."
 MUTABLE = (

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from console.cli import main
-from console.cli.demo_cmd import is_demo_cache
 from console.db import open_cache
+from console.demo_file import is_demo_cache
 from console.ingest import ensure_source
 
 

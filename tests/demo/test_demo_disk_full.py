@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from console.cli.demo_cmd import DemoFailed, settle_into_file
 from console.db import open_cache
+from console.demo_file import DemoFailed, settle_into_file
 
 
 def demo(db: Path, threads: int) -> subprocess.CompletedProcess[str]:

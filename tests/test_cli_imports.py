@@ -1,0 +1,103 @@
+"""What a `peerdesk` command imports, in a fresh interpreter: each process builds the whole
+parser (every command module), so a heavy import at the top of one command module is paid by
+every command a moderator types, by the console's `tui` and by the suite's subprocesses.
+"""
+
+from __future__ import annotations
+
+# SQLite only: what a command on a cache FILE imports; the team database needs psycopg anyway.
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BuiltOnce, demo_file
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# ~0.35 s of CPU between them at each start (29 Nov 2026): the PostgreSQL driver, the
+# embedding model's runtime and its vectors, Textual, and the scorers of duplicates and answers
+HEAVY = (
+    "psycopg",
+    "psycopg_pool",
+    "numpy",
+    "onnxruntime",
+    "usearch",
+    "tokenizers",
+    "textual",
+    "snowballstemmer",
+    "rapidfuzz",
+    "httpx",
+)
+# the duplicate candidates are read through console.dupes.candidates, which holds numpy and the
+# scorer; still no model, no graph, no driver, no Textual
+DUPES_MAY = ("numpy", "snowballstemmer", "rapidfuzz")
+
+# Runs each command (its words split on spaces) in turn on the cache, in one interpreter, and
+# prints for each its exit code and the HEAVY modules loaded so far.
+PROBE = """
+import contextlib, io, sys
+from console.cli import main
+
+db, heavy = sys.argv[1], sys.argv[2].split(",")
+for command in sys.argv[3:]:
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main(["--db", db, *command.split()])
+        except SystemExit as ended:  # --help
+            code = ended.code
+    print(f"{command}|{code}|{','.join(m for m in heavy if m in sys.modules)}")
+"""
+
+
+def loaded(cache: Path, *commands: str) -> dict[str, tuple[str, str]]:
+    """For each command: its exit code and the HEAVY modules (comma-separated) loaded once it,
+    and every command before it, ran."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PEERDESK_DB", None)  # never a team database here
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(cache), ",".join(HEAVY), *commands],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [row.split("|") for row in done.stdout.splitlines()]
+    return {command: (code, modules) for command, code, modules in rows}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory, built_once: BuiltOnce) -> Path:
+    """A small demo cache (the same build as tests/dupes/test_offline.py's)."""
+    return demo_file(
+        built_once, tmp_path_factory.mktemp("imports") / "demo.sqlite3", 40, embeddings=False
+    )
+
+
+COMMANDS = (
+    "--help",
+    "whoami",
+    "queue",
+    "show 1",
+    "audit verify",
+    "escalations",
+    "source list",
+    "demo --if-missing",  # each `make demo`
+)
+
+
+def test_help_and_reading_commands_on_a_cache_import_nothing_heavy(cache: Path) -> None:
+    assert loaded(cache, *COMMANDS) == dict.fromkeys(COMMANDS, ("0", ""))
+
+
+def test_reading_duplicates_loads_the_scorer_but_no_model_driver_nor_textual(
+    cache: Path,
+) -> None:
+    code, modules = loaded(cache, "dupes 1")["dupes 1"]
+    assert code == "0"
+    assert "numpy" in modules.split(",")  # the probe sees what a command loads
+    assert set(modules.split(",")) <= set(DUPES_MAY), modules
