@@ -18,7 +18,9 @@ What is measured, and how:
    frame that shows the right result (the row under the cursor, the thread's posts, the search
    results…, judged from the screen text), **settled** the time to the last frame that changed
    the screen before it stayed quiet for `--quiet-ms`. A warm-up round learns what each key's
-   settled screen looks like; the measured rounds must reach the same screen.
+   settled screen looks like; the measured rounds must reach the same screen. One step writes
+   several keys at once (`search typed at once`: `/`, the words and enter, as a paste or a fast
+   typist over SSH sends them): first is then the time to the search's rows.
 4. Start-up: spawn to the first frame with Queue rows (`--starts` runs, median), the console's
    modules compiled first (`make bytecode`'s compileall). Memory: the process's peak RSS (VmHWM)
    after every round.
@@ -528,6 +530,7 @@ def one_round(s: Session, back_keys: list[str]) -> None:
         s.press("thread g", b"g", None)
         s.step("escape", KEYS["escape"], at_row(found, pick), "found-back")
     clear_search(s)
+    search_at_once(s)
     filters(s)
     s.press("?", b"?", lambda ln: any("Keys: " in x for x in ln))
     s.step("escape (help)", KEYS["escape"], lambda ln: queue_ready(ln, "all"), "help-back")
@@ -596,13 +599,15 @@ def thread_round(s: Session, back_keys: list[str]) -> None:
 
 
 def search_round(s: Session, back_keys: list[str]) -> None:
-    """`--keys search`: `/`, the search typed letter by letter, its enter, clearing it and `f`
-    through every filter, from the top of the Queue (a quick before/after)."""
+    """`--keys search`: `/`, the search typed letter by letter, its enter, clearing it, the
+    search typed at once, and `f` through every filter, from the top of the Queue (a quick
+    before/after)."""
     term = s.term
     row = queue_position(term.last.lines if term.last else [])
     assert row is not None and row[0] == 1, "a round starts on the first row"
     search(s)
     clear_search(s)
+    search_at_once(s)
     filters(s)
     term.drain(0.3)
 
@@ -627,6 +632,17 @@ def search(s: Session, *, record: bool = True) -> None:
         s.step("search enter", KEYS["enter"], found, "found")
     else:
         s.press("search enter", KEYS["enter"], found, record=False)
+
+
+def search_at_once(s: Session) -> None:
+    """`/`, SEARCH and enter written together, as a fast typist or a paste over SSH sends
+    them: to the search's rows (the keys follow the focus: widgets/keys_follow_focus.py), then
+    cleared."""
+    s.step(
+        "search typed at once", b"/" + SEARCH.encode() + KEYS["enter"],
+        lambda ln: queue_ready(ln, "all · search: "), "found",
+    )  # fmt: skip
+    clear_search(s)
 
 
 def clear_search(s: Session) -> None:
@@ -693,7 +709,7 @@ def ensure_cache(
     started = time.perf_counter()
     subprocess.run(
         [str(PEERDESK), "--db", str(path), "demo", "--threads", str(threads), "--if-missing"],
-        check=True, cwd=REPO, env=env_for(path),
+        check=True, cwd=REPO, env=env_for(path), stdout=sys.stderr,  # stdout is the JSON's
     )  # fmt: skip
     return path, time.perf_counter() - started
 
