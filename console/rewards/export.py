@@ -33,6 +33,7 @@ from console.rewards.payouts import (
     _pause,
     banned_ready_lines,
     refuse_banned,
+    refuse_changed_lines,
     return_failed,
     sender_batch_id,
 )
@@ -156,6 +157,7 @@ def write(
     first export."""
     require(who, actions.EXPORT)
     batch = _batch_row(conn, batch_id)
+    refuse_changed_lines(conn, batch_id)
     if not batch["export_sha256"]:  # (a ban held its lines; one since, past peerdesk: again)
         refuse_banned(
             batch_id,

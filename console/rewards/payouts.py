@@ -539,6 +539,29 @@ def refuse_banned(batch_id: int, banned: list[tuple[int, str]], then: str) -> No
         )
 
 
+def refuse_changed_lines(conn: Connection, batch_id: int) -> None:
+    """InvalidDecision if a line of the batch still to be paid is no longer what was prepared:
+    its member, points and amount must be exactly its payout entry in the ledger (append-only
+    and hash-chained), as `ledger verify` checks. A line changed past peerdesk (a hand edit of
+    the cache file) is never approved or exported."""
+    changed = conn.execute(
+        "SELECT l.id, coalesce(m.username, '#' || l.member_id) FROM payout_lines l "
+        "LEFT JOIN ledger e ON e.kind = 'payout' AND e.rule = 'payout' "
+        "AND e.event_key = 'line:' || l.id "
+        "LEFT JOIN members m ON m.id = l.member_id "
+        "WHERE l.batch_id = ? AND l.state NOT IN ('held', 'returned') AND (e.id IS NULL "
+        "OR e.member_id <> l.member_id OR e.points <> -l.points "
+        "OR e.amount_minor <> -l.amount_minor) ORDER BY l.id LIMIT 1",
+        (batch_id,),
+    ).fetchone()
+    if changed:
+        raise InvalidDecision(
+            f"Batch {batch_id}'s line {changed[0]} ({changed[1]}) is not what was prepared: its "
+            "member, points or amount differ from its payout entry in the ledger, so it was "
+            "changed outside peerdesk. Nothing was written; run `peerdesk ledger verify`."
+        )
+
+
 def hold_banned(conn: Connection, who: Identity, *, batch_id: int) -> dict[str, Any] | None:
     """Before an approved batch's first export: hold every line of it that pays a member banned
     from rewards since its approval (a ban peerdesk did not write: an older client, a hand edit;
@@ -729,6 +752,7 @@ def approve(conn: Connection, who: Identity, *, batch_id: int) -> Outcome:
     batch = _batch_row(conn, batch_id, lock=True)
     if batch["state"] != "prepared":
         raise InvalidDecision(f"Batch {batch_id} is already {batch['state']}")
+    refuse_changed_lines(conn, batch_id)
     _refuse_conflicts(conn, who, batch_id)
     if same_person(str(batch["prepared_by"]), batch["prepared_os_user"], who):
         raise InvalidDecision(

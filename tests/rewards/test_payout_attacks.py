@@ -265,3 +265,39 @@ def test_a_member_banned_after_approval_is_not_exported(
     assert rewards.batch(batch).state == "exported"
     assert not cache.query("SELECT id FROM ledger WHERE kind = 'payout_return'")
     assert ledger.verify(cache).ok
+
+
+def test_a_line_changed_past_peerdesk_is_neither_approved_nor_exported(
+    tmp_path: Path,
+    cache: Cache,
+    staff: dict[str, Desk],
+    ids: dict[str, int],
+    request: pytest.FixtureRequest,
+) -> None:
+    """Whoever can write the store (a member of the cache file's group, the server's owner)
+    multiplies h1's amount by 100 on the payout line past peerdesk. Before, the approval and
+    the export took the line as it stood: the provider's file paid 100 times what four-eyes
+    approved (only `ledger verify` noticed). Now both compare every line to be paid with its
+    payout entry in the hash-chained ledger and refuse, writing nothing."""
+    h1 = ids["member:h1"]
+    rewards = staff["priya"].rewards
+    batch = rewards.prepare("2026-10").batch_id
+    line = next(v for v in rewards.lines(batch) if v.member_id == h1)
+    inflate = f"UPDATE payout_lines SET amount_minor = amount_minor * 100 WHERE id = {line.line_id}"
+    restore = f"UPDATE payout_lines SET amount_minor = amount_minor / 100 WHERE id = {line.line_id}"
+    past_triggers = () if cache.dialect.is_sqlite else ("SET session_replication_role = replica",)
+    superuser_sql(cache, request, *past_triggers, inflate)
+    audit = _newest_audit(cache)
+    with pytest.raises(InvalidDecision, match=rf"line {line.line_id} \(h1\).*ledger verify"):
+        staff["tom"].rewards.approve(batch)
+    assert _state(cache, batch) == ("prepared", [])
+    superuser_sql(cache, request, *past_triggers, restore)
+    staff["tom"].rewards.approve(batch)
+    staff["una"].rewards.approve(batch)
+    superuser_sql(cache, request, *past_triggers, inflate)
+    audit = _newest_audit(cache)
+    with pytest.raises(InvalidDecision, match=rf"line {line.line_id} \(h1\).*Nothing was written"):
+        rewards.export(batch, tmp_path / "b.csv", tmp_path / "b.json")
+    assert not (tmp_path / "b.csv").exists() and not (tmp_path / "b.json").exists()
+    assert _audit_actions(cache, audit) == []
+    assert rewards.batch(batch).state == "approved"
