@@ -232,10 +232,25 @@ def explain(error: sqlite3.Error, path: Path) -> CacheError:
     return CacheError(f"The cache {path} failed: {error}")
 
 
+def _closed_folder(path: Path) -> Path:
+    """The first folder on the way to `path` that this account cannot enter."""
+    for folder in reversed(path.absolute().parents):
+        if not os.access(folder, os.X_OK):
+            return folder
+    return path.absolute().parent
+
+
 def open_cache(path: Path, *, create: bool = False) -> Cache:
     """Open (and, with `create`, make) the cache at `path`, upgrading its schema in place."""
     path = Path(path)
-    if not path.exists():
+    try:
+        found = path.exists()
+    except PermissionError:  # (a folder on the way you may not enter: `exists` raises)
+        raise CacheError(
+            f"The cache {path} is in a folder you cannot reach ({_closed_folder(path)}: "
+            "permission denied). Ask an admin to add you to the folder's group, or use --db PATH."
+        ) from None
+    if not found:
         if not create:
             raise CacheError(
                 f"There is no cache at {path}. Build the demo community with `peerdesk demo`, "

@@ -15,7 +15,7 @@ from console.desk import Desk
 from tests.conftest import write_roles
 from tests.domain.conftest import seed_community
 
-from .conftest import mode, run_peerdesk
+from .conftest import ATTACKER, account, mode, need_root, run_as, run_peerdesk
 
 
 @pytest.fixture
@@ -80,3 +80,21 @@ def test_the_demo_cache_is_private(tmp_path: Path, open_umask: None) -> None:
     desk = Desk.open(path)
     assert desk.audit_entries()[0]["action"] == "demo_build"
     desk.close_cache()
+
+
+def test_a_cache_in_a_folder_you_cannot_enter_is_named_in_one_line(shared_dir: Path) -> None:
+    """A moderator outside the group of a shared host's cache folder (2770) runs peerdesk on
+    it: before, `Path.exists` raised PermissionError and the command printed a traceback; now
+    one line names the file and what to check, and the exit code is the refusal's."""
+    need_root()
+    mallory = account(ATTACKER)
+    folder = shared_dir / "srv"
+    folder.mkdir(mode=0o770)
+    db = folder / "cache.sqlite3"
+    _write_something(db)
+    for argv in (["whoami"], ["queue"], ["payouts", "show"]):
+        done = run_as(mallory, ["--db", str(db), *argv], {})
+        assert done.code == 2, (argv, done)
+        assert "Traceback" not in done.err and "child failed" not in done.err
+        assert done.err.count("\n") == 1 and str(db) in done.err
+        assert "cannot reach" in done.err and str(folder) in done.err
