@@ -40,6 +40,7 @@ from console.errors import PeerdeskError
 from console.messages import Decision, RefreshRequested, WorkFailed
 from console.models import ThreadView
 from console.safe_text import clip, printable
+from console.screens.help import key_help
 from console.screens.keys import bindings
 from console.screens.paged import one_line as _line
 from console.screens.panel import (
@@ -167,8 +168,9 @@ def signals_text(side: AnswerSide) -> Text:
     return text
 
 
-def summary(view: AnswerView) -> Text:
-    """Status, score and why: the top of the detail."""
+def summary(view: AnswerView, keys: dict[str, str] | None = None) -> Text:
+    """Status, score and why: the top of the detail. `keys`: the keys bound now, by binding
+    id (a calibration item names the ones that decide it)."""
     cand = view.candidate
     text = Text()
     text.append(f"answer {cand.post_id} · score {cand.score}", style="bold")
@@ -177,7 +179,11 @@ def summary(view: AnswerView) -> Text:
         text.append(f" · payout {view.payout_minor / 100:.2f} at stake")
     text.append("\n")
     warn = view.blind or view.proposed_state or view.recheck
-    text.append(_line(view.status_line) + "\n", style="bold yellow" if warn else "")
+    status = view.status_line
+    if view.blind and keys:
+        verify, reject = keys.get("verify.verify", "v"), keys.get("verify.reject", "x")
+        status = f"calibration: decide blind ({verify} verified / {reject} rejected)"
+    text.append(_line(status) + "\n", style="bold yellow" if warn else "")
     text.append_text(signals_text(cand))
     platform = (
         "Discourse: v accepts it (solved plugin) and posts an official note"
@@ -443,7 +449,8 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
         if view is None:
             return
         self.highlighted = max(0, min(self.highlighted, len(view.competitors) - 1))
-        show_text(self.query_one("#answer-summary", Static), summary(view))
+        keys = {entry.binding_id: entry.keys for entry in key_help(self)} if view.blind else {}
+        show_text(self.query_one("#answer-summary", Static), summary(view, keys))
         show_text(self.query_one("#answer-question", Static), question(view))
         show_text(self.query_one("#answer-candidate", Static), candidate(view))
         show_text(

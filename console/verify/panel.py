@@ -58,7 +58,7 @@ class AnswerView:
     @property
     def status_line(self) -> str:
         if self.blind:
-            return "calibration: decide blind (v verified / r rejected)"
+            return "calibration: decide blind (verified or rejected)"
         if self.proposed_state:
             return (
                 f"{self.proposed_by} proposes {self.proposed_state}: {self.contested}; "

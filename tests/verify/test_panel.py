@@ -5,6 +5,7 @@ server's grant and zoe, the second moderator, logs in as herself)."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,8 +19,9 @@ from console.desk import Desk
 from console.screens.thread import ThreadScreen
 from console.screens.verification import AnswerRequested, VerificationScreen
 from console.screens.verify_reason import ReasonScreen
+from console.verify.settings import VerifySettings
 from tests.ui.helpers import notes, screen_text, settle
-from tests.verify.conftest import Community, add_thread
+from tests.verify.conftest import Community, add_thread, door
 
 pytestmark = [pytest.mark.anyio, pytest.mark.backends]
 
@@ -219,3 +221,31 @@ async def test_known_answer_shown_when_the_queue_opens_the_thread(
             assert f"Known answer on #{community.threads['t2']}" in text
             assert "verified by alice" in text
             assert "Known answer" not in await open_row(other)
+
+
+async def test_a_calibration_item_names_the_keys_that_decide_it(
+    panel_desk: Desk, community: Community
+) -> None:
+    """alice's verification is re-queued blind to zoe. The panel told zoe "v verified / r
+    rejected", but `r` reloads the queue (reject is `x`): pressing it rejected nothing. The
+    hint now names the keys bound to verify and reject, and the one it names rejects."""
+    post = community.posts["t2-2"]
+    door(panel_desk.cache, "alice", VerifySettings(calibration_share=1.0)).verify(post)
+    zoe = Desk.for_cache(panel_desk.cache, actor="zoe")
+    app = PeerdeskApp(zoe)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_panel(pilot)
+        index = next(i for i, r in enumerate(screen.rows) if r.kind == "calibration")
+        await pilot.press(*["j"] * index)
+        await settle(pilot)
+        assert screen.view is not None and screen.view.blind
+        hint = re.search(r"decide blind \((\S+) verified / (\S+) rejected\)", screen_text(pilot))
+        assert hint is not None, screen_text(pilot)
+        await pilot.press(hint.group(2))
+        await settle(pilot)
+    row = panel_desk.cache.one(
+        "SELECT reviewer, review_state, state FROM verification_reviews "
+        "WHERE post_id = ? AND kind = 'calibration'",
+        (post,),
+    )
+    assert tuple(row) == ("zoe", "rejected", "disagreed")
