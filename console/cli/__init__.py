@@ -68,7 +68,28 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         import_module(name).register(subparsers)
+    _bound_integers(parser)
     return parser
+
+
+def integer(text: str) -> int:
+    """A whole number the store can hold (64 bits, as SQLite and PostgreSQL's bigint)."""
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (at most {2**63 - 1})")
+    return value
+
+
+def _bound_integers(parser: argparse.ArgumentParser) -> None:
+    """Every `type=int` argument of every command takes `integer` instead: a number past 64
+    bits is refused by the parser in one line, never sent to the store (where SQLite raises
+    OverflowError)."""
+    for action in parser._actions:
+        if action.type is int:
+            action.type = integer
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _bound_integers(sub)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

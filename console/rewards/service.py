@@ -95,7 +95,7 @@ class Rewards:
     def member_id(self, name_or_id: str) -> int:
         text = name_or_id.strip().lstrip("#")
         row = self.cache.one("SELECT id FROM members WHERE username = ? LIMIT 1", (text,))
-        if row is None and text.isdigit():
+        if row is None and text.isdecimal() and int(text) < 2**63:
             row = self.cache.one("SELECT id FROM members WHERE id = ?", (int(text),))
         if row is None:
             raise NotFound(f"There is no member {name_or_id!r}")

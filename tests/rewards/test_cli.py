@@ -169,3 +169,35 @@ def test_an_accrual_at_another_point_value_is_found(run, store: Store) -> None: 
     assert code == 1
     assert "ledger entry 2: 999999 GBP minor units for" in out
     assert "is not schedule t1's 5 GBP a point" in out
+
+
+def test_a_number_past_64_bits_is_refused_in_one_line(
+    store: Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`payouts approve 99999999999999999999` (a slip of the keyboard, or a probe) printed an
+    OverflowError traceback on a cache file: SQLite holds 64-bit integers and every numeric
+    argument went to it as typed. Now each is refused like any bad argument: a line naming it, exit 2."""
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG)
+    monkeypatch.setenv("PEERDESK_USER", "una")
+    huge = str(2**64)
+    for args in (
+        ["payouts", "approve", huge],
+        ["payouts", "show", huge],
+        ["payouts", "hold", huge, "--reason", "x"],
+        ["payouts", "prepare", "--period", "2026-10", "--threshold", huge],
+        ["ledger", "lines", f"#{huge}"],
+        ["show", huge],
+        ["verify", huge],
+        ["escalations", huge],
+    ):
+        try:
+            code = main(["--db", store.location("una"), "--config", str(config), *args])
+        except SystemExit as exit:  # argparse's refusal
+            code = int(str(exit.code))
+        err = capsys.readouterr().err
+        assert code == 2, (args, err)
+        assert "Traceback" not in err and huge in err.strip().splitlines()[-1], (args, err)
