@@ -17,7 +17,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -158,8 +158,9 @@ class PeerdeskApp(App[None]):
     def action_panel(self, name: str) -> None:
         self.show_panel(name)
 
-    def show_panel(self, name: str) -> None:
-        """Show the panel `name` ("queue": back to the Queue, or the thread opened from it).
+    def show_panel(self, name: str, about: Hashable | None = None) -> None:
+        """Show the panel `name` ("queue": back to the Queue, or the thread opened from it),
+        with its cursor on `about` if given (PanelScreen.land_on).
 
         Another panel shown gives way to it (escape goes back to where the moderator was
         working, never to a panel); a panel already in the stack (a thread opened from it is on
@@ -172,14 +173,18 @@ class PeerdeskApp(App[None]):
             if lowest is not None:
                 self._pop_to(stack[lowest - 1])
             return
-        if self._installed(name):
-            screen = self.get_screen(name)
-            if screen in stack:
-                self._pop_to(screen)
-                return
-        else:
+        if not self._installed(name):
             self.install_screen(self._panel(name).make(), name)
             self.delay_update()  # the first visit is composed behind Textual's mask
+        screen = self.get_screen(name)
+        if about is not None:
+            from console.screens.panel import PanelScreen  # loaded with the panel shown
+
+            if isinstance(screen, PanelScreen):
+                screen.land_on(about)  # before it reads its list (on mount, or on resume)
+        if screen in stack:
+            self._pop_to(screen)
+            return
         if lowest is not None:
             self._pop_to(stack[lowest - 1])
         self.push_screen(name)

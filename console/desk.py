@@ -407,6 +407,12 @@ class Desk:
             self.cache, offset=offset, limit=limit, after=after, before=before, total=total
         )
 
+    def duplicate_position(self, thread_id: int) -> int | None:
+        """The thread's row in the list of pending pairs, None if it has no pair to decide."""
+        from console.dupes import panel as _dupe_panel
+
+        return _dupe_panel.position(self.cache, thread_id)
+
     def duplicate_pairs_count(self) -> int:
         from console.dupes import panel as _dupe_panel
 

@@ -185,6 +185,22 @@ def pending_pairs(
     return _pairs(cache, limit=limit, offset=offset)
 
 
+def position(cache: Cache, thread_id: int) -> int | None:
+    """The row of `thread_id` in the list (0: the first), or None when it has no pair the
+    moderator can decide: what the panel puts its cursor on when a thread's band sends the
+    moderator there. The rows before it are counted from its place in the score index."""
+    best = _BEST_OF_THREAD.format(by_thread=cache.dialect.indexed_by(THREAD_KEY_INDEX))
+    listed = f"{_OPEN_PAIR} AND {best}"
+    found = cache.one(
+        f"SELECT d.score {_FROM} WHERE {listed} AND d.thread_id = :thread", {"thread": thread_id}
+    )
+    if found is None:
+        return None
+    values = {"score": float(found[0]), "thread": thread_id}
+    row = cache.one(f"SELECT count(*) {_FROM} WHERE {listed} AND {_BEFORE}", values)
+    return int(row[0]) if row else 0
+
+
 def _side(cache: Cache, thread_id: int) -> tuple[ThreadSide, int | None]:
     row = cache.one(
         "SELECT t.id, t.title, t.status, t.created_at, t.accepted_post_id, s.name AS source, "

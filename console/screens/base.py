@@ -6,7 +6,7 @@ the single SQLite connection is never used by two threads at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 from rich.text import Text
@@ -91,7 +91,7 @@ class DeskHost(Protocol):
 
     def worker_failed(self, worker: Worker[object]) -> str: ...
 
-    def show_panel(self, name: str) -> None: ...
+    def show_panel(self, name: str, about: Hashable | None = None) -> None: ...
 
 
 def perform(desk: Desk, decision: Decision) -> str:

@@ -66,6 +66,8 @@ class Pairs:
 
     offset: int
     rows: list[PairRow]
+    landing: int | None = None  # the thread the panel was opened for (land_on), if any
+    landed: int | None = None  # its row (None: it has no pair left to decide)
 
 
 # ---- messages of this panel ----
@@ -148,6 +150,7 @@ class DuplicatesScreen(PagedPanel[Pairs, PairView, PairRow]):
         self.choices: list[int] = []  # candidate originals of the current thread, best first
         self.choice = 0
         self._rows: dict[int, PairRow] = {}
+        self._landing: int | None = None  # a thread to put the cursor on (land_on)
 
     # ---- layout ----
     def make_list(self) -> LazyTable:
@@ -165,13 +168,19 @@ class DuplicatesScreen(PagedPanel[Pairs, PairView, PairRow]):
         yield Static("", id="pair-others", markup=False)
 
     # ---- the list ----
+    def land_on(self, item: Hashable) -> None:
+        self._landing = int(str(item))
+        self.list_data = None  # the next list is shown even if it did not change: its cursor does
+
     def read_list(self, desk: Desk, cursor: int) -> Pairs:
-        offset = (cursor // PAGE) * PAGE
+        landing = self._landing
+        landed = None if landing is None else desk.duplicate_position(landing)
+        offset = ((cursor if landed is None else landed) // PAGE) * PAGE
         # by its row number: the count may be stale just after a decision (paging from the
         # rows the table holds, or from the far end by the count, is for PageWanted)
         rows = desk.duplicate_pairs(offset, PAGE)
         self.post_message(PairsCountWanted())
-        return Pairs(offset, rows)
+        return Pairs(offset, rows, landing, landed)
 
     def show_list(self, data: Pairs, keep_cursor: bool) -> None:
         self._remember(data.rows)
@@ -182,9 +191,13 @@ class DuplicatesScreen(PagedPanel[Pairs, PairView, PairRow]):
             total,
             [to_row(r) for r in data.rows],
             offset=data.offset,
-            keep_cursor=keep_cursor,
+            keep_cursor=keep_cursor and data.landed is None,
             exact=exact,
         )
+        if data.landing is not None and data.landing == self._landing:
+            self._landing = None  # landed, or the thread has no pair left to decide
+            if data.landed is not None and data.landed < data.offset + len(data.rows):
+                self.table.cursor_row = data.landed
         self._show_count()
         if not data.rows and data.offset == 0:
             self._show_nothing()

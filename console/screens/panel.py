@@ -149,6 +149,10 @@ class PanelScreen(DeskScreen):
         """The panel's own widgets, between the title bar and the status bar."""
         yield from ()
 
+    def land_on(self, item: Hashable) -> None:
+        """Put the cursor on `item` when the list is next read: the panel was opened for it
+        (D from a thread's duplicate band). A panel that cannot place an item ignores it."""
+
     def role_allows(self, action: str) -> bool:
         """Whether the moderator's role may do `action` (a screen action)."""
         needed = self.ROLE_OF_ACTION.get(action)

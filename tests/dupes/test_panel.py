@@ -28,6 +28,7 @@ from console.dupes import panel
 from console.dupes.candidates import candidates, update_candidates
 from console.safe_text import printable
 from console.screens.duplicates import DuplicatesScreen
+from console.screens.thread import ThreadScreen
 from tests.backends import pytest_generate_tests
 from tests.conftest import BuiltOnce, demo_file
 from tests.dupes.conftest import seed
@@ -292,6 +293,47 @@ async def test_open_confirm_then_undo(forum: tuple[Desk, dict[str, int]]) -> Non
         assert any("undid dupe confirm" in n.lower() for n in notes(messages))
         assert thread_id in {r.thread_id for r in desk.duplicate_pairs()}
     assert desk.verify_audit() == []
+
+
+async def test_d_in_a_thread_opens_the_panel_on_that_threads_pair(
+    forum: tuple[Desk, dict[str, int]],
+) -> None:
+    """The Thread screen's band says "D to review": D shows that thread's pair, not the top of
+    the list; on a later visit too, and from a thread opened on top of the panel after the
+    cursor moved elsewhere."""
+    desk, _ = forum
+    rows = desk.duplicate_pairs(0, 100)
+    assert len(rows) == 2
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(ThreadScreen(rows[1].thread_id))
+        await settle(pilot)
+        await pilot.press("D")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DuplicatesScreen)
+        assert screen.table.cursor_row == 1
+        assert screen.view is not None and screen.view.thread.thread_id == rows[1].thread_id
+        await pilot.press("home")
+        await settle(pilot)
+        assert screen.view.thread.thread_id == rows[0].thread_id
+        screen.open_thread(rows[1].thread_id)  # as enter on its row does
+        await settle(pilot)
+        await pilot.press("D")  # the panel under the thread, popped back to
+        await settle(pilot)
+        assert app.screen is screen and screen.table.cursor_row == 1
+        assert screen.view.thread.thread_id == rows[1].thread_id
+        await pilot.press("escape")  # to the Queue, then a thread from there
+        await settle(pilot)
+        await pilot.press("end")  # the panel keeps its cursor on the last row
+        await settle(pilot)
+        app.push_screen(ThreadScreen(rows[0].thread_id))
+        await settle(pilot)
+        await pilot.press("D")
+        await settle(pilot)
+        assert app.screen is screen and screen.table.cursor_row == 0
+        assert screen.view.thread.thread_id == rows[0].thread_id
 
 
 async def test_reject_is_never_proposed_again(forum: tuple[Desk, dict[str, int]]) -> None:

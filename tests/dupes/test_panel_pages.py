@@ -82,3 +82,22 @@ def test_a_decided_row_still_marks_its_place(cache: Cache) -> None:
     assert after == every[PAGE : 2 * PAGE]
     gone = panel.pending_pairs(cache, offset=PAGE, limit=PAGE, after=10**9)  # no such link
     assert gone == [r for r in every if r.thread_id != anchor.thread_id][PAGE : 2 * PAGE]
+
+
+def test_a_threads_position_is_its_row_in_the_list(cache: Cache) -> None:
+    """Where the panel puts its cursor for a thread (D from its Thread screen): its row number,
+    ties of score included; None for a thread with no pair to decide (an original, a thread
+    whose pairs were decided)."""
+    threads = _plant(cache)
+    every = panel.pending_pairs(cache, offset=0, limit=100)
+    assert [panel.position(cache, r.thread_id) for r in every] == list(range(len(every)))
+    first = every[0]
+    assert panel.position(cache, first.original_id) is None  # an original, never a new thread
+    with cache.transaction() as conn:
+        conn.execute(
+            "UPDATE duplicate_links SET decision = 'rejected' WHERE thread_id = ?",
+            (first.thread_id,),
+        )
+    assert panel.position(cache, first.thread_id) is None
+    assert panel.position(cache, every[1].thread_id) == 0
+    assert panel.position(cache, threads[-1]) == len(every) - 2
