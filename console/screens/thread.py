@@ -488,11 +488,12 @@ class ThreadScreen(DeskScreen):
         for card in existing[len(cards) :]:
             show(card, False)
         hidden = sum(1 for p in view.posts if p.hidden)
-        status = f"{len(view.posts)} posts"
+        posts, notes = len(view.posts), len(view.notes)
+        status = f"{posts} post{'' if posts == 1 else 's'}"
         if hidden:
             status += f" ({hidden} hidden)"
-        if view.notes:
-            status += f" · {len(view.notes)} notes"
+        if notes:
+            status += f" · {notes} note{'' if notes == 1 else 's'}"
         bar = self.query_one("#thread-status", StatusBar)
         bar.left = f"Thread {view.thread_id} · {status}"
         bar.right = "? help · esc/q back"
@@ -583,8 +584,9 @@ class ThreadScreen(DeskScreen):
         return super().allows(action, parameters)
 
     def action_duplicates(self) -> None:
-        """Open the Duplicates panel (it lists every thread with pending candidates)."""
-        self.host.show_panel("duplicates")
+        """Open the Duplicates panel (it lists every thread with pending candidates) on this
+        thread's pair, the one its band names."""
+        self.host.show_panel("duplicates", about=self.thread_id)
 
     def action_refresh(self) -> None:
         self.post_message(RefreshRequested())
