@@ -203,7 +203,13 @@ class Desk:
     @property
     def read_only_notice(self) -> tuple[str, str] | None:
         """For a user with no role: that nothing can be changed, and which file gives roles."""
-        return read_only.notice(self.who, self.config.path, team=not self.cache.dialect.is_sqlite)
+        sqlite = self.cache.dialect.is_sqlite
+        return read_only.notice(
+            self.who,
+            self.config.path,
+            team=not sqlite,
+            cache_path=self.cache.path if sqlite else None,
+        )
 
     @property
     def escalations(self) -> Escalations:

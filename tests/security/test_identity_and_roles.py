@@ -132,6 +132,9 @@ def test_another_account_cannot_borrow_a_name_or_roles(shared_dir: Path) -> None
     no_system = {"PEERDESK_NOW": os.environ["PEERDESK_NOW"]}
     who = run_as(mallory, ["--db", str(db), "--config", str(config), "whoami"], no_system)
     assert who.code == 0 and f"{ATTACKER} has no role" in who.out and "not used" in who.out
+    # and it does not tell her to grant herself roles in that config: only root's roles file can
+    assert f"under [roles] in {config}" not in who.out
+    assert "under [roles] in /etc/peerdesk/roles.toml" in who.out
     by_roles_file = run_as(
         mallory,
         ["--db", str(db), "close", str(ids["t1"])],
