@@ -343,7 +343,7 @@ def reported(
         yield
     except Offline as error:
         report.result = "offline"
-        report.message = f"offline: {error}"
+        report.message = str(error)  # (the result says offline)
     except QuotaSpent as error:
         report.result = "partial"
         report.message = f"stopped: {error}; the next sync resumes from here"

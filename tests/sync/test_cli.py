@@ -64,6 +64,8 @@ def test_source_sync_push_export_import(
     cache.close()
     assert main(["--db", db, "close", str(tid)]) == 0
     assert main(["--db", db, "sync", "-q"]) == 3
+    said = capsys.readouterr().out
+    assert "forum: offline: forum unreachable at" in said  # said once ("offline: offline:")
     assert main(["--db", db, "push"]) == 3  # offline: nothing lost, as documented
     assert "offline" in capsys.readouterr().out
     out_file = tmp_path / "forum.jsonl"
