@@ -24,6 +24,7 @@ the function returns. Nothing here takes a name or roles from its caller.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from dataclasses import dataclass
@@ -84,6 +85,7 @@ class BatchView:
     returned_minor: int
     counts: dict[str, int]
     export_sha256: str | None
+    seen: str = ""  # the lines as read (`lines_digest`): what an approval of this view approves
 
     @property
     def sender_batch_id(self) -> str:
@@ -353,7 +355,22 @@ def batch_view(cache: Cache, batch_id: int) -> BatchView:
         returned_minor=sums.get("returned", (0, 0))[1],
         counts={k: c for k, (c, _) in sums.items()},
         export_sha256=row["export_sha256"],
+        seen=lines_digest(conn, batch_id),
     )
+
+
+def lines_digest(conn: Connection, batch_id: int) -> str:
+    """A digest of the batch's lines as they stand: whom each pays, how much, and whether it is
+    held. An approver approves the batch they saw (`approve(seen=...)`), not one a preparer
+    changed in the meantime."""
+    digest = hashlib.sha256()
+    for row in conn.execute(
+        "SELECT id, member_id, points, amount_minor, state FROM payout_lines "
+        "WHERE batch_id = ? ORDER BY id",
+        (batch_id,),
+    ):
+        digest.update(("|".join(str(value) for value in row) + "\n").encode())
+    return digest.hexdigest()
 
 
 def batches(cache: Cache) -> list[BatchView]:
@@ -742,8 +759,9 @@ def _refuse_conflicts(conn: Connection, who: Identity, batch_id: int) -> None:
         )
 
 
-def approve(conn: Connection, who: Identity, *, batch_id: int) -> Outcome:
-    """One approval of a batch; the approval that completes four-eyes approves it.
+def approve(conn: Connection, who: Identity, *, batch_id: int, seen: str | None = None) -> Outcome:
+    """One approval of a batch; the approval that completes four-eyes approves it. With `seen`
+    (the `BatchView.seen` the approver was shown), refused if the lines changed since.
 
     The batch's row is locked first (on the team database; the cache's writers take turns
     anyway), so two consoles approving at once take turns: the second counts the first's
@@ -752,6 +770,11 @@ def approve(conn: Connection, who: Identity, *, batch_id: int) -> Outcome:
     batch = _batch_row(conn, batch_id, lock=True)
     if batch["state"] != "prepared":
         raise InvalidDecision(f"Batch {batch_id} is already {batch['state']}")
+    if seen is not None and seen != lines_digest(conn, batch_id):
+        raise InvalidDecision(
+            f"Batch {batch_id} changed since you looked at it (a line held, released or "
+            "changed); nothing was approved. Look at it again, then approve."
+        )
     refuse_changed_lines(conn, batch_id)
     _refuse_conflicts(conn, who, batch_id)
     if same_person(str(batch["prepared_by"]), batch["prepared_os_user"], who):

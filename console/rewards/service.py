@@ -177,10 +177,11 @@ class Rewards:
     def release(self, line_id: int, reason: str) -> None:
         self._line_state(line_id, False, reason)
 
-    def approve(self, batch_id: int) -> str:
+    def approve(self, batch_id: int, seen: str | None = None) -> str:
+        """Approve the batch; with `seen` (`BatchView.seen` as shown), only if it is unchanged."""
         outcome = self.door.act(
             actions.APPROVE,
-            lambda conn: payouts.approve(conn, self.who, batch_id=batch_id),
+            lambda conn: payouts.approve(conn, self.who, batch_id=batch_id, seen=seen),
             target_kind="payout_batch",
             target_id=batch_id,
             detail=lambda done: done.detail,

@@ -389,7 +389,8 @@ class RewardsScreen(PanelScreen):
         if batch is None:
             self.notify("There is no batch to approve", severity="warning", markup=False)
             return
-        self._run(lambda r: r.approve(batch))
+        seen = self.data.batch.seen if self.data.batch else None  # what the panel shows
+        self._run(lambda r: r.approve(batch, seen))
 
     def action_hold(self) -> None:
         line = self._chosen_line()

@@ -213,3 +213,35 @@ async def test_the_panel_reads_on_its_own_connection_while_the_desk_is_busy(priy
                 pilot, lambda: app.screen.query("#rewards-list") and rewards_rows(app) > 0
             )
         await settle(pilot)
+
+
+@pytest.mark.anyio
+async def test_an_approval_is_of_the_batch_the_approver_saw(
+    console_as: Callable[[str], Desk],
+) -> None:
+    """(On the cache file: on the team database priya's release reaches tom's console at once
+    by NOTIFY, so when his `a` comes is a race; the domain's check on both engines is in
+    test_payout_attacks.py.) tom's panel shows h1's line held (priya held it); while he looks, priya releases it
+    at her own console. Before, tom's `a` approved the batch as it now stood, h1 paid, which
+    he never saw ready: the preparer alone decided what four-eyes approved. Now the approval
+    carries what the panel showed and is refused when the lines changed since (nothing
+    written); the panel reads the batch again and a second `a` approves what it shows."""
+    priya = console_as("priya")
+    batch = priya.rewards.prepare("2026-10").batch_id
+    h1 = next(line for line in priya.rewards.lines(batch) if line.username == "h1")
+    priya.rewards.hold(h1.line_id, "checking with the member")
+    tom = console_as("tom")
+    seen: list[Any] = []
+    async with PeerdeskApp(tom).run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await _open(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        priya.rewards.release(h1.line_id, "the member explained")
+        await pilot.press("a")
+        await settle(pilot)
+        assert any("changed since" in n for n in notes(seen)), notes(seen)
+        assert tom.rewards.batch(batch).approvals == []
+        await pilot.press("a")
+        await settle(pilot)
+        assert [name for name, _ in tom.rewards.batch(batch).approvals] == ["tom"]
+    tom.close_cache()

@@ -301,3 +301,23 @@ def test_a_line_changed_past_peerdesk_is_neither_approved_nor_exported(
     assert not (tmp_path / "b.csv").exists() and not (tmp_path / "b.json").exists()
     assert _audit_actions(cache, audit) == []
     assert rewards.batch(batch).state == "approved"
+
+
+def test_an_approval_names_the_lines_it_saw(cache: Cache, staff: dict[str, Desk]) -> None:
+    """tom read the batch with h1's line held; priya released it before he approved. The
+    approval carries the lines he was shown (`BatchView.seen`) and is refused, writing
+    nothing; approving what he reads again goes ahead."""
+    rewards = staff["priya"].rewards
+    batch = rewards.prepare("2026-10").batch_id
+    line = rewards.lines(batch)[0]
+    rewards.hold(line.line_id, "checking with the member")
+    shown = staff["tom"].rewards.batch(batch)
+    rewards.release(line.line_id, "the member explained")
+    audit = _newest_audit(cache)
+    with pytest.raises(InvalidDecision, match=r"Batch \d+ changed since you looked at it"):
+        staff["tom"].rewards.approve(batch, shown.seen)
+    assert _state(cache, batch) == ("prepared", []) and _audit_actions(cache, audit) == []
+    again = staff["tom"].rewards.batch(batch)
+    assert again.seen != shown.seen
+    assert "approval 1 of 2" in staff["tom"].rewards.approve(batch, again.seen)
+    assert _state(cache, batch) == ("prepared", ["tom"])
