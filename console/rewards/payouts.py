@@ -463,11 +463,18 @@ def _json(text: str) -> Any:
 # ---- hold, release, appeals -------------------------------------------------------------
 
 
-def _line_for_change(conn: Connection, line_id: int) -> tuple[Row, Row]:
-    line = conn.execute("SELECT * FROM payout_lines WHERE id = ?", (line_id,)).fetchone()
+def _line_for_change(conn: Connection, line_id: int, *, lock: bool = False) -> tuple[Row, Row]:
+    """The line and its batch. With `lock` (to change the line's state) the batch's row is
+    locked first, as `approve` locks it, and the line read again after: a hold or a release
+    waits for an approval being written and sees it (on the team database it would otherwise
+    go through past it, a held line left in an approved batch)."""
+    select = "SELECT * FROM payout_lines WHERE id = ?"
+    line = conn.execute(select, (line_id,)).fetchone()
     if line is None:
         raise NotFound(f"There is no payout line {line_id}")
-    batch = _batch_row(conn, int(line["batch_id"]))
+    batch = _batch_row(conn, int(line["batch_id"]), lock=lock)
+    if lock:
+        line = conn.execute(select, (line_id,)).fetchone()
     return line, batch
 
 
@@ -492,7 +499,7 @@ def set_line_state(
     reason = reason.strip()
     if not reason:
         raise InvalidDecision(f"{'Holding' if hold else 'Releasing'} a line needs a reason")
-    line, batch = _line_for_change(conn, line_id)
+    line, batch = _line_for_change(conn, line_id, lock=True)
     frozen = _frozen(conn, batch)
     if frozen:
         raise InvalidDecision(f"Line {line_id} cannot change: {frozen}")
@@ -655,7 +662,7 @@ def decide_appeal(
         raise InvalidDecision(f"Appeal {appeal_id} was already {row['decision']}")
     if row["filed_by"] in (who.name, who.os_user):
         raise InvalidDecision(f"{who.name} filed appeal {appeal_id}; another person must decide it")
-    line, batch = _line_for_change(conn, int(row["line_id"]))
+    line, batch = _line_for_change(conn, int(row["line_id"]), lock=uphold)
     decision = "upheld" if uphold else "denied"
     now = now_iso()
     conn.execute(

@@ -321,3 +321,54 @@ def test_an_approval_names_the_lines_it_saw(cache: Cache, staff: dict[str, Desk]
     assert again.seen != shown.seen
     assert "approval 1 of 2" in staff["tom"].rewards.approve(batch, again.seen)
     assert _state(cache, batch) == ("prepared", ["tom"])
+
+
+def test_a_line_held_while_the_batch_is_approved_waits_and_is_refused(
+    cache: Cache, staff: dict[str, Desk], ids: dict[str, int]
+) -> None:
+    """priya holds h1's line at her second console while tom's approval (the one this batch
+    needs once h2's line is held) is written but not committed. Her hold waits for it and is
+    refused: the batch is approved. Before, on the team database the hold went through
+    past the approval, leaving a held line in an approved batch: neither paid nor given back
+    to h1's balance, in a batch tom approved with it ready."""
+    rewards = staff["priya"].rewards
+    batch = rewards.prepare("2026-10").batch_id
+    lines = {line.member_id: line for line in rewards.lines(batch)}
+    rewards.hold(lines[ids["member:h2"]].line_id, "checking with the member")
+    assert staff["tom"].rewards.batch(batch).approvals_needed == 1
+    line = lines[ids["member:h1"]].line_id
+    priya = _another_console(cache, "priya")
+    said: list[str] = []
+
+    def hold() -> None:
+        try:
+            priya.rewards.hold(line, "one more check")
+            said.append("held")
+        except InvalidDecision as refused:
+            said.append(str(refused))
+
+    helper = threading.Thread(target=hold)
+    waited: list[bool] = []
+
+    def approve_while_priya_holds(conn: object) -> payouts.Outcome:
+        outcome = payouts.approve(conn, staff["tom"].who, batch_id=batch)  # type: ignore[arg-type]
+        helper.start()
+        helper.join(timeout=2.0)  # priya's hold waits for this transaction
+        waited.append(helper.is_alive())
+        return outcome
+
+    staff["tom"].door.act(
+        actions.APPROVE,
+        approve_while_priya_holds,
+        target_kind="payout_batch",
+        target_id=batch,
+        detail=lambda done: done.detail,
+    )
+    helper.join(timeout=60)
+    assert waited == [True]
+    assert said == [f"Line {line} cannot change: batch {batch} is approved"]
+    assert _state(cache, batch) == ("approved", ["tom"])
+    states = {view.member_id: view.state for view in rewards.lines(batch)}
+    assert states == {ids["member:h1"]: "ready", ids["member:h2"]: "returned"}
+    if cache.dialect.is_sqlite:
+        priya.cache.close()
