@@ -42,11 +42,12 @@ from typing import TypeVar
 from console import demo_corpus as C
 from console.clock import iso, now
 from console.db import Cache
+from console.demo_defaults import DEFAULT_CANDIDATE_LIMIT as DEFAULT_CANDIDATE_LIMIT
+from console.demo_defaults import DEFAULT_SEED as DEFAULT_SEED
+from console.demo_defaults import DEFAULT_THREADS as DEFAULT_THREADS
 from console.ingest import ensure_source, upsert_members, upsert_threads
 from console.models import MemberRecord, PostRecord, ThreadRecord
 
-DEFAULT_SEED = 20261120
-DEFAULT_THREADS = 2000
 CHUNK_THREADS = 2000
 SPAN_DAYS = 90
 SOURCE_NAME = "demo"
@@ -55,7 +56,6 @@ HUGE_BODY_CHARS = 200_000
 DUPLICATE_SHARE = 0.056
 SPAM_SHARE = 0.01
 MAX_REPLIES = 12
-DEFAULT_CANDIDATE_LIMIT = 2000  # newest threads given to the duplicate finder (it takes ~5 ms each)
 CANDIDATE_SLICE = 250
 
 _DAY = 86_400

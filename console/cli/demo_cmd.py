@@ -13,16 +13,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from console.demo import (
-    DEFAULT_CANDIDATE_LIMIT,
-    DEFAULT_SEED,
-    DEFAULT_THREADS,
-    DemoSummary,
-)
+from console.demo_defaults import DEFAULT_CANDIDATE_LIMIT, DEFAULT_SEED, DEFAULT_THREADS
 from console.errors import PeerdeskError
 from console.paths import default_db_path
+
+if TYPE_CHECKING:  # the builder, its corpus and the ingest path: only when a demo is built
+    from console.demo import DemoSummary
 
 MAX_THREADS = 1_000_000
 PROGRESS_ABOVE = 10_000  # builds bigger than this report progress even when stderr is no tty
