@@ -52,13 +52,12 @@ for command in sys.argv[3:]:
 """
 
 
-def loaded(cache: Path, *commands: str) -> dict[str, tuple[str, str]]:
-    """For each command: its exit code and the HEAVY modules (comma-separated) loaded once it,
-    and every command before it, ran."""
+def python(code: str, *args: str) -> str:
+    """What `code` prints in a fresh interpreter of this checkout."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("PEERDESK_DB", None)  # never a team database here
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(cache), ",".join(HEAVY), *commands],
+        [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -66,7 +65,15 @@ def loaded(cache: Path, *commands: str) -> dict[str, tuple[str, str]]:
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
-    rows = [row.split("|") for row in done.stdout.splitlines()]
+    return done.stdout
+
+
+def loaded(cache: Path, *commands: str) -> dict[str, tuple[str, str]]:
+    """For each command: its exit code and the HEAVY modules (comma-separated) loaded once it,
+    and every command before it, ran."""
+    rows = [
+        row.split("|") for row in python(PROBE, str(cache), ",".join(HEAVY), *commands).splitlines()
+    ]
     return {command: (code, modules) for command, code, modules in rows}
 
 
@@ -101,3 +108,19 @@ def test_reading_duplicates_loads_the_scorer_but_no_model_driver_nor_textual(
     assert code == "0"
     assert "numpy" in modules.split(",")  # the probe sees what a command loads
     assert set(modules.split(",")) <= set(DUPES_MAY), modules
+
+
+CONSOLE = """
+import sys
+import console.app
+console.app.PeerdeskApp.run = lambda self: None  # no terminal here
+from console.cli import main
+assert main(["--db", sys.argv[1], "tui"]) == 0
+print(",".join(sorted(m for m in sys.modules if m.startswith("console.cli."))))
+"""
+
+
+def test_the_console_by_its_name_builds_no_other_command(cache: Path) -> None:
+    """`peerdesk tui` starts as plain `peerdesk` does: the other commands' modules (the whole
+    parser, ~0.1 s) are not imported before its first rows."""
+    assert python(CONSOLE, str(cache)).strip() == "console.cli.core"

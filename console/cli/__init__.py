@@ -93,14 +93,16 @@ def _bound_integers(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """The command line. With no command (the console), only the global options are read, so
-    no command module is imported before the console's first frame."""
+    """The command line. With no command (the console) or `tui`, only the global options are
+    read, so no command module is imported before the console's first frame."""
     console_only = argparse.ArgumentParser(prog="peerdesk", add_help=False, exit_on_error=False)
     _global_options(console_only)
     try:
         args, rest = console_only.parse_known_args(argv)
     except argparse.ArgumentError:
         rest = ["(let the whole parser say what is wrong)"]
+    if rest == ["tui"]:  # the console by its name
+        rest = []
     if rest:  # a command, --help, or a mistake: the whole parser, with every command
         return build_parser().parse_args(argv)
     args.command = None
