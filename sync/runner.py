@@ -10,12 +10,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console import ingest, member_signals, search_index
 from console.clock import now_iso
 from console.db import Cache
-from console.dupes.candidates import update_candidates
 from console.errors import NotFound, PeerdeskError
 from sync import credentials
 from sync.base import (
@@ -28,7 +27,9 @@ from sync.base import (
     QuotaSpent,
     SyncError,
 )
-from sync.http import RetryPolicy
+
+if TYPE_CHECKING:  # httpx and stamina come with it: only a pull or a push needs them
+    from sync.http import RetryPolicy
 
 KINDS = ("discourse", "stackexchange", "demo", "jsonl", "zendesk", "webhook")
 
@@ -89,6 +90,8 @@ def policy_from(options: dict[str, Any]) -> RetryPolicy | None:
     retry = options.get("retry")
     if not isinstance(retry, dict):
         return None
+    from sync.http import RetryPolicy  # the HTTP client: see the TYPE_CHECKING import
+
     fields = RetryPolicy.__dataclass_fields__
     return RetryPolicy(**{k: v for k, v in retry.items() if k in fields})
 
@@ -271,6 +274,8 @@ def store_page(cache: Cache, source_id: int, page: Page) -> None:
                 ],
             )
         if page.threads or page.posts:
+            from console.dupes.candidates import update_candidates  # numpy: a page with threads
+
             stored = ingest.upsert_threads(cache, source_id, page.threads, page.posts)
             # candidates in the same transaction: a killed sync never leaves a page without them
             update_candidates(cache, [stored[t.remote_id] for t in page.threads])

@@ -93,6 +93,7 @@ COMMANDS = (
     "audit verify",
     "escalations",
     "source list",
+    "export",  # every source as JSONL, to stdout
     "demo --if-missing",  # each `make demo`
 )
 
