@@ -655,7 +655,10 @@ def decide_appeal(
     reason = reason.strip()
     if not reason:
         raise InvalidDecision("Deciding an appeal needs a reason")
-    row = conn.execute("SELECT * FROM payout_appeals WHERE id = ?", (appeal_id,)).fetchone()
+    # locked (on the team database): two people deciding it at once take turns, and the
+    # second finds it decided
+    select = dialect_of(conn).lock("SELECT * FROM payout_appeals WHERE id = ?")
+    row = conn.execute(select, (appeal_id,)).fetchone()
     if row is None:
         raise NotFound(f"There is no appeal {appeal_id}")
     if row["decision"]:

@@ -372,3 +372,58 @@ def test_a_line_held_while_the_batch_is_approved_waits_and_is_refused(
     assert states == {ids["member:h1"]: "ready", ids["member:h2"]: "returned"}
     if cache.dialect.is_sqlite:
         priya.cache.close()
+
+
+def test_an_appeal_decided_at_two_consoles_at_once_is_decided_once(
+    cache: Cache, staff: dict[str, Desk], ids: dict[str, int]
+) -> None:
+    """tom denies alice's appeal while una, at her own console, upholds it. una's decision
+    waits for tom's and is refused: it was already denied. Before, on the team database both
+    read it undecided and una's overwrote tom's (two audited decisions of one appeal, the last
+    one standing, h1's line released after tom's denial)."""
+    rewards = staff["priya"].rewards
+    batch = rewards.prepare("2026-10").batch_id
+    line = {view.member_id: view for view in rewards.lines(batch)}[ids["member:h1"]].line_id
+    rewards.hold(line, "checking with the member")
+    appeal = staff["alice"].rewards.appeal(line, "I did answer those")
+    una = _another_console(cache, "una")
+    said: list[str] = []
+
+    def uphold() -> None:
+        try:
+            said.append(una.rewards.decide_appeal(appeal, True, "the answers are real"))
+        except InvalidDecision as refused:
+            said.append(str(refused))
+
+    helper = threading.Thread(target=uphold)
+
+    def deny_while_una_upholds(conn: object) -> payouts.Outcome:
+        outcome = payouts.decide_appeal(
+            conn,  # type: ignore[arg-type]
+            staff["tom"].who,
+            appeal_id=appeal,
+            uphold=False,
+            reason="the votes came from one ring",
+        )
+        helper.start()
+        helper.join(timeout=2.0)  # una's decision waits for this transaction
+        return outcome
+
+    staff["tom"].door.act(
+        actions.APPEAL_DECIDE,
+        deny_while_una_upholds,
+        target_kind="payout_line",
+        target_id=lambda done: done.target_id,
+        detail=lambda done: done.detail,
+    )
+    helper.join(timeout=60)
+    assert said == [f"Appeal {appeal} was already denied"]
+    [decided] = staff["tom"].rewards.appeals()
+    assert (decided["decision"], decided["decided_by"]) == ("denied", "tom")
+    assert {v.line_id: v.state for v in rewards.lines(batch)}[line] == "held"
+    decided_entries = cache.query(
+        "SELECT count(*) FROM audit WHERE action = ?", (actions.APPEAL_DECIDE,)
+    )
+    assert decided_entries[0][0] == 1
+    if cache.dialect.is_sqlite:
+        una.cache.close()
