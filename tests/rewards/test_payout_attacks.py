@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,6 +99,45 @@ def _another_console(cache: Cache, who: str) -> Desk:
     return desk_for(cache, who)
 
 
+def _while_written(
+    desk: Desk,
+    action: str,
+    target_kind: str,
+    change: Callable[[Any], payouts.Outcome],
+    other: Callable[[], str],
+) -> tuple[payouts.Outcome, bool, str]:
+    """`desk` does `change` (on a `target_kind`) through its door and, with it written but not committed, `other`
+    (another console's try) starts in a thread: (the outcome, whether `other` was still
+    waiting 2 s later, what `other` said: its text or its refusal)."""
+    said: list[str] = []
+
+    def attempt() -> None:
+        try:
+            said.append(other())
+        except InvalidDecision as refused:
+            said.append(str(refused))
+
+    helper = threading.Thread(target=attempt)
+    waited: list[bool] = []
+
+    def meanwhile(conn: Any) -> payouts.Outcome:
+        outcome = change(conn)
+        helper.start()
+        helper.join(timeout=2.0)  # the other console waits for this transaction
+        waited.append(helper.is_alive())
+        return outcome
+
+    outcome = desk.door.act(
+        action,
+        meanwhile,
+        target_kind=target_kind,
+        target_id=lambda done: done.target_id,
+        detail=lambda done: done.detail,
+    )
+    helper.join(timeout=60)
+    return outcome, waited == [True], said[0] if said else ""
+
+
 def test_two_consoles_approving_one_batch_at_once_take_turns(
     cache: Cache, staff: dict[str, Desk]
 ) -> None:
@@ -107,28 +148,15 @@ def test_two_consoles_approving_one_batch_at_once_take_turns(
     batch = staff["priya"].rewards.prepare("2026-10").batch_id
     assert staff["tom"].rewards.batch(batch).approvals_needed == 2
     una = _another_console(cache, "una")
-    said: list[str] = []
-    helper = threading.Thread(target=lambda: said.append(una.rewards.approve(batch)))
-    waited: list[bool] = []
-
-    def approve_while_una_tries(conn: object) -> payouts.Outcome:
-        outcome = payouts.approve(conn, staff["tom"].who, batch_id=batch)  # type: ignore[arg-type]
-        helper.start()
-        helper.join(timeout=2.0)  # una's approval waits for this transaction
-        waited.append(helper.is_alive())
-        return outcome
-
-    tom = staff["tom"]
-    outcome = tom.door.act(
+    outcome, waited, said = _while_written(
+        staff["tom"],
         actions.APPROVE,
-        approve_while_una_tries,
-        target_kind="payout_batch",
-        target_id=batch,
-        detail=lambda done: done.detail,
+        "payout_batch",
+        lambda conn: payouts.approve(conn, staff["tom"].who, batch_id=batch),
+        lambda: una.rewards.approve(batch),
     )
-    helper.join(timeout=60)
     assert "approval 1 of 2" in outcome.text
-    assert waited == [True] and said and "approved (2 of 2)" in said[0]
+    assert waited and "approved (2 of 2)" in said
     assert _state(cache, batch) == ("approved", ["tom", "una"])
     if cache.dialect.is_sqlite:
         una.cache.close()
@@ -338,35 +366,19 @@ def test_a_line_held_while_the_batch_is_approved_waits_and_is_refused(
     assert staff["tom"].rewards.batch(batch).approvals_needed == 1
     line = lines[ids["member:h1"]].line_id
     priya = _another_console(cache, "priya")
-    said: list[str] = []
 
-    def hold() -> None:
-        try:
-            priya.rewards.hold(line, "one more check")
-            said.append("held")
-        except InvalidDecision as refused:
-            said.append(str(refused))
+    def hold() -> str:
+        priya.rewards.hold(line, "one more check")
+        return "held"
 
-    helper = threading.Thread(target=hold)
-    waited: list[bool] = []
-
-    def approve_while_priya_holds(conn: object) -> payouts.Outcome:
-        outcome = payouts.approve(conn, staff["tom"].who, batch_id=batch)  # type: ignore[arg-type]
-        helper.start()
-        helper.join(timeout=2.0)  # priya's hold waits for this transaction
-        waited.append(helper.is_alive())
-        return outcome
-
-    staff["tom"].door.act(
+    _outcome, waited, said = _while_written(
+        staff["tom"],
         actions.APPROVE,
-        approve_while_priya_holds,
-        target_kind="payout_batch",
-        target_id=batch,
-        detail=lambda done: done.detail,
+        "payout_batch",
+        lambda conn: payouts.approve(conn, staff["tom"].who, batch_id=batch),
+        hold,
     )
-    helper.join(timeout=60)
-    assert waited == [True]
-    assert said == [f"Line {line} cannot change: batch {batch} is approved"]
+    assert waited and said == f"Line {line} cannot change: batch {batch} is approved"
     assert _state(cache, batch) == ("approved", ["tom"])
     states = {view.member_id: view.state for view in rewards.lines(batch)}
     assert states == {ids["member:h1"]: "ready", ids["member:h2"]: "returned"}
@@ -387,37 +399,16 @@ def test_an_appeal_decided_at_two_consoles_at_once_is_decided_once(
     rewards.hold(line, "checking with the member")
     appeal = staff["alice"].rewards.appeal(line, "I did answer those")
     una = _another_console(cache, "una")
-    said: list[str] = []
-
-    def uphold() -> None:
-        try:
-            said.append(una.rewards.decide_appeal(appeal, True, "the answers are real"))
-        except InvalidDecision as refused:
-            said.append(str(refused))
-
-    helper = threading.Thread(target=uphold)
-
-    def deny_while_una_upholds(conn: object) -> payouts.Outcome:
-        outcome = payouts.decide_appeal(
-            conn,  # type: ignore[arg-type]
-            staff["tom"].who,
-            appeal_id=appeal,
-            uphold=False,
-            reason="the votes came from one ring",
-        )
-        helper.start()
-        helper.join(timeout=2.0)  # una's decision waits for this transaction
-        return outcome
-
-    staff["tom"].door.act(
+    _outcome, _waited, said = _while_written(
+        staff["tom"],
         actions.APPEAL_DECIDE,
-        deny_while_una_upholds,
-        target_kind="payout_line",
-        target_id=lambda done: done.target_id,
-        detail=lambda done: done.detail,
+        "payout_line",
+        lambda conn: payouts.decide_appeal(
+            conn, staff["tom"].who, appeal_id=appeal, uphold=False, reason="a voting ring"
+        ),
+        lambda: una.rewards.decide_appeal(appeal, True, "the answers are real"),
     )
-    helper.join(timeout=60)
-    assert said == [f"Appeal {appeal} was already denied"]
+    assert said == f"Appeal {appeal} was already denied"
     [decided] = staff["tom"].rewards.appeals()
     assert (decided["decision"], decided["decided_by"]) == ("denied", "tom")
     assert {v.line_id: v.state for v in rewards.lines(batch)}[line] == "held"
