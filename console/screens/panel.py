@@ -284,6 +284,9 @@ class ListDetailPanel(PanelScreen, Generic[ListData, DetailData]):
         self.detail_key: Hashable | None = None
         # the last detail read asked for, and the list read (list_request) it came after
         self._detail_read: tuple[Hashable, int] | None = None
+        # the cursor's row when the detail being read, and the one shown, were asked for
+        self._asked_at: Hashable | None = None
+        self.shown_at: Hashable | None = None
 
     # ---- layout: subclasses give the list and the detail's contents ----
     def compose_body(self) -> ComposeResult:
@@ -386,6 +389,7 @@ class ListDetailPanel(PanelScreen, Generic[ListData, DetailData]):
             return  # the cursor is on another item now: its CursorMoved reads that one
         self._detail_read = (detail.key, self.list_request)  # the CursorMoved that follows
         self.detail_request += 1  # (an older read still under way is dropped)
+        self._asked_at = detail.cursor_key
         if detail.data is _UNREAD:
             self._load_detail(self.detail_request, detail.key)
         else:
@@ -413,6 +417,7 @@ class ListDetailPanel(PanelScreen, Generic[ListData, DetailData]):
         message.stop()
         self.detail_request += 1
         self._detail_read = (message.key, self.list_request)
+        self._asked_at = self._key_under_cursor()
         self._load_detail(self.detail_request, message.key)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="panel-detail")
@@ -428,6 +433,7 @@ class ListDetailPanel(PanelScreen, Generic[ListData, DetailData]):
         self._show_loaded(message.key, message.data)
 
     def _show_loaded(self, key: Hashable, data: object) -> None:
+        self.shown_at = self._asked_at
         same_item = self.detail_key == key
         if same_item and data == self.detail_data:
             return  # nothing changed: no redraw
@@ -436,6 +442,31 @@ class ListDetailPanel(PanelScreen, Generic[ListData, DetailData]):
         self.show_detail(data, same_item)  # type: ignore[arg-type]
         if not same_item:
             self.detail_box.scroll_home(animate=False)
+
+    def detail_key_of_row(self, row_key: Hashable) -> Hashable:
+        """The detail a key pressed on the row `row_key` acts on (default: the row's own)."""
+        return row_key
+
+    def act_on_chosen(self, act: Callable[[Any], None]) -> None:
+        """Run `act(detail)` on the item the moderator chose: the detail shown, unless the
+        cursor moved since it was asked for; then the detail of the cursor's row, read now on
+        a worker. A key typed before the cursor's row has loaded (a burst over SSH, a slow
+        read) acts on that row, never on the item shown before the cursor moved."""
+        if self.shows_chosen():
+            if self.detail_data is not None:
+                act(self.detail_data)
+            return
+        self._read_to_act(self.detail_key_of_row(self._key_under_cursor()), act)
+
+    def shows_chosen(self) -> bool:
+        """Whether the detail shown is the chosen item's (the cursor has not moved since)."""
+        cursor = self._key_under_cursor()
+        return cursor is None or cursor == self.shown_at
+
+    @work(thread=True, exit_on_error=False, group="panel-act")
+    def _read_to_act(self, key: Hashable, act: Callable[[Any], None]) -> None:
+        data = self.host.call_desk(lambda desk: self.read_detail(desk, key))
+        self.app.call_from_thread(act, data)
 
     def forget_detail(self) -> None:
         """Nothing is shown any more (an empty list): the next item is drawn afresh."""

@@ -22,7 +22,7 @@ The routing is the panel base's (console/screens/panel.py):
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -426,11 +426,16 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
         if self._pinned:  # opened on one answer: keep it until the moderator moves the cursor
             if self._pinned_row is None or self._pinned_row == post:
                 self._pinned_row = post
+                self.shown_at = key  # the keys act on the answer shown while the cursor stays
                 return None
             self._pinned = False
         if self.view is None or self.view.candidate.post_id != post:
             return post
+        self.shown_at = key
         return None
+
+    def detail_key_of_row(self, row_key: Hashable) -> Hashable:
+        return int(str(row_key))
 
     # ---- one answer ----
     def read_detail(self, desk: Desk, key: Hashable) -> AnswerView:
@@ -487,11 +492,19 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
             super().action_back()
 
     # ---- decisions ----
-    def _decide(self, action: str, post_id: int | None = None, **params: object) -> None:
-        view = self.view
-        if view is None:
+    def _chosen(self, act: Callable[[AnswerView], None]) -> None:
+        """`act` on the answer under the cursor (`act_on_chosen`), or say none is shown."""
+        if self.view is None and self.table.current_key is None:
             self.notify("No answer is shown", severity="warning", markup=False)
             return
+        self.act_on_chosen(act)
+
+    def _decide(self, action: str, post_id: int | None = None, **params: object) -> None:
+        self._chosen(lambda view: self._decide_on(view, action, post_id, **params))
+
+    def _decide_on(
+        self, view: AnswerView, action: str, post_id: int | None = None, **params: object
+    ) -> None:
         target = view.candidate.post_id if post_id is None else post_id
         expected = view.candidate.body_hash
         if post_id is not None:
@@ -505,17 +518,17 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
         self._decide("verify")
 
     def action_reject(self) -> None:
-        view = self.view
-        if view is None:
-            return
+        self._chosen(self._reject)
+
+    def _reject(self, view: AnswerView) -> None:
         if view.blind:
-            self._decide("reject")
+            self._decide_on(view, "reject")
             return
         from console.screens.verify_reason import ReasonScreen
 
         def chosen(answer: tuple[str, str] | None) -> None:
             if answer is not None:
-                self._decide("reject", reason=answer[0], text=answer[1])
+                self._decide_on(view, "reject", reason=answer[0], text=answer[1])
 
         self.app.push_screen(
             ReasonScreen(
@@ -528,14 +541,14 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
         )
 
     def action_needs_edit(self) -> None:
-        view = self.view
-        if view is None:
-            return
+        self._chosen(self._needs_edit)
+
+    def _needs_edit(self, view: AnswerView) -> None:
         from console.screens.verify_reason import ReasonScreen
 
         def written(answer: tuple[str, str] | None) -> None:
             if answer is not None:
-                self._decide("needs_edit", text=answer[1])
+                self._decide_on(view, "needs_edit", text=answer[1])
 
         self.app.push_screen(
             ReasonScreen(
@@ -552,7 +565,14 @@ class VerificationScreen(ListDetailPanel[Answers, AnswerView]):
         if view is None or not view.competitors:
             self.notify("There is no other answer to pick", severity="warning", markup=False)
             return
-        self._decide("pick", view.competitors[self.highlighted].post_id)
+        if not self.shows_chosen():  # the highlight is in the answer shown, not the cursor's
+            self.notify(
+                "The answer under the cursor is still being read: pick once it is shown",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self._decide_on(view, "pick", view.competitors[self.highlighted].post_id)
 
     def action_confirm(self) -> None:
         self._decide("confirm")

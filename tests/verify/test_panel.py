@@ -20,7 +20,7 @@ from console.screens.thread import ThreadScreen
 from console.screens.verification import AnswerRequested, VerificationScreen
 from console.screens.verify_reason import ReasonScreen
 from console.verify.settings import VerifySettings
-from tests.ui.helpers import notes, screen_text, settle
+from tests.ui.helpers import held, notes, screen_text, settle
 from tests.verify.conftest import Community, add_thread, door
 
 pytestmark = [pytest.mark.anyio, pytest.mark.backends]
@@ -249,3 +249,30 @@ async def test_a_calibration_item_names_the_keys_that_decide_it(
         (post,),
     )
     assert tuple(row) == ("zoe", "rejected", "disagreed")
+
+
+async def test_a_key_typed_before_the_answer_loads_acts_on_the_row_under_the_cursor(
+    panel_desk: Desk, community: Community, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`j` then `v` before the second answer's detail is read (a fast typist, keys in one
+    burst over SSH, a slow read): the cursor is on the second answer, the first one's detail
+    still shown. Before, `v` verified the answer shown, the one the moderator had just moved
+    away from; now it acts on the cursor's row. (Every read is held until `v` has been
+    pressed.)"""
+    app = PeerdeskApp(panel_desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_panel(pilot)
+        first, second = screen.rows[0].post_id, screen.rows[1].post_id
+        assert screen.view is not None and screen.view.candidate.post_id == first
+        with held(monkeypatch, screen, "read_detail"):
+            await pilot.press("j", "v")
+        await settle(pilot)
+    assert decided(panel_desk.cache, first) is None
+    assert decided(panel_desk.cache, second) == "verified"
+
+
+def decided(cache: Cache, post: int) -> str | None:
+    """What a moderator decided on `post` (final, or proposed for a second moderator)."""
+    row = cache.one("SELECT state, proposed_state FROM verifications WHERE post_id = ?", (post,))
+    assert row is not None
+    return str(row[1] or row[0]) if (row[1] or row[0] != "pending") else None
