@@ -301,12 +301,18 @@ class DuplicatesScreen(PagedPanel[Pairs, PairView, PairRow]):
     def activate(self, key: Hashable) -> None:
         self.action_open_thread()
 
+    def detail_key_of_row(self, row_key: Hashable) -> Hashable:
+        row = self._rows[int(str(row_key))]
+        return (row.thread_id, row.original_id)
+
     # ---- decisions ----
     def _decide(self, action: str) -> None:
-        view = self.view
-        if view is None:
+        if self.view is None:
             self.notify("No pair is shown", severity="warning", markup=False)
             return
+        self.act_on_chosen(lambda view: self._decide_on(view, action))  # the cursor's row
+
+    def _decide_on(self, view: PairView, action: str) -> None:
         thread_id, original_id = view.thread.thread_id, view.original.thread_id
         decision = Decision(DESK_ACTION[action], (thread_id,), {"original_id": original_id})
 

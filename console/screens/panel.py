@@ -256,9 +256,10 @@ class ListLoaded(Message):
 
 
 class DetailWanted(Message):
-    def __init__(self, key: Hashable) -> None:
+    def __init__(self, key: Hashable, row: Hashable | None = None) -> None:
         super().__init__()
         self.key = key
+        self.row = row  # the cursor's row that asked for it (None: where the cursor is)
 
 
 class DetailLoaded(Message):
@@ -409,7 +410,7 @@ class ListDetailPanel(PanelScreen, Generic[ListData, DetailData]):
             return
         key = self.detail_for_cursor(message.key)
         if key is not None and self._detail_read != (key, self.list_request):
-            self.post_message(DetailWanted(key))
+            self.post_message(DetailWanted(key, message.key))
         # (else that detail was asked for after the list was read: it is as new as the list)
 
     @on(DetailWanted)
@@ -417,7 +418,7 @@ class ListDetailPanel(PanelScreen, Generic[ListData, DetailData]):
         message.stop()
         self.detail_request += 1
         self._detail_read = (message.key, self.list_request)
-        self._asked_at = self._key_under_cursor()
+        self._asked_at = self._key_under_cursor() if message.row is None else message.row
         self._load_detail(self.detail_request, message.key)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="panel-detail")

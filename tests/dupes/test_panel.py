@@ -33,7 +33,7 @@ from tests.backends import pytest_generate_tests
 from tests.conftest import BuiltOnce, demo_file
 from tests.dupes.conftest import seed
 from tests.plans import query_plan
-from tests.ui.helpers import notes, screen_text, settle
+from tests.ui.helpers import held, notes, screen_text, settle
 from widgets.side_by_side import STACK_BELOW, Side, SideBySide, compare, words
 
 pytestmark = pytest.mark.anyio
@@ -450,3 +450,21 @@ def test_panel_reads_never_import_textual() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert panel.BODY_LIMIT > 0
+
+
+async def test_a_key_typed_before_the_pair_loads_acts_on_the_row_under_the_cursor(
+    forum: tuple[Desk, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`j` then `n` before the second row's pair is read (keys in one burst over SSH, a slow
+    read): before, `n` rejected the pair still shown, the row the moderator had left; now
+    it rejects the pair of the row under the cursor. (Every read is held until `n` has been
+    pressed.)"""
+    desk, _ = forum
+    first, second = desk.duplicate_pairs(0, 2)
+    async with PeerdeskApp(desk).run_test(size=(80, 24)) as pilot:
+        screen = await _open_panel(pilot)
+        with held(monkeypatch, screen, "read_detail"):
+            await pilot.press("j", "n")
+        await settle(pilot)
+    assert _link(desk.cache, first.thread_id, first.original_id) != "rejected"
+    assert _link(desk.cache, second.thread_id, second.original_id) == "rejected"
