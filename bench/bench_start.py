@@ -21,6 +21,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -72,8 +73,10 @@ def main() -> int:
     parser.add_argument(
         "--cache-dir",
         type=Path,
-        default=Path(os.environ.get("PEERDESK_BENCH_CACHE", "/tmp")),
-        help="where the demo is built and reused (default $PEERDESK_BENCH_CACHE or /tmp)",
+        default=Path(
+            os.environ.get("PEERDESK_BENCH_CACHE") or Path(tempfile.gettempdir()) / "peerdesk-bench"
+        ),
+        help="where the demo is built and reused (default: as bench_terminal's)",
     )
     parser.add_argument("--db", type=Path, default=None, help="use this cache file as it is")
     parser.add_argument("--pairs", type=int, default=5, help="runs of each command (pairs)")
