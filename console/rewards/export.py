@@ -180,15 +180,26 @@ def write(
     return made
 
 
+class ChangedWhileWritten(InvalidDecision):
+    """The batch changed between `write` and `record`: the files written are not the batch."""
+
+
 def record(
     conn: Connection, who: Identity, *, batch_id: int, made: Export
 ) -> dict[str, object] | None:
     """Mark the batch exported after its first export; the audit detail, or None if it already
-    was (a re-run changes nothing and leaves no entry)."""
+    was (a re-run changes nothing and leaves no entry). Refused if the batch, read again with
+    its row locked, no longer renders to what `made` wrote (a line held meanwhile)."""
     require(who, actions.EXPORT)
-    batch = _batch_row(conn, batch_id)
+    batch = _batch_row(conn, batch_id, lock=True)
     if batch["export_sha256"]:
         return None
+    if render(conn, batch_id).sha256 != made.sha256:  # the files were written outside this
+        raise ChangedWhileWritten(
+            f"Batch {batch_id} changed while its files were written (a line was held since: a "
+            "member banned from rewards?), so they are not what it pays: they were removed and "
+            "the batch stays approved. Export it again."
+        )
     conn.execute(
         "UPDATE payout_batches SET state = 'exported', export_sha256 = ?, "
         "exported_at = ? WHERE id = ? AND state = 'approved'",

@@ -517,6 +517,16 @@ def hold_for_ban(conn: Connection, who: Identity, *, member_id: int, reason: str
     stay held: their money never goes back to a banned member's balance (`_return_held`), and
     a banned member is never in a batch again. Once exported, the provider has the line."""
     require(who, actions.BAN)
+    # the batches first, locked as an export's record locks them: a batch being recorded
+    # exported is waited for and then left alone (the provider has its file)
+    conn.execute(
+        dialect_of(conn).lock(
+            "SELECT b.id FROM payout_batches b WHERE b.state IN ('prepared', 'approved') "
+            "AND b.id IN (SELECT batch_id FROM payout_lines WHERE member_id = ? "
+            "AND state = 'ready') ORDER BY b.id"
+        ),
+        (member_id,),
+    ).fetchall()
     lines = [
         int(r[0])
         for r in conn.execute(

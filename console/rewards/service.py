@@ -206,13 +206,19 @@ class Rewards:
         )
         if held:
             made = replace(made, held=tuple(zip(held["lines"], held["members"], strict=True)))
-        self.door.act(
-            actions.EXPORT,
-            lambda conn: exports.record(conn, self.who, batch_id=batch_id, made=made),
-            target_kind="payout_batch",
-            target_id=batch_id,
-            detail=lambda detail: detail,
-        )
+        try:
+            self.door.act(
+                actions.EXPORT,
+                lambda conn: exports.record(conn, self.who, batch_id=batch_id, made=made),
+                target_kind="payout_batch",
+                target_id=batch_id,
+                detail=lambda detail: detail,
+            )
+        except exports.ChangedWhileWritten:  # not what the batch pays: never to be sent
+            for path in (csv_path, json_path):
+                if path is not None:
+                    Path(path).unlink(missing_ok=True)
+            raise
         return made
 
     def mark_results(self, batch_id: int, path: Path) -> dict[str, int]:

@@ -418,3 +418,43 @@ def test_an_appeal_decided_at_two_consoles_at_once_is_decided_once(
     assert decided_entries[0][0] == 1
     if cache.dialect.is_sqlite:
         una.cache.close()
+
+
+def test_a_ban_while_the_export_files_are_written_is_not_paid(
+    tmp_path: Path,
+    cache: Cache,
+    staff: dict[str, Desk],
+    ids: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """una bans h1 (holding h1's line) after priya's export wrote its files and before it
+    marked the batch exported. The export is refused and its files removed, the batch stays
+    approved, and exporting again writes files without h1. Before, the batch was recorded exported with files paying
+    h1, whose line was held: the provider paid a banned member, and every result file after
+    was refused (it named a line that was no longer to be paid)."""
+    h1 = ids["member:h1"]
+    rewards = staff["priya"].rewards
+    batch = rewards.prepare("2026-10").batch_id
+    staff["tom"].rewards.approve(batch)
+    staff["una"].rewards.approve(batch)
+    una = _another_console(cache, "una")
+    write = exports.write
+
+    def write_then_ban(*args: Any, **kw: Any) -> exports.Export:
+        made = write(*args, **kw)
+        if not una.cache.query("SELECT 1 FROM reward_bans"):
+            una.rewards.ban(h1, "voting ring")
+        return made
+
+    monkeypatch.setattr(exports, "write", write_then_ban)
+    out = tmp_path / "b.json"
+    with pytest.raises(InvalidDecision, match=rf"Batch {batch} changed while .*Export it again"):
+        rewards.export(batch, None, out)
+    assert rewards.batch(batch).state == "approved" and not out.exists()
+    made = rewards.export(batch, None, out)
+    assert b"h1@example.com" not in made.json and b"h1@example.com" not in out.read_bytes()
+    assert b"h2@example.com" in made.json
+    assert rewards.batch(batch).state == "exported"
+    assert {v.member_id: v.state for v in rewards.lines(batch)}[h1] == "held"
+    if cache.dialect.is_sqlite:
+        una.cache.close()
