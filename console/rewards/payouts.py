@@ -39,7 +39,7 @@ from console.member_links import linked_accounts
 from console.rewards import actions
 from console.rewards.accrue import AccrualReport, accrue_in
 from console.rewards.fraud import CHECKS, run_checks
-from console.rewards.ledger import Appender, Entry
+from console.rewards.ledger import Appender, Entry, digest
 from console.rewards.periods import parse_period
 from console.rewards.schedule import Schedule, format_minor
 from console.roles import require
@@ -594,6 +594,23 @@ def refuse_changed_lines(conn: Connection, batch_id: int) -> None:
             "member, points or amount differ from its payout entry in the ledger, so it was "
             "changed outside peerdesk. Nothing was written; run `peerdesk ledger verify`."
         )
+    # ...and each of those entries is as the ledger chained it: its hash is its content's, and
+    # the entry after it still chains to that hash (an entry edited to match a changed line)
+    for entry in conn.execute(
+        "SELECT e.*, l.id AS paid_line, coalesce(m.username, '#' || l.member_id) AS payee, "
+        "(SELECT n.prev_hash FROM ledger n WHERE n.id > e.id ORDER BY n.id LIMIT 1) AS next_prev "
+        "FROM payout_lines l JOIN ledger e ON e.kind = 'payout' AND e.rule = 'payout' "
+        "AND e.event_key = 'line:' || l.id LEFT JOIN members m ON m.id = l.member_id "
+        "WHERE l.batch_id = ? AND l.state NOT IN ('held', 'returned') ORDER BY l.id",
+        (batch_id,),
+    ):
+        hash_ = entry["hash"]
+        if digest(entry["prev_hash"], entry) != hash_ or entry["next_prev"] not in (None, hash_):
+            raise InvalidDecision(
+                f"Batch {batch_id}'s line {entry['paid_line']} ({entry['payee']}) is paid by "
+                f"ledger entry {entry['id']}, which was edited outside peerdesk (it no longer "
+                "chains). Nothing was written; run `peerdesk ledger verify`."
+            )
 
 
 def hold_banned(conn: Connection, who: Identity, *, batch_id: int) -> dict[str, Any] | None:

@@ -458,3 +458,38 @@ def test_a_ban_while_the_export_files_are_written_is_not_paid(
     assert {v.member_id: v.state for v in rewards.lines(batch)}[h1] == "held"
     if cache.dialect.is_sqlite:
         una.cache.close()
+
+
+def test_a_line_and_its_payout_entry_changed_together_are_not_exported(
+    tmp_path: Path,
+    cache: Cache,
+    staff: dict[str, Desk],
+    ids: dict[str, int],
+    request: pytest.FixtureRequest,
+) -> None:
+    """The same edit of an approved batch, with the line's payout entry in the ledger edited
+    to match (its append-only trigger set aside): the line agrees with the ledger, but the
+    entry's hash no longer does, or, rehashed, the next entry no longer chains to it. The
+    export checks the hashes of the entries it pays by and refuses, writing nothing."""
+    rewards = staff["priya"].rewards
+    batch = rewards.prepare("2026-10").batch_id
+    staff["tom"].rewards.approve(batch)
+    staff["una"].rewards.approve(batch)
+    line = next(v for v in rewards.lines(batch) if v.member_id == ids["member:h1"])
+    past = (
+        ("DROP TRIGGER IF EXISTS ledger_no_update",)
+        if cache.dialect.is_sqlite
+        else ("SET session_replication_role = replica",)
+    )
+    superuser_sql(
+        cache,
+        request,
+        *past,
+        f"UPDATE payout_lines SET amount_minor = amount_minor * 100 WHERE id = {line.line_id}",
+        "UPDATE ledger SET amount_minor = amount_minor * 100 "
+        f"WHERE kind = 'payout' AND line_id = {line.line_id}",
+    )
+    with pytest.raises(InvalidDecision, match=rf"line {line.line_id} \(h1\).*ledger entry \d+"):
+        rewards.export(batch, tmp_path / "b.csv", tmp_path / "b.json")
+    assert not (tmp_path / "b.csv").exists()
+    assert rewards.batch(batch).state == "approved"
