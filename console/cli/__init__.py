@@ -111,8 +111,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def _may_name_team_store(raw: list[str]) -> bool:
     """Whether a postgresql:// URL appears in the arguments or PEERDESK_DB (team_cmd decides
-    what it means); importing team_cmd costs ~0.4 s (psycopg), which a console start or a
-    command on a SQLite cache does not need."""
+    what it means; the console's start imports no command module but core, and only a team
+    command imports the PostgreSQL driver)."""
     return is_team_url(os.environ.get(DB_ENV)) or any(
         is_team_url(item.removeprefix("--db=")) for item in raw
     )
@@ -146,7 +146,7 @@ def _run(
         # a postgresql:// database (--db or PEERDESK_DB): the team store, for the commands
         # that support it; every other command refuses in one line (console/cli/team_cmd.py)
         raw = list(sys.argv[1:] if argv is None else argv)
-        if _may_name_team_store(raw):  # only then: team_cmd imports the PostgreSQL driver
+        if _may_name_team_store(raw):  # (the console starts without team_cmd)
             from console.cli import team_cmd
 
             handler = team_cmd.route_team_store(args, team_cmd.raw_db_argument(raw), handler)
