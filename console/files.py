@@ -57,13 +57,32 @@ def tighten(path: Path) -> None:
 
 def create_private(path: Path) -> IO[str]:
     """Open `path` for writing text, created (or truncated) with a private mode."""
+    fd = _private_fd(path)
+    try:
+        return os.fdopen(fd, "w", encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def create_private_bytes(path: Path) -> IO[bytes]:
+    """Open `path` for writing bytes, created (or truncated) with a private mode."""
+    fd = _private_fd(path)
+    try:
+        return os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _private_fd(path: Path) -> int:
     mode = mode_for(path)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         info = os.fstat(fd)
         if info.st_uid == os.getuid():
-            os.fchmod(fd, mode)
-        return os.fdopen(fd, "w", encoding="utf-8")
+            os.fchmod(fd, mode)  # the umask must not widen or narrow it
     except BaseException:
         os.close(fd)
         raise
+    return fd

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from console.clock import now_iso
 from console.errors import InvalidDecision, PeerdeskError
+from console.files import create_private_bytes
 from console.identity import Identity
 from console.rewards import actions
 from console.rewards.payouts import (
@@ -135,7 +136,7 @@ def render(conn: Connection, batch_id: int) -> Export:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.partial")
-    with open(tmp, "wb") as out:
+    with create_private_bytes(tmp) as out:  # members' addresses: 0600, whatever the umask
         out.write(data)
         out.flush()
         os.fsync(out.fileno())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -225,3 +227,20 @@ def test_a_member_without_a_payout_address_is_held(
     assert [line.username for line in held] == ["h2"]
     assert [f["check"] for f in held[0].flags] == ["no_payout_address"]
     assert held[0].history[0]["actor"] == "peerdesk"
+
+
+def test_export_files_are_private_whatever_the_umask(
+    tmp_path: Path, staff: dict[str, Desk]
+) -> None:
+    """The export names every member's payout address and amount. Before, the files took the
+    process's umask (0644 with the usual 022: readable by every account on the host, in a
+    shared folder or /tmp); now they are 0600 like every file peerdesk writes (0660 in an
+    admin's setgid folder)."""
+    batch = _approved(staff)
+    old = os.umask(0)  # the most careless umask there is
+    try:
+        staff["tom"].rewards.export(batch, tmp_path / "a.csv", tmp_path / "a.json")
+    finally:
+        os.umask(old)
+    modes = [stat.S_IMODE((tmp_path / name).stat().st_mode) for name in ("a.csv", "a.json")]
+    assert modes == [0o600, 0o600]
