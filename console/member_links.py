@@ -160,6 +160,10 @@ def pair(first: int, second: int) -> tuple[int, int]:
 
 
 def _state(conn: Connection, low: int, high: int) -> dict[str, Any]:
+    """The pair's decision, read with the lower account's row locked (on the team database;
+    the cache's writers take turns anyway) until the transaction ends: two moderators
+    deciding on one pair at once take turns, and the second reads what the first decided."""
+    conn.execute(dialect_of(conn).lock("SELECT 1 FROM members WHERE id = ?"), (low,))
     row = conn.execute(
         "SELECT linked, decided_by, decided_at FROM member_links "
         "WHERE member_id = ? AND other_id = ?",

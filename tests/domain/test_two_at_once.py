@@ -1,0 +1,88 @@
+"""Two moderators deciding the same thing at once, each at a console of their own (a second
+connection to the same cache file or team database): the second waits for the first and
+decides on what the first wrote, never over it unseen.
+
+The interleaving is made, not timed: the first decision's kind is wrapped so that, with its
+change written but not committed, the second console's decision starts in a thread (it then
+waits on the cache's writer lock or the team database's row lock until the first commits)."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from console import decisions, member_links
+from console.db import Cache, open_cache
+from console.desk import Desk
+from console.errors import InvalidDecision
+from console.storage import Connection
+
+pytestmark = pytest.mark.backends
+
+
+def another_console(cache: Cache, who: str) -> Desk:
+    """`who` at a console of their own: a connection of its own to the same store."""
+    if cache.dialect.is_sqlite:
+        return Desk.for_cache(open_cache(cache.path), actor=who)
+    return Desk.for_cache(cache, actor=who)
+
+
+class Meanwhile:
+    """`other` (another console's decision) run in a thread while the next decision of kind
+    `action` here has its change written but not committed: the kind is wrapped (for the
+    test) to start it there and wait for it at most 2 s. `said` is what `other` said (its
+    message or its refusal) once `join`ed."""
+
+    def __init__(
+        self, monkeypatch: pytest.MonkeyPatch, action: str, other: Callable[[], str]
+    ) -> None:
+        self.said: list[str] = []
+        self.helper = threading.Thread(target=self._attempt, args=(other,))
+        kind = decisions.KINDS[action]
+
+        def apply(conn: Connection, target: int, params: dict[str, Any]) -> decisions.Change:
+            change = kind.apply(conn, target, params)
+            if threading.current_thread() is not self.helper and not self.helper.ident:
+                self.helper.start()
+                self.helper.join(timeout=2.0)  # the other console waits for this transaction
+            return change
+
+        monkeypatch.setitem(decisions.KINDS, action, dataclasses.replace(kind, apply=apply))
+
+    def _attempt(self, other: Callable[[], str]) -> None:
+        try:
+            self.said.append(other())
+        except InvalidDecision as refused:
+            self.said.append(str(refused))
+
+    def join(self) -> list[str]:
+        self.helper.join(timeout=60)
+        return self.said
+
+
+def test_two_moderators_linking_the_same_accounts_at_once_link_them_once(
+    cache: Cache, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """alice and dave both decide that bob and carol are one person, at the same moment. dave's
+    decision waits for alice's and is refused: they are already linked, by alice. Before, on
+    the team database both read "not decided", dave's upsert overwrote alice's link, and the
+    link was decided twice (two audit entries, each saying it was undecided before)."""
+    members = dict(cache.query("SELECT username, id FROM members"))
+    bob, carol = sorted((int(members["bob"]), int(members["carol"])))
+    dave = another_console(cache, "dave")
+    meanwhile = Meanwhile(
+        monkeypatch, member_links.LINK, lambda: dave.link_members(bob, carol).message
+    )
+    Desk.for_cache(cache, actor="alice").link_members(bob, carol)
+    said = meanwhile.join()
+    assert len(said) == 1 and "already linked (by alice)" in said[0]
+    rows = cache.query("SELECT linked, decided_by FROM member_links")
+    assert [tuple(r) for r in rows] == [(1, "alice")]
+    entries = cache.query("SELECT actor FROM audit WHERE action = ?", (member_links.LINK,))
+    assert [r[0] for r in entries] == ["alice"]
+    if cache.dialect.is_sqlite:
+        dave.cache.close()
