@@ -11,6 +11,7 @@ entry in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -87,6 +88,19 @@ def lock_thread(conn: Connection, thread_id: int) -> None:
     ).fetchone()
     if found is None:
         raise NotFound(f"There is no thread {thread_id} {dialect_of(conn).where}")
+
+
+def lock_threads(conn: Connection, thread_id: int, others: Iterable[int] = ()) -> None:
+    """`lock_thread(thread_id)` and, with it, every thread of `others` that exists (a
+    decision's own checks say what a missing one means), all in id order: two decisions that
+    name the same threads the other way round (t1 a duplicate of t5, t5 of t1) take turns
+    instead of each holding one and waiting for the other."""
+    lock = dialect_of(conn).lock("SELECT 1 FROM threads WHERE id = ?")
+    for each in sorted({thread_id, *others}):
+        if each == thread_id:
+            lock_thread(conn, each)
+        else:
+            conn.execute(lock, (each,)).fetchone()
 
 
 def claim(cache: Cache, thread_id: int, who: Identity, minutes: int = 15) -> Claim:

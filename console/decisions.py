@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from console import audit, outbox, registrations
-from console.claims import check_free, lock_thread
+from console.claims import check_free, lock_thread, lock_threads
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import InvalidDecision, NotFound, NothingToUndo
@@ -54,6 +54,9 @@ class Kind:
     # False for decisions that only add something of their own (an internal note): a later
     # decision on the same item does not stop their undo, and they do not stop others' undo.
     changes_item: bool = True
+    # other threads the decision reads and must not change under it (a duplicate's original),
+    # from its parameters: locked with its own thread, in id order
+    other_threads: Callable[[dict[str, Any]], Sequence[int]] | None = None
 
 
 KINDS: dict[str, Kind] = {}
@@ -269,7 +272,9 @@ def decide(
         for target in targets:
             thread_id = kind.thread_of(conn, target)
             if thread_id:  # 0: a decision about no thread (linking members)
-                lock_thread(conn, thread_id)
+                lock_threads(
+                    conn, thread_id, kind.other_threads(params) if kind.other_threads else ()
+                )
             if kind.changes_item:  # an internal note is welcome on a thread someone else holds
                 check_free(cache, thread_id, actor)
             change = kind.apply(conn, target, params)

@@ -282,12 +282,23 @@ def _revert_reject(conn: Connection, recorded: dict[str, Any]) -> decisions.Chan
     )
 
 
-decisions.register(
-    decisions.Kind(CONFIRM, "dupe_confirm", _apply_confirm, _revert_close, decisions.thread_itself)
-)
-decisions.register(
-    decisions.Kind(MERGE, "dupe_merge", _apply_merge, _revert_close, decisions.thread_itself)
-)
+def _the_original(params: dict[str, Any]) -> tuple[int]:
+    """The original of a confirm or merge: locked with the thread (console.decisions), so it
+    cannot be closed as a duplicate itself while the thread is closed onto it."""
+    return (_original_id(params),)
+
+
+for _action, _apply in ((CONFIRM, _apply_confirm), (MERGE, _apply_merge)):
+    decisions.register(
+        decisions.Kind(
+            _action,
+            _action,
+            _apply,
+            _revert_close,
+            decisions.thread_itself,
+            other_threads=_the_original,
+        )
+    )
 decisions.register(
     decisions.Kind(REJECT, "dupe_reject", _apply_reject, _revert_reject, decisions.thread_itself)
 )

@@ -18,6 +18,7 @@ import pytest
 from console import decisions, member_links
 from console.db import Cache, open_cache
 from console.desk import Desk
+from console.dupes import actions as dupe_actions
 from console.errors import InvalidDecision
 from console.storage import Connection
 
@@ -84,5 +85,44 @@ def test_two_moderators_linking_the_same_accounts_at_once_link_them_once(
     assert [tuple(r) for r in rows] == [(1, "alice")]
     entries = cache.query("SELECT actor FROM audit WHERE action = ?", (member_links.LINK,))
     assert [r[0] for r in entries] == ["alice"]
+    if cache.dialect.is_sqlite:
+        dave.cache.close()
+
+
+def _duplicate_of(cache: Cache, thread_id: int) -> tuple[str, int | None]:
+    row = cache.one("SELECT status, duplicate_of FROM threads WHERE id = ?", (thread_id,))
+    return str(row[0]), row[1]
+
+
+def test_a_duplicate_confirmed_onto_a_thread_being_closed_as_one_is_refused(
+    cache: Cache, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dave confirms t1 as a duplicate of t5 while alice, at her console, confirms t5 as a
+    duplicate of t2. dave's decision waits for alice's and is refused with what to do (link
+    t1 to t2): an original is never itself a duplicate. Before, on the team database dave's
+    decision read t5 still open and went through after alice's, leaving a chain t1 -> t5 ->
+    t2 (t1 pointing its askers at a closed thread)."""
+    t1, t2, t5 = ids["t1"], ids["t2"], ids["t5"]
+    dave = another_console(cache, "dave")
+    meanwhile = Meanwhile(
+        monkeypatch,
+        dupe_actions.CONFIRM,
+        lambda: (
+            dupe_actions.decide(
+                dave.cache, who=dave.who, action=dupe_actions.CONFIRM, thread_id=t1, original_id=t5
+            ).message
+        ),
+    )
+    alice = Desk.for_cache(cache, actor="alice")
+    dupe_actions.decide(
+        cache, who=alice.who, action=dupe_actions.CONFIRM, thread_id=t5, original_id=t2
+    )
+    said = meanwhile.join()
+    assert said == [
+        f"Conflict: the original {t5} is itself closed as a duplicate of {t2}; "
+        "link the thread to that one instead"
+    ]
+    assert _duplicate_of(cache, t5) == ("duplicate", t2)
+    assert _duplicate_of(cache, t1) == ("open", None)
     if cache.dialect.is_sqlite:
         dave.cache.close()
