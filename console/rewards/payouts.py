@@ -144,6 +144,10 @@ def prepare(
     threshold = schedule.threshold_points if threshold_points is None else threshold_points
     if threshold < 1:
         raise InvalidDecision("The threshold must be at least 1 point")
+    # two preparers take turns: the second reads the balances after the first's payout
+    # entries (on the team database they would otherwise pay the same points twice, one
+    # batch each) and its batches (a period paid or overlapped meanwhile is refused)
+    dialect_of(conn).take_turns(conn, "payout_prepare")
     accrued = accrue_in(conn, schedule, AccrualReport())
     existing = conn.execute(
         "SELECT id FROM payout_batches WHERE period = ?", (span.name,)

@@ -429,9 +429,9 @@ def test_a_ban_while_the_export_files_are_written_is_not_paid(
 ) -> None:
     """una bans h1 (holding h1's line) after priya's export wrote its files and before it
     marked the batch exported. The export is refused and its files removed, the batch stays
-    approved, and exporting again writes files without h1. Before, the batch was recorded exported with files paying
-    h1, whose line was held: the provider paid a banned member, and every result file after
-    was refused (it named a line that was no longer to be paid)."""
+    approved, and exporting again writes files without h1. Before, the batch was recorded
+    exported with files paying h1, whose line was held: the provider paid a banned member,
+    and every result file after was refused (it named a line no longer to be paid)."""
     h1 = ids["member:h1"]
     rewards = staff["priya"].rewards
     batch = rewards.prepare("2026-10").batch_id
@@ -493,3 +493,36 @@ def test_a_line_and_its_payout_entry_changed_together_are_not_exported(
         rewards.export(batch, tmp_path / "b.csv", tmp_path / "b.json")
     assert not (tmp_path / "b.csv").exists()
     assert rewards.batch(batch).state == "approved"
+
+
+def test_two_periods_prepared_at_once_pay_each_point_once(
+    cache: Cache, staff: dict[str, Desk], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On 5 December (the ledger accrued), priya prepares October's batch while ada, at her
+    own console, prepares November's. ada's waits for priya's and finds October's money paid
+    out: November's batch pays nobody. Before, on the team database ada's read the balances
+    without October's payout entries (not yet committed) and paid the same points again."""
+    monkeypatch.setenv("PEERDESK_NOW", "2026-12-05T12:00:00Z")
+    staff["root"].rewards.accrue()
+    ada = _another_console(cache, "ada")
+    schedule = staff["priya"].rewards.schedule()
+
+    def prepare_october(conn: Any) -> payouts.Outcome:
+        made = payouts.prepare(conn, staff["priya"].who, schedule, period="2026-10")
+        return payouts.Outcome("prepared", made.batch_id, made.detail)
+
+    _outcome, _waited, said = _while_written(
+        staff["priya"],
+        actions.PREPARE,
+        "payout_batch",
+        prepare_october,
+        lambda: str(ada.rewards.prepare("2026-11").lines),
+    )
+    assert said == "0"
+    paid = cache.query(
+        "SELECT b.period, count(*) FROM payout_lines l JOIN payout_batches b "
+        "ON b.id = l.batch_id GROUP BY b.period ORDER BY b.period"
+    )
+    assert [tuple(r) for r in paid] == [("2026-10", 2)]
+    if cache.dialect.is_sqlite:
+        ada.cache.close()
