@@ -285,7 +285,9 @@ def mark_results(conn: Connection, who: Identity, *, batch_id: int, results: Res
     """Mark lines paid or failed from the provider's result file: all of it, or none of it."""
     require(who, actions.MARK_PAID)
     sbid, path = results.sender_batch_id, results.path
-    batch = _batch_row(conn, batch_id)
+    # locked: two people marking results at once take turns, and the second reads the lines
+    # the first marked (on the team database it would otherwise mark them again)
+    batch = _batch_row(conn, batch_id, lock=True)
     if batch["state"] not in ("exported", "closed"):
         raise InvalidDecision(
             f"Batch {batch_id} is {batch['state']}: results come after the export"

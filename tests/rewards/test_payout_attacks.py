@@ -526,3 +526,37 @@ def test_two_periods_prepared_at_once_pay_each_point_once(
     assert [tuple(r) for r in paid] == [("2026-10", 2)]
     if cache.dialect.is_sqlite:
         ada.cache.close()
+
+
+def test_a_result_file_marked_at_two_consoles_at_once_is_marked_once(
+    tmp_path: Path, cache: Cache, staff: dict[str, Desk]
+) -> None:
+    """tom and una both mark the provider's result file (one line paid, one failed) at the
+    same moment. una's waits for tom's and finds every line marked already: nothing again.
+    Before, on the team database both read the lines ready and each marked them, so every
+    line's history and the audit said it was paid (or failed) twice."""
+    from .test_payouts import _approved, _result
+
+    batch = _approved(staff)
+    made = staff["priya"].rewards.export(batch, None, None)
+    path = _result(tmp_path, made.json, {1: "FAILED"})
+    una = _another_console(cache, "una")
+    _outcome, _waited, said = _while_written(
+        staff["tom"],
+        actions.MARK_PAID,
+        "payout_batch",
+        lambda conn: exports.mark_results(
+            conn, staff["tom"].who, batch_id=batch, results=exports.read_results(path)
+        ),
+        lambda: str(una.rewards.mark_results(batch, path)),
+    )
+    assert "'paid': 0, 'failed': 0" in said
+    marks = cache.query(
+        "SELECT h.action, count(*) FROM payout_line_history h JOIN payout_lines l "
+        "ON l.id = h.line_id WHERE l.batch_id = ? AND h.action IN ('paid', 'failed') "
+        "GROUP BY h.action ORDER BY h.action",
+        (batch,),
+    )
+    assert [tuple(r) for r in marks] == [("failed", 1), ("paid", 1)]
+    if cache.dialect.is_sqlite:
+        una.cache.close()
