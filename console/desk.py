@@ -73,11 +73,11 @@ if TYPE_CHECKING:  # sync is imported when first used: it brings httpx, slow to 
     # for: console.registrations); members (with the rewards ledger) and sources as well: not
     # before the console's first rows (~20 ms of a start's CPU)
     from console import members, search_index, sources
-    from console.dupes.candidates import Candidate
     from console.dupes.panel import PairRow, PairView
     from console.dupes.refresh import Backlog as DupesBacklog
     from console.dupes.refresh import CaughtUp as DupesCaughtUp
     from console.dupes.refresh import Queued
+    from console.dupes.stored import Candidate
     from console.escalate.service import Escalations
     from console.rewards.service import Rewards
     from console.verify.service import Verification
@@ -427,7 +427,7 @@ class Desk:
     def possible_duplicates(self, thread_id: int, *, weaker: bool = False) -> list[Candidate]:
         """The thread's proposed originals, best first (the Thread screen's banner); with
         `weaker`, also the pending candidates below the proposal threshold."""
-        from console.dupes.candidates import candidates
+        from console.dupes.stored import candidates
 
         return candidates(self.cache, thread_id, weaker=weaker)
 
@@ -815,12 +815,12 @@ class Desk:
     def duplicate_candidates(
         self, thread_id: int, *, include_decided: bool = False, weaker: bool = False
     ) -> list[Candidate]:
-        from console.dupes.candidates import candidates
+        from console.dupes.stored import candidates
 
         return candidates(self.cache, thread_id, include_decided=include_decided, weaker=weaker)
 
     def strong_score(self) -> float:
-        from console.dupes.candidates import STRONG_SCORE
+        from console.dupes.thresholds import STRONG_SCORE
 
         return STRONG_SCORE
 

@@ -31,9 +31,6 @@ HEAVY = (
     "rapidfuzz",
     "httpx",
 )
-# the duplicate candidates are read through console.dupes.candidates, which holds numpy and the
-# scorer; still no model, no graph, no driver, no Textual
-DUPES_MAY = ("numpy", "snowballstemmer", "rapidfuzz")
 
 # Runs each command (its words split on spaces) in turn on the cache, in one interpreter, and
 # prints for each its exit code and the HEAVY modules loaded so far.
@@ -102,13 +99,23 @@ def test_help_and_reading_commands_on_a_cache_import_nothing_heavy(cache: Path) 
     assert loaded(cache, *COMMANDS) == dict.fromkeys(COMMANDS, ("0", ""))
 
 
-def test_reading_duplicates_loads_the_scorer_but_no_model_driver_nor_textual(
-    cache: Path,
-) -> None:
-    code, modules = loaded(cache, "dupes 1")["dupes 1"]
-    assert code == "0"
-    assert "numpy" in modules.split(",")  # the probe sees what a command loads
-    assert set(modules.split(",")) <= set(DUPES_MAY), modules
+def test_reading_duplicates_loads_nothing_heavy_until_a_pair_is_explained(cache: Path) -> None:
+    """A thread's stored candidates and the strongest threads are read with SQL alone
+    (console.dupes.stored); a weaker pair stored without its explanation gets it written when
+    shown, which needs the scorer (and numpy): the probe sees that too."""
+    with_pairs = int(
+        python(
+            "import sys, sqlite3; print(sqlite3.connect(sys.argv[1]).execute("
+            "\"SELECT thread_id FROM duplicate_links WHERE explanation = '' "
+            "ORDER BY thread_id LIMIT 1\").fetchone()[0])",
+            str(cache),
+        )
+    )
+    shown, listed, weaker = f"dupes {with_pairs}", "dupes", f"dupes {with_pairs} --weaker"
+    found = loaded(cache, shown, listed, weaker)
+    assert found[shown] == found[listed] == ("0", "")
+    code, modules = found[weaker]
+    assert code == "0" and "numpy" in modules.split(","), modules
 
 
 CONSOLE = """

@@ -29,7 +29,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -51,14 +51,17 @@ from console.dupes.scorer import (
     score,
     tokens,
 )
+from console.dupes.stored import LEXICAL_METHOD as LEXICAL_METHOD  # re-exported
+from console.dupes.stored import MAY_PROPOSE as MAY_PROPOSE
+from console.dupes.stored import METHOD as METHOD
+from console.dupes.stored import Candidate as Candidate
+from console.dupes.stored import candidates as candidates
+from console.dupes.stored import stored_explanation as stored_explanation
 from console.dupes.thresholds import PROPOSE as PROPOSE  # re-exported: used here and by others
 from console.dupes.thresholds import STRONG_SCORE as STRONG_SCORE
-from console.dupes.thresholds import may_propose
 from console.errors import NotFound
 from console.storage import Connection, Row, dialect_of
 
-METHOD = "hybrid"  # FTS5 + embedding recall, fused rerank, calibrated probability
-LEXICAL_METHOD = "fts5+rerank"  # the same without the model
 QUERY_TERMS = 8  # words sent to FTS5 per thread: the most telling ones
 TITLE_TERMS = 4  # of which at most this many from the title
 WORD_POSTINGS = 500  # a word in more threads than this is never a query word, whatever the
@@ -77,22 +80,9 @@ MIN_SCORE = 0.05  # pairs less likely than this are not stored at all
 CLOSED_STATUSES = ("solved", "closed")
 TITLE_WEIGHT = 2.0  # BM25 weight of the title column against the body
 
-MAY_PROPOSE = may_propose("n", "t")  # n: the new thread, t: the original
 
 FTS_TABLE = "thread_fts"  # what recall searches (an FTS5 table; on PostgreSQL its tsvector)
 FUZZY_RECALL = 4  # threads with a most alike title added first where the engine has trigrams
-
-
-@dataclass(frozen=True)
-class Candidate:
-    thread_id: int
-    original_id: int
-    original_title: str
-    original_status: str
-    score: float
-    explanation: str
-    decision: str
-    method: str = METHOD
 
 
 @dataclass
@@ -749,56 +739,6 @@ def update_candidates(cache: Cache, thread_ids: Iterable[int], *, semantic: bool
             for tid, results in computed:
                 stored += _store(conn, tid, results, method)
     return stored
-
-
-def candidates(
-    cache: Cache,
-    thread_id: int,
-    *,
-    include_decided: bool = False,
-    weaker: bool = False,
-    explained: bool = True,
-) -> list[Candidate]:
-    """The stored candidates of a thread, best first: pending proposals (PROPOSE and up) only,
-    unless `weaker` (every stored pending pair) or `include_decided` (decided pairs too).
-
-    A pair stored without an explanation (below PROPOSE: `find_candidates`) gets it written
-    now, unless `explained` is False (a caller that shows none)."""
-    if cache.one("SELECT 1 FROM threads WHERE id = ?", (thread_id,)) is None:
-        raise NotFound(f"There is no thread {thread_id} {cache.dialect.where}.")
-    if include_decided:
-        where = "" if weaker else f"AND (d.decision != 'pending' OR d.score >= {PROPOSE})"
-    else:
-        where = "AND d.decision = 'pending'" + ("" if weaker else f" AND d.score >= {PROPOSE}")
-    rows = cache.query(
-        "SELECT d.thread_id, d.original_id, t.title, t.status, d.score, d.explanation, "
-        "d.decision, d.method FROM duplicate_links d JOIN threads t ON t.id = d.original_id "
-        "JOIN threads n ON n.id = d.thread_id "
-        f"WHERE d.thread_id = ? {where} AND (d.decision != 'pending' OR {MAY_PROPOSE}) "
-        "ORDER BY d.score DESC, d.original_id",
-        (thread_id,),
-    )
-    found = [Candidate(r[0], r[1], r[2], r[3], float(r[4]), r[5], r[6], r[7]) for r in rows]
-    if not explained:
-        return found
-    return [
-        replace(
-            c,
-            explanation=stored_explanation(
-                cache, c.thread_id, c.original_id, c.explanation, c.method
-            ),
-        )
-        for c in found
-    ]
-
-
-def stored_explanation(
-    cache: Cache, thread_id: int, original_id: int, explanation: str, method: str
-) -> str:
-    """A stored pair's explanation: as stored, or written now if it was stored without one."""
-    if explanation or method not in (METHOD, LEXICAL_METHOD):
-        return explanation
-    return explain(cache, thread_id, original_id, semantic=method == METHOD)
 
 
 def rebuild_index(cache: Cache) -> int:

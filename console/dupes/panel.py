@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from console.db import Cache
-from console.dupes.candidates import PROPOSE, Candidate, candidates, stored_explanation
-from console.dupes.thresholds import may_propose
+from console.dupes.stored import MAY_PROPOSE, Candidate, candidates, stored_explanation
+from console.dupes.thresholds import PROPOSE, STRONG_SCORE, may_propose
 from console.errors import NotFound
 from console.models import DecisionResult
 
@@ -338,8 +338,6 @@ def _platform_name(kind: str) -> str:
 def strong_threads(cache: Cache, limit: int = 50) -> list[tuple[int, str, float, int]]:
     """Threads with a pending candidate of STRONG_SCORE or more, strongest first:
     (thread id, title, best score, number of pending candidates)."""
-    from console.dupes.candidates import MAY_PROPOSE, STRONG_SCORE
-
     rows = cache.query(
         "SELECT d.thread_id, n.title, max(d.score) AS best, count(*) AS pairs "
         "FROM duplicate_links d JOIN threads n ON n.id = d.thread_id "

@@ -30,9 +30,6 @@ from dataclasses import dataclass
 
 from console import search_index
 from console.db import Cache
-from console.dupes import vectors
-from console.dupes.candidates import update_candidates
-from console.dupes.catch_up import only_one
 
 SLICE = 200  # threads whose candidates are computed (and their rows removed) at a time
 EMBED_SLICE = 1024  # threads embedded before their rows are removed
@@ -84,6 +81,8 @@ def queue_newest(cache: Cache, source_id: int, limit: int) -> Queued:
         (source_id,),
     )
     chosen = [int(r[0]) for r in rows[: max(0, limit)]]
+    from console.dupes import vectors  # numpy; here and in catch_up: `backlog` needs neither
+
     embed = vectors.missing(cache, source_id)[: EMBED_FACTOR * len(chosen)] if chosen else []
     with cache.transaction() as conn:
         conn.executemany(
@@ -134,6 +133,10 @@ def catch_up(
 
     if backlog(cache).empty:
         return done
+    from console.dupes import vectors
+    from console.dupes.candidates import update_candidates
+    from console.dupes.catch_up import only_one
+
     with only_one(cache) as mine:
         if not mine:
             done.skipped = "another catch-up is running on this cache"

@@ -36,7 +36,8 @@ from textual.widgets import Static
 from console.claims import claim_line
 from console.clock import parse
 from console.desk import Desk
-from console.dupes.candidates import STRONG_SCORE, Candidate
+from console.dupes.stored import Candidate
+from console.dupes.thresholds import STRONG_SCORE
 from console.errors import PeerdeskError
 from console.escalate import panel as _escalation_lines  # noqa: F401  (see below)
 from console.messages import (

@@ -35,7 +35,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from console.desk import Desk
-from console.dupes.candidates import Candidate
+from console.dupes.stored import Candidate
 from console.errors import PeerdeskError
 from console.messages import Decision, RefreshRequested, WorkFailed
 from console.models import ThreadView

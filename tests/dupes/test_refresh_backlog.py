@@ -124,7 +124,7 @@ def test_a_killed_catch_up_resumes_to_the_candidates_of_an_uninterrupted_one(
         pass
 
     real_embed = vectors.embed_threads
-    real_update = refresh.update_candidates
+    real_update = cands.update_candidates
     for kill_at in ("embedding", "candidates"):
         calls = [0]
 
@@ -138,7 +138,7 @@ def test_a_killed_catch_up_resumes_to_the_candidates_of_an_uninterrupted_one(
             return real(*args, **kwargs)  # type: ignore[arg-type]
 
         target = "embed_threads" if kill_at == "embedding" else "update_candidates"
-        owner = vectors if kill_at == "embedding" else refresh
+        owner = vectors if kill_at == "embedding" else cands
         resumed = copies(f"resumed-{kill_at}.sqlite3")
         monkeypatch.setattr(owner, target, dies)
         with pytest.raises(Killed):
