@@ -23,6 +23,7 @@ A user with no role is read-only.
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import stat
@@ -110,9 +111,17 @@ def establish(
         owner = cache_path.stat().st_uid
     except OSError:
         owner = uid  # not created yet: it will be created by, and belong to, this account
-    owns = owner == uid
+    open_folder = _folder_others_can_write(cache_path)
+    owns = owner == uid and open_folder is None
     name = me
     if requested and requested != me:
+        if owner == uid and open_folder is not None:
+            raise IdentityRefused(
+                f"Acting as {requested!r} is refused: the cache {cache_path} is yours, but "
+                f"others can write its folder {open_folder}, so it could have been made yours "
+                "by replacing it; there peerdesk acts only under your own account name (unset "
+                f"{USER_ENV} and drop --as)."
+            )
         if not owns:
             raise IdentityRefused(
                 f"Acting as {requested!r} is refused: you are {me}, and the cache {cache_path} "
@@ -128,6 +137,33 @@ def establish(
     who = Identity(name, me, roles, source, tuple(notices))
     _ESTABLISHED[who] = roles
     return who
+
+
+def _folder_others_can_write(cache_path: Path) -> Path | None:
+    """The cache's folder if another account may write it (group or world write, no sticky
+    bit: a shared host's setgid folder), or None. There owning the cache file proves nothing:
+    any writer of the folder can rename a file of their own over it."""
+    folder = cache_path.absolute().parent
+    try:
+        info = folder.stat()
+    except OSError:
+        return None
+    group = info.st_mode & stat.S_IWGRP and not _private_group(info.st_gid)
+    others = group or info.st_mode & stat.S_IWOTH or info.st_uid not in (0, os.getuid())
+    return folder if others and not info.st_mode & stat.S_ISVTX else None
+
+
+def _private_group(gid: int) -> bool:
+    """Whether `gid` is this account's own group and nobody else's (a user private group, as
+    a umask of 002 leaves folders group-writable on many distributions)."""
+    me = account_name(os.getuid())
+    try:
+        group = grp.getgrgid(gid)
+    except KeyError:
+        return False
+    if group.gr_name != me or set(group.gr_mem) - {me}:
+        return False
+    return all(p.pw_name == me for p in pwd.getpwall() if p.pw_gid == gid)
 
 
 def establish_from_database(

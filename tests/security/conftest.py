@@ -56,8 +56,11 @@ class Result:
     err: str
 
 
-def run_as(user: pwd.struct_passwd, argv: list[str], env: dict[str, str]) -> Result:
-    """`peerdesk ARGV` as the OS account `user`, in a forked child that dropped root."""
+def run_as(
+    user: pwd.struct_passwd, argv: list[str], env: dict[str, str], groups: tuple[int, ...] = ()
+) -> Result:
+    """`peerdesk ARGV` as the OS account `user` (with the supplementary `groups`), in a forked
+    child that dropped root."""
     import console.cli
     import console.dupes.refresh
     import sync.credentials
@@ -74,7 +77,7 @@ def run_as(user: pwd.struct_passwd, argv: list[str], env: dict[str, str]) -> Res
         code = 70
         try:
             os.close(out_r)
-            os.setgroups([])
+            os.setgroups(list(groups))
             os.setgid(user.pw_gid)
             os.setuid(user.pw_uid)
             os.environ.clear()

@@ -6,8 +6,10 @@ from __future__ import annotations
 # SQLite only: who you are on a cache FILE (its owner, roles files, overrides); on a team
 # database the server says (tests/domain/test_storage_backends.py, tests/team/test_attacks.py).
 import dataclasses
+import grp
 import os
 import pwd
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -228,3 +230,47 @@ def test_override_refusal_is_an_identity_error(cache_path: Path) -> None:
     with pytest.raises(IdentityRefused):
         Desk.for_cache(cache, actor="someone-else")
     cache.close()
+
+
+def test_a_cache_made_your_own_in_the_shared_folder_lends_no_names(shared_dir: Path) -> None:
+    """The shared-host recipe: a root-owned cache in a setgid folder (2770) of the moderators'
+    group. A moderator of that group copies the cache and renames her copy over it (the
+    folder lets her): the file is now hers. Before, that made her its owner in peerdesk's
+    eyes: `--as` another name was honoured and she closed threads (and could approve payouts)
+    as someone else. A cache in a folder others can write (no sticky bit) proves nothing
+    about who may act under another name: the override is refused there."""
+    need_root()
+    mallory = account(ATTACKER)
+    account(MODERATOR)
+    mods = moderators_group(ATTACKER, MODERATOR)
+    folder = shared_dir / "srv"
+    folder.mkdir()
+    os.chown(folder, 0, mods)
+    folder.chmod(0o2770)
+    db = folder / "cache.sqlite3"
+    cache = open_cache(db, create=True)
+    ids = seed_community(cache)
+    cache.close()
+    roles = shared_dir / "roles"
+    roles.mkdir(mode=0o755)
+    system = write_roles(roles / "roles.toml", {MODERATOR: ["moderator"]})
+    system.chmod(0o644)
+    env = {"PEERDESK_ROLES_FILE": str(system), "PEERDESK_NOW": os.environ["PEERDESK_NOW"]}
+    for item in folder.iterdir():  # what she can do as a member of the folder's group
+        os.chown(item, mallory.pw_uid, mods)
+    argv = ["--db", str(db), "--as", MODERATOR, "close", str(ids["t1"])]
+    done = run_as(mallory, argv, env, groups=(mods,))
+    assert done.code == 2 and f"Acting as {MODERATOR!r} is refused" in done.err, done
+    assert "others can write" in done.err
+    assert status_of(db, ids["t1"]) == "open"
+
+
+def moderators_group(*members: str) -> int:
+    """The id of the group `pd-mods` (created if missing) with `members` in it."""
+    try:
+        grp.getgrnam("pd-mods")
+    except KeyError:
+        subprocess.run(["groupadd", "pd-mods"], check=True, capture_output=True)
+    for member in members:
+        subprocess.run(["usermod", "-aG", "pd-mods", member], check=True, capture_output=True)
+    return grp.getgrnam("pd-mods").gr_gid
