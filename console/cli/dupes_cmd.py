@@ -342,4 +342,5 @@ def _strong(desk: Desk, args: argparse.Namespace) -> None:
         print(f"no thread has a proposed duplicate (probability {STRONG_SCORE} or more)")
     for r in rows:
         title = clip(printable(r[1], single_line=True), 60)
-        print(f"#{r[0]:<7} best {r[2]:.2f}  ({r[3]} candidates)  {title}")
+        many = f"{r[3]} candidate{'' if r[3] == 1 else 's'}"
+        print(f"#{r[0]:<7} best {r[2]:.2f}  ({many})  {title}")

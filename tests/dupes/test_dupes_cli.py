@@ -83,3 +83,24 @@ def test_without_the_model_a_one_line_note_and_the_lexical_path(
         assert methods == {cands.LEXICAL_METHOD}
     finally:
         embed.reset()
+
+
+def test_the_list_counts_each_threads_proposed_candidates(
+    cache: Cache, ids: dict[str, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = location(cache, cache.path)
+    cands.update_candidates(cache, [ids["d1"], ids["d2"]])
+    pending = dict(
+        cache.query(
+            "SELECT thread_id, count(*) FROM duplicate_links WHERE decision = 'pending' "
+            "AND score >= ? GROUP BY thread_id",
+            (cands.PROPOSE,),
+        )
+    )
+    assert main(["--db", db, "dupes"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines, "the seeded forum has proposals"
+    for line in lines:
+        thread = int(line.split()[0].lstrip("#"))
+        n = pending[thread]
+        assert f"({n} candidate{'' if n == 1 else 's'})" in line, line
