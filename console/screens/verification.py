@@ -265,7 +265,8 @@ def perform(desk: Desk, decision: Decision, view: AnswerView, blind: bool) -> st
     elif action == "pick":
         door.pick(post, expected_hash=expected)
     elif action in ("confirm", "disagree"):
-        door.confirm(post, agree=action == "confirm")
+        shown = (view.proposed_state, view.proposed_by or "") if view.proposed_state else None
+        door.confirm(post, agree=action == "confirm", proposal=shown, expected_hash=expected)
     else:
         raise PeerdeskError(f"Unknown action {action!r}")
     after = door.answer(post)

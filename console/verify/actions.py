@@ -10,7 +10,8 @@ The target of every kind is the answer's post id.
   answer (Discourse: accepted through the solved plugin, replacing the asker's choice).
 - verify_reject: wrong; a reason from REJECT_REASONS and free text. Internal (kept in peerdesk).
 - verify_needs_edit: a note to the author through the outbox (a reply mentioning them).
-- verify_confirm: the second moderator's word on a contested proposal (agree or disagree).
+- verify_confirm: the second moderator's word on a contested proposal (agree or disagree); with
+  `proposal` ([state, proposer] as shown), refused if another proposal stands by now.
 - verify_calibrate: a blind second opinion on a decision re-queued for calibration.
 
 Four-eyes: picking an answer over the asker's accept, rejecting the asker's accepted answer, and
@@ -392,6 +393,13 @@ def _apply_confirm(conn: Connection, post_id: int, params: dict[str, Any]) -> de
     if row["proposed_by"] == actor:
         raise InvalidDecision(
             f"Four-eyes: {actor} proposed this; a second, different moderator must confirm it"
+        )
+    shown = params.get("proposal")  # [state, proposer] as the moderator was shown it
+    if shown is not None and list(shown) != [row["proposed_state"], row["proposed_by"]]:
+        raise InvalidDecision(
+            f"Conflict: answer {post_id}'s proposal changed since it was shown (it is now "
+            f"{row['proposed_state']} by {row['proposed_by']}); read it again and decide "
+            "again (nothing was changed)"
         )
     before = _snapshot(row)
     record = _fresh_record(row)

@@ -136,8 +136,20 @@ class Verification:
     ) -> DecisionResult:
         return self._decide(actions.NEEDS_EDIT, post_id, text=note, expected_hash=expected_hash)
 
-    def confirm(self, post_id: int, *, agree: bool = True) -> DecisionResult:
-        return self._decide(actions.CONFIRM, post_id, agree=agree)
+    def confirm(
+        self,
+        post_id: int,
+        *,
+        agree: bool = True,
+        proposal: tuple[str, str] | None = None,
+        expected_hash: str | None = None,
+    ) -> DecisionResult:
+        """The second moderator's word; with `proposal` (state, proposer) as it was shown,
+        refused if the proposal standing is another by now (undone and proposed again)."""
+        shown = {"proposal": list(proposal)} if proposal is not None else {}
+        return self._decide(
+            actions.CONFIRM, post_id, agree=agree, expected_hash=expected_hash, **shown
+        )
 
     def calibrate(self, post_id: int, state: str) -> DecisionResult:
         return self._decide(actions.CALIBRATE, post_id, state=state)

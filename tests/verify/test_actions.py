@@ -390,3 +390,29 @@ def test_a_verified_answer_later_rejected_is_escalated(
     row = state(community, "t2-2")
     assert (row["state"], row["previous_state"]) == ("rejected", "verified")
     assert engine.scan_clock(community.cache) == 1
+
+
+def test_a_confirm_is_of_the_proposal_shown(community: Community) -> None:
+    """zoe is shown alice's proposal to reject the asker's accepted answer. Before zoe confirms,
+    alice undoes it and proposes to verify the answer instead (it earns a payout). zoe's
+    confirm of what she was shown is refused and changes nothing; she confirms the new one
+    only once she has been shown it. Before, her confirm finalised whatever proposal was
+    there: a payout verified that she had never seen proposed."""
+    settings = VerifySettings(calibration_share=0.0, payout_minor=500)
+    alice = door(community.cache, "alice", settings)
+    zoe = door(community.cache, "zoe", settings)
+    answer = community.posts["t1-1"]
+    alice.reject(answer, "wrong")
+    shown = zoe.answer(answer)
+    assert (shown.proposed_state, shown.proposed_by) == ("rejected", "alice")
+    alice.undo()
+    alice.verify(answer)
+    assert state(community, "t1-1")["proposed_state"] == "verified"
+    written = community.cache.one("SELECT count(*) FROM audit")[0]
+    with pytest.raises(InvalidDecision, match="proposal changed since it was shown"):
+        zoe.confirm(answer, proposal=(shown.proposed_state, shown.proposed_by))
+    assert state(community, "t1-1")["state"] == "pending"
+    assert community.cache.one("SELECT count(*) FROM audit")[0] == written
+    again = zoe.answer(answer)
+    zoe.confirm(answer, proposal=(again.proposed_state, again.proposed_by))
+    assert state(community, "t1-1")["state"] == "verified"
