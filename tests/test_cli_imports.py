@@ -107,7 +107,7 @@ def test_reading_duplicates_loads_nothing_heavy_until_a_pair_is_explained(cache:
         python(
             "import sys, sqlite3; print(sqlite3.connect(sys.argv[1]).execute("
             "\"SELECT thread_id FROM duplicate_links WHERE explanation = '' "
-            "ORDER BY thread_id LIMIT 1\").fetchone()[0])",
+            'ORDER BY thread_id LIMIT 1").fetchone()[0])',
             str(cache),
         )
     )
