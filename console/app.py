@@ -43,6 +43,7 @@ from console.responsive import QuietCollector, short_thread_turns
 from console.screens import later_styles, too_small
 from console.screens.keys import bindings, user_keymap
 from console.team.location import is_team_url
+from console.words import counted
 from widgets.colours import SixteenColours, few_colours
 from widgets.message_log import MessageLog
 
@@ -365,7 +366,8 @@ class PeerdeskApp(App[None]):
             return
         if done.skipped or done.stopped or worker.is_cancelled:
             return  # another process is on it (its rows say how far it is), or we are closing
-        self.notify(f"duplicate candidates up to date ({done.refreshed} threads computed)")
+        computed = counted(done.refreshed, "thread")
+        self.notify(f"duplicate candidates up to date ({computed} computed)")
         self.call_from_thread(self._periodic_refresh)
 
     # ---- a team database tells the console about claims and decisions at once ----

@@ -20,6 +20,7 @@ from console.db import Cache
 from console.errors import NotFound
 from console.member_links import linked_accounts
 from console.rewards import ledger
+from console.words import counted
 
 LIMIT = 20  # newest items of each list
 OPEN_ESCALATION = ("new", "acknowledged", "sent_to_support", "waiting_on_customer")
@@ -170,7 +171,7 @@ class _Reader:
             kind = "asked" if r[2] == 0 else "answered"
             extra = f" · score {r[3]}"
             if r[4]:
-                extra += f" · {r[4]} flags"
+                extra += f" · {counted(r[4], 'flag')}"
             if r[5]:
                 extra += " · hidden"
             lines.append(Line(r[0], f"{kind} #{r[1]} {r[6]}{extra}", r[1], r[7]))

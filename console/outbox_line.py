@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from console.words import counted
+
 if TYPE_CHECKING:
     from console.desk import Desk
 
@@ -32,7 +34,7 @@ def outbox_text(desk: Desk) -> tuple[str, bool]:
     if state.offline:
         text = f"offline, {text}"
     if state.conflicts:
-        text += f", {state.conflicts} conflicts"
+        text += f", {counted(state.conflicts, 'conflict')}"
     if state.errors:
-        text += f", {state.errors} sync errors"
+        text += f", {counted(state.errors, 'sync error')}"
     return text, bool(state.offline or state.conflicts or state.errors)

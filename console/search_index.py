@@ -31,15 +31,12 @@ from dataclasses import dataclass
 from console import sqltext
 from console.db import Cache
 from console.storage import Connection
+from console.words import counted
 
 POSTS = "post_fts"
 THREADS = "thread_fts"
 FTS_BODY_LIMIT = 20_000  # characters of a post indexed for search; the rest is kept, not indexed
 CATCH_UP_BATCH = 50_000  # rows indexed per transaction by the catch-up
-
-
-def counted(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 @dataclass(frozen=True)

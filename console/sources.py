@@ -13,6 +13,7 @@ from typing import Any
 from console.clock import now_iso
 from console.errors import NotFound, PeerdeskError
 from console.storage import Connection
+from console.words import counted
 
 WAITING_STATES = ("pending", "sending")
 
@@ -53,8 +54,8 @@ def remove(conn: Connection, name: str) -> Removed:
     ).fetchone()[0]
     if waiting:
         raise PeerdeskError(
-            f"{name!r} has {waiting} decisions not yet pushed; nothing was removed. Push them "
-            "(`peerdesk push`) or give them up one by one in the Sync screen first."
+            f"{name!r} has {counted(waiting, 'decision')} not yet pushed; nothing was removed. "
+            "Push them (`peerdesk push`) or give them up one by one in the Sync screen first."
         )
     threads = conn.execute("SELECT count(*) FROM threads WHERE source_id = ?", (source_id,))
     thread_count = int(threads.fetchone()[0])

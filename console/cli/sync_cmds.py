@@ -20,6 +20,7 @@ from console.cli.core import open_desk
 from console.desk import Desk
 from console.errors import PeerdeskError
 from console.files import create_private
+from console.words import counted
 
 
 def _err(text: str) -> None:
@@ -152,7 +153,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             )
             if report.result == "offline":
                 waiting = desk.sync_summary().waiting
-                print(f"{report.source}: working offline; {waiting} decisions wait in the outbox")
+                waits = f"{counted(waiting, 'decision')} {'waits' if waiting == 1 else 'wait'}"
+                print(f"{report.source}: working offline; {waits} in the outbox")
             code = max(code, report.exit_code)
         return code
     finally:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from console import search_index
 from console.db import Cache
+from console.words import counted
 
 SLICE = 200  # threads whose candidates are computed (and their rows removed) at a time
 EMBED_SLICE = 1024  # threads embedded before their rows are removed
@@ -61,7 +62,7 @@ class Backlog:
         if self.empty:
             return ""
         waiting = self.candidates or self.embed_only
-        return f"duplicate candidates catching up: {search_index.counted(waiting, 'thread')}"
+        return f"duplicate candidates catching up: {counted(waiting, 'thread')}"
 
 
 @dataclass

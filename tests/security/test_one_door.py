@@ -104,7 +104,7 @@ def test_source_remove_refuses_while_decisions_wait_and_is_audited(
     write_roles(Path(os.environ["PEERDESK_ROLES_FILE"]), {"alice": ["moderator", "admin"]})
     assert run_peerdesk("--db", str(cache_path), "close", str(community["t1"])).code == 0
     refused = run_peerdesk("--db", str(cache_path), "source", "remove", "forum")
-    assert refused.code == 2 and "1 decisions not yet pushed" in refused.err
+    assert refused.code == 2 and "1 decision not yet pushed" in refused.err
     assert "--force" not in run_peerdesk("source", "remove", "--help").out
     assert run_peerdesk("--db", str(cache_path), "source", "remove", "demo").code == 0
     cache = open_cache(cache_path)

@@ -225,7 +225,7 @@ async def test_conflict_message_is_literal_and_can_be_retried(
         await settle(pilot)
         shown = screen_text(pilot)
         assert "[bold red]REFUSED[/] [@click=app.quit]quit[/] topic is locked" in shown
-        assert "1 conflicts" in app.status_line
+        assert "1 conflict" in app.status_line and "1 conflicts" not in app.status_line
         await pilot.press("R")
         await settle(pilot)
         assert states(desk)[outbox_id] == "pending"

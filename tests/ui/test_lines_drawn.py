@@ -174,7 +174,7 @@ async def test_a_different_thread_is_drawn_once_whole_with_its_posts(desk: Desk)
             assert first.whole, "a partial frame came before the screen was drawn whole"
             text = "\n".join(first.lines[y] for y in sorted(first.lines))
             assert f"#{thread_id} " in text and f"Thread {thread_id} · " in text
-            assert f"{len(view.posts)} posts" in text
+            assert f"Thread {thread_id} · {len(view.posts)} post" in text
             cards = screen._cards()
             assert [card.key for card in cards[: len(view.posts)]] == [
                 post.post_id for post in view.posts
