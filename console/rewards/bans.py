@@ -8,10 +8,10 @@ from console.errors import InvalidDecision
 from console.identity import Identity
 from console.rewards import actions
 from console.rewards.accrue import forfeit_for_ban
-from console.rewards.payouts import hold_for_ban
+from console.rewards.payouts import PREPARING, hold_for_ban
 from console.rewards.schedule import Schedule
 from console.roles import require
-from console.storage import Connection
+from console.storage import Connection, dialect_of
 
 
 def ban(
@@ -22,6 +22,9 @@ def ban(
     reason = reason.strip()
     if not reason:
         raise InvalidDecision("A ban needs a reason")
+    # a ban takes turns with preparing a batch (payouts.prepare): a batch prepared meanwhile
+    # reads the balance after the ban's reversal, or the ban holds the line it made
+    dialect_of(conn).take_turns(conn, PREPARING)
     if conn.execute("SELECT 1 FROM reward_bans WHERE member_id = ?", (member_id,)).fetchone():
         raise InvalidDecision(f"Member {member_id} is already banned from rewards")
     conn.execute(

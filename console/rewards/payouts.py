@@ -46,6 +46,7 @@ from console.roles import require
 from console.storage import Connection, Row, dialect_of
 
 NO_ADDRESS = "no_payout_address"
+PREPARING = "payout_prepare"  # what preparing a batch and a ban take turns on
 
 
 @dataclass(frozen=True)
@@ -144,10 +145,11 @@ def prepare(
     threshold = schedule.threshold_points if threshold_points is None else threshold_points
     if threshold < 1:
         raise InvalidDecision("The threshold must be at least 1 point")
-    # two preparers take turns: the second reads the balances after the first's payout
-    # entries (on the team database they would otherwise pay the same points twice, one
-    # batch each) and its batches (a period paid or overlapped meanwhile is refused)
-    dialect_of(conn).take_turns(conn, "payout_prepare")
+    # two preparers take turns (and a ban, console.rewards.bans): the second reads the
+    # balances after the first's payout entries or the ban's reversal (on the team database
+    # the same points would otherwise be paid twice, one batch each, or a banned member's
+    # money taken twice) and its batches (a period paid or overlapped meanwhile is refused)
+    dialect_of(conn).take_turns(conn, PREPARING)
     accrued = accrue_in(conn, schedule, AccrualReport())
     existing = conn.execute(
         "SELECT id FROM payout_batches WHERE period = ?", (span.name,)

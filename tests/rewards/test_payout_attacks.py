@@ -20,7 +20,7 @@ import pytest
 from console.db import Cache, open_cache
 from console.desk import Desk
 from console.errors import InvalidDecision
-from console.rewards import actions, ledger, payouts
+from console.rewards import actions, bans, ledger, payouts
 from console.rewards import export as exports
 
 from .conftest import desk_for, superuser_sql
@@ -560,3 +560,35 @@ def test_a_result_file_marked_at_two_consoles_at_once_is_marked_once(
     assert [tuple(r) for r in marks] == [("failed", 1), ("paid", 1)]
     if cache.dialect.is_sqlite:
         una.cache.close()
+
+
+def test_a_ban_while_a_batch_is_prepared_is_not_paid_twice_out_of_the_balance(
+    cache: Cache, staff: dict[str, Desk], ids: dict[str, int]
+) -> None:
+    """una bans h1 (reversing h1's whole balance) while priya, at her own console, prepares
+    October's batch (the ledger accrued). priya's waits for the ban and leaves h1 out. Before,
+    on the team database priya's read h1's balance before the ban's reversal was committed and
+    gave h1 a line: the same money taken twice, once by the ban and once by the payout entry
+    (h1's balance below zero), in a batch that then paid a banned member's line."""
+    h1 = ids["member:h1"]
+    staff["root"].rewards.accrue()
+    schedule = staff["una"].rewards.schedule()
+    priya = _another_console(cache, "priya")
+
+    def ban_h1(conn: Any) -> payouts.Outcome:
+        entry = bans.ban(conn, staff["una"].who, schedule, member_id=h1, reason="voting ring")
+        return payouts.Outcome("banned", h1, {"reason": "voting ring", "ledger_entry": entry})
+
+    _outcome, _waited, said = _while_written(
+        staff["una"],
+        actions.BAN,
+        "member",
+        ban_h1,
+        lambda: str(priya.rewards.prepare("2026-10").batch_id),
+    )
+    batch = int(said)
+    assert h1 not in {line.member_id for line in staff["priya"].rewards.lines(batch)}
+    assert ledger.balance(cache, h1) == (0, 0)
+    assert ledger.verify(cache).ok
+    if cache.dialect.is_sqlite:
+        priya.cache.close()
