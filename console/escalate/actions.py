@@ -132,17 +132,23 @@ def _change(
     )
 
 
+def _state_said(row: Row) -> str:
+    """The escalation's state and who brought it there: "resolved (by alice)"."""
+    by = row["closed_by"] if row["state"] not in OPEN_STATES else row["acknowledged_by"]
+    return f"{row['state']} (by {by})" if by and row["state"] != "new" else str(row["state"])
+
+
 def _require_open(row: Row, verb: str) -> None:
     if row["state"] not in OPEN_STATES:
         raise InvalidDecision(
-            f"Escalation {row['id']} is {row['state']}; reopen it before you {verb} it"
+            f"Escalation {row['id']} is {_state_said(row)}; reopen it before you {verb} it"
         )
 
 
 def _acknowledge(conn: Connection, escalation_id: int, params: dict[str, Any]) -> Change:
     row = escalation_row(conn, escalation_id)
     if row["state"] != "new":
-        raise InvalidDecision(f"Escalation {escalation_id} is already {row['state']}")
+        raise InvalidDecision(f"Escalation {escalation_id} is already {_state_said(row)}")
     actor = str(params["actor"])
     after = {
         "state": "acknowledged",

@@ -222,3 +222,20 @@ def test_the_sla_report(cache: Cache, desk: Desk) -> None:
     assert report.to_csv().splitlines()[0].startswith("group,key,raised")
     assert "legal-threat" in report.to_text()
     assert engine.OPEN_STATES[0] == "new"
+
+
+def test_the_second_of_two_moderators_is_told_who_was_first(cache: Cache) -> None:
+    """alice and dave both acknowledge, then both resolve, the same escalation (two consoles,
+    the second a moment later): dave's are refused, write nothing, and name alice, so he
+    knows it is taken care of and by whom rather than only that it is not "new"."""
+    legal, _ = _raise_two(cache)
+    alice = Desk.for_cache(cache, actor="alice").escalations
+    dave = Desk.for_cache(cache, actor="dave").escalations
+    alice.acknowledge(legal)
+    count = cache.one("SELECT count(*) FROM audit")[0]
+    with pytest.raises(InvalidDecision, match=r"already acknowledged \(by alice\)"):
+        dave.acknowledge(legal)
+    alice.resolve(legal)
+    with pytest.raises(InvalidDecision, match=r"is resolved \(by alice\); reopen it before"):
+        dave.resolve(legal)
+    assert cache.one("SELECT count(*) FROM audit")[0] == count + 1
