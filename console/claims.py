@@ -90,14 +90,16 @@ def lock_thread(conn: Connection, thread_id: int) -> None:
         raise NotFound(f"There is no thread {thread_id} {dialect_of(conn).where}")
 
 
-def lock_threads(conn: Connection, thread_id: int, others: Iterable[int] = ()) -> None:
-    """`lock_thread(thread_id)` and, with it, every thread of `others` that exists (a
-    decision's own checks say what a missing one means), all in id order: two decisions that
-    name the same threads the other way round (t1 a duplicate of t5, t5 of t1) take turns
-    instead of each holding one and waiting for the other."""
+def lock_threads(conn: Connection, threads: Iterable[int], others: Iterable[int] = ()) -> None:
+    """`lock_thread` for every one of `threads` and, with them, every thread of `others` that
+    exists (a decision's own checks say what a missing one means), all in id order: two
+    decisions that name the same threads in another order (a batch of t1 and t5 and one of t5
+    and t1; t1 a duplicate of t5 and t5 of t1) take turns instead of each holding one and
+    waiting for the other."""
+    must = set(threads)
     lock = dialect_of(conn).lock("SELECT 1 FROM threads WHERE id = ?")
-    for each in sorted({thread_id, *others}):
-        if each == thread_id:
+    for each in sorted(must | set(others)):
+        if each in must:
             lock_thread(conn, each)
         else:
             conn.execute(lock, (each,)).fetchone()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from console import audit, outbox, registrations
-from console.claims import check_free, lock_thread, lock_threads
+from console.claims import check_free, lock_threads
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import InvalidDecision, NotFound, NothingToUndo
@@ -268,13 +268,14 @@ def decide(
     recorded = {"params": given} if given else None  # what `team push` decides again with
     with cache.transaction() as conn:
         batch_id = _new_batch(conn, actor, action, len(targets))
+        # every thread of the batch locked first (on the team database), in id order: two
+        # batches over the same threads in another order take turns, never deadlock
+        thread_of = {target: kind.thread_of(conn, target) for target in targets}
+        others = kind.other_threads(params) if kind.other_threads else ()
+        lock_threads(conn, set(thread_of.values()) - {0}, others)  # 0: no thread (member links)
         entries = []
         for target in targets:
-            thread_id = kind.thread_of(conn, target)
-            if thread_id:  # 0: a decision about no thread (linking members)
-                lock_threads(
-                    conn, thread_id, kind.other_threads(params) if kind.other_threads else ()
-                )
+            thread_id = thread_of[target]
             if kind.changes_item:  # an internal note is welcome on a thread someone else holds
                 check_free(cache, thread_id, actor)
             change = kind.apply(conn, target, params)
@@ -495,16 +496,16 @@ def undo_last(
         ).fetchall()
         undo_batch = _new_batch(conn, actor, f"undo_{action}", len(entries), undoes=batch_id)
         conn.execute("UPDATE batches SET undone_by = ? WHERE id = ?", (undo_batch, batch_id))
+        details = [json.loads(entry["detail"]) for entry in entries]
+        # its threads locked first, in id order, as decide locks them
+        lock_threads(conn, {int(d["thread_id"]) for d in details if d.get("thread_id")})
         written = []
-        for entry in entries:
-            detail = json.loads(entry["detail"])
+        for entry, detail in zip(entries, details, strict=True):
             recorded = {
                 **detail,
                 "target_kind": entry["target_kind"],
                 "target_id": entry["target_id"],
             }
-            if detail.get("thread_id"):
-                lock_thread(conn, int(detail["thread_id"]))
             if kind.changes_item:
                 check_free(cache, int(detail["thread_id"]), actor)
             change = kind.revert(conn, recorded)

@@ -126,3 +126,25 @@ def test_a_duplicate_confirmed_onto_a_thread_being_closed_as_one_is_refused(
     assert _duplicate_of(cache, t1) == ("open", None)
     if cache.dialect.is_sqlite:
         dave.cache.close()
+
+
+def test_two_batches_over_the_same_threads_in_another_order_take_turns(
+    cache: Cache, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """alice closes t1 and t5 in one batch while dave, at his console, closes t5 and t1 (his
+    selection in another order). dave's batch waits for alice's and is refused in words:
+    they are closed already. Before, on the team database each batch locked its first thread,
+    then waited for the other's: the server broke the deadlock by failing one of them with
+    "deadlock detected"."""
+    t1, t5 = ids["t1"], ids["t5"]
+    dave = another_console(cache, "dave")
+    meanwhile = Meanwhile(monkeypatch, "close", lambda: dave.close([t5, t1]).message)
+    Desk.for_cache(cache, actor="alice").close([t1, t5])
+    said = meanwhile.join()
+    assert len(said) == 1 and "already closed" in said[0]
+    closed = cache.query(
+        "SELECT a.actor, a.target_id FROM audit a WHERE a.action = 'close' ORDER BY a.target_id"
+    )
+    assert [tuple(r) for r in closed] == [("alice", t1), ("alice", t5)]
+    if cache.dialect.is_sqlite:
+        dave.cache.close()
