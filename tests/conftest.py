@@ -16,6 +16,7 @@ import pytest
 from console.db import Cache, open_cache
 
 if TYPE_CHECKING:
+    from console.desk import Desk
     from tests.team.cluster import Cluster
 
 REPO = Path(__file__).resolve().parents[1]
@@ -269,6 +270,27 @@ def cache(cache_path: Path, built_once: BuiltOnce) -> Iterator[Cache]:
     opened = open_cache(new_cache_file(built_once, cache_path))
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def console_of(cache: Cache) -> Iterator[Callable[[str], Desk]]:
+    """`console_of(who)`: `who` at a second console, with a connection of its own to the test's
+    store (`cache`, of whichever engine): another process on the same cache file (closed after
+    the test), or another session of `who`'s own role on the team database."""
+    from console.desk import Desk
+
+    opened: list[Cache] = []
+
+    def open_for(who: str) -> Desk:
+        if not cache.dialect.is_sqlite:
+            return Desk.for_cache(cache, actor=who)
+        own = open_cache(cache.path)
+        opened.append(own)
+        return Desk.for_cache(own, actor=who)
+
+    yield open_for
+    for own in opened:
+        own.close()
 
 
 @pytest.fixture

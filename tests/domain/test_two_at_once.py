@@ -16,20 +16,13 @@ from typing import Any
 import pytest
 
 from console import decisions, member_links
-from console.db import Cache, open_cache
+from console.db import Cache
 from console.desk import Desk
 from console.dupes import actions as dupe_actions
 from console.errors import InvalidDecision
 from console.storage import Connection
 
 pytestmark = pytest.mark.backends
-
-
-def another_console(cache: Cache, who: str) -> Desk:
-    """`who` at a console of their own: a connection of its own to the same store."""
-    if cache.dialect.is_sqlite:
-        return Desk.for_cache(open_cache(cache.path), actor=who)
-    return Desk.for_cache(cache, actor=who)
 
 
 class Meanwhile:
@@ -66,7 +59,10 @@ class Meanwhile:
 
 
 def test_two_moderators_linking_the_same_accounts_at_once_link_them_once(
-    cache: Cache, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
+    cache: Cache,
+    ids: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+    console_of: Callable[[str], Desk],
 ) -> None:
     """alice and dave both decide that bob and carol are one person, at the same moment. dave's
     decision waits for alice's and is refused: they are already linked, by alice. Before, on
@@ -74,7 +70,7 @@ def test_two_moderators_linking_the_same_accounts_at_once_link_them_once(
     link was decided twice (two audit entries, each saying it was undecided before)."""
     members = dict(cache.query("SELECT username, id FROM members"))
     bob, carol = sorted((int(members["bob"]), int(members["carol"])))
-    dave = another_console(cache, "dave")
+    dave = console_of("dave")
     meanwhile = Meanwhile(
         monkeypatch, member_links.LINK, lambda: dave.link_members(bob, carol).message
     )
@@ -85,8 +81,6 @@ def test_two_moderators_linking_the_same_accounts_at_once_link_them_once(
     assert [tuple(r) for r in rows] == [(1, "alice")]
     entries = cache.query("SELECT actor FROM audit WHERE action = ?", (member_links.LINK,))
     assert [r[0] for r in entries] == ["alice"]
-    if cache.dialect.is_sqlite:
-        dave.cache.close()
 
 
 def _duplicate_of(cache: Cache, thread_id: int) -> tuple[str, int | None]:
@@ -95,7 +89,10 @@ def _duplicate_of(cache: Cache, thread_id: int) -> tuple[str, int | None]:
 
 
 def test_a_duplicate_confirmed_onto_a_thread_being_closed_as_one_is_refused(
-    cache: Cache, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
+    cache: Cache,
+    ids: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+    console_of: Callable[[str], Desk],
 ) -> None:
     """dave confirms t1 as a duplicate of t5 while alice, at her console, confirms t5 as a
     duplicate of t2. dave's decision waits for alice's and is refused with what to do (link
@@ -103,7 +100,7 @@ def test_a_duplicate_confirmed_onto_a_thread_being_closed_as_one_is_refused(
     decision read t5 still open and went through after alice's, leaving a chain t1 -> t5 ->
     t2 (t1 pointing its askers at a closed thread)."""
     t1, t2, t5 = ids["t1"], ids["t2"], ids["t5"]
-    dave = another_console(cache, "dave")
+    dave = console_of("dave")
     meanwhile = Meanwhile(
         monkeypatch,
         dupe_actions.CONFIRM,
@@ -124,12 +121,13 @@ def test_a_duplicate_confirmed_onto_a_thread_being_closed_as_one_is_refused(
     ]
     assert _duplicate_of(cache, t5) == ("duplicate", t2)
     assert _duplicate_of(cache, t1) == ("open", None)
-    if cache.dialect.is_sqlite:
-        dave.cache.close()
 
 
 def test_two_batches_over_the_same_threads_in_another_order_take_turns(
-    cache: Cache, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
+    cache: Cache,
+    ids: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+    console_of: Callable[[str], Desk],
 ) -> None:
     """alice closes t1 and t5 in one batch while dave, at his console, closes t5 and t1 (his
     selection in another order). dave's batch waits for alice's and is refused in words:
@@ -137,7 +135,7 @@ def test_two_batches_over_the_same_threads_in_another_order_take_turns(
     then waited for the other's: the server broke the deadlock by failing one of them with
     "deadlock detected"."""
     t1, t5 = ids["t1"], ids["t5"]
-    dave = another_console(cache, "dave")
+    dave = console_of("dave")
     meanwhile = Meanwhile(monkeypatch, "close", lambda: dave.close([t5, t1]).message)
     Desk.for_cache(cache, actor="alice").close([t1, t5])
     said = meanwhile.join()
@@ -146,5 +144,3 @@ def test_two_batches_over_the_same_threads_in_another_order_take_turns(
         "SELECT a.actor, a.target_id FROM audit a WHERE a.action = 'close' ORDER BY a.target_id"
     )
     assert [tuple(r) for r in closed] == [("alice", t1), ("alice", t5)]
-    if cache.dialect.is_sqlite:
-        dave.cache.close()

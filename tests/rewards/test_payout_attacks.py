@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from console.db import Cache, open_cache
+from console.db import Cache
 from console.desk import Desk
 from console.errors import InvalidDecision
 from console.rewards import actions, bans, ledger, payouts
 from console.rewards import export as exports
 
-from .conftest import desk_for, superuser_sql
+from .conftest import superuser_sql
 
 pytestmark = pytest.mark.backends
 
@@ -92,13 +92,6 @@ def test_a_ban_stops_a_payout_still_waiting_for_approval(
     assert _state(cache, batch) == ("prepared", ["tom"])
 
 
-def _another_console(cache: Cache, who: str) -> Desk:
-    """`who` at a second console: its own connection to the same store."""
-    if cache.dialect.is_sqlite:
-        return Desk.for_cache(open_cache(cache.path), actor=who)
-    return desk_for(cache, who)
-
-
 def _while_written(
     desk: Desk,
     action: str,
@@ -139,7 +132,7 @@ def _while_written(
 
 
 def test_two_consoles_approving_one_batch_at_once_take_turns(
-    cache: Cache, staff: dict[str, Desk]
+    cache: Cache, staff: dict[str, Desk], console_of: Callable[[str], Desk]
 ) -> None:
     """tom's approval is written but not committed when una approves at her console: she
     waits for it (the batch's row is locked), counts it, and completes the four-eyes. Before,
@@ -147,7 +140,7 @@ def test_two_consoles_approving_one_batch_at_once_take_turns(
     approvals."""
     batch = staff["priya"].rewards.prepare("2026-10").batch_id
     assert staff["tom"].rewards.batch(batch).approvals_needed == 2
-    una = _another_console(cache, "una")
+    una = console_of("una")
     outcome, waited, said = _while_written(
         staff["tom"],
         actions.APPROVE,
@@ -158,8 +151,6 @@ def test_two_consoles_approving_one_batch_at_once_take_turns(
     assert "approval 1 of 2" in outcome.text
     assert waited and "approved (2 of 2)" in said
     assert _state(cache, batch) == ("approved", ["tom", "una"])
-    if cache.dialect.is_sqlite:
-        una.cache.close()
 
 
 def _audit_actions(cache: Cache, since: int) -> list[tuple[str, str]]:
@@ -352,7 +343,7 @@ def test_an_approval_names_the_lines_it_saw(cache: Cache, staff: dict[str, Desk]
 
 
 def test_a_line_held_while_the_batch_is_approved_waits_and_is_refused(
-    cache: Cache, staff: dict[str, Desk], ids: dict[str, int]
+    cache: Cache, staff: dict[str, Desk], ids: dict[str, int], console_of: Callable[[str], Desk]
 ) -> None:
     """priya holds h1's line at her second console while tom's approval (the one this batch
     needs once h2's line is held) is written but not committed. Her hold waits for it and is
@@ -365,7 +356,7 @@ def test_a_line_held_while_the_batch_is_approved_waits_and_is_refused(
     rewards.hold(lines[ids["member:h2"]].line_id, "checking with the member")
     assert staff["tom"].rewards.batch(batch).approvals_needed == 1
     line = lines[ids["member:h1"]].line_id
-    priya = _another_console(cache, "priya")
+    priya = console_of("priya")
 
     def hold() -> str:
         priya.rewards.hold(line, "one more check")
@@ -382,12 +373,10 @@ def test_a_line_held_while_the_batch_is_approved_waits_and_is_refused(
     assert _state(cache, batch) == ("approved", ["tom"])
     states = {view.member_id: view.state for view in rewards.lines(batch)}
     assert states == {ids["member:h1"]: "ready", ids["member:h2"]: "returned"}
-    if cache.dialect.is_sqlite:
-        priya.cache.close()
 
 
 def test_an_appeal_decided_at_two_consoles_at_once_is_decided_once(
-    cache: Cache, staff: dict[str, Desk], ids: dict[str, int]
+    cache: Cache, staff: dict[str, Desk], ids: dict[str, int], console_of: Callable[[str], Desk]
 ) -> None:
     """tom denies alice's appeal while una, at her own console, upholds it. una's decision
     waits for tom's and is refused: it was already denied. Before, on the team database both
@@ -398,7 +387,7 @@ def test_an_appeal_decided_at_two_consoles_at_once_is_decided_once(
     line = {view.member_id: view for view in rewards.lines(batch)}[ids["member:h1"]].line_id
     rewards.hold(line, "checking with the member")
     appeal = staff["alice"].rewards.appeal(line, "I did answer those")
-    una = _another_console(cache, "una")
+    una = console_of("una")
     _outcome, _waited, said = _while_written(
         staff["tom"],
         actions.APPEAL_DECIDE,
@@ -416,8 +405,6 @@ def test_an_appeal_decided_at_two_consoles_at_once_is_decided_once(
         "SELECT count(*) FROM audit WHERE action = ?", (actions.APPEAL_DECIDE,)
     )
     assert decided_entries[0][0] == 1
-    if cache.dialect.is_sqlite:
-        una.cache.close()
 
 
 def test_a_ban_while_the_export_files_are_written_is_not_paid(
@@ -426,6 +413,7 @@ def test_a_ban_while_the_export_files_are_written_is_not_paid(
     staff: dict[str, Desk],
     ids: dict[str, int],
     monkeypatch: pytest.MonkeyPatch,
+    console_of: Callable[[str], Desk],
 ) -> None:
     """una bans h1 (holding h1's line) after priya's export wrote its files and before it
     marked the batch exported. The export is refused and its files removed, the batch stays
@@ -437,7 +425,7 @@ def test_a_ban_while_the_export_files_are_written_is_not_paid(
     batch = rewards.prepare("2026-10").batch_id
     staff["tom"].rewards.approve(batch)
     staff["una"].rewards.approve(batch)
-    una = _another_console(cache, "una")
+    una = console_of("una")
     write = exports.write
 
     def write_then_ban(*args: Any, **kw: Any) -> exports.Export:
@@ -456,8 +444,6 @@ def test_a_ban_while_the_export_files_are_written_is_not_paid(
     assert b"h2@example.com" in made.json
     assert rewards.batch(batch).state == "exported"
     assert {v.member_id: v.state for v in rewards.lines(batch)}[h1] == "held"
-    if cache.dialect.is_sqlite:
-        una.cache.close()
 
 
 def test_a_line_and_its_payout_entry_changed_together_are_not_exported(
@@ -496,7 +482,10 @@ def test_a_line_and_its_payout_entry_changed_together_are_not_exported(
 
 
 def test_two_periods_prepared_at_once_pay_each_point_once(
-    cache: Cache, staff: dict[str, Desk], monkeypatch: pytest.MonkeyPatch
+    cache: Cache,
+    staff: dict[str, Desk],
+    monkeypatch: pytest.MonkeyPatch,
+    console_of: Callable[[str], Desk],
 ) -> None:
     """On 5 December (the ledger accrued), priya prepares October's batch while ada, at her
     own console, prepares November's. ada's waits for priya's and finds October's money paid
@@ -504,7 +493,7 @@ def test_two_periods_prepared_at_once_pay_each_point_once(
     without October's payout entries (not yet committed) and paid the same points again."""
     monkeypatch.setenv("PEERDESK_NOW", "2026-12-05T12:00:00Z")
     staff["root"].rewards.accrue()
-    ada = _another_console(cache, "ada")
+    ada = console_of("ada")
     schedule = staff["priya"].rewards.schedule()
 
     def prepare_october(conn: Any) -> payouts.Outcome:
@@ -524,12 +513,10 @@ def test_two_periods_prepared_at_once_pay_each_point_once(
         "ON b.id = l.batch_id GROUP BY b.period ORDER BY b.period"
     )
     assert [tuple(r) for r in paid] == [("2026-10", 2)]
-    if cache.dialect.is_sqlite:
-        ada.cache.close()
 
 
 def test_a_result_file_marked_at_two_consoles_at_once_is_marked_once(
-    tmp_path: Path, cache: Cache, staff: dict[str, Desk]
+    tmp_path: Path, cache: Cache, staff: dict[str, Desk], console_of: Callable[[str], Desk]
 ) -> None:
     """tom and una both mark the provider's result file (one line paid, one failed) at the
     same moment. una's waits for tom's and finds every line marked already: nothing again.
@@ -540,7 +527,7 @@ def test_a_result_file_marked_at_two_consoles_at_once_is_marked_once(
     batch = _approved(staff)
     made = staff["priya"].rewards.export(batch, None, None)
     path = _result(tmp_path, made.json, {1: "FAILED"})
-    una = _another_console(cache, "una")
+    una = console_of("una")
     _outcome, _waited, said = _while_written(
         staff["tom"],
         actions.MARK_PAID,
@@ -558,12 +545,10 @@ def test_a_result_file_marked_at_two_consoles_at_once_is_marked_once(
         (batch,),
     )
     assert [tuple(r) for r in marks] == [("failed", 1), ("paid", 1)]
-    if cache.dialect.is_sqlite:
-        una.cache.close()
 
 
 def test_a_ban_while_a_batch_is_prepared_is_not_paid_twice_out_of_the_balance(
-    cache: Cache, staff: dict[str, Desk], ids: dict[str, int]
+    cache: Cache, staff: dict[str, Desk], ids: dict[str, int], console_of: Callable[[str], Desk]
 ) -> None:
     """una bans h1 (reversing h1's whole balance) while priya, at her own console, prepares
     October's batch (the ledger accrued). priya's waits for the ban and leaves h1 out. Before,
@@ -573,7 +558,7 @@ def test_a_ban_while_a_batch_is_prepared_is_not_paid_twice_out_of_the_balance(
     h1 = ids["member:h1"]
     staff["root"].rewards.accrue()
     schedule = staff["una"].rewards.schedule()
-    priya = _another_console(cache, "priya")
+    priya = console_of("priya")
 
     def ban_h1(conn: Any) -> payouts.Outcome:
         entry = bans.ban(conn, staff["una"].who, schedule, member_id=h1, reason="voting ring")
@@ -590,5 +575,3 @@ def test_a_ban_while_a_batch_is_prepared_is_not_paid_twice_out_of_the_balance(
     assert h1 not in {line.member_id for line in staff["priya"].rewards.lines(batch)}
     assert ledger.balance(cache, h1) == (0, 0)
     assert ledger.verify(cache).ok
-    if cache.dialect.is_sqlite:
-        priya.cache.close()
