@@ -12,6 +12,7 @@ from console.rewards import payouts
 from console.rewards.periods import parse_period
 from console.rewards.schedule import ScheduleError, format_minor
 from console.rewards.service import Rewards
+from console.words import counted
 
 SPARK = "▁▂▃▄▅▆▇█"
 ACTIVITY_DAYS = 28
@@ -98,3 +99,20 @@ def load(rewards: Rewards, batch_id: int | None = None, limit: int = 300) -> Rew
 def evidence_text(flag: dict[str, Any]) -> str:
     """A flag's evidence as indented lines (the panel shows it as text, never as markup)."""
     return json.dumps(flag.get("evidence", {}), indent=1, ensure_ascii=False, sort_keys=True)
+
+
+def approval_question(batch: payouts.BatchView) -> tuple[str, str]:
+    """What the moderator is asked before approving `batch` (money: never on one key)."""
+    ready, held = batch.counts.get("ready", 0), batch.counts.get("held", 0)
+    got = len(batch.approvals)
+    after = (
+        "it is then approved: `e` exports the payment files"
+        if got + 1 >= batch.approvals_needed
+        else f"{batch.approvals_needed - got - 1} more approval needed after yours"
+    )
+    detail = (
+        f"Pays {batch.money(batch.ready_minor)} on {counted(ready, 'ready line')}; "
+        f"{counted(held, 'line')} held ({batch.money(batch.held_minor)}) are not paid. "
+        f"Approval {got + 1} of {batch.approvals_needed}: {after}. Nothing is sent now."
+    )
+    return f"Approve payout batch {batch.batch_id} ({batch.period})?", detail

@@ -22,9 +22,16 @@ from textual.widgets import Static
 
 from console.errors import PeerdeskError
 from console.messages import RefreshRequested
-from console.rewards.panel import RewardsData, evidence_text, load, suggested_period
+from console.rewards.panel import (
+    RewardsData,
+    approval_question,
+    evidence_text,
+    load,
+    suggested_period,
+)
 from console.rewards.service import Rewards
 from console.safe_text import printable
+from console.screens.confirm import ConfirmScreen
 from console.screens.keys import bindings
 from console.screens.panel import PanelScreen
 from console.screens.prompt import PromptScreen
@@ -385,12 +392,19 @@ class RewardsScreen(PanelScreen):
         )
 
     def action_approve(self) -> None:
-        batch = self.batch_id
-        if batch is None:
+        """Approve the batch shown, once the moderator has said yes to what it pays."""
+        shown = self.data.batch
+        if self.batch_id is None or shown is None:
             self.notify("There is no batch to approve", severity="warning", markup=False)
             return
-        seen = self.data.batch.seen if self.data.batch else None  # what the panel shows
-        self._run(lambda r: r.approve(batch, seen))
+        batch, seen = shown.batch_id, shown.seen  # what the panel shows is what is approved
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._run(lambda r: r.approve(batch, seen))
+
+        question, detail = approval_question(shown)
+        self.app.push_screen(ConfirmScreen(question, shown.lines, detail), answered)
 
     def action_hold(self) -> None:
         line = self._chosen_line()

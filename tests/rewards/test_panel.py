@@ -18,6 +18,7 @@ from console.desk import Desk
 from console.models import Role
 from console.rewards.accrue import accrue
 from console.rewards.service import active_schedule
+from console.screens.confirm import ConfirmScreen
 from tests.rewards.conftest import build
 from tests.ui.helpers import notes, screen_text, wait_for
 from tests.ui.helpers import settle as settle_once
@@ -131,6 +132,15 @@ async def test_prepare_then_four_eyes_refuses_the_preparer(
         assert "Batch 1 2026-10" in text and "awaiting approval: 0 of 2" in text
         await pilot.press("a")
         await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)  # money: never on one key
+        batch = desk.rewards.batch(1)
+        asked = screen_text(pilot)
+        assert "Approve payout batch 1 (2026-10)?" in asked
+        ready = batch.counts.get("ready", 0)
+        assert f"Pays {batch.money(batch.ready_minor)} on {ready} ready line" in asked
+        assert "Approval 1 of 2: 1 more approval needed after yours" in asked
+        await pilot.press("y")
+        await settle(pilot)
         assert any("cannot approve it: four-eyes" in n for n in notes(seen))
         await pilot.press("3")
         await settle(pilot)
@@ -145,6 +155,14 @@ async def test_prepare_then_four_eyes_refuses_the_preparer(
         ) as pilot:
             await _open(pilot)
             await pilot.press("a")
+            await settle(pilot)
+            if approver is tom:  # "no" (and escape) approves nothing
+                await pilot.press("n")
+                await settle(pilot)
+                assert approver.rewards.batch(1).approvals == []
+                await pilot.press("a")
+                await settle(pilot)
+            await pilot.press("y")
             await settle(pilot)
             assert any(expected in n for n in notes(seen)), notes(seen)
         approver.close_cache()
@@ -236,12 +254,14 @@ async def test_an_approval_is_of_the_batch_the_approver_saw(
         await _open(pilot)
         await pilot.press("3")
         await settle(pilot)
-        priya.rewards.release(h1.line_id, "the member explained")
         await pilot.press("a")
+        await settle(pilot)
+        priya.rewards.release(h1.line_id, "the member explained")  # while tom reads the question
+        await pilot.press("y")
         await settle(pilot)
         assert any("changed since" in n for n in notes(seen)), notes(seen)
         assert tom.rewards.batch(batch).approvals == []
-        await pilot.press("a")
+        await pilot.press("a", "y")
         await settle(pilot)
         assert [name for name, _ in tom.rewards.batch(batch).approvals] == ["tom"]
     tom.close_cache()
