@@ -12,6 +12,7 @@ credentials) is still said on the terminal as one line by the command itself.
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 import os
@@ -31,6 +32,22 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
 _secrets: set[str] = set()
 _lock = threading.Lock()
 _handler: logging.Handler | None = None
+
+
+class _PrivateLog(logging.handlers.RotatingFileHandler):
+    """The log file, readable by its owner only (its lines name threads, members and what
+    moderators did): created 0600 whatever the umask, and an older one made 0600 when opened;
+    a rotated file keeps the mode of the file it was."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            if os.fstat(fd).st_uid == os.getuid():
+                os.fchmod(fd, 0o600)
+            return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+        except BaseException:
+            os.close(fd)
+            raise
 
 
 def log_path() -> Path:
@@ -78,7 +95,7 @@ def setup(level: int = logging.INFO) -> Path | None:
         try:
             assert path is not None
             path.parent.mkdir(parents=True, exist_ok=True)
-            handler = logging.handlers.RotatingFileHandler(
+            handler = _PrivateLog(
                 path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
             )
         except OSError:

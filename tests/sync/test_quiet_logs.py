@@ -5,6 +5,7 @@ cache file and on a team database (whose driver and server have log lines of the
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,7 @@ def test_retries_are_logged_to_the_file_not_the_terminal(cache: Cache, tmp_path:
         assert done.returncode == 0, done.stdout + done.stderr
         assert done.stderr == ""
         assert done.stdout.startswith("forum: ok: ") and done.stdout.count("\n") == 1
+        assert stat.S_IMODE(log.stat().st_mode) == 0o600  # its lines name threads and members
         text = log.read_text(encoding="utf-8")
         assert text.count("stamina.retry_scheduled") == 2
         assert "/latest.json" in text or "HTTP 500" in text
