@@ -459,6 +459,8 @@ class ThreadScreen(DeskScreen):
         if message.view.thread_id != self.thread_id or message.view == self.view:
             return  # another thread's, or nothing new: keep focus, scroll and windows
         async with self._showing:
+            if not self.app.is_running or not self.query("#thread-head"):
+                return  # the console is closing: its screens' widgets are being removed
             await self._mount_cards(self._apply(message.view))
 
     def _apply(self, view: ThreadView) -> list[PostView]:
