@@ -238,7 +238,7 @@ class Terminal:
 
 # ---- reading the console's screens ----
 _POSITION = re.compile(r" (\d[\d,]*)/(\d[\d,]*\+?|…) *$")  # "n+": at least n (a search)
-_THREAD = re.compile(r"Thread (\d+) · (\d+) posts?")
+_THREAD = re.compile(r"Thread (\d+) · ([\d,]+) posts?")
 
 
 def status_line(lines: list[str]) -> str:

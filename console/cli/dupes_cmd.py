@@ -26,6 +26,7 @@ from console.desk import Desk
 from console.dupes.thresholds import PROPOSE, STRONG_SCORE  # not candidates: it loads numpy
 from console.errors import InvalidDecision, PeerdeskError
 from console.safe_text import clip, printable
+from console.words import counted
 
 
 def register(subparsers: Any) -> None:
@@ -342,5 +343,4 @@ def _strong(desk: Desk, args: argparse.Namespace) -> None:
         print(f"no thread has a proposed duplicate (probability {STRONG_SCORE} or more)")
     for r in rows:
         title = clip(printable(r[1], single_line=True), 60)
-        many = f"{r[3]} candidate{'' if r[3] == 1 else 's'}"
-        print(f"#{r[0]:<7} best {r[2]:.2f}  ({many})  {title}")
+        print(f"#{r[0]:<7} best {r[2]:.2f}  ({counted(r[3], 'candidate')})  {title}")

@@ -52,11 +52,8 @@ from console.dupes.scorer import (
     tokens,
 )
 from console.dupes.stored import LEXICAL_METHOD as LEXICAL_METHOD  # re-exported
-from console.dupes.stored import MAY_PROPOSE as MAY_PROPOSE
 from console.dupes.stored import METHOD as METHOD
-from console.dupes.stored import Candidate as Candidate
 from console.dupes.stored import candidates as candidates
-from console.dupes.stored import stored_explanation as stored_explanation
 from console.dupes.thresholds import PROPOSE as PROPOSE  # re-exported: used here and by others
 from console.dupes.thresholds import STRONG_SCORE as STRONG_SCORE
 from console.errors import NotFound

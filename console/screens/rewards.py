@@ -398,16 +398,16 @@ class RewardsScreen(PanelScreen):
             self.notify("There is no batch to approve", severity="warning", markup=False)
             return
         batch, seen = shown.batch_id, shown.seen  # what the panel shows is what is approved
-        if not self.allows("approve", ()):
-            self._run(lambda r: r.approve(batch, seen))  # the door refuses it, and says why
-            return
 
-        def answered(yes: bool | None) -> None:
+        def approve(yes: bool | None = True) -> None:
             if yes:
                 self._run(lambda r: r.approve(batch, seen))
 
+        if not self.allows("approve", ()):
+            approve()  # the door refuses it, and says why: no question for a hidden key
+            return
         question, detail = approval_question(shown)
-        self.app.push_screen(ConfirmScreen(question, shown.lines, detail), answered)
+        self.app.push_screen(ConfirmScreen(question, shown.lines, detail), approve)
 
     def action_hold(self) -> None:
         line = self._chosen_line()

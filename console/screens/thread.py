@@ -60,6 +60,7 @@ from console.screens.verification import (
     known_answer_text,
 )
 from console.verify.panel import KnownAnswer
+from console.words import counted
 from widgets.key_bar import KeyBar
 from widgets.post_list import PostList
 from widgets.post_view import DEFAULT_LIMIT, PostView
@@ -491,12 +492,11 @@ class ThreadScreen(DeskScreen):
         for card in existing[len(cards) :]:
             show(card, False)
         hidden = sum(1 for p in view.posts if p.hidden)
-        posts, notes = len(view.posts), len(view.notes)
-        status = f"{posts} post{'' if posts == 1 else 's'}"
+        status = counted(len(view.posts), "post")
         if hidden:
             status += f" ({hidden} hidden)"
-        if notes:
-            status += f" · {notes} note{'' if notes == 1 else 's'}"
+        if view.notes:
+            status += f" · {counted(len(view.notes), 'note')}"
         bar = self.query_one("#thread-status", StatusBar)
         bar.left = f"Thread {view.thread_id} · {status}"
         bar.right = "? help · esc/q back"

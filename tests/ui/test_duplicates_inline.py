@@ -17,7 +17,8 @@ import pytest
 from console.app import PeerdeskApp
 from console.db import Cache
 from console.desk import Desk
-from console.dupes.candidates import STRONG_SCORE, Candidate, update_candidates
+from console.dupes.candidates import STRONG_SCORE, update_candidates
+from console.dupes.stored import Candidate
 from console.screens.duplicates import DuplicatesScreen
 from console.screens.queue import FILTERS, STRONG_MARK, QueueScreen
 from console.screens.queue_layout import TITLE
