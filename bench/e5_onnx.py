@@ -250,9 +250,12 @@ def _key(path: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def build(packed: Packed, target: Path, *, keep_fp32: Path | None = None) -> Path:
-    """Write the int8 model to `target` (atomically), as production builds MiniLM's; the float32
-    graph is kept at `keep_fp32` when given."""
+def build(
+    packed: Packed, target: Path, *, keep_fp32: Path | None = None, per_channel: bool = False
+) -> Path:
+    """Write the int8 model to `target` (atomically), as production builds MiniLM's (or with one
+    weight scale per output column, `per_channel`); the float32 graph is kept at `keep_fp32`
+    when given."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -265,7 +268,9 @@ def build(packed: Packed, target: Path, *, keep_fp32: Path | None = None) -> Pat
     try:
         onnx.save(model, str(fp32))
         del model
-        quantize_dynamic(str(fp32), str(partial), weight_type=QuantType.QInt8)
+        quantize_dynamic(
+            str(fp32), str(partial), weight_type=QuantType.QInt8, per_channel=per_channel
+        )
         partial.replace(target)
         if keep_fp32 is not None:
             fp32.replace(keep_fp32)
@@ -367,15 +372,17 @@ def cache_folder(explicit: Path | None = None) -> Path:
 
 
 def load(
-    packed_file: Path, folder: Path, *, fp32: bool = False
+    packed_file: Path, folder: Path, *, fp32: bool = False, per_channel: bool = False
 ) -> tuple[E5Onnx, Path, E5Onnx | None]:
-    """The int8 model (built on first use), its file, and the float32 graph's model if asked."""
+    """The int8 model (built on first use; one weight scale per tensor, or per output column
+    with `per_channel`), its file, and the float32 graph's model if asked."""
     key = _key(packed_file)
-    target = folder / MODEL_FILES.replace("*", key)
+    name = MODEL_FILES.replace("*", key)
+    target = folder / (name.replace("-int8-", "-int8pc-") if per_channel else name)
     full = folder / f"e5-small-fp32-{key}.onnx"
     packed = read_packed(packed_file)
     if not target.is_file() or (fp32 and not full.is_file()):
-        build(packed, target, keep_fp32=full if fp32 else None)
+        build(packed, target, keep_fp32=full if fp32 else None, per_channel=per_channel)
     tokenizer = e5_tokenizer(packed)
     model = E5Onnx(embed._session(target, 1), tokenizer, packed.positions, packed.unk)
     reference = (
