@@ -101,6 +101,27 @@ def evidence_text(flag: dict[str, Any]) -> str:
     return json.dumps(flag.get("evidence", {}), indent=1, ensure_ascii=False, sort_keys=True)
 
 
+def batch_summary(batch: payouts.BatchView) -> tuple[str, str]:
+    """The panel's two summary lines for `batch`: where it stands and who prepared it, then
+    its amounts.
+
+    Apart so that each fits 80 columns and an amount is never cut from its currency (at 80x24
+    one line of both lost the held and paid amounts' currencies)."""
+    heading = (
+        f"Batch {batch.batch_id} {batch.period} · {batch.approval_status} · "
+        f"prepared by {batch.prepared_by}"
+    )
+    amounts = " · ".join(
+        f"{label} {batch.money(minor)}"
+        for label, minor in (
+            ("ready", batch.ready_minor),
+            ("held", batch.held_minor),
+            ("paid", batch.paid_minor),
+        )
+    )
+    return heading, amounts
+
+
 def approval_question(batch: payouts.BatchView) -> tuple[str, str]:
     """What the moderator is asked before approving `batch` (money: never on one key)."""
     ready, held = batch.counts.get("ready", 0), batch.counts.get("held", 0)

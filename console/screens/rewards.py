@@ -25,6 +25,7 @@ from console.messages import RefreshRequested
 from console.rewards.panel import (
     RewardsData,
     approval_question,
+    batch_summary,
     evidence_text,
     load,
     suggested_period,
@@ -248,12 +249,9 @@ class RewardsScreen(PanelScreen):
                 f"P prepares {data.period}"
             )
         else:
-            b = data.batch
-            text.append(f"Batch {b.batch_id} {b.period} · {b.approval_status}", style="bold")
-            text.append(
-                f" · ready {b.money(b.ready_minor)} · held {b.money(b.held_minor)} · "
-                f"paid {b.money(b.paid_minor)} · prepared by {one_line(b.prepared_by)}"
-            )
+            heading, amounts = batch_summary(data.batch)
+            text.append(one_line(heading), style="bold")
+            text.append("\n" + one_line(amounts))
         self.query_one("#rewards-summary", Static).update(text)
         self.set_status(f"Rewards · {len(data.members)} members · {len(data.flags)} flags")
 

@@ -265,3 +265,22 @@ async def test_an_approval_is_of_the_batch_the_approver_saw(
         await settle(pilot)
         assert [name for name, _ in tom.rewards.batch(batch).approvals] == ["tom"]
     tom.close_cache()
+
+
+@pytest.mark.anyio
+async def test_the_batch_summary_keeps_every_amount_whole_at_80x24(priya: Desk) -> None:
+    """At 80 columns the summary says each amount with its currency (none cut by the edge)."""
+    async with PeerdeskApp(priya).run_test(size=(80, 24)) as pilot:
+        await _prepare(pilot)
+        summary = str(pilot.app.screen.query_one("#rewards-summary").render())
+        lines = screen_text(pilot).splitlines()
+    batch = priya.rewards.batch(1)
+    for label, minor in (
+        ("ready", batch.ready_minor),
+        ("held", batch.held_minor),
+        ("paid", batch.paid_minor),
+    ):
+        said = f"{label} {batch.money(minor)}"
+        assert said in summary
+        assert any(said in line for line in lines), "\n".join(lines[:4])
+    assert "…" not in summary and "prepared by priya" in summary
