@@ -19,7 +19,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
 
 from console.cli.core import open_desk
 from console.desk import Desk
@@ -254,14 +254,34 @@ def _catch_up(desk: Desk, args: argparse.Namespace) -> None:
         )
 
 
-def _stage(args: argparse.Namespace, what: str) -> Callable[[int, int], None]:
-    """A progress line on stderr for one stage of a long run (none with --json)."""
+def _stage(
+    args: argparse.Namespace, what: str, stream: TextIO | None = None
+) -> Callable[[int, int], None]:
+    """Progress of one stage of a long run on `stream` (stderr; nothing with --json).
+
+    On a terminal one line that updates itself (`\\r`) and ends when the stage does. Anywhere
+    else (the background catch-up writes to `<cache>.catch-up.log`) whole lines: one each time
+    another tenth of the stage is done, and the last, so a log reads line by line."""
+    out = stream or sys.stderr
+    tty = bool(getattr(out, "isatty", lambda: False)())
+    said = {"done": -1, "total": -1}
 
     def report(done: int, total: int) -> None:
-        if not args.json:
-            # (a line of its own when finished: the background catch-up writes to a log)
-            ending = "\n" if done >= total else ""
-            print(f"\r{what}: {done}/{total} threads", end=ending, file=sys.stderr)
+        if args.json:
+            return
+        line = f"{what}: {done}/{total} threads"
+        finished = done >= total
+        if tty:
+            out.write(f"\r{line}" + ("\n" if finished else ""))
+        else:
+            if total != said["total"]:
+                said.update(done=-1, total=total)
+            step = max(1, -(-total // 10))
+            if done == said["done"] or not (finished or done - max(0, said["done"]) >= step):
+                return
+            said["done"] = done
+            out.write(line + "\n")
+        out.flush()
 
     return report
 
