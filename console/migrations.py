@@ -1267,6 +1267,18 @@ MIGRATIONS: list[list[str]] = [
                 (SELECT value FROM json_each({_listed("old.tags")}) WHERE {_TEXTS});
             END""",
     ],
+    # 39 (payout exports safe in a spreadsheet): the CSV format a batch's first export was
+    # written in, kept with its hash (console/rewards/export.py, EXPORT_FORMAT). Format 1 wrote
+    # every cell as it was, so a member's username starting with `=` reached the accountant's
+    # spreadsheet as a formula; format 2 escapes such text cells. Every export of a batch is the
+    # same bytes as its first (checked by hash), so a batch exported before keeps format 1;
+    # one not exported yet has none until its first export, which writes the current format.
+    # Both engines.
+    [
+        """ALTER TABLE payout_batches ADD COLUMN export_format INTEGER""",
+        """UPDATE payout_batches SET export_format = 1
+            WHERE export_sha256 IS NOT NULL AND export_format IS NULL""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

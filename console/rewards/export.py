@@ -10,6 +10,13 @@ A result file is either the provider's JSON (PayPal's batch details: `items[].pa
 `sender_item_id` and `amount`, and `transaction_status`) or a CSV with the columns
 `sender_item_id,amount,currency,status`. It is checked whole before anything changes: an unknown
 line, another amount or currency, another batch id, or a paid line reported failed refuses it all.
+
+The CSV is for people, who open it in a spreadsheet; a text cell starting with `=`, `+`, `-`, `@`,
+a tab or a carriage return would be run there as a formula (OWASP, "CSV Injection"). Since
+format 2 (EXPORT_FORMAT) such a cell, and one starting with an apostrophe, is written behind an
+apostrophe, the spreadsheets' own "this is text" mark; amounts and points are numbers peerdesk
+formats itself and are never escaped. The JSON is for the provider's API and keeps every value
+as it is. A batch keeps the format of its first export (every export of it is the same bytes).
 """
 
 from __future__ import annotations
@@ -46,6 +53,27 @@ PAID = {"SUCCESS", "PAID", "COMPLETED"}
 FAILED = {"FAILED", "RETURNED", "BLOCKED", "REFUNDED", "REVERSED", "DENIED"}
 WAITING = {"PENDING", "UNCLAIMED", "ONHOLD", "NEW"}
 
+EXPORT_FORMAT = 2
+"""The CSV format a first export is written in (payout_batches.export_format, migration 39):
+1 wrote every cell as it was; 2 writes a text cell a spreadsheet would run as `spreadsheet_safe`."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A cell starting so is run as a formula by Excel, LibreOffice Calc and Google Sheets."""
+TEXT_MARK = "'"
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """`cell` as a spreadsheet shows it as text: behind an apostrophe if it starts with a formula
+    character, or with an apostrophe itself (so that `read_cell` gives back exactly `cell`)."""
+    if cell.startswith((*FORMULA_STARTS, TEXT_MARK)):
+        return TEXT_MARK + cell
+    return cell
+
+
+def read_cell(cell: str) -> str:
+    """A result file's cell without the apostrophe a spreadsheet-safe writer put before it (ours,
+    or one that marks every cell so): no id, amount, currency or status starts with one."""
+    return cell[1:] if cell.startswith(TEXT_MARK) else cell
+
 
 class ResultFileError(PeerdeskError):
     """A provider result file that does not fit the batch; nothing was changed."""
@@ -57,6 +85,7 @@ class Export:
     json: bytes
     # (line, member) held by this export: banned from rewards after the batch's approval
     held: tuple[tuple[int, str], ...] = ()
+    format: int = EXPORT_FORMAT  # the CSV's (not in the hash: a format-1 batch's hash is as kept)
 
     @property
     def sha256(self) -> str:
@@ -88,6 +117,13 @@ def render(conn: Connection, batch_id: int) -> Export:
     batch = _batch_row(conn, batch_id)
     if batch["state"] == "prepared":
         raise InvalidDecision(f"Batch {batch_id} is not approved yet; nothing can be exported")
+    version = int(batch["export_format"] or EXPORT_FORMAT)  # as first exported, or the current
+    if version not in (1, 2):
+        raise InvalidDecision(
+            f"Batch {batch_id} was exported in CSV format {version}, which a newer peerdesk "
+            "writes; export it with that version. Nothing was written."
+        )
+    text = spreadsheet_safe if version >= 2 else str
     currency = str(batch["currency"])
     exponent = CURRENCY_EXPONENT[currency]
     sbid = sender_batch_id(batch_id, str(batch["period"]))
@@ -110,9 +146,8 @@ def render(conn: Connection, batch_id: int) -> Export:
     for line_id, _member, points, amount, rtype, receiver, username in rows:
         value = format_minor(int(amount), exponent)
         item_id = sender_item_id(batch_id, int(line_id))
-        writer.writerow(
-            [sbid, item_id, rtype or "", receiver or "", value, currency, username or "", points]
-        )
+        texts = [text(c) for c in (sbid, item_id, rtype or "", receiver or "")]
+        writer.writerow([*texts, value, text(currency), text(username or ""), points])
         items.append(
             {
                 "recipient_type": rtype or "EMAIL",
@@ -131,7 +166,7 @@ def render(conn: Connection, batch_id: int) -> Export:
         "items": items,
     }
     body = json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-    return Export(out.getvalue().encode(), body.encode())
+    return Export(out.getvalue().encode(), body.encode(), format=version)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -202,11 +237,12 @@ def record(
             "the batch stays approved. Export it again."
         )
     conn.execute(
-        "UPDATE payout_batches SET state = 'exported', export_sha256 = ?, "
+        "UPDATE payout_batches SET state = 'exported', export_sha256 = ?, export_format = ?, "
         "exported_at = ? WHERE id = ? AND state = 'approved'",
-        (made.sha256, now_iso(), batch_id),
+        (made.sha256, made.format, now_iso(), batch_id),
     )
-    return {"sha256": made.sha256, "items": made.json.count(b"sender_item_id")}
+    items = made.json.count(b"sender_item_id")
+    return {"sha256": made.sha256, "items": items, "format": made.format}
 
 
 # ---- results ------------------------------------------------------------------------------
@@ -268,7 +304,8 @@ def _parse_results(path: Path) -> tuple[str | None, list[ResultLine]]:
         )
     found = []
     sbids = set()
-    for number, row in enumerate(reader, start=2):
+    for number, raw in enumerate(reader, start=2):
+        row = {k: read_cell(v) for k, v in raw.items() if isinstance(k, str) and v is not None}
         if any(row.get(k) in (None, "") for k in needed):
             raise ResultFileError(f"The result file {path} line {number} has an empty column")
         found.append(

@@ -181,12 +181,15 @@ def test_the_escape_is_undone_exactly(text: str) -> None:
 def test_migration_39_marks_only_exported_batches_as_format_1(
     cache: Cache, staff: dict[str, Desk], request: pytest.FixtureRequest
 ) -> None:
-    """Its statements, as each engine runs them, on a store whose batches predate it."""
-    exported = _approved(staff)
-    staff["tom"].rewards.export(exported, None, None)
-    superuser_sql(cache, request, "UPDATE payout_batches SET export_format = NULL")
+    """Its filling statement, as each engine runs it, on a store whose batches predate it: an
+    approved batch is not exported yet (its first export writes the current format)."""
     filled = [s for s in MIGRATIONS[39 - 1] if s.lstrip().startswith("UPDATE")]
     assert len(filled) == 1
     rendered = filled if cache.dialect.is_sqlite else dialect.render(filled[0])
+    batch = _approved(staff)
     superuser_sql(cache, request, *rendered)
-    assert _format_of(cache, exported) == 1
+    assert _format_of(cache, batch) is None
+    staff["tom"].rewards.export(batch, None, None)
+    superuser_sql(cache, request, "UPDATE payout_batches SET export_format = NULL")
+    superuser_sql(cache, request, *rendered)
+    assert _format_of(cache, batch) == 1
