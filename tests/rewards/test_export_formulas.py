@@ -37,8 +37,12 @@ PHONE = "+447700900123"
 NUMBER_COLUMNS = ("amount", "points")
 
 
-def _plant(cache: Cache, request: pytest.FixtureRequest, ids: dict[str, int]) -> None:
-    """h1 renames itself to a formula on the platform; h2 is paid by phone."""
+@pytest.fixture
+def approved(
+    cache: Cache, staff: dict[str, Desk], ids: dict[str, int], request: pytest.FixtureRequest
+) -> int:
+    """An approved batch of 2026-10, whose h1 renamed itself to a formula on the platform and
+    whose h2 is paid by phone."""
     superuser_sql(
         cache,
         request,
@@ -47,6 +51,7 @@ def _plant(cache: Cache, request: pytest.FixtureRequest, ids: dict[str, int]) ->
         f"UPDATE reward_payees SET recipient_type = 'PHONE', receiver = '{PHONE}' "
         f"WHERE member_id = {ids['member:h2']}",
     )
+    return _approved(staff)
 
 
 def _approved(staff: dict[str, Desk]) -> int:
@@ -65,14 +70,9 @@ def _format_of(cache: Cache, batch: int) -> object:
 
 
 def test_a_new_batch_escapes_formula_cells_and_keeps_numbers_and_json_raw(
-    tmp_path: Path,
-    cache: Cache,
-    staff: dict[str, Desk],
-    ids: dict[str, int],
-    request: pytest.FixtureRequest,
+    tmp_path: Path, cache: Cache, staff: dict[str, Desk], approved: int
 ) -> None:
-    _plant(cache, request, ids)
-    batch = _approved(staff)
+    batch = approved
     assert _format_of(cache, batch) is None  # fixed by the first export, not before
     made = staff["tom"].rewards.export(batch, tmp_path / "a.csv", tmp_path / "a.json")
     assert _format_of(cache, batch) == EXPORT_FORMAT == 2
@@ -103,14 +103,13 @@ def test_a_batch_exported_before_keeps_format_1_byte_for_byte(
     tmp_path: Path,
     cache: Cache,
     staff: dict[str, Desk],
-    ids: dict[str, int],
+    approved: int,
     request: pytest.FixtureRequest,
 ) -> None:
     """As stop 33 wrote it (csv's minimal quoting, every cell as it was, the formula too) and
     kept its hash: a re-export that escaped it now would differ and be refused. It is written
     as it was."""
-    _plant(cache, request, ids)
-    batch = _approved(staff)
+    batch = approved
     probe = staff["tom"].rewards.export(batch, None, None)  # its JSON (format 2 is undone below)
     sbid = staff["tom"].rewards.batch(batch).sender_batch_id
     kinds = {"h2@example.com": "EMAIL", PHONE: "PHONE", "h1@example.com": "EMAIL"}
@@ -141,17 +140,12 @@ def test_a_batch_exported_before_keeps_format_1_byte_for_byte(
 
 
 def test_a_result_csv_with_escaped_cells_marks_the_lines(
-    tmp_path: Path,
-    cache: Cache,
-    staff: dict[str, Desk],
-    ids: dict[str, int],
-    request: pytest.FixtureRequest,
+    tmp_path: Path, staff: dict[str, Desk], approved: int
 ) -> None:
     """The accountant's way back: the export with a status column added, saved by a tool that
     escapes every text cell with an apostrophe (OWASP's other form), amounts too. No cell the
     reader reads (batch and item ids, amount, currency, status) starts with one of its own."""
-    _plant(cache, request, ids)
-    batch = _approved(staff)
+    batch = approved
     made = staff["tom"].rewards.export(batch, None, None)
     rows = _rows(made.csv)
     assert any(cell.startswith("'") for row in rows for cell in row.values())
