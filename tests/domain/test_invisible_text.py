@@ -27,6 +27,19 @@ from console.store import QueueFilter, queue
         ("line\u2028sep", "line\\u2028sep"),
         ("filler\u3164x", "filler\\u3164x"),
         ("\u2061\u2062\u2063\u2064", "\\u2061\\u2062\\u2063\\u2064"),
+        # tag characters ("ASCII smuggling": an invisible copy of any ASCII text)
+        ("moderator1\U000e0020", "moderator1\\U000e0020"),
+        ("pay\U000e0070al", "pay\\U000e0070al"),
+        ("a\u206ab\u206f", "a\\u206ab\\u206f"),  # deprecated format controls
+        ("x\uffa0y", "x\\uffa0y"),  # halfwidth Hangul filler
+        ("mod\u034ferator", "mod\\u034ferator"),  # combining grapheme joiner
+        ("a\u17b4\u17b5b", "a\\u17b4\\u17b5b"),  # Khmer inherent vowels
+        ("a\u180bb", "a\\u180bb"),  # Mongolian variation selector
+        ("staff\ufe00", "staff\\ufe00"),  # variation selector 1
+        ("staff\U000e0100", "staff\\U000e0100"),  # variation selectors supplement
+        ("a\ufff9b\ufffbc", "a\\ufff9b\\ufffbc"),  # interlinear annotation
+        ("a\U0001d173b", "a\\U0001d173b"),  # musical format control
+        ("a\U0001bca0b", "a\\U0001bca0b"),  # shorthand format control
     ],
 )
 def test_invisible_characters_are_shown(raw: str, shown: str) -> None:
@@ -39,6 +52,14 @@ def test_a_joiner_inside_an_emoji_sequence_stays() -> None:
     assert printable(f"{family} and {flag}") == f"{family} and {flag}"
     assert printable("👋\u200d") == "👋\\u200d"  # at the end it joins nothing
     assert printable("\u200d👋") == "\\u200d👋"
+
+
+def test_tag_characters_stay_only_inside_a_subdivision_flag() -> None:
+    scotland = "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"
+    assert printable(f"go {scotland}!") == f"go {scotland}!"
+    # the same tags without the black flag, or never cancelled, hide text
+    assert printable("go \U000e0067\U000e007f") == "go \\U000e0067\\U000e007f"
+    assert printable("\U0001f3f4\U000e0067x") == "\U0001f3f4\\U000e0067x"
 
 
 def test_visible_text_is_left_alone() -> None:
