@@ -78,7 +78,8 @@ def preview(cache: Cache, action: str, target_ids: list[int]) -> BatchPreview:
         post_author = post_start = None
         if target != thread_id or action == "hide_post":
             post = cache.one(
-                "SELECT coalesce(m.username, '(unknown)'), substr(p.body_text, 1, 80) "
+                "SELECT coalesce(m.username, '(unknown)'), "
+                f"{cache.dialect.prefix('p.body_text', 80)} "
                 "FROM posts p LEFT JOIN members m ON m.id = p.author_id WHERE p.id = ?",
                 (target,),
             )

@@ -154,6 +154,7 @@ def open_read_only(path: Path) -> Cache:
     uri = f"{Path(path).resolve().as_uri()}?mode=ro"
     conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
     conn.row_factory = sqlite3.Row
+    sqltext.register(conn)  # the same NUL-safe SQL as a writing connection
     return Cache(Path(path), conn)
 
 

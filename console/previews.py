@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from console.db import Cache
 from console.errors import NotFound
-from console.storage import Row
+from console.storage import Dialect, Row
 
 EXCERPT = 1_500  # characters of the question and of the latest reply
 
@@ -49,11 +49,14 @@ class ThreadPreview:
     accepted: PostExcerpt | None = None  # the accepted answer, when it is not the latest reply
 
 
-_POST = (
-    "SELECT coalesce(m.username, '(unknown)'), p.created_at, substr(p.body_text, 1, ?), "
-    "length(p.body_text), p.score, p.flag_count, p.hidden, p.id = ? "
-    "FROM posts p LEFT JOIN members m ON m.id = p.author_id "
-)
+def _post(dialect: Dialect, excerpt: int) -> str:
+    """A post's excerpt row (its text and length also past a NUL, where SQLite's stop)."""
+    return (
+        "SELECT coalesce(m.username, '(unknown)'), p.created_at, "
+        f"{dialect.prefix('p.body_text', int(excerpt))}, {dialect.text_length('p.body_text')}, "
+        "p.score, p.flag_count, p.hidden, p.id = ? "
+        "FROM posts p LEFT JOIN members m ON m.id = p.author_id "
+    )
 
 
 def preview(cache: Cache, thread_id: int, excerpt: int = EXCERPT) -> ThreadPreview:
@@ -71,18 +74,19 @@ def preview(cache: Cache, thread_id: int, excerpt: int = EXCERPT) -> ThreadPrevi
     if head is None:
         raise NotFound(f"There is no thread {thread_id} {cache.dialect.where}")
     accepted = head[11] or 0
+    post = _post(cache.dialect, excerpt)
     question = cache.one(
-        _POST + "WHERE p.thread_id = ? AND p.position = 0 ORDER BY p.id LIMIT 1",
-        (excerpt, accepted, thread_id),
+        post + "WHERE p.thread_id = ? AND p.position = 0 ORDER BY p.id LIMIT 1",
+        (accepted, thread_id),
     )
     latest = cache.one(
-        _POST + "WHERE p.thread_id = ? AND p.position > 0 ORDER BY p.position DESC, p.id DESC "
+        post + "WHERE p.thread_id = ? AND p.position > 0 ORDER BY p.position DESC, p.id DESC "
         "LIMIT 1",
-        (excerpt, accepted, thread_id),
+        (accepted, thread_id),
     )
     answer = None
     if accepted and (latest is None or not latest[7]):
-        answer = cache.one(_POST + "WHERE p.id = ?", (excerpt, accepted, accepted))
+        answer = cache.one(post + "WHERE p.id = ?", (accepted, accepted))
     try:
         tags = tuple(str(t) for t in json.loads(head[5]))
     except ValueError:

@@ -18,6 +18,10 @@ def prefix(text: str | None, limit: int) -> str | None:
     return None if text is None else text[:limit]
 
 
+def part(text: str | None, start: int, length: int) -> str | None:
+    return None if text is None else text[start - 1 : start - 1 + length]
+
+
 def length(text: str | None) -> int | None:
     return None if text is None else len(text)
 
@@ -29,6 +33,7 @@ def searchable(text: str | None, limit: int) -> str:
 
 def register(conn: sqlite3.Connection) -> None:
     conn.create_function("peerdesk_prefix", 2, prefix, deterministic=True)
+    conn.create_function("peerdesk_part", 3, part, deterministic=True)
     conn.create_function("peerdesk_length", 1, length, deterministic=True)
     conn.create_function("peerdesk_searchable", 2, searchable, deterministic=True)
 
@@ -38,6 +43,15 @@ def prefix_sql(column: str, limit: int) -> str:
     return (
         f"CASE WHEN instr({column}, {NUL}) = 0 THEN substr({column}, 1, {limit}) "
         f"ELSE peerdesk_prefix({column}, {limit}) END"
+    )
+
+
+def part_sql(column: str, start: int, length: int) -> str:
+    """substr(column, start, length) (start 1-based and at least 1), also past a NUL."""
+    start, length = int(start), int(length)
+    return (
+        f"CASE WHEN instr({column}, {NUL}) = 0 THEN substr({column}, {start}, {length}) "
+        f"ELSE peerdesk_part({column}, {start}, {length}) END"
     )
 
 

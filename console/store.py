@@ -691,7 +691,7 @@ def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> Thread
                 # one character more than the window tells a long post; its length is asked
                 # for after this query, so a huge value passes through SQLite's memory once at a
                 # time, never twice at once
-                else "substr(p.body_text, 1, :window + 1) AS body, "
+                else f"{cache.dialect.prefix('p.body_text', int(window) + 1)} AS body, "
             )
             + "coalesce(m.username, '(unknown)') AS author, m.display_name AS author_name, "
             "coalesce(m.reputation, 0) AS reputation FROM posts p "
@@ -730,15 +730,15 @@ def thread(cache: Cache, thread_id: int, *, window: int | None = None) -> Thread
 
 
 def _length(cache: Cache, post_id: int) -> int:
-    row = cache.one("SELECT length(body_text) FROM posts WHERE id = ?", (post_id,))
+    length = cache.dialect.text_length("body_text")
+    row = cache.one(f"SELECT {length} FROM posts WHERE id = ?", (post_id,))
     return int(row[0]) if row else 0
 
 
 def post_body(cache: Cache, post_id: int, start: int, length: int) -> str:
     """Characters `start .. start+length` (0-based) of a post's text: one window of a long post."""
-    row = cache.one(
-        "SELECT substr(body_text, ?, ?) FROM posts WHERE id = ?", (start + 1, length, post_id)
-    )
+    part = cache.dialect.part("body_text", start + 1, length)
+    row = cache.one(f"SELECT {part} FROM posts WHERE id = ?", (post_id,))
     if row is None:
         raise NotFound(f"There is no post {post_id} {cache.dialect.where}")
     return str(row[0])

@@ -171,6 +171,15 @@ class Dialect:
             return sqltext.prefix_sql(column, limit)
         return f"left({column}, {limit})"
 
+    def part(self, column: str, start: int, length: int) -> str:
+        """`length` characters of `column` from `start` (1-based), on the cache also past a NUL
+        (console.sqltext)."""
+        if self.is_sqlite:
+            from console import sqltext
+
+            return sqltext.part_sql(column, start, length)
+        return f"substr({column}, {int(start)}, {int(length)})"
+
     def text_length(self, column: str) -> str:
         """`column`'s length in characters (on the cache also past a NUL: console.sqltext)."""
         if self.is_sqlite:
