@@ -110,7 +110,7 @@ def time_(data: dict[str, Any], key: str, prefix: str = "") -> str:
         raise BadField(prefix + key, f"expected a timestamp, got {value!r:.60}", value)
     try:
         return iso(parse(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: in range as written, not in UTC
         raise BadField(prefix + key, f"not a timestamp: {value!r:.60}", value) from None
 
 
@@ -125,7 +125,10 @@ def epoch_(data: dict[str, Any], key: str, prefix: str = "") -> str:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise BadField(prefix + key, f"expected a Unix time, got {value!r:.60}", value)
-    return iso(datetime.fromtimestamp(value, UTC))
+    try:
+        return iso(datetime.fromtimestamp(value, UTC))
+    except (ValueError, OverflowError, OSError):  # past year 9999, time_t or the platform's range
+        raise BadField(prefix + key, f"not a Unix time: {value!r:.60}", value) from None
 
 
 _BLOCK = frozenset(

@@ -123,6 +123,21 @@ def test_lone_surrogates_written_by_python_keep_the_record(cache: Cache, tmp_pat
     ]
 
 
+def test_a_time_past_the_calendar_once_in_utc_costs_its_line_only(
+    cache: Cache, tmp_path: Path
+) -> None:
+    # valid as written, out of range once moved to UTC (year 0 and year 10000)
+    early = {**thread("t2", "too early"), "created_at": "0001-01-01T00:00:00+01:00"}
+    late = {**thread("t3", "too late"), "last_activity_at": "9999-12-31T23:30:00-01:00"}
+    path = write(tmp_path / "times.jsonl", [thread("t1", "before"), early, late, thread("t4", "x")])
+    report = jsonl.import_file(cache, path)
+    assert titles(cache) == {"t1": "before", "t4": "x"}
+    assert report.problems == [
+        "times.jsonl line 3: not a timestamp: '0001-01-01T00:00:00+01:00'",
+        "times.jsonl line 4: not a timestamp: '9999-12-31T23:30:00-01:00'",
+    ]
+
+
 def test_a_line_that_is_not_json_is_still_refused_by_the_fallback(
     cache: Cache, tmp_path: Path
 ) -> None:

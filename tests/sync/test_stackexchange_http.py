@@ -377,3 +377,20 @@ def test_error_on_answers_is_recorded_and_retried_next_time(
     stored = {r[0] for r in cache.query("SELECT remote_id FROM posts")}
     wanted = {str(a["answer_id"]) for a in se.answers if a["question_id"] in se.questions}
     assert wanted and wanted <= stored
+
+
+def test_a_date_out_of_range_costs_its_question_only(cache: Cache, se: FakeStackExchange) -> None:
+    add_se(cache, se.url, page_size=50)
+    # Unix times no datetime holds (years 10000 and 0): one named problem each, never a sync
+    # that stops on a ValueError
+    far, huge = sorted(se.questions)[:2]
+    se.questions[far]["creation_date"] = 253_402_300_800
+    se.questions[huge]["creation_date"] = -62_135_596_801
+    report = sync_source(cache, source(cache, "se"))
+    assert report.result == "errors"  # done, some items not read (exit code 4)
+    assert thread_ids(cache) == set(se.questions) - {far, huge}
+    messages = [r["message"] for r in cache.query("SELECT message FROM sync_errors")]
+    assert sorted(messages) == [
+        f"question {far}: not a Unix time: 253402300800",
+        f"question {huge}: not a Unix time: -62135596801",
+    ]
