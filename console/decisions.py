@@ -263,8 +263,10 @@ def decide(
     targets = list(dict.fromkeys(target_ids))
     if not targets:
         raise InvalidDecision("Nothing is selected")
-    given = {k: v for k, v in (params or {}).items() if k != "actor"}
-    params = {**given, "actor": actor}
+    # who decides is `who`'s, never the caller's: its name, and the OS account it runs under
+    # (verification's four-eyes compares it)
+    given = {k: v for k, v in (params or {}).items() if k not in ("actor", "os_user")}
+    params = {**given, "actor": actor, "os_user": who.os_user}
     recorded = {"params": given} if given else None  # what `team push` decides again with
     with cache.transaction() as conn:
         batch_id = _new_batch(conn, actor, action, len(targets))

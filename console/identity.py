@@ -75,6 +75,23 @@ def is_established(who: object) -> bool:
     return isinstance(who, Identity) and who in _ESTABLISHED
 
 
+def same_person(name: str, os_user: str | None, acting: str, acting_os_user: str) -> bool:
+    """Whether whoever acts as `acting` under the OS account `acting_os_user` is the person a
+    record names as `name` under `os_user` (None: not recorded, taken as `name`): four-eyes'
+    test (payout batches, answer verification).
+
+    An override (`--as`) is the same person as its OS account: an account that did something
+    under its own name cannot be the second pair of eyes under another, nor the other way
+    round. Two overrides of one account are two names only, and that is all they can be: they
+    are honoured only on a cache that account owns and could edit directly (README: four-eyes
+    on a shared host).
+    """
+    theirs = {name, os_user or name}
+    if acting != acting_os_user and (os_user or name) != name:  # both are overrides
+        return acting == name
+    return bool({acting, acting_os_user} & theirs)
+
+
 def roles_of(who: Identity) -> frozenset[Role]:
     """The roles `establish` found for `who` (none for an Identity it did not make)."""
     return _ESTABLISHED.get(who, frozenset()) if isinstance(who, Identity) else frozenset()

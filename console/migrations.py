@@ -1279,6 +1279,27 @@ MIGRATIONS: list[list[str]] = [
         """UPDATE payout_batches SET export_format = 1
             WHERE export_sha256 IS NOT NULL AND export_format IS NULL""",
     ],
+    # 40 (four-eyes on answer verification by OS account): the OS account a proposal was made
+    # under (console/verify/actions.py), so that one account cannot propose under its own name
+    # and confirm under an override (`--as`), or the other way round, as payouts' four-eyes
+    # refuses (console.identity.same_person). An open proposal from before finds its account in
+    # the audit entry that made it: the entry names the OS account beside an overridden name
+    # (`os_user` in its detail), else its actor is the account (on the team database, the role
+    # that logged in). One with no such entry keeps none, and is not confirmed (the confirm
+    # says why). Both engines; the filling statement is each engine's own (JSON).
+    [
+        """ALTER TABLE verifications ADD COLUMN proposed_os_user TEXT""",
+        f"""{SQLITE_ONLY} UPDATE verifications SET proposed_os_user = (
+            SELECT coalesce(json_extract(a.detail, '$.os_user'), a.actor) FROM audit a
+             WHERE a.target_kind = 'post' AND a.target_id = verifications.post_id
+               AND a.action IN ('verify_answer', 'verify_pick', 'verify_reject')
+               AND a.actor = verifications.proposed_by
+               AND json_extract(CASE WHEN json_valid(a.detail) THEN a.detail ELSE '{{}}' END,
+                                '$.after.proposed_state') IS NOT NULL
+             ORDER BY a.id DESC LIMIT 1)
+            WHERE proposed_state IS NOT NULL AND proposed_os_user IS NULL""",
+        """SELECT 'postgresql: verification_proposers_found'""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -34,7 +34,7 @@ from typing import Any
 from console.clock import now_iso
 from console.db import Cache
 from console.errors import InvalidDecision, NotFound
-from console.identity import Identity
+from console.identity import Identity, same_person
 from console.member_links import linked_accounts
 from console.rewards import actions
 from console.rewards.accrue import AccrualReport, accrue_in
@@ -737,32 +737,11 @@ def appeals(cache: Cache, *, open_only: bool = False) -> list[dict[str, Any]]:
 # ---- four-eyes approval -------------------------------------------------------------------
 
 
-def _persons(name: str, os_user: str | None) -> set[str]:
-    """The names one person answers to: the name, and the OS account behind an override."""
-    return {name, os_user or name}
-
-
-def same_person(name: str, os_user: str | None, who: Identity) -> bool:
-    """Whether `who` is (or acts for the same OS account as) the person recorded as name/os_user.
-
-    An override (`--as`) is the same person as its OS account: an account that prepared a batch
-    under its own name cannot approve it under another, nor the other way round. Two overrides
-    of one account are two names only, and that is all they can be: they are honoured only on a
-    cache that account owns and could edit directly (README: four-eyes on a shared host).
-    """
-    mine = _persons(who.name, who.os_user)
-    theirs = _persons(name, os_user)
-    both_overrides = who.overridden and (os_user or name) != name
-    if both_overrides:
-        return who.name == name
-    return bool(mine & theirs)
-
-
 def _accounts_of(conn: Connection, who: Identity) -> set[int]:
     """The community accounts `who` answers to: every member whose username (any case) is the
     name `who` acts under or its OS account, and every account one person with one of those
     (console.member_links: a moderator's link, the same platform identity, the same username)."""
-    names = sorted({n.lower() for n in _persons(who.name, who.os_user)})
+    names = sorted({n.lower() for n in (who.name, who.os_user)})
     marks = ", ".join("?" * len(names))
     named = [
         int(r[0])
@@ -820,7 +799,7 @@ def approve(conn: Connection, who: Identity, *, batch_id: int, seen: str | None 
         )
     refuse_changed_lines(conn, batch_id)
     _refuse_conflicts(conn, who, batch_id)
-    if same_person(str(batch["prepared_by"]), batch["prepared_os_user"], who):
+    if same_person(str(batch["prepared_by"]), batch["prepared_os_user"], who.name, who.os_user):
         raise InvalidDecision(
             f"{who.label} prepared batch {batch_id} (as {batch['prepared_by']}) and cannot "
             "approve it: four-eyes needs another person"
@@ -828,7 +807,7 @@ def approve(conn: Connection, who: Identity, *, batch_id: int, seen: str | None 
     for approver, approver_os in conn.execute(
         "SELECT approver, approver_os_user FROM payout_approvals WHERE batch_id = ?", (batch_id,)
     ):
-        if same_person(str(approver), approver_os, who):
+        if same_person(str(approver), approver_os, who.name, who.os_user):
             raise InvalidDecision(
                 f"{who.label} has already approved batch {batch_id} (as {approver}); the second "
                 "approval must come from someone else"

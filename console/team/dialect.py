@@ -315,6 +315,18 @@ BY_NAME: dict[str, list[str]] = {
              LATERAL ({_tags_of("t.tags")}) AS listed (tag)
            ON CONFLICT DO NOTHING""",
     ],
+    # migration 40: each open proposal's OS account from the audit entry that made it, as the
+    # cache finds it (console/migrations.py); the server's audit detail is JSON it wrote itself
+    "verification_proposers_found": [
+        """UPDATE verifications v SET proposed_os_user = (
+            SELECT coalesce(a.detail::jsonb ->> 'os_user', a.actor) FROM audit a
+             WHERE a.target_kind = 'post' AND a.target_id = v.post_id
+               AND a.action IN ('verify_answer', 'verify_pick', 'verify_reject')
+               AND a.actor = v.proposed_by
+               AND a.detail::jsonb #>> '{after,proposed_state}' IS NOT NULL
+             ORDER BY a.id DESC LIMIT 1)
+            WHERE v.proposed_state IS NOT NULL AND v.proposed_os_user IS NULL""",
+    ],
     "queue_counts_view": [
         """CREATE VIEW queue_counts AS
             SELECT CAST(1 AS BIGINT) AS id,

@@ -16,7 +16,10 @@ The target of every kind is the answer's post id.
 
 Four-eyes: picking an answer over the asker's accept, rejecting the asker's accepted answer, and
 verifying an answer that earns a payout are *proposals*: the answer stays pending until a second,
-different moderator confirms (`verify_confirm`). Calibration: a share of final decisions
+different moderator confirms (`verify_confirm`). A proposal keeps the OS account it was made
+under (migration 40), and a confirm from that account is refused under any other name
+(console.identity.same_person, as payouts' four-eyes); one with no account recorded (made before,
+and not found in the audit) is not confirmed. Calibration: a share of final decisions
 (`calibration_share`, default 5%) is re-queued blind to another moderator.
 
 Every decision carries the hash of the answer's text as it was shown (`expected_hash`): an answer
@@ -33,6 +36,7 @@ from typing import Any, cast
 from console import decisions, roles
 from console.clock import now_iso
 from console.errors import InvalidDecision, NotFound
+from console.identity import same_person
 from console.storage import Connection, Row, dialect_of
 from console.verify.facts import body_hash
 from console.verify.reasons import REJECT_REASONS as REJECT_REASONS  # re-exported
@@ -60,6 +64,7 @@ MUTABLE = (
     "proposed_state",
     "proposed_action",
     "proposed_by",
+    "proposed_os_user",
     "proposed_at",
     "reject_reason",
     "note",
@@ -253,6 +258,7 @@ def _finalise(
         "proposed_state": None,
         "proposed_action": None,
         "proposed_by": None,
+        "proposed_os_user": None,
         "proposed_at": None,
         "recheck": None,
         "reject_reason": reason_code if state == "rejected" else None,
@@ -315,6 +321,7 @@ def _decide(
                 "proposed_state": state,
                 "proposed_action": action,
                 "proposed_by": actor,
+                "proposed_os_user": str(params["os_user"]),
                 "proposed_at": now_iso(),
                 "contested": contested,
                 "reject_reason": reason_code,
@@ -390,10 +397,8 @@ def _apply_confirm(conn: Connection, post_id: int, params: dict[str, Any]) -> de
     _check_unchanged(row, params)
     if not row["proposed_state"]:
         raise InvalidDecision(f"Answer {post_id} has no proposal waiting for a second moderator")
-    if row["proposed_by"] == actor:
-        raise InvalidDecision(
-            f"Four-eyes: {actor} proposed this; a second, different moderator must confirm it"
-        )
+    agree = bool(params.get("agree", True))
+    _refuse_same_person(row, actor, str(params["os_user"]), agree=agree)
     shown = params.get("proposal")  # [state, proposer] as the moderator was shown it
     if shown is not None and list(shown) != [row["proposed_state"], row["proposed_by"]]:
         raise InvalidDecision(
@@ -408,7 +413,6 @@ def _apply_confirm(conn: Connection, post_id: int, params: dict[str, Any]) -> de
         "AND state = 'open' ORDER BY id DESC LIMIT 1",
         (row["id"],),
     ).fetchone()
-    agree = bool(params.get("agree", True))
     if review is not None:
         _close_review(
             conn,
@@ -427,6 +431,7 @@ def _apply_confirm(conn: Connection, post_id: int, params: dict[str, Any]) -> de
                 "proposed_state": None,
                 "proposed_action": None,
                 "proposed_by": None,
+                "proposed_os_user": None,
                 "proposed_at": None,
             },
         )
@@ -444,6 +449,29 @@ def _apply_confirm(conn: Connection, post_id: int, params: dict[str, Any]) -> de
         params=params,
     )
     return _change(row, record, before, conn, outbox_action, payload)
+
+
+def _refuse_same_person(row: Row, actor: str, os_user: str, *, agree: bool) -> None:
+    """InvalidDecision if `actor`, under the OS account `os_user`, is the proposer of `row`'s
+    proposal; or, to agree, if the proposal's account is unknown (then nobody can tell)."""
+    proposer, account = str(row["proposed_by"]), row["proposed_os_user"]
+    if proposer == actor:
+        raise InvalidDecision(
+            f"Four-eyes: {actor} proposed this; a second, different moderator must confirm it"
+        )
+    if same_person(proposer, account, actor, os_user):
+        raise InvalidDecision(
+            f"Four-eyes: {actor} runs under the OS account {os_user}, which proposed this as "
+            f"{proposer}; another name on the same account is the same person. A moderator "
+            "with an OS account of their own must confirm it."
+        )
+    if account is None and agree:
+        raise InvalidDecision(
+            f"Four-eyes: {proposer}'s proposal has no OS account recorded (it was made before "
+            "peerdesk kept one), so nobody can tell whether you are the same person and it "
+            "cannot be confirmed. Disagree instead to send it back to pending; proposed again, "
+            "it can be confirmed."
+        )
 
 
 def _apply_calibrate(conn: Connection, post_id: int, params: dict[str, Any]) -> decisions.Change:
@@ -484,13 +512,16 @@ def _revert(conn: Connection, recorded: dict[str, Any]) -> decisions.Change:
     row = conn.execute("SELECT * FROM verifications WHERE post_id = ?", (post_id,)).fetchone()
     if row is None:
         raise InvalidDecision(f"The verification of answer {post_id} is gone; nothing to undo")
+    # an entry written before migration 40 has no proposed_os_user: compared without it, and
+    # undone to none (a proposal it puts back is one whose account is unknown)
+    known = [k for k in MUTABLE if k in after]
     current = _snapshot(row)
-    if current != {k: after[k] for k in MUTABLE}:
+    if {k: current[k] for k in known} != {k: after[k] for k in known}:
         raise InvalidDecision(
             f"Answer {post_id} changed since (it is now {row['state']}); undo would overwrite that"
         )
     actor = str(recorded.get("actor") or "")
-    values = {k: before[k] for k in MUTABLE}
+    values = {k: before.get(k) for k in MUTABLE}
     recheck = None
     if after["state"] == "verified" and before["state"] != "verified":
         recheck = f"verified by {after['decided_by']}, then undone"
@@ -525,8 +556,8 @@ def _revert(conn: Connection, recorded: dict[str, Any]) -> decisions.Change:
         "post",
         post_id,
         int(row["thread_id"]),
-        {k: after[k] for k in MUTABLE},
-        {k: before[k] for k in MUTABLE},
+        {k: after.get(k) for k in MUTABLE},
+        {k: before.get(k) for k in MUTABLE},
         action,
         payload,
     )

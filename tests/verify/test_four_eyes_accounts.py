@@ -10,6 +10,7 @@ database role one logs in as, so there the account is the name.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -102,6 +103,7 @@ def test_the_account_is_the_deciders_not_the_callers(community: Community) -> No
     """An account passed in with the parameters is not taken: the decision names its own."""
     right = community.posts["t1-2"]
     alice = door(community.cache, "alice")
+    alice.refresh()  # scored, as the door's own decisions do first
     decisions.decide(
         community.cache,
         who=alice.who,
@@ -141,7 +143,10 @@ def test_a_proposal_from_before_takes_its_account_from_its_audit_entry(
     _run(community, _filled(community))
     assert _row(community, right)["proposed_os_user"] == ("alice" if server else ME)
     assert _row(community, accepted)["proposed_os_user"] == ("alice" if server else ME)
-    assert _row(community, community.posts["t2-2"])["proposed_os_user"] is None  # no proposal
+    filled = community.cache.one(
+        "SELECT count(*) FROM verifications WHERE proposed_os_user IS NOT NULL"
+    )
+    assert filled[0] == 2  # the two proposals; no other answer has one
     if not server:
         with pytest.raises(InvalidDecision, match=f"OS account {ME}"):
             door(community.cache, "zoe").confirm(accepted)
@@ -165,3 +170,22 @@ def test_a_proposal_whose_account_is_unknown_is_not_confirmed(community: Communi
     door(community.cache, "alice").pick(right)
     zoe.confirm(right)
     assert _row(community, right)["state"] == "verified"
+
+
+def test_a_decision_recorded_before_is_still_undone(community: Community) -> None:
+    """An audit entry written before migration 40 has no proposed_os_user in its before and
+    after: undo compares and puts back the rest, and leaves the proposal with no account."""
+    right = community.posts["t1-2"]
+    door(community.cache, "alice").pick(right)
+    entry = community.cache.one(
+        "SELECT target_kind, target_id, detail FROM audit WHERE action = ? ORDER BY id DESC",
+        (actions.PICK,),
+    )
+    recorded = {**json.loads(entry["detail"]), "target_kind": "post", "target_id": right}
+    for side in ("before", "after"):
+        del recorded[side]["proposed_os_user"]
+    with community.cache.transaction() as conn:
+        change = actions._revert(conn, recorded)
+    row = _row(community, right)
+    assert (row["proposed_state"], row["proposed_by"], row["proposed_os_user"]) == (None,) * 3
+    assert change.before["proposed_os_user"] is None and change.after["proposed_by"] is None
