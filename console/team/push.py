@@ -195,9 +195,11 @@ def _same(team: Any, laptop: Any) -> bool:
     return bool(team == laptop)
 
 
-def _names_a_row(key: str) -> bool:
-    """Values that are row ids differ between the laptop and the team database by nature."""
-    return key in ("id", "other") or key.endswith("_id")
+def _local_by_nature(key: str) -> bool:
+    """Values that differ between the laptop and the team database by nature: row ids, and the
+    OS account a decision ran under (a laptop's account; on the team database the login role:
+    a proposal's `proposed_os_user`, whose name is compared)."""
+    return key in ("id", "other") or key.endswith(("_id", "_os_user"))
 
 
 class _Refused(Exception):
@@ -289,12 +291,12 @@ class _Replay:
                 self.reasons.append("the post was edited since the laptop's copy")
 
     def _changing(self) -> list[str]:
-        """What the decision changed on the laptop (not row ids)."""
+        """What the decision changed on the laptop (not what is local by nature)."""
         d = self.d
         return [
             k
             for k in sorted(d.before)
-            if not _names_a_row(k) and not _same(d.after.get(k), d.before[k])
+            if not _local_by_nature(k) and not _same(d.after.get(k), d.before[k])
         ]
 
     def changed_since(self, batch_id: int) -> list[str]:
