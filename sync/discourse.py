@@ -65,7 +65,7 @@ from sync.base import (
     read_each,
 )
 from sync.credentials import Credentials
-from sync.http import HttpSource, RetryPolicy, is_auth_failure, platform_message
+from sync.http import HttpSource, RetryPolicy, is_auth_failure, parsed, platform_message
 
 LIKE = 2
 LIKERS_PER_PAGE = 200
@@ -1214,7 +1214,7 @@ class DiscourseAdapter:
         result = self._outcome(response, endpoint)
         if result.outcome is Outcome.APPLIED:
             try:
-                created = response.json()
+                created = parsed(response.content)
                 ref = str(created.get("id")) if isinstance(created, dict) else None
             except ValueError:
                 ref = None

@@ -83,6 +83,15 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def parsed(text: str | bytes) -> Any:
+    """json.loads, with JSON nested too deeply for its recursive parser (valid, but a
+    RecursionError) a ValueError like any other JSON that cannot be read."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def _excerpt(response: httpx.Response) -> str:
     text = response.text[:300]
     return " ".join(text.split())
@@ -93,7 +102,7 @@ def _error_message(response: httpx.Response) -> str:
     ctype = response.headers.get("content-type", "")
     if "json" in ctype:
         try:
-            data = response.json()
+            data = parsed(response.content)
         except ValueError:
             return "an unreadable JSON error body"
         if isinstance(data, dict):
@@ -141,7 +150,7 @@ def is_auth_failure(response: httpx.Response) -> bool:
     if response.status_code not in (400, 403):
         return False
     try:
-        data = response.json()
+        data = parsed(response.content)
     except ValueError:
         return False
     if not isinstance(data, dict):
@@ -318,7 +327,7 @@ class HttpSource:
                 endpoint, None, "an HTML page instead of JSON", self.redact(_excerpt(response))
             )
         try:
-            return response.json()
+            return parsed(response.content)
         except ValueError as error:
             raise BadPayload(
                 endpoint,

@@ -37,7 +37,7 @@ from sync.base import (
     read_each,
 )
 from sync.credentials import Credentials
-from sync.http import HttpSource, RetryPolicy
+from sync.http import HttpSource, RetryPolicy, parsed
 
 API_ROOT = "https://api.stackexchange.com/2.3"
 FILTER_INCLUDE = (
@@ -96,7 +96,7 @@ class StackExchangeAdapter:
         response = self.http.request("GET", path, endpoint=endpoint, params=query)
         if response.status_code >= 400:
             try:
-                data = response.json()
+                data = parsed(response.content)
             except ValueError:
                 data = None
             if isinstance(data, dict) and data.get("error_name") == "throttle_violation":

@@ -42,7 +42,7 @@ from sync.base import (
     PushResult,
 )
 from sync.credentials import Credentials
-from sync.http import HttpSource, RetryPolicy
+from sync.http import HttpSource, RetryPolicy, parsed
 
 TOLERANCE_SECONDS = 300
 
@@ -149,7 +149,7 @@ class WebhookAdapter:
             return PushResult(Outcome.REJECTED, f"the receiver refused it: HTTP {status}")
         ref = None
         try:
-            data = response.json()
+            data = parsed(response.content)
             if isinstance(data, dict) and isinstance(data.get("ref"), str | int):
                 ref = str(data["ref"])
         except ValueError:

@@ -21,7 +21,6 @@ PEERDESK_SUPPORT_API_KEY (the API token), or the OS keyring (see sync/credential
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,7 +38,7 @@ from sync.base import (
     PushResult,
 )
 from sync.credentials import Credentials
-from sync.http import HttpSource, RetryPolicy
+from sync.http import HttpSource, RetryPolicy, parsed
 
 PER_PAGE = 100
 
@@ -118,7 +117,7 @@ def parse_audits(data: Any, endpoint: str) -> tuple[list[TicketComment], str | N
 def zendesk_error(text: str) -> str:
     """Zendesk's own words: {"error", "description", "details": {field: [{description}]}}."""
     try:
-        data = json.loads(text)
+        data = parsed(text)
     except ValueError:
         return " ".join(text[:200].split()) or "no details"
     if not isinstance(data, dict):

@@ -428,6 +428,9 @@ class FakeDiscourse(LocalServer):
                     return self._send(status, None, raw=text[: len(text) // 2])
                 if fault == "malformed":
                     return self._send(status, None, raw=b'{"topic_list": {"topics": [,]}}')
+                if fault in ("nested", "nested403"):  # valid JSON too deep for a recursive parser
+                    deep = b"[" * 100_000 + b"]" * 100_000
+                    return self._send(403 if fault == "nested403" else status, None, raw=deep)
                 return self._send(status, data)
 
             def do_GET(self) -> None:

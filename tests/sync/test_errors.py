@@ -91,6 +91,23 @@ def test_each_failure_is_recorded_and_the_rest_completes(
     assert status.summary(cache).errors == 0
 
 
+def test_json_nested_too_deep_is_one_topics_error(
+    cache: Cache, creds_env: None, server: FakeDiscourse
+) -> None:
+    # 100,000 nested arrays are valid JSON that Python's parser gives up on (RecursionError):
+    # as a topic's answer or a refusal's body, that topic's recorded error, not a stopped sync
+    server.state.faults = {"/t/5.json": ["nested"], "/t/6.json": ["nested403"]}
+    add_source(cache, "forum", "discourse", server.url, retry=QUICK)
+    report = _sync(cache)
+    assert report.result == "errors" and report.exit_code == 4
+    assert cache.one("SELECT count(*) FROM threads")[0] == 7
+    by_topic = {e.message.split(":")[0]: e for e in _errors(cache)}
+    assert set(by_topic) == {"topic 5", "topic 6"}
+    assert "malformed or truncated JSON (nested too deeply)" in by_topic["topic 5"].message
+    assert "HTTP 403" in by_topic["topic 6"].message
+    assert "an unreadable JSON error body" in by_topic["topic 6"].message
+
+
 def test_unreadable_topic_list_keeps_the_watermark(
     cache: Cache, creds_env: None, server: FakeDiscourse
 ) -> None:
