@@ -151,6 +151,7 @@ class PeerdeskApp(App[None]):
         # In a 16-colour terminal every colour is drawn as the one the terminal will show.
         self._sixteen = SixteenColours(enabled=few_colours(self.console.color_system))
         self.message_log = MessageLog()
+        self.unsaved_notes: dict[int, str] = {}  # thread -> a note the cache refused
         self.quiet_gc = QuietCollector()  # full collections between keys (console.responsive)
         self.user_keys = user_keymap(desk.config)  # the config's [keys]; ConfigError if wrong
         self.set_keymap(self.user_keys)

@@ -84,6 +84,7 @@ def batch_items(preview: BatchPreview) -> Text:
 
 class DeskHost(Protocol):
     desk: Desk
+    unsaved_notes: dict[int, str]  # thread -> the text of a note the cache refused
 
     def call_desk(self, fn: Callable[[Desk], T]) -> T: ...
 
@@ -302,8 +303,25 @@ class DeskScreen(Screen[None]):
 
     @on(DecisionRefused)
     def _on_decision_refused(self, message: DecisionRefused) -> None:
-        self.notify(message.reason, title="Not done", severity="error", timeout=8, markup=False)
+        reason, decision = message.reason, message.decision
+        if decision.action == "note" and decision.target_ids:
+            # what the moderator typed is not lost with the write (a locked or full cache)
+            thread_id = decision.target_ids[0]
+            self.host.unsaved_notes[thread_id] = str(decision.params.get("body", ""))
+            reason += f" Your note is kept: n on thread {thread_id} brings it back."
+        self.notify(reason, title="Not done", severity="error", timeout=8, markup=False)
         self.post_message(RefreshRequested())
+
+    def ask_note(self, thread_id: int) -> None:
+        """The note prompt for `thread_id`, holding the note the cache refused last, if any."""
+        from console.screens.note import NoteScreen
+
+        def save(text: str | None) -> None:
+            if text:
+                self.decide("note", [thread_id], body=text)
+
+        kept = self.host.unsaved_notes.pop(thread_id, "")
+        self.app.push_screen(NoteScreen(thread_id, kept), save)
 
     def refresh_after_paint(self, message: Message | None = None) -> None:
         """Post `message` (RefreshRequested) once the screen as it is has been painted: on a

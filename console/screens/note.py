@@ -22,14 +22,19 @@ class NoteScreen(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("note")
 
-    def __init__(self, thread_id: int) -> None:
+    def __init__(self, thread_id: int, value: str = "") -> None:
         super().__init__()
         self.thread_id = thread_id
+        self.value = value  # a note the cache refused before, offered again
 
     def compose(self) -> ComposeResult:
         with Vertical(id="note-box"):
             yield Static(Text(f"Internal note on thread {self.thread_id}"), id="note-title")
-            yield Input(placeholder="what the next moderator should know", max_length=MAX_NOTE)
+            yield Input(
+                value=self.value,
+                placeholder="what the next moderator should know",
+                max_length=MAX_NOTE,
+            )
             yield Static(Text("enter saves · escape cancels"), id="note-help")
 
     @on(Input.Submitted)

@@ -836,15 +836,8 @@ class QueueScreen(QueuePaneScreen):
 
     def action_note(self) -> None:
         current = self._current()
-        if current is None:
-            return
-        from console.screens.note import NoteScreen
-
-        def save(text: str | None) -> None:
-            if text:
-                self.decide("note", [current], body=text)
-
-        self.app.push_screen(NoteScreen(current), save)
+        if current is not None:
+            self.ask_note(current)
 
     def action_escalate(self) -> None:
         current = self._current()

@@ -637,10 +637,4 @@ class ThreadScreen(DeskScreen):
         self.escalate(self.thread_id)
 
     def action_note(self) -> None:
-        from console.screens.note import NoteScreen
-
-        def save(text: str | None) -> None:
-            if text:
-                self.decide("note", [self.thread_id], body=text)
-
-        self.app.push_screen(NoteScreen(self.thread_id), save)
+        self.ask_note(self.thread_id)

@@ -507,3 +507,38 @@ async def test_a_reread_that_makes_the_cursors_post_long_offers_m(desk: Desk) ->
         assert await wait_for(pilot, lambda: cursor(screen).pages)
         await settle(pilot)
         assert cursor(screen).key == question and "More" in offered()
+
+
+async def test_a_note_the_cache_refused_comes_back_to_the_prompt(desk: Desk) -> None:
+    """A note typed while another process holds the cache's write lock is refused (the lock
+    outlasts the busy timeout): its text is kept, and the next `n` on that thread offers it
+    again instead of an empty line. SQLite only: a cache file's lock held by another process."""
+    import sqlite3
+
+    from textual.widgets import Input
+
+    thread = thread_id_of(desk, "t2")
+    text = "Customer says the PAC expired twice; ring them before closing"
+    desk.cache.conn.execute("PRAGMA busy_timeout = 50")
+    other = sqlite3.connect(desk.cache.path, isolation_level=None)
+    messages: list[Message] = []
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await open_thread(pilot, desk, thread)
+        other.execute("BEGIN IMMEDIATE")
+        await pilot.press("n", *text, "enter")
+        await settle(pilot)
+        assert any("is locked by another process" in said for said in notes(messages))
+        assert any(f"n on thread {thread} brings it back" in said for said in notes(messages))
+        other.execute("ROLLBACK")
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.screen.query_one(Input).value == text
+        await pilot.press("enter")
+        await settle(pilot)
+        saved = stored(desk, "SELECT body FROM notes WHERE thread_id = ?", (thread,))
+        assert [row[0] for row in saved] == [text]
+        await pilot.press("n")  # kept only until it is offered again
+        await settle(pilot)
+        assert app.screen.query_one(Input).value == ""
+    other.close()
