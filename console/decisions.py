@@ -57,6 +57,10 @@ class Kind:
     # other threads the decision reads and must not change under it (a duplicate's original),
     # from its parameters: locked with its own thread, in id order
     other_threads: Callable[[dict[str, Any]], Sequence[int]] | None = None
+    # the kind's own refusal of its parameters for who decides (InvalidDecision), in the
+    # decision's transaction before any item changes: an escalation's assignee must be someone
+    # who can take escalations (console.escalate.people)
+    check: Callable[[Connection, Identity, dict[str, Any]], None] | None = None
 
 
 KINDS: dict[str, Kind] = {}
@@ -275,6 +279,8 @@ def decide(
         thread_of = {target: kind.thread_of(conn, target) for target in targets}
         others = kind.other_threads(params) if kind.other_threads else ()
         lock_threads(conn, set(thread_of.values()) - {0}, others)  # 0: no thread (member links)
+        if kind.check is not None:
+            kind.check(conn, who, params)
         entries = []
         for target in targets:
             thread_id = thread_of[target]

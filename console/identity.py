@@ -45,6 +45,23 @@ ALL_ROLES = frozenset(Role)
 _ESTABLISHED: weakref.WeakKeyDictionary[Identity, frozenset[Role]] = weakref.WeakKeyDictionary()
 
 
+@dataclass(frozen=True)
+class Roster:
+    """Everyone the authority of an identity's roles names, with their roles (who else may be
+    handed work: an escalation's assignee). `anyone`: a demo cache its owner opened, where every
+    name has every role."""
+
+    roles: dict[str, frozenset[Role]]
+    anyone: bool = False
+
+    def holding(self, wanted: frozenset[Role]) -> list[str]:
+        """The names holding one of `wanted`, sorted."""
+        return sorted(name for name, held in self.roles.items() if held & wanted)
+
+
+_ROSTERS: weakref.WeakKeyDictionary[Identity, Roster] = weakref.WeakKeyDictionary()
+
+
 @dataclass(frozen=True, eq=False)
 class Identity:
     """An acting user. Only `establish` makes ones the domain accepts (see `is_established`)."""
@@ -90,6 +107,13 @@ def same_person(name: str, os_user: str | None, acting: str, acting_os_user: str
     if acting != acting_os_user and (os_user or name) != name:  # both are overrides
         return acting == name
     return bool({acting, acting_os_user} & theirs)
+
+
+def roster_of(who: Identity) -> Roster:
+    """The roster `establish` read beside `who`'s roles (empty for an Identity it did not make,
+    and on a team database, where the server's grants are the roster)."""
+    found = _ROSTERS.get(who) if isinstance(who, Identity) else None
+    return found or Roster({})
 
 
 def roles_of(who: Identity) -> frozenset[Role]:
@@ -149,10 +173,14 @@ def establish(
     notices: list[str] = []
     if demo and owns:
         roles, source = ALL_ROLES, f"the demo community, which {me} owns"
+        roster = Roster({me: ALL_ROLES, name: ALL_ROLES}, anyone=True)
     else:
-        roles, source = _roles_for(name, config, owner, notices)
+        table, source = _roles_table(config, owner, notices)
+        roster = Roster({person: _narrowed(person, held, config) for person, held in table.items()})
+        roles = _narrowed(name, table.get(name, frozenset()), config, notices)
     who = Identity(name, me, roles, source, tuple(notices))
     _ESTABLISHED[who] = roles
+    _ROSTERS[who] = roster
     return who
 
 
@@ -201,9 +229,10 @@ def establish_from_database(
     return who
 
 
-def _roles_for(
-    name: str, config: Config, cache_owner: int, notices: list[str]
-) -> tuple[frozenset[Role], str]:
+def _roles_table(
+    config: Config, cache_owner: int, notices: list[str]
+) -> tuple[dict[str, frozenset[Role]], str]:
+    """The roles table in authority for this cache, and where it came from in words."""
     authority = _roles_file(cache_owner)
     if authority is not None:
         table, source = authority
@@ -217,13 +246,19 @@ def _roles_for(
             table, source = {}, "nowhere (no system roles file)"
     else:
         table, source = {}, "nowhere (no system roles file)"
-    roles = table.get(name, frozenset())
+    return table, source
+
+
+def _narrowed(
+    name: str, roles: frozenset[Role], config: Config, notices: list[str] | None = None
+) -> frozenset[Role]:
+    """`roles` of `name` as the config's own entry for the name narrows them (if it has one)."""
     narrower = config.roles.get(name)
-    if narrower is not None:
-        if roles - narrower:
-            notices.append(f"the config {config.path} narrows {name}'s roles")
-        roles = roles & narrower
-    return roles, source
+    if narrower is None:
+        return roles
+    if roles - narrower and notices is not None:
+        notices.append(f"the config {config.path} narrows {name}'s roles")
+    return roles & narrower
 
 
 def _untrusted(path: Path, facts: FileFacts, cache_owner: int, what: str) -> str | None:

@@ -49,7 +49,12 @@ def register(subparsers: Any) -> None:
         help="count the panel's kept figures again from the escalations (admins)",
     )
     what.add_argument("--ack", action="store_true", help="acknowledge ESCALATION")
-    what.add_argument("--assign", metavar="NAME", help="assign ESCALATION to NAME")
+    what.add_argument(
+        "--assign",
+        metavar="NAME",
+        help="assign ESCALATION to NAME (a moderator or an admin; anyone else is refused, "
+        "naming who can)",
+    )
     what.add_argument(
         "--send", nargs="?", const="", metavar="SYSTEM", help="hand ESCALATION to support"
     )

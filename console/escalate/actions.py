@@ -23,7 +23,9 @@ from console import decisions
 from console.clock import now_iso
 from console.decisions import Change, Kind
 from console.errors import InvalidDecision, NotFound
+from console.escalate import people
 from console.escalate.engine import HIDE_REASON, OPEN_STATES
+from console.identity import Identity
 from console.models import Role
 from console.roles import ACTION_ROLES
 from console.storage import Connection, Row
@@ -161,13 +163,23 @@ def _acknowledge(conn: Connection, escalation_id: int, params: dict[str, Any]) -
     return _change(row, after, "acknowledge")
 
 
+def _assignee(params: dict[str, Any]) -> str:
+    assignee = str(params.get("assignee") or params["actor"]).strip()
+    if not assignee or len(assignee) > 64 or any(c.isspace() for c in assignee):
+        raise InvalidDecision("An assignee is one user name (no spaces, at most 64 characters)")
+    return assignee
+
+
+def _check_assignee(conn: Connection, who: Identity, params: dict[str, Any]) -> None:
+    """Before anything changes: the assignee is someone who can take escalations."""
+    people.require_taker(conn, who, _assignee(params))
+
+
 def _assign(conn: Connection, escalation_id: int, params: dict[str, Any]) -> Change:
     row = escalation_row(conn, escalation_id)
     _require_open(row, "assign")
     actor = str(params["actor"])
-    assignee = str(params.get("assignee") or actor).strip()
-    if not assignee or len(assignee) > 64 or any(c.isspace() for c in assignee):
-        raise InvalidDecision("An assignee is one user name (no spaces, at most 64 characters)")
+    assignee = _assignee(params)
     if assignee == row["assignee"]:
         raise InvalidDecision(f"Escalation {escalation_id} is already assigned to {assignee}")
     after: dict[str, Any] = {"assignee": assignee}
@@ -409,5 +421,6 @@ for _action, _apply in (
             _revert,
             thread_of_escalation,
             changes_item=_action != "esc_note",
+            check=_check_assignee if _action == "esc_assign" else None,
         )
     )

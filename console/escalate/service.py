@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from console.db import Cache
 from console.escalate import actions as _actions  # registers the esc_* decision kinds
-from console.escalate import active, engine, pages, panel, report, tickets
+from console.escalate import active, engine, pages, panel, people, report, tickets
 from console.escalate.clock_watch import ClockWatch
 from console.escalate.kept_counts import Recounted, recount_in
 from console.escalate.panel import EscalationRow, HistoryEntry, RuleRate
@@ -110,6 +110,10 @@ class Escalations:
 
     def report(self) -> report.SlaReport:
         return report.build(self.cache)
+
+    def takers(self) -> list[str]:
+        """Who an escalation can be assigned to (console.escalate.people), sorted."""
+        return people.takers(self.cache.conn, self.desk.who)
 
     def rules(self) -> RuleSet:
         return active.current(self.cache)

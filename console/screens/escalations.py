@@ -405,8 +405,18 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
             return None
         return row.escalation_id
 
-    def _ask(self, action: str, title: str, placeholder: str, key: str) -> None:
-        target = self._target()
+    def _ask(
+        self,
+        action: str,
+        title: str,
+        placeholder: str,
+        key: str,
+        *,
+        target: int | None = None,
+        choices: list[str] | None = None,
+        choices_are: str = "",
+    ) -> None:
+        target = target if target is not None else self._target()
         if target is None:
             return
         from console.screens.prompt import PromptScreen
@@ -415,7 +425,10 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
             if text:
                 self.save_escalation_decision(Decision(action, (target,), {key: text}))
 
-        self.app.push_screen(PromptScreen(title, placeholder, max_length=NOTE_MAX), answered)
+        prompt = PromptScreen(
+            title, placeholder, max_length=NOTE_MAX, choices=choices or (), choices_are=choices_are
+        )
+        self.app.push_screen(prompt, answered)
 
     def _now(self, action: str, **params: object) -> None:
         target = self._target()
@@ -429,7 +442,28 @@ class EscalationsScreen(PagedPanel[Escalations, EscalationDetail, EscalationRow]
         self._now("esc_assign", assignee=self.desk.actor)
 
     def action_assign_other(self) -> None:
-        self._ask("esc_assign", "Assign to", "a user name", "assignee")
+        """Ask for the assignee among those who can take escalations (read in a worker), listed
+        and completed as typed; the decision refuses anyone else (console.escalate.people)."""
+        target = self._target()
+        if target is not None:
+            self._read_takers(target)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="escalation-takers")
+    def _read_takers(self, target: int) -> None:
+        takers = self.desk.escalations.takers()
+        self.app.call_from_thread(self._ask_assignee, target, takers)
+
+    def _ask_assignee(self, target: int, takers: list[str]) -> None:
+        """The question, for the escalation that was under the cursor when `I` was pressed."""
+        self._ask(
+            "esc_assign",
+            "Assign to",
+            "a user name",
+            "assignee",
+            target=target,
+            choices=takers,
+            choices_are="Can take escalations",
+        )
 
     def action_send(self) -> None:
         self._now("esc_send")

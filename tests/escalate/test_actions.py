@@ -90,6 +90,29 @@ def test_wrong_state_and_roles_are_refused_and_write_nothing(cache: Cache) -> No
         alice.escalations.send_to_support(legal)
 
 
+def test_assign_takes_only_someone_who_handles_escalations(cache: Cache, desk: Desk) -> None:
+    """The people an escalation can go to are those the roles give a moderator's or an admin's
+    role (the roles file here, the server's grants on the team database): a typo, a payout
+    preparer or a stranger is refused by the decision itself, whichever way it is asked."""
+    legal, _ = _raise_two(cache)
+    esc = desk.escalations
+    takers = esc.takers()
+    assert {"alice", "dave"} <= set(takers) and not {"erin", "mallory", "daev"} & set(takers)
+    assert takers == sorted(takers)
+    entries = cache.one("SELECT count(*) FROM audit")[0]
+    for nobody in ("daev", "erin", "mallory"):
+        with pytest.raises(InvalidDecision, match=f"{nobody} cannot take escalations") as refused:
+            esc.assign(legal, nobody)
+        assert "alice, dave" in str(refused.value)  # who can, to pick from
+        with pytest.raises(InvalidDecision, match=f"{nobody} cannot take escalations"):
+            desk.decide("esc_assign", [legal], assignee=nobody)  # the door, not only the service
+    assert cache.one("SELECT count(*) FROM audit")[0] == entries
+    assert esc.one(legal).assignee is None
+    esc.assign(legal, "dave")
+    esc.assign(legal)  # to the one deciding: alice
+    assert esc.one(legal).assignee == "alice"
+
+
 def test_dismissing_personal_data_shows_the_post_again_and_undo_hides_it(
     cache: Cache, desk: Desk
 ) -> None:

@@ -142,6 +142,37 @@ async def test_every_key(desk: Desk) -> None:
 
 
 @pytest.mark.backends
+async def test_assign_lists_and_completes_who_can_take_it_and_refuses_a_stranger(
+    desk: Desk,
+) -> None:
+    """`I` lists the people who can take escalations (the demo's moderators on the cache file,
+    the server's moderators and admins on the team database), completes a name as it is typed
+    (→ takes it), and a name nobody has is refused by the decision, with who can."""
+    messages: list[Any] = []
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await open_panel(pilot)
+        await pilot.press("j")  # the legal threat
+        await settle(pilot)
+        await pilot.press("I")
+        await settle(pilot)
+        asked = screen_text(pilot)
+        listed = next(line for line in asked.splitlines() if "Can take escalations:" in line)
+        assert "alice" in listed and "dave" in listed and "erin" not in listed
+        assert "→ completes" in asked
+        await pilot.press("d", "a", "right", "enter")  # "da" completed to "dave"
+        await settle(pilot)
+        assert _state(desk, "legal-threat") == ("new", "dave")
+        await pilot.press("I")
+        await settle(pilot)
+        await pilot.press(*"daev", "enter")
+        await settle(pilot)
+        assert _state(desk, "legal-threat") == ("new", "dave")
+        said = " ".join(notes(messages))
+        assert "daev cannot take escalations" in said and "dave" in said
+
+
+@pytest.mark.backends
 async def test_dismiss_needs_a_reason_shows_the_rate_and_reopens(desk: Desk) -> None:
     app = PeerdeskApp(desk)
     async with app.run_test(size=(120, 40)) as pilot:

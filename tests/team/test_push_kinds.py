@@ -127,7 +127,10 @@ def laptop(
     """A laptop cache and a team database holding the same community (verification scored
     the answers on both; the team's numbers every row differently), then the laptop's offline
     decisions of every kind."""
-    grant_roles({"alice": ["moderator", "admin"]})
+    # dave too: an escalation goes only to someone the roles name a moderator, on the laptop
+    # (its roles file) and on the team database (its grants), where a push checks it again
+    dave = login_role(pg_cluster, "pd-team-dave", "moderator")
+    grant_roles({"alice": ["moderator", "admin"], dave: ["moderator"]})
     path = tmp_path / "laptop.sqlite3"
     cache = open_cache(path, create=True)
     _community(cache)
@@ -166,7 +169,7 @@ def laptop(
     desk.reject_duplicate(t["t5"], t["t1"])
     desk.verification.verify(_id(c, "posts", "p1a"), text="matches the tariff page")
     desk.escalations.acknowledge(legal)
-    desk.escalations.assign(legal, "dave")
+    desk.escalations.assign(legal, dave)
     desk.escalations.note(legal, "rang the customer")
     desk.escalations.resolve(legal)
     desk.escalations.dismiss(pii, "a staff address, fine to show")
@@ -240,7 +243,7 @@ def test_every_kind_of_decision_is_decided_again_on_the_team_database(
     ) == ("verified", "pd-team-ann")
     assert one("SELECT state, assignee FROM escalations WHERE rule_id = 'legal-threat'") == (
         "resolved",
-        "dave",
+        "pd-team-dave",
     )
     reopened = desk.cache.one("SELECT state FROM escalations WHERE rule_id = 'personal-data'")
     assert reopened[0] == "acknowledged"  # on the laptop, as on the team database
