@@ -2,13 +2,15 @@
 in a fresh process, on a demo cache; with --base, against another checkout in alternating pairs.
 
     python -m bench.bench_start [--db CACHE | --threads 2000] [--pairs 5] [--base DIR]
+                                [--commands A,B] [--fresh-copy]
 
 Every command runs as `python -m console --db CACHE ...` with this venv's Python, from this
 checkout or from DIR (a checkout of another commit: `git worktree add --detach DIR COMMIT`, then
 `python -m compileall -q console widgets sync` in it). Its CPU time (user + system of the process,
 os.wait4) and wall time are recorded. With --base the two run in pairs, the base first in odd
 pairs and this checkout first in even ones, so the shared machine's load falls on both alike.
-The commands only read (or, `demo --if-missing`, leave the demo cache as it is). Prints one JSON
+The commands only read (or, `demo --if-missing`, leave the demo cache as it is); with --fresh-copy
+each run has a copy of the cache of its own (for commands that write). Prints one JSON
 object: per command and checkout the medians and every run, and the 1-minute load average before
 and after.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,12 +37,21 @@ COMMANDS = (
     "queue",
     "audit verify",
     "dupes 1",
+    "dupes --pending",  # no import waiting: SQL only, no numpy or model
+    "dupes --catch-up --background",  # a caught-up cache: nothing started, no numpy
     "demo --if-missing",  # each `make demo`
 )
 
 
-def run_once(checkout: Path, db: Path, command: str) -> tuple[float, float]:
-    """(CPU seconds, wall seconds) of one `peerdesk` process run from `checkout`."""
+def run_once(checkout: Path, db: Path, command: str, *, fresh: bool = False) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one `peerdesk` process run from `checkout`; `fresh`: on
+    a copy of `db` of its own, made before the clock starts and removed after (a command that
+    writes, e.g. `import FILE`, then starts from the same cache every time)."""
+    if fresh:
+        with tempfile.TemporaryDirectory(dir=db.parent) as folder:
+            copy = Path(folder) / db.name
+            shutil.copyfile(db, copy)
+            return run_once(checkout, copy, command)
     started = time.perf_counter()
     child = subprocess.Popen(
         [sys.executable, "-m", "console", "--db", str(db), *command.split()],
@@ -84,6 +96,12 @@ def main() -> int:
     parser.add_argument(
         "--commands", default=",".join(COMMANDS), help="comma-separated (default: %(default)s)"
     )
+    parser.add_argument(
+        "--fresh-copy",
+        action="store_true",
+        help="run each command on a copy of the cache of its own (commands that write: "
+        "`import FILE --dupes later`)",
+    )
     args = parser.parse_args()
     db, _ = ensure_cache(args.threads, args.cache_dir, args.db)
     assert isinstance(db, Path), "a cache file, not a team database"
@@ -98,7 +116,9 @@ def main() -> int:
         order = list(checkouts) if pair % 2 == 0 else list(reversed(checkouts))
         for command in commands:
             for name in order:
-                runs[command][name].append(run_once(checkouts[name], db, command))
+                runs[command][name].append(
+                    run_once(checkouts[name], db, command, fresh=args.fresh_copy)
+                )
     result = {
         "benchmark": "start",
         "cache": str(db),

@@ -770,12 +770,13 @@ class Desk:
             record.update(summary)
         return summary
 
-    def duplicates_catch_up_pending(self) -> bool:
-        """Is there anything for `catch_up_duplicates` to do (checked before starting one)?"""
-        from console.dupes.catch_up import pending
+    def duplicates_catch_up_pending(self, *, lexical: bool = False) -> bool:
+        """Is there anything for `catch_up_duplicates` to do (checked before starting one)?
+        `lexical`: candidates computed without embeddings count too. SQL only (no numpy)."""
+        from console.dupes.catch_up import anything_to_do, pending
 
         self.door.check("dupes_rebuild")
-        return pending(self.cache)
+        return anything_to_do(self.cache) if lexical else pending(self.cache)
 
     def evaluate_duplicates(self) -> Any:
         """Precision and recall of today's threshold on the pairs moderators decided."""

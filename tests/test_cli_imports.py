@@ -6,13 +6,19 @@ every command a moderator types, by the console's `tui` and by the suite's subpr
 from __future__ import annotations
 
 # SQLite only: what a command on a cache FILE imports; the team database needs psycopg anyway.
+import contextlib
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from console.dupes import vector_names
+from console.dupes.catch_up import PENDING
+from console.dupes.stored import LEXICAL_METHOD
 from tests.conftest import BuiltOnce, demo_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,3 +138,57 @@ def test_the_console_by_its_name_builds_no_other_command(cache: Path) -> None:
     """`peerdesk tui` starts as plain `peerdesk` does: the other commands' modules (the whole
     parser, ~0.1 s) are not imported before its first rows."""
     assert python(CONSOLE, str(cache)).strip() == "console.cli.core"
+
+
+MODEL = ("numpy", "onnxruntime", "usearch", "tokenizers")  # what the catch-up's work loads
+
+
+def _caught_up_copy(cache: Path, folder: Path) -> Path:
+    """A copy of the cache with nothing to catch up: a (stand-in) vector of today's identity
+    for every thread, no candidates of the lexical method, nothing marked pending."""
+    copy = folder / "caught-up.sqlite3"
+    shutil.copyfile(cache, copy)
+    with contextlib.closing(sqlite3.connect(copy)) as conn, conn:
+        conn.execute(
+            "INSERT INTO thread_vectors (source_id, cell, thread_id, created_at, text_crc, vec) "
+            "SELECT source_id, 0, id, created_at, 0, zeroblob(384) FROM threads"
+        )
+        conn.execute("DELETE FROM duplicate_links WHERE method = ?", (LEXICAL_METHOD,))
+        conn.execute("DELETE FROM meta WHERE key = ?", (PENDING,))
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            (vector_names.MODEL_KEY, vector_names.VECTORS),
+        )
+    return copy
+
+
+def test_a_catch_up_with_nothing_to_do_loads_neither_numpy_nor_the_model(
+    cache: Path, tmp_path: Path
+) -> None:
+    """`dupes --pending` with no import waiting, and `dupes --catch-up` (here or in the
+    background) on a cache whose vectors and candidates are up to date, find that out with SQL
+    and stop: numpy and the model's runtime are for the work."""
+    waiting = ("dupes --pending", "dupes --pending --background", "dupes --pending --json")
+    assert loaded(cache, *waiting) == dict.fromkeys(waiting, ("0", ""))
+    done = _caught_up_copy(cache, tmp_path)
+    caught_up = ("dupes --catch-up", "dupes --catch-up --background", "dupes --catch-up --json")
+    assert loaded(done, *caught_up) == dict.fromkeys(caught_up, ("0", ""))
+    assert not (tmp_path / "caught-up.sqlite3.catch-up.log").exists()  # nothing was started
+
+
+def test_an_import_leaves_numpy_and_the_model_to_the_catch_up(cache: Path, tmp_path: Path) -> None:
+    """`peerdesk import` stores the records and queues the duplicate work (SQL alone); the
+    embeddings and candidates are the catch-up's, so the import loads none of their modules,
+    whether it queued work for later or none."""
+    exported = tmp_path / "community.jsonl"
+    assert loaded(cache, f"export -o {exported}")[f"export -o {exported}"] == ("0", "")
+    copy = tmp_path / "copy.sqlite3"
+    shutil.copyfile(cache, copy)
+    imports = (
+        f"import {exported} --source again --dupes later -q",
+        f"import {exported} --source once-more --candidates 0 -q",
+    )
+    found = loaded(copy, *imports)
+    for command in imports:
+        code, modules = found[command]
+        assert code == "0" and not set(MODEL) & set(modules.split(",")), (command, modules)

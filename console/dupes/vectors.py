@@ -9,8 +9,9 @@ exactly; storing vectors (`embed_threads`) extends those graphs when enough have
 team database (PostgreSQL) the vectors are in the database and recall is exact over them (no
 graph file: see ann).
 
-The cache's meta `vector_model` names what its vectors are (`embed.VECTORS`: the model, how it
-is run, how many word pieces); a cache with vectors and no name holds `embed.LEGACY_VECTORS`.
+The cache's meta `vector_model` names what its vectors are (`VECTORS`: the model, how it
+is run, how many word pieces; console.dupes.vector_names, which also says which threads have no
+vector, without numpy); a cache with vectors and no name holds `LEGACY_VECTORS`.
 Vectors of two identities are never stored side by side: while the cache names an older one,
 new vectors are embedded as that one was (its word-piece limit), and `redo_stale` (the catch-up,
 `--rebuild`, the demo: `embed_missing`) moves the cache to today's identity, re-embedding only
@@ -27,35 +28,19 @@ from collections.abc import Callable, Iterable, Sequence
 from console.db import Cache
 from console.dupes import ann, embed, language
 from console.dupes.embed import Int8Matrix
+from console.dupes.vector_names import MODEL_KEY, VECTORS, identity, missing
 from console.storage import Row
 
 CHUNK = 256  # threads embedded per write transaction
-MODEL_KEY = "vector_model"  # meta: the identity of the stored vectors (embed.VECTORS)
-
-
-def identity(cache: Cache) -> str:
-    """What the cache's vectors are: its meta's name, else (vectors stored before names were
-    kept) the legacy identity, else (no vector yet) today's."""
-    named = cache.meta(MODEL_KEY)
-    if named:
-        return named
-    if cache.one("SELECT 1 FROM thread_vectors LIMIT 1") is not None:
-        return embed.LEGACY_VECTORS
-    return embed.VECTORS
-
-
-def stale(cache: Cache) -> bool:
-    """Does the cache hold vectors of another identity than today's?"""
-    return identity(cache) != embed.VECTORS
 
 
 def stale_note(cache: Cache) -> str | None:
     """One line for the user when the cache's vectors are not today's, else None."""
     found = identity(cache)
-    if found == embed.VECTORS:
+    if found == VECTORS:
         return None
     return (
-        f"the stored sentence vectors are {found}, today's are {embed.VECTORS}: "
+        f"the stored sentence vectors are {found}, today's are {VECTORS}: "
         "`peerdesk dupes --catch-up` re-embeds those that differ"
     )
 
@@ -128,7 +113,7 @@ def _limit_for(cache: Cache) -> tuple[str, int | None]:
         return found, None
     if differ == 0:
         redo_stale(cache)
-        return embed.VECTORS, None
+        return VECTORS, None
     return found, differ
 
 
@@ -174,21 +159,6 @@ def embed_threads(cache: Cache, thread_ids: Iterable[int], *, bulk: bool = False
     return done
 
 
-def missing(cache: Cache, source_id: int | None = None) -> list[int]:
-    """Threads without a vector, newest first."""
-    where = "" if source_id is None else "AND t.source_id = ?"
-    params = () if source_id is None else (source_id,)
-    return [
-        r[0]
-        for r in cache.query(
-            "SELECT t.id FROM threads t WHERE NOT EXISTS "
-            f"(SELECT 1 FROM thread_vectors v WHERE v.thread_id = t.id) {where} "
-            "ORDER BY t.created_at DESC, t.id DESC",
-            params,
-        )
-    ]
-
-
 def redo_stale(cache: Cache, progress: Callable[[int, int], None] | None = None) -> int:
     """Move the cache's vectors to today's identity; returns how many were re-embedded.
 
@@ -227,7 +197,7 @@ def redo_stale(cache: Cache, progress: Callable[[int, int], None] | None = None)
             redo = [r[0] for r in conn.execute("SELECT thread_id FROM thread_vectors")]
             conn.execute("DELETE FROM thread_vectors")
             conn.execute("DELETE FROM meta WHERE key LIKE 'ann:%'")
-        cache.set_meta(MODEL_KEY, embed.VECTORS)
+        cache.set_meta(MODEL_KEY, VECTORS)
     if not differ:
         ann.forget()
     done = 0
@@ -236,19 +206,6 @@ def redo_stale(cache: Cache, progress: Callable[[int, int], None] | None = None)
         if progress:
             progress(min(start + CHUNK * 4, len(redo)), len(redo))
     return done
-
-
-def missing_any(cache: Cache) -> bool:
-    """Is there a thread without a vector, or a vector of another identity than today's?"""
-    if stale(cache):
-        return True
-    return (
-        cache.one(
-            "SELECT 1 FROM threads t WHERE NOT EXISTS "
-            "(SELECT 1 FROM thread_vectors v WHERE v.thread_id = t.id) LIMIT 1"
-        )
-        is not None
-    )
 
 
 def embed_missing(

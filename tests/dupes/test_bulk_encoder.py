@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from console.dupes import embed
+from console.dupes import embed, vector_names
 
 TEXTS = [
     "",
@@ -47,8 +47,8 @@ def test_the_bulk_encoder_gives_the_same_bytes_on_two_threads(fresh: None) -> No
     assert _options(bulk) == (embed.BULK_THREADS, "0")  # sleeping, not spinning, between ops
     alone = embed.to_int8(shared.encode(TEXTS))
     assert embed.to_int8(bulk.encode(TEXTS)).tobytes() == alone.tobytes()
-    limited = embed.to_int8(shared.encode(TEXTS, limit=embed.LEGACY_TOKENS))
-    assert embed.to_int8(bulk.encode(TEXTS, limit=embed.LEGACY_TOKENS)).tobytes() == (
+    limited = embed.to_int8(shared.encode(TEXTS, limit=vector_names.LEGACY_TOKENS))
+    assert embed.to_int8(bulk.encode(TEXTS, limit=vector_names.LEGACY_TOKENS)).tobytes() == (
         limited.tobytes()
     )
     assert embed.load_encoder(bulk=True) is bulk  # made once

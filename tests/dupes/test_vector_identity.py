@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from console.db import Cache
-from console.dupes import catch_up, embed, vectors
+from console.dupes import catch_up, embed, vector_names, vectors
 from tests.backends import pytest_generate_tests
 from tests.dupes.test_semantic import add_threads, encoder
 
@@ -34,10 +34,10 @@ def _make_legacy(cache: Cache, ids: list[int], encoder: embed.Encoder) -> None:
     """The cache as an older peerdesk left it: 128 word pieces, no name in the meta."""
     with cache.transaction() as conn:
         conn.execute("DELETE FROM thread_vectors")
-        cache.set_meta(vectors.MODEL_KEY, embed.LEGACY_VECTORS)
+        cache.set_meta(vectors.MODEL_KEY, vector_names.LEGACY_VECTORS)
     rows = vectors._texts(cache, ids)
     texts = [embed.thread_text(r["title"], r["body"]) for r in rows]
-    made = embed.to_int8(encoder.encode(texts, limit=embed.LEGACY_TOKENS))
+    made = embed.to_int8(encoder.encode(texts, limit=vector_names.LEGACY_TOKENS))
     assert vectors.store(
         cache,
         [
@@ -45,7 +45,7 @@ def _make_legacy(cache: Cache, ids: list[int], encoder: embed.Encoder) -> None:
             for r, t in zip(rows, texts, strict=True)
         ],
         made,
-        embed.LEGACY_VECTORS,
+        vector_names.LEGACY_VECTORS,
     )
     with cache.transaction() as conn:  # an older peerdesk wrote no name
         conn.execute("DELETE FROM meta WHERE key = ?", (vectors.MODEL_KEY,))
@@ -56,7 +56,7 @@ def test_the_limit_is_the_models_own_and_a_cut_equals_the_tokenizers(
 ) -> None:
     from tokenizers import Tokenizer
 
-    assert embed.MAX_TOKENS == 256 and embed.LEGACY_TOKENS == 128
+    assert embed.MAX_TOKENS == 256 and vector_names.LEGACY_TOKENS == 128
     folder = embed.model_dir()
     assert folder is not None
     old = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -72,7 +72,7 @@ def test_the_limit_is_the_models_own_and_a_cut_equals_the_tokenizers(
 
 def test_what_differs_between_identities() -> None:
     assert embed.differ_from(embed.VECTORS) is None
-    assert embed.differ_from(embed.LEGACY_VECTORS) == 128
+    assert embed.differ_from(vector_names.LEGACY_VECTORS) == 128
     assert embed.differ_from("other-model/fp32/float/256") == 0
 
 
@@ -82,7 +82,7 @@ def test_a_new_cache_names_todays_vectors(cache: Cache, encoder: embed.Encoder) 
     ids = add_threads(cache, ROWS)
     vectors.embed_threads(cache, ids.values())
     assert cache.meta(vectors.MODEL_KEY) == embed.VECTORS
-    assert not vectors.stale(cache) and vectors.stale_note(cache) is None
+    assert not vector_names.stale(cache) and vectors.stale_note(cache) is None
 
 
 @pytest.mark.backends
@@ -91,7 +91,7 @@ def test_a_legacy_cache_keeps_its_identity_until_moved_then_only_long_texts_are_
 ) -> None:
     ids = add_threads(cache, ROWS)
     _make_legacy(cache, list(ids.values()), encoder)
-    assert vectors.identity(cache) == embed.LEGACY_VECTORS and vectors.stale(cache)
+    assert vectors.identity(cache) == vector_names.LEGACY_VECTORS and vector_names.stale(cache)
     assert "--catch-up" in (vectors.stale_note(cache) or "")
     assert catch_up.pending(cache)  # `make demo`'s background step starts
     before = _vectors(cache)
@@ -110,7 +110,7 @@ def test_a_legacy_cache_keeps_its_identity_until_moved_then_only_long_texts_are_
             )
         )[0].tobytes()
     )
-    assert vectors.identity(cache) == embed.LEGACY_VECTORS
+    assert vectors.identity(cache) == vector_names.LEGACY_VECTORS
     # the move: only the long texts are embedded again, the short ones keep their rows
     embedded, left = vectors.embed_missing(cache)
     assert (embedded, left) == (2, 0)
@@ -133,7 +133,7 @@ def test_vectors_made_as_an_identity_the_cache_left_are_refused(
     vectors.embed_threads(cache, [ids["s1"]])
     row = (ids["s2"], 1, "2026-01-02T10:00:00Z", "en", 1)
     made = embed.to_int8(encoder.encode(["Roaming in France"], limit=128))
-    assert not vectors.store(cache, [row], made, embed.LEGACY_VECTORS)
+    assert not vectors.store(cache, [row], made, vector_names.LEGACY_VECTORS)
     assert ids["s2"] not in _vectors(cache)
     # the benchmarks' stand-in vectors (not the model's) are stored whatever the identity
     assert vectors.store(cache, [row], made)
@@ -149,7 +149,7 @@ def test_another_model_drops_every_vector_and_embeds_all_again(
     with cache.transaction():
         cache.set_meta(vectors.MODEL_KEY, "another-model/fp32/float/256")
         cache.set_meta("ann:1", '{"file": "gone.usearch", "seq": 3, "count": 3}')
-    assert vectors.stale(cache)
+    assert vector_names.stale(cache)
     assert vectors.redo_stale(cache) == 3
     assert cache.meta(vectors.MODEL_KEY) == embed.VECTORS and cache.meta("ann:1") is None
     assert set(_vectors(cache)) == set(ids.values())
@@ -170,6 +170,6 @@ def test_the_catch_up_says_it_moves_the_vectors(
     _make_legacy(cache, list(ids.values()), encoder)
     assert main(["--db", location(cache, cache.path), "dupes", "--catch-up"]) == 0
     err = capsys.readouterr().err
-    assert f"the stored sentence vectors are {embed.LEGACY_VECTORS}" in err
+    assert f"the stored sentence vectors are {vector_names.LEGACY_VECTORS}" in err
     assert "re-embedding those that differ" in err
-    assert not vectors.stale(cache)
+    assert not vector_names.stale(cache)
