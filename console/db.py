@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -315,6 +316,20 @@ def _check_and_migrate(conn: sqlite3.Connection, path: Path) -> None:
         raise explain(error, path) from error
 
 
+ADD_COLUMN = re.compile(r"\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)", re.IGNORECASE)
+
+
+def _column_there(conn: sqlite3.Connection, statement: str) -> bool:
+    """Whether `statement` adds a column the table has already: a file whose version was set
+    back runs its later migrations again and keeps what exists (SQLite has no ADD COLUMN IF NOT
+    EXISTS; the other statements say IF NOT EXISTS or fill only what is missing)."""
+    found = ADD_COLUMN.match(statement)
+    if found is None:
+        return False
+    table, column = found.groups()
+    return any(row[1] == column for row in conn.execute(f"PRAGMA table_info({table})"))
+
+
 def migrate(conn: sqlite3.Connection, from_version: int, to_version: int = LATEST_VERSION) -> None:
     """Apply migrations from_version+1 .. to_version, all in one transaction."""
     conn.execute("BEGIN IMMEDIATE")
@@ -323,7 +338,8 @@ def migrate(conn: sqlite3.Connection, from_version: int, to_version: int = LATES
         current = conn.execute("PRAGMA user_version").fetchone()[0]
         for number in range(current + 1, to_version + 1):
             for statement in MIGRATIONS[number - 1]:
-                conn.execute(statement)
+                if not _column_there(conn, statement):
+                    conn.execute(statement)
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         conn.execute(f"PRAGMA user_version = {max(current, to_version)}")
         conn.execute("COMMIT")

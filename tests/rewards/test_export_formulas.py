@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from console.db import Cache
+from console.db import Cache, open_cache
 from console.desk import Desk
-from console.migrations import MIGRATIONS
+from console.migrations import LATEST_VERSION, MIGRATIONS
 from console.rewards.export import (
     EXPORT_FORMAT,
     FORMULA_STARTS,
@@ -187,3 +187,24 @@ def test_migration_39_marks_only_exported_batches_as_format_1(
     superuser_sql(cache, request, "UPDATE payout_batches SET export_format = NULL")
     superuser_sql(cache, request, *rendered)
     assert _format_of(cache, batch) == 1
+
+
+def test_a_file_set_back_before_39_opens_again_keeping_the_formats(
+    tmp_path: Path, cache: Cache, staff: dict[str, Desk], approved: int
+) -> None:
+    """Its later migrations run again on a file whose version was set back; the column added
+    is kept with what it holds (SQLite adds no column IF NOT EXISTS: the runner checks)."""
+    if not cache.dialect.is_sqlite:
+        pytest.skip("the cache file's own upgrade; the team database's is team-install's")
+    staff["tom"].rewards.export(approved, None, None)
+    path = tmp_path / "old.sqlite3"
+    cache.conn.execute(f"VACUUM INTO '{path}'")
+    old = open_cache(path)
+    old.conn.execute("PRAGMA user_version = 38")
+    old.close()
+    again = open_cache(path)
+    try:
+        assert again.one("PRAGMA user_version")[0] == LATEST_VERSION  # type: ignore[index]
+        assert _format_of(again, approved) == 2
+    finally:
+        again.close()
