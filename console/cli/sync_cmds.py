@@ -186,34 +186,60 @@ IMPORT_DUPES_ENV = "PEERDESK_IMPORT_DUPES"
 IMPORT_DUPES_MODES = ("background", "wait", "later")
 
 
+PROGRESS_STEP = 100_000  # posts between two of an import's progress lines in a log
+
+
+class ImportProgress:
+    """An import's progress on `stream` (stderr). On a terminal one line that updates itself
+    (posts and threads stored, then the search index's catch-up) and ends once; anywhere else
+    (cron, a redirected stderr) whole lines: one each PROGRESS_STEP posts, and the index's
+    catch-up when it starts."""
+
+    def __init__(self, stream: Any, quiet: bool) -> None:
+        self.stream = stream
+        self.quiet = quiet
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.said_posts = 0
+        self.said_index = False
+
+    def _say(self, text: str) -> None:
+        self.stream.write(f"\r{text}" if self.tty else text + "\n")
+        self.stream.flush()
+
+    def stored(self, report: Any) -> None:
+        if self.quiet or not (self.tty or report.posts >= self.said_posts + PROGRESS_STEP):
+            return
+        self.said_posts = report.posts - report.posts % PROGRESS_STEP
+        self._say(f"{report.posts} posts, {report.threads} threads stored")
+
+    def indexing(self, _done: object, left: Any) -> None:
+        if self.quiet or not (self.tty or not self.said_index):
+            return
+        self.said_index = True
+        self._say(("\x1b[K" if self.tty else "") + f"indexing for search: {left.posts} posts to go")
+
+    def end(self) -> None:
+        if self.tty and not self.quiet:
+            self.stream.write("\n")
+
+
 def cmd_import(args: argparse.Namespace) -> int:
-    from sync import jsonl
 
     desk = open_desk(args, create=True)
     try:
         desk.door.check("import")  # refused before any progress line
 
-        def show(report: jsonl.ImportReport) -> None:
-            if not args.quiet:
-                sys.stderr.write(f"\r{report.posts} posts, {report.threads} threads stored")
-                sys.stderr.flush()
-
-        def indexing(_done: object, left: Any) -> None:
-            if not args.quiet:
-                sys.stderr.write(f"\r\x1b[Kindexing for search: {left.posts} posts to go")
-                sys.stderr.flush()
-
+        shown = ImportProgress(sys.stderr, args.quiet)
         try:
             report, queued = desk.import_jsonl(
                 args.file,
                 source_name=args.source,
                 candidates_for=args.candidates,
-                progress=show,
-                index_progress=indexing,
+                progress=shown.stored,
+                index_progress=shown.indexing,
             )
         finally:
-            if not args.quiet:
-                sys.stderr.write("\n")  # end the progress line, also before an error's line
+            shown.end()  # the progress line ends, also before an error's line
         print(
             f"{report.source}: imported {report.members} members, {report.threads} threads, "
             f"{report.posts} posts; {report.skipped} lines skipped"
