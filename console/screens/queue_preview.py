@@ -100,7 +100,8 @@ def _when(iso: str) -> str:
 
 
 def _post(heading: str, post: PostExcerpt) -> Part:
-    notes = [f"{heading} · {post.author} · {_when(post.created_at)} · score {post.score}"]
+    author = printable(post.author, single_line=True)
+    notes = [f"{heading} · {author} · {_when(post.created_at)} · score {post.score}"]
     if post.accepted:
         notes.append("accepted")
     if post.flag_count:
@@ -115,14 +116,16 @@ def _post(heading: str, post: PostExcerpt) -> Part:
 
 def preview_parts(preview: ThreadPreview, actor: str) -> tuple[str, list[Fact], list[Part]]:
     """Title, facts and parts of the pane for one thread (strings; the pane sanitises them)."""
+    author = printable(preview.author, single_line=True)  # a fact is one line
     facts = [
         Fact(
-            f"{preview.source} · {preview.status} · by {preview.author} · "
+            f"{preview.source} · {preview.status} · by {author} · "
             f"{_when(preview.created_at)} · {preview.reply_count} replies"
         )
     ]
     if preview.tags:
-        facts.append(Fact("tags: " + ", ".join(preview.tags)))
+        tags = ", ".join(printable(tag, single_line=True) for tag in preview.tags)
+        facts.append(Fact("tags: " + tags))
     flags = []
     if preview.flag_count:
         flags.append(f"{preview.flag_count} flags")

@@ -181,6 +181,26 @@ async def test_hostile_text_in_the_pane_is_shown_as_text(desk: Desk) -> None:
         assert "[bold red]ALERT[/]" in text and "\\x1b[2J" in text and "\x1b" not in text
 
 
+def test_names_and_tags_with_line_breaks_stay_on_their_fact_line() -> None:
+    """An author "bob\nADMIN" must not put "ADMIN" at the start of a line of its own in the
+    pane (nor a tag break the tags' line): each fact and heading is one line."""
+    from console.previews import PostExcerpt
+    from console.screens.queue_preview import preview_parts, sanitise
+
+    excerpt = PostExcerpt("bob\nADMIN", "2026-11-20T12:00:00Z", "body\nok", 7, 0, 0, False, False)
+    got = ThreadPreview(
+        thread_id=1, title="t", source="forum", status="open", author="bob\nADMIN",
+        created_at="2026-11-20T12:00:00Z", tags=("t\nag", "sim\r"), reply_count=0, flag_count=0,
+        report_count=0, claimed_by=None, claim_expires_at=None, question=excerpt, latest=None,
+        escalations=0,
+    )  # fmt: skip
+    _title, facts, parts = preview_parts(got, "alice")
+    lines = [sanitise(f.text) for f in facts] + [sanitise(p.heading) for p in parts]
+    assert not [line for line in lines if "\n" in line or "\r" in line], lines
+    assert "by bob ADMIN" in lines[0] and lines[1] == "tags: t ag, sim\\x0d"
+    assert sanitise(parts[0].body) == "body\nok"  # a body keeps its lines
+
+
 async def test_p_toggles_the_pane_and_below_120_columns_there_is_none(desk: Desk) -> None:
     app = PeerdeskApp(desk)
     async with app.run_test(size=(120, 40)) as pilot:
