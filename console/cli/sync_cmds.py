@@ -20,6 +20,7 @@ from console.cli.core import open_desk
 from console.desk import Desk
 from console.errors import PeerdeskError
 from console.files import create_private
+from console.safe_text import printable
 from console.words import counted
 
 
@@ -138,7 +139,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if args.errors:
             for e in desk.sync_errors(source=args.source):
                 field = f" field {e.field}" if e.field else ""
-                print(f"{e.created_at} {e.source or '-'} {e.endpoint}{field}: {e.message}")
+                said = f"{e.endpoint}{field}: {e.message}"  # the platform's words, as text
+                print(f"{e.created_at} {e.source or '-'} {printable(said, single_line=True)}")
             return 0
         if not args.source and not desk.source_names():
             raise PeerdeskError("no sources to sync; add one with `peerdesk source add`")
@@ -148,7 +150,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         code = 0
         for report in reports:
             print(
-                f"{report.source}: {report.result}: {report.message} "
+                f"{report.source}: {report.result}: {printable(report.message, single_line=True)} "
                 f"({report.requests} requests, {report.seconds:.1f} s)"
             )
             if report.result == "offline":
@@ -169,11 +171,11 @@ def cmd_push(args: argparse.Namespace) -> int:
             parts = report.counts(conflicts_hint=" (see the Sync screen)")
             print(f"{report.source}: " + ", ".join(parts))
             for message in report.messages:
-                print(f"  {message}")
+                print(f"  {printable(message, single_line=True)}")
             if report.offline:
                 print(f"{report.source}: offline; the waiting decisions will be sent next time")
             elif report.stopped:
-                _err(f"{report.source}: push stopped: {report.stopped}")
+                _err(f"{report.source}: push stopped: {printable(report.stopped)}")
             code = max(code, report.exit_code)
         return code
     finally:

@@ -378,6 +378,9 @@ class FakeDiscourse(LocalServer):
                     return self._send(429, {"errors": ["Slow down"]}, {"Retry-After": "0"})
                 if fault == "500":
                     return self._send(500, {"errors": ["boom"]})
+                if fault == "hostile500":  # the platform's own words, made to drive a terminal
+                    words = "gone \x1b]0;pwned\x07\x1b[2J [bold]now[/] \u202eevil"
+                    return self._send(500, {"errors": [words]})
                 if fault == "502html":
                     return self._send(
                         502,

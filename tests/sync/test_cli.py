@@ -101,3 +101,25 @@ def test_demo_source_push_marks_applied(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["--db", db, "push"]) == 0
     assert "demo: 1 applied" in capsys.readouterr().out
     assert main(["--db", db, "sync", "demo", "-q"]) == 0
+
+
+def test_the_platforms_words_reach_the_terminal_as_text(
+    tmp_path: Path, creds_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`sync` and `sync --errors` print what the platform said about a topic; escape sequences
+    in it (a title set, a cleared screen) and bidi controls are shown, never sent as is."""
+    db = str(tmp_path / "c.sqlite3")
+    server = community(n_topics=3, posts_per_topic=2).start()
+    try:
+        server.state.faults = {"/t/2.json": ["hostile500"]}
+        opts = json.dumps({"retry": {"attempts": 1}})
+        add = ["source", "add", "forum", "--kind", "discourse", "--url", server.url]
+        assert main(["--db", db, *add, "--options", opts]) == 0
+        assert main(["--db", db, "sync", "--quiet"]) == 4
+        assert main(["--db", db, "sync", "--errors"]) == 0
+    finally:
+        server.stop()
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
+    (line,) = [line for line in out.splitlines() if "/t/{id}.json" in line]
+    assert "gone \\x1b]0;pwned\\x07\\x1b[2J [bold]now[/] \\u202eevil" in line
