@@ -55,14 +55,20 @@ StorageFailure = sqlite3.Error
 """What a failed write of the cache raises (for the CLI's one-line report; no SQL outside)."""
 
 
-def storage_failure_text(error: BaseException) -> str:
-    from console.db import is_disk_full
+def storage_failure_text(error: BaseException, cache_path: Path | None = None) -> str:
+    from console.db import explain, is_disk_full
 
     if is_disk_full(error):
         return (
             "the disk holding the cache is full: nothing of the failed step was saved. Free some "
             "space and run the command again."
         )
+    if cache_path is not None and isinstance(error, sqlite3.Error):
+        # damaged pages met mid-way, a lock held too long, a read-only file: what opening the
+        # file would have said, naming it and the way out
+        explained = str(explain(error, cache_path))
+        if not explained.startswith(f"The cache {cache_path} failed:"):
+            return explained
     return f"the cache failed ({error}); nothing of the failed step was saved."
 
 

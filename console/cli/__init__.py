@@ -155,7 +155,10 @@ def _run(
         print(f"peerdesk: {error}", file=sys.stderr)
         return int(getattr(error, "exit_code", 2))  # 2 (usage) unless the error says otherwise
     except StorageFailure as error:  # a write that failed mid-way (a full disk...): one line
-        print(f"peerdesk: {storage_failure_text(error)}", file=sys.stderr)
+        from console.paths import default_db_path
+
+        cache_path = Path(getattr(args, "db", None) or default_db_path())
+        print(f"peerdesk: {storage_failure_text(error, cache_path)}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         # the reader went away (`peerdesk queue | head`): not an error worth a traceback

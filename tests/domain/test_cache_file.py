@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,34 @@ def test_older_schema_is_upgraded_in_place_keeping_data(cache_path: Path) -> Non
     assert cache.one("PRAGMA user_version")[0] == LATEST_VERSION
     assert cache.one("SELECT title FROM threads WHERE remote_id = '7'")[0] == "kept"
     assert cache.one("SELECT count(*) FROM duplicate_links")[0] == 0
+
+
+def test_a_decision_on_damaged_pages_says_what_to_do(
+    cache_path: Path,
+    grant_roles: Callable[[dict[str, list[str]]], Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The file opens (its schema is whole) but a decision reads a wrecked page: the same
+    message as a damaged file on opening, naming the file and the way out, never only the
+    SQLite error."""
+    from console.cli import main
+    from console.identity import os_user
+    from console.ingest import ensure_source, upsert_threads
+    from console.models import ThreadRecord
+
+    grant_roles({os_user(): ["moderator"], "alice": ["moderator"]})  # (the tests act as alice)
+    cache = open_cache(cache_path, create=True)
+    source = ensure_source(cache, "discourse", "forum", "https://forum.example")
+    at = "2026-11-20T11:00:00Z"
+    records = [ThreadRecord(f"t{i}", f"Thread {i} " * 20, None, "open", at, at) for i in range(300)]
+    ids = upsert_threads(cache, source, records, [])
+    page = cache.one("SELECT rootpage FROM sqlite_master WHERE name = 'threads'")[0]
+    size = cache.one("PRAGMA page_size")[0]
+    cache.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    cache.close()
+    with cache_path.open("r+b") as file:  # the threads table's root page: interior, wrecked
+        file.seek((page - 1) * size)
+        file.write(b"\xde\xad" * (size // 2))
+    assert main(["--db", str(cache_path), "close", str(ids["t5"])]) == 1
+    said = capsys.readouterr().err
+    assert f"The cache {cache_path} is damaged" in said and "Move it aside" in said
