@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import resource
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -201,9 +202,35 @@ def out_of_space(error: BaseException, path: Path) -> bool:
     return False
 
 
+def size_limit_reached(error: BaseException, path: Path) -> int | None:
+    """The process's file size limit (`ulimit -f`, in bytes) when it refused the write: SQLite
+    reports it as an I/O error (EFBIG) on a disk with room, with the cache or its -wal file
+    grown to within LOW_SPACE of the limit."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if not isinstance(error, sqlite3.Error) or code is None or code & 0xFF != sqlite3.SQLITE_IOERR:
+        return None
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit == resource.RLIM_INFINITY:
+        return None
+    for item in (path, path.with_name(path.name + "-wal")):
+        try:
+            if item.stat().st_size >= limit - LOW_SPACE:
+                return limit
+        except OSError:
+            continue
+    return None
+
+
 def explain(error: sqlite3.Error, path: Path) -> CacheError:
     """Turn an sqlite3 error into a message that names the file and the way out."""
     text = str(error).lower()
+    limit = size_limit_reached(error, path)
+    if limit is not None:
+        return DiskFull(
+            f"The cache {path} reached this process's file size limit ({limit:,} bytes, "
+            "`ulimit -f`): nothing of the failed step was saved. Raise the limit and run the "
+            "command again."
+        )
     if out_of_space(error, path):
         return DiskFull(
             f"The disk holding the cache {path} is full ({free_space(path)}): nothing of the "

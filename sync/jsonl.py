@@ -37,7 +37,7 @@ import orjson
 from console import ingest, search_index
 from console.bulk_sqlite import sqlite_bulk_load
 from console.clock import now_iso
-from console.db import Cache, free_space, out_of_space
+from console.db import Cache, free_space, out_of_space, size_limit_reached
 from console.errors import DiskFull, PeerdeskError
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from sync import parse as p
@@ -520,14 +520,19 @@ def _stopped(
         if isinstance(error, DiskFull) or out_of_space(error, cache.path)
         else f"the cache {cache.path} failed ({error})"
     )
+    fix = "after freeing space"
+    limit = size_limit_reached(error.__cause__ or error, cache.path)
+    if limit is not None:  # `ulimit -f`: the disk may have plenty of room
+        why = f"the cache {cache.path} reached this process's file size limit ({limit:,} bytes)"
+        fix = "after raising the limit: `ulimit -f`"
     if stored_through <= 1:
         return ImportStopped(
             f"Import of {path} stopped at line {line_no}: {why}. Nothing of it was stored; "
-            "run the same import again (after freeing space)."
+            f"run the same import again ({fix})."
         )
     return ImportStopped(
         f"Import of {path} stopped at line {line_no}: {why}. Lines 1-{stored_through} are "
-        "stored; run the same import again (after freeing space) and it resumes after line "
+        f"stored; run the same import again ({fix}) and it resumes after line "
         f"{stored_through}."
     )
 

@@ -71,3 +71,48 @@ def test_an_sqlite_failure_escaping_a_command_is_one_line_not_a_traceback(
     assert cli.main(["whoami"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("peerdesk: the disk holding the cache is full") and err.count("\n") == 1
+
+
+def test_an_import_over_the_file_size_limit_says_so_and_resumes(
+    tmp_path: Path, grant_roles: Callable[[dict[str, list[str]]], Path]
+) -> None:
+    """`ulimit -f`: SQLite reports the refused write as a plain I/O error on a disk with room;
+    the import says the limit stopped it (exit 1, one line), and resumes without it."""
+    import json
+    import resource
+
+    grant_roles({"alice": ["admin"]})
+    db = tmp_path / "c.sqlite3"
+    head = {"type": "header", "format": "peerdesk-jsonl", "version": 1, "source": {"name": "f"}}
+    at = "2026-10-01T08:00:00Z"
+    lines = [json.dumps(head)]
+    for i in range(400):
+        lines.append(json.dumps({"type": "thread", "remote_id": f"t{i}", "title": f"T {i}",
+                                 "created_at": at}))  # fmt: skip
+        lines.append(json.dumps({"type": "post", "remote_id": f"p{i}", "thread": f"t{i}",
+                                 "position": 0, "body_text": f"post {i} " * 400,
+                                 "created_at": at}))  # fmt: skip
+    source = tmp_path / "big.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert peerdesk(db, "import", str(tmp_path / "none.jsonl")).returncode != 0  # makes the cache
+    limit = db.stat().st_size + 300_000
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    run = subprocess.run(
+        [sys.executable, "-m", "console", "--db", str(db), "import", "--dupes", "later",
+         str(source)],
+        capture_output=True, text=True, timeout=120, preexec_fn=limited,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    said = run.stderr.strip().splitlines()
+    assert len(said) == 1 and "Traceback" not in run.stderr
+    assert "file size limit" in said[0] and "ulimit -f" in said[0], said
+    again = peerdesk(db, "import", "--dupes", "later", str(source))
+    assert again.returncode == 0, again.stdout + again.stderr
+    cache = open_cache(db)
+    try:
+        assert cache.one("SELECT count(*) FROM posts")[0] == 400
+    finally:
+        cache.close()
