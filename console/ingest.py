@@ -349,9 +349,11 @@ def _link_threads(
     )
     # A new thread has no accepted answer yet: only those naming one, and the threads that were
     # there before (whose answer may have changed or gone), are updated. Each UPDATE of a row
-    # runs the `threads` triggers' checks (dupe_features follows accepted_post_id).
+    # runs the `threads` triggers' checks (dupe_features follows accepted_post_id). An answer
+    # is only ever accepted in its own thread, whatever post the platform or file names.
     cache.conn.executemany(
-        "UPDATE threads SET accepted_post_id = ? WHERE id = ?",
+        "UPDATE threads SET accepted_post_id = "
+        "(SELECT p.id FROM posts p WHERE p.id = ? AND p.thread_id = threads.id) WHERE id = ?",
         [
             (post_ids.get(t.accepted_post_remote_id or ""), thread_ids[t.remote_id])
             for t in threads

@@ -549,7 +549,7 @@ def _link_late_accepts(cache: Cache, source_id: int, accepts: dict[str, str]) ->
             """UPDATE threads SET accepted_post_id = (
                    SELECT p.id FROM _accepts a JOIN posts p
                      ON p.source_id = threads.source_id AND p.remote_id = a.post
-                   WHERE a.thread = threads.remote_id)
+                   WHERE a.thread = threads.remote_id AND p.thread_id = threads.id)
                WHERE source_id = ? AND accepted_post_id IS NULL
                  AND remote_id IN (SELECT thread FROM _accepts)""",
             (source_id,),

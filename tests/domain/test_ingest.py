@@ -99,3 +99,6 @@ def test_accepted_answers_follow_the_source(cache: Cache) -> None:
     assert first == {"a1": reply, "a2": None}
     assert sync(None) == {"a1": None, "a2": None}
     assert sync("a1-r") == {"a1": reply, "a2": None}
+    # an answer of another thread is never a thread's accepted answer (its preview would show
+    # it, its status say solved): a platform, a proxy or a file can name any post
+    assert sync("a2-q") == {"a1": None, "a2": None}

@@ -261,3 +261,12 @@ def test_import_on_a_full_disk_from_the_command_line(
     check = open_cache(db)
     assert check.one("SELECT count(*) FROM posts")[0] == 1500
     check.close()
+
+
+def test_an_accepted_answer_of_another_thread_is_not_linked(cache: Cache, tmp_path: Path) -> None:
+    # the answer comes after its thread's chunk (chunk of 1): the late link checks it too
+    wrong = {**thread("t1", "asks"), "status": "solved", "accepted_post": "p2"}
+    lines = [wrong, thread("t2", "other"), post("p1", "t1", "q1"), post("p2", "t2", "q2")]
+    jsonl.import_file(cache, write(tmp_path / "acc.jsonl", lines), chunk_posts=1)
+    rows = cache.query("SELECT remote_id, accepted_post_id FROM threads ORDER BY remote_id")
+    assert [(r[0], r[1]) for r in rows] == [("t1", None), ("t2", None)]
