@@ -14,9 +14,10 @@ line, another amount or currency, another batch id, or a paid line reported fail
 The CSV is for people, who open it in a spreadsheet; a text cell starting with `=`, `+`, `-`, `@`,
 a tab or a carriage return would be run there as a formula (OWASP, "CSV Injection"). Since
 format 2 (EXPORT_FORMAT) such a cell, and one starting with an apostrophe, is written behind an
-apostrophe, the spreadsheets' own "this is text" mark; amounts and points are numbers peerdesk
-formats itself and are never escaped. The JSON is for the provider's API and keeps every value
-as it is. A batch keeps the format of its first export (every export of it is the same bytes).
+apostrophe, the spreadsheets' own "this is text" mark (console/spreadsheet.py, shared with the
+SLA report); amounts and points are numbers peerdesk formats itself and are never escaped. The
+JSON is for the provider's API and keeps every value as it is. A batch keeps the format of its
+first export (every export of it is the same bytes).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from console.rewards.payouts import (
 )
 from console.rewards.schedule import CURRENCY_EXPONENT, format_minor, to_minor
 from console.roles import require
+from console.spreadsheet import read_cell, spreadsheet_safe
 from console.storage import Connection, Row
 
 PAID = {"SUCCESS", "PAID", "COMPLETED"}
@@ -56,23 +58,6 @@ WAITING = {"PENDING", "UNCLAIMED", "ONHOLD", "NEW"}
 EXPORT_FORMAT = 2
 """The CSV format a first export is written in (payout_batches.export_format, migration 39):
 1 wrote every cell as it was; 2 writes a text cell a spreadsheet would run as `spreadsheet_safe`."""
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""A cell starting so is run as a formula by Excel, LibreOffice Calc and Google Sheets."""
-TEXT_MARK = "'"
-
-
-def spreadsheet_safe(cell: str) -> str:
-    """`cell` as a spreadsheet shows it as text: behind an apostrophe if it starts with a formula
-    character, or with an apostrophe itself (so that `read_cell` gives back exactly `cell`)."""
-    if cell.startswith((*FORMULA_STARTS, TEXT_MARK)):
-        return TEXT_MARK + cell
-    return cell
-
-
-def read_cell(cell: str) -> str:
-    """A result file's cell without the apostrophe a spreadsheet-safe writer put before it (ours,
-    or one that marks every cell so): no id, amount, currency or status starts with one."""
-    return cell[1:] if cell.startswith(TEXT_MARK) else cell
 
 
 class ResultFileError(PeerdeskError):

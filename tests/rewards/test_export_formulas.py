@@ -21,12 +21,8 @@ import pytest
 from console.db import Cache, open_cache
 from console.desk import Desk
 from console.migrations import LATEST_VERSION, MIGRATIONS
-from console.rewards.export import (
-    EXPORT_FORMAT,
-    FORMULA_STARTS,
-    read_cell,
-    spreadsheet_safe,
-)
+from console.rewards.export import EXPORT_FORMAT
+from console.spreadsheet import FORMULA_STARTS, read_cell, spreadsheet_safe
 from console.team import dialect
 from tests.rewards.conftest import superuser_sql
 
