@@ -15,6 +15,7 @@ from statistics import median
 from console.clock import iso, now, parse
 from console.db import Cache
 from console.escalate.engine import OPEN_STATES
+from console.spreadsheet import spreadsheet_safe
 
 
 @dataclass
@@ -61,12 +62,20 @@ class SlaReport:
         )
 
     def to_csv(self) -> str:
+        """The lines as CSV for a spreadsheet: each text cell (a rule id, a moderator's name)
+        spreadsheet-safe, the counts and medians as numbers. Rows end in CRLF (RFC 4180), so a
+        cell holding a carriage return is quoted rather than read as the end of its row."""
         out = io.StringIO()
         columns = list(self.lines[0].public()) if self.lines else ["group", "key"]
-        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
         writer.writeheader()
         for line in self.lines:
-            writer.writerow(line.public())
+            writer.writerow(
+                {
+                    key: spreadsheet_safe(value) if isinstance(value, str) else value
+                    for key, value in line.public().items()
+                }
+            )
         return out.getvalue()
 
     def to_text(self) -> str:
