@@ -211,9 +211,12 @@ def who(cache: Cache, name: str) -> Identity:
 
 
 def door(cache: Cache, name: str, settings: VerifySettings | None = None) -> Verification:
+    """`name`'s verification door, as the console opens it: on the team database through a
+    connection of `name`'s own database role (the server's four-eyes goes by it)."""
+    desk = Desk.for_cache(cache, actor=name)
     return Verification(
-        cache,
-        who(cache, name),
+        desk.cache,
+        desk.who,
         overrides=settings or VerifySettings(calibration_share=0.0),
     )
 
@@ -228,6 +231,5 @@ def verifier(community: Community) -> Iterator[Verification]:
 
 
 def as_moderator(verification: Verification, name: str) -> Verification:
-    return Verification(
-        verification.cache, who(verification.cache, name), overrides=verification.overrides
-    )
+    desk = Desk.for_cache(verification.cache, actor=name)
+    return Verification(desk.cache, desk.who, overrides=verification.overrides)
