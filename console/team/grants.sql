@@ -55,7 +55,9 @@
 --                           of the approver's (same name, any case, or linked as one person),
 --                           and it becomes `approved` only with enough approvals by
 --                           roles other than its preparer (two above the schedule's
---                           threshold), whatever client writes it
+--                           threshold), whatever client writes it; on verifications: a
+--                           proposal is made in the login role's name, never confirmed by
+--                           that role, and a contested answer is decided only by a confirm
 --   payout lines            fixed once prepared (member, amount, receiver); added only by the
 --                           preparer before the first approval; never deleted; their state
 --                           moves only as peerdesk moves it (released only before the first
@@ -441,6 +443,92 @@ END $$;
 DROP TRIGGER IF EXISTS approval_guard ON peerdesk.payout_approvals;
 CREATE TRIGGER approval_guard BEFORE INSERT OR UPDATE OR DELETE ON peerdesk.payout_approvals
   FOR EACH ROW EXECUTE FUNCTION peerdesk.peerdesk_approval_guard();
+
+-- Four-eyes on answer verification (console/verify/actions.py), whatever client writes it:
+-- a proposal is made in the name of the login role (proposed_by and proposed_os_user are the
+-- role), or is one an undo puts back as the audit entry that made it recorded it; a confirm
+-- (the row moving to its proposed state) is refused to the role that proposed it, and to anyone
+-- when the proposal's account is unknown (made before migration 40 and not found in the audit),
+-- and is written as peerdesk writes it: the proposed state, decided by its proposer, the login
+-- role as second. A contested answer (the asker's accepted answer rejected, an answer that earns
+-- a payout verified) reaches that state only so, also when its row is written anew (INSERT).
+CREATE OR REPLACE FUNCTION peerdesk.peerdesk_verification_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = peerdesk, pg_temp AS $$
+DECLARE
+  me text := session_user;
+  -- the row before: a new one is taken as pending, unproposed, unpaid
+  old_state text := 'pending';
+  old_payout bigint := 0;
+  old_proposal text[];
+BEGIN
+  -- migrate-to's copy, and the server's superuser (who could drop this trigger: a repair)
+  IF peerdesk_importing() OR (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = me) THEN
+    RETURN NEW;
+  END IF;
+  IF TG_OP = 'UPDATE' THEN
+    old_state := OLD.state;
+    old_payout := OLD.payout_minor;
+    IF OLD.proposed_state IS NOT NULL THEN
+      old_proposal := ARRAY[OLD.proposed_state, OLD.proposed_action, OLD.proposed_by,
+                            OLD.proposed_os_user, OLD.proposed_at];
+    END IF;
+  END IF;
+  IF NEW.proposed_state IS NOT NULL
+     AND ARRAY[NEW.proposed_state, NEW.proposed_action, NEW.proposed_by, NEW.proposed_os_user,
+               NEW.proposed_at] IS DISTINCT FROM old_proposal
+     AND (NEW.proposed_by, NEW.proposed_os_user) IS DISTINCT FROM (me, me)
+     AND NOT EXISTS (SELECT 1 FROM audit a
+       WHERE a.target_kind = 'post' AND a.target_id = NEW.post_id
+         AND a.action IN ('verify_answer', 'verify_pick', 'verify_reject')
+         AND a.actor = NEW.proposed_by
+         AND (NEW.proposed_os_user IS NULL
+              OR coalesce(a.detail::jsonb ->> 'os_user', a.actor) = NEW.proposed_os_user)
+         AND a.detail::jsonb #>> '{after,proposed_state}' = NEW.proposed_state
+         AND a.detail::jsonb #>> '{after,proposed_at}' = NEW.proposed_at) THEN
+    RAISE EXCEPTION 'four-eyes: a proposal on answer % is made in the name of the login role '
+      '(%), not % (account %)', NEW.post_id, me, NEW.proposed_by,
+      coalesce(NEW.proposed_os_user, 'none') USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF NEW.state IS NOT DISTINCT FROM old_state OR NEW.state NOT IN ('verified', 'rejected') THEN
+    RETURN NEW;
+  END IF;
+  IF old_proposal IS NOT NULL THEN
+    IF me IN (OLD.proposed_by, OLD.proposed_os_user) THEN
+      RAISE EXCEPTION 'four-eyes: % proposed % for answer % and cannot confirm it; a second '
+        'moderator (another login role) must', me, OLD.proposed_state, NEW.post_id
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF OLD.proposed_os_user IS NULL THEN
+      RAISE EXCEPTION 'four-eyes: %''s proposal on answer % has no account recorded, so nobody '
+        'can tell who made it: it is not confirmed (disagree, then propose it again)',
+        OLD.proposed_by, NEW.post_id USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF (NEW.state, NEW.decided_by, NEW.second_by) IS DISTINCT FROM
+       (OLD.proposed_state, OLD.proposed_by, me) OR NEW.proposed_state IS NOT NULL THEN
+      RAISE EXCEPTION 'four-eyes: answer %''s proposal is confirmed in the name of the login role '
+        '(%): % as proposed, decided by its proposer %, second %; not % by % with % second',
+        NEW.post_id, me, OLD.proposed_state, OLD.proposed_by, me, NEW.state,
+        coalesce(NEW.decided_by, 'nobody'), coalesce(NEW.second_by, 'no')
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+  END IF;
+  IF NEW.state = 'verified' AND greatest(old_payout, NEW.payout_minor) > 0 THEN
+    RAISE EXCEPTION 'four-eyes: answer % earns a payout, so it is verified only on a proposal a '
+      'second moderator confirms', NEW.post_id USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF NEW.state = 'rejected' AND EXISTS (SELECT 1 FROM threads t
+       WHERE t.id = NEW.thread_id AND t.accepted_post_id = NEW.post_id) THEN
+    RAISE EXCEPTION 'four-eyes: answer % is the asker''s accepted answer, so it is rejected only '
+      'on a proposal a second moderator confirms', NEW.post_id
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS verification_guard ON peerdesk.verifications;
+CREATE TRIGGER verification_guard BEFORE INSERT OR UPDATE OF state, proposed_state,
+  proposed_action, proposed_by, proposed_os_user, proposed_at, decided_by, second_by
+  ON peerdesk.verifications FOR EACH ROW EXECUTE FUNCTION peerdesk.peerdesk_verification_guard();
 
 -- A schedule's terms (what each rule pays, the point value, the caps: migration 23) are
 -- written before its first ledger entry and never after (nobody has UPDATE or DELETE on them):

@@ -103,7 +103,7 @@ def test_an_answer_rejected_by_verification_holds_the_line_with_its_evidence(
 
     settings = VerifySettings(calibration_share=0.0)
     post = ids["post:p1.1"]  # h2's accepted answer, with one helpful vote
-    alice = Verification(cache, staff["alice"].who, overrides=settings)
+    alice = Verification(staff["alice"].cache, staff["alice"].who, overrides=settings)
     zoe_desk = Desk.for_cache(cache, actor="zoe")  # on the team database: zoe's own role
     zoe = Verification(zoe_desk.cache, zoe_desk.who, overrides=settings)
     staff["priya"].rewards.accrue()
