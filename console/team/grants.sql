@@ -461,6 +461,9 @@ DECLARE
   old_payout bigint := 0;
   old_proposal text[];
 BEGIN
+  IF TG_OP = 'INSERT' AND NEW.state = 'pending' AND NEW.proposed_state IS NULL THEN
+    RETURN NEW;  -- a new answer scored (every refresh): nothing to check, nothing looked up
+  END IF;
   -- migrate-to's copy, and the server's superuser (who could drop this trigger: a repair)
   IF peerdesk_importing() OR (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = me) THEN
     RETURN NEW;
