@@ -44,7 +44,6 @@ import itertools
 import mmap
 import os
 import struct
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -85,12 +84,6 @@ METASPACE = "\u2581"
 EPSILON = 1e-12  # embed._graph's LayerNorm epsilon
 
 FloatMatrix = embed.FloatMatrix
-
-_lock = threading.Lock()
-_encoder: E5Encoder | None = None
-_bulk: E5Encoder | None = None  # load_e5(bulk=True)
-_reason: str | None = None
-_tried = False
 
 
 class PackedFormatError(ValueError):
@@ -537,6 +530,13 @@ def quick_reason() -> str | None:
     return None if missing is None else f"{UNAVAILABLE}: {missing}"
 
 
+_shared = embed.OncePerProcess(
+    _load,
+    lambda encoder, threads: replace(encoder, session=embed._session(encoder.path, threads)),
+    UNAVAILABLE,
+)
+
+
 def load_e5(*, bulk: bool = False) -> E5Encoder | None:
     """The shared e5 encoder, built on first use (once per process; the model file once per
     machine); None (see `unavailable_reason`) if it cannot be.
@@ -544,43 +544,14 @@ def load_e5(*, bulk: bool = False) -> E5Encoder | None:
     `bulk`: the encoder of a run that embeds many threads: the same model and tokenizer in a
     session of `embed.BULK_THREADS` intra-op threads (PEERDESK_EMBED_THREADS sets both), made on
     first use; every other caller gets one thread, as MiniLM's (`embed.load_encoder`)."""
-    global _encoder, _tried, _bulk
-    if embed.switched_off():
-        _reason_set(embed.OFF_REASON)
-        return None
-    with _lock:
-        if not _tried:
-            _tried = True
-            try:
-                _encoder = _load()
-            except Exception as error:  # any failure leaves MiniLM and the words working
-                _reason_set(f"{UNAVAILABLE}: {(str(error) or repr(error)).splitlines()[0]}")
-                _encoder = None
-        if not bulk or _encoder is None:
-            return _encoder
-        threads = embed._threads(bulk=True)
-        if threads == embed._threads(bulk=False):
-            return _encoder
-        if _bulk is None:
-            try:
-                _bulk = replace(_encoder, session=embed._session(_encoder.path, threads))
-            except Exception:  # the one-thread encoder works: keep to it
-                _bulk = _encoder
-        return _bulk
-
-
-def _reason_set(text: str) -> None:
-    global _reason
-    _reason = text
+    return _shared.get(bulk=bulk)
 
 
 def unavailable_reason() -> str | None:
     """Why `load_e5` gave None (the last reason found; None if it never did)."""
-    return _reason
+    return _shared.reason
 
 
 def reset() -> None:
     """Forget the loaded encoder (tests)."""
-    global _encoder, _reason, _tried, _bulk
-    with _lock:
-        _encoder, _reason, _tried, _bulk = None, None, False, None
+    _shared.reset()

