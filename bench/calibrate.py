@@ -16,7 +16,8 @@ Labelled pairs, each a (new thread, possible original) with the signals the cons
   none (their SOURCES.md says no public capture with `closed_details.original_questions` was
   found), so they add no pairs; the count is reported.
 
-Two logistic models (with and without the embedding, `console.dupes.fusion`) are fitted by
+Three logistic models (words with both embeddings, with MiniLM's alone, and words alone:
+`console.dupes.fusion`'s E5_MODEL, SEMANTIC_MODEL and LEXICAL_MODEL) are fitted by
 Newton's method with a small L2 penalty; each data set weighs the same in total. Five folds split
 by query (a query's pairs are never in both the fit and the check): the out-of-fold probabilities
 give the reliability table, the Brier score and, on the demo, precision and recall of each
@@ -38,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from bench.semeval import SHARED_SPLIT, load_jsonl
-from console.dupes import embed, fusion
+from console.dupes import e5, embed, fusion
 from console.dupes.scorer import CountStats, Doc, rank
 
 FOLDS = 5
@@ -53,14 +54,17 @@ def semeval_rows(split: Path) -> list[dict[str, Any]]:
     queries = {q["id"]: q for q in load_jsonl(split / "queries.jsonl")}
     corpus = {d["id"]: d for d in load_jsonl(split / "corpus.jsonl")}
     stats = CountStats.from_texts(f"{d['title']} {d['body']}" for d in corpus.values())
-    encoder = embed.load_encoder()
-    vectors: dict[str, Any] = {}
-    if encoder is not None:
-        docs = list(queries.values()) + list(corpus.values())
-        matrix = embed.to_int8(
-            encoder.encode([embed.thread_text(d["title"], d.get("body") or "") for d in docs])
-        )
-        vectors = {d["id"]: matrix[i] for i, d in enumerate(docs)}
+    docs = list(queries.values()) + list(corpus.values())
+    texts = [embed.thread_text(d["title"], d.get("body") or "") for d in docs]
+
+    def vectors_by(encoder: Any) -> dict[str, Any]:
+        if encoder is None:
+            return {}
+        matrix = embed.to_int8(encoder.encode(texts))
+        return {d["id"]: matrix[i] for i, d in enumerate(docs)}
+
+    vectors = vectors_by(embed.load_encoder())
+    second = vectors_by(e5.load_e5()) if vectors else {}
     rows = []
     for line in load_jsonl(split / "qrels.jsonl"):
         query = queries[line["query"]]
@@ -71,11 +75,10 @@ def semeval_rows(split: Path) -> list[dict[str, Any]]:
             for cid, s in rank(Doc(query["title"], query.get("body") or ""), docs, stats)
         }
         lex = [lexical[cid] for cid in ids]
-        cos = None
-        if vectors:
-            q = vectors[line["query"]]
-            cos = [float(embed.cosine_int8(q, vectors[c][None, :])[0]) for c in ids]
+        cos = _cosines(vectors, line["query"], ids)
+        e5_cos = _cosines(second, line["query"], ids)
         fused_sem = fusion.fuse(lex, cos) if cos is not None else None
+        fused_e5 = fusion.fuse(lex, cos, e5_cos) if e5_cos is not None else None
         fused_lex = fusion.fuse(lex, None)
         dupes = set(line["perfect_match"])
         for i, cid in enumerate(ids):
@@ -89,10 +92,18 @@ def semeval_rows(split: Path) -> list[dict[str, Any]]:
                     "lexical": lex[i],
                     "cosine": None if cos is None else cos[i],
                     "fused": None if fused_sem is None else fused_sem[i],
+                    "e5": None if e5_cos is None else e5_cos[i],
+                    "fused_e5": None if fused_e5 is None else fused_e5[i],
                     "fused_lexical": fused_lex[i],
                 }
             )
     return rows
+
+
+def _cosines(vectors: dict[str, Any], query: str, ids: list[str]) -> list[float] | None:
+    if not vectors:
+        return None
+    return [float(embed.cosine_int8(vectors[query], vectors[c][None, :])[0]) for c in ids]
 
 
 def demo_rows(threads: int, work: Path) -> list[dict[str, Any]]:
@@ -118,7 +129,9 @@ def demo_rows(threads: int, work: Path) -> list[dict[str, Any]]:
         semantic = cands.scored_pool(cache, tid, stats=stats)
         lexical = cands.scored_pool(cache, tid, stats=stats, semantic=False)
         lex_fused = {i.original_id: i.fused for i in lexical}
-        for item in semantic:
+        # the key without e5, over the same pool (the model for a process without e5)
+        minilm = fusion.fuse([i.lexical for i in semantic], [i.cosine or 0.0 for i in semantic])
+        for item, fused in zip(semantic, minilm, strict=True):
             rows.append(
                 {
                     "data": "demo",
@@ -126,7 +139,9 @@ def demo_rows(threads: int, work: Path) -> list[dict[str, Any]]:
                     "label": int((tid, item.original_id) in planted),
                     "lexical": item.lexical,
                     "cosine": item.cosine,
-                    "fused": item.fused,
+                    "fused": fused,
+                    "e5": item.e5,
+                    "fused_e5": None if item.e5 is None else item.fused,
                     "fused_lexical": None,
                     "pair": (tid, item.original_id),
                 }
@@ -140,6 +155,8 @@ def demo_rows(threads: int, work: Path) -> list[dict[str, Any]]:
                     "lexical": item.lexical,
                     "cosine": None,
                     "fused": None,
+                    "e5": None,
+                    "fused_e5": None,
                     "fused_lexical": lex_fused[item.original_id],
                     "lexical_only": True,
                 }
@@ -201,13 +218,16 @@ def predict(beta: np.ndarray, x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(beta[0] + x @ beta[1:], -35, 35)))
 
 
-def _matrix(
-    rows: list[dict[str, Any]], semantic: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if semantic:
-        x = np.array([[r["lexical"], r["cosine"], r["fused"]] for r in rows], dtype=float)
-    else:
-        x = np.array([[r["lexical"], r["fused_lexical"]] for r in rows], dtype=float)
+COLUMNS = {  # each model's features, in `fusion.features` order
+    "e5": ("lexical", "cosine", "e5", "fused_e5"),
+    "semantic": ("lexical", "cosine", "fused"),
+    "lexical": ("lexical", "fused_lexical"),
+}
+KEY = {"e5": "fused_e5", "semantic": "fused"}  # the ranking key `bench.semeval` sorts by
+
+
+def _matrix(rows: list[dict[str, Any]], kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x = np.array([[r[c] for c in COLUMNS[kind]] for r in rows], dtype=float)
     y = np.array([r["label"] for r in rows], dtype=float)
     totals: dict[str, int] = {}
     for r in rows:
@@ -220,8 +240,8 @@ def _fold(group: str) -> int:
     return zlib.crc32(group.encode()) % FOLDS
 
 
-def cross_validate(rows: list[dict[str, Any]], semantic: bool) -> np.ndarray:
-    x, y, w = _matrix(rows, semantic)
+def cross_validate(rows: list[dict[str, Any]], kind: str) -> np.ndarray:
+    x, y, w = _matrix(rows, kind)
     folds = np.array([_fold(r["group"]) for r in rows])
     out = np.zeros(len(rows))
     for k in range(FOLDS):
@@ -284,7 +304,9 @@ def chosen_threshold(table: list[dict[str, Any]]) -> float | None:
     return chosen
 
 
-def semeval_ranking(split: Path, rows: list[dict[str, Any]], p: np.ndarray) -> dict[str, Any]:
+def semeval_ranking(
+    split: Path, rows: list[dict[str, Any]], p: np.ndarray, key: str
+) -> dict[str, Any]:
     """MAP of SemEval ranked as the console ranks a pool (by the probability, out of fold:
     each query by a model fitted without it) against the fused key (`bench.semeval`)."""
     from bench.semeval import average_precisions, paired_test
@@ -293,7 +315,7 @@ def semeval_ranking(split: Path, rows: list[dict[str, Any]], p: np.ndarray) -> d
     by_query: dict[str, list[tuple[float, float, int, str]]] = {}
     for i, (r, prob) in enumerate(zip(rows, p, strict=True)):
         if r["data"] == "semeval":
-            by_query.setdefault(r["query"], []).append((float(prob), r["fused"], i, r["candidate"]))
+            by_query.setdefault(r["query"], []).append((float(prob), r[key], i, r["candidate"]))
     runs = {
         "probability": [
             {"query": q, "ranked": [c for *_, c in sorted(v, key=lambda t: (-t[0], t[2]))]}
@@ -322,15 +344,16 @@ def summary(rows: list[dict[str, Any]], p: np.ndarray) -> dict[str, Any]:
     }
 
 
-def write_models(semantic: np.ndarray, lexical: np.ndarray) -> None:
+def write_models(finals: dict[str, np.ndarray]) -> None:
     text = FUSION_FILE.read_text(encoding="utf-8")
 
     def fmt(beta: np.ndarray) -> str:
         coef = ", ".join(f"{c:.4f}" for c in beta[1:]) + ("," if len(beta) == 2 else "")
         return f"({beta[0]:.4f}, ({coef}))"  # as ruff formats it
 
-    text = re.sub(r"SEMANTIC_MODEL = .*", f"SEMANTIC_MODEL = {fmt(semantic)}", text)
-    text = re.sub(r"LEXICAL_MODEL = .*", f"LEXICAL_MODEL = {fmt(lexical)}", text)
+    for kind, beta in finals.items():
+        name = f"{kind.upper()}_MODEL"
+        text = re.sub(rf"^{name} = .*", f"{name} = {fmt(beta)}", text, flags=re.MULTILINE)
     FUSION_FILE.write_text(text, encoding="utf-8")
 
 
@@ -342,10 +365,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if embed.load_encoder() is None:
         raise SystemExit(f"calibrate: {embed.unavailable_reason()}")
+    if e5.load_e5() is None:
+        raise SystemExit(f"calibrate: {e5.unavailable_reason()}")
     with tempfile.TemporaryDirectory() as tmp:
         demo = demo_rows(args.demo_threads, Path(tmp))
     semeval = semeval_rows(args.split.resolve())
     sem_rows = [r for r in semeval + demo if r["cosine"] is not None]
+    e5_rows = [r for r in sem_rows if r["e5"] is not None]
     lex_rows = [r for r in semeval if r["fused_lexical"] is not None] + [
         r for r in demo if r.get("lexical_only")
     ]
@@ -355,9 +381,9 @@ def main(argv: list[str] | None = None) -> int:
         "folds": FOLDS,
     }
     finals = {}
-    for name, rows, semantic in (("semantic", sem_rows, True), ("lexical", lex_rows, False)):
-        p = cross_validate(rows, semantic)
-        x, y, w = _matrix(rows, semantic)
+    for name, rows in (("e5", e5_rows), ("semantic", sem_rows), ("lexical", lex_rows)):
+        p = cross_validate(rows, name)
+        x, y, w = _matrix(rows, name)
         finals[name] = fit(x, y, w)
         demo_idx = [i for i, r in enumerate(rows) if r["data"] == "demo"]
         sem_idx = [i for i, r in enumerate(rows) if r["data"] == "semeval"]
@@ -369,10 +395,12 @@ def main(argv: list[str] | None = None) -> int:
             "demo_thresholds": threshold_table([rows[i] for i in demo_idx], p[demo_idx]),
         }
         report[name]["proposal_threshold"] = chosen_threshold(report[name]["demo_thresholds"])
-        if semantic:
-            report[name]["semeval_ranking"] = semeval_ranking(args.split.resolve(), rows, p)
+        if name in KEY:
+            report[name]["semeval_ranking"] = semeval_ranking(
+                args.split.resolve(), rows, p, KEY[name]
+            )
     if args.write:
-        write_models(finals["semantic"], finals["lexical"])
+        write_models(finals)
         report["written"] = str(FUSION_FILE)
     print(json.dumps(report, indent=1))
     return 0

@@ -5,12 +5,13 @@
 SPLIT_DIR is any folder with queries.jsonl, corpus.jsonl and qrels.jsonl (default: the dev split
 in ../shared/bench/semeval2016-qq). Each query's fixed candidates are ranked as the console ranks
 a thread's pool: the production lexical scorer (`console.dupes.scorer`, document frequencies from
-the split's corpus.jsonl, exactly as the BM25 baseline takes them) and the all-MiniLM-L6-v2
-cosine (`console.dupes.embed`), fused by `console.dupes.fusion.fuse` (per-query z-scores, equal
-weights, never tuned). Then the rankings are scored by the benchmark's own evaluate.py, and the
-BM25 baseline (bm25_baseline.py) is run and scored the same way. Both scripts run as
-subprocesses from the shared folder; nothing of them is copied. Prints one JSON object: ours
-(fused), lexical (today's scorer alone) and bm25, each in the official view (PerfectMatch +
+the split's corpus.jsonl, exactly as the BM25 baseline takes them), the all-MiniLM-L6-v2 cosine
+(`console.dupes.embed`) and the multilingual-e5-small cosine (`console.dupes.e5`), fused by
+`console.dupes.fusion.fuse` (per-query z-scores, equal weights, never tuned). Then the rankings
+are scored by the benchmark's own evaluate.py, and the BM25 baseline (bm25_baseline.py) is run
+and scored the same way. Both scripts run as subprocesses from the shared folder; nothing of
+them is copied. Prints one JSON object: ours (fused), minilm (the fusion without e5: the ranker
+before e5), lexical (today's scorer alone) and bm25, each in the official view (PerfectMatch +
 Relevant) and the strict view (PerfectMatch only), the gains, and a paired randomisation test
 over queries (average precision per query, 20,000 sign flips) of ours against each.
 """
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._splits import SHARED_BENCH, load_jsonl, task_script
-from console.dupes import embed
+from console.dupes import e5, embed
 from console.dupes.fusion import fuse
 from console.dupes.scorer import CountStats, Doc, rank
 
@@ -39,9 +40,9 @@ def tool(split: Path, name: str) -> Path:
     return task_script(split, name, SHARED_SPLIT, "semeval")
 
 
-def _vectors(split: Path) -> dict[str, Any] | None:
-    """Unit embedding (int8, as the cache stores them) of every query and candidate, or None."""
-    encoder = embed.load_encoder()
+def _vectors(split: Path, encoder: Any) -> dict[str, Any] | None:
+    """Unit embedding (int8, as the cache stores them) of every query and candidate by
+    `encoder` (`embed.load_encoder()` or `e5.load_e5()`), or None without one."""
     if encoder is None:
         return None
     docs = load_jsonl(split / "queries.jsonl") + load_jsonl(split / "corpus.jsonl")
@@ -55,8 +56,9 @@ def rankings(split: Path) -> dict[str, list[dict[str, Any]]]:
     queries = {q["id"]: q for q in load_jsonl(split / "queries.jsonl")}
     corpus = {d["id"]: d for d in load_jsonl(split / "corpus.jsonl")}
     stats = CountStats.from_texts(f"{d['title']} {d['body']}" for d in corpus.values())
-    vectors = _vectors(split)
-    out: dict[str, list[dict[str, Any]]] = {"ours": [], "lexical": []}
+    vectors = _vectors(split, embed.load_encoder())
+    second = _vectors(split, e5.load_e5()) if vectors is not None else None
+    out: dict[str, list[dict[str, Any]]] = {"ours": [], "minilm": [], "lexical": []}
     for line in load_jsonl(split / "qrels.jsonl"):
         query = queries[line["query"]]
         candidates = {
@@ -67,14 +69,22 @@ def rankings(split: Path) -> dict[str, list[dict[str, Any]]]:
         out["lexical"].append({"query": line["query"], "ranked": [cid for cid, _ in ranked]})
         ids = list(candidates)
         lexical = {cid: scored.score for cid, scored in ranked}
-        cosines = None
-        if vectors is not None:
-            q = vectors[line["query"]]
-            cosines = [float(embed.cosine_int8(q, vectors[cid][None, :])[0]) for cid in ids]
-        keys = fuse([lexical[cid] for cid in ids], cosines)
-        order = sorted(range(len(ids)), key=lambda i: (-keys[i], i))
-        out["ours"].append({"query": line["query"], "ranked": [ids[i] for i in order]})
+        cosines = _cosines(vectors, line["query"], ids)
+        by_words = [lexical[cid] for cid in ids]
+        for name, keys in (
+            ("ours", fuse(by_words, cosines, _cosines(second, line["query"], ids))),
+            ("minilm", fuse(by_words, cosines)),
+        ):
+            order = sorted(range(len(ids)), key=lambda i: (-keys[i], i))
+            out[name].append({"query": line["query"], "ranked": [ids[i] for i in order]})
     return out
+
+
+def _cosines(vectors: dict[str, Any] | None, query: str, ids: list[str]) -> list[float] | None:
+    if vectors is None:
+        return None
+    q = vectors[query]
+    return [float(embed.cosine_int8(q, vectors[cid][None, :])[0]) for cid in ids]
 
 
 def average_precisions(
@@ -167,11 +177,16 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "semeval2016-task3-subtaskB",
         "split": split.name if split != SHARED_SPLIT.resolve() else "dev",
         "semantic": embed.unavailable_reason() or f"{embed.MODEL_NAME} int8 ONNX",
+        "second_model": e5.unavailable_reason() or e5.VECTORS,
         "ours": results["ours"],
+        "minilm": results["minilm"],
         "lexical": results["lexical"],
         "bm25": results["bm25"],
         "gain": {
             k: round(results["ours"][k] - results["bm25"][k], 2) for k in (*METRICS, "strict_MAP")
+        },
+        "gain_over_minilm": {
+            k: round(results["ours"][k] - results["minilm"][k], 2) for k in (*METRICS, "strict_MAP")
         },
         "gain_over_lexical": {
             k: round(results["ours"][k] - results["lexical"][k], 2)
@@ -179,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "significance": {
             "ours_vs_bm25": paired_test(ap["ours"], ap["bm25"]),
+            "ours_vs_minilm": paired_test(ap["ours"], ap["minilm"]),
             "ours_vs_lexical": paired_test(ap["ours"], ap["lexical"]),
         },
         "scoring_seconds": round(seconds, 3),

@@ -1300,6 +1300,18 @@ MIGRATIONS: list[list[str]] = [
             WHERE proposed_state IS NOT NULL AND proposed_os_user IS NULL""",
         """SELECT 'postgresql: verification_proposers_found'""",
     ],
+    # 41 (dupes): each thread's multilingual-e5-small vector (console/dupes/e5_vectors.py), the
+    # third signal of a candidate pool's ranking beside the lexical score and MiniLM's cosine.
+    # Read by thread id for a pool only (recall stays MiniLM's graph), so no other index; the
+    # text's CRC keeps an unchanged thread from being embedded twice. Filled by whoever embeds
+    # a thread's MiniLM vector, and for older threads by the catch-up.
+    [
+        """CREATE TABLE IF NOT EXISTS thread_vectors_e5 (
+            thread_id INTEGER PRIMARY KEY REFERENCES threads(id) ON DELETE CASCADE,
+            text_crc INTEGER NOT NULL,
+            vec BLOB NOT NULL
+        )""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -37,7 +37,18 @@ import numpy as np
 from console import search_index
 from console.clock import now_iso
 from console.db import Cache
-from console.dupes import analysis, embed, features, fusion, language, scorer, vectors, warm
+from console.dupes import (
+    analysis,
+    e5,
+    e5_vectors,
+    embed,
+    features,
+    fusion,
+    language,
+    scorer,
+    vectors,
+    warm,
+)
 from console.dupes.embed import Int8Matrix
 from console.dupes.scorer import (
     STOP_WORDS,
@@ -53,6 +64,7 @@ from console.dupes.scorer import (
 )
 from console.dupes.stored import LEXICAL_METHOD as LEXICAL_METHOD  # re-exported
 from console.dupes.stored import METHOD as METHOD
+from console.dupes.stored import MINILM_METHOD as MINILM_METHOD
 from console.dupes.stored import candidates as candidates
 from console.dupes.thresholds import PROPOSE as PROPOSE  # re-exported: used here and by others
 from console.dupes.thresholds import STRONG_SCORE as STRONG_SCORE
@@ -404,6 +416,11 @@ class PoolItem:
     cosine: float | None
     fused: float
     why: Callable[[], str] = field(compare=False, repr=False)
+    e5: float | None = None  # e5's cosine, when both models ranked the pool
+
+    @property
+    def probability(self) -> float:
+        return fusion.probability(self.lexical, self.cosine, self.fused, self.e5)
 
     @property
     def explanation(self) -> str:
@@ -562,14 +579,39 @@ def scored_pool(
             matrix = np.stack([pool_vectors[oid][0] for oid in embedded])
             alike = dict(zip(embedded, embed.cosine_int8(own[0], matrix).tolist(), strict=True))
         cosines = [alike.get(oid, 0.0) for oid in ids]
-    keys = fusion.fuse(lexical, cosines)
+    second = _e5_cosines(cache, thread_id, ids) if own is not None else None
+    keys = fusion.fuse(lexical, cosines, second)
     items = []
     for i, (original_id, _, whole) in enumerate(analysed):
         cosine = None if cosines is None else cosines[i]
         why = partial(_why, query, whole, stats, idf, similar[i], cosine)
-        items.append(PoolItem(original_id, lexical[i], cosine, keys[i], why))
+        e5_cosine = None if second is None else second[i]
+        items.append(PoolItem(original_id, lexical[i], cosine, keys[i], why, e5_cosine))
     timing.score_ms = (time.perf_counter() - mark) * 1000
     return items
+
+
+def _e5_cosines(cache: Cache, thread_id: int, ids: list[int]) -> list[float] | None:
+    """e5's cosine of the thread to each of `ids` (a candidate without an e5 vector is 0%
+    alike, as for MiniLM); None when e5 is unavailable or the thread has no e5 vector. Threads
+    without one are embedded now (from before e5, or a bulk import's)."""
+    if e5.load_e5() is None:
+        return None
+    wanted = [thread_id, *ids]
+    found = e5_vectors.vectors_of(cache, wanted)
+    lacking = [t for t in wanted if t not in found]
+    if lacking:
+        e5_vectors.embed_threads(cache, lacking)
+        found.update(e5_vectors.vectors_of(cache, lacking))
+    own = found.get(thread_id)
+    if own is None:
+        return None
+    have = [oid for oid in ids if oid in found]
+    alike: dict[int, float] = {}
+    if have:
+        matrix = np.stack([found[oid] for oid in have])
+        alike = dict(zip(have, embed.cosine_int8(own, matrix).tolist(), strict=True))
+    return [alike.get(oid, 0.0) for oid in ids]
 
 
 def find_candidates(
@@ -602,7 +644,7 @@ def find_candidates(
         fresh=fresh,
     )
     ranked = sorted(
-        ((round(fusion.probability(i.lexical, i.cosine, i.fused), 4), i) for i in items),
+        ((round(i.probability, 4), i) for i in items),
         key=lambda r: (-r[0], r[1].original_id),
     )
     if keep is not None:
@@ -695,7 +737,7 @@ def update_candidates(cache: Cache, thread_ids: Iterable[int], *, semantic: bool
         warm.before_first_search(cache)
         vectors.embed_threads(cache, ids)
     semantic = semantic and embed.load_encoder() is not None
-    method = METHOD if semantic else LEXICAL_METHOD
+    method = (METHOD if e5.load_e5() is not None else MINILM_METHOD) if semantic else LEXICAL_METHOD
     affected = set(ids)
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))

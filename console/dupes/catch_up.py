@@ -24,7 +24,7 @@ from pathlib import Path
 
 from console.db import Cache
 from console.dupes import vector_names
-from console.dupes.stored import LEXICAL_METHOD
+from console.dupes.stored import LEXICAL_METHOD, MINILM_METHOD
 
 PENDING = "dupes_semantic_pending"  # meta: candidates were computed without embeddings
 SLICE = 200
@@ -78,7 +78,11 @@ def _pending_range(cache: Cache) -> tuple[int, int] | None:
 def pending(cache: Cache) -> bool:
     """Is there anything to catch up on (a thread without a vector, or lexical candidates)?
     Read with SQL alone, as `anything_to_do`: numpy and the model load only for the work."""
-    return _pending_range(cache) is not None or vector_names.missing_any(cache)
+    return (
+        _pending_range(cache) is not None
+        or vector_names.missing_any(cache)
+        or (vector_names.e5_may_load() and vector_names.e5_missing_any(cache))
+    )
 
 
 def anything_to_do(cache: Cache) -> bool:
@@ -87,12 +91,18 @@ def anything_to_do(cache: Cache) -> bool:
 
 
 def _lexical_threads(cache: Cache, limit: int | None = None) -> list[int]:
+    """Threads with pending candidates ranked without a model this process may have: words
+    only, or (when e5 may load) without e5's vectors."""
+    older = [LEXICAL_METHOD]
+    if vector_names.e5_may_load():
+        older.append(MINILM_METHOD)
     return [
         r[0]
         for r in cache.query(
             "SELECT DISTINCT thread_id FROM duplicate_links WHERE decision = 'pending' "
-            "AND method = ?" + ("" if limit is None else f" LIMIT {int(limit)}"),
-            (LEXICAL_METHOD,),
+            f"AND method IN ({','.join('?' * len(older))})"
+            + ("" if limit is None else f" LIMIT {int(limit)}"),
+            older,
         )
     ]
 

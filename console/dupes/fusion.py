@@ -3,10 +3,11 @@
 Pure: numbers in, numbers out. Used by the console (`console.dupes.candidates`) and by the
 benchmarks (`bench/semeval.py`, `bench/calibrate.py`), so both measure what moderators get.
 
-Ranking: within one thread's pool of candidates, the lexical score (`scorer.score`) and the
-embedding cosine are each turned into z-scores over the pool and added with EQUAL weights
-(fixed before any split was looked at; the weights were never tuned). With no embeddings the
-ranking is the lexical score alone.
+Ranking: within one thread's pool of candidates, the lexical score (`scorer.score`), MiniLM's
+embedding cosine and e5's (`console.dupes.e5_vectors`) are each turned into z-scores over the
+pool and added with EQUAL weights (fixed before any split was looked at; the weights were never
+tuned: `bench.semeval_e5_pc` pre-registered the third signal). Without e5 the ranking is the
+first two; with no embeddings, the lexical score alone.
 
 Probability: a logistic model over features of one pair (`features`), fitted by
 `bench/calibrate.py` on labelled pairs (SemEval dev, the demo's planted duplicates, Stack Exchange
@@ -34,23 +35,37 @@ def zscores(values: Sequence[float]) -> list[float]:
     return [(v - mean) / spread for v in values]
 
 
-def fuse(lexical: Sequence[float], cosines: Sequence[float] | None) -> list[float]:
-    """The ranking key of each candidate in one pool (higher is better)."""
+def fuse(
+    lexical: Sequence[float],
+    cosines: Sequence[float] | None,
+    e5: Sequence[float] | None = None,
+) -> list[float]:
+    """The ranking key of each candidate in one pool (higher is better). `e5` counts only with
+    `cosines` (the model that recalls is MiniLM)."""
     if cosines is None:
         return zscores(lexical)
-    return [a + b for a, b in zip(zscores(lexical), zscores(cosines), strict=True)]
+    keys = [a + b for a, b in zip(zscores(lexical), zscores(cosines), strict=True)]
+    if e5 is None:
+        return keys
+    return [k + c for k, c in zip(keys, zscores(e5), strict=True)]
 
 
-def features(lexical: float, cosine: float | None, fused: float) -> tuple[float, ...]:
+def features(
+    lexical: float, cosine: float | None, fused: float, e5: float | None = None
+) -> tuple[float, ...]:
     """What the probability is computed from: the absolute similarities and the pool-relative
-    rank key. Without an embedding: the lexical score and its z-score (a model of its own)."""
+    rank key. Without an embedding: the lexical score and its z-score (a model of its own);
+    without e5: the lexical score, MiniLM's cosine and their key (another)."""
     if cosine is None:
         return (lexical, fused)
-    return (lexical, cosine, fused)
+    if e5 is None:
+        return (lexical, cosine, fused)
+    return (lexical, cosine, e5, fused)
 
 
 # Fitted by `python -m bench.calibrate --write` (README, "Duplicate detection": Calibration); do
 # not edit by hand. Each: (intercept, coefficients in `features` order).
+E5_MODEL = (-4.5551, (0.0000, 1.6505, 0.0000, 0.4798))
 SEMANTIC_MODEL = (-4.6660, (0.0000, 1.9515, 0.6568))
 LEXICAL_MODEL = (-3.4642, (0.4659, 1.0377))
 
@@ -64,7 +79,10 @@ def logistic(model: tuple[float, tuple[float, ...]], x: tuple[float, ...]) -> fl
     return e / (1.0 + e)
 
 
-def probability(lexical: float, cosine: float | None, fused: float) -> float:
+def probability(
+    lexical: float, cosine: float | None, fused: float, e5: float | None = None
+) -> float:
     """The calibrated probability that the pair is a duplicate, in (0, 1)."""
-    model = LEXICAL_MODEL if cosine is None else SEMANTIC_MODEL
-    return logistic(model, features(lexical, cosine, fused))
+    x = features(lexical, cosine, fused, e5)
+    model = {2: LEXICAL_MODEL, 3: SEMANTIC_MODEL}.get(len(x), E5_MODEL)
+    return logistic(model, x)

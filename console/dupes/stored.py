@@ -14,8 +14,9 @@ from console.db import Cache
 from console.dupes.thresholds import PROPOSE, may_propose
 from console.errors import NotFound
 
-METHOD = "hybrid"  # FTS5 + embedding recall, fused rerank, calibrated probability
-LEXICAL_METHOD = "fts5+rerank"  # the same without the model
+METHOD = "hybrid+e5"  # FTS5 + MiniLM recall; words, MiniLM and e5 fused; calibrated probability
+MINILM_METHOD = "hybrid"  # the same without e5's vectors (e5 unavailable, or stored before it)
+LEXICAL_METHOD = "fts5+rerank"  # the same without either model
 MAY_PROPOSE = may_propose("n", "t")  # n: the new thread, t: the original
 
 
@@ -76,8 +77,8 @@ def stored_explanation(
     cache: Cache, thread_id: int, original_id: int, explanation: str, method: str
 ) -> str:
     """A stored pair's explanation: as stored, or written now if it was stored without one."""
-    if explanation or method not in (METHOD, LEXICAL_METHOD):
+    if explanation or method not in (METHOD, MINILM_METHOD, LEXICAL_METHOD):
         return explanation
     from console.dupes.candidates import explain  # the scorer: only for a pair never explained
 
-    return explain(cache, thread_id, original_id, semantic=method == METHOD)
+    return explain(cache, thread_id, original_id, semantic=method != LEXICAL_METHOD)

