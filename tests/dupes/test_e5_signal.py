@@ -158,3 +158,11 @@ def test_a_removed_thread_takes_its_e5_vector_with_it(cache: Cache, loaded: e5.E
     with cache.transaction() as conn:
         conn.execute("DELETE FROM threads WHERE id = ?", (ids["r"],))
     assert ids["r"] not in _e5_rows(cache) and ids["o"] in _e5_rows(cache)
+
+
+def test_the_e5_name_read_without_numpy_is_the_models() -> None:
+    assert (
+        f"{e5.MODEL_NAME}/{e5.PACKAGE}-{e5.WEIGHTS_VERSION}/query/int8-per-channel/x127/"
+        f"{e5.MAX_TOKENS}"
+    ) == vector_names.E5_VECTORS
+    assert vector_names.E5_PACKAGE == e5.PACKAGE and vector_names.e5_may_load()
