@@ -141,11 +141,16 @@ def _decide(args: argparse.Namespace, action: str, original: int) -> int:
 
 
 def _note_lexical(args: argparse.Namespace) -> None:
-    """One line on stderr when the semantic model is unavailable (the lexical path is used)."""
-    from console.dupes import embed
+    """One line on stderr when a model is unavailable: MiniLM (the lexical path is used), or
+    e5 (words and MiniLM rank, without the third signal)."""
+    from console.dupes import e5, embed
 
-    if embed.load_encoder() is None and not args.json:
+    if args.json:
+        return
+    if embed.load_encoder() is None:
         print(f"note: {embed.unavailable_reason()}; using words only", file=sys.stderr)
+    elif e5.load_e5() is None:
+        print(f"note: {e5.unavailable_reason()}; ranking by words and MiniLM", file=sys.stderr)
 
 
 def _evaluate(desk: Desk, args: argparse.Namespace) -> None:

@@ -166,3 +166,20 @@ def test_the_e5_name_read_without_numpy_is_the_models() -> None:
         f"{e5.MAX_TOKENS}"
     ) == vector_names.E5_VECTORS
     assert vector_names.E5_PACKAGE == e5.PACKAGE and vector_names.e5_may_load()
+
+
+def test_the_dupes_command_says_in_one_line_when_e5_is_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from console.cli import dupes_cmd
+
+    monkeypatch.setattr(e5, "load_e5", lambda *, bulk=False: None)
+    monkeypatch.setattr(e5, "unavailable_reason", lambda: "e5 vectors unavailable: a test")
+    dupes_cmd._note_lexical(argparse.Namespace(json=False))
+    assert capsys.readouterr().err == (
+        "note: e5 vectors unavailable: a test; ranking by words and MiniLM\n"
+    )
+    dupes_cmd._note_lexical(argparse.Namespace(json=True))  # JSON output stays machine-readable
+    assert capsys.readouterr().err == ""
