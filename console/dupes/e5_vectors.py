@@ -64,7 +64,7 @@ def vectors_of(cache: Cache, thread_ids: Sequence[int]) -> dict[int, Int8Matrix]
 def embed_threads(cache: Cache, thread_ids: Iterable[int], *, bulk: bool = False) -> int:
     """Embed these threads' e5 vectors (new or changed text only); returns how many were
     embedded (0 when e5 is unavailable). `bulk`: the two-thread session (`e5.load_e5`)."""
-    from console.dupes.vectors import text_rows  # vectors calls this module
+    from console.dupes.vectors import known_crcs, text_rows  # vectors calls this module
 
     ids = sorted(set(thread_ids))
     if not ids:
@@ -76,14 +76,7 @@ def embed_threads(cache: Cache, thread_ids: Iterable[int], *, bulk: bool = False
     done = 0
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        known = {
-            int(r[0]): int(r[1])
-            for r in cache.query(
-                "SELECT thread_id, text_crc FROM thread_vectors_e5 "
-                f"WHERE thread_id IN ({_marks(chunk)})",
-                chunk,
-            )
-        }
+        known = known_crcs(cache, "thread_vectors_e5", chunk)
         todo = [
             (tid, text, crc) for tid, text, crc in text_rows(cache, chunk) if known.get(tid) != crc
         ]

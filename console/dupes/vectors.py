@@ -68,6 +68,18 @@ def text_rows(cache: Cache, ids: Sequence[int]) -> list[tuple[int, str, int]]:
     return out
 
 
+def known_crcs(cache: Cache, table: str, ids: Sequence[int]) -> dict[int, int]:
+    """{thread id: the CRC of the text its vector in `table` was embedded from}."""
+    return {
+        int(r[0]): int(r[1])
+        for r in cache.query(
+            f"SELECT thread_id, text_crc FROM {table} WHERE thread_id IN "
+            f"({','.join('?' * len(ids))})",
+            list(ids),
+        )
+    }
+
+
 def store(
     cache: Cache,
     rows: Sequence[tuple[int, int, str, str, int]],
@@ -141,14 +153,7 @@ def embed_threads(cache: Cache, thread_ids: Iterable[int], *, bulk: bool = False
     sources: set[int] = set()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        known = {
-            r[0]: r[1]
-            for r in cache.query(
-                f"SELECT thread_id, text_crc FROM thread_vectors WHERE thread_id IN "
-                f"({','.join('?' * len(chunk))})",
-                chunk,
-            )
-        }
+        known = known_crcs(cache, "thread_vectors", chunk)
         todo: list[tuple[int, int, str, str, int]] = []
         texts: list[str] = []
         for row in _texts(cache, chunk):
