@@ -5,7 +5,7 @@ cosine (`console.dupes.fusion`; `bench.semeval_e5_pc`, pre-registered, found +1.
 17 queries better and 10 worse). Recall stays MiniLM's (its graph, `console.dupes.ann`): e5's
 vectors are only read for the ~36 threads of a pool, by id, so they need no index.
 
-`thread_vectors_e5` (migration 39) holds one int8 vector (384 bytes) per thread and the CRC of
+`thread_vectors_e5` (migration 41) holds one int8 vector (384 bytes) per thread and the CRC of
 the text it was embedded from, so an unchanged thread is never embedded twice. Whoever embeds a
 thread's MiniLM vector embeds its e5 vector too (`vectors.embed_threads`: sync pages, the
 catch-up, the demo, `--rebuild`); a cache from before e5 gets the missing ones from the
