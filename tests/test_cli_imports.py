@@ -144,8 +144,9 @@ MODEL = ("numpy", "onnxruntime", "usearch", "tokenizers")  # what the catch-up's
 
 
 def _caught_up_copy(cache: Path, folder: Path) -> Path:
-    """A copy of the cache with nothing to catch up: a (stand-in) vector of today's identity
-    for every thread, no candidates of the lexical method, nothing marked pending."""
+    """A copy of the cache with nothing to catch up: (stand-in) vectors of today's identities
+    for every thread, MiniLM's and e5's, no candidates of the lexical method, nothing marked
+    pending."""
     copy = folder / "caught-up.sqlite3"
     shutil.copyfile(cache, copy)
     with contextlib.closing(sqlite3.connect(copy)) as conn, conn:
@@ -153,11 +154,19 @@ def _caught_up_copy(cache: Path, folder: Path) -> Path:
             "INSERT INTO thread_vectors (source_id, cell, thread_id, created_at, text_crc, vec) "
             "SELECT source_id, 0, id, created_at, 0, zeroblob(384) FROM threads"
         )
+        conn.execute(  # and e5's (the third signal): what a caught-up cache holds
+            "INSERT INTO thread_vectors_e5 (thread_id, text_crc, vec) "
+            "SELECT id, 0, zeroblob(384) FROM threads"
+        )
         conn.execute("DELETE FROM duplicate_links WHERE method = ?", (LEXICAL_METHOD,))
         conn.execute("DELETE FROM meta WHERE key = ?", (PENDING,))
         conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
             (vector_names.MODEL_KEY, vector_names.VECTORS),
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            (vector_names.E5_MODEL_KEY, vector_names.E5_VECTORS),
         )
     return copy
 
