@@ -109,6 +109,7 @@ class Timing:
     semantic_added: int = 0
     from_text: int = 0  # recalled candidates with no stored analysis (analysed from their text)
     explained: int = 0  # explanations written (with `keep`: the kept pairs at PROPOSE or more)
+    e5: bool = False  # the pool was ranked with e5's cosine too (every member had its vector)
 
 
 class VocabStats:
@@ -580,6 +581,7 @@ def scored_pool(
             alike = dict(zip(embedded, embed.cosine_int8(own[0], matrix).tolist(), strict=True))
         cosines = [alike.get(oid, 0.0) for oid in ids]
     second = _e5_cosines(cache, thread_id, ids) if own is not None else None
+    timing.e5 = second is not None
     keys = fusion.fuse(lexical, cosines, second)
     items = []
     for i, (original_id, _, whole) in enumerate(analysed):
@@ -592,26 +594,25 @@ def scored_pool(
 
 
 def _e5_cosines(cache: Cache, thread_id: int, ids: list[int]) -> list[float] | None:
-    """e5's cosine of the thread to each of `ids` (a candidate without an e5 vector is 0%
-    alike, as for MiniLM); None when e5 is unavailable or the thread has no e5 vector. Threads
-    without one are embedded now (from before e5, or a bulk import's)."""
+    """e5's cosine of the thread to each of `ids`; None (the pool is ranked by words and
+    MiniLM) when e5 is unavailable or a candidate has no e5 vector yet. The thread's own is
+    embedded now if missing (one text); candidates' are not: in a cache from before e5, or
+    after a bulk import, a pool could meet ~36 of them (~0.7 s), so the pool waits for the
+    catch-up, which embeds them and redoes the pairs ranked without e5 (method MINILM_METHOD)."""
     if e5.load_e5() is None:
         return None
-    wanted = [thread_id, *ids]
-    found = e5_vectors.vectors_of(cache, wanted)
-    lacking = [t for t in wanted if t not in found]
-    if lacking:
-        e5_vectors.embed_threads(cache, lacking)
-        found.update(e5_vectors.vectors_of(cache, lacking))
-    own = found.get(thread_id)
-    if own is None:
+    found = e5_vectors.vectors_of(cache, [thread_id, *ids])
+    if any(oid not in found for oid in ids):
         return None
-    have = [oid for oid in ids if oid in found]
-    alike: dict[int, float] = {}
-    if have:
-        matrix = np.stack([found[oid] for oid in have])
-        alike = dict(zip(have, embed.cosine_int8(own, matrix).tolist(), strict=True))
-    return [alike.get(oid, 0.0) for oid in ids]
+    if thread_id not in found:
+        e5_vectors.embed_threads(cache, [thread_id])
+        found.update(e5_vectors.vectors_of(cache, [thread_id]))
+        if thread_id not in found:
+            return None
+    matrix = np.stack([found[oid] for oid in ids]) if ids else None
+    if matrix is None:
+        return []
+    return [float(c) for c in embed.cosine_int8(found[thread_id], matrix)]
 
 
 def find_candidates(
@@ -737,7 +738,6 @@ def update_candidates(cache: Cache, thread_ids: Iterable[int], *, semantic: bool
         warm.before_first_search(cache)
         vectors.embed_threads(cache, ids)
     semantic = semantic and embed.load_encoder() is not None
-    method = (METHOD if e5.load_e5() is not None else MINILM_METHOD) if semantic else LEXICAL_METHOD
     affected = set(ids)
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
@@ -763,20 +763,21 @@ def update_candidates(cache: Cache, thread_ids: Iterable[int], *, semantic: bool
             )
         ]
         fresh: dict[int, Analyzed] = {}
-        computed = [
-            (
-                tid,
-                find_candidates(cache, tid, stats=stats, semantic=semantic, fresh=fresh, keep=KEEP),
+        computed = []
+        for tid in live:
+            timing = Timing()
+            found = find_candidates(
+                cache, tid, stats=stats, timing=timing, semantic=semantic, fresh=fresh, keep=KEEP
             )
-            for tid in live
-        ]
+            ranked = METHOD if timing.e5 else MINILM_METHOD if semantic else LEXICAL_METHOD
+            computed.append((tid, found, ranked))
         # analyses made from text here are kept (the threads' own, and candidates that had
         # none), so the next search reads them instead of analysing the texts again
         have = analysis.stored_ids(cache, sorted(fresh))
         with cache.transaction() as conn:
             analysis.store(conn, {t: a for t, a in fresh.items() if t not in have})
-            for tid, results in computed:
-                stored += _store(conn, tid, results, method)
+            for tid, results, ranked in computed:
+                stored += _store(conn, tid, results, ranked)
     return stored
 
 

@@ -183,3 +183,24 @@ def test_the_dupes_command_says_in_one_line_when_e5_is_missing(
     )
     dupes_cmd._note_lexical(argparse.Namespace(json=True))  # JSON output stays machine-readable
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.backends
+def test_a_pool_meeting_a_thread_without_its_e5_vector_waits_for_the_catch_up(
+    cache: Cache, loaded: e5.E5Encoder
+) -> None:
+    """Embedding every candidate a pool lacks would cost ~19 ms each during a sync page (a
+    cache from before e5 has none); the pool is ranked as before e5 and the catch-up redoes it."""
+    ids = community(cache, NEW)
+    ids.update(add_threads(cache, LATER, start=20))
+    vectors.embed_threads(cache, ids.values())
+    with cache.transaction() as conn:
+        conn.execute("DELETE FROM thread_vectors_e5 WHERE thread_id = ?", (ids["o"],))
+    cands.update_candidates(cache, [ids["d"]])
+    assert ids["o"] not in _e5_rows(cache)  # not embedded by the search
+    assert _methods(cache, ids["d"]) == {cands.MINILM_METHOD}
+    pool = cands.scored_pool(cache, ids["d"])
+    assert all(i.e5 is None for i in pool)
+    assert catch_up.pending(cache)
+    catch_up.catch_up(cache)
+    assert ids["o"] in _e5_rows(cache) and _methods(cache, ids["d"]) == {cands.METHOD}
