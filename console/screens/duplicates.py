@@ -198,6 +198,7 @@ class DuplicatesScreen(PagedPanel[Pairs, PairView, PairRow]):
             self._landing = None  # landed, or the thread has no pair left to decide
             if data.landed is not None and data.landed < data.offset + len(data.rows):
                 self.table.cursor_row = data.landed
+                self.want_cursor_detail()
         self._show_count()
         if not data.rows and data.offset == 0:
             self._show_nothing()

@@ -176,6 +176,14 @@ class PanelScreen(DeskScreen):
         if self._shown_once:
             self.refresh_after_paint()
 
+    def want_cursor_detail(self) -> None:
+        """Ask for the detail of the row under the cursor (after the cursor was put on a row by
+        the panel itself: a landing may leave it where it was, and then no CursorMoved comes)."""
+        row = self._key_under_cursor()
+        key = None if row is None else self.detail_for_cursor(row)
+        if key is not None:
+            self.post_message(DetailWanted(key, row))
+
     def action_back(self) -> None:
         self.app.pop_screen()
 
@@ -416,6 +424,8 @@ class ListDetailPanel(PanelScreen, Generic[ListData, DetailData]):
     @on(DetailWanted)
     def _on_detail_wanted(self, message: DetailWanted) -> None:
         message.stop()
+        if message.row is not None and message.row != self._key_under_cursor():
+            return  # asked for a row the cursor has left (a list reset, then a landing)
         self.detail_request += 1
         self._detail_read = (message.key, self.list_request)
         self._asked_at = self._key_under_cursor() if message.row is None else message.row

@@ -315,6 +315,12 @@ async def test_d_in_a_thread_opens_the_panel_on_that_threads_pair(
         assert isinstance(screen, DuplicatesScreen)
         assert screen.table.cursor_row == 1
         assert screen.view is not None and screen.view.thread.thread_id == rows[1].thread_id
+        screen.open_thread(rows[1].thread_id)  # the thread of the row under the cursor
+        await settle(pilot)
+        await pilot.press("D")  # lands on the row the cursor already was on: its pair is shown
+        await settle(pilot)
+        assert app.screen is screen and screen.table.cursor_row == 1
+        assert screen.view.thread.thread_id == rows[1].thread_id
         await pilot.press("home")
         await settle(pilot)
         assert screen.view.thread.thread_id == rows[0].thread_id
