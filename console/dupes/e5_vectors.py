@@ -9,9 +9,11 @@ vectors are only read for the ~36 threads of a pool, by id, so they need no inde
 the text it was embedded from, so an unchanged thread is never embedded twice. Whoever embeds a
 thread's MiniLM vector embeds its e5 vector too (`vectors.embed_threads`: sync pages, the
 catch-up, the demo, `--rebuild`); a cache from before e5 gets the missing ones from the
-catch-up (`embed_missing`), and a pool meeting a thread without one embeds it then, as it does
-for MiniLM. The cache's meta `e5_vector_model` names what the vectors are (`e5.VECTORS`); vectors
-of another identity are dropped and embedded again, never compared with today's.
+catch-up (`embed_missing`). A pool meeting a candidate without one is ranked without e5 until
+then (`candidates._e5_cosines`: embedding ~36 of them would cost a sync page ~0.7 s), and the
+catch-up redoes it. The cache's meta `e5_vector_model` names what the vectors are
+(`e5.VECTORS`); vectors of another identity are dropped and embedded again, never compared with
+today's.
 
 Everything here is a no-op when e5 is unavailable (`e5.load_e5()` is None): the ranking is then
 the lexical score and MiniLM's cosine, as before e5.
