@@ -609,9 +609,9 @@ def _e5_cosines(cache: Cache, thread_id: int, ids: list[int]) -> list[float] | N
         found.update(e5_vectors.vectors_of(cache, [thread_id]))
         if thread_id not in found:
             return None
-    matrix = np.stack([found[oid] for oid in ids]) if ids else None
-    if matrix is None:
+    if not ids:
         return []
+    matrix = np.stack([found[oid] for oid in ids])
     return [float(c) for c in embed.cosine_int8(found[thread_id], matrix)]
 
 

@@ -429,9 +429,7 @@ def _session(target: Path, threads: int) -> onnxruntime.InferenceSession:
     return onnxruntime.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
 
 
-def switched_off() -> bool:
-    """Whether PEERDESK_SEMANTIC turns semantic matching off (every model: MiniLM and e5)."""
-    return os.environ.get(OFF_ENV, "").lower() in ("off", "0", "false", "no")
+switched_off = vector_names.switched_off  # read without numpy there (the catch-up's question)
 
 
 OFF_REASON = f"semantic matching is off ({OFF_ENV}=off)"

@@ -76,12 +76,17 @@ E5_MODEL_KEY = "e5_vector_model"  # meta: the identity of the stored e5 vectors 
 OFF_ENV = "PEERDESK_SEMANTIC"  # "off" disables both models (console.dupes.embed reads it too)
 
 
+def switched_off() -> bool:
+    """Whether PEERDESK_SEMANTIC turns semantic matching off (every model: MiniLM and e5)."""
+    return os.environ.get(OFF_ENV, "").lower() in ("off", "0", "false", "no")
+
+
 def e5_may_load() -> bool:
     """Could e5 load, judged from the environment and the installed packages alone (the
     package's files are not read: `e5.quick_reason` says more, at numpy's price)?"""
     import importlib.util
 
-    if os.environ.get(OFF_ENV, "").lower() in ("off", "0", "false", "no"):
+    if switched_off():
         return False
     try:
         return importlib.util.find_spec(E5_PACKAGE) is not None
