@@ -14,7 +14,9 @@ On a demo community of N threads (built with `console.demo.build_demo`, or copie
   (`semantic=False`) is timed beside it. cpu_ms is the same calls' CPU time (the thread's own,
   so it does not grow with the machine's load the way wall time does), also per round
   (`cpu_per_round`: the first round is the cold one); reads_per_round: the pages each search
-  read from outside SQLite's page cache (read calls, Linux), per round; first_search: the very
+  read from outside SQLite's page cache (read calls, Linux), per round; faults_per_round: the
+  page faults each search took (a mapped page, the graph's or its times', touched for the first
+  time in the process: minor if the OS had it cached), per round; first_search: the very
   first search after opening, alone, after `warm_up` (the library imports the console makes in
   its warm-up worker; before 2026-11-28 first_search included them);
 - where_ms_mean / where_ms_p95: the split of that time (mean, and each part's own p95);
@@ -51,6 +53,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import resource
 import shutil
 import statistics
 import time
@@ -252,6 +255,14 @@ def _reads() -> int | None:
     return None
 
 
+def _faults() -> tuple[int, int]:
+    """(minor, major) page faults of the calling thread so far: a memory-mapped page (the
+    graph, its times) touched for the first time by this process is a fault, minor when the OS
+    has the page cached, major when it must read it from disk."""
+    use = resource.getrusage(getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF))
+    return int(use.ru_minflt), int(use.ru_majflt)
+
+
 def _quantiles(times: list[float]) -> dict[str, float]:
     times = sorted(times)
     return {
@@ -295,6 +306,7 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
     per_round: list[dict[str, float]] = []
     cpu_per_round: list[dict[str, float]] = []
     reads_per_round: list[dict[str, float] | None] = []
+    faults_per_round: list[dict[str, Any]] = []
     every: list[float] = []
     parts = {"terms": 0.0, "fts": 0.0, "semantic": 0.0, "fetch": 0.0, "score": 0.0, "write": 0.0}
     each: dict[str, list[float]] = {k: [] for k in parts}
@@ -306,8 +318,11 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
         times = []
         round_cpu: list[float] = []
         round_reads: list[float] = []
+        round_minor: list[float] = []
+        round_major: list[float] = []
         for thread_id in ids:
             timing = cands.Timing()
+            faults_began = _faults()
             reads_began = _reads()
             cpu_began = time.thread_time()
             began = time.perf_counter()
@@ -319,6 +334,9 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
                 cands._store(conn, thread_id, found, cands.METHOD)
             end = time.perf_counter()
             round_cpu.append((time.thread_time() - cpu_began) * 1000)
+            faults_ended = _faults()
+            round_minor.append(float(faults_ended[0] - faults_began[0]))
+            round_major.append(float(faults_ended[1] - faults_began[1]))
             reads_ended = _reads()
             if reads_began is not None and reads_ended is not None:
                 round_reads.append(float(reads_ended - reads_began))
@@ -347,6 +365,7 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
                         "thread": thread_id,
                         "cpu_ms": round(round_cpu[-1], 2),
                         "reads": round_reads[-1] if round_reads else None,
+                        "faults": round_minor[-1] + round_major[-1],
                         "query_terms": len(timing.query_terms),
                         "postings": sum(stats.df(t) for t in timing.query_terms),
                         "recalled": timing.recalled,
@@ -357,6 +376,9 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
         per_round.append(_quantiles(times))
         cpu_per_round.append(_quantiles(round_cpu))
         reads_per_round.append(_quantiles(round_reads) if round_reads else None)
+        faults_per_round.append(
+            {"minor": _quantiles(round_minor), "major_total": int(sum(round_major))}
+        )
         every.extend(times)
         cpu.extend(round_cpu)
     n = len(every)
@@ -367,6 +389,8 @@ def time_candidates(cache: Cache, ids: list[int], rounds: int, *, semantic: bool
         "cpu_per_round": cpu_per_round,
         # pages read per search from outside SQLite's page cache (both rounds: the first cold)
         "reads_per_round": reads_per_round,
+        # page faults per search (memory-mapped pages touched first by this process), per round
+        "faults_per_round": faults_per_round,
         "where_ms_mean": {k: round(v / n, 2) for k, v in parts.items()},
         "where_ms_p95": {k: _quantiles(v)["p95"] for k, v in each.items()},
         "recalled_mean": round(recalled / n, 1),
@@ -391,7 +415,7 @@ def _slowest(searches: list[dict[str, Any]]) -> dict[str, Any]:
     def means(rows: list[dict[str, Any]]) -> dict[str, Any]:
         if not rows:
             return {}
-        keys = ("cpu_ms", "reads", "query_terms", "postings", "recalled", "explained")
+        keys = ("cpu_ms", "reads", "faults", "query_terms", "postings", "recalled", "explained")
         found: dict[str, Any] = {
             k: round(statistics.mean(r[k] or 0 for r in rows), 2) for k in keys
         }
