@@ -426,3 +426,23 @@ def test_rows_do_not_depend_on_the_process(tmp_path: Path) -> None:
         )
         outputs.add(result.stdout.strip())
     assert len(outputs) == 1
+
+
+def test_a_build_without_rewards_has_the_same_community_and_no_ledger(tmp_path: Path) -> None:
+    """`rewards=False` (the duplicate benchmarks at a million threads) leaves out the rewards
+    part only: the same threads and posts as a full build, and no ledger, schedule or period."""
+    full = open_cache(tmp_path / "full.sqlite3", create=True)
+    bare = open_cache(tmp_path / "bare.sqlite3", create=True)
+    try:
+        build_demo(full, 120, 7, candidate_limit=0, embeddings=False)
+        build_demo(bare, 120, 7, candidate_limit=0, embeddings=False, rewards=False)
+        community = "SELECT remote_id, title, status FROM threads ORDER BY id"
+        assert bare.query(community) == full.query(community)
+        assert bare.query("SELECT count(*) FROM posts") == full.query("SELECT count(*) FROM posts")
+        assert int(full.one("SELECT count(*) FROM ledger")[0]) > 0  # type: ignore[index]
+        assert int(bare.one("SELECT count(*) FROM ledger")[0]) == 0  # type: ignore[index]
+        assert bare.meta("demo_payout_period") is None
+        assert full.meta("demo_payout_period") is not None
+    finally:
+        full.close()
+        bare.close()
