@@ -1312,6 +1312,14 @@ MIGRATIONS: list[list[str]] = [
             vec BLOB NOT NULL
         )""",
     ],
+    # 42 (sync): where the platform stood just before an item was sent (`sent_mark`, JSON; for a
+    # Discourse reply the highest post id then, `{"after_post": N}`), written by the claim that
+    # marks the item sent and never moved by a later one: a retry after a killed push looks for
+    # its earlier reply among the posts after the mark only, however many came since
+    # (sync/discourse.py). Items sent before have none and are looked for the older way.
+    [
+        """ALTER TABLE outbox ADD COLUMN sent_mark TEXT""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -201,11 +201,25 @@ class Claim:
     owner: str
     # when an earlier attempt started: that attempt may have reached the platform
     sent_before: str | None
+    # where the platform stood before the earliest attempt that recorded it (`claim`'s `mark`):
+    # what an earlier attempt wrote can only be after it; None when none was recorded
+    mark_before: dict[str, Any] | None = None
 
 
-def claim(cache: Cache, outbox_id: int, owner: str | None = None) -> Claim | str:
+def claim(
+    cache: Cache,
+    outbox_id: int,
+    owner: str | None = None,
+    *,
+    mark: dict[str, Any] | None = None,
+) -> Claim | str:
     """Take the lease on one item, or say why not: "busy" (another live process sends it) or
-    "done" (settled meanwhile). One write transaction: no two processes both succeed."""
+    "done" (settled meanwhile). One write transaction: no two processes both succeed.
+
+    `mark`: where the platform stood just before this attempt (read by the adapter before the
+    claim, sync.base.MarksSends), recorded in the same transaction that marks the item sent,
+    so it is on disk before the request goes out. An earlier attempt's mark is kept: anything
+    that attempt wrote lies after it."""
     owner = owner or lease_owner()
     with cache.transaction() as conn:
         row = conn.execute("SELECT * FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
@@ -219,13 +233,15 @@ def claim(cache: Cache, outbox_id: int, owner: str | None = None) -> Claim | str
         stamp = now_iso()
         claimed = conn.execute(
             "UPDATE outbox SET state = 'sending', attempts = attempts + 1, sent_at = ?, "
-            "updated_at = ?, lease_owner = ?, lease_until = ? "
+            "updated_at = ?, lease_owner = ?, lease_until = ?, "
+            "sent_mark = coalesce(sent_mark, ?) "
             "WHERE id = ? AND state = ? AND attempts = ?",
             (
                 stamp,
                 stamp,
                 owner,
                 dialect.lease_time(conn, ahead=timedelta(seconds=LEASE_SECONDS)),
+                json.dumps(mark, sort_keys=True) if mark else None,
                 outbox_id,
                 row["state"],
                 row["attempts"],
@@ -234,7 +250,16 @@ def claim(cache: Cache, outbox_id: int, owner: str | None = None) -> Claim | str
         if not claimed:  # pragma: no cover - the write lock makes this impossible
             return "busy"
     previous = row["sent_at"] or (row["updated_at"] if row["state"] == "sending" else None)
-    return Claim(row, owner, previous)
+    return Claim(row, owner, previous, _mark(row["sent_mark"]))
+
+
+def _mark(text: str | None) -> dict[str, Any] | None:
+    """A recorded `sent_mark`, or None (none recorded, or unreadable: looked for as before)."""
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def settle(

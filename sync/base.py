@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from sync.parse import BadField
@@ -175,6 +175,22 @@ class PushRequest:
     # the remote version the decision was made against (console.outbox.base_version); None:
     # nothing recorded, or a human asked to send it anyway
     base: Mapping[str, Any] | None = None
+    # where the platform stood before an earlier attempt went out (MarksSends.send_mark, kept
+    # with the item); None: no earlier attempt, or it recorded none (sent by an older peerdesk)
+    mark: Mapping[str, Any] | None = None
+
+
+@runtime_checkable
+class MarksSends(Protocol):
+    """An adapter whose writes of some actions cannot be sent twice safely (a reply posted
+    again is a second reply) notes where the platform stands just before such a write; the
+    pusher records it with the item as it marks it sent, and a retry gets it as
+    `PushRequest.mark`, so the adapter looks for its earlier write only after that point."""
+
+    def send_mark(self, action: str) -> dict[str, Any] | None:
+        """Where the platform stands now, for an item of `action` about to be sent; None when
+        `action` needs no mark or it cannot be read (a retry then looks for it as before)."""
+        ...
 
 
 class Known(Protocol):

@@ -80,6 +80,8 @@ FLAG_TYPES: dict[str, int] = {
 }
 FLAG_IDS = frozenset(FLAG_TYPES.values()) - {6}
 SMALL_ACTION = 3
+# actions that post a reply (a reply sent twice is two replies): marked before they are sent
+REPLYING = frozenset({"reply", "close_duplicate", "verify_answer"})
 REVIEW_STATUS = {0: "pending", 1: "approved", 2: "rejected", 3: "ignored", 4: "deleted"}
 REVIEW_KINDS = {
     "ReviewableFlaggedPost": "flagged_post",
@@ -205,6 +207,7 @@ class DiscourseAdapter:
         self.username = credentials.api_username or "system"
         self._lookups_left = self.options.member_lookups  # per pull: see DiscourseOptions
         self._full = False
+        self._site_mark: int | None = None  # send_mark's read, once per adapter (a push)
 
     @property
     def requests_made(self) -> int:
@@ -1182,31 +1185,96 @@ class DiscourseAdapter:
             return PushResult(Outcome.REJECTED, f"unknown flag type {kind!r}")
         return self._flag(request, type_id)
 
-    def _find_own_reply(self, tid: str, raw: str, since: str) -> str | None:
-        """The id of a recent post by us in topic `tid` with exactly `raw`, if any."""
-        topic = self._topic(tid)
+    def send_mark(self, action: str) -> dict[str, Any] | None:
+        """Before an action that posts a reply goes out: the highest post id on the site now
+        (the first page of /posts.json, newest first), read once per push. Post ids only grow,
+        so a reply an attempt sends after this read has a higher id, whatever the clocks say."""
+        if action not in REPLYING:
+            return None
+        if self._site_mark is None:
+            try:
+                data = self.http.get_json("/posts.json")
+                posts = p.lst(p.req(p.obj(data, "response"), "latest_posts"), "latest_posts")
+            except (HttpFailure, BadPayload, p.BadField, Offline):
+                return None  # the send itself reports what is wrong; a retry looks as before
+            ids = [post.get("id") for post in posts if isinstance(post, dict)]
+            self._site_mark = max((i for i in ids if isinstance(i, int)), default=0)
+        return {"after_post": self._site_mark}
+
+    def _find_own_reply(self, request: PushRequest, tid: str, raw: str) -> PushResult | None:
+        """The reply an earlier attempt of `request` posted in topic `tid` (our user, the same
+        text but for whitespace) as an applied outcome naming it; None if there is none; or a
+        conflict when the platform cannot say (the topic is gone, an edited post of ours may be
+        it).
+
+        Where an attempt recorded its mark, only the posts after it are read (ours comes first
+        after it: oldest first, in batches of 20 by id). An item sent by an older peerdesk has
+        none: its posts after the newest the decision was made against (`base`) are read so,
+        and without that the whole topic, newest first. A deleted post the API user can still
+        see counts (it was sent; someone removed it since). Post ids, not times: the platform's
+        clock and ours may disagree."""
+        topic = self._now_on_platform("topic", tid)
+        if isinstance(topic, PushResult):
+            return PushResult(
+                Outcome.CONFLICT,
+                f"{topic.message}: the reply was not sent again (an earlier attempt may have "
+                "posted it before the topic went)",
+            )
         raw_stream = topic.get("post_stream")
         stream: dict[str, Any] = raw_stream if isinstance(raw_stream, dict) else {}
-        ids = [i for i in stream.get("stream", []) if isinstance(i, int)][-20:]
+        ids = [i for i in stream.get("stream", []) if isinstance(i, int)]
+        after = _after_post(request)
+        order = sorted(i for i in ids if i > after) if after is not None else ids[::-1]
         posts = {post.get("id"): post for post in stream.get("posts", []) if isinstance(post, dict)}
-        # No time filter: the platform's clock and ours may disagree. The last 20 posts by the
-        # API user with exactly this text are what an earlier attempt may have created.
-        for pid in reversed(ids):
-            post = posts.get(pid)
-            if post is not None and post.get("username") != self.username:
-                continue
-            full = self.http.get_json(f"/posts/{pid}.json", endpoint="/posts/{id}.json")
-            if not isinstance(full, dict) or full.get("username") != self.username:
-                continue
-            if isinstance(full.get("raw"), str) and full["raw"].strip() == raw.strip():
-                return str(pid)
+        wanted = _words(raw)
+        edited: list[str] = []
+        for start in range(0, len(order), 20):
+            batch = order[start : start + 20]
+            missing = [i for i in batch if i not in posts]
+            if missing:
+                more = p.obj(
+                    self.http.get_json(
+                        f"/t/{tid}/posts.json",
+                        endpoint="/t/{id}/posts.json",
+                        params=[("post_ids[]", i) for i in missing],
+                    ),
+                    "response",
+                )
+                listed = more.get("post_stream")
+                for post in listed.get("posts", []) if isinstance(listed, dict) else []:
+                    if isinstance(post, dict):
+                        posts[post.get("id")] = post
+            for pid in batch:
+                post = posts.get(pid)
+                if post is None:
+                    continue  # gone between the two reads: not visible to us any more
+                if post.get("username") != self.username or post.get("post_type") == SMALL_ACTION:
+                    continue
+                full = self._post(str(pid))
+                if full.get("username") != self.username:
+                    continue
+                if isinstance(full.get("raw"), str) and _words(full["raw"]) == wanted:
+                    gone = " (deleted there since)" if full.get("deleted_at") else ""
+                    return PushResult(
+                        Outcome.APPLIED, f"found on the platform{gone}", remote_ref=str(pid)
+                    )
+                version = full.get("version")
+                if isinstance(version, int) and version > 1:
+                    edited.append(str(pid))
+        if edited and request.base is not None:
+            return PushResult(
+                Outcome.CONFLICT,
+                f"post {', '.join(edited)} in topic {tid}, by {self.username} after the earlier "
+                "attempt and edited since, may be this reply: look at it, then retry (R) to send "
+                "the reply anyway or drop it (d)",
+            )
         return None
 
     def _reply(self, request: PushRequest, tid: str, raw: str) -> PushResult:
         if request.sent_at:
-            found = self._find_own_reply(tid, raw, request.sent_at)
-            if found:
-                return PushResult(Outcome.APPLIED, "found on the platform", remote_ref=found)
+            found = self._find_own_reply(request, tid, raw)
+            if found is not None:
+                return found
         endpoint = "/posts.json"
         response = self.http.request(
             "POST", endpoint, json_body={"topic_id": int(tid), "raw": raw}, idempotent=False
@@ -1320,6 +1388,22 @@ class DiscourseAdapter:
         )
         # 409: someone acted first (the version moved on). Never retried: a human decides.
         return self._outcome(response, endpoint)
+
+
+def _after_post(request: PushRequest) -> int | None:
+    """The post id an earlier attempt's reply must lie after: the mark it recorded, else (an
+    item sent by an older peerdesk) the newest post the decision was made against; None when
+    neither is known."""
+    for value in ((request.mark or {}).get("after_post"), (request.base or {}).get("last_post")):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def _words(text: str) -> list[str]:
+    """A post's text as the platform may give it back: line endings, trailing and repeated
+    whitespace are not compared."""
+    return text.split()
 
 
 def _listed_topic(raw: Any) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 in one transaction BEFORE the request, and given its outcome in another AFTER it. Only one
 process holds an item's lease (console.outbox.claim); an item another live process is sending is
 skipped. An item whose holder died mid-push, or with an earlier attempt, is sent with `sent_at`,
-so the adapter checks the platform's state first and never applies an action twice.
+so the adapter checks the platform's state first and never applies an action twice. For writes
+that are not safe to send twice (a reply), the claim also records where the platform stood just
+before (sync.base.MarksSends): a retry looks for its earlier write after that point only.
 
 Offline is normal: a connection failure leaves the item `pending`, stops this source's push and
 exits with code 3.
@@ -16,7 +18,7 @@ from typing import Any
 
 from console import outbox
 from console.db import Cache
-from sync.base import Adapter, AuthFailed, Outcome, PushRequest, PushResult
+from sync.base import Adapter, AuthFailed, MarksSends, Outcome, PushRequest, PushResult
 from sync.runner import SourceRow, make_adapter
 
 STATE_OF = {
@@ -113,12 +115,14 @@ def push_source(
     owner = outbox.lease_owner()
     try:
         items = cache.query(
-            "SELECT id FROM outbox WHERE source_id = ? AND state IN ('sending', 'pending') "
+            "SELECT id, action FROM outbox WHERE source_id = ? AND state IN ('sending', 'pending') "
             "ORDER BY id" + (" LIMIT ?" if limit else ""),
             (row.id, limit) if limit else (row.id,),
         )
         for index, listed in enumerate(items):
-            claim = outbox.claim(cache, listed["id"], owner)
+            # read before the claim, so the claim that marks the item sent records it
+            mark = adapter.send_mark(listed["action"]) if isinstance(adapter, MarksSends) else None
+            claim = outbox.claim(cache, listed["id"], owner, mark=mark)
             if claim == "busy":  # another live peerdesk process is sending it right now
                 report.busy += 1
                 continue
@@ -143,6 +147,7 @@ def push_source(
                 attempts=item["attempts"] + 1,
                 sent_at=claim.sent_before,
                 base=json.loads(item["base"]) if item["base"] else None,
+                mark=claim.mark_before if claim.sent_before else None,
             )
             try:
                 result = adapter.push(request)
