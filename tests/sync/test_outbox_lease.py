@@ -70,3 +70,24 @@ def test_takeover(cache: Cache, owner: str, minutes_left: int, expected: str) ->
     # the former holder can no longer settle it
     assert not outbox.settle(cache, oid, "applied", owner=owner, message=None)
     assert outbox.settle(cache, oid, "applied", owner=result.owner, message=None)
+
+
+def test_the_first_attempts_mark_is_kept_with_the_item(cache: Cache) -> None:
+    """The mark (where the platform stood before a send) is written by the claim that marks the
+    item sent; a later attempt gets it back and cannot move it: what the first attempt wrote
+    lies after it."""
+    oid = _item(cache)
+    first = outbox.claim(cache, oid, f"{socket.gethostname()}:999999999:deadbeef", mark=None)
+    assert isinstance(first, outbox.Claim) and first.mark_before is None
+    # the first attempt read no mark (an older peerdesk): the next one records its own
+    second = outbox.claim(
+        cache, oid, f"{socket.gethostname()}:999999998:deadbeef", mark={"after_post": 1200}
+    )
+    assert isinstance(second, outbox.Claim)
+    assert second.sent_before is not None and second.mark_before is None
+    third = outbox.claim(cache, oid, mark={"after_post": 1500})
+    assert isinstance(third, outbox.Claim) and third.mark_before == {"after_post": 1200}
+    assert cache.one("SELECT sent_mark FROM outbox WHERE id = ?", (oid,))[0] == (
+        '{"after_post": 1200}'
+    )
+    assert outbox.settle(cache, oid, "applied", owner=third.owner, message=None)

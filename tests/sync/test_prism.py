@@ -3,6 +3,8 @@ request that does not match the spec (422), so an applied push proves the reques
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from console import outbox
@@ -90,3 +92,39 @@ def test_pull_from_the_spec_mock_records_placeholder_data(
     assert any(endpoint == "/review.json" for endpoint, _ in errors)
     assert cache.one("SELECT username FROM members WHERE remote_id = '0'")[0] == "string"
     assert cache.one("SELECT count(*) FROM threads")[0] == 0
+
+
+def test_a_retried_reply_asks_only_what_the_spec_has(
+    cache: Cache, prism_url: str, creds_env: None
+) -> None:
+    # The first attempt's mark comes from the latest posts (/posts.json); its retry reads the
+    # topic (/t/{id}.json) before it posts again: Prism refuses any of them off the spec.
+    add_source(cache, "forum", "discourse", prism_url)
+    _seed(cache)
+    with cache.transaction() as conn:
+        oid = outbox.enqueue(
+            conn,
+            source_id=1,
+            action="reply",
+            target_kind="thread",
+            target_id=1,
+            payload={"thread_id": 1, "raw": "Please check the APN settings."},
+            batch_id=None,
+            audit_id=None,
+        )
+    row = runner.source(cache, "forum")
+    adapter = runner.make_adapter(row)
+    try:
+        assert isinstance(adapter, DiscourseAdapter)
+        mark = adapter.send_mark("reply")
+    finally:
+        adapter.close()
+    assert mark == {"after_post": 0}  # the spec's placeholder post id
+    dead = f"{socket.gethostname()}:999999999:deadbeef"  # killed after its claim
+    assert isinstance(outbox.claim(cache, oid, dead, mark=mark), outbox.Claim)
+    report = push.push_source(cache, row)
+    assert report.applied == 1, report.messages
+    assert tuple(cache.one("SELECT state, sent_mark FROM outbox WHERE id = ?", (oid,))) == (
+        "applied",
+        '{"after_post": 0}',
+    )
