@@ -206,6 +206,11 @@ BEGIN
     RAISE EXCEPTION 'outbox item %: its base is fixed (a retry may only drop it)', OLD.id
       USING ERRCODE = 'insufficient_privilege';
   END IF;
+  -- where the platform stood before the first send (a retry looks for what it wrote after it)
+  IF OLD.sent_mark IS NOT NULL AND NEW.sent_mark IS DISTINCT FROM OLD.sent_mark THEN
+    RAISE EXCEPTION 'outbox item %: its send mark is fixed once recorded', OLD.id
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
   IF OLD.state = 'sending' AND OLD.lease_role IS DISTINCT FROM session_user
      AND NEW.state <> 'sending' THEN
     RAISE EXCEPTION 'outbox item % is leased to %: only that role records its result',

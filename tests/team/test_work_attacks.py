@@ -165,8 +165,11 @@ def test_outbox_items_are_sent_and_settled_only_by_their_lease_holder(
             ),
             "settle it": "UPDATE outbox SET state = 'applied', lease_owner = NULL WHERE id = 1",
             "take over a lease that ran out": (
-                f"UPDATE outbox SET {lease} peerdesk_time('1 minute') WHERE id = 3"
+                f"UPDATE outbox SET {lease} peerdesk_time('1 minute'), "
+                "sent_mark = coalesce(sent_mark, '{\"after_post\": 7}') WHERE id = 3"
             ),
+            # a retry looks for what the first send wrote after its mark: never moved
+            "move the send mark": "UPDATE outbox SET sent_mark = NULL WHERE id = 3",
             "settle that one": "UPDATE outbox SET state = 'conflict' WHERE id = 3",
         },
     )
@@ -183,6 +186,7 @@ def test_outbox_items_are_sent_and_settled_only_by_their_lease_holder(
         "lease a pending item in another's name": "ok 1",
         "settle it": "ok 1",
         "take over a lease that ran out": "ok 1",
+        "move the send mark": DENIED,
         "settle that one": "ok 1",
     }
     assert rows(
