@@ -955,6 +955,8 @@ class DiscourseAdapter:
             return PushResult(Outcome.RETRY_LATER, str(error))
         except BadPayload as error:
             return PushResult(Outcome.RETRY_LATER, f"unreadable answer: {error}")
+        except p.BadField as error:  # a read before the write (a topic, a post) of a bad shape
+            return PushResult(Outcome.RETRY_LATER, f"unreadable answer: {error}")
 
     def _outcome(
         self,
@@ -1387,7 +1389,17 @@ class DiscourseAdapter:
             idempotent=False,
         )
         # 409: someone acted first (the version moved on). Never retried: a human decides.
-        return self._outcome(response, endpoint)
+        result = self._outcome(response, endpoint)
+        if response.status_code == 409 and request.sent_at:
+            # the one who acted may be an earlier attempt of this item, cut off before it heard
+            # back: the review queue's own record says (the official API has no read of it)
+            return PushResult(
+                Outcome.CONFLICT,
+                f"{result.message} (an earlier attempt of this decision was sent and cut off: it "
+                "may be the one that acted; see the item's history on the platform, then drop "
+                "it (d) if so)",
+            )
+        return result
 
 
 def _after_post(request: PushRequest) -> int | None:

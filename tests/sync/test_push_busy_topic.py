@@ -22,7 +22,13 @@ from sync.credentials import Credentials
 from sync.discourse import DiscourseAdapter
 from sync.http import FAST_RETRIES
 from tests.sync.conftest import REPO, add_source
-from tests.sync.fake_discourse import API_KEY, API_USER, FakeDiscourse, community
+from tests.sync.fake_discourse import (
+    API_KEY,
+    API_USER,
+    FakeDiscourse,
+    community,
+    flagged_reviewable,
+)
 
 RAW = "Have you tried the APN settings?\n\nSettings > Mobile network > Access point names."
 DEAD = f"{socket.gethostname()}:999999999:deadbeef"  # a holder that no longer runs here
@@ -282,6 +288,37 @@ def test_a_topic_deleted_meanwhile_is_a_conflict_and_nothing_is_sent(
     assert "topic 3 no longer exists on the platform" in (error or "")
     assert "not sent again" in (error or "")
     assert server.state.requests.count(("POST", "/posts.json")) == 0
+
+
+def test_a_review_action_cut_off_after_it_acted_says_it_may_have_been_ours(
+    cache: Cache, server: FakeDiscourse
+) -> None:
+    """Discourse took the action and moved the reviewable's version; the retry's 409 is a
+    conflict for a human, as before, but it no longer blames someone else only."""
+    st = server.state
+    st.reviewables[9] = flagged_reviewable(9, st.topics[2], st.topics[2].posts[1], version=1)
+    row = _synced(cache, server)
+    rid = int(cache.one("SELECT id FROM review_items WHERE remote_id = '9'")[0])
+    with cache.transaction() as conn:
+        oid = outbox.enqueue(
+            conn,
+            source_id=row.id,
+            action="review",
+            target_kind="review",
+            target_id=rid,
+            payload={"reviewable_id": rid, "action": "agree_and_keep", "version": 1},
+            batch_id=None,
+            audit_id=None,
+        )
+    assert isinstance(outbox.claim(cache, oid, DEAD), outbox.Claim)
+    st.reviewables[9].update(status=1, version=2)  # the cut-off attempt's action, applied
+    report = push.push_source(cache, row)
+    assert report.conflicts == 1 and report.applied == 0
+    state, _, error = _outbox(cache, oid)
+    assert state == "conflict"
+    assert "Someone else acted on this item first" in (error or "")
+    assert "an earlier attempt of this decision was sent and cut off" in (error or "")
+    assert [a for a in st.applied if a[0] == "review"] == []  # the retry performed nothing
 
 
 # ---- a real `peerdesk push` process, killed after Discourse took the reply
