@@ -14,9 +14,10 @@ whatever the gap. The question: does shrinking each signal's pool mean and varia
 population values, in proportion to the pool's size, make a small pool's obvious duplicate
 visible without changing what ~10-candidate pools get?
 
-The rule (`fusion.zscores(values, prior)`), fixed now: for a pool of n values with mean m and
-variance v (divided by n, as before), mean = (n m + k mu) / (n + k) and variance =
-(n v + k s^2) / (n + k); z = (x - mean) / sqrt(variance). k = 0 is today's ranker exactly.
+The rule (`fusion.zscores(values, prior)`), as first fixed (see the AMENDMENT below): for a pool
+of n values with mean m and variance v (divided by n, as before), mean = (n m + k mu) / (n + k)
+and variance = (n v + k s^2) / (n + k); z = (x - mean) / sqrt(variance). k = 0 is today's
+ranker exactly.
 
 The prior of each signal (lexical score, MiniLM cosine, e5 cosine), fixed by `--prior` before
 this file's dev run and written into `fusion.py` by `--prior --write` with no hand edit:
@@ -37,6 +38,21 @@ Measured before this was committed (`--prior`'s computation, 2026-11-29 12:32-12
 k 1.36; MiniLM mu 0.6477, s 0.1079, k 1.62; e5 mu 0.916, s 0.0204, k 1.59 (no clipping). The
 demo's pools are more alike than a real forum's (its threads on one subject are many), so these
 means are high: a small pool's candidate must beat a demanding population to stand out.
+
+AMENDMENT (2026-11-29 ~12:42 UTC, before any SemEval run; the priors and the rules below
+unchanged): the shrinkage first written here, mean = (n m + k mu) / (n + k) and variance =
+(n v + k s^2) / (n + k), failed rule (2) on its own tests: a near-copy scored 0.693 in a pool of
+one but 0.249 in a pool of two and 0.331 in three (keys 7.81, 3.81, 4.64), because the copy's
+own distance from the unrelated others is most of a small pool's variance and divides its z.
+Measuring each candidate against the *other* candidates (leave one out, with a
+normal-inverse-gamma posterior) fixed small pools (0.87, 0.68, 0.79) but moved large ones (on
+the demo's seed-7 pools, 24 instead of 14 of 196 sampled tops at PROPOSE or more): not a
+small-pool fix. What replaces it, and is what the rest of this file measures: each signal's
+z-score is the precision-weighted average of its z-score within the pool (worth n - 1
+candidates: the degrees of freedom a pool has to say what its spread is) and its z-score in the
+population, (x - mu) / s (worth k candidates): z = w z_pool + (1 - w) z_pop, w = (n - 1) /
+(n - 1 + k). A pool of one is measured against the population alone, a pool of ten weighs it
+~14%, thirty ~5%; k = 0 is today's ranker exactly.
 
 Rankers on SemEval (each query's 10 fixed candidates, signals as `bench.semeval` computes them):
 `production` (priors of weight 0: today's `fuse`) and `shrunk` (the priors above).

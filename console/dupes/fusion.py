@@ -11,19 +11,14 @@ first two; with no embeddings, the lexical score alone.
 
 Small pools: a z-score measures a candidate against the pool's mean and spread, and a pool of
 one to three candidates has next to none (one candidate: z = 0 whatever it is, so a copy of a
-thread in a small community scored 0.044 and was never shown). Each signal's pool mean and
-variance are therefore shrunk toward the population's (`Prior`: the typical pool's mean and
-within-pool spread of recalled candidates) as if the population had contributed `weight` more
-candidates: mean = (n m + k mu) / (n + k), variance = (n v + k s^2) / (n + k). A pool of 30 is
-barely moved, a pool of one is measured against the population. The priors come from the
-unlabelled pools of a generated demo community, not from any labelled split
-(`bench.small_pools`, pre-registered; docs/duplicates.md).
-
-Probability: a logistic model over features of one pair (`features`), fitted by
-`bench/calibrate.py` on labelled pairs (SemEval dev, the demo's planted duplicates, Stack Exchange
-closed-as-duplicate links) with cross-validation by query; the coefficients are pasted below with
-the date and data they came from. A logistic output is in (0, 1) by construction: no bonus can
-push it past 1.
+thread in a small community scored 0.044 and was never shown; two: z = +-1 whatever the gap).
+Each signal's z-score is therefore the precision-weighted average of its z-score in the pool
+and in the population (`Prior`: the typical pool's mean and within-pool spread of recalled
+candidates, worth `weight` candidates): the pool's weighs (n - 1) / (n - 1 + weight), the
+degrees of freedom it has to say what its spread is. A pool of thirty is barely moved, a pool of
+one is measured against the population. The priors come from the unlabelled pools of a
+generated demo community, not from any labelled split (`bench.small_pools`, pre-registered;
+docs/duplicates.md).
 """
 
 from __future__ import annotations
@@ -39,7 +34,7 @@ Z_FLOOR = 1e-6  # a pool whose scores are all equal gives z = 0 for each
 class Prior:
     """What one signal looks like in a typical pool of recalled candidates: the mean of a
     pool's values and their spread within a pool (the root of the mean within-pool variance),
-    worth `weight` candidates when shrunk into a pool's own."""
+    worth `weight` candidates against a pool's own n - 1."""
 
     mean: float
     spread: float
@@ -47,29 +42,30 @@ class Prior:
 
 
 def zscores(values: Sequence[float], prior: Prior | None = None) -> list[float]:
-    """Each value's z-score within `values`; with `prior`, against the pool's mean and spread
-    shrunk toward the prior's (so a pool of one still says how far its candidate stands out)."""
+    """Each value's z-score within `values`; with `prior`, the precision-weighted average of that
+    and its z-score in the population, (v - mean) / spread: the pool's says n - 1 candidates'
+    worth about its spread, the population's `weight` candidates' worth, so a pool of one is
+    measured against the population alone and a pool of thirty almost only against itself."""
     n = len(values)
-    if n == 0 or (prior is None and n < 2):
-        return [0.0] * n
-    mean = sum(values) / n
-    variance = sum((v - mean) ** 2 for v in values) / n
-    if prior is not None:
-        k = prior.weight
-        mean, variance = (
-            (n * mean + k * prior.mean) / (n + k),
-            (n * variance + k * prior.spread**2) / (n + k),
-        )
-    spread = math.sqrt(variance)
-    if spread < Z_FLOOR:
-        return [0.0] * n
-    return [(v - mean) / spread for v in values]
+    pool = [0.0] * n
+    if n >= 2:
+        mean = sum(values) / n
+        spread = math.sqrt(sum((v - mean) ** 2 for v in values) / n)
+        if spread >= Z_FLOOR:
+            pool = [(v - mean) / spread for v in values]
+    if prior is None or prior.weight <= 0.0 or n == 0:
+        return pool
+    own = (n - 1) / (n - 1 + prior.weight)
+    return [
+        own * z + (1.0 - own) * (v - prior.mean) / prior.spread
+        for z, v in zip(pool, values, strict=True)
+    ]
 
 
-# The population each signal's pool statistics are shrunk toward, and how many candidates it is
-# worth: measured by `python -m bench.small_pools --prior` on the unlabelled pools of every
-# thread of a 2,000-thread demo community (seed 7, not the seed `bench_dupes --truth-demo`
-# measures); pre-registered there with the rule for shipping. Do not edit by hand.
+# The population each signal's z-score is shrunk toward, and how many candidates it is worth:
+# measured by `python -m bench.small_pools --prior` on the unlabelled pools of every thread of a
+# 2,000-thread demo community (seed 7, not the seed `bench_dupes --truth-demo` measures);
+# pre-registered there with the rule for shipping. Do not edit by hand.
 LEXICAL_PRIOR = Prior(0.4246, 0.1252, 1.36)
 MINILM_PRIOR = Prior(0.6477, 0.1079, 1.62)
 E5_PRIOR = Prior(0.916, 0.0204, 1.59)

@@ -88,12 +88,13 @@ def test_weight_zero_is_the_pool_alone_and_a_pool_of_one_is_measured_against_the
     assert fusion.zscores(values, fusion.Prior(0.7, 0.3, 0.0)) == fusion.zscores(values)
     assert fusion.zscores([0.9]) == [0.0]
     prior = fusion.Prior(0.5, 0.1, 2.0)
-    # one value: mean (x + k mu) / (1 + k), variance k s^2 / (1 + k)
-    (z,) = fusion.zscores([0.9], prior)
-    assert math.isclose(z, (0.9 - (0.9 + 1.0) / 3) / math.sqrt(2 * 0.01 / 3))
-    assert fusion.zscores([0.5], prior) == [0.0]  # the population's own mean
-    assert fusion.zscores([0.1], prior)[0] < 0
-    # a large pool hardly moves: its own statistics outweigh the prior's two candidates
+    (z,) = fusion.zscores([0.9], prior)  # one value: its z-score in the population alone
+    assert math.isclose(z, 4.0)
+    assert fusion.zscores([0.5], prior) == [0.0]
+    # two values: the pool's +-1 weighs 1 / (1 + 2), the population's 2 / 3
+    high, low = fusion.zscores([0.9, 0.1], prior)
+    assert math.isclose(high, 1 / 3 + 2 / 3 * 4.0) and math.isclose(low, -high)
+    # a large pool hardly moves: its own 39 degrees of freedom outweigh the prior's two
     big = [0.3 + 0.01 * i for i in range(40)]
     moved = zip(fusion.zscores(big, prior), fusion.zscores(big), strict=True)
     assert max(abs(a - b) for a, b in moved) < 0.1
