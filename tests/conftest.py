@@ -7,6 +7,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -342,6 +343,52 @@ def pytest_configure(config: pytest.Config) -> None:
     """xdist_group is pytest-xdist's marker: a run without it (-p no:xdist) must still accept
     the modules that carry it (--strict-markers)."""
     config.addinivalue_line("markers", "xdist_group(name): tests run in one xdist worker")
+
+
+_model_build = pytest.StashKey[subprocess.Popen[str]]()
+_model_build_said = pytest.StashKey[str]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under xdist the controller starts tests/prebuild_models.py as the run begins: on a fresh
+    machine the duplicate finder's models are then built while the workers run their first tests,
+    not by the first test that needs them while the others that do wait (a machine with them
+    built already: the process finds both and ends, ~0.2 s of CPU)."""
+    config = session.config
+    if hasattr(config, "workerinput") or config.option.collectonly:
+        return
+    if not getattr(config.option, "numprocesses", None):
+        return
+    config.stash[_model_build] = subprocess.Popen(
+        [sys.executable, "-m", "tests.prebuild_models"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The build started above is waited for (the run's tests needed it, so it is done), or
+    stopped when the run was interrupted; its one line goes to the summary (below)."""
+    build = session.config.stash.get(_model_build, None)
+    if build is None:
+        return
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        build.kill()
+    try:
+        _, err = build.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        build.kill()
+        _, err = build.communicate()
+    said = [line for line in err.splitlines() if line.startswith("prebuild_models:")]
+    session.config.stash[_model_build_said] = said[-1] if said else "prebuild_models: no word"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    said = terminalreporter.config.stash.get(_model_build_said, None)
+    if said is not None:
+        terminalreporter.write_line(said)
 
 
 def _starts_late(item: pytest.Item) -> bool:

@@ -24,6 +24,7 @@ from console.screens.queue import FILTERS, STRONG_MARK, QueueScreen
 from console.screens.queue_layout import TITLE
 from console.screens.thread import ThreadScreen, banner
 from console.store import QueueFilter
+from tests.conftest import BuiltOnce
 from tests.ui.conftest import seed_ui
 from tests.ui.helpers import screen_text, settle
 from tests.ui.team_desk import desk_on, seeded_file
@@ -70,8 +71,13 @@ def seed_dupes(cache: Cache) -> dict[str, int]:
 
 
 @pytest.fixture
-def dupe_db(tmp_path: Path) -> Path:
-    return seeded_file(tmp_path / "dupes.sqlite3", seed_dupes)
+def dupe_db(tmp_path: Path, built_once: BuiltOnce) -> Path:
+    """A cache file of the test's own holding `seed_dupes`' community: a copy of one built once
+    per run (the finder's candidates load both models and score every thread: 1-3 s of CPU that
+    each of these tests and tests/ui/test_status_line.py's paid again)."""
+    return built_once.copy(
+        "ui-dupes", lambda path: seeded_file(path, seed_dupes), tmp_path / "dupes.sqlite3"
+    )
 
 
 @pytest.fixture
