@@ -15,7 +15,7 @@ Terms are separated by spaces and all must hold; a value with spaces goes in dou
 | `unanswered` | with no reply |
 | `claimed:NAME` / `claimed:me` / `mine` | claimed by that moderator (now) |
 | `dupes` | with a strong pending duplicate candidate |
-| `age>2d`, `age<3h`, `age>=1w` | older / newer than that (m, h, d, w) |
+| `age>2d`, `age<3h`, `age>=1w` | older / newer than that (m, h, d, w; at most 100 years) |
 
 (*) solved, closed and duplicate threads have left the Queue; naming one of them (or searching)
 looks beyond it.
@@ -37,6 +37,9 @@ from console.store import PREFIX_FROM, QueueFilter, search_words
 STATUSES = ("open", "answered", "solved", "closed", "duplicate")
 UNITS = {"m": 1, "h": 60, "d": 24 * 60, "w": 7 * 24 * 60}
 _AGE = re.compile(r"^age(>=|<=|>|<)(\d+)([a-z]*)$")
+AGE_AT_MOST = 5218 * UNITS["w"]
+"""The longest age a term may name, 100 years: the Queue turns an age into the date that long
+ago, and there is none before year 1 (age>1000000d failed the page and the count)."""
 _NAMED = re.compile(r"^([a-z_]+):(.*)$", re.S)
 
 
@@ -170,7 +173,11 @@ def _age(part: str) -> tuple[int, bool]:
     op, number, unit = match.groups()
     if unit not in UNITS:
         raise FilterError(f"{part!r} needs a unit (m, h, d, w), e.g. age>{number}d")
-    return int(number) * UNITS[unit], op.startswith(">")
+    # the length first: int() refuses more than 4,300 digits with an error of its own
+    minutes = int(number) * UNITS[unit] if len(number) <= 12 else AGE_AT_MOST + 1
+    if minutes > AGE_AT_MOST:
+        raise FilterError(f"{part!r} is more than 100 years (at most {_duration(AGE_AT_MOST)})")
+    return minutes, op.startswith(">")
 
 
 def describe(expression: Expression) -> str:

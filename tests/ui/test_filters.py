@@ -89,6 +89,10 @@ def test_an_expression_reads_every_term() -> None:
         ("tag:", "tag: needs a value"),
         ("source:a source:b", "two source: terms"),
         ("age>3d age<1d", "cannot be older than it is newer"),
+        # a date that far back does not exist: the Queue's page and count failed on it
+        ("age>1000000d", r"'age>1000000d' is more than 100 years \(at most 5218w\)"),
+        ("age<99999999h", "is more than 100 years"),
+        ("age>" + "9" * 5000 + "m", "is more than 100 years"),  # beyond int()'s digit limit
     ],
 )
 def test_a_bad_expression_says_what_is_wrong_in_one_line(expression: str, message: str) -> None:
@@ -170,6 +174,22 @@ async def test_a_bad_expression_is_said_and_changes_nothing(desk: Desk) -> None:
         assert "filter: 'age>2' needs a unit (m, h, d, w), e.g. age>2d" in screen_text(pilot)
 
 
+async def test_an_age_beyond_any_date_is_said_and_changes_nothing(desk: Desk) -> None:
+    app = PeerdeskApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await type_filter(pilot, "tag:sim")
+        before = shown(app)
+        await pilot.press("slash")
+        app.screen.query_one("#search", Input).value = "tag:sim age>1000000d"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert shown(app) == before
+        text = screen_text(pilot)
+        assert "'age>1000000d' is more than 100 years" in text
+        assert "went wrong" not in text and "OverflowError" not in text
+
+
 async def test_saved_views_come_after_the_filters_in_f(desk: Desk) -> None:
     views = {"sim trouble": "tag:sim flagged", "old": "age>4d"}
     desk = replace(desk, config=replace(desk.config, views=views))
@@ -233,5 +253,7 @@ def test_peerdesk_queue_takes_a_filter_and_a_view(
     assert got and got == [r["id"] for r in rows(desk, "age>2d tag:billing")]
     assert main([*base, "--filter", "age>2"]) == 2
     assert "needs a unit" in capsys.readouterr().err
+    assert main([*base, "--filter", "age>1000000d"]) == 2
+    assert "is more than 100 years" in capsys.readouterr().err
     assert main([*base, "--view", "nope"]) == 2
     assert "No view 'nope' in the config ([views]: old)" in capsys.readouterr().err
