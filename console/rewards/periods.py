@@ -37,6 +37,8 @@ def parse_period(name: str) -> Period:
             f"{name!r} is not a payout period: use 2026-10 (a month), 2026-Q3, 2026-H2 or 2026"
         )
     year = int(match.group(1))
+    if not 1 <= year <= 9998:  # year 0 does not exist, and 9999's periods end in year 10000
+        raise PeriodError(f"{name!r}: a payout period lies in the years 0001 to 9998")
     if match.group(2):
         month = int(match.group(2))
         if not 1 <= month <= 12:

@@ -201,3 +201,20 @@ def test_a_number_past_64_bits_is_refused_in_one_line(
         err = capsys.readouterr().err
         assert code == 2, (args, err)
         assert "Traceback" not in err and huge in err.strip().splitlines()[-1], (args, err)
+
+
+def test_a_period_at_the_calendars_edge_is_refused_in_one_line(run) -> None:  # type: ignore[no-untyped-def]
+    """`payouts prepare --period 9999-12` ends on 10000-01-01, a date Python cannot read, and
+    printed a ValueError traceback; year 0 does not exist either. Both are refused like a
+    period peerdesk cannot read: one line, exit 2, nothing prepared."""
+    for period in ("9999-12", "9999-H2", "9999", "0000-01"):
+        for args in (
+            ("priya", "payouts", "prepare", "--period", period),
+            ("alice", "ledger", "checks", "--period", period),
+        ):
+            code, _, err = run(*args)
+            assert code == 2, (args, err)
+            assert err.count("\n") == 1 and "Traceback" not in err
+            assert f"'{period}': a payout period lies in the years 0001 to 9998" in err
+    code, out, _ = run("priya", "payouts", "show", "--json")
+    assert code == 0 and '"batch_id"' not in out
