@@ -57,6 +57,9 @@ EXAMPLE_RULES = "kestrel-mobile.toml"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
 _UNIT_MINUTES = {"m": 1, "h": 60, "d": 24 * 60}
+LONGEST_MINUTES = 36500 * 24 * 60
+"""The longest duration or `hours` a rule may give, 100 years: SLA clocks and scans turn them
+into dates, and one far beyond that is no date (every scan and dry run failed on it)."""
 _KNOWN_KEYS = frozenset(
     {
         "id",
@@ -128,13 +131,21 @@ class RuleSet:
 def parse_duration(text: object) -> int:
     """'90m', '4h', '2d' -> minutes (ValueError with a readable message otherwise)."""
     if isinstance(text, int) and not isinstance(text, bool) and text > 0:
-        return text * 60  # a bare number is hours
+        return _at_most_100_years(text * 60)  # a bare number is hours
     if not isinstance(text, str):
         raise ValueError(f"expected a duration like '4h', got {text!r}")
     match = _DURATION.match(text)
-    if not match or int(match.group(1)) <= 0:
+    if not match or not match.group(1).strip("0"):
         raise ValueError(f"expected a duration like '90m', '4h' or '2d', got {text!r}")
-    return int(match.group(1)) * _UNIT_MINUTES[match.group(2)]
+    if len(match.group(1).lstrip("0")) > 12:  # before int(), which refuses 4,300 digits
+        return _at_most_100_years(LONGEST_MINUTES + 1)
+    return _at_most_100_years(int(match.group(1)) * _UNIT_MINUTES[match.group(2)])
+
+
+def _at_most_100_years(minutes: int) -> int:
+    if minutes > LONGEST_MINUTES:
+        raise ValueError(f"at most {LONGEST_MINUTES // _UNIT_MINUTES['d']}d (100 years)")
+    return minutes
 
 
 def format_minutes(minutes: int) -> str:
@@ -251,9 +262,11 @@ def _one_rule(raw: dict[str, Any]) -> tuple[Rule, str | None]:
     elif hide:
         raise _Bad("hide_pending_review", "hide_pending_review is for personal_data rules only")
     if kind == "unanswered" and (
-        not isinstance(hours, int | float) or isinstance(hours, bool) or hours <= 0
+        not isinstance(hours, int | float)
+        or isinstance(hours, bool)
+        or not 0 < hours <= LONGEST_MINUTES / 60  # False for nan; inf is more
     ):
-        raise _Bad("hours", "an unanswered rule needs hours = a number above 0")
+        raise _Bad("hours", "an unanswered rule needs hours = a number above 0 (100 years at most)")
     if kind == "follow_ups" and (
         not isinstance(count, int) or isinstance(count, bool) or count < 2
     ):

@@ -54,6 +54,11 @@ def test_durations() -> None:
     for bad in ("4 hours", "0h", "-1h", "", True):
         with pytest.raises(ValueError):
             parse_duration(bad)
+    # an SLA clock or a cut-off that far away is no date: every scan and dry run failed on it
+    assert parse_duration("36500d") == 36500 * 24 * 60
+    for huge in ("36501d", "99999999999d", "9" * 5000 + "m", 10**12):
+        with pytest.raises(ValueError, match="at most 36500d"):
+            parse_duration(huge)
 
 
 def test_a_good_file_parses_with_settings_and_lines() -> None:
@@ -92,6 +97,14 @@ def test_a_good_file_parses_with_settings_and_lines() -> None:
         (('id = "legal"', 'id = "legal threat"'), "r.toml line 6, rule 'legal threat': id must be"),
         (('resolve_within = "1d"', ""), "r.toml line 5, rule 'legal': 'resolve_within' is missing"),
         (('words = ["ofcom"]', 'words = ["ofcom"'), "r.toml line 10, rule 'legal': not valid TOML"),
+        (
+            ('resolve_within = "1d"', 'resolve_within = "99999999999d"'),
+            "r.toml line 11, rule 'legal': resolve_within: at most 36500d (100 years)",
+        ),
+        (
+            ('ignore_older_than = "7d"', 'ignore_older_than = "99999999d"'),
+            "r.toml: settings.ignore_older_than: at most 36500d (100 years)",
+        ),
     ],
 )
 def test_mistakes_name_the_rule_and_line(change: tuple[str, str], expected: str) -> None:
@@ -110,6 +123,11 @@ def test_duplicate_ids_and_kind_specific_settings() -> None:
     unanswered = GOOD.replace('kind = "keywords"', 'kind = "unanswered"')
     with pytest.raises(RulesError, match="needs hours"):
         parse_rules(unanswered, "r.toml")
+    # TOML has nan and inf; neither (nor 1e300) is a number of hours a scan can count back
+    for hours in ("nan", "inf", "1e300", "876001"):
+        with pytest.raises(RulesError, match=r"rule 'legal': an unanswered rule needs hours"):
+            parse_rules(unanswered.replace('words = ["ofcom"]', f"hours = {hours}"), "r.toml")
+    assert parse_rules(unanswered.replace('words = ["ofcom"]', "hours = 876000"), "r.toml")
     hide = GOOD.replace('words = ["ofcom"]', 'words = ["ofcom"]\nhide_pending_review = true')
     with pytest.raises(RulesError, match="for personal_data rules only"):
         parse_rules(hide, "r.toml")
