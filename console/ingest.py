@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-from console import search_index, sqltext
+from console import search_index, sources, sqltext
 from console.clock import now_iso
 from console.db import Cache
 from console.escalate.engine import on_ingest as raise_escalations
@@ -57,10 +57,11 @@ def _writing(cache: Cache) -> Iterator[Connection]:
 
 
 def ensure_source(cache: Cache, kind: str, name: str, base_url: str | None = None) -> int:
-    """The id of source `name`, created if it is new."""
+    """The id of source `name`, created if it is new (its name and address plain text)."""
     row = cache.one("SELECT id FROM sources WHERE name = ?", (name,))
     if row:
         return int(row[0])
+    sources.check_plain(name, base_url)
     with cache.transaction() as conn:
         cursor = conn.execute(
             "INSERT INTO sources (kind, name, base_url, created_at) VALUES (?, ?, ?, ?) "

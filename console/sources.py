@@ -12,10 +12,26 @@ from typing import Any
 
 from console.clock import now_iso
 from console.errors import NotFound, PeerdeskError
+from console.safe_text import clip, printable
 from console.storage import Connection
 from console.words import counted
 
 WAITING_STATES = ("pending", "sending")
+
+
+def check_plain(name: str, base_url: str | None) -> None:
+    """PeerdeskError (one line) unless a new source's name and address are plain text: they
+    are printed on every line and screen about the source, and an escape sequence in them (an
+    imported file's header chooses both) would reach the terminal, a `\u200b` hide a letter."""
+    if not name.strip():
+        raise PeerdeskError("a source needs a name that is not blank")
+    for what, text in (("name", name), ("address", base_url or "")):
+        if printable(text, single_line=True) != text:
+            raise PeerdeskError(
+                f"the source {what} {clip(printable(text), 80)!r} holds a control or invisible "
+                "character; a source's name and address are shown everywhere, so they must be "
+                "plain text (peerdesk import --source NAME names an imported file's source)"
+            )
 
 
 @dataclass(frozen=True)
@@ -31,6 +47,7 @@ def add(
     conn: Connection, *, kind: str, name: str, base_url: str | None, options: dict[str, Any]
 ) -> int:
     """Insert the source inside the caller's transaction; returns its id."""
+    check_plain(name, base_url)
     if conn.execute("SELECT 1 FROM sources WHERE name = ?", (name,)).fetchone():
         raise PeerdeskError(f"a source named {name!r} exists already")
     cursor = conn.execute(

@@ -113,7 +113,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     view = desk.thread(args.thread)
     print(f"#{view.thread_id} [{view.status}] {printable(view.title, single_line=True)}")
     author = printable(member_label(view.author, view.author_name), single_line=True)
-    print(f"source {view.source} · started by {author} · {view.created_at}")
+    source = printable(view.source, single_line=True)
+    print(f"source {source} · started by {author} · {view.created_at}")
     if view.claimed_by and view.claim_expires_at:
         print(claim_line(view.claimed_by, view.claim_expires_at, desk.actor, full=True))
     for post in view.posts:

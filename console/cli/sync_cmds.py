@@ -85,9 +85,11 @@ def cmd_source_list(args: argparse.Namespace) -> int:
         print("no sources; add one with `peerdesk source add NAME --kind discourse --url URL`")
     for s in info.sources:
         last = s.last_sync_at or "never"
+        name, url = (printable(text or "", single_line=True) for text in (s.name, s.base_url))
+        result = printable(s.result or "-", single_line=True)
         print(
-            f"{s.name:<20} {s.kind:<14} last sync {last:<20} {s.result or '-':<8} "
-            f"{s.waiting} waiting, {s.conflicts} conflicts  {s.base_url or ''}"
+            f"{name:<20} {s.kind:<14} last sync {last:<20} {result:<8} "
+            f"{s.waiting} waiting, {s.conflicts} conflicts  {url}"
         )
     return 0
 
