@@ -8,10 +8,14 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 
+FROZEN_ENV = "PEERDESK_NOW"
+"""Freezes the clock for tests and demos; honoured only on a cache file the account owns
+(`identity.establish` refuses it elsewhere, as it refuses an override)."""
+
 
 def now() -> datetime:
     """The current time in UTC; PEERDESK_NOW (ISO-8601) freezes it for tests and demos."""
-    frozen = os.environ.get("PEERDESK_NOW")
+    frozen = os.environ.get(FROZEN_ENV)
     if frozen:
         return parse(frozen)
     return datetime.now(UTC).replace(microsecond=0)

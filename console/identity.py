@@ -8,7 +8,9 @@
 The name is the process's real uid's account (`pwd`), not $USER or $LOGNAME. An override
 (`--as NAME` or PEERDESK_USER) is honoured only on a cache file the current account owns: there
 it grants nothing the file's permissions do not already grant (the owner can write the file
-directly). Every audit entry of an overridden identity records the OS account too.
+directly). Every audit entry of an overridden identity records the OS account too. A frozen
+clock (PEERDESK_NOW) is honoured under the same condition: elsewhere it would date claims and
+audit entries at will (a claim until 2099 locks every other moderator out of a thread).
 
 Roles, in order:
 1. the system roles file /etc/peerdesk/roles.toml (root-owned; refused if group- or
@@ -31,6 +33,7 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
+from console.clock import FROZEN_ENV
 from console.config import Config, FileFacts, parse_roles, read_toml
 from console.errors import ConfigError, IdentityRefused
 from console.models import Role
@@ -170,6 +173,16 @@ def establish(
                 f"under your own account name (unset {USER_ENV} and drop --as)."
             )
         name = requested
+    if os.environ.get(FROZEN_ENV) and not owns:
+        whose = (
+            f"others can write its folder {open_folder}"
+            if owner == uid
+            else f"it belongs to {account_name(owner)}"
+        )
+        raise IdentityRefused(
+            f"{FROZEN_ENV} (a frozen clock, for tests and demos) is refused on the cache "
+            f"{cache_path}: {whose}, and there peerdesk keeps the real time (unset {FROZEN_ENV})."
+        )
     notices: list[str] = []
     if demo and owns:
         roles, source = ALL_ROLES, f"the demo community, which {me} owns"

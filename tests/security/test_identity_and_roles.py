@@ -112,7 +112,7 @@ def test_another_account_cannot_borrow_a_name_or_roles(shared_dir: Path) -> None
     roles.mkdir(mode=0o755)
     system = write_roles(roles / "roles.toml", {MODERATOR: ["moderator"]})
     system.chmod(0o644)
-    env = {"PEERDESK_ROLES_FILE": str(system), "PEERDESK_NOW": os.environ["PEERDESK_NOW"]}
+    env = {"PEERDESK_ROLES_FILE": str(system)}  # no PEERDESK_NOW: refused on others' caches
 
     by_env = run_as(mallory, ["--db", str(db), "undo"], {**env, "PEERDESK_USER": MODERATOR})
     assert by_env.code == 2 and f"Acting as {MODERATOR!r} is refused" in by_env.err
@@ -131,7 +131,7 @@ def test_another_account_cannot_borrow_a_name_or_roles(shared_dir: Path) -> None
         mallory, ["--db", str(db), "--config", str(config), "close", str(ids["t1"])], env
     )
     assert by_config.code == 2 and f"{ATTACKER} may not close" in by_config.err
-    no_system = {"PEERDESK_NOW": os.environ["PEERDESK_NOW"]}
+    no_system: dict[str, str] = {}
     who = run_as(mallory, ["--db", str(db), "--config", str(config), "whoami"], no_system)
     assert who.code == 0 and f"{ATTACKER} has no role" in who.out and "not used" in who.out
     # and it does not tell her to grant herself roles in that config: only root's roles file can
@@ -255,7 +255,7 @@ def test_a_cache_made_your_own_in_the_shared_folder_lends_no_names(shared_dir: P
     roles.mkdir(mode=0o755)
     system = write_roles(roles / "roles.toml", {MODERATOR: ["moderator"]})
     system.chmod(0o644)
-    env = {"PEERDESK_ROLES_FILE": str(system), "PEERDESK_NOW": os.environ["PEERDESK_NOW"]}
+    env = {"PEERDESK_ROLES_FILE": str(system)}  # no PEERDESK_NOW: refused on others' caches
     for item in folder.iterdir():  # what she can do as a member of the folder's group
         os.chown(item, mallory.pw_uid, mods)
     argv = ["--db", str(db), "--as", MODERATOR, "close", str(ids["t1"])]
@@ -274,3 +274,50 @@ def moderators_group(*members: str) -> int:
     for member in members:
         subprocess.run(["usermod", "-aG", "pd-mods", member], check=True, capture_output=True)
     return grp.getgrnam("pd-mods").gr_gid
+
+
+def test_a_frozen_clock_is_refused_on_a_cache_you_do_not_own(shared_dir: Path) -> None:
+    """PEERDESK_NOW (for tests and demos) is the environment too. On the shared-host recipe a
+    moderator set it and claimed a thread until 2099 (every other moderator locked out of it),
+    and wrote audit entries dated whenever she liked. Like an override it is honoured only on
+    a cache the account owns; elsewhere it is refused in one line and nothing is written."""
+    need_root()
+    mallory = account(ATTACKER)
+    mods = moderators_group(ATTACKER)
+    folder = shared_dir / "srv"
+    folder.mkdir()
+    os.chown(folder, 0, mods)
+    folder.chmod(0o2770)
+    db = folder / "cache.sqlite3"
+    cache = open_cache(db, create=True)
+    ids = seed_community(cache)
+    cache.close()
+    for item in folder.iterdir():
+        os.chown(item, 0, mods)
+        item.chmod(0o660)
+    roles = shared_dir / "roles"
+    roles.mkdir(mode=0o755)
+    system = write_roles(roles / "roles.toml", {ATTACKER: ["moderator"]})
+    system.chmod(0o644)
+    env = {"PEERDESK_ROLES_FILE": str(system)}
+    t1 = str(ids["t1"])
+
+    for argv in (["claim", t1], ["close", t1], ["whoami"]):
+        done = run_as(
+            mallory,
+            ["--db", str(db), *argv],
+            {**env, "PEERDESK_NOW": "2099-01-01T00:00:00Z"},
+            (mods,),
+        )
+        assert done.code == 2, done
+        assert "PEERDESK_NOW" in done.err and done.err.count("\n") == 1, done
+    assert audit_count(db) == 0 and status_of(db, ids["t1"]) == "open"
+    cache = open_cache(db)
+    try:
+        assert cache.one("SELECT count(*) FROM claims")[0] == 0
+    finally:
+        cache.close()
+    # on the real clock she works as ever
+    done = run_as(mallory, ["--db", str(db), "claim", t1], env, (mods,))
+    assert done.code == 0 and "claimed thread" in done.out, done
+    assert audit_count(db) == 1
