@@ -80,13 +80,21 @@ def integer(text: str) -> int:
     return value
 
 
+def count(text: str) -> int:
+    """An `integer` of 0 or more: a `--limit` (SQLite reads LIMIT -1 as no limit at all)."""
+    value = integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a count (0 or more)")
+    return value
+
+
 def _bound_integers(parser: argparse.ArgumentParser) -> None:
     """Every `type=int` argument of every command takes `integer` instead: a number past 64
     bits is refused by the parser in one line, never sent to the store (where SQLite raises
-    OverflowError)."""
+    OverflowError); every `--limit` takes `count`."""
     for action in parser._actions:
         if action.type is int:
-            action.type = integer
+            action.type = count if "--limit" in action.option_strings else integer
         if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
                 _bound_integers(sub)
