@@ -74,8 +74,13 @@ def refuse(command: str) -> TeamStoreUnsupported:
     )
 
 
+_QUERY_PASSWORD = re.compile(r"([?&](?:ssl)?password=)[^&#]*", re.IGNORECASE)
+
+
 def redact(url: str) -> str:
-    """The URL without a password, for messages and the audit."""
+    """The URL without a password (`user:password@`, or `?password=` as libpq also takes it),
+    for messages and the audit."""
+    url = _QUERY_PASSWORD.sub(r"\1***", url)
     return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 

@@ -61,3 +61,31 @@ def test_migrate_to_takes_the_url_as_its_argument_not_db() -> None:
 
 def test_passwords_never_shown() -> None:
     assert redact(URL) == "postgresql://alice:***@db.example/peerdesk"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql://db.example/peerdesk?user=alice&password=secret",
+            "postgresql://db.example/peerdesk?user=alice&password=***",
+        ),
+        (
+            "postgres://db.example/peerdesk?PASSWORD=secret&sslmode=require",
+            "postgres://db.example/peerdesk?PASSWORD=***&sslmode=require",
+        ),
+        (
+            "postgresql://alice:secret@db.example/peerdesk?sslpassword=secret",
+            "postgresql://alice:***@db.example/peerdesk?sslpassword=***",
+        ),
+    ],
+)
+def test_a_password_in_the_query_is_never_shown_either(url: str, shown: str) -> None:
+    """libpq takes `?password=` as well as `user:password@`; the first went into every message
+    about the database (and the audit's) as typed."""
+    assert redact(url) == shown
+
+
+def test_a_failed_connection_does_not_print_the_querys_password() -> None:
+    code, err = run("--db", "postgresql://127.0.0.1:1/peerdesk?user=bob&password=secret", "whoami")
+    assert code == 2 and "password=***" in err and "secret" not in err
