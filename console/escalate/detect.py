@@ -114,6 +114,27 @@ def mask(kind: str, text: str) -> str:
     return f"{'•' * 4}{keep[-4:]}" if len(keep) > 4 else "••••"
 
 
+def _masked(
+    text: str, found: list[tuple[str, str, re.Match[str]]], first: re.Match[str]
+) -> tuple[str, int]:
+    """`text` with every piece of personal data found in it masked (not only the one a hit
+    shows: the sentence around it is stored too), and where `first` begins in it."""
+    parts: list[str] = []
+    done = 0
+    at = first.start()
+    for detector, _, match in sorted(found, key=lambda f: f[2].start()):
+        on_first = match is not first and match.start() < first.end()
+        if match.start() < done or (on_first and first.start() < match.end()):
+            continue  # overlaps one masked already, or the one the hit shows (never skipped)
+        parts.append(text[done : match.start()])
+        if match is first:
+            at = sum(map(len, parts))
+        parts.append(mask(detector, match.group(0)))
+        done = match.end()
+    parts.append(text[done:])
+    return "".join(parts), at
+
+
 def _is_word(char: str) -> bool:
     return char.isalnum() or char == "_"
 
@@ -301,7 +322,8 @@ class PostMatcher:
                 continue
             detector, _, first = mine[0]
             shown = mask(detector, first.group(0))
-            context, start, end = _context(text, first.start(), first.end(), shown)
+            masked, at = _masked(text, found, first)
+            context, start, end = _context(masked, at, at + len(shown))
             kinds = list(dict.fromkeys(d for _, d, _ in mine))
             hits.append(Hit(rule, shown, context, start, end, "; ".join(kinds)))
         return hits

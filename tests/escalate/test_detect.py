@@ -107,6 +107,23 @@ def test_the_stored_match_is_masked() -> None:
     assert mask("email", "jo.bloggs@example.com") == "j***@example.com"
 
 
+def test_every_piece_of_personal_data_around_the_match_is_masked() -> None:
+    """Only the first piece found was masked: a post giving an email and a phone number (the
+    demo's "Account holder: Bernie Harris, 07700 900121, b***@example.com") kept the number in
+    clear in the stored sentence, for as long as the escalation is kept."""
+    text = (
+        "Account holder: Bernie Harris, 07700 900121, bernie@example.com. My card is "
+        "4111 1111 1111 1111 and my old number 07700 900999. Help!!"
+    )
+    [hit] = [h for h in MATCHER.scan(text) if h.rule.id == "personal-data"]
+    assert hit.matched == "b***@example.com"  # the first found: emails are looked for first
+    assert hit.context[hit.start : hit.end] == hit.matched
+    for clear in ("900121", "bernie@", "4111 1111", "900999"):
+        assert clear not in hit.context, hit.context
+    assert "••••0121" in hit.context and "••••1111" in hit.context
+    assert "••••0999" in hit.context
+
+
 def test_checks() -> None:
     assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
     assert card_kind("378282246310005") == "American Express"
