@@ -137,3 +137,10 @@ def approval_question(batch: payouts.BatchView) -> tuple[str, str]:
         f"Approval {got + 1} of {batch.approvals_needed}: {after}. Nothing is sent now."
     )
     return f"Approve payout batch {batch.batch_id} ({batch.period})?", detail
+
+
+def payout_address(line: payouts.LineView) -> str:
+    """A line's payout address as the panel says it (kept from readers without a payout role)."""
+    if line.receiver_hidden:
+        return "payout address: payout roles only"
+    return line.receiver or "no payout address"

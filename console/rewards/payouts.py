@@ -60,6 +60,7 @@ class LineView:
     receiver: str | None
     flags: list[dict[str, Any]]
     history: list[dict[str, Any]]
+    receiver_hidden: bool = False  # a payout address kept from a reader without a payout role
 
 
 @dataclass(frozen=True)

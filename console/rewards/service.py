@@ -155,7 +155,12 @@ class Rewards:
         return payouts.batch_view(self.cache, batch_id)
 
     def lines(self, batch_id: int, **kw: Any) -> list[payouts.LineView]:
-        return payouts.lines(self.cache, batch_id, **kw)
+        """The batch's lines; a line's payout address (an email or a phone number) only for the
+        roles that pay it, as on the team database, whose grants keep it from the others."""
+        found = payouts.lines(self.cache, batch_id, **kw)
+        if self.can(actions.EXPORT):
+            return found
+        return [replace(line, receiver=None, receiver_hidden=True) for line in found]
 
     def flags(self, batch_id: int) -> list[dict[str, Any]]:
         return payouts.flags(self.cache, batch_id)

@@ -28,6 +28,7 @@ from console.rewards.panel import (
     batch_summary,
     evidence_text,
     load,
+    payout_address,
     suggested_period,
 )
 from console.rewards.service import Rewards
@@ -282,7 +283,7 @@ class RewardsScreen(PanelScreen):
             if line:
                 text.append(
                     f"line {line.line_id} · {one_line(line.username)} · {line.state} · "
-                    f"{one_line(line.receiver or 'no payout address')}\n",
+                    f"{one_line(payout_address(line))}\n",
                     style="bold",
                 )
                 for f in line.flags:

@@ -218,3 +218,26 @@ def test_a_period_at_the_calendars_edge_is_refused_in_one_line(run) -> None:  # 
             assert f"'{period}': a payout period lies in the years 0001 to 9998" in err
     code, out, _ = run("priya", "payouts", "show", "--json")
     assert code == 0 and '"batch_id"' not in out
+
+
+def test_payout_addresses_are_shown_to_the_payout_roles_only(run, backend: str) -> None:  # type: ignore[no-untyped-def]
+    """A payout line's receiver is the member's PayPal email or phone: personal data only the
+    roles that pay may read (as on the team database, whose grants keep it from the others).
+    `payouts show --json` and the Rewards panel gave it to a moderator and to a user with no
+    role at all."""
+    assert run("priya", "payouts", "prepare", "--period", "2026-10")[0] == 0
+    receivers: dict[str, list[object]] = {}
+    # no role at all: on the team database a login the server knows, so the cache file only
+    readers = ("priya", "tom", "alice", *(("nobody",) if backend == "sqlite" else ()))
+    for who in readers:
+        code, out, err = run(who, "payouts", "show", "1", "--json")
+        assert code == 0, (who, err)
+        rows = [json.loads(line) for line in out.splitlines()[1:]]
+        assert rows, who
+        receivers[who] = [(r["receiver"], r["receiver_hidden"]) for r in rows]
+        assert "@example.com" not in out or who in ("priya", "tom"), who
+    assert any(receiver for receiver, _ in receivers["priya"])
+    assert receivers["tom"] == receivers["priya"]
+    assert all(hidden is False for _, hidden in receivers["priya"])
+    for who in readers[2:]:
+        assert all(r == (None, True) for r in receivers[who]), who
