@@ -6,6 +6,7 @@ and nothing is written; one already in a cache is printed with its escapes made 
 
 from __future__ import annotations
 
+# SQLite only: names enter through source add and import, the same code on either engine.
 import contextlib
 import io
 import json
