@@ -12,6 +12,11 @@ FROZEN_ENV = "PEERDESK_NOW"
 """Freezes the clock for tests and demos; honoured only on a cache file the account owns
 (`identity.establish` refuses it elsewhere, as it refuses an override)."""
 
+PAUSE_ENV = "PEERDESK_TEST_PAUSE_AT"
+"""Holds a payout transaction open at a named point for a minute (the kill -9 tests); under
+the same condition as FROZEN_ENV: elsewhere it would let anyone keep every other writer of a
+shared cache waiting."""
+
 
 def now() -> datetime:
     """The current time in UTC; PEERDESK_NOW (ISO-8601) freezes it for tests and demos."""

@@ -33,7 +33,7 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-from console.clock import FROZEN_ENV
+from console.clock import FROZEN_ENV, PAUSE_ENV
 from console.config import Config, FileFacts, parse_roles, read_toml
 from console.errors import ConfigError, IdentityRefused
 from console.models import Role
@@ -173,16 +173,20 @@ def establish(
                 f"under your own account name (unset {USER_ENV} and drop --as)."
             )
         name = requested
-    if os.environ.get(FROZEN_ENV) and not owns:
-        whose = (
-            f"others can write its folder {open_folder}"
-            if owner == uid
-            else f"it belongs to {account_name(owner)}"
-        )
-        raise IdentityRefused(
-            f"{FROZEN_ENV} (a frozen clock, for tests and demos) is refused on the cache "
-            f"{cache_path}: {whose}, and there peerdesk keeps the real time (unset {FROZEN_ENV})."
-        )
+    for env, what, instead in (
+        (FROZEN_ENV, "a frozen clock", "peerdesk keeps the real time"),
+        (PAUSE_ENV, "a transaction held open", "peerdesk never waits on purpose"),
+    ):
+        if os.environ.get(env) and not owns:
+            whose = (
+                f"others can write its folder {open_folder}"
+                if owner == uid
+                else f"it belongs to {account_name(owner)}"
+            )
+            raise IdentityRefused(
+                f"{env} ({what}, for tests and demos) is refused on the cache "
+                f"{cache_path}: {whose}, and there {instead} (unset {env})."
+            )
     notices: list[str] = []
     if demo and owns:
         roles, source = ALL_ROLES, f"the demo community, which {me} owns"

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from console.clock import now_iso
+from console.clock import PAUSE_ENV, now_iso
 from console.db import Cache
 from console.errors import InvalidDecision, NotFound
 from console.identity import Identity, same_person
@@ -109,8 +109,9 @@ def sender_batch_id(batch_id: int, period: str) -> str:
 
 
 def _pause(point: str) -> None:
-    """Test hook for the kill -9 tests: with PEERDESK_TEST_PAUSE_AT=point, say so and wait."""
-    if os.environ.get("PEERDESK_TEST_PAUSE_AT") == point:
+    """Test hook for the kill -9 tests: with PEERDESK_TEST_PAUSE_AT=point, say so and wait
+    (only on a cache the account owns: `identity.establish` refuses it elsewhere)."""
+    if os.environ.get(PAUSE_ENV) == point:
         marker = os.environ.get("PEERDESK_TEST_PAUSE_FILE")
         if marker:
             with open(marker, "w", encoding="utf-8") as out:
