@@ -7,7 +7,7 @@ writes such a cell, and one starting with an apostrophe, behind an apostrophe, t
 own "this is text" mark, which they do not show; `read_cell` takes it off again. Numbers that
 peerdesk formats itself are written as they are, never through these.
 
-Used by the payout CSV (console/rewards/export.py, format 2) and the SLA report's CSV
+Used by the payout CSV (console/rewards/export.py, since format 2) and the SLA report's CSV
 (console/escalate/report.py).
 """
 

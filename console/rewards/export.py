@@ -16,8 +16,11 @@ a tab or a carriage return would be run there as a formula (OWASP, "CSV Injectio
 format 2 (EXPORT_FORMAT) such a cell, and one starting with an apostrophe, is written behind an
 apostrophe, the spreadsheets' own "this is text" mark (console/spreadsheet.py, shared with the
 SLA report); amounts and points are numbers peerdesk formats itself and are never escaped. The
-JSON is for the provider's API and keeps every value as it is. A batch keeps the format of its
-first export (every export of it is the same bytes).
+JSON is for the provider's API and keeps every value as it is. Since format 3 every row ends in
+CRLF (RFC 4180): Python's csv module quotes a cell only for the characters of its own line
+terminator, so format 2's LF left a cell holding a bare carriage return unquoted, and a
+spreadsheet split the row there. A batch keeps the format of its first export (every export of
+it is the same bytes, its hash in the audit log).
 """
 
 from __future__ import annotations
@@ -55,9 +58,13 @@ PAID = {"SUCCESS", "PAID", "COMPLETED"}
 FAILED = {"FAILED", "RETURNED", "BLOCKED", "REFUNDED", "REVERSED", "DENIED"}
 WAITING = {"PENDING", "UNCLAIMED", "ONHOLD", "NEW"}
 
-EXPORT_FORMAT = 2
+EXPORT_FORMAT = 3
 """The CSV format a first export is written in (payout_batches.export_format, migration 39):
-1 wrote every cell as it was; 2 writes a text cell a spreadsheet would run as `spreadsheet_safe`."""
+1 wrote every cell as it was; 2 writes a text cell a spreadsheet would run as `spreadsheet_safe`;
+3 ends every row in CRLF, so that each CR and LF inside a cell is quoted."""
+
+LINE_ENDS = {1: "\n", 2: "\n", 3: "\r\n"}
+"""Each CSV format's row end."""
 
 
 class ResultFileError(PeerdeskError):
@@ -103,7 +110,7 @@ def render(conn: Connection, batch_id: int) -> Export:
     if batch["state"] == "prepared":
         raise InvalidDecision(f"Batch {batch_id} is not approved yet; nothing can be exported")
     version = int(batch["export_format"] or EXPORT_FORMAT)  # as first exported, or the current
-    if version not in (1, 2):
+    if version not in LINE_ENDS:
         raise InvalidDecision(
             f"Batch {batch_id} was exported in CSV format {version}, which a newer peerdesk "
             "writes; export it with that version. Nothing was written."
@@ -114,7 +121,7 @@ def render(conn: Connection, batch_id: int) -> Export:
     sbid = sender_batch_id(batch_id, str(batch["period"]))
     rows = _items(conn, batch_id)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator=LINE_ENDS[version])
     writer.writerow(
         [
             "sender_batch_id",

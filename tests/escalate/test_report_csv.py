@@ -63,3 +63,15 @@ def test_the_json_keeps_the_names_as_they_are() -> None:
     data = json.loads(_report().to_json())
     assert [x["key"] for x in data["per_moderator"]] == NAMES
     assert data["per_rule"][0]["key"] == "-legal"
+
+
+@pytest.mark.parametrize("name", ["mid\rline", "mid\nline", "mid\r\nline"])
+def test_a_line_break_inside_a_name_stays_in_its_cell(name: str) -> None:
+    """Rows end in CRLF, so a bare CR or LF in a cell is quoted: read by a reader that takes
+    either as a row's end (as a spreadsheet does), the report has as many rows as lines."""
+    report = _report()
+    report.lines.append(SlaLine("moderator", name, raised=1))
+    text = report.to_csv()
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert len(rows) == 2 + len(NAMES)
+    assert rows[-1]["key"] == name and rows[-1]["raised"] == "1"
