@@ -6,6 +6,12 @@ Reads are retried on connection trouble, timeouts, 429 and 5xx. Writes (non-idem
 retried only when the request certainly did not reach the platform (connect errors) or the
 platform said so (429/503 with Retry-After); any other failure of a write is reported to the
 pusher, which checks remote state before sending again.
+
+A response is read as a stream and at most `RetryPolicy.max_response_bytes` of it (after
+decompression) is kept: a broken or hostile server sending gigabytes (or a small gzip bomb) gets
+ResponseTooLarge naming the endpoint, once its declared length or the bytes read pass the
+limit, instead of the sync holding it all in memory. Nothing of such an answer is decoded, so
+nothing of it is stored.
 """
 
 from __future__ import annotations
@@ -37,6 +43,9 @@ class RetryPolicy:
     max_retry_after: float = 120.0  # a longer Retry-After is not waited for: retry later
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
+    # the most one answer may hold (decompressed): a Discourse page of topics or posts is some
+    # hundreds of KB, a Stack Exchange page of 100 items with bodies a few MB
+    max_response_bytes: int = 64 * 1024 * 1024
 
 
 FAST_RETRIES = RetryPolicy(
@@ -49,6 +58,51 @@ FAST_RETRIES = RetryPolicy(
     connect_timeout=2.0,
     read_timeout=2.0,
 )
+
+
+class ResponseTooLarge(HttpFailure):
+    """An answer larger than the policy's `max_response_bytes`: not read to its end, not kept."""
+
+
+def _size(count: int) -> str:
+    if count >= 1024 * 1024:
+        return f"{count / (1024 * 1024):.0f} MiB"
+    return f"{count / 1024:.0f} KiB" if count >= 1024 else f"{count} bytes"
+
+
+def read_capped(response: httpx.Response, endpoint: str, limit: int) -> httpx.Response:
+    """`response` (sent with `stream=True`) read whole, decompressed, as a response of its own;
+    ResponseTooLarge if it declares or holds more than `limit` bytes. Closes `response`."""
+    too_large = ResponseTooLarge(
+        endpoint,
+        0,
+        f"the answer is larger than {_size(limit)}, the most peerdesk reads from one "
+        "response (a broken or hostile server?); nothing of it was kept",
+    )
+    try:
+        declared = response.headers.get("Content-Length", "")
+        # (a compressed answer declares its compressed length: checked again as it is read)
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > limit:
+                raise too_large
+    finally:
+        response.close()
+    headers = [
+        (key, value)
+        for key, value in response.headers.multi_items()
+        if key.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]  # the body is decompressed already, and its length is its own
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=bytes(body),
+        request=response.request,
+        extensions=response.extensions,
+    )
 
 
 class _Transient(Exception):
@@ -262,7 +316,7 @@ class HttpSource:
                 with attempt:
                     self._pace()
                     self.requests_made += 1
-                    response = self.client.request(
+                    sent = self.client.build_request(
                         method,
                         path,
                         params=params,
@@ -270,6 +324,11 @@ class HttpSource:
                         data=data,
                         content=content,
                         headers=headers,
+                    )
+                    response = read_capped(
+                        self.client.send(sent, stream=True),
+                        endpoint,
+                        self.policy.max_response_bytes,
                     )
                     if response.status_code == 429 or response.status_code >= 500:
                         raise _Transient(
