@@ -18,6 +18,12 @@ are read with the standard json module when orjson refuses the line, and stored 
 record is kept and the report says which field was mended. A full disk (or any failure of the
 cache) stops the import with one line saying which lines are stored; the same command resumes
 after them.
+
+A line is read with a cap (MAX_LINE_BYTES): a longer one is a bad line (its number and first
+bytes recorded) and read past in pieces, never held whole, so a file with a gigantic line (or no
+line end at all) costs that line and no memory. The file is a regular file or a pipe (`peerdesk
+import <(zcat dump.jsonl.gz)`: read as it comes, never resumed); a device such as /dev/zero, a
+socket or a directory is refused before anything is read.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import json
 import os
 import re
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,6 +243,49 @@ def _header(line: bytes, path: Path) -> dict[str, Any]:
 
 
 HELD_LIMIT = 64_000_000  # flush early when waiting bodies pass ~64 M characters (200 kB posts)
+MAX_LINE_BYTES = 64 * 1024 * 1024
+"""The longest line read: a record is some kB, a post's body at most some hundred kB."""
+_SKIP_PIECE = 1024 * 1024  # a too long line's rest is read past this much at a time
+
+
+def _readline(handle: IO[bytes]) -> tuple[bytes, bool]:
+    """The next line (b"" at the end) and whether it was longer than MAX_LINE_BYTES: then only
+    its first 200 bytes, its rest read past and dropped a piece at a time."""
+    line = handle.readline(MAX_LINE_BYTES + 1)
+    if len(line) <= MAX_LINE_BYTES or line.endswith(b"\n"):
+        return line, False
+    head = line[:200]
+    del line
+    while True:
+        rest = handle.readline(_SKIP_PIECE)
+        if not rest or rest.endswith(b"\n"):
+            return head, True
+
+
+def _lines(handle: IO[bytes]) -> Iterator[tuple[bytes, bool]]:
+    """`_readline` to the end of the file."""
+    while True:
+        line, too_long = _readline(handle)
+        if not line:
+            return
+        yield line, too_long
+
+
+def _unreadable_kind(path: Path) -> str | None:
+    """What `path` is if it is neither a regular file nor a pipe (None if it is one)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None  # opening it says why
+    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode):
+        return None
+    kinds = {
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISDIR: "a directory",
+        stat.S_ISSOCK: "a socket",
+    }
+    return next((name for test, name in kinds.items() if test(mode)), "not a regular file")
 
 
 def import_file(
@@ -251,6 +301,12 @@ def import_file(
     """Import `path`; then, unless `index_search` is False, index what it stored for full-text
     search (the backlog's catch-up: `index_progress` follows it)."""
     path = Path(path)
+    kind = _unreadable_kind(path)
+    if kind is not None:
+        raise ImportFailed(
+            f"Cannot import {path}: it is {kind}, not a file. peerdesk imports a JSONL file, or "
+            "a pipe (`peerdesk import <(zcat dump.jsonl.gz)`). Nothing was imported."
+        )
     try:
         handle = path.open("rb")  # decoded line by line: a bad byte costs one line, not the file
     except OSError as error:
@@ -277,7 +333,13 @@ def _import(
     progress: Callable[[ImportReport], None] | None,
 ) -> ImportReport:
     with handle:
-        head = _header(handle.readline(), path)
+        first, too_long = _readline(handle)
+        if too_long:
+            raise ImportFailed(
+                f"{path} line 1 is longer than {MAX_LINE_BYTES:,} bytes, not a peerdesk JSONL "
+                "header. Nothing was imported."
+            )
+        head = _header(first, path)
         given = head.get("source")
         src: dict[str, Any] = given if isinstance(given, dict) else {}
         name = source_name or str(src.get("name") or path.stem)
@@ -289,12 +351,13 @@ def _import(
             source_id = ingest.ensure_source(cache, kind, name, src.get("base_url"))
         else:
             source_id = int(row[0])
-        stat = os.fstat(handle.fileno())
-        identity = f"{path.resolve()}:{stat.st_size}:{int(stat.st_mtime)}"
+        status = os.fstat(handle.fileno())
+        identity = f"{path.resolve()}:{status.st_size}:{int(status.st_mtime)}"
+        resumable = stat.S_ISREG(status.st_mode)  # a pipe: another stream each time
         progress_key = f"jsonl_import:{source_id}"
         stored = cache.meta(progress_key)
         resume = 0
-        if stored:
+        if stored and resumable:
             saved_identity, _, line_text = stored.rpartition("@")
             if saved_identity == identity and line_text.isdigit():
                 resume = int(line_text)
@@ -402,7 +465,7 @@ def _chunks(handle: IO[bytes], path: Path, resume: int, chunk_posts: int) -> Ite
 
         def in_the_child() -> Iterator[_Chunk]:
             with path.open("rb") as again:
-                again.readline()  # the header, read by the parent
+                _readline(again)  # the header, read by the parent
                 yield from _parse(again, path, resume, chunk_posts)
 
         return jsonl_pipe.from_a_child(in_the_child, _pack, _unpack)
@@ -418,8 +481,13 @@ def _parse(handle: IO[bytes], path: Path, resume: int, chunk_posts: int) -> Iter
     chunk = _Chunk(1)
     held = 0  # characters of post bodies in the chunk
     line_no = 1
-    for line_no, line in enumerate(handle, start=2):
+    for line_no, (line, too_long) in enumerate(_lines(handle), start=2):
         if line_no <= resume:
+            continue
+        if too_long:
+            chunk.lines += 1
+            message = f"longer than {MAX_LINE_BYTES:,} bytes: skipped, not read whole"
+            chunk.bad.append((line_no, message, None, _excerpt(line)))
             continue
         if not line.strip():
             continue
