@@ -15,6 +15,7 @@ from statistics import median
 from console.clock import iso, now, parse
 from console.db import Cache
 from console.escalate.engine import OPEN_STATES
+from console.safe_text import clip, printable
 from console.spreadsheet import spreadsheet_safe
 
 
@@ -79,6 +80,10 @@ class SlaReport:
         return out.getvalue()
 
     def to_text(self) -> str:
+        """The report for a terminal: a rule id or a moderator's name with a control character
+        (an escape sequence, a line break) or an invisible one shows it as an escape (`\\x1b`),
+        never sends it to the terminal."""
+
         def minutes(value: float | None) -> str:
             if value is None:
                 return "-"
@@ -99,7 +104,7 @@ class SlaReport:
             )
             for x in lines:
                 rows.append(
-                    f"{x.key[:26]:<26} {x.raised:>6} {x.open:>5} {x.dismissed:>5} "
+                    f"{clip(printable(x.key, single_line=True), 26):<26} {x.raised:>6} {x.open:>5} {x.dismissed:>5} "
                     f"{x.acknowledge_breaches:>7} {x.resolve_breaches:>7} "
                     f"{minutes(x.median_acknowledge_minutes):>8} "
                     f"{minutes(x.median_resolve_minutes):>8}"
