@@ -103,8 +103,9 @@ class SlaReport:
                 f"{'res br.':>7} {'med ack':>8} {'med res':>8}"
             )
             for x in lines:
+                key = clip(printable(x.key, single_line=True), 26)
                 rows.append(
-                    f"{clip(printable(x.key, single_line=True), 26):<26} {x.raised:>6} {x.open:>5} {x.dismissed:>5} "
+                    f"{key:<26} {x.raised:>6} {x.open:>5} {x.dismissed:>5} "
                     f"{x.acknowledge_breaches:>7} {x.resolve_breaches:>7} "
                     f"{minutes(x.median_acknowledge_minutes):>8} "
                     f"{minutes(x.median_resolve_minutes):>8}"
