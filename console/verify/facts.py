@@ -76,7 +76,8 @@ def _posts(conn: Connection, ids: list[int]) -> _Posts:
     found = _Posts()
     rows = conn.execute(
         f"SELECT p.thread_id, p.id, p.author_id, p.position, p.hidden, "
-        f"substr(p.body_text, 1, {TEXT_LIMIT}) AS text, p.created_at, p.updated_at, p.score, "
+        f"{dialect_of(conn).prefix('p.body_text', TEXT_LIMIT)} AS text, p.created_at, "
+        "p.updated_at, p.score, "
         "p.flag_count, coalesce(m.trust_level, 0) AS trust "
         "FROM posts p LEFT JOIN members m ON m.id = p.author_id "
         f"WHERE p.thread_id IN ({marks(len(ids))}) ORDER BY p.thread_id, p.position, p.id",
@@ -177,7 +178,8 @@ def _known(conn: Connection, others: Mapping[int, set[int]]) -> dict[int, tuple[
     decided: dict[int, list[KnownAnswer]] = defaultdict(list)
     for part in chunks(every):
         for r in conn.execute(
-            f"SELECT v.thread_id, v.state, substr(p.body_text, 1, {TEXT_LIMIT}) AS text "
+            f"SELECT v.thread_id, v.state, {dialect_of(conn).prefix('p.body_text', TEXT_LIMIT)} "
+            "AS text "
             "FROM verifications v JOIN posts p ON p.id = v.post_id "
             f"WHERE v.thread_id IN ({marks(len(part))}) "
             "AND v.state IN ('verified', 'rejected') ORDER BY v.thread_id, p.position",

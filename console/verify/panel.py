@@ -101,7 +101,7 @@ def answer(cache: Cache, post_id: int, actor: str, settings: VerifySettings) -> 
         raise NotFound(f"Answer {post_id} is not in the verification queue")
     thread_id = int(row["thread_id"])
     posts = cache.query(
-        f"SELECT p.id, p.position, substr(p.body_text, 1, {BODY_LIMIT}) AS body, "
+        f"SELECT p.id, p.position, {cache.dialect.prefix('p.body_text', BODY_LIMIT)} AS body, "
         "coalesce(m.username, '(unknown)') AS author, p.id = t.accepted_post_id AS accepted, "
         "p.hidden FROM posts p JOIN threads t ON t.id = p.thread_id "
         "LEFT JOIN members m ON m.id = p.author_id WHERE p.thread_id = ? ORDER BY p.position, p.id",
@@ -233,7 +233,7 @@ def known_answer(cache: Cache, thread_id: int) -> KnownAnswer | None:
     """The verified answer of `thread_id` (the accepted one first if both are verified)."""
     row = cache.one(
         "SELECT v.post_id, v.decided_by, coalesce(m.username, '(unknown)') AS author, "
-        "substr(p.body_text, 1, 300) AS excerpt FROM verifications v "
+        f"{cache.dialect.prefix('p.body_text', 300)} AS excerpt FROM verifications v "
         "JOIN posts p ON p.id = v.post_id JOIN threads t ON t.id = v.thread_id "
         "LEFT JOIN members m ON m.id = p.author_id "
         "WHERE v.thread_id = ? AND v.state = 'verified' AND p.hidden = 0 "
