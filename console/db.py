@@ -82,9 +82,13 @@ class Cache:
             raise explain(error, self.path) from error
         try:
             yield conn
-        except BaseException:
-            if conn.in_transaction:
+        except BaseException as error:
+            if conn.in_transaction:  # (SQLite may have rolled a full disk's back itself)
                 conn.execute("ROLLBACK")
+            if isinstance(error, sqlite3.Error) and (
+                out_of_space(error, self.path) or size_limit_reached(error, self.path)
+            ):  # a full disk mid-transaction, as at the COMMIT: said in words, all rolled back
+                raise explain(error, self.path) from error
             raise
         try:
             conn.execute("COMMIT")
