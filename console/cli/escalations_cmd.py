@@ -153,13 +153,20 @@ def run(args: argparse.Namespace) -> int:
         desk.close_cache()
 
 
+def _shown(text: str | None, limit: int | None = None) -> str:
+    """A name (a moderator's, a rule's, a ticket's) as the terminal may show it: its control
+    characters as escapes, on one line, clipped to `limit`."""
+    safe = printable(text or "", single_line=True)
+    return safe if limit is None else clip(safe, limit)
+
+
 def _line(row: EscalationRow) -> str:
     clock = clock_text(row.seconds_left) or row.state
-    who = row.assignee or "-"
-    title = clip(printable(row.title, single_line=True), 38)
+    who = _shown(row.assignee) or "-"
+    title = _shown(row.title, 38)
     return (
         f"{row.escalation_id:>5}  {row.severity:<8} {clock:<18} {row.state:<19} {who:<10} "
-        f"{row.rule_id:<22} {title}"
+        f"{_shown(row.rule_id):<22} {title}"
     )
 
 
@@ -180,18 +187,20 @@ def _show(esc: Any, escalation_id: int, as_json: bool) -> None:
             json.dumps({**asdict(row), "history": [asdict(h) for h in history]}, ensure_ascii=False)
         )
         return
-    print(f"#{row.escalation_id} [{row.severity}] {row.rule_name} ({row.rule_id}) — {row.state}")
+    rule = f"{_shown(row.rule_name)} ({_shown(row.rule_id)})"
+    print(f"#{row.escalation_id} [{row.severity}] {rule} — {row.state}")
     print(f"thread {row.thread_id}: {printable(row.title, single_line=True)}")
     print(f"matched: {_highlight(row.context, row.match_start, row.match_end)}")
     print(f"why: {printable(row.detail, single_line=True)}")
     clock = clock_text(row.seconds_left)
     if clock:
         print(f"SLA: {row.clock} by {row.due_at} ({clock})")
-    print(f"assignee: {row.assignee or '-'}")
+    print(f"assignee: {_shown(row.assignee) or '-'}")
     if row.ticket_system:
         print(
-            f"ticket: {row.ticket_system} {row.ticket_ref or '(waiting to be sent)'} "
-            f"{row.ticket_status or ''}".rstrip()
+            f"ticket: {_shown(row.ticket_system)} "
+            f"{_shown(row.ticket_ref) or '(waiting to be sent)'} "
+            f"{_shown(row.ticket_status)}".rstrip()
         )
     if row.dismiss_reason:
         print(f"dismissed: {printable(row.dismiss_reason, single_line=True)}")
@@ -203,7 +212,7 @@ def _show(esc: Any, escalation_id: int, as_json: bool) -> None:
             else ""
         )
         body = f": {printable(h.body, single_line=True)}" if h.body else ""
-        print(f"  {h.ts} {h.actor} {h.event}{move}{body}")
+        print(f"  {h.ts} {_shown(h.actor)} {h.event}{move}{body}")
 
 
 def _decide(esc: Any, args: argparse.Namespace, action: str) -> int:
@@ -230,7 +239,7 @@ def _print_rules(rules: Any) -> None:
         scope = f" tags {', '.join(r.tags)}" if r.tags else ""
         ack, res = format_minutes(r.acknowledge_minutes), format_minutes(r.resolve_minutes)
         print(
-            f"  {r.id:<26} {r.kind:<22} {r.severity:<8} acknowledge {ack:>4}"
+            f"  {_shown(r.id):<26} {r.kind:<22} {r.severity:<8} acknowledge {ack:>4}"
             f"  resolve {res:>4}{scope}"
         )
 

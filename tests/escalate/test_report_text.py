@@ -58,3 +58,36 @@ def test_the_command_prints_a_hostile_acknowledger_escaped(
     out = capsys.readouterr().out
     assert "mallory\\x1b]0;pwned" in out
     assert not CONTROLS.search(out)
+
+
+def test_the_list_and_one_escalation_show_hostile_names_escaped(
+    cache: Cache, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An assignee, a rule's name, a ticket's reference and a history entry's actor, each
+    holding escape sequences, as `escalations` and `escalations ID` print them."""
+    store(
+        cache,
+        [thread("1", "Bill shock", "u1", "2026-11-20T09:00:00Z")],
+        [post("11", "1", "u1", 0, "Charged twice, going to the ombudsman", "2026-11-20T09:00:00Z")],
+    )
+    config = tmp_path / "config.toml"
+    config.write_text('[roles]\nalice = ["moderator"]\n')
+    db = ["--db", str(cache.path), "--config", str(config), "escalations"]
+    assert main([*db, "--scan"]) == 0
+    with cache.transaction() as conn:
+        conn.execute(
+            "UPDATE escalations SET assignee = ?, rule_name = ?, ticket_system = 'support', "
+            "ticket_ref = ?",
+            (HOSTILE, "Legal\x1b[8m", "T-1\x1b]8;;http://evil.example\x07"),
+        )
+        conn.execute("UPDATE escalation_history SET actor = ?", (HOSTILE,))
+    escalation = cache.one("SELECT min(id) FROM escalations")[0]
+    capsys.readouterr()
+    assert main(db) == 0
+    listed = capsys.readouterr().out
+    assert "mallory\\x1b]0;pwned" in listed and not CONTROLS.search(listed)
+    assert main([*db, str(escalation)]) == 0
+    shown = capsys.readouterr().out
+    assert "Legal\\x1b[8m" in shown and "T-1\\x1b]8;;http://evil.example\\x07" in shown
+    assert shown.count("mallory\\x1b]0;pwned") >= 2  # the assignee and the history's actor
+    assert not CONTROLS.search(shown)
