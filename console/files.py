@@ -15,6 +15,9 @@ from typing import IO
 
 PRIVATE = 0o600
 SHARED = 0o660
+READ_LIMIT = 16 * 1024 * 1024
+"""The most a file a person hands peerdesk (a rule file, a schedule, a provider's result file)
+may hold: each is some kB."""
 
 
 def mode_for(path: Path) -> int:
@@ -86,3 +89,18 @@ def _private_fd(path: Path) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def read_given_text(path: Path, limit: int = READ_LIMIT) -> str:
+    """A file a person named, read whole as UTF-8 text with universal newlines (as
+    `Path.read_text`), but at most `limit` bytes and only from a regular file or a pipe: OSError
+    saying why for anything else (a device such as /dev/zero, which read_text would read until
+    memory ran out, or a larger file); UnicodeDecodeError for bytes that are not UTF-8."""
+    with Path(path).open("rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+            raise OSError("it is not a file (a device or a socket)")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(f"it is larger than {limit:,} bytes, more than such a file ever holds")
+    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")

@@ -12,6 +12,7 @@ from pathlib import Path
 from console.db import Cache
 from console.escalate.detect import PostMatcher
 from console.escalate.rules import RulesError, RuleSet, example_rules, parse_rules
+from console.files import read_given_text
 from console.storage import Connection
 
 META_TEXT = "escalation_rules"
@@ -60,7 +61,7 @@ def _in_force(text: str | None, origin: str | None) -> tuple[RuleSet, PostMatche
 
 def read_rules_file(path: Path) -> RuleSet:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_given_text(path)
     except (OSError, UnicodeDecodeError) as error:
         raise RulesError(f"Cannot read the rule file {path}: {error}") from error
     return parse_rules(text, str(path))

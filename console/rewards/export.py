@@ -35,7 +35,7 @@ from pathlib import Path
 
 from console.clock import now_iso
 from console.errors import InvalidDecision, PeerdeskError
-from console.files import create_private_bytes
+from console.files import create_private_bytes, read_given_text
 from console.identity import Identity
 from console.rewards import actions
 from console.rewards.payouts import (
@@ -264,7 +264,7 @@ def read_results(path: Path) -> Results:
 
 def _parse_results(path: Path) -> tuple[str | None, list[ResultLine]]:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_given_text(Path(path))
     except (OSError, UnicodeDecodeError) as error:
         raise ResultFileError(f"Cannot read the result file {path}: {error}") from error
     stripped = text.lstrip()

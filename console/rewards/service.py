@@ -15,6 +15,7 @@ from typing import Any
 from console.db import Cache
 from console.door import Door
 from console.errors import NotFound
+from console.files import read_given_text
 from console.identity import Identity
 from console.rewards import actions, bans, fraud, ledger, payouts
 from console.rewards import export as exports
@@ -46,7 +47,7 @@ class Rewards:
     def load_schedule(self, path: Path) -> tuple[Schedule, bool]:
         self.door.check(actions.SCHEDULE_LOAD)
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = read_given_text(Path(path))
         except (OSError, UnicodeDecodeError) as error:
             raise ScheduleError(f"Cannot read the schedule {path}: {error}") from error
         schedule = parse_schedule(text, str(path))
