@@ -3,6 +3,7 @@ result file) are read with a cap: /dev/zero, a directory or a file far larger th
 file is refused in words, where `Path.read_text` read /dev/zero until memory ran out. A pipe
 and an ordinary file (CRLF line ends too) read as before."""
 
+# SQLite only: the files read are the point; the store only lets the command run
 from __future__ import annotations
 
 import os

@@ -2,6 +2,7 @@
 sequence in a moderator's name (as the platform or the OS account spells it) or a rule id never
 reaches the terminal as it is, and a line break cannot start a row of its own."""
 
+# SQLite only: what reaches the terminal is the point; names are as hostile on either store
 from __future__ import annotations
 
 import re

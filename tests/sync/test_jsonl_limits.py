@@ -6,6 +6,7 @@ file holding one enormous line did the same for that line. Lines are now read wi
 a longer one is a bad line, read past a piece at a time.
 """
 
+# SQLite only: reading the file is the point, before any store is written
 from __future__ import annotations
 
 import json

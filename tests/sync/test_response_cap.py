@@ -6,6 +6,7 @@ Each answer is read as a stream; one that declares a length over the limit is re
 its body is read, one that does not is refused once the bytes read (decompressed) pass it.
 """
 
+# SQLite only: the HTTP client's cap is the point; the store only receives what passed it
 from __future__ import annotations
 
 import gzip

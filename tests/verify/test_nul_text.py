@@ -7,6 +7,7 @@ the answer on that cut text (its link, after the NUL, unseen). The team database
 for a NUL (team-install), so this is the cache's alone.
 """
 
+# SQLite only: the team database holds no NUL (stored as U+FFFD)
 from __future__ import annotations
 
 import pytest
