@@ -512,12 +512,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="with --threads: recall@10 of N of the demo's planted pairs in the whole cache",
     )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=SEED,
+        help="with --threads: which threads are searched (another seed: threads no run with "
+        "the default one searched, their pages never read by a search)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         from bench import dupes_scale
 
         result = dupes_scale.run(
-            args.threads, args.work, args.source, args.queries, args.rounds, SEED, args.planted
+            args.threads, args.work, args.source, args.queries, args.rounds, args.seed, args.planted
         )
         print(json.dumps(result, indent=1))
         return 0
