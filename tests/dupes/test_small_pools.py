@@ -5,6 +5,8 @@ shrunk toward a population prior (`console.dupes.fusion.Prior`, `bench.small_poo
 
 from __future__ import annotations
 
+# SQLite only: what is tested is the fusion's arithmetic on the pools the cache's recall makes;
+# the team database recalls other pools (its trigram titles) through the same fusion code.
 import math
 
 import pytest

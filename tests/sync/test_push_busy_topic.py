@@ -4,6 +4,8 @@ numbers posts as Discourse does (ids only grow, across the site); every cache is
 
 from __future__ import annotations
 
+# SQLite only: real `peerdesk push` processes killed on a cache FILE; the send mark on the team
+# database is tested beside its outbox lease (tests/sync/test_outbox_lease.py).
 import os
 import signal
 import socket
