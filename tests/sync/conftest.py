@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -97,6 +98,34 @@ def fake() -> Iterator[FakeDiscourse]:
     server = community().start()
     yield server
     server.stop()
+
+
+FORUM_ENV = {
+    "PEERDESK_FORUM_API_KEY": API_KEY,
+    "PEERDESK_FORUM_API_USERNAME": API_USER,
+    "PEERDESK_NO_KEYRING": "1",
+}
+"""What a real peerdesk process needs to reach the fake forum (a source named "forum")."""
+
+
+def peerdesk(db: Path, *args: str) -> subprocess.Popen[bytes]:
+    """A real `peerdesk --db DB ARGS...` process, with FORUM_ENV (the test's roles file is named
+    in os.environ), its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "console", "--db", str(db), *args],
+        cwd=REPO,
+        env={**os.environ, **FORUM_ENV},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def finished(db: Path, *args: str, timeout: float = 120) -> str:
+    """`peerdesk` run to its end, which must be a success; its output and errors."""
+    proc = peerdesk(db, *args)
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, (out + err).decode()
+    return (out + err).decode()
 
 
 def add_source(cache: Cache, name: str, kind: str, url: str, **options: object) -> None:

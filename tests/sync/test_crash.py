@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +17,8 @@ import pytest
 
 from console import outbox
 from console.db import open_cache
-from tests.sync.conftest import REPO, add_source
-from tests.sync.fake_discourse import API_KEY, API_USER, FakeDiscourse, community
-
-ENV = {
-    "PEERDESK_FORUM_API_KEY": API_KEY,
-    "PEERDESK_FORUM_API_USERNAME": API_USER,
-    "PEERDESK_NO_KEYRING": "1",
-}
+from tests.sync.conftest import add_source, finished, peerdesk
+from tests.sync.fake_discourse import FakeDiscourse, community
 
 
 def _server() -> FakeDiscourse:
@@ -36,22 +29,6 @@ def _new_cache(path: Path, server: FakeDiscourse) -> None:
     cache = open_cache(path, create=True)
     add_source(cache, "forum", "discourse", server.url, per_page=3)
     cache.close()
-
-
-def _run(db: Path, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "console", "--db", str(db), *args],
-        cwd=REPO,
-        env={**os.environ, **ENV},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
-def _finish(db: Path, *args: str) -> None:
-    proc = _run(db, *args)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, (out + err).decode()
 
 
 def _kill_when_held(proc: subprocess.Popen[bytes], server: FakeDiscourse) -> None:
@@ -123,7 +100,7 @@ def test_killed_sync_ends_like_an_uninterrupted_one(tmp_path: Path) -> None:
     try:
         ref = tmp_path / "reference.sqlite3"
         _new_cache(ref, server)
-        _finish(ref, "sync", "forum", "-q")
+        finished(ref, "sync", "forum", "-q", timeout=60)
         expected = _dump(ref)
         total = len(server.state.requests)
         assert expected["errors"] == [] and len(expected["threads"]) == 10
@@ -149,9 +126,9 @@ def test_killed_sync_ends_like_an_uninterrupted_one(tmp_path: Path) -> None:
             server.state.held.clear()
             server.state.release.clear()
             server.state.hold = hold
-            proc = _run(db, "sync", "forum", "-q")
+            proc = peerdesk(db, "sync", "forum", "-q")
             _kill_when_held(proc, server)
-            _finish(db, "sync", "forum", "-q")
+            finished(db, "sync", "forum", "-q", timeout=60)
             assert _dump(db) == expected, f"kill at request {point}"
     finally:
         server.stop()
@@ -159,7 +136,7 @@ def test_killed_sync_ends_like_an_uninterrupted_one(tmp_path: Path) -> None:
 
 def _with_outbox(db: Path, server: FakeDiscourse) -> None:
     _new_cache(db, server)
-    _finish(db, "sync", "forum", "-q")
+    finished(db, "sync", "forum", "-q", timeout=60)
     cache = open_cache(db)
     tid = {r[0]: r[1] for r in cache.query("SELECT remote_id, id FROM threads")}
     post = cache.one("SELECT id FROM posts WHERE thread_id = ? AND position = 1", (tid["4"],))[0]
@@ -211,12 +188,12 @@ def test_killed_push_applies_each_action_once(
             return mode if (m, p) == (method, path) else None
 
         server.state.hold = hold
-        proc = _run(db, "push", "forum")
+        proc = peerdesk(db, "push", "forum")
         _kill_when_held(proc, server)
         if mode == "after":
             assert len(server.state.applied) >= 1
-        _finish(db, "push", "forum")
-        _finish(db, "push", "forum")  # nothing left: a third run sends nothing
+        finished(db, "push", "forum", timeout=60)
+        finished(db, "push", "forum", timeout=60)  # nothing left: a third run sends nothing
         applied = server.state.applied
         assert sorted(a[0] for a in applied) == ["flag", "reply", "status"], applied
         dump = _dump(db)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from sync.base import Outcome, PushRequest
 from sync.credentials import Credentials
 from sync.discourse import DiscourseAdapter
 from sync.http import FAST_RETRIES
-from tests.sync.conftest import REPO, add_source
+from tests.sync.conftest import add_source, finished, peerdesk
 from tests.sync.fake_discourse import (
     API_KEY,
     API_USER,
@@ -325,29 +323,6 @@ def test_a_review_action_cut_off_after_it_acted_says_it_may_have_been_ours(
 
 # ---- a real `peerdesk push` process, killed after Discourse took the reply
 
-ENV = {
-    "PEERDESK_FORUM_API_KEY": API_KEY,
-    "PEERDESK_FORUM_API_USERNAME": API_USER,
-    "PEERDESK_NO_KEYRING": "1",
-}
-
-
-def _peerdesk(db: Path, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "console", "--db", str(db), *args],
-        cwd=REPO,
-        env={**os.environ, **ENV},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
-def _done(db: Path, *args: str) -> str:
-    proc = _peerdesk(db, *args)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, (out + err).decode()
-    return (out + err).decode()
-
 
 @pytest.mark.slow
 def test_killed_push_then_a_busy_topic_posts_the_reply_once(
@@ -357,7 +332,7 @@ def test_killed_push_then_a_busy_topic_posts_the_reply_once(
     cache = open_cache(db, create=True)
     add_source(cache, "forum", "discourse", server.url)
     cache.close()
-    _done(db, "sync", "forum", "-q")
+    finished(db, "sync", "forum", "-q")
     cache = open_cache(db)
     oid = _reply_item(cache)
     cache.close()
@@ -366,7 +341,7 @@ def test_killed_push_then_a_busy_topic_posts_the_reply_once(
     state.release.clear()
     # Discourse creates the post, and the process is killed before it hears back
     state.hold = lambda method, path: "after" if (method, path) == ("POST", "/posts.json") else None
-    proc = _peerdesk(db, "push", "forum")
+    proc = peerdesk(db, "push", "forum")
     assert state.held.wait(60), "the push never sent its reply"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
@@ -375,8 +350,8 @@ def test_killed_push_then_a_busy_topic_posts_the_reply_once(
     [mine] = _replies(server)
     for n in range(BUSY):
         state.add_reply(3, f"Same problem here on a Pixel 7 ({n})", 700 + n, "bob")
-    assert "1 applied" in _done(db, "push", "forum")
-    assert "0 applied" in _done(db, "push", "forum")  # nothing left to send
+    assert "1 applied" in finished(db, "push", "forum")
+    assert "0 applied" in finished(db, "push", "forum")  # nothing left to send
     assert _replies(server) == [mine]
     assert state.requests.count(("POST", "/posts.json")) == 1
     cache = open_cache(db)

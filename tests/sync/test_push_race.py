@@ -4,32 +4,14 @@ server: each outbox item is sent by exactly one of them (the server counts the w
 from __future__ import annotations
 
 # SQLite only: two pushers on one cache FILE; on a team database: tests/team/test_concurrency.py.
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from console import outbox
 from console.db import open_cache
 from sync.http import FAST_RETRIES
-from tests.sync.conftest import REPO, add_source
-from tests.sync.fake_discourse import API_KEY, API_USER, community
-
-ENV = {
-    "PEERDESK_FORUM_API_KEY": API_KEY,
-    "PEERDESK_FORUM_API_USERNAME": API_USER,
-    "PEERDESK_NO_KEYRING": "1",
-}
-
-
-def _peerdesk(db: Path, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "console", "--db", str(db), *args],
-        cwd=REPO,
-        env={**os.environ, **ENV},  # the test's roles file is named in os.environ
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+from tests.sync.conftest import add_source, peerdesk
+from tests.sync.fake_discourse import community
 
 
 def _done(proc: subprocess.Popen[bytes]) -> tuple[int, str]:
@@ -47,7 +29,7 @@ def test_two_pushers_send_each_item_once(tmp_path: Path) -> None:
         patient = {**FAST_RETRIES.__dict__, "read_timeout": 60.0, "total_timeout": 90.0}
         add_source(cache, "forum", "discourse", server.url, retry=patient)
         cache.close()
-        assert _done(_peerdesk(db, "sync", "forum", "-q"))[0] == 0
+        assert _done(peerdesk(db, "sync", "forum", "-q"))[0] == 0
         cache = open_cache(db)
         tid = cache.one("SELECT id FROM threads WHERE remote_id = '3'")[0]
         with cache.transaction() as conn:
@@ -72,10 +54,10 @@ def test_two_pushers_send_each_item_once(tmp_path: Path) -> None:
             return None
 
         state.hold = hold
-        first = _peerdesk(db, "push", "forum")
+        first = peerdesk(db, "push", "forum")
         assert state.held.wait(90), "the first pusher never sent its reply"
         # the first process is in the middle of sending: a second one starts on the same outbox
-        code, text = _done(_peerdesk(db, "push", "forum"))
+        code, text = _done(peerdesk(db, "push", "forum"))
         assert code == 0, text
         assert "being sent by another peerdesk process" in text
         state.release.set()
