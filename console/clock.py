@@ -45,3 +45,14 @@ def now_iso() -> str:
 
 def epoch_hours(value: datetime) -> float:
     return value.timestamp() / 3600.0
+
+
+def minutes_within(digits: str, unit_minutes: int, most: int) -> int | None:
+    """A count written in decimal `digits` of a unit `unit_minutes` long, in minutes; None when
+    that is more than `most` (a duration a person typed: queue filters, escalation rules). A run
+    of more than 12 significant digits is beyond any such bound and is not given to int(), which
+    refuses 4,300 digits with an error of its own."""
+    if len(digits.lstrip("0")) > 12:
+        return None
+    minutes = int(digits) * unit_minutes
+    return minutes if minutes <= most else None

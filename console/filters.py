@@ -31,6 +31,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from console.clock import minutes_within
 from console.errors import PeerdeskError
 from console.store import PREFIX_FROM, QueueFilter, search_words
 
@@ -173,9 +174,8 @@ def _age(part: str) -> tuple[int, bool]:
     op, number, unit = match.groups()
     if unit not in UNITS:
         raise FilterError(f"{part!r} needs a unit (m, h, d, w), e.g. age>{number}d")
-    # the length first: int() refuses more than 4,300 digits with an error of its own
-    minutes = int(number) * UNITS[unit] if len(number) <= 12 else AGE_AT_MOST + 1
-    if minutes > AGE_AT_MOST:
+    minutes = minutes_within(number, UNITS[unit], AGE_AT_MOST)
+    if minutes is None:
         raise FilterError(f"{part!r} is more than 100 years (at most {_duration(AGE_AT_MOST)})")
     return minutes, op.startswith(">")
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from console.clock import minutes_within
 from console.errors import PeerdeskError
 from console.escalate.severity import SEVERITIES
 
@@ -130,20 +131,16 @@ class RuleSet:
 
 def parse_duration(text: object) -> int:
     """'90m', '4h', '2d' -> minutes (ValueError with a readable message otherwise)."""
+    minutes: int | None
     if isinstance(text, int) and not isinstance(text, bool) and text > 0:
-        return _at_most_100_years(text * 60)  # a bare number is hours
-    if not isinstance(text, str):
+        minutes = text * 60 if text * 60 <= LONGEST_MINUTES else None  # a bare number is hours
+    elif not isinstance(text, str):
         raise ValueError(f"expected a duration like '4h', got {text!r}")
-    match = _DURATION.match(text)
-    if not match or not match.group(1).strip("0"):
+    elif (match := _DURATION.match(text)) and match.group(1).strip("0"):
+        minutes = minutes_within(match.group(1), _UNIT_MINUTES[match.group(2)], LONGEST_MINUTES)
+    else:
         raise ValueError(f"expected a duration like '90m', '4h' or '2d', got {text!r}")
-    if len(match.group(1).lstrip("0")) > 12:  # before int(), which refuses 4,300 digits
-        return _at_most_100_years(LONGEST_MINUTES + 1)
-    return _at_most_100_years(int(match.group(1)) * _UNIT_MINUTES[match.group(2)])
-
-
-def _at_most_100_years(minutes: int) -> int:
-    if minutes > LONGEST_MINUTES:
+    if minutes is None:
         raise ValueError(f"at most {LONGEST_MINUTES // _UNIT_MINUTES['d']}d (100 years)")
     return minutes
 
