@@ -97,10 +97,23 @@ def read_given_text(path: Path, limit: int = READ_LIMIT) -> str:
     saying why for anything else (a device such as /dev/zero, which read_text would read until
     memory ran out, or a larger file); UnicodeDecodeError for bytes that are not UTF-8."""
     with Path(path).open("rb") as handle:
-        mode = os.fstat(handle.fileno()).st_mode
-        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        if not_readable_kind(os.fstat(handle.fileno()).st_mode) is not None:
             raise OSError("it is not a file (a device or a socket)")
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise OSError(f"it is larger than {limit:,} bytes, more than such a file ever holds")
     return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def not_readable_kind(mode: int) -> str | None:
+    """What a file of this `st_mode` is when peerdesk will not read it whole ("a character
+    device", "a directory", ...); None for what it reads: a regular file or a pipe."""
+    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode):
+        return None
+    kinds = {
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISDIR: "a directory",
+        stat.S_ISSOCK: "a socket",
+    }
+    return next((name for test, name in kinds.items() if test(mode)), "not a regular file")

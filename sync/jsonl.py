@@ -47,6 +47,7 @@ from console.bulk_sqlite import sqlite_bulk_load
 from console.clock import now_iso
 from console.db import Cache, free_space, out_of_space, size_limit_reached
 from console.errors import DiskFull, PeerdeskError
+from console.files import not_readable_kind
 from console.models import MemberRecord, PostRecord, ThreadRecord
 from sync import parse as p
 from sync.jsonl_typed import typed_record
@@ -273,15 +274,7 @@ def _unreadable_kind(path: Path) -> str | None:
         mode = path.stat().st_mode
     except OSError:
         return None  # opening it says why
-    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode):
-        return None
-    kinds = {
-        stat.S_ISCHR: "a character device",
-        stat.S_ISBLK: "a block device",
-        stat.S_ISDIR: "a directory",
-        stat.S_ISSOCK: "a socket",
-    }
-    return next((name for test, name in kinds.items() if test(mode)), "not a regular file")
+    return not_readable_kind(mode)
 
 
 def import_file(
